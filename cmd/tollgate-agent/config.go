@@ -1,0 +1,120 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/tollgate-isp/tollgate/internal/config"
+)
+
+// fileConfig is the agent's config file; deploy/agent.example.yaml documents
+// every field.
+type fileConfig struct {
+	// POP is the id of the POP this agent enforces. Required. Env
+	// TOLLGATE_POP.
+	POP string `yaml:"pop"`
+	// AgentID identifies this agent. Default: the host name.
+	AgentID string `yaml:"agent_id"`
+	// Controller is how to reach the controller.
+	Controller struct {
+		// Address is host:port of the controller's gRPC listener. Required.
+		// Env TOLLGATE_CONTROLLER_ADDRESS.
+		Address string `yaml:"address"`
+		// InsecurePlaintext connects without TLS. Development only; default
+		// false. Env TOLLGATE_CONTROLLER_INSECURE_PLAINTEXT.
+		InsecurePlaintext bool `yaml:"insecure_plaintext"`
+		TLS               struct {
+			// CertFile and KeyFile are this agent's certificate and key.
+			CertFile string `yaml:"cert_file"`
+			KeyFile  string `yaml:"key_file"`
+			// CAFile is the CA that signed the controller's certificate.
+			CAFile string `yaml:"ca_file"`
+			// ServerName overrides the name checked in the controller's
+			// certificate. Default: the host part of Address.
+			ServerName string `yaml:"server_name"`
+		} `yaml:"tls"`
+	} `yaml:"controller"`
+	// Metrics is the HTTP listener for /metrics and /healthz.
+	Metrics struct {
+		// Listen address. Default ":9100"; "off" disables it. Env
+		// TOLLGATE_METRICS_LISTEN.
+		Listen string `yaml:"listen"`
+	} `yaml:"metrics"`
+	// RetryInterval is how often failed applies are retried. Default 10s.
+	RetryInterval time.Duration `yaml:"retry_interval"`
+	Log           config.Log    `yaml:"log"`
+}
+
+func loadConfig(path string) (fileConfig, error) {
+	var c fileConfig
+	if err := config.LoadFile(path, &c); err != nil {
+		return c, err
+	}
+	env := config.NewEnv()
+	env.String("TOLLGATE_POP", &c.POP)
+	env.String("TOLLGATE_AGENT_ID", &c.AgentID)
+	env.String("TOLLGATE_CONTROLLER_ADDRESS", &c.Controller.Address)
+	env.Bool("TOLLGATE_CONTROLLER_INSECURE_PLAINTEXT", &c.Controller.InsecurePlaintext)
+	env.String("TOLLGATE_METRICS_LISTEN", &c.Metrics.Listen)
+	env.String("TOLLGATE_LOG_LEVEL", &c.Log.Level)
+	return c, env.Err()
+}
+
+func (c *fileConfig) finish() error {
+	var errs []error
+	if c.POP == "" {
+		errs = append(errs, errors.New("pop is required (or TOLLGATE_POP, or --pop)"))
+	}
+	if c.Controller.Address == "" {
+		errs = append(errs, errors.New("controller.address is required (or TOLLGATE_CONTROLLER_ADDRESS, or --controller)"))
+	}
+	if !c.Controller.InsecurePlaintext {
+		t := c.Controller.TLS
+		if t.CertFile == "" || t.KeyFile == "" || t.CAFile == "" {
+			errs = append(errs, errors.New("controller.tls needs cert_file, key_file and ca_file (or set controller.insecure_plaintext: true for development)"))
+		}
+	}
+	if c.AgentID == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("agent_id is not set and the host name is unknown: %w", err))
+		}
+		c.AgentID = h
+	}
+	if c.Metrics.Listen == "" {
+		c.Metrics.Listen = ":9100"
+	}
+	return errors.Join(errs...)
+}
+
+func (c fileConfig) transportCredentials() (credentials.TransportCredentials, error) {
+	if c.Controller.InsecurePlaintext {
+		return insecure.NewCredentials(), nil
+	}
+	t := c.Controller.TLS
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("controller.tls: %w", err)
+	}
+	caPEM, err := os.ReadFile(t.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("controller.tls.ca_file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("controller.tls.ca_file %s holds no PEM certificate", t.CAFile)
+	}
+	return credentials.NewTLS(&tls.Config{
+		Certificates: []tls.Certificate{cert},
+		RootCAs:      pool,
+		ServerName:   t.ServerName,
+		MinVersion:   tls.VersionTLS13,
+	}), nil
+}

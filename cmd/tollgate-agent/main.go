@@ -1,0 +1,148 @@
+// Command tollgate-agent runs at a POP: it follows the POP's desired state
+// from the controller and enforces it on the POP's devices.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/tollgate-isp/tollgate/agent"
+	"github.com/tollgate-isp/tollgate/enforcement"
+	"github.com/tollgate-isp/tollgate/enforcement/logdriver"
+	"github.com/tollgate-isp/tollgate/internal/clock"
+)
+
+// version is set by the linker.
+var version = "dev"
+
+const usage = `tollgate-agent enforces a POP's suspend/restore decisions from the Tollgate controller.
+
+Usage:
+  tollgate-agent [flags]
+
+Settings come from defaults, then the config file, then TOLLGATE_* environment
+variables, then flags. deploy/agent.example.yaml documents every setting.
+
+Flags:
+`
+
+func main() {
+	err := run(os.Args[1:], os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "tollgate-agent:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tollgate-agent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	configPath := fs.String("config", os.Getenv("TOLLGATE_CONFIG"), "path to the YAML config file (env TOLLGATE_CONFIG)")
+	pop := fs.String("pop", "", "POP id (overrides pop)")
+	controller := fs.String("controller", "", "controller gRPC address host:port (overrides controller.address)")
+	metricsListen := fs.String("metrics-listen", "", `metrics listen address, or "off" (overrides metrics.listen; default :9100)`)
+	logLevel := fs.String("log-level", "", "debug, info, warn or error (overrides log.level)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (see -h)", fs.Arg(0))
+	}
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	for dst, v := range map[*string]string{&cfg.POP: *pop, &cfg.Controller.Address: *controller, &cfg.Metrics.Listen: *metricsListen, &cfg.Log.Level: *logLevel} {
+		if v != "" {
+			*dst = v
+		}
+	}
+	if err := cfg.finish(); err != nil {
+		return err
+	}
+	log, err := cfg.Log.NewLogger(os.Stderr)
+	if err != nil {
+		return err
+	}
+	creds, err := cfg.transportCredentials()
+	if err != nil {
+		return err
+	}
+	if cfg.Controller.InsecurePlaintext {
+		log.Warn("connecting to the controller over plaintext gRPC (controller.insecure_plaintext): development only")
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	conn, err := grpc.NewClient(cfg.Controller.Address, grpc.WithTransportCredentials(creds),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}))
+	if err != nil {
+		return fmt.Errorf("controller.address: %w", err)
+	}
+	defer conn.Close()
+
+	// Drivers are registered here, explicitly, by binding method.
+	drivers := map[string]enforcement.Driver{
+		"log": logdriver.New(log.With("driver", "log")),
+	}
+	a, err := agent.New(agent.Config{POP: cfg.POP, AgentID: cfg.AgentID, Version: version, RetryInterval: cfg.RetryInterval},
+		conn, drivers, log, clock.Real{}, agent.NewMetrics(reg))
+	if err != nil {
+		return err
+	}
+
+	if cfg.Metrics.Listen != "off" {
+		if err := serveMetrics(ctx, cfg.Metrics.Listen, reg, log); err != nil {
+			return err
+		}
+	}
+	log.Info("agent starting", "pop", cfg.POP, "agent_id", cfg.AgentID, "controller", cfg.Controller.Address, "version", version)
+	err = a.Run(ctx)
+	log.Info("agent stopped", "applied_revision", a.AppliedRevision())
+	return err
+}
+
+func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("metrics.listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics listener failed", "err", err)
+		}
+	}()
+	log.Info("metrics listening", "addr", ln.Addr().String())
+	return nil
+}

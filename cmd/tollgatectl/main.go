@@ -1,0 +1,29 @@
+// Command tollgatectl is the command-line tool for Tollgate's admin API:
+// billing staff and scripts use it to manage services and their enforcement
+// state.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"github.com/tollgate-isp/tollgate/controller/api/client"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	cmd := newRootCmd()
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		var p *client.Problem
+		if errors.As(err, &p) {
+			fmt.Fprintln(os.Stderr, "error:", p.Error())
+		} else {
+			fmt.Fprintln(os.Stderr, "error:", err)
+		}
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate-isp/tollgate/controller/api/client"
+)
+
+// globals are the flags every command shares.
+type globals struct {
+	server    string
+	token     string
+	tokenFile string
+	output    string
+}
+
+func (g *globals) client() (*client.Client, error) {
+	tok := g.token
+	if tok == "" {
+		tok = os.Getenv("TOLLGATE_TOKEN") // read here, not as a flag default, so --help never prints it
+	}
+	if tok == "" && g.tokenFile != "" {
+		b, err := os.ReadFile(g.tokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("--token-file: %w", err)
+		}
+		tok = strings.TrimSpace(string(b))
+	}
+	if tok == "" {
+		return nil, fmt.Errorf("no API token: set --token, --token-file or TOLLGATE_TOKEN")
+	}
+	return client.New(g.server, tok), nil
+}
+
+func (g *globals) json() bool { return g.output == "json" }
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "tollgatectl",
+		Short: "Manage Tollgate through the controller's admin API",
+		Long: `tollgatectl manages Tollgate through the controller's admin API.
+
+It needs the API's address (--server or TOLLGATE_SERVER) and an API token
+(--token, --token-file or TOLLGATE_TOKEN). Every change is sent with an
+Idempotency-Key, so a command that timed out can be re-run with the same
+--idempotency-key without doing the change twice.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if g.output != "table" && g.output != "json" {
+				return fmt.Errorf("--output %q is not one of table, json", g.output)
+			}
+			return nil
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.server, "server", envOr("TOLLGATE_SERVER", "http://localhost:8080"), "controller HTTP address (env TOLLGATE_SERVER)")
+	pf.StringVar(&g.token, "token", "", "API bearer token (env TOLLGATE_TOKEN)")
+	pf.StringVar(&g.tokenFile, "token-file", os.Getenv("TOLLGATE_TOKEN_FILE"), "file holding the API token (env TOLLGATE_TOKEN_FILE)")
+	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
+	root.AddCommand(newServiceCmd(g))
+	return root
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

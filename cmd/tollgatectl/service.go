@@ -1,0 +1,256 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate-isp/tollgate/controller/api/client"
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+func newServiceCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "service",
+		Aliases: []string{"services", "svc"},
+		Short:   "Create, list, show, suspend and restore subscriber services",
+	}
+	cmd.AddCommand(newServiceCreateCmd(g), newServiceListCmd(g), newServiceShowCmd(g),
+		newServiceStateCmd(g, billing.StateSuspended), newServiceStateCmd(g, billing.StateActive))
+	return cmd
+}
+
+func parseID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("service id %q is not a positive number", s)
+	}
+	return id, nil
+}
+
+func newServiceCreateCmd(g *globals) *cobra.Command {
+	var in billing.NewService
+	var state, idemKey string
+	cmd := &cobra.Command{
+		Use:   "create --pop POP --method METHOD [flags]",
+		Short: "Create a service at a POP with its enforcement binding",
+		Example: `  tollgatectl service create --pop north-1 --name "Jane Doe home" --method routeros --address 100.64.1.20
+  tollgatectl service create --pop north-1 --method radius --radius-username jane@isp`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			in.State = billing.DesiredState(state)
+			s, err := c.CreateService(cmd.Context(), orNewKey(idemKey), in)
+			if err != nil {
+				return err
+			}
+			return printService(cmd.OutOrStdout(), g, s)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&in.POP, "pop", "", "POP id (required)")
+	f.StringVar(&in.Name, "name", "", "service name shown to staff")
+	f.StringVar(&in.Binding.Method, "method", "log", "enforcement method: log, routeros, radius, snmp")
+	f.StringSliceVar(&in.Binding.Addresses, "address", nil, "subscriber IP address or prefix (repeatable)")
+	f.StringVar(&in.Binding.RADIUSUsername, "radius-username", "", "RADIUS User-Name (method radius)")
+	f.StringVar(&in.Binding.Device, "device", "", "device name from the agent's config (method snmp)")
+	f.Int32Var(&in.Binding.IfIndex, "if-index", 0, "interface index (method snmp)")
+	f.StringVar(&state, "state", "active", "initial desired state: active or suspended")
+	f.StringVar(&idemKey, "idempotency-key", "", "Idempotency-Key to send (default: a new random key)")
+	_ = cmd.MarkFlagRequired("pop")
+	return cmd
+}
+
+func newServiceListCmd(g *globals) *cobra.Command {
+	var f billing.ServiceFilter
+	var state string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List services (all pages), optionally by POP and desired state",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			f.State = billing.DesiredState(state)
+			var all []billing.Service
+			for {
+				page, err := c.Services(cmd.Context(), f)
+				if err != nil {
+					return err
+				}
+				all = append(all, page.Items...)
+				if page.NextAfter == 0 {
+					break
+				}
+				f.AfterID = page.NextAfter
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), all)
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ID\tPOP\tNAME\tMETHOD\tDESIRED\tREVISION\tCONFIRMED")
+			for _, s := range all {
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%d\t%s\n", s.ID, s.POP, s.Name, s.Binding.Method, s.DesiredState, s.Revision, confirmation(s))
+			}
+			return w.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&f.POP, "pop", "", "only this POP")
+	cmd.Flags().StringVar(&state, "state", "", "only this desired state: active or suspended")
+	cmd.Flags().IntVar(&f.Limit, "page-size", 500, "services fetched per request")
+	return cmd
+}
+
+func newServiceShowCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show ID",
+		Short: "Show a service: desired state, why, and when the agent last confirmed it",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID(args[0])
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			s, err := c.Service(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			return printService(cmd.OutOrStdout(), g, s)
+		},
+	}
+}
+
+func newServiceStateCmd(g *globals, state billing.DesiredState) *cobra.Command {
+	verb, short := "suspend", "Suspend a service: its POP's agent cuts it off (or redirects it to the portal)"
+	if state == billing.StateActive {
+		verb, short = "restore", "Restore a suspended service"
+	}
+	var reason, idemKey string
+	var wait time.Duration
+	cmd := &cobra.Command{
+		Use:   verb + " ID",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID(args[0])
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			r, err := c.SetDesiredState(cmd.Context(), orNewKey(idemKey), id, state, reason)
+			if err != nil {
+				return err
+			}
+			s := r.Service
+			if wait > 0 {
+				if s, err = waitConfirmed(cmd, c, s, wait); err != nil {
+					return err
+				}
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), client.DesiredStateResult{Service: s, Changed: r.Changed})
+			}
+			if !r.Changed {
+				fmt.Fprintf(cmd.OutOrStdout(), "service %d was already %s; nothing changed\n", s.ID, s.DesiredState)
+			} else {
+				fmt.Fprintf(cmd.OutOrStdout(), "service %d is now %s at revision %d of POP %s\n", s.ID, s.DesiredState, s.Revision, s.POP)
+			}
+			if wait > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "confirmed by the agent: %s\n", confirmation(s))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded with the change and shown to staff)")
+	cmd.Flags().StringVar(&idemKey, "idempotency-key", "", "Idempotency-Key to send (default: a new random key)")
+	cmd.Flags().DurationVar(&wait, "wait", 0, "wait up to this long for the agent to confirm the change (e.g. 10s)")
+	return cmd
+}
+
+// waitConfirmed polls until the agent has confirmed the service's current
+// revision or timeout passes.
+func waitConfirmed(cmd *cobra.Command, c *client.Client, s billing.Service, timeout time.Duration) (billing.Service, error) {
+	deadline := time.Now().Add(timeout)
+	for !s.Confirmed() {
+		if time.Now().After(deadline) {
+			return s, fmt.Errorf("service %d: the agent at POP %s has not confirmed revision %d within %s (last error: %q)",
+				s.ID, s.POP, s.Revision, timeout, s.Confirmation.LastError)
+		}
+		select {
+		case <-cmd.Context().Done():
+			return s, cmd.Context().Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		var err error
+		if s, err = c.Service(cmd.Context(), s.ID); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+func orNewKey(k string) string {
+	if k == "" {
+		return client.NewIdempotencyKey()
+	}
+	return k
+}
+
+func confirmation(s billing.Service) string {
+	c := s.Confirmation
+	switch {
+	case s.Confirmed() && c.LastConfirmedAt != nil:
+		return "yes, " + c.LastConfirmedAt.Local().Format(time.RFC3339)
+	case c.LastError != "":
+		return "failing: " + c.LastError
+	default:
+		return "pending"
+	}
+}
+
+func printService(w io.Writer, g *globals, s billing.Service) error {
+	if g.json() {
+		return printJSON(w, s)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
+	row("ID", strconv.FormatInt(s.ID, 10))
+	row("POP", s.POP)
+	row("Name", s.Name)
+	row("Method", s.Binding.Method)
+	if len(s.Binding.Addresses) > 0 {
+		row("Addresses", strings.Join(s.Binding.Addresses, ", "))
+	}
+	if s.Binding.RADIUSUsername != "" {
+		row("RADIUS user", s.Binding.RADIUSUsername)
+	}
+	if s.Binding.Device != "" {
+		row("Device", fmt.Sprintf("%s ifIndex %d", s.Binding.Device, s.Binding.IfIndex))
+	}
+	row("Desired state", string(s.DesiredState))
+	row("Why", s.StateReason)
+	row("Revision", strconv.FormatInt(s.Revision, 10))
+	row("Updated", s.UpdatedAt.Local().Format(time.RFC3339))
+	row("Confirmed", confirmation(s))
+	if s.Confirmation.ObservedState != "" {
+		row("Observed on device", string(s.Confirmation.ObservedState))
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,8 @@
+// Package api is the controller's admin REST API for billing staff and
+// tooling: JSON over HTTP, described by an OpenAPI 3.1 document at
+// /api/v1/openapi.json, errors as RFC 9457 problem+json, bearer tokens with
+// roles, and an Idempotency-Key on every mutating request.
+//
+// Domain errors (billing.Error codes) map to HTTP statuses in one place,
+// [statusFor].
+package api

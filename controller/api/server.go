@@ -1,0 +1,170 @@
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/clock"
+)
+
+// Config tunes the API. Zero values take the documented defaults.
+type Config struct {
+	// IdempotencyLockTimeout is how long a first request holds its
+	// Idempotency-Key before a retry may take it over (the first request is
+	// presumed dead). Default 1m.
+	IdempotencyLockTimeout time.Duration
+	// Version is shown in the OpenAPI document. Default "dev".
+	Version string
+}
+
+// Deps are the stores the API works on.
+type Deps struct {
+	Services    billing.ServiceStore
+	Idempotency billing.IdempotencyStore
+}
+
+// Server is the admin API.
+type Server struct {
+	cfg      Config
+	services billing.ServiceStore
+	idem     billing.IdempotencyStore
+	tokens   []Token
+	clock    clock.Clock
+	log      *slog.Logger
+
+	api     huma.API
+	handler http.Handler
+
+	requests *prometheus.HistogramVec
+}
+
+// NewServer builds the API. reg may be nil.
+func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog.Logger, reg prometheus.Registerer) *Server {
+	if cfg.IdempotencyLockTimeout <= 0 {
+		cfg.IdempotencyLockTimeout = time.Minute
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
+	s := &Server{cfg: cfg, services: deps.Services, idem: deps.Idempotency, tokens: tokens, clock: clk, log: log}
+	s.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "tollgate_api_request_seconds",
+		Help:    "Admin API request latency by route and status code.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"route", "code"})
+	if reg != nil {
+		reg.MustRegister(s.requests)
+	}
+
+	mux := http.NewServeMux()
+	hcfg := huma.DefaultConfig("Tollgate admin API", cfg.Version)
+	hcfg.Info.Description = "Billing automation for ISPs: services, their desired enforcement state, and (as the product grows) accounts, invoices and payments. " +
+		"Every mutating request needs an Idempotency-Key header; errors are application/problem+json."
+	hcfg.OpenAPIPath = "/api/v1/openapi"
+	hcfg.DocsPath = "/api/v1/docs"
+	hcfg.SchemasPath = "/api/v1/schemas"
+	hcfg.CreateHooks = nil // no $schema links in responses
+	hcfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "An API token from the controller's config; its role (reader, billing, admin) decides what it may do."},
+	}
+	s.api = humago.New(mux, hcfg)
+	s.api.UseMiddleware(s.requireRole)
+	s.registerServices()
+	s.handler = s.instrument(s.authenticate(s.idempotency(mux)))
+	return s
+}
+
+// Handler returns the API's HTTP handler, to mount at "/".
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// OpenAPI returns the API's OpenAPI document.
+func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
+
+const roleKey = "role"
+
+// op declares an operation that needs role.
+func op(id, method, path, summary string, role Role, tags ...string) huma.Operation {
+	o := huma.Operation{
+		OperationID: id, Method: method, Path: path, Summary: summary, Tags: tags,
+		Security: []map[string][]string{{"bearer": {}}},
+		Metadata: map[string]any{roleKey: role},
+		Errors:   []int{http.StatusUnauthorized, http.StatusForbidden},
+	}
+	if mutating(method) {
+		o.Parameters = append(o.Parameters, &huma.Param{
+			Name: "Idempotency-Key", In: "header", Required: true,
+			Description: "Unique key for this change; a retry with the same key and body returns the first response, the same key with another body is refused (409).",
+			Schema:      &huma.Schema{Type: "string", MaxLength: ptr(maxIdempotencyKey)},
+		})
+		o.Errors = append(o.Errors, http.StatusBadRequest, http.StatusConflict)
+	}
+	return o
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// requireRole refuses operations the caller's role does not allow: 401
+// without credentials, 403 with too weak a role.
+func (s *Server) requireRole(ctx huma.Context, next func(huma.Context)) {
+	need, ok := ctx.Operation().Metadata[roleKey].(Role)
+	if !ok {
+		next(ctx)
+		return
+	}
+	p, authed := PrincipalFrom(ctx.Context())
+	switch {
+	case !authed:
+		ctx.SetHeader("WWW-Authenticate", `Bearer realm="tollgate"`)
+		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "this operation needs a bearer token")
+	case !p.Role.Allows(need):
+		_ = huma.WriteErr(s.api, ctx, http.StatusForbidden, "role "+string(p.Role)+" may not do this; it needs "+string(need))
+	default:
+		next(ctx)
+	}
+}
+
+// instrument records request latency by route pattern.
+func (s *Server) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		s.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Observe(time.Since(start).Seconds())
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush lets server-sent events through the wrapper.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}

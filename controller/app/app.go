@@ -1,0 +1,235 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/tollgate-isp/tollgate/controller/api"
+	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/postgres"
+	"github.com/tollgate-isp/tollgate/controller/push"
+	"github.com/tollgate-isp/tollgate/internal/clock"
+	pb "github.com/tollgate-isp/tollgate/proto/tollgate/v1"
+)
+
+// Version is the controller's build version, set by the linker.
+var Version = "dev"
+
+// Options are the wiring choices tests and benchmarks make; the zero value
+// is what production uses.
+type Options struct {
+	// Clock defaults to the real clock.
+	Clock clock.Clock
+	// OnReport observes every agent report after it is recorded.
+	OnReport func(billing.AgentReport)
+}
+
+// Controller is a configured, listening controller. Create it with [New],
+// then call [Controller.Run].
+type Controller struct {
+	cfg  Config
+	log  *slog.Logger
+	db   *postgres.DB
+	hub  *push.Hub
+	http *http.Server
+	grpc *grpc.Server
+
+	httpLn, grpcLn net.Listener
+}
+
+// New validates cfg, migrates the database (unless turned off), connects and
+// opens the listeners. Nothing is served until Run.
+func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Controller, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	tokens, _ := cfg.tokens() // validated above
+	if len(tokens) == 0 {
+		log.Warn("no API tokens configured: the admin API will refuse every request")
+	}
+	if *cfg.MigrateOnStart {
+		v, err := postgres.MigrateWithLog(ctx, cfg.DatabaseURL, log)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("database schema is current", "version", v)
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	c := &Controller{cfg: cfg, log: log, db: db, hub: push.NewHub()}
+	if err := c.build(opts, tokens); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Controller) build(opts Options, tokens []api.Token) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	// Agents' gRPC service.
+	var creds credentials.TransportCredentials
+	if c.cfg.GRPC.InsecurePlaintext {
+		c.log.Warn("serving agents over plaintext gRPC (grpc.insecure_plaintext): development only")
+		creds = insecure.NewCredentials()
+	} else {
+		tc, err := serverTLS(c.cfg.GRPC.TLS)
+		if err != nil {
+			return err
+		}
+		creds = credentials.NewTLS(tc)
+	}
+	var pushOpts []push.Option
+	if opts.OnReport != nil {
+		pushOpts = append(pushOpts, push.WithReportObserver(opts.OnReport))
+	}
+	pushSrv := push.NewServer(c.db, c.hub, opts.Clock, c.log.With("component", "push"),
+		push.Config{HeartbeatInterval: c.cfg.GRPC.HeartbeatInterval}, push.NewMetrics(reg), pushOpts...)
+	c.grpc = grpc.NewServer(grpc.Creds(creds),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}))
+	pb.RegisterEnforcementServer(c.grpc, pushSrv)
+
+	// Admin API and operational endpoints.
+	apiSrv := api.NewServer(api.Config{Version: Version}, api.Deps{Services: c.db, Idempotency: c.db},
+		tokens, opts.Clock, c.log.With("component", "api"), reg)
+	mux := http.NewServeMux()
+	mux.Handle("/", apiSrv.Handler())
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", c.ready)
+	c.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+
+	var err error
+	if c.httpLn, err = net.Listen("tcp", c.cfg.HTTP.Listen); err != nil {
+		return fmt.Errorf("http.listen: %w", err)
+	}
+	if c.grpcLn, err = net.Listen("tcp", c.cfg.GRPC.Listen); err != nil {
+		c.httpLn.Close()
+		return fmt.Errorf("grpc.listen: %w", err)
+	}
+	return nil
+}
+
+func serverTLS(t TLSConfig) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("grpc.tls: %w", err)
+	}
+	caPEM, err := os.ReadFile(t.ClientCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("grpc.tls.client_ca_file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("grpc.tls.client_ca_file %s holds no PEM certificate", t.ClientCAFile)
+	}
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		ClientCAs:    pool,
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		MinVersion:   tls.VersionTLS13,
+	}, nil
+}
+
+// ready answers /readyz: 200 once the database answers and the change
+// listener is subscribed.
+func (c *Controller) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := c.db.Ping(ctx); err != nil {
+		http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+		return
+	}
+	select {
+	case <-c.hub.Ready():
+	default:
+		http.Error(w, "change listener not subscribed yet", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+// HTTPAddr is the address the HTTP listener is bound to.
+func (c *Controller) HTTPAddr() string { return c.httpLn.Addr().String() }
+
+// GRPCAddr is the address the gRPC listener is bound to.
+func (c *Controller) GRPCAddr() string { return c.grpcLn.Addr().String() }
+
+// DB is the controller's database (for tests and benchmarks).
+func (c *Controller) DB() *postgres.DB { return c.db }
+
+// Run serves until ctx is done, then shuts down gracefully: streams and
+// requests in flight get up to ShutdownTimeout to finish.
+func (c *Controller) Run(ctx context.Context) error {
+	defer c.db.Close()
+	listenCtx, stopListen := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.hub.Listen(listenCtx, c.cfg.DatabaseURL, postgres.NotifyChannel, c.log.With("component", "hub"))
+	}()
+
+	errc := make(chan error, 2)
+	go func() {
+		if err := c.http.Serve(c.httpLn); !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	go func() {
+		if err := c.grpc.Serve(c.grpcLn); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			errc <- fmt.Errorf("grpc: %w", err)
+		}
+	}()
+	c.log.Info("controller serving", "http", c.HTTPAddr(), "grpc", c.GRPCAddr(), "version", Version)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	c.log.Info("shutting down", "timeout", c.cfg.ShutdownTimeout)
+	shutCtx, cancel := context.WithTimeout(context.Background(), c.cfg.ShutdownTimeout)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { c.grpc.GracefulStop(); close(done) }()
+	// Watch streams never end by themselves: give them a moment to see the
+	// shutdown, then cut them so agents reconnect to another replica.
+	select {
+	case <-done:
+	case <-time.After(min(c.cfg.ShutdownTimeout, 2*time.Second)):
+		c.grpc.Stop()
+	}
+	if err := c.http.Shutdown(shutCtx); err != nil {
+		c.log.Warn("http shutdown", "err", err)
+	}
+	stopListen()
+	wg.Wait()
+	c.log.Info("controller stopped")
+	return runErr
+}

@@ -1,0 +1,194 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/tollgate-isp/tollgate/controller/api"
+	"github.com/tollgate-isp/tollgate/internal/config"
+)
+
+// Config is the controller's configuration. deploy/controller.example.yaml
+// documents every field; zero values take the defaults named here.
+type Config struct {
+	// DatabaseURL is the PostgreSQL connection URL. Required. Env
+	// TOLLGATE_DATABASE_URL.
+	DatabaseURL string `yaml:"database_url"`
+	// MigrateOnStart applies pending migrations at start. Default true; flag
+	// --no-migrate or env TOLLGATE_MIGRATE_ON_START=false turn it off.
+	MigrateOnStart *bool `yaml:"migrate_on_start"`
+	// ShutdownTimeout bounds graceful shutdown. Default 15s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+
+	HTTP HTTPConfig `yaml:"http"`
+	GRPC GRPCConfig `yaml:"grpc"`
+	API  APIConfig  `yaml:"api"`
+	Log  config.Log `yaml:"log"`
+}
+
+// HTTPConfig is the HTTP listener: admin API, /metrics, /healthz, /readyz.
+type HTTPConfig struct {
+	// Listen is the address to listen on. Default ":8080". Env
+	// TOLLGATE_HTTP_LISTEN.
+	Listen string `yaml:"listen"`
+}
+
+// GRPCConfig is the agents' gRPC listener.
+type GRPCConfig struct {
+	// Listen is the address to listen on. Default ":9090". Env
+	// TOLLGATE_GRPC_LISTEN.
+	Listen string `yaml:"listen"`
+	// InsecurePlaintext serves agents without TLS. Development only; default
+	// false. Env TOLLGATE_GRPC_INSECURE_PLAINTEXT.
+	InsecurePlaintext bool `yaml:"insecure_plaintext"`
+	// TLS is the mutual-TLS setup; required unless InsecurePlaintext.
+	TLS TLSConfig `yaml:"tls"`
+	// HeartbeatInterval between heartbeats on idle streams. Default 5s.
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
+}
+
+// TLSConfig names PEM files.
+type TLSConfig struct {
+	// CertFile and KeyFile are the controller's certificate and key.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ClientCAFile is the CA that signs agent certificates; agents must
+	// present one.
+	ClientCAFile string `yaml:"client_ca_file"`
+}
+
+// APIConfig configures the admin API.
+type APIConfig struct {
+	// Tokens are the bearer tokens accepted by the admin API. At least one is
+	// needed to use the API.
+	Tokens []TokenConfig `yaml:"tokens"`
+}
+
+// TokenConfig is one API token. Give exactly one of Token, TokenFile or
+// TokenSHA256.
+type TokenConfig struct {
+	// Name identifies the holder in logs and audit records.
+	Name string `yaml:"name"`
+	// Role is reader, billing or admin.
+	Role string `yaml:"role"`
+	// Token is the secret itself (avoid: prefer TokenFile or TokenSHA256).
+	Token string `yaml:"token"`
+	// TokenFile is a file holding the secret (surrounding white space is
+	// ignored).
+	TokenFile string `yaml:"token_file"`
+	// TokenSHA256 is the hex SHA-256 of the secret.
+	TokenSHA256 string `yaml:"token_sha256"`
+}
+
+// LoadConfig reads the config file at path (may be empty) and overlays the
+// environment.
+func LoadConfig(path string) (Config, error) {
+	var c Config
+	if err := config.LoadFile(path, &c); err != nil {
+		return c, err
+	}
+	env := config.NewEnv()
+	env.String("TOLLGATE_DATABASE_URL", &c.DatabaseURL)
+	env.String("TOLLGATE_HTTP_LISTEN", &c.HTTP.Listen)
+	env.String("TOLLGATE_GRPC_LISTEN", &c.GRPC.Listen)
+	env.Bool("TOLLGATE_GRPC_INSECURE_PLAINTEXT", &c.GRPC.InsecurePlaintext)
+	env.String("TOLLGATE_LOG_LEVEL", &c.Log.Level)
+	if _, ok := os.LookupEnv("TOLLGATE_MIGRATE_ON_START"); ok {
+		var b bool
+		env.Bool("TOLLGATE_MIGRATE_ON_START", &b)
+		c.MigrateOnStart = &b
+	}
+	return c, env.Err()
+}
+
+// withDefaults fills unset fields.
+func (c Config) withDefaults() Config {
+	if c.MigrateOnStart == nil {
+		t := true
+		c.MigrateOnStart = &t
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 15 * time.Second
+	}
+	if c.HTTP.Listen == "" {
+		c.HTTP.Listen = ":8080"
+	}
+	if c.GRPC.Listen == "" {
+		c.GRPC.Listen = ":9090"
+	}
+	if c.GRPC.HeartbeatInterval <= 0 {
+		c.GRPC.HeartbeatInterval = 5 * time.Second
+	}
+	return c
+}
+
+// Validate checks the config and reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("database_url is required (or TOLLGATE_DATABASE_URL, or --database-url)"))
+	}
+	if !c.GRPC.InsecurePlaintext && (c.GRPC.TLS.CertFile == "" || c.GRPC.TLS.KeyFile == "" || c.GRPC.TLS.ClientCAFile == "") {
+		errs = append(errs, errors.New("grpc.tls needs cert_file, key_file and client_ca_file (or set grpc.insecure_plaintext: true for development)"))
+	}
+	if _, err := c.tokens(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// tokens resolves the configured API tokens.
+func (c Config) tokens() ([]api.Token, error) {
+	var out []api.Token
+	names := map[string]bool{}
+	for i, t := range c.API.Tokens {
+		where := fmt.Sprintf("api.tokens[%d]", i)
+		if t.Name == "" {
+			return nil, fmt.Errorf("%s: name is required", where)
+		}
+		if names[t.Name] {
+			return nil, fmt.Errorf("%s: name %q is used twice", where, t.Name)
+		}
+		names[t.Name] = true
+		role, err := api.ParseRole(t.Role)
+		if err != nil {
+			return nil, fmt.Errorf("%s (%s): %w", where, t.Name, err)
+		}
+		given := 0
+		for _, v := range []string{t.Token, t.TokenFile, t.TokenSHA256} {
+			if v != "" {
+				given++
+			}
+		}
+		if given != 1 {
+			return nil, fmt.Errorf("%s (%s): give exactly one of token, token_file, token_sha256", where, t.Name)
+		}
+		switch {
+		case t.TokenSHA256 != "":
+			tok, err := api.NewTokenFromHash(t.Name, role, t.TokenSHA256)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, tok)
+		case t.TokenFile != "":
+			b, err := os.ReadFile(t.TokenFile)
+			if err != nil {
+				return nil, fmt.Errorf("%s (%s): %w", where, t.Name, err)
+			}
+			secret := strings.TrimSpace(string(b))
+			if len(secret) < 16 {
+				return nil, fmt.Errorf("%s (%s): the secret in %s is shorter than 16 characters", where, t.Name, t.TokenFile)
+			}
+			out = append(out, api.NewToken(t.Name, role, secret))
+		default:
+			if len(t.Token) < 16 {
+				return nil, fmt.Errorf("%s (%s): token is shorter than 16 characters", where, t.Name)
+			}
+			out = append(out, api.NewToken(t.Name, role, t.Token))
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,58 @@
+package billing
+
+import (
+	"context"
+	"time"
+)
+
+// EnforcementChange is one entry of a POP's enforcement history: the full
+// desired state of a service at a revision.
+type EnforcementChange struct {
+	Revision     int64
+	ServiceID    int64
+	DesiredState DesiredState
+	Reason       string
+	Binding      Binding
+	// Removed means the service no longer exists at this POP.
+	Removed bool
+}
+
+// ServiceResult is an agent's report of applying one service's desired
+// state.
+type ServiceResult struct {
+	ServiceID int64
+	Revision  int64
+	// Applied is false when the driver failed; Error says why.
+	Applied       bool
+	Error         string
+	ObservedState DesiredState
+	ObservedAt    time.Time
+}
+
+// AgentReport is one acknowledgement from an agent.
+type AgentReport struct {
+	POP             string
+	AgentID         string
+	Version         string
+	AppliedRevision int64
+	Results         []ServiceResult
+	// ReceivedAt is the controller's time of receipt.
+	ReceivedAt time.Time
+}
+
+// EnforcementFeed is what the push service reads and writes. Implementations
+// must make revisions visible in commit order per POP.
+type EnforcementFeed interface {
+	// Snapshot returns the desired state of every service at the POP and the
+	// revision it is consistent with. An unknown POP yields revision 0 and no
+	// services (an agent may start before any service exists).
+	Snapshot(ctx context.Context, pop string) (revision int64, services []EnforcementChange, err error)
+	// ChangesSince returns up to limit changes with revision > since in
+	// revision order, plus the POP's latest revision. needSnapshot is true
+	// when since is older than the retained history or newer than the POP's
+	// revision, in which case the caller must send a snapshot instead.
+	ChangesSince(ctx context.Context, pop string, since int64, limit int) (changes []EnforcementChange, latest int64, needSnapshot bool, err error)
+	// RecordReport stores an agent's acknowledgement and per-service results.
+	// Results for services that are not at the report's POP are ignored.
+	RecordReport(ctx context.Context, r AgentReport) error
+}

@@ -1,0 +1,41 @@
+package billing
+
+import (
+	"context"
+	"time"
+)
+
+// IdempotentRequest identifies a mutating API request by its caller and
+// Idempotency-Key, with a hash of everything else that must match on retry.
+type IdempotentRequest struct {
+	Principal   string
+	Key         string
+	Method      string
+	Path        string
+	RequestHash []byte
+}
+
+// StoredResponse is the first response to an idempotent request, replayed
+// for every retry with the same key.
+type StoredResponse struct {
+	StatusCode  int
+	ContentType string
+	Body        []byte
+}
+
+// IdempotencyStore remembers responses by Idempotency-Key.
+type IdempotencyStore interface {
+	// BeginIdempotent claims the key for a new execution (returns nil, nil),
+	// or returns the stored response of the completed first execution. It
+	// returns ECONFLICT when the key was used with a different request, or
+	// when another execution holds the key and its claim is younger than
+	// lockTimeout (an execution that died more than lockTimeout ago is taken
+	// over).
+	BeginIdempotent(ctx context.Context, r IdempotentRequest, now time.Time, lockTimeout time.Duration) (*StoredResponse, error)
+	// CompleteIdempotent stores the response of the execution that claimed
+	// the key.
+	CompleteIdempotent(ctx context.Context, principal, key string, resp StoredResponse) error
+	// ReleaseIdempotent forgets a claim whose execution failed in a way the
+	// caller may retry (a server error), so the retry runs again.
+	ReleaseIdempotent(ctx context.Context, principal, key string) error
+}

@@ -1,0 +1,188 @@
+package billing
+
+import (
+	"context"
+	"net/netip"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// DesiredState is what the controller wants the network to do with a service.
+type DesiredState string
+
+// Desired states.
+const (
+	StateActive    DesiredState = "active"
+	StateSuspended DesiredState = "suspended"
+)
+
+// Valid reports whether s is a known state.
+func (s DesiredState) Valid() bool { return s == StateActive || s == StateSuspended }
+
+// Enforcement methods: which driver at the POP enforces a service.
+const (
+	MethodLog      = "log"
+	MethodRouterOS = "routeros"
+	MethodRADIUS   = "radius"
+	MethodSNMP     = "snmp"
+)
+
+// Binding identifies a subscriber's service on the network.
+type Binding struct {
+	// Method is the enforcement method (MethodLog, MethodRouterOS, …).
+	Method string `json:"method"`
+	// Addresses are the subscriber's IP addresses or prefixes.
+	Addresses []string `json:"addresses,omitempty"`
+	// RADIUSUsername is the User-Name of the subscriber's RADIUS sessions.
+	RADIUSUsername string `json:"radius_username,omitempty"`
+	// Device names the device in the agent's config that enforces the service.
+	Device string `json:"device,omitempty"`
+	// IfIndex is the port's SNMP interface index (method snmp).
+	IfIndex int32 `json:"if_index,omitempty"`
+}
+
+// Validate checks the binding has what its method needs.
+func (b Binding) Validate() error {
+	for _, a := range b.Addresses {
+		if _, err := netip.ParsePrefix(a); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(a); err != nil {
+			return Errorf(EINVALID, "address %q is neither an IP address nor a prefix", a)
+		}
+	}
+	switch b.Method {
+	case MethodLog:
+	case MethodRouterOS:
+		if len(b.Addresses) == 0 {
+			return Errorf(EINVALID, "method routeros needs at least one address")
+		}
+	case MethodRADIUS:
+		if b.RADIUSUsername == "" {
+			return Errorf(EINVALID, "method radius needs radius_username")
+		}
+	case MethodSNMP:
+		if b.Device == "" || b.IfIndex <= 0 {
+			return Errorf(EINVALID, "method snmp needs device and a positive if_index")
+		}
+	default:
+		return Errorf(EINVALID, "method %q is not one of log, routeros, radius, snmp", b.Method)
+	}
+	return nil
+}
+
+// Service is one subscriber service as enforced at a POP.
+type Service struct {
+	ID      int64   `json:"id"`
+	POP     string  `json:"pop"`
+	Name    string  `json:"name"`
+	Binding Binding `json:"binding"`
+
+	DesiredState DesiredState `json:"desired_state"`
+	// StateReason says, in plain language, why the service has its desired
+	// state.
+	StateReason string `json:"state_reason"`
+	// Revision is the POP revision at which the desired state was decided.
+	Revision  int64     `json:"revision"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+
+	Confirmation Confirmation `json:"confirmation"`
+}
+
+// Confirmation is what the POP's agent last reported about a service.
+type Confirmation struct {
+	// Revision is the highest revision the agent applied for this service.
+	Revision int64 `json:"revision"`
+	// ObservedState is the state read back from the device ("" if never).
+	ObservedState DesiredState `json:"observed_state,omitempty"`
+	// LastConfirmedAt is when the agent last read the device back and found
+	// it matching the desired state at Revision.
+	LastConfirmedAt *time.Time `json:"last_confirmed_at,omitempty"`
+	// LastError is the driver's last error, empty after a success.
+	LastError    string     `json:"last_error,omitempty"`
+	LastResultAt *time.Time `json:"last_result_at,omitempty"`
+}
+
+// Confirmed reports whether the agent has confirmed the current desired
+// state.
+func (s Service) Confirmed() bool {
+	return s.Confirmation.Revision >= s.Revision && s.Confirmation.ObservedState == s.DesiredState
+}
+
+var popIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+
+// ValidatePOPID checks a POP id: lower-case letters, digits, '.', '_' and '-',
+// 1 to 63 characters, starting with a letter or digit.
+func ValidatePOPID(pop string) error {
+	if !popIDPattern.MatchString(pop) {
+		return Errorf(EINVALID, "pop %q is not a valid POP id (lower-case letters, digits, '.', '_', '-'; 1-63 characters)", pop)
+	}
+	return nil
+}
+
+// NewService is the input to [ServiceStore.CreateService].
+type NewService struct {
+	POP     string  `json:"pop"`
+	Name    string  `json:"name"`
+	Binding Binding `json:"binding"`
+	// State is the initial desired state; empty means active.
+	State DesiredState `json:"state,omitempty"`
+}
+
+// Validate checks the input and fills defaults.
+func (n *NewService) Validate() error {
+	if err := ValidatePOPID(n.POP); err != nil {
+		return err
+	}
+	n.Name = strings.TrimSpace(n.Name)
+	if len(n.Name) > 200 {
+		return Errorf(EINVALID, "name is longer than 200 characters")
+	}
+	if n.State == "" {
+		n.State = StateActive
+	}
+	if !n.State.Valid() {
+		return Errorf(EINVALID, "state %q is not one of active, suspended", n.State)
+	}
+	return n.Binding.Validate()
+}
+
+// StateChange is the input to [ServiceStore.SetDesiredState].
+type StateChange struct {
+	ServiceID int64
+	State     DesiredState
+	// Reason is recorded with the change and shown to staff.
+	Reason string
+	// Actor names who or what decided: "user:alice", "job:delinquency-sweep".
+	Actor string
+	// At is the decision time from the injected clock.
+	At time.Time
+}
+
+// ServiceFilter selects services in [ServiceStore.Services].
+type ServiceFilter struct {
+	POP   string
+	State DesiredState
+	// AfterID and Limit page through results in id order.
+	AfterID int64
+	Limit   int
+}
+
+// ServiceStore persists services and writes every desired-state change
+// through the enforcement outbox.
+type ServiceStore interface {
+	// CreateService creates a service (and its POP if new) and records its
+	// initial desired state at a new revision. Returns EINVALID for bad input.
+	CreateService(ctx context.Context, in NewService, actor string, at time.Time) (Service, error)
+	// Service returns one service; ENOTFOUND if there is none with that id.
+	Service(ctx context.Context, id int64) (Service, error)
+	// Services lists services matching the filter in id order.
+	Services(ctx context.Context, f ServiceFilter) ([]Service, error)
+	// SetDesiredState changes a service's desired state, writing the change
+	// with the POP's next revision in the same transaction. Setting the state
+	// it already has changes nothing and reports changed=false. ENOTFOUND if
+	// the service does not exist.
+	SetDesiredState(ctx context.Context, c StateChange) (s Service, changed bool, err error)
+}

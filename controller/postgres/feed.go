@@ -1,0 +1,117 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+var _ billing.EnforcementFeed = (*DB)(nil)
+
+// Snapshot implements [billing.EnforcementFeed]. It reads in one
+// repeatable-read transaction so the services match the revision.
+func (db *DB) Snapshot(ctx context.Context, pop string) (int64, []billing.EnforcementChange, error) {
+	var rev int64
+	var out []billing.EnforcementChange
+	err := db.inTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT revision FROM pops WHERE id = $1`, pop).Scan(&rev)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT revision, id, desired_state, state_reason,
+				method, addresses, radius_username, device, if_index
+			FROM services WHERE pop_id = $1 ORDER BY id`, pop)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (billing.EnforcementChange, error) {
+			var c billing.EnforcementChange
+			err := row.Scan(&c.Revision, &c.ServiceID, &c.DesiredState, &c.Reason,
+				&c.Binding.Method, &c.Binding.Addresses, &c.Binding.RADIUSUsername, &c.Binding.Device, &c.Binding.IfIndex)
+			return c, err
+		})
+		return err
+	})
+	return rev, out, err
+}
+
+// ChangesSince implements [billing.EnforcementFeed].
+func (db *DB) ChangesSince(ctx context.Context, pop string, since int64, limit int) ([]billing.EnforcementChange, int64, bool, error) {
+	var latest, compacted int64
+	var out []billing.EnforcementChange
+	err := db.inTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT revision, compacted_revision FROM pops WHERE id = $1`, pop).Scan(&latest, &compacted)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil || since >= latest || since < compacted {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT revision, service_id, desired_state, reason,
+				method, addresses, radius_username, device, if_index, removed
+			FROM enforcement_changes WHERE pop_id = $1 AND revision > $2
+			ORDER BY revision LIMIT $3`, pop, since, limit)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (billing.EnforcementChange, error) {
+			var c billing.EnforcementChange
+			err := row.Scan(&c.Revision, &c.ServiceID, &c.DesiredState, &c.Reason,
+				&c.Binding.Method, &c.Binding.Addresses, &c.Binding.RADIUSUsername, &c.Binding.Device, &c.Binding.IfIndex, &c.Removed)
+			return c, err
+		})
+		return err
+	})
+	needSnapshot := since > latest || since < compacted
+	return out, latest, needSnapshot, err
+}
+
+// RecordReport implements [billing.EnforcementFeed].
+func (db *DB) RecordReport(ctx context.Context, r billing.AgentReport) error {
+	return db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO agents (pop_id, agent_id, version, applied_revision, connected_at, last_report_at)
+			SELECT $1, $2, $3, $4, $5, $5 WHERE EXISTS (SELECT 1 FROM pops WHERE id = $1)
+			ON CONFLICT (pop_id, agent_id) DO UPDATE SET version = EXCLUDED.version,
+				applied_revision = GREATEST(agents.applied_revision, EXCLUDED.applied_revision),
+				last_report_at = EXCLUDED.last_report_at`,
+			r.POP, r.AgentID, r.Version, r.AppliedRevision, r.ReceivedAt)
+		if err != nil || len(r.Results) == 0 {
+			return err
+		}
+		n := len(r.Results)
+		ids, revs := make([]int64, n), make([]int64, n)
+		applied := make([]bool, n)
+		errs, observed := make([]string, n), make([]string, n)
+		at := make([]time.Time, n)
+		for i, res := range r.Results {
+			ids[i], revs[i], applied[i], errs[i] = res.ServiceID, res.Revision, res.Applied, res.Error
+			observed[i] = string(res.ObservedState)
+			at[i] = res.ObservedAt
+			if res.ObservedAt.IsZero() {
+				at[i] = r.ReceivedAt
+			}
+		}
+		// A result only confirms the service when it applied the revision
+		// the service is at now (or a later one) and read back the desired
+		// state; older results still update the error and observed state.
+		_, err = tx.Exec(ctx, `UPDATE services s SET
+				confirmed_revision = CASE WHEN u.applied THEN GREATEST(s.confirmed_revision, u.rev) ELSE s.confirmed_revision END,
+				observed_state = CASE WHEN u.observed IN ('active', 'suspended') THEN u.observed ELSE s.observed_state END,
+				last_confirmed_at = CASE WHEN u.applied AND u.rev >= s.revision AND u.observed = s.desired_state
+					THEN u.at ELSE s.last_confirmed_at END,
+				last_error = CASE WHEN u.applied THEN '' ELSE u.err END,
+				last_result_at = u.at
+			FROM unnest($2::bigint[], $3::bigint[], $4::boolean[], $5::text[], $6::text[], $7::timestamptz[])
+				AS u(id, rev, applied, err, observed, at)
+			WHERE s.id = u.id AND s.pop_id = $1`,
+			r.POP, ids, revs, applied, errs, observed, at)
+		return err
+	})
+}

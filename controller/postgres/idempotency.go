@@ -1,0 +1,69 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+var _ billing.IdempotencyStore = (*DB)(nil)
+
+// BeginIdempotent implements [billing.IdempotencyStore]. The primary key on
+// (principal, key) makes concurrent duplicates race on one INSERT: exactly one
+// wins and executes.
+func (db *DB) BeginIdempotent(ctx context.Context, r billing.IdempotentRequest, now time.Time, lockTimeout time.Duration) (*billing.StoredResponse, error) {
+	var stored *billing.StoredResponse
+	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (principal, key, method, path, request_hash, locked_at, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING`,
+			r.Principal, r.Key, r.Method, r.Path, r.RequestHash, now)
+		if err != nil || tag.RowsAffected() == 1 {
+			return err
+		}
+		var method, path, ctype string
+		var hash, body []byte
+		var status *int
+		var lockedAt time.Time
+		err = tx.QueryRow(ctx, `SELECT method, path, request_hash, status_code, response_type, response_body, locked_at
+			FROM idempotency_keys WHERE principal = $1 AND key = $2 FOR UPDATE`, r.Principal, r.Key).
+			Scan(&method, &path, &hash, &status, &ctype, &body, &lockedAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			// Released between our INSERT and SELECT: the caller retries.
+			return billing.Errorf(billing.ECONFLICT, "a request with Idempotency-Key %q is being retried; try again", r.Key)
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case method != r.Method || path != r.Path || !bytes.Equal(hash, r.RequestHash):
+			return billing.Errorf(billing.ECONFLICT, "Idempotency-Key %q was already used with a different request (%s %s)", r.Key, method, path)
+		case status != nil:
+			stored = &billing.StoredResponse{StatusCode: *status, ContentType: ctype, Body: body}
+			return nil
+		case now.Sub(lockedAt) < lockTimeout:
+			return billing.Errorf(billing.ECONFLICT, "a request with Idempotency-Key %q is still in progress", r.Key)
+		default:
+			_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET locked_at = $3 WHERE principal = $1 AND key = $2`, r.Principal, r.Key, now)
+			return err
+		}
+	})
+	return stored, err
+}
+
+// CompleteIdempotent implements [billing.IdempotencyStore].
+func (db *DB) CompleteIdempotent(ctx context.Context, principal, key string, resp billing.StoredResponse) error {
+	_, err := db.Pool.Exec(ctx, `UPDATE idempotency_keys SET status_code = $3, response_type = $4, response_body = $5
+		WHERE principal = $1 AND key = $2`, principal, key, resp.StatusCode, resp.ContentType, resp.Body)
+	return err
+}
+
+// ReleaseIdempotent implements [billing.IdempotencyStore].
+func (db *DB) ReleaseIdempotent(ctx context.Context, principal, key string) error {
+	_, err := db.Pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND status_code IS NULL`, principal, key)
+	return err
+}

@@ -1,0 +1,288 @@
+package push
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/clock"
+	pb "github.com/tollgate-isp/tollgate/proto/tollgate/v1"
+)
+
+// Config tunes the push service. Zero values take the documented defaults.
+type Config struct {
+	// HeartbeatInterval is how often an idle stream sends a heartbeat (and
+	// re-reads the feed, in case a notification was lost). Default 5s.
+	HeartbeatInterval time.Duration
+	// BatchSize is the most changes sent in one Delta. Default 500.
+	BatchSize int
+}
+
+func (c Config) withDefaults() Config {
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = 5 * time.Second
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = 500
+	}
+	return c
+}
+
+// Server implements the Enforcement gRPC service.
+type Server struct {
+	pb.UnimplementedEnforcementServer
+
+	feed    billing.EnforcementFeed
+	hub     *Hub
+	clock   clock.Clock
+	log     *slog.Logger
+	cfg     Config
+	metrics *Metrics
+
+	// authorize, when set, decides whether the caller may use a POP's stream
+	// (mTLS identity scoping).
+	authorize func(ctx context.Context, pop string) error
+	// onReport, when set, is called after each report is recorded.
+	onReport func(billing.AgentReport)
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithAuthorizer makes the server check each stream's POP against the
+// caller's identity; a non-nil error refuses the stream.
+func WithAuthorizer(f func(ctx context.Context, pop string) error) Option {
+	return func(s *Server) { s.authorize = f }
+}
+
+// WithReportObserver registers f to be called after every recorded report
+// (used by benchmarks and the demo to see acknowledgements as they land).
+func WithReportObserver(f func(billing.AgentReport)) Option {
+	return func(s *Server) { s.onReport = f }
+}
+
+// NewServer returns a push server reading feed and woken by hub. metrics may
+// be nil.
+func NewServer(feed billing.EnforcementFeed, hub *Hub, clk clock.Clock, log *slog.Logger, cfg Config, metrics *Metrics, opts ...Option) *Server {
+	s := &Server{feed: feed, hub: hub, clock: clk, log: log, cfg: cfg.withDefaults(), metrics: metrics}
+	if s.metrics == nil {
+		s.metrics = NewMetrics(nil)
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+func (s *Server) checkPOP(ctx context.Context, pop string) error {
+	if err := billing.ValidatePOPID(pop); err != nil {
+		return status.Error(codes.InvalidArgument, billing.ErrorMessage(err))
+	}
+	if s.authorize != nil {
+		if err := s.authorize(ctx, pop); err != nil {
+			return status.Error(codes.PermissionDenied, err.Error())
+		}
+	}
+	return nil
+}
+
+// Watch implements the Enforcement service.
+func (s *Server) Watch(req *pb.WatchRequest, stream pb.Enforcement_WatchServer) error {
+	ctx := stream.Context()
+	pop := req.GetPop()
+	if err := s.checkPOP(ctx, pop); err != nil {
+		return err
+	}
+	log := s.log.With("pop", pop, "agent", req.GetAgentId())
+	log.Info("agent watching", "since_revision", req.GetSinceRevision(), "agent_version", req.GetAgentVersion())
+	s.metrics.connected.WithLabelValues(pop).Inc()
+	defer s.metrics.connected.WithLabelValues(pop).Dec()
+
+	since := req.GetSinceRevision()
+	if since < 0 {
+		return status.Error(codes.InvalidArgument, "since_revision must not be negative")
+	}
+	heartbeat := time.NewTicker(s.cfg.HeartbeatInterval)
+	defer heartbeat.Stop()
+
+	wake := s.hub.Wait(pop)
+	needSnapshot := since == 0
+	for {
+		if needSnapshot {
+			rev, err := s.sendSnapshot(ctx, stream, pop)
+			if err != nil {
+				return err
+			}
+			since, needSnapshot = rev, false
+		}
+		changes, latest, snap, err := s.feed.ChangesSince(ctx, pop, since, s.cfg.BatchSize)
+		if err != nil {
+			return s.internal(ctx, log, "read enforcement changes", err)
+		}
+		s.metrics.popRevision.WithLabelValues(pop).Set(float64(latest))
+		if snap {
+			log.Info("agent is outside the retained history; sending a snapshot", "since_revision", since, "latest", latest)
+			needSnapshot = true
+			continue
+		}
+		if len(changes) > 0 {
+			delta := &pb.Delta{Revision: changes[len(changes)-1].Revision, Changes: make([]*pb.Service, len(changes))}
+			for i, c := range changes {
+				delta.Changes[i] = toProto(c)
+			}
+			if err := stream.Send(&pb.WatchResponse{Message: &pb.WatchResponse_Delta{Delta: delta}}); err != nil {
+				return err
+			}
+			s.metrics.sent.WithLabelValues(pop, "delta").Inc()
+			since = delta.Revision
+			if len(changes) == s.cfg.BatchSize {
+				continue // more to send
+			}
+		}
+		select {
+		case <-ctx.Done():
+			log.Info("agent stream closed", "err", context.Cause(ctx))
+			return nil
+		case <-wake:
+			wake = s.hub.Wait(pop)
+		case <-heartbeat.C:
+			hb := &pb.Heartbeat{Revision: latest, SentAtUnixNano: s.clock.Now().UnixNano(), IntervalMs: s.cfg.HeartbeatInterval.Milliseconds()}
+			if err := stream.Send(&pb.WatchResponse{Message: &pb.WatchResponse_Heartbeat{Heartbeat: hb}}); err != nil {
+				return err
+			}
+			s.metrics.sent.WithLabelValues(pop, "heartbeat").Inc()
+		}
+	}
+}
+
+func (s *Server) sendSnapshot(ctx context.Context, stream pb.Enforcement_WatchServer, pop string) (int64, error) {
+	rev, services, err := s.feed.Snapshot(ctx, pop)
+	if err != nil {
+		return 0, s.internal(ctx, s.log, "read snapshot", err)
+	}
+	snap := &pb.Snapshot{Revision: rev, Services: make([]*pb.Service, len(services))}
+	for i, c := range services {
+		snap.Services[i] = toProto(c)
+	}
+	if err := stream.Send(&pb.WatchResponse{Message: &pb.WatchResponse_Snapshot{Snapshot: snap}}); err != nil {
+		return 0, err
+	}
+	s.metrics.sent.WithLabelValues(pop, "snapshot").Inc()
+	return rev, nil
+}
+
+// Report implements the Enforcement service.
+func (s *Server) Report(stream pb.Enforcement_ReportServer) error {
+	ctx := stream.Context()
+	checked := ""
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return stream.SendAndClose(&pb.ReportResponse{})
+		}
+		if err != nil {
+			return err
+		}
+		if msg.GetPop() != checked {
+			if err := s.checkPOP(ctx, msg.GetPop()); err != nil {
+				return err
+			}
+			checked = msg.GetPop()
+		}
+		r, err := fromProtoReport(msg, s.clock.Now())
+		if err != nil {
+			return status.Error(codes.InvalidArgument, err.Error())
+		}
+		if err := s.feed.RecordReport(ctx, r); err != nil {
+			return s.internal(ctx, s.log, "record agent report", err)
+		}
+		s.metrics.appliedRevision.WithLabelValues(r.POP).Set(float64(r.AppliedRevision))
+		for _, res := range r.Results {
+			outcome := "applied"
+			if !res.Applied {
+				outcome = "failed"
+			}
+			s.metrics.results.WithLabelValues(r.POP, outcome).Inc()
+		}
+		if s.onReport != nil {
+			s.onReport(r)
+		}
+	}
+}
+
+func (s *Server) internal(ctx context.Context, log *slog.Logger, what string, err error) error {
+	if ctx.Err() != nil {
+		return status.FromContextError(ctx.Err()).Err()
+	}
+	log.Error(what, "err", err)
+	return status.Error(codes.Unavailable, what+" failed; retry")
+}
+
+func toProto(c billing.EnforcementChange) *pb.Service {
+	return &pb.Service{
+		ServiceId:    strconv.FormatInt(c.ServiceID, 10),
+		DesiredState: stateToProto(c.DesiredState),
+		Revision:     c.Revision,
+		Reason:       c.Reason,
+		Removed:      c.Removed,
+		Binding: &pb.Binding{
+			Method:         c.Binding.Method,
+			Addresses:      c.Binding.Addresses,
+			RadiusUsername: c.Binding.RADIUSUsername,
+			Device:         c.Binding.Device,
+			IfIndex:        c.Binding.IfIndex,
+		},
+	}
+}
+
+func stateToProto(s billing.DesiredState) pb.DesiredState {
+	switch s {
+	case billing.StateActive:
+		return pb.DesiredState_DESIRED_STATE_ACTIVE
+	case billing.StateSuspended:
+		return pb.DesiredState_DESIRED_STATE_SUSPENDED
+	}
+	return pb.DesiredState_DESIRED_STATE_UNSPECIFIED
+}
+
+func stateFromProto(s pb.DesiredState) billing.DesiredState {
+	switch s {
+	case pb.DesiredState_DESIRED_STATE_ACTIVE:
+		return billing.StateActive
+	case pb.DesiredState_DESIRED_STATE_SUSPENDED:
+		return billing.StateSuspended
+	}
+	return ""
+}
+
+func fromProtoReport(m *pb.ReportRequest, now time.Time) (billing.AgentReport, error) {
+	r := billing.AgentReport{POP: m.GetPop(), AgentID: m.GetAgentId(), AppliedRevision: m.GetAppliedRevision(), ReceivedAt: now}
+	if r.AgentID == "" {
+		return r, errors.New("agent_id is required")
+	}
+	for _, res := range m.GetResults() {
+		id, err := strconv.ParseInt(res.GetServiceId(), 10, 64)
+		if err != nil {
+			return r, errors.New("service_id " + strconv.Quote(res.GetServiceId()) + " is not a service id")
+		}
+		sr := billing.ServiceResult{
+			ServiceID:     id,
+			Revision:      res.GetRevision(),
+			Applied:       res.GetOutcome() == pb.Outcome_OUTCOME_APPLIED,
+			Error:         res.GetError(),
+			ObservedState: stateFromProto(res.GetObservedState()),
+		}
+		if ns := res.GetObservedAtUnixNano(); ns > 0 {
+			sr.ObservedAt = time.Unix(0, ns)
+		}
+		r.Results = append(r.Results, sr)
+	}
+	return r, nil
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what Tollgate's tests and demo need on Debian/Ubuntu, from the
+# distribution's packages. Idempotent and quiet when everything is present.
+# Called by `make test`, `make demo` and `make bench`.
+set -euo pipefail
+
+# command-or-path -> Debian package that provides it
+declare -A need=(
+  [pg]=postgresql              # initdb/postgres for the throwaway test clusters
+  [protoc]=protobuf-compiler   # `make proto` and the stale-generated-code check
+)
+
+missing=()
+have_pg() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; }
+have_pg || missing+=("${need[pg]}")
+command -v protoc >/dev/null 2>&1 || missing+=("${need[protoc]}")
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]} from the distribution's packages" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo="sudo"
+  else
+    echo "setup: need root (or sudo) to install: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done" >&2
