@@ -8,12 +8,14 @@ set -euo pipefail
 declare -A need=(
   [pg]=postgresql              # initdb/postgres for the throwaway test clusters
   [protoc]=protobuf-compiler   # `make proto` and the stale-generated-code check
+  [curl]=curl                  # `make demo` talks to /readyz
 )
 
 missing=()
 have_pg() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; }
 have_pg || missing+=("${need[pg]}")
 command -v protoc >/dev/null 2>&1 || missing+=("${need[protoc]}")
+command -v curl >/dev/null 2>&1 || missing+=("${need[curl]}")
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -1,0 +1,123 @@
+// Command benchreport reads `go test -bench` output on stdin, echoes it, and
+// writes the custom figures benchmarks report (b.ReportMetric) to a JSON file
+// as a list of {name, value, unit, target, better}, then prints them as a
+// table. Every figure must be listed in the table below: a benchmark that
+// reports an unknown name, or a listed figure that no benchmark reported,
+// is an error.
+//
+//	go test -run '^$' -bench . ./bench/ | go run ./internal/tools/benchreport -o bench/results.json
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// figure is one entry of bench/results.json.
+type figure struct {
+	Name   string  `json:"name"`
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit"`
+	Target float64 `json:"target"`
+	// Better is "lower" or "higher".
+	Better string `json:"better"`
+}
+
+// known lists every figure with its unit, target and direction. Issues add
+// their figures here.
+var known = map[string]figure{
+	// Issue 2: desired-state change committed → agent's ack recorded.
+	"push_commit_to_ack_p50_ms": {Unit: "ms", Target: 50, Better: "lower"},
+	"push_commit_to_ack_p99_ms": {Unit: "ms", Target: 250, Better: "lower"},
+}
+
+func main() {
+	out := flag.String("o", "bench/results.json", "where to write the figures")
+	flag.Parse()
+	if err := run(os.Stdin, os.Stdout, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(1)
+	}
+}
+
+func run(in io.Reader, echo io.Writer, out string) error {
+	got := map[string]float64{}
+	failed := false
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		fmt.Fprintln(echo, line)
+		if strings.HasPrefix(line, "FAIL") || strings.HasPrefix(line, "--- FAIL") {
+			failed = true
+		}
+		if !strings.HasPrefix(line, "Benchmark") {
+			continue
+		}
+		// BenchmarkX-2  1000  0.78 name_a  1.2 name_b
+		fields := strings.Fields(line)
+		for i := 2; i+1 < len(fields); i += 2 {
+			v, err := strconv.ParseFloat(fields[i], 64)
+			if err != nil {
+				continue
+			}
+			name := fields[i+1]
+			if name == "ns/op" || name == "B/op" || name == "allocs/op" || strings.Contains(name, "/") {
+				continue
+			}
+			if _, ok := known[name]; !ok {
+				return fmt.Errorf("benchmark reported %q, which is not in benchreport's table", name)
+			}
+			got[name] = v
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	if failed {
+		return fmt.Errorf("a benchmark failed")
+	}
+	var figs []figure
+	var missing []string
+	for name, f := range known {
+		v, ok := got[name]
+		if !ok {
+			missing = append(missing, name)
+			continue
+		}
+		f.Name, f.Value = name, v
+		figs = append(figs, f)
+	}
+	sort.Slice(figs, func(i, j int) bool { return figs[i].Name < figs[j].Name })
+	b, err := json.MarshalIndent(figs, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(out, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(echo, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nFIGURE\tVALUE\tUNIT\tTARGET\tMET")
+	for _, f := range figs {
+		met := f.Value <= f.Target
+		if f.Better == "higher" {
+			met = f.Value >= f.Target
+		}
+		fmt.Fprintf(tw, "%s\t%.3g\t%s\t%s %g\t%v\n", f.Name, f.Value, f.Unit, map[string]string{"lower": "≤", "higher": "≥"}[f.Better], f.Target, met)
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(echo, "wrote %s\n", out)
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return fmt.Errorf("no benchmark reported %s", strings.Join(missing, ", "))
+	}
+	return nil
+}

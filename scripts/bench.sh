@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# make bench: runs the project's benchmarks and writes bench/results.json.
+# Each benchmark runs with the count its figure is defined over.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+run() { # package, benchmark regexp, benchtime
+  go test -run '^$' -bench "$2" -benchtime "$3" -timeout 20m "$1" 2>&1 | tee -a "$out"
+}
+# Issue 2: 1,000 desired-state changes, one at a time.
+run ./bench/ '^BenchmarkPushCommitToAck$' 1000x
+# benchreport echoes its input (already shown above): keep only its table.
+go run ./internal/tools/benchreport -o bench/results.json < "$out" | sed -n '/^FIGURE/,$p'
