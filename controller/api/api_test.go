@@ -16,6 +16,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/jobs"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
 	"github.com/tollgate-isp/tollgate/internal/clock"
 	"github.com/tollgate-isp/tollgate/internal/pgtest"
@@ -47,8 +48,12 @@ func newEnv(t *testing.T) *env {
 		api.NewToken("clerk", api.RoleBilling, billingToken),
 		api.NewToken("viewer", api.RoleReader, readerToken),
 	}
-	srv := api.NewServer(api.Config{}, api.Deps{Services: db, Idempotency: db}, tokens, clock.Real{},
-		slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	runner, err := jobs.New(jobs.Config{DisableSchedule: true}, db, clock.Real{}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := api.NewServer(api.Config{}, api.Deps{Services: db, Idempotency: db, Billing: db, Runner: runner}, tokens, clock.Real{}, quiet, nil)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	return &env{t: t, url: hs.URL, db: db}

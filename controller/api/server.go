@@ -3,6 +3,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -28,6 +29,11 @@ type Config struct {
 type Deps struct {
 	Services    billing.ServiceStore
 	Idempotency billing.IdempotencyStore
+	// Billing and Runner enable the billing endpoints (nil: not served).
+	Billing BillingStore
+	Runner  BillingRunner
+	// DevClock enables POST /api/v1/dev/clock/advance (nil: not served).
+	DevClock DevClock
 }
 
 // Server is the admin API.
@@ -35,6 +41,9 @@ type Server struct {
 	cfg      Config
 	services billing.ServiceStore
 	idem     billing.IdempotencyStore
+	billing  BillingStore
+	runner   BillingRunner
+	devClock DevClock
 	tokens   []Token
 	clock    clock.Clock
 	log      *slog.Logger
@@ -53,7 +62,8 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	if cfg.Version == "" {
 		cfg.Version = "dev"
 	}
-	s := &Server{cfg: cfg, services: deps.Services, idem: deps.Idempotency, tokens: tokens, clock: clk, log: log}
+	s := &Server{cfg: cfg, services: deps.Services, idem: deps.Idempotency, billing: deps.Billing, runner: deps.Runner,
+		devClock: deps.DevClock, tokens: tokens, clock: clk, log: log}
 	s.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "tollgate_api_request_seconds",
 		Help:    "Admin API request latency by route and status code.",
@@ -71,12 +81,23 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	hcfg.DocsPath = "/api/v1/docs"
 	hcfg.SchemasPath = "/api/v1/schemas"
 	hcfg.CreateHooks = nil // no $schema links in responses
+	// Domain types say what they need in Validate, with messages that name
+	// the field; the schema marks required only what carries required:"true".
+	hcfg.FieldsOptionalByDefault = true
 	hcfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "An API token from the controller's config; its role (reader, billing, admin) decides what it may do."},
 	}
+	// Dates travel as "YYYY-MM-DD" strings.
+	hcfg.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[billing.Date](), reflect.TypeFor[dateString]())
 	s.api = humago.New(mux, hcfg)
 	s.api.UseMiddleware(s.requireRole)
 	s.registerServices()
+	if s.billing != nil {
+		s.registerBilling()
+	}
+	if s.devClock != nil {
+		s.registerDev()
+	}
 	s.handler = s.instrument(s.authenticate(s.idempotency(mux)))
 	return s
 }
@@ -109,6 +130,14 @@ func op(id, method, path, summary string, role Role, tags ...string) huma.Operat
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// dateString is the wire form of billing.Date in the OpenAPI document.
+type dateString string
+
+// Schema describes a calendar date.
+func (dateString) Schema(huma.Registry) *huma.Schema {
+	return &huma.Schema{Type: "string", Format: "date", Description: "Calendar date, YYYY-MM-DD."}
+}
 
 // requireRole refuses operations the caller's role does not allow: 401
 // without credentials, 403 with too weak a role.

@@ -42,7 +42,7 @@ type listServicesOutput struct {
 type setDesiredStateInput struct {
 	ID   int64 `path:"id" minimum:"1" doc:"Service id."`
 	Body struct {
-		State  billing.DesiredState `json:"state" enum:"active,suspended" doc:"The desired state."`
+		State  billing.DesiredState `json:"state" enum:"active,suspended" required:"true" doc:"The desired state."`
 		Reason string               `json:"reason,omitempty" maxLength:"500" doc:"Why; shown to staff and recorded with the change."`
 	}
 }

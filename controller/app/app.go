@@ -23,6 +23,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/jobs"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
 	"github.com/tollgate-isp/tollgate/controller/push"
 	"github.com/tollgate-isp/tollgate/internal/clock"
@@ -45,6 +46,7 @@ type Options struct {
 // then call [Controller.Run].
 type Controller struct {
 	cfg  Config
+	jobs *jobs.Runner
 	log  *slog.Logger
 	db   *postgres.DB
 	hub  *push.Hub
@@ -103,6 +105,24 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 		}
 		creds = credentials.NewTLS(tc)
 	}
+	var devClock api.DevClock
+	if c.cfg.Dev.ClockAPI {
+		if _, ok := opts.Clock.(*clock.Offset); !ok {
+			opts.Clock = &clock.Offset{}
+		}
+		c.log.Warn("dev.clock_api is on: admins can move the controller's clock forward (development only)")
+	}
+	runner, err := jobs.New(jobs.Config{Workers: c.cfg.Jobs.Workers, TickInterval: c.cfg.Jobs.TickInterval,
+		JobTimeout: c.cfg.Jobs.JobTimeout, RescueStuckAfter: c.cfg.Jobs.RescueAfter, BatchSize: c.cfg.Jobs.BatchSize},
+		c.db, opts.Clock, c.log.With("component", "jobs"))
+	if err != nil {
+		return err
+	}
+	c.jobs = runner
+	if off, ok := opts.Clock.(*clock.Offset); ok && c.cfg.Dev.ClockAPI {
+		devClock = jobs.NewDevClock(runner, off)
+	}
+
 	var pushOpts []push.Option
 	if opts.OnReport != nil {
 		pushOpts = append(pushOpts, push.WithReportObserver(opts.OnReport))
@@ -115,7 +135,8 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 	pb.RegisterEnforcementServer(c.grpc, pushSrv)
 
 	// Admin API and operational endpoints.
-	apiSrv := api.NewServer(api.Config{Version: Version}, api.Deps{Services: c.db, Idempotency: c.db},
+	apiSrv := api.NewServer(api.Config{Version: Version},
+		api.Deps{Services: c.db, Idempotency: c.db, Billing: c.db, Runner: runner, DevClock: devClock},
 		tokens, opts.Clock, c.log.With("component", "api"), reg)
 	mux := http.NewServeMux()
 	mux.Handle("/", apiSrv.Handler())
@@ -124,7 +145,6 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 	mux.HandleFunc("GET /readyz", c.ready)
 	c.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
-	var err error
 	if c.httpLn, err = net.Listen("tcp", c.cfg.HTTP.Listen); err != nil {
 		return fmt.Errorf("http.listen: %w", err)
 	}
@@ -206,6 +226,11 @@ func (c *Controller) Run(ctx context.Context) error {
 			errc <- fmt.Errorf("grpc: %w", err)
 		}
 	}()
+	if err := c.jobs.Start(ctx); err != nil {
+		stopListen()
+		wg.Wait()
+		return fmt.Errorf("jobs: %w", err)
+	}
 	c.log.Info("controller serving", "http", c.HTTPAddr(), "grpc", c.GRPCAddr(), "version", Version)
 
 	var runErr error
@@ -227,6 +252,9 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 	if err := c.http.Shutdown(shutCtx); err != nil {
 		c.log.Warn("http shutdown", "err", err)
+	}
+	if err := c.jobs.Stop(shutCtx); err != nil {
+		c.log.Warn("jobs shutdown", "err", err)
 	}
 	stopListen()
 	wg.Wait()

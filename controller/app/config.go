@@ -27,6 +27,34 @@ type Config struct {
 	GRPC GRPCConfig `yaml:"grpc"`
 	API  APIConfig  `yaml:"api"`
 	Log  config.Log `yaml:"log"`
+	Jobs JobsConfig `yaml:"jobs"`
+	Dev  DevConfig  `yaml:"dev"`
+}
+
+// JobsConfig tunes background work (billing runs, late fees).
+type JobsConfig struct {
+	// Workers is how many jobs run at once in this replica. Default 2.
+	Workers int `yaml:"workers"`
+	// TickInterval is how often the scheduler checks for account types whose
+	// local date has changed, to open their billing runs. Default 5m.
+	TickInterval time.Duration `yaml:"tick_interval"`
+	// JobTimeout bounds one job (one batch of accounts). Default 5m.
+	JobTimeout time.Duration `yaml:"job_timeout"`
+	// RescueAfter is how long a job may stay running before another replica
+	// takes it over (its replica presumably died). Default job_timeout + 1m.
+	RescueAfter time.Duration `yaml:"rescue_after"`
+	// BatchSize is how many accounts one billing batch invoices in one
+	// transaction. Default 1000.
+	BatchSize int `yaml:"batch_size"`
+}
+
+// DevConfig enables development and demo conveniences. Never in production.
+type DevConfig struct {
+	// ClockAPI lets an admin move the controller's clock forward through
+	// POST /api/v1/dev/clock/advance (tollgatectl dev advance 30d); due
+	// billing runs then happen in order. Default false. Env
+	// TOLLGATE_DEV_CLOCK_API.
+	ClockAPI bool `yaml:"clock_api"`
 }
 
 // HTTPConfig is the HTTP listener: admin API, /metrics, /healthz, /readyz.
@@ -96,6 +124,7 @@ func LoadConfig(path string) (Config, error) {
 	env.String("TOLLGATE_GRPC_LISTEN", &c.GRPC.Listen)
 	env.Bool("TOLLGATE_GRPC_INSECURE_PLAINTEXT", &c.GRPC.InsecurePlaintext)
 	env.String("TOLLGATE_LOG_LEVEL", &c.Log.Level)
+	env.Bool("TOLLGATE_DEV_CLOCK_API", &c.Dev.ClockAPI)
 	if _, ok := os.LookupEnv("TOLLGATE_MIGRATE_ON_START"); ok {
 		var b bool
 		env.Bool("TOLLGATE_MIGRATE_ON_START", &b)

@@ -89,6 +89,15 @@ type Service struct {
 	UpdatedAt time.Time `json:"updated_at"`
 
 	Confirmation Confirmation `json:"confirmation"`
+
+	// AccountID is the subscriber account the service belongs to (nil for an
+	// unbilled service).
+	AccountID *int64 `json:"account_id,omitempty"`
+	// PlanID is the plan it is billed on (nil: not billed).
+	PlanID *int64 `json:"plan_id,omitempty"`
+	// StartDate and EndDate (exclusive) bound the days it is billed for.
+	StartDate Date `json:"start_date,omitzero"`
+	EndDate   Date `json:"end_date,omitzero"`
 }
 
 // Confirmation is what the POP's agent last reported about a service.
@@ -129,6 +138,14 @@ type NewService struct {
 	Binding Binding `json:"binding"`
 	// State is the initial desired state; empty means active.
 	State DesiredState `json:"state,omitempty"`
+	// AccountID and PlanID bill the service; a plan needs an account and a
+	// start date.
+	AccountID *int64 `json:"account_id,omitempty"`
+	PlanID    *int64 `json:"plan_id,omitempty"`
+	// StartDate is the first billed day; EndDate (exclusive) the day billing
+	// stops, if known.
+	StartDate Date `json:"start_date,omitzero"`
+	EndDate   Date `json:"end_date,omitzero"`
 }
 
 // Validate checks the input and fills defaults.
@@ -145,6 +162,12 @@ func (n *NewService) Validate() error {
 	}
 	if !n.State.Valid() {
 		return Errorf(EINVALID, "state %q is not one of active, suspended", n.State)
+	}
+	if n.PlanID != nil && (n.AccountID == nil || n.StartDate.IsZero()) {
+		return Errorf(EINVALID, "plan_id needs account_id and start_date")
+	}
+	if !n.EndDate.IsZero() && (n.StartDate.IsZero() || !n.EndDate.After(n.StartDate)) {
+		return Errorf(EINVALID, "end_date %s must come after start_date", n.EndDate)
 	}
 	return n.Binding.Validate()
 }

@@ -1,4 +1,12 @@
-// Package jobs holds durable background work on River: billing runs, late fees, delinquency sweeps, autopay and delivery (issues 3-5, 9).
+// Package jobs runs the controller's durable background work on River
+// (PostgreSQL-native jobs, with leader election across controller replicas):
+// the daily billing tick that opens a billing run per account type when its
+// local date changes, the billing-run batches that invoice accounts, and late
+// fees.
 //
-// It is part of the layout in DESIGN.md §4 and is empty until that work lands.
+// Work is made idempotent in the database, not in memory: a billing run is
+// unique per (account type, date), each batch records when it finished in the
+// same transaction as its invoices, and invoices are unique per (account,
+// period). A controller killed in the middle of a run leaves River jobs that
+// the next controller rescues and finishes, creating nothing twice.
 package jobs

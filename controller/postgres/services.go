@@ -15,7 +15,8 @@ var _ billing.ServiceStore = (*DB)(nil)
 
 const serviceColumns = `id, pop_id, name, method, addresses, radius_username, device, if_index,
 	desired_state, state_reason, revision, created_at, updated_at,
-	confirmed_revision, observed_state, last_confirmed_at, last_error, last_result_at`
+	confirmed_revision, observed_state, last_confirmed_at, last_error, last_result_at,
+	account_id, plan_id, start_date, end_date`
 
 func scanService(row pgx.Row) (billing.Service, error) {
 	var s billing.Service
@@ -24,7 +25,8 @@ func scanService(row pgx.Row) (billing.Service, error) {
 		&s.Binding.RADIUSUsername, &s.Binding.Device, &s.Binding.IfIndex,
 		&s.DesiredState, &s.StateReason, &s.Revision, &s.CreatedAt, &s.UpdatedAt,
 		&s.Confirmation.Revision, &observed, &s.Confirmation.LastConfirmedAt,
-		&s.Confirmation.LastError, &s.Confirmation.LastResultAt)
+		&s.Confirmation.LastError, &s.Confirmation.LastResultAt,
+		&s.AccountID, &s.PlanID, scanDate(&s.StartDate), scanDate(&s.EndDate))
 	s.Confirmation.ObservedState = billing.DesiredState(observed)
 	return s, err
 }
@@ -39,6 +41,9 @@ func (db *DB) CreateService(ctx context.Context, in billing.NewService, actor st
 		if _, err := tx.Exec(ctx, `INSERT INTO pops (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, in.POP, at); err != nil {
 			return err
 		}
+		if err := checkServiceBilling(ctx, tx, in); err != nil {
+			return err
+		}
 		rev, err := nextRevision(ctx, tx, in.POP)
 		if err != nil {
 			return err
@@ -46,11 +51,11 @@ func (db *DB) CreateService(ctx context.Context, in billing.NewService, actor st
 		b := in.Binding
 		s, err = scanService(tx.QueryRow(ctx, `
 			INSERT INTO services (pop_id, name, method, addresses, radius_username, device, if_index,
-				desired_state, state_reason, revision, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+				desired_state, state_reason, revision, created_at, updated_at, account_id, plan_id, start_date, end_date)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15)
 			RETURNING `+serviceColumns,
 			in.POP, in.Name, b.Method, nonNil(b.Addresses), b.RADIUSUsername, b.Device, b.IfIndex,
-			in.State, "service created", rev, at))
+			in.State, "service created", rev, at, in.AccountID, in.PlanID, pgDate(in.StartDate), pgDate(in.EndDate)))
 		if err != nil {
 			return err
 		}
@@ -60,6 +65,38 @@ func (db *DB) CreateService(ctx context.Context, in billing.NewService, actor st
 		return billing.Service{}, mapError(err)
 	}
 	return s, nil
+}
+
+// checkServiceBilling checks the account and plan a new service names exist
+// and share a currency; the account's anniversary anchor moves to the
+// service's start if it is the account's first billed service.
+func checkServiceBilling(ctx context.Context, tx pgx.Tx, in billing.NewService) error {
+	if in.AccountID == nil {
+		return nil
+	}
+	var accCur string
+	err := tx.QueryRow(ctx, `SELECT currency FROM accounts WHERE id = $1 FOR UPDATE`, *in.AccountID).Scan(&accCur)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return billing.Errorf(billing.EINVALID, "account_id %d does not exist", *in.AccountID)
+	}
+	if err != nil || in.PlanID == nil {
+		return err
+	}
+	var planCur string
+	err = tx.QueryRow(ctx, `SELECT currency FROM plans WHERE id = $1`, *in.PlanID).Scan(&planCur)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return billing.Errorf(billing.EINVALID, "plan_id %d does not exist", *in.PlanID)
+	}
+	if err != nil {
+		return err
+	}
+	if planCur != accCur {
+		return billing.Errorf(billing.EINVALID, "plan_id %d is priced in %s but the account is billed in %s", *in.PlanID, planCur, accCur)
+	}
+	_, err = tx.Exec(ctx, `UPDATE accounts SET anchor_date = $2 WHERE id = $1
+		AND NOT EXISTS (SELECT 1 FROM services WHERE account_id = $1 AND plan_id IS NOT NULL)
+		AND NOT EXISTS (SELECT 1 FROM invoices WHERE account_id = $1)`, *in.AccountID, pgDate(in.StartDate))
+	return err
 }
 
 // Service implements [billing.ServiceStore].

@@ -1,0 +1,348 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+// BillingStore is what the billing endpoints need from storage.
+type BillingStore interface {
+	CreateAccountType(ctx context.Context, t billing.AccountType, at time.Time) (billing.AccountType, error)
+	UpdateAccountType(ctx context.Context, t billing.AccountType) (billing.AccountType, error)
+	AccountType(ctx context.Context, id int64) (billing.AccountType, error)
+	AccountTypes(ctx context.Context) ([]billing.AccountType, error)
+	CreatePlan(ctx context.Context, p billing.Plan, at time.Time) (billing.Plan, error)
+	Plan(ctx context.Context, id int64) (billing.Plan, error)
+	Plans(ctx context.Context) ([]billing.Plan, error)
+	PutTaxRate(ctx context.Context, r billing.TaxRate, at time.Time) error
+	TaxRates(ctx context.Context) ([]billing.TaxRate, error)
+	CreateAccount(ctx context.Context, in billing.NewAccount, at time.Time) (billing.Account, bool, error)
+	Account(ctx context.Context, id int64) (billing.Account, error)
+	Accounts(ctx context.Context, f billing.AccountFilter) ([]billing.Account, error)
+	Balance(ctx context.Context, accountID int64) (int64, error)
+	Statement(ctx context.Context, accountID int64) ([]billing.StatementLine, error)
+	CreateCharge(ctx context.Context, c billing.OneTimeCharge, at time.Time) (billing.OneTimeCharge, error)
+	Charges(ctx context.Context, accountID int64) ([]billing.OneTimeCharge, error)
+	PostCredit(ctx context.Context, accountID, amount int64, memo string, effective billing.Date, at time.Time) (billing.JournalTx, error)
+	Invoice(ctx context.Context, id int64) (billing.Invoice, error)
+	Invoices(ctx context.Context, f billing.InvoiceFilter) ([]billing.Invoice, error)
+	VoidInvoice(ctx context.Context, id int64, reason string, effective billing.Date, at time.Time) (billing.Invoice, error)
+	BillingRun(ctx context.Context, id int64) (billing.BillingRun, error)
+	BillingRuns(ctx context.Context, beforeID int64, limit int) ([]billing.BillingRun, error)
+	PreviewBilling(ctx context.Context, typeID int64, date billing.Date) ([]billing.PreviewItem, error)
+}
+
+// BillingRunner opens billing runs (River jobs do the work).
+type BillingRunner interface {
+	StartRun(ctx context.Context, typeID int64, date billing.Date, trigger billing.RunTrigger, by string) (billing.BillingRun, bool, error)
+}
+
+type idPath struct {
+	ID int64 `path:"id" minimum:"1"`
+}
+
+type body[T any] struct{ Body T }
+
+type page[T any] struct {
+	Items []T `json:"items"`
+	// NextAfter is the cursor for the next page (pass as after=); 0 on the
+	// last page.
+	NextAfter int64 `json:"next_after"`
+}
+
+func newPage[T any](items []T, limit int, id func(T) int64) page[T] {
+	p := page[T]{Items: items}
+	if p.Items == nil {
+		p.Items = []T{}
+	}
+	if len(items) == limit && limit > 0 {
+		p.NextAfter = id(items[len(items)-1])
+	}
+	return p
+}
+
+// today is the controller's current date in the account's type's zone, or
+// UTC.
+func (s *Server) today(ctx context.Context, typeID int64) billing.Date {
+	if t, err := s.billing.AccountType(ctx, typeID); err == nil {
+		if loc, err := t.Location(); err == nil {
+			return billing.DateIn(s.clock.Now(), loc)
+		}
+	}
+	return billing.DateIn(s.clock.Now(), time.UTC)
+}
+
+func (s *Server) registerBilling() {
+	api := s.api
+	// Account types.
+	huma.Register(api, op("create-account-type", http.MethodPost, "/api/v1/account-types",
+		"Create an account type (billing profile) with its billing settings", RoleAdmin, "account types"),
+		func(ctx context.Context, in *body[billing.AccountType]) (*body[billing.AccountType], error) {
+			t, err := s.billing.CreateAccountType(ctx, in.Body, s.clock.Now())
+			return wrap(s, "create-account-type", t, err)
+		})
+	huma.Register(api, op("update-account-type", http.MethodPut, "/api/v1/account-types/{id}",
+		"Replace an account type's billing settings", RoleAdmin, "account types"),
+		func(ctx context.Context, in *struct {
+			idPath
+			Body billing.AccountType
+		}) (*body[billing.AccountType], error) {
+			in.Body.ID = in.ID
+			t, err := s.billing.UpdateAccountType(ctx, in.Body)
+			return wrap(s, "update-account-type", t, err)
+		})
+	huma.Register(api, op("list-account-types", http.MethodGet, "/api/v1/account-types", "List account types", RoleReader, "account types"),
+		func(ctx context.Context, _ *struct{}) (*body[page[billing.AccountType]], error) {
+			ts, err := s.billing.AccountTypes(ctx)
+			return wrap(s, "list-account-types", newPage(ts, 0, func(t billing.AccountType) int64 { return t.ID }), err)
+		})
+	huma.Register(api, op("get-account-type", http.MethodGet, "/api/v1/account-types/{id}", "Show an account type", RoleReader, "account types"),
+		func(ctx context.Context, in *idPath) (*body[billing.AccountType], error) {
+			t, err := s.billing.AccountType(ctx, in.ID)
+			return wrap(s, "get-account-type", t, err)
+		})
+	huma.Register(api, op("list-holiday-calendars", http.MethodGet, "/api/v1/holiday-calendars",
+		"List the holiday calendar codes account types may use", RoleReader, "account types"),
+		func(ctx context.Context, _ *struct{}) (*body[[]string], error) {
+			return &body[[]string]{Body: billing.KnownHolidayCalendars()}, nil
+		})
+
+	// Plans and tax rates.
+	huma.Register(api, op("create-plan", http.MethodPost, "/api/v1/plans", "Create a plan (price in minor units per interval)", RoleAdmin, "plans"),
+		func(ctx context.Context, in *body[billing.Plan]) (*body[billing.Plan], error) {
+			p, err := s.billing.CreatePlan(ctx, in.Body, s.clock.Now())
+			return wrap(s, "create-plan", p, err)
+		})
+	huma.Register(api, op("list-plans", http.MethodGet, "/api/v1/plans", "List plans", RoleReader, "plans"),
+		func(ctx context.Context, _ *struct{}) (*body[page[billing.Plan]], error) {
+			ps, err := s.billing.Plans(ctx)
+			return wrap(s, "list-plans", newPage(ps, 0, func(p billing.Plan) int64 { return p.ID }), err)
+		})
+	huma.Register(api, op("get-plan", http.MethodGet, "/api/v1/plans/{id}", "Show a plan", RoleReader, "plans"),
+		func(ctx context.Context, in *idPath) (*body[billing.Plan], error) {
+			p, err := s.billing.Plan(ctx, in.ID)
+			return wrap(s, "get-plan", p, err)
+		})
+	huma.Register(api, op("put-tax-rate", http.MethodPost, "/api/v1/tax-rates", "Create or replace a tax rate of a jurisdiction", RoleAdmin, "plans"),
+		func(ctx context.Context, in *body[billing.TaxRate]) (*body[billing.TaxRate], error) {
+			err := s.billing.PutTaxRate(ctx, in.Body, s.clock.Now())
+			return wrap(s, "put-tax-rate", in.Body, err)
+		})
+	huma.Register(api, op("list-tax-rates", http.MethodGet, "/api/v1/tax-rates", "List tax rates", RoleReader, "plans"),
+		func(ctx context.Context, _ *struct{}) (*body[page[billing.TaxRate]], error) {
+			rs, err := s.billing.TaxRates(ctx)
+			return wrap(s, "list-tax-rates", newPage(rs, 0, func(billing.TaxRate) int64 { return 0 }), err)
+		})
+
+	// Accounts.
+	huma.Register(api, op("create-account", http.MethodPost, "/api/v1/accounts",
+		"Create a subscriber account (an existing external_id returns that account)", RoleBilling, "accounts"),
+		func(ctx context.Context, in *body[billing.NewAccount]) (*body[billing.Account], error) {
+			a, _, err := s.billing.CreateAccount(ctx, in.Body, s.clock.Now())
+			return wrap(s, "create-account", a, err)
+		})
+	huma.Register(api, op("list-accounts", http.MethodGet, "/api/v1/accounts", "List and search accounts", RoleReader, "accounts"),
+		func(ctx context.Context, in *struct {
+			AccountTypeID int64  `query:"account_type_id" minimum:"0"`
+			Status        string `query:"status" enum:"current,past_due,delinquent,suspended,closed,"`
+			Search        string `query:"q" maxLength:"100" doc:"Substring of number, external id, name or email."`
+			After         int64  `query:"after" minimum:"0"`
+			Limit         int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
+		}) (*body[page[billing.Account]], error) {
+			as, err := s.billing.Accounts(ctx, billing.AccountFilter{AccountTypeID: in.AccountTypeID, Status: billing.AccountStatus(in.Status),
+				Search: in.Search, AfterID: in.After, Limit: in.Limit})
+			return wrap(s, "list-accounts", newPage(as, in.Limit, func(a billing.Account) int64 { return a.ID }), err)
+		})
+	huma.Register(api, op("get-account", http.MethodGet, "/api/v1/accounts/{id}", "Show an account with its balance", RoleReader, "accounts"),
+		func(ctx context.Context, in *idPath) (*body[accountView], error) {
+			a, err := s.billing.Account(ctx, in.ID)
+			if err != nil {
+				return nil, s.toHTTPError("get-account", err)
+			}
+			bal, err := s.billing.Balance(ctx, in.ID)
+			return wrap(s, "get-account", accountView{Account: a, Balance: bal}, err)
+		})
+	huma.Register(api, op("get-account-statement", http.MethodGet, "/api/v1/accounts/{id}/statement",
+		"An account's ledger lines with running balance", RoleReader, "accounts"),
+		func(ctx context.Context, in *idPath) (*body[statement], error) {
+			lines, err := s.billing.Statement(ctx, in.ID)
+			if err != nil {
+				return nil, s.toHTTPError("get-account-statement", err)
+			}
+			st := statement{Lines: lines}
+			if st.Lines == nil {
+				st.Lines = []billing.StatementLine{}
+			} else {
+				st.Balance = lines[len(lines)-1].RunningBalance
+			}
+			return &body[statement]{Body: st}, nil
+		})
+	huma.Register(api, op("create-charge", http.MethodPost, "/api/v1/accounts/{id}/charges",
+		"Add a one-time charge to the account's next invoice", RoleBilling, "accounts"),
+		func(ctx context.Context, in *struct {
+			idPath
+			Body billing.OneTimeCharge
+		}) (*body[billing.OneTimeCharge], error) {
+			in.Body.AccountID = in.ID
+			if in.Body.ChargeDate.IsZero() {
+				in.Body.ChargeDate = s.today(ctx, 0)
+			}
+			c, err := s.billing.CreateCharge(ctx, in.Body, s.clock.Now())
+			return wrap(s, "create-charge", c, err)
+		})
+	huma.Register(api, op("list-charges", http.MethodGet, "/api/v1/accounts/{id}/charges", "List an account's one-time charges", RoleReader, "accounts"),
+		func(ctx context.Context, in *idPath) (*body[page[billing.OneTimeCharge]], error) {
+			cs, err := s.billing.Charges(ctx, in.ID)
+			return wrap(s, "list-charges", newPage(cs, 0, func(c billing.OneTimeCharge) int64 { return c.ID }), err)
+		})
+	huma.Register(api, op("create-credit", http.MethodPost, "/api/v1/accounts/{id}/credits",
+		"Credit an account (adjustment); posted to the ledger at once", RoleBilling, "accounts"),
+		func(ctx context.Context, in *struct {
+			idPath
+			Body struct {
+				Amount        int64        `json:"amount" minimum:"1" required:"true" doc:"Minor units."`
+				Memo          string       `json:"memo" minLength:"1" maxLength:"500" required:"true"`
+				EffectiveDate billing.Date `json:"effective_date,omitzero" doc:"Default: today."`
+			}
+		}) (*body[billing.JournalTx], error) {
+			eff := in.Body.EffectiveDate
+			if eff.IsZero() {
+				eff = s.today(ctx, 0)
+			}
+			tx, err := s.billing.PostCredit(ctx, in.ID, in.Body.Amount, in.Body.Memo, eff, s.clock.Now())
+			return wrap(s, "create-credit", tx, err)
+		})
+
+	// Invoices.
+	huma.Register(api, op("list-invoices", http.MethodGet, "/api/v1/invoices", "List invoices", RoleReader, "invoices"),
+		func(ctx context.Context, in *struct {
+			AccountID    int64  `query:"account_id" minimum:"0"`
+			Status       string `query:"status" enum:"open,paid,void,"`
+			BillingRunID int64  `query:"billing_run_id" minimum:"0"`
+			After        int64  `query:"after" minimum:"0"`
+			Limit        int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
+		}) (*body[page[billing.Invoice]], error) {
+			is, err := s.billing.Invoices(ctx, billing.InvoiceFilter{AccountID: in.AccountID, Status: billing.InvoiceStatus(in.Status),
+				BillingRunID: in.BillingRunID, AfterID: in.After, Limit: in.Limit})
+			return wrap(s, "list-invoices", newPage(is, in.Limit, func(i billing.Invoice) int64 { return i.ID }), err)
+		})
+	huma.Register(api, op("get-invoice", http.MethodGet, "/api/v1/invoices/{id}", "Show an invoice with its lines and why", RoleReader, "invoices"),
+		func(ctx context.Context, in *idPath) (*body[billing.Invoice], error) {
+			inv, err := s.billing.Invoice(ctx, in.ID)
+			return wrap(s, "get-invoice", inv, err)
+		})
+	huma.Register(api, op("void-invoice", http.MethodPost, "/api/v1/invoices/{id}/void",
+		"Void an open invoice with a reversing journal transaction", RoleBilling, "invoices"),
+		func(ctx context.Context, in *struct {
+			idPath
+			Body struct {
+				Reason string `json:"reason" minLength:"1" maxLength:"500" required:"true"`
+			}
+		}) (*body[billing.Invoice], error) {
+			inv, err := s.billing.VoidInvoice(ctx, in.ID, in.Body.Reason, s.today(ctx, 0), s.clock.Now())
+			return wrap(s, "void-invoice", inv, err)
+		})
+
+	// Billing runs.
+	huma.Register(api, op("preview-billing-run", http.MethodPost, "/api/v1/billing-runs/preview",
+		"Dry run: what a billing run for a date would invoice, and why; writes nothing", RoleReader, "billing runs"),
+		func(ctx context.Context, in *body[runRequest]) (*body[preview], error) {
+			date := in.Body.Date
+			if date.IsZero() {
+				date = s.today(ctx, in.Body.AccountTypeID)
+			}
+			items, err := s.billing.PreviewBilling(ctx, in.Body.AccountTypeID, date)
+			if err != nil {
+				return nil, s.toHTTPError("preview-billing-run", err)
+			}
+			p := preview{Date: date, Items: items}
+			if p.Items == nil {
+				p.Items = []billing.PreviewItem{}
+			}
+			for _, it := range items {
+				p.Invoices++
+				p.Total += it.Total
+			}
+			return &body[preview]{Body: p}, nil
+		})
+	huma.Register(api, op("start-billing-run", http.MethodPost, "/api/v1/billing-runs",
+		"Run billing now for a date: one run per account type (or the one given); returns at once, progress in the runs", RoleBilling, "billing runs"),
+		func(ctx context.Context, in *body[runRequest]) (*body[page[billing.BillingRun]], error) {
+			types := []int64{in.Body.AccountTypeID}
+			if in.Body.AccountTypeID == 0 {
+				ts, err := s.billing.AccountTypes(ctx)
+				if err != nil {
+					return nil, s.toHTTPError("start-billing-run", err)
+				}
+				types = types[:0]
+				for _, t := range ts {
+					types = append(types, t.ID)
+				}
+			}
+			var runs []billing.BillingRun
+			for _, id := range types {
+				date := in.Body.Date
+				if date.IsZero() {
+					date = s.today(ctx, id)
+				}
+				run, _, err := s.runner.StartRun(ctx, id, date, billing.TriggerOnDemand, actor(ctx))
+				if err != nil {
+					return nil, s.toHTTPError("start-billing-run", err)
+				}
+				runs = append(runs, run)
+			}
+			return &body[page[billing.BillingRun]]{Body: newPage(runs, 0, func(r billing.BillingRun) int64 { return r.ID })}, nil
+		})
+	huma.Register(api, op("list-billing-runs", http.MethodGet, "/api/v1/billing-runs", "List billing runs, newest first", RoleReader, "billing runs"),
+		func(ctx context.Context, in *struct {
+			Before int64 `query:"before" minimum:"0" doc:"Cursor: runs with id below this."`
+			Limit  int   `query:"limit" minimum:"1" maximum:"1000" default:"50"`
+		}) (*body[page[billing.BillingRun]], error) {
+			rs, err := s.billing.BillingRuns(ctx, in.Before, in.Limit)
+			return wrap(s, "list-billing-runs", newPage(rs, in.Limit, func(r billing.BillingRun) int64 { return r.ID }), err)
+		})
+	huma.Register(api, op("get-billing-run", http.MethodGet, "/api/v1/billing-runs/{id}", "Show a billing run and its progress", RoleReader, "billing runs"),
+		func(ctx context.Context, in *idPath) (*body[billing.BillingRun], error) {
+			r, err := s.billing.BillingRun(ctx, in.ID)
+			return wrap(s, "get-billing-run", r, err)
+		})
+}
+
+type accountView struct {
+	billing.Account
+	// Balance is what the account owes in minor units (negative: credit),
+	// derived from the ledger.
+	Balance int64 `json:"balance"`
+}
+
+type statement struct {
+	Balance int64                   `json:"balance"`
+	Lines   []billing.StatementLine `json:"lines"`
+}
+
+type runRequest struct {
+	// Date to bill for (default: today in each account type's zone).
+	Date billing.Date `json:"date,omitzero"`
+	// AccountTypeID limits the run to one account type (0: all).
+	AccountTypeID int64 `json:"account_type_id,omitempty" minimum:"0"`
+}
+
+type preview struct {
+	Date     billing.Date          `json:"date"`
+	Invoices int                   `json:"invoices"`
+	Total    int64                 `json:"total"`
+	Items    []billing.PreviewItem `json:"items"`
+}
+
+// wrap turns a store result into a huma response or problem.
+func wrap[T any](s *Server, opName string, v T, err error) (*body[T], error) {
+	if err != nil {
+		return nil, s.toHTTPError(opName, err)
+	}
+	return &body[T]{Body: v}, nil
+}

@@ -1,0 +1,53 @@
+package billing
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Plan is a service plan: a recurring price per interval.
+type Plan struct {
+	ID   int64  `json:"id,omitempty" readOnly:"true"`
+	Name string `json:"name"`
+	// Price is in minor units of Currency per Interval, >= 0.
+	Price    int64    `json:"price"`
+	Currency Currency `json:"currency"`
+	Interval Interval `json:"interval,omitempty" enum:"monthly,quarterly,annual"`
+	// Taxable plans' charges are taxed at the account's jurisdiction's rates.
+	Taxable   bool      `json:"taxable"`
+	CreatedAt time.Time `json:"created_at,omitzero" readOnly:"true"`
+}
+
+// Validate checks the plan, trims its name, normalises the currency and
+// interval, and defaults the interval to monthly.
+//
+// Errors: EINVALID naming the field: name empty or longer than 200
+// characters, a negative price, an unsupported currency, an unknown
+// interval.
+func (p *Plan) Validate() error {
+	p.Name = strings.TrimSpace(p.Name)
+	if p.Name == "" {
+		return Errorf(EINVALID, "name is required")
+	}
+	if n := utf8.RuneCountInString(p.Name); n > 200 {
+		return Errorf(EINVALID, "name is %d characters long; at most 200 are allowed", n)
+	}
+	if p.Price < 0 {
+		return Errorf(EINVALID, "price %d must not be negative (minor units per interval)", p.Price)
+	}
+	c, err := ParseCurrency(string(p.Currency))
+	if err != nil {
+		return err
+	}
+	p.Currency = c
+	if p.Interval == "" {
+		p.Interval = IntervalMonthly
+	}
+	iv, err := ParseInterval(string(p.Interval))
+	if err != nil {
+		return err
+	}
+	p.Interval = iv
+	return nil
+}

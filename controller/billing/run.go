@@ -1,0 +1,64 @@
+package billing
+
+import "time"
+
+// RunTrigger says what opened a billing run.
+type RunTrigger string
+
+// Run triggers.
+const (
+	TriggerSchedule RunTrigger = "schedule"
+	TriggerOnDemand RunTrigger = "on_demand"
+	TriggerClock    RunTrigger = "clock"
+)
+
+// RunStatus is a billing run's state.
+type RunStatus string
+
+// Run statuses.
+const (
+	RunRunning   RunStatus = "running"
+	RunCompleted RunStatus = "completed"
+	RunFailed    RunStatus = "failed"
+)
+
+// BillingRun invoices every account of one account type whose issue date is
+// Date. Its progress counters are updated in the same transactions as the
+// invoices they count.
+type BillingRun struct {
+	ID              int64      `json:"id"`
+	AccountTypeID   int64      `json:"account_type_id"`
+	Date            Date       `json:"date"`
+	Trigger         RunTrigger `json:"trigger"`
+	RequestedBy     string     `json:"requested_by,omitempty"`
+	Status          RunStatus  `json:"status"`
+	TotalAccounts   int        `json:"total_accounts"`
+	DoneAccounts    int        `json:"done_accounts"`
+	TotalBatches    int        `json:"total_batches"`
+	DoneBatches     int        `json:"done_batches"`
+	InvoicesCreated int        `json:"invoices_created"`
+	AmountInvoiced  int64      `json:"amount_invoiced"`
+	CreatedAt       time.Time  `json:"created_at"`
+	FinishedAt      *time.Time `json:"finished_at,omitempty"`
+}
+
+// BatchResult is what one billing batch did.
+type BatchResult struct {
+	Accounts     int
+	Invoices     int
+	RunCompleted bool
+}
+
+// PreviewItem is one invoice a billing run would create, and why.
+type PreviewItem struct {
+	AccountID     int64    `json:"account_id"`
+	AccountNumber string   `json:"account_number"`
+	AccountName   string   `json:"account_name"`
+	Period        Period   `json:"period"`
+	IssueDate     Date     `json:"issue_date"`
+	DueDate       Date     `json:"due_date"`
+	Total         int64    `json:"total"`
+	Currency      Currency `json:"currency"`
+	Lines         int      `json:"lines"`
+	Why           []string `json:"why"`
+}

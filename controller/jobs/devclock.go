@@ -1,0 +1,73 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/clock"
+)
+
+// DevClock drives a settable clock forward for development and demos: it
+// moves time in steps of at most an hour and, after each step, opens the
+// billing runs that fell due and waits until they have finished, so a month
+// of billing happens in order, in seconds.
+type DevClock struct {
+	r     *Runner
+	clock *clock.Offset
+	// Step is the largest single move. Default 1h.
+	Step time.Duration
+	// Wait bounds how long one step's runs may take. Default 10m.
+	Wait time.Duration
+}
+
+// NewDevClock returns a dev clock over clk; the runner must use clk too.
+func NewDevClock(r *Runner, clk *clock.Offset) *DevClock {
+	return &DevClock{r: r, clock: clk, Step: time.Hour, Wait: 10 * time.Minute}
+}
+
+// Advance implements the API's DevClock.
+func (c *DevClock) Advance(ctx context.Context, d time.Duration) (time.Time, []billing.BillingRun, error) {
+	target := c.clock.Now().Add(d)
+	var opened []billing.BillingRun
+	for {
+		remaining := target.Sub(c.clock.Now())
+		if remaining <= 0 {
+			break
+		}
+		now := c.clock.Advance(min(remaining, c.Step))
+		runs, err := c.r.Tick(ctx, now)
+		if err != nil {
+			return now, opened, err
+		}
+		for _, run := range runs {
+			done, err := c.waitRun(ctx, run.ID)
+			if err != nil {
+				return now, opened, err
+			}
+			opened = append(opened, done)
+		}
+	}
+	c.r.log.Info("dev clock advanced", "by", d, "now", c.clock.Now(), "runs", len(opened))
+	return c.clock.Now(), opened, nil
+}
+
+func (c *DevClock) waitRun(ctx context.Context, id int64) (billing.BillingRun, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.Wait)
+	defer cancel()
+	for {
+		run, err := c.r.db.BillingRun(ctx, id)
+		if err != nil {
+			return run, err
+		}
+		if run.Status != billing.RunRunning {
+			return run, nil
+		}
+		select {
+		case <-ctx.Done():
+			return run, fmt.Errorf("billing run %d did not finish within %s", id, c.Wait)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,230 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/postgres"
+	"github.com/tollgate-isp/tollgate/internal/clock"
+)
+
+// Config tunes background work. Zero values take the documented defaults.
+type Config struct {
+	// Workers is how many jobs run at once in this process. Default 2.
+	Workers int
+	// TickInterval is how often the billing scheduler checks whether an
+	// account type's local date has changed. Default 5m.
+	TickInterval time.Duration
+	// JobTimeout bounds one job (one batch of accounts). Default 5m.
+	JobTimeout time.Duration
+	// RescueStuckAfter is how long a job may stay running before another
+	// controller takes it over (its controller presumably died). Must exceed
+	// JobTimeout. Default JobTimeout + 1m.
+	RescueStuckAfter time.Duration
+	// BatchSize is how many accounts one billing batch job invoices in one
+	// transaction. Default 1000.
+	BatchSize int
+	// DisableSchedule turns off the periodic tick (tests; dev mode drives
+	// the clock through the API instead). Default false.
+	DisableSchedule bool
+}
+
+func (c Config) withDefaults() Config {
+	if c.Workers <= 0 {
+		c.Workers = 2
+	}
+	if c.TickInterval <= 0 {
+		c.TickInterval = 5 * time.Minute
+	}
+	if c.JobTimeout <= 0 {
+		c.JobTimeout = 5 * time.Minute
+	}
+	if c.RescueStuckAfter <= c.JobTimeout {
+		c.RescueStuckAfter = c.JobTimeout + time.Minute
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = 1000
+	}
+	return c
+}
+
+// BillingBatchArgs is one batch of a billing run.
+type BillingBatchArgs struct {
+	RunID   int64 `json:"run_id"`
+	BatchNo int   `json:"batch_no"`
+}
+
+// Kind implements river.JobArgs.
+func (BillingBatchArgs) Kind() string { return "billing_batch" }
+
+// TickArgs is the periodic billing scheduler tick.
+type TickArgs struct{}
+
+// Kind implements river.JobArgs.
+func (TickArgs) Kind() string { return "billing_tick" }
+
+// LateFeesArgs charges late fees for one account type on one date.
+type LateFeesArgs struct {
+	AccountTypeID int64        `json:"account_type_id"`
+	Date          billing.Date `json:"date"`
+}
+
+// Kind implements river.JobArgs.
+func (LateFeesArgs) Kind() string { return "late_fees" }
+
+// Runner owns the River client and the billing scheduler.
+type Runner struct {
+	cfg   Config
+	db    *postgres.DB
+	clock clock.Clock
+	log   *slog.Logger
+	river *river.Client[pgx.Tx]
+}
+
+// New builds a runner on db. It does not start working until Start.
+func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runner, error) {
+	cfg = cfg.withDefaults()
+	r := &Runner{cfg: cfg, db: db, clock: clk, log: log}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &batchWorker{r: r})
+	river.AddWorker(workers, &tickWorker{r: r})
+	river.AddWorker(workers, &lateFeesWorker{r: r})
+	rc := &river.Config{
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		Workers:              workers,
+		JobTimeout:           cfg.JobTimeout,
+		RescueStuckJobsAfter: cfg.RescueStuckAfter,
+		Logger:               log.With("component", "river"),
+		MaxAttempts:          25,
+		FetchCooldown:        20 * time.Millisecond,
+		FetchPollInterval:    250 * time.Millisecond,
+	}
+	if !cfg.DisableSchedule {
+		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.TickInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return TickArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true})}
+	}
+	client, err := river.NewClient(riverpgxv5.New(db.Pool), rc)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	r.river = client
+	return r, nil
+}
+
+// Start begins working jobs; Stop ends it.
+func (r *Runner) Start(ctx context.Context) error { return r.river.Start(ctx) }
+
+// Stop stops fetching new jobs and waits for running ones (bounded by ctx).
+func (r *Runner) Stop(ctx context.Context) error {
+	err := r.river.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return r.river.StopAndCancel(context.Background())
+	}
+	return err
+}
+
+// Tick opens the billing runs (and late-fee jobs) that are due at now: for
+// every account type whose local date is now's, a run for that date. It is
+// idempotent. It returns the runs it opened.
+func (r *Runner) Tick(ctx context.Context, now time.Time) ([]billing.BillingRun, error) {
+	types, err := r.db.AccountTypes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var opened []billing.BillingRun
+	for _, t := range types {
+		loc, err := t.Location()
+		if err != nil {
+			return nil, err
+		}
+		run, created, err := r.StartRun(ctx, t.ID, billing.DateIn(now, loc), billing.TriggerSchedule, "job:billing-tick")
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			opened = append(opened, run)
+		}
+	}
+	return opened, nil
+}
+
+// StartRun opens the billing run for one account type and date, with one
+// River job per batch of accounts, in one transaction. If the run exists it
+// is returned with created=false.
+func (r *Runner) StartRun(ctx context.Context, typeID int64, date billing.Date, trigger billing.RunTrigger, by string) (billing.BillingRun, bool, error) {
+	var run billing.BillingRun
+	var created bool
+	err := pgx.BeginTxFunc(ctx, r.db.Pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var err error
+		run, created, err = postgres.CreateBillingRunTx(ctx, tx, typeID, date, trigger, by, r.cfg.BatchSize, r.clock.Now())
+		if err != nil || !created {
+			return err
+		}
+		params := make([]river.InsertManyParams, 0, run.TotalBatches+1)
+		for b := range run.TotalBatches {
+			params = append(params, river.InsertManyParams{Args: BillingBatchArgs{RunID: run.ID, BatchNo: b},
+				InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}})
+		}
+		params = append(params, river.InsertManyParams{Args: LateFeesArgs{AccountTypeID: typeID, Date: date},
+			InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}})
+		_, err = r.river.InsertManyTx(ctx, tx, params)
+		return err
+	})
+	if err != nil {
+		return run, false, err
+	}
+	if created {
+		r.log.Info("billing run opened", "run_id", run.ID, "account_type_id", typeID, "date", date.String(),
+			"accounts", run.TotalAccounts, "batches", run.TotalBatches, "trigger", trigger)
+	}
+	return run, created, nil
+}
+
+type batchWorker struct {
+	river.WorkerDefaults[BillingBatchArgs]
+	r *Runner
+}
+
+func (w *batchWorker) Work(ctx context.Context, job *river.Job[BillingBatchArgs]) error {
+	res, err := w.r.db.RunBillingBatch(ctx, job.Args.RunID, job.Args.BatchNo, w.r.clock.Now())
+	if err != nil {
+		return err
+	}
+	if res.Invoices > 0 || res.RunCompleted {
+		w.r.log.Info("billing batch done", "run_id", job.Args.RunID, "batch", job.Args.BatchNo,
+			"accounts", res.Accounts, "invoices", res.Invoices, "run_completed", res.RunCompleted)
+	}
+	return nil
+}
+
+type tickWorker struct {
+	river.WorkerDefaults[TickArgs]
+	r *Runner
+}
+
+func (w *tickWorker) Work(ctx context.Context, job *river.Job[TickArgs]) error {
+	_, err := w.r.Tick(ctx, w.r.clock.Now())
+	return err
+}
+
+type lateFeesWorker struct {
+	river.WorkerDefaults[LateFeesArgs]
+	r *Runner
+}
+
+func (w *lateFeesWorker) Work(ctx context.Context, job *river.Job[LateFeesArgs]) error {
+	n, err := w.r.db.ChargeLateFees(ctx, job.Args.AccountTypeID, job.Args.Date, w.r.clock.Now())
+	if n > 0 {
+		w.r.log.Info("late fees charged", "account_type_id", job.Args.AccountTypeID, "date", job.Args.Date.String(), "fees", n)
+	}
+	return err
+}

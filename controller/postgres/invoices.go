@@ -1,0 +1,97 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+const invoiceColumns = `id, number, account_id, period_start, period_end, issue_date, due_date, delinquency_date,
+	currency, subtotal, tax, total, status, why, created_at`
+
+func scanInvoice(row pgx.Row) (billing.Invoice, error) {
+	var i billing.Invoice
+	err := row.Scan(&i.ID, &i.Number, &i.AccountID, scanDate(&i.Period.Start), scanDate(&i.Period.End),
+		scanDate(&i.IssueDate), scanDate(&i.DueDate), scanDate(&i.DelinquencyDate), &i.Currency,
+		&i.Subtotal, &i.Tax, &i.Total, &i.Status, &i.Why, &i.CreatedAt)
+	return i, err
+}
+
+// Invoice returns an invoice with its lines; ENOTFOUND if missing.
+func (db *DB) Invoice(ctx context.Context, id int64) (billing.Invoice, error) {
+	return invoiceWithLines(ctx, db.Pool, id)
+}
+
+func invoiceWithLines(ctx context.Context, q querier, id int64) (billing.Invoice, error) {
+	inv, err := scanInvoice(q.QueryRow(ctx, `SELECT `+invoiceColumns+` FROM invoices WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return inv, billing.Errorf(billing.ENOTFOUND, "invoice %d does not exist", id)
+	}
+	if err != nil {
+		return inv, err
+	}
+	rows, err := q.Query(ctx, `SELECT kind, description, service_id, charge_id, period_start, period_end, amount, taxable
+		FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no`, id)
+	if err != nil {
+		return inv, err
+	}
+	inv.Lines, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.InvoiceLine, error) {
+		var l billing.InvoiceLine
+		err := r.Scan(&l.Kind, &l.Description, &l.ServiceID, &l.ChargeID, scanDate(&l.PeriodStart), scanDate(&l.PeriodEnd), &l.Amount, &l.Taxable)
+		return l, err
+	})
+	return inv, err
+}
+
+// Invoices lists invoices (without lines) in id order.
+func (db *DB) Invoices(ctx context.Context, f billing.InvoiceFilter) ([]billing.Invoice, error) {
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT `+invoiceColumns+` FROM invoices
+		WHERE ($1 = 0 OR account_id = $1) AND ($2 = '' OR status = $2) AND ($3 = 0 OR billing_run_id = $3) AND id > $4
+		ORDER BY id LIMIT $5`, f.AccountID, string(f.Status), f.BillingRunID, f.AfterID, f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.Invoice, error) { return scanInvoice(r) })
+}
+
+// VoidInvoice voids an open invoice: its status becomes void and a
+// reversing journal transaction cancels it exactly. ENOTFOUND if missing;
+// ECONFLICT if it is already void or paid.
+func (db *DB) VoidInvoice(ctx context.Context, id int64, reason string, effective billing.Date, at time.Time) (billing.Invoice, error) {
+	var inv billing.Invoice
+	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var status string
+		err := tx.QueryRow(ctx, `SELECT status FROM invoices WHERE id = $1 FOR UPDATE`, id).Scan(&status)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return billing.Errorf(billing.ENOTFOUND, "invoice %d does not exist", id)
+		}
+		if err != nil {
+			return err
+		}
+		if status != string(billing.InvoiceOpen) {
+			return billing.Errorf(billing.ECONFLICT, "invoice %d is %s; only open invoices can be voided", id, status)
+		}
+		if inv, err = invoiceWithLines(ctx, tx, id); err != nil {
+			return err
+		}
+		jt := billing.VoidTx(inv, effective)
+		jt.PostedAt = at
+		if reason != "" {
+			jt.Memo += ": " + reason
+		}
+		if _, err := postTx(ctx, tx, jt); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE invoices SET status = 'void', voided_at = $2 WHERE id = $1`, id, at)
+		inv.Status = billing.InvoiceVoid
+		return err
+	})
+	return inv, err
+}
