@@ -10,5 +10,7 @@ run() { # package, benchmark regexp, benchtime
 }
 # Issue 2: 1,000 desired-state changes, one at a time.
 run ./bench/ '^BenchmarkPushCommitToAck$' 1000x
+# Issue 3: one billing run over 100,000 seeded accounts, its COPY floor, a re-run.
+run ./bench/ '^BenchmarkBillingRun$' 1x
 # benchreport echoes its input (already shown above): keep only its table.
 go run ./internal/tools/benchreport -o bench/results.json < "$out" | sed -n '/^FIGURE/,$p'

@@ -249,14 +249,23 @@ func (s *Server) registerBilling() {
 		})
 
 	// Billing runs.
-	huma.Register(api, op("preview-billing-run", http.MethodPost, "/api/v1/billing-runs/preview",
+	huma.Register(api, op("preview-billing-run", http.MethodGet, "/api/v1/billing-runs/preview",
 		"Dry run: what a billing run for a date would invoice, and why; writes nothing", RoleReader, "billing runs"),
-		func(ctx context.Context, in *body[runRequest]) (*body[preview], error) {
-			date := in.Body.Date
-			if date.IsZero() {
-				date = s.today(ctx, in.Body.AccountTypeID)
+		func(ctx context.Context, in *struct {
+			Date          string `query:"date" doc:"YYYY-MM-DD; default today in each account type's zone."`
+			AccountTypeID int64  `query:"account_type_id" minimum:"0" doc:"Only this account type (0: all)."`
+		}) (*body[preview], error) {
+			var date billing.Date
+			if in.Date != "" {
+				d, err := billing.ParseDate(in.Date)
+				if err != nil {
+					return nil, s.toHTTPError("preview-billing-run", err)
+				}
+				date = d
+			} else {
+				date = s.today(ctx, in.AccountTypeID)
 			}
-			items, err := s.billing.PreviewBilling(ctx, in.Body.AccountTypeID, date)
+			items, err := s.billing.PreviewBilling(ctx, in.AccountTypeID, date)
 			if err != nil {
 				return nil, s.toHTTPError("preview-billing-run", err)
 			}

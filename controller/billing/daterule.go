@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // maxRuleSearch caps how far [DateRule.Next] looks for an allowed day.
@@ -43,6 +44,32 @@ type DateRule struct {
 	disallowed [7]bool
 	exclusions []Exclusion
 	calendars  []string
+	// memo is shared by copies of a rule made by NewDateRule: a billing run
+	// asks the same questions for thousands of accounts.
+	memo *ruleMemo
+}
+
+// ruleMemo caches answers of one rule. Safe for concurrent use.
+type ruleMemo struct {
+	mu    sync.Mutex
+	next  map[Date]nextAnswer
+	dates map[datesKey]datesAnswer
+}
+
+type nextAnswer struct {
+	d     Date
+	skips []Skip
+}
+
+type datesKey struct {
+	p                Period
+	lead, due, grace int
+	applyToIssue     bool
+}
+
+type datesAnswer struct {
+	issue, due, delinquency Date
+	why                     []string
 }
 
 // NewDateRule returns the date rule of an account type: its
@@ -71,6 +98,7 @@ func NewDateRule(t AccountType) (DateRule, error) {
 	if r.calendars, err = validCalendars(t.HolidayCalendars); err != nil {
 		return r, err
 	}
+	r.memo = &ruleMemo{next: map[Date]nextAnswer{}, dates: map[datesKey]datesAnswer{}}
 	return r, nil
 }
 
@@ -119,6 +147,22 @@ func (e Exclusion) label(yearly bool) string {
 // allowed weekdays) it returns the day after the last one examined, with all
 // examined days in the skips.
 func (r DateRule) Next(d Date) (Date, []Skip) {
+	if r.memo == nil {
+		return r.next(d)
+	}
+	r.memo.mu.Lock()
+	a, ok := r.memo.next[d]
+	r.memo.mu.Unlock()
+	if !ok {
+		a.d, a.skips = r.next(d)
+		r.memo.mu.Lock()
+		r.memo.next[d] = a
+		r.memo.mu.Unlock()
+	}
+	return a.d, slices.Clone(a.skips)
+}
+
+func (r DateRule) next(d Date) (Date, []Skip) {
 	var skips []Skip
 	for range maxRuleSearch {
 		ok, why := r.Allowed(d)

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -103,6 +104,23 @@ type Invoice struct {
 // why explains the arithmetic and every move with each skipped day and its
 // reason. All counts are calendar days on civil dates. It never fails.
 func InvoiceDates(t AccountType, rule DateRule, p Period) (issue, due, delinquency Date, why []string) {
+	if rule.memo == nil {
+		return invoiceDates(t, rule, p)
+	}
+	key := datesKey{p: p, lead: t.InvoiceLeadDays, due: t.DueDays, grace: t.GraceDays, applyToIssue: t.ApplyDateRuleToIssue}
+	rule.memo.mu.Lock()
+	a, ok := rule.memo.dates[key]
+	rule.memo.mu.Unlock()
+	if !ok {
+		a.issue, a.due, a.delinquency, a.why = invoiceDates(t, rule, p)
+		rule.memo.mu.Lock()
+		rule.memo.dates[key] = a
+		rule.memo.mu.Unlock()
+	}
+	return a.issue, a.due, a.delinquency, slices.Clone(a.why)
+}
+
+func invoiceDates(t AccountType, rule DateRule, p Period) (issue, due, delinquency Date, why []string) {
 	issue0 := p.Start.AddDays(-t.InvoiceLeadDays)
 	issue = issue0
 	var issueSkips []Skip
@@ -128,11 +146,14 @@ func InvoiceDates(t AccountType, rule DateRule, p Period) (issue, due, delinquen
 // Lines, in order:
 //   - per service, its plan's recurring charge for the days the service is
 //     active in the period, [max(start, p.Start), min(end, p.End)), prorated
-//     day-granular with [Prorate] (no line if it is inactive all period). A
-//     quarterly or annual plan is charged, in advance, in the account period
-//     in which its own interval period (anchored like the account, see
-//     [AccountAnchor]) starts — or, for the first one, in which the service
-//     starts — prorated over that interval period;
+//     day-granular with [Prorate] (no line if it is inactive all period).
+//     Plan periods are anchored like the account (see [AccountAnchor]), so a
+//     monthly plan's period is p itself; were p not aligned to the anchor
+//     (a transitional period after an anchor change), each overlapping
+//     monthly plan period gets its own line prorated over its own length.
+//     A quarterly or annual plan is charged, in advance, in the account
+//     period in which its own interval period starts — or, for the first
+//     one, in which the service starts — prorated over that interval period;
 //   - one line per one-time charge (one_time; a negative amount becomes a
 //     credit line);
 //   - if the taxable lines' sum is not zero, one tax line per rate over that
@@ -279,8 +300,22 @@ func recurringLines(s BillableService, a Account, p Period, anchorDay int, ancho
 			PeriodStart: from, PeriodEnd: to, Amount: amount, Taxable: plan.Taxable})
 	}
 	if iv == IntervalMonthly {
-		if from, to := active(p.Start, p.End); from.Before(to) {
-			add(p, from, to)
+		// Normally p is one monthly period of the plan (both are anchored
+		// like the account). A transitional account period (after an anchor
+		// change) is charged per overlapping monthly period, each prorated
+		// over its own length, so a short period is never charged a full
+		// month.
+		for ip := PeriodAt(p.Start, anchorDay, anchorMonth, iv); ip.Start.Before(p.End); ip = ip.Next(anchorDay, anchorMonth, iv) {
+			from, to := ip.Start, ip.End
+			if from.Before(p.Start) {
+				from = p.Start
+			}
+			if to.After(p.End) {
+				to = p.End
+			}
+			if from, to = active(from, to); from.Before(to) {
+				add(ip, from, to)
+			}
 		}
 		return lines, why, nil
 	}

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -382,8 +383,7 @@ func TestBillingPeriodFor(t *testing.T) {
 	}
 	r := mustRule(t, at)
 	a := Account{AnchorDate: mustDate("2026-01-01")}
-	// Period Aug 1: issue Jul 27 (Mon). Period Sep 1: issue Aug 27 (Thu).
-	// Period Nov 1: issue Oct 27 (Tue). Period Mar 1 2026: issue Feb 24.
+	// Period Aug 1: issue Mon Jul 27. Period Sep 1: issue Thu Aug 27.
 	for today, want := range map[string]Period{
 		"2026-07-27": per("2026-08-01", "2026-09-01"),
 		"2026-08-27": per("2026-09-01", "2026-10-01"),
@@ -392,10 +392,7 @@ func TestBillingPeriodFor(t *testing.T) {
 			t.Errorf("BillingPeriodFor(%s) = %v, %v; want %v", today, p, ok, want)
 		}
 	}
-	// Period Jul 1 2029: issue Jun 26 2029 is a Tuesday; Period Sep 1 2029
-	// issue Aug 27 (Mon). Oct 1 2028: issue Sep 26 2028 (Tue)... Use a weekend:
-	// Period Jan 1 2028: issue Dec 27 2027 (Mon). Period Feb 1 2026: issue
-	// Jan 27 (Tue). None on a Saturday.
+	// Issue dates move off weekends, so no period is issued on a Saturday.
 	if p, ok := BillingPeriodFor(at, r, a, mustDate("2026-08-29")); ok {
 		t.Errorf("Saturday 2026-08-29 is no issue date, got %v", p)
 	}
@@ -419,4 +416,90 @@ func ExampleComposeInvoice() {
 	// recurring    27.42  Fiber 100 (monthly), 2026-01-15 to 2026-01-31, 17 of 31 days
 	// tax           2.26  Sales tax 8.25%
 	// total 29.68 due 2026-01-10
+}
+
+// A transitional account period (after an anchor change) is not charged a
+// full month: each overlapping monthly plan period is prorated over its own
+// length.
+func TestComposeInvoiceTransitionalPeriod(t *testing.T) {
+	at, a, _ := composeFixture(t) // fixed day 1
+	a.TaxJurisdiction = ""
+	inv, ok, err := ComposeInvoice(InvoiceRequest{Account: a, Type: at, Period: per("2026-02-15", "2026-03-01"),
+		Services: []BillableService{svc(1, Plan{Name: "Fiber", Price: 2800, Currency: "USD"}, "2025-06-01", "")}})
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if len(inv.Lines) != 1 || inv.Total != 1400 || inv.Lines[0].PeriodStart != mustDate("2026-02-15") {
+		t.Errorf("lines %+v total %d; want half of February", inv.Lines, inv.Total)
+	}
+	// Spanning two plan months: Jan 20 - Feb 15 is 12/31 of January and
+	// 14/28 of February.
+	inv, _, err = ComposeInvoice(InvoiceRequest{Account: a, Type: at, Period: per("2026-01-20", "2026-02-15"),
+		Services: []BillableService{svc(1, Plan{Name: "Fiber", Price: 3100, Currency: "USD"}, "2025-06-01", "")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.Lines) != 2 || inv.Lines[0].Amount != 1200 || inv.Lines[1].Amount != 3100/2 {
+		t.Errorf("lines %+v", inv.Lines)
+	}
+}
+
+// Property: billing an account period by period from its anchor (as the
+// daily job does with PeriodToInvoice) charges every plan interval period
+// of a service exactly once — its active days prorated over that interval
+// period — whatever the interval, anchor and service dates.
+func TestBillingCycleProperty(t *testing.T) {
+	checkProperty(t, func(r *rand.Rand) error {
+		req := randomRequest(r)
+		at, a := req.Type, req.Account
+		a.TaxJurisdiction, a.CreatedAt = "", time.Time{}
+		rule, err := NewDateRule(at)
+		if err != nil {
+			return err
+		}
+		plan := Plan{Name: "p", Price: r.Int64N(1e7), Currency: a.Currency, Interval: randInterval(r)}
+		s := BillableService{ServiceID: 1, Plan: plan, Start: a.AnchorDate.AddDays(r.IntN(100))}
+		if r.IntN(2) == 0 {
+			s.End = s.Start.AddDays(1 + r.IntN(1000))
+		}
+		today := a.AnchorDate.AddDays(r.IntN(1300))
+		var last Period
+		var charged int64
+		for n := 0; ; n++ {
+			p, ok := PeriodToInvoice(at, rule, a, last, today)
+			if !ok {
+				break
+			}
+			if n > 60 || (!last.IsZero() && p.Start != last.End) {
+				return fmt.Errorf("period %d %v after %v", n, p, last)
+			}
+			inv, _, err := ComposeInvoice(InvoiceRequest{Account: a, Type: at, Period: p, Services: []BillableService{s}})
+			if err != nil {
+				return err
+			}
+			for _, l := range inv.Lines {
+				charged += l.Amount
+			}
+			last = p
+		}
+		var want int64
+		day, month := AccountAnchor(at, a)
+		for ip := PeriodAt(s.Start, day, month, plan.Interval); ip.Start.Before(last.End); ip = ip.Next(day, month, plan.Interval) {
+			from, to := ip.Start, ip.End
+			if s.Start.After(from) {
+				from = s.Start
+			}
+			if !s.End.IsZero() && s.End.Before(to) {
+				to = s.End
+			}
+			if from.Before(to) && from.Before(last.End) {
+				want += Prorate(plan.Price, ip, from, to)
+			}
+		}
+		if charged != want {
+			return fmt.Errorf("service %v-%v on %s plan %d, anchor %s, billed to %s: charged %d, want %d",
+				s.Start, s.End, plan.Interval, plan.Price, a.AnchorDate, last.End, charged, want)
+		}
+		return nil
+	})
 }

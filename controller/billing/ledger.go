@@ -75,7 +75,9 @@ type JournalTx struct {
 // Errors (EINVALID): an unknown kind or currency; fewer than two entries; an
 // entry of amount 0 or to an unknown ledger; amounts whose sums overflow;
 // entries that do not sum to zero ("journal transaction does not balance:
-// debits 100.00, credits 99.99").
+// debits 100.00, credits 99.99"); receivable entries that move the balance
+// the wrong way for the kind (payments, credits and write-offs must lower
+// it; reversals, refunds and fees raise it).
 func (tx JournalTx) Validate() error {
 	if !tx.Kind.Valid() {
 		return Errorf(EINVALID, "journal transaction kind %q is not a known kind", tx.Kind)
@@ -111,7 +113,22 @@ func (tx JournalTx) Validate() error {
 		return Errorf(EINVALID, "journal transaction does not balance: debits %s, credits %s",
 			FormatAmount(debits, tx.Currency), FormatAmount(credits, tx.Currency))
 	}
+	if want := receivableDirection[tx.Kind]; want != 0 {
+		ar := ReceivableBalance([]JournalTx{tx})
+		if ar == 0 || (ar > 0) != (want > 0) {
+			verb := map[bool]string{true: "raise", false: "lower"}[want > 0]
+			return Errorf(EINVALID, "a %s transaction must %s the account's receivable balance; its accounts_receivable entries sum to %s",
+				tx.Kind, verb, FormatAmount(ar, tx.Currency))
+		}
+	}
 	return nil
+}
+
+// receivableDirection is the sign a kind's receivable entries must sum to
+// (0: either; invoices may carry credits, voids reverse them).
+var receivableDirection = map[TxKind]int{
+	TxPaymentPosted: -1, TxCredit: -1, TxWriteOff: -1,
+	TxPaymentReversed: +1, TxRefund: +1, TxFee: +1,
 }
 
 // InvoiceTx is the journal transaction that issues an invoice, effective on
@@ -172,7 +189,9 @@ func VoidTx(inv Invoice, effective Date) JournalTx {
 
 // CreditTx credits an account amount (> 0; a goodwill credit or a
 // correction): debit credits_and_adjustments, credit accounts_receivable.
-// A non-positive amount gives a transaction that does not validate.
+//
+// These constructors do not check amount: a non-positive amount gives a
+// transaction that fails [JournalTx.Validate].
 func CreditTx(accountID int64, c Currency, amount int64, memo string, effective Date) JournalTx {
 	return simpleTx(TxCredit, accountID, c, memo, effective, LedgerCredits, amount)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -337,7 +339,7 @@ func writeInvoices(ctx context.Context, tx pgx.Tx, invoices []billing.Invoice, r
 	for i := range invoices {
 		inv := &invoices[i]
 		inv.ID = invIDs[i]
-		inv.Number = fmt.Sprintf("INV-%07d", inv.ID)
+		inv.Number = invoiceNumber(inv.ID)
 		invRows = append(invRows, []any{inv.ID, inv.Number, inv.AccountID, pgDate(inv.Period.Start), pgDate(inv.Period.End),
 			pgDate(inv.IssueDate), pgDate(inv.DueDate), pgDate(inv.DelinquencyDate), string(inv.Currency),
 			inv.Subtotal, inv.Tax, inv.Total, nonNil(inv.Why), run, now})
@@ -389,6 +391,15 @@ func writeInvoices(ctx context.Context, tx pgx.Tx, invoices []billing.Invoice, r
 		}
 	}
 	return nil
+}
+
+// invoiceNumber is the invoice's human number: "INV-0001234".
+func invoiceNumber(id int64) string {
+	n := strconv.FormatInt(id, 10)
+	if len(n) < 7 {
+		n = strings.Repeat("0", 7-len(n)) + n
+	}
+	return "INV-" + n
 }
 
 func nextIDs(ctx context.Context, tx pgx.Tx, seq string, n int) ([]int64, error) {
