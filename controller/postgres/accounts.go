@@ -28,12 +28,13 @@ func CreateAccountTx(ctx context.Context, tx pgx.Tx, in billing.NewAccount, at t
 	if err := in.Validate(); err != nil {
 		return billing.Account{}, false, err
 	}
-	var exists bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM account_types WHERE id = $1)`, in.AccountTypeID).Scan(&exists); err != nil {
-		return billing.Account{}, false, err
-	}
-	if !exists {
+	var zone string
+	err := tx.QueryRow(ctx, `SELECT time_zone FROM account_types WHERE id = $1`, in.AccountTypeID).Scan(&zone)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return billing.Account{}, false, billing.Errorf(billing.EINVALID, "account_type_id %d does not exist", in.AccountTypeID)
+	}
+	if err != nil {
+		return billing.Account{}, false, err
 	}
 	addr, err := json.Marshal(in.Address)
 	if err != nil {
@@ -41,7 +42,12 @@ func CreateAccountTx(ctx context.Context, tx pgx.Tx, in billing.NewAccount, at t
 	}
 	anchor := in.AnchorDate
 	if anchor.IsZero() {
-		anchor = billing.DateOf(at)
+		// Today in the account type's zone, not UTC's.
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			return billing.Account{}, false, err
+		}
+		anchor = billing.DateIn(at, loc)
 	}
 	var ext any
 	if in.ExternalID != "" {
