@@ -72,7 +72,8 @@ Idempotency-Key, so a command that timed out can be re-run with the same
 	pf.StringVar(&g.token, "token", "", "API bearer token (env TOLLGATE_TOKEN)")
 	pf.StringVar(&g.tokenFile, "token-file", os.Getenv("TOLLGATE_TOKEN_FILE"), "file holding the API token (env TOLLGATE_TOKEN_FILE)")
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
-	root.AddCommand(newServiceCmd(g))
+	root.AddCommand(newServiceCmd(g), newAccountTypeCmd(g), newPlanCmd(g), newTaxRateCmd(g), newAccountCmd(g),
+		newChargeCmd(g), newCreditCmd(g), newInvoiceCmd(g), newBillingRunCmd(g), newImportCmd(g), newDevCmd(g))
 	return root
 }
 

@@ -42,7 +42,9 @@ type BillingRunner interface {
 	StartRun(ctx context.Context, typeID int64, date billing.Date, trigger billing.RunTrigger, by string) (billing.BillingRun, bool, error)
 }
 
-type idPath struct {
+// IDPath is the {id} of a resource. It is exported because huma only reads
+// parameters from exported embedded structs.
+type IDPath struct {
 	ID int64 `path:"id" minimum:"1"`
 }
 
@@ -89,7 +91,7 @@ func (s *Server) registerBilling() {
 	huma.Register(api, op("update-account-type", http.MethodPut, "/api/v1/account-types/{id}",
 		"Replace an account type's billing settings", RoleAdmin, "account types"),
 		func(ctx context.Context, in *struct {
-			idPath
+			IDPath
 			Body billing.AccountType
 		}) (*body[billing.AccountType], error) {
 			in.Body.ID = in.ID
@@ -102,7 +104,7 @@ func (s *Server) registerBilling() {
 			return wrap(s, "list-account-types", newPage(ts, 0, func(t billing.AccountType) int64 { return t.ID }), err)
 		})
 	huma.Register(api, op("get-account-type", http.MethodGet, "/api/v1/account-types/{id}", "Show an account type", RoleReader, "account types"),
-		func(ctx context.Context, in *idPath) (*body[billing.AccountType], error) {
+		func(ctx context.Context, in *IDPath) (*body[billing.AccountType], error) {
 			t, err := s.billing.AccountType(ctx, in.ID)
 			return wrap(s, "get-account-type", t, err)
 		})
@@ -124,7 +126,7 @@ func (s *Server) registerBilling() {
 			return wrap(s, "list-plans", newPage(ps, 0, func(p billing.Plan) int64 { return p.ID }), err)
 		})
 	huma.Register(api, op("get-plan", http.MethodGet, "/api/v1/plans/{id}", "Show a plan", RoleReader, "plans"),
-		func(ctx context.Context, in *idPath) (*body[billing.Plan], error) {
+		func(ctx context.Context, in *IDPath) (*body[billing.Plan], error) {
 			p, err := s.billing.Plan(ctx, in.ID)
 			return wrap(s, "get-plan", p, err)
 		})
@@ -159,7 +161,7 @@ func (s *Server) registerBilling() {
 			return wrap(s, "list-accounts", newPage(as, in.Limit, func(a billing.Account) int64 { return a.ID }), err)
 		})
 	huma.Register(api, op("get-account", http.MethodGet, "/api/v1/accounts/{id}", "Show an account with its balance", RoleReader, "accounts"),
-		func(ctx context.Context, in *idPath) (*body[accountView], error) {
+		func(ctx context.Context, in *IDPath) (*body[accountView], error) {
 			a, err := s.billing.Account(ctx, in.ID)
 			if err != nil {
 				return nil, s.toHTTPError("get-account", err)
@@ -169,13 +171,13 @@ func (s *Server) registerBilling() {
 		})
 	huma.Register(api, op("get-account-statement", http.MethodGet, "/api/v1/accounts/{id}/statement",
 		"An account's ledger lines with running balance", RoleReader, "accounts"),
-		func(ctx context.Context, in *idPath) (*body[statement], error) {
+		func(ctx context.Context, in *IDPath) (*body[statement], error) {
 			lines, err := s.billing.Statement(ctx, in.ID)
 			if err != nil {
 				return nil, s.toHTTPError("get-account-statement", err)
 			}
 			st := statement{Lines: lines}
-			if st.Lines == nil {
+			if len(lines) == 0 {
 				st.Lines = []billing.StatementLine{}
 			} else {
 				st.Balance = lines[len(lines)-1].RunningBalance
@@ -185,7 +187,7 @@ func (s *Server) registerBilling() {
 	huma.Register(api, op("create-charge", http.MethodPost, "/api/v1/accounts/{id}/charges",
 		"Add a one-time charge to the account's next invoice", RoleBilling, "accounts"),
 		func(ctx context.Context, in *struct {
-			idPath
+			IDPath
 			Body billing.OneTimeCharge
 		}) (*body[billing.OneTimeCharge], error) {
 			in.Body.AccountID = in.ID
@@ -196,14 +198,14 @@ func (s *Server) registerBilling() {
 			return wrap(s, "create-charge", c, err)
 		})
 	huma.Register(api, op("list-charges", http.MethodGet, "/api/v1/accounts/{id}/charges", "List an account's one-time charges", RoleReader, "accounts"),
-		func(ctx context.Context, in *idPath) (*body[page[billing.OneTimeCharge]], error) {
+		func(ctx context.Context, in *IDPath) (*body[page[billing.OneTimeCharge]], error) {
 			cs, err := s.billing.Charges(ctx, in.ID)
 			return wrap(s, "list-charges", newPage(cs, 0, func(c billing.OneTimeCharge) int64 { return c.ID }), err)
 		})
 	huma.Register(api, op("create-credit", http.MethodPost, "/api/v1/accounts/{id}/credits",
 		"Credit an account (adjustment); posted to the ledger at once", RoleBilling, "accounts"),
 		func(ctx context.Context, in *struct {
-			idPath
+			IDPath
 			Body struct {
 				Amount        int64        `json:"amount" minimum:"1" required:"true" doc:"Minor units."`
 				Memo          string       `json:"memo" minLength:"1" maxLength:"500" required:"true"`
@@ -232,14 +234,14 @@ func (s *Server) registerBilling() {
 			return wrap(s, "list-invoices", newPage(is, in.Limit, func(i billing.Invoice) int64 { return i.ID }), err)
 		})
 	huma.Register(api, op("get-invoice", http.MethodGet, "/api/v1/invoices/{id}", "Show an invoice with its lines and why", RoleReader, "invoices"),
-		func(ctx context.Context, in *idPath) (*body[billing.Invoice], error) {
+		func(ctx context.Context, in *IDPath) (*body[billing.Invoice], error) {
 			inv, err := s.billing.Invoice(ctx, in.ID)
 			return wrap(s, "get-invoice", inv, err)
 		})
 	huma.Register(api, op("void-invoice", http.MethodPost, "/api/v1/invoices/{id}/void",
 		"Void an open invoice with a reversing journal transaction", RoleBilling, "invoices"),
 		func(ctx context.Context, in *struct {
-			idPath
+			IDPath
 			Body struct {
 				Reason string `json:"reason" minLength:"1" maxLength:"500" required:"true"`
 			}
@@ -316,7 +318,7 @@ func (s *Server) registerBilling() {
 			return wrap(s, "list-billing-runs", newPage(rs, in.Limit, func(r billing.BillingRun) int64 { return r.ID }), err)
 		})
 	huma.Register(api, op("get-billing-run", http.MethodGet, "/api/v1/billing-runs/{id}", "Show a billing run and its progress", RoleReader, "billing runs"),
-		func(ctx context.Context, in *idPath) (*body[billing.BillingRun], error) {
+		func(ctx context.Context, in *IDPath) (*body[billing.BillingRun], error) {
 			r, err := s.billing.BillingRun(ctx, in.ID)
 			return wrap(s, "get-billing-run", r, err)
 		})

@@ -92,3 +92,39 @@ func TestBillingRunPreviewAndStart(t *testing.T) {
 		t.Fatalf("run: %s", r.body)
 	}
 }
+
+func TestAccountEndpointsByID(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, c := range []struct{ path, body string }{
+		{"/api/v1/account-types", residential},
+		{"/api/v1/accounts", `{"name":"Jane","email":"jane@example.net","account_type_id":1,"currency":"USD"}`},
+	} {
+		if r := e.do("POST", c.path, adminToken, "setup-"+c.path, c.body); r.status != 200 {
+			t.Fatalf("%s: %d %s", c.path, r.status, r.body)
+		}
+	}
+	if r := e.do("GET", "/api/v1/accounts/1/statement", readerToken, "", ""); r.status != 200 || r.json(t)["balance"].(float64) != 0 {
+		t.Fatalf("empty statement: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", "/api/v1/accounts/1/charges", billingToken, "c1", `{"description":"Installation","amount":9900,"taxable":true}`); r.status != 200 || r.json(t)["account_id"].(float64) != 1 {
+		t.Fatalf("charge: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", "/api/v1/accounts/1/credits", billingToken, "cr1", `{"amount":1500,"memo":"outage credit"}`); r.status != 200 {
+		t.Fatalf("credit: %d %s", r.status, r.body)
+	}
+	r := e.do("GET", "/api/v1/accounts/1/statement", readerToken, "", "")
+	if st := r.json(t); st["balance"].(float64) != -1500 || len(st["lines"].([]any)) != 1 {
+		t.Fatalf("statement after a 15.00 credit: %s", r.body)
+	}
+	if r := e.do("POST", "/api/v1/accounts/2/credits", billingToken, "cr2", `{"amount":1500,"memo":"x"}`); r.status != 404 {
+		t.Fatalf("credit to a missing account: %d %s", r.status, r.body)
+	}
+	upd := strings.Replace(residential, `"grace_days":7`, `"grace_days":10`, 1)
+	if r := e.do("PUT", "/api/v1/account-types/1", adminToken, "u1", upd); r.status != 200 || r.json(t)["grace_days"].(float64) != 10 {
+		t.Fatalf("update account type: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", "/api/v1/invoices/77/void", billingToken, "v1", `{"reason":"test"}`); r.status != 404 {
+		t.Fatalf("void a missing invoice: %d %s", r.status, r.body)
+	}
+}

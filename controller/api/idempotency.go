@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
@@ -16,6 +18,10 @@ const (
 	maxIdempotencyKey = 255
 	// maxReplayBody caps what is stored for replay.
 	maxReplayBody = 1 << 20
+	// maxRequestBody caps a mutating request's body; maxImportBody the
+	// body of a CSV import.
+	maxRequestBody = 1 << 20
+	maxImportBody  = 64 << 20
 )
 
 func mutating(method string) bool {
@@ -47,9 +53,13 @@ func (s *Server) idempotency(next http.Handler) http.Handler {
 			writeProblem(w, http.StatusBadRequest, "Idempotency-Key is longer than "+strconv.Itoa(maxIdempotencyKey)+" characters")
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxReplayBody))
+		limit := int64(maxRequestBody)
+		if strings.HasPrefix(r.URL.Path, "/api/v1/imports/") {
+			limit = maxImportBody
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 		if err != nil {
-			writeProblem(w, http.StatusRequestEntityTooLarge, "request body is larger than 1 MiB")
+			writeProblem(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d MiB", limit>>20))
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))

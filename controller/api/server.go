@@ -34,6 +34,8 @@ type Deps struct {
 	Runner  BillingRunner
 	// DevClock enables POST /api/v1/dev/clock/advance (nil: not served).
 	DevClock DevClock
+	// Importer enables POST /api/v1/imports/accounts (nil: not served).
+	Importer AccountImporter
 }
 
 // Server is the admin API.
@@ -97,6 +99,9 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	}
 	if s.devClock != nil {
 		s.registerDev()
+	}
+	if deps.Importer != nil {
+		s.registerImport(deps.Importer)
 	}
 	s.handler = s.instrument(s.authenticate(s.idempotency(mux)))
 	return s

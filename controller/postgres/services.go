@@ -33,33 +33,11 @@ func scanService(row pgx.Row) (billing.Service, error) {
 
 // CreateService implements [billing.ServiceStore].
 func (db *DB) CreateService(ctx context.Context, in billing.NewService, actor string, at time.Time) (billing.Service, error) {
-	if err := in.Validate(); err != nil {
-		return billing.Service{}, err
-	}
 	var s billing.Service
 	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO pops (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, in.POP, at); err != nil {
-			return err
-		}
-		if err := checkServiceBilling(ctx, tx, in); err != nil {
-			return err
-		}
-		rev, err := nextRevision(ctx, tx, in.POP)
-		if err != nil {
-			return err
-		}
-		b := in.Binding
-		s, err = scanService(tx.QueryRow(ctx, `
-			INSERT INTO services (pop_id, name, method, addresses, radius_username, device, if_index,
-				desired_state, state_reason, revision, created_at, updated_at, account_id, plan_id, start_date, end_date)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15)
-			RETURNING `+serviceColumns,
-			in.POP, in.Name, b.Method, nonNil(b.Addresses), b.RADIUSUsername, b.Device, b.IfIndex,
-			in.State, "service created", rev, at, in.AccountID, in.PlanID, pgDate(in.StartDate), pgDate(in.EndDate)))
-		if err != nil {
-			return err
-		}
-		return recordChange(ctx, tx, s, false, actor, at)
+		var err error
+		s, err = CreateServiceTx(ctx, tx, in, actor, at)
+		return err
 	})
 	if err != nil {
 		return billing.Service{}, mapError(err)

@@ -1,0 +1,372 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate-isp/tollgate/controller/api/client"
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+// accountView is GET /api/v1/accounts/{id}: the account and its balance.
+type accountView struct {
+	billing.Account
+	Balance int64 `json:"balance"`
+}
+
+type statementView struct {
+	Balance int64                   `json:"balance"`
+	Lines   []billing.StatementLine `json:"lines"`
+}
+
+func newAccountCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "account",
+		Aliases: []string{"accounts", "acct"},
+		Short:   "Create, list and show subscriber accounts, their balances and statements",
+	}
+	cmd.AddCommand(newAccountCreateCmd(g), newAccountListCmd(g), newAccountShowCmd(g), newAccountStatementCmd(g))
+	return cmd
+}
+
+func newAccountCreateCmd(g *globals) *cobra.Command {
+	var in billing.NewAccount
+	var currency, delivery, idemKey string
+	cmd := &cobra.Command{
+		Use:   "create --name NAME --type ID --currency CODE [flags]",
+		Short: "Create a subscriber account (an existing --external-id returns that account)",
+		Example: `  tollgatectl account create --name "Jane Doe" --type 1 --currency USD --email jane@example.net \
+      --address-line1 "1 Main St" --city Austin --region TX --postal-code 78701 --country US \
+      --tax-jurisdiction US-TX-AUSTIN --external-id legacy-1042`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in.Currency, in.Delivery = billing.Currency(currency), billing.Delivery(delivery)
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var a billing.Account
+			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/accounts", nil, orNewKey(idemKey), in, &a); err != nil {
+				return err
+			}
+			return printAccount(cmd.OutOrStdout(), g, accountView{Account: a}, false)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&in.Name, "name", "", "subscriber's name (required)")
+	f.Int64Var(&in.AccountTypeID, "type", 0, "account type id (required; see account-type list)")
+	f.StringVar(&currency, "currency", "", "ISO 4217 currency the account is billed in (required)")
+	f.StringVar(&in.Email, "email", "", "email address for invoices and notices")
+	f.StringVar(&in.Phone, "phone", "", "phone number")
+	f.StringVar(&in.ExternalID, "external-id", "", "the account's id in your previous system (makes re-runs safe)")
+	f.StringVar(&in.TaxJurisdiction, "tax-jurisdiction", "", "tax jurisdiction code (see tax-rate list; empty: untaxed)")
+	f.StringVar(&delivery, "delivery", "", "invoice delivery: email, mail, both (default: the account type's)")
+	f.StringVar(&in.Address.Line1, "address-line1", "", "postal address, first line")
+	f.StringVar(&in.Address.Line2, "address-line2", "", "postal address, second line")
+	f.StringVar(&in.Address.City, "city", "", "city")
+	f.StringVar(&in.Address.Region, "region", "", "state, province or region")
+	f.StringVar(&in.Address.PostalCode, "postal-code", "", "postal code")
+	f.StringVar(&in.Address.Country, "country", "", "country")
+	for _, n := range []string{"name", "type", "currency"} {
+		_ = cmd.MarkFlagRequired(n)
+	}
+	addKeyFlag(cmd, &idemKey)
+	return cmd
+}
+
+func newAccountListCmd(g *globals) *cobra.Command {
+	var typeID int64
+	var status, search string
+	cmd := &cobra.Command{
+		Use:   "list [--type ID] [--status STATUS] [--search TEXT]",
+		Short: "List accounts (every page), by type, status or a search",
+		Example: `  tollgatectl account list --status delinquent
+  tollgatectl account list --type 2 --search "main st" -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if status != "" && !billing.AccountStatus(status).Valid() {
+				return fmt.Errorf("--status %q is not one of current, past_due, delinquent, suspended, closed", status)
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			if typeID > 0 {
+				q.Set("account_type_id", strconv.FormatInt(typeID, 10))
+			}
+			if status != "" {
+				q.Set("status", status)
+			}
+			if search != "" {
+				q.Set("q", search)
+			}
+			all, err := listAll[billing.Account](cmd.Context(), c, "/api/v1/accounts", q)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), all)
+			}
+			w := newTable(cmd.OutOrStdout())
+			fmt.Fprintln(w, "ID\tNUMBER\tNAME\tTYPE\tSTATUS\tCURRENCY\tEMAIL\tEXTERNAL ID")
+			for _, a := range all {
+				fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", a.ID, a.Number, a.Name, a.AccountTypeID, a.Status, a.Currency, orDash(a.Email), orDash(a.ExternalID))
+			}
+			return w.Flush()
+		},
+	}
+	f := cmd.Flags()
+	f.Int64Var(&typeID, "type", 0, "only accounts of this account type id")
+	f.StringVar(&status, "status", "", "only accounts in this status: current, past_due, delinquent, suspended, closed")
+	f.StringVar(&search, "search", "", "substring of number, external id, name or email")
+	return cmd
+}
+
+func getAccount(ctx context.Context, c *client.Client, id int64) (accountView, error) {
+	var a accountView
+	err := c.Do(ctx, http.MethodGet, idPath("/api/v1/accounts", id), nil, "", nil, &a)
+	return a, err
+}
+
+func newAccountShowCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:     "show ID",
+		Short:   "Show an account with its balance (derived from the ledger)",
+		Example: "  tollgatectl account show 42",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseIDOf("account", args[0])
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			a, err := getAccount(cmd.Context(), c, id)
+			if err != nil {
+				return err
+			}
+			return printAccount(cmd.OutOrStdout(), g, a, true)
+		},
+	}
+}
+
+func printAccount(w io.Writer, g *globals, a accountView, balance bool) error {
+	if g.json() {
+		if !balance {
+			return printJSON(w, a.Account)
+		}
+		return printJSON(w, a)
+	}
+	k := newKV(w)
+	k.row("ID", "%d", a.ID)
+	k.row("Number", "%s", a.Number)
+	k.row("Name", "%s", a.Name)
+	k.row("External ID", "%s", orDash(a.ExternalID))
+	k.row("Account type", "%d", a.AccountTypeID)
+	k.row("Status", "%s", a.Status)
+	k.row("Currency", "%s", a.Currency)
+	if balance {
+		b := money(a.Balance, a.Currency)
+		if a.Balance < 0 {
+			b += " (credit)"
+		}
+		k.row("Balance", "%s", b)
+	}
+	k.row("Email", "%s", orDash(a.Email))
+	k.row("Phone", "%s", orDash(a.Phone))
+	var addr []string
+	for _, s := range []string{a.Address.Line1, a.Address.Line2, strings.TrimSpace(a.Address.City + " " + a.Address.Region + " " + a.Address.PostalCode), a.Address.Country} {
+		if s != "" {
+			addr = append(addr, strings.ReplaceAll(s, "\n", ", "))
+		}
+	}
+	k.row("Address", "%s", orDash(strings.Join(addr, ", ")))
+	k.row("Tax jurisdiction", "%s", orDash(a.TaxJurisdiction))
+	k.row("Delivery", "%s", orDash(string(a.Delivery)))
+	k.row("Anchor date", "%s", dateOrDash(a.AnchorDate))
+	k.row("Created", "%s", a.CreatedAt.Local().Format(time.RFC3339))
+	return k.flush()
+}
+
+func newAccountStatementCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:     "statement ID",
+		Short:   "Show an account's ledger lines with the running balance",
+		Example: "  tollgatectl account statement 42",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseIDOf("account", args[0])
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			a, err := getAccount(cmd.Context(), c, id)
+			if err != nil {
+				return err
+			}
+			var st statementView
+			if err := c.Do(cmd.Context(), http.MethodGet, idPath("/api/v1/accounts", id, "/statement"), nil, "", nil, &st); err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), st)
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "Account %s, %s (%s)\n\n", a.Number, a.Name, a.Currency)
+			w := newTable(out)
+			fmt.Fprintln(w, "DATE\tKIND\tMEMO\tINVOICE\tAMOUNT\tBALANCE")
+			for _, l := range st.Lines {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", l.EffectiveDate, l.Kind, l.Memo, orDash(l.InvoiceNumber),
+					billing.FormatAmount(l.Amount, a.Currency), billing.FormatAmount(l.RunningBalance, a.Currency))
+			}
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "\nBalance: %s\n", money(st.Balance, a.Currency))
+			return nil
+		},
+	}
+}
+
+func newChargeCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "charge",
+		Aliases: []string{"charges"},
+		Short:   "Add one-time charges (installation, equipment, fees) to accounts' next invoices",
+	}
+	var description, amount, date, idemKey string
+	var taxable bool
+	add := &cobra.Command{
+		Use:   "add ACCOUNT --description TEXT --amount AMOUNT [--taxable] [--date YYYY-MM-DD]",
+		Short: "Add a one-time charge, billed on the account's next invoice",
+		Example: `  tollgatectl charge add 42 --description "Installation" --amount 99.00 --taxable
+  tollgatectl charge add 42 --description "Router" --amount 79.50 --date 2025-03-01`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseIDOf("account", args[0])
+			if err != nil {
+				return err
+			}
+			d, err := parseDateFlag("date", date)
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			a, err := getAccount(cmd.Context(), c, id)
+			if err != nil {
+				return err
+			}
+			amt, err := parseAmount(amount, a.Currency)
+			if err != nil {
+				return fmt.Errorf("--amount: %w", err)
+			}
+			if amt == 0 {
+				return fmt.Errorf("--amount %q must be more than zero", amount)
+			}
+			in := billing.OneTimeCharge{Description: description, Amount: amt, Taxable: taxable, ChargeDate: d}
+			var out billing.OneTimeCharge
+			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", id, "/charges"), nil, orNewKey(idemKey), in, &out); err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), out)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "charge %d: %s %q for account %s, dated %s (taxable: %s); billed on the next invoice\n",
+				out.ID, money(out.Amount, a.Currency), out.Description, a.Number, out.ChargeDate, yesNo(out.Taxable))
+			return nil
+		},
+	}
+	f := add.Flags()
+	f.StringVar(&description, "description", "", "what the charge is for, printed on the invoice (required)")
+	f.StringVar(&amount, "amount", "", "amount in the account's currency, e.g. 25.00 (required)")
+	f.BoolVar(&taxable, "taxable", false, "tax the charge at the account's jurisdiction's rates")
+	f.StringVar(&date, "date", "", "charge date YYYY-MM-DD (default: today)")
+	_ = add.MarkFlagRequired("description")
+	_ = add.MarkFlagRequired("amount")
+	addKeyFlag(add, &idemKey)
+	cmd.AddCommand(add)
+	return cmd
+}
+
+func newCreditCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "credit",
+		Aliases: []string{"credits"},
+		Short:   "Credit accounts (goodwill, corrections), posted to the ledger at once",
+	}
+	var amount, memo, date, idemKey string
+	add := &cobra.Command{
+		Use:     "add ACCOUNT --amount AMOUNT --memo TEXT [--date YYYY-MM-DD]",
+		Short:   "Credit an account; the credit reduces its balance at once",
+		Example: `  tollgatectl credit add 42 --amount 10.00 --memo "outage 2025-03-02, 2 days"`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseIDOf("account", args[0])
+			if err != nil {
+				return err
+			}
+			d, err := parseDateFlag("date", date)
+			if err != nil {
+				return err
+			}
+			if strings.TrimSpace(memo) == "" {
+				return fmt.Errorf("--memo is required: say why the account is credited")
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			a, err := getAccount(cmd.Context(), c, id)
+			if err != nil {
+				return err
+			}
+			amt, err := parseAmount(amount, a.Currency)
+			if err != nil {
+				return fmt.Errorf("--amount: %w", err)
+			}
+			if amt == 0 {
+				return fmt.Errorf("--amount %q must be more than zero", amount)
+			}
+			body := map[string]any{"amount": amt, "memo": memo}
+			if !d.IsZero() {
+				body["effective_date"] = d
+			}
+			var tx billing.JournalTx
+			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", id, "/credits"), nil, orNewKey(idemKey), body, &tx); err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), tx)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "credited %s to account %s on %s (journal transaction %d): %s\n",
+				money(amt, a.Currency), a.Number, tx.EffectiveDate, tx.ID, tx.Memo)
+			return nil
+		},
+	}
+	f := add.Flags()
+	f.StringVar(&amount, "amount", "", "amount in the account's currency, e.g. 10.00 (required)")
+	f.StringVar(&memo, "memo", "", "why the account is credited (required)")
+	f.StringVar(&date, "date", "", "effective date YYYY-MM-DD (default: today)")
+	_ = add.MarkFlagRequired("amount")
+	_ = add.MarkFlagRequired("memo")
+	addKeyFlag(add, &idemKey)
+	cmd.AddCommand(add)
+	return cmd
+}

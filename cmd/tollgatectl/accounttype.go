@@ -1,0 +1,214 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+func newAccountTypeCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "account-type",
+		Aliases: []string{"account-types", "at"},
+		Short:   "Create, list, show and update account types (billing profiles and their settings)",
+	}
+	cmd.AddCommand(newAccountTypeWriteCmd(g, false), newAccountTypeListCmd(g), newAccountTypeShowCmd(g), newAccountTypeWriteCmd(g, true))
+	return cmd
+}
+
+const accountTypeExample = `# residential.yaml
+name: residential
+billing_mode: fixed_day
+billing_day: 1
+invoice_lead_days: 10
+due_days: 14
+grace_days: 5
+delinquency_weekdays: [1, 2, 3, 4]    # Monday-Thursday
+holiday_calendars: [US]
+exclusions:
+  - {date: 2025-12-24, yearly: true, name: Christmas Eve}
+time_zone: America/Chicago
+min_delinquent_balance: 500           # minor units
+late_fee: {kind: flat, amount: 1000, after_days: 0}
+auto_suspend: true
+reactivation_rule: past_due
+default_delivery: email`
+
+// newAccountTypeWriteCmd is "create --file" or, with update, "update ID --file".
+func newAccountTypeWriteCmd(g *globals, update bool) *cobra.Command {
+	var file, idemKey string
+	cmd := &cobra.Command{
+		Use:   "create --file TYPE.yaml",
+		Short: "Create an account type from a YAML or JSON file of its settings",
+		Example: "  tollgatectl account-type create --file residential.yaml\n\n" +
+			"  " + strings.ReplaceAll(accountTypeExample, "\n", "\n  "),
+		Args: cobra.NoArgs,
+	}
+	if update {
+		cmd.Use, cmd.Short = "update ID --file TYPE.yaml", "Replace an account type's settings from a YAML or JSON file (every setting: unset ones take their defaults)"
+		cmd.Example = "  tollgatectl account-type show 1 -o json > type.json   # edit, then:\n  tollgatectl account-type update 1 --file type.json"
+		cmd.Args = cobra.ExactArgs(1)
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		var id int64
+		if update {
+			var err error
+			if id, err = parseIDOf("account type", args[0]); err != nil {
+				return err
+			}
+		}
+		data, err := readDocument(file)
+		if err != nil {
+			return err
+		}
+		var t billing.AccountType
+		if err := decodeStrict(file, data, &t); err != nil {
+			return err
+		}
+		t.ID, t.CreatedAt = 0, time.Time{} // the controller's to set: a file from "show -o json" works as is
+		c, err := g.client()
+		if err != nil {
+			return err
+		}
+		var out billing.AccountType
+		if update {
+			err = c.Do(cmd.Context(), http.MethodPut, idPath("/api/v1/account-types", id), nil, orNewKey(idemKey), t, &out)
+		} else {
+			err = c.Do(cmd.Context(), http.MethodPost, "/api/v1/account-types", nil, orNewKey(idemKey), t, &out)
+		}
+		if err != nil {
+			return err
+		}
+		return printAccountType(cmd.OutOrStdout(), g, out)
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "", "YAML or JSON file with the account type's settings (- for stdin)")
+	_ = cmd.MarkFlagRequired("file")
+	addKeyFlag(cmd, &idemKey)
+	return cmd
+}
+
+func newAccountTypeListCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:     "list",
+		Short:   "List account types with their main billing settings",
+		Example: "  tollgatectl account-type list\n  tollgatectl account-type list -o json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var p pageOf[billing.AccountType]
+			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/account-types", nil, "", nil, &p); err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), p.Items)
+			}
+			w := newTable(cmd.OutOrStdout())
+			fmt.Fprintln(w, "ID\tNAME\tBILLING\tLEAD\tDUE\tGRACE\tTIME ZONE\tAUTO-SUSPEND\tDELIVERY")
+			for _, t := range p.Items {
+				fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", t.ID, t.Name, billingMode(t), t.InvoiceLeadDays, t.DueDays, t.GraceDays,
+					t.TimeZone, yesNo(t.AutoSuspend), orDash(string(t.DefaultDelivery)))
+			}
+			return w.Flush()
+		},
+	}
+}
+
+func newAccountTypeShowCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:     "show ID",
+		Short:   "Show an account type's billing settings",
+		Example: "  tollgatectl account-type show 1\n  tollgatectl account-type show 1 -o json > type.json",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseIDOf("account type", args[0])
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var t billing.AccountType
+			if err := c.Do(cmd.Context(), http.MethodGet, idPath("/api/v1/account-types", id), nil, "", nil, &t); err != nil {
+				return err
+			}
+			return printAccountType(cmd.OutOrStdout(), g, t)
+		},
+	}
+}
+
+func billingMode(t billing.AccountType) string {
+	if t.BillingMode == billing.BillingFixedDay {
+		return fmt.Sprintf("fixed day %d", t.BillingDay)
+	}
+	return string(t.BillingMode)
+}
+
+func printAccountType(w io.Writer, g *globals, t billing.AccountType) error {
+	if g.json() {
+		return printJSON(w, t)
+	}
+	k := newKV(w)
+	k.row("ID", "%d", t.ID)
+	k.row("Name", "%s", t.Name)
+	k.row("Billing", "%s", billingMode(t))
+	k.row("Days", "invoice %d days before the period, due %d days after issue, delinquent %d days after due",
+		t.InvoiceLeadDays, t.DueDays, t.GraceDays)
+	days := make([]string, len(t.DelinquencyWeekdays))
+	for i, d := range t.DelinquencyWeekdays {
+		days[i] = d.String()[:3]
+	}
+	k.row("Delinquent on", "%s", orDash(strings.Join(days, ", ")))
+	var ex []string
+	for _, e := range t.Exclusions {
+		s := e.Date.String()
+		if e.Yearly {
+			s = fmt.Sprintf("%02d-%02d yearly", e.Date.Month, e.Date.Day)
+		}
+		if e.Name != "" {
+			s += " (" + e.Name + ")"
+		}
+		ex = append(ex, s)
+	}
+	k.row("Exclusions", "%s", orDash(strings.Join(ex, ", ")))
+	k.row("Holiday calendars", "%s", orDash(strings.Join(t.HolidayCalendars, ", ")))
+	k.row("Date rule on issue", "%s", yesNo(t.ApplyDateRuleToIssue))
+	k.row("Time zone", "%s", t.TimeZone)
+	k.row("Min delinquent balance", "%d (minor units)", t.MinDelinquentBalance)
+	switch t.LateFee.Kind {
+	case billing.LateFeeFlat:
+		k.row("Late fee", "%d (minor units) %d days after due", t.LateFee.Amount, t.LateFee.AfterDays)
+	case billing.LateFeePercent:
+		k.row("Late fee", "%s%% of the open amount %d days after due", t.LateFee.Percent, t.LateFee.AfterDays)
+	default:
+		k.row("Late fee", "none")
+	}
+	k.row("Reconnection fee", "%d (minor units)", t.ReconnectionFee)
+	k.row("Auto-suspend", "%s", yesNo(t.AutoSuspend))
+	k.row("Reactivation", "%s", orDash(string(t.ReactivationRule)))
+	k.row("Autopay retry days", "%s", orDash(ints(t.AutopayRetryDays)))
+	k.row("Reminder days before", "%s", orDash(ints(t.ReminderDaysBefore)))
+	k.row("Business hours", "%02d-%02d", t.BusinessHours.Start, t.BusinessHours.End)
+	k.row("Invoice message", "%s", orDash(t.InvoiceMessage))
+	k.row("Remittance slip", "%s", yesNo(t.RemittanceSlip))
+	k.row("Default delivery", "%s", orDash(string(t.DefaultDelivery)))
+	return k.flush()
+}
+
+func ints(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
+}

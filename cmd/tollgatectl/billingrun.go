@@ -1,0 +1,314 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate-isp/tollgate/controller/api/client"
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+// runPollInterval is how often --wait asks for a run's progress.
+const runPollInterval = 200 * time.Millisecond
+
+type runRequest struct {
+	Date          billing.Date `json:"date,omitzero"`
+	AccountTypeID int64        `json:"account_type_id,omitempty"`
+}
+
+type previewView struct {
+	Date     billing.Date          `json:"date"`
+	Invoices int                   `json:"invoices"`
+	Total    int64                 `json:"total"`
+	Items    []billing.PreviewItem `json:"items"`
+}
+
+func newBillingRunCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "billing-run",
+		Aliases: []string{"billing-runs", "run", "runs"},
+		Short:   "Preview, start and follow billing runs",
+	}
+	cmd.AddCommand(newRunPreviewCmd(g), newRunStartCmd(g), newRunListCmd(g), newRunStatusCmd(g))
+	return cmd
+}
+
+// runFlags are --date and --type.
+type runFlags struct {
+	date   string
+	typeID int64
+}
+
+func (f *runFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.date, "date", "", "billing date YYYY-MM-DD (default: today in each account type's time zone)")
+	cmd.Flags().Int64Var(&f.typeID, "type", 0, "only this account type id (default: every account type)")
+}
+
+func (f *runFlags) request() (runRequest, error) {
+	d, err := parseDateFlag("date", f.date)
+	if err != nil {
+		return runRequest{}, err
+	}
+	if f.typeID < 0 {
+		return runRequest{}, fmt.Errorf("--type %d is not an account type id", f.typeID)
+	}
+	return runRequest{Date: d, AccountTypeID: f.typeID}, nil
+}
+
+func newRunPreviewCmd(g *globals) *cobra.Command {
+	var rf runFlags
+	cmd := &cobra.Command{
+		Use:   "preview [--date YYYY-MM-DD] [--type ID]",
+		Short: "Dry run: what a billing run would invoice, and why (writes nothing)",
+		Example: `  tollgatectl billing-run preview --type 1
+  tollgatectl billing-run preview --date 2025-04-01 -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req, err := rf.request()
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var p previewView
+			q := url.Values{}
+			if !req.Date.IsZero() {
+				q.Set("date", req.Date.String())
+			}
+			if req.AccountTypeID > 0 {
+				q.Set("account_type_id", strconv.FormatInt(req.AccountTypeID, 10))
+			}
+			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/billing-runs/preview", q, "", nil, &p); err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), p)
+			}
+			return printPreview(cmd.OutOrStdout(), p)
+		},
+	}
+	rf.add(cmd)
+	return cmd
+}
+
+func printPreview(w io.Writer, p previewView) error {
+	fmt.Fprintf(w, "Billing run preview for %s\n\n", p.Date)
+	t := newTable(w)
+	fmt.Fprintln(t, "ACCOUNT\tNAME\tPERIOD\tISSUE\tDUE\tLINES\tTOTAL\tWHY")
+	totals := map[billing.Currency]int64{}
+	for _, it := range p.Items {
+		why := strings.Join(it.Why, "; ")
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", it.AccountNumber, it.AccountName, it.Period, it.IssueDate, it.DueDate,
+			it.Lines, money(it.Total, it.Currency), why)
+		totals[it.Currency] += it.Total
+	}
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n%s invoice(s)", commas(int64(len(p.Items))))
+	curs := make([]billing.Currency, 0, len(totals))
+	for c := range totals {
+		curs = append(curs, c)
+	}
+	slices.Sort(curs)
+	for i, c := range curs {
+		sep := ", total "
+		if i > 0 {
+			sep = " + "
+		}
+		fmt.Fprintf(w, "%s%s", sep, money(totals[c], c))
+	}
+	fmt.Fprintln(w)
+	return nil
+}
+
+func newRunStartCmd(g *globals) *cobra.Command {
+	var rf runFlags
+	var wait bool
+	var idemKey string
+	cmd := &cobra.Command{
+		Use:   "start [--date YYYY-MM-DD] [--type ID] [--wait]",
+		Short: "Run billing now: one run per account type (or the one given); --wait follows it with a progress bar",
+		Example: `  tollgatectl billing-run start --wait
+  tollgatectl billing-run start --type 1 --date 2025-04-01`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req, err := rf.request()
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var p pageOf[billing.BillingRun]
+			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/billing-runs", nil, orNewKey(idemKey), req, &p); err != nil {
+				return err
+			}
+			runs := p.Items
+			if wait {
+				if runs, err = waitRuns(cmd.Context(), c, runs, newProgress(cmd.ErrOrStderr(), "accounts")); err != nil {
+					return err
+				}
+			}
+			if err := printRuns(cmd.OutOrStdout(), g, runs); err != nil {
+				return err
+			}
+			return runsFailed(runs)
+		},
+	}
+	rf.add(cmd)
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every started run has completed or failed, showing progress on stderr")
+	addKeyFlag(cmd, &idemKey)
+	return cmd
+}
+
+func newRunListCmd(g *globals) *cobra.Command {
+	var limit int
+	cmd := &cobra.Command{
+		Use:     "list [--limit N]",
+		Short:   "List billing runs, newest first",
+		Example: "  tollgatectl billing-run list --limit 10",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if limit < 1 || limit > 1000 {
+				return fmt.Errorf("--limit %d is not between 1 and 1000", limit)
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var p pageOf[billing.BillingRun]
+			q := url.Values{"limit": {strconv.Itoa(limit)}}
+			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/billing-runs", q, "", nil, &p); err != nil {
+				return err
+			}
+			return printRuns(cmd.OutOrStdout(), g, p.Items)
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 50, "how many runs to show")
+	return cmd
+}
+
+func newRunStatusCmd(g *globals) *cobra.Command {
+	var wait bool
+	cmd := &cobra.Command{
+		Use:     "status ID [--wait]",
+		Short:   "Show a billing run's progress; --wait follows it to the end",
+		Example: "  tollgatectl billing-run status 7 --wait",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseIDOf("billing run", args[0])
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			r, err := getRun(cmd.Context(), c, id)
+			if err != nil {
+				return err
+			}
+			runs := []billing.BillingRun{r}
+			if wait {
+				if runs, err = waitRuns(cmd.Context(), c, runs, newProgress(cmd.ErrOrStderr(), "accounts")); err != nil {
+					return err
+				}
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), runs[0])
+			}
+			if err := printRuns(cmd.OutOrStdout(), g, runs); err != nil {
+				return err
+			}
+			if wait {
+				return runsFailed(runs)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the run has completed or failed, showing progress on stderr")
+	return cmd
+}
+
+func getRun(ctx context.Context, c *client.Client, id int64) (billing.BillingRun, error) {
+	var r billing.BillingRun
+	err := c.Do(ctx, http.MethodGet, idPath("/api/v1/billing-runs", id), nil, "", nil, &r)
+	return r, err
+}
+
+// waitRuns polls every running run until all have completed or failed,
+// showing their summed progress.
+func waitRuns(ctx context.Context, c *client.Client, runs []billing.BillingRun, bar *progress) ([]billing.BillingRun, error) {
+	runs = slices.Clone(runs)
+	defer bar.Done()
+	for {
+		running := false
+		var done, total, invoices int
+		for i := range runs {
+			if runs[i].Status == billing.RunRunning {
+				r, err := getRun(ctx, c, runs[i].ID)
+				if err != nil {
+					return runs, err
+				}
+				runs[i] = r
+			}
+			running = running || runs[i].Status == billing.RunRunning
+			done += runs[i].DoneAccounts
+			total += runs[i].TotalAccounts
+			invoices += runs[i].InvoicesCreated
+		}
+		bar.Update(done, total, commas(int64(invoices))+" invoices")
+		if !running {
+			return runs, nil
+		}
+		select {
+		case <-ctx.Done():
+			return runs, ctx.Err()
+		case <-time.After(runPollInterval):
+		}
+	}
+}
+
+func runsFailed(runs []billing.BillingRun) error {
+	var failed []string
+	for _, r := range runs {
+		if r.Status == billing.RunFailed {
+			failed = append(failed, strconv.FormatInt(r.ID, 10))
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("billing run(s) %s failed; see the controller's log, then start them again (a re-run creates nothing twice)", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+func printRuns(w io.Writer, g *globals, runs []billing.BillingRun) error {
+	if g.json() {
+		return printJSON(w, runs)
+	}
+	t := newTable(w)
+	fmt.Fprintln(t, "ID\tTYPE\tDATE\tTRIGGER\tSTATUS\tACCOUNTS\tINVOICES\tSTARTED\tFINISHED")
+	for _, r := range runs {
+		finished := "-"
+		if r.FinishedAt != nil {
+			finished = r.FinishedAt.Local().Format(time.DateTime)
+		}
+		fmt.Fprintf(t, "%d\t%d\t%s\t%s\t%s\t%s/%s\t%s\t%s\t%s\n", r.ID, r.AccountTypeID, r.Date, r.Trigger, r.Status,
+			commas(int64(r.DoneAccounts)), commas(int64(r.TotalAccounts)), commas(int64(r.InvoicesCreated)),
+			r.CreatedAt.Local().Format(time.DateTime), finished)
+	}
+	return t.Flush()
+}

@@ -1,0 +1,396 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+func TestParseAmount(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		cur  billing.Currency
+		want int64
+	}{
+		{"49.99", "USD", 4999},
+		{"50", "USD", 5000},
+		{"0.5", "USD", 50},
+		{" 7.05 ", "usd", 705},
+		{"0", "USD", 0},
+		{"1500", "JPY", 1500},
+		{"1.234", "KWD", 1234},
+		{"12.3", "BHD", 12300},
+	} {
+		got, err := parseAmount(tc.in, tc.cur)
+		if err != nil || got != tc.want {
+			t.Errorf("parseAmount(%q, %s) = %d, %v; want %d", tc.in, tc.cur, got, err, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		in   string
+		cur  billing.Currency
+		frag string
+	}{
+		{"1.234", "USD", `amount "1.234" has 3 decimal places but USD has 2`},
+		{"1.5", "JPY", `amount "1.5" has 1 decimal places but JPY has 0`},
+		{"abc", "USD", `amount "abc" is not a decimal number`},
+		{"-5.00", "USD", `amount "-5.00" must not be negative`},
+		{"", "USD", `amount "" is not a decimal number`},
+		{"1,000.00", "USD", `amount "1,000.00" is not a decimal number`},
+		{"1e3", "USD", `not a decimal number`},
+		{".5", "USD", `not a decimal number`},
+		{"5.", "USD", `not a decimal number`},
+		{"+5", "USD", `not a decimal number`},
+		{"99999999999999999999", "USD", `too large`},
+		{"5", "XYZ", `currency "XYZ" is not a supported ISO 4217 code`},
+	} {
+		_, err := parseAmount(tc.in, tc.cur)
+		if err == nil || !strings.Contains(err.Error(), tc.frag) {
+			t.Errorf("parseAmount(%q, %s) error = %v, want one containing %q", tc.in, tc.cur, err, tc.frag)
+		}
+	}
+}
+
+// fakeAPI records requests and answers them from a table of canned
+// responses by "METHOD path".
+type fakeAPI struct {
+	mu       sync.Mutex
+	requests []recorded
+	answers  map[string][]string // bodies served in turn; the last repeats
+}
+
+type recorded struct {
+	method, path, query, key, contentType string
+	body                                  []byte
+}
+
+func newFakeAPI(t *testing.T, answers map[string][]string) (*fakeAPI, string) {
+	f := &fakeAPI{answers: answers}
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.requests = append(f.requests, recorded{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("Idempotency-Key"), r.Header.Get("Content-Type"), body})
+		k := r.Method + " " + r.URL.Path
+		bodies := f.answers[k]
+		if len(bodies) == 0 {
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprintf(w, `{"status":404,"title":"Not Found","detail":"fake API has no answer for %s"}`, k)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, bodies[0])
+		if len(bodies) > 1 {
+			f.answers[k] = bodies[1:]
+		}
+	}))
+	t.Cleanup(s.Close)
+	return f, s.URL
+}
+
+func (f *fakeAPI) calls() []recorded {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]recorded(nil), f.requests...)
+}
+
+// run executes tollgatectl with args and returns stdout, stderr and the
+// error.
+func run(t *testing.T, server string, args ...string) (string, string, error) {
+	t.Helper()
+	cmd := newRootCmd()
+	var out, errOut bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	cmd.SetArgs(append([]string{"--server", server, "--token", "test-token"}, args...))
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), errOut.String(), err
+}
+
+func TestPlanCreateSendsMinorUnits(t *testing.T) {
+	f, url := newFakeAPI(t, map[string][]string{
+		"POST /api/v1/plans": {`{"id":3,"name":"Fiber 100","price":4999,"currency":"USD","interval":"monthly","taxable":true}`},
+	})
+	out, _, err := run(t, url, "plan", "create", "--name", "Fiber 100", "--price", "49.99", "--currency", "USD", "--taxable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := f.calls()
+	if len(calls) != 1 || calls[0].key == "" {
+		t.Fatalf("requests %+v: want one POST with an Idempotency-Key", calls)
+	}
+	var sent billing.Plan
+	if err := json.Unmarshal(calls[0].body, &sent); err != nil || sent.Price != 4999 || sent.Currency != "USD" || sent.Interval != "monthly" || !sent.Taxable {
+		t.Fatalf("sent %s (%v)", calls[0].body, err)
+	}
+	if !strings.Contains(out, "USD 49.99") || !strings.Contains(out, "Fiber 100") {
+		t.Errorf("output:\n%s", out)
+	}
+}
+
+func TestCommandArgumentErrors(t *testing.T) {
+	f, url := newFakeAPI(t, map[string][]string{
+		"GET /api/v1/accounts/7": {`{"id":7,"number":"A-000007","currency":"JPY"}`},
+	})
+	for _, tc := range []struct {
+		args []string
+		frag string
+	}{
+		{[]string{"plan", "create", "--name", "x", "--price", "1.234", "--currency", "USD"}, `--price: amount "1.234" has 3 decimal places but USD has 2`},
+		{[]string{"plan", "create", "--name", "x", "--price", "abc", "--currency", "USD"}, `amount "abc" is not a decimal number`},
+		{[]string{"plan", "create", "--name", "x", "--price", "-1", "--currency", "USD"}, `must not be negative`},
+		{[]string{"plan", "create", "--name", "x", "--price", "1", "--currency", "USD", "--interval", "weekly"}, `--interval "weekly"`},
+		{[]string{"plan", "create", "--price", "1", "--currency", "USD"}, `required flag(s) "name" not set`},
+		{[]string{"account", "show", "abc"}, `account id "abc" is not a positive number`},
+		{[]string{"invoice", "show", "0"}, `invoice id "0" is not a positive number`},
+		{[]string{"account", "list", "--status", "angry"}, `--status "angry" is not one of`},
+		{[]string{"invoice", "list", "--status", "late"}, `--status "late" is not one of open, paid, void`},
+		{[]string{"billing-run", "preview", "--date", "2025-02-30"}, `--date "2025-02-30" is not a date`},
+		{[]string{"billing-run", "list", "--limit", "0"}, `--limit 0`},
+		{[]string{"dev", "advance"}, `accepts 1 arg(s), received 0`},
+		{[]string{"tax-rate", "set", "--jurisdiction", "X", "--name", "Y", "--rate", "8.25"}, `rate "8.25" is out of range`},
+		{[]string{"credit", "add", "7", "--amount", "1", "--memo", " "}, `--memo is required`},
+		{[]string{"import", "accounts", "/nonexistent/file.csv"}, `no such file`},
+		{[]string{"import", "accounts", "x.csv", "--chunk-size", "0"}, `--chunk-size 0`},
+		{[]string{"account-type", "create"}, `required flag(s) "file" not set`},
+		{[]string{"-o", "yaml", "plan", "list"}, `--output "yaml" is not one of table, json`},
+		// The account is billed in yen: no decimals.
+		{[]string{"charge", "add", "7", "--description", "Router", "--amount", "25.00"}, `--amount: amount "25.00" has 2 decimal places but JPY has 0`},
+	} {
+		_, _, err := run(t, url, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.frag) {
+			t.Errorf("tollgatectl %s: error %v, want one containing %q", strings.Join(tc.args, " "), err, tc.frag)
+		}
+	}
+	for _, c := range f.calls() {
+		if c.method != http.MethodGet {
+			t.Errorf("a command with bad arguments sent %s %s", c.method, c.path)
+		}
+	}
+}
+
+// TestCommandsSendPathIDs checks what the commands that act on one thing
+// send, amounts in the account's currency included.
+func TestCommandsSendPathIDs(t *testing.T) {
+	f, url := newFakeAPI(t, map[string][]string{
+		"GET /api/v1/accounts/7":          {`{"id":7,"number":"A-000007","currency":"KWD","balance":0}`},
+		"POST /api/v1/accounts/7/charges": {`{"id":1,"account_id":7,"description":"Router","amount":25500,"charge_date":"2025-01-02"}`},
+		"POST /api/v1/accounts/7/credits": {`{"id":9,"account_id":7,"memo":"outage","effective_date":"2025-01-03","currency":"KWD"}`},
+		"POST /api/v1/invoices/12/void":   {`{"id":12,"number":"I-12","status":"void","total":100,"currency":"USD"}`},
+		"PUT /api/v1/account-types/3":     {`{"id":3,"name":"biz","due_days":21}`},
+		"GET /api/v1/accounts/7/statement": {`{"balance":-1250,"lines":[` +
+			`{"tx_id":4,"kind":"invoice","effective_date":"2025-01-01","memo":"invoice I-1","invoice_number":"I-1","amount":25500,"running_balance":25500},` +
+			`{"tx_id":9,"kind":"credit","effective_date":"2025-01-03","memo":"outage","amount":-26750,"running_balance":-1250}]}`},
+	})
+	typeFile := filepath.Join(t.TempDir(), "t.json")
+	if err := os.WriteFile(typeFile, []byte(`{"name":"biz","due_days":21}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"charge", "add", "7", "--description", "Router", "--amount", "25.5", "--date", "2025-01-02", "--idempotency-key", "k-charge"},
+		{"credit", "add", "7", "--amount", "1.250", "--memo", "outage"},
+		{"invoice", "void", "12", "--reason", "duplicate"},
+		{"account-type", "update", "3", "--file", typeFile},
+	} {
+		if out, _, err := run(t, url, args...); err != nil {
+			t.Fatalf("tollgatectl %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	out, _, err := run(t, url, "account", "statement", "7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, frag := range []string{"Account A-000007", "invoice I-1", "25.500", "-26.750", "-1.250", "Balance: KWD -1.250"} {
+		if !strings.Contains(out, frag) {
+			t.Errorf("statement lacks %q:\n%s", frag, out)
+		}
+	}
+	want := map[string]string{
+		"POST /api/v1/accounts/7/charges": `{"account_id":0,"description":"Router","amount":25500,"taxable":false,"charge_date":"2025-01-02"}`,
+		"POST /api/v1/accounts/7/credits": `{"amount":1250,"memo":"outage"}`,
+		"POST /api/v1/invoices/12/void":   `{"reason":"duplicate"}`,
+	}
+	for _, c := range f.calls() {
+		k := c.method + " " + c.path
+		if c.method != http.MethodGet && c.key == "" {
+			t.Errorf("%s without an Idempotency-Key", k)
+		}
+		if w, ok := want[k]; ok && string(bytes.TrimSpace(c.body)) != w {
+			t.Errorf("%s sent %s, want %s", k, c.body, w)
+		}
+		if k == "POST /api/v1/accounts/7/charges" && c.key != "k-charge" {
+			t.Errorf("--idempotency-key not sent: %q", c.key)
+		}
+		if k == "PUT /api/v1/account-types/3" && !strings.Contains(string(c.body), `"due_days":21`) {
+			t.Errorf("update sent %s", c.body)
+		}
+	}
+}
+
+func TestReadDocumentYAML(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "type.yaml")
+	yamlDoc := `name: residential
+billing_mode: fixed_day
+billing_day: 1
+due_days: 14
+delinquency_weekdays: [1, 2, 3]
+exclusions:
+  - {date: 2025-12-24, yearly: true, name: Christmas Eve}
+time_zone: America/Chicago
+late_fee: {kind: percent, percent: "1.5"}
+auto_suspend: true
+`
+	if err := os.WriteFile(path, []byte(yamlDoc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data, err := readDocument(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var at billing.AccountType
+	if err := decodeStrict(path, data, &at); err != nil {
+		t.Fatalf("%v: %s", err, data)
+	}
+	if at.Name != "residential" || at.BillingDay != 1 || at.DueDays != 14 || len(at.DelinquencyWeekdays) != 3 ||
+		len(at.Exclusions) != 1 || at.Exclusions[0].Date != billing.NewDate(2025, 12, 24) || !at.AutoSuspend || at.LateFee.Percent != "1.5" {
+		t.Errorf("decoded %+v from %s", at, data)
+	}
+	if err := os.WriteFile(path, []byte("name: x\nbiling_mode: fixed_day\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data, _ = readDocument(path)
+	if err := decodeStrict(path, data, &at); err == nil || !strings.Contains(err.Error(), `unknown field "biling_mode"`) {
+		t.Errorf("a misspelt setting: %v", err)
+	}
+}
+
+func TestBillingRunStartWaitsWithProgress(t *testing.T) {
+	run1 := func(status string, done, inv int) string {
+		return fmt.Sprintf(`{"id":5,"account_type_id":1,"date":"2025-04-01","status":%q,"total_accounts":10,"done_accounts":%d,"invoices_created":%d,"created_at":"2025-04-01T00:00:00Z"}`, status, done, inv)
+	}
+	f, url := newFakeAPI(t, map[string][]string{
+		"POST /api/v1/billing-runs":  {`{"items":[` + run1("running", 0, 0) + `],"next_after":0}`},
+		"GET /api/v1/billing-runs/5": {run1("running", 4, 3), run1("running", 8, 7), run1("completed", 10, 9)},
+	})
+	out, errOut, err := run(t, url, "billing-run", "start", "--type", "1", "--date", "2025-04-01", "--wait")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gets int
+	for _, c := range f.calls() {
+		if c.method == http.MethodGet {
+			gets++
+		}
+		if c.method == http.MethodPost && !strings.Contains(string(c.body), `"account_type_id":1`) {
+			t.Errorf("start sent %s", c.body)
+		}
+	}
+	if gets != 3 {
+		t.Errorf("polled %d times, want 3 (until completed)", gets)
+	}
+	// stderr is not a terminal here: progress lines, the last one complete.
+	if !strings.Contains(errOut, "[====================] 100%  10/10 accounts  9 invoices") || strings.Contains(errOut, "\r") {
+		t.Errorf("progress:\n%q", errOut)
+	}
+	if !strings.Contains(out, "completed") || !strings.Contains(out, "10/10") {
+		t.Errorf("output:\n%s", out)
+	}
+}
+
+func TestSplitImportCSVKeepsAccountsAndLines(t *testing.T) {
+	// Non-adjacent rows of one account, a quoted field spanning lines, a
+	// blank line, a row without an external_id, a bad row and CRLF endings.
+	file := "external_id,name,account_type,currency,service_name,pop\r\n" +
+		"a,Ann,res,USD,home,north-1\r\n" +
+		"b,\"Bob\nBobson\",res,USD,home,north-1\r\n" +
+		"\r\n" +
+		"c,Cy,res,XYZ,,\r\n" +
+		"a,Ann,res,USD,cabin,north-1\r\n" +
+		",Nobody,res,USD,,\r\n" +
+		"d,Di \"x\",res,USD,,\r\n" +
+		"b,\"Bob\nBobson\",res,EUR,port,north-1" // no final newline
+	chunks, err := splitImportCSV([]byte(file), 2, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := billing.ParseAccountsCSV(strings.NewReader(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromChunks []billing.ImportError
+	accounts, rows := 0, 0
+	seen := map[string]int{}
+	for i, ch := range chunks {
+		if !bytes.HasPrefix(ch.data, []byte("external_id,name,account_type,currency,service_name,pop\r\n")) {
+			t.Errorf("chunk %d does not start with the header:\n%s", i, ch.data)
+		}
+		if ch.accounts > 2 {
+			t.Errorf("chunk %d has %d accounts, want at most 2", i, ch.accounts)
+		}
+		p, err := billing.ParseAccountsCSV(bytes.NewReader(ch.data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range p.Accounts {
+			if a.Account.ExternalID != "" {
+				seen[a.Account.ExternalID]++
+			}
+		}
+		accounts += len(p.Accounts)
+		rows += p.Rows
+		fromChunks = append(fromChunks, ch.fileErrors(p.Problems())...)
+	}
+	for ext, n := range seen {
+		if n != 1 {
+			t.Errorf("account %q is in %d chunks, want 1", ext, n)
+		}
+	}
+	if accounts != len(whole.Accounts) || rows != whole.Rows {
+		t.Errorf("chunks hold %d accounts and %d rows, the file %d and %d", accounts, rows, len(whole.Accounts), whole.Rows)
+	}
+	want, got := whole.Problems(), dedupeImportErrors(fromChunks)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("problems mapped from the chunks:\n%v\nwant the file's:\n%v", got, want)
+	}
+	if len(want) != 4 { // c's currency, b's currency on line 10, the missing external_id, d's quote
+		t.Errorf("the file's problems: %v", want)
+	}
+}
+
+func TestSplitImportCSVBySize(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("external_id,name,account_type,currency\n")
+	for i := range 100 {
+		fmt.Fprintf(&b, "acct-%03d,%s,res,USD\n", i, strings.Repeat("n", 80))
+	}
+	chunks, err := splitImportCSV([]byte(b.String()), 1000, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, ch := range chunks {
+		if len(ch.data) > 1024 {
+			t.Errorf("chunk of %d bytes, limit 1024", len(ch.data))
+		}
+		total += ch.accounts
+	}
+	if total != 100 || len(chunks) < 10 {
+		t.Errorf("%d accounts in %d chunks", total, len(chunks))
+	}
+	if _, err := splitImportCSV([]byte(b.String()), 1000, 50); err == nil || !strings.Contains(err.Error(), `external_id "acct-000"`) {
+		t.Errorf("an account larger than a chunk: %v", err)
+	}
+}

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/tollgate-isp/tollgate/controller/api/client"
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+// Helpers shared by the billing commands.
+
+// parseAmount parses a decimal amount ("49.99") into minor units of
+// currency c (4999 cents). It refuses signs, exponents, thousands
+// separators and more decimal places than the currency has ("1.234" USD).
+func parseAmount(s string, c billing.Currency) (int64, error) {
+	cur, err := billing.ParseCurrency(string(c))
+	if err != nil {
+		return 0, fmt.Errorf("amount %q: %s", s, billing.ErrorMessage(err))
+	}
+	exp := cur.MinorUnits()
+	v := strings.TrimSpace(s)
+	whole, frac, hasDot := strings.Cut(v, ".")
+	digits := func(x string) bool {
+		for _, r := range x {
+			if r < '0' || r > '9' {
+				return false
+			}
+		}
+		return x != ""
+	}
+	switch {
+	case strings.HasPrefix(v, "-"):
+		return 0, fmt.Errorf("amount %q must not be negative", s)
+	case !digits(whole) || (hasDot && !digits(frac)):
+		return 0, fmt.Errorf("amount %q is not a decimal number like 49.99", s)
+	case len(frac) > exp:
+		return 0, fmt.Errorf("amount %q has %d decimal places but %s has %d", s, len(frac), cur, exp)
+	}
+	frac += strings.Repeat("0", exp-len(frac))
+	n, err := strconv.ParseInt(whole+frac, 10, 64)
+	if err != nil || n > math.MaxInt64/100 { // leave room for taxes and sums
+		return 0, fmt.Errorf("amount %q is too large", s)
+	}
+	return n, nil
+}
+
+// money formats minor units with their currency: "USD 49.99".
+func money(amount int64, c billing.Currency) string {
+	return string(c) + " " + billing.FormatAmount(amount, c)
+}
+
+// parseIDOf parses a positive id of a kind of thing ("account").
+func parseIDOf(kind, s string) (int64, error) {
+	id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("%s id %q is not a positive number", kind, s)
+	}
+	return id, nil
+}
+
+// parseDateFlag parses an optional --flag YYYY-MM-DD ("" is the zero date).
+func parseDateFlag(flag, s string) (billing.Date, error) {
+	if s == "" {
+		return billing.Date{}, nil
+	}
+	d, err := billing.ParseDate(strings.TrimSpace(s))
+	if err != nil {
+		return d, fmt.Errorf("--%s %q is not a date (YYYY-MM-DD)", flag, s)
+	}
+	return d, nil
+}
+
+func idPath(prefix string, id int64, suffix ...string) string {
+	return prefix + "/" + strconv.FormatInt(id, 10) + strings.Join(suffix, "")
+}
+
+func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
+
+// kv prints "key: value" rows aligned.
+type kv struct{ tw *tabwriter.Writer }
+
+func newKV(w io.Writer) kv { return kv{newTable(w)} }
+func (k kv) row(key, format string, a ...any) {
+	fmt.Fprintf(k.tw, "%s:\t%s\n", key, fmt.Sprintf(format, a...))
+}
+func (k kv) flush() error { return k.tw.Flush() }
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func dateOrDash(d billing.Date) string {
+	if d.IsZero() {
+		return "-"
+	}
+	return d.String()
+}
+
+// addKeyFlag adds --idempotency-key to a command that changes something.
+func addKeyFlag(cmd *cobra.Command, key *string) {
+	cmd.Flags().StringVar(key, "idempotency-key", "", "Idempotency-Key to send (default: a new random key); re-run with the same key to retry safely")
+}
+
+// pageOf is one page of a listing.
+type pageOf[T any] struct {
+	Items     []T   `json:"items"`
+	NextAfter int64 `json:"next_after"`
+}
+
+// listAll fetches every page of a listing that pages with after=.
+func listAll[T any](ctx context.Context, c *client.Client, path string, q url.Values) ([]T, error) {
+	if q == nil {
+		q = url.Values{}
+	}
+	q.Set("limit", "1000")
+	all := []T{}
+	for {
+		var p pageOf[T]
+		if err := c.Do(ctx, http.MethodGet, path, q, "", nil, &p); err != nil {
+			return nil, err
+		}
+		all = append(all, p.Items...)
+		if p.NextAfter == 0 || len(p.Items) == 0 {
+			return all, nil
+		}
+		q.Set("after", strconv.FormatInt(p.NextAfter, 10))
+	}
+}
+
+// readDocument reads a JSON or YAML file ("-": stdin) and returns it as
+// JSON. YAML is converted value by value: numbers and booleans stay what
+// they are, everything else (dates included) becomes a string.
+func readDocument(path string) ([]byte, error) {
+	var data []byte
+	var err error
+	if path == "-" {
+		data, err = io.ReadAll(os.Stdin)
+	} else {
+		data, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--file: %w", err)
+	}
+	ext := strings.ToLower(filepath.Ext(path))
+	if ext == ".json" || (ext != ".yaml" && ext != ".yml" && bytes.HasPrefix(bytes.TrimSpace(data), []byte("{"))) {
+		return data, nil
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	v, err := yamlValue(&doc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return json.Marshal(v)
+}
+
+func yamlValue(n *yaml.Node) (any, error) {
+	switch n.Kind {
+	case 0:
+		return nil, nil
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		return yamlValue(n.Content[0])
+	case yaml.AliasNode:
+		return yamlValue(n.Alias)
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for _, c := range n.Content {
+			v, err := yamlValue(c)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	case yaml.MappingNode:
+		out := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, vn := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode {
+				return nil, fmt.Errorf("line %d: keys must be plain names", k.Line)
+			}
+			v, err := yamlValue(vn)
+			if err != nil {
+				return nil, err
+			}
+			out[k.Value] = v
+		}
+		return out, nil
+	}
+	switch n.ShortTag() {
+	case "!!null":
+		return nil, nil
+	case "!!bool", "!!int", "!!float":
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return nil, fmt.Errorf("line %d: %w", n.Line, err)
+		}
+		return v, nil
+	}
+	return n.Value, nil
+}
+
+// decodeStrict decodes JSON into v refusing unknown fields, so a misspelt
+// setting is an error rather than silently ignored.
+func decodeStrict(name string, data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}

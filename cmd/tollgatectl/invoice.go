@@ -1,0 +1,172 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+func newInvoiceCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "invoice",
+		Aliases: []string{"invoices", "inv"},
+		Short:   "List, show and void invoices",
+	}
+	cmd.AddCommand(newInvoiceListCmd(g), newInvoiceShowCmd(g), newInvoiceVoidCmd(g))
+	return cmd
+}
+
+func newInvoiceListCmd(g *globals) *cobra.Command {
+	var account, run int64
+	var status string
+	cmd := &cobra.Command{
+		Use:   "list [--account ID] [--status open|paid|void] [--run ID]",
+		Short: "List invoices (every page), by account, status or billing run",
+		Example: `  tollgatectl invoice list --account 42
+  tollgatectl invoice list --run 7 --status open`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch billing.InvoiceStatus(status) {
+			case "", billing.InvoiceOpen, billing.InvoicePaid, billing.InvoiceVoid:
+			default:
+				return fmt.Errorf("--status %q is not one of open, paid, void", status)
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			if account > 0 {
+				q.Set("account_id", strconv.FormatInt(account, 10))
+			}
+			if run > 0 {
+				q.Set("billing_run_id", strconv.FormatInt(run, 10))
+			}
+			if status != "" {
+				q.Set("status", status)
+			}
+			all, err := listAll[billing.Invoice](cmd.Context(), c, "/api/v1/invoices", q)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), all)
+			}
+			w := newTable(cmd.OutOrStdout())
+			fmt.Fprintln(w, "ID\tNUMBER\tACCOUNT\tPERIOD\tISSUED\tDUE\tTOTAL\tSTATUS")
+			for _, i := range all {
+				fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", i.ID, i.Number, i.AccountID, i.Period, i.IssueDate, i.DueDate, money(i.Total, i.Currency), i.Status)
+			}
+			return w.Flush()
+		},
+	}
+	f := cmd.Flags()
+	f.Int64Var(&account, "account", 0, "only this account's invoices")
+	f.StringVar(&status, "status", "", "only invoices in this status: open, paid, void")
+	f.Int64Var(&run, "run", 0, "only invoices of this billing run")
+	return cmd
+}
+
+func newInvoiceShowCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:     "show ID",
+		Short:   "Show an invoice: its dates, lines, totals and why",
+		Example: "  tollgatectl invoice show 1001",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseIDOf("invoice", args[0])
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var inv billing.Invoice
+			if err := c.Do(cmd.Context(), http.MethodGet, idPath("/api/v1/invoices", id), nil, "", nil, &inv); err != nil {
+				return err
+			}
+			return printInvoice(cmd.OutOrStdout(), g, inv)
+		},
+	}
+}
+
+func printInvoice(w io.Writer, g *globals, inv billing.Invoice) error {
+	if g.json() {
+		return printJSON(w, inv)
+	}
+	k := newKV(w)
+	k.row("Invoice", "%s (id %d)", inv.Number, inv.ID)
+	k.row("Account", "%d", inv.AccountID)
+	k.row("Status", "%s", inv.Status)
+	k.row("Period", "%s", inv.Period)
+	k.row("Issued", "%s", inv.IssueDate)
+	k.row("Due", "%s", inv.DueDate)
+	k.row("Delinquent from", "%s", dateOrDash(inv.DelinquencyDate))
+	if err := k.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	t := newTable(w)
+	fmt.Fprintln(t, "KIND\tDESCRIPTION\tDAYS\tTAXABLE\tAMOUNT")
+	for _, l := range inv.Lines {
+		days := "-"
+		if !l.PeriodStart.IsZero() {
+			days = billing.Period{Start: l.PeriodStart, End: l.PeriodEnd}.String()
+		}
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\n", l.Kind, l.Description, days, yesNo(l.Taxable), billing.FormatAmount(l.Amount, inv.Currency))
+	}
+	fmt.Fprintf(t, "\t\t\tSubtotal\t%s\n", billing.FormatAmount(inv.Subtotal, inv.Currency))
+	fmt.Fprintf(t, "\t\t\tTax\t%s\n", billing.FormatAmount(inv.Tax, inv.Currency))
+	fmt.Fprintf(t, "\t\t\tTotal\t%s\n", money(inv.Total, inv.Currency))
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	if len(inv.Why) > 0 {
+		fmt.Fprintln(w, "\nWhy:")
+		for _, s := range inv.Why {
+			fmt.Fprintf(w, "  - %s\n", s)
+		}
+	}
+	return nil
+}
+
+func newInvoiceVoidCmd(g *globals) *cobra.Command {
+	var reason, idemKey string
+	cmd := &cobra.Command{
+		Use:     "void ID --reason TEXT",
+		Short:   "Void an open invoice (a reversing journal transaction; the invoice stays on record)",
+		Example: `  tollgatectl invoice void 1001 --reason "billed twice after plan change"`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseIDOf("invoice", args[0])
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var inv billing.Invoice
+			body := map[string]string{"reason": reason}
+			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/invoices", id, "/void"), nil, orNewKey(idemKey), body, &inv); err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), inv)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "invoice %s (%s) is now %s\n", inv.Number, money(inv.Total, inv.Currency), inv.Status)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why the invoice is voided (required; recorded)")
+	_ = cmd.MarkFlagRequired("reason")
+	addKeyFlag(cmd, &idemKey)
+	return cmd
+}

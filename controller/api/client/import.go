@@ -1,0 +1,116 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+// importTimeout bounds one import request: a large file is validated and
+// written in one transaction, which takes longer than other calls.
+const importTimeout = 10 * time.Minute
+
+// ImportAccountsCSV uploads an account import file (see
+// [billing.ParseAccountsCSV]) to POST /api/v1/imports/accounts. A file with
+// problems (and skipInvalid false) is refused with a *Problem whose Errors
+// list every problem; [ImportErrors] turns them back into ImportErrors.
+func (c *Client) ImportAccountsCSV(ctx context.Context, idemKey string, csv []byte, dryRun, skipInvalid bool) (billing.ImportResult, error) {
+	q := url.Values{}
+	if dryRun {
+		q.Set("dry_run", "true")
+	}
+	if skipInvalid {
+		q.Set("skip_invalid", "true")
+	}
+	var res billing.ImportResult
+	err := c.doRaw(ctx, http.MethodPost, "/api/v1/imports/accounts", q, idemKey, "text/csv", csv, &res)
+	return res, err
+}
+
+// doRaw is [Client.Do] with a body sent as is, with its content type.
+func (c *Client) doRaw(ctx context.Context, method, path string, query url.Values, idemKey, contentType string, body []byte, out any) error {
+	u := c.BaseURL + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Accept", "application/json")
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	if idemKey != "" {
+		req.Header.Set("Idempotency-Key", idemKey)
+	}
+	hc := http.Client{Timeout: importTimeout}
+	if c.HTTP != nil {
+		hc = *c.HTTP
+		hc.Timeout = max(hc.Timeout, importTimeout)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 400 {
+		p := &Problem{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode)}
+		if json.Unmarshal(data, p) != nil || p.Detail == "" {
+			p.Detail = strings.TrimSpace(string(data))
+		}
+		return p
+	}
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("decode %s %s response: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+// importLocation matches an import problem's location: "line 12/email" or
+// "line 12".
+var importLocation = regexp.MustCompile(`^line (\d+)(?:/(.*))?$`)
+
+// ImportErrors returns the problems of an import the API refused (a 422
+// *Problem from [Client.ImportAccountsCSV]); ok is false for any other
+// error.
+func ImportErrors(err error) (errs []billing.ImportError, ok bool) {
+	var p *Problem
+	if !errors.As(err, &p) || p.Status != http.StatusUnprocessableEntity || len(p.Errors) == 0 {
+		return nil, false
+	}
+	for _, d := range p.Errors {
+		m := importLocation.FindStringSubmatch(d.Location)
+		if m == nil {
+			return nil, false
+		}
+		e := billing.ImportError{Column: m[2], Reason: d.Message}
+		e.Line, _ = strconv.Atoi(m[1])
+		// The message starts with the location ("line 12, column email: "):
+		// keep the reason alone.
+		prefix := billing.ImportError{Line: e.Line, Column: e.Column}.Error()
+		if r, cut := strings.CutPrefix(d.Message, prefix); cut {
+			e.Reason = r
+		}
+		errs = append(errs, e)
+	}
+	return errs, true
+}
