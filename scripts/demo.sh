@@ -100,12 +100,14 @@ say "Import 200 accounts from a spreadsheet export (services start $next_month)"
 bash scripts/demo-accounts.sh "$next_month" > "$run/accounts.csv"
 ctl import accounts "$run/accounts.csv"
 
-say "Preview: what a billing run would invoice on the issue date, and why"
-issue_date=$(date -u -d "$next_month -5 days" +%Y-%m-%d)
-"$BIN/tollgatectl" billing-run preview --date "$issue_date" | sed -n '1,8p' # sed reads it all: no SIGPIPE under pipefail
+say "Preview (writes nothing): what billing would invoice by the eve of the period, and why"
+eve=$(date -u -d "$next_month -1 day" +%Y-%m-%d)
+echo "\$ tollgatectl billing-run preview --date $eve" >&2
+"$BIN/tollgatectl" billing-run preview --date "$eve" | sed -n '1,8p' # sed reads it all: no SIGPIPE under pipefail
 
 say "A month passes on the simulated clock; billing runs fire on their own"
-ctl dev advance 30d
+echo "\$ tollgatectl dev advance 30d   (runs that invoiced nothing are left out here)" >&2
+"$BIN/tollgatectl" dev advance 30d | awk 'NR <= 4 || $7 > 0'
 
 say "Invoices issued"
 "$BIN/tollgatectl" invoice list -o json > "$run/invoices.json"

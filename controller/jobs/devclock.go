@@ -37,7 +37,7 @@ func (c *DevClock) Advance(ctx context.Context, d time.Duration) (time.Time, []b
 			break
 		}
 		now := c.clock.Advance(min(remaining, c.Step))
-		runs, err := c.r.Tick(ctx, now)
+		runs, err := c.r.tick(ctx, now, billing.TriggerClock)
 		if err != nil {
 			return now, opened, err
 		}

@@ -136,6 +136,10 @@ func (r *Runner) Stop(ctx context.Context) error {
 // every account type whose local date is now's, a run for that date. It is
 // idempotent. It returns the runs it opened.
 func (r *Runner) Tick(ctx context.Context, now time.Time) ([]billing.BillingRun, error) {
+	return r.tick(ctx, now, billing.TriggerSchedule)
+}
+
+func (r *Runner) tick(ctx context.Context, now time.Time, trigger billing.RunTrigger) ([]billing.BillingRun, error) {
 	types, err := r.db.AccountTypes(ctx)
 	if err != nil {
 		return nil, err
@@ -146,7 +150,7 @@ func (r *Runner) Tick(ctx context.Context, now time.Time) ([]billing.BillingRun,
 		if err != nil {
 			return nil, err
 		}
-		run, created, err := r.StartRun(ctx, t.ID, billing.DateIn(now, loc), billing.TriggerSchedule, "job:billing-tick")
+		run, created, err := r.StartRun(ctx, t.ID, billing.DateIn(now, loc), trigger, "job:billing-tick")
 		if err != nil {
 			return nil, err
 		}
