@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -50,6 +51,18 @@ func main() {
 	if err := run(os.Stdin, os.Stdout, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
 		os.Exit(1)
+	}
+}
+
+// human formats a figure without exponents: 14321, 73.9, 0.809.
+func human(v float64) string {
+	switch a := math.Abs(v); {
+	case a >= 1000:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case a >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	default:
+		return strconv.FormatFloat(v, 'f', 3, 64)
 	}
 }
 
@@ -116,7 +129,7 @@ func run(in io.Reader, echo io.Writer, out string) error {
 		if f.Better == "higher" {
 			met = f.Value >= f.Target
 		}
-		fmt.Fprintf(tw, "%s\t%.3g\t%s\t%s %g\t%v\n", f.Name, f.Value, f.Unit, map[string]string{"lower": "≤", "higher": "≥"}[f.Better], f.Target, met)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s %g\t%v\n", f.Name, human(f.Value), f.Unit, map[string]string{"lower": "≤", "higher": "≥"}[f.Better], f.Target, met)
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(echo, "wrote %s\n", out)
