@@ -64,24 +64,35 @@ func NewIdempotencyKey() string {
 // Do sends a request with an optional JSON body and decodes a JSON answer
 // into out (if non-nil). Mutating methods need idemKey.
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, idemKey string, body, out any) error {
+	var raw []byte
+	contentType := ""
+	if body != nil {
+		var err error
+		if raw, err = json.Marshal(body); err != nil {
+			return err
+		}
+		contentType = "application/json"
+	}
+	return c.send(ctx, c.HTTP, method, path, query, idemKey, contentType, raw, out)
+}
+
+// send performs one request through hc and decodes the answer: a JSON body
+// into out, an error status into a *Problem.
+func (c *Client) send(ctx context.Context, hc *http.Client, method, path string, query url.Values, idemKey, contentType string, body []byte, out any) error {
 	u := c.BaseURL + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	var rd io.Reader
+	var rd io.Reader = http.NoBody
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
+		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("Accept", "application/json")
 	if c.Token != "" {
@@ -90,7 +101,10 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	if idemKey != "" {
 		req.Header.Set("Idempotency-Key", idemKey)
 	}
-	resp, err := c.HTTP.Do(req)
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}

@@ -1,12 +1,8 @@
 package client
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -38,51 +34,15 @@ func (c *Client) ImportAccountsCSV(ctx context.Context, idemKey string, csv []by
 	return res, err
 }
 
-// doRaw is [Client.Do] with a body sent as is, with its content type.
+// doRaw is [Client.Do] with a body sent as is, with its content type, and
+// a timeout long enough for a large import.
 func (c *Client) doRaw(ctx context.Context, method, path string, query url.Values, idemKey, contentType string, body []byte, out any) error {
-	u := c.BaseURL + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Accept", "application/json")
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
-	if idemKey != "" {
-		req.Header.Set("Idempotency-Key", idemKey)
-	}
 	hc := http.Client{Timeout: importTimeout}
 	if c.HTTP != nil {
 		hc = *c.HTTP
 		hc.Timeout = max(hc.Timeout, importTimeout)
 	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 400 {
-		p := &Problem{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode)}
-		if json.Unmarshal(data, p) != nil || p.Detail == "" {
-			p.Detail = strings.TrimSpace(string(data))
-		}
-		return p
-	}
-	if out != nil && len(data) > 0 {
-		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("decode %s %s response: %w", method, path, err)
-		}
-	}
-	return nil
+	return c.send(ctx, &hc, method, path, query, idemKey, contentType, body, out)
 }
 
 // importLocation matches an import problem's location: "line 12/email" or
