@@ -38,14 +38,25 @@ type BillingRun struct {
 	DoneBatches     int        `json:"done_batches"`
 	InvoicesCreated int        `json:"invoices_created"`
 	AmountInvoiced  int64      `json:"amount_invoiced"`
-	CreatedAt       time.Time  `json:"created_at"`
-	FinishedAt      *time.Time `json:"finished_at,omitempty"`
+	// FailedAccounts could not be invoiced; Errors says why. The rest of
+	// the run is not held up by them.
+	FailedAccounts int            `json:"failed_accounts"`
+	Errors         []AccountError `json:"errors,omitempty"`
+	CreatedAt      time.Time      `json:"created_at"`
+	FinishedAt     *time.Time     `json:"finished_at,omitempty"`
+}
+
+// AccountError is why one account could not be billed.
+type AccountError struct {
+	AccountID int64  `json:"account_id"`
+	Error     string `json:"error"`
 }
 
 // BatchResult is what one billing batch did.
 type BatchResult struct {
 	Accounts     int
 	Invoices     int
+	Failed       int
 	RunCompleted bool
 }
 

@@ -203,6 +203,10 @@ func (w *batchWorker) Work(ctx context.Context, job *river.Job[BillingBatchArgs]
 	if err != nil {
 		return err
 	}
+	if res.Failed > 0 {
+		w.r.log.Warn("billing batch could not bill some accounts; see the run's errors", "run_id", job.Args.RunID,
+			"batch", job.Args.BatchNo, "failed_accounts", res.Failed)
+	}
 	if res.Invoices > 0 || res.RunCompleted {
 		w.r.log.Info("billing batch done", "run_id", job.Args.RunID, "batch", job.Args.BatchNo,
 			"accounts", res.Accounts, "invoices", res.Invoices, "run_completed", res.RunCompleted)

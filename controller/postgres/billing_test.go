@@ -195,3 +195,33 @@ func TestVoidInvoiceReverses(t *testing.T) {
 		t.Fatalf("second void: %v", err)
 	}
 }
+
+// One account with bad data must not hold up the others: it is reported in
+// the run and billed by none of it.
+func TestBillingRunReportsAccountsItCannotBill(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	typ, _, accounts := fixture(t, db, 4, billing.NewDate(2026, 12, 1))
+	// Data that bypassed the API's checks: a service billed on a plan in
+	// another currency than its account's.
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO plans (name, price, currency, interval, created_at) VALUES ('Euro plan', 100, 'EUR', 'monthly', now())`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE services SET plan_id = (SELECT id FROM plans WHERE name = 'Euro plan') WHERE account_id = $1`, accounts[2].ID); err != nil {
+		t.Fatal(err)
+	}
+	run := runBilling(t, db, typ.ID, billing.NewDate(2026, 12, 27), 10)
+	if run.Status != billing.RunCompleted || run.FailedAccounts != 1 || run.InvoicesCreated != 6 { // December and January for each good account
+		t.Fatalf("run: %+v", run)
+	}
+	if len(run.Errors) != 1 || run.Errors[0].AccountID != accounts[2].ID || !strings.Contains(run.Errors[0].Error, "EUR") {
+		t.Fatalf("errors: %+v", run.Errors)
+	}
+	if invs, _ := db.Invoices(ctx, billing.InvoiceFilter{AccountID: accounts[2].ID}); len(invs) != 0 {
+		t.Fatalf("the bad account was invoiced: %+v", invs)
+	}
+	if _, err := db.PreviewBilling(ctx, typ.ID, billing.NewDate(2026, 12, 27)); billing.ErrorCode(err) != billing.EINVALID {
+		t.Fatalf("preview with a bad account: %v", err)
+	}
+}

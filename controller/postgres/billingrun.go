@@ -22,12 +22,12 @@ type querier interface {
 }
 
 const runColumns = `id, account_type_id, run_date, trigger, requested_by, status, total_accounts, done_accounts,
-	total_batches, done_batches, invoices_created, amount_invoiced, created_at, finished_at`
+	total_batches, done_batches, invoices_created, amount_invoiced, failed_accounts, created_at, finished_at`
 
 func scanRun(row pgx.Row) (billing.BillingRun, error) {
 	var r billing.BillingRun
 	err := row.Scan(&r.ID, &r.AccountTypeID, scanDate(&r.Date), &r.Trigger, &r.RequestedBy, &r.Status, &r.TotalAccounts,
-		&r.DoneAccounts, &r.TotalBatches, &r.DoneBatches, &r.InvoicesCreated, &r.AmountInvoiced, &r.CreatedAt, &r.FinishedAt)
+		&r.DoneAccounts, &r.TotalBatches, &r.DoneBatches, &r.InvoicesCreated, &r.AmountInvoiced, &r.FailedAccounts, &r.CreatedAt, &r.FinishedAt)
 	return r, err
 }
 
@@ -72,12 +72,21 @@ func CreateBillingRunTx(ctx context.Context, tx pgx.Tx, typeID int64, date billi
 	return run, true, err
 }
 
-// BillingRun returns one run; ENOTFOUND if missing.
+// BillingRun returns one run with the errors of accounts it could not bill
+// (at most 1000); ENOTFOUND if missing.
 func (db *DB) BillingRun(ctx context.Context, id int64) (billing.BillingRun, error) {
 	r, err := scanRun(db.Pool.QueryRow(ctx, `SELECT `+runColumns+` FROM billing_runs WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, billing.Errorf(billing.ENOTFOUND, "billing run %d does not exist", id)
 	}
+	if err != nil || r.FailedAccounts == 0 {
+		return r, err
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT account_id, error FROM billing_run_errors WHERE run_id = $1 ORDER BY account_id LIMIT 1000`, id)
+	if err != nil {
+		return r, err
+	}
+	r.Errors, err = pgx.CollectRows(rows, pgx.RowToStructByPos[billing.AccountError])
 	return r, err
 }
 
@@ -117,16 +126,19 @@ func (db *DB) RunBillingBatch(ctx context.Context, runID int64, batchNo int, now
 		if err != nil {
 			return err
 		}
-		invoices, err := data.compose(date, nil)
-		if err != nil {
-			return err
-		}
+		invoices, failed := data.compose(date, nil)
 		var amount int64
 		for _, inv := range invoices {
 			amount += inv.Total
 		}
 		if err := writeInvoices(ctx, tx, invoices, runID, now); err != nil {
 			return err
+		}
+		for _, f := range failed {
+			if _, err := tx.Exec(ctx, `INSERT INTO billing_run_errors (run_id, account_id, error) VALUES ($1, $2, $3)
+				ON CONFLICT DO NOTHING`, runID, f.AccountID, f.Error); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE billing_run_batches SET done_at = $3, invoices = $4 WHERE run_id = $1 AND batch_no = $2`,
 			runID, batchNo, now, len(invoices)); err != nil {
@@ -136,10 +148,12 @@ func (db *DB) RunBillingBatch(ctx context.Context, runID int64, batchNo int, now
 		err = tx.QueryRow(ctx, `UPDATE billing_runs SET done_batches = done_batches + 1,
 				done_accounts = done_accounts + (SELECT accounts FROM billing_run_batches WHERE run_id = $1 AND batch_no = $2),
 				invoices_created = invoices_created + $3, amount_invoiced = amount_invoiced + $4,
+				failed_accounts = failed_accounts + $6,
 				status = CASE WHEN done_batches + 1 >= total_batches THEN 'completed' ELSE status END,
 				finished_at = CASE WHEN done_batches + 1 >= total_batches THEN $5::timestamptz END
-			WHERE id = $1 RETURNING status`, runID, batchNo, len(invoices), amount, now).Scan(&status)
-		res = billing.BatchResult{Accounts: len(data.accounts), Invoices: len(invoices), RunCompleted: status == string(billing.RunCompleted)}
+			WHERE id = $1 RETURNING status`, runID, batchNo, len(invoices), amount, now, len(failed)).Scan(&status)
+		res = billing.BatchResult{Accounts: len(data.accounts), Invoices: len(invoices), Failed: len(failed),
+			RunCompleted: status == string(billing.RunCompleted)}
 		return err
 	})
 	return res, err
@@ -167,9 +181,10 @@ func (db *DB) PreviewBilling(ctx context.Context, typeID int64, date billing.Dat
 		for _, a := range data.accounts {
 			byID[a.ID] = a
 		}
-		invoices, err := data.compose(date, nil)
-		if err != nil {
-			return nil, err
+		invoices, failed := data.compose(date, nil)
+		if len(failed) > 0 {
+			f := failed[0]
+			return nil, billing.Errorf(billing.EINVALID, "account %d cannot be billed: %s (and %d more)", f.AccountID, f.Error, len(failed)-1)
 		}
 		for _, inv := range invoices {
 			a := byID[inv.AccountID]
@@ -276,42 +291,53 @@ func loadBilling(ctx context.Context, q querier, typeID, first, last int64) (*bi
 }
 
 // compose builds every invoice due by date for the loaded accounts, period
-// by period (an account that missed runs catches up). onAccount, if set, is
-// called after each account.
-func (d *billingData) compose(date billing.Date, onAccount func()) ([]billing.Invoice, error) {
-	var out []billing.Invoice
+// by period (an account that missed runs catches up). An account whose
+// invoice cannot be composed (bad data) gets nothing and is reported in
+// failed; the others are not held up. onAccount, if set, is called after
+// each account.
+func (d *billingData) compose(date billing.Date, onAccount func()) (out []billing.Invoice, failed []billing.AccountError) {
 	for _, a := range d.accounts {
-		last := d.last[a.ID]
-		charges := d.charges[a.ID]
-		for {
-			p, ok := billing.PeriodToInvoice(d.typ, d.rule, a, last, date)
-			if !ok {
-				break
-			}
-			var due, rest []billing.OneTimeCharge
-			for _, c := range charges {
-				if c.ChargeDate.Before(p.End) {
-					due = append(due, c)
-				} else {
-					rest = append(rest, c)
-				}
-			}
-			inv, ok, err := billing.ComposeInvoice(billing.InvoiceRequest{Account: a, Type: d.typ, Period: p,
-				Services: d.services[a.ID], Charges: due, TaxRates: d.taxes[a.TaxJurisdiction]})
-			if err != nil {
-				return nil, fmt.Errorf("account %s: %w", a.Number, err)
-			}
-			if ok {
-				out = append(out, inv)
-				charges = rest
-			}
-			last = p
+		invs, err := d.composeAccount(a, date)
+		if err != nil {
+			failed = append(failed, billing.AccountError{AccountID: a.ID, Error: err.Error()})
+		} else {
+			out = append(out, invs...)
 		}
 		if onAccount != nil {
 			onAccount()
 		}
 	}
-	return out, nil
+	return out, failed
+}
+
+func (d *billingData) composeAccount(a billing.Account, date billing.Date) ([]billing.Invoice, error) {
+	var out []billing.Invoice
+	last := d.last[a.ID]
+	charges := d.charges[a.ID]
+	for {
+		p, ok := billing.PeriodToInvoice(d.typ, d.rule, a, last, date)
+		if !ok {
+			return out, nil
+		}
+		var due, rest []billing.OneTimeCharge
+		for _, c := range charges {
+			if c.ChargeDate.Before(p.End) {
+				due = append(due, c)
+			} else {
+				rest = append(rest, c)
+			}
+		}
+		inv, ok, err := billing.ComposeInvoice(billing.InvoiceRequest{Account: a, Type: d.typ, Period: p,
+			Services: d.services[a.ID], Charges: due, TaxRates: d.taxes[a.TaxJurisdiction]})
+		if err != nil {
+			return nil, fmt.Errorf("period %s: %s", p, billing.ErrorMessage(err))
+		}
+		if ok {
+			out = append(out, inv)
+			charges = rest
+		}
+		last = p
+	}
 }
 
 // writeInvoices stores invoices, their lines and journal transactions with

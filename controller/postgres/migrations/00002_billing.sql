@@ -199,6 +199,9 @@ CREATE TABLE billing_runs (
     done_batches     integer NOT NULL DEFAULT 0,
     invoices_created integer NOT NULL DEFAULT 0,
     amount_invoiced  bigint NOT NULL DEFAULT 0,
+    -- Accounts that could not be invoiced (see billing_run_errors); the
+    -- rest of the run is not held up by them.
+    failed_accounts  integer NOT NULL DEFAULT 0,
     created_at       timestamptz NOT NULL,
     finished_at      timestamptz,
     UNIQUE (account_type_id, run_date)
@@ -216,7 +219,15 @@ CREATE TABLE billing_run_batches (
     PRIMARY KEY (run_id, batch_no)
 );
 
+CREATE TABLE billing_run_errors (
+    run_id     bigint NOT NULL REFERENCES billing_runs (id),
+    account_id bigint NOT NULL REFERENCES accounts (id),
+    error      text NOT NULL,
+    PRIMARY KEY (run_id, account_id)
+);
+
 -- +goose Down
+DROP TABLE billing_run_errors;
 DROP TABLE billing_run_batches;
 ALTER TABLE invoices DROP CONSTRAINT invoices_billing_run_fk;
 DROP TABLE billing_runs;
