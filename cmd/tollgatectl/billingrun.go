@@ -300,15 +300,23 @@ func printRuns(w io.Writer, g *globals, runs []billing.BillingRun) error {
 		return printJSON(w, runs)
 	}
 	t := newTable(w)
-	fmt.Fprintln(t, "ID\tTYPE\tDATE\tTRIGGER\tSTATUS\tACCOUNTS\tINVOICES\tSTARTED\tFINISHED")
+	fmt.Fprintln(t, "ID\tTYPE\tDATE\tTRIGGER\tSTATUS\tACCOUNTS\tINVOICES\tFAILED\tSTARTED\tFINISHED")
 	for _, r := range runs {
 		finished := "-"
 		if r.FinishedAt != nil {
 			finished = r.FinishedAt.Local().Format(time.DateTime)
 		}
-		fmt.Fprintf(t, "%d\t%d\t%s\t%s\t%s\t%s/%s\t%s\t%s\t%s\n", r.ID, r.AccountTypeID, r.Date, r.Trigger, r.Status,
+		fmt.Fprintf(t, "%d\t%d\t%s\t%s\t%s\t%s/%s\t%s\t%s\t%s\t%s\n", r.ID, r.AccountTypeID, r.Date, r.Trigger, r.Status,
 			commas(int64(r.DoneAccounts)), commas(int64(r.TotalAccounts)), commas(int64(r.InvoicesCreated)),
-			r.CreatedAt.Local().Format(time.DateTime), finished)
+			commas(int64(r.FailedAccounts)), r.CreatedAt.Local().Format(time.DateTime), finished)
 	}
-	return t.Flush()
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	for _, r := range runs {
+		for _, e := range r.Errors {
+			fmt.Fprintf(w, "run %d could not bill account %d: %s\n", r.ID, e.AccountID, e.Error)
+		}
+	}
+	return nil
 }
