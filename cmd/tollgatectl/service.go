@@ -35,12 +35,14 @@ func parseID(s string) (int64, error) {
 
 func newServiceCreateCmd(g *globals) *cobra.Command {
 	var in billing.NewService
-	var state, idemKey string
+	var state, idemKey, start, end string
+	var accountID, planID int64
 	cmd := &cobra.Command{
 		Use:   "create --pop POP --method METHOD [flags]",
 		Short: "Create a service at a POP with its enforcement binding",
 		Example: `  tollgatectl service create --pop north-1 --name "Jane Doe home" --method routeros --address 100.64.1.20
-  tollgatectl service create --pop north-1 --method radius --radius-username jane@isp`,
+  tollgatectl service create --pop north-1 --method radius --radius-username jane@isp
+  tollgatectl service create --pop north-1 --method routeros --address 100.64.1.21 --account 42 --plan 1 --start 2026-12-01`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
@@ -48,6 +50,25 @@ func newServiceCreateCmd(g *globals) *cobra.Command {
 				return err
 			}
 			in.State = billing.DesiredState(state)
+			if accountID > 0 {
+				in.AccountID = &accountID
+			}
+			if planID > 0 {
+				in.PlanID = &planID
+			}
+			for flag, v := range map[string]struct {
+				s string
+				d *billing.Date
+			}{"--start": {start, &in.StartDate}, "--end": {end, &in.EndDate}} {
+				if v.s == "" {
+					continue
+				}
+				d, err := billing.ParseDate(v.s)
+				if err != nil {
+					return fmt.Errorf("%s: %w", flag, err)
+				}
+				*v.d = d
+			}
 			s, err := c.CreateService(cmd.Context(), orNewKey(idemKey), in)
 			if err != nil {
 				return err
@@ -64,6 +85,10 @@ func newServiceCreateCmd(g *globals) *cobra.Command {
 	f.StringVar(&in.Binding.Device, "device", "", "device name from the agent's config (method snmp)")
 	f.Int32Var(&in.Binding.IfIndex, "if-index", 0, "interface index (method snmp)")
 	f.StringVar(&state, "state", "active", "initial desired state: active or suspended")
+	f.Int64Var(&accountID, "account", 0, "account id the service belongs to")
+	f.Int64Var(&planID, "plan", 0, "plan id it is billed on (needs --account and --start)")
+	f.StringVar(&start, "start", "", "first billed day, YYYY-MM-DD")
+	f.StringVar(&end, "end", "", "day billing stops (exclusive), YYYY-MM-DD")
 	f.StringVar(&idemKey, "idempotency-key", "", "Idempotency-Key to send (default: a new random key)")
 	_ = cmd.MarkFlagRequired("pop")
 	return cmd
@@ -249,6 +274,16 @@ func printService(w io.Writer, g *globals, s billing.Service) error {
 	row("Revision", strconv.FormatInt(s.Revision, 10))
 	row("Updated", s.UpdatedAt.Local().Format(time.RFC3339))
 	row("Confirmed", confirmation(s))
+	if s.AccountID != nil {
+		row("Account", strconv.FormatInt(*s.AccountID, 10))
+	}
+	if s.PlanID != nil {
+		billed := "from " + s.StartDate.String()
+		if !s.EndDate.IsZero() {
+			billed += " until " + s.EndDate.String()
+		}
+		row("Plan", fmt.Sprintf("%d, billed %s", *s.PlanID, billed))
+	}
 	if s.Confirmation.ObservedState != "" {
 		row("Observed on device", string(s.Confirmation.ObservedState))
 	}

@@ -225,3 +225,29 @@ func TestBillingRunReportsAccountsItCannotBill(t *testing.T) {
 		t.Fatalf("preview with a bad account: %v", err)
 	}
 }
+
+func TestLateFeesOncePerInvoice(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	typ, _, accounts := fixture(t, db, 2, billing.NewDate(2026, 12, 1))
+	typ.LateFee = billing.LateFee{Kind: billing.LateFeeFlat, Amount: 500, AfterDays: 5}
+	if _, err := db.UpdateAccountType(ctx, typ); err != nil {
+		t.Fatal(err)
+	}
+	runBilling(t, db, typ.ID, billing.NewDate(2026, 11, 26), 10) // December invoices, due 2026-12-10
+	before, _ := db.Balance(ctx, accounts[0].ID)
+	// Not yet: due + 5 days is 2026-12-15.
+	if n, err := db.ChargeLateFees(ctx, typ.ID, billing.NewDate(2026, 12, 15), t0); err != nil || n != 0 {
+		t.Fatalf("fees on the last day of the allowance: %d %v", n, err)
+	}
+	if n, err := db.ChargeLateFees(ctx, typ.ID, billing.NewDate(2026, 12, 16), t0); err != nil || n != 2 {
+		t.Fatalf("fees after the allowance: %d %v, want one per open invoice", n, err)
+	}
+	if n, err := db.ChargeLateFees(ctx, typ.ID, billing.NewDate(2026, 12, 17), t0); err != nil || n != 0 {
+		t.Fatalf("fees the next day: %d %v, want none (one per invoice)", n, err)
+	}
+	if after, _ := db.Balance(ctx, accounts[0].ID); after-before != 500 {
+		t.Fatalf("balance moved by %d, want the 5.00 fee", after-before)
+	}
+}
