@@ -1,0 +1,92 @@
+package billing
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// BatchStatus is a payment batch's state.
+type BatchStatus string
+
+// Batch statuses.
+const (
+	BatchOpen   BatchStatus = "open"
+	BatchPosted BatchStatus = "posted"
+)
+
+// PaymentBatch is a deposit's worth of manually entered payments, posted as
+// one unit. A posted batch never changes.
+type PaymentBatch struct {
+	ID             int64       `json:"id"`
+	DepositDate    Date        `json:"deposit_date"`
+	DepositAccount string      `json:"deposit_account,omitempty"`
+	Memo           string      `json:"memo,omitempty"`
+	Status         BatchStatus `json:"status"`
+	CreatedBy      string      `json:"created_by,omitempty"`
+	CreatedAt      time.Time   `json:"created_at"`
+	PostedBy       string      `json:"posted_by,omitempty"`
+	PostedAt       *time.Time  `json:"posted_at,omitempty"`
+	Lines          []BatchLine `json:"lines"`
+	Count          int         `json:"count"`
+	Total          int64       `json:"total"`
+}
+
+// BatchLine is one payment in a batch, as staff entered it.
+type BatchLine struct {
+	LineNo int `json:"line_no,omitempty" readOnly:"true"`
+	// Account is what staff typed: an account number (A-000042), an
+	// external id or a numeric id.
+	Account   string        `json:"account"`
+	Method    PaymentMethod `json:"method" enum:"check,cash,wire,money_order,other"`
+	Amount    int64         `json:"amount"`
+	Reference string        `json:"reference,omitempty"`
+	Payer     string        `json:"payer,omitempty"`
+	Memo      string        `json:"memo,omitempty"`
+	// AccountID is the account the line resolved to (validation and after).
+	AccountID   int64  `json:"account_id,omitempty" readOnly:"true"`
+	AccountName string `json:"account_name,omitempty" readOnly:"true"`
+}
+
+// Normalize trims the line's text fields.
+func (l *BatchLine) Normalize() {
+	l.Account, l.Reference = strings.TrimSpace(l.Account), strings.TrimSpace(l.Reference)
+	l.Payer, l.Memo = strings.TrimSpace(l.Payer), strings.TrimSpace(l.Memo)
+}
+
+// BatchProblem is an error (the batch cannot post) or a warning (it can,
+// but someone should look) about one line.
+type BatchProblem struct {
+	LineNo  int    `json:"line_no"`
+	Field   string `json:"field"`
+	Message string `json:"message"`
+	Warning bool   `json:"warning,omitempty"`
+}
+
+func (p BatchProblem) String() string {
+	kind := "error"
+	if p.Warning {
+		kind = "warning"
+	}
+	return fmt.Sprintf("line %d, %s: %s (%s)", p.LineNo, p.Field, p.Message, kind)
+}
+
+// BatchValidation is the result of validating a batch.
+type BatchValidation struct {
+	BatchID  int64          `json:"batch_id"`
+	OK       bool           `json:"ok"`
+	Errors   []BatchProblem `json:"errors"`
+	Warnings []BatchProblem `json:"warnings"`
+}
+
+// Err returns an EINVALID error listing every bad line, or nil.
+func (v BatchValidation) Err() error {
+	if len(v.Errors) == 0 {
+		return nil
+	}
+	parts := make([]string, len(v.Errors))
+	for i, p := range v.Errors {
+		parts[i] = p.String()
+	}
+	return Errorf(EINVALID, "payment batch %d has %d bad line(s); nothing was posted: %s", v.BatchID, len(v.Errors), strings.Join(parts, "; "))
+}

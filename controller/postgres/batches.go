@@ -1,0 +1,272 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+// CreateBatch opens a payment batch. EINVALID without a deposit date.
+func (db *DB) CreateBatch(ctx context.Context, depositDate billing.Date, depositAccount, memo, by string, now time.Time) (billing.PaymentBatch, error) {
+	if depositDate.IsZero() {
+		return billing.PaymentBatch{}, billing.Errorf(billing.EINVALID, "deposit_date is required")
+	}
+	var id int64
+	err := db.Pool.QueryRow(ctx, `INSERT INTO payment_batches (deposit_date, deposit_account, memo, created_by, created_at)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id`, pgDate(depositDate), depositAccount, memo, by, now).Scan(&id)
+	if err != nil {
+		return billing.PaymentBatch{}, err
+	}
+	return db.Batch(ctx, id)
+}
+
+// Batch returns a batch with its lines (resolved to accounts where they
+// can be); ENOTFOUND if missing.
+func (db *DB) Batch(ctx context.Context, id int64) (billing.PaymentBatch, error) {
+	return batchTx(ctx, db.Pool, id, false)
+}
+
+func batchTx(ctx context.Context, q querier, id int64, lock bool) (billing.PaymentBatch, error) {
+	var b billing.PaymentBatch
+	sql := `SELECT id, deposit_date, deposit_account, memo, status, created_by, created_at, posted_by, posted_at
+		FROM payment_batches WHERE id = $1`
+	if lock {
+		sql += ` FOR UPDATE`
+	}
+	err := q.QueryRow(ctx, sql, id).Scan(&b.ID, scanDate(&b.DepositDate), &b.DepositAccount, &b.Memo, &b.Status,
+		&b.CreatedBy, &b.CreatedAt, &b.PostedBy, &b.PostedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return b, billing.Errorf(billing.ENOTFOUND, "payment batch %d does not exist", id)
+	}
+	if err != nil {
+		return b, err
+	}
+	rows, err := q.Query(ctx, `SELECT l.line_no, l.account_ref, l.method, l.amount, l.reference, l.payer, l.memo,
+			coalesce(a.id, 0), coalesce(a.name, '')
+		FROM payment_batch_lines l
+		LEFT JOIN LATERAL (SELECT id, name FROM accounts
+			WHERE number = l.account_ref OR external_id = l.account_ref
+				OR (l.account_ref ~ '^[0-9]{1,18}$' AND id = l.account_ref::bigint)
+			ORDER BY (number = l.account_ref) DESC LIMIT 1) a ON true
+		WHERE l.batch_id = $1 ORDER BY l.line_no`, id)
+	if err != nil {
+		return b, err
+	}
+	b.Lines, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.BatchLine, error) {
+		var l billing.BatchLine
+		err := r.Scan(&l.LineNo, &l.Account, &l.Method, &l.Amount, &l.Reference, &l.Payer, &l.Memo, &l.AccountID, &l.AccountName)
+		return l, err
+	})
+	if b.Lines == nil {
+		b.Lines = []billing.BatchLine{}
+	}
+	for _, l := range b.Lines {
+		b.Count++
+		b.Total += l.Amount
+	}
+	return b, err
+}
+
+// Batches lists batches, newest first.
+func (db *DB) Batches(ctx context.Context, status billing.BatchStatus, limit int) ([]billing.PaymentBatch, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT b.id, b.deposit_date, b.deposit_account, b.memo, b.status, b.created_by, b.created_at,
+			b.posted_by, b.posted_at, count(l.line_no), coalesce(sum(l.amount), 0)
+		FROM payment_batches b LEFT JOIN payment_batch_lines l ON l.batch_id = b.id
+		WHERE $1 = '' OR b.status = $1 GROUP BY b.id ORDER BY b.id DESC LIMIT $2`, string(status), limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.PaymentBatch, error) {
+		var b billing.PaymentBatch
+		err := r.Scan(&b.ID, scanDate(&b.DepositDate), &b.DepositAccount, &b.Memo, &b.Status, &b.CreatedBy, &b.CreatedAt,
+			&b.PostedBy, &b.PostedAt, &b.Count, &b.Total)
+		return b, err
+	})
+}
+
+// AddBatchLines appends lines to an open batch (ECONFLICT once posted). The
+// lines are checked when the batch is validated or posted, not here, so
+// staff can enter a whole deposit and fix it afterwards.
+func (db *DB) AddBatchLines(ctx context.Context, batchID int64, lines []billing.BatchLine) (billing.PaymentBatch, error) {
+	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		b, err := batchTx(ctx, tx, batchID, true)
+		if err != nil {
+			return err
+		}
+		if b.Status != billing.BatchOpen {
+			return billing.Errorf(billing.ECONFLICT, "payment batch %d is posted and can no longer change", batchID)
+		}
+		next := 1
+		if n := len(b.Lines); n > 0 {
+			next = b.Lines[n-1].LineNo + 1
+		}
+		rows := make([][]any, len(lines))
+		for i, l := range lines {
+			l.Normalize()
+			rows[i] = []any{batchID, int32(next + i), l.Account, string(l.Method), l.Amount, l.Reference, l.Payer, l.Memo}
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"payment_batch_lines"},
+			[]string{"batch_id", "line_no", "account_ref", "method", "amount", "reference", "payer", "memo"}, pgx.CopyFromRows(rows))
+		return mapError(err)
+	})
+	if err != nil {
+		return billing.PaymentBatch{}, err
+	}
+	return db.Batch(ctx, batchID)
+}
+
+// UpdateBatchLine replaces one line of an open batch; RemoveBatchLine
+// deletes one. ENOTFOUND for a missing line, ECONFLICT once posted.
+func (db *DB) UpdateBatchLine(ctx context.Context, batchID int64, l billing.BatchLine) (billing.PaymentBatch, error) {
+	l.Normalize()
+	return db.changeLine(ctx, batchID, l.LineNo, `UPDATE payment_batch_lines SET account_ref = $3, method = $4, amount = $5,
+		reference = $6, payer = $7, memo = $8 WHERE batch_id = $1 AND line_no = $2`,
+		l.Account, string(l.Method), l.Amount, l.Reference, l.Payer, l.Memo)
+}
+
+// RemoveBatchLine deletes one line of an open batch.
+func (db *DB) RemoveBatchLine(ctx context.Context, batchID int64, lineNo int) (billing.PaymentBatch, error) {
+	return db.changeLine(ctx, batchID, lineNo, `DELETE FROM payment_batch_lines WHERE batch_id = $1 AND line_no = $2`)
+}
+
+func (db *DB) changeLine(ctx context.Context, batchID int64, lineNo int, sql string, args ...any) (billing.PaymentBatch, error) {
+	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		b, err := batchTx(ctx, tx, batchID, true)
+		if err != nil {
+			return err
+		}
+		if b.Status != billing.BatchOpen {
+			return billing.Errorf(billing.ECONFLICT, "payment batch %d is posted and can no longer change", batchID)
+		}
+		tag, err := tx.Exec(ctx, sql, append([]any{batchID, lineNo}, args...)...)
+		if err != nil {
+			return mapError(err)
+		}
+		if tag.RowsAffected() == 0 {
+			return billing.Errorf(billing.ENOTFOUND, "payment batch %d has no line %d", batchID, lineNo)
+		}
+		return nil
+	})
+	if err != nil {
+		return billing.PaymentBatch{}, err
+	}
+	return db.Batch(ctx, batchID)
+}
+
+// ValidateBatch checks every line: the account must exist, the amount be
+// positive, the method a manual one, a check carry its number; a check
+// number seen twice for one account (in the batch or already posted) is a
+// warning.
+func (db *DB) ValidateBatch(ctx context.Context, batchID int64) (billing.BatchValidation, error) {
+	b, err := db.Batch(ctx, batchID)
+	if err != nil {
+		return billing.BatchValidation{}, err
+	}
+	return validateBatch(ctx, db.Pool, b)
+}
+
+func validateBatch(ctx context.Context, q querier, b billing.PaymentBatch) (billing.BatchValidation, error) {
+	v := billing.BatchValidation{BatchID: b.ID, Errors: []billing.BatchProblem{}, Warnings: []billing.BatchProblem{}}
+	bad := func(l billing.BatchLine, field, msg string) {
+		v.Errors = append(v.Errors, billing.BatchProblem{LineNo: l.LineNo, Field: field, Message: msg})
+	}
+	seen := map[string]int{}
+	var checkAccounts []int64
+	var checkRefs []string
+	for _, l := range b.Lines {
+		switch {
+		case l.AccountID == 0:
+			bad(l, "account", strconv.Quote(l.Account)+" is not an account number, external id or id")
+		}
+		switch {
+		case !l.Method.Valid():
+			bad(l, "method", strconv.Quote(string(l.Method))+" is not one of check, cash, wire, money_order, other")
+		case !l.Method.Manual():
+			bad(l, "method", string(l.Method)+" payments come through the payment gateway, not a deposit batch")
+		}
+		if l.Amount <= 0 {
+			bad(l, "amount", strconv.FormatInt(l.Amount, 10)+" must be positive (minor units)")
+		}
+		if l.Method == billing.PayCheck {
+			if l.Reference == "" {
+				bad(l, "reference", "a check needs its check number")
+			} else if l.AccountID != 0 {
+				key := strconv.FormatInt(l.AccountID, 10) + "/" + l.Reference
+				if first, dup := seen[key]; dup {
+					v.Warnings = append(v.Warnings, billing.BatchProblem{LineNo: l.LineNo, Field: "reference", Warning: true,
+						Message: "check " + l.Reference + " from this payer is also on line " + strconv.Itoa(first)})
+				} else {
+					seen[key] = l.LineNo
+					checkAccounts, checkRefs = append(checkAccounts, l.AccountID), append(checkRefs, l.Reference)
+				}
+			}
+		}
+	}
+	if len(checkRefs) > 0 {
+		rows, err := q.Query(ctx, `SELECT p.account_id, p.reference, p.id FROM payments p
+			JOIN unnest($1::bigint[], $2::text[]) AS c(account_id, reference) ON p.account_id = c.account_id AND p.reference = c.reference
+			WHERE p.method = 'check' AND (p.batch_id IS DISTINCT FROM $3)`, checkAccounts, checkRefs, b.ID)
+		if err != nil {
+			return v, err
+		}
+		var acc, pid int64
+		var ref string
+		if _, err := pgx.ForEachRow(rows, []any{&acc, &ref, &pid}, func() error {
+			line := seen[strconv.FormatInt(acc, 10)+"/"+ref]
+			v.Warnings = append(v.Warnings, billing.BatchProblem{LineNo: line, Field: "reference", Warning: true,
+				Message: "check " + ref + " from this payer was already posted as payment " + strconv.FormatInt(pid, 10)})
+			return nil
+		}); err != nil {
+			return v, err
+		}
+	}
+	v.OK = len(v.Errors) == 0
+	return v, nil
+}
+
+// PostBatch validates an open batch and, if no line has an error, posts
+// every payment in one transaction and freezes the batch. A batch with any
+// bad line posts nothing: EINVALID naming every bad line. ECONFLICT if it is
+// already posted; EINVALID if it is empty.
+func (db *DB) PostBatch(ctx context.Context, batchID int64, by string, now time.Time) (billing.PaymentBatch, error) {
+	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		b, err := batchTx(ctx, tx, batchID, true)
+		if err != nil {
+			return err
+		}
+		if b.Status != billing.BatchOpen {
+			return billing.Errorf(billing.ECONFLICT, "payment batch %d is already posted", batchID)
+		}
+		if len(b.Lines) == 0 {
+			return billing.Errorf(billing.EINVALID, "payment batch %d has no lines", batchID)
+		}
+		v, err := validateBatch(ctx, tx, b)
+		if err != nil {
+			return err
+		}
+		if err := v.Err(); err != nil {
+			return err
+		}
+		for _, l := range b.Lines {
+			_, err := postPaymentTx(ctx, tx, billing.NewPayment{AccountID: l.AccountID, Method: l.Method, Amount: l.Amount,
+				Reference: l.Reference, Payer: l.Payer, Memo: l.Memo, ReceivedDate: b.DepositDate}, by, now, &batchID, l.LineNo)
+			if err != nil {
+				return err
+			}
+		}
+		_, err = tx.Exec(ctx, `UPDATE payment_batches SET status = 'posted', posted_by = $2, posted_at = $3 WHERE id = $1`, batchID, by, now)
+		return err
+	})
+	if err != nil {
+		return billing.PaymentBatch{}, err
+	}
+	return db.Batch(ctx, batchID)
+}
