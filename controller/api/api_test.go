@@ -53,7 +53,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := api.NewServer(api.Config{}, api.Deps{Services: db, Idempotency: db, Billing: db, Runner: runner}, tokens, clock.Real{}, quiet, nil)
+	srv := api.NewServer(api.Config{}, api.Deps{Services: db, Idempotency: db, Billing: db, Payments: db, Runner: runner}, tokens, clock.Real{}, quiet, nil)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	return &env{t: t, url: hs.URL, db: db}
@@ -167,7 +167,7 @@ func TestIdempotencyKeyIsRequiredAndReplayed(t *testing.T) {
 		t.Error("replayed response lacks Idempotent-Replayed: true")
 	}
 	other := e.do("POST", "/api/v1/services", billingToken, "k-1", strings.Replace(newService, "Jane", "John", 1))
-	if other.status != 409 {
+	if other.status != 422 {
 		t.Fatalf("same key, different body: %d %s", other.status, other.body)
 	}
 	list, _ := e.db.Services(context.Background(), billing.ServiceFilter{})

@@ -32,6 +32,9 @@ type Deps struct {
 	// Billing and Runner enable the billing endpoints (nil: not served).
 	Billing BillingStore
 	Runner  BillingRunner
+	// Payments enables the payment and deposit-batch endpoints (nil: not
+	// served).
+	Payments PaymentStore
 	// DevClock enables POST /api/v1/dev/clock/advance (nil: not served).
 	DevClock DevClock
 	// Importer enables POST /api/v1/imports/accounts (nil: not served).
@@ -44,6 +47,7 @@ type Server struct {
 	services billing.ServiceStore
 	idem     billing.IdempotencyStore
 	billing  BillingStore
+	payments PaymentStore
 	runner   BillingRunner
 	devClock DevClock
 	tokens   []Token
@@ -64,7 +68,7 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	if cfg.Version == "" {
 		cfg.Version = "dev"
 	}
-	s := &Server{cfg: cfg, services: deps.Services, idem: deps.Idempotency, billing: deps.Billing, runner: deps.Runner,
+	s := &Server{cfg: cfg, services: deps.Services, idem: deps.Idempotency, billing: deps.Billing, payments: deps.Payments, runner: deps.Runner,
 		devClock: deps.DevClock, tokens: tokens, clock: clk, log: log}
 	s.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "tollgate_api_request_seconds",
@@ -96,6 +100,9 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	s.registerServices()
 	if s.billing != nil {
 		s.registerBilling()
+	}
+	if s.payments != nil {
+		s.registerPayments()
 	}
 	if s.devClock != nil {
 		s.registerDev()

@@ -136,7 +136,7 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 
 	// Admin API and operational endpoints.
 	apiSrv := api.NewServer(api.Config{Version: Version},
-		api.Deps{Services: c.db, Idempotency: c.db, Billing: c.db, Runner: runner, DevClock: devClock, Importer: c.db},
+		api.Deps{Services: c.db, Idempotency: c.db, Billing: c.db, Payments: c.db, Runner: runner, DevClock: devClock, Importer: c.db},
 		tokens, opts.Clock, c.log.With("component", "api"), reg)
 	mux := http.NewServeMux()
 	mux.Handle("/", apiSrv.Handler())

@@ -27,10 +27,10 @@ type StoredResponse struct {
 type IdempotencyStore interface {
 	// BeginIdempotent claims the key for a new execution (returns nil, nil),
 	// or returns the stored response of the completed first execution. It
-	// returns ECONFLICT when the key was used with a different request, or
-	// when another execution holds the key and its claim is younger than
-	// lockTimeout (an execution that died more than lockTimeout ago is taken
-	// over).
+	// returns EINVALID when the key was used with a different request, and
+	// ECONFLICT when another execution holds the key and its claim is
+	// younger than lockTimeout (an execution that died more than lockTimeout
+	// ago is taken over).
 	BeginIdempotent(ctx context.Context, r IdempotentRequest, now time.Time, lockTimeout time.Duration) (*StoredResponse, error)
 	// CompleteIdempotent stores the response of the execution that claimed
 	// the key.

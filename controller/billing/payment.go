@@ -76,23 +76,23 @@ func (p *NewPayment) Validate() error {
 
 // Payment is a posted payment.
 type Payment struct {
-	ID            int64         `json:"id"`
-	AccountID     int64         `json:"account_id"`
-	Method        PaymentMethod `json:"method"`
-	Amount        int64         `json:"amount"`
-	Currency      Currency      `json:"currency"`
-	Reference     string        `json:"reference,omitempty"`
-	Payer         string        `json:"payer,omitempty"`
-	ReceivedDate  Date          `json:"received_date"`
-	Memo          string        `json:"memo,omitempty"`
-	Status        PaymentStatus `json:"status"`
-	Refunded      int64         `json:"refunded"`
-	BatchID       *int64        `json:"batch_id,omitempty"`
-	PostedBy      string        `json:"posted_by,omitempty"`
-	PostedAt      time.Time     `json:"posted_at"`
-	ReversedAt    *time.Time    `json:"reversed_at,omitempty"`
-	ReversalNote  string        `json:"reversal_reason,omitempty"`
-	Allocations   []Allocation  `json:"allocations"`
+	ID           int64         `json:"id"`
+	AccountID    int64         `json:"account_id"`
+	Method       PaymentMethod `json:"method"`
+	Amount       int64         `json:"amount"`
+	Currency     Currency      `json:"currency"`
+	Reference    string        `json:"reference,omitempty"`
+	Payer        string        `json:"payer,omitempty"`
+	ReceivedDate Date          `json:"received_date"`
+	Memo         string        `json:"memo,omitempty"`
+	Status       PaymentStatus `json:"status"`
+	Refunded     int64         `json:"refunded"`
+	BatchID      *int64        `json:"batch_id,omitempty"`
+	PostedBy     string        `json:"posted_by,omitempty"`
+	PostedAt     time.Time     `json:"posted_at"`
+	ReversedAt   *time.Time    `json:"reversed_at,omitempty"`
+	ReversalNote string        `json:"reversal_reason,omitempty"`
+	Allocations  []Allocation  `json:"allocations"`
 	// Unallocated is the part of the payment that is credit on the account.
 	Unallocated int64 `json:"unallocated"`
 }

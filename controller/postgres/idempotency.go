@@ -41,7 +41,7 @@ func (db *DB) BeginIdempotent(ctx context.Context, r billing.IdempotentRequest, 
 		}
 		switch {
 		case method != r.Method || path != r.Path || !bytes.Equal(hash, r.RequestHash):
-			return billing.Errorf(billing.ECONFLICT, "Idempotency-Key %q was already used with a different request (%s %s)", r.Key, method, path)
+			return billing.Errorf(billing.EINVALID, "Idempotency-Key %q was already used with a different request (%s %s); use a new key for a new request", r.Key, method, path)
 		case status != nil:
 			stored = &billing.StoredResponse{StatusCode: *status, ContentType: ctype, Body: body}
 			return nil

@@ -34,8 +34,8 @@ func TestIdempotencyKeys(t *testing.T) {
 	}
 	changed := req
 	changed.RequestHash = []byte{9}
-	if _, err := db.BeginIdempotent(ctx, changed, t0, time.Minute); billing.ErrorCode(err) != billing.ECONFLICT {
-		t.Fatalf("same key, other body: got %v, want conflict", err)
+	if _, err := db.BeginIdempotent(ctx, changed, t0, time.Minute); billing.ErrorCode(err) != billing.EINVALID {
+		t.Fatalf("same key, other body: got %v, want invalid", err)
 	}
 
 	// A claim whose holder died is taken over after the lock timeout.

@@ -1,0 +1,151 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+// PaymentStore is what the payment endpoints need from storage.
+type PaymentStore interface {
+	PostPayment(ctx context.Context, in billing.NewPayment, by string, now time.Time) (billing.Payment, error)
+	Payment(ctx context.Context, id int64) (billing.Payment, error)
+	Payments(ctx context.Context, accountID, batchID, afterID int64, limit int) ([]billing.Payment, error)
+	ReversePayment(ctx context.Context, id int64, r billing.Reversal, by string, now time.Time) (billing.Payment, error)
+	RefundPayment(ctx context.Context, id, amount int64, memo, by string, now time.Time) (billing.Payment, error)
+	CreateBatch(ctx context.Context, depositDate billing.Date, depositAccount, memo, by string, now time.Time) (billing.PaymentBatch, error)
+	Batch(ctx context.Context, id int64) (billing.PaymentBatch, error)
+	Batches(ctx context.Context, status billing.BatchStatus, limit int) ([]billing.PaymentBatch, error)
+	AddBatchLines(ctx context.Context, batchID int64, lines []billing.BatchLine) (billing.PaymentBatch, error)
+	UpdateBatchLine(ctx context.Context, batchID int64, l billing.BatchLine) (billing.PaymentBatch, error)
+	RemoveBatchLine(ctx context.Context, batchID int64, lineNo int) (billing.PaymentBatch, error)
+	ValidateBatch(ctx context.Context, batchID int64) (billing.BatchValidation, error)
+	PostBatch(ctx context.Context, batchID int64, by string, now time.Time) (billing.PaymentBatch, error)
+}
+
+// BatchLinePath is {id}/lines/{line}; exported for huma (see IDPath).
+type BatchLinePath struct {
+	ID     int64 `path:"id" minimum:"1"`
+	LineNo int   `path:"line" minimum:"1"`
+}
+
+func (s *Server) registerPayments() {
+	api := s.api
+	huma.Register(api, op("post-payment", http.MethodPost, "/api/v1/accounts/{id}/payments",
+		"Record a check, cash, wire, money order or other payment; applied to the oldest open invoices, overpayment kept as credit", RoleBilling, "payments"),
+		func(ctx context.Context, in *struct {
+			IDPath
+			Body billing.NewPayment
+		}) (*body[billing.Payment], error) {
+			in.Body.AccountID = in.ID
+			if !in.Body.Method.Manual() && in.Body.Method.Valid() {
+				return nil, huma.Error422UnprocessableEntity("method " + string(in.Body.Method) + " payments are charged through the payment gateway, not recorded by hand")
+			}
+			p, err := s.payments.PostPayment(ctx, in.Body, actor(ctx), s.clock.Now())
+			return wrap(s, "post-payment", p, err)
+		})
+	huma.Register(api, op("list-payments", http.MethodGet, "/api/v1/payments", "List payments", RoleReader, "payments"),
+		func(ctx context.Context, in *struct {
+			AccountID int64 `query:"account_id" minimum:"0"`
+			BatchID   int64 `query:"batch_id" minimum:"0"`
+			After     int64 `query:"after" minimum:"0"`
+			Limit     int   `query:"limit" minimum:"1" maximum:"1000" default:"100"`
+		}) (*body[page[billing.Payment]], error) {
+			ps, err := s.payments.Payments(ctx, in.AccountID, in.BatchID, in.After, in.Limit)
+			return wrap(s, "list-payments", newPage(ps, in.Limit, func(p billing.Payment) int64 { return p.ID }), err)
+		})
+	huma.Register(api, op("get-payment", http.MethodGet, "/api/v1/payments/{id}", "Show a payment and the invoices it paid", RoleReader, "payments"),
+		func(ctx context.Context, in *IDPath) (*body[billing.Payment], error) {
+			p, err := s.payments.Payment(ctx, in.ID)
+			return wrap(s, "get-payment", p, err)
+		})
+	huma.Register(api, op("reverse-payment", http.MethodPost, "/api/v1/payments/{id}/reverse",
+		"Reverse a payment (returned check, chargeback, entry error), optionally with a returned-payment fee; its invoices reopen", RoleBilling, "payments"),
+		func(ctx context.Context, in *struct {
+			IDPath
+			Body billing.Reversal
+		}) (*body[billing.Payment], error) {
+			p, err := s.payments.ReversePayment(ctx, in.ID, in.Body, actor(ctx), s.clock.Now())
+			return wrap(s, "reverse-payment", p, err)
+		})
+	huma.Register(api, op("refund-payment", http.MethodPost, "/api/v1/payments/{id}/refund",
+		"Record a refund paid out of a payment's unapplied credit", RoleBilling, "payments"),
+		func(ctx context.Context, in *struct {
+			IDPath
+			Body struct {
+				Amount int64  `json:"amount" minimum:"1" required:"true" doc:"Minor units."`
+				Memo   string `json:"memo,omitempty" maxLength:"500"`
+			}
+		}) (*body[billing.Payment], error) {
+			p, err := s.payments.RefundPayment(ctx, in.ID, in.Body.Amount, in.Body.Memo, actor(ctx), s.clock.Now())
+			return wrap(s, "refund-payment", p, err)
+		})
+
+	// Deposit batches.
+	huma.Register(api, op("create-batch", http.MethodPost, "/api/v1/payment-batches",
+		"Open a deposit batch for entering check, cash and other payments", RoleBilling, "payment batches"),
+		func(ctx context.Context, in *body[struct {
+			DepositDate    billing.Date `json:"deposit_date" required:"true"`
+			DepositAccount string       `json:"deposit_account,omitempty" maxLength:"100" doc:"The bank account the deposit goes to."`
+			Memo           string       `json:"memo,omitempty" maxLength:"500"`
+		}]) (*body[billing.PaymentBatch], error) {
+			b, err := s.payments.CreateBatch(ctx, in.Body.DepositDate, in.Body.DepositAccount, in.Body.Memo, actor(ctx), s.clock.Now())
+			return wrap(s, "create-batch", b, err)
+		})
+	huma.Register(api, op("list-batches", http.MethodGet, "/api/v1/payment-batches", "List deposit batches, newest first", RoleReader, "payment batches"),
+		func(ctx context.Context, in *struct {
+			Status string `query:"status" enum:"open,posted,"`
+			Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
+		}) (*body[page[billing.PaymentBatch]], error) {
+			bs, err := s.payments.Batches(ctx, billing.BatchStatus(in.Status), in.Limit)
+			return wrap(s, "list-batches", newPage(bs, 0, func(b billing.PaymentBatch) int64 { return b.ID }), err)
+		})
+	huma.Register(api, op("get-batch", http.MethodGet, "/api/v1/payment-batches/{id}", "Show a deposit batch with its lines", RoleReader, "payment batches"),
+		func(ctx context.Context, in *IDPath) (*body[billing.PaymentBatch], error) {
+			b, err := s.payments.Batch(ctx, in.ID)
+			return wrap(s, "get-batch", b, err)
+		})
+	huma.Register(api, op("add-batch-lines", http.MethodPost, "/api/v1/payment-batches/{id}/lines",
+		"Add payments to an open batch (checked at validation and posting)", RoleBilling, "payment batches"),
+		func(ctx context.Context, in *struct {
+			IDPath
+			Body struct {
+				Lines []billing.BatchLine `json:"lines" minItems:"1" maxItems:"20000" required:"true"`
+			}
+		}) (*body[billing.PaymentBatch], error) {
+			b, err := s.payments.AddBatchLines(ctx, in.ID, in.Body.Lines)
+			return wrap(s, "add-batch-lines", b, err)
+		})
+	huma.Register(api, op("update-batch-line", http.MethodPut, "/api/v1/payment-batches/{id}/lines/{line}",
+		"Correct one line of an open batch", RoleBilling, "payment batches"),
+		func(ctx context.Context, in *struct {
+			BatchLinePath
+			Body billing.BatchLine
+		}) (*body[billing.PaymentBatch], error) {
+			in.Body.LineNo = in.LineNo
+			b, err := s.payments.UpdateBatchLine(ctx, in.ID, in.Body)
+			return wrap(s, "update-batch-line", b, err)
+		})
+	huma.Register(api, op("remove-batch-line", http.MethodDelete, "/api/v1/payment-batches/{id}/lines/{line}",
+		"Remove one line of an open batch", RoleBilling, "payment batches"),
+		func(ctx context.Context, in *BatchLinePath) (*body[billing.PaymentBatch], error) {
+			b, err := s.payments.RemoveBatchLine(ctx, in.ID, in.LineNo)
+			return wrap(s, "remove-batch-line", b, err)
+		})
+	huma.Register(api, op("validate-batch", http.MethodGet, "/api/v1/payment-batches/{id}/validation",
+		"Check every line of a batch: errors stop posting, warnings do not", RoleReader, "payment batches"),
+		func(ctx context.Context, in *IDPath) (*body[billing.BatchValidation], error) {
+			v, err := s.payments.ValidateBatch(ctx, in.ID)
+			return wrap(s, "validate-batch", v, err)
+		})
+	huma.Register(api, op("post-batch", http.MethodPost, "/api/v1/payment-batches/{id}/post",
+		"Post every payment of a batch as one unit; a batch with any bad line posts nothing", RoleBilling, "payment batches"),
+		func(ctx context.Context, in *IDPath) (*body[billing.PaymentBatch], error) {
+			b, err := s.payments.PostBatch(ctx, in.ID, actor(ctx), s.clock.Now())
+			return wrap(s, "post-batch", b, err)
+		})
+}

@@ -1,0 +1,129 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func setupAccount(t *testing.T, e *env) {
+	t.Helper()
+	for _, c := range []struct{ path, body string }{
+		{"/api/v1/account-types", residential},
+		{"/api/v1/accounts", `{"name":"Jane","email":"jane@example.net","account_type_id":1,"currency":"USD","external_id":"legacy-1"}`},
+	} {
+		if r := e.do("POST", c.path, adminToken, "setup-"+c.path, c.body); r.status != 200 {
+			t.Fatalf("%s: %d %s", c.path, r.status, r.body)
+		}
+	}
+}
+
+// 100 concurrent clients post payments to one account, reusing keys at
+// random (as retrying clients do): exactly one payment per distinct key,
+// and the ledger agrees.
+func TestConcurrentPaymentsOnePerKey(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	setupAccount(t, e)
+	const clients, keys = 100, 37
+	rng := rand.New(rand.NewPCG(1, 2))
+	picks := make([]int, clients)
+	used := map[int]bool{}
+	for i := range picks {
+		picks[i] = rng.IntN(keys)
+		used[picks[i]] = true
+	}
+	var wg sync.WaitGroup
+	ids := make([]string, clients)
+	for i := range clients {
+		wg.Go(func() {
+			k := picks[i]
+			body := fmt.Sprintf(`{"method":"cash","amount":%d,"memo":"key %d"}`, 100+k, k)
+			for attempt := 0; ; attempt++ {
+				r := e.do("POST", "/api/v1/accounts/1/payments", billingToken, "pay-"+strconv.Itoa(k), body)
+				switch {
+				case r.status == 200:
+					ids[i] = fmt.Sprint(r.json(t)["id"])
+					return
+				case r.status == 409 && attempt < 200: // the first request with this key is in flight
+					time.Sleep(5 * time.Millisecond)
+				default:
+					t.Errorf("client %d: %d %s", i, r.status, r.body)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	byKey := map[int]string{}
+	for i, id := range ids {
+		if prev, ok := byKey[picks[i]]; ok && prev != id {
+			t.Fatalf("key %d answered with payments %s and %s", picks[i], prev, id)
+		}
+		byKey[picks[i]] = id
+	}
+	var payments, sum, balance int64
+	ctx := context.Background()
+	if err := e.db.Pool.QueryRow(ctx, `SELECT count(*), coalesce(sum(amount), 0) FROM payments`).Scan(&payments, &sum); err != nil {
+		t.Fatal(err)
+	}
+	var want int64
+	for k := range used {
+		want += int64(100 + k)
+	}
+	if payments != int64(len(used)) || sum != want {
+		t.Fatalf("%d payments totalling %d; want %d payments totalling %d", payments, sum, len(used), want)
+	}
+	balance, _ = e.db.Balance(ctx, 1)
+	var unbalanced int
+	_ = e.db.Pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT tx_id FROM journal_entries GROUP BY tx_id HAVING sum(amount) <> 0) s`).Scan(&unbalanced)
+	if balance != -want || unbalanced != 0 {
+		t.Fatalf("balance %d (want %d), %d unbalanced journal transactions", balance, -want, unbalanced)
+	}
+}
+
+func TestBatchEndpoints(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	setupAccount(t, e)
+	r := e.do("POST", "/api/v1/payment-batches", billingToken, "b1", `{"deposit_date":"2026-12-05","deposit_account":"First Bank 1234"}`)
+	if r.status != 200 {
+		t.Fatalf("open batch: %d %s", r.status, r.body)
+	}
+	r = e.do("POST", "/api/v1/payment-batches/1/lines", billingToken, "l1", `{"lines":[
+		{"account":"A-000001","method":"check","amount":5000,"reference":"1001","payer":"Jane"},
+		{"account":"nobody","method":"check","amount":100,"reference":"9"},
+		{"account":"legacy-1","method":"cash","amount":-5}]}`)
+	if r.status != 200 || len(r.json(t)["lines"].([]any)) != 3 {
+		t.Fatalf("add lines: %d %s", r.status, r.body)
+	}
+	r = e.do("GET", "/api/v1/payment-batches/1/validation", readerToken, "", "")
+	v := r.json(t)
+	if v["ok"] != false || len(v["errors"].([]any)) != 2 {
+		t.Fatalf("validation: %s", r.body)
+	}
+	r = e.do("POST", "/api/v1/payment-batches/1/post", billingToken, "p1", "")
+	if r.status != 422 || !contains(r.body, "line 2") || !contains(r.body, "line 3") {
+		t.Fatalf("posting a bad batch: %d %s", r.status, r.body)
+	}
+	if r := e.do("DELETE", "/api/v1/payment-batches/1/lines/2", billingToken, "d2", ""); r.status != 200 {
+		t.Fatalf("remove line: %d %s", r.status, r.body)
+	}
+	if r := e.do("PUT", "/api/v1/payment-batches/1/lines/3", billingToken, "u3", `{"account":"legacy-1","method":"cash","amount":2500}`); r.status != 200 {
+		t.Fatalf("fix line: %d %s", r.status, r.body)
+	}
+	r = e.do("POST", "/api/v1/payment-batches/1/post", billingToken, "p2", "")
+	if r.status != 200 || r.json(t)["status"] != "posted" {
+		t.Fatalf("post: %d %s", r.status, r.body)
+	}
+	if bal, _ := e.db.Balance(context.Background(), 1); bal != -7500 {
+		t.Fatalf("balance after the batch: %d", bal)
+	}
+}
+
+func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
