@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -47,12 +48,11 @@ func batchTx(ctx context.Context, q querier, id int64, lock bool) (billing.Payme
 		return b, err
 	}
 	rows, err := q.Query(ctx, `SELECT l.line_no, l.account_ref, l.method, l.amount, l.reference, l.payer, l.memo,
-			coalesce(a.id, 0), coalesce(a.name, '')
+			coalesce(an.id, ae.id, ai.id, 0), coalesce(an.name, ae.name, ai.name, '')
 		FROM payment_batch_lines l
-		LEFT JOIN LATERAL (SELECT id, name FROM accounts
-			WHERE number = l.account_ref OR external_id = l.account_ref
-				OR (l.account_ref ~ '^[0-9]{1,18}$' AND id = l.account_ref::bigint)
-			ORDER BY (number = l.account_ref) DESC LIMIT 1) a ON true
+		LEFT JOIN accounts an ON an.number = l.account_ref
+		LEFT JOIN accounts ae ON ae.external_id = l.account_ref
+		LEFT JOIN accounts ai ON ai.id = CASE WHEN l.account_ref ~ '^[0-9]{1,18}$' THEN l.account_ref::bigint END
 		WHERE l.batch_id = $1 ORDER BY l.line_no`, id)
 	if err != nil {
 		return b, err
@@ -255,12 +255,8 @@ func (db *DB) PostBatch(ctx context.Context, batchID int64, by string, now time.
 		if err := v.Err(); err != nil {
 			return err
 		}
-		for _, l := range b.Lines {
-			_, err := postPaymentTx(ctx, tx, billing.NewPayment{AccountID: l.AccountID, Method: l.Method, Amount: l.Amount,
-				Reference: l.Reference, Payer: l.Payer, Memo: l.Memo, ReceivedDate: b.DepositDate}, by, now, &batchID, l.LineNo)
-			if err != nil {
-				return err
-			}
+		if err := postBatchPayments(ctx, tx, b, by, now); err != nil {
+			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE payment_batches SET status = 'posted', posted_by = $2, posted_at = $3 WHERE id = $1`, batchID, by, now)
 		return err
@@ -269,4 +265,68 @@ func (db *DB) PostBatch(ctx context.Context, batchID int64, by string, now time.
 		return billing.PaymentBatch{}, err
 	}
 	return db.Batch(ctx, batchID)
+}
+
+// postBatchPayments posts every line of a validated batch with a fixed
+// number of statements: the accounts locked in id order, the journal
+// transactions, their entries and the payments written with COPY, then one
+// allocation pass over all the accounts.
+func postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.PaymentBatch, by string, now time.Time) error {
+	ids := make([]int64, 0, len(b.Lines))
+	for _, l := range b.Lines {
+		ids = append(ids, l.AccountID)
+	}
+	rows, err := tx.Query(ctx, `SELECT id, currency FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+	if err != nil {
+		return err
+	}
+	currency := map[int64]billing.Currency{}
+	var id int64
+	var cur billing.Currency
+	if _, err := pgx.ForEachRow(rows, []any{&id, &cur}, func() error { currency[id] = cur; return nil }); err != nil {
+		return err
+	}
+	txIDs, err := nextIDs(ctx, tx, "journal_transactions_id_seq", len(b.Lines))
+	if err != nil {
+		return err
+	}
+	var txRows, entryRows, payRows [][]any
+	accounts := make([]int64, 0, len(currency))
+	for acct := range currency {
+		accounts = append(accounts, acct)
+	}
+	for i, l := range b.Lines {
+		in := billing.NewPayment{AccountID: l.AccountID, Method: l.Method, Amount: l.Amount, Reference: l.Reference,
+			Payer: l.Payer, Memo: l.Memo, ReceivedDate: b.DepositDate}
+		if err := in.Validate(); err != nil {
+			return billing.Errorf(billing.EINVALID, "line %d: %s", l.LineNo, billing.ErrorMessage(err))
+		}
+		c := currency[l.AccountID]
+		memo := string(l.Method) + " payment" + optional(" ", l.Reference)
+		jt := billing.PaymentTx(l.AccountID, c, l.Amount, memo, b.DepositDate)
+		if err := jt.Validate(); err != nil {
+			return err
+		}
+		txRows = append(txRows, []any{txIDs[i], string(jt.Kind), l.AccountID, string(c), jt.Memo, pgDate(b.DepositDate), now})
+		for k, e := range jt.Entries {
+			entryRows = append(entryRows, []any{txIDs[i], int16(k + 1), l.AccountID, e.Ledger, e.Amount})
+		}
+		payRows = append(payRows, []any{l.AccountID, string(l.Method), l.Amount, string(c), l.Reference, l.Payer,
+			pgDate(b.DepositDate), l.Memo, b.ID, int32(l.LineNo), txIDs[i], by, now})
+	}
+	for _, cp := range []struct {
+		table string
+		cols  []string
+		rows  [][]any
+	}{
+		{"journal_transactions", []string{"id", "kind", "account_id", "currency", "memo", "effective_date", "posted_at"}, txRows},
+		{"journal_entries", []string{"tx_id", "entry_no", "account_id", "ledger", "amount"}, entryRows},
+		{"payments", []string{"account_id", "method", "amount", "currency", "reference", "payer", "received_date", "memo",
+			"batch_id", "batch_line", "journal_tx_id", "posted_by", "posted_at"}, payRows},
+	} {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{cp.table}, cp.cols, pgx.CopyFromRows(cp.rows)); err != nil {
+			return mapError(fmt.Errorf("post batch %d: write %s: %w", b.ID, cp.table, err))
+		}
+	}
+	return allocate(ctx, tx, accounts...)
 }

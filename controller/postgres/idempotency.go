@@ -17,19 +17,20 @@ var _ billing.IdempotencyStore = (*DB)(nil)
 // (principal, key) makes concurrent duplicates race on one INSERT: exactly one
 // wins and executes.
 func (db *DB) BeginIdempotent(ctx context.Context, r billing.IdempotentRequest, now time.Time, lockTimeout time.Duration) (*billing.StoredResponse, error) {
+	// The common case, a new key, is one statement.
+	tag, err := db.Pool.Exec(ctx, `INSERT INTO idempotency_keys (principal, key, method, path, request_hash, locked_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING`,
+		r.Principal, r.Key, r.Method, r.Path, r.RequestHash, now)
+	if err != nil || tag.RowsAffected() == 1 {
+		return nil, err
+	}
 	var stored *billing.StoredResponse
-	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (principal, key, method, path, request_hash, locked_at, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING`,
-			r.Principal, r.Key, r.Method, r.Path, r.RequestHash, now)
-		if err != nil || tag.RowsAffected() == 1 {
-			return err
-		}
+	err = db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		var method, path, ctype string
 		var hash, body []byte
 		var status *int
 		var lockedAt time.Time
-		err = tx.QueryRow(ctx, `SELECT method, path, request_hash, status_code, response_type, response_body, locked_at
+		err := tx.QueryRow(ctx, `SELECT method, path, request_hash, status_code, response_type, response_body, locked_at
 			FROM idempotency_keys WHERE principal = $1 AND key = $2 FOR UPDATE`, r.Principal, r.Key).
 			Scan(&method, &path, &hash, &status, &ctype, &body, &lockedAt)
 		if errors.Is(err, pgx.ErrNoRows) {

@@ -85,15 +85,16 @@ func postPaymentTx(ctx context.Context, tx pgx.Tx, in billing.NewPayment, by str
 	return p, allocate(ctx, tx, in.AccountID)
 }
 
-// allocate applies the account's unallocated payment amounts to its open
-// invoices, oldest due first, and marks fully paid invoices paid. The
-// caller holds the account's row lock.
-func allocate(ctx context.Context, tx pgx.Tx, accountID int64) error {
-	type open struct{ ID, Amount int64 }
-	rows, err := tx.Query(ctx, `SELECT p.id, p.amount - p.refunded - coalesce(sum(a.amount), 0)
+// allocate applies the unallocated payment amounts of the given accounts
+// to their open invoices, oldest due first, and marks fully paid invoices
+// paid: four statements however many accounts. The caller holds the
+// accounts' row locks.
+func allocate(ctx context.Context, tx pgx.Tx, accountIDs ...int64) error {
+	type open struct{ Account, ID, Amount int64 }
+	rows, err := tx.Query(ctx, `SELECT p.account_id, p.id, p.amount - p.refunded - coalesce(sum(a.amount), 0)
 		FROM payments p LEFT JOIN payment_allocations a ON a.payment_id = p.id
-		WHERE p.account_id = $1 AND p.status = 'posted'
-		GROUP BY p.id HAVING p.amount - p.refunded - coalesce(sum(a.amount), 0) > 0 ORDER BY p.id`, accountID)
+		WHERE p.account_id = ANY($1) AND p.status = 'posted'
+		GROUP BY p.id HAVING p.amount - p.refunded - coalesce(sum(a.amount), 0) > 0 ORDER BY p.account_id, p.id`, accountIDs)
 	if err != nil {
 		return err
 	}
@@ -101,10 +102,10 @@ func allocate(ctx context.Context, tx pgx.Tx, accountID int64) error {
 	if err != nil || len(credits) == 0 {
 		return err
 	}
-	rows, err = tx.Query(ctx, `SELECT i.id, i.total - coalesce(sum(a.amount), 0)
+	rows, err = tx.Query(ctx, `SELECT i.account_id, i.id, i.total - coalesce(sum(a.amount), 0)
 		FROM invoices i LEFT JOIN payment_allocations a ON a.invoice_id = i.id
-		WHERE i.account_id = $1 AND i.status = 'open'
-		GROUP BY i.id HAVING i.total - coalesce(sum(a.amount), 0) > 0 ORDER BY i.due_date, i.id`, accountID)
+		WHERE i.account_id = ANY($1) AND i.status = 'open'
+		GROUP BY i.id HAVING i.total - coalesce(sum(a.amount), 0) > 0 ORDER BY i.account_id, i.due_date, i.id`, accountIDs)
 	if err != nil {
 		return err
 	}
@@ -112,25 +113,28 @@ func allocate(ctx context.Context, tx pgx.Tx, accountID int64) error {
 	if err != nil {
 		return err
 	}
-	var payIDs, invIDs, amounts []int64
-	var paid []int64
+	// Both lists are ordered by account: walk them together.
+	var payIDs, invIDs, amounts, paid []int64
 	ci := 0
-	for _, inv := range invoices {
-		need := inv.Amount
-		for need > 0 && ci < len(credits) {
-			take := min(need, credits[ci].Amount)
-			payIDs, invIDs, amounts = append(payIDs, credits[ci].ID), append(invIDs, inv.ID), append(amounts, take)
-			need -= take
-			credits[ci].Amount -= take
-			if credits[ci].Amount == 0 {
-				ci++
+	for ii := 0; ii < len(invoices); {
+		acct := invoices[ii].Account
+		for ci < len(credits) && credits[ci].Account < acct {
+			ci++
+		}
+		for ; ii < len(invoices) && invoices[ii].Account == acct; ii++ {
+			inv := invoices[ii]
+			need := inv.Amount
+			for need > 0 && ci < len(credits) && credits[ci].Account == acct {
+				take := min(need, credits[ci].Amount)
+				payIDs, invIDs, amounts = append(payIDs, credits[ci].ID), append(invIDs, inv.ID), append(amounts, take)
+				need -= take
+				if credits[ci].Amount -= take; credits[ci].Amount == 0 {
+					ci++
+				}
 			}
-		}
-		if need == 0 {
-			paid = append(paid, inv.ID)
-		}
-		if ci == len(credits) {
-			break
+			if need == 0 {
+				paid = append(paid, inv.ID)
+			}
 		}
 	}
 	if len(payIDs) == 0 {

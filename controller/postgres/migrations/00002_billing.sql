@@ -115,6 +115,8 @@ CREATE INDEX one_time_charges_open_idx ON one_time_charges (account_id) WHERE in
 -- entries sum to zero; nothing is ever updated or deleted (corrections are
 -- new, reversing transactions).
 CREATE TABLE journal_transactions (
+    -- Batch writers take ids from the sequence ahead (nextval over
+    -- generate_series) to COPY transactions and entries together.
     id             bigint PRIMARY KEY,
     kind           text NOT NULL CHECK (kind IN ('invoice_issued', 'invoice_voided', 'payment_posted',
                        'payment_reversed', 'refund', 'credit', 'fee', 'write_off')),
@@ -126,6 +128,7 @@ CREATE TABLE journal_transactions (
     posted_at      timestamptz NOT NULL
 );
 CREATE SEQUENCE journal_transactions_id_seq OWNED BY journal_transactions.id;
+ALTER TABLE journal_transactions ALTER COLUMN id SET DEFAULT nextval('journal_transactions_id_seq');
 CREATE INDEX journal_transactions_account_idx ON journal_transactions (account_id, id);
 -- One late fee per invoice.
 CREATE UNIQUE INDEX journal_one_late_fee_per_invoice ON journal_transactions (invoice_id) WHERE kind = 'fee';

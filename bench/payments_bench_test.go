@@ -1,0 +1,143 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tollgate-isp/tollgate/controller/api"
+	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/jobs"
+	"github.com/tollgate-isp/tollgate/controller/postgres"
+	"github.com/tollgate-isp/tollgate/internal/clock"
+	"github.com/tollgate-isp/tollgate/internal/pgtest"
+)
+
+// seedAccounts creates n accounts of one type, each with an open invoice.
+func seedAccounts(ctx context.Context, b *testing.B, db *postgres.DB, n int) {
+	b.Helper()
+	now := time.Now()
+	if _, err := db.CreateAccountType(ctx, billing.AccountType{Name: "residential", TimeZone: "America/Chicago", DueDays: 14, GraceDays: 7}, now); err != nil {
+		b.Fatal(err)
+	}
+	for _, q := range []string{
+		fmt.Sprintf(`INSERT INTO accounts (number, name, account_type_id, currency, anchor_date, created_at)
+			SELECT 'A-' || lpad(g::text, 7, '0'), 'Subscriber ' || g, 1, 'USD', '2026-12-01', now() FROM generate_series(1, %d) g`, n),
+		`INSERT INTO invoices (id, number, account_id, period_start, period_end, issue_date, due_date, delinquency_date, currency, subtotal, tax, total, created_at)
+			SELECT id, 'INV-' || id, id, '2026-12-01', '2027-01-01', '2026-11-26', '2026-12-10', '2026-12-17', 'USD', 5000, 0, 5000, now() FROM accounts`,
+		`VACUUM ANALYZE`,
+	} {
+		if _, err := db.Pool.Exec(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPaymentsAPI posts payments through the real admin API over
+// loopback HTTP — bearer auth, Idempotency-Key claim and replay store,
+// payment + journal + allocation transaction — from 16 concurrent clients
+// spread over 1,000 accounts. Run with -benchtime=5000x.
+func BenchmarkPaymentsAPI(b *testing.B) {
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, pgtest.NewDatabase(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	const accounts, clients = 1000, 16
+	seedAccounts(ctx, b, db, accounts)
+	runner, err := jobs.New(jobs.Config{DisableSchedule: true}, db, clock.Real{}, quiet)
+	if err != nil {
+		b.Fatal(err)
+	}
+	token := "bench-token-0123456789"
+	srv := api.NewServer(api.Config{}, api.Deps{Services: db, Idempotency: db, Billing: db, Payments: db, Runner: runner},
+		[]api.Token{api.NewToken("bench", api.RoleBilling, token)}, clock.Real{}, quiet, nil)
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+
+	var next, failed atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for range clients {
+		wg.Go(func() {
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				body := fmt.Sprintf(`{"method":"cash","amount":%d,"memo":"bench"}`, 1000+i%4000)
+				req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/accounts/%d/payments", hs.URL, 1+i%accounts), bytes.NewBufferString(body))
+				req.Header.Set("Authorization", "Bearer "+token)
+				req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%d", i))
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := hc.Do(req)
+				if err != nil || resp.StatusCode != 200 {
+					failed.Add(1)
+				}
+				if resp != nil {
+					resp.Body.Close()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if n := failed.Load(); n > 0 {
+		b.Fatalf("%d payments failed", n)
+	}
+	var posted int
+	_ = db.Pool.QueryRow(ctx, `SELECT count(*) FROM payments`).Scan(&posted)
+	if posted != b.N {
+		b.Fatalf("%d payments in the database, want %d", posted, b.N)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "payments_api_per_s")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkPaymentBatch10k validates and posts a 10,000-payment deposit
+// batch (checks to 10,000 accounts) as one unit. Run with -benchtime=1x.
+func BenchmarkPaymentBatch10k(b *testing.B) {
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, pgtest.NewDatabase(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	const n = 10_000
+	seedAccounts(ctx, b, db, n)
+	batch, err := db.CreateBatch(ctx, billing.NewDate(2026, 12, 5), "bench", "", "bench", time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines := make([]billing.BatchLine, n)
+	for i := range lines {
+		lines[i] = billing.BatchLine{Account: fmt.Sprintf("A-%07d", i+1), Method: billing.PayCheck, Amount: 5000, Reference: fmt.Sprint(10000 + i), Payer: "Payer"}
+	}
+	if _, err := db.AddBatchLines(ctx, batch.ID, lines); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	v, err := db.ValidateBatch(ctx, batch.ID)
+	if err != nil || !v.OK {
+		b.Fatalf("validate: %+v %v", v.Errors, err)
+	}
+	posted, err := db.PostBatch(ctx, batch.ID, "bench", time.Now())
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if err != nil || posted.Status != billing.BatchPosted || posted.Count != n {
+		b.Fatalf("post: %+v %v", posted.Status, err)
+	}
+	b.ReportMetric(elapsed.Seconds(), "payment_batch_10k_s")
+	b.ReportMetric(0, "ns/op")
+}
