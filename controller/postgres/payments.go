@@ -66,19 +66,28 @@ func postPaymentTx(ctx context.Context, tx pgx.Tx, in billing.NewPayment, by str
 		memo += " " + in.Reference
 	}
 	jt := billing.PaymentTx(in.AccountID, cur, in.Amount, memo, in.ReceivedDate)
-	jt.PostedAt = now
-	txID, err := postTx(ctx, tx, jt)
-	if err != nil {
+	if err := jt.Validate(); err != nil {
 		return billing.Payment{}, err
 	}
 	var line any
 	if batchID != nil {
 		line = batchLine
 	}
-	p, err := scanPayment(tx.QueryRow(ctx, `INSERT INTO payments (account_id, method, amount, currency, reference, payer,
+	// One statement: the journal transaction, its entries (the balance
+	// trigger checks them at its end) and the payment.
+	p, err := scanPayment(tx.QueryRow(ctx, `WITH t AS (
+			INSERT INTO journal_transactions (kind, account_id, currency, memo, effective_date, posted_at)
+			VALUES ($13, $1, $4, $14, $7, $12) RETURNING id
+		), e AS (
+			INSERT INTO journal_entries (tx_id, entry_no, account_id, ledger, amount)
+			SELECT t.id, u.no, $1, u.ledger, u.amount FROM t, unnest($15::smallint[], $16::text[], $17::bigint[]) AS u(no, ledger, amount)
+		)
+		INSERT INTO payments (account_id, method, amount, currency, reference, payer,
 			received_date, memo, batch_id, batch_line, journal_tx_id, posted_by, posted_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING `+paymentColumns,
-		in.AccountID, in.Method, in.Amount, cur, in.Reference, in.Payer, pgDate(in.ReceivedDate), in.Memo, batchID, line, txID, by, now))
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, t.id, $11, $12 FROM t RETURNING `+paymentColumns,
+		in.AccountID, in.Method, in.Amount, cur, in.Reference, in.Payer, pgDate(in.ReceivedDate), in.Memo, batchID, line,
+		by, now, jt.Kind, jt.Memo,
+		[]int16{1, 2}, []string{jt.Entries[0].Ledger, jt.Entries[1].Ledger}, []int64{jt.Entries[0].Amount, jt.Entries[1].Amount}))
 	if err != nil {
 		return p, mapError(err)
 	}
