@@ -9,6 +9,7 @@ declare -A need=(
   [pg]=postgresql              # initdb/postgres for the throwaway test clusters
   [protoc]=protobuf-compiler   # `make proto` and the stale-generated-code check
   [curl]=curl                  # `make demo` talks to /readyz
+  [pdftotext]=poppler-utils    # controller/documents tests read back the PDFs they render
 )
 
 missing=()
@@ -16,6 +17,7 @@ have_pg() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v in
 have_pg || missing+=("${need[pg]}")
 command -v protoc >/dev/null 2>&1 || missing+=("${need[protoc]}")
 command -v curl >/dev/null 2>&1 || missing+=("${need[curl]}")
+command -v pdftotext >/dev/null 2>&1 || missing+=("${need[pdftotext]}")
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
