@@ -1,9 +1,11 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -124,6 +126,42 @@ func TestBatchEndpoints(t *testing.T) {
 	if bal, _ := e.db.Balance(context.Background(), 1); bal != -7500 {
 		t.Fatalf("balance after the batch: %d", bal)
 	}
+
+	r = e.do("GET", "/api/v1/deposit-slips?batch=1&format=csv", readerToken, "", "")
+	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") ||
+		!contains(r.body, "check,1001,Jane,A-000001,50.00") || !contains(r.body, "grand_total,,,,75.00") {
+		t.Fatalf("deposit slip CSV: %d %s", r.status, r.body)
+	}
+	r = e.do("GET", "/api/v1/deposit-slips?batch=1", readerToken, "", "")
+	if r.status != 200 || r.header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(r.body, []byte("%PDF")) {
+		t.Fatalf("deposit slip PDF: %d %s", r.status, r.header)
+	}
+	text := pdfText(t, r.body)
+	for _, want := range []string{"1001", "Jane", "50.00", "25.00", "75.00"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the deposit slip PDF lacks %q:\n%s", want, text)
+		}
+	}
+	e.do("POST", "/api/v1/payment-batches", billingToken, "b2", `{"deposit_date":"2026-12-06"}`)
+	if r := e.do("GET", "/api/v1/deposit-slips?batch=2", readerToken, "", ""); r.status != 422 {
+		t.Fatalf("deposit slip of an open batch: %d %s", r.status, r.body)
+	}
+}
+
+// pdfText extracts a PDF's text with pdftotext (poppler-utils, installed
+// by scripts/setup.sh).
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		t.Fatal("pdftotext is not installed; run `bash scripts/setup.sh` (it installs poppler-utils)")
+	}
+	cmd := exec.Command("pdftotext", "-layout", "-", "-")
+	cmd.Stdin = bytes.NewReader(pdf)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
 }
 
 func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }

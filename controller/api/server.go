@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/documents"
 	"github.com/tollgate-isp/tollgate/internal/clock"
 )
 
@@ -23,6 +24,8 @@ type Config struct {
 	IdempotencyLockTimeout time.Duration
 	// Version is shown in the OpenAPI document. Default "dev".
 	Version string
+	// Company is printed on documents (deposit slips, invoices).
+	Company documents.Company
 }
 
 // Deps are the stores the API works on.
@@ -103,6 +106,9 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	}
 	if s.payments != nil {
 		s.registerPayments()
+		if s.billing != nil {
+			s.registerDepositSlips()
+		}
 	}
 	if s.devClock != nil {
 		s.registerDev()

@@ -23,6 +23,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/documents"
 	"github.com/tollgate-isp/tollgate/controller/jobs"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
 	"github.com/tollgate-isp/tollgate/controller/push"
@@ -135,7 +136,7 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 	pb.RegisterEnforcementServer(c.grpc, pushSrv)
 
 	// Admin API and operational endpoints.
-	apiSrv := api.NewServer(api.Config{Version: Version},
+	apiSrv := api.NewServer(api.Config{Version: Version, Company: documents.Company{Name: c.cfg.Company.Name, Address: c.cfg.Company.Address}},
 		api.Deps{Services: c.db, Idempotency: c.db, Billing: c.db, Payments: c.db, Runner: runner, DevClock: devClock, Importer: c.db},
 		tokens, opts.Clock, c.log.With("component", "api"), reg)
 	mux := http.NewServeMux()

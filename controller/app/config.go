@@ -28,7 +28,18 @@ type Config struct {
 	API  APIConfig  `yaml:"api"`
 	Log  config.Log `yaml:"log"`
 	Jobs JobsConfig `yaml:"jobs"`
-	Dev  DevConfig  `yaml:"dev"`
+	// Company is the ISP's name and postal address, printed on deposit slips
+	// and invoices.
+	Company CompanyConfig `yaml:"company"`
+	Dev     DevConfig     `yaml:"dev"`
+}
+
+// CompanyConfig names the ISP on its documents.
+type CompanyConfig struct {
+	// Name of the ISP. Default empty.
+	Name string `yaml:"name"`
+	// Address lines. Default none.
+	Address []string `yaml:"address"`
 }
 
 // JobsConfig tunes background work (billing runs, late fees).

@@ -44,8 +44,9 @@ type BatchLine struct {
 	Payer     string        `json:"payer,omitempty"`
 	Memo      string        `json:"memo,omitempty"`
 	// AccountID is the account the line resolved to (validation and after).
-	AccountID   int64  `json:"account_id,omitempty" readOnly:"true"`
-	AccountName string `json:"account_name,omitempty" readOnly:"true"`
+	AccountID     int64  `json:"account_id,omitempty" readOnly:"true"`
+	AccountNumber string `json:"account_number,omitempty" readOnly:"true"`
+	AccountName   string `json:"account_name,omitempty" readOnly:"true"`
 }
 
 // Normalize trims the line's text fields.
