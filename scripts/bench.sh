@@ -12,5 +12,8 @@ run() { # package, benchmark regexp, benchtime
 run ./bench/ '^BenchmarkPushCommitToAck$' 1000x
 # Issue 3: one billing run over 100,000 seeded accounts, its COPY floor, a re-run.
 run ./bench/ '^BenchmarkBillingRun$' 1x
+# Issue 4: 5,000 payments through the API from 16 clients; a 10,000-payment batch.
+run ./bench/ '^BenchmarkPaymentsAPI$' 5000x
+run ./bench/ '^BenchmarkPaymentBatch10k$' 1x
 # benchreport echoes its input (already shown above): keep only its table.
 go run ./internal/tools/benchreport -o bench/results.json < "$out" | sed -n '/^FIGURE/,$p'

@@ -43,6 +43,9 @@ var known = map[string]figure{
 	"billing_run_1m_extrapolated_s": {Unit: "s", Target: 120, Better: "lower"},
 	"billing_run_vs_copy_ratio":     {Unit: "ratio", Target: 3, Better: "lower"},
 	"billing_rerun_rows_written":    {Unit: "rows", Target: 0, Better: "lower"},
+	// Issue 4: payments through the API, and a 10,000-payment batch.
+	"payments_api_per_s":  {Unit: "payments/s", Target: 1000, Better: "higher"},
+	"payment_batch_10k_s": {Unit: "s", Target: 5, Better: "lower"},
 }
 
 func main() {

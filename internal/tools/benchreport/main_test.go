@@ -12,7 +12,8 @@ import (
 func TestRunWritesKnownFigures(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "results.json")
 	in := "goos: linux\nBenchmarkPushCommitToAck-2   \t    1000\t         0.79 push_commit_to_ack_p50_ms\t         1.25 push_commit_to_ack_p99_ms\n" +
-		"BenchmarkBillingRun-2 1 0 billing_rerun_rows_written 70 billing_run_1m_extrapolated_s 14000 billing_run_invoices_per_s 2.5 billing_run_vs_copy_ratio\nPASS\n"
+		"BenchmarkBillingRun-2 1 0 billing_rerun_rows_written 70 billing_run_1m_extrapolated_s 14000 billing_run_invoices_per_s 2.5 billing_run_vs_copy_ratio\n" +
+		"BenchmarkPaymentsAPI-2 5000 1200 payments_api_per_s\nBenchmarkPaymentBatch10k-2 1 1.1 payment_batch_10k_s\nPASS\n"
 	if err := run(strings.NewReader(in), io.Discard, out); err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +27,7 @@ func TestRunWritesKnownFigures(t *testing.T) {
 		byName[f.Name] = f
 	}
 	p50, p99 := byName["push_commit_to_ack_p50_ms"], byName["push_commit_to_ack_p99_ms"]
-	if len(figs) != 6 || p50.Value != 0.79 || p99.Value != 1.25 || p99.Better != "lower" || p99.Unit != "ms" ||
+	if len(figs) != 8 || p50.Value != 0.79 || p99.Value != 1.25 || p99.Better != "lower" || p99.Unit != "ms" ||
 		byName["billing_run_invoices_per_s"].Better != "higher" || byName["billing_rerun_rows_written"].Value != 0 {
 		t.Fatalf("figures: %+v", figs)
 	}
