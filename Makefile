@@ -32,8 +32,10 @@ $(BIN)/protoc-gen-go-grpc:
 	@GOBIN=$(BIN) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
 $(BIN)/staticcheck:
 	@GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+$(BIN)/stripe-mock:
+	@GOBIN=$(BIN) $(GO) install github.com/stripe/stripe-mock@v0.203.0
 
-tools: $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/staticcheck
+tools: $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/staticcheck $(BIN)/stripe-mock
 
 build:
 	@$(GO) build -o $(BIN)/ ./cmd/...
@@ -65,7 +67,7 @@ lint: $(BIN)/staticcheck
 	@staticcheck ./...
 	@echo "lint: clean"
 
-test: setup lint proto-check
+test: setup lint proto-check $(BIN)/stripe-mock
 	$(GO) test $(GO_TEST_FLAGS) ./...
 
 demo: setup build

@@ -16,7 +16,9 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/charge"
 	"github.com/tollgate-isp/tollgate/controller/jobs"
+	"github.com/tollgate-isp/tollgate/controller/payments"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
 	"github.com/tollgate-isp/tollgate/internal/clock"
 	"github.com/tollgate-isp/tollgate/internal/pgtest"
@@ -25,15 +27,36 @@ import (
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, pgtest.WithMigrate(postgres.Migrate))) }
 
 const (
-	adminToken   = "admin-secret-0123456789"
-	billingToken = "billing-secret-0123456789"
-	readerToken  = "reader-secret-0123456789"
+	webhookSecret = "whsec_test_0123456789"
+	adminToken    = "admin-secret-0123456789"
+	billingToken  = "billing-secret-0123456789"
+	readerToken   = "reader-secret-0123456789"
 )
 
 type env struct {
-	t   *testing.T
-	url string
-	db  *postgres.DB
+	t       *testing.T
+	url     string
+	db      *postgres.DB
+	sandbox *payments.Sandbox
+	logs    *syncBuffer
+}
+
+// syncBuffer collects the server's log output for tests that read it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func newEnv(t *testing.T) *env {
@@ -48,15 +71,19 @@ func newEnv(t *testing.T) *env {
 		api.NewToken("clerk", api.RoleBilling, billingToken),
 		api.NewToken("viewer", api.RoleReader, readerToken),
 	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	runner, err := jobs.New(jobs.Config{DisableSchedule: true}, db, clock.Real{}, quiet)
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	runner, err := jobs.New(jobs.Config{DisableSchedule: true}, db, clock.Real{}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := api.NewServer(api.Config{}, api.Deps{Services: db, Idempotency: db, Billing: db, Payments: db, Runner: runner}, tokens, clock.Real{}, quiet, nil)
+	sandbox := payments.NewSandbox(webhookSecret)
+	sandbox.SetLogger(log) // its log lines are scanned for card numbers too
+	srv := api.NewServer(api.Config{}, api.Deps{Services: db, Idempotency: db, Billing: db, Payments: db, Runner: runner,
+		Charger: charge.New(sandbox, db, clock.Real{}, log), Methods: db}, tokens, clock.Real{}, log, nil)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &env{t: t, url: hs.URL, db: db}
+	return &env{t: t, url: hs.URL, db: db, sandbox: sandbox, logs: logs}
 }
 
 type response struct {
@@ -76,16 +103,25 @@ func (r response) json(t *testing.T) map[string]any {
 
 func (e *env) do(method, path, token, key, body string) response {
 	e.t.Helper()
+	h := map[string]string{}
+	if token != "" {
+		h["Authorization"] = "Bearer " + token
+	}
+	if key != "" {
+		h["Idempotency-Key"] = key
+	}
+	return e.doHeader(method, path, body, h)
+}
+
+func (e *env) doHeader(method, path, body string, headers map[string]string) response {
+	e.t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	req, _ := http.NewRequest(method, e.url+path, rd)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if key != "" {
-		req.Header.Set("Idempotency-Key", key)
+	for k, v := range headers {
+		req.Header.Set(k, v)
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/charge"
 	"github.com/tollgate-isp/tollgate/controller/documents"
 	"github.com/tollgate-isp/tollgate/internal/clock"
 )
@@ -38,6 +39,10 @@ type Deps struct {
 	// Payments enables the payment and deposit-batch endpoints (nil: not
 	// served).
 	Payments PaymentStore
+	// Charger and Methods enable payment methods, gateway charges and
+	// webhooks (nil: not served).
+	Charger *charge.Service
+	Methods MethodStore
 	// DevClock enables POST /api/v1/dev/clock/advance (nil: not served).
 	DevClock DevClock
 	// Importer enables POST /api/v1/imports/accounts (nil: not served).
@@ -51,6 +56,8 @@ type Server struct {
 	idem     billing.IdempotencyStore
 	billing  BillingStore
 	payments PaymentStore
+	charger  *charge.Service
+	methods  MethodStore
 	runner   BillingRunner
 	devClock DevClock
 	tokens   []Token
@@ -71,7 +78,7 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	if cfg.Version == "" {
 		cfg.Version = "dev"
 	}
-	s := &Server{cfg: cfg, services: deps.Services, idem: deps.Idempotency, billing: deps.Billing, payments: deps.Payments, runner: deps.Runner,
+	s := &Server{cfg: cfg, services: deps.Services, idem: deps.Idempotency, billing: deps.Billing, payments: deps.Payments, charger: deps.Charger, methods: deps.Methods, runner: deps.Runner,
 		devClock: deps.DevClock, tokens: tokens, clock: clk, log: log}
 	s.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "tollgate_api_request_seconds",
@@ -109,6 +116,9 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 		if s.billing != nil {
 			s.registerDepositSlips()
 		}
+	}
+	if s.charger != nil && s.methods != nil {
+		s.registerPaymentMethods()
 	}
 	if s.devClock != nil {
 		s.registerDev()

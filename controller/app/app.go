@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,8 +24,10 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/charge"
 	"github.com/tollgate-isp/tollgate/controller/documents"
 	"github.com/tollgate-isp/tollgate/controller/jobs"
+	"github.com/tollgate-isp/tollgate/controller/payments"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
 	"github.com/tollgate-isp/tollgate/controller/push"
 	"github.com/tollgate-isp/tollgate/internal/clock"
@@ -124,6 +127,12 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 		devClock = jobs.NewDevClock(runner, off)
 	}
 
+	gw, err := c.gateway(opts.Clock)
+	if err != nil {
+		return err
+	}
+	charger := charge.New(gw, c.db, opts.Clock, c.log.With("component", "charge"))
+
 	var pushOpts []push.Option
 	if opts.OnReport != nil {
 		pushOpts = append(pushOpts, push.WithReportObserver(opts.OnReport))
@@ -137,7 +146,7 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 
 	// Admin API and operational endpoints.
 	apiSrv := api.NewServer(api.Config{Version: Version, Company: documents.Company{Name: c.cfg.Company.Name, Address: c.cfg.Company.Address}},
-		api.Deps{Services: c.db, Idempotency: c.db, Billing: c.db, Payments: c.db, Runner: runner, DevClock: devClock, Importer: c.db},
+		api.Deps{Services: c.db, Idempotency: c.db, Billing: c.db, Payments: c.db, Charger: charger, Methods: c.db, Runner: runner, DevClock: devClock, Importer: c.db},
 		tokens, opts.Clock, c.log.With("component", "api"), reg)
 	mux := http.NewServeMux()
 	mux.Handle("/", apiSrv.Handler())
@@ -154,6 +163,60 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 		return fmt.Errorf("grpc.listen: %w", err)
 	}
 	return nil
+}
+
+// gateway builds the configured payment gateway.
+func (c *Controller) gateway(clk clock.Clock) (payments.Gateway, error) {
+	secrets, err := readLines(os.Getenv("TOLLGATE_WEBHOOK_SECRETS"), c.cfg.Payments.WebhookSecretsFile)
+	if err != nil {
+		return nil, fmt.Errorf("payments.webhook_secrets_file: %w", err)
+	}
+	switch c.cfg.Payments.Gateway {
+	case "", "sandbox":
+		c.log.Warn("payments go to the built-in sandbox gateway: test cards only, no real money (payments.gateway)")
+		sb := payments.NewSandbox(secrets...)
+		sb.SetClock(clk)
+		sb.SetLogger(c.log.With("component", "sandbox-gateway"))
+		return sb, nil
+	case "stripe":
+		key := os.Getenv("TOLLGATE_STRIPE_API_KEY")
+		if key == "" && c.cfg.Payments.Stripe.APIKeyFile != "" {
+			b, err := os.ReadFile(c.cfg.Payments.Stripe.APIKeyFile)
+			if err != nil {
+				return nil, fmt.Errorf("payments.stripe.api_key_file: %w", err)
+			}
+			key = strings.TrimSpace(string(b))
+		}
+		if key == "" {
+			return nil, errors.New("payments.gateway is stripe but no API key is set (payments.stripe.api_key_file or TOLLGATE_STRIPE_API_KEY)")
+		}
+		return payments.NewStripe(payments.StripeConfig{APIKey: key, BaseURL: c.cfg.Payments.Stripe.BaseURL,
+			WebhookSecrets: secrets, TestCardTokens: c.cfg.Payments.Stripe.TestCardTokens,
+			Logger: c.log.With("component", "stripe"), Clock: clk})
+	}
+	return nil, fmt.Errorf("payments.gateway %q is not one of sandbox, stripe", c.cfg.Payments.Gateway)
+}
+
+// readLines returns the comma-separated values of env, or else the
+// non-empty lines of file.
+func readLines(env, file string) ([]string, error) {
+	var raw []string
+	if env != "" {
+		raw = strings.Split(env, ",")
+	} else if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		raw = strings.Split(string(b), "\n")
+	}
+	var out []string
+	for _, v := range raw {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }
 
 func serverTLS(t TLSConfig) (*tls.Config, error) {

@@ -28,10 +28,33 @@ type Config struct {
 	API  APIConfig  `yaml:"api"`
 	Log  config.Log `yaml:"log"`
 	Jobs JobsConfig `yaml:"jobs"`
+	// Payments selects the payment gateway.
+	Payments PaymentsConfig `yaml:"payments"`
 	// Company is the ISP's name and postal address, printed on deposit slips
 	// and invoices.
 	Company CompanyConfig `yaml:"company"`
 	Dev     DevConfig     `yaml:"dev"`
+}
+
+// PaymentsConfig selects and configures the card/ACH payment gateway.
+type PaymentsConfig struct {
+	// Gateway is "sandbox" (the built-in test-mode processor: test card
+	// numbers, no real money) or "stripe". Default "sandbox".
+	Gateway string `yaml:"gateway"`
+	// WebhookSecretsFile holds the webhook signing secrets, one per line
+	// (the current one and, during a rotation, the previous one). Env
+	// TOLLGATE_WEBHOOK_SECRETS (comma-separated) overrides it.
+	WebhookSecretsFile string `yaml:"webhook_secrets_file"`
+	Stripe             struct {
+		// APIKeyFile holds the secret key (sk_…). Env TOLLGATE_STRIPE_API_KEY
+		// overrides it.
+		APIKeyFile string `yaml:"api_key_file"`
+		// BaseURL overrides Stripe's API address (tests: stripe-mock).
+		BaseURL string `yaml:"base_url"`
+		// TestCardTokens sends Stripe's test tokens instead of test card
+		// numbers (test-mode keys). Default false.
+		TestCardTokens bool `yaml:"test_card_tokens"`
+	} `yaml:"stripe"`
 }
 
 // CompanyConfig names the ISP on its documents.

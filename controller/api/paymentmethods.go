@@ -1,0 +1,164 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/payments"
+)
+
+// MethodStore is what the payment-method endpoints need besides charging.
+type MethodStore interface {
+	PaymentMethods(ctx context.Context, accountID int64) ([]billing.StoredMethod, error)
+	RemovePaymentMethod(ctx context.Context, accountID, id int64, at time.Time) error
+	SetDefaultPaymentMethod(ctx context.Context, accountID, id int64) error
+	SetAutopay(ctx context.Context, accountID int64, on bool) error
+	PaymentAttempts(ctx context.Context, accountID int64) ([]billing.PaymentAttempt, error)
+	RecordWebhookEvent(ctx context.Context, gateway, eventID, typ string, at time.Time) (bool, error)
+	ReverseByGatewayCharge(ctx context.Context, gateway, chargeID string, r billing.Reversal, now time.Time) (bool, error)
+}
+
+// MethodPath is {id}/payment-methods/{method}; exported for huma.
+type MethodPath struct {
+	ID       int64 `path:"id" minimum:"1"`
+	MethodID int64 `path:"method" minimum:"1"`
+}
+
+type newMethodInput struct {
+	IDPath
+	Body struct {
+		payments.PaymentMethod
+		// Default makes it the account's default method.
+		Default bool `json:"default,omitempty"`
+	}
+}
+
+func (s *Server) registerPaymentMethods() {
+	api := s.api
+	huma.Register(api, op("add-payment-method", http.MethodPost, "/api/v1/accounts/{id}/payment-methods",
+		"Put a payment method on file: a token from the payment processor (never a card number), with brand, last 4 and expiry", RoleBilling, "payment methods"),
+		func(ctx context.Context, in *newMethodInput) (*body[billing.StoredMethod], error) {
+			m, err := s.charger.AddToken(ctx, in.ID, in.Body.PaymentMethod, in.Body.Default)
+			return wrap(s, "add-payment-method", m, err)
+		})
+	huma.Register(api, op("list-payment-methods", http.MethodGet, "/api/v1/accounts/{id}/payment-methods",
+		"List an account's payment methods on file (failing ones say why)", RoleReader, "payment methods"),
+		func(ctx context.Context, in *IDPath) (*body[page[billing.StoredMethod]], error) {
+			ms, err := s.methods.PaymentMethods(ctx, in.ID)
+			return wrap(s, "list-payment-methods", newPage(ms, 0, func(m billing.StoredMethod) int64 { return m.ID }), err)
+		})
+	huma.Register(api, op("remove-payment-method", http.MethodDelete, "/api/v1/accounts/{id}/payment-methods/{method}",
+		"Remove a payment method (removing the default turns autopay off)", RoleBilling, "payment methods"),
+		func(ctx context.Context, in *MethodPath) (*struct{}, error) {
+			if err := s.methods.RemovePaymentMethod(ctx, in.ID, in.MethodID, s.clock.Now()); err != nil {
+				return nil, s.toHTTPError("remove-payment-method", err)
+			}
+			return &struct{}{}, nil
+		})
+	huma.Register(api, op("set-default-payment-method", http.MethodPost, "/api/v1/accounts/{id}/payment-methods/{method}/default",
+		"Make a payment method the account's default", RoleBilling, "payment methods"),
+		func(ctx context.Context, in *MethodPath) (*struct{}, error) {
+			if err := s.methods.SetDefaultPaymentMethod(ctx, in.ID, in.MethodID); err != nil {
+				return nil, s.toHTTPError("set-default-payment-method", err)
+			}
+			return &struct{}{}, nil
+		})
+	huma.Register(api, op("set-autopay", http.MethodPut, "/api/v1/accounts/{id}/autopay",
+		"Turn autopay on (needs a default method) or off", RoleBilling, "payment methods"),
+		func(ctx context.Context, in *struct {
+			IDPath
+			Body struct {
+				Enabled bool `json:"enabled" required:"true"`
+			}
+		}) (*struct{}, error) {
+			if err := s.methods.SetAutopay(ctx, in.ID, in.Body.Enabled); err != nil {
+				return nil, s.toHTTPError("set-autopay", err)
+			}
+			return &struct{}{}, nil
+		})
+	huma.Register(api, op("charge-payment-method", http.MethodPost, "/api/v1/accounts/{id}/gateway-payments",
+		"Charge a payment method on file through the gateway; a success posts the payment, a decline is recorded and reported", RoleBilling, "payment methods"),
+		func(ctx context.Context, in *struct {
+			IDPath
+			Body struct {
+				Amount          int64 `json:"amount" minimum:"1" required:"true" doc:"Minor units."`
+				PaymentMethodID int64 `json:"payment_method_id,omitempty" doc:"Default: the account's default method."`
+			}
+		}) (*body[billing.PaymentAttempt], error) {
+			// The request's Idempotency-Key goes to the gateway too, so a retry
+			// can never charge twice.
+			a, err := s.charger.Charge(ctx, in.ID, in.Body.PaymentMethodID, in.Body.Amount, billing.TriggerStaff, idempotencyKeyFrom(ctx), nil, 1)
+			return wrap(s, "charge-payment-method", a, err)
+		})
+	huma.Register(api, op("list-payment-attempts", http.MethodGet, "/api/v1/accounts/{id}/payment-attempts",
+		"Every gateway charge attempt of an account (autopay, portal, staff), newest first", RoleReader, "payment methods"),
+		func(ctx context.Context, in *IDPath) (*body[page[billing.PaymentAttempt]], error) {
+			as, err := s.methods.PaymentAttempts(ctx, in.ID)
+			return wrap(s, "list-payment-attempts", newPage(as, 0, func(a billing.PaymentAttempt) int64 { return a.ID }), err)
+		})
+
+	// Webhooks: no bearer token; the gateway's signature is the credential.
+	huma.Register(api, huma.Operation{OperationID: "gateway-webhook", Method: http.MethodPost, Path: "/api/v1/webhooks/{gateway}",
+		Summary: "Payment gateway webhook deliveries, verified by signature (HMAC-SHA256, 300 s tolerance) and deduplicated by event id",
+		Tags:    []string{"payment methods"}, Errors: []int{http.StatusBadRequest, http.StatusNotFound}},
+		func(ctx context.Context, in *struct {
+			Gateway   string `path:"gateway"`
+			Signature string `header:"Stripe-Signature"`
+			RawBody   []byte
+		}) (*body[map[string]any], error) {
+			gw := s.charger.Gateway()
+			if in.Gateway != gw.Name() {
+				return nil, huma.Error404NotFound("no gateway " + in.Gateway + " is configured")
+			}
+			ev, err := gw.ParseWebhook(in.RawBody, in.Signature, s.clock.Now())
+			if err != nil {
+				return nil, huma.Error400BadRequest("webhook rejected: " + billing.ErrorMessage(err))
+			}
+			fresh, err := s.methods.RecordWebhookEvent(ctx, gw.Name(), ev.ID, ev.Type, s.clock.Now())
+			if err != nil {
+				return nil, s.toHTTPError("gateway-webhook", err)
+			}
+			out := map[string]any{"received": true, "duplicate": !fresh}
+			if fresh && ev.Type == payments.EventChargeDisputeCreated {
+				reversed, err := s.methods.ReverseByGatewayCharge(ctx, gw.Name(), ev.ChargeID,
+					billing.Reversal{Reason: billing.ReverseChargeback, Memo: "dispute " + ev.ID}, s.clock.Now())
+				if err != nil {
+					return nil, s.toHTTPError("gateway-webhook", err)
+				}
+				out["reversed"] = reversed
+			}
+			s.log.Info("gateway webhook", "gateway", gw.Name(), "event_id", ev.ID, "type", ev.Type, "duplicate", !fresh)
+			return &body[map[string]any]{Body: out}, nil
+		})
+
+	if sb, ok := s.charger.Gateway().(*payments.Sandbox); ok {
+		s.registerSandboxTokens(sb)
+	}
+}
+
+// registerSandboxTokens serves the sandbox processor's tokenization, the
+// stand-in for the processor's own card form (Stripe.js): card details go in,
+// a token comes out. The body is never logged, hashed or stored.
+func (s *Server) registerSandboxTokens(sb *payments.Sandbox) {
+	huma.Register(s.api, huma.Operation{OperationID: "sandbox-tokenize-card", Method: http.MethodPost, Path: "/api/v1/sandbox/tokens",
+		Summary: "Sandbox gateway only: tokenize a test card, as a processor's card form would", Tags: []string{"payment methods"},
+		Security: []map[string][]string{{"bearer": {}}}, Metadata: map[string]any{roleKey: RoleReader},
+		Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity}},
+		func(ctx context.Context, in *struct {
+			Body struct {
+				Number   string `json:"number" required:"true" maxLength:"30"`
+				ExpMonth int    `json:"exp_month" required:"true"`
+				ExpYear  int    `json:"exp_year" required:"true"`
+				CVC      string `json:"cvc,omitempty" maxLength:"4"`
+				Name     string `json:"name,omitempty" maxLength:"100"`
+			}
+		}) (*body[payments.PaymentMethod], error) {
+			pm, err := sb.Tokenize(ctx, payments.CardInput{Number: in.Body.Number, ExpMonth: in.Body.ExpMonth, ExpYear: in.Body.ExpYear,
+				CVC: in.Body.CVC, Name: in.Body.Name})
+			return wrap(s, "sandbox-tokenize-card", pm, err)
+		})
+}

@@ -1,0 +1,169 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tollgate-isp/tollgate/controller/payments"
+)
+
+func tokenize(t *testing.T, e *env, number string) map[string]any {
+	t.Helper()
+	r := e.do("POST", "/api/v1/sandbox/tokens", billingToken, "", fmt.Sprintf(`{"number":%q,"exp_month":12,"exp_year":2030,"cvc":"123"}`, number))
+	if r.status != 200 {
+		t.Fatalf("tokenize: %d %s", r.status, r.body)
+	}
+	return r.json(t)
+}
+
+func TestCardPaymentsThroughTheSandbox(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	setupAccount(t, e)
+	ctx := context.Background()
+
+	good := tokenize(t, e, "4242 4242 4242 4242")
+	if good["last4"] != "4242" || good["brand"] != "visa" || !strings.HasPrefix(good["token"].(string), "tok_") {
+		t.Fatalf("token: %v", good)
+	}
+	body := fmt.Sprintf(`{"token":%q,"kind":"card","brand":"visa","last4":"4242","exp_month":12,"exp_year":2030}`, good["token"])
+	if r := e.do("POST", "/api/v1/accounts/1/payment-methods", billingToken, "m1", body); r.status != 200 || r.json(t)["default"] != true {
+		t.Fatalf("add method: %d %s", r.status, r.body)
+	}
+	if r := e.do("PUT", "/api/v1/accounts/1/autopay", billingToken, "ap1", `{"enabled":true}`); r.status != 204 && r.status != 200 {
+		t.Fatalf("autopay on: %d %s", r.status, r.body)
+	}
+	r := e.do("POST", "/api/v1/accounts/1/gateway-payments", billingToken, "charge-1", `{"amount":5311}`)
+	attempt := r.json(t)
+	if r.status != 200 || attempt["status"] != "succeeded" || attempt["payment_id"] == nil {
+		t.Fatalf("charge: %d %s", r.status, r.body)
+	}
+	again := e.do("POST", "/api/v1/accounts/1/gateway-payments", billingToken, "charge-1", `{"amount":5311}`)
+	if again.status != 200 || again.json(t)["id"] != attempt["id"] {
+		t.Fatalf("retried charge: %d %s", again.status, again.body)
+	}
+	if bal, _ := e.db.Balance(ctx, 1); bal != -5311 {
+		t.Fatalf("balance after one card payment: %d", bal)
+	}
+
+	// A card that attaches fine and fails on every charge: the attempt is
+	// recorded, nothing is posted, the method is flagged for the subscriber.
+	bad := tokenize(t, e, "4000000000000341")
+	body = fmt.Sprintf(`{"token":%q,"kind":"card","brand":"visa","last4":"0341","exp_month":12,"exp_year":2030}`, bad["token"])
+	r = e.do("POST", "/api/v1/accounts/1/payment-methods", billingToken, "m2", body)
+	if r.status != 200 {
+		t.Fatalf("add failing card: %d %s", r.status, r.body)
+	}
+	mid := r.json(t)["id"]
+	r = e.do("POST", "/api/v1/accounts/1/gateway-payments", billingToken, "charge-2", fmt.Sprintf(`{"amount":1000,"payment_method_id":%v}`, mid))
+	if r.status != 200 || r.json(t)["status"] != "failed" || r.json(t)["failure_code"] != "card_declined" {
+		t.Fatalf("declined charge: %d %s", r.status, r.body)
+	}
+	r = e.do("GET", "/api/v1/accounts/1/payment-methods", readerToken, "", "")
+	if !strings.Contains(string(r.body), `"status":"failing"`) {
+		t.Fatalf("the declined card is not flagged: %s", r.body)
+	}
+	if r := e.do("GET", "/api/v1/accounts/1/payment-attempts", readerToken, "", ""); len(r.json(t)["items"].([]any)) != 2 {
+		t.Fatalf("attempts: %s", r.body)
+	}
+
+	// The first charge is disputed: the webhook reverses it, once.
+	ev := payments.Event{ID: "evt_dispute_1", Type: payments.EventChargeDisputeCreated, ChargeID: attempt["charge_id"].(string), Amount: 5311}
+	payload, sig := e.sandbox.SignedEvent(ev, webhookSecret, time.Now())
+	for i, want := range []string{`"reversed":true`, `"duplicate":true`} {
+		r := e.doHeader("POST", "/api/v1/webhooks/sandbox", string(payload), map[string]string{"Stripe-Signature": sig})
+		if r.status != 200 || !strings.Contains(string(r.body), want) {
+			t.Fatalf("delivery %d: %d %s", i+1, r.status, r.body)
+		}
+	}
+	if bal, _ := e.db.Balance(ctx, 1); bal != 0 {
+		t.Fatalf("balance after the chargeback: %d", bal)
+	}
+	forged := e.doHeader("POST", "/api/v1/webhooks/sandbox", string(payload), map[string]string{"Stripe-Signature": "t=1,v1=00"})
+	if forged.status != 400 {
+		t.Fatalf("forged webhook: %d %s", forged.status, forged.body)
+	}
+
+	// No card number anywhere: not in the database, not in the logs.
+	assertNoCardNumbers(t, "server log", e.logs.String())
+	assertNoCardNumbers(t, "database", dumpDatabase(t, e))
+}
+
+var digitRuns = regexp.MustCompile(`\d[\d -]{11,30}\d`)
+
+// assertNoCardNumbers fails if text holds a 13-19 digit Luhn-valid number
+// (digits may be grouped by spaces or dashes, as people type them).
+func assertNoCardNumbers(t *testing.T, where, text string) {
+	t.Helper()
+	for _, run := range digitRuns.FindAllString(text, -1) {
+		digits := strings.NewReplacer(" ", "", "-", "").Replace(run)
+		for n := 13; n <= 19; n++ {
+			for i := 0; i+n <= len(digits); i++ {
+				if luhn(digits[i : i+n]) {
+					t.Errorf("%s holds a Luhn-valid %d-digit number (…%s)", where, n, digits[i+n-4:i+n])
+					return
+				}
+			}
+		}
+	}
+}
+
+func luhn(d string) bool {
+	sum, double := 0, false
+	for i := len(d) - 1; i >= 0; i-- {
+		v := int(d[i] - '0')
+		if double {
+			if v *= 2; v > 9 {
+				v -= 9
+			}
+		}
+		sum += v
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+// dumpDatabase renders every row of every table as JSON text. Binary
+// columns are shown in escape format (printable bytes as themselves), so
+// stored request and response bodies are scanned as the text they are.
+func dumpDatabase(t *testing.T, e *env) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := e.db.Pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SET bytea_output = 'escape'`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := conn.Query(ctx, `SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables
+		WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		_ = rows.Scan(&name)
+		tables = append(tables, name)
+	}
+	var sb strings.Builder
+	for _, tbl := range tables {
+		r, err := conn.Query(ctx, `SELECT row_to_json(x)::text FROM `+tbl+` x`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for r.Next() {
+			var s string
+			_ = r.Scan(&s)
+			sb.WriteString(s)
+			sb.WriteByte('\n')
+		}
+	}
+	return sb.String()
+}

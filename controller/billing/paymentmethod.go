@@ -1,0 +1,66 @@
+package billing
+
+import "time"
+
+// StoredMethod is a payment method on file: a gateway token and what may be
+// shown of it. Never a card or account number.
+type StoredMethod struct {
+	ID        int64  `json:"id"`
+	AccountID int64  `json:"account_id"`
+	Gateway   string `json:"gateway"`
+	// Token and Customer are the gateway's ids, needed to charge.
+	Token    string `json:"-"`
+	Customer string `json:"-"`
+	Kind     string `json:"kind"`
+	Brand    string `json:"brand,omitempty"`
+	Last4    string `json:"last4"`
+	ExpMonth int    `json:"exp_month,omitempty"`
+	ExpYear  int    `json:"exp_year,omitempty"`
+	BankName string `json:"bank_name,omitempty"`
+	Default  bool   `json:"default"`
+	// Status is active, failing (the last charge failed in a way the
+	// subscriber must fix; Failure says how) or removed.
+	Status    string    `json:"status"`
+	Failure   string    `json:"failure,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Expired reports whether a card's expiry month has passed on date d.
+func (m StoredMethod) Expired(d Date) bool {
+	if m.Kind != "card" || m.ExpYear == 0 {
+		return false
+	}
+	return d.Year > m.ExpYear || (d.Year == m.ExpYear && int(d.Month) > m.ExpMonth)
+}
+
+// AttemptTrigger says who asked for a gateway charge.
+type AttemptTrigger string
+
+// Attempt triggers.
+const (
+	TriggerStaff   AttemptTrigger = "staff"
+	TriggerAutopay AttemptTrigger = "autopay"
+	TriggerPortal  AttemptTrigger = "portal"
+)
+
+// PaymentAttempt records one charge attempt through a gateway.
+type PaymentAttempt struct {
+	ID              int64          `json:"id"`
+	AccountID       int64          `json:"account_id"`
+	PaymentMethodID int64          `json:"payment_method_id"`
+	Amount          int64          `json:"amount"`
+	Currency        Currency       `json:"currency"`
+	Trigger         AttemptTrigger `json:"trigger"`
+	Gateway         string         `json:"gateway"`
+	ChargeID        string         `json:"charge_id,omitempty"`
+	// Status is succeeded, failed (declined) or error (the gateway could not
+	// be reached or answered an error).
+	Status         string    `json:"status"`
+	FailureCode    string    `json:"failure_code,omitempty"`
+	FailureMessage string    `json:"failure_message,omitempty"`
+	PaymentID      *int64    `json:"payment_id,omitempty"`
+	InvoiceID      *int64    `json:"invoice_id,omitempty"`
+	AttemptNo      int       `json:"attempt_no"`
+	IdempotencyKey string    `json:"-"`
+	CreatedAt      time.Time `json:"created_at"`
+}

@@ -1,0 +1,208 @@
+package payments
+
+import (
+	"context"
+	"time"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+// MethodKind says what a payment method draws on.
+type MethodKind string
+
+// Payment method kinds.
+const (
+	KindCard        MethodKind = "card"
+	KindBankAccount MethodKind = "bank_account"
+)
+
+// PaymentMethod is what Tollgate may store about a card or bank account: the
+// gateway's reusable token and what a person needs to recognise the method
+// ("visa ending 4242, 12/2030"). It never holds a card or account number.
+type PaymentMethod struct {
+	// Token is the gateway's id for the method ("tok_sandbox_…", "pm_…");
+	// pass it to [Gateway.Charge].
+	Token string     `json:"token"`
+	Kind  MethodKind `json:"kind"`
+	// Brand is "visa", "mastercard", "amex", "discover", "diners", "jcb",
+	// "unionpay" or "unknown" for cards, empty for bank accounts.
+	Brand string `json:"brand,omitempty"`
+	// Last4 is the last four digits of the card or account number.
+	Last4    string `json:"last4"`
+	ExpMonth int    `json:"exp_month,omitempty"`
+	ExpYear  int    `json:"exp_year,omitempty"`
+	// BankName is the bank's name for bank accounts.
+	BankName string `json:"bank_name,omitempty"`
+	// Customer is the gateway customer the method is attached to, if the
+	// gateway has customers (Stripe: "cus_…"; a method must be attached to a
+	// customer to be charged more than once). Store it with the token and
+	// pass it as [ChargeRequest.Customer].
+	Customer string `json:"customer,omitempty"`
+}
+
+// CardInput is a card as typed by a person. It lives only in memory for one
+// [Gateway.Tokenize] call: never store it, log it or put it in an error.
+type CardInput struct {
+	// Number may contain spaces or dashes between digit groups.
+	Number string
+	// ExpMonth is 1–12; ExpYear is four digits (two-digit years are read as
+	// 20YY).
+	ExpMonth, ExpYear int
+	// CVC is optional (3 digits, 4 for American Express).
+	CVC string
+	// Name is the cardholder's name, optional.
+	Name string
+	// Customer optionally names an existing gateway customer to attach the
+	// method to (Stripe "cus_…"); empty lets the gateway create one when it
+	// needs one.
+	Customer string
+}
+
+// String hides the card, so that printing a CardInput by mistake (%v, a
+// debugger, a log line) cannot leak the number or the CVC.
+func (c CardInput) String() string { return "payments.CardInput{redacted}" }
+
+// GoString hides the card for %#v as well.
+func (c CardInput) GoString() string { return c.String() }
+
+// ChargeRequest asks a gateway to take money from a stored method.
+type ChargeRequest struct {
+	// Token is a [PaymentMethod.Token].
+	Token string
+	// Amount is in minor units of Currency and must be positive.
+	Amount      int64
+	Currency    billing.Currency
+	Description string
+	// IdempotencyKey makes retries safe: the same key returns the first
+	// result; the same key with different parameters is an ECONFLICT error.
+	// Always set it (the payment's own idempotency key, or the autopay
+	// attempt's id).
+	IdempotencyKey string
+	// Customer is the gateway customer id, optional ([PaymentMethod.Customer]).
+	Customer string
+}
+
+// ChargeStatus is the outcome of a charge.
+type ChargeStatus string
+
+// Charge statuses.
+const (
+	ChargeSucceeded ChargeStatus = "succeeded"
+	ChargeFailed    ChargeStatus = "failed"
+	// ChargePending means the processor accepted the charge but has not
+	// settled it (ACH debits take days); the outcome arrives later as a
+	// charge.succeeded or charge.failed webhook event.
+	ChargePending ChargeStatus = "pending"
+)
+
+// Failure codes of a failed [Charge]. The first five are what the card test
+// numbers produce; the vocabulary is Stripe's.
+const (
+	FailureCardDeclined           = "card_declined"
+	FailureInsufficientFunds      = "insufficient_funds"
+	FailureExpiredCard            = "expired_card"
+	FailureProcessingError        = "processing_error"
+	FailureIncorrectCVC           = "incorrect_cvc"
+	FailureAccountClosed          = "account_closed"          // ACH
+	FailureAuthenticationRequired = "authentication_required" // 3-D Secure needed; off-session charges cannot do it
+)
+
+// Charge is the result of [Gateway.Charge].
+type Charge struct {
+	// ID is the gateway's id for the charge, used for refunds and matched
+	// against [Event.ChargeID] ("ch_sandbox_…"; for Stripe the PaymentIntent
+	// "pi_…"). Failed charges have ids too.
+	ID     string       `json:"id"`
+	Status ChargeStatus `json:"status"`
+	// FailureCode is one of the Failure… constants when Status is failed.
+	FailureCode string `json:"failure_code,omitempty"`
+	// FailureMessage is the processor's explanation, fit to show a
+	// subscriber ("Your card has insufficient funds.").
+	FailureMessage string `json:"failure_message,omitempty"`
+}
+
+// Refund is the result of [Gateway.Refund].
+type Refund struct {
+	ID       string `json:"id"`
+	ChargeID string `json:"charge_id"`
+	Amount   int64  `json:"amount"`
+	// Status is the gateway's refund status: "succeeded", "pending",
+	// "failed" or "canceled".
+	Status string `json:"status"`
+}
+
+// Event types Tollgate acts on. Gateways may deliver others; callers ignore
+// what they do not know.
+const (
+	EventChargeSucceeded      = "charge.succeeded"
+	EventChargeFailed         = "charge.failed"
+	EventChargeRefunded       = "charge.refunded"
+	EventChargeDisputeCreated = "charge.dispute.created"
+)
+
+// Event is a verified webhook delivery.
+type Event struct {
+	// ID is the gateway's event id; deliveries are at least once, so the
+	// store deduplicates on it.
+	ID   string `json:"id"`
+	Type string `json:"type"`
+	// ChargeID matches [Charge.ID] of the charge the event is about.
+	ChargeID string `json:"charge_id"`
+	// Amount is the charge amount; for charge.refunded the total refunded so
+	// far; for charge.dispute.created the disputed amount.
+	Amount  int64     `json:"amount"`
+	Created time.Time `json:"created"`
+}
+
+// Gateway is a payment processor. Implementations are safe for concurrent
+// use. Errors carry [billing.Code]s as described on each method; any other
+// error is transport or processor trouble, and the call may be retried with
+// the same idempotency key.
+type Gateway interface {
+	// Name is a short stable name for logs and storage ("sandbox", "stripe").
+	Name() string
+
+	// Tokenize turns card details into a reusable payment method token. The
+	// card is validated first (digits and Luhn check, expiry not past, CVC
+	// shape): a bad card is EINVALID with a message naming what is wrong and
+	// never the number. Declined test numbers that fail at attach time
+	// return an error with code EINVALID naming the reason. An unknown
+	// Customer is ENOTFOUND.
+	Tokenize(ctx context.Context, card CardInput) (PaymentMethod, error)
+
+	// Charge takes req.Amount from the method req.Token. A declined charge is
+	// (Charge{Status: ChargeFailed, FailureCode: …}, nil); a malformed
+	// request (no token, non-positive amount, unsupported currency) is
+	// EINVALID; an unknown token is ENOTFOUND; the same IdempotencyKey with
+	// different parameters is ECONFLICT; transport or server trouble is any
+	// other error.
+	Charge(ctx context.Context, req ChargeRequest) (Charge, error)
+
+	// Refund returns amount (minor units; 0 means everything not yet
+	// refunded) of a succeeded charge. More than the remaining amount, a
+	// negative amount or a charge that did not succeed is EINVALID; an
+	// unknown charge is ENOTFOUND; the same idempotencyKey with different
+	// parameters is ECONFLICT.
+	Refund(ctx context.Context, chargeID string, amount int64, idempotencyKey string) (Refund, error)
+
+	// ParseWebhook verifies a delivery's signature header against the raw
+	// body and returns the event. A missing, malformed, mismatching or
+	// out-of-tolerance signature is EUNAUTHORIZED (and matches one of the
+	// ErrSignature… sentinels with errors.Is); a verified body that is not an
+	// event is EINVALID; no configured secret is an internal error.
+	ParseWebhook(payload []byte, signatureHeader string, now time.Time) (Event, error)
+}
+
+// BankTokenizer is implemented by gateways that accept US bank account
+// (ACH) details directly. Only the last four digits are kept.
+type BankTokenizer interface {
+	// TokenizeBank turns a routing and account number into a reusable
+	// payment method token. Malformed numbers are EINVALID.
+	TokenizeBank(ctx context.Context, routing, account string) (PaymentMethod, error)
+}
+
+var (
+	_ Gateway       = (*Sandbox)(nil)
+	_ BankTokenizer = (*Sandbox)(nil)
+	_ Gateway       = (*Stripe)(nil)
+)

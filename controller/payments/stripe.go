@@ -1,0 +1,428 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/stripe/stripe-go/v85"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/clock"
+)
+
+// StripeConfig configures the Stripe adapter.
+type StripeConfig struct {
+	// APIKey is a secret ("sk_…") or restricted ("rk_…") key.
+	APIKey string
+	// BaseURL is the API's base URL; empty means https://api.stripe.com.
+	// Tests point it at stripe-mock.
+	BaseURL string
+	// WebhookSecrets are the endpoint signing secrets ("whsec_…"): the
+	// current one, plus the previous one while a rotation is under way.
+	WebhookSecrets []string
+	// WebhookTolerance is how far a webhook's timestamp may be from now;
+	// zero means DefaultTolerance (300 s).
+	WebhookTolerance time.Duration
+
+	// TestCardTokens makes Tokenize send Stripe's test tokens ("tok_visa",
+	// "tok_chargeDeclined", …) in place of the card number for Stripe's test
+	// card numbers, and refuse every other number. Stripe refuses raw card
+	// numbers from accounts without "raw card data" access — including test
+	// mode accounts — so turn this on with test keys; with it on, no card
+	// number leaves the process at all. Off, Tokenize sends the number
+	// (card[number]), which needs that access and puts the server in full
+	// PCI scope.
+	TestCardTokens bool
+
+	// HTTPClient is used for API calls; nil means stripe-go's default
+	// (80 s timeout).
+	HTTPClient *http.Client
+	// MaxNetworkRetries is how often stripe-go retries a request that failed
+	// in transit or with 409/5xx (with the same Idempotency-Key, so retries
+	// are safe); 0 means stripe-go's default (2), negative means never.
+	MaxNetworkRetries int
+	// Logger receives stripe-go's own log lines (requests at debug, errors
+	// at warn). Nil means slog.Default(). stripe-go logs neither request
+	// bodies nor, with this adapter, response bodies.
+	Logger *slog.Logger
+	// Clock is the time source for the local card expiry check; nil is the
+	// real clock.
+	Clock clock.Clock
+}
+
+// Stripe is the [Gateway] for Stripe, through stripe-go (v85, API version
+// 2026-03-25.dahlia):
+//
+//   - Tokenize creates a PaymentMethod (type card) and attaches it to a
+//     Customer (the one named in the CardInput, or a new one), because Stripe
+//     lets only a customer's saved methods be charged more than once. Card
+//     errors at attach time (Stripe verifies the card then) are EINVALID.
+//   - Charge creates and confirms a PaymentIntent off-session (the
+//     subscriber is not present; redirects are never possible) and returns
+//     the PaymentIntent id as Charge.ID; card errors become a failed Charge
+//     with Stripe's code mapped onto the Failure… constants; ACH debits
+//     come back pending.
+//   - Refund creates a Refund for the PaymentIntent (or a "ch_…" charge).
+//   - Every mutating call carries the caller's Idempotency-Key.
+//   - ParseWebhook checks Stripe-Signature with [VerifySignature], not with
+//     stripe-go's webhook package, then reads the event.
+//
+// ACH (us_bank_account) methods need a mandate collected in the browser
+// (SetupIntent with Financial Connections); once the portal has one, its
+// "pm_…" id charges through Charge like a card.
+type Stripe struct {
+	client  *stripe.Client
+	cfg     StripeConfig
+	clock   clock.Clock
+	secrets []string
+}
+
+// NewStripe returns a Stripe gateway. It makes no API call.
+func NewStripe(cfg StripeConfig) (*Stripe, error) {
+	switch {
+	case cfg.APIKey == "":
+		return nil, billing.Errorf(billing.EINVALID, "stripe: an API key is required")
+	case strings.HasPrefix(cfg.APIKey, "pk_"):
+		return nil, billing.Errorf(billing.EINVALID, "stripe: a publishable key (pk_…) cannot make server-side calls; use a secret key")
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	bc := &stripe.BackendConfig{
+		HTTPClient:    cfg.HTTPClient,
+		LeveledLogger: stripeLogger{logger.With("gateway", "stripe")},
+	}
+	if cfg.BaseURL != "" {
+		bc.URL = stripe.String(strings.TrimRight(cfg.BaseURL, "/"))
+	}
+	switch {
+	case cfg.MaxNetworkRetries > 0:
+		bc.MaxNetworkRetries = stripe.Int64(int64(cfg.MaxNetworkRetries))
+	case cfg.MaxNetworkRetries < 0:
+		bc.MaxNetworkRetries = stripe.Int64(0)
+	}
+	s := &Stripe{
+		client:  stripe.NewClient(cfg.APIKey, stripe.WithBackends(stripe.NewBackendsWithConfig(bc))),
+		cfg:     cfg,
+		clock:   cfg.Clock,
+		secrets: append([]string(nil), cfg.WebhookSecrets...),
+	}
+	if s.clock == nil {
+		s.clock = clock.Real{}
+	}
+	return s, nil
+}
+
+// Name returns "stripe".
+func (s *Stripe) Name() string { return "stripe" }
+
+// stripeTestTokens maps Stripe's test card numbers to the test tokens that
+// stand for them, for StripeConfig.TestCardTokens.
+var stripeTestTokens = map[string]string{
+	"4242424242424242": "tok_visa",
+	"4000056655665556": "tok_visa_debit",
+	"5555555555554444": "tok_mastercard",
+	"5200828282828210": "tok_mastercard_debit",
+	"5105105105105100": "tok_mastercard_prepaid",
+	"378282246310005":  "tok_amex",
+	"371449635398431":  "tok_amex",
+	"6011111111111117": "tok_discover",
+	"6011000990139424": "tok_discover",
+	"3056930009020004": "tok_diners",
+	"36227206271667":   "tok_diners",
+	"3566002020360505": "tok_jcb",
+	"6200000000000005": "tok_unionpay",
+	"4000000000000002": "tok_chargeDeclined",
+	"4000000000009995": "tok_chargeDeclinedInsufficientFunds",
+	"4000000000000069": "tok_chargeDeclinedExpiredCard",
+	"4000000000000127": "tok_chargeDeclinedIncorrectCvc",
+	"4000000000000119": "tok_chargeDeclinedProcessingError",
+	"4000000000000341": "tok_chargeCustomerFail",
+}
+
+// Tokenize validates the card locally, creates a Stripe PaymentMethod and
+// attaches it to a Customer; see [Gateway.Tokenize].
+func (s *Stripe) Tokenize(ctx context.Context, card CardInput) (PaymentMethod, error) {
+	c, err := checkCard(card, s.clock.Now())
+	if err != nil {
+		return PaymentMethod{}, err
+	}
+	cp := &stripe.PaymentMethodCreateCardParams{}
+	if s.cfg.TestCardTokens {
+		tok, ok := stripeTestTokens[c.digits]
+		if !ok {
+			return PaymentMethod{}, billing.Errorf(billing.EINVALID,
+				"this Stripe gateway is in test mode (TestCardTokens) and accepts only Stripe's test card numbers, such as the Visa test card ending 4242")
+		}
+		cp.Token = stripe.String(tok)
+	} else {
+		cp.Number = stripe.String(c.digits)
+		cp.ExpMonth = stripe.Int64(int64(c.expMonth))
+		cp.ExpYear = stripe.Int64(int64(c.expYear))
+		if card.CVC != "" {
+			cp.CVC = stripe.String(card.CVC)
+		}
+	}
+	params := &stripe.PaymentMethodCreateParams{Type: stripe.String("card"), Card: cp}
+	if name := strings.TrimSpace(card.Name); name != "" {
+		params.BillingDetails = &stripe.PaymentMethodCreateBillingDetailsParams{Name: stripe.String(name)}
+	}
+	pm, err := s.client.V1PaymentMethods.Create(ctx, params)
+	if err != nil {
+		return PaymentMethod{}, tokenizeErr("create payment method", err)
+	}
+
+	var customer string
+	if card.Customer != "" {
+		attached, err := s.client.V1PaymentMethods.Attach(ctx, pm.ID, &stripe.PaymentMethodAttachParams{Customer: stripe.String(card.Customer)})
+		if err != nil {
+			return PaymentMethod{}, tokenizeErr("attach payment method", err)
+		}
+		pm, customer = attached, card.Customer
+	} else {
+		cp := &stripe.CustomerCreateParams{PaymentMethod: stripe.String(pm.ID)}
+		if name := strings.TrimSpace(card.Name); name != "" {
+			cp.Name = stripe.String(name)
+		}
+		cus, err := s.client.V1Customers.Create(ctx, cp)
+		if err != nil {
+			return PaymentMethod{}, tokenizeErr("create customer", err)
+		}
+		customer = cus.ID
+	}
+
+	out := PaymentMethod{Token: pm.ID, Kind: KindCard, Customer: customer}
+	if pm.Card != nil {
+		out.Brand = string(pm.Card.Brand)
+		out.Last4 = pm.Card.Last4
+		out.ExpMonth, out.ExpYear = int(pm.Card.ExpMonth), int(pm.Card.ExpYear)
+	}
+	if out.Brand == "" {
+		out.Brand = c.brand
+	}
+	if out.Last4 == "" {
+		out.Last4 = c.last4
+	}
+	if out.ExpMonth == 0 {
+		out.ExpMonth, out.ExpYear = c.expMonth, c.expYear
+	}
+	return out, nil
+}
+
+// tokenizeErr maps errors while saving a card: a card error (Stripe declined
+// the card when verifying it on attach) is EINVALID naming the reason.
+func tokenizeErr(op string, err error) error {
+	var se *stripe.Error
+	if errors.As(err, &se) && se.Type == stripe.ErrorTypeCard {
+		code := failureCode(se)
+		return billing.Errorf(billing.EINVALID, "the card was declined (%s): %s", code, se.Msg)
+	}
+	return stripeErr(op, err)
+}
+
+// Charge creates and confirms an off-session PaymentIntent; see
+// [Gateway.Charge].
+func (s *Stripe) Charge(ctx context.Context, req ChargeRequest) (Charge, error) {
+	cur, err := checkChargeRequest(req)
+	if err != nil {
+		return Charge{}, err
+	}
+	customer := req.Customer
+	if customer == "" && strings.HasPrefix(req.Token, "pm_") {
+		// A method saved to a customer can be charged only with that
+		// customer named; find it rather than fail.
+		pm, err := s.client.V1PaymentMethods.Retrieve(ctx, req.Token, nil)
+		if err != nil {
+			return Charge{}, stripeErr("retrieve payment method", err)
+		}
+		if pm.Customer != nil {
+			customer = pm.Customer.ID
+		}
+	}
+	params := &stripe.PaymentIntentCreateParams{
+		Amount:        stripe.Int64(req.Amount),
+		Currency:      stripe.String(strings.ToLower(string(cur))),
+		PaymentMethod: stripe.String(req.Token),
+		Confirm:       stripe.Bool(true),
+		OffSession:    stripe.Bool(true),
+		AutomaticPaymentMethods: &stripe.PaymentIntentCreateAutomaticPaymentMethodsParams{
+			Enabled:        stripe.Bool(true),
+			AllowRedirects: stripe.String("never"),
+		},
+	}
+	if req.Description != "" {
+		params.Description = stripe.String(req.Description)
+	}
+	if customer != "" {
+		params.Customer = stripe.String(customer)
+	}
+	if req.IdempotencyKey != "" {
+		params.SetIdempotencyKey(req.IdempotencyKey)
+	}
+	pi, err := s.client.V1PaymentIntents.Create(ctx, params)
+	if err != nil {
+		var se *stripe.Error
+		if errors.As(err, &se) && se.Type == stripe.ErrorTypeCard {
+			ch := Charge{Status: ChargeFailed, FailureCode: failureCode(se), FailureMessage: se.Msg}
+			if se.PaymentIntent != nil {
+				ch.ID = se.PaymentIntent.ID
+			}
+			return ch, nil
+		}
+		return Charge{}, stripeErr("create payment intent", err)
+	}
+	return chargeFromIntent(pi), nil
+}
+
+// chargeFromIntent reads a confirmed PaymentIntent's outcome.
+func chargeFromIntent(pi *stripe.PaymentIntent) Charge {
+	ch := Charge{ID: pi.ID}
+	switch pi.Status {
+	case stripe.PaymentIntentStatusSucceeded:
+		ch.Status = ChargeSucceeded
+	case stripe.PaymentIntentStatusProcessing, stripe.PaymentIntentStatusRequiresCapture:
+		ch.Status = ChargePending
+	case stripe.PaymentIntentStatusRequiresAction, stripe.PaymentIntentStatusRequiresConfirmation:
+		ch.Status, ch.FailureCode = ChargeFailed, FailureAuthenticationRequired
+		ch.FailureMessage = "The bank asks the cardholder to authenticate this payment; it cannot be completed automatically."
+	default: // requires_payment_method, canceled
+		ch.Status, ch.FailureCode = ChargeFailed, FailureProcessingError
+		if e := pi.LastPaymentError; e != nil {
+			ch.FailureCode, ch.FailureMessage = failureCode(e), e.Msg
+		}
+	}
+	return ch
+}
+
+// failureCode maps a Stripe payment error onto the Failure… constants.
+func failureCode(e *stripe.Error) string {
+	switch {
+	case e.DeclineCode == stripe.DeclineCodeInsufficientFunds || string(e.Code) == FailureInsufficientFunds:
+		return FailureInsufficientFunds
+	case e.Code == stripe.ErrorCodeExpiredCard || string(e.DeclineCode) == FailureExpiredCard:
+		return FailureExpiredCard
+	case e.Code == stripe.ErrorCodeIncorrectCVC || e.Code == stripe.ErrorCodeInvalidCVC || string(e.DeclineCode) == FailureIncorrectCVC:
+		return FailureIncorrectCVC
+	case e.Code == stripe.ErrorCodeProcessingError || string(e.DeclineCode) == FailureProcessingError:
+		return FailureProcessingError
+	case e.Code == stripe.ErrorCodeAuthenticationRequired || string(e.DeclineCode) == FailureAuthenticationRequired:
+		return FailureAuthenticationRequired
+	case e.Code == stripe.ErrorCodeAccountClosed || string(e.DeclineCode) == FailureAccountClosed:
+		return FailureAccountClosed
+	case e.Type == stripe.ErrorTypeCard || e.Code == stripe.ErrorCodeCardDeclined:
+		return FailureCardDeclined
+	default:
+		return FailureProcessingError
+	}
+}
+
+// Refund refunds a PaymentIntent ("pi_…") or charge ("ch_…"); see
+// [Gateway.Refund].
+func (s *Stripe) Refund(ctx context.Context, chargeID string, amount int64, idempotencyKey string) (Refund, error) {
+	switch {
+	case chargeID == "":
+		return Refund{}, billing.Errorf(billing.EINVALID, "charge id is required")
+	case looksLikeCardNumber(chargeID):
+		return Refund{}, billing.Errorf(billing.EINVALID, "charge id looks like a card number")
+	case amount < 0:
+		return Refund{}, billing.Errorf(billing.EINVALID, "refund amount must not be negative")
+	case len(idempotencyKey) > maxIdempotencyKey:
+		return Refund{}, billing.Errorf(billing.EINVALID, "idempotency key is longer than %d characters", maxIdempotencyKey)
+	}
+	params := &stripe.RefundCreateParams{}
+	if strings.HasPrefix(chargeID, "ch_") || strings.HasPrefix(chargeID, "py_") {
+		params.Charge = stripe.String(chargeID)
+	} else {
+		params.PaymentIntent = stripe.String(chargeID)
+	}
+	if amount > 0 {
+		params.Amount = stripe.Int64(amount)
+	}
+	if idempotencyKey != "" {
+		params.SetIdempotencyKey(idempotencyKey)
+	}
+	r, err := s.client.V1Refunds.Create(ctx, params)
+	if err != nil {
+		return Refund{}, stripeErr("create refund", err)
+	}
+	return Refund{ID: r.ID, ChargeID: chargeID, Amount: r.Amount, Status: string(r.Status)}, nil
+}
+
+// ParseWebhook verifies the Stripe-Signature header against the configured
+// secrets and reads the event; see [Gateway.ParseWebhook].
+func (s *Stripe) ParseWebhook(payload []byte, signatureHeader string, now time.Time) (Event, error) {
+	if err := VerifySignature(payload, signatureHeader, s.secrets, now, s.cfg.WebhookTolerance); err != nil {
+		return Event{}, err
+	}
+	return decodeEvent(payload)
+}
+
+// stripeErr maps an error from a Stripe call that is not a card decline:
+// the caller's mistakes get billing codes; everything else (network, 5xx,
+// rate limits, a rejected API key) is a *StripeError, which callers see as
+// EINTERNAL.
+func stripeErr(op string, err error) error {
+	var se *stripe.Error
+	if !errors.As(err, &se) {
+		return fmt.Errorf("stripe: %s: %w", op, err)
+	}
+	switch {
+	case se.Type == stripe.ErrorTypeIdempotency:
+		// The same key with different parameters.
+		return billing.Errorf(billing.ECONFLICT, "stripe: %s", se.Msg)
+	case se.HTTPStatusCode == http.StatusUnauthorized || se.HTTPStatusCode == http.StatusForbidden,
+		se.HTTPStatusCode == http.StatusTooManyRequests || se.Code == stripe.ErrorCodeRateLimit || se.Type == stripe.ErrorTypeRateLimit,
+		se.HTTPStatusCode == http.StatusConflict || se.Code == stripe.ErrorCodeIdempotencyKeyInUse,
+		se.HTTPStatusCode >= 500:
+		// A key Stripe refuses, rate limiting, a concurrent request with the
+		// same key still running, Stripe's own trouble: retry later with
+		// the same key.
+		return &StripeError{Op: op, Err: se}
+	case se.HTTPStatusCode == http.StatusNotFound || se.Code == stripe.ErrorCodeResourceMissing:
+		return billing.Errorf(billing.ENOTFOUND, "stripe: %s", se.Msg)
+	case se.Type == stripe.ErrorTypeInvalidRequest || se.Type == stripe.ErrorTypeCard:
+		return billing.Errorf(billing.EINVALID, "stripe: %s", se.Msg)
+	default:
+		return &StripeError{Op: op, Err: se}
+	}
+}
+
+// StripeError is Stripe trouble that is not the caller's fault: a server
+// error, rate limiting, or an API key Stripe refuses. Err is stripe-go's
+// error, for errors.As.
+type StripeError struct {
+	Op  string
+	Err *stripe.Error
+}
+
+func (e *StripeError) Error() string {
+	msg := fmt.Sprintf("stripe: %s: HTTP %d %s", e.Op, e.Err.HTTPStatusCode, e.Err.Type)
+	if e.Err.Code != "" {
+		msg += " (" + string(e.Err.Code) + ")"
+	}
+	if e.Err.Msg != "" {
+		msg += ": " + e.Err.Msg
+	}
+	if e.Err.RequestID != "" {
+		msg += " [request " + e.Err.RequestID + "]"
+	}
+	return msg
+}
+
+func (e *StripeError) Unwrap() error { return e.Err }
+
+// stripeLogger sends stripe-go's log lines to slog. Debug lines are dropped:
+// stripe-go logs whole response bodies at debug level, and those hold
+// customers' billing details.
+type stripeLogger struct{ l *slog.Logger }
+
+func (stripeLogger) Debugf(string, ...any)       {}
+func (s stripeLogger) Infof(f string, v ...any)  { s.l.Debug(fmt.Sprintf(f, v...)) }
+func (s stripeLogger) Warnf(f string, v ...any)  { s.l.Warn(fmt.Sprintf(f, v...)) }
+func (s stripeLogger) Errorf(f string, v ...any) { s.l.Warn(fmt.Sprintf(f, v...)) }

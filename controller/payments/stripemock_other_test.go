@@ -1,0 +1,7 @@
+//go:build !linux
+
+package payments
+
+import "os/exec"
+
+func setPdeathsig(*exec.Cmd) {}

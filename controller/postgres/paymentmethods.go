@@ -1,0 +1,208 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+const methodColumns = `id, account_id, gateway, token, customer, kind, brand, last4, exp_month, exp_year, bank_name,
+	is_default, status, failure, created_at`
+
+func scanMethod(row pgx.Row) (billing.StoredMethod, error) {
+	var m billing.StoredMethod
+	err := row.Scan(&m.ID, &m.AccountID, &m.Gateway, &m.Token, &m.Customer, &m.Kind, &m.Brand, &m.Last4, &m.ExpMonth,
+		&m.ExpYear, &m.BankName, &m.Default, &m.Status, &m.Failure, &m.CreatedAt)
+	return m, err
+}
+
+// AddPaymentMethod stores a tokenized payment method. The first method of
+// an account, or one added with makeDefault, becomes the default. The same
+// gateway token added again returns the stored method. ENOTFOUND for an
+// unknown account.
+func (db *DB) AddPaymentMethod(ctx context.Context, m billing.StoredMethod, makeDefault bool, at time.Time) (billing.StoredMethod, error) {
+	var out billing.StoredMethod
+	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var n int
+		err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM payment_methods WHERE account_id = a.id AND status <> 'removed')
+			FROM accounts a WHERE a.id = $1 FOR UPDATE`, m.AccountID).Scan(&n)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return billing.Errorf(billing.ENOTFOUND, "account %d does not exist", m.AccountID)
+		}
+		if err != nil {
+			return err
+		}
+		if makeDefault || n == 0 {
+			if _, err := tx.Exec(ctx, `UPDATE payment_methods SET is_default = false WHERE account_id = $1 AND is_default`, m.AccountID); err != nil {
+				return err
+			}
+		}
+		out, err = scanMethod(tx.QueryRow(ctx, `INSERT INTO payment_methods (account_id, gateway, token, customer, kind, brand, last4,
+				exp_month, exp_year, bank_name, is_default, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			ON CONFLICT (gateway, token) DO UPDATE SET status = 'active', removed_at = NULL
+			RETURNING `+methodColumns, m.AccountID, m.Gateway, m.Token, m.Customer, m.Kind, m.Brand, m.Last4,
+			m.ExpMonth, m.ExpYear, m.BankName, makeDefault || n == 0, at))
+		return mapError(err)
+	})
+	return out, err
+}
+
+// PaymentMethod returns one method (any status); ENOTFOUND if missing.
+func (db *DB) PaymentMethod(ctx context.Context, id int64) (billing.StoredMethod, error) {
+	m, err := scanMethod(db.Pool.QueryRow(ctx, `SELECT `+methodColumns+` FROM payment_methods WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return m, billing.Errorf(billing.ENOTFOUND, "payment method %d does not exist", id)
+	}
+	return m, err
+}
+
+// PaymentMethods lists an account's methods on file (not removed), default
+// first.
+func (db *DB) PaymentMethods(ctx context.Context, accountID int64) ([]billing.StoredMethod, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT `+methodColumns+` FROM payment_methods
+		WHERE account_id = $1 AND status <> 'removed' ORDER BY is_default DESC, id`, accountID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.StoredMethod, error) { return scanMethod(r) })
+}
+
+// RemovePaymentMethod removes a method from the account (kept for the
+// record). Removing the default turns autopay off. ENOTFOUND if the method
+// is not the account's.
+func (db *DB) RemovePaymentMethod(ctx context.Context, accountID, id int64, at time.Time) error {
+	return db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var wasDefault bool
+		err := tx.QueryRow(ctx, `UPDATE payment_methods SET status = 'removed', removed_at = $3, is_default = false
+			WHERE id = $1 AND account_id = $2 AND status <> 'removed'
+			RETURNING (SELECT is_default FROM payment_methods WHERE id = $1)`, id, accountID, at).Scan(&wasDefault)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return billing.Errorf(billing.ENOTFOUND, "account %d has no payment method %d", accountID, id)
+		}
+		if err != nil || !wasDefault {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE accounts SET autopay = false WHERE id = $1`, accountID)
+		return err
+	})
+}
+
+// SetDefaultPaymentMethod makes a method the account's default. ENOTFOUND
+// if it is not the account's.
+func (db *DB) SetDefaultPaymentMethod(ctx context.Context, accountID, id int64) error {
+	return db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE payment_methods SET is_default = false WHERE account_id = $1 AND is_default`, accountID); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE payment_methods SET is_default = true WHERE id = $1 AND account_id = $2 AND status <> 'removed'`, id, accountID)
+		if err == nil && tag.RowsAffected() == 0 {
+			return billing.Errorf(billing.ENOTFOUND, "account %d has no payment method %d", accountID, id)
+		}
+		return err
+	})
+}
+
+// SetAutopay turns autopay on or off. Turning it on needs a default method
+// on file (EINVALID otherwise).
+func (db *DB) SetAutopay(ctx context.Context, accountID int64, on bool) error {
+	if on {
+		var ok bool
+		if err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM payment_methods WHERE account_id = $1 AND is_default AND status <> 'removed')`,
+			accountID).Scan(&ok); err != nil {
+			return err
+		}
+		if !ok {
+			return billing.Errorf(billing.EINVALID, "account %d has no default payment method; add one before turning autopay on", accountID)
+		}
+	}
+	tag, err := db.Pool.Exec(ctx, `UPDATE accounts SET autopay = $2 WHERE id = $1`, accountID, on)
+	if err == nil && tag.RowsAffected() == 0 {
+		return billing.Errorf(billing.ENOTFOUND, "account %d does not exist", accountID)
+	}
+	return err
+}
+
+// RecordAttempt stores a gateway charge attempt; when it succeeded, the
+// payment is posted (and allocated) in the same transaction. A failure the
+// subscriber must fix (a decline, an expired card) marks the method
+// failing. An attempt whose idempotency key is already recorded is returned
+// as it was (with its payment), so a retried request posts nothing twice.
+func (db *DB) RecordAttempt(ctx context.Context, a billing.PaymentAttempt, at time.Time) (billing.PaymentAttempt, error) {
+	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var existing int64
+		err := tx.QueryRow(ctx, `SELECT id FROM payment_attempts WHERE idempotency_key = $1`, a.IdempotencyKey).Scan(&existing)
+		if err == nil {
+			a, err = scanAttempt(tx.QueryRow(ctx, `SELECT `+attemptColumns+` FROM payment_attempts WHERE id = $1`, existing))
+			return err
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if a.Status == "succeeded" {
+			method := billing.PayCard
+			var kind string
+			if err := tx.QueryRow(ctx, `SELECT kind FROM payment_methods WHERE id = $1`, a.PaymentMethodID).Scan(&kind); err != nil {
+				return err
+			}
+			if kind == "bank_account" {
+				method = billing.PayACH
+			}
+			p, err := postPaymentTx(ctx, tx, billing.NewPayment{AccountID: a.AccountID, Method: method, Amount: a.Amount,
+				Reference: a.ChargeID, Memo: string(a.Trigger) + " charge"}, "gateway:"+a.Gateway, at, nil, 0)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE payments SET gateway = $2, gateway_charge = $3 WHERE id = $1`, p.ID, a.Gateway, a.ChargeID); err != nil {
+				return err
+			}
+			a.PaymentID = &p.ID
+			if _, err := tx.Exec(ctx, `UPDATE payment_methods SET status = 'active', failure = '' WHERE id = $1 AND status = 'failing'`, a.PaymentMethodID); err != nil {
+				return err
+			}
+		} else if a.Status == "failed" {
+			if _, err := tx.Exec(ctx, `UPDATE payment_methods SET status = 'failing', failure = $2 WHERE id = $1 AND status = 'active'`,
+				a.PaymentMethodID, a.FailureMessage); err != nil {
+				return err
+			}
+		}
+		a, err = scanAttempt(tx.QueryRow(ctx, `INSERT INTO payment_attempts (account_id, payment_method_id, amount, currency, trigger,
+				gateway, charge_id, status, failure_code, failure_message, payment_id, invoice_id, attempt_no, idempotency_key, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING `+attemptColumns,
+			a.AccountID, a.PaymentMethodID, a.Amount, a.Currency, a.Trigger, a.Gateway, a.ChargeID, a.Status, a.FailureCode,
+			a.FailureMessage, a.PaymentID, a.InvoiceID, max(a.AttemptNo, 1), a.IdempotencyKey, at))
+		return mapError(err)
+	})
+	return a, err
+}
+
+const attemptColumns = `id, account_id, payment_method_id, amount, currency, trigger, gateway, charge_id, status, failure_code,
+	failure_message, payment_id, invoice_id, attempt_no, idempotency_key, created_at`
+
+func scanAttempt(row pgx.Row) (billing.PaymentAttempt, error) {
+	var a billing.PaymentAttempt
+	err := row.Scan(&a.ID, &a.AccountID, &a.PaymentMethodID, &a.Amount, &a.Currency, &a.Trigger, &a.Gateway, &a.ChargeID,
+		&a.Status, &a.FailureCode, &a.FailureMessage, &a.PaymentID, &a.InvoiceID, &a.AttemptNo, &a.IdempotencyKey, &a.CreatedAt)
+	return a, err
+}
+
+// PaymentAttempts lists an account's gateway attempts, newest first.
+func (db *DB) PaymentAttempts(ctx context.Context, accountID int64) ([]billing.PaymentAttempt, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT `+attemptColumns+` FROM payment_attempts WHERE account_id = $1 ORDER BY id DESC LIMIT 500`, accountID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.PaymentAttempt, error) { return scanAttempt(r) })
+}
+
+// RecordWebhookEvent remembers a webhook delivery; it returns false when
+// the event was seen before (a redelivery to ignore).
+func (db *DB) RecordWebhookEvent(ctx context.Context, gateway, eventID, typ string, at time.Time) (bool, error) {
+	tag, err := db.Pool.Exec(ctx, `INSERT INTO webhook_events (gateway, event_id, type, received_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT DO NOTHING`, gateway, eventID, typ, at)
+	return err == nil && tag.RowsAffected() == 1, err
+}
