@@ -132,6 +132,7 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 		return err
 	}
 	charger := charge.New(gw, c.db, opts.Clock, c.log.With("component", "charge"))
+	runner.UseCharger(charger)
 
 	var pushOpts []push.Option
 	if opts.OnReport != nil {

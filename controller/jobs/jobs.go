@@ -80,14 +80,34 @@ type LateFeesArgs struct {
 // Kind implements river.JobArgs.
 func (LateFeesArgs) Kind() string { return "late_fees" }
 
+// AutopayArgs charges the due invoices of one account type's autopay
+// accounts on one date.
+type AutopayArgs struct {
+	AccountTypeID int64        `json:"account_type_id"`
+	Date          billing.Date `json:"date"`
+}
+
+// Kind implements river.JobArgs.
+func (AutopayArgs) Kind() string { return "autopay" }
+
+// Charger charges a payment method on file (the charge service).
+type Charger interface {
+	Charge(ctx context.Context, accountID, methodID, amount int64, trigger billing.AttemptTrigger, key string, invoiceID *int64, attemptNo int) (billing.PaymentAttempt, error)
+}
+
 // Runner owns the River client and the billing scheduler.
 type Runner struct {
-	cfg   Config
-	db    *postgres.DB
-	clock clock.Clock
-	log   *slog.Logger
-	river *river.Client[pgx.Tx]
+	cfg     Config
+	db      *postgres.DB
+	clock   clock.Clock
+	log     *slog.Logger
+	river   *river.Client[pgx.Tx]
+	charger Charger
 }
+
+// UseCharger lets the autopay job charge through c. Without it autopay jobs
+// do nothing. Call before Start.
+func (r *Runner) UseCharger(c Charger) { r.charger = c }
 
 // New builds a runner on db. It does not start working until Start.
 func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runner, error) {
@@ -97,6 +117,7 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 	river.AddWorker(workers, &batchWorker{r: r})
 	river.AddWorker(workers, &tickWorker{r: r})
 	river.AddWorker(workers, &lateFeesWorker{r: r})
+	river.AddWorker(workers, &autopayWorker{r: r})
 	rc := &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		Workers:              workers,
@@ -179,7 +200,9 @@ func (r *Runner) StartRun(ctx context.Context, typeID int64, date billing.Date, 
 				InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}})
 		}
 		params = append(params, river.InsertManyParams{Args: LateFeesArgs{AccountTypeID: typeID, Date: date},
-			InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}})
+			InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}},
+			river.InsertManyParams{Args: AutopayArgs{AccountTypeID: typeID, Date: date},
+				InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}})
 		_, err = r.river.InsertManyTx(ctx, tx, params)
 		return err
 	})
@@ -235,4 +258,50 @@ func (w *lateFeesWorker) Work(ctx context.Context, job *river.Job[LateFeesArgs])
 		w.r.log.Info("late fees charged", "account_type_id", job.Args.AccountTypeID, "date", job.Args.Date.String(), "fees", n)
 	}
 	return err
+}
+
+type autopayWorker struct {
+	river.WorkerDefaults[AutopayArgs]
+	r *Runner
+}
+
+// Work charges every autopay invoice whose attempt is due today: the first
+// on the due date, retries on the account type's schedule. Each attempt has
+// an idempotency key derived from the invoice and attempt number, so a job
+// that is retried or rescued never charges twice.
+func (w *autopayWorker) Work(ctx context.Context, job *river.Job[AutopayArgs]) error {
+	if w.r.charger == nil {
+		return nil
+	}
+	t, err := w.r.db.AccountType(ctx, job.Args.AccountTypeID)
+	if err != nil {
+		return err
+	}
+	cands, err := w.r.db.AutopayCandidates(ctx, t.ID, job.Args.Date)
+	if err != nil {
+		return err
+	}
+	charged, failed := 0, 0
+	for _, c := range cands {
+		n, ok := billing.NextAutopayAttempt(c.DueDate, t.AutopayRetryDays, c.FailedAttempts, job.Args.Date)
+		if !ok {
+			continue
+		}
+		inv := c.InvoiceID
+		a, err := w.r.charger.Charge(ctx, c.AccountID, c.Method.ID, c.Open, billing.TriggerAutopay,
+			fmt.Sprintf("autopay-%d-%d", c.InvoiceID, n), &inv, n)
+		switch {
+		case err != nil:
+			failed++
+			w.r.log.Warn("autopay charge could not reach the gateway; retried on schedule", "invoice", c.InvoiceNumber, "attempt", n, "err", err)
+		case a.Status == "succeeded":
+			charged++
+		default:
+			failed++
+		}
+	}
+	if charged+failed > 0 {
+		w.r.log.Info("autopay", "account_type_id", t.ID, "date", job.Args.Date.String(), "charged", charged, "failed", failed)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -205,4 +206,47 @@ func (db *DB) RecordWebhookEvent(ctx context.Context, gateway, eventID, typ stri
 	tag, err := db.Pool.Exec(ctx, `INSERT INTO webhook_events (gateway, event_id, type, received_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT DO NOTHING`, gateway, eventID, typ, at)
 	return err == nil && tag.RowsAffected() == 1, err
+}
+
+// AutopayCandidates lists the open invoices, due on or before date, of the
+// autopay accounts of one account type that have a default method on file,
+// with how many autopay attempts on each have failed so far.
+func (db *DB) AutopayCandidates(ctx context.Context, typeID int64, date billing.Date) ([]billing.AutopayCandidate, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT i.id, i.number, i.account_id, i.due_date,
+			i.total - coalesce((SELECT sum(amount) FROM payment_allocations WHERE invoice_id = i.id), 0),
+			(SELECT count(*) FROM payment_attempts pa WHERE pa.invoice_id = i.id AND pa.trigger = 'autopay' AND pa.status <> 'succeeded'),
+			`+prefixed("m.", methodColumns)+`
+		FROM invoices i
+		JOIN accounts a ON a.id = i.account_id AND a.autopay AND a.account_type_id = $1
+		JOIN payment_methods m ON m.account_id = a.id AND m.is_default AND m.status <> 'removed'
+		WHERE i.status = 'open' AND i.due_date <= $2
+		AND NOT EXISTS (SELECT 1 FROM payment_attempts pa WHERE pa.invoice_id = i.id AND pa.status = 'succeeded')
+		ORDER BY i.account_id, i.due_date, i.id`, typeID, pgDate(date))
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.AutopayCandidate, error) {
+		var c billing.AutopayCandidate
+		m := &c.Method
+		err := r.Scan(&c.InvoiceID, &c.InvoiceNumber, &c.AccountID, scanDate(&c.DueDate), &c.Open, &c.FailedAttempts,
+			&m.ID, &m.AccountID, &m.Gateway, &m.Token, &m.Customer, &m.Kind, &m.Brand, &m.Last4, &m.ExpMonth,
+			&m.ExpYear, &m.BankName, &m.Default, &m.Status, &m.Failure, &m.CreatedAt)
+		return c, err
+	})
+}
+
+// MarkMethodFailing flags a method the subscriber must replace (expired,
+// declined), with why.
+func (db *DB) MarkMethodFailing(ctx context.Context, id int64, why string) error {
+	_, err := db.Pool.Exec(ctx, `UPDATE payment_methods SET status = 'failing', failure = $2 WHERE id = $1 AND status = 'active'`, id, why)
+	return err
+}
+
+// prefixed qualifies every column of a comma-separated list.
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
 }

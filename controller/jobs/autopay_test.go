@@ -1,0 +1,123 @@
+package jobs
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/charge"
+	"github.com/tollgate-isp/tollgate/controller/payments"
+	"github.com/tollgate-isp/tollgate/controller/postgres"
+	"github.com/tollgate-isp/tollgate/internal/clock"
+	"github.com/tollgate-isp/tollgate/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, pgtest.WithMigrate(postgres.Migrate))) }
+
+func TestAutopayChargesOnDueDateAndRetriesOnSchedule(t *testing.T) {
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	clk := clock.NewFixed(now)
+	typ, err := db.CreateAccountType(ctx, billing.AccountType{Name: "residential", BillingMode: billing.BillingFixedDay, BillingDay: 1,
+		InvoiceLeadDays: 5, DueDays: 14, GraceDays: 7, TimeZone: "UTC", AutopayRetryDays: []int{1, 3}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := db.CreatePlan(ctx, billing.Plan{Name: "Fiber", Price: 5000, Currency: "USD"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sandbox := payments.NewSandbox()
+	sandbox.SetClock(clk)
+	sandbox.SetLogger(quiet)
+	charger := charge.New(sandbox, db, clk, quiet)
+	accounts := map[string]int64{}
+	for _, card := range []string{"4242424242424242", "4000000000000341"} {
+		a, _, err := db.CreateAccount(ctx, billing.NewAccount{Name: "Sub " + card[12:], AccountTypeID: typ.ID, Currency: "USD", AnchorDate: billing.NewDate(2026, 12, 1)}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		aid, pid := a.ID, plan.ID
+		if _, err := db.CreateService(ctx, billing.NewService{POP: "p1", Binding: billing.Binding{Method: "log"}, AccountID: &aid, PlanID: &pid,
+			StartDate: billing.NewDate(2026, 12, 1)}, "test", now); err != nil {
+			t.Fatal(err)
+		}
+		pm, err := sandbox.Tokenize(ctx, payments.CardInput{Number: card, ExpMonth: 12, ExpYear: 2030})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := charger.AddToken(ctx, a.ID, pm, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetAutopay(ctx, a.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		accounts[card[12:]] = a.ID
+	}
+	// December invoices: issued 2026-11-26, due 2026-12-10.
+	var run billing.BillingRun
+	err = pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		run, _, err = postgres.CreateBillingRunTx(ctx, tx, typ.ID, billing.NewDate(2026, 11, 26), billing.TriggerOnDemand, "test", 100, now)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := db.RunBillingBatch(ctx, run.ID, 0, now); err != nil || res.Invoices != 2 {
+		t.Fatalf("billing: %+v %v", res, err)
+	}
+
+	r := &Runner{db: db, clock: clk, log: quiet, charger: charger}
+	w := &autopayWorker{r: r}
+	attempts := func(acct string) []billing.PaymentAttempt {
+		as, err := db.PaymentAttempts(ctx, accounts[acct])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return as
+	}
+	work := func(d billing.Date) {
+		t.Helper()
+		clk.Set(time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, time.UTC))
+		if err := w.Work(ctx, &river.Job[AutopayArgs]{Args: AutopayArgs{AccountTypeID: typ.ID, Date: d}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	work(billing.NewDate(2026, 12, 9)) // the day before: nothing
+	if len(attempts("4242"))+len(attempts("0341")) != 0 {
+		t.Fatal("autopay charged before the due date")
+	}
+	for _, d := range []billing.Date{billing.NewDate(2026, 12, 10), billing.NewDate(2026, 12, 10), billing.NewDate(2026, 12, 11),
+		billing.NewDate(2026, 12, 12), billing.NewDate(2026, 12, 13), billing.NewDate(2026, 12, 20)} {
+		work(d)
+	}
+	good := attempts("4242")
+	if len(good) != 1 || good[0].Status != "succeeded" || good[0].PaymentID == nil {
+		t.Fatalf("good card: %+v", good)
+	}
+	if bal, _ := db.Balance(ctx, accounts["4242"]); bal != 0 {
+		t.Fatalf("good card's account still owes %d", bal)
+	}
+	bad := attempts("0341")
+	// Due date, due+1, due+3; then the schedule is used up.
+	if len(bad) != 3 || bad[0].AttemptNo != 3 || bad[2].AttemptNo != 1 {
+		t.Fatalf("failing card: %d attempts %+v", len(bad), bad)
+	}
+	methods, _ := db.PaymentMethods(ctx, accounts["0341"])
+	if len(methods) != 1 || methods[0].Status != "failing" || methods[0].Failure == "" {
+		t.Fatalf("the failing card is not flagged for the subscriber: %+v", methods)
+	}
+}
