@@ -74,6 +74,8 @@ Idempotency-Key, so a command that timed out can be re-run with the same
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	root.AddCommand(newServiceCmd(g), newAccountTypeCmd(g), newPlanCmd(g), newTaxRateCmd(g), newAccountCmd(g),
 		newChargeCmd(g), newCreditCmd(g), newInvoiceCmd(g), newBillingRunCmd(g), newImportCmd(g), newDevCmd(g))
+	root.AddCommand(newPaymentCmd(g), newBatchCmd(g))
+	root.AddCommand(newPaymentMethodCmd(g), newAutopayCmd(g), newDepositSlipCmd(g))
 	return root
 }
 

@@ -195,6 +195,13 @@ func validateBatch(ctx context.Context, q querier, b billing.PaymentBatch) (bill
 		if l.Amount <= 0 {
 			bad(l, "amount", strconv.FormatInt(l.Amount, 10)+" must be positive (minor units)")
 		}
+		if l.AccountID != 0 && l.Method.Manual() && l.Amount > 0 {
+			// The same checks a single payment gets (lengths, largest amount).
+			p := billing.NewPayment{AccountID: l.AccountID, Method: l.Method, Amount: l.Amount, Reference: l.Reference, Payer: l.Payer, Memo: l.Memo}
+			if err := p.Validate(); err != nil && !(l.Method == billing.PayCheck && l.Reference == "") {
+				bad(l, "line", billing.ErrorMessage(err))
+			}
+		}
 		if l.Method == billing.PayCheck {
 			if l.Reference == "" {
 				bad(l, "reference", "a check needs its check number")

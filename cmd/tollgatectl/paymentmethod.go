@@ -1,0 +1,332 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+func newPaymentMethodCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "payment-method",
+		Aliases: []string{"payment-methods", "pm"},
+		Short:   "Payment methods on file (gateway tokens), gateway charges and their attempts",
+	}
+	cmd.AddCommand(newPMAddCmd(g), newPMListCmd(g), newPMRemoveCmd(g), newPMDefaultCmd(g), newPMChargeCmd(g), newPMAttemptsCmd(g))
+	return cmd
+}
+
+// parseExpiry reads "MM/YYYY" or "MM/YY".
+func parseExpiry(s string) (month, year int, err error) {
+	m, y, ok := strings.Cut(s, "/")
+	if ok {
+		month, err = strconv.Atoi(m)
+	}
+	if ok && err == nil {
+		year, err = strconv.Atoi(y)
+	}
+	if !ok || err != nil || month < 1 || month > 12 {
+		return 0, 0, fmt.Errorf("--exp %q is not MM/YYYY", s)
+	}
+	if year < 100 {
+		year += 2000
+	}
+	return month, year, nil
+}
+
+func newPMAddCmd(g *globals) *cobra.Command {
+	var sandboxCard, exp, cvc, token, brand, last4, idemKey string
+	var makeDefault bool
+	cmd := &cobra.Command{
+		Use:   "add ACCOUNT (--token TOKEN --last4 NNNN --exp MM/YYYY | --sandbox-card NUMBER --exp MM/YYYY)",
+		Short: "Put a card on file: a token from the payment processor, or (sandbox gateway) a test card tokenized first",
+		Example: `  tollgatectl payment-method add 42 --sandbox-card 4242424242424242 --exp 12/2030 --default
+  tollgatectl payment-method add 42 --token pm_1Q... --brand visa --last4 4242 --exp 12/2030`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseIDOf("account", args[0])
+			if err != nil {
+				return err
+			}
+			month, year, err := parseExpiry(exp)
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			pm := map[string]any{"token": token, "kind": "card", "brand": brand, "last4": last4, "exp_month": month, "exp_year": year, "default": makeDefault}
+			if sandboxCard != "" {
+				// The card goes to the processor's tokenizer only; what comes
+				// back is a token.
+				var tok map[string]any
+				if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/sandbox/tokens", nil, "",
+					map[string]any{"number": sandboxCard, "exp_month": month, "exp_year": year, "cvc": cvc}, &tok); err != nil {
+					return err
+				}
+				pm["token"], pm["brand"], pm["last4"] = tok["token"], tok["brand"], tok["last4"]
+			} else if token == "" || len(last4) != 4 {
+				return fmt.Errorf("give --token with --last4 (4 digits), or --sandbox-card with the sandbox gateway")
+			}
+			var m billing.StoredMethod
+			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", id, "/payment-methods"), nil, orNewKey(idemKey), pm, &m); err != nil {
+				return err
+			}
+			return printMethods(cmd, g, []billing.StoredMethod{m})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&sandboxCard, "sandbox-card", "", "a test card number for the sandbox gateway (sent only to its tokenizer)")
+	f.StringVar(&exp, "exp", "", "expiry MM/YYYY (required)")
+	f.StringVar(&cvc, "cvc", "", "card security code (sandbox)")
+	f.StringVar(&token, "token", "", "payment method token from the processor")
+	f.StringVar(&brand, "brand", "", "card brand (with --token)")
+	f.StringVar(&last4, "last4", "", "last four digits (with --token)")
+	f.BoolVar(&makeDefault, "default", false, "make it the account's default method")
+	f.StringVar(&idemKey, "idempotency-key", "", "Idempotency-Key to send (default: a new random key)")
+	_ = cmd.MarkFlagRequired("exp")
+	return cmd
+}
+
+func printMethods(cmd *cobra.Command, g *globals, ms []billing.StoredMethod) error {
+	if g.json() {
+		return printJSON(cmd.OutOrStdout(), ms)
+	}
+	t := newTable(cmd.OutOrStdout())
+	fmt.Fprintln(t, "ID\tKIND\tBRAND\tLAST4\tEXPIRES\tDEFAULT\tSTATUS\tWHY")
+	for _, m := range ms {
+		fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%02d/%d\t%v\t%s\t%s\n", m.ID, m.Kind, m.Brand, m.Last4, m.ExpMonth, m.ExpYear, m.Default, m.Status, m.Failure)
+	}
+	return t.Flush()
+}
+
+func newPMListCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use: "list ACCOUNT", Short: "List an account's payment methods (failing ones say why)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseIDOf("account", args[0])
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var p struct{ Items []billing.StoredMethod }
+			if err := c.Do(cmd.Context(), http.MethodGet, idPath("/api/v1/accounts", id, "/payment-methods"), nil, "", nil, &p); err != nil {
+				return err
+			}
+			return printMethods(cmd, g, p.Items)
+		},
+	}
+}
+
+func methodArgs(args []string) (account, method int64, err error) {
+	if account, err = parseIDOf("account", args[0]); err == nil {
+		method, err = parseIDOf("payment method", args[1])
+	}
+	return account, method, err
+}
+
+func newPMRemoveCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use: "remove ACCOUNT METHOD", Short: "Remove a payment method (removing the default turns autopay off)", Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, m, err := methodArgs(args)
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			return c.Do(cmd.Context(), http.MethodDelete, idPath("/api/v1/accounts", a, "/payment-methods/"+strconv.FormatInt(m, 10)), nil, orNewKey(""), nil, nil)
+		},
+	}
+}
+
+func newPMDefaultCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use: "default ACCOUNT METHOD", Short: "Make a payment method the account's default", Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, m, err := methodArgs(args)
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			return c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", a, "/payment-methods/"+strconv.FormatInt(m, 10)+"/default"), nil, orNewKey(""), nil, nil)
+		},
+	}
+}
+
+func newPMChargeCmd(g *globals) *cobra.Command {
+	var amount, idemKey string
+	var method int64
+	cmd := &cobra.Command{
+		Use: "charge ACCOUNT --amount 53.11 [--method ID]", Short: "Charge a method on file through the gateway (default method unless --method)",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseIDOf("account", args[0])
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			a, err := getAccount(cmd.Context(), c, id)
+			if err != nil {
+				return err
+			}
+			minor, err := parseAmount(amount, a.Currency)
+			if err != nil {
+				return fmt.Errorf("--amount: %w", err)
+			}
+			var at billing.PaymentAttempt
+			body := map[string]any{"amount": minor}
+			if method > 0 {
+				body["payment_method_id"] = method
+			}
+			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", id, "/gateway-payments"), nil, orNewKey(idemKey), body, &at); err != nil {
+				return err
+			}
+			return printAttempts(cmd, g, []billing.PaymentAttempt{at})
+		},
+	}
+	cmd.Flags().StringVar(&amount, "amount", "", "amount, e.g. 53.11 (required)")
+	cmd.Flags().Int64Var(&method, "method", 0, "payment method id (default: the account's default)")
+	cmd.Flags().StringVar(&idemKey, "idempotency-key", "", "Idempotency-Key (also sent to the gateway; default: a new random key)")
+	_ = cmd.MarkFlagRequired("amount")
+	return cmd
+}
+
+func printAttempts(cmd *cobra.Command, g *globals, as []billing.PaymentAttempt) error {
+	if g.json() {
+		return printJSON(cmd.OutOrStdout(), as)
+	}
+	t := newTable(cmd.OutOrStdout())
+	fmt.Fprintln(t, "ID\tWHEN\tTRIGGER\tATTEMPT\tMETHOD\tAMOUNT\tSTATUS\tPAYMENT\tWHY")
+	for _, a := range as {
+		pay := "-"
+		if a.PaymentID != nil {
+			pay = strconv.FormatInt(*a.PaymentID, 10)
+		}
+		fmt.Fprintf(t, "%d\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", a.ID, a.CreatedAt.Local().Format("2006-01-02 15:04"), a.Trigger, a.AttemptNo,
+			a.PaymentMethodID, money(a.Amount, a.Currency), a.Status, pay, strings.TrimSpace(a.FailureCode+" "+a.FailureMessage))
+	}
+	return t.Flush()
+}
+
+func newPMAttemptsCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use: "attempts ACCOUNT", Short: "Every gateway charge attempt of an account (autopay, portal, staff)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseIDOf("account", args[0])
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var p struct{ Items []billing.PaymentAttempt }
+			if err := c.Do(cmd.Context(), http.MethodGet, idPath("/api/v1/accounts", id, "/payment-attempts"), nil, "", nil, &p); err != nil {
+				return err
+			}
+			return printAttempts(cmd, g, p.Items)
+		},
+	}
+}
+
+func newAutopayCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "autopay", Short: "Turn an account's autopay on (needs a default payment method) or off"}
+	for _, on := range []bool{true, false} {
+		verb := map[bool]string{true: "on", false: "off"}[on]
+		cmd.AddCommand(&cobra.Command{
+			Use: verb + " ACCOUNT", Short: "Turn autopay " + verb, Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				id, err := parseIDOf("account", args[0])
+				if err != nil {
+					return err
+				}
+				c, err := g.client()
+				if err != nil {
+					return err
+				}
+				if err := c.Do(cmd.Context(), http.MethodPut, idPath("/api/v1/accounts", id, "/autopay"), nil, orNewKey(""), map[string]bool{"enabled": on}, nil); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "autopay is %s for account %d\n", verb, id)
+				return nil
+			},
+		})
+	}
+	return cmd
+}
+
+func newDepositSlipCmd(g *globals) *cobra.Command {
+	var format, file string
+	cmd := &cobra.Command{
+		Use:     "deposit-slip BATCH... --file PATH",
+		Short:   "Write the deposit slip of one or more posted batches (PDF or CSV) to take to the bank",
+		Example: "  tollgatectl deposit-slip 12 13 --file deposit-2026-12-05.pdf",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			q := make([]string, 0, len(args))
+			for _, a := range args {
+				id, err := parseIDOf("batch", a)
+				if err != nil {
+					return err
+				}
+				q = append(q, "batch="+strconv.FormatInt(id, 10))
+			}
+			if format == "" {
+				format = "pdf"
+				if strings.HasSuffix(file, ".csv") {
+					format = "csv"
+				}
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			req, err := http.NewRequestWithContext(cmd.Context(), http.MethodGet, c.BaseURL+"/api/v1/deposit-slips?"+strings.Join(q, "&")+"&format="+format, nil)
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Authorization", "Bearer "+c.Token)
+			resp, err := c.HTTP.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			data, err := io.ReadAll(resp.Body)
+			if err != nil {
+				return err
+			}
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("deposit slip: %s: %s", resp.Status, strings.TrimSpace(string(data)))
+			}
+			if err := os.WriteFile(file, data, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d bytes)\n", file, len(data))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&file, "file", "", "where to write the slip (required)")
+	cmd.Flags().StringVar(&format, "format", "", "pdf or csv (default: from the file name, else pdf)")
+	_ = cmd.MarkFlagRequired("file")
+	return cmd
+}
