@@ -46,6 +46,7 @@ database_url: "$DB_URL"
 http: {listen: "127.0.0.1:$HTTP_PORT"}
 grpc: {listen: "127.0.0.1:$GRPC_PORT", insecure_plaintext: true, heartbeat_interval: 2s}
 dev: {clock_api: true}   # the demo moves time forward through the API
+company: {name: "Prairie Fiber Co-op", address: ["100 Main St", "Austin, TX 78701"]}
 api:
   tokens:
     - {name: demo-admin, role: admin, token_file: "$run/admin.token"}
@@ -105,7 +106,15 @@ eve=$(date -u -d "$next_month -1 day" +%Y-%m-%d)
 echo "\$ tollgatectl billing-run preview --date $eve" >&2
 "$BIN/tollgatectl" billing-run preview --date "$eve" | sed -n '1,8p' # sed reads it all: no SIGPIPE under pipefail
 
-say "A month passes on the simulated clock; billing runs fire on their own"
+say "Ten residential subscribers put a card on file and turn autopay on; one more uses a card that will be declined"
+for n in $(seq 1 11); do
+  card=4242424242424242; [ "$n" -eq 11 ] && card=4000000000000341
+  "$BIN/tollgatectl" payment-method add "$n" --sandbox-card "$card" --exp 12/2030 --default >/dev/null
+  "$BIN/tollgatectl" autopay on "$n" >/dev/null
+done
+ctl payment-method list 11
+
+say "A month passes on the simulated clock; billing runs and autopay fire on their own"
 echo "\$ tollgatectl dev advance 30d   (runs that invoiced nothing are left out here)" >&2
 "$BIN/tollgatectl" dev advance 30d | awk 'NR <= 4 || $7 > 0'
 
@@ -117,6 +126,25 @@ echo "  ... $count invoices in all"
 [ "$count" -ge 200 ] || fail "expected at least 200 invoices, got $count"
 first=$(sed -n 's/^    "id": \([0-9]*\),$/\1/p' "$run/invoices.json" | head -1)
 ctl invoice show "$first"
+
+say "Autopay charged the cards on the due date; the declined card was retried on schedule and flagged"
+ctl payment list --account 1
+ctl payment-method attempts 11
+ctl payment-method list 11
+
+say "Commercial customers paid by check: a lockbox file becomes a deposit batch, validated and posted as one unit"
+deposit_date=$(date -u -d "+30 days" +%Y-%m-%d)
+{
+  echo "account,method,amount,reference,payer"
+  for n in $(seq 151 170); do printf 'A-%06d,check,211.44,%d,"Customer %d"\n' "$n" $((5000 + n)) "$n"; done
+} > "$run/lockbox.csv"
+ctl batch import "$run/lockbox.csv" --date "$deposit_date" --deposit-account "First Bank 000123456789" --post
+batch_id=$("$BIN/tollgatectl" batch list -o json | sed -n 's/^    "id": \([0-9]*\),$/\1/p' | head -1)
+[ -n "$batch_id" ] || fail "could not find the posted batch"
+ctl deposit-slip "$batch_id" --file "$run/deposit-slip.pdf"
+slip="$PWD/demo-deposit-slip.pdf"
+cp "$run/deposit-slip.pdf" "$slip"
+echo "deposit slip PDF: $slip"
 
 if [ "${DEMO_KEEP:-}" = "1" ]; then
   say "DEMO_KEEP=1: everything stays up until Ctrl-C"
@@ -130,4 +158,4 @@ if [ "${DEMO_KEEP:-}" = "1" ]; then
 TXT
   wait
 fi
-say "Demo finished: suspension and restoration enforced and confirmed; $count invoices issued by the billing runs"
+say "Demo finished: suspension and restoration enforced and confirmed; $count invoices issued; autopay and a check deposit posted; slip at $slip"

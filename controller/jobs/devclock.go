@@ -48,6 +48,12 @@ func (c *DevClock) Advance(ctx context.Context, d time.Duration) (time.Time, []b
 			}
 			opened = append(opened, done)
 		}
+		if len(runs) > 0 {
+			// The day's autopay and late-fee jobs happen before time moves on.
+			if err := c.waitJobs(ctx); err != nil {
+				return now, opened, err
+			}
+		}
 	}
 	c.r.log.Info("dev clock advanced", "by", d, "now", c.clock.Now(), "runs", len(opened))
 	return c.clock.Now(), opened, nil
@@ -67,6 +73,25 @@ func (c *DevClock) waitRun(ctx context.Context, id int64) (billing.BillingRun, e
 		select {
 		case <-ctx.Done():
 			return run, fmt.Errorf("billing run %d did not finish within %s", id, c.Wait)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// waitJobs waits until no autopay or late-fee job is waiting or running.
+func (c *DevClock) waitJobs(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, c.Wait)
+	defer cancel()
+	for {
+		var n int
+		err := c.r.db.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job
+			WHERE kind IN ('autopay', 'late_fees') AND state IN ('available', 'running', 'pending')`).Scan(&n)
+		if err != nil || n == 0 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("autopay and late-fee jobs did not finish within %s", c.Wait)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
