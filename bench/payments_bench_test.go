@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"os"
 	"context"
 	"fmt"
 	"net/http"
@@ -45,7 +46,7 @@ func seedAccounts(ctx context.Context, b *testing.B, db *postgres.DB, n int) {
 // spread over 1,000 accounts. Run with -benchtime=5000x.
 func BenchmarkPaymentsAPI(b *testing.B) {
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, pgtest.NewDatabase(b))
+	db, err := postgres.Open(ctx, pgtest.NewDatabase(b)+os.Getenv("BENCH_URL_SUFFIX"))
 	if err != nil {
 		b.Fatal(err)
 	}

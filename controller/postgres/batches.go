@@ -335,5 +335,6 @@ func postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.PaymentBatch, b
 			return mapError(fmt.Errorf("post batch %d: write %s: %w", b.ID, cp.table, err))
 		}
 	}
-	return allocate(ctx, tx, accounts...)
+	_, err = allocate(ctx, tx, accounts...)
+	return err
 }

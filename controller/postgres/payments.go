@@ -32,10 +32,7 @@ func (db *DB) PostPayment(ctx context.Context, in billing.NewPayment, by string,
 		p, err = postPaymentTx(ctx, tx, in, by, now, nil, 0)
 		return err
 	})
-	if err != nil {
-		return p, err
-	}
-	return db.Payment(ctx, p.ID)
+	return p, err
 }
 
 // postPaymentTx posts one payment inside tx. The account row is locked
@@ -91,39 +88,62 @@ func postPaymentTx(ctx context.Context, tx pgx.Tx, in billing.NewPayment, by str
 	if err != nil {
 		return p, mapError(err)
 	}
-	return p, allocate(ctx, tx, in.AccountID)
+	allocs, err := allocate(ctx, tx, in.AccountID)
+	p.Allocations = []billing.Allocation{}
+	p.Unallocated = p.Amount
+	for _, a := range allocs {
+		if a.payment == p.ID {
+			p.Allocations = append(p.Allocations, a.Allocation)
+			p.Unallocated -= a.Amount
+		}
+	}
+	return p, err
 }
 
 // allocate applies the unallocated payment amounts of the given accounts
 // to their open invoices, oldest due first, and marks fully paid invoices
-// paid: four statements however many accounts. The caller holds the
-// accounts' row locks.
-func allocate(ctx context.Context, tx pgx.Tx, accountIDs ...int64) error {
-	type open struct{ Account, ID, Amount int64 }
-	rows, err := tx.Query(ctx, `SELECT p.account_id, p.id, p.amount - p.refunded - coalesce(sum(a.amount), 0)
+// paid: two statements however many accounts. The caller holds the
+// accounts' row locks. It returns the allocations it made.
+func allocate(ctx context.Context, tx pgx.Tx, accountIDs ...int64) ([]allocation, error) {
+	type open struct {
+		Credit      bool
+		Account, ID int64
+		Amount      int64
+		Number      string
+	}
+	// Credits (payments with an unallocated part) and open invoices in one
+	// round trip, each ordered by account, then payment id or due date.
+	rows, err := tx.Query(ctx, `
+		(SELECT true, p.account_id, p.id, p.amount - p.refunded - coalesce(sum(a.amount), 0), ''
 		FROM payments p LEFT JOIN payment_allocations a ON a.payment_id = p.id
 		WHERE p.account_id = ANY($1) AND p.status = 'posted'
-		GROUP BY p.id HAVING p.amount - p.refunded - coalesce(sum(a.amount), 0) > 0 ORDER BY p.account_id, p.id`, accountIDs)
-	if err != nil {
-		return err
-	}
-	credits, err := pgx.CollectRows(rows, pgx.RowToStructByPos[open])
-	if err != nil || len(credits) == 0 {
-		return err
-	}
-	rows, err = tx.Query(ctx, `SELECT i.account_id, i.id, i.total - coalesce(sum(a.amount), 0)
+		GROUP BY p.id HAVING p.amount - p.refunded - coalesce(sum(a.amount), 0) > 0 ORDER BY p.account_id, p.id)
+		UNION ALL
+		(SELECT false, i.account_id, i.id, i.total - coalesce(sum(a.amount), 0), i.number
 		FROM invoices i LEFT JOIN payment_allocations a ON a.invoice_id = i.id
 		WHERE i.account_id = ANY($1) AND i.status = 'open'
-		GROUP BY i.id HAVING i.total - coalesce(sum(a.amount), 0) > 0 ORDER BY i.account_id, i.due_date, i.id`, accountIDs)
+		GROUP BY i.id HAVING i.total - coalesce(sum(a.amount), 0) > 0 ORDER BY i.account_id, i.due_date, i.id)`, accountIDs)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	invoices, err := pgx.CollectRows(rows, pgx.RowToStructByPos[open])
+	all, err := pgx.CollectRows(rows, pgx.RowToStructByPos[open])
 	if err != nil {
-		return err
+		return nil, err
+	}
+	var credits, invoices []open
+	for _, o := range all {
+		if o.Credit {
+			credits = append(credits, o)
+		} else {
+			invoices = append(invoices, o)
+		}
+	}
+	if len(credits) == 0 || len(invoices) == 0 {
+		return nil, nil
 	}
 	// Both lists are ordered by account: walk them together.
-	var payIDs, invIDs, amounts, paid []int64
+	var out []allocation
+	var paid []int64
 	ci := 0
 	for ii := 0; ii < len(invoices); {
 		acct := invoices[ii].Account
@@ -135,7 +155,7 @@ func allocate(ctx context.Context, tx pgx.Tx, accountIDs ...int64) error {
 			need := inv.Amount
 			for need > 0 && ci < len(credits) && credits[ci].Account == acct {
 				take := min(need, credits[ci].Amount)
-				payIDs, invIDs, amounts = append(payIDs, credits[ci].ID), append(invIDs, inv.ID), append(amounts, take)
+				out = append(out, allocation{payment: credits[ci].ID, Allocation: billing.Allocation{InvoiceID: inv.ID, InvoiceNumber: inv.Number, Amount: take}})
 				need -= take
 				if credits[ci].Amount -= take; credits[ci].Amount == 0 {
 					ci++
@@ -146,17 +166,26 @@ func allocate(ctx context.Context, tx pgx.Tx, accountIDs ...int64) error {
 			}
 		}
 	}
-	if len(payIDs) == 0 {
-		return nil
+	if len(out) == 0 {
+		return nil, nil
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO payment_allocations (payment_id, invoice_id, amount)
-		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])
-		ON CONFLICT (payment_id, invoice_id) DO UPDATE SET amount = payment_allocations.amount + EXCLUDED.amount`,
-		payIDs, invIDs, amounts); err != nil {
-		return err
+	payIDs, invIDs, amounts := make([]int64, len(out)), make([]int64, len(out)), make([]int64, len(out))
+	for i, a := range out {
+		payIDs[i], invIDs[i], amounts[i] = a.payment, a.InvoiceID, a.Amount
 	}
-	_, err = tx.Exec(ctx, `UPDATE invoices SET status = 'paid' WHERE id = ANY($1)`, paid)
-	return err
+	_, err = tx.Exec(ctx, `WITH ins AS (
+			INSERT INTO payment_allocations (payment_id, invoice_id, amount)
+			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])
+			ON CONFLICT (payment_id, invoice_id) DO UPDATE SET amount = payment_allocations.amount + EXCLUDED.amount
+		)
+		UPDATE invoices SET status = 'paid' WHERE id = ANY($4)`, payIDs, invIDs, amounts, paid)
+	return out, err
+}
+
+// allocation is one allocation made by allocate, with its payment.
+type allocation struct {
+	payment int64
+	billing.Allocation
 }
 
 // Payment returns a payment with its allocations; ENOTFOUND if missing.
@@ -264,7 +293,7 @@ func (db *DB) ReversePayment(ctx context.Context, id int64, r billing.Reversal, 
 			id, now, string(r.Reason)+optional(": ", r.Memo)); err != nil {
 			return err
 		}
-		if err := allocate(ctx, tx, accountID); err != nil {
+		if _, err := allocate(ctx, tx, accountID); err != nil {
 			return err
 		}
 		if db.AfterReversal != nil {
