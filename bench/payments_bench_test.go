@@ -2,11 +2,11 @@ package bench
 
 import (
 	"bytes"
-	"os"
 	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
