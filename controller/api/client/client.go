@@ -6,7 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
+	"encoding/base32"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -56,9 +56,10 @@ func (p *Problem) Error() string {
 
 // NewIdempotencyKey returns a random key for one logical change.
 func NewIdempotencyKey() string {
-	b := make([]byte, 16)
+	b := make([]byte, 15)
 	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	// Base32, not hex: no long digit runs that could pass for a card number.
+	return strings.ToLower(base32.StdEncoding.EncodeToString(b))
 }
 
 // Do sends a request with an optional JSON body and decodes a JSON answer
