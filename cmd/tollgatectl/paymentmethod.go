@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
@@ -108,66 +109,52 @@ func printMethods(cmd *cobra.Command, g *globals, ms []billing.StoredMethod) err
 	return t.Flush()
 }
 
-func newPMListCmd(g *globals) *cobra.Command {
+// idsCmd is a command whose arguments are ids (named by kinds, in order):
+// it parses them, builds the client and runs.
+func idsCmd(g *globals, use, short string, kinds []string, run func(cmd *cobra.Command, c *client.Client, ids []int64) error) *cobra.Command {
 	return &cobra.Command{
-		Use: "list ACCOUNT", Short: "List an account's payment methods (failing ones say why)", Args: cobra.ExactArgs(1),
+		Use: use, Short: short, Args: cobra.ExactArgs(len(kinds)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("account", args[0])
-			if err != nil {
-				return err
+			ids := make([]int64, len(args))
+			for i, a := range args {
+				id, err := parseIDOf(kinds[i], a)
+				if err != nil {
+					return err
+				}
+				ids[i] = id
 			}
 			c, err := g.client()
 			if err != nil {
 				return err
 			}
+			return run(cmd, c, ids)
+		},
+	}
+}
+
+func newPMListCmd(g *globals) *cobra.Command {
+	return idsCmd(g, "list ACCOUNT", "List an account's payment methods (failing ones say why)", []string{"account"},
+		func(cmd *cobra.Command, c *client.Client, ids []int64) error {
 			var p struct{ Items []billing.StoredMethod }
-			if err := c.Do(cmd.Context(), http.MethodGet, idPath("/api/v1/accounts", id, "/payment-methods"), nil, "", nil, &p); err != nil {
+			if err := c.Do(cmd.Context(), http.MethodGet, idPath("/api/v1/accounts", ids[0], "/payment-methods"), nil, "", nil, &p); err != nil {
 				return err
 			}
 			return printMethods(cmd, g, p.Items)
-		},
-	}
-}
-
-func methodArgs(args []string) (account, method int64, err error) {
-	if account, err = parseIDOf("account", args[0]); err == nil {
-		method, err = parseIDOf("payment method", args[1])
-	}
-	return account, method, err
+		})
 }
 
 func newPMRemoveCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use: "remove ACCOUNT METHOD", Short: "Remove a payment method (removing the default turns autopay off)", Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, m, err := methodArgs(args)
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			return c.Do(cmd.Context(), http.MethodDelete, idPath("/api/v1/accounts", a, "/payment-methods/"+strconv.FormatInt(m, 10)), nil, orNewKey(""), nil, nil)
-		},
-	}
+	return idsCmd(g, "remove ACCOUNT METHOD", "Remove a payment method (removing the default turns autopay off)", []string{"account", "payment method"},
+		func(cmd *cobra.Command, c *client.Client, ids []int64) error {
+			return c.Do(cmd.Context(), http.MethodDelete, idPath("/api/v1/accounts", ids[0], "/payment-methods/"+strconv.FormatInt(ids[1], 10)), nil, orNewKey(""), nil, nil)
+		})
 }
 
 func newPMDefaultCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use: "default ACCOUNT METHOD", Short: "Make a payment method the account's default", Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, m, err := methodArgs(args)
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			return c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", a, "/payment-methods/"+strconv.FormatInt(m, 10)+"/default"), nil, orNewKey(""), nil, nil)
-		},
-	}
+	return idsCmd(g, "default ACCOUNT METHOD", "Make a payment method the account's default", []string{"account", "payment method"},
+		func(cmd *cobra.Command, c *client.Client, ids []int64) error {
+			return c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", ids[0], "/payment-methods/"+strconv.FormatInt(ids[1], 10)+"/default"), nil, orNewKey(""), nil, nil)
+		})
 }
 
 func newPMChargeCmd(g *globals) *cobra.Command {
@@ -229,48 +216,28 @@ func printAttempts(cmd *cobra.Command, g *globals, as []billing.PaymentAttempt) 
 }
 
 func newPMAttemptsCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use: "attempts ACCOUNT", Short: "Every gateway charge attempt of an account (autopay, portal, staff)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("account", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+	return idsCmd(g, "attempts ACCOUNT", "Every gateway charge attempt of an account (autopay, portal, staff)", []string{"account"},
+		func(cmd *cobra.Command, c *client.Client, ids []int64) error {
 			var p struct{ Items []billing.PaymentAttempt }
-			if err := c.Do(cmd.Context(), http.MethodGet, idPath("/api/v1/accounts", id, "/payment-attempts"), nil, "", nil, &p); err != nil {
+			if err := c.Do(cmd.Context(), http.MethodGet, idPath("/api/v1/accounts", ids[0], "/payment-attempts"), nil, "", nil, &p); err != nil {
 				return err
 			}
 			return printAttempts(cmd, g, p.Items)
-		},
-	}
+		})
 }
 
 func newAutopayCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "autopay", Short: "Turn an account's autopay on (needs a default payment method) or off"}
 	for _, on := range []bool{true, false} {
 		verb := map[bool]string{true: "on", false: "off"}[on]
-		cmd.AddCommand(&cobra.Command{
-			Use: verb + " ACCOUNT", Short: "Turn autopay " + verb, Args: cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				id, err := parseIDOf("account", args[0])
-				if err != nil {
+		cmd.AddCommand(idsCmd(g, verb+" ACCOUNT", "Turn autopay "+verb, []string{"account"},
+			func(cmd *cobra.Command, c *client.Client, ids []int64) error {
+				if err := c.Do(cmd.Context(), http.MethodPut, idPath("/api/v1/accounts", ids[0], "/autopay"), nil, orNewKey(""), map[string]bool{"enabled": on}, nil); err != nil {
 					return err
 				}
-				c, err := g.client()
-				if err != nil {
-					return err
-				}
-				if err := c.Do(cmd.Context(), http.MethodPut, idPath("/api/v1/accounts", id, "/autopay"), nil, orNewKey(""), map[string]bool{"enabled": on}, nil); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "autopay is %s for account %d\n", verb, id)
+				fmt.Fprintf(cmd.OutOrStdout(), "autopay is %s for account %d\n", verb, ids[0])
 				return nil
-			},
-		})
+			}))
 	}
 	return cmd
 }
