@@ -52,6 +52,18 @@ func TestCardPaymentsThroughTheSandbox(t *testing.T) {
 	if bal, _ := e.db.Balance(ctx, 1); bal != -5311 {
 		t.Fatalf("balance after one card payment: %d", bal)
 	}
+	// The whole payment is credit (there is no invoice): refund 10.00 of it
+	// through the gateway.
+	pid := fmt.Sprint(attempt["payment_id"])
+	if r := e.do("POST", "/api/v1/payments/"+pid+"/refund", billingToken, "refund-1", `{"amount":1000,"memo":"goodwill"}`); r.status != 200 || r.json(t)["refunded"].(float64) != 1000 {
+		t.Fatalf("card refund: %d %s", r.status, r.body)
+	}
+	if !strings.Contains(e.logs.String(), `"msg":"gateway refund"`) {
+		t.Fatal("the card refund did not go through the gateway")
+	}
+	if r := e.do("POST", "/api/v1/payments/"+pid+"/refund", billingToken, "refund-2", `{"amount":999999}`); r.status != 422 {
+		t.Fatalf("refund beyond the credit: %d %s", r.status, r.body)
+	}
 
 	// A card that attaches fine and fails on every charge: the attempt is
 	// recorded, nothing is posted, the method is flagged for the subscriber.
@@ -84,7 +96,7 @@ func TestCardPaymentsThroughTheSandbox(t *testing.T) {
 		}
 	}
 	if bal, _ := e.db.Balance(ctx, 1); bal != 0 {
-		t.Fatalf("balance after the chargeback: %d", bal)
+		t.Fatalf("balance after the refund and the chargeback: %d", bal)
 	}
 	forged := e.doHeader("POST", "/api/v1/webhooks/sandbox", string(payload), map[string]string{"Stripe-Signature": "t=1,v1=00"})
 	if forged.status != 400 {

@@ -73,7 +73,7 @@ func (s *Server) registerPayments() {
 			return wrap(s, "reverse-payment", p, err)
 		})
 	huma.Register(api, op("refund-payment", http.MethodPost, "/api/v1/payments/{id}/refund",
-		"Record a refund paid out of a payment's unapplied credit", RoleBilling, "payments"),
+		"Refund part of a payment's unapplied credit: through the gateway for card and ACH payments, recorded for the others", RoleBilling, "payments"),
 		func(ctx context.Context, in *struct {
 			IDPath
 			Body struct {
@@ -81,6 +81,25 @@ func (s *Server) registerPayments() {
 				Memo   string `json:"memo,omitempty" maxLength:"500"`
 			}
 		}) (*body[billing.Payment], error) {
+			// Card and ACH money goes back through the gateway first; the
+			// request's Idempotency-Key travels with it, so a retry never
+			// refunds twice.
+			orig, err := s.payments.Payment(ctx, in.ID)
+			if err != nil {
+				return nil, s.toHTTPError("refund-payment", err)
+			}
+			if orig.Method == billing.PayCard || orig.Method == billing.PayACH {
+				if s.charger == nil {
+					return nil, huma.Error422UnprocessableEntity("no payment gateway is configured to refund a " + string(orig.Method) + " payment")
+				}
+				if in.Body.Amount > orig.Unallocated {
+					return nil, s.toHTTPError("refund-payment", billing.Errorf(billing.EINVALID,
+						"amount %d is more than the payment's unapplied credit (%d); reverse the payment instead", in.Body.Amount, orig.Unallocated))
+				}
+				if _, err := s.charger.Refund(ctx, orig, in.Body.Amount, idempotencyKeyFrom(ctx)); err != nil {
+					return nil, s.toHTTPError("refund-payment", err)
+				}
+			}
 			p, err := s.payments.RefundPayment(ctx, in.ID, in.Body.Amount, in.Body.Memo, actor(ctx), s.clock.Now())
 			return wrap(s, "refund-payment", p, err)
 		})

@@ -88,11 +88,14 @@ type Payment struct {
 	Status       PaymentStatus `json:"status"`
 	Refunded     int64         `json:"refunded"`
 	BatchID      *int64        `json:"batch_id,omitempty"`
-	PostedBy     string        `json:"posted_by,omitempty"`
-	PostedAt     time.Time     `json:"posted_at"`
-	ReversedAt   *time.Time    `json:"reversed_at,omitempty"`
-	ReversalNote string        `json:"reversal_reason,omitempty"`
-	Allocations  []Allocation  `json:"allocations"`
+	// Gateway and GatewayCharge identify a card/ACH payment at its gateway.
+	Gateway       string       `json:"gateway,omitempty"`
+	GatewayCharge string       `json:"gateway_charge,omitempty"`
+	PostedBy      string       `json:"posted_by,omitempty"`
+	PostedAt      time.Time    `json:"posted_at"`
+	ReversedAt    *time.Time   `json:"reversed_at,omitempty"`
+	ReversalNote  string       `json:"reversal_reason,omitempty"`
+	Allocations   []Allocation `json:"allocations"`
 	// Unallocated is the part of the payment that is credit on the account.
 	Unallocated int64 `json:"unallocated"`
 }

@@ -129,3 +129,18 @@ func (s *Service) method(ctx context.Context, accountID, methodID int64) (billin
 	}
 	return m, nil
 }
+
+// Refund pays back amount of a gateway payment through the gateway (the
+// caller then records it). The idempotency key makes a retried refund a
+// no-op at the gateway. EINVALID when the payment did not come through this
+// gateway.
+func (s *Service) Refund(ctx context.Context, p billing.Payment, amount int64, key string) (payments.Refund, error) {
+	if p.Gateway != s.gw.Name() || p.GatewayCharge == "" {
+		return payments.Refund{}, billing.Errorf(billing.EINVALID, "payment %d did not come through the %s gateway", p.ID, s.gw.Name())
+	}
+	r, err := s.gw.Refund(ctx, p.GatewayCharge, amount, key)
+	if err == nil {
+		s.log.Info("gateway refund", "payment_id", p.ID, "amount", amount, "refund", r.ID, "status", r.Status)
+	}
+	return r, err
+}

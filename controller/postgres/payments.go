@@ -12,12 +12,12 @@ import (
 )
 
 const paymentColumns = `id, account_id, method, amount, currency, reference, payer, received_date, memo, status, refunded,
-	batch_id, posted_by, posted_at, reversed_at, reversal_reason`
+	batch_id, posted_by, posted_at, reversed_at, reversal_reason, gateway, gateway_charge`
 
 func scanPayment(row pgx.Row) (billing.Payment, error) {
 	var p billing.Payment
 	err := row.Scan(&p.ID, &p.AccountID, &p.Method, &p.Amount, &p.Currency, &p.Reference, &p.Payer, scanDate(&p.ReceivedDate),
-		&p.Memo, &p.Status, &p.Refunded, &p.BatchID, &p.PostedBy, &p.PostedAt, &p.ReversedAt, &p.ReversalNote)
+		&p.Memo, &p.Status, &p.Refunded, &p.BatchID, &p.PostedBy, &p.PostedAt, &p.ReversedAt, &p.ReversalNote, &p.Gateway, &p.GatewayCharge)
 	return p, err
 }
 
