@@ -117,7 +117,8 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 		c.log.Warn("dev.clock_api is on: admins can move the controller's clock forward (development only)")
 	}
 	runner, err := jobs.New(jobs.Config{Workers: c.cfg.Jobs.Workers, TickInterval: c.cfg.Jobs.TickInterval,
-		JobTimeout: c.cfg.Jobs.JobTimeout, RescueStuckAfter: c.cfg.Jobs.RescueAfter, BatchSize: c.cfg.Jobs.BatchSize},
+		JobTimeout: c.cfg.Jobs.JobTimeout, RescueStuckAfter: c.cfg.Jobs.RescueAfter, BatchSize: c.cfg.Jobs.BatchSize,
+		IdempotencyRetention: c.cfg.Jobs.IdempotencyRetention},
 		c.db, opts.Clock, c.log.With("component", "jobs"))
 	if err != nil {
 		return err

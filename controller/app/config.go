@@ -80,6 +80,9 @@ type JobsConfig struct {
 	// BatchSize is how many accounts one billing batch invoices in one
 	// transaction. Default 1000.
 	BatchSize int `yaml:"batch_size"`
+	// IdempotencyRetention is how long Idempotency-Keys and their replayed
+	// responses are kept (at least 7 days). Default 720h (30 days).
+	IdempotencyRetention time.Duration `yaml:"idempotency_retention"`
 }
 
 // DevConfig enables development and demo conveniences. Never in production.

@@ -32,6 +32,9 @@ type Config struct {
 	// BatchSize is how many accounts one billing batch job invoices in one
 	// transaction. Default 1000.
 	BatchSize int
+	// IdempotencyRetention is how long Idempotency-Keys (and the responses
+	// replayed for them) are kept; at least 7 days. Default 30 days.
+	IdempotencyRetention time.Duration
 	// DisableSchedule turns off the periodic tick (tests; dev mode drives
 	// the clock through the API instead). Default false.
 	DisableSchedule bool
@@ -53,6 +56,10 @@ func (c Config) withDefaults() Config {
 	if c.BatchSize <= 0 {
 		c.BatchSize = 1000
 	}
+	if c.IdempotencyRetention <= 0 {
+		c.IdempotencyRetention = 30 * 24 * time.Hour
+	}
+	c.IdempotencyRetention = max(c.IdempotencyRetention, 7*24*time.Hour)
 	return c
 }
 
@@ -118,6 +125,7 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 	river.AddWorker(workers, &tickWorker{r: r})
 	river.AddWorker(workers, &lateFeesWorker{r: r})
 	river.AddWorker(workers, &autopayWorker{r: r})
+	river.AddWorker(workers, &purgeWorker{r: r})
 	rc := &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		Workers:              workers,
@@ -131,7 +139,10 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 	if !cfg.DisableSchedule {
 		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.TickInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return TickArgs{}, nil },
-			&river.PeriodicJobOpts{RunOnStart: true})}
+			&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return PurgeArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true})}
 	}
 	client, err := river.NewClient(riverpgxv5.New(db.Pool), rc)
 	if err != nil {
@@ -304,4 +315,23 @@ func (w *autopayWorker) Work(ctx context.Context, job *river.Job[AutopayArgs]) e
 		w.r.log.Info("autopay", "account_type_id", t.ID, "date", job.Args.Date.String(), "charged", charged, "failed", failed)
 	}
 	return nil
+}
+
+// PurgeArgs forgets Idempotency-Keys older than the retention.
+type PurgeArgs struct{}
+
+// Kind implements river.JobArgs.
+func (PurgeArgs) Kind() string { return "idempotency_purge" }
+
+type purgeWorker struct {
+	river.WorkerDefaults[PurgeArgs]
+	r *Runner
+}
+
+func (w *purgeWorker) Work(ctx context.Context, job *river.Job[PurgeArgs]) error {
+	n, err := w.r.db.PurgeIdempotencyKeys(ctx, w.r.clock.Now().Add(-w.r.cfg.IdempotencyRetention))
+	if n > 0 {
+		w.r.log.Info("idempotency keys purged", "count", n, "retention", w.r.cfg.IdempotencyRetention)
+	}
+	return err
 }

@@ -134,6 +134,9 @@ func (db *DB) RunBillingBatch(ctx context.Context, runID int64, batchNo int, now
 		if err := writeInvoices(ctx, tx, invoices, runID, now); err != nil {
 			return err
 		}
+		if err := applyCredit(ctx, tx, invoices); err != nil {
+			return err
+		}
 		for _, f := range failed {
 			if _, err := tx.Exec(ctx, `INSERT INTO billing_run_errors (run_id, account_id, error) VALUES ($1, $2, $3)
 				ON CONFLICT DO NOTHING`, runID, f.AccountID, f.Error); err != nil {
@@ -426,6 +429,33 @@ func invoiceNumber(id int64) string {
 		n = strings.Repeat("0", 7-len(n)) + n
 	}
 	return "INV-" + n
+}
+
+// applyCredit applies credit that invoiced accounts already have (an
+// overpayment, a prepayment) to their new invoices, so nobody is asked, or
+// charged by autopay, for what they have paid. Only accounts with credit are
+// locked (in id order, like every multi-account lock here) and allocated.
+func applyCredit(ctx context.Context, tx pgx.Tx, invoices []billing.Invoice) error {
+	if len(invoices) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(invoices))
+	for i, inv := range invoices {
+		ids[i] = inv.AccountID
+	}
+	rows, err := tx.Query(ctx, `SELECT a.id FROM accounts a WHERE a.id = ANY($1) AND EXISTS (
+			SELECT 1 FROM payments p WHERE p.account_id = a.id AND p.status = 'posted'
+			AND p.amount - p.refunded > coalesce((SELECT sum(amount) FROM payment_allocations WHERE payment_id = p.id), 0))
+		ORDER BY a.id FOR UPDATE`, ids)
+	if err != nil {
+		return err
+	}
+	withCredit, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil || len(withCredit) == 0 {
+		return err
+	}
+	_, err = allocate(ctx, tx, withCredit...)
+	return err
 }
 
 func nextIDs(ctx context.Context, tx pgx.Tx, seq string, n int) ([]int64, error) {

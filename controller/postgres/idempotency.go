@@ -68,3 +68,10 @@ func (db *DB) ReleaseIdempotent(ctx context.Context, principal, key string) erro
 	_, err := db.Pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND status_code IS NULL`, principal, key)
 	return err
 }
+
+// PurgeIdempotencyKeys forgets keys created before cutoff; it returns how
+// many it removed.
+func (db *DB) PurgeIdempotencyKeys(ctx context.Context, cutoff time.Time) (int64, error) {
+	tag, err := db.Pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, cutoff)
+	return tag.RowsAffected(), err
+}

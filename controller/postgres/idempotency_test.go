@@ -53,4 +53,8 @@ func TestIdempotencyKeys(t *testing.T) {
 	if stored, err := db.BeginIdempotent(ctx, dead, t0.Add(2*time.Minute), time.Minute); err != nil || stored != nil {
 		t.Fatalf("after release: %v %v", stored, err)
 	}
+	// Retention: keys older than the cutoff go, newer ones stay.
+	if n, err := db.PurgeIdempotencyKeys(ctx, t0.Add(time.Second)); err != nil || n != 2 {
+		t.Fatalf("purge: %d %v (want the 2 keys created at t0; k2 was claimed again later)", n, err)
+	}
 }

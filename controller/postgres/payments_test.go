@@ -168,3 +168,25 @@ func TestBatchPostsAllOrNothing(t *testing.T) {
 		t.Fatalf("posting twice: %v", err)
 	}
 }
+
+// Credit on the account pays new invoices as they are issued.
+func TestNewInvoicesUseExistingCredit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	typ, _, accounts := fixture(t, db, 1, billing.NewDate(2026, 12, 1))
+	a := accounts[0]
+	if _, err := db.PostPayment(ctx, billing.NewPayment{AccountID: a.ID, Method: billing.PayCash, Amount: 8000}, "test", t0); err != nil {
+		t.Fatal(err)
+	}
+	runBilling(t, db, typ.ID, billing.NewDate(2026, 12, 27), 10) // December and January, 53.11 each
+	invs, _ := db.Invoices(ctx, billing.InvoiceFilter{AccountID: a.ID})
+	if len(invs) != 2 || invs[0].Status != billing.InvoicePaid || invs[1].Status != billing.InvoiceOpen {
+		t.Fatalf("invoices after billing an account with 80.00 credit: %+v", invs)
+	}
+	var allocated int64
+	_ = db.Pool.QueryRow(ctx, `SELECT coalesce(sum(amount), 0) FROM payment_allocations`).Scan(&allocated)
+	if allocated != 8000 {
+		t.Fatalf("allocated %d of the 80.00 credit", allocated)
+	}
+}
