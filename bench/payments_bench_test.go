@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -43,7 +44,8 @@ func seedAccounts(ctx context.Context, b *testing.B, db *postgres.DB, n int) {
 // BenchmarkPaymentsAPI posts payments through the real admin API over
 // loopback HTTP — bearer auth, Idempotency-Key claim and replay store,
 // payment + journal + allocation transaction — from 16 concurrent clients
-// spread over 1,000 accounts. Run with -benchtime=5000x.
+// spread over 1,000 accounts (BENCH_CLIENTS overrides the 16). Run with
+// -benchtime=5000x.
 func BenchmarkPaymentsAPI(b *testing.B) {
 	ctx := context.Background()
 	db, err := postgres.Open(ctx, pgtest.NewDatabase(b)+os.Getenv("BENCH_URL_SUFFIX"))
@@ -51,7 +53,11 @@ func BenchmarkPaymentsAPI(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	const accounts, clients = 1000, 16
+	const accounts = 1000
+	clients := 16
+	if n, err := strconv.Atoi(os.Getenv("BENCH_CLIENTS")); err == nil && n > 0 {
+		clients = n
+	}
 	seedAccounts(ctx, b, db, accounts)
 	runner, err := jobs.New(jobs.Config{DisableSchedule: true}, db, clock.Real{}, quiet)
 	if err != nil {
