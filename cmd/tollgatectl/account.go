@@ -143,21 +143,13 @@ func newAccountShowCmd(g *globals) *cobra.Command {
 		Short:   "Show an account with its balance (derived from the ledger)",
 		Example: "  tollgatectl account show 42",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("account", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			a, err := getAccount(cmd.Context(), c, id)
 			if err != nil {
 				return err
 			}
 			return printAccount(cmd.OutOrStdout(), g, a, true)
-		},
+		}),
 	}
 }
 
@@ -205,15 +197,7 @@ func newAccountStatementCmd(g *globals) *cobra.Command {
 		Short:   "Show an account's ledger lines with the running balance",
 		Example: "  tollgatectl account statement 42",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("account", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			a, err := getAccount(cmd.Context(), c, id)
 			if err != nil {
 				return err
@@ -238,7 +222,7 @@ func newAccountStatementCmd(g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(out, "\nBalance: %s\n", money(st.Balance, a.Currency))
 			return nil
-		},
+		}),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
@@ -129,21 +130,13 @@ func newAccountTypeShowCmd(g *globals) *cobra.Command {
 		Short:   "Show an account type's billing settings",
 		Example: "  tollgatectl account-type show 1\n  tollgatectl account-type show 1 -o json > type.json",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("account type", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		RunE: withID(g, "account type", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			var t billing.AccountType
 			if err := c.Do(cmd.Context(), http.MethodGet, idPath("/api/v1/account-types", id), nil, "", nil, &t); err != nil {
 				return err
 			}
 			return printAccountType(cmd.OutOrStdout(), g, t)
-		},
+		}),
 	}
 }
 

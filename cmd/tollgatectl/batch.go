@@ -471,21 +471,13 @@ func newBatchShowCmd(g *globals) *cobra.Command {
 		Short:   "Show a deposit batch: its lines, the accounts they resolve to, and totals by method",
 		Example: "  tollgatectl batch show 7",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("batch", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		RunE: withID(g, "batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			b, err := getBatch(cmd.Context(), c, id)
 			if err != nil {
 				return err
 			}
 			return showBatch(cmd.Context(), cmd.OutOrStdout(), g, c, nil, b, true)
-		},
+		}),
 	}
 }
 
@@ -771,15 +763,7 @@ account, in the batch or already posted (warnings). Exits 1 if there is any
 error.`,
 		Example: "  tollgatectl batch validate 7",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("batch", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		RunE: withID(g, "batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			v, err := getValidation(cmd.Context(), c, id)
 			if err != nil {
 				return err
@@ -797,7 +781,7 @@ error.`,
 					id, len(v.Errors), id, id)
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -809,15 +793,7 @@ func newBatchPostCmd(g *globals) *cobra.Command {
 		Example: `  tollgatectl batch post 7
   tollgatectl batch post 7 --idempotency-key deposit-2025-03-03`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("batch", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		RunE: withID(g, "batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			ctx, out := cmd.Context(), cmd.OutOrStdout()
 			// The answer is the batch with all its lines; it is fetched
 			// afresh rather than decoded, as the API replays at most 1 MiB of
@@ -848,7 +824,7 @@ func newBatchPostCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(out, "posted batch %d: %s payment(s) received on %s\n\n", b.ID, commas(int64(b.Count)), b.DepositDate)
 			}
 			return showBatch(ctx, out, g, c, nil, b, false)
-		},
+		}),
 	}
 	addKeyFlag(cmd, &idemKey)
 	return cmd

@@ -208,15 +208,7 @@ func newRunStatusCmd(g *globals) *cobra.Command {
 		Short:   "Show a billing run's progress; --wait follows it to the end",
 		Example: "  tollgatectl billing-run status 7 --wait",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("billing run", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		RunE: withID(g, "billing run", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			r, err := getRun(cmd.Context(), c, id)
 			if err != nil {
 				return err
@@ -237,7 +229,7 @@ func newRunStatusCmd(g *globals) *cobra.Command {
 				return runsFailed(runs)
 			}
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the run has completed or failed, showing progress on stderr")
 	return cmd

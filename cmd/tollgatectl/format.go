@@ -240,3 +240,19 @@ func decodeStrict(name string, data []byte, v any) error {
 	}
 	return nil
 }
+
+// withID is the RunE of a command whose one argument is an id of kind: it
+// parses the id, builds the API client, then runs.
+func withID(g *globals, kind string, run func(cmd *cobra.Command, c *client.Client, id int64) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		id, err := parseIDOf(kind, args[0])
+		if err != nil {
+			return err
+		}
+		c, err := g.client()
+		if err != nil {
+			return err
+		}
+		return run(cmd, c, id)
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
@@ -79,21 +80,13 @@ func newInvoiceShowCmd(g *globals) *cobra.Command {
 		Short:   "Show an invoice: its dates, lines, totals and why",
 		Example: "  tollgatectl invoice show 1001",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("invoice", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		RunE: withID(g, "invoice", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			var inv billing.Invoice
 			if err := c.Do(cmd.Context(), http.MethodGet, idPath("/api/v1/invoices", id), nil, "", nil, &inv); err != nil {
 				return err
 			}
 			return printInvoice(cmd.OutOrStdout(), g, inv)
-		},
+		}),
 	}
 }
 
@@ -144,15 +137,7 @@ func newInvoiceVoidCmd(g *globals) *cobra.Command {
 		Short:   "Void an open invoice (a reversing journal transaction; the invoice stays on record)",
 		Example: `  tollgatectl invoice void 1001 --reason "billed twice after plan change"`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("invoice", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		RunE: withID(g, "invoice", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			var inv billing.Invoice
 			body := map[string]string{"reason": reason}
 			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/invoices", id, "/void"), nil, orNewKey(idemKey), body, &inv); err != nil {
@@ -163,7 +148,7 @@ func newInvoiceVoidCmd(g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "invoice %s (%s) is now %s\n", inv.Number, money(inv.Total, inv.Currency), inv.Status)
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why the invoice is voided (required; recorded)")
 	_ = cmd.MarkFlagRequired("reason")

@@ -530,15 +530,7 @@ func newPaymentShowCmd(g *globals) *cobra.Command {
 		Short:   "Show a payment and the invoices it paid",
 		Example: "  tollgatectl payment show 17",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("payment", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		RunE: withID(g, "payment", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			p, err := getPayment(cmd.Context(), c, id)
 			if err != nil {
 				return err
@@ -548,7 +540,7 @@ func newPaymentShowCmd(g *globals) *cobra.Command {
 				a = paymentAccount(cmd.Context(), c, p.AccountID)
 			}
 			return printPayment(cmd.OutOrStdout(), g, p, a)
-		},
+		}),
 	}
 }
 

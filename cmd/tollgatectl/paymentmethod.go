@@ -163,15 +163,7 @@ func newPMChargeCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "charge ACCOUNT --amount 53.11 [--method ID]", Short: "Charge a method on file through the gateway (default method unless --method)",
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("account", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			a, err := getAccount(cmd.Context(), c, id)
 			if err != nil {
 				return err
@@ -189,7 +181,7 @@ func newPMChargeCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return printAttempts(cmd, g, []billing.PaymentAttempt{at})
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&amount, "amount", "", "amount, e.g. 53.11 (required)")
 	cmd.Flags().Int64Var(&method, "method", 0, "payment method id (default: the account's default)")

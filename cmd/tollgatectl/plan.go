@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
@@ -88,21 +89,13 @@ func newPlanShowCmd(g *globals) *cobra.Command {
 		Short:   "Show a plan",
 		Example: "  tollgatectl plan show 3",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("plan", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		RunE: withID(g, "plan", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			var p billing.Plan
 			if err := c.Do(cmd.Context(), http.MethodGet, idPath("/api/v1/plans", id), nil, "", nil, &p); err != nil {
 				return err
 			}
 			return printPlans(cmd.OutOrStdout(), g, []billing.Plan{p}, true)
-		},
+		}),
 	}
 }
 
