@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -91,6 +92,8 @@ func BenchmarkPaymentsAPI(b *testing.B) {
 					failed.Add(1)
 				}
 				if resp != nil {
+					// Read to the end so the connection is reused.
+					_, _ = io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
 				}
 			}

@@ -21,74 +21,46 @@ func scanPayment(row pgx.Row) (billing.Payment, error) {
 	return p, err
 }
 
-// PostPayment posts a payment to an account in one transaction: the journal
-// transaction, the payment, and its allocation to the oldest open invoices
-// (overpayment stays on the account as credit). EINVALID names a bad field;
-// ENOTFOUND if the account does not exist.
-func (db *DB) PostPayment(ctx context.Context, in billing.NewPayment, by string, now time.Time) (billing.Payment, error) {
-	var p billing.Payment
-	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		var err error
-		p, err = postPaymentTx(ctx, tx, in, by, now, nil, 0)
-		return err
-	})
-	return p, err
-}
+// lockAccountSQL locks an account's row: payments to one account, and their
+// allocation, happen one after another.
+const lockAccountSQL = `SELECT id FROM accounts WHERE id = $1 FOR UPDATE`
 
-// postPaymentTx posts one payment inside tx. The account row is locked
-// first, so concurrent payments to one account allocate one after another.
-func postPaymentTx(ctx context.Context, tx pgx.Tx, in billing.NewPayment, by string, now time.Time, batchID *int64, batchLine int) (billing.Payment, error) {
-	if err := in.Validate(); err != nil {
-		return billing.Payment{}, err
-	}
-	var cur billing.Currency
-	var zone string
-	err := tx.QueryRow(ctx, `SELECT a.currency, t.time_zone FROM accounts a JOIN account_types t ON t.id = a.account_type_id
-		WHERE a.id = $1 FOR UPDATE OF a`, in.AccountID).Scan(&cur, &zone)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return billing.Payment{}, billing.Errorf(billing.ENOTFOUND, "account %d does not exist", in.AccountID)
-	}
-	if err != nil {
-		return billing.Payment{}, err
-	}
-	if in.ReceivedDate.IsZero() {
-		loc, err := time.LoadLocation(zone)
-		if err != nil {
-			return billing.Payment{}, err
-		}
-		in.ReceivedDate = billing.DateIn(now, loc)
-	}
-	memo := fmt.Sprintf("%s payment", in.Method)
-	if in.Reference != "" {
-		memo += " " + in.Reference
-	}
-	jt := billing.PaymentTx(in.AccountID, cur, in.Amount, memo, in.ReceivedDate)
-	if err := jt.Validate(); err != nil {
-		return billing.Payment{}, err
-	}
+// insertPaymentSQL writes a payment with its journal transaction and
+// entries in one statement (the balance trigger checks the entries at its
+// end). The currency is the account's and a missing received date ($6) is
+// today in the account type's zone. No row comes back when the account does
+// not exist.
+//
+//	$1 account  $2 method  $3 amount  $4 reference  $5 payer  $6 received date
+//	$7 memo  $8 batch  $9 batch line  $10 now  $11 journal memo  $12 posted by
+//	$13 journal kind  $14 cash ledger  $15 receivable ledger
+const insertPaymentSQL = `WITH acct AS (
+		SELECT a.currency, coalesce($6::date, ($10::timestamptz AT TIME ZONE t.time_zone)::date) AS day
+		FROM accounts a JOIN account_types t ON t.id = a.account_type_id WHERE a.id = $1
+	), t AS (
+		INSERT INTO journal_transactions (kind, account_id, currency, memo, effective_date, posted_at)
+		SELECT $13, $1, acct.currency, $11, acct.day, $10 FROM acct RETURNING id, currency, effective_date
+	), e AS (
+		INSERT INTO journal_entries (tx_id, entry_no, account_id, ledger, amount)
+		SELECT t.id, u.no, $1, u.ledger, u.amount FROM t,
+			(VALUES (1::smallint, $14::text, $3::bigint), (2::smallint, $15::text, -$3::bigint)) AS u(no, ledger, amount)
+	)
+	INSERT INTO payments (account_id, method, amount, currency, reference, payer,
+		received_date, memo, batch_id, batch_line, journal_tx_id, posted_by, posted_at)
+	SELECT $1, $2, $3, t.currency, $4, $5, t.effective_date, $7, $8, $9, t.id, $12, $10 FROM t RETURNING ` + paymentColumns
+
+func insertPaymentArgs(in billing.NewPayment, by string, now time.Time, batchID *int64, batchLine int) []any {
 	var line any
 	if batchID != nil {
 		line = batchLine
 	}
-	// One statement: the journal transaction, its entries (the balance
-	// trigger checks them at its end) and the payment.
-	p, err := scanPayment(tx.QueryRow(ctx, `WITH t AS (
-			INSERT INTO journal_transactions (kind, account_id, currency, memo, effective_date, posted_at)
-			VALUES ($13, $1, $4, $14, $7, $12) RETURNING id
-		), e AS (
-			INSERT INTO journal_entries (tx_id, entry_no, account_id, ledger, amount)
-			SELECT t.id, u.no, $1, u.ledger, u.amount FROM t, unnest($15::smallint[], $16::text[], $17::bigint[]) AS u(no, ledger, amount)
-		)
-		INSERT INTO payments (account_id, method, amount, currency, reference, payer,
-			received_date, memo, batch_id, batch_line, journal_tx_id, posted_by, posted_at)
-		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, t.id, $11, $12 FROM t RETURNING `+paymentColumns,
-		in.AccountID, in.Method, in.Amount, cur, in.Reference, in.Payer, pgDate(in.ReceivedDate), in.Memo, batchID, line,
-		by, now, jt.Kind, jt.Memo,
-		[]int16{1, 2}, []string{jt.Entries[0].Ledger, jt.Entries[1].Ledger}, []int64{jt.Entries[0].Amount, jt.Entries[1].Amount}))
-	if err != nil {
-		return p, mapError(err)
-	}
-	allocs, err := allocate(ctx, tx, in.AccountID)
+	memo := string(in.Method) + " payment" + optional(" ", in.Reference)
+	return []any{in.AccountID, in.Method, in.Amount, in.Reference, in.Payer, pgDate(in.ReceivedDate), in.Memo, batchID, line,
+		now, memo, by, billing.TxPaymentPosted, billing.LedgerCash, billing.LedgerReceivable}
+}
+
+// withAllocations fills in the payment's share of allocs.
+func withAllocations(p billing.Payment, allocs []allocation) billing.Payment {
 	p.Allocations = []billing.Allocation{}
 	p.Unallocated = p.Amount
 	for _, a := range allocs {
@@ -97,7 +69,133 @@ func postPaymentTx(ctx context.Context, tx pgx.Tx, in billing.NewPayment, by str
 			p.Unallocated -= a.Amount
 		}
 	}
-	return p, err
+	return p
+}
+
+// PostPayment posts a payment to an account in one transaction: the journal
+// transaction, the payment, and its allocation to the oldest open invoices
+// (overpayment stays on the account as credit). EINVALID names a bad field;
+// ENOTFOUND if the account does not exist.
+//
+// It is the hot path of the payments API, so the transaction is pipelined:
+// BEGIN, the account lock, the insert and the allocation read go in one
+// round trip, the allocation write and COMMIT in a second.
+func (db *DB) PostPayment(ctx context.Context, in billing.NewPayment, by string, now time.Time) (p billing.Payment, err error) {
+	if err := in.Validate(); err != nil {
+		return billing.Payment{}, err
+	}
+	conn, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		return billing.Payment{}, err
+	}
+	defer conn.Release()
+	open := false
+	defer func() {
+		if open {
+			if _, rerr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+				conn.Conn().Close(context.WithoutCancel(ctx)) // do not hand a broken transaction back to the pool
+			}
+		}
+	}()
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(lockAccountSQL, in.AccountID)
+	b.Queue(insertPaymentSQL, insertPaymentArgs(in, by, now, nil, 0)...)
+	b.Queue(allocReadSQL, []int64{in.AccountID})
+	br := conn.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return p, err
+	}
+	open = true
+	var locked int64
+	if err := br.QueryRow().Scan(&locked); err != nil {
+		br.Close()
+		if errors.Is(err, pgx.ErrNoRows) {
+			return p, billing.Errorf(billing.ENOTFOUND, "account %d does not exist", in.AccountID)
+		}
+		return p, err
+	}
+	if p, err = scanPayment(br.QueryRow()); err != nil {
+		br.Close()
+		return p, mapError(err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return p, err
+	}
+	items, err := pgx.CollectRows(rows, pgx.RowToStructByPos[openItem])
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return p, err
+	}
+	allocs, args := planAllocations(items)
+	b = &pgx.Batch{}
+	if len(allocs) > 0 {
+		b.Queue(allocWriteSQL, args...)
+	}
+	b.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return p, err
+	}
+	open = false
+	return withAllocations(p, allocs), nil
+}
+
+// postPaymentTx posts one payment inside tx. The account row is locked
+// first, so concurrent payments to one account allocate one after another.
+func postPaymentTx(ctx context.Context, tx pgx.Tx, in billing.NewPayment, by string, now time.Time, batchID *int64, batchLine int) (billing.Payment, error) {
+	if err := in.Validate(); err != nil {
+		return billing.Payment{}, err
+	}
+	var locked int64
+	err := tx.QueryRow(ctx, lockAccountSQL, in.AccountID).Scan(&locked)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return billing.Payment{}, billing.Errorf(billing.ENOTFOUND, "account %d does not exist", in.AccountID)
+	}
+	if err != nil {
+		return billing.Payment{}, err
+	}
+	p, err := scanPayment(tx.QueryRow(ctx, insertPaymentSQL, insertPaymentArgs(in, by, now, batchID, batchLine)...))
+	if err != nil {
+		return p, mapError(err)
+	}
+	allocs, err := allocate(ctx, tx, in.AccountID)
+	return withAllocations(p, allocs), err
+}
+
+// allocReadSQL reads, for accounts $1, the credits (payments with an
+// unallocated part) and the open invoices in one round trip, each ordered by
+// account, then payment id or due date.
+const allocReadSQL = `
+	(SELECT true, p.account_id, p.id, p.amount - p.refunded - coalesce(sum(a.amount), 0), ''
+	FROM payments p LEFT JOIN payment_allocations a ON a.payment_id = p.id
+	WHERE p.account_id = ANY($1) AND p.status = 'posted'
+	GROUP BY p.id HAVING p.amount - p.refunded - coalesce(sum(a.amount), 0) > 0 ORDER BY p.account_id, p.id)
+	UNION ALL
+	(SELECT false, i.account_id, i.id, i.total - coalesce(sum(a.amount), 0), i.number
+	FROM invoices i LEFT JOIN payment_allocations a ON a.invoice_id = i.id
+	WHERE i.account_id = ANY($1) AND i.status = 'open'
+	GROUP BY i.id HAVING i.total - coalesce(sum(a.amount), 0) > 0 ORDER BY i.account_id, i.due_date, i.id)`
+
+// allocWriteSQL stores allocations ($1 payments, $2 invoices, $3 amounts)
+// and marks the invoices $4 paid.
+const allocWriteSQL = `WITH ins AS (
+		INSERT INTO payment_allocations (payment_id, invoice_id, amount)
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])
+		ON CONFLICT (payment_id, invoice_id) DO UPDATE SET amount = payment_allocations.amount + EXCLUDED.amount
+	)
+	UPDATE invoices SET status = 'paid' WHERE id = ANY($4)`
+
+// openItem is a row of allocReadSQL.
+type openItem struct {
+	Credit      bool
+	Account, ID int64
+	Amount      int64
+	Number      string
 }
 
 // allocate applies the unallocated payment amounts of the given accounts
@@ -105,47 +203,38 @@ func postPaymentTx(ctx context.Context, tx pgx.Tx, in billing.NewPayment, by str
 // paid: two statements however many accounts. The caller holds the
 // accounts' row locks. It returns the allocations it made.
 func allocate(ctx context.Context, tx pgx.Tx, accountIDs ...int64) ([]allocation, error) {
-	type open struct {
-		Credit      bool
-		Account, ID int64
-		Amount      int64
-		Number      string
-	}
-	// Credits (payments with an unallocated part) and open invoices in one
-	// round trip, each ordered by account, then payment id or due date.
-	rows, err := tx.Query(ctx, `
-		(SELECT true, p.account_id, p.id, p.amount - p.refunded - coalesce(sum(a.amount), 0), ''
-		FROM payments p LEFT JOIN payment_allocations a ON a.payment_id = p.id
-		WHERE p.account_id = ANY($1) AND p.status = 'posted'
-		GROUP BY p.id HAVING p.amount - p.refunded - coalesce(sum(a.amount), 0) > 0 ORDER BY p.account_id, p.id)
-		UNION ALL
-		(SELECT false, i.account_id, i.id, i.total - coalesce(sum(a.amount), 0), i.number
-		FROM invoices i LEFT JOIN payment_allocations a ON a.invoice_id = i.id
-		WHERE i.account_id = ANY($1) AND i.status = 'open'
-		GROUP BY i.id HAVING i.total - coalesce(sum(a.amount), 0) > 0 ORDER BY i.account_id, i.due_date, i.id)`, accountIDs)
+	rows, err := tx.Query(ctx, allocReadSQL, accountIDs)
 	if err != nil {
 		return nil, err
 	}
-	all, err := pgx.CollectRows(rows, pgx.RowToStructByPos[open])
+	items, err := pgx.CollectRows(rows, pgx.RowToStructByPos[openItem])
 	if err != nil {
 		return nil, err
 	}
-	var credits, invoices []open
-	for _, o := range all {
+	out, args := planAllocations(items)
+	if len(out) == 0 {
+		return nil, nil
+	}
+	_, err = tx.Exec(ctx, allocWriteSQL, args...)
+	return out, err
+}
+
+// planAllocations matches credits to open invoices account by account,
+// oldest invoice first, and returns the allocations with the arguments of
+// allocWriteSQL.
+func planAllocations(items []openItem) ([]allocation, []any) {
+	var credits, invoices []openItem
+	for _, o := range items {
 		if o.Credit {
 			credits = append(credits, o)
 		} else {
 			invoices = append(invoices, o)
 		}
 	}
-	if len(credits) == 0 || len(invoices) == 0 {
-		return nil, nil
-	}
-	// Both lists are ordered by account: walk them together.
 	var out []allocation
 	var paid []int64
 	ci := 0
-	for ii := 0; ii < len(invoices); {
+	for ii := 0; ii < len(invoices) && len(credits) > 0; {
 		acct := invoices[ii].Account
 		for ci < len(credits) && credits[ci].Account < acct {
 			ci++
@@ -166,20 +255,11 @@ func allocate(ctx context.Context, tx pgx.Tx, accountIDs ...int64) ([]allocation
 			}
 		}
 	}
-	if len(out) == 0 {
-		return nil, nil
-	}
 	payIDs, invIDs, amounts := make([]int64, len(out)), make([]int64, len(out)), make([]int64, len(out))
 	for i, a := range out {
 		payIDs[i], invIDs[i], amounts[i] = a.payment, a.InvoiceID, a.Amount
 	}
-	_, err = tx.Exec(ctx, `WITH ins AS (
-			INSERT INTO payment_allocations (payment_id, invoice_id, amount)
-			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])
-			ON CONFLICT (payment_id, invoice_id) DO UPDATE SET amount = payment_allocations.amount + EXCLUDED.amount
-		)
-		UPDATE invoices SET status = 'paid' WHERE id = ANY($4)`, payIDs, invIDs, amounts, paid)
-	return out, err
+	return out, []any{payIDs, invIDs, amounts, paid}
 }
 
 // allocation is one allocation made by allocate, with its payment.
