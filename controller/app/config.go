@@ -78,7 +78,7 @@ type JobsConfig struct {
 	// takes it over (its replica presumably died). Default job_timeout + 1m.
 	RescueAfter time.Duration `yaml:"rescue_after"`
 	// BatchSize is how many accounts one billing batch invoices in one
-	// transaction. Default 1000.
+	// transaction. Default 2500.
 	BatchSize int `yaml:"batch_size"`
 	// IdempotencyRetention is how long Idempotency-Keys and their replayed
 	// responses are kept (at least 7 days). Default 720h (30 days).

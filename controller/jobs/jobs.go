@@ -30,7 +30,8 @@ type Config struct {
 	// JobTimeout. Default JobTimeout + 1m.
 	RescueStuckAfter time.Duration
 	// BatchSize is how many accounts one billing batch job invoices in one
-	// transaction. Default 1000.
+	// transaction. Default 2500 (measured: fewer, larger COPYs beat more,
+	// smaller ones on the 2-core reference machine).
 	BatchSize int
 	// IdempotencyRetention is how long Idempotency-Keys (and the responses
 	// replayed for them) are kept; at least 7 days. Default 30 days.
@@ -54,7 +55,7 @@ func (c Config) withDefaults() Config {
 		c.RescueStuckAfter = c.JobTimeout + time.Minute
 	}
 	if c.BatchSize <= 0 {
-		c.BatchSize = 1000
+		c.BatchSize = 2500
 	}
 	if c.IdempotencyRetention <= 0 {
 		c.IdempotencyRetention = 30 * 24 * time.Hour
