@@ -253,16 +253,9 @@ func newChargeCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a, err := getAccount(cmd.Context(), c, id)
+			a, amt, err := accountAmount(cmd, c, id, amount)
 			if err != nil {
 				return err
-			}
-			amt, err := parseAmount(amount, a.Currency)
-			if err != nil {
-				return fmt.Errorf("--amount: %w", err)
-			}
-			if amt == 0 {
-				return fmt.Errorf("--amount %q must be more than zero", amount)
 			}
 			in := billing.OneTimeCharge{Description: description, Amount: amt, Taxable: taxable, ChargeDate: d}
 			var out billing.OneTimeCharge
@@ -317,16 +310,9 @@ func newCreditCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a, err := getAccount(cmd.Context(), c, id)
+			a, amt, err := accountAmount(cmd, c, id, amount)
 			if err != nil {
 				return err
-			}
-			amt, err := parseAmount(amount, a.Currency)
-			if err != nil {
-				return fmt.Errorf("--amount: %w", err)
-			}
-			if amt == 0 {
-				return fmt.Errorf("--amount %q must be more than zero", amount)
 			}
 			body := map[string]any{"amount": amt, "memo": memo}
 			if !d.IsZero() {
@@ -353,4 +339,21 @@ func newCreditCmd(g *globals) *cobra.Command {
 	addKeyFlag(add, &idemKey)
 	cmd.AddCommand(add)
 	return cmd
+}
+
+// accountAmount fetches an account and reads --amount in its currency; the
+// amount must be more than zero.
+func accountAmount(cmd *cobra.Command, c *client.Client, id int64, amount string) (accountView, int64, error) {
+	a, err := getAccount(cmd.Context(), c, id)
+	if err != nil {
+		return a, 0, err
+	}
+	amt, err := parseAmount(amount, a.Currency)
+	if err != nil {
+		return a, 0, fmt.Errorf("--amount: %w", err)
+	}
+	if amt <= 0 {
+		return a, 0, fmt.Errorf("--amount %q must be more than zero", amount)
+	}
+	return a, amt, nil
 }

@@ -164,13 +164,9 @@ func newPMChargeCmd(g *globals) *cobra.Command {
 		Use: "charge ACCOUNT --amount 53.11 [--method ID]", Short: "Charge a method on file through the gateway (default method unless --method)",
 		Args: cobra.ExactArgs(1),
 		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			a, err := getAccount(cmd.Context(), c, id)
+			_, minor, err := accountAmount(cmd, c, id, amount)
 			if err != nil {
 				return err
-			}
-			minor, err := parseAmount(amount, a.Currency)
-			if err != nil {
-				return fmt.Errorf("--amount: %w", err)
 			}
 			var at billing.PaymentAttempt
 			body := map[string]any{"amount": minor}

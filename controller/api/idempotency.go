@@ -35,7 +35,7 @@ func mutating(method string) bool {
 // idempotency makes every mutating request carry an Idempotency-Key and
 // executes each (caller, key) once: a retry gets the first response again
 // (with Idempotent-Replayed: true), the same key with a different request is
-// refused with 409, and a concurrent duplicate gets 409 while the first is in
+// refused with 422, and a concurrent duplicate gets 409 while the first is in
 // flight. Server errors release the key so the retry runs again.
 func (s *Server) idempotency(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -149,10 +149,10 @@ func op(id, method, path, summary string, role Role, tags ...string) huma.Operat
 	if mutating(method) {
 		o.Parameters = append(o.Parameters, &huma.Param{
 			Name: "Idempotency-Key", In: "header", Required: true,
-			Description: "Unique key for this change; a retry with the same key and body returns the first response, the same key with another body is refused (409).",
+			Description: "Unique key for this change; a retry with the same key and body returns the first response, the same key with another body is refused (422); a duplicate sent while the first is running gets 409.",
 			Schema:      &huma.Schema{Type: "string", MaxLength: ptr(maxIdempotencyKey)},
 		})
-		o.Errors = append(o.Errors, http.StatusBadRequest, http.StatusConflict)
+		o.Errors = append(o.Errors, http.StatusBadRequest, http.StatusConflict, http.StatusUnprocessableEntity)
 	}
 	return o
 }

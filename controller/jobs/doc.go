@@ -1,8 +1,10 @@
 // Package jobs runs the controller's durable background work on River
 // (PostgreSQL-native jobs, with leader election across controller replicas):
 // the daily billing tick that opens a billing run per account type when its
-// local date changes, the billing-run batches that invoice accounts, and late
-// fees.
+// local date changes, the billing-run batches that invoice accounts, late
+// fees, autopay charges (first on the due date, then on the account type's
+// retry schedule) and the purge of old Idempotency-Keys. [DevClock] drives the
+// same work from a simulated clock in dev and demo mode.
 //
 // Work is made idempotent in the database, not in memory: a billing run is
 // unique per (account type, date), each batch records when it finished in the
