@@ -22,7 +22,10 @@ import (
 	"github.com/tollgate-isp/tollgate/internal/pgtest"
 )
 
-// seedAccounts creates n accounts of one type, each with an open invoice.
+// seedAccounts creates n accounts of one type, each with an open invoice
+// posted to the ledger and a year of paid history (invoices, payments,
+// their allocations and journal transactions), so that the tables and
+// their plans look like a running system's rather than empty ones.
 func seedAccounts(ctx context.Context, b *testing.B, db *postgres.DB, n int) {
 	b.Helper()
 	now := time.Now()
@@ -32,8 +35,28 @@ func seedAccounts(ctx context.Context, b *testing.B, db *postgres.DB, n int) {
 	for _, q := range []string{
 		fmt.Sprintf(`INSERT INTO accounts (number, name, account_type_id, currency, anchor_date, created_at)
 			SELECT 'A-' || lpad(g::text, 7, '0'), 'Subscriber ' || g, 1, 'USD', '2026-12-01', now() FROM generate_series(1, %d) g`, n),
-		`INSERT INTO invoices (id, number, account_id, period_start, period_end, issue_date, due_date, delinquency_date, currency, subtotal, tax, total, created_at)
-			SELECT id, 'INV-' || id, id, '2026-12-01', '2027-01-01', '2026-11-26', '2026-12-10', '2026-12-17', 'USD', 5000, 0, 5000, now() FROM accounts`,
+		// Twelve invoices per account: eleven paid, December's open.
+		`INSERT INTO invoices (id, number, account_id, period_start, period_end, issue_date, due_date, delinquency_date, currency, subtotal, tax, total, status, paid, created_at)
+			SELECT m * 1000000 + a.id, 'INV-' || m || '-' || a.id, a.id, make_date(2026, m, 1), make_date(2026, m, 1) + interval '1 month',
+				make_date(2026, m, 1) - 5, make_date(2026, m, 1) + 9, make_date(2026, m, 1) + 16, 'USD', 5000, 0, 5000,
+				CASE WHEN m < 12 THEN 'paid' ELSE 'open' END, CASE WHEN m < 12 THEN 5000 ELSE 0 END, now()
+			FROM accounts a, generate_series(1, 12) m`,
+		`SELECT setval('invoices_id_seq', 13000000)`,
+		`INSERT INTO journal_transactions (id, kind, account_id, invoice_id, currency, memo, effective_date, posted_at)
+			SELECT nextval('journal_transactions_id_seq'), 'invoice_issued', account_id, id, 'USD', 'invoice ' || number, issue_date, now() FROM invoices`,
+		`INSERT INTO journal_entries (tx_id, entry_no, account_id, ledger, amount)
+			SELECT t.id, e.no, t.account_id, e.ledger, e.amount FROM journal_transactions t,
+				(VALUES (1::smallint, 'accounts_receivable', 5000), (2::smallint, 'service_revenue', -5000)) e(no, ledger, amount)`,
+		`INSERT INTO journal_transactions (id, kind, account_id, currency, memo, effective_date, posted_at)
+			SELECT nextval('journal_transactions_id_seq'), 'payment_posted', account_id, 'USD', 'seed ' || id, due_date, now() FROM invoices WHERE status = 'paid'`,
+		`INSERT INTO journal_entries (tx_id, entry_no, account_id, ledger, amount)
+			SELECT t.id, e.no, t.account_id, e.ledger, e.amount FROM journal_transactions t,
+				(VALUES (1::smallint, 'undeposited_funds', 5000), (2::smallint, 'accounts_receivable', -5000)) e(no, ledger, amount)
+			WHERE t.kind = 'payment_posted'`,
+		`INSERT INTO payments (account_id, method, amount, currency, reference, received_date, journal_tx_id, posted_at, allocated)
+			SELECT account_id, 'check', 5000, 'USD', memo, effective_date, id, now(), 5000 FROM journal_transactions WHERE kind = 'payment_posted' ORDER BY id`,
+		`INSERT INTO payment_allocations (payment_id, invoice_id, amount)
+			SELECT p.id, i.id, 5000 FROM payments p JOIN invoices i ON i.account_id = p.account_id AND i.due_date = p.received_date`,
 		`VACUUM ANALYZE`,
 	} {
 		if _, err := db.Pool.Exec(ctx, q); err != nil {
@@ -106,7 +129,7 @@ func BenchmarkPaymentsAPI(b *testing.B) {
 		b.Fatalf("%d payments failed", n)
 	}
 	var posted int
-	_ = db.Pool.QueryRow(ctx, `SELECT count(*) FROM payments`).Scan(&posted)
+	_ = db.Pool.QueryRow(ctx, `SELECT count(*) FROM payments WHERE memo = 'bench'`).Scan(&posted)
 	if posted != b.N {
 		b.Fatalf("%d payments in the database, want %d", posted, b.N)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -275,9 +276,10 @@ func (db *DB) PostBatch(ctx context.Context, batchID int64, by string, now time.
 }
 
 // postBatchPayments posts every line of a validated batch with a fixed
-// number of statements: the accounts locked in id order, the journal
-// transactions, their entries and the payments written with COPY, then one
-// allocation pass over all the accounts.
+// number of statements: the accounts locked in id order and their open
+// items read; the journal transactions, their entries and the payments
+// (with what each pays already planned) written with COPY; then the
+// allocations written in one statement.
 func postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.PaymentBatch, by string, now time.Time) error {
 	ids := make([]int64, 0, len(b.Lines))
 	for _, l := range b.Lines {
@@ -293,15 +295,37 @@ func postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.PaymentBatch, b
 	if _, err := pgx.ForEachRow(rows, []any{&id, &cur}, func() error { currency[id] = cur; return nil }); err != nil {
 		return err
 	}
-	txIDs, err := nextIDs(ctx, tx, "journal_transactions_id_seq", len(b.Lines))
-	if err != nil {
-		return err
-	}
-	var txRows, entryRows, payRows [][]any
 	accounts := make([]int64, 0, len(currency))
 	for acct := range currency {
 		accounts = append(accounts, acct)
 	}
+	slices.Sort(accounts)
+	rows, err = tx.Query(ctx, allocReadSQL, accounts)
+	if err != nil {
+		return err
+	}
+	items, err := pgx.CollectRows(rows, pgx.RowToStructByPos[openItem])
+	if err != nil {
+		return err
+	}
+	txIDs, err := nextIDs(ctx, tx, "journal_transactions_id_seq", len(b.Lines))
+	if err != nil {
+		return err
+	}
+	payIDs, err := nextIDs(ctx, tx, "payments_id_seq", len(b.Lines))
+	if err != nil {
+		return err
+	}
+	// The batch's payments are the newest credits, in line order.
+	for i, l := range b.Lines {
+		items = append(items, openItem{Credit: true, Account: l.AccountID, ID: payIDs[i], Amount: l.Amount})
+	}
+	allocs, allocArgs := planAllocations(items)
+	allocated := make(map[int64]int64, len(allocs))
+	for _, a := range allocs {
+		allocated[a.payment] += a.Amount
+	}
+	var txRows, entryRows, payRows [][]any
 	for i, l := range b.Lines {
 		in := billing.NewPayment{AccountID: l.AccountID, Method: l.Method, Amount: l.Amount, Reference: l.Reference,
 			Payer: l.Payer, Memo: l.Memo, ReceivedDate: b.DepositDate}
@@ -318,8 +342,8 @@ func postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.PaymentBatch, b
 		for k, e := range jt.Entries {
 			entryRows = append(entryRows, []any{txIDs[i], int16(k + 1), l.AccountID, e.Ledger, e.Amount})
 		}
-		payRows = append(payRows, []any{l.AccountID, string(l.Method), l.Amount, string(c), l.Reference, l.Payer,
-			pgDate(b.DepositDate), l.Memo, b.ID, int32(l.LineNo), txIDs[i], by, now})
+		payRows = append(payRows, []any{payIDs[i], l.AccountID, string(l.Method), l.Amount, string(c), l.Reference, l.Payer,
+			pgDate(b.DepositDate), l.Memo, b.ID, int32(l.LineNo), txIDs[i], by, now, allocated[payIDs[i]]})
 	}
 	for _, cp := range []struct {
 		table string
@@ -328,13 +352,16 @@ func postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.PaymentBatch, b
 	}{
 		{"journal_transactions", []string{"id", "kind", "account_id", "currency", "memo", "effective_date", "posted_at"}, txRows},
 		{"journal_entries", []string{"tx_id", "entry_no", "account_id", "ledger", "amount"}, entryRows},
-		{"payments", []string{"account_id", "method", "amount", "currency", "reference", "payer", "received_date", "memo",
-			"batch_id", "batch_line", "journal_tx_id", "posted_by", "posted_at"}, payRows},
+		{"payments", []string{"id", "account_id", "method", "amount", "currency", "reference", "payer", "received_date", "memo",
+			"batch_id", "batch_line", "journal_tx_id", "posted_by", "posted_at", "allocated"}, payRows},
 	} {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{cp.table}, cp.cols, pgx.CopyFromRows(cp.rows)); err != nil {
 			return mapError(fmt.Errorf("post batch %d: write %s: %w", b.ID, cp.table, err))
 		}
 	}
-	_, err = allocate(ctx, tx, accounts...)
+	if len(allocs) == 0 {
+		return nil
+	}
+	_, err = tx.Exec(ctx, allocWriteSQL, append(allocArgs, payIDs)...)
 	return err
 }

@@ -444,8 +444,7 @@ func applyCredit(ctx context.Context, tx pgx.Tx, invoices []billing.Invoice) err
 		ids[i] = inv.AccountID
 	}
 	rows, err := tx.Query(ctx, `SELECT a.id FROM accounts a WHERE a.id = ANY($1) AND EXISTS (
-			SELECT 1 FROM payments p WHERE p.account_id = a.id AND p.status = 'posted'
-			AND p.amount - p.refunded > coalesce((SELECT sum(amount) FROM payment_allocations WHERE payment_id = p.id), 0))
+			SELECT 1 FROM payments p WHERE p.account_id = a.id AND p.status = 'posted' AND p.allocated < p.amount - p.refunded)
 		ORDER BY a.id FOR UPDATE`, ids)
 	if err != nil {
 		return err

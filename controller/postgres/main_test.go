@@ -19,5 +19,19 @@ func newDB(t *testing.T) *postgres.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
+	t.Cleanup(func() { checkAllocationTotals(t, db) })
 	return db
+}
+
+// checkAllocationTotals fails t if a payment's or invoice's running total
+// of allocations differs from its allocation rows, whatever the test did.
+func checkAllocationTotals(t *testing.T, db *postgres.DB) {
+	t.Helper()
+	var bad int
+	err := db.Pool.QueryRow(context.Background(), `SELECT
+		(SELECT count(*) FROM payments p WHERE p.allocated <> coalesce((SELECT sum(amount) FROM payment_allocations WHERE payment_id = p.id), 0)) +
+		(SELECT count(*) FROM invoices i WHERE i.paid <> coalesce((SELECT sum(amount) FROM payment_allocations WHERE invoice_id = i.id), 0))`).Scan(&bad)
+	if err != nil || bad != 0 {
+		t.Errorf("%d payments or invoices whose allocated/paid total disagrees with payment_allocations (err %v)", bad, err)
+	}
 }

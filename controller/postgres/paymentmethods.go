@@ -213,7 +213,7 @@ func (db *DB) RecordWebhookEvent(ctx context.Context, gateway, eventID, typ stri
 // with how many autopay attempts on each have failed so far.
 func (db *DB) AutopayCandidates(ctx context.Context, typeID int64, date billing.Date) ([]billing.AutopayCandidate, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT i.id, i.number, i.account_id, i.due_date,
-			i.total - coalesce((SELECT sum(amount) FROM payment_allocations WHERE invoice_id = i.id), 0),
+			i.total - i.paid,
 			(SELECT count(*) FROM payment_attempts pa WHERE pa.invoice_id = i.id AND pa.trigger = 'autopay' AND pa.status <> 'succeeded'),
 			`+prefixed("m.", methodColumns)+`
 		FROM invoices i

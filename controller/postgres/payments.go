@@ -1,9 +1,12 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,16 +28,16 @@ func scanPayment(row pgx.Row) (billing.Payment, error) {
 // allocation, happen one after another.
 const lockAccountSQL = `SELECT id FROM accounts WHERE id = $1 FOR UPDATE`
 
-// insertPaymentSQL writes a payment with its journal transaction and
-// entries in one statement (the balance trigger checks the entries at its
-// end). The currency is the account's and a missing received date ($6) is
-// today in the account type's zone. No row comes back when the account does
-// not exist.
+// insertPaymentCTEs write a payment with its journal transaction and
+// entries (the balance trigger checks the entries at the statement's end);
+// the payment row is the CTE p. The currency is the account's and a missing
+// received date ($6) is today in the account type's zone. No row comes back
+// when the account does not exist.
 //
 //	$1 account  $2 method  $3 amount  $4 reference  $5 payer  $6 received date
 //	$7 memo  $8 batch  $9 batch line  $10 now  $11 journal memo  $12 posted by
-//	$13 journal kind  $14 cash ledger  $15 receivable ledger
-const insertPaymentSQL = `WITH acct AS (
+//	$13 journal kind  $14 cash ledger  $15 receivable ledger  $16 allocated
+const insertPaymentCTEs = `WITH acct AS (
 		SELECT a.currency, coalesce($6::date, ($10::timestamptz AT TIME ZONE t.time_zone)::date) AS day
 		FROM accounts a JOIN account_types t ON t.id = a.account_type_id WHERE a.id = $1
 	), t AS (
@@ -44,10 +47,36 @@ const insertPaymentSQL = `WITH acct AS (
 		INSERT INTO journal_entries (tx_id, entry_no, account_id, ledger, amount)
 		SELECT t.id, u.no, $1, u.ledger, u.amount FROM t,
 			(VALUES (1::smallint, $14::text, $3::bigint), (2::smallint, $15::text, -$3::bigint)) AS u(no, ledger, amount)
+	), p AS (
+		INSERT INTO payments (account_id, method, amount, currency, reference, payer,
+			received_date, memo, batch_id, batch_line, journal_tx_id, posted_by, posted_at, allocated)
+		SELECT $1, $2, $3, t.currency, $4, $5, t.effective_date, $7, $8, $9, t.id, $12, $10, $16 FROM t RETURNING ` + paymentColumns + `
+	)`
+
+// insertPaymentSQL writes an unallocated payment (see insertPaymentCTEs).
+const insertPaymentSQL = insertPaymentCTEs + ` SELECT * FROM p`
+
+// postPaymentSQL writes a payment (see insertPaymentCTEs) together with
+// allocations planned before it existed: $17 payments (0 standing for the
+// new one), $18 invoices, $19 amounts; the invoices $20 become paid. The new
+// payment's own share ($16) is written with it, so its row is never updated
+// in the transaction that inserts it.
+const postPaymentSQL = insertPaymentCTEs + `, a AS (
+		SELECT CASE WHEN x.payment_id = 0 THEN (SELECT id FROM p) ELSE x.payment_id END AS payment_id, x.invoice_id, x.amount
+		FROM unnest($17::bigint[], $18::bigint[], $19::bigint[]) AS x(payment_id, invoice_id, amount)
+	), ins AS (
+		INSERT INTO payment_allocations (payment_id, invoice_id, amount) SELECT * FROM a
+		ON CONFLICT (payment_id, invoice_id) DO UPDATE SET amount = payment_allocations.amount + EXCLUDED.amount
+	), pay AS (
+		UPDATE payments o SET allocated = o.allocated + s.sum
+		FROM (SELECT x.payment_id, sum(x.amount)::bigint AS sum FROM unnest($17::bigint[], $19::bigint[]) AS x(payment_id, amount)
+			WHERE x.payment_id <> 0 GROUP BY x.payment_id) s
+		WHERE o.id = s.payment_id
+	), inv AS (
+		UPDATE invoices i SET paid = i.paid + s.sum, status = CASE WHEN i.id = ANY($20) THEN 'paid' ELSE i.status END
+		FROM (SELECT invoice_id, sum(amount)::bigint AS sum FROM a GROUP BY invoice_id) s WHERE i.id = s.invoice_id
 	)
-	INSERT INTO payments (account_id, method, amount, currency, reference, payer,
-		received_date, memo, batch_id, batch_line, journal_tx_id, posted_by, posted_at)
-	SELECT $1, $2, $3, t.currency, $4, $5, t.effective_date, $7, $8, $9, t.id, $12, $10 FROM t RETURNING ` + paymentColumns
+	SELECT * FROM p`
 
 func insertPaymentArgs(in billing.NewPayment, by string, now time.Time, batchID *int64, batchLine int) []any {
 	var line any
@@ -56,7 +85,7 @@ func insertPaymentArgs(in billing.NewPayment, by string, now time.Time, batchID 
 	}
 	memo := string(in.Method) + " payment" + optional(" ", in.Reference)
 	return []any{in.AccountID, in.Method, in.Amount, in.Reference, in.Payer, pgDate(in.ReceivedDate), in.Memo, batchID, line,
-		now, memo, by, billing.TxPaymentPosted, billing.LedgerCash, billing.LedgerReceivable}
+		now, memo, by, billing.TxPaymentPosted, billing.LedgerCash, billing.LedgerReceivable, int64(0)}
 }
 
 // withAllocations fills in the payment's share of allocs.
@@ -97,10 +126,16 @@ func (db *DB) PostPayment(ctx context.Context, in billing.NewPayment, by string,
 			}
 		}
 	}()
+	// Round trip 1: lock the account and read its open items. Round trip 2:
+	// the payment, its allocations and COMMIT in one statement.
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
+	// Left to itself, PostgreSQL plans postPaymentSQL afresh on every call
+	// (its custom plans look cheaper than the generic one), and planning
+	// that many CTEs costs more than running them. Every statement here is
+	// a few index lookups whatever its parameters.
+	b.Queue("SET LOCAL plan_cache_mode = force_generic_plan")
 	b.Queue(lockAccountSQL, in.AccountID)
-	b.Queue(insertPaymentSQL, insertPaymentArgs(in, by, now, nil, 0)...)
 	b.Queue(allocReadSQL, []int64{in.AccountID})
 	br := conn.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {
@@ -108,6 +143,10 @@ func (db *DB) PostPayment(ctx context.Context, in billing.NewPayment, by string,
 		return p, err
 	}
 	open = true
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return p, err
+	}
 	var locked int64
 	if err := br.QueryRow().Scan(&locked); err != nil {
 		br.Close()
@@ -115,10 +154,6 @@ func (db *DB) PostPayment(ctx context.Context, in billing.NewPayment, by string,
 			return p, billing.Errorf(billing.ENOTFOUND, "account %d does not exist", in.AccountID)
 		}
 		return p, err
-	}
-	if p, err = scanPayment(br.QueryRow()); err != nil {
-		br.Close()
-		return p, mapError(err)
 	}
 	rows, err := br.Query()
 	if err != nil {
@@ -132,18 +167,43 @@ func (db *DB) PostPayment(ctx context.Context, in billing.NewPayment, by string,
 	if err != nil {
 		return p, err
 	}
-	allocs, args := planAllocations(items)
-	b = &pgx.Batch{}
-	if len(allocs) > 0 {
-		b.Queue(allocWriteSQL, args...)
+	// The new payment is the account's newest credit: it pays what older
+	// credits leave open. It has no id yet; postPaymentSQL reads 0 as its.
+	items = append(items, openItem{Credit: true, Account: in.AccountID, ID: pendingPayment, Amount: in.Amount})
+	allocs, allocArgs := planAllocations(items)
+	var own int64
+	for i, id := range allocArgs[0].([]int64) {
+		if id == pendingPayment {
+			allocArgs[0].([]int64)[i] = 0
+			own += allocs[i].Amount
+		}
 	}
+	args := insertPaymentArgs(in, by, now, nil, 0)
+	args[15] = own
+	b = &pgx.Batch{}
+	b.Queue(postPaymentSQL, append(args, allocArgs...)...)
 	b.Queue("COMMIT")
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+	br = conn.SendBatch(ctx, b)
+	p, err = scanPayment(br.QueryRow())
+	if err != nil {
+		br.Close()
+		return p, mapError(err)
+	}
+	if err := br.Close(); err != nil {
 		return p, err
 	}
 	open = false
+	for i := range allocs {
+		if allocs[i].payment == pendingPayment {
+			allocs[i].payment = p.ID
+		}
+	}
 	return withAllocations(p, allocs), nil
 }
+
+// pendingPayment stands, in allocation planning, for a payment not yet
+// written: it sorts after every existing payment of the account.
+const pendingPayment = math.MaxInt64
 
 // postPaymentTx posts one payment inside tx. The account row is locked
 // first, so concurrent payments to one account allocate one after another.
@@ -169,26 +229,33 @@ func postPaymentTx(ctx context.Context, tx pgx.Tx, in billing.NewPayment, by str
 
 // allocReadSQL reads, for accounts $1, the credits (payments with an
 // unallocated part) and the open invoices in one round trip, each ordered by
-// account, then payment id or due date.
+// account, then payment id or due date. It reads the running totals
+// payments.allocated and invoices.paid, which allocWriteSQL and reversals
+// keep, so it touches only the account's open items.
 const allocReadSQL = `
-	(SELECT true, p.account_id, p.id, p.amount - p.refunded - coalesce(sum(a.amount), 0), ''
-	FROM payments p LEFT JOIN payment_allocations a ON a.payment_id = p.id
-	WHERE p.account_id = ANY($1) AND p.status = 'posted'
-	GROUP BY p.id HAVING p.amount - p.refunded - coalesce(sum(a.amount), 0) > 0 ORDER BY p.account_id, p.id)
+	(SELECT true, account_id, id, amount - refunded - allocated, ''
+	FROM payments WHERE account_id = ANY($1) AND status = 'posted' AND allocated < amount - refunded
+	ORDER BY account_id, id)
 	UNION ALL
-	(SELECT false, i.account_id, i.id, i.total - coalesce(sum(a.amount), 0), i.number
-	FROM invoices i LEFT JOIN payment_allocations a ON a.invoice_id = i.id
-	WHERE i.account_id = ANY($1) AND i.status = 'open'
-	GROUP BY i.id HAVING i.total - coalesce(sum(a.amount), 0) > 0 ORDER BY i.account_id, i.due_date, i.id)`
+	(SELECT false, account_id, id, total - paid, number
+	FROM invoices WHERE account_id = ANY($1) AND status = 'open' AND paid < total
+	ORDER BY account_id, due_date, id)`
 
-// allocWriteSQL stores allocations ($1 payments, $2 invoices, $3 amounts)
-// and marks the invoices $4 paid.
-const allocWriteSQL = `WITH ins AS (
-		INSERT INTO payment_allocations (payment_id, invoice_id, amount)
-		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])
+// allocWriteSQL stores allocations ($1 payments, $2 invoices, $3 amounts),
+// adds them to the payments' and invoices' running totals (except for the
+// payments $5, written with theirs), and marks the invoices $4 paid.
+const allocWriteSQL = `WITH a AS (
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS a(payment_id, invoice_id, amount)
+	), ins AS (
+		INSERT INTO payment_allocations (payment_id, invoice_id, amount) SELECT * FROM a
 		ON CONFLICT (payment_id, invoice_id) DO UPDATE SET amount = payment_allocations.amount + EXCLUDED.amount
+	), pay AS (
+		UPDATE payments p SET allocated = p.allocated + s.sum
+		FROM (SELECT payment_id, sum(amount)::bigint AS sum FROM a WHERE payment_id <> ALL($5) GROUP BY payment_id) s
+		WHERE p.id = s.payment_id
 	)
-	UPDATE invoices SET status = 'paid' WHERE id = ANY($4)`
+	UPDATE invoices i SET paid = i.paid + s.sum, status = CASE WHEN i.id = ANY($4) THEN 'paid' ELSE i.status END
+	FROM (SELECT invoice_id, sum(amount)::bigint AS sum FROM a GROUP BY invoice_id) s WHERE i.id = s.invoice_id`
 
 // openItem is a row of allocReadSQL.
 type openItem struct {
@@ -215,13 +282,14 @@ func allocate(ctx context.Context, tx pgx.Tx, accountIDs ...int64) ([]allocation
 	if len(out) == 0 {
 		return nil, nil
 	}
-	_, err = tx.Exec(ctx, allocWriteSQL, args...)
+	_, err = tx.Exec(ctx, allocWriteSQL, append(args, []int64{})...)
 	return out, err
 }
 
 // planAllocations matches credits to open invoices account by account,
-// oldest invoice first, and returns the allocations with the arguments of
-// allocWriteSQL.
+// oldest credit to oldest invoice first, and returns the allocations with
+// the first four arguments of allocWriteSQL. Invoices come ordered as
+// allocReadSQL orders them; credits in any order.
 func planAllocations(items []openItem) ([]allocation, []any) {
 	var credits, invoices []openItem
 	for _, o := range items {
@@ -231,6 +299,9 @@ func planAllocations(items []openItem) ([]allocation, []any) {
 			invoices = append(invoices, o)
 		}
 	}
+	slices.SortFunc(credits, func(a, b openItem) int {
+		return cmp.Or(cmp.Compare(a.Account, b.Account), cmp.Compare(a.ID, b.ID))
+	})
 	var out []allocation
 	var paid []int64
 	ci := 0
@@ -362,14 +433,16 @@ func (db *DB) ReversePayment(ctx context.Context, id int64, r billing.Reversal, 
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE invoices SET status = 'open'
-			WHERE status = 'paid' AND id IN (SELECT invoice_id FROM payment_allocations WHERE payment_id = $1)`, id); err != nil {
+		// The payment's allocations go, and the invoices they paid are open
+		// again for what is now unpaid.
+		if _, err := tx.Exec(ctx, `WITH del AS (
+				DELETE FROM payment_allocations WHERE payment_id = $1 RETURNING invoice_id, amount
+			)
+			UPDATE invoices i SET paid = i.paid - del.amount, status = CASE WHEN i.status = 'paid' THEN 'open' ELSE i.status END
+			FROM del WHERE i.id = del.invoice_id`, id); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM payment_allocations WHERE payment_id = $1`, id); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE payments SET status = 'reversed', reversed_at = $2, reversal_reason = $3 WHERE id = $1`,
+		if _, err := tx.Exec(ctx, `UPDATE payments SET status = 'reversed', allocated = 0, reversed_at = $2, reversal_reason = $3 WHERE id = $1`,
 			id, now, string(r.Reason)+optional(": ", r.Memo)); err != nil {
 			return err
 		}
@@ -409,7 +482,7 @@ func (db *DB) RefundPayment(ctx context.Context, id, amount int64, memo, by stri
 		var status billing.PaymentStatus
 		var cur billing.Currency
 		var unallocated int64
-		err := tx.QueryRow(ctx, `SELECT p.status, p.currency, p.amount - p.refunded - coalesce((SELECT sum(amount) FROM payment_allocations WHERE payment_id = p.id), 0)
+		err := tx.QueryRow(ctx, `SELECT p.status, p.currency, p.amount - p.refunded - p.allocated
 			FROM payments p WHERE p.id = $1 FOR UPDATE`, id).Scan(&status, &cur, &unallocated)
 		if err != nil {
 			return err
