@@ -1,0 +1,192 @@
+package billing
+
+import (
+	"strings"
+	"time"
+)
+
+// NoticeKind is what a notice to a subscriber is about.
+type NoticeKind string
+
+// Notice kinds.
+const (
+	// NoticeReminder: a payment reminder before the delinquency date (or, at
+	// delinquency, when no earlier reminder went out).
+	NoticeReminder NoticeKind = "reminder"
+	// NoticeSuspended: service was suspended for non-payment.
+	NoticeSuspended NoticeKind = "suspended"
+	// NoticeRestored: service is back after a payment.
+	NoticeRestored NoticeKind = "restored"
+)
+
+// NoticeKinds lists every kind, in a stable order.
+var NoticeKinds = []NoticeKind{NoticeReminder, NoticeSuspended, NoticeRestored}
+
+// Valid reports whether k is a known kind.
+func (k NoticeKind) Valid() bool {
+	return k == NoticeReminder || k == NoticeSuspended || k == NoticeRestored
+}
+
+// Notice statuses.
+const (
+	// NoticeQueued: waiting to be sent (or retried).
+	NoticeQueued = "queued"
+	// NoticeSent: accepted by the mail server.
+	NoticeSent = "sent"
+	// NoticeFailed: given up (a permanent rejection, or too many attempts).
+	NoticeFailed = "failed"
+)
+
+// NoticeLease is how long [Notice]s handed to one sender by the store stay
+// claimed: another controller replica does not pick them up before the lease
+// runs out, so a notice is not sent twice; a sender that crashed releases
+// them when it does. A sender stops working on a claimed batch well before
+// the lease ends.
+const NoticeLease = 5 * time.Minute
+
+// NoticeData is what a notice says, captured when it is queued (stored as
+// JSON with the notice); the text is rendered from it when it is sent.
+type NoticeData struct {
+	AccountNumber string   `json:"account_number"`
+	AccountName   string   `json:"account_name"`
+	Currency      Currency `json:"currency"`
+	// Amount owed (reminder), past due (suspended) or paid (restored), in
+	// minor units.
+	Amount int64 `json:"amount"`
+	// Balance of the account when the notice was queued, in minor units.
+	Balance int64 `json:"balance"`
+	// DueDate of the (oldest) invoice the notice is about; zero if none.
+	DueDate Date `json:"due_date"`
+	// DelinquencyDate the account becomes delinquent on unless it pays; zero
+	// if none.
+	DelinquencyDate Date     `json:"delinquency_date"`
+	InvoiceNumbers  []string `json:"invoice_numbers,omitempty"`
+	// Why the account's status changed, in plain language (suspended).
+	Why []string `json:"why,omitempty"`
+	// PortalURL is where the subscriber pays.
+	PortalURL string `json:"portal_url,omitempty"`
+	// Company is the ISP's name, signed under the notice.
+	Company string `json:"company,omitempty"`
+}
+
+// Notice is one message to a subscriber in the outbox.
+type Notice struct {
+	ID        int64      `json:"id" readOnly:"true"`
+	AccountID int64      `json:"account_id"`
+	Kind      NoticeKind `json:"kind" enum:"reminder,suspended,restored"`
+	// InvoiceID is the invoice a reminder is about; 0 for none.
+	InvoiceID int64 `json:"invoice_id,omitempty"`
+	// DaysBefore is how many days before the delinquency date a reminder is
+	// for (0: the reminder sent at delinquency).
+	DaysBefore int `json:"days_before"`
+	// To is the recipient's email address.
+	To   string     `json:"to"`
+	Data NoticeData `json:"data"`
+	// BusinessHours: send only inside the account type's business hours
+	// (restore notices go at once).
+	BusinessHours bool   `json:"business_hours"`
+	Status        string `json:"status" enum:"queued,sent,failed" readOnly:"true"`
+	// Attempts counts the sends tried (deferrals for business hours do not
+	// count).
+	Attempts      int        `json:"attempts" readOnly:"true"`
+	NextAttemptAt time.Time  `json:"next_attempt_at" readOnly:"true"`
+	LastError     string     `json:"last_error,omitempty" readOnly:"true"`
+	CreatedAt     time.Time  `json:"created_at" readOnly:"true"`
+	SentAt        *time.Time `json:"sent_at,omitempty" readOnly:"true"`
+
+	// TimeZone and Hours are the account type's time zone and business
+	// hours, filled in by the store for delivery; they are not stored with
+	// the notice and not part of its API representation.
+	TimeZone string        `json:"-"`
+	Hours    BusinessHours `json:"-"`
+}
+
+// Validate checks a notice about to be queued. Errors are EINVALID and name
+// the field: account_id, kind, invoice_id (required for reminders),
+// days_before (not negative) or to (required: a notice needs an address).
+func (n Notice) Validate() error {
+	switch {
+	case n.AccountID <= 0:
+		return Errorf(EINVALID, "notice account_id %d is not an account id", n.AccountID)
+	case !n.Kind.Valid():
+		return Errorf(EINVALID, "notice kind %q is not reminder, suspended or restored", n.Kind)
+	case n.Kind == NoticeReminder && n.InvoiceID <= 0:
+		return Errorf(EINVALID, "a reminder needs the invoice_id it is about")
+	case n.InvoiceID < 0:
+		return Errorf(EINVALID, "notice invoice_id %d is negative", n.InvoiceID)
+	case n.DaysBefore < 0:
+		return Errorf(EINVALID, "notice days_before %d is negative", n.DaysBefore)
+	case strings.TrimSpace(n.To) == "":
+		return Errorf(EINVALID, "notice to (the email address) is required")
+	}
+	return nil
+}
+
+// NoticeFilter selects notices in listings; zero fields match everything.
+type NoticeFilter struct {
+	AccountID int64
+	// Status is queued, sent or failed.
+	Status string
+	Kind   NoticeKind
+	// AfterID pages: only notices with a larger id.
+	AfterID int64
+	// Limit caps the list (default 100, at most 1000).
+	Limit int
+}
+
+// DefaultBusinessHours is the window used when an account type has none.
+var DefaultBusinessHours = BusinessHours{Start: 9, End: 17}
+
+// valid reports whether h is a usable window: 0 <= Start < End <= 24.
+func (h BusinessHours) valid() bool { return h.Start >= 0 && h.End <= 24 && h.Start < h.End }
+
+// Effective returns h, or [DefaultBusinessHours] when h is zero or not a
+// valid window.
+func (h BusinessHours) Effective() BusinessHours {
+	if !h.valid() {
+		return DefaultBusinessHours
+	}
+	return h
+}
+
+// NextSendTime returns the first instant at or after now that lies inside
+// the business hours h (local hours [Start, End) in loc): now itself when it
+// is inside, today's Start when now is before it, otherwise tomorrow's
+// Start. Hours are wall-clock hours in loc, so across a DST change the
+// window keeps its local hours; a Start hour that a spring-forward change
+// skips begins at the first instant after the gap. A zero or invalid h
+// means 9-17; a nil loc means UTC.
+func NextSendTime(now time.Time, loc *time.Location, h BusinessHours) time.Time {
+	if loc == nil {
+		loc = time.UTC
+	}
+	h = h.Effective()
+	local := now.In(loc)
+	y, m, d := local.Date()
+	start := wallClock(y, m, d, h.Start, loc)
+	end := wallClock(y, m, d, h.End, loc) // End 24 is the next midnight
+	switch {
+	case now.Before(start):
+		return start
+	case now.Before(end):
+		return now
+	default:
+		return wallClock(y, m, d+1, h.Start, loc)
+	}
+}
+
+// wallClock returns the instant the local wall clock in loc shows hour:00 on
+// y-m-d (normalised: hour 24 is the next midnight). When a DST change skips
+// that time, it is the first instant after the gap (time.Date alone would
+// give an instant before it).
+func wallClock(y int, m time.Month, d, hour int, loc *time.Location) time.Time {
+	t := time.Date(y, m, d, hour, 0, 0, 0, loc)
+	want := time.Date(y, m, d, hour, 0, 0, 0, time.UTC)
+	l := t.In(loc)
+	if got := time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), 0, time.UTC); got.Before(want) {
+		if _, end := t.ZoneBounds(); !end.IsZero() {
+			return end
+		}
+	}
+	return t
+}
