@@ -1,0 +1,248 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+// The notices table is an outbox: the delinquency sweep queues notices in
+// its own transaction (QueueNoticeTx, QueueNoticesTx), and a deliverer in
+// any controller replica claims due ones (DueNotices), sends them and
+// records the outcome. Claiming moves next_attempt_at a lease ahead
+// (billing.NoticeLease) in the same statement that locks the rows with SKIP
+// LOCKED, so two replicas never claim one notice and a crashed sender's
+// notices come back once the lease has passed.
+
+const noticeColumns = `n.id, n.account_id, n.kind, coalesce(n.invoice_id, 0), n.days_before, n.to_address, n.data,
+	n.business_hours, n.status, n.attempts, n.next_attempt_at, n.last_error, n.created_at, n.sent_at`
+
+// maxNoticeError bounds the last_error stored with a notice.
+const maxNoticeError = 1000
+
+func scanNotice(row pgx.Row, extra ...any) (billing.Notice, error) {
+	var n billing.Notice
+	var data []byte
+	dest := append([]any{&n.ID, &n.AccountID, &n.Kind, &n.InvoiceID, &n.DaysBefore, &n.To, &data, &n.BusinessHours,
+		&n.Status, &n.Attempts, &n.NextAttemptAt, &n.LastError, &n.CreatedAt, &n.SentAt}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return n, err
+	}
+	if err := json.Unmarshal(data, &n.Data); err != nil {
+		return n, fmt.Errorf("notice %d: data: %w", n.ID, err)
+	}
+	return n, nil
+}
+
+// QueueNoticeTx queues one notice in tx, due at now. A reminder for an
+// invoice and days_before that is already in the table (in any status) is
+// not queued again: queued is false then. Errors: EINVALID from
+// [billing.Notice.Validate]; a foreign key error if the account or invoice
+// does not exist.
+func QueueNoticeTx(ctx context.Context, tx pgx.Tx, n billing.Notice, now time.Time) (queued bool, err error) {
+	if err := n.Validate(); err != nil {
+		return false, err
+	}
+	data, err := json.Marshal(n.Data)
+	if err != nil {
+		return false, err
+	}
+	var id int64
+	err = tx.QueryRow(ctx, `INSERT INTO notices (account_id, kind, invoice_id, days_before, to_address, data,
+			business_hours, next_attempt_at, created_at)
+		VALUES ($1, $2, nullif($3, 0), $4, $5, $6, $7, $8, $8)
+		ON CONFLICT DO NOTHING RETURNING id`,
+		n.AccountID, n.Kind, n.InvoiceID, n.DaysBefore, n.To, data, n.BusinessHours, now).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, mapError(err)
+}
+
+// QueueNoticesTx queues many notices in tx with one statement, all due at
+// now, and returns how many it queued: reminders already in the table (or
+// repeated in ns) are skipped. Errors: EINVALID naming the first invalid
+// notice (nothing is queued then); a foreign key error if an account or
+// invoice does not exist.
+func QueueNoticesTx(ctx context.Context, tx pgx.Tx, ns []billing.Notice, now time.Time) (int, error) {
+	if len(ns) == 0 {
+		return 0, nil
+	}
+	var (
+		accounts = make([]int64, len(ns))
+		kinds    = make([]string, len(ns))
+		invoices = make([]int64, len(ns))
+		days     = make([]int32, len(ns))
+		to       = make([]string, len(ns))
+		data     = make([]string, len(ns))
+		hours    = make([]bool, len(ns))
+	)
+	for i, n := range ns {
+		if err := n.Validate(); err != nil {
+			return 0, billing.Errorf(billing.EINVALID, "notice %d of %d: %s", i+1, len(ns), billing.ErrorMessage(err))
+		}
+		b, err := json.Marshal(n.Data)
+		if err != nil {
+			return 0, err
+		}
+		accounts[i], kinds[i], invoices[i], days[i] = n.AccountID, string(n.Kind), n.InvoiceID, int32(n.DaysBefore)
+		to[i], data[i], hours[i] = n.To, string(b), n.BusinessHours
+	}
+	// unnest streams the arrays (sent in binary) through one INSERT; ON
+	// CONFLICT DO NOTHING skips reminders that exist, including duplicates
+	// within ns.
+	tag, err := tx.Exec(ctx, `INSERT INTO notices (account_id, kind, invoice_id, days_before, to_address, data,
+			business_hours, next_attempt_at, created_at)
+		SELECT a, k, nullif(i, 0), d, t, j::jsonb, h, $8, $8
+		FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::integer[], $5::text[], $6::text[], $7::boolean[]) AS u(a, k, i, d, t, j, h)
+		ON CONFLICT DO NOTHING`, accounts, kinds, invoices, days, to, data, hours, now)
+	if err != nil {
+		return 0, mapError(err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// DueNotices claims up to limit queued notices due at now (next_attempt_at
+// <= now), the longest-waiting first, and returns them with their account
+// type's time zone and business hours (9-17 when the type has none).
+// Claiming moves their next_attempt_at to now + billing.NoticeLease, so no
+// other caller gets them until the lease runs out; the caller records each
+// outcome with MarkNoticeSent, RescheduleNotice or MarkNoticeAttemptFailed
+// (a notice left alone comes back after the lease). Rows another
+// transaction has locked are skipped, not waited for.
+func (db *DB) DueNotices(ctx context.Context, now time.Time, limit int) ([]billing.Notice, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := db.Pool.Query(ctx, `WITH due AS (
+			SELECT id, next_attempt_at FROM notices
+			WHERE status = 'queued' AND next_attempt_at <= $1
+			ORDER BY next_attempt_at, id LIMIT $2
+			FOR UPDATE SKIP LOCKED
+		), claimed AS (
+			UPDATE notices n SET next_attempt_at = $3
+			FROM due, accounts a, account_types t
+			WHERE n.id = due.id AND a.id = n.account_id AND t.id = a.account_type_id
+			RETURNING `+noticeColumns+`, t.time_zone,
+				coalesce((t.settings->'business_hours'->>'start')::integer, 0) AS start_hour,
+				coalesce((t.settings->'business_hours'->>'end')::integer, 0) AS end_hour,
+				due.next_attempt_at AS was_due
+		)
+		SELECT * FROM claimed ORDER BY was_due, id`, now, limit, now.Add(billing.NoticeLease))
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.Notice, error) {
+		var zone string
+		var hours billing.BusinessHours
+		var wasDue time.Time
+		n, err := scanNotice(r, &zone, &hours.Start, &hours.End, &wasDue)
+		n.TimeZone, n.Hours = zone, hours.Effective()
+		return n, err
+	})
+}
+
+// MarkNoticeSent records that the mail server accepted notice id at at
+// (counting the attempt). ENOTFOUND if it does not exist.
+func (db *DB) MarkNoticeSent(ctx context.Context, id int64, at time.Time) error {
+	tag, err := db.Pool.Exec(ctx, `UPDATE notices SET status = 'sent', sent_at = $2, attempts = attempts + 1, last_error = ''
+		WHERE id = $1`, id, at)
+	if err == nil && tag.RowsAffected() == 0 {
+		return billing.Errorf(billing.ENOTFOUND, "notice %d does not exist", id)
+	}
+	return err
+}
+
+// RescheduleNotice moves a queued notice's next attempt to next without
+// counting an attempt (it was outside business hours). ENOTFOUND if no
+// queued notice id exists.
+func (db *DB) RescheduleNotice(ctx context.Context, id int64, next time.Time) error {
+	tag, err := db.Pool.Exec(ctx, `UPDATE notices SET next_attempt_at = $2 WHERE id = $1 AND status = 'queued'`, id, next)
+	if err == nil && tag.RowsAffected() == 0 {
+		return billing.Errorf(billing.ENOTFOUND, "no queued notice %d", id)
+	}
+	return err
+}
+
+// MarkNoticeAttemptFailed records a failed send of notice id: attempts is
+// the number of attempts made so far, errText why the last one failed
+// (truncated to 1000 bytes). With final the notice becomes failed and is not
+// tried again; otherwise it stays queued and is due again at next.
+// ENOTFOUND if it does not exist.
+func (db *DB) MarkNoticeAttemptFailed(ctx context.Context, id int64, attempts int, next time.Time, errText string, final bool) error {
+	status := billing.NoticeQueued
+	if final {
+		status = billing.NoticeFailed
+	}
+	tag, err := db.Pool.Exec(ctx, `UPDATE notices SET attempts = $2, next_attempt_at = $3, last_error = $4, status = $5
+		WHERE id = $1`, id, attempts, next, truncateUTF8(errText, maxNoticeError), status)
+	if err == nil && tag.RowsAffected() == 0 {
+		return billing.Errorf(billing.ENOTFOUND, "notice %d does not exist", id)
+	}
+	return err
+}
+
+// Notices lists notices in id order (without the delivery-only time zone
+// and hours). EINVALID for an unknown status or kind.
+func (db *DB) Notices(ctx context.Context, f billing.NoticeFilter) ([]billing.Notice, error) {
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	switch f.Status {
+	case "", billing.NoticeQueued, billing.NoticeSent, billing.NoticeFailed:
+	default:
+		return nil, billing.Errorf(billing.EINVALID, "status %q is not queued, sent or failed", f.Status)
+	}
+	if f.Kind != "" && !f.Kind.Valid() {
+		return nil, billing.Errorf(billing.EINVALID, "kind %q is not reminder, suspended or restored", f.Kind)
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT `+noticeColumns+` FROM notices n
+		WHERE ($1 = 0 OR n.account_id = $1) AND ($2 = '' OR n.status = $2) AND ($3 = '' OR n.kind = $3) AND n.id > $4
+		ORDER BY n.id LIMIT $5`, f.AccountID, f.Status, string(f.Kind), f.AfterID, f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.Notice, error) { return scanNotice(r) })
+}
+
+// Notice returns one notice; ENOTFOUND if missing.
+func (db *DB) Notice(ctx context.Context, id int64) (billing.Notice, error) {
+	n, err := scanNotice(db.Pool.QueryRow(ctx, `SELECT `+noticeColumns+` FROM notices n WHERE n.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return n, billing.Errorf(billing.ENOTFOUND, "notice %d does not exist", id)
+	}
+	return n, err
+}
+
+// ResendNotice queues a sent or failed notice again, due at now, with its
+// attempts, error and sent time cleared (business hours still apply if the
+// notice has them). A notice that is still queued is returned unchanged: it
+// is on its way, and may be in a sender's hands right now. ENOTFOUND if it
+// does not exist.
+func (db *DB) ResendNotice(ctx context.Context, id int64, now time.Time) (billing.Notice, error) {
+	n, err := scanNotice(db.Pool.QueryRow(ctx, `UPDATE notices n SET status = 'queued', attempts = 0, next_attempt_at = $2,
+			last_error = '', sent_at = NULL
+		WHERE n.id = $1 AND n.status <> 'queued' RETURNING `+noticeColumns, id, now))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return db.Notice(ctx, id)
+	}
+	return n, err
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
