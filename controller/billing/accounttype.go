@@ -123,8 +123,11 @@ type AccountType struct {
 	AutopayRetryDays []int `json:"autopay_retry_days,omitempty"`
 	// ReminderDaysBefore are the days before the delinquency date on which a
 	// reminder is sent ([3, 1]).
-	ReminderDaysBefore []int         `json:"reminder_days_before,omitempty"`
-	BusinessHours      BusinessHours `json:"business_hours"`
+	ReminderDaysBefore []int `json:"reminder_days_before,omitempty"`
+	// SweepAt is the local time of day ("HH:MM") at which the daily
+	// delinquency sweep runs for accounts of this type. Default "06:00".
+	SweepAt       string        `json:"sweep_at,omitempty"`
+	BusinessHours BusinessHours `json:"business_hours"`
 	// InvoiceMessage is printed on every invoice (holiday hours, a
 	// promotion).
 	InvoiceMessage string `json:"invoice_message"`

@@ -57,6 +57,9 @@ func (t *AccountType) Validate() error {
 		return Errorf(EINVALID, "name is %d characters long; at most %d are allowed", n, maxAccountTypeName)
 	}
 
+	if _, err := t.SweepOffset(); err != nil {
+		return err
+	}
 	if t.BillingMode == "" {
 		t.BillingMode = BillingAnniversary
 	}
@@ -266,4 +269,19 @@ func (f *LateFee) validate() error {
 		return Errorf(EINVALID, "late_fee.after_days %d is out of range 0-%d", f.AfterDays, maxDayCount)
 	}
 	return nil
+}
+
+// SweepOffset is how long after local midnight the type's daily
+// delinquency sweep runs (sweep_at, default 06:00). EINVALID for a
+// sweep_at that is not HH:MM.
+func (t AccountType) SweepOffset() (time.Duration, error) {
+	at := t.SweepAt
+	if at == "" {
+		at = "06:00"
+	}
+	tm, err := time.Parse("15:04", at)
+	if err != nil {
+		return 0, Errorf(EINVALID, "sweep_at %q is not a time of day HH:MM (e.g. 06:00)", t.SweepAt)
+	}
+	return time.Duration(tm.Hour())*time.Hour + time.Duration(tm.Minute())*time.Minute, nil
 }

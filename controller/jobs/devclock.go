@@ -54,6 +54,9 @@ func (c *DevClock) Advance(ctx context.Context, d time.Duration) (time.Time, []b
 				return now, opened, err
 			}
 		}
+		if err := c.r.DeliverNotices(ctx); err != nil {
+			return now, opened, err
+		}
 	}
 	c.r.log.Info("dev clock advanced", "by", d, "now", c.clock.Now(), "runs", len(opened))
 	return c.clock.Now(), opened, nil

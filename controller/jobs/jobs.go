@@ -36,6 +36,13 @@ type Config struct {
 	// IdempotencyRetention is how long Idempotency-Keys (and the responses
 	// replayed for them) are kept; at least 7 days. Default 30 days.
 	IdempotencyRetention time.Duration
+	// Guard is the blast-radius guard of scheduled delinquency sweeps (see
+	// billing.SuspensionGuard for its defaults: 25 services, 10% of a POP,
+	// 3 × the 30-day median).
+	Guard billing.SuspensionGuard
+	// NoticeInterval is how often queued notices (reminders, suspension
+	// and restore notices) are delivered. Default 1m.
+	NoticeInterval time.Duration
 	// DisableSchedule turns off the periodic tick (tests; dev mode drives
 	// the clock through the API instead). Default false.
 	DisableSchedule bool
@@ -56,6 +63,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BatchSize <= 0 {
 		c.BatchSize = 2500
+	}
+	if c.NoticeInterval <= 0 {
+		c.NoticeInterval = time.Minute
 	}
 	if c.IdempotencyRetention <= 0 {
 		c.IdempotencyRetention = 30 * 24 * time.Hour
@@ -103,15 +113,25 @@ type Charger interface {
 	Charge(ctx context.Context, accountID, methodID, amount int64, trigger billing.AttemptTrigger, key string, invoiceID *int64, attemptNo int) (billing.PaymentAttempt, error)
 }
 
+// Notifier delivers the notices that are due (notify.Deliverer).
+type Notifier interface {
+	RunOnce(ctx context.Context) (sent, failed int, err error)
+}
+
 // Runner owns the River client and the billing scheduler.
 type Runner struct {
-	cfg     Config
-	db      *postgres.DB
-	clock   clock.Clock
-	log     *slog.Logger
-	river   *river.Client[pgx.Tx]
-	charger Charger
+	cfg      Config
+	db       *postgres.DB
+	clock    clock.Clock
+	log      *slog.Logger
+	river    *river.Client[pgx.Tx]
+	charger  Charger
+	notifier Notifier
 }
+
+// UseNotifier lets the notice job deliver through n. Without it notices stay
+// queued. Call before Start.
+func (r *Runner) UseNotifier(n Notifier) { r.notifier = n }
 
 // UseCharger lets the autopay job charge through c. Without it autopay jobs
 // do nothing. Call before Start.
@@ -127,6 +147,7 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 	river.AddWorker(workers, &lateFeesWorker{r: r})
 	river.AddWorker(workers, &autopayWorker{r: r})
 	river.AddWorker(workers, &purgeWorker{r: r})
+	river.AddWorker(workers, &noticesWorker{r: r})
 	rc := &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		Workers:              workers,
@@ -143,6 +164,9 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 			&river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 				func() (river.JobArgs, *river.InsertOpts) { return PurgeArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.NoticeInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return NoticesArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true})}
 	}
 	client, err := river.NewClient(riverpgxv5.New(db.Pool), rc)
@@ -191,7 +215,55 @@ func (r *Runner) tick(ctx context.Context, now time.Time, trigger billing.RunTri
 			opened = append(opened, run)
 		}
 	}
-	return opened, nil
+	return opened, r.sweepDue(ctx, types, now)
+}
+
+// sweepDue runs the scheduled delinquency sweep of every account type whose
+// local sweep time (sweep_at) has come today and that has not been swept
+// today.
+func (r *Runner) sweepDue(ctx context.Context, types []billing.AccountType, now time.Time) error {
+	for _, t := range types {
+		loc, err := t.Location()
+		if err != nil {
+			return err
+		}
+		at, err := t.SweepOffset()
+		if err != nil {
+			return err
+		}
+		if now.Before(billing.DateIn(now, loc).StartIn(loc).Add(at)) {
+			continue
+		}
+		res, err := r.db.Sweep(ctx, billing.SweepRequest{AccountTypeID: t.ID, Trigger: billing.SweepScheduled,
+			Actor: postgres.SweepActor, Guard: r.cfg.Guard}, now)
+		if err != nil {
+			return fmt.Errorf("delinquency sweep of account type %d: %w", t.ID, err)
+		}
+		if res.AlreadyRan {
+			continue
+		}
+		r.log.Info("delinquency sweep", "account_type_id", t.ID, "date", res.LocalDate.String(), "examined", res.Examined,
+			"status_changes", res.StatusChanges, "suspended", res.Suspended, "restored", res.Restored, "reminders", res.Reminders, "held", res.Held)
+		for _, why := range res.HeldReasons {
+			r.log.Warn("suspensions held for approval", "account_type_id", t.ID, "batch", res.HeldBatchID, "reason", why)
+		}
+	}
+	return nil
+}
+
+// DeliverNotices sends every notice that is due now, in rounds, until a
+// round finds none.
+func (r *Runner) DeliverNotices(ctx context.Context) error {
+	if r.notifier == nil {
+		return nil
+	}
+	for range 1000 {
+		sent, failed, err := r.notifier.RunOnce(ctx)
+		if err != nil || sent+failed == 0 {
+			return err
+		}
+	}
+	return nil
 }
 
 // StartRun opens the billing run for one account type and date, with one
@@ -316,6 +388,21 @@ func (w *autopayWorker) Work(ctx context.Context, job *river.Job[AutopayArgs]) e
 		w.r.log.Info("autopay", "account_type_id", t.ID, "date", job.Args.Date.String(), "charged", charged, "failed", failed)
 	}
 	return nil
+}
+
+// NoticesArgs delivers the notices that are due.
+type NoticesArgs struct{}
+
+// Kind implements river.JobArgs.
+func (NoticesArgs) Kind() string { return "notices" }
+
+type noticesWorker struct {
+	river.WorkerDefaults[NoticesArgs]
+	r *Runner
+}
+
+func (w *noticesWorker) Work(ctx context.Context, job *river.Job[NoticesArgs]) error {
+	return w.r.DeliverNotices(ctx)
 }
 
 // PurgeArgs forgets Idempotency-Keys older than the retention.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -138,9 +139,16 @@ func (db *DB) PostCredit(ctx context.Context, accountID, amount int64, memo stri
 	jt := billing.CreditTx(accountID, a.Currency, amount, memo, effective)
 	jt.PostedAt = at
 	err = db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		if err := lockAccount(ctx, tx, accountID); err != nil {
+			return err
+		}
 		id, err := postTx(ctx, tx, jt)
 		jt.ID = id
-		return err
+		if err != nil {
+			return err
+		}
+		// A credit that meets the reactivation rule restores service now.
+		return db.settleTx(ctx, tx, accountID, fmt.Sprintf("credit %d", id), "", 0, at)
 	})
 	return jt, err
 }

@@ -263,7 +263,7 @@ func (db *DB) PostBatch(ctx context.Context, batchID int64, by string, now time.
 		if err := v.Err(); err != nil {
 			return err
 		}
-		if err := postBatchPayments(ctx, tx, b, by, now); err != nil {
+		if err := db.postBatchPayments(ctx, tx, b, by, now); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE payment_batches SET status = 'posted', posted_by = $2, posted_at = $3 WHERE id = $1`, batchID, by, now)
@@ -280,19 +280,27 @@ func (db *DB) PostBatch(ctx context.Context, batchID int64, by string, now time.
 // items read; the journal transactions, their entries and the payments
 // (with what each pays already planned) written with COPY; then the
 // allocations written in one statement.
-func postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.PaymentBatch, by string, now time.Time) error {
+func (db *DB) postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.PaymentBatch, by string, now time.Time) error {
 	ids := make([]int64, 0, len(b.Lines))
 	for _, l := range b.Lines {
 		ids = append(ids, l.AccountID)
 	}
-	rows, err := tx.Query(ctx, `SELECT id, currency FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+	rows, err := tx.Query(ctx, `SELECT id, currency, status FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
 	if err != nil {
 		return err
 	}
 	currency := map[int64]billing.Currency{}
+	var settle []int64 // accounts the batch may restore
 	var id int64
 	var cur billing.Currency
-	if _, err := pgx.ForEachRow(rows, []any{&id, &cur}, func() error { currency[id] = cur; return nil }); err != nil {
+	var status billing.AccountStatus
+	if _, err := pgx.ForEachRow(rows, []any{&id, &cur, &status}, func() error {
+		currency[id] = cur
+		if status == billing.AccountDelinquent || status == billing.AccountSuspended {
+			settle = append(settle, id)
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
 	accounts := make([]int64, 0, len(currency))
@@ -359,9 +367,15 @@ func postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.PaymentBatch, b
 			return mapError(fmt.Errorf("post batch %d: write %s: %w", b.ID, cp.table, err))
 		}
 	}
-	if len(allocs) == 0 {
-		return nil
+	if len(allocs) > 0 {
+		if _, err := tx.Exec(ctx, allocWriteSQL, append(allocArgs, payIDs)...); err != nil {
+			return err
+		}
 	}
-	_, err = tx.Exec(ctx, allocWriteSQL, append(allocArgs, payIDs)...)
-	return err
+	for _, acct := range settle {
+		if err := db.settleTx(ctx, tx, acct, fmt.Sprintf("payment batch %d", b.ID), by, 0, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }

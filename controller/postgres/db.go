@@ -20,9 +20,6 @@ const NotifyChannel = "tollgate_enforcement"
 // DB is the controller's database: a pgx pool plus the stores built on it.
 type DB struct {
 	Pool *pgxpool.Pool
-	// AfterReversal, if set, runs inside the transaction that reverses a
-	// payment, so delinquency can be re-evaluated for the account.
-	AfterReversal func(ctx context.Context, tx pgx.Tx, accountID int64) error
 }
 
 // Open connects a pool to url and checks the connection.

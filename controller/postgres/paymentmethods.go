@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -163,6 +164,11 @@ func (db *DB) RecordAttempt(ctx context.Context, a billing.PaymentAttempt, at ti
 			}
 			a.PaymentID = &p.ID
 			if _, err := tx.Exec(ctx, `UPDATE payment_methods SET status = 'active', failure = '' WHERE id = $1 AND status = 'failing'`, a.PaymentMethodID); err != nil {
+				return err
+			}
+			// A card payment that meets the reactivation rule restores service
+			// before the charge call returns.
+			if err := db.settleTx(ctx, tx, a.AccountID, fmt.Sprintf("payment %d", p.ID), "gateway:"+a.Gateway, p.ID, at); err != nil {
 				return err
 			}
 		} else if a.Status == "failed" {

@@ -117,7 +117,12 @@ func (db *DB) PostPayment(ctx context.Context, in billing.NewPayment, by string,
 	if err != nil {
 		return billing.Payment{}, err
 	}
-	defer conn.Release()
+	released := false
+	defer func() {
+		if !released {
+			conn.Release()
+		}
+	}()
 	open := false
 	defer func() {
 		if open {
@@ -135,7 +140,7 @@ func (db *DB) PostPayment(ctx context.Context, in billing.NewPayment, by string,
 	// that many CTEs costs more than running them. Every statement here is
 	// a few index lookups whatever its parameters.
 	b.Queue("SET LOCAL plan_cache_mode = force_generic_plan")
-	b.Queue(lockAccountSQL, in.AccountID)
+	b.Queue(`SELECT status FROM accounts WHERE id = $1 FOR UPDATE`, in.AccountID)
 	b.Queue(allocReadSQL, []int64{in.AccountID})
 	br := conn.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {
@@ -147,13 +152,24 @@ func (db *DB) PostPayment(ctx context.Context, in billing.NewPayment, by string,
 		br.Close()
 		return p, err
 	}
-	var locked int64
-	if err := br.QueryRow().Scan(&locked); err != nil {
+	var status billing.AccountStatus
+	if err := br.QueryRow().Scan(&status); err != nil {
 		br.Close()
 		if errors.Is(err, pgx.ErrNoRows) {
 			return p, billing.Errorf(billing.ENOTFOUND, "account %d does not exist", in.AccountID)
 		}
 		return p, err
+	}
+	if status == billing.AccountDelinquent || status == billing.AccountSuspended {
+		// The payment may restore service: the general path, which settles
+		// the account in the payment's transaction.
+		br.Close()
+		if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+			return p, err
+		}
+		open, released = false, true
+		conn.Release()
+		return db.postAndSettle(ctx, in, by, now)
 	}
 	rows, err := br.Query()
 	if err != nil {
@@ -199,6 +215,19 @@ func (db *DB) PostPayment(ctx context.Context, in billing.NewPayment, by string,
 		}
 	}
 	return withAllocations(p, allocs), nil
+}
+
+// postAndSettle posts a payment in an ordinary transaction and settles the
+// account in it: a payment that meets the reactivation rule restores the
+// account's services before the call returns.
+func (db *DB) postAndSettle(ctx context.Context, in billing.NewPayment, by string, now time.Time) (p billing.Payment, err error) {
+	err = db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		if p, err = postPaymentTx(ctx, tx, in, by, now, nil, 0); err != nil {
+			return err
+		}
+		return db.settleTx(ctx, tx, in.AccountID, fmt.Sprintf("payment %d", p.ID), by, p.ID, now)
+	})
+	return p, err
 }
 
 // pendingPayment stands, in allocation planning, for a payment not yet
@@ -385,8 +414,8 @@ func (db *DB) Payments(ctx context.Context, accountID, batchID, afterID int64, l
 // an entry error): a reversing journal transaction for what was not
 // refunded, an optional returned-payment fee, its allocations removed and
 // the invoices it paid reopened, then the account's other credit
-// re-allocated. AfterReversal, if set, runs in the same transaction (the
-// delinquency hook). ENOTFOUND, EINVALID; ECONFLICT if already reversed.
+// re-allocated, and the account's status re-assessed in the same
+// transaction (it never suspends: the next sweep does). ENOTFOUND, EINVALID; ECONFLICT if already reversed.
 func (db *DB) ReversePayment(ctx context.Context, id int64, r billing.Reversal, by string, now time.Time) (billing.Payment, error) {
 	if err := r.Validate(); err != nil {
 		return billing.Payment{}, err
@@ -449,10 +478,7 @@ func (db *DB) ReversePayment(ctx context.Context, id int64, r billing.Reversal, 
 		if _, err := allocate(ctx, tx, accountID); err != nil {
 			return err
 		}
-		if db.AfterReversal != nil {
-			return db.AfterReversal(ctx, tx, accountID)
-		}
-		return nil
+		return db.settleTx(ctx, tx, accountID, fmt.Sprintf("reversal of payment %d", id), by, id, now)
 	})
 	if err != nil {
 		return billing.Payment{}, err

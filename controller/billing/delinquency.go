@@ -1,0 +1,478 @@
+package billing
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// OwedInvoice is an open invoice with money still owed on it, as the
+// delinquency sweep sees it.
+type OwedInvoice struct {
+	ID        int64
+	Number    string
+	DueDate   Date
+	Remaining int64
+}
+
+// Standing is what the delinquency sweep knows of one account: the input of
+// [Assess].
+type Standing struct {
+	AccountID int64
+	Number    string
+	Currency  Currency
+	Status    AccountStatus
+	// Exempt accounts are never made delinquent or suspended.
+	Exempt       bool
+	ExemptReason string
+	// PromiseUntil, when not zero, holds the account out of delinquency and
+	// suspension through that date.
+	PromiseUntil Date
+	// Invoices are the open invoices with money owed that are due before
+	// today or within the reminder lead (see [ReminderLead]), oldest due
+	// first.
+	Invoices []OwedInvoice
+	// Balance is the account's ledger balance (positive: owed).
+	Balance int64
+	// Reminded: a reminder about one of Invoices was sent before now.
+	Reminded bool
+	// Held: the account's suspension waits in a pending suspension batch.
+	Held bool
+}
+
+// ReminderDue asks for a reminder about an invoice.
+type ReminderDue struct {
+	InvoiceID int64
+	// DaysBefore is how many days before the invoice's delinquency date the
+	// reminder is for; 0 is the notice sent at delinquency when no earlier
+	// reminder went out.
+	DaysBefore      int
+	DelinquencyDate Date
+}
+
+// Assessment is the sweep's verdict on one account.
+type Assessment struct {
+	Status AccountStatus
+	// Why explains Status in plain language, for staff and the subscriber.
+	Why []string
+	// PastDue is what is owed on invoices whose due date has passed.
+	PastDue int64
+	// Overdue is what is owed on invoices whose delinquency date has come.
+	Overdue int64
+	// DelinquencyDate is the (rule-moved) delinquency date of the oldest
+	// past-due invoice; zero if none.
+	DelinquencyDate Date
+	// Suspend: the account's services are to be suspended now.
+	Suspend bool
+	// Restore: the account's services are to be restored now; Paid says it
+	// is because the reactivation rule is met (a reconnection fee applies),
+	// not because of a promise or an exemption.
+	Restore, Paid bool
+	// Reminder, if not nil, is a reminder to queue (the store ignores one it
+	// already has).
+	Reminder *ReminderDue
+	// OverdueInvoices are the invoices past their delinquency date.
+	OverdueInvoices []OwedInvoice
+}
+
+// ReminderLead is how many days ahead of today the sweep must look at
+// invoices' due dates to send every reminder of t: a reminder N days before
+// the delinquency date of an invoice not yet due.
+func ReminderLead(t AccountType) int {
+	lead := 0
+	for _, n := range t.ReminderDaysBefore {
+		lead = max(lead, n-t.GraceDays)
+	}
+	return lead
+}
+
+// RemindersOn reports whether t sends reminders before delinquency; when it
+// does, no account of t is suspended without a prior reminder.
+func RemindersOn(t AccountType) bool { return len(t.ReminderDaysBefore) > 0 }
+
+// Assess derives an account's status from what it owes and its account type
+// (due date + grace days, moved forward past days the rule disallows;
+// minimum balance; promise to pay; exemption) on the local date today, and
+// decides what to do about it: suspend, restore, remind.
+//
+// Transitions: an account is past due once an invoice's due date has passed;
+// delinquent once an invoice's delinquency date has come with at least the
+// minimum delinquent balance owed on such invoices — and only on a day the
+// rule allows; suspended when delinquent and the type auto-suspends, unless
+// reminders are on and none was sent yet, or the suspension is held for
+// approval. A suspended account is restored when the reactivation rule is
+// met (past-due amount or full balance paid), a promise to pay is recorded
+// or it is made exempt. Closed accounts are left alone.
+func Assess(t AccountType, rule DateRule, today Date, s Standing) Assessment {
+	a := Assessment{Status: s.Status}
+	if s.Status == AccountClosed {
+		a.Why = []string{"The account is closed."}
+		return a
+	}
+	money := func(v int64) string { return Money{Amount: v, Currency: s.Currency}.String() }
+	threshold := max(1, t.MinDelinquentBalance)
+
+	var oldestPastDue *OwedInvoice
+	var next *OwedInvoice // the oldest invoice not yet at its delinquency date
+	var nextDate Date
+	for i := range s.Invoices {
+		inv := s.Invoices[i]
+		due, skips := rule.Next(inv.DueDate.AddDays(t.GraceDays))
+		if inv.DueDate.Before(today) {
+			a.PastDue += inv.Remaining
+			if oldestPastDue == nil {
+				oldestPastDue = &s.Invoices[i]
+				a.DelinquencyDate = due
+				a.Why = append(a.Why, fmt.Sprintf("Invoice %s for %s was due on %s.", inv.Number, money(inv.Remaining), inv.DueDate.Label()))
+				line := fmt.Sprintf("After %d days' grace its delinquency date is %s", t.GraceDays, due.Label())
+				if len(skips) > 0 {
+					line = describeMove("Its delinquency date", inv.DueDate.AddDays(t.GraceDays), due, skips)
+				}
+				a.Why = append(a.Why, strings.TrimSuffix(line, ".")+".")
+			}
+		}
+		if !due.After(today) {
+			a.Overdue += inv.Remaining
+			a.OverdueInvoices = append(a.OverdueInvoices, inv)
+		} else if next == nil {
+			next, nextDate = &s.Invoices[i], due
+		}
+	}
+	// Credits and fees live in the ledger, not on invoices: what is owed is
+	// never more than the balance.
+	if bal := max(s.Balance, 0); a.PastDue > bal || a.Overdue > bal {
+		a.PastDue, a.Overdue = min(a.PastDue, bal), min(a.Overdue, bal)
+		a.Why = append(a.Why, fmt.Sprintf("Credits bring what is owed down to the balance of %s.", money(s.Balance)))
+	}
+	if len(s.Invoices) > 1 && a.PastDue > 0 {
+		a.Why = append(a.Why, fmt.Sprintf("In all %s is past due.", money(a.PastDue)))
+	}
+
+	promised := !s.PromiseUntil.IsZero() && !s.PromiseUntil.Before(today)
+	switch {
+	case s.Exempt:
+		a.Why = append(a.Why, "The account is exempt from suspension"+optionalReason(s.ExemptReason)+".")
+	case promised:
+		a.Why = append(a.Why, fmt.Sprintf("A promise to pay holds the account until %s.", s.PromiseUntil.Label()))
+	}
+	held := s.Exempt || promised
+	delinquentNow := a.Overdue >= threshold && !held
+	if a.Overdue > 0 && a.Overdue < threshold && !held {
+		a.Why = append(a.Why, fmt.Sprintf("%s is past its delinquency date, below the minimum of %s that makes an account delinquent.", money(a.Overdue), money(threshold)))
+	}
+	base := AccountCurrent
+	if a.PastDue > 0 {
+		base = AccountPastDue
+	}
+
+	if s.Status == AccountSuspended {
+		met, rule := reactivationMet(t, s, a, threshold)
+		switch {
+		case met:
+			a.Restore, a.Paid = true, true
+			a.Why = append(a.Why, "Service restored: "+rule+".")
+		case held:
+			a.Restore = true
+			a.Why = append(a.Why, "Service restored while the account is held out of suspension.")
+		default:
+			a.Why = append(a.Why, "Services are suspended. To restore them, "+rule+".")
+			return a
+		}
+		a.Status = base
+		if delinquentNow {
+			// Paid enough to be restored, but still owing more than the minimum
+			// past its delinquency date (full_balance rule with credit, or
+			// past_due rule with a lower threshold): delinquent, not suspended.
+			a.Status = AccountDelinquent
+		}
+		return a
+	}
+
+	if !delinquentNow {
+		a.Status = base
+		if base == AccountCurrent && len(a.Why) == 0 {
+			a.Why = []string{"Nothing is past due."}
+		}
+		a.Reminder = reminderFor(t, today, next, nextDate, held)
+		return a
+	}
+
+	a.Why = append(a.Why, fmt.Sprintf("%s is past its delinquency date (minimum for delinquency: %s).", money(a.Overdue), money(threshold)))
+	allowed, whyNot := rule.Allowed(today)
+	if s.Status != AccountDelinquent && !allowed {
+		// Nobody becomes delinquent on a day the billing team does not work.
+		a.Status = base
+		a.Why = append(a.Why, fmt.Sprintf("The account becomes delinquent on the next allowed day (today, %s: %s).", today.Label(), whyNot))
+		return a
+	}
+	a.Status = AccountDelinquent
+	switch {
+	case !allowed:
+		// Nor is anyone suspended on such a day.
+		a.Why = append(a.Why, fmt.Sprintf("Suspension waits for the next allowed day (today, %s: %s).", today.Label(), whyNot))
+	case !t.AutoSuspend:
+		a.Why = append(a.Why, fmt.Sprintf("Accounts of type %s are not suspended automatically.", t.Name))
+	case s.Held:
+		a.Why = append(a.Why, "Its suspension is held for approval by the blast-radius guard.")
+	case RemindersOn(t) && !s.Reminded:
+		a.Why = append(a.Why, "Suspension waits until a reminder has been sent.")
+		a.Reminder = &ReminderDue{InvoiceID: a.OverdueInvoices[0].ID, DaysBefore: 0, DelinquencyDate: a.DelinquencyDate}
+	default:
+		a.Suspend = true
+		a.Status = AccountSuspended
+		_, rule := reactivationMet(t, s, a, threshold)
+		a.Why = append(a.Why, fmt.Sprintf("Services suspended automatically (%s accounts auto-suspend). To restore them, %s.", t.Name, rule))
+	}
+	return a
+}
+
+// reminderFor is the reminder due today, if any, about the invoice next
+// whose delinquency date nextDate is still ahead: for the smallest N of the
+// type's reminder days with nextDate − N ≤ today (a late sweep sends the
+// latest reminder, not every one it missed).
+func reminderFor(t AccountType, today Date, next *OwedInvoice, nextDate Date, held bool) *ReminderDue {
+	if next == nil || held || !RemindersOn(t) {
+		return nil
+	}
+	best := -1
+	for _, n := range t.ReminderDaysBefore {
+		if n > 0 && !nextDate.AddDays(-n).After(today) && (best < 0 || n < best) {
+			best = n
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	return &ReminderDue{InvoiceID: next.ID, DaysBefore: best, DelinquencyDate: nextDate}
+}
+
+// reactivationMet reports whether a suspended account meets its type's
+// reactivation rule, and the rule in words ("pay the past-due amount of
+// USD 53.11").
+func reactivationMet(t AccountType, s Standing, a Assessment, threshold int64) (bool, string) {
+	money := func(v int64) string { return Money{Amount: v, Currency: s.Currency}.String() }
+	if t.ReactivationRule == ReactivateFullBalance {
+		if s.Balance <= 0 {
+			return true, "the full balance is paid"
+		}
+		return false, "pay the full balance of " + money(s.Balance)
+	}
+	if a.PastDue < threshold {
+		return true, "the past-due amount is paid"
+	}
+	return false, "pay the past-due amount of " + money(a.PastDue)
+}
+
+func optionalReason(r string) string {
+	if r == "" {
+		return ""
+	}
+	return " (" + r + ")"
+}
+
+// SweepTrigger says why a delinquency sweep ran.
+type SweepTrigger string
+
+// Sweep triggers.
+const (
+	SweepScheduled SweepTrigger = "schedule"
+	SweepManual    SweepTrigger = "manual"
+)
+
+// SweepRequest asks for a delinquency sweep of one account type.
+type SweepRequest struct {
+	AccountTypeID int64
+	Trigger       SweepTrigger
+	// Actor names who asked: "job:delinquency-sweep", "user:alice".
+	Actor string
+	// DryRun computes everything and changes nothing (the preview).
+	DryRun bool
+	Guard  SuspensionGuard
+}
+
+// SweepResult is what a sweep did (or, for a dry run, would do).
+type SweepResult struct {
+	ID            int64        `json:"id,omitempty"`
+	AccountTypeID int64        `json:"account_type_id"`
+	Trigger       SweepTrigger `json:"trigger"`
+	LocalDate     Date         `json:"local_date"`
+	DryRun        bool         `json:"dry_run"`
+	// AlreadyRan: a scheduled sweep for this type and local date had run;
+	// nothing was done.
+	AlreadyRan bool `json:"already_ran"`
+	// Examined counts the accounts that owe something or are not current.
+	Examined      int `json:"examined"`
+	StatusChanges int `json:"status_changes"`
+	// Suspended and Restored count accounts; SuspendedServices services.
+	Suspended         int `json:"suspended"`
+	SuspendedServices int `json:"suspended_services"`
+	Restored          int `json:"restored"`
+	// Held counts accounts whose suspension the guard held in HeldBatchID.
+	Held        int   `json:"held"`
+	HeldBatchID int64 `json:"held_batch_id,omitempty"`
+	// HeldReasons says which limits the held POPs exceeded.
+	HeldReasons []string `json:"held_reasons,omitempty"`
+	Reminders   int      `json:"reminders"`
+	// Suspensions lists the accounts suspended or held (at most 1,000).
+	Suspensions []PlannedSuspension `json:"suspensions"`
+	StartedAt   time.Time           `json:"started_at"`
+	FinishedAt  time.Time           `json:"finished_at"`
+}
+
+// PlannedSuspension is an account a sweep suspends or holds.
+type PlannedSuspension struct {
+	AccountID  int64    `json:"account_id"`
+	Number     string   `json:"number"`
+	ServiceIDs []int64  `json:"service_ids"`
+	POPs       []string `json:"pops"`
+	Held       bool     `json:"held"`
+	Why        []string `json:"why"`
+}
+
+// SuspensionGuard is the blast-radius guard: a sweep's suspensions at a POP
+// are held for approval when they exceed the largest of MinServices,
+// POPPercent of the POP's active services, and MedianFactor times the
+// POP's median daily suspensions over the last 30 days. Restores are never
+// held. The zero value means the defaults.
+type SuspensionGuard struct {
+	// MinServices: this many suspensions at a POP are never held. Default 25.
+	MinServices int `yaml:"min_services" json:"min_services"`
+	// POPPercent of a POP's active services may be suspended by one sweep
+	// without approval. Default 10.
+	POPPercent float64 `yaml:"pop_percent" json:"pop_percent"`
+	// MedianFactor times the 30-day median of daily suspensions at the POP
+	// may be suspended without approval. Default 3.
+	MedianFactor float64 `yaml:"median_factor" json:"median_factor"`
+	// Disabled turns the guard off (every suspension goes through).
+	Disabled bool `yaml:"disabled" json:"disabled"`
+}
+
+// WithDefaults fills in zero fields.
+func (g SuspensionGuard) WithDefaults() SuspensionGuard {
+	if g.MinServices == 0 {
+		g.MinServices = 25
+	}
+	if g.POPPercent == 0 {
+		g.POPPercent = 10
+	}
+	if g.MedianFactor == 0 {
+		g.MedianFactor = 3
+	}
+	return g
+}
+
+// Validate reports a negative setting (EINVALID naming it).
+func (g SuspensionGuard) Validate() error {
+	switch {
+	case g.MinServices < 0:
+		return Errorf(EINVALID, "guard min_services %d is negative", g.MinServices)
+	case g.POPPercent < 0 || g.POPPercent > 100:
+		return Errorf(EINVALID, "guard pop_percent %g is not between 0 and 100", g.POPPercent)
+	case g.MedianFactor < 0:
+		return Errorf(EINVALID, "guard median_factor %g is negative", g.MedianFactor)
+	}
+	return nil
+}
+
+// POPLoad is what one sweep would suspend at a POP, with the POP's context.
+type POPLoad struct {
+	POP         string
+	Suspensions int
+	// Active services at the POP before the sweep.
+	Active int
+	// Median is the median of the POP's daily suspensions over 30 days.
+	Median float64
+}
+
+// Hold reports whether the guard holds the load, and why in words.
+func (g SuspensionGuard) Hold(l POPLoad) (bool, string) {
+	if g.Disabled {
+		return false, ""
+	}
+	g = g.WithDefaults()
+	pct := g.POPPercent / 100 * float64(l.Active)
+	med := g.MedianFactor * l.Median
+	limit := max(float64(g.MinServices), pct, med)
+	if float64(l.Suspensions) <= limit {
+		return false, ""
+	}
+	return true, fmt.Sprintf("POP %s: %d suspensions exceed the limit of %.0f (the largest of %d services, %g%% of %d active services = %.1f, %g × 30-day median %.1f = %.1f)",
+		l.POP, l.Suspensions, limit, g.MinServices, g.POPPercent, l.Active, pct, g.MedianFactor, l.Median, med)
+}
+
+// SuspensionBatch is a sweep's suspensions held by the blast-radius guard
+// until staff approve them (all or some) or cancel them.
+type SuspensionBatch struct {
+	ID      int64  `json:"id"`
+	SweepID int64  `json:"sweep_id"`
+	Status  string `json:"status" enum:"pending,decided"`
+	// Reasons say which limits the held POPs exceeded.
+	Reasons   []string              `json:"reasons"`
+	CreatedAt time.Time             `json:"created_at"`
+	DecidedAt *time.Time            `json:"decided_at,omitempty"`
+	DecidedBy string                `json:"decided_by,omitempty"`
+	Pending   int                   `json:"pending"`
+	Items     []SuspensionBatchItem `json:"items,omitempty"`
+}
+
+// SuspensionBatchItem is one held account.
+type SuspensionBatchItem struct {
+	AccountID  int64    `json:"account_id"`
+	Number     string   `json:"number"`
+	ServiceIDs []int64  `json:"service_ids"`
+	POPs       []string `json:"pops"`
+	Why        []string `json:"why"`
+	// Status: pending; approved (suspended); skipped (approved or restored,
+	// but no longer delinquent); cancelled.
+	Status    string     `json:"status" enum:"pending,approved,skipped,cancelled"`
+	DecidedAt *time.Time `json:"decided_at,omitempty"`
+	DecidedBy string     `json:"decided_by,omitempty"`
+}
+
+// StatusChange is one entry of an account's status audit log.
+type StatusChange struct {
+	ID   int64         `json:"id"`
+	From AccountStatus `json:"from"`
+	To   AccountStatus `json:"to"`
+	// Cause: sweep, payment, credit, reversal, approval, promise, exemption.
+	Cause     string    `json:"cause"`
+	Actor     string    `json:"actor"`
+	Why       []string  `json:"why"`
+	SweepID   int64     `json:"sweep_id,omitempty"`
+	PaymentID int64     `json:"payment_id,omitempty"`
+	At        time.Time `json:"at"`
+}
+
+// AccountStanding is an account's collection status as staff and the
+// subscriber see it, with the plain-language why computed now.
+type AccountStanding struct {
+	AccountID       int64         `json:"account_id"`
+	Number          string        `json:"number"`
+	Status          AccountStatus `json:"status"`
+	Why             []string      `json:"why"`
+	StatusChangedAt *time.Time    `json:"status_changed_at,omitempty"`
+	Currency        Currency      `json:"currency"`
+	Balance         int64         `json:"balance"`
+	PastDue         int64         `json:"past_due"`
+	Overdue         int64         `json:"overdue"`
+	DelinquencyDate Date          `json:"delinquency_date"`
+	PromiseUntil    Date          `json:"promise_until"`
+	PromiseNote     string        `json:"promise_note"`
+	Exempt          bool          `json:"exempt"`
+	ExemptReason    string        `json:"exempt_reason"`
+	// HeldInBatch is the pending suspension batch holding the account, if
+	// any.
+	HeldInBatch int64             `json:"held_in_batch,omitempty"`
+	Services    []ServiceStanding `json:"services"`
+}
+
+// ServiceStanding is a service's desired state and what its POP's agent
+// last confirmed.
+type ServiceStanding struct {
+	ID              int64        `json:"id"`
+	POP             string       `json:"pop"`
+	DesiredState    DesiredState `json:"desired_state"`
+	Reason          string       `json:"reason"`
+	ObservedState   DesiredState `json:"observed_state"`
+	LastConfirmedAt *time.Time   `json:"last_confirmed_at,omitempty"`
+}

@@ -1,0 +1,673 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+// SweepActor is the actor recorded for scheduled sweeps' decisions.
+const SweepActor = "job:delinquency-sweep"
+
+// standingsSQL reads the [billing.Standing] of the accounts of type $1 that
+// owe on an invoice due on or before $2 or are not current ($3, if not
+// NULL, restricts them to those ids): one row per account, its owed
+// invoices aggregated oldest first. Reminders count when sent before $4.
+const standingsSQL = `WITH owed AS (
+		SELECT i.account_id,
+			array_agg(i.id ORDER BY i.due_date, i.id) AS ids,
+			array_agg(i.number ORDER BY i.due_date, i.id) AS numbers,
+			array_agg(i.due_date ORDER BY i.due_date, i.id) AS dues,
+			array_agg(i.total - i.paid ORDER BY i.due_date, i.id) AS remaining
+		FROM invoices i JOIN accounts a ON a.id = i.account_id
+		WHERE a.account_type_id = $1 AND i.status = 'open' AND i.paid < i.total AND i.due_date <= $2
+			AND ($3::bigint[] IS NULL OR i.account_id = ANY($3))
+		GROUP BY i.account_id
+	)
+	SELECT a.id, a.number, a.currency, a.status, a.exempt, a.exempt_reason, a.promise_until,
+		coalesce(o.ids, '{}'), coalesce(o.numbers, '{}'), coalesce(o.dues, '{}'), coalesce(o.remaining, '{}'),
+		coalesce((SELECT sum(j.amount) FROM journal_entries j
+			WHERE j.account_id = a.id AND j.ledger = 'accounts_receivable'), 0)::bigint,
+		o.ids IS NOT NULL AND EXISTS (SELECT 1 FROM notices n WHERE n.kind = 'reminder' AND n.invoice_id = ANY(o.ids)
+			AND n.status = 'sent' AND n.sent_at < $4),
+		a.status = 'delinquent' AND EXISTS (SELECT 1 FROM suspension_batch_items b WHERE b.account_id = a.id AND b.status = 'pending')
+	FROM accounts a LEFT JOIN owed o ON o.account_id = a.id
+	WHERE a.account_type_id = $1 AND ($3::bigint[] IS NULL OR a.id = ANY($3))
+		AND (o.account_id IS NOT NULL OR a.status IN ('past_due', 'delinquent', 'suspended'))
+	ORDER BY a.id`
+
+// loadStandings runs standingsSQL and calls fn for each account.
+func loadStandings(ctx context.Context, q querier, typeID int64, horizon billing.Date, ids []int64, sentBefore time.Time, fn func(billing.Standing) error) error {
+	var idArg any
+	if ids != nil {
+		idArg = ids
+	}
+	rows, err := q.Query(ctx, standingsSQL, typeID, pgDate(horizon), idArg, sentBefore)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s billing.Standing
+		var promise *time.Time
+		var invIDs, remaining []int64
+		var numbers []string
+		var dues []time.Time
+		if err := rows.Scan(&s.AccountID, &s.Number, &s.Currency, &s.Status, &s.Exempt, &s.ExemptReason, &promise,
+			&invIDs, &numbers, &dues, &remaining, &s.Balance, &s.Reminded, &s.Held); err != nil {
+			return err
+		}
+		if promise != nil {
+			s.PromiseUntil = billing.DateOf(*promise)
+		}
+		s.Invoices = make([]billing.OwedInvoice, len(invIDs))
+		for i := range invIDs {
+			s.Invoices[i] = billing.OwedInvoice{ID: invIDs[i], Number: numbers[i], DueDate: billing.DateOf(dues[i]), Remaining: remaining[i]}
+		}
+		if err := fn(s); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// typeRule loads an account type with its date rule and time zone.
+func typeRule(ctx context.Context, q querier, typeID int64) (billing.AccountType, billing.DateRule, *time.Location, error) {
+	t, err := scanAccountType(q.QueryRow(ctx, `SELECT `+accountTypeColumns+` FROM account_types WHERE id = $1`, typeID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, billing.DateRule{}, nil, billing.Errorf(billing.ENOTFOUND, "account type %d does not exist", typeID)
+	}
+	if err != nil {
+		return t, billing.DateRule{}, nil, err
+	}
+	rule, err := billing.NewDateRule(t)
+	if err != nil {
+		return t, rule, nil, err
+	}
+	loc, err := time.LoadLocation(t.TimeZone)
+	return t, rule, loc, err
+}
+
+// assessed is one account's standing with the sweep's verdict.
+type assessed struct {
+	s billing.Standing
+	a billing.Assessment
+}
+
+// needsWrite reports whether the verdict changes anything.
+func (x assessed) needsWrite() bool {
+	return x.a.Status != x.s.Status || x.a.Suspend || x.a.Restore || x.a.Reminder != nil
+}
+
+// Sweep runs the delinquency sweep of one account type at now: every account
+// that owes on a past-due invoice or is not current is assessed
+// ([billing.Assess]); status changes, suspensions (through the enforcement
+// outbox, or held by the blast-radius guard), restores and reminders are
+// written in one transaction, each with its reason and an audit row.
+//
+// A scheduled sweep runs once per local date of the type: a second one
+// returns AlreadyRan. A dry run computes the same and changes nothing.
+// Errors: ENOTFOUND for an unknown account type; EINVALID for a bad guard.
+func (db *DB) Sweep(ctx context.Context, req billing.SweepRequest, now time.Time) (billing.SweepResult, error) {
+	if err := req.Guard.Validate(); err != nil {
+		return billing.SweepResult{}, err
+	}
+	t, rule, loc, err := typeRule(ctx, db.Pool, req.AccountTypeID)
+	if err != nil {
+		return billing.SweepResult{}, err
+	}
+	if req.Trigger == "" {
+		req.Trigger = billing.SweepManual
+	}
+	today := billing.DateIn(now, loc)
+	res := billing.SweepResult{AccountTypeID: t.ID, Trigger: req.Trigger, LocalDate: today, DryRun: req.DryRun, StartedAt: now, Suspensions: []billing.PlannedSuspension{}}
+	horizon := today.AddDays(billing.ReminderLead(t))
+	if req.Trigger == billing.SweepScheduled && !req.DryRun {
+		var ran bool
+		if err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM delinquency_sweeps
+			WHERE account_type_id = $1 AND local_date = $2 AND trigger = 'schedule')`, t.ID, pgDate(today)).Scan(&ran); err != nil || ran {
+			res.AlreadyRan = ran
+			return res, err
+		}
+	}
+
+	// Phase 1, without locks: who needs a change.
+	var todo []int64
+	err = loadStandings(ctx, db.Pool, t.ID, horizon, nil, now, func(s billing.Standing) error {
+		res.Examined++
+		if (assessed{s, billing.Assess(t, rule, today, s)}).needsWrite() {
+			todo = append(todo, s.AccountID)
+		}
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+
+	// Phase 2: lock those accounts, read them again (payments may have
+	// landed since) and write.
+	errDryRun := errors.New("dry run")
+	err = db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		if req.Trigger == billing.SweepScheduled && !req.DryRun {
+			err := tx.QueryRow(ctx, `INSERT INTO delinquency_sweeps (account_type_id, trigger, actor, local_date, started_at)
+				VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id`, t.ID, req.Trigger, req.Actor, pgDate(today), now).Scan(&res.ID)
+			if errors.Is(err, pgx.ErrNoRows) {
+				res.AlreadyRan = true
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		} else if err := tx.QueryRow(ctx, `INSERT INTO delinquency_sweeps (account_type_id, trigger, actor, local_date, started_at)
+				VALUES ($1, $2, $3, $4, $5) RETURNING id`, t.ID, req.Trigger, req.Actor, pgDate(today), now).Scan(&res.ID); err != nil {
+			return err
+		}
+		if len(todo) > 0 {
+			if _, err := tx.Exec(ctx, `SELECT 1 FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE`, todo); err != nil {
+				return err
+			}
+		}
+		var work []assessed
+		if len(todo) > 0 {
+			err := loadStandings(ctx, tx, t.ID, horizon, todo, now, func(s billing.Standing) error {
+				x := assessed{s, billing.Assess(t, rule, today, s)}
+				if x.needsWrite() {
+					work = append(work, x)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		if err := db.applySweep(ctx, tx, t, req, &res, work, now); err != nil {
+			return err
+		}
+		res.FinishedAt = now
+		if _, err := tx.Exec(ctx, `UPDATE delinquency_sweeps SET finished_at = $2, examined = $3, status_changes = $4, suspended = $5,
+				held = $6, restored = $7, reminders = $8, held_batch_id = $9 WHERE id = $1`,
+			res.ID, now, res.Examined, res.StatusChanges, res.Suspended, res.Held, res.Restored, res.Reminders, nullID(res.HeldBatchID)); err != nil {
+			return err
+		}
+		if req.DryRun {
+			return errDryRun
+		}
+		return nil
+	})
+	if errors.Is(err, errDryRun) {
+		res.ID, res.HeldBatchID = 0, 0
+		err = nil
+	}
+	return res, err
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// statusRow is one account's status change for writeStatuses.
+type statusRow struct {
+	account  int64
+	from, to billing.AccountStatus
+	why      []string
+}
+
+// applySweep writes the verdicts of a sweep inside tx.
+func (db *DB) applySweep(ctx context.Context, tx pgx.Tx, t billing.AccountType, req billing.SweepRequest, res *billing.SweepResult, work []assessed, now time.Time) error {
+	actor := cmp.Or(req.Actor, SweepActor)
+	// Suspensions first: the guard may turn some into held ones, which
+	// stay delinquent.
+	var suspend []assessed
+	for _, x := range work {
+		if x.a.Suspend {
+			suspend = append(suspend, x)
+		}
+	}
+	held, err := db.suspendOrHold(ctx, tx, req, res, suspend, actor, now)
+	if err != nil {
+		return err
+	}
+	var statuses []statusRow
+	var restore []assessed
+	var notices []billing.Notice
+	for _, x := range work {
+		a := x.a
+		if held[x.s.AccountID] {
+			a.Status = billing.AccountDelinquent
+			a.Why = append(a.Why[:len(a.Why):len(a.Why)], fmt.Sprintf("Its suspension is held for approval in suspension batch %d.", res.HeldBatchID))
+		}
+		if a.Status != x.s.Status {
+			statuses = append(statuses, statusRow{x.s.AccountID, x.s.Status, a.Status, a.Why})
+		}
+		if a.Restore {
+			restore = append(restore, x)
+		}
+		if a.Reminder != nil {
+			notices = append(notices, reminderNotice(x.s, a))
+		}
+		if a.Suspend && !held[x.s.AccountID] {
+			notices = append(notices, statusNotice(billing.NoticeSuspended, x.s, a, true))
+		}
+	}
+	for _, x := range restore {
+		if err := db.restoreTx(ctx, tx, t, x, "restored by the delinquency sweep", actor, now); err != nil {
+			return err
+		}
+		notices = append(notices, statusNotice(billing.NoticeRestored, x.s, x.a, false))
+		res.Restored++
+	}
+	if err := writeStatuses(ctx, tx, statuses, "sweep", actor, res.ID, 0, now); err != nil {
+		return err
+	}
+	res.StatusChanges = len(statuses)
+	n, err := queueNotices(ctx, tx, notices, now)
+	res.Reminders = n
+	return err
+}
+
+// reminderNotice is the reminder an assessment asks for.
+func reminderNotice(s billing.Standing, a billing.Assessment) billing.Notice {
+	n := statusNotice(billing.NoticeReminder, s, a, true)
+	n.InvoiceID, n.DaysBefore = a.Reminder.InvoiceID, a.Reminder.DaysBefore
+	n.Data.DelinquencyDate = a.Reminder.DelinquencyDate
+	for _, inv := range s.Invoices {
+		if inv.ID == a.Reminder.InvoiceID {
+			n.Data.DueDate = inv.DueDate
+			n.Data.InvoiceNumbers = []string{inv.Number}
+			n.Data.Amount = inv.Remaining
+		}
+	}
+	return n
+}
+
+// statusNotice is a notice about the account's standing.
+func statusNotice(kind billing.NoticeKind, s billing.Standing, a billing.Assessment, businessHours bool) billing.Notice {
+	d := billing.NoticeData{AccountNumber: s.Number, Currency: s.Currency, Amount: a.PastDue, Balance: s.Balance,
+		DelinquencyDate: a.DelinquencyDate, Why: a.Why}
+	for _, inv := range a.OverdueInvoices {
+		d.InvoiceNumbers = append(d.InvoiceNumbers, inv.Number)
+	}
+	if len(s.Invoices) > 0 {
+		d.DueDate = s.Invoices[0].DueDate
+	}
+	return billing.Notice{AccountID: s.AccountID, Kind: kind, Data: d, BusinessHours: businessHours}
+}
+
+// queueNotices fills in each notice's address and name and queues those of
+// accounts with an email address. Reminders already queued are skipped. It
+// returns how many reminders it queued.
+func queueNotices(ctx context.Context, tx pgx.Tx, ns []billing.Notice, now time.Time) (int, error) {
+	if len(ns) == 0 {
+		return 0, nil
+	}
+	ids := make([]int64, len(ns))
+	for i, n := range ns {
+		ids[i] = n.AccountID
+	}
+	rows, err := tx.Query(ctx, `SELECT id, email, name FROM accounts WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return 0, err
+	}
+	type contact struct{ email, name string }
+	who := map[int64]contact{}
+	var id int64
+	var c contact
+	if _, err := pgx.ForEachRow(rows, []any{&id, &c.email, &c.name}, func() error { who[id] = c; return nil }); err != nil {
+		return 0, err
+	}
+	var out []billing.Notice
+	reminders := 0
+	for _, n := range ns {
+		c := who[n.AccountID]
+		if c.email == "" {
+			continue
+		}
+		n.To, n.Data.AccountName = c.email, c.name
+		out = append(out, n)
+		if n.Kind == billing.NoticeReminder {
+			reminders++
+		}
+	}
+	if len(out) == 0 {
+		return 0, nil
+	}
+	if _, err := QueueNoticesTx(ctx, tx, out, now); err != nil {
+		return 0, err
+	}
+	return reminders, nil
+}
+
+// writeStatuses stores status changes with their audit rows: two statements
+// however many accounts.
+func writeStatuses(ctx context.Context, tx pgx.Tx, rows []statusRow, cause, actor string, sweepID, paymentID int64, now time.Time) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(rows))
+	from, to, why := make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows))
+	for i, r := range rows {
+		ids[i], from[i], to[i], why[i] = r.account, string(r.from), string(r.to), strings.Join(r.why, "\n")
+	}
+	_, err := tx.Exec(ctx, `WITH c AS (
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS c(id, from_status, to_status, why)
+		), u AS (
+			UPDATE accounts a SET status = c.to_status, status_why = string_to_array(c.why, E'\n'), status_changed_at = $7
+			FROM c WHERE a.id = c.id
+		)
+		INSERT INTO account_status_changes (account_id, from_status, to_status, cause, actor, why, sweep_id, payment_id, at)
+		SELECT c.id, c.from_status, c.to_status, $5, $6, string_to_array(c.why, E'\n'), $8, $9, $7 FROM c`,
+		ids, from, to, why, cause, actor, now, nullID(sweepID), nullID(paymentID))
+	if err != nil {
+		return err
+	}
+	// A held suspension of an account that is no longer delinquent is moot.
+	_, err = tx.Exec(ctx, `UPDATE suspension_batch_items i SET status = 'skipped', decided_at = $3, decided_by = $4
+		FROM unnest($1::bigint[], $2::text[]) AS c(id, to_status)
+		WHERE i.account_id = c.id AND c.to_status <> 'delinquent' AND i.status = 'pending'`, ids, to, now, actor)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `UPDATE suspension_batches b SET status = 'decided', decided_at = $1, decided_by = $2
+		WHERE b.status = 'pending' AND NOT EXISTS (SELECT 1 FROM suspension_batch_items i WHERE i.batch_id = b.id AND i.status = 'pending')`, now, actor)
+	return err
+}
+
+// serviceRef is a service to change, with its POP and account.
+type serviceRef struct {
+	id      int64
+	pop     string
+	account int64
+}
+
+// accountServices locks and returns the services of accounts whose desired
+// state is not state, ordered by POP and id.
+func accountServices(ctx context.Context, tx pgx.Tx, accounts []int64, not billing.DesiredState) ([]serviceRef, error) {
+	rows, err := tx.Query(ctx, `SELECT id, pop_id, account_id FROM services
+		WHERE account_id = ANY($1) AND desired_state <> $2 ORDER BY id FOR UPDATE`, accounts, not)
+	if err != nil {
+		return nil, err
+	}
+	var out []serviceRef
+	var r serviceRef
+	if _, err := pgx.ForEachRow(rows, []any{&r.id, &r.pop, &r.account}, func() error { out = append(out, r); return nil }); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b serviceRef) int { return cmp.Or(cmp.Compare(a.pop, b.pop), cmp.Compare(a.id, b.id)) })
+	return out, nil
+}
+
+// setDesiredStates changes the desired state of services (locked by the
+// caller, see accountServices) POP by POP in POP order: each POP's
+// revision counter is advanced once by the number of its services, and the
+// changes go to the outbox. reason gives each service's reason.
+func setDesiredStates(ctx context.Context, tx pgx.Tx, svcs []serviceRef, state billing.DesiredState, reason func(serviceRef) string, actor string, at time.Time) error {
+	for start := 0; start < len(svcs); {
+		end := start
+		for end < len(svcs) && svcs[end].pop == svcs[start].pop {
+			end++
+		}
+		group := svcs[start:end]
+		start = end
+		var last int64
+		if err := tx.QueryRow(ctx, `UPDATE pops SET revision = revision + $2 WHERE id = $1 RETURNING revision`, group[0].pop, len(group)).Scan(&last); err != nil {
+			return err
+		}
+		ids, revs, reasons := make([]int64, len(group)), make([]int64, len(group)), make([]string, len(group))
+		for i, s := range group {
+			ids[i], revs[i], reasons[i] = s.id, last-int64(len(group)-1-i), reason(s)
+		}
+		_, err := tx.Exec(ctx, `WITH c AS (
+				SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS c(id, rev, reason)
+			), u AS (
+				UPDATE services s SET desired_state = $4, state_reason = c.reason, revision = c.rev, updated_at = $5
+				FROM c WHERE s.id = c.id
+				RETURNING s.pop_id, s.revision, s.id, s.desired_state, s.state_reason, s.method, s.addresses, s.radius_username, s.device, s.if_index
+			)
+			INSERT INTO enforcement_changes (pop_id, revision, service_id, desired_state, reason,
+				method, addresses, radius_username, device, if_index, removed, actor, created_at)
+			SELECT pop_id, revision, id, desired_state, state_reason, method, addresses, radius_username, device, if_index, false, $6, $5 FROM u`,
+			ids, revs, reasons, state, at, actor)
+		if err != nil {
+			return fmt.Errorf("set desired state at pop %s: %w", group[0].pop, err)
+		}
+		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel, group[0].pop); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// suspendOrHold suspends the services of the accounts in xs, except at POPs
+// where the guard holds the sweep's suspensions: those accounts go to a
+// pending suspension batch. It returns the held accounts.
+func (db *DB) suspendOrHold(ctx context.Context, tx pgx.Tx, req billing.SweepRequest, res *billing.SweepResult, xs []assessed, actor string, now time.Time) (map[int64]bool, error) {
+	held := map[int64]bool{}
+	if len(xs) == 0 {
+		return held, nil
+	}
+	byAccount := make(map[int64]assessed, len(xs))
+	ids := make([]int64, len(xs))
+	for i, x := range xs {
+		ids[i] = x.s.AccountID
+		byAccount[x.s.AccountID] = x
+	}
+	svcs, err := accountServices(ctx, tx, ids, billing.StateSuspended)
+	if err != nil {
+		return nil, err
+	}
+	load := map[string]int{}
+	var pops []string
+	for _, s := range svcs {
+		if load[s.pop] == 0 {
+			pops = append(pops, s.pop)
+		}
+		load[s.pop]++
+	}
+	loads, err := popLoads(ctx, tx, pops, now)
+	if err != nil {
+		return nil, err
+	}
+	heldPOP := map[string]bool{}
+	var reasons []string
+	for _, p := range pops {
+		l := loads[p]
+		l.Suspensions = load[p]
+		if hold, why := req.Guard.Hold(l); hold {
+			heldPOP[p] = true
+			reasons = append(reasons, why)
+		}
+	}
+	// An account with a service at a held POP is held whole.
+	for _, s := range svcs {
+		if heldPOP[s.pop] {
+			held[s.account] = true
+		}
+	}
+	var go_ []serviceRef
+	perAccount := map[int64][]serviceRef{}
+	for _, s := range svcs {
+		perAccount[s.account] = append(perAccount[s.account], s)
+		if !held[s.account] {
+			go_ = append(go_, s)
+		}
+	}
+	reason := func(s serviceRef) string {
+		x := byAccount[s.account]
+		return fmt.Sprintf("account %s delinquent: %s past its delinquency date %s", x.s.Number,
+			billing.Money{Amount: x.a.Overdue, Currency: x.s.Currency}, x.a.DelinquencyDate)
+	}
+	if err := setDesiredStates(ctx, tx, go_, billing.StateSuspended, reason, actor, now); err != nil {
+		return nil, err
+	}
+	res.SuspendedServices = len(go_)
+	if len(held) > 0 {
+		if err := tx.QueryRow(ctx, `INSERT INTO suspension_batches (sweep_id, reasons, created_at) VALUES ($1, $2, $3) RETURNING id`,
+			res.ID, reasons, now).Scan(&res.HeldBatchID); err != nil {
+			return nil, err
+		}
+		res.HeldReasons = reasons
+	}
+	var itemAccounts []int64
+	var itemServices, itemPOPs, itemWhy []string
+	for _, x := range xs {
+		id := x.s.AccountID
+		p := billing.PlannedSuspension{AccountID: id, Number: x.s.Number, ServiceIDs: []int64{}, POPs: []string{}, Held: held[id], Why: x.a.Why}
+		for _, s := range perAccount[id] {
+			p.ServiceIDs = append(p.ServiceIDs, s.id)
+			if !slices.Contains(p.POPs, s.pop) {
+				p.POPs = append(p.POPs, s.pop)
+			}
+		}
+		if held[id] {
+			res.Held++
+			itemAccounts = append(itemAccounts, id)
+			itemServices = append(itemServices, pgIntArray(p.ServiceIDs))
+			itemPOPs = append(itemPOPs, pgTextArray(p.POPs))
+			itemWhy = append(itemWhy, strings.Join(x.a.Why, "\n"))
+		} else {
+			res.Suspended++
+		}
+		if len(res.Suspensions) < 1000 {
+			res.Suspensions = append(res.Suspensions, p)
+		}
+	}
+	if len(itemAccounts) > 0 {
+		_, err := tx.Exec(ctx, `INSERT INTO suspension_batch_items (batch_id, account_id, service_ids, pops, why)
+			SELECT $1, a, s::bigint[], p::text[], string_to_array(w, E'\n') FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[]) AS u(a, s, p, w)`,
+			res.HeldBatchID, itemAccounts, itemServices, itemPOPs, itemWhy)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return held, nil
+}
+
+// pgIntArray and pgTextArray format array literals (for passing arrays of
+// arrays through unnest).
+func pgIntArray(v []int64) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = fmt.Sprint(x)
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+func pgTextArray(v []string) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(x) + `"`
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+// popLoads reads, per POP, its active services and the median of its daily
+// suspensions over the 30 days before now (from the enforcement history;
+// days without any count as zero).
+func popLoads(ctx context.Context, tx pgx.Tx, pops []string, now time.Time) (map[string]billing.POPLoad, error) {
+	out := map[string]billing.POPLoad{}
+	if len(pops) == 0 {
+		return out, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT p,
+			(SELECT count(*) FROM services s WHERE s.pop_id = p AND s.desired_state = 'active'),
+			coalesce((SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY coalesce(c.n, 0))
+				FROM generate_series(1, 30) AS g(day)
+				LEFT JOIN (SELECT floor(extract(epoch FROM $2::timestamptz - e.created_at) / 86400)::int + 1 AS day, count(*) AS n
+					FROM enforcement_changes e
+					WHERE e.pop_id = p AND e.desired_state = 'suspended' AND NOT e.removed
+						AND e.created_at > $2::timestamptz - interval '30 days' AND e.created_at <= $2
+					GROUP BY 1) c ON c.day = g.day), 0)
+		FROM unnest($1::text[]) AS p`, pops, now)
+	if err != nil {
+		return nil, err
+	}
+	var l billing.POPLoad
+	_, err = pgx.ForEachRow(rows, []any{&l.POP, &l.Active, &l.Median}, func() error { out[l.POP] = l; return nil })
+	return out, err
+}
+
+// restoreTx restores the services of an assessed account and, when it was
+// restored because it paid, charges the type's reconnection fee.
+func (db *DB) restoreTx(ctx context.Context, tx pgx.Tx, t billing.AccountType, x assessed, reason, actor string, now time.Time) error {
+	svcs, err := accountServices(ctx, tx, []int64{x.s.AccountID}, billing.StateActive)
+	if err != nil {
+		return err
+	}
+	if err := setDesiredStates(ctx, tx, svcs, billing.StateActive, func(serviceRef) string { return reason }, actor, now); err != nil {
+		return err
+	}
+	if x.a.Paid && t.ReconnectionFee > 0 {
+		loc, err := time.LoadLocation(t.TimeZone)
+		if err != nil {
+			return err
+		}
+		jt := billing.FeeTx(x.s.AccountID, x.s.Currency, t.ReconnectionFee, "reconnection fee", billing.DateIn(now, loc))
+		jt.PostedAt = now
+		if _, err := postTx(ctx, tx, jt); err != nil {
+			return err
+		}
+	}
+	// Any suspension still waiting for approval is moot.
+	_, err = tx.Exec(ctx, `UPDATE suspension_batch_items SET status = 'skipped', decided_at = $2, decided_by = $3
+		WHERE account_id = $1 AND status = 'pending'`, x.s.AccountID, now, actor)
+	return err
+}
+
+// settleTx re-assesses one account after money moved (a payment, a credit,
+// a reversal, a promise or an exemption) inside the transaction that moved
+// it, which holds the account's row lock. It restores a suspended account
+// that now meets its reactivation rule (or is held out of suspension) and
+// updates its status; it never suspends: a reversed payment leads to
+// suspension only through the next sweep.
+func (db *DB) settleTx(ctx context.Context, tx pgx.Tx, accountID int64, cause, actor string, paymentID int64, now time.Time) error {
+	var typeID int64
+	if err := tx.QueryRow(ctx, `SELECT account_type_id FROM accounts WHERE id = $1`, accountID).Scan(&typeID); err != nil {
+		return err
+	}
+	t, rule, loc, err := typeRule(ctx, tx, typeID)
+	if err != nil {
+		return err
+	}
+	today := billing.DateIn(now, loc)
+	var x assessed
+	found := false
+	err = loadStandings(ctx, tx, typeID, today.AddDays(billing.ReminderLead(t)), []int64{accountID}, now, func(s billing.Standing) error {
+		x, found = assessed{s, billing.Assess(t, rule, today, s)}, true
+		return nil
+	})
+	if err != nil || !found {
+		// Not found: current and owes nothing, nothing to settle.
+		return err
+	}
+	if x.a.Suspend {
+		x.a.Suspend = false
+		x.a.Status = billing.AccountDelinquent
+		if x.s.Status == billing.AccountCurrent || x.s.Status == billing.AccountPastDue {
+			x.a.Why = append(x.a.Why[:len(x.a.Why):len(x.a.Why)], "Suspension, if any, is decided by the next delinquency sweep.")
+		}
+	}
+	if x.a.Restore {
+		if err := db.restoreTx(ctx, tx, t, x, cause+" restored service", actor, now); err != nil {
+			return err
+		}
+		if _, err := queueNotices(ctx, tx, []billing.Notice{statusNotice(billing.NoticeRestored, x.s, x.a, false)}, now); err != nil {
+			return err
+		}
+	}
+	if x.a.Status != x.s.Status {
+		kind := strings.Fields(cause)[0]
+		return writeStatuses(ctx, tx, []statusRow{{accountID, x.s.Status, x.a.Status, x.a.Why}}, kind, actor, 0, paymentID, now)
+	}
+	return nil
+}
