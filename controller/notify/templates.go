@@ -1,0 +1,200 @@
+package notify
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"text/template"
+	"unicode/utf8"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+//go:embed templates/*.tmpl
+var defaultTemplates embed.FS
+
+// TemplateData is what a notice's subject and body templates see: every
+// field of [billing.NoticeData] ({{.AccountNumber}}, {{.Amount}},
+// {{.Currency}}, {{.DueDate}}, {{.DelinquencyDate}}, {{.InvoiceNumbers}},
+// {{.Why}}, {{.PortalURL}}, {{.Company}}, …) plus the fields below.
+//
+// Functions: {{money .Amount .Currency}} ("USD 53.11"), {{amount .Amount
+// .Currency}} ("53.11"), {{date .DueDate}} ("2026-12-10", "" for none),
+// {{join .Why ", "}}, {{if before .Today .DelinquencyDate}}.
+type TemplateData struct {
+	billing.NoticeData
+	Kind       billing.NoticeKind
+	To         string
+	DaysBefore int
+	// Today is the local date when the notice is sent, in the account
+	// type's time zone.
+	Today billing.Date
+	// PastDue: the due date has passed (DueDate is set and before Today).
+	PastDue bool
+}
+
+// NewTemplateData is the template data of notice n sent on today (local).
+func NewTemplateData(n billing.Notice, today billing.Date) TemplateData {
+	return TemplateData{NoticeData: n.Data, Kind: n.Kind, To: n.To, DaysBefore: n.DaysBefore, Today: today,
+		PastDue: !n.Data.DueDate.IsZero() && n.Data.DueDate.Before(today)}
+}
+
+// Templates render each notice kind's subject and body (text/template).
+type Templates struct {
+	subject map[billing.NoticeKind]*template.Template
+	body    map[billing.NoticeKind]*template.Template
+}
+
+var funcs = template.FuncMap{
+	"money":  func(a int64, c billing.Currency) string { return billing.Money{Amount: a, Currency: c}.String() },
+	"amount": billing.FormatAmount,
+	"date": func(d billing.Date) string {
+		if d.IsZero() {
+			return ""
+		}
+		return d.String()
+	},
+	"join": strings.Join,
+	// before reports whether date a is before date b.
+	"before": func(a, b billing.Date) bool { return a.Before(b) },
+}
+
+// LoadTemplates returns the built-in templates, with those in dir (if not
+// "") replacing them one by one: a file named <kind>.subject.tmpl or
+// <kind>.body.tmpl (kind: reminder, suspended, restored) replaces that
+// template; other files are ignored, except unknown *.tmpl names, which are
+// errors (a typo would otherwise go unnoticed). Every template is parsed
+// and tried on sample data, so a mistake is reported at start, naming the
+// file: "notify: template /etc/tollgate/notices/reminder.body.tmpl: …".
+func LoadTemplates(dir string) (*Templates, error) {
+	t := &Templates{subject: map[billing.NoticeKind]*template.Template{}, body: map[billing.NoticeKind]*template.Template{}}
+	for _, k := range billing.NoticeKinds {
+		for _, part := range []string{"subject", "body"} {
+			name := string(k) + "." + part + ".tmpl"
+			src, err := defaultTemplates.ReadFile("templates/" + name)
+			if err != nil {
+				return nil, fmt.Errorf("notify: built-in template %s: %w", name, err)
+			}
+			if err := t.set(k, part, name, string(src)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if dir != "" {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("notify: templates dir: %w", err)
+		}
+		for _, e := range entries {
+			if e.IsDir() || !strings.HasSuffix(e.Name(), ".tmpl") {
+				continue
+			}
+			path := filepath.Join(dir, e.Name())
+			kind, part, ok := parseTemplateName(e.Name())
+			if !ok {
+				return nil, fmt.Errorf("notify: template %s: unknown name; want <kind>.subject.tmpl or <kind>.body.tmpl with kind reminder, suspended or restored", path)
+			}
+			src, err := os.ReadFile(path)
+			if err != nil {
+				return nil, fmt.Errorf("notify: template %s: %w", path, err)
+			}
+			if err := t.set(kind, part, path, string(src)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return t, nil
+}
+
+// DefaultTemplates returns the built-in templates.
+func DefaultTemplates() *Templates {
+	t, err := LoadTemplates("")
+	if err != nil {
+		panic(err) // the embedded templates are tested
+	}
+	return t
+}
+
+func parseTemplateName(name string) (billing.NoticeKind, string, bool) {
+	parts := strings.Split(name, ".")
+	if len(parts) != 3 || !billing.NoticeKind(parts[0]).Valid() || (parts[1] != "subject" && parts[1] != "body") {
+		return "", "", false
+	}
+	return billing.NoticeKind(parts[0]), parts[1], true
+}
+
+// set parses src as kind's part and tries it on sample data.
+func (t *Templates) set(kind billing.NoticeKind, part, name, src string) error {
+	tmpl, err := template.New(filepath.Base(name)).Funcs(funcs).Option("missingkey=error").Parse(src)
+	if err != nil {
+		return fmt.Errorf("notify: template %s: %w", name, err)
+	}
+	if _, err := execute(tmpl, sampleData(kind)); err != nil {
+		return fmt.Errorf("notify: template %s: %w", name, err)
+	}
+	if part == "subject" {
+		t.subject[kind] = tmpl
+	} else {
+		t.body[kind] = tmpl
+	}
+	return nil
+}
+
+// maxSubject caps a rendered subject, in characters.
+const maxSubject = 200
+
+var blankLines = regexp.MustCompile(`\n{3,}`)
+
+// Render returns the subject (one line, at most 200 characters) and body of
+// a notice of kind d.Kind. Errors: an unknown kind, or a template that
+// fails on this data (the message says where).
+func (t *Templates) Render(d TemplateData) (subject, body string, err error) {
+	st, bt := t.subject[d.Kind], t.body[d.Kind]
+	if st == nil || bt == nil {
+		return "", "", fmt.Errorf("notify: no templates for notice kind %q", d.Kind)
+	}
+	if subject, err = execute(st, d); err != nil {
+		return "", "", err
+	}
+	if body, err = execute(bt, d); err != nil {
+		return "", "", err
+	}
+	subject = strings.Join(strings.Fields(subject), " ")
+	if utf8.RuneCountInString(subject) > maxSubject {
+		subject = string([]rune(subject)[:maxSubject-1]) + "…"
+	}
+	if subject == "" {
+		return "", "", errors.New("notify: the subject template rendered nothing")
+	}
+	// Template white space is forgiving: trailing spaces go, and runs of
+	// blank lines become one.
+	lines := strings.Split(strings.ReplaceAll(body, "\r\n", "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " \t")
+	}
+	body = blankLines.ReplaceAllString(strings.TrimSpace(strings.Join(lines, "\n")), "\n\n") + "\n"
+	return subject, body, nil
+}
+
+func execute(t *template.Template, d TemplateData) (string, error) {
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, d); err != nil {
+		return "", err
+	}
+	return buf.String(), nil
+}
+
+// sampleData is a notice of kind with every field set, to try templates on.
+func sampleData(kind billing.NoticeKind) TemplateData {
+	today := billing.NewDate(2026, 12, 14)
+	return NewTemplateData(billing.Notice{Kind: kind, To: "subscriber@example.net", DaysBefore: 3,
+		Data: billing.NoticeData{AccountNumber: "A-000042", AccountName: "Alex Subscriber", Currency: "USD", Amount: 5311,
+			Balance: 10310, DueDate: billing.NewDate(2026, 12, 10), DelinquencyDate: billing.NewDate(2026, 12, 17),
+			InvoiceNumbers: []string{"INV-000123"}, Why: []string{"Invoice INV-000123 is 7 days past due."},
+			PortalURL: "https://portal.example.net/", Company: "Example ISP"}}, today)
+}

@@ -1,0 +1,117 @@
+package notify_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/notify"
+)
+
+func data(kind billing.NoticeKind, today billing.Date) notify.TemplateData {
+	n := reminderNotice()
+	n.Kind = kind
+	n.Data.Why = []string{"Invoice INV-000123 is 7 days past due.", "A reminder was sent on 2026-12-14."}
+	n.Data.Balance = 10310
+	return notify.NewTemplateData(n, today)
+}
+
+func TestDefaultTemplates(t *testing.T) {
+	tm := notify.DefaultTemplates()
+	tests := []struct {
+		name    string
+		d       notify.TemplateData
+		subject string
+		want    []string
+		not     []string
+	}{
+		{"reminder past due", data(billing.NoticeReminder, billing.NewDate(2026, 12, 14)),
+			"Payment past due for account A-000042 – Example ISP",
+			[]string{"Your account A-000042 is past due: USD 53.11 was due on 2026-12-10.", "please pay before 2026-12-17.",
+				"https://portal.isp.example/pay", "\nExample ISP\n"}, nil},
+		{"reminder before the due date", data(billing.NoticeReminder, billing.NewDate(2026, 12, 8)),
+			"Payment reminder for account A-000042 – Example ISP",
+			[]string{"USD 53.11 on your account A-000042 is due on 2026-12-10.", "please pay before 2026-12-17."}, []string{"past due"}},
+		{"reminder on the delinquency date", data(billing.NoticeReminder, billing.NewDate(2026, 12, 17)),
+			"Payment past due for account A-000042 – Example ISP",
+			[]string{"please pay as soon as possible."}, []string{"before 2026-12-17"}},
+		{"suspended", data(billing.NoticeSuspended, billing.NewDate(2026, 12, 17)),
+			"Internet service suspended on account A-000042 – Example ISP",
+			[]string{"has been suspended", "  - Invoice INV-000123 is 7 days past due.\n  - A reminder was sent on 2026-12-14.\n",
+				"pay the past-due amount of USD 53.11", "Your account balance is USD 103.10.", "https://portal.isp.example/pay"}, nil},
+		{"restored", data(billing.NoticeRestored, billing.NewDate(2026, 12, 18)),
+			"Internet service restored on account A-000042 – Example ISP",
+			[]string{"is back on", "Your remaining balance is USD 103.10."}, []string{"Why"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			subject, body, err := tm.Render(tt.d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if subject != tt.subject {
+				t.Errorf("subject %q, want %q", subject, tt.subject)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("body lacks %q:\n%s", w, body)
+				}
+			}
+			for _, w := range tt.not {
+				if strings.Contains(body, w) {
+					t.Errorf("body has %q:\n%s", w, body)
+				}
+			}
+			if strings.Contains(body, "\n\n\n") || strings.Contains(body, " \n") || !strings.HasSuffix(body, "\n") ||
+				strings.Contains(body, "<no value>") {
+				t.Errorf("untidy body:\n%q", body)
+			}
+		})
+	}
+	// Minimal data still reads well.
+	d := notify.NewTemplateData(billing.Notice{Kind: billing.NoticeSuspended, Data: billing.NoticeData{AccountNumber: "A-1", Currency: "JPY"}},
+		billing.NewDate(2026, 1, 1))
+	subject, body, err := tm.Render(d)
+	if err != nil || subject != "Internet service suspended on account A-1" || !strings.HasPrefix(body, "Hello,\n") ||
+		!strings.Contains(body, "please pay your balance.") {
+		t.Errorf("minimal: %q %q %v", subject, body, err)
+	}
+	if _, _, err := tm.Render(notify.TemplateData{Kind: "fax"}); err == nil {
+		t.Error("unknown kind rendered")
+	}
+}
+
+func TestTemplateOverrides(t *testing.T) {
+	write := func(dir, name, src string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	write(dir, "reminder.subject.tmpl", "Bitte zahlen: {{.AccountNumber}}\n")
+	write(dir, "README.md", "not a template")
+	tm, err := notify.LoadTemplates(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, body, err := tm.Render(data(billing.NoticeReminder, billing.NewDate(2026, 12, 14)))
+	if err != nil || subject != "Bitte zahlen: A-000042" || !strings.Contains(body, "is past due") {
+		t.Fatalf("override: %q %q %v", subject, body, err)
+	}
+
+	for _, tt := range []struct{ file, src, want string }{
+		{"suspended.body.tmpl", "{{.AccountNumber", "suspended.body.tmpl:1: unclosed action"},
+		{"restored.body.tmpl", "{{.Nope}}", "restored.body.tmpl"},
+		{"remider.body.tmpl", "typo", "remider.body.tmpl: unknown name"},
+	} {
+		dir := t.TempDir()
+		write(dir, tt.file, tt.src)
+		_, err := notify.LoadTemplates(dir)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), dir) {
+			t.Errorf("%s: error %v, want one naming the file (%s)", tt.file, err, tt.want)
+		}
+	}
+}
