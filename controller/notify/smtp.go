@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -127,7 +128,9 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		}
 	}
 	defer c.Close()
-	c.CommandTimeout, c.SubmissionTimeout = s.cfg.Timeout, s.cfg.Timeout
+	// ctx (cfg.Timeout) bounds the whole message; go-smtp's own per-command
+	// timeouts are only a backstop behind it.
+	c.CommandTimeout, c.SubmissionTimeout = s.cfg.Timeout+time.Second, s.cfg.Timeout+time.Second
 	if err := c.Hello(s.cfg.HeloName); err != nil {
 		return s.fail(ctx, "ehlo", err)
 	}
