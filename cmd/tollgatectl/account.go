@@ -31,9 +31,10 @@ func newAccountCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "account",
 		Aliases: []string{"accounts", "acct"},
-		Short:   "Create, list and show subscriber accounts, their balances and statements",
+		Short:   "Create, list and show subscriber accounts, their balances, statements and collection standing",
 	}
 	cmd.AddCommand(newAccountCreateCmd(g), newAccountListCmd(g), newAccountShowCmd(g), newAccountStatementCmd(g))
+	cmd.AddCommand(newAccountCollectionCmds(g)...)
 	return cmd
 }
 

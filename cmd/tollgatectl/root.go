@@ -76,6 +76,7 @@ Idempotency-Key, so a command that timed out can be re-run with the same
 		newChargeCmd(g), newCreditCmd(g), newInvoiceCmd(g), newBillingRunCmd(g), newImportCmd(g), newDevCmd(g))
 	root.AddCommand(newPaymentCmd(g), newBatchCmd(g))
 	root.AddCommand(newPaymentMethodCmd(g), newAutopayCmd(g), newDepositSlipCmd(g))
+	root.AddCommand(newSweepCmd(g), newSuspensionsCmd(g), newNoticesCmd(g))
 	return root
 }
 

@@ -27,6 +27,12 @@ type Config struct {
 	Version string
 	// Company is printed on documents (deposit slips, invoices).
 	Company documents.Company
+	// SuspensionGuard is the blast-radius guard of the delinquency sweeps
+	// run on demand through the API (POST /api/v1/delinquency/sweeps and the
+	// preview); the zero value means the guard's defaults. Use the same
+	// guard as the scheduled sweeps, so a preview shows what they would
+	// hold.
+	SuspensionGuard billing.SuspensionGuard
 }
 
 // Deps are the stores the API works on.
@@ -47,6 +53,11 @@ type Deps struct {
 	DevClock DevClock
 	// Importer enables POST /api/v1/imports/accounts (nil: not served).
 	Importer AccountImporter
+	// Collections enables the delinquency and collections endpoints:
+	// account standing and status history, promises to pay, exemptions,
+	// sweeps on demand, held suspension batches and notices (nil: not
+	// served).
+	Collections CollectionStore
 }
 
 // Server is the admin API.
@@ -125,6 +136,9 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	}
 	if deps.Importer != nil {
 		s.registerImport(deps.Importer)
+	}
+	if deps.Collections != nil {
+		s.registerCollections(deps.Collections)
 	}
 	s.handler = s.instrument(s.authenticate(s.idempotency(mux)))
 	return s

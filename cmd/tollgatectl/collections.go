@@ -1,0 +1,671 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate-isp/tollgate/controller/api/client"
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+// Delinquency and collections: an account's standing and status history,
+// promises to pay, exemptions, sweeps on demand, the suspension batches
+// the blast-radius guard holds, and notices to subscribers.
+
+// newAccountCollectionCmds are the account subcommands about collections.
+func newAccountCollectionCmds(g *globals) []*cobra.Command {
+	return []*cobra.Command{newAccountStandingCmd(g), newAccountHistoryCmd(g), newAccountPromiseCmd(g), newAccountExemptCmd(g)}
+}
+
+func newAccountStandingCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "standing ID",
+		Short: "Show an account's collection status and why, its balances, and its services as the POPs last confirmed them",
+		Long: `Show an account's collection status (current, past_due, delinquent,
+suspended) with why in plain language: which invoice is past due, its
+delinquency date, a promise to pay or exemption, a suspension held for
+approval, and what restores a suspended account. Then each of its services:
+the state Tollgate wants, the state its POP's agent last reported, and when
+it last confirmed it.`,
+		Example: "  tollgatectl account standing 42\n  tollgatectl account standing 42 -o json",
+		Args:    cobra.ExactArgs(1),
+		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
+			st, err := c.AccountStanding(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			return printStanding(cmd.OutOrStdout(), g, st)
+		}),
+	}
+}
+
+func printStanding(w io.Writer, g *globals, st billing.AccountStanding) error {
+	if g.json() {
+		return printJSON(w, st)
+	}
+	k := newKV(w)
+	k.row("Account", "%s (id %d)", st.Number, st.AccountID)
+	status := string(st.Status)
+	if st.StatusChangedAt != nil {
+		status += " (since " + st.StatusChangedAt.Local().Format(time.RFC3339) + ")"
+	}
+	k.row("Status", "%s", status)
+	bal := money(st.Balance, st.Currency)
+	if st.Balance < 0 {
+		bal += " (credit)"
+	}
+	k.row("Balance", "%s", bal)
+	k.row("Past due", "%s", money(st.PastDue, st.Currency))
+	k.row("Past delinquency date", "%s", money(st.Overdue, st.Currency))
+	k.row("Delinquency date", "%s", dateOrDash(st.DelinquencyDate))
+	promise := "-"
+	if !st.PromiseUntil.IsZero() {
+		promise = "until " + st.PromiseUntil.String()
+		if st.PromiseNote != "" {
+			promise += " (" + st.PromiseNote + ")"
+		}
+	}
+	k.row("Promise to pay", "%s", promise)
+	exempt := "no"
+	if st.Exempt {
+		exempt = "yes"
+		if st.ExemptReason != "" {
+			exempt += " (" + st.ExemptReason + ")"
+		}
+	}
+	k.row("Exempt", "%s", exempt)
+	if st.HeldInBatch != 0 {
+		k.row("Suspension held", "in suspension batch %d (tollgatectl suspensions show %d)", st.HeldInBatch, st.HeldInBatch)
+	}
+	if err := k.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nWhy:")
+	for _, line := range st.Why {
+		fmt.Fprintf(w, "  - %s\n", line)
+	}
+	fmt.Fprintln(w, "\nServices:")
+	if len(st.Services) == 0 {
+		fmt.Fprintln(w, "  (none)")
+		return nil
+	}
+	t := newTable(w)
+	fmt.Fprintln(t, "ID\tPOP\tDESIRED\tOBSERVED\tLAST CONFIRMED\tREASON")
+	for _, s := range st.Services {
+		confirmed := "never"
+		if s.LastConfirmedAt != nil {
+			confirmed = s.LastConfirmedAt.Local().Format(time.RFC3339)
+		}
+		fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.POP, s.DesiredState, orDash(string(s.ObservedState)), confirmed, orDash(s.Reason))
+	}
+	return t.Flush()
+}
+
+func newAccountHistoryCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "history ID",
+		Short: "Show an account's status audit log, newest first: status changes, promises to pay and exemptions, by whom and why",
+		Example: `  tollgatectl account history 42
+  tollgatectl account history 42 -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
+			hs, err := c.StatusHistory(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), hs)
+			}
+			t := newTable(cmd.OutOrStdout())
+			fmt.Fprintln(t, "ID\tAT\tFROM\tTO\tCAUSE\tACTOR\tWHY")
+			for _, h := range hs {
+				actor := orDash(h.Actor)
+				switch {
+				case h.SweepID != 0:
+					actor += fmt.Sprintf(" (sweep %d)", h.SweepID)
+				case h.PaymentID != 0:
+					actor += fmt.Sprintf(" (payment %d)", h.PaymentID)
+				}
+				fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ID, h.At.Local().Format(time.RFC3339), h.From, h.To, h.Cause, actor,
+					orDash(strings.Join(h.Why, " ")))
+			}
+			return t.Flush()
+		}),
+	}
+}
+
+func newAccountPromiseCmd(g *globals) *cobra.Command {
+	var until, note, idemKey string
+	var clear bool
+	cmd := &cobra.Command{
+		Use:   "promise ID (--until YYYY-MM-DD [--note TEXT] | --clear)",
+		Short: "Record or clear a promise to pay, which holds the account out of delinquency and suspension",
+		Long: `Record a promise to pay: through --until (inclusive, in the account type's
+time zone) the account is not made delinquent nor suspended. A delinquent
+account goes back to past due, and a suspended one is restored at once. A new
+promise replaces the old one. --clear removes the promise; the account is
+re-assessed at once.`,
+		Example: `  tollgatectl account promise 42 --until 2026-03-20 --note "will pay USD 120 by phone on the 20th"
+  tollgatectl account promise 42 --clear`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseIDOf("account", args[0])
+			if err != nil {
+				return err
+			}
+			var d billing.Date
+			switch {
+			case clear && (until != "" || note != ""):
+				return fmt.Errorf("--clear takes neither --until nor --note")
+			case !clear && until == "":
+				return fmt.Errorf("--until is required (or --clear to remove the promise)")
+			case !clear:
+				if d, err = parseDateFlag("until", until); err != nil {
+					return err
+				}
+				if n := len(strings.TrimSpace(note)); n > 500 {
+					return fmt.Errorf("--note is too long (%d bytes; at most 500)", n)
+				}
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var st billing.AccountStanding
+			var what string
+			if clear {
+				st, err = c.ClearPromise(cmd.Context(), orNewKey(idemKey), id)
+				what = "promise to pay cleared"
+			} else {
+				st, err = c.SetPromise(cmd.Context(), orNewKey(idemKey), id, d, strings.TrimSpace(note))
+				what = "promise to pay recorded until " + d.String()
+			}
+			if err != nil {
+				return err
+			}
+			if !g.json() {
+				fmt.Fprintf(cmd.OutOrStdout(), "account %s: %s; status %s\n\n", st.Number, what, st.Status)
+			}
+			return printStanding(cmd.OutOrStdout(), g, st)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&until, "until", "", "last day the promise holds the account, YYYY-MM-DD (not in the past)")
+	f.StringVar(&note, "note", "", "what was promised (amount, channel, who took it); kept in the status history")
+	f.BoolVar(&clear, "clear", false, "remove the account's promise to pay")
+	addKeyFlag(cmd, &idemKey)
+	return cmd
+}
+
+func newAccountExemptCmd(g *globals) *cobra.Command {
+	var reason, idemKey string
+	var clear bool
+	cmd := &cobra.Command{
+		Use:   "exempt ID (--reason TEXT | --clear)",
+		Short: "Exempt an account from delinquency and suspension, or end its exemption",
+		Long: `Exempt an account from delinquency and suspension (a hospital, an emergency
+service, a billing dispute under review); a suspended account is restored at
+once. --clear ends the exemption, and the next delinquency sweep decides the
+account's status.`,
+		Example: `  tollgatectl account exempt 42 --reason "county hospital, collections by phone only"
+  tollgatectl account exempt 42 --clear`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseIDOf("account", args[0])
+			if err != nil {
+				return err
+			}
+			reason = strings.TrimSpace(reason)
+			switch {
+			case clear && reason != "":
+				return fmt.Errorf("--clear takes no --reason")
+			case !clear && reason == "":
+				return fmt.Errorf("--reason is required: say why the account is exempt (or --clear to end the exemption)")
+			case len(reason) > 500:
+				return fmt.Errorf("--reason is too long (%d bytes; at most 500)", len(reason))
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var st billing.AccountStanding
+			var what string
+			if clear {
+				st, err = c.ClearExemption(cmd.Context(), orNewKey(idemKey), id)
+				what = "exemption ended"
+			} else {
+				st, err = c.SetExemption(cmd.Context(), orNewKey(idemKey), id, reason)
+				what = "exempt from suspension"
+			}
+			if err != nil {
+				return err
+			}
+			if !g.json() {
+				fmt.Fprintf(cmd.OutOrStdout(), "account %s: %s; status %s\n\n", st.Number, what, st.Status)
+			}
+			return printStanding(cmd.OutOrStdout(), g, st)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&reason, "reason", "", "why the account is exempt (required unless --clear)")
+	f.BoolVar(&clear, "clear", false, "end the account's exemption")
+	addKeyFlag(cmd, &idemKey)
+	return cmd
+}
+
+func newSweepCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "sweep",
+		Aliases: []string{"sweeps", "delinquency"},
+		Short:   "Run or preview the delinquency sweep of an account type now",
+		Long: `The delinquency sweep assesses every account of an account type that owes on
+a past-due invoice or is not current: it makes accounts past due and
+delinquent, suspends delinquent accounts' services when the type
+auto-suspends, restores accounts that paid, and queues reminders. The
+blast-radius guard holds a sweep's suspensions at a POP for approval when
+they are too many (see "tollgatectl suspensions"). Sweeps run by themselves
+once a day; these commands run one now or show what one would do.`,
+	}
+	cmd.AddCommand(newSweepRunCmd(g), newSweepPreviewCmd(g))
+	return cmd
+}
+
+func newSweepRunCmd(g *globals) *cobra.Command {
+	var typeID int64
+	var dryRun bool
+	var idemKey string
+	cmd := &cobra.Command{
+		Use:   "run --type ID [--dry-run]",
+		Short: "Run the delinquency sweep of an account type now (--dry-run: change nothing, show what it would do)",
+		Example: `  tollgatectl sweep run --type 1 --dry-run
+  tollgatectl sweep run --type 1`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if typeID <= 0 {
+				return fmt.Errorf("--type %d is not an account type id", typeID)
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			res, err := c.RunSweep(cmd.Context(), orNewKey(idemKey), typeID, dryRun)
+			if err != nil {
+				return err
+			}
+			return printSweep(cmd.OutOrStdout(), g, res)
+		},
+	}
+	cmd.Flags().Int64Var(&typeID, "type", 0, "account type id to sweep (required; see account-type list)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "compute the sweep and change nothing")
+	_ = cmd.MarkFlagRequired("type")
+	addKeyFlag(cmd, &idemKey)
+	return cmd
+}
+
+func newSweepPreviewCmd(g *globals) *cobra.Command {
+	var typeID int64
+	cmd := &cobra.Command{
+		Use:   "preview --type ID",
+		Short: "Show what a delinquency sweep of an account type would do now: status changes, suspensions (held ones and why), restores, reminders",
+		Long: `Show what a delinquency sweep of an account type would do if it ran now,
+without changing anything: a read-only dry run, allowed to reader tokens.`,
+		Example: `  tollgatectl sweep preview --type 1
+  tollgatectl sweep preview --type 1 -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if typeID <= 0 {
+				return fmt.Errorf("--type %d is not an account type id", typeID)
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			res, err := c.PreviewSweep(cmd.Context(), typeID)
+			if err != nil {
+				return err
+			}
+			return printSweep(cmd.OutOrStdout(), g, res)
+		},
+	}
+	cmd.Flags().Int64Var(&typeID, "type", 0, "account type id to preview (required; see account-type list)")
+	_ = cmd.MarkFlagRequired("type")
+	return cmd
+}
+
+func printSweep(w io.Writer, g *globals, r billing.SweepResult) error {
+	if g.json() {
+		return printJSON(w, r)
+	}
+	switch {
+	case r.DryRun:
+		fmt.Fprintf(w, "Dry run of the delinquency sweep of account type %d for %s: nothing was changed.\n\n", r.AccountTypeID, r.LocalDate)
+	case r.AlreadyRan:
+		fmt.Fprintf(w, "The delinquency sweep of account type %d for %s had already run; nothing was done.\n", r.AccountTypeID, r.LocalDate)
+		return nil
+	default:
+		fmt.Fprintf(w, "Delinquency sweep %d of account type %d for %s (%s).\n\n", r.ID, r.AccountTypeID, r.LocalDate, r.Trigger)
+	}
+	k := newKV(w)
+	k.row("Accounts examined", "%d", r.Examined)
+	k.row("Status changes", "%d", r.StatusChanges)
+	k.row("Suspended", "%d accounts, %d services", r.Suspended, r.SuspendedServices)
+	k.row("Restored", "%d accounts", r.Restored)
+	k.row("Notices queued", "%d", r.Reminders)
+	held := fmt.Sprintf("%d accounts", r.Held)
+	switch {
+	case r.HeldBatchID != 0:
+		held += fmt.Sprintf(" in suspension batch %d", r.HeldBatchID)
+	case r.Held > 0:
+		held += " (a suspension batch would hold them for approval)"
+	}
+	k.row("Held for approval", "%s", held)
+	if err := k.flush(); err != nil {
+		return err
+	}
+	if len(r.HeldReasons) > 0 {
+		fmt.Fprintln(w, "\nHeld by the blast-radius guard:")
+		for _, why := range r.HeldReasons {
+			fmt.Fprintf(w, "  - %s\n", why)
+		}
+		if r.HeldBatchID != 0 {
+			fmt.Fprintf(w, "Review with: tollgatectl suspensions show %d; then approve or cancel it.\n", r.HeldBatchID)
+		}
+	}
+	if len(r.Suspensions) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w, "\nSuspensions:")
+	t := newTable(w)
+	fmt.Fprintln(t, "ACCOUNT\tNUMBER\tSERVICES\tPOPS\tHELD\tWHY")
+	for _, s := range r.Suspensions {
+		fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\n", s.AccountID, s.Number, joinIDs(s.ServiceIDs), orDash(strings.Join(s.POPs, ",")), yesNo(s.Held),
+			orDash(strings.Join(s.Why, " ")))
+	}
+	return t.Flush()
+}
+
+func joinIDs(ids []int64) string {
+	if len(ids) == 0 {
+		return "-"
+	}
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(s, ",")
+}
+
+func newSuspensionsCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "suspensions",
+		Aliases: []string{"suspension", "suspension-batch", "suspension-batches"},
+		Short:   "Review, approve or cancel the suspensions the blast-radius guard held for approval",
+		Long: `When one delinquency sweep would suspend more services at a POP than the
+blast-radius guard allows (a misconfigured account type or a payment feed
+that stopped can look like mass delinquency), its suspensions are held in a
+suspension batch until staff approve them (all or some accounts) or cancel
+them. Held accounts stay delinquent meanwhile. On approval, accounts that are
+still delinquent are suspended; those that paid meanwhile are skipped.`,
+	}
+	cmd.AddCommand(newSuspensionsListCmd(g), newSuspensionsShowCmd(g), newSuspensionsDecideCmd(g, true), newSuspensionsDecideCmd(g, false))
+	return cmd
+}
+
+func newSuspensionsListCmd(g *globals) *cobra.Command {
+	var status string
+	cmd := &cobra.Command{
+		Use:   "list [--status pending|decided]",
+		Short: "List held suspension batches, newest first",
+		Example: `  tollgatectl suspensions list --status pending
+  tollgatectl suspensions list -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if status != "" && status != "pending" && status != "decided" {
+				return fmt.Errorf("--status %q is not one of pending, decided", status)
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			bs, err := c.SuspensionBatches(cmd.Context(), status)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), bs)
+			}
+			t := newTable(cmd.OutOrStdout())
+			fmt.Fprintln(t, "ID\tSWEEP\tSTATUS\tPENDING\tCREATED\tDECIDED BY\tREASONS")
+			for _, b := range bs {
+				fmt.Fprintf(t, "%d\t%d\t%s\t%d\t%s\t%s\t%s\n", b.ID, b.SweepID, b.Status, b.Pending, b.CreatedAt.Local().Format(time.RFC3339),
+					orDash(b.DecidedBy), orDash(strings.Join(b.Reasons, "; ")))
+			}
+			return t.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&status, "status", "", "only batches in this status: pending (waiting for a decision) or decided")
+	return cmd
+}
+
+func newSuspensionsShowCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:     "show ID",
+		Short:   "Show a held suspension batch: why it was held, and each account with its services, POPs, why and decision",
+		Example: "  tollgatectl suspensions show 7",
+		Args:    cobra.ExactArgs(1),
+		RunE: withID(g, "suspension batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
+			b, err := c.SuspensionBatch(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			return printSuspensionBatch(cmd.OutOrStdout(), g, b)
+		}),
+	}
+}
+
+func printSuspensionBatch(w io.Writer, g *globals, b billing.SuspensionBatch) error {
+	if g.json() {
+		return printJSON(w, b)
+	}
+	k := newKV(w)
+	k.row("Suspension batch", "%d (sweep %d)", b.ID, b.SweepID)
+	k.row("Status", "%s, %d of %d accounts pending", b.Status, b.Pending, len(b.Items))
+	k.row("Created", "%s", b.CreatedAt.Local().Format(time.RFC3339))
+	if b.DecidedAt != nil {
+		k.row("Decided", "%s by %s", b.DecidedAt.Local().Format(time.RFC3339), orDash(b.DecidedBy))
+	}
+	if err := k.flush(); err != nil {
+		return err
+	}
+	if len(b.Reasons) > 0 {
+		fmt.Fprintln(w, "\nHeld because:")
+		for _, r := range b.Reasons {
+			fmt.Fprintf(w, "  - %s\n", r)
+		}
+	}
+	fmt.Fprintln(w)
+	t := newTable(w)
+	fmt.Fprintln(t, "ACCOUNT\tNUMBER\tSTATUS\tSERVICES\tPOPS\tDECIDED BY\tWHY")
+	for _, it := range b.Items {
+		fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", it.AccountID, it.Number, it.Status, joinIDs(it.ServiceIDs), orDash(strings.Join(it.POPs, ",")),
+			orDash(it.DecidedBy), orDash(strings.Join(it.Why, " ")))
+	}
+	return t.Flush()
+}
+
+// newSuspensionsDecideCmd is "suspensions approve" (approve) or
+// "suspensions cancel".
+func newSuspensionsDecideCmd(g *globals, approve bool) *cobra.Command {
+	var accounts []int64
+	var idemKey string
+	verb, short, example := "cancel", "Cancel a held batch's pending suspensions (all, or those of the --account ids): those accounts are not suspended by it",
+		"  tollgatectl suspensions cancel 7\n  tollgatectl suspensions cancel 7 --account 42 --account 43"
+	if approve {
+		verb, short, example = "approve", "Approve a held batch's pending suspensions (all, or those of the --account ids): accounts still delinquent are suspended now",
+			"  tollgatectl suspensions approve 7\n  tollgatectl suspensions approve 7 --account 42 --account 43\n  tollgatectl suspensions approve 7 --account 42,43"
+	}
+	cmd := &cobra.Command{
+		Use:     verb + " ID [--account ID ...]",
+		Short:   short,
+		Example: example,
+		Args:    cobra.ExactArgs(1),
+		RunE: withID(g, "suspension batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
+			for _, a := range accounts {
+				if a <= 0 {
+					return fmt.Errorf("--account %d is not an account id", a)
+				}
+			}
+			var b billing.SuspensionBatch
+			var err error
+			if approve {
+				b, err = c.ApproveSuspensionBatch(cmd.Context(), orNewKey(idemKey), id, accounts)
+			} else {
+				b, err = c.CancelSuspensionBatch(cmd.Context(), orNewKey(idemKey), id, accounts)
+			}
+			if err != nil {
+				return err
+			}
+			if !g.json() {
+				fmt.Fprintf(cmd.OutOrStdout(), "suspension batch %d: %s\n\n", b.ID, decisionSummary(b, accounts))
+			}
+			return printSuspensionBatch(cmd.OutOrStdout(), g, b)
+		}),
+	}
+	cmd.Flags().Int64SliceVar(&accounts, "account", nil, "decide only this account's item (repeat or comma-separate; default: every pending item)")
+	addKeyFlag(cmd, &idemKey)
+	return cmd
+}
+
+// decisionSummary counts a batch's items by status ("2 approved, 1
+// skipped, 3 pending"), only among accounts when some were named.
+func decisionSummary(b billing.SuspensionBatch, accounts []int64) string {
+	counts := map[string]int{}
+	for _, it := range b.Items {
+		if len(accounts) == 0 || slices.Contains(accounts, it.AccountID) {
+			counts[it.Status]++
+		}
+	}
+	var parts []string
+	for _, s := range []string{"approved", "skipped", "cancelled", "pending"} {
+		if counts[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+		}
+	}
+	out := strings.Join(parts, ", ")
+	if len(accounts) > 0 {
+		out = "of the accounts named, " + out
+	}
+	if b.Status == "decided" {
+		return out + "; the batch is decided"
+	}
+	return out + fmt.Sprintf("; %d still pending in the batch", b.Pending)
+}
+
+func newNoticesCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "notices",
+		Aliases: []string{"notice"},
+		Short:   "List notices to subscribers (payment reminders, suspension and restore notices) and send one again",
+	}
+	cmd.AddCommand(newNoticesListCmd(g), newNoticesResendCmd(g))
+	return cmd
+}
+
+func newNoticesListCmd(g *globals) *cobra.Command {
+	var account int64
+	var status, kind string
+	cmd := &cobra.Command{
+		Use:   "list [--account ID] [--status queued|sent|failed] [--kind reminder|suspended|restored]",
+		Short: "List notices to subscribers (every page), oldest first, with their delivery status",
+		Example: `  tollgatectl notices list --account 42
+  tollgatectl notices list --status failed`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case account < 0:
+				return fmt.Errorf("--account %d is not an account id", account)
+			case status != "" && status != billing.NoticeQueued && status != billing.NoticeSent && status != billing.NoticeFailed:
+				return fmt.Errorf("--status %q is not one of queued, sent, failed", status)
+			case kind != "" && !billing.NoticeKind(kind).Valid():
+				return fmt.Errorf("--kind %q is not one of reminder, suspended, restored", kind)
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			f := billing.NoticeFilter{AccountID: account, Status: status, Kind: billing.NoticeKind(kind), Limit: 1000}
+			all := []billing.Notice{}
+			for {
+				p, err := c.Notices(cmd.Context(), f)
+				if err != nil {
+					return err
+				}
+				all = append(all, p.Items...)
+				if p.NextAfter == 0 || len(p.Items) == 0 {
+					break
+				}
+				f.AfterID = p.NextAfter
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), all)
+			}
+			t := newTable(cmd.OutOrStdout())
+			fmt.Fprintln(t, "ID\tACCOUNT\tKIND\tSTATUS\tTO\tATTEMPTS\tCREATED\tSENT / NEXT ATTEMPT\tLAST ERROR")
+			for _, n := range all {
+				when := n.NextAttemptAt.Local().Format(time.RFC3339)
+				if n.SentAt != nil {
+					when = n.SentAt.Local().Format(time.RFC3339)
+				}
+				if n.Status == billing.NoticeFailed {
+					when = "-"
+				}
+				kind := string(n.Kind)
+				if n.Kind == billing.NoticeReminder && n.DaysBefore > 0 {
+					kind += fmt.Sprintf(" (%d days before)", n.DaysBefore)
+				}
+				fmt.Fprintf(t, "%d\t%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", n.ID, n.AccountID, kind, n.Status, n.To, n.Attempts,
+					n.CreatedAt.Local().Format(time.RFC3339), when, orDash(n.LastError))
+			}
+			return t.Flush()
+		},
+	}
+	f := cmd.Flags()
+	f.Int64Var(&account, "account", 0, "only this account's notices")
+	f.StringVar(&status, "status", "", "only notices in this status: queued, sent, failed")
+	f.StringVar(&kind, "kind", "", "only notices of this kind: reminder, suspended, restored")
+	return cmd
+}
+
+func newNoticesResendCmd(g *globals) *cobra.Command {
+	var idemKey string
+	cmd := &cobra.Command{
+		Use:   "resend ID",
+		Short: "Send a sent or failed notice again (queued at once; business hours still apply)",
+		Long: `Send a notice again: a sent or failed notice is queued at once with its
+attempts and last error cleared. Reminders and suspension notices still wait
+for the account type's business hours. A notice that is still queued is left
+as it is: it is on its way.`,
+		Example: "  tollgatectl notices resend 1042",
+		Args:    cobra.ExactArgs(1),
+		RunE: withID(g, "notice", func(cmd *cobra.Command, c *client.Client, id int64) error {
+			n, err := c.ResendNotice(cmd.Context(), orNewKey(idemKey), id)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), n)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "notice %d (%s to %s) is queued; next attempt at %s\n", n.ID, n.Kind, n.To,
+				n.NextAttemptAt.Local().Format(time.RFC3339))
+			return nil
+		}),
+	}
+	addKeyFlag(cmd, &idemKey)
+	return cmd
+}
