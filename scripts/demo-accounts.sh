@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Writes the demo's 200 accounts as an import CSV to stdout: 150 residential
 # and 50 commercial, a few with two services, all starting on START (YYYY-MM-DD).
+# Services use the log driver (it records what it would enforce) until the
+# RouterOS driver exists.
 #   scripts/demo-accounts.sh 2026-12-01 > accounts.csv
 set -euo pipefail
 start=${1:?usage: demo-accounts.sh START_DATE}
@@ -18,8 +20,8 @@ for i in $(seq 1 200); do
   fi
   ip="100.64.$(( i / 250 )).$(( i % 250 + 2 ))"
   line="legacy-$i,\"$name\",$email,+1-512-555-$(printf '%04d' "$i"),\"$(( 100 + i )) $street\",Austin,TX,787$(printf '%02d' $(( i % 100 ))),US,$type,USD,US-TX,"
-  echo "$line,Internet,$pop,$plan,$start,routeros,$ip"
+  echo "$line,Internet,$pop,$plan,$start,log,$ip"
   if [ $(( i % 20 )) -eq 0 ]; then
-    echo "$line,Static IP block,$pop,Static IP,$start,routeros,100.65.$(( i / 20 )).0/29"
+    echo "$line,Static IP block,$pop,Static IP,$start,log,100.65.$(( i / 20 )).0/29"
   fi
 done

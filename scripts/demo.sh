@@ -8,9 +8,15 @@ BIN=$PWD/.bin
 HTTP_PORT=${DEMO_HTTP_PORT:-18080}
 GRPC_PORT=${DEMO_GRPC_PORT:-19090}
 AGENT_METRICS_PORT=${DEMO_AGENT_METRICS_PORT:-19100}
+AGENT2_METRICS_PORT=${DEMO_AGENT2_METRICS_PORT:-19101}
+SMTP_PORT=${DEMO_SMTP_PORT:-12525}
 POP=demo-pop-1
+# The demo's world starts on a fixed date, whenever it runs, so its dates
+# (a delinquency date on a weekend, moved to Monday) are always the same.
+CLOCK_START=2027-11-15T12:00:00Z
 
 go build -o "$BIN/tollgate-devdb" ./internal/tools/devdb
+go build -o "$BIN/tollgate-smtpsink" ./internal/tools/smtpsink
 go build -o "$BIN/" ./cmd/...
 
 run=$(mktemp -d -t tollgate-demo-XXXXXX)
@@ -25,9 +31,9 @@ trap 'exit 130' INT TERM
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 fail() { echo "demo: $*" >&2; for f in "$run"/*.log; do echo "--- $f" >&2; tail -20 "$f" >&2; done; exit 1; }
-for port in "$HTTP_PORT" "$GRPC_PORT" "$AGENT_METRICS_PORT"; do
+for port in "$HTTP_PORT" "$GRPC_PORT" "$AGENT_METRICS_PORT" "$AGENT2_METRICS_PORT" "$SMTP_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    fail "port $port is in use; set DEMO_HTTP_PORT, DEMO_GRPC_PORT or DEMO_AGENT_METRICS_PORT"
+    fail "port $port is in use; set DEMO_HTTP_PORT, DEMO_GRPC_PORT, DEMO_AGENT_METRICS_PORT, DEMO_AGENT2_METRICS_PORT or DEMO_SMTP_PORT"
   fi
 done
 
@@ -39,13 +45,20 @@ for _ in $(seq 1 300); do [ -s "$run/db.url" ] && break; sleep 0.1; done
 DB_URL=$(cat "$run/db.url")
 echo "database: $DB_URL"
 
+say "Starting a local mail sink (a real SMTP server that keeps what it receives in $run/mail)"
+"$BIN/tollgate-smtpsink" -listen "127.0.0.1:$SMTP_PORT" -dir "$run/mail" >"$run/mail.log" 2>&1 &
+pids+=($!)
+
 TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 echo -n "$TOKEN" > "$run/admin.token"
 cat > "$run/controller.yaml" <<YAML
 database_url: "$DB_URL"
 http: {listen: "127.0.0.1:$HTTP_PORT"}
 grpc: {listen: "127.0.0.1:$GRPC_PORT", insecure_plaintext: true, heartbeat_interval: 2s}
-dev: {clock_api: true}   # the demo moves time forward through the API
+dev: {clock_api: true, clock_start: "$CLOCK_START"}   # the demo moves time forward through the API
+notices:
+  smtp: {addr: "127.0.0.1:$SMTP_PORT", from: "Prairie Fiber Billing <billing@prairiefiber.example>", tls: none}
+  portal_url: "http://127.0.0.1:$HTTP_PORT/portal"
 company: {name: "Prairie Fiber Co-op", address: ["100 Main St", "Austin, TX 78701"]}
 api:
   tokens:
@@ -95,8 +108,9 @@ ctl plan create --name "Static IP" --price 15.00 --currency USD --interval month
 ctl tax-rate set --jurisdiction US-TX --name "Texas sales tax" --rate 0.0625 >/dev/null
 ctl plan list
 
-# Services start on the 1st of next month; the controller's clock is today.
-next_month=$(date -u -d "$(date -u +%Y-%m-01) +1 month" +%Y-%m-%d)
+# Services start on the 1st of next month; the controller's clock starts on
+# $CLOCK_START.
+next_month=2027-12-01
 say "Import 200 accounts from a spreadsheet export (services start $next_month)"
 bash scripts/demo-accounts.sh "$next_month" > "$run/accounts.csv"
 ctl import accounts "$run/accounts.csv"
@@ -133,7 +147,7 @@ ctl payment-method attempts 11
 ctl payment-method list 11
 
 say "Commercial customers paid by check: a lockbox file becomes a deposit batch, validated and posted as one unit"
-deposit_date=$(date -u -d "+30 days" +%Y-%m-%d)
+deposit_date=2027-12-14
 {
   echo "account,method,amount,reference,payer"
   for n in $(seq 151 170); do printf 'A-%06d,check,211.44,%d,"Customer %d"\n' "$n" $((5000 + n)) "$n"; done
@@ -146,6 +160,53 @@ slip="$PWD/demo-deposit-slip.pdf"
 cp "$run/deposit-slip.pdf" "$slip"
 echo "deposit slip PDF: $slip"
 
+say "Starting an agent for POP north-tower-1, where the residential subscribers are"
+TOLLGATE_CONTROLLER_INSECURE_PLAINTEXT=true "$BIN/tollgate-agent" --pop north-tower-1 \
+  --controller "127.0.0.1:$GRPC_PORT" --metrics-listen "127.0.0.1:$AGENT2_METRICS_PORT" 2>"$run/agent-north.log" &
+pids+=($!)
+
+say "Most residential subscribers pay by check; eleven do not (account 11's card was declined; 141-150 never pay)"
+{
+  echo "account,method,amount,reference,payer"
+  # 53.11 is Fiber 100 with tax; every 20th account also has a Static IP (69.05).
+  for n in $(seq 12 140); do
+    amount=53.11; [ $((n % 20)) -eq 0 ] && amount=69.05
+    printf 'A-%06d,check,%s,%d,"Subscriber %d"\n' "$n" "$amount" $((7000 + n)) "$n"
+  done
+} > "$run/residential-checks.csv"
+"$BIN/tollgatectl" batch import "$run/residential-checks.csv" --date 2027-12-15 --deposit-account "First Bank 000123456789" --post | tail -2
+
+say "Residential invoices were due Fri Dec 10; with 8 days' grace the delinquency date Sat Dec 18 moves to Mon Dec 20"
+ctl account standing 145
+
+say "Days pass: reminders go out 3 and 1 days before, inside business hours; the weekend's sweeps suspend nobody"
+for day in 16 17 18 19; do
+  "$BIN/tollgatectl" dev advance 24h >/dev/null
+  printf '  %s: %s suspended services at north-tower-1\n' "$(date -u -d "2027-12-$day" '+%a %b %d')" \
+    "$("$BIN/tollgatectl" service list --pop north-tower-1 --state suspended -o json | grep -c '"id"' || true)"
+done
+reminders=$(grep -c 'to ' "$run/mail.log" || true)
+echo "  reminders received by the mail sink: $reminders"; sed -n '2,4p' "$run/mail.log"
+[ "$reminders" -ge 11 ] || fail "expected reminders in the mail sink, got $reminders"
+
+say "Monday Dec 20: the 06:00 sweep suspends the eleven; the agent enforces it"
+"$BIN/tollgatectl" dev advance 24h >/dev/null
+suspended=$("$BIN/tollgatectl" service list --pop north-tower-1 --state suspended -o json | grep -c '"id"' || true)
+echo "  suspended services at north-tower-1: $suspended"
+[ "$suspended" -eq 11 ] || fail "expected the eleven non-payers' services suspended, got $suspended"
+ctl account standing 145
+for _ in $(seq 1 100); do grep -q '"op":"suspend"' "$run/agent-north.log" && break; sleep 0.1; done
+grep -c '"op":"suspend"' "$run/agent-north.log" | sed 's/^/  the north-tower-1 agent applied suspensions: /'
+
+say "The subscriber of account 145 pays; service is restored in the payment's own transaction"
+svc=$("$BIN/tollgatectl" account standing 145 -o json | sed -n 's/^      "id": \([0-9]*\),$/\1/p' | head -1)
+ctl payment add 145 --method cash --amount 53.11 --memo "paid at the office"
+ctl account standing 145
+for _ in $(seq 1 100); do grep -q '"op":"restore","service_id":"'"$svc"'"' "$run/agent-north.log" && break; sleep 0.1; done
+grep -q '"op":"restore","service_id":"'"$svc"'"' "$run/agent-north.log" || fail "the agent did not restore account 145's service"
+echo "  the agent restored service $svc"
+ctl account history 145
+
 if [ "${DEMO_KEEP:-}" = "1" ]; then
   say "DEMO_KEEP=1: everything stays up until Ctrl-C"
   cat <<TXT
@@ -153,9 +214,9 @@ if [ "${DEMO_KEEP:-}" = "1" ]; then
   API docs       http://127.0.0.1:$HTTP_PORT/api/v1/docs
   OpenAPI        http://127.0.0.1:$HTTP_PORT/api/v1/openapi.json
   metrics        http://127.0.0.1:$HTTP_PORT/metrics   agent: http://127.0.0.1:$AGENT_METRICS_PORT/metrics
-  logs           $run/{controller,agent,devdb}.log
+  logs           $run/{controller,agent,agent-north,devdb,mail}.log   mail: $run/mail/*.eml
   try            TOLLGATE_SERVER=$TOLLGATE_SERVER TOLLGATE_TOKEN_FILE=$run/admin.token $BIN/tollgatectl service list
 TXT
   wait
 fi
-say "Demo finished: suspension and restoration enforced and confirmed; $count invoices issued; autopay and a check deposit posted; slip at $slip"
+say "Demo finished: suspension and restoration enforced and confirmed; $count invoices issued; autopay and a check deposit posted; slip at $slip; $reminders reminders mailed; $suspended services suspended after the weekend and one restored by a payment"

@@ -86,7 +86,7 @@ func TestCollectionCommandsEndToEnd(t *testing.T) {
 	out := c.ok("account", "standing", jane)
 	expectOut(t, out, "Account:", "A-000001 (id "+jane+")", "Status:", "current", "Balance:", "USD 49.99", "Past due:",
 		"Delinquency date:", "2026-12-08", "Promise to pay:", "Exempt:", "no",
-		"Why:\n  - Invoice INV-1 for USD 49.99 was due on Tue 2026-12-01.", "  - The next delinquency sweep will make the account suspended.",
+		"Why:\n  - Invoice INV-1 for USD 49.99 was due on Tue 2026-12-01.", "  - The next delinquency sweep will suspend its services",
 		"Services:", "DESIRED", "OBSERVED", "LAST CONFIRMED")
 	expectRow(t, out, "1", "north-1", "active", "-", "never")
 

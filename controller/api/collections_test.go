@@ -145,7 +145,7 @@ func TestAccountStandingPromiseAndExemption(t *testing.T) {
 		st["delinquency_date"] != "2026-12-08" || st["currency"] != "USD" {
 		t.Fatalf("standing: %v", st)
 	}
-	for _, frag := range []string{"was due on", "USD 49.99", "The next delinquency sweep will make the account suspended."} {
+	for _, frag := range []string{"was due on", "USD 49.99", "The next delinquency sweep will suspend its services"} {
 		if !strings.Contains(why, frag) {
 			t.Errorf("why lacks %q:\n%s", frag, why)
 		}

@@ -27,6 +27,7 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/charge"
 	"github.com/tollgate-isp/tollgate/controller/documents"
 	"github.com/tollgate-isp/tollgate/controller/jobs"
+	"github.com/tollgate-isp/tollgate/controller/notify"
 	"github.com/tollgate-isp/tollgate/controller/payments"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
 	"github.com/tollgate-isp/tollgate/controller/push"
@@ -115,10 +116,22 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 			opts.Clock = &clock.Offset{}
 		}
 		c.log.Warn("dev.clock_api is on: admins can move the controller's clock forward (development only)")
+		if c.cfg.Dev.ClockStart != "" {
+			start, err := time.Parse(time.RFC3339, c.cfg.Dev.ClockStart)
+			if err != nil {
+				return fmt.Errorf("dev.clock_start: %w", err)
+			}
+			if off, ok := opts.Clock.(*clock.Offset); ok {
+				if start.Before(off.Now()) {
+					return fmt.Errorf("dev.clock_start %s is in the past: the clock only moves forward", c.cfg.Dev.ClockStart)
+				}
+				off.Advance(start.Sub(off.Now()))
+			}
+		}
 	}
 	runner, err := jobs.New(jobs.Config{Workers: c.cfg.Jobs.Workers, TickInterval: c.cfg.Jobs.TickInterval,
 		JobTimeout: c.cfg.Jobs.JobTimeout, RescueStuckAfter: c.cfg.Jobs.RescueAfter, BatchSize: c.cfg.Jobs.BatchSize,
-		IdempotencyRetention: c.cfg.Jobs.IdempotencyRetention},
+		IdempotencyRetention: c.cfg.Jobs.IdempotencyRetention, Guard: c.cfg.Delinquency.Guard},
 		c.db, opts.Clock, c.log.With("component", "jobs"))
 	if err != nil {
 		return err
@@ -134,6 +147,38 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 	}
 	charger := charge.New(gw, c.db, opts.Clock, c.log.With("component", "charge"))
 	runner.UseCharger(charger)
+	if c.cfg.Notices.SMTP.Enabled() {
+		sender, err := notify.NewSMTP(c.cfg.Notices.SMTP, opts.Clock)
+		if err != nil {
+			return fmt.Errorf("notices.smtp: %w", err)
+		}
+		tmpl := notify.DefaultTemplates()
+		if dir := c.cfg.Notices.TemplatesDir; dir != "" {
+			if tmpl, err = notify.LoadTemplates(dir); err != nil {
+				return fmt.Errorf("notices.templates_dir: %w", err)
+			}
+		}
+		dc := c.cfg.Notices.DelivererConfig
+		dc.Company = c.cfg.Company.Name
+		deliverer, err := notify.NewDeliverer(dc, c.db, sender, tmpl, opts.Clock, c.log.With("component", "notices"), reg)
+		if err != nil {
+			return err
+		}
+		runner.UseNotifier(deliverer)
+		c.log.Info("notices are emailed", "smtp", sender.String())
+	} else {
+		c.log.Warn("notices.smtp.addr is not set: reminders and suspension notices are queued but not emailed")
+	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tollgate_suspension_batches_pending",
+		Help: "Suspension batches held by the blast-radius guard and waiting for approval."}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := c.db.PendingSuspensionBatches(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
 
 	var pushOpts []push.Option
 	if opts.OnReport != nil {
@@ -147,8 +192,10 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 	pb.RegisterEnforcementServer(c.grpc, pushSrv)
 
 	// Admin API and operational endpoints.
-	apiSrv := api.NewServer(api.Config{Version: Version, Company: documents.Company{Name: c.cfg.Company.Name, Address: c.cfg.Company.Address}},
-		api.Deps{Services: c.db, Idempotency: c.db, Billing: c.db, Payments: c.db, Charger: charger, Methods: c.db, Runner: runner, DevClock: devClock, Importer: c.db},
+	apiSrv := api.NewServer(api.Config{Version: Version, Company: documents.Company{Name: c.cfg.Company.Name, Address: c.cfg.Company.Address},
+		SuspensionGuard: c.cfg.Delinquency.Guard},
+		api.Deps{Services: c.db, Idempotency: c.db, Billing: c.db, Payments: c.db, Charger: charger, Methods: c.db, Runner: runner,
+			DevClock: devClock, Importer: c.db, Collections: c.db},
 		tokens, opts.Clock, c.log.With("component", "api"), reg)
 	mux := http.NewServeMux()
 	mux.Handle("/", apiSrv.Handler())

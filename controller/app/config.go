@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/api"
+	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/notify"
 	"github.com/tollgate-isp/tollgate/internal/config"
 )
 
@@ -33,7 +35,33 @@ type Config struct {
 	// Company is the ISP's name and postal address, printed on deposit slips
 	// and invoices.
 	Company CompanyConfig `yaml:"company"`
+	// Delinquency configures the delinquency sweep.
+	Delinquency DelinquencyConfig `yaml:"delinquency"`
+	// Notices configures the email notices to subscribers (reminders,
+	// suspension and restore notices).
+	Notices NoticesConfig `yaml:"notices"`
 	Dev     DevConfig     `yaml:"dev"`
+}
+
+// DelinquencyConfig configures the delinquency sweep (the account types'
+// own settings — grace, weekdays, holidays, sweep_at — live with them).
+type DelinquencyConfig struct {
+	// Guard is the blast-radius guard: a sweep's suspensions at a POP are
+	// held for approval when they exceed the largest of min_services
+	// (default 25), pop_percent of the POP's active services (default 10)
+	// and median_factor times its 30-day median of daily suspensions
+	// (default 3). disabled: true turns it off. Restores are never held.
+	Guard billing.SuspensionGuard `yaml:"guard"`
+}
+
+// NoticesConfig is email to subscribers. Without smtp.addr notices stay
+// queued (visible in the API) and nothing is sent.
+type NoticesConfig struct {
+	// SMTP is the mail server notices are submitted to.
+	SMTP notify.SMTPConfig `yaml:"smtp"`
+	// Delivery tunes retries, batching and templates; portal_url is the
+	// payment link put into every notice.
+	notify.DelivererConfig `yaml:",inline"`
 }
 
 // PaymentsConfig selects and configures the card/ACH payment gateway.
@@ -92,6 +120,11 @@ type DevConfig struct {
 	// billing runs then happen in order. Default false. Env
 	// TOLLGATE_DEV_CLOCK_API.
 	ClockAPI bool `yaml:"clock_api"`
+	// ClockStart, with ClockAPI, starts the controller's clock at this
+	// instant (RFC 3339, e.g. "2027-11-15T12:00:00Z"; it must be later than
+	// the real time: the clock never goes back), so a demo sees the same
+	// dates whenever it runs. Default: the real time.
+	ClockStart string `yaml:"clock_start"`
 }
 
 // HTTPConfig is the HTTP listener: admin API, /metrics, /healthz, /readyz.
@@ -202,6 +235,20 @@ func (c Config) Validate() error {
 	}
 	if _, err := c.tokens(); err != nil {
 		errs = append(errs, err)
+	}
+	if err := c.Delinquency.Guard.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("delinquency.%s", billing.ErrorMessage(err)))
+	}
+	if err := c.Notices.SMTP.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Notices.DelivererConfig.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Dev.ClockStart != "" {
+		if _, err := time.Parse(time.RFC3339, c.Dev.ClockStart); err != nil {
+			errs = append(errs, fmt.Errorf("dev.clock_start %q is not an RFC 3339 time (2027-11-15T12:00:00Z)", c.Dev.ClockStart))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -50,6 +50,12 @@ type DelivererConfig struct {
 	// TemplatesDir holds templates that replace the built-in ones (see
 	// [LoadTemplates]). Default: none, the built-in templates.
 	TemplatesDir string `yaml:"templates_dir"`
+	// PortalURL is where subscribers pay, filled into notices that do not
+	// name one. Default: none (the notices say to contact the ISP).
+	PortalURL string `yaml:"portal_url"`
+	// Company is the ISP's name, filled into notices that do not name one
+	// (the controller sets it from company.name).
+	Company string `yaml:"-"`
 }
 
 // DefaultBackoff is the retry schedule when DelivererConfig.Backoff is
@@ -279,6 +285,12 @@ func (d *Deliverer) deliver(ctx context.Context, claimedAt time.Time, n billing.
 		}
 	}
 
+	if n.Data.PortalURL == "" {
+		n.Data.PortalURL = d.cfg.PortalURL
+	}
+	if n.Data.Company == "" {
+		n.Data.Company = d.cfg.Company
+	}
 	subject, body, err := d.tmpl.Render(NewTemplateData(n, billing.DateIn(now, loc)))
 	if err == nil {
 		err = d.sender.Send(ctx, Message{To: n.To, Subject: subject, TextBody: body})

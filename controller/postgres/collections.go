@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -137,7 +138,10 @@ func (db *DB) AccountStanding(ctx context.Context, accountID int64, now time.Tim
 	a := billing.Assess(t, rule, today, s)
 	st.PastDue, st.Overdue, st.DelinquencyDate = a.PastDue, a.Overdue, a.DelinquencyDate
 	st.Why = a.Why
-	if a.Status != st.Status && st.Status != billing.AccountSuspended {
+	if a.Suspend && len(st.Why) > 0 {
+		// Not suspended yet: say what the sweep will do, not what it did.
+		st.Why[len(st.Why)-1] = strings.Replace(st.Why[len(st.Why)-1], "Services suspended automatically", "The next delinquency sweep will suspend its services", 1)
+	} else if a.Status != st.Status && st.Status != billing.AccountSuspended {
 		st.Why = append(st.Why, fmt.Sprintf("The next delinquency sweep will make the account %s.", a.Status))
 	}
 	rows, err := db.Pool.Query(ctx, `SELECT id, pop_id, desired_state, state_reason, observed_state, last_confirmed_at
