@@ -390,3 +390,28 @@ func TestCollectionsInOpenAPI(t *testing.T) {
 		t.Error("collections served without a CollectionStore")
 	}
 }
+
+// TestPaymentThroughTheAPIRestoresBeforeItReturns: the restore is in the
+// enforcement outbox the moment the payment call returns.
+func TestPaymentThroughTheAPIRestoresBeforeItReturns(t *testing.T) {
+	e := newCollectionsEnv(t)
+	a, svc := e.owingAccount("pop-r", billing.NewDate(2026, 12, 1), 4999)
+	e.ok("POST", "/api/v1/delinquency/sweeps", billingToken, "sweep-1", fmt.Sprintf(`{"account_type_id": %d}`, e.typ.ID))
+	if e.status(a) != billing.AccountSuspended {
+		t.Fatalf("account is %s after the sweep", e.status(a))
+	}
+	// A partial payment leaves it suspended.
+	e.ok("POST", fmt.Sprintf("/api/v1/accounts/%d/payments", a), billingToken, "pay-1", `{"method": "cash", "amount": 2000}`)
+	if n := e.count(`SELECT count(*) FROM enforcement_changes WHERE service_id = $1 AND desired_state = 'active'`, svc); n != 1 {
+		t.Fatalf("%d active entries after a partial payment, want only the creation's", n)
+	}
+	e.ok("POST", fmt.Sprintf("/api/v1/accounts/%d/payments", a), billingToken, "pay-2", `{"method": "cash", "amount": 2999}`)
+	var last string
+	if err := e.db.Pool.QueryRow(context.Background(), `SELECT desired_state FROM enforcement_changes WHERE service_id = $1
+		ORDER BY revision DESC LIMIT 1`, svc).Scan(&last); err != nil || last != "active" {
+		t.Fatalf("latest outbox entry right after the payment returned: %q %v", last, err)
+	}
+	if e.status(a) != billing.AccountCurrent {
+		t.Fatalf("account is %s after paying the past-due amount", e.status(a))
+	}
+}
