@@ -238,6 +238,12 @@ func (d *batchDecision) accounts() []int64 {
 // sweep runs a delinquency sweep on demand of one account type, as the
 // caller, with the configured guard.
 func (s *Server) sweep(ctx context.Context, col CollectionStore, typeID int64, dryRun bool) (billing.SweepResult, error) {
-	return col.Sweep(ctx, billing.SweepRequest{AccountTypeID: typeID, Trigger: billing.SweepManual, Actor: actor(ctx),
+	res, err := col.Sweep(ctx, billing.SweepRequest{AccountTypeID: typeID, Trigger: billing.SweepManual, Actor: actor(ctx),
 		DryRun: dryRun, Guard: s.cfg.SuspensionGuard}, s.clock.Now())
+	if err == nil && !dryRun {
+		for _, why := range res.HeldReasons {
+			s.log.Warn("suspensions held for approval", "account_type_id", typeID, "batch", res.HeldBatchID, "reason", why, "by", actor(ctx))
+		}
+	}
+	return res, err
 }
