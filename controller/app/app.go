@@ -131,7 +131,8 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 	}
 	runner, err := jobs.New(jobs.Config{Workers: c.cfg.Jobs.Workers, TickInterval: c.cfg.Jobs.TickInterval,
 		JobTimeout: c.cfg.Jobs.JobTimeout, RescueStuckAfter: c.cfg.Jobs.RescueAfter, BatchSize: c.cfg.Jobs.BatchSize,
-		IdempotencyRetention: c.cfg.Jobs.IdempotencyRetention, Guard: c.cfg.Delinquency.Guard},
+		IdempotencyRetention: c.cfg.Jobs.IdempotencyRetention, EnforcementRetention: c.cfg.Jobs.EnforcementRetention,
+		Guard: c.cfg.Delinquency.Guard},
 		c.db, opts.Clock, c.log.With("component", "jobs"))
 	if err != nil {
 		return err

@@ -111,6 +111,10 @@ type JobsConfig struct {
 	// IdempotencyRetention is how long Idempotency-Keys and their replayed
 	// responses are kept (at least 7 days). Default 720h (30 days).
 	IdempotencyRetention time.Duration `yaml:"idempotency_retention"`
+	// EnforcementRetention is how long the history of desired-state changes
+	// is kept per POP; an agent further behind gets a snapshot. The
+	// blast-radius guard's 30-day median reads it. Default 840h (35 days).
+	EnforcementRetention time.Duration `yaml:"enforcement_retention"`
 }
 
 // DevConfig enables development and demo conveniences. Never in production.

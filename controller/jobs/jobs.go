@@ -36,6 +36,12 @@ type Config struct {
 	// IdempotencyRetention is how long Idempotency-Keys (and the responses
 	// replayed for them) are kept; at least 7 days. Default 30 days.
 	IdempotencyRetention time.Duration
+	// EnforcementRetention is how long enforcement history (every desired
+	// state change per POP) is kept; an agent further behind gets a
+	// snapshot. The blast-radius guard's 30-day median reads this history,
+	// so less than 30 days makes it hold more often. Default 35 days;
+	// at least 1h.
+	EnforcementRetention time.Duration
 	// Guard is the blast-radius guard of scheduled delinquency sweeps (see
 	// billing.SuspensionGuard for its defaults: 25 services, 10% of a POP,
 	// 3 × the 30-day median).
@@ -64,6 +70,10 @@ func (c Config) withDefaults() Config {
 	if c.BatchSize <= 0 {
 		c.BatchSize = 2500
 	}
+	if c.EnforcementRetention <= 0 {
+		c.EnforcementRetention = 35 * 24 * time.Hour
+	}
+	c.EnforcementRetention = max(c.EnforcementRetention, time.Hour)
 	if c.NoticeInterval <= 0 {
 		c.NoticeInterval = time.Minute
 	}
@@ -416,10 +426,21 @@ type purgeWorker struct {
 	r *Runner
 }
 
+// Work is the hourly housekeeping: Idempotency-Keys past their retention,
+// and enforcement history past its own (agents further behind get a
+// snapshot).
 func (w *purgeWorker) Work(ctx context.Context, job *river.Job[PurgeArgs]) error {
-	n, err := w.r.db.PurgeIdempotencyKeys(ctx, w.r.clock.Now().Add(-w.r.cfg.IdempotencyRetention))
+	now := w.r.clock.Now()
+	n, err := w.r.db.PurgeIdempotencyKeys(ctx, now.Add(-w.r.cfg.IdempotencyRetention))
 	if n > 0 {
 		w.r.log.Info("idempotency keys purged", "count", n, "retention", w.r.cfg.IdempotencyRetention)
+	}
+	if err != nil {
+		return err
+	}
+	n, err = w.r.db.CompactEnforcementHistory(ctx, now.Add(-w.r.cfg.EnforcementRetention))
+	if n > 0 {
+		w.r.log.Info("enforcement history compacted", "changes", n, "retention", w.r.cfg.EnforcementRetention)
 	}
 	return err
 }

@@ -115,3 +115,40 @@ func (db *DB) RecordReport(ctx context.Context, r billing.AgentReport) error {
 		return err
 	})
 }
+
+// CompactEnforcementHistory forgets, POP by POP, the enforcement changes
+// decided before cutoff, and records the highest forgotten revision as the
+// POP's compacted revision: an agent that asks for changes since an older
+// revision gets a snapshot instead (services hold every service's current
+// desired state, so nothing is lost but history). It returns how many
+// changes it removed.
+func (db *DB) CompactEnforcementHistory(ctx context.Context, cutoff time.Time) (int64, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT id FROM pops ORDER BY id`)
+	if err != nil {
+		return 0, err
+	}
+	pops, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, err
+	}
+	var removed int64
+	for _, pop := range pops {
+		err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+			var upTo *int64
+			if err := tx.QueryRow(ctx, `SELECT max(revision) FROM enforcement_changes WHERE pop_id = $1 AND created_at < $2`, pop, cutoff).Scan(&upTo); err != nil || upTo == nil {
+				return err
+			}
+			// The POP row's lock orders this against writers taking revisions.
+			if _, err := tx.Exec(ctx, `UPDATE pops SET compacted_revision = GREATEST(compacted_revision, $2) WHERE id = $1`, pop, *upTo); err != nil {
+				return err
+			}
+			tag, err := tx.Exec(ctx, `DELETE FROM enforcement_changes WHERE pop_id = $1 AND revision <= $2`, pop, *upTo)
+			removed += tag.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return removed, err
+		}
+	}
+	return removed, nil
+}

@@ -196,3 +196,33 @@ func TestRecordReportConfirmsOnlyOwnPOP(t *testing.T) {
 		t.Fatalf("after a failure: %+v", got.Confirmation)
 	}
 }
+
+func TestCompactionForgetsOldHistoryAndSendsLateAgentsASnapshot(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	s := mustCreate(t, db, "edge-1") // revision 1, at t0
+	later := t0.Add(48 * time.Hour)
+	for i, state := range []billing.DesiredState{billing.StateSuspended, billing.StateActive} { // revisions 2 and 3
+		if _, _, err := db.SetDesiredState(ctx, billing.StateChange{ServiceID: s.ID, State: state, Reason: "test", Actor: "test", At: later.Add(time.Duration(i) * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := db.CompactEnforcementHistory(ctx, t0.Add(time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("compaction removed %d changes (err %v), want the one before the cutoff", n, err)
+	}
+	if _, _, snap, _ := db.ChangesSince(ctx, "edge-1", 0, 10); !snap {
+		t.Error("an agent at revision 0 must get a snapshot after revision 1 was compacted")
+	}
+	changes, latest, snap, err := db.ChangesSince(ctx, "edge-1", 1, 10)
+	if err != nil || snap || latest != 3 || len(changes) != 2 || changes[0].Revision != 2 {
+		t.Fatalf("an agent at the compacted revision gets the rest as deltas: %+v latest %d snapshot %v err %v", changes, latest, snap, err)
+	}
+	if n, err := db.CompactEnforcementHistory(ctx, t0.Add(time.Hour)); err != nil || n != 0 {
+		t.Fatalf("second compaction removed %d (err %v)", n, err)
+	}
+	if _, services, err := db.Snapshot(ctx, "edge-1"); err != nil || len(services) != 1 || services[0].DesiredState != billing.StateActive {
+		t.Fatalf("the snapshot still has the service's current state: %+v %v", services, err)
+	}
+}
