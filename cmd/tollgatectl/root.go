@@ -77,6 +77,7 @@ Idempotency-Key, so a command that timed out can be re-run with the same
 	root.AddCommand(newPaymentCmd(g), newBatchCmd(g))
 	root.AddCommand(newPaymentMethodCmd(g), newAutopayCmd(g), newDepositSlipCmd(g))
 	root.AddCommand(newSweepCmd(g), newSuspensionsCmd(g), newNoticesCmd(g))
+	root.AddCommand(newPKICmd(g), newAgentCmd(g))
 	return root
 }
 

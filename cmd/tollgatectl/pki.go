@@ -1,0 +1,344 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/pki"
+)
+
+// The files of a PKI directory (pki init) and of an agent's directory
+// (agent enroll).
+const (
+	caCertFile         = "ca.pem"
+	caKeyFile          = "ca-key.pem"
+	controllerCertFile = "controller.pem"
+	controllerKeyFile  = "controller-key.pem"
+	agentCertFile      = "agent.pem"
+	agentKeyFile       = "agent-key.pem"
+)
+
+// parseValidity reads a certificate lifetime: years ("10y", 365 days each),
+// days ("90d") or a Go duration ("720h").
+func parseValidity(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	var d time.Duration
+	var err error
+	if n, ok := strings.CutSuffix(s, "y"); ok {
+		d, err = days(n, 365)
+	} else if n, ok := strings.CutSuffix(s, "d"); ok {
+		d, err = days(n, 1)
+	} else {
+		d, err = time.ParseDuration(s)
+	}
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("validity %q is not a positive duration: years (\"10y\"), days (\"365d\") or hours (\"720h\")", s)
+	}
+	return d, nil
+}
+
+func days(n string, per int) (time.Duration, error) {
+	v, err := strconv.Atoi(n)
+	if err != nil || v <= 0 || v > 100*365/per {
+		return 0, errors.New("bad number")
+	}
+	return time.Duration(v*per) * 24 * time.Hour, nil
+}
+
+// defaultControllerHosts are the names the controller's certificate gets
+// when --controller-host is not given: this machine's host name and the
+// loopback names.
+func defaultControllerHosts() []string {
+	var hosts []string
+	if h, err := os.Hostname(); err == nil && h != "" && h != "localhost" {
+		hosts = append(hosts, h)
+	}
+	return append(hosts, "localhost", "127.0.0.1", "::1")
+}
+
+type pkiFiles struct {
+	Dir            string    `json:"dir"`
+	CACert         string    `json:"ca_cert"`
+	CAKey          string    `json:"ca_key"`
+	CANotAfter     time.Time `json:"ca_not_after"`
+	ControllerCert string    `json:"controller_cert"`
+	ControllerKey  string    `json:"controller_key"`
+	ControllerSANs []string  `json:"controller_sans"`
+	NotAfter       time.Time `json:"controller_not_after"`
+}
+
+func newPKICmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "pki",
+		Short: "Certificates for the controller↔agent link (local; no API call)",
+		Long: `Certificates for the controller↔agent gRPC link, which uses mutual TLS.
+
+"pki init" creates a small CA and the controller's server certificate;
+"agent enroll POP" then issues each agent a client certificate that names its
+POP, and the controller serves an agent only that POP. These commands work on
+local files and never call the API. Keep ca-key.pem off the controller if you
+can: only "agent enroll" needs it.`,
+	}
+
+	var dir string
+	var hosts []string
+	var force bool
+	var caValidity, ctrlValidity string
+	initCmd := &cobra.Command{
+		Use:   "init --dir DIR",
+		Short: "Create the agents' CA and the controller's certificate in DIR",
+		Long: `Create the agents' CA and the controller's certificate in DIR:
+
+  ca.pem               the CA certificate: the controller's grpc.tls.client_ca_file
+                       and every agent's controller.tls.ca_file
+  ca-key.pem           the CA's private key (mode 0600); "agent enroll" needs it
+  controller.pem       the controller's server certificate
+  controller-key.pem   its private key (mode 0600)
+
+The controller's certificate names every --controller-host (DNS names and IP
+addresses agents dial; default: this host's name, localhost, 127.0.0.1, ::1).
+An existing CA is never replaced unless --force: replacing it locks out every
+agent enrolled with it. "pki controller-cert" renews the controller's
+certificate from the existing CA.`,
+		Example: `  tollgatectl pki init --dir /etc/tollgate/pki --controller-host controller.isp.example --controller-host 10.20.0.5`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			caV, err := parseValidity(caValidity)
+			if err != nil {
+				return fmt.Errorf("--ca-validity: %w", err)
+			}
+			ctrlV, err := parseValidity(ctrlValidity)
+			if err != nil {
+				return fmt.Errorf("--controller-validity: %w", err)
+			}
+			if len(hosts) == 0 {
+				hosts = defaultControllerHosts()
+			}
+			if !force {
+				for _, name := range []string{caCertFile, caKeyFile, controllerCertFile, controllerKeyFile} {
+					if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+						return fmt.Errorf("%s already holds %s: a new CA would lock out every agent enrolled with the old one; use --force to replace it, \"agent enroll\" to use it, or \"pki controller-cert\" to renew the controller's certificate", dir, name)
+					}
+				}
+			}
+			ca, err := pki.NewCA(caV)
+			if err != nil {
+				return err
+			}
+			srv, err := ca.IssueServer(hosts, ctrlV)
+			if err != nil {
+				return fmt.Errorf("--controller-host: %w", err)
+			}
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return err
+			}
+			f := pkiPaths(dir)
+			if err := ca.Write(pki.Files{Cert: f.CACert, Key: f.CAKey}, force); err != nil {
+				return err
+			}
+			if err := srv.Write(pki.Files{Cert: f.ControllerCert, Key: f.ControllerKey}, force); err != nil {
+				return err
+			}
+			f.CANotAfter, f.NotAfter, f.ControllerSANs = ca.Cert.NotAfter.UTC(), srv.Cert.NotAfter.UTC(), sans(srv)
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), f)
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "Created the %s in %s (valid until %s):\n", pki.CACommonName, f.Dir, f.CANotAfter.Format(time.DateOnly))
+			fmt.Fprintf(out, "  %-19s CA certificate\n  %-19s CA private key (0600): keep it safe; \"agent enroll\" needs it\n", caCertFile, caKeyFile)
+			printControllerCert(out, f)
+			fmt.Fprintf(out, "\nNext, for each POP: tollgatectl agent enroll POP --pki-dir %s --out DIR\n", f.Dir)
+			return nil
+		},
+	}
+	initCmd.Flags().StringVar(&dir, "dir", "", "directory for the CA and the controller's certificate (created with mode 0700)")
+	initCmd.Flags().StringArrayVar(&hosts, "controller-host", nil, "DNS name or IP address agents use to reach the controller (repeatable)")
+	initCmd.Flags().BoolVar(&force, "force", false, "replace an existing CA and controller certificate (locks out agents enrolled with the old CA)")
+	initCmd.Flags().StringVar(&caValidity, "ca-validity", "10y", "CA lifetime")
+	initCmd.Flags().StringVar(&ctrlValidity, "controller-validity", "1y", "controller certificate lifetime")
+	_ = initCmd.MarkFlagRequired("dir")
+
+	var renewDir, renewValidity string
+	var renewHosts []string
+	renew := &cobra.Command{
+		Use:     "controller-cert --dir DIR",
+		Short:   "Issue (renew) the controller's certificate from the CA in DIR, replacing controller.pem",
+		Example: `  tollgatectl pki controller-cert --dir /etc/tollgate/pki --controller-host controller.isp.example`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := parseValidity(renewValidity)
+			if err != nil {
+				return fmt.Errorf("--validity: %w", err)
+			}
+			if len(renewHosts) == 0 {
+				renewHosts = defaultControllerHosts()
+			}
+			f := pkiPaths(renewDir)
+			ca, err := loadCA(renewDir)
+			if err != nil {
+				return err
+			}
+			srv, err := ca.IssueServer(renewHosts, v)
+			if err != nil {
+				return fmt.Errorf("--controller-host: %w", err)
+			}
+			if err := srv.Write(pki.Files{Cert: f.ControllerCert, Key: f.ControllerKey}, true); err != nil {
+				return err
+			}
+			f.CANotAfter, f.NotAfter, f.ControllerSANs = ca.Cert.NotAfter.UTC(), srv.Cert.NotAfter.UTC(), sans(srv)
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), f)
+			}
+			printControllerCert(cmd.OutOrStdout(), f)
+			return nil
+		},
+	}
+	renew.Flags().StringVar(&renewDir, "dir", "", `directory made by "pki init"`)
+	renew.Flags().StringArrayVar(&renewHosts, "controller-host", nil, "DNS name or IP address agents use to reach the controller (repeatable)")
+	renew.Flags().StringVar(&renewValidity, "validity", "1y", "certificate lifetime")
+	_ = renew.MarkFlagRequired("dir")
+
+	cmd.AddCommand(initCmd, renew)
+	return cmd
+}
+
+func pkiPaths(dir string) pkiFiles {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return pkiFiles{Dir: dir, CACert: filepath.Join(dir, caCertFile), CAKey: filepath.Join(dir, caKeyFile),
+		ControllerCert: filepath.Join(dir, controllerCertFile), ControllerKey: filepath.Join(dir, controllerKeyFile)}
+}
+
+func loadCA(dir string) (*pki.CA, error) {
+	ca, err := pki.LoadCA(filepath.Join(dir, caCertFile), filepath.Join(dir, caKeyFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s holds no CA (%s and %s): run \"tollgatectl pki init --dir %s\" first", dir, caCertFile, caKeyFile, dir)
+	}
+	return ca, err
+}
+
+func sans(kp *pki.KeyPair) []string {
+	out := append([]string(nil), kp.Cert.DNSNames...)
+	for _, ip := range kp.Cert.IPAddresses {
+		out = append(out, ip.String())
+	}
+	return out
+}
+
+func printControllerCert(out io.Writer, f pkiFiles) {
+	fmt.Fprintf(out, "  %-19s controller certificate for %s (valid until %s)\n  %-19s its private key (0600)\n",
+		controllerCertFile, strings.Join(f.ControllerSANs, ", "), f.NotAfter.Format(time.DateOnly), controllerKeyFile)
+	fmt.Fprintf(out, "\nController config (deploy/controller.example.yaml):\n\ngrpc:\n  tls:\n    cert_file: %s\n    key_file: %s\n    client_ca_file: %s\n",
+		f.ControllerCert, f.ControllerKey, f.CACert)
+}
+
+type enrollment struct {
+	POP      string    `json:"pop"`
+	Serial   string    `json:"serial"`
+	NotAfter time.Time `json:"not_after"`
+	CertFile string    `json:"cert_file"`
+	KeyFile  string    `json:"key_file"`
+	CAFile   string    `json:"ca_file"`
+}
+
+func newAgentCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Agents: enrollment (local; no API call)",
+	}
+	var pkiDir, outDir, validity, configDir string
+	var force bool
+	enroll := &cobra.Command{
+		Use:   "enroll POP --pki-dir DIR --out DIR",
+		Short: "Issue the certificate of an agent for POP and print its config",
+		Long: `Issue the client certificate of an agent for POP, signed by the CA that
+"pki init" made in --pki-dir, and write into --out:
+
+  agent.pem       the agent's certificate; its identity names POP
+  agent-key.pem   its private key (mode 0600)
+  ca.pem          the CA, to check the controller's certificate
+
+The controller serves an agent with this certificate only POP's services and
+refuses it any other POP. Copy the three files to the agent's host and add the
+printed lines to its config (--config-dir names the directory they will live
+in there; default: --out).`,
+		Example: `  tollgatectl agent enroll north-tower-1 --pki-dir /etc/tollgate/pki --out ./north-tower-1 --config-dir /etc/tollgate/tls`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pop := args[0]
+			if err := billing.ValidatePOPID(pop); err != nil {
+				return errors.New(billing.ErrorMessage(err))
+			}
+			v, err := parseValidity(validity)
+			if err != nil {
+				return fmt.Errorf("--validity: %w", err)
+			}
+			ca, err := loadCA(pkiDir)
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(outDir, 0o700); err != nil {
+				return err
+			}
+			caPath := filepath.Join(outDir, caCertFile)
+			if old, err := os.ReadFile(caPath); err == nil && !pki.SameCert(old, ca.CertPEM()) && !force {
+				return fmt.Errorf("%s holds another CA certificate; use --force to replace it", caPath)
+			}
+			files := pki.Files{Cert: filepath.Join(outDir, agentCertFile), Key: filepath.Join(outDir, agentKeyFile)}
+			if !force {
+				for _, p := range []string{files.Cert, files.Key} {
+					if _, err := os.Stat(p); err == nil {
+						return fmt.Errorf("%s already exists; use --force to replace it (to renew the certificate)", p)
+					}
+				}
+			}
+			kp, err := ca.IssueAgent(pop, v)
+			if err != nil {
+				return err
+			}
+			if err := kp.Write(files, force); err != nil {
+				return err
+			}
+			if err := pki.WriteFile(caPath, ca.CertPEM(), 0o644, true); err != nil {
+				return err
+			}
+			in := configDir
+			if in == "" {
+				in = outDir
+			}
+			if abs, err := filepath.Abs(in); err == nil && configDir == "" {
+				in = abs
+			}
+			e := enrollment{POP: pop, Serial: kp.Cert.SerialNumber.Text(16), NotAfter: kp.Cert.NotAfter.UTC(),
+				CertFile: filepath.Join(in, agentCertFile), KeyFile: filepath.Join(in, agentKeyFile), CAFile: filepath.Join(in, caCertFile)}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), e)
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "Enrolled an agent for POP %s in %s (certificate valid until %s).\n", pop, outDir, e.NotAfter.Format(time.DateOnly))
+			fmt.Fprintf(out, "\nAgent config (deploy/agent.example.yaml):\n\npop: %s\ncontroller:\n  tls:\n    cert_file: %s\n    key_file: %s\n    ca_file: %s\n",
+				pop, e.CertFile, e.KeyFile, e.CAFile)
+			return nil
+		},
+	}
+	enroll.Flags().StringVar(&pkiDir, "pki-dir", "", `directory made by "pki init" (needs ca.pem and ca-key.pem)`)
+	enroll.Flags().StringVar(&outDir, "out", "", "directory to write agent.pem, agent-key.pem and ca.pem to (created with mode 0700)")
+	enroll.Flags().StringVar(&validity, "validity", "1y", `certificate lifetime: years ("1y"), days ("90d") or hours`)
+	enroll.Flags().StringVar(&configDir, "config-dir", "", "where the files will be on the agent's host, for the printed config (default: --out)")
+	enroll.Flags().BoolVar(&force, "force", false, "replace existing files in --out")
+	_ = enroll.MarkFlagRequired("pki-dir")
+	_ = enroll.MarkFlagRequired("out")
+	cmd.AddCommand(enroll)
+	return cmd
+}
