@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/tollgate-isp/tollgate/enforcement"
 	"github.com/tollgate-isp/tollgate/internal/clock"
@@ -27,11 +31,16 @@ type Config struct {
 	AgentID string
 	// Version is reported to the controller. Default "dev".
 	Version string
+	// StateFile is the bbolt file that holds the desired and applied state
+	// across restarts (see [Store]). Empty: a temporary file, removed when
+	// Run returns, so the agent forgets everything on exit (tests and
+	// benchmarks only).
+	StateFile string
 	// BackoffMin and BackoffMax bound the jittered exponential backoff
 	// between reconnect attempts. Defaults 200ms and 30s.
 	BackoffMin, BackoffMax time.Duration
 	// RetryInterval is how often services whose last apply failed are tried
-	// again. Default 10s.
+	// again, connected to the controller or not. Default 10s.
 	RetryInterval time.Duration
 	// DriverTimeout bounds one driver call. Default 10s.
 	DriverTimeout time.Duration
@@ -56,8 +65,17 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+const (
+	// chunkSize is the most services stored in one transaction, and the
+	// most results sent in one report.
+	chunkSize = 1000
+	// contactInterval is how often a heartbeat's arrival is written to the
+	// store (deltas and snapshots always are).
+	contactInterval = time.Minute
+)
+
 // Agent follows one POP's desired state. Create it with [New] and call
-// [Agent.Run].
+// [Agent.Run] once.
 type Agent struct {
 	cfg     Config
 	client  pb.EnforcementClient
@@ -65,22 +83,25 @@ type Agent struct {
 	log     *slog.Logger
 	clock   clock.Clock
 	metrics *Metrics
+	store   *Store
+	tempDir string // holds a temporary store; removed when Run returns
 
-	mu       sync.Mutex
-	applied  int64 // highest revision applied (or being retried)
-	services map[string]*serviceState
-}
+	// applyMu serialises applying the controller's messages and retries.
+	applyMu sync.Mutex
 
-// serviceState is what the agent knows of one service.
-type serviceState struct {
-	desired *pb.Service
-	// applied is the desired state last applied successfully (nil: never).
-	applied *pb.Service
-	lastErr string
+	// pending holds the latest result per service not yet sent to the
+	// controller; it survives reconnects.
+	mu      sync.Mutex
+	pending map[string]*pb.ServiceResult
+	wake    chan struct{} // signals new pending results
+
+	lastMessage atomic.Int64 // Unix nanoseconds
 }
 
 // New returns an agent that talks to the controller over conn and enforces
-// through drivers, keyed by binding method. metrics may be nil.
+// through drivers, keyed by binding method. It opens the state file (see
+// [OpenStore]: a file that belongs to another POP is refused). metrics may
+// be nil.
 func New(cfg Config, conn grpc.ClientConnInterface, drivers map[string]enforcement.Driver, log *slog.Logger, clk clock.Clock, metrics *Metrics) (*Agent, error) {
 	if cfg.POP == "" {
 		return nil, errors.New("agent: pop is required")
@@ -91,27 +112,66 @@ func New(cfg Config, conn grpc.ClientConnInterface, drivers map[string]enforceme
 	if metrics == nil {
 		metrics = NewMetrics(nil)
 	}
-	return &Agent{
-		cfg:      cfg.withDefaults(),
-		client:   pb.NewEnforcementClient(conn),
-		drivers:  drivers,
-		log:      log.With("pop", cfg.POP),
-		clock:    clk,
-		metrics:  metrics,
-		services: make(map[string]*serviceState),
-	}, nil
+	a := &Agent{
+		cfg:     cfg.withDefaults(),
+		client:  pb.NewEnforcementClient(conn),
+		drivers: drivers,
+		log:     log.With("pop", cfg.POP),
+		clock:   clk,
+		metrics: metrics,
+		pending: make(map[string]*pb.ServiceResult),
+		wake:    make(chan struct{}, 1),
+	}
+	path := cfg.StateFile
+	if path == "" {
+		dir, err := os.MkdirTemp("", "tollgate-agent-state-")
+		if err != nil {
+			return nil, err
+		}
+		a.tempDir, path = dir, filepath.Join(dir, "state.db")
+	}
+	began := time.Now()
+	st, err := OpenStore(path, cfg.POP)
+	if err != nil {
+		if a.tempDir != "" {
+			os.RemoveAll(a.tempDir)
+		}
+		return nil, err
+	}
+	a.store = st
+	a.log.Info("state loaded", "state_file", path, "revision", st.Revision(), "services", st.Len(),
+		"failed", st.FailedCount(), "took", time.Since(began).Round(time.Millisecond))
+	last := st.LastContact()
+	if last.IsZero() {
+		last = clk.Now()
+	}
+	a.lastMessage.Store(last.UnixNano())
+	metrics.attach(a)
+	a.updateMetrics()
+	return a, nil
 }
 
-// AppliedRevision returns the highest revision the agent has applied.
-func (a *Agent) AppliedRevision() int64 {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.applied
-}
+// AppliedRevision returns the highest revision the agent has applied and
+// stored.
+func (a *Agent) AppliedRevision() int64 { return a.store.Revision() }
+
+// Store returns the agent's state store (for inspection; the agent owns it
+// and closes it when Run returns).
+func (a *Agent) Store() *Store { return a.store }
 
 // Run follows the controller until ctx is done, reconnecting with jittered
-// exponential backoff. It returns nil when ctx is cancelled.
+// exponential backoff, and retries failed services meanwhile, connected or
+// not. Until the controller answers it changes nothing else: the devices
+// keep the state last applied (fail static). It returns nil when ctx is
+// cancelled, after closing the state file.
 func (a *Agent) Run(ctx context.Context) error {
+	defer a.close()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Go(func() { a.retryLoop(ctx) })
+
 	backoff := a.cfg.BackoffMin
 	for {
 		start := a.clock.Now()
@@ -131,6 +191,31 @@ func (a *Agent) Run(ctx context.Context) error {
 		case <-time.After(wait):
 		}
 		backoff = min(backoff*2, a.cfg.BackoffMax)
+	}
+}
+
+func (a *Agent) close() {
+	a.metrics.connected.Set(0)
+	if err := a.store.Close(); err != nil {
+		a.log.Error("closing the state file", "err", err)
+	}
+	if a.tempDir != "" {
+		os.RemoveAll(a.tempDir)
+	}
+}
+
+func (a *Agent) retryLoop(ctx context.Context) {
+	t := time.NewTicker(a.cfg.RetryInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.retryFailed(ctx); err != nil && ctx.Err() == nil {
+				a.log.Error("retrying failed services", "err", err)
+			}
+		}
 	}
 }
 
@@ -172,8 +257,7 @@ func (a *Agent) stream(ctx context.Context) error {
 	interval := 5 * time.Second
 	watchdog := time.NewTimer(3 * interval)
 	defer watchdog.Stop()
-	retry := time.NewTicker(a.cfg.RetryInterval)
-	defer retry.Stop()
+	flush := func(always bool) error { return a.flush(report, always) }
 
 	for {
 		select {
@@ -181,66 +265,129 @@ func (a *Agent) stream(ctx context.Context) error {
 			return context.Cause(ctx)
 		case <-watchdog.C:
 			return fmt.Errorf("no message from the controller for %s (two heartbeats missed)", 2*interval)
-		case <-retry.C:
-			if results := a.retryFailed(ctx); len(results) > 0 {
-				if err := a.sendReport(report, results); err != nil {
-					return err
-				}
+		case <-a.wake:
+			if err := flush(false); err != nil {
+				return err
 			}
 		case m := <-msgs:
+			now := a.clock.Now()
+			a.lastMessage.Store(now.UnixNano())
 			a.metrics.connected.Set(1)
-			var results []*pb.ServiceResult
+			var err error
 			switch msg := m.Message.(type) {
 			case *pb.WatchResponse_Snapshot:
-				results = a.applySnapshot(ctx, msg.Snapshot)
+				err = a.applySnapshot(ctx, msg.Snapshot, flush)
 			case *pb.WatchResponse_Delta:
-				results = a.applyDelta(ctx, msg.Delta)
+				err = a.applyDelta(ctx, msg.Delta, flush)
 			case *pb.WatchResponse_Heartbeat:
 				if ms := msg.Heartbeat.GetIntervalMs(); ms > 0 {
 					interval = time.Duration(ms) * time.Millisecond
 				}
+				if err := a.store.noteContact(now); err != nil {
+					a.log.Warn("recording the controller's heartbeat in the state file", "err", err)
+				}
+			}
+			if err != nil {
+				return err
 			}
 			watchdog.Reset(2*interval + interval/2)
-			if err := a.sendReport(report, results); err != nil {
+			if err := flush(true); err != nil {
 				return err
 			}
 		}
 	}
 }
 
-func (a *Agent) sendReport(report pb.Enforcement_ReportClient, results []*pb.ServiceResult) error {
-	err := report.Send(&pb.ReportRequest{Pop: a.cfg.POP, AgentId: a.cfg.AgentID, AppliedRevision: a.AppliedRevision(), Results: results})
-	if err != nil {
-		return fmt.Errorf("send report: %w", err)
+// flush sends the pending results, at most chunkSize per report, with the
+// stored revision as the acknowledgement. With always, it sends a report
+// (an ack) even when no result is pending. Results stay pending until they
+// have been sent.
+func (a *Agent) flush(report pb.Enforcement_ReportClient, always bool) error {
+	a.mu.Lock()
+	results := make([]*pb.ServiceResult, 0, len(a.pending))
+	for _, r := range a.pending {
+		results = append(results, r)
+	}
+	a.mu.Unlock()
+	if len(results) == 0 && !always {
+		return nil
+	}
+	slices.SortFunc(results, func(x, y *pb.ServiceResult) int { return compareIDs(x.ServiceId, y.ServiceId) })
+	rev := a.AppliedRevision()
+	for i := 0; i == 0 || i < len(results); i += chunkSize {
+		part := results[i:min(i+chunkSize, len(results))]
+		if err := report.Send(&pb.ReportRequest{Pop: a.cfg.POP, AgentId: a.cfg.AgentID, AppliedRevision: rev, Results: part}); err != nil {
+			return fmt.Errorf("send report: %w", err)
+		}
+		a.mu.Lock()
+		for _, r := range part {
+			if a.pending[r.ServiceId] == r {
+				delete(a.pending, r.ServiceId)
+			}
+		}
+		a.mu.Unlock()
 	}
 	return nil
 }
 
-// applySnapshot makes the applied state match the snapshot, touching only
-// services whose desired state or binding differs from what is applied.
-func (a *Agent) applySnapshot(ctx context.Context, snap *pb.Snapshot) []*pb.ServiceResult {
-	a.mu.Lock()
-	var work []*pb.Service
-	seen := make(map[string]bool, len(snap.Services))
-	for _, s := range snap.Services {
-		seen[s.ServiceId] = true
-		work = append(work, s)
+// compareIDs orders numeric ids numerically, others after them by text.
+func compareIDs(x, y string) int {
+	if len(x) != len(y) {
+		return len(x) - len(y)
 	}
-	for id, st := range a.services {
-		if !seen[id] {
-			gone := &pb.Service{ServiceId: id, Revision: snap.Revision, Removed: true,
-				DesiredState: pb.DesiredState_DESIRED_STATE_ACTIVE, Binding: st.desired.GetBinding()}
-			work = append(work, gone)
-		}
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
 	}
-	a.mu.Unlock()
-	a.log.Info("snapshot received", "revision", snap.Revision, "services", len(snap.Services))
-	results := a.applyAll(ctx, work)
-	a.setApplied(snap.Revision)
-	return results
+	return 0
 }
 
-func (a *Agent) applyDelta(ctx context.Context, d *pb.Delta) []*pb.ServiceResult {
+func (a *Agent) addPending(results []*pb.ServiceResult) {
+	if len(results) == 0 {
+		return
+	}
+	a.mu.Lock()
+	for _, r := range results {
+		a.pending[r.ServiceId] = r
+	}
+	a.mu.Unlock()
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// applySnapshot makes the applied state match the snapshot as a diff
+// against the store: only services whose desired state or binding differs
+// from what is applied (or whose last apply failed) reach a driver, and
+// services the snapshot no longer lists are restored and forgotten.
+func (a *Agent) applySnapshot(ctx context.Context, snap *pb.Snapshot, flush func(bool) error) error {
+	a.applyMu.Lock()
+	defer a.applyMu.Unlock()
+	listed := make(map[string]struct{}, len(snap.Services))
+	for _, s := range snap.Services {
+		listed[s.ServiceId] = struct{}{}
+	}
+	gone, err := a.store.absent(listed)
+	if err != nil {
+		return err
+	}
+	work := snap.Services
+	for _, r := range gone {
+		work = append(work, &pb.Service{ServiceId: r.Desired.GetServiceId(), Revision: snap.Revision, Removed: true,
+			DesiredState: pb.DesiredState_DESIRED_STATE_ACTIVE, Reason: "no longer in the controller's snapshot", Binding: r.Desired.GetBinding()})
+	}
+	a.log.Info("snapshot received", "revision", snap.Revision, "services", len(snap.Services), "no_longer_listed", len(gone), "stored_revision", a.AppliedRevision())
+	changed, err := a.applyWork(ctx, work, setRevision, snap.Revision, flush)
+	a.log.Info("snapshot applied as a diff", "revision", snap.Revision, "services_changed", changed)
+	return err
+}
+
+func (a *Agent) applyDelta(ctx context.Context, d *pb.Delta, flush func(bool) error) error {
+	a.applyMu.Lock()
+	defer a.applyMu.Unlock()
 	// Only the last change of each service matters.
 	last := make(map[string]int, len(d.Changes))
 	for i, c := range d.Changes {
@@ -252,88 +399,149 @@ func (a *Agent) applyDelta(ctx context.Context, d *pb.Delta) []*pb.ServiceResult
 			work = append(work, c)
 		}
 	}
-	results := a.applyAll(ctx, work)
-	a.setApplied(d.Revision)
-	return results
+	_, err := a.applyWork(ctx, work, advanceRevision, d.Revision, flush)
+	return err
 }
 
-func (a *Agent) setApplied(rev int64) {
-	a.mu.Lock()
-	if rev > a.applied {
-		a.applied = rev
-	}
-	a.mu.Unlock()
-	a.metrics.appliedRevision.Set(float64(rev))
-}
-
-func (a *Agent) applyAll(ctx context.Context, work []*pb.Service) []*pb.ServiceResult {
-	var results []*pb.ServiceResult
-	for _, s := range work {
-		if r := a.apply(ctx, s); r != nil {
-			results = append(results, r)
-		}
-	}
-	return results
-}
-
-// apply enforces one service's desired state unless it is already applied.
-// It returns the result to report, or nil when nothing needed doing.
-func (a *Agent) apply(ctx context.Context, s *pb.Service) *pb.ServiceResult {
-	a.mu.Lock()
-	st := a.services[s.ServiceId]
-	if st == nil {
-		st = &serviceState{}
-		if !s.Removed {
-			a.services[s.ServiceId] = st
-		}
-	}
-	prev := st.applied
-	st.desired = s
-	a.mu.Unlock()
-
-	if prev != nil && prev.DesiredState == s.DesiredState && sameBinding(prev.Binding, s.Binding) && st.lastErr == "" {
-		if s.Removed {
-			a.forget(s.ServiceId)
-		}
-		return nil // already in place: no churn
-	}
-	if prev == nil && s.Removed {
+// retryFailed re-applies the stored desired state of the services whose
+// last apply failed.
+func (a *Agent) retryFailed(ctx context.Context) error {
+	a.applyMu.Lock()
+	defer a.applyMu.Unlock()
+	ids := a.store.Failed()
+	if len(ids) == 0 {
 		return nil
 	}
-	// A changed binding (new address, other device) means the old one must
-	// be released first.
-	if prev != nil && !sameBinding(prev.Binding, s.Binding) && prev.DesiredState == pb.DesiredState_DESIRED_STATE_SUSPENDED {
-		if _, err := a.enforce(ctx, prev, pb.DesiredState_DESIRED_STATE_ACTIVE); err != nil {
-			a.log.Warn("releasing the previous binding failed", "service_id", s.ServiceId, "err", err)
+	recs, err := a.store.lookup(ids)
+	if err != nil {
+		return err
+	}
+	work := make([]*pb.Service, 0, len(recs))
+	for _, id := range ids {
+		if r := recs[id]; r != nil {
+			work = append(work, r.Desired)
 		}
 	}
+	a.log.Info("retrying services whose last apply failed", "services", len(work))
+	_, err = a.applyWork(ctx, work, keepRevision, 0, nil)
+	return err
+}
+
+// applyWork applies work chunk by chunk: it reads a chunk's records, calls
+// the drivers for the services that need it, and stores the chunk's new
+// records in one transaction; the revision is stored (per mode) with the
+// last chunk. Results are queued for the controller only once stored, and
+// flush, if not nil, is called after each chunk but the last. It returns the
+// number of services that reached a driver.
+func (a *Agent) applyWork(ctx context.Context, work []*pb.Service, mode revisionMode, rev int64, flush func(bool) error) (int, error) {
+	changed := 0
+	for i := 0; i == 0 || i < len(work); i += chunkSize {
+		part := work[i:min(i+chunkSize, len(work))]
+		ids := make([]string, len(part))
+		for j, s := range part {
+			ids[j] = s.ServiceId
+		}
+		prev, err := a.store.lookup(ids)
+		if err != nil {
+			return changed, err
+		}
+		var b batch
+		var results []*pb.ServiceResult
+		for j, s := range part {
+			if r, called := a.apply(ctx, s, prev[s.ServiceId], &b); r != nil {
+				results = append(results, r)
+				if called {
+					changed++
+				}
+			}
+			part[j] = nil // the store has it now; let the message go
+		}
+		lastChunk := i+chunkSize >= len(work)
+		m, contact := keepRevision, time.Time{}
+		if lastChunk && mode != keepRevision {
+			m, contact = mode, a.clock.Now()
+		}
+		if err := a.store.commit(&b, m, rev, contact); err != nil {
+			a.metrics.storeErrors.Inc()
+			return changed, err
+		}
+		a.addPending(results)
+		a.updateMetrics()
+		if !lastChunk && flush != nil {
+			if err := flush(false); err != nil {
+				return changed, err
+			}
+		}
+	}
+	return changed, nil
+}
+
+// apply makes one service's device state match s, given what the store
+// holds for it (rec, nil if nothing), and adds the service's new record to
+// b. It returns the result to report (nil when there is nothing to say) and
+// whether a driver was called.
+func (a *Agent) apply(ctx context.Context, s *pb.Service, rec *Record, b *batch) (*pb.ServiceResult, bool) {
 	want := s.DesiredState
 	if s.Removed {
 		want = pb.DesiredState_DESIRED_STATE_ACTIVE
 	}
+	if rec == nil && s.Removed {
+		return nil, false // never enforced here: nothing to release
+	}
+	if rec != nil && rec.Error == "" && rec.Applied == want && sameBinding(rec.AppliedBinding, s.Binding) {
+		// Already in place: no driver call, no churn.
+		if s.Removed {
+			b.deletes = append(b.deletes, s.ServiceId)
+			return nil, false
+		}
+		if proto.Equal(rec.Desired, s) {
+			return nil, false
+		}
+		// Same state and binding at a newer revision (or another reason):
+		// store it, and confirm the newer revision from the last read-back.
+		nr := *rec
+		nr.Desired = s
+		var res *pb.ServiceResult
+		if s.Revision > rec.AppliedRevision {
+			nr.AppliedRevision = s.Revision
+			res = &pb.ServiceResult{ServiceId: s.ServiceId, Revision: s.Revision, Outcome: pb.Outcome_OUTCOME_APPLIED,
+				ObservedState: rec.Observed, ObservedAtUnixNano: unixNano(rec.ObservedAt)}
+		}
+		b.puts = append(b.puts, &nr)
+		return res, false
+	}
+	nr := &Record{Desired: s}
+	if rec != nil {
+		nr.Applied, nr.AppliedBinding, nr.AppliedRevision = rec.Applied, rec.AppliedBinding, rec.AppliedRevision
+		// A changed binding (new address, other device) means the old one
+		// must be released first.
+		if rec.Applied == pb.DesiredState_DESIRED_STATE_SUSPENDED && !sameBinding(rec.AppliedBinding, s.Binding) {
+			old := &pb.Service{ServiceId: s.ServiceId, Reason: s.Reason, Binding: rec.AppliedBinding}
+			if _, err := a.enforce(ctx, old, pb.DesiredState_DESIRED_STATE_ACTIVE); err != nil {
+				a.log.Warn("releasing the previous binding failed", "service_id", s.ServiceId, "err", err)
+			}
+		}
+	}
 	observed, err := a.enforce(ctx, s, want)
-	res := &pb.ServiceResult{ServiceId: s.ServiceId, Revision: s.Revision, ObservedState: observed, ObservedAtUnixNano: a.clock.Now().UnixNano()}
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	now := a.clock.Now()
+	nr.Observed, nr.ObservedAt = observed, now
+	res := &pb.ServiceResult{ServiceId: s.ServiceId, Revision: s.Revision, ObservedState: observed, ObservedAtUnixNano: now.UnixNano()}
 	if err != nil {
 		res.Outcome, res.Error = pb.Outcome_OUTCOME_FAILED, err.Error()
-		st.lastErr = err.Error()
+		nr.Error = err.Error()
 		a.metrics.applyErrors.Inc()
 		a.log.Error("apply failed; will retry", "service_id", s.ServiceId, "revision", s.Revision, "err", err)
-		return res
+		b.puts = append(b.puts, nr)
+		return res, true
 	}
 	res.Outcome = pb.Outcome_OUTCOME_APPLIED
-	st.applied, st.lastErr = s, ""
+	nr.Applied, nr.AppliedBinding, nr.AppliedRevision = want, s.Binding, s.Revision
 	if s.Removed {
-		delete(a.services, s.ServiceId)
+		b.deletes = append(b.deletes, s.ServiceId)
+	} else {
+		b.puts = append(b.puts, nr)
 	}
-	return res
-}
-
-func (a *Agent) forget(id string) {
-	a.mu.Lock()
-	delete(a.services, id)
-	a.mu.Unlock()
+	return res, true
 }
 
 // enforce drives the device to want and reads it back.
@@ -374,22 +582,24 @@ func (a *Agent) enforce(ctx context.Context, s *pb.Service, want pb.DesiredState
 	return observed, nil
 }
 
-// retryFailed re-applies services whose last apply failed.
-func (a *Agent) retryFailed(ctx context.Context) []*pb.ServiceResult {
-	a.mu.Lock()
-	var work []*pb.Service
-	for _, st := range a.services {
-		if st.lastErr != "" {
-			work = append(work, st.desired)
-		}
+func (a *Agent) updateMetrics() {
+	a.metrics.appliedRevision.Set(float64(a.store.Revision()))
+	for state, n := range a.store.Counts() {
+		a.metrics.services.WithLabelValues(state).Set(float64(n))
 	}
-	a.mu.Unlock()
-	return a.applyAll(ctx, work)
+	a.metrics.failedServices.Set(float64(a.store.FailedCount()))
 }
 
 func sameBinding(x, y *pb.Binding) bool {
 	return x.GetMethod() == y.GetMethod() && slices.Equal(x.GetAddresses(), y.GetAddresses()) &&
 		x.GetRadiusUsername() == y.GetRadiusUsername() && x.GetDevice() == y.GetDevice() && x.GetIfIndex() == y.GetIfIndex()
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 func stateName(s pb.DesiredState) string {

@@ -3,8 +3,17 @@
 // enforcement driver named by each service's binding, reads the device back,
 // and acknowledges what it applied.
 //
-// The agent fails static: if the controller is unreachable it keeps what it
-// has applied and changes nothing until the stream returns. A snapshot
-// received on reconnect is applied as a diff against what is already applied,
-// so reconnecting never churns the network.
+// The agent's memory is its state file ([Store], bbolt): per service, the
+// desired state and binding last received and the result of the last apply,
+// and the controller revision applied. Each message from the controller is
+// applied and stored in one transaction, the revision last, before it is
+// acknowledged.
+//
+// The agent fails static: if the controller is unreachable, or after a
+// restart without it, it keeps what it has applied and changes nothing on the
+// devices (it only retries services whose last apply failed) until the
+// stream returns. It then resumes from its stored revision, so it gets the
+// deltas it missed rather than a snapshot; and a snapshot, when the
+// controller must send one, is applied as a diff against what is stored, so
+// reconnecting never churns the network.
 package agent

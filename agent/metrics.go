@@ -1,6 +1,11 @@
 package agent
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Metrics are the agent's Prometheus metrics.
 type Metrics struct {
@@ -8,6 +13,12 @@ type Metrics struct {
 	appliedRevision prometheus.Gauge
 	applyErrors     prometheus.Counter
 	driverSeconds   *prometheus.HistogramVec
+	services        *prometheus.GaugeVec
+	failedServices  prometheus.Gauge
+	storeErrors     prometheus.Counter
+	sinceMessage    prometheus.GaugeFunc
+
+	agent atomic.Pointer[Agent] // the agent the metrics describe, once attached
 }
 
 // NewMetrics creates the agent's metrics and registers them with reg (nil:
@@ -18,7 +29,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tollgate_agent_connected", Help: "1 while the agent has a live Watch stream to the controller.",
 		}),
 		appliedRevision: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "tollgate_agent_applied_revision", Help: "Highest enforcement revision the agent has applied.",
+			Name: "tollgate_agent_applied_revision", Help: "Highest enforcement revision the agent has applied and stored.",
 		}),
 		applyErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tollgate_agent_apply_errors_total", Help: "Driver calls that failed to apply a desired state.",
@@ -27,9 +38,33 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tollgate_agent_driver_seconds", Help: "Latency of driver suspend/restore calls, by method.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}, []string{"method"}),
+		services: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tollgate_agent_services",
+			Help: "Services held in the agent's state file, by desired state (removing: removed by the controller, restore not yet applied).",
+		}, []string{"desired_state"}),
+		failedServices: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tollgate_agent_failed_services", Help: "Services whose last apply failed; the agent retries them.",
+		}),
+		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tollgate_agent_state_write_errors_total",
+			Help: "Failed writes to the state file; the message is not acknowledged and is received again after reconnecting.",
+		}),
 	}
+	m.sinceMessage = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "tollgate_agent_seconds_since_controller_message",
+		Help: "Seconds since the last message (snapshot, delta or heartbeat) from the controller; across restarts, " +
+			"from the last contact recorded in the state file, or from the agent's start if there is none.",
+	}, func() float64 {
+		a := m.agent.Load()
+		if a == nil {
+			return 0
+		}
+		return a.clock.Now().Sub(time.Unix(0, a.lastMessage.Load())).Seconds()
+	})
 	if reg != nil {
-		reg.MustRegister(m.connected, m.appliedRevision, m.applyErrors, m.driverSeconds)
+		reg.MustRegister(m.connected, m.appliedRevision, m.applyErrors, m.driverSeconds, m.services, m.failedServices, m.storeErrors, m.sinceMessage)
 	}
 	return m
 }
+
+func (m *Metrics) attach(a *Agent) { m.agent.Store(a) }

@@ -74,7 +74,8 @@ echo "controller: http://127.0.0.1:$HTTP_PORT (admin API, /metrics), gRPC 127.0.
 
 say "Starting an agent for POP $POP (log driver: it records what it would enforce)"
 TOLLGATE_CONTROLLER_INSECURE_PLAINTEXT=true "$BIN/tollgate-agent" --pop "$POP" \
-  --controller "127.0.0.1:$GRPC_PORT" --metrics-listen "127.0.0.1:$AGENT_METRICS_PORT" 2>"$run/agent.log" &
+  --controller "127.0.0.1:$GRPC_PORT" --metrics-listen "127.0.0.1:$AGENT_METRICS_PORT" \
+  --state-file "$run/agent-state.db" 2>"$run/agent.log" &
 pids+=($!)
 
 export TOLLGATE_SERVER="http://127.0.0.1:$HTTP_PORT" TOLLGATE_TOKEN_FILE="$run/admin.token"
@@ -162,7 +163,8 @@ echo "deposit slip PDF: $slip"
 
 say "Starting an agent for POP north-tower-1, where the residential subscribers are"
 TOLLGATE_CONTROLLER_INSECURE_PLAINTEXT=true "$BIN/tollgate-agent" --pop north-tower-1 \
-  --controller "127.0.0.1:$GRPC_PORT" --metrics-listen "127.0.0.1:$AGENT2_METRICS_PORT" 2>"$run/agent-north.log" &
+  --controller "127.0.0.1:$GRPC_PORT" --metrics-listen "127.0.0.1:$AGENT2_METRICS_PORT" \
+  --state-file "$run/agent-north-state.db" 2>"$run/agent-north.log" &
 pids+=($!)
 
 say "Most residential subscribers pay by check; eleven do not (account 11's card was declined; 141-150 never pay)"

@@ -47,10 +47,20 @@ type fileConfig struct {
 		// TOLLGATE_METRICS_LISTEN.
 		Listen string `yaml:"listen"`
 	} `yaml:"metrics"`
+	// StateFile is the agent's durable state (bbolt): desired state,
+	// applied revision and per-service results, so that after a restart it
+	// keeps enforcing without the controller and resumes where it left off.
+	// Default /var/lib/tollgate-agent/state.db. Env
+	// TOLLGATE_AGENT_STATE_FILE.
+	StateFile string `yaml:"state_file"`
 	// RetryInterval is how often failed applies are retried. Default 10s.
 	RetryInterval time.Duration `yaml:"retry_interval"`
 	Log           config.Log    `yaml:"log"`
 }
+
+// defaultStateFile is where the agent keeps its state unless told
+// otherwise (systemd's StateDirectory=tollgate-agent).
+const defaultStateFile = "/var/lib/tollgate-agent/state.db"
 
 func loadConfig(path string) (fileConfig, error) {
 	var c fileConfig
@@ -63,6 +73,7 @@ func loadConfig(path string) (fileConfig, error) {
 	env.String("TOLLGATE_CONTROLLER_ADDRESS", &c.Controller.Address)
 	env.Bool("TOLLGATE_CONTROLLER_INSECURE_PLAINTEXT", &c.Controller.InsecurePlaintext)
 	env.String("TOLLGATE_METRICS_LISTEN", &c.Metrics.Listen)
+	env.String("TOLLGATE_AGENT_STATE_FILE", &c.StateFile)
 	env.String("TOLLGATE_LOG_LEVEL", &c.Log.Level)
 	return c, env.Err()
 }
@@ -90,6 +101,9 @@ func (c *fileConfig) finish() error {
 	}
 	if c.Metrics.Listen == "" {
 		c.Metrics.Listen = ":9100"
+	}
+	if c.StateFile == "" {
+		c.StateFile = defaultStateFile
 	}
 	return errors.Join(errs...)
 }

@@ -31,6 +31,10 @@ import (
 // version is set by the linker.
 var version = "dev"
 
+// maxSnapshotBytes is the largest message the agent accepts from the
+// controller: room for a snapshot of about a million services.
+const maxSnapshotBytes = 256 << 20
+
 const usage = `tollgate-agent enforces a POP's suspend/restore decisions from the Tollgate controller.
 
 Usage:
@@ -61,6 +65,7 @@ func run(args []string, stderr io.Writer) error {
 	controller := fs.String("controller", "", "controller gRPC address host:port (overrides controller.address)")
 	metricsListen := fs.String("metrics-listen", "", `metrics listen address, or "off" (overrides metrics.listen; default :9100)`)
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (overrides log.level)")
+	stateFile := fs.String("state-file", "", "path of the agent's state file (overrides state_file; default "+defaultStateFile+")")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -71,7 +76,7 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for dst, v := range map[*string]string{&cfg.POP: *pop, &cfg.Controller.Address: *controller, &cfg.Metrics.Listen: *metricsListen, &cfg.Log.Level: *logLevel} {
+	for dst, v := range map[*string]string{&cfg.POP: *pop, &cfg.Controller.Address: *controller, &cfg.Metrics.Listen: *metricsListen, &cfg.Log.Level: *logLevel, &cfg.StateFile: *stateFile} {
 		if v != "" {
 			*dst = v
 		}
@@ -98,7 +103,10 @@ func run(args []string, stderr io.Writer) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	conn, err := grpc.NewClient(cfg.Controller.Address, grpc.WithTransportCredentials(creds),
-		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}))
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}),
+		// A POP's snapshot is one message: about 100 bytes a service, so
+		// gRPC's default 4 MiB limit would stop at some 40,000 services.
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxSnapshotBytes)))
 	if err != nil {
 		return fmt.Errorf("controller.address: %w", err)
 	}
@@ -108,7 +116,7 @@ func run(args []string, stderr io.Writer) error {
 	drivers := map[string]enforcement.Driver{
 		"log": logdriver.New(log.With("driver", "log")),
 	}
-	a, err := agent.New(agent.Config{POP: cfg.POP, AgentID: cfg.AgentID, Version: version, RetryInterval: cfg.RetryInterval},
+	a, err := agent.New(agent.Config{POP: cfg.POP, AgentID: cfg.AgentID, Version: version, RetryInterval: cfg.RetryInterval, StateFile: cfg.StateFile},
 		conn, drivers, log, clock.Real{}, agent.NewMetrics(reg))
 	if err != nil {
 		return err
