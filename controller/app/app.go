@@ -182,6 +182,11 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 	}))
 
 	var pushOpts []push.Option
+	if !c.cfg.GRPC.InsecurePlaintext {
+		// Mutual TLS: an agent's certificate names its POP, and it may watch
+		// and report for that POP only.
+		pushOpts = append(pushOpts, push.WithAuthorizer(push.AuthorizeClientCertificate))
+	}
 	if opts.OnReport != nil {
 		pushOpts = append(pushOpts, push.WithReportObserver(opts.OnReport))
 	}

@@ -15,6 +15,9 @@ type EnforcementChange struct {
 	Binding      Binding
 	// Removed means the service no longer exists at this POP.
 	Removed bool
+	// CommittedAt is when the change was decided (its outbox row's
+	// created_at); set by ChangesSince, zero in a snapshot.
+	CommittedAt time.Time
 }
 
 // ServiceResult is an agent's report of applying one service's desired

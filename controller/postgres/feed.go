@@ -55,7 +55,7 @@ func (db *DB) ChangesSince(ctx context.Context, pop string, since int64, limit i
 			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT revision, service_id, desired_state, reason,
-				method, addresses, radius_username, device, if_index, removed
+				method, addresses, radius_username, device, if_index, removed, created_at
 			FROM enforcement_changes WHERE pop_id = $1 AND revision > $2
 			ORDER BY revision LIMIT $3`, pop, since, limit)
 		if err != nil {
@@ -64,7 +64,7 @@ func (db *DB) ChangesSince(ctx context.Context, pop string, since int64, limit i
 		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (billing.EnforcementChange, error) {
 			var c billing.EnforcementChange
 			err := row.Scan(&c.Revision, &c.ServiceID, &c.DesiredState, &c.Reason,
-				&c.Binding.Method, &c.Binding.Addresses, &c.Binding.RADIUSUsername, &c.Binding.Device, &c.Binding.IfIndex, &c.Removed)
+				&c.Binding.Method, &c.Binding.Addresses, &c.Binding.RADIUSUsername, &c.Binding.Device, &c.Binding.IfIndex, &c.Removed, &c.CommittedAt)
 			return c, err
 		})
 		return err

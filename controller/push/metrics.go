@@ -1,6 +1,12 @@
 package push
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Metrics are the push service's Prometheus metrics.
 type Metrics struct {
@@ -9,7 +15,14 @@ type Metrics struct {
 	popRevision     *prometheus.GaugeVec
 	appliedRevision *prometheus.GaugeVec
 	results         *prometheus.CounterVec
+	agentLag        *prometheus.GaugeVec
+	commitToAck     prometheus.Histogram
+	unconfirmed     *unconfirmedCollector
 }
+
+// CommitToAckBuckets are the buckets of tollgate_push_commit_to_ack_seconds:
+// 5 ms to 30 s.
+var CommitToAckBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30}
 
 // NewMetrics creates the metrics and registers them with reg (nil: not
 // registered).
@@ -30,9 +43,21 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_push_service_results_total", Help: "Per-service results reported by agents, by POP and outcome.",
 		}, []string{"pop", "outcome"}),
+		agentLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tollgate_push_agent_lag_revisions",
+			Help: "Revisions an agent watching from this replica is behind: the POP's latest revision minus the revision the agent acknowledged. The series exists while the agent's Watch stream is open.",
+		}, []string{"pop", "agent_id"}),
+		commitToAck: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "tollgate_push_commit_to_ack_seconds",
+			Help:    "Time from a change's commit (its outbox row) to the acknowledgement of its revision by an agent it was sent to in a delta, one observation per change and stream.",
+			Buckets: CommitToAckBuckets,
+		}),
+		unconfirmed: &unconfirmedCollector{desc: prometheus.NewDesc("tollgate_push_unconfirmed_services",
+			"Services whose current desired state the POP's agent has not confirmed (applied at the service's revision and read back); counted in the database at each scrape.",
+			[]string{"pop"}, nil)},
 	}
 	if reg != nil {
-		reg.MustRegister(m.connected, m.sent, m.popRevision, m.appliedRevision, m.results)
+		reg.MustRegister(m.connected, m.sent, m.popRevision, m.appliedRevision, m.results, m.agentLag, m.commitToAck, m.unconfirmed)
 	}
 	return m
 }
@@ -40,3 +65,36 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // Sent returns the counter of messages of typ ("snapshot", "delta",
 // "heartbeat") sent to pop's agents.
 func (m *Metrics) Sent(pop, typ string) prometheus.Counter { return m.sent.WithLabelValues(pop, typ) }
+
+// UnconfirmedCounter is implemented by feeds that can count, per POP, the
+// services whose current desired state is not confirmed by an agent. A
+// [Server] whose feed implements it serves tollgate_push_unconfirmed_services.
+type UnconfirmedCounter interface {
+	UnconfirmedServices(ctx context.Context) (map[string]int64, error)
+}
+
+// unconfirmedCollector asks the database at each scrape, so every replica
+// reports the same numbers and nothing is cached. A failed count leaves the
+// series out of that scrape rather than failing the whole scrape.
+type unconfirmedCollector struct {
+	desc   *prometheus.Desc
+	source atomic.Pointer[UnconfirmedCounter]
+}
+
+func (c *unconfirmedCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *unconfirmedCollector) Collect(ch chan<- prometheus.Metric) {
+	src := c.source.Load()
+	if src == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	counts, err := (*src).UnconfirmedServices(ctx)
+	if err != nil {
+		return
+	}
+	for pop, n := range counts {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), pop)
+	}
+}

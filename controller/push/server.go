@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -51,13 +52,20 @@ type Server struct {
 	authorize func(ctx context.Context, pop string) error
 	// onReport, when set, is called after each report is recorded.
 	onReport func(billing.AgentReport)
+
+	// agents are the agents with a Watch stream open on this server, for
+	// the lag and commit→ack metrics.
+	agentsMu sync.Mutex
+	agents   map[agentKey]*agentState
 }
 
 // Option configures a Server.
 type Option func(*Server)
 
-// WithAuthorizer makes the server check each stream's POP against the
-// caller's identity; a non-nil error refuses the stream.
+// WithAuthorizer makes the server check the POP of each Watch and of each
+// Report message against the caller's identity; a non-nil error refuses the
+// call with PermissionDenied and the error's text.
+// [AuthorizeClientCertificate] is the mutual-TLS one.
 func WithAuthorizer(f func(ctx context.Context, pop string) error) Option {
 	return func(s *Server) { s.authorize = f }
 }
@@ -71,9 +79,12 @@ func WithReportObserver(f func(billing.AgentReport)) Option {
 // NewServer returns a push server reading feed and woken by hub. metrics may
 // be nil.
 func NewServer(feed billing.EnforcementFeed, hub *Hub, clk clock.Clock, log *slog.Logger, cfg Config, metrics *Metrics, opts ...Option) *Server {
-	s := &Server{feed: feed, hub: hub, clock: clk, log: log, cfg: cfg.withDefaults(), metrics: metrics}
+	s := &Server{feed: feed, hub: hub, clock: clk, log: log, cfg: cfg.withDefaults(), metrics: metrics, agents: make(map[agentKey]*agentState)}
 	if s.metrics == nil {
 		s.metrics = NewMetrics(nil)
+	}
+	if uc, ok := feed.(UnconfirmedCounter); ok {
+		s.metrics.unconfirmed.source.Store(&uc)
 	}
 	for _, o := range opts {
 		o(s)
@@ -87,6 +98,7 @@ func (s *Server) checkPOP(ctx context.Context, pop string) error {
 	}
 	if s.authorize != nil {
 		if err := s.authorize(ctx, pop); err != nil {
+			s.log.Warn("refused an agent the POP it asked for", "pop", pop, "err", err)
 			return status.Error(codes.PermissionDenied, err.Error())
 		}
 	}
@@ -102,13 +114,14 @@ func (s *Server) Watch(req *pb.WatchRequest, stream pb.Enforcement_WatchServer) 
 	}
 	log := s.log.With("pop", pop, "agent", req.GetAgentId())
 	log.Info("agent watching", "since_revision", req.GetSinceRevision(), "agent_version", req.GetAgentVersion())
-	s.metrics.connected.WithLabelValues(pop).Inc()
-	defer s.metrics.connected.WithLabelValues(pop).Dec()
-
 	since := req.GetSinceRevision()
 	if since < 0 {
 		return status.Error(codes.InvalidArgument, "since_revision must not be negative")
 	}
+	s.metrics.connected.WithLabelValues(pop).Inc()
+	defer s.metrics.connected.WithLabelValues(pop).Dec()
+	agent := s.attach(pop, req.GetAgentId())
+	defer s.detach(agent)
 	heartbeat := time.NewTicker(s.cfg.HeartbeatInterval)
 	defer heartbeat.Stop()
 
@@ -127,6 +140,7 @@ func (s *Server) Watch(req *pb.WatchRequest, stream pb.Enforcement_WatchServer) 
 			return s.internal(ctx, log, "read enforcement changes", err)
 		}
 		s.metrics.popRevision.WithLabelValues(pop).Set(float64(latest))
+		s.setLatest(agent, latest)
 		if snap {
 			log.Info("agent is outside the retained history; sending a snapshot", "since_revision", since, "latest", latest)
 			needSnapshot = true
@@ -137,6 +151,9 @@ func (s *Server) Watch(req *pb.WatchRequest, stream pb.Enforcement_WatchServer) 
 			for i, c := range changes {
 				delta.Changes[i] = toProto(c)
 			}
+			// Remembered before sending, so that an ack racing the send
+			// still finds the commit times.
+			agent.sentDelta(changes)
 			if err := stream.Send(&pb.WatchResponse{Message: &pb.WatchResponse_Delta{Delta: delta}}); err != nil {
 				return err
 			}
@@ -181,7 +198,7 @@ func (s *Server) sendSnapshot(ctx context.Context, stream pb.Enforcement_WatchSe
 // Report implements the Enforcement service.
 func (s *Server) Report(stream pb.Enforcement_ReportServer) error {
 	ctx := stream.Context()
-	checked := ""
+	checked, checkedOK := "", false
 	for {
 		msg, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -190,11 +207,13 @@ func (s *Server) Report(stream pb.Enforcement_ReportServer) error {
 		if err != nil {
 			return err
 		}
-		if msg.GetPop() != checked {
+		// Every message names its POP; each POP the stream uses is checked
+		// like a Watch's.
+		if !checkedOK || msg.GetPop() != checked {
 			if err := s.checkPOP(ctx, msg.GetPop()); err != nil {
 				return err
 			}
-			checked = msg.GetPop()
+			checked, checkedOK = msg.GetPop(), true
 		}
 		r, err := fromProtoReport(msg, s.clock.Now())
 		if err != nil {
@@ -204,6 +223,9 @@ func (s *Server) Report(stream pb.Enforcement_ReportServer) error {
 			return s.internal(ctx, s.log, "record agent report", err)
 		}
 		s.metrics.appliedRevision.WithLabelValues(r.POP).Set(float64(r.AppliedRevision))
+		if st := s.agent(r.POP, r.AgentID); st != nil {
+			s.acked(st, r.AppliedRevision, r.ReceivedAt)
+		}
 		for _, res := range r.Results {
 			outcome := "applied"
 			if !res.Applied {
