@@ -292,7 +292,9 @@ jobs: {tick_interval: 1h}
 		b.Fatalf("%d of %d changes acknowledged", acked.Load(), changes)
 	}
 	slices.Sort(latencies)
-	p := func(q float64) float64 { return float64(latencies[int(q*float64(len(latencies)-1))].Microseconds()) / 1000 }
+	p := func(q float64) float64 {
+		return float64(latencies[int(q*float64(len(latencies)-1))].Microseconds()) / 1000
+	}
 	b.Logf("%d changes committed in %s (%.0f/s); controller peak RSS %.0f MiB", changes, committed.Round(time.Millisecond), changes/committed.Seconds(), peak)
 	b.ReportMetric(p(0.50), "fanout_commit_to_ack_p50_ms")
 	b.ReportMetric(p(0.99), "fanout_commit_to_ack_p99_ms")
