@@ -10,6 +10,11 @@ declare -A need=(
   [protoc]=protobuf-compiler   # `make proto` and the stale-generated-code check
   [curl]=curl                  # `make demo` talks to /readyz
   [pdftotext]=poppler-utils    # controller/documents tests read back the PDFs they render
+  [freeradius]=freeradius      # the radius driver's CoA/Disconnect peer and authorize caller
+  [radclient]=freeradius-utils # sends RADIUS accounting to the agent in tests
+  [snmpd]=snmpd                # the snmp driver's peer, run in a network namespace
+  [snmpset]=snmp               # snmpget/snmpset: tests change ports "by hand"
+  [ip]=iproute2                # network namespaces and veth pairs for the snmp tests
 )
 
 missing=()
@@ -18,6 +23,12 @@ have_pg || missing+=("${need[pg]}")
 command -v protoc >/dev/null 2>&1 || missing+=("${need[protoc]}")
 command -v curl >/dev/null 2>&1 || missing+=("${need[curl]}")
 command -v pdftotext >/dev/null 2>&1 || missing+=("${need[pdftotext]}")
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+have freeradius || missing+=("${need[freeradius]}")
+have radclient || missing+=("${need[radclient]}")
+have snmpd || missing+=("${need[snmpd]}")
+have snmpset || missing+=("${need[snmpset]}")
+have ip || missing+=("${need[ip]}")
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
