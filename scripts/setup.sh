@@ -12,6 +12,7 @@ declare -A need=(
   [pdftotext]=poppler-utils    # controller/documents tests read back the PDFs they render
   [freeradius]=freeradius      # the radius driver's CoA/Disconnect peer and authorize caller
   [radclient]=freeradius-utils # sends RADIUS accounting to the agent in tests
+  [rlm_rest]=freeradius-rest   # FreeRADIUS calls the agent's authorize endpoint (rlm_rest)
   [snmpd]=snmpd                # the snmp driver's peer, run in a network namespace
   [snmpset]=snmp               # snmpget/snmpset: tests change ports "by hand"
   [ip]=iproute2                # network namespaces and veth pairs for the snmp tests
@@ -26,6 +27,7 @@ command -v pdftotext >/dev/null 2>&1 || missing+=("${need[pdftotext]}")
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 have freeradius || missing+=("${need[freeradius]}")
 have radclient || missing+=("${need[radclient]}")
+ls /usr/lib/freeradius/rlm_rest.so >/dev/null 2>&1 || missing+=("${need[rlm_rest]}")
 have snmpd || missing+=("${need[snmpd]}")
 have snmpset || missing+=("${need[snmpset]}")
 have ip || missing+=("${need[ip]}")
