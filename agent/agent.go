@@ -184,7 +184,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			backoff = a.cfg.BackoffMin // the last stream was healthy
 		}
 		wait := backoff/2 + rand.N(backoff/2+1)
-		a.log.Warn("controller stream ended; keeping the last known state and reconnecting", "err", err, "retry_in", wait)
+		a.log.Warn("controller stream ended; keeping the last known state and reconnecting", "err", err, "retry_in", wait.Round(time.Millisecond).String())
 		select {
 		case <-ctx.Done():
 			return nil

@@ -55,7 +55,13 @@ type fileConfig struct {
 	StateFile string `yaml:"state_file"`
 	// RetryInterval is how often failed applies are retried. Default 10s.
 	RetryInterval time.Duration `yaml:"retry_interval"`
-	Log           config.Log    `yaml:"log"`
+	// Reconnect bounds the jittered exponential backoff between attempts to
+	// reach the controller. Defaults 200ms and 30s.
+	Reconnect struct {
+		BackoffMin time.Duration `yaml:"backoff_min"`
+		BackoffMax time.Duration `yaml:"backoff_max"`
+	} `yaml:"reconnect"`
+	Log config.Log `yaml:"log"`
 }
 
 // defaultStateFile is where the agent keeps its state unless told
@@ -104,6 +110,15 @@ func (c *fileConfig) finish() error {
 	}
 	if c.StateFile == "" {
 		c.StateFile = defaultStateFile
+	}
+	if c.Reconnect.BackoffMin <= 0 {
+		c.Reconnect.BackoffMin = 200 * time.Millisecond
+	}
+	if c.Reconnect.BackoffMax <= 0 {
+		c.Reconnect.BackoffMax = 30 * time.Second
+	}
+	if c.Reconnect.BackoffMax < c.Reconnect.BackoffMin {
+		errs = append(errs, fmt.Errorf("reconnect.backoff_max (%s) is below reconnect.backoff_min (%s)", c.Reconnect.BackoffMax, c.Reconnect.BackoffMin))
 	}
 	return errors.Join(errs...)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/tollgate-isp/tollgate/agent"
@@ -106,7 +107,12 @@ func run(args []string, stderr io.Writer) error {
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}),
 		// A POP's snapshot is one message: about 100 bytes a service, so
 		// gRPC's default 4 MiB limit would stop at some 40,000 services.
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxSnapshotBytes)))
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxSnapshotBytes)),
+		// gRPC's own reconnect backoff grows to 2 minutes, which would keep
+		// an agent away long after a controller outage; cap it like the
+		// agent's.
+		grpc.WithConnectParams(grpc.ConnectParams{MinConnectTimeout: 20 * time.Second, Backoff: backoff.Config{
+			BaseDelay: min(time.Second, cfg.Reconnect.BackoffMax), Multiplier: 1.6, Jitter: 0.2, MaxDelay: cfg.Reconnect.BackoffMax}}))
 	if err != nil {
 		return fmt.Errorf("controller.address: %w", err)
 	}
@@ -116,7 +122,8 @@ func run(args []string, stderr io.Writer) error {
 	drivers := map[string]enforcement.Driver{
 		"log": logdriver.New(log.With("driver", "log")),
 	}
-	a, err := agent.New(agent.Config{POP: cfg.POP, AgentID: cfg.AgentID, Version: version, RetryInterval: cfg.RetryInterval, StateFile: cfg.StateFile},
+	a, err := agent.New(agent.Config{POP: cfg.POP, AgentID: cfg.AgentID, Version: version, RetryInterval: cfg.RetryInterval, StateFile: cfg.StateFile,
+		BackoffMin: cfg.Reconnect.BackoffMin, BackoffMax: cfg.Reconnect.BackoffMax},
 		conn, drivers, log, clock.Real{}, agent.NewMetrics(reg))
 	if err != nil {
 		return err
