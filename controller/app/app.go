@@ -108,7 +108,7 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 		if err != nil {
 			return err
 		}
-		creds = credentials.NewTLS(tc)
+		creds = push.LogHandshakeFailures(credentials.NewTLS(tc), c.log.With("component", "push"))
 	}
 	var devClock api.DevClock
 	if c.cfg.Dev.ClockAPI {

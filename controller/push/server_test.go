@@ -528,3 +528,73 @@ func TestUnconfirmedServicesGauge(t *testing.T) {
 		t.Error("a failed count still shows a value")
 	}
 }
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestHandshakeFailuresAreLogged(t *testing.T) {
+	p, other := newTestPKI(t), newTestPKI(t)
+	var logs syncBuffer
+	ts := serve(t, push.LogHandshakeFailures(p.serverCreds(), slog.New(slog.NewTextHandler(&logs, nil))),
+		push.WithAuthorizer(push.AuthorizeClientCertificate))
+	for range 3 {
+		wantCode(t, "another CA's certificate", watchErr(t, dial(t, ts.addr, other.agentCreds(t, "pop-a", p)), "pop-a"), codes.Unavailable)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "certificate signed by unknown authority") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no handshake failure logged:\n%s", logs.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := strings.Count(logs.String(), "agent TLS handshake failed"); n != 1 {
+		t.Errorf("%d lines for three failures within a second, want 1:\n%s", n, logs.String())
+	}
+	time.Sleep(1100 * time.Millisecond)
+	wantCode(t, "no certificate", watchErr(t, dial(t, ts.addr, p.agentCreds(t, "", p)), "pop-a"), codes.Unavailable)
+	deadline = time.Now().Add(5 * time.Second)
+	for strings.Count(logs.String(), "agent TLS handshake failed") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the failure after a second was not logged:\n%s", logs.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	var lines []string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "agent TLS handshake failed") {
+			lines = append(lines, l)
+		}
+	}
+	if !strings.Contains(lines[0], "failures_not_logged=0") || strings.Contains(lines[1], "failures_not_logged=0") {
+		t.Errorf("the second line does not count the failures left out:\n%s", logs.String())
+	}
+	// A good agent is not logged.
+	before := logs.String()
+	ts.feed.add("pop-a", billing.EnforcementChange{Revision: 1, ServiceID: 1, DesiredState: billing.StateActive, Binding: billing.Binding{Method: "log"}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w, err := dial(t, ts.addr, p.agentCreds(t, "pop-a", p)).Watch(ctx, &pb.WatchRequest{Pop: "pop-a", AgentId: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	if logs.String() != before {
+		t.Errorf("a good handshake was logged:\n%s", strings.TrimPrefix(logs.String(), before))
+	}
+}
