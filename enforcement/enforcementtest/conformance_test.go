@@ -28,7 +28,9 @@ func (d *device) set(ctx context.Context, t enforcement.Target, s bool) error {
 }
 
 func (d *device) Suspend(ctx context.Context, t enforcement.Target) error { return d.set(ctx, t, true) }
-func (d *device) Restore(ctx context.Context, t enforcement.Target) error { return d.set(ctx, t, false) }
+func (d *device) Restore(ctx context.Context, t enforcement.Target) error {
+	return d.set(ctx, t, false)
+}
 func (d *device) Observe(ctx context.Context, t enforcement.Target) (enforcement.State, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
