@@ -15,5 +15,7 @@ run ./bench/ '^BenchmarkBillingRun$' 1x
 # Issue 4: 5,000 payments through the API from 16 clients; a 10,000-payment batch.
 run ./bench/ '^BenchmarkPaymentsAPI$' 5000x
 run ./bench/ '^BenchmarkPaymentBatch10k$' 1x
+# Issue 5: one delinquency sweep over 1,000,000 seeded accounts.
+run ./bench/ '^BenchmarkSweep1M$' 1x
 # benchreport echoes its input (already shown above): keep only its table.
 go run ./internal/tools/benchreport -o bench/results.json < "$out" | sed -n '/^FIGURE/,$p'

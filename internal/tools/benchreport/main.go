@@ -46,6 +46,9 @@ var known = map[string]figure{
 	// Issue 4: payments through the API, and a 10,000-payment batch.
 	"payments_api_per_s":  {Unit: "payments/s", Target: 1000, Better: "higher"},
 	"payment_batch_10k_s": {Unit: "s", Target: 5, Better: "lower"},
+	// Issue 5: a delinquency sweep over 1,000,000 seeded accounts.
+	"sweep_accounts_per_s": {Unit: "accounts/s", Target: 100000, Better: "higher"},
+	"sweep_1m_s":           {Unit: "s", Target: 10, Better: "lower"},
 }
 
 func main() {
