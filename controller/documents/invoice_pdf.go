@@ -49,9 +49,10 @@ const (
 	env9W, env9H                      = 8.875, 3.875
 	win9Left, win9Bottom, win9W, win9H = 0.875, 0.5, 4.5, 1.125
 
-	// The remit-to address block on the slip.
-	remitX, remitY, remitW, remitLineH = 1.25, 9.62, 3.6, 0.17
-	remitMaxLines                      = 5
+	// The remit-to address block on the slip: at most five lines, centred
+	// vertically in slipSafeWindow.
+	remitX, remitW, remitLineH = 1.25, 3.6, 0.17
+	remitMaxLines              = 5
 
 	// Continuation pages and the first page without a slip end here.
 	pageBottom = 10.5
@@ -471,7 +472,7 @@ func (l *invoiceLayout) charges() {
 	if len(inv.Lines) == 0 {
 		row([4]string{"No charges this period", "", "", l.amount(0)}, false)
 	}
-	doc.hline(marginX+contentW-3.0, marginX+contentW, l.y+0.01, 0.01, 150)
+	doc.hline(marginX+invoiceColumns[0].w, marginX+contentW, l.y+0.01, 0.01, 150)
 	l.y += 0.03
 	row([4]string{"", "Subtotal", "", l.amount(inv.Subtotal)}, false)
 	for _, t := range taxes {
@@ -480,7 +481,7 @@ func (l *invoiceLayout) charges() {
 	if len(taxes) == 0 && inv.Tax != 0 {
 		row([4]string{"", "Tax", "", l.amount(inv.Tax)}, false)
 	}
-	doc.hline(marginX+contentW-3.0, marginX+contentW, l.y+0.01, 0.015, 60)
+	doc.hline(marginX+invoiceColumns[0].w, marginX+contentW, l.y+0.01, 0.015, 60)
 	l.y += 0.03
 	row([4]string{"", "Total new charges", "", l.amount(inv.Total)}, true)
 	l.y += 0.12
@@ -625,7 +626,7 @@ func (l *invoiceLayout) slip() {
 	if len(lines) > remitMaxLines {
 		lines = lines[:remitMaxLines]
 	}
-	y = remitY
+	y = slipSafeWindow.Y0 + (slipSafeWindow.Y1-slipSafeWindow.Y0-float64(len(lines))*remitLineH)/2
 	for i, ln := range lines {
 		if i == 0 {
 			doc.font("B", 10)
