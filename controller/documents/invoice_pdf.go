@@ -46,7 +46,7 @@ const (
 	slipTop = pageH - pageH/3
 
 	// The #9 return envelope and its window (inches).
-	env9W, env9H                      = 8.875, 3.875
+	env9W, env9H                       = 8.875, 3.875
 	win9Left, win9Bottom, win9W, win9H = 0.875, 0.5, 4.5, 1.125
 
 	// The remit-to address block on the slip: at most five lines, centred
@@ -62,7 +62,9 @@ const (
 type rect struct{ X0, Y0, X1, Y1 float64 }
 
 // Contains reports whether r lies wholly inside q.
-func (q rect) Contains(r rect) bool { return r.X0 >= q.X0 && r.Y0 >= q.Y0 && r.X1 <= q.X1 && r.Y1 <= q.Y1 }
+func (q rect) Contains(r rect) bool {
+	return r.X0 >= q.X0 && r.Y0 >= q.Y0 && r.X1 <= q.X1 && r.Y1 <= q.Y1
+}
 
 // Overlaps reports whether r and q share any area.
 func (q rect) Overlaps(r rect) bool { return r.X0 < q.X1 && q.X0 < r.X1 && r.Y0 < q.Y1 && q.Y0 < r.Y1 }
