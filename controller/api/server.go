@@ -121,6 +121,7 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	s.registerServices()
 	if s.billing != nil {
 		s.registerBilling()
+		s.registerInvoiceDocuments()
 	}
 	if s.payments != nil {
 		s.registerPayments()
