@@ -33,7 +33,7 @@ func newAccountCmd(g *globals) *cobra.Command {
 		Aliases: []string{"accounts", "acct"},
 		Short:   "Create, list and show subscriber accounts, their balances, statements and collection standing",
 	}
-	cmd.AddCommand(newAccountCreateCmd(g), newAccountListCmd(g), newAccountShowCmd(g), newAccountStatementCmd(g))
+	cmd.AddCommand(newAccountCreateCmd(g), newAccountListCmd(g), newAccountShowCmd(g), withStatementPDF(g, newAccountStatementCmd(g)))
 	cmd.AddCommand(newAccountCollectionCmds(g)...)
 	return cmd
 }

@@ -17,9 +17,9 @@ func newInvoiceCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "invoice",
 		Aliases: []string{"invoices", "inv"},
-		Short:   "List, show and void invoices",
+		Short:   "List, show, void and print (PDF) invoices",
 	}
-	cmd.AddCommand(newInvoiceListCmd(g), newInvoiceShowCmd(g), newInvoiceVoidCmd(g))
+	cmd.AddCommand(newInvoiceListCmd(g), newInvoiceShowCmd(g), newInvoiceVoidCmd(g), newInvoicePDFCmd(g))
 	return cmd
 }
 
