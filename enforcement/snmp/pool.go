@@ -80,6 +80,11 @@ func (p *pool) do(ctx context.Context, fn func(*gosnmp.GoSNMP) error) error {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr
 		}
+		// gosnmp times the last read out at the context's deadline, which
+		// may come just before the context notices.
+		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+			return context.DeadlineExceeded
+		}
 		return p.describe(re.err, c.conn.last)
 	}
 	p.put(c)

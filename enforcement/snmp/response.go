@@ -111,7 +111,7 @@ func checkResponse(pkt *gosnmp.SnmpPacket, oid string) (gosnmp.SnmpPDU, error) {
 		se := &StatusError{Status: pkt.Error}
 		// error-index is 1-based; 0 means no particular variable.
 		if i := int(pkt.ErrorIndex); i >= 1 && i <= len(pkt.Variables) {
-			se.OID = trimDot(pkt.Variables[i-1].Name)
+			se.OID = safeOID(trimDot(pkt.Variables[i-1].Name))
 		} else if i >= 1 {
 			se.OID = oid
 		}
@@ -122,7 +122,7 @@ func checkResponse(pkt *gosnmp.SnmpPacket, oid string) (gosnmp.SnmpPDU, error) {
 	}
 	v := pkt.Variables[0]
 	if got := trimDot(v.Name); got != oid {
-		return gosnmp.SnmpPDU{}, fmt.Errorf("device answered for %s, not for the requested %s", printable(got), oid)
+		return gosnmp.SnmpPDU{}, fmt.Errorf("device answered for %s, not for the requested %s", safeOID(got), oid)
 	}
 	switch v.Type {
 	case gosnmp.NoSuchObject, gosnmp.NoSuchInstance:
@@ -201,12 +201,21 @@ func checkSetResponse(pkt *gosnmp.SnmpPacket, ifIndex int32, want int) error {
 
 func trimDot(oid string) string { return strings.TrimPrefix(oid, ".") }
 
+// safeOID is an OID from the device as it may go into an error: as it is
+// if it looks like one and is not too long, quoted and cut short otherwise.
+func safeOID(s string) string {
+	if len(s) <= 128 && s != "" && strings.Trim(s, "0123456789.") == "" {
+		return s
+	}
+	return printable(s)
+}
+
 // printable keeps device-supplied text short and free of control characters
 // before it goes into an error.
 func printable(s string) string {
 	const max = 80
 	if len(s) > max {
-		s = s[:max] + "…"
+		return strconv.Quote(s[:max]) + "…"
 	}
 	return strconv.Quote(s)
 }

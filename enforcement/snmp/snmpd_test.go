@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -319,5 +321,33 @@ func TestCloseThenUse(t *testing.T) {
 	}
 	if err := d.Suspend(context.Background(), target); !errors.Is(err, snmp.ErrClosed) {
 		t.Fatalf("suspend after close: %v, want ErrClosed", err)
+	}
+}
+
+// TestAgentCleansUp: when a test ends, its snmpd, namespaces and host veth
+// are gone.
+func TestAgentCleansUp(t *testing.T) {
+	t.Parallel()
+	var a *snmptest.Agent
+	t.Run("agent", func(t *testing.T) {
+		a = snmptest.Start(t, snmptest.Options{Ports: 1})
+	})
+	out, err := exec.Command("ip", "netns", "list").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip netns list: %v: %s", err, out)
+	}
+	if strings.Contains(string(out), a.Namespace) {
+		t.Errorf("namespace %s is still there:\n%s", a.Namespace, out)
+	}
+	host, _, _ := net.SplitHostPort(a.Address)
+	out, err = exec.Command("ip", "-o", "addr", "show").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip addr: %v: %s", err, out)
+	}
+	// The host end had the address just below snmpd's.
+	ip := net.ParseIP(host).To4()
+	ip[3]--
+	if strings.Contains(string(out), " "+ip.String()+"/30") {
+		t.Errorf("the host end of the uplink (%s) is still there:\n%s", ip, out)
 	}
 }
