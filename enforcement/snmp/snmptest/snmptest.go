@@ -578,7 +578,9 @@ func ipv4(n uint32) net.IP { return net.IPv4(byte(n>>24), byte(n>>16), byte(n>>8
 // this package on the machine.
 func withLock(t testing.TB, fn func()) {
 	t.Helper()
-	f, err := os.OpenFile(filepath.Join(os.TempDir(), lockFile), os.O_CREATE|os.O_RDWR, 0o600)
+	// A fixed directory, not os.TempDir: processes with different TMPDIRs
+	// must share the lock.
+	f, err := os.OpenFile(filepath.Join("/tmp", lockFile), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		t.Fatalf("snmptest: lock: %v", err)
 	}
