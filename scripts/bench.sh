@@ -17,5 +17,8 @@ run ./bench/ '^BenchmarkPaymentsAPI$' 5000x
 run ./bench/ '^BenchmarkPaymentBatch10k$' 1x
 # Issue 5: one delinquency sweep over 1,000,000 seeded accounts.
 run ./bench/ '^BenchmarkSweep1M$' 1x
+# Issue 6: 1,000 agents with 1,000 services each, 10,000 changes; an agent with 100,000 services.
+run ./bench/ '^BenchmarkFanout1000Agents$' 1x
+run ./bench/ '^BenchmarkAgent100kServices$' 1x
 # benchreport echoes its input (already shown above): keep only its table.
 go run ./internal/tools/benchreport -o bench/results.json < "$out" | sed -n '/^FIGURE/,$p'

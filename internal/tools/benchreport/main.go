@@ -49,6 +49,12 @@ var known = map[string]figure{
 	// Issue 5: a delinquency sweep over 1,000,000 seeded accounts.
 	"sweep_accounts_per_s": {Unit: "accounts/s", Target: 100000, Better: "higher"},
 	"sweep_1m_s":           {Unit: "s", Target: 10, Better: "lower"},
+	// Issue 6: 1,000 agents × 1,000 services, 10,000 changes; one agent
+	// holding 100,000 services.
+	"fanout_commit_to_ack_p50_ms":    {Unit: "ms", Target: 2000, Better: "lower"},
+	"fanout_commit_to_ack_p99_ms":    {Unit: "ms", Target: 2000, Better: "lower"},
+	"controller_rss_1000_agents_mib": {Unit: "MiB", Target: 1024, Better: "lower"},
+	"agent_rss_100k_services_mib":    {Unit: "MiB", Target: 100, Better: "lower"},
 }
 
 func main() {
