@@ -1,0 +1,190 @@
+package radius
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is the agent's `radius:` section: the NASes it sends CoA and
+// Disconnect requests to, the accounting listener that tells it which
+// sessions exist, and the authorize endpoint the ISP's FreeRADIUS calls.
+type Config struct {
+	// NAS lists the NASes of the POP. A session is handled by the NAS whose
+	// nas_ip (or name, for sessions known by NAS-Identifier) it came from.
+	NAS        []NASConfig      `yaml:"nas"`
+	Accounting AccountingConfig `yaml:"accounting"`
+	Sessions   SessionsConfig   `yaml:"sessions"`
+	Authorize  AuthorizeConfig  `yaml:"authorize"`
+}
+
+// Secret is a shared secret, read from a file (trailing newline removed)
+// or from an environment variable; never written in the config itself.
+type Secret struct {
+	SecretFile string `yaml:"secret_file"`
+	SecretEnv  string `yaml:"secret_env"`
+}
+
+// Load reads the secret.
+func (s Secret) Load() ([]byte, error) {
+	switch {
+	case s.SecretFile != "" && s.SecretEnv != "":
+		return nil, errors.New("set secret_file or secret_env, not both")
+	case s.SecretFile != "":
+		b, err := os.ReadFile(s.SecretFile)
+		if err != nil {
+			return nil, err
+		}
+		b = []byte(strings.TrimRight(string(b), "\r\n"))
+		if len(b) == 0 {
+			return nil, fmt.Errorf("secret file %s is empty", s.SecretFile)
+		}
+		return b, nil
+	case s.SecretEnv != "":
+		v := os.Getenv(s.SecretEnv)
+		if v == "" {
+			return nil, fmt.Errorf("environment variable %s (secret_env) is not set", s.SecretEnv)
+		}
+		return []byte(v), nil
+	}
+	return nil, errors.New("no shared secret: set secret_file or secret_env")
+}
+
+// NASConfig is one NAS: where its dynamic-authorization (RFC 5176) port
+// is, its shared secret, and its vendor profile with the profile's
+// parameters.
+type NASConfig struct {
+	// Name names the NAS in logs and errors; a binding's Device may name it
+	// to restrict a service to this NAS. Required.
+	Name string `yaml:"name"`
+	// Address is host:port of the NAS's CoA port; the port defaults to 3799.
+	Address string `yaml:"address"`
+	// NASIP lists the NAS-IP-Address values (or NAS-Identifier values) its
+	// sessions carry in accounting. Default: the host of Address.
+	NASIP  []string `yaml:"nas_ip"`
+	Secret `yaml:",inline"`
+	// Profile is one of mikrotik-address-list, mikrotik-rate-limit,
+	// cisco-avpair, juniper-erx, filter-id, disconnect.
+	Profile string `yaml:"profile"`
+
+	// AddressList (mikrotik-address-list): the list a suspended session's
+	// address is put on. Default tollgate-suspended. ActiveAddressList is
+	// sent on restore; empty, restore disconnects the session instead so
+	// that it comes back without the list.
+	AddressList       string `yaml:"address_list"`
+	ActiveAddressList string `yaml:"active_address_list"`
+	// RateLimit (mikrotik-rate-limit): Mikrotik-Rate-Limit of a suspended
+	// session, default "64k/64k". ActiveRateLimit is sent on restore;
+	// empty, restore disconnects the session so that it re-authenticates
+	// with its plan's rate.
+	RateLimit       string `yaml:"rate_limit"`
+	ActiveRateLimit string `yaml:"active_rate_limit"`
+	// SuspendedService (cisco-avpair, juniper-erx): the service activated
+	// on suspend and deactivated on restore; default tollgate-suspended.
+	// ActiveService, if set, is deactivated on suspend and activated on
+	// restore.
+	SuspendedService string `yaml:"suspended_service"`
+	ActiveService    string `yaml:"active_service"`
+	// SuspendedFilter (filter-id, disconnect): Filter-Id of a suspended
+	// session; default tollgate-suspended. ActiveFilter (filter-id) is sent
+	// on restore; empty, restore disconnects the session.
+	SuspendedFilter string `yaml:"suspended_filter"`
+	ActiveFilter    string `yaml:"active_filter"`
+	// AuthorizeReply overrides what the authorize endpoint answers for a
+	// suspended user of this NAS (by default the profile's suspended
+	// attribute). With the disconnect profile it is also what shows a
+	// suspended session in accounting.
+	AuthorizeReply []ReplyAttr `yaml:"authorize_reply"`
+	// IgnoreErrorCauses lists NAK Error-Cause values that count as success
+	// for this NAS (say, a NAS that NAKs deactivating an inactive service
+	// with 405). 503 (session gone) always does.
+	IgnoreErrorCauses []uint32 `yaml:"ignore_error_causes"`
+
+	// Timeout is how long to wait for an answer before resending. Default 3s.
+	Timeout time.Duration `yaml:"timeout"`
+	// Retries is how many times an unanswered request is resent. Default 2;
+	// -1 for none.
+	Retries int `yaml:"retries"`
+	// Concurrency bounds the requests in flight to this NAS. Default 64.
+	Concurrency int `yaml:"concurrency"`
+}
+
+// AccountingConfig is the accounting listener.
+type AccountingConfig struct {
+	// Listen is the UDP address. Default ":1813"; "off" disables it.
+	Listen string `yaml:"listen"`
+	// The shared secret of accounting senders not listed in Clients.
+	Secret `yaml:",inline"`
+	// Clients lists senders (a NAS, or the RADIUS server copying
+	// accounting) with their own secret. When any is listed, packets from
+	// other sources are dropped unless a default secret is set too.
+	Clients []AccountingClient `yaml:"clients"`
+	// RequireMessageAuthenticator drops Accounting-Requests without a
+	// Message-Authenticator. Default false (few NASes send one).
+	RequireMessageAuthenticator bool `yaml:"require_message_authenticator"`
+}
+
+// AccountingClient is an accounting sender with its own secret.
+type AccountingClient struct {
+	// Source is an address or prefix (10.0.0.1, 10.0.0.0/24).
+	Source string `yaml:"source"`
+	Secret `yaml:",inline"`
+}
+
+// AuthorizeConfig is the HTTP listener of the authorize endpoint.
+type AuthorizeConfig struct {
+	// Listen is the HTTP address rlm_rest calls, serving
+	// /radius/authorize. Default "off": the agent mounts
+	// [Driver.AuthorizeHandler] on its own server instead.
+	Listen string `yaml:"listen"`
+	// DefaultNAS names the NAS whose suspended reply is used when the
+	// Access-Request's NAS-IP-Address and NAS-Identifier match none.
+	// Default: the first NAS.
+	DefaultNAS string `yaml:"default_nas"`
+}
+
+const (
+	defaultCoAPort     = "3799"
+	defaultTimeout     = 3 * time.Second
+	defaultRetries     = 2
+	defaultConcurrency = 64
+)
+
+// withDefaults returns c with defaults filled in, or the first problem.
+func (c NASConfig) withDefaults() (NASConfig, error) {
+	if c.Name == "" {
+		return c, errors.New("nas: name is required")
+	}
+	if c.Address == "" {
+		return c, fmt.Errorf("nas %s: address is required", c.Name)
+	}
+	if _, _, err := net.SplitHostPort(c.Address); err != nil {
+		c.Address = net.JoinHostPort(strings.Trim(c.Address, "[]"), defaultCoAPort)
+	}
+	if len(c.NASIP) == 0 {
+		host, _, _ := net.SplitHostPort(c.Address)
+		c.NASIP = []string{host}
+	}
+	for i, ip := range c.NASIP {
+		if a, err := netip.ParseAddr(ip); err == nil {
+			c.NASIP[i] = a.Unmap().String()
+		}
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = defaultTimeout
+	}
+	switch {
+	case c.Retries == 0:
+		c.Retries = defaultRetries
+	case c.Retries < 0:
+		c.Retries = 0
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = defaultConcurrency
+	}
+	return c, nil
+}

@@ -1,0 +1,123 @@
+package radius
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/tollgate-isp/tollgate/enforcement"
+	"github.com/tollgate-isp/tollgate/enforcement/enforcementtest"
+	"github.com/tollgate-isp/tollgate/internal/radiustest"
+)
+
+// peer is the device side of the conformance suite: FreeRADIUS 3 receives
+// the driver's CoA and Disconnect requests as the NAS, and radclient plays
+// the NAS's accounting into the agent's listener.
+//
+// A RADIUS NAS cannot be read, so the driver observes what the NAS tells
+// it: acknowledgements and accounting. A hand-made change on a NAS
+// reaches the driver the same way, and that is how Tamper makes it:
+//
+//   - a hand-made restore: the technician clears the subscriber's session
+//     on the NAS and it reconnects without the suspension (accounting Stop
+//     of the old session, Start of a new one without the suspended
+//     attribute);
+//   - a hand-made suspension: the NAS's accounting (Interim-Update) shows
+//     the session with the suspended attribute (address list, Filter-Id...)
+//     applied behind the driver's back.
+type peer struct {
+	e        *env
+	name     string
+	nasIP    string
+	byIP     bool     // bind targets by address instead of user name
+	suspendA []string // the suspended attribute, as radclient input
+	ipBase   int
+
+	mu   sync.Mutex
+	n    int
+	live map[string]*peerSession // by service
+}
+
+type peerSession struct {
+	user, id, ip string
+	gen          int
+}
+
+func (p *peer) Targets(t *testing.T, n int) []enforcement.Target {
+	t.Helper()
+	p.mu.Lock()
+	var out []enforcement.Target
+	var packets [][]string
+	for range n {
+		p.n++
+		svc := fmt.Sprintf("%s-svc-%d", p.name, p.n)
+		s := &peerSession{
+			user: fmt.Sprintf("%s-user-%d", p.name, p.n),
+			ip:   fmt.Sprintf("100.%d.%d.%d", 64+p.ipBase, p.n/250, p.n%250+1),
+			gen:  1,
+		}
+		s.id = fmt.Sprintf("%s-1", s.user)
+		p.live[svc] = s
+		b := enforcement.Binding{Method: "radius", RADIUSUsername: s.user}
+		if p.byIP {
+			b = enforcement.Binding{Method: "radius", Addresses: []string{s.ip + "/32"}}
+		}
+		out = append(out, enforcement.Target{ServiceID: svc, Binding: b, Reason: "conformance"})
+		packets = append(packets, acctPacket("Start", p.nasIP, s.user, s.id, s.ip))
+	}
+	p.mu.Unlock()
+	p.e.sendAcct(t, packets...)
+	return out
+}
+
+func (p *peer) Tamper(t *testing.T, target enforcement.Target, st enforcement.State) {
+	t.Helper()
+	p.mu.Lock()
+	s := p.live[target.ServiceID]
+	p.mu.Unlock()
+	if st == enforcement.Active {
+		old := s.id
+		s.gen++
+		s.id = fmt.Sprintf("%s-%d", s.user, s.gen)
+		p.e.sendAcct(t,
+			acctPacket("Stop", p.nasIP, s.user, old, s.ip, "Acct-Terminate-Cause = Admin-Reset"),
+			acctPacket("Start", p.nasIP, s.user, s.id, s.ip))
+		return
+	}
+	p.e.sendAcct(t, acctPacket("Interim-Update", p.nasIP, s.user, s.id, s.ip, p.suspendA...))
+}
+
+func TestConformance(t *testing.T) {
+	nas := []NASConfig{
+		// Restore by disconnecting: the reconnection is authorized without
+		// the address list.
+		{Name: "mikrotik", NASIP: []string{"127.0.1.1"}, Profile: ProfileMikrotikAddressList},
+		// CoA both ways; services bound by address.
+		{Name: "filter", NASIP: []string{"127.0.1.2"}, Profile: ProfileFilterID, ActiveFilter: "internet"},
+		// Cut on suspend and on restore.
+		{Name: "disconnect", NASIP: []string{"127.0.1.3"}, Profile: ProfileDisconnect},
+		{Name: "cisco", NASIP: []string{"127.0.1.4"}, Profile: ProfileCiscoAVPair, ActiveService: "internet"},
+	}
+	e := newEnv(t, radiustest.Options{}, nas...)
+	for i, p := range []*peer{
+		{name: "mikrotik", suspendA: []string{`Mikrotik-Address-List = "tollgate-suspended"`}},
+		{name: "filter", byIP: true, suspendA: []string{`Filter-Id = "tollgate-suspended"`}},
+		{name: "disconnect", suspendA: []string{`Filter-Id = "tollgate-suspended"`}},
+		{name: "cisco", suspendA: []string{`Cisco-AVPair = "subscriber:service-name=tollgate-suspended"`}},
+	} {
+		p.e, p.nasIP, p.ipBase, p.live = e, nas[i].NASIP[0], i, map[string]*peerSession{}
+		t.Run(p.name, func(t *testing.T) { enforcementtest.Run(t, e.driver, p) })
+	}
+	// The suite went through the NAS: FreeRADIUS received each NAS's
+	// requests (suspensions of sessions created by the drift cases too).
+	perNAS := map[string]int{}
+	for _, r := range e.fr.Records(t) {
+		perNAS[r.Get("NAS-IP-Address")+" "+r.Type]++
+	}
+	for _, want := range []string{"127.0.1.1 CoA-Request", "127.0.1.1 Disconnect-Request", "127.0.1.2 CoA-Request",
+		"127.0.1.3 Disconnect-Request", "127.0.1.4 CoA-Request"} {
+		if perNAS[want] == 0 {
+			t.Errorf("FreeRADIUS received no %s (got %v)", want, perNAS)
+		}
+	}
+}

@@ -1,0 +1,356 @@
+package radius
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	rad "layeh.com/radius"
+
+	"github.com/tollgate-isp/tollgate/enforcement"
+)
+
+// Driver is the RADIUS enforcement driver: it suspends and restores the
+// sessions the accounting listener learned, with CoA-Request or
+// Disconnect-Request per each NAS's vendor profile. See the package
+// documentation for what Observe reports.
+type Driver struct {
+	sessions *Sessions
+	log      *slog.Logger
+	nas      []*nas
+	byKey    map[string]*nas // nas_ip values and names
+	now      func() time.Time
+
+	mu sync.Mutex
+	// suspended holds the services last suspended through this driver, for
+	// Observe when they have no session: nothing on any NAS contradicts it
+	// and the authorize endpoint keeps them suspended when they connect.
+	suspended map[string]struct{}
+}
+
+var _ enforcement.Driver = (*Driver)(nil)
+
+type nas struct {
+	cfg    NASConfig
+	prof   *profile
+	client *client
+	ignore map[uint32]bool
+}
+
+// NewDriver returns a driver for the NASes in cfgs, acting on the
+// sessions in sessions (fed by an [AccountingServer]). It reads the
+// secrets and opens one UDP socket per 256 requests of concurrency per
+// NAS. Close it when done.
+func NewDriver(cfgs []NASConfig, sessions *Sessions, log *slog.Logger) (*Driver, error) {
+	if sessions == nil {
+		return nil, errors.New("radius: NewDriver needs a session table")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	d := &Driver{
+		sessions:  sessions,
+		log:       log,
+		byKey:     make(map[string]*nas),
+		now:       time.Now,
+		suspended: make(map[string]struct{}),
+	}
+	for _, c := range cfgs {
+		n, err := d.addNAS(c)
+		if err != nil {
+			d.Close()
+			return nil, err
+		}
+		d.nas = append(d.nas, n)
+	}
+	sessions.setClassifier(d.classify)
+	return d, nil
+}
+
+func (d *Driver) addNAS(c NASConfig) (*nas, error) {
+	c, err := c.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("radius: %w", err)
+	}
+	prof, err := newProfile(c)
+	if err != nil {
+		return nil, fmt.Errorf("radius: nas %s: %w", c.Name, err)
+	}
+	secret, err := c.Secret.Load()
+	if err != nil {
+		return nil, fmt.Errorf("radius: nas %s: %w", c.Name, err)
+	}
+	for _, k := range append([]string{c.Name}, c.NASIP...) {
+		if other, dup := d.byKey[k]; dup {
+			return nil, fmt.Errorf("radius: nas %s: %q already names nas %s", c.Name, k, other.cfg.Name)
+		}
+	}
+	cl, err := newClient(c.Address, secret, c.Timeout, c.Retries, c.Concurrency)
+	if err != nil {
+		return nil, fmt.Errorf("radius: nas %s: %w", c.Name, err)
+	}
+	n := &nas{cfg: c, prof: prof, client: cl, ignore: map[uint32]bool{errorCauseNotFound: true}}
+	for _, e := range c.IgnoreErrorCauses {
+		n.ignore[e] = true
+	}
+	for _, k := range append([]string{c.Name}, c.NASIP...) {
+		d.byKey[k] = n
+	}
+	return n, nil
+}
+
+// Close closes the NAS sockets. Calls in flight fail.
+func (d *Driver) Close() error {
+	for _, n := range d.nas {
+		n.client.Close()
+	}
+	return nil
+}
+
+// Sessions returns the driver's session table.
+func (d *Driver) Sessions() *Sessions { return d.sessions }
+
+// nasOf returns the NAS a session belongs to.
+func (d *Driver) nasOf(s *Session) *nas {
+	if n, ok := d.byKey[s.NAS]; ok {
+		return n
+	}
+	if s.NASIdentifier != "" {
+		if n, ok := d.byKey[s.NASIdentifier]; ok {
+			return n
+		}
+	}
+	if s.NASIP.IsValid() {
+		return d.byKey[s.NASIP.String()]
+	}
+	return nil
+}
+
+func (d *Driver) classify(s *Session, attrs []Attr) (enforcement.State, bool) {
+	n := d.nasOf(s)
+	if n == nil {
+		return "", false
+	}
+	return n.prof.classify(attrs)
+}
+
+// sessionsOf returns the sessions of a target: by RADIUS user name when
+// the binding has one, else by Framed-IP-Address within its addresses;
+// only those on the binding's Device when it names a NAS.
+func (d *Driver) sessionsOf(t enforcement.Target) ([]Session, error) {
+	b := t.Binding
+	var prefixes []netip.Prefix
+	if b.RADIUSUsername == "" {
+		for _, a := range b.Addresses {
+			p, err := parsePrefix(a)
+			if err != nil {
+				return nil, fmt.Errorf("service %s: address %q: %w", t.ServiceID, a, err)
+			}
+			prefixes = append(prefixes, p)
+		}
+		if len(prefixes) == 0 {
+			return nil, fmt.Errorf("service %s: the binding has neither a RADIUS user name nor addresses", t.ServiceID)
+		}
+	}
+	ss := d.sessions.Find(b.RADIUSUsername, prefixes)
+	if b.Device == "" {
+		return ss, nil
+	}
+	dev, ok := d.byKey[b.Device]
+	if !ok {
+		return nil, fmt.Errorf("service %s: device %q is not a configured NAS", t.ServiceID, b.Device)
+	}
+	out := ss[:0]
+	for _, s := range ss {
+		if d.nasOf(&s) == dev {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// Suspend implements [enforcement.Driver]: every session of the service
+// gets its NAS's suspend action. A service with no session succeeds with
+// nothing sent: the authorize endpoint suspends it when it connects.
+func (d *Driver) Suspend(ctx context.Context, t enforcement.Target) error {
+	return d.apply(ctx, t, enforcement.Suspended)
+}
+
+// Restore implements [enforcement.Driver].
+func (d *Driver) Restore(ctx context.Context, t enforcement.Target) error {
+	return d.apply(ctx, t, enforcement.Active)
+}
+
+func (d *Driver) apply(ctx context.Context, t enforcement.Target, want enforcement.State) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("radius: service %s: %w", t.ServiceID, err)
+	}
+	ss, err := d.sessionsOf(t)
+	if err != nil {
+		return fmt.Errorf("radius: %w", err)
+	}
+	errs := make([]error, len(ss))
+	var wg sync.WaitGroup
+	for i, s := range ss {
+		wg.Go(func() { errs[i] = d.applySession(ctx, t, s, want) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	if want == enforcement.Suspended {
+		d.suspended[t.ServiceID] = struct{}{}
+	} else {
+		delete(d.suspended, t.ServiceID)
+	}
+	d.mu.Unlock()
+	return nil
+}
+
+// applySession sends one session its NAS's action for want.
+func (d *Driver) applySession(ctx context.Context, t enforcement.Target, s Session, want enforcement.State) error {
+	n := d.nasOf(&s)
+	if n == nil {
+		return fmt.Errorf("radius: service %s: session %s of %s is on NAS %s, which is not configured", t.ServiceID, s.ID, s.UserName, s.NAS)
+	}
+	act := n.prof.restore
+	if want == enforcement.Suspended {
+		act = n.prof.suspend
+	}
+	if act.disconnect {
+		// Cutting a session is not idempotent for the subscriber: only
+		// sessions not already in the wanted state are disconnected.
+		if s.State == want {
+			return nil
+		}
+		out, err := n.client.exchange(ctx, rad.CodeDisconnectRequest, d.sessionAttrs(&s, nil))
+		if err != nil {
+			return d.wrap(t, n, &s, "Disconnect-Request", err)
+		}
+		if !out.ACK && !n.ignore[out.ErrorCause] {
+			return d.nak(t, n, &s, "Disconnect-Request", out)
+		}
+		// Gone either way: its Stop follows, and its reconnection is
+		// authorized in the new state by the authorize endpoint.
+		d.sessions.remove(s.Key())
+		return nil
+	}
+	for _, attrs := range act.coas {
+		out, err := n.client.exchange(ctx, rad.CodeCoARequest, d.sessionAttrs(&s, attrs))
+		if err != nil {
+			return d.wrap(t, n, &s, "CoA-Request", err)
+		}
+		if out.ACK {
+			continue
+		}
+		if out.ErrorCause == errorCauseNotFound {
+			d.log.Info("radius: the NAS no longer has the session; forgetting it",
+				"nas", n.cfg.Name, "user", s.UserName, "session", s.ID, "service", t.ServiceID)
+			d.sessions.remove(s.Key())
+			return nil
+		}
+		if !n.ignore[out.ErrorCause] {
+			return d.nak(t, n, &s, "CoA-Request", out)
+		}
+	}
+	d.sessions.setState(s.Key(), want, SourceNAS)
+	return nil
+}
+
+func (d *Driver) wrap(t enforcement.Target, n *nas, s *Session, what string, err error) error {
+	return fmt.Errorf("radius: service %s: %s to NAS %s for session %s of %s: %w", t.ServiceID, what, n.cfg.Name, s.ID, s.UserName, err)
+}
+
+// NAKError is a NAK other than "session not found".
+type NAKError struct {
+	NAS        string
+	ErrorCause uint32 // 0: the NAK carried none
+}
+
+func (e *NAKError) Error() string {
+	if e.ErrorCause == 0 {
+		return fmt.Sprintf("NAS %s answered NAK without an Error-Cause", e.NAS)
+	}
+	return fmt.Sprintf("NAS %s answered NAK with Error-Cause %d (%s)", e.NAS, e.ErrorCause, ErrorCauseName(e.ErrorCause))
+}
+
+func (d *Driver) nak(t enforcement.Target, n *nas, s *Session, what string, out Outcome) error {
+	return d.wrap(t, n, s, what, &NAKError{NAS: n.cfg.Name, ErrorCause: out.ErrorCause})
+}
+
+// sessionAttrs returns the attributes that identify a session to its NAS
+// (RFC 5176 §3: NAS identification and session identification), with
+// Event-Timestamp, followed by extra.
+func (d *Driver) sessionAttrs(s *Session, extra []Attr) rad.Attributes {
+	attrs := make(rad.Attributes, 0, 6+len(extra))
+	if s.NASIP.Is4() {
+		attrs.Add(rad.Type(typeNASIPAddress), s.NASIP.AsSlice())
+	} else if s.NASIdentifier != "" {
+		attrs.Add(rad.Type(typeNASIdentifier), []byte(s.NASIdentifier))
+	}
+	attrs.Add(rad.Type(typeUserName), []byte(s.UserName))
+	attrs.Add(rad.Type(typeAcctSessionID), []byte(s.ID))
+	if s.FramedIP.Is4() {
+		attrs.Add(rad.Type(typeFramedIPAddress), s.FramedIP.AsSlice())
+	}
+	attrs.Add(rad.Type(typeEventTimestamp), rad.NewInteger(uint32(d.now().Unix())))
+	for _, a := range extra {
+		// Values were checked against the size limits when the profile
+		// was built.
+		_ = a.encode(&attrs)
+	}
+	return attrs
+}
+
+// Observe implements [enforcement.Driver]. A RADIUS NAS cannot be read, so
+// Observe reports what the NAS last told: a service is suspended when all
+// its sessions are, each session's state being the one the NAS last
+// acknowledged to a CoA-Request, or the one its accounting showed (a new
+// session without the suspended attributes is active; one whose user the
+// authorize endpoint had just answered as suspended is suspended). A
+// service without sessions is in the state this driver last put it in
+// (active if never): nothing on the NASes says otherwise, and it will be
+// authorized in that state when it connects.
+func (d *Driver) Observe(ctx context.Context, t enforcement.Target) (enforcement.State, error) {
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("radius: service %s: %w", t.ServiceID, err)
+	}
+	ss, err := d.sessionsOf(t)
+	if err != nil {
+		return "", fmt.Errorf("radius: %w", err)
+	}
+	if len(ss) == 0 {
+		d.mu.Lock()
+		_, suspended := d.suspended[t.ServiceID]
+		d.mu.Unlock()
+		if suspended {
+			return enforcement.Suspended, nil
+		}
+		return enforcement.Active, nil
+	}
+	for _, s := range ss {
+		if s.State != enforcement.Suspended {
+			return enforcement.Active, nil
+		}
+	}
+	return enforcement.Suspended, nil
+}

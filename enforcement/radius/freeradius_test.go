@@ -1,0 +1,407 @@
+package radius
+
+import (
+	"context"
+	"crypto/md5"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	rad "layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+
+	"github.com/tollgate-isp/tollgate/enforcement"
+	"github.com/tollgate-isp/tollgate/internal/radiustest"
+)
+
+// FreeRADIUS as the NAS: every vendor profile's CoA-Request and
+// Disconnect-Request are accepted (so their authenticators and
+// Message-Authenticator are right: FreeRADIUS requires and checks it) and
+// decode to the attributes the vendor expects.
+func TestProfilesAgainstFreeRADIUS(t *testing.T) {
+	nas := []NASConfig{
+		{Name: "mikrotik", NASIP: []string{"127.0.0.11"}, Profile: ProfileMikrotikAddressList},
+		{Name: "mikrotik-rate", NASIP: []string{"127.0.0.12"}, Profile: ProfileMikrotikRateLimit, RateLimit: "128k/128k", ActiveRateLimit: "10M/10M"},
+		{Name: "cisco", NASIP: []string{"127.0.0.13"}, Profile: ProfileCiscoAVPair, ActiveService: "internet"},
+		{Name: "juniper", NASIP: []string{"127.0.0.14"}, Profile: ProfileJuniperERX, SuspendedService: "walled-garden", ActiveService: "internet(100M)"},
+		{Name: "filter", NASIP: []string{"127.0.0.15"}, Profile: ProfileFilterID, ActiveFilter: "internet"},
+		{Name: "disconnect", NASIP: []string{"127.0.0.16"}, Profile: ProfileDisconnect},
+	}
+	e := newEnv(t, radiustest.Options{}, nas...)
+	type want struct {
+		typ   string
+		attrs map[string]string // attribute -> values joined with ","
+	}
+	coa := func(kv ...string) want {
+		w := want{typ: "CoA-Request", attrs: map[string]string{}}
+		for i := 0; i < len(kv); i += 2 {
+			w.attrs[kv[i]] = kv[i+1]
+		}
+		return w
+	}
+	disconnect := want{typ: "Disconnect-Request"}
+	cases := []struct {
+		nas              string
+		suspend, restore []want
+	}{
+		{"mikrotik", []want{coa("Mikrotik-Address-List", "tollgate-suspended")}, []want{disconnect}},
+		{"mikrotik-rate", []want{coa("Mikrotik-Rate-Limit", "128k/128k")}, []want{coa("Mikrotik-Rate-Limit", "10M/10M")}},
+		{"cisco",
+			[]want{
+				coa("Cisco-AVPair", "subscriber:command=deactivate-service,subscriber:service-name=internet"),
+				coa("Cisco-AVPair", "subscriber:command=activate-service,subscriber:service-name=tollgate-suspended"),
+			},
+			[]want{
+				coa("Cisco-AVPair", "subscriber:command=deactivate-service,subscriber:service-name=tollgate-suspended"),
+				coa("Cisco-AVPair", "subscriber:command=activate-service,subscriber:service-name=internet"),
+			}},
+		{"juniper",
+			[]want{coa("ERX-Service-Deactivate", "internet(100M)", "ERX-Service-Activate", "walled-garden")},
+			[]want{coa("ERX-Service-Deactivate", "walled-garden", "ERX-Service-Activate", "internet(100M)")}},
+		{"filter", []want{coa("Filter-Id", "tollgate-suspended")}, []want{coa("Filter-Id", "internet")}},
+		{"disconnect", []want{disconnect}, nil}, // the session is gone after the Disconnect-ACK: nothing to restore
+	}
+	ctx := context.Background()
+	for i, tc := range cases {
+		t.Run(tc.nas, func(t *testing.T) {
+			nasIP := nas[i].NASIP[0]
+			user, session, framed := "user-"+tc.nas, "sess-"+tc.nas, fmt.Sprintf("100.64.1.%d", i+1)
+			e.learn(nasIP, user, session, framed)
+			target := enforcement.Target{ServiceID: "svc-" + tc.nas, Binding: enforcement.Binding{Method: "radius", RADIUSUsername: user}}
+			check := func(op string, rs []radiustest.Record, ws []want) {
+				t.Helper()
+				for j, w := range ws {
+					r := rs[j]
+					if r.Type != w.typ {
+						t.Errorf("%s #%d: FreeRADIUS received %s, want %s", op, j+1, r.Type, w.typ)
+					}
+					for k, v := range w.attrs {
+						if got := joinVals(r.Attrs[k]); got != v {
+							t.Errorf("%s #%d: %s = %q, want %q (all: %v)", op, j+1, k, got, v, r.Attrs)
+						}
+					}
+					for k, v := range map[string]string{"NAS-IP-Address": nasIP, "User-Name": user, "Acct-Session-Id": session, "Framed-IP-Address": framed} {
+						if got := r.Get(k); got != v {
+							t.Errorf("%s #%d: %s = %q, want %q", op, j+1, k, got, v)
+						}
+					}
+					if r.Get("Event-Timestamp") == "" || !strings.HasPrefix(r.Get("Message-Authenticator"), "0x") {
+						t.Errorf("%s #%d: no Event-Timestamp or Message-Authenticator: %v", op, j+1, r.Attrs)
+					}
+				}
+			}
+			if err := e.driver.Suspend(ctx, target); err != nil {
+				t.Fatal(err)
+			}
+			check("suspend", e.recordsFor(t, session, len(tc.suspend)), tc.suspend)
+			if st, err := e.driver.Observe(ctx, target); err != nil || st != enforcement.Suspended {
+				t.Fatalf("observe after suspend: %q, %v", st, err)
+			}
+			if err := e.driver.Restore(ctx, target); err != nil {
+				t.Fatal(err)
+			}
+			check("restore", e.recordsFor(t, session, len(tc.suspend)+len(tc.restore))[len(tc.suspend):], tc.restore)
+			if st, err := e.driver.Observe(ctx, target); err != nil || st != enforcement.Active {
+				t.Fatalf("observe after restore: %q, %v", st, err)
+			}
+		})
+	}
+	// The JSON record has no tags; FreeRADIUS's debug output shows the
+	// Juniper activation carries tag 1.
+	if log := e.fr.Log(t); !strings.Contains(log, `ERX-Service-Activate:1 = "walled-garden"`) {
+		t.Error("FreeRADIUS did not decode ERX-Service-Activate with tag 1")
+	}
+}
+
+// exchangeRaw sends a datagram to addr and returns the answer, or nil if
+// none came within wait.
+func exchangeRaw(t *testing.T, addr string, b []byte, wait time.Duration) []byte {
+	t.Helper()
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(wait))
+	buf := make([]byte, 4096)
+	n, err := c.Read(buf)
+	if err != nil {
+		return nil
+	}
+	return buf[:n]
+}
+
+// FreeRADIUS, told to require Message-Authenticator, accepts ours and
+// drops a request without one or with a wrong one: so it does check it,
+// and ours is right.
+func TestMessageAuthenticatorCheckedByFreeRADIUS(t *testing.T) {
+	fr := radiustest.Start(t, radiustest.Options{RequireMessageAuthenticator: true})
+	secret := []byte(fr.Secret)
+	var attrs rad.Attributes
+	attrs.Add(rfc2865.UserName_Type, []byte("bob"))
+	attrs.Add(rad.Type(typeAcctSessionID), []byte("ma-1"))
+
+	req, err := encodeRequest(rad.CodeCoARequest, 1, secret, attrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := exchangeRaw(t, fr.CoAAddr, req.wire, 2*time.Second)
+	if resp == nil {
+		t.Fatalf("no answer to a correctly signed CoA-Request\n%s", fr.Log(t))
+	}
+	if out, err := parseResponse(resp, req, secret); err != nil || !out.ACK {
+		t.Fatalf("answer: %+v, %v", out, err)
+	}
+	dreq, _ := encodeRequest(rad.CodeDisconnectRequest, 2, secret, attrs)
+	if out, err := parseResponse(exchangeRaw(t, fr.CoAAddr, dreq.wire, 2*time.Second), dreq, secret); err != nil || !out.ACK {
+		t.Fatalf("Disconnect-Request: %+v, %v", out, err)
+	}
+
+	// Without a Message-Authenticator (layeh.com/radius signs the Request
+	// Authenticator only).
+	p := rad.New(rad.CodeCoARequest, secret)
+	p.Attributes = attrs
+	plain, err := p.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := exchangeRaw(t, fr.CoAAddr, plain, 500*time.Millisecond); resp != nil {
+		t.Fatal("FreeRADIUS answered a CoA-Request without Message-Authenticator")
+	}
+	// With a wrong one, the Request Authenticator recomputed to match.
+	bad, _ := encodeRequest(rad.CodeCoARequest, 3, secret, attrs)
+	bad.wire[len(bad.wire)-1] ^= 0x55
+	reauth(bad.wire, secret)
+	if err := checkRequestAuthenticator(bad.wire, secret); err != nil {
+		t.Fatal(err)
+	}
+	if resp := exchangeRaw(t, fr.CoAAddr, bad.wire, 500*time.Millisecond); resp != nil {
+		t.Fatal("FreeRADIUS answered a CoA-Request with a wrong Message-Authenticator")
+	}
+	log := fr.Log(t)
+	for _, w := range []string{"does not contain required Message-Authenticator", "Message-Authenticator"} {
+		if !strings.Contains(log, w) {
+			t.Errorf("FreeRADIUS log does not mention %q", w)
+		}
+	}
+}
+
+// reauth recomputes the Request Authenticator of a request only.
+func reauth(b, secret []byte) {
+	clear(b[4:20])
+	sum := md5.Sum(append(append([]byte(nil), b...), secret...))
+	copy(b[4:20], sum[:])
+}
+
+// NAKs: Error-Cause 503 means the session is gone (nothing to do, forget
+// it); any other NAK is an error naming the cause; no answer is an error
+// after the retries.
+func TestNAKAndTimeouts(t *testing.T) {
+	e := newEnv(t, radiustest.Options{},
+		NASConfig{Name: "nas", NASIP: []string{"127.0.0.21"}, Profile: ProfileFilterID, ActiveFilter: "internet", Timeout: 200 * time.Millisecond, Retries: 2})
+	ctx := context.Background()
+	byUser := func(u string) enforcement.Target {
+		return enforcement.Target{ServiceID: "svc-" + u, Binding: enforcement.Binding{Method: "radius", RADIUSUsername: u}}
+	}
+
+	e.learn("127.0.0.21", "gone-user", "gone-1", "")
+	if err := e.driver.Suspend(ctx, byUser("gone-user")); err != nil {
+		t.Fatalf("NAK 503: %v", err)
+	}
+	if n := len(e.sessions.Find("gone-user", nil)); n != 0 {
+		t.Fatalf("the gone session is still in the table (%d)", n)
+	}
+
+	e.learn("127.0.0.21", "bad-user", "bad-1", "")
+	err := e.driver.Suspend(ctx, byUser("bad-user"))
+	var nak *NAKError
+	if !errors.As(err, &nak) || nak.ErrorCause != 401 || !strings.Contains(err.Error(), "Error-Cause 401 (Unsupported-Attribute)") {
+		t.Fatalf("other NAK: %v", err)
+	}
+	if st, _ := e.driver.Observe(ctx, byUser("bad-user")); st != enforcement.Active {
+		t.Fatalf("a NAKed suspend is observed %s", st)
+	}
+
+	e.learn("127.0.0.21", "silent-user", "silent-1", "")
+	start := time.Now()
+	err = e.driver.Suspend(ctx, byUser("silent-user"))
+	if err == nil || !strings.Contains(err.Error(), "no answer") || !strings.Contains(err.Error(), "after 3 attempts") {
+		t.Fatalf("no answer: %v", err)
+	}
+	if took := time.Since(start); took < 550*time.Millisecond || took > 2*time.Second {
+		t.Fatalf("3 attempts 200ms apart took %s", took)
+	}
+
+	// A cancelled context stops the wait at once.
+	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	start = time.Now()
+	if err := e.driver.Suspend(cctx, byUser("silent-user")); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 150*time.Millisecond {
+		t.Fatalf("deadline: %v after %s", err, time.Since(start))
+	}
+}
+
+// A NAS that does not answer holds only its own requests: the other NAS's
+// suspensions go through at their usual speed meanwhile.
+func TestDeadNASDoesNotStallOthers(t *testing.T) {
+	dead, err := net.ListenPacket("udp", "127.0.0.1:0") // reads nothing, answers nothing
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Close()
+	e := newEnv(t, radiustest.Options{},
+		NASConfig{Name: "dead", Address: dead.LocalAddr().String(), NASIP: []string{"127.0.0.31"}, Profile: ProfileFilterID, Timeout: 500 * time.Millisecond, Retries: -1, Concurrency: 2},
+		NASConfig{Name: "live", NASIP: []string{"127.0.0.32"}, Profile: ProfileFilterID})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := range 6 {
+		u := fmt.Sprintf("dead-%d", i)
+		e.learn("127.0.0.31", u, "s-"+u, "")
+		wg.Go(func() {
+			_ = e.driver.Suspend(ctx, enforcement.Target{ServiceID: u, Binding: enforcement.Binding{RADIUSUsername: u}})
+		})
+	}
+	time.Sleep(50 * time.Millisecond) // the dead NAS's requests are in flight
+	for i := range 10 {
+		u := fmt.Sprintf("live-%d", i)
+		e.learn("127.0.0.32", u, "s-"+u, "")
+		start := time.Now()
+		if err := e.driver.Suspend(ctx, enforcement.Target{ServiceID: u, Binding: enforcement.Binding{RADIUSUsername: u}}); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took > 200*time.Millisecond {
+			t.Fatalf("a suspension on the live NAS took %s while the dead NAS timed out", took)
+		}
+	}
+	wg.Wait()
+}
+
+// radclient as the NAS sending accounting to the agent's listener.
+func TestAccountingFromRadclient(t *testing.T) {
+	e := newEnv(t, radiustest.Options{}, NASConfig{Name: "nas", NASIP: []string{"127.0.0.41"}, Profile: ProfileMikrotikAddressList})
+	e.sendAcct(t, acctPacket("Start", "127.0.0.41", "alice", "a-1", "100.64.2.1"))
+	ss := e.sessions.Find("alice", nil)
+	if len(ss) != 1 || ss[0].ID != "a-1" || ss[0].FramedIP.String() != "100.64.2.1" || ss[0].NAS != "127.0.0.41" || ss[0].State != enforcement.Active {
+		t.Fatalf("after Start: %+v", ss)
+	}
+	// Interim-Update: new address; the NAS reports the suspended list.
+	e.sendAcct(t, acctPacket("Interim-Update", "127.0.0.41", "alice", "a-1", "100.64.2.9", `Mikrotik-Address-List = "tollgate-suspended"`))
+	ss = e.sessions.Find("", mustPrefixes("100.64.2.9"))
+	if len(ss) != 1 || ss[0].State != enforcement.Suspended || ss[0].StateSource != SourceAccounting {
+		t.Fatalf("after Interim-Update: %+v", ss)
+	}
+	e.sendAcct(t, acctPacket("Stop", "127.0.0.41", "alice", "a-1", "100.64.2.9"))
+	if n := e.sessions.Len(); n != 0 {
+		t.Fatalf("%d sessions after Stop", n)
+	}
+	// Several sessions, then the NAS reboots (Accounting-On).
+	e.sendAcct(t,
+		acctPacket("Start", "127.0.0.41", "bob", "b-1", "100.64.2.2"),
+		acctPacket("Start", "127.0.0.41", "carol", "c-1", "100.64.2.3"),
+		acctPacket("Start", "127.0.0.42", "dave", "d-1", "100.64.2.4"))
+	if n := e.sessions.Len(); n != 3 {
+		t.Fatalf("%d sessions, want 3", n)
+	}
+	e.sendAcct(t, []string{"Acct-Status-Type = Accounting-On", "NAS-IP-Address = 127.0.0.41"})
+	if n := e.sessions.Len(); n != 1 || len(e.sessions.Find("dave", nil)) != 1 {
+		t.Fatalf("after Accounting-On: %d sessions", n)
+	}
+	// A sender with the wrong secret gets no answer and changes nothing.
+	dropped := e.acct.Stats().Dropped.Load()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if out, err := radiustest.RadclientWith(ctx, radiustest.RadclientOptions{Tries: 1, Timeout: 1}, e.acct.Addr().String(), "acct", "wrong", acctPacket("Start", "127.0.0.41", "eve", "e-1", "")); err == nil {
+		t.Fatalf("accounting with the wrong secret was answered:\n%s", out)
+	}
+	if e.acct.Stats().Dropped.Load() == dropped || len(e.sessions.Find("eve", nil)) != 0 {
+		t.Fatal("accounting with the wrong secret was not dropped")
+	}
+}
+
+// FreeRADIUS as the ISP's RADIUS server calls the authorize endpoint with
+// rlm_rest: a suspended user's Access-Accept carries the suspended profile
+// of the NAS it comes through; others get nothing extra. The session that
+// follows is known to be suspended.
+func TestAuthorizeThroughFreeRADIUS(t *testing.T) {
+	suspended := map[string]bool{"sus": true, "fine": false}
+	lookup := func(u string) (bool, bool) { s, ok := suspended[u]; return s, ok }
+	// The driver's NASes point at a FreeRADIUS that only runs the CoA
+	// listener; the authorize endpoint is served by an httptest server that
+	// a second FreeRADIUS calls.
+	e := newEnv(t, radiustest.Options{},
+		NASConfig{Name: "mikrotik", NASIP: []string{"127.0.0.51"}, Profile: ProfileMikrotikAddressList},
+		NASConfig{Name: "cisco", NASIP: []string{"127.0.0.52"}, Profile: ProfileCiscoAVPair},
+		NASConfig{Name: "juniper", NASIP: []string{"127.0.0.53"}, Profile: ProfileJuniperERX, SuspendedService: "walled(portal)"},
+		NASConfig{Name: "custom", NASIP: []string{"127.0.0.54"}, Profile: ProfileDisconnect,
+			AuthorizeReply: []ReplyAttr{{"Filter-Id", "walled"}, {"Cisco-AVPair", "ip:inacl#1=deny ip any any"}, {"Cisco-AVPair", "ip:outacl#1=deny ip any any"}}},
+	)
+	h, err := NewAuthorizeHandler(e.driver, AuthorizeConfig{}, lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(AuthorizePath, h)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	aaa := radiustest.Start(t, radiustest.Options{RESTURL: srv.URL})
+
+	auth := func(user, nasIP string) string {
+		t.Helper()
+		out, err := radiustest.Radclient(t.Context(), aaa.AuthAddr, "auth", aaa.Secret,
+			[]string{fmt.Sprintf("User-Name = %q", user), `User-Password = "pw"`, "NAS-IP-Address = " + nasIP, "Message-Authenticator = 0x00"})
+		if err != nil || !strings.Contains(out, "Received Access-Accept") {
+			t.Fatalf("Access-Request for %s: %v\n%s\n%s", user, err, out, aaa.Log(t))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		user, nasIP string
+		want        []string
+	}{
+		{"sus", "127.0.0.51", []string{`Mikrotik-Address-List = "tollgate-suspended"`}},
+		{"sus", "127.0.0.52", []string{`Cisco-Account-Info = "Atollgate-suspended"`}},
+		{"sus", "127.0.0.53", []string{`ERX-Service-Activate:1 = "walled(portal)"`}},
+		{"sus", "127.0.0.54", []string{`Filter-Id = "walled"`, `Cisco-AVPair = "ip:inacl#1=deny ip any any"`, `Cisco-AVPair = "ip:outacl#1=deny ip any any"`}},
+		{"sus", "192.0.2.99", []string{`Mikrotik-Address-List = "tollgate-suspended"`}}, // unknown NAS: the first one's profile
+	} {
+		out := auth(tc.user, tc.nasIP)
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s via %s: Access-Accept lacks %s:\n%s", tc.user, tc.nasIP, w, out)
+			}
+		}
+	}
+	for _, u := range []string{"fine", "stranger"} {
+		out := auth(u, "127.0.0.51")
+		if strings.Contains(out, "Mikrotik-Address-List") {
+			t.Errorf("%s got the suspended profile:\n%s", u, out)
+		}
+	}
+	// The suspended user's new session starts suspended.
+	e.sendAcct(t, acctPacket("Start", "127.0.0.51", "sus", "sus-1", "100.64.3.1"))
+	target := enforcement.Target{ServiceID: "svc-sus", Binding: enforcement.Binding{RADIUSUsername: "sus"}}
+	if st, err := e.driver.Observe(context.Background(), target); err != nil || st != enforcement.Suspended {
+		t.Fatalf("session after a suspended authorize: %q, %v", st, err)
+	}
+}
+
+func mustPrefixes(ss ...string) (out []netip.Prefix) {
+	for _, s := range ss {
+		p, err := parsePrefix(s)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, p)
+	}
+	return out
+}

@@ -1,0 +1,363 @@
+package radius
+
+import (
+	"crypto/hmac"
+	"crypto/md5"
+	"encoding/binary"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	rad "layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2866"
+
+	"github.com/tollgate-isp/tollgate/enforcement"
+)
+
+var testSecret = []byte("s3cret")
+
+// The signing of a request, recomputed independently: the
+// Message-Authenticator over the packet with a zero authenticator field
+// and a zero Message-Authenticator value, then the Request Authenticator
+// over the packet (Message-Authenticator included) and the secret.
+func TestEncodeRequestSigning(t *testing.T) {
+	var attrs rad.Attributes
+	attrs.Add(rfc2865.UserName_Type, []byte("bob"))
+	_ = named("Mikrotik-Address-List", "x").encode(&attrs)
+	req, err := encodeRequest(rad.CodeCoARequest, 7, testSecret, attrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := req.wire
+	if b[0] != byte(rad.CodeCoARequest) || b[1] != 7 || int(binary.BigEndian.Uint16(b[2:4])) != len(b) {
+		t.Fatalf("header % x", b[:4])
+	}
+	// The Message-Authenticator is the last attribute.
+	maOff := len(b) - 16
+	if b[maOff-2] != typeMessageAuth || b[maOff-1] != maLen {
+		t.Fatalf("no Message-Authenticator at the end: % x", b[maOff-2:])
+	}
+	tmp := append([]byte(nil), b...)
+	clear(tmp[4:20])
+	clear(tmp[maOff:])
+	mac := hmac.New(md5.New, testSecret)
+	mac.Write(tmp)
+	if !hmac.Equal(mac.Sum(nil), b[maOff:]) {
+		t.Fatal("Message-Authenticator is not HMAC-MD5 over the packet with zero authenticator")
+	}
+	copy(tmp[maOff:], b[maOff:])
+	h := md5.New()
+	h.Write(tmp)
+	h.Write(testSecret)
+	if !hmac.Equal(h.Sum(nil), b[4:20]) {
+		t.Fatal("Request Authenticator is not MD5 over the packet (MA included) with zero authenticator, then the secret")
+	}
+	if !rad.IsAuthenticRequest(b, testSecret) {
+		t.Fatal("layeh.com/radius does not find the request authentic")
+	}
+	// Our own checks agree.
+	if err := checkRequestAuthenticator(b, testSecret); err != nil {
+		t.Fatal(err)
+	}
+	_, parsed, err := frame(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkMessageAuthenticator(b, parsed, zeroAuth, testSecret, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkMessageAuthenticator(b, parsed, zeroAuth, []byte("other"), true); err == nil {
+		t.Fatal("Message-Authenticator accepted with the wrong secret")
+	}
+}
+
+// buildAcct encodes an Accounting-Request like a NAS would.
+func buildAcct(t testing.TB, secret []byte, status rfc2866.AcctStatusType, user, session string, nasIP, framed string, extra ...Attr) []byte {
+	t.Helper()
+	p := rad.New(rad.CodeAccountingRequest, secret)
+	if status != 0 {
+		_ = rfc2866.AcctStatusType_Set(p, status)
+	}
+	if user != "" {
+		_ = rfc2865.UserName_SetString(p, user)
+	}
+	if session != "" {
+		_ = rfc2866.AcctSessionID_SetString(p, session)
+	}
+	if nasIP != "" {
+		p.Add(rfc2865.NASIPAddress_Type, netip.MustParseAddr(nasIP).AsSlice())
+	}
+	if framed != "" {
+		p.Add(rfc2865.FramedIPAddress_Type, netip.MustParseAddr(framed).AsSlice())
+	}
+	for _, a := range extra {
+		if err := a.encode(&p.Attributes); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := p.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestParseAccountingRequest(t *testing.T) {
+	b := buildAcct(t, testSecret, rfc2866.AcctStatusType_Value_Start, "bob", "s1", "10.0.0.1", "100.64.0.5",
+		named("Mikrotik-Address-List", "tollgate-suspended"), named("ERX-Service-Activate", "svc(1)"), named("Filter-Id", "f"))
+	rec, pkt, err := parseAccountingRequest(append(b, 0, 0, 0), testSecret, false) // trailing padding is ignored
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pkt) != len(b) {
+		t.Fatalf("packet length %d, want %d", len(pkt), len(b))
+	}
+	if rec.StatusType != acctStatusStart || rec.UserName != "bob" || rec.SessionID != "s1" ||
+		rec.NASIP != netip.MustParseAddr("10.0.0.1") || rec.FramedIP != netip.MustParseAddr("100.64.0.5") {
+		t.Fatalf("record %+v", rec)
+	}
+	want := []Attr{
+		{Vendor: vendorMikrotik, Type: mikrotikAddressList, Value: "tollgate-suspended"},
+		{Vendor: vendorJuniperERX, Type: erxServiceActivate, Tag: 1, Value: "svc(1)"},
+		{Type: typeFilterID, Value: "f"},
+	}
+	if len(rec.Attrs) != len(want) {
+		t.Fatalf("attrs %+v", rec.Attrs)
+	}
+	for i := range want {
+		if rec.Attrs[i] != want[i] {
+			t.Fatalf("attr %d: %+v, want %+v", i, rec.Attrs[i], want[i])
+		}
+	}
+	// The answer is authentic for the request.
+	resp := encodeResponse(rad.CodeAccountingResponse, pkt, testSecret)
+	if !rad.IsAuthenticResponse(resp, pkt, testSecret) {
+		t.Fatal("Accounting-Response is not authentic")
+	}
+
+	for name, tc := range map[string]struct {
+		b      []byte
+		secret []byte
+		want   string
+	}{
+		"wrong secret":   {b, []byte("nope"), "Request Authenticator"},
+		"short":          {b[:19], testSecret, "shorter than a RADIUS header"},
+		"truncated":      {b[:len(b)-1], testSecret, "exceeds"},
+		"not accounting": {func() []byte { c := append([]byte(nil), b...); c[0] = 1; return c }(), testSecret, "unexpected"},
+		"no status":      {buildAcct(t, testSecret, 0, "bob", "s1", "", ""), testSecret, "no Acct-Status-Type"},
+	} {
+		if _, _, err := parseAccountingRequest(tc.b, tc.secret, false); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error containing %q", name, err, tc.want)
+		}
+	}
+	// Required Message-Authenticator.
+	if _, _, err := parseAccountingRequest(b, testSecret, true); err == nil {
+		t.Fatal("accepted without the required Message-Authenticator")
+	}
+	signed, err := encodeRequest(rad.CodeAccountingRequest, 3, testSecret, mustAttrs(t, b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := parseAccountingRequest(signed.wire, testSecret, true); err != nil {
+		t.Fatalf("with a Message-Authenticator: %v", err)
+	}
+	bad := append([]byte(nil), signed.wire...)
+	bad[len(bad)-1] ^= 1
+	sign2 := md5.New() // keep the Request Authenticator right so only the MA is wrong
+	clear(bad[4:20])
+	sign2.Write(bad)
+	sign2.Write(testSecret)
+	sign2.Sum(bad[4:4])
+	if _, _, err := parseAccountingRequest(bad, testSecret, false); err == nil || !strings.Contains(err.Error(), "Message-Authenticator") {
+		t.Fatalf("with a bad Message-Authenticator: %v", err)
+	}
+}
+
+func mustAttrs(t testing.TB, b []byte) rad.Attributes {
+	t.Helper()
+	_, attrs, err := frame(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return attrs
+}
+
+// respond builds a NAS's answer to req, optionally with an Error-Cause
+// and a Message-Authenticator computed over the given authenticator.
+func respond(req *request, code rad.Code, secret []byte, cause uint32, maAuth []byte) []byte {
+	p := &rad.Packet{Code: code, Identifier: req.id()}
+	if cause != 0 {
+		p.Add(rad.Type(typeErrorCause), rad.NewInteger(cause))
+	}
+	if maAuth != nil {
+		p.Add(rad.Type(typeMessageAuth), make([]byte, 16))
+	}
+	b, _ := p.MarshalBinary()
+	if maAuth != nil {
+		copy(b[4:20], maAuth)
+		mac := hmac.New(md5.New, secret)
+		mac.Write(b)
+		mac.Sum(b[len(b)-16 : len(b)-16])
+	}
+	copy(b[4:20], req.authenticator())
+	h := md5.New()
+	h.Write(b)
+	h.Write(secret)
+	h.Sum(b[4:4])
+	return b
+}
+
+func TestParseResponse(t *testing.T) {
+	req, err := encodeRequest(rad.CodeCoARequest, 9, testSecret, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		b       []byte
+		want    Outcome
+		wantErr string
+	}{
+		"ack":                        {respond(req, rad.CodeCoAACK, testSecret, 0, nil), Outcome{ACK: true}, ""},
+		"nak 503":                    {respond(req, rad.CodeCoANAK, testSecret, 503, nil), Outcome{ErrorCause: 503}, ""},
+		"ack, MA over request auth":  {respond(req, rad.CodeCoAACK, testSecret, 0, req.authenticator()), Outcome{ACK: true}, ""},
+		"ack, MA over zero auth":     {respond(req, rad.CodeCoAACK, testSecret, 0, zeroAuth), Outcome{ACK: true}, ""},
+		"ack, MA over other":         {respond(req, rad.CodeCoAACK, testSecret, 0, []byte("0123456789abcdef")), Outcome{}, "Message-Authenticator"},
+		"wrong secret":               {respond(req, rad.CodeCoAACK, []byte("x"), 0, nil), Outcome{}, "Response Authenticator"},
+		"disconnect-ack to a coa":    {respond(req, rad.CodeDisconnectACK, testSecret, 0, nil), Outcome{}, "unexpected"},
+		"wrong identifier":           {func() []byte { b := respond(req, rad.CodeCoAACK, testSecret, 0, nil); b[1]++; return b }(), Outcome{}, "identifier"},
+		"garbage":                    {[]byte("not radius at all, not at all"), Outcome{}, "length"},
+		"attribute overflows packet": {func() []byte { b := respond(req, rad.CodeCoANAK, testSecret, 503, nil); b[21] = 200; return b }(), Outcome{}, "attributes"},
+	} {
+		got, err := parseResponse(tc.b, req, testSecret)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%s: %v, want error containing %q", name, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%s: %+v, %v; want %+v", name, got, err, tc.want)
+		}
+	}
+	if ErrorCauseName(503) != "Session-Context-Not-Found" || ErrorCauseName(407) != "Invalid-Attribute-Value" || ErrorCauseName(999) != "unknown" {
+		t.Fatal("ErrorCauseName")
+	}
+}
+
+func TestProfiles(t *testing.T) {
+	p := func(c NASConfig) *profile {
+		t.Helper()
+		c.Name, c.Address = "n", "127.0.0.1"
+		pr, err := newProfile(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pr
+	}
+	cisco := p(NASConfig{Profile: ProfileCiscoAVPair, ActiveService: "internet"})
+	if len(cisco.suspend.coas) != 2 || cisco.suspend.coas[1][0].Value != "subscriber:command=activate-service" ||
+		cisco.suspend.coas[1][1].Value != "subscriber:service-name=tollgate-suspended" {
+		t.Fatalf("cisco suspend %+v", cisco.suspend)
+	}
+	// Other AVPairs in accounting say nothing; the service-name one does.
+	if _, ok := cisco.classify([]Attr{named("Cisco-AVPair", "connect-progress=LAN Ses Up")}); ok {
+		t.Fatal("an unrelated AVPair classified the session")
+	}
+	if st, ok := cisco.classify([]Attr{named("Cisco-AVPair", "subscriber:service-name=internet")}); !ok || st != enforcement.Active {
+		t.Fatal("another service should read as active")
+	}
+	if st, _ := cisco.classify([]Attr{named("Cisco-AVPair", "subscriber:service-name=tollgate-suspended")}); st != enforcement.Suspended {
+		t.Fatal("the suspended service should read as suspended")
+	}
+	erx := p(NASConfig{Profile: ProfileJuniperERX, SuspendedService: "walled(portal)"})
+	if st, _ := erx.classify([]Attr{{Vendor: vendorJuniperERX, Type: erxServiceActivate, Tag: 1, Value: "walled(other)"}}); st != enforcement.Suspended {
+		t.Fatal("juniper services match by name, whatever the parameters")
+	}
+	ml := p(NASConfig{Profile: ProfileMikrotikAddressList})
+	if !ml.restore.disconnect || ml.suspend.coas[0][0].Value != DefaultSuspendedName {
+		t.Fatalf("mikrotik defaults %+v", ml)
+	}
+	if _, ok := ml.classify(nil); ok {
+		t.Fatal("no attributes classified the session")
+	}
+	disc := p(NASConfig{Profile: ProfileDisconnect, AuthorizeReply: []ReplyAttr{{"Mikrotik-Rate-Limit", "1k/1k"}}})
+	if st, _ := disc.classify([]Attr{named("Mikrotik-Rate-Limit", "1k/1k")}); st != enforcement.Suspended {
+		t.Fatal("disconnect profile: the authorize reply marks a suspended session")
+	}
+	for _, bad := range []NASConfig{
+		{Profile: "nope"},
+		{Profile: ProfileFilterID, AuthorizeReply: []ReplyAttr{{"Session-Timeout", "1"}}},
+		{Profile: ProfileFilterID, SuspendedFilter: strings.Repeat("x", 300)},
+	} {
+		bad.Name = "n"
+		if _, err := newProfile(bad); err == nil {
+			t.Errorf("profile %+v accepted", bad)
+		}
+	}
+}
+
+func TestSessionsTable(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	tab := NewSessions(SessionsConfig{Max: 3, TTL: time.Hour})
+	tab.now = func() time.Time { return now }
+	src := netip.MustParseAddr("192.0.2.1")
+	rec := func(status uint32, user, id, ip string) AccountingRecord {
+		r := AccountingRecord{StatusType: status, UserName: user, SessionID: id, NASIP: netip.MustParseAddr("10.0.0.1")}
+		if ip != "" {
+			r.FramedIP = netip.MustParseAddr(ip)
+		}
+		return r
+	}
+	if got := tab.Apply(rec(acctStatusStart, "a", "1", "100.64.0.1"), src); got != Created {
+		t.Fatal(got)
+	}
+	if got := tab.Apply(rec(acctStatusInterim, "a", "1", "100.64.0.2"), src); got != Updated {
+		t.Fatal(got)
+	}
+	if ss := tab.Find("", []netip.Prefix{netip.MustParsePrefix("100.64.0.1/32")}); len(ss) != 0 {
+		t.Fatalf("old framed IP still indexed: %+v", ss)
+	}
+	if ss := tab.Find("", []netip.Prefix{netip.MustParsePrefix("100.64.0.0/24")}); len(ss) != 1 || ss[0].UserName != "a" {
+		t.Fatalf("by prefix: %+v", ss)
+	}
+	// Bounded: the least recently updated goes.
+	now = now.Add(time.Second)
+	tab.Apply(rec(acctStatusStart, "b", "2", ""), src)
+	now = now.Add(time.Second)
+	tab.Apply(rec(acctStatusStart, "c", "3", ""), src)
+	now = now.Add(time.Second)
+	tab.Apply(rec(acctStatusInterim, "a", "1", ""), src) // a is now the most recent
+	tab.Apply(rec(acctStatusStart, "d", "4", ""), src)
+	if tab.Len() != 3 || len(tab.Find("b", nil)) != 0 || len(tab.Find("a", nil)) != 1 {
+		t.Fatalf("eviction: len %d, b %v, a %v", tab.Len(), tab.Find("b", nil), tab.Find("a", nil))
+	}
+	// Stop removes; a late Interim-Update does not bring it back.
+	if got := tab.Apply(rec(acctStatusStop, "c", "3", ""), src); got != Removed {
+		t.Fatal(got)
+	}
+	if got := tab.Apply(rec(acctStatusInterim, "c", "3", ""), src); got != Ignored || len(tab.Find("c", nil)) != 0 {
+		t.Fatalf("late interim: %v", got)
+	}
+	// Accounting-On from the NAS: its sessions are gone.
+	if got := tab.Apply(AccountingRecord{StatusType: acctStatusAcctOn, NASIP: netip.MustParseAddr("10.0.0.1")}, src); got != NASReset || tab.Len() != 0 {
+		t.Fatalf("accounting-on: %v, %d left", got, tab.Len())
+	}
+	// TTL.
+	tab.Apply(rec(acctStatusStart, "e", "5", ""), src)
+	now = now.Add(2 * time.Hour)
+	if len(tab.Find("e", nil)) != 0 {
+		t.Fatal("a session past its TTL was found")
+	}
+	// Records without user or session are ignored.
+	if got := tab.Apply(rec(acctStatusStart, "", "6", ""), src); got != Ignored {
+		t.Fatal(got)
+	}
+	// An authorize answer just before a session starts gives its state.
+	tab.noteAuthorized("f", enforcement.Suspended)
+	tab.Apply(rec(acctStatusStart, "f", "7", ""), src)
+	if ss := tab.Find("f", nil); len(ss) != 1 || ss[0].State != enforcement.Suspended || ss[0].StateSource != SourceAuthorize {
+		t.Fatalf("after authorize: %+v", ss)
+	}
+}
