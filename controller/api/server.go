@@ -58,6 +58,10 @@ type Deps struct {
 	// sweeps on demand, held suspension batches and notices (nil: not
 	// served).
 	Collections CollectionStore
+	// Delivery enables the invoice delivery endpoints: the delivery outbox,
+	// re-sends, printed-invoice batches and the print-and-mail vendor's
+	// webhooks (nil: not served).
+	Delivery DeliveryService
 }
 
 // Server is the admin API.
@@ -140,6 +144,9 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	}
 	if deps.Collections != nil {
 		s.registerCollections(deps.Collections)
+	}
+	if deps.Delivery != nil {
+		s.registerDelivery(deps.Delivery)
 	}
 	s.handler = s.instrument(s.authenticate(s.idempotency(mux)))
 	return s
