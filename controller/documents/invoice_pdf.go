@@ -617,7 +617,7 @@ func (l *invoiceLayout) slip() {
 
 	// The scan line a lockbox reads: account, invoice, amount due in minor
 	// units, away from the window.
-	pdf.SetFont("Courier", "", 9)
+	doc.font("", 9)
 	doc.text(5.6, 10.55, pageW-marginX-5.6, 0.18, fmt.Sprintf("%s %s %012d", d.Account.Number, inv.Number, due), "R", false)
 
 	// The remit-to address, where the #9 envelope's window shows it.

@@ -3,6 +3,9 @@ package documents
 import (
 	"bytes"
 	"hash/fnv"
+	"image"
+	"image/draw"
+	"image/png"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,6 +72,11 @@ func newPDFDoc(created time.Time) *pdfDoc {
 	pdf.SetCellMargin(0.04)
 	pdf.SetCreator("Tollgate", true)
 	pdf.SetCatalogSort(true)
+	// Page content is left uncompressed: fpdf builds a new zlib writer for
+	// every page, which took half of an invoice's render time (and most of
+	// its garbage); uncompressed, an invoice page is about 10 KiB instead
+	// of 4 and renders three times as fast. Images stay compressed.
+	pdf.SetCompression(false)
 	// A fixed creation date makes the same document render to the same
 	// bytes (print vendors and idempotent re-sends compare them).
 	pdf.SetCreationDate(created)
@@ -146,30 +154,86 @@ func (d *pdfDoc) hline(x1, x2, y, width float64, gray int) {
 // logo places the company's PNG logo scaled into (x, y, maxW, maxH) and
 // returns its height; 0 if there is none or it is not a readable PNG (a
 // broken logo does not stop an invoice).
-func (d *pdfDoc) logo(png []byte, x, y, maxW, maxH float64) float64 {
-	if len(png) == 0 {
+func (d *pdfDoc) logo(raw []byte, x, y, maxW, maxH float64) float64 {
+	lg := preparedLogo(raw)
+	if lg == nil {
 		return 0
 	}
-	h := fnv.New64a()
-	h.Write(png)
-	name := "logo-" + strconv.FormatUint(h.Sum64(), 16)
 	pdf := d.pdf
-	info := pdf.GetImageInfo(name)
-	if info == nil {
-		info = pdf.RegisterImageOptionsReader(name, fpdf.ImageOptions{ImageType: "png"}, bytes.NewReader(png))
+	if pdf.GetImageInfo(lg.name) == nil {
+		pdf.RegisterImageOptionsReader(lg.name, fpdf.ImageOptions{ImageType: "png"}, bytes.NewReader(lg.png))
 		if pdf.Err() {
 			pdf.ClearError()
 			return 0
 		}
 	}
-	iw, ih := info.Width(), info.Height()
-	if iw <= 0 || ih <= 0 {
-		return 0
+	w, h := maxW, maxW*float64(lg.h)/float64(lg.w)
+	if h > maxH {
+		w, h = maxH*float64(lg.w)/float64(lg.h), maxH
 	}
-	w, hh := maxW, maxW*ih/iw
-	if hh > maxH {
-		w, hh = maxH*iw/ih, maxH
+	pdf.ImageOptions(lg.name, x, y, w, h, false, fpdf.ImageOptions{ImageType: "png"}, 0, "")
+	return h
+}
+
+// logoImage is a logo made ready for fpdf once: flattened onto white (the
+// paper), without interlacing, re-encoded as an opaque PNG. fpdf embeds
+// such a PNG's compressed data as it is, where a PNG with transparency would
+// be decompressed, split into colour and alpha and compressed again for
+// every document.
+type logoImage struct {
+	name string
+	png  []byte
+	w, h int
+}
+
+// logoCache holds prepared logos by the hash of the PNG given (a nil value:
+// not a readable PNG). There is normally one logo, the company's; the cache
+// is emptied if it ever holds more than logoCacheMax.
+var (
+	logoMu    sync.Mutex
+	logoCache = map[uint64]*logoImage{}
+)
+
+const logoCacheMax = 32
+
+func preparedLogo(raw []byte) *logoImage {
+	if len(raw) == 0 {
+		return nil
 	}
-	pdf.ImageOptions(name, x, y, w, hh, false, fpdf.ImageOptions{ImageType: "png"}, 0, "")
-	return hh
+	hs := fnv.New64a()
+	hs.Write(raw)
+	key := hs.Sum64()
+	logoMu.Lock()
+	lg, ok := logoCache[key]
+	logoMu.Unlock()
+	if ok {
+		return lg
+	}
+	lg = prepareLogo(raw, key)
+	logoMu.Lock()
+	if len(logoCache) >= logoCacheMax {
+		clear(logoCache)
+	}
+	logoCache[key] = lg
+	logoMu.Unlock()
+	return lg
+}
+
+func prepareLogo(raw []byte, key uint64) *logoImage {
+	src, err := png.Decode(bytes.NewReader(raw))
+	if err != nil {
+		return nil
+	}
+	b := src.Bounds()
+	if b.Dx() <= 0 || b.Dy() <= 0 || b.Dx() > 4000 || b.Dy() > 4000 {
+		return nil
+	}
+	flat := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(flat, flat.Bounds(), image.White, image.Point{}, draw.Src)
+	draw.Draw(flat, flat.Bounds(), src, b.Min, draw.Over)
+	var buf bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&buf, flat); err != nil {
+		return nil
+	}
+	return &logoImage{name: "logo-" + strconv.FormatUint(key, 16), png: buf.Bytes(), w: b.Dx(), h: b.Dy()}
 }
