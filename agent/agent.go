@@ -233,7 +233,18 @@ func (a *Agent) stream(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	defer func() { _, _ = report.CloseAndRecv() }()
+	defer func() {
+		// Close the report stream so the controller records what was sent,
+		// but do not wait long for a controller that stopped answering.
+		closed := make(chan struct{})
+		go func() { _, _ = report.CloseAndRecv(); close(closed) }()
+		select {
+		case <-closed:
+		case <-time.After(5 * time.Second):
+			cancel(errors.New("closing the report stream timed out"))
+			<-closed
+		}
+	}()
 	a.log.Info("watching controller", "since_revision", since)
 
 	msgs := make(chan *pb.WatchResponse)
@@ -403,26 +414,43 @@ func (a *Agent) applyDelta(ctx context.Context, d *pb.Delta, flush func(bool) er
 	return err
 }
 
+// retryChunk is how many failed services one retry step takes on; the
+// controller's messages get their turn between steps.
+const retryChunk = 100
+
 // retryFailed re-applies the stored desired state of the services whose
 // last apply failed.
 func (a *Agent) retryFailed(ctx context.Context) error {
-	a.applyMu.Lock()
-	defer a.applyMu.Unlock()
 	ids := a.store.Failed()
 	if len(ids) == 0 {
 		return nil
 	}
+	a.log.Info("retrying services whose last apply failed", "services", len(ids))
+	for i := 0; i < len(ids) && ctx.Err() == nil; i += retryChunk {
+		if err := a.retry(ctx, ids[i:min(i+retryChunk, len(ids))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *Agent) retry(ctx context.Context, ids []string) error {
+	a.applyMu.Lock()
+	defer a.applyMu.Unlock()
 	recs, err := a.store.lookup(ids)
 	if err != nil {
 		return err
 	}
 	work := make([]*pb.Service, 0, len(recs))
 	for _, id := range ids {
-		if r := recs[id]; r != nil {
+		// A message applied since the list was taken may have settled it.
+		if r := recs[id]; r != nil && r.Error != "" {
 			work = append(work, r.Desired)
 		}
 	}
-	a.log.Info("retrying services whose last apply failed", "services", len(work))
+	if len(work) == 0 {
+		return nil
+	}
 	_, err = a.applyWork(ctx, work, keepRevision, 0, nil)
 	return err
 }

@@ -412,7 +412,9 @@ func (s *Store) commit(b *batch, mode revisionMode, rev int64, contact time.Time
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.revision = newRev
+	if mode != keepRevision {
+		s.revision = newRev
+	}
 	for c, n := range counts {
 		s.counts[c] += n
 	}
