@@ -328,6 +328,33 @@ func TestAccountingFromRadclient(t *testing.T) {
 	}
 }
 
+// Accounting copied to the agent by the ISP's FreeRADIUS (rlm_replicate,
+// as README.md describes) fills the table like accounting from the NAS.
+func TestAccountingReplicatedByFreeRADIUS(t *testing.T) {
+	e := newEnv(t, radiustest.Options{}, NASConfig{Name: "nas", NASIP: []string{"127.0.0.61"}, Profile: ProfileFilterID})
+	isp := radiustest.Start(t, radiustest.Options{ReplicateTo: e.acct.Addr().String(), ReplicateSecret: e.acctSecret})
+	out, err := radiustest.Radclient(t.Context(), isp.AcctAddr, "acct", isp.Secret, acctPacket("Start", "127.0.0.61", "rita", "r-1", "100.64.4.1"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(e.sessions.Find("rita", nil)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the replicated Start never reached the agent\n%s", isp.Log(t))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s := e.sessions.Find("rita", nil)[0]
+	if s.NAS != "127.0.0.61" || s.FramedIP.String() != "100.64.4.1" {
+		t.Fatalf("session %+v", s)
+	}
+	// The session is the NAS's, not the copier's: the driver reaches it.
+	if err := e.driver.Suspend(t.Context(), enforcement.Target{ServiceID: "rita", Binding: enforcement.Binding{RADIUSUsername: "rita"}}); err != nil {
+		t.Fatal(err)
+	}
+	e.recordsFor(t, "r-1", 1)
+}
+
 // FreeRADIUS as the ISP's RADIUS server calls the authorize endpoint with
 // rlm_rest: a suspended user's Access-Accept carries the suspended profile
 // of the NAS it comes through; others get nothing extra. The session that

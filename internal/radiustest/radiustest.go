@@ -42,6 +42,12 @@ type Options struct {
 	// rlm_rest (POST, JSON body) at RESTURL + "/radius/authorize" and then
 	// accepts the user: the reply carries whatever the endpoint returned.
 	RESTURL string
+	// ReplicateTo, when set (host:port), adds an accounting listener that
+	// replicates every Accounting-Request to ReplicateTo with secret
+	// ReplicateSecret (rlm_replicate), as an ISP's RADIUS server copying
+	// accounting to the agent would.
+	ReplicateTo     string
+	ReplicateSecret string
 }
 
 // Server is a running FreeRADIUS.
@@ -53,6 +59,8 @@ type Server struct {
 	CoAAddr string
 	// AuthAddr is the authentication listener, when Options.RESTURL is set.
 	AuthAddr string
+	// AcctAddr is the accounting listener, when Options.ReplicateTo is set.
+	AcctAddr string
 	Secret   string
 
 	dir     string
@@ -93,7 +101,27 @@ security {
 	reject_delay = 0
 	status_server = no
 }
+{{- if .ReplHost}}
+proxy_requests = yes
+proxy server {
+	default_fallback = no
+}
+home_server tollgate_agent {
+	type = acct
+	ipaddr = {{.ReplHost}}
+	port = {{.ReplPort}}
+	secret = "{{.ReplSecret}}"
+}
+home_server_pool tollgate_agent {
+	type = fail-over
+	home_server = tollgate_agent
+}
+realm tollgate_agent {
+	acct_pool = tollgate_agent
+}
+{{- else}}
 proxy_requests = no
+{{- end}}
 client local {
 	ipaddr = 127.0.0.1
 	secret = "{{.Secret}}"
@@ -113,6 +141,8 @@ modules {
 	}
 	always ok {
 		rcode = ok
+	}
+	replicate {
 	}
 	json {
 		encode {
@@ -191,6 +221,25 @@ server nas {
 		ok
 	}
 }
+{{- if .ReplHost}}
+listen {
+	type = acct
+	ipaddr = 127.0.0.1
+	port = {{.AcctPort}}
+	virtual_server = copier
+}
+server copier {
+	preacct {
+	}
+	accounting {
+		update control {
+			&Replicate-To-Realm := tollgate_agent
+		}
+		replicate
+		ok
+	}
+}
+{{- end}}
 {{- if .RESTURL}}
 listen {
 	type = auth
@@ -256,15 +305,24 @@ func start(t testing.TB, o Options, attempt int) (*Server, error) {
 		return nil, err
 	}
 	coaPort := freeUDPPort(t)
-	authPort := 0
+	authPort, acctPort := 0, 0
 	if o.RESTURL != "" {
 		authPort = freeUDPPort(t)
+	}
+	var replHost, replPort string
+	if o.ReplicateTo != "" {
+		acctPort = freeUDPPort(t)
+		var err error
+		if replHost, replPort, err = net.SplitHostPort(o.ReplicateTo); err != nil {
+			return nil, fmt.Errorf("ReplicateTo: %w", err)
+		}
 	}
 	var conf bytes.Buffer
 	err := confTemplate.Execute(&conf, map[string]any{
 		"Dir": dir, "Secret": o.Secret, "RequireMA": o.RequireMessageAuthenticator,
 		"Quiet": o.Quiet, "RESTURL": strings.TrimRight(o.RESTURL, "/"),
-		"CoAPort": coaPort, "AuthPort": authPort,
+		"CoAPort": coaPort, "AuthPort": authPort, "AcctPort": acctPort,
+		"ReplHost": replHost, "ReplPort": replPort, "ReplSecret": o.ReplicateSecret,
 	})
 	if err != nil {
 		return nil, err
@@ -281,6 +339,9 @@ func start(t testing.TB, o Options, attempt int) (*Server, error) {
 	}
 	if authPort != 0 {
 		s.AuthAddr = fmt.Sprintf("127.0.0.1:%d", authPort)
+	}
+	if acctPort != 0 {
+		s.AcctAddr = fmt.Sprintf("127.0.0.1:%d", acctPort)
 	}
 	outPath := filepath.Join(dir, "freeradius.out")
 	out, err := os.Create(outPath)
