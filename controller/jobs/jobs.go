@@ -49,6 +49,10 @@ type Config struct {
 	// NoticeInterval is how often queued notices (reminders, suspension
 	// and restore notices) are delivered. Default 1m.
 	NoticeInterval time.Duration
+	// DeliveryInterval is how often due invoice deliveries (retries,
+	// re-sends) are worked; a billing run's deliveries start as soon as it
+	// finishes. Default 1m.
+	DeliveryInterval time.Duration
 	// DisableSchedule turns off the periodic tick (tests; dev mode drives
 	// the clock through the API instead). Default false.
 	DisableSchedule bool
@@ -76,6 +80,9 @@ func (c Config) withDefaults() Config {
 	c.EnforcementRetention = max(c.EnforcementRetention, time.Hour)
 	if c.NoticeInterval <= 0 {
 		c.NoticeInterval = time.Minute
+	}
+	if c.DeliveryInterval <= 0 {
+		c.DeliveryInterval = time.Minute
 	}
 	if c.IdempotencyRetention <= 0 {
 		c.IdempotencyRetention = 30 * 24 * time.Hour
@@ -137,6 +144,8 @@ type Runner struct {
 	river    *river.Client[pgx.Tx]
 	charger  Charger
 	notifier Notifier
+	// deliverer delivers invoices (delivery.go).
+	deliverer Deliverer
 }
 
 // UseNotifier lets the notice job deliver through n. Without it notices stay
@@ -158,8 +167,10 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 	river.AddWorker(workers, &autopayWorker{r: r})
 	river.AddWorker(workers, &purgeWorker{r: r})
 	river.AddWorker(workers, &noticesWorker{r: r})
+	river.AddWorker(workers, &deliveryWorker{r: r})
 	rc := &river.Config{
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers},
+			DeliveryQueue: {MaxWorkers: 1}},
 		Workers:              workers,
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: cfg.RescueStuckAfter,
@@ -177,6 +188,9 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 				&river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.NoticeInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return NoticesArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.DeliveryInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return DeliveryArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true})}
 	}
 	client, err := river.NewClient(riverpgxv5.New(db.Pool), rc)
@@ -327,6 +341,9 @@ func (w *batchWorker) Work(ctx context.Context, job *river.Job[BillingBatchArgs]
 	if res.Invoices > 0 || res.RunCompleted {
 		w.r.log.Info("billing batch done", "run_id", job.Args.RunID, "batch", job.Args.BatchNo,
 			"accounts", res.Accounts, "invoices", res.Invoices, "run_completed", res.RunCompleted)
+	}
+	if res.RunCompleted {
+		w.r.runFinished(ctx, job.Args.RunID)
 	}
 	return nil
 }

@@ -1,0 +1,158 @@
+package jobs
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/delivery"
+	"github.com/tollgate-isp/tollgate/controller/documents"
+	"github.com/tollgate-isp/tollgate/controller/notify"
+	"github.com/tollgate-isp/tollgate/controller/postgres"
+	"github.com/tollgate-isp/tollgate/internal/clock"
+	"github.com/tollgate-isp/tollgate/internal/pgtest"
+	"github.com/tollgate-isp/tollgate/internal/printmailsim"
+	"github.com/tollgate-isp/tollgate/internal/smtptest"
+)
+
+// TestBillingRunIsDeliveredWhenItFinishes opens a billing run through the
+// runner and waits: when its last batch is done a delivery job queues its
+// invoices and delivers them, by email and through the print-and-mail
+// vendor, with nothing else asking. A run that finished while no delivery
+// was configured is picked up by the next delivery job.
+func TestBillingRunIsDeliveredWhenItFinishes(t *testing.T) {
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	clk := clock.NewFixed(now)
+	typ, err := db.CreateAccountType(ctx, billing.AccountType{Name: "residential", BillingMode: billing.BillingFixedDay, BillingDay: 1,
+		InvoiceLeadDays: 5, DueDays: 14, GraceDays: 7, TimeZone: "UTC", DefaultDelivery: billing.DeliveryBoth}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := db.CreatePlan(ctx, billing.Plan{Name: "Fiber", Price: 5000, Currency: "USD"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Ana", "Ben", "Chloe"} {
+		a, _, err := db.CreateAccount(ctx, billing.NewAccount{Name: name, Email: name + "@example.net", AccountTypeID: typ.ID, Currency: "USD",
+			Address: billing.Address{Line1: "1 Elm St", City: "Austin", Region: "TX", PostalCode: "78701"}}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		aid, pid := a.ID, plan.ID
+		if _, err := db.CreateService(ctx, billing.NewService{POP: "p1", Binding: billing.Binding{Method: "log"}, AccountID: &aid, PlanID: &pid,
+			StartDate: billing.NewDate(2026, 12, 1)}, "test", now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	smtpSrv := smtptest.Start(t)
+	sender, err := notify.NewSMTP(notify.SMTPConfig{Addr: smtpSrv.Addr(), From: "billing@isp.example", TLS: notify.TLSNone}, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := printmailsim.Start(t, printmailsim.Options{APIKey: "key"})
+	pmCfg := delivery.PrintMailConfig{BaseURL: sim.URL(), APIKeyFile: "unused",
+		From: delivery.PostalAddress{Company: "ISP", Line1: "1 Main St", City: "Austin", Region: "TX", PostalCode: "78701"}}
+	pm, err := delivery.NewPrintMail(pmCfg, "key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wk, err := delivery.NewWorker(delivery.Config{}, db, delivery.DocumentSource{Loader: db, Company: documents.Company{Name: "ISP"}},
+		delivery.WorkerOptions{Email: sender, Vendor: pm, PrintMail: pmCfg}, clk, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A run that finishes before delivery is configured.
+	early, err := New(Config{DisableSchedule: true}, db, clk, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := early.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := runAndWait(t, early, db, typ.ID, billing.NewDate(2026, 11, 26))
+	if err := early.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ds, _ := db.Deliveries(ctx, billing.DeliveryFilter{}); len(ds) != 0 {
+		t.Fatalf("%d deliveries queued without a deliverer", len(ds))
+	}
+
+	r, err := New(Config{DisableSchedule: true}, db, clk, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.UseDeliverer(wk)
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = r.Stop(ctx) }()
+	// The first run is picked up by the next delivery job.
+	r.KickDelivery(ctx)
+	waitDelivered(t, db, first.ID, 6)
+	// The next month's run: delivered as it finishes.
+	clk.Add(24 * time.Hour)
+	second := runAndWait(t, r, db, typ.ID, billing.NewDate(2026, 12, 27))
+	waitDelivered(t, db, second.ID, 6)
+	if got := len(smtpSrv.WaitFor(t, 6, 10*time.Second)); got != 6 {
+		t.Fatalf("%d emails, want 6", got)
+	}
+	if n := len(sim.Letters()); n != 6 {
+		t.Fatalf("%d letters at the vendor, want 6", n)
+	}
+}
+
+func runAndWait(t *testing.T, r *Runner, db *postgres.DB, typeID int64, date billing.Date) billing.BillingRun {
+	t.Helper()
+	ctx := context.Background()
+	run, _, err := r.StartRun(ctx, typeID, date, billing.TriggerOnDemand, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for run.Status == billing.RunRunning && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		if run, err = db.BillingRun(ctx, run.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if run.Status != billing.RunCompleted || run.InvoicesCreated != 3 {
+		t.Fatalf("run: %+v", run)
+	}
+	return run
+}
+
+// waitDelivered waits until run's n deliveries are all out of the queue.
+func waitDelivered(t *testing.T, db *postgres.DB, runID int64, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ds, err := db.Deliveries(context.Background(), billing.DeliveryFilter{RunID: runID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := 0
+		for _, d := range ds {
+			if d.Status == billing.DeliverySent || d.Status == billing.DeliverySentToVendor {
+				done++
+			}
+		}
+		if len(ds) == n && done == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %d: %d deliveries, %d delivered; want %d: %+v", runID, len(ds), done, n, ds)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
