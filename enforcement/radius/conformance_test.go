@@ -88,6 +88,7 @@ func (p *peer) Tamper(t *testing.T, target enforcement.Target, st enforcement.St
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	nas := []NASConfig{
 		// Restore by disconnecting: the reconnection is authorized without
 		// the address list.
