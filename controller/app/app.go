@@ -132,7 +132,7 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 	runner, err := jobs.New(jobs.Config{Workers: c.cfg.Jobs.Workers, TickInterval: c.cfg.Jobs.TickInterval,
 		JobTimeout: c.cfg.Jobs.JobTimeout, RescueStuckAfter: c.cfg.Jobs.RescueAfter, BatchSize: c.cfg.Jobs.BatchSize,
 		IdempotencyRetention: c.cfg.Jobs.IdempotencyRetention, EnforcementRetention: c.cfg.Jobs.EnforcementRetention,
-		Guard: c.cfg.Delinquency.Guard},
+		Guard: c.cfg.Delinquency.Guard, DeliveryInterval: c.cfg.Delivery.Interval},
 		c.db, opts.Clock, c.log.With("component", "jobs"))
 	if err != nil {
 		return err
@@ -170,6 +170,10 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 	} else {
 		c.log.Warn("notices.smtp.addr is not set: reminders and suspension notices are queued but not emailed")
 	}
+	deliverySvc, err := c.buildDelivery(opts.Clock, reg, runner)
+	if err != nil {
+		return err
+	}
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tollgate_suspension_batches_pending",
 		Help: "Suspension batches held by the blast-radius guard and waiting for approval."}, func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -201,7 +205,7 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 	apiSrv := api.NewServer(api.Config{Version: Version, Company: documents.Company{Name: c.cfg.Company.Name, Address: c.cfg.Company.Address},
 		SuspensionGuard: c.cfg.Delinquency.Guard},
 		api.Deps{Services: c.db, Idempotency: c.db, Billing: c.db, Payments: c.db, Charger: charger, Methods: c.db, Runner: runner,
-			DevClock: devClock, Importer: c.db, Collections: c.db},
+			DevClock: devClock, Importer: c.db, Collections: c.db, Delivery: deliverySvc},
 		tokens, opts.Clock, c.log.With("component", "api"), reg)
 	mux := http.NewServeMux()
 	mux.Handle("/", apiSrv.Handler())

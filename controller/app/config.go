@@ -9,6 +9,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/delivery"
 	"github.com/tollgate-isp/tollgate/controller/notify"
 	"github.com/tollgate-isp/tollgate/internal/config"
 )
@@ -40,7 +41,10 @@ type Config struct {
 	// Notices configures the email notices to subscribers (reminders,
 	// suspension and restore notices).
 	Notices NoticesConfig `yaml:"notices"`
-	Dev     DevConfig     `yaml:"dev"`
+	// Delivery delivers invoices by email (through notices.smtp) and by
+	// mail (through a print-and-mail vendor); see controller/delivery.
+	Delivery delivery.Config `yaml:"delivery"`
+	Dev      DevConfig       `yaml:"dev"`
 }
 
 // DelinquencyConfig configures the delinquency sweep (the account types'
@@ -247,6 +251,9 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Notices.DelivererConfig.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Delivery.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Dev.ClockStart != "" {
