@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	rad "layeh.com/radius"
 )
@@ -27,6 +28,10 @@ type AccountingServer struct {
 	wg        sync.WaitGroup
 
 	stats AccountingStats
+
+	// warned limits the warnings about dropped packets to one per sender
+	// per minute (only the serve goroutine uses it).
+	warned map[netip.Addr]time.Time
 }
 
 type acctClient struct {
@@ -154,7 +159,14 @@ func (s *AccountingServer) handle(b []byte, src netip.Addr) []byte {
 	rec, pkt, err := parseAccountingRequest(b, secret, s.requireMA)
 	if err != nil {
 		s.stats.Dropped.Add(1)
-		s.log.Warn("radius accounting: dropped a packet", "from", src, "err", err)
+		now := time.Now()
+		if last, ok := s.warned[src]; !ok || now.Sub(last) > time.Minute {
+			if s.warned == nil || len(s.warned) > 1024 {
+				s.warned = make(map[netip.Addr]time.Time)
+			}
+			s.warned[src] = now
+			s.log.Warn("radius accounting: dropped a packet (further drops from this sender are not logged for a minute)", "from", src, "err", err)
+		}
 		return nil
 	}
 	res := s.sessions.Apply(rec, src)
