@@ -39,17 +39,35 @@ func (db *DB) InvoiceDocument(ctx context.Context, invoiceID int64, company docu
 // balance; AmountDue is the balance right after this invoice was issued. So
 // PreviousBalance + Payments + Total = AmountDue, and a reprint shows what
 // the invoice said when it was issued, whatever was paid since.
+//
+// The queries run in one read-only snapshot, so the documents agree with
+// each other even while payments are posted.
 func (db *DB) InvoiceDocuments(ctx context.Context, invoiceIDs []int64, company documents.Company, messageOverride string) ([]documents.InvoiceDocument, error) {
 	if len(invoiceIDs) == 0 {
 		return nil, nil
 	}
+	var out []documents.InvoiceDocument
+	err := db.inTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		// Planning these per-invoice lookups is cheap; JIT-compiling them
+		// for a batch of thousands cost more than running them.
+		if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
+			return err
+		}
+		var err error
+		out, err = invoiceDocuments(ctx, tx, invoiceIDs, company, messageOverride)
+		return err
+	})
+	return out, err
+}
+
+func invoiceDocuments(ctx context.Context, q pgx.Tx, invoiceIDs []int64, company documents.Company, messageOverride string) ([]documents.InvoiceDocument, error) {
 	ids := slices.Clone(invoiceIDs)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 
 	// Invoices.
 	invoices := make(map[int64]*billing.Invoice, len(ids))
-	rows, err := db.Pool.Query(ctx, `SELECT `+invoiceColumns+` FROM invoices WHERE id = ANY($1)`, ids)
+	rows, err := q.Query(ctx, `SELECT `+invoiceColumns+` FROM invoices WHERE id = ANY($1)`, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +95,7 @@ func (db *DB) InvoiceDocuments(ctx context.Context, invoiceIDs []int64, company 
 	}
 
 	// Lines.
-	rows, err = db.Pool.Query(ctx, `SELECT invoice_id, kind, description, service_id, charge_id, period_start, period_end, amount, taxable
+	rows, err = q.Query(ctx, `SELECT invoice_id, kind, description, service_id, charge_id, period_start, period_end, amount, taxable
 		FROM invoice_lines WHERE invoice_id = ANY($1) ORDER BY invoice_id, line_no`, ids)
 	if err != nil {
 		return nil, err
@@ -102,7 +120,7 @@ func (db *DB) InvoiceDocuments(ctx context.Context, invoiceIDs []int64, company 
 	}
 	slices.Sort(accountIDs)
 	accountIDs = slices.Compact(accountIDs)
-	rows, err = db.Pool.Query(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ANY($1)`, accountIDs)
+	rows, err = q.Query(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ANY($1)`, accountIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +136,7 @@ func (db *DB) InvoiceDocuments(ctx context.Context, invoiceIDs []int64, company 
 	}
 	slices.Sort(typeIDs)
 	typeIDs = slices.Compact(typeIDs)
-	rows, err = db.Pool.Query(ctx, `SELECT `+accountTypeColumns+` FROM account_types WHERE id = ANY($1)`, typeIDs)
+	rows, err = q.Query(ctx, `SELECT `+accountTypeColumns+` FROM account_types WHERE id = ANY($1)`, typeIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -139,24 +157,25 @@ func (db *DB) InvoiceDocuments(ctx context.Context, invoiceIDs []int64, company 
 		payments            []documents.StatementPayment
 	}
 	sums := make(map[int64]*summary, len(ids))
-	rows, err = db.Pool.Query(ctx, `
-		WITH inv AS (
-			SELECT i.id AS invoice_id, i.account_id,
-				(SELECT t.id FROM journal_transactions t
-				 WHERE t.account_id = i.account_id AND t.invoice_id = i.id AND t.kind = 'invoice_issued'
-				 ORDER BY t.id LIMIT 1) AS tx_id
-			FROM invoices i WHERE i.id = ANY($1)
-		), prev AS (
+	rows, err = q.Query(ctx, `
+		WITH inv AS MATERIALIZED (
+			SELECT i.id AS invoice_id, i.account_id, t.id AS tx_id
+			FROM invoices i
+			JOIN LATERAL (SELECT t.id FROM journal_transactions t
+				WHERE t.account_id = i.account_id AND t.invoice_id = i.id AND t.kind = 'invoice_issued'
+				ORDER BY t.id LIMIT 1) t ON true
+			WHERE i.id = ANY($1)
+		), prev AS MATERIALIZED (
 			SELECT inv.*, coalesce((SELECT max(p.id) FROM journal_transactions p
 				WHERE p.account_id = inv.account_id AND p.kind = 'invoice_issued' AND p.id < inv.tx_id), 0) AS prev_tx
-			FROM inv WHERE inv.tx_id IS NOT NULL
+			FROM inv
 		)
 		SELECT prev.invoice_id, prev.tx_id, prev.prev_tx,
-			coalesce((SELECT sum(e.amount) FROM journal_entries e
-				WHERE e.account_id = prev.account_id AND e.ledger = 'accounts_receivable' AND e.tx_id <= prev.prev_tx), 0)::bigint,
-			coalesce((SELECT sum(e.amount) FROM journal_entries e
-				WHERE e.account_id = prev.account_id AND e.ledger = 'accounts_receivable' AND e.tx_id <= prev.tx_id), 0)::bigint
-		FROM prev`, ids)
+			coalesce(sum(e.amount) FILTER (WHERE e.tx_id <= prev.prev_tx), 0)::bigint,
+			coalesce(sum(e.amount), 0)::bigint
+		FROM prev
+		LEFT JOIN journal_entries e ON e.account_id = prev.account_id AND e.ledger = 'accounts_receivable' AND e.tx_id <= prev.tx_id
+		GROUP BY prev.invoice_id, prev.tx_id, prev.prev_tx`, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +194,7 @@ func (db *DB) InvoiceDocuments(ctx context.Context, invoiceIDs []int64, company 
 		spanInv, spanAcct = append(spanInv, id), append(spanAcct, invoices[id].AccountID)
 		spanPrev, spanTx = append(spanPrev, sm.prevTxID), append(spanTx, sm.txID)
 	}
-	rows, err = db.Pool.Query(ctx, `
+	rows, err = q.Query(ctx, `
 		WITH span AS (
 			SELECT u.invoice_id, u.account_id, u.prev_tx, u.tx_id
 			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS u(invoice_id, account_id, prev_tx, tx_id)
