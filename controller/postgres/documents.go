@@ -213,7 +213,7 @@ func invoiceDocuments(ctx context.Context, q pgx.Tx, invoiceIDs []int64, company
 	var kind billing.TxKind
 	_, err = pgx.ForEachRow(rows, []any{&invID, scanDate(&p.Date), &kind, &p.Memo, &p.Amount}, func() error {
 		if p.Memo == "" {
-			p.Memo = string(kind)
+			p.Memo = strings.ReplaceAll(string(kind), "_", " ") // "payment posted"
 		}
 		sm := sums[invID]
 		sm.payments = append(sm.payments, p)
