@@ -219,9 +219,11 @@ func (a *Agent) retryLoop(ctx context.Context) {
 	}
 }
 
-// stream runs one Watch + Report session.
-func (a *Agent) stream(ctx context.Context) error {
-	ctx, cancel := context.WithCancelCause(ctx)
+// stream runs one Watch + Report session. A message received whole is
+// applied whole even if the stream breaks meanwhile: driver calls run under
+// runCtx, which only the agent's shutdown cancels.
+func (a *Agent) stream(runCtx context.Context) error {
+	ctx, cancel := context.WithCancelCause(runCtx)
 	defer cancel(nil)
 
 	since := a.AppliedRevision()
@@ -287,9 +289,9 @@ func (a *Agent) stream(ctx context.Context) error {
 			var err error
 			switch msg := m.Message.(type) {
 			case *pb.WatchResponse_Snapshot:
-				err = a.applySnapshot(ctx, msg.Snapshot, flush)
+				err = a.applySnapshot(runCtx, msg.Snapshot, flush)
 			case *pb.WatchResponse_Delta:
-				err = a.applyDelta(ctx, msg.Delta, flush)
+				err = a.applyDelta(runCtx, msg.Delta, flush)
 			case *pb.WatchResponse_Heartbeat:
 				if ms := msg.Heartbeat.GetIntervalMs(); ms > 0 {
 					interval = time.Duration(ms) * time.Millisecond
@@ -459,11 +461,16 @@ func (a *Agent) retry(ctx context.Context, ids []string) error {
 // the drivers for the services that need it, and stores the chunk's new
 // records in one transaction; the revision is stored (per mode) with the
 // last chunk. Results are queued for the controller only once stored, and
-// flush, if not nil, is called after each chunk but the last. It returns the
-// number of services that reached a driver.
+// flush, if not nil, sends them after each chunk but the last. When ctx is
+// cancelled (the agent is stopping) it stores what it has done, without the
+// revision, and returns ctx's error. It returns the number of services that
+// reached a driver.
 func (a *Agent) applyWork(ctx context.Context, work []*pb.Service, mode revisionMode, rev int64, flush func(bool) error) (int, error) {
 	changed := 0
 	for i := 0; i == 0 || i < len(work); i += chunkSize {
+		if err := ctx.Err(); err != nil {
+			return changed, err
+		}
 		part := work[i:min(i+chunkSize, len(work))]
 		ids := make([]string, len(part))
 		for j, s := range part {
@@ -475,7 +482,12 @@ func (a *Agent) applyWork(ctx context.Context, work []*pb.Service, mode revision
 		}
 		var b batch
 		var results []*pb.ServiceResult
+		stopped := false
 		for j, s := range part {
+			if ctx.Err() != nil {
+				stopped = true
+				break
+			}
 			if r, called := a.apply(ctx, s, prev[s.ServiceId], &b); r != nil {
 				results = append(results, r)
 				if called {
@@ -486,7 +498,7 @@ func (a *Agent) applyWork(ctx context.Context, work []*pb.Service, mode revision
 		}
 		lastChunk := i+chunkSize >= len(work)
 		m, contact := keepRevision, time.Time{}
-		if lastChunk && mode != keepRevision {
+		if lastChunk && !stopped && mode != keepRevision {
 			m, contact = mode, a.clock.Now()
 		}
 		if err := a.store.commit(&b, m, rev, contact); err != nil {
@@ -495,9 +507,15 @@ func (a *Agent) applyWork(ctx context.Context, work []*pb.Service, mode revision
 		}
 		a.addPending(results)
 		a.updateMetrics()
+		if stopped {
+			return changed, ctx.Err()
+		}
 		if !lastChunk && flush != nil {
 			if err := flush(false); err != nil {
-				return changed, err
+				// The stream broke; the results stay pending for the next one,
+				// and the message is applied to the end all the same.
+				a.log.Debug("sending results during a large message failed", "err", err)
+				flush = nil
 			}
 		}
 	}

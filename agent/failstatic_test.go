@@ -135,7 +135,10 @@ func newDevice() *device {
 	return &device{state: map[string]enforcement.State{}, fail: map[string]bool{}}
 }
 
-func (d *device) do(op string, s enforcement.State, t enforcement.Target) error {
+func (d *device) do(ctx context.Context, op string, s enforcement.State, t enforcement.Target) error {
+	if err := ctx.Err(); err != nil {
+		return err // like a real device's client
+	}
 	d.mu.Lock()
 	d.calls = append(d.calls, op+" "+t.ServiceID)
 	fail, hook := d.fail[t.ServiceID], d.onCall
@@ -152,12 +155,12 @@ func (d *device) do(op string, s enforcement.State, t enforcement.Target) error 
 	return nil
 }
 
-func (d *device) Suspend(_ context.Context, t enforcement.Target) error {
-	return d.do("suspend", enforcement.Suspended, t)
+func (d *device) Suspend(ctx context.Context, t enforcement.Target) error {
+	return d.do(ctx, "suspend", enforcement.Suspended, t)
 }
 
-func (d *device) Restore(_ context.Context, t enforcement.Target) error {
-	return d.do("restore", enforcement.Active, t)
+func (d *device) Restore(ctx context.Context, t enforcement.Target) error {
+	return d.do(ctx, "restore", enforcement.Active, t)
 }
 
 func (d *device) Observe(_ context.Context, t enforcement.Target) (enforcement.State, error) {
@@ -469,4 +472,42 @@ func gauge(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
 	}
 	t.Fatalf("no gauge %s{%s}", name, label)
 	return 0
+}
+
+// TestStreamCutWhileApplyingFinishesTheMessage: a message received whole is
+// applied whole, though the connection breaks half-way through applying it:
+// no service fails for it, the revision is stored, and the results reach
+// the controller on the next stream.
+func TestStreamCutWhileApplyingFinishesTheMessage(t *testing.T) {
+	t.Parallel()
+	const n = 1500
+	dev := newDevice()
+	ctrl := startFake(t, "127.0.0.1:0")
+	a := runAgent(t, ctrl.addr, "pop-c", filepath.Join(t.TempDir(), "state.db"), dev)
+	cut := make(chan struct{})
+	var once sync.Once
+	dev.onCall = func(op, id string) {
+		if id == "700" {
+			once.Do(func() { go func() { ctrl.srv.Stop(); close(cut) }() })
+			<-cut
+		}
+	}
+	ctrl.waitWatch(t)
+	svcs := make([]*pb.Service, n)
+	for i := range svcs {
+		svcs[i] = service(i+1, pbSuspended, 7)
+	}
+	ctrl.out <- snapshot(7, svcs...)
+	waitFor(t, "revision 7", func() bool { return a.AppliedRevision() == 7 })
+	if got := len(dev.Calls()); got != n || a.Store().FailedCount() != 0 {
+		t.Fatalf("%d device calls for %d services, %d failed", got, n, a.Store().FailedCount())
+	}
+	next := startFake(t, ctrl.addr)
+	if req := next.waitWatch(t); req.SinceRevision != 7 {
+		t.Fatalf("since_revision %d, want 7", req.SinceRevision)
+	}
+	waitFor(t, "the results to be reported", func() bool { return len(next.results("1500")) == 1 })
+	if len(dev.Calls()) != n {
+		t.Fatalf("reconnecting called the device again: %d calls", len(dev.Calls()))
+	}
 }
