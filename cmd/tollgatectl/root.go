@@ -78,6 +78,7 @@ Idempotency-Key, so a command that timed out can be re-run with the same
 	root.AddCommand(newPaymentMethodCmd(g), newAutopayCmd(g), newDepositSlipCmd(g))
 	root.AddCommand(newSweepCmd(g), newSuspensionsCmd(g), newNoticesCmd(g))
 	root.AddCommand(newPKICmd(g), newAgentCmd(g))
+	root.AddCommand(newDeliveryCmd(g))
 	return root
 }
 

@@ -1,0 +1,330 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate-isp/tollgate/controller/api/client"
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+func newDeliveryCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "delivery",
+		Aliases: []string{"deliveries"},
+		Short:   "Invoice delivery by email and mail: list, summarize, re-send, and the printed-invoice batch of a run",
+		Long: `Invoices go to each account by its delivery preference (email, mail or both)
+as soon as their billing run finishes: by email with the PDF attached, by mail
+through the print-and-mail vendor. Each invoice and channel is one delivery:
+
+  email: queued → sent
+  mail:  queued → sent_to_vendor → mailed (or returned)
+  failed when it was given up (see its last error; re-send it once fixed).`,
+	}
+	cmd.AddCommand(newDeliveryListCmd(g), newDeliverySummaryCmd(g), newDeliveryShowCmd(g), newDeliveryResendCmd(g),
+		newDeliverySendCmd(g), newDeliveryPrintedCmd(g))
+	return cmd
+}
+
+func checkDeliveryFilters(status, channel string) error {
+	if status != "" && !billing.DeliveryStatus(status).Valid() {
+		return fmt.Errorf("--status %q is not one of queued, sent, sent_to_vendor, mailed, returned, failed", status)
+	}
+	if channel != "" && !billing.DeliveryChannel(channel).Valid() {
+		return fmt.Errorf("--channel %q is not one of email, mail", channel)
+	}
+	return nil
+}
+
+func newDeliveryListCmd(g *globals) *cobra.Command {
+	var f billing.DeliveryFilter
+	var status, channel string
+	cmd := &cobra.Command{
+		Use:   "list [--run ID] [--invoice ID] [--account ID] [--status S] [--channel email|mail]",
+		Short: "List invoice deliveries (every page), oldest first, with their status and last error",
+		Example: `  tollgatectl delivery list --run 7 --status failed
+  tollgatectl delivery list --invoice 1042`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkDeliveryFilters(status, channel); err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			f.Status, f.Channel, f.Limit = billing.DeliveryStatus(status), billing.DeliveryChannel(channel), 1000
+			all := []billing.InvoiceDelivery{}
+			for {
+				p, err := c.Deliveries(cmd.Context(), f)
+				if err != nil {
+					return err
+				}
+				all = append(all, p.Items...)
+				if p.NextAfter == 0 || len(p.Items) == 0 {
+					break
+				}
+				f.AfterID = p.NextAfter
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), all)
+			}
+			t := newTable(cmd.OutOrStdout())
+			fmt.Fprintln(t, "ID\tINVOICE\tACCOUNT\tCHANNEL\tSTATUS\tATTEMPTS\tTO\tWHEN\tLETTER\tLAST ERROR")
+			for _, d := range all {
+				fmt.Fprintf(t, "%d\t%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", d.ID, d.InvoiceNumber, d.AccountID, d.Channel, d.Status,
+					d.Attempts, orDash(clipText(d.To, 40)), deliveryWhen(d), orDash(d.VendorLetterID), orDash(clipText(d.LastError, 80)))
+			}
+			return t.Flush()
+		},
+	}
+	fl := cmd.Flags()
+	fl.Int64Var(&f.RunID, "run", 0, "only this billing run's deliveries")
+	fl.Int64Var(&f.InvoiceID, "invoice", 0, "only this invoice's deliveries")
+	fl.Int64Var(&f.AccountID, "account", 0, "only this account's deliveries")
+	fl.StringVar(&status, "status", "", "only deliveries in this status: queued, sent, sent_to_vendor, mailed, returned, failed")
+	fl.StringVar(&channel, "channel", "", "only this channel: email, mail")
+	return cmd
+}
+
+// deliveryWhen is the time that matters for a delivery in its status.
+func deliveryWhen(d billing.InvoiceDelivery) string {
+	at := func(t *time.Time) string {
+		if t == nil {
+			return "-"
+		}
+		return t.Local().Format(time.RFC3339)
+	}
+	switch d.Status {
+	case billing.DeliveryQueued:
+		return "next " + d.NextAttemptAt.Local().Format(time.RFC3339)
+	case billing.DeliveryMailed:
+		return at(d.MailedAt)
+	case billing.DeliveryReturned:
+		return at(d.ReturnedAt)
+	case billing.DeliveryFailed:
+		return d.UpdatedAt.Local().Format(time.RFC3339)
+	}
+	return at(d.SentAt)
+}
+
+func clipText(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+func newDeliverySummaryCmd(g *globals) *cobra.Command {
+	var run int64
+	cmd := &cobra.Command{
+		Use:     "summary [--run ID]",
+		Short:   "Count invoice deliveries by channel and status: of one billing run, or of all",
+		Example: "  tollgatectl delivery summary --run 7",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			cs, err := c.DeliveryCounts(cmd.Context(), run)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), cs)
+			}
+			t := newTable(cmd.OutOrStdout())
+			fmt.Fprintln(t, "CHANNEL\tSTATUS\tDELIVERIES")
+			for _, x := range cs {
+				fmt.Fprintf(t, "%s\t%s\t%d\n", x.Channel, x.Status, x.Count)
+			}
+			return t.Flush()
+		},
+	}
+	cmd.Flags().Int64Var(&run, "run", 0, "only this billing run's deliveries")
+	return cmd
+}
+
+func newDeliveryShowCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:     "show ID",
+		Short:   "Show one invoice delivery",
+		Example: "  tollgatectl delivery show 31",
+		Args:    cobra.ExactArgs(1),
+		RunE: withID(g, "delivery", func(cmd *cobra.Command, c *client.Client, id int64) error {
+			d, err := c.Delivery(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			return printDelivery(cmd.OutOrStdout(), g, d)
+		}),
+	}
+}
+
+func printDelivery(w io.Writer, g *globals, d billing.InvoiceDelivery) error {
+	if g.json() {
+		return printJSON(w, d)
+	}
+	k := newKV(w)
+	k.row("Delivery", "%d", d.ID)
+	k.row("Invoice", "%s (id %d)", d.InvoiceNumber, d.InvoiceID)
+	k.row("Account", "%d", d.AccountID)
+	if d.BillingRunID > 0 {
+		k.row("Billing run", "%d", d.BillingRunID)
+	}
+	k.row("Channel", "%s", d.Channel)
+	k.row("Status", "%s", d.Status)
+	k.row("To", "%s", orDash(d.To))
+	k.row("Attempts", "%d", d.Attempts)
+	if d.Status == billing.DeliveryQueued {
+		k.row("Next attempt", "%s", d.NextAttemptAt.Local().Format(time.RFC3339))
+	}
+	k.row("Last error", "%s", orDash(d.LastError))
+	if d.Channel == billing.ChannelMail {
+		k.row("Vendor letter", "%s", orDash(d.VendorLetterID))
+		k.row("Vendor status", "%s", orDash(d.VendorStatus))
+	}
+	k.row("Idempotency key", "%s", d.IdempotencyKey)
+	for _, t := range []struct {
+		name string
+		at   *time.Time
+	}{{"Sent", d.SentAt}, {"Mailed", d.MailedAt}, {"Returned", d.ReturnedAt}} {
+		if t.at != nil {
+			k.row(t.name, "%s", t.at.Local().Format(time.RFC3339))
+		}
+	}
+	if d.Resends > 0 {
+		k.row("Re-sent", "%d times", d.Resends)
+	}
+	return k.flush()
+}
+
+func newDeliveryResendCmd(g *globals) *cobra.Command {
+	var run int64
+	var status, channel, idemKey string
+	cmd := &cobra.Command{
+		Use:   "resend (ID | --run RUN [--status failed] [--channel email|mail])",
+		Short: "Deliver again: one delivery, or every failed (or returned, …) delivery of a billing run",
+		Long: `Queue deliveries again, due now, with their attempts and last error cleared:
+an email is sent again; a letter is printed and mailed again (a new letter:
+it gets a new idempotency key). A delivery that is still queued is left as it
+is. With --run, every delivery of the run in --status (default failed) and
+--channel (default both) is queued again.`,
+		Example: `  tollgatectl delivery resend 31
+  tollgatectl delivery resend --run 7
+  tollgatectl delivery resend --run 7 --status returned --channel mail`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if (len(args) == 1) == (run > 0) {
+				return fmt.Errorf("give a delivery id or --run, not both")
+			}
+			if err := checkDeliveryFilters(status, channel); err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			if run > 0 {
+				n, err := c.ResendRunDeliveries(cmd.Context(), orNewKey(idemKey), run, billing.DeliveryStatus(status), billing.DeliveryChannel(channel))
+				if err != nil {
+					return err
+				}
+				if g.json() {
+					return printJSON(cmd.OutOrStdout(), map[string]int{"queued": n})
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%d deliveries of billing run %d queued again\n", n, run)
+				return nil
+			}
+			id, err := parseIDOf("delivery", args[0])
+			if err != nil {
+				return err
+			}
+			d, err := c.ResendDelivery(cmd.Context(), orNewKey(idemKey), id)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), d)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "delivery %d (%s by %s) is %s; next attempt at %s\n", d.ID, d.InvoiceNumber, d.Channel, d.Status,
+				d.NextAttemptAt.Local().Format(time.RFC3339))
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.Int64Var(&run, "run", 0, "re-send this billing run's deliveries")
+	fl.StringVar(&status, "status", "", "with --run: the status to re-send (default failed)")
+	fl.StringVar(&channel, "channel", "", "with --run: only this channel (email or mail)")
+	addKeyFlag(cmd, &idemKey)
+	return cmd
+}
+
+func newDeliverySendCmd(g *globals) *cobra.Command {
+	var channels []string
+	var idemKey string
+	cmd := &cobra.Command{
+		Use:   "send INVOICE [--channel email|mail]...",
+		Short: "Deliver an invoice (again), by its account's preference or the channels given",
+		Example: `  tollgatectl delivery send 1042
+  tollgatectl delivery send 1042 --channel mail`,
+		Args: cobra.ExactArgs(1),
+		RunE: withID(g, "invoice", func(cmd *cobra.Command, c *client.Client, id int64) error {
+			var chs []billing.DeliveryChannel
+			for _, ch := range channels {
+				if err := checkDeliveryFilters("", ch); err != nil {
+					return err
+				}
+				chs = append(chs, billing.DeliveryChannel(ch))
+			}
+			ds, err := c.DeliverInvoice(cmd.Context(), orNewKey(idemKey), id, chs)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), ds)
+			}
+			for _, d := range ds {
+				fmt.Fprintf(cmd.OutOrStdout(), "delivery %d: %s by %s is %s\n", d.ID, d.InvoiceNumber, d.Channel, d.Status)
+			}
+			return nil
+		}),
+	}
+	cmd.Flags().StringSliceVar(&channels, "channel", nil, "deliver by this channel (email or mail; repeat for both; default: the account's preference)")
+	addKeyFlag(cmd, &idemKey)
+	return cmd
+}
+
+func newDeliveryPrintedCmd(g *globals) *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:   "printed-batch RUN --file PATH",
+		Short: "Write a billing run's invoices for accounts that get them by mail as one PDF, in mailing order",
+		Long: `For ISPs that print in-house: every invoice of the billing run whose account
+gets invoices by mail (delivery mail or both), merged into one PDF sorted by
+postal code, then name; each invoice starts on a new page.`,
+		Example: "  tollgatectl delivery printed-batch 7 --file run-7-print.pdf",
+		Args:    cobra.ExactArgs(1),
+		RunE: withID(g, "billing run", func(cmd *cobra.Command, c *client.Client, id int64) error {
+			pdf, n, err := c.PrintedInvoices(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(file, pdf, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d invoices, %d bytes\n", file, n, len(pdf))
+			return nil
+		}),
+	}
+	cmd.Flags().StringVar(&file, "file", "", "where to write the PDF (required)")
+	_ = cmd.MarkFlagRequired("file")
+	return cmd
+}
