@@ -225,3 +225,45 @@ func TestLetterCreatedOnceAndMovedByWebhooks(t *testing.T) {
 		t.Fatalf("%d letters at the vendor, want 4", len(sim.Letters()))
 	}
 }
+
+// TestPrintedBatchInMailingOrder downloads a run's printed-invoice batch
+// through the admin API: one PDF of the invoices of accounts that get them
+// by mail (mail or both, not email), ordered by postal code, then name.
+func TestPrintedBatchInMailingOrder(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, []subscriber{
+		{name: "Zed Novak", delivery: billing.DeliveryMail, zip: "78705"},
+		{name: "Amy Cohen", email: "amy@example.net", delivery: billing.DeliveryBoth, zip: "78705"},
+		{name: "Eve Silva", email: "eve@example.net", delivery: billing.DeliveryEmail, zip: "78700"},
+		{name: "Bob Murphy", delivery: billing.DeliveryMail, zip: "78701"},
+	})
+	srv := w.api(t, delivery.NewService(w.db, w.source(), delivery.ServiceOptions{}))
+	req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/api/v1/billing-runs/%d/printed-invoices.pdf", srv.URL, w.run.ID), nil)
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(resp.Body)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/pdf" || resp.Header.Get("X-Invoice-Count") != "3" ||
+		!bytes.HasPrefix(buf.Bytes(), []byte("%PDF-")) {
+		t.Fatalf("printed batch: %d %v\n%.200s", resp.StatusCode, resp.Header, buf.String())
+	}
+	text := pdfText(t, buf.Bytes())
+	last := -1
+	for _, name := range []string{"Bob Murphy", "Amy Cohen", "Zed Novak"} {
+		i := strings.Index(text, name)
+		if i < 0 || i < last {
+			t.Fatalf("%s is not next in the batch (at %d, after %d):\n%s", name, i, last, text)
+		}
+		last = i
+	}
+	if strings.Contains(text, "Eve Silva") {
+		t.Error("the email-only account is in the printed batch")
+	}
+	if code := call(t, srv, http.MethodGet, "/api/v1/billing-runs/999/printed-invoices.pdf", nil, nil); code != http.StatusNotFound {
+		t.Errorf("unknown run: %d", code)
+	}
+}

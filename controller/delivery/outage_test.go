@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/delivery"
 	"github.com/tollgate-isp/tollgate/internal/printmailsim"
@@ -40,14 +42,16 @@ func TestVendorDownTenMinutesNothingLostEachLetterOnce(t *testing.T) {
 	}
 	w := newWorld(t, subs)
 	ctx := context.Background()
-	svc := delivery.NewService(w.db, w.source(), delivery.ServiceOptions{WebhookSecrets: []string{webhookSecret}})
+	reg := prometheus.NewRegistry()
+	metrics := delivery.NewMetrics(reg, w.db)
+	svc := delivery.NewService(w.db, w.source(), delivery.ServiceOptions{WebhookSecrets: []string{webhookSecret}, Metrics: metrics})
 	apiSrv := w.api(t, svc)
 	sim := printmailsim.Start(t, printmailsim.Options{APIKey: vendorKey, WebhookSecret: webhookSecret,
 		WebhookURL: apiSrv.URL + "/api/v1/webhooks/print-mail"})
 	pm, pmCfg := vendor(t, sim, 250*time.Millisecond) // a hanging vendor costs a quarter second per request
 	smtpSrv, sender := w.smtp(t)
 	wk, err := delivery.NewWorker(delivery.Config{Backoff: []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute}, MaxAttempts: 12},
-		w.db, w.source(), delivery.WorkerOptions{Email: sender, Vendor: pm, PrintMail: pmCfg}, w.clk, quiet)
+		w.db, w.source(), delivery.WorkerOptions{Email: sender, Vendor: pm, PrintMail: pmCfg, Metrics: metrics}, w.clk, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +125,12 @@ func TestVendorDownTenMinutesNothingLostEachLetterOnce(t *testing.T) {
 			t.Errorf("delivery %d after the outage: %d attempts, last error %q", d.ID, d.Attempts, d.LastError)
 		}
 	}
+	if got := gauge(t, reg, "tollgate_delivery_items", "mail", "queued"); got != 30 {
+		t.Errorf("tollgate_delivery_items{channel=mail,status=queued} = %v during the outage, want 30", got)
+	}
+	if got := gauge(t, reg, "tollgate_delivery_attempt_errors_total", "mail", ""); got < 120 {
+		t.Errorf("tollgate_delivery_attempt_errors_total{channel=mail} = %v, want at least 4 per letter", got)
+	}
 	createdDuringOutage := len(sim.Letters())
 	if createdDuringOutage == 0 {
 		t.Error("the vendor created no letter while losing its answers; the test did not cover that")
@@ -177,6 +187,47 @@ func TestVendorDownTenMinutesNothingLostEachLetterOnce(t *testing.T) {
 	if got := strings.Join(summary, ", "); got != "email sent 20, mail mailed 30" {
 		t.Fatalf("summary: %s", got)
 	}
+	for _, m := range []struct {
+		name, label string
+		want        float64
+	}{
+		{"tollgate_delivery_sent_total", "mail", 30}, {"tollgate_delivery_sent_total", "email", 20},
+		{"tollgate_delivery_failed_total", "mail", 0}, {"tollgate_delivery_letter_events_total", "mailed", 30},
+	} {
+		if got := gauge(t, reg, m.name, m.label, ""); got != m.want {
+			t.Errorf("%s{%s} = %v, want %v", m.name, m.label, got, m.want)
+		}
+	}
+	if got := gauge(t, reg, "tollgate_delivery_items", "mail", "queued"); got != 0 {
+		t.Errorf("tollgate_delivery_items{channel=mail,status=queued} = %v at the end", got)
+	}
+}
+
+// gauge reads one sample of a metric family: the one whose first label is
+// first and, if second is set, whose second label is second.
+func gauge(t *testing.T, reg *prometheus.Registry, name, first, second string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			ls := m.GetLabel()
+			if len(ls) == 0 || ls[0].GetValue() != first || (second != "" && (len(ls) < 2 || ls[1].GetValue() != second)) {
+				continue
+			}
+			if m.GetGauge() != nil {
+				return m.GetGauge().GetValue()
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no %s{%s,%s}", name, first, second)
+	return 0
 }
 
 func maxAttempts(ds []billing.InvoiceDelivery) int {
