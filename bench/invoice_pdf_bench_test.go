@@ -18,7 +18,7 @@ import (
 )
 
 // invoicesPerCore is how many invoices each of GOMAXPROCS goroutines renders.
-const invoicesPerCore = 500
+const invoicesPerCore = 2000
 
 // benchInvoice is a typical invoice: two services, a one-time charge, a
 // credit and a tax line, two payments since the last invoice, a message and
@@ -73,7 +73,7 @@ func benchLogo(b *testing.B) []byte {
 }
 
 // BenchmarkInvoicePDF renders typical invoices (five lines, a message, a
-// remittance slip, a logo) on GOMAXPROCS goroutines at once, 500 per
+// remittance slip, a logo) on GOMAXPROCS goroutines at once, 2,000 per
 // goroutine, and reports invoice_pdf_per_s_per_core: invoices per second
 // divided by GOMAXPROCS. Run with -benchtime=1x; each iteration renders
 // the whole fixed count.
