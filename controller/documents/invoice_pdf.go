@@ -474,6 +474,11 @@ func (l *invoiceLayout) charges() {
 	if len(inv.Lines) == 0 {
 		row([4]string{"No charges this period", "", "", l.amount(0)}, false)
 	}
+	// The totals stay together, under the column titles.
+	if totalsH := float64(2+len(taxes))*rowH + 0.06; l.y+totalsH > l.bottom {
+		l.newPage()
+		l.chargesHeader(title + " (continued)")
+	}
 	doc.hline(marginX+invoiceColumns[0].w, marginX+contentW, l.y+0.01, 0.01, 150)
 	l.y += 0.03
 	row([4]string{"", "Subtotal", "", l.amount(inv.Subtotal)}, false)

@@ -270,6 +270,11 @@ func TestRenderInvoicePDFLongInvoiceContinues(t *testing.T) {
 	}
 	last := pages[len(pages)-1]
 	wantLines(t, last, []string{"Total new charges", formatAmountGrouped(total, "USD")})
+	for i, p := range pages {
+		if strings.Contains(p, "Subtotal") && (!strings.Contains(p, "Total new charges") || !strings.Contains(p, "Amount (USD)")) {
+			t.Errorf("page %d: the totals are split or without the column titles", i+1)
+		}
+	}
 	if !strings.Contains(last, "Our office is closed") {
 		t.Errorf("the message is not after the lines")
 	}
