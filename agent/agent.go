@@ -44,6 +44,10 @@ type Config struct {
 	RetryInterval time.Duration
 	// DriverTimeout bounds one driver call. Default 10s.
 	DriverTimeout time.Duration
+	// ReconcileInterval is how often every applied service is read back
+	// from its device and drift repaired (see [Agent.Reconcile]). Default
+	// 5m; negative turns it off.
+	ReconcileInterval time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -61,6 +65,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DriverTimeout <= 0 {
 		c.DriverTimeout = 10 * time.Second
+	}
+	if c.ReconcileInterval == 0 {
+		c.ReconcileInterval = 5 * time.Minute
 	}
 	return c
 }
@@ -171,6 +178,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wg.Go(func() { a.retryLoop(ctx) })
+	wg.Go(func() { a.reconcileLoop(ctx) })
 
 	backoff := a.cfg.BackoffMin
 	for {
@@ -597,10 +605,7 @@ func (a *Agent) enforce(ctx context.Context, s *pb.Service, want pb.DesiredState
 	if !ok {
 		return pb.DesiredState_DESIRED_STATE_UNSPECIFIED, fmt.Errorf("%w: %q", enforcement.ErrUnknownMethod, method)
 	}
-	t := enforcement.Target{ServiceID: s.ServiceId, Reason: s.Reason, Binding: enforcement.Binding{
-		Method: method, Addresses: s.GetBinding().GetAddresses(), RADIUSUsername: s.GetBinding().GetRadiusUsername(),
-		Device: s.GetBinding().GetDevice(), IfIndex: s.GetBinding().GetIfIndex(),
-	}}
+	t := targetOf(s)
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.DriverTimeout)
 	defer cancel()
 	start := time.Now()

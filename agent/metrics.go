@@ -16,6 +16,7 @@ type Metrics struct {
 	services        *prometheus.GaugeVec
 	failedServices  prometheus.Gauge
 	storeErrors     prometheus.Counter
+	reconcileDrift  prometheus.Counter
 	sinceMessage    prometheus.GaugeFunc
 
 	agent atomic.Pointer[Agent] // the agent the metrics describe, once attached
@@ -45,6 +46,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		failedServices: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tollgate_agent_failed_services", Help: "Services whose last apply failed; the agent retries them.",
 		}),
+		reconcileDrift: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tollgate_agent_drift_repaired_total",
+			Help: "Services the periodic full reconcile found in another state on the device than the one applied (and applied again).",
+		}),
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tollgate_agent_state_write_errors_total",
 			Help: "Failed writes to the state file; the message is not acknowledged and is received again after reconnecting.",
@@ -62,7 +67,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		return a.clock.Now().Sub(time.Unix(0, a.lastMessage.Load())).Seconds()
 	})
 	if reg != nil {
-		reg.MustRegister(m.connected, m.appliedRevision, m.applyErrors, m.driverSeconds, m.services, m.failedServices, m.storeErrors, m.sinceMessage)
+		reg.MustRegister(m.connected, m.appliedRevision, m.applyErrors, m.driverSeconds, m.services, m.failedServices, m.storeErrors, m.reconcileDrift, m.sinceMessage)
 	}
 	return m
 }

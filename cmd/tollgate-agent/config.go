@@ -5,6 +5,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/tollgate-isp/tollgate/enforcement/radius"
+	"github.com/tollgate-isp/tollgate/enforcement/routeros"
+	"github.com/tollgate-isp/tollgate/enforcement/snmp"
 	"os"
 	"time"
 
@@ -61,7 +64,21 @@ type fileConfig struct {
 		BackoffMin time.Duration `yaml:"backoff_min"`
 		BackoffMax time.Duration `yaml:"backoff_max"`
 	} `yaml:"reconnect"`
-	Log config.Log `yaml:"log"`
+	// ReconcileInterval is how often every applied service is read back
+	// from its device and drift repaired. Default 5m; a negative value
+	// turns it off.
+	ReconcileInterval time.Duration `yaml:"reconcile_interval"`
+	// RouterOS are the MikroTik routers of the POP (method routeros); see
+	// enforcement/routeros/README.md. Default none.
+	RouterOS routeros.Config `yaml:"routeros"`
+	// RADIUS are the NASes, the accounting listener and the authorize
+	// endpoint (method radius); see enforcement/radius/README.md. Default
+	// none: the driver is not registered.
+	RADIUS *radius.Config `yaml:"radius"`
+	// SNMP are the switches/OLTs whose ports are shut (method snmp); see
+	// enforcement/snmp/README.md. Default none.
+	SNMP snmp.Config `yaml:"snmp"`
+	Log  config.Log  `yaml:"log"`
 }
 
 // defaultStateFile is where the agent keeps its state unless told

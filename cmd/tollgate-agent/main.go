@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -27,7 +29,11 @@ import (
 	"github.com/tollgate-isp/tollgate/agent"
 	"github.com/tollgate-isp/tollgate/enforcement"
 	"github.com/tollgate-isp/tollgate/enforcement/logdriver"
+	"github.com/tollgate-isp/tollgate/enforcement/radius"
+	"github.com/tollgate-isp/tollgate/enforcement/routeros"
+	"github.com/tollgate-isp/tollgate/enforcement/snmp"
 	"github.com/tollgate-isp/tollgate/internal/clock"
+	pb "github.com/tollgate-isp/tollgate/proto/tollgate/v1"
 )
 
 // version is set by the linker.
@@ -135,12 +141,38 @@ func run(args []string, stderr io.Writer) error {
 	drivers := map[string]enforcement.Driver{
 		"log": logdriver.New(log.With("driver", "log")),
 	}
+	if len(cfg.RouterOS.Routers) > 0 {
+		d, err := routeros.New(cfg.RouterOS, log.With("driver", "routeros"))
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		drivers["routeros"] = d
+	}
+	if len(cfg.SNMP.Devices) > 0 {
+		d, err := snmp.New(cfg.SNMP, log.With("driver", "snmp"))
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		drivers[snmp.Method] = d
+	}
+	var running atomic.Pointer[agent.Agent] // for the authorize endpoint, which may be asked before the agent exists
+	if cfg.RADIUS != nil {
+		svc, err := radius.Open(*cfg.RADIUS, suspendedUsers(running.Load), log.With("driver", "radius"))
+		if err != nil {
+			return err
+		}
+		defer svc.Close()
+		drivers["radius"] = svc.Driver
+	}
 	a, err := agent.New(agent.Config{POP: cfg.POP, AgentID: cfg.AgentID, Version: version, RetryInterval: cfg.RetryInterval, StateFile: cfg.StateFile,
-		BackoffMin: cfg.Reconnect.BackoffMin, BackoffMax: cfg.Reconnect.BackoffMax},
+		BackoffMin: cfg.Reconnect.BackoffMin, BackoffMax: cfg.Reconnect.BackoffMax, ReconcileInterval: cfg.ReconcileInterval},
 		conn, drivers, log, clock.Real{}, agent.NewMetrics(reg))
 	if err != nil {
 		return err
 	}
+	running.Store(a)
 
 	if cfg.Metrics.Listen != "off" {
 		if err := serveMetrics(ctx, cfg.Metrics.Listen, reg, log); err != nil {
@@ -173,4 +205,35 @@ func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, lo
 	}()
 	log.Info("metrics listening", "addr", ln.Addr().String())
 	return nil
+}
+
+// suspendedUsers answers the RADIUS authorize endpoint from the agent's
+// stored desired state: whether a RADIUS user name belongs to a suspended
+// service. The index is rebuilt from the state file at most every 5 s.
+func suspendedUsers(agentOf func() *agent.Agent) radius.LookupFunc {
+	var mu sync.Mutex
+	var built time.Time
+	index := map[string]bool{}
+	return func(username string) (bool, bool) {
+		a := agentOf()
+		if a == nil {
+			return false, false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(built) > 5*time.Second {
+			next := map[string]bool{}
+			err := a.Store().ForEach(func(_ string, r *agent.Record) error {
+				if u := r.Desired.GetBinding().GetRadiusUsername(); u != "" && !r.Desired.GetRemoved() {
+					next[u] = next[u] || r.Desired.GetDesiredState() == pb.DesiredState_DESIRED_STATE_SUSPENDED
+				}
+				return nil
+			})
+			if err == nil {
+				index, built = next, time.Now()
+			}
+		}
+		suspended, ok := index[username]
+		return suspended, ok
+	}
 }

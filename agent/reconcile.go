@@ -1,0 +1,178 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tollgate-isp/tollgate/enforcement"
+	pb "github.com/tollgate-isp/tollgate/proto/tollgate/v1"
+)
+
+// reconcileChunk is how many services one reconcile step reads back before
+// the controller's messages get their turn.
+const reconcileChunk = 100
+
+// ReconcileReport is what one full reconcile found.
+type ReconcileReport struct {
+	// Checked services were read back from their device.
+	Checked int
+	// Drifted services were found in another state than the one applied
+	// (changed by hand on the device); Repaired of them were put back.
+	Drifted, Repaired int
+	// Errors counts read-backs and repairs that failed (retried later).
+	Errors int
+}
+
+// Bulk is implemented by drivers that can reconcile a whole device in a
+// few requests (the routeros driver reads an address list in one print).
+// The agent still reads every service back through Observe; Bulk only lets
+// a driver prepare (e.g. cache one read of the device) for a reconcile.
+// Optional.
+type Bulk interface {
+	// BeginReconcile is called before a full reconcile reads back the
+	// services bound to the driver, EndReconcile after.
+	BeginReconcile(ctx context.Context) error
+	EndReconcile()
+}
+
+func (a *Agent) reconcileLoop(ctx context.Context) {
+	if a.cfg.ReconcileInterval < 0 {
+		return
+	}
+	t := time.NewTicker(a.cfg.ReconcileInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r, err := a.Reconcile(ctx)
+			if err != nil && ctx.Err() == nil {
+				a.log.Error("full reconcile", "err", err)
+			}
+			if r.Drifted > 0 || r.Errors > 0 {
+				a.log.Warn("full reconcile found drift", "checked", r.Checked, "drifted", r.Drifted, "repaired", r.Repaired, "errors", r.Errors)
+			} else {
+				a.log.Debug("full reconcile", "checked", r.Checked)
+			}
+		}
+	}
+}
+
+// Reconcile reads every applied service back from its device and repairs
+// drift: a service found in another state than the one applied (an
+// address-list entry removed by hand, a port brought up by hand) is applied
+// again. Every read-back goes to the controller as the service's observed
+// state, so "last confirmed" stays fresh. Services whose last apply failed
+// are left to the retry loop. It works in chunks, holding the apply lock
+// for one chunk at a time, so the controller's changes interleave.
+func (a *Agent) Reconcile(ctx context.Context) (ReconcileReport, error) {
+	var rep ReconcileReport
+	var ids []string
+	err := a.store.ForEach(func(id string, r *Record) error {
+		if r.Error == "" && r.Applied != pb.DesiredState_DESIRED_STATE_UNSPECIFIED && !r.Desired.GetRemoved() {
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return rep, err
+	}
+	for _, d := range a.drivers {
+		if b, ok := d.(Bulk); ok {
+			if err := b.BeginReconcile(ctx); err != nil {
+				a.log.Warn("preparing a driver for reconcile", "err", err)
+			}
+			defer b.EndReconcile()
+		}
+	}
+	for i := 0; i < len(ids) && ctx.Err() == nil; i += reconcileChunk {
+		if err := a.reconcileChunk(ctx, ids[i:min(i+reconcileChunk, len(ids))], &rep); err != nil {
+			return rep, err
+		}
+	}
+	a.metrics.reconcileDrift.Add(float64(rep.Drifted))
+	return rep, ctx.Err()
+}
+
+func (a *Agent) reconcileChunk(ctx context.Context, ids []string, rep *ReconcileReport) error {
+	a.applyMu.Lock()
+	defer a.applyMu.Unlock()
+	recs, err := a.store.lookup(ids)
+	if err != nil {
+		return err
+	}
+	var b batch
+	var results []*pb.ServiceResult
+	for _, id := range ids {
+		rec := recs[id]
+		if rec == nil || rec.Error != "" || rec.Desired.GetRemoved() {
+			continue // changed since the list was taken
+		}
+		s := rec.Desired
+		observed, err := a.observe(ctx, s)
+		now := a.clock.Now()
+		if err != nil {
+			rep.Errors++
+			a.log.Warn("reconcile: reading the device failed", "service_id", id, "err", err)
+			continue
+		}
+		rep.Checked++
+		if observed == rec.Applied {
+			nr := *rec
+			nr.Observed, nr.ObservedAt = observed, now
+			b.puts = append(b.puts, &nr)
+			results = append(results, &pb.ServiceResult{ServiceId: id, Revision: rec.AppliedRevision, Outcome: pb.Outcome_OUTCOME_APPLIED,
+				ObservedState: observed, ObservedAtUnixNano: now.UnixNano()})
+			continue
+		}
+		rep.Drifted++
+		a.log.Warn("drift: the device does not hold the applied state; repairing", "service_id", id,
+			"applied", stateName(rec.Applied), "observed", stateName(observed))
+		// Applied as if new, so apply does not take the record's word for it.
+		r, _ := a.apply(ctx, s, nil, &b)
+		if r != nil {
+			if r.Outcome == pb.Outcome_OUTCOME_APPLIED {
+				rep.Repaired++
+			} else {
+				rep.Errors++
+			}
+			results = append(results, r)
+		}
+	}
+	if err := a.store.commit(&b, keepRevision, 0, time.Time{}); err != nil {
+		a.metrics.storeErrors.Inc()
+		return err
+	}
+	a.addPending(results)
+	a.updateMetrics()
+	return nil
+}
+
+// observe reads one service's state from its device.
+func (a *Agent) observe(ctx context.Context, s *pb.Service) (pb.DesiredState, error) {
+	method := s.GetBinding().GetMethod()
+	d, ok := a.drivers[method]
+	if !ok {
+		return pb.DesiredState_DESIRED_STATE_UNSPECIFIED, fmt.Errorf("%w: %q", enforcement.ErrUnknownMethod, method)
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.DriverTimeout)
+	defer cancel()
+	got, err := d.Observe(ctx, targetOf(s))
+	if err != nil {
+		return pb.DesiredState_DESIRED_STATE_UNSPECIFIED, err
+	}
+	if got == enforcement.Suspended {
+		return pb.DesiredState_DESIRED_STATE_SUSPENDED, nil
+	}
+	return pb.DesiredState_DESIRED_STATE_ACTIVE, nil
+}
+
+// targetOf is the driver's view of a service.
+func targetOf(s *pb.Service) enforcement.Target {
+	return enforcement.Target{ServiceID: s.ServiceId, Reason: s.Reason, Binding: enforcement.Binding{
+		Method: s.GetBinding().GetMethod(), Addresses: s.GetBinding().GetAddresses(), RADIUSUsername: s.GetBinding().GetRadiusUsername(),
+		Device: s.GetBinding().GetDevice(), IfIndex: s.GetBinding().GetIfIndex(),
+	}}
+}
