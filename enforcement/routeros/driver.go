@@ -45,8 +45,14 @@ type router struct {
 	sess         *session
 	dialing      *dialAttempt
 	closed       bool
-	failing      bool // the last connection attempt failed (log once)
 	bootstrapped bool
+	// After a failed connection attempt, calls get its error until
+	// retryAt rather than each trying again: a router that is down or
+	// refuses the login sees one attempt per backoff (doubling from
+	// 100ms to 5s), however many calls wait for it.
+	lastErr error
+	backoff time.Duration
+	retryAt time.Time
 }
 
 type dialAttempt struct {
@@ -205,6 +211,11 @@ func (r *router) session(ctx context.Context) (*session, error) {
 		return s, nil
 	}
 	if r.dialing == nil {
+		if r.lastErr != nil && time.Now().Before(r.retryAt) {
+			err := r.lastErr
+			r.mu.Unlock()
+			return nil, err
+		}
 		a := &dialAttempt{done: make(chan struct{})}
 		r.dialing = a
 		go r.connect(a)
@@ -229,14 +240,13 @@ func (r *router) connect(a *dialAttempt) {
 		err = ErrClosed
 	case err == nil:
 		r.sess = s
-		if r.failing {
+		if r.lastErr != nil {
 			r.log.Info("connected to router again")
 		} else {
 			r.log.Debug("connected to router")
 		}
-		r.failing = false
-	case !r.failing:
-		r.failing = true
+		r.lastErr, r.backoff = nil, 0
+	case r.lastErr == nil:
 		r.log.Warn("cannot reach router; retrying", "err", err)
 	default:
 		r.log.Debug("cannot reach router", "err", err)
@@ -247,6 +257,9 @@ func (r *router) connect(a *dialAttempt) {
 			err = &connError{router: r.cfg.Name, err: err}
 		}
 		s = nil
+		r.backoff = min(max(2*r.backoff, 100*time.Millisecond), 5*time.Second)
+		r.retryAt = time.Now().Add(r.backoff)
+		r.lastErr = err
 	}
 	a.s, a.err = s, err
 	r.mu.Unlock()
@@ -351,8 +364,9 @@ func (r *router) lookup(ctx context.Context, s *session, addrs []address) ([][]e
 
 // Suspend implements [enforcement.Driver]: each of the binding's addresses
 // goes into the router's address list with the service's comment. An
-// address already listed counts as done ("already have such entry"); a
-// disabled entry of the driver's own is enabled again.
+// address already listed counts as done ("already have such entry"); an
+// entry of the driver's own is enabled again if disabled, and relabelled if
+// it names another service.
 func (d *Driver) Suspend(ctx context.Context, t enforcement.Target) error {
 	r, addrs, err := d.target(t)
 	if err != nil {
@@ -384,7 +398,8 @@ func (d *Driver) Suspend(ctx context.Context, t enforcement.Target) error {
 		if len(listed) == 0 {
 			return nil
 		}
-		// Already listed: make sure the entries are enabled.
+		// Already listed: make sure the entries are enabled, and that the
+		// driver's own name this service.
 		found, err := r.lookup(ctx, s, listed)
 		if err != nil {
 			return err
@@ -392,19 +407,29 @@ func (d *Driver) Suspend(ctx context.Context, t enforcement.Target) error {
 		var errs []error
 		for i, es := range found {
 			for _, e := range es {
-				if !e.disabled {
+				svc, owned := owner(e.comment, r.cfg.CommentPrefix)
+				if !owned {
+					if e.disabled {
+						errs = append(errs, fmt.Errorf("routeros %s: suspend %s: %s is in %s as a disabled entry the driver does not own (comment %q)",
+							r.cfg.Name, t.ServiceID, listed[i].key, r.cfg.AddressList, e.comment))
+					}
 					continue
 				}
-				if _, owned := owner(e.comment, r.cfg.CommentPrefix); !owned {
-					errs = append(errs, fmt.Errorf("routeros %s: suspend %s: %s is in %s as a disabled entry the driver does not own (comment %q)",
-						r.cfg.Name, t.ServiceID, listed[i].key, r.cfg.AddressList, e.comment))
+				words := []string{listed[i].fam.menu + "/set", "=.id=" + e.id}
+				if e.disabled {
+					words = append(words, "=disabled=no")
+				}
+				if svc != t.ServiceID {
+					words = append(words, "=comment="+cmt)
+				}
+				if len(words) == 2 {
 					continue
 				}
-				if _, err := s.run(ctx, listed[i].fam.menu+"/set", "=.id="+e.id, "=disabled=no"); err != nil {
+				if _, err := s.run(ctx, words...); err != nil {
 					if isConnError(err) {
 						return err
 					}
-					errs = append(errs, fmt.Errorf("routeros %s: suspend %s: enable %s: %w", r.cfg.Name, t.ServiceID, listed[i].key, err))
+					errs = append(errs, fmt.Errorf("routeros %s: suspend %s: set %s: %w", r.cfg.Name, t.ServiceID, listed[i].key, err))
 				}
 			}
 		}

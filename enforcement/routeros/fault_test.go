@@ -101,6 +101,7 @@ func testFaultyRouter(t *testing.T, breakIt, fix func(*routerossim.Server)) {
 // driver's timeout) holds up nobody else; its changes are made when it
 // answers again.
 func TestSlowRouterDoesNotStallTheOthers(t *testing.T) {
+	t.Parallel()
 	testFaultyRouter(t,
 		func(s *routerossim.Server) { s.SetFaults(routerossim.Faults{Latency: time.Hour}) },
 		func(s *routerossim.Server) { s.SetFaults(routerossim.Faults{}) })
@@ -109,6 +110,7 @@ func TestSlowRouterDoesNotStallTheOthers(t *testing.T) {
 // The same with a router that drops every connection at its first command
 // after login.
 func TestDroppingRouterDoesNotStallTheOthers(t *testing.T) {
+	t.Parallel()
 	testFaultyRouter(t,
 		func(s *routerossim.Server) { s.SetFaults(routerossim.Faults{DropAfter: 1}); s.DropConnections() },
 		func(s *routerossim.Server) { s.SetFaults(routerossim.Faults{}) })
@@ -116,6 +118,7 @@ func TestDroppingRouterDoesNotStallTheOthers(t *testing.T) {
 
 // And one that is down altogether.
 func TestDownRouterDoesNotStallTheOthers(t *testing.T) {
+	t.Parallel()
 	testFaultyRouter(t,
 		func(s *routerossim.Server) { s.SetFaults(routerossim.Faults{Down: true}) },
 		func(s *routerossim.Server) { s.SetFaults(routerossim.Faults{}) })
@@ -124,6 +127,7 @@ func TestDownRouterDoesNotStallTheOthers(t *testing.T) {
 // With the router down for longer than the caller waits, the error says
 // why, wrapping the context's.
 func TestDeadlineWhileDown(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, routerossim.Config{Users: map[string]string{user: password}})
 	d := newDriver(t, routerConfig(t, "r", sim))
 	sim.SetFaults(routerossim.Faults{Down: true})
@@ -178,27 +182,41 @@ func TestTrapsAreErrors(t *testing.T) {
 }
 
 func TestLoginFailures(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, routerossim.Config{})
 	rc := routerConfig(t, "r", sim)
 	rc.PasswordFile, rc.Password = "", "wrong"
 	d := newDriver(t, rc)
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 600*time.Millisecond)
 	defer cancel()
 	if _, err := d.Observe(ctx, target("x", "", "10.0.0.1")); err == nil || !strings.Contains(err.Error(), routerossim.MsgBadLogin) {
 		t.Fatalf("bad password: %v", err)
 	}
 	d2 := newDriver(t, routerConfig(t, "r", sim))
 	sim.SetFaults(routerossim.Faults{RefuseLogins: true})
-	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+	before := sim.Stats().Sentences
+	ctx, cancel = context.WithTimeout(context.Background(), 600*time.Millisecond)
 	defer cancel()
-	if _, err := d2.Observe(ctx, target("x", "", "10.0.0.1")); err == nil || !strings.Contains(err.Error(), "login refused") {
-		t.Fatalf("refused login: %v", err)
+	errs := make(chan error, 20)
+	for range 20 {
+		go func() { _, err := d2.Observe(ctx, target("x", "", "10.0.0.1")); errs <- err }()
+	}
+	for range 20 {
+		if err := <-errs; err == nil || !strings.Contains(err.Error(), "login refused") {
+			t.Fatalf("refused login: %v", err)
+		}
+	}
+	// One login attempt per backoff (100ms, 200ms, 400ms, ...), however
+	// many calls are waiting.
+	if n := sim.Stats().Sentences - before; n > 6 {
+		t.Fatalf("%d login attempts in 600ms", n)
 	}
 }
 
 // The rate limit spaces commands out: 100/s with a burst of 100 makes
 // 160 commands take at least 0.6s.
 func TestRateLimit(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, routerossim.Config{})
 	rc := routerConfig(t, "r", sim)
 	rc.RateLimit = 100

@@ -228,15 +228,16 @@ func TestForeignDisabledEntry(t *testing.T) {
 	}
 }
 
-// Suspend enables a disabled entry of the driver's own; a service with
-// several addresses is suspended only when all are listed.
+// Suspend enables a disabled entry of the driver's own and relabels one
+// naming another service; a service with several addresses is suspended
+// only when all are listed.
 func TestSuspendRepairsPartialState(t *testing.T) {
 	sim := startSim(t, routerossim.Config{})
 	d := newDriver(t, routerConfig(t, "r1", sim))
 	tg := target("m", "", "10.0.0.1", "10.0.0.2", "2001:db8::2")
 	mustAdd(t, sim, list, "10.0.0.1", "tollgate:svc=m")
 	sim.SetEntryDisabled(list, "10.0.0.1", true)
-	mustAdd(t, sim, list, "10.0.0.2", "tollgate:svc=m")
+	mustAdd(t, sim, list, "10.0.0.2", "tollgate:svc=previous-holder")
 	if st, _ := d.Observe(context.Background(), tg); st != enforcement.Active {
 		t.Fatalf("partly listed: observed %s", st)
 	}
@@ -247,8 +248,8 @@ func TestSuspendRepairsPartialState(t *testing.T) {
 		t.Fatalf("after suspend: observed %s", st)
 	}
 	for _, e := range sim.Entries(list) {
-		if e.Disabled {
-			t.Fatalf("entry %+v still disabled", e)
+		if e.Disabled || !strings.HasPrefix(e.Comment, "tollgate:svc=m") {
+			t.Fatalf("entry %+v: want it enabled and naming m", e)
 		}
 	}
 }
