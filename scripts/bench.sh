@@ -20,5 +20,11 @@ run ./bench/ '^BenchmarkSweep1M$' 1x
 # Issue 6: 1,000 agents with 1,000 services each, 10,000 changes; an agent with 100,000 services.
 run ./bench/ '^BenchmarkFanout1000Agents$' 1x
 run ./bench/ '^BenchmarkAgent100kServices$' 1x
+# Issue 7: a full reconcile of 100,000 address-list entries; CoA to real FreeRADIUS.
+run ./bench/ '^BenchmarkRouterOSReconcile100k$' 1x
+run ./bench/ '^BenchmarkCoA$' 20000x
+# Issue 9: invoice PDFs rendered on every core; 10,000 invoices delivered end to end.
+run ./bench/ '^BenchmarkInvoicePDF$' 1x
+run ./bench/ '^BenchmarkDelivery10k$' 1x
 # benchreport echoes its input (already shown above): keep only its table.
 go run ./internal/tools/benchreport -o bench/results.json < "$out" | sed -n '/^FIGURE/,$p'

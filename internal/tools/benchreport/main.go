@@ -55,6 +55,13 @@ var known = map[string]figure{
 	"fanout_commit_to_ack_p99_ms":    {Unit: "ms", Target: 2000, Better: "lower"},
 	"controller_rss_1000_agents_mib": {Unit: "MiB", Target: 1024, Better: "lower"},
 	"agent_rss_100k_services_mib":    {Unit: "MiB", Target: 100, Better: "lower"},
+	// Issue 7: a full reconcile of 100,000 address-list entries; CoA to
+	// FreeRADIUS.
+	"routeros_reconcile_100k_s": {Unit: "s", Target: 20, Better: "lower"},
+	"coa_per_s":                 {Unit: "CoA/s", Target: 5000, Better: "higher"},
+	// Issue 9: invoice PDFs rendered; a 10,000-invoice delivery run.
+	"invoice_pdf_per_s_per_core": {Unit: "invoices/s/core", Target: 200, Better: "higher"},
+	"delivery_10k_s":             {Unit: "s", Target: 60, Better: "lower"},
 }
 
 func main() {

@@ -16,7 +16,9 @@ func TestRunWritesKnownFigures(t *testing.T) {
 		"BenchmarkPaymentsAPI-2 5000 1200 payments_api_per_s\nBenchmarkPaymentBatch10k-2 1 1.1 payment_batch_10k_s\n" +
 		"BenchmarkSweep1M-2 1 8.5 sweep_1m_s 117647 sweep_accounts_per_s 0 ns/op\n" +
 		"BenchmarkFanout1000Agents-2 1 176 controller_rss_1000_agents_mib 416 fanout_commit_to_ack_p50_ms 725 fanout_commit_to_ack_p99_ms 0 ns/op\n" +
-		"BenchmarkAgent100kServices-2 1 65 agent_rss_100k_services_mib 0 ns/op\nPASS\n"
+		"BenchmarkAgent100kServices-2 1 65 agent_rss_100k_services_mib 0 ns/op\n" +
+		"BenchmarkRouterOSReconcile100k-2 1 4.2 routeros_reconcile_100k_s\nBenchmarkCoA-2 20000 16000 coa_per_s\n" +
+		"BenchmarkInvoicePDF-2 1 900 invoice_pdf_per_s_per_core\nBenchmarkDelivery10k-2 1 30 delivery_10k_s\nPASS\n"
 	if err := run(strings.NewReader(in), io.Discard, out); err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +32,7 @@ func TestRunWritesKnownFigures(t *testing.T) {
 		byName[f.Name] = f
 	}
 	p50, p99 := byName["push_commit_to_ack_p50_ms"], byName["push_commit_to_ack_p99_ms"]
-	if len(figs) != 14 || byName["agent_rss_100k_services_mib"].Unit != "MiB" || p50.Value != 0.79 || p99.Value != 1.25 || p99.Better != "lower" || p99.Unit != "ms" ||
+	if len(figs) != 18 || byName["agent_rss_100k_services_mib"].Unit != "MiB" || p50.Value != 0.79 || p99.Value != 1.25 || p99.Better != "lower" || p99.Unit != "ms" ||
 		byName["billing_run_invoices_per_s"].Better != "higher" || byName["billing_rerun_rows_written"].Value != 0 ||
 		byName["sweep_1m_s"].Value != 8.5 || byName["sweep_accounts_per_s"].Better != "higher" || byName["sweep_accounts_per_s"].Unit != "accounts/s" {
 		t.Fatalf("figures: %+v", figs)
