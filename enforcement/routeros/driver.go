@@ -41,11 +41,10 @@ type router struct {
 	ctx     context.Context // ends at Close
 	cancel  context.CancelFunc
 
-	mu           sync.Mutex
-	sess         *session
-	dialing      *dialAttempt
-	closed       bool
-	bootstrapped bool
+	mu      sync.Mutex
+	sess    *session
+	dialing *dialAttempt
+	closed  bool
 	// After a failed connection attempt, calls get its error until
 	// retryAt rather than each trying again: a router that is down or
 	// refuses the login sees one attempt per backoff (doubling from
@@ -266,8 +265,8 @@ func (r *router) connect(a *dialAttempt) {
 	close(a.done)
 }
 
-// dial connects, logs in and, if configured and not yet done, bootstraps
-// the walled garden.
+// dial connects, logs in and, if configured, puts missing walled-garden
+// rules back.
 func (r *router) dial() (*session, error) {
 	ctx, cancel := context.WithTimeout(r.ctx, r.cfg.Timeout)
 	defer cancel()
@@ -287,10 +286,7 @@ func (r *router) dial() (*session, error) {
 		s.close(err)
 		return nil, err
 	}
-	r.mu.Lock()
-	need := r.cfg.WalledGarden.Bootstrap && !r.bootstrapped
-	r.mu.Unlock()
-	if need {
+	if r.cfg.WalledGarden.Bootstrap {
 		if err := r.bootstrap(ctx, s); err != nil {
 			if isConnError(err) || ctx.Err() != nil {
 				s.close(err)
@@ -299,10 +295,6 @@ func (r *router) dial() (*session, error) {
 			// A rule the router refuses is logged; enforcement goes on
 			// and the next connection tries again.
 			r.log.Error("walled-garden bootstrap failed", "err", err)
-		} else {
-			r.mu.Lock()
-			r.bootstrapped = true
-			r.mu.Unlock()
 		}
 	}
 	return s, nil

@@ -72,8 +72,8 @@ func TestWalledGardenBootstrap(t *testing.T) {
 			setup("/ip/firewall/filter/remove", "=.id="+it[".id"])
 		}
 	}
-	d2 := newDriver(t, rc)
-	if _, err := d2.Observe(context.Background(), target("x", "", "10.0.0.1")); err != nil {
+	sim.DropConnections()
+	if _, err := d.Observe(context.Background(), target("x", "", "10.0.0.1")); err != nil {
 		t.Fatal(err)
 	}
 	if got := comments(sim.Items(routerossim.PathFilter)); strings.Join(got, "|") != strings.Join(wantFilter, "|") {
