@@ -10,6 +10,7 @@ GRPC_PORT=${DEMO_GRPC_PORT:-19090}
 AGENT_METRICS_PORT=${DEMO_AGENT_METRICS_PORT:-19100}
 AGENT2_METRICS_PORT=${DEMO_AGENT2_METRICS_PORT:-19101}
 SMTP_PORT=${DEMO_SMTP_PORT:-12525}
+PRINTMAIL_PORT=${DEMO_PRINTMAIL_PORT:-14010}
 POP=demo-pop-1
 # The demo's world starts on a fixed date, whenever it runs, so its dates
 # (a delinquency date on a weekend, moved to Monday) are always the same.
@@ -17,6 +18,7 @@ CLOCK_START=2027-11-15T12:00:00Z
 
 go build -o "$BIN/tollgate-devdb" ./internal/tools/devdb
 go build -o "$BIN/tollgate-smtpsink" ./internal/tools/smtpsink
+go build -o "$BIN/tollgate-printmailsim" ./internal/tools/printmailsim
 go build -o "$BIN/" ./cmd/...
 
 run=$(mktemp -d -t tollgate-demo-XXXXXX)
@@ -31,9 +33,9 @@ trap 'exit 130' INT TERM
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 fail() { echo "demo: $*" >&2; for f in "$run"/*.log; do echo "--- $f" >&2; tail -20 "$f" >&2; done; exit 1; }
-for port in "$HTTP_PORT" "$GRPC_PORT" "$AGENT_METRICS_PORT" "$AGENT2_METRICS_PORT" "$SMTP_PORT"; do
+for port in "$HTTP_PORT" "$GRPC_PORT" "$AGENT_METRICS_PORT" "$AGENT2_METRICS_PORT" "$SMTP_PORT" "$PRINTMAIL_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    fail "port $port is in use; set DEMO_HTTP_PORT, DEMO_GRPC_PORT, DEMO_AGENT_METRICS_PORT, DEMO_AGENT2_METRICS_PORT or DEMO_SMTP_PORT"
+    fail "port $port is in use; set DEMO_HTTP_PORT, DEMO_GRPC_PORT, DEMO_AGENT_METRICS_PORT, DEMO_AGENT2_METRICS_PORT, DEMO_SMTP_PORT or DEMO_PRINTMAIL_PORT"
   fi
 done
 
@@ -49,6 +51,16 @@ say "Starting a local mail sink (a real SMTP server that keeps what it receives 
 "$BIN/tollgate-smtpsink" -listen "127.0.0.1:$SMTP_PORT" -dir "$run/mail" >"$run/mail.log" 2>&1 &
 pids+=($!)
 
+say "Starting a local print-and-mail sink (a fake Lob-style vendor: keeps the letters it \"prints\" in $run/letters, says when they are mailed)"
+head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$run/print-mail.key"
+head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$run/print-mail-webhook.secret"
+# Account 177's letter comes back to the sender; account 188's address does
+# not pass verification.
+"$BIN/tollgate-printmailsim" -listen "127.0.0.1:$PRINTMAIL_PORT" -dir "$run/letters" -api-key-file "$run/print-mail.key" \
+  -webhook-url "http://127.0.0.1:$HTTP_PORT/api/v1/webhooks/print-mail" -webhook-secret-file "$run/print-mail-webhook.secret" \
+  -mail-after 1s -return-postal-codes 78777 -undeliverable-postal-codes 78788 >"$run/letters.log" 2>&1 &
+pids+=($!)
+
 TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 echo -n "$TOKEN" > "$run/admin.token"
 cat > "$run/controller.yaml" <<YAML
@@ -60,6 +72,13 @@ notices:
   smtp: {addr: "127.0.0.1:$SMTP_PORT", from: "Prairie Fiber Billing <billing@prairiefiber.example>", tls: none}
   portal_url: "http://127.0.0.1:$HTTP_PORT/portal"
 company: {name: "Prairie Fiber Co-op", address: ["100 Main St", "Austin, TX 78701"]}
+delivery:   # invoices: email through notices.smtp, mail through the print-and-mail sink
+  print_mail:
+    base_url: "http://127.0.0.1:$PRINTMAIL_PORT"
+    api_key_file: "$run/print-mail.key"
+    webhook_secret_file: "$run/print-mail-webhook.secret"
+    from: {company: "Prairie Fiber Co-op", line1: "100 Main St", city: Austin, region: TX, postal_code: "78701"}
+    return_envelope: true
 api:
   tokens:
     - {name: demo-admin, role: admin, token_file: "$run/admin.token"}
@@ -187,8 +206,8 @@ for day in 16 17 18 19; do
   printf '  %s: %s suspended services at north-tower-1\n' "$(date -u -d "2027-12-$day" '+%a %b %d')" \
     "$("$BIN/tollgatectl" service list --pop north-tower-1 --state suspended -o json | grep -c '"id"' || true)"
 done
-reminders=$(grep -c 'to ' "$run/mail.log" || true)
-echo "  reminders received by the mail sink: $reminders"; sed -n '2,4p' "$run/mail.log"
+reminders=$(grep '\.eml  to ' "$run/mail.log" | grep -vc ' invoice INV-' || true)
+echo "  reminders received by the mail sink: $reminders"; grep '\.eml  to ' "$run/mail.log" | grep -v ' invoice INV-' | sed -n '1,3p'
 [ "$reminders" -ge 11 ] || fail "expected reminders in the mail sink, got $reminders"
 
 say "Monday Dec 20: the 06:00 sweep suspends the eleven; the agent enforces it"
@@ -208,6 +227,58 @@ for _ in $(seq 1 100); do grep -q '"op":"restore","service_id":"'"$svc"'"' "$run
 grep -q '"op":"restore","service_id":"'"$svc"'"' "$run/agent-north.log" || fail "the agent did not restore account 145's service"
 echo "  the agent restored service $svc"
 ctl account history 145
+
+# ---------------------------------------------------------------------------
+# Invoice delivery (issue 9): every invoice went out as its billing run
+# finished — emailed with the PDF attached to the mail sink, mailed through
+# the print-and-mail sink — and a run's mail invoices make one printed batch.
+say "Invoices went out as their billing runs finished: emailed with the PDF attached, mailed through the print-and-mail vendor"
+for _ in $(seq 1 150); do
+  "$BIN/tollgatectl" delivery list -o json > "$run/deliveries.json"
+  if ! grep -q '"status": "\(queued\|sent_to_vendor\)"' "$run/deliveries.json" && grep -q '"status": "returned"' "$run/deliveries.json"; then
+    break
+  fi
+  sleep 0.2
+done
+ctl delivery summary
+emailed=$(grep -c ' invoice INV-' "$run/mail.log" || true)
+letters=$(find "$run/letters" -name 'ltr_*.pdf' | wc -l)
+echo "  invoice emails received by the mail sink: $emailed, each with its PDF attached, e.g."
+grep ' invoice INV-' "$run/mail.log" | sed -n '1,2p' | sed 's/^/    /'
+echo "  letters printed by the print-and-mail sink: $letters (their PDFs in $run/letters)"
+[ "$emailed" -ge 200 ] || fail "expected at least 200 invoice emails in the mail sink, got $emailed"
+[ "$letters" -ge 49 ] || fail "expected the commercial invoices as letters, got $letters"
+
+say "Failures are visible: account 188's address failed verification; account 177's letter came back"
+ctl delivery list --status failed
+ctl delivery list --status returned
+grep -q '"status": "returned"' "$run/deliveries.json" || fail "the returned letter was not reported"
+
+say "Re-send on demand: invoice $first is emailed again"
+ctl delivery send "$first" --channel email
+for _ in $(seq 1 100); do
+  "$BIN/tollgatectl" delivery list --invoice "$first" -o json | grep -q '"status": "queued"' || break
+  sleep 0.1
+done
+ctl delivery list --invoice "$first"
+
+say "Printing in-house instead: one PDF of the commercial run's mail invoices, by postal code then name"
+"$BIN/tollgatectl" delivery list --channel mail -o json > "$run/mail-deliveries.json"
+comm_run=$(sed -n 's/^    "billing_run_id": \([0-9]*\),$/\1/p' "$run/mail-deliveries.json" | head -1)
+[ -n "$comm_run" ] || fail "could not find the commercial billing run"
+ctl delivery printed-batch "$comm_run" --file "$run/printed-batch.pdf"
+
+"$BIN/tollgatectl" delivery list --channel mail --status mailed -o json > "$run/mailed.json"
+letter=$(sed -n 's/^    "vendor_letter_id": "\(ltr_[0-9a-f]*\)",$/\1/p' "$run/mailed.json" | head -1)
+number=$(sed -n 's/^    "invoice_number": "\(INV-[0-9]*\)",$/\1/p' "$run/mailed.json" | head -1)
+{ [ -n "$letter" ] && [ -f "$run/letters/$letter.pdf" ]; } || fail "could not find a mailed letter's PDF"
+mkdir -p demo-run
+sample_pdf="$PWD/demo-run/invoice-$number.pdf"
+cp "$run/letters/$letter.pdf" "$sample_pdf"
+pdftoppm -png -r 80 -f 1 -l 1 -singlefile "$sample_pdf" "${sample_pdf%.pdf}"
+[ -s "${sample_pdf%.pdf}.png" ] || fail "pdftoppm did not render $sample_pdf"
+echo "  sample invoice PDF (as mailed, letter $letter): $sample_pdf"
+echo "  its first page, rendered:                      ${sample_pdf%.pdf}.png"
 
 if [ "${DEMO_KEEP:-}" = "1" ]; then
   say "DEMO_KEEP=1: everything stays up until Ctrl-C"

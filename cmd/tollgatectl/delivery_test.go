@@ -84,7 +84,7 @@ func TestDeliveryCommandsEndToEnd(t *testing.T) {
 			eveEmail = d
 		}
 	}
-	if err := db.MarkDeliveryAttemptFailed(ctx, zoeLetter.ID, 1, "Zoe Mail, 1 Elm St", now, "permanent delivery failure: undeliverable", true); err != nil {
+	if err := db.MarkDeliveryAttemptFailed(ctx, zoeLetter.ID, 1, "Zoe Mail, 1 Elm St", now, now, "permanent delivery failure: undeliverable", true); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.MarkDeliverySent(ctx, eveEmail.ID, 1, "eve@example.net", now); err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/clock"
 )
 
 // ServiceStore is what the API's delivery endpoints need from storage
@@ -34,6 +35,7 @@ type Service struct {
 	m         *Metrics
 	log       *slog.Logger
 	kick      func(context.Context)
+	clock     clock.Clock
 }
 
 // ServiceOptions configure a [Service].
@@ -48,12 +50,18 @@ type ServiceOptions struct {
 	Kick    func(context.Context)
 	Metrics *Metrics
 	Log     *slog.Logger
+	// Clock dates what webhooks change (mailed_at, returned_at), as the
+	// rest of the controller dates things (default: the real clock).
+	Clock clock.Clock
 }
 
 // NewService builds the service on store, rendering through source.
 func NewService(store ServiceStore, source Source, opts ServiceOptions) *Service {
 	s := &Service{ServiceStore: store, source: source, secrets: opts.WebhookSecrets, tolerance: opts.WebhookTolerance,
-		m: opts.Metrics, log: opts.Log, kick: opts.Kick}
+		m: opts.Metrics, log: opts.Log, kick: opts.Kick, clock: opts.Clock}
+	if s.clock == nil {
+		s.clock = clock.Real{}
+	}
 	if s.m == nil {
 		s.m = NewMetrics(nil, nil)
 	}
@@ -125,8 +133,9 @@ type WebhookResult struct {
 
 // HandleWebhook verifies and applies one status webhook delivery: body is
 // the raw request body, signature and timestamp the Lob-Signature and
-// Lob-Signature-Timestamp headers; now is the wall-clock time (not a demo
-// clock: the vendor signs with real time). Errors: EUNAUTHORIZED for a bad
+// Lob-Signature-Timestamp headers; now is the wall-clock time the signature
+// is checked against (not a demo clock: the vendor signs with real time).
+// The changes are dated by the service's clock. Errors: EUNAUTHORIZED for a bad
 // signature or timestamp (ErrSignature… sentinels), EINVALID for a body
 // that is not an event, ErrNoWebhookSecret (EINTERNAL) when no secret is
 // configured.
@@ -142,10 +151,9 @@ func (s *Service) HandleWebhook(ctx context.Context, body []byte, signature, tim
 	if !ok {
 		return res, nil
 	}
-	if ev.At.IsZero() {
-		ev.At = now
-	}
-	found, dup, err := s.ApplyLetterEvent(ctx, ev, key, now)
+	at := s.clock.Now()
+	ev.At = at
+	found, dup, err := s.ApplyLetterEvent(ctx, ev, key, at)
 	if err != nil {
 		return WebhookResult{}, err
 	}

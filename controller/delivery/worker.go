@@ -26,9 +26,9 @@ type Store interface {
 	MarkDeliverySent(ctx context.Context, id int64, attempts int, to string, at time.Time) error
 	// MarkLetterSent records a letter accepted by the vendor.
 	MarkLetterSent(ctx context.Context, id int64, attempts int, to, letterID string, at time.Time) error
-	// MarkDeliveryAttemptFailed records a failed attempt; final makes the
-	// delivery failed, otherwise it is due again at next.
-	MarkDeliveryAttemptFailed(ctx context.Context, id int64, attempts int, to string, next time.Time, errText string, final bool) error
+	// MarkDeliveryAttemptFailed records a failed attempt at at; final makes
+	// the delivery failed, otherwise it is due again at next.
+	MarkDeliveryAttemptFailed(ctx context.Context, id int64, attempts int, to string, at, next time.Time, errText string, final bool) error
 }
 
 // WorkerOptions are the worker's transports and what its emails say.
@@ -298,7 +298,7 @@ func (w *Worker) failed(ctx context.Context, it billing.InvoiceDelivery, to stri
 	}
 	rctx, cancel := recordCtx(ctx)
 	defer cancel()
-	if err := w.store.MarkDeliveryAttemptFailed(rctx, it.ID, attempts, to, next, cause.Error(), final); err != nil {
+	if err := w.store.MarkDeliveryAttemptFailed(rctx, it.ID, attempts, to, now, next, cause.Error(), final); err != nil {
 		return kind, fmt.Errorf("recording delivery %d's failed attempt: %w", it.ID, err)
 	}
 	return kind, nil

@@ -174,12 +174,12 @@ func (db *DB) MarkLetterSent(ctx context.Context, id int64, attempts int, to, le
 	return mapError(err)
 }
 
-// MarkDeliveryAttemptFailed records a failed attempt of queued delivery id:
-// attempts made so far, to where, and why (truncated to 1000 bytes). With
-// final the delivery becomes failed; otherwise it is due again at next. A
-// delivery that is no longer queued (a webhook said the letter was mailed)
-// is left alone. ENOTFOUND if it does not exist.
-func (db *DB) MarkDeliveryAttemptFailed(ctx context.Context, id int64, attempts int, to string, next time.Time, errText string, final bool) error {
+// MarkDeliveryAttemptFailed records a failed attempt of queued delivery id
+// at at: attempts made so far, to where, and why (truncated to 1000 bytes).
+// With final the delivery becomes failed; otherwise it is due again at
+// next. A delivery that is no longer queued (a webhook said the letter was
+// mailed) is left alone. ENOTFOUND if it does not exist.
+func (db *DB) MarkDeliveryAttemptFailed(ctx context.Context, id int64, attempts int, to string, at, next time.Time, errText string, final bool) error {
 	status := billing.DeliveryQueued
 	if final {
 		status = billing.DeliveryFailed
@@ -187,10 +187,10 @@ func (db *DB) MarkDeliveryAttemptFailed(ctx context.Context, id int64, attempts 
 	var exists bool
 	err := db.Pool.QueryRow(ctx, `WITH u AS (
 			UPDATE invoice_deliveries SET attempts = $2, to_address = $3, next_attempt_at = $4, last_error = $5,
-				status = $6, updated_at = now()
+				status = $6, updated_at = $7
 			WHERE id = $1 AND status = 'queued' RETURNING 1
 		) SELECT EXISTS (SELECT 1 FROM invoice_deliveries WHERE id = $1)`,
-		id, attempts, to, next, truncateUTF8(errText, maxDeliveryError), status).Scan(&exists)
+		id, attempts, to, next, truncateUTF8(errText, maxDeliveryError), status, at).Scan(&exists)
 	if err == nil && !exists {
 		return billing.Errorf(billing.ENOTFOUND, "delivery %d does not exist", id)
 	}

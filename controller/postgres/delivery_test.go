@@ -73,7 +73,7 @@ func TestDeliveryOutbox(t *testing.T) {
 	if err := db.MarkLetterSent(ctx, l0.ID, 1, "Zed, 2 B St", "ltr_0", now); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.MarkDeliveryAttemptFailed(ctx, l1.ID, 1, "x", now.Add(time.Minute), "vendor down", false); err != nil {
+	if err := db.MarkDeliveryAttemptFailed(ctx, l1.ID, 1, "x", now, now.Add(time.Minute), "vendor down", false); err != nil {
 		t.Fatal(err)
 	}
 	d, _ := db.Delivery(ctx, l1.ID)
@@ -96,7 +96,7 @@ func TestDeliveryOutbox(t *testing.T) {
 		t.Fatal("a redelivered event was applied again")
 	}
 	// The worker's late failure does not undo what the webhook said.
-	_ = db.MarkDeliveryAttemptFailed(ctx, l1.ID, 2, "x", now, "timeout", false)
+	_ = db.MarkDeliveryAttemptFailed(ctx, l1.ID, 2, "x", now, now, "timeout", false)
 	if d, _ := db.Delivery(ctx, l1.ID); d.Status != billing.DeliveryMailed || d.VendorLetterID != "ltr_1" || d.MailedAt == nil {
 		t.Fatalf("after mailed: %+v", d)
 	}
@@ -118,7 +118,7 @@ func TestDeliveryOutbox(t *testing.T) {
 	if r2, _ := db.ResendDelivery(ctx, l0.ID, now); r2.IdempotencyKey != r.IdempotencyKey {
 		t.Fatalf("a queued delivery was re-sent again: %+v", r2)
 	}
-	_ = db.MarkDeliveryAttemptFailed(ctx, l0.ID, 1, "x", now, "undeliverable", true)
+	_ = db.MarkDeliveryAttemptFailed(ctx, l0.ID, 1, "x", now, now, "undeliverable", true)
 	if n, err := db.ResendRunDeliveries(ctx, run.ID, "", "", now); err != nil || n != 1 {
 		t.Fatalf("resend the run's failed: %d %v", n, err)
 	}
