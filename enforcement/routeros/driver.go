@@ -45,6 +45,7 @@ type router struct {
 	sess    *session
 	dialing *dialAttempt
 	closed  bool
+	snap    *snapshot // see BeginReconcile
 	// After a failed connection attempt, calls get its error until
 	// retryAt rather than each trying again: a router that is down or
 	// refuses the login sees one attempt per backoff (doubling from
@@ -367,6 +368,7 @@ func (d *Driver) Suspend(ctx context.Context, t enforcement.Target) error {
 	ctx, cancel := opContext(ctx, r)
 	defer cancel()
 	cmt := comment(r.cfg.CommentPrefix, t.ServiceID, t.Reason)
+	r.changing(addrs)
 	return r.do(ctx, func(ctx context.Context, s *session) error {
 		calls := make([]*call, len(addrs))
 		for i, a := range addrs {
@@ -439,6 +441,7 @@ func (d *Driver) Restore(ctx context.Context, t enforcement.Target) error {
 	}
 	ctx, cancel := opContext(ctx, r)
 	defer cancel()
+	r.changing(addrs)
 	return r.do(ctx, func(ctx context.Context, s *session) error {
 		found, err := r.lookup(ctx, s, addrs)
 		if err != nil {
@@ -472,7 +475,8 @@ func (d *Driver) Restore(ctx context.Context, t enforcement.Target) error {
 	})
 }
 
-// Observe implements [enforcement.Driver]: it reads the router. The
+// Observe implements [enforcement.Driver]: it reads the router (during an
+// agent's full reconcile, the one read of BeginReconcile; see there). The
 // service is suspended when every one of its addresses has an enabled
 // entry in the list (whoever made it); otherwise it is active, so that a
 // partly undone suspension shows as drift and Suspend repairs it.
@@ -480,6 +484,15 @@ func (d *Driver) Observe(ctx context.Context, t enforcement.Target) (enforcement
 	r, addrs, err := d.target(t)
 	if err != nil {
 		return "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("routeros %s: %w", r.cfg.Name, err)
+	}
+	if suspended, ok := r.fromSnapshot(addrs); ok {
+		if suspended {
+			return enforcement.Suspended, nil
+		}
+		return enforcement.Active, nil
 	}
 	ctx, cancel := opContext(ctx, r)
 	defer cancel()

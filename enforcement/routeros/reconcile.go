@@ -167,6 +167,7 @@ func (d *Driver) ReconcileRouter(ctx context.Context, name string, want map[stri
 
 func (r *router) reconcile(ctx context.Context, want map[string]wanted) RouterReport {
 	rep := RouterReport{Router: r.cfg.Name, Wanted: len(want)}
+	r.changing(nil)
 	start := time.Now()
 	rep.Err = r.do(ctx, func(ctx context.Context, s *session) error {
 		rep.Attempts++
@@ -204,33 +205,18 @@ func (r *router) reconcileOnce(ctx context.Context, s *session, want map[string]
 		}
 	}
 
-	// One print per address family, both on the wire at once.
-	families := []*family{familyV4, familyV6}
-	lists := make([][]entry, len(families))
-	calls := make([]*call, len(families))
-	for i, fam := range families {
-		c, err := s.send(ctx, []string{fam.menu + "/print", entryProps, "?list=" + r.cfg.AddressList},
-			func(sen *proto.Sentence) { lists[i] = append(lists[i], parseEntry(sen)) })
-		if err != nil {
-			return err
-		}
-		calls[i] = c
+	lists, noV6, err := r.readLists(ctx, s)
+	if err != nil {
+		return err
 	}
-	for i, c := range calls {
-		err := c.wait(ctx)
-		if msg, ok := trapMessage(err); ok && families[i] == familyV6 && msg == "no such command prefix" {
-			// No IPv6 on this router (RouterOS 6 without the ipv6 package).
-			for _, w := range want {
-				if w.addr.fam == familyV6 {
-					problem("%s: the router has no IPv6 address lists", w.addr.key)
-				}
+	if noV6 {
+		for _, w := range want {
+			if w.addr.fam == familyV6 {
+				problem("%s: the router has no IPv6 address lists", w.addr.key)
 			}
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("print %s: %w", families[i].menu, err)
 		}
 	}
+	families := []*family{familyV4, familyV6}
 
 	var adds, sets, removes []action
 	seen := make(map[string]bool, len(want))
@@ -287,6 +273,33 @@ func (r *router) reconcileOnce(ctx context.Context, s *session, want map[string]
 		return nil
 	}
 	return r.apply(ctx, s, actions, rep, problem)
+}
+
+// readLists reads the router's address list, IPv4 and IPv6 (one print
+// each, both on the wire at once). noV6 reports a router without IPv6
+// address lists (RouterOS 6 without the ipv6 package).
+func (r *router) readLists(ctx context.Context, s *session) (lists [2][]entry, noV6 bool, err error) {
+	families := []*family{familyV4, familyV6}
+	calls := make([]*call, len(families))
+	for i, fam := range families {
+		c, err := s.send(ctx, []string{fam.menu + "/print", entryProps, "?list=" + r.cfg.AddressList},
+			func(sen *proto.Sentence) { lists[i] = append(lists[i], parseEntry(sen)) })
+		if err != nil {
+			return lists, false, err
+		}
+		calls[i] = c
+	}
+	for i, c := range calls {
+		err := c.wait(ctx)
+		if msg, ok := trapMessage(err); ok && families[i] == familyV6 && msg == "no such command prefix" {
+			noV6 = true
+			continue
+		}
+		if err != nil {
+			return lists, false, fmt.Errorf("print %s: %w", families[i].menu, err)
+		}
+	}
+	return lists, noV6, nil
 }
 
 // apply sends the actions pipelined (the session's window bounds how many
