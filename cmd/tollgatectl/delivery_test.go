@@ -92,7 +92,8 @@ func TestDeliveryCommandsEndToEnd(t *testing.T) {
 	}
 
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := delivery.NewService(db, delivery.DocumentSource{Loader: db, Company: documents.Company{Name: "Prairie Fiber"}}, delivery.ServiceOptions{})
+	svc := delivery.NewService(db, delivery.DocumentSource{Loader: db, Company: documents.Company{Name: "Prairie Fiber"}}, delivery.ServiceOptions{
+		Channels: []billing.DeliveryChannel{billing.ChannelEmail, billing.ChannelMail}})
 	srv := api.NewServer(api.Config{}, api.Deps{Services: db, Idempotency: db, Delivery: svc},
 		[]api.Token{api.NewToken("root", api.RoleAdmin, "test-token")}, clock.NewFixed(now), quiet, nil)
 	hs := httptest.NewServer(srv.Handler())

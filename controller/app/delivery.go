@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tollgate-isp/tollgate/controller/api"
+	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/delivery"
 	"github.com/tollgate-isp/tollgate/controller/documents"
 	"github.com/tollgate-isp/tollgate/controller/jobs"
@@ -56,12 +57,14 @@ func (c *Controller) buildDelivery(clk clock.Clock, reg prometheus.Registerer, r
 		}
 		opts.Templates = t
 	}
+	var channels []billing.DeliveryChannel
 	if opts.Email != nil || opts.Vendor != nil {
 		w, err := delivery.NewWorker(cfg, c.db, source, opts, clk, log)
 		if err != nil {
 			return nil, err
 		}
 		runner.UseDeliverer(w)
+		channels = w.Channels()
 		vendor := "none (mail invoices are in each run's printed batch)"
 		if opts.Vendor != nil {
 			vendor = fmt.Sprint(opts.Vendor)
@@ -71,5 +74,5 @@ func (c *Controller) buildDelivery(clk clock.Clock, reg prometheus.Registerer, r
 		log.Warn("invoices are neither emailed nor mailed (notices.smtp and delivery.print_mail are not set); mail invoices are in each run's printed batch")
 	}
 	return delivery.NewService(c.db, source, delivery.ServiceOptions{WebhookSecrets: secrets,
-		WebhookTolerance: cfg.PrintMail.WebhookTolerance, Kick: runner.KickDelivery, Metrics: m, Log: log, Clock: clk}), nil
+		WebhookTolerance: cfg.PrintMail.WebhookTolerance, Kick: runner.KickDelivery, Metrics: m, Log: log, Clock: clk, Channels: channels}), nil
 }

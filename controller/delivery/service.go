@@ -18,7 +18,7 @@ type ServiceStore interface {
 	Delivery(ctx context.Context, id int64) (billing.InvoiceDelivery, error)
 	ResendDelivery(ctx context.Context, id int64, now time.Time) (billing.InvoiceDelivery, error)
 	ResendRunDeliveries(ctx context.Context, runID int64, status billing.DeliveryStatus, channel billing.DeliveryChannel, now time.Time) (int, error)
-	DeliverInvoice(ctx context.Context, invoiceID int64, channels []billing.DeliveryChannel, now time.Time) ([]billing.InvoiceDelivery, error)
+	DeliverInvoice(ctx context.Context, invoiceID int64, channels, allowed []billing.DeliveryChannel, now time.Time) ([]billing.InvoiceDelivery, error)
 	DeliveryCounts(ctx context.Context, runID int64) ([]billing.DeliveryCount, error)
 	ApplyLetterEvent(ctx context.Context, ev billing.LetterEvent, key string, now time.Time) (found, duplicate bool, err error)
 	PrintedInvoiceIDs(ctx context.Context, runID int64) ([]int64, error)
@@ -36,6 +36,7 @@ type Service struct {
 	log       *slog.Logger
 	kick      func(context.Context)
 	clock     clock.Clock
+	channels  []billing.DeliveryChannel
 }
 
 // ServiceOptions configure a [Service].
@@ -53,12 +54,15 @@ type ServiceOptions struct {
 	// Clock dates what webhooks change (mailed_at, returned_at), as the
 	// rest of the controller dates things (default: the real clock).
 	Clock clock.Clock
+	// Channels are the channels invoices are delivered by (the worker's);
+	// an invoice can be delivered on demand by these only.
+	Channels []billing.DeliveryChannel
 }
 
 // NewService builds the service on store, rendering through source.
 func NewService(store ServiceStore, source Source, opts ServiceOptions) *Service {
 	s := &Service{ServiceStore: store, source: source, secrets: opts.WebhookSecrets, tolerance: opts.WebhookTolerance,
-		m: opts.Metrics, log: opts.Log, kick: opts.Kick, clock: opts.Clock}
+		m: opts.Metrics, log: opts.Log, kick: opts.Kick, clock: opts.Clock, channels: opts.Channels}
 	if s.clock == nil {
 		s.clock = clock.Real{}
 	}
@@ -76,6 +80,13 @@ func (s *Service) Kick(ctx context.Context) {
 	if s.kick != nil {
 		s.kick(ctx)
 	}
+}
+
+// DeliverInvoice delivers one invoice (again), due at now, by channels
+// (nil: its account's preference), among the channels delivery is
+// configured for (see postgres.DB.DeliverInvoice).
+func (s *Service) DeliverInvoice(ctx context.Context, invoiceID int64, channels []billing.DeliveryChannel, now time.Time) ([]billing.InvoiceDelivery, error) {
+	return s.ServiceStore.DeliverInvoice(ctx, invoiceID, channels, s.channels, now)
 }
 
 // ErrNoPrintedInvoices is returned (wrapped, with code ENOTFOUND) by

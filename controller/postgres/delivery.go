@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -272,15 +273,19 @@ func (db *DB) ResendRunDeliveries(ctx context.Context, runID int64, status billi
 }
 
 // DeliverInvoice delivers one invoice (again), due at now, by channels
-// (nil: the channels of its account's delivery preference): a channel it
-// was never delivered by gets a new delivery, one it was is queued again as
-// ResendDelivery does. It returns the invoice's deliveries by those
-// channels. ENOTFOUND if the invoice does not exist; EINVALID if it is void
-// or a channel is unknown.
-func (db *DB) DeliverInvoice(ctx context.Context, invoiceID int64, channels []billing.DeliveryChannel, now time.Time) ([]billing.InvoiceDelivery, error) {
+// (nil: those of its account's delivery preference that are in allowed, the
+// channels delivery is configured for): a channel it was never delivered by
+// gets a new delivery, one it was is queued again as ResendDelivery does.
+// It returns the invoice's deliveries by those channels. ENOTFOUND if the
+// invoice does not exist; EINVALID if it is void, a channel is unknown or
+// not allowed, or none of its preference's is allowed.
+func (db *DB) DeliverInvoice(ctx context.Context, invoiceID int64, channels, allowed []billing.DeliveryChannel, now time.Time) ([]billing.InvoiceDelivery, error) {
 	for _, c := range channels {
 		if !c.Valid() {
 			return nil, billing.Errorf(billing.EINVALID, "channel %q is not email or mail", c)
+		}
+		if !slices.Contains(allowed, c) {
+			return nil, billing.Errorf(billing.EINVALID, "invoices are not delivered by %s here: %s", c, notConfigured(c))
 		}
 	}
 	var status, pref string
@@ -297,7 +302,15 @@ func (db *DB) DeliverInvoice(ctx context.Context, invoiceID int64, channels []bi
 		return nil, billing.Errorf(billing.EINVALID, "invoice %d is void; it is not delivered", invoiceID)
 	}
 	if len(channels) == 0 {
-		channels = billing.Delivery(pref).Channels()
+		for _, c := range billing.Delivery(pref).Channels() {
+			if slices.Contains(allowed, c) {
+				channels = append(channels, c)
+			}
+		}
+		if len(channels) == 0 {
+			c := billing.Delivery(pref).Channels()[0]
+			return nil, billing.Errorf(billing.EINVALID, "invoice %d's account gets invoices by %s, and %s", invoiceID, pref, notConfigured(c))
+		}
 	}
 	names := channelNames(channels)
 	err = db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
@@ -318,6 +331,14 @@ func (db *DB) DeliverInvoice(ctx context.Context, invoiceID int64, channels []bi
 	return collectDeliveries(db.Pool.Query(ctx, `SELECT `+deliveryColumns+`
 		FROM invoice_deliveries d JOIN invoices i ON i.id = d.invoice_id
 		WHERE d.invoice_id = $1 AND d.channel = ANY($2) ORDER BY d.id`, invoiceID, names))
+}
+
+// notConfigured says what turns channel c on.
+func notConfigured(c billing.DeliveryChannel) string {
+	if c == billing.ChannelMail {
+		return "print-to-mail is not configured (delivery.print_mail)"
+	}
+	return "email is not configured (notices.smtp)"
 }
 
 // DeliveryCounts counts deliveries by channel and status: of billing run

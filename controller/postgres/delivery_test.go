@@ -129,9 +129,17 @@ func TestDeliveryOutbox(t *testing.T) {
 		t.Fatalf("resend queued: %v", err)
 	}
 	// Delivering an invoice by a channel it never had adds one.
-	ds, err := db.DeliverInvoice(ctx, rest[0].InvoiceID, both, now)
+	ds, err := db.DeliverInvoice(ctx, rest[0].InvoiceID, both, both, now)
 	if err != nil || len(ds) != 2 {
 		t.Fatalf("deliver invoice by both: %+v %v", ds, err)
+	}
+	if _, err := db.DeliverInvoice(ctx, rest[0].InvoiceID, both, both[:1], now); billing.ErrorCode(err) != billing.EINVALID {
+		t.Fatalf("mail without a vendor: %v", err)
+	}
+	// By the account's preference (email), among the channels configured.
+	ds, err = db.DeliverInvoice(ctx, rest[0].InvoiceID, nil, both[:1], now)
+	if err != nil || len(ds) != 1 || ds[0].Channel != billing.ChannelEmail {
+		t.Fatalf("deliver invoice by preference: %+v %v", ds, err)
 	}
 
 	counts, err := db.DeliveryCounts(ctx, run.ID)
