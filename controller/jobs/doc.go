@@ -3,8 +3,10 @@
 // the daily billing tick that opens a billing run per account type when its
 // local date changes, the billing-run batches that invoice accounts, late
 // fees, autopay charges (first on the due date, then on the account type's
-// retry schedule) and the purge of old Idempotency-Keys. [DevClock] drives the
-// same work from a simulated clock in dev and demo mode.
+// retry schedule), invoice delivery (a billing run's invoices as soon as it
+// finishes, retries and re-sends periodically; [Runner.DeliverInvoices]) and
+// the purge of old Idempotency-Keys. [DevClock] drives the same work from a
+// simulated clock in dev and demo mode.
 //
 // Work is made idempotent in the database, not in memory: a billing run is
 // unique per (account type, date), each batch records when it finished in the
