@@ -18,25 +18,21 @@ import (
 const SweepActor = "job:delinquency-sweep"
 
 // standingsSQL reads the [billing.Standing] of the accounts of type $1 that
-// owe on an invoice due on or before $2 or are not current: one row per
-// account, its owed invoices aggregated oldest first. Reminders count when
-// sent before $3. standingsByIDSQL does the same for the accounts $4 only,
-// through their primary and invoice indexes.
-var standingsSQL, standingsByIDSQL = standingsQuery(false), standingsQuery(true)
-
-func standingsQuery(byID bool) string {
-	invoiceFilter, accountFilter := "", ""
-	if byID {
-		invoiceFilter, accountFilter = " AND i.account_id = ANY($4)", " AND a.id = ANY($4)"
-	}
-	return `WITH owed AS (
+// owe on an invoice due on or before $2 or are not current ($4, if not
+// NULL, restricts them to those ids): one row per account, its owed
+// invoices aggregated oldest first. Reminders count when sent before $3.
+// (A separate by-id query that let the planner probe indexes for tens of
+// thousands of ids measured seven times slower than this one's hash joins
+// over a million accounts.)
+const standingsSQL = `WITH owed AS (
 		SELECT i.account_id,
 			array_agg(i.id ORDER BY i.due_date, i.id) AS ids,
 			array_agg(i.number ORDER BY i.due_date, i.id) AS numbers,
 			array_agg(i.due_date ORDER BY i.due_date, i.id) AS dues,
 			array_agg(i.total - i.paid ORDER BY i.due_date, i.id) AS remaining
 		FROM invoices i JOIN accounts a ON a.id = i.account_id
-		WHERE a.account_type_id = $1 AND i.status = 'open' AND i.paid < i.total AND i.due_date <= $2` + invoiceFilter + `
+		WHERE a.account_type_id = $1 AND i.status = 'open' AND i.paid < i.total AND i.due_date <= $2
+			AND ($4::bigint[] IS NULL OR i.account_id = ANY($4))
 		GROUP BY i.account_id
 	)
 	SELECT a.id, a.number, a.currency, a.status, a.exempt, a.exempt_reason, a.promise_until,
@@ -47,20 +43,17 @@ func standingsQuery(byID bool) string {
 			AND n.status = 'sent' AND n.sent_at < $3),
 		a.status = 'delinquent' AND EXISTS (SELECT 1 FROM suspension_batch_items b WHERE b.account_id = a.id AND b.status = 'pending')
 	FROM accounts a LEFT JOIN owed o ON o.account_id = a.id
-	WHERE a.account_type_id = $1` + accountFilter + `
+	WHERE a.account_type_id = $1 AND ($4::bigint[] IS NULL OR a.id = ANY($4))
 		AND (o.account_id IS NOT NULL OR a.status IN ('past_due', 'delinquent', 'suspended'))
 	ORDER BY a.id`
-}
 
 // loadStandings runs standingsSQL and calls fn for each account.
 func loadStandings(ctx context.Context, q querier, typeID int64, horizon billing.Date, ids []int64, sentBefore time.Time, fn func(billing.Standing) error) error {
-	var rows pgx.Rows
-	var err error
+	var idArg any
 	if ids != nil {
-		rows, err = q.Query(ctx, standingsByIDSQL, typeID, pgDate(horizon), sentBefore, ids)
-	} else {
-		rows, err = q.Query(ctx, standingsSQL, typeID, pgDate(horizon), sentBefore)
+		idArg = ids
 	}
+	rows, err := q.Query(ctx, standingsSQL, typeID, pgDate(horizon), sentBefore, idArg)
 	if err != nil {
 		return err
 	}
