@@ -1,18 +1,16 @@
 package delivery
 
 import (
-	"bytes"
 	"embed"
-	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"text/template"
-	"unicode/utf8"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/notify"
 )
 
 //go:embed templates/*.tmpl
@@ -118,7 +116,7 @@ func (t *Templates) set(part, name, src string) error {
 	if err != nil {
 		return fmt.Errorf("delivery: template %s: %w", name, err)
 	}
-	if _, err := execute(tmpl, sampleEmail); err != nil {
+	if err := tmpl.Execute(io.Discard, sampleEmail); err != nil {
 		return fmt.Errorf("delivery: template %s: %w", name, err)
 	}
 	if part == "subject" {
@@ -133,39 +131,8 @@ var sampleEmail = EmailData{Company: "Example ISP", PortalURL: "https://portal.e
 	AccountNumber: "A-000042", AccountName: "Alex Subscriber", Currency: "USD", Total: 5311, AmountDue: 5311,
 	IssueDate: billing.NewDate(2026, 11, 26), DueDate: billing.NewDate(2026, 12, 10)}
 
-// maxSubject caps a rendered subject, in characters.
-const maxSubject = 200
-
-var blankLines = regexp.MustCompile(`\n{3,}`)
-
 // Render returns the subject (one line, at most 200 characters) and body
 // of the email carrying invoice d.
 func (t *Templates) Render(d EmailData) (subject, body string, err error) {
-	if subject, err = execute(t.subject, d); err != nil {
-		return "", "", err
-	}
-	if body, err = execute(t.body, d); err != nil {
-		return "", "", err
-	}
-	subject = strings.Join(strings.Fields(subject), " ")
-	if utf8.RuneCountInString(subject) > maxSubject {
-		subject = string([]rune(subject)[:maxSubject-1]) + "…"
-	}
-	if subject == "" {
-		return "", "", errors.New("delivery: the subject template rendered nothing")
-	}
-	lines := strings.Split(strings.ReplaceAll(body, "\r\n", "\n"), "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimRight(l, " \t")
-	}
-	body = blankLines.ReplaceAllString(strings.TrimSpace(strings.Join(lines, "\n")), "\n\n") + "\n"
-	return subject, body, nil
-}
-
-func execute(t *template.Template, d EmailData) (string, error) {
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, d); err != nil {
-		return "", err
-	}
-	return buf.String(), nil
+	return notify.RenderEmail(t.subject, t.body, d)
 }

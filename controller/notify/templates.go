@@ -158,10 +158,18 @@ func (t *Templates) Render(d TemplateData) (subject, body string, err error) {
 	if st == nil || bt == nil {
 		return "", "", fmt.Errorf("notify: no templates for notice kind %q", d.Kind)
 	}
-	if subject, err = execute(st, d); err != nil {
+	return RenderEmail(st, bt, d)
+}
+
+// RenderEmail executes a subject and a body template on data and tidies
+// the result: the subject becomes one line of at most 200 characters (an
+// empty one is an error), the body loses trailing spaces and runs of blank
+// lines. Invoice emails use it too.
+func RenderEmail(subjectTmpl, bodyTmpl *template.Template, data any) (subject, body string, err error) {
+	if subject, err = execute(subjectTmpl, data); err != nil {
 		return "", "", err
 	}
-	if body, err = execute(bt, d); err != nil {
+	if body, err = execute(bodyTmpl, data); err != nil {
 		return "", "", err
 	}
 	subject = strings.Join(strings.Fields(subject), " ")
@@ -181,7 +189,7 @@ func (t *Templates) Render(d TemplateData) (subject, body string, err error) {
 	return subject, body, nil
 }
 
-func execute(t *template.Template, d TemplateData) (string, error) {
+func execute(t *template.Template, d any) (string, error) {
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, d); err != nil {
 		return "", err
