@@ -16,4 +16,9 @@
 // deltas it missed rather than a snapshot; and a snapshot, when the
 // controller must send one, is applied as a diff against what is stored, so
 // reconnecting never churns the network.
+//
+// Every ReconcileInterval (default 5 minutes) a full reconcile reads every
+// applied service back from its device and repairs drift — an address-list
+// entry removed by hand, a port brought up by hand — and reports the
+// read-backs to the controller as observed state ([Agent.Reconcile]).
 package agent
