@@ -219,6 +219,7 @@ type WatchResponse struct {
 	//	*WatchResponse_Snapshot
 	//	*WatchResponse_Delta
 	//	*WatchResponse_Heartbeat
+	//	*WatchResponse_Redirect
 	Message       isWatchResponse_Message `protobuf_oneof:"message"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -288,6 +289,15 @@ func (x *WatchResponse) GetHeartbeat() *Heartbeat {
 	return nil
 }
 
+func (x *WatchResponse) GetRedirect() *Redirect {
+	if x != nil {
+		if x, ok := x.Message.(*WatchResponse_Redirect); ok {
+			return x.Redirect
+		}
+	}
+	return nil
+}
+
 type isWatchResponse_Message interface {
 	isWatchResponse_Message()
 }
@@ -304,11 +314,96 @@ type WatchResponse_Heartbeat struct {
 	Heartbeat *Heartbeat `protobuf:"bytes,3,opt,name=heartbeat,proto3,oneof"`
 }
 
+type WatchResponse_Redirect struct {
+	Redirect *Redirect `protobuf:"bytes,4,opt,name=redirect,proto3,oneof"`
+}
+
 func (*WatchResponse_Snapshot) isWatchResponse_Message() {}
 
 func (*WatchResponse_Delta) isWatchResponse_Message() {}
 
 func (*WatchResponse_Heartbeat) isWatchResponse_Message() {}
+
+func (*WatchResponse_Redirect) isWatchResponse_Message() {}
+
+// Redirect configures the agent's redirect responder: where to send
+// suspended subscribers and how to sign the token that lands them on their
+// own account. The controller sends it first on every Watch stream when the
+// portal is configured, and again when it changes (key rotation). An agent
+// keeps the last one it received, so redirects keep working while the
+// controller is unreachable (tokens stay short-lived).
+type Redirect struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Base URL of the customer portal, e.g. "https://pay.example.net/portal".
+	PortalUrl string `protobuf:"bytes,1,opt,name=portal_url,json=portalUrl,proto3" json:"portal_url,omitempty"`
+	// Id of the signing key, carried in every token.
+	KeyId string `protobuf:"bytes,2,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// HMAC-SHA256 key for this POP's tokens (derived from the controller's
+	// master secret; it cannot sign for another POP).
+	Key []byte `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
+	// How long a minted token is accepted, seconds.
+	TokenTtlSeconds int64 `protobuf:"varint,4,opt,name=token_ttl_seconds,json=tokenTtlSeconds,proto3" json:"token_ttl_seconds,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Redirect) Reset() {
+	*x = Redirect{}
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Redirect) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Redirect) ProtoMessage() {}
+
+func (x *Redirect) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Redirect.ProtoReflect.Descriptor instead.
+func (*Redirect) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Redirect) GetPortalUrl() string {
+	if x != nil {
+		return x.PortalUrl
+	}
+	return ""
+}
+
+func (x *Redirect) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *Redirect) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *Redirect) GetTokenTtlSeconds() int64 {
+	if x != nil {
+		return x.TokenTtlSeconds
+	}
+	return 0
+}
 
 // Snapshot is the complete desired state of a POP at revision. Services not
 // listed are not enforced at all (the agent restores and forgets them).
@@ -322,7 +417,7 @@ type Snapshot struct {
 
 func (x *Snapshot) Reset() {
 	*x = Snapshot{}
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[2]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -334,7 +429,7 @@ func (x *Snapshot) String() string {
 func (*Snapshot) ProtoMessage() {}
 
 func (x *Snapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[2]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -347,7 +442,7 @@ func (x *Snapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Snapshot.ProtoReflect.Descriptor instead.
 func (*Snapshot) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{2}
+	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Snapshot) GetRevision() int64 {
@@ -376,7 +471,7 @@ type Delta struct {
 
 func (x *Delta) Reset() {
 	*x = Delta{}
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[3]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -388,7 +483,7 @@ func (x *Delta) String() string {
 func (*Delta) ProtoMessage() {}
 
 func (x *Delta) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[3]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -401,7 +496,7 @@ func (x *Delta) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delta.ProtoReflect.Descriptor instead.
 func (*Delta) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{3}
+	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Delta) GetRevision() int64 {
@@ -434,7 +529,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[4]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -446,7 +541,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[4]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -459,7 +554,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{4}
+	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Heartbeat) GetRevision() int64 {
@@ -502,7 +597,7 @@ type Service struct {
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[5]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -514,7 +609,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[5]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -527,7 +622,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{5}
+	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Service) GetServiceId() string {
@@ -591,7 +686,7 @@ type Binding struct {
 
 func (x *Binding) Reset() {
 	*x = Binding{}
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[6]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -603,7 +698,7 @@ func (x *Binding) String() string {
 func (*Binding) ProtoMessage() {}
 
 func (x *Binding) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[6]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -616,7 +711,7 @@ func (x *Binding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Binding.ProtoReflect.Descriptor instead.
 func (*Binding) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{6}
+	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Binding) GetMethod() string {
@@ -668,7 +763,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[7]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -680,7 +775,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[7]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -693,7 +788,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{7}
+	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ReportRequest) GetPop() string {
@@ -742,7 +837,7 @@ type ServiceResult struct {
 
 func (x *ServiceResult) Reset() {
 	*x = ServiceResult{}
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[8]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -754,7 +849,7 @@ func (x *ServiceResult) String() string {
 func (*ServiceResult) ProtoMessage() {}
 
 func (x *ServiceResult) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[8]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -767,7 +862,7 @@ func (x *ServiceResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceResult.ProtoReflect.Descriptor instead.
 func (*ServiceResult) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{8}
+	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ServiceResult) GetServiceId() string {
@@ -820,7 +915,7 @@ type ReportResponse struct {
 
 func (x *ReportResponse) Reset() {
 	*x = ReportResponse{}
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[9]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -832,7 +927,7 @@ func (x *ReportResponse) String() string {
 func (*ReportResponse) ProtoMessage() {}
 
 func (x *ReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[9]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -845,7 +940,7 @@ func (x *ReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportResponse.ProtoReflect.Descriptor instead.
 func (*ReportResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{9}
+	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{10}
 }
 
 var File_tollgate_v1_enforcement_proto protoreflect.FileDescriptor
@@ -857,12 +952,19 @@ const file_tollgate_v1_enforcement_proto_rawDesc = "" +
 	"\x03pop\x18\x01 \x01(\tR\x03pop\x12%\n" +
 	"\x0esince_revision\x18\x02 \x01(\x03R\rsinceRevision\x12\x19\n" +
 	"\bagent_id\x18\x03 \x01(\tR\aagentId\x12#\n" +
-	"\ragent_version\x18\x04 \x01(\tR\fagentVersion\"\xb3\x01\n" +
+	"\ragent_version\x18\x04 \x01(\tR\fagentVersion\"\xe8\x01\n" +
 	"\rWatchResponse\x123\n" +
 	"\bsnapshot\x18\x01 \x01(\v2\x15.tollgate.v1.SnapshotH\x00R\bsnapshot\x12*\n" +
 	"\x05delta\x18\x02 \x01(\v2\x12.tollgate.v1.DeltaH\x00R\x05delta\x126\n" +
-	"\theartbeat\x18\x03 \x01(\v2\x16.tollgate.v1.HeartbeatH\x00R\theartbeatB\t\n" +
-	"\amessage\"X\n" +
+	"\theartbeat\x18\x03 \x01(\v2\x16.tollgate.v1.HeartbeatH\x00R\theartbeat\x123\n" +
+	"\bredirect\x18\x04 \x01(\v2\x15.tollgate.v1.RedirectH\x00R\bredirectB\t\n" +
+	"\amessage\"~\n" +
+	"\bRedirect\x12\x1d\n" +
+	"\n" +
+	"portal_url\x18\x01 \x01(\tR\tportalUrl\x12\x15\n" +
+	"\x06key_id\x18\x02 \x01(\tR\x05keyId\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\fR\x03key\x12*\n" +
+	"\x11token_ttl_seconds\x18\x04 \x01(\x03R\x0ftokenTtlSeconds\"X\n" +
 	"\bSnapshot\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x03R\brevision\x120\n" +
 	"\bservices\x18\x02 \x03(\v2\x14.tollgate.v1.ServiceR\bservices\"S\n" +
@@ -927,41 +1029,43 @@ func file_tollgate_v1_enforcement_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_v1_enforcement_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_tollgate_v1_enforcement_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_tollgate_v1_enforcement_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_tollgate_v1_enforcement_proto_goTypes = []any{
 	(DesiredState)(0),      // 0: tollgate.v1.DesiredState
 	(Outcome)(0),           // 1: tollgate.v1.Outcome
 	(*WatchRequest)(nil),   // 2: tollgate.v1.WatchRequest
 	(*WatchResponse)(nil),  // 3: tollgate.v1.WatchResponse
-	(*Snapshot)(nil),       // 4: tollgate.v1.Snapshot
-	(*Delta)(nil),          // 5: tollgate.v1.Delta
-	(*Heartbeat)(nil),      // 6: tollgate.v1.Heartbeat
-	(*Service)(nil),        // 7: tollgate.v1.Service
-	(*Binding)(nil),        // 8: tollgate.v1.Binding
-	(*ReportRequest)(nil),  // 9: tollgate.v1.ReportRequest
-	(*ServiceResult)(nil),  // 10: tollgate.v1.ServiceResult
-	(*ReportResponse)(nil), // 11: tollgate.v1.ReportResponse
+	(*Redirect)(nil),       // 4: tollgate.v1.Redirect
+	(*Snapshot)(nil),       // 5: tollgate.v1.Snapshot
+	(*Delta)(nil),          // 6: tollgate.v1.Delta
+	(*Heartbeat)(nil),      // 7: tollgate.v1.Heartbeat
+	(*Service)(nil),        // 8: tollgate.v1.Service
+	(*Binding)(nil),        // 9: tollgate.v1.Binding
+	(*ReportRequest)(nil),  // 10: tollgate.v1.ReportRequest
+	(*ServiceResult)(nil),  // 11: tollgate.v1.ServiceResult
+	(*ReportResponse)(nil), // 12: tollgate.v1.ReportResponse
 }
 var file_tollgate_v1_enforcement_proto_depIdxs = []int32{
-	4,  // 0: tollgate.v1.WatchResponse.snapshot:type_name -> tollgate.v1.Snapshot
-	5,  // 1: tollgate.v1.WatchResponse.delta:type_name -> tollgate.v1.Delta
-	6,  // 2: tollgate.v1.WatchResponse.heartbeat:type_name -> tollgate.v1.Heartbeat
-	7,  // 3: tollgate.v1.Snapshot.services:type_name -> tollgate.v1.Service
-	7,  // 4: tollgate.v1.Delta.changes:type_name -> tollgate.v1.Service
-	0,  // 5: tollgate.v1.Service.desired_state:type_name -> tollgate.v1.DesiredState
-	8,  // 6: tollgate.v1.Service.binding:type_name -> tollgate.v1.Binding
-	10, // 7: tollgate.v1.ReportRequest.results:type_name -> tollgate.v1.ServiceResult
-	1,  // 8: tollgate.v1.ServiceResult.outcome:type_name -> tollgate.v1.Outcome
-	0,  // 9: tollgate.v1.ServiceResult.observed_state:type_name -> tollgate.v1.DesiredState
-	2,  // 10: tollgate.v1.Enforcement.Watch:input_type -> tollgate.v1.WatchRequest
-	9,  // 11: tollgate.v1.Enforcement.Report:input_type -> tollgate.v1.ReportRequest
-	3,  // 12: tollgate.v1.Enforcement.Watch:output_type -> tollgate.v1.WatchResponse
-	11, // 13: tollgate.v1.Enforcement.Report:output_type -> tollgate.v1.ReportResponse
-	12, // [12:14] is the sub-list for method output_type
-	10, // [10:12] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	5,  // 0: tollgate.v1.WatchResponse.snapshot:type_name -> tollgate.v1.Snapshot
+	6,  // 1: tollgate.v1.WatchResponse.delta:type_name -> tollgate.v1.Delta
+	7,  // 2: tollgate.v1.WatchResponse.heartbeat:type_name -> tollgate.v1.Heartbeat
+	4,  // 3: tollgate.v1.WatchResponse.redirect:type_name -> tollgate.v1.Redirect
+	8,  // 4: tollgate.v1.Snapshot.services:type_name -> tollgate.v1.Service
+	8,  // 5: tollgate.v1.Delta.changes:type_name -> tollgate.v1.Service
+	0,  // 6: tollgate.v1.Service.desired_state:type_name -> tollgate.v1.DesiredState
+	9,  // 7: tollgate.v1.Service.binding:type_name -> tollgate.v1.Binding
+	11, // 8: tollgate.v1.ReportRequest.results:type_name -> tollgate.v1.ServiceResult
+	1,  // 9: tollgate.v1.ServiceResult.outcome:type_name -> tollgate.v1.Outcome
+	0,  // 10: tollgate.v1.ServiceResult.observed_state:type_name -> tollgate.v1.DesiredState
+	2,  // 11: tollgate.v1.Enforcement.Watch:input_type -> tollgate.v1.WatchRequest
+	10, // 12: tollgate.v1.Enforcement.Report:input_type -> tollgate.v1.ReportRequest
+	3,  // 13: tollgate.v1.Enforcement.Watch:output_type -> tollgate.v1.WatchResponse
+	12, // 14: tollgate.v1.Enforcement.Report:output_type -> tollgate.v1.ReportResponse
+	13, // [13:15] is the sub-list for method output_type
+	11, // [11:13] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_enforcement_proto_init() }
@@ -973,6 +1077,7 @@ func file_tollgate_v1_enforcement_proto_init() {
 		(*WatchResponse_Snapshot)(nil),
 		(*WatchResponse_Delta)(nil),
 		(*WatchResponse_Heartbeat)(nil),
+		(*WatchResponse_Redirect)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -980,7 +1085,7 @@ func file_tollgate_v1_enforcement_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_v1_enforcement_proto_rawDesc), len(file_tollgate_v1_enforcement_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
