@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -24,40 +23,8 @@ import (
 
 // Helpers shared by the billing commands.
 
-// parseAmount parses a decimal amount ("49.99") into minor units of
-// currency c (4999 cents). It refuses signs, exponents, thousands
-// separators and more decimal places than the currency has ("1.234" USD).
-func parseAmount(s string, c billing.Currency) (int64, error) {
-	cur, err := billing.ParseCurrency(string(c))
-	if err != nil {
-		return 0, fmt.Errorf("amount %q: %s", s, billing.ErrorMessage(err))
-	}
-	exp := cur.MinorUnits()
-	v := strings.TrimSpace(s)
-	whole, frac, hasDot := strings.Cut(v, ".")
-	digits := func(x string) bool {
-		for _, r := range x {
-			if r < '0' || r > '9' {
-				return false
-			}
-		}
-		return x != ""
-	}
-	switch {
-	case strings.HasPrefix(v, "-"):
-		return 0, fmt.Errorf("amount %q must not be negative", s)
-	case !digits(whole) || (hasDot && !digits(frac)):
-		return 0, fmt.Errorf("amount %q is not a decimal number like 49.99", s)
-	case len(frac) > exp:
-		return 0, fmt.Errorf("amount %q has %d decimal places but %s has %d", s, len(frac), cur, exp)
-	}
-	frac += strings.Repeat("0", exp-len(frac))
-	n, err := strconv.ParseInt(whole+frac, 10, 64)
-	if err != nil || n > math.MaxInt64/100 { // leave room for taxes and sums
-		return 0, fmt.Errorf("amount %q is too large", s)
-	}
-	return n, nil
-}
+// parseAmount parses a decimal amount into minor units ([billing.ParseAmount]).
+func parseAmount(s string, c billing.Currency) (int64, error) { return billing.ParseAmount(s, c) }
 
 // money formats minor units with their currency: "USD 49.99".
 func money(amount int64, c billing.Currency) string {

@@ -2,6 +2,8 @@ package billing
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 )
 
@@ -55,4 +57,39 @@ func FormatAmount(amount int64, c Currency) string {
 		div *= 10
 	}
 	return fmt.Sprintf("%s%d.%0*d", sign, u/div, exp, u%div)
+}
+
+// ParseAmount parses a decimal amount ("49.99") into minor units of
+// currency c (4999 cents). It refuses signs, exponents, thousands
+// separators and more decimal places than the currency has ("1.234" USD).
+func ParseAmount(s string, c Currency) (int64, error) {
+	cur, err := ParseCurrency(string(c))
+	if err != nil {
+		return 0, Errorf(EINVALID, "amount %q: %s", s, ErrorMessage(err))
+	}
+	exp := cur.MinorUnits()
+	v := strings.TrimSpace(s)
+	whole, frac, hasDot := strings.Cut(v, ".")
+	digits := func(x string) bool {
+		for _, r := range x {
+			if r < '0' || r > '9' {
+				return false
+			}
+		}
+		return x != ""
+	}
+	switch {
+	case strings.HasPrefix(v, "-"):
+		return 0, Errorf(EINVALID, "amount %q must not be negative", s)
+	case !digits(whole) || (hasDot && !digits(frac)):
+		return 0, Errorf(EINVALID, "amount %q is not a decimal number like 49.99", s)
+	case len(frac) > exp:
+		return 0, Errorf(EINVALID, "amount %q has %d decimal places but %s has %d", s, len(frac), cur, exp)
+	}
+	frac += strings.Repeat("0", exp-len(frac))
+	n, err := strconv.ParseInt(whole+frac, 10, 64)
+	if err != nil || n > math.MaxInt64/100 { // leave room for taxes and sums
+		return 0, Errorf(EINVALID, "amount %q is too large", s)
+	}
+	return n, nil
 }
