@@ -95,9 +95,11 @@ type TicketFilter struct {
 	// AccountID 0: every account.
 	AccountID int64
 	// Status "": every status.
-	Status  TicketStatus
+	Status TicketStatus
+	// AfterID continues a listing (newest first) after the previous page's
+	// last ticket: only tickets with a smaller id. 0: from the newest.
 	AfterID int64
-	// Limit defaults to 100.
+	// Limit defaults to 100 (and is at most 1000).
 	Limit int
 }
 
