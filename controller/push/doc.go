@@ -6,4 +6,7 @@
 // PostgreSQL) holds; it never decides anything. A [Hub] turns PostgreSQL
 // LISTEN/NOTIFY into per-POP wake-ups so that every controller replica's
 // streams learn of a committed change at once.
+//
+// With [WithRedirect], each stream opens with the POP's redirect settings
+// (portal URL and token-signing key) for the agent's redirect responder.
 package push

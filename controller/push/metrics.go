@@ -32,7 +32,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tollgate_push_connected_agents", Help: "Agent Watch streams open on this replica, by POP.",
 		}, []string{"pop"}),
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tollgate_push_messages_sent_total", Help: "Watch messages sent, by POP and type (snapshot, delta, heartbeat).",
+			Name: "tollgate_push_messages_sent_total", Help: "Watch messages sent, by POP and type (redirect, snapshot, delta, heartbeat).",
 		}, []string{"pop", "type"}),
 		popRevision: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "tollgate_push_pop_revision", Help: "Latest enforcement revision of each POP seen by this replica.",
@@ -62,8 +62,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// Sent returns the counter of messages of typ ("snapshot", "delta",
-// "heartbeat") sent to pop's agents.
+// Sent returns the counter of messages of typ ("redirect", "snapshot",
+// "delta", "heartbeat") sent to pop's agents.
 func (m *Metrics) Sent(pop, typ string) prometheus.Counter { return m.sent.WithLabelValues(pop, typ) }
 
 // UnconfirmedCounter is implemented by feeds that can count, per POP, the

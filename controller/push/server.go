@@ -52,6 +52,9 @@ type Server struct {
 	authorize func(ctx context.Context, pop string) error
 	// onReport, when set, is called after each report is recorded.
 	onReport func(billing.AgentReport)
+	// redirect, when set, gives each POP's redirect responder settings,
+	// sent first on every Watch stream.
+	redirect func(pop string) *pb.Redirect
 
 	// agents are the agents with a Watch stream open on this server, for
 	// the lag and commit→ack metrics.
@@ -74,6 +77,23 @@ func WithAuthorizer(f func(ctx context.Context, pop string) error) Option {
 // (used by benchmarks and the demo to see acknowledgements as they land).
 func WithReportObserver(f func(billing.AgentReport)) Option {
 	return func(s *Server) { s.onReport = f }
+}
+
+// WithRedirect makes every Watch stream begin with the POP's redirect
+// settings: the portal URL and the POP's token-signing key
+// (captive.DeriveKey), which the agent's redirect responder mints tokens
+// with. f is called once per stream, with the POP the stream was authorized
+// for; a nil result means the portal is not configured and nothing is sent
+// (an agent keeps settings it received before), while an empty Redirect
+// tells the agent to forget its settings.
+//
+// The settings are sent only when a stream opens: a changed key or portal
+// URL (a master-secret rotation) reaches an agent when it next connects, so
+// the portal must keep accepting the previous master until every agent has
+// reconnected. The key travels only over the POP's own (mutual-TLS) stream
+// and is never logged.
+func WithRedirect(f func(pop string) *pb.Redirect) Option {
+	return func(s *Server) { s.redirect = f }
 }
 
 // NewServer returns a push server reading feed and woken by hub. metrics may
@@ -124,6 +144,16 @@ func (s *Server) Watch(req *pb.WatchRequest, stream pb.Enforcement_WatchServer) 
 	defer s.detach(agent)
 	heartbeat := time.NewTicker(s.cfg.HeartbeatInterval)
 	defer heartbeat.Stop()
+
+	if s.redirect != nil {
+		if r := s.redirect(pop); r != nil {
+			if err := stream.Send(&pb.WatchResponse{Message: &pb.WatchResponse_Redirect{Redirect: r}}); err != nil {
+				return err
+			}
+			s.metrics.sent.WithLabelValues(pop, "redirect").Inc()
+			log.Debug("sent redirect settings", "portal_url", r.GetPortalUrl(), "key_id", r.GetKeyId())
+		}
+	}
 
 	wake := s.hub.Wait(pop)
 	needSnapshot := since == 0

@@ -23,7 +23,9 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/tollgate-isp/tollgate/captive"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/push"
 	"github.com/tollgate-isp/tollgate/internal/clock"
@@ -596,5 +598,80 @@ func TestHandshakeFailuresAreLogged(t *testing.T) {
 	}
 	if logs.String() != before {
 		t.Errorf("a good handshake was logged:\n%s", strings.TrimPrefix(logs.String(), before))
+	}
+}
+
+// recv reads the next message of w, failing the test on an error.
+func recv(t *testing.T, w pb.Enforcement_WatchClient) *pb.WatchResponse {
+	t.Helper()
+	m, err := w.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestWatchSendsRedirectSettingsFirst(t *testing.T) {
+	p := newTestPKI(t)
+	master := []byte("0123456789abcdef0123456789abcdef")
+	var mu sync.Mutex
+	var asked []string
+	settings := func(pop string) *pb.Redirect {
+		mu.Lock()
+		asked = append(asked, pop)
+		mu.Unlock()
+		if pop != "pop-a" {
+			return nil // the portal is not configured for this POP
+		}
+		k := captive.DeriveKey(master, pop)
+		return &pb.Redirect{PortalUrl: "https://pay.isp.example/portal", KeyId: k.ID, Key: k.Secret, TokenTtlSeconds: 120}
+	}
+	ts := serve(t, p.serverCreds(), push.WithAuthorizer(push.AuthorizeClientCertificate), push.WithRedirect(settings))
+	ts.feed.add("pop-a", billing.EnforcementChange{Revision: 1, ServiceID: 7, DesiredState: billing.StateSuspended, Binding: billing.Binding{Method: "log"}})
+	ts.feed.add("pop-c", billing.EnforcementChange{Revision: 1, ServiceID: 9, DesiredState: billing.StateActive, Binding: billing.Binding{Method: "log"}})
+	want := settings("pop-a")
+	mu.Lock()
+	asked = nil
+	mu.Unlock()
+
+	a := dial(t, ts.addr, p.agentCreds(t, "pop-a", p))
+	for _, since := range []int64{0, 1} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		w, err := a.Watch(ctx, &pb.WatchRequest{Pop: "pop-a", AgentId: "agent-1", SinceRevision: since})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := recv(t, w).GetRedirect(); !proto.Equal(got, want) {
+			t.Fatalf("since %d: first message's redirect %v, want %v", since, got, want)
+		}
+		second := recv(t, w)
+		if since == 0 && second.GetSnapshot() == nil {
+			t.Fatalf("a new agent's second message is %v, want the snapshot", second)
+		}
+		if since == 1 && second.GetHeartbeat() == nil {
+			t.Fatalf("an up-to-date agent's second message is %v, want a heartbeat", second)
+		}
+		cancel()
+	}
+	ts.waitMetric(t, `tollgate_push_messages_sent_total{pop="pop-a",type="redirect"}`, 2)
+
+	// A POP without a portal gets no Redirect: the snapshot comes first.
+	c := dial(t, ts.addr, p.agentCreds(t, "pop-c", p))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	w, err := c.Watch(ctx, &pb.WatchRequest{Pop: "pop-c", AgentId: "agent-c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := recv(t, w); m.GetSnapshot() == nil {
+		t.Fatalf("pop-c's first message is %v, want the snapshot", m)
+	}
+
+	// An agent refused another POP's stream is never handed its key.
+	wantCode(t, "watch another POP", watchErr(t, a, "pop-c"), codes.PermissionDenied)
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(asked, []string{"pop-a", "pop-a", "pop-c"}) {
+		t.Fatalf("settings asked for %v, want pop-a twice and pop-c once (never for a refused stream)", asked)
 	}
 }
