@@ -32,5 +32,6 @@
 // number of sentences, answer chosen commands with a trap, refuse logins or
 // go down altogether. [Server.Entries], [Server.AddEntry],
 // [Server.RemoveEntry] and friends let a test look at or tamper with the
-// router's state behind the client's back.
+// router's state behind the client's back, and [Server.OnChange] reports
+// every change made to it, with when it was made, as it happens.
 package routerossim

@@ -74,10 +74,12 @@ func (s *Server) AddEntry(list, address, comment string) (string, error) {
 	}
 	s.dbMu.Lock()
 	defer s.dbMu.Unlock()
-	id, err := s.addressTable(address).add(a, s.cfg.Now())
+	t := s.addressTable(address)
+	id, err := t.add(a, s.cfg.Now())
 	if err != nil {
 		return "", err
 	}
+	s.noteLocked(t, OpAdd, false, t.get(id))
 	return formatID(id), nil
 }
 
@@ -99,7 +101,9 @@ func (s *Server) RemoveEntry(list, address string) bool {
 	if id == 0 {
 		return false
 	}
+	it := t.get(id)
 	t.remove(id)
+	s.noteLocked(t, OpRemove, false, it)
 	return true
 }
 
@@ -116,7 +120,7 @@ func (s *Server) SetEntryDisabled(list, address string, disabled bool) bool {
 	if disabled {
 		verb = "disable"
 	}
-	return t.change(verb, []uint64{id}, args{}) == nil
+	return s.changeItemsLocked(t, verb, []uint64{id}, args{}, false) == nil
 }
 
 // Items returns every item of a menu (PathNAT, PathFilter, or an address

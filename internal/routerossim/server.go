@@ -80,6 +80,8 @@ type Server struct {
 
 	dbMu   sync.Mutex
 	tables map[string]*table
+	seq    uint64 // changes made so far (see Change.Seq)
+	obs    *observers
 
 	mu      sync.Mutex
 	conns   map[*conn]struct{}
@@ -126,7 +128,9 @@ func Start(cfg Config) (*Server, error) {
 			PathNAT:           newTable(PathNAT, kindRules, false),
 			PathFilter:        newTable(PathFilter, kindRules, false),
 		},
+		obs: newObservers(),
 	}
+	go s.dispatch()
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -154,6 +158,15 @@ func (s *Server) Close() error {
 		c.drop()
 	}
 	s.wg.Wait()
+	// No more changes: deliver those made, then stop the dispatcher.
+	s.obs.mu.Lock()
+	close(s.obs.quit)
+	s.obs.mu.Unlock()
+	<-s.obs.done
+	s.obs.mu.Lock()
+	s.obs.list, s.obs.queue = nil, nil
+	s.obs.active.Store(false)
+	s.obs.mu.Unlock()
 	return err
 }
 
@@ -592,6 +605,9 @@ func (c *conn) add(t *table, req request) {
 	a.keys = slices.DeleteFunc(a.keys, func(k string) bool { return k == ".proplist" })
 	c.s.dbMu.Lock()
 	id, err := t.add(a, c.s.cfg.Now())
+	if err == nil {
+		c.s.noteLocked(t, OpAdd, true, t.get(id))
+	}
 	c.s.dbMu.Unlock()
 	if err != nil {
 		c.trap(req.tag, err)
@@ -624,10 +640,7 @@ func (c *conn) change(t *table, verb string, req request) {
 			rest.add(k, req.args.vals[k])
 		}
 	}
-	c.s.dbMu.Lock()
-	err := t.change(verb, ids, rest)
-	c.s.dbMu.Unlock()
-	if err != nil {
+	if err := c.s.changeItems(t, verb, ids, rest, true); err != nil {
 		c.trap(req.tag, err)
 		return
 	}
