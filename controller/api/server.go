@@ -62,6 +62,10 @@ type Deps struct {
 	// re-sends, printed-invoice batches and the print-and-mail vendor's
 	// webhooks (nil: not served).
 	Delivery DeliveryService
+	// Tickets enables the staff side of support tickets: listing, reading,
+	// answering and closing the tickets subscribers open in the portal
+	// (nil: not served).
+	Tickets billing.TicketStore
 }
 
 // Server is the admin API.
@@ -147,6 +151,9 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	}
 	if deps.Delivery != nil {
 		s.registerDelivery(deps.Delivery)
+	}
+	if deps.Tickets != nil {
+		s.registerTickets(deps.Tickets)
 	}
 	s.handler = s.instrument(s.authenticate(s.idempotency(mux)))
 	return s
