@@ -23,6 +23,8 @@ run ./bench/ '^BenchmarkAgent100kServices$' 1x
 # Issue 7: a full reconcile of 100,000 address-list entries; CoA to real FreeRADIUS.
 run ./bench/ '^BenchmarkRouterOSReconcile100k$' 1x
 run ./bench/ '^BenchmarkCoA$' 20000x
+# Issue 8: payment → address-list entry removed on the RouterOS simulator, 200 payments/s for 30 s.
+run ./bench/ '^BenchmarkPaymentToRestore$' 1x
 # Issue 9: invoice PDFs rendered on every core; 10,000 invoices delivered end to end.
 run ./bench/ '^BenchmarkInvoicePDF$' 1x
 run ./bench/ '^BenchmarkDelivery10k$' 1x
