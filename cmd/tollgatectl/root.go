@@ -79,6 +79,7 @@ Idempotency-Key, so a command that timed out can be re-run with the same
 	root.AddCommand(newSweepCmd(g), newSuspensionsCmd(g), newNoticesCmd(g))
 	root.AddCommand(newPKICmd(g), newAgentCmd(g))
 	root.AddCommand(newDeliveryCmd(g))
+	root.AddCommand(newTicketCmd(g))
 	return root
 }
 

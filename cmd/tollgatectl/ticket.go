@@ -1,0 +1,285 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate-isp/tollgate/controller/api/client"
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+// Support tickets, staff side: subscribers open them and reply in the
+// customer portal; staff list, read, answer and close them here.
+
+func newTicketCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "ticket",
+		Aliases: []string{"tickets"},
+		Short:   "List, read, answer and close the support tickets subscribers open in the customer portal",
+		Long: `Subscribers open support tickets in the customer portal and reply there;
+staff answer them here. A ticket's status says whose turn it is:
+
+  open      waiting for staff (new, or the subscriber wrote last)
+  answered  staff replied last; waiting for the subscriber
+  closed    done; the subscriber reopens it by replying in the portal
+
+Replies are signed with the API token's name, which the subscriber sees.
+Answering and closing need a billing or admin token; reader tokens may list
+and read.`,
+	}
+	cmd.AddCommand(newTicketListCmd(g), newTicketShowCmd(g), newTicketReplyCmd(g), newTicketCloseCmd(g))
+	return cmd
+}
+
+func newTicketListCmd(g *globals) *cobra.Command {
+	var status string
+	var account int64
+	cmd := &cobra.Command{
+		Use:   "list [--status open|answered|closed] [--account ID]",
+		Short: "List support tickets (every page), newest first, without their messages",
+		Example: `  tollgatectl ticket list --status open
+  tollgatectl ticket list --account 42
+  tollgatectl ticket list -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case status != "" && !billing.TicketStatus(status).Valid():
+				return fmt.Errorf("--status %q is not one of open, answered, closed", status)
+			case account < 0:
+				return fmt.Errorf("--account %d is not an account id", account)
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			f := billing.TicketFilter{AccountID: account, Status: billing.TicketStatus(status), Limit: 1000}
+			all := []billing.Ticket{}
+			for {
+				p, err := c.Tickets(cmd.Context(), f)
+				if err != nil {
+					return err
+				}
+				all = append(all, p.Items...)
+				if p.NextAfter == 0 || len(p.Items) == 0 {
+					break
+				}
+				f.AfterID = p.NextAfter
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), all)
+			}
+			t := newTable(cmd.OutOrStdout())
+			fmt.Fprintln(t, "ID\tACCOUNT\tSTATUS\tOPENED\tUPDATED\tSUBJECT")
+			for _, tk := range all {
+				fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\n", tk.ID, tk.AccountNumber, tk.Status, localTime(tk.CreatedAt), localTime(tk.UpdatedAt),
+					oneLine(tk.Subject))
+			}
+			return t.Flush()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&status, "status", "", "only tickets in this status: open (waiting for staff), answered (waiting for the subscriber) or closed")
+	f.Int64Var(&account, "account", 0, "only this account's tickets (account id)")
+	return cmd
+}
+
+func newTicketShowCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show ID",
+		Short: "Show a support ticket with every message, oldest first",
+		Example: `  tollgatectl ticket show 17
+  tollgatectl ticket show 17 -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: withID(g, "ticket", func(cmd *cobra.Command, c *client.Client, id int64) error {
+			tk, err := c.Ticket(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			return printTicket(cmd.OutOrStdout(), g, tk)
+		}),
+	}
+}
+
+func newTicketReplyCmd(g *globals) *cobra.Command {
+	var message, file, idemKey string
+	cmd := &cobra.Command{
+		Use:   "reply ID (--message TEXT | --file PATH)",
+		Short: "Answer a support ticket, signed with your API token's name; the ticket becomes answered",
+		Long: `Answer a support ticket: the message is added as yours (the API token's name
+is shown to the subscriber) and the ticket becomes answered, waiting for the
+subscriber. Give the message with --message (-m), or read it from a file with
+--file; "--file -" (or "-m -") reads it from standard input, for messages of
+several lines. It is trimmed and may be at most 10000 characters.
+
+A closed ticket cannot be answered: the subscriber reopens it by replying in
+the portal.`,
+		Example: `  tollgatectl ticket reply 17 -m "A technician will visit tomorrow between 9 and 12."
+  tollgatectl ticket reply 17 --file answer.txt
+  printf 'Hello,\n\nyour line is fixed.\n' | tollgatectl ticket reply 17 --file -`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseIDOf("ticket", args[0])
+			if err != nil {
+				return err
+			}
+			msg, err := replyMessage(cmd, message, file)
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			tk, err := c.ReplyTicket(cmd.Context(), orNewKey(idemKey), id, msg)
+			if err != nil {
+				return err
+			}
+			if !g.json() {
+				fmt.Fprintf(cmd.OutOrStdout(), "ticket %d answered; it waits for the subscriber now\n\n", tk.ID)
+			}
+			return printTicket(cmd.OutOrStdout(), g, tk)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&message, "message", "m", "", `the message to the subscriber ("-": read it from standard input)`)
+	f.StringVar(&file, "file", "", `read the message from this file ("-": standard input)`)
+	addKeyFlag(cmd, &idemKey)
+	return cmd
+}
+
+// maxMessageFile bounds what is read for a message: far more than the
+// 10000 characters a message may have, so a too long one gets its own
+// error, yet not a whole wrong file.
+const maxMessageFile = 1 << 20
+
+// replyMessage is the message of "ticket reply": from --message, or read
+// from --file or standard input ("-"); trimmed, and checked as the
+// controller will check it, so a bad one is refused before anything is
+// sent.
+func replyMessage(cmd *cobra.Command, message, file string) (string, error) {
+	given := cmd.Flags().Changed("message")
+	switch {
+	case given && file != "":
+		return "", fmt.Errorf("give the message with either --message or --file, not both")
+	case !given && file == "":
+		return "", fmt.Errorf("--message or --file is required: the message to the subscriber")
+	}
+	src := file
+	if given && message == "-" {
+		src = "-"
+	}
+	if src != "" {
+		var r io.Reader
+		if src == "-" {
+			r = cmd.InOrStdin()
+		} else {
+			f, err := os.Open(src)
+			if err != nil {
+				return "", fmt.Errorf("--file: %w", err)
+			}
+			defer f.Close()
+			r = f
+		}
+		b, err := io.ReadAll(io.LimitReader(r, maxMessageFile+1))
+		if err != nil {
+			return "", fmt.Errorf("reading the message: %w", err)
+		}
+		if len(b) > maxMessageFile {
+			return "", fmt.Errorf("the message is longer than %d characters", billing.MaxTicketBody)
+		}
+		if !utf8.Valid(b) {
+			return "", fmt.Errorf("the message is not UTF-8 text")
+		}
+		message = string(b)
+	}
+	msg, err := billing.CheckTicketBody(message)
+	if err != nil {
+		return "", fmt.Errorf("%s", billing.ErrorMessage(err))
+	}
+	return msg, nil
+}
+
+func newTicketCloseCmd(g *globals) *cobra.Command {
+	var idemKey string
+	cmd := &cobra.Command{
+		Use:   "close ID",
+		Short: "Close a support ticket (closing a closed one changes nothing)",
+		Long: `Close a support ticket, recording your API token's name as who closed it.
+Closing a closed ticket changes nothing. The subscriber can reopen it by
+replying in the portal.`,
+		Example: "  tollgatectl ticket close 17",
+		Args:    cobra.ExactArgs(1),
+		RunE: withID(g, "ticket", func(cmd *cobra.Command, c *client.Client, id int64) error {
+			tk, err := c.CloseTicket(cmd.Context(), orNewKey(idemKey), id)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), tk)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "ticket %d (%s, account %s) is closed%s\n", tk.ID, oneLine(tk.Subject), tk.AccountNumber, closedBy(tk))
+			return nil
+		}),
+	}
+	addKeyFlag(cmd, &idemKey)
+	return cmd
+}
+
+// closedBy is " by NAME at TIME" for a closed ticket.
+func closedBy(tk billing.Ticket) string {
+	s := ""
+	if tk.ClosedBy != "" {
+		s += " by " + tk.ClosedBy
+	}
+	if tk.ClosedAt != nil {
+		s += " at " + localTime(*tk.ClosedAt)
+	}
+	return s
+}
+
+func printTicket(w io.Writer, g *globals, tk billing.Ticket) error {
+	if g.json() {
+		return printJSON(w, tk)
+	}
+	k := newKV(w)
+	k.row("Ticket", "%d", tk.ID)
+	k.row("Subject", "%s", oneLine(tk.Subject))
+	k.row("Account", "%s (id %d)", tk.AccountNumber, tk.AccountID)
+	status := string(tk.Status)
+	switch tk.Status {
+	case billing.TicketOpen:
+		status += " (waiting for staff)"
+	case billing.TicketAnswered:
+		status += " (waiting for the subscriber)"
+	case billing.TicketClosed:
+		status += closedBy(tk)
+	}
+	k.row("Status", "%s", status)
+	k.row("Opened", "%s", localTime(tk.CreatedAt))
+	k.row("Updated", "%s", localTime(tk.UpdatedAt))
+	if err := k.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nMessages (%d):\n", len(tk.Messages))
+	for _, m := range tk.Messages {
+		who := m.Author + " (" + m.AuthorKind + ")"
+		fmt.Fprintf(w, "\n  #%d  %s  %s\n", m.ID, localTime(m.CreatedAt), who)
+		for _, line := range strings.Split(m.Body, "\n") {
+			fmt.Fprintf(w, "    %s\n", strings.TrimRight(line, " \t\r"))
+		}
+	}
+	return nil
+}
+
+func localTime(t time.Time) string { return t.Local().Format(time.RFC3339) }
+
+// oneLine keeps a subject on one table row.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
