@@ -300,6 +300,8 @@ func (a *Agent) stream(runCtx context.Context) error {
 				err = a.applySnapshot(runCtx, msg.Snapshot, flush)
 			case *pb.WatchResponse_Delta:
 				err = a.applyDelta(runCtx, msg.Delta, flush)
+			case *pb.WatchResponse_Redirect:
+				a.applyRedirect(msg.Redirect)
 			case *pb.WatchResponse_Heartbeat:
 				if ms := msg.Heartbeat.GetIntervalMs(); ms > 0 {
 					interval = time.Duration(ms) * time.Millisecond

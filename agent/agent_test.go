@@ -40,9 +40,10 @@ type controller struct {
 	srv  *grpc.Server
 
 	metrics *push.Metrics
+	opts    []push.Option
 }
 
-func startController(t *testing.T) *controller {
+func startController(t *testing.T, opts ...push.Option) *controller {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -52,7 +53,7 @@ func startController(t *testing.T) *controller {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	c := &controller{t: t, db: db, hub: push.NewHub(), addr: "127.0.0.1:0", metrics: push.NewMetrics(nil)}
+	c := &controller{t: t, db: db, hub: push.NewHub(), addr: "127.0.0.1:0", metrics: push.NewMetrics(nil), opts: opts}
 	go c.hub.Listen(ctx, url, postgres.NotifyChannel, quiet)
 	<-c.hub.Ready()
 	c.start()
@@ -68,7 +69,7 @@ func (c *controller) start() {
 	}
 	c.addr = ln.Addr().String()
 	c.srv = grpc.NewServer()
-	pb.RegisterEnforcementServer(c.srv, push.NewServer(c.db, c.hub, clock.Real{}, quiet, push.Config{HeartbeatInterval: 200 * time.Millisecond}, c.metrics))
+	pb.RegisterEnforcementServer(c.srv, push.NewServer(c.db, c.hub, clock.Real{}, quiet, push.Config{HeartbeatInterval: 200 * time.Millisecond}, c.metrics, c.opts...))
 	go func() { _ = c.srv.Serve(ln) }()
 }
 

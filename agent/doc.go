@@ -21,4 +21,13 @@
 // applied service back from its device and repairs drift — an address-list
 // entry removed by hand, a port brought up by hand — and reports the
 // read-backs to the controller as observed state ([Agent.Reconcile]).
+//
+// The agent also runs the POP's redirect responder ([Responder], served by
+// cmd/tollgate-agent): the router dst-nats suspended subscribers' plain HTTP
+// to it, and it answers a subscriber it finds by source address with a 302
+// to the customer portal carrying a short-lived token that names their
+// service, signed with the POP's key. The controller sends the portal URL
+// and the key first on every stream; the agent keeps them in its state
+// file, so the responder goes on redirecting while the controller is away
+// and after a restart without it.
 package agent

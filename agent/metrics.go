@@ -18,6 +18,7 @@ type Metrics struct {
 	storeErrors     prometheus.Counter
 	reconcileDrift  prometheus.Counter
 	sinceMessage    prometheus.GaugeFunc
+	redirects       *prometheus.CounterVec
 
 	agent atomic.Pointer[Agent] // the agent the metrics describe, once attached
 }
@@ -54,6 +55,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tollgate_agent_state_write_errors_total",
 			Help: "Failed writes to the state file; the message is not acknowledged and is received again after reconnecting.",
 		}),
+		redirects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_agent_redirects_total",
+			Help: "Requests answered by the redirect responder, by result: redirected (302 to the portal with a token), " +
+				"unknown (the source address is no single service's: neutral page), active (the service is not suspended: " +
+				"active page), no_config (suspended, but no redirect settings from the controller yet: neutral page).",
+		}, []string{"result"}),
+	}
+	for _, r := range []string{resultRedirected, resultUnknown, resultActive, resultNoConfig} {
+		m.redirects.WithLabelValues(r)
 	}
 	m.sinceMessage = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "tollgate_agent_seconds_since_controller_message",
@@ -67,7 +77,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		return a.clock.Now().Sub(time.Unix(0, a.lastMessage.Load())).Seconds()
 	})
 	if reg != nil {
-		reg.MustRegister(m.connected, m.appliedRevision, m.applyErrors, m.driverSeconds, m.services, m.failedServices, m.storeErrors, m.reconcileDrift, m.sinceMessage)
+		reg.MustRegister(m.connected, m.appliedRevision, m.applyErrors, m.driverSeconds, m.services, m.failedServices, m.storeErrors, m.reconcileDrift, m.sinceMessage, m.redirects)
 	}
 	return m
 }

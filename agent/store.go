@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -20,13 +21,18 @@ import (
 
 // The store is the agent's memory. It is a bbolt file with two buckets:
 //
-//	meta      format, pop, revision, last_contact
+//	meta      format, pop, revision, last_contact, redirect
 //	services  service id -> record (see encodeRecord)
 //
 // The agent keeps no per-service copy of it in memory: a message's services
 // are looked up in the file (memory-mapped, so a lookup costs about a
 // microsecond), and only counters and the set of failed services live on the
-// heap. That keeps an agent holding 100,000 services small.
+// heap. That keeps an agent holding 100,000 services small. (The redirect
+// responder, once asked, adds an index of the services' addresses: see
+// [Responder].)
+//
+// The meta bucket's redirect entry holds the POP's token-signing key, so
+// the file is created readable by its owner only.
 //
 // Every message from the controller is stored in one transaction (bbolt
 // fsyncs each commit): the services' new desired state and results, and with
@@ -42,6 +48,7 @@ var (
 	keyPOP         = []byte("pop")
 	keyRevision    = []byte("revision")
 	keyLastContact = []byte("last_contact")
+	keyRedirect    = []byte("redirect") // tollgate.v1.Redirect; absent: none received
 )
 
 // storeFormat is the version of the file's layout.
@@ -120,6 +127,14 @@ type Store struct {
 	counts      [numClasses]int
 	failed      map[string]struct{}
 	lastContact time.Time // as stored; zero if never
+
+	// gen counts the commits that changed a service, so that in-memory
+	// indexes of the services (the redirect responder's) know when to
+	// rebuild. It is raised after the change is committed.
+	gen atomic.Uint64
+	// redirect is the controller's redirect settings as stored (nil: none).
+	// They hold the POP's token-signing key: never log them.
+	redirect atomic.Pointer[pb.Redirect]
 }
 
 // OpenStore opens (creating it if needed) the state file at path for pop.
@@ -181,6 +196,13 @@ func (s *Store) load() error {
 		s.revision = getInt(meta.Get(keyRevision))
 		if v := meta.Get(keyLastContact); v != nil {
 			s.lastContact = time.Unix(0, getInt(v))
+		}
+		if v := meta.Get(keyRedirect); v != nil {
+			r := &pb.Redirect{}
+			if err := proto.Unmarshal(v, r); err != nil {
+				return fmt.Errorf("state file %s: redirect settings: %w", s.path, err)
+			}
+			s.redirect.Store(r)
 		}
 		return svcs.ForEach(func(k, v []byte) error {
 			c, failed, err := scanRecord(v)
@@ -281,6 +303,57 @@ func (s *Store) ForEach(fn func(id string, r *Record) error) error {
 		})
 	})
 }
+
+// scanAddresses calls fn for every stored service, in key order and in one
+// read transaction, with its id, what it is counted as, and its binding's
+// addresses, decoding nothing else (so that indexing 100,000 services is
+// cheap). The byte slices are valid only during the call.
+func (s *Store) scanAddresses(fn func(id []byte, c class, addrs [][]byte) error) error {
+	var addrs [][]byte
+	return s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(servicesBucket).ForEach(func(k, v []byte) error {
+			var c class
+			var desired []byte
+			err := walkRecord(v, func(n protowire.Number, v uint64, raw []byte) error {
+				switch n {
+				case fClass:
+					if v < numClasses {
+						c = class(v)
+					}
+				case fDesired:
+					desired = raw
+				}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("service %q: %w", k, err)
+			}
+			addrs = addrs[:0]
+			err = walkRecord(desired, func(n protowire.Number, _ uint64, raw []byte) error {
+				if n != fServiceBinding {
+					return nil
+				}
+				return walkRecord(raw, func(n protowire.Number, _ uint64, raw []byte) error {
+					if n == fBindingAddresses {
+						addrs = append(addrs, raw)
+					}
+					return nil
+				})
+			})
+			if err != nil {
+				return fmt.Errorf("service %q: %w", k, err)
+			}
+			return fn(k, c, addrs)
+		})
+	})
+}
+
+// Field numbers of tollgate.v1.Service.binding and Binding.addresses, for
+// scanAddresses.
+const (
+	fServiceBinding   protowire.Number = 5
+	fBindingAddresses protowire.Number = 2
+)
 
 // lookup reads the records of ids in one read transaction; ids not stored
 // are absent from the map.
@@ -427,6 +500,42 @@ func (s *Store) commit(b *batch, mode revisionMode, rev int64, contact time.Time
 	}
 	if !contact.IsZero() {
 		s.lastContact = contact
+	}
+	if !b.empty() {
+		s.gen.Add(1)
+	}
+	return nil
+}
+
+// generation changes (after the commit) whenever a commit changes a service.
+func (s *Store) generation() uint64 { return s.gen.Load() }
+
+// redirectSettings returns the redirect settings last stored, or nil. The
+// result is shared: do not modify it.
+func (s *Store) redirectSettings() *pb.Redirect { return s.redirect.Load() }
+
+// setRedirect stores r as the redirect settings (nil removes them) in one
+// fsync'd transaction, unless they are stored already. They are in use
+// (redirectSettings) even when the write fails, until the agent stops. It
+// must not be called concurrently with itself.
+func (s *Store) setRedirect(r *pb.Redirect) error {
+	if proto.Equal(s.redirect.Load(), r) {
+		return nil
+	}
+	s.redirect.Store(r)
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(metaBucket)
+		if r == nil {
+			return meta.Delete(keyRedirect)
+		}
+		v, err := marshal.Marshal(r)
+		if err != nil {
+			return err
+		}
+		return meta.Put(keyRedirect, v)
+	})
+	if err != nil {
+		return fmt.Errorf("state file %s: storing the redirect settings: %w", s.path, err)
 	}
 	return nil
 }
