@@ -51,15 +51,18 @@ import (
 // restores the account's service in its own transaction, the agent hears it
 // on its stream and the driver removes the address. The simulator's
 // OnChange hook timestamps each removal. The benchmark fails unless every
-// payment is answered 200 and every address is gone within 30 s of the
-// last payment. The router has no command rate limit (routeros rate_limit
-// -1, as in BenchmarkRouterOSReconcile100k) and the agent's periodic full
-// reconcile is off: the figure is the pipeline's latency.
-// BENCH_RESTORE_RATE and BENCH_RESTORE_SECONDS change the 200 and the 30
-// (for exploring; the figures are defined by the defaults). It reports
+// payment is answered 200 (however late: a controller that falls behind
+// makes the figures large, not the run fail), every address is gone within
+// 30 s of the last answer, and no other entry was removed. The router has
+// no command rate limit (routeros rate_limit -1, as in
+// BenchmarkRouterOSReconcile100k) and the agent's periodic full reconcile
+// is off: the figure is the pipeline's latency. BENCH_RESTORE_RATE and
+// BENCH_RESTORE_SECONDS change the 200 and the 30 (for exploring; the
+// figures are defined by the defaults). It reports
 // payment_to_restore_p50_ms and payment_to_restore_p99_ms (target p99 ≤
-// 500 ms); -v logs p90, max, the API's own response times and the rate
-// achieved. Run with -benchtime=1x.
+// 500 ms); -v logs p90, max, the API's own response times, the rate the
+// payments were sent at and the rate they were answered at. Run with
+// -benchtime=1x.
 func BenchmarkPaymentToRestore(b *testing.B) {
 	rate, seconds := 200, 30 // payments per second, for so long
 	if v, err := strconv.Atoi(os.Getenv("BENCH_RESTORE_RATE")); err == nil && v > 0 {
@@ -206,7 +209,8 @@ func BenchmarkPaymentToRestore(b *testing.B) {
 
 	// The payments: open loop, one goroutine each at its scheduled time.
 	url := "http://" + ctrl.HTTPAddr()
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: time.Minute}
+	// No client timeout: -timeout bounds the run.
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	sentAt := make([]time.Time, n)       // written by payment i's goroutine only
 	answered := make([]time.Duration, n) // likewise
 	lag := make([]time.Duration, n)      // how late payment i started
@@ -249,6 +253,7 @@ func BenchmarkPaymentToRestore(b *testing.B) {
 	sending := time.Since(start)
 	wg.Wait()
 	lastSent := time.Now()
+	answering := lastSent.Sub(start)
 	select {
 	case <-allRemoved:
 	case <-time.After(30 * time.Second):
@@ -294,8 +299,8 @@ func BenchmarkPaymentToRestore(b *testing.B) {
 		n, sending.Round(time.Millisecond), float64(n-1)/sending.Seconds(), ms(lag, 1), ms(lag, 0.99))
 	b.Logf("payment → address removed: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms",
 		ms(lat, 0.5), ms(lat, 0.9), ms(lat, 0.99), ms(lat, 1))
-	b.Logf("the API's answer: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms",
-		ms(answered, 0.5), ms(answered, 0.9), ms(answered, 0.99), ms(answered, 1))
+	b.Logf("the API's answer: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms; the last after %s (%.1f payments/s)",
+		ms(answered, 0.5), ms(answered, 0.9), ms(answered, 0.99), ms(answered, 1), answering.Round(time.Millisecond), float64(n)/answering.Seconds())
 	b.ReportMetric(ms(lat, 0.5), "payment_to_restore_p50_ms")
 	b.ReportMetric(ms(lat, 0.99), "payment_to_restore_p99_ms")
 	b.ReportMetric(0, "ns/op")
