@@ -375,3 +375,59 @@ func BenchmarkResponder(b *testing.B) {
 		}
 	})
 }
+
+// TestResponderConcurrent: requests racing changes to the store and to the
+// settings each get a consistent answer (run with -race).
+func TestResponderConcurrent(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	a := newTestAgent(t, clock.NewFixed(now))
+	rs := NewResponder(a)
+	a.applyRedirect(testSettings(60))
+	put(t, a, bound("11", suspended, "100.64.0.11"))
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				w := get(rs, "GET", "100.64.0.11:1", "/")
+				switch w.Code {
+				case http.StatusFound:
+					tok := strings.TrimPrefix(w.Header().Get("Location"), "https://pay.isp.example/portal/c/")
+					if c, err := captive.Verify(tok, now, captive.DeriveKey(testMaster, testPOP)); err != nil || c.ServiceID != 11 {
+						errs <- fmt.Errorf("token %+v, %v", c, err)
+						return
+					}
+				case http.StatusOK:
+				default:
+					errs <- fmt.Errorf("status %d", w.Code)
+					return
+				}
+			}
+		}()
+	}
+	for i := range 30 {
+		state := active
+		if i%2 == 1 {
+			state = suspended
+		}
+		put(t, a, bound("11", state, "100.64.0.11"))
+		a.applyRedirect(testSettings(int64(60 + i%2)))
+	}
+	close(done)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The last change is seen.
+	if c := tokenOf(t, get(rs, "GET", "100.64.0.11:1", "/"), now); c.ServiceID != 11 {
+		t.Fatalf("token for %d", c.ServiceID)
+	}
+}

@@ -50,6 +50,16 @@ type fileConfig struct {
 		// TOLLGATE_METRICS_LISTEN.
 		Listen string `yaml:"listen"`
 	} `yaml:"metrics"`
+	// Redirect is the redirect responder: the HTTP listener that the POP's
+	// router dst-nats suspended subscribers' port 80 to
+	// (deploy/routeros/walled-garden.rsc), answering with a 302 to the
+	// customer portal (see agent.Responder).
+	Redirect struct {
+		// Listen address. Default "off" (not served): deploy/agent.example.yaml
+		// sets ":8080", the port the walled-garden script dst-nats to. Env
+		// TOLLGATE_REDIRECT_LISTEN.
+		Listen string `yaml:"listen"`
+	} `yaml:"redirect"`
 	// StateFile is the agent's durable state (bbolt): desired state,
 	// applied revision and per-service results, so that after a restart it
 	// keeps enforcing without the controller and resumes where it left off.
@@ -96,6 +106,7 @@ func loadConfig(path string) (fileConfig, error) {
 	env.String("TOLLGATE_CONTROLLER_ADDRESS", &c.Controller.Address)
 	env.Bool("TOLLGATE_CONTROLLER_INSECURE_PLAINTEXT", &c.Controller.InsecurePlaintext)
 	env.String("TOLLGATE_METRICS_LISTEN", &c.Metrics.Listen)
+	env.String("TOLLGATE_REDIRECT_LISTEN", &c.Redirect.Listen)
 	env.String("TOLLGATE_AGENT_STATE_FILE", &c.StateFile)
 	env.String("TOLLGATE_LOG_LEVEL", &c.Log.Level)
 	return c, env.Err()
@@ -124,6 +135,9 @@ func (c *fileConfig) finish() error {
 	}
 	if c.Metrics.Listen == "" {
 		c.Metrics.Listen = ":9100"
+	}
+	if c.Redirect.Listen == "" {
+		c.Redirect.Listen = "off"
 	}
 	if c.StateFile == "" {
 		c.StateFile = defaultStateFile

@@ -80,6 +80,7 @@ func run(args []string, stderr io.Writer) error {
 	pop := fs.String("pop", "", "POP id (overrides pop)")
 	controller := fs.String("controller", "", "controller gRPC address host:port (overrides controller.address)")
 	metricsListen := fs.String("metrics-listen", "", `metrics listen address, or "off" (overrides metrics.listen; default :9100)`)
+	redirectListen := fs.String("redirect-listen", "", `redirect responder listen address, or "off" (overrides redirect.listen; default off)`)
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (overrides log.level)")
 	stateFile := fs.String("state-file", "", "path of the agent's state file (overrides state_file; default "+defaultStateFile+")")
 	if err := fs.Parse(args); err != nil {
@@ -92,7 +93,7 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for dst, v := range map[*string]string{&cfg.POP: *pop, &cfg.Controller.Address: *controller, &cfg.Metrics.Listen: *metricsListen, &cfg.Log.Level: *logLevel, &cfg.StateFile: *stateFile} {
+	for dst, v := range map[*string]string{&cfg.POP: *pop, &cfg.Controller.Address: *controller, &cfg.Metrics.Listen: *metricsListen, &cfg.Redirect.Listen: *redirectListen, &cfg.Log.Level: *logLevel, &cfg.StateFile: *stateFile} {
 		if v != "" {
 			*dst = v
 		}
@@ -179,8 +180,30 @@ func run(args []string, stderr io.Writer) error {
 			return err
 		}
 	}
+	// The redirect responder reads the agent's state file, which Run closes
+	// when it returns: on a signal the responder stops first, then the
+	// agent.
+	agentCtx := ctx
+	if cfg.Redirect.Listen != "off" {
+		srv, err := serveRedirect(cfg.Redirect.Listen, agent.NewResponder(a), log)
+		if err != nil {
+			return err
+		}
+		var stopAgent context.CancelFunc
+		agentCtx, stopAgent = context.WithCancel(context.WithoutCancel(ctx))
+		defer stopAgent()
+		go func() {
+			<-ctx.Done()
+			shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := srv.Shutdown(shutdownCtx); err != nil {
+				log.Warn("redirect responder did not shut down cleanly", "err", err)
+			}
+			stopAgent()
+		}()
+	}
 	log.Info("agent starting", "pop", cfg.POP, "agent_id", cfg.AgentID, "controller", cfg.Controller.Address, "version", version)
-	err = a.Run(ctx)
+	err = a.Run(agentCtx)
 	log.Info("agent stopped", "applied_revision", a.AppliedRevision())
 	return err
 }
@@ -205,6 +228,35 @@ func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, lo
 	}()
 	log.Info("metrics listening", "addr", ln.Addr().String())
 	return nil
+}
+
+// serveRedirect serves h, the redirect responder, on addr until the
+// returned server is shut down. Its clients are subscribers' devices, many
+// and not always well-behaved: timeouts are short, headers small, and
+// every connection carries one request. Malformed requests and the like
+// are logged at debug level only.
+func serveRedirect(addr string, h http.Handler, log *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("redirect.listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       5 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.With("component", "redirect").Handler(), slog.LevelDebug),
+	}
+	srv.SetKeepAlivesEnabled(false)
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			log.Error("redirect responder failed", "err", err)
+		}
+	}()
+	log.Info("redirect responder listening", "addr", ln.Addr().String())
+	return srv, nil
 }
 
 // suspendedUsers answers the RADIUS authorize endpoint from the agent's
