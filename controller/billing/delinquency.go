@@ -475,4 +475,15 @@ type ServiceStanding struct {
 	Reason          string       `json:"reason"`
 	ObservedState   DesiredState `json:"observed_state"`
 	LastConfirmedAt *time.Time   `json:"last_confirmed_at,omitempty"`
+	// Revision is the POP revision of the current desired state;
+	// ConfirmedRevision the highest one the agent has applied and read
+	// back.
+	Revision          int64 `json:"revision"`
+	ConfirmedRevision int64 `json:"confirmed_revision"`
+}
+
+// Confirmed reports whether the POP's agent has applied the service's
+// current desired state and read the device back in that state.
+func (s ServiceStanding) Confirmed() bool {
+	return s.ConfirmedRevision >= s.Revision && s.ObservedState == s.DesiredState
 }

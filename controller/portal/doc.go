@@ -1,4 +1,35 @@
-// Package portal holds the customer portal and captive landing pages, server-rendered HTML (issue 8).
+// Package portal is the customer portal and captive landing: server-rendered
+// HTML that works without JavaScript, for subscribers on phones as much as
+// on desktops.
 //
-// It is part of the layout in DESIGN.md §4 and is empty until that work lands.
+// A subscriber arrives in one of two ways. A suspended subscriber's browser
+// is sent by the router to the POP agent's redirect responder, which
+// answers with a redirect to /c/{token}; the token (package captive) names
+// the service and is signed with the POP's key, and the portal trades it
+// for a session at once. Anyone else signs in with their account number
+// and a one-time code sent to the account's email address.
+//
+// Signed in, a subscriber sees their account's status (and, when
+// suspended, the plain-language reasons the delinquency sweep recorded),
+// balance, invoices (HTML and PDF) and payments; pays the past-due amount,
+// the balance or another amount with a card on file or a new one; manages
+// cards and autopay; and opens support tickets and reads staff replies.
+// After a payment that meets the account type's reactivation rule, the
+// payment page says "Service restored" only once the POP's agent has
+// applied the restore and read the device back — it follows the services'
+// confirmation with server-sent events, or with a meta refresh when
+// JavaScript is off.
+//
+// The portal also serves the RFC 8908 captive-portal API at
+// /captive-portal/api, answering for the service bound to the client's
+// address.
+//
+// Security: sessions are random cookie secrets of which the database keeps
+// only a hash (Secure, HttpOnly, SameSite=Lax, scoped to the portal's
+// path); every form carries a CSRF token bound to a per-browser cookie and
+// to the session, and cross-site posts are refused; sign-in codes are
+// limited per account and per client address, hashed with a server secret,
+// expire, and die after a few wrong tries; captive tokens expire in
+// minutes; and every page that takes an id answers 404 for ids of other
+// accounts. Card numbers pass through memory to the gateway only.
 package portal

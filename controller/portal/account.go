@@ -1,0 +1,115 @@
+package portal
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/documents"
+)
+
+type accountData struct {
+	Standing billing.AccountStanding
+	Invoices []billing.Invoice
+	Payments []billing.Payment
+	// Suspended: at least one service is suspended (or the account is).
+	Suspended bool
+	CanPay    bool
+}
+
+// history is how many invoices and payments the account page lists.
+const history = 24
+
+func (s *Server) account(w http.ResponseWriter, r *http.Request, sess *session) {
+	ctx := r.Context()
+	acct, err := s.store.Account(ctx, sess.AccountID)
+	if err != nil {
+		s.internalError(w, r, "reading an account", err)
+		return
+	}
+	st, err := s.store.AccountStanding(ctx, sess.AccountID, s.clock.Now())
+	if err != nil {
+		s.internalError(w, r, "reading an account's standing", err)
+		return
+	}
+	invs, err := s.store.Invoices(ctx, billing.InvoiceFilter{AccountID: sess.AccountID, Limit: 1000})
+	if err != nil {
+		s.internalError(w, r, "listing invoices", err)
+		return
+	}
+	slices.Reverse(invs)
+	pays, err := s.store.Payments(ctx, sess.AccountID, 0, 0, 1000)
+	if err != nil {
+		s.internalError(w, r, "listing payments", err)
+		return
+	}
+	slices.Reverse(pays)
+	d := accountData{Standing: st, Invoices: invs[:min(len(invs), history)], Payments: pays[:min(len(pays), history)],
+		Suspended: st.Status == billing.AccountSuspended, CanPay: s.charger != nil}
+	for _, sv := range st.Services {
+		if sv.DesiredState == billing.StateSuspended {
+			d.Suspended = true
+		}
+	}
+	v := view{Title: "Your account", Nav: "account", Account: &acct, Data: d}
+	switch r.URL.Query().Get("done") {
+	case "ticket":
+		v.Notice = "Your ticket was sent."
+	}
+	s.render(w, r, http.StatusOK, "account", sess, v)
+}
+
+// ownInvoice reads an invoice of the session's account; false means the
+// answer (404 for another account's invoice) was already written.
+func (s *Server) ownInvoice(w http.ResponseWriter, r *http.Request, sess *session) (billing.Invoice, bool) {
+	id := idParam(r, "id")
+	if id == 0 {
+		s.notFound(w, r)
+		return billing.Invoice{}, false
+	}
+	inv, err := s.store.Invoice(r.Context(), id)
+	if billing.ErrorCode(err) == billing.ENOTFOUND || err == nil && inv.AccountID != sess.AccountID {
+		s.notFound(w, r)
+		return inv, false
+	}
+	if err != nil {
+		s.internalError(w, r, "reading an invoice", err)
+		return inv, false
+	}
+	return inv, true
+}
+
+func (s *Server) invoice(w http.ResponseWriter, r *http.Request, sess *session) {
+	inv, ok := s.ownInvoice(w, r, sess)
+	if !ok {
+		return
+	}
+	acct, err := s.store.Account(r.Context(), sess.AccountID)
+	if err != nil {
+		s.internalError(w, r, "reading an account", err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "invoice", sess, view{Title: "Invoice " + inv.Number, Nav: "account", Account: &acct, Data: inv})
+}
+
+func (s *Server) invoicePDF(w http.ResponseWriter, r *http.Request, sess *session) {
+	inv, ok := s.ownInvoice(w, r, sess)
+	if !ok {
+		return
+	}
+	d, err := s.store.InvoiceDocument(r.Context(), inv.ID, s.cfg.Company, "")
+	if err != nil {
+		s.internalError(w, r, "building an invoice document", err)
+		return
+	}
+	var buf bytes.Buffer
+	if err := documents.RenderInvoicePDF(&buf, d); err != nil {
+		s.internalError(w, r, "rendering an invoice PDF", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", inv.Number+".pdf"))
+	_, _ = w.Write(buf.Bytes())
+}

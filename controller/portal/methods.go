@@ -1,0 +1,136 @@
+package portal
+
+import (
+	"net/http"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+type methodsData struct {
+	Methods []billing.StoredMethod
+	Autopay bool
+	Years   []int
+	CanAdd  bool
+}
+
+func (s *Server) methods(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.renderMethods(w, r, sess, http.StatusOK, "", r.URL.Query().Get("done"))
+}
+
+var methodNotices = map[string]string{
+	"added":       "The card was added.",
+	"default":     "Your default payment method changed.",
+	"removed":     "The payment method was removed.",
+	"autopay-on":  "Autopay is on: your default method is charged on each due date.",
+	"autopay-off": "Autopay is off.",
+}
+
+func (s *Server) renderMethods(w http.ResponseWriter, r *http.Request, sess *session, status int, errMsg, done string) {
+	ctx := r.Context()
+	acct, err := s.store.Account(ctx, sess.AccountID)
+	if err != nil {
+		s.internalError(w, r, "reading an account", err)
+		return
+	}
+	all, err := s.store.PaymentMethods(ctx, sess.AccountID)
+	if err != nil {
+		s.internalError(w, r, "listing payment methods", err)
+		return
+	}
+	autopay, err := s.store.Autopay(ctx, sess.AccountID)
+	if err != nil {
+		s.internalError(w, r, "reading autopay", err)
+		return
+	}
+	d := methodsData{Autopay: autopay, CanAdd: s.charger != nil}
+	for _, m := range all {
+		if m.Status != "removed" {
+			d.Methods = append(d.Methods, m)
+		}
+	}
+	y := s.clock.Now().Year()
+	for i := range 12 {
+		d.Years = append(d.Years, y+i)
+	}
+	s.render(w, r, status, "methods", sess, view{Title: "Payment methods", Nav: "methods", Account: &acct, Error: errMsg,
+		Notice: methodNotices[done], Data: d})
+}
+
+func (s *Server) addMethod(w http.ResponseWriter, r *http.Request, sess *session) {
+	if s.charger == nil {
+		s.errorPage(w, r, http.StatusServiceUnavailable, "Cards cannot be added online right now.")
+		return
+	}
+	if _, msg := s.addCard(r, sess.AccountID, r.PostFormValue("default") != ""); msg != "" {
+		s.renderMethods(w, r, sess, http.StatusUnprocessableEntity, msg, "")
+		return
+	}
+	http.Redirect(w, r, s.url("/methods?done=added"), http.StatusSeeOther)
+}
+
+// ownMethod checks that the path's method belongs to the account; false
+// means the 404 was written.
+func (s *Server) ownMethod(w http.ResponseWriter, r *http.Request, sess *session) (int64, bool) {
+	id := idParam(r, "id")
+	ms, err := s.store.PaymentMethods(r.Context(), sess.AccountID)
+	if err != nil {
+		s.internalError(w, r, "listing payment methods", err)
+		return 0, false
+	}
+	for _, m := range ms {
+		if id != 0 && m.ID == id && m.AccountID == sess.AccountID && m.Status != "removed" {
+			return id, true
+		}
+	}
+	s.notFound(w, r)
+	return 0, false
+}
+
+func (s *Server) defaultMethod(w http.ResponseWriter, r *http.Request, sess *session) {
+	id, ok := s.ownMethod(w, r, sess)
+	if !ok {
+		return
+	}
+	if err := s.store.SetDefaultPaymentMethod(r.Context(), sess.AccountID, id); err != nil {
+		if billing.ErrorCode(err) == billing.EINVALID {
+			s.renderMethods(w, r, sess, http.StatusUnprocessableEntity, billing.ErrorMessage(err), "")
+			return
+		}
+		s.internalError(w, r, "setting the default method", err)
+		return
+	}
+	http.Redirect(w, r, s.url("/methods?done=default"), http.StatusSeeOther)
+}
+
+func (s *Server) removeMethod(w http.ResponseWriter, r *http.Request, sess *session) {
+	id, ok := s.ownMethod(w, r, sess)
+	if !ok {
+		return
+	}
+	if err := s.store.RemovePaymentMethod(r.Context(), sess.AccountID, id, s.clock.Now()); err != nil {
+		if billing.ErrorCode(err) == billing.EINVALID {
+			s.renderMethods(w, r, sess, http.StatusUnprocessableEntity, billing.ErrorMessage(err), "")
+			return
+		}
+		s.internalError(w, r, "removing a method", err)
+		return
+	}
+	http.Redirect(w, r, s.url("/methods?done=removed"), http.StatusSeeOther)
+}
+
+func (s *Server) autopay(w http.ResponseWriter, r *http.Request, sess *session) {
+	on := r.PostFormValue("enabled") == "on"
+	if err := s.store.SetAutopay(r.Context(), sess.AccountID, on); err != nil {
+		if billing.ErrorCode(err) == billing.EINVALID {
+			s.renderMethods(w, r, sess, http.StatusUnprocessableEntity, billing.ErrorMessage(err), "")
+			return
+		}
+		s.internalError(w, r, "setting autopay", err)
+		return
+	}
+	done := "autopay-off"
+	if on {
+		done = "autopay-on"
+	}
+	http.Redirect(w, r, s.url("/methods?done="+done), http.StatusSeeOther)
+}

@@ -1,0 +1,131 @@
+package portal
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+// pages are the parsed templates, one set per page (each with the layout).
+type pages map[string]*template.Template
+
+var funcs = template.FuncMap{
+	"money": func(amount int64, c billing.Currency) string {
+		return string(c) + " " + billing.FormatAmount(amount, c)
+	},
+	"amount": func(amount int64, c billing.Currency) string { return billing.FormatAmount(amount, c) },
+	"date": func(d billing.Date) string {
+		if d.IsZero() {
+			return ""
+		}
+		return d.String()
+	},
+	"time": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"title": func(s string) string {
+		s = strings.ReplaceAll(s, "_", " ")
+		if s == "" {
+			return s
+		}
+		return strings.ToUpper(s[:1]) + s[1:]
+	},
+	"neg": func(v int64) bool { return v < 0 },
+	"abs": func(v int64) int64 {
+		if v < 0 {
+			return -v
+		}
+		return v
+	},
+}
+
+func loadPages() (pages, error) {
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/part-*.html")
+	if err != nil {
+		return nil, fmt.Errorf("portal templates: %w", err)
+	}
+	names, err := fs.Glob(assets, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	out := pages{}
+	for _, n := range names {
+		base := path.Base(n)
+		if base == "layout.html" || strings.HasPrefix(base, "part-") {
+			continue
+		}
+		t, err := template.Must(layout.Clone()).ParseFS(assets, n)
+		if err != nil {
+			return nil, fmt.Errorf("portal template %s: %w", base, err)
+		}
+		out[strings.TrimSuffix(base, ".html")] = t
+	}
+	return out, nil
+}
+
+// view is what every page gets.
+type view struct {
+	Title    string
+	Company  string
+	Support  string
+	Base     string // path prefix for links
+	CSRF     string
+	SignedIn bool
+	Account  *billing.Account
+	// Nav marks the current section for the menu.
+	Nav string
+	// Error and Notice are shown at the top of the page.
+	Error, Notice string
+	// Refresh, when positive, makes the page reload itself after that many
+	// seconds when JavaScript is off.
+	Refresh int
+	Data    any
+}
+
+// render writes page name with status.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, sess *session, v view) {
+	t := s.pages[name]
+	if t == nil {
+		s.log.Error("portal: no such page template", "page", name)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	v.Company, v.Support, v.Base = s.cfg.Company.Name, s.cfg.Support, s.p.path
+	v.SignedIn = sess != nil
+	v.CSRF = s.csrfToken(w, r, sess)
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
+		s.log.Error("portal: rendering a page", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-store")
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// errorPage shows a message with status.
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	s.render(w, r, status, "error", nil, view{Title: http.StatusText(status), Error: msg})
+}
+
+// notFound is the answer for anything that does not exist or is not the
+// subscriber's: the same page either way.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.errorPage(w, r, http.StatusNotFound, "There is no such page in your account.")
+}
+
+// internalError logs err and shows a generic message.
+func (s *Server) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	s.log.Error("portal: "+what, "err", err, "path", r.URL.Path)
+	s.errorPage(w, r, http.StatusInternalServerError, "Something went wrong on our side. Please try again in a minute.")
+}

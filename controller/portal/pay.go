@@ -1,0 +1,407 @@
+package portal
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/payments"
+)
+
+type payData struct {
+	Standing billing.AccountStanding
+	Methods  []billing.StoredMethod
+	// Key is the form's idempotency key: submitting the same form twice
+	// charges once.
+	Key string
+	// Form echoes what the subscriber chose (never card details).
+	Choice, Other, Method string
+	Save                  bool
+	Years                 []int
+}
+
+// maxOverpay bounds how far above the balance an "other amount" may go,
+// in minor units (a typo guard, not a policy).
+const maxOverpay = 100_000
+
+func (s *Server) payForm(w http.ResponseWriter, r *http.Request, sess *session) {
+	if s.charger == nil {
+		s.errorPage(w, r, http.StatusServiceUnavailable, "Online payments are not available. Contact us to pay.")
+		return
+	}
+	s.renderPay(w, r, sess, http.StatusOK, "", payData{})
+}
+
+// renderPay shows the payment form, keeping the subscriber's choices.
+func (s *Server) renderPay(w http.ResponseWriter, r *http.Request, sess *session, status int, errMsg string, d payData) {
+	ctx := r.Context()
+	acct, err := s.store.Account(ctx, sess.AccountID)
+	if err != nil {
+		s.internalError(w, r, "reading an account", err)
+		return
+	}
+	if d.Standing, err = s.store.AccountStanding(ctx, sess.AccountID, s.clock.Now()); err != nil {
+		s.internalError(w, r, "reading an account's standing", err)
+		return
+	}
+	if d.Methods, err = s.usableMethods(ctx, sess.AccountID); err != nil {
+		s.internalError(w, r, "listing payment methods", err)
+		return
+	}
+	d.Key = "portal-" + randomString(18)
+	if d.Choice == "" {
+		d.Choice = "balance"
+		if d.Standing.PastDue > 0 && d.Standing.PastDue < d.Standing.Balance {
+			d.Choice = "past_due"
+		}
+	}
+	if d.Method == "" {
+		d.Method = "new"
+		for _, m := range d.Methods {
+			if m.Default {
+				d.Method = strconv.FormatInt(m.ID, 10)
+			}
+		}
+	}
+	y := s.clock.Now().Year()
+	for i := range 12 {
+		d.Years = append(d.Years, y+i)
+	}
+	s.render(w, r, status, "pay", sess, view{Title: "Pay", Nav: "pay", Account: &acct, Error: errMsg, Data: d})
+}
+
+// usableMethods are the account's methods that can be charged.
+func (s *Server) usableMethods(ctx context.Context, accountID int64) ([]billing.StoredMethod, error) {
+	ms, err := s.store.PaymentMethods(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	today := billing.DateOf(s.clock.Now())
+	out := ms[:0]
+	for _, m := range ms {
+		if m.Status != "removed" && !m.Expired(today) && m.Gateway == s.charger.Gateway().Name() {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) pay(w http.ResponseWriter, r *http.Request, sess *session) {
+	if s.charger == nil {
+		s.errorPage(w, r, http.StatusServiceUnavailable, "Online payments are not available. Contact us to pay.")
+		return
+	}
+	ctx := r.Context()
+	d := payData{Choice: r.PostFormValue("choice"), Other: strings.TrimSpace(r.PostFormValue("other")),
+		Method: r.PostFormValue("method"), Save: r.PostFormValue("save") != ""}
+	key := r.PostFormValue("key")
+	if !strings.HasPrefix(key, "portal-") || len(key) > 64 {
+		s.renderPay(w, r, sess, http.StatusUnprocessableEntity, "This form expired. Check the amount and pay again.", d)
+		return
+	}
+	// One key per account: a key from another account's form cannot match.
+	key = fmt.Sprintf("portal:%d:%s", sess.AccountID, key)
+	st, err := s.store.AccountStanding(ctx, sess.AccountID, s.clock.Now())
+	if err != nil {
+		s.internalError(w, r, "reading an account's standing", err)
+		return
+	}
+	// The same form sent twice (a double click, a reload): show the first
+	// attempt instead of charging again.
+	if a, found, err := s.attemptByKey(ctx, sess.AccountID, key); err != nil {
+		s.internalError(w, r, "listing payment attempts", err)
+		return
+	} else if found {
+		http.Redirect(w, r, s.url(fmt.Sprintf("/payments/%d", a.ID)), http.StatusSeeOther)
+		return
+	}
+	var amount int64
+	switch d.Choice {
+	case "past_due":
+		amount = st.PastDue
+	case "balance":
+		amount = st.Balance
+	case "other":
+		amount, err = billing.ParseAmount(d.Other, st.Currency)
+		if err != nil {
+			s.renderPay(w, r, sess, http.StatusUnprocessableEntity, "Other amount: "+billing.ErrorMessage(err)+".", d)
+			return
+		}
+	default:
+		s.renderPay(w, r, sess, http.StatusUnprocessableEntity, "Choose how much to pay.", d)
+		return
+	}
+	if amount <= 0 {
+		s.renderPay(w, r, sess, http.StatusUnprocessableEntity, "There is nothing to pay for that choice. Choose another amount.", d)
+		return
+	}
+	if amount > max(st.Balance, 0)+maxOverpay {
+		s.renderPay(w, r, sess, http.StatusUnprocessableEntity, fmt.Sprintf("That is more than %s above your balance; check the amount.",
+			billing.FormatAmount(maxOverpay, st.Currency)), d)
+		return
+	}
+
+	var methodID int64
+	removeAfter := false
+	if d.Method == "new" {
+		m, errMsg := s.addCard(r, sess.AccountID, d.Save)
+		if errMsg != "" {
+			s.renderPay(w, r, sess, http.StatusUnprocessableEntity, errMsg, d)
+			return
+		}
+		methodID, removeAfter = m.ID, !d.Save
+	} else {
+		id, _ := strconv.ParseInt(d.Method, 10, 64)
+		ms, err := s.usableMethods(ctx, sess.AccountID)
+		if err != nil {
+			s.internalError(w, r, "listing payment methods", err)
+			return
+		}
+		for _, m := range ms {
+			if m.ID == id {
+				methodID = id
+			}
+		}
+		if methodID == 0 {
+			s.renderPay(w, r, sess, http.StatusUnprocessableEntity, "Choose a card on file or enter a new card.", d)
+			return
+		}
+	}
+
+	wasSuspended := st.Status == billing.AccountSuspended
+	a, err := s.charger.Charge(ctx, sess.AccountID, methodID, amount, billing.TriggerPortal, key, nil, 0)
+	if removeAfter {
+		if rerr := s.store.RemovePaymentMethod(context.WithoutCancel(ctx), sess.AccountID, methodID, s.clock.Now()); rerr != nil {
+			s.log.Warn("portal: removing a card used once", "account_id", sess.AccountID, "method_id", methodID, "err", rerr)
+		}
+	}
+	switch {
+	case err != nil && a.ID == 0:
+		s.metrics.payments.WithLabelValues("error").Inc()
+		if billing.ErrorCode(err) == billing.EINVALID {
+			s.renderPay(w, r, sess, http.StatusUnprocessableEntity, billing.ErrorMessage(err), d)
+			return
+		}
+		s.log.Error("portal: charging", "account_id", sess.AccountID, "err", err)
+		s.renderPay(w, r, sess, http.StatusBadGateway, "We could not reach the payment processor, and you were not charged. Please try again in a minute.", d)
+		return
+	case a.Status == "failed":
+		s.metrics.payments.WithLabelValues("failed").Inc()
+		msg := a.FailureMessage
+		if msg == "" {
+			msg = "The card was declined."
+		}
+		s.renderPay(w, r, sess, http.StatusPaymentRequired, msg+" You were not charged. Try another card.", d)
+		return
+	case a.Status != "succeeded":
+		s.metrics.payments.WithLabelValues("error").Inc()
+		s.renderPay(w, r, sess, http.StatusBadGateway, "We could not reach the payment processor, and you were not charged. Please try again in a minute.", d)
+		return
+	}
+	s.metrics.payments.WithLabelValues("succeeded").Inc()
+	s.log.Info("portal: payment", "account_id", sess.AccountID, "attempt_id", a.ID, "amount", amount, "was_suspended", wasSuspended)
+	u := fmt.Sprintf("/payments/%d", a.ID)
+	if wasSuspended {
+		u += "?restore=1"
+	}
+	http.Redirect(w, r, s.url(u), http.StatusSeeOther)
+}
+
+// addCard tokenizes the posted card and puts it on file. The card number
+// lives only in this request's memory on its way to the gateway. A
+// non-empty string is a message for the subscriber.
+func (s *Server) addCard(r *http.Request, accountID int64, makeDefault bool) (billing.StoredMethod, string) {
+	month, _ := strconv.Atoi(r.PostFormValue("exp_month"))
+	year, _ := strconv.Atoi(r.PostFormValue("exp_year"))
+	card := payments.CardInput{Number: r.PostFormValue("number"), ExpMonth: month, ExpYear: year,
+		CVC: strings.TrimSpace(r.PostFormValue("cvc")), Name: strings.TrimSpace(r.PostFormValue("name"))}
+	if strings.TrimSpace(card.Number) == "" {
+		return billing.StoredMethod{}, "Enter the card number."
+	}
+	pm, err := s.charger.Gateway().Tokenize(r.Context(), card)
+	if err != nil {
+		if billing.ErrorCode(err) == billing.EINVALID {
+			return billing.StoredMethod{}, "Card: " + billing.ErrorMessage(err) + "."
+		}
+		s.log.Error("portal: tokenizing a card", "account_id", accountID, "err", err)
+		return billing.StoredMethod{}, "We could not reach the payment processor. Please try again in a minute."
+	}
+	m, err := s.charger.AddToken(r.Context(), accountID, pm, makeDefault)
+	if err != nil {
+		s.log.Error("portal: storing a card token", "account_id", accountID, "err", err)
+		return m, "We could not save the card. Please try again."
+	}
+	return m, ""
+}
+
+func (s *Server) attemptByKey(ctx context.Context, accountID int64, key string) (billing.PaymentAttempt, bool, error) {
+	as, err := s.store.PaymentAttempts(ctx, accountID)
+	if err != nil {
+		return billing.PaymentAttempt{}, false, err
+	}
+	for _, a := range as {
+		if a.IdempotencyKey == key {
+			return a, true, nil
+		}
+	}
+	return billing.PaymentAttempt{}, false, nil
+}
+
+func (s *Server) ownAttempt(w http.ResponseWriter, r *http.Request, sess *session) (billing.PaymentAttempt, bool) {
+	id := idParam(r, "id")
+	if id == 0 {
+		s.notFound(w, r)
+		return billing.PaymentAttempt{}, false
+	}
+	as, err := s.store.PaymentAttempts(r.Context(), sess.AccountID)
+	if err != nil {
+		s.internalError(w, r, "listing payment attempts", err)
+		return billing.PaymentAttempt{}, false
+	}
+	for _, a := range as {
+		if a.ID == id && a.AccountID == sess.AccountID {
+			return a, true
+		}
+	}
+	s.notFound(w, r)
+	return billing.PaymentAttempt{}, false
+}
+
+// restore is where a paid account's service stands, as the payment page
+// shows it.
+type restore struct {
+	// State is restored, restoring, suspended (the payment did not meet
+	// the reactivation rule), active (it was never suspended) or none (no
+	// services).
+	State   string `json:"state"`
+	Message string `json:"message"`
+	// Done: the page can stop following.
+	Done bool `json:"done"`
+}
+
+func (s *Server) restoreState(ctx context.Context, accountID int64, wantRestore bool) (restore, error) {
+	st, err := s.store.AccountStanding(ctx, accountID, s.clock.Now())
+	if err != nil {
+		return restore{}, err
+	}
+	if len(st.Services) == 0 {
+		return restore{State: "none", Message: "Your account has no Internet service on it.", Done: true}, nil
+	}
+	confirmed := true
+	for _, sv := range st.Services {
+		if sv.DesiredState == billing.StateSuspended {
+			msg := "Your service stays suspended"
+			if st.PastDue > 0 {
+				msg += fmt.Sprintf(" until the past-due amount of %s %s is paid", st.Currency, billing.FormatAmount(st.PastDue, st.Currency))
+			} else if st.Balance > 0 {
+				msg += fmt.Sprintf(" until the balance of %s %s is paid", st.Currency, billing.FormatAmount(st.Balance, st.Currency))
+			}
+			return restore{State: "suspended", Message: msg + ".", Done: true}, nil
+		}
+		if !sv.Confirmed() {
+			confirmed = false
+		}
+	}
+	switch {
+	case confirmed && wantRestore:
+		return restore{State: "restored", Message: "Service restored. Your connection works again; a device that was offline may take a few seconds to reconnect.", Done: true}, nil
+	case confirmed:
+		return restore{State: "active", Message: "Your service is active.", Done: true}, nil
+	}
+	return restore{State: "restoring", Message: "Restoring your service… This page updates by itself when your equipment confirms it, usually within seconds."}, nil
+}
+
+type paidData struct {
+	Attempt billing.PaymentAttempt
+	Restore restore
+	// Follow is the events URL the page's script follows ("" when done).
+	Follow string
+}
+
+func (s *Server) paymentStatus(w http.ResponseWriter, r *http.Request, sess *session) {
+	a, ok := s.ownAttempt(w, r, sess)
+	if !ok {
+		return
+	}
+	acct, err := s.store.Account(r.Context(), sess.AccountID)
+	if err != nil {
+		s.internalError(w, r, "reading an account", err)
+		return
+	}
+	d := paidData{Attempt: a}
+	v := view{Title: "Payment", Nav: "pay", Account: &acct}
+	if a.Status == "succeeded" {
+		if d.Restore, err = s.restoreState(r.Context(), sess.AccountID, r.URL.Query().Get("restore") != ""); err != nil {
+			s.internalError(w, r, "reading the restore state", err)
+			return
+		}
+		if !d.Restore.Done {
+			d.Follow = s.url(fmt.Sprintf("/payments/%d/events?%s", a.ID, r.URL.RawQuery))
+			if s.clock.Now().Sub(a.CreatedAt) < s.cfg.RestoreWait {
+				v.Refresh = 3
+			} else {
+				d.Restore.Message = "Your payment was received. Restoring your service is taking longer than usual; we are on it. If your connection does not work in a few minutes, open a ticket."
+			}
+		}
+	}
+	v.Data = d
+	s.render(w, r, http.StatusOK, "paid", sess, v)
+}
+
+// paymentEvents streams the restore state as server-sent events until it is
+// done or RestoreWait has passed since the payment.
+func (s *Server) paymentEvents(w http.ResponseWriter, r *http.Request, sess *session) {
+	a, ok := s.ownAttempt(w, r, sess)
+	if !ok {
+		return
+	}
+	fl, ok := w.(http.Flusher)
+	if !ok || a.Status != "succeeded" {
+		s.notFound(w, r)
+		return
+	}
+	want := r.URL.Query().Get("restore") != ""
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	ctx := r.Context()
+	deadline := a.CreatedAt.Add(s.cfg.RestoreWait)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	var last string
+	for {
+		st, err := s.restoreState(ctx, sess.AccountID, want)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Error("portal: reading the restore state", "err", err)
+			}
+			return
+		}
+		if st.State != last {
+			if last == "restoring" && st.State == "restored" {
+				s.metrics.restore.Observe(s.clock.Now().Sub(a.CreatedAt).Seconds())
+			}
+			b, _ := json.Marshal(st)
+			if _, err := fmt.Fprintf(w, "event: restore\ndata: %s\n\n", b); err != nil {
+				return
+			}
+			fl.Flush()
+			last = st.State
+		}
+		if st.Done || s.clock.Now().After(deadline) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}

@@ -1,0 +1,228 @@
+package portal
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"embed"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tollgate-isp/tollgate/captive"
+	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/charge"
+	"github.com/tollgate-isp/tollgate/controller/documents"
+	"github.com/tollgate-isp/tollgate/controller/notify"
+	"github.com/tollgate-isp/tollgate/internal/clock"
+)
+
+// Store is what the portal reads and writes. *postgres.DB implements it.
+type Store interface {
+	billing.TicketStore
+
+	Account(ctx context.Context, id int64) (billing.Account, error)
+	AccountByNumber(ctx context.Context, number string) (billing.Account, error)
+	AccountStanding(ctx context.Context, accountID int64, now time.Time) (billing.AccountStanding, error)
+	Invoices(ctx context.Context, f billing.InvoiceFilter) ([]billing.Invoice, error)
+	Invoice(ctx context.Context, id int64) (billing.Invoice, error)
+	InvoiceDocument(ctx context.Context, invoiceID int64, company documents.Company, messageOverride string) (documents.InvoiceDocument, error)
+	Payments(ctx context.Context, accountID, batchID, afterID int64, limit int) ([]billing.Payment, error)
+	PaymentAttempts(ctx context.Context, accountID int64) ([]billing.PaymentAttempt, error)
+	PaymentMethods(ctx context.Context, accountID int64) ([]billing.StoredMethod, error)
+	RemovePaymentMethod(ctx context.Context, accountID, id int64, at time.Time) error
+	SetDefaultPaymentMethod(ctx context.Context, accountID, id int64) error
+	SetAutopay(ctx context.Context, accountID int64, on bool) error
+	Autopay(ctx context.Context, accountID int64) (bool, error)
+	Service(ctx context.Context, id int64) (billing.Service, error)
+	ServiceByAddress(ctx context.Context, addr string) (billing.Service, error)
+
+	CreatePortalCode(ctx context.Context, accountID int64, codeHash []byte, ip string, now, expires time.Time, window time.Duration, max int) (bool, error)
+	RedeemPortalCode(ctx context.Context, accountID int64, codeHash []byte, now time.Time, maxAttempts int) (bool, error)
+	CreatePortalSession(ctx context.Context, s billing.PortalSession) error
+	PortalSession(ctx context.Context, idHash []byte, now time.Time, idle time.Duration) (billing.PortalSession, error)
+	EndPortalSession(ctx context.Context, idHash []byte, now time.Time) error
+}
+
+// Deps are what the portal works with.
+type Deps struct {
+	Store Store
+	// Charger takes card payments and puts cards on file (nil: the portal
+	// shows balances but cannot take payments).
+	Charger *charge.Service
+	// Mailer sends sign-in codes (nil: sign-in by code is off; only captive
+	// redirects sign in).
+	Mailer notify.Sender
+}
+
+//go:embed templates static
+var assets embed.FS
+
+// Server is the customer portal. Create it with [New]; serve
+// [Server.Handler] at the path of Config.PublicURL.
+type Server struct {
+	cfg     Config
+	p       parsed
+	store   Store
+	charger *charge.Service
+	mailer  notify.Sender
+	clock   clock.Clock
+	log     *slog.Logger
+	pages   pages
+	limiter *limiter
+	metrics *metrics
+
+	csrfKey, codeKey []byte
+	handler          http.Handler
+}
+
+// New checks cfg and builds the portal. reg may be nil.
+func New(cfg Config, deps Deps, clk clock.Clock, log *slog.Logger, reg prometheus.Registerer) (*Server, error) {
+	cfg = cfg.withDefaults()
+	p, err := cfg.parse()
+	if err != nil {
+		return nil, err
+	}
+	if deps.Store == nil {
+		return nil, errors.New("portal: no store")
+	}
+	pg, err := loadPages()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, p: p, store: deps.Store, charger: deps.Charger, mailer: deps.Mailer, clock: clk, log: log, pages: pg,
+		limiter: newLimiter(cfg.SignInsPerMinute, time.Minute), metrics: newMetrics(reg),
+		csrfKey: derive(cfg.Secrets[0], "csrf"), codeKey: derive(cfg.Secrets[0], "sign-in code")}
+	if !p.secure {
+		log.Warn("portal.public_url is plain http: session cookies are not marked Secure (development only)", "public_url", cfg.PublicURL)
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// derive makes a purpose-specific key from a master secret.
+func derive(master []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte("tollgate portal " + purpose))
+	return m.Sum(nil)
+}
+
+// CaptiveKey is the key a POP's agent signs captive tokens with, derived
+// from the current master secret; the controller sends it to the agent.
+func (s *Server) CaptiveKey(pop string) captive.Key { return captive.DeriveKey(s.cfg.Secrets[0], pop) }
+
+// PublicURL is the portal's base URL without a trailing slash.
+func (s *Server) PublicURL() string { return s.p.base.String() }
+
+// TokenTTL is how long captive tokens minted by agents are good.
+const TokenTTL = 10 * time.Minute
+
+// Handler serves the portal under the path of Config.PublicURL.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Path is the path the handler expects to be mounted at ("" or
+// "/portal"); mount it for Path+"/" and Path.
+func (s *Server) Path() string { return s.p.path }
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	p := s.p.path
+	static, _ := fs.Sub(assets, "static")
+	mux.Handle("GET "+p+"/static/", http.StripPrefix(p+"/static/", staticHandler(http.FileServerFS(static))))
+	mux.HandleFunc("GET "+p+"/captive-portal/api", s.captiveAPI)
+
+	mux.HandleFunc("GET "+p+"/{$}", s.home)
+	mux.HandleFunc("POST "+p+"/signin", s.requestCode)
+	mux.HandleFunc("GET "+p+"/signin/code", s.codeForm)
+	mux.HandleFunc("POST "+p+"/signin/code", s.verifyCode)
+	mux.HandleFunc("GET "+p+"/c/{token}", s.captiveSignIn)
+	mux.HandleFunc("POST "+p+"/signout", s.signOut)
+
+	auth := func(pattern string, h func(http.ResponseWriter, *http.Request, *session)) {
+		mux.HandleFunc(pattern, s.authed(h))
+	}
+	auth("GET "+p+"/account", s.account)
+	auth("GET "+p+"/invoices/{id}", s.invoice)
+	auth("GET "+p+"/invoices/{id}/pdf", s.invoicePDF)
+	auth("GET "+p+"/pay", s.payForm)
+	auth("POST "+p+"/pay", s.pay)
+	auth("GET "+p+"/payments/{id}", s.paymentStatus)
+	auth("GET "+p+"/payments/{id}/events", s.paymentEvents)
+	auth("GET "+p+"/methods", s.methods)
+	auth("POST "+p+"/methods", s.addMethod)
+	auth("POST "+p+"/methods/{id}/default", s.defaultMethod)
+	auth("POST "+p+"/methods/{id}/remove", s.removeMethod)
+	auth("POST "+p+"/autopay", s.autopay)
+	auth("GET "+p+"/tickets", s.tickets)
+	auth("POST "+p+"/tickets", s.openTicket)
+	auth("GET "+p+"/tickets/{id}", s.ticket)
+	auth("POST "+p+"/tickets/{id}/reply", s.replyTicket)
+	auth("POST "+p+"/tickets/{id}/close", s.closeTicket)
+	mux.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) { s.notFound(w, r) })
+	if p != "" {
+		mux.HandleFunc("GET "+p, func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, p+"/", http.StatusMovedPermanently)
+		})
+	}
+	return s.secure(mux)
+}
+
+// secure sets the headers every portal response carries and refuses
+// cross-site form posts.
+func (s *Server) secure(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		if s.p.secure {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if !s.sameOrigin(r) {
+				s.metrics.refused.WithLabelValues("cross_site").Inc()
+				s.errorPage(w, r, http.StatusForbidden, "This form came from another site, so it was not accepted. Go back to the portal and try again.")
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// sameOrigin refuses requests a browser marks as cross-site, and requests
+// whose Origin is not the portal's.
+func (s *Server) sameOrigin(r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+		return false
+	}
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
+		return o == s.p.base.Scheme+"://"+s.p.base.Host
+	}
+	return true
+}
+
+func staticHandler(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// url is the path of a portal page, for links and redirects.
+func (s *Server) url(path string) string { return s.p.path + path }
+
+// idParam parses a positive id path parameter; 0 when malformed.
+func idParam(r *http.Request, name string) int64 {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0
+	}
+	return id
+}
