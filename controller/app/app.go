@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +31,7 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/jobs"
 	"github.com/tollgate-isp/tollgate/controller/notify"
 	"github.com/tollgate-isp/tollgate/controller/payments"
+	"github.com/tollgate-isp/tollgate/controller/portal"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
 	"github.com/tollgate-isp/tollgate/controller/push"
 	"github.com/tollgate-isp/tollgate/internal/clock"
@@ -148,11 +151,13 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 	}
 	charger := charge.New(gw, c.db, opts.Clock, c.log.With("component", "charge"))
 	runner.UseCharger(charger)
+	var mailer notify.Sender
 	if c.cfg.Notices.SMTP.Enabled() {
 		sender, err := notify.NewSMTP(c.cfg.Notices.SMTP, opts.Clock)
 		if err != nil {
 			return fmt.Errorf("notices.smtp: %w", err)
 		}
+		mailer = sender
 		tmpl := notify.DefaultTemplates()
 		if dir := c.cfg.Notices.TemplatesDir; dir != "" {
 			if tmpl, err = notify.LoadTemplates(dir); err != nil {
@@ -161,6 +166,9 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 		}
 		dc := c.cfg.Notices.DelivererConfig
 		dc.Company = c.cfg.Company.Name
+		if dc.PortalURL == "" && c.cfg.Portal.Enabled() {
+			dc.PortalURL = strings.TrimRight(c.cfg.Portal.PublicURL, "/") + "/"
+		}
 		deliverer, err := notify.NewDeliverer(dc, c.db, sender, tmpl, opts.Clock, c.log.With("component", "notices"), reg)
 		if err != nil {
 			return err
@@ -185,7 +193,21 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 		return float64(n)
 	}))
 
+	company := documents.Company{Name: c.cfg.Company.Name, Address: c.cfg.Company.Address}
+	var portalSrv *portal.Server
+	if c.cfg.Portal.Enabled() {
+		if portalSrv, err = c.buildPortal(company, charger, mailer, opts.Clock, reg); err != nil {
+			return err
+		}
+	}
+
 	var pushOpts []push.Option
+	if portalSrv != nil {
+		pushOpts = append(pushOpts, push.WithRedirect(func(pop string) *pb.Redirect {
+			k := portalSrv.CaptiveKey(pop)
+			return &pb.Redirect{PortalUrl: portalSrv.PublicURL(), KeyId: k.ID, Key: k.Secret, TokenTtlSeconds: int64(portal.TokenTTL / time.Second)}
+		}))
+	}
 	if !c.cfg.GRPC.InsecurePlaintext {
 		// Mutual TLS: an agent's certificate names its POP, and it may watch
 		// and report for that POP only.
@@ -202,13 +224,18 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 	pb.RegisterEnforcementServer(c.grpc, pushSrv)
 
 	// Admin API and operational endpoints.
-	apiSrv := api.NewServer(api.Config{Version: Version, Company: documents.Company{Name: c.cfg.Company.Name, Address: c.cfg.Company.Address},
+	apiSrv := api.NewServer(api.Config{Version: Version, Company: company,
 		SuspensionGuard: c.cfg.Delinquency.Guard},
 		api.Deps{Services: c.db, Idempotency: c.db, Billing: c.db, Payments: c.db, Charger: charger, Methods: c.db, Runner: runner,
-			DevClock: devClock, Importer: c.db, Collections: c.db, Delivery: deliverySvc},
+			DevClock: devClock, Importer: c.db, Collections: c.db, Delivery: deliverySvc, Tickets: c.db},
 		tokens, opts.Clock, c.log.With("component", "api"), reg)
 	mux := http.NewServeMux()
 	mux.Handle("/", apiSrv.Handler())
+	if portalSrv != nil {
+		mux.Handle(portalSrv.Path()+"/", portalSrv.Handler())
+		mux.Handle(portalSrv.Path(), portalSrv.Handler())
+		c.log.Info("customer portal", "public_url", portalSrv.PublicURL())
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", c.ready)
@@ -222,6 +249,35 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 		return fmt.Errorf("grpc.listen: %w", err)
 	}
 	return nil
+}
+
+// buildPortal builds the customer portal from the config.
+func (c *Controller) buildPortal(company documents.Company, charger *charge.Service, mailer notify.Sender, clk clock.Clock, reg prometheus.Registerer) (*portal.Server, error) {
+	lines, err := readLines(os.Getenv("TOLLGATE_PORTAL_SECRETS"), c.cfg.Portal.SecretsFile)
+	if err != nil {
+		return nil, fmt.Errorf("portal.secrets_file: %w", err)
+	}
+	cfg := c.cfg.Portal.Config
+	cfg.Company = company
+	for _, l := range lines {
+		cfg.Secrets = append(cfg.Secrets, []byte(l))
+	}
+	if len(cfg.Secrets) == 0 {
+		c.log.Warn("portal.secrets_file is not set: the portal signs with a random secret made now (one replica, development only)")
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		cfg.Secrets = [][]byte{[]byte(hex.EncodeToString(b))}
+	}
+	if mailer == nil {
+		c.log.Warn("notices.smtp.addr is not set: the portal cannot email sign-in codes; only captive redirects sign subscribers in")
+	}
+	srv, err := portal.New(cfg, portal.Deps{Store: c.db, Charger: charger, Mailer: mailer}, clk, c.log.With("component", "portal"), reg)
+	if err != nil {
+		return nil, err
+	}
+	return srv, nil
 }
 
 // gateway builds the configured payment gateway.

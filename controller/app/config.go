@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"net/url"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/delivery"
 	"github.com/tollgate-isp/tollgate/controller/notify"
+	"github.com/tollgate-isp/tollgate/controller/portal"
 	"github.com/tollgate-isp/tollgate/internal/config"
 )
 
@@ -44,8 +46,30 @@ type Config struct {
 	// Delivery delivers invoices by email (through notices.smtp) and by
 	// mail (through a print-and-mail vendor); see controller/delivery.
 	Delivery delivery.Config `yaml:"delivery"`
-	Dev      DevConfig       `yaml:"dev"`
+	// Portal is the customer portal and captive landing; see
+	// controller/portal. Off until public_url is set.
+	Portal PortalConfig `yaml:"portal"`
+	Dev    DevConfig    `yaml:"dev"`
 }
+
+// PortalConfig is the customer portal. It is served on the HTTP listener
+// at the path of public_url (which must not be "/" or under /api), and its
+// settings and per-POP token keys go to every agent's redirect responder
+// over the enforcement stream.
+type PortalConfig struct {
+	portal.Config `yaml:",inline"`
+	// SecretsFile holds the portal's master secrets, one per line, each at
+	// least 32 characters (e.g. `openssl rand -hex 32`); the first is
+	// current, the others are still accepted while agents and sessions
+	// move to it. Env TOLLGATE_PORTAL_SECRETS (comma-separated) overrides
+	// it. Without either, a random secret is made at start: fine for one
+	// development controller, wrong for replicas (each would sign with its
+	// own).
+	SecretsFile string `yaml:"secrets_file"`
+}
+
+// Enabled reports whether the portal is configured.
+func (p PortalConfig) Enabled() bool { return p.PublicURL != "" }
 
 // DelinquencyConfig configures the delinquency sweep (the account types'
 // own settings — grace, weekdays, holidays, sweep_at — live with them).
@@ -203,6 +227,7 @@ func LoadConfig(path string) (Config, error) {
 	env.Bool("TOLLGATE_GRPC_INSECURE_PLAINTEXT", &c.GRPC.InsecurePlaintext)
 	env.String("TOLLGATE_LOG_LEVEL", &c.Log.Level)
 	env.Bool("TOLLGATE_DEV_CLOCK_API", &c.Dev.ClockAPI)
+	env.String("TOLLGATE_PORTAL_PUBLIC_URL", &c.Portal.PublicURL)
 	if _, ok := os.LookupEnv("TOLLGATE_MIGRATE_ON_START"); ok {
 		var b bool
 		env.Bool("TOLLGATE_MIGRATE_ON_START", &b)
@@ -255,6 +280,17 @@ func (c Config) Validate() error {
 	}
 	if err := c.Delivery.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.Portal.Enabled() {
+		if u, err := url.Parse(c.Portal.PublicURL); err == nil {
+			p := strings.TrimRight(u.Path, "/")
+			switch {
+			case p == "":
+				errs = append(errs, fmt.Errorf("portal.public_url %q needs a path (e.g. /portal): the admin API has the root", c.Portal.PublicURL))
+			case p == "/api" || strings.HasPrefix(p, "/api/") || p == "/metrics" || p == "/healthz" || p == "/readyz":
+				errs = append(errs, fmt.Errorf("portal.public_url path %q is taken by the controller's own endpoints", p))
+			}
+		}
 	}
 	if c.Dev.ClockStart != "" {
 		if _, err := time.Parse(time.RFC3339, c.Dev.ClockStart); err != nil {

@@ -37,6 +37,8 @@ func TestConfigRejectsMistakes(t *testing.T) {
 		"database_url: x\ngrpc: {insecure_plaintext: true}\napi: {tokens: [{name: a, role: root, token: 0123456789abcdef}]}\n": `role "root"`,
 		"database_url: x\ngrpc: {insecure_plaintext: true}\napi: {tokens: [{name: a, role: admin, token: short}]}\n":           "shorter than 16",
 		"database_url: x\ngrpc: {insecure_plaintext: true}\napi: {tokens: [{name: a, role: admin}]}\n":                         "exactly one of",
+		"database_url: x\ngrpc: {insecure_plaintext: true}\nportal: {public_url: \"https://pay.example\"}\n":                   "needs a path",
+		"database_url: x\ngrpc: {insecure_plaintext: true}\nportal: {public_url: \"https://pay.example/api/pay\"}\n":           "is taken",
 	} {
 		c, err := LoadConfig(write(body))
 		if err != nil {

@@ -444,8 +444,8 @@ type purgeWorker struct {
 }
 
 // Work is the hourly housekeeping: Idempotency-Keys past their retention,
-// and enforcement history past its own (agents further behind get a
-// snapshot).
+// enforcement history past its own (agents further behind get a
+// snapshot), and portal sign-in codes and sessions a day after they ended.
 func (w *purgeWorker) Work(ctx context.Context, job *river.Job[PurgeArgs]) error {
 	now := w.r.clock.Now()
 	n, err := w.r.db.PurgeIdempotencyKeys(ctx, now.Add(-w.r.cfg.IdempotencyRetention))
@@ -458,6 +458,13 @@ func (w *purgeWorker) Work(ctx context.Context, job *river.Job[PurgeArgs]) error
 	n, err = w.r.db.CompactEnforcementHistory(ctx, now.Add(-w.r.cfg.EnforcementRetention))
 	if n > 0 {
 		w.r.log.Info("enforcement history compacted", "changes", n, "retention", w.r.cfg.EnforcementRetention)
+	}
+	if err != nil {
+		return err
+	}
+	n, err = w.r.db.PurgePortal(ctx, now.Add(-24*time.Hour))
+	if n > 0 {
+		w.r.log.Info("expired portal codes and sessions purged", "count", n)
 	}
 	return err
 }
