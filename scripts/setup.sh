@@ -16,6 +16,7 @@ declare -A need=(
   [snmpd]=snmpd                # the snmp driver's peer, run in a network namespace
   [snmpset]=snmp               # snmpget/snmpset: tests change ports "by hand"
   [ip]=iproute2                # network namespaces and veth pairs for the snmp tests
+  [chromium]=chromium          # the portal's end-to-end test drives headless Chromium (chromedp)
 )
 
 missing=()
@@ -31,6 +32,7 @@ ls /usr/lib/freeradius/rlm_rest.so >/dev/null 2>&1 || missing+=("${need[rlm_rest
 have snmpd || missing+=("${need[snmpd]}")
 have snmpset || missing+=("${need[snmpset]}")
 have ip || missing+=("${need[ip]}")
+have chromium || missing+=("${need[chromium]}")
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
