@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# make demo: an ephemeral PostgreSQL, the controller and one agent as real
-# processes; a service is suspended and restored through tollgatectl and the
-# agent's enforcement is printed. DEMO_KEEP=1 leaves everything running.
+# make demo: an ephemeral PostgreSQL, the controller and two agents as real
+# processes, a mail sink and a print-and-mail sink; billing, payments,
+# delinquency with its suspensions and restores, the customer portal (a
+# suspended subscriber lands on it and another pays in it) and invoice
+# delivery, each printed as it happens. DEMO_KEEP=1 leaves everything
+# running, with a portal URL a person can open and pay in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$PWD/.bin
@@ -11,6 +14,7 @@ AGENT_METRICS_PORT=${DEMO_AGENT_METRICS_PORT:-19100}
 AGENT2_METRICS_PORT=${DEMO_AGENT2_METRICS_PORT:-19101}
 SMTP_PORT=${DEMO_SMTP_PORT:-12525}
 PRINTMAIL_PORT=${DEMO_PRINTMAIL_PORT:-14010}
+REDIRECT_PORT=${DEMO_REDIRECT_PORT:-18081}
 POP=demo-pop-1
 # The demo's world starts on a fixed date, whenever it runs, so its dates
 # (a delinquency date on a weekend, moved to Monday) are always the same.
@@ -70,7 +74,6 @@ grpc: {listen: "127.0.0.1:$GRPC_PORT", insecure_plaintext: true, heartbeat_inter
 dev: {clock_api: true, clock_start: "$CLOCK_START"}   # the demo moves time forward through the API
 notices:
   smtp: {addr: "127.0.0.1:$SMTP_PORT", from: "Prairie Fiber Billing <billing@prairiefiber.example>", tls: none}
-  portal_url: "http://127.0.0.1:$HTTP_PORT/portal"
 company: {name: "Prairie Fiber Co-op", address: ["100 Main St", "Austin, TX 78701"]}
 delivery:   # invoices: email through notices.smtp, mail through the print-and-mail sink
   print_mail:
@@ -79,6 +82,9 @@ delivery:   # invoices: email through notices.smtp, mail through the print-and-m
     webhook_secret_file: "$run/print-mail-webhook.secret"
     from: {company: "Prairie Fiber Co-op", line1: "100 Main St", city: Austin, region: TX, postal_code: "78701"}
     return_envelope: true
+portal:     # the customer portal; notices link to it
+  public_url: "http://127.0.0.1:$HTTP_PORT/portal"
+  support: "call 512-555-0100, Monday to Friday 8am to 6pm"
 api:
   tokens:
     - {name: demo-admin, role: admin, token_file: "$run/admin.token"}
@@ -183,6 +189,7 @@ echo "deposit slip PDF: $slip"
 say "Starting an agent for POP north-tower-1, where the residential subscribers are"
 TOLLGATE_CONTROLLER_INSECURE_PLAINTEXT=true "$BIN/tollgate-agent" --pop north-tower-1 \
   --controller "127.0.0.1:$GRPC_PORT" --metrics-listen "127.0.0.1:$AGENT2_METRICS_PORT" \
+  --redirect-listen "127.0.0.1:$REDIRECT_PORT" \
   --state-file "$run/agent-north-state.db" 2>"$run/agent-north.log" &
 pids+=($!)
 
@@ -227,6 +234,52 @@ for _ in $(seq 1 100); do grep -q '"op":"restore","service_id":"'"$svc"'"' "$run
 grep -q '"op":"restore","service_id":"'"$svc"'"' "$run/agent-north.log" || fail "the agent did not restore account 145's service"
 echo "  the agent restored service $svc"
 ctl account history 145
+
+# ---------------------------------------------------------------------------
+# Customer portal (issue 8). Account 150's service is bound to 127.0.0.1, so
+# a browser on this machine is that suspended subscriber: the router would
+# send its web traffic to the agent's redirect responder, and so can we.
+say "Account 150 is suspended; its subscriber opens any web page and lands on the portal, signed in"
+jar="$run/portal.cookies"
+landing=$(curl -sS -o /dev/null -w '%{redirect_url}' "http://127.0.0.1:$REDIRECT_PORT/")
+case "$landing" in "http://127.0.0.1:$HTTP_PORT/portal/c/"*) ;; *) fail "the redirect responder answered '$landing', not a portal link" ;; esac
+echo "  http://127.0.0.1:$REDIRECT_PORT/ -> 302 ${landing:0:70}..."
+page=$(curl -sS -c "$jar" -b "$jar" -L "$landing")
+echo "$page" | grep -q 'Service suspended' || fail "the portal did not show account 150 as suspended"
+echo "  portal URL for this suspended subscriber: http://127.0.0.1:$REDIRECT_PORT/  (with DEMO_KEEP=1, open it in a browser here and pay)"
+echo "$page" | grep -o '<ul class="why">.*</ul>' | sed 's/<li>/\n  why: /g; s/<[^>]*>//g; s/&#39;/'"'"'/g' | sed -n '2,4p'
+
+say "Account 149's subscriber signs in with a code sent by email and pays with a test card"
+jar="$run/portal-149.cookies"
+portal="http://127.0.0.1:$HTTP_PORT/portal"
+csrf_of() { sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1; }
+csrf=$(curl -sS -c "$jar" -b "$jar" "$portal/" | csrf_of)
+curl -sS -c "$jar" -b "$jar" -o /dev/null "$portal/signin" --data-urlencode "csrf=$csrf" --data-urlencode "account=A-000149"
+code=""
+for _ in $(seq 1 100); do
+  code=$(for f in $(grep -l 'sign-in code' "$run"/mail/*.eml 2>/dev/null || true); do tr -d '\r' < "$f"; done | grep -E '^ {4}[0-9]{6} *$' | tr -d ' ' | tail -1 || true)
+  [ -n "$code" ] && break; sleep 0.1
+done
+[ -n "$code" ] || fail "no sign-in code reached the mail sink"
+echo "  the mail sink received the code $code for A-000149"
+csrf=$(curl -sS -c "$jar" -b "$jar" "$portal/signin/code?account=A-000149" | csrf_of)
+curl -sS -c "$jar" -b "$jar" -o "$run/account149.html" -L "$portal/signin/code" --data-urlencode "csrf=$csrf" \
+  --data-urlencode "account=A-000149" --data-urlencode "code=$code"
+grep -q 'Service suspended' "$run/account149.html" || fail "signed in as A-000149, the portal did not show the suspension"
+form=$(curl -sS -c "$jar" -b "$jar" "$portal/pay")
+csrf=$(echo "$form" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1)
+key=$(echo "$form" | sed -n 's/.*name="key" value="\([^"]*\)".*/\1/p' | head -1)
+[ -n "$csrf" ] && [ -n "$key" ] || fail "no payment form in the portal"
+paid=$(curl -sS -c "$jar" -b "$jar" -L -o "$run/paid.html" -w '%{url_effective}' "$portal/pay" \
+  --data-urlencode "csrf=$csrf" --data-urlencode "key=$key" --data-urlencode "choice=balance" --data-urlencode "method=new" \
+  --data-urlencode "number=4242 4242 4242 4242" --data-urlencode "exp_month=12" --data-urlencode "exp_year=2030" --data-urlencode "cvc=123")
+grep -q 'received' "$run/paid.html" || fail "the portal payment did not go through"
+for _ in $(seq 1 100); do
+  curl -sS -b "$jar" "$paid" -o "$run/paid.html"; grep -q 'data-state="restored"' "$run/paid.html" && break; sleep 0.1
+done
+grep -q 'data-state="restored"' "$run/paid.html" || fail "the payment page never said restored"
+sed -n 's/.*<p class="alert notice" role="status">\([^<]*\)<.*/  \1/p' "$run/paid.html"
+sed -n 's/.*data-state="restored"[^>]*>\([^<]*\)<.*/  \1/p' "$run/paid.html"
 
 # ---------------------------------------------------------------------------
 # Invoice delivery (issue 9): every invoice went out as its billing run
@@ -289,7 +342,12 @@ if [ "${DEMO_KEEP:-}" = "1" ]; then
   metrics        http://127.0.0.1:$HTTP_PORT/metrics   agent: http://127.0.0.1:$AGENT_METRICS_PORT/metrics
   logs           $run/{controller,agent,agent-north,devdb,mail}.log   mail: $run/mail/*.eml
   try            TOLLGATE_SERVER=$TOLLGATE_SERVER TOLLGATE_TOKEN_FILE=$run/admin.token $BIN/tollgatectl service list
+  portal         http://127.0.0.1:$REDIRECT_PORT/   <- open it in a browser on this machine: you are the suspended
+                 subscriber of account 150 (service bound to 127.0.0.1); the agent redirects you to the portal,
+                 signed in. Pay with test card 4242 4242 4242 4242 (any future expiry, any CVC) and watch the
+                 page say "Service restored" once the agent confirms. Declined: 4000 0000 0000 0002.
+                 Sign-in by code: http://127.0.0.1:$HTTP_PORT/portal/ (codes arrive in $run/mail/*.eml)
 TXT
   wait
 fi
-say "Demo finished: suspension and restoration enforced and confirmed; $count invoices issued; autopay and a check deposit posted; slip at $slip; $reminders reminders mailed; $suspended services suspended after the weekend and one restored by a payment"
+say "Demo finished: suspension and restoration enforced and confirmed; $count invoices issued; autopay and a check deposit posted; slip at $slip; $reminders reminders mailed; $suspended services suspended after the weekend, one restored by a cash payment and one by a card payment in the portal"

@@ -273,7 +273,7 @@ func (c *Controller) buildPortal(company documents.Company, charger *charge.Serv
 	if mailer == nil {
 		c.log.Warn("notices.smtp.addr is not set: the portal cannot email sign-in codes; only captive redirects sign subscribers in")
 	}
-	srv, err := portal.New(cfg, portal.Deps{Store: c.db, Charger: charger, Mailer: mailer}, clk, c.log.With("component", "portal"), reg)
+	srv, err := portal.New(cfg, portal.Deps{Store: c.db, Charger: charger, Mailer: mailer, WallClock: clock.Real{}}, clk, c.log.With("component", "portal"), reg)
 	if err != nil {
 		return nil, err
 	}

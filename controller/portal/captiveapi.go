@@ -23,7 +23,7 @@ func (s *Server) captiveAPI(w http.ResponseWriter, r *http.Request) {
 		case err == nil && svc.DesiredState == billing.StateSuspended && svc.AccountID != nil:
 			st.Captive = true
 			st.UserPortalURL = s.PublicURL() + "/"
-			if tok, err := captive.Mint(s.CaptiveKey(svc.POP), svc.ID, s.clock.Now().Add(TokenTTL)); err == nil {
+			if tok, err := captive.Mint(s.CaptiveKey(svc.POP), svc.ID, s.wall.Now().Add(TokenTTL)); err == nil {
 				st.UserPortalURL = s.PublicURL() + "/c/" + tok
 			}
 		case err != nil && billing.ErrorCode(err) != billing.ENOTFOUND:

@@ -58,6 +58,10 @@ type Deps struct {
 	// Mailer sends sign-in codes (nil: sign-in by code is off; only captive
 	// redirects sign in).
 	Mailer notify.Sender
+	// WallClock times captive tokens, which agents mint with their own
+	// wall clocks. Default: the portal's clock. Give the real clock when
+	// the portal's clock is a development clock moved ahead of real time.
+	WallClock clock.Clock
 }
 
 //go:embed templates static
@@ -72,6 +76,7 @@ type Server struct {
 	charger *charge.Service
 	mailer  notify.Sender
 	clock   clock.Clock
+	wall    clock.Clock // captive tokens
 	log     *slog.Logger
 	pages   pages
 	limiter *limiter
@@ -95,7 +100,10 @@ func New(cfg Config, deps Deps, clk clock.Clock, log *slog.Logger, reg prometheu
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, p: p, store: deps.Store, charger: deps.Charger, mailer: deps.Mailer, clock: clk, log: log, pages: pg,
+	if deps.WallClock == nil {
+		deps.WallClock = clk
+	}
+	s := &Server{cfg: cfg, p: p, store: deps.Store, charger: deps.Charger, mailer: deps.Mailer, clock: clk, wall: deps.WallClock, log: log, pages: pg,
 		limiter: newLimiter(cfg.SignInsPerMinute, time.Minute), metrics: newMetrics(reg),
 		csrfKey: derive(cfg.Secrets[0], "csrf"), codeKey: derive(cfg.Secrets[0], "sign-in code")}
 	if !p.secure {

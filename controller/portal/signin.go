@@ -217,7 +217,7 @@ func (s *Server) captiveSignIn(w http.ResponseWriter, r *http.Request) {
 	for i, m := range s.cfg.Secrets {
 		keys[i] = captive.DeriveKey(m, claims.POP)
 	}
-	claims, err = captive.Verify(token, s.clock.Now(), keys...)
+	claims, err = captive.Verify(token, s.wall.Now(), keys...)
 	if err != nil {
 		bad(err)
 		return
