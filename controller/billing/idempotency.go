@@ -39,3 +39,19 @@ type IdempotencyStore interface {
 	// caller may retry (a server error), so the retry runs again.
 	ReleaseIdempotent(ctx context.Context, principal, key string) error
 }
+
+// IdempotentResult is the outcome of a request executed under its
+// Idempotency-Key in one transaction with the key's claim and the stored
+// response: both commit with the request's changes or not at all, so no
+// crash can leave the changes made and the key free for a retry to make
+// them again.
+type IdempotentResult struct {
+	// Response is what to answer: the response stored with this execution
+	// or, when Replayed, the first execution's.
+	Response StoredResponse
+	Replayed bool
+	// Refused is set when the key turned the request away and nothing ran:
+	// EINVALID if the key was used with a different request, ECONFLICT if
+	// another execution holds it.
+	Refused error
+}

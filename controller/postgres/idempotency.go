@@ -26,34 +26,51 @@ func (db *DB) BeginIdempotent(ctx context.Context, r billing.IdempotentRequest, 
 	}
 	var stored *billing.StoredResponse
 	err = db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		var method, path, ctype string
-		var hash, body []byte
-		var status *int
-		var lockedAt time.Time
-		err := tx.QueryRow(ctx, `SELECT method, path, request_hash, status_code, response_type, response_body, locked_at
-			FROM idempotency_keys WHERE principal = $1 AND key = $2 FOR UPDATE`, r.Principal, r.Key).
-			Scan(&method, &path, &hash, &status, &ctype, &body, &lockedAt)
-		if errors.Is(err, pgx.ErrNoRows) {
+		var found, stale bool
+		stored, found, stale, err = existingKey(ctx, tx, r, now, lockTimeout)
+		switch {
+		case err != nil || stored != nil:
+			return err
+		case !found:
 			// Released between our INSERT and SELECT: the caller retries.
 			return billing.Errorf(billing.ECONFLICT, "a request with Idempotency-Key %q is being retried; try again", r.Key)
-		}
-		if err != nil {
-			return err
-		}
-		switch {
-		case method != r.Method || path != r.Path || !bytes.Equal(hash, r.RequestHash):
-			return billing.Errorf(billing.EINVALID, "Idempotency-Key %q was already used with a different request (%s %s); use a new key for a new request", r.Key, method, path)
-		case status != nil:
-			stored = &billing.StoredResponse{StatusCode: *status, ContentType: ctype, Body: body}
-			return nil
-		case now.Sub(lockedAt) < lockTimeout:
-			return billing.Errorf(billing.ECONFLICT, "a request with Idempotency-Key %q is still in progress", r.Key)
-		default:
+		case stale:
 			_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET locked_at = $3 WHERE principal = $1 AND key = $2`, r.Principal, r.Key, now)
-			return err
 		}
+		return err
 	})
 	return stored, err
+}
+
+// existingKey decides r against the row its key already has, which it
+// locks: the stored response of the completed first execution; EINVALID
+// if the key was used with a different request; ECONFLICT if another
+// execution holds the key and has held it for less than lockTimeout
+// (stale if for longer: its holder is presumed dead). found is false when
+// there is no row (any more).
+func existingKey(ctx context.Context, tx pgx.Tx, r billing.IdempotentRequest, now time.Time, lockTimeout time.Duration) (stored *billing.StoredResponse, found, stale bool, err error) {
+	var method, path, ctype string
+	var hash, body []byte
+	var status *int
+	var lockedAt time.Time
+	err = tx.QueryRow(ctx, `SELECT method, path, request_hash, status_code, response_type, response_body, locked_at
+		FROM idempotency_keys WHERE principal = $1 AND key = $2 FOR UPDATE`, r.Principal, r.Key).
+		Scan(&method, &path, &hash, &status, &ctype, &body, &lockedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, false, nil
+	}
+	if err != nil {
+		return nil, false, false, err
+	}
+	switch {
+	case method != r.Method || path != r.Path || !bytes.Equal(hash, r.RequestHash):
+		return nil, true, false, billing.Errorf(billing.EINVALID, "Idempotency-Key %q was already used with a different request (%s %s); use a new key for a new request", r.Key, method, path)
+	case status != nil:
+		return &billing.StoredResponse{StatusCode: *status, ContentType: ctype, Body: body}, true, false, nil
+	case now.Sub(lockedAt) < lockTimeout:
+		return nil, true, false, billing.Errorf(billing.ECONFLICT, "a request with Idempotency-Key %q is still in progress", r.Key)
+	}
+	return nil, true, true, nil
 }
 
 // CompleteIdempotent implements [billing.IdempotencyStore].

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
@@ -56,36 +57,74 @@ const insertPaymentCTEs = `WITH acct AS (
 // insertPaymentSQL writes an unallocated payment (see insertPaymentCTEs).
 const insertPaymentSQL = insertPaymentCTEs + ` SELECT * FROM p`
 
-// postPaymentSQL writes a payment (see insertPaymentCTEs) together with
-// allocations planned before it existed: $17 payments (0 standing for the
-// new one), $18 invoices, $19 amounts; the invoices $20 become paid. The new
-// payment's own share ($16) is written with it, so its row is never updated
-// in the transaction that inserts it.
-const postPaymentSQL = insertPaymentCTEs + `, a AS (
-		SELECT CASE WHEN x.payment_id = 0 THEN (SELECT id FROM p) ELSE x.payment_id END AS payment_id, x.invoice_id, x.amount
-		FROM unnest($17::bigint[], $18::bigint[], $19::bigint[]) AS x(payment_id, invoice_id, amount)
+// postPaymentSQL writes, on the hot path, a payment whose id, currency and
+// received date were read beforehand (see lockForPaymentSQL), together with
+// its journal transaction and entries and the allocations planned before it
+// existed: $16 payments, $17 invoices, $18 amounts; the invoices $19 become
+// paid. The new payment's own share ($14) is written with it, so its row is
+// never updated in the transaction that inserts it.
+//
+//	$1 account  $2 method  $3 amount  $4 reference  $5 payer  $6 received date
+//	$7 memo  $8 now  $9 journal memo  $10 posted by  $11 journal kind
+//	$12 cash ledger  $13 receivable ledger  $14 allocated  $15 payment id
+//	$20 currency
+const postPaymentSQL = `WITH t AS (
+		INSERT INTO journal_transactions (kind, account_id, currency, memo, effective_date, posted_at)
+		VALUES ($11, $1, $20, $9, $6, $8) RETURNING id
+	), e AS (
+		INSERT INTO journal_entries (tx_id, entry_no, account_id, ledger, amount)
+		SELECT t.id, u.no, $1, u.ledger, u.amount FROM t,
+			(VALUES (1::smallint, $12::text, $3::bigint), (2::smallint, $13::text, -$3::bigint)) AS u(no, ledger, amount)
+	), p AS (
+		INSERT INTO payments (id, account_id, method, amount, currency, reference, payer,
+			received_date, memo, journal_tx_id, posted_by, posted_at, allocated)
+		SELECT $15, $1, $2, $3, $20, $4, $5, $6, $7, t.id, $10, $8, $14 FROM t
+	), a AS (
+		SELECT * FROM unnest($16::bigint[], $17::bigint[], $18::bigint[]) AS x(payment_id, invoice_id, amount)
 	), ins AS (
 		INSERT INTO payment_allocations (payment_id, invoice_id, amount) SELECT * FROM a
 		ON CONFLICT (payment_id, invoice_id) DO UPDATE SET amount = payment_allocations.amount + EXCLUDED.amount
 	), pay AS (
 		UPDATE payments o SET allocated = o.allocated + s.sum
-		FROM (SELECT x.payment_id, sum(x.amount)::bigint AS sum FROM unnest($17::bigint[], $19::bigint[]) AS x(payment_id, amount)
-			WHERE x.payment_id <> 0 GROUP BY x.payment_id) s
+		FROM (SELECT payment_id, sum(amount)::bigint AS sum FROM a WHERE payment_id <> $15 GROUP BY payment_id) s
 		WHERE o.id = s.payment_id
-	), inv AS (
-		UPDATE invoices i SET paid = i.paid + s.sum, status = CASE WHEN i.id = ANY($20) THEN 'paid' ELSE i.status END
-		FROM (SELECT invoice_id, sum(amount)::bigint AS sum FROM a GROUP BY invoice_id) s WHERE i.id = s.invoice_id
 	)
-	SELECT * FROM p`
+	UPDATE invoices i SET paid = i.paid + s.sum, status = CASE WHEN i.id = ANY($19) THEN 'paid' ELSE i.status END
+	FROM (SELECT invoice_id, sum(amount)::bigint AS sum FROM a GROUP BY invoice_id) s WHERE i.id = s.invoice_id`
+
+// lockForPaymentSQL locks account $1 and reads what a payment to it needs
+// before it is written: the account's status and currency, the received
+// date ($2, or today in the account type's zone at $3) and the payment's id.
+const lockForPaymentSQL = `SELECT a.status, a.currency, coalesce($2::date, ($3::timestamptz AT TIME ZONE t.time_zone)::date),
+		nextval('payments_id_seq')
+	FROM accounts a JOIN account_types t ON t.id = a.account_type_id WHERE a.id = $1 FOR UPDATE OF a`
+
+// storeKeySQL claims an Idempotency-Key and stores its response, as the
+// last statement of the transaction that executed the request. A key that
+// exists fails it (idempotency_keys_pkey), and the transaction rolls back;
+// a concurrent duplicate's INSERT waits for the first's transaction, and
+// fails if it commits.
+const storeKeySQL = `INSERT INTO idempotency_keys (principal, key, method, path, request_hash,
+		status_code, response_type, response_body, locked_at, created_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`
+
+// keyTaken reports whether err is storeKeySQL's finding the key taken.
+func keyTaken(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "idempotency_keys_pkey"
+}
 
 func insertPaymentArgs(in billing.NewPayment, by string, now time.Time, batchID *int64, batchLine int) []any {
 	var line any
 	if batchID != nil {
 		line = batchLine
 	}
-	memo := string(in.Method) + " payment" + optional(" ", in.Reference)
 	return []any{in.AccountID, in.Method, in.Amount, in.Reference, in.Payer, pgDate(in.ReceivedDate), in.Memo, batchID, line,
-		now, memo, by, billing.TxPaymentPosted, billing.LedgerCash, billing.LedgerReceivable, int64(0)}
+		now, journalMemo(in), by, billing.TxPaymentPosted, billing.LedgerCash, billing.LedgerReceivable, int64(0)}
+}
+
+func journalMemo(in billing.NewPayment) string {
+	return string(in.Method) + " payment" + optional(" ", in.Reference)
 }
 
 // withAllocations fills in the payment's share of allocs.
@@ -105,17 +144,103 @@ func withAllocations(p billing.Payment, allocs []allocation) billing.Payment {
 // transaction, the payment, and its allocation to the oldest open invoices
 // (overpayment stays on the account as credit). EINVALID names a bad field;
 // ENOTFOUND if the account does not exist.
-//
-// It is the hot path of the payments API, so the transaction is pipelined:
-// BEGIN, the account lock, the insert and the allocation read go in one
-// round trip, the allocation write and COMMIT in a second.
-func (db *DB) PostPayment(ctx context.Context, in billing.NewPayment, by string, now time.Time) (p billing.Payment, err error) {
+func (db *DB) PostPayment(ctx context.Context, in billing.NewPayment, by string, now time.Time) (billing.Payment, error) {
 	if err := in.Validate(); err != nil {
 		return billing.Payment{}, err
 	}
+	p, _, err := db.postPayment(ctx, in, by, now, nil)
+	return p, err
+}
+
+// PostPaymentIdempotent is PostPayment under an Idempotency-Key, all in the
+// payment's own transaction: it posts the payment, stores the response
+// respond makes of it under the key, and commits. So the payment and its
+// stored response exist together or not at all: no crash can leave a
+// payment whose retry posts it again.
+//
+// The key's row is written last, and the primary key decides who has it:
+// a transaction that finds the key taken rolls back, and a concurrent
+// duplicate's INSERT waits for the first's transaction, finding the key
+// taken if it commits. A key already used then decides as
+// [DB.BeginIdempotent] does (Refused, or Replayed); a claim left by an
+// execution dead for longer than lockTimeout is taken over. An error means
+// nothing was written and the key is free: EINVALID names a bad field,
+// ENOTFOUND an unknown account.
+func (db *DB) PostPaymentIdempotent(ctx context.Context, r billing.IdempotentRequest, in billing.NewPayment, by string, now time.Time,
+	lockTimeout time.Duration, respond func(billing.Payment) (billing.StoredResponse, error)) (billing.IdempotentResult, error) {
+	if err := in.Validate(); err != nil {
+		return billing.IdempotentResult{}, err
+	}
+	k := &keyClaim{r: r, now: now, respond: respond}
+	for range 3 {
+		_, stored, err := db.postPayment(ctx, in, by, now, k)
+		if err != nil || stored {
+			return billing.IdempotentResult{Response: k.resp}, err
+		}
+		// The key was taken: its row decides.
+		var res billing.IdempotentResult
+		retry := false
+		err = db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+			stored, found, stale, err := existingKey(ctx, tx, r, now, lockTimeout)
+			switch {
+			case err != nil:
+				if billing.ErrorCode(err) != billing.EINTERNAL {
+					res.Refused, err = err, nil
+				}
+				return err
+			case stored != nil:
+				res.Response, res.Replayed = *stored, true
+			case !found:
+				retry = true // the transaction that had it rolled back
+			case stale:
+				// A claim left by an execution that died (of the
+				// middleware's claim-run-complete protocol): it goes.
+				retry = true
+				_, err = tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2`, r.Principal, r.Key)
+			}
+			return err
+		})
+		if err != nil || !retry {
+			return res, err
+		}
+	}
+	return billing.IdempotentResult{Refused: billing.Errorf(billing.ECONFLICT, "a request with Idempotency-Key %q is being retried; try again", r.Key)}, nil
+}
+
+// keyClaim is an Idempotency-Key to store, with its response, in a
+// payment's transaction.
+type keyClaim struct {
+	r       billing.IdempotentRequest
+	now     time.Time
+	respond func(billing.Payment) (billing.StoredResponse, error)
+	resp    billing.StoredResponse // the response stored
+}
+
+// args makes p's response and returns the arguments of storeKeySQL.
+func (k *keyClaim) args(p billing.Payment) ([]any, error) {
+	resp, err := k.respond(p)
+	if err != nil {
+		return nil, err
+	}
+	k.resp = resp
+	return []any{k.r.Principal, k.r.Key, k.r.Method, k.r.Path, k.r.RequestHash, resp.StatusCode, resp.ContentType, resp.Body, k.now}, nil
+}
+
+// postPayment posts a validated payment and, with k, stores k's key and
+// response in the same transaction. stored is false, and nothing is
+// written, when k's key is taken.
+//
+// It is the hot path of the payments API, so the transaction is two round
+// trips: BEGIN, the account lock (which also reads the account's currency,
+// the received date and the new payment's id) and the allocation read in
+// the first; the payment with its journal transaction and allocations, the
+// key with its response, and COMMIT in the second. Every column of the
+// payment is known before it is written, so the response is made before
+// the second round trip rather than after it.
+func (db *DB) postPayment(ctx context.Context, in billing.NewPayment, by string, now time.Time, k *keyClaim) (p billing.Payment, stored bool, err error) {
 	conn, err := db.Pool.Acquire(ctx)
 	if err != nil {
-		return billing.Payment{}, err
+		return p, false, err
 	}
 	released := false
 	defer func() {
@@ -131,8 +256,9 @@ func (db *DB) PostPayment(ctx context.Context, in billing.NewPayment, by string,
 			}
 		}
 	}()
-	// Round trip 1: lock the account and read its open items. Round trip 2:
-	// the payment, its allocations and COMMIT in one statement.
+	// The database keeps microseconds: the response says what a later
+	// read of the payment says.
+	now = time.UnixMicro(now.UnixMicro())
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	// Left to itself, PostgreSQL plans postPaymentSQL afresh on every call
@@ -140,94 +266,117 @@ func (db *DB) PostPayment(ctx context.Context, in billing.NewPayment, by string,
 	// that many CTEs costs more than running them. Every statement here is
 	// a few index lookups whatever its parameters.
 	b.Queue("SET LOCAL plan_cache_mode = force_generic_plan")
-	b.Queue(`SELECT status FROM accounts WHERE id = $1 FOR UPDATE`, in.AccountID)
+	b.Queue(lockForPaymentSQL, in.AccountID, pgDate(in.ReceivedDate), now)
 	b.Queue(allocReadSQL, []int64{in.AccountID})
 	br := conn.SendBatch(ctx, b)
-	if _, err := br.Exec(); err != nil {
+	fail := func(err error) (billing.Payment, bool, error) {
 		br.Close()
-		return p, err
+		return billing.Payment{}, false, err
+	}
+	if _, err := br.Exec(); err != nil {
+		return fail(err)
 	}
 	open = true
 	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return p, err
+		return fail(err)
 	}
 	var status billing.AccountStatus
-	if err := br.QueryRow().Scan(&status); err != nil {
-		br.Close()
+	p = billing.Payment{AccountID: in.AccountID, Method: in.Method, Amount: in.Amount, Reference: in.Reference, Payer: in.Payer,
+		Memo: in.Memo, Status: billing.PaymentPosted, PostedBy: by, PostedAt: now}
+	if err := br.QueryRow().Scan(&status, &p.Currency, scanDate(&p.ReceivedDate), &p.ID); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
-			return p, billing.Errorf(billing.ENOTFOUND, "account %d does not exist", in.AccountID)
+			err = billing.Errorf(billing.ENOTFOUND, "account %d does not exist", in.AccountID)
 		}
-		return p, err
+		return fail(err)
 	}
 	if status == billing.AccountDelinquent || status == billing.AccountSuspended {
 		// The payment may restore service: the general path, which settles
 		// the account in the payment's transaction.
 		br.Close()
 		if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
-			return p, err
+			return billing.Payment{}, false, err
 		}
 		open, released = false, true
 		conn.Release()
-		return db.postAndSettle(ctx, in, by, now)
+		return db.postAndSettle(ctx, in, by, now, k)
 	}
 	rows, err := br.Query()
 	if err != nil {
-		br.Close()
-		return p, err
+		return fail(err)
 	}
 	items, err := pgx.CollectRows(rows, pgx.RowToStructByPos[openItem])
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return p, err
+		return billing.Payment{}, false, err
 	}
 	// The new payment is the account's newest credit: it pays what older
-	// credits leave open. It has no id yet; postPaymentSQL reads 0 as its.
+	// credits leave open.
 	items = append(items, openItem{Credit: true, Account: in.AccountID, ID: pendingPayment, Amount: in.Amount})
 	allocs, allocArgs := planAllocations(items)
 	var own int64
 	for i, id := range allocArgs[0].([]int64) {
 		if id == pendingPayment {
-			allocArgs[0].([]int64)[i] = 0
+			allocArgs[0].([]int64)[i] = p.ID
+			allocs[i].payment = p.ID
 			own += allocs[i].Amount
 		}
 	}
-	args := insertPaymentArgs(in, by, now, nil, 0)
-	args[15] = own
+	p = withAllocations(p, allocs)
+	args := []any{in.AccountID, in.Method, in.Amount, in.Reference, in.Payer, pgDate(p.ReceivedDate), in.Memo, now,
+		journalMemo(in), by, billing.TxPaymentPosted, billing.LedgerCash, billing.LedgerReceivable, own, p.ID}
 	b = &pgx.Batch{}
-	b.Queue(postPaymentSQL, append(args, allocArgs...)...)
-	b.Queue("COMMIT")
-	br = conn.SendBatch(ctx, b)
-	p, err = scanPayment(br.QueryRow())
-	if err != nil {
-		br.Close()
-		return p, mapError(err)
+	b.Queue(postPaymentSQL, append(append(args, allocArgs...), p.Currency)...)
+	if k != nil {
+		keyArgs, err := k.args(p)
+		if err != nil {
+			return billing.Payment{}, false, err
+		}
+		b.Queue(storeKeySQL, keyArgs...)
 	}
-	if err := br.Close(); err != nil {
-		return p, err
+	// An error skips COMMIT; the deferred ROLLBACK ends the transaction.
+	b.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		if keyTaken(err) {
+			return billing.Payment{}, false, nil
+		}
+		return billing.Payment{}, false, mapError(err)
 	}
 	open = false
-	for i := range allocs {
-		if allocs[i].payment == pendingPayment {
-			allocs[i].payment = p.ID
-		}
-	}
-	return withAllocations(p, allocs), nil
+	return p, true, nil
 }
 
 // postAndSettle posts a payment in an ordinary transaction and settles the
 // account in it: a payment that meets the reactivation rule restores the
-// account's services before the call returns.
-func (db *DB) postAndSettle(ctx context.Context, in billing.NewPayment, by string, now time.Time) (p billing.Payment, err error) {
+// account's services before the call returns. With k, the transaction ends
+// storing k's key and response; stored is false, and nothing is written,
+// when the key is taken.
+func (db *DB) postAndSettle(ctx context.Context, in billing.NewPayment, by string, now time.Time, k *keyClaim) (p billing.Payment, stored bool, err error) {
 	err = db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		if p, err = postPaymentTx(ctx, tx, in, by, now, nil, 0); err != nil {
 			return err
 		}
-		return db.settleTx(ctx, tx, in.AccountID, fmt.Sprintf("payment %d", p.ID), by, p.ID, now)
+		if err := db.settleTx(ctx, tx, in.AccountID, fmt.Sprintf("payment %d", p.ID), by, p.ID, now); err != nil {
+			return err
+		}
+		if k == nil {
+			return nil
+		}
+		keyArgs, err := k.args(p)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, storeKeySQL, keyArgs...)
+		return err
 	})
-	return p, err
+	if keyTaken(err) {
+		return billing.Payment{}, false, nil
+	}
+	if err != nil {
+		return billing.Payment{}, false, err
+	}
+	return p, true, nil
 }
 
 // pendingPayment stands, in allocation planning, for a payment not yet

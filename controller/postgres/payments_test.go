@@ -1,9 +1,16 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
@@ -188,5 +195,230 @@ func TestNewInvoicesUseExistingCredit(t *testing.T) {
 	_ = db.Pool.QueryRow(ctx, `SELECT coalesce(sum(amount), 0) FROM payment_allocations`).Scan(&allocated)
 	if allocated != 8000 {
 		t.Fatalf("allocated %d of the 80.00 credit", allocated)
+	}
+}
+
+// jsonResponse makes a payment's stored response, as the API does.
+func jsonResponse(p billing.Payment) (billing.StoredResponse, error) {
+	b, err := json.Marshal(p)
+	return billing.StoredResponse{StatusCode: 200, ContentType: "application/json", Body: b}, err
+}
+
+func paymentRequest(key string, hash byte) billing.IdempotentRequest {
+	return billing.IdempotentRequest{Principal: "clerk", Key: key, Method: "POST", Path: "/api/v1/accounts/1/payments", RequestHash: []byte{hash}}
+}
+
+// sameTransaction fails t unless payment id and the key's row were written
+// by one transaction: whatever crashes, neither exists without the other.
+func sameTransaction(t *testing.T, db *postgres.DB, id int64, key string) {
+	t.Helper()
+	var payment, stored string
+	ctx := context.Background()
+	if err := db.Pool.QueryRow(ctx, `SELECT xmin::text FROM payments WHERE id = $1`, id).Scan(&payment); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Pool.QueryRow(ctx, `SELECT xmin::text FROM idempotency_keys WHERE principal = 'clerk' AND key = $1 AND status_code IS NOT NULL`, key).Scan(&stored); err != nil {
+		t.Fatalf("key %s has no stored response: %v", key, err)
+	}
+	if payment != stored {
+		t.Fatalf("payment %d was written by transaction %s, its key's response by %s", id, payment, stored)
+	}
+}
+
+// The key, its stored response and the payment commit in one transaction;
+// the response is what a later read of the payment says.
+func TestPaymentCommitsWithItsIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	a, invs := billedAccount(t, db)
+	now := t0.Add(1234567 * time.Nanosecond) // not whole microseconds
+	for i, amount := range []int64{invs[0].Total + 100, 50, 10_000} {
+		key := fmt.Sprint("k", i)
+		in := billing.NewPayment{AccountID: a.ID, Method: billing.PayCheck, Amount: amount, Reference: fmt.Sprint(1000 + i), Payer: " Jane ", Memo: "m"}
+		res, err := db.PostPaymentIdempotent(ctx, paymentRequest(key, 1), in, "user:clerk", now, time.Minute, jsonResponse)
+		if err != nil || res.Replayed || res.Refused != nil {
+			t.Fatalf("payment %d: %+v %v", i, res, err)
+		}
+		var p billing.Payment
+		if err := json.Unmarshal(res.Response.Body, &p); err != nil {
+			t.Fatal(err)
+		}
+		sameTransaction(t, db, p.ID, key)
+		read, err := db.Payment(ctx, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, _ := json.Marshal(read); !bytes.Equal(res.Response.Body, want) {
+			t.Fatalf("payment %d answered\n%s\nbut reads\n%s", i, res.Response.Body, want)
+		}
+	}
+	if bal, _ := db.Balance(ctx, a.ID); bal != invs[0].Total+invs[1].Total-(invs[0].Total+100+50+10_000) {
+		t.Fatalf("balance %d", bal)
+	}
+}
+
+// A key already used answers without posting: the same request with the
+// stored response, another with 422 (EINVALID), and the payment its
+// transaction wrote before finding the key taken is rolled back.
+func TestPaymentKeyUsedBeforeDecides(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	a, _ := billedAccount(t, db)
+	in := billing.NewPayment{AccountID: a.ID, Method: billing.PayCash, Amount: 700}
+	first, err := db.PostPaymentIdempotent(ctx, paymentRequest("k", 1), in, "test", t0, time.Minute, jsonResponse)
+	if err != nil || first.Replayed {
+		t.Fatalf("first: %+v %v", first, err)
+	}
+	again, err := db.PostPaymentIdempotent(ctx, paymentRequest("k", 1), in, "test", t0.Add(time.Hour), time.Minute, jsonResponse)
+	if err != nil || !again.Replayed || again.Refused != nil || !bytes.Equal(again.Response.Body, first.Response.Body) || again.Response.StatusCode != 200 {
+		t.Fatalf("retry: %+v %v", again, err)
+	}
+	in.Amount = 800
+	other, err := db.PostPaymentIdempotent(ctx, paymentRequest("k", 2), in, "test", t0, time.Minute, jsonResponse)
+	if err != nil || billing.ErrorCode(other.Refused) != billing.EINVALID {
+		t.Fatalf("same key, other request: %+v %v", other, err)
+	}
+	if n := count(t, db, "payments"); n != 1 {
+		t.Fatalf("%d payments, want 1", n)
+	}
+	if bal, _ := db.Balance(ctx, a.ID); bal < 0 {
+		t.Fatalf("balance %d", bal)
+	}
+	var unbalanced int
+	_ = db.Pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT tx_id FROM journal_entries GROUP BY tx_id HAVING sum(amount) <> 0) s`).Scan(&unbalanced)
+	if n := count(t, db, "journal_transactions"); unbalanced != 0 || n != 2+1 { // two invoices, one payment
+		t.Fatalf("%d journal transactions, %d unbalanced", n, unbalanced)
+	}
+}
+
+// A request that fails writes nothing, its key included: a corrected
+// retry, or the same one once it can succeed, posts once.
+func TestFailedPaymentLeavesItsKeyFree(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	a, _ := billedAccount(t, db)
+	for name, in := range map[string]billing.NewPayment{
+		"invalid":         {AccountID: a.ID, Method: billing.PayCash, Amount: 0},
+		"unknown account": {AccountID: 999, Method: billing.PayCash, Amount: 5},
+	} {
+		if res, err := db.PostPaymentIdempotent(ctx, paymentRequest(name, 1), in, "test", t0, time.Minute, jsonResponse); err == nil {
+			t.Fatalf("%s: %+v", name, res)
+		}
+	}
+	boom := errors.New("no response")
+	in := billing.NewPayment{AccountID: a.ID, Method: billing.PayCash, Amount: 5}
+	fail := func(billing.Payment) (billing.StoredResponse, error) { return billing.StoredResponse{}, boom }
+	if _, err := db.PostPaymentIdempotent(ctx, paymentRequest("k", 1), in, "test", t0, time.Minute, fail); !errors.Is(err, boom) {
+		t.Fatalf("failing response: %v", err)
+	}
+	if p, k := count(t, db, "payments"), count(t, db, "idempotency_keys"); p != 0 || k != 0 {
+		t.Fatalf("failed requests left %d payments and %d keys", p, k)
+	}
+	if res, err := db.PostPaymentIdempotent(ctx, paymentRequest("k", 1), in, "test", t0, time.Minute, jsonResponse); err != nil || res.Replayed {
+		t.Fatalf("retry: %+v %v", res, err)
+	}
+	if n := count(t, db, "payments"); n != 1 {
+		t.Fatalf("%d payments after the retry, want 1", n)
+	}
+}
+
+// Concurrent duplicates post once: the others wait for the first's
+// transaction and answer with its response.
+func TestConcurrentDuplicatePaymentsPostOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	a, _ := billedAccount(t, db)
+	in := billing.NewPayment{AccountID: a.ID, Method: billing.PayCash, Amount: 1500}
+	results := make([]billing.IdempotentResult, 12)
+	errs := make([]error, len(results))
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Go(func() {
+			results[i], errs[i] = db.PostPaymentIdempotent(ctx, paymentRequest("same", 1), in, "test", t0, time.Minute, jsonResponse)
+		})
+	}
+	wg.Wait()
+	fresh := 0
+	for i, res := range results {
+		if errs[i] != nil || res.Refused != nil || !bytes.Equal(res.Response.Body, results[0].Response.Body) {
+			t.Fatalf("duplicate %d: %+v %v", i, res, errs[i])
+		}
+		if !res.Replayed {
+			fresh++
+		}
+	}
+	if n := count(t, db, "payments"); n != 1 || fresh != 1 {
+		t.Fatalf("%d payments, %d answers not replayed; want 1 and 1", n, fresh)
+	}
+}
+
+// A claim of the middleware's claim-run-complete protocol holds the key;
+// once its holder is presumed dead (the lock timeout), the payment takes
+// the key over.
+func TestPaymentTakesOverADeadClaim(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	a, _ := billedAccount(t, db)
+	req := paymentRequest("k", 1)
+	if stored, err := db.BeginIdempotent(ctx, req, t0, time.Minute); err != nil || stored != nil {
+		t.Fatalf("claim: %v %v", stored, err)
+	}
+	in := billing.NewPayment{AccountID: a.ID, Method: billing.PayCash, Amount: 5}
+	res, err := db.PostPaymentIdempotent(ctx, req, in, "test", t0.Add(10*time.Second), time.Minute, jsonResponse)
+	if err != nil || billing.ErrorCode(res.Refused) != billing.ECONFLICT {
+		t.Fatalf("while the claim is held: %+v %v", res, err)
+	}
+	res, err = db.PostPaymentIdempotent(ctx, req, in, "test", t0.Add(2*time.Minute), time.Minute, jsonResponse)
+	if err != nil || res.Refused != nil || res.Replayed {
+		t.Fatalf("after the lock timeout: %+v %v", res, err)
+	}
+	var p billing.Payment
+	_ = json.Unmarshal(res.Response.Body, &p)
+	sameTransaction(t, db, p.ID, "k")
+}
+
+// A payment to a suspended account (the path that settles the account in
+// the payment's transaction) commits with its key too, and a failure
+// before COMMIT undoes the restore with the payment.
+func TestSettlingPaymentCommitsWithItsIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	c := newCollections(t, residential())
+	ctx := context.Background()
+	a, svc := c.account("pop-1")
+	c.owe(a, billing.NewDate(2026, 11, 20), 5000)
+	c.owe(a, billing.NewDate(2026, 12, 4), 5000)
+	c.sweep(local(12, 14, 6), billing.SuspensionGuard{})
+	c.want(a, billing.AccountSuspended, "after the sweep")
+
+	in := billing.NewPayment{AccountID: a, Method: billing.PayCash, Amount: 10_000}
+	fail := func(billing.Payment) (billing.StoredResponse, error) {
+		return billing.StoredResponse{}, errors.New("crash")
+	}
+	if _, err := c.db.PostPaymentIdempotent(ctx, paymentRequest("k", 1), in, "user:alice", local(12, 14, 10), time.Minute, fail); err == nil {
+		t.Fatal("a failing response did not fail the payment")
+	}
+	c.want(a, billing.AccountSuspended, "after a payment that failed before COMMIT")
+	if n := count(t, c.db, "payments"); n != 0 {
+		t.Fatalf("%d payments after a failed one", n)
+	}
+	res, err := c.db.PostPaymentIdempotent(ctx, paymentRequest("k", 1), in, "user:alice", local(12, 14, 11), time.Minute, jsonResponse)
+	if err != nil || res.Refused != nil || res.Replayed {
+		t.Fatalf("payment: %+v %v", res, err)
+	}
+	c.want(a, billing.AccountCurrent, "after paying the past-due amount")
+	if got := c.outbox(svc); !slices.Equal(got, []string{"active", "suspended", "active"}) {
+		t.Fatalf("outbox %v right after the payment", got)
+	}
+	var p billing.Payment
+	_ = json.Unmarshal(res.Response.Body, &p)
+	sameTransaction(t, c.db, p.ID, "k")
+	again, err := c.db.PostPaymentIdempotent(ctx, paymentRequest("k", 1), in, "user:alice", local(12, 14, 12), time.Minute, jsonResponse)
+	if err != nil || !again.Replayed || !bytes.Equal(again.Response.Body, res.Response.Body) || count(t, c.db, "payments") != 1 {
+		t.Fatalf("retry: %+v %v", again, err)
 	}
 }
