@@ -37,6 +37,11 @@ func mutating(method string) bool {
 // (with Idempotent-Replayed: true), the same key with a different request is
 // refused with 422, and a concurrent duplicate gets 409 while the first is in
 // flight. Server errors release the key so the retry runs again.
+//
+// The key is claimed in a transaction of its own, the operation runs, and
+// its response is stored in another; manual payments instead claim the key
+// and store the response in the payment's transaction (idempotentInTx),
+// where a concurrent duplicate waits for the first and gets its response.
 func (s *Server) idempotency(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := PrincipalFrom(r.Context())
@@ -72,38 +77,165 @@ func (s *Server) idempotency(next http.Handler) http.Handler {
 		h.Write([]byte{0})
 		h.Write(body)
 		req := billing.IdempotentRequest{Principal: p.Name, Key: key, Method: r.Method, Path: r.URL.Path, RequestHash: h.Sum(nil)}
-
-		stored, err := s.idem.BeginIdempotent(r.Context(), req, s.clock.Now(), s.cfg.IdempotencyLockTimeout)
-		if err != nil {
-			code := billing.ErrorCode(err)
-			if code == billing.EINTERNAL {
-				s.log.Error("idempotency check failed", "err", err)
-			}
-			writeProblem(w, statusFor(code), billing.ErrorMessage(err))
-			return
-		}
-		if stored != nil {
-			w.Header().Set("Content-Type", stored.ContentType)
-			w.Header().Set("Idempotent-Replayed", "true")
-			w.WriteHeader(stored.StatusCode)
-			_, _ = w.Write(stored.Body)
+		ctx := context.WithValue(r.Context(), idemKeyCtx{}, p.Name+":"+key)
+		if s.payments != nil && claimedInTx(next, r) {
+			s.idempotentInTx(w, r.WithContext(ctx), next, req)
 			return
 		}
 
+		if !s.beginIdempotent(w, r, req) {
+			return
+		}
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), idemKeyCtx{}, p.Name+":"+key)))
-		ctx := context.WithoutCancel(r.Context())
-		if rec.status >= 500 {
-			if err := s.idem.ReleaseIdempotent(ctx, p.Name, key); err != nil {
-				s.log.Error("release idempotency key", "err", err)
-			}
-			return
-		}
-		resp := billing.StoredResponse{StatusCode: rec.status, ContentType: rec.Header().Get("Content-Type"), Body: rec.body.Bytes()}
-		if err := s.idem.CompleteIdempotent(ctx, p.Name, key, resp); err != nil {
-			s.log.Error("store idempotent response", "err", err)
-		}
+		next.ServeHTTP(rec, r.WithContext(ctx))
+		s.completeIdempotent(r.Context(), req, rec.status, rec.Header().Get("Content-Type"), rec.body.Bytes())
 	})
+}
+
+// beginIdempotent claims req's key for an execution, reporting true. When
+// the key is already used it answers the request itself: with the first
+// execution's response, or refused.
+func (s *Server) beginIdempotent(w http.ResponseWriter, r *http.Request, req billing.IdempotentRequest) bool {
+	stored, err := s.idem.BeginIdempotent(r.Context(), req, s.clock.Now(), s.cfg.IdempotencyLockTimeout)
+	if err != nil {
+		s.writeRefusal(w, err)
+		return false
+	}
+	if stored != nil {
+		writeStored(w, *stored, true)
+		return false
+	}
+	return true
+}
+
+// completeIdempotent stores the response of the execution that claimed
+// req's key; a server error releases the key instead, so a retry runs
+// again.
+func (s *Server) completeIdempotent(ctx context.Context, req billing.IdempotentRequest, status int, contentType string, body []byte) {
+	ctx = context.WithoutCancel(ctx)
+	if status >= 500 {
+		if err := s.idem.ReleaseIdempotent(ctx, req.Principal, req.Key); err != nil {
+			s.log.Error("release idempotency key", "err", err)
+		}
+		return
+	}
+	resp := billing.StoredResponse{StatusCode: status, ContentType: contentType, Body: body}
+	if err := s.idem.CompleteIdempotent(ctx, req.Principal, req.Key, resp); err != nil {
+		s.log.Error("store idempotent response", "err", err)
+	}
+}
+
+// writeRefusal answers a request its Idempotency-Key turned away.
+func (s *Server) writeRefusal(w http.ResponseWriter, err error) {
+	code := billing.ErrorCode(err)
+	if code == billing.EINTERNAL {
+		s.log.Error("idempotency check failed", "err", err)
+	}
+	writeProblem(w, statusFor(code), billing.ErrorMessage(err))
+}
+
+// writeStored writes a stored response.
+func writeStored(w http.ResponseWriter, resp billing.StoredResponse, replayed bool) {
+	w.Header().Set("Content-Type", resp.ContentType)
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write(resp.Body)
+}
+
+// claimedInTx reports whether next routes r to an operation that claims
+// its Idempotency-Key, and stores its response, in its own transaction
+// (see [Server.idempotentInTx]): POST /api/v1/accounts/{id}/payments. Any
+// other handler than the API's mux is not looked into, and gets the
+// claim-run-complete protocol.
+func claimedInTx(next http.Handler, r *http.Request) bool {
+	mux, ok := next.(*http.ServeMux)
+	if !ok || r.Method != http.MethodPost {
+		return false
+	}
+	_, pattern := mux.Handler(r)
+	return pattern == http.MethodPost+" "+postPaymentPath
+}
+
+// txClaim carries a request's Idempotency-Key from the middleware to an
+// operation that executes under it in one transaction with the key's claim
+// and the stored response (see [Server.idempotentInTx]).
+type txClaim struct {
+	req    billing.IdempotentRequest
+	accept string
+	// done is set by the operation when its transaction answered: result
+	// is the response stored with the execution, a replay or a refusal.
+	done   bool
+	result billing.IdempotentResult
+}
+
+type txClaimCtx struct{}
+
+func txClaimFrom(ctx context.Context) *txClaim {
+	c, _ := ctx.Value(txClaimCtx{}).(*txClaim)
+	return c
+}
+
+// decided records the answer of the operation's transaction; the
+// middleware writes it, and the operation's own response is discarded.
+func (c *txClaim) decided(res billing.IdempotentResult) {
+	c.done, c.result = true, res
+}
+
+// idempotentInTx runs an operation that claims req's key, executes and
+// stores its response all in one transaction: the key and what the request
+// did commit together, so a crash between the two cannot let a retry do it
+// again, and a new key costs no transaction of its own. The operation finds
+// the claim on its context (txClaimFrom) and reports what the key decided;
+// the response is buffered, and the answer is the stored response (with
+// Idempotent-Replayed: true for a replay), or the refusal.
+//
+// An operation that answers without executing — a request refused before
+// it runs (authorization, validation), or an execution that failed and
+// rolled back, the key's claim with it — changed nothing. Its answer then
+// goes through the key as every other operation's does: the key's stored
+// response or refusal if it has one, otherwise the answer is stored for
+// the key (a server error's is not).
+func (s *Server) idempotentInTx(w http.ResponseWriter, r *http.Request, next http.Handler, req billing.IdempotentRequest) {
+	c := &txClaim{req: req, accept: r.Header.Get("Accept")}
+	buf := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
+	next.ServeHTTP(buf, r.WithContext(context.WithValue(r.Context(), txClaimCtx{}, c)))
+	switch {
+	case c.done && c.result.Refused != nil:
+		s.writeRefusal(w, c.result.Refused)
+	case c.done:
+		writeStored(w, c.result.Response, c.result.Replayed)
+	case s.beginIdempotent(w, r, req):
+		body := buf.body.Bytes()
+		s.completeIdempotent(r.Context(), req, buf.status, buf.header.Get("Content-Type"), body[:min(len(body), maxReplayBody)])
+		for k, v := range buf.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(buf.status)
+		_, _ = w.Write(body)
+	}
+}
+
+// bufferedResponse holds a response until it is known to be the answer.
+type bufferedResponse struct {
+	header      http.Header
+	status      int
+	wroteHeader bool
+	body        bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header { return b.header }
+
+func (b *bufferedResponse) WriteHeader(code int) {
+	if !b.wroteHeader {
+		b.status, b.wroteHeader = code, true
+	}
+}
+
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	b.wroteHeader = true
+	return b.body.Write(p)
 }
 
 // recorder passes a response through while keeping a copy.

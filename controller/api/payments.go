@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"time"
@@ -13,6 +14,11 @@ import (
 // PaymentStore is what the payment endpoints need from storage.
 type PaymentStore interface {
 	PostPayment(ctx context.Context, in billing.NewPayment, by string, now time.Time) (billing.Payment, error)
+	// PostPaymentIdempotent is PostPayment under an Idempotency-Key in one
+	// transaction with the key's claim and the response respond makes (see
+	// postgres.DB.PostPaymentIdempotent).
+	PostPaymentIdempotent(ctx context.Context, r billing.IdempotentRequest, in billing.NewPayment, by string, now time.Time,
+		lockTimeout time.Duration, respond func(billing.Payment) (billing.StoredResponse, error)) (billing.IdempotentResult, error)
 	Payment(ctx context.Context, id int64) (billing.Payment, error)
 	Payments(ctx context.Context, accountID, batchID, afterID int64, limit int) ([]billing.Payment, error)
 	ReversePayment(ctx context.Context, id int64, r billing.Reversal, by string, now time.Time) (billing.Payment, error)
@@ -33,9 +39,13 @@ type BatchLinePath struct {
 	LineNo int   `path:"line" minimum:"1"`
 }
 
+// postPaymentPath is the route of manual payments, whose Idempotency-Key
+// is claimed in the payment's transaction (see [Server.idempotentInTx]).
+const postPaymentPath = "/api/v1/accounts/{id}/payments"
+
 func (s *Server) registerPayments() {
 	api := s.api
-	huma.Register(api, op("post-payment", http.MethodPost, "/api/v1/accounts/{id}/payments",
+	huma.Register(api, op("post-payment", http.MethodPost, postPaymentPath,
 		"Record a check, cash, wire, money order or other payment; applied to the oldest open invoices, overpayment kept as credit", RoleBilling, "payments"),
 		func(ctx context.Context, in *struct {
 			IDPath
@@ -44,6 +54,9 @@ func (s *Server) registerPayments() {
 			in.Body.AccountID = in.ID
 			if !in.Body.Method.Manual() && in.Body.Method.Valid() {
 				return nil, huma.Error422UnprocessableEntity("method " + string(in.Body.Method) + " payments are charged through the payment gateway, not recorded by hand")
+			}
+			if c := txClaimFrom(ctx); c != nil {
+				return s.postPaymentOnce(ctx, c, in.Body)
 			}
 			p, err := s.payments.PostPayment(ctx, in.Body, actor(ctx), s.clock.Now())
 			return wrap(s, "post-payment", p, err)
@@ -167,4 +180,32 @@ func (s *Server) registerPayments() {
 			b, err := s.payments.PostBatch(ctx, in.ID, actor(ctx), s.clock.Now())
 			return wrap(s, "post-batch", b, err)
 		})
+}
+
+// postPaymentOnce posts a payment under the request's Idempotency-Key, the
+// key's claim and the stored response in the payment's transaction (see
+// [Server.idempotentInTx]). The response stored, and answered, is the
+// payment as huma would write it: the negotiated format, status 200.
+func (s *Server) postPaymentOnce(ctx context.Context, c *txClaim, in billing.NewPayment) (*body[billing.Payment], error) {
+	// Negotiated before anything is posted, so that no payment is made
+	// whose response cannot be written.
+	ct, err := s.api.Negotiate(c.accept)
+	if err != nil {
+		return nil, huma.Error406NotAcceptable("unable to marshal response", err)
+	}
+	respond := func(p billing.Payment) (billing.StoredResponse, error) {
+		// The API has no response transformers (no create hooks): the
+		// body is the marshalled value.
+		var b bytes.Buffer
+		if err := s.api.Marshal(&b, ct, p); err != nil {
+			return billing.StoredResponse{}, err
+		}
+		return billing.StoredResponse{StatusCode: http.StatusOK, ContentType: ct, Body: b.Bytes()}, nil
+	}
+	res, err := s.payments.PostPaymentIdempotent(ctx, c.req, in, actor(ctx), s.clock.Now(), s.cfg.IdempotencyLockTimeout, respond)
+	if err != nil {
+		return nil, s.toHTTPError("post-payment", err)
+	}
+	c.decided(res)
+	return nil, nil // the middleware answers with res
 }

@@ -165,3 +165,72 @@ func pdfText(t *testing.T, pdf []byte) string {
 }
 
 func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
+
+// A payment's response is stored with it, in its transaction: a retry gets
+// the very same response, which is what reading the payment says.
+func TestPaymentResponseIsStoredWithThePayment(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	setupAccount(t, e)
+	body := `{"method":"check","amount":2500,"reference":"1001","payer":"Jane"}`
+	first := e.do("POST", "/api/v1/accounts/1/payments", billingToken, "pay-1", body)
+	if first.status != 200 || first.header.Get("Content-Type") != "application/json" || first.header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("payment: %d %v %s", first.status, first.header, first.body)
+	}
+	again := e.do("POST", "/api/v1/accounts/1/payments", billingToken, "pay-1", body)
+	if again.status != 200 || again.header.Get("Idempotent-Replayed") != "true" ||
+		again.header.Get("Content-Type") != "application/json" || !bytes.Equal(again.body, first.body) {
+		t.Fatalf("retry: %d %v %s, first %s", again.status, again.header, again.body, first.body)
+	}
+	id := fmt.Sprint(first.json(t)["id"])
+	if read := e.do("GET", "/api/v1/payments/"+id, readerToken, "", ""); read.status != 200 || !bytes.Equal(read.body, first.body) {
+		t.Fatalf("the payment reads\n%s\nbut was answered\n%s", read.body, first.body)
+	}
+	var payment, stored string
+	ctx := context.Background()
+	_ = e.db.Pool.QueryRow(ctx, `SELECT xmin::text FROM payments WHERE id = $1`, id).Scan(&payment)
+	_ = e.db.Pool.QueryRow(ctx, `SELECT xmin::text FROM idempotency_keys WHERE key = 'pay-1' AND response_body = $1`, first.body).Scan(&stored)
+	if payment == "" || payment != stored {
+		t.Fatalf("payment written by transaction %q, its stored response by %q", payment, stored)
+	}
+	if r := e.do("POST", "/api/v1/accounts/1/payments", billingToken, "pay-1", strings.Replace(body, "2500", "2600", 1)); r.status != 422 {
+		t.Fatalf("same key, other body: %d %s", r.status, r.body)
+	}
+	var n int
+	_ = e.db.Pool.QueryRow(ctx, `SELECT count(*) FROM payments`).Scan(&n)
+	if n != 1 {
+		t.Fatalf("%d payments, want 1", n)
+	}
+}
+
+// A payment refused or failed posts nothing, and its key keeps the answer
+// as every other operation's does: a retry gets it again, the same key with
+// a corrected body is refused.
+func TestRefusedPaymentKeepsItsAnswer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	setupAccount(t, e)
+	for _, c := range []struct {
+		name, path, body string
+		status           int
+	}{
+		{"unknown account", "/api/v1/accounts/99/payments", `{"method":"cash","amount":100}`, 404},
+		{"check without number", "/api/v1/accounts/1/payments", `{"method":"check","amount":100}`, 422},
+		{"card by hand", "/api/v1/accounts/1/payments", `{"method":"card","amount":100}`, 422},
+		{"schema", "/api/v1/accounts/1/payments", `{"method":"cash","amount":"a lot"}`, 422},
+	} {
+		first := e.do("POST", c.path, billingToken, c.name, c.body)
+		again := e.do("POST", c.path, billingToken, c.name, c.body)
+		if first.status != c.status || again.status != c.status || !bytes.Equal(first.body, again.body) || again.header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("%s: %d %s, then %d %v %s", c.name, first.status, first.body, again.status, again.header, again.body)
+		}
+		if r := e.do("POST", "/api/v1/accounts/1/payments", billingToken, c.name, `{"method":"cash","amount":100}`); r.status != 422 || !contains(r.body, "already used") {
+			t.Errorf("%s: corrected body, same key: %d %s", c.name, r.status, r.body)
+		}
+	}
+	var n int
+	_ = e.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM payments`).Scan(&n)
+	if n != 0 {
+		t.Fatalf("%d payments posted by refused requests", n)
+	}
+}
