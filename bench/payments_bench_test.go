@@ -66,10 +66,10 @@ func seedAccounts(ctx context.Context, b *testing.B, db *postgres.DB, n int) {
 }
 
 // BenchmarkPaymentsAPI posts payments through the real admin API over
-// loopback HTTP — bearer auth, Idempotency-Key claim and replay store,
-// payment + journal + allocation transaction — from 16 concurrent clients
-// spread over 1,000 accounts (BENCH_CLIENTS overrides the 16). Run with
-// -benchtime=5000x.
+// loopback HTTP — bearer auth, then one transaction for the payment, its
+// journal entries and allocations, and its Idempotency-Key with the stored
+// response — from 16 concurrent clients spread over 1,000 accounts
+// (BENCH_CLIENTS overrides the 16). Run with -benchtime=5000x.
 func BenchmarkPaymentsAPI(b *testing.B) {
 	ctx := context.Background()
 	db, err := postgres.Open(ctx, pgtest.NewDatabase(b)+os.Getenv("BENCH_URL_SUFFIX"))
@@ -132,6 +132,11 @@ func BenchmarkPaymentsAPI(b *testing.B) {
 	_ = db.Pool.QueryRow(ctx, `SELECT count(*) FROM payments WHERE memo = 'bench'`).Scan(&posted)
 	if posted != b.N {
 		b.Fatalf("%d payments in the database, want %d", posted, b.N)
+	}
+	var stored int
+	_ = db.Pool.QueryRow(ctx, `SELECT count(*) FROM idempotency_keys WHERE key LIKE 'bench-%' AND status_code = 200`).Scan(&stored)
+	if stored != b.N {
+		b.Fatalf("%d stored responses, want %d", stored, b.N)
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "payments_api_per_s")
 	b.ReportMetric(0, "ns/op")
