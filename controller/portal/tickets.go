@@ -52,7 +52,7 @@ type ticketData struct {
 }
 
 func (s *Server) ticket(w http.ResponseWriter, r *http.Request, sess *session) {
-	notice := map[string]string{"opened": "Your ticket was sent. We answer here and by email.", "replied": "Your reply was sent.",
+	notice := map[string]string{"opened": "Your ticket was sent. Our answer will appear on this page.", "replied": "Your reply was sent.",
 		"closed": "The ticket is closed. Reply to reopen it."}[r.URL.Query().Get("done")]
 	s.renderTicket(w, r, sess, http.StatusOK, "", notice, "")
 }
