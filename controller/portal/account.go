@@ -24,11 +24,7 @@ const history = 24
 
 func (s *Server) account(w http.ResponseWriter, r *http.Request, sess *session) {
 	ctx := r.Context()
-	acct, err := s.store.Account(ctx, sess.AccountID)
-	if err != nil {
-		s.internalError(w, r, "reading an account", err)
-		return
-	}
+	acct := sess.Account
 	st, err := s.store.AccountStanding(ctx, sess.AccountID, s.clock.Now())
 	if err != nil {
 		s.internalError(w, r, "reading an account's standing", err)
@@ -86,11 +82,7 @@ func (s *Server) invoice(w http.ResponseWriter, r *http.Request, sess *session) 
 	if !ok {
 		return
 	}
-	acct, err := s.store.Account(r.Context(), sess.AccountID)
-	if err != nil {
-		s.internalError(w, r, "reading an account", err)
-		return
-	}
+	acct := sess.Account
 	s.render(w, r, http.StatusOK, "invoice", sess, view{Title: "Invoice " + inv.Number, Nav: "account", Account: &acct, Data: inv})
 }
 

@@ -27,11 +27,7 @@ var methodNotices = map[string]string{
 
 func (s *Server) renderMethods(w http.ResponseWriter, r *http.Request, sess *session, status int, errMsg, done string) {
 	ctx := r.Context()
-	acct, err := s.store.Account(ctx, sess.AccountID)
-	if err != nil {
-		s.internalError(w, r, "reading an account", err)
-		return
-	}
+	acct := sess.Account
 	all, err := s.store.PaymentMethods(ctx, sess.AccountID)
 	if err != nil {
 		s.internalError(w, r, "listing payment methods", err)
@@ -88,49 +84,37 @@ func (s *Server) ownMethod(w http.ResponseWriter, r *http.Request, sess *session
 
 func (s *Server) defaultMethod(w http.ResponseWriter, r *http.Request, sess *session) {
 	id, ok := s.ownMethod(w, r, sess)
-	if !ok {
-		return
+	if ok {
+		s.methodsChange(w, r, sess, "setting the default method", "default", s.store.SetDefaultPaymentMethod(r.Context(), sess.AccountID, id))
 	}
-	if err := s.store.SetDefaultPaymentMethod(r.Context(), sess.AccountID, id); err != nil {
-		if billing.ErrorCode(err) == billing.EINVALID {
-			s.renderMethods(w, r, sess, http.StatusUnprocessableEntity, billing.ErrorMessage(err), "")
-			return
-		}
-		s.internalError(w, r, "setting the default method", err)
-		return
-	}
-	http.Redirect(w, r, s.url("/methods?done=default"), http.StatusSeeOther)
 }
 
 func (s *Server) removeMethod(w http.ResponseWriter, r *http.Request, sess *session) {
 	id, ok := s.ownMethod(w, r, sess)
-	if !ok {
-		return
+	if ok {
+		s.methodsChange(w, r, sess, "removing a method", "removed", s.store.RemovePaymentMethod(r.Context(), sess.AccountID, id, s.clock.Now()))
 	}
-	if err := s.store.RemovePaymentMethod(r.Context(), sess.AccountID, id, s.clock.Now()); err != nil {
-		if billing.ErrorCode(err) == billing.EINVALID {
-			s.renderMethods(w, r, sess, http.StatusUnprocessableEntity, billing.ErrorMessage(err), "")
-			return
-		}
-		s.internalError(w, r, "removing a method", err)
-		return
-	}
-	http.Redirect(w, r, s.url("/methods?done=removed"), http.StatusSeeOther)
 }
 
 func (s *Server) autopay(w http.ResponseWriter, r *http.Request, sess *session) {
 	on := r.PostFormValue("enabled") == "on"
-	if err := s.store.SetAutopay(r.Context(), sess.AccountID, on); err != nil {
-		if billing.ErrorCode(err) == billing.EINVALID {
-			s.renderMethods(w, r, sess, http.StatusUnprocessableEntity, billing.ErrorMessage(err), "")
-			return
-		}
-		s.internalError(w, r, "setting autopay", err)
-		return
-	}
 	done := "autopay-off"
 	if on {
 		done = "autopay-on"
 	}
-	http.Redirect(w, r, s.url("/methods?done="+done), http.StatusSeeOther)
+	s.methodsChange(w, r, sess, "setting autopay", done, s.store.SetAutopay(r.Context(), sess.AccountID, on))
+}
+
+// methodsChange answers a change on the payment-methods page: back to the
+// page saying done, or the page with the store's EINVALID message, or an
+// internal error (what names the change in the log).
+func (s *Server) methodsChange(w http.ResponseWriter, r *http.Request, sess *session, what, done string, err error) {
+	switch {
+	case err == nil:
+		http.Redirect(w, r, s.url("/methods?done="+done), http.StatusSeeOther)
+	case billing.ErrorCode(err) == billing.EINVALID:
+		s.renderMethods(w, r, sess, http.StatusUnprocessableEntity, billing.ErrorMessage(err), "")
+	default:
+		s.internalError(w, r, what, err)
+	}
 }

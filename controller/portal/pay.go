@@ -40,11 +40,8 @@ func (s *Server) payForm(w http.ResponseWriter, r *http.Request, sess *session) 
 // renderPay shows the payment form, keeping the subscriber's choices.
 func (s *Server) renderPay(w http.ResponseWriter, r *http.Request, sess *session, status int, errMsg string, d payData) {
 	ctx := r.Context()
-	acct, err := s.store.Account(ctx, sess.AccountID)
-	if err != nil {
-		s.internalError(w, r, "reading an account", err)
-		return
-	}
+	acct := sess.Account
+	var err error
 	if d.Standing, err = s.store.AccountStanding(ctx, sess.AccountID, s.clock.Now()); err != nil {
 		s.internalError(w, r, "reading an account's standing", err)
 		return
@@ -328,11 +325,8 @@ func (s *Server) paymentStatus(w http.ResponseWriter, r *http.Request, sess *ses
 	if !ok {
 		return
 	}
-	acct, err := s.store.Account(r.Context(), sess.AccountID)
-	if err != nil {
-		s.internalError(w, r, "reading an account", err)
-		return
-	}
+	acct := sess.Account
+	var err error
 	d := paidData{Attempt: a}
 	v := view{Title: "Payment", Nav: "pay", Account: &acct}
 	if a.Status == "succeeded" {

@@ -19,6 +19,8 @@ import (
 // session is the signed-in subscriber of a request.
 type session struct {
 	billing.PortalSession
+	// Account is the signed-in account, read for every request.
+	Account billing.Account
 	// raw is the cookie's secret (to bind CSRF tokens to the session).
 	raw string
 }
@@ -112,11 +114,15 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *session)) ht
 			s.errorPage(w, r, http.StatusUnauthorized, "Your session ended. Sign in again.")
 			return
 		}
-		if r.Method == http.MethodPost && !s.checkCSRF(r, sess) {
-			s.metrics.refused.WithLabelValues("csrf").Inc()
-			s.errorPage(w, r, http.StatusForbidden, "This form expired. Go back, reload the page and try again.")
+		if r.Method == http.MethodPost && s.refusedCSRF(w, r, sess) {
 			return
 		}
+		acct, err := s.store.Account(r.Context(), sess.AccountID)
+		if err != nil {
+			s.internalError(w, r, "reading an account", err)
+			return
+		}
+		sess.Account = acct
 		h(w, r, sess)
 	}
 }
@@ -143,6 +149,17 @@ func (s *Server) csrfFor(cookie string, sess *session) string {
 		m.Write([]byte(sess.raw))
 	}
 	return b64.EncodeToString(m.Sum(nil))
+}
+
+// refusedCSRF answers 403 and returns true when the form's CSRF token is
+// missing or wrong.
+func (s *Server) refusedCSRF(w http.ResponseWriter, r *http.Request, sess *session) bool {
+	if s.checkCSRF(r, sess) {
+		return false
+	}
+	s.metrics.refused.WithLabelValues("csrf").Inc()
+	s.errorPage(w, r, http.StatusForbidden, "This form expired. Go back, reload the page and try again.")
+	return true
 }
 
 func (s *Server) checkCSRF(r *http.Request, sess *session) bool {

@@ -70,9 +70,7 @@ func newCode() string {
 // the same whether or not the account exists, has an email or is over its
 // limit, so the form cannot be used to probe account numbers.
 func (s *Server) requestCode(w http.ResponseWriter, r *http.Request) {
-	if !s.checkCSRF(r, nil) {
-		s.metrics.refused.WithLabelValues("csrf").Inc()
-		s.errorPage(w, r, http.StatusForbidden, "This form expired. Go back, reload the page and try again.")
+	if s.refusedCSRF(w, r, nil) {
 		return
 	}
 	if s.limited(w, r, billing.SignInCode) {
@@ -143,9 +141,7 @@ func (s *Server) codeForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) verifyCode(w http.ResponseWriter, r *http.Request) {
-	if !s.checkCSRF(r, nil) {
-		s.metrics.refused.WithLabelValues("csrf").Inc()
-		s.errorPage(w, r, http.StatusForbidden, "This form expired. Go back, reload the page and try again.")
+	if s.refusedCSRF(w, r, nil) {
 		return
 	}
 	if s.limited(w, r, billing.SignInCode) {
@@ -249,8 +245,7 @@ func (s *Server) captiveSignIn(w http.ResponseWriter, r *http.Request) {
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 	sess := s.currentSession(r)
 	if sess != nil {
-		if !s.checkCSRF(r, sess) {
-			s.errorPage(w, r, http.StatusForbidden, "This form expired. Go back, reload the page and try again.")
+		if s.refusedCSRF(w, r, sess) {
 			return
 		}
 		if err := s.store.EndPortalSession(r.Context(), sess.IDHash, s.clock.Now()); err != nil {

@@ -19,11 +19,8 @@ func (s *Server) tickets(w http.ResponseWriter, r *http.Request, sess *session) 
 
 func (s *Server) renderTickets(w http.ResponseWriter, r *http.Request, sess *session, status int, errMsg string, d ticketsData) {
 	ctx := r.Context()
-	acct, err := s.store.Account(ctx, sess.AccountID)
-	if err != nil {
-		s.internalError(w, r, "reading an account", err)
-		return
-	}
+	acct := sess.Account
+	var err error
 	if d.Tickets, err = s.store.Tickets(ctx, billing.TicketFilter{AccountID: sess.AccountID, Limit: 100}); err != nil {
 		s.internalError(w, r, "listing tickets", err)
 		return
@@ -73,24 +70,15 @@ func (s *Server) renderTicket(w http.ResponseWriter, r *http.Request, sess *sess
 		s.internalError(w, r, "reading a ticket", err)
 		return
 	}
-	acct, err := s.store.Account(ctx, sess.AccountID)
-	if err != nil {
-		s.internalError(w, r, "reading an account", err)
-		return
-	}
+	acct := sess.Account
 	s.render(w, r, status, "ticket", sess, view{Title: t.Subject, Nav: "tickets", Account: &acct, Error: errMsg, Notice: notice,
 		Data: ticketData{Ticket: t, Body: body}})
 }
 
 func (s *Server) replyTicket(w http.ResponseWriter, r *http.Request, sess *session) {
 	id := idParam(r, "id")
-	acct, err := s.store.Account(r.Context(), sess.AccountID)
-	if err != nil {
-		s.internalError(w, r, "reading an account", err)
-		return
-	}
 	body := r.PostFormValue("body")
-	_, err = s.store.ReplyTicket(r.Context(), sess.AccountID, id, billing.AuthorSubscriber, acct.Number, body, s.clock.Now())
+	_, err := s.store.ReplyTicket(r.Context(), sess.AccountID, id, billing.AuthorSubscriber, sess.Account.Number, body, s.clock.Now())
 	switch billing.ErrorCode(err) {
 	case "":
 	case billing.ENOTFOUND:
@@ -108,12 +96,7 @@ func (s *Server) replyTicket(w http.ResponseWriter, r *http.Request, sess *sessi
 
 func (s *Server) closeTicket(w http.ResponseWriter, r *http.Request, sess *session) {
 	id := idParam(r, "id")
-	acct, err := s.store.Account(r.Context(), sess.AccountID)
-	if err != nil {
-		s.internalError(w, r, "reading an account", err)
-		return
-	}
-	_, err = s.store.CloseTicket(r.Context(), sess.AccountID, id, acct.Number, s.clock.Now())
+	_, err := s.store.CloseTicket(r.Context(), sess.AccountID, id, sess.Account.Number, s.clock.Now())
 	switch billing.ErrorCode(err) {
 	case "":
 	case billing.ENOTFOUND:
