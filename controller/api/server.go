@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -155,7 +156,7 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	if deps.Tickets != nil {
 		s.registerTickets(deps.Tickets)
 	}
-	s.handler = s.instrument(s.authenticate(s.idempotency(mux)))
+	s.handler = s.instrument(s.authenticate(s.idempotency(notePattern(mux))))
 	return s
 }
 
@@ -216,13 +217,30 @@ func (s *Server) requireRole(ctx huma.Context, next func(huma.Context)) {
 	}
 }
 
-// instrument records request latency by route pattern.
+// routeKey carries a *string through the middlewares, in which the mux's
+// matched pattern is noted: the middlewares between instrument and the mux
+// pass copies of the request (WithContext), so instrument cannot read
+// r.Pattern off its own.
+type routeKey struct{}
+
+// notePattern notes the pattern the mux matched for instrument.
+func notePattern(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		if p, ok := r.Context().Value(routeKey{}).(*string); ok {
+			*p = r.Pattern
+		}
+	})
+}
+
+// instrument records request latency by route pattern ("unmatched" for
+// requests that matched none or were refused before the mux).
 func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		route := r.Pattern
+		route := ""
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), routeKey{}, &route)))
 		if route == "" {
 			route = "unmatched"
 		}

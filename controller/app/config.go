@@ -3,8 +3,8 @@ package app
 import (
 	"errors"
 	"fmt"
-	"os"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
