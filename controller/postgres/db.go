@@ -51,9 +51,11 @@ func (db *DB) Close() { db.Pool.Close() }
 // Ping checks the database answers (used by /readyz).
 func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
 
-// inTx runs fn in a transaction and commits it if fn returns nil.
+// inTx runs fn in a transaction and commits it if fn returns nil. The
+// desired-state changes fn makes are written at commit, pipelined with the
+// COMMIT (see outbox.go).
 func (db *DB) inTx(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
-	return pgx.BeginTxFunc(ctx, db.Pool, opts, fn)
+	return inOutboxTx(ctx, db.Pool, opts, fn)
 }
 
 // mapError turns well-known PostgreSQL errors into domain errors.

@@ -75,6 +75,28 @@ func QueueNoticesTx(ctx context.Context, tx pgx.Tx, ns []billing.Notice, now tim
 	if len(ns) == 0 {
 		return 0, nil
 	}
+	args, err := queueNoticesArgs(ns, now)
+	if err != nil {
+		return 0, err
+	}
+	tag, err := tx.Exec(ctx, queueNoticesSQL, args...)
+	if err != nil {
+		return 0, mapError(err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// queueNoticesSQL inserts the notices of queueNoticesArgs. unnest streams
+// the arrays (sent in binary) through one INSERT; ON CONFLICT DO NOTHING
+// skips reminders that exist, including duplicates within them.
+const queueNoticesSQL = `INSERT INTO notices (account_id, kind, invoice_id, days_before, to_address, data,
+		business_hours, next_attempt_at, created_at)
+	SELECT a, k, nullif(i, 0), d, t, j::jsonb, h, $8, $8
+	FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::integer[], $5::text[], $6::text[], $7::boolean[]) AS u(a, k, i, d, t, j, h)
+	ON CONFLICT DO NOTHING`
+
+// queueNoticesArgs validates ns and returns queueNoticesSQL's arguments.
+func queueNoticesArgs(ns []billing.Notice, now time.Time) ([]any, error) {
 	var (
 		accounts = make([]int64, len(ns))
 		kinds    = make([]string, len(ns))
@@ -86,27 +108,16 @@ func QueueNoticesTx(ctx context.Context, tx pgx.Tx, ns []billing.Notice, now tim
 	)
 	for i, n := range ns {
 		if err := n.Validate(); err != nil {
-			return 0, billing.Errorf(billing.EINVALID, "notice %d of %d: %s", i+1, len(ns), billing.ErrorMessage(err))
+			return nil, billing.Errorf(billing.EINVALID, "notice %d of %d: %s", i+1, len(ns), billing.ErrorMessage(err))
 		}
 		b, err := json.Marshal(n.Data)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		accounts[i], kinds[i], invoices[i], days[i] = n.AccountID, string(n.Kind), n.InvoiceID, int32(n.DaysBefore)
 		to[i], data[i], hours[i] = n.To, string(b), n.BusinessHours
 	}
-	// unnest streams the arrays (sent in binary) through one INSERT; ON
-	// CONFLICT DO NOTHING skips reminders that exist, including duplicates
-	// within ns.
-	tag, err := tx.Exec(ctx, `INSERT INTO notices (account_id, kind, invoice_id, days_before, to_address, data,
-			business_hours, next_attempt_at, created_at)
-		SELECT a, k, nullif(i, 0), d, t, j::jsonb, h, $8, $8
-		FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::integer[], $5::text[], $6::text[], $7::boolean[]) AS u(a, k, i, d, t, j, h)
-		ON CONFLICT DO NOTHING`, accounts, kinds, invoices, days, to, data, hours, now)
-	if err != nil {
-		return 0, mapError(err)
-	}
-	return int(tag.RowsAffected()), nil
+	return []any{accounts, kinds, invoices, days, to, data, hours, now}, nil
 }
 
 // DueNotices claims up to limit queued notices due at now (next_attempt_at

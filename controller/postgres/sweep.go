@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
@@ -91,12 +92,18 @@ func typeRule(ctx context.Context, q querier, typeID int64) (billing.AccountType
 	if err != nil {
 		return t, billing.DateRule{}, nil, err
 	}
+	rule, loc, err := ruleOf(t)
+	return t, rule, loc, err
+}
+
+// ruleOf returns an account type's date rule and time zone.
+func ruleOf(t billing.AccountType) (billing.DateRule, *time.Location, error) {
 	rule, err := billing.NewDateRule(t)
 	if err != nil {
-		return t, rule, nil, err
+		return rule, nil, err
 	}
 	loc, err := time.LoadLocation(t.TimeZone)
-	return t, rule, loc, err
+	return rule, loc, err
 }
 
 // assessed is one account's standing with the sweep's verdict.
@@ -200,7 +207,7 @@ func (db *DB) Sweep(ctx context.Context, req billing.SweepRequest, now time.Time
 				return err
 			}
 		}
-		if err := db.applySweep(ctx, tx, t, req, &res, work, now); err != nil {
+		if err := db.applySweep(ctx, tx, t, loc, req, &res, work, now); err != nil {
 			return err
 		}
 		res.FinishedAt = now
@@ -236,7 +243,7 @@ type statusRow struct {
 }
 
 // applySweep writes the verdicts of a sweep inside tx.
-func (db *DB) applySweep(ctx context.Context, tx pgx.Tx, t billing.AccountType, req billing.SweepRequest, res *billing.SweepResult, work []assessed, now time.Time) error {
+func (db *DB) applySweep(ctx context.Context, tx pgx.Tx, t billing.AccountType, loc *time.Location, req billing.SweepRequest, res *billing.SweepResult, work []assessed, now time.Time) error {
 	actor := cmp.Or(req.Actor, SweepActor)
 	// Suspensions first: the guard may turn some into held ones, which
 	// stay delinquent.
@@ -272,20 +279,36 @@ func (db *DB) applySweep(ctx context.Context, tx pgx.Tx, t billing.AccountType, 
 			notices = append(notices, statusNotice(billing.NoticeSuspended, x.s, a, true))
 		}
 	}
-	for _, x := range restore {
-		if err := db.restoreTx(ctx, tx, t, x, "restored by the delinquency sweep", actor, now); err != nil {
+	// The writes that need no answer go in one pipelined batch.
+	var w writeBatch
+	if len(restore) > 0 {
+		ids := make([]int64, len(restore))
+		for i, x := range restore {
+			ids[i] = x.s.AccountID
+		}
+		svcs, err := accountServices(ctx, tx, ids, billing.StateActive)
+		if err != nil {
 			return err
 		}
-		notices = append(notices, statusNotice(billing.NoticeRestored, x.s, x.a, false))
-		res.Restored++
+		if err := restoreAccounts(ctx, tx, t, loc, restore, svcs, "restored by the delinquency sweep", actor, now, &w); err != nil {
+			return err
+		}
 	}
-	if err := writeStatuses(ctx, tx, statuses, "sweep", actor, res.ID, 0, now); err != nil {
+	for _, x := range restore {
+		notices = append(notices, statusNotice(billing.NoticeRestored, x.s, x.a, false))
+	}
+	res.Restored = len(restore)
+	queueStatuses(&w, statuses, "sweep", actor, res.ID, 0, now)
+	res.StatusChanges = len(statuses)
+	out, reminders, err := noticeContacts(ctx, tx, notices)
+	if err != nil {
 		return err
 	}
-	res.StatusChanges = len(statuses)
-	n, err := queueNotices(ctx, tx, notices, now)
-	res.Reminders = n
-	return err
+	if err := queueNoticeRows(&w, out, now); err != nil {
+		return err
+	}
+	res.Reminders = reminders
+	return w.run(ctx, tx, false)
 }
 
 // reminderNotice is the reminder an assessment asks for.
@@ -320,39 +343,9 @@ func statusNotice(kind billing.NoticeKind, s billing.Standing, a billing.Assessm
 // accounts with an email address. Reminders already queued are skipped. It
 // returns how many reminders it queued.
 func queueNotices(ctx context.Context, tx pgx.Tx, ns []billing.Notice, now time.Time) (int, error) {
-	if len(ns) == 0 {
-		return 0, nil
-	}
-	ids := make([]int64, len(ns))
-	for i, n := range ns {
-		ids[i] = n.AccountID
-	}
-	rows, err := tx.Query(ctx, `SELECT id, email, name FROM accounts WHERE id = ANY($1)`, ids)
-	if err != nil {
+	out, reminders, err := noticeContacts(ctx, tx, ns)
+	if err != nil || len(out) == 0 {
 		return 0, err
-	}
-	type contact struct{ email, name string }
-	who := map[int64]contact{}
-	var id int64
-	var c contact
-	if _, err := pgx.ForEachRow(rows, []any{&id, &c.email, &c.name}, func() error { who[id] = c; return nil }); err != nil {
-		return 0, err
-	}
-	var out []billing.Notice
-	reminders := 0
-	for _, n := range ns {
-		c := who[n.AccountID]
-		if c.email == "" {
-			continue
-		}
-		n.To, n.Data.AccountName = c.email, c.name
-		out = append(out, n)
-		if n.Kind == billing.NoticeReminder {
-			reminders++
-		}
-	}
-	if len(out) == 0 {
-		return 0, nil
 	}
 	if _, err := QueueNoticesTx(ctx, tx, out, now); err != nil {
 		return 0, err
@@ -360,11 +353,78 @@ func queueNotices(ctx context.Context, tx pgx.Tx, ns []billing.Notice, now time.
 	return reminders, nil
 }
 
-// writeStatuses stores status changes with their audit rows: two statements
-// however many accounts.
+// noticeContacts fills in each notice's address and name and returns those
+// of accounts with an email address, and how many of them are reminders.
+func noticeContacts(ctx context.Context, tx pgx.Tx, ns []billing.Notice) ([]billing.Notice, int, error) {
+	if len(ns) == 0 {
+		return nil, 0, nil
+	}
+	ids := make([]int64, len(ns))
+	for i, n := range ns {
+		ids[i] = n.AccountID
+	}
+	rows, err := tx.Query(ctx, `SELECT id, email, name FROM accounts WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, 0, err
+	}
+	who := map[int64]contact{}
+	var id int64
+	var c contact
+	if _, err := pgx.ForEachRow(rows, []any{&id, &c.email, &c.name}, func() error { who[id] = c; return nil }); err != nil {
+		return nil, 0, err
+	}
+	var out []billing.Notice
+	reminders := 0
+	for _, n := range ns {
+		if n, ok := who[n.AccountID].address(n); ok {
+			out = append(out, n)
+			if n.Kind == billing.NoticeReminder {
+				reminders++
+			}
+		}
+	}
+	return out, reminders, nil
+}
+
+// contact is an account's email address and name.
+type contact struct{ email, name string }
+
+// address addresses n to c; false if c has no email address.
+func (c contact) address(n billing.Notice) (billing.Notice, bool) {
+	n.To, n.Data.AccountName = c.email, c.name
+	return n, c.email != ""
+}
+
+// queueNoticeRows queues ns (addressed) on w; reminders already queued are
+// skipped.
+func queueNoticeRows(w *writeBatch, ns []billing.Notice, now time.Time) error {
+	if len(ns) == 0 {
+		return nil
+	}
+	args, err := queueNoticesArgs(ns, now)
+	if err != nil {
+		return err
+	}
+	w.queue(nil, queueNoticesSQL, args...)
+	return nil
+}
+
+// writeStatuses stores status changes with their audit rows: one round
+// trip however many accounts.
 func writeStatuses(ctx context.Context, tx pgx.Tx, rows []statusRow, cause, actor string, sweepID, paymentID int64, now time.Time) error {
 	if len(rows) == 0 {
 		return nil
+	}
+	var w writeBatch
+	queueStatuses(&w, rows, cause, actor, sweepID, paymentID, now)
+	return w.run(ctx, tx, false)
+}
+
+// queueStatuses queues on w the statements that store status changes with
+// their audit rows.
+func queueStatuses(w *writeBatch, rows []statusRow, cause, actor string, sweepID, paymentID int64, now time.Time) {
+	if len(rows) == 0 {
+		return
 	}
 	ids := make([]int64, len(rows))
 	from, to, why := make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows))
@@ -372,12 +432,13 @@ func writeStatuses(ctx context.Context, tx pgx.Tx, rows []statusRow, cause, acto
 		ids[i], from[i], to[i], why[i] = r.account, string(r.from), string(r.to), strings.Join(r.why, "\n")
 	}
 	// Tens of thousands of ids: index lookups beat hashing the whole
-	// accounts table (measured over 1,000,000 accounts).
-	if _, err := tx.Exec(ctx, `SET LOCAL enable_hashjoin = off`); err != nil {
-		return err
+	// accounts table (measured over 1,000,000 accounts). A few ids get
+	// index lookups anyway.
+	many := len(rows) > 100
+	if many {
+		w.queue(nil, `SET LOCAL enable_hashjoin = off`)
 	}
-	defer func() { _, _ = tx.Exec(ctx, `SET LOCAL enable_hashjoin = on`) }()
-	_, err := tx.Exec(ctx, `WITH c AS (
+	w.queue(rowsCheck(int64(len(rows)), "record status changes"), `WITH c AS (
 			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS c(id, from_status, to_status, why)
 		), u AS (
 			UPDATE accounts a SET status = c.to_status, status_why = string_to_array(c.why, E'\n'), status_changed_at = $7
@@ -386,19 +447,16 @@ func writeStatuses(ctx context.Context, tx pgx.Tx, rows []statusRow, cause, acto
 		INSERT INTO account_status_changes (account_id, from_status, to_status, cause, actor, why, sweep_id, payment_id, at)
 		SELECT c.id, c.from_status, c.to_status, $5, $6, string_to_array(c.why, E'\n'), $8, $9, $7 FROM c`,
 		ids, from, to, why, cause, actor, now, nullID(sweepID), nullID(paymentID))
-	if err != nil {
-		return err
-	}
-	// A held suspension of an account that is no longer delinquent is moot.
-	_, err = tx.Exec(ctx, `UPDATE suspension_batch_items i SET status = 'skipped', decided_at = $3, decided_by = $4
+	// A held suspension of an account that is no longer delinquent is
+	// moot; a batch left without pending items is decided.
+	w.queue(nil, `UPDATE suspension_batch_items i SET status = 'skipped', decided_at = $3, decided_by = $4
 		FROM unnest($1::bigint[], $2::text[]) AS c(id, to_status)
 		WHERE i.account_id = c.id AND c.to_status <> 'delinquent' AND i.status = 'pending'`, ids, to, now, actor)
-	if err != nil {
-		return err
-	}
-	_, err = tx.Exec(ctx, `UPDATE suspension_batches b SET status = 'decided', decided_at = $1, decided_by = $2
+	w.queue(nil, `UPDATE suspension_batches b SET status = 'decided', decided_at = $1, decided_by = $2
 		WHERE b.status = 'pending' AND NOT EXISTS (SELECT 1 FROM suspension_batch_items i WHERE i.batch_id = b.id AND i.status = 'pending')`, now, actor)
-	return err
+	if many {
+		w.queue(nil, `SET LOCAL enable_hashjoin = on`)
+	}
 }
 
 // serviceRef is a service to change, with its POP and account.
@@ -409,16 +467,58 @@ type serviceRef struct {
 }
 
 // accountServices locks and returns the services of accounts whose desired
-// state is not state, ordered by POP and id.
+// state is not state, ordered by POP and id. A change of tx waiting for
+// commit (setDesiredStates) counts as made.
 func accountServices(ctx context.Context, tx pgx.Tx, accounts []int64, not billing.DesiredState) ([]serviceRef, error) {
-	rows, err := tx.Query(ctx, `SELECT id, pop_id, account_id FROM services
-		WHERE account_id = ANY($1) AND desired_state <> $2 ORDER BY id FOR UPDATE`, accounts, not)
+	q := newServicesQuery(tx, accounts, not)
+	rows, err := tx.Query(ctx, accountServicesSQL, q.args()...)
 	if err != nil {
 		return nil, err
 	}
+	return q.collect(rows)
+}
+
+// accountServicesSQL locks the services of accounts $1 whose desired state
+// is not $2 or that have a change waiting for commit ($3).
+const accountServicesSQL = `SELECT id, pop_id, account_id, desired_state FROM services
+	WHERE account_id = ANY($1) AND (desired_state <> $2 OR id = ANY($3)) ORDER BY id FOR UPDATE`
+
+// servicesQuery is accountServicesSQL for accounts in tx.
+type servicesQuery struct {
+	accounts []int64
+	not      billing.DesiredState
+	pending  map[int64]billing.DesiredState
+	ids      []int64
+}
+
+func newServicesQuery(tx pgx.Tx, accounts []int64, not billing.DesiredState) servicesQuery {
+	q := servicesQuery{accounts: accounts, not: not, pending: map[int64]billing.DesiredState{}, ids: []int64{}}
+	for _, c := range pendingChanges(tx, accounts) {
+		q.pending[c.service] = c.state
+		q.ids = append(q.ids, c.service)
+	}
+	return q
+}
+
+func (q servicesQuery) args() []any { return []any{q.accounts, q.not, q.ids} }
+
+// collect reads accountServicesSQL's rows: the services whose desired
+// state, counting changes waiting for commit, is not q.not, ordered by POP
+// and id.
+func (q servicesQuery) collect(rows pgx.Rows) ([]serviceRef, error) {
 	var out []serviceRef
 	var r serviceRef
-	if _, err := pgx.ForEachRow(rows, []any{&r.id, &r.pop, &r.account}, func() error { out = append(out, r); return nil }); err != nil {
+	var state billing.DesiredState
+	_, err := pgx.ForEachRow(rows, []any{&r.id, &r.pop, &r.account, &state}, func() error {
+		if p, ok := q.pending[r.id]; ok {
+			state = p
+		}
+		if state != q.not {
+			out = append(out, r)
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	slices.SortFunc(out, func(a, b serviceRef) int { return cmp.Or(cmp.Compare(a.pop, b.pop), cmp.Compare(a.id, b.id)) })
@@ -426,44 +526,24 @@ func accountServices(ctx context.Context, tx pgx.Tx, accounts []int64, not billi
 }
 
 // setDesiredStates changes the desired state of services (locked by the
-// caller, see accountServices) POP by POP in POP order: each POP's
-// revision counter is advanced once by the number of its services, and the
-// changes go to the outbox. reason gives each service's reason.
+// caller, see accountServices). reason gives each service's reason. In a
+// transaction of inTx the changes are written at commit (see outbox.go);
+// in another, now. Either way each POP's revision counter is advanced once
+// by the number of its services, in POP order, and the changes go to the
+// outbox.
 func setDesiredStates(ctx context.Context, tx pgx.Tx, svcs []serviceRef, state billing.DesiredState, reason func(serviceRef) string, actor string, at time.Time) error {
-	for start := 0; start < len(svcs); {
-		end := start
-		for end < len(svcs) && svcs[end].pop == svcs[start].pop {
-			end++
-		}
-		group := svcs[start:end]
-		start = end
-		var last int64
-		if err := tx.QueryRow(ctx, `UPDATE pops SET revision = revision + $2 WHERE id = $1 RETURNING revision`, group[0].pop, len(group)).Scan(&last); err != nil {
-			return err
-		}
-		ids, revs, reasons := make([]int64, len(group)), make([]int64, len(group)), make([]string, len(group))
-		for i, s := range group {
-			ids[i], revs[i], reasons[i] = s.id, last-int64(len(group)-1-i), reason(s)
-		}
-		_, err := tx.Exec(ctx, `WITH c AS (
-				SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS c(id, rev, reason)
-			), u AS (
-				UPDATE services s SET desired_state = $4, state_reason = c.reason, revision = c.rev, updated_at = $5
-				FROM c WHERE s.id = c.id
-				RETURNING s.pop_id, s.revision, s.id, s.desired_state, s.state_reason, s.method, s.addresses, s.radius_username, s.device, s.if_index
-			)
-			INSERT INTO enforcement_changes (pop_id, revision, service_id, desired_state, reason,
-				method, addresses, radius_username, device, if_index, removed, actor, created_at)
-			SELECT pop_id, revision, id, desired_state, state_reason, method, addresses, radius_username, device, if_index, false, $6, $5 FROM u`,
-			ids, revs, reasons, state, at, actor)
-		if err != nil {
-			return fmt.Errorf("set desired state at pop %s: %w", group[0].pop, err)
-		}
-		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel, group[0].pop); err != nil {
-			return err
-		}
+	if len(svcs) == 0 {
+		return nil
 	}
-	return nil
+	cs := make([]stateChange, len(svcs))
+	for i, s := range svcs {
+		cs[i] = stateChange{service: s.id, pop: s.pop, account: s.account, state: state, reason: reason(s), actor: actor, at: at}
+	}
+	if o, ok := tx.(*outboxTx); ok {
+		o.add(cs)
+		return nil
+	}
+	return writeStateChanges(ctx, tx, cs)
 }
 
 // suspendOrHold suspends the services of the accounts in xs, except at POPs
@@ -617,32 +697,102 @@ func popLoads(ctx context.Context, tx pgx.Tx, pops []string, now time.Time) (map
 	return out, err
 }
 
-// restoreTx restores the services of an assessed account and, when it was
-// restored because it paid, charges the type's reconnection fee.
-func (db *DB) restoreTx(ctx context.Context, tx pgx.Tx, t billing.AccountType, x assessed, reason, actor string, now time.Time) error {
-	svcs, err := accountServices(ctx, tx, []int64{x.s.AccountID}, billing.StateActive)
-	if err != nil {
-		return err
+// restoreAccounts restores the services of assessed accounts, svcs (from
+// accountServices, not active), through setDesiredStates, and queues on w
+// the rest: the type's reconnection fee for those restored because they
+// paid, and the end of any suspension of theirs still waiting for approval.
+func restoreAccounts(ctx context.Context, tx pgx.Tx, t billing.AccountType, loc *time.Location, xs []assessed, svcs []serviceRef, reason, actor string, now time.Time, w *writeBatch) error {
+	ids := make([]int64, len(xs))
+	for i, x := range xs {
+		ids[i] = x.s.AccountID
 	}
 	if err := setDesiredStates(ctx, tx, svcs, billing.StateActive, func(serviceRef) string { return reason }, actor, now); err != nil {
 		return err
 	}
-	if x.a.Paid && t.ReconnectionFee > 0 {
-		loc, err := time.LoadLocation(t.TimeZone)
-		if err != nil {
-			return err
+	if t.ReconnectionFee > 0 {
+		var fees []billing.JournalTx
+		for _, x := range xs {
+			if x.a.Paid {
+				jt := billing.FeeTx(x.s.AccountID, x.s.Currency, t.ReconnectionFee, "reconnection fee", billing.DateIn(now, loc))
+				jt.PostedAt = now
+				fees = append(fees, jt)
+			}
 		}
-		jt := billing.FeeTx(x.s.AccountID, x.s.Currency, t.ReconnectionFee, "reconnection fee", billing.DateIn(now, loc))
-		jt.PostedAt = now
-		if _, err := postTx(ctx, tx, jt); err != nil {
+		if err := queueJournal(w, fees); err != nil {
 			return err
 		}
 	}
 	// Any suspension still waiting for approval is moot.
-	_, err = tx.Exec(ctx, `UPDATE suspension_batch_items SET status = 'skipped', decided_at = $2, decided_by = $3
-		WHERE account_id = $1 AND status = 'pending'`, x.s.AccountID, now, actor)
-	return err
+	w.queue(nil, `UPDATE suspension_batch_items SET status = 'skipped', decided_at = $2, decided_by = $3
+		WHERE account_id = ANY($1) AND status = 'pending'`, ids, now, actor)
+	return nil
 }
+
+// queueJournal queues on w one statement that posts journal transactions of
+// distinct accounts (the pipelined form of postTx), after validating them.
+func queueJournal(w *writeBatch, jts []billing.JournalTx) error {
+	if len(jts) == 0 {
+		return nil
+	}
+	n := len(jts)
+	kinds, accounts, currencies, memos := make([]string, n), make([]int64, n), make([]string, n), make([]string, n)
+	invoices, effective, posted := make([]*int64, n), make([]pgtype.Date, n), make([]time.Time, n)
+	var eAccounts, eAmounts []int64
+	var eNos []int16
+	var eLedgers []string
+	seen := map[int64]bool{}
+	for i, jt := range jts {
+		if err := jt.Validate(); err != nil {
+			return err
+		}
+		if seen[jt.AccountID] {
+			return fmt.Errorf("queueJournal: two transactions of account %d", jt.AccountID)
+		}
+		seen[jt.AccountID] = true
+		kinds[i], accounts[i], currencies[i], memos[i] = string(jt.Kind), jt.AccountID, string(jt.Currency), jt.Memo
+		invoices[i], effective[i], posted[i] = jt.InvoiceID, pgDate(jt.EffectiveDate), jt.PostedAt
+		for k, e := range jt.Entries {
+			eAccounts, eNos, eLedgers, eAmounts = append(eAccounts, jt.AccountID), append(eNos, int16(k+1)), append(eLedgers, e.Ledger), append(eAmounts, e.Amount)
+		}
+	}
+	// One INSERT for all entries: the balance trigger checks per statement.
+	w.queue(rowsCheck(int64(len(eAccounts)), "post journal entries"), `WITH t AS (
+			INSERT INTO journal_transactions (kind, account_id, invoice_id, currency, memo, effective_date, posted_at)
+			SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::date[], $7::timestamptz[])
+			RETURNING id, account_id
+		)
+		INSERT INTO journal_entries (tx_id, entry_no, account_id, ledger, amount)
+		SELECT t.id, e.no, e.account_id, e.ledger, e.amount
+		FROM unnest($8::bigint[], $9::smallint[], $10::text[], $11::bigint[]) AS e(account_id, no, ledger, amount)
+			JOIN t ON t.account_id = e.account_id`,
+		kinds, accounts, invoices, currencies, memos, effective, posted, eAccounts, eNos, eLedgers, eAmounts)
+	return nil
+}
+
+// settleTypeSQL reads an account's email address, name and type (the
+// columns of accountTypeColumns).
+const settleTypeSQL = `SELECT a.email, a.name, t.id, t.name, t.settings, t.created_at
+	FROM accounts a JOIN account_types t ON t.id = a.account_type_id WHERE a.id = $1`
+
+// settleStandingSQL is standingsSQL for one account ($1), without the
+// horizon, which needs the type: every open invoice with money owed, each
+// with whether a reminder about it was sent before $2. (A plan of index
+// lookups, the same for every account.)
+const settleStandingSQL = `SELECT a.id, a.number, a.currency, a.status, a.exempt, a.exempt_reason, a.promise_until,
+		coalesce(o.ids, '{}'), coalesce(o.numbers, '{}'), coalesce(o.dues, '{}'), coalesce(o.remaining, '{}'), coalesce(o.reminded, '{}'),
+		coalesce((SELECT sum(j.amount) FROM journal_entries j
+			WHERE j.account_id = a.id AND j.ledger = 'accounts_receivable'), 0)::bigint,
+		a.status = 'delinquent' AND EXISTS (SELECT 1 FROM suspension_batch_items b WHERE b.account_id = a.id AND b.status = 'pending')
+	FROM accounts a LEFT JOIN LATERAL (
+		SELECT array_agg(i.id ORDER BY i.due_date, i.id) AS ids,
+			array_agg(i.number ORDER BY i.due_date, i.id) AS numbers,
+			array_agg(i.due_date ORDER BY i.due_date, i.id) AS dues,
+			array_agg(i.total - i.paid ORDER BY i.due_date, i.id) AS remaining,
+			array_agg(EXISTS (SELECT 1 FROM notices n WHERE n.kind = 'reminder' AND n.invoice_id = i.id
+				AND n.status = 'sent' AND n.sent_at < $2) ORDER BY i.due_date, i.id) AS reminded
+		FROM invoices i WHERE i.account_id = a.id AND i.status = 'open' AND i.paid < i.total
+	) o ON true
+	WHERE a.id = $1`
 
 // settleTx re-assesses one account after money moved (a payment, a credit,
 // a reversal, a promise or an exemption) inside the transaction that moved
@@ -650,26 +800,73 @@ func (db *DB) restoreTx(ctx context.Context, tx pgx.Tx, t billing.AccountType, x
 // that now meets its reactivation rule (or is held out of suspension) and
 // updates its status; it never suspends: a reversed payment leads to
 // suspension only through the next sweep.
+//
+// It takes two round trips: the reads (the account's type, its standing
+// and its services that are not active, locked) pipelined in one, then the
+// writes in another. Restored services' desired states are written at
+// commit (see outbox.go).
 func (db *DB) settleTx(ctx context.Context, tx pgx.Tx, accountID int64, cause, actor string, paymentID int64, now time.Time) error {
-	var typeID int64
-	if err := tx.QueryRow(ctx, `SELECT account_type_id FROM accounts WHERE id = $1`, accountID).Scan(&typeID); err != nil {
+	sq := newServicesQuery(tx, []int64{accountID}, billing.StateActive)
+	var rb pgx.Batch
+	rb.Queue(settleTypeSQL, accountID)
+	rb.Queue(settleStandingSQL, accountID, now)
+	rb.Queue(accountServicesSQL, sq.args()...)
+	br := tx.SendBatch(ctx, &rb)
+	var who contact
+	var t billing.AccountType
+	var x assessed
+	var svcs []serviceRef
+	var reminded []bool
+	var promise *time.Time
+	var invIDs, remaining []int64
+	var numbers []string
+	var dues []time.Time
+	err := func() (err error) {
+		if t, err = scanAccountType(prefixedRow{br.QueryRow(), []any{&who.email, &who.name}}); err != nil {
+			return err
+		}
+		s := &x.s
+		if err := br.QueryRow().Scan(&s.AccountID, &s.Number, &s.Currency, &s.Status, &s.Exempt, &s.ExemptReason, &promise,
+			&invIDs, &numbers, &dues, &remaining, &reminded, &s.Balance, &s.Held); err != nil {
+			return err
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		svcs, err = sq.collect(rows)
+		return err
+	}()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return err
 	}
-	t, rule, loc, err := typeRule(ctx, tx, typeID)
+	rule, loc, err := ruleOf(t)
 	if err != nil {
 		return err
 	}
 	today := billing.DateIn(now, loc)
-	var x assessed
-	found := false
-	err = loadStandings(ctx, tx, typeID, today.AddDays(billing.ReminderLead(t)), []int64{accountID}, now, func(s billing.Standing) error {
-		x, found = assessed{s, billing.Assess(t, rule, today, s)}, true
-		return nil
-	})
-	if err != nil || !found {
-		// Not found: current and owes nothing, nothing to settle.
-		return err
+	horizon := today.AddDays(billing.ReminderLead(t))
+	s := &x.s
+	if promise != nil {
+		s.PromiseUntil = billing.DateOf(*promise)
 	}
+	for i := range invIDs {
+		if due := billing.DateOf(dues[i]); !due.After(horizon) {
+			s.Invoices = append(s.Invoices, billing.OwedInvoice{ID: invIDs[i], Number: numbers[i], DueDate: due, Remaining: remaining[i]})
+			s.Reminded = s.Reminded || reminded[i]
+		}
+	}
+	if len(s.Invoices) == 0 && s.Status != billing.AccountPastDue && s.Status != billing.AccountDelinquent && s.Status != billing.AccountSuspended {
+		// Current and owes nothing due: nothing to settle.
+		return nil
+	}
+	if s.Invoices == nil {
+		s.Invoices = []billing.OwedInvoice{}
+	}
+	x.a = billing.Assess(t, rule, today, *s)
 	if x.a.Suspend {
 		x.a.Suspend = false
 		x.a.Status = billing.AccountDelinquent
@@ -677,17 +874,31 @@ func (db *DB) settleTx(ctx context.Context, tx pgx.Tx, accountID int64, cause, a
 			x.a.Why = append(x.a.Why[:len(x.a.Why):len(x.a.Why)], "Suspension, if any, is decided by the next delinquency sweep.")
 		}
 	}
+	var w writeBatch
 	if x.a.Restore {
-		if err := db.restoreTx(ctx, tx, t, x, cause+" restored service", actor, now); err != nil {
+		if err := restoreAccounts(ctx, tx, t, loc, []assessed{x}, svcs, cause+" restored service", actor, now, &w); err != nil {
 			return err
 		}
-		if _, err := queueNotices(ctx, tx, []billing.Notice{statusNotice(billing.NoticeRestored, x.s, x.a, false)}, now); err != nil {
-			return err
+		if n, ok := who.address(statusNotice(billing.NoticeRestored, x.s, x.a, false)); ok {
+			if err := queueNoticeRows(&w, []billing.Notice{n}, now); err != nil {
+				return err
+			}
 		}
 	}
 	if x.a.Status != x.s.Status {
 		kind := strings.Fields(cause)[0]
-		return writeStatuses(ctx, tx, []statusRow{{accountID, x.s.Status, x.a.Status, x.a.Why}}, kind, actor, 0, paymentID, now)
+		queueStatuses(&w, []statusRow{{accountID, x.s.Status, x.a.Status, x.a.Why}}, kind, actor, 0, paymentID, now)
 	}
-	return nil
+	return w.run(ctx, tx, false)
+}
+
+// prefixedRow scans its first columns into extra, the rest into Scan's
+// destinations.
+type prefixedRow struct {
+	pgx.Row
+	extra []any
+}
+
+func (r prefixedRow) Scan(dest ...any) error {
+	return r.Row.Scan(append(r.extra[:len(r.extra):len(r.extra)], dest...)...)
 }

@@ -1,0 +1,259 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+// Desired-state changes and the POP revision lock.
+//
+// A POP's revisions must become visible in the order they were taken (an
+// agent that has seen revision N has seen everything below it), so the
+// UPDATE of the POP row that takes them holds its lock until the
+// transaction ends. Taken early, that lock serialised every payment that
+// restores service at a POP behind the dozen statements (each a round trip)
+// that followed it. So the transactions of inTx collect their desired-state
+// changes (setDesiredStates) and write them at commit: the POP bump, the
+// services update, the enforcement_changes rows and the NOTIFY go in one
+// pipelined batch with the COMMIT, and the lock is held for the time the
+// server takes to run them, not for round trips. The services themselves
+// are locked early (accountServices), as before; only the POP rows are
+// locked late, in POP order.
+
+// stateChange is one service's desired-state change, waiting for commit.
+type stateChange struct {
+	service int64
+	pop     string
+	account int64
+	state   billing.DesiredState
+	reason  string
+	actor   string
+	at      time.Time
+}
+
+// outboxTx is the transaction inTx gives its function: a pgx.Tx that also
+// collects desired-state changes to write at commit.
+type outboxTx struct {
+	pgx.Tx
+	changes   []stateChange
+	index     map[int64]int   // service id → its change in changes
+	byAccount map[int64][]int // account id → service ids with a change
+}
+
+// add records changes; a later change of a service replaces an earlier one.
+func (o *outboxTx) add(cs []stateChange) {
+	if o.index == nil {
+		o.index, o.byAccount = map[int64]int{}, map[int64][]int{}
+	}
+	for _, c := range cs {
+		if i, ok := o.index[c.service]; ok {
+			o.changes[i] = c
+			continue
+		}
+		o.index[c.service] = len(o.changes)
+		o.byAccount[c.account] = append(o.byAccount[c.account], len(o.changes))
+		o.changes = append(o.changes, c)
+	}
+}
+
+// pending returns the changes waiting for commit of the accounts' services.
+func (o *outboxTx) pending(accounts []int64) []stateChange {
+	if len(o.byAccount) == 0 {
+		return nil
+	}
+	var out []stateChange
+	for _, a := range accounts {
+		for _, i := range o.byAccount[a] {
+			out = append(out, o.changes[i])
+		}
+	}
+	return out
+}
+
+// pendingChanges returns the desired-state changes tx holds for the
+// accounts' services (none unless tx is an outboxTx).
+func pendingChanges(tx pgx.Tx, accounts []int64) []stateChange {
+	if o, ok := tx.(*outboxTx); ok {
+		return o.pending(accounts)
+	}
+	return nil
+}
+
+// inOutboxTx runs fn in a transaction on a connection of pool and commits
+// it if fn returns nil, writing the desired-state changes fn collected in
+// the same pipelined batch as the COMMIT.
+func inOutboxTx(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn func(pgx.Tx) error) (err error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	tx, err := conn.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			// As pgx.BeginTxFunc: fn's error (or panic) is what counts.
+			_ = tx.Rollback(ctx)
+		}
+	}()
+	o := &outboxTx{Tx: tx}
+	if err := fn(o); err != nil {
+		return err
+	}
+	if len(o.changes) == 0 {
+		committed = true
+		return tx.Commit(ctx)
+	}
+	// No row-count checks here: they would come after the COMMIT. Each
+	// service was locked by the caller (accountServices) and its POP
+	// exists (a foreign key), so each is written.
+	var w writeBatch
+	queueStateChanges(&w, o.changes, false)
+	w.queue(nil, `COMMIT`)
+	if err := w.run(ctx, tx, true); err != nil {
+		return err
+	}
+	// The server committed: the connection is idle again. (tx, pgx's
+	// view of it, is left as is: its Commit would send a second COMMIT.)
+	committed = true
+	return nil
+}
+
+// batchCheck checks the command tag of one statement of a writeBatch.
+type batchCheck func(tag string, rows int64) error
+
+// writeBatch is a pgx.Batch of writes whose results are checked, not read.
+type writeBatch struct {
+	b      pgx.Batch
+	checks []batchCheck // one per queued statement; nil accepts any result
+}
+
+// queue queues one statement with its check (nil: any result).
+func (w *writeBatch) queue(check batchCheck, sql string, args ...any) {
+	w.b.Queue(sql, args...)
+	w.checks = append(w.checks, check)
+}
+
+// len is how many statements are queued.
+func (w *writeBatch) len() int { return w.b.Len() }
+
+// rowsCheck wants a statement to affect n rows; what names it in the error.
+func rowsCheck(n int64, what string) batchCheck {
+	return func(_ string, rows int64) error {
+		if rows != n {
+			return fmt.Errorf("%s: %d of %d rows written", what, rows, n)
+		}
+		return nil
+	}
+}
+
+// run sends w in tx, in one round trip, and checks each statement's
+// result: the first error is returned. With commit, w's last statement is
+// a COMMIT and must have committed.
+func (w *writeBatch) run(ctx context.Context, tx pgx.Tx, commit bool) error {
+	if w.len() == 0 {
+		return nil
+	}
+	br := tx.SendBatch(ctx, &w.b)
+	var first error
+	for i, check := range w.checks {
+		tag, err := br.Exec()
+		switch {
+		case err != nil:
+		case commit && i == len(w.checks)-1:
+			if tag.String() != "COMMIT" {
+				err = pgx.ErrTxCommitRollback
+			}
+		case check != nil:
+			err = check(tag.String(), tag.RowsAffected())
+		}
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	if err := br.Close(); err != nil && first == nil {
+		first = err
+	}
+	return first
+}
+
+// stateChangesSQL writes one POP's desired-state changes ($2…$6, one
+// element per service, in revision order): it advances the POP's revision
+// by their number, holding the POP row's lock until commit, gives the
+// services consecutive revisions ending at the new one, and appends them to
+// the outbox. It inserts one enforcement_changes row per service.
+const stateChangesSQL = `WITH p AS (
+		UPDATE pops SET revision = revision + cardinality($2::bigint[]) WHERE id = $1 RETURNING revision
+	), c AS (
+		SELECT u.id, u.state, u.reason, u.actor, u.at, p.revision - cardinality($2::bigint[]) + u.n AS rev
+		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+			WITH ORDINALITY AS u(id, state, reason, actor, at, n), p
+	), s AS (
+		UPDATE services s SET desired_state = c.state, state_reason = c.reason, revision = c.rev, updated_at = c.at
+		FROM c WHERE s.id = c.id
+		RETURNING s.pop_id, s.revision, s.id, s.desired_state, s.state_reason, s.method, s.addresses,
+			s.radius_username, s.device, s.if_index, c.actor, c.at
+	)
+	INSERT INTO enforcement_changes (pop_id, revision, service_id, desired_state, reason,
+		method, addresses, radius_username, device, if_index, removed, actor, created_at)
+	SELECT pop_id, revision, id, desired_state, state_reason, method, addresses, radius_username, device, if_index, false, actor, at
+	FROM s`
+
+// queueStateChanges queues on w the statements that write cs: per POP, in
+// POP order (so concurrent writers lock POP rows in one order), one
+// stateChangesSQL, the services in id order; then one NOTIFY per POP
+// (delivered at commit). With check, each POP's statement must write all
+// its services.
+func queueStateChanges(w *writeBatch, cs []stateChange, check bool) {
+	cs = slices.Clone(cs)
+	slices.SortFunc(cs, func(x, y stateChange) int {
+		return cmp.Or(cmp.Compare(x.pop, y.pop), cmp.Compare(x.service, y.service))
+	})
+	var pops []string
+	for start := 0; start < len(cs); {
+		end := start
+		for end < len(cs) && cs[end].pop == cs[start].pop {
+			end++
+		}
+		group := cs[start:end]
+		start = end
+		n := len(group)
+		ids, states, reasons, actors, ats := make([]int64, n), make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
+		for i, c := range group {
+			ids[i], states[i], reasons[i], actors[i], ats[i] = c.service, string(c.state), c.reason, c.actor, c.at
+		}
+		pop := group[0].pop
+		pops = append(pops, pop)
+		var c batchCheck
+		if check {
+			c = rowsCheck(int64(n), "set desired state at pop "+pop)
+		}
+		w.queue(c, stateChangesSQL, pop, ids, states, reasons, actors, ats)
+	}
+	// PostgreSQL folds identical notifications of one transaction into
+	// one, so a sweep that suspends a thousand services at a POP wakes its
+	// hub once.
+	w.queue(nil, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, NotifyChannel, pops)
+}
+
+// writeStateChanges writes cs now, inside tx: for transactions not begun
+// by inTx. The POP rows stay locked until tx ends.
+func writeStateChanges(ctx context.Context, tx pgx.Tx, cs []stateChange) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	var w writeBatch
+	queueStateChanges(&w, cs, true)
+	return w.run(ctx, tx, false)
+}
