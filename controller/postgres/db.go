@@ -20,6 +20,7 @@ const NotifyChannel = "tollgate_enforcement"
 // DB is the controller's database: a pgx pool plus the stores built on it.
 type DB struct {
 	Pool *pgxpool.Pool
+	feed *pgxpool.Pool // the enforcement feed's own, if any (WithFeedPool)
 }
 
 // Open connects a pool to url and checks the connection.
@@ -45,8 +46,13 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	return &DB{Pool: pool}, nil
 }
 
-// Close closes the pool.
-func (db *DB) Close() { db.Pool.Close() }
+// Close closes the pool (and the feed's, if it has its own).
+func (db *DB) Close() {
+	if db.feed != nil {
+		db.feed.Close()
+	}
+	db.Pool.Close()
+}
 
 // Ping checks the database answers (used by /readyz).
 func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }

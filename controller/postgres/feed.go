@@ -3,21 +3,55 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
 var _ billing.EnforcementFeed = (*DB)(nil)
 
+// WithFeedPool gives the enforcement feed (Snapshot, ChangesSince,
+// RecordReport: the push server's reads and the agents' reports) a pool of
+// its own of maxConns connections to the same database, closed by Close.
+// Without it they share the pool with the API, and under a burst of
+// payments an agent's deltas and reports wait for connections behind the
+// payments that produce them. Call it once, before the push server starts.
+func (db *DB) WithFeedPool(ctx context.Context, maxConns int32) error {
+	if db.feed != nil {
+		return errors.New("the feed already has its own pool")
+	}
+	if maxConns < 1 {
+		return fmt.Errorf("feed pool: %d connections", maxConns)
+	}
+	cfg := db.Pool.Config()
+	cfg.MaxConns, cfg.MinConns = maxConns, 0
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("feed pool: %w", err)
+	}
+	db.feed = pool
+	return nil
+}
+
+// feedPool is the feed's pool: its own (WithFeedPool) or the DB's.
+func (db *DB) feedPool() *pgxpool.Pool {
+	if db.feed != nil {
+		return db.feed
+	}
+	return db.Pool
+}
+
 // Snapshot implements [billing.EnforcementFeed]. It reads in one
 // repeatable-read transaction so the services match the revision.
 func (db *DB) Snapshot(ctx context.Context, pop string) (int64, []billing.EnforcementChange, error) {
 	var rev int64
 	var out []billing.EnforcementChange
-	err := db.inTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err := pgx.BeginTxFunc(ctx, db.feedPool(), pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `SELECT revision FROM pops WHERE id = $1`, pop).Scan(&rev)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
@@ -42,50 +76,67 @@ func (db *DB) Snapshot(ctx context.Context, pop string) (int64, []billing.Enforc
 	return rev, out, err
 }
 
-// ChangesSince implements [billing.EnforcementFeed].
+// changesSinceSQL reads POP $1's revision and compacted revision with, in
+// the same statement (so the same snapshot), up to $3 changes after
+// revision $2 unless $2 is behind the compacted history: one row with NULL
+// change columns when there are none.
+const changesSinceSQL = `SELECT p.revision, p.compacted_revision, e.revision, e.service_id, e.desired_state, e.reason,
+		e.method, e.addresses, e.radius_username, e.device, e.if_index, e.removed, e.created_at
+	FROM pops p LEFT JOIN LATERAL (
+		SELECT * FROM enforcement_changes e
+		WHERE e.pop_id = p.id AND e.revision > $2 AND $2 >= p.compacted_revision
+		ORDER BY e.revision LIMIT $3
+	) e ON true
+	WHERE p.id = $1`
+
+// ChangesSince implements [billing.EnforcementFeed]. It is one statement,
+// without a transaction: one round trip on a connection of the feed's
+// pool (see WithFeedPool).
 func (db *DB) ChangesSince(ctx context.Context, pop string, since int64, limit int) ([]billing.EnforcementChange, int64, bool, error) {
+	rows, err := db.feedPool().Query(ctx, changesSinceSQL, pop, since, limit)
+	if err != nil {
+		return nil, 0, false, err
+	}
 	var latest, compacted int64
 	var out []billing.EnforcementChange
-	err := db.inTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT revision, compacted_revision FROM pops WHERE id = $1`, pop).Scan(&latest, &compacted)
-		if errors.Is(err, pgx.ErrNoRows) {
+	var (
+		rev, service          *int64
+		state, reason, method *string
+		user, device          *string
+		addresses             []string
+		ifIndex               *int32
+		removed               *bool
+		at                    *time.Time
+	)
+	_, err = pgx.ForEachRow(rows, []any{&latest, &compacted, &rev, &service, &state, &reason, &method, &addresses, &user, &device,
+		&ifIndex, &removed, &at}, func() error {
+		if rev == nil {
 			return nil
 		}
-		if err != nil || since >= latest || since < compacted {
-			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT revision, service_id, desired_state, reason,
-				method, addresses, radius_username, device, if_index, removed, created_at
-			FROM enforcement_changes WHERE pop_id = $1 AND revision > $2
-			ORDER BY revision LIMIT $3`, pop, since, limit)
-		if err != nil {
-			return err
-		}
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (billing.EnforcementChange, error) {
-			var c billing.EnforcementChange
-			err := row.Scan(&c.Revision, &c.ServiceID, &c.DesiredState, &c.Reason,
-				&c.Binding.Method, &c.Binding.Addresses, &c.Binding.RADIUSUsername, &c.Binding.Device, &c.Binding.IfIndex, &c.Removed, &c.CommittedAt)
-			return c, err
-		})
-		return err
+		out = append(out, billing.EnforcementChange{Revision: *rev, ServiceID: *service, DesiredState: billing.DesiredState(*state),
+			Reason: *reason, Binding: billing.Binding{Method: *method, Addresses: slices.Clone(addresses), RADIUSUsername: *user, Device: *device,
+				IfIndex: *ifIndex}, Removed: *removed, CommittedAt: *at})
+		return nil
 	})
+	if err != nil {
+		return nil, 0, false, err
+	}
 	needSnapshot := since > latest || since < compacted
-	return out, latest, needSnapshot, err
+	return out, latest, needSnapshot, nil
 }
 
-// RecordReport implements [billing.EnforcementFeed].
+// RecordReport implements [billing.EnforcementFeed]. Its two statements go
+// in one pipelined batch (one round trip), which PostgreSQL runs as one
+// implicit transaction.
 func (db *DB) RecordReport(ctx context.Context, r billing.AgentReport) error {
-	return db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO agents (pop_id, agent_id, version, applied_revision, connected_at, last_report_at)
-			SELECT $1, $2, $3, $4, $5, $5 WHERE EXISTS (SELECT 1 FROM pops WHERE id = $1)
-			ON CONFLICT (pop_id, agent_id) DO UPDATE SET version = EXCLUDED.version,
-				applied_revision = GREATEST(agents.applied_revision, EXCLUDED.applied_revision),
-				last_report_at = EXCLUDED.last_report_at`,
-			r.POP, r.AgentID, r.Version, r.AppliedRevision, r.ReceivedAt)
-		if err != nil || len(r.Results) == 0 {
-			return err
-		}
-		n := len(r.Results)
+	var b pgx.Batch
+	b.Queue(`INSERT INTO agents (pop_id, agent_id, version, applied_revision, connected_at, last_report_at)
+		SELECT $1, $2, $3, $4, $5, $5 WHERE EXISTS (SELECT 1 FROM pops WHERE id = $1)
+		ON CONFLICT (pop_id, agent_id) DO UPDATE SET version = EXCLUDED.version,
+			applied_revision = GREATEST(agents.applied_revision, EXCLUDED.applied_revision),
+			last_report_at = EXCLUDED.last_report_at`,
+		r.POP, r.AgentID, r.Version, r.AppliedRevision, r.ReceivedAt)
+	if n := len(r.Results); n > 0 {
 		ids, revs := make([]int64, n), make([]int64, n)
 		applied := make([]bool, n)
 		errs, observed := make([]string, n), make([]string, n)
@@ -101,7 +152,7 @@ func (db *DB) RecordReport(ctx context.Context, r billing.AgentReport) error {
 		// A result only confirms the service when it applied the revision
 		// the service is at now (or a later one) and read back the desired
 		// state; older results still update the error and observed state.
-		_, err = tx.Exec(ctx, `UPDATE services s SET
+		b.Queue(`UPDATE services s SET
 				confirmed_revision = CASE WHEN u.applied THEN GREATEST(s.confirmed_revision, u.rev) ELSE s.confirmed_revision END,
 				observed_state = CASE WHEN u.observed IN ('active', 'suspended') THEN u.observed ELSE s.observed_state END,
 				last_confirmed_at = CASE WHEN u.applied AND u.rev >= s.revision AND u.observed = s.desired_state
@@ -112,8 +163,8 @@ func (db *DB) RecordReport(ctx context.Context, r billing.AgentReport) error {
 				AS u(id, rev, applied, err, observed, at)
 			WHERE s.id = u.id AND s.pop_id = $1`,
 			r.POP, ids, revs, applied, errs, observed, at)
-		return err
-	})
+	}
+	return db.feedPool().SendBatch(ctx, &b).Close()
 }
 
 // CompactEnforcementHistory forgets, POP by POP, the enforcement changes
