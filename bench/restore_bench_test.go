@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -84,8 +85,9 @@ func BenchmarkPaymentToRestore(b *testing.B) {
 
 	// The controller.
 	f := false
+	dbURL := pgtest.NewDatabase(b)
 	ctrl, err := app.New(ctx, app.Config{
-		DatabaseURL:    pgtest.NewDatabase(b),
+		DatabaseURL:    dbURL,
 		MigrateOnStart: &f, // the template is migrated
 		HTTP:           app.HTTPConfig{Listen: "127.0.0.1:0"},
 		GRPC:           app.GRPCConfig{Listen: "127.0.0.1:0", InsecurePlaintext: true},
@@ -231,6 +233,10 @@ func BenchmarkPaymentToRestore(b *testing.B) {
 	var firstErr sync.Once
 	var wg sync.WaitGroup
 	interval := time.Second / time.Duration(rate)
+	stopSampling := func() {}
+	if os.Getenv("BENCH_RESTORE_ACTIVITY") != "" {
+		stopSampling = sampleActivity(ctx, b, dbURL, db, pop, ag.AppliedRevision, func() int { return sim.Count(list) })
+	}
 	b.ResetTimer()
 	start := time.Now()
 	for i := range n {
@@ -272,6 +278,7 @@ func BenchmarkPaymentToRestore(b *testing.B) {
 	case <-time.After(30 * time.Second):
 	}
 	b.StopTimer()
+	stopSampling()
 	stopWatch() // after this the observer's writes are visible here
 	if k := failed.Load(); k > 0 {
 		b.Fatalf("%d of %d payments failed", k, n)
@@ -364,5 +371,107 @@ func seedRestore(ctx context.Context, b *testing.B, db *postgres.DB, typeID int6
 		if _, err := db.Pool.Exec(ctx, q); err != nil {
 			b.Fatalf("%v\n%s", err, q)
 		}
+	}
+}
+
+// sampleActivity, for BENCH_RESTORE_ACTIVITY (exploring, not a figure),
+// samples pg_stat_activity and the controller's pool every 50 ms on a
+// connection of its own until the returned function is called, which logs
+// what the database's sessions were doing (state, wait event and the start
+// of the statement, most frequent first, in session-samples) and the
+// pool's acquire statistics; and once a second the POP's revision, the
+// agent's applied revision and the router's list length.
+func sampleActivity(ctx context.Context, b *testing.B, url string, db *postgres.DB, pop string, applied func() int64, listed func() int) func() {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// With pg_stat_statements loaded (not by the test cluster), also which
+	// statements cost the server most.
+	_, statErr := conn.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`)
+	if statErr == nil {
+		_, statErr = conn.Exec(ctx, `SELECT pg_stat_statements_reset()`)
+	}
+	before := db.Pool.Stat()
+	counts := map[string]int{}
+	samples := 0
+	var progress []string
+	start := time.Now()
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			rows, err := conn.Query(ctx, `SELECT state || ' ' || coalesce(wait_event_type || ':' || wait_event, '-') || ' ' ||
+					left(regexp_replace(query, '\s+', ' ', 'g'), 60)
+				FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`)
+			if err != nil {
+				return
+			}
+			keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				return
+			}
+			samples++
+			for _, k := range keys {
+				counts[k]++
+			}
+			if samples%20 == 0 {
+				var rev int64
+				if err := conn.QueryRow(ctx, `SELECT revision FROM pops WHERE id = $1`, pop).Scan(&rev); err == nil {
+					a := applied()
+					progress = append(progress, fmt.Sprintf("%5.1fs pop revision %d, agent applied %d (%d behind), router lists %d",
+						time.Since(start).Seconds(), rev, a, rev-a, listed()))
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+		defer conn.Close(context.Background())
+		if statErr == nil {
+			rows, err := conn.Query(ctx, `SELECT calls, round(total_plan_time::numeric, 1), round(total_exec_time::numeric, 1),
+					left(regexp_replace(query, '\s+', ' ', 'g'), 70)
+				FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+				ORDER BY total_plan_time + total_exec_time DESC LIMIT 25`)
+			if err == nil {
+				b.Logf("pg_stat_statements: calls, plan ms, exec ms, statement")
+				var calls int64
+				var plan, exec float64
+				var q string
+				_, _ = pgx.ForEachRow(rows, []any{&calls, &plan, &exec, &q}, func() error {
+					b.Logf("  %7d %9.1f %9.1f  %s", calls, plan, exec, q)
+					return nil
+				})
+			}
+		}
+		after := db.Pool.Stat()
+		type kv struct {
+			k string
+			n int
+		}
+		var all []kv
+		for k, n := range counts {
+			all = append(all, kv{k, n})
+		}
+		slices.SortFunc(all, func(x, y kv) int { return y.n - x.n })
+		for _, p := range progress {
+			b.Logf("  %s", p)
+		}
+		b.Logf("pg_stat_activity: %d samples, sessions per sample by state, wait and statement:", samples)
+		for _, e := range all[:min(len(all), 25)] {
+			b.Logf("  %6.2f  %s", float64(e.n)/float64(max(samples, 1)), e.k)
+		}
+		acq := after.AcquireCount() - before.AcquireCount()
+		b.Logf("pool: %d acquires, %d had to wait, mean wait %s, max conns %d",
+			acq, after.EmptyAcquireCount()-before.EmptyAcquireCount(),
+			((after.AcquireDuration() - before.AcquireDuration()) / time.Duration(max(acq, 1))).Round(time.Microsecond), after.MaxConns())
 	}
 }
