@@ -89,6 +89,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Cont
 	if err != nil {
 		return nil, err
 	}
+	if err := db.WithFeedPool(ctx, cfg.GRPC.FeedConnections); err != nil {
+		db.Close()
+		return nil, err
+	}
 	c := &Controller{cfg: cfg, log: log, db: db, hub: push.NewHub()}
 	if err := c.build(opts, tokens); err != nil {
 		db.Close()

@@ -178,6 +178,10 @@ type GRPCConfig struct {
 	TLS TLSConfig `yaml:"tls"`
 	// HeartbeatInterval between heartbeats on idle streams. Default 5s.
 	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
+	// FeedConnections is the size of the database pool kept for the
+	// agents' streams (snapshots, deltas, reports), so that a burst of
+	// payments cannot make restores wait for a connection. Default 4.
+	FeedConnections int32 `yaml:"feed_connections"`
 }
 
 // TLSConfig names PEM files.
@@ -253,6 +257,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.GRPC.HeartbeatInterval <= 0 {
 		c.GRPC.HeartbeatInterval = 5 * time.Second
+	}
+	if c.GRPC.FeedConnections <= 0 {
+		c.GRPC.FeedConnections = 4
 	}
 	return c
 }
