@@ -257,7 +257,7 @@ func (a *Agent) stream(runCtx context.Context) error {
 	}()
 	a.log.Info("watching controller", "since_revision", since)
 
-	msgs := make(chan *pb.WatchResponse)
+	raw := make(chan *pb.WatchResponse, msgBuffer)
 	go func() {
 		for {
 			m, err := watch.Recv()
@@ -266,12 +266,14 @@ func (a *Agent) stream(runCtx context.Context) error {
 				return
 			}
 			select {
-			case msgs <- m:
+			case raw <- m:
 			case <-ctx.Done():
 				return
 			}
 		}
 	}()
+	msgs := make(chan *pb.WatchResponse)
+	go coalesce(ctx, raw, msgs)
 
 	// Reconnect after two missed heartbeats; the interval comes from the
 	// controller's heartbeats, 5s until the first arrives.
@@ -319,6 +321,53 @@ func (a *Agent) stream(runCtx context.Context) error {
 			}
 		}
 	}
+}
+
+// msgBuffer is how many messages the stream reader may run ahead of the
+// applier.
+const msgBuffer = 256
+
+// coalesce passes the controller's messages from in to out in order,
+// merging deltas that queue up while the applier is busy into one (up to
+// chunkSize changes): under a burst of changes (a run of payments, each
+// restoring a service) the agent then stores, applies and acknowledges them
+// in a few transactions instead of one per change, and keeps up. Merging is
+// exact: a delta carries the changes after the previous message's revision
+// up to its own, so consecutive deltas concatenate.
+func coalesce(ctx context.Context, in <-chan *pb.WatchResponse, out chan<- *pb.WatchResponse) {
+	var queue []*pb.WatchResponse
+	for {
+		var head *pb.WatchResponse
+		var send chan<- *pb.WatchResponse
+		if len(queue) > 0 {
+			head, send = queue[0], out
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case send <- head:
+			queue[0] = nil
+			queue = queue[1:]
+		case m := <-in:
+			if n := len(queue); n > 0 && mergeDelta(queue[n-1], m) {
+				continue
+			}
+			queue = append(queue, m)
+		}
+	}
+}
+
+// mergeDelta appends m's changes to tail when both are deltas and the
+// result stays within chunkSize changes.
+func mergeDelta(tail, m *pb.WatchResponse) bool {
+	td, ok1 := tail.Message.(*pb.WatchResponse_Delta)
+	md, ok2 := m.Message.(*pb.WatchResponse_Delta)
+	if !ok1 || !ok2 || len(td.Delta.Changes)+len(md.Delta.Changes) > chunkSize {
+		return false
+	}
+	td.Delta.Changes = append(td.Delta.Changes, md.Delta.Changes...)
+	td.Delta.Revision = md.Delta.Revision
+	return true
 }
 
 // flush sends the pending results, at most chunkSize per report, with the

@@ -412,6 +412,9 @@ func TestChangedBindingReleasesTheOldOne(t *testing.T) {
 	ctrl.waitWatch(t)
 	s := service(1, pbSuspended, 1)
 	ctrl.out <- delta(1, s)
+	// Applied at the old address first (deltas that arrive together are
+	// merged, and then only the newest binding is ever enforced).
+	waitFor(t, "revision 1", func() bool { return a.AppliedRevision() == 1 })
 	moved := service(1, pbSuspended, 2)
 	moved.Binding.Addresses = []string{"100.64.9.9"}
 	ctrl.out <- delta(2, moved)
