@@ -66,37 +66,81 @@ func QueueNoticeTx(ctx context.Context, tx pgx.Tx, n billing.Notice, now time.Ti
 	return err == nil, mapError(err)
 }
 
-// QueueNoticesTx queues many notices in tx with one statement, all due at
+// QueueNoticesTx queues many notices in tx in one round trip, all due at
 // now, and returns how many it queued: reminders already in the table (or
 // repeated in ns) are skipped. Errors: EINVALID naming the first invalid
 // notice (nothing is queued then); a foreign key error if an account or
 // invoice does not exist.
 func QueueNoticesTx(ctx context.Context, tx pgx.Tx, ns []billing.Notice, now time.Time) (int, error) {
-	if len(ns) == 0 {
-		return 0, nil
-	}
-	args, err := queueNoticesArgs(ns, now)
-	if err != nil {
+	inserts, err := noticeInserts(ns, now)
+	if err != nil || len(inserts) == 0 {
 		return 0, err
 	}
-	tag, err := tx.Exec(ctx, queueNoticesSQL, args...)
-	if err != nil {
-		return 0, mapError(err)
+	var b pgx.Batch
+	for _, in := range inserts {
+		b.Queue(in.sql, in.args...)
 	}
-	return int(tag.RowsAffected()), nil
+	br := tx.SendBatch(ctx, &b)
+	defer br.Close()
+	n := 0
+	for range inserts {
+		tag, err := br.Exec()
+		if err != nil {
+			return 0, mapError(err)
+		}
+		n += int(tag.RowsAffected())
+	}
+	return n, nil
 }
 
-// queueNoticesSQL inserts the notices of queueNoticesArgs. unnest streams
-// the arrays (sent in binary) through one INSERT; ON CONFLICT DO NOTHING
-// skips reminders that exist, including duplicates within them.
-const queueNoticesSQL = `INSERT INTO notices (account_id, kind, invoice_id, days_before, to_address, data,
+// insertNoticesSQL inserts notices from arrays. unnest streams them (sent
+// in binary) through one INSERT.
+const insertNoticesSQL = `INSERT INTO notices (account_id, kind, invoice_id, days_before, to_address, data,
 		business_hours, next_attempt_at, created_at)
 	SELECT a, k, nullif(i, 0), d, t, j::jsonb, h, $8, $8
-	FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::integer[], $5::text[], $6::text[], $7::boolean[]) AS u(a, k, i, d, t, j, h)
-	ON CONFLICT DO NOTHING`
+	FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::integer[], $5::text[], $6::text[], $7::boolean[]) AS u(a, k, i, d, t, j, h)`
 
-// queueNoticesArgs validates ns and returns queueNoticesSQL's arguments.
-func queueNoticesArgs(ns []billing.Notice, now time.Time) ([]any, error) {
+// noticeInsert is one statement of noticeInserts.
+type noticeInsert struct {
+	sql  string
+	args []any
+}
+
+// noticeInserts validates ns and returns the statements that queue them:
+// reminders with ON CONFLICT DO NOTHING, which skips those that exist
+// (including duplicates within ns), the other notices, which cannot
+// conflict, without (a speculative insertion per row costs time).
+func noticeInserts(ns []billing.Notice, now time.Time) ([]noticeInsert, error) {
+	var reminders, others []billing.Notice
+	for i, n := range ns {
+		if err := n.Validate(); err != nil {
+			return nil, billing.Errorf(billing.EINVALID, "notice %d of %d: %s", i+1, len(ns), billing.ErrorMessage(err))
+		}
+		if n.Kind == billing.NoticeReminder {
+			reminders = append(reminders, n)
+		} else {
+			others = append(others, n)
+		}
+	}
+	var out []noticeInsert
+	for _, part := range []struct {
+		ns  []billing.Notice
+		sql string
+	}{{reminders, insertNoticesSQL + ` ON CONFLICT DO NOTHING`}, {others, insertNoticesSQL}} {
+		if len(part.ns) == 0 {
+			continue
+		}
+		args, err := noticeArgs(part.ns, now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, noticeInsert{part.sql, args})
+	}
+	return out, nil
+}
+
+// noticeArgs returns insertNoticesSQL's arguments for ns.
+func noticeArgs(ns []billing.Notice, now time.Time) ([]any, error) {
 	var (
 		accounts = make([]int64, len(ns))
 		kinds    = make([]string, len(ns))
@@ -107,9 +151,6 @@ func queueNoticesArgs(ns []billing.Notice, now time.Time) ([]any, error) {
 		hours    = make([]bool, len(ns))
 	)
 	for i, n := range ns {
-		if err := n.Validate(); err != nil {
-			return nil, billing.Errorf(billing.EINVALID, "notice %d of %d: %s", i+1, len(ns), billing.ErrorMessage(err))
-		}
 		b, err := json.Marshal(n.Data)
 		if err != nil {
 			return nil, err

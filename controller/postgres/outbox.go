@@ -188,6 +188,22 @@ func (w *writeBatch) run(ctx context.Context, tx pgx.Tx, commit bool) error {
 	return first
 }
 
+// exec runs w's statements in tx one round trip each, checking each: for
+// a few big statements, where a round trip is nothing and each one's time
+// shows in traces.
+func (w *writeBatch) exec(ctx context.Context, tx pgx.Tx) error {
+	for i, q := range w.b.QueuedQueries {
+		tag, err := tx.Exec(ctx, q.SQL, q.Arguments...)
+		if err == nil && w.checks[i] != nil {
+			err = w.checks[i](tag.String(), tag.RowsAffected())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // stateChangesSQL writes one POP's desired-state changes ($2…$6, one
 // element per service, in revision order): it advances the POP's revision
 // by their number, holding the POP row's lock until commit, gives the

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,19 +23,24 @@ const SweepActor = "job:delinquency-sweep"
 // standingsSQL reads the [billing.Standing] of the accounts of type $1 that
 // owe on an invoice due on or before $2 or are not current ($4, if not
 // NULL, restricts them to those ids): one row per account, its owed
-// invoices aggregated oldest first. Reminders count when sent before $3.
+// invoices aggregated in no order (loadStandings sorts them): the arrays
+// of one aggregation follow its input rows together, so they stay aligned,
+// and an ORDER BY in each would sort every account's invoices four times.
+// Reminders count when sent before $3. Only accounts with ids from $5 to
+// $6 are read (readStandings splits the work by them). Each row ends with
+// the account's email address and name.
 // (A separate by-id query that let the planner probe indexes for tens of
 // thousands of ids measured seven times slower than this one's hash joins
-// over a million accounts.)
+// over a million accounts. For a sweep's re-read of the accounts it
+// changes, this one with sequential scans off takes half the time of its
+// scan of every invoice: see readStandings.)
 const standingsSQL = `WITH owed AS (
 		SELECT i.account_id,
-			array_agg(i.id ORDER BY i.due_date, i.id) AS ids,
-			array_agg(i.number ORDER BY i.due_date, i.id) AS numbers,
-			array_agg(i.due_date ORDER BY i.due_date, i.id) AS dues,
-			array_agg(i.total - i.paid ORDER BY i.due_date, i.id) AS remaining
+			array_agg(i.id) AS ids, array_agg(i.number) AS numbers, array_agg(i.due_date) AS dues,
+			array_agg(i.total - i.paid) AS remaining
 		FROM invoices i JOIN accounts a ON a.id = i.account_id
 		WHERE a.account_type_id = $1 AND i.status = 'open' AND i.paid < i.total AND i.due_date <= $2
-			AND ($4::bigint[] IS NULL OR i.account_id = ANY($4))
+			AND ($4::bigint[] IS NULL OR i.account_id = ANY($4)) AND i.account_id BETWEEN $5 AND $6
 		GROUP BY i.account_id
 	)
 	SELECT a.id, a.number, a.currency, a.status, a.exempt, a.exempt_reason, a.promise_until,
@@ -42,19 +49,29 @@ const standingsSQL = `WITH owed AS (
 			WHERE j.account_id = a.id AND j.ledger = 'accounts_receivable'), 0)::bigint,
 		o.ids IS NOT NULL AND EXISTS (SELECT 1 FROM notices n WHERE n.kind = 'reminder' AND n.invoice_id = ANY(o.ids)
 			AND n.status = 'sent' AND n.sent_at < $3),
-		a.status = 'delinquent' AND EXISTS (SELECT 1 FROM suspension_batch_items b WHERE b.account_id = a.id AND b.status = 'pending')
+		a.status = 'delinquent' AND EXISTS (SELECT 1 FROM suspension_batch_items b WHERE b.account_id = a.id AND b.status = 'pending'),
+		a.email, a.name
 	FROM accounts a LEFT JOIN owed o ON o.account_id = a.id
-	WHERE a.account_type_id = $1 AND ($4::bigint[] IS NULL OR a.id = ANY($4))
+	WHERE a.account_type_id = $1 AND ($4::bigint[] IS NULL OR a.id = ANY($4)) AND a.id BETWEEN $5 AND $6
 		AND (o.account_id IS NOT NULL OR a.status IN ('past_due', 'delinquent', 'suspended'))
 	ORDER BY a.id`
 
-// loadStandings runs standingsSQL and calls fn for each account.
+// loadStandings runs standingsSQL over all the accounts (ids, if not nil)
+// and calls fn for each account.
 func loadStandings(ctx context.Context, q querier, typeID int64, horizon billing.Date, ids []int64, sentBefore time.Time, fn func(billing.Standing) error) error {
+	return loadStandingsIn(ctx, q, typeID, horizon, ids, math.MinInt64, math.MaxInt64, sentBefore,
+		func(s billing.Standing, _ contact) error { return fn(s) })
+}
+
+// loadStandingsIn runs standingsSQL over the accounts with ids from lo to
+// hi (and in ids, if not nil) and calls fn for each account, with its
+// contact.
+func loadStandingsIn(ctx context.Context, q querier, typeID int64, horizon billing.Date, ids []int64, lo, hi int64, sentBefore time.Time, fn func(billing.Standing, contact) error) error {
 	var idArg any
 	if ids != nil {
 		idArg = ids
 	}
-	rows, err := q.Query(ctx, standingsSQL, typeID, pgDate(horizon), sentBefore, idArg)
+	rows, err := q.Query(ctx, standingsSQL, typeID, pgDate(horizon), sentBefore, idArg, lo, hi)
 	if err != nil {
 		return err
 	}
@@ -65,8 +82,9 @@ func loadStandings(ctx context.Context, q querier, typeID int64, horizon billing
 		var invIDs, remaining []int64
 		var numbers []string
 		var dues []time.Time
+		var c contact
 		if err := rows.Scan(&s.AccountID, &s.Number, &s.Currency, &s.Status, &s.Exempt, &s.ExemptReason, &promise,
-			&invIDs, &numbers, &dues, &remaining, &s.Balance, &s.Reminded, &s.Held); err != nil {
+			&invIDs, &numbers, &dues, &remaining, &s.Balance, &s.Reminded, &s.Held, &c.email, &c.name); err != nil {
 			return err
 		}
 		if promise != nil {
@@ -76,12 +94,101 @@ func loadStandings(ctx context.Context, q querier, typeID int64, horizon billing
 		for i := range invIDs {
 			s.Invoices[i] = billing.OwedInvoice{ID: invIDs[i], Number: numbers[i], DueDate: billing.DateOf(dues[i]), Remaining: remaining[i]}
 		}
-		if err := fn(s); err != nil {
+		sortOwed(s.Invoices)
+		if err := fn(s, c); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
 }
+
+// sortOwed puts owed invoices oldest due first (by id among equals).
+func sortOwed(invs []billing.OwedInvoice) {
+	if len(invs) > 1 {
+		slices.SortFunc(invs, func(a, b billing.OwedInvoice) int {
+			return cmp.Or(a.DueDate.Compare(b.DueDate), cmp.Compare(a.ID, b.ID))
+		})
+	}
+}
+
+// sweepReaders is how many connections read standings at once for a
+// sweep: the reads are most of a sweep's time, and a query runs on one
+// core.
+const sweepReaders = 4
+
+// readStandings runs standingsSQL (see loadStandingsIn) over the accounts
+// of type typeID, or those of ids (sorted) if not nil, split into parts by
+// id, each part in a transaction of its own on a connection of its own,
+// concurrently: at most readers at a time, and one part when readers is
+// below two. fn is called for each account with its part's number, parts
+// in id order, from one goroutine per part. It returns how many parts
+// there were.
+func (db *DB) readStandings(ctx context.Context, typeID int64, horizon billing.Date, ids []int64, sentBefore time.Time, readers int,
+	fn func(part int, s billing.Standing, c contact) error) (int, error) {
+	type span struct {
+		ids    []int64
+		lo, hi int64
+	}
+	var spans []span
+	switch {
+	case ids != nil:
+		if len(ids) == 0 {
+			return 0, nil
+		}
+		n := max(readers, 1)
+		for i := range n {
+			part := ids[i*len(ids)/n : (i+1)*len(ids)/n]
+			if len(part) > 0 {
+				spans = append(spans, span{part, part[0], part[len(part)-1]})
+			}
+		}
+	default:
+		var lo, hi *int64
+		if err := db.Pool.QueryRow(ctx, `SELECT min(id), max(id) FROM accounts WHERE account_type_id = $1`, typeID).Scan(&lo, &hi); err != nil || lo == nil {
+			return 0, err
+		}
+		n := int64(max(readers, 1))
+		width := (*hi - *lo + n) / n
+		for from := *lo; from <= *hi; from += width {
+			spans = append(spans, span{nil, from, min(from+width-1, *hi)})
+		}
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	for i, sp := range spans {
+		wg.Go(func() {
+			err := db.inTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, sweepSettings); err != nil {
+					return err
+				}
+				if sp.ids != nil {
+					// A few accounts in many: left to itself the planner
+					// scans all the invoices for them (twice the time of
+					// the index lookups).
+					if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+						return err
+					}
+				}
+				return loadStandingsIn(ctx, tx, typeID, horizon, sp.ids, sp.lo, sp.hi, sentBefore,
+					func(s billing.Standing, c contact) error { return fn(i, s, c) })
+			})
+			if err != nil {
+				cancel(err)
+			}
+		})
+	}
+	wg.Wait()
+	return len(spans), context.Cause(ctx)
+}
+
+// sweepSettings are the sweep's transactions' settings: JIT compiling the
+// aggregates costs more than it saves, sorts and hashes of hundreds of
+// thousands of rows spill to disk within the default work_mem, and the
+// sweep reads in parts at once itself (see readStandings): parallel
+// workers on top of that only compete for the same cores.
+const sweepSettings = `SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true),
+	set_config('max_parallel_workers_per_gather', '0', true)`
 
 // typeRule loads an account type with its date rule and time zone.
 func typeRule(ctx context.Context, q querier, typeID int64) (billing.AccountType, billing.DateRule, *time.Location, error) {
@@ -149,23 +256,25 @@ func (db *DB) Sweep(ctx context.Context, req billing.SweepRequest, now time.Time
 		}
 	}
 
-	// Phase 1, without locks: who needs a change. (JIT compiling the
-	// aggregate costs more than it saves here.)
-	var todo []int64
-	err = db.inTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
-			return err
+	// Phase 1, without locks: who needs a change. Read in parts at once
+	// (each part's accounts come in id order, so the parts' lists joined
+	// are sorted).
+	readers := min(sweepReaders, int(db.Pool.Config().MaxConns))
+	todos, examined := make([][]int64, readers), make([]int, readers)
+	_, err = db.readStandings(ctx, t.ID, horizon, nil, now, readers, func(part int, s billing.Standing, _ contact) error {
+		examined[part]++
+		if (assessed{s, billing.Assess(t, rule, today, s)}).needsWrite() {
+			todos[part] = append(todos[part], s.AccountID)
 		}
-		return loadStandings(ctx, tx, t.ID, horizon, nil, now, func(s billing.Standing) error {
-			res.Examined++
-			if (assessed{s, billing.Assess(t, rule, today, s)}).needsWrite() {
-				todo = append(todo, s.AccountID)
-			}
-			return nil
-		})
+		return nil
 	})
 	if err != nil {
 		return res, err
+	}
+	var todo []int64
+	for i := range todos {
+		res.Examined += examined[i]
+		todo = append(todo, todos[i]...)
 	}
 
 	// Phase 2: lock those accounts, read them again (payments may have
@@ -186,28 +295,21 @@ func (db *DB) Sweep(ctx context.Context, req billing.SweepRequest, now time.Time
 				VALUES ($1, $2, $3, $4, $5) RETURNING id`, t.ID, req.Trigger, req.Actor, pgDate(today), now).Scan(&res.ID); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
+		if _, err := tx.Exec(ctx, sweepSettings); err != nil {
 			return err
 		}
+		var work []assessed
+		who := map[int64]contact{}
 		if len(todo) > 0 {
 			if _, err := tx.Exec(ctx, `SELECT 1 FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE`, todo); err != nil {
 				return err
 			}
-		}
-		var work []assessed
-		if len(todo) > 0 {
-			err := loadStandings(ctx, tx, t.ID, horizon, todo, now, func(s billing.Standing) error {
-				x := assessed{s, billing.Assess(t, rule, today, s)}
-				if x.needsWrite() {
-					work = append(work, x)
-				}
-				return nil
-			})
-			if err != nil {
+			var err error
+			if work, err = db.reread(ctx, tx, t, rule, today, horizon, todo, now, who); err != nil {
 				return err
 			}
 		}
-		if err := db.applySweep(ctx, tx, t, loc, req, &res, work, now); err != nil {
+		if err := db.applySweep(ctx, tx, t, loc, req, &res, work, who, now); err != nil {
 			return err
 		}
 		res.FinishedAt = now
@@ -228,6 +330,58 @@ func (db *DB) Sweep(ctx context.Context, req billing.SweepRequest, now time.Time
 	return res, err
 }
 
+// reread reads the standings of the todo accounts again once tx holds
+// their locks, assesses them and returns those that need a change, in id
+// order, and fills in who with their contacts. It reads in parts on other
+// connections at once: a read that starts after the locks are granted sees
+// what the transaction would, since what changes a standing commits with
+// the account's lock. With a pool too small for that, it reads in tx.
+func (db *DB) reread(ctx context.Context, tx pgx.Tx, t billing.AccountType, rule billing.DateRule, today, horizon billing.Date, todo []int64,
+	now time.Time, who map[int64]contact) ([]assessed, error) {
+	readers := min(sweepReaders, int(db.Pool.Config().MaxConns)-1)
+	works, whos := make([][]assessed, max(readers, 1)), make([][]contactOf, max(readers, 1))
+	for i := range works {
+		works[i] = make([]assessed, 0, len(todo)/len(works)+1)
+	}
+	keep := func(part int, s billing.Standing, c contact) error {
+		x := assessed{s, billing.Assess(t, rule, today, s)}
+		if x.needsWrite() {
+			works[part] = append(works[part], x)
+			whos[part] = append(whos[part], contactOf{s.AccountID, c})
+		}
+		return nil
+	}
+	if readers < 1 {
+		if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+			return nil, err
+		}
+		err := loadStandingsIn(ctx, tx, t.ID, horizon, todo, math.MinInt64, math.MaxInt64, now,
+			func(s billing.Standing, c contact) error { return keep(0, s, c) })
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = on`); err != nil {
+			return nil, err
+		}
+	} else if _, err := db.readStandings(ctx, t.ID, horizon, todo, now, readers, keep); err != nil {
+		return nil, err
+	}
+	work := make([]assessed, 0, len(todo))
+	for i := range works {
+		work = append(work, works[i]...)
+		for _, c := range whos[i] {
+			who[c.account] = c.contact
+		}
+	}
+	return work, nil
+}
+
+// contactOf is an account's contact.
+type contactOf struct {
+	account int64
+	contact contact
+}
+
 func nullID(id int64) any {
 	if id == 0 {
 		return nil
@@ -243,7 +397,8 @@ type statusRow struct {
 }
 
 // applySweep writes the verdicts of a sweep inside tx.
-func (db *DB) applySweep(ctx context.Context, tx pgx.Tx, t billing.AccountType, loc *time.Location, req billing.SweepRequest, res *billing.SweepResult, work []assessed, now time.Time) error {
+func (db *DB) applySweep(ctx context.Context, tx pgx.Tx, t billing.AccountType, loc *time.Location, req billing.SweepRequest, res *billing.SweepResult, work []assessed,
+	who map[int64]contact, now time.Time) error {
 	actor := cmp.Or(req.Actor, SweepActor)
 	// Suspensions first: the guard may turn some into held ones, which
 	// stay delinquent.
@@ -279,7 +434,7 @@ func (db *DB) applySweep(ctx context.Context, tx pgx.Tx, t billing.AccountType, 
 			notices = append(notices, statusNotice(billing.NoticeSuspended, x.s, a, true))
 		}
 	}
-	// The writes that need no answer go in one pipelined batch.
+	// The writes that need no answer, a few big statements.
 	var w writeBatch
 	if len(restore) > 0 {
 		ids := make([]int64, len(restore))
@@ -300,15 +455,38 @@ func (db *DB) applySweep(ctx context.Context, tx pgx.Tx, t billing.AccountType, 
 	res.Restored = len(restore)
 	queueStatuses(&w, statuses, "sweep", actor, res.ID, 0, now)
 	res.StatusChanges = len(statuses)
-	out, reminders, err := noticeContacts(ctx, tx, notices)
-	if err != nil {
+	var out []billing.Notice
+	for _, n := range notices {
+		if n, ok := who[n.AccountID].address(n); ok {
+			out = append(out, n)
+			if n.Kind == billing.NoticeReminder {
+				res.Reminders++
+			}
+		}
+	}
+	// The notices' rows (JSON) are made while the server writes the rest.
+	type made struct {
+		inserts []noticeInsert
+		err     error
+	}
+	notes := make(chan made, 1)
+	go func() {
+		inserts, err := noticeInserts(out, now)
+		notes <- made{inserts, err}
+	}()
+	if err := w.exec(ctx, tx); err != nil {
+		<-notes
 		return err
 	}
-	if err := queueNoticeRows(&w, out, now); err != nil {
-		return err
+	m := <-notes
+	if m.err != nil {
+		return m.err
 	}
-	res.Reminders = reminders
-	return w.run(ctx, tx, false)
+	var nw writeBatch
+	for _, in := range m.inserts {
+		nw.queue(nil, in.sql, in.args...)
+	}
+	return nw.exec(ctx, tx)
 }
 
 // reminderNotice is the reminder an assessment asks for.
@@ -401,11 +579,13 @@ func queueNoticeRows(w *writeBatch, ns []billing.Notice, now time.Time) error {
 	if len(ns) == 0 {
 		return nil
 	}
-	args, err := queueNoticesArgs(ns, now)
+	inserts, err := noticeInserts(ns, now)
 	if err != nil {
 		return err
 	}
-	w.queue(nil, queueNoticesSQL, args...)
+	for _, in := range inserts {
+		w.queue(nil, in.sql, in.args...)
+	}
 	return nil
 }
 
@@ -431,12 +611,12 @@ func queueStatuses(w *writeBatch, rows []statusRow, cause, actor string, sweepID
 	for i, r := range rows {
 		ids[i], from[i], to[i], why[i] = r.account, string(r.from), string(r.to), strings.Join(r.why, "\n")
 	}
-	// Tens of thousands of ids: index lookups beat hashing the whole
-	// accounts table (measured over 1,000,000 accounts). A few ids get
-	// index lookups anyway.
+	// Tens of thousands of ids: index lookups beat hashing or merging the
+	// whole accounts table (measured over 1,000,000 accounts). A few ids
+	// get index lookups anyway.
 	many := len(rows) > 100
 	if many {
-		w.queue(nil, `SET LOCAL enable_hashjoin = off`)
+		w.queue(nil, `SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`)
 	}
 	w.queue(rowsCheck(int64(len(rows)), "record status changes"), `WITH c AS (
 			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS c(id, from_status, to_status, why)
@@ -455,7 +635,7 @@ func queueStatuses(w *writeBatch, rows []statusRow, cause, actor string, sweepID
 	w.queue(nil, `UPDATE suspension_batches b SET status = 'decided', decided_at = $1, decided_by = $2
 		WHERE b.status = 'pending' AND NOT EXISTS (SELECT 1 FROM suspension_batch_items i WHERE i.batch_id = b.id AND i.status = 'pending')`, now, actor)
 	if many {
-		w.queue(nil, `SET LOCAL enable_hashjoin = on`)
+		w.queue(nil, `SELECT set_config('enable_hashjoin', 'on', true), set_config('enable_mergejoin', 'on', true)`)
 	}
 }
 
