@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -223,6 +224,7 @@ type stmtRec struct {
 	sql  string
 	rows int64
 	took time.Duration
+	end  time.Time
 }
 
 type stmtStartKey struct{}
@@ -244,21 +246,54 @@ func (t *stmtTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.Tr
 	if !ok {
 		return
 	}
-	took := time.Since(s.at)
+	end := time.Now()
 	t.mu.Lock()
-	t.recs = append(t.recs, stmtRec{sql: s.sql, rows: data.CommandTag.RowsAffected(), took: took})
+	t.recs = append(t.recs, stmtRec{sql: s.sql, rows: data.CommandTag.RowsAffected(), took: end.Sub(s.at), end: end})
 	t.mu.Unlock()
 }
 
+// TraceBatchStart, TraceBatchQuery and TraceBatchEnd record a pipelined
+// batch's statements like others, each from the end of the one before it
+// (the first from the batch's start): the server runs them one after
+// another and answers in order, so that is about each one's time there.
+func (t *stmtTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	if !t.on.Load() {
+		return ctx
+	}
+	return context.WithValue(ctx, batchClockKey{}, &batchClock{last: time.Now()})
+}
+
+func (t *stmtTracer) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchQueryData) {
+	c, ok := ctx.Value(batchClockKey{}).(*batchClock)
+	if !ok {
+		return
+	}
+	now := time.Now()
+	took := now.Sub(c.last)
+	c.last = now
+	t.mu.Lock()
+	t.recs = append(t.recs, stmtRec{sql: data.SQL, rows: data.CommandTag.RowsAffected(), took: took, end: now})
+	t.mu.Unlock()
+}
+
+func (t *stmtTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+type batchClockKey struct{}
+
+// batchClock is when a batch's last result came.
+type batchClock struct{ last time.Time }
+
 // sweepPhases name the parts of a sweep by the statements they run: a
-// statement (its whole text, prefixed "tx| " inside the transaction) goes
-// to the first entry whose text it contains.
+// statement (its whole text, prefixed "tx| " from the sweep's writing
+// transaction's BEGIN on) goes to the first entry whose text it contains.
 var sweepPhases = []struct{ name, contains string }{
 	{"lock+re-read", "tx| WITH owed AS"},
 	{"read+assess", "WITH owed AS"},
+	{"read+assess", "SELECT min(id), max(id) FROM accounts"},
 	{"lock+re-read", "tx| SELECT 1 FROM accounts"},
 	{"guard", "tx| SELECT p,"},
 	{"statuses+audit", "account_status_changes"},
+	{"statuses+audit", "enable_mergejoin"},
 	{"statuses+audit", "suspension_batch"},
 	{"services+outbox", "services"},
 	{"services+outbox", "UPDATE pops"},
@@ -268,22 +303,16 @@ var sweepPhases = []struct{ name, contains string }{
 }
 
 // phases sums the recorded statements' times by sweepPhases, the rest as
-// "other" and the time outside them as "go".
+// "other" and the time outside them all as "go". Times are wall-clock: of
+// statements run at once (on several connections) each moment counts once.
 func (t *stmtTracer) phases(total time.Duration) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	sums := map[string]time.Duration{}
-	var in time.Duration
+	spans := map[string][]span{}
+	var all []span
 	inTx := false
 	for _, r := range t.recs {
-		in += r.took
-		q := strings.TrimSpace(spaces.ReplaceAllString(r.sql, " "))
-		if strings.HasPrefix(strings.ToLower(q), "begin") {
-			inTx = true
-		}
-		if inTx {
-			q = "tx| " + q
-		}
+		q := markTx(strings.TrimSpace(spaces.ReplaceAllString(r.sql, " ")), &inTx)
 		name := "other"
 		for _, p := range sweepPhases {
 			if strings.Contains(q, p.contains) {
@@ -291,19 +320,58 @@ func (t *stmtTracer) phases(total time.Duration) string {
 				break
 			}
 		}
-		sums[name] += r.took
+		sp := span{r.end.Add(-r.took), r.end}
+		spans[name] = append(spans[name], sp)
+		all = append(all, sp)
 	}
-	sums["go"] = total - in
 	var parts []string
-	for _, name := range []string{"read+assess", "lock+re-read", "guard", "services+outbox", "statuses+audit", "notices", "other", "go"} {
-		parts = append(parts, fmt.Sprintf("%s %.2fs", name, sums[name].Seconds()))
+	for _, name := range []string{"read+assess", "lock+re-read", "guard", "services+outbox", "statuses+audit", "notices", "other"} {
+		parts = append(parts, fmt.Sprintf("%s %.2fs", name, union(spans[name]).Seconds()))
 	}
+	parts = append(parts, fmt.Sprintf("go %.2fs", (total-union(all)).Seconds()))
 	return strings.Join(parts, ", ")
+}
+
+// span is when a statement ran.
+type span struct{ from, to time.Time }
+
+// union is how long at least one of ss was running.
+func union(ss []span) time.Duration {
+	slices.SortFunc(ss, func(a, b span) int { return a.from.Compare(b.from) })
+	var sum time.Duration
+	var cur span
+	for i, s := range ss {
+		switch {
+		case i == 0:
+			cur = s
+		case s.from.After(cur.to):
+			sum += cur.to.Sub(cur.from)
+			cur = s
+		case s.to.After(cur.to):
+			cur.to = s.to
+		}
+	}
+	if len(ss) > 0 {
+		sum += cur.to.Sub(cur.from)
+	}
+	return sum
+}
+
+// markTx prefixes q with "tx| " from the sweep's writing transaction's
+// BEGIN on (the reading ones begin read only).
+func markTx(q string, inTx *bool) string {
+	if l := strings.ToLower(q); strings.HasPrefix(l, "begin") && !strings.Contains(l, "read only") {
+		*inTx = true
+	}
+	if *inTx {
+		return "tx| " + q
+	}
+	return q
 }
 
 // report sums the recorded statements by text, in the order each was
 // first run, and says how much of total was spent outside them. Statements
-// from the first BEGIN on are marked "tx|".
+// of the writing transaction are marked "tx|".
 func (t *stmtTracer) report(total time.Duration) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -313,17 +381,11 @@ func (t *stmtTracer) report(total time.Duration) string {
 	}
 	var order []string
 	sums := map[string]*sum{}
-	var in time.Duration
+	var all []span
 	inTx := false
 	for _, r := range t.recs {
-		in += r.took
-		k := firstWords(r.sql)
-		if strings.HasPrefix(strings.ToLower(k), "begin") {
-			inTx = true
-		}
-		if inTx {
-			k = "tx| " + k
-		}
+		all = append(all, span{r.end.Add(-r.took), r.end})
+		k := markTx(firstWords(r.sql), &inTx)
 		if sums[k] == nil {
 			sums[k] = &sum{}
 			order = append(order, k)
@@ -338,7 +400,9 @@ func (t *stmtTracer) report(total time.Duration) string {
 		s := sums[k]
 		fmt.Fprintf(&sb, "  %9s %5d %8d  %s\n", s.took.Round(time.Millisecond), s.n, s.rows, k)
 	}
-	fmt.Fprintf(&sb, "  %9s in %d statements; %s outside them (Go between statements)", in.Round(time.Millisecond), len(t.recs), (total - in).Round(time.Millisecond))
+	in := union(all)
+	fmt.Fprintf(&sb, "  %9s in %d statements (wall clock: statements run at once count once); %s outside them (Go between statements)",
+		in.Round(time.Millisecond), len(t.recs), (total - in).Round(time.Millisecond))
 	return sb.String()
 }
 
