@@ -394,7 +394,7 @@ func sampleActivity(ctx context.Context, b *testing.B, url string, db *postgres.
 	}
 	before := db.Pool.Stat()
 	counts := map[string]int{}
-	samples := 0
+	samples, failed := 0, 0
 	var progress []string
 	start := time.Now()
 	done, stopped := make(chan struct{}), make(chan struct{})
@@ -408,15 +408,18 @@ func sampleActivity(ctx context.Context, b *testing.B, url string, db *postgres.
 				return
 			case <-t.C:
 			}
-			rows, err := conn.Query(ctx, `SELECT state || ' ' || coalesce(wait_event_type || ':' || wait_event, '-') || ' ' ||
-					left(regexp_replace(query, '\s+', ' ', 'g'), 60)
+			// (A session starting up has no state yet.)
+			rows, err := conn.Query(ctx, `SELECT coalesce(state, '-') || ' ' || coalesce(wait_event_type || ':' || wait_event, '-') || ' ' ||
+					left(regexp_replace(coalesce(query, ''), '\s+', ' ', 'g'), 60)
 				FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`)
 			if err != nil {
-				return
+				failed++
+				continue
 			}
 			keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
 			if err != nil {
-				return
+				failed++
+				continue
 			}
 			samples++
 			for _, k := range keys {
@@ -465,7 +468,7 @@ func sampleActivity(ctx context.Context, b *testing.B, url string, db *postgres.
 		for _, p := range progress {
 			b.Logf("  %s", p)
 		}
-		b.Logf("pg_stat_activity: %d samples, sessions per sample by state, wait and statement:", samples)
+		b.Logf("pg_stat_activity: %d samples (%d failed), sessions per sample by state, wait and statement:", samples, failed)
 		for _, e := range all[:min(len(all), 25)] {
 			b.Logf("  %6.2f  %s", float64(e.n)/float64(max(samples, 1)), e.k)
 		}
