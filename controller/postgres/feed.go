@@ -30,6 +30,13 @@ func (db *DB) WithFeedPool(ctx context.Context, maxConns int32) error {
 	}
 	cfg := db.Pool.Config()
 	cfg.MaxConns, cfg.MinConns = maxConns, 0
+	// The feed's statements look rows up by POP and revision or service:
+	// their generic plans are their custom ones, without planning each
+	// time (ChangesSince's planning cost more than its run).
+	if cfg.ConnConfig.RuntimeParams == nil {
+		cfg.ConnConfig.RuntimeParams = map[string]string{}
+	}
+	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("feed pool: %w", err)

@@ -119,6 +119,11 @@ func inOutboxTx(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn 
 	// service was locked by the caller (accountServices) and its POP
 	// exists (a foreign key), so each is written.
 	var w writeBatch
+	if len(o.changes) <= 1000 {
+		// A few services: the generic plans are the custom ones, without
+		// planning each time (see genericPlans).
+		w.queue(nil, genericPlans)
+	}
 	queueStateChanges(&w, o.changes, false)
 	w.queue(nil, `COMMIT`)
 	if err := w.run(ctx, tx, true); err != nil {

@@ -988,9 +988,11 @@ const settleStandingSQL = `SELECT a.id, a.number, a.currency, a.status, a.exempt
 func (db *DB) settleTx(ctx context.Context, tx pgx.Tx, accountID int64, cause, actor string, paymentID int64, now time.Time) error {
 	sq := newServicesQuery(tx, []int64{accountID}, billing.StateActive)
 	var rb pgx.Batch
+	rb.Queue(genericPlans)
 	rb.Queue(settleTypeSQL, accountID)
 	rb.Queue(settleStandingSQL, accountID, now)
 	rb.Queue(accountServicesSQL, sq.args()...)
+	rb.Queue(defaultPlans)
 	br := tx.SendBatch(ctx, &rb)
 	var who contact
 	var t billing.AccountType
@@ -1002,6 +1004,9 @@ func (db *DB) settleTx(ctx context.Context, tx pgx.Tx, accountID int64, cause, a
 	var numbers []string
 	var dues []time.Time
 	err := func() (err error) {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
 		if t, err = scanAccountType(prefixedRow{br.QueryRow(), []any{&who.email, &who.name}}); err != nil {
 			return err
 		}
@@ -1055,6 +1060,7 @@ func (db *DB) settleTx(ctx context.Context, tx pgx.Tx, accountID int64, cause, a
 		}
 	}
 	var w writeBatch
+	w.queue(nil, genericPlans)
 	if x.a.Restore {
 		if err := restoreAccounts(ctx, tx, t, loc, []assessed{x}, svcs, cause+" restored service", actor, now, &w); err != nil {
 			return err
@@ -1069,8 +1075,22 @@ func (db *DB) settleTx(ctx context.Context, tx pgx.Tx, accountID int64, cause, a
 		kind := strings.Fields(cause)[0]
 		queueStatuses(&w, []statusRow{{accountID, x.s.Status, x.a.Status, x.a.Why}}, kind, actor, 0, paymentID, now)
 	}
+	if w.len() == 1 {
+		return nil // nothing to write
+	}
+	w.queue(nil, defaultPlans)
 	return w.run(ctx, tx, false)
 }
+
+// genericPlans and defaultPlans frame a settlement's statements: each is a
+// few index lookups whatever its parameters, and left to itself PostgreSQL
+// plans several of them afresh on every call (their custom plans look
+// cheaper than the generic one), which costs more than running them. The
+// caller's statements after it plan as the session says.
+const (
+	genericPlans = `SET LOCAL plan_cache_mode = force_generic_plan`
+	defaultPlans = `SET LOCAL plan_cache_mode = DEFAULT`
+)
 
 // prefixedRow scans its first columns into extra, the rest into Scan's
 // destinations.
