@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
@@ -118,13 +119,14 @@ const sweepReaders = 4
 
 // readStandings runs standingsSQL (see loadStandingsIn) over the accounts
 // of type typeID, or those of ids (sorted) if not nil, split into parts by
-// id, each part in a transaction of its own on a connection of its own,
-// concurrently: at most readers at a time, and one part when readers is
-// below two. fn is called for each account with its part's number, parts
-// in id order, from one goroutine per part. It returns how many parts
-// there were.
+// id, each part in a read-only transaction of its own on a connection of
+// its own, concurrently: at most readers at a time, and one part when
+// readers is below two. The connections are conns (one per reader) if not
+// nil, else the pool's. fn is called for each account with its part's
+// number, parts in id order, from one goroutine per part. It returns how
+// many parts there were.
 func (db *DB) readStandings(ctx context.Context, typeID int64, horizon billing.Date, ids []int64, sentBefore time.Time, readers int,
-	fn func(part int, s billing.Standing, c contact) error) (int, error) {
+	conns []*pgxpool.Conn, fn func(part int, s billing.Standing, c contact) error) (int, error) {
 	type span struct {
 		ids    []int64
 		lo, hi int64
@@ -158,7 +160,13 @@ func (db *DB) readStandings(ctx context.Context, typeID int64, horizon billing.D
 	var wg sync.WaitGroup
 	for i, sp := range spans {
 		wg.Go(func() {
-			err := db.inTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+			inTx := func(fn func(pgx.Tx) error) error { return db.inTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly}, fn) }
+			if conns != nil {
+				inTx = func(fn func(pgx.Tx) error) error {
+					return pgx.BeginTxFunc(ctx, conns[i], pgx.TxOptions{AccessMode: pgx.ReadOnly}, fn)
+				}
+			}
+			err := inTx(func(tx pgx.Tx) error {
 				if _, err := tx.Exec(ctx, sweepSettings); err != nil {
 					return err
 				}
@@ -261,7 +269,7 @@ func (db *DB) Sweep(ctx context.Context, req billing.SweepRequest, now time.Time
 	// are sorted).
 	readers := min(sweepReaders, int(db.Pool.Config().MaxConns))
 	todos, examined := make([][]int64, readers), make([]int, readers)
-	_, err = db.readStandings(ctx, t.ID, horizon, nil, now, readers, func(part int, s billing.Standing, _ contact) error {
+	_, err = db.readStandings(ctx, t.ID, horizon, nil, now, readers, nil, func(part int, s billing.Standing, _ contact) error {
 		examined[part]++
 		if (assessed{s, billing.Assess(t, rule, today, s)}).needsWrite() {
 			todos[part] = append(todos[part], s.AccountID)
@@ -301,11 +309,20 @@ func (db *DB) Sweep(ctx context.Context, req billing.SweepRequest, now time.Time
 		var work []assessed
 		who := map[int64]contact{}
 		if len(todo) > 0 {
+			// The re-read's connections are taken before the locks: taken
+			// after, they could all be held by payments waiting for those
+			// locks.
+			conns := db.acquireReaders(ctx)
+			defer func() {
+				for _, c := range conns {
+					c.Release()
+				}
+			}()
 			if _, err := tx.Exec(ctx, `SELECT 1 FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE`, todo); err != nil {
 				return err
 			}
 			var err error
-			if work, err = db.reread(ctx, tx, t, rule, today, horizon, todo, now, who); err != nil {
+			if work, err = db.reread(ctx, tx, t, rule, today, horizon, todo, now, conns, who); err != nil {
 				return err
 			}
 		}
@@ -330,15 +347,37 @@ func (db *DB) Sweep(ctx context.Context, req billing.SweepRequest, now time.Time
 	return res, err
 }
 
+// acquireReaders takes connections for reread: sweepReaders, leaving the
+// transaction's own; none if the pool cannot spare two. (Waiting for them
+// is safe while the transaction holds no account's lock.)
+func (db *DB) acquireReaders(ctx context.Context) []*pgxpool.Conn {
+	var conns []*pgxpool.Conn
+	for range min(sweepReaders, int(db.Pool.Config().MaxConns)-1) {
+		c, err := db.Pool.Acquire(ctx)
+		if err != nil {
+			break
+		}
+		conns = append(conns, c)
+	}
+	if len(conns) < 2 {
+		for _, c := range conns {
+			c.Release()
+		}
+		return nil
+	}
+	return conns
+}
+
 // reread reads the standings of the todo accounts again once tx holds
 // their locks, assesses them and returns those that need a change, in id
-// order, and fills in who with their contacts. It reads in parts on other
-// connections at once: a read that starts after the locks are granted sees
-// what the transaction would, since what changes a standing commits with
-// the account's lock. With a pool too small for that, it reads in tx.
+// order, and fills in who with their contacts. It reads in parts on conns
+// (from acquireReaders, taken before the locks) at once: a read that starts
+// after the locks are granted sees what the transaction would, since what
+// changes a standing commits with the account's lock. Without conns it
+// reads in tx.
 func (db *DB) reread(ctx context.Context, tx pgx.Tx, t billing.AccountType, rule billing.DateRule, today, horizon billing.Date, todo []int64,
-	now time.Time, who map[int64]contact) ([]assessed, error) {
-	readers := min(sweepReaders, int(db.Pool.Config().MaxConns)-1)
+	now time.Time, conns []*pgxpool.Conn, who map[int64]contact) ([]assessed, error) {
+	readers := len(conns)
 	works, whos := make([][]assessed, max(readers, 1)), make([][]contactOf, max(readers, 1))
 	for i := range works {
 		works[i] = make([]assessed, 0, len(todo)/len(works)+1)
@@ -363,7 +402,7 @@ func (db *DB) reread(ctx context.Context, tx pgx.Tx, t billing.AccountType, rule
 		if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = on`); err != nil {
 			return nil, err
 		}
-	} else if _, err := db.readStandings(ctx, t.ID, horizon, todo, now, readers, keep); err != nil {
+	} else if _, err := db.readStandings(ctx, t.ID, horizon, todo, now, readers, conns, keep); err != nil {
 		return nil, err
 	}
 	work := make([]assessed, 0, len(todo))

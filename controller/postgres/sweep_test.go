@@ -429,3 +429,45 @@ func TestScheduledSweepRunsOncePerLocalDay(t *testing.T) {
 		t.Fatalf("second the same local day %+v %v", res, err)
 	}
 }
+
+// TestSweepReadsInPartsOrInItsTransaction: the same sweep over many
+// accounts (read in parts on connections of their own) and on a pool of
+// one connection (read in the sweep's transaction) decides the same.
+func TestSweepReadsInPartsOrInItsTransaction(t *testing.T) {
+	t.Parallel()
+	for _, conns := range []int{16, 1} {
+		t.Run(fmt.Sprint(conns), func(t *testing.T) {
+			t.Parallel()
+			c := newCollections(t, residential())
+			if conns == 1 {
+				db, err := postgres.Open(context.Background(), strings.Replace(c.db.Pool.Config().ConnString(), "?", "?pool_max_conns=1&", 1))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(db.Close)
+				c.db = db
+			}
+			var late, ok []int64
+			for i := range 40 {
+				a, _ := c.account(fmt.Sprintf("pop-%d", i%3))
+				if i%4 == 0 {
+					c.owe(a, billing.NewDate(2026, 12, 10), 5000) // within its grace on Dec 14
+					ok = append(ok, a)
+				} else {
+					c.owe(a, billing.NewDate(2026, 11, 20), 5000)
+					late = append(late, a)
+				}
+			}
+			res := c.sweep(local(12, 14, 6), billing.SuspensionGuard{Disabled: true})
+			if res.Examined != 40 || res.Suspended != len(late) || res.StatusChanges != 40 {
+				t.Fatalf("examined %d, suspended %d, status changes %d; want 40, %d, 40", res.Examined, res.Suspended, res.StatusChanges, len(late))
+			}
+			for _, a := range late {
+				c.want(a, billing.AccountSuspended, "a month late")
+			}
+			for _, a := range ok {
+				c.want(a, billing.AccountPastDue, "within its grace")
+			}
+		})
+	}
+}
