@@ -150,7 +150,9 @@ func writeStored(w http.ResponseWriter, resp billing.StoredResponse, replayed bo
 // other handler than the API's mux is not looked into, and gets the
 // claim-run-complete protocol.
 func claimedInTx(next http.Handler, r *http.Request) bool {
-	mux, ok := next.(*http.ServeMux)
+	mux, ok := next.(interface {
+		Handler(*http.Request) (http.Handler, string)
+	})
 	if !ok || r.Method != http.MethodPost {
 		return false
 	}

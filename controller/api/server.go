@@ -156,7 +156,7 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	if deps.Tickets != nil {
 		s.registerTickets(deps.Tickets)
 	}
-	s.handler = s.instrument(s.authenticate(s.idempotency(notePattern(mux))))
+	s.handler = s.instrument(s.authenticate(s.idempotency(notePattern{mux})))
 	return s
 }
 
@@ -223,15 +223,20 @@ func (s *Server) requireRole(ctx huma.Context, next func(huma.Context)) {
 // r.Pattern off its own.
 type routeKey struct{}
 
-// notePattern notes the pattern the mux matched for instrument.
-func notePattern(mux *http.ServeMux) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mux.ServeHTTP(w, r)
-		if p, ok := r.Context().Value(routeKey{}).(*string); ok {
-			*p = r.Pattern
-		}
-	})
+// notePattern notes the pattern the mux matched for instrument. It also
+// answers Handler like the mux, for middlewares that look up a request's
+// route (claimedInTx).
+type notePattern struct{ mux *http.ServeMux }
+
+func (n notePattern) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n.mux.ServeHTTP(w, r)
+	if p, ok := r.Context().Value(routeKey{}).(*string); ok {
+		*p = r.Pattern
+	}
 }
+
+// Handler is the mux's Handler.
+func (n notePattern) Handler(r *http.Request) (http.Handler, string) { return n.mux.Handler(r) }
 
 // instrument records request latency by route pattern ("unmatched" for
 // requests that matched none or were refused before the mux).
