@@ -600,17 +600,13 @@ func newNoticesListCmd(g *globals) *cobra.Command {
 				return err
 			}
 			f := billing.NoticeFilter{AccountID: account, Status: status, Kind: billing.NoticeKind(kind), Limit: 1000}
-			all := []billing.Notice{}
-			for {
+			all, err := allPages(func(after int64) ([]billing.Notice, int64, error) {
+				f.AfterID = after
 				p, err := c.Notices(cmd.Context(), f)
-				if err != nil {
-					return err
-				}
-				all = append(all, p.Items...)
-				if p.NextAfter == 0 || len(p.Items) == 0 {
-					break
-				}
-				f.AfterID = p.NextAfter
+				return p.Items, p.NextAfter, err
+			})
+			if err != nil {
+				return err
 			}
 			if g.json() {
 				return printJSON(cmd.OutOrStdout(), all)

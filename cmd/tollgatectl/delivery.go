@@ -59,17 +59,13 @@ func newDeliveryListCmd(g *globals) *cobra.Command {
 				return err
 			}
 			f.Status, f.Channel, f.Limit = billing.DeliveryStatus(status), billing.DeliveryChannel(channel), 1000
-			all := []billing.InvoiceDelivery{}
-			for {
+			all, err := allPages(func(after int64) ([]billing.InvoiceDelivery, int64, error) {
+				f.AfterID = after
 				p, err := c.Deliveries(cmd.Context(), f)
-				if err != nil {
-					return err
-				}
-				all = append(all, p.Items...)
-				if p.NextAfter == 0 || len(p.Items) == 0 {
-					break
-				}
-				f.AfterID = p.NextAfter
+				return p.Items, p.NextAfter, err
+			})
+			if err != nil {
+				return err
 			}
 			if g.json() {
 				return printJSON(cmd.OutOrStdout(), all)

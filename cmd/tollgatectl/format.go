@@ -230,3 +230,20 @@ func withID(g *globals, kind string, run func(cmd *cobra.Command, c *client.Clie
 		return run(cmd, c, id)
 	}
 }
+
+// allPages collects every item of a paged listing: get returns one page
+// after the given id and the id to continue after (0 at the end).
+func allPages[T any](get func(after int64) ([]T, int64, error)) ([]T, error) {
+	all := []T{}
+	for after := int64(0); ; {
+		items, next, err := get(after)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if next == 0 || len(items) == 0 {
+			return all, nil
+		}
+		after = next
+	}
+}

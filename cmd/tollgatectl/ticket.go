@@ -59,17 +59,13 @@ func newTicketListCmd(g *globals) *cobra.Command {
 				return err
 			}
 			f := billing.TicketFilter{AccountID: account, Status: billing.TicketStatus(status), Limit: 1000}
-			all := []billing.Ticket{}
-			for {
+			all, err := allPages(func(after int64) ([]billing.Ticket, int64, error) {
+				f.AfterID = after
 				p, err := c.Tickets(cmd.Context(), f)
-				if err != nil {
-					return err
-				}
-				all = append(all, p.Items...)
-				if p.NextAfter == 0 || len(p.Items) == 0 {
-					break
-				}
-				f.AfterID = p.NextAfter
+				return p.Items, p.NextAfter, err
+			})
+			if err != nil {
+				return err
 			}
 			if g.json() {
 				return printJSON(cmd.OutOrStdout(), all)
