@@ -71,14 +71,14 @@ func TestComposeInvoice(t *testing.T) {
 		{
 			name: "service starting mid-period is prorated", account: untaxed, period: jan,
 			services: []BillableService{svc(1, fiber, "2026-01-15", "")},
-			wantOK:   true, lines: []wantLine{{LineRecurring, 5000 - 5000*14/31, "2026-01-15", "2026-02-01"}},
+			wantOK:   true, lines: []wantLine{{LineRecurring, 2742, "2026-01-15", "2026-02-01"}},
 			subtotal: 2742, total: 2742, why: "Fiber 100 - Home prorated: active 17 of 31 days of 2026-01-01 to 2026-01-31, 27.42 of 50.00",
 		},
 		{
 			name: "service ending mid-period is prorated", account: untaxed, period: jan,
 			services: []BillableService{svc(1, fiber, "2025-06-01", "2026-01-11")},
-			wantOK:   true, lines: []wantLine{{LineRecurring, 5000 * 10 / 31, "2026-01-01", "2026-01-11"}},
-			subtotal: 1612, total: 1612,
+			wantOK:   true, lines: []wantLine{{LineRecurring, 1613, "2026-01-01", "2026-01-11"}},
+			subtotal: 1613, total: 1613,
 		},
 		{
 			name: "service starting and ending inside the period", account: untaxed, period: jan,

@@ -3,6 +3,7 @@ package billing
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -19,16 +20,25 @@ func TestProrate(t *testing.T) {
 		want     int64
 	}{
 		{"whole period", 5000, jan, "2026-01-01", "2026-02-01", 5000},
-		{"from the 15th", 5000, jan, "2026-01-15", "2026-02-01", 5000 - 5000*14/31},
-		{"until the 11th (exclusive)", 5000, jan, "2026-01-01", "2026-01-11", 5000 * 10 / 31},
+		{"from the 15th: 17/31 × 50.00 = 27.419… → 27.42", 5000, jan, "2026-01-15", "2026-02-01", 2742},
+		{"until the 11th (exclusive): 10/31 × 50.00 = 16.129… → 16.13", 5000, jan, "2026-01-01", "2026-01-11", 1613},
+		// S6, computed by hand: fixed-day billing on the 1st, a service
+		// starting Wed 2027-03-10 at 50.00/month is charged 22/31 × 50.00 =
+		// 3548.387 cents, rounded half-even to 35.48 (not 35.49).
+		{"S6: start Wed 2027-03-10, 22/31 × 50.00 = 35.48", 5000, per("2027-03-01", "2027-04-01"), "2027-03-10", "2027-04-01", 3548},
+		{"S6 credit mirrors", -5000, per("2027-03-01", "2027-04-01"), "2027-03-10", "2027-04-01", -3548},
+		{"exact half rounds to even (down)", 5, per("2026-01-01", "2026-01-03"), "2026-01-01", "2026-01-02", 2},
+		{"exact half rounds to even (up)", 7, per("2026-01-01", "2026-01-03"), "2026-01-01", "2026-01-02", 4},
 		{"one day", 3100, jan, "2026-01-10", "2026-01-11", 100},
 		{"clamped to the period", 5000, jan, "2025-12-01", "2026-03-01", 5000},
 		{"empty", 5000, jan, "2026-01-10", "2026-01-10", 0},
 		{"inverted", 5000, jan, "2026-01-20", "2026-01-10", 0},
 		{"outside", 5000, jan, "2026-02-01", "2026-02-10", 0},
 		{"empty period", 5000, Period{}, "2026-01-01", "2026-02-01", 0},
-		{"credit mirrors charge", -5000, jan, "2026-01-15", "2026-02-01", -(5000 - 5000*14/31)},
-		{"1e12 minor units over a leap year's annual period", 1e12, per("2028-01-01", "2029-01-01"), "2028-02-29", "2028-03-01", int64(1e12)*60/366 - int64(1e12)*59/366},
+		{"credit mirrors charge", -5000, jan, "2026-01-15", "2026-02-01", -2742},
+		// F(60) − F(59) with F(x) = 1e12·x/366 rounded half-even:
+		// 163934426229.508… → …230, 161202185792.349… → …792.
+		{"1e12 minor units over a leap year's annual period", 1e12, per("2028-01-01", "2029-01-01"), "2028-02-29", "2028-03-01", 163934426230 - 161202185792},
 		{"max int64", math.MaxInt64, jan, "2026-01-01", "2026-02-01", math.MaxInt64},
 		{"min int64", math.MinInt64, jan, "2026-01-01", "2026-02-01", math.MinInt64},
 	}
@@ -129,6 +139,51 @@ func TestProratePartitionProperty(t *testing.T) {
 		}
 		if sum != price {
 			return fmt.Errorf("price %d, period %v (%d days), cuts %v: pieces sum to %d", price, p, p.Days(), cuts, sum)
+		}
+		return nil
+	})
+}
+
+// Property (b): every piece is close to its exact share price·days/total —
+// within half a minor unit when it touches the period's start or end (every
+// service start and stop), within one minor unit anywhere else — and the
+// rounding is symmetric: Prorate(−p) = −Prorate(p).
+func TestProrateAccuracyProperty(t *testing.T) {
+	half := big.NewRat(1, 2)
+	one := big.NewRat(1, 1)
+	checkProperty(t, func(r *rand.Rand) error {
+		start := randDate(r)
+		p := Period{start, start.AddDays(1 + r.IntN(400))}
+		if r.IntN(2) == 0 {
+			p = PeriodAt(randDate(r), 1+r.IntN(31), time.Month(1+r.IntN(12)), randInterval(r))
+		}
+		price := []int64{r.Int64N(100000), r.Int64N(1e12 + 1), -r.Int64N(1e12 + 1), math.MaxInt64, math.MinInt64 + 1}[r.IntN(5)]
+		days := p.Days()
+		a, b := r.IntN(days+1), r.IntN(days+1)
+		if a > b {
+			a, b = b, a
+		}
+		switch r.IntN(3) { // a third touch the start, a third the end
+		case 0:
+			a = 0
+		case 1:
+			b = days
+		}
+		from, to := p.Start.AddDays(a), p.Start.AddDays(b)
+		got := Prorate(price, p, from, to)
+		exact := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(price), big.NewInt(int64(b-a))), big.NewInt(int64(days)))
+		diff := new(big.Rat).Sub(new(big.Rat).SetInt64(got), exact)
+		diff.Abs(diff)
+		limit := one
+		if a == 0 || b == days {
+			limit = half
+		}
+		if diff.Cmp(limit) > 0 {
+			return fmt.Errorf("price %d, period %v: [%s, %s) = %d, exact %s: off by %s (limit %s)",
+				price, p, from, to, got, exact.FloatString(3), diff.FloatString(3), limit.RatString())
+		}
+		if mirror := Prorate(-price, p, from, to); mirror != -got {
+			return fmt.Errorf("price %d, period %v: Prorate(−p) = %d, −Prorate(p) = %d", price, p, mirror, -got)
 		}
 		return nil
 	})
