@@ -13,7 +13,7 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tollgate_portal_sign_ins_total",
-			Help: "Portal sign-in attempts by method (code, captive) and result (ok, wrong_code, bad_token, limited)."}, []string{"via", "result"}),
+			Help: "Portal sign-in attempts by method (code, captive) and result (ok, wrong_code, bad_token, reused_token, not_suspended, limited)."}, []string{"via", "result"}),
 		codes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tollgate_portal_codes_total",
 			Help: "Sign-in code requests by result (sent, unknown_account, no_email, account_limit, send_failed)."}, []string{"result"}),
 		payments: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tollgate_portal_payments_total",
