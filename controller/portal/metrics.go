@@ -17,7 +17,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		codes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tollgate_portal_codes_total",
 			Help: "Sign-in code requests by result (sent, unknown_account, no_email, account_limit, send_failed)."}, []string{"result"}),
 		payments: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tollgate_portal_payments_total",
-			Help: "Portal payments by result (succeeded, failed, error)."}, []string{"result"}),
+			Help: "Portal payments by result (succeeded, failed, error, duplicate: a form sent again while or after it was taken)."}, []string{"result"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tollgate_portal_refused_total",
 			Help: "Portal requests refused by reason (csrf, cross_site, rate_limit)."}, []string{"reason"}),
 		restore: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tollgate_portal_restore_seen_seconds",

@@ -167,6 +167,7 @@ func (s *Server) routes() http.Handler {
 	auth("GET "+p+"/invoices/{id}/pdf", s.invoicePDF)
 	auth("GET "+p+"/pay", s.payForm)
 	auth("POST "+p+"/pay", s.pay)
+	auth("GET "+p+"/pay/forms/{key}", s.payFormState)
 	auth("GET "+p+"/payments/{id}", s.paymentStatus)
 	auth("GET "+p+"/payments/{id}/events", s.paymentEvents)
 	auth("GET "+p+"/methods", s.methods)
