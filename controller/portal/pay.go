@@ -428,7 +428,7 @@ type paidData struct {
 	// refreshes until it is done.
 	Processing bool
 	Attempt    billing.PaymentAttempt
-	Restore restore
+	Restore    restore
 	// Follow is the events URL the page's script follows ("" when done).
 	Follow string
 }
