@@ -37,7 +37,7 @@ type Store interface {
 	PaymentMethods(ctx context.Context, accountID int64) ([]billing.StoredMethod, error)
 	RemovePaymentMethod(ctx context.Context, accountID, id int64, at time.Time) error
 	SetDefaultPaymentMethod(ctx context.Context, accountID, id int64) error
-	SetAutopay(ctx context.Context, accountID int64, on bool) error
+	SetAutopay(ctx context.Context, accountID int64, on bool, at time.Time) error
 	Autopay(ctx context.Context, accountID int64) (bool, error)
 	Service(ctx context.Context, id int64) (billing.Service, error)
 	ServiceByAddress(ctx context.Context, addr string) (billing.Service, error)
