@@ -27,8 +27,9 @@ const (
 	// defaultTokenTTL is how long a minted token is accepted when the
 	// controller's settings do not say.
 	defaultTokenTTL = 5 * time.Minute
-	// maxTokenTTL bounds the lifetime the controller may ask for.
-	maxTokenTTL = 24 * time.Hour
+	// maxTokenTTL bounds the lifetime the controller may ask for: the
+	// portal refuses tokens that live longer.
+	maxTokenTTL = captive.MaxLifetime
 	// maxRetryURL is the longest "try again" link the active page carries.
 	maxRetryURL = 2048
 )

@@ -15,5 +15,10 @@
 // payload is the key id, the POP, the service id, the expiry (Unix seconds)
 // and a random nonce; the MAC is HMAC-SHA256 over the payload with the
 // POP's key. Tokens are meant for one redirect: the portal trades a valid
-// token for a session at once and drops it from the address bar.
+// token for a session at once and drops it from the address bar. A token
+// lives at most [MaxLifetime]: [Verify] refuses one whose expiry lies more
+// than MaxLifetime + [ClockSkew] ahead of the verifier's clock, so the
+// rule holds for every agent's tokens without a format change. The portal
+// accepts each token once (it keeps the used [Claims.ID]s until they
+// expire).
 package captive

@@ -46,7 +46,20 @@ type Claims struct {
 	ServiceID int64
 	// Expires is when the token stops being accepted (whole seconds).
 	Expires time.Time
+	// ID names this one token (hex SHA-256 of its signed payload, which
+	// holds a random nonce), so a verifier can accept it once.
+	ID string
 }
+
+// MaxLifetime is the longest a token may live: [Verify] refuses a token
+// whose expiry lies further than MaxLifetime + [ClockSkew] after the
+// verifier's clock, whoever minted it and however it is signed, so a
+// leaked POP key or a misconfigured agent cannot make long-lived links.
+const MaxLifetime = 10 * time.Minute
+
+// ClockSkew is how far ahead of the verifier's clock a minting agent's
+// clock may run.
+const ClockSkew = 60 * time.Second
 
 // Errors of [Verify]. They are deliberately vague to the subscriber; the
 // portal logs which one it was.
@@ -55,6 +68,7 @@ var (
 	ErrUnknownKey = errors.New("captive: token signed with an unknown key")
 	ErrSignature  = errors.New("captive: token signature does not match")
 	ErrExpired    = errors.New("captive: token expired")
+	ErrLifetime   = errors.New("captive: token expires further ahead than tokens may live")
 )
 
 // maxTokenLen bounds what Verify will look at (a real token is ~120
@@ -108,13 +122,17 @@ func Parse(token string) (Claims, error) {
 	if err != nil {
 		return Claims{}, ErrMalformed
 	}
-	return Claims{KeyID: f[1], POP: f[2], ServiceID: svc, Expires: time.Unix(exp, 0)}, nil
+	id := sha256.Sum256([]byte(p))
+	return Claims{KeyID: f[1], POP: f[2], ServiceID: svc, Expires: time.Unix(exp, 0), ID: hex.EncodeToString(id[:])}, nil
 }
 
 // Verify checks token against keys (any of which may have signed it) at
 // now and returns its claims. The key must belong to the POP the token
-// names. Errors are one of ErrMalformed, ErrUnknownKey, ErrSignature and
-// ErrExpired.
+// names. Errors are one of ErrMalformed, ErrUnknownKey, ErrSignature,
+// ErrExpired (now is at or after the expiry) and ErrLifetime (the expiry
+// is more than MaxLifetime + ClockSkew after now). Verify does not know
+// whether the token was used before: single use is the caller's (the
+// portal keeps the IDs of used tokens until they expire).
 func Verify(token string, now time.Time, keys ...Key) (Claims, error) {
 	c, err := Parse(token)
 	if err != nil {
@@ -134,6 +152,9 @@ func Verify(token string, now time.Time, keys ...Key) (Claims, error) {
 		}
 		if !now.Before(c.Expires) {
 			return c, ErrExpired
+		}
+		if c.Expires.After(now.Add(MaxLifetime + ClockSkew)) {
+			return c, ErrLifetime
 		}
 		return c, nil
 	}

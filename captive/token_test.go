@@ -103,3 +103,47 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// A token may live at most MaxLifetime (plus ClockSkew for an agent whose
+// clock runs ahead), whoever signed it.
+func TestVerifyRefusesLongLivedTokens(t *testing.T) {
+	k := DeriveKey(bytes.Repeat([]byte{3}, 32), "p1")
+	now := time.Unix(1_800_000_000, 0)
+	for _, tc := range []struct {
+		name string
+		life time.Duration
+		want error
+	}{
+		{"ten minutes", 10 * time.Minute, nil},
+		{"ten minutes from a clock 60 s ahead", 11 * time.Minute, nil},
+		{"one second too long", 11*time.Minute + time.Second, ErrLifetime},
+		{"ten years", 10 * 365 * 24 * time.Hour, ErrLifetime},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok, err := Mint(k, 7, now.Add(tc.life))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Verify(tok, now, k); !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+// Every token has its own ID (for single use), the same for every parse.
+func TestClaimsID(t *testing.T) {
+	k := DeriveKey(bytes.Repeat([]byte{4}, 32), "p1")
+	now := time.Unix(1_800_000_000, 0)
+	a, _ := Mint(k, 7, now.Add(time.Minute))
+	b, _ := Mint(k, 7, now.Add(time.Minute))
+	ca, err := Verify(a, now, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca2, _ := Parse(a)
+	cb, _ := Verify(b, now, k)
+	if len(ca.ID) != 64 || ca.ID != ca2.ID || ca.ID == cb.ID {
+		t.Fatalf("ids %q %q %q: want 64 hex digits, stable per token, distinct between tokens", ca.ID, ca2.ID, cb.ID)
+	}
+}

@@ -16,7 +16,7 @@ type MethodStore interface {
 	PaymentMethods(ctx context.Context, accountID int64) ([]billing.StoredMethod, error)
 	RemovePaymentMethod(ctx context.Context, accountID, id int64, at time.Time) error
 	SetDefaultPaymentMethod(ctx context.Context, accountID, id int64) error
-	SetAutopay(ctx context.Context, accountID int64, on bool) error
+	SetAutopay(ctx context.Context, accountID int64, on bool, at time.Time) error
 	PaymentAttempts(ctx context.Context, accountID int64) ([]billing.PaymentAttempt, error)
 	RecordWebhookEvent(ctx context.Context, gateway, eventID, typ string, at time.Time) (bool, error)
 	ReverseByGatewayCharge(ctx context.Context, gateway, chargeID string, r billing.Reversal, now time.Time) (bool, error)
@@ -68,14 +68,14 @@ func (s *Server) registerPaymentMethods() {
 			return &struct{}{}, nil
 		})
 	huma.Register(api, op("set-autopay", http.MethodPut, "/api/v1/accounts/{id}/autopay",
-		"Turn autopay on (needs a default method) or off", RoleBilling, "payment methods"),
+		"Turn autopay on (needs a default method) or off. Autopay charges the invoices due from the day it is turned on (the account type's local date), each on its due date; it charges nothing at once, and an invoice already past due then is not charged by it", RoleBilling, "payment methods"),
 		func(ctx context.Context, in *struct {
 			IDPath
 			Body struct {
 				Enabled bool `json:"enabled" required:"true"`
 			}
 		}) (*struct{}, error) {
-			if err := s.methods.SetAutopay(ctx, in.ID, in.Body.Enabled); err != nil {
+			if err := s.methods.SetAutopay(ctx, in.ID, in.Body.Enabled, s.clock.Now()); err != nil {
 				return nil, s.toHTTPError("set-autopay", err)
 			}
 			return &struct{}{}, nil

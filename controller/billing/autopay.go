@@ -19,6 +19,17 @@ func NextAutopayAttempt(due Date, retryDays []int, failedAttempts int, today Dat
 	return failedAttempts + 1, true
 }
 
+// AutopayCovers reports whether autopay charges an invoice due on due, for
+// an account that turned autopay on on since (its local date; zero when
+// autopay has been on since before that date was recorded).
+//
+// Autopay charges an invoice on its due date, so it covers the invoices
+// due on or after the day it was turned on. An invoice already past due
+// then is not charged by autopay (not at once, nor later): turning autopay
+// on never takes money the subscriber did not see coming, and the portal
+// says so and offers to pay the past-due balance now.
+func AutopayCovers(due, since Date) bool { return since.IsZero() || !due.Before(since) }
+
 // AutopayCandidate is an open invoice of an autopay account, with what the
 // autopay job needs to decide and charge.
 type AutopayCandidate struct {
@@ -29,4 +40,7 @@ type AutopayCandidate struct {
 	Open           int64
 	Method         StoredMethod
 	FailedAttempts int
+	// AutopaySince is the local date the account turned autopay on (zero:
+	// before that was recorded); see [AutopayCovers].
+	AutopaySince Date
 }

@@ -395,7 +395,7 @@ func (w *autopayWorker) Work(ctx context.Context, job *river.Job[AutopayArgs]) e
 	charged, failed := 0, 0
 	for _, c := range cands {
 		n, ok := billing.NextAutopayAttempt(c.DueDate, t.AutopayRetryDays, c.FailedAttempts, job.Args.Date)
-		if !ok {
+		if !ok || !billing.AutopayCovers(c.DueDate, c.AutopaySince) {
 			continue
 		}
 		inv := c.InvoiceID

@@ -29,7 +29,11 @@
 // path); every form carries a CSRF token bound to a per-browser cookie and
 // to the session, and cross-site posts are refused; sign-in codes are
 // limited per account and per client address, hashed with a server secret,
-// expire, and die after a few wrong tries; captive tokens expire in
-// minutes; and every page that takes an id answers 404 for ids of other
+// expire, and die after a few wrong tries; a captive token is refused if
+// it lives longer than captive.MaxLifetime (+ captive.ClockSkew), works
+// once (used token ids are kept in PostgreSQL until they expire, shared by
+// replicas) and signs in only while its service is suspended; one pay form
+// sent many times charges once (its key is claimed before anything is
+// charged); and every page that takes an id answers 404 for ids of other
 // accounts. Card numbers pass through memory to the gateway only.
 package portal

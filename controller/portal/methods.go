@@ -9,8 +9,12 @@ import (
 type methodsData struct {
 	Methods []billing.StoredMethod
 	Autopay bool
-	Years   []int
-	CanAdd  bool
+	// PastDue is what the account owes past its due dates (autopay does not
+	// charge invoices already past due when it was turned on).
+	PastDue  int64
+	Currency billing.Currency
+	Years    []int
+	CanAdd   bool
 }
 
 func (s *Server) methods(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -21,7 +25,7 @@ var methodNotices = map[string]string{
 	"added":       "The card was added.",
 	"default":     "Your default payment method changed.",
 	"removed":     "The payment method was removed.",
-	"autopay-on":  "Autopay is on: your default method is charged on each due date.",
+	"autopay-on":  "Autopay is on. Nothing was charged now: we charge your default card on the due date of each invoice due from today on.",
 	"autopay-off": "Autopay is off.",
 }
 
@@ -38,7 +42,12 @@ func (s *Server) renderMethods(w http.ResponseWriter, r *http.Request, sess *ses
 		s.internalError(w, r, "reading autopay", err)
 		return
 	}
-	d := methodsData{Autopay: autopay, CanAdd: s.charger != nil}
+	st, err := s.store.AccountStanding(ctx, sess.AccountID, s.clock.Now())
+	if err != nil {
+		s.internalError(w, r, "reading an account's standing", err)
+		return
+	}
+	d := methodsData{Autopay: autopay, CanAdd: s.charger != nil, PastDue: st.PastDue, Currency: st.Currency}
 	for _, m := range all {
 		if m.Status != "removed" {
 			d.Methods = append(d.Methods, m)
@@ -102,7 +111,7 @@ func (s *Server) autopay(w http.ResponseWriter, r *http.Request, sess *session) 
 	if on {
 		done = "autopay-on"
 	}
-	s.methodsChange(w, r, sess, "setting autopay", done, s.store.SetAutopay(r.Context(), sess.AccountID, on))
+	s.methodsChange(w, r, sess, "setting autopay", done, s.store.SetAutopay(r.Context(), sess.AccountID, on, s.clock.Now()))
 }
 
 // methodsChange answers a change on the payment-methods page: back to the

@@ -88,6 +88,35 @@ func (s *Server) usableMethods(ctx context.Context, accountID int64) ([]billing.
 	return out, nil
 }
 
+// payClaimTimeout is how long a pay form's submission holds its key before
+// another submission of the same form may take over (its request died).
+// The gateway's idempotency key is the same, so the takeover charges
+// nothing twice.
+const payClaimTimeout = 2 * time.Minute
+
+// payRequest is what a pay form's key is claimed for; every submission of
+// one form is "the same request", whatever the fields say, so the first
+// submission's outcome answers all of them.
+var payRequest = billing.IdempotentRequest{Method: http.MethodPost, Path: "portal pay form", RequestHash: []byte("portal pay form v1")}
+
+// payPrincipal owns an account's pay form keys: a key from another
+// account's form cannot match.
+func payPrincipal(accountID int64) string { return fmt.Sprintf("portal/account/%d", accountID) }
+
+// payOutcome is what one pay form submission came to: a redirect to the
+// payment's page (Location), or the form again with Status and Message
+// (nothing was charged, or the message says what is known).
+type payOutcome struct {
+	Status   int    `json:"status"`
+	Location string `json:"location,omitempty"`
+	Message  string `json:"message,omitempty"`
+}
+
+// pay takes a pay form. A form's key is claimed before anything else
+// happens, so submitting one form many times at once (a double click, a
+// reload, an impatient tap) charges once: the first submission charges;
+// the others are told, truthfully, that the payment is already being
+// processed and are shown it when it is done.
 func (s *Server) pay(w http.ResponseWriter, r *http.Request, sess *session) {
 	if s.charger == nil {
 		s.errorPage(w, r, http.StatusServiceUnavailable, "Online payments are not available. Contact us to pay.")
@@ -96,26 +125,116 @@ func (s *Server) pay(w http.ResponseWriter, r *http.Request, sess *session) {
 	ctx := r.Context()
 	d := payData{Choice: r.PostFormValue("choice"), Other: strings.TrimSpace(r.PostFormValue("other")),
 		Method: r.PostFormValue("method"), Save: r.PostFormValue("save") != ""}
-	key := r.PostFormValue("key")
-	if !strings.HasPrefix(key, "portal-") || len(key) > 64 {
+	formKey := r.PostFormValue("key")
+	if !validPayKey(formKey) {
 		s.renderPay(w, r, sess, http.StatusUnprocessableEntity, "This form expired. Check the amount and pay again.", d)
 		return
 	}
-	// One key per account: a key from another account's form cannot match.
-	key = fmt.Sprintf("portal:%d:%s", sess.AccountID, key)
-	st, err := s.store.AccountStanding(ctx, sess.AccountID, s.clock.Now())
-	if err != nil {
-		s.internalError(w, r, "reading an account's standing", err)
+	principal := payPrincipal(sess.AccountID)
+	claim := payRequest
+	claim.Principal, claim.Key = principal, formKey
+	stored, err := s.store.BeginIdempotent(ctx, claim, s.clock.Now(), payClaimTimeout)
+	switch {
+	case billing.ErrorCode(err) == billing.ECONFLICT:
+		// Another submission of this form is charging right now.
+		s.metrics.payments.WithLabelValues("duplicate").Inc()
+		http.Redirect(w, r, s.url("/pay/forms/"+formKey), http.StatusSeeOther)
+		return
+	case err != nil:
+		s.internalError(w, r, "claiming a pay form", err)
+		return
+	case stored != nil:
+		s.metrics.payments.WithLabelValues("duplicate").Inc()
+		s.replayPay(w, r, sess, stored, d)
 		return
 	}
-	// The same form sent twice (a double click, a reload): show the first
-	// attempt instead of charging again.
+	out, err := s.payClaimed(r, sess, d, fmt.Sprintf("portal:%d:%s", sess.AccountID, formKey))
+	if err != nil {
+		if rerr := s.store.ReleaseIdempotent(context.WithoutCancel(ctx), principal, formKey); rerr != nil {
+			s.log.Error("portal: releasing a pay form", "account_id", sess.AccountID, "err", rerr)
+		}
+		s.internalError(w, r, "taking a payment", err)
+		return
+	}
+	body, _ := json.Marshal(out)
+	if err := s.store.CompleteIdempotent(context.WithoutCancel(ctx), principal, formKey,
+		billing.StoredResponse{StatusCode: out.Status, ContentType: "application/json", Body: body}); err != nil {
+		// The outcome stands; a later submission of this form finds the
+		// attempt by its gateway key once the claim times out.
+		s.log.Error("portal: completing a pay form", "account_id", sess.AccountID, "err", err)
+	}
+	if out.Location != "" {
+		http.Redirect(w, r, s.url(out.Location), http.StatusSeeOther)
+		return
+	}
+	s.renderPay(w, r, sess, out.Status, out.Message, d)
+}
+
+func validPayKey(k string) bool { return strings.HasPrefix(k, "portal-") && len(k) <= 64 }
+
+// replayPay answers a submission of a form that was already taken with that
+// first submission's outcome: its payment's page, saying so, or the form
+// with its message (nothing was charged then, nor now).
+func (s *Server) replayPay(w http.ResponseWriter, r *http.Request, sess *session, stored *billing.StoredResponse, d payData) {
+	var out payOutcome
+	if err := json.Unmarshal(stored.Body, &out); err != nil {
+		s.internalError(w, r, "reading a pay form's outcome", err)
+		return
+	}
+	if out.Location != "" {
+		sep := "?"
+		if strings.Contains(out.Location, "?") {
+			sep = "&"
+		}
+		http.Redirect(w, r, s.url(out.Location+sep+"again=1"), http.StatusSeeOther)
+		return
+	}
+	s.renderPay(w, r, sess, out.Status, "This form was already sent. "+out.Message, d)
+}
+
+// payFormState shows what became of a pay form another submission is
+// charging: "already being processed" (refreshing itself) until that
+// submission is done, then its outcome.
+func (s *Server) payFormState(w http.ResponseWriter, r *http.Request, sess *session) {
+	formKey := r.PathValue("key")
+	if !validPayKey(formKey) {
+		s.notFound(w, r)
+		return
+	}
+	stored, claimed, err := s.store.IdempotentResponse(r.Context(), payPrincipal(sess.AccountID), formKey)
+	switch {
+	case err != nil:
+		s.internalError(w, r, "reading a pay form", err)
+		return
+	case stored != nil:
+		s.replayPay(w, r, sess, stored, payData{})
+		return
+	case !claimed:
+		// The submission that held the form gave up before charging.
+		s.renderPay(w, r, sess, http.StatusOK, "That payment was not made, and you were not charged. Check the amount and pay again.", payData{})
+		return
+	}
+	acct := sess.Account
+	s.render(w, r, http.StatusOK, "paid", sess, view{Title: "Payment", Nav: "pay", Account: &acct, Refresh: 2,
+		Data: paidData{Processing: true}})
+}
+
+// payClaimed takes the payment of a pay form whose key this request holds
+// (key is the gateway's idempotency key). Errors are internal, before any
+// charge: the caller releases the form.
+func (s *Server) payClaimed(r *http.Request, sess *session, d payData, key string) (payOutcome, error) {
+	ctx := r.Context()
+	form := func(status int, msg string) (payOutcome, error) { return payOutcome{Status: status, Message: msg}, nil }
+	st, err := s.store.AccountStanding(ctx, sess.AccountID, s.clock.Now())
+	if err != nil {
+		return payOutcome{}, fmt.Errorf("reading an account's standing: %w", err)
+	}
+	// A form whose claim timed out (its request died) may have charged
+	// already: show that attempt instead of charging again.
 	if a, found, err := s.attemptByKey(ctx, sess.AccountID, key); err != nil {
-		s.internalError(w, r, "listing payment attempts", err)
-		return
+		return payOutcome{}, fmt.Errorf("listing payment attempts: %w", err)
 	} else if found {
-		http.Redirect(w, r, s.url(fmt.Sprintf("/payments/%d", a.ID)), http.StatusSeeOther)
-		return
+		return payOutcome{Status: http.StatusSeeOther, Location: fmt.Sprintf("/payments/%d", a.ID)}, nil
 	}
 	var amount int64
 	switch d.Choice {
@@ -126,21 +245,17 @@ func (s *Server) pay(w http.ResponseWriter, r *http.Request, sess *session) {
 	case "other":
 		amount, err = billing.ParseAmount(d.Other, st.Currency)
 		if err != nil {
-			s.renderPay(w, r, sess, http.StatusUnprocessableEntity, "Other amount: "+billing.ErrorMessage(err)+".", d)
-			return
+			return form(http.StatusUnprocessableEntity, "Other amount: "+billing.ErrorMessage(err)+".")
 		}
 	default:
-		s.renderPay(w, r, sess, http.StatusUnprocessableEntity, "Choose how much to pay.", d)
-		return
+		return form(http.StatusUnprocessableEntity, "Choose how much to pay.")
 	}
 	if amount <= 0 {
-		s.renderPay(w, r, sess, http.StatusUnprocessableEntity, "There is nothing to pay for that choice. Choose another amount.", d)
-		return
+		return form(http.StatusUnprocessableEntity, "There is nothing to pay for that choice. Choose another amount.")
 	}
 	if amount > max(st.Balance, 0)+maxOverpay {
-		s.renderPay(w, r, sess, http.StatusUnprocessableEntity, fmt.Sprintf("That is more than %s above your balance; check the amount.",
-			billing.FormatAmount(maxOverpay, st.Currency)), d)
-		return
+		return form(http.StatusUnprocessableEntity, fmt.Sprintf("That is more than %s above your balance; check the amount.",
+			billing.FormatAmount(maxOverpay, st.Currency)))
 	}
 
 	var methodID int64
@@ -148,16 +263,14 @@ func (s *Server) pay(w http.ResponseWriter, r *http.Request, sess *session) {
 	if d.Method == "new" {
 		m, errMsg := s.addCard(r, sess.AccountID, d.Save)
 		if errMsg != "" {
-			s.renderPay(w, r, sess, http.StatusUnprocessableEntity, errMsg, d)
-			return
+			return form(http.StatusUnprocessableEntity, errMsg)
 		}
 		methodID, removeAfter = m.ID, !d.Save
 	} else {
 		id, _ := strconv.ParseInt(d.Method, 10, 64)
 		ms, err := s.usableMethods(ctx, sess.AccountID)
 		if err != nil {
-			s.internalError(w, r, "listing payment methods", err)
-			return
+			return payOutcome{}, fmt.Errorf("listing payment methods: %w", err)
 		}
 		for _, m := range ms {
 			if m.ID == id {
@@ -165,8 +278,7 @@ func (s *Server) pay(w http.ResponseWriter, r *http.Request, sess *session) {
 			}
 		}
 		if methodID == 0 {
-			s.renderPay(w, r, sess, http.StatusUnprocessableEntity, "Choose a card on file or enter a new card.", d)
-			return
+			return form(http.StatusUnprocessableEntity, "Choose a card on file or enter a new card.")
 		}
 	}
 
@@ -180,25 +292,23 @@ func (s *Server) pay(w http.ResponseWriter, r *http.Request, sess *session) {
 	switch {
 	case err != nil && a.ID == 0:
 		s.metrics.payments.WithLabelValues("error").Inc()
-		if billing.ErrorCode(err) == billing.EINVALID {
-			s.renderPay(w, r, sess, http.StatusUnprocessableEntity, billing.ErrorMessage(err), d)
-			return
+		if code := billing.ErrorCode(err); code == billing.EINVALID || code == billing.ENOTFOUND {
+			return form(http.StatusUnprocessableEntity, billing.ErrorMessage(err))
 		}
+		// The gateway may have charged and the record failed: say only
+		// what is known.
 		s.log.Error("portal: charging", "account_id", sess.AccountID, "err", err)
-		s.renderPay(w, r, sess, http.StatusBadGateway, "We could not reach the payment processor, and you were not charged. Please try again in a minute.", d)
-		return
+		return form(http.StatusBadGateway, "We could not confirm this payment. If your card was charged, the payment shows on your account within a few minutes; check there before paying again.")
 	case a.Status == "failed":
 		s.metrics.payments.WithLabelValues("failed").Inc()
 		msg := a.FailureMessage
 		if msg == "" {
 			msg = "The card was declined."
 		}
-		s.renderPay(w, r, sess, http.StatusPaymentRequired, msg+" You were not charged. Try another card.", d)
-		return
+		return form(http.StatusPaymentRequired, msg+" You were not charged. Try another card.")
 	case a.Status != "succeeded":
 		s.metrics.payments.WithLabelValues("error").Inc()
-		s.renderPay(w, r, sess, http.StatusBadGateway, "We could not reach the payment processor, and you were not charged. Please try again in a minute.", d)
-		return
+		return form(http.StatusBadGateway, "We could not reach the payment processor, and you were not charged. Please try again in a minute.")
 	}
 	s.metrics.payments.WithLabelValues("succeeded").Inc()
 	s.log.Info("portal: payment", "account_id", sess.AccountID, "attempt_id", a.ID, "amount", amount, "was_suspended", wasSuspended)
@@ -206,7 +316,7 @@ func (s *Server) pay(w http.ResponseWriter, r *http.Request, sess *session) {
 	if wasSuspended {
 		u += "?restore=1"
 	}
-	http.Redirect(w, r, s.url(u), http.StatusSeeOther)
+	return payOutcome{Status: http.StatusSeeOther, Location: u}, nil
 }
 
 // addCard tokenizes the posted card and puts it on file. The card number
@@ -314,8 +424,11 @@ func (s *Server) restoreState(ctx context.Context, accountID int64, wantRestore 
 }
 
 type paidData struct {
-	Attempt billing.PaymentAttempt
-	Restore restore
+	// Processing: another submission of the form is charging; the page
+	// refreshes until it is done.
+	Processing bool
+	Attempt    billing.PaymentAttempt
+	Restore    restore
 	// Follow is the events URL the page's script follows ("" when done).
 	Follow string
 }
@@ -329,6 +442,9 @@ func (s *Server) paymentStatus(w http.ResponseWriter, r *http.Request, sess *ses
 	var err error
 	d := paidData{Attempt: a}
 	v := view{Title: "Payment", Nav: "pay", Account: &acct}
+	if r.URL.Query().Get("again") != "" {
+		v.Notice = "This payment was already being processed when the form was sent again: this is it. You were charged once."
+	}
 	if a.Status == "succeeded" {
 		if d.Restore, err = s.restoreState(r.Context(), sess.AccountID, r.URL.Query().Get("restore") != ""); err != nil {
 			s.internalError(w, r, "reading the restore state", err)

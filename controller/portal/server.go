@@ -37,7 +37,7 @@ type Store interface {
 	PaymentMethods(ctx context.Context, accountID int64) ([]billing.StoredMethod, error)
 	RemovePaymentMethod(ctx context.Context, accountID, id int64, at time.Time) error
 	SetDefaultPaymentMethod(ctx context.Context, accountID, id int64) error
-	SetAutopay(ctx context.Context, accountID int64, on bool) error
+	SetAutopay(ctx context.Context, accountID int64, on bool, at time.Time) error
 	Autopay(ctx context.Context, accountID int64) (bool, error)
 	Service(ctx context.Context, id int64) (billing.Service, error)
 	ServiceByAddress(ctx context.Context, addr string) (billing.Service, error)
@@ -47,6 +47,13 @@ type Store interface {
 	CreatePortalSession(ctx context.Context, s billing.PortalSession) error
 	PortalSession(ctx context.Context, idHash []byte, now time.Time, idle time.Duration) (billing.PortalSession, error)
 	EndPortalSession(ctx context.Context, idHash []byte, now time.Time) error
+	UseCaptiveToken(ctx context.Context, tokenID string, serviceID int64, now, expires time.Time, skew time.Duration) (bool, error)
+
+	// The pay form claims its idempotency key before anything is charged.
+	BeginIdempotent(ctx context.Context, r billing.IdempotentRequest, now time.Time, lockTimeout time.Duration) (*billing.StoredResponse, error)
+	CompleteIdempotent(ctx context.Context, principal, key string, resp billing.StoredResponse) error
+	ReleaseIdempotent(ctx context.Context, principal, key string) error
+	IdempotentResponse(ctx context.Context, principal, key string) (*billing.StoredResponse, bool, error)
 }
 
 // Deps are what the portal works with.
@@ -127,8 +134,9 @@ func (s *Server) CaptiveKey(pop string) captive.Key { return captive.DeriveKey(s
 // PublicURL is the portal's base URL without a trailing slash.
 func (s *Server) PublicURL() string { return s.p.base.String() }
 
-// TokenTTL is how long captive tokens minted by agents are good.
-const TokenTTL = 10 * time.Minute
+// TokenTTL is how long captive tokens minted by agents are good: the
+// longest the portal accepts.
+const TokenTTL = captive.MaxLifetime
 
 // Handler serves the portal under the path of Config.PublicURL.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -159,6 +167,7 @@ func (s *Server) routes() http.Handler {
 	auth("GET "+p+"/invoices/{id}/pdf", s.invoicePDF)
 	auth("GET "+p+"/pay", s.payForm)
 	auth("POST "+p+"/pay", s.pay)
+	auth("GET "+p+"/pay/forms/{key}", s.payFormState)
 	auth("GET "+p+"/payments/{id}", s.paymentStatus)
 	auth("GET "+p+"/payments/{id}/events", s.paymentEvents)
 	auth("GET "+p+"/methods", s.methods)

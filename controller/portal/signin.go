@@ -188,21 +188,27 @@ func (s *Server) verifyCode(w http.ResponseWriter, r *http.Request) {
 }
 
 // captiveSignIn trades a redirect token for a session and drops the token
-// from the address bar.
+// from the address bar. A token signs in once, only while it is young
+// (captive.MaxLifetime), and only while its service is suspended: the link
+// is the walled garden's way to the account page, not a standing key to
+// it. Every refusal shows the sign-in page saying why.
 func (s *Server) captiveSignIn(w http.ResponseWriter, r *http.Request) {
 	if s.limited(w, r, billing.SignInCaptive) {
 		return
 	}
 	token := r.PathValue("token")
+	refuse := func(result, why, msg string) {
+		s.metrics.signIns.WithLabelValues(billing.SignInCaptive, result).Inc()
+		s.log.Info("portal: captive token refused", "reason", why)
+		s.render(w, r, http.StatusUnauthorized, "signin", nil, view{Title: "Sign in", Error: msg,
+			Data: signInData{CanCode: s.mailer != nil}})
+	}
 	bad := func(why error) {
-		s.metrics.signIns.WithLabelValues(billing.SignInCaptive, "bad_token").Inc()
-		s.log.Info("portal: captive token refused", "reason", why.Error())
 		msg := "This link is not valid."
 		if errors.Is(why, captive.ErrExpired) {
 			msg = "This link has expired."
 		}
-		s.render(w, r, http.StatusUnauthorized, "signin", nil, view{Title: "Sign in", Error: msg + " Open any web page again to get a new one, or sign in with your account number.",
-			Data: signInData{CanCode: s.mailer != nil}})
+		refuse("bad_token", why.Error(), msg+" Open any web page again to get a new one, or sign in with your account number.")
 	}
 	claims, err := captive.Parse(token)
 	if err != nil {
@@ -213,9 +219,22 @@ func (s *Server) captiveSignIn(w http.ResponseWriter, r *http.Request) {
 	for i, m := range s.cfg.Secrets {
 		keys[i] = captive.DeriveKey(m, claims.POP)
 	}
-	claims, err = captive.Verify(token, s.wall.Now(), keys...)
+	now := s.wall.Now()
+	claims, err = captive.Verify(token, now, keys...)
 	if err != nil {
 		bad(err)
+		return
+	}
+	// Used up first, whatever happens next: any use of a token is its one
+	// use.
+	fresh, err := s.store.UseCaptiveToken(r.Context(), claims.ID, claims.ServiceID, now, claims.Expires, captive.ClockSkew)
+	if err != nil {
+		s.internalError(w, r, "recording a captive token's use", err)
+		return
+	}
+	if !fresh {
+		refuse("reused_token", "the token was already used",
+			"This link was already used. Open any web page again to get a new one, or sign in with your account number.")
 		return
 	}
 	svc, err := s.store.Service(r.Context(), claims.ServiceID)
@@ -231,6 +250,10 @@ func (s *Server) captiveSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	case svc.AccountID == nil:
 		bad(errors.New("the token's service has no account"))
+		return
+	case svc.DesiredState != billing.StateSuspended:
+		refuse("not_suspended", fmt.Sprintf("the token's service is %s, not suspended", svc.DesiredState),
+			"This link signs you in only while your service is suspended, and it is not. Sign in with your account number.")
 		return
 	}
 	if err := s.startSession(w, r, *svc.AccountID, billing.SignInCaptive, svc.ID); err != nil {

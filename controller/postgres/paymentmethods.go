@@ -109,9 +109,12 @@ func (db *DB) SetDefaultPaymentMethod(ctx context.Context, accountID, id int64) 
 	})
 }
 
-// SetAutopay turns autopay on or off. Turning it on needs a default method
-// on file (EINVALID otherwise).
-func (db *DB) SetAutopay(ctx context.Context, accountID int64, on bool) error {
+// SetAutopay turns autopay on or off at at. Turning it on needs a default
+// method on file (EINVALID otherwise) and records the day it was turned on
+// (the account type's local date of at; kept when it was on already), from
+// which invoices are covered ([billing.AutopayCovers]). ENOTFOUND for an
+// unknown account.
+func (db *DB) SetAutopay(ctx context.Context, accountID int64, on bool, at time.Time) error {
 	if on {
 		var ok bool
 		if err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM payment_methods WHERE account_id = $1 AND is_default AND status <> 'removed')`,
@@ -122,7 +125,9 @@ func (db *DB) SetAutopay(ctx context.Context, accountID int64, on bool) error {
 			return billing.Errorf(billing.EINVALID, "account %d has no default payment method; add one before turning autopay on", accountID)
 		}
 	}
-	tag, err := db.Pool.Exec(ctx, `UPDATE accounts SET autopay = $2 WHERE id = $1`, accountID, on)
+	tag, err := db.Pool.Exec(ctx, `UPDATE accounts a SET autopay = $2,
+			autopay_since = CASE WHEN NOT $2 THEN NULL WHEN a.autopay THEN a.autopay_since ELSE ($3::timestamptz AT TIME ZONE t.time_zone)::date END
+		FROM account_types t WHERE a.id = $1 AND t.id = a.account_type_id`, accountID, on, at)
 	if err == nil && tag.RowsAffected() == 0 {
 		return billing.Errorf(billing.ENOTFOUND, "account %d does not exist", accountID)
 	}
@@ -221,6 +226,7 @@ func (db *DB) AutopayCandidates(ctx context.Context, typeID int64, date billing.
 	rows, err := db.Pool.Query(ctx, `SELECT i.id, i.number, i.account_id, i.due_date,
 			i.total - i.paid,
 			(SELECT count(*) FROM payment_attempts pa WHERE pa.invoice_id = i.id AND pa.trigger = 'autopay' AND pa.status <> 'succeeded'),
+			a.autopay_since,
 			`+prefixed("m.", methodColumns)+`
 		FROM invoices i
 		JOIN accounts a ON a.id = i.account_id AND a.autopay AND a.account_type_id = $1
@@ -235,7 +241,7 @@ func (db *DB) AutopayCandidates(ctx context.Context, typeID int64, date billing.
 		var c billing.AutopayCandidate
 		m := &c.Method
 		err := r.Scan(&c.InvoiceID, &c.InvoiceNumber, &c.AccountID, scanDate(&c.DueDate), &c.Open, &c.FailedAttempts,
-			&m.ID, &m.AccountID, &m.Gateway, &m.Token, &m.Customer, &m.Kind, &m.Brand, &m.Last4, &m.ExpMonth,
+			scanDate(&c.AutopaySince), &m.ID, &m.AccountID, &m.Gateway, &m.Token, &m.Customer, &m.Kind, &m.Brand, &m.Last4, &m.ExpMonth,
 			&m.ExpYear, &m.BankName, &m.Default, &m.Status, &m.Failure, &m.CreatedAt)
 		return c, err
 	})

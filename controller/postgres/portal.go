@@ -171,3 +171,41 @@ func (db *DB) ServiceByAddress(ctx context.Context, addr string) (billing.Servic
 	}
 	return s, err
 }
+
+// UseCaptiveToken records that the captive token tokenID (for serviceID,
+// expiring at expires) is being used at now. It returns false when the
+// token was used before: tokens are single-use across every replica. Rows
+// of tokens that expired more than skew before now are purged on the way.
+// Errors are the database's.
+func (db *DB) UseCaptiveToken(ctx context.Context, tokenID string, serviceID int64, now, expires time.Time, skew time.Duration) (bool, error) {
+	if _, err := db.Pool.Exec(ctx, `DELETE FROM captive_token_uses WHERE expires_at < $1`, now.Add(-skew)); err != nil {
+		return false, err
+	}
+	tag, err := db.Pool.Exec(ctx, `INSERT INTO captive_token_uses (token_id, service_id, used_at, expires_at)
+		VALUES ($1, $2, $3, $4) ON CONFLICT (token_id) DO NOTHING`, tokenID, serviceID, now, expires)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// IdempotentResponse reads the state of an idempotency key without
+// claiming it: claimed is false when nobody holds or held it; resp is the
+// stored response of a completed execution (nil while one is still in
+// progress). Errors are the database's.
+func (db *DB) IdempotentResponse(ctx context.Context, principal, key string) (resp *billing.StoredResponse, claimed bool, err error) {
+	var status *int
+	var ctype string
+	var body []byte
+	err = db.Pool.QueryRow(ctx, `SELECT status_code, coalesce(response_type, ''), response_body FROM idempotency_keys
+		WHERE principal = $1 AND key = $2`, principal, key).Scan(&status, &ctype, &body)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, err
+	case status == nil:
+		return nil, true, nil
+	}
+	return &billing.StoredResponse{StatusCode: *status, ContentType: ctype, Body: body}, true, nil
+}
