@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io/fs"
 	"os"
+	"syscall"
+	"time"
 )
 
 // ErrStateDamaged is wrapped by the errors [OpenStore] returns for a state
@@ -342,4 +345,29 @@ func (v *boltVerifier) elements(p []byte, where string, depth int) error {
 		}
 	}
 	return nil
+}
+
+// ResetStateFile moves the state file at path, if there is one, aside to
+// path.reset-<UTC time>, so that the agent starts from a new, empty file
+// that asks the controller for the POP's whole state (since_revision 0)
+// and serves no redirects until it has arrived. It returns where the old
+// file was kept ("" if there was none). A file in use by another process
+// is refused, and nothing is moved.
+func ResetStateFile(path string, now time.Time) (keptAs string, err error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("state file: %w", err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return "", fmt.Errorf("state file %s is locked by another process (stop the running tollgate-agent first): %w", path, err)
+	}
+	keptAs = path + ".reset-" + now.UTC().Format("20060102T150405Z")
+	if err := os.Rename(path, keptAs); err != nil {
+		return "", fmt.Errorf("state file: keeping the old file aside: %w", err)
+	}
+	return keptAs, nil
 }
