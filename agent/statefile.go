@@ -5,11 +5,15 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"hash/fnv"
 	"io/fs"
 	"os"
 	"syscall"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // ErrStateDamaged is wrapped by the errors [OpenStore] returns for a state
@@ -370,4 +374,92 @@ func ResetStateFile(path string, now time.Time) (keptAs string, err error) {
 		return "", fmt.Errorf("state file: keeping the old file aside: %w", err)
 	}
 	return keptAs, nil
+}
+
+// Format 2 seals what bbolt does not: bbolt checks its own structure, not
+// the values, so a flipped bit inside a record (a suspended service read
+// as active) or a meta entry (the revision) would go unnoticed. Each record
+// ends with field fSeal, a fixed32 CRC-32C of the bytes before it; the meta
+// bucket's known entries are summed into keyMetaSum. Both are checked when
+// the file is opened (and records whenever they are decoded).
+const fSeal protowire.Number = 15
+
+var (
+	castagnoli = crc32.MakeTable(crc32.Castagnoli)
+	keyMetaSum = []byte("sum")
+	// sealTag is fSeal's tag: one byte.
+	sealTag = protowire.AppendTag(nil, fSeal, protowire.Fixed32Type)
+	// summedMetaKeys are the meta entries keyMetaSum covers.
+	summedMetaKeys = [][]byte{keyFormat, keyPOP, keyRevision, keyLastContact, keyRedirect, keyAwaitingSnapshot}
+)
+
+// sealRecord appends the seal to an encoded record.
+func sealRecord(b []byte) []byte {
+	b = append(b, sealTag...)
+	return protowire.AppendFixed32(b, crc32.Checksum(b, castagnoli))
+}
+
+// unsealRecord checks a record's seal and returns the record without it.
+func unsealRecord(b []byte) ([]byte, error) {
+	n := len(b) - len(sealTag) - 4
+	if n < 0 || !bytes.Equal(b[n:n+len(sealTag)], sealTag) {
+		return nil, errors.New("the record has no checksum")
+	}
+	if sum, _ := protowire.ConsumeFixed32(b[n+len(sealTag):]); sum != crc32.Checksum(b[:n+len(sealTag)], castagnoli) {
+		return nil, errors.New("the record fails its checksum")
+	}
+	return b[:n], nil
+}
+
+func metaSum(meta *bolt.Bucket) []byte {
+	h := crc32.New(castagnoli)
+	var buf []byte
+	for _, k := range summedMetaKeys {
+		v := meta.Get(k)
+		buf = protowire.AppendBytes(buf[:0], k)
+		if v != nil {
+			buf = append(buf, 1)
+			buf = protowire.AppendBytes(buf, v)
+		} else {
+			buf = append(buf, 0)
+		}
+		h.Write(buf)
+	}
+	return h.Sum(nil)
+}
+
+// putMetaSum stores the sum of the meta entries; every transaction that
+// changes one calls it last.
+func putMetaSum(meta *bolt.Bucket) error { return meta.Put(keyMetaSum, metaSum(meta)) }
+
+// checkMetaSum checks the meta entries against their sum.
+func checkMetaSum(meta *bolt.Bucket) error {
+	if !bytes.Equal(meta.Get(keyMetaSum), metaSum(meta)) {
+		return errors.New("its meta entries (format, POP, revision, redirect settings) fail their checksum")
+	}
+	return nil
+}
+
+// sealFormat1 turns a format 1 file into format 2: every record is
+// sealed, and the format raised (the caller sums the meta entries).
+func sealFormat1(meta, svcs *bolt.Bucket) error {
+	type kv struct{ k, v []byte }
+	var sealed []kv
+	err := svcs.ForEach(func(k, v []byte) error {
+		r, err := decodeRecordBody(v)
+		if err != nil {
+			return fmt.Errorf("service %q does not decode: %w", k, err)
+		}
+		sealed = append(sealed, kv{bytes.Clone(k), encodeRecord(r)})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, e := range sealed {
+		if err := svcs.Put(e.k, e.v); err != nil {
+			return err
+		}
+	}
+	return meta.Put(keyFormat, putInt(storeFormat))
 }

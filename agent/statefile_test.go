@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	pb "github.com/tollgate-isp/tollgate/proto/tollgate/v1"
 )
@@ -47,6 +50,22 @@ func writeStateFixture(t *testing.T, path string, n int) ([]byte, int) {
 		t.Fatal(err)
 	}
 	return data, int(binary.NativeEndian.Uint32(data[boltPageHeaderSize+8:]))
+}
+
+// firstLeafValue returns the value of the first element of a leaf page (a
+// slice of p), or nil for another page.
+func firstLeafValue(p []byte) []byte {
+	ne := binary.NativeEndian
+	if ne.Uint16(p[8:]) != boltLeafPage || ne.Uint16(p[10:]) == 0 {
+		return nil
+	}
+	e := p[boltPageHeaderSize:]
+	pos, ksize, vsize := int(ne.Uint32(e[4:])), int(ne.Uint32(e[8:])), int(ne.Uint32(e[12:]))
+	start := boltPageHeaderSize + pos + ksize
+	if start+vsize > len(p) {
+		return nil
+	}
+	return p[start : start+vsize]
 }
 
 // TestOpenStoreRefusesDamagedFiles damages a sound state file in each way
@@ -99,7 +118,7 @@ func TestOpenStoreRefusesDamagedFiles(t *testing.T) {
 		{"zero length", func() []byte { return nil }, "empty"},
 		{"truncated", func() []byte { return clone()[:len(sound)/2] }, "cut short"},
 		{"truncated inside the meta pages", func() []byte { return clone()[:pageSize+100] }, "cut short"},
-		{"flipped bytes", func() []byte {
+		{"flipped header bytes", func() []byte {
 			// One byte flipped in the header or first elements of every
 			// tree page.
 			b := clone()
@@ -109,6 +128,35 @@ func TestOpenStoreRefusesDamagedFiles(t *testing.T) {
 			}
 			return b
 		}, "page"},
+		{"flipped bytes", func() []byte {
+			// One byte flipped in a value of every leaf page.
+			b := clone()
+			for i := 2; i < pages; i++ {
+				if v := firstLeafValue(dataPage(b, i)); len(v) > 0 {
+					v[rng.IntN(len(v))] ^= byte(1 + rng.IntN(255))
+				}
+			}
+			return b
+		}, "is damaged"},
+		{"one flipped bit in one record", func() []byte {
+			// Service 101234's record follows its key in its leaf page.
+			b := clone()
+			at := bytes.Index(b, []byte("101234"))
+			if at < 0 {
+				t.Fatal("no record of service 101234 in the fixture")
+			}
+			b[at+len("101234")+20] ^= 0x01
+			return b
+		}, "checksum"},
+		{"one flipped bit in the revision", func() []byte {
+			b := clone()
+			at := bytes.Index(b, []byte("revision"))
+			if at < 0 {
+				t.Fatal("no revision entry in the fixture")
+			}
+			b[at+len("revision")+7] ^= 0x01 // its last byte
+			return b
+		}, "checksum"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -150,14 +198,38 @@ func TestOpenStoreRefusesDamagedFiles(t *testing.T) {
 }
 
 // TestOpenStoreNeverPanics flips random bytes anywhere in a sound state
-// file, many times over: opening it either works or gives a DamagedError,
-// and never panics or crashes.
+// file, many times over: opening it either gives a DamagedError or (the
+// flips hit free pages or unused space) the very same contents, and never
+// panics or crashes.
 func TestOpenStoreNeverPanics(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	sound, _ := writeStateFixture(t, filepath.Join(dir, "sound.db"), 500)
 	rng := rand.New(rand.NewPCG(3, 4))
 	path := filepath.Join(dir, "state.db")
+	// What an opened file must hold: exactly what the sound one does.
+	contents := func(s *Store) string {
+		var out strings.Builder
+		fmt.Fprintf(&out, "revision %d, redirect %v, awaiting %v\n", s.Revision(), s.redirectSettings(), s.AwaitingSnapshot())
+		err := s.ForEach(func(id string, r *Record) error {
+			fmt.Fprintf(&out, "%s %v %v %v %d %q\n", id, r.Desired, r.Applied, r.AppliedBinding, r.AppliedRevision, r.Error)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	s, err := OpenStore(filepath.Join(dir, "sound.db"), "pop-d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := contents(s)
+	s.Close()
+	// A flip in the newer meta page makes bbolt fall back to the other,
+	// the transaction before (its crash recovery): the fixture as it was
+	// before its redirect settings were stored.
+	wantPrev := fmt.Sprintf("revision %d, redirect %v, awaiting false\n", 500, (*pb.Redirect)(nil)) + want[strings.Index(want, "\n")+1:]
 	opened, refused := 0, 0
 	for range 300 {
 		b := bytes.Clone(sound)
@@ -171,14 +243,18 @@ func TestOpenStoreNeverPanics(t *testing.T) {
 		switch {
 		case err == nil:
 			opened++
+			got := contents(s)
 			s.Close()
+			if got != want && got != wantPrev {
+				t.Fatalf("a damaged file opened with other contents:\n%s\nwant:\n%s", got, want)
+			}
 		case errors.Is(err, ErrStateDamaged):
 			refused++
 		default:
 			t.Fatalf("neither opened nor refused as damaged: %v", err)
 		}
 	}
-	t.Logf("%d opened (the flips hit unused space or values), %d refused", opened, refused)
+	t.Logf("%d opened (the flips hit free pages, unused space or the newer meta page), %d refused", opened, refused)
 	if refused == 0 {
 		t.Fatal("no damage was detected")
 	}
@@ -222,5 +298,76 @@ func TestResetStateFile(t *testing.T) {
 	defer s.Close()
 	if s.Len() != 0 || s.Revision() != 0 || !s.AwaitingSnapshot() {
 		t.Fatalf("after reset: %d services, revision %d, awaiting snapshot %v", s.Len(), s.Revision(), s.AwaitingSnapshot())
+	}
+}
+
+// TestFormat1FileIsSealed: a file written by an agent before records were
+// sealed opens with the same contents, and is sealed (format 2) from then
+// on, so that damage to it is found at the next start.
+func TestFormat1FileIsSealed(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.db")
+	writeStateFixture(t, path, 50)
+	// Make it what format 1 wrote: records without seals, no meta sum.
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		meta, svcs := tx.Bucket(metaBucket), tx.Bucket(servicesBucket)
+		type kv struct{ k, v []byte }
+		var old []kv
+		if err := svcs.ForEach(func(k, v []byte) error {
+			body, err := unsealRecord(v)
+			old = append(old, kv{bytes.Clone(k), bytes.Clone(body)})
+			return err
+		}); err != nil {
+			return err
+		}
+		for _, e := range old {
+			if err := svcs.Put(e.k, e.v); err != nil {
+				return err
+			}
+		}
+		if err := meta.Delete(keyMetaSum); err != nil {
+			return err
+		}
+		return meta.Put(keyFormat, putInt(1))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err := OpenStore(path, "pop-d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Get("100007")
+	if err != nil || r.Desired.GetDesiredState() != suspended || s.Len() != 50 || s.Revision() != 50 || s.redirectSettings().GetKeyId() != "k1" {
+		t.Fatalf("format 1 file: %v %v; %d services, revision %d", r, err, s.Len(), s.Revision())
+	}
+	s.Close()
+	db, err = bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.View(func(tx *bolt.Tx) error {
+		if f := getInt(tx.Bucket(metaBucket).Get(keyFormat)); f != storeFormat {
+			t.Errorf("format %d after opening, want %d", f, storeFormat)
+		}
+		if err := checkMetaSum(tx.Bucket(metaBucket)); err != nil {
+			t.Error(err)
+		}
+		return tx.Bucket(servicesBucket).ForEach(func(k, v []byte) error {
+			if _, err := unsealRecord(v); err != nil {
+				t.Errorf("service %s: %v", k, err)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -58,8 +58,10 @@ var (
 	keyAwaitingSnapshot = []byte("awaiting_snapshot")
 )
 
-// storeFormat is the version of the file's layout.
-const storeFormat = 1
+// storeFormat is the version of the file's layout. Format 2 seals every
+// record and the meta entries with a CRC-32C (see sealRecord, metaSum);
+// a format 1 file is sealed when it is opened.
+const storeFormat = 2
 
 // ErrOtherPOP is returned by [OpenStore] for a state file that belongs to
 // another POP.
@@ -254,15 +256,29 @@ func (s *Store) load() error {
 		if err != nil {
 			return err
 		}
-		if v := meta.Get(keyFormat); v != nil {
-			if f := getInt(v); f != storeFormat {
-				return fmt.Errorf("state file %s has format %d; this agent reads format %d (was it written by a newer agent?)", s.path, f, storeFormat)
+		format := getInt(meta.Get(keyFormat))
+		switch {
+		case meta.Get(keyFormat) == nil:
+			if k, _ := svcs.Cursor().First(); k != nil || meta.Get(keyRevision) != nil {
+				return damaged(s.path, "it holds services but no format entry")
 			}
-		} else if err := meta.Put(keyFormat, putInt(storeFormat)); err != nil {
-			return err
-		} else if err := meta.Put(keyAwaitingSnapshot, []byte{1}); err != nil {
-			// A new file knows nothing until the controller's snapshot.
-			return err
+			// A new file: it knows nothing until the controller's snapshot.
+			if err := meta.Put(keyFormat, putInt(storeFormat)); err != nil {
+				return err
+			}
+			if err := meta.Put(keyAwaitingSnapshot, []byte{1}); err != nil {
+				return err
+			}
+		case format == 1:
+			if err := sealFormat1(meta, svcs); err != nil {
+				return damaged(s.path, "%v", err)
+			}
+		case format == storeFormat:
+			if err := checkMetaSum(meta); err != nil {
+				return damaged(s.path, "%v", err)
+			}
+		default:
+			return fmt.Errorf("state file %s has format %d; this agent reads formats 1 and %d (was it written by a newer agent?)", s.path, format, storeFormat)
 		}
 		s.awaitingSnapshot.Store(meta.Get(keyAwaitingSnapshot) != nil)
 		switch stored := string(meta.Get(keyPOP)); stored {
@@ -287,7 +303,7 @@ func (s *Store) load() error {
 			}
 			s.redirect.Store(r)
 		}
-		return svcs.ForEach(func(k, v []byte) error {
+		err = svcs.ForEach(func(k, v []byte) error {
 			// Every record is decoded whole, and its class checked against
 			// its desired state, so that damage inside a record stops the
 			// agent here rather than misleading it later.
@@ -305,6 +321,10 @@ func (s *Store) load() error {
 			}
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		return putMetaSum(meta)
 	})
 }
 
@@ -579,9 +599,11 @@ func (s *Store) commit(b *batch, mode revisionMode, rev int64, contact time.Time
 			}
 		}
 		if !contact.IsZero() {
-			return meta.Put(keyLastContact, putInt(contact.UnixNano()))
+			if err := meta.Put(keyLastContact, putInt(contact.UnixNano())); err != nil {
+				return err
+			}
 		}
-		return nil
+		return putMetaSum(meta)
 	})
 	if err != nil {
 		return fmt.Errorf("state file %s: %w", s.path, err)
@@ -632,13 +654,19 @@ func (s *Store) setRedirect(r *pb.Redirect) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(metaBucket)
 		if r == nil {
-			return meta.Delete(keyRedirect)
+			if err := meta.Delete(keyRedirect); err != nil {
+				return err
+			}
+			return putMetaSum(meta)
 		}
 		v, err := marshal.Marshal(r)
 		if err != nil {
 			return err
 		}
-		return meta.Put(keyRedirect, v)
+		if err := meta.Put(keyRedirect, v); err != nil {
+			return err
+		}
+		return putMetaSum(meta)
 	})
 	if err != nil {
 		return fmt.Errorf("state file %s: storing the redirect settings: %w", s.path, err)
@@ -707,7 +735,7 @@ func encodeRecord(r *Record) []byte {
 	if !r.ObservedAt.IsZero() {
 		b = appendVarint(b, fObservedAt, uint64(r.ObservedAt.UnixNano()))
 	}
-	return appendVarint(b, fClass, uint64(classOf(r.Desired)))
+	return sealRecord(appendVarint(b, fClass, uint64(classOf(r.Desired))))
 }
 
 func appendVarint(b []byte, n protowire.Number, v uint64) []byte {
@@ -715,7 +743,17 @@ func appendVarint(b []byte, n protowire.Number, v uint64) []byte {
 	return protowire.AppendVarint(b, v)
 }
 
+// decodeRecord decodes a sealed record (see sealRecord); a record whose
+// seal is missing or wrong is an error.
 func decodeRecord(b []byte) (*Record, error) {
+	body, err := unsealRecord(b)
+	if err != nil {
+		return nil, err
+	}
+	return decodeRecordBody(body)
+}
+
+func decodeRecordBody(b []byte) (*Record, error) {
 	r := &Record{}
 	var appliedBinding []byte
 	hasAppliedBinding := false
