@@ -25,8 +25,12 @@ import (
 
 // The store is the agent's memory. It is a bbolt file with two buckets:
 //
-//	meta      format, pop, revision, last_contact, redirect
-//	services  service id -> record (see encodeRecord)
+//	meta      format, pop, revision, last_contact, redirect,
+//	          awaiting_snapshot, sum (a CRC-32C of the others: see metaSum)
+//	services  service id -> record (see encodeRecord; sealed by sealRecord)
+//
+// The file is checked whole before it is used (see [OpenStore] and
+// verifyBolt): a damaged file stops the agent rather than start it empty.
 //
 // The agent keeps no per-service copy of it in memory: a message's services
 // are looked up in the file (memory-mapped, so a lookup costs about a
