@@ -96,6 +96,11 @@ func TestOpenStoreRefusesDamagedFiles(t *testing.T) {
 			clear(b[:2*pageSize]) // both meta pages
 			return b
 		}, "not a bbolt database"},
+		{"zeroed first page", func() []byte {
+			b := clone()
+			clear(b[:pageSize]) // one meta page: bbolt's check refuses it
+			return b
+		}, "consistency check"},
 		{"random bytes", func() []byte {
 			b := make([]byte, len(sound))
 			for i := range b {
