@@ -60,6 +60,10 @@ Settings come from defaults, then the config file, then TOLLGATE_* environment
 variables, then flags. deploy/agent.example.yaml documents every setting.
 The Go runtime's soft memory limit is 64 MiB unless GOMEMLIMIT is set.
 
+The state file must exist: --init-state creates it on the agent's first start
+at its POP. A missing or damaged file stops the agent (exit status 1);
+--reset-state starts afresh from the controller's snapshot.
+
 Flags:
 `
 
