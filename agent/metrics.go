@@ -59,10 +59,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tollgate_agent_redirects_total",
 			Help: "Requests answered by the redirect responder, by result: redirected (302 to the portal with a token), " +
 				"unknown (the source address is no single service's: neutral page), active (the service is not suspended: " +
-				"active page), no_config (suspended, but no redirect settings from the controller yet: neutral page).",
+				"active page), no_config (suspended, but no redirect settings from the controller yet: neutral page), " +
+				"awaiting_snapshot (the state file is new or was reset and the controller's snapshot has not arrived: 503, no redirect).",
 		}, []string{"result"}),
 	}
-	for _, r := range []string{resultRedirected, resultUnknown, resultActive, resultNoConfig} {
+	for _, r := range []string{resultRedirected, resultUnknown, resultActive, resultNoConfig, resultAwaitingSnapshot} {
 		m.redirects.WithLabelValues(r)
 	}
 	m.sinceMessage = prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -41,6 +41,9 @@ const (
 	resultUnknown    = "unknown"
 	resultActive     = "active"
 	resultNoConfig   = "no_config"
+	// resultAwaitingSnapshot: the state file is new or was reset and the
+	// controller's snapshot has not arrived; 503, no redirect.
+	resultAwaitingSnapshot = "awaiting_snapshot"
 )
 
 // applyRedirect takes the redirect settings the controller sent: it stores
@@ -111,7 +114,10 @@ func tokenTTL(r *pb.Redirect) time.Duration {
 //     active, with a link to the http URL first asked for;
 //   - an address of no service (or of more than one: a token must never
 //     name someone else's account), or a suspended service while no
-//     redirect settings are known: a neutral page that names no account.
+//     redirect settings are known: a neutral page that names no account;
+//   - anyone, while the state file awaits the controller's first snapshot
+//     (new or reset, see [Store.AwaitingSnapshot]): 503 with Retry-After
+//     and a "try again in a minute" page, never a redirect.
 //
 // The source address is the TCP peer's (http.Request.RemoteAddr), never a
 // header such as X-Forwarded-For or Forwarded: any subscriber can write
@@ -155,8 +161,11 @@ func (rs *Responder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 
 	result, status, page, data := rs.answer(r)
-	if result == resultRedirected {
+	switch result {
+	case resultRedirected:
 		h.Set("Location", data)
+	case resultAwaitingSnapshot:
+		h.Set("Retry-After", "30")
 	}
 	var body bytes.Buffer
 	if err := pages.ExecuteTemplate(&body, page, data); err != nil {
@@ -177,6 +186,12 @@ func (rs *Responder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // log), the status, the page template and its data (for a redirect, the
 // Location).
 func (rs *Responder) answer(r *http.Request) (result string, status int, page, data string) {
+	if rs.store.AwaitingSnapshot() {
+		// The agent knows no services yet: it redirects no one rather than
+		// tell a suspended subscriber that nothing is wrong.
+		rs.log.Debug("redirect responder: awaiting the controller's snapshot", "remote_addr", r.RemoteAddr)
+		return resultAwaitingSnapshot, http.StatusServiceUnavailable, "starting", ""
+	}
 	ip, ok := sourceAddr(r.RemoteAddr)
 	if !ok {
 		rs.log.Warn("request without a usable source address", "remote_addr", r.RemoteAddr)
@@ -425,6 +440,11 @@ var pages = template.Must(template.New("pages").Parse(`
 <h1>Your Internet service is active</h1>
 {{if .}}<p><a href="{{.}}">Try the page you asked for again</a>.</p>{{else}}<p>Try the page you asked for again.</p>{{end}}
 <p>If it does not load yet, wait a minute and try once more.</p>
+</main></body></html>
+{{end}}
+{{- define "starting"}}{{template "head" "Please try again in a minute"}}
+<h1>Please try again in a minute</h1>
+<p>This page is not available yet. Please try again in a minute.</p>
 </main></body></html>
 {{end}}
 {{- define "redirect"}}{{template "head" "Your Internet service needs attention"}}

@@ -38,6 +38,11 @@ func newTestAgent(t testing.TB, clk clock.Clock) *Agent {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.close)
+	// As if the controller's first snapshot (empty) had arrived: a new
+	// file serves no redirects until then.
+	if err := a.store.commit(&batch{}, setRevision, 0, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
 	return a
 }
 

@@ -4,11 +4,15 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -21,8 +25,12 @@ import (
 
 // The store is the agent's memory. It is a bbolt file with two buckets:
 //
-//	meta      format, pop, revision, last_contact, redirect
-//	services  service id -> record (see encodeRecord)
+//	meta      format, pop, revision, last_contact, redirect,
+//	          awaiting_snapshot, sum (a CRC-32C of the others: see metaSum)
+//	services  service id -> record (see encodeRecord; sealed by sealRecord)
+//
+// The file is checked whole before it is used (see [OpenStore] and
+// verifyBolt): a damaged file stops the agent rather than start it empty.
 //
 // The agent keeps no per-service copy of it in memory: a message's services
 // are looked up in the file (memory-mapped, so a lookup costs about a
@@ -49,10 +57,15 @@ var (
 	keyRevision    = []byte("revision")
 	keyLastContact = []byte("last_contact")
 	keyRedirect    = []byte("redirect") // tollgate.v1.Redirect; absent: none received
+	// keyAwaitingSnapshot is present from a file's creation until the
+	// controller's first snapshot is stored (see [Store.AwaitingSnapshot]).
+	keyAwaitingSnapshot = []byte("awaiting_snapshot")
 )
 
-// storeFormat is the version of the file's layout.
-const storeFormat = 1
+// storeFormat is the version of the file's layout. Format 2 seals every
+// record and the meta entries with a CRC-32C (see sealRecord, metaSum);
+// a format 1 file is sealed when it is opened.
+const storeFormat = 2
 
 // ErrOtherPOP is returned by [OpenStore] for a state file that belongs to
 // another POP.
@@ -128,6 +141,10 @@ type Store struct {
 	failed      map[string]struct{}
 	lastContact time.Time // as stored; zero if never
 
+	// awaitingSnapshot is set while the file has not yet held a snapshot
+	// from the controller (new or reset).
+	awaitingSnapshot atomic.Bool
+
 	// gen counts the commits that changed a service, so that in-memory
 	// indexes of the services (the redirect responder's) know when to
 	// rebuild. It is raised after the change is committed.
@@ -140,6 +157,13 @@ type Store struct {
 // OpenStore opens (creating it if needed) the state file at path for pop.
 // A file that belongs to another POP is refused with an error wrapping
 // [ErrOtherPOP]. A file in use by another process is refused after a second.
+// An existing file that cannot be trusted (empty, not a bbolt file, cut
+// short, failing bbolt's consistency check, holding records that do not
+// decode, or making bbolt panic) is refused with a [*DamagedError]
+// (wrapping [ErrStateDamaged]) that names the file and the recovery; it is
+// checked with plain reads before bbolt maps it, so no damage can crash the
+// process. Whether a missing file may be created is the caller's decision
+// (tollgate-agent's --init-state).
 func OpenStore(path, pop string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("state file: no path")
@@ -150,19 +174,80 @@ func OpenStore(path, pop string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("state file: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("state file %s is locked by another process (is another tollgate-agent running with it?)", path)
+	if err := verifyExisting(path); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("state file %s: %w", path, err)
-	}
-	s := &Store{db: db, path: path, pop: pop, failed: make(map[string]struct{})}
-	if err := s.load(); err != nil {
-		db.Close()
+	s := &Store{path: path, pop: pop, failed: make(map[string]struct{})}
+	if err := s.open(); err != nil {
+		if s.db != nil {
+			s.db.Close()
+		}
 		return nil, err
 	}
 	return s, nil
+}
+
+// verifyExisting checks the file at path, if there is one, with
+// [verifyBolt] under a shared lock, so that a file another agent is
+// writing is reported as locked, not as damaged.
+func verifyExisting(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("state file: %w", err)
+	}
+	defer f.Close()
+	for deadline := time.Now().Add(time.Second); ; {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+			return fmt.Errorf("state file %s is locked by another process (is another tollgate-agent running with it?)", path)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return verifyBolt(f, path)
+}
+
+// open opens the file with bbolt, runs bbolt's consistency check and loads
+// the counters. A panic inside bbolt (or a fault reading its mapping) is
+// recovered and reported as damage.
+func (s *Store) open() (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			err = damaged(s.path, "bbolt failed reading it: %v", p)
+		}
+	}()
+	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: time.Second})
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return fmt.Errorf("state file %s is locked by another process (is another tollgate-agent running with it?)", s.path)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
+		return damaged(s.path, "%v", err)
+	case err != nil:
+		return fmt.Errorf("state file %s: %w", s.path, err)
+	}
+	s.db = db
+	var problems []string
+	err = db.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			if len(problems) < 5 {
+				problems = append(problems, err.Error())
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("state file %s: %w", s.path, err)
+	}
+	if len(problems) > 0 {
+		return damaged(s.path, "bbolt's consistency check failed: %s", strings.Join(problems, "; "))
+	}
+	return s.load()
 }
 
 func (s *Store) load() error {
@@ -175,13 +260,31 @@ func (s *Store) load() error {
 		if err != nil {
 			return err
 		}
-		if v := meta.Get(keyFormat); v != nil {
-			if f := getInt(v); f != storeFormat {
-				return fmt.Errorf("state file %s has format %d; this agent reads format %d (was it written by a newer agent?)", s.path, f, storeFormat)
+		format := getInt(meta.Get(keyFormat))
+		switch {
+		case meta.Get(keyFormat) == nil:
+			if k, _ := svcs.Cursor().First(); k != nil || meta.Get(keyRevision) != nil {
+				return damaged(s.path, "it holds services but no format entry")
 			}
-		} else if err := meta.Put(keyFormat, putInt(storeFormat)); err != nil {
-			return err
+			// A new file: it knows nothing until the controller's snapshot.
+			if err := meta.Put(keyFormat, putInt(storeFormat)); err != nil {
+				return err
+			}
+			if err := meta.Put(keyAwaitingSnapshot, []byte{1}); err != nil {
+				return err
+			}
+		case format == 1:
+			if err := sealFormat1(meta, svcs); err != nil {
+				return damaged(s.path, "%v", err)
+			}
+		case format == storeFormat:
+			if err := checkMetaSum(meta); err != nil {
+				return damaged(s.path, "%v", err)
+			}
+		default:
+			return fmt.Errorf("state file %s has format %d; this agent reads formats 1 and %d (was it written by a newer agent?)", s.path, format, storeFormat)
 		}
+		s.awaitingSnapshot.Store(meta.Get(keyAwaitingSnapshot) != nil)
 		switch stored := string(meta.Get(keyPOP)); stored {
 		case s.pop:
 		case "":
@@ -200,23 +303,41 @@ func (s *Store) load() error {
 		if v := meta.Get(keyRedirect); v != nil {
 			r := &pb.Redirect{}
 			if err := proto.Unmarshal(v, r); err != nil {
-				return fmt.Errorf("state file %s: redirect settings: %w", s.path, err)
+				return damaged(s.path, "its redirect settings do not decode: %v", err)
 			}
 			s.redirect.Store(r)
 		}
-		return svcs.ForEach(func(k, v []byte) error {
-			c, failed, err := scanRecord(v)
+		err = svcs.ForEach(func(k, v []byte) error {
+			// Every record is decoded whole, and its class checked against
+			// its desired state, so that damage inside a record stops the
+			// agent here rather than misleading it later.
+			r, err := decodeRecord(v)
 			if err != nil {
-				return fmt.Errorf("state file %s: service %q: %w", s.path, k, err)
+				return damaged(s.path, "service %q does not decode: %v", k, err)
+			}
+			c := classOf(r.Desired)
+			if stored, _, _ := scanRecord(v); stored != c || r.Desired.GetServiceId() != string(k) {
+				return damaged(s.path, "service %q's record contradicts itself", k)
 			}
 			s.counts[c]++
-			if failed {
+			if r.Error != "" {
 				s.failed[string(k)] = struct{}{}
 			}
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		return putMetaSum(meta)
 	})
 }
+
+// AwaitingSnapshot reports whether the file has not yet held a snapshot
+// from the controller: it was created (--init-state) or reset
+// (--reset-state) and the controller's first snapshot has not been stored
+// whole. Until then the agent knows nothing of the POP's services, and the
+// redirect responder redirects no one.
+func (s *Store) AwaitingSnapshot() bool { return s.awaitingSnapshot.Load() }
 
 // Close closes the file.
 func (s *Store) Close() error { return s.db.Close() }
@@ -432,7 +553,8 @@ func (s *Store) commit(b *batch, mode revisionMode, rev int64, contact time.Time
 	if !contact.IsZero() && b.empty() && newRev == cur && contact.Sub(s.LastContact()) < contactInterval {
 		contact = time.Time{} // nothing else to write, and the stored contact is recent
 	}
-	if b.empty() && newRev == cur && contact.IsZero() {
+	snapshotArrived := mode == setRevision && s.awaitingSnapshot.Load()
+	if b.empty() && newRev == cur && contact.IsZero() && !snapshotArrived {
 		return nil
 	}
 	var counts [numClasses]int
@@ -475,10 +597,17 @@ func (s *Store) commit(b *batch, mode revisionMode, rev int64, contact time.Time
 				return err
 			}
 		}
-		if !contact.IsZero() {
-			return meta.Put(keyLastContact, putInt(contact.UnixNano()))
+		if snapshotArrived {
+			if err := meta.Delete(keyAwaitingSnapshot); err != nil {
+				return err
+			}
 		}
-		return nil
+		if !contact.IsZero() {
+			if err := meta.Put(keyLastContact, putInt(contact.UnixNano())); err != nil {
+				return err
+			}
+		}
+		return putMetaSum(meta)
 	})
 	if err != nil {
 		return fmt.Errorf("state file %s: %w", s.path, err)
@@ -504,6 +633,9 @@ func (s *Store) commit(b *batch, mode revisionMode, rev int64, contact time.Time
 	if !b.empty() {
 		s.gen.Add(1)
 	}
+	if snapshotArrived {
+		s.awaitingSnapshot.Store(false)
+	}
 	return nil
 }
 
@@ -526,13 +658,19 @@ func (s *Store) setRedirect(r *pb.Redirect) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(metaBucket)
 		if r == nil {
-			return meta.Delete(keyRedirect)
+			if err := meta.Delete(keyRedirect); err != nil {
+				return err
+			}
+			return putMetaSum(meta)
 		}
 		v, err := marshal.Marshal(r)
 		if err != nil {
 			return err
 		}
-		return meta.Put(keyRedirect, v)
+		if err := meta.Put(keyRedirect, v); err != nil {
+			return err
+		}
+		return putMetaSum(meta)
 	})
 	if err != nil {
 		return fmt.Errorf("state file %s: storing the redirect settings: %w", s.path, err)
@@ -601,7 +739,7 @@ func encodeRecord(r *Record) []byte {
 	if !r.ObservedAt.IsZero() {
 		b = appendVarint(b, fObservedAt, uint64(r.ObservedAt.UnixNano()))
 	}
-	return appendVarint(b, fClass, uint64(classOf(r.Desired)))
+	return sealRecord(appendVarint(b, fClass, uint64(classOf(r.Desired))))
 }
 
 func appendVarint(b []byte, n protowire.Number, v uint64) []byte {
@@ -609,7 +747,17 @@ func appendVarint(b []byte, n protowire.Number, v uint64) []byte {
 	return protowire.AppendVarint(b, v)
 }
 
+// decodeRecord decodes a sealed record (see sealRecord); a record whose
+// seal is missing or wrong is an error.
 func decodeRecord(b []byte) (*Record, error) {
+	body, err := unsealRecord(b)
+	if err != nil {
+		return nil, err
+	}
+	return decodeRecordBody(body)
+}
+
+func decodeRecordBody(b []byte) (*Record, error) {
 	r := &Record{}
 	var appliedBinding []byte
 	hasAppliedBinding := false

@@ -333,7 +333,7 @@ log: {level: warn}
 	start := time.Now()
 	agent := startProcess(b, filepath.Join(bins, "tollgate-agent"), []string{"TOLLGATE_CONTROLLER_INSECURE_PLAINTEXT=true",
 		"TOLLGATE_AGENT_STATE_FILE=" + filepath.Join(b.TempDir(), "state.db"), "TOLLGATE_LOG_LEVEL=warn"},
-		"--pop", "big-0000", "--controller", grpcAddr, "--metrics-listen", metricsAddr, "--log-level", "warn")
+		"--pop", "big-0000", "--controller", grpcAddr, "--metrics-listen", metricsAddr, "--log-level", "warn", "--init-state")
 	for {
 		if v, ok := scrape("http://"+metricsAddr+"/metrics", "tollgate_agent_applied_revision"); ok && v >= services {
 			break

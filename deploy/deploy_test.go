@@ -29,6 +29,7 @@ const (
 	dashboardFile  = "grafana/tollgate-dashboard.json"
 	controllerUnit = "systemd/tollgate-controller.service"
 	agentUnit      = "systemd/tollgate-agent.service"
+	agentInitUnit  = "systemd/tollgate-agent-init-state.service"
 	sysusersFile   = "systemd/tollgate.sysusers.conf"
 )
 
@@ -154,12 +155,12 @@ func TestAlertRules(t *testing.T) {
 	}
 }
 
-// TestPromtool runs Prometheus's own checks and the rules' unit tests where
-// promtool is installed.
+// TestPromtool runs Prometheus's own checks and the rules' unit tests. It
+// fails where promtool is not installed (scripts/setup.sh installs it).
 func TestPromtool(t *testing.T) {
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
-		t.Skip("promtool not found: skipping promtool check and test rules")
+		t.Fatal("promtool not found: install it (scripts/setup.sh installs Debian's prometheus package) so the alert rules' unit tests run")
 	}
 	for _, args := range [][]string{
 		{"check", "rules", filepath.Base(alertsFile)},
@@ -600,12 +601,12 @@ func TestSystemdUnits(t *testing.T) {
 	}
 	dir := t.TempDir()
 	var paths []string
-	for _, f := range []string{controllerUnit, agentUnit} {
+	for _, f := range []string{controllerUnit, agentUnit, agentInitUnit} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := strings.ReplaceAll(string(b), "ExecStart=/usr/local/bin/"+strings.TrimSuffix(filepath.Base(f), ".service"), "ExecStart="+self)
+		s := strings.ReplaceAll(string(b), "ExecStart=/usr/local/bin/"+strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), "-init-state.service"), ".service"), "ExecStart="+self)
 		p := filepath.Join(dir, filepath.Base(f))
 		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
 			t.Fatal(err)
@@ -624,6 +625,44 @@ func TestSystemdUnits(t *testing.T) {
 		} else if strings.TrimSpace(line) != "" {
 			t.Logf("systemd-analyze verify: %s", line)
 		}
+	}
+}
+
+// TestAgentStateInit: the agent's unit never creates a missing state file
+// (it would start empty in place of a lost one); the first-boot unit does,
+// once, as the agent's user, before the agent starts.
+func TestAgentStateInit(t *testing.T) {
+	agent := parseUnit(t, agentUnit)
+	if got, _ := agent.last("Service", "ExecStart"); strings.Contains(got, "--init-state") || strings.Contains(got, "--reset-state") {
+		t.Errorf("%s: ExecStart=%q must not create or reset the state file", agentUnit, got)
+	}
+	u := parseUnit(t, agentInitUnit)
+	want := map[string]map[string]string{
+		"Unit": {"ConditionFirstBoot": "yes", "ConditionPathExists": "!/var/lib/tollgate-agent/state.db", "Before": "tollgate-agent.service"},
+		"Service": {"Type": "oneshot", "ExecStart": "/usr/local/bin/tollgate-agent --config /etc/tollgate/agent.yaml --init-state --check-state",
+			"StateDirectory": "tollgate-agent", "StateDirectoryMode": "0700", "ReadWritePaths": "/var/lib/tollgate-agent",
+			"NoNewPrivileges": "yes", "ProtectSystem": "strict", "UMask": "0077"},
+		"Install": {"WantedBy": "tollgate-agent.service"},
+	}
+	for section, kv := range want {
+		for k, v := range kv {
+			if got, ok := u.last(section, k); !ok || got != v {
+				t.Errorf("%s: [%s] %s=%q, want %q", agentInitUnit, section, k, got, v)
+			}
+		}
+	}
+	for _, k := range []string{"User", "Group"} {
+		a, _ := agent.last("Service", k)
+		if got, _ := u.last("Service", k); got != a || got == "" {
+			t.Errorf("%s: [Service] %s=%q, want the agent's %q", agentInitUnit, k, got, a)
+		}
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "--init-state") || !strings.Contains(string(readme), "--reset-state") {
+		t.Error("deploy/README.md does not tell how to create (--init-state) and recover (--reset-state) the state file")
 	}
 }
 

@@ -100,7 +100,7 @@ echo "controller: http://127.0.0.1:$HTTP_PORT (admin API, /metrics), gRPC 127.0.
 say "Starting an agent for POP $POP (log driver: it records what it would enforce)"
 TOLLGATE_CONTROLLER_INSECURE_PLAINTEXT=true "$BIN/tollgate-agent" --pop "$POP" \
   --controller "127.0.0.1:$GRPC_PORT" --metrics-listen "127.0.0.1:$AGENT_METRICS_PORT" \
-  --state-file "$run/agent-state.db" 2>"$run/agent.log" &
+  --state-file "$run/agent-state.db" --init-state 2>"$run/agent.log" &
 pids+=($!)
 
 export TOLLGATE_SERVER="http://127.0.0.1:$HTTP_PORT" TOLLGATE_TOKEN_FILE="$run/admin.token"
@@ -190,7 +190,7 @@ say "Starting an agent for POP north-tower-1, where the residential subscribers 
 TOLLGATE_CONTROLLER_INSECURE_PLAINTEXT=true "$BIN/tollgate-agent" --pop north-tower-1 \
   --controller "127.0.0.1:$GRPC_PORT" --metrics-listen "127.0.0.1:$AGENT2_METRICS_PORT" \
   --redirect-listen "127.0.0.1:$REDIRECT_PORT" \
-  --state-file "$run/agent-north-state.db" 2>"$run/agent-north.log" &
+  --state-file "$run/agent-north-state.db" --init-state 2>"$run/agent-north.log" &
 pids+=($!)
 
 say "Most residential subscribers pay by check; eleven do not (account 11's card was declined; 141-150 never pay)"

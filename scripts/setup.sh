@@ -17,6 +17,7 @@ declare -A need=(
   [snmpset]=snmp               # snmpget/snmpset: tests change ports "by hand"
   [ip]=iproute2                # network namespaces and veth pairs for the snmp tests
   [chromium]=chromium          # the portal's end-to-end test drives headless Chromium (chromedp)
+  [promtool]=prometheus        # `go test ./deploy` checks the alert rules and runs their unit tests
 )
 
 missing=()
@@ -33,6 +34,7 @@ have snmpd || missing+=("${need[snmpd]}")
 have snmpset || missing+=("${need[snmpset]}")
 have ip || missing+=("${need[ip]}")
 have chromium || missing+=("${need[chromium]}")
+have promtool || missing+=("${need[promtool]}")
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
@@ -50,5 +52,19 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
+# Only promtool is wanted from the prometheus package, not the Prometheus
+# server it would start on :9090: policy-rc.d (exit 101) tells the package
+# scripts not to start services while it is installed, and the server's unit
+# is disabled afterwards. An existing policy-rc.d is left alone.
+policy=""
+if [[ " ${missing[*]} " == *" prometheus "* ]] && [ ! -e /usr/sbin/policy-rc.d ]; then
+  policy=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\n# scripts/setup.sh: no service starts while packages install\nexit 101\n' | $sudo tee "$policy" >/dev/null
+  $sudo chmod 0755 "$policy"
+  trap '$sudo rm -f "$policy"' EXIT
+fi
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+  $sudo systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+fi
 echo "setup: done" >&2

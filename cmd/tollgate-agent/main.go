@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -59,6 +60,10 @@ Settings come from defaults, then the config file, then TOLLGATE_* environment
 variables, then flags. deploy/agent.example.yaml documents every setting.
 The Go runtime's soft memory limit is 64 MiB unless GOMEMLIMIT is set.
 
+The state file must exist: --init-state creates it on the agent's first start
+at its POP. A missing or damaged file stops the agent (exit status 1);
+--reset-state starts afresh from the controller's snapshot.
+
 Flags:
 `
 
@@ -83,6 +88,9 @@ func run(args []string, stderr io.Writer) error {
 	redirectListen := fs.String("redirect-listen", "", `redirect responder listen address, or "off" (overrides redirect.listen; default off)`)
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (overrides log.level)")
 	stateFile := fs.String("state-file", "", "path of the agent's state file (overrides state_file; default "+defaultStateFile+")")
+	initState := fs.Bool("init-state", false, "create the state file if it does not exist: for the agent's first start at its POP (enrolment and the first-boot unit pass it); without it a missing file stops the agent")
+	resetState := fs.Bool("reset-state", false, "keep the existing state file aside (as <state file>.reset-<time>) and start from an empty one: the POP's whole state is fetched from the controller, and no redirects are served until it has arrived (the recovery from a damaged state file)")
+	checkState := fs.Bool("check-state", false, "open the state file (creating it with --init-state, anew with --reset-state), print what it holds and exit; exit status 1 if it is missing or damaged")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -111,6 +119,13 @@ func run(args []string, stderr io.Writer) error {
 	}
 	if cfg.Controller.InsecurePlaintext {
 		log.Warn("connecting to the controller over plaintext gRPC (controller.insecure_plaintext): development only")
+	}
+
+	if err := prepareStateFile(cfg.StateFile, *initState, *resetState, log); err != nil {
+		return err
+	}
+	if *checkState {
+		return printStateFile(os.Stdout, cfg.StateFile, cfg.POP)
 	}
 
 	if os.Getenv("GOMEMLIMIT") == "" {
@@ -174,6 +189,9 @@ func run(args []string, stderr io.Writer) error {
 		return err
 	}
 	running.Store(a)
+	if a.Store().AwaitingSnapshot() {
+		log.Warn("the state file holds no snapshot from the controller yet: serving no redirects until it has arrived", "state_file", cfg.StateFile)
+	}
 
 	if cfg.Metrics.Listen != "off" {
 		if err := serveMetrics(ctx, cfg.Metrics.Listen, reg, log); err != nil {
@@ -206,6 +224,53 @@ func run(args []string, stderr io.Writer) error {
 	err = a.Run(agentCtx)
 	log.Info("agent stopped", "applied_revision", a.AppliedRevision())
 	return err
+}
+
+// prepareStateFile applies --reset-state (the file is kept aside) and
+// refuses a missing state file unless --init-state or --reset-state allows
+// creating it: a file that vanished must not pass for a POP with nothing to
+// enforce.
+func prepareStateFile(path string, initState, resetState bool, log *slog.Logger) error {
+	if resetState {
+		keptAs, err := agent.ResetStateFile(path, time.Now())
+		if err != nil {
+			return err
+		}
+		log.Warn("state reset: starting from an empty state file; the POP's whole state is fetched from the controller and no redirects are served until it has arrived",
+			"state_file", path, "previous_file_kept_as", keptAs)
+		return nil
+	}
+	_, err := os.Stat(path)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("state file: %w", err)
+	case initState:
+		log.Info("creating the state file (--init-state)", "state_file", path)
+		return nil
+	}
+	return fmt.Errorf("state file %s does not exist. On the agent's first start at its POP, pass --init-state (the enrolment steps and "+
+		"the first-boot unit do); if the file was lost, start with --reset-state: the agent then fetches the POP's whole state "+
+		"from the controller and serves no redirects until it has arrived", path)
+}
+
+// printStateFile opens the state file (see [agent.OpenStore]) and prints
+// what it holds (--check-state).
+func printStateFile(w io.Writer, path, pop string) error {
+	st, err := agent.OpenStore(path, pop)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	counts := st.Counts()
+	fmt.Fprintf(w, "state file %s: POP %s, revision %d, %d services (%d active, %d suspended, %d removing), %d failed",
+		path, st.POP(), st.Revision(), st.Len(), counts["active"], counts["suspended"], counts["removing"], st.FailedCount())
+	if st.AwaitingSnapshot() {
+		fmt.Fprint(w, "; awaiting the controller's first snapshot (no redirects until it arrives)")
+	}
+	fmt.Fprintln(w)
+	return nil
 }
 
 func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) error {

@@ -163,7 +163,7 @@ api:
 	waitHTTP(t, base+"/healthz", 200, time.Second)
 
 	agent := start(t, "tollgate-agent", []string{"TOLLGATE_CONTROLLER_INSECURE_PLAINTEXT=true"},
-		"--pop", "e2e-1", "--controller", grpcAddr, "--metrics-listen", metricsAddr, "--state-file", filepath.Join(t.TempDir(), "agent-state.db"))
+		"--pop", "e2e-1", "--controller", grpcAddr, "--metrics-listen", metricsAddr, "--state-file", filepath.Join(t.TempDir(), "agent-state.db"), "--init-state")
 	waitHTTP(t, "http://"+metricsAddr+"/healthz", 200, 10*time.Second)
 
 	// Create the service through the real CLI.

@@ -132,7 +132,7 @@ reconnect: {backoff_min: 100ms, backoff_max: 1s}
 
 func (a *fsAgent) start() *process {
 	a.t.Helper()
-	p := start(a.t, "tollgate-agent", nil, "--config", a.cfg)
+	p := start(a.t, "tollgate-agent", nil, "--config", a.cfg, "--init-state")
 	a.runs = append(a.runs, p)
 	waitHTTP(a.t, "http://"+a.metricsAddr+"/healthz", 200, 10*time.Second)
 	return p

@@ -111,7 +111,7 @@ controller:
 	}
 	metrics := freeAddr(t)
 	p := start(t, "tollgate-agent", nil, "--config", cfg, "--pop", pop, "--metrics-listen", metrics,
-		"--state-file", filepath.Join(dir, "state.db"))
+		"--state-file", filepath.Join(dir, "state.db"), "--init-state")
 	waitHTTP(t, "http://"+metrics+"/healthz", 200, 10*time.Second)
 	return p, metrics
 }

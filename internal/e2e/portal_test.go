@@ -156,7 +156,7 @@ routeros:
   routers:
     - {name: edge, address: %q, username: tollgate, password_file: %q, address_list: %s}
 `, grpcAddr, metricsAddr, responderAddr, filepath.Join(dir, "state.db"), sim.Addr(), pw, suspendedList))
-	agent := start(t, "tollgate-agent", nil, "--config", agentCfg)
+	agent := start(t, "tollgate-agent", nil, "--config", agentCfg, "--init-state")
 	waitHTTP(t, "http://"+metricsAddr+"/healthz", 200, 10*time.Second)
 
 	// A residential subscriber 30 days past due, suspended by the sweep.

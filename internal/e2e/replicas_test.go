@@ -110,7 +110,7 @@ api:
 	agentMetrics := freeAddr(t)
 	agent := start(t, "tollgate-agent", []string{"TOLLGATE_CONTROLLER_INSECURE_PLAINTEXT=true"},
 		"--pop", "edge-r", "--controller", lb.Addr(), "--metrics-listen", agentMetrics,
-		"--state-file", filepath.Join(t.TempDir(), "agent-state.db"))
+		"--state-file", filepath.Join(t.TempDir(), "agent-state.db"), "--init-state")
 	waitHTTP(t, "http://"+agentMetrics+"/healthz", 200, 10*time.Second)
 
 	ctx := context.Background()
