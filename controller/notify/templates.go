@@ -21,13 +21,22 @@ var defaultTemplates embed.FS
 // TemplateData is what a notice's subject and body templates see: every
 // field of [billing.NoticeData] ({{.AccountNumber}}, {{.Amount}},
 // {{.Currency}}, {{.DueDate}}, {{.DelinquencyDate}}, {{.InvoiceNumbers}},
-// {{.Why}}, {{.PortalURL}}, {{.Company}}, …) plus the fields below.
+// {{.PortalURL}}, {{.Company}}, …) plus the fields below. {{.Why}} is the
+// subscriber's why, rendered from the notice's structured reasons in its
+// locale (never the staff's sentences).
 //
-// Functions: {{money .Amount .Currency}} ("USD 53.11"), {{amount .Amount
-// .Currency}} ("53.11"), {{date .DueDate}} ("2026-12-10", "" for none),
-// {{join .Why ", "}}, {{if before .Today .DelinquencyDate}}.
+// Functions, in the notice's locale: {{money .Amount .Currency}}
+// ("$53.11"; "53,11 €" in de-DE), {{date .DueDate}} ("Saturday, December
+// 18", with the year when it is not this year; "" for none); {{amount
+// .Amount .Currency}} ("53.11"), {{join .Why ", "}}, {{if before .Today
+// .DelinquencyDate}}.
 type TemplateData struct {
 	billing.NoticeData
+	// Why is what the subscriber reads about why (plain words, the
+	// locale's language and formats); it hides NoticeData.Why, the staff's.
+	Why []string
+	// Locale the notice is written in.
+	Locale     billing.Locale
 	Kind       billing.NoticeKind
 	To         string
 	DaysBefore int
@@ -38,9 +47,12 @@ type TemplateData struct {
 	PastDue bool
 }
 
-// NewTemplateData is the template data of notice n sent on today (local).
+// NewTemplateData is the template data of notice n sent on today (local),
+// in n's locale (en-US when it has none).
 func NewTemplateData(n billing.Notice, today billing.Date) TemplateData {
-	return TemplateData{NoticeData: n.Data, Kind: n.Kind, To: n.To, DaysBefore: n.DaysBefore, Today: today,
+	loc := billing.ResolveLocale(n.Locale, "", "")
+	return TemplateData{NoticeData: n.Data, Why: billing.SubscriberWhy(n.Data.Reasons, loc, today), Locale: loc,
+		Kind: n.Kind, To: n.To, DaysBefore: n.DaysBefore, Today: today,
 		PastDue: !n.Data.DueDate.IsZero() && n.Data.DueDate.Before(today)}
 }
 
@@ -50,18 +62,19 @@ type Templates struct {
 	body    map[billing.NoticeKind]*template.Template
 }
 
-var funcs = template.FuncMap{
-	"money":  func(a int64, c billing.Currency) string { return billing.Money{Amount: a, Currency: c}.String() },
-	"amount": billing.FormatAmount,
-	"date": func(d billing.Date) string {
-		if d.IsZero() {
-			return ""
-		}
-		return d.String()
-	},
-	"join": strings.Join,
-	// before reports whether date a is before date b.
-	"before": func(a, b billing.Date) bool { return a.Before(b) },
+var funcs = localeFuncs(billing.DefaultLocale, billing.Date{})
+
+// localeFuncs are the template functions writing in locale loc on the
+// local date today.
+func localeFuncs(loc billing.Locale, today billing.Date) template.FuncMap {
+	return template.FuncMap{
+		"money":  loc.Money,
+		"amount": billing.FormatAmount,
+		"date":   func(d billing.Date) string { return loc.Date(d, today) },
+		"join":   strings.Join,
+		// before reports whether date a is before date b.
+		"before": func(a, b billing.Date) bool { return a.Before(b) },
+	}
 }
 
 // LoadTemplates returns the built-in templates, with those in dir (if not
@@ -158,7 +171,18 @@ func (t *Templates) Render(d TemplateData) (subject, body string, err error) {
 	if st == nil || bt == nil {
 		return "", "", fmt.Errorf("notify: no templates for notice kind %q", d.Kind)
 	}
-	return RenderEmail(st, bt, d)
+	// The functions write in the notice's locale: each rendering uses its
+	// own copies (Clone is safe while others execute).
+	fs := localeFuncs(billing.ResolveLocale(d.Locale, "", ""), d.Today)
+	sc, err := st.Clone()
+	if err != nil {
+		return "", "", err
+	}
+	bc, err := bt.Clone()
+	if err != nil {
+		return "", "", err
+	}
+	return RenderEmail(sc.Funcs(fs), bc.Funcs(fs), d)
 }
 
 // RenderEmail executes a subject and a body template on data and tidies
@@ -203,6 +227,8 @@ func sampleData(kind billing.NoticeKind) TemplateData {
 	return NewTemplateData(billing.Notice{Kind: kind, To: "subscriber@example.net", DaysBefore: 3,
 		Data: billing.NoticeData{AccountNumber: "A-000042", AccountName: "Alex Subscriber", Currency: "USD", Amount: 5311,
 			Balance: 10310, DueDate: billing.NewDate(2026, 12, 10), DelinquencyDate: billing.NewDate(2026, 12, 17),
-			InvoiceNumbers: []string{"INV-000123"}, Why: []string{"Invoice INV-000123 is 7 days past due."},
+			InvoiceNumbers: []string{"INV-000123"}, Why: []string{"Invoice INV-000123 for USD 53.11 was due on Thu 2026-12-10."},
+			Reasons: []billing.Reason{{Kind: billing.ReasonInvoicePastDue, Invoice: "INV-000123", Amount: 5311, Currency: "USD",
+				Date: billing.NewDate(2026, 12, 10)}},
 			PortalURL: "https://portal.example.net/", Company: "Example ISP"}}, today)
 }
