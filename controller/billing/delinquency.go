@@ -473,20 +473,27 @@ type StatusChange struct {
 // AccountStanding is an account's collection status as staff and the
 // subscriber see it, with the plain-language why computed now.
 type AccountStanding struct {
-	AccountID       int64         `json:"account_id"`
-	Number          string        `json:"number"`
-	Status          AccountStatus `json:"status"`
-	Why             []string      `json:"why"`
-	StatusChangedAt *time.Time    `json:"status_changed_at,omitempty"`
-	Currency        Currency      `json:"currency"`
-	Balance         int64         `json:"balance"`
-	PastDue         int64         `json:"past_due"`
-	Overdue         int64         `json:"overdue"`
-	DelinquencyDate Date          `json:"delinquency_date"`
-	PromiseUntil    Date          `json:"promise_until"`
-	PromiseNote     string        `json:"promise_note"`
-	Exempt          bool          `json:"exempt"`
-	ExemptReason    string        `json:"exempt_reason"`
+	AccountID int64         `json:"account_id"`
+	Number    string        `json:"number"`
+	Status    AccountStatus `json:"status"`
+	// Why is the staff's precise wording of Reasons.
+	Why []string `json:"why"`
+	// Reasons explain Status as structured steps; the portal renders them
+	// for the subscriber ([SubscriberWhy]) in Locale.
+	Reasons []Reason `json:"reasons"`
+	// Locale is the account's own locale, else its type's ("" for
+	// neither: the company's applies).
+	Locale          Locale     `json:"locale"`
+	StatusChangedAt *time.Time `json:"status_changed_at,omitempty"`
+	Currency        Currency   `json:"currency"`
+	Balance         int64      `json:"balance"`
+	PastDue         int64      `json:"past_due"`
+	Overdue         int64      `json:"overdue"`
+	DelinquencyDate Date       `json:"delinquency_date"`
+	PromiseUntil    Date       `json:"promise_until"`
+	PromiseNote     string     `json:"promise_note"`
+	Exempt          bool       `json:"exempt"`
+	ExemptReason    string     `json:"exempt_reason"`
 	// HeldInBatch is the pending suspension batch holding the account, if
 	// any.
 	HeldInBatch int64             `json:"held_in_batch,omitempty"`
