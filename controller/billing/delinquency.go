@@ -483,7 +483,10 @@ type AccountStanding struct {
 	Reasons []Reason `json:"reasons"`
 	// Locale is the account's own locale, else its type's ("" for
 	// neither: the company's applies).
-	Locale          Locale     `json:"locale"`
+	Locale Locale `json:"locale"`
+	// Today is the local date (the account type's time zone) the standing
+	// was computed on.
+	Today           Date       `json:"today"`
 	StatusChangedAt *time.Time `json:"status_changed_at,omitempty"`
 	Currency        Currency   `json:"currency"`
 	Balance         int64      `json:"balance"`

@@ -152,3 +152,19 @@ func (db *DB) PostCredit(ctx context.Context, accountID, amount int64, memo stri
 	})
 	return jt, err
 }
+
+// SetAccountLocale sets an account's own locale (BCP 47, one of
+// billing.SupportedLocales; "" inherits the account type's, else the
+// company's) and returns the account. EINVALID for an unsupported locale
+// (nothing changes); ENOTFOUND for an unknown account.
+func (db *DB) SetAccountLocale(ctx context.Context, id int64, locale billing.Locale) (billing.Account, error) {
+	l, err := billing.ParseLocale(string(locale))
+	if err != nil {
+		return billing.Account{}, err
+	}
+	a, err := scanAccount(db.Pool.QueryRow(ctx, `UPDATE accounts SET locale = $2 WHERE id = $1 RETURNING `+accountColumns, id, l))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, billing.Errorf(billing.ENOTFOUND, "account %d does not exist", id)
+	}
+	return a, err
+}

@@ -128,6 +128,7 @@ func (db *DB) AccountStanding(ctx context.Context, accountID int64, now time.Tim
 		st.Locale = t.Locale
 	}
 	today := billing.DateIn(now, loc)
+	st.Today = today
 	s := billing.Standing{AccountID: accountID, Number: st.Number, Currency: st.Currency, Status: st.Status,
 		Exempt: st.Exempt, ExemptReason: st.ExemptReason, PromiseUntil: st.PromiseUntil, Balance: st.Balance, Held: st.HeldInBatch != 0}
 	err = loadStandings(ctx, db.Pool, typeID, today.AddDays(billing.ReminderLead(t)), []int64{accountID}, now, func(got billing.Standing) error {
