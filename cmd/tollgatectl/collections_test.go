@@ -237,7 +237,7 @@ func TestCollectionCommandArgumentErrors(t *testing.T) {
 		{[]string{"suspensions", "show", "0"}, `suspension batch id "0" is not a positive number`},
 		{[]string{"suspensions", "approve", "3", "--account", "0"}, `--account 0 is not an account id`},
 		{[]string{"suspensions", "cancel", "3", "--account", "x"}, `invalid argument "x"`},
-		{[]string{"notices", "list", "--status", "bounced"}, `--status "bounced" is not one of queued, sent, failed`},
+		{[]string{"notices", "list", "--status", "bounced"}, `--status "bounced" is not one of queued, sent, failed, superseded`},
 		{[]string{"notices", "list", "--kind", "letter"}, `--kind "letter" is not one of reminder, suspended, restored`},
 		{[]string{"notices", "resend", "abc"}, `notice id "abc" is not a positive number`},
 	} {

@@ -193,7 +193,7 @@ const (
 	outRetry
 	outDeferred
 	outSuperseded // no longer true: recorded, never sent
-	outLeft // not attempted (lease nearly over, or ctx ended): it comes back after the lease
+	outLeft       // not attempted (lease nearly over, or ctx ended): it comes back after the lease
 )
 
 // RunOnce delivers the notices due now, batch after batch, until none is
