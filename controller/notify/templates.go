@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"text/template"
 	"unicode/utf8"
@@ -56,11 +57,22 @@ func NewTemplateData(n billing.Notice, today billing.Date) TemplateData {
 		PastDue: !n.Data.DueDate.IsZero() && n.Data.DueDate.Before(today)}
 }
 
-// Templates render each notice kind's subject and body (text/template).
+// Templates render each notice kind's subject and body (text/template),
+// in each language of [templateLangs].
 type Templates struct {
-	subject map[billing.NoticeKind]*template.Template
-	body    map[billing.NoticeKind]*template.Template
+	subject map[templateKey]*template.Template
+	body    map[templateKey]*template.Template
 }
+
+// templateKey names a kind's template in a language.
+type templateKey struct {
+	kind billing.NoticeKind
+	lang string
+}
+
+// templateLangs are the languages of the built-in templates: English
+// (<kind>.<part>.tmpl) first, then the others (<kind>.<part>.<lang>.tmpl).
+var templateLangs = []string{"en", "de"}
 
 var funcs = localeFuncs(billing.DefaultLocale, billing.Date{})
 
@@ -80,21 +92,28 @@ func localeFuncs(loc billing.Locale, today billing.Date) template.FuncMap {
 // LoadTemplates returns the built-in templates, with those in dir (if not
 // "") replacing them one by one: a file named <kind>.subject.tmpl or
 // <kind>.body.tmpl (kind: reminder, suspended, restored) replaces that
-// template; other files are ignored, except unknown *.tmpl names, which are
-// errors (a typo would otherwise go unnoticed). Every template is parsed
+// English template, <kind>.<part>.de.tmpl the German one (a notice is
+// written in its locale's language: German for de-DE and de-AT, English
+// otherwise); other files are ignored, except unknown *.tmpl names, which
+// are errors (a typo would otherwise go unnoticed). Every template is parsed
 // and tried on sample data, so a mistake is reported at start, naming the
 // file: "notify: template /etc/tollgate/notices/reminder.body.tmpl: …".
 func LoadTemplates(dir string) (*Templates, error) {
-	t := &Templates{subject: map[billing.NoticeKind]*template.Template{}, body: map[billing.NoticeKind]*template.Template{}}
-	for _, k := range billing.NoticeKinds {
-		for _, part := range []string{"subject", "body"} {
-			name := string(k) + "." + part + ".tmpl"
-			src, err := defaultTemplates.ReadFile("templates/" + name)
-			if err != nil {
-				return nil, fmt.Errorf("notify: built-in template %s: %w", name, err)
-			}
-			if err := t.set(k, part, name, string(src)); err != nil {
-				return nil, err
+	t := &Templates{subject: map[templateKey]*template.Template{}, body: map[templateKey]*template.Template{}}
+	for _, lang := range templateLangs {
+		for _, k := range billing.NoticeKinds {
+			for _, part := range []string{"subject", "body"} {
+				name := string(k) + "." + part + ".tmpl"
+				if lang != "en" {
+					name = string(k) + "." + part + "." + lang + ".tmpl"
+				}
+				src, err := defaultTemplates.ReadFile("templates/" + name)
+				if err != nil {
+					return nil, fmt.Errorf("notify: built-in template %s: %w", name, err)
+				}
+				if err := t.set(templateKey{k, lang}, part, name, string(src)); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -108,15 +127,16 @@ func LoadTemplates(dir string) (*Templates, error) {
 				continue
 			}
 			path := filepath.Join(dir, e.Name())
-			kind, part, ok := parseTemplateName(e.Name())
+			key, part, ok := parseTemplateName(e.Name())
 			if !ok {
-				return nil, fmt.Errorf("notify: template %s: unknown name; want <kind>.subject.tmpl or <kind>.body.tmpl with kind reminder, suspended or restored", path)
+				return nil, fmt.Errorf("notify: template %s: unknown name; want <kind>.subject.tmpl or <kind>.body.tmpl (or <kind>.<part>.<lang>.tmpl, lang %s) with kind reminder, suspended or restored",
+					path, strings.Join(templateLangs, " or "))
 			}
 			src, err := os.ReadFile(path)
 			if err != nil {
 				return nil, fmt.Errorf("notify: template %s: %w", path, err)
 			}
-			if err := t.set(kind, part, path, string(src)); err != nil {
+			if err := t.set(key, part, path, string(src)); err != nil {
 				return nil, err
 			}
 		}
@@ -133,16 +153,26 @@ func DefaultTemplates() *Templates {
 	return t
 }
 
-func parseTemplateName(name string) (billing.NoticeKind, string, bool) {
+// parseTemplateName parses <kind>.<part>.tmpl (English) or
+// <kind>.<part>.<lang>.tmpl.
+func parseTemplateName(name string) (templateKey, string, bool) {
 	parts := strings.Split(name, ".")
-	if len(parts) != 3 || !billing.NoticeKind(parts[0]).Valid() || (parts[1] != "subject" && parts[1] != "body") {
-		return "", "", false
+	if len(parts) < 3 || len(parts) > 4 || !billing.NoticeKind(parts[0]).Valid() || (parts[1] != "subject" && parts[1] != "body") {
+		return templateKey{}, "", false
 	}
-	return billing.NoticeKind(parts[0]), parts[1], true
+	key := templateKey{billing.NoticeKind(parts[0]), "en"}
+	if len(parts) == 4 {
+		if !slices.Contains(templateLangs, parts[2]) {
+			return templateKey{}, "", false
+		}
+		key.lang = parts[2]
+	}
+	return key, parts[1], true
 }
 
-// set parses src as kind's part and tries it on sample data.
-func (t *Templates) set(kind billing.NoticeKind, part, name, src string) error {
+// set parses src as key's part and tries it on sample data.
+func (t *Templates) set(key templateKey, part, name, src string) error {
+	kind := key.kind
 	tmpl, err := template.New(filepath.Base(name)).Funcs(funcs).Option("missingkey=error").Parse(src)
 	if err != nil {
 		return fmt.Errorf("notify: template %s: %w", name, err)
@@ -151,9 +181,9 @@ func (t *Templates) set(kind billing.NoticeKind, part, name, src string) error {
 		return fmt.Errorf("notify: template %s: %w", name, err)
 	}
 	if part == "subject" {
-		t.subject[kind] = tmpl
+		t.subject[key] = tmpl
 	} else {
-		t.body[kind] = tmpl
+		t.body[key] = tmpl
 	}
 	return nil
 }
@@ -164,16 +194,22 @@ const maxSubject = 200
 var blankLines = regexp.MustCompile(`\n{3,}`)
 
 // Render returns the subject (one line, at most 200 characters) and body of
-// a notice of kind d.Kind. Errors: an unknown kind, or a template that
+// a notice of kind d.Kind, in the language of d.Locale (English when there
+// are no templates in it). Errors: an unknown kind, or a template that
 // fails on this data (the message says where).
 func (t *Templates) Render(d TemplateData) (subject, body string, err error) {
-	st, bt := t.subject[d.Kind], t.body[d.Kind]
+	loc := billing.ResolveLocale(d.Locale, "", "")
+	key := templateKey{d.Kind, loc.Lang()}
+	if t.subject[key] == nil {
+		key.lang = "en"
+	}
+	st, bt := t.subject[key], t.body[key]
 	if st == nil || bt == nil {
 		return "", "", fmt.Errorf("notify: no templates for notice kind %q", d.Kind)
 	}
 	// The functions write in the notice's locale: each rendering uses its
 	// own copies (Clone is safe while others execute).
-	fs := localeFuncs(billing.ResolveLocale(d.Locale, "", ""), d.Today)
+	fs := localeFuncs(loc, d.Today)
 	sc, err := st.Clone()
 	if err != nil {
 		return "", "", err

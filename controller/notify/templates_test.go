@@ -60,9 +60,10 @@ func TestDefaultTemplates(t *testing.T) {
 			n.Kind, n.Locale, n.Data = billing.NoticeSuspended, "de-DE", d.NoticeData
 			return notify.NewTemplateData(n, billing.NewDate(2026, 12, 17))
 		}(),
-			"Internet service suspended on account A-000042 – Example ISP",
-			[]string{"  - Die Rechnung INV-000123 über 53,11 $ war am Donnerstag, 10. Dezember fällig.\n",
-				"Zahlen Sie den überfälligen Betrag von 53,11 $", "103,10 $"}, staffWords},
+			"Internetanschluss gesperrt für Kundenkonto A-000042 – Example ISP",
+			[]string{"wegen eines Zahlungsrückstands gesperrt", "Warum:\n  - Die Rechnung INV-000123 über 53,11 $ war am Donnerstag, 10. Dezember fällig.\n",
+				"Zahlen Sie den überfälligen Betrag von 53,11 $", "zahlen Sie bitte den überfälligen Betrag von 53,11 $.",
+				"Ihr Kontostand beträgt 103,10 $."}, append([]string{"Why", "Hello"}, staffWords...)},
 		{"restored", data(billing.NoticeRestored, billing.NewDate(2026, 12, 18)),
 			"Internet service restored on account A-000042 – Example ISP",
 			[]string{"is back on", "Your remaining balance is $103.10."}, []string{"Why"}},
@@ -124,10 +125,23 @@ func TestTemplateOverrides(t *testing.T) {
 		t.Fatalf("override: %q %q %v", subject, body, err)
 	}
 
+	// A German override applies to de-* notices only.
+	write(dir, "reminder.subject.de.tmpl", "Zahlungserinnerung {{.AccountNumber}}\n")
+	if tm, err = notify.LoadTemplates(dir); err != nil {
+		t.Fatal(err)
+	}
+	de := data(billing.NoticeReminder, billing.NewDate(2026, 12, 14))
+	de.Locale = "de-DE"
+	if subject, _, err := tm.Render(de); err != nil || subject != "Zahlungserinnerung A-000042" {
+		t.Fatalf("German override: %q %v", subject, err)
+	}
+
 	for _, tt := range []struct{ file, src, want string }{
 		{"suspended.body.tmpl", "{{.AccountNumber", "suspended.body.tmpl:1: unclosed action"},
 		{"restored.body.tmpl", "{{.Nope}}", "restored.body.tmpl"},
 		{"remider.body.tmpl", "typo", "remider.body.tmpl: unknown name"},
+		{"reminder.body.fr.tmpl", "x", "reminder.body.fr.tmpl: unknown name"},
+		{"reminder.body.de.tmpl", "{{.Nope}}", "reminder.body.de.tmpl"},
 	} {
 		dir := t.TempDir()
 		write(dir, tt.file, tt.src)
