@@ -250,3 +250,18 @@ func TestCollectionCommandArgumentErrors(t *testing.T) {
 		t.Errorf("commands with bad arguments sent %+v", calls)
 	}
 }
+
+// TestAccountLocaleCommand: staff set the locale a subscriber reads; the
+// account shows it; an unsupported one is refused before the API is asked.
+func TestAccountLocaleCommand(t *testing.T) {
+	_, url, accts := newCollectionsController(t)
+	c := cli{t, url}
+	jane := jsonInt(accts[0].ID)
+	expectOut(t, c.ok("account", "locale", jane, "de_DE"), "Locale:", "de-DE")
+	expectOut(t, c.ok("account", "show", jane), "de-DE")
+	c.fails(`locale "klingon" is not supported (supported: en-US, en-CA, en-GB, de-DE, de-AT)`, "account", "locale", jane, "klingon")
+	out := c.ok("account", "locale", jane, "")
+	if strings.Contains(out, "de-DE") {
+		t.Fatalf("locale not cleared:\n%s", out)
+	}
+}
