@@ -35,6 +35,44 @@ func newAccountCmd(g *globals) *cobra.Command {
 	}
 	cmd.AddCommand(newAccountCreateCmd(g), newAccountListCmd(g), newAccountShowCmd(g), withStatementPDF(g, newAccountStatementCmd(g)))
 	cmd.AddCommand(newAccountCollectionCmds(g)...)
+	cmd.AddCommand(newAccountLocaleCmd(g))
+	return cmd
+}
+
+func newAccountLocaleCmd(g *globals) *cobra.Command {
+	var idemKey string
+	cmd := &cobra.Command{
+		Use:   "locale ID LOCALE",
+		Short: "Set the locale the subscriber reads (notices, the portal's why); \"\" inherits the account type's",
+		Long: `Set the account's own locale (BCP 47: en-US, en-CA, en-GB, de-DE, de-AT): the
+language, amounts ("$53.11", "53,11 €") and dates ("Saturday, December 18")
+of its notices and of the portal's why. An empty LOCALE inherits the account
+type's, else the company's (company.locale), else en-US.`,
+		Example: `  tollgatectl account locale 42 de-DE
+  tollgatectl account locale 42 ""`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseIDOf("account", args[0])
+			if err != nil {
+				return err
+			}
+			locale, err := billing.ParseLocale(args[1])
+			if err != nil {
+				return fmt.Errorf("%s", billing.ErrorMessage(err))
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var a billing.Account
+			body := map[string]billing.Locale{"locale": locale}
+			if err := c.Do(cmd.Context(), http.MethodPut, fmt.Sprintf("/api/v1/accounts/%d/locale", id), nil, orNewKey(idemKey), body, &a); err != nil {
+				return err
+			}
+			return printAccount(cmd.OutOrStdout(), g, accountView{Account: a}, false)
+		},
+	}
+	addKeyFlag(cmd, &idemKey)
 	return cmd
 }
 
@@ -70,6 +108,7 @@ func newAccountCreateCmd(g *globals) *cobra.Command {
 	f.StringVar(&in.ExternalID, "external-id", "", "the account's id in your previous system (makes re-runs safe)")
 	f.StringVar(&in.TaxJurisdiction, "tax-jurisdiction", "", "tax jurisdiction code (see tax-rate list; empty: untaxed)")
 	f.StringVar(&delivery, "delivery", "", "invoice delivery: email, mail, both (default: the account type's)")
+	f.StringVar((*string)(&in.Locale), "locale", "", "locale the subscriber reads: en-US, en-CA, en-GB, de-DE, de-AT (default: the account type's)")
 	f.StringVar(&in.Address.Line1, "address-line1", "", "postal address, first line")
 	f.StringVar(&in.Address.Line2, "address-line2", "", "postal address, second line")
 	f.StringVar(&in.Address.City, "city", "", "city")
@@ -187,6 +226,7 @@ func printAccount(w io.Writer, g *globals, a accountView, balance bool) error {
 	k.row("Address", "%s", orDash(strings.Join(addr, ", ")))
 	k.row("Tax jurisdiction", "%s", orDash(a.TaxJurisdiction))
 	k.row("Delivery", "%s", orDash(string(a.Delivery)))
+	k.row("Locale", "%s", orDash(string(a.Locale)))
 	k.row("Anchor date", "%s", dateOrDash(a.AnchorDate))
 	k.row("Created", "%s", a.CreatedAt.Local().Format(time.RFC3339))
 	return k.flush()

@@ -590,8 +590,9 @@ func newNoticesListCmd(g *globals) *cobra.Command {
 			switch {
 			case account < 0:
 				return fmt.Errorf("--account %d is not an account id", account)
-			case status != "" && status != billing.NoticeQueued && status != billing.NoticeSent && status != billing.NoticeFailed:
-				return fmt.Errorf("--status %q is not one of queued, sent, failed", status)
+			case status != "" && status != billing.NoticeQueued && status != billing.NoticeSent && status != billing.NoticeFailed &&
+				status != billing.NoticeSuperseded:
+				return fmt.Errorf("--status %q is not one of queued, sent, failed, superseded", status)
 			case kind != "" && !billing.NoticeKind(kind).Valid():
 				return fmt.Errorf("--kind %q is not one of reminder, suspended, restored", kind)
 			}
@@ -612,28 +613,32 @@ func newNoticesListCmd(g *globals) *cobra.Command {
 				return printJSON(cmd.OutOrStdout(), all)
 			}
 			t := newTable(cmd.OutOrStdout())
-			fmt.Fprintln(t, "ID\tACCOUNT\tKIND\tSTATUS\tTO\tATTEMPTS\tCREATED\tSENT / NEXT ATTEMPT\tLAST ERROR")
+			fmt.Fprintln(t, "ID\tACCOUNT\tKIND\tSTATUS\tTO\tATTEMPTS\tCREATED\tSENT / NEXT ATTEMPT\tLAST ERROR / WHY SUPERSEDED")
 			for _, n := range all {
 				when := n.NextAttemptAt.Local().Format(time.RFC3339)
 				if n.SentAt != nil {
 					when = n.SentAt.Local().Format(time.RFC3339)
 				}
-				if n.Status == billing.NoticeFailed {
+				note := n.LastError
+				switch n.Status {
+				case billing.NoticeFailed:
 					when = "-"
+				case billing.NoticeSuperseded:
+					when, note = "-", n.SupersededReason
 				}
 				kind := string(n.Kind)
 				if n.Kind == billing.NoticeReminder && n.DaysBefore > 0 {
 					kind += fmt.Sprintf(" (%d days before)", n.DaysBefore)
 				}
 				fmt.Fprintf(t, "%d\t%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", n.ID, n.AccountID, kind, n.Status, n.To, n.Attempts,
-					n.CreatedAt.Local().Format(time.RFC3339), when, orDash(n.LastError))
+					n.CreatedAt.Local().Format(time.RFC3339), when, orDash(note))
 			}
 			return t.Flush()
 		},
 	}
 	f := cmd.Flags()
 	f.Int64Var(&account, "account", 0, "only this account's notices")
-	f.StringVar(&status, "status", "", "only notices in this status: queued, sent, failed")
+	f.StringVar(&status, "status", "", "only notices in this status: queued, sent, failed, superseded")
 	f.StringVar(&kind, "kind", "", "only notices of this kind: reminder, suspended, restored")
 	return cmd
 }

@@ -237,7 +237,7 @@ func TestCollectionCommandArgumentErrors(t *testing.T) {
 		{[]string{"suspensions", "show", "0"}, `suspension batch id "0" is not a positive number`},
 		{[]string{"suspensions", "approve", "3", "--account", "0"}, `--account 0 is not an account id`},
 		{[]string{"suspensions", "cancel", "3", "--account", "x"}, `invalid argument "x"`},
-		{[]string{"notices", "list", "--status", "bounced"}, `--status "bounced" is not one of queued, sent, failed`},
+		{[]string{"notices", "list", "--status", "bounced"}, `--status "bounced" is not one of queued, sent, failed, superseded`},
 		{[]string{"notices", "list", "--kind", "letter"}, `--kind "letter" is not one of reminder, suspended, restored`},
 		{[]string{"notices", "resend", "abc"}, `notice id "abc" is not a positive number`},
 	} {
@@ -248,5 +248,20 @@ func TestCollectionCommandArgumentErrors(t *testing.T) {
 	}
 	if calls := f.calls(); len(calls) != 0 {
 		t.Errorf("commands with bad arguments sent %+v", calls)
+	}
+}
+
+// TestAccountLocaleCommand: staff set the locale a subscriber reads; the
+// account shows it; an unsupported one is refused before the API is asked.
+func TestAccountLocaleCommand(t *testing.T) {
+	_, url, accts := newCollectionsController(t)
+	c := cli{t, url}
+	jane := jsonInt(accts[0].ID)
+	expectOut(t, c.ok("account", "locale", jane, "de_DE"), "Locale:", "de-DE")
+	expectOut(t, c.ok("account", "show", jane), "de-DE")
+	c.fails(`locale "klingon" is not supported (supported: en-US, en-CA, en-GB, de-DE, de-AT)`, "account", "locale", jane, "klingon")
+	out := c.ok("account", "locale", jane, "")
+	if strings.Contains(out, "de-DE") {
+		t.Fatalf("locale not cleared:\n%s", out)
 	}
 }

@@ -24,6 +24,7 @@ type BillingStore interface {
 	CreateAccount(ctx context.Context, in billing.NewAccount, at time.Time) (billing.Account, bool, error)
 	Account(ctx context.Context, id int64) (billing.Account, error)
 	Accounts(ctx context.Context, f billing.AccountFilter) ([]billing.Account, error)
+	SetAccountLocale(ctx context.Context, id int64, locale billing.Locale) (billing.Account, error)
 	Balance(ctx context.Context, accountID int64) (int64, error)
 	Statement(ctx context.Context, accountID int64) ([]billing.StatementLine, error)
 	CreateCharge(ctx context.Context, c billing.OneTimeCharge, at time.Time) (billing.OneTimeCharge, error)
@@ -168,6 +169,20 @@ func (s *Server) registerBilling() {
 			}
 			bal, err := s.billing.Balance(ctx, in.ID)
 			return wrap(s, "get-account", accountView{Account: a, Balance: bal}, err)
+		})
+	huma.Register(api, described(op("set-account-locale", http.MethodPut, "/api/v1/accounts/{id}/locale",
+		"Set the locale the subscriber reads", RoleBilling, "accounts"),
+		"Sets the account's own locale (BCP 47: en-US, en-CA, en-GB, de-DE, de-AT): the language, amounts and dates "+
+			"of its notices and of the portal's \"why\". An empty locale inherits the account type's, else the "+
+			"company's (company.locale), else en-US. Staff views are not localised. Answers the account."),
+		func(ctx context.Context, in *struct {
+			IDPath
+			Body struct {
+				Locale billing.Locale `json:"locale" maxLength:"35" doc:"BCP 47 tag, one of en-US, en-CA, en-GB, de-DE, de-AT; empty to inherit."`
+			}
+		}) (*body[billing.Account], error) {
+			a, err := s.billing.SetAccountLocale(ctx, in.ID, in.Body.Locale)
+			return wrap(s, "set-account-locale", a, err)
 		})
 	huma.Register(api, op("get-account-statement", http.MethodGet, "/api/v1/accounts/{id}/statement",
 		"An account's ledger lines with running balance", RoleReader, "accounts"),

@@ -415,3 +415,43 @@ func TestPaymentThroughTheAPIRestoresBeforeItReturns(t *testing.T) {
 		t.Fatalf("account is %s after paying the past-due amount", e.status(a))
 	}
 }
+
+// TestAccountLocaleAndStandingReasons: staff set a subscriber's locale
+// (an unsupported one is refused, naming it, and changes nothing); the
+// standing carries the structured reasons beside the staff's precise
+// sentences, and the locale the subscriber reads.
+func TestAccountLocaleAndStandingReasons(t *testing.T) {
+	e := newCollectionsEnv(t)
+	acct, _ := e.owingAccount("pop-1", billing.NewDate(2026, 12, 1), 5311)
+	base := fmt.Sprintf("/api/v1/accounts/%d", acct)
+	want := func(status int, method, path, token, key, body string) response {
+		t.Helper()
+		r := e.do(method, path, token, key, body)
+		if r.status != status {
+			t.Fatalf("%s %s: %d %s, want %d", method, path, r.status, r.body, status)
+		}
+		return r
+	}
+	e.want(403, "PUT", base+"/locale", readerToken, "l0", `{"locale":"de-DE"}`)
+	r := want(422, "PUT", base+"/locale", billingToken, "l1", `{"locale":"xx-YY"}`)
+	if !strings.Contains(string(r.body), `locale \"xx-YY\" is not supported`) {
+		t.Fatalf("refusal does not name the locale: %s", r.body)
+	}
+	if a, _ := e.db.Account(context.Background(), acct); a.Locale != "" {
+		t.Fatalf("a refused locale changed the account: %q", a.Locale)
+	}
+	if m := want(200, "PUT", base+"/locale", billingToken, "l2", `{"locale":"de_de"}`).json(t); m["locale"] != "de-DE" {
+		t.Fatalf("set locale: %v", m)
+	}
+	st := want(200, "GET", base+"/standing", readerToken, "", "").json(t)
+	reasons, _ := st["reasons"].([]any)
+	why, _ := st["why"].([]any)
+	if st["locale"] != "de-DE" || len(reasons) == 0 || len(reasons) != len(why) {
+		t.Fatalf("standing: locale %v, %d reasons, %d why lines", st["locale"], len(reasons), len(why))
+	}
+	first, _ := reasons[0].(map[string]any)
+	if first["kind"] != "invoice_past_due" || first["amount"] != float64(5311) || first["date"] != "2026-12-01" ||
+		!strings.Contains(fmt.Sprint(why[0]), "USD 53.11") {
+		t.Fatalf("first reason %v, why %q", first, why[0])
+	}
+}

@@ -170,6 +170,7 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 		}
 		dc := c.cfg.Notices.DelivererConfig
 		dc.Company = c.cfg.Company.Name
+		dc.Locale, _ = billing.ParseLocale(c.cfg.Company.Locale) // checked by Validate
 		if dc.PortalURL == "" && c.cfg.Portal.Enabled() {
 			dc.PortalURL = strings.TrimRight(c.cfg.Portal.PublicURL, "/") + "/"
 		}
@@ -263,6 +264,7 @@ func (c *Controller) buildPortal(company documents.Company, charger *charge.Serv
 	}
 	cfg := c.cfg.Portal.Config
 	cfg.Company = company
+	cfg.Locale, _ = billing.ParseLocale(c.cfg.Company.Locale) // checked by Validate
 	for _, l := range lines {
 		cfg.Secrets = append(cfg.Secrets, []byte(l))
 	}

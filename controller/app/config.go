@@ -119,6 +119,10 @@ type CompanyConfig struct {
 	Name string `yaml:"name"`
 	// Address lines. Default none.
 	Address []string `yaml:"address"`
+	// Locale (BCP 47: en-US, en-CA, en-GB, de-DE, de-AT) of what
+	// subscribers read, unless their account type or account names one.
+	// Default en-US.
+	Locale string `yaml:"locale"`
 }
 
 // JobsConfig tunes background work (billing runs, late fees).
@@ -278,6 +282,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Delinquency.Guard.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("delinquency.%s", billing.ErrorMessage(err)))
+	}
+	if _, err := billing.ParseLocale(c.Company.Locale); err != nil {
+		errs = append(errs, fmt.Errorf("company.%s", billing.ErrorMessage(err)))
 	}
 	if err := c.Notices.SMTP.Validate(); err != nil {
 		errs = append(errs, err)

@@ -39,6 +39,7 @@ func TestConfigRejectsMistakes(t *testing.T) {
 		"database_url: x\ngrpc: {insecure_plaintext: true}\napi: {tokens: [{name: a, role: admin}]}\n":                         "exactly one of",
 		"database_url: x\ngrpc: {insecure_plaintext: true}\nportal: {public_url: \"https://pay.example\"}\n":                   "needs a path",
 		"database_url: x\ngrpc: {insecure_plaintext: true}\nportal: {public_url: \"https://pay.example/api/pay\"}\n":           "is taken",
+		"database_url: x\ngrpc: {insecure_plaintext: true}\ncompany: {locale: tlh}\n":                                          `company.locale "tlh" is not supported`,
 	} {
 		c, err := LoadConfig(write(body))
 		if err != nil {

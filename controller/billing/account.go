@@ -62,8 +62,12 @@ type Account struct {
 	Delivery Delivery `json:"delivery"`
 	// AnchorDate anchors anniversary billing: the first service start.
 	// Zero means the account's creation date (in the account type's zone).
-	AnchorDate Date      `json:"anchor_date"`
-	CreatedAt  time.Time `json:"created_at"`
+	AnchorDate Date `json:"anchor_date"`
+	// Locale (BCP 47, "en-US", "de-DE") is the language and formats of what
+	// the subscriber reads; "" = the account type's, else the company's,
+	// else en-US (see [ResolveLocale]).
+	Locale    Locale    `json:"locale"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // EffectiveDelivery is how the account's invoices are delivered: its own
@@ -91,6 +95,9 @@ type NewAccount struct {
 	Delivery        Delivery `json:"delivery,omitempty" enum:"email,mail,both"`
 	// AnchorDate: zero means the creation date.
 	AnchorDate Date `json:"anchor_date"`
+	// Locale overrides the account type's locale for this subscriber
+	// (BCP 47, one of [SupportedLocales]; "" = inherit).
+	Locale Locale `json:"locale,omitempty"`
 }
 
 // Validate checks the input, trims its strings and normalises the currency.
@@ -99,7 +106,8 @@ type NewAccount struct {
 // single bare address (net/mail syntax, "alice@example.net"); an
 // unsupported currency; delivery not "", email, mail or both; delivery
 // email or both without an email; account_type_id not positive; an
-// anchor_date that is not a calendar date; any text field too long.
+// anchor_date that is not a calendar date; an unsupported locale; any text
+// field too long.
 func (a *NewAccount) Validate() error {
 	for _, f := range []struct {
 		name string
@@ -146,6 +154,11 @@ func (a *NewAccount) Validate() error {
 	if (a.Delivery == DeliveryEmail || a.Delivery == DeliveryBoth) && a.Email == "" {
 		return Errorf(EINVALID, "delivery %q needs an email", a.Delivery)
 	}
+	l, err := ParseLocale(string(a.Locale))
+	if err != nil {
+		return err
+	}
+	a.Locale = l
 	if !a.AnchorDate.IsZero() && !a.AnchorDate.valid() {
 		return Errorf(EINVALID, "anchor_date %s is not a calendar date", a.AnchorDate)
 	}

@@ -132,7 +132,10 @@ type AccountType struct {
 	// promotion).
 	InvoiceMessage string `json:"invoice_message"`
 	// RemittanceSlip adds a tear-off slip to invoice PDFs.
-	RemittanceSlip  bool      `json:"remittance_slip"`
-	DefaultDelivery Delivery  `json:"default_delivery,omitempty" enum:"email,mail,both"`
-	CreatedAt       time.Time `json:"created_at,omitzero" readOnly:"true"`
+	RemittanceSlip  bool     `json:"remittance_slip"`
+	DefaultDelivery Delivery `json:"default_delivery,omitempty" enum:"email,mail,both"`
+	// Locale (BCP 47) of the type's subscribers, unless an account has its
+	// own; "" = the company's (see [ResolveLocale]).
+	Locale    Locale    `json:"locale,omitempty"`
+	CreatedAt time.Time `json:"created_at,omitzero" readOnly:"true"`
 }

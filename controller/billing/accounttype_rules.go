@@ -60,6 +60,11 @@ func (t *AccountType) Validate() error {
 	if _, err := t.SweepOffset(); err != nil {
 		return err
 	}
+	l, err := ParseLocale(string(t.Locale))
+	if err != nil {
+		return err
+	}
+	t.Locale = l
 	if t.BillingMode == "" {
 		t.BillingMode = BillingAnniversary
 	}

@@ -29,7 +29,7 @@ const (
 // account without services.
 var (
 	importAccountColumns = []string{"external_id", "name", "email", "phone", "address_line1", "address_line2",
-		"city", "region", "postal_code", "country", "account_type", "currency", "tax_jurisdiction", "delivery"}
+		"city", "region", "postal_code", "country", "account_type", "currency", "tax_jurisdiction", "delivery", "locale"}
 	importServiceColumns = []string{"service_name", "pop", "plan", "start_date", "end_date", "method",
 		"addresses", "radius_username", "device", "if_index"}
 	importRequiredColumns = []string{"external_id", "name", "account_type", "currency"}
@@ -453,7 +453,7 @@ func (p *importParser) row(line int, rec []string) {
 // and email addresses compare case-insensitively.
 func same(col, a, b string) bool {
 	switch col {
-	case "email", "account_type", "currency", "delivery", "country", "region":
+	case "email", "account_type", "currency", "delivery", "country", "region", "locale":
 		return strings.EqualFold(a, b)
 	}
 	return a == b
@@ -476,6 +476,7 @@ var accountFields = []struct{ prefix, column string }{
 	{"account_type_id", "account_type"},
 	{"currency", "currency"},
 	{"delivery", "delivery"},
+	{"locale", "locale"},
 }
 
 func fieldColumn(msg string, table []struct{ prefix, column string }) string {
@@ -503,6 +504,7 @@ func (p *importParser) parseAccount(a *ImportAccount, re *rowErrs, get func(stri
 		Currency:        Currency(get("currency")),
 		TaxJurisdiction: get("tax_jurisdiction"),
 		Delivery:        Delivery(strings.ToLower(get("delivery"))),
+		Locale:          Locale(get("locale")),
 	}
 	check := na
 	check.AccountTypeID = 1 // resolved from the name by the importer
@@ -528,6 +530,8 @@ validate:
 			check.Currency = "USD"
 		case "delivery":
 			check.Delivery = ""
+		case "locale":
+			check.Locale = ""
 		case "external_id":
 			check.ExternalID = ""
 		case "phone":

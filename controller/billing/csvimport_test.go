@@ -305,3 +305,20 @@ func FuzzParseAccountsCSV(f *testing.F) {
 		}
 	})
 }
+
+// TestImportLocale: an import file may name each subscriber's locale; an
+// unsupported one is a problem on its column.
+func TestImportLocale(t *testing.T) {
+	file, err := ParseAccountsCSV(strings.NewReader("external_id,name,account_type,currency,locale\n" +
+		"a,Ann,res,EUR,de_de\nb,Bob,res,USD,\nc,Cy,res,USD,xx-YY\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(file.Accounts) != 3 || file.Accounts[0].Account.Locale != "de-DE" || file.Accounts[1].Account.Locale != "" {
+		t.Fatalf("accounts: %+v", file.Accounts)
+	}
+	probs := file.Problems()
+	if len(probs) != 1 || probs[0].Line != 4 || probs[0].Column != "locale" || !strings.Contains(probs[0].Reason, `locale "xx-YY" is not supported`) {
+		t.Fatalf("problems: %+v", probs)
+	}
+}

@@ -2,7 +2,6 @@ package billing
 
 import (
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -53,8 +52,12 @@ type ReminderDue struct {
 // Assessment is the sweep's verdict on one account.
 type Assessment struct {
 	Status AccountStatus
-	// Why explains Status in plain language, for staff and the subscriber.
+	// Why explains Status in precise words for staff: the [Reason.Staff]
+	// sentences of Reasons.
 	Why []string
+	// Reasons explain Status as structured steps; subscribers read them
+	// through [SubscriberWhy].
+	Reasons []Reason
 	// PastDue is what is owed on invoices whose due date has passed.
 	PastDue int64
 	// Overdue is what is owed on invoices whose delinquency date has come.
@@ -104,12 +107,30 @@ func RemindersOn(t AccountType) bool { return len(t.ReminderDaysBefore) > 0 }
 // met (past-due amount or full balance paid), a promise to pay is recorded
 // or it is made exempt. Closed accounts are left alone.
 func Assess(t AccountType, rule DateRule, today Date, s Standing) Assessment {
+	a := assess(t, rule, today, s)
+	a.Why = StaffWhy(a.Reasons)
+	return a
+}
+
+// With returns a with r added to its reasons (and its staff why), leaving
+// the slices of a itself unchanged.
+func (a Assessment) With(r Reason) Assessment {
+	a.Reasons = append(a.Reasons[:len(a.Reasons):len(a.Reasons)], r)
+	a.Why = append(a.Why[:len(a.Why):len(a.Why)], r.Staff())
+	return a
+}
+
+// assess is [Assess] without the staff words.
+func assess(t AccountType, rule DateRule, today Date, s Standing) Assessment {
 	a := Assessment{Status: s.Status}
+	add := func(r Reason) {
+		r.Currency = s.Currency
+		a.Reasons = append(a.Reasons, r)
+	}
 	if s.Status == AccountClosed {
-		a.Why = []string{"The account is closed."}
+		add(Reason{Kind: ReasonAccountClosed})
 		return a
 	}
-	money := func(v int64) string { return Money{Amount: v, Currency: s.Currency}.String() }
 	threshold := max(1, t.MinDelinquentBalance)
 
 	var oldestPastDue *OwedInvoice
@@ -123,12 +144,12 @@ func Assess(t AccountType, rule DateRule, today Date, s Standing) Assessment {
 			if oldestPastDue == nil {
 				oldestPastDue = &s.Invoices[i]
 				a.DelinquencyDate = due
-				a.Why = append(a.Why, fmt.Sprintf("Invoice %s for %s was due on %s.", inv.Number, money(inv.Remaining), inv.DueDate.Label()))
-				line := fmt.Sprintf("After %d days' grace its delinquency date is %s", t.GraceDays, due.Label())
+				add(Reason{Kind: ReasonInvoicePastDue, Invoice: inv.Number, Amount: inv.Remaining, Date: inv.DueDate})
+				r := Reason{Kind: ReasonDelinquencyDate, Date: due, Days: t.GraceDays}
 				if len(skips) > 0 {
-					line = describeMove("Its delinquency date", inv.DueDate.AddDays(t.GraceDays), due, skips)
+					r.Detail = describeMove("Its delinquency date", inv.DueDate.AddDays(t.GraceDays), due, skips)
 				}
-				a.Why = append(a.Why, strings.TrimSuffix(line, ".")+".")
+				add(r)
 			}
 		}
 		if !due.After(today) {
@@ -142,23 +163,23 @@ func Assess(t AccountType, rule DateRule, today Date, s Standing) Assessment {
 	// never more than the balance.
 	if bal := max(s.Balance, 0); a.PastDue > bal || a.Overdue > bal {
 		a.PastDue, a.Overdue = min(a.PastDue, bal), min(a.Overdue, bal)
-		a.Why = append(a.Why, fmt.Sprintf("Credits bring what is owed down to the balance of %s.", money(s.Balance)))
+		add(Reason{Kind: ReasonCreditsApplied, Amount: s.Balance})
 	}
 	if len(s.Invoices) > 1 && a.PastDue > 0 {
-		a.Why = append(a.Why, fmt.Sprintf("In all %s is past due.", money(a.PastDue)))
+		add(Reason{Kind: ReasonTotalPastDue, Amount: a.PastDue})
 	}
 
 	promised := !s.PromiseUntil.IsZero() && !s.PromiseUntil.Before(today)
 	switch {
 	case s.Exempt:
-		a.Why = append(a.Why, "The account is exempt from suspension"+optionalReason(s.ExemptReason)+".")
+		add(Reason{Kind: ReasonExempt, Detail: s.ExemptReason})
 	case promised:
-		a.Why = append(a.Why, fmt.Sprintf("A promise to pay holds the account until %s.", s.PromiseUntil.Label()))
+		add(Reason{Kind: ReasonPromiseToPay, Date: s.PromiseUntil})
 	}
 	held := s.Exempt || promised
 	delinquentNow := a.Overdue >= threshold && !held
 	if a.Overdue > 0 && a.Overdue < threshold && !held {
-		a.Why = append(a.Why, fmt.Sprintf("%s is past its delinquency date, below the minimum of %s that makes an account delinquent.", money(a.Overdue), money(threshold)))
+		add(Reason{Kind: ReasonBelowMinimum, Amount: a.Overdue, Limit: threshold})
 	}
 	base := AccountCurrent
 	if a.PastDue > 0 {
@@ -166,16 +187,18 @@ func Assess(t AccountType, rule DateRule, today Date, s Standing) Assessment {
 	}
 
 	if s.Status == AccountSuspended {
-		met, rule := reactivationMet(t, s, a, threshold)
+		met, restore := reactivationMet(t, s, a, threshold)
 		switch {
 		case met:
 			a.Restore, a.Paid = true, true
-			a.Why = append(a.Why, "Service restored: "+rule+".")
+			restore.Kind = ReasonRestoredPaid
+			add(restore)
 		case held:
 			a.Restore = true
-			a.Why = append(a.Why, "Service restored while the account is held out of suspension.")
+			add(Reason{Kind: ReasonRestoredHeld})
 		default:
-			a.Why = append(a.Why, "Services are suspended. To restore them, "+rule+".")
+			restore.Kind = ReasonSuspended
+			add(restore)
 			return a
 		}
 		a.Status = base
@@ -190,38 +213,39 @@ func Assess(t AccountType, rule DateRule, today Date, s Standing) Assessment {
 
 	if !delinquentNow {
 		a.Status = base
-		if base == AccountCurrent && len(a.Why) == 0 {
-			a.Why = []string{"Nothing is past due."}
+		if base == AccountCurrent && len(a.Reasons) == 0 {
+			add(Reason{Kind: ReasonNothingPastDue})
 		}
 		a.Reminder = reminderFor(t, today, next, nextDate, held)
 		return a
 	}
 
-	a.Why = append(a.Why, fmt.Sprintf("%s is past its delinquency date (minimum for delinquency: %s).", money(a.Overdue), money(threshold)))
+	add(Reason{Kind: ReasonOverdue, Amount: a.Overdue, Limit: threshold})
 	allowed, whyNot := rule.Allowed(today)
 	if s.Status != AccountDelinquent && !allowed {
 		// Nobody becomes delinquent on a day the billing team does not work.
 		a.Status = base
-		a.Why = append(a.Why, fmt.Sprintf("The account becomes delinquent on the next allowed day (today, %s: %s).", today.Label(), whyNot))
+		add(Reason{Kind: ReasonDelinquencyWaits, Date: today, Detail: whyNot})
 		return a
 	}
 	a.Status = AccountDelinquent
 	switch {
 	case !allowed:
 		// Nor is anyone suspended on such a day.
-		a.Why = append(a.Why, fmt.Sprintf("Suspension waits for the next allowed day (today, %s: %s).", today.Label(), whyNot))
+		add(Reason{Kind: ReasonSuspensionWaits, Date: today, Detail: whyNot})
 	case !t.AutoSuspend:
-		a.Why = append(a.Why, fmt.Sprintf("Accounts of type %s are not suspended automatically.", t.Name))
+		add(Reason{Kind: ReasonNoAutoSuspend, Detail: t.Name})
 	case s.Held:
-		a.Why = append(a.Why, "Its suspension is held for approval by the blast-radius guard.")
+		add(Reason{Kind: ReasonGuardHold})
 	case RemindersOn(t) && !s.Reminded:
-		a.Why = append(a.Why, "Suspension waits until a reminder has been sent.")
+		add(Reason{Kind: ReasonAwaitingReminder})
 		a.Reminder = &ReminderDue{InvoiceID: a.OverdueInvoices[0].ID, DaysBefore: 0, DelinquencyDate: a.DelinquencyDate}
 	default:
 		a.Suspend = true
 		a.Status = AccountSuspended
-		_, rule := reactivationMet(t, s, a, threshold)
-		a.Why = append(a.Why, fmt.Sprintf("Services suspended automatically (%s accounts auto-suspend). To restore them, %s.", t.Name, rule))
+		_, restore := reactivationMet(t, s, a, threshold)
+		restore.Kind, restore.Detail = ReasonAutoSuspended, t.Name
+		add(restore)
 	}
 	return a
 }
@@ -247,20 +271,23 @@ func reminderFor(t AccountType, today Date, next *OwedInvoice, nextDate Date, he
 }
 
 // reactivationMet reports whether a suspended account meets its type's
-// reactivation rule, and the rule in words ("pay the past-due amount of
-// USD 53.11").
-func reactivationMet(t AccountType, s Standing, a Assessment, threshold int64) (bool, string) {
-	money := func(v int64) string { return Money{Amount: v, Currency: s.Currency}.String() }
+// reactivation rule, and the rule as a reason (without its kind): Rule,
+// and the Amount to pay when it is not met.
+func reactivationMet(t AccountType, s Standing, a Assessment, threshold int64) (bool, Reason) {
 	if t.ReactivationRule == ReactivateFullBalance {
+		r := Reason{Rule: ReactivateFullBalance}
 		if s.Balance <= 0 {
-			return true, "the full balance is paid"
+			return true, r
 		}
-		return false, "pay the full balance of " + money(s.Balance)
+		r.Amount = s.Balance
+		return false, r
 	}
+	r := Reason{Rule: ReactivatePastDue}
 	if a.PastDue < threshold {
-		return true, "the past-due amount is paid"
+		return true, r
 	}
-	return false, "pay the past-due amount of " + money(a.PastDue)
+	r.Amount = a.PastDue
+	return false, r
 }
 
 func optionalReason(r string) string {
@@ -446,20 +473,30 @@ type StatusChange struct {
 // AccountStanding is an account's collection status as staff and the
 // subscriber see it, with the plain-language why computed now.
 type AccountStanding struct {
-	AccountID       int64         `json:"account_id"`
-	Number          string        `json:"number"`
-	Status          AccountStatus `json:"status"`
-	Why             []string      `json:"why"`
-	StatusChangedAt *time.Time    `json:"status_changed_at,omitempty"`
-	Currency        Currency      `json:"currency"`
-	Balance         int64         `json:"balance"`
-	PastDue         int64         `json:"past_due"`
-	Overdue         int64         `json:"overdue"`
-	DelinquencyDate Date          `json:"delinquency_date"`
-	PromiseUntil    Date          `json:"promise_until"`
-	PromiseNote     string        `json:"promise_note"`
-	Exempt          bool          `json:"exempt"`
-	ExemptReason    string        `json:"exempt_reason"`
+	AccountID int64         `json:"account_id"`
+	Number    string        `json:"number"`
+	Status    AccountStatus `json:"status"`
+	// Why is the staff's precise wording of Reasons.
+	Why []string `json:"why"`
+	// Reasons explain Status as structured steps; the portal renders them
+	// for the subscriber ([SubscriberWhy]) in Locale.
+	Reasons []Reason `json:"reasons"`
+	// Locale is the account's own locale, else its type's ("" for
+	// neither: the company's applies).
+	Locale Locale `json:"locale"`
+	// Today is the local date (the account type's time zone) the standing
+	// was computed on.
+	Today           Date       `json:"today"`
+	StatusChangedAt *time.Time `json:"status_changed_at,omitempty"`
+	Currency        Currency   `json:"currency"`
+	Balance         int64      `json:"balance"`
+	PastDue         int64      `json:"past_due"`
+	Overdue         int64      `json:"overdue"`
+	DelinquencyDate Date       `json:"delinquency_date"`
+	PromiseUntil    Date       `json:"promise_until"`
+	PromiseNote     string     `json:"promise_note"`
+	Exempt          bool       `json:"exempt"`
+	ExemptReason    string     `json:"exempt_reason"`
 	// HeldInBatch is the pending suspension batch holding the account, if
 	// any.
 	HeldInBatch int64             `json:"held_in_batch,omitempty"`

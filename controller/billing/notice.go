@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -35,6 +36,9 @@ const (
 	NoticeSent = "sent"
 	// NoticeFailed: given up (a permanent rejection, or too many attempts).
 	NoticeFailed = "failed"
+	// NoticeSuperseded: no longer true when it was to be sent (the account
+	// paid, was restored, …); never sent. Its SupersededReason says why.
+	NoticeSuperseded = "superseded"
 )
 
 // NoticeLease is how long [Notice]s handed to one sender by the store stay
@@ -61,8 +65,12 @@ type NoticeData struct {
 	// if none.
 	DelinquencyDate Date     `json:"delinquency_date"`
 	InvoiceNumbers  []string `json:"invoice_numbers,omitempty"`
-	// Why the account's status changed, in plain language (suspended).
+	// Why the account's status changed, in the staff's precise words
+	// (never shown to the subscriber).
 	Why []string `json:"why,omitempty"`
+	// Reasons are Why as structured reasons: the subscriber's text is
+	// rendered from them ([SubscriberWhy]) in the account's locale.
+	Reasons []Reason `json:"reasons,omitempty"`
 	// PortalURL is where the subscriber pays.
 	PortalURL string `json:"portal_url,omitempty"`
 	// Company is the ISP's name, signed under the notice.
@@ -85,7 +93,7 @@ type Notice struct {
 	// BusinessHours: send only inside the account type's business hours
 	// (restore notices go at once).
 	BusinessHours bool   `json:"business_hours"`
-	Status        string `json:"status" enum:"queued,sent,failed" readOnly:"true"`
+	Status        string `json:"status" enum:"queued,sent,failed,superseded" readOnly:"true"`
 	// Attempts counts the sends tried (deferrals for business hours do not
 	// count).
 	Attempts      int        `json:"attempts" readOnly:"true"`
@@ -93,12 +101,74 @@ type Notice struct {
 	LastError     string     `json:"last_error,omitempty" readOnly:"true"`
 	CreatedAt     time.Time  `json:"created_at" readOnly:"true"`
 	SentAt        *time.Time `json:"sent_at,omitempty" readOnly:"true"`
+	// SupersededReason says why a superseded notice was no longer true
+	// when it was to be sent ("the account is no longer suspended (it is
+	// past_due)").
+	SupersededReason string `json:"superseded_reason,omitempty" readOnly:"true"`
 
 	// TimeZone and Hours are the account type's time zone and business
 	// hours, filled in by the store for delivery; they are not stored with
 	// the notice and not part of its API representation.
 	TimeZone string        `json:"-"`
 	Hours    BusinessHours `json:"-"`
+	// Locale is the account's (or else its type's) locale, filled in by the
+	// store for delivery ("" when neither names one).
+	Locale Locale `json:"-"`
+	// Current is the account's standing when the notice was claimed for
+	// sending, filled in by the store for delivery.
+	Current NoticeStanding `json:"-"`
+}
+
+// NoticeStanding is what a sender knows of an account's current state
+// when a queued notice is about to go: the input of [NoticeStillTrue].
+type NoticeStanding struct {
+	Status AccountStatus
+	// InvoiceRemaining is what is still owed on a reminder's invoice (0
+	// once it is paid, credited or void).
+	InvoiceRemaining int64
+	// Later is the kind of a suspended or restored notice about the
+	// account queued after this one and not superseded ("" if none).
+	Later NoticeKind
+	// Today is the local date in the account type's time zone.
+	Today Date
+}
+
+// NoticeStillTrue decides, at send time, whether notice n still tells the
+// truth about an account whose current state is s; when it does not, the
+// notice is superseded (never sent) and why says what changed:
+//   - a suspension notice, unless the account is still suspended and no
+//     later suspended or restored notice replaces it;
+//   - a restore notice, if the account is suspended again;
+//   - a reminder, if its invoice is paid (or void), the account is closed
+//     or suspended (the suspension notice says what to pay), or the
+//     reminder says the invoice is past due while the account is current.
+func NoticeStillTrue(n Notice, s NoticeStanding) (ok bool, why string) {
+	if s.Status == AccountClosed {
+		return false, "the account is closed"
+	}
+	switch n.Kind {
+	case NoticeSuspended:
+		if s.Status != AccountSuspended {
+			return false, fmt.Sprintf("the account is no longer suspended (it is %s)", s.Status)
+		}
+		if s.Later != "" {
+			return false, fmt.Sprintf("a later %s notice replaces it", s.Later)
+		}
+	case NoticeRestored:
+		if s.Status == AccountSuspended {
+			return false, "the account is suspended again"
+		}
+	case NoticeReminder:
+		switch {
+		case s.InvoiceRemaining <= 0:
+			return false, "the invoice is paid"
+		case s.Status == AccountSuspended:
+			return false, "the account is suspended; its suspension notice says what to pay"
+		case s.Status == AccountCurrent && !n.Data.DueDate.IsZero() && n.Data.DueDate.Before(s.Today):
+			return false, "the account is current: nothing is past due"
+		}
+	}
+	return true, ""
 }
 
 // Validate checks a notice about to be queued. Errors are EINVALID and name
@@ -125,7 +195,7 @@ func (n Notice) Validate() error {
 // NoticeFilter selects notices in listings; zero fields match everything.
 type NoticeFilter struct {
 	AccountID int64
-	// Status is queued, sent or failed.
+	// Status is queued, sent, failed or superseded.
 	Status string
 	Kind   NoticeKind
 	// AfterID pages: only notices with a larger id.

@@ -24,6 +24,9 @@ type Store interface {
 	DueNotices(ctx context.Context, now time.Time, limit int) ([]billing.Notice, error)
 	// MarkNoticeSent records that notice id was accepted at at.
 	MarkNoticeSent(ctx context.Context, id int64, at time.Time) error
+	// MarkNoticeSuperseded records that queued notice id is no longer
+	// true (why) and is never to be sent.
+	MarkNoticeSuperseded(ctx context.Context, id int64, why string) error
 	// RescheduleNotice makes notice id due at next without counting an
 	// attempt.
 	RescheduleNotice(ctx context.Context, id int64, next time.Time) error
@@ -56,6 +59,10 @@ type DelivererConfig struct {
 	// Company is the ISP's name, filled into notices that do not name one
 	// (the controller sets it from company.name).
 	Company string `yaml:"-"`
+	// Locale is the company's locale, for accounts whose own and whose
+	// type's are not set (the controller sets it from company.locale).
+	// Default en-US.
+	Locale billing.Locale `yaml:"-"`
 }
 
 // DefaultBackoff is the retry schedule when DelivererConfig.Backoff is
@@ -118,6 +125,7 @@ type Deliverer struct {
 
 type metrics struct {
 	sent, failed     *prometheus.CounterVec
+	superseded       *prometheus.CounterVec
 	errors, deferred prometheus.Counter
 }
 
@@ -129,6 +137,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		failed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_notices_failed_total", Help: "Notices given up on (permanent rejection or too many attempts), by kind.",
 		}, []string{"kind"}),
+		superseded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_notices_superseded_total", Help: "Notices no longer true when they were to be sent (never sent), by kind.",
+		}, []string{"kind"}),
 		errors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tollgate_notice_send_errors_total", Help: "Failed attempts to send a notice (retried or not).",
 		}),
@@ -139,9 +150,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	for _, k := range billing.NoticeKinds {
 		m.sent.WithLabelValues(string(k))
 		m.failed.WithLabelValues(string(k))
+		m.superseded.WithLabelValues(string(k))
 	}
 	if reg != nil {
-		reg.MustRegister(m.sent, m.failed, m.errors, m.deferred)
+		reg.MustRegister(m.sent, m.failed, m.superseded, m.errors, m.deferred)
 	}
 	return m
 }
@@ -180,11 +192,15 @@ const (
 	outFailed
 	outRetry
 	outDeferred
-	outLeft // not attempted (lease nearly over, or ctx ended): it comes back after the lease
+	outSuperseded // no longer true: recorded, never sent
+	outLeft       // not attempted (lease nearly over, or ctx ended): it comes back after the lease
 )
 
 // RunOnce delivers the notices due now, batch after batch, until none is
-// due, and returns how many were sent and how many failed for good.
+// due, and returns how many were sent and how many failed for good. Each
+// notice is first checked against the account's current standing
+// ([billing.NoticeStillTrue]): one no longer true is recorded as
+// superseded and not sent.
 // Notices outside their business hours are rescheduled to the window's
 // next start; send errors are retried after the backoff, or failed for
 // good after MaxAttempts or on [ErrPermanent]. err is a store error or
@@ -192,10 +208,11 @@ const (
 // ends); send errors are not returned, they are recorded on the notice,
 // logged and counted.
 func (d *Deliverer) RunOnce(ctx context.Context) (sent, failed int, err error) {
-	var deferred, retried int
+	var deferred, retried, superseded int
 	defer func() {
-		if sent+failed+deferred+retried > 0 {
-			d.log.Info("notices delivered", "sent", sent, "failed", failed, "deferred", deferred, "retrying", retried)
+		if sent+failed+deferred+retried+superseded > 0 {
+			d.log.Info("notices delivered", "sent", sent, "failed", failed, "deferred", deferred, "retrying", retried,
+				"superseded", superseded)
 		}
 	}()
 	for {
@@ -209,6 +226,7 @@ func (d *Deliverer) RunOnce(ctx context.Context) (sent, failed int, err error) {
 		}
 		counts, err := d.deliverBatch(ctx, claimedAt, batch)
 		sent, failed, deferred, retried = sent+counts[outSent], failed+counts[outFailed], deferred+counts[outDeferred], retried+counts[outRetry]
+		superseded += counts[outSuperseded]
 		if err != nil {
 			return sent, failed, err
 		}
@@ -274,6 +292,17 @@ func (d *Deliverer) deliver(ctx context.Context, claimedAt time.Time, n billing.
 	}
 	log := d.log.With("notice_id", n.ID, "kind", n.Kind, "account_id", n.AccountID)
 	loc := d.location(n.TimeZone, log)
+	today := billing.DateIn(now, loc)
+	cur := n.Current
+	cur.Today = today
+	if ok, why := billing.NoticeStillTrue(n, cur); !ok {
+		d.m.superseded.WithLabelValues(string(n.Kind)).Inc()
+		log.Info("notice superseded; not sending it", "why", why)
+		if err := d.store.MarkNoticeSuperseded(ctx, n.ID, why); err != nil {
+			return outSuperseded, fmt.Errorf("notify: mark notice %d superseded: %w", n.ID, err)
+		}
+		return outSuperseded, nil
+	}
 	if n.BusinessHours {
 		if next := billing.NextSendTime(now, loc, n.Hours); next.After(now) {
 			d.m.deferred.Inc()
@@ -291,7 +320,8 @@ func (d *Deliverer) deliver(ctx context.Context, claimedAt time.Time, n billing.
 	if n.Data.Company == "" {
 		n.Data.Company = d.cfg.Company
 	}
-	subject, body, err := d.tmpl.Render(NewTemplateData(n, billing.DateIn(now, loc)))
+	n.Locale = billing.ResolveLocale(n.Locale, "", d.cfg.Locale)
+	subject, body, err := d.tmpl.Render(NewTemplateData(n, today))
 	if err == nil {
 		err = d.sender.Send(ctx, Message{To: n.To, Subject: subject, TextBody: body})
 	}

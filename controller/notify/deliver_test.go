@@ -67,6 +67,14 @@ func (s *fakeStore) MarkNoticeSent(_ context.Context, id int64, at time.Time) er
 	return nil
 }
 
+func (s *fakeStore) MarkNoticeSuperseded(_ context.Context, id int64, why string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.notices[id-1]
+	n.Status, n.SupersededReason = billing.NoticeSuperseded, why
+	return nil
+}
+
 func (s *fakeStore) RescheduleNotice(_ context.Context, id int64, next time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -141,7 +149,8 @@ func reminderNotice() billing.Notice {
 		BusinessHours: true, TimeZone: "America/Chicago", Hours: billing.BusinessHours{Start: 9, End: 17},
 		Data: billing.NoticeData{AccountNumber: "A-000042", AccountName: "Alex Subscriber", Currency: "USD", Amount: 5311,
 			Balance: 5311, DueDate: billing.NewDate(2026, 12, 10), DelinquencyDate: billing.NewDate(2026, 12, 17),
-			InvoiceNumbers: []string{"INV-000123"}, PortalURL: "https://portal.isp.example/pay", Company: "Example ISP"}}
+			InvoiceNumbers: []string{"INV-000123"}, PortalURL: "https://portal.isp.example/pay", Company: "Example ISP"},
+		Current: billing.NoticeStanding{Status: billing.AccountPastDue, InvoiceRemaining: 5311}}
 }
 
 func TestReminderIsRenderedAndSent(t *testing.T) {
@@ -162,8 +171,8 @@ func TestReminderIsRenderedAndSent(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Hello Alex Subscriber,",
-		"Your account A-000042 is past due: USD 53.11 was due on 2026-12-10.",
-		"To avoid interruption of your internet service, please pay before 2026-12-17.",
+		"Your account A-000042 is past due: $53.11 was due on Thursday, December 10.",
+		"To avoid interruption of your internet service, please pay before Thursday, December 17.",
 		"Invoice: INV-000123",
 		"Pay online: https://portal.isp.example/pay",
 	} {

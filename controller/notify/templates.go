@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"text/template"
 	"unicode/utf8"
@@ -21,13 +22,22 @@ var defaultTemplates embed.FS
 // TemplateData is what a notice's subject and body templates see: every
 // field of [billing.NoticeData] ({{.AccountNumber}}, {{.Amount}},
 // {{.Currency}}, {{.DueDate}}, {{.DelinquencyDate}}, {{.InvoiceNumbers}},
-// {{.Why}}, {{.PortalURL}}, {{.Company}}, …) plus the fields below.
+// {{.PortalURL}}, {{.Company}}, …) plus the fields below. {{.Why}} is the
+// subscriber's why, rendered from the notice's structured reasons in its
+// locale (never the staff's sentences).
 //
-// Functions: {{money .Amount .Currency}} ("USD 53.11"), {{amount .Amount
-// .Currency}} ("53.11"), {{date .DueDate}} ("2026-12-10", "" for none),
-// {{join .Why ", "}}, {{if before .Today .DelinquencyDate}}.
+// Functions, in the notice's locale: {{money .Amount .Currency}}
+// ("$53.11"; "53,11 €" in de-DE), {{date .DueDate}} ("Saturday, December
+// 18", with the year when it is not this year; "" for none); {{amount
+// .Amount .Currency}} ("53.11"), {{join .Why ", "}}, {{if before .Today
+// .DelinquencyDate}}.
 type TemplateData struct {
 	billing.NoticeData
+	// Why is what the subscriber reads about why (plain words, the
+	// locale's language and formats); it hides NoticeData.Why, the staff's.
+	Why []string
+	// Locale the notice is written in.
+	Locale     billing.Locale
 	Kind       billing.NoticeKind
 	To         string
 	DaysBefore int
@@ -38,50 +48,72 @@ type TemplateData struct {
 	PastDue bool
 }
 
-// NewTemplateData is the template data of notice n sent on today (local).
+// NewTemplateData is the template data of notice n sent on today (local),
+// in n's locale (en-US when it has none).
 func NewTemplateData(n billing.Notice, today billing.Date) TemplateData {
-	return TemplateData{NoticeData: n.Data, Kind: n.Kind, To: n.To, DaysBefore: n.DaysBefore, Today: today,
+	loc := billing.ResolveLocale(n.Locale, "", "")
+	return TemplateData{NoticeData: n.Data, Why: billing.SubscriberWhy(n.Data.Reasons, loc, today), Locale: loc,
+		Kind: n.Kind, To: n.To, DaysBefore: n.DaysBefore, Today: today,
 		PastDue: !n.Data.DueDate.IsZero() && n.Data.DueDate.Before(today)}
 }
 
-// Templates render each notice kind's subject and body (text/template).
+// Templates render each notice kind's subject and body (text/template),
+// in each language of [templateLangs].
 type Templates struct {
-	subject map[billing.NoticeKind]*template.Template
-	body    map[billing.NoticeKind]*template.Template
+	subject map[templateKey]*template.Template
+	body    map[templateKey]*template.Template
 }
 
-var funcs = template.FuncMap{
-	"money":  func(a int64, c billing.Currency) string { return billing.Money{Amount: a, Currency: c}.String() },
-	"amount": billing.FormatAmount,
-	"date": func(d billing.Date) string {
-		if d.IsZero() {
-			return ""
-		}
-		return d.String()
-	},
-	"join": strings.Join,
-	// before reports whether date a is before date b.
-	"before": func(a, b billing.Date) bool { return a.Before(b) },
+// templateKey names a kind's template in a language.
+type templateKey struct {
+	kind billing.NoticeKind
+	lang string
+}
+
+// templateLangs are the languages of the built-in templates: English
+// (<kind>.<part>.tmpl) first, then the others (<kind>.<part>.<lang>.tmpl).
+var templateLangs = []string{"en", "de"}
+
+var funcs = localeFuncs(billing.DefaultLocale, billing.Date{})
+
+// localeFuncs are the template functions writing in locale loc on the
+// local date today.
+func localeFuncs(loc billing.Locale, today billing.Date) template.FuncMap {
+	return template.FuncMap{
+		"money":  loc.Money,
+		"amount": billing.FormatAmount,
+		"date":   func(d billing.Date) string { return loc.Date(d, today) },
+		"join":   strings.Join,
+		// before reports whether date a is before date b.
+		"before": func(a, b billing.Date) bool { return a.Before(b) },
+	}
 }
 
 // LoadTemplates returns the built-in templates, with those in dir (if not
 // "") replacing them one by one: a file named <kind>.subject.tmpl or
 // <kind>.body.tmpl (kind: reminder, suspended, restored) replaces that
-// template; other files are ignored, except unknown *.tmpl names, which are
-// errors (a typo would otherwise go unnoticed). Every template is parsed
+// English template, <kind>.<part>.de.tmpl the German one (a notice is
+// written in its locale's language: German for de-DE and de-AT, English
+// otherwise); other files are ignored, except unknown *.tmpl names, which
+// are errors (a typo would otherwise go unnoticed). Every template is parsed
 // and tried on sample data, so a mistake is reported at start, naming the
 // file: "notify: template /etc/tollgate/notices/reminder.body.tmpl: …".
 func LoadTemplates(dir string) (*Templates, error) {
-	t := &Templates{subject: map[billing.NoticeKind]*template.Template{}, body: map[billing.NoticeKind]*template.Template{}}
-	for _, k := range billing.NoticeKinds {
-		for _, part := range []string{"subject", "body"} {
-			name := string(k) + "." + part + ".tmpl"
-			src, err := defaultTemplates.ReadFile("templates/" + name)
-			if err != nil {
-				return nil, fmt.Errorf("notify: built-in template %s: %w", name, err)
-			}
-			if err := t.set(k, part, name, string(src)); err != nil {
-				return nil, err
+	t := &Templates{subject: map[templateKey]*template.Template{}, body: map[templateKey]*template.Template{}}
+	for _, lang := range templateLangs {
+		for _, k := range billing.NoticeKinds {
+			for _, part := range []string{"subject", "body"} {
+				name := string(k) + "." + part + ".tmpl"
+				if lang != "en" {
+					name = string(k) + "." + part + "." + lang + ".tmpl"
+				}
+				src, err := defaultTemplates.ReadFile("templates/" + name)
+				if err != nil {
+					return nil, fmt.Errorf("notify: built-in template %s: %w", name, err)
+				}
+				if err := t.set(templateKey{k, lang}, part, name, string(src)); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -95,15 +127,16 @@ func LoadTemplates(dir string) (*Templates, error) {
 				continue
 			}
 			path := filepath.Join(dir, e.Name())
-			kind, part, ok := parseTemplateName(e.Name())
+			key, part, ok := parseTemplateName(e.Name())
 			if !ok {
-				return nil, fmt.Errorf("notify: template %s: unknown name; want <kind>.subject.tmpl or <kind>.body.tmpl with kind reminder, suspended or restored", path)
+				return nil, fmt.Errorf("notify: template %s: unknown name; want <kind>.subject.tmpl or <kind>.body.tmpl (or <kind>.<part>.<lang>.tmpl, lang %s) with kind reminder, suspended or restored",
+					path, strings.Join(templateLangs, " or "))
 			}
 			src, err := os.ReadFile(path)
 			if err != nil {
 				return nil, fmt.Errorf("notify: template %s: %w", path, err)
 			}
-			if err := t.set(kind, part, path, string(src)); err != nil {
+			if err := t.set(key, part, path, string(src)); err != nil {
 				return nil, err
 			}
 		}
@@ -120,16 +153,26 @@ func DefaultTemplates() *Templates {
 	return t
 }
 
-func parseTemplateName(name string) (billing.NoticeKind, string, bool) {
+// parseTemplateName parses <kind>.<part>.tmpl (English) or
+// <kind>.<part>.<lang>.tmpl.
+func parseTemplateName(name string) (templateKey, string, bool) {
 	parts := strings.Split(name, ".")
-	if len(parts) != 3 || !billing.NoticeKind(parts[0]).Valid() || (parts[1] != "subject" && parts[1] != "body") {
-		return "", "", false
+	if len(parts) < 3 || len(parts) > 4 || !billing.NoticeKind(parts[0]).Valid() || (parts[1] != "subject" && parts[1] != "body") {
+		return templateKey{}, "", false
 	}
-	return billing.NoticeKind(parts[0]), parts[1], true
+	key := templateKey{billing.NoticeKind(parts[0]), "en"}
+	if len(parts) == 4 {
+		if !slices.Contains(templateLangs, parts[2]) {
+			return templateKey{}, "", false
+		}
+		key.lang = parts[2]
+	}
+	return key, parts[1], true
 }
 
-// set parses src as kind's part and tries it on sample data.
-func (t *Templates) set(kind billing.NoticeKind, part, name, src string) error {
+// set parses src as key's part and tries it on sample data.
+func (t *Templates) set(key templateKey, part, name, src string) error {
+	kind := key.kind
 	tmpl, err := template.New(filepath.Base(name)).Funcs(funcs).Option("missingkey=error").Parse(src)
 	if err != nil {
 		return fmt.Errorf("notify: template %s: %w", name, err)
@@ -138,9 +181,9 @@ func (t *Templates) set(kind billing.NoticeKind, part, name, src string) error {
 		return fmt.Errorf("notify: template %s: %w", name, err)
 	}
 	if part == "subject" {
-		t.subject[kind] = tmpl
+		t.subject[key] = tmpl
 	} else {
-		t.body[kind] = tmpl
+		t.body[key] = tmpl
 	}
 	return nil
 }
@@ -151,14 +194,31 @@ const maxSubject = 200
 var blankLines = regexp.MustCompile(`\n{3,}`)
 
 // Render returns the subject (one line, at most 200 characters) and body of
-// a notice of kind d.Kind. Errors: an unknown kind, or a template that
+// a notice of kind d.Kind, in the language of d.Locale (English when there
+// are no templates in it). Errors: an unknown kind, or a template that
 // fails on this data (the message says where).
 func (t *Templates) Render(d TemplateData) (subject, body string, err error) {
-	st, bt := t.subject[d.Kind], t.body[d.Kind]
+	loc := billing.ResolveLocale(d.Locale, "", "")
+	key := templateKey{d.Kind, loc.Lang()}
+	if t.subject[key] == nil {
+		key.lang = "en"
+	}
+	st, bt := t.subject[key], t.body[key]
 	if st == nil || bt == nil {
 		return "", "", fmt.Errorf("notify: no templates for notice kind %q", d.Kind)
 	}
-	return RenderEmail(st, bt, d)
+	// The functions write in the notice's locale: each rendering uses its
+	// own copies (Clone is safe while others execute).
+	fs := localeFuncs(loc, d.Today)
+	sc, err := st.Clone()
+	if err != nil {
+		return "", "", err
+	}
+	bc, err := bt.Clone()
+	if err != nil {
+		return "", "", err
+	}
+	return RenderEmail(sc.Funcs(fs), bc.Funcs(fs), d)
 }
 
 // RenderEmail executes a subject and a body template on data and tidies
@@ -203,6 +263,8 @@ func sampleData(kind billing.NoticeKind) TemplateData {
 	return NewTemplateData(billing.Notice{Kind: kind, To: "subscriber@example.net", DaysBefore: 3,
 		Data: billing.NoticeData{AccountNumber: "A-000042", AccountName: "Alex Subscriber", Currency: "USD", Amount: 5311,
 			Balance: 10310, DueDate: billing.NewDate(2026, 12, 10), DelinquencyDate: billing.NewDate(2026, 12, 17),
-			InvoiceNumbers: []string{"INV-000123"}, Why: []string{"Invoice INV-000123 is 7 days past due."},
+			InvoiceNumbers: []string{"INV-000123"}, Why: []string{"Invoice INV-000123 for USD 53.11 was due on Thu 2026-12-10."},
+			Reasons: []billing.Reason{{Kind: billing.ReasonInvoicePastDue, Invoice: "INV-000123", Amount: 5311, Currency: "USD",
+				Date: billing.NewDate(2026, 12, 10)}},
 			PortalURL: "https://portal.example.net/", Company: "Example ISP"}}, today)
 }

@@ -13,10 +13,22 @@ import (
 func data(kind billing.NoticeKind, today billing.Date) notify.TemplateData {
 	n := reminderNotice()
 	n.Kind = kind
-	n.Data.Why = []string{"Invoice INV-000123 is 7 days past due.", "A reminder was sent on 2026-12-14."}
+	// The staff's words, which subscribers must never read.
+	n.Data.Why = []string{"Invoice INV-000123 for USD 53.11 was due on Thu 2026-12-10.",
+		"Its delinquency date moved from Sun 2026-12-13 to Thu 2026-12-17: Sunday is not an allowed weekday.",
+		"Services suspended automatically (residential accounts auto-suspend). To restore them, pay the past-due amount of USD 53.11."}
+	n.Data.Reasons = []billing.Reason{
+		{Kind: billing.ReasonInvoicePastDue, Invoice: "INV-000123", Amount: 5311, Currency: "USD", Date: billing.NewDate(2026, 12, 10)},
+		{Kind: billing.ReasonDelinquencyDate, Date: billing.NewDate(2026, 12, 17), Days: 3, Currency: "USD",
+			Detail: "Its delinquency date moved from Sun 2026-12-13 to Thu 2026-12-17: Sunday is not an allowed weekday"},
+		{Kind: billing.ReasonAutoSuspended, Amount: 5311, Currency: "USD", Rule: billing.ReactivatePastDue, Detail: "residential"},
+	}
 	n.Data.Balance = 10310
 	return notify.NewTemplateData(n, today)
 }
+
+// staffWords are what only staff read: rule names, ISO amounts, ISO dates.
+var staffWords = []string{"auto-suspend", "not an allowed weekday", "USD", "2026-12-", "residential"}
 
 func TestDefaultTemplates(t *testing.T) {
 	tm := notify.DefaultTemplates()
@@ -29,21 +41,32 @@ func TestDefaultTemplates(t *testing.T) {
 	}{
 		{"reminder past due", data(billing.NoticeReminder, billing.NewDate(2026, 12, 14)),
 			"Payment past due for account A-000042 – Example ISP",
-			[]string{"Your account A-000042 is past due: USD 53.11 was due on 2026-12-10.", "please pay before 2026-12-17.",
-				"https://portal.isp.example/pay", "\nExample ISP\n"}, nil},
+			[]string{"Your account A-000042 is past due: $53.11 was due on Thursday, December 10.", "please pay before Thursday, December 17.",
+				"https://portal.isp.example/pay", "\nExample ISP\n"}, staffWords},
 		{"reminder before the due date", data(billing.NoticeReminder, billing.NewDate(2026, 12, 8)),
 			"Payment reminder for account A-000042 – Example ISP",
-			[]string{"USD 53.11 on your account A-000042 is due on 2026-12-10.", "please pay before 2026-12-17."}, []string{"past due"}},
+			[]string{"$53.11 on your account A-000042 is due on Thursday, December 10.", "please pay before Thursday, December 17."}, []string{"past due"}},
 		{"reminder on the delinquency date", data(billing.NoticeReminder, billing.NewDate(2026, 12, 17)),
 			"Payment past due for account A-000042 – Example ISP",
-			[]string{"please pay as soon as possible."}, []string{"before 2026-12-17"}},
+			[]string{"please pay as soon as possible."}, []string{"before Thursday"}},
 		{"suspended", data(billing.NoticeSuspended, billing.NewDate(2026, 12, 17)),
 			"Internet service suspended on account A-000042 – Example ISP",
-			[]string{"has been suspended", "  - Invoice INV-000123 is 7 days past due.\n  - A reminder was sent on 2026-12-14.\n",
-				"pay the past-due amount of USD 53.11", "Your account balance is USD 103.10.", "https://portal.isp.example/pay"}, nil},
+			[]string{"has been suspended", "  - Invoice INV-000123 for $53.11 was due on Thursday, December 10.\n" +
+				"  - Your service was suspended because the amount past due was not paid. To restore it, pay the past-due amount of $53.11.\n",
+				"pay the past-due amount of $53.11", "Your account balance is $103.10.", "https://portal.isp.example/pay"}, staffWords},
+		{"suspended, de-DE", func() notify.TemplateData {
+			d := data(billing.NoticeSuspended, billing.NewDate(2026, 12, 17))
+			n := reminderNotice()
+			n.Kind, n.Locale, n.Data = billing.NoticeSuspended, "de-DE", d.NoticeData
+			return notify.NewTemplateData(n, billing.NewDate(2026, 12, 17))
+		}(),
+			"Internetanschluss gesperrt für Kundenkonto A-000042 – Example ISP",
+			[]string{"wegen eines Zahlungsrückstands gesperrt", "Warum:\n  - Die Rechnung INV-000123 über 53,11 $ war am Donnerstag, 10. Dezember fällig.\n",
+				"Zahlen Sie den überfälligen Betrag von 53,11 $", "zahlen Sie bitte den überfälligen Betrag von 53,11 $.",
+				"Ihr Kontostand beträgt 103,10 $."}, append([]string{"Why", "Hello"}, staffWords...)},
 		{"restored", data(billing.NoticeRestored, billing.NewDate(2026, 12, 18)),
 			"Internet service restored on account A-000042 – Example ISP",
-			[]string{"is back on", "Your remaining balance is USD 103.10."}, []string{"Why"}},
+			[]string{"is back on", "Your remaining balance is $103.10."}, []string{"Why"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,10 +125,23 @@ func TestTemplateOverrides(t *testing.T) {
 		t.Fatalf("override: %q %q %v", subject, body, err)
 	}
 
+	// A German override applies to de-* notices only.
+	write(dir, "reminder.subject.de.tmpl", "Zahlungserinnerung {{.AccountNumber}}\n")
+	if tm, err = notify.LoadTemplates(dir); err != nil {
+		t.Fatal(err)
+	}
+	de := data(billing.NoticeReminder, billing.NewDate(2026, 12, 14))
+	de.Locale = "de-DE"
+	if subject, _, err := tm.Render(de); err != nil || subject != "Zahlungserinnerung A-000042" {
+		t.Fatalf("German override: %q %v", subject, err)
+	}
+
 	for _, tt := range []struct{ file, src, want string }{
 		{"suspended.body.tmpl", "{{.AccountNumber", "suspended.body.tmpl:1: unclosed action"},
 		{"restored.body.tmpl", "{{.Nope}}", "restored.body.tmpl"},
 		{"remider.body.tmpl", "typo", "remider.body.tmpl: unknown name"},
+		{"reminder.body.fr.tmpl", "x", "reminder.body.fr.tmpl: unknown name"},
+		{"reminder.body.de.tmpl", "{{.Nope}}", "reminder.body.de.tmpl"},
 	} {
 		dir := t.TempDir()
 		write(dir, tt.file, tt.src)

@@ -14,6 +14,9 @@ type accountData struct {
 	Standing billing.AccountStanding
 	Invoices []billing.Invoice
 	Payments []billing.Payment
+	// Why is the subscriber's why: the standing's reasons in plain words
+	// and the account's locale (staff wording is never shown here).
+	Why []string
 	// Suspended: at least one service is suspended (or the account is).
 	Suspended bool
 	CanPay    bool
@@ -43,6 +46,7 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request, sess *session) 
 	}
 	slices.Reverse(pays)
 	d := accountData{Standing: st, Invoices: invs[:min(len(invs), history)], Payments: pays[:min(len(pays), history)],
+		Why:       billing.SubscriberWhy(st.Reasons, billing.ResolveLocale(st.Locale, "", s.cfg.Locale), st.Today),
 		Suspended: st.Status == billing.AccountSuspended, CanPay: s.charger != nil}
 	for _, sv := range st.Services {
 		if sv.DesiredState == billing.StateSuspended {

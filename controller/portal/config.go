@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/documents"
 )
 
@@ -21,6 +22,10 @@ type Config struct {
 	// Company is the ISP's name (shown on every page) and address (printed
 	// on invoice PDFs). Set by the controller from its company section.
 	Company documents.Company `yaml:"-"`
+	// Locale is the company's locale, for accounts whose own and whose
+	// type's are not set (set by the controller from company.locale).
+	// Default en-US.
+	Locale billing.Locale `yaml:"-"`
 	// Support is how to reach a person ("call 555-0100, Mon–Fri 8–6"),
 	// shown on the sign-in and error pages. Default: none.
 	Support string `yaml:"support"`

@@ -531,3 +531,44 @@ func TestCaptivePortalAPI(t *testing.T) {
 		t.Fatalf("unknown address: %v", m)
 	}
 }
+
+// TestAccountPageWhyIsForTheSubscriber: the "why" on a suspended
+// subscriber's page is rendered from the structured reasons, in plain
+// words and the account's locale, never the staff's sentences.
+func TestAccountPageWhyIsForTheSubscriber(t *testing.T) {
+	e := newEnv(t)
+	s := e.owing("Wendy", "p1", "10.1.0.9", due(-30), 5311)
+	g := e.owing("Gerd", "p1", "10.1.0.10", due(-30), 5311)
+	if _, err := e.db.SetAccountLocale(context.Background(), g.account.ID, "de-DE"); err != nil {
+		t.Fatal(err)
+	}
+	e.suspend()
+	why := func(sub subscriber) string {
+		p := e.browser().get(strings.TrimPrefix(e.captiveURL(sub.service, 10*time.Minute), e.url)).must(t, 200, "Service suspended", "Why")
+		_, rest, ok := strings.Cut(p.body, `<ul class="why">`)
+		list, _, ok2 := strings.Cut(rest, "</ul>")
+		if !ok || !ok2 {
+			t.Fatalf("no why list:\n%s", p.body)
+		}
+		return list
+	}
+	due := due(-30)
+	en := why(s)
+	for _, want := range []string{"for $53.11 was due on " + billing.Locale("en-US").Date(due, billing.DateOf(testNow)),
+		"Your service is suspended. To restore it, pay the past-due amount of $53.11."} {
+		if !strings.Contains(en, want) {
+			t.Errorf("why lacks %q:\n%s", want, en)
+		}
+	}
+	de := why(g)
+	if want := "über 53,11 $ war am " + billing.Locale("de-DE").Date(due, billing.DateOf(testNow)) + " fällig."; !strings.Contains(de, want) {
+		t.Errorf("German why lacks %q:\n%s", want, de)
+	}
+	for _, list := range []string{en, de} {
+		for _, staff := range []string{"USD", due.String(), "auto-suspend", "grace", "allowed"} {
+			if strings.Contains(list, staff) {
+				t.Errorf("the subscriber's why shows the staff's %q:\n%s", staff, list)
+			}
+		}
+	}
+}

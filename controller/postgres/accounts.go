@@ -55,11 +55,11 @@ func CreateAccountTx(ctx context.Context, tx pgx.Tx, in billing.NewAccount, at t
 		ext = in.ExternalID
 	}
 	a, err := scanAccount(tx.QueryRow(ctx, `INSERT INTO accounts (number, external_id, name, email, phone, address,
-			account_type_id, currency, tax_jurisdiction, delivery, anchor_date, created_at)
-		VALUES ('A-' || lpad(nextval('account_number_seq')::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			account_type_id, currency, tax_jurisdiction, delivery, anchor_date, created_at, locale)
+		VALUES ('A-' || lpad(nextval('account_number_seq')::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 		ON CONFLICT (external_id) DO NOTHING
 		RETURNING `+accountColumns,
-		ext, in.Name, in.Email, in.Phone, addr, in.AccountTypeID, in.Currency, in.TaxJurisdiction, in.Delivery, pgDate(anchor), at))
+		ext, in.Name, in.Email, in.Phone, addr, in.AccountTypeID, in.Currency, in.TaxJurisdiction, in.Delivery, pgDate(anchor), at, in.Locale))
 	if errors.Is(err, pgx.ErrNoRows) {
 		a, err = scanAccount(tx.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE external_id = $1`, in.ExternalID))
 		return a, false, err
@@ -151,4 +151,20 @@ func (db *DB) PostCredit(ctx context.Context, accountID, amount int64, memo stri
 		return db.settleTx(ctx, tx, accountID, fmt.Sprintf("credit %d", id), "", 0, at)
 	})
 	return jt, err
+}
+
+// SetAccountLocale sets an account's own locale (BCP 47, one of
+// billing.SupportedLocales; "" inherits the account type's, else the
+// company's) and returns the account. EINVALID for an unsupported locale
+// (nothing changes); ENOTFOUND for an unknown account.
+func (db *DB) SetAccountLocale(ctx context.Context, id int64, locale billing.Locale) (billing.Account, error) {
+	l, err := billing.ParseLocale(string(locale))
+	if err != nil {
+		return billing.Account{}, err
+	}
+	a, err := scanAccount(db.Pool.QueryRow(ctx, `UPDATE accounts SET locale = $2 WHERE id = $1 RETURNING `+accountColumns, id, l))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, billing.Errorf(billing.ENOTFOUND, "account %d does not exist", id)
+	}
+	return a, err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -107,11 +106,11 @@ func (db *DB) AccountStanding(ctx context.Context, accountID int64, now time.Tim
 	var typeID int64
 	var promise *time.Time
 	err := db.Pool.QueryRow(ctx, `SELECT a.id, a.number, a.status, a.status_changed_at, a.currency, a.account_type_id,
-			a.promise_until, a.promise_note, a.exempt, a.exempt_reason,
+			a.promise_until, a.promise_note, a.exempt, a.exempt_reason, a.locale,
 			coalesce((SELECT sum(j.amount) FROM journal_entries j WHERE j.account_id = a.id AND j.ledger = 'accounts_receivable'), 0)::bigint,
 			coalesce((SELECT b.batch_id FROM suspension_batch_items b WHERE b.account_id = a.id AND b.status = 'pending' LIMIT 1), 0)
 		FROM accounts a WHERE a.id = $1`, accountID).Scan(&st.AccountID, &st.Number, &st.Status, &st.StatusChangedAt, &st.Currency, &typeID,
-		&promise, &st.PromiseNote, &st.Exempt, &st.ExemptReason, &st.Balance, &st.HeldInBatch)
+		&promise, &st.PromiseNote, &st.Exempt, &st.ExemptReason, &st.Locale, &st.Balance, &st.HeldInBatch)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return st, billing.Errorf(billing.ENOTFOUND, "account %d does not exist", accountID)
 	}
@@ -125,7 +124,11 @@ func (db *DB) AccountStanding(ctx context.Context, accountID int64, now time.Tim
 	if err != nil {
 		return st, err
 	}
+	if st.Locale == "" {
+		st.Locale = t.Locale
+	}
 	today := billing.DateIn(now, loc)
+	st.Today = today
 	s := billing.Standing{AccountID: accountID, Number: st.Number, Currency: st.Currency, Status: st.Status,
 		Exempt: st.Exempt, ExemptReason: st.ExemptReason, PromiseUntil: st.PromiseUntil, Balance: st.Balance, Held: st.HeldInBatch != 0}
 	err = loadStandings(ctx, db.Pool, typeID, today.AddDays(billing.ReminderLead(t)), []int64{accountID}, now, func(got billing.Standing) error {
@@ -137,13 +140,15 @@ func (db *DB) AccountStanding(ctx context.Context, accountID int64, now time.Tim
 	}
 	a := billing.Assess(t, rule, today, s)
 	st.PastDue, st.Overdue, st.DelinquencyDate = a.PastDue, a.Overdue, a.DelinquencyDate
-	st.Why = a.Why
-	if a.Suspend && len(st.Why) > 0 {
+	st.Reasons = a.Reasons
+	if n := len(st.Reasons); a.Suspend && n > 0 && st.Reasons[n-1].Kind == billing.ReasonAutoSuspended {
 		// Not suspended yet: say what the sweep will do, not what it did.
-		st.Why[len(st.Why)-1] = strings.Replace(st.Why[len(st.Why)-1], "Services suspended automatically", "The next delinquency sweep will suspend its services", 1)
+		st.Reasons = append(st.Reasons[:n-1:n-1], st.Reasons[n-1])
+		st.Reasons[n-1].Kind = billing.ReasonSuspensionDue
 	} else if a.Status != st.Status && st.Status != billing.AccountSuspended {
-		st.Why = append(st.Why, fmt.Sprintf("The next delinquency sweep will make the account %s.", a.Status))
+		st.Reasons = append(st.Reasons[:len(st.Reasons):len(st.Reasons)], billing.Reason{Kind: billing.ReasonStatusDue, Status: a.Status})
 	}
+	st.Why = billing.StaffWhy(st.Reasons)
 	rows, err := db.Pool.Query(ctx, `SELECT id, pop_id, desired_state, state_reason, observed_state, last_confirmed_at,
 		revision, confirmed_revision FROM services WHERE account_id = $1 ORDER BY id`, accountID)
 	if err != nil {
@@ -317,7 +322,7 @@ func (db *DB) approveHeld(ctx context.Context, tx pgx.Tx, batchID int64, account
 			a := billing.Assess(t, rule, today, s)
 			if s.Status == billing.AccountDelinquent && (a.Suspend || a.Status == billing.AccountDelinquent) {
 				a.Suspend, a.Status = true, billing.AccountSuspended
-				a.Why = append(a.Why[:len(a.Why):len(a.Why)], fmt.Sprintf("Suspension approved by %s (suspension batch %d).", by, batchID))
+				a = a.With(billing.Reason{Kind: billing.ReasonSuspensionApproved, Detail: by, Batch: batchID})
 				suspend = append(suspend, assessed{s, a})
 				statuses = append(statuses, statusRow{s.AccountID, s.Status, a.Status, a.Why})
 			}

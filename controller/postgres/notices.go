@@ -22,7 +22,7 @@ import (
 // notices come back once the lease has passed.
 
 const noticeColumns = `n.id, n.account_id, n.kind, coalesce(n.invoice_id, 0), n.days_before, n.to_address, n.data,
-	n.business_hours, n.status, n.attempts, n.next_attempt_at, n.last_error, n.created_at, n.sent_at`
+	n.business_hours, n.status, n.attempts, n.next_attempt_at, n.last_error, n.created_at, n.sent_at, n.superseded_reason`
 
 // maxNoticeError bounds the last_error stored with a notice.
 const maxNoticeError = 1000
@@ -31,7 +31,7 @@ func scanNotice(row pgx.Row, extra ...any) (billing.Notice, error) {
 	var n billing.Notice
 	var data []byte
 	dest := append([]any{&n.ID, &n.AccountID, &n.Kind, &n.InvoiceID, &n.DaysBefore, &n.To, &data, &n.BusinessHours,
-		&n.Status, &n.Attempts, &n.NextAttemptAt, &n.LastError, &n.CreatedAt, &n.SentAt}, extra...)
+		&n.Status, &n.Attempts, &n.NextAttemptAt, &n.LastError, &n.CreatedAt, &n.SentAt, &n.SupersededReason}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return n, err
 	}
@@ -163,7 +163,10 @@ func noticeArgs(ns []billing.Notice, now time.Time) ([]any, error) {
 
 // DueNotices claims up to limit queued notices due at now (next_attempt_at
 // <= now), the longest-waiting first, and returns them with their account
-// type's time zone and business hours (9-17 when the type has none).
+// type's time zone and business hours (9-17 when the type has none), the
+// account's locale (its own, else its type's; "" for neither) and the
+// account's current standing (Current, without Today), read in the claim's
+// statement, for [billing.NoticeStillTrue].
 // Claiming moves their next_attempt_at to now + billing.NoticeLease, so no
 // other caller gets them until the lease runs out; the caller records each
 // outcome with MarkNoticeSent, RescheduleNotice or MarkNoticeAttemptFailed
@@ -185,6 +188,11 @@ func (db *DB) DueNotices(ctx context.Context, now time.Time, limit int) ([]billi
 			RETURNING `+noticeColumns+`, t.time_zone,
 				coalesce((t.settings->'business_hours'->>'start')::integer, 0) AS start_hour,
 				coalesce((t.settings->'business_hours'->>'end')::integer, 0) AS end_hour,
+				coalesce(nullif(a.locale, ''), t.settings->>'locale', '') AS locale,
+				a.status AS account_status,
+				coalesce((SELECT i.total - i.paid FROM invoices i WHERE i.id = n.invoice_id AND i.status = 'open'), 0)::bigint AS invoice_remaining,
+				coalesce((SELECT m.kind FROM notices m WHERE m.account_id = n.account_id AND m.id > n.id
+					AND m.kind IN ('suspended', 'restored') AND m.status <> 'superseded' ORDER BY m.id DESC LIMIT 1), '') AS later,
 				due.next_attempt_at AS was_due
 		)
 		SELECT * FROM claimed ORDER BY was_due, id`, now, limit, now.Add(billing.NoticeLease))
@@ -195,8 +203,10 @@ func (db *DB) DueNotices(ctx context.Context, now time.Time, limit int) ([]billi
 		var zone string
 		var hours billing.BusinessHours
 		var wasDue time.Time
-		n, err := scanNotice(r, &zone, &hours.Start, &hours.End, &wasDue)
-		n.TimeZone, n.Hours = zone, hours.Effective()
+		var locale string
+		var cur billing.NoticeStanding
+		n, err := scanNotice(r, &zone, &hours.Start, &hours.End, &locale, &cur.Status, &cur.InvoiceRemaining, &cur.Later, &wasDue)
+		n.TimeZone, n.Hours, n.Locale, n.Current = zone, hours.Effective(), billing.Locale(locale), cur
 		return n, err
 	})
 }
@@ -208,6 +218,18 @@ func (db *DB) MarkNoticeSent(ctx context.Context, id int64, at time.Time) error 
 		WHERE id = $1`, id, at)
 	if err == nil && tag.RowsAffected() == 0 {
 		return billing.Errorf(billing.ENOTFOUND, "notice %d does not exist", id)
+	}
+	return err
+}
+
+// MarkNoticeSuperseded records that queued notice id was no longer true
+// when it was to be sent (why, truncated to 1000 bytes): it becomes
+// superseded and is never sent. ENOTFOUND if no queued notice id exists.
+func (db *DB) MarkNoticeSuperseded(ctx context.Context, id int64, why string) error {
+	tag, err := db.Pool.Exec(ctx, `UPDATE notices SET status = 'superseded', superseded_reason = $2
+		WHERE id = $1 AND status = 'queued'`, id, truncateUTF8(why, maxNoticeError))
+	if err == nil && tag.RowsAffected() == 0 {
+		return billing.Errorf(billing.ENOTFOUND, "no queued notice %d", id)
 	}
 	return err
 }
@@ -248,9 +270,9 @@ func (db *DB) Notices(ctx context.Context, f billing.NoticeFilter) ([]billing.No
 		f.Limit = 100
 	}
 	switch f.Status {
-	case "", billing.NoticeQueued, billing.NoticeSent, billing.NoticeFailed:
+	case "", billing.NoticeQueued, billing.NoticeSent, billing.NoticeFailed, billing.NoticeSuperseded:
 	default:
-		return nil, billing.Errorf(billing.EINVALID, "status %q is not queued, sent or failed", f.Status)
+		return nil, billing.Errorf(billing.EINVALID, "status %q is not queued, sent, failed or superseded", f.Status)
 	}
 	if f.Kind != "" && !f.Kind.Valid() {
 		return nil, billing.Errorf(billing.EINVALID, "kind %q is not reminder, suspended or restored", f.Kind)
@@ -273,14 +295,15 @@ func (db *DB) Notice(ctx context.Context, id int64) (billing.Notice, error) {
 	return n, err
 }
 
-// ResendNotice queues a sent or failed notice again, due at now, with its
+// ResendNotice queues a sent, failed or superseded notice again (a
+// superseded one is checked again when it is sent), due at now, with its
 // attempts, error and sent time cleared (business hours still apply if the
 // notice has them). A notice that is still queued is returned unchanged: it
 // is on its way, and may be in a sender's hands right now. ENOTFOUND if it
 // does not exist.
 func (db *DB) ResendNotice(ctx context.Context, id int64, now time.Time) (billing.Notice, error) {
 	n, err := scanNotice(db.Pool.QueryRow(ctx, `UPDATE notices n SET status = 'queued', attempts = 0, next_attempt_at = $2,
-			last_error = '', sent_at = NULL
+			last_error = '', sent_at = NULL, superseded_reason = ''
 		WHERE n.id = $1 AND n.status <> 'queued' RETURNING `+noticeColumns, id, now))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return db.Notice(ctx, id)

@@ -328,3 +328,89 @@ func TestQueueNoticesTxScales(t *testing.T) {
 	// How long it takes is the sweep benchmark's business (make bench),
 	// not a unit test's: a busy machine must not fail it.
 }
+
+// TestDueNoticesCarryTheAccountsStanding: a claimed notice comes with what
+// the sender needs to decide whether it is still true (the account's
+// status, what is still owed on a reminder's invoice, a later status
+// notice) and the locale to write it in; a superseded one is listed with
+// its reason and can be resent.
+func TestDueNoticesCarryTheAccountsStanding(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	typ, accounts, _ := noticeFixture(t, db, 1)
+	a := accounts[0]
+	invs, err := db.Invoices(ctx, billing.InvoiceFilter{AccountID: a.ID})
+	if err != nil || len(invs) == 0 {
+		t.Fatalf("invoices: %v %v", invs, err)
+	}
+	inv := invs[0]
+	suspended := billing.Notice{AccountID: a.ID, Kind: billing.NoticeSuspended, To: a.Email, Data: billing.NoticeData{AccountNumber: a.Number}}
+	restored := suspended
+	restored.Kind = billing.NoticeRestored
+	inTx(t, db, func(tx pgx.Tx) error {
+		_, err := postgres.QueueNoticesTx(ctx, tx, []billing.Notice{reminder(a, inv, 3), suspended, restored}, t0)
+		return err
+	})
+	claim := func() map[billing.NoticeKind]billing.Notice {
+		t.Helper()
+		if _, err := db.Pool.Exec(ctx, `UPDATE notices SET next_attempt_at = $1 WHERE status = 'queued'`, t0); err != nil {
+			t.Fatal(err)
+		}
+		ns, err := db.DueNotices(ctx, t0.Add(time.Minute), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[billing.NoticeKind]billing.Notice{}
+		for _, n := range ns {
+			out[n.Kind] = n
+		}
+		return out
+	}
+	got := claim()
+	if r := got[billing.NoticeReminder]; r.Current.InvoiceRemaining != inv.Total || r.Current.Status != billing.AccountCurrent || r.Locale != "" {
+		t.Fatalf("reminder's standing %+v, locale %q; want %d owed, current, no locale", r.Current, r.Locale, inv.Total)
+	}
+	if s := got[billing.NoticeSuspended]; s.Current.Later != billing.NoticeRestored {
+		t.Fatalf("suspension notice: later %q, want restored", s.Current.Later)
+	}
+	if r := got[billing.NoticeRestored]; r.Current.Later != "" {
+		t.Fatalf("restore notice: later %q, want none", r.Current.Later)
+	}
+
+	typ.Locale = "en-GB"
+	if _, err := db.UpdateAccountType(ctx, typ); err != nil {
+		t.Fatal(err)
+	}
+	if l := claim()[billing.NoticeReminder].Locale; l != "en-GB" {
+		t.Fatalf("locale %q, want the type's en-GB", l)
+	}
+	if _, err := db.SetAccountLocale(ctx, a.ID, "de-DE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PostPayment(ctx, billing.NewPayment{AccountID: a.ID, Method: billing.PayCash, Amount: inv.Total}, "test", t0); err != nil {
+		t.Fatal(err)
+	}
+	r := claim()[billing.NoticeReminder]
+	if r.Locale != "de-DE" || r.Current.InvoiceRemaining != 0 {
+		t.Fatalf("after the payment and the account's locale: locale %q, owed %d; want de-DE, 0", r.Locale, r.Current.InvoiceRemaining)
+	}
+	if ok, why := billing.NoticeStillTrue(r, r.Current); ok || why != "the invoice is paid" {
+		t.Fatalf("NoticeStillTrue = %v, %q", ok, why)
+	}
+
+	if err := db.MarkNoticeSuperseded(ctx, r.ID, "the invoice is paid"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.MarkNoticeSuperseded(ctx, r.ID, "again"); billing.ErrorCode(err) != billing.ENOTFOUND {
+		t.Fatalf("superseding a superseded notice: %v, want ENOTFOUND", err)
+	}
+	ns, err := db.Notices(ctx, billing.NoticeFilter{Status: billing.NoticeSuperseded})
+	if err != nil || len(ns) != 1 || ns[0].ID != r.ID || ns[0].SupersededReason != "the invoice is paid" || ns[0].SentAt != nil {
+		t.Fatalf("superseded notices: %+v %v", ns, err)
+	}
+	again, err := db.ResendNotice(ctx, r.ID, t0)
+	if err != nil || again.Status != billing.NoticeQueued || again.SupersededReason != "" {
+		t.Fatalf("resent: %+v %v", again, err)
+	}
+}

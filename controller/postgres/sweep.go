@@ -458,7 +458,7 @@ func (db *DB) applySweep(ctx context.Context, tx pgx.Tx, t billing.AccountType, 
 		a := x.a
 		if held[x.s.AccountID] {
 			a.Status = billing.AccountDelinquent
-			a.Why = append(a.Why[:len(a.Why):len(a.Why)], fmt.Sprintf("Its suspension is held for approval in suspension batch %d.", res.HeldBatchID))
+			a = a.With(billing.Reason{Kind: billing.ReasonGuardHold, Batch: res.HeldBatchID})
 		}
 		if a.Status != x.s.Status {
 			statuses = append(statuses, statusRow{x.s.AccountID, x.s.Status, a.Status, a.Why})
@@ -546,7 +546,7 @@ func reminderNotice(s billing.Standing, a billing.Assessment) billing.Notice {
 // statusNotice is a notice about the account's standing.
 func statusNotice(kind billing.NoticeKind, s billing.Standing, a billing.Assessment, businessHours bool) billing.Notice {
 	d := billing.NoticeData{AccountNumber: s.Number, Currency: s.Currency, Amount: a.PastDue, Balance: s.Balance,
-		DelinquencyDate: a.DelinquencyDate, Why: a.Why}
+		DelinquencyDate: a.DelinquencyDate, Why: a.Why, Reasons: a.Reasons}
 	for _, inv := range a.OverdueInvoices {
 		d.InvoiceNumbers = append(d.InvoiceNumbers, inv.Number)
 	}
@@ -1095,7 +1095,7 @@ func (db *DB) settleTx(ctx context.Context, tx pgx.Tx, accountID int64, cause, a
 		x.a.Suspend = false
 		x.a.Status = billing.AccountDelinquent
 		if x.s.Status == billing.AccountCurrent || x.s.Status == billing.AccountPastDue {
-			x.a.Why = append(x.a.Why[:len(x.a.Why):len(x.a.Why)], "Suspension, if any, is decided by the next delinquency sweep.")
+			x.a = x.a.With(billing.Reason{Kind: billing.ReasonSweepDecides})
 		}
 	}
 	var w writeBatch
