@@ -145,6 +145,11 @@ type AuthorizeConfig struct {
 	// Access-Request's NAS-IP-Address and NAS-Identifier match none.
 	// Default: the first NAS.
 	DefaultNAS string `yaml:"default_nas"`
+	// MatchCallingStationID also matches an Access-Request's
+	// Calling-Station-Id against the User-Names of suspended services that
+	// are MAC addresses (IPoE subscribers bound by MAC, whose Access-Request
+	// carries it as Calling-Station-Id). Default false.
+	MatchCallingStationID bool `yaml:"match_calling_station_id"`
 }
 
 const (

@@ -13,6 +13,7 @@ import (
 	rad "layeh.com/radius"
 	"layeh.com/radius/rfc2866"
 
+	"github.com/tollgate-isp/tollgate/enforcement"
 	"github.com/tollgate-isp/tollgate/internal/config"
 )
 
@@ -68,11 +69,15 @@ func TestOpenFromYAML(t *testing.T) {
 		cfg.Accounting.SecretEnv != "TEST_RADIUS_ACCT_SECRET" || cfg.Sessions.TTL != 30*time.Minute || cfg.Authorize.DefaultNAS != "bras-1" {
 		t.Fatalf("decoded %+v", cfg)
 	}
-	svc, err := Open(cfg, func(u string) (bool, bool) { return u == "sus", true }, nil)
+	svc, err := Open(cfg, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer svc.Close()
+	svc.Driver.Preload(enforcement.Target{ServiceID: "1", Binding: enforcement.Binding{RADIUSUsername: "sus"}}, enforcement.Suspended)
+	if err := svc.ServeAuthorize(); err != nil {
+		t.Fatal(err)
+	}
 	if got := svc.Driver.nas[0].cfg.Address; got != "127.0.0.1:3799" {
 		t.Fatalf("default port: %s", got)
 	}
