@@ -210,10 +210,11 @@ func newServiceStateCmd(g *globals, state billing.DesiredState) *cobra.Command {
 }
 
 // waitConfirmed polls until the agent has confirmed the service's current
-// revision or timeout passes.
+// revision, or reported it pending (applied; takes effect at the
+// subscriber's next login), or timeout passes.
 func waitConfirmed(cmd *cobra.Command, c *client.Client, s billing.Service, timeout time.Duration) (billing.Service, error) {
 	deadline := time.Now().Add(timeout)
-	for !s.Confirmed() {
+	for !s.Confirmed() && s.Confirmation.Pending == "" {
 		if time.Now().After(deadline) {
 			return s, fmt.Errorf("service %d: the agent at POP %s has not confirmed revision %d within %s (last error: %q)",
 				s.ID, s.POP, s.Revision, timeout, s.Confirmation.LastError)
@@ -243,10 +244,13 @@ func confirmation(s billing.Service) string {
 	switch {
 	case s.Confirmed() && c.LastConfirmedAt != nil:
 		return "yes, " + c.LastConfirmedAt.Local().Format(time.RFC3339)
+	case c.Pending != "":
+		// Applied by the agent, not failing, not confirmed yet.
+		return "pending: " + c.Pending
 	case c.LastError != "":
 		return "failing: " + c.LastError
 	default:
-		return "pending"
+		return "not yet (waiting for the agent)"
 	}
 }
 

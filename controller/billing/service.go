@@ -112,6 +112,12 @@ type Confirmation struct {
 	// LastError is the driver's last error, empty after a success.
 	LastError    string     `json:"last_error,omitempty"`
 	LastResultAt *time.Time `json:"last_result_at,omitempty"`
+	// Pending, when not empty, says why the agent's result for the current
+	// desired state is pending: applied, but not yet reaching the
+	// subscriber ("no active session; applies at next login" for a RADIUS
+	// suspension with no session, which the authorize endpoint walls at the
+	// next login). Neither failing nor confirmed.
+	Pending string `json:"pending,omitempty"`
 }
 
 // Confirmed reports whether the agent has confirmed the current desired

@@ -329,6 +329,7 @@ func fromProtoReport(m *pb.ReportRequest, now time.Time) (billing.AgentReport, e
 			Revision:      res.GetRevision(),
 			Applied:       res.GetOutcome() == pb.Outcome_OUTCOME_APPLIED,
 			Error:         res.GetError(),
+			Pending:       pendingReason(res),
 			ObservedState: stateFromProto(res.GetObservedState()),
 		}
 		if ns := res.GetObservedAtUnixNano(); ns > 0 {
@@ -337,4 +338,16 @@ func fromProtoReport(m *pb.ReportRequest, now time.Time) (billing.AgentReport, e
 		r.Results = append(r.Results, sr)
 	}
 	return r, nil
+}
+
+// pendingReason is the reason of an OUTCOME_PENDING result ("" for other
+// outcomes); an agent that gives none gets a generic one.
+func pendingReason(res *pb.ServiceResult) string {
+	if res.GetOutcome() != pb.Outcome_OUTCOME_PENDING {
+		return ""
+	}
+	if r := res.GetPendingReason(); r != "" {
+		return r
+	}
+	return "applied; takes effect later"
 }

@@ -38,7 +38,7 @@ type fakeFeed struct {
 	mu             sync.Mutex
 	changes        map[string][]billing.EnforcementChange
 	reports        []billing.AgentReport
-	unconfirmed    map[string]int64
+	unconfirmed    map[string]billing.UnconfirmedCount
 	unconfirmedErr error
 }
 
@@ -105,7 +105,7 @@ func (f *fakeFeed) reportPOPs() []string {
 	return pops
 }
 
-func (f *fakeFeed) UnconfirmedServices(ctx context.Context) (map[string]int64, error) {
+func (f *fakeFeed) UnconfirmedServices(ctx context.Context) (map[string]billing.UnconfirmedCount, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.unconfirmed, f.unconfirmedErr
@@ -517,16 +517,17 @@ func TestCommitTimesOfAnAgentThatNeverAcksAreBounded(t *testing.T) {
 func TestUnconfirmedServicesGauge(t *testing.T) {
 	ts := serve(t, nil)
 	ts.feed.mu.Lock()
-	ts.feed.unconfirmed = map[string]int64{"p1": 3, "p2": 0}
+	ts.feed.unconfirmed = map[string]billing.UnconfirmedCount{"p1": {Unconfirmed: 3, Pending: 2}, "p2": {}}
 	ts.feed.mu.Unlock()
-	ts.waitMetric(t, `tollgate_push_unconfirmed_services{pop="p1"}`, 3)
-	ts.waitMetric(t, `tollgate_push_unconfirmed_services{pop="p2"}`, 0)
+	ts.waitMetric(t, `tollgate_push_unconfirmed_services{pop="p1",state="unconfirmed"}`, 3)
+	ts.waitMetric(t, `tollgate_push_unconfirmed_services{pop="p1",state="pending"}`, 2)
+	ts.waitMetric(t, `tollgate_push_unconfirmed_services{pop="p2",state="unconfirmed"}`, 0)
 
 	// A failing count leaves the series out but the scrape works.
 	ts.feed.mu.Lock()
 	ts.feed.unconfirmedErr = errors.New("database down")
 	ts.feed.mu.Unlock()
-	if _, ok := ts.scrape(t, `tollgate_push_unconfirmed_services{pop="p1"}`); ok {
+	if _, ok := ts.scrape(t, `tollgate_push_unconfirmed_services{pop="p1",state="unconfirmed"}`); ok {
 		t.Error("a failed count still shows a value")
 	}
 }
