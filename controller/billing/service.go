@@ -35,6 +35,9 @@ type Binding struct {
 	// Addresses are the subscriber's IP addresses or prefixes.
 	Addresses []string `json:"addresses,omitempty"`
 	// RADIUSUsername is the User-Name of the subscriber's RADIUS sessions.
+	// A radius binding without one is bound by framed address: its sessions
+	// are those whose Framed-IP-Address is in Addresses (IPoE/DHCP
+	// subscribers with no User-Name).
 	RADIUSUsername string `json:"radius_username,omitempty"`
 	// Device names the device in the agent's config that enforces the service.
 	Device string `json:"device,omitempty"`
@@ -59,8 +62,8 @@ func (b Binding) Validate() error {
 			return Errorf(EINVALID, "method routeros needs at least one address")
 		}
 	case MethodRADIUS:
-		if b.RADIUSUsername == "" {
-			return Errorf(EINVALID, "method radius needs radius_username")
+		if b.RADIUSUsername == "" && len(b.Addresses) == 0 {
+			return Errorf(EINVALID, "method radius needs radius_username, or addresses to bind by Framed-IP-Address")
 		}
 	case MethodSNMP:
 		if b.Device == "" || b.IfIndex <= 0 {
