@@ -35,7 +35,7 @@ func TestOpenFromYAML(t *testing.T) {
       retries: 3
       concurrency: 32
     - name: isg-1
-      address: 127.0.0.2:1700
+      address: 127.0.0.2          # cisco-avpair: port 1700
       secret_file: ` + nasSecret + `
       profile: cisco-avpair
       suspended_service: walled
@@ -80,6 +80,10 @@ func TestOpenFromYAML(t *testing.T) {
 	}
 	if got := svc.Driver.nas[0].cfg.Address; got != "127.0.0.1:3799" {
 		t.Fatalf("default port: %s", got)
+	}
+	// Cisco's dynamic-author listens on 1700 unless configured otherwise.
+	if got := svc.Driver.nas[1].cfg.Address; got != "127.0.0.2:1700" {
+		t.Fatalf("default port of a cisco-avpair NAS: %s, want 127.0.0.2:1700", got)
 	}
 
 	// Accounting with the default (env) secret.
