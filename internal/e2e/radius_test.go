@@ -260,7 +260,7 @@ func TestRADIUSReauthFollowsDesiredState(t *testing.T) {
 		t.Fatalf("pending suspension: bob's login is not walled:\n%s", out)
 	}
 	r.accounting("Start", "bob", "bob-1", "100.64.1.11") // the walled login's session
-	s = r.waitSettled(bob.ID, false)                      // the reconcile confirms it
+	s = r.waitSettled(bob.ID, false)                     // the reconcile confirms it
 	if s.Confirmation.ObservedState != billing.StateSuspended || s.Confirmation.Pending != "" {
 		t.Fatalf("bob after a walled login: %+v", s.Confirmation)
 	}
