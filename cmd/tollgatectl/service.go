@@ -198,7 +198,7 @@ func newServiceStateCmd(g *globals, state billing.DesiredState) *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "service %d is now %s at revision %d of POP %s\n", s.ID, s.DesiredState, s.Revision, s.POP)
 			}
 			if wait > 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "confirmed by the agent: %s\n", confirmation(s))
+				fmt.Fprintf(cmd.OutOrStdout(), "agent confirmation: %s\n", confirmation(s))
 			}
 			return nil
 		},
