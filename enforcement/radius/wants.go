@@ -43,11 +43,14 @@ func newWants() *wants {
 }
 
 // keysOf returns what an Access-Request of t's subscriber can be matched
-// on: its User-Name when the binding has one, and its addresses (a
-// binding by framed address has only those). Unparsable addresses are
-// left out (the driver call reports them).
+// on: its User-Name when the binding has one, else (a binding by framed
+// address) its addresses, as the driver finds its sessions. Unparsable
+// addresses are left out (the driver call reports them).
 func keysOf(t enforcement.Target) wantKeys {
 	k := wantKeys{user: t.Binding.RADIUSUsername}
+	if k.user != "" {
+		return k
+	}
 	for _, a := range t.Binding.Addresses {
 		if p, err := parsePrefix(a); err == nil {
 			k.prefixes = append(k.prefixes, p)
