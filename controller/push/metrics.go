@@ -43,7 +43,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tollgate_push_agent_applied_revision", Help: "Highest revision an agent of the POP reported as applied.",
 		}, []string{"pop"}),
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tollgate_push_service_results_total", Help: "Per-service results reported by agents, by POP and outcome.",
+			Name: "tollgate_push_service_results_total", Help: "Per-service results reported by agents, by POP and outcome (applied, pending, failed).",
 		}, []string{"pop", "outcome"}),
 		agentLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "tollgate_push_agent_lag_revisions",

@@ -258,7 +258,10 @@ func (s *Server) Report(stream pb.Enforcement_ReportServer) error {
 		}
 		for _, res := range r.Results {
 			outcome := "applied"
-			if !res.Applied {
+			switch {
+			case res.Pending != "":
+				outcome = "pending"
+			case !res.Applied:
 				outcome = "failed"
 			}
 			s.metrics.results.WithLabelValues(r.POP, outcome).Inc()

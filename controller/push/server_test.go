@@ -676,3 +676,35 @@ func TestWatchSendsRedirectSettingsFirst(t *testing.T) {
 		t.Fatalf("settings asked for %v, want pop-a twice and pop-c once (never for a refused stream)", asked)
 	}
 }
+
+// TestPendingResultsAreRecordedAsPending: an agent's OUTCOME_PENDING result
+// reaches the feed as pending with its reason (not applied, not failed),
+// and is counted as outcome "pending".
+func TestPendingResultsAreRecordedAsPending(t *testing.T) {
+	ts := serve(t, nil)
+	c := dial(t, ts.addr, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r, err := c.Report(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Send(&pb.ReportRequest{Pop: "p1", AgentId: "agent-1", AppliedRevision: 1, Results: []*pb.ServiceResult{
+		{ServiceId: "7", Revision: 1, Outcome: pb.Outcome_OUTCOME_PENDING, PendingReason: "no active session; applies at next login",
+			ObservedState: pb.DesiredState_DESIRED_STATE_SUSPENDED},
+		{ServiceId: "8", Revision: 1, Outcome: pb.Outcome_OUTCOME_APPLIED, ObservedState: pb.DesiredState_DESIRED_STATE_ACTIVE},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	ts.waitMetric(t, `tollgate_push_service_results_total{outcome="pending",pop="p1"}`, 1)
+	ts.feed.mu.Lock()
+	defer ts.feed.mu.Unlock()
+	var got []billing.ServiceResult
+	for _, rep := range ts.feed.reports {
+		got = append(got, rep.Results...)
+	}
+	if len(got) != 2 || got[0].Applied || got[0].Pending != "no active session; applies at next login" || got[0].Error != "" ||
+		!got[1].Applied || got[1].Pending != "" {
+		t.Fatalf("results %+v", got)
+	}
+}
