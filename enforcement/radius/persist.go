@@ -81,7 +81,8 @@ func decodeSession(key, value []byte) (*Session, error) {
 }
 
 // Attach makes the table durable in store: it loads the sessions stored
-// there (skipping, and deleting, any it cannot read), and from then on
+// there (skipping, and deleting, any it cannot read and any beyond
+// sessions.max), and from then on
 // every change is written by [Sessions.Flush]. Call it once, before the
 // accounting listener starts. It returns the number of sessions loaded.
 func (t *Sessions) Attach(store SessionStore) (int, error) {
@@ -96,8 +97,11 @@ func (t *Sessions) Attach(store SessionStore) (int, error) {
 		if _, dup := t.byKey[s.Key()]; dup {
 			return nil
 		}
-		for len(t.byKey) >= t.max {
-			t.removeLocked(t.lru.Front())
+		if len(t.byKey) >= t.max {
+			// Over sessions.max (lowered since): the extra ones are
+			// forgotten, here and in the file.
+			bad = append(bad, string(key))
+			return nil
 		}
 		t.insertLocked(s)
 		return nil
@@ -120,7 +124,7 @@ func (t *Sessions) Attach(store SessionStore) (int, error) {
 	}
 	if len(bad) > 0 {
 		if err := store.SaveSessions(nil, bad); err != nil {
-			return n, fmt.Errorf("radius sessions: removing %d unreadable: %w", len(bad), err)
+			return n, fmt.Errorf("radius sessions: removing %d unreadable or extra: %w", len(bad), err)
 		}
 	}
 	return n, nil
