@@ -42,6 +42,7 @@ func newServiceCreateCmd(g *globals) *cobra.Command {
 		Short: "Create a service at a POP with its enforcement binding",
 		Example: `  tollgatectl service create --pop north-1 --name "Jane Doe home" --method routeros --address 100.64.1.20
   tollgatectl service create --pop north-1 --method radius --radius-username jane@isp
+  tollgatectl service create --pop north-1 --method radius --address 100.64.1.22   # IPoE: by Framed-IP-Address
   tollgatectl service create --pop north-1 --method routeros --address 100.64.1.21 --account 42 --plan 1 --start 2026-12-01`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -81,7 +82,7 @@ func newServiceCreateCmd(g *globals) *cobra.Command {
 	f.StringVar(&in.Name, "name", "", "service name shown to staff")
 	f.StringVar(&in.Binding.Method, "method", "log", "enforcement method: log, routeros, radius, snmp")
 	f.StringSliceVar(&in.Binding.Addresses, "address", nil, "subscriber IP address or prefix (repeatable)")
-	f.StringVar(&in.Binding.RADIUSUsername, "radius-username", "", "RADIUS User-Name (method radius)")
+	f.StringVar(&in.Binding.RADIUSUsername, "radius-username", "", "RADIUS User-Name (method radius; without it, the sessions are found by --address as Framed-IP-Address)")
 	f.StringVar(&in.Binding.Device, "device", "", "device name from the agent's config (method snmp)")
 	f.Int32Var(&in.Binding.IfIndex, "if-index", 0, "interface index (method snmp)")
 	f.StringVar(&state, "state", "active", "initial desired state: active or suspended")
