@@ -155,7 +155,68 @@ func New(cfg Config, conn grpc.ClientConnInterface, drivers map[string]enforceme
 	a.lastMessage.Store(last.UnixNano())
 	metrics.attach(a)
 	a.updateMetrics()
+	for method, d := range drivers {
+		if err := a.preload(method, d); err != nil {
+			a.close()
+			return nil, err
+		}
+	}
 	return a, nil
+}
+
+// Preloader is implemented by drivers that answer for the desired state
+// outside Suspend and Restore, from their own memory (the radius driver's
+// authorize endpoint): the agent tells them, when the driver is
+// registered, the stored desired state of every service bound to them, so
+// that after a restart they answer at once, before any message from the
+// controller. Optional.
+type Preloader interface {
+	// Preload records t's desired state without touching any device.
+	Preload(t enforcement.Target, st enforcement.State)
+}
+
+// AddDriver registers d for binding method after [New] and before
+// [Agent.Run] (for a driver that needs the agent's store, such as the
+// radius driver's session table), preloading it like the drivers given to
+// New. It fails for a method already registered, or when the store cannot
+// be read.
+func (a *Agent) AddDriver(method string, d enforcement.Driver) error {
+	if _, dup := a.drivers[method]; dup {
+		return fmt.Errorf("agent: a driver for method %q is already registered", method)
+	}
+	if err := a.preload(method, d); err != nil {
+		return err
+	}
+	a.drivers[method] = d
+	return nil
+}
+
+// preload tells a [Preloader] driver the stored desired state of the
+// services bound to it: suspended or active as last received (a removed
+// service is active).
+func (a *Agent) preload(method string, d enforcement.Driver) error {
+	p, ok := d.(Preloader)
+	if !ok {
+		return nil
+	}
+	n := 0
+	err := a.store.ForEach(func(_ string, r *Record) error {
+		if r.Desired.GetBinding().GetMethod() != method {
+			return nil
+		}
+		st := enforcement.Active
+		if r.Desired.GetDesiredState() == pb.DesiredState_DESIRED_STATE_SUSPENDED && !r.Desired.GetRemoved() {
+			st = enforcement.Suspended
+			n++
+		}
+		p.Preload(targetOf(r.Desired), st)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("agent: preloading the %s driver from the state file: %w", method, err)
+	}
+	a.log.Info("driver preloaded with the stored desired state", "method", method, "suspended", n)
+	return nil
 }
 
 // AppliedRevision returns the highest revision the agent has applied and
@@ -611,6 +672,9 @@ func (a *Agent) apply(ctx context.Context, s *pb.Service, rec *Record, b *batch)
 			nr.AppliedRevision = s.Revision
 			res = &pb.ServiceResult{ServiceId: s.ServiceId, Revision: s.Revision, Outcome: pb.Outcome_OUTCOME_APPLIED,
 				ObservedState: rec.Observed, ObservedAtUnixNano: unixNano(rec.ObservedAt)}
+			if why := a.pendingReason(s, want); why != "" {
+				res.Outcome, res.PendingReason = pb.Outcome_OUTCOME_PENDING, why
+			}
 		}
 		b.puts = append(b.puts, &nr)
 		return res, false
@@ -622,12 +686,12 @@ func (a *Agent) apply(ctx context.Context, s *pb.Service, rec *Record, b *batch)
 		// must be released first.
 		if rec.Applied == pb.DesiredState_DESIRED_STATE_SUSPENDED && !sameBinding(rec.AppliedBinding, s.Binding) {
 			old := &pb.Service{ServiceId: s.ServiceId, Reason: s.Reason, Binding: rec.AppliedBinding}
-			if _, err := a.enforce(ctx, old, pb.DesiredState_DESIRED_STATE_ACTIVE); err != nil {
+			if _, _, err := a.enforce(ctx, old, pb.DesiredState_DESIRED_STATE_ACTIVE); err != nil {
 				a.log.Warn("releasing the previous binding failed", "service_id", s.ServiceId, "err", err)
 			}
 		}
 	}
-	observed, err := a.enforce(ctx, s, want)
+	observed, pending, err := a.enforce(ctx, s, want)
 	now := a.clock.Now()
 	nr.Observed, nr.ObservedAt = observed, now
 	res := &pb.ServiceResult{ServiceId: s.ServiceId, Revision: s.Revision, ObservedState: observed, ObservedAtUnixNano: now.UnixNano()}
@@ -640,6 +704,9 @@ func (a *Agent) apply(ctx context.Context, s *pb.Service, rec *Record, b *batch)
 		return res, true
 	}
 	res.Outcome = pb.Outcome_OUTCOME_APPLIED
+	if pending != "" {
+		res.Outcome, res.PendingReason = pb.Outcome_OUTCOME_PENDING, pending
+	}
 	nr.Applied, nr.AppliedBinding, nr.AppliedRevision = want, s.Binding, s.Revision
 	if s.Removed {
 		b.deletes = append(b.deletes, s.ServiceId)
@@ -649,18 +716,19 @@ func (a *Agent) apply(ctx context.Context, s *pb.Service, rec *Record, b *batch)
 	return res, true
 }
 
-// enforce drives the device to want and reads it back.
-func (a *Agent) enforce(ctx context.Context, s *pb.Service, want pb.DesiredState) (pb.DesiredState, error) {
+// enforce drives the device to want and reads it back. pending is the
+// driver's reason why the state, though in place, has not reached the
+// subscriber yet ("" when it has; see [enforcement.PendingReporter]).
+func (a *Agent) enforce(ctx context.Context, s *pb.Service, want pb.DesiredState) (observed pb.DesiredState, pending string, err error) {
 	method := s.GetBinding().GetMethod()
 	d, ok := a.drivers[method]
 	if !ok {
-		return pb.DesiredState_DESIRED_STATE_UNSPECIFIED, fmt.Errorf("%w: %q", enforcement.ErrUnknownMethod, method)
+		return pb.DesiredState_DESIRED_STATE_UNSPECIFIED, "", fmt.Errorf("%w: %q", enforcement.ErrUnknownMethod, method)
 	}
 	t := targetOf(s)
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.DriverTimeout)
 	defer cancel()
 	start := time.Now()
-	var err error
 	if want == pb.DesiredState_DESIRED_STATE_SUSPENDED {
 		err = d.Suspend(ctx, t)
 	} else {
@@ -668,20 +736,34 @@ func (a *Agent) enforce(ctx context.Context, s *pb.Service, want pb.DesiredState
 	}
 	a.metrics.driverSeconds.WithLabelValues(method).Observe(time.Since(start).Seconds())
 	if err != nil {
-		return pb.DesiredState_DESIRED_STATE_UNSPECIFIED, err
+		return pb.DesiredState_DESIRED_STATE_UNSPECIFIED, "", err
 	}
 	got, err := d.Observe(ctx, t)
 	if err != nil {
-		return pb.DesiredState_DESIRED_STATE_UNSPECIFIED, fmt.Errorf("read back: %w", err)
+		return pb.DesiredState_DESIRED_STATE_UNSPECIFIED, "", fmt.Errorf("read back: %w", err)
 	}
-	observed := pb.DesiredState_DESIRED_STATE_ACTIVE
+	observed = pb.DesiredState_DESIRED_STATE_ACTIVE
 	if got == enforcement.Suspended {
 		observed = pb.DesiredState_DESIRED_STATE_SUSPENDED
 	}
 	if observed != want {
-		return observed, fmt.Errorf("read back %s after applying %s", got, stateName(want))
+		return observed, "", fmt.Errorf("read back %s after applying %s", got, stateName(want))
 	}
-	return observed, nil
+	return observed, a.pendingReason(s, want), nil
+}
+
+// pendingReason asks the service's driver, if it reports pending states,
+// whether st has yet to reach the subscriber.
+func (a *Agent) pendingReason(s *pb.Service, st pb.DesiredState) string {
+	pr, ok := a.drivers[s.GetBinding().GetMethod()].(enforcement.PendingReporter)
+	if !ok {
+		return ""
+	}
+	es := enforcement.Active
+	if st == pb.DesiredState_DESIRED_STATE_SUSPENDED {
+		es = enforcement.Suspended
+	}
+	return pr.Pending(targetOf(s), es)
 }
 
 func (a *Agent) updateMetrics() {

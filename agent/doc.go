@@ -22,6 +22,16 @@
 // entry removed by hand, a port brought up by hand — and reports the
 // read-backs to the controller as observed state ([Agent.Reconcile]).
 //
+// A driver that reports a state as pending ([enforcement.PendingReporter]:
+// a RADIUS suspension of a service with no session, which the authorize
+// endpoint walls at the next login) gets OUTCOME_PENDING with its reason
+// instead of OUTCOME_APPLIED: neither failed (not retried) nor confirmed;
+// the reconcile that finds it in place reports it applied. A driver that
+// answers for the desired state from its own memory ([Preloader]: the
+// radius driver's authorize endpoint) is told the stored desired state when
+// it is registered, before it answers anyone. The state file also keeps the
+// RADIUS session table ([Store.SaveSessions]).
+//
 // The agent also runs the POP's redirect responder ([Responder], served by
 // cmd/tollgate-agent): the router dst-nats suspended subscribers' plain HTTP
 // to it, and it answers a subscriber it finds by source address with a 302

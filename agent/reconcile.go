@@ -123,8 +123,12 @@ func (a *Agent) reconcileChunk(ctx context.Context, ids []string, rep *Reconcile
 			nr := *rec
 			nr.Observed, nr.ObservedAt = observed, now
 			b.puts = append(b.puts, &nr)
-			results = append(results, &pb.ServiceResult{ServiceId: id, Revision: rec.AppliedRevision, Outcome: pb.Outcome_OUTCOME_APPLIED,
-				ObservedState: observed, ObservedAtUnixNano: now.UnixNano()})
+			res := &pb.ServiceResult{ServiceId: id, Revision: rec.AppliedRevision, Outcome: pb.Outcome_OUTCOME_APPLIED,
+				ObservedState: observed, ObservedAtUnixNano: now.UnixNano()}
+			if why := a.pendingReason(s, observed); why != "" {
+				res.Outcome, res.PendingReason = pb.Outcome_OUTCOME_PENDING, why
+			}
+			results = append(results, res)
 			continue
 		}
 		rep.Drifted++

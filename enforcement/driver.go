@@ -55,3 +55,15 @@ type Driver interface {
 // ErrUnknownMethod is returned when no driver is registered for a binding's
 // method.
 var ErrUnknownMethod = errors.New("no enforcement driver registered for this method")
+
+// PendingReporter is implemented by drivers whose state can be in place
+// without having reached the subscriber yet: a RADIUS suspension of a
+// service with no active session is answered walled by the authorize
+// endpoint at the next login, but nothing on a NAS holds it now. Optional.
+type PendingReporter interface {
+	// Pending is asked after a successful apply or read-back that found t
+	// in state st. It returns why st is still pending ("no active session;
+	// applies at next login"), or "" when st is fully in place. It does no
+	// I/O.
+	Pending(t Target, st State) string
+}

@@ -15,8 +15,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -34,7 +32,6 @@ import (
 	"github.com/tollgate-isp/tollgate/enforcement/routeros"
 	"github.com/tollgate-isp/tollgate/enforcement/snmp"
 	"github.com/tollgate-isp/tollgate/internal/clock"
-	pb "github.com/tollgate-isp/tollgate/proto/tollgate/v1"
 )
 
 // version is set by the linker.
@@ -173,24 +170,30 @@ func run(args []string, stderr io.Writer) error {
 		defer d.Close()
 		drivers[snmp.Method] = d
 	}
-	var running atomic.Pointer[agent.Agent] // for the authorize endpoint, which may be asked before the agent exists
-	if cfg.RADIUS != nil {
-		svc, err := radius.Open(*cfg.RADIUS, suspendedUsers(running.Load), log.With("driver", "radius"))
-		if err != nil {
-			return err
-		}
-		defer svc.Close()
-		drivers["radius"] = svc.Driver
-	}
 	a, err := agent.New(agent.Config{POP: cfg.POP, AgentID: cfg.AgentID, Version: version, RetryInterval: cfg.RetryInterval, StateFile: cfg.StateFile,
 		BackoffMin: cfg.Reconnect.BackoffMin, BackoffMax: cfg.Reconnect.BackoffMax, ReconcileInterval: cfg.ReconcileInterval},
 		conn, drivers, log, clock.Real{}, agent.NewMetrics(reg))
 	if err != nil {
 		return err
 	}
-	running.Store(a)
 	if a.Store().AwaitingSnapshot() {
 		log.Warn("the state file holds no snapshot from the controller yet: serving no redirects until it has arrived", "state_file", cfg.StateFile)
+	}
+	if cfg.RADIUS != nil {
+		// After the agent: the session table lives in its state file, and
+		// the driver's authorize index is preloaded from its stored desired
+		// state (AddDriver) before the endpoint answers anyone.
+		svc, err := radius.Open(*cfg.RADIUS, a.Store(), log.With("driver", "radius"))
+		if err != nil {
+			return err
+		}
+		defer svc.Close()
+		if err := a.AddDriver("radius", svc.Driver); err != nil {
+			return err
+		}
+		if err := svc.ServeAuthorize(); err != nil {
+			return err
+		}
 	}
 
 	if cfg.Metrics.Listen != "off" {
@@ -322,35 +325,4 @@ func serveRedirect(addr string, h http.Handler, log *slog.Logger) (*http.Server,
 	}()
 	log.Info("redirect responder listening", "addr", ln.Addr().String())
 	return srv, nil
-}
-
-// suspendedUsers answers the RADIUS authorize endpoint from the agent's
-// stored desired state: whether a RADIUS user name belongs to a suspended
-// service. The index is rebuilt from the state file at most every 5 s.
-func suspendedUsers(agentOf func() *agent.Agent) radius.LookupFunc {
-	var mu sync.Mutex
-	var built time.Time
-	index := map[string]bool{}
-	return func(username string) (bool, bool) {
-		a := agentOf()
-		if a == nil {
-			return false, false
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if time.Since(built) > 5*time.Second {
-			next := map[string]bool{}
-			err := a.Store().ForEach(func(_ string, r *agent.Record) error {
-				if u := r.Desired.GetBinding().GetRadiusUsername(); u != "" && !r.Desired.GetRemoved() {
-					next[u] = next[u] || r.Desired.GetDesiredState() == pb.DesiredState_DESIRED_STATE_SUSPENDED
-				}
-				return nil
-			})
-			if err == nil {
-				index, built = next, time.Now()
-			}
-		}
-		suspended, ok := index[username]
-		return suspended, ok
-	}
 }

@@ -102,6 +102,9 @@ func printStanding(w io.Writer, g *globals, st billing.AccountStanding) error {
 		if s.LastConfirmedAt != nil {
 			confirmed = s.LastConfirmedAt.Local().Format(time.RFC3339)
 		}
+		if s.Pending != "" {
+			confirmed = "pending: " + s.Pending
+		}
 		fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.POP, s.DesiredState, orDash(string(s.ObservedState)), confirmed, orDash(s.Reason))
 	}
 	return t.Flush()

@@ -42,6 +42,7 @@ func newServiceCreateCmd(g *globals) *cobra.Command {
 		Short: "Create a service at a POP with its enforcement binding",
 		Example: `  tollgatectl service create --pop north-1 --name "Jane Doe home" --method routeros --address 100.64.1.20
   tollgatectl service create --pop north-1 --method radius --radius-username jane@isp
+  tollgatectl service create --pop north-1 --method radius --address 100.64.1.22   # IPoE: by Framed-IP-Address
   tollgatectl service create --pop north-1 --method routeros --address 100.64.1.21 --account 42 --plan 1 --start 2026-12-01`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -81,7 +82,7 @@ func newServiceCreateCmd(g *globals) *cobra.Command {
 	f.StringVar(&in.Name, "name", "", "service name shown to staff")
 	f.StringVar(&in.Binding.Method, "method", "log", "enforcement method: log, routeros, radius, snmp")
 	f.StringSliceVar(&in.Binding.Addresses, "address", nil, "subscriber IP address or prefix (repeatable)")
-	f.StringVar(&in.Binding.RADIUSUsername, "radius-username", "", "RADIUS User-Name (method radius)")
+	f.StringVar(&in.Binding.RADIUSUsername, "radius-username", "", "RADIUS User-Name (method radius; without it, the sessions are found by --address as Framed-IP-Address)")
 	f.StringVar(&in.Binding.Device, "device", "", "device name from the agent's config (method snmp)")
 	f.Int32Var(&in.Binding.IfIndex, "if-index", 0, "interface index (method snmp)")
 	f.StringVar(&state, "state", "active", "initial desired state: active or suspended")
@@ -198,7 +199,7 @@ func newServiceStateCmd(g *globals, state billing.DesiredState) *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "service %d is now %s at revision %d of POP %s\n", s.ID, s.DesiredState, s.Revision, s.POP)
 			}
 			if wait > 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "confirmed by the agent: %s\n", confirmation(s))
+				fmt.Fprintf(cmd.OutOrStdout(), "agent confirmation: %s\n", confirmation(s))
 			}
 			return nil
 		},
@@ -210,10 +211,11 @@ func newServiceStateCmd(g *globals, state billing.DesiredState) *cobra.Command {
 }
 
 // waitConfirmed polls until the agent has confirmed the service's current
-// revision or timeout passes.
+// revision, or reported it pending (applied; takes effect at the
+// subscriber's next login), or timeout passes.
 func waitConfirmed(cmd *cobra.Command, c *client.Client, s billing.Service, timeout time.Duration) (billing.Service, error) {
 	deadline := time.Now().Add(timeout)
-	for !s.Confirmed() {
+	for !s.Confirmed() && s.Confirmation.Pending == "" {
 		if time.Now().After(deadline) {
 			return s, fmt.Errorf("service %d: the agent at POP %s has not confirmed revision %d within %s (last error: %q)",
 				s.ID, s.POP, s.Revision, timeout, s.Confirmation.LastError)
@@ -243,10 +245,13 @@ func confirmation(s billing.Service) string {
 	switch {
 	case s.Confirmed() && c.LastConfirmedAt != nil:
 		return "yes, " + c.LastConfirmedAt.Local().Format(time.RFC3339)
+	case c.Pending != "":
+		// Applied by the agent, not failing, not confirmed yet.
+		return "pending: " + c.Pending
 	case c.LastError != "":
 		return "failing: " + c.LastError
 	default:
-		return "pending"
+		return "not yet (waiting for the agent)"
 	}
 }
 

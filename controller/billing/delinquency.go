@@ -517,6 +517,9 @@ type ServiceStanding struct {
 	// back.
 	Revision          int64 `json:"revision"`
 	ConfirmedRevision int64 `json:"confirmed_revision"`
+	// Pending, when not empty, says why the agent's result for the current
+	// desired state is pending (see [Confirmation.Pending]).
+	Pending string `json:"pending,omitempty"`
 }
 
 // Confirmed reports whether the POP's agent has applied the service's

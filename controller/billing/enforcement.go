@@ -26,10 +26,24 @@ type ServiceResult struct {
 	ServiceID int64
 	Revision  int64
 	// Applied is false when the driver failed; Error says why.
-	Applied       bool
-	Error         string
+	Applied bool
+	Error   string
+	// Pending, when not empty, says why the state the agent applied has not
+	// reached the subscriber yet ("no active session; applies at next
+	// login"): neither failed nor confirmed. Applied is false then.
+	Pending       string
 	ObservedState DesiredState
 	ObservedAt    time.Time
+}
+
+// UnconfirmedCount is how many of a POP's services the agent has not
+// confirmed in their current desired state: Pending of them have a
+// pending result (applied, takes effect at a later event such as the
+// subscriber's next login), the other Unconfirmed have none, or a failed
+// or outdated one.
+type UnconfirmedCount struct {
+	Unconfirmed int64
+	Pending     int64
 }
 
 // AgentReport is one acknowledgement from an agent.

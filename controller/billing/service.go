@@ -35,6 +35,9 @@ type Binding struct {
 	// Addresses are the subscriber's IP addresses or prefixes.
 	Addresses []string `json:"addresses,omitempty"`
 	// RADIUSUsername is the User-Name of the subscriber's RADIUS sessions.
+	// A radius binding without one is bound by framed address: its sessions
+	// are those whose Framed-IP-Address is in Addresses (IPoE/DHCP
+	// subscribers with no User-Name).
 	RADIUSUsername string `json:"radius_username,omitempty"`
 	// Device names the device in the agent's config that enforces the service.
 	Device string `json:"device,omitempty"`
@@ -59,8 +62,8 @@ func (b Binding) Validate() error {
 			return Errorf(EINVALID, "method routeros needs at least one address")
 		}
 	case MethodRADIUS:
-		if b.RADIUSUsername == "" {
-			return Errorf(EINVALID, "method radius needs radius_username")
+		if b.RADIUSUsername == "" && len(b.Addresses) == 0 {
+			return Errorf(EINVALID, "method radius needs radius_username, or addresses to bind by Framed-IP-Address")
 		}
 	case MethodSNMP:
 		if b.Device == "" || b.IfIndex <= 0 {
@@ -112,6 +115,12 @@ type Confirmation struct {
 	// LastError is the driver's last error, empty after a success.
 	LastError    string     `json:"last_error,omitempty"`
 	LastResultAt *time.Time `json:"last_result_at,omitempty"`
+	// Pending, when not empty, says why the agent's result for the current
+	// desired state is pending: applied, but not yet reaching the
+	// subscriber ("no active session; applies at next login" for a RADIUS
+	// suspension with no session, which the authorize endpoint walls at the
+	// next login). Neither failing nor confirmed.
+	Pending string `json:"pending,omitempty"`
 }
 
 // Confirmed reports whether the agent has confirmed the current desired

@@ -150,14 +150,18 @@ func (db *DB) AccountStanding(ctx context.Context, accountID int64, now time.Tim
 	}
 	st.Why = billing.StaffWhy(st.Reasons)
 	rows, err := db.Pool.Query(ctx, `SELECT id, pop_id, desired_state, state_reason, observed_state, last_confirmed_at,
-		revision, confirmed_revision FROM services WHERE account_id = $1 ORDER BY id`, accountID)
+		revision, confirmed_revision, CASE WHEN pending_revision >= revision THEN pending_reason ELSE '' END
+		FROM services WHERE account_id = $1 ORDER BY id`, accountID)
 	if err != nil {
 		return st, err
 	}
 	st.Services = []billing.ServiceStanding{}
 	var sv billing.ServiceStanding
 	_, err = pgx.ForEachRow(rows, []any{&sv.ID, &sv.POP, &sv.DesiredState, &sv.Reason, &sv.ObservedState, &sv.LastConfirmedAt,
-		&sv.Revision, &sv.ConfirmedRevision}, func() error {
+		&sv.Revision, &sv.ConfirmedRevision, &sv.Pending}, func() error {
+		if sv.Confirmed() {
+			sv.Pending = ""
+		}
 		st.Services = append(st.Services, sv)
 		return nil
 	})

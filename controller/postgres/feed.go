@@ -146,10 +146,10 @@ func (db *DB) RecordReport(ctx context.Context, r billing.AgentReport) error {
 	if n := len(r.Results); n > 0 {
 		ids, revs := make([]int64, n), make([]int64, n)
 		applied := make([]bool, n)
-		errs, observed := make([]string, n), make([]string, n)
+		errs, observed, pending := make([]string, n), make([]string, n), make([]string, n)
 		at := make([]time.Time, n)
 		for i, res := range r.Results {
-			ids[i], revs[i], applied[i], errs[i] = res.ServiceID, res.Revision, res.Applied, res.Error
+			ids[i], revs[i], applied[i], errs[i], pending[i] = res.ServiceID, res.Revision, res.Applied, res.Error, res.Pending
 			observed[i] = string(res.ObservedState)
 			at[i] = res.ObservedAt
 			if res.ObservedAt.IsZero() {
@@ -158,18 +158,22 @@ func (db *DB) RecordReport(ctx context.Context, r billing.AgentReport) error {
 		}
 		// A result only confirms the service when it applied the revision
 		// the service is at now (or a later one) and read back the desired
-		// state; older results still update the error and observed state.
+		// state; older results still update the error and observed state. A
+		// pending result (applied, not yet reaching the subscriber) neither
+		// confirms nor fails: it records its reason for its revision.
 		b.Queue(`UPDATE services s SET
 				confirmed_revision = CASE WHEN u.applied THEN GREATEST(s.confirmed_revision, u.rev) ELSE s.confirmed_revision END,
 				observed_state = CASE WHEN u.observed IN ('active', 'suspended') THEN u.observed ELSE s.observed_state END,
 				last_confirmed_at = CASE WHEN u.applied AND u.rev >= s.revision AND u.observed = s.desired_state
 					THEN u.at ELSE s.last_confirmed_at END,
-				last_error = CASE WHEN u.applied THEN '' ELSE u.err END,
+				last_error = CASE WHEN u.applied OR u.pending <> '' THEN '' ELSE u.err END,
+				pending_reason = u.pending,
+				pending_revision = u.rev,
 				last_result_at = u.at
-			FROM unnest($2::bigint[], $3::bigint[], $4::boolean[], $5::text[], $6::text[], $7::timestamptz[])
-				AS u(id, rev, applied, err, observed, at)
+			FROM unnest($2::bigint[], $3::bigint[], $4::boolean[], $5::text[], $6::text[], $7::timestamptz[], $8::text[])
+				AS u(id, rev, applied, err, observed, at, pending)
 			WHERE s.id = u.id AND s.pop_id = $1`,
-			r.POP, ids, revs, applied, errs, observed, at)
+			r.POP, ids, revs, applied, errs, observed, at, pending)
 	}
 	return db.feedPool().SendBatch(ctx, &b).Close()
 }

@@ -16,18 +16,22 @@ var _ billing.ServiceStore = (*DB)(nil)
 const serviceColumns = `id, pop_id, name, method, addresses, radius_username, device, if_index,
 	desired_state, state_reason, revision, created_at, updated_at,
 	confirmed_revision, observed_state, last_confirmed_at, last_error, last_result_at,
-	account_id, plan_id, start_date, end_date`
+	account_id, plan_id, start_date, end_date, pending_reason, pending_revision`
 
 func scanService(row pgx.Row) (billing.Service, error) {
 	var s billing.Service
-	var observed string
+	var observed, pending string
+	var pendingRev int64
 	err := row.Scan(&s.ID, &s.POP, &s.Name, &s.Binding.Method, &s.Binding.Addresses,
 		&s.Binding.RADIUSUsername, &s.Binding.Device, &s.Binding.IfIndex,
 		&s.DesiredState, &s.StateReason, &s.Revision, &s.CreatedAt, &s.UpdatedAt,
 		&s.Confirmation.Revision, &observed, &s.Confirmation.LastConfirmedAt,
 		&s.Confirmation.LastError, &s.Confirmation.LastResultAt,
-		&s.AccountID, &s.PlanID, scanDate(&s.StartDate), scanDate(&s.EndDate))
+		&s.AccountID, &s.PlanID, scanDate(&s.StartDate), scanDate(&s.EndDate), &pending, &pendingRev)
 	s.Confirmation.ObservedState = billing.DesiredState(observed)
+	if pendingRev >= s.Revision && !s.Confirmed() {
+		s.Confirmation.Pending = pending
+	}
 	return s, err
 }
 

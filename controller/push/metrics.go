@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
 // Metrics are the push service's Prometheus metrics.
@@ -41,7 +43,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tollgate_push_agent_applied_revision", Help: "Highest revision an agent of the POP reported as applied.",
 		}, []string{"pop"}),
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tollgate_push_service_results_total", Help: "Per-service results reported by agents, by POP and outcome.",
+			Name: "tollgate_push_service_results_total", Help: "Per-service results reported by agents, by POP and outcome (applied, pending, failed).",
 		}, []string{"pop", "outcome"}),
 		agentLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "tollgate_push_agent_lag_revisions",
@@ -53,8 +55,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: CommitToAckBuckets,
 		}),
 		unconfirmed: &unconfirmedCollector{desc: prometheus.NewDesc("tollgate_push_unconfirmed_services",
-			"Services whose current desired state the POP's agent has not confirmed (applied at the service's revision and read back); counted in the database at each scrape.",
-			[]string{"pop"}, nil)},
+			"Services whose current desired state the POP's agent has not confirmed (applied at the service's revision and read back); counted in the database at each scrape. "+
+				`state="pending": the agent applied it but it takes effect at a later event (a RADIUS suspension with no active session: applies at next login, since the authorize endpoint answers walled); state="unconfirmed": the others (not applied yet, failing, or read back otherwise).`,
+			[]string{"pop", "state"}, nil)},
 	}
 	if reg != nil {
 		reg.MustRegister(m.connected, m.sent, m.popRevision, m.appliedRevision, m.results, m.agentLag, m.commitToAck, m.unconfirmed)
@@ -70,7 +73,7 @@ func (m *Metrics) Sent(pop, typ string) prometheus.Counter { return m.sent.WithL
 // services whose current desired state is not confirmed by an agent. A
 // [Server] whose feed implements it serves tollgate_push_unconfirmed_services.
 type UnconfirmedCounter interface {
-	UnconfirmedServices(ctx context.Context) (map[string]int64, error)
+	UnconfirmedServices(ctx context.Context) (map[string]billing.UnconfirmedCount, error)
 }
 
 // unconfirmedCollector asks the database at each scrape, so every replica
@@ -95,6 +98,7 @@ func (c *unconfirmedCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	for pop, n := range counts {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), pop)
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n.Unconfirmed), pop, "unconfirmed")
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n.Pending), pop, "pending")
 	}
 }

@@ -258,7 +258,10 @@ func (s *Server) Report(stream pb.Enforcement_ReportServer) error {
 		}
 		for _, res := range r.Results {
 			outcome := "applied"
-			if !res.Applied {
+			switch {
+			case res.Pending != "":
+				outcome = "pending"
+			case !res.Applied:
 				outcome = "failed"
 			}
 			s.metrics.results.WithLabelValues(r.POP, outcome).Inc()
@@ -329,6 +332,7 @@ func fromProtoReport(m *pb.ReportRequest, now time.Time) (billing.AgentReport, e
 			Revision:      res.GetRevision(),
 			Applied:       res.GetOutcome() == pb.Outcome_OUTCOME_APPLIED,
 			Error:         res.GetError(),
+			Pending:       pendingReason(res),
 			ObservedState: stateFromProto(res.GetObservedState()),
 		}
 		if ns := res.GetObservedAtUnixNano(); ns > 0 {
@@ -337,4 +341,16 @@ func fromProtoReport(m *pb.ReportRequest, now time.Time) (billing.AgentReport, e
 		r.Results = append(r.Results, sr)
 	}
 	return r, nil
+}
+
+// pendingReason is the reason of an OUTCOME_PENDING result ("" for other
+// outcomes); an agent that gives none gets a generic one.
+func pendingReason(res *pb.ServiceResult) string {
+	if res.GetOutcome() != pb.Outcome_OUTCOME_PENDING {
+		return ""
+	}
+	if r := res.GetPendingReason(); r != "" {
+		return r
+	}
+	return "applied; takes effect later"
 }

@@ -38,7 +38,7 @@ type fakeFeed struct {
 	mu             sync.Mutex
 	changes        map[string][]billing.EnforcementChange
 	reports        []billing.AgentReport
-	unconfirmed    map[string]int64
+	unconfirmed    map[string]billing.UnconfirmedCount
 	unconfirmedErr error
 }
 
@@ -105,7 +105,7 @@ func (f *fakeFeed) reportPOPs() []string {
 	return pops
 }
 
-func (f *fakeFeed) UnconfirmedServices(ctx context.Context) (map[string]int64, error) {
+func (f *fakeFeed) UnconfirmedServices(ctx context.Context) (map[string]billing.UnconfirmedCount, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.unconfirmed, f.unconfirmedErr
@@ -517,16 +517,17 @@ func TestCommitTimesOfAnAgentThatNeverAcksAreBounded(t *testing.T) {
 func TestUnconfirmedServicesGauge(t *testing.T) {
 	ts := serve(t, nil)
 	ts.feed.mu.Lock()
-	ts.feed.unconfirmed = map[string]int64{"p1": 3, "p2": 0}
+	ts.feed.unconfirmed = map[string]billing.UnconfirmedCount{"p1": {Unconfirmed: 3, Pending: 2}, "p2": {}}
 	ts.feed.mu.Unlock()
-	ts.waitMetric(t, `tollgate_push_unconfirmed_services{pop="p1"}`, 3)
-	ts.waitMetric(t, `tollgate_push_unconfirmed_services{pop="p2"}`, 0)
+	ts.waitMetric(t, `tollgate_push_unconfirmed_services{pop="p1",state="unconfirmed"}`, 3)
+	ts.waitMetric(t, `tollgate_push_unconfirmed_services{pop="p1",state="pending"}`, 2)
+	ts.waitMetric(t, `tollgate_push_unconfirmed_services{pop="p2",state="unconfirmed"}`, 0)
 
 	// A failing count leaves the series out but the scrape works.
 	ts.feed.mu.Lock()
 	ts.feed.unconfirmedErr = errors.New("database down")
 	ts.feed.mu.Unlock()
-	if _, ok := ts.scrape(t, `tollgate_push_unconfirmed_services{pop="p1"}`); ok {
+	if _, ok := ts.scrape(t, `tollgate_push_unconfirmed_services{pop="p1",state="unconfirmed"}`); ok {
 		t.Error("a failed count still shows a value")
 	}
 }
@@ -673,5 +674,37 @@ func TestWatchSendsRedirectSettingsFirst(t *testing.T) {
 	defer mu.Unlock()
 	if !slices.Equal(asked, []string{"pop-a", "pop-a", "pop-c"}) {
 		t.Fatalf("settings asked for %v, want pop-a twice and pop-c once (never for a refused stream)", asked)
+	}
+}
+
+// TestPendingResultsAreRecordedAsPending: an agent's OUTCOME_PENDING result
+// reaches the feed as pending with its reason (not applied, not failed),
+// and is counted as outcome "pending".
+func TestPendingResultsAreRecordedAsPending(t *testing.T) {
+	ts := serve(t, nil)
+	c := dial(t, ts.addr, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r, err := c.Report(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Send(&pb.ReportRequest{Pop: "p1", AgentId: "agent-1", AppliedRevision: 1, Results: []*pb.ServiceResult{
+		{ServiceId: "7", Revision: 1, Outcome: pb.Outcome_OUTCOME_PENDING, PendingReason: "no active session; applies at next login",
+			ObservedState: pb.DesiredState_DESIRED_STATE_SUSPENDED},
+		{ServiceId: "8", Revision: 1, Outcome: pb.Outcome_OUTCOME_APPLIED, ObservedState: pb.DesiredState_DESIRED_STATE_ACTIVE},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	ts.waitMetric(t, `tollgate_push_service_results_total{outcome="pending",pop="p1"}`, 1)
+	ts.feed.mu.Lock()
+	defer ts.feed.mu.Unlock()
+	var got []billing.ServiceResult
+	for _, rep := range ts.feed.reports {
+		got = append(got, rep.Results...)
+	}
+	if len(got) != 2 || got[0].Applied || got[0].Pending != "no active session; applies at next login" || got[0].Error != "" ||
+		!got[1].Applied || got[1].Pending != "" {
+		t.Fatalf("results %+v", got)
 	}
 }

@@ -26,6 +26,9 @@ type AccountingServer struct {
 	clients   []acctClient
 	done      chan struct{}
 	wg        sync.WaitGroup
+	// replies queues the answers of a durable table's records to the
+	// writer, which sends them once the records are written.
+	replies chan pendingReply
 
 	stats AccountingStats
 
@@ -33,6 +36,15 @@ type AccountingServer struct {
 	// per minute (only the serve goroutine uses it).
 	warned map[netip.Addr]time.Time
 }
+
+type pendingReply struct {
+	b  []byte
+	to netip.AddrPort
+}
+
+// maxReplyBatch bounds how many records one write of the session table
+// covers before their Accounting-Responses go out.
+const maxReplyBatch = 1024
 
 type acctClient struct {
 	prefix netip.Prefix
@@ -49,7 +61,12 @@ type AccountingStats struct {
 // ListenAccounting starts an accounting listener on cfg.Listen (UDP)
 // feeding sessions. It answers every authentic Accounting-Request with an
 // Accounting-Response once recorded, and silently drops the rest (RFC
-// 2866 §3). Close it when done.
+// 2866 §3). When sessions is attached to a store ([Sessions.Attach]),
+// "recorded" means written: records are written in batches (all those
+// that arrived while the previous batch was being written, up to 1024 in
+// one transaction) and each is answered only after its batch is on disk;
+// when a write fails nothing is answered and the NAS resends. Close it
+// when done.
 func ListenAccounting(cfg AccountingConfig, sessions *Sessions, log *slog.Logger) (*AccountingServer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -89,6 +106,10 @@ func ListenAccounting(cfg AccountingConfig, sessions *Sessions, log *slog.Logger
 		return nil, fmt.Errorf("radius accounting: %w", err)
 	}
 	_ = s.conn.SetReadBuffer(4 << 20)
+	if sessions.Durable() {
+		s.replies = make(chan pendingReply, maxReplyBatch)
+		s.wg.Go(s.writeReplies)
+	}
 	s.wg.Go(s.serve)
 	return s, nil
 }
@@ -140,8 +161,51 @@ func (s *AccountingServer) serve() {
 			continue
 		}
 		s.stats.Received.Add(1)
-		if reply := s.handle(buf[:n], from.Addr().Unmap()); reply != nil {
+		reply := s.handle(buf[:n], from.Addr().Unmap())
+		switch {
+		case reply == nil:
+		case s.replies != nil:
+			select {
+			case s.replies <- pendingReply{reply, from}:
+			case <-s.done:
+				return
+			}
+		default:
 			if _, err := s.conn.WriteToUDPAddrPort(reply, from); err == nil {
+				s.stats.Answered.Add(1)
+			}
+		}
+	}
+}
+
+// writeReplies writes the session table's changes in batches and sends
+// the Accounting-Responses of each batch's records once it is written.
+func (s *AccountingServer) writeReplies() {
+	batch := make([]pendingReply, 0, maxReplyBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case r := <-s.replies:
+			batch = append(batch, r)
+		case <-s.done:
+			return
+		}
+	drain:
+		for len(batch) < maxReplyBatch {
+			select {
+			case r := <-s.replies:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		if err := s.sessions.Flush(); err != nil {
+			s.stats.Dropped.Add(uint64(len(batch)))
+			s.log.Error("radius accounting: writing sessions to the state file failed; not answering, the NAS resends", "records", len(batch), "err", err)
+			continue
+		}
+		for _, r := range batch {
+			if _, err := s.conn.WriteToUDPAddrPort(r.b, r.to); err == nil {
 				s.stats.Answered.Add(1)
 			}
 		}

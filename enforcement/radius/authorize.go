@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -16,11 +17,6 @@ import (
 
 // AuthorizePath is where [Open] serves the authorize endpoint.
 const AuthorizePath = "/radius/authorize"
-
-// LookupFunc tells whether the service whose sessions use a RADIUS user
-// name is suspended; ok is false when the agent knows no such service.
-// The agent supplies it from its desired state.
-type LookupFunc func(username string) (suspended bool, ok bool)
 
 // maxAuthorizeBody bounds the request body rlm_rest sends (every attribute
 // of an Access-Request, JSON-encoded).
@@ -31,21 +27,32 @@ type AuthorizeRequest struct {
 	UserName      string
 	NASIP         string
 	NASIdentifier string
+	// FramedIP is the Framed-IP-Address, when the NAS sends one (IPoE/DHCP
+	// subscribers whose address is known before authorization).
+	FramedIP string
+	// CallingStationID is the Calling-Station-Id (usually the subscriber's
+	// MAC address), matched only with authorize.match_calling_station_id.
+	CallingStationID string
 }
 
 // NewAuthorizeHandler returns the authorize endpoint for FreeRADIUS's
 // rlm_rest (authorize section, method post, body json; body post and
-// query parameters User-Name, NAS-IP-Address, NAS-Identifier work too).
-// For a user whose service is suspended it answers 200 with the
+// query parameters User-Name, NAS-IP-Address, NAS-Identifier,
+// Framed-IP-Address, Calling-Station-Id work too). It answers from the
+// driver's own record of the services it was told to suspend, which
+// changes at the start of each Suspend and Restore (and is filled at
+// start by [Driver.Preload]): there is no window in which it answers an
+// old state. A request matches a suspended service by User-Name, by
+// Framed-IP-Address within a binding's addresses, or (with
+// cfg.MatchCallingStationID) by a Calling-Station-Id equal to a binding's
+// User-Name as a MAC address. For a suspended subscriber it answers 200 with the
 // suspended reply attributes of the NAS the Access-Request came through
 // (rlm_rest JSON: {"reply:Mikrotik-Address-List": {"op": ":=", "value":
 // ["tollgate-suspended"]}}); for anyone else 204 No Content, which adds
 // nothing and lets the rest of the ISP's policy decide. A subscriber who
 // reconnects while suspended thus stays suspended.
-func NewAuthorizeHandler(d *Driver, cfg AuthorizeConfig, lookup LookupFunc) (http.Handler, error) {
-	if lookup == nil {
-		return nil, errors.New("radius authorize: nil lookup")
-	}
+// It fails when no NAS is configured or cfg.DefaultNAS names none.
+func NewAuthorizeHandler(d *Driver, cfg AuthorizeConfig) (http.Handler, error) {
 	if len(d.nas) == 0 {
 		return nil, errors.New("radius authorize: no NAS configured, so no suspended reply to give")
 	}
@@ -57,13 +64,14 @@ func NewAuthorizeHandler(d *Driver, cfg AuthorizeConfig, lookup LookupFunc) (htt
 		}
 		def = n
 	}
-	return &authorizeHandler{d: d, def: def, lookup: lookup}, nil
+	d.def = def
+	d.matchCSID = cfg.MatchCallingStationID
+	return &authorizeHandler{d: d, def: def}, nil
 }
 
 type authorizeHandler struct {
-	d      *Driver
-	def    *nas
-	lookup LookupFunc
+	d   *Driver
+	def *nas
 }
 
 func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -86,16 +94,12 @@ func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	suspended, ok := h.lookup(req.UserName)
-	if !ok {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
+	suspended := h.d.suspendedRequest(req)
 	st := enforcement.Active
 	if suspended {
 		st = enforcement.Suspended
 	}
-	h.d.sessions.noteAuthorized(req.UserName, st)
+	h.d.sessions.noteAuthorized(req.UserName, req.FramedIP, st)
 	if !suspended {
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -154,7 +158,8 @@ func parseAuthorizeRequest(contentType string, body []byte, query url.Values) (A
 		if err := json.Unmarshal(trimmed, &m); err != nil {
 			return req, fmt.Errorf("JSON body: %w", err)
 		}
-		for name, dst := range map[string]*string{"User-Name": &req.UserName, "NAS-IP-Address": &req.NASIP, "NAS-Identifier": &req.NASIdentifier} {
+		for name, dst := range map[string]*string{"User-Name": &req.UserName, "NAS-IP-Address": &req.NASIP, "NAS-Identifier": &req.NASIdentifier,
+			"Framed-IP-Address": &req.FramedIP, "Calling-Station-Id": &req.CallingStationID} {
 			raw, ok := m[name]
 			if !ok {
 				continue
@@ -172,19 +177,28 @@ func parseAuthorizeRequest(contentType string, body []byte, query url.Values) (A
 		}
 		req = fromValues(form)
 	}
-	if req.UserName == "" {
-		q := fromValues(query)
-		if q.UserName != "" {
+	if !req.identifies() {
+		if q := fromValues(query); q.identifies() {
 			req = q
 		}
 	}
-	if req.UserName == "" {
-		return req, errors.New("no User-Name in the request")
+	if !req.identifies() {
+		return req, errors.New("no User-Name, Framed-IP-Address or Calling-Station-Id in the request")
 	}
-	if strings.ContainsRune(req.UserName, 0) {
-		return req, errors.New("the User-Name contains a NUL")
+	if strings.ContainsRune(req.UserName, 0) || strings.ContainsRune(req.CallingStationID, 0) {
+		return req, errors.New("the User-Name or Calling-Station-Id contains a NUL")
+	}
+	if req.FramedIP != "" {
+		if _, err := netip.ParseAddr(req.FramedIP); err != nil {
+			return req, fmt.Errorf("Framed-IP-Address %q is not an IP address", req.FramedIP)
+		}
 	}
 	return req, nil
+}
+
+// identifies says whether the request names a subscriber at all.
+func (r AuthorizeRequest) identifies() bool {
+	return r.UserName != "" || r.FramedIP != "" || r.CallingStationID != ""
 }
 
 func fromValues(v url.Values) AuthorizeRequest {
@@ -197,9 +211,11 @@ func fromValues(v url.Values) AuthorizeRequest {
 		return ""
 	}
 	return AuthorizeRequest{
-		UserName:      get("User-Name", "request:User-Name", "user"),
-		NASIP:         get("NAS-IP-Address", "request:NAS-IP-Address", "nas_ip"),
-		NASIdentifier: get("NAS-Identifier", "request:NAS-Identifier", "nas_id"),
+		UserName:         get("User-Name", "request:User-Name", "user"),
+		NASIP:            get("NAS-IP-Address", "request:NAS-IP-Address", "nas_ip"),
+		NASIdentifier:    get("NAS-Identifier", "request:NAS-Identifier", "nas_id"),
+		FramedIP:         get("Framed-IP-Address", "request:Framed-IP-Address"),
+		CallingStationID: get("Calling-Station-Id", "request:Calling-Station-Id"),
 	}
 }
 

@@ -61,7 +61,10 @@ type NASConfig struct {
 	// Name names the NAS in logs and errors; a binding's Device may name it
 	// to restrict a service to this NAS. Required.
 	Name string `yaml:"name"`
-	// Address is host:port of the NAS's CoA port; the port defaults to 3799.
+	// Address is host:port of the NAS's CoA port. Without a port, the
+	// profile's usual one: 1700 for cisco-avpair (IOS XE `aaa server radius
+	// dynamic-author` listens there unless told otherwise), 3799 (RFC 5176)
+	// for the others.
 	Address string `yaml:"address"`
 	// NASIP lists the NAS-IP-Address values (or NAS-Identifier values) its
 	// sessions carry in accounting. Default: the host of Address.
@@ -145,14 +148,30 @@ type AuthorizeConfig struct {
 	// Access-Request's NAS-IP-Address and NAS-Identifier match none.
 	// Default: the first NAS.
 	DefaultNAS string `yaml:"default_nas"`
+	// MatchCallingStationID also matches an Access-Request's
+	// Calling-Station-Id against the User-Names of suspended services that
+	// are MAC addresses (IPoE subscribers bound by MAC, whose Access-Request
+	// carries it as Calling-Station-Id). Default false.
+	MatchCallingStationID bool `yaml:"match_calling_station_id"`
 }
 
 const (
 	defaultCoAPort     = "3799"
+	ciscoCoAPort       = "1700"
 	defaultTimeout     = 3 * time.Second
 	defaultRetries     = 2
 	defaultConcurrency = 64
 )
+
+// DefaultCoAPort is the dynamic-authorization port a NAS of profile
+// listens on by default: 1700 for Cisco (cisco-avpair), 3799 for the
+// others (MikroTik, Juniper and RFC 5176).
+func DefaultCoAPort(profile string) string {
+	if profile == ProfileCiscoAVPair {
+		return ciscoCoAPort
+	}
+	return defaultCoAPort
+}
 
 // withDefaults returns c with defaults filled in, or the first problem.
 func (c NASConfig) withDefaults() (NASConfig, error) {
@@ -163,7 +182,7 @@ func (c NASConfig) withDefaults() (NASConfig, error) {
 		return c, fmt.Errorf("nas %s: address is required", c.Name)
 	}
 	if _, _, err := net.SplitHostPort(c.Address); err != nil {
-		c.Address = net.JoinHostPort(strings.Trim(c.Address, "[]"), defaultCoAPort)
+		c.Address = net.JoinHostPort(strings.Trim(c.Address, "[]"), DefaultCoAPort(c.Profile))
 	}
 	if len(c.NASIP) == 0 {
 		host, _, _ := net.SplitHostPort(c.Address)

@@ -8,8 +8,9 @@
 //
 // Pieces, which [Open] assembles from the agent's `radius:` config:
 //
-//   - [Sessions]: the session table, keyed by NAS + User-Name +
-//     Acct-Session-Id, with the Framed-IP-Address; bounded.
+//   - [Sessions]: the session table, keyed by NAS + User-Name (or, for
+//     IPoE sessions without one, the Framed-IP-Address) + Acct-Session-Id;
+//     bounded; kept in the agent's state file ([Sessions.Attach]).
 //   - [AccountingServer] ([ListenAccounting]): a UDP listener for
 //     Accounting-Request Start, Interim-Update, Stop and
 //     Accounting-On/Off, from the NAS or copied by the RADIUS server; it
@@ -24,10 +25,13 @@
 //     means the session is gone and there is nothing to do, any other NAK
 //     is an error naming its Error-Cause.
 //   - the authorize endpoint ([NewAuthorizeHandler]): answers rlm_rest with
-//     the suspended profile's reply attributes for suspended users.
+//     the suspended profile's reply attributes for suspended subscribers
+//     (by User-Name, Framed-IP-Address or Calling-Station-Id), from the
+//     driver's own record, which changes before any request is sent.
 //
 // Observe cannot read a NAS (RADIUS has no way to ask a NAS what it
 // applied). It reports the state the NAS last acknowledged for each of the
-// service's sessions, or that the NAS's accounting showed, and for a
-// service without sessions the state this driver last put it in.
+// service's sessions, or that the NAS's accounting showed, combined with
+// what the authorize endpoint answers for it; a suspension of a service
+// without sessions is pending ([Driver.Pending]) until it logs in.
 package radius

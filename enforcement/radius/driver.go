@@ -26,11 +26,16 @@ type Driver struct {
 	byKey    map[string]*nas // nas_ip values and names
 	now      func() time.Time
 
-	mu sync.Mutex
-	// suspended holds the services last suspended through this driver, for
-	// Observe when they have no session: nothing on any NAS contradicts it
-	// and the authorize endpoint keeps them suspended when they connect.
-	suspended map[string]struct{}
+	// wants holds the services last suspended through this driver: the
+	// authorize endpoint answers from it, and Observe reads a service
+	// without sessions from it (nothing on any NAS contradicts it and the
+	// authorize endpoint gives it that state when it connects).
+	wants *wants
+	// matchCSID makes the authorize endpoint match an Access-Request's
+	// Calling-Station-Id against User-Names that are MAC addresses
+	// (authorize.match_calling_station_id).
+	matchCSID bool
+	def       *nas // the NAS whose reply answers an Access-Request from an unknown NAS
 }
 
 var _ enforcement.Driver = (*Driver)(nil)
@@ -54,11 +59,11 @@ func NewDriver(cfgs []NASConfig, sessions *Sessions, log *slog.Logger) (*Driver,
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Driver{
-		sessions:  sessions,
-		log:       log,
-		byKey:     make(map[string]*nas),
-		now:       time.Now,
-		suspended: make(map[string]struct{}),
+		sessions: sessions,
+		log:      log,
+		byKey:    make(map[string]*nas),
+		now:      time.Now,
+		wants:    newWants(),
 	}
 	for _, c := range cfgs {
 		n, err := d.addNAS(c)
@@ -68,8 +73,19 @@ func NewDriver(cfgs []NASConfig, sessions *Sessions, log *slog.Logger) (*Driver,
 		}
 		d.nas = append(d.nas, n)
 	}
+	if len(d.nas) > 0 {
+		d.def = d.nas[0]
+	}
 	sessions.setClassifier(d.classify)
 	return d, nil
+}
+
+// Preload records the desired state of a service the agent already holds
+// (from its state file, at start), before any Suspend or Restore: the
+// authorize endpoint answers for it at once, and Observe of a suspended
+// service with no session reads suspended. It sends nothing.
+func (d *Driver) Preload(t enforcement.Target, st enforcement.State) {
+	d.wants.set(t, st)
 }
 
 func (d *Driver) addNAS(c NASConfig) (*nas, error) {
@@ -207,23 +223,17 @@ func (d *Driver) apply(ctx context.Context, t enforcement.Target, want enforceme
 	if err != nil {
 		return fmt.Errorf("radius: %w", err)
 	}
+	// The authorize endpoint answers the new state from now on, before any
+	// request reaches a NAS: a session cut by a Disconnect-Request
+	// re-authenticates into the new state, whatever happens next.
+	d.wants.set(t, want)
 	errs := make([]error, len(ss))
 	var wg sync.WaitGroup
 	for i, s := range ss {
 		wg.Go(func() { errs[i] = d.applySession(ctx, t, s, want) })
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	d.mu.Lock()
-	if want == enforcement.Suspended {
-		d.suspended[t.ServiceID] = struct{}{}
-	} else {
-		delete(d.suspended, t.ServiceID)
-	}
-	d.mu.Unlock()
-	return nil
+	return errors.Join(errs...)
 }
 
 // applySession sends one session its NAS's action for want.
@@ -307,7 +317,9 @@ func (d *Driver) sessionAttrs(s *Session, extra []Attr) rad.Attributes {
 	} else if s.NASIdentifier != "" {
 		attrs.Add(rad.Type(typeNASIdentifier), []byte(s.NASIdentifier))
 	}
-	attrs.Add(rad.Type(typeUserName), []byte(s.UserName))
+	if s.UserName != "" {
+		attrs.Add(rad.Type(typeUserName), []byte(s.UserName))
+	}
 	attrs.Add(rad.Type(typeAcctSessionID), []byte(s.ID))
 	if s.FramedIP.Is4() {
 		attrs.Add(rad.Type(typeFramedIPAddress), s.FramedIP.AsSlice())
@@ -322,14 +334,19 @@ func (d *Driver) sessionAttrs(s *Session, extra []Attr) rad.Attributes {
 }
 
 // Observe implements [enforcement.Driver]. A RADIUS NAS cannot be read, so
-// Observe reports what the NAS last told: a service is suspended when all
-// its sessions are, each session's state being the one the NAS last
-// acknowledged to a CoA-Request, or the one its accounting showed (a new
-// session without the suspended attributes is active; one whose user the
-// authorize endpoint had just answered as suspended is suspended). A
-// service without sessions is in the state this driver last put it in
-// (active if never): nothing on the NASes says otherwise, and it will be
-// authorized in that state when it connects.
+// Observe reports what the NAS last told, together with what the
+// authorize endpoint answers for the service now (the same decision the
+// endpoint makes for an Access-Request of its User-Name or address):
+//
+//   - the endpoint answers suspended: suspended when every session is
+//     (each session's state being the one the NAS last acknowledged to a
+//     CoA-Request, or the one its accounting showed), or when there is no
+//     session; active when a session is not;
+//   - the endpoint answers active: active when no session is suspended,
+//     suspended otherwise.
+//
+// So a read-back confirms a state only when both the sessions and the
+// next login are in it.
 func (d *Driver) Observe(ctx context.Context, t enforcement.Target) (enforcement.State, error) {
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("radius: service %s: %w", t.ServiceID, err)
@@ -338,19 +355,84 @@ func (d *Driver) Observe(ctx context.Context, t enforcement.Target) (enforcement
 	if err != nil {
 		return "", fmt.Errorf("radius: %w", err)
 	}
-	if len(ss) == 0 {
-		d.mu.Lock()
-		_, suspended := d.suspended[t.ServiceID]
-		d.mu.Unlock()
-		if suspended {
-			return enforcement.Suspended, nil
+	if d.authorizeAnswer(t) == enforcement.Suspended {
+		for _, s := range ss {
+			if s.State != enforcement.Suspended {
+				return enforcement.Active, nil
+			}
 		}
-		return enforcement.Active, nil
+		return enforcement.Suspended, nil
 	}
 	for _, s := range ss {
-		if s.State != enforcement.Suspended {
-			return enforcement.Active, nil
+		if s.State == enforcement.Suspended {
+			return enforcement.Suspended, nil
 		}
 	}
-	return enforcement.Suspended, nil
+	return enforcement.Active, nil
+}
+
+// authorizeAnswer is what the authorize endpoint answers now for an
+// Access-Request of t's subscriber: suspended when a request carrying its
+// User-Name (or, for a binding by framed address, each of its addresses)
+// gets the suspended reply.
+func (d *Driver) authorizeAnswer(t enforcement.Target) enforcement.State {
+	var reqs []AuthorizeRequest
+	if u := t.Binding.RADIUSUsername; u != "" {
+		reqs = append(reqs, AuthorizeRequest{UserName: u})
+	} else {
+		for _, a := range t.Binding.Addresses {
+			if p, err := parsePrefix(a); err == nil && p.IsSingleIP() {
+				reqs = append(reqs, AuthorizeRequest{FramedIP: p.Addr().String()})
+			}
+		}
+	}
+	if len(reqs) == 0 {
+		// A binding by prefixes: no single Access-Request to ask about;
+		// the driver's own record is the answer.
+		if d.wants.suspendedService(t.ServiceID) {
+			return enforcement.Suspended
+		}
+		return enforcement.Active
+	}
+	for _, r := range reqs {
+		if !d.suspendedRequest(r) {
+			return enforcement.Active
+		}
+	}
+	return enforcement.Suspended
+}
+
+// suspendedRequest is the authorize endpoint's decision for one
+// Access-Request: whether a suspended service uses its User-Name, its
+// Framed-IP-Address or (with match_calling_station_id) its
+// Calling-Station-Id.
+func (d *Driver) suspendedRequest(r AuthorizeRequest) bool {
+	if d.wants.suspendedUser(r.UserName) {
+		return true
+	}
+	if r.FramedIP != "" {
+		if ip, err := netip.ParseAddr(r.FramedIP); err == nil && d.wants.suspendedIP(ip) {
+			return true
+		}
+	}
+	return d.matchCSID && r.CallingStationID != "" && d.wants.suspendedMAC(r.CallingStationID)
+}
+
+// PendingReason is what [Driver.Pending] reports for a suspended service
+// with no active session.
+const PendingReason = "no active session; applies at next login"
+
+// Pending implements [enforcement.PendingReporter]: a suspension of a
+// service that has no session on any NAS is pending (nothing was cut; the
+// authorize endpoint walls the next login). A restore with no session is
+// not: the next login is already answered normally.
+func (d *Driver) Pending(t enforcement.Target, st enforcement.State) string {
+	if st != enforcement.Suspended {
+		return ""
+	}
+	ss, err := d.sessionsOf(t)
+	if err != nil || len(ss) > 0 {
+		return ""
+	}
+	return PendingReason
 }

@@ -378,8 +378,6 @@ func TestAccountingReplicatedByFreeRADIUS(t *testing.T) {
 // follows is known to be suspended.
 func TestAuthorizeThroughFreeRADIUS(t *testing.T) {
 	t.Parallel()
-	suspended := map[string]bool{"sus": true, "fine": false}
-	lookup := func(u string) (bool, bool) { s, ok := suspended[u]; return s, ok }
 	// The driver's NASes point at a FreeRADIUS that only runs the CoA
 	// listener; the authorize endpoint is served by an httptest server that
 	// a second FreeRADIUS calls.
@@ -390,7 +388,9 @@ func TestAuthorizeThroughFreeRADIUS(t *testing.T) {
 		NASConfig{Name: "custom", NASIP: []string{"127.0.0.54"}, Profile: ProfileDisconnect,
 			AuthorizeReply: []ReplyAttr{{"Filter-Id", "walled"}, {"Cisco-AVPair", "ip:inacl#1=deny ip any any"}, {"Cisco-AVPair", "ip:outacl#1=deny ip any any"}}},
 	)
-	h, err := NewAuthorizeHandler(e.driver, AuthorizeConfig{}, lookup)
+	e.driver.Preload(enforcement.Target{ServiceID: "svc-sus", Binding: enforcement.Binding{RADIUSUsername: "sus"}}, enforcement.Suspended)
+	e.driver.Preload(enforcement.Target{ServiceID: "svc-fine", Binding: enforcement.Binding{RADIUSUsername: "fine"}}, enforcement.Active)
+	h, err := NewAuthorizeHandler(e.driver, AuthorizeConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

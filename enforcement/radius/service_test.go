@@ -13,6 +13,7 @@ import (
 	rad "layeh.com/radius"
 	"layeh.com/radius/rfc2866"
 
+	"github.com/tollgate-isp/tollgate/enforcement"
 	"github.com/tollgate-isp/tollgate/internal/config"
 )
 
@@ -34,7 +35,7 @@ func TestOpenFromYAML(t *testing.T) {
       retries: 3
       concurrency: 32
     - name: isg-1
-      address: 127.0.0.2:1700
+      address: 127.0.0.2          # cisco-avpair: port 1700
       secret_file: ` + nasSecret + `
       profile: cisco-avpair
       suspended_service: walled
@@ -68,13 +69,21 @@ func TestOpenFromYAML(t *testing.T) {
 		cfg.Accounting.SecretEnv != "TEST_RADIUS_ACCT_SECRET" || cfg.Sessions.TTL != 30*time.Minute || cfg.Authorize.DefaultNAS != "bras-1" {
 		t.Fatalf("decoded %+v", cfg)
 	}
-	svc, err := Open(cfg, func(u string) (bool, bool) { return u == "sus", true }, nil)
+	svc, err := Open(cfg, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer svc.Close()
+	svc.Driver.Preload(enforcement.Target{ServiceID: "1", Binding: enforcement.Binding{RADIUSUsername: "sus"}}, enforcement.Suspended)
+	if err := svc.ServeAuthorize(); err != nil {
+		t.Fatal(err)
+	}
 	if got := svc.Driver.nas[0].cfg.Address; got != "127.0.0.1:3799" {
 		t.Fatalf("default port: %s", got)
+	}
+	// Cisco's dynamic-author listens on 1700 unless configured otherwise.
+	if got := svc.Driver.nas[1].cfg.Address; got != "127.0.0.2:1700" {
+		t.Fatalf("default port of a cisco-avpair NAS: %s, want 127.0.0.2:1700", got)
 	}
 
 	// Accounting with the default (env) secret.

@@ -96,6 +96,12 @@ type Sessions struct {
 	notes    map[string]authorizeNote
 	noteRing []string
 	noteNext int
+
+	// store, when attached, keeps the table across restarts; dirty holds
+	// the keys changed since the last Flush (see persist.go).
+	store   SessionStore
+	dirty   map[SessionKey]struct{}
+	flushMu sync.Mutex // one Flush at a time, so writes land in order
 }
 
 // NewSessions returns an empty session table.
@@ -180,7 +186,10 @@ func (t *Sessions) Apply(rec AccountingRecord, src netip.Addr) ApplyResult {
 	default:
 		return Ignored
 	}
-	if rec.UserName == "" || rec.SessionID == "" {
+	// A session is known by User-Name and Acct-Session-Id, or, for IPoE
+	// subscribers without a User-Name, by its Framed-IP-Address and
+	// Acct-Session-Id.
+	if rec.SessionID == "" || (rec.UserName == "" && !rec.FramedIP.IsValid()) {
 		return Ignored
 	}
 	key := SessionKey{nas, rec.UserName, rec.SessionID}
@@ -217,6 +226,7 @@ func (t *Sessions) Apply(rec AccountingRecord, src netip.Addr) ApplyResult {
 			}
 		}
 		t.lru.MoveToBack(e)
+		t.markLocked(key)
 		return Updated
 	}
 	s := &Session{
@@ -230,18 +240,40 @@ func (t *Sessions) Apply(rec AccountingRecord, src netip.Addr) ApplyResult {
 	}
 	if st, ok := t.classifyLocked(s, rec.Attrs); ok {
 		s.State, s.StateSource = st, SourceAccounting
-	} else if n, ok := t.notes[rec.UserName]; ok && now.Sub(n.at) < authorizeWindow {
+	} else if n, ok := t.recentNoteLocked(rec, now); ok {
 		s.State, s.StateSource = n.state, SourceAuthorize
 	}
 	for len(t.byKey) >= t.max {
 		t.removeLocked(t.lru.Front())
 	}
-	t.byKey[key] = t.lru.PushBack(s)
-	t.byUser[s.UserName] = append(t.byUser[s.UserName], s)
+	t.insertLocked(s)
+	t.markLocked(key)
+	return Created
+}
+
+// insertLocked adds a new session to the table and its indexes.
+func (t *Sessions) insertLocked(s *Session) {
+	t.byKey[s.Key()] = t.lru.PushBack(s)
+	if s.UserName != "" {
+		t.byUser[s.UserName] = append(t.byUser[s.UserName], s)
+	}
 	if s.FramedIP.IsValid() {
 		t.byIP[s.FramedIP] = append(t.byIP[s.FramedIP], s)
 	}
-	return Created
+}
+
+// recentNoteLocked returns the authorize answer given just before a new
+// session of rec's User-Name (or, without one, of its Framed-IP-Address).
+func (t *Sessions) recentNoteLocked(rec AccountingRecord, now time.Time) (authorizeNote, bool) {
+	key := rec.UserName
+	if key == "" {
+		key = ipNoteKey(rec.FramedIP.String())
+	}
+	n, ok := t.notes[key]
+	if !ok || now.Sub(n.at) >= authorizeWindow {
+		return authorizeNote{}, false
+	}
+	return n, true
 }
 
 func (t *Sessions) classifyLocked(s *Session, attrs []Attr) (enforcement.State, bool) {
@@ -276,10 +308,13 @@ func (t *Sessions) expireLocked(now time.Time) {
 func (t *Sessions) removeLocked(e *list.Element) {
 	s := t.lru.Remove(e).(*Session)
 	delete(t.byKey, s.Key())
-	if l := deleteSession(t.byUser[s.UserName], s); len(l) == 0 {
-		delete(t.byUser, s.UserName)
-	} else {
-		t.byUser[s.UserName] = l
+	t.markLocked(s.Key())
+	if s.UserName != "" {
+		if l := deleteSession(t.byUser[s.UserName], s); len(l) == 0 {
+			delete(t.byUser, s.UserName)
+		} else {
+			t.byUser[s.UserName] = l
+		}
 	}
 	t.unindexIPLocked(s)
 }
@@ -352,6 +387,7 @@ func (t *Sessions) setState(k SessionKey, st enforcement.State, source string) {
 	if e, ok := t.byKey[k]; ok {
 		s := e.Value.(*Session)
 		s.State, s.StateSource, s.StateAt = st, source, t.now()
+		t.markLocked(k)
 	}
 }
 
@@ -366,11 +402,25 @@ func (t *Sessions) remove(k SessionKey) {
 }
 
 // noteAuthorized remembers, for a short while, what the authorize
-// endpoint answered for user, so that the session that follows starts in
+// endpoint answered for user (and for the Framed-IP-Address framedIP, when
+// the request carried one), so that the session that follows starts in
 // that state.
-func (t *Sessions) noteAuthorized(user string, st enforcement.State) {
+func (t *Sessions) noteAuthorized(user, framedIP string, st enforcement.State) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if user != "" {
+		t.noteLocked(user, st)
+	}
+	if framedIP != "" {
+		t.noteLocked(ipNoteKey(framedIP), st)
+	}
+}
+
+// ipNoteKey is the authorize note key of a Framed-IP-Address (user names
+// and addresses share the notes).
+func ipNoteKey(ip string) string { return "\x00ip:" + ip }
+
+func (t *Sessions) noteLocked(user string, st enforcement.State) {
 	if t.noteRing == nil {
 		t.noteRing = make([]string, maxAuthorizeNotes)
 	}

@@ -355,7 +355,7 @@ func TestSessionsTable(t *testing.T) {
 		t.Fatal(got)
 	}
 	// An authorize answer just before a session starts gives its state.
-	tab.noteAuthorized("f", enforcement.Suspended)
+	tab.noteAuthorized("f", "", enforcement.Suspended)
 	tab.Apply(rec(acctStatusStart, "f", "7", ""), src)
 	if ss := tab.Find("f", nil); len(ss) != 1 || ss[0].State != enforcement.Suspended || ss[0].StateSource != SourceAuthorize {
 		t.Fatalf("after authorize: %+v", ss)

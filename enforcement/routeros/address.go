@@ -150,3 +150,38 @@ func owner(commentText, prefix string) (serviceID string, owned bool) {
 	id, _, _ := strings.Cut(rest, " ")
 	return id, true
 }
+
+// parseAllow reads a walled_garden.allow entry: an address or prefix, or a
+// fully qualified host name, which goes into the IPv4 list as it is
+// (RouterOS resolves it and re-resolves it as its DNS records expire).
+func parseAllow(s string) (address, error) {
+	if a, err := parseAddress(s); err == nil {
+		return a, nil
+	}
+	name := strings.TrimSuffix(strings.ToLower(s), ".")
+	if !isHostName(name) {
+		return address{}, fmt.Errorf("%q is neither an IP address, a prefix nor a fully qualified host name (such as portal.isp.example)", s)
+	}
+	return address{fam: familyV4, key: name}, nil
+}
+
+// isHostName says whether s is a fully qualified DNS host name: two or
+// more labels of letters, digits and inner hyphens (1 to 63 characters
+// each, 253 in all), the last not all digits.
+func isHostName(s string) bool {
+	labels := strings.Split(s, ".")
+	if len(s) > 253 || len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, r := range l {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return strings.Trim(labels[len(labels)-1], "0123456789") != ""
+}

@@ -108,7 +108,12 @@ type WalledGardenConfig struct {
 	// still reach (portal, payment processor). Default
 	// "tollgate-walled-garden".
 	List string `yaml:"list"`
-	// Allow are addresses or prefixes the driver puts into List.
+	// Allow are addresses, prefixes or fully qualified host names
+	// (portal.isp.example) the driver puts into List, as
+	// deploy/routeros/walled-garden.rsc does. RouterOS resolves a name
+	// itself and keeps the list's dynamic entries for its addresses up to
+	// date as the name's DNS records change (re-resolved at their TTL), so
+	// a portal or payment processor behind a CDN stays reachable.
 	Allow []string `yaml:"allow"`
 }
 
@@ -220,7 +225,7 @@ func (c RouterConfig) resolve() (*settings, error) {
 		s.redirect = ap
 	}
 	for _, a := range wg.Allow {
-		addr, err := parseAddress(a)
+		addr, err := parseAllow(a)
 		if err != nil {
 			return nil, fmt.Errorf("router %s: walled_garden.allow: %w", c.Name, err)
 		}

@@ -84,6 +84,8 @@ func TestConfigErrors(t *testing.T) {
 		"bad ca":          {func(c *routeros.RouterConfig) { c.TLS.Enabled, c.TLS.CAFile = true, "/nonexistent/ca.pem" }, "ca_file"},
 		"no redirect":     {func(c *routeros.RouterConfig) { c.WalledGarden.Bootstrap = true }, "walled_garden.redirect"},
 		"bad allow":       {func(c *routeros.RouterConfig) { c.WalledGarden.Allow = []string{"portal"} }, "walled_garden.allow"},
+		"bad allow name":  {func(c *routeros.RouterConfig) { c.WalledGarden.Allow = []string{"pay_me.example"} }, "fully qualified host name"},
+		"bad allow ip":    {func(c *routeros.RouterConfig) { c.WalledGarden.Allow = []string{"10.0.0.300"} }, "walled_garden.allow"},
 		"negative window": {func(c *routeros.RouterConfig) { c.Pipeline = -1 }, "pipeline"},
 	} {
 		c := ok

@@ -28,7 +28,9 @@ func TestWalledGardenBootstrap(t *testing.T) {
 	rc := routerConfig(t, "r", sim)
 	rc.WalledGarden.Bootstrap = true
 	rc.WalledGarden.Redirect = "192.0.2.10:8080"
-	rc.WalledGarden.Allow = []string{"198.51.100.20", "203.0.113.0/28"}
+	// Host names too, as in deploy/routeros/walled-garden.rsc: RouterOS
+	// resolves them.
+	rc.WalledGarden.Allow = []string{"198.51.100.20", "203.0.113.0/28", "Portal.ISP.example."}
 	d := newDriver(t, rc)
 	if err := d.Suspend(context.Background(), target("x", "", "10.0.0.1")); err != nil {
 		t.Fatal(err)
@@ -61,7 +63,7 @@ func TestWalledGardenBootstrap(t *testing.T) {
 	if drop["action"] != "drop" || drop["src-address-list"] != "tollgate-suspended" || drop["chain"] != "forward" {
 		t.Errorf("drop rule %v", drop)
 	}
-	if got := listed(sim, "tollgate-walled-garden"); strings.Join(got, "|") != "198.51.100.20 tollgate:walled-garden|203.0.113.0/28 tollgate:walled-garden" {
+	if got := listed(sim, "tollgate-walled-garden"); strings.Join(got, "|") != "198.51.100.20 tollgate:walled-garden|203.0.113.0/28 tollgate:walled-garden|portal.isp.example tollgate:walled-garden" {
 		t.Fatalf("walled-garden list %q", got)
 	}
 

@@ -187,7 +187,7 @@ api:
 		return s
 	}
 	svcA, svcB := create("mtls-a", "100.64.20.1"), create("mtls-b", "100.64.20.2")
-	waitMetric(t, metrics, `tollgate_push_unconfirmed_services{pop="mtls-b"}`, 1, 5*time.Second)
+	waitMetric(t, metrics, `tollgate_push_unconfirmed_services{pop="mtls-b",state="unconfirmed"}`, 1, 5*time.Second)
 
 	// (a) The certificate for mtls-a asking for mtls-b is refused.
 	wrong, _ := startTLSAgent(t, "agent-a", "mtls-b", grpcAddr, enrolledA, filepath.Join(enrolledA, "ca.pem"))
@@ -232,8 +232,8 @@ api:
 	if v := metric(t, metrics, "tollgate_push_commit_to_ack_seconds_count"); v < 1 {
 		t.Errorf("commit→ack observations: %v, want the suspension's", v)
 	}
-	waitMetric(t, metrics, `tollgate_push_unconfirmed_services{pop="mtls-a"}`, 0, 5*time.Second)
-	waitMetric(t, metrics, `tollgate_push_unconfirmed_services{pop="mtls-b"}`, 1, 5*time.Second)
+	waitMetric(t, metrics, `tollgate_push_unconfirmed_services{pop="mtls-a",state="unconfirmed"}`, 0, 5*time.Second)
+	waitMetric(t, metrics, `tollgate_push_unconfirmed_services{pop="mtls-b",state="unconfirmed"}`, 1, 5*time.Second)
 	applied := metric(t, "http://"+goodMetrics+"/metrics", "tollgate_agent_applied_revision")
 	stop(t, good)
 	waitMetric(t, metrics, `tollgate_push_connected_agents{pop="mtls-a"}`, 0, 10*time.Second)

@@ -96,6 +96,13 @@ const (
 	Outcome_OUTCOME_APPLIED Outcome = 1
 	// The driver failed; error says why. The agent retries on its own.
 	Outcome_OUTCOME_FAILED Outcome = 2
+	// The driver did what it can, and the state takes effect at a later event
+	// it does not control; pending_reason says which (a RADIUS suspension of a
+	// service with no active session: "no active session; applies at next
+	// login", since the authorize endpoint answers walled). Neither failed (the
+	// agent does not retry) nor confirmed; the agent reports APPLIED once the
+	// state is in place. Older controllers read it as not applied.
+	Outcome_OUTCOME_PENDING Outcome = 3
 )
 
 // Enum value maps for Outcome.
@@ -104,11 +111,13 @@ var (
 		0: "OUTCOME_UNSPECIFIED",
 		1: "OUTCOME_APPLIED",
 		2: "OUTCOME_FAILED",
+		3: "OUTCOME_PENDING",
 	}
 	Outcome_value = map[string]int32{
 		"OUTCOME_UNSPECIFIED": 0,
 		"OUTCOME_APPLIED":     1,
 		"OUTCOME_FAILED":      2,
+		"OUTCOME_PENDING":     3,
 	}
 )
 
@@ -831,8 +840,10 @@ type ServiceResult struct {
 	ObservedState DesiredState `protobuf:"varint,5,opt,name=observed_state,json=observedState,proto3,enum=tollgate.v1.DesiredState" json:"observed_state,omitempty"`
 	// Agent wall-clock time of the read-back, Unix nanoseconds.
 	ObservedAtUnixNano int64 `protobuf:"varint,6,opt,name=observed_at_unix_nano,json=observedAtUnixNano,proto3" json:"observed_at_unix_nano,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Why the outcome is OUTCOME_PENDING.
+	PendingReason string `protobuf:"bytes,7,opt,name=pending_reason,json=pendingReason,proto3" json:"pending_reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ServiceResult) Reset() {
@@ -905,6 +916,13 @@ func (x *ServiceResult) GetObservedAtUnixNano() int64 {
 		return x.ObservedAtUnixNano
 	}
 	return 0
+}
+
+func (x *ServiceResult) GetPendingReason() string {
+	if x != nil {
+		return x.PendingReason
+	}
+	return ""
 }
 
 type ReportResponse struct {
@@ -994,7 +1012,7 @@ const file_tollgate_v1_enforcement_proto_rawDesc = "" +
 	"\x03pop\x18\x01 \x01(\tR\x03pop\x12\x19\n" +
 	"\bagent_id\x18\x02 \x01(\tR\aagentId\x12)\n" +
 	"\x10applied_revision\x18\x03 \x01(\x03R\x0fappliedRevision\x124\n" +
-	"\aresults\x18\x04 \x03(\v2\x1a.tollgate.v1.ServiceResultR\aresults\"\x85\x02\n" +
+	"\aresults\x18\x04 \x03(\v2\x1a.tollgate.v1.ServiceResultR\aresults\"\xac\x02\n" +
 	"\rServiceResult\x12\x1d\n" +
 	"\n" +
 	"service_id\x18\x01 \x01(\tR\tserviceId\x12\x1a\n" +
@@ -1002,16 +1020,18 @@ const file_tollgate_v1_enforcement_proto_rawDesc = "" +
 	"\aoutcome\x18\x03 \x01(\x0e2\x14.tollgate.v1.OutcomeR\aoutcome\x12\x14\n" +
 	"\x05error\x18\x04 \x01(\tR\x05error\x12@\n" +
 	"\x0eobserved_state\x18\x05 \x01(\x0e2\x19.tollgate.v1.DesiredStateR\robservedState\x121\n" +
-	"\x15observed_at_unix_nano\x18\x06 \x01(\x03R\x12observedAtUnixNano\"\x10\n" +
+	"\x15observed_at_unix_nano\x18\x06 \x01(\x03R\x12observedAtUnixNano\x12%\n" +
+	"\x0epending_reason\x18\a \x01(\tR\rpendingReason\"\x10\n" +
 	"\x0eReportResponse*d\n" +
 	"\fDesiredState\x12\x1d\n" +
 	"\x19DESIRED_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14DESIRED_STATE_ACTIVE\x10\x01\x12\x1b\n" +
-	"\x17DESIRED_STATE_SUSPENDED\x10\x02*K\n" +
+	"\x17DESIRED_STATE_SUSPENDED\x10\x02*`\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fOUTCOME_APPLIED\x10\x01\x12\x12\n" +
-	"\x0eOUTCOME_FAILED\x10\x022\x94\x01\n" +
+	"\x0eOUTCOME_FAILED\x10\x02\x12\x13\n" +
+	"\x0fOUTCOME_PENDING\x10\x032\x94\x01\n" +
 	"\vEnforcement\x12@\n" +
 	"\x05Watch\x12\x19.tollgate.v1.WatchRequest\x1a\x1a.tollgate.v1.WatchResponse0\x01\x12C\n" +
 	"\x06Report\x12\x1a.tollgate.v1.ReportRequest\x1a\x1b.tollgate.v1.ReportResponse(\x01B?Z=github.com/tollgate-isp/tollgate/proto/tollgate/v1;tollgatev1b\x06proto3"
