@@ -137,7 +137,7 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 		}
 	}
 	runner, err := jobs.New(jobs.Config{Workers: c.cfg.Jobs.Workers, TickInterval: c.cfg.Jobs.TickInterval,
-		JobTimeout: c.cfg.Jobs.JobTimeout, RescueStuckAfter: c.cfg.Jobs.RescueAfter, BatchSize: c.cfg.Jobs.BatchSize,
+		JobTimeout: c.cfg.Jobs.JobTimeout, RescueStuckAfter: c.cfg.Jobs.RescueAfter, LeaseTTL: c.cfg.Jobs.LeaseTTL, BatchSize: c.cfg.Jobs.BatchSize,
 		IdempotencyRetention: c.cfg.Jobs.IdempotencyRetention, EnforcementRetention: c.cfg.Jobs.EnforcementRetention,
 		Guard: c.cfg.Delinquency.Guard, DeliveryInterval: c.cfg.Delivery.Interval},
 		c.db, opts.Clock, c.log.With("component", "jobs"))

@@ -133,6 +133,13 @@ type JobsConfig struct {
 	// RescueAfter is how long a job may stay running before another replica
 	// takes it over (its replica presumably died). Default job_timeout + 1m.
 	RescueAfter time.Duration `yaml:"rescue_after"`
+	// LeaseTTL is how long a replica's job-runner lease lasts; it renews it
+	// every lease_ttl/3. Jobs left running by a replica whose lease lapsed
+	// (it crashed) are resumed at once, so a crashed billing run resumes
+	// within about lease_ttl × 4/3 (40 s by default) of the crash, e.g. on
+	// the controller's restart; a live replica's long job is never taken
+	// over. Default 30s.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
 	// BatchSize is how many accounts one billing batch invoices in one
 	// transaction. Default 2500.
 	BatchSize int `yaml:"batch_size"`
