@@ -160,9 +160,11 @@ type DevConfig struct {
 	// TOLLGATE_DEV_CLOCK_API.
 	ClockAPI bool `yaml:"clock_api"`
 	// ClockStart, with ClockAPI, starts the controller's clock at this
-	// instant (RFC 3339, e.g. "2027-11-15T12:00:00Z"; it must be later than
-	// the real time: the clock never goes back), so a demo sees the same
-	// dates whenever it runs. Default: the real time.
+	// instant (RFC 3339, e.g. "2027-11-15T12:00:00Z"; past or future), so a
+	// demo sees the same dates whenever it runs. The clock is kept in the
+	// database and a restart continues it, so ClockStart applies only to a
+	// database with no stored clock (the stored clock wins). Default: the
+	// real time.
 	ClockStart string `yaml:"clock_start"`
 }
 
