@@ -75,3 +75,20 @@ func TestControlCharactersInDataAreEscaped(t *testing.T) {
 		t.Errorf("escapeControl = %q", got)
 	}
 }
+
+// TestBillingRunStartSaysTheRunAlreadyExisted: when the API answers that a
+// date's run existed already, billing-run start says so.
+func TestBillingRunStartSaysTheRunAlreadyExisted(t *testing.T) {
+	_, url := newFakeAPI(t, map[string][]string{
+		"POST /api/v1/billing-runs": {`{"items":[{"id":7,"account_type_id":1,"date":"2026-12-01","status":"completed","requested_by":"admin",` +
+			`"total_accounts":3,"done_accounts":3,"invoices_created":3,"created_at":"2026-12-01T06:00:00Z","already_existed":true}],"next_after":0}`},
+	})
+	out, errOut, err := run(t, url, "billing-run", "start", "--date", "2026-12-01", "--type", "1")
+	if err != nil {
+		t.Fatalf("%v\n%s%s", err, out, errOut)
+	}
+	if !strings.Contains(errOut, "account type 1 already has billing run 7 for 2026-12-01 (completed") ||
+		!strings.Contains(errOut, "no new run was started") {
+		t.Errorf("billing-run start did not say the run existed:\nstdout: %s\nstderr: %s", out, errOut)
+	}
+}
