@@ -179,9 +179,9 @@ func getAccount(ctx context.Context, c *client.Client, id int64) (accountView, e
 
 func newAccountShowCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:     "show ID",
-		Short:   "Show an account with its balance (derived from the ledger)",
-		Example: "  tollgatectl account show 42",
+		Use:     "show ACCOUNT",
+		Short:   "Show an account with its balance (derived from the ledger); ACCOUNT is an account number (A-000042), external id or id",
+		Example: "  tollgatectl account show 42\n  tollgatectl account show A-000042",
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			a, err := getAccount(cmd.Context(), c, id)
@@ -234,7 +234,7 @@ func printAccount(w io.Writer, g *globals, a accountView, balance bool) error {
 
 func newAccountStatementCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:     "statement ID",
+		Use:     "statement ACCOUNT",
 		Short:   "Show an account's ledger lines with the running balance",
 		Example: "  tollgatectl account statement 42",
 		Args:    cobra.ExactArgs(1),
@@ -282,15 +282,15 @@ func newChargeCmd(g *globals) *cobra.Command {
   tollgatectl charge add 42 --description "Router" --amount 79.50 --date 2025-03-01`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("account", args[0])
-			if err != nil {
-				return err
-			}
 			d, err := parseDateFlag("date", date)
 			if err != nil {
 				return err
 			}
 			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			id, err := resolveIDOf(cmd.Context(), c, "account", args[0])
 			if err != nil {
 				return err
 			}
@@ -336,10 +336,6 @@ func newCreditCmd(g *globals) *cobra.Command {
 		Example: `  tollgatectl credit add 42 --amount 10.00 --memo "outage 2025-03-02, 2 days"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("account", args[0])
-			if err != nil {
-				return err
-			}
 			d, err := parseDateFlag("date", date)
 			if err != nil {
 				return err
@@ -348,6 +344,10 @@ func newCreditCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("--memo is required: say why the account is credited")
 			}
 			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			id, err := resolveIDOf(cmd.Context(), c, "account", args[0])
 			if err != nil {
 				return err
 			}

@@ -157,6 +157,12 @@ func newRunStartCmd(g *globals) *cobra.Command {
 				return err
 			}
 			runs := p.Items
+			for _, r := range runs {
+				if r.AlreadyExisted {
+					fmt.Fprintf(cmd.ErrOrStderr(), "account type %d already has billing run %d for %s (%s, started %s by %s): no new run was started\n",
+						r.AccountTypeID, r.ID, r.Date, r.Status, r.CreatedAt.Local().Format(time.RFC3339), orDash(r.RequestedBy))
+				}
+			}
 			if wait {
 				if runs, err = waitRuns(cmd.Context(), c, runs, newProgress(cmd.ErrOrStderr(), "accounts")); err != nil {
 					return err

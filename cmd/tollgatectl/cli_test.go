@@ -153,7 +153,7 @@ func TestCommandArgumentErrors(t *testing.T) {
 		{[]string{"plan", "create", "--name", "x", "--price", "-1", "--currency", "USD"}, `must not be negative`},
 		{[]string{"plan", "create", "--name", "x", "--price", "1", "--currency", "USD", "--interval", "weekly"}, `--interval "weekly"`},
 		{[]string{"plan", "create", "--price", "1", "--currency", "USD"}, `required flag(s) "name" not set`},
-		{[]string{"account", "show", "abc"}, `account id "abc" is not a positive number`},
+		{[]string{"account", "show", " "}, `ACCOUNT is empty: give an account id, number (A-000042) or external id`},
 		{[]string{"invoice", "show", "0"}, `invoice id "0" is not a positive number`},
 		{[]string{"account", "list", "--status", "angry"}, `--status "angry" is not one of`},
 		{[]string{"invoice", "list", "--status", "late"}, `--status "late" is not one of open, paid, void`},

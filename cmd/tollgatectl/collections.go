@@ -25,7 +25,7 @@ func newAccountCollectionCmds(g *globals) []*cobra.Command {
 
 func newAccountStandingCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:   "standing ID",
+		Use:   "standing ACCOUNT",
 		Short: "Show an account's collection status and why, its balances, and its services as the POPs last confirmed them",
 		Long: `Show an account's collection status (current, past_due, delinquent,
 suspended) with why in plain language: which invoice is past due, its
@@ -112,7 +112,7 @@ func printStanding(w io.Writer, g *globals, st billing.AccountStanding) error {
 
 func newAccountHistoryCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:   "history ID",
+		Use:   "history ACCOUNT",
 		Short: "Show an account's status audit log, newest first: status changes, promises to pay and exemptions, by whom and why",
 		Example: `  tollgatectl account history 42
   tollgatectl account history 42 -o json`,
@@ -147,7 +147,7 @@ func newAccountPromiseCmd(g *globals) *cobra.Command {
 	var until, note, idemKey string
 	var clear bool
 	cmd := &cobra.Command{
-		Use:   "promise ID (--until YYYY-MM-DD [--note TEXT] | --clear)",
+		Use:   "promise ACCOUNT (--until YYYY-MM-DD [--note TEXT] | --clear)",
 		Short: "Record or clear a promise to pay, which holds the account out of delinquency and suspension",
 		Long: `Record a promise to pay: through --until (inclusive, in the account type's
 time zone) the account is not made delinquent nor suspended. A delinquent
@@ -158,11 +158,8 @@ re-assessed at once.`,
   tollgatectl account promise 42 --clear`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("account", args[0])
-			if err != nil {
-				return err
-			}
 			var d billing.Date
+			var err error
 			switch {
 			case clear && (until != "" || note != ""):
 				return fmt.Errorf("--clear takes neither --until nor --note")
@@ -177,6 +174,10 @@ re-assessed at once.`,
 				}
 			}
 			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			id, err := resolveIDOf(cmd.Context(), c, "account", args[0])
 			if err != nil {
 				return err
 			}
@@ -210,7 +211,7 @@ func newAccountExemptCmd(g *globals) *cobra.Command {
 	var reason, idemKey string
 	var clear bool
 	cmd := &cobra.Command{
-		Use:   "exempt ID (--reason TEXT | --clear)",
+		Use:   "exempt ACCOUNT (--reason TEXT | --clear)",
 		Short: "Exempt an account from delinquency and suspension, or end its exemption",
 		Long: `Exempt an account from delinquency and suspension (a hospital, an emergency
 service, a billing dispute under review); a suspended account is restored at
@@ -220,10 +221,6 @@ account's status.`,
   tollgatectl account exempt 42 --clear`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("account", args[0])
-			if err != nil {
-				return err
-			}
 			reason = strings.TrimSpace(reason)
 			switch {
 			case clear && reason != "":
@@ -234,6 +231,10 @@ account's status.`,
 				return fmt.Errorf("--reason is too long (%d bytes; at most 500)", len(reason))
 			}
 			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			id, err := resolveIDOf(cmd.Context(), c, "account", args[0])
 			if err != nil {
 				return err
 			}
@@ -505,7 +506,7 @@ func printSuspensionBatch(w io.Writer, g *globals, b billing.SuspensionBatch) er
 // newSuspensionsDecideCmd is "suspensions approve" (approve) or
 // "suspensions cancel".
 func newSuspensionsDecideCmd(g *globals, approve bool) *cobra.Command {
-	var accounts []int64
+	var refs []string
 	var idemKey string
 	verb, short, example := "cancel", "Cancel a held batch's pending suspensions (all, or those of the --account ids): those accounts are not suspended by it",
 		"  tollgatectl suspensions cancel 7\n  tollgatectl suspensions cancel 7 --account 42 --account 43"
@@ -514,15 +515,18 @@ func newSuspensionsDecideCmd(g *globals, approve bool) *cobra.Command {
 			"  tollgatectl suspensions approve 7\n  tollgatectl suspensions approve 7 --account 42 --account 43\n  tollgatectl suspensions approve 7 --account 42,43"
 	}
 	cmd := &cobra.Command{
-		Use:     verb + " ID [--account ID ...]",
+		Use:     verb + " ID [--account ACCOUNT ...]",
 		Short:   short,
 		Example: example,
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "suspension batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			for _, a := range accounts {
-				if a <= 0 {
-					return fmt.Errorf("--account %d is not an account id", a)
+			var accounts []int64
+			for _, ref := range refs {
+				a, err := accountIDOf(cmd.Context(), c, ref)
+				if err != nil {
+					return err
 				}
+				accounts = append(accounts, a)
 			}
 			var b billing.SuspensionBatch
 			var err error
@@ -540,7 +544,7 @@ func newSuspensionsDecideCmd(g *globals, approve bool) *cobra.Command {
 			return printSuspensionBatch(cmd.OutOrStdout(), g, b)
 		}),
 	}
-	cmd.Flags().Int64SliceVar(&accounts, "account", nil, "decide only this account's item (repeat or comma-separate; default: every pending item)")
+	cmd.Flags().StringSliceVar(&refs, "account", nil, "decide only this account's item: account number A-000042, external id or id (repeat or comma-separate; default: every pending item)")
 	addKeyFlag(cmd, &idemKey)
 	return cmd
 }
@@ -581,18 +585,16 @@ func newNoticesCmd(g *globals) *cobra.Command {
 }
 
 func newNoticesListCmd(g *globals) *cobra.Command {
-	var account int64
+	var account accountFlag
 	var status, kind string
 	cmd := &cobra.Command{
-		Use:   "list [--account ID] [--status queued|sent|failed] [--kind reminder|suspended|restored]",
+		Use:   "list [--account ACCOUNT] [--status queued|sent|failed] [--kind reminder|suspended|restored]",
 		Short: "List notices to subscribers (every page), oldest first, with their delivery status",
 		Example: `  tollgatectl notices list --account 42
   tollgatectl notices list --status failed`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {
-			case account < 0:
-				return fmt.Errorf("--account %d is not an account id", account)
 			case status != "" && status != billing.NoticeQueued && status != billing.NoticeSent && status != billing.NoticeFailed &&
 				status != billing.NoticeSuperseded:
 				return fmt.Errorf("--status %q is not one of queued, sent, failed, superseded", status)
@@ -603,7 +605,11 @@ func newNoticesListCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			f := billing.NoticeFilter{AccountID: account, Status: status, Kind: billing.NoticeKind(kind), Limit: 1000}
+			accountID, err := account.id(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			f := billing.NoticeFilter{AccountID: accountID, Status: status, Kind: billing.NoticeKind(kind), Limit: 1000}
 			all, err := allPages(func(after int64) ([]billing.Notice, int64, error) {
 				f.AfterID = after
 				p, err := c.Notices(cmd.Context(), f)
@@ -640,7 +646,7 @@ func newNoticesListCmd(g *globals) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.Int64Var(&account, "account", 0, "only this account's notices")
+	addAccountFlag(cmd, &account, "only this account's notices")
 	f.StringVar(&status, "status", "", "only notices in this status: queued, sent, failed, superseded")
 	f.StringVar(&kind, "kind", "", "only notices of this kind: reminder, suspended, restored")
 	return cmd

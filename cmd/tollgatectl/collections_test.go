@@ -221,7 +221,7 @@ func TestCollectionCommandArgumentErrors(t *testing.T) {
 		args []string
 		frag string
 	}{
-		{[]string{"account", "standing", "x"}, `account id "x" is not a positive number`},
+		{[]string{"account", "standing", "0"}, `account id "0" is not a positive number`},
 		{[]string{"account", "history"}, `accepts 1 arg(s), received 0`},
 		{[]string{"account", "promise", "7"}, `--until is required (or --clear to remove the promise)`},
 		{[]string{"account", "promise", "7", "--until", "2026-02-30"}, `--until "2026-02-30" is not a date`},
@@ -236,7 +236,7 @@ func TestCollectionCommandArgumentErrors(t *testing.T) {
 		{[]string{"suspensions", "list", "--status", "open"}, `--status "open" is not one of pending, decided`},
 		{[]string{"suspensions", "show", "0"}, `suspension batch id "0" is not a positive number`},
 		{[]string{"suspensions", "approve", "3", "--account", "0"}, `--account 0 is not an account id`},
-		{[]string{"suspensions", "cancel", "3", "--account", "x"}, `invalid argument "x"`},
+		{[]string{"suspensions", "cancel", "3", "--account", "-3"}, `--account -3 is not an account id`},
 		{[]string{"notices", "list", "--status", "bounced"}, `--status "bounced" is not one of queued, sent, failed, superseded`},
 		{[]string{"notices", "list", "--kind", "letter"}, `--kind "letter" is not one of reminder, suspended, restored`},
 		{[]string{"notices", "resend", "abc"}, `notice id "abc" is not a positive number`},

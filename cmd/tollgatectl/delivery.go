@@ -44,8 +44,9 @@ func checkDeliveryFilters(status, channel string) error {
 func newDeliveryListCmd(g *globals) *cobra.Command {
 	var f billing.DeliveryFilter
 	var status, channel string
+	var account accountFlag
 	cmd := &cobra.Command{
-		Use:   "list [--run ID] [--invoice ID] [--account ID] [--status S] [--channel email|mail]",
+		Use:   "list [--run ID] [--invoice ID] [--account ACCOUNT] [--status S] [--channel email|mail]",
 		Short: "List invoice deliveries (every page), oldest first, with their status and last error",
 		Example: `  tollgatectl delivery list --run 7 --status failed
   tollgatectl delivery list --invoice 1042`,
@@ -56,6 +57,9 @@ func newDeliveryListCmd(g *globals) *cobra.Command {
 			}
 			c, err := g.client()
 			if err != nil {
+				return err
+			}
+			if f.AccountID, err = account.id(cmd.Context(), c); err != nil {
 				return err
 			}
 			f.Status, f.Channel, f.Limit = billing.DeliveryStatus(status), billing.DeliveryChannel(channel), 1000
@@ -82,7 +86,7 @@ func newDeliveryListCmd(g *globals) *cobra.Command {
 	fl := cmd.Flags()
 	fl.Int64Var(&f.RunID, "run", 0, "only this billing run's deliveries")
 	fl.Int64Var(&f.InvoiceID, "invoice", 0, "only this invoice's deliveries")
-	fl.Int64Var(&f.AccountID, "account", 0, "only this account's deliveries")
+	addAccountFlag(cmd, &account, "only this account's deliveries")
 	fl.StringVar(&status, "status", "", "only deliveries in this status: queued, sent, sent_to_vendor, mailed, returned, failed")
 	fl.StringVar(&channel, "channel", "", "only this channel: email, mail")
 	return cmd

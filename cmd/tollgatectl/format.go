@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
@@ -219,16 +220,51 @@ func decodeStrict(name string, data []byte, v any) error {
 // parses the id, builds the API client, then runs.
 func withID(g *globals, kind string, run func(cmd *cobra.Command, c *client.Client, id int64) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		id, err := parseIDOf(kind, args[0])
-		if err != nil {
-			return err
+		if kind != "account" {
+			if _, err := parseIDOf(kind, args[0]); err != nil {
+				return err
+			}
 		}
 		c, err := g.client()
 		if err != nil {
 			return err
 		}
+		id, err := resolveIDOf(cmd.Context(), c, kind, args[0])
+		if err != nil {
+			return err
+		}
 		return run(cmd, c, id)
 	}
+}
+
+// resolveIDOf reads what names a thing of a kind: an account by id,
+// account number (A-000042) or external id (as findAccount; an id is used
+// as is, without a request), anything else by its id. Errors: a malformed
+// id, no account with that number or external id, or the API's.
+func resolveIDOf(ctx context.Context, c *client.Client, kind, ref string) (int64, error) {
+	if kind != "account" {
+		return parseIDOf(kind, ref)
+	}
+	if id, err := strconv.ParseInt(strings.TrimSpace(ref), 10, 64); err == nil {
+		return parseIDOf(kind, strconv.FormatInt(id, 10))
+	}
+	a, err := findAccount(ctx, c, ref)
+	return a.ID, err
+}
+
+// accountIDOf is the id of the account an --account flag names (see
+// resolveIDOf); "" is 0 (no account: the flag was not given). Errors: a
+// number that is no id ("--account -1 is not an account id"), else
+// resolveIDOf's.
+func accountIDOf(ctx context.Context, c *client.Client, ref string) (int64, error) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return 0, nil
+	}
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id <= 0 {
+		return 0, fmt.Errorf("--account %d is not an account id", id)
+	}
+	return resolveIDOf(ctx, c, "account", ref)
 }
 
 // allPages collects every item of a paged listing: get returns one page
@@ -246,4 +282,91 @@ func allPages[T any](get func(after int64) ([]T, int64, error)) ([]T, error) {
 		}
 		after = next
 	}
+}
+
+// accountFlag is an --account flag: an account number (A-000042), external
+// id or id, resolved through findAccount when the command runs.
+type accountFlag struct{ ref string }
+
+func (f *accountFlag) String() string     { return f.ref }
+func (f *accountFlag) Set(s string) error { f.ref = s; return nil }
+func (f *accountFlag) Type() string       { return "account" }
+
+// id resolves the flag (0 when not given). Errors as findAccount's.
+func (f *accountFlag) id(ctx context.Context, c *client.Client) (int64, error) {
+	return accountIDOf(ctx, c, f.ref)
+}
+
+// addAccountFlag adds --account to a command, with usage text usage.
+func addAccountFlag(cmd *cobra.Command, f *accountFlag, usage string) {
+	cmd.Flags().Var(f, "account", usage+" (account number A-000042, external id or id)")
+}
+
+// escapeControl makes text that came from data safe to print on a terminal:
+// every control character except newline and tab (C0, DEL and C1) and every
+// byte that is not UTF-8 is shown as an escape (\x1b, \r, \u009b), so a
+// name or memo cannot move the cursor, recolour or clear the screen, or
+// hide what precedes it. tollgatectl's standard output and error messages
+// go through it (controlEscaper, main).
+func escapeControl(s string) string {
+	if !hasControl(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\n' || r == '\t':
+			b.WriteRune(r)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r >= 0x80 && r <= 0x9f:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// hasControl reports whether escapeControl would change s.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size <= 1) || (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r <= 0x9f) {
+			return true
+		}
+		i += size
+	}
+	return false
+}
+
+// controlEscaper is a writer that escapes control characters
+// (escapeControl) in what it writes to w; every command's standard output
+// is one. Binary output (a PDF to stdout) goes to rawOut instead.
+type controlEscaper struct{ w io.Writer }
+
+func (e controlEscaper) Write(p []byte) (int, error) {
+	s := string(p)
+	if !hasControl(s) {
+		return e.w.Write(p)
+	}
+	if _, err := io.WriteString(e.w, escapeControl(s)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// rawOut is the writer under w's control-character escaping, for binary
+// output.
+func rawOut(w io.Writer) io.Writer {
+	if e, ok := w.(controlEscaper); ok {
+		return e.w
+	}
+	return w
 }

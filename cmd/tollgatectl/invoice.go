@@ -24,7 +24,8 @@ func newInvoiceCmd(g *globals) *cobra.Command {
 }
 
 func newInvoiceListCmd(g *globals) *cobra.Command {
-	var account, run int64
+	var run int64
+	var account accountFlag
 	var status string
 	cmd := &cobra.Command{
 		Use:   "list [--account ID] [--status open|paid|void] [--run ID]",
@@ -42,9 +43,13 @@ func newInvoiceListCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			accountID, err := account.id(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
 			q := url.Values{}
-			if account > 0 {
-				q.Set("account_id", strconv.FormatInt(account, 10))
+			if accountID > 0 {
+				q.Set("account_id", strconv.FormatInt(accountID, 10))
 			}
 			if run > 0 {
 				q.Set("billing_run_id", strconv.FormatInt(run, 10))
@@ -68,7 +73,7 @@ func newInvoiceListCmd(g *globals) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.Int64Var(&account, "account", 0, "only this account's invoices")
+	addAccountFlag(cmd, &account, "only this account's invoices")
 	f.StringVar(&status, "status", "", "only invoices in this status: open, paid, void")
 	f.Int64Var(&run, "run", 0, "only invoices of this billing run")
 	return cmd

@@ -85,7 +85,7 @@ func downloadPDF(cmd *cobra.Command, c *client.Client, path string, q url.Values
 		return fmt.Errorf("GET %s: the answer is not a PDF (%d bytes)", path, len(data))
 	}
 	if file == "-" {
-		_, err := cmd.OutOrStdout().Write(data)
+		_, err := rawOut(cmd.OutOrStdout()).Write(data)
 		return err
 	}
 	if err := os.WriteFile(file, data, 0o644); err != nil {

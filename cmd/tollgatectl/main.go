@@ -20,9 +20,9 @@ func main() {
 	if err := cmd.ExecuteContext(ctx); err != nil {
 		var p *client.Problem
 		if errors.As(err, &p) {
-			fmt.Fprintln(os.Stderr, "error:", p.Error())
+			fmt.Fprintln(os.Stderr, "error:", escapeControl(p.Error()))
 		} else {
-			fmt.Fprintln(os.Stderr, "error:", err)
+			fmt.Fprintln(os.Stderr, "error:", escapeControl(err.Error()))
 		}
 		os.Exit(1)
 	}

@@ -343,8 +343,11 @@ func (b *accountBook) search(ctx context.Context, ref string) (*billing.Account,
 // lookup returns the account ref names (after resolve), or nil.
 func (b *accountBook) lookup(ref string) *billing.Account { return b.byRef[strings.TrimSpace(ref)] }
 
-// findAccount finds the account a command's ACCOUNT argument names: an id,
-// or an account number or external id.
+// findAccount finds the account a command's ACCOUNT argument (or --account
+// flag) names: an id (all digits), or an account number (A-000042) or
+// external id. Commands that need only the id use resolveIDOf and
+// accountIDOf, which follow the same rule. Errors: an empty ref, no such
+// account, or the API's.
 func findAccount(ctx context.Context, c *client.Client, ref string) (billing.Account, error) {
 	ref = strings.TrimSpace(ref)
 	if _, err := strconv.ParseUint(ref, 10, 64); err == nil {
@@ -470,17 +473,15 @@ payment gateway and are not recorded here.`,
 }
 
 func newPaymentListCmd(g *globals) *cobra.Command {
-	var account, batch int64
+	var batch int64
+	var account accountFlag
 	cmd := &cobra.Command{
-		Use:   "list [--account ID] [--batch ID]",
+		Use:   "list [--account ACCOUNT] [--batch ID]",
 		Short: "List payments (every page), by account or deposit batch",
 		Example: `  tollgatectl payment list --account 42
   tollgatectl payment list --batch 7 -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if account < 0 {
-				return fmt.Errorf("--account %d is not an account id", account)
-			}
 			if batch < 0 {
 				return fmt.Errorf("--batch %d is not a batch id", batch)
 			}
@@ -488,9 +489,13 @@ func newPaymentListCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			accountID, err := account.id(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
 			q := url.Values{}
-			if account > 0 {
-				q.Set("account_id", strconv.FormatInt(account, 10))
+			if accountID > 0 {
+				q.Set("account_id", strconv.FormatInt(accountID, 10))
 			}
 			if batch > 0 {
 				q.Set("batch_id", strconv.FormatInt(batch, 10))
@@ -519,7 +524,7 @@ func newPaymentListCmd(g *globals) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.Int64Var(&account, "account", 0, "only this account's payments")
+	addAccountFlag(cmd, &account, "only this account's payments")
 	f.Int64Var(&batch, "batch", 0, "only the payments posted by this deposit batch")
 	return cmd
 }

@@ -52,15 +52,15 @@ func newPMAddCmd(g *globals) *cobra.Command {
   tollgatectl payment-method add 42 --token pm_1Q... --brand visa --last4 4242 --exp 12/2030`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("account", args[0])
-			if err != nil {
-				return err
-			}
 			month, year, err := parseExpiry(exp)
 			if err != nil {
 				return err
 			}
 			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			id, err := resolveIDOf(cmd.Context(), c, "account", args[0])
 			if err != nil {
 				return err
 			}
@@ -115,17 +115,22 @@ func idsCmd(g *globals, use, short string, kinds []string, run func(cmd *cobra.C
 	return &cobra.Command{
 		Use: use, Short: short, Args: cobra.ExactArgs(len(kinds)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ids := make([]int64, len(args))
 			for i, a := range args {
-				id, err := parseIDOf(kinds[i], a)
-				if err != nil {
-					return err
+				if kinds[i] != "account" {
+					if _, err := parseIDOf(kinds[i], a); err != nil {
+						return err
+					}
 				}
-				ids[i] = id
 			}
 			c, err := g.client()
 			if err != nil {
 				return err
+			}
+			ids := make([]int64, len(args))
+			for i, a := range args {
+				if ids[i], err = resolveIDOf(cmd.Context(), c, kinds[i], a); err != nil {
+					return err
+				}
 			}
 			return run(cmd, c, ids)
 		},

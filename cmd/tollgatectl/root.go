@@ -64,6 +64,11 @@ Idempotency-Key, so a command that timed out can be re-run with the same
 			if g.output != "table" && g.output != "json" {
 				return fmt.Errorf("--output %q is not one of table, json", g.output)
 			}
+			// Data (names, memos, errors a bank file carried) may hold
+			// terminal control sequences: they are shown escaped.
+			if _, ok := cmd.OutOrStdout().(controlEscaper); !ok {
+				cmd.SetOut(controlEscaper{cmd.OutOrStdout()})
+			}
 			return nil
 		},
 	}
@@ -80,7 +85,36 @@ Idempotency-Key, so a command that timed out can be re-run with the same
 	root.AddCommand(newPKICmd(g), newAgentCmd(g))
 	root.AddCommand(newDeliveryCmd(g))
 	root.AddCommand(newTicketCmd(g))
+	rejectUnknownSubcommands(root)
 	return root
+}
+
+// rejectUnknownSubcommands makes every command group below root (account,
+// payment, ...) fail on a word that is none of its subcommands ("account
+// shwo 5": unknown command, exit status 1) instead of printing its help
+// and succeeding; the group alone still prints its help. Cobra checks
+// unknown subcommands of the root only.
+func rejectUnknownSubcommands(root *cobra.Command) {
+	for _, c := range root.Commands() {
+		rejectUnknownSubcommands(c)
+		if !c.HasSubCommands() || c.Runnable() {
+			continue
+		}
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+			}
+			return fmt.Errorf("%s\nRun '%s --help' for usage", msg, cmd.CommandPath())
+		}
+		c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+		if c.SuggestionsMinimumDistance <= 0 {
+			c.SuggestionsMinimumDistance = 2
+		}
+	}
 }
 
 func printJSON(w io.Writer, v any) error {

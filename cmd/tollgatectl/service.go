@@ -36,7 +36,8 @@ func parseID(s string) (int64, error) {
 func newServiceCreateCmd(g *globals) *cobra.Command {
 	var in billing.NewService
 	var state, idemKey, start, end string
-	var accountID, planID int64
+	var planID int64
+	var account accountFlag
 	cmd := &cobra.Command{
 		Use:   "create --pop POP --method METHOD [flags]",
 		Short: "Create a service at a POP with its enforcement binding",
@@ -51,6 +52,10 @@ func newServiceCreateCmd(g *globals) *cobra.Command {
 				return err
 			}
 			in.State = billing.DesiredState(state)
+			accountID, err := account.id(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
 			if accountID > 0 {
 				in.AccountID = &accountID
 			}
@@ -86,7 +91,7 @@ func newServiceCreateCmd(g *globals) *cobra.Command {
 	f.StringVar(&in.Binding.Device, "device", "", "device name from the agent's config (method snmp)")
 	f.Int32Var(&in.Binding.IfIndex, "if-index", 0, "interface index (method snmp)")
 	f.StringVar(&state, "state", "active", "initial desired state: active or suspended")
-	f.Int64Var(&accountID, "account", 0, "account id the service belongs to")
+	addAccountFlag(cmd, &account, "the account the service belongs to")
 	f.Int64Var(&planID, "plan", 0, "plan id it is billed on (needs --account and --start)")
 	f.StringVar(&start, "start", "", "first billed day, YYYY-MM-DD")
 	f.StringVar(&end, "end", "", "day billing stops (exclusive), YYYY-MM-DD")

@@ -39,9 +39,9 @@ and read.`,
 
 func newTicketListCmd(g *globals) *cobra.Command {
 	var status string
-	var account int64
+	var account accountFlag
 	cmd := &cobra.Command{
-		Use:   "list [--status open|answered|closed] [--account ID]",
+		Use:   "list [--status open|answered|closed] [--account ACCOUNT]",
 		Short: "List support tickets (every page), newest first, without their messages",
 		Example: `  tollgatectl ticket list --status open
   tollgatectl ticket list --account 42
@@ -51,14 +51,16 @@ func newTicketListCmd(g *globals) *cobra.Command {
 			switch {
 			case status != "" && !billing.TicketStatus(status).Valid():
 				return fmt.Errorf("--status %q is not one of open, answered, closed", status)
-			case account < 0:
-				return fmt.Errorf("--account %d is not an account id", account)
 			}
 			c, err := g.client()
 			if err != nil {
 				return err
 			}
-			f := billing.TicketFilter{AccountID: account, Status: billing.TicketStatus(status), Limit: 1000}
+			accountID, err := account.id(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			f := billing.TicketFilter{AccountID: accountID, Status: billing.TicketStatus(status), Limit: 1000}
 			all, err := allPages(func(after int64) ([]billing.Ticket, int64, error) {
 				f.AfterID = after
 				p, err := c.Tickets(cmd.Context(), f)
@@ -81,7 +83,7 @@ func newTicketListCmd(g *globals) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&status, "status", "", "only tickets in this status: open (waiting for staff), answered (waiting for the subscriber) or closed")
-	f.Int64Var(&account, "account", 0, "only this account's tickets (account id)")
+	addAccountFlag(cmd, &account, "only this account's tickets")
 	return cmd
 }
 

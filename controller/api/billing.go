@@ -297,7 +297,7 @@ func (s *Server) registerBilling() {
 			return &body[preview]{Body: p}, nil
 		})
 	huma.Register(api, op("start-billing-run", http.MethodPost, "/api/v1/billing-runs",
-		"Run billing now for a date: one run per account type (or the one given); returns at once, progress in the runs", RoleBilling, "billing runs"),
+		"Run billing now for a date: one run per account type (or the one given); returns at once, progress in the runs. A type that already has a run for the date gets no new one: its run is returned with already_existed true", RoleBilling, "billing runs"),
 		func(ctx context.Context, in *body[runRequest]) (*body[page[billing.BillingRun]], error) {
 			types := []int64{in.Body.AccountTypeID}
 			if in.Body.AccountTypeID == 0 {
@@ -316,10 +316,11 @@ func (s *Server) registerBilling() {
 				if date.IsZero() {
 					date = s.today(ctx, id)
 				}
-				run, _, err := s.runner.StartRun(ctx, id, date, billing.TriggerOnDemand, actor(ctx))
+				run, created, err := s.runner.StartRun(ctx, id, date, billing.TriggerOnDemand, actor(ctx))
 				if err != nil {
 					return nil, s.toHTTPError("start-billing-run", err)
 				}
+				run.AlreadyExisted = !created
 				runs = append(runs, run)
 			}
 			return &body[page[billing.BillingRun]]{Body: newPage(runs, 0, func(r billing.BillingRun) int64 { return r.ID })}, nil

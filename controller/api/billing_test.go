@@ -88,8 +88,18 @@ func TestBillingRunPreviewAndStart(t *testing.T) {
 		t.Fatalf("start: %d %s", r.status, r.body)
 	}
 	run := r.json(t)["items"].([]any)[0].(map[string]any)
-	if run["status"] != "running" || run["total_accounts"].(float64) != 1 {
+	if run["status"] != "running" || run["total_accounts"].(float64) != 1 || run["already_existed"] != nil {
 		t.Fatalf("run: %s", r.body)
+	}
+	// Starting the date again (a new request, not a retry) starts nothing
+	// and says so.
+	r = e.do("POST", "/api/v1/billing-runs", adminToken, "run-again", `{"date":"2026-11-28"}`)
+	if r.status != 200 {
+		t.Fatalf("start again: %d %s", r.status, r.body)
+	}
+	again := r.json(t)["items"].([]any)[0].(map[string]any)
+	if again["id"] != run["id"] || again["already_existed"] != true {
+		t.Fatalf("second start for the same date: %s; want run %v with already_existed true", r.body, run["id"])
 	}
 }
 

@@ -35,8 +35,9 @@ func (s *Server) depositSlip(ctx context.Context, ids []int64) (documents.Deposi
 		if slip.DepositDate.IsZero() || b.DepositDate.After(slip.DepositDate) {
 			slip.DepositDate = b.DepositDate
 		}
-		if slip.DepositAccount == "" {
-			slip.DepositAccount = b.DepositAccount
+		if slip.DepositAccount == "" && slip.BankName == "" {
+			// The bank's name is printed as is; only the number is masked.
+			slip.BankName, slip.DepositAccount = documents.SplitDepositAccount(b.DepositAccount)
 		}
 		slip.BatchIDs = append(slip.BatchIDs, id)
 		for _, l := range b.Lines {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -141,6 +142,11 @@ func TestBatchEndpoints(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("the deposit slip PDF lacks %q:\n%s", want, text)
 		}
+	}
+	// The batch's deposit account "First Bank 1234": the bank's name
+	// printed, the (short) number masked whole.
+	if !regexp.MustCompile(`Bank +First Bank\b`).MatchString(text) || !regexp.MustCompile(`Deposit account +\*\*\*\*\s`).MatchString(text) {
+		t.Errorf("the deposit slip PDF does not show bank First Bank and account ****:\n%s", text)
 	}
 	e.do("POST", "/api/v1/payment-batches", billingToken, "b2", `{"deposit_date":"2026-12-06"}`)
 	if r := e.do("GET", "/api/v1/deposit-slips?batch=2", readerToken, "", ""); r.status != 422 {

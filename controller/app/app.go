@@ -94,14 +94,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Cont
 		return nil, err
 	}
 	c := &Controller{cfg: cfg, log: log, db: db, hub: push.NewHub()}
-	if err := c.build(opts, tokens); err != nil {
+	if err := c.build(ctx, opts, tokens); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return c, nil
 }
 
-func (c *Controller) build(opts Options, tokens []api.Token) error {
+func (c *Controller) build(ctx context.Context, opts Options, tokens []api.Token) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -123,21 +123,25 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 			opts.Clock = &clock.Offset{}
 		}
 		c.log.Warn("dev.clock_api is on: admins can move the controller's clock forward (development only)")
+		var start time.Time
 		if c.cfg.Dev.ClockStart != "" {
-			start, err := time.Parse(time.RFC3339, c.cfg.Dev.ClockStart)
-			if err != nil {
+			var err error
+			if start, err = time.Parse(time.RFC3339, c.cfg.Dev.ClockStart); err != nil {
 				return fmt.Errorf("dev.clock_start: %w", err)
 			}
-			if off, ok := opts.Clock.(*clock.Offset); ok {
-				if start.Before(off.Now()) {
-					return fmt.Errorf("dev.clock_start %s is in the past: the clock only moves forward", c.cfg.Dev.ClockStart)
-				}
-				off.Advance(start.Sub(off.Now()))
+		}
+		if off, ok := opts.Clock.(*clock.Offset); ok {
+			restored, err := jobs.RestoreDevClock(ctx, c.db, off, start)
+			if err != nil {
+				return err
+			}
+			if restored && !start.IsZero() {
+				c.log.Info("dev clock continues from the database; dev.clock_start applies only to a database without one", "now", off.Now())
 			}
 		}
 	}
 	runner, err := jobs.New(jobs.Config{Workers: c.cfg.Jobs.Workers, TickInterval: c.cfg.Jobs.TickInterval,
-		JobTimeout: c.cfg.Jobs.JobTimeout, RescueStuckAfter: c.cfg.Jobs.RescueAfter, BatchSize: c.cfg.Jobs.BatchSize,
+		JobTimeout: c.cfg.Jobs.JobTimeout, RescueStuckAfter: c.cfg.Jobs.RescueAfter, LeaseTTL: c.cfg.Jobs.LeaseTTL, BatchSize: c.cfg.Jobs.BatchSize,
 		IdempotencyRetention: c.cfg.Jobs.IdempotencyRetention, EnforcementRetention: c.cfg.Jobs.EnforcementRetention,
 		Guard: c.cfg.Delinquency.Guard, DeliveryInterval: c.cfg.Delivery.Interval},
 		c.db, opts.Clock, c.log.With("component", "jobs"))

@@ -137,6 +137,13 @@ type JobsConfig struct {
 	// RescueAfter is how long a job may stay running before another replica
 	// takes it over (its replica presumably died). Default job_timeout + 1m.
 	RescueAfter time.Duration `yaml:"rescue_after"`
+	// LeaseTTL is how long a replica's job-runner lease lasts; it renews it
+	// every lease_ttl/3. Jobs left running by a replica whose lease lapsed
+	// (it crashed) are resumed at once, so a crashed billing run resumes
+	// within about lease_ttl × 4/3 (40 s by default) of the crash, e.g. on
+	// the controller's restart; a live replica's long job is never taken
+	// over. Default 30s.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
 	// BatchSize is how many accounts one billing batch invoices in one
 	// transaction. Default 2500.
 	BatchSize int `yaml:"batch_size"`
@@ -157,9 +164,11 @@ type DevConfig struct {
 	// TOLLGATE_DEV_CLOCK_API.
 	ClockAPI bool `yaml:"clock_api"`
 	// ClockStart, with ClockAPI, starts the controller's clock at this
-	// instant (RFC 3339, e.g. "2027-11-15T12:00:00Z"; it must be later than
-	// the real time: the clock never goes back), so a demo sees the same
-	// dates whenever it runs. Default: the real time.
+	// instant (RFC 3339, e.g. "2027-11-15T12:00:00Z"; past or future), so a
+	// demo sees the same dates whenever it runs. The clock is kept in the
+	// database and a restart continues it, so ClockStart applies only to a
+	// database with no stored clock (the stored clock wins). Default: the
+	// real time.
 	ClockStart string `yaml:"clock_start"`
 }
 

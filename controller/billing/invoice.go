@@ -87,11 +87,23 @@ type Invoice struct {
 	Tax      int64         `json:"tax"`
 	Total    int64         `json:"total"`
 	Status   InvoiceStatus `json:"status" enum:"open,paid,void"`
-	Lines    []InvoiceLine `json:"lines"`
+	// Paid is how much of Total payments and credits have paid so far
+	// (their allocations to this invoice); Total when Status is paid.
+	Paid  int64         `json:"paid"`
+	Lines []InvoiceLine `json:"lines"`
 	// Why lists, in plain language, the decisions behind the invoice's
 	// dates and amounts.
 	Why       []string  `json:"why"`
 	CreatedAt time.Time `json:"created_at"`
+}
+
+// Unpaid is what is still to pay on the invoice: Total − Paid, and nothing
+// once it is paid or void.
+func (i Invoice) Unpaid() int64 {
+	if i.Status == InvoicePaid || i.Status == InvoiceVoid {
+		return 0
+	}
+	return max(i.Total-i.Paid, 0)
 }
 
 // InvoiceDates computes an invoice's dates for billing period p:

@@ -44,6 +44,10 @@ type BillingRun struct {
 	Errors         []AccountError `json:"errors,omitempty"`
 	CreatedAt      time.Time      `json:"created_at"`
 	FinishedAt     *time.Time     `json:"finished_at,omitempty"`
+	// AlreadyExisted, in the answer to a request to start runs, says the
+	// run for this account type and date existed before the request: the
+	// request started nothing, and this is that run as it is now.
+	AlreadyExisted bool `json:"already_existed,omitempty"`
 }
 
 // AccountError is why one account could not be billed.

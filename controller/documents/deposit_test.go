@@ -480,3 +480,18 @@ func TestCashOnlySlip(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitDepositAccount(t *testing.T) {
+	for _, tc := range []struct{ in, bank, account string }{
+		{"First Prairie Bank 0012-3456-789", "First Prairie Bank", "0012-3456-789"},
+		{"First Bank ****1234", "First Bank", "****1234"},
+		{"Bank 1 of Texas - 123 456", "Bank 1 of Texas", "123 456"},
+		{"  0012-3456-789 ", "", "0012-3456-789"},
+		{"Credit Union", "Credit Union", ""},
+		{"", "", ""},
+	} {
+		if bank, account := SplitDepositAccount(tc.in); bank != tc.bank || account != tc.account {
+			t.Errorf("SplitDepositAccount(%q) = %q, %q; want %q, %q", tc.in, bank, account, tc.bank, tc.account)
+		}
+	}
+}

@@ -62,3 +62,19 @@ func oneLine(s string) string {
 		return r
 	}, s))
 }
+
+// SplitDepositAccount splits what staff typed as a batch's deposit account
+// ("First Prairie Bank 0012-3456-789", "First Bank ****1234") into the
+// bank's name and the account number: the number is the trailing words
+// that hold a digit or an asterisk, the name what comes before them
+// (without trailing separators). Text with no such word is all name; text
+// that is all number has no name.
+func SplitDepositAccount(text string) (bank, account string) {
+	words := strings.Fields(text)
+	cut := len(words)
+	for cut > 0 && strings.ContainsFunc(words[cut-1], func(r rune) bool { return unicode.IsDigit(r) || r == '*' }) {
+		cut--
+	}
+	bank = strings.TrimRight(strings.Join(words[:cut], " "), " -–—,:;#/")
+	return bank, strings.Join(words[cut:], " ")
+}

@@ -50,6 +50,19 @@ type InvoiceDocument struct {
 	RemittanceSlip bool
 }
 
+// paidInFull reports whether the invoice is paid: a reprint shows it PAID,
+// with nothing due on it.
+func (d InvoiceDocument) paidInFull() bool { return d.Invoice.Status == billing.InvoicePaid }
+
+// dueNow is what the invoice asks to be paid when printed: the amount due
+// at issue, or nothing when it is void, paid or a credit.
+func (d InvoiceDocument) dueNow() int64 {
+	if d.Invoice.Status == billing.InvoiceVoid || d.paidInFull() {
+		return 0
+	}
+	return max(d.AmountDue, 0)
+}
+
 // remitTo is the remit-to address: the document's, else the company's.
 func (d InvoiceDocument) remitTo() []string {
 	lines := d.RemitTo

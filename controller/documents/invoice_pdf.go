@@ -290,12 +290,21 @@ func (l *invoiceLayout) amountDueBox() {
 	pdf.SetDrawColor(120, 130, 145)
 	pdf.SetLineWidth(0.015)
 	pdf.Rect(x, y, w, h, "FD")
+	if d.paidInFull() {
+		// A reprint of a paid invoice: marked PAID, nothing due.
+		doc.font("", 10)
+		doc.text(x, y+0.08, w, 0.2, "Amount due: "+string(l.cur)+" "+l.amount(0), "C", false)
+		doc.font("B", 22)
+		pdf.SetTextColor(180, 20, 20)
+		doc.text(x, y+0.3, w, 0.38, "PAID", "C", false)
+		pdf.SetTextColor(0, 0, 0)
+		doc.font("B", 10)
+		doc.text(x, y+0.7, w, 0.2, "Paid in full: "+string(l.cur)+" "+l.amount(d.Invoice.Paid)+" - thank you", "C", false)
+		return
+	}
 	doc.font("", 10)
 	doc.text(x, y+0.08, w, 0.2, "Amount due", "C", false)
-	due := d.AmountDue
-	if due < 0 || d.Invoice.Status == billing.InvoiceVoid {
-		due = 0
-	}
+	due := d.dueNow()
 	doc.font("B", 20)
 	doc.text(x, y+0.3, w, 0.36, string(l.cur)+" "+l.amount(due), "C", false)
 	doc.font("B", 10)
@@ -340,6 +349,9 @@ func (l *invoiceLayout) summary() {
 	right := 1 + max(1, len(shown))
 	if more > 0 {
 		right++
+	}
+	if d.Invoice.Paid > 0 {
+		right += 2
 	}
 	l.ensure(0.3 + float64(max(5, right))*rowH)
 	y0 := l.y
@@ -394,6 +406,19 @@ func (l *invoiceLayout) summary() {
 		}
 		doc.text(rx, y, rw-1.0, rowH, fmt.Sprintf("and %d more", more), "L", false)
 		doc.text(rx+rw-1.0, y, 1.0, rowH, l.amount(rest), "R", false)
+		y += rowH
+	}
+	if d.Invoice.Paid > 0 {
+		// A reprint: what has been paid on this invoice since it was
+		// issued, and what is still due on it.
+		doc.hline(rx, rx+rw, y+0.02, 0.01, 150)
+		y += 0.05
+		doc.text(rx, y, rw-1.0, rowH, "Paid on this invoice since it was issued", "L", true)
+		doc.text(rx+rw-1.0, y, 1.0, rowH, l.amount(-d.Invoice.Paid), "R", false)
+		y += rowH
+		doc.font("B", 9)
+		doc.text(rx, y, rw-1.0, rowH, "Still due on this invoice", "L", true)
+		doc.text(rx+rw-1.0, y, 1.0, rowH, l.amount(d.Invoice.Unpaid()), "R", false)
 		y += rowH
 	}
 	l.y = max(yl, y) + 0.18
@@ -528,7 +553,7 @@ func (l *invoiceLayout) message() {
 // howToPay tells an invoice without a slip where payments go.
 func (l *invoiceLayout) howToPay() {
 	d, doc := l.d, l.doc
-	if d.AmountDue <= 0 || d.Invoice.Status == billing.InvoiceVoid {
+	if d.dueNow() <= 0 {
 		return
 	}
 	parts := []string{"Please pay " + string(l.cur) + " " + l.amount(d.AmountDue) + " by " + longDate(d.Invoice.DueDate) + "."}
@@ -587,10 +612,7 @@ func (l *invoiceLayout) slip() {
 	// Right: the fields a payment clerk keys in.
 	x, w, lw, rowH := 4.9, pageW-marginX-4.9, 1.35, 0.3
 	y = slipTop + 0.18
-	due := max(d.AmountDue, 0)
-	if inv.Status == billing.InvoiceVoid {
-		due = 0
-	}
+	due := d.dueNow()
 	fields := [][2]string{
 		{"Account number", d.Account.Number},
 		{"Invoice number", inv.Number},

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/postgres"
 	"github.com/tollgate-isp/tollgate/internal/clock"
 )
 
@@ -27,6 +28,30 @@ func NewDevClock(r *Runner, clk *clock.Offset) *DevClock {
 	return &DevClock{r: r, clock: clk, Step: time.Hour, Wait: 10 * time.Minute}
 }
 
+// RestoreDevClock sets clk to the dev clock stored in db, so a restart
+// continues where the clock was (it kept running at real speed meanwhile).
+// Only with no clock stored does it start clk at start (unless zero; it may
+// be in the past) and store it. restored reports that the stored clock was
+// used (start, if any, was then ignored). It returns the database's error,
+// if any.
+func RestoreDevClock(ctx context.Context, db *postgres.DB, clk *clock.Offset, start time.Time) (restored bool, err error) {
+	offset, ok, err := db.DevClockOffset(ctx)
+	if err != nil {
+		return false, fmt.Errorf("dev clock: %w", err)
+	}
+	if ok {
+		clk.SetOffset(offset)
+		return true, nil
+	}
+	if !start.IsZero() {
+		clk.SetOffset(clk.Offset() + start.Sub(clk.Now()))
+	}
+	if err := db.SaveDevClockOffset(ctx, clk.Offset(), clk.Now()); err != nil {
+		return false, fmt.Errorf("dev clock: %w", err)
+	}
+	return false, nil
+}
+
 // Advance implements the API's DevClock.
 func (c *DevClock) Advance(ctx context.Context, d time.Duration) (time.Time, []billing.BillingRun, error) {
 	target := c.clock.Now().Add(d)
@@ -37,6 +62,11 @@ func (c *DevClock) Advance(ctx context.Context, d time.Duration) (time.Time, []b
 			break
 		}
 		now := c.clock.Advance(min(remaining, c.Step))
+		// Stored before the step's runs, so a restart never goes back to
+		// a date whose runs have begun.
+		if err := c.r.db.SaveDevClockOffset(ctx, c.clock.Offset(), now); err != nil {
+			return now, opened, fmt.Errorf("dev clock: %w", err)
+		}
 		runs, err := c.r.tick(ctx, now, billing.TriggerClock)
 		if err != nil {
 			return now, opened, err

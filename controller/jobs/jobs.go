@@ -29,6 +29,15 @@ type Config struct {
 	// controller takes it over (its controller presumably died). Must exceed
 	// JobTimeout. Default JobTimeout + 1m.
 	RescueStuckAfter time.Duration
+	// LeaseTTL is how long a job runner's lease lasts. Every runner renews
+	// its lease (in the database, at the database's time) every LeaseTTL/3
+	// and, at the same moments, makes available again every job left
+	// running by a runner whose lease lapsed (it crashed or was killed), so
+	// an interrupted billing batch resumes within about LeaseTTL + LeaseTTL/3
+	// of the crash, on any replica, or on this one when it restarts. A
+	// healthy runner's long job is never taken over, however long it runs
+	// (up to JobTimeout). Default 30s, at least 1s.
+	LeaseTTL time.Duration
 	// BatchSize is how many accounts one billing batch job invoices in one
 	// transaction. Default 2500 (measured: fewer, larger COPYs beat more,
 	// smaller ones on the 2-core reference machine).
@@ -74,6 +83,10 @@ func (c Config) withDefaults() Config {
 	if c.BatchSize <= 0 {
 		c.BatchSize = 2500
 	}
+	if c.LeaseTTL <= 0 {
+		c.LeaseTTL = 30 * time.Second
+	}
+	c.LeaseTTL = max(c.LeaseTTL, time.Second)
 	if c.EnforcementRetention <= 0 {
 		c.EnforcementRetention = 35 * 24 * time.Hour
 	}
@@ -146,6 +159,13 @@ type Runner struct {
 	notifier Notifier
 	// deliverer delivers invoices (delivery.go).
 	deliverer Deliverer
+	// stopLease ends the lease loop started by Start; leaseDone is closed
+	// when it has ended.
+	stopLease context.CancelFunc
+	leaseDone chan struct{}
+	// beforeBatch, if set, runs before each billing batch (tests slow
+	// batches down with it).
+	beforeBatch func(ctx context.Context, args BillingBatchArgs)
 }
 
 // UseNotifier lets the notice job deliver through n. Without it notices stay
@@ -201,14 +221,64 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 	return r, nil
 }
 
-// Start begins working jobs; Stop ends it.
-func (r *Runner) Start(ctx context.Context) error { return r.river.Start(ctx) }
+// Start takes this runner's lease, rescues the jobs of runners whose lease
+// lapsed, and begins working jobs; Stop ends it. It returns the database's
+// or River's error, if any (then nothing was started).
+func (r *Runner) Start(ctx context.Context) error {
+	if err := r.db.RenewJobLease(ctx, r.river.ID()); err != nil {
+		return fmt.Errorf("job runner lease: %w", err)
+	}
+	if err := r.river.Start(ctx); err != nil {
+		return err
+	}
+	leaseCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	r.stopLease, r.leaseDone = stop, make(chan struct{})
+	go r.keepLease(leaseCtx)
+	return nil
+}
 
-// Stop stops fetching new jobs and waits for running ones (bounded by ctx).
+// keepLease renews the runner's lease every LeaseTTL/3 and rescues the jobs
+// of runners whose lease lapsed, until ctx ends.
+func (r *Runner) keepLease(ctx context.Context) {
+	defer close(r.leaseDone)
+	id := r.river.ID()
+	t := time.NewTicker(r.cfg.LeaseTTL / 3)
+	defer t.Stop()
+	for {
+		if err := r.db.RenewJobLease(ctx, id); err != nil && ctx.Err() == nil {
+			r.log.Warn("job runner lease not renewed; retrying", "client_id", id, "err", err)
+		}
+		rescued, err := r.db.RescueOrphanedJobs(ctx, r.cfg.LeaseTTL)
+		if err != nil && ctx.Err() == nil {
+			r.log.Warn("rescuing the jobs of stopped job runners failed; retrying", "err", err)
+		}
+		if len(rescued) > 0 {
+			r.log.Warn("jobs of a job runner that stopped renewing its lease rescued", "jobs", rescued)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Stop stops fetching new jobs, waits for running ones (bounded by ctx) and
+// gives up the runner's lease. It returns River's error, if any.
 func (r *Runner) Stop(ctx context.Context) error {
 	err := r.river.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
-		return r.river.StopAndCancel(context.Background())
+		err = r.river.StopAndCancel(context.Background())
+	}
+	if r.stopLease != nil {
+		r.stopLease()
+		<-r.leaseDone
+		r.stopLease = nil
+		dropCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if derr := r.db.DropJobLease(dropCtx, r.river.ID()); derr != nil {
+			r.log.Warn("job runner lease not given up; it lapses by itself", "err", derr)
+		}
 	}
 	return err
 }
@@ -330,6 +400,9 @@ type batchWorker struct {
 }
 
 func (w *batchWorker) Work(ctx context.Context, job *river.Job[BillingBatchArgs]) error {
+	if w.r.beforeBatch != nil {
+		w.r.beforeBatch(ctx, job.Args)
+	}
 	res, err := w.r.db.RunBillingBatch(ctx, job.Args.RunID, job.Args.BatchNo, w.r.clock.Now())
 	if err != nil {
 		return err

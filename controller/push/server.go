@@ -245,7 +245,7 @@ func (s *Server) Report(stream pb.Enforcement_ReportServer) error {
 			}
 			checked, checkedOK = msg.GetPop(), true
 		}
-		r, err := fromProtoReport(msg, s.clock.Now())
+		r, err := fromProtoReport(msg, s.clock.Now(), clockOffset(s.clock))
 		if err != nil {
 			return status.Error(codes.InvalidArgument, err.Error())
 		}
@@ -317,7 +317,21 @@ func stateFromProto(s pb.DesiredState) billing.DesiredState {
 	return ""
 }
 
-func fromProtoReport(m *pb.ReportRequest, now time.Time) (billing.AgentReport, error) {
+// clockOffset is how far clk runs from the real time: the dev clock's
+// offset, zero for the real clock.
+func clockOffset(clk clock.Clock) time.Duration {
+	if o, ok := clk.(interface{ Offset() time.Duration }); ok {
+		return o.Offset()
+	}
+	return 0
+}
+
+// fromProtoReport reads an agent's report received at now (the controller's
+// clock). Read-back times come on the agent's real clock; offset (the
+// controller clock's distance from the real time, see clockOffset) puts
+// them on the controller's clock, so "last confirmed" is comparable with
+// every other time the controller shows.
+func fromProtoReport(m *pb.ReportRequest, now time.Time, offset time.Duration) (billing.AgentReport, error) {
 	r := billing.AgentReport{POP: m.GetPop(), AgentID: m.GetAgentId(), AppliedRevision: m.GetAppliedRevision(), ReceivedAt: now}
 	if r.AgentID == "" {
 		return r, errors.New("agent_id is required")
@@ -336,7 +350,7 @@ func fromProtoReport(m *pb.ReportRequest, now time.Time) (billing.AgentReport, e
 			ObservedState: stateFromProto(res.GetObservedState()),
 		}
 		if ns := res.GetObservedAtUnixNano(); ns > 0 {
-			sr.ObservedAt = time.Unix(0, ns)
+			sr.ObservedAt = time.Unix(0, ns).Add(offset)
 		}
 		r.Results = append(r.Results, sr)
 	}

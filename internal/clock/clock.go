@@ -44,6 +44,23 @@ func (c *Offset) Advance(d time.Duration) time.Time {
 	return c.Now()
 }
 
+// Offset returns how far the clock is from the real time (negative when
+// it was set in the past).
+func (c *Offset) Offset() time.Duration {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.offset
+}
+
+// SetOffset puts the clock d from the real time, backwards too: for
+// restoring a stored dev clock, or starting one in the past, before the
+// clock is used. Once in use, move it with Advance.
+func (c *Offset) SetOffset(d time.Duration) {
+	c.mu.Lock()
+	c.offset = d
+	c.mu.Unlock()
+}
+
 // Fixed is a clock that stands still until Set or Add moves it; for tests.
 type Fixed struct {
 	mu sync.Mutex

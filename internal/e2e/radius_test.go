@@ -102,7 +102,7 @@ radius:
 
 func (r *radiusPOP) startAgent() {
 	r.t.Helper()
-	r.agentProc = start(r.t, "tollgate-agent", nil, "--config", r.agentCfg)
+	r.agentProc = start(r.t, "tollgate-agent", nil, "--config", r.agentCfg, "--init-state")
 	waitHTTP(r.t, "http://"+r.metrics+"/healthz", 200, 10*time.Second)
 }
 

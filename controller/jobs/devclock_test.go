@@ -1,0 +1,59 @@
+package jobs
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/tollgate-isp/tollgate/controller/postgres"
+	"github.com/tollgate-isp/tollgate/internal/clock"
+	"github.com/tollgate-isp/tollgate/internal/pgtest"
+)
+
+// TestDevClockSurvivesRestartAndMayStartInThePast starts a dev clock in the
+// past (dev.clock_start a year and more ago), advances it 30 days, then
+// "restarts" (a fresh clock, same database, same config): the restarted
+// clock continues from the stored one (30 days after the start, not the
+// start again), and a different clock_start does not move it either.
+func TestDevClockSurvivesRestartAndMayStartInThePast(t *testing.T) {
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	start := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	near := func(got, want time.Time) bool { d := got.Sub(want); return d > -time.Minute && d < time.Minute }
+
+	first := &clock.Offset{}
+	restored, err := RestoreDevClock(ctx, db, first, start)
+	if err != nil || restored {
+		t.Fatalf("first start: restored %v, %v", restored, err)
+	}
+	if !near(first.Now(), start) {
+		t.Fatalf("clock starts at %s, want dev.clock_start %s (in the past)", first.Now(), start)
+	}
+	r, err := New(Config{DisableSchedule: true}, db, first, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := NewDevClock(r, first)
+	dev.Step = 24 * time.Hour
+	if _, _, err := dev.Advance(ctx, 30*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, cfgStart := range []time.Time{start, start.AddDate(2, 0, 0), {}} {
+		again := &clock.Offset{}
+		restored, err := RestoreDevClock(ctx, db, again, cfgStart)
+		if err != nil || !restored {
+			t.Fatalf("restart with clock_start %s: restored %v, %v", cfgStart, restored, err)
+		}
+		if want := start.AddDate(0, 0, 30); !near(again.Now(), want) {
+			t.Fatalf("after a restart (clock_start %s) the clock is at %s, want where it was, %s", cfgStart, again.Now(), want)
+		}
+	}
+}
