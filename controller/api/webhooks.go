@@ -13,8 +13,8 @@ import (
 const webhookSignatureDoc = "The signature is the credential (no bearer token): the hex HMAC-SHA256, under the endpoint's " +
 	"signing secret (two during a rotation), of the signed timestamp, \".\" and the raw body; the timestamp must be within " +
 	"300 s of now either way. A missing, malformed or mismatching signature, or a timestamp outside that window, answers " +
-	"400 with a problem+json naming what was wrong, on every webhook endpoint (the print-and-mail webhook answered 401 " +
-	"before; both now answer 400 as Stripe and Lob expect). 404: no signing secret is configured for the endpoint."
+	"400 with a problem+json naming what was wrong, on every webhook endpoint (until December 2026 the print-and-mail " +
+	"webhook answered 401 here). 404: no signing secret is configured for the endpoint."
 
 // webhookSignatureError maps a failed signature check (a
 // *webhooksig.Error) to its answer — the one place this mapping lives, for

@@ -22,7 +22,7 @@
 //
 // # Errors
 //
-// Every failure is an [*Error] whose Kind is one of the sentinels
+// Every failure is an [Error] (a pointer) whose Kind is one of the sentinels
 // [ErrMissing], [ErrMalformed], [ErrMismatch], [ErrTimestamp] (the delivery
 // is rejected: [billing.EUNAUTHORIZED]) or [ErrNoSecret] (no secret is
 // configured, the receiving side's fault: [billing.EINTERNAL]); match them

@@ -47,8 +47,20 @@ type Error struct {
 	coded *billing.Error
 }
 
-func (e *Error) Error() string   { return e.coded.Message }
-func (e *Error) Unwrap() []error { return []error{e.Kind, e.coded} }
+func (e *Error) Error() string {
+	if e.coded == nil { // not made by this package
+		return e.Kind.Error()
+	}
+	return e.coded.Message
+}
+
+// Unwrap exposes Kind and the coded error to errors.Is and errors.As.
+func (e *Error) Unwrap() []error {
+	if e.coded == nil {
+		return []error{e.Kind}
+	}
+	return []error{e.Kind, e.coded}
+}
 
 // Rejected reports whether the delivery itself was refused (a missing,
 // malformed, mismatching or out-of-tolerance signature), as opposed to the
