@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -162,7 +161,9 @@ func (s *Server) registerDelivery(d DeliveryService) {
 	huma.Register(api, huma.Operation{OperationID: "print-mail-webhook", Method: http.MethodPost, Path: "/api/v1/webhooks/print-mail",
 		Summary: "Print-and-mail vendor status webhooks (letter.mailed, letter.returned_to_sender, …), verified by " +
 			"signature (Lob-Signature: HMAC-SHA256 of timestamp.body; 5 min tolerance) and deduplicated by event id",
-		Tags: []string{"delivery"}, Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound}},
+		Description: "Lob-Signature carries the hex signature and Lob-Signature-Timestamp the signed timestamp (Unix " +
+			"milliseconds; seconds are accepted). " + webhookSignatureDoc + " 422: a verified body that is not an event.",
+		Tags: []string{"delivery"}, Errors: []int{http.StatusBadRequest, http.StatusNotFound, http.StatusUnprocessableEntity}},
 		func(ctx context.Context, in *struct {
 			Signature string `header:"Lob-Signature"`
 			Timestamp string `header:"Lob-Signature-Timestamp"`
@@ -171,13 +172,10 @@ func (s *Server) registerDelivery(d DeliveryService) {
 			// Real time, not the controller's clock: the vendor signs with
 			// real time, and a demo clock may be months ahead.
 			res, err := d.HandleWebhook(ctx, in.RawBody, in.Signature, in.Timestamp, time.Now())
-			switch {
-			case errors.Is(err, delivery.ErrNoWebhookSecret):
-				return nil, huma.Error404NotFound("print-mail webhooks are not configured (delivery.print_mail.webhook_secret_file)")
-			case billing.ErrorCode(err) == billing.EUNAUTHORIZED:
-				s.log.Warn("print-mail webhook refused", "err", err)
-				return nil, huma.Error401Unauthorized("webhook rejected: " + billing.ErrorMessage(err))
-			case err != nil:
+			if mapped, ok := s.webhookSignatureError("print-mail-webhook", "delivery.print_mail.webhook_secret_file", err); ok {
+				return nil, mapped
+			}
+			if err != nil {
 				return nil, s.toHTTPError("print-mail-webhook", err)
 			}
 			s.log.Info("print-mail webhook", "event_id", res.Event, "type", res.Type, "letter", res.Letter,

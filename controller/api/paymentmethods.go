@@ -104,7 +104,9 @@ func (s *Server) registerPaymentMethods() {
 	// Webhooks: no bearer token; the gateway's signature is the credential.
 	huma.Register(api, huma.Operation{OperationID: "gateway-webhook", Method: http.MethodPost, Path: "/api/v1/webhooks/{gateway}",
 		Summary: "Payment gateway webhook deliveries, verified by signature (HMAC-SHA256, 300 s tolerance) and deduplicated by event id",
-		Tags:    []string{"payment methods"}, Errors: []int{http.StatusBadRequest, http.StatusNotFound}},
+		Description: "Stripe-Signature carries t=<Unix seconds>,v1=<hex signature> (more v1 during the gateway's own rotation). " +
+			webhookSignatureDoc + " Also 400: a verified body that is not an event; 404: no such gateway.",
+		Tags: []string{"payment methods"}, Errors: []int{http.StatusBadRequest, http.StatusNotFound}},
 		func(ctx context.Context, in *struct {
 			Gateway   string `path:"gateway"`
 			Signature string `header:"Stripe-Signature"`
@@ -115,6 +117,9 @@ func (s *Server) registerPaymentMethods() {
 				return nil, huma.Error404NotFound("no gateway " + in.Gateway + " is configured")
 			}
 			ev, err := gw.ParseWebhook(in.RawBody, in.Signature, s.clock.Now())
+			if mapped, ok := s.webhookSignatureError("gateway-webhook", "payments.webhook_secrets_file or TOLLGATE_WEBHOOK_SECRETS", err); ok {
+				return nil, mapped
+			}
 			if err != nil {
 				return nil, huma.Error400BadRequest("webhook rejected: " + billing.ErrorMessage(err))
 			}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/tollgate-isp/tollgate/controller/webhooksig"
 )
 
 // Config is the controller's delivery: section. Email goes through the
@@ -173,7 +175,7 @@ func (c PrintMailConfig) withDefaults() PrintMailConfig {
 		c.Timeout = 30 * time.Second
 	}
 	if c.WebhookTolerance <= 0 {
-		c.WebhookTolerance = DefaultWebhookTolerance
+		c.WebhookTolerance = webhooksig.DefaultTolerance
 	}
 	if c.From.Country == "" {
 		c.From.Country = "US"

@@ -186,8 +186,8 @@ func TestLetterCreatedOnceAndMovedByWebhooks(t *testing.T) {
 	for name, h := range map[string][2]string{"forged": {forged, ts}, "stale": {staleSig, staleTS}, "wrong key": {otherSig, ts},
 		"tampered timestamp": {sig, fmt.Sprint(time.Now().UnixMilli() + 1)}, "missing": {"", ""}} {
 		err := sim.Post(ctx, body, h[0], h[1])
-		if err == nil || !strings.Contains(err.Error(), "401") {
-			t.Errorf("%s signature: %v, want 401", name, err)
+		if err == nil || !strings.Contains(err.Error(), "answered 400 Bad Request") {
+			t.Errorf("%s signature: %v, want 400", name, err)
 		}
 	}
 	if d, _ := w.db.Delivery(ctx, elena.ID); d.Status != billing.DeliverySentToVendor {

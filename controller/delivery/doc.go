@@ -63,8 +63,9 @@
 //     letter.returned_to_sender, body = the letter, reference_id,
 //     date_created) signed with Lob-Signature, the hex HMAC-SHA256 of
 //     Lob-Signature-Timestamp + "." + body under the webhook secret
-//     ([VerifyWebhook]; the timestamp is read as Unix milliseconds or
-//     seconds, within a 5-minute tolerance).
+//     ([webhooksig.VerifyLob], shared with the payment gateway's webhook;
+//     the timestamp is read as Unix milliseconds or seconds, within a
+//     5-minute tolerance).
 //
 // Not modelled: saved addresses and templates (adr_…, tmpl_…), HTML
 // letters and merge variables, international verification, cancellation,

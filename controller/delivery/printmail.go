@@ -12,7 +12,6 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // ErrPermanent marks a delivery failure that retrying cannot fix: the
@@ -289,14 +288,4 @@ func isUS(country string) bool {
 		return true
 	}
 	return false
-}
-
-// timeFromMillisOrSeconds reads a Unix timestamp in seconds or
-// milliseconds (values past the year 5000 in seconds are taken as
-// milliseconds).
-func timeFromMillisOrSeconds(v int64) time.Time {
-	if v > 100_000_000_000 {
-		return time.UnixMilli(v)
-	}
-	return time.Unix(v, 0)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/webhooksig"
 	"github.com/tollgate-isp/tollgate/internal/clock"
 )
 
@@ -44,7 +45,7 @@ type ServiceOptions struct {
 	// WebhookSecrets verify the vendor's status webhooks (none: webhooks
 	// are refused).
 	WebhookSecrets []string
-	// WebhookTolerance: see [VerifyWebhook].
+	// WebhookTolerance: see [webhooksig.VerifyLob].
 	WebhookTolerance time.Duration
 	// Kick, if set, is called after a re-send so the deliveries go out
 	// soon rather than at the next periodic run.
@@ -146,12 +147,13 @@ type WebhookResult struct {
 // the raw request body, signature and timestamp the Lob-Signature and
 // Lob-Signature-Timestamp headers; now is the wall-clock time the signature
 // is checked against (not a demo clock: the vendor signs with real time).
-// The changes are dated by the service's clock. Errors: EUNAUTHORIZED for a bad
-// signature or timestamp (ErrSignature… sentinels), EINVALID for a body
-// that is not an event, ErrNoWebhookSecret (EINTERNAL) when no secret is
-// configured.
+// The changes are dated by the service's clock. Errors: EUNAUTHORIZED for a
+// missing, malformed or mismatching signature or a timestamp outside the
+// tolerance (a *webhooksig.Error: ErrMissing, ErrMalformed, ErrMismatch,
+// ErrTimestamp), EINVALID for a body that is not an event,
+// webhooksig.ErrNoSecret (EINTERNAL) when no secret is configured.
 func (s *Service) HandleWebhook(ctx context.Context, body []byte, signature, timestamp string, now time.Time) (WebhookResult, error) {
-	if err := VerifyWebhook(body, signature, timestamp, s.secrets, now, s.tolerance); err != nil {
+	if err := webhooksig.VerifyLob(body, signature, timestamp, s.secrets, now, s.tolerance); err != nil {
 		return WebhookResult{}, err
 	}
 	ev, key, ok, err := ParseLetterEvent(body)

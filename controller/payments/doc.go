@@ -33,6 +33,7 @@
 //
 // Both gateways use Stripe's signing scheme (Stripe-Signature: t=…,v1=…,
 // HMAC-SHA256 over "t.rawBody", several secrets during rotation, 300 s
-// tolerance); [Sign] and [VerifySignature] implement it once for both.
+// tolerance), checked by [webhooksig.VerifyStripe] for both — the same
+// package the print-and-mail webhook uses.
 // Deduplicating deliveries by event id is the store's job, not this package's.
 package payments

@@ -187,9 +187,10 @@ type Gateway interface {
 
 	// ParseWebhook verifies a delivery's signature header against the raw
 	// body and returns the event. A missing, malformed, mismatching or
-	// out-of-tolerance signature is EUNAUTHORIZED (and matches one of the
-	// ErrSignature… sentinels with errors.Is); a verified body that is not an
-	// event is EINVALID; no configured secret is an internal error.
+	// out-of-tolerance signature is EUNAUTHORIZED (a *webhooksig.Error that
+	// matches one of its sentinels with errors.Is); a verified body that is
+	// not an event is EINVALID; no configured secret is webhooksig.ErrNoSecret
+	// (EINTERNAL).
 	ParseWebhook(payload []byte, signatureHeader string, now time.Time) (Event, error)
 }
 

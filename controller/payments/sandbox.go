@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/webhooksig"
 	"github.com/tollgate-isp/tollgate/internal/clock"
 )
 
@@ -311,12 +312,12 @@ func (s *Sandbox) Refund(ctx context.Context, chargeID string, amount int64, ide
 }
 
 // ParseWebhook verifies a delivery signed with one of the sandbox's secrets
-// (Stripe's scheme, [DefaultTolerance]) and decodes the event.
+// (Stripe's scheme, [webhooksig.DefaultTolerance]) and decodes the event.
 func (s *Sandbox) ParseWebhook(payload []byte, signatureHeader string, now time.Time) (Event, error) {
 	s.mu.Lock()
 	secrets := s.secrets
 	s.mu.Unlock()
-	if err := VerifySignature(payload, signatureHeader, secrets, now, DefaultTolerance); err != nil {
+	if err := webhooksig.VerifyStripe(payload, signatureHeader, secrets, now, webhooksig.DefaultTolerance); err != nil {
 		return Event{}, err
 	}
 	return decodeEvent(payload)
@@ -334,7 +335,7 @@ func (s *Sandbox) SignedEvent(ev Event, secret string, now time.Time) (payload [
 		ev.Created = now
 	}
 	payload = encodeEvent(ev, newID("dp_sandbox_"))
-	return payload, Sign(payload, secret, now)
+	return payload, webhooksig.SignStripe(payload, secret, now)
 }
 
 // maxIdempotencyKey is Stripe's limit on Idempotency-Key length.

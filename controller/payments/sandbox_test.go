@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/webhooksig"
 	"github.com/tollgate-isp/tollgate/internal/clock"
 )
 
@@ -406,7 +407,7 @@ func TestSandboxWebhookRoundTrip(t *testing.T) {
 			if got != sent {
 				t.Fatalf("got %+v\nwant %+v", got, sent)
 			}
-			if _, err := s.ParseWebhook(body, header, sandboxNow.Add(301*time.Second)); !errors.Is(err, ErrSignatureTimestamp) {
+			if _, err := s.ParseWebhook(body, header, sandboxNow.Add(301*time.Second)); !errors.Is(err, webhooksig.ErrTimestamp) {
 				t.Fatalf("replayed 301 s later: %v", err)
 			}
 		})

@@ -12,6 +12,7 @@ import (
 	"github.com/stripe/stripe-go/v85"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/webhooksig"
 	"github.com/tollgate-isp/tollgate/internal/clock"
 )
 
@@ -26,7 +27,7 @@ type StripeConfig struct {
 	// current one, plus the previous one while a rotation is under way.
 	WebhookSecrets []string
 	// WebhookTolerance is how far a webhook's timestamp may be from now;
-	// zero means DefaultTolerance (300 s).
+	// zero means webhooksig.DefaultTolerance (300 s).
 	WebhookTolerance time.Duration
 
 	// TestCardTokens makes Tokenize send Stripe's test tokens ("tok_visa",
@@ -69,7 +70,7 @@ type StripeConfig struct {
 //     come back pending.
 //   - Refund creates a Refund for the PaymentIntent (or a "ch_…" charge).
 //   - Every mutating call carries the caller's Idempotency-Key.
-//   - ParseWebhook checks Stripe-Signature with [VerifySignature], not with
+//   - ParseWebhook checks Stripe-Signature with [webhooksig.VerifyStripe], not with
 //     stripe-go's webhook package, then reads the event.
 //
 // ACH (us_bank_account) methods need a mandate collected in the browser
@@ -357,7 +358,7 @@ func (s *Stripe) Refund(ctx context.Context, chargeID string, amount int64, idem
 // ParseWebhook verifies the Stripe-Signature header against the configured
 // secrets and reads the event; see [Gateway.ParseWebhook].
 func (s *Stripe) ParseWebhook(payload []byte, signatureHeader string, now time.Time) (Event, error) {
-	if err := VerifySignature(payload, signatureHeader, s.secrets, now, s.cfg.WebhookTolerance); err != nil {
+	if err := webhooksig.VerifyStripe(payload, signatureHeader, s.secrets, now, s.cfg.WebhookTolerance); err != nil {
 		return Event{}, err
 	}
 	return decodeEvent(payload)
