@@ -98,6 +98,19 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	v.Company, v.Support, v.Base = s.cfg.Company.Name, s.cfg.Support, s.p.path
 	v.SignedIn = sess != nil
 	v.CSRF = s.csrfToken(w, r, sess)
+	// Amounts are subscriber wording in the account's locale ("$53.11",
+	// "53,11 €"), never the staff's "USD 53.11".
+	loc := s.cfg.Locale
+	if v.Account != nil {
+		loc = billing.ResolveLocale(v.Account.Locale, "", s.cfg.Locale)
+	}
+	t, err := t.Clone()
+	if err != nil {
+		s.log.Error("portal: cloning a page template", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	t.Funcs(template.FuncMap{"money": loc.Money})
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
 		s.log.Error("portal: rendering a page", "page", name, "err", err)

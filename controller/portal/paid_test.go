@@ -19,7 +19,7 @@ func TestPaidInvoiceIsMarkedPaid(t *testing.T) {
 	s := e.owing("Pat", "p1", "10.1.0.9", due(10), 5000)
 	b := e.browser()
 	b.signInWithCode(s.account)
-	page := b.get(fmt.Sprintf("/invoices/%d", s.invoice)).must(t, 200, "Paid USD 0.00", "Amount due USD 50.00")
+	page := b.get(fmt.Sprintf("/invoices/%d", s.invoice)).must(t, 200, "Paid $0.00", "Amount due $50.00")
 	if strings.Contains(page.text(), "PAID") {
 		t.Fatalf("an unpaid invoice is marked PAID:\n%s", page.text())
 	}
@@ -28,7 +28,7 @@ func TestPaidInvoiceIsMarkedPaid(t *testing.T) {
 		Amount: 5000}, "test", testNow); err != nil {
 		t.Fatal(err)
 	}
-	b.get(fmt.Sprintf("/invoices/%d", s.invoice)).must(t, 200, "PAID — paid in full (USD 50.00)", "Paid USD 50.00", "Amount due USD 0.00")
+	b.get(fmt.Sprintf("/invoices/%d", s.invoice)).must(t, 200, "PAID — paid in full ($50.00)", "Paid $50.00", "Amount due $0.00")
 
 	pdf := b.get(fmt.Sprintf("/invoices/%d/pdf", s.invoice))
 	if pdf.status != 200 || !strings.HasPrefix(pdf.body, "%PDF") {

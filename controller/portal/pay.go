@@ -402,11 +402,13 @@ func (s *Server) restoreState(ctx context.Context, accountID int64, wantRestore 
 	confirmed := true
 	for _, sv := range st.Services {
 		if sv.DesiredState == billing.StateSuspended {
+			// Subscriber wording, in the account's locale ("$30.00").
+			loc := billing.ResolveLocale(st.Locale, "", s.cfg.Locale)
 			msg := "Your service stays suspended"
 			if st.PastDue > 0 {
-				msg += fmt.Sprintf(" until the past-due amount of %s %s is paid", st.Currency, billing.FormatAmount(st.PastDue, st.Currency))
+				msg += " until the past-due amount of " + loc.Money(st.PastDue, st.Currency) + " is paid"
 			} else if st.Balance > 0 {
-				msg += fmt.Sprintf(" until the balance of %s %s is paid", st.Currency, billing.FormatAmount(st.Balance, st.Currency))
+				msg += " until the balance of " + loc.Money(st.Balance, st.Currency) + " is paid"
 			}
 			return restore{State: "suspended", Message: msg + ".", Done: true}, nil
 		}

@@ -64,12 +64,12 @@ func TestPayFormSubmittedTwentyTimesAtOnce(t *testing.T) {
 			t.Fatalf("submit %d: status %d at %s: %s", i, a.status, a.url, a.text)
 		case strings.Contains(a.text, "not charged") || strings.Contains(a.text, "could not"):
 			t.Errorf("submit %d was told an untruth (the payment went through once): %s", i, a.text)
-		case strings.Contains(a.text, "Payment of USD 50.00 received"):
+		case strings.Contains(a.text, "Payment of $50.00 received"):
 			received++
 		case strings.Contains(a.text, "already being processed"):
 			processing++
 			// The page shows the payment once it is done.
-			b.get(strings.TrimPrefix(a.url, e.url)).must(t, 200, "Payment of USD 50.00 received")
+			b.get(strings.TrimPrefix(a.url, e.url)).must(t, 200, "Payment of $50.00 received")
 		default:
 			t.Errorf("submit %d: neither received nor being processed: %s", i, a.text)
 		}
@@ -94,5 +94,5 @@ func TestPayFormSubmittedTwentyTimesAtOnce(t *testing.T) {
 		t.Errorf("the gateway was asked to charge %d times, want 1", charges)
 	}
 	// The form sent once more, later: the same payment, said so.
-	b.post("/pay", values).must(t, 200, "Payment of USD 50.00 received", "You were charged once")
+	b.post("/pay", values).must(t, 200, "Payment of $50.00 received", "You were charged once")
 }

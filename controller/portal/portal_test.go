@@ -37,7 +37,7 @@ func TestSignInWithEmailedCode(t *testing.T) {
 	b := e.browser()
 	b.get("/account").must(t, 200, "Sign in") // not signed in: the sign-in page
 	b.signInWithCode(s.account)
-	acct := b.get("/account").must(t, 200, "Account "+s.account.Number, "Balance", "USD 50.00", "INV-")
+	acct := b.get("/account").must(t, 200, "Account "+s.account.Number, "Balance", "$50.00", "INV-")
 	if strings.Contains(acct.body, "Service suspended") {
 		t.Fatal("a current account is shown as suspended")
 	}
@@ -172,7 +172,7 @@ func TestPayWithNewCardRestoresOnlyWhenConfirmed(t *testing.T) {
 	form = b.payPage()
 	key := form.hidden(t, "key")
 	paid := b.post("/pay", merge(cardForm(goodCard), url.Values{"csrf": {form.hidden(t, "csrf")}, "key": {key}, "choice": {"balance"}})).
-		must(t, 200, "Payment of USD 50.00 received", "Restoring your service")
+		must(t, 200, "Payment of $50.00 received", "Restoring your service")
 	if strings.Contains(paid.text(), "Service restored") {
 		t.Fatal("the page says restored before the agent confirmed")
 	}
@@ -222,7 +222,7 @@ func TestPayWithNewCardRestoresOnlyWhenConfirmed(t *testing.T) {
 
 	// The same form submitted again (a reload) charges nothing more.
 	again := b.post("/pay", merge(cardForm(goodCard), url.Values{"csrf": {form.hidden(t, "csrf")}, "key": {key}, "choice": {"balance"}}))
-	again.must(t, 200, "Payment of USD 50.00 received")
+	again.must(t, 200, "Payment of $50.00 received")
 	if bal, _ := e.db.Balance(context.Background(), s.account.ID); bal != 0 {
 		t.Fatalf("balance %d after paying 50.00 once (or twice?)", bal)
 	}
@@ -239,7 +239,7 @@ func TestPartialPaymentBelowTheRuleStaysSuspended(t *testing.T) {
 	form := b.payPage()
 	b.post("/pay", merge(cardForm(goodCard), url.Values{"csrf": {form.hidden(t, "csrf")}, "key": {form.hidden(t, "key")},
 		"choice": {"other"}, "other": {"20.00"}, "save": {"1"}})).
-		must(t, 200, "Payment of USD 20.00 received", "stays suspended until the past-due amount of USD 30.00 is paid")
+		must(t, 200, "Payment of $20.00 received", "stays suspended until the past-due amount of $30.00 is paid")
 	// The card was kept this time, and is offered next.
 	form = b.payPage()
 	if !strings.Contains(form.text(), "Visa ending 4242") {
@@ -326,7 +326,7 @@ func TestGuessedIDs(t *testing.T) {
 	j.signInWithCode(theirs.account)
 	f := j.payPage()
 	paid := j.post("/pay", merge(cardForm(goodCard), url.Values{"csrf": {f.hidden(t, "csrf")}, "key": {f.hidden(t, "key")}, "choice": {"other"},
-		"other": {"11.11"}, "save": {"1"}})).must(t, 200, "USD 11.11 received")
+		"other": {"11.11"}, "save": {"1"}})).must(t, 200, "$11.11 received")
 	attempt := regexp.MustCompile(`/payments/(\d+)`).FindStringSubmatch(paid.url)[1]
 	ms, _ := e.db.PaymentMethods(ctx, theirs.account.ID)
 	card := fmt.Sprint(ms[0].ID)
@@ -383,7 +383,7 @@ func TestGuessedIDs(t *testing.T) {
 		t.Fatalf("Judy's ticket changed: %s, %d messages", got.Status, len(got.Messages))
 	}
 	// Ivan's own invoice opens, HTML and PDF.
-	i.get(fmt.Sprintf("/invoices/%d", mine.invoice)).must(t, 200, "USD 50.00")
+	i.get(fmt.Sprintf("/invoices/%d", mine.invoice)).must(t, 200, "$50.00")
 	if p := i.get(fmt.Sprintf("/invoices/%d/pdf", mine.invoice)); p.status != 200 || !strings.HasPrefix(p.body, "%PDF") {
 		t.Fatalf("own invoice PDF: %d %q", p.status, p.body[:min(20, len(p.body))])
 	}
