@@ -135,15 +135,15 @@ func (s *Server) registerPaymentMethods() {
 			return &body[map[string]any]{Body: out}, nil
 		})
 
-	if sb, ok := s.charger.Gateway().(*payments.Sandbox); ok {
-		s.registerSandboxTokens(sb)
+	if gw := s.charger.Gateway(); gw.Name() == "sandbox" {
+		s.registerSandboxTokens(gw)
 	}
 }
 
 // registerSandboxTokens serves the sandbox processor's tokenization, the
 // stand-in for the processor's own card form (Stripe.js): card details go in,
 // a token comes out. The body is never logged, hashed or stored.
-func (s *Server) registerSandboxTokens(sb *payments.Sandbox) {
+func (s *Server) registerSandboxTokens(sb payments.Gateway) {
 	huma.Register(s.api, huma.Operation{OperationID: "sandbox-tokenize-card", Method: http.MethodPost, Path: "/api/v1/sandbox/tokens",
 		Summary: "Sandbox gateway only: tokenize a test card, as a processor's card form would", Tags: []string{"payment methods"},
 		Security: []map[string][]string{{"bearer": {}}}, Metadata: map[string]any{roleKey: RoleReader},

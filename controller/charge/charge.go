@@ -7,8 +7,10 @@ package charge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
@@ -23,6 +25,12 @@ type Store interface {
 	PaymentMethod(ctx context.Context, id int64) (billing.StoredMethod, error)
 	PaymentMethods(ctx context.Context, accountID int64) ([]billing.StoredMethod, error)
 	RecordAttempt(ctx context.Context, a billing.PaymentAttempt, at time.Time) (billing.PaymentAttempt, error)
+
+	// Refunds: reserve, then complete or release (postgres.DB).
+	ReserveRefund(ctx context.Context, in billing.RefundRequest, by string, now time.Time) (billing.Refund, bool, error)
+	CompleteRefund(ctx context.Context, id int64, gatewayRefund string, now time.Time) (billing.Refund, error)
+	ReleaseRefund(ctx context.Context, id int64, reason string, now time.Time) (billing.Refund, error)
+	FlagRefund(ctx context.Context, id int64, reason string) error
 }
 
 // Service charges through one gateway.
@@ -130,17 +138,125 @@ func (s *Service) method(ctx context.Context, accountID, methodID int64) (billin
 	return m, nil
 }
 
-// Refund pays back amount of a gateway payment through the gateway (the
-// caller then records it). The idempotency key makes a retried refund a
-// no-op at the gateway. EINVALID when the payment did not come through this
-// gateway.
-func (s *Service) Refund(ctx context.Context, p billing.Payment, amount int64, key string) (payments.Refund, error) {
-	if p.Gateway != s.gw.Name() || p.GatewayCharge == "" {
-		return payments.Refund{}, billing.Errorf(billing.EINVALID, "payment %d did not come through the %s gateway", p.ID, s.gw.Name())
+// ErrRefundUnsettled is returned (wrapped) by Refund when the gateway's
+// answer is not known (it could not be reached, or answered with a server
+// error): the refund stays reserved and pending, and the refund recovery job
+// (or a retry with the same idempotency key) settles it.
+var ErrRefundUnsettled = errors.New("the payment gateway did not confirm the refund; it stays pending and is settled automatically")
+
+// Refund pays back part of a card/ACH payment's unapplied credit, the ledger
+// first: the refund is reserved under the payment's lock (validated against
+// what is refundable; in.IdempotencyKey recorded), only then is the gateway
+// asked — with that key and the refund's id as metadata tollgate_refund_id —
+// and then the refund is completed (journal) or, when the gateway refused
+// it, released. A retry with the same key resumes the same refund. Errors:
+// EINVALID, ENOTFOUND, ECONFLICT from validation and reservation (the
+// gateway was not called); the gateway's own EINVALID/ENOTFOUND/ECONFLICT
+// refusals (the reservation released); ErrRefundUnsettled when the gateway's
+// answer is unknown (the refund stays pending).
+func (s *Service) Refund(ctx context.Context, in billing.RefundRequest, by string) (billing.Refund, error) {
+	r, existing, err := s.store.ReserveRefund(ctx, in, by, s.clock.Now())
+	if err != nil {
+		return r, err
 	}
-	r, err := s.gw.Refund(ctx, p.GatewayCharge, amount, key)
-	if err == nil {
-		s.log.Info("gateway refund", "payment_id", p.ID, "amount", amount, "refund", r.ID, "status", r.Status)
+	if existing && r.Status != billing.RefundPending {
+		return r, nil
 	}
-	return r, err
+	if r.Gateway != s.gw.Name() {
+		return r, billing.Errorf(billing.EINVALID, "payment %d came through the %s gateway, which is not configured (%s is)", r.PaymentID, r.Gateway, s.gw.Name())
+	}
+	return s.sendRefund(ctx, r)
+}
+
+// sendRefund asks the gateway for a pending refund and settles it on the
+// answer. ctx's cancellation does not stop the settling once the gateway
+// has answered.
+func (s *Service) sendRefund(ctx context.Context, r billing.Refund) (billing.Refund, error) {
+	gr, gwErr := s.gw.Refund(ctx, payments.RefundRequest{ChargeID: r.GatewayCharge, Amount: r.Amount,
+		IdempotencyKey: r.IdempotencyKey, RefundID: strconv.FormatInt(r.ID, 10)})
+	if hook := afterGatewayRefund; hook != nil {
+		hook()
+	}
+	ctx = context.WithoutCancel(ctx)
+	switch {
+	case gwErr == nil && gr.Settled():
+		s.log.Info("gateway refund", "payment_id", r.PaymentID, "refund_id", r.ID, "amount", r.Amount, "gateway_refund", gr.ID, "status", gr.Status)
+		return s.store.CompleteRefund(ctx, r.ID, gr.ID, s.clock.Now())
+	case gwErr == nil:
+		s.log.Warn("gateway refund failed", "payment_id", r.PaymentID, "refund_id", r.ID, "gateway_refund", gr.ID, "status", gr.Status)
+		rel, err := s.store.ReleaseRefund(ctx, r.ID, "the gateway's refund "+gr.ID+" is "+gr.Status, s.clock.Now())
+		if err != nil {
+			return rel, err
+		}
+		return rel, billing.Errorf(billing.EINVALID, "the payment gateway did not make the refund (status %s)", gr.Status)
+	case billing.ErrorCode(gwErr) != billing.EINTERNAL:
+		// The gateway refused the request: no money moved.
+		s.log.Info("gateway refused refund", "payment_id", r.PaymentID, "refund_id", r.ID, "err", gwErr)
+		if _, err := s.store.ReleaseRefund(ctx, r.ID, "the gateway refused: "+billing.ErrorMessage(gwErr), s.clock.Now()); err != nil {
+			return r, err
+		}
+		return r, gwErr
+	default:
+		s.log.Warn("gateway refund unsettled; left pending for recovery", "payment_id", r.PaymentID, "refund_id", r.ID, "err", gwErr)
+		return r, fmt.Errorf("refund %d: %w (%v)", r.ID, ErrRefundUnsettled, gwErr)
+	}
+}
+
+// afterGatewayRefund, when set (tests), runs between the gateway's answer
+// to a refund and the journal write: a crash test's fault hook.
+var afterGatewayRefund func()
+
+// RecoverRefund settles a refund left pending by a crash or a lost answer:
+// it lists the charge's refunds at the gateway and looks for one whose
+// metadata tollgate_refund_id is the refund's id. Found and settled, the
+// refund is completed; found and failed, released; not found and younger
+// than billing.RefundKeyReplayLimit, the same request is sent again with the
+// same key; not found and older, the refund is flagged for staff and never
+// re-sent. It returns the refund as it now stands; an error when the
+// gateway could not be asked (retry later).
+func (s *Service) RecoverRefund(ctx context.Context, r billing.Refund) (billing.Refund, error) {
+	if r.Status != billing.RefundPending {
+		return r, nil
+	}
+	if r.Gateway != s.gw.Name() {
+		return r, s.store.FlagRefund(ctx, r.ID, fmt.Sprintf("the refund went to the %s gateway, which is not configured; check it there", r.Gateway))
+	}
+	list, err := s.gw.ListRefunds(ctx, r.GatewayCharge)
+	if err != nil {
+		return r, fmt.Errorf("refund %d: list the charge's refunds: %w", r.ID, err)
+	}
+	want := strconv.FormatInt(r.ID, 10)
+	var match *payments.Refund
+	for i := range list {
+		if list[i].TollgateRefundID == want {
+			match = &list[i]
+			break
+		}
+	}
+	now := s.clock.Now()
+	switch billing.DecideRefundRecovery(r.CreatedAt, now, match != nil, match != nil && match.Settled()) {
+	case billing.RecoverComplete:
+		s.log.Info("refund recovered: completed", "refund_id", r.ID, "gateway_refund", match.ID)
+		return s.store.CompleteRefund(ctx, r.ID, match.ID, now)
+	case billing.RecoverRelease:
+		s.log.Info("refund recovered: released", "refund_id", r.ID, "gateway_refund", match.ID, "status", match.Status)
+		return s.store.ReleaseRefund(ctx, r.ID, "the gateway's refund "+match.ID+" is "+match.Status, now)
+	case billing.RecoverResend:
+		s.log.Info("refund recovery: not at the gateway; sending again with its key", "refund_id", r.ID)
+		out, err := s.sendRefund(ctx, r)
+		if err != nil && !errors.Is(err, ErrRefundUnsettled) {
+			// Refused by the gateway and released: recovery is done.
+			return out, nil
+		}
+		return out, err
+	default:
+		reason := fmt.Sprintf("no refund with tollgate_refund_id %s at the gateway, and its idempotency key is older than %s, so it is not sent again; check the charge %s at the gateway, then complete or release this refund",
+			want, billing.RefundKeyReplayLimit, r.GatewayCharge)
+		s.log.Warn("refund needs staff", "refund_id", r.ID, "reason", reason)
+		if err := s.store.FlagRefund(ctx, r.ID, reason); err != nil {
+			return r, err
+		}
+		r.NeedsAttention = reason
+		return r, nil
+	}
 }
