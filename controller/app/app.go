@@ -139,7 +139,8 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 	runner, err := jobs.New(jobs.Config{Workers: c.cfg.Jobs.Workers, TickInterval: c.cfg.Jobs.TickInterval,
 		JobTimeout: c.cfg.Jobs.JobTimeout, RescueStuckAfter: c.cfg.Jobs.RescueAfter, BatchSize: c.cfg.Jobs.BatchSize,
 		IdempotencyRetention: c.cfg.Jobs.IdempotencyRetention, EnforcementRetention: c.cfg.Jobs.EnforcementRetention,
-		Guard: c.cfg.Delinquency.Guard, DeliveryInterval: c.cfg.Delivery.Interval},
+		Guard: c.cfg.Delinquency.Guard, DeliveryInterval: c.cfg.Delivery.Interval,
+		RefundRecoveryInterval: c.cfg.Jobs.RefundRecoveryInterval, RefundRecoveryAfter: c.cfg.Jobs.RefundRecoveryAfter},
 		c.db, opts.Clock, c.log.With("component", "jobs"))
 	if err != nil {
 		return err
@@ -155,6 +156,7 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 	}
 	charger := charge.New(gw, c.db, opts.Clock, c.log.With("component", "charge"))
 	runner.UseCharger(charger)
+	runner.UseRefundRecoverer(charger)
 	var mailer notify.Sender
 	if c.cfg.Notices.SMTP.Enabled() {
 		sender, err := notify.NewSMTP(c.cfg.Notices.SMTP, opts.Clock)
@@ -293,7 +295,15 @@ func (c *Controller) gateway(clk clock.Clock) (payments.Gateway, error) {
 	switch c.cfg.Payments.Gateway {
 	case "", "sandbox":
 		c.log.Warn("payments go to the built-in sandbox gateway: test cards only, no real money (payments.gateway)")
+		if u := c.cfg.Payments.Sandbox.URL; u != "" {
+			return payments.NewSandboxClient(u, nil, secrets...)
+		}
 		sb := payments.NewSandbox(secrets...)
+		if f := c.cfg.Payments.Sandbox.StateFile; f != "" {
+			if sb, err = payments.OpenSandbox(f, secrets...); err != nil {
+				return nil, fmt.Errorf("payments.sandbox.state_file: %w", err)
+			}
+		}
 		sb.SetClock(clk)
 		sb.SetLogger(c.log.With("component", "sandbox-gateway"))
 		return sb, nil

@@ -53,6 +53,14 @@ type Config struct {
 	// re-sends) are worked; a billing run's deliveries start as soon as it
 	// finishes. Default 1m.
 	DeliveryInterval time.Duration
+	// RefundRecoveryInterval is how often refunds left pending (a crash or
+	// a lost gateway answer between the gateway call and the journal) are
+	// looked up at the gateway and settled. Default 1m.
+	RefundRecoveryInterval time.Duration
+	// RefundRecoveryAfter is how old a pending refund must be before
+	// recovery touches it, so that a request still waiting for the gateway
+	// settles its own refund. Default 2m.
+	RefundRecoveryAfter time.Duration
 	// DisableSchedule turns off the periodic tick (tests; dev mode drives
 	// the clock through the API instead). Default false.
 	DisableSchedule bool
@@ -83,6 +91,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DeliveryInterval <= 0 {
 		c.DeliveryInterval = time.Minute
+	}
+	if c.RefundRecoveryInterval <= 0 {
+		c.RefundRecoveryInterval = time.Minute
+	}
+	if c.RefundRecoveryAfter <= 0 {
+		c.RefundRecoveryAfter = 2 * time.Minute
 	}
 	if c.IdempotencyRetention <= 0 {
 		c.IdempotencyRetention = 30 * 24 * time.Hour
@@ -143,6 +157,7 @@ type Runner struct {
 	log      *slog.Logger
 	river    *river.Client[pgx.Tx]
 	charger  Charger
+	refunds  RefundRecoverer
 	notifier Notifier
 	// deliverer delivers invoices (delivery.go).
 	deliverer Deliverer
@@ -156,6 +171,15 @@ func (r *Runner) UseNotifier(n Notifier) { r.notifier = n }
 // do nothing. Call before Start.
 func (r *Runner) UseCharger(c Charger) { r.charger = c }
 
+// RefundRecoverer settles a refund left pending (charge.Service).
+type RefundRecoverer interface {
+	RecoverRefund(ctx context.Context, r billing.Refund) (billing.Refund, error)
+}
+
+// UseRefundRecoverer lets the refund recovery job settle pending refunds
+// through rr. Without it they stay pending. Call before Start.
+func (r *Runner) UseRefundRecoverer(rr RefundRecoverer) { r.refunds = rr }
+
 // New builds a runner on db. It does not start working until Start.
 func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runner, error) {
 	cfg = cfg.withDefaults()
@@ -168,6 +192,7 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 	river.AddWorker(workers, &purgeWorker{r: r})
 	river.AddWorker(workers, &noticesWorker{r: r})
 	river.AddWorker(workers, &deliveryWorker{r: r})
+	river.AddWorker(workers, &refundRecoveryWorker{r: r})
 	rc := &river.Config{
 		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers},
 			DeliveryQueue: {MaxWorkers: 1}},
@@ -191,6 +216,9 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 				&river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.DeliveryInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return DeliveryArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.RefundRecoveryInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return RefundRecoveryArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true})}
 	}
 	client, err := river.NewClient(riverpgxv5.New(db.Pool), rc)
@@ -467,4 +495,47 @@ func (w *purgeWorker) Work(ctx context.Context, job *river.Job[PurgeArgs]) error
 		w.r.log.Info("expired portal codes and sessions purged", "count", n)
 	}
 	return err
+}
+
+// RefundRecoveryArgs settles the refunds left pending.
+type RefundRecoveryArgs struct{}
+
+// Kind implements river.JobArgs.
+func (RefundRecoveryArgs) Kind() string { return "refund_recovery" }
+
+type refundRecoveryWorker struct {
+	river.WorkerDefaults[RefundRecoveryArgs]
+	r *Runner
+}
+
+// Work settles the refunds that are still pending RefundRecoveryAfter after
+// they were reserved: each is looked up at its gateway by its
+// tollgate_refund_id and completed, released, sent again with its own key
+// (under 23 h old) or flagged for staff (charge.Service.RecoverRefund).
+func (w *refundRecoveryWorker) Work(ctx context.Context, job *river.Job[RefundRecoveryArgs]) error {
+	_, err := w.r.RecoverRefunds(ctx)
+	return err
+}
+
+// RecoverRefunds settles the pending refunds older than RefundRecoveryAfter
+// that are not flagged for staff, and returns how many it looked at. A
+// refund the gateway could not be asked about is left for the next run
+// (logged); the error is a failure to read the list.
+func (r *Runner) RecoverRefunds(ctx context.Context) (int, error) {
+	if r.refunds == nil {
+		return 0, nil
+	}
+	pending, err := r.db.PendingRefunds(ctx, r.clock.Now().Add(-r.cfg.RefundRecoveryAfter), 100)
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range pending {
+		got, err := r.refunds.RecoverRefund(ctx, p)
+		if err != nil {
+			r.log.Warn("refund recovery: left pending for the next run", "refund_id", p.ID, "err", err)
+			continue
+		}
+		r.log.Info("refund recovery", "refund_id", got.ID, "status", got.Status, "needs_attention", got.NeedsAttention != "")
+	}
+	return len(pending), nil
 }

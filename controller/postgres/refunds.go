@@ -270,11 +270,11 @@ func (db *DB) Refunds(ctx context.Context, f billing.RefundFilter) ([]billing.Re
 }
 
 // PendingRefunds returns up to limit gateway refunds still pending that
-// were created before createdBefore, oldest first: the refund recovery
-// job's work list.
+// were created before createdBefore and are not flagged for staff, oldest
+// first: the refund recovery job's work list.
 func (db *DB) PendingRefunds(ctx context.Context, createdBefore time.Time, limit int) ([]billing.Refund, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT `+refundColumns+` FROM refunds
-		WHERE status = 'pending' AND created_at < $1 ORDER BY created_at, id LIMIT $2`, createdBefore, limit)
+		WHERE status = 'pending' AND needs_attention = '' AND created_at < $1 ORDER BY created_at, id LIMIT $2`, createdBefore, limit)
 	if err != nil {
 		return nil, err
 	}

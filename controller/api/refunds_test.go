@@ -1,0 +1,145 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+// cardPayment puts a test card on account 1 and charges amount through the
+// sandbox; it returns the payment's id and the gateway's charge id.
+func cardPayment(t *testing.T, e *env, amount int64) (paymentID, chargeID string) {
+	t.Helper()
+	tok := tokenize(t, e, "4242 4242 4242 4242")
+	body := fmt.Sprintf(`{"token":%q,"kind":"card","brand":"visa","last4":"4242","exp_month":12,"exp_year":2030}`, tok["token"])
+	if r := e.do("POST", "/api/v1/accounts/1/payment-methods", billingToken, "m-"+fmt.Sprint(tok["token"]), body); r.status != 200 {
+		t.Fatalf("add method: %d %s", r.status, r.body)
+	}
+	r := e.do("POST", "/api/v1/accounts/1/gateway-payments", billingToken, "charge-"+fmt.Sprint(amount), fmt.Sprintf(`{"amount":%d}`, amount))
+	if r.status != 200 || r.json(t)["status"] != "succeeded" {
+		t.Fatalf("charge: %d %s", r.status, r.body)
+	}
+	paymentID = fmt.Sprint(r.json(t)["payment_id"])
+	p := e.do("GET", "/api/v1/payments/"+paymentID, readerToken, "", "").json(t)
+	return paymentID, p["gateway_charge"].(string)
+}
+
+// TestConcurrentRefundsReserveFirst: 40 concurrent USD 10 refunds (distinct
+// keys) of a USD 100 card payment. The refund is reserved under the
+// payment's lock before the gateway is called, so exactly 10 succeed; the
+// sum the gateway was asked to refund (the sandbox's own log of every
+// refund request it received) equals the ledger's refunds, and every
+// refused request was refused before the gateway was called (the gateway
+// saw exactly the 10 that succeeded). A memo with a NUL byte is refused
+// with 422 before anything is reserved or sent. On the old code the
+// gateway was called first: it refunded up to USD 100 while the journal
+// recorded less, and a NUL memo was refunded at the gateway and then
+// failed with 500.
+func TestConcurrentRefundsReserveFirst(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	setupAccount(t, e)
+	ctx := context.Background()
+	pid, chargeID := cardPayment(t, e, 10000)
+
+	// Validation first: a NUL memo never reaches the gateway or the ledger.
+	r := e.do("POST", "/api/v1/payments/"+pid+"/refund", billingToken, "nul", `{"amount":1000,"memo":"bad\u0000memo"}`)
+	if r.status != 422 || !strings.Contains(string(r.body), "memo") {
+		t.Fatalf("NUL memo: %d %s", r.status, r.body)
+	}
+	if n := len(e.sandbox.RefundLog()); n != 0 {
+		t.Fatalf("the gateway was asked %d times for a refund the ledger refuses", n)
+	}
+
+	const clients = 40
+	statuses := make([]int, clients)
+	bodies := make([]string, clients)
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Go(func() {
+			r := e.do("POST", "/api/v1/payments/"+pid+"/refund", billingToken, fmt.Sprintf("refund-%d", i), `{"amount":1000,"memo":"goodwill"}`)
+			statuses[i], bodies[i] = r.status, string(r.body)
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for i, s := range statuses {
+		switch s {
+		case 200:
+			ok++
+		case 422:
+		default:
+			t.Errorf("refund %d answered %d: %s", i, s, bodies[i])
+		}
+	}
+	if ok != 10 {
+		t.Errorf("%d refunds of 10.00 succeeded on a 100.00 payment, want 10", ok)
+	}
+
+	log := e.sandbox.RefundLog()
+	var asked, made int64
+	for _, a := range log {
+		asked += a.Amount
+		if a.Error == "" {
+			made += a.Amount
+		}
+	}
+	p, err := e.db.Payment(ctx, mustInt(t, pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) != ok {
+		t.Errorf("the gateway received %d refund requests for %d successful refunds: a refused request reached the gateway", len(log), ok)
+	}
+	if asked != p.Refunded || made != p.Refunded || e.sandbox.Refunded(chargeID) != p.Refunded {
+		t.Errorf("gateway asked %d, refunded %d (sandbox says %d); the ledger's refunds are %d", asked, made, e.sandbox.Refunded(chargeID), p.Refunded)
+	}
+	if p.Refunded != int64(ok)*1000 || p.RefundReserved != 0 {
+		t.Errorf("payment refunded %d, reserved %d; want %d, 0", p.Refunded, p.RefundReserved, ok*1000)
+	}
+	if bal, _ := e.db.Balance(ctx, 1); bal != -10000+p.Refunded {
+		t.Errorf("balance %d, want %d", bal, -10000+p.Refunded)
+	}
+	rs, err := e.db.Refunds(ctx, billing.RefundFilter{PaymentID: p.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	completed := 0
+	for _, r := range rs {
+		if r.Status == billing.RefundCompleted {
+			completed++
+		}
+		if r.Status == billing.RefundPending {
+			t.Errorf("refund %d is still pending", r.ID)
+		}
+	}
+	if completed != ok || len(rs) != ok {
+		t.Errorf("%d refund rows (%d completed) for %d successful refunds", len(rs), completed, ok)
+	}
+
+	// A retry with a key that succeeded replays; nothing more is sent.
+	if r := e.do("POST", "/api/v1/payments/"+pid+"/refund", billingToken, "refund-0", `{"amount":1000,"memo":"goodwill"}`); r.status != statuses[0] {
+		t.Errorf("retry of refund-0: %d, first answer %d", r.status, statuses[0])
+	}
+	if n := len(e.sandbox.RefundLog()); n != ok {
+		t.Errorf("a retry reached the gateway: %d requests", n)
+	}
+	// The refunds are listed through the API.
+	if r := e.do("GET", "/api/v1/refunds?payment_id="+pid+"&status=completed", readerToken, "", ""); r.status != 200 ||
+		len(r.json(t)["items"].([]any)) != ok {
+		t.Errorf("list refunds: %d %s", r.status, r.body)
+	}
+}
+
+func mustInt(t *testing.T, s string) int64 {
+	t.Helper()
+	var n int64
+	if _, err := fmt.Sscan(s, &n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
