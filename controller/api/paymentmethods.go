@@ -2,12 +2,15 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/charge"
 	"github.com/tollgate-isp/tollgate/controller/payments"
 )
 
@@ -92,6 +95,11 @@ func (s *Server) registerPaymentMethods() {
 			// The request's Idempotency-Key goes to the gateway too, so a retry
 			// can never charge twice.
 			a, err := s.charger.Charge(ctx, in.ID, in.Body.PaymentMethodID, in.Body.Amount, billing.TriggerStaff, idempotencyKeyFrom(ctx), nil, 1)
+			if errors.Is(err, charge.ErrChargeUnsettled) {
+				s.log.Warn("charge left pending", "account_id", in.ID, "attempt_id", a.ID, "err", err)
+				return nil, huma.Error503ServiceUnavailable(fmt.Sprintf("%s (attempt %d); retry with the same Idempotency-Key, or see the account's payment attempts",
+					billing.ErrorMessage(err), a.ID))
+			}
 			return wrap(s, "charge-payment-method", a, err)
 		})
 	huma.Register(api, op("list-payment-attempts", http.MethodGet, "/api/v1/accounts/{id}/payment-attempts",

@@ -140,7 +140,7 @@ func (c *Controller) build(opts Options, tokens []api.Token) error {
 		JobTimeout: c.cfg.Jobs.JobTimeout, RescueStuckAfter: c.cfg.Jobs.RescueAfter, BatchSize: c.cfg.Jobs.BatchSize,
 		IdempotencyRetention: c.cfg.Jobs.IdempotencyRetention, EnforcementRetention: c.cfg.Jobs.EnforcementRetention,
 		Guard: c.cfg.Delinquency.Guard, DeliveryInterval: c.cfg.Delivery.Interval,
-		RefundRecoveryInterval: c.cfg.Jobs.RefundRecoveryInterval, RefundRecoveryAfter: c.cfg.Jobs.RefundRecoveryAfter},
+		GatewayRecoveryInterval: c.cfg.Jobs.GatewayRecoveryInterval, GatewayRecoveryAfter: c.cfg.Jobs.GatewayRecoveryAfter},
 		c.db, opts.Clock, c.log.With("component", "jobs"))
 	if err != nil {
 		return err

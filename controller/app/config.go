@@ -154,12 +154,12 @@ type JobsConfig struct {
 	// is kept per POP; an agent further behind gets a snapshot. The
 	// blast-radius guard's 30-day median reads it. Default 840h (35 days).
 	EnforcementRetention time.Duration `yaml:"enforcement_retention"`
-	// RefundRecoveryInterval is how often refunds left pending by a crash
+	// GatewayRecoveryInterval is how often refunds left pending by a crash
 	// between the gateway call and the journal are settled. Default 1m.
-	RefundRecoveryInterval time.Duration `yaml:"refund_recovery_interval"`
-	// RefundRecoveryAfter is how old a pending refund must be before the
+	GatewayRecoveryInterval time.Duration `yaml:"gateway_recovery_interval"`
+	// GatewayRecoveryAfter is how old a pending refund must be before the
 	// recovery job settles it. Default 2m.
-	RefundRecoveryAfter time.Duration `yaml:"refund_recovery_after"`
+	GatewayRecoveryAfter time.Duration `yaml:"gateway_recovery_after"`
 }
 
 // DevConfig enables development and demo conveniences. Never in production.

@@ -2,9 +2,16 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -85,16 +92,16 @@ func TestRefundRecovery(t *testing.T) {
 	}
 
 	r := &Runner{cfg: Config{}.withDefaults(), db: db, clock: clk, log: quiet, refunds: charger}
-	w := &refundRecoveryWorker{r: r}
-	// Refunds younger than RefundRecoveryAfter are left to their requests.
-	if err := w.Work(ctx, &river.Job[RefundRecoveryArgs]{}); err != nil {
+	w := &gatewayRecoveryWorker{r: r}
+	// Refunds younger than GatewayRecoveryAfter are left to their requests.
+	if err := w.Work(ctx, &river.Job[GatewayRecoveryArgs]{}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := db.Refund(ctx, made.ID); got.Status != billing.RefundPending {
 		t.Fatalf("a fresh pending refund was settled by recovery: %+v", got)
 	}
 	clk.Set(now.Add(5 * time.Minute))
-	if err := w.Work(ctx, &river.Job[RefundRecoveryArgs]{}); err != nil {
+	if err := w.Work(ctx, &river.Job[GatewayRecoveryArgs]{}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := db.Refund(ctx, made.ID); got.Status != billing.RefundCompleted || got.GatewayRefund == "" {
@@ -125,10 +132,138 @@ func TestRefundRecovery(t *testing.T) {
 		t.Errorf("balance %d", bal)
 	}
 	// A second run changes nothing and sends nothing.
-	if err := w.Work(ctx, &river.Job[RefundRecoveryArgs]{}); err != nil {
+	if err := w.Work(ctx, &river.Job[GatewayRecoveryArgs]{}); err != nil {
 		t.Fatal(err)
 	}
 	if len(sandbox.RefundLog()) != 2 {
 		t.Errorf("a second recovery run reached the gateway: %+v", sandbox.RefundLog())
+	}
+}
+
+// TestChargeRecovery: a charge whose answer is lost (the gateway charged,
+// the answer never arrived) stays a pending attempt — never "error", which
+// let autopay charge again under a new key and told portal subscribers they
+// were not charged — and the recovery job settles it by sending the same
+// request with the same key: the gateway replays its first answer, the
+// payment is posted once with the gateway's charge, and nothing is charged
+// twice. An attempt older than 23 h is flagged for staff, not re-sent.
+func TestChargeRecovery(t *testing.T) {
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	clk := clock.NewFixed(now)
+	typ, err := db.CreateAccountType(ctx, billing.AccountType{Name: "residential", BillingMode: billing.BillingFixedDay, BillingDay: 1,
+		InvoiceLeadDays: 5, DueDays: 14, GraceDays: 7, TimeZone: "UTC"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := db.CreateAccount(ctx, billing.NewAccount{Name: "Sub", AccountTypeID: typ.ID, Currency: "USD", AnchorDate: billing.NewDate(2026, 12, 1)}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb := payments.NewSandbox()
+	sb.SetClock(clk)
+	sb.SetLogger(quiet)
+	// The sandbox over HTTP, losing the answer of the next charge it makes.
+	var loseAnswer atomic.Bool
+	var charges atomic.Int32
+	var lostMu sync.Mutex
+	var lost []string // ids of the charges whose answers were lost
+	inner := sb.Handler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/charges" {
+			rec := httptest.NewRecorder()
+			inner.ServeHTTP(rec, r)
+			if !strings.Contains(rec.Body.String(), `"id"`) {
+				t.Errorf("sandbox charge: %s", rec.Body)
+			}
+			if loseAnswer.CompareAndSwap(true, false) {
+				charges.Add(1)
+				var ch payments.Charge
+				_ = json.Unmarshal(rec.Body.Bytes(), &ch)
+				lostMu.Lock()
+				lost = append(lost, ch.ID)
+				lostMu.Unlock()
+				http.Error(w, "upstream timed out", http.StatusGatewayTimeout)
+				return
+			}
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+			return
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	gw, err := payments.NewSandboxClient(srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	charger := charge.New(gw, db, clk, quiet)
+	pm, err := gw.Tokenize(ctx, payments.CardInput{Number: "4242424242424242", ExpMonth: 12, ExpYear: 2030})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := charger.AddToken(ctx, a.ID, pm, true); err != nil {
+		t.Fatal(err)
+	}
+
+	loseAnswer.Store(true)
+	att, err := charger.Charge(ctx, a.ID, 0, 5000, billing.TriggerPortal, "portal-1", nil, 0)
+	if !errors.Is(err, charge.ErrChargeUnsettled) || att.Status != "pending" || att.ID == 0 {
+		t.Fatalf("charge with a lost answer: %+v %v", att, err)
+	}
+	if bal, _ := db.Balance(ctx, a.ID); bal != 0 {
+		t.Fatalf("balance %d before the charge is settled", bal)
+	}
+	// A stale one: pending since yesterday, never to be re-sent.
+	clk.Set(now.Add(-24 * time.Hour))
+	loseAnswer.Store(true)
+	stale, err := charger.Charge(ctx, a.ID, 0, 700, billing.TriggerStaff, "staff-1", nil, 1)
+	if !errors.Is(err, charge.ErrChargeUnsettled) {
+		t.Fatalf("stale charge: %+v %v", stale, err)
+	}
+	clk.Set(now.Add(5 * time.Minute))
+
+	r := &Runner{cfg: Config{}.withDefaults(), db: db, clock: clk, log: quiet, refunds: charger}
+	if err := (&gatewayRecoveryWorker{r: r}).Work(ctx, &river.Job[GatewayRecoveryArgs]{}); err != nil {
+		t.Fatal(err)
+	}
+	as, err := db.PaymentAttempts(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKey := map[int64]billing.PaymentAttempt{}
+	for _, x := range as {
+		byKey[x.ID] = x
+	}
+	got := byKey[att.ID]
+	if got.Status != "succeeded" || got.PaymentID == nil || got.ChargeID == "" {
+		t.Fatalf("recovered attempt: %+v", got)
+	}
+	if s := byKey[stale.ID]; s.Status != "pending" || s.NeedsAttention == "" {
+		t.Fatalf("stale attempt: %+v", s)
+	}
+	if bal, _ := db.Balance(ctx, a.ID); bal != -5000 {
+		t.Fatalf("balance %d after recovery, want -5000 (one payment)", bal)
+	}
+	// The re-sent request replayed the first charge: no second charge.
+	if charges.Load() != 2 || lost[0] != got.ChargeID {
+		t.Fatalf("the recovered attempt's charge %s is not the one the gateway made (%v)", got.ChargeID, lost)
+	}
+	// The client's own retry with the key gets the settled attempt.
+	again, err := charger.Charge(ctx, a.ID, 0, 5000, billing.TriggerPortal, "portal-1", nil, 0)
+	if err != nil || again.ID != att.ID || again.Status != "succeeded" {
+		t.Fatalf("retry: %+v %v", again, err)
+	}
+	if bal, _ := db.Balance(ctx, a.ID); bal != -5000 {
+		t.Fatalf("balance %d after the retry", bal)
 	}
 }

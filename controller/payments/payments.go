@@ -80,7 +80,15 @@ type ChargeRequest struct {
 	IdempotencyKey string
 	// Customer is the gateway customer id, optional ([PaymentMethod.Customer]).
 	Customer string
+	// AttemptID is Tollgate's id of the charge attempt, sent as metadata
+	// [MetadataAttemptID] where the gateway keeps metadata (Stripe), so
+	// staff can find the charge of an attempt at the gateway.
+	AttemptID string
 }
+
+// MetadataAttemptID is the metadata key under which a charge carries
+// Tollgate's attempt id.
+const MetadataAttemptID = "tollgate_attempt_id"
 
 // ChargeStatus is the outcome of a charge.
 type ChargeStatus string

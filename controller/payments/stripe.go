@@ -264,6 +264,9 @@ func (s *Stripe) Charge(ctx context.Context, req ChargeRequest) (Charge, error) 
 	if customer != "" {
 		params.Customer = stripe.String(customer)
 	}
+	if req.AttemptID != "" {
+		params.AddMetadata(MetadataAttemptID, req.AttemptID)
+	}
 	if req.IdempotencyKey != "" {
 		params.SetIdempotencyKey(req.IdempotencyKey)
 	}

@@ -3,6 +3,7 @@ package portal
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/charge"
 	"github.com/tollgate-isp/tollgate/controller/payments"
 )
 
@@ -178,6 +180,13 @@ func (s *Server) pay(w http.ResponseWriter, r *http.Request, sess *session) {
 		}
 	}
 	switch {
+	case errors.Is(err, charge.ErrChargeUnsettled):
+		// The gateway's answer is unknown: the subscriber may have been
+		// charged. The attempt stays pending and is settled automatically.
+		s.metrics.payments.WithLabelValues("error").Inc()
+		s.log.Warn("portal: charge left pending", "account_id", sess.AccountID, "attempt_id", a.ID, "err", err)
+		s.renderPay(w, r, sess, http.StatusBadGateway, "The payment processor did not confirm this payment yet. Please do not pay again: if it went through, it appears on your account within a few minutes.", d)
+		return
 	case err != nil && a.ID == 0:
 		s.metrics.payments.WithLabelValues("error").Inc()
 		if billing.ErrorCode(err) == billing.EINVALID {

@@ -64,7 +64,7 @@ func TestRefundSurvivesSIGKILLAfterTheGatewayCall(t *testing.T) {
 database_url: %q
 http: {listen: %q}
 grpc: {listen: %q, insecure_plaintext: true}
-jobs: {tick_interval: 24h, refund_recovery_interval: 1s, refund_recovery_after: 1s}
+jobs: {tick_interval: 24h, gateway_recovery_interval: 1s, gateway_recovery_after: 1s}
 payments:
   gateway: sandbox
   sandbox: {url: %q}

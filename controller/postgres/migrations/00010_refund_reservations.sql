@@ -37,6 +37,21 @@ CREATE TABLE refunds (
 CREATE INDEX refunds_payment_idx ON refunds (payment_id, id);
 CREATE INDEX refunds_pending_idx ON refunds (created_at) WHERE status = 'pending';
 
+-- Gateway charges the same way: the attempt is written pending (with its
+-- idempotency key) before the gateway is called, then finished; a pending
+-- attempt is settled by the recovery job (the charge re-sent with the same
+-- key while it is younger than 23 h, else flagged for staff).
+ALTER TABLE payment_attempts DROP CONSTRAINT payment_attempts_status_check;
+ALTER TABLE payment_attempts ADD CONSTRAINT payment_attempts_status_check
+    CHECK (status IN ('pending', 'succeeded', 'failed', 'error'));
+ALTER TABLE payment_attempts ADD COLUMN needs_attention text NOT NULL DEFAULT '';
+CREATE INDEX payment_attempts_pending_idx ON payment_attempts (created_at) WHERE status = 'pending';
+
 -- +goose Down
+DROP INDEX payment_attempts_pending_idx;
+ALTER TABLE payment_attempts DROP COLUMN needs_attention;
+DELETE FROM payment_attempts WHERE status = 'pending';
+ALTER TABLE payment_attempts DROP CONSTRAINT payment_attempts_status_check;
+ALTER TABLE payment_attempts ADD CONSTRAINT payment_attempts_status_check CHECK (status IN ('succeeded', 'failed', 'error'));
 DROP TABLE refunds;
 ALTER TABLE payments DROP COLUMN refund_reserved;
