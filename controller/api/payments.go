@@ -28,6 +28,8 @@ type PaymentStore interface {
 	RefundPayment(ctx context.Context, id, amount int64, memo, by string, now time.Time) (billing.Payment, error)
 	Refund(ctx context.Context, id int64) (billing.Refund, error)
 	Refunds(ctx context.Context, f billing.RefundFilter) ([]billing.Refund, error)
+	CompleteRefund(ctx context.Context, id int64, gatewayRefund string, now time.Time) (billing.Refund, error)
+	ReleaseRefund(ctx context.Context, id int64, reason string, now time.Time) (billing.Refund, error)
 	CreateBatch(ctx context.Context, depositDate billing.Date, depositAccount, memo, by string, now time.Time) (billing.PaymentBatch, error)
 	Batch(ctx context.Context, id int64) (billing.PaymentBatch, error)
 	Batches(ctx context.Context, status billing.BatchStatus, limit int) ([]billing.PaymentBatch, error)
@@ -148,6 +150,39 @@ func (s *Server) registerPayments() {
 			r, err := s.payments.Refund(ctx, in.ID)
 			return wrap(s, "get-refund", r, err)
 		})
+	huma.Register(api, op("settle-refund", http.MethodPost, "/api/v1/refunds/{id}/settle",
+		"Settle a refund flagged for staff after checking the gateway: completed (the gateway made it; the journal is posted) or released (it did not; the amount goes back to the payment's credit)", RoleBilling, "payments"),
+		func(ctx context.Context, in *struct {
+			IDPath
+			Body struct {
+				Outcome       string `json:"outcome" enum:"completed,released" required:"true"`
+				GatewayRefund string `json:"gateway_refund,omitempty" maxLength:"255" doc:"The gateway's refund id (re_…), for outcome completed."`
+				Reason        string `json:"reason,omitempty" maxLength:"500"`
+			}
+		}) (*body[billing.Refund], error) {
+			r, err := s.payments.Refund(ctx, in.ID)
+			if err != nil {
+				return nil, s.toHTTPError("settle-refund", err)
+			}
+			if r.Status == billing.RefundPending && r.NeedsAttention == "" {
+				return nil, s.toHTTPError("settle-refund", billing.Errorf(billing.ECONFLICT,
+					"refund %d is being settled automatically; only a refund flagged for staff is settled by hand", in.ID))
+			}
+			for _, f := range []struct{ name, value string }{{"reason", in.Body.Reason}, {"gateway_refund", in.Body.GatewayRefund}} {
+				if err := billing.CheckMemoText(f.name, f.value, 500); err != nil {
+					return nil, s.toHTTPError("settle-refund", err)
+				}
+			}
+			if in.Body.Outcome == "completed" && in.Body.GatewayRefund == "" {
+				return nil, s.toHTTPError("settle-refund", billing.Errorf(billing.EINVALID, "gateway_refund is required to complete a refund: the gateway's id of the refund it made"))
+			}
+			if in.Body.Outcome == "completed" {
+				r, err = s.payments.CompleteRefund(ctx, in.ID, in.Body.GatewayRefund, s.clock.Now())
+			} else {
+				r, err = s.payments.ReleaseRefund(ctx, in.ID, "released by "+actor(ctx)+optionalText(": ", in.Body.Reason), s.clock.Now())
+			}
+			return wrap(s, "settle-refund", r, err)
+		})
 
 	// Deposit batches.
 	huma.Register(api, op("create-batch", http.MethodPost, "/api/v1/payment-batches",
@@ -240,4 +275,11 @@ func (s *Server) postPaymentOnce(ctx context.Context, c *txClaim, in billing.New
 	}
 	c.decided(res)
 	return nil, nil // the middleware answers with res
+}
+
+func optionalText(sep, s string) string {
+	if s == "" {
+		return ""
+	}
+	return sep + s
 }

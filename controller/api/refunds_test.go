@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
@@ -142,4 +143,58 @@ func mustInt(t *testing.T, s string) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestFlaggedRefundSettledByStaff: a refund the recovery job flagged (its
+// key too old to re-send, nothing at the gateway) is listed as needing
+// attention and is settled by staff through the API; a refund still being
+// settled automatically cannot be settled by hand; a retry of the flagged
+// refund's request never reaches the gateway.
+func TestFlaggedRefundSettledByStaff(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	setupAccount(t, e)
+	ctx := context.Background()
+	pid, _ := cardPayment(t, e, 10000)
+	id := mustInt(t, pid)
+	old := time.Now().Add(-24 * time.Hour)
+	flagged, _, err := e.db.ReserveRefund(ctx, billing.RefundRequest{PaymentID: id, Amount: 3000, IdempotencyKey: "clerk:old-key"}, "clerk", old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.FlagRefund(ctx, flagged.ID, "no refund with its id at the gateway"); err != nil {
+		t.Fatal(err)
+	}
+	fresh, _, err := e.db.ReserveRefund(ctx, billing.RefundRequest{PaymentID: id, Amount: 1000, IdempotencyKey: "clerk:new-key"}, "clerk", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("GET", "/api/v1/refunds?needs_attention=true", readerToken, "", "")
+	items, _ := r.json(t)["items"].([]any)
+	if r.status != 200 || len(items) != 1 || items[0].(map[string]any)["id"].(float64) != float64(flagged.ID) {
+		t.Fatalf("refunds needing attention: %d %s", r.status, r.body)
+	}
+	// The client's retry with the old key is not sent to the gateway.
+	if r := e.do("POST", "/api/v1/payments/"+pid+"/refund", billingToken, "old-key", `{"amount":3000}`); r.status != 503 {
+		t.Fatalf("retry of the flagged refund: %d %s", r.status, r.body)
+	}
+	if n := len(e.sandbox.RefundLog()); n != 0 {
+		t.Fatalf("a refund with an expired key reached the gateway (%d requests)", n)
+	}
+	settle := func(id int64, body string) response {
+		return e.do("POST", fmt.Sprintf("/api/v1/refunds/%d/settle", id), billingToken, fmt.Sprintf("settle-%d-%d", id, len(body)), body)
+	}
+	if r := settle(fresh.ID, `{"outcome":"released"}`); r.status != 409 {
+		t.Fatalf("settling a refund that is not flagged: %d %s", r.status, r.body)
+	}
+	if r := settle(flagged.ID, `{"outcome":"completed"}`); r.status != 422 {
+		t.Fatalf("completing without the gateway's refund id: %d %s", r.status, r.body)
+	}
+	if r := settle(flagged.ID, `{"outcome":"released","reason":"not at Stripe"}`); r.status != 200 || r.json(t)["status"] != "released" {
+		t.Fatalf("release: %d %s", r.status, r.body)
+	}
+	p, err := e.db.Payment(ctx, id)
+	if err != nil || p.RefundReserved != 1000 || p.Refunded != 0 || p.Unallocated != 9000 {
+		t.Fatalf("payment after the release: %+v %v", p, err)
+	}
 }

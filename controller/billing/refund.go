@@ -70,16 +70,8 @@ func (r RefundRequest) Validate() error {
 	if r.Amount <= 0 {
 		return Errorf(EINVALID, "amount %d must be positive (minor units)", r.Amount)
 	}
-	if !utf8.ValidString(r.Memo) {
-		return Errorf(EINVALID, "memo is not valid UTF-8")
-	}
-	if n := utf8.RuneCountInString(r.Memo); n > MaxRefundMemo {
-		return Errorf(EINVALID, "memo is %d characters long; at most %d are allowed", n, MaxRefundMemo)
-	}
-	for _, c := range r.Memo {
-		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f {
-			return Errorf(EINVALID, "memo contains a control character (U+%04X)", c)
-		}
+	if err := CheckMemoText("memo", r.Memo, MaxRefundMemo); err != nil {
+		return err
 	}
 	if len(r.IdempotencyKey) > 500 {
 		return Errorf(EINVALID, "idempotency key is longer than 500 bytes")
@@ -138,4 +130,22 @@ type RefundFilter struct {
 	NeedsAttention bool
 	AfterID        int64
 	Limit          int
+}
+
+// CheckMemoText checks free text that is stored and shown (a memo, a
+// reason): valid UTF-8, at most maxChars characters, no control characters
+// except tab and line breaks. EINVALID naming field.
+func CheckMemoText(field, s string, maxChars int) error {
+	if !utf8.ValidString(s) {
+		return Errorf(EINVALID, "%s is not valid UTF-8", field)
+	}
+	if n := utf8.RuneCountInString(s); n > maxChars {
+		return Errorf(EINVALID, "%s is %d characters long; at most %d are allowed", field, n, maxChars)
+	}
+	for _, c := range s {
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f {
+			return Errorf(EINVALID, "%s contains a control character (U+%04X)", field, c)
+		}
+	}
+	return nil
 }

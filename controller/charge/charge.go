@@ -99,6 +99,10 @@ func (s *Service) Charge(ctx context.Context, accountID, methodID, amount int64,
 	if existing && rec.Status != "pending" {
 		return rec, nil
 	}
+	if existing && (rec.NeedsAttention != "" || s.clock.Now().Sub(rec.CreatedAt) >= billing.RefundKeyReplayLimit) {
+		// Its key may have expired at the gateway: never re-sent.
+		return rec, fmt.Errorf("attempt %d: %w; its key is too old to send again, so staff settle it", rec.ID, ErrChargeUnsettled)
+	}
 	return s.sendCharge(ctx, rec, m, acct.Number)
 }
 
@@ -229,6 +233,10 @@ func (s *Service) Refund(ctx context.Context, in billing.RefundRequest, by strin
 	}
 	if existing && r.Status != billing.RefundPending {
 		return r, nil
+	}
+	if existing && (r.NeedsAttention != "" || s.clock.Now().Sub(r.CreatedAt) >= billing.RefundKeyReplayLimit) {
+		// Its key may have expired at the gateway: never re-sent.
+		return r, fmt.Errorf("refund %d: %w; its key is too old to send again, so staff settle it (GET /api/v1/refunds?needs_attention=true)", r.ID, ErrRefundUnsettled)
 	}
 	if r.Gateway != s.gw.Name() {
 		return r, billing.Errorf(billing.EINVALID, "payment %d came through the %s gateway, which is not configured (%s is)", r.PaymentID, r.Gateway, s.gw.Name())

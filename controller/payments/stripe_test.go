@@ -113,7 +113,7 @@ func TestStripeRoundTrip(t *testing.T) {
 	// Charge: one confirmed, off-session PaymentIntent with our key.
 	rec.reset()
 	req := ChargeRequest{Token: pm.Token, Amount: 4999, Currency: "USD", Description: "Invoice 1001",
-		IdempotencyKey: "charge-7f3a", Customer: pm.Customer}
+		IdempotencyKey: "charge-7f3a", Customer: pm.Customer, AttemptID: "31"}
 	ch, err := g.Charge(ctx, req)
 	if err != nil {
 		t.Fatalf("Charge: %v", err)
@@ -134,6 +134,7 @@ func TestStripeRoundTrip(t *testing.T) {
 		"amount": "4999", "currency": "usd", "payment_method": pm.Token, "customer": pm.Customer,
 		"confirm": "true", "off_session": "true", "description": "Invoice 1001",
 		"automatic_payment_methods[enabled]": "true", "automatic_payment_methods[allow_redirects]": "never",
+		"metadata[tollgate_attempt_id]": "31",
 	})
 	if got := r.Header.Get("Idempotency-Key"); got != "charge-7f3a" {
 		t.Errorf("Idempotency-Key = %q, want charge-7f3a", got)
