@@ -23,6 +23,8 @@ type MethodStore interface {
 	PaymentAttempts(ctx context.Context, accountID int64) ([]billing.PaymentAttempt, error)
 	RecordWebhookEvent(ctx context.Context, gateway, eventID, typ string, at time.Time) (bool, error)
 	ReverseByGatewayCharge(ctx context.Context, gateway, chargeID string, r billing.Reversal, now time.Time) (bool, error)
+	FinishAttemptByCharge(ctx context.Context, gateway, chargeID string, outcome billing.PaymentAttempt, at time.Time) (bool, error)
+	ForgetWebhookEvent(ctx context.Context, gateway, eventID string) error
 }
 
 // MethodPath is {id}/payment-methods/{method}; exported for huma.
@@ -131,13 +133,31 @@ func (s *Server) registerPaymentMethods() {
 				return nil, s.toHTTPError("gateway-webhook", err)
 			}
 			out := map[string]any{"received": true, "duplicate": !fresh}
-			if fresh && ev.Type == payments.EventChargeDisputeCreated {
-				reversed, err := s.methods.ReverseByGatewayCharge(ctx, gw.Name(), ev.ChargeID,
+			var actErr error
+			switch {
+			case !fresh:
+			case ev.Type == payments.EventChargeDisputeCreated:
+				var reversed bool
+				reversed, actErr = s.methods.ReverseByGatewayCharge(ctx, gw.Name(), ev.ChargeID,
 					billing.Reversal{Reason: billing.ReverseChargeback, Memo: "dispute " + ev.ID}, s.clock.Now())
-				if err != nil {
-					return nil, s.toHTTPError("gateway-webhook", err)
-				}
 				out["reversed"] = reversed
+			case ev.Type == payments.EventChargeSucceeded || ev.Type == payments.EventChargeFailed:
+				// A charge the gateway settled later (ACH): its processing
+				// attempt is finished, posting the payment on success.
+				outcome := billing.PaymentAttempt{Status: "succeeded"}
+				if ev.Type == payments.EventChargeFailed {
+					outcome = billing.PaymentAttempt{Status: "failed", FailureMessage: "the bank returned the payment"}
+				}
+				var finished bool
+				finished, actErr = s.methods.FinishAttemptByCharge(ctx, gw.Name(), ev.ChargeID, outcome, s.clock.Now())
+				out["settled"] = finished
+			}
+			if actErr != nil {
+				// Forget the event, so that the gateway's redelivery acts.
+				if err := s.methods.ForgetWebhookEvent(context.WithoutCancel(ctx), gw.Name(), ev.ID); err != nil {
+					s.log.Error("forget webhook event", "event_id", ev.ID, "err", err)
+				}
+				return nil, s.toHTTPError("gateway-webhook", actErr)
 			}
 			s.log.Info("gateway webhook", "gateway", gw.Name(), "event_id", ev.ID, "type", ev.Type, "duplicate", !fresh)
 			return &body[map[string]any]{Body: out}, nil

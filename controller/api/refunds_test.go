@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/payments"
 )
 
 // cardPayment puts a test card on account 1 and charges amount through the
@@ -196,5 +197,60 @@ func TestFlaggedRefundSettledByStaff(t *testing.T) {
 	p, err := e.db.Payment(ctx, id)
 	if err != nil || p.RefundReserved != 1000 || p.Refunded != 0 || p.Unallocated != 9000 {
 		t.Fatalf("payment after the release: %+v %v", p, err)
+	}
+}
+
+// TestWebhooksSettleWhatTheGatewaySettlesLater: an ACH debit the gateway
+// reports processing is recorded as a processing attempt (not failed, as
+// before: the money then arrived with no payment), and its charge.succeeded
+// webhook posts the payment, once. A dispute that arrives while a refund of
+// the payment is pending is answered non-2xx (409) and not remembered, so the
+// gateway's redelivery reverses the payment once the refund is settled.
+func TestWebhooksSettleWhatTheGatewaySettlesLater(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	setupAccount(t, e)
+	ctx := context.Background()
+	pid, chargeID := cardPayment(t, e, 10000)
+	deliver := func(ev payments.Event) response {
+		payload, sig := e.sandbox.SignedEvent(ev, webhookSecret, time.Now())
+		return e.doHeader("POST", "/api/v1/webhooks/sandbox", string(payload), map[string]string{"Stripe-Signature": sig})
+	}
+
+	// A processing ACH attempt (as Stripe answers for a bank debit).
+	a, _, err := e.db.BeginAttempt(ctx, billing.PaymentAttempt{AccountID: 1, PaymentMethodID: 1, Amount: 2500, Currency: "USD",
+		Trigger: billing.TriggerPortal, Gateway: "sandbox", IdempotencyKey: "ach-1"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err = e.db.FinishAttempt(ctx, a.ID, billing.PaymentAttempt{Status: "processing", ChargeID: "pi_ach_1"}, time.Now()); err != nil || a.Status != "processing" {
+		t.Fatalf("processing attempt: %+v %v", a, err)
+	}
+	bal0, _ := e.db.Balance(ctx, 1)
+	for i, want := range []string{`"settled":true`, `"duplicate":true`} {
+		if r := deliver(payments.Event{ID: "evt_ach_1", Type: payments.EventChargeSucceeded, ChargeID: "pi_ach_1", Amount: 2500}); r.status != 200 ||
+			!strings.Contains(string(r.body), want) {
+			t.Fatalf("charge.succeeded delivery %d: %d %s", i+1, r.status, r.body)
+		}
+	}
+	if bal, _ := e.db.Balance(ctx, 1); bal != bal0-2500 {
+		t.Fatalf("balance %d after the ACH debit settled, want %d", bal, bal0-2500)
+	}
+
+	// A dispute while a refund is pending.
+	id := mustInt(t, pid)
+	rf, _, err := e.db.ReserveRefund(ctx, billing.RefundRequest{PaymentID: id, Amount: 1000, IdempotencyKey: "clerk:r-pending"}, "clerk", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dispute := payments.Event{ID: "evt_dispute_9", Type: payments.EventChargeDisputeCreated, ChargeID: chargeID, Amount: 10000}
+	if r := deliver(dispute); r.status < 300 {
+		t.Fatalf("dispute during a pending refund: %d %s", r.status, r.body)
+	}
+	if _, err := e.db.ReleaseRefund(ctx, rf.ID, "test", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if r := deliver(dispute); r.status != 200 || !strings.Contains(string(r.body), `"reversed":true`) {
+		t.Fatalf("redelivered dispute: %d %s", r.status, r.body)
 	}
 }

@@ -54,8 +54,9 @@ type PaymentAttempt struct {
 	Gateway         string         `json:"gateway"`
 	ChargeID        string         `json:"charge_id,omitempty"`
 	// Status is pending (written before the gateway is called; its outcome
-	// not yet known), succeeded, failed (declined) or error (the gateway
-	// refused the request: no money moved).
+	// not yet known), processing (the gateway settles it later, as ACH
+	// debits; a webhook finishes it), succeeded, failed (declined) or error
+	// (the gateway refused the request: no money moved).
 	Status         string    `json:"status"`
 	FailureCode    string    `json:"failure_code,omitempty"`
 	FailureMessage string    `json:"failure_message,omitempty"`

@@ -130,6 +130,10 @@ func (s *Service) sendCharge(ctx context.Context, a billing.PaymentAttempt, m bi
 		outcome.Status, outcome.FailureMessage = "error", billing.ErrorMessage(gwErr)
 	case ch.Status == payments.ChargeSucceeded:
 		outcome.Status, outcome.ChargeID = "succeeded", ch.ID
+	case ch.Status == payments.ChargePending:
+		// An ACH debit: the gateway settles it in days and says so by
+		// webhook (charge.succeeded / charge.failed).
+		outcome.Status, outcome.ChargeID = "processing", ch.ID
 	default:
 		outcome.Status, outcome.ChargeID, outcome.FailureCode, outcome.FailureMessage = "failed", ch.ID, ch.FailureCode, ch.FailureMessage
 	}

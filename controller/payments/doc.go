@@ -82,11 +82,12 @@
 //   - Tokenization ([Gateway.Tokenize]) moves no money; a token whose
 //     answer is lost is never stored and is harmless at the gateway.
 //   - Chargebacks (webhook charge.dispute.created) reverse the payment;
-//     while a refund of it is pending the reversal is refused with an error,
-//     so the webhook is answered 5xx and redelivered after the refund is
-//     settled.
-//   - Not covered: an ACH debit that Stripe reports pending (processing) is
-//     recorded as a failed attempt, and charge.succeeded/charge.failed
-//     webhooks are not yet applied to attempts; the sandbox settles ACH at
-//     once, so only Stripe ACH is affected.
+//     while a refund of it is pending the reversal is refused (409) and the
+//     event forgotten, so the gateway's redelivery reverses it once the
+//     refund is settled. Any webhook whose action fails is forgotten the
+//     same way (it used to be remembered and its redelivery ignored).
+//   - ACH debits the gateway settles later (Stripe: processing) used to be
+//     recorded as failed attempts although the money arrived later; they
+//     are now processing attempts, finished by their charge.succeeded or
+//     charge.failed webhook (the payment is posted then).
 package payments

@@ -204,6 +204,10 @@ func (s *Server) pay(w http.ResponseWriter, r *http.Request, sess *session) {
 		}
 		s.renderPay(w, r, sess, http.StatusPaymentRequired, msg+" You were not charged. Try another card.", d)
 		return
+	case a.Status == "processing":
+		s.metrics.payments.WithLabelValues("processing").Inc()
+		s.renderPay(w, r, sess, http.StatusAccepted, "Your bank payment is being processed; it is posted to your account when your bank confirms it, usually within a few business days. Please do not pay again.", d)
+		return
 	case a.Status != "succeeded":
 		s.metrics.payments.WithLabelValues("error").Inc()
 		s.renderPay(w, r, sess, http.StatusBadGateway, "We could not reach the payment processor, and you were not charged. Please try again in a minute.", d)

@@ -47,10 +47,11 @@ func (db *DB) BeginAttempt(ctx context.Context, a billing.PaymentAttempt, at tim
 	return out, true, nil
 }
 
-// FinishAttempt records the gateway's answer to a pending attempt:
-// outcome's Status (succeeded, failed or error), ChargeID, FailureCode and
+// FinishAttempt records the gateway's answer to a pending (or processing)
+// attempt: outcome's Status (succeeded, failed, error, or processing for a
+// charge the gateway settles later), ChargeID, FailureCode and
 // FailureMessage. A success posts the payment in the same transaction. An
-// attempt that is no longer pending is returned as it is (a concurrent
+// attempt that is already final is returned as it is (a concurrent
 // request or recovery finished it first). ENOTFOUND for an unknown attempt.
 func (db *DB) FinishAttempt(ctx context.Context, id int64, outcome billing.PaymentAttempt, at time.Time) (billing.PaymentAttempt, error) {
 	var a billing.PaymentAttempt
@@ -67,7 +68,7 @@ func (db *DB) FinishAttempt(ctx context.Context, id int64, outcome billing.Payme
 		}
 		var err error
 		a, err = scanAttempt(tx.QueryRow(ctx, `SELECT `+attemptColumns+` FROM payment_attempts WHERE id = $1 FOR UPDATE`, id))
-		if err != nil || a.Status != "pending" {
+		if err != nil || (a.Status != "pending" && a.Status != "processing") {
 			return err
 		}
 		a.Status, a.ChargeID, a.FailureCode, a.FailureMessage = outcome.Status, outcome.ChargeID, outcome.FailureCode, outcome.FailureMessage
@@ -99,4 +100,24 @@ func (db *DB) PendingAttempts(ctx context.Context, createdBefore time.Time, limi
 func (db *DB) FlagAttempt(ctx context.Context, id int64, reason string) error {
 	_, err := db.Pool.Exec(ctx, `UPDATE payment_attempts SET needs_attention = $2 WHERE id = $1 AND status = 'pending'`, id, clipText(reason, 500))
 	return err
+}
+
+// FinishAttemptByCharge finishes the processing attempt of a gateway charge
+// (an ACH debit the gateway settled later) with outcome (succeeded or
+// failed), as its charge.succeeded or charge.failed webhook reports. It
+// returns false when no attempt of that charge is processing (already
+// finished, or not ours).
+func (db *DB) FinishAttemptByCharge(ctx context.Context, gateway, chargeID string, outcome billing.PaymentAttempt, at time.Time) (bool, error) {
+	var id int64
+	err := db.Pool.QueryRow(ctx, `SELECT id FROM payment_attempts WHERE gateway = $1 AND charge_id = $2 AND status = 'processing'`,
+		gateway, chargeID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) || chargeID == "" {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	outcome.ChargeID = chargeID
+	a, err := db.FinishAttempt(ctx, id, outcome, at)
+	return err == nil && a.Status == outcome.Status, err
 }

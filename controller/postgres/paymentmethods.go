@@ -156,6 +156,13 @@ func (db *DB) RecordWebhookEvent(ctx context.Context, gateway, eventID, typ stri
 	return err == nil && tag.RowsAffected() == 1, err
 }
 
+// ForgetWebhookEvent forgets a delivery whose action failed, so that the
+// gateway's redelivery is acted on.
+func (db *DB) ForgetWebhookEvent(ctx context.Context, gateway, eventID string) error {
+	_, err := db.Pool.Exec(ctx, `DELETE FROM webhook_events WHERE gateway = $1 AND event_id = $2`, gateway, eventID)
+	return err
+}
+
 // AutopayCandidates lists the open invoices, due on or before date, of the
 // autopay accounts of one account type that have a default method on file,
 // with how many autopay attempts on each have failed so far.
@@ -168,7 +175,7 @@ func (db *DB) AutopayCandidates(ctx context.Context, typeID int64, date billing.
 		JOIN accounts a ON a.id = i.account_id AND a.autopay AND a.account_type_id = $1
 		JOIN payment_methods m ON m.account_id = a.id AND m.is_default AND m.status <> 'removed'
 		WHERE i.status = 'open' AND i.due_date <= $2
-		AND NOT EXISTS (SELECT 1 FROM payment_attempts pa WHERE pa.invoice_id = i.id AND pa.status IN ('succeeded', 'pending'))
+		AND NOT EXISTS (SELECT 1 FROM payment_attempts pa WHERE pa.invoice_id = i.id AND pa.status IN ('succeeded', 'pending', 'processing'))
 		ORDER BY i.account_id, i.due_date, i.id`, typeID, pgDate(date))
 	if err != nil {
 		return nil, err

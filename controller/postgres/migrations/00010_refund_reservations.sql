@@ -42,15 +42,19 @@ CREATE INDEX refunds_pending_idx ON refunds (created_at) WHERE status = 'pending
 -- attempt is settled by the recovery job (the charge re-sent with the same
 -- key while it is younger than 23 h, else flagged for staff).
 ALTER TABLE payment_attempts DROP CONSTRAINT payment_attempts_status_check;
+-- processing: the gateway accepted the charge and settles it later (ACH);
+-- its charge.succeeded / charge.failed webhook finishes the attempt.
 ALTER TABLE payment_attempts ADD CONSTRAINT payment_attempts_status_check
-    CHECK (status IN ('pending', 'succeeded', 'failed', 'error'));
+    CHECK (status IN ('pending', 'processing', 'succeeded', 'failed', 'error'));
 ALTER TABLE payment_attempts ADD COLUMN needs_attention text NOT NULL DEFAULT '';
 CREATE INDEX payment_attempts_pending_idx ON payment_attempts (created_at) WHERE status = 'pending';
+CREATE INDEX payment_attempts_charge_idx ON payment_attempts (gateway, charge_id) WHERE status = 'processing';
 
 -- +goose Down
+DROP INDEX payment_attempts_charge_idx;
 DROP INDEX payment_attempts_pending_idx;
 ALTER TABLE payment_attempts DROP COLUMN needs_attention;
-DELETE FROM payment_attempts WHERE status = 'pending';
+DELETE FROM payment_attempts WHERE status IN ('pending', 'processing');
 ALTER TABLE payment_attempts DROP CONSTRAINT payment_attempts_status_check;
 ALTER TABLE payment_attempts ADD CONSTRAINT payment_attempts_status_check CHECK (status IN ('succeeded', 'failed', 'error'));
 DROP TABLE refunds;
