@@ -42,8 +42,7 @@ func (s *Sandbox) Handler() http.Handler {
 		if !readSandboxBody(w, r, &in) {
 			return
 		}
-		pm, err := s.Tokenize(r.Context(), CardInput{Number: in.Number, ExpMonth: in.ExpMonth, ExpYear: in.ExpYear,
-			CVC: in.CVC, Name: in.Name, Customer: in.Customer})
+		pm, err := s.Tokenize(r.Context(), CardInput(in))
 		writeSandbox(w, pm, err)
 	})
 	mux.HandleFunc("POST /v1/bank_accounts", func(w http.ResponseWriter, r *http.Request) {
@@ -173,8 +172,7 @@ func (c *SandboxClient) Name() string { return "sandbox" }
 // clock; see [Gateway.Tokenize].
 func (c *SandboxClient) Tokenize(ctx context.Context, card CardInput) (PaymentMethod, error) {
 	var pm PaymentMethod
-	err := c.call(ctx, http.MethodPost, "/v1/cards", "", sandboxCardBody{Number: card.Number, ExpMonth: card.ExpMonth,
-		ExpYear: card.ExpYear, CVC: card.CVC, Name: card.Name, Customer: card.Customer}, &pm)
+	err := c.call(ctx, http.MethodPost, "/v1/cards", "", sandboxCardBody(card), &pm)
 	return pm, err
 }
 
