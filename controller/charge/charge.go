@@ -235,6 +235,9 @@ func (s *Service) Refund(ctx context.Context, in billing.RefundRequest, by strin
 	if err != nil {
 		return r, err
 	}
+	if existing && r.Status == billing.RefundReleased {
+		return r, billing.Errorf(billing.EINVALID, "refund %d was not made: %s", r.ID, r.ReleaseReason)
+	}
 	if existing && r.Status != billing.RefundPending {
 		return r, nil
 	}
