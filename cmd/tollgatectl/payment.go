@@ -39,7 +39,8 @@ func newPaymentCmd(g *globals) *cobra.Command {
 		Aliases: []string{"payments", "pay"},
 		Short:   "Record, list, show, reverse and refund check, cash, wire, money order and other payments",
 	}
-	cmd.AddCommand(newPaymentAddCmd(g), newPaymentListCmd(g), newPaymentShowCmd(g), newPaymentReverseCmd(g), newPaymentRefundCmd(g))
+	cmd.AddCommand(newPaymentAddCmd(g), newPaymentListCmd(g), newPaymentShowCmd(g), newPaymentReverseCmd(g), newPaymentRefundCmd(g),
+		newPaymentRefundsCmd(g))
 	return cmd
 }
 
@@ -681,8 +682,12 @@ func newPaymentRefundCmd(g *globals) *cobra.Command {
 		Use:   "refund ID --amount AMOUNT [--memo TEXT]",
 		Short: "Record money paid back out of a payment's unapplied credit",
 		Long: `Record a refund paid back to the payer (by check or cash, outside Tollgate)
-out of the part of a payment that is credit on the account. To take back a
-payment that paid invoices, reverse it instead.`,
+out of the part of a payment that is credit on the account. A card or ACH
+payment's refund goes back through the payment gateway, the ledger first: the
+amount is reserved, then the gateway is asked, then the refund is recorded. If
+the gateway does not answer, the refund stays pending and is settled
+automatically (see "tollgatectl payment refunds"). To take back a payment that
+paid invoices, reverse it instead.`,
 		Example: `  tollgatectl payment refund 17 --amount 10.00 --memo "refund check 5521"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -734,5 +739,73 @@ payment that paid invoices, reverse it instead.`,
 	f.StringVar(&memo, "memo", "", "note kept with the refund (the refund check's number, say)")
 	_ = cmd.MarkFlagRequired("amount")
 	addKeyFlag(cmd, &idemKey)
+	return cmd
+}
+
+func newPaymentRefundsCmd(g *globals) *cobra.Command {
+	var payment int64
+	var status string
+	var attention bool
+	cmd := &cobra.Command{
+		Use:   "refunds [--payment ID] [--status pending|completed|released] [--needs-attention]",
+		Short: "List refunds: pending ones, and those recovery flagged for staff",
+		Long: `List refunds. A card or ACH refund is reserved (pending) before the gateway is
+asked, then completed or released; one left pending by a crash is settled by
+the recovery job from what the gateway lists. --needs-attention lists the
+refunds it could not settle (no refund with their id at the gateway, and
+their idempotency key too old to send again): check the charge at the
+gateway.`,
+		Example: `  tollgatectl payment refunds --needs-attention
+  tollgatectl payment refunds --payment 17`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if payment < 0 {
+				return fmt.Errorf("--payment %d is not a payment id", payment)
+			}
+			switch status {
+			case "", "pending", "completed", "released":
+			default:
+				return fmt.Errorf("--status %q is not one of pending, completed, released", status)
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			if payment > 0 {
+				q.Set("payment_id", strconv.FormatInt(payment, 10))
+			}
+			if status != "" {
+				q.Set("status", status)
+			}
+			if attention {
+				q.Set("needs_attention", "true")
+			}
+			all, err := listAll[billing.Refund](cmd.Context(), c, "/api/v1/refunds", q)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), all)
+			}
+			w := newTable(cmd.OutOrStdout())
+			fmt.Fprintln(w, "ID\tPAYMENT\tACCOUNT\tAMOUNT\tSTATUS\tCREATED\tGATEWAY REFUND\tNOTE")
+			for _, r := range all {
+				note := r.Memo
+				if r.NeedsAttention != "" {
+					note = "NEEDS ATTENTION: " + r.NeedsAttention
+				} else if r.ReleaseReason != "" {
+					note = r.ReleaseReason
+				}
+				fmt.Fprintf(w, "%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.PaymentID, r.AccountID, money(r.Amount, r.Currency), r.Status,
+					r.CreatedAt.Local().Format(time.DateTime), orDash(cell(r.GatewayRefund)), cell(note))
+			}
+			return w.Flush()
+		},
+	}
+	f := cmd.Flags()
+	f.Int64Var(&payment, "payment", 0, "only this payment's refunds")
+	f.StringVar(&status, "status", "", "only refunds in this status: pending, completed or released")
+	f.BoolVar(&attention, "needs-attention", false, "only refunds flagged for staff by the recovery job")
 	return cmd
 }

@@ -2,12 +2,15 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/charge"
 	"github.com/tollgate-isp/tollgate/controller/payments"
 )
 
@@ -20,6 +23,8 @@ type MethodStore interface {
 	PaymentAttempts(ctx context.Context, accountID int64) ([]billing.PaymentAttempt, error)
 	RecordWebhookEvent(ctx context.Context, gateway, eventID, typ string, at time.Time) (bool, error)
 	ReverseByGatewayCharge(ctx context.Context, gateway, chargeID string, r billing.Reversal, now time.Time) (bool, error)
+	FinishAttemptByCharge(ctx context.Context, gateway, chargeID string, outcome billing.PaymentAttempt, at time.Time) (bool, error)
+	ForgetWebhookEvent(ctx context.Context, gateway, eventID string) error
 }
 
 // MethodPath is {id}/payment-methods/{method}; exported for huma.
@@ -92,6 +97,11 @@ func (s *Server) registerPaymentMethods() {
 			// The request's Idempotency-Key goes to the gateway too, so a retry
 			// can never charge twice.
 			a, err := s.charger.Charge(ctx, in.ID, in.Body.PaymentMethodID, in.Body.Amount, billing.TriggerStaff, idempotencyKeyFrom(ctx), nil, 1)
+			if errors.Is(err, charge.ErrChargeUnsettled) {
+				s.log.Warn("charge left pending", "account_id", in.ID, "attempt_id", a.ID, "err", err)
+				return nil, huma.Error503ServiceUnavailable(fmt.Sprintf("%s (attempt %d); retry with the same Idempotency-Key, or see the account's payment attempts",
+					billing.ErrorMessage(err), a.ID))
+			}
 			return wrap(s, "charge-payment-method", a, err)
 		})
 	huma.Register(api, op("list-payment-attempts", http.MethodGet, "/api/v1/accounts/{id}/payment-attempts",
@@ -128,27 +138,45 @@ func (s *Server) registerPaymentMethods() {
 				return nil, s.toHTTPError("gateway-webhook", err)
 			}
 			out := map[string]any{"received": true, "duplicate": !fresh}
-			if fresh && ev.Type == payments.EventChargeDisputeCreated {
-				reversed, err := s.methods.ReverseByGatewayCharge(ctx, gw.Name(), ev.ChargeID,
+			var actErr error
+			switch {
+			case !fresh:
+			case ev.Type == payments.EventChargeDisputeCreated:
+				var reversed bool
+				reversed, actErr = s.methods.ReverseByGatewayCharge(ctx, gw.Name(), ev.ChargeID,
 					billing.Reversal{Reason: billing.ReverseChargeback, Memo: "dispute " + ev.ID}, s.clock.Now())
-				if err != nil {
-					return nil, s.toHTTPError("gateway-webhook", err)
-				}
 				out["reversed"] = reversed
+			case ev.Type == payments.EventChargeSucceeded || ev.Type == payments.EventChargeFailed:
+				// A charge the gateway settled later (ACH): its processing
+				// attempt is finished, posting the payment on success.
+				outcome := billing.PaymentAttempt{Status: "succeeded"}
+				if ev.Type == payments.EventChargeFailed {
+					outcome = billing.PaymentAttempt{Status: "failed", FailureMessage: "the bank returned the payment"}
+				}
+				var finished bool
+				finished, actErr = s.methods.FinishAttemptByCharge(ctx, gw.Name(), ev.ChargeID, outcome, s.clock.Now())
+				out["settled"] = finished
+			}
+			if actErr != nil {
+				// Forget the event, so that the gateway's redelivery acts.
+				if err := s.methods.ForgetWebhookEvent(context.WithoutCancel(ctx), gw.Name(), ev.ID); err != nil {
+					s.log.Error("forget webhook event", "event_id", ev.ID, "err", err)
+				}
+				return nil, s.toHTTPError("gateway-webhook", actErr)
 			}
 			s.log.Info("gateway webhook", "gateway", gw.Name(), "event_id", ev.ID, "type", ev.Type, "duplicate", !fresh)
 			return &body[map[string]any]{Body: out}, nil
 		})
 
-	if sb, ok := s.charger.Gateway().(*payments.Sandbox); ok {
-		s.registerSandboxTokens(sb)
+	if gw := s.charger.Gateway(); gw.Name() == "sandbox" {
+		s.registerSandboxTokens(gw)
 	}
 }
 
 // registerSandboxTokens serves the sandbox processor's tokenization, the
 // stand-in for the processor's own card form (Stripe.js): card details go in,
 // a token comes out. The body is never logged, hashed or stored.
-func (s *Server) registerSandboxTokens(sb *payments.Sandbox) {
+func (s *Server) registerSandboxTokens(sb payments.Gateway) {
 	huma.Register(s.api, huma.Operation{OperationID: "sandbox-tokenize-card", Method: http.MethodPost, Path: "/api/v1/sandbox/tokens",
 		Summary: "Sandbox gateway only: tokenize a test card, as a processor's card form would", Tags: []string{"payment methods"},
 		Security: []map[string][]string{{"bearer": {}}}, Metadata: map[string]any{roleKey: RoleReader},

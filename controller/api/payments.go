@@ -3,12 +3,15 @@ package api
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/charge"
 )
 
 // PaymentStore is what the payment endpoints need from storage.
@@ -23,6 +26,10 @@ type PaymentStore interface {
 	Payments(ctx context.Context, accountID, batchID, afterID int64, limit int) ([]billing.Payment, error)
 	ReversePayment(ctx context.Context, id int64, r billing.Reversal, by string, now time.Time) (billing.Payment, error)
 	RefundPayment(ctx context.Context, id, amount int64, memo, by string, now time.Time) (billing.Payment, error)
+	Refund(ctx context.Context, id int64) (billing.Refund, error)
+	Refunds(ctx context.Context, f billing.RefundFilter) ([]billing.Refund, error)
+	CompleteRefund(ctx context.Context, id int64, gatewayRefund string, now time.Time) (billing.Refund, error)
+	ReleaseRefund(ctx context.Context, id int64, reason string, now time.Time) (billing.Refund, error)
 	CreateBatch(ctx context.Context, depositDate billing.Date, depositAccount, memo, by string, now time.Time) (billing.PaymentBatch, error)
 	Batch(ctx context.Context, id int64) (billing.PaymentBatch, error)
 	Batches(ctx context.Context, status billing.BatchStatus, limit int) ([]billing.PaymentBatch, error)
@@ -94,27 +101,87 @@ func (s *Server) registerPayments() {
 				Memo   string `json:"memo,omitempty" maxLength:"500"`
 			}
 		}) (*body[billing.Payment], error) {
-			// Card and ACH money goes back through the gateway first; the
-			// request's Idempotency-Key travels with it, so a retry never
-			// refunds twice.
+			// Validation first: nothing is reserved, and no gateway is
+			// called, for a request the ledger would refuse.
+			req := billing.RefundRequest{PaymentID: in.ID, Amount: in.Body.Amount, Memo: in.Body.Memo, IdempotencyKey: idempotencyKeyFrom(ctx)}
+			if err := req.Validate(); err != nil {
+				return nil, s.toHTTPError("refund-payment", err)
+			}
 			orig, err := s.payments.Payment(ctx, in.ID)
 			if err != nil {
 				return nil, s.toHTTPError("refund-payment", err)
 			}
-			if orig.Method == billing.PayCard || orig.Method == billing.PayACH {
-				if s.charger == nil {
-					return nil, huma.Error422UnprocessableEntity("no payment gateway is configured to refund a " + string(orig.Method) + " payment")
+			if orig.Gateway == "" || orig.GatewayCharge == "" {
+				p, err := s.payments.RefundPayment(ctx, in.ID, in.Body.Amount, in.Body.Memo, actor(ctx), s.clock.Now())
+				return wrap(s, "refund-payment", p, err)
+			}
+			// Card and ACH money goes back through the gateway, the ledger
+			// first: reserved under the payment's lock, then the gateway
+			// with the request's key and the refund's id, then the journal.
+			if s.charger == nil {
+				return nil, huma.Error422UnprocessableEntity("no payment gateway is configured to refund a " + string(orig.Method) + " payment")
+			}
+			if _, err := s.charger.Refund(ctx, req, actor(ctx)); err != nil {
+				if errors.Is(err, charge.ErrRefundUnsettled) {
+					s.log.Warn("refund left pending", "payment_id", in.ID, "err", err)
+					return nil, huma.Error503ServiceUnavailable(billing.ErrorMessage(err) +
+						"; retry with the same Idempotency-Key, or see GET /api/v1/refunds?payment_id=" + strconv.FormatInt(in.ID, 10))
 				}
-				if in.Body.Amount > orig.Unallocated {
-					return nil, s.toHTTPError("refund-payment", billing.Errorf(billing.EINVALID,
-						"amount %d is more than the payment's unapplied credit (%d); reverse the payment instead", in.Body.Amount, orig.Unallocated))
-				}
-				if _, err := s.charger.Refund(ctx, orig, in.Body.Amount, idempotencyKeyFrom(ctx)); err != nil {
-					return nil, s.toHTTPError("refund-payment", err)
+				return nil, s.toHTTPError("refund-payment", err)
+			}
+			p, err := s.payments.Payment(ctx, in.ID)
+			return wrap(s, "refund-payment", p, err)
+		})
+	huma.Register(api, op("list-refunds", http.MethodGet, "/api/v1/refunds",
+		"List refunds: pending ones hold their amount on the payment until the gateway confirms; needs_attention=true lists those recovery could not settle", RoleReader, "payments"),
+		func(ctx context.Context, in *struct {
+			PaymentID      int64  `query:"payment_id" minimum:"0"`
+			Status         string `query:"status" enum:"pending,completed,released,"`
+			NeedsAttention bool   `query:"needs_attention" doc:"Only refunds flagged for staff: the gateway has no refund with their id and their key is too old to send again."`
+			After          int64  `query:"after" minimum:"0"`
+			Limit          int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
+		}) (*body[page[billing.Refund]], error) {
+			rs, err := s.payments.Refunds(ctx, billing.RefundFilter{PaymentID: in.PaymentID, Status: billing.RefundStatus(in.Status),
+				NeedsAttention: in.NeedsAttention, AfterID: in.After, Limit: in.Limit})
+			return wrap(s, "list-refunds", newPage(rs, in.Limit, func(r billing.Refund) int64 { return r.ID }), err)
+		})
+	huma.Register(api, op("get-refund", http.MethodGet, "/api/v1/refunds/{id}", "Show a refund", RoleReader, "payments"),
+		func(ctx context.Context, in *IDPath) (*body[billing.Refund], error) {
+			r, err := s.payments.Refund(ctx, in.ID)
+			return wrap(s, "get-refund", r, err)
+		})
+	huma.Register(api, op("settle-refund", http.MethodPost, "/api/v1/refunds/{id}/settle",
+		"Settle a refund flagged for staff after checking the gateway: completed (the gateway made it; the journal is posted) or released (it did not; the amount goes back to the payment's credit)", RoleBilling, "payments"),
+		func(ctx context.Context, in *struct {
+			IDPath
+			Body struct {
+				Outcome       string `json:"outcome" enum:"completed,released" required:"true"`
+				GatewayRefund string `json:"gateway_refund,omitempty" maxLength:"255" doc:"The gateway's refund id (re_…), for outcome completed."`
+				Reason        string `json:"reason,omitempty" maxLength:"500"`
+			}
+		}) (*body[billing.Refund], error) {
+			r, err := s.payments.Refund(ctx, in.ID)
+			if err != nil {
+				return nil, s.toHTTPError("settle-refund", err)
+			}
+			if r.Status == billing.RefundPending && r.NeedsAttention == "" {
+				return nil, s.toHTTPError("settle-refund", billing.Errorf(billing.ECONFLICT,
+					"refund %d is being settled automatically; only a refund flagged for staff is settled by hand", in.ID))
+			}
+			for _, f := range []struct{ name, value string }{{"reason", in.Body.Reason}, {"gateway_refund", in.Body.GatewayRefund}} {
+				if err := billing.CheckMemoText(f.name, f.value, 500); err != nil {
+					return nil, s.toHTTPError("settle-refund", err)
 				}
 			}
-			p, err := s.payments.RefundPayment(ctx, in.ID, in.Body.Amount, in.Body.Memo, actor(ctx), s.clock.Now())
-			return wrap(s, "refund-payment", p, err)
+			if in.Body.Outcome == "completed" && in.Body.GatewayRefund == "" {
+				return nil, s.toHTTPError("settle-refund", billing.Errorf(billing.EINVALID, "gateway_refund is required to complete a refund: the gateway's id of the refund it made"))
+			}
+			if in.Body.Outcome == "completed" {
+				r, err = s.payments.CompleteRefund(ctx, in.ID, in.Body.GatewayRefund, s.clock.Now())
+			} else {
+				r, err = s.payments.ReleaseRefund(ctx, in.ID, "released by "+actor(ctx)+optionalText(": ", in.Body.Reason), s.clock.Now())
+			}
+			return wrap(s, "settle-refund", r, err)
 		})
 
 	// Deposit batches.
@@ -208,4 +275,11 @@ func (s *Server) postPaymentOnce(ctx context.Context, c *txClaim, in billing.New
 	}
 	c.decided(res)
 	return nil, nil // the middleware answers with res
+}
+
+func optionalText(sep, s string) string {
+	if s == "" {
+		return ""
+	}
+	return sep + s
 }

@@ -143,7 +143,8 @@ func (c *Controller) build(ctx context.Context, opts Options, tokens []api.Token
 	runner, err := jobs.New(jobs.Config{Workers: c.cfg.Jobs.Workers, TickInterval: c.cfg.Jobs.TickInterval,
 		JobTimeout: c.cfg.Jobs.JobTimeout, RescueStuckAfter: c.cfg.Jobs.RescueAfter, LeaseTTL: c.cfg.Jobs.LeaseTTL, BatchSize: c.cfg.Jobs.BatchSize,
 		IdempotencyRetention: c.cfg.Jobs.IdempotencyRetention, EnforcementRetention: c.cfg.Jobs.EnforcementRetention,
-		Guard: c.cfg.Delinquency.Guard, DeliveryInterval: c.cfg.Delivery.Interval},
+		Guard: c.cfg.Delinquency.Guard, DeliveryInterval: c.cfg.Delivery.Interval,
+		GatewayRecoveryInterval: c.cfg.Jobs.GatewayRecoveryInterval, GatewayRecoveryAfter: c.cfg.Jobs.GatewayRecoveryAfter},
 		c.db, opts.Clock, c.log.With("component", "jobs"))
 	if err != nil {
 		return err
@@ -159,6 +160,7 @@ func (c *Controller) build(ctx context.Context, opts Options, tokens []api.Token
 	}
 	charger := charge.New(gw, c.db, opts.Clock, c.log.With("component", "charge"))
 	runner.UseCharger(charger)
+	runner.UseRefundRecoverer(charger)
 	var mailer notify.Sender
 	if c.cfg.Notices.SMTP.Enabled() {
 		sender, err := notify.NewSMTP(c.cfg.Notices.SMTP, opts.Clock)
@@ -299,7 +301,15 @@ func (c *Controller) gateway(clk clock.Clock) (payments.Gateway, error) {
 	switch c.cfg.Payments.Gateway {
 	case "", "sandbox":
 		c.log.Warn("payments go to the built-in sandbox gateway: test cards only, no real money (payments.gateway)")
+		if u := c.cfg.Payments.Sandbox.URL; u != "" {
+			return payments.NewSandboxClient(u, nil, secrets...)
+		}
 		sb := payments.NewSandbox(secrets...)
+		if f := c.cfg.Payments.Sandbox.StateFile; f != "" {
+			if sb, err = payments.OpenSandbox(f, secrets...); err != nil {
+				return nil, fmt.Errorf("payments.sandbox.state_file: %w", err)
+			}
+		}
 		sb.SetClock(clk)
 		sb.SetLogger(c.log.With("component", "sandbox-gateway"))
 		return sb, nil

@@ -111,6 +111,17 @@ type PaymentsConfig struct {
 		// numbers (test-mode keys). Default false.
 		TestCardTokens bool `yaml:"test_card_tokens"`
 	} `yaml:"stripe"`
+	// Sandbox configures the sandbox gateway. With neither field set it
+	// keeps its state in the controller's memory (lost on restart).
+	Sandbox struct {
+		// URL is a sandbox served over HTTP by another process
+		// (payments.Sandbox.Handler; tests run one that outlives the
+		// controller). Default empty: the sandbox runs in the controller.
+		URL string `yaml:"url"`
+		// StateFile keeps the in-process sandbox's methods, charges and
+		// refunds in this file, so they survive a restart. Default empty.
+		StateFile string `yaml:"state_file"`
+	} `yaml:"sandbox"`
 }
 
 // CompanyConfig names the ISP on its documents.
@@ -154,6 +165,12 @@ type JobsConfig struct {
 	// is kept per POP; an agent further behind gets a snapshot. The
 	// blast-radius guard's 30-day median reads it. Default 840h (35 days).
 	EnforcementRetention time.Duration `yaml:"enforcement_retention"`
+	// GatewayRecoveryInterval is how often refunds left pending by a crash
+	// between the gateway call and the journal are settled. Default 1m.
+	GatewayRecoveryInterval time.Duration `yaml:"gateway_recovery_interval"`
+	// GatewayRecoveryAfter is how old a pending refund must be before the
+	// recovery job settles it. Default 2m.
+	GatewayRecoveryAfter time.Duration `yaml:"gateway_recovery_after"`
 }
 
 // DevConfig enables development and demo conveniences. Never in production.

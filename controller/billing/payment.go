@@ -87,7 +87,10 @@ type Payment struct {
 	Memo         string        `json:"memo,omitempty"`
 	Status       PaymentStatus `json:"status"`
 	Refunded     int64         `json:"refunded"`
-	BatchID      *int64        `json:"batch_id,omitempty"`
+	// RefundReserved is the part of the payment held by refunds in
+	// progress (reserved, not yet confirmed by the gateway).
+	RefundReserved int64  `json:"refund_reserved,omitempty"`
+	BatchID        *int64 `json:"batch_id,omitempty"`
 	// Gateway and GatewayCharge identify a card/ACH payment at its gateway.
 	Gateway       string       `json:"gateway,omitempty"`
 	GatewayCharge string       `json:"gateway_charge,omitempty"`

@@ -53,8 +53,10 @@ type PaymentAttempt struct {
 	Trigger         AttemptTrigger `json:"trigger"`
 	Gateway         string         `json:"gateway"`
 	ChargeID        string         `json:"charge_id,omitempty"`
-	// Status is succeeded, failed (declined) or error (the gateway could not
-	// be reached or answered an error).
+	// Status is pending (written before the gateway is called; its outcome
+	// not yet known), processing (the gateway settles it later, as ACH
+	// debits; a webhook finishes it), succeeded, failed (declined) or error
+	// (the gateway refused the request: no money moved).
 	Status         string    `json:"status"`
 	FailureCode    string    `json:"failure_code,omitempty"`
 	FailureMessage string    `json:"failure_message,omitempty"`
@@ -63,4 +65,8 @@ type PaymentAttempt struct {
 	AttemptNo      int       `json:"attempt_no"`
 	IdempotencyKey string    `json:"-"`
 	CreatedAt      time.Time `json:"created_at"`
+	// NeedsAttention is set on a pending attempt whose outcome recovery
+	// cannot settle (its key is too old to re-send): staff check the
+	// gateway.
+	NeedsAttention string `json:"needs_attention,omitempty"`
 }

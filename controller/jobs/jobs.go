@@ -62,6 +62,14 @@ type Config struct {
 	// re-sends) are worked; a billing run's deliveries start as soon as it
 	// finishes. Default 1m.
 	DeliveryInterval time.Duration
+	// GatewayRecoveryInterval is how often refunds and charge attempts left
+	// pending (a crash or a lost gateway answer between the gateway call and
+	// the journal) are settled from the gateway. Default 1m.
+	GatewayRecoveryInterval time.Duration
+	// GatewayRecoveryAfter is how old a pending refund or attempt must be
+	// before recovery touches it, so that a request still waiting for the
+	// gateway settles its own. Default 2m.
+	GatewayRecoveryAfter time.Duration
 	// DisableSchedule turns off the periodic tick (tests; dev mode drives
 	// the clock through the API instead). Default false.
 	DisableSchedule bool
@@ -96,6 +104,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DeliveryInterval <= 0 {
 		c.DeliveryInterval = time.Minute
+	}
+	if c.GatewayRecoveryInterval <= 0 {
+		c.GatewayRecoveryInterval = time.Minute
+	}
+	if c.GatewayRecoveryAfter <= 0 {
+		c.GatewayRecoveryAfter = 2 * time.Minute
 	}
 	if c.IdempotencyRetention <= 0 {
 		c.IdempotencyRetention = 30 * 24 * time.Hour
@@ -156,6 +170,7 @@ type Runner struct {
 	log      *slog.Logger
 	river    *river.Client[pgx.Tx]
 	charger  Charger
+	refunds  RefundRecoverer
 	notifier Notifier
 	// deliverer delivers invoices (delivery.go).
 	deliverer Deliverer
@@ -176,6 +191,18 @@ func (r *Runner) UseNotifier(n Notifier) { r.notifier = n }
 // do nothing. Call before Start.
 func (r *Runner) UseCharger(c Charger) { r.charger = c }
 
+// RefundRecoverer settles refunds and charge attempts left pending
+// (charge.Service).
+type RefundRecoverer interface {
+	RecoverRefund(ctx context.Context, r billing.Refund) (billing.Refund, error)
+	RecoverAttempt(ctx context.Context, a billing.PaymentAttempt) (billing.PaymentAttempt, error)
+}
+
+// UseRefundRecoverer lets the gateway recovery job settle pending refunds
+// and charge attempts through rr. Without it they stay pending. Call
+// before Start.
+func (r *Runner) UseRefundRecoverer(rr RefundRecoverer) { r.refunds = rr }
+
 // New builds a runner on db. It does not start working until Start.
 func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runner, error) {
 	cfg = cfg.withDefaults()
@@ -188,6 +215,7 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 	river.AddWorker(workers, &purgeWorker{r: r})
 	river.AddWorker(workers, &noticesWorker{r: r})
 	river.AddWorker(workers, &deliveryWorker{r: r})
+	river.AddWorker(workers, &gatewayRecoveryWorker{r: r})
 	rc := &river.Config{
 		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers},
 			DeliveryQueue: {MaxWorkers: 1}},
@@ -211,6 +239,9 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 				&river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.DeliveryInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return DeliveryArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.GatewayRecoveryInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return GatewayRecoveryArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true})}
 	}
 	client, err := river.NewClient(riverpgxv5.New(db.Pool), rc)
@@ -540,4 +571,74 @@ func (w *purgeWorker) Work(ctx context.Context, job *river.Job[PurgeArgs]) error
 		w.r.log.Info("expired portal codes and sessions purged", "count", n)
 	}
 	return err
+}
+
+// GatewayRecoveryArgs settles the refunds and charge attempts left pending.
+type GatewayRecoveryArgs struct{}
+
+// Kind implements river.JobArgs.
+func (GatewayRecoveryArgs) Kind() string { return "gateway_recovery" }
+
+type gatewayRecoveryWorker struct {
+	river.WorkerDefaults[GatewayRecoveryArgs]
+	r *Runner
+}
+
+// Work settles the refunds and charge attempts that are still pending
+// GatewayRecoveryAfter after they were written: a refund is looked up at
+// its gateway by its tollgate_refund_id and completed, released, sent again
+// with its own key (under 23 h old) or flagged for staff
+// (charge.Service.RecoverRefund); a charge attempt is sent again with its
+// own key (under 23 h old; the gateway replays the first result) or flagged
+// (charge.Service.RecoverAttempt).
+func (w *gatewayRecoveryWorker) Work(ctx context.Context, job *river.Job[GatewayRecoveryArgs]) error {
+	if _, err := w.r.RecoverRefunds(ctx); err != nil {
+		return err
+	}
+	_, err := w.r.RecoverAttempts(ctx)
+	return err
+}
+
+// RecoverRefunds settles the pending refunds older than GatewayRecoveryAfter
+// that are not flagged for staff, and returns how many it looked at. A
+// refund the gateway could not be asked about is left for the next run
+// (logged); the error is a failure to read the list.
+func (r *Runner) RecoverRefunds(ctx context.Context) (int, error) {
+	if r.refunds == nil {
+		return 0, nil
+	}
+	pending, err := r.db.PendingRefunds(ctx, r.clock.Now().Add(-r.cfg.GatewayRecoveryAfter), 100)
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range pending {
+		got, err := r.refunds.RecoverRefund(ctx, p)
+		if err != nil {
+			r.log.Warn("refund recovery: left pending for the next run", "refund_id", p.ID, "err", err)
+			continue
+		}
+		r.log.Info("refund recovery", "refund_id", got.ID, "status", got.Status, "needs_attention", got.NeedsAttention != "")
+	}
+	return len(pending), nil
+}
+
+// RecoverAttempts settles the pending charge attempts older than
+// GatewayRecoveryAfter that are not flagged for staff, like RecoverRefunds.
+func (r *Runner) RecoverAttempts(ctx context.Context) (int, error) {
+	if r.refunds == nil {
+		return 0, nil
+	}
+	pending, err := r.db.PendingAttempts(ctx, r.clock.Now().Add(-r.cfg.GatewayRecoveryAfter), 100)
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range pending {
+		got, err := r.refunds.RecoverAttempt(ctx, p)
+		if err != nil {
+			r.log.Warn("charge recovery: left pending for the next run", "attempt_id", p.ID, "err", err)
+			continue
+		}
+		r.log.Info("charge recovery", "attempt_id", got.ID, "status", got.Status, "needs_attention", got.NeedsAttention != "")
+	}
+	return len(pending), nil
 }

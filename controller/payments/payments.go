@@ -80,7 +80,15 @@ type ChargeRequest struct {
 	IdempotencyKey string
 	// Customer is the gateway customer id, optional ([PaymentMethod.Customer]).
 	Customer string
+	// AttemptID is Tollgate's id of the charge attempt, sent as metadata
+	// [MetadataAttemptID] where the gateway keeps metadata (Stripe), so
+	// staff can find the charge of an attempt at the gateway.
+	AttemptID string
 }
+
+// MetadataAttemptID is the metadata key under which a charge carries
+// Tollgate's attempt id.
+const MetadataAttemptID = "tollgate_attempt_id"
 
 // ChargeStatus is the outcome of a charge.
 type ChargeStatus string
@@ -121,7 +129,29 @@ type Charge struct {
 	FailureMessage string `json:"failure_message,omitempty"`
 }
 
-// Refund is the result of [Gateway.Refund].
+// MetadataRefundID is the metadata key under which a refund carries
+// Tollgate's own refund id, so that a refund whose outcome was lost (a crash
+// between the gateway's answer and the journal write) can be found again by
+// listing the charge's refunds ([Gateway.ListRefunds]): Stripe cannot look
+// a refund up by its idempotency key.
+const MetadataRefundID = "tollgate_refund_id"
+
+// RefundRequest asks a gateway to pay back (part of) a charge.
+type RefundRequest struct {
+	// ChargeID is the [Charge.ID] of a succeeded charge.
+	ChargeID string
+	// Amount is in minor units; 0 means everything not yet refunded.
+	Amount int64
+	// IdempotencyKey makes retries safe (the refund's own key, kept with
+	// Tollgate's pending refund); Stripe forgets keys after about 24 hours.
+	IdempotencyKey string
+	// RefundID is Tollgate's id of the refund, sent as metadata
+	// [MetadataRefundID] and returned in [Refund.TollgateRefundID].
+	RefundID string
+}
+
+// Refund is the result of [Gateway.Refund] and an item of
+// [Gateway.ListRefunds].
 type Refund struct {
 	ID       string `json:"id"`
 	ChargeID string `json:"charge_id"`
@@ -129,7 +159,14 @@ type Refund struct {
 	// Status is the gateway's refund status: "succeeded", "pending",
 	// "failed" or "canceled".
 	Status string `json:"status"`
+	// TollgateRefundID is the refund's metadata [MetadataRefundID], empty
+	// for refunds made elsewhere (the processor's dashboard).
+	TollgateRefundID string `json:"tollgate_refund_id,omitempty"`
 }
+
+// Settled reports whether the refund's money is on its way back (Stripe's
+// "succeeded" or "pending"), as opposed to failed or canceled.
+func (r Refund) Settled() bool { return r.Status == "succeeded" || r.Status == "pending" }
 
 // Event types Tollgate acts on. Gateways may deliver others; callers ignore
 // what they do not know.
@@ -178,12 +215,20 @@ type Gateway interface {
 	// other error.
 	Charge(ctx context.Context, req ChargeRequest) (Charge, error)
 
-	// Refund returns amount (minor units; 0 means everything not yet
-	// refunded) of a succeeded charge. More than the remaining amount, a
-	// negative amount or a charge that did not succeed is EINVALID; an
-	// unknown charge is ENOTFOUND; the same idempotencyKey with different
-	// parameters is ECONFLICT.
-	Refund(ctx context.Context, chargeID string, amount int64, idempotencyKey string) (Refund, error)
+	// Refund returns req.Amount (minor units; 0 means everything not yet
+	// refunded) of a succeeded charge, carrying req.RefundID as metadata
+	// [MetadataRefundID]. More than the remaining amount, a negative amount
+	// or a charge that did not succeed is EINVALID; an unknown charge is
+	// ENOTFOUND; the same IdempotencyKey with different parameters is
+	// ECONFLICT; transport or server trouble is any other error (the refund
+	// may or may not have been made: retry with the same key, or find it
+	// with ListRefunds).
+	Refund(ctx context.Context, req RefundRequest) (Refund, error)
+
+	// ListRefunds returns every refund of a charge (all pages), oldest or
+	// newest first as the gateway lists them. An unknown charge is
+	// ENOTFOUND; transport or server trouble is any other error.
+	ListRefunds(ctx context.Context, chargeID string) ([]Refund, error)
 
 	// ParseWebhook verifies a delivery's signature header against the raw
 	// body and returns the event. A missing, malformed, mismatching or

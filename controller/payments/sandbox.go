@@ -4,8 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -19,7 +24,10 @@ import (
 // mode, in memory: Stripe's test card numbers and ACH test accounts produce
 // Stripe's outcomes, deterministically, and nothing leaves the process. It
 // backs the demo and the tests of everything that takes payments. Safe for
-// concurrent use; state is lost when the process ends.
+// concurrent use. [NewSandbox] keeps its state in memory, lost when the
+// process ends; [OpenSandbox] keeps it in a state file, and
+// [Sandbox.Handler] with [NewSandboxClient] runs it in another process (see
+// sandboxhttp.go).
 //
 // Like Stripe's test mode it refuses numbers that are not test numbers, so a
 // real card typed into a sandbox-configured system is turned away rather
@@ -50,32 +58,64 @@ type Sandbox struct {
 	secrets []string
 	clock   clock.Clock
 	log     *slog.Logger
-	methods map[string]*sandboxMethod
-	charges map[string]*sandboxCharge
-	idem    map[string]sandboxIdem
+	st      sandboxState
+	// path is the state file ("" keeps the state in memory only).
+	path string
+}
+
+// sandboxState is everything the sandbox remembers; with a state file it
+// is written there (whole, atomically) before any call that changed it
+// answers.
+type sandboxState struct {
+	Methods map[string]*sandboxMethod `json:"methods"`
+	Charges map[string]*sandboxCharge `json:"charges"`
+	Idem    map[string]sandboxIdem    `json:"idem"`
+	// RefundLog is every refund request received, refused ones included.
+	RefundLog []SandboxRefundAttempt `json:"refund_log"`
 }
 
 type sandboxMethod struct {
-	pm      PaymentMethod
-	failure sandboxOutcome // of every charge; a zero code means charges succeed
+	PM      PaymentMethod  `json:"pm"`
+	Failure sandboxOutcome `json:"failure"` // of every charge; a zero code means charges succeed
 }
 
 type sandboxCharge struct {
-	charge   Charge
-	amount   int64
-	currency billing.Currency
-	refunded int64
+	Charge   Charge           `json:"charge"`
+	Amount   int64            `json:"amount"`
+	Currency billing.Currency `json:"currency"`
+	Refunded int64            `json:"refunded"`
+	Refunds  []Refund         `json:"refunds"`
 }
 
 // sandboxIdem is the first result saved under an idempotency key, with a
 // fingerprint of the request that produced it.
 type sandboxIdem struct {
-	request string
-	charge  *Charge
-	refund  *Refund
+	Request string  `json:"request"`
+	Charge  *Charge `json:"charge,omitempty"`
+	Refund  *Refund `json:"refund,omitempty"`
 }
 
-type sandboxOutcome struct{ code, message string }
+type sandboxOutcome struct {
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// SandboxRefundAttempt is one refund request the sandbox received: what it
+// was asked to refund and what it answered. Tests add these up to check
+// that Tollgate never asks for more than its ledger records.
+type SandboxRefundAttempt struct {
+	ChargeID       string `json:"charge_id"`
+	Amount         int64  `json:"amount"`
+	IdempotencyKey string `json:"idempotency_key"`
+	RefundID       string `json:"tollgate_refund_id"`
+	// Refund is the gateway's refund id when the request refunded money
+	// (or replayed a refund under its key), empty when it was refused.
+	Refund string `json:"refund,omitempty"`
+	// Replayed is true when the key's first result was answered again.
+	Replayed bool `json:"replayed,omitempty"`
+	// Error is why the request was refused.
+	Error string `json:"error,omitempty"`
+}
 
 // sandboxCards maps Stripe's public test card numbers to the outcome of
 // charging them. These are published test numbers, not cardholder data.
@@ -119,10 +159,98 @@ func NewSandbox(secrets ...string) *Sandbox {
 		secrets: append([]string(nil), secrets...),
 		clock:   clock.Real{},
 		log:     slog.Default(),
-		methods: make(map[string]*sandboxMethod),
-		charges: make(map[string]*sandboxCharge),
-		idem:    make(map[string]sandboxIdem),
+		st: sandboxState{
+			Methods: make(map[string]*sandboxMethod),
+			Charges: make(map[string]*sandboxCharge),
+			Idem:    make(map[string]sandboxIdem),
+		},
 	}
+}
+
+// OpenSandbox is NewSandbox with durable state: the payment methods,
+// charges, refunds and idempotency keys are read from the state file at
+// path (created when missing) and written back, atomically (a temporary
+// file renamed over it, fsynced), before every call that changed them
+// answers. So what the sandbox has answered survives a crash of whatever
+// process runs it — the controller, or a sandbox served over HTTP
+// ([Sandbox.Handler]) that outlives the controller in a crash test. A file
+// that cannot be read or parsed is an error.
+func OpenSandbox(path string, secrets ...string) (*Sandbox, error) {
+	s := NewSandbox(secrets...)
+	s.path = path
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return s, s.save()
+	case err != nil:
+		return nil, fmt.Errorf("sandbox state file: %w", err)
+	}
+	if err := json.Unmarshal(b, &s.st); err != nil {
+		return nil, fmt.Errorf("sandbox state file %s: %w", path, err)
+	}
+	if s.st.Methods == nil {
+		s.st.Methods = make(map[string]*sandboxMethod)
+	}
+	if s.st.Charges == nil {
+		s.st.Charges = make(map[string]*sandboxCharge)
+	}
+	if s.st.Idem == nil {
+		s.st.Idem = make(map[string]sandboxIdem)
+	}
+	return s, nil
+}
+
+// save writes the state file, if there is one. The caller holds s.mu.
+func (s *Sandbox) save() error {
+	if s.path == "" {
+		return nil
+	}
+	b, err := json.Marshal(&s.st)
+	if err != nil {
+		return fmt.Errorf("sandbox state: %w", err)
+	}
+	tmp := s.path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("sandbox state file: %w", err)
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, s.path)
+	}
+	if err != nil {
+		return fmt.Errorf("sandbox state file: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(s.path)); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// RefundLog returns every refund request the sandbox has received, in
+// order, refused ones included.
+func (s *Sandbox) RefundLog() []SandboxRefundAttempt {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]SandboxRefundAttempt(nil), s.st.RefundLog...)
+}
+
+// Refunded returns how much of a charge the sandbox has refunded (0 for
+// an unknown charge).
+func (s *Sandbox) Refunded(chargeID string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.st.Charges[chargeID]; ok {
+		return c.Refunded
+	}
+	return 0
 }
 
 // SetClock sets the clock that card expiry is checked against (the
@@ -173,7 +301,10 @@ func (s *Sandbox) Tokenize(ctx context.Context, card CardInput) (PaymentMethod, 
 		ExpYear:  c.expYear,
 		Customer: card.Customer,
 	}
-	s.methods[pm.Token] = &sandboxMethod{pm: pm, failure: outcome}
+	s.st.Methods[pm.Token] = &sandboxMethod{PM: pm, Failure: outcome}
+	if err := s.save(); err != nil {
+		return PaymentMethod{}, err
+	}
 	s.log.InfoContext(ctx, "sandbox: payment method created", "token", pm.Token, "kind", pm.Kind, "brand", pm.Brand, "last4", pm.Last4)
 	return pm, nil
 }
@@ -195,7 +326,7 @@ func (s *Sandbox) TokenizeBank(ctx context.Context, routing, account string) (Pa
 		return PaymentMethod{}, billing.Errorf(billing.EINVALID, "the sandbox gateway accepts only the test routing number %s", SandboxRoutingNumber)
 	case account == SandboxAccountSucceeds:
 	case account == SandboxAccountClosed:
-		failure = sandboxOutcome{FailureAccountClosed, "The customer's bank account has been closed."}
+		failure = sandboxOutcome{Code: FailureAccountClosed, Message: "The customer's bank account has been closed."}
 	default:
 		return PaymentMethod{}, billing.Errorf(billing.EINVALID,
 			"the sandbox gateway accepts only the test account numbers %s and %s", SandboxAccountSucceeds, SandboxAccountClosed)
@@ -208,7 +339,10 @@ func (s *Sandbox) TokenizeBank(ctx context.Context, routing, account string) (Pa
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.methods[pm.Token] = &sandboxMethod{pm: pm, failure: failure}
+	s.st.Methods[pm.Token] = &sandboxMethod{PM: pm, Failure: failure}
+	if err := s.save(); err != nil {
+		return PaymentMethod{}, err
+	}
 	s.log.InfoContext(ctx, "sandbox: payment method created", "token", pm.Token, "kind", pm.Kind, "last4", pm.Last4)
 	return pm, nil
 }
@@ -228,28 +362,31 @@ func (s *Sandbox) Charge(ctx context.Context, req ChargeRequest) (Charge, error)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if req.IdempotencyKey != "" {
-		if saved, ok := s.idem[req.IdempotencyKey]; ok {
-			if saved.request != fp || saved.charge == nil {
+		if saved, ok := s.st.Idem[req.IdempotencyKey]; ok {
+			if saved.Request != fp || saved.Charge == nil {
 				return Charge{}, errKeyReused(req.IdempotencyKey)
 			}
-			return *saved.charge, nil
+			return *saved.Charge, nil
 		}
 	}
-	m, ok := s.methods[req.Token]
+	m, ok := s.st.Methods[req.Token]
 	if !ok {
 		return Charge{}, billing.Errorf(billing.ENOTFOUND, "payment method %s does not exist", describeID(req.Token))
 	}
-	if req.Customer != "" && m.pm.Customer != "" && req.Customer != m.pm.Customer {
+	if req.Customer != "" && m.PM.Customer != "" && req.Customer != m.PM.Customer {
 		return Charge{}, billing.Errorf(billing.EINVALID, "payment method %s belongs to another customer", describeID(req.Token))
 	}
 	ch := Charge{ID: newID("ch_sandbox_"), Status: ChargeSucceeded}
-	if m.failure.code != "" {
-		ch.Status, ch.FailureCode, ch.FailureMessage = ChargeFailed, m.failure.code, m.failure.message
+	if m.Failure.Code != "" {
+		ch.Status, ch.FailureCode, ch.FailureMessage = ChargeFailed, m.Failure.Code, m.Failure.Message
 	}
-	s.charges[ch.ID] = &sandboxCharge{charge: ch, amount: req.Amount, currency: cur}
+	s.st.Charges[ch.ID] = &sandboxCharge{Charge: ch, Amount: req.Amount, Currency: cur}
 	if req.IdempotencyKey != "" {
 		saved := ch
-		s.idem[req.IdempotencyKey] = sandboxIdem{request: fp, charge: &saved}
+		s.st.Idem[req.IdempotencyKey] = sandboxIdem{Request: fp, Charge: &saved}
+	}
+	if err := s.save(); err != nil {
+		return Charge{}, err
 	}
 	s.log.InfoContext(ctx, "sandbox: charge", "charge", ch.ID, "token", req.Token, "amount", req.Amount, "currency", string(cur),
 		"status", string(ch.Status), "failure_code", ch.FailureCode)
@@ -257,58 +394,89 @@ func (s *Sandbox) Charge(ctx context.Context, req ChargeRequest) (Charge, error)
 }
 
 // Refund refunds part or all (amount 0) of a succeeded sandbox charge; see
-// [Gateway.Refund].
-func (s *Sandbox) Refund(ctx context.Context, chargeID string, amount int64, idempotencyKey string) (Refund, error) {
+// [Gateway.Refund]. Every request, refused or not, is added to the
+// [Sandbox.RefundLog].
+func (s *Sandbox) Refund(ctx context.Context, req RefundRequest) (Refund, error) {
 	if err := ctx.Err(); err != nil {
 		return Refund{}, err
 	}
-	if chargeID == "" {
-		return Refund{}, billing.Errorf(billing.EINVALID, "charge id is required")
-	}
-	if amount < 0 {
-		return Refund{}, billing.Errorf(billing.EINVALID, "refund amount must not be negative")
-	}
-	if len(idempotencyKey) > maxIdempotencyKey {
-		return Refund{}, billing.Errorf(billing.EINVALID, "idempotency key is longer than %d characters", maxIdempotencyKey)
-	}
-	fp := fmt.Sprintf("refund\x00%s\x00%d", chargeID, amount)
-
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if idempotencyKey != "" {
-		if saved, ok := s.idem[idempotencyKey]; ok {
-			if saved.request != fp || saved.refund == nil {
-				return Refund{}, errKeyReused(idempotencyKey)
+	entry := SandboxRefundAttempt{ChargeID: req.ChargeID, Amount: req.Amount, IdempotencyKey: req.IdempotencyKey, RefundID: req.RefundID}
+	r, replayed, err := s.refund(req)
+	entry.Refund, entry.Replayed = r.ID, replayed
+	if err != nil {
+		entry.Error = billing.ErrorMessage(err)
+	}
+	s.st.RefundLog = append(s.st.RefundLog, entry)
+	if serr := s.save(); serr != nil {
+		return Refund{}, serr
+	}
+	if err != nil {
+		return Refund{}, err
+	}
+	if !replayed {
+		s.log.InfoContext(ctx, "sandbox: refund", "refund", r.ID, "charge", req.ChargeID, "amount", r.Amount, "tollgate_refund_id", req.RefundID)
+	}
+	return r, nil
+}
+
+// refund makes a refund in memory; the caller holds s.mu and saves.
+func (s *Sandbox) refund(req RefundRequest) (r Refund, replayed bool, err error) {
+	if err := checkRefundRequest(req); err != nil {
+		return Refund{}, false, err
+	}
+	fp := fmt.Sprintf("refund\x00%s\x00%d\x00%s", req.ChargeID, req.Amount, req.RefundID)
+	if req.IdempotencyKey != "" {
+		if saved, ok := s.st.Idem[req.IdempotencyKey]; ok {
+			if saved.Request != fp || saved.Refund == nil {
+				return Refund{}, false, errKeyReused(req.IdempotencyKey)
 			}
-			return *saved.refund, nil
+			return *saved.Refund, true, nil
 		}
 	}
-	c, ok := s.charges[chargeID]
+	c, ok := s.st.Charges[req.ChargeID]
 	if !ok {
-		return Refund{}, billing.Errorf(billing.ENOTFOUND, "charge %s does not exist", describeID(chargeID))
+		return Refund{}, false, billing.Errorf(billing.ENOTFOUND, "charge %s does not exist", describeID(req.ChargeID))
 	}
-	if c.charge.Status != ChargeSucceeded {
-		return Refund{}, billing.Errorf(billing.EINVALID, "charge %s did not succeed; there is nothing to refund", describeID(chargeID))
+	if c.Charge.Status != ChargeSucceeded {
+		return Refund{}, false, billing.Errorf(billing.EINVALID, "charge %s did not succeed; there is nothing to refund", describeID(req.ChargeID))
 	}
-	remaining := c.amount - c.refunded
+	remaining := c.Amount - c.Refunded
 	if remaining == 0 {
-		return Refund{}, billing.Errorf(billing.EINVALID, "charge %s has already been refunded in full", describeID(chargeID))
+		return Refund{}, false, billing.Errorf(billing.EINVALID, "charge %s has already been refunded in full", describeID(req.ChargeID))
 	}
+	amount := req.Amount
 	if amount == 0 {
 		amount = remaining
 	}
 	if amount > remaining {
-		return Refund{}, billing.Errorf(billing.EINVALID, "refund of %s is more than the %s of charge %s not yet refunded",
-			billing.Money{Amount: amount, Currency: c.currency}, billing.Money{Amount: remaining, Currency: c.currency}, describeID(chargeID))
+		return Refund{}, false, billing.Errorf(billing.EINVALID, "refund of %s is more than the %s of charge %s not yet refunded",
+			billing.Money{Amount: amount, Currency: c.Currency}, billing.Money{Amount: remaining, Currency: c.Currency}, describeID(req.ChargeID))
 	}
-	c.refunded += amount
-	r := Refund{ID: newID("re_sandbox_"), ChargeID: chargeID, Amount: amount, Status: "succeeded"}
-	if idempotencyKey != "" {
+	c.Refunded += amount
+	r = Refund{ID: newID("re_sandbox_"), ChargeID: req.ChargeID, Amount: amount, Status: "succeeded", TollgateRefundID: req.RefundID}
+	c.Refunds = append(c.Refunds, r)
+	if req.IdempotencyKey != "" {
 		saved := r
-		s.idem[idempotencyKey] = sandboxIdem{request: fp, refund: &saved}
+		s.st.Idem[req.IdempotencyKey] = sandboxIdem{Request: fp, Refund: &saved}
 	}
-	s.log.InfoContext(ctx, "sandbox: refund", "refund", r.ID, "charge", chargeID, "amount", amount, "currency", string(c.currency))
-	return r, nil
+	return r, false, nil
+}
+
+// ListRefunds lists a sandbox charge's refunds, oldest first; see
+// [Gateway.ListRefunds].
+func (s *Sandbox) ListRefunds(ctx context.Context, chargeID string) ([]Refund, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.st.Charges[chargeID]
+	if !ok {
+		return nil, billing.Errorf(billing.ENOTFOUND, "charge %s does not exist", describeID(chargeID))
+	}
+	return append([]Refund{}, c.Refunds...), nil
 }
 
 // ParseWebhook verifies a delivery signed with one of the sandbox's secrets

@@ -228,7 +228,7 @@ func TestSandboxIdempotentCharges(t *testing.T) {
 		}
 	}
 	// A charge key cannot be reused for a refund.
-	_, err = s.Refund(ctx, first.ID, 100, "pay-1")
+	_, err = s.Refund(ctx, RefundRequest{ChargeID: first.ID, Amount: 100, IdempotencyKey: "pay-1"})
 	wantCode(t, err, billing.ECONFLICT, "already used")
 	// Without a key every call is a new charge.
 	a, _ := s.Charge(ctx, usd(good.Token, 2500, ""))
@@ -247,36 +247,36 @@ func TestSandboxRefunds(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r1, err := s.Refund(ctx, ch.ID, 1500, "r1")
+	r1, err := s.Refund(ctx, RefundRequest{ChargeID: ch.ID, Amount: 1500, IdempotencyKey: "r1"})
 	if err != nil || r1.Amount != 1500 || r1.ChargeID != ch.ID || r1.Status != "succeeded" || !strings.HasPrefix(r1.ID, "re_sandbox_") {
 		t.Fatalf("partial refund = %+v, %v", r1, err)
 	}
-	if again, err := s.Refund(ctx, ch.ID, 1500, "r1"); err != nil || again != r1 {
+	if again, err := s.Refund(ctx, RefundRequest{ChargeID: ch.ID, Amount: 1500, IdempotencyKey: "r1"}); err != nil || again != r1 {
 		t.Fatalf("refund replay = %+v, %v; want %+v", again, err, r1)
 	}
-	_, err = s.Refund(ctx, ch.ID, 1600, "r1")
+	_, err = s.Refund(ctx, RefundRequest{ChargeID: ch.ID, Amount: 1600, IdempotencyKey: "r1"})
 	wantCode(t, err, billing.ECONFLICT, "different parameters")
 
-	_, err = s.Refund(ctx, ch.ID, 3501, "r2")
+	_, err = s.Refund(ctx, RefundRequest{ChargeID: ch.ID, Amount: 3501, IdempotencyKey: "r2"})
 	wantCode(t, err, billing.EINVALID, "USD 35.01 is more than the USD 35.00")
 
-	rest, err := s.Refund(ctx, ch.ID, 0, "r3") // 0: everything not yet refunded
+	rest, err := s.Refund(ctx, RefundRequest{ChargeID: ch.ID, Amount: 0, IdempotencyKey: "r3"}) // 0: everything not yet refunded
 	if err != nil || rest.Amount != 3500 {
 		t.Fatalf("refund of the rest = %+v, %v", rest, err)
 	}
-	_, err = s.Refund(ctx, ch.ID, 1, "r4")
+	_, err = s.Refund(ctx, RefundRequest{ChargeID: ch.ID, Amount: 1, IdempotencyKey: "r4"})
 	wantCode(t, err, billing.EINVALID, "refunded in full")
 
-	_, err = s.Refund(ctx, ch.ID, -1, "")
+	_, err = s.Refund(ctx, RefundRequest{ChargeID: ch.ID, Amount: -1, IdempotencyKey: ""})
 	wantCode(t, err, billing.EINVALID, "negative")
-	_, err = s.Refund(ctx, "ch_sandbox_nope", 1, "")
+	_, err = s.Refund(ctx, RefundRequest{ChargeID: "ch_sandbox_nope", Amount: 1, IdempotencyKey: ""})
 	wantCode(t, err, billing.ENOTFOUND, "does not exist")
-	_, err = s.Refund(ctx, "", 1, "")
+	_, err = s.Refund(ctx, RefundRequest{ChargeID: "", Amount: 1, IdempotencyKey: ""})
 	wantCode(t, err, billing.EINVALID, "required")
 
 	declined := mustTokenize(t, s, "4000000000000002")
 	failed, _ := s.Charge(ctx, usd(declined.Token, 5000, ""))
-	_, err = s.Refund(ctx, failed.ID, 0, "")
+	_, err = s.Refund(ctx, RefundRequest{ChargeID: failed.ID, Amount: 0, IdempotencyKey: ""})
 	wantCode(t, err, billing.EINVALID, "did not succeed")
 }
 
@@ -363,11 +363,11 @@ func TestSandboxConcurrent(t *testing.T) {
 			}
 			if ch.Status == ChargeSucceeded {
 				for j := range 4 {
-					if _, err := s.Refund(ctx, ch.ID, 250, fmt.Sprintf("r-%d-%d", i, j)); err != nil {
+					if _, err := s.Refund(ctx, RefundRequest{ChargeID: ch.ID, Amount: 250, IdempotencyKey: fmt.Sprintf("r-%d-%d", i, j)}); err != nil {
 						t.Error(err)
 					}
 				}
-				if _, err := s.Refund(ctx, ch.ID, 1, ""); billing.ErrorCode(err) != billing.EINVALID {
+				if _, err := s.Refund(ctx, RefundRequest{ChargeID: ch.ID, Amount: 1, IdempotencyKey: ""}); billing.ErrorCode(err) != billing.EINVALID {
 					t.Errorf("over-refund after four quarters: %v", err)
 				}
 			}
@@ -453,7 +453,7 @@ func TestSandboxNeverRevealsCardNumbers(t *testing.T) {
 				}
 				ch, err := s.Charge(ctx, usd(pm.Token, 1000, ""))
 				texts = append(texts, fmt.Sprintf("%+v %v", ch, err))
-				r, err := s.Refund(ctx, ch.ID, 0, "")
+				r, err := s.Refund(ctx, RefundRequest{ChargeID: ch.ID, Amount: 0, IdempotencyKey: ""})
 				texts = append(texts, fmt.Sprintf("%+v %v", r, err))
 			}
 		}
@@ -464,7 +464,7 @@ func TestSandboxNeverRevealsCardNumbers(t *testing.T) {
 		_, err := s.Charge(ctx, ChargeRequest{Token: n, Amount: 100, Currency: "USD"})
 		wantCode(t, err, billing.EINVALID, "looks like a card number")
 		texts = append(texts, err.Error())
-		_, err = s.Refund(ctx, n, 100, "")
+		_, err = s.Refund(ctx, RefundRequest{ChargeID: n, Amount: 100, IdempotencyKey: ""})
 		texts = append(texts, fmt.Sprint(err))
 	}
 

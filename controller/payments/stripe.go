@@ -68,7 +68,9 @@ type StripeConfig struct {
 //     the PaymentIntent id as Charge.ID; card errors become a failed Charge
 //     with Stripe's code mapped onto the Failure… constants; ACH debits
 //     come back pending.
-//   - Refund creates a Refund for the PaymentIntent (or a "ch_…" charge).
+//   - Refund creates a Refund for the PaymentIntent (or a "ch_…" charge)
+//     with metadata[tollgate_refund_id]; ListRefunds lists a
+//     PaymentIntent's (or charge's) refunds, to find one by that metadata.
 //   - Every mutating call carries the caller's Idempotency-Key.
 //   - ParseWebhook checks Stripe-Signature with [webhooksig.VerifyStripe], not with
 //     stripe-go's webhook package, then reads the event.
@@ -263,6 +265,9 @@ func (s *Stripe) Charge(ctx context.Context, req ChargeRequest) (Charge, error) 
 	if customer != "" {
 		params.Customer = stripe.String(customer)
 	}
+	if req.AttemptID != "" {
+		params.AddMetadata(MetadataAttemptID, req.AttemptID)
+	}
 	if req.IdempotencyKey != "" {
 		params.SetIdempotencyKey(req.IdempotencyKey)
 	}
@@ -323,36 +328,90 @@ func failureCode(e *stripe.Error) string {
 	}
 }
 
-// Refund refunds a PaymentIntent ("pi_…") or charge ("ch_…"); see
-// [Gateway.Refund].
-func (s *Stripe) Refund(ctx context.Context, chargeID string, amount int64, idempotencyKey string) (Refund, error) {
-	switch {
-	case chargeID == "":
-		return Refund{}, billing.Errorf(billing.EINVALID, "charge id is required")
-	case looksLikeCardNumber(chargeID):
-		return Refund{}, billing.Errorf(billing.EINVALID, "charge id looks like a card number")
-	case amount < 0:
-		return Refund{}, billing.Errorf(billing.EINVALID, "refund amount must not be negative")
-	case len(idempotencyKey) > maxIdempotencyKey:
-		return Refund{}, billing.Errorf(billing.EINVALID, "idempotency key is longer than %d characters", maxIdempotencyKey)
+// Refund refunds a PaymentIntent ("pi_…") or charge ("ch_…") with
+// metadata[tollgate_refund_id] set; see [Gateway.Refund].
+func (s *Stripe) Refund(ctx context.Context, req RefundRequest) (Refund, error) {
+	if err := checkRefundRequest(req); err != nil {
+		return Refund{}, err
 	}
 	params := &stripe.RefundCreateParams{}
-	if strings.HasPrefix(chargeID, "ch_") || strings.HasPrefix(chargeID, "py_") {
-		params.Charge = stripe.String(chargeID)
+	if isStripeChargeID(req.ChargeID) {
+		params.Charge = stripe.String(req.ChargeID)
 	} else {
-		params.PaymentIntent = stripe.String(chargeID)
+		params.PaymentIntent = stripe.String(req.ChargeID)
 	}
-	if amount > 0 {
-		params.Amount = stripe.Int64(amount)
+	if req.Amount > 0 {
+		params.Amount = stripe.Int64(req.Amount)
 	}
-	if idempotencyKey != "" {
-		params.SetIdempotencyKey(idempotencyKey)
+	if req.RefundID != "" {
+		params.AddMetadata(MetadataRefundID, req.RefundID)
+	}
+	if req.IdempotencyKey != "" {
+		params.SetIdempotencyKey(req.IdempotencyKey)
 	}
 	r, err := s.client.V1Refunds.Create(ctx, params)
 	if err != nil {
 		return Refund{}, stripeErr("create refund", err)
 	}
-	return Refund{ID: r.ID, ChargeID: chargeID, Amount: r.Amount, Status: string(r.Status)}, nil
+	out := refundFromStripe(r)
+	out.ChargeID = req.ChargeID
+	return out, nil
+}
+
+// ListRefunds lists the refunds of a PaymentIntent or charge (GET
+// /v1/refunds?payment_intent=… or ?charge=…, every page); see
+// [Gateway.ListRefunds].
+func (s *Stripe) ListRefunds(ctx context.Context, chargeID string) ([]Refund, error) {
+	switch {
+	case chargeID == "":
+		return nil, billing.Errorf(billing.EINVALID, "charge id is required")
+	case looksLikeCardNumber(chargeID):
+		return nil, billing.Errorf(billing.EINVALID, "charge id looks like a card number")
+	}
+	params := &stripe.RefundListParams{}
+	if isStripeChargeID(chargeID) {
+		params.Charge = stripe.String(chargeID)
+	} else {
+		params.PaymentIntent = stripe.String(chargeID)
+	}
+	params.Limit = stripe.Int64(100)
+	var out []Refund
+	for r, err := range s.client.V1Refunds.List(ctx, params).All(ctx) {
+		if err != nil {
+			return nil, stripeErr("list refunds", err)
+		}
+		rf := refundFromStripe(r)
+		rf.ChargeID = chargeID
+		out = append(out, rf)
+	}
+	return out, nil
+}
+
+func isStripeChargeID(id string) bool {
+	return strings.HasPrefix(id, "ch_") || strings.HasPrefix(id, "py_")
+}
+
+func refundFromStripe(r *stripe.Refund) Refund {
+	return Refund{ID: r.ID, Amount: r.Amount, Status: string(r.Status), TollgateRefundID: r.Metadata[MetadataRefundID]}
+}
+
+// checkRefundRequest validates what both gateways need before refunding.
+func checkRefundRequest(req RefundRequest) error {
+	switch {
+	case req.ChargeID == "":
+		return billing.Errorf(billing.EINVALID, "charge id is required")
+	case looksLikeCardNumber(req.ChargeID):
+		return billing.Errorf(billing.EINVALID, "charge id looks like a card number")
+	case req.Amount < 0:
+		return billing.Errorf(billing.EINVALID, "refund amount must not be negative")
+	case req.Amount > maxChargeAmount:
+		return billing.Errorf(billing.EINVALID, "refund amount %d is more than the processor's limit of %d minor units", req.Amount, maxChargeAmount)
+	case len(req.IdempotencyKey) > maxIdempotencyKey:
+		return billing.Errorf(billing.EINVALID, "idempotency key is longer than %d characters", maxIdempotencyKey)
+	case len(req.RefundID) > 500:
+		return billing.Errorf(billing.EINVALID, "refund id is longer than 500 characters")
+	}
+	return nil
 }
 
 // ParseWebhook verifies the Stripe-Signature header against the configured

@@ -113,7 +113,7 @@ func TestStripeRoundTrip(t *testing.T) {
 	// Charge: one confirmed, off-session PaymentIntent with our key.
 	rec.reset()
 	req := ChargeRequest{Token: pm.Token, Amount: 4999, Currency: "USD", Description: "Invoice 1001",
-		IdempotencyKey: "charge-7f3a", Customer: pm.Customer}
+		IdempotencyKey: "charge-7f3a", Customer: pm.Customer, AttemptID: "31"}
 	ch, err := g.Charge(ctx, req)
 	if err != nil {
 		t.Fatalf("Charge: %v", err)
@@ -134,6 +134,7 @@ func TestStripeRoundTrip(t *testing.T) {
 		"amount": "4999", "currency": "usd", "payment_method": pm.Token, "customer": pm.Customer,
 		"confirm": "true", "off_session": "true", "description": "Invoice 1001",
 		"automatic_payment_methods[enabled]": "true", "automatic_payment_methods[allow_redirects]": "never",
+		"metadata[tollgate_attempt_id]": "31",
 	})
 	if got := r.Header.Get("Idempotency-Key"); got != "charge-7f3a" {
 		t.Errorf("Idempotency-Key = %q, want charge-7f3a", got)
@@ -159,7 +160,7 @@ func TestStripeRoundTrip(t *testing.T) {
 
 	// Refund: part of the PaymentIntent, with our key.
 	rec.reset()
-	rf, err := g.Refund(ctx, ch.ID, 1000, "refund-1")
+	rf, err := g.Refund(ctx, RefundRequest{ChargeID: ch.ID, Amount: 1000, IdempotencyKey: "refund-1", RefundID: "42"})
 	if err != nil {
 		t.Fatalf("Refund: %v", err)
 	}
@@ -167,15 +168,32 @@ func TestStripeRoundTrip(t *testing.T) {
 		t.Fatalf("refund = %+v", rf)
 	}
 	r = mustRequest(t, rec, http.MethodPost, "/v1/refunds")
-	wantForm(t, r, map[string]string{"payment_intent": ch.ID, "amount": "1000", "charge": ""})
+	wantForm(t, r, map[string]string{"payment_intent": ch.ID, "amount": "1000", "charge": "", "metadata[tollgate_refund_id]": "42"})
 	if got := r.Header.Get("Idempotency-Key"); got != "refund-1" {
 		t.Errorf("refund Idempotency-Key = %q", got)
 	}
 	// A full refund of a legacy charge: charge=, no amount.
-	if _, err := g.Refund(ctx, "ch_legacy", 0, "refund-2"); err != nil {
+	if _, err := g.Refund(ctx, RefundRequest{ChargeID: "ch_legacy", Amount: 0, IdempotencyKey: "refund-2"}); err != nil {
 		t.Fatalf("Refund of a charge: %v", err)
 	}
 	wantForm(t, mustRequest(t, rec, http.MethodPost, "/v1/refunds"), map[string]string{"charge": "ch_legacy", "amount": "", "payment_intent": ""})
+
+	// Listing a PaymentIntent's refunds (to find a refund by its
+	// metadata after a crash): GET /v1/refunds?payment_intent=…, which
+	// stripe-mock validates against the spec.
+	rec.reset()
+	list, err := g.ListRefunds(ctx, ch.ID)
+	if err != nil {
+		t.Fatalf("ListRefunds: %v", err)
+	}
+	if len(list) == 0 || !strings.HasPrefix(list[0].ID, "re_") || list[0].ChargeID != ch.ID {
+		t.Fatalf("refunds = %+v", list)
+	}
+	wantForm(t, mustRequest(t, rec, http.MethodGet, "/v1/refunds"), map[string]string{"payment_intent": ch.ID, "charge": "", "limit": "100"})
+	if _, err := g.ListRefunds(ctx, "ch_legacy"); err != nil {
+		t.Fatalf("ListRefunds of a charge: %v", err)
+	}
+	wantForm(t, mustRequest(t, rec, http.MethodGet, "/v1/refunds"), map[string]string{"charge": "ch_legacy", "payment_intent": ""})
 }
 
 func TestStripeAttachToExistingCustomer(t *testing.T) {
@@ -232,9 +250,9 @@ func TestStripeValidatesLocally(t *testing.T) {
 	wantCode(t, err, billing.EINVALID, "currency")
 	_, err = g.Charge(ctx, ChargeRequest{Token: "4242 4242 4242 4242", Amount: 10, Currency: "USD"})
 	wantCode(t, err, billing.EINVALID, "card number")
-	_, err = g.Refund(ctx, "pi_1", -1, "")
+	_, err = g.Refund(ctx, RefundRequest{ChargeID: "pi_1", Amount: -1, IdempotencyKey: ""})
 	wantCode(t, err, billing.EINVALID, "negative")
-	_, err = g.Refund(ctx, "", 1, "")
+	_, err = g.Refund(ctx, RefundRequest{ChargeID: "", Amount: 1, IdempotencyKey: ""})
 	wantCode(t, err, billing.EINVALID, "required")
 	if n := len(rec.requests()); n != 0 {
 		t.Fatalf("%d requests sent for invalid input", n)
@@ -351,12 +369,12 @@ func TestStripeErrorMapping(t *testing.T) {
 
 	t.Run("refund of too much", func(t *testing.T) {
 		g, _ := stripeErrorServer(t, 400, `{"error":{"type":"invalid_request_error","code":"amount_too_large","param":"amount","message":"Refund amount ($60.00) is greater than unrefunded amount on charge ($50.00)"}}`)
-		_, err := g.Refund(ctx, "pi_1", 6000, "r")
+		_, err := g.Refund(ctx, RefundRequest{ChargeID: "pi_1", Amount: 6000, IdempotencyKey: "r"})
 		wantCode(t, err, billing.EINVALID, "greater than unrefunded")
 	})
 	t.Run("refund of a refunded charge", func(t *testing.T) {
 		g, _ := stripeErrorServer(t, 400, `{"error":{"type":"invalid_request_error","code":"charge_already_refunded","message":"Charge ch_1 has already been refunded."}}`)
-		_, err := g.Refund(ctx, "ch_1", 0, "r")
+		_, err := g.Refund(ctx, RefundRequest{ChargeID: "ch_1", Amount: 0, IdempotencyKey: "r"})
 		wantCode(t, err, billing.EINVALID, "already been refunded")
 	})
 	t.Run("declined when attaching", func(t *testing.T) {

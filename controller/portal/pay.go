@@ -3,6 +3,7 @@ package portal
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/charge"
 	"github.com/tollgate-isp/tollgate/controller/payments"
 )
 
@@ -290,6 +292,12 @@ func (s *Server) payClaimed(r *http.Request, sess *session, d payData, key strin
 		}
 	}
 	switch {
+	case errors.Is(err, charge.ErrChargeUnsettled):
+		// The gateway's answer is unknown: the subscriber may have been
+		// charged. The attempt stays pending and is settled automatically.
+		s.metrics.payments.WithLabelValues("error").Inc()
+		s.log.Warn("portal: charge left pending", "account_id", sess.AccountID, "attempt_id", a.ID, "err", err)
+		return form(http.StatusBadGateway, "The payment processor did not confirm this payment yet. Please do not pay again: if it went through, it appears on your account within a few minutes.")
 	case err != nil && a.ID == 0:
 		s.metrics.payments.WithLabelValues("error").Inc()
 		if code := billing.ErrorCode(err); code == billing.EINVALID || code == billing.ENOTFOUND {
@@ -306,6 +314,9 @@ func (s *Server) payClaimed(r *http.Request, sess *session, d payData, key strin
 			msg = "The card was declined."
 		}
 		return form(http.StatusPaymentRequired, msg+" You were not charged. Try another card.")
+	case a.Status == "processing":
+		s.metrics.payments.WithLabelValues("processing").Inc()
+		return form(http.StatusAccepted, "Your bank payment is being processed; it is posted to your account when your bank confirms it, usually within a few business days. Please do not pay again.")
 	case a.Status != "succeeded":
 		s.metrics.payments.WithLabelValues("error").Inc()
 		return form(http.StatusBadGateway, "We could not reach the payment processor, and you were not charged. Please try again in a minute.")

@@ -444,7 +444,7 @@ func applyCredit(ctx context.Context, tx pgx.Tx, invoices []billing.Invoice) err
 		ids[i] = inv.AccountID
 	}
 	rows, err := tx.Query(ctx, `SELECT a.id FROM accounts a WHERE a.id = ANY($1) AND EXISTS (
-			SELECT 1 FROM payments p WHERE p.account_id = a.id AND p.status = 'posted' AND p.allocated < p.amount - p.refunded)
+			SELECT 1 FROM payments p WHERE p.account_id = a.id AND p.status = 'posted' AND p.allocated < p.amount - p.refunded - p.refund_reserved)
 		ORDER BY a.id FOR UPDATE`, ids)
 	if err != nil {
 		return err

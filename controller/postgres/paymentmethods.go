@@ -134,71 +134,13 @@ func (db *DB) SetAutopay(ctx context.Context, accountID int64, on bool, at time.
 	return err
 }
 
-// RecordAttempt stores a gateway charge attempt; when it succeeded, the
-// payment is posted (and allocated) in the same transaction. A failure the
-// subscriber must fix (a decline, an expired card) marks the method
-// failing. An attempt whose idempotency key is already recorded is returned
-// as it was (with its payment), so a retried request posts nothing twice.
-func (db *DB) RecordAttempt(ctx context.Context, a billing.PaymentAttempt, at time.Time) (billing.PaymentAttempt, error) {
-	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		var existing int64
-		err := tx.QueryRow(ctx, `SELECT id FROM payment_attempts WHERE idempotency_key = $1`, a.IdempotencyKey).Scan(&existing)
-		if err == nil {
-			a, err = scanAttempt(tx.QueryRow(ctx, `SELECT `+attemptColumns+` FROM payment_attempts WHERE id = $1`, existing))
-			return err
-		}
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		if a.Status == "succeeded" {
-			method := billing.PayCard
-			var kind string
-			if err := tx.QueryRow(ctx, `SELECT kind FROM payment_methods WHERE id = $1`, a.PaymentMethodID).Scan(&kind); err != nil {
-				return err
-			}
-			if kind == "bank_account" {
-				method = billing.PayACH
-			}
-			p, err := postPaymentTx(ctx, tx, billing.NewPayment{AccountID: a.AccountID, Method: method, Amount: a.Amount,
-				Reference: a.ChargeID, Memo: string(a.Trigger) + " charge"}, "gateway:"+a.Gateway, at, nil, 0)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `UPDATE payments SET gateway = $2, gateway_charge = $3 WHERE id = $1`, p.ID, a.Gateway, a.ChargeID); err != nil {
-				return err
-			}
-			a.PaymentID = &p.ID
-			if _, err := tx.Exec(ctx, `UPDATE payment_methods SET status = 'active', failure = '' WHERE id = $1 AND status = 'failing'`, a.PaymentMethodID); err != nil {
-				return err
-			}
-			// A card payment that meets the reactivation rule restores service
-			// before the charge call returns.
-			if err := db.settleTx(ctx, tx, a.AccountID, fmt.Sprintf("payment %d", p.ID), "gateway:"+a.Gateway, p.ID, at); err != nil {
-				return err
-			}
-		} else if a.Status == "failed" {
-			if _, err := tx.Exec(ctx, `UPDATE payment_methods SET status = 'failing', failure = $2 WHERE id = $1 AND status = 'active'`,
-				a.PaymentMethodID, a.FailureMessage); err != nil {
-				return err
-			}
-		}
-		a, err = scanAttempt(tx.QueryRow(ctx, `INSERT INTO payment_attempts (account_id, payment_method_id, amount, currency, trigger,
-				gateway, charge_id, status, failure_code, failure_message, payment_id, invoice_id, attempt_no, idempotency_key, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING `+attemptColumns,
-			a.AccountID, a.PaymentMethodID, a.Amount, a.Currency, a.Trigger, a.Gateway, a.ChargeID, a.Status, a.FailureCode,
-			a.FailureMessage, a.PaymentID, a.InvoiceID, max(a.AttemptNo, 1), a.IdempotencyKey, at))
-		return mapError(err)
-	})
-	return a, err
-}
-
 const attemptColumns = `id, account_id, payment_method_id, amount, currency, trigger, gateway, charge_id, status, failure_code,
-	failure_message, payment_id, invoice_id, attempt_no, idempotency_key, created_at`
+	failure_message, payment_id, invoice_id, attempt_no, idempotency_key, created_at, needs_attention`
 
 func scanAttempt(row pgx.Row) (billing.PaymentAttempt, error) {
 	var a billing.PaymentAttempt
 	err := row.Scan(&a.ID, &a.AccountID, &a.PaymentMethodID, &a.Amount, &a.Currency, &a.Trigger, &a.Gateway, &a.ChargeID,
-		&a.Status, &a.FailureCode, &a.FailureMessage, &a.PaymentID, &a.InvoiceID, &a.AttemptNo, &a.IdempotencyKey, &a.CreatedAt)
+		&a.Status, &a.FailureCode, &a.FailureMessage, &a.PaymentID, &a.InvoiceID, &a.AttemptNo, &a.IdempotencyKey, &a.CreatedAt, &a.NeedsAttention)
 	return a, err
 }
 
@@ -219,20 +161,27 @@ func (db *DB) RecordWebhookEvent(ctx context.Context, gateway, eventID, typ stri
 	return err == nil && tag.RowsAffected() == 1, err
 }
 
+// ForgetWebhookEvent forgets a delivery whose action failed, so that the
+// gateway's redelivery is acted on.
+func (db *DB) ForgetWebhookEvent(ctx context.Context, gateway, eventID string) error {
+	_, err := db.Pool.Exec(ctx, `DELETE FROM webhook_events WHERE gateway = $1 AND event_id = $2`, gateway, eventID)
+	return err
+}
+
 // AutopayCandidates lists the open invoices, due on or before date, of the
 // autopay accounts of one account type that have a default method on file,
 // with how many autopay attempts on each have failed so far.
 func (db *DB) AutopayCandidates(ctx context.Context, typeID int64, date billing.Date) ([]billing.AutopayCandidate, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT i.id, i.number, i.account_id, i.due_date,
 			i.total - i.paid,
-			(SELECT count(*) FROM payment_attempts pa WHERE pa.invoice_id = i.id AND pa.trigger = 'autopay' AND pa.status <> 'succeeded'),
+			(SELECT count(*) FROM payment_attempts pa WHERE pa.invoice_id = i.id AND pa.trigger = 'autopay' AND pa.status IN ('failed', 'error')),
 			a.autopay_since,
 			`+prefixed("m.", methodColumns)+`
 		FROM invoices i
 		JOIN accounts a ON a.id = i.account_id AND a.autopay AND a.account_type_id = $1
 		JOIN payment_methods m ON m.account_id = a.id AND m.is_default AND m.status <> 'removed'
 		WHERE i.status = 'open' AND i.due_date <= $2
-		AND NOT EXISTS (SELECT 1 FROM payment_attempts pa WHERE pa.invoice_id = i.id AND pa.status = 'succeeded')
+		AND NOT EXISTS (SELECT 1 FROM payment_attempts pa WHERE pa.invoice_id = i.id AND pa.status IN ('succeeded', 'pending', 'processing'))
 		ORDER BY i.account_id, i.due_date, i.id`, typeID, pgDate(date))
 	if err != nil {
 		return nil, err
@@ -261,4 +210,43 @@ func prefixed(p, cols string) string {
 		parts[i] = p + strings.TrimSpace(c)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// attemptEffectsTx applies what an attempt's outcome does, inside tx: a
+// success posts the payment (allocated, the account's status settled) and
+// sets a.PaymentID; a decline marks the method failing.
+func (db *DB) attemptEffectsTx(ctx context.Context, tx pgx.Tx, a billing.PaymentAttempt, at time.Time) (billing.PaymentAttempt, error) {
+	if a.Status == "succeeded" {
+		method := billing.PayCard
+		var kind string
+		if err := tx.QueryRow(ctx, `SELECT kind FROM payment_methods WHERE id = $1`, a.PaymentMethodID).Scan(&kind); err != nil {
+			return a, err
+		}
+		if kind == "bank_account" {
+			method = billing.PayACH
+		}
+		p, err := postPaymentTx(ctx, tx, billing.NewPayment{AccountID: a.AccountID, Method: method, Amount: a.Amount,
+			Reference: a.ChargeID, Memo: string(a.Trigger) + " charge"}, "gateway:"+a.Gateway, at, nil, 0)
+		if err != nil {
+			return a, err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE payments SET gateway = $2, gateway_charge = $3 WHERE id = $1`, p.ID, a.Gateway, a.ChargeID); err != nil {
+			return a, err
+		}
+		a.PaymentID = &p.ID
+		if _, err := tx.Exec(ctx, `UPDATE payment_methods SET status = 'active', failure = '' WHERE id = $1 AND status = 'failing'`, a.PaymentMethodID); err != nil {
+			return a, err
+		}
+		// A card payment that meets the reactivation rule restores service
+		// before the charge call returns.
+		if err := db.settleTx(ctx, tx, a.AccountID, fmt.Sprintf("payment %d", p.ID), "gateway:"+a.Gateway, p.ID, at); err != nil {
+			return a, err
+		}
+	} else if a.Status == "failed" {
+		if _, err := tx.Exec(ctx, `UPDATE payment_methods SET status = 'failing', failure = $2 WHERE id = $1 AND status = 'active'`,
+			a.PaymentMethodID, a.FailureMessage); err != nil {
+			return a, err
+		}
+	}
+	return a, nil
 }

@@ -16,12 +16,12 @@ import (
 )
 
 const paymentColumns = `id, account_id, method, amount, currency, reference, payer, received_date, memo, status, refunded,
-	batch_id, posted_by, posted_at, reversed_at, reversal_reason, gateway, gateway_charge`
+	batch_id, posted_by, posted_at, reversed_at, reversal_reason, gateway, gateway_charge, refund_reserved`
 
 func scanPayment(row pgx.Row) (billing.Payment, error) {
 	var p billing.Payment
 	err := row.Scan(&p.ID, &p.AccountID, &p.Method, &p.Amount, &p.Currency, &p.Reference, &p.Payer, scanDate(&p.ReceivedDate),
-		&p.Memo, &p.Status, &p.Refunded, &p.BatchID, &p.PostedBy, &p.PostedAt, &p.ReversedAt, &p.ReversalNote, &p.Gateway, &p.GatewayCharge)
+		&p.Memo, &p.Status, &p.Refunded, &p.BatchID, &p.PostedBy, &p.PostedAt, &p.ReversedAt, &p.ReversalNote, &p.Gateway, &p.GatewayCharge, &p.RefundReserved)
 	return p, err
 }
 
@@ -411,8 +411,8 @@ func postPaymentTx(ctx context.Context, tx pgx.Tx, in billing.NewPayment, by str
 // payments.allocated and invoices.paid, which allocWriteSQL and reversals
 // keep, so it touches only the account's open items.
 const allocReadSQL = `
-	(SELECT true, account_id, id, amount - refunded - allocated, ''
-	FROM payments WHERE account_id = ANY($1) AND status = 'posted' AND allocated < amount - refunded
+	(SELECT true, account_id, id, amount - refunded - refund_reserved - allocated, ''
+	FROM payments WHERE account_id = ANY($1) AND status = 'posted' AND allocated < amount - refunded - refund_reserved
 	ORDER BY account_id, id)
 	UNION ALL
 	(SELECT false, account_id, id, total - paid, number
@@ -540,7 +540,7 @@ func (db *DB) Payment(ctx context.Context, id int64) (billing.Payment, error) {
 		allocated += a.Amount
 	}
 	if p.Status == billing.PaymentPosted {
-		p.Unallocated = p.Amount - p.Refunded - allocated
+		p.Unallocated = p.Amount - p.Refunded - p.RefundReserved - allocated
 	}
 	return p, err
 }
@@ -587,6 +587,9 @@ func (db *DB) ReversePayment(ctx context.Context, id int64, r billing.Reversal, 
 		}
 		if p.Status != billing.PaymentPosted {
 			return billing.Errorf(billing.ECONFLICT, "payment %d is already %s", id, p.Status)
+		}
+		if p.RefundReserved > 0 {
+			return errRefundInProgress(id, p.RefundReserved)
 		}
 		loc, err := time.LoadLocation(zone)
 		if err != nil {
@@ -635,57 +638,6 @@ func (db *DB) ReversePayment(ctx context.Context, id int64, r billing.Reversal, 
 	return db.Payment(ctx, id)
 }
 
-// RefundPayment records money paid back out of a payment's unallocated
-// (credit) part. Card and ACH refunds go through the gateway first.
-// EINVALID if amount exceeds the unallocated part; ECONFLICT if reversed.
-func (db *DB) RefundPayment(ctx context.Context, id, amount int64, memo, by string, now time.Time) (billing.Payment, error) {
-	if amount <= 0 {
-		return billing.Payment{}, billing.Errorf(billing.EINVALID, "amount %d must be positive (minor units)", amount)
-	}
-	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		var accountID int64
-		if err := tx.QueryRow(ctx, `SELECT account_id FROM payments WHERE id = $1`, id).Scan(&accountID); errors.Is(err, pgx.ErrNoRows) {
-			return billing.Errorf(billing.ENOTFOUND, "payment %d does not exist", id)
-		} else if err != nil {
-			return err
-		}
-		var zone string
-		if err := tx.QueryRow(ctx, `SELECT t.time_zone FROM accounts a JOIN account_types t ON t.id = a.account_type_id
-			WHERE a.id = $1 FOR UPDATE OF a`, accountID).Scan(&zone); err != nil {
-			return err
-		}
-		var status billing.PaymentStatus
-		var cur billing.Currency
-		var unallocated int64
-		err := tx.QueryRow(ctx, `SELECT p.status, p.currency, p.amount - p.refunded - p.allocated
-			FROM payments p WHERE p.id = $1 FOR UPDATE`, id).Scan(&status, &cur, &unallocated)
-		if err != nil {
-			return err
-		}
-		if status != billing.PaymentPosted {
-			return billing.Errorf(billing.ECONFLICT, "payment %d is %s; it cannot be refunded", id, status)
-		}
-		if amount > unallocated {
-			return billing.Errorf(billing.EINVALID, "amount %d is more than the payment's unapplied credit (%d); reverse the payment instead", amount, unallocated)
-		}
-		loc, err := time.LoadLocation(zone)
-		if err != nil {
-			return err
-		}
-		jt := billing.RefundTx(accountID, cur, amount, fmt.Sprintf("refund of payment %d%s", id, optional(": ", memo)), billing.DateIn(now, loc))
-		jt.PostedAt = now
-		if _, err := postTx(ctx, tx, jt); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE payments SET refunded = refunded + $2 WHERE id = $1`, id, amount)
-		return err
-	})
-	if err != nil {
-		return billing.Payment{}, err
-	}
-	return db.Payment(ctx, id)
-}
-
 func optional(sep, s string) string {
 	if s == "" {
 		return ""
@@ -706,6 +658,11 @@ func (db *DB) ReverseByGatewayCharge(ctx context.Context, gateway, chargeID stri
 		return false, err
 	}
 	_, err = db.ReversePayment(ctx, id, r, "gateway:"+gateway, now)
+	if errors.Is(err, errRefundPending) {
+		// Not "already reversed": the webhook is answered with an error
+		// and redelivered once the refund is settled.
+		return false, fmt.Errorf("reverse payment %d later: %w", id, err)
+	}
 	if billing.ErrorCode(err) == billing.ECONFLICT {
 		return false, nil
 	}

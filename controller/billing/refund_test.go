@@ -1,0 +1,56 @@
+package billing
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRefundRequestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		r    RefundRequest
+		want string // "" = valid; else a word the error names
+	}{
+		{"ok", RefundRequest{Amount: 1, Memo: "goodwill\nline two\ttab"}, ""},
+		{"zero amount", RefundRequest{Amount: 0}, "amount"},
+		{"negative amount", RefundRequest{Amount: -5}, "amount"},
+		{"NUL memo", RefundRequest{Amount: 1, Memo: "a\x00b"}, "memo"},
+		{"escape memo", RefundRequest{Amount: 1, Memo: "a\x1b[31m"}, "memo"},
+		{"DEL memo", RefundRequest{Amount: 1, Memo: "a\x7f"}, "memo"},
+		{"bad UTF-8", RefundRequest{Amount: 1, Memo: "a\xffb"}, "memo"},
+		{"long memo", RefundRequest{Amount: 1, Memo: strings.Repeat("é", MaxRefundMemo+1)}, "memo"},
+		{"longest memo", RefundRequest{Amount: 1, Memo: strings.Repeat("é", MaxRefundMemo)}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.r.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tc.want != "" && (ErrorCode(err) != EINVALID || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("error %v, want EINVALID naming %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDecideRefundRecovery(t *testing.T) {
+	created := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		age            time.Duration
+		found, settled bool
+		want           RefundRecovery
+	}{
+		{time.Minute, true, true, RecoverComplete},
+		{48 * time.Hour, true, true, RecoverComplete}, // found: complete however old
+		{time.Minute, true, false, RecoverRelease},
+		{time.Minute, false, false, RecoverResend},
+		{RefundKeyReplayLimit - time.Second, false, false, RecoverResend},
+		{RefundKeyReplayLimit, false, false, RecoverFlag}, // never replay a key 23 h old
+		{72 * time.Hour, false, false, RecoverFlag},
+	} {
+		if got := DecideRefundRecovery(created, created.Add(tc.age), tc.found, tc.settled); got != tc.want {
+			t.Errorf("age %s found %v settled %v: %v, want %v", tc.age, tc.found, tc.settled, got, tc.want)
+		}
+	}
+}
