@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -77,6 +78,16 @@ func (s *Server) today(ctx context.Context, typeID int64) billing.Date {
 		}
 	}
 	return billing.DateIn(s.clock.Now(), time.UTC)
+}
+
+// checkNotFuture refuses (422 naming the field at loc, "body.charge_date")
+// a date more than billing.MaxFutureDays after today (UTC): a date that
+// records what happened, or a billing run, does not lie further ahead.
+func (s *Server) checkNotFuture(loc string, d billing.Date) error {
+	if err := billing.CheckNotFuture(loc[strings.LastIndex(loc, ".")+1:], d, billing.DateIn(s.clock.Now(), time.UTC)); err != nil {
+		return huma.Error422UnprocessableEntity(billing.ErrorMessage(err), &huma.ErrorDetail{Location: loc, Message: billing.ErrorMessage(err), Value: d.String()})
+	}
+	return nil
 }
 
 func (s *Server) registerBilling() {
@@ -191,6 +202,9 @@ func (s *Server) registerBilling() {
 			Body billing.OneTimeCharge
 		}) (*body[billing.OneTimeCharge], error) {
 			in.Body.AccountID = in.ID
+			if err := s.checkNotFuture("body.charge_date", in.Body.ChargeDate); err != nil {
+				return nil, err
+			}
 			if in.Body.ChargeDate.IsZero() {
 				in.Body.ChargeDate = s.today(ctx, 0)
 			}
@@ -207,7 +221,7 @@ func (s *Server) registerBilling() {
 		func(ctx context.Context, in *struct {
 			IDPath
 			Body struct {
-				Amount        int64        `json:"amount" minimum:"1" required:"true" doc:"Minor units."`
+				Amount        int64        `json:"amount" minimum:"1" maximum:"100000000000" required:"true" doc:"Minor units."`
 				Memo          string       `json:"memo" minLength:"1" maxLength:"500" required:"true"`
 				EffectiveDate billing.Date `json:"effective_date,omitzero" doc:"Default: today."`
 			}
@@ -261,7 +275,10 @@ func (s *Server) registerBilling() {
 			if in.Date != "" {
 				d, err := billing.ParseDate(in.Date)
 				if err != nil {
-					return nil, s.toHTTPError("preview-billing-run", err)
+					return nil, huma.Error422UnprocessableEntity(billing.ErrorMessage(err), &huma.ErrorDetail{Location: "query.date", Message: billing.ErrorMessage(err), Value: in.Date})
+				}
+				if err := s.checkNotFuture("query.date", d); err != nil {
+					return nil, err
 				}
 				date = d
 			} else {
@@ -284,6 +301,9 @@ func (s *Server) registerBilling() {
 	huma.Register(api, op("start-billing-run", http.MethodPost, "/api/v1/billing-runs",
 		"Run billing now for a date: one run per account type (or the one given); returns at once, progress in the runs", RoleBilling, "billing runs"),
 		func(ctx context.Context, in *body[runRequest]) (*body[page[billing.BillingRun]], error) {
+			if err := s.checkNotFuture("body.date", in.Body.Date); err != nil {
+				return nil, err
+			}
 			types := []int64{in.Body.AccountTypeID}
 			if in.Body.AccountTypeID == 0 {
 				ts, err := s.billing.AccountTypes(ctx)

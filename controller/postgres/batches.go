@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -164,7 +165,8 @@ func (db *DB) changeLine(ctx context.Context, batchID int64, lineNo int, sql str
 
 // ValidateBatch checks every line: the account must exist, the amount be
 // positive, the method a manual one, a check carry its number; a check
-// number seen twice for one account (in the batch or already posted) is a
+// number seen twice for one account (in the batch or already posted), or
+// the same check number from the same payer on lines of two accounts, is a
 // warning.
 func (db *DB) ValidateBatch(ctx context.Context, batchID int64) (billing.BatchValidation, error) {
 	b, err := db.Batch(ctx, batchID)
@@ -180,6 +182,9 @@ func validateBatch(ctx context.Context, q querier, b billing.PaymentBatch) (bill
 		v.Errors = append(v.Errors, billing.BatchProblem{LineNo: l.LineNo, Field: field, Message: msg})
 	}
 	seen := map[string]int{}
+	// byPayer finds the same check (number and payer) entered for two
+	// accounts: one check cannot pay twice, so one of them is a typo.
+	byPayer := map[string]billing.BatchLine{}
 	var checkAccounts []int64
 	var checkRefs []string
 	for _, l := range b.Lines {
@@ -208,12 +213,23 @@ func validateBatch(ctx context.Context, q querier, b billing.PaymentBatch) (bill
 				bad(l, "reference", "a check needs its check number")
 			} else if l.AccountID != 0 {
 				key := strconv.FormatInt(l.AccountID, 10) + "/" + l.Reference
-				if first, dup := seen[key]; dup {
+				first, dupForAccount := seen[key]
+				if dupForAccount {
 					v.Warnings = append(v.Warnings, billing.BatchProblem{LineNo: l.LineNo, Field: "reference", Warning: true,
 						Message: "check " + l.Reference + " from this payer is also on line " + strconv.Itoa(first)})
 				} else {
 					seen[key] = l.LineNo
 					checkAccounts, checkRefs = append(checkAccounts, l.AccountID), append(checkRefs, l.Reference)
+				}
+				if l.Payer != "" {
+					pk := strings.ToLower(l.Payer) + "\x00" + l.Reference
+					if first, dup := byPayer[pk]; dup && first.AccountID != l.AccountID {
+						v.Warnings = append(v.Warnings, billing.BatchProblem{LineNo: l.LineNo, Field: "reference", Warning: true,
+							Message: "check " + l.Reference + " from payer " + strconv.Quote(l.Payer) + " is also on line " + strconv.Itoa(first.LineNo) +
+								" for another account (" + first.Account + "); one check pays once"})
+					} else if !dup {
+						byPayer[pk] = l
+					}
 				}
 			}
 		}
