@@ -162,7 +162,7 @@ type OneTimeCharge struct {
 	// Amount in minor units of the account's currency. Charges entered
 	// through the charges API are positive; a negative amount (an invoice
 	// adjustment) becomes a credit line.
-	Amount     int64 `json:"amount" maximum:"100000000000"`
+	Amount     int64 `json:"amount" minimum:"1" maximum:"100000000000"`
 	Taxable    bool  `json:"taxable"`
 	ChargeDate Date  `json:"charge_date"`
 	// InvoiceID is the invoice that billed the charge (nil until billed).

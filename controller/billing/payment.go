@@ -46,7 +46,7 @@ const (
 type NewPayment struct {
 	AccountID int64         `json:"account_id,omitempty"`
 	Method    PaymentMethod `json:"method" enum:"check,cash,wire,money_order,other,card,ach"`
-	Amount    int64         `json:"amount" maximum:"100000000000"`
+	Amount    int64         `json:"amount" minimum:"1" maximum:"100000000000"`
 	// Reference is the check number, wire reference or receipt number.
 	Reference string `json:"reference,omitempty"`
 	Payer     string `json:"payer,omitempty"`
