@@ -66,6 +66,9 @@ func (s *Server) idempotency(next http.Handler) http.Handler {
 		if strings.HasPrefix(r.URL.Path, "/api/v1/imports/") {
 			limit = maxImportBody
 		}
+		if strings.HasPrefix(r.URL.Path, "/api/v1/payment-batches/") && strings.HasSuffix(r.URL.Path, "/import") {
+			limit = billing.MaxBatchImportBytes
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 		if err != nil {
 			writeProblem(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d MiB", limit>>20))

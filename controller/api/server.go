@@ -134,6 +134,9 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	}
 	if s.payments != nil {
 		s.registerPayments()
+		if imp, ok := s.payments.(BatchFileImporter); ok {
+			s.registerBatchImport(imp)
+		}
 		if s.billing != nil {
 			s.registerDepositSlips()
 		}
