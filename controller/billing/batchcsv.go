@@ -165,7 +165,12 @@ func ParseBatchCSV(r io.Reader) (BatchFile, error) {
 // account (Line is left 0); an empty method becomes check.
 func (r *BatchRow) check() []ImportError {
 	var ps []ImportError
-	bad := func(col, reason string) { ps = append(ps, ImportError{Column: col, Reason: reason}) }
+	textBad := map[string]bool{}
+	bad := func(col, reason string) {
+		if !textBad[col] {
+			ps = append(ps, ImportError{Column: col, Reason: reason})
+		}
+	}
 	for _, c := range []struct {
 		col      string
 		v        string
@@ -175,12 +180,11 @@ func (r *BatchRow) check() []ImportError {
 		{"reference", r.Reference, false, maxReferenceBytes}, {"payer", r.Payer, false, maxPayerBytes}, {"memo", r.Memo, true, maxMemoBytes}} {
 		if err := CheckText(c.v, c.multi, c.maxBytes); err != nil {
 			bad(c.col, c.col+" "+ErrorMessage(err))
+			textBad[c.col] = true
 		} else if len(c.v) > c.maxBytes {
 			bad(c.col, fmt.Sprintf("%s is too long (%d bytes; at most %d)", c.col, len(c.v), c.maxBytes))
+			textBad[c.col] = true
 		}
-	}
-	if len(ps) > 0 {
-		return ps
 	}
 	if r.Account == "" {
 		bad("account", "the account (number, external id or id) is missing")
