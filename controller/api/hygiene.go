@@ -32,6 +32,7 @@ const (
 // in any other field, every C0 control character) is refused.
 var multilineFields = map[string]bool{
 	"memo": true, "note": true, "body": true, "reason": true, "invoice_message": true, "message": true,
+	"line1": true, "line2": true, // postal address lines, as the account import takes them
 }
 
 // hygiene refuses, with 422 naming the field, text that PostgreSQL or a

@@ -35,6 +35,10 @@ var (
 	importRequiredColumns = []string{"external_id", "name", "account_type", "currency"}
 )
 
+// importMultilineColumns are the import columns whose values may hold
+// tabs and line breaks.
+var importMultilineColumns = map[string]bool{"address_line1": true, "address_line2": true}
+
 // ImportColumns lists every column an account import file may have, account
 // columns first.
 func ImportColumns() []string { return slices.Concat(importAccountColumns, importServiceColumns) }
@@ -399,13 +403,18 @@ func (p *importParser) row(line int, rec []string) {
 		if j, used := p.col[p.columnName(i)]; !used || j != i {
 			continue // unknown or duplicate column: reported in the header
 		}
+		col := p.columnName(i)
 		switch {
 		case !utf8.ValidString(f):
-			re.add(p.columnName(i), "value is not valid UTF-8 text (save the file as UTF-8)")
+			re.add(col, "value is not valid UTF-8 text (save the file as UTF-8)")
 			bad[i] = true
-		case strings.ContainsRune(f, 0):
-			re.add(p.columnName(i), "value contains a NUL character")
-			bad[i] = true
+		default:
+			// Control characters: line breaks and tabs only in the address
+			// lines (spreadsheets keep "1 Main St\nApt 2" in one cell).
+			if err := CheckText(f, importMultilineColumns[col], len(f)+1); err != nil {
+				re.add(col, col+" "+ErrorMessage(err))
+				bad[i] = true
+			}
 		}
 	}
 	get := func(col string) string {
