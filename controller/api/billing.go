@@ -293,6 +293,10 @@ func (s *Server) registerBilling() {
 				p.Items = []billing.PreviewItem{}
 			}
 			for _, it := range items {
+				if it.Error != "" {
+					p.Failed++
+					continue
+				}
 				p.Invoices++
 				p.Total += it.Total
 			}
@@ -364,10 +368,13 @@ type runRequest struct {
 }
 
 type preview struct {
-	Date     billing.Date          `json:"date"`
-	Invoices int                   `json:"invoices"`
-	Total    int64                 `json:"total"`
-	Items    []billing.PreviewItem `json:"items"`
+	Date     billing.Date `json:"date"`
+	Invoices int          `json:"invoices"`
+	Total    int64        `json:"total"`
+	// Failed counts the accounts that cannot be billed (items with an
+	// error); the others are billed all the same.
+	Failed int                   `json:"failed"`
+	Items  []billing.PreviewItem `json:"items"`
 }
 
 // wrap turns a store result into a huma response or problem.
