@@ -252,6 +252,23 @@ func TestBadInputToEveryMutatingOperation(t *testing.T) {
 	if ops < 30 {
 		t.Fatalf("only %d mutating operations in the OpenAPI document", ops)
 	}
+	// Reading operations' path parameters pass the same check.
+	for _, path := range paths {
+		o, ok := doc.Paths[path]["get"]
+		if !ok || !strings.Contains(path, "{") {
+			continue
+		}
+		for _, p := range o.Parameters {
+			if p.In != "path" {
+				continue
+			}
+			n++
+			r := h.do("GET", h.fillPath(path, map[string]string{p.Name: "1\x00"}), adminToken, "", "")
+			if r.status != 422 || !strings.Contains(string(r.body), "path."+p.Name) {
+				t.Errorf("GET %s with NUL in %s: %d %.300s", path, p.Name, r.status, r.body)
+			}
+		}
+	}
 	t.Logf("%d bad requests to %d operations", n, ops)
 
 	// A body over the size limit is refused with 413.
