@@ -1,9 +1,6 @@
 package billing
 
-import (
-	"fmt"
-	"unicode/utf8"
-)
+import "unicode/utf8"
 
 // Bounds of every value Tollgate accepts from outside (the admin API, the
 // CSV importers, the portal's forms).
@@ -82,12 +79,4 @@ func CheckNotFuture(field string, d, today Date) error {
 		return Errorf(EINVALID, "%s %s lies more than %d days in the future", field, d, MaxFutureDays)
 	}
 	return nil
-}
-
-// fieldErr wraps a CheckText problem with the field's name.
-func fieldErr(field string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return Errorf(EINVALID, "%s %s", field, fmt.Sprint(ErrorMessage(err)))
 }
