@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,18 +19,8 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
-const (
-	// maxLinesRequestBytes caps the JSON of one add-lines request (the API
-	// refuses bodies over 1 MiB) and maxLinesPerRequest its lines (the
-	// API's limit). A file that fits is added in one request.
-	maxLinesRequestBytes = 900 << 10
-	maxLinesPerRequest   = 20_000
-	// batchProgressOver: importing a file with more rows shows progress.
-	batchProgressOver = 1000
-)
-
 // batchCSVColumns are the columns of a batch import file.
-var batchCSVColumns = []string{"account", "method", "amount", "reference", "payer", "memo"}
+var batchCSVColumns = billing.BatchCSVColumns
 
 // methodOrder is the order totals by method are shown in.
 var methodOrder = []billing.PaymentMethod{billing.PayCheck, billing.PayCash, billing.PayMoneyOrder, billing.PayWire, billing.PayOther}
@@ -830,13 +816,6 @@ func newBatchPostCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// csvPayment is one data row of a batch import file.
-type csvPayment struct {
-	Line int // the file's line the row starts on
-	paymentInput
-	method billing.PaymentMethod
-}
-
 // lineProblem is a problem with a line of an import file (and, once the
 // file is a batch, the line of the batch).
 type lineProblem struct {
@@ -845,157 +824,6 @@ type lineProblem struct {
 	Column    string `json:"column,omitempty"`
 	Message   string `json:"message"`
 	Warning   bool   `json:"warning,omitempty"`
-}
-
-// parseBatchCSV reads a batch import file and reports every problem it can
-// see without the controller, each with its line and column: CSV syntax,
-// the header (required; names in any case; unknown or repeated columns are
-// errors), and each row's account, method (empty: check), amount (a
-// positive decimal), check number and field lengths. Rows whose fields are
-// all empty are skipped. The error is for reading failures only.
-func parseBatchCSV(r io.Reader) ([]csvPayment, []lineProblem, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
-	var problems []lineProblem
-	syntax := func(pe *csv.ParseError) lineProblem {
-		msg := fmt.Sprintf("not valid CSV: %v (line %d, character %d)", pe.Err, pe.Line, pe.Column)
-		return lineProblem{Line: pe.StartLine, Message: msg}
-	}
-	header, err := cr.Read()
-	var pe *csv.ParseError
-	switch {
-	case errors.Is(err, io.EOF):
-		return nil, []lineProblem{{Line: 1, Message: "the file is empty; its first line must name the columns: " + strings.Join(batchCSVColumns, ", ")}}, nil
-	case errors.As(err, &pe):
-		return nil, []lineProblem{syntax(pe)}, nil
-	case err != nil:
-		return nil, nil, err
-	}
-	cols := map[string]int{}
-	for i, h := range header {
-		if i == 0 {
-			h = strings.TrimPrefix(h, "\ufeff")
-		}
-		name := strings.ToLower(strings.TrimSpace(h))
-		_, dup := cols[name]
-		switch {
-		case name == "":
-			problems = append(problems, lineProblem{Line: 1, Column: fmt.Sprintf("column %d", i+1), Message: "the column has no name"})
-		case !slices.Contains(batchCSVColumns, name):
-			problems = append(problems, lineProblem{Line: 1, Column: strings.TrimSpace(h),
-				Message: fmt.Sprintf("unknown column %q; the columns are %s", strings.TrimSpace(h), strings.Join(batchCSVColumns, ", "))})
-		case dup:
-			problems = append(problems, lineProblem{Line: 1, Column: name, Message: "the column appears twice"})
-		default:
-			cols[name] = i
-		}
-	}
-	for _, name := range []string{"account", "amount"} {
-		if _, ok := cols[name]; !ok {
-			problems = append(problems, lineProblem{Line: 1, Column: name, Message: "the " + name + " column is required"})
-		}
-	}
-	if len(problems) > 0 {
-		return nil, problems, nil
-	}
-	var rows []csvPayment
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if errors.As(err, &pe) {
-			problems = append(problems, syntax(pe))
-			continue
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		line, _ := cr.FieldPos(0)
-		if blankRecord(rec) {
-			continue
-		}
-		if len(rec) != len(header) {
-			problems = append(problems, lineProblem{Line: line, Message: fmt.Sprintf("the row has %d fields but the header has %d", len(rec), len(header))})
-			continue
-		}
-		get := func(name string) string {
-			if i, ok := cols[name]; ok {
-				return rec[i]
-			}
-			return ""
-		}
-		row := csvPayment{Line: line, paymentInput: paymentInput{Account: get("account"), Method: get("method"), Amount: get("amount"),
-			Reference: get("reference"), Payer: get("payer"), Memo: get("memo")}}
-		m, ps := row.check()
-		for _, p := range ps {
-			problems = append(problems, lineProblem{Line: line, Column: p.field, Message: p.msg})
-		}
-		row.method = m
-		rows = append(rows, row)
-	}
-	return rows, problems, nil
-}
-
-// batchLinesOf turns the file's rows into batch lines, each amount in
-// minor units of its account's currency. A row whose account is not found
-// stays in (the controller's validation reports it, and the batch can be
-// fixed), its amount read in the currency of the file's other accounts; if
-// no account of the file is found, every row is a problem.
-func batchLinesOf(rows []csvPayment, book *accountBook) ([]billing.BatchLine, []lineProblem) {
-	counts := map[billing.Currency]int{}
-	for _, r := range rows {
-		if a := book.lookup(r.Account); a != nil {
-			counts[a.Currency]++
-		}
-	}
-	main := mostUsed(counts)
-	var problems []lineProblem
-	lines := make([]billing.BatchLine, 0, len(rows))
-	for _, r := range rows {
-		cur := main
-		if a := book.lookup(r.Account); a != nil {
-			cur = a.Currency
-		}
-		if cur == "" {
-			problems = append(problems, lineProblem{Line: r.Line, Column: "account",
-				Message: fmt.Sprintf("no account has the number, external id or id %q (and no account of the file is found)", r.Account)})
-			continue
-		}
-		amt, err := parsePaymentAmount(r.Amount, cur)
-		if err != nil {
-			problems = append(problems, lineProblem{Line: r.Line, Column: "amount", Message: err.Error()})
-			continue
-		}
-		lines = append(lines, billing.BatchLine{Account: r.Account, Method: r.method, Amount: amt, Reference: r.Reference, Payer: r.Payer, Memo: r.Memo})
-	}
-	return lines, problems
-}
-
-// linePart is a run of lines sent in one request; first is the batch line
-// number of its first line.
-type linePart struct {
-	first int
-	lines []billing.BatchLine
-}
-
-// splitLines splits lines into requests of at most maxBytes of JSON and
-// maxLinesPerRequest lines; lines that fit in one request go in one.
-func splitLines(lines []billing.BatchLine, maxBytes int) []linePart {
-	var parts []linePart
-	size := 0
-	for i, l := range lines {
-		b, _ := json.Marshal(l)
-		n := len(b) + 1
-		if len(parts) == 0 || size+n > maxBytes || len(parts[len(parts)-1].lines) == maxLinesPerRequest {
-			parts = append(parts, linePart{first: i + 1})
-			size = 64
-		}
-		parts[len(parts)-1].lines = append(parts[len(parts)-1].lines, l)
-		size += n
-	}
-	return parts
 }
 
 // batchImportView is batch import's JSON output.
@@ -1034,8 +862,9 @@ func printFileProblems(w io.Writer, ps []lineProblem) error {
 func newBatchImportCmd(g *globals) *cobra.Command {
 	var date, depositAccount, memo, idemKey string
 	var post bool
+	var batchID int64
 	cmd := &cobra.Command{
-		Use:   "import FILE.csv [--date YYYY-MM-DD] [--deposit-account TEXT] [--post]",
+		Use:   "import FILE.csv [--date YYYY-MM-DD] [--deposit-account TEXT] [--batch ID] [--post]",
 		Short: "Import a bank lockbox or check-scanner file as a deposit batch: check every row, open the batch, validate it, optionally post it",
 		Long: `Import a bank lockbox or check-scanner export as a deposit batch.
 
@@ -1046,18 +875,18 @@ external id or id; method is one of ` + manualMethodList + ` (empty: check);
 amount is a decimal in the account's currency (49.99); a check needs its
 check number in reference. Other columns are an error.
 
-Every row is checked first and every problem is printed with its line and
-column; if there is any, nothing is created and the command exits 1. The
-batch is then opened and the rows added as its lines (batch line N is the
-file's Nth payment row) and validated by the controller; its errors and
-warnings are printed with the file's lines. If there is an error, the batch
-stays open for fixing (batch fix, batch remove, then batch post) and the
-command exits 1. Otherwise --post posts it and its totals are printed.
+The controller parses and checks the whole file (POST
+/api/v1/payment-batches/{id}/import): every problem of every row (its format,
+an unknown account, an amount its currency cannot hold, a check without its
+number) is printed with its line and column, nothing is added, and the command
+exits 1; the batch it opened stays open and empty, so run the command again
+with --batch N once the file is fixed. Otherwise every row becomes a line of
+the batch (in file order) and warnings (duplicate checks) are printed; --post
+then posts it and its totals are printed.
 
 The requests' Idempotency-Keys derive from the file's SHA-256, the date,
 the deposit account and the memo, so running the same import again (after an
-interruption, or after fixing the batch) finds the same batch instead of
-entering the payments twice.`,
+interruption) finds the same batch instead of entering the payments twice.`,
 		Example: `  tollgatectl batch import lockbox-2025-03-03.csv --date 2025-03-03 --deposit-account "First Bank ****1234"
   tollgatectl batch import lockbox-2025-03-03.csv --date 2025-03-03 --post
 
@@ -1074,7 +903,10 @@ entering the payments twice.`,
 			if len(idemKey) > 200 {
 				return fmt.Errorf("--idempotency-key is longer than 200 characters")
 			}
-			return runBatchImport(cmd, g, args[0], nb, post, idemKey)
+			if batchID < 0 {
+				return fmt.Errorf("--batch %d is not a batch id", batchID)
+			}
+			return runBatchImport(cmd, g, args[0], nb, batchID, post, idemKey)
 		},
 	}
 	f := cmd.Flags()
@@ -1082,6 +914,7 @@ entering the payments twice.`,
 	f.StringVar(&depositAccount, "deposit-account", "", "the bank account the deposit goes to")
 	f.StringVar(&memo, "memo", "", "note kept with the batch")
 	f.BoolVar(&post, "post", false, "post the batch if validation finds no error")
+	f.Int64Var(&batchID, "batch", 0, "add the file to this open batch instead of opening one")
 	f.StringVar(&idemKey, "idempotency-key", "", "base of the Idempotency-Keys to send (default: derived from the file and flags); re-run with the same key to retry safely")
 	return cmd
 }
@@ -1095,142 +928,73 @@ func importKey(data []byte, nb newBatch) string {
 	return fmt.Sprintf("batch-import-%x", h.Sum(nil)[:16])
 }
 
-func runBatchImport(cmd *cobra.Command, g *globals, path string, nb newBatch, post bool, idemKey string) error {
+func runBatchImport(cmd *cobra.Command, g *globals, path string, nb newBatch, batchID int64, post bool, idemKey string) error {
 	ctx, out, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	rows, problems, err := parseBatchCSV(bytes.NewReader(data))
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	view := batchImportView{File: path, Rows: len(rows), Problems: []lineProblem{}}
-	refuse := func(ps []lineProblem) error {
-		view.Problems = ps
-		var perr error
-		if g.json() {
-			perr = printJSON(out, view)
-		} else {
-			perr = printFileProblems(out, ps)
-		}
-		if perr != nil {
-			return perr
-		}
-		return fmt.Errorf("%s has %d problem(s); nothing was created", path, len(ps))
-	}
-	if len(problems) > 0 {
-		return refuse(problems)
-	}
-	if len(rows) == 0 {
-		return fmt.Errorf("%s has no payments, only its header", path)
-	}
 	c, err := g.client()
 	if err != nil {
 		return err
 	}
-	large := len(rows) > batchProgressOver
 	book := newAccountBook(c)
-	refs := make([]string, len(rows))
-	for i, r := range rows {
-		refs[i] = r.Account
-	}
-	if large {
-		fmt.Fprintf(stderr, "looking up the accounts of %s payments\n", commas(int64(len(rows))))
-	}
-	if err := book.resolve(ctx, refs); err != nil {
-		return err
-	}
-	lines, problems := batchLinesOf(rows, book)
-	if len(problems) > 0 {
-		return refuse(problems)
-	}
-
-	// Open the batch: the one an earlier run of this import opened if there
-	// is one (the same key answers with the same batch). A replayed answer
-	// is the first one, so the batch is fetched afresh.
+	view := batchImportView{File: path, Problems: []lineProblem{}}
 	base := idemKey
 	if base == "" {
 		base = importKey(data, nb)
 	}
+
+	// Open the batch (or take the one given): the one an earlier run of
+	// this import opened if there is one (the same key answers with the
+	// same batch). A replayed answer is the first one, so the batch is
+	// fetched afresh.
 	var b billing.PaymentBatch
-	if err := c.Do(ctx, http.MethodPost, "/api/v1/payment-batches", nil, base+"-open", nb, &b); err != nil {
-		return err
+	if batchID == 0 {
+		if err := c.Do(ctx, http.MethodPost, "/api/v1/payment-batches", nil, base+"-open", nb, &b); err != nil {
+			return err
+		}
+		batchID = b.ID
 	}
-	if b, err = getBatch(ctx, c, b.ID); err != nil {
+	if b, err = getBatch(ctx, c, batchID); err != nil {
 		return err
 	}
 	if b.Status == billing.BatchPosted {
 		fmt.Fprintf(stderr, "%s was already imported and posted as batch %d\n", path, b.ID)
 		return printImported(ctx, out, g, c, book, view, b)
 	}
-	have := 0
-	for _, l := range b.Lines {
-		have = max(have, l.LineNo)
-	}
-	if have > 0 {
-		fmt.Fprintf(stderr, "batch %d was opened by an earlier run of this import and has lines up to %d; adding only the rows after them\n", b.ID, have)
-	}
 
-	// Add the lines: in one request, unless the file is too large for one.
-	var bar *progress
-	if large {
-		fmt.Fprintf(stderr, "adding %s payments to batch %d\n", commas(int64(len(lines))), b.ID)
-		bar = newProgress(stderr, "payments")
-		bar.Update(0, len(lines), "")
-	}
-	parts := splitLines(lines, maxLinesRequestBytes)
-	for i, p := range parts {
-		if p.first > have {
-			key := fmt.Sprintf("%s-lines-%d-of-%d", base, i+1, len(parts))
-			// Not decoded: the answer is the whole batch, and a replay
-			// carries at most 1 MiB of it.
-			err := c.Do(ctx, http.MethodPost, idPath("/api/v1/payment-batches", b.ID, "/lines"), nil, key, map[string]any{"lines": p.lines}, nil)
-			if err != nil {
-				if bar != nil {
-					bar.Done()
-				}
-				return fmt.Errorf("adding the payments from line %d of %s to batch %d: %w\nrun the same command again to resume (nothing is added twice)",
-					rows[p.first-1].Line, path, b.ID, err)
+	// The controller parses and checks the whole file, and adds all of it
+	// or nothing. The same key replays the first answer, so running the
+	// same import again adds nothing twice.
+	res, err := c.ImportBatchCSV(ctx, fmt.Sprintf("%s-import-%d", base, b.ID), b.ID, data, false)
+	if errs, ok := client.ImportErrors(err); ok {
+		view.Problems = problemsOf(errs)
+		view.Batch = &b
+		var perr error
+		if g.json() {
+			perr = printJSON(out, view)
+		} else {
+			perr = printFileProblems(out, view.Problems)
+		}
+		if perr != nil {
+			return perr
+		}
+		n := 0
+		for _, p := range view.Problems {
+			if !p.Warning {
+				n++
 			}
 		}
-		if bar != nil {
-			bar.Update(p.first-1+len(p.lines), len(lines), "")
-		}
+		return fmt.Errorf("%s has %d problem(s); nothing was added to batch %d, which stays open: fix the file and run the same command with --batch %d",
+			path, n, b.ID, b.ID)
 	}
-	if bar != nil {
-		bar.Done()
-	}
-
-	// Validate, and report with the file's lines.
-	v, err := getValidation(ctx, c, b.ID)
 	if err != nil {
 		return err
 	}
-	ps := append(slices.Clone(v.Errors), v.Warnings...)
-	sortProblems(ps)
-	for _, p := range ps {
-		fp := lineProblem{BatchLine: p.LineNo, Column: p.Field, Message: p.Message, Warning: p.Warning}
-		if p.LineNo >= 1 && p.LineNo <= len(rows) {
-			fp.Line = rows[p.LineNo-1].Line
-		}
-		view.Problems = append(view.Problems, fp)
-	}
-	if len(v.Errors) > 0 {
-		if g.json() {
-			if b, err = getBatch(ctx, c, b.ID); err != nil {
-				return err
-			}
-			view.Batch = &b
-			err = printJSON(out, view)
-		} else {
-			err = printFileProblems(out, view.Problems)
-		}
-		if err != nil {
-			return err
-		}
-		return fmt.Errorf("batch %d has %d error(s) and stays open for fixing; nothing was posted: fix them with tollgatectl batch fix %d BATCH-LINE ... (or batch remove %d BATCH-LINE), then tollgatectl batch post %d",
-			b.ID, len(v.Errors), b.ID, b.ID, b.ID)
+	view.Rows = res.Rows
+	for _, w := range res.Warnings {
+		view.Problems = append(view.Problems, lineProblem{Line: w.Line, Column: w.Column, Message: w.Reason, Warning: true})
 	}
 	if len(view.Problems) > 0 && !g.json() {
 		if err := printFileProblems(out, view.Problems); err != nil {
@@ -1247,6 +1011,21 @@ func runBatchImport(cmd *cobra.Command, g *globals, path string, nb newBatch, po
 		return err
 	}
 	return printImported(ctx, out, g, c, book, view, b)
+}
+
+// problemsOf turns the problems of a refused import into the file's
+// problems; the API marks warnings with a "warning: " prefix.
+func problemsOf(errs []billing.ImportError) []lineProblem {
+	ps := make([]lineProblem, 0, len(errs))
+	for _, e := range errs {
+		p := lineProblem{Line: e.Line, Column: e.Column, Message: e.Reason}
+		if rest, ok := strings.CutPrefix(e.Reason, "warning: "); ok {
+			p.Warning = true
+			p.Message = strings.TrimPrefix(rest, billing.ImportError{Line: e.Line, Column: e.Column}.Error())
+		}
+		ps = append(ps, p)
+	}
+	return ps
 }
 
 func printImported(ctx context.Context, w io.Writer, g *globals, c *client.Client, book *accountBook, view batchImportView, b billing.PaymentBatch) error {

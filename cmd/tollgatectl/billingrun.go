@@ -107,7 +107,13 @@ func printPreview(w io.Writer, p previewView) error {
 	t := newTable(w)
 	fmt.Fprintln(t, "ACCOUNT\tNAME\tPERIOD\tISSUE\tDUE\tLINES\tTOTAL\tWHY")
 	totals := map[billing.Currency]int64{}
+	failed := 0
 	for _, it := range p.Items {
+		if it.Error != "" {
+			failed++
+			fmt.Fprintf(t, "%s\t%s\t-\t-\t-\t-\t-\tCANNOT BE BILLED: %s\n", it.AccountNumber, cell(it.AccountName), cell(it.Error))
+			continue
+		}
 		why := strings.Join(it.Why, "; ")
 		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", it.AccountNumber, it.AccountName, it.Period, it.IssueDate, it.DueDate,
 			it.Lines, money(it.Total, it.Currency), why)
@@ -116,7 +122,7 @@ func printPreview(w io.Writer, p previewView) error {
 	if err := t.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\n%s invoice(s)", commas(int64(len(p.Items))))
+	fmt.Fprintf(w, "\n%s invoice(s)", commas(int64(len(p.Items)-failed)))
 	curs := make([]billing.Currency, 0, len(totals))
 	for c := range totals {
 		curs = append(curs, c)

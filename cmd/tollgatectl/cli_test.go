@@ -313,15 +313,15 @@ func TestBillingRunStartWaitsWithProgress(t *testing.T) {
 func TestSplitImportCSVKeepsAccountsAndLines(t *testing.T) {
 	// Non-adjacent rows of one account, a quoted field spanning lines, a
 	// blank line, a row without an external_id, a bad row and CRLF endings.
-	file := "external_id,name,account_type,currency,service_name,pop\r\n" +
-		"a,Ann,res,USD,home,north-1\r\n" +
-		"b,\"Bob\nBobson\",res,USD,home,north-1\r\n" +
+	file := "external_id,name,account_type,currency,service_name,pop,address_line1\r\n" +
+		"a,Ann,res,USD,home,north-1,\r\n" +
+		"b,Bob,res,USD,home,north-1,\"1 Main\nApt 2\"\r\n" +
 		"\r\n" +
-		"c,Cy,res,XYZ,,\r\n" +
-		"a,Ann,res,USD,cabin,north-1\r\n" +
-		",Nobody,res,USD,,\r\n" +
-		"d,Di \"x\",res,USD,,\r\n" +
-		"b,\"Bob\nBobson\",res,EUR,port,north-1" // no final newline
+		"c,Cy,res,XYZ,,,\r\n" +
+		"a,Ann,res,USD,cabin,north-1,\r\n" +
+		",Nobody,res,USD,,,\r\n" +
+		"d,Di \"x\",res,USD,,,\r\n" +
+		"b,Bob,res,EUR,port,north-1,\"1 Main\nApt 2\"" // no final newline
 	chunks, err := splitImportCSV([]byte(file), 2, 1<<20)
 	if err != nil {
 		t.Fatal(err)
@@ -334,7 +334,7 @@ func TestSplitImportCSVKeepsAccountsAndLines(t *testing.T) {
 	accounts, rows := 0, 0
 	seen := map[string]int{}
 	for i, ch := range chunks {
-		if !bytes.HasPrefix(ch.data, []byte("external_id,name,account_type,currency,service_name,pop\r\n")) {
+		if !bytes.HasPrefix(ch.data, []byte("external_id,name,account_type,currency,service_name,pop,address_line1\r\n")) {
 			t.Errorf("chunk %d does not start with the header:\n%s", i, ch.data)
 		}
 		if ch.accounts > 2 {

@@ -109,14 +109,14 @@ func TestImportAccountsEndToEnd(t *testing.T) {
 
 func TestImportAccountsRefusesBadFile(t *testing.T) {
 	db, url := newController(t)
-	file := "external_id,name,account_type,currency,service_name,pop,plan,start_date\n" +
-		"ok-1,Fine,residential,USD,home,north-1,Fiber 100,2025-01-01\n" + // 2
-		"bad-1,Bad Plan,residential,USD,home,north-1,Gold,2025-01-01\n" + // 3
-		"ok-2,Fine Too,residential,USD,,,,\n" + // 4
-		"bad-2,Bad Type,business,USD,,,,\n" + // 5
-		"ok-3,\"Multi\nLine\",residential,USD,,,,\n" + // 6-7
-		"bad-3,Bad Date,residential,USD,home,north-1,Fiber 100,2025-02-30\n" + // 8
-		"bad-1,Bad Plan,residential,USD,cabin,north-1,,\n" // 9: a good row of a bad account
+	file := "external_id,name,account_type,currency,service_name,pop,plan,start_date,address_line1\n" +
+		"ok-1,Fine,residential,USD,home,north-1,Fiber 100,2025-01-01,\n" + // 2
+		"bad-1,Bad Plan,residential,USD,home,north-1,Gold,2025-01-01,\n" + // 3
+		"ok-2,Fine Too,residential,USD,,,,,\n" + // 4
+		"bad-2,Bad Type,business,USD,,,,,\n" + // 5
+		"ok-3,Multi Line,residential,USD,,,,,\"1 Main St\nApt 2\"\n" + // 6-7
+		"bad-3,Bad Date,residential,USD,home,north-1,Fiber 100,2025-02-30,\n" + // 8
+		"bad-1,Bad Plan,residential,USD,cabin,north-1,,,\n" // 9: a good row of a bad account
 	path := writeFile(t, file)
 	out, _, err := run(t, url, "import", "accounts", path, "--chunk-size", "1")
 	if err == nil || !strings.Contains(err.Error(), "3 problem(s); nothing was imported") {

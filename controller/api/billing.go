@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -78,6 +79,16 @@ func (s *Server) today(ctx context.Context, typeID int64) billing.Date {
 		}
 	}
 	return billing.DateIn(s.clock.Now(), time.UTC)
+}
+
+// checkNotFuture refuses (422 naming the field at loc, "body.charge_date")
+// a date more than billing.MaxFutureDays after today (UTC): a date that
+// records what happened, or a billing run, does not lie further ahead.
+func (s *Server) checkNotFuture(loc string, d billing.Date) error {
+	if err := billing.CheckNotFuture(loc[strings.LastIndex(loc, ".")+1:], d, billing.DateIn(s.clock.Now(), time.UTC)); err != nil {
+		return huma.Error422UnprocessableEntity(billing.ErrorMessage(err), &huma.ErrorDetail{Location: loc, Message: billing.ErrorMessage(err), Value: d.String()})
+	}
+	return nil
 }
 
 func (s *Server) registerBilling() {
@@ -206,6 +217,9 @@ func (s *Server) registerBilling() {
 			Body billing.OneTimeCharge
 		}) (*body[billing.OneTimeCharge], error) {
 			in.Body.AccountID = in.ID
+			if err := s.checkNotFuture("body.charge_date", in.Body.ChargeDate); err != nil {
+				return nil, err
+			}
 			if in.Body.ChargeDate.IsZero() {
 				in.Body.ChargeDate = s.today(ctx, 0)
 			}
@@ -222,7 +236,7 @@ func (s *Server) registerBilling() {
 		func(ctx context.Context, in *struct {
 			IDPath
 			Body struct {
-				Amount        int64        `json:"amount" minimum:"1" required:"true" doc:"Minor units."`
+				Amount        int64        `json:"amount" minimum:"1" maximum:"100000000000" required:"true" doc:"Minor units."`
 				Memo          string       `json:"memo" minLength:"1" maxLength:"500" required:"true"`
 				EffectiveDate billing.Date `json:"effective_date,omitzero" doc:"Default: today."`
 			}
@@ -276,7 +290,10 @@ func (s *Server) registerBilling() {
 			if in.Date != "" {
 				d, err := billing.ParseDate(in.Date)
 				if err != nil {
-					return nil, s.toHTTPError("preview-billing-run", err)
+					return nil, huma.Error422UnprocessableEntity(billing.ErrorMessage(err), &huma.ErrorDetail{Location: "query.date", Message: billing.ErrorMessage(err), Value: in.Date})
+				}
+				if err := s.checkNotFuture("query.date", d); err != nil {
+					return nil, err
 				}
 				date = d
 			} else {
@@ -291,6 +308,10 @@ func (s *Server) registerBilling() {
 				p.Items = []billing.PreviewItem{}
 			}
 			for _, it := range items {
+				if it.Error != "" {
+					p.Failed++
+					continue
+				}
 				p.Invoices++
 				p.Total += it.Total
 			}
@@ -299,6 +320,9 @@ func (s *Server) registerBilling() {
 	huma.Register(api, op("start-billing-run", http.MethodPost, "/api/v1/billing-runs",
 		"Run billing now for a date: one run per account type (or the one given); returns at once, progress in the runs. A type that already has a run for the date gets no new one: its run is returned with already_existed true", RoleBilling, "billing runs"),
 		func(ctx context.Context, in *body[runRequest]) (*body[page[billing.BillingRun]], error) {
+			if err := s.checkNotFuture("body.date", in.Body.Date); err != nil {
+				return nil, err
+			}
 			types := []int64{in.Body.AccountTypeID}
 			if in.Body.AccountTypeID == 0 {
 				ts, err := s.billing.AccountTypes(ctx)
@@ -360,10 +384,13 @@ type runRequest struct {
 }
 
 type preview struct {
-	Date     billing.Date          `json:"date"`
-	Invoices int                   `json:"invoices"`
-	Total    int64                 `json:"total"`
-	Items    []billing.PreviewItem `json:"items"`
+	Date     billing.Date `json:"date"`
+	Invoices int          `json:"invoices"`
+	Total    int64        `json:"total"`
+	// Failed counts the accounts that cannot be billed (items with an
+	// error); the others are billed all the same.
+	Failed int                   `json:"failed"`
+	Items  []billing.PreviewItem `json:"items"`
 }
 
 // wrap turns a store result into a huma response or problem.

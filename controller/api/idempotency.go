@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
@@ -66,16 +68,31 @@ func (s *Server) idempotency(next http.Handler) http.Handler {
 		if strings.HasPrefix(r.URL.Path, "/api/v1/imports/") {
 			limit = maxImportBody
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-		if err != nil {
-			writeProblem(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d MiB", limit>>20))
-			return
+		if strings.HasPrefix(r.URL.Path, "/api/v1/payment-batches/") && strings.HasSuffix(r.URL.Path, "/import") {
+			limit = billing.MaxBatchImportBytes
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
 		h := sha256.New()
 		h.Write([]byte(r.URL.RawQuery))
 		h.Write([]byte{0})
-		h.Write(body)
+		if limit > maxRequestBody {
+			// A file import: spooled to a temporary file while it is
+			// hashed, so a 64 MiB upload does not sit in memory (twice).
+			spool, err := spoolBody(w, r.Body, limit, h)
+			if err != nil {
+				s.spoolRefusal(w, err, limit)
+				return
+			}
+			defer spool.Close()
+			r.Body = spool
+		} else {
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+			if err != nil {
+				writeProblem(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d MiB", limit>>20))
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			h.Write(body)
+		}
 		req := billing.IdempotentRequest{Principal: p.Name, Key: key, Method: r.Method, Path: r.URL.Path, RequestHash: h.Sum(nil)}
 		ctx := context.WithValue(r.Context(), idemKeyCtx{}, p.Name+":"+key)
 		if s.payments != nil && claimedInTx(next, r) {
@@ -270,4 +287,44 @@ type idemKeyCtx struct{}
 func idempotencyKeyFrom(ctx context.Context) string {
 	k, _ := ctx.Value(idemKeyCtx{}).(string)
 	return k
+}
+
+// spoolBody copies body (at most limit bytes) into an unlinked temporary
+// file, writing it to h too, and returns the file rewound. The error is a
+// *http.MaxBytesError for a body over limit.
+func spoolBody(w http.ResponseWriter, body io.Reader, limit int64, h io.Writer) (*os.File, error) {
+	f, err := os.CreateTemp("", "tollgate-upload-*")
+	if err != nil {
+		return nil, err
+	}
+	_ = os.Remove(f.Name()) // gone when closed
+	if _, err := io.Copy(io.MultiWriter(f, h), http.MaxBytesReader(w, io.NopCloser(body), limit)); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// spoolRefusal answers a body spoolBody could not take: 413 over the
+// limit, 400 for a broken upload, 500 when the disk failed.
+func (s *Server) spoolRefusal(w http.ResponseWriter, err error, limit int64) {
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeProblem(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d MiB", limit>>20))
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		writeProblem(w, http.StatusBadRequest, "the request body ended early")
+	default:
+		var pathErr *os.PathError
+		if errors.As(err, &pathErr) {
+			s.log.Error("spool request body", "err", err)
+			writeProblem(w, http.StatusInternalServerError, "internal error")
+			return
+		}
+		writeProblem(w, http.StatusBadRequest, "reading the request body failed: "+err.Error())
+	}
 }

@@ -90,7 +90,7 @@ func (s *Server) registerPaymentMethods() {
 		func(ctx context.Context, in *struct {
 			IDPath
 			Body struct {
-				Amount          int64 `json:"amount" minimum:"1" required:"true" doc:"Minor units."`
+				Amount          int64 `json:"amount" minimum:"1" maximum:"100000000000" required:"true" doc:"Minor units."`
 				PaymentMethodID int64 `json:"payment_method_id,omitempty" doc:"Default: the account's default method."`
 			}
 		}) (*body[billing.PaymentAttempt], error) {

@@ -59,6 +59,9 @@ func (s *Server) registerPayments() {
 			Body billing.NewPayment
 		}) (*body[billing.Payment], error) {
 			in.Body.AccountID = in.ID
+			if err := s.checkNotFuture("body.received_date", in.Body.ReceivedDate); err != nil {
+				return nil, err
+			}
 			if !in.Body.Method.Manual() && in.Body.Method.Valid() {
 				return nil, huma.Error422UnprocessableEntity("method " + string(in.Body.Method) + " payments are charged through the payment gateway, not recorded by hand")
 			}
@@ -97,7 +100,7 @@ func (s *Server) registerPayments() {
 		func(ctx context.Context, in *struct {
 			IDPath
 			Body struct {
-				Amount int64  `json:"amount" minimum:"1" required:"true" doc:"Minor units."`
+				Amount int64  `json:"amount" minimum:"1" maximum:"100000000000" required:"true" doc:"Minor units."`
 				Memo   string `json:"memo,omitempty" maxLength:"500"`
 			}
 		}) (*body[billing.Payment], error) {
@@ -192,6 +195,9 @@ func (s *Server) registerPayments() {
 			DepositAccount string       `json:"deposit_account,omitempty" maxLength:"100" doc:"The bank account the deposit goes to."`
 			Memo           string       `json:"memo,omitempty" maxLength:"500"`
 		}]) (*body[billing.PaymentBatch], error) {
+			if err := s.checkNotFuture("body.deposit_date", in.Body.DepositDate); err != nil {
+				return nil, err
+			}
 			b, err := s.payments.CreateBatch(ctx, in.Body.DepositDate, in.Body.DepositAccount, in.Body.Memo, actor(ctx), s.clock.Now())
 			return wrap(s, "create-batch", b, err)
 		})

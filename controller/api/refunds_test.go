@@ -137,15 +137,6 @@ func TestConcurrentRefundsReserveFirst(t *testing.T) {
 	}
 }
 
-func mustInt(t *testing.T, s string) int64 {
-	t.Helper()
-	var n int64
-	if _, err := fmt.Sscan(s, &n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // TestFlaggedRefundSettledByStaff: a refund the recovery job flagged (its
 // key too old to re-send, nothing at the gateway) is listed as needing
 // attention and is settled by staff through the API; a refund still being

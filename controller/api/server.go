@@ -134,6 +134,9 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	}
 	if s.payments != nil {
 		s.registerPayments()
+		if imp, ok := s.payments.(BatchFileImporter); ok {
+			s.registerBatchImport(imp)
+		}
 		if s.billing != nil {
 			s.registerDepositSlips()
 		}
@@ -156,7 +159,8 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	if deps.Tickets != nil {
 		s.registerTickets(deps.Tickets)
 	}
-	s.handler = s.instrument(s.authenticate(s.idempotency(notePattern{mux})))
+	routes := notePattern{mux}
+	s.handler = s.instrument(s.authenticate(s.hygiene(routes, s.idempotency(routes))))
 	return s
 }
 
@@ -189,12 +193,16 @@ func op(id, method, path, summary string, role Role, tags ...string) huma.Operat
 
 func ptr[T any](v T) *T { return &v }
 
+// datePattern bounds the years of a date (billing.MinYear–MaxYear).
+const datePattern = `^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$`
+
 // dateString is the wire form of billing.Date in the OpenAPI document.
 type dateString string
 
 // Schema describes a calendar date.
 func (dateString) Schema(huma.Registry) *huma.Schema {
-	return &huma.Schema{Type: "string", Format: "date", Description: "Calendar date, YYYY-MM-DD."}
+	return &huma.Schema{Type: "string", Format: "date", Pattern: datePattern, PatternDescription: "a date YYYY-MM-DD from 1970 to 9999",
+		Description: "Calendar date, YYYY-MM-DD, from 1970-01-01 to 9999-12-31."}
 }
 
 // requireRole refuses operations the caller's role does not allow: 401

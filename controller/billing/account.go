@@ -175,7 +175,7 @@ type OneTimeCharge struct {
 	// Amount in minor units of the account's currency. Charges entered
 	// through the charges API are positive; a negative amount (an invoice
 	// adjustment) becomes a credit line.
-	Amount     int64 `json:"amount"`
+	Amount     int64 `json:"amount" minimum:"1" maximum:"100000000000"`
 	Taxable    bool  `json:"taxable"`
 	ChargeDate Date  `json:"charge_date"`
 	// InvoiceID is the invoice that billed the charge (nil until billed).
@@ -202,11 +202,17 @@ func (c *OneTimeCharge) Validate() error {
 	if c.Amount <= 0 {
 		return Errorf(EINVALID, "amount %d must be positive (minor units); use a credit to reduce a balance", c.Amount)
 	}
+	if err := CheckAmount("amount", c.Amount); err != nil {
+		return err
+	}
 	if c.ChargeDate.IsZero() {
 		return Errorf(EINVALID, "charge_date is required")
 	}
 	if !c.ChargeDate.valid() {
 		return Errorf(EINVALID, "charge_date %s is not a calendar date", c.ChargeDate)
+	}
+	if err := CheckDate("charge_date", c.ChargeDate); err != nil {
+		return err
 	}
 	return nil
 }

@@ -31,7 +31,7 @@ const (
 type LateFee struct {
 	Kind LateFeeKind `json:"kind,omitempty" enum:"none,flat,percent"`
 	// Amount in minor units (flat).
-	Amount int64 `json:"amount,omitempty"`
+	Amount int64 `json:"amount,omitempty" minimum:"0" maximum:"100000000000"`
 	// Percent of the invoice's open amount, a decimal string such as "1.5"
 	// (percent kind); the fee is rounded half-even to the minor unit.
 	Percent string `json:"percent,omitempty"`
@@ -110,11 +110,11 @@ type AccountType struct {
 	TimeZone string `json:"time_zone"`
 	// MinDelinquentBalance: a past-due balance below this (minor units) never
 	// makes an account delinquent.
-	MinDelinquentBalance int64   `json:"min_delinquent_balance"`
+	MinDelinquentBalance int64   `json:"min_delinquent_balance" minimum:"0" maximum:"100000000000"`
 	LateFee              LateFee `json:"late_fee"`
 	// ReconnectionFee (minor units) is charged when a suspended account is
 	// restored; 0 for none.
-	ReconnectionFee int64 `json:"reconnection_fee"`
+	ReconnectionFee int64 `json:"reconnection_fee" minimum:"0" maximum:"100000000000"`
 	// AutoSuspend suspends delinquent accounts' services automatically.
 	AutoSuspend      bool             `json:"auto_suspend"`
 	ReactivationRule ReactivationRule `json:"reactivation_rule,omitempty" enum:"past_due,full_balance"`

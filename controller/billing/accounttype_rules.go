@@ -124,6 +124,14 @@ func (t *AccountType) Validate() error {
 	if t.ReconnectionFee < 0 {
 		return Errorf(EINVALID, "reconnection_fee %d must not be negative", t.ReconnectionFee)
 	}
+	for _, a := range []struct {
+		field  string
+		amount int64
+	}{{"min_delinquent_balance", t.MinDelinquentBalance}, {"reconnection_fee", t.ReconnectionFee}, {"late_fee.amount", t.LateFee.Amount}} {
+		if err := CheckAmount(a.field, a.amount); err != nil {
+			return err
+		}
+	}
 	if t.ReactivationRule == "" {
 		t.ReactivationRule = ReactivatePastDue
 	}

@@ -39,7 +39,7 @@ type BatchLine struct {
 	// external id or a numeric id.
 	Account   string        `json:"account"`
 	Method    PaymentMethod `json:"method" enum:"check,cash,wire,money_order,other"`
-	Amount    int64         `json:"amount"`
+	Amount    int64         `json:"amount" minimum:"1" maximum:"100000000000"`
 	Reference string        `json:"reference,omitempty"`
 	Payer     string        `json:"payer,omitempty"`
 	Memo      string        `json:"memo,omitempty"`

@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"bufio"
 	"bytes"
 	"cmp"
 	"encoding/csv"
@@ -34,6 +35,10 @@ var (
 		"addresses", "radius_username", "device", "if_index"}
 	importRequiredColumns = []string{"external_id", "name", "account_type", "currency"}
 )
+
+// importMultilineColumns are the import columns whose values may hold
+// tabs and line breaks.
+var importMultilineColumns = map[string]bool{"address_line1": true, "address_line2": true}
 
 // ImportColumns lists every column an account import file may have, account
 // columns first.
@@ -181,16 +186,18 @@ type ImportResult struct {
 // [MaxImportBytes] or with more than [MaxImportRows] rows, and the reader's
 // error if reading fails; every other problem is in the ImportFile.
 func ParseAccountsCSV(r io.Reader) (ImportFile, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxImportBytes+1))
-	if err != nil {
-		return ImportFile{}, fmt.Errorf("read import file: %w", err)
+	// The file is read as it is parsed, never whole.
+	lr := &io.LimitedReader{R: r, N: MaxImportBytes + 1}
+	br := bufio.NewReaderSize(lr, 64<<10)
+	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte("\ufeff")) {
+		_, _ = br.Discard(3) // spreadsheets' UTF-8 byte order mark
 	}
-	if len(data) > MaxImportBytes {
+	p := importParser{cr: csv.NewReader(br), byExt: map[string]int{}}
+	f, err := p.parse()
+	if lr.N <= 0 {
 		return ImportFile{}, Errorf(EINVALID, "import file is larger than %d MiB; split it into several files (by account)", MaxImportBytes>>20)
 	}
-	data = bytes.TrimPrefix(data, []byte("\ufeff")) // spreadsheets' UTF-8 byte order mark
-	p := importParser{cr: csv.NewReader(bytes.NewReader(data)), byExt: map[string]int{}}
-	return p.parse()
+	return f, err
 }
 
 type importParser struct {
@@ -198,8 +205,12 @@ type importParser struct {
 	header []string // names as written, for messages
 	col    map[string]int
 	file   ImportFile
-	byExt  map[string]int // external_id → index in file.Accounts
-	state  []accountState // parallel to file.Accounts
+	byExt  map[string]int // external_id → index of the account
+	// chunks hold the accounts as they are read, stateChunks their states
+	// (see account); n counts them.
+	chunks      [][]ImportAccount
+	stateChunks [][]accountState
+	n           int
 }
 
 // accountState is what later rows of an account are checked against.
@@ -251,6 +262,7 @@ func (p *importParser) parse() (ImportFile, error) {
 		line, _ := p.cr.FieldPos(0)
 		p.row(line, rec)
 	}
+	p.joinAccounts()
 	return p.file, nil
 }
 
@@ -355,18 +367,50 @@ func blank(rec []string) bool {
 // account returns the account with external id ext and its state,
 // creating it at line if it is new. An empty ext always makes a new entry
 // of its own.
+//
+// Accounts are kept in chunks of fixed size while the file is read (and
+// joined into ImportFile.Accounts at the end): growing one slice of 100,000
+// accounts by append would copy it over and over, allocating five times
+// its size.
 func (p *importParser) account(ext string, line int) (*ImportAccount, *accountState) {
 	if i, ok := p.byExt[ext]; ok && ext != "" {
-		return &p.file.Accounts[i], &p.state[i]
+		return p.at(i)
 	}
-	p.file.Accounts = append(p.file.Accounts, ImportAccount{Line: line})
-	p.state = append(p.state, accountState{svcNames: map[string]int{}})
-	i := len(p.file.Accounts) - 1
+	if p.n%importChunk == 0 {
+		p.chunks = append(p.chunks, make([]ImportAccount, 0, importChunk))
+		p.stateChunks = append(p.stateChunks, make([]accountState, 0, importChunk))
+	}
+	c := len(p.chunks) - 1
+	p.chunks[c] = append(p.chunks[c], ImportAccount{Line: line})
+	p.stateChunks[c] = append(p.stateChunks[c], accountState{})
+	i := p.n
+	p.n++
+	a, st := p.at(i)
 	if ext != "" {
 		p.byExt[ext] = i
-		p.file.Accounts[i].Account.ExternalID = ext
+		a.Account.ExternalID = ext
 	}
-	return &p.file.Accounts[i], &p.state[i]
+	return a, st
+}
+
+// importChunk is how many accounts one chunk of the parser holds.
+const importChunk = 4096
+
+// at returns the i-th account of the file and its state.
+func (p *importParser) at(i int) (*ImportAccount, *accountState) {
+	return &p.chunks[i/importChunk][i%importChunk], &p.stateChunks[i/importChunk][i%importChunk]
+}
+
+// joinAccounts moves the chunks into the file's accounts.
+func (p *importParser) joinAccounts() {
+	if p.n == 0 {
+		return
+	}
+	p.file.Accounts = make([]ImportAccount, 0, p.n)
+	for i, c := range p.chunks {
+		p.file.Accounts = append(p.file.Accounts, c...)
+		p.chunks[i], p.stateChunks[i] = nil, nil
+	}
 }
 
 // rowErrs collects one row's problems, one per column.
@@ -399,13 +443,18 @@ func (p *importParser) row(line int, rec []string) {
 		if j, used := p.col[p.columnName(i)]; !used || j != i {
 			continue // unknown or duplicate column: reported in the header
 		}
+		col := p.columnName(i)
 		switch {
 		case !utf8.ValidString(f):
-			re.add(p.columnName(i), "value is not valid UTF-8 text (save the file as UTF-8)")
+			re.add(col, "value is not valid UTF-8 text (save the file as UTF-8)")
 			bad[i] = true
-		case strings.ContainsRune(f, 0):
-			re.add(p.columnName(i), "value contains a NUL character")
-			bad[i] = true
+		default:
+			// Control characters: line breaks and tabs only in the address
+			// lines (spreadsheets keep "1 Main St\nApt 2" in one cell).
+			if err := CheckText(f, importMultilineColumns[col], len(f)+1); err != nil {
+				re.add(col, col+" "+ErrorMessage(err))
+				bad[i] = true
+			}
 		}
 	}
 	get := func(col string) string {
@@ -442,6 +491,9 @@ func (p *importParser) row(line int, rec []string) {
 		if prev, dup := st.svcNames[svc.Service.Name]; dup && svc.Service.Name != "" {
 			re.add("service_name", fmt.Sprintf("service_name %q appears twice for external_id %q (lines %d and %d)", svc.Service.Name, ext, prev, line))
 		} else if svc.Service.Name != "" {
+			if st.svcNames == nil {
+				st.svcNames = map[string]int{}
+			}
 			st.svcNames[svc.Service.Name] = line
 		}
 		a.Services = append(a.Services, svc)

@@ -182,12 +182,16 @@ func TestParseAccountsCSVUnclosedQuote(t *testing.T) {
 }
 
 func TestParseAccountsCSVInvalidText(t *testing.T) {
-	f := parseCSV(t, "external_id,name,account_type,currency\na,Ann\xff,res,USD\nb,B\x00b,res,USD\n")
+	f := parseCSV(t, "external_id,name,account_type,currency,address_line1\na,Ann\xff,res,USD,\nb,B\x00b,res,USD,\nc,C\x1b[2J,res,USD,\"1 Main\r\nApt 2\"\nd\td,D,res,USD,\n")
 	got := joinErrs(f.Problems())
-	for _, frag := range []string{"line 2, column name: value is not valid UTF-8", "line 3, column name: value contains a NUL"} {
+	for _, frag := range []string{"line 2, column name: value is not valid UTF-8", "line 3, column name: name contains a control character (U+0000)",
+		"line 4, column name: name contains a control character (U+001B)", "line 6, column external_id: external_id contains a control character (U+0009)"} {
 		if !strings.Contains(got, frag) {
 			t.Errorf("problems lack %q:\n%s", frag, got)
 		}
+	}
+	if strings.Contains(got, "address_line1") {
+		t.Errorf("a line break in an address line is refused:\n%s", got)
 	}
 }
 

@@ -29,11 +29,15 @@ func DateOf(t time.Time) Date {
 // DateIn returns the calendar date of instant t in loc.
 func DateIn(t time.Time, loc *time.Location) Date { return DateOf(t.In(loc)) }
 
-// ParseDate parses "2006-01-02".
+// ParseDate parses "2006-01-02". The returned error is EINVALID for
+// another form or a year outside MinYear–MaxYear.
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
 		return Date{}, Errorf(EINVALID, "date %q is not YYYY-MM-DD", s)
+	}
+	if t.Year() < MinYear || t.Year() > MaxYear {
+		return Date{}, Errorf(EINVALID, "date %q is out of range: dates lie between %d-01-01 and %d-12-31", s, MinYear, MaxYear)
 	}
 	return DateOf(t), nil
 }

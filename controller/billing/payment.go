@@ -46,7 +46,7 @@ const (
 type NewPayment struct {
 	AccountID int64         `json:"account_id,omitempty"`
 	Method    PaymentMethod `json:"method" enum:"check,cash,wire,money_order,other,card,ach"`
-	Amount    int64         `json:"amount"`
+	Amount    int64         `json:"amount" minimum:"1" maximum:"100000000000"`
 	// Reference is the check number, wire reference or receipt number.
 	Reference string `json:"reference,omitempty"`
 	Payer     string `json:"payer,omitempty"`
@@ -64,7 +64,7 @@ func (p *NewPayment) Validate() error {
 		return Errorf(EINVALID, "method %q is not one of check, cash, wire, money_order, other, card, ach", p.Method)
 	case p.Amount <= 0:
 		return Errorf(EINVALID, "amount %d must be positive (minor units)", p.Amount)
-	case p.Amount > 1_000_000_000_00:
+	case p.Amount > MaxAmount:
 		return Errorf(EINVALID, "amount %d is larger than any payment Tollgate accepts", p.Amount)
 	case p.Method == PayCheck && p.Reference == "":
 		return Errorf(EINVALID, "reference (the check number) is required for a check")
@@ -125,7 +125,7 @@ type Reversal struct {
 	Reason ReversalReason `json:"reason" enum:"nsf,chargeback,entry_error"`
 	// Fee is a returned-payment fee (minor units) charged to the account; 0
 	// for none.
-	Fee  int64  `json:"fee,omitempty"`
+	Fee  int64  `json:"fee,omitempty" minimum:"0" maximum:"100000000000"`
 	Memo string `json:"memo,omitempty"`
 }
 
@@ -135,6 +135,9 @@ func (r Reversal) Validate() error {
 	case ReverseNSF, ReverseChargeback, ReverseError:
 	default:
 		return Errorf(EINVALID, "reason %q is not one of nsf, chargeback, entry_error", r.Reason)
+	}
+	if err := CheckAmount("fee", r.Fee); err != nil {
+		return err
 	}
 	if r.Fee < 0 {
 		return Errorf(EINVALID, "fee %d must not be negative", r.Fee)

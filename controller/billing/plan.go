@@ -11,7 +11,7 @@ type Plan struct {
 	ID   int64  `json:"id,omitempty" readOnly:"true"`
 	Name string `json:"name"`
 	// Price is in minor units of Currency per Interval, >= 0.
-	Price    int64    `json:"price"`
+	Price    int64    `json:"price" minimum:"0" maximum:"100000000000"`
 	Currency Currency `json:"currency"`
 	Interval Interval `json:"interval,omitempty" enum:"monthly,quarterly,annual"`
 	// Taxable plans' charges are taxed at the account's jurisdiction's rates.
@@ -35,6 +35,9 @@ func (p *Plan) Validate() error {
 	}
 	if p.Price < 0 {
 		return Errorf(EINVALID, "price %d must not be negative (minor units per interval)", p.Price)
+	}
+	if err := CheckAmount("price", p.Price); err != nil {
+		return err
 	}
 	c, err := ParseCurrency(string(p.Currency))
 	if err != nil {

@@ -76,4 +76,8 @@ type PreviewItem struct {
 	Currency      Currency `json:"currency"`
 	Lines         int      `json:"lines"`
 	Why           []string `json:"why"`
+	// Error says why the account cannot be billed (its amounts overflow, a
+	// tax rate is broken, …); the run reports it and bills the others.
+	// Empty for an invoice.
+	Error string `json:"error,omitempty"`
 }

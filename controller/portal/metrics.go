@@ -19,7 +19,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		payments: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tollgate_portal_payments_total",
 			Help: "Portal payments by result (succeeded, failed, error, duplicate: a form sent again while or after it was taken)."}, []string{"result"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tollgate_portal_refused_total",
-			Help: "Portal requests refused by reason (csrf, cross_site, rate_limit)."}, []string{"reason"}),
+			Help: "Portal requests refused by reason (csrf, form, cross_site, rate_limit)."}, []string{"reason"}),
 		restore: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tollgate_portal_restore_seen_seconds",
 			Help:    "From a portal payment to its page seeing every service confirmed restored by the agents.",
 			Buckets: []float64{0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120}}),

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -153,13 +155,46 @@ func (s *Server) csrfFor(cookie string, sess *session) string {
 
 // refusedCSRF answers 403 and returns true when the form's CSRF token is
 // missing or wrong.
+//
+// It also refuses (422) a form with a value Tollgate does not store (see
+// badFormValue): every form of the portal passes here.
 func (s *Server) refusedCSRF(w http.ResponseWriter, r *http.Request, sess *session) bool {
-	if s.checkCSRF(r, sess) {
-		return false
+	if !s.checkCSRF(r, sess) {
+		s.metrics.refused.WithLabelValues("csrf").Inc()
+		s.errorPage(w, r, http.StatusForbidden, "This form expired. Go back, reload the page and try again.")
+		return true
 	}
-	s.metrics.refused.WithLabelValues("csrf").Inc()
-	s.errorPage(w, r, http.StatusForbidden, "This form expired. Go back, reload the page and try again.")
-	return true
+	if field, ok := badFormValue(r); ok {
+		s.metrics.refused.WithLabelValues("form").Inc()
+		s.errorPage(w, r, http.StatusUnprocessableEntity, "The "+field+" field holds characters that cannot be stored (control characters). Go back, remove them and try again.")
+		return true
+	}
+	return false
+}
+
+// multilineFormFields are the portal's form fields that may hold line
+// breaks and tabs (a ticket's message).
+var multilineFormFields = map[string]bool{"body": true}
+
+// badFormValue reports the first posted form field (in name order) whose
+// value is not text Tollgate stores: invalid UTF-8, a control character
+// (line breaks and tabs only in multi-line fields) or longer than 10,000
+// characters.
+func badFormValue(r *http.Request) (field string, bad bool) {
+	_ = r.ParseForm() // PostFormValue has parsed it already
+	names := make([]string, 0, len(r.PostForm))
+	for k := range r.PostForm {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		for _, v := range r.PostForm[k] {
+			if billing.CheckText(k, false, 100) != nil || billing.CheckText(v, multilineFormFields[k], 10_000) != nil {
+				return strconv.QuoteToASCII(k), true
+			}
+		}
+	}
+	return "", false
 }
 
 func (s *Server) checkCSRF(r *http.Request, sess *session) bool {

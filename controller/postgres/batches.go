@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -164,7 +165,8 @@ func (db *DB) changeLine(ctx context.Context, batchID int64, lineNo int, sql str
 
 // ValidateBatch checks every line: the account must exist, the amount be
 // positive, the method a manual one, a check carry its number; a check
-// number seen twice for one account (in the batch or already posted) is a
+// number seen twice for one account (in the batch or already posted), or
+// the same check number from the same payer on lines of two accounts, is a
 // warning.
 func (db *DB) ValidateBatch(ctx context.Context, batchID int64) (billing.BatchValidation, error) {
 	b, err := db.Batch(ctx, batchID)
@@ -180,6 +182,9 @@ func validateBatch(ctx context.Context, q querier, b billing.PaymentBatch) (bill
 		v.Errors = append(v.Errors, billing.BatchProblem{LineNo: l.LineNo, Field: field, Message: msg})
 	}
 	seen := map[string]int{}
+	// byPayer finds the same check (number and payer) entered for two
+	// accounts: one check cannot pay twice, so one of them is a typo.
+	byPayer := map[string]billing.BatchLine{}
 	var checkAccounts []int64
 	var checkRefs []string
 	for _, l := range b.Lines {
@@ -208,12 +213,23 @@ func validateBatch(ctx context.Context, q querier, b billing.PaymentBatch) (bill
 				bad(l, "reference", "a check needs its check number")
 			} else if l.AccountID != 0 {
 				key := strconv.FormatInt(l.AccountID, 10) + "/" + l.Reference
-				if first, dup := seen[key]; dup {
+				first, dupForAccount := seen[key]
+				if dupForAccount {
 					v.Warnings = append(v.Warnings, billing.BatchProblem{LineNo: l.LineNo, Field: "reference", Warning: true,
 						Message: "check " + l.Reference + " from this payer is also on line " + strconv.Itoa(first)})
 				} else {
 					seen[key] = l.LineNo
 					checkAccounts, checkRefs = append(checkAccounts, l.AccountID), append(checkRefs, l.Reference)
+				}
+				if l.Payer != "" {
+					pk := strings.ToLower(l.Payer) + "\x00" + l.Reference
+					if first, dup := byPayer[pk]; dup && first.AccountID != l.AccountID {
+						v.Warnings = append(v.Warnings, billing.BatchProblem{LineNo: l.LineNo, Field: "reference", Warning: true,
+							Message: "check " + l.Reference + " from payer " + strconv.Quote(l.Payer) + " is also on line " + strconv.Itoa(first.LineNo) +
+								" for another account (" + first.Account + "); one check pays once"})
+					} else if !dup {
+						byPayer[pk] = l
+					}
 				}
 			}
 		}
@@ -378,4 +394,128 @@ func (db *DB) postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.Paymen
 		}
 	}
 	return nil
+}
+
+// errRollBack ends a transaction whose work is only to be seen, not kept.
+var errRollBack = errors.New("roll back")
+
+// ImportBatchFile adds the rows of a parsed batch import file to an open
+// batch, all or nothing: each row's account is resolved (number, external
+// id or id) and its amount read in the account's currency, the lines are
+// appended after the batch's own, and the whole batch is validated. Any
+// problem of any row — the file's own (file.Errors), an unknown account, an
+// amount the currency cannot hold, a validation error of a new line — is
+// reported with the file's line in Errors, and nothing is added; warnings
+// (duplicate checks) are reported but do not refuse the file. A dry run
+// reports the same and adds nothing.
+//
+// Errors: ENOTFOUND for a missing batch, ECONFLICT for a posted one,
+// EINVALID for a file without rows; problems of the rows are in the result,
+// not the error.
+func (db *DB) ImportBatchFile(ctx context.Context, batchID int64, file billing.BatchFile, dryRun bool) (billing.BatchImport, error) {
+	res := billing.BatchImport{BatchID: batchID, DryRun: dryRun, Rows: len(file.Rows),
+		Errors: append([]billing.ImportError{}, file.Errors...), Warnings: []billing.ImportError{}}
+	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		b, err := batchTx(ctx, tx, batchID, true)
+		if err != nil {
+			return err
+		}
+		if b.Status != billing.BatchOpen {
+			return billing.Errorf(billing.ECONFLICT, "payment batch %d is posted and can no longer change", batchID)
+		}
+		if len(file.Rows) == 0 && len(file.Errors) == 0 {
+			return billing.Errorf(billing.EINVALID, "the file has no payments, only its header")
+		}
+		// The rows' accounts, resolved as batchTx resolves lines.
+		refs := make([]string, len(file.Rows))
+		for i, r := range file.Rows {
+			refs[i] = r.Account
+		}
+		rows, err := tx.Query(ctx, `SELECT r.ref, coalesce(an.currency, ae.currency, ai.currency, '')
+			FROM unnest($1::text[]) AS r(ref)
+			LEFT JOIN accounts an ON an.number = r.ref
+			LEFT JOIN accounts ae ON ae.external_id = r.ref
+			LEFT JOIN accounts ai ON ai.id = CASE WHEN r.ref ~ '^[0-9]{1,18}$' THEN r.ref::bigint END`, refs)
+		if err != nil {
+			return err
+		}
+		currency := map[string]billing.Currency{}
+		var ref, cur string
+		if _, err := pgx.ForEachRow(rows, []any{&ref, &cur}, func() error {
+			currency[ref] = billing.Currency(cur)
+			return nil
+		}); err != nil {
+			return err
+		}
+		bad := map[int]bool{} // lines with a problem of the file
+		for _, e := range file.Errors {
+			bad[e.Line] = true
+		}
+		next := 1
+		if n := len(b.Lines); n > 0 {
+			next = b.Lines[n-1].LineNo + 1
+		}
+		res.FirstLine = next
+		fileLine := map[int]int{} // batch line → file line
+		var lines [][]any
+		for _, r := range file.Rows {
+			c := currency[r.Account]
+			if r.Account != "" && c == "" {
+				res.Errors = append(res.Errors, billing.ImportError{Line: r.Line, Column: "account",
+					Reason: fmt.Sprintf("no account has the number, external id or id %q", r.Account)})
+				continue
+			}
+			if bad[r.Line] {
+				continue
+			}
+			l, err := r.BatchLineOf(c)
+			if err != nil {
+				res.Errors = append(res.Errors, billing.ImportError{Line: r.Line, Column: "amount", Reason: billing.ErrorMessage(err)})
+				continue
+			}
+			no := next + len(lines)
+			fileLine[no] = r.Line
+			lines = append(lines, []any{batchID, int32(no), l.Account, string(l.Method), l.Amount, l.Reference, l.Payer, l.Memo})
+		}
+		if len(lines) > 0 {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"payment_batch_lines"},
+				[]string{"batch_id", "line_no", "account_ref", "method", "amount", "reference", "payer", "memo"}, pgx.CopyFromRows(lines)); err != nil {
+				return mapError(err)
+			}
+		}
+		res.Added = len(lines)
+		all, err := batchTx(ctx, tx, batchID, false)
+		if err != nil {
+			return err
+		}
+		v, err := validateBatch(ctx, tx, all)
+		if err != nil {
+			return err
+		}
+		for _, p := range append(v.Errors, v.Warnings...) {
+			line, ok := fileLine[p.LineNo]
+			if !ok {
+				continue // a line staff entered before: not this file's
+			}
+			e := billing.ImportError{Line: line, Column: p.Field, Reason: p.Message}
+			if p.Warning {
+				res.Warnings = append(res.Warnings, e)
+			} else {
+				res.Errors = append(res.Errors, e)
+			}
+		}
+		if len(res.Errors) > 0 || dryRun {
+			return errRollBack
+		}
+		return nil
+	})
+	if errors.Is(err, errRollBack) {
+		err = nil
+		if len(res.Errors) > 0 && !dryRun {
+			res.Added = 0
+		}
+	}
+	billing.SortImportErrors(res.Errors)
+	billing.SortImportErrors(res.Warnings)
+	return res, err
 }

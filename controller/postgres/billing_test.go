@@ -221,8 +221,22 @@ func TestBillingRunReportsAccountsItCannotBill(t *testing.T) {
 	if invs, _ := db.Invoices(ctx, billing.InvoiceFilter{AccountID: accounts[2].ID}); len(invs) != 0 {
 		t.Fatalf("the bad account was invoiced: %+v", invs)
 	}
-	if _, err := db.PreviewBilling(ctx, typ.ID, billing.NewDate(2026, 12, 27)); billing.ErrorCode(err) != billing.EINVALID {
+	// The preview reports it too (it does not fail the others' preview).
+	items, err := db.PreviewBilling(ctx, typ.ID, billing.NewDate(2026, 12, 27))
+	if err != nil {
 		t.Fatalf("preview with a bad account: %v", err)
+	}
+	failed := 0
+	for _, it := range items {
+		if it.Error != "" {
+			failed++
+			if it.AccountID != accounts[2].ID || !strings.Contains(it.Error, "EUR") {
+				t.Errorf("preview item: %+v", it)
+			}
+		}
+	}
+	if failed != 1 || len(items) != 1 { // the good accounts are billed already
+		t.Fatalf("preview: %d items, %d failed; want the 1 failed account", len(items), failed)
 	}
 }
 

@@ -184,10 +184,13 @@ func (db *DB) PreviewBilling(ctx context.Context, typeID int64, date billing.Dat
 		for _, a := range data.accounts {
 			byID[a.ID] = a
 		}
+		// An account that cannot be billed is reported with the others'
+		// invoices, as the run bills the others and reports it.
 		invoices, failed := data.compose(date, nil)
-		if len(failed) > 0 {
-			f := failed[0]
-			return nil, billing.Errorf(billing.EINVALID, "account %d cannot be billed: %s (and %d more)", f.AccountID, f.Error, len(failed)-1)
+		for _, f := range failed {
+			a := byID[f.AccountID]
+			items = append(items, billing.PreviewItem{AccountID: a.ID, AccountNumber: a.Number, AccountName: a.Name,
+				Currency: a.Currency, Why: []string{}, Error: f.Error})
 		}
 		for _, inv := range invoices {
 			a := byID[inv.AccountID]

@@ -34,6 +34,9 @@ const importActor = "import:csv"
 // whose name the account already has. Re-importing a file therefore creates
 // nothing twice. A dry run counts what would be created.
 //
+// An account's entry in rows is cleared (but its Line and Rows) once it is
+// written: rows is consumed.
+//
 // The counts of a refused import (problems without skipInvalid) are zero;
 // its Errors say why. Errors of the write itself (a row the database
 // refuses) are returned with the row's line, and nothing is written.
@@ -74,6 +77,9 @@ func (db *DB) ImportAccounts(ctx context.Context, rows []billing.ImportAccount, 
 			if err := importAccount(ctx, tx, &res, a, p, at); err != nil {
 				return err
 			}
+			// Written: its text (most of a large file) is let go at once,
+			// so a 64 MiB import does not hold the whole file to the end.
+			*a, *p = billing.ImportAccount{Line: a.Line, Rows: a.Rows}, importPlan{}
 		}
 		return nil
 	})

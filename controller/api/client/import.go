@@ -74,3 +74,18 @@ func ImportErrors(err error) (errs []billing.ImportError, ok bool) {
 	}
 	return errs, true
 }
+
+// ImportBatchCSV uploads a lockbox file to POST
+// /api/v1/payment-batches/{id}/import (see [billing.ParseBatchCSV]). A file
+// with problems is refused with a *Problem whose Errors list every problem
+// (warnings prefixed "warning: "); [ImportErrors] turns them back into
+// ImportErrors.
+func (c *Client) ImportBatchCSV(ctx context.Context, idemKey string, batchID int64, csv []byte, dryRun bool) (billing.BatchImport, error) {
+	q := url.Values{}
+	if dryRun {
+		q.Set("dry_run", "true")
+	}
+	var res billing.BatchImport
+	err := c.doRaw(ctx, http.MethodPost, "/api/v1/payment-batches/"+strconv.FormatInt(batchID, 10)+"/import", q, idemKey, "text/csv", csv, &res)
+	return res, err
+}
