@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/tollgate-isp/tollgate/enforcement"
+	radiusproto "github.com/tollgate-isp/tollgate/radius"
 )
 
 // AuthorizePath is where [Open] serves the authorize endpoint.
@@ -99,7 +100,7 @@ func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if suspended {
 		st = enforcement.Suspended
 	}
-	h.d.sessions.noteAuthorized(req.UserName, req.FramedIP, st)
+	h.d.sessions.NoteAuthorized(req.UserName, req.FramedIP, st)
 	if !suspended {
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -118,7 +119,7 @@ func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // replyJSON encodes reply attributes in rlm_rest's response format:
 // values are not xlat-expanded; an attribute given several values gets
 // them all (+=), otherwise its value replaces any other (:=).
-func replyJSON(attrs []Attr) []byte {
+func replyJSON(attrs []radiusproto.Attr) []byte {
 	type entry struct {
 		Op     string   `json:"op"`
 		DoXlat bool     `json:"do_xlat"`
@@ -127,7 +128,7 @@ func replyJSON(attrs []Attr) []byte {
 	}
 	out := map[string]*entry{}
 	for _, a := range attrs {
-		name := "reply:" + attrName(a)
+		name := "reply:" + radiusproto.AttrName(a)
 		if a.Tag != 0 {
 			name += fmt.Sprintf(":%d", a.Tag)
 		}

@@ -8,10 +8,10 @@
 //
 // Pieces, which [Open] assembles from the agent's `radius:` config:
 //
-//   - [Sessions]: the session table, keyed by NAS + User-Name (or, for
+//   - [radiusproto.Sessions]: the session table, keyed by NAS + User-Name (or, for
 //     IPoE sessions without one, the Framed-IP-Address) + Acct-Session-Id;
-//     bounded; kept in the agent's state file ([Sessions.Attach]).
-//   - [AccountingServer] ([ListenAccounting]): a UDP listener for
+//     bounded; kept in the agent's state file ([radiusproto.Sessions.Attach]).
+//   - [radiusproto.AccountingServer] ([ListenAccounting]): a UDP listener for
 //     Accounting-Request Start, Interim-Update, Stop and
 //     Accounting-On/Off, from the NAS or copied by the RADIUS server; it
 //     checks the Request Authenticator (and Message-Authenticator when

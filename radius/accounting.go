@@ -80,7 +80,7 @@ func ListenAccounting(cfg AccountingConfig, sessions *Sessions, log *slog.Logger
 		s.secret = b
 	}
 	for _, c := range cfg.Clients {
-		p, err := parsePrefix(c.Source)
+		p, err := ParsePrefix(c.Source)
 		if err != nil {
 			return nil, fmt.Errorf("radius accounting: client %q: %w", c.Source, err)
 		}
