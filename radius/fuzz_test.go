@@ -17,7 +17,7 @@ import (
 // answers to CoA and Disconnect requests, and the authorize endpoint's
 // request bodies. Run one with, e.g.:
 //
-//	go test ./enforcement/radius -run '^$' -fuzz FuzzParseAccountingRequest -fuzztime 1m
+//	go test ./radius -run '^$' -fuzz FuzzParseAccountingRequest -fuzztime 1m
 
 // FuzzParseAccountingRequest: any datagram is either rejected or gives a
 // record that re-encodes to a packet with the same meaning; the session

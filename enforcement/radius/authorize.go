@@ -53,6 +53,13 @@ type AuthorizeRequest struct {
 // nothing and lets the rest of the ISP's policy decide. A subscriber who
 // reconnects while suspended thus stays suspended.
 // It fails when no NAS is configured or cfg.DefaultNAS names none.
+//
+// The endpoint is part of the driver rather than of the protocol package
+// (radiusproto) because what it answers is the driver's decision: the
+// services it was told to suspend and each NAS's vendor profile, the same
+// decision [Driver.Observe] reads. The protocol package knows no services
+// or profiles; it only records the answer ([radiusproto.Sessions.NoteAuthorized])
+// so that the session that follows starts in that state.
 func NewAuthorizeHandler(d *Driver, cfg AuthorizeConfig) (http.Handler, error) {
 	if len(d.nas) == 0 {
 		return nil, errors.New("radius authorize: no NAS configured, so no suspended reply to give")
