@@ -2,8 +2,6 @@ package radius
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -14,7 +12,11 @@ import (
 // package: the agent's state file reaches the session table only through
 // [SessionStore].
 func TestImportsNeitherAgentNorBbolt(t *testing.T) {
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	// go test puts its own GOROOT/bin first in the test's PATH.
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go tool is needed to list this package's dependencies: %v", err)
+	}
 	out, err := exec.Command(goTool, "list", "-deps", "-f", "{{.ImportPath}}", ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list -deps (with %s): %v\n%s", goTool, err, out)
