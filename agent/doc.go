@@ -30,7 +30,9 @@
 // answers for the desired state from its own memory ([Preloader]: the
 // radius driver's authorize endpoint) is told the stored desired state when
 // it is registered, before it answers anyone. The state file also keeps the
-// RADIUS session table ([Store.SaveSessions]).
+// RADIUS session table ([Store.SaveSessions]): the top-level radius package
+// persists it through its SessionStore interface, which [Store] implements,
+// so that radius imports neither this package nor bbolt.
 //
 // The agent also runs the POP's redirect responder ([Responder], served by
 // cmd/tollgate-agent): the router dst-nats suspended subscribers' plain HTTP

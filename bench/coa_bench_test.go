@@ -12,8 +12,9 @@ import (
 	"time"
 
 	"github.com/tollgate-isp/tollgate/enforcement"
-	"github.com/tollgate-isp/tollgate/enforcement/radius"
+	radiusdriver "github.com/tollgate-isp/tollgate/enforcement/radius"
 	"github.com/tollgate-isp/tollgate/internal/radiustest"
+	"github.com/tollgate-isp/tollgate/radius"
 )
 
 // coaInFlight bounds the CoA exchanges in flight (the NAS's concurrency
@@ -32,10 +33,10 @@ func BenchmarkCoA(b *testing.B) {
 		b.Fatal(err)
 	}
 	sessions := radius.NewSessions(radius.SessionsConfig{Max: b.N + 1})
-	d, err := radius.NewDriver([]radius.NASConfig{{
+	d, err := radiusdriver.NewDriver([]radiusdriver.NASConfig{{
 		Name: "bench", Address: fr.CoAAddr, NASIP: []string{"127.0.0.1"},
 		Secret:  radius.Secret{SecretFile: secretFile},
-		Profile: radius.ProfileFilterID, ActiveFilter: "internet",
+		Profile: radiusdriver.ProfileFilterID, ActiveFilter: "internet",
 		Concurrency: coaInFlight,
 	}}, sessions, nil)
 	if err != nil {

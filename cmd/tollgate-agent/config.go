@@ -82,8 +82,9 @@ type fileConfig struct {
 	// enforcement/routeros/README.md. Default none.
 	RouterOS routeros.Config `yaml:"routeros"`
 	// RADIUS are the NASes, the accounting listener and the authorize
-	// endpoint (method radius); see enforcement/radius/README.md. Default
-	// none: the driver is not registered.
+	// endpoint (method radius); see enforcement/radius/README.md (and
+	// radius/README.md for the accounting listener and session table).
+	// Default none: the driver is not registered.
 	RADIUS *radius.Config `yaml:"radius"`
 	// SNMP are the switches/OLTs whose ports are shut (method snmp); see
 	// enforcement/snmp/README.md. Default none.

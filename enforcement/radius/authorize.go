@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/tollgate-isp/tollgate/enforcement"
+	radiusproto "github.com/tollgate-isp/tollgate/radius"
 )
 
 // AuthorizePath is where [Open] serves the authorize endpoint.
@@ -52,6 +53,13 @@ type AuthorizeRequest struct {
 // nothing and lets the rest of the ISP's policy decide. A subscriber who
 // reconnects while suspended thus stays suspended.
 // It fails when no NAS is configured or cfg.DefaultNAS names none.
+//
+// The endpoint is part of the driver rather than of the protocol package
+// (radiusproto) because what it answers is the driver's decision: the
+// services it was told to suspend and each NAS's vendor profile, the same
+// decision [Driver.Observe] reads. The protocol package knows no services
+// or profiles; it only records the answer ([radiusproto.Sessions.NoteAuthorized])
+// so that the session that follows starts in that state.
 func NewAuthorizeHandler(d *Driver, cfg AuthorizeConfig) (http.Handler, error) {
 	if len(d.nas) == 0 {
 		return nil, errors.New("radius authorize: no NAS configured, so no suspended reply to give")
@@ -99,7 +107,7 @@ func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if suspended {
 		st = enforcement.Suspended
 	}
-	h.d.sessions.noteAuthorized(req.UserName, req.FramedIP, st)
+	h.d.sessions.NoteAuthorized(req.UserName, req.FramedIP, st)
 	if !suspended {
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -118,7 +126,7 @@ func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // replyJSON encodes reply attributes in rlm_rest's response format:
 // values are not xlat-expanded; an attribute given several values gets
 // them all (+=), otherwise its value replaces any other (:=).
-func replyJSON(attrs []Attr) []byte {
+func replyJSON(attrs []radiusproto.Attr) []byte {
 	type entry struct {
 		Op     string   `json:"op"`
 		DoXlat bool     `json:"do_xlat"`
@@ -127,7 +135,7 @@ func replyJSON(attrs []Attr) []byte {
 	}
 	out := map[string]*entry{}
 	for _, a := range attrs {
-		name := "reply:" + attrName(a)
+		name := "reply:" + radiusproto.AttrName(a)
 		if a.Tag != 0 {
 			name += fmt.Sprintf(":%d", a.Tag)
 		}

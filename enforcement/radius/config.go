@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 	"time"
+
+	radiusproto "github.com/tollgate-isp/tollgate/radius"
 )
 
 // Config is the agent's `radius:` section: the NASes it sends CoA and
@@ -16,42 +17,10 @@ import (
 type Config struct {
 	// NAS lists the NASes of the POP. A session is handled by the NAS whose
 	// nas_ip (or name, for sessions known by NAS-Identifier) it came from.
-	NAS        []NASConfig      `yaml:"nas"`
-	Accounting AccountingConfig `yaml:"accounting"`
-	Sessions   SessionsConfig   `yaml:"sessions"`
-	Authorize  AuthorizeConfig  `yaml:"authorize"`
-}
-
-// Secret is a shared secret, read from a file (trailing newline removed)
-// or from an environment variable; never written in the config itself.
-type Secret struct {
-	SecretFile string `yaml:"secret_file"`
-	SecretEnv  string `yaml:"secret_env"`
-}
-
-// Load reads the secret.
-func (s Secret) Load() ([]byte, error) {
-	switch {
-	case s.SecretFile != "" && s.SecretEnv != "":
-		return nil, errors.New("set secret_file or secret_env, not both")
-	case s.SecretFile != "":
-		b, err := os.ReadFile(s.SecretFile)
-		if err != nil {
-			return nil, err
-		}
-		b = []byte(strings.TrimRight(string(b), "\r\n"))
-		if len(b) == 0 {
-			return nil, fmt.Errorf("secret file %s is empty", s.SecretFile)
-		}
-		return b, nil
-	case s.SecretEnv != "":
-		v := os.Getenv(s.SecretEnv)
-		if v == "" {
-			return nil, fmt.Errorf("environment variable %s (secret_env) is not set", s.SecretEnv)
-		}
-		return []byte(v), nil
-	}
-	return nil, errors.New("no shared secret: set secret_file or secret_env")
+	NAS        []NASConfig                  `yaml:"nas"`
+	Accounting radiusproto.AccountingConfig `yaml:"accounting"`
+	Sessions   radiusproto.SessionsConfig   `yaml:"sessions"`
+	Authorize  AuthorizeConfig              `yaml:"authorize"`
 }
 
 // NASConfig is one NAS: where its dynamic-authorization (RFC 5176) port
@@ -68,8 +37,8 @@ type NASConfig struct {
 	Address string `yaml:"address"`
 	// NASIP lists the NAS-IP-Address values (or NAS-Identifier values) its
 	// sessions carry in accounting. Default: the host of Address.
-	NASIP  []string `yaml:"nas_ip"`
-	Secret `yaml:",inline"`
+	NASIP              []string `yaml:"nas_ip"`
+	radiusproto.Secret `yaml:",inline"`
 	// Profile is one of mikrotik-address-list, mikrotik-rate-limit,
 	// cisco-avpair, juniper-erx, filter-id, disconnect.
 	Profile string `yaml:"profile"`
@@ -114,28 +83,6 @@ type NASConfig struct {
 	Retries int `yaml:"retries"`
 	// Concurrency bounds the requests in flight to this NAS. Default 64.
 	Concurrency int `yaml:"concurrency"`
-}
-
-// AccountingConfig is the accounting listener.
-type AccountingConfig struct {
-	// Listen is the UDP address. Default ":1813"; "off" disables it.
-	Listen string `yaml:"listen"`
-	// The shared secret of accounting senders not listed in Clients.
-	Secret `yaml:",inline"`
-	// Clients lists senders (a NAS, or the RADIUS server copying
-	// accounting) with their own secret. When any is listed, packets from
-	// other sources are dropped unless a default secret is set too.
-	Clients []AccountingClient `yaml:"clients"`
-	// RequireMessageAuthenticator drops Accounting-Requests without a
-	// Message-Authenticator. Default false (few NASes send one).
-	RequireMessageAuthenticator bool `yaml:"require_message_authenticator"`
-}
-
-// AccountingClient is an accounting sender with its own secret.
-type AccountingClient struct {
-	// Source is an address or prefix (10.0.0.1, 10.0.0.0/24).
-	Source string `yaml:"source"`
-	Secret `yaml:",inline"`
 }
 
 // AuthorizeConfig is the HTTP listener of the authorize endpoint.

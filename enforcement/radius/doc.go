@@ -6,28 +6,35 @@
 // calls with rlm_rest. README.md in this directory has the details, the
 // FreeRADIUS configuration and what Observe can and cannot see.
 //
-// Pieces, which [Open] assembles from the agent's `radius:` config:
+// The protocol pieces (the packet client with retries and
+// Message-Authenticator, the vendor dictionaries, the accounting listener
+// and the session table) are the top-level package radius
+// (github.com/tollgate-isp/tollgate/radius, imported here as radiusproto);
+// this package decides what to send to whom. Pieces, which [Open]
+// assembles from the agent's `radius:` config:
 //
-//   - [Sessions]: the session table, keyed by NAS + User-Name (or, for
-//     IPoE sessions without one, the Framed-IP-Address) + Acct-Session-Id;
-//     bounded; kept in the agent's state file ([Sessions.Attach]).
-//   - [AccountingServer] ([ListenAccounting]): a UDP listener for
-//     Accounting-Request Start, Interim-Update, Stop and
-//     Accounting-On/Off, from the NAS or copied by the RADIUS server; it
-//     checks the Request Authenticator (and Message-Authenticator when
-//     present), records, then answers Accounting-Response.
+//   - the session table ([radiusproto.Sessions]) and the accounting
+//     listener ([radiusproto.ListenAccounting]) that feeds it, from the
+//     protocol package; the driver tells the table which accounting
+//     attributes show a suspended session (its NAS's vendor profile), and
+//     the agent's state file keeps it ([radiusproto.SessionStore]).
 //   - [Driver] ([NewDriver]): the [enforcement.Driver]. Per NAS a vendor
 //     profile (mikrotik-address-list, mikrotik-rate-limit, cisco-avpair,
 //     juniper-erx, filter-id, disconnect) says what to send; requests carry
 //     NAS-IP-Address, User-Name, Acct-Session-Id, Framed-IP-Address,
-//     Event-Timestamp and a Message-Authenticator computed here; they are
-//     resent after a timeout, a NAK with Error-Cause 503 (session not found)
-//     means the session is gone and there is nothing to do, any other NAK
-//     is an error naming its Error-Cause.
+//     Event-Timestamp and a Message-Authenticator; they are resent after a
+//     timeout, a NAK with Error-Cause 503 (session not found) means the
+//     session is gone and there is nothing to do, any other NAK is an error
+//     naming its Error-Cause ([NAKError]).
 //   - the authorize endpoint ([NewAuthorizeHandler]): answers rlm_rest with
 //     the suspended profile's reply attributes for suspended subscribers
 //     (by User-Name, Framed-IP-Address or Calling-Station-Id), from the
-//     driver's own record, which changes before any request is sent.
+//     driver's own record, which changes before any request is sent. It
+//     lives here, not in the protocol package, because its answer is the
+//     driver's decision: which services are suspended (the record Suspend,
+//     Restore and Preload change) and which reply each NAS's vendor profile
+//     gives; Observe reads the very same decision. The protocol package
+//     knows no services, targets or profiles.
 //
 // Observe cannot read a NAS (RADIUS has no way to ask a NAS what it
 // applied). It reports the state the NAS last acknowledged for each of the

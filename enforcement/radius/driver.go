@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
 	rad "layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2866"
+	"layeh.com/radius/rfc2869"
 
 	"github.com/tollgate-isp/tollgate/enforcement"
+	radiusproto "github.com/tollgate-isp/tollgate/radius"
 )
 
 // Driver is the RADIUS enforcement driver: it suspends and restores the
@@ -20,7 +23,7 @@ import (
 // Disconnect-Request per each NAS's vendor profile. See the package
 // documentation for what Observe reports.
 type Driver struct {
-	sessions *Sessions
+	sessions *radiusproto.Sessions
 	log      *slog.Logger
 	nas      []*nas
 	byKey    map[string]*nas // nas_ip values and names
@@ -43,15 +46,15 @@ var _ enforcement.Driver = (*Driver)(nil)
 type nas struct {
 	cfg    NASConfig
 	prof   *profile
-	client *client
+	client *radiusproto.Client
 	ignore map[uint32]bool
 }
 
 // NewDriver returns a driver for the NASes in cfgs, acting on the
-// sessions in sessions (fed by an [AccountingServer]). It reads the
+// sessions in sessions (fed by a [radiusproto.AccountingServer]). It reads the
 // secrets and opens one UDP socket per 256 requests of concurrency per
 // NAS. Close it when done.
-func NewDriver(cfgs []NASConfig, sessions *Sessions, log *slog.Logger) (*Driver, error) {
+func NewDriver(cfgs []NASConfig, sessions *radiusproto.Sessions, log *slog.Logger) (*Driver, error) {
 	if sessions == nil {
 		return nil, errors.New("radius: NewDriver needs a session table")
 	}
@@ -76,7 +79,7 @@ func NewDriver(cfgs []NASConfig, sessions *Sessions, log *slog.Logger) (*Driver,
 	if len(d.nas) > 0 {
 		d.def = d.nas[0]
 	}
-	sessions.setClassifier(d.classify)
+	sessions.SetClassifier(d.classify)
 	return d, nil
 }
 
@@ -106,11 +109,11 @@ func (d *Driver) addNAS(c NASConfig) (*nas, error) {
 			return nil, fmt.Errorf("radius: nas %s: %q already names nas %s", c.Name, k, other.cfg.Name)
 		}
 	}
-	cl, err := newClient(c.Address, secret, c.Timeout, c.Retries, c.Concurrency)
+	cl, err := radiusproto.NewClient(c.Address, secret, c.Timeout, c.Retries, c.Concurrency)
 	if err != nil {
 		return nil, fmt.Errorf("radius: nas %s: %w", c.Name, err)
 	}
-	n := &nas{cfg: c, prof: prof, client: cl, ignore: map[uint32]bool{errorCauseNotFound: true}}
+	n := &nas{cfg: c, prof: prof, client: cl, ignore: map[uint32]bool{radiusproto.ErrorCauseSessionNotFound: true}}
 	for _, e := range c.IgnoreErrorCauses {
 		n.ignore[e] = true
 	}
@@ -129,10 +132,10 @@ func (d *Driver) Close() error {
 }
 
 // Sessions returns the driver's session table.
-func (d *Driver) Sessions() *Sessions { return d.sessions }
+func (d *Driver) Sessions() *radiusproto.Sessions { return d.sessions }
 
 // nasOf returns the NAS a session belongs to.
-func (d *Driver) nasOf(s *Session) *nas {
+func (d *Driver) nasOf(s *radiusproto.Session) *nas {
 	if n, ok := d.byKey[s.NAS]; ok {
 		return n
 	}
@@ -147,7 +150,7 @@ func (d *Driver) nasOf(s *Session) *nas {
 	return nil
 }
 
-func (d *Driver) classify(s *Session, attrs []Attr) (enforcement.State, bool) {
+func (d *Driver) classify(s *radiusproto.Session, attrs []radiusproto.Attr) (enforcement.State, bool) {
 	n := d.nasOf(s)
 	if n == nil {
 		return "", false
@@ -158,12 +161,12 @@ func (d *Driver) classify(s *Session, attrs []Attr) (enforcement.State, bool) {
 // sessionsOf returns the sessions of a target: by RADIUS user name when
 // the binding has one, else by Framed-IP-Address within its addresses;
 // only those on the binding's Device when it names a NAS.
-func (d *Driver) sessionsOf(t enforcement.Target) ([]Session, error) {
+func (d *Driver) sessionsOf(t enforcement.Target) ([]radiusproto.Session, error) {
 	b := t.Binding
 	var prefixes []netip.Prefix
 	if b.RADIUSUsername == "" {
 		for _, a := range b.Addresses {
-			p, err := parsePrefix(a)
+			p, err := radiusproto.ParsePrefix(a)
 			if err != nil {
 				return nil, fmt.Errorf("service %s: address %q: %w", t.ServiceID, a, err)
 			}
@@ -188,19 +191,6 @@ func (d *Driver) sessionsOf(t enforcement.Target) ([]Session, error) {
 		}
 	}
 	return out, nil
-}
-
-func parsePrefix(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		return p.Masked(), err
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	a = a.Unmap()
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // Suspend implements [enforcement.Driver]: every session of the service
@@ -237,7 +227,7 @@ func (d *Driver) apply(ctx context.Context, t enforcement.Target, want enforceme
 }
 
 // applySession sends one session its NAS's action for want.
-func (d *Driver) applySession(ctx context.Context, t enforcement.Target, s Session, want enforcement.State) error {
+func (d *Driver) applySession(ctx context.Context, t enforcement.Target, s radiusproto.Session, want enforcement.State) error {
 	n := d.nasOf(&s)
 	if n == nil {
 		return fmt.Errorf("radius: service %s: session %s of %s is on NAS %s, which is not configured", t.ServiceID, s.ID, s.UserName, s.NAS)
@@ -252,7 +242,7 @@ func (d *Driver) applySession(ctx context.Context, t enforcement.Target, s Sessi
 		if s.State == want {
 			return nil
 		}
-		out, err := n.client.exchange(ctx, rad.CodeDisconnectRequest, d.sessionAttrs(&s, nil))
+		out, err := n.client.Exchange(ctx, rad.CodeDisconnectRequest, d.sessionAttrs(&s, nil))
 		if err != nil {
 			return d.wrap(t, n, &s, "Disconnect-Request", err)
 		}
@@ -261,32 +251,32 @@ func (d *Driver) applySession(ctx context.Context, t enforcement.Target, s Sessi
 		}
 		// Gone either way: its Stop follows, and its reconnection is
 		// authorized in the new state by the authorize endpoint.
-		d.sessions.remove(s.Key())
+		d.sessions.Remove(s.Key())
 		return nil
 	}
 	for _, attrs := range act.coas {
-		out, err := n.client.exchange(ctx, rad.CodeCoARequest, d.sessionAttrs(&s, attrs))
+		out, err := n.client.Exchange(ctx, rad.CodeCoARequest, d.sessionAttrs(&s, attrs))
 		if err != nil {
 			return d.wrap(t, n, &s, "CoA-Request", err)
 		}
 		if out.ACK {
 			continue
 		}
-		if out.ErrorCause == errorCauseNotFound {
+		if out.ErrorCause == radiusproto.ErrorCauseSessionNotFound {
 			d.log.Info("radius: the NAS no longer has the session; forgetting it",
 				"nas", n.cfg.Name, "user", s.UserName, "session", s.ID, "service", t.ServiceID)
-			d.sessions.remove(s.Key())
+			d.sessions.Remove(s.Key())
 			return nil
 		}
 		if !n.ignore[out.ErrorCause] {
 			return d.nak(t, n, &s, "CoA-Request", out)
 		}
 	}
-	d.sessions.setState(s.Key(), want, SourceNAS)
+	d.sessions.SetState(s.Key(), want, radiusproto.SourceNAS)
 	return nil
 }
 
-func (d *Driver) wrap(t enforcement.Target, n *nas, s *Session, what string, err error) error {
+func (d *Driver) wrap(t enforcement.Target, n *nas, s *radiusproto.Session, what string, err error) error {
 	return fmt.Errorf("radius: service %s: %s to NAS %s for session %s of %s: %w", t.ServiceID, what, n.cfg.Name, s.ID, s.UserName, err)
 }
 
@@ -300,35 +290,35 @@ func (e *NAKError) Error() string {
 	if e.ErrorCause == 0 {
 		return fmt.Sprintf("NAS %s answered NAK without an Error-Cause", e.NAS)
 	}
-	return fmt.Sprintf("NAS %s answered NAK with Error-Cause %d (%s)", e.NAS, e.ErrorCause, ErrorCauseName(e.ErrorCause))
+	return fmt.Sprintf("NAS %s answered NAK with Error-Cause %d (%s)", e.NAS, e.ErrorCause, radiusproto.ErrorCauseName(e.ErrorCause))
 }
 
-func (d *Driver) nak(t enforcement.Target, n *nas, s *Session, what string, out Outcome) error {
+func (d *Driver) nak(t enforcement.Target, n *nas, s *radiusproto.Session, what string, out radiusproto.Outcome) error {
 	return d.wrap(t, n, s, what, &NAKError{NAS: n.cfg.Name, ErrorCause: out.ErrorCause})
 }
 
 // sessionAttrs returns the attributes that identify a session to its NAS
 // (RFC 5176 §3: NAS identification and session identification), with
 // Event-Timestamp, followed by extra.
-func (d *Driver) sessionAttrs(s *Session, extra []Attr) rad.Attributes {
+func (d *Driver) sessionAttrs(s *radiusproto.Session, extra []radiusproto.Attr) rad.Attributes {
 	attrs := make(rad.Attributes, 0, 6+len(extra))
 	if s.NASIP.Is4() {
-		attrs.Add(rad.Type(typeNASIPAddress), s.NASIP.AsSlice())
+		attrs.Add(rfc2865.NASIPAddress_Type, s.NASIP.AsSlice())
 	} else if s.NASIdentifier != "" {
-		attrs.Add(rad.Type(typeNASIdentifier), []byte(s.NASIdentifier))
+		attrs.Add(rfc2865.NASIdentifier_Type, []byte(s.NASIdentifier))
 	}
 	if s.UserName != "" {
-		attrs.Add(rad.Type(typeUserName), []byte(s.UserName))
+		attrs.Add(rfc2865.UserName_Type, []byte(s.UserName))
 	}
-	attrs.Add(rad.Type(typeAcctSessionID), []byte(s.ID))
+	attrs.Add(rfc2866.AcctSessionID_Type, []byte(s.ID))
 	if s.FramedIP.Is4() {
-		attrs.Add(rad.Type(typeFramedIPAddress), s.FramedIP.AsSlice())
+		attrs.Add(rfc2865.FramedIPAddress_Type, s.FramedIP.AsSlice())
 	}
-	attrs.Add(rad.Type(typeEventTimestamp), rad.NewInteger(uint32(d.now().Unix())))
+	attrs.Add(rfc2869.EventTimestamp_Type, rad.NewInteger(uint32(d.now().Unix())))
 	for _, a := range extra {
 		// Values were checked against the size limits when the profile
 		// was built.
-		_ = a.encode(&attrs)
+		_ = a.Encode(&attrs)
 	}
 	return attrs
 }
@@ -381,7 +371,7 @@ func (d *Driver) authorizeAnswer(t enforcement.Target) enforcement.State {
 		reqs = append(reqs, AuthorizeRequest{UserName: u})
 	} else {
 		for _, a := range t.Binding.Addresses {
-			if p, err := parsePrefix(a); err == nil && p.IsSingleIP() {
+			if p, err := radiusproto.ParsePrefix(a); err == nil && p.IsSingleIP() {
 				reqs = append(reqs, AuthorizeRequest{FramedIP: p.Addr().String()})
 			}
 		}

@@ -10,7 +10,12 @@ import (
 	"testing"
 	"time"
 
+	rad "layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2866"
+
 	"github.com/tollgate-isp/tollgate/internal/radiustest"
+	radiusproto "github.com/tollgate-isp/tollgate/radius"
 )
 
 // env is a test bed: FreeRADIUS 3 as the stand-in NAS (every NAS of the
@@ -19,8 +24,8 @@ import (
 // the driver.
 type env struct {
 	fr         *radiustest.Server
-	sessions   *Sessions
-	acct       *AccountingServer
+	sessions   *radiusproto.Sessions
+	acct       *radiusproto.AccountingServer
 	acctSecret string
 	driver     *Driver
 }
@@ -43,11 +48,11 @@ func newEnv(t testing.TB, o radiustest.Options, nas ...NASConfig) *env {
 	t.Helper()
 	o.RequireMessageAuthenticator = true
 	e := &env{fr: radiustest.Start(t, o), acctSecret: testAcctSecret}
-	e.sessions = NewSessions(SessionsConfig{})
+	e.sessions = radiusproto.NewSessions(radiusproto.SessionsConfig{})
 	var err error
-	e.acct, err = ListenAccounting(AccountingConfig{
+	e.acct, err = radiusproto.ListenAccounting(radiusproto.AccountingConfig{
 		Listen: "127.0.0.1:0",
-		Secret: Secret{SecretFile: writeSecret(t, e.acctSecret)},
+		Secret: radiusproto.Secret{SecretFile: writeSecret(t, e.acctSecret)},
 	}, e.sessions, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -96,13 +101,13 @@ func acctPacket(status, nasIP, user, session, framed string, extra ...string) []
 }
 
 // learn puts a session straight into the table (no radclient).
-func (e *env) learn(nasIP, user, session, framed string) Session {
-	rec := AccountingRecord{StatusType: acctStatusStart, UserName: user, SessionID: session, NASIP: netip.MustParseAddr(nasIP)}
+func (e *env) learn(nasIP, user, session, framed string) radiusproto.Session {
+	rec := radiusproto.AccountingRecord{StatusType: uint32(rfc2866.AcctStatusType_Value_Start), UserName: user, SessionID: session, NASIP: netip.MustParseAddr(nasIP)}
 	if framed != "" {
 		rec.FramedIP = netip.MustParseAddr(framed)
 	}
 	e.sessions.Apply(rec, netip.MustParseAddr("127.0.0.1"))
-	s, ok := e.sessions.Get(SessionKey{nasIP, user, session})
+	s, ok := e.sessions.Get(radiusproto.SessionKey{NAS: nasIP, UserName: user, ID: session})
 	if !ok {
 		panic("session not learned")
 	}
@@ -127,3 +132,22 @@ func (e *env) recordsFor(t testing.TB, session string, n int) []radiustest.Recor
 }
 
 func joinVals(v []string) string { return strings.Join(v, ",") }
+
+// buildAcct encodes an Accounting-Request like a NAS would (the
+// protocol package's tests have the full version, with vendor attributes).
+func buildAcct(t testing.TB, secret []byte, status rfc2866.AcctStatusType, user, session string, nasIP, framed string) []byte {
+	t.Helper()
+	p := rad.New(rad.CodeAccountingRequest, secret)
+	_ = rfc2866.AcctStatusType_Set(p, status)
+	_ = rfc2865.UserName_SetString(p, user)
+	_ = rfc2866.AcctSessionID_SetString(p, session)
+	p.Add(rfc2865.NASIPAddress_Type, netip.MustParseAddr(nasIP).AsSlice())
+	if framed != "" {
+		p.Add(rfc2865.FramedIPAddress_Type, netip.MustParseAddr(framed).AsSlice())
+	}
+	b, err := p.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

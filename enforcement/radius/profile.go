@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tollgate-isp/tollgate/enforcement"
+	radiusproto "github.com/tollgate-isp/tollgate/radius"
 )
 
 // Vendor profiles: how a NAS is told to suspend and restore a session.
@@ -28,35 +29,6 @@ var Profiles = []string{
 // Filter-Id of a suspended session.
 const DefaultSuspendedName = "tollgate-suspended"
 
-// dictionary maps the FreeRADIUS names of the attributes profiles and the
-// authorize endpoint may use to their wire identity.
-var dictionary = map[string]Attr{
-	"Filter-Id":              {Type: typeFilterID},
-	"Mikrotik-Rate-Limit":    {Vendor: vendorMikrotik, Type: mikrotikRateLimit},
-	"Mikrotik-Address-List":  {Vendor: vendorMikrotik, Type: mikrotikAddressList},
-	"Cisco-AVPair":           {Vendor: vendorCisco, Type: ciscoAVPair},
-	"Cisco-Account-Info":     {Vendor: vendorCisco, Type: ciscoAccountInfo},
-	"ERX-Service-Activate":   {Vendor: vendorJuniperERX, Type: erxServiceActivate, Tag: 1},
-	"ERX-Service-Deactivate": {Vendor: vendorJuniperERX, Type: erxServiceDeactivate},
-}
-
-// attrName returns the dictionary name of a, or "".
-func attrName(a Attr) string {
-	for name, d := range dictionary {
-		if d.Vendor == a.Vendor && d.Type == a.Type {
-			return name
-		}
-	}
-	return ""
-}
-
-// named returns the attribute called name with value v.
-func named(name, v string) Attr {
-	a := dictionary[name]
-	a.Value = v
-	return a
-}
-
 // ReplyAttr is one attribute of the authorize endpoint's answer, by its
 // FreeRADIUS dictionary name.
 type ReplyAttr struct {
@@ -68,7 +40,7 @@ type ReplyAttr struct {
 // these attribute sets, in order, or a Disconnect-Request.
 type action struct {
 	disconnect bool
-	coas       [][]Attr
+	coas       [][]radiusproto.Attr
 }
 
 // profile is a NAS's vendor profile, resolved from its config.
@@ -78,9 +50,9 @@ type profile struct {
 	restore action
 	// marker attributes: seen in accounting with these values, the session
 	// is suspended; seen with other values, it is not (markerTypes).
-	marker []Attr
+	marker []radiusproto.Attr
 	// reply is what the authorize endpoint returns for a suspended user.
-	reply []Attr
+	reply []radiusproto.Attr
 }
 
 func newProfile(c NASConfig) (*profile, error) {
@@ -94,34 +66,34 @@ func newProfile(c NASConfig) (*profile, error) {
 	switch c.Profile {
 	case ProfileMikrotikAddressList:
 		list := orDefault(c.AddressList)
-		p.suspend.coas = [][]Attr{{named("Mikrotik-Address-List", list)}}
+		p.suspend.coas = [][]radiusproto.Attr{{radiusproto.Named("Mikrotik-Address-List", list)}}
 		if c.ActiveAddressList != "" {
-			p.restore.coas = [][]Attr{{named("Mikrotik-Address-List", c.ActiveAddressList)}}
+			p.restore.coas = [][]radiusproto.Attr{{radiusproto.Named("Mikrotik-Address-List", c.ActiveAddressList)}}
 		} else {
 			p.restore.disconnect = true
 		}
-		p.marker = []Attr{named("Mikrotik-Address-List", list)}
+		p.marker = []radiusproto.Attr{radiusproto.Named("Mikrotik-Address-List", list)}
 		p.reply = p.marker
 	case ProfileMikrotikRateLimit:
 		rate := c.RateLimit
 		if rate == "" {
 			rate = "64k/64k"
 		}
-		p.suspend.coas = [][]Attr{{named("Mikrotik-Rate-Limit", rate)}}
+		p.suspend.coas = [][]radiusproto.Attr{{radiusproto.Named("Mikrotik-Rate-Limit", rate)}}
 		if c.ActiveRateLimit != "" {
-			p.restore.coas = [][]Attr{{named("Mikrotik-Rate-Limit", c.ActiveRateLimit)}}
+			p.restore.coas = [][]radiusproto.Attr{{radiusproto.Named("Mikrotik-Rate-Limit", c.ActiveRateLimit)}}
 		} else {
 			p.restore.disconnect = true
 		}
-		p.marker = []Attr{named("Mikrotik-Rate-Limit", rate)}
+		p.marker = []radiusproto.Attr{radiusproto.Named("Mikrotik-Rate-Limit", rate)}
 		p.reply = p.marker
 	case ProfileCiscoAVPair:
 		// Cisco ISG: one service command per CoA-Request.
 		svc := orDefault(c.SuspendedService)
-		cmd := func(verb, service string) []Attr {
-			return []Attr{
-				named("Cisco-AVPair", "subscriber:command="+verb+"-service"),
-				named("Cisco-AVPair", "subscriber:service-name="+service),
+		cmd := func(verb, service string) []radiusproto.Attr {
+			return []radiusproto.Attr{
+				radiusproto.Named("Cisco-AVPair", "subscriber:command="+verb+"-service"),
+				radiusproto.Named("Cisco-AVPair", "subscriber:service-name="+service),
 			}
 		}
 		if c.ActiveService != "" {
@@ -132,40 +104,40 @@ func newProfile(c NASConfig) (*profile, error) {
 		if c.ActiveService != "" {
 			p.restore.coas = append(p.restore.coas, cmd("activate", c.ActiveService))
 		}
-		p.marker = []Attr{named("Cisco-AVPair", "subscriber:service-name="+svc)}
+		p.marker = []radiusproto.Attr{radiusproto.Named("Cisco-AVPair", "subscriber:service-name="+svc)}
 		// An ISG activates the services named in Cisco-Account-Info
 		// "A<service>" of an Access-Accept (auto-service).
-		p.reply = []Attr{named("Cisco-Account-Info", "A"+svc)}
+		p.reply = []radiusproto.Attr{radiusproto.Named("Cisco-Account-Info", "A"+svc)}
 	case ProfileJuniperERX:
 		svc := orDefault(c.SuspendedService)
-		var s, r []Attr
+		var s, r []radiusproto.Attr
 		if c.ActiveService != "" {
-			s = append(s, named("ERX-Service-Deactivate", c.ActiveService))
+			s = append(s, radiusproto.Named("ERX-Service-Deactivate", c.ActiveService))
 		}
-		s = append(s, named("ERX-Service-Activate", svc))
-		r = append(r, named("ERX-Service-Deactivate", svc))
+		s = append(s, radiusproto.Named("ERX-Service-Activate", svc))
+		r = append(r, radiusproto.Named("ERX-Service-Deactivate", svc))
 		if c.ActiveService != "" {
-			r = append(r, named("ERX-Service-Activate", c.ActiveService))
+			r = append(r, radiusproto.Named("ERX-Service-Activate", c.ActiveService))
 		}
-		p.suspend.coas, p.restore.coas = [][]Attr{s}, [][]Attr{r}
-		p.marker = []Attr{named("ERX-Service-Activate", svc)}
+		p.suspend.coas, p.restore.coas = [][]radiusproto.Attr{s}, [][]radiusproto.Attr{r}
+		p.marker = []radiusproto.Attr{radiusproto.Named("ERX-Service-Activate", svc)}
 		p.reply = p.marker
 	case ProfileFilterID:
 		f := orDefault(c.SuspendedFilter)
-		p.suspend.coas = [][]Attr{{named("Filter-Id", f)}}
+		p.suspend.coas = [][]radiusproto.Attr{{radiusproto.Named("Filter-Id", f)}}
 		if c.ActiveFilter != "" {
-			p.restore.coas = [][]Attr{{named("Filter-Id", c.ActiveFilter)}}
+			p.restore.coas = [][]radiusproto.Attr{{radiusproto.Named("Filter-Id", c.ActiveFilter)}}
 		} else {
 			p.restore.disconnect = true
 		}
-		p.marker = []Attr{named("Filter-Id", f)}
+		p.marker = []radiusproto.Attr{radiusproto.Named("Filter-Id", f)}
 		p.reply = p.marker
 	case ProfileDisconnect:
 		// Suspended sessions are cut; the reconnect is authorized with the
 		// suspended reply (Filter-Id by default) by the authorize endpoint.
 		p.suspend.disconnect = true
 		p.restore.disconnect = true
-		p.marker = []Attr{named("Filter-Id", orDefault(c.SuspendedFilter))}
+		p.marker = []radiusproto.Attr{radiusproto.Named("Filter-Id", orDefault(c.SuspendedFilter))}
 		p.reply = p.marker
 	default:
 		return nil, fmt.Errorf("profile %q is not one of %s", c.Profile, strings.Join(Profiles, ", "))
@@ -173,9 +145,9 @@ func newProfile(c NASConfig) (*profile, error) {
 	if len(c.AuthorizeReply) > 0 {
 		p.reply = nil
 		for _, r := range c.AuthorizeReply {
-			a, ok := dictionary[r.Attribute]
+			a, ok := radiusproto.Lookup(r.Attribute)
 			if !ok {
-				return nil, fmt.Errorf("authorize_reply: attribute %q is not one of %s", r.Attribute, strings.Join(dictionaryNames(), ", "))
+				return nil, fmt.Errorf("authorize_reply: attribute %q is not one of %s", r.Attribute, strings.Join(radiusproto.DictionaryNames(), ", "))
 			}
 			a.Value = r.Value
 			p.reply = append(p.reply, a)
@@ -186,31 +158,19 @@ func newProfile(c NASConfig) (*profile, error) {
 	}
 	for _, as := range append(append(slices.Clone(p.suspend.coas), p.restore.coas...), p.reply) {
 		for _, a := range as {
-			if len(a.Value) == 0 || len(a.Value) > maxVSAValue-1 {
-				return nil, fmt.Errorf("%s value %q must be 1 to %d characters", attrName(a), a.Value, maxVSAValue-1)
+			if len(a.Value) == 0 || len(a.Value) > radiusproto.MaxVSAValue-1 {
+				return nil, fmt.Errorf("%s value %q must be 1 to %d characters", radiusproto.AttrName(a), a.Value, radiusproto.MaxVSAValue-1)
 			}
 		}
 	}
 	return p, nil
 }
 
-func dictionaryNames() []string {
-	var names []string
-	for n := range dictionary {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
-
-// sameAttr says whether a and b are the same attribute (vendor and type).
-func sameAttr(a, b Attr) bool { return a.Vendor == b.Vendor && a.Type == b.Type }
-
 // markerValue says whether value v of a marker attribute shows the
 // suspended value want. Juniper services carry parameters in parentheses,
 // Cisco AVPairs are matched whole.
-func markerValue(m Attr, v string) bool {
-	if m.Vendor == vendorJuniperERX {
+func markerValue(m radiusproto.Attr, v string) bool {
+	if m.Vendor == radiusproto.VendorJuniperERX {
 		if i := strings.IndexByte(v, '('); i >= 0 {
 			v = v[:i]
 		}
@@ -226,8 +186,8 @@ func markerValue(m Attr, v string) bool {
 // markerKey is the part of a marker's value that names what it sets: the
 // key of a Cisco AVPair ("subscriber:service-name="), so that the other
 // AVPairs of an accounting record say nothing about the state.
-func markerKey(m Attr) string {
-	if m.Vendor == vendorCisco {
+func markerKey(m radiusproto.Attr) string {
+	if m.Vendor == radiusproto.VendorCisco {
 		if i := strings.IndexByte(m.Value, '='); i >= 0 {
 			return m.Value[:i+1]
 		}
@@ -240,12 +200,12 @@ func markerKey(m Attr) string {
 // value; active when it carries a marker attribute but not with that
 // value; nothing when it carries none (most NASes do not report these
 // attributes at all).
-func (p *profile) classify(attrs []Attr) (enforcement.State, bool) {
+func (p *profile) classify(attrs []radiusproto.Attr) (enforcement.State, bool) {
 	seen, matched := false, 0
 	for _, m := range p.marker {
 		hit := false
 		for _, a := range attrs {
-			if !sameAttr(a, m) || !strings.HasPrefix(a.Value, markerKey(m)) {
+			if !radiusproto.SameAttr(a, m) || !strings.HasPrefix(a.Value, markerKey(m)) {
 				continue
 			}
 			seen = true

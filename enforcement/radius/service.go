@@ -8,15 +8,17 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	radiusproto "github.com/tollgate-isp/tollgate/radius"
 )
 
 // Service is everything the agent runs for RADIUS: the session table, the
 // driver, the accounting listener and, when configured, the authorize
 // endpoint's HTTP listener.
 type Service struct {
-	Sessions   *Sessions
+	Sessions   *radiusproto.Sessions
 	Driver     *Driver
-	Accounting *AccountingServer // nil when accounting.listen is "off"
+	Accounting *radiusproto.AccountingServer // nil when accounting.listen is "off"
 	// Authorize is the authorize endpoint; it is also served on
 	// cfg.Authorize.Listen unless that is "off" or empty.
 	Authorize http.Handler
@@ -40,11 +42,11 @@ const flushInterval = time.Second
 // (the agent's state file; nil: memory only), the session table is
 // loaded from it first and kept in it (see [ListenAccounting]). Close it
 // on shutdown, before the store.
-func Open(cfg Config, store SessionStore, log *slog.Logger) (*Service, error) {
+func Open(cfg Config, store radiusproto.SessionStore, log *slog.Logger) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{Sessions: NewSessions(cfg.Sessions), log: log}
+	s := &Service{Sessions: radiusproto.NewSessions(cfg.Sessions), log: log}
 	var err error
 	if s.Driver, err = NewDriver(cfg.NAS, s.Sessions, log); err != nil {
 		return nil, err
@@ -60,7 +62,7 @@ func Open(cfg Config, store SessionStore, log *slog.Logger) (*Service, error) {
 		go s.flushLoop()
 	}
 	if cfg.Accounting.Listen != "off" {
-		if s.Accounting, err = ListenAccounting(cfg.Accounting, s.Sessions, log); err != nil {
+		if s.Accounting, err = radiusproto.ListenAccounting(cfg.Accounting, s.Sessions, log); err != nil {
 			s.Close()
 			return nil, err
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/enforcement"
 	"github.com/tollgate-isp/tollgate/internal/config"
+	radiusproto "github.com/tollgate-isp/tollgate/radius"
 )
 
 // The agent's `radius:` section as README.md documents it decodes (unknown
@@ -135,22 +136,22 @@ func TestOpenFromYAML(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	s := NewSessions(SessionsConfig{})
+	s := radiusproto.NewSessions(radiusproto.SessionsConfig{})
 	secret := writeSecret(t, "x")
 	for name, tc := range map[string]struct {
 		nas  []NASConfig
 		want string
 	}{
-		"no name":      {[]NASConfig{{Address: "127.0.0.1", Profile: ProfileFilterID, Secret: Secret{SecretFile: secret}}}, "name is required"},
-		"no address":   {[]NASConfig{{Name: "a", Profile: ProfileFilterID, Secret: Secret{SecretFile: secret}}}, "address is required"},
-		"bad profile":  {[]NASConfig{{Name: "a", Address: "127.0.0.1", Profile: "huawei", Secret: Secret{SecretFile: secret}}}, "is not one of"},
+		"no name":      {[]NASConfig{{Address: "127.0.0.1", Profile: ProfileFilterID, Secret: radiusproto.Secret{SecretFile: secret}}}, "name is required"},
+		"no address":   {[]NASConfig{{Name: "a", Profile: ProfileFilterID, Secret: radiusproto.Secret{SecretFile: secret}}}, "address is required"},
+		"bad profile":  {[]NASConfig{{Name: "a", Address: "127.0.0.1", Profile: "huawei", Secret: radiusproto.Secret{SecretFile: secret}}}, "is not one of"},
 		"no secret":    {[]NASConfig{{Name: "a", Address: "127.0.0.1", Profile: ProfileFilterID}}, "no shared secret"},
-		"two secrets":  {[]NASConfig{{Name: "a", Address: "127.0.0.1", Profile: ProfileFilterID, Secret: Secret{SecretFile: secret, SecretEnv: "X"}}}, "not both"},
-		"unset env":    {[]NASConfig{{Name: "a", Address: "127.0.0.1", Profile: ProfileFilterID, Secret: Secret{SecretEnv: "TOLLGATE_SURELY_UNSET_VAR"}}}, "is not set"},
-		"missing file": {[]NASConfig{{Name: "a", Address: "127.0.0.1", Profile: ProfileFilterID, Secret: Secret{SecretFile: "/nonexistent/secret"}}}, "no such file"},
+		"two secrets":  {[]NASConfig{{Name: "a", Address: "127.0.0.1", Profile: ProfileFilterID, Secret: radiusproto.Secret{SecretFile: secret, SecretEnv: "X"}}}, "not both"},
+		"unset env":    {[]NASConfig{{Name: "a", Address: "127.0.0.1", Profile: ProfileFilterID, Secret: radiusproto.Secret{SecretEnv: "TOLLGATE_SURELY_UNSET_VAR"}}}, "is not set"},
+		"missing file": {[]NASConfig{{Name: "a", Address: "127.0.0.1", Profile: ProfileFilterID, Secret: radiusproto.Secret{SecretFile: "/nonexistent/secret"}}}, "no such file"},
 		"duplicate ip": {[]NASConfig{
-			{Name: "a", Address: "127.0.0.1", Profile: ProfileFilterID, Secret: Secret{SecretFile: secret}},
-			{Name: "b", Address: "127.0.0.2", NASIP: []string{"127.0.0.1"}, Profile: ProfileFilterID, Secret: Secret{SecretFile: secret}},
+			{Name: "a", Address: "127.0.0.1", Profile: ProfileFilterID, Secret: radiusproto.Secret{SecretFile: secret}},
+			{Name: "b", Address: "127.0.0.2", NASIP: []string{"127.0.0.1"}, Profile: ProfileFilterID, Secret: radiusproto.Secret{SecretFile: secret}},
 		}, "already names nas a"},
 	} {
 		d, err := NewDriver(tc.nas, s, nil)
@@ -163,7 +164,7 @@ func TestConfigErrors(t *testing.T) {
 			t.Errorf("%s: %v, want %q", name, err, tc.want)
 		}
 	}
-	if _, err := ListenAccounting(AccountingConfig{Listen: "127.0.0.1:0"}, s, nil); err == nil || !strings.Contains(err.Error(), "no shared secret") {
+	if _, err := radiusproto.ListenAccounting(radiusproto.AccountingConfig{Listen: "127.0.0.1:0"}, s, nil); err == nil || !strings.Contains(err.Error(), "no shared secret") {
 		t.Errorf("accounting without a secret: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/tollgate-isp/tollgate/enforcement"
+	radiusproto "github.com/tollgate-isp/tollgate/radius"
 )
 
 // wants is the authorize endpoint's index: the services this driver was
@@ -52,7 +53,7 @@ func keysOf(t enforcement.Target) wantKeys {
 		return k
 	}
 	for _, a := range t.Binding.Addresses {
-		if p, err := parsePrefix(a); err == nil {
+		if p, err := radiusproto.ParsePrefix(a); err == nil {
 			k.prefixes = append(k.prefixes, p)
 		}
 	}

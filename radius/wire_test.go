@@ -25,7 +25,7 @@ var testSecret = []byte("s3cret")
 func TestEncodeRequestSigning(t *testing.T) {
 	var attrs rad.Attributes
 	attrs.Add(rfc2865.UserName_Type, []byte("bob"))
-	_ = named("Mikrotik-Address-List", "x").encode(&attrs)
+	_ = Named("Mikrotik-Address-List", "x").Encode(&attrs)
 	req, err := encodeRequest(rad.CodeCoARequest, 7, testSecret, attrs)
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +93,7 @@ func buildAcct(t testing.TB, secret []byte, status rfc2866.AcctStatusType, user,
 		p.Add(rfc2865.FramedIPAddress_Type, netip.MustParseAddr(framed).AsSlice())
 	}
 	for _, a := range extra {
-		if err := a.encode(&p.Attributes); err != nil {
+		if err := a.Encode(&p.Attributes); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -106,7 +106,7 @@ func buildAcct(t testing.TB, secret []byte, status rfc2866.AcctStatusType, user,
 
 func TestParseAccountingRequest(t *testing.T) {
 	b := buildAcct(t, testSecret, rfc2866.AcctStatusType_Value_Start, "bob", "s1", "10.0.0.1", "100.64.0.5",
-		named("Mikrotik-Address-List", "tollgate-suspended"), named("ERX-Service-Activate", "svc(1)"), named("Filter-Id", "f"))
+		Named("Mikrotik-Address-List", "tollgate-suspended"), Named("ERX-Service-Activate", "svc(1)"), Named("Filter-Id", "f"))
 	rec, pkt, err := parseAccountingRequest(append(b, 0, 0, 0), testSecret, false) // trailing padding is ignored
 	if err != nil {
 		t.Fatal(err)
@@ -119,8 +119,8 @@ func TestParseAccountingRequest(t *testing.T) {
 		t.Fatalf("record %+v", rec)
 	}
 	want := []Attr{
-		{Vendor: vendorMikrotik, Type: mikrotikAddressList, Value: "tollgate-suspended"},
-		{Vendor: vendorJuniperERX, Type: erxServiceActivate, Tag: 1, Value: "svc(1)"},
+		{Vendor: VendorMikrotik, Type: mikrotikAddressList, Value: "tollgate-suspended"},
+		{Vendor: VendorJuniperERX, Type: erxServiceActivate, Tag: 1, Value: "svc(1)"},
 		{Type: typeFilterID, Value: "f"},
 	}
 	if len(rec.Attrs) != len(want) {
@@ -246,58 +246,6 @@ func TestParseResponse(t *testing.T) {
 	}
 }
 
-func TestProfiles(t *testing.T) {
-	p := func(c NASConfig) *profile {
-		t.Helper()
-		c.Name, c.Address = "n", "127.0.0.1"
-		pr, err := newProfile(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pr
-	}
-	cisco := p(NASConfig{Profile: ProfileCiscoAVPair, ActiveService: "internet"})
-	if len(cisco.suspend.coas) != 2 || cisco.suspend.coas[1][0].Value != "subscriber:command=activate-service" ||
-		cisco.suspend.coas[1][1].Value != "subscriber:service-name=tollgate-suspended" {
-		t.Fatalf("cisco suspend %+v", cisco.suspend)
-	}
-	// Other AVPairs in accounting say nothing; the service-name one does.
-	if _, ok := cisco.classify([]Attr{named("Cisco-AVPair", "connect-progress=LAN Ses Up")}); ok {
-		t.Fatal("an unrelated AVPair classified the session")
-	}
-	if st, ok := cisco.classify([]Attr{named("Cisco-AVPair", "subscriber:service-name=internet")}); !ok || st != enforcement.Active {
-		t.Fatal("another service should read as active")
-	}
-	if st, _ := cisco.classify([]Attr{named("Cisco-AVPair", "subscriber:service-name=tollgate-suspended")}); st != enforcement.Suspended {
-		t.Fatal("the suspended service should read as suspended")
-	}
-	erx := p(NASConfig{Profile: ProfileJuniperERX, SuspendedService: "walled(portal)"})
-	if st, _ := erx.classify([]Attr{{Vendor: vendorJuniperERX, Type: erxServiceActivate, Tag: 1, Value: "walled(other)"}}); st != enforcement.Suspended {
-		t.Fatal("juniper services match by name, whatever the parameters")
-	}
-	ml := p(NASConfig{Profile: ProfileMikrotikAddressList})
-	if !ml.restore.disconnect || ml.suspend.coas[0][0].Value != DefaultSuspendedName {
-		t.Fatalf("mikrotik defaults %+v", ml)
-	}
-	if _, ok := ml.classify(nil); ok {
-		t.Fatal("no attributes classified the session")
-	}
-	disc := p(NASConfig{Profile: ProfileDisconnect, AuthorizeReply: []ReplyAttr{{"Mikrotik-Rate-Limit", "1k/1k"}}})
-	if st, _ := disc.classify([]Attr{named("Mikrotik-Rate-Limit", "1k/1k")}); st != enforcement.Suspended {
-		t.Fatal("disconnect profile: the authorize reply marks a suspended session")
-	}
-	for _, bad := range []NASConfig{
-		{Profile: "nope"},
-		{Profile: ProfileFilterID, AuthorizeReply: []ReplyAttr{{"Session-Timeout", "1"}}},
-		{Profile: ProfileFilterID, SuspendedFilter: strings.Repeat("x", 300)},
-	} {
-		bad.Name = "n"
-		if _, err := newProfile(bad); err == nil {
-			t.Errorf("profile %+v accepted", bad)
-		}
-	}
-}
-
 func TestSessionsTable(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	tab := NewSessions(SessionsConfig{Max: 3, TTL: time.Hour})
@@ -355,7 +303,7 @@ func TestSessionsTable(t *testing.T) {
 		t.Fatal(got)
 	}
 	// An authorize answer just before a session starts gives its state.
-	tab.noteAuthorized("f", "", enforcement.Suspended)
+	tab.NoteAuthorized("f", "", enforcement.Suspended)
 	tab.Apply(rec(acctStatusStart, "f", "7", ""), src)
 	if ss := tab.Find("f", nil); len(ss) != 1 || ss[0].State != enforcement.Suspended || ss[0].StateSource != SourceAuthorize {
 		t.Fatalf("after authorize: %+v", ss)

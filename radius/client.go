@@ -11,12 +11,12 @@ import (
 	rad "layeh.com/radius"
 )
 
-// client exchanges CoA and Disconnect requests with one NAS over UDP. It
+// Client exchanges CoA and Disconnect requests with one NAS over UDP. It
 // keeps a few sockets, each with the 256 identifiers RADIUS allows; a
 // reader per socket hands answers to the waiting request by identifier
 // and checks them against that request's authenticator, so a late answer
 // to an earlier request that used the same identifier is dropped.
-type client struct {
+type Client struct {
 	addr    string
 	secret  []byte
 	timeout time.Duration
@@ -45,16 +45,22 @@ type call struct {
 	ch  chan Outcome
 }
 
-// errClosed is returned by a client that has been closed.
-var errClosed = errors.New("radius: driver closed")
+// ErrClosed is returned by [Client.Exchange] once the client is closed.
+var ErrClosed = errors.New("radius: client closed")
 
-func newClient(addr string, secret []byte, timeout time.Duration, retries, concurrency int) (*client, error) {
+// NewClient returns a client for the NAS at addr (host:port of its
+// dynamic-authorization port) with its shared secret. An unanswered
+// request is resent, identical, every timeout, retries times; at most
+// concurrency requests are in flight, over one UDP socket per 256 of them.
+// It fails when addr does not resolve or a socket cannot be opened. Close
+// it when done.
+func NewClient(addr string, secret []byte, timeout time.Duration, retries, concurrency int) (*Client, error) {
 	raddr, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		return nil, err
 	}
 	n := (concurrency + 255) / 256
-	c := &client{
+	c := &Client{
 		addr: addr, secret: secret, timeout: timeout, retries: retries,
 		slots:  make(chan struct{}, concurrency),
 		tokens: make(chan token, n*256),
@@ -77,7 +83,7 @@ func newClient(addr string, secret []byte, timeout time.Duration, retries, concu
 }
 
 // Close closes the sockets and waits for the readers.
-func (c *client) Close() {
+func (c *Client) Close() {
 	select {
 	case <-c.closed:
 		return
@@ -90,7 +96,7 @@ func (c *client) Close() {
 	c.wg.Wait()
 }
 
-func (c *client) read(s *socket) {
+func (c *Client) read(s *socket) {
 	buf := make([]byte, rad.MaxPacketLength)
 	for {
 		n, err := s.conn.Read(buf)
@@ -129,15 +135,20 @@ func (c *client) read(s *socket) {
 	}
 }
 
-// exchange sends a request built by build (given the identifier) and waits
-// for the answer, resending after each timeout up to the retry count.
-func (c *client) exchange(ctx context.Context, code rad.Code, attrs rad.Attributes) (Outcome, error) {
+// Exchange sends a request (CoA-Request or Disconnect-Request) with attrs
+// and a Message-Authenticator, and waits for the NAS's authentic answer
+// (ACK or NAK), resending the same packet after each timeout up to the
+// retry count. It fails when an attribute cannot be encoded, when no
+// answer came after the last attempt, with ctx's error when ctx ends
+// first, and with [ErrClosed] once the client is closed. A NAK is an
+// [Outcome], not an error.
+func (c *Client) Exchange(ctx context.Context, code rad.Code, attrs rad.Attributes) (Outcome, error) {
 	select {
 	case c.slots <- struct{}{}:
 	case <-ctx.Done():
 		return Outcome{}, ctx.Err()
 	case <-c.closed:
-		return Outcome{}, errClosed
+		return Outcome{}, ErrClosed
 	}
 	defer func() { <-c.slots }()
 	var tok token
@@ -182,7 +193,7 @@ func (c *client) exchange(ctx context.Context, code rad.Code, attrs rad.Attribut
 		case <-ctx.Done():
 			return Outcome{}, ctx.Err()
 		case <-c.closed:
-			return Outcome{}, errClosed
+			return Outcome{}, ErrClosed
 		}
 	}
 	if lastErr != nil {

@@ -18,8 +18,8 @@ import (
 	_ "layeh.com/radius/rfc5176" // Error-Cause names 407 and 508
 )
 
-// This file holds the wire format: encoding and signing of the packets the
-// agent sends (CoA-Request, Disconnect-Request, Accounting-Response) and
+// This file holds the wire format: encoding and signing of the packets
+// Tollgate sends (CoA-Request, Disconnect-Request, Accounting-Response) and
 // the checks and interpretation of the packets it receives
 // (Accounting-Request, CoA/Disconnect ACK and NAK). layeh.com/radius
 // frames packets and attributes; it does not compute Message-Authenticator
@@ -32,35 +32,32 @@ const (
 
 // Attribute types used here (RFC 2865, 2866, 2869, 5176).
 const (
-	typeUserName         = byte(rfc2865.UserName_Type)
-	typeNASIPAddress     = byte(rfc2865.NASIPAddress_Type)
-	typeFramedIPAddress  = byte(rfc2865.FramedIPAddress_Type)
-	typeFilterID         = byte(rfc2865.FilterID_Type)
-	typeVendorSpecific   = byte(rfc2865.VendorSpecific_Type)
-	typeNASIdentifier    = byte(rfc2865.NASIdentifier_Type)
-	typeAcctStatusType   = byte(rfc2866.AcctStatusType_Type)
-	typeAcctSessionID    = byte(rfc2866.AcctSessionID_Type)
-	typeEventTimestamp   = byte(rfc2869.EventTimestamp_Type)
-	typeMessageAuth      = byte(rfc2869.MessageAuthenticator_Type)
-	typeErrorCause       = byte(rfc3576.ErrorCause_Type)
-	maxAttrValue         = 253
-	maxVSAValue          = maxAttrValue - 6 // vendor id, vendor type, vendor length
-	errorCauseNotFound   = 503
-	acctStatusStart      = uint32(rfc2866.AcctStatusType_Value_Start)
-	acctStatusStop       = uint32(rfc2866.AcctStatusType_Value_Stop)
-	acctStatusInterim    = uint32(rfc2866.AcctStatusType_Value_InterimUpdate)
-	acctStatusAcctOn     = uint32(rfc2866.AcctStatusType_Value_AccountingOn)
-	acctStatusAcctOff    = uint32(rfc2866.AcctStatusType_Value_AccountingOff)
-	vendorCisco          = 9
-	vendorJuniperERX     = 4874
-	vendorMikrotik       = 14988
-	ciscoAVPair          = 1
-	ciscoAccountInfo     = 250
-	mikrotikRateLimit    = 8
-	mikrotikAddressList  = 19
-	erxServiceActivate   = 65
-	erxServiceDeactivate = 66
+	typeUserName        = byte(rfc2865.UserName_Type)
+	typeNASIPAddress    = byte(rfc2865.NASIPAddress_Type)
+	typeFramedIPAddress = byte(rfc2865.FramedIPAddress_Type)
+	typeFilterID        = byte(rfc2865.FilterID_Type)
+	typeVendorSpecific  = byte(rfc2865.VendorSpecific_Type)
+	typeNASIdentifier   = byte(rfc2865.NASIdentifier_Type)
+	typeAcctStatusType  = byte(rfc2866.AcctStatusType_Type)
+	typeAcctSessionID   = byte(rfc2866.AcctSessionID_Type)
+	typeEventTimestamp  = byte(rfc2869.EventTimestamp_Type)
+	typeMessageAuth     = byte(rfc2869.MessageAuthenticator_Type)
+	typeErrorCause      = byte(rfc3576.ErrorCause_Type)
+	maxAttrValue        = 253
+	acctStatusStart     = uint32(rfc2866.AcctStatusType_Value_Start)
+	acctStatusStop      = uint32(rfc2866.AcctStatusType_Value_Stop)
+	acctStatusInterim   = uint32(rfc2866.AcctStatusType_Value_InterimUpdate)
+	acctStatusAcctOn    = uint32(rfc2866.AcctStatusType_Value_AccountingOn)
+	acctStatusAcctOff   = uint32(rfc2866.AcctStatusType_Value_AccountingOff)
 )
+
+// MaxVSAValue is the longest value of a vendor-specific sub-attribute:
+// 253 octets less the vendor id, vendor type and vendor length.
+const MaxVSAValue = maxAttrValue - 6
+
+// ErrorCauseSessionNotFound is the Error-Cause of a NAK for a session the
+// NAS does not have (Session-Context-Not-Found, RFC 5176 §3.6).
+const ErrorCauseSessionNotFound = 503
 
 // Attr is one attribute value as Tollgate reads and writes it: a standard
 // attribute (Vendor 0) or a vendor-specific one (RFC 2865 §5.26 format:
@@ -74,8 +71,10 @@ type Attr struct {
 	Value  string
 }
 
-// encode appends the attribute in wire format.
-func (a Attr) encode(attrs *rad.Attributes) error {
+// Encode appends the attribute to attrs in wire format. It fails, adding
+// nothing, when the value (with its tag) is longer than the attribute can
+// carry: 253 octets, or [MaxVSAValue] for a vendor-specific one.
+func (a Attr) Encode(attrs *rad.Attributes) error {
 	val := []byte(a.Value)
 	if a.Tag != 0 {
 		val = append([]byte{a.Tag}, val...)
@@ -87,8 +86,8 @@ func (a Attr) encode(attrs *rad.Attributes) error {
 		attrs.Add(rad.Type(a.Type), val)
 		return nil
 	}
-	if len(val) > maxVSAValue {
-		return fmt.Errorf("vendor %d attribute %d: value longer than %d octets", a.Vendor, a.Type, maxVSAValue)
+	if len(val) > MaxVSAValue {
+		return fmt.Errorf("vendor %d attribute %d: value longer than %d octets", a.Vendor, a.Type, MaxVSAValue)
 	}
 	vsa := make([]byte, 6, 6+len(val))
 	binary.BigEndian.PutUint32(vsa, a.Vendor)
@@ -120,7 +119,7 @@ func parseVSA(v []byte) ([]Attr, error) {
 			return nil, fmt.Errorf("vendor %d: sub-attribute %d has invalid length %d", vendor, rest[0], l)
 		}
 		a := Attr{Vendor: vendor, Type: rest[0], Value: string(rest[2:l])}
-		if vendor == vendorJuniperERX && a.Type == erxServiceActivate && len(a.Value) > 0 && a.Value[0] >= 0x01 && a.Value[0] <= 0x1f {
+		if vendor == VendorJuniperERX && a.Type == erxServiceActivate && len(a.Value) > 0 && a.Value[0] >= 0x01 && a.Value[0] <= 0x1f {
 			a.Tag, a.Value = a.Value[0], a.Value[1:]
 		}
 		out = append(out, a)

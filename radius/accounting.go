@@ -65,8 +65,10 @@ type AccountingStats struct {
 // "recorded" means written: records are written in batches (all those
 // that arrived while the previous batch was being written, up to 1024 in
 // one transaction) and each is answered only after its batch is on disk;
-// when a write fails nothing is answered and the NAS resends. Close it
-// when done.
+// when a write fails nothing is answered and the NAS resends. It fails
+// when a secret cannot be read, a client's source is neither an address
+// nor a prefix, no secret is set at all, or cfg.Listen cannot be resolved
+// or listened on. Close it when done.
 func ListenAccounting(cfg AccountingConfig, sessions *Sessions, log *slog.Logger) (*AccountingServer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -80,7 +82,7 @@ func ListenAccounting(cfg AccountingConfig, sessions *Sessions, log *slog.Logger
 		s.secret = b
 	}
 	for _, c := range cfg.Clients {
-		p, err := parsePrefix(c.Source)
+		p, err := ParsePrefix(c.Source)
 		if err != nil {
 			return nil, fmt.Errorf("radius accounting: client %q: %w", c.Source, err)
 		}

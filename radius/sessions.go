@@ -74,9 +74,11 @@ type authorizeNote struct {
 	at    time.Time
 }
 
-// classifier reads a session's state from accounting attributes; ok is
-// false when they say nothing about it.
-type classifier func(s *Session, attrs []Attr) (st enforcement.State, ok bool)
+// Classifier reads a session's state from the attributes of one of its
+// accounting records (Filter-Id and vendor-specific ones); ok is false
+// when they say nothing about it. The driver supplies it: what shows a
+// suspended session depends on its NAS's vendor profile.
+type Classifier func(s *Session, attrs []Attr) (st enforcement.State, ok bool)
 
 // Sessions is the session table: bounded, safe for concurrent use.
 type Sessions struct {
@@ -85,7 +87,7 @@ type Sessions struct {
 	now func() time.Time
 
 	mu       sync.Mutex
-	classify classifier
+	classify Classifier
 	byKey    map[SessionKey]*list.Element // of *Session
 	byUser   map[string][]*Session
 	byIP     map[netip.Addr][]*Session
@@ -122,7 +124,9 @@ func NewSessions(cfg SessionsConfig) *Sessions {
 	}
 }
 
-func (t *Sessions) setClassifier(c classifier) {
+// SetClassifier sets how accounting records show a session's state; nil
+// (the default) reads nothing from them.
+func (t *Sessions) SetClassifier(c Classifier) {
 	t.mu.Lock()
 	t.classify = c
 	t.mu.Unlock()
@@ -380,8 +384,10 @@ func (t *Sessions) Get(k SessionKey) (Session, bool) {
 	return Session{}, false
 }
 
-// setState records a session's state, if the session still exists.
-func (t *Sessions) setState(k SessionKey, st enforcement.State, source string) {
+// SetState records a session's state and why it is believed (source, one
+// of the Source constants), if the session still exists; otherwise it
+// does nothing.
+func (t *Sessions) SetState(k SessionKey, st enforcement.State, source string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if e, ok := t.byKey[k]; ok {
@@ -391,8 +397,9 @@ func (t *Sessions) setState(k SessionKey, st enforcement.State, source string) {
 	}
 }
 
-// remove forgets a session (the NAS says it is gone).
-func (t *Sessions) remove(k SessionKey) {
+// Remove forgets a session (the NAS says it is gone). A late
+// Interim-Update of it is ignored for a while, as after a Stop.
+func (t *Sessions) Remove(k SessionKey) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if e, ok := t.byKey[k]; ok {
@@ -401,11 +408,11 @@ func (t *Sessions) remove(k SessionKey) {
 	t.tombstoneLocked(k, t.now())
 }
 
-// noteAuthorized remembers, for a short while, what the authorize
+// NoteAuthorized remembers, for a short while, what the authorize
 // endpoint answered for user (and for the Framed-IP-Address framedIP, when
 // the request carried one), so that the session that follows starts in
-// that state.
-func (t *Sessions) noteAuthorized(user, framedIP string, st enforcement.State) {
+// that state. Empty user and framedIP are not noted.
+func (t *Sessions) NoteAuthorized(user, framedIP string, st enforcement.State) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if user != "" {
