@@ -88,7 +88,7 @@ func TestOutboxRevisionsGapFreeUnderConcurrentWriters(t *testing.T) {
 	var imports []billing.ImportAccount
 	for i := range nImport {
 		imports = append(imports, billing.ImportAccount{Line: i + 2, Rows: 1, AccountType: typ.Name,
-			Account: billing.NewAccount{Name: "Imported", Email: "imp@example.net", Currency: "USD", ExternalID: fmt.Sprintf("imp-%d", i)},
+			Account:  billing.NewAccount{Name: "Imported", Email: "imp@example.net", Currency: "USD", ExternalID: fmt.Sprintf("imp-%d", i)},
 			Services: []billing.ImportService{{Line: i + 2, Service: billing.NewService{POP: pop, Name: "fiber", Binding: billing.Binding{Method: "log"}}}}})
 	}
 
