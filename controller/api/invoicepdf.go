@@ -12,11 +12,18 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/documents"
 )
 
-// DocumentStore loads what invoice and statement PDFs print. The billing
-// store serves the PDF endpoints if it implements it (postgres.DB does).
+// DocumentStore reads what invoice and statement PDFs print; the handlers
+// assemble the documents (documents.NewInvoiceDocument,
+// NewStatementDocument). The billing store serves the PDF endpoints if it
+// implements it (postgres.DB does).
 type DocumentStore interface {
-	InvoiceDocument(ctx context.Context, invoiceID int64, company documents.Company, messageOverride string) (documents.InvoiceDocument, error)
-	StatementDocument(ctx context.Context, accountID int64, from, to billing.Date, company documents.Company) (documents.StatementDocument, error)
+	// InvoiceRecord reads an invoice for printing: ENOTFOUND if it does not
+	// exist.
+	InvoiceRecord(ctx context.Context, invoiceID int64) (billing.InvoiceRecord, error)
+	// AccountStatement reads an account's activity from from to to
+	// (inclusive): ENOTFOUND if the account does not exist, EINVALID if to
+	// is before from.
+	AccountStatement(ctx context.Context, accountID int64, from, to billing.Date) (billing.AccountStatement, error)
 }
 
 // defaultStatementDays is how far back a statement goes without from=.
@@ -34,10 +41,11 @@ func (s *Server) registerInvoiceDocuments() {
 			IDPath
 			Message string `query:"message" maxLength:"1000" doc:"Print this message instead of the account type's invoice message."`
 		}) (*fileOutput, error) {
-			d, err := store.InvoiceDocument(ctx, in.ID, s.cfg.Company, in.Message)
+			rec, err := store.InvoiceRecord(ctx, in.ID)
 			if err != nil {
 				return nil, s.toHTTPError("get-invoice-pdf", err)
 			}
+			d := documents.NewInvoiceDocument(rec, s.cfg.Company, in.Message)
 			var buf bytes.Buffer
 			if err := documents.RenderInvoicePDF(&buf, d); err != nil {
 				return nil, s.toHTTPError("get-invoice-pdf", err)
@@ -74,10 +82,11 @@ func (s *Server) registerInvoiceDocuments() {
 			} else {
 				from = to.AddDays(-defaultStatementDays)
 			}
-			d, err := store.StatementDocument(ctx, in.ID, from, to, s.cfg.Company)
+			st, err := store.AccountStatement(ctx, in.ID, from, to)
 			if err != nil {
 				return nil, s.toHTTPError("get-account-statement-pdf", err)
 			}
+			d := documents.NewStatementDocument(st, s.cfg.Company)
 			var buf bytes.Buffer
 			if err := documents.RenderStatementPDF(&buf, d); err != nil {
 				return nil, s.toHTTPError("get-account-statement-pdf", err)

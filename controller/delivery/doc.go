@@ -16,7 +16,7 @@
 //     LOCKED; the lease moves next_attempt_at ahead), so replicas never work
 //     one delivery at once and a crashed replica's deliveries come back;
 //   - each invoice is loaded and rendered once ([Source]; production uses
-//     [DocumentSource]: postgres.DB.InvoiceDocuments and
+//     [DocumentSource]: postgres.DB.InvoiceRecords, documents.NewInvoiceDocuments and
 //     documents.RenderInvoicePDF), even when it goes by both channels;
 //   - email: the invoice email ([Templates]: subject and body) with the PDF
 //     attached as INV-….pdf, through a notify.Sender; the delivery becomes

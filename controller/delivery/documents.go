@@ -10,13 +10,16 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/documents"
 )
 
-// InvoiceLoader loads invoice documents (*postgres.DB implements it).
+// InvoiceLoader reads invoices for printing (*postgres.DB implements it).
 type InvoiceLoader interface {
-	InvoiceDocuments(ctx context.Context, invoiceIDs []int64, company documents.Company, messageOverride string) ([]documents.InvoiceDocument, error)
+	// InvoiceRecords returns the invoices' records in the order of
+	// invoiceIDs; ENOTFOUND (and nothing) if any does not exist.
+	InvoiceRecords(ctx context.Context, invoiceIDs []int64) ([]billing.InvoiceRecord, error)
 }
 
-// DocumentSource is the [Source] of production: invoices loaded by
-// postgres.DB.InvoiceDocuments and rendered by documents.RenderInvoicePDF
+// DocumentSource is the [Source] of production: invoices read by
+// postgres.DB.InvoiceRecords, assembled by documents.NewInvoiceDocuments
+// and rendered by documents.RenderInvoicePDF
 // (one) and documents.RenderInvoicesPDF (a printed batch).
 type DocumentSource struct {
 	Loader  InvoiceLoader
@@ -28,25 +31,25 @@ type DocumentSource struct {
 // Documents implements [Source]. An invoice that does not exist is left
 // out.
 func (s DocumentSource) Documents(ctx context.Context, ids []int64) ([]Document, error) {
-	docs, err := s.Loader.InvoiceDocuments(ctx, ids, s.Company, s.Message)
+	recs, err := s.Loader.InvoiceRecords(ctx, ids)
 	if billing.ErrorCode(err) == billing.ENOTFOUND && len(ids) > 1 {
 		// Leave the missing ones out, one by one.
-		docs = docs[:0]
+		recs = recs[:0]
 		for _, id := range ids {
-			d, err := s.Loader.InvoiceDocuments(ctx, []int64{id}, s.Company, s.Message)
+			r, err := s.Loader.InvoiceRecords(ctx, []int64{id})
 			if billing.ErrorCode(err) == billing.ENOTFOUND {
 				continue
 			}
 			if err != nil {
 				return nil, err
 			}
-			docs = append(docs, d...)
+			recs = append(recs, r...)
 		}
 	} else if err != nil && billing.ErrorCode(err) != billing.ENOTFOUND {
 		return nil, err
 	}
-	out := make([]Document, 0, len(docs))
-	for _, d := range docs {
+	out := make([]Document, 0, len(recs))
+	for _, d := range documents.NewInvoiceDocuments(recs, s.Company, s.Message) {
 		inv := d.Invoice
 		out = append(out, Document{InvoiceID: inv.ID, Number: inv.Number, Account: d.Account, Currency: inv.Currency,
 			Total: inv.Total, AmountDue: d.AmountDue, IssueDate: inv.IssueDate, DueDate: inv.DueDate,

@@ -14,8 +14,10 @@
 // with the constants in invoice_pdf.go). [RenderInvoicesPDF] merges many
 // into one PDF in mailing order for printing in-house. [RenderStatementPDF]
 // prints an account's activity between two dates with a running balance.
-// The store loads the documents (postgres.DB.InvoiceDocument(s),
-// StatementDocument); this package does no I/O but writing the PDF.
+// The store reads plain records (billing.InvoiceRecord, AccountStatement:
+// postgres.DB.InvoiceRecords, AccountStatement) and this package assembles
+// the documents from them ([NewInvoiceDocument], [NewStatementDocument]);
+// it does no I/O but writing the PDF.
 //
 // PDFs are made with github.com/go-pdf/fpdf using only its core fonts
 // (Helvetica, in Windows-1252), so no font files are needed and the text of a

@@ -8,15 +8,9 @@ import (
 )
 
 // StatementPayment is one payment, credit or other adjustment posted to an
-// account between two invoices, as an invoice lists it.
-type StatementPayment struct {
-	Date billing.Date // effective date
-	Memo string
-	// Amount is the transaction's effect on what the account owes, in minor
-	// units of the invoice's currency: negative for a payment or a credit,
-	// positive for a reversed payment, a refund or a late fee.
-	Amount int64
-}
+// account between two invoices, as an invoice lists it (the store's
+// [billing.InvoicePayment]).
+type StatementPayment = billing.InvoicePayment
 
 // InvoiceDocument is everything printed on one invoice PDF.
 //

@@ -95,11 +95,12 @@ func (s *Server) invoicePDF(w http.ResponseWriter, r *http.Request, sess *sessio
 	if !ok {
 		return
 	}
-	d, err := s.store.InvoiceDocument(r.Context(), inv.ID, s.cfg.Company, "")
+	rec, err := s.store.InvoiceRecord(r.Context(), inv.ID)
 	if err != nil {
 		s.internalError(w, r, "building an invoice document", err)
 		return
 	}
+	d := documents.NewInvoiceDocument(rec, s.cfg.Company, "")
 	var buf bytes.Buffer
 	if err := documents.RenderInvoicePDF(&buf, d); err != nil {
 		s.internalError(w, r, "rendering an invoice PDF", err)

@@ -17,7 +17,6 @@ import (
 	"github.com/tollgate-isp/tollgate/captive"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/charge"
-	"github.com/tollgate-isp/tollgate/controller/documents"
 	"github.com/tollgate-isp/tollgate/controller/notify"
 	"github.com/tollgate-isp/tollgate/internal/clock"
 )
@@ -31,7 +30,7 @@ type Store interface {
 	AccountStanding(ctx context.Context, accountID int64, now time.Time) (billing.AccountStanding, error)
 	Invoices(ctx context.Context, f billing.InvoiceFilter) ([]billing.Invoice, error)
 	Invoice(ctx context.Context, id int64) (billing.Invoice, error)
-	InvoiceDocument(ctx context.Context, invoiceID int64, company documents.Company, messageOverride string) (documents.InvoiceDocument, error)
+	InvoiceRecord(ctx context.Context, invoiceID int64) (billing.InvoiceRecord, error)
 	Payments(ctx context.Context, accountID, batchID, afterID int64, limit int) ([]billing.Payment, error)
 	PaymentAttempts(ctx context.Context, accountID int64) ([]billing.PaymentAttempt, error)
 	PaymentMethods(ctx context.Context, accountID int64) ([]billing.StoredMethod, error)

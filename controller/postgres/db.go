@@ -61,7 +61,8 @@ func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
 // desired-state changes fn makes are written at commit, pipelined with the
 // COMMIT (see outbox.go).
 func (db *DB) inTx(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
-	return inOutboxTx(ctx, db.Pool, opts, fn)
+	_, err := inOutboxTx(ctx, db.Pool, opts, fn)
+	return err
 }
 
 // mapError turns well-known PostgreSQL errors into domain errors.

@@ -5,5 +5,11 @@
 // Every desired-state change is written in the same transaction as the event
 // that caused it, together with a row in the enforcement_changes outbox and a
 // NOTIFY on [NotifyChannel] that wakes every controller replica's push hub
-// when the transaction commits.
+// when the transaction commits. One writer does it for every kind of change
+// (outbox.go): the transaction collects its changes and writes them, with
+// the POP's next revisions, in one pipelined batch with its COMMIT.
+//
+// The store returns plain data (billing types); invoice and statement
+// documents are assembled from it in package documents, which this package
+// does not import.
 package postgres

@@ -9,27 +9,25 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
-	"github.com/tollgate-isp/tollgate/controller/documents"
 )
 
-// InvoiceDocument loads everything the invoice PDF prints: the invoice with
-// its lines, the account, the account type's invoice message and
-// remittance-slip setting, and the account summary from the journal (see
-// [DB.InvoiceDocuments]). messageOverride, if not blank, replaces the
-// account type's message. ENOTFOUND if the invoice does not exist.
-func (db *DB) InvoiceDocument(ctx context.Context, invoiceID int64, company documents.Company, messageOverride string) (documents.InvoiceDocument, error) {
-	docs, err := db.InvoiceDocuments(ctx, []int64{invoiceID}, company, messageOverride)
+// InvoiceRecord reads everything an invoice prints (see
+// [DB.InvoiceRecords]): the invoice with its lines, the account, the account
+// type's invoice message and remittance-slip setting, and the account
+// summary from the journal. ENOTFOUND if the invoice does not exist.
+func (db *DB) InvoiceRecord(ctx context.Context, invoiceID int64) (billing.InvoiceRecord, error) {
+	recs, err := db.InvoiceRecords(ctx, []int64{invoiceID})
 	if err != nil {
-		return documents.InvoiceDocument{}, err
+		return billing.InvoiceRecord{}, err
 	}
-	return docs[0], nil
+	return recs[0], nil
 }
 
-// InvoiceDocuments loads the documents of many invoices, returned in the
-// order of invoiceIDs (a printed batch's mailing order), in a fixed number
-// of queries however many there are. An id given twice gives its document
-// twice. ENOTFOUND names the ids that do not exist; nothing is returned
-// then.
+// InvoiceRecords reads the records of many invoices for printing, returned
+// in the order of invoiceIDs (a printed batch's mailing order), in a fixed
+// number of queries however many there are. An id given twice gives its
+// record twice. ENOTFOUND names the ids that do not exist; nothing is
+// returned then. (documents.NewInvoiceDocuments turns them into documents.)
 //
 // The account summary is read from the journal, in posting order:
 // PreviousBalance is the account's balance right after its previous
@@ -42,11 +40,11 @@ func (db *DB) InvoiceDocument(ctx context.Context, invoiceID int64, company docu
 //
 // The queries run in one read-only snapshot, so the documents agree with
 // each other even while payments are posted.
-func (db *DB) InvoiceDocuments(ctx context.Context, invoiceIDs []int64, company documents.Company, messageOverride string) ([]documents.InvoiceDocument, error) {
+func (db *DB) InvoiceRecords(ctx context.Context, invoiceIDs []int64) ([]billing.InvoiceRecord, error) {
 	if len(invoiceIDs) == 0 {
 		return nil, nil
 	}
-	var out []documents.InvoiceDocument
+	var out []billing.InvoiceRecord
 	err := db.inTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		// Planning these per-invoice lookups is cheap; JIT-compiling them
 		// for a batch of thousands cost more than running them.
@@ -54,13 +52,13 @@ func (db *DB) InvoiceDocuments(ctx context.Context, invoiceIDs []int64, company 
 			return err
 		}
 		var err error
-		out, err = invoiceDocuments(ctx, tx, invoiceIDs, company, messageOverride)
+		out, err = invoiceRecords(ctx, tx, invoiceIDs)
 		return err
 	})
 	return out, err
 }
 
-func invoiceDocuments(ctx context.Context, q pgx.Tx, invoiceIDs []int64, company documents.Company, messageOverride string) ([]documents.InvoiceDocument, error) {
+func invoiceRecords(ctx context.Context, q pgx.Tx, invoiceIDs []int64) ([]billing.InvoiceRecord, error) {
 	ids := slices.Clone(invoiceIDs)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
@@ -154,7 +152,7 @@ func invoiceDocuments(ctx context.Context, q pgx.Tx, invoiceIDs []int64, company
 	type summary struct {
 		txID, prevTxID      int64
 		previous, amountDue int64
-		payments            []documents.StatementPayment
+		payments            []billing.InvoicePayment
 	}
 	sums := make(map[int64]*summary, len(ids))
 	rows, err = q.Query(ctx, `
@@ -209,7 +207,7 @@ func invoiceDocuments(ctx context.Context, q pgx.Tx, invoiceIDs []int64, company
 	if err != nil {
 		return nil, err
 	}
-	var p documents.StatementPayment
+	var p billing.InvoicePayment
 	var kind billing.TxKind
 	_, err = pgx.ForEachRow(rows, []any{&invID, scanDate(&p.Date), &kind, &p.Memo, &p.Amount}, func() error {
 		if p.Memo == "" {
@@ -217,46 +215,41 @@ func invoiceDocuments(ctx context.Context, q pgx.Tx, invoiceIDs []int64, company
 		}
 		sm := sums[invID]
 		sm.payments = append(sm.payments, p)
-		p = documents.StatementPayment{}
+		p = billing.InvoicePayment{}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 
-	override := strings.TrimSpace(messageOverride)
-	out := make([]documents.InvoiceDocument, len(invoiceIDs))
+	out := make([]billing.InvoiceRecord, len(invoiceIDs))
 	for i, id := range invoiceIDs {
 		inv := invoices[id]
 		a := accounts[inv.AccountID]
 		t := types[a.AccountTypeID]
-		d := documents.InvoiceDocument{
-			Company:        company,
+		r := billing.InvoiceRecord{
 			Account:        a,
 			Invoice:        *inv,
 			Message:        t.InvoiceMessage,
 			RemittanceSlip: t.RemittanceSlip,
 			AmountDue:      inv.Total,
 		}
-		if override != "" {
-			d.Message = override
-		}
 		if sm := sums[id]; sm != nil {
-			d.PreviousBalance, d.Payments, d.AmountDue = sm.previous, sm.payments, sm.amountDue
+			r.PreviousBalance, r.Payments, r.AmountDue = sm.previous, sm.payments, sm.amountDue
 		}
-		out[i] = d
+		out[i] = r
 	}
 	return out, nil
 }
 
-// StatementDocument loads an account's statement between two dates
+// AccountStatement reads an account's statement between two dates
 // (inclusive, by effective date): the balance before from, the journal
 // transactions effective in [from, to] in date order (posting order within
 // a day) with their effect on the balance and a running balance, and the
 // balance after to. ENOTFOUND if the account does not exist; EINVALID if to
 // is before from.
-func (db *DB) StatementDocument(ctx context.Context, accountID int64, from, to billing.Date, company documents.Company) (documents.StatementDocument, error) {
-	d := documents.StatementDocument{Company: company, From: from, To: to}
+func (db *DB) AccountStatement(ctx context.Context, accountID int64, from, to billing.Date) (billing.AccountStatement, error) {
+	d := billing.AccountStatement{From: from, To: to}
 	if from.IsZero() || to.IsZero() {
 		return d, billing.Errorf(billing.EINVALID, "a statement needs both a from and a to date")
 	}

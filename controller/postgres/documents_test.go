@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
-	"github.com/tollgate-isp/tollgate/controller/documents"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
 )
 
@@ -28,7 +27,7 @@ func invoicesOf(t *testing.T, db *postgres.DB, accountID int64) []billing.Invoic
 	return list
 }
 
-func TestInvoiceDocuments(t *testing.T) {
+func TestInvoiceRecords(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := newDB(t)
@@ -38,7 +37,6 @@ func TestInvoiceDocuments(t *testing.T) {
 	if _, err := db.UpdateAccountType(ctx, typ); err != nil {
 		t.Fatal(err)
 	}
-	company := documents.Company{Name: "Prairie Fiber Co-op", Address: []string{"100 Main Street", "Springfield, IL 62701"}}
 
 	runBilling(t, db, typ.ID, billing.NewDate(2026, 12, 27), 10)
 	a := accounts[0]
@@ -70,15 +68,15 @@ func TestInvoiceDocuments(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	d, err := db.InvoiceDocument(ctx, feb.ID, company, "")
+	d, err := db.InvoiceRecord(ctx, feb.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.Invoice.ID != feb.ID || d.Invoice.Number != feb.Number || len(d.Invoice.Lines) != len(feb.Lines) || d.Invoice.Total != feb.Total {
 		t.Fatalf("invoice %+v; want %+v", d.Invoice, feb)
 	}
-	if d.Account.ID != a.ID || d.Account.Number != a.Number || d.Company.Name != company.Name {
-		t.Fatalf("account %+v / company %+v", d.Account, d.Company)
+	if d.Account.ID != a.ID || d.Account.Number != a.Number {
+		t.Fatalf("account %+v", d.Account)
 	}
 	if d.Message != typ.InvoiceMessage || !d.RemittanceSlip {
 		t.Errorf("message %q slip %v; want the account type's", d.Message, d.RemittanceSlip)
@@ -96,11 +94,11 @@ func TestInvoiceDocuments(t *testing.T) {
 	}
 
 	// The first invoice: nothing before it.
-	d0, err := db.InvoiceDocument(ctx, first[0].ID, company, "  Pay online! ")
+	d0, err := db.InvoiceRecord(ctx, first[0].ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d0.PreviousBalance != 0 || len(d0.Payments) != 0 || d0.AmountDue != first[0].Total || d0.Message != "Pay online!" {
+	if d0.PreviousBalance != 0 || len(d0.Payments) != 0 || d0.AmountDue != first[0].Total || d0.Message != typ.InvoiceMessage {
 		t.Errorf("first invoice: previous %d payments %v due %d message %q", d0.PreviousBalance, d0.Payments, d0.AmountDue, d0.Message)
 	}
 
@@ -112,42 +110,38 @@ func TestInvoiceDocuments(t *testing.T) {
 		}
 	}
 	ids = append(ids, feb.ID, ids[0])
-	docs, err := db.InvoiceDocuments(ctx, ids, company, "")
+	docs, err := db.InvoiceRecords(ctx, ids)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(docs) != len(ids) {
-		t.Fatalf("%d documents for %d ids", len(docs), len(ids))
+		t.Fatalf("%d records for %d ids", len(docs), len(ids))
 	}
 	for i, doc := range docs {
 		if doc.Invoice.ID != ids[i] || doc.Account.ID != doc.Invoice.AccountID || len(doc.Invoice.Lines) == 0 {
-			t.Fatalf("document %d is invoice %d of account %d; want invoice %d with its lines", i, doc.Invoice.ID, doc.Account.ID, ids[i])
+			t.Fatalf("record %d is invoice %d of account %d; want invoice %d with its lines", i, doc.Invoice.ID, doc.Account.ID, ids[i])
 		}
 		if got := doc.PreviousBalance + sumPayments(doc.Payments) + doc.Invoice.Total; got != doc.AmountDue {
 			t.Errorf("invoice %s: previous %d + payments + total %d = %d, amount due %d", doc.Invoice.Number, doc.PreviousBalance, doc.Invoice.Total, got, doc.AmountDue)
 		}
 	}
 	if docs[len(docs)-2].AmountDue != d.AmountDue || len(docs[len(docs)-2].Payments) != 2 {
-		t.Errorf("the batch loader's document differs from the single one")
-	}
-	// They render.
-	if err := documents.RenderInvoicesPDF(&strings.Builder{}, docs); err != nil {
-		t.Fatal(err)
+		t.Errorf("the batch loader's record differs from the single one")
 	}
 
 	// Missing ids.
-	if _, err := db.InvoiceDocument(ctx, 999999, company, ""); !isCode(err, billing.ENOTFOUND) || !strings.Contains(err.Error(), "999999") {
+	if _, err := db.InvoiceRecord(ctx, 999999); !isCode(err, billing.ENOTFOUND) || !strings.Contains(err.Error(), "999999") {
 		t.Errorf("missing invoice: %v; want ENOTFOUND naming it", err)
 	}
-	if _, err := db.InvoiceDocuments(ctx, []int64{feb.ID, 999998, 999999}, company, ""); !isCode(err, billing.ENOTFOUND) || !strings.Contains(err.Error(), "999998, 999999") {
+	if _, err := db.InvoiceRecords(ctx, []int64{feb.ID, 999998, 999999}); !isCode(err, billing.ENOTFOUND) || !strings.Contains(err.Error(), "999998, 999999") {
 		t.Errorf("missing invoices: %v; want ENOTFOUND naming them", err)
 	}
-	if docs, err := db.InvoiceDocuments(ctx, nil, company, ""); err != nil || len(docs) != 0 {
+	if docs, err := db.InvoiceRecords(ctx, nil); err != nil || len(docs) != 0 {
 		t.Errorf("no ids: %v %v", docs, err)
 	}
 }
 
-func sumPayments(ps []documents.StatementPayment) int64 {
+func sumPayments(ps []billing.InvoicePayment) int64 {
 	var s int64
 	for _, p := range ps {
 		s += p.Amount
@@ -160,7 +154,7 @@ func isCode(err error, code billing.Code) bool {
 	return errors.As(err, &e) && e.Code == code
 }
 
-func TestStatementDocument(t *testing.T) {
+func TestAccountStatement(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := newDB(t)
@@ -181,8 +175,7 @@ func TestStatementDocument(t *testing.T) {
 	}
 	balance := full[len(full)-1].RunningBalance
 
-	company := documents.Company{Name: "Prairie Fiber Co-op"}
-	d, err := db.StatementDocument(ctx, a.ID, billing.NewDate(2027, 1, 1), billing.NewDate(2027, 1, 31), company)
+	d, err := db.AccountStatement(ctx, a.ID, billing.NewDate(2027, 1, 1), billing.NewDate(2027, 1, 31))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,18 +201,15 @@ func TestStatementDocument(t *testing.T) {
 	if d.ClosingBalance != balance+100 || d.Lines[len(d.Lines)-1].RunningBalance != d.ClosingBalance || d.Account.ID != a.ID {
 		t.Errorf("closing %d (last running %d); want %d (the goodwill credit is in February)", d.ClosingBalance, d.Lines[len(d.Lines)-1].RunningBalance, balance+100)
 	}
-	if err := documents.RenderStatementPDF(&strings.Builder{}, d); err != nil {
-		t.Fatal(err)
-	}
 	// Through February: everything.
-	d, err = db.StatementDocument(ctx, a.ID, billing.NewDate(2026, 1, 1), billing.NewDate(2027, 2, 28), company)
+	d, err = db.AccountStatement(ctx, a.ID, billing.NewDate(2026, 1, 1), billing.NewDate(2027, 2, 28))
 	if err != nil || d.OpeningBalance != 0 || d.ClosingBalance != balance || len(d.Lines) != len(full) {
 		t.Errorf("whole history: opening %d closing %d lines %d (err %v); want 0, %d, %d", d.OpeningBalance, d.ClosingBalance, len(d.Lines), err, balance, len(full))
 	}
-	if _, err := db.StatementDocument(ctx, 999999, d.From, d.To, company); !isCode(err, billing.ENOTFOUND) {
+	if _, err := db.AccountStatement(ctx, 999999, d.From, d.To); !isCode(err, billing.ENOTFOUND) {
 		t.Errorf("missing account: %v; want ENOTFOUND", err)
 	}
-	if _, err := db.StatementDocument(ctx, a.ID, d.To, d.From, company); !isCode(err, billing.EINVALID) {
+	if _, err := db.AccountStatement(ctx, a.ID, d.To, d.From); !isCode(err, billing.EINVALID) {
 		t.Errorf("reversed period: %v; want EINVALID", err)
 	}
 }

@@ -30,7 +30,7 @@ const importActor = "import:csv"
 // skipInvalid is set (then an account with any problem is skipped whole), it
 // writes everything in one transaction: accounts through [CreateAccountTx]
 // (an account whose external_id exists is left as it is and counted as
-// existing) and services through [CreateServiceTx], skipping a service
+// existing) and services through createServiceTx, skipping a service
 // whose name the account already has. Re-importing a file therefore creates
 // nothing twice. A dry run counts what would be created.
 //
@@ -326,7 +326,7 @@ func importAccount(ctx context.Context, tx pgx.Tx, res *billing.ImportResult, a 
 		}
 		in := s.Service
 		in.AccountID, in.PlanID = &acc.ID, p.planIDs[j]
-		if _, err := CreateServiceTx(ctx, tx, in, importActor, at); err != nil {
+		if _, err := createServiceTx(ctx, tx, in, importActor, at, false); err != nil {
 			return atLine(s.Line, err)
 		}
 		have[s.Service.Name] = true
@@ -351,12 +351,15 @@ func atLine(line int, err error) error {
 	return fmt.Errorf("import line %d: %w", line, err)
 }
 
-// CreateServiceTx is [DB.CreateService] inside the caller's transaction:
-// it validates the input, creates the POP if new, checks the account and
-// plan (see checkServiceBilling) and records the service's initial desired
-// state at the POP's next revision. The POP row stays locked until the
-// transaction ends.
-func CreateServiceTx(ctx context.Context, tx pgx.Tx, in billing.NewService, actor string, at time.Time) (billing.Service, error) {
+// createServiceTx is the work of [DB.CreateService] and of an import
+// (its callers) inside tx, a transaction of inTx: it validates the input,
+// creates the POP if new, checks the account and plan (see
+// checkServiceBilling), inserts the service and queues its initial desired
+// state for the outbox writer, which gives it the POP's next revision at
+// commit (with wantRevisions, inOutboxTx returns it). The service returned
+// has Revision 0 until then. Errors: EINVALID for bad input; errNotOutboxTx
+// for a tx not begun by inTx; the database's errors.
+func createServiceTx(ctx context.Context, tx pgx.Tx, in billing.NewService, actor string, at time.Time, wantRevisions bool) (billing.Service, error) {
 	if err := in.Validate(); err != nil {
 		return billing.Service{}, err
 	}
@@ -366,20 +369,21 @@ func CreateServiceTx(ctx context.Context, tx pgx.Tx, in billing.NewService, acto
 	if err := checkServiceBilling(ctx, tx, in); err != nil {
 		return billing.Service{}, err
 	}
-	rev, err := nextRevision(ctx, tx, in.POP)
-	if err != nil {
-		return billing.Service{}, err
-	}
+	const reason = "service created"
 	b := in.Binding
 	s, err := scanService(tx.QueryRow(ctx, `
 		INSERT INTO services (pop_id, name, method, addresses, radius_username, device, if_index,
 			desired_state, state_reason, revision, created_at, updated_at, account_id, plan_id, start_date, end_date)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10, $11, $12, $13, $14)
 		RETURNING `+serviceColumns,
 		in.POP, in.Name, b.Method, nonNil(b.Addresses), b.RADIUSUsername, b.Device, b.IfIndex,
-		in.State, "service created", rev, at, in.AccountID, in.PlanID, pgDate(in.StartDate), pgDate(in.EndDate)))
+		in.State, reason, at, in.AccountID, in.PlanID, pgDate(in.StartDate), pgDate(in.EndDate)))
 	if err != nil {
 		return billing.Service{}, err
 	}
-	return s, recordChange(ctx, tx, s, false, actor, at)
+	change := stateChange{service: s.ID, pop: s.POP, state: in.State, reason: reason, actor: actor, at: at}
+	if in.AccountID != nil {
+		change.account = *in.AccountID
+	}
+	return s, changeStates(tx, []stateChange{change}, wantRevisions)
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -13,20 +14,23 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
-// Desired-state changes and the POP revision lock.
+// Desired-state changes and the POP revision lock: the one outbox writer.
 //
 // A POP's revisions must become visible in the order they were taken (an
 // agent that has seen revision N has seen everything below it), so the
 // UPDATE of the POP row that takes them holds its lock until the
 // transaction ends. Taken early, that lock serialised every payment that
 // restores service at a POP behind the dozen statements (each a round trip)
-// that followed it. So the transactions of inTx collect their desired-state
-// changes (setDesiredStates) and write them at commit: the POP bump, the
-// services update, the enforcement_changes rows and the NOTIFY go in one
-// pipelined batch with the COMMIT, and the lock is held for the time the
-// server takes to run them, not for round trips. The services themselves
-// are locked early (accountServices), as before; only the POP rows are
-// locked late, in POP order.
+// that followed it. So every desired-state change — a service created, a
+// single change through the API, an import, a sweep, a payment's restore —
+// is collected by the transaction of inTx that makes it (changeStates) and
+// written at commit by stateChangesSQL, the only statement that advances a
+// POP's revision and the only one that inserts into enforcement_changes:
+// the POP bump, the services update, the enforcement_changes rows and the
+// NOTIFY go in one pipelined batch with the COMMIT, and the lock is held for
+// the time the server takes to run them, not for round trips. The services
+// themselves are locked early (accountServices, setDesiredStateTx), as
+// before; only the POP rows are locked late, in POP order.
 
 // stateChange is one service's desired-state change, waiting for commit.
 type stateChange struct {
@@ -46,6 +50,36 @@ type outboxTx struct {
 	changes   []stateChange
 	index     map[int64]int   // service id → its change in changes
 	byAccount map[int64][]int // account id → service ids with a change
+	// wantRevisions: the commit reads back the revisions it gives the
+	// services (see inOutboxTx), for callers that return a service.
+	wantRevisions bool
+}
+
+// errNotOutboxTx is returned by changeStates for a transaction that inTx did
+// not begin: a programming error, since no other transaction may change a
+// desired state.
+var errNotOutboxTx = errors.New("postgres: desired-state change in a transaction not begun by inTx")
+
+// outboxOf returns the outbox of tx, a transaction of inTx; nil for any
+// other transaction (which can change no desired state).
+func outboxOf(tx pgx.Tx) *outboxTx {
+	o, _ := tx.(*outboxTx)
+	return o
+}
+
+// changeStates queues desired-state changes in tx, a transaction of inTx,
+// to be written at its commit by the outbox writer (see inOutboxTx); a
+// later change of a service replaces an earlier one. With wantRevisions,
+// inOutboxTx returns the revisions the commit gives the services. It
+// returns errNotOutboxTx for any other transaction and queues nothing.
+func changeStates(tx pgx.Tx, cs []stateChange, wantRevisions bool) error {
+	o := outboxOf(tx)
+	if o == nil {
+		return errNotOutboxTx
+	}
+	o.add(cs)
+	o.wantRevisions = o.wantRevisions || wantRevisions
+	return nil
 }
 
 // add records changes; a later change of a service replaces an earlier one.
@@ -79,26 +113,40 @@ func (o *outboxTx) pending(accounts []int64) []stateChange {
 }
 
 // pendingChanges returns the desired-state changes tx holds for the
-// accounts' services (none unless tx is an outboxTx).
+// accounts' services (none unless tx is a transaction of inTx).
 func pendingChanges(tx pgx.Tx, accounts []int64) []stateChange {
-	if o, ok := tx.(*outboxTx); ok {
+	if o := outboxOf(tx); o != nil {
 		return o.pending(accounts)
 	}
 	return nil
 }
 
+// pendingChange returns the desired-state change tx holds for a service,
+// if any.
+func pendingChange(tx pgx.Tx, service int64) (stateChange, bool) {
+	if o := outboxOf(tx); o != nil {
+		if i, ok := o.index[service]; ok {
+			return o.changes[i], true
+		}
+	}
+	return stateChange{}, false
+}
+
 // inOutboxTx runs fn in a transaction on a connection of pool and commits
-// it if fn returns nil, writing the desired-state changes fn collected in
-// the same pipelined batch as the COMMIT.
-func inOutboxTx(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn func(pgx.Tx) error) (err error) {
+// it if fn returns nil, writing the desired-state changes fn collected
+// (changeStates) in the same pipelined batch as the COMMIT. If fn asked for
+// them (wantRevisions), it returns the revision the commit gave each changed
+// service; otherwise nil. It returns fn's error (the transaction rolled
+// back), or the error of the begin, the writes or the commit.
+func inOutboxTx(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn func(pgx.Tx) error) (revisions map[int64]int64, err error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer conn.Release()
 	tx, err := conn.BeginTx(ctx, opts)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	committed := false
 	defer func() {
@@ -109,11 +157,11 @@ func inOutboxTx(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn 
 	}()
 	o := &outboxTx{Tx: tx}
 	if err := fn(o); err != nil {
-		return err
+		return nil, err
 	}
 	if len(o.changes) == 0 {
 		committed = true
-		return tx.Commit(ctx)
+		return nil, tx.Commit(ctx)
 	}
 	// No row-count checks here: they would come after the COMMIT. Each
 	// service was locked by the caller (accountServices) and its POP
@@ -124,15 +172,18 @@ func inOutboxTx(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn 
 		// planning each time (see genericPlans).
 		w.queue(nil, genericPlans)
 	}
-	queueStateChanges(&w, o.changes, false)
+	if o.wantRevisions {
+		revisions = make(map[int64]int64, len(o.changes))
+	}
+	queueStateChanges(&w, o.changes, revisions)
 	w.queue(nil, `COMMIT`)
 	if err := w.run(ctx, tx, true); err != nil {
-		return err
+		return nil, err
 	}
 	// The server committed: the connection is idle again. (tx, pgx's
 	// view of it, is left as is: its Commit would send a second COMMIT.)
 	committed = true
-	return nil
+	return revisions, nil
 }
 
 // batchCheck checks the command tag of one statement of a writeBatch.
@@ -142,6 +193,17 @@ type batchCheck func(tag string, rows int64) error
 type writeBatch struct {
 	b      pgx.Batch
 	checks []batchCheck // one per queued statement; nil accepts any result
+	// readers: a statement whose rows are read (queueRows), by index.
+	readers map[int]func(pgx.Rows) error
+}
+
+// queueRows queues one statement whose rows read reads.
+func (w *writeBatch) queueRows(read func(pgx.Rows) error, sql string, args ...any) {
+	if w.readers == nil {
+		w.readers = map[int]func(pgx.Rows) error{}
+	}
+	w.readers[w.len()] = read
+	w.queue(nil, sql, args...)
 }
 
 // queue queues one statement with its check (nil: any result).
@@ -173,6 +235,18 @@ func (w *writeBatch) run(ctx context.Context, tx pgx.Tx, commit bool) error {
 	br := tx.SendBatch(ctx, &w.b)
 	var first error
 	for i, check := range w.checks {
+		if read, ok := w.readers[i]; ok {
+			rows, err := br.Query()
+			if err == nil {
+				err = read(rows)
+				rows.Close()
+				err = cmp.Or(err, rows.Err())
+			}
+			if err != nil && first == nil {
+				first = err
+			}
+			continue
+		}
 		tag, err := br.Exec()
 		switch {
 		case err != nil:
@@ -195,7 +269,7 @@ func (w *writeBatch) run(ctx context.Context, tx pgx.Tx, commit bool) error {
 
 // exec runs w's statements in tx one round trip each, checking each: for
 // a few big statements, where a round trip is nothing and each one's time
-// shows in traces.
+// shows in traces. (Statements queued with queueRows are not for exec.)
 func (w *writeBatch) exec(ctx context.Context, tx pgx.Tx) error {
 	for i, q := range w.b.QueuedQueries {
 		tag, err := tx.Exec(ctx, q.SQL, q.Arguments...)
@@ -213,7 +287,9 @@ func (w *writeBatch) exec(ctx context.Context, tx pgx.Tx) error {
 // element per service, in revision order): it advances the POP's revision
 // by their number, holding the POP row's lock until commit, gives the
 // services consecutive revisions ending at the new one, and appends them to
-// the outbox. It inserts one enforcement_changes row per service.
+// the outbox. It inserts one enforcement_changes row per service. It is the
+// only statement that advances a POP's revision or inserts into
+// enforcement_changes.
 const stateChangesSQL = `WITH p AS (
 		UPDATE pops SET revision = revision + cardinality($2::bigint[]) WHERE id = $1 RETURNING revision
 	), c AS (
@@ -234,9 +310,9 @@ const stateChangesSQL = `WITH p AS (
 // queueStateChanges queues on w the statements that write cs: per POP, in
 // POP order (so concurrent writers lock POP rows in one order), one
 // stateChangesSQL, the services in id order; then one NOTIFY per POP
-// (delivered at commit). With check, each POP's statement must write all
-// its services.
-func queueStateChanges(w *writeBatch, cs []stateChange, check bool) {
+// (delivered at commit). With a non-nil revisions, each POP's statement
+// returns the revisions it gave its services and they go into revisions.
+func queueStateChanges(w *writeBatch, cs []stateChange, revisions map[int64]int64) {
 	cs = slices.Clone(cs)
 	slices.SortFunc(cs, func(x, y stateChange) int {
 		return cmp.Or(cmp.Compare(x.pop, y.pop), cmp.Compare(x.service, y.service))
@@ -256,25 +332,18 @@ func queueStateChanges(w *writeBatch, cs []stateChange, check bool) {
 		}
 		pop := group[0].pop
 		pops = append(pops, pop)
-		var c batchCheck
-		if check {
-			c = rowsCheck(int64(n), "set desired state at pop "+pop)
+		if revisions == nil {
+			w.queue(nil, stateChangesSQL, pop, ids, states, reasons, actors, ats)
+			continue
 		}
-		w.queue(c, stateChangesSQL, pop, ids, states, reasons, actors, ats)
+		w.queueRows(func(rows pgx.Rows) error {
+			var id, rev int64
+			_, err := pgx.ForEachRow(rows, []any{&id, &rev}, func() error { revisions[id] = rev; return nil })
+			return err
+		}, stateChangesSQL+` RETURNING service_id, revision`, pop, ids, states, reasons, actors, ats)
 	}
 	// PostgreSQL folds identical notifications of one transaction into
 	// one, so a sweep that suspends a thousand services at a POP wakes its
 	// hub once.
 	w.queue(nil, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, NotifyChannel, pops)
-}
-
-// writeStateChanges writes cs now, inside tx: for transactions not begun
-// by inTx. The POP rows stay locked until tx ends.
-func writeStateChanges(ctx context.Context, tx pgx.Tx, cs []stateChange) error {
-	if len(cs) == 0 {
-		return nil
-	}
-	var w writeBatch
-	queueStateChanges(&w, cs, true)
-	return w.run(ctx, tx, false)
 }

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,14 +37,15 @@ func scanService(row pgx.Row) (billing.Service, error) {
 // CreateService implements [billing.ServiceStore].
 func (db *DB) CreateService(ctx context.Context, in billing.NewService, actor string, at time.Time) (billing.Service, error) {
 	var s billing.Service
-	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+	revisions, err := inOutboxTx(ctx, db.Pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		var err error
-		s, err = CreateServiceTx(ctx, tx, in, actor, at)
+		s, err = createServiceTx(ctx, tx, in, actor, at, true)
 		return err
 	})
 	if err != nil {
 		return billing.Service{}, mapError(err)
 	}
+	s.Revision = revisions[s.ID]
 	return s, nil
 }
 
@@ -113,27 +113,39 @@ func (db *DB) Services(ctx context.Context, f billing.ServiceFilter) ([]billing.
 	return out, rows.Err()
 }
 
-// SetDesiredState implements [billing.ServiceStore].
+// SetDesiredState implements [billing.ServiceStore]. The change is written
+// at commit by the outbox writer (see outbox.go), which gives the service
+// its POP's next revision; the service returned carries it.
 func (db *DB) SetDesiredState(ctx context.Context, c billing.StateChange) (billing.Service, bool, error) {
 	if !c.State.Valid() {
 		return billing.Service{}, false, billing.Errorf(billing.EINVALID, "state %q is not one of active, suspended", c.State)
 	}
 	var s billing.Service
 	var changed bool
-	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+	revisions, err := inOutboxTx(ctx, db.Pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		var err error
-		changed, s, err = SetDesiredStateTx(ctx, tx, c)
+		changed, s, err = setDesiredStateTx(ctx, tx, c)
 		return err
 	})
-	return s, changed, err
+	if err != nil {
+		return billing.Service{}, false, err
+	}
+	if changed {
+		s.Revision = revisions[s.ID]
+	}
+	return s, changed, nil
 }
 
-// SetDesiredStateTx changes a service's desired state inside the caller's
-// transaction, so billing events (a payment, a delinquency sweep) decide and
-// record enforcement atomically. It locks the service row and then the POP
-// row; callers changing several services should do so in ascending POP order
-// to avoid deadlocks.
-func SetDesiredStateTx(ctx context.Context, tx pgx.Tx, c billing.StateChange) (changed bool, s billing.Service, err error) {
+// setDesiredStateTx is the work of SetDesiredState (its only caller; the
+// sweep, settlement and collections change states in bulk through
+// setDesiredStates) inside tx, a transaction of inTx. It locks the service
+// row and, unless the service already has (or, counting changes waiting in
+// tx, will have) the state, queues the change for the outbox writer, asking
+// it for the revision it gives the service at commit. The service returned
+// is as it will be after commit except for its Revision, which the commit
+// assigns. Errors: ENOTFOUND for no such service; errNotOutboxTx for a tx
+// not begun by inTx; the database's errors.
+func setDesiredStateTx(ctx context.Context, tx pgx.Tx, c billing.StateChange) (changed bool, s billing.Service, err error) {
 	s, err = scanService(tx.QueryRow(ctx, `SELECT `+serviceColumns+` FROM services WHERE id = $1 FOR UPDATE`, c.ServiceID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, s, billing.Errorf(billing.ENOTFOUND, "service %d does not exist", c.ServiceID)
@@ -141,51 +153,22 @@ func SetDesiredStateTx(ctx context.Context, tx pgx.Tx, c billing.StateChange) (c
 	if err != nil {
 		return false, s, err
 	}
+	if p, ok := pendingChange(tx, s.ID); ok {
+		s.DesiredState, s.StateReason, s.UpdatedAt = p.state, p.reason, p.at
+	}
 	if s.DesiredState == c.State {
 		return false, s, nil
 	}
-	rev, err := nextRevision(ctx, tx, s.POP)
-	if err != nil {
+	change := stateChange{service: s.ID, pop: s.POP, state: c.State, reason: c.Reason, actor: c.Actor, at: c.At}
+	if s.AccountID != nil {
+		change.account = *s.AccountID
+	}
+	if err := changeStates(tx, []stateChange{change}, true); err != nil {
 		return false, s, err
 	}
-	s, err = scanService(tx.QueryRow(ctx, `UPDATE services
-		SET desired_state = $2, state_reason = $3, revision = $4, updated_at = $5
-		WHERE id = $1 RETURNING `+serviceColumns, c.ServiceID, c.State, c.Reason, rev, c.At))
-	if err != nil {
-		return false, s, err
-	}
-	return true, s, recordChange(ctx, tx, s, false, c.Actor, c.At)
-}
-
-// nextRevision takes the POP's next revision. The UPDATE holds the POP row's
-// lock until the transaction ends, which is what makes revisions commit in
-// order.
-func nextRevision(ctx context.Context, tx pgx.Tx, pop string) (int64, error) {
-	var rev int64
-	err := tx.QueryRow(ctx, `UPDATE pops SET revision = revision + 1 WHERE id = $1 RETURNING revision`, pop).Scan(&rev)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, billing.Errorf(billing.ENOTFOUND, "pop %q does not exist", pop)
-	}
-	return rev, err
-}
-
-// recordChange appends the service's state at s.Revision to the outbox and
-// notifies listeners on commit.
-func recordChange(ctx context.Context, tx pgx.Tx, s billing.Service, removed bool, actor string, at time.Time) error {
-	b := s.Binding
-	_, err := tx.Exec(ctx, `INSERT INTO enforcement_changes (pop_id, revision, service_id, desired_state, reason,
-			method, addresses, radius_username, device, if_index, removed, actor, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		s.POP, s.Revision, s.ID, s.DesiredState, s.StateReason,
-		b.Method, nonNil(b.Addresses), b.RADIUSUsername, b.Device, b.IfIndex, removed, actor, at)
-	if err != nil {
-		return fmt.Errorf("record enforcement change: %w", err)
-	}
-	// The payload is the POP alone: PostgreSQL folds identical notifications
-	// of one transaction into one, so a sweep that suspends a thousand
-	// services at a POP wakes its hub once.
-	_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel, s.POP)
-	return err
+	// The new revision is above any the agent reported a pending result for.
+	s.DesiredState, s.StateReason, s.UpdatedAt, s.Confirmation.Pending = c.State, c.Reason, c.At, ""
+	return true, s, nil
 }
 
 func nonNil(s []string) []string {

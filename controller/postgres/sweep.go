@@ -745,11 +745,10 @@ func (q servicesQuery) collect(rows pgx.Rows) ([]serviceRef, error) {
 }
 
 // setDesiredStates changes the desired state of services (locked by the
-// caller, see accountServices). reason gives each service's reason. In a
-// transaction of inTx the changes are written at commit (see outbox.go);
-// in another, now. Either way each POP's revision counter is advanced once
-// by the number of its services, in POP order, and the changes go to the
-// outbox.
+// caller, see accountServices) in tx, a transaction of inTx: the changes
+// are written at commit by the outbox writer (see outbox.go), each POP's
+// revision counter advanced once by the number of its services, in POP
+// order. reason gives each service's reason. Any other tx: errNotOutboxTx.
 func setDesiredStates(ctx context.Context, tx pgx.Tx, svcs []serviceRef, state billing.DesiredState, reason func(serviceRef) string, actor string, at time.Time) error {
 	if len(svcs) == 0 {
 		return nil
@@ -758,11 +757,7 @@ func setDesiredStates(ctx context.Context, tx pgx.Tx, svcs []serviceRef, state b
 	for i, s := range svcs {
 		cs[i] = stateChange{service: s.id, pop: s.pop, account: s.account, state: state, reason: reason(s), actor: actor, at: at}
 	}
-	if o, ok := tx.(*outboxTx); ok {
-		o.add(cs)
-		return nil
-	}
-	return writeStateChanges(ctx, tx, cs)
+	return changeStates(tx, cs, false)
 }
 
 // suspendOrHold suspends the services of the accounts in xs, except at POPs

@@ -16,10 +16,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
-
-	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
 const (
@@ -191,7 +190,7 @@ func (ca *CA) IssueServer(hosts []string, validity time.Duration) (*KeyPair, err
 // validity (0: [DefaultAgentValidity]). The POP is in the URI SAN
 // tollgate://pop/<pop> and the common name "pop:<pop>".
 func (ca *CA) IssueAgent(pop string, validity time.Duration) (*KeyPair, error) {
-	if err := billing.ValidatePOPID(pop); err != nil {
+	if err := ValidatePOPID(pop); err != nil {
 		return nil, err
 	}
 	if validity == 0 {
@@ -260,7 +259,7 @@ func PopFromCert(cert *x509.Certificate) (string, error) {
 		if u.Host != uriHost || !ok || u.Opaque != "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 			return "", fmt.Errorf("certificate URI %q is not of the form %s://%s/<pop>", u.String(), URIScheme, uriHost)
 		}
-		if err := billing.ValidatePOPID(p); err != nil {
+		if err := ValidatePOPID(p); err != nil {
 			return "", fmt.Errorf("certificate URI %q: %w", u.String(), err)
 		}
 		if pop != "" && p != pop {
@@ -441,4 +440,19 @@ func SameCert(a, b []byte) bool {
 	ca, err1 := ParseCertPEM(a)
 	cb, err2 := ParseCertPEM(b)
 	return err1 == nil && err2 == nil && bytes.Equal(ca.Raw, cb.Raw)
+}
+
+// popIDPattern is the POP-id rule of the controller's domain core
+// (billing.ValidatePOPID); TestPOPIDRuleAgreesWithBilling keeps the two
+// equal. pki keeps its own copy so that it imports no controller package.
+var popIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+
+// ValidatePOPID checks a POP id as the controller does: lower-case letters,
+// digits, '.', '_' and '-', 1 to 63 characters, starting with a letter or
+// digit. The error names the id and the rule.
+func ValidatePOPID(pop string) error {
+	if !popIDPattern.MatchString(pop) {
+		return fmt.Errorf("pop %q is not a valid POP id (lower-case letters, digits, '.', '_', '-'; 1-63 characters)", pop)
+	}
+	return nil
 }
