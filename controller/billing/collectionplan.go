@@ -405,10 +405,14 @@ func PlanSettlement(in SettleInput) SettlementPlan {
 	}
 	a := Assess(t, in.Rule, in.Today, s)
 	if a.Suspend {
+		// Not suspended here: the reasons say what the next sweep will do,
+		// not that it was done.
+		a.Reasons = StandingReasons(s.Status, a)
 		a.Suspend, a.Status = false, AccountDelinquent
 		if s.Status == AccountCurrent || s.Status == AccountPastDue {
-			a = a.With(Reason{Kind: ReasonSweepDecides})
+			a.Reasons = append(a.Reasons, Reason{Kind: ReasonSweepDecides})
 		}
+		a.Why = StaffWhy(a.Reasons)
 	}
 	v := Verdict{Standing: s, Assessment: a, Contact: in.Contact}
 	if a.Restore {
