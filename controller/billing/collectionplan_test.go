@@ -2,6 +2,7 @@ package billing
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -256,5 +257,191 @@ func TestDelinquencyScenarios(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// overdueStanding is an account of resType owing amount on an invoice due
+// 2026-12-15 (delinquency date Tue 2026-12-22).
+func overdueStanding(id int64, status AccountStatus, amount int64) Standing {
+	return Standing{AccountID: id, Number: "A-" + string(rune('0'+id)), Currency: "USD", Status: status, Balance: amount,
+		Invoices: []OwedInvoice{{ID: id, Number: "INV", DueDate: mustDate("2026-12-15"), Remaining: amount}}}
+}
+
+// TestPlanSweepGuardHoldsAPOPWhole: the guard holds the suspensions at a
+// POP over its limit; an account with a service there is held whole (it
+// stays delinquent, its why names the batch once the store has one), the
+// others are suspended with a notice.
+func TestPlanSweepGuardHoldsAPOPWhole(t *testing.T) {
+	typ := resType()
+	rule, err := NewDateRule(typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := mustDate("2026-12-22")
+	c := Contact{Email: "x@example.com", Name: "X"}
+	var vs []Verdict
+	for id := int64(1); id <= 3; id++ {
+		v := SweepVerdict(typ, rule, today, overdueStanding(id, AccountPastDue, 5000), c)
+		if !v.Suspends() || !v.NeedsWrite() {
+			t.Fatalf("account %d: verdict does not suspend: %v", id, v.Assessment.Why)
+		}
+		vs = append(vs, v)
+	}
+	in := SweepInput{Type: typ, Today: today, Guard: SuspensionGuard{MinServices: 1, POPPercent: 1}, Verdicts: vs,
+		SuspendServices: []ServiceRef{{11, "pop-a", 1}, {13, "pop-a", 3}, {12, "pop-b", 1}, {22, "pop-b", 2}},
+		Loads:           map[string]POPLoad{"pop-a": {Active: 100}, "pop-b": {Active: 100}}}
+	if got := in.GuardPOPs(); !slices.Equal(got, []string{"pop-a", "pop-b"}) {
+		t.Errorf("guard POPs %v", got)
+	}
+	// pop-b's 2 suspensions exceed its limit, max(1, 1% of 100); pop-a's 2
+	// are within max(1, 1% of 1000).
+	in.Loads["pop-a"] = POPLoad{Active: 1000}
+	p := PlanSweep(in)
+	if len(p.HeldReasons) != 1 || !contains(p.HeldReasons[0], "POP pop-b") {
+		t.Fatalf("held reasons %q", p.HeldReasons)
+	}
+	if p.Held != 2 || p.Suspended != 1 || p.SuspendedServices != 1 {
+		t.Errorf("held %d, suspended %d accounts and %d services; want 2, 1, 1", p.Held, p.Suspended, p.SuspendedServices)
+	}
+	if len(p.ServiceChanges) != 1 || p.ServiceChanges[0].Service.ID != 13 || p.ServiceChanges[0].State != StateSuspended ||
+		!contains(p.ServiceChanges[0].Reason, "account A-3 delinquent: USD 50.00 past its delinquency date 2026-12-22") {
+		t.Errorf("service changes %+v", p.ServiceChanges)
+	}
+	if len(p.Suspensions) != 3 || !p.Suspensions[0].Held || !slices.Equal(p.Suspensions[0].POPs, []string{"pop-a", "pop-b"}) ||
+		!slices.Equal(p.Suspensions[0].ServiceIDs, []int64{11, 12}) || p.Suspensions[2].Held {
+		t.Errorf("suspensions %+v", p.Suspensions)
+	}
+	p.HeldIn(7)
+	for _, sc := range p.StatusChanges {
+		want := AccountDelinquent
+		if sc.AccountID == 3 {
+			want = AccountSuspended
+		}
+		if sc.To != want || sc.Cause != CauseSweep {
+			t.Errorf("account %d: %s by %s, want %s by sweep", sc.AccountID, sc.To, sc.Cause, want)
+		}
+		if held := slices.ContainsFunc(sc.Reasons, func(r Reason) bool { return r.Kind == ReasonGuardHold && r.Batch == 7 }); held != (want == AccountDelinquent) {
+			t.Errorf("account %d: why %v", sc.AccountID, sc.Why)
+		}
+		if want == AccountDelinquent && !contains(sc.Why[len(sc.Why)-1], "suspension batch 7") {
+			t.Errorf("account %d: staff why %q", sc.AccountID, sc.Why)
+		}
+	}
+	if len(p.Notices) != 1 || p.Notices[0].AccountID != 3 || p.Notices[0].Kind != NoticeSuspended || p.Notices[0].To != c.Email {
+		t.Errorf("notices %+v", p.Notices)
+	}
+	// The suspended account's older held suspension, if any, is moot; the
+	// held ones' are not.
+	if !slices.Equal(p.MootHolds, []int64{3}) {
+		t.Errorf("moot holds %v", p.MootHolds)
+	}
+	in.Guard.Disabled = true
+	if in.GuardPOPs() != nil || PlanSweep(in).Held != 0 {
+		t.Error("a disabled guard holds")
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestPlanSettlementRestores: a payment that meets the reactivation rule
+// restores a suspended account's services, charges the reconnection fee,
+// queues a restore notice (not without an email address), ends any held
+// suspension and records the status change with its typed cause and
+// payment; a promise restores without a fee.
+func TestPlanSettlementRestores(t *testing.T) {
+	typ := resType()
+	typ.ReconnectionFee = 1500
+	rule, err := NewDateRule(typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := mustDate("2026-12-23")
+	paid := Standing{AccountID: 4, Number: "A-4", Currency: "USD", Status: AccountSuspended, Invoices: []OwedInvoice{}}
+	in := SettleInput{Type: typ, Rule: rule, Today: today, Cause: SettleCause{Kind: CausePayment, PaymentID: 12}, Standing: paid,
+		Contact: Contact{Email: "a4@example.com"}, Services: []ServiceRef{{40, "pop-a", 4}}}
+	p := PlanSettlement(in)
+	if p.Status == nil || p.Status.From != AccountSuspended || p.Status.To != AccountCurrent || p.Status.Cause != CausePayment || p.Status.PaymentID != 12 {
+		t.Fatalf("status %+v", p.Status)
+	}
+	if !slices.Equal(reasonKinds(p.Status.Reasons), []ReasonKind{ReasonRestoredPaid}) {
+		t.Errorf("why %v", p.Status.Why)
+	}
+	if len(p.ServiceChanges) != 1 || p.ServiceChanges[0].State != StateActive || p.ServiceChanges[0].Reason != "payment 12 restored service" {
+		t.Errorf("service changes %+v", p.ServiceChanges)
+	}
+	if len(p.Fees) != 1 || p.Fees[0].AccountID != 4 || p.Fees[0].Entries[1].Amount != 1500 || p.Fees[0].Validate() != nil {
+		t.Errorf("fees %+v", p.Fees)
+	}
+	if len(p.Notices) != 1 || p.Notices[0].Kind != NoticeRestored || p.Notices[0].BusinessHours {
+		t.Errorf("notices %+v", p.Notices)
+	}
+	if !slices.Equal(p.MootHolds, []int64{4}) {
+		t.Errorf("moot holds %v", p.MootHolds)
+	}
+
+	in.Contact = Contact{}
+	in.Cause = SettleCause{Kind: CausePromise}
+	in.Standing = overdueStanding(4, AccountSuspended, 5000)
+	in.Standing.PromiseUntil = mustDate("2026-12-31")
+	p = PlanSettlement(in)
+	if p.Status == nil || p.Status.To != AccountPastDue || p.Status.Cause != CausePromise || len(p.Fees) != 0 || len(p.Notices) != 0 ||
+		len(p.ServiceChanges) != 1 || p.ServiceChanges[0].Reason != "promise restored service" {
+		t.Errorf("promise: %+v", p)
+	}
+
+	// Current and owing nothing due: nothing to do.
+	in.Standing = Standing{AccountID: 4, Status: AccountCurrent}
+	if p := PlanSettlement(in); !p.Empty() {
+		t.Errorf("current account: %+v", p)
+	}
+	// An invoice not yet due is beyond the horizon: still nothing.
+	in.Standing.Invoices = []OwedInvoice{{ID: 9, DueDate: today.AddDays(3), Remaining: 100}}
+	in.Reminded = []bool{true}
+	if p := PlanSettlement(in); !p.Empty() {
+		t.Errorf("invoice not due: %+v", p)
+	}
+}
+
+// TestPlanApproval: approving a held suspension suspends the account still
+// delinquent (the guard and the reminder rule no longer wait) and skips
+// one that paid meanwhile.
+func TestPlanApproval(t *testing.T) {
+	typ := resType()
+	typ.ReminderDaysBefore = []int{3}
+	rule, err := NewDateRule(typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	still := overdueStanding(5, AccountDelinquent, 5000)
+	still.Held = true
+	paidUp := Standing{AccountID: 6, Status: AccountDelinquent, Currency: "USD", Invoices: []OwedInvoice{}}
+	p := PlanApproval(ApprovalInput{Type: typ, Rule: rule, Today: mustDate("2026-12-23"), BatchID: 3, By: "user:alice",
+		Standings: []Standing{still, paidUp}, Contacts: []Contact{{Email: "a5@example.com"}, {Email: "a6@example.com"}}})
+	if !slices.Equal(p.Suspend, []int64{5}) || len(p.StatusChanges) != 1 || p.StatusChanges[0].To != AccountSuspended ||
+		p.StatusChanges[0].Cause != CauseApproval {
+		t.Fatalf("plan %+v", p)
+	}
+	rs := p.StatusChanges[0].Reasons
+	if last := rs[len(rs)-1]; last.Kind != ReasonSuspensionApproved || last.Batch != 3 || last.Detail != "user:alice" {
+		t.Errorf("why %v", p.StatusChanges[0].Why)
+	}
+	cs := p.ServiceChanges([]ServiceRef{{50, "pop-a", 5}})
+	if len(cs) != 1 || cs[0].State != StateSuspended || !contains(cs[0].Reason, "(approved by user:alice)") {
+		t.Errorf("service changes %+v", cs)
+	}
+	if len(p.Notices) != 1 || p.Notices[0].To != "a5@example.com" || p.Notices[0].Kind != NoticeSuspended {
+		t.Errorf("notices %+v", p.Notices)
+	}
+}
+
+func TestSettleCauseNamesTheEvent(t *testing.T) {
+	for c, want := range map[SettleCause]string{
+		{Kind: CausePayment, PaymentID: 12}: "payment 12", {Kind: CausePayment, BatchID: 3}: "payment batch 3",
+		{Kind: CauseReversal, PaymentID: 12}: "reversal of payment 12", {Kind: CauseCredit, CreditID: 7}: "credit 7",
+		{Kind: CausePromise}: "promise", {Kind: CauseExemption}: "exemption",
+	} {
+		if got := c.String(); got != want {
+			t.Errorf("%+v: %q, want %q", c, got, want)
+		}
 	}
 }
