@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -250,16 +251,16 @@ func PlanSweep(in SweepInput) SweepPlan {
 			held[s.AccountID] = true
 		}
 	}
-	byAccount := make(map[int64]int, len(in.Verdicts))
-	for i, v := range in.Verdicts {
-		byAccount[v.Standing.AccountID] = i
-	}
 	perAccount := map[int64][]ServiceRef{}
 	for _, s := range in.SuspendServices {
 		perAccount[s.AccountID] = append(perAccount[s.AccountID], s)
-		if !held[s.AccountID] {
-			v := in.Verdicts[byAccount[s.AccountID]]
-			p.ServiceChanges = append(p.ServiceChanges, ServiceChange{Service: s, State: StateSuspended, Reason: v.suspensionReason()})
+		if held[s.AccountID] {
+			continue
+		}
+		// Verdicts are in id order: found without a map of them all.
+		i, ok := slices.BinarySearchFunc(in.Verdicts, s.AccountID, func(v Verdict, id int64) int { return cmp.Compare(v.Standing.AccountID, id) })
+		if ok {
+			p.ServiceChanges = append(p.ServiceChanges, ServiceChange{Service: s, State: StateSuspended, Reason: in.Verdicts[i].suspensionReason()})
 		}
 	}
 	p.SuspendedServices = len(p.ServiceChanges)
