@@ -6,4 +6,12 @@
 // It is pure Go: it performs no I/O and imports neither pgx nor gRPC. Errors
 // it defines carry a [Code] that the API layer maps to HTTP and gRPC statuses
 // in one place.
+//
+// Collection decisions are plans computed from plain inputs: the sweep's
+// ([SweepVerdict], [PlanSweep]), the settlement after money moved
+// ([PlanSettlement]) and the approval of held suspensions ([PlanApproval])
+// say which statuses change and why ([Reason]), which services to suspend
+// or restore, what the guard holds, which fees to charge and which notices
+// to queue. The store reads their inputs in bulk and applies a plan as it
+// is, in one transaction.
 package billing

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -148,7 +147,7 @@ func (db *DB) PostCredit(ctx context.Context, accountID, amount int64, memo stri
 			return err
 		}
 		// A credit that meets the reactivation rule restores service now.
-		return db.settleTx(ctx, tx, accountID, fmt.Sprintf("credit %d", id), "", 0, at)
+		return db.settleTx(ctx, tx, accountID, billing.SettleCause{Kind: billing.CauseCredit, CreditID: id}, "", at)
 	})
 	return jt, err
 }

@@ -389,7 +389,7 @@ func (db *DB) postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.Paymen
 		}
 	}
 	for _, acct := range settle {
-		if err := db.settleTx(ctx, tx, acct, fmt.Sprintf("payment batch %d", b.ID), by, 0, now); err != nil {
+		if err := db.settleTx(ctx, tx, acct, billing.SettleCause{Kind: billing.CausePayment, BatchID: b.ID}, by, now); err != nil {
 			return err
 		}
 	}

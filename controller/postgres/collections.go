@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,7 +58,7 @@ func (db *DB) SetPromise(ctx context.Context, accountID int64, until billing.Dat
 		if err := auditNote(ctx, tx, accountID, "promise", by, what, now); err != nil {
 			return err
 		}
-		return db.settleTx(ctx, tx, accountID, "promise", by, 0, now)
+		return db.settleTx(ctx, tx, accountID, billing.SettleCause{Kind: billing.CausePromise}, by, now)
 	})
 	if err != nil {
 		return billing.AccountStanding{}, err
@@ -83,7 +84,7 @@ func (db *DB) SetExempt(ctx context.Context, accountID int64, exempt bool, reaso
 		if err := auditNote(ctx, tx, accountID, "exemption", by, what, now); err != nil {
 			return err
 		}
-		return db.settleTx(ctx, tx, accountID, "exemption", by, 0, now)
+		return db.settleTx(ctx, tx, accountID, billing.SettleCause{Kind: billing.CauseExemption}, by, now)
 	})
 	if err != nil {
 		return billing.AccountStanding{}, err
@@ -140,14 +141,7 @@ func (db *DB) AccountStanding(ctx context.Context, accountID int64, now time.Tim
 	}
 	a := billing.Assess(t, rule, today, s)
 	st.PastDue, st.Overdue, st.DelinquencyDate = a.PastDue, a.Overdue, a.DelinquencyDate
-	st.Reasons = a.Reasons
-	if n := len(st.Reasons); a.Suspend && n > 0 && st.Reasons[n-1].Kind == billing.ReasonAutoSuspended {
-		// Not suspended yet: say what the sweep will do, not what it did.
-		st.Reasons = append(st.Reasons[:n-1:n-1], st.Reasons[n-1])
-		st.Reasons[n-1].Kind = billing.ReasonSuspensionDue
-	} else if a.Status != st.Status && st.Status != billing.AccountSuspended {
-		st.Reasons = append(st.Reasons[:len(st.Reasons):len(st.Reasons)], billing.Reason{Kind: billing.ReasonStatusDue, Status: a.Status})
-	}
+	st.Reasons = billing.StandingReasons(st.Status, a)
 	st.Why = billing.StaffWhy(st.Reasons)
 	rows, err := db.Pool.Query(ctx, `SELECT id, pop_id, desired_state, state_reason, observed_state, last_confirmed_at,
 		revision, confirmed_revision, CASE WHEN pending_revision >= revision THEN pending_reason ELSE '' END
@@ -300,7 +294,8 @@ func (db *DB) DecideSuspensionBatch(ctx context.Context, id int64, approve bool,
 }
 
 // approveHeld suspends the chosen accounts of a held batch that are still
-// delinquent, and marks the others skipped.
+// delinquent ([billing.PlanApproval] decides which), and marks the others
+// skipped.
 func (db *DB) approveHeld(ctx context.Context, tx pgx.Tx, batchID int64, accounts []int64, by string, now time.Time) error {
 	if _, err := tx.Exec(ctx, `SELECT 1 FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE`, accounts); err != nil {
 		return err
@@ -313,61 +308,37 @@ func (db *DB) approveHeld(ctx context.Context, tx pgx.Tx, batchID int64, account
 	if err != nil {
 		return err
 	}
-	var suspend []assessed
-	var statuses []statusRow
+	var plan billing.ApprovalPlan
 	for _, typeID := range types {
 		t, rule, loc, err := typeRule(ctx, tx, typeID)
 		if err != nil {
 			return err
 		}
-		today := billing.DateIn(now, loc)
-		err = loadStandings(ctx, tx, typeID, today, accounts, now, func(s billing.Standing) error {
-			s.Held, s.Reminded = false, true // staff approved: neither the guard nor the reminder rule waits now
-			a := billing.Assess(t, rule, today, s)
-			if s.Status == billing.AccountDelinquent && (a.Suspend || a.Status == billing.AccountDelinquent) {
-				a.Suspend, a.Status = true, billing.AccountSuspended
-				a = a.With(billing.Reason{Kind: billing.ReasonSuspensionApproved, Detail: by, Batch: batchID})
-				suspend = append(suspend, assessed{s, a})
-				statuses = append(statuses, statusRow{s.AccountID, s.Status, a.Status, a.Why})
-			}
+		in := billing.ApprovalInput{Type: t, Rule: rule, Today: billing.DateIn(now, loc), BatchID: batchID, By: by}
+		err = loadStandingsIn(ctx, tx, typeID, in.Today, accounts, math.MinInt64, math.MaxInt64, now, func(s billing.Standing, c billing.Contact) error {
+			in.Standings, in.Contacts = append(in.Standings, s), append(in.Contacts, c)
 			return nil
 		})
 		if err != nil {
 			return err
 		}
+		plan.Merge(billing.PlanApproval(in))
 	}
-	ids := make([]int64, len(suspend))
-	for i, x := range suspend {
-		ids[i] = x.s.AccountID
-	}
-	svcs, err := accountServices(ctx, tx, ids, billing.StateSuspended)
+	svcs, err := coreServices(ctx, tx, plan.Suspend, billing.StateSuspended)
 	if err != nil {
 		return err
 	}
-	byAccount := map[int64]assessed{}
-	for _, x := range suspend {
-		byAccount[x.s.AccountID] = x
-	}
-	reason := func(s serviceRef) string {
-		x := byAccount[s.account]
-		return fmt.Sprintf("account %s delinquent: %s past its delinquency date %s (approved by %s)", x.s.Number,
-			billing.Money{Amount: x.a.Overdue, Currency: x.s.Currency}, x.a.DelinquencyDate, by)
-	}
-	if err := setDesiredStates(ctx, tx, svcs, billing.StateSuspended, reason, by, now); err != nil {
+	if err := applyServiceChanges(ctx, tx, plan.ServiceChanges(svcs), by, now); err != nil {
 		return err
 	}
-	if err := writeStatuses(ctx, tx, statuses, "approval", by, 0, 0, now); err != nil {
+	if err := writeStatuses(ctx, tx, plan.StatusChanges, nil, by, 0, now); err != nil {
 		return err
 	}
-	var notices []billing.Notice
-	for _, x := range suspend {
-		notices = append(notices, statusNotice(billing.NoticeSuspended, x.s, x.a, true))
-	}
-	if _, err := queueNotices(ctx, tx, notices, now); err != nil {
+	if _, err := QueueNoticesTx(ctx, tx, plan.Notices, now); err != nil {
 		return err
 	}
 	_, err = tx.Exec(ctx, `UPDATE suspension_batch_items SET status = CASE WHEN account_id = ANY($3) THEN 'approved' ELSE 'skipped' END,
 			decided_at = $4, decided_by = $5
-		WHERE batch_id = $1 AND account_id = ANY($2)`, batchID, accounts, ids, now, by)
+		WHERE batch_id = $1 AND account_id = ANY($2)`, batchID, accounts, plan.Suspend, now, by)
 	return err
 }

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -239,7 +238,7 @@ func (db *DB) attemptEffectsTx(ctx context.Context, tx pgx.Tx, a billing.Payment
 		}
 		// A card payment that meets the reactivation rule restores service
 		// before the charge call returns.
-		if err := db.settleTx(ctx, tx, a.AccountID, fmt.Sprintf("payment %d", p.ID), "gateway:"+a.Gateway, p.ID, at); err != nil {
+		if err := db.settleTx(ctx, tx, a.AccountID, billing.SettleCause{Kind: billing.CausePayment, PaymentID: p.ID}, "gateway:"+a.Gateway, at); err != nil {
 			return a, err
 		}
 	} else if a.Status == "failed" {

@@ -357,7 +357,7 @@ func (db *DB) postAndSettle(ctx context.Context, in billing.NewPayment, by strin
 		if p, err = postPaymentTx(ctx, tx, in, by, now, nil, 0); err != nil {
 			return err
 		}
-		if err := db.settleTx(ctx, tx, in.AccountID, fmt.Sprintf("payment %d", p.ID), by, p.ID, now); err != nil {
+		if err := db.settleTx(ctx, tx, in.AccountID, billing.SettleCause{Kind: billing.CausePayment, PaymentID: p.ID}, by, now); err != nil {
 			return err
 		}
 		if k == nil {
@@ -630,7 +630,7 @@ func (db *DB) ReversePayment(ctx context.Context, id int64, r billing.Reversal, 
 		if _, err := allocate(ctx, tx, accountID); err != nil {
 			return err
 		}
-		return db.settleTx(ctx, tx, accountID, fmt.Sprintf("reversal of payment %d", id), by, id, now)
+		return db.settleTx(ctx, tx, accountID, billing.SettleCause{Kind: billing.CauseReversal, PaymentID: id}, by, now)
 	})
 	if err != nil {
 		return billing.Payment{}, err

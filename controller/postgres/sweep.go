@@ -61,13 +61,13 @@ const standingsSQL = `WITH owed AS (
 // and calls fn for each account.
 func loadStandings(ctx context.Context, q querier, typeID int64, horizon billing.Date, ids []int64, sentBefore time.Time, fn func(billing.Standing) error) error {
 	return loadStandingsIn(ctx, q, typeID, horizon, ids, math.MinInt64, math.MaxInt64, sentBefore,
-		func(s billing.Standing, _ contact) error { return fn(s) })
+		func(s billing.Standing, _ billing.Contact) error { return fn(s) })
 }
 
 // loadStandingsIn runs standingsSQL over the accounts with ids from lo to
 // hi (and in ids, if not nil) and calls fn for each account, with its
 // contact.
-func loadStandingsIn(ctx context.Context, q querier, typeID int64, horizon billing.Date, ids []int64, lo, hi int64, sentBefore time.Time, fn func(billing.Standing, contact) error) error {
+func loadStandingsIn(ctx context.Context, q querier, typeID int64, horizon billing.Date, ids []int64, lo, hi int64, sentBefore time.Time, fn func(billing.Standing, billing.Contact) error) error {
 	var idArg any
 	if ids != nil {
 		idArg = ids
@@ -83,9 +83,9 @@ func loadStandingsIn(ctx context.Context, q querier, typeID int64, horizon billi
 		var invIDs, remaining []int64
 		var numbers []string
 		var dues []time.Time
-		var c contact
+		var c billing.Contact
 		if err := rows.Scan(&s.AccountID, &s.Number, &s.Currency, &s.Status, &s.Exempt, &s.ExemptReason, &promise,
-			&invIDs, &numbers, &dues, &remaining, &s.Balance, &s.Reminded, &s.Held, &c.email, &c.name); err != nil {
+			&invIDs, &numbers, &dues, &remaining, &s.Balance, &s.Reminded, &s.Held, &c.Email, &c.Name); err != nil {
 			return err
 		}
 		if promise != nil {
@@ -126,7 +126,7 @@ const sweepReaders = 4
 // number, parts in id order, from one goroutine per part. It returns how
 // many parts there were.
 func (db *DB) readStandings(ctx context.Context, typeID int64, horizon billing.Date, ids []int64, sentBefore time.Time, readers int,
-	conns []*pgxpool.Conn, fn func(part int, s billing.Standing, c contact) error) (int, error) {
+	conns []*pgxpool.Conn, fn func(part int, s billing.Standing, c billing.Contact) error) (int, error) {
 	type span struct {
 		ids    []int64
 		lo, hi int64
@@ -179,7 +179,7 @@ func (db *DB) readStandings(ctx context.Context, typeID int64, horizon billing.D
 					}
 				}
 				return loadStandingsIn(ctx, tx, typeID, horizon, sp.ids, sp.lo, sp.hi, sentBefore,
-					func(s billing.Standing, c contact) error { return fn(i, s, c) })
+					func(s billing.Standing, c billing.Contact) error { return fn(i, s, c) })
 			})
 			if err != nil {
 				cancel(err)
@@ -221,22 +221,12 @@ func ruleOf(t billing.AccountType) (billing.DateRule, *time.Location, error) {
 	return rule, loc, err
 }
 
-// assessed is one account's standing with the sweep's verdict.
-type assessed struct {
-	s billing.Standing
-	a billing.Assessment
-}
-
-// needsWrite reports whether the verdict changes anything.
-func (x assessed) needsWrite() bool {
-	return x.a.Status != x.s.Status || x.a.Suspend || x.a.Restore || x.a.Reminder != nil
-}
-
 // Sweep runs the delinquency sweep of one account type at now: every account
 // that owes on a past-due invoice or is not current is assessed
-// ([billing.Assess]); status changes, suspensions (through the enforcement
-// outbox, or held by the blast-radius guard), restores and reminders are
-// written in one transaction, each with its reason and an audit row.
+// ([billing.SweepVerdict]); the sweep's plan ([billing.PlanSweep]: status
+// changes, suspensions through the enforcement outbox or held by the
+// blast-radius guard, restores, fees and notices) is written in one
+// transaction, each change with its reason and an audit row.
 //
 // A scheduled sweep runs once per local date of the type: a second one
 // returns AlreadyRan. A dry run computes the same and changes nothing.
@@ -269,9 +259,9 @@ func (db *DB) Sweep(ctx context.Context, req billing.SweepRequest, now time.Time
 	// are sorted).
 	readers := min(sweepReaders, int(db.Pool.Config().MaxConns))
 	todos, examined := make([][]int64, readers), make([]int, readers)
-	_, err = db.readStandings(ctx, t.ID, horizon, nil, now, readers, nil, func(part int, s billing.Standing, _ contact) error {
+	_, err = db.readStandings(ctx, t.ID, horizon, nil, now, readers, nil, func(part int, s billing.Standing, _ billing.Contact) error {
 		examined[part]++
-		if (assessed{s, billing.Assess(t, rule, today, s)}).needsWrite() {
+		if billing.SweepVerdict(t, rule, today, s, billing.Contact{}).NeedsWrite() {
 			todos[part] = append(todos[part], s.AccountID)
 		}
 		return nil
@@ -306,8 +296,7 @@ func (db *DB) Sweep(ctx context.Context, req billing.SweepRequest, now time.Time
 		if _, err := tx.Exec(ctx, sweepSettings); err != nil {
 			return err
 		}
-		var work []assessed
-		who := map[int64]contact{}
+		var work []billing.Verdict
 		if len(todo) > 0 {
 			// The re-read's connections are taken before the locks: taken
 			// after, they could all be held by payments waiting for those
@@ -322,11 +311,11 @@ func (db *DB) Sweep(ctx context.Context, req billing.SweepRequest, now time.Time
 				return err
 			}
 			var err error
-			if work, err = db.reread(ctx, tx, t, rule, today, horizon, todo, now, conns, who); err != nil {
+			if work, err = db.reread(ctx, tx, t, rule, today, horizon, todo, now, conns); err != nil {
 				return err
 			}
 		}
-		if err := db.applySweep(ctx, tx, t, loc, req, &res, work, who, now); err != nil {
+		if err := db.applySweep(ctx, tx, t, today, req, &res, work, now); err != nil {
 			return err
 		}
 		res.FinishedAt = now
@@ -370,23 +359,21 @@ func (db *DB) acquireReaders(ctx context.Context) []*pgxpool.Conn {
 
 // reread reads the standings of the todo accounts again once tx holds
 // their locks, assesses them and returns those that need a change, in id
-// order, and fills in who with their contacts. It reads in parts on conns
+// order. It reads in parts on conns
 // (from acquireReaders, taken before the locks) at once: a read that starts
 // after the locks are granted sees what the transaction would, since what
 // changes a standing commits with the account's lock. Without conns it
 // reads in tx.
 func (db *DB) reread(ctx context.Context, tx pgx.Tx, t billing.AccountType, rule billing.DateRule, today, horizon billing.Date, todo []int64,
-	now time.Time, conns []*pgxpool.Conn, who map[int64]contact) ([]assessed, error) {
+	now time.Time, conns []*pgxpool.Conn) ([]billing.Verdict, error) {
 	readers := len(conns)
-	works, whos := make([][]assessed, max(readers, 1)), make([][]contactOf, max(readers, 1))
+	works := make([][]billing.Verdict, max(readers, 1))
 	for i := range works {
-		works[i] = make([]assessed, 0, len(todo)/len(works)+1)
+		works[i] = make([]billing.Verdict, 0, len(todo)/len(works)+1)
 	}
-	keep := func(part int, s billing.Standing, c contact) error {
-		x := assessed{s, billing.Assess(t, rule, today, s)}
-		if x.needsWrite() {
-			works[part] = append(works[part], x)
-			whos[part] = append(whos[part], contactOf{s.AccountID, c})
+	keep := func(part int, s billing.Standing, c billing.Contact) error {
+		if v := billing.SweepVerdict(t, rule, today, s, c); v.NeedsWrite() {
+			works[part] = append(works[part], v)
 		}
 		return nil
 	}
@@ -395,7 +382,7 @@ func (db *DB) reread(ctx context.Context, tx pgx.Tx, t billing.AccountType, rule
 			return nil, err
 		}
 		err := loadStandingsIn(ctx, tx, t.ID, horizon, todo, math.MinInt64, math.MaxInt64, now,
-			func(s billing.Standing, c contact) error { return keep(0, s, c) })
+			func(s billing.Standing, c billing.Contact) error { return keep(0, s, c) })
 		if err != nil {
 			return nil, err
 		}
@@ -405,20 +392,11 @@ func (db *DB) reread(ctx context.Context, tx pgx.Tx, t billing.AccountType, rule
 	} else if _, err := db.readStandings(ctx, t.ID, horizon, todo, now, readers, conns, keep); err != nil {
 		return nil, err
 	}
-	work := make([]assessed, 0, len(todo))
+	work := make([]billing.Verdict, 0, len(todo))
 	for i := range works {
 		work = append(work, works[i]...)
-		for _, c := range whos[i] {
-			who[c.account] = c.contact
-		}
 	}
 	return work, nil
-}
-
-// contactOf is an account's contact.
-type contactOf struct {
-	account int64
-	contact contact
 }
 
 func nullID(id int64) any {
@@ -428,81 +406,71 @@ func nullID(id int64) any {
 	return id
 }
 
-// statusRow is one account's status change for writeStatuses.
-type statusRow struct {
-	account  int64
-	from, to billing.AccountStatus
-	why      []string
-}
-
-// applySweep writes the verdicts of a sweep inside tx.
-func (db *DB) applySweep(ctx context.Context, tx pgx.Tx, t billing.AccountType, loc *time.Location, req billing.SweepRequest, res *billing.SweepResult, work []assessed,
-	who map[int64]contact, now time.Time) error {
+// applySweep computes the sweep's plan from the verdicts of the accounts
+// that need a write (in id order) and the services and POP loads they
+// involve, all read in tx, and applies it in tx. It decides nothing
+// itself ([billing.PlanSweep] does).
+func (db *DB) applySweep(ctx context.Context, tx pgx.Tx, t billing.AccountType, today billing.Date, req billing.SweepRequest, res *billing.SweepResult,
+	work []billing.Verdict, now time.Time) error {
 	actor := cmp.Or(req.Actor, SweepActor)
-	// Suspensions first: the guard may turn some into held ones, which
-	// stay delinquent.
-	var suspend []assessed
-	for _, x := range work {
-		if x.a.Suspend {
-			suspend = append(suspend, x)
+	var suspend, restore []int64
+	for _, v := range work {
+		if v.Suspends() {
+			suspend = append(suspend, v.Standing.AccountID)
+		}
+		if v.Restores() {
+			restore = append(restore, v.Standing.AccountID)
 		}
 	}
-	held, err := db.suspendOrHold(ctx, tx, req, res, suspend, actor, now)
-	if err != nil {
+	in := billing.SweepInput{Type: t, Today: today, Now: now, Guard: req.Guard, Verdicts: work}
+	var err error
+	if in.SuspendServices, err = coreServices(ctx, tx, suspend, billing.StateSuspended); err != nil {
 		return err
 	}
-	var statuses []statusRow
-	var restore []assessed
-	var notices []billing.Notice
-	for _, x := range work {
-		a := x.a
-		if held[x.s.AccountID] {
-			a.Status = billing.AccountDelinquent
-			a = a.With(billing.Reason{Kind: billing.ReasonGuardHold, Batch: res.HeldBatchID})
-		}
-		if a.Status != x.s.Status {
-			statuses = append(statuses, statusRow{x.s.AccountID, x.s.Status, a.Status, a.Why})
-		}
-		if a.Restore {
-			restore = append(restore, x)
-		}
-		if a.Reminder != nil {
-			notices = append(notices, reminderNotice(x.s, a))
-		}
-		if a.Suspend && !held[x.s.AccountID] {
-			notices = append(notices, statusNotice(billing.NoticeSuspended, x.s, a, true))
-		}
+	if in.Loads, err = popLoads(ctx, tx, in.GuardPOPs(), now); err != nil {
+		return err
 	}
-	// The writes that need no answer, a few big statements.
-	var w writeBatch
-	if len(restore) > 0 {
-		ids := make([]int64, len(restore))
-		for i, x := range restore {
-			ids[i] = x.s.AccountID
-		}
-		svcs, err := accountServices(ctx, tx, ids, billing.StateActive)
-		if err != nil {
+	if in.RestoreServices, err = coreServices(ctx, tx, restore, billing.StateActive); err != nil {
+		return err
+	}
+	plan := billing.PlanSweep(in)
+
+	if err := applyServiceChanges(ctx, tx, plan.ServiceChanges, actor, now); err != nil {
+		return err
+	}
+	if len(plan.HeldReasons) > 0 {
+		if err := tx.QueryRow(ctx, `INSERT INTO suspension_batches (sweep_id, reasons, created_at) VALUES ($1, $2, $3) RETURNING id`,
+			res.ID, plan.HeldReasons, now).Scan(&res.HeldBatchID); err != nil {
 			return err
 		}
-		if err := restoreAccounts(ctx, tx, t, loc, restore, svcs, "restored by the delinquency sweep", actor, now, &w); err != nil {
-			return err
-		}
-	}
-	for _, x := range restore {
-		notices = append(notices, statusNotice(billing.NoticeRestored, x.s, x.a, false))
-	}
-	res.Restored = len(restore)
-	queueStatuses(&w, statuses, "sweep", actor, res.ID, 0, now)
-	res.StatusChanges = len(statuses)
-	var out []billing.Notice
-	for _, n := range notices {
-		if n, ok := who[n.AccountID].address(n); ok {
-			out = append(out, n)
-			if n.Kind == billing.NoticeReminder {
-				res.Reminders++
+		res.HeldReasons = plan.HeldReasons
+		plan.HeldIn(res.HeldBatchID)
+		var itemAccounts []int64
+		var itemServices, itemPOPs, itemWhy []string
+		for _, p := range plan.Suspensions {
+			if p.Held {
+				itemAccounts = append(itemAccounts, p.AccountID)
+				itemServices = append(itemServices, pgIntArray(p.ServiceIDs))
+				itemPOPs = append(itemPOPs, pgTextArray(p.POPs))
+				itemWhy = append(itemWhy, strings.Join(p.Why, "\n"))
 			}
 		}
+		if _, err := tx.Exec(ctx, `INSERT INTO suspension_batch_items (batch_id, account_id, service_ids, pops, why)
+			SELECT $1, a, s::bigint[], p::text[], string_to_array(w, E'\n') FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[]) AS u(a, s, p, w)`,
+			res.HeldBatchID, itemAccounts, itemServices, itemPOPs, itemWhy); err != nil {
+			return err
+		}
 	}
+	res.SuspendedServices, res.Suspended, res.Held = plan.SuspendedServices, plan.Suspended, plan.Held
+	res.Restored, res.Reminders, res.StatusChanges = plan.Restored, plan.Reminders, len(plan.StatusChanges)
+	res.Suspensions = append(res.Suspensions, plan.Suspensions[:min(len(plan.Suspensions), 1000)]...)
+
+	// The writes that need no answer, a few big statements.
+	var w writeBatch
+	if err := queueJournal(&w, plan.Fees); err != nil {
+		return err
+	}
+	queueStatuses(&w, plan.StatusChanges, plan.MootHolds, actor, res.ID, now)
 	// The notices' rows (JSON) are made while the server writes the rest.
 	type made struct {
 		inserts []noticeInsert
@@ -510,7 +478,7 @@ func (db *DB) applySweep(ctx context.Context, tx pgx.Tx, t billing.AccountType, 
 	}
 	notes := make(chan made, 1)
 	go func() {
-		inserts, err := noticeInserts(out, now)
+		inserts, err := noticeInserts(plan.Notices, now)
 		notes <- made{inserts, err}
 	}()
 	if err := w.exec(ctx, tx); err != nil {
@@ -528,88 +496,47 @@ func (db *DB) applySweep(ctx context.Context, tx pgx.Tx, t billing.AccountType, 
 	return nw.exec(ctx, tx)
 }
 
-// reminderNotice is the reminder an assessment asks for.
-func reminderNotice(s billing.Standing, a billing.Assessment) billing.Notice {
-	n := statusNotice(billing.NoticeReminder, s, a, true)
-	n.InvoiceID, n.DaysBefore = a.Reminder.InvoiceID, a.Reminder.DaysBefore
-	n.Data.DelinquencyDate = a.Reminder.DelinquencyDate
-	for _, inv := range s.Invoices {
-		if inv.ID == a.Reminder.InvoiceID {
-			n.Data.DueDate = inv.DueDate
-			n.Data.InvoiceNumbers = []string{inv.Number}
-			n.Data.Amount = inv.Remaining
+// coreServices locks and returns the services of accounts whose desired
+// state is not state (see accountServices); none for no accounts.
+func coreServices(ctx context.Context, tx pgx.Tx, accounts []int64, not billing.DesiredState) ([]billing.ServiceRef, error) {
+	if len(accounts) == 0 {
+		return nil, nil
+	}
+	svcs, err := accountServices(ctx, tx, accounts, not)
+	return toCoreServices(svcs), err
+}
+
+// toCoreServices converts services for a plan's input.
+func toCoreServices(svcs []serviceRef) []billing.ServiceRef {
+	out := make([]billing.ServiceRef, len(svcs))
+	for i, s := range svcs {
+		out[i] = billing.ServiceRef{ID: s.id, POP: s.pop, AccountID: s.account}
+	}
+	return out
+}
+
+// applyServiceChanges applies a plan's service changes (of services locked
+// by the caller) through setDesiredStates: each run of changes to the same
+// state in one call, in the plan's order.
+func applyServiceChanges(ctx context.Context, tx pgx.Tx, cs []billing.ServiceChange, actor string, at time.Time) error {
+	for len(cs) > 0 {
+		n := 1
+		for n < len(cs) && cs[n].State == cs[0].State {
+			n++
 		}
-	}
-	return n
-}
-
-// statusNotice is a notice about the account's standing.
-func statusNotice(kind billing.NoticeKind, s billing.Standing, a billing.Assessment, businessHours bool) billing.Notice {
-	d := billing.NoticeData{AccountNumber: s.Number, Currency: s.Currency, Amount: a.PastDue, Balance: s.Balance,
-		DelinquencyDate: a.DelinquencyDate, Why: a.Why, Reasons: a.Reasons}
-	for _, inv := range a.OverdueInvoices {
-		d.InvoiceNumbers = append(d.InvoiceNumbers, inv.Number)
-	}
-	if len(s.Invoices) > 0 {
-		d.DueDate = s.Invoices[0].DueDate
-	}
-	return billing.Notice{AccountID: s.AccountID, Kind: kind, Data: d, BusinessHours: businessHours}
-}
-
-// queueNotices fills in each notice's address and name and queues those of
-// accounts with an email address. Reminders already queued are skipped. It
-// returns how many reminders it queued.
-func queueNotices(ctx context.Context, tx pgx.Tx, ns []billing.Notice, now time.Time) (int, error) {
-	out, reminders, err := noticeContacts(ctx, tx, ns)
-	if err != nil || len(out) == 0 {
-		return 0, err
-	}
-	if _, err := QueueNoticesTx(ctx, tx, out, now); err != nil {
-		return 0, err
-	}
-	return reminders, nil
-}
-
-// noticeContacts fills in each notice's address and name and returns those
-// of accounts with an email address, and how many of them are reminders.
-func noticeContacts(ctx context.Context, tx pgx.Tx, ns []billing.Notice) ([]billing.Notice, int, error) {
-	if len(ns) == 0 {
-		return nil, 0, nil
-	}
-	ids := make([]int64, len(ns))
-	for i, n := range ns {
-		ids[i] = n.AccountID
-	}
-	rows, err := tx.Query(ctx, `SELECT id, email, name FROM accounts WHERE id = ANY($1)`, ids)
-	if err != nil {
-		return nil, 0, err
-	}
-	who := map[int64]contact{}
-	var id int64
-	var c contact
-	if _, err := pgx.ForEachRow(rows, []any{&id, &c.email, &c.name}, func() error { who[id] = c; return nil }); err != nil {
-		return nil, 0, err
-	}
-	var out []billing.Notice
-	reminders := 0
-	for _, n := range ns {
-		if n, ok := who[n.AccountID].address(n); ok {
-			out = append(out, n)
-			if n.Kind == billing.NoticeReminder {
-				reminders++
-			}
+		run := cs[:n]
+		svcs := make([]serviceRef, n)
+		reasons := make(map[int64]string, n)
+		for i, c := range run {
+			svcs[i] = serviceRef{id: c.Service.ID, pop: c.Service.POP, account: c.Service.AccountID}
+			reasons[c.Service.ID] = c.Reason
 		}
+		if err := setDesiredStates(ctx, tx, svcs, run[0].State, func(s serviceRef) string { return reasons[s.id] }, actor, at); err != nil {
+			return err
+		}
+		cs = cs[n:]
 	}
-	return out, reminders, nil
-}
-
-// contact is an account's email address and name.
-type contact struct{ email, name string }
-
-// address addresses n to c; false if c has no email address.
-func (c contact) address(n billing.Notice) (billing.Notice, bool) {
-	n.To, n.Data.AccountName = c.email, c.name
-	return n, c.email != ""
+	return nil
 }
 
 // queueNoticeRows queues ns (addressed) on w; reminders already queued are
@@ -628,49 +555,54 @@ func queueNoticeRows(w *writeBatch, ns []billing.Notice, now time.Time) error {
 	return nil
 }
 
-// writeStatuses stores status changes with their audit rows: one round
-// trip however many accounts.
-func writeStatuses(ctx context.Context, tx pgx.Tx, rows []statusRow, cause, actor string, sweepID, paymentID int64, now time.Time) error {
-	if len(rows) == 0 {
+// writeStatuses stores a plan's status changes with their audit rows and
+// ends the moot held suspensions (see queueStatuses): one round trip
+// however many accounts. It returns the database's error.
+func writeStatuses(ctx context.Context, tx pgx.Tx, rows []billing.StatusChangePlan, moot []int64, actor string, sweepID int64, now time.Time) error {
+	if len(rows) == 0 && len(moot) == 0 {
 		return nil
 	}
 	var w writeBatch
-	queueStatuses(&w, rows, cause, actor, sweepID, paymentID, now)
+	queueStatuses(&w, rows, moot, actor, sweepID, now)
 	return w.run(ctx, tx, false)
 }
 
-// queueStatuses queues on w the statements that store status changes with
-// their audit rows.
-func queueStatuses(w *writeBatch, rows []statusRow, cause, actor string, sweepID, paymentID int64, now time.Time) {
-	if len(rows) == 0 {
+// queueStatuses queues on w the statements that store a plan's status
+// changes with their audit rows (sweepID, if not 0, is the sweep that
+// made them), skip the pending held suspensions of the moot accounts, and
+// decide the suspension batches left without pending items.
+func queueStatuses(w *writeBatch, rows []billing.StatusChangePlan, moot []int64, actor string, sweepID int64, now time.Time) {
+	if len(rows) == 0 && len(moot) == 0 {
 		return
 	}
-	ids := make([]int64, len(rows))
-	from, to, why := make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows))
+	ids, payments := make([]int64, len(rows)), make([]int64, len(rows))
+	from, to, why, causes := make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows))
 	for i, r := range rows {
-		ids[i], from[i], to[i], why[i] = r.account, string(r.from), string(r.to), strings.Join(r.why, "\n")
+		ids[i], payments[i], from[i], to[i] = r.AccountID, r.PaymentID, string(r.From), string(r.To)
+		why[i], causes[i] = strings.Join(r.Why, "\n"), string(r.Cause)
 	}
 	// Tens of thousands of ids: index lookups beat hashing or merging the
 	// whole accounts table (measured over 1,000,000 accounts). A few ids
 	// get index lookups anyway.
-	many := len(rows) > 100
+	many := len(rows) > 100 || len(moot) > 100
 	if many {
 		w.queue(nil, `SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`)
 	}
-	w.queue(rowsCheck(int64(len(rows)), "record status changes"), `WITH c AS (
-			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS c(id, from_status, to_status, why)
+	if len(rows) > 0 {
+		w.queue(rowsCheck(int64(len(rows)), "record status changes"), `WITH c AS (
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $9::bigint[]) AS c(id, from_status, to_status, why, cause, payment_id)
 		), u AS (
 			UPDATE accounts a SET status = c.to_status, status_why = string_to_array(c.why, E'\n'), status_changed_at = $7
 			FROM c WHERE a.id = c.id
 		)
 		INSERT INTO account_status_changes (account_id, from_status, to_status, cause, actor, why, sweep_id, payment_id, at)
-		SELECT c.id, c.from_status, c.to_status, $5, $6, string_to_array(c.why, E'\n'), $8, $9, $7 FROM c`,
-		ids, from, to, why, cause, actor, now, nullID(sweepID), nullID(paymentID))
-	// A held suspension of an account that is no longer delinquent is
-	// moot; a batch left without pending items is decided.
-	w.queue(nil, `UPDATE suspension_batch_items i SET status = 'skipped', decided_at = $3, decided_by = $4
-		FROM unnest($1::bigint[], $2::text[]) AS c(id, to_status)
-		WHERE i.account_id = c.id AND c.to_status <> 'delinquent' AND i.status = 'pending'`, ids, to, now, actor)
+		SELECT c.id, c.from_status, c.to_status, c.cause, $6, string_to_array(c.why, E'\n'), $8, nullif(c.payment_id, 0), $7 FROM c`,
+			ids, from, to, why, causes, actor, now, nullID(sweepID), payments)
+	}
+	if len(moot) > 0 {
+		w.queue(nil, `UPDATE suspension_batch_items SET status = 'skipped', decided_at = $2, decided_by = $3
+			WHERE account_id = ANY($1) AND status = 'pending'`, moot, now, actor)
+	}
 	w.queue(nil, `UPDATE suspension_batches b SET status = 'decided', decided_at = $1, decided_by = $2
 		WHERE b.status = 'pending' AND NOT EXISTS (SELECT 1 FROM suspension_batch_items i WHERE i.batch_id = b.id AND i.status = 'pending')`, now, actor)
 	if many {
@@ -760,113 +692,6 @@ func setDesiredStates(ctx context.Context, tx pgx.Tx, svcs []serviceRef, state b
 	return changeStates(tx, cs, false)
 }
 
-// suspendOrHold suspends the services of the accounts in xs, except at POPs
-// where the guard holds the sweep's suspensions: those accounts go to a
-// pending suspension batch. It returns the held accounts.
-func (db *DB) suspendOrHold(ctx context.Context, tx pgx.Tx, req billing.SweepRequest, res *billing.SweepResult, xs []assessed, actor string, now time.Time) (map[int64]bool, error) {
-	held := map[int64]bool{}
-	if len(xs) == 0 {
-		return held, nil
-	}
-	byAccount := make(map[int64]assessed, len(xs))
-	ids := make([]int64, len(xs))
-	for i, x := range xs {
-		ids[i] = x.s.AccountID
-		byAccount[x.s.AccountID] = x
-	}
-	svcs, err := accountServices(ctx, tx, ids, billing.StateSuspended)
-	if err != nil {
-		return nil, err
-	}
-	load := map[string]int{}
-	var pops []string
-	for _, s := range svcs {
-		if load[s.pop] == 0 {
-			pops = append(pops, s.pop)
-		}
-		load[s.pop]++
-	}
-	loads := map[string]billing.POPLoad{}
-	if !req.Guard.Disabled {
-		if loads, err = popLoads(ctx, tx, pops, now); err != nil {
-			return nil, err
-		}
-	}
-	heldPOP := map[string]bool{}
-	var reasons []string
-	for _, p := range pops {
-		l := loads[p]
-		l.Suspensions = load[p]
-		if hold, why := req.Guard.Hold(l); hold {
-			heldPOP[p] = true
-			reasons = append(reasons, why)
-		}
-	}
-	// An account with a service at a held POP is held whole.
-	for _, s := range svcs {
-		if heldPOP[s.pop] {
-			held[s.account] = true
-		}
-	}
-	var go_ []serviceRef
-	perAccount := map[int64][]serviceRef{}
-	for _, s := range svcs {
-		perAccount[s.account] = append(perAccount[s.account], s)
-		if !held[s.account] {
-			go_ = append(go_, s)
-		}
-	}
-	reason := func(s serviceRef) string {
-		x := byAccount[s.account]
-		return fmt.Sprintf("account %s delinquent: %s past its delinquency date %s", x.s.Number,
-			billing.Money{Amount: x.a.Overdue, Currency: x.s.Currency}, x.a.DelinquencyDate)
-	}
-	if err := setDesiredStates(ctx, tx, go_, billing.StateSuspended, reason, actor, now); err != nil {
-		return nil, err
-	}
-	res.SuspendedServices = len(go_)
-	if len(held) > 0 {
-		if err := tx.QueryRow(ctx, `INSERT INTO suspension_batches (sweep_id, reasons, created_at) VALUES ($1, $2, $3) RETURNING id`,
-			res.ID, reasons, now).Scan(&res.HeldBatchID); err != nil {
-			return nil, err
-		}
-		res.HeldReasons = reasons
-	}
-	var itemAccounts []int64
-	var itemServices, itemPOPs, itemWhy []string
-	for _, x := range xs {
-		id := x.s.AccountID
-		p := billing.PlannedSuspension{AccountID: id, Number: x.s.Number, ServiceIDs: []int64{}, POPs: []string{}, Held: held[id], Why: x.a.Why}
-		for _, s := range perAccount[id] {
-			p.ServiceIDs = append(p.ServiceIDs, s.id)
-			if !slices.Contains(p.POPs, s.pop) {
-				p.POPs = append(p.POPs, s.pop)
-			}
-		}
-		if held[id] {
-			res.Held++
-			itemAccounts = append(itemAccounts, id)
-			itemServices = append(itemServices, pgIntArray(p.ServiceIDs))
-			itemPOPs = append(itemPOPs, pgTextArray(p.POPs))
-			itemWhy = append(itemWhy, strings.Join(x.a.Why, "\n"))
-		} else {
-			res.Suspended++
-		}
-		if len(res.Suspensions) < 1000 {
-			res.Suspensions = append(res.Suspensions, p)
-		}
-	}
-	if len(itemAccounts) > 0 {
-		_, err := tx.Exec(ctx, `INSERT INTO suspension_batch_items (batch_id, account_id, service_ids, pops, why)
-			SELECT $1, a, s::bigint[], p::text[], string_to_array(w, E'\n') FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[]) AS u(a, s, p, w)`,
-			res.HeldBatchID, itemAccounts, itemServices, itemPOPs, itemWhy)
-		if err != nil {
-			return nil, err
-		}
-	}
-	return held, nil
-}
-
 // pgIntArray and pgTextArray format array literals (for passing arrays of
 // arrays through unnest).
 func pgIntArray(v []int64) string {
@@ -909,37 +734,6 @@ func popLoads(ctx context.Context, tx pgx.Tx, pops []string, now time.Time) (map
 	var l billing.POPLoad
 	_, err = pgx.ForEachRow(rows, []any{&l.POP, &l.Active, &l.Median}, func() error { out[l.POP] = l; return nil })
 	return out, err
-}
-
-// restoreAccounts restores the services of assessed accounts, svcs (from
-// accountServices, not active), through setDesiredStates, and queues on w
-// the rest: the type's reconnection fee for those restored because they
-// paid, and the end of any suspension of theirs still waiting for approval.
-func restoreAccounts(ctx context.Context, tx pgx.Tx, t billing.AccountType, loc *time.Location, xs []assessed, svcs []serviceRef, reason, actor string, now time.Time, w *writeBatch) error {
-	ids := make([]int64, len(xs))
-	for i, x := range xs {
-		ids[i] = x.s.AccountID
-	}
-	if err := setDesiredStates(ctx, tx, svcs, billing.StateActive, func(serviceRef) string { return reason }, actor, now); err != nil {
-		return err
-	}
-	if t.ReconnectionFee > 0 {
-		var fees []billing.JournalTx
-		for _, x := range xs {
-			if x.a.Paid {
-				jt := billing.FeeTx(x.s.AccountID, x.s.Currency, t.ReconnectionFee, "reconnection fee", billing.DateIn(now, loc))
-				jt.PostedAt = now
-				fees = append(fees, jt)
-			}
-		}
-		if err := queueJournal(w, fees); err != nil {
-			return err
-		}
-	}
-	// Any suspension still waiting for approval is moot.
-	w.queue(nil, `UPDATE suspension_batch_items SET status = 'skipped', decided_at = $2, decided_by = $3
-		WHERE account_id = ANY($1) AND status = 'pending'`, ids, now, actor)
-	return nil
 }
 
 // queueJournal queues on w one statement that posts journal transactions of
@@ -1008,18 +802,18 @@ const settleStandingSQL = `SELECT a.id, a.number, a.currency, a.status, a.exempt
 	) o ON true
 	WHERE a.id = $1`
 
-// settleTx re-assesses one account after money moved (a payment, a credit,
-// a reversal, a promise or an exemption) inside the transaction that moved
-// it, which holds the account's row lock. It restores a suspended account
-// that now meets its reactivation rule (or is held out of suspension) and
-// updates its status; it never suspends: a reversed payment leads to
-// suspension only through the next sweep.
+// settleTx plans and applies the settlement of one account after money
+// moved (a payment, a credit, a reversal, a promise or an exemption; see
+// [billing.PlanSettlement]) inside the transaction that moved it, which
+// holds the account's row lock. actor is recorded with what it changes.
+// It returns the database's error, or the plan's validation error
+// (EINVALID) for a fee or notice the store cannot write.
 //
 // It takes two round trips: the reads (the account's type, its standing
 // and its services that are not active, locked) pipelined in one, then the
 // writes in another. Restored services' desired states are written at
 // commit (see outbox.go).
-func (db *DB) settleTx(ctx context.Context, tx pgx.Tx, accountID int64, cause, actor string, paymentID int64, now time.Time) error {
+func (db *DB) settleTx(ctx context.Context, tx pgx.Tx, accountID int64, cause billing.SettleCause, actor string, now time.Time) error {
 	sq := newServicesQuery(tx, []int64{accountID}, billing.StateActive)
 	var rb pgx.Batch
 	rb.Queue(genericPlans)
@@ -1028,11 +822,8 @@ func (db *DB) settleTx(ctx context.Context, tx pgx.Tx, accountID int64, cause, a
 	rb.Queue(accountServicesSQL, sq.args()...)
 	rb.Queue(defaultPlans)
 	br := tx.SendBatch(ctx, &rb)
-	var who contact
-	var t billing.AccountType
-	var x assessed
+	in := billing.SettleInput{Now: now, Cause: cause}
 	var svcs []serviceRef
-	var reminded []bool
 	var promise *time.Time
 	var invIDs, remaining []int64
 	var numbers []string
@@ -1041,12 +832,12 @@ func (db *DB) settleTx(ctx context.Context, tx pgx.Tx, accountID int64, cause, a
 		if _, err := br.Exec(); err != nil {
 			return err
 		}
-		if t, err = scanAccountType(prefixedRow{br.QueryRow(), []any{&who.email, &who.name}}); err != nil {
+		if in.Type, err = scanAccountType(prefixedRow{br.QueryRow(), []any{&in.Contact.Email, &in.Contact.Name}}); err != nil {
 			return err
 		}
-		s := &x.s
+		s := &in.Standing
 		if err := br.QueryRow().Scan(&s.AccountID, &s.Number, &s.Currency, &s.Status, &s.Exempt, &s.ExemptReason, &promise,
-			&invIDs, &numbers, &dues, &remaining, &reminded, &s.Balance, &s.Held); err != nil {
+			&invIDs, &numbers, &dues, &remaining, &in.Reminded, &s.Balance, &s.Held); err != nil {
 			return err
 		}
 		rows, err := br.Query()
@@ -1062,56 +853,38 @@ func (db *DB) settleTx(ctx context.Context, tx pgx.Tx, accountID int64, cause, a
 	if err != nil {
 		return err
 	}
-	rule, loc, err := ruleOf(t)
+	rule, loc, err := ruleOf(in.Type)
 	if err != nil {
 		return err
 	}
-	today := billing.DateIn(now, loc)
-	horizon := today.AddDays(billing.ReminderLead(t))
-	s := &x.s
+	in.Rule, in.Today, in.Services = rule, billing.DateIn(now, loc), toCoreServices(svcs)
 	if promise != nil {
-		s.PromiseUntil = billing.DateOf(*promise)
+		in.Standing.PromiseUntil = billing.DateOf(*promise)
 	}
+	in.Standing.Invoices = make([]billing.OwedInvoice, len(invIDs))
 	for i := range invIDs {
-		if due := billing.DateOf(dues[i]); !due.After(horizon) {
-			s.Invoices = append(s.Invoices, billing.OwedInvoice{ID: invIDs[i], Number: numbers[i], DueDate: due, Remaining: remaining[i]})
-			s.Reminded = s.Reminded || reminded[i]
-		}
+		in.Standing.Invoices[i] = billing.OwedInvoice{ID: invIDs[i], Number: numbers[i], DueDate: billing.DateOf(dues[i]), Remaining: remaining[i]}
 	}
-	if len(s.Invoices) == 0 && s.Status != billing.AccountPastDue && s.Status != billing.AccountDelinquent && s.Status != billing.AccountSuspended {
-		// Current and owes nothing due: nothing to settle.
+	plan := billing.PlanSettlement(in)
+	if plan.Empty() {
 		return nil
 	}
-	if s.Invoices == nil {
-		s.Invoices = []billing.OwedInvoice{}
-	}
-	x.a = billing.Assess(t, rule, today, *s)
-	if x.a.Suspend {
-		x.a.Suspend = false
-		x.a.Status = billing.AccountDelinquent
-		if x.s.Status == billing.AccountCurrent || x.s.Status == billing.AccountPastDue {
-			x.a = x.a.With(billing.Reason{Kind: billing.ReasonSweepDecides})
-		}
+	if err := applyServiceChanges(ctx, tx, plan.ServiceChanges, actor, now); err != nil {
+		return err
 	}
 	var w writeBatch
 	w.queue(nil, genericPlans)
-	if x.a.Restore {
-		if err := restoreAccounts(ctx, tx, t, loc, []assessed{x}, svcs, cause+" restored service", actor, now, &w); err != nil {
-			return err
-		}
-		if n, ok := who.address(statusNotice(billing.NoticeRestored, x.s, x.a, false)); ok {
-			if err := queueNoticeRows(&w, []billing.Notice{n}, now); err != nil {
-				return err
-			}
-		}
+	if err := queueJournal(&w, plan.Fees); err != nil {
+		return err
 	}
-	if x.a.Status != x.s.Status {
-		kind := strings.Fields(cause)[0]
-		queueStatuses(&w, []statusRow{{accountID, x.s.Status, x.a.Status, x.a.Why}}, kind, actor, 0, paymentID, now)
+	if err := queueNoticeRows(&w, plan.Notices, now); err != nil {
+		return err
 	}
-	if w.len() == 1 {
-		return nil // nothing to write
+	var statuses []billing.StatusChangePlan
+	if plan.Status != nil {
+		statuses = append(statuses, *plan.Status)
 	}
+	queueStatuses(&w, statuses, plan.MootHolds, actor, 0, now)
 	w.queue(nil, defaultPlans)
 	return w.run(ctx, tx, false)
 }

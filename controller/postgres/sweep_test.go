@@ -310,6 +310,13 @@ func TestPaymentsRestoreInTheirTransactionByTheRule(t *testing.T) {
 		t.Fatal("a reversal suspended service")
 	}
 	c.want(a, billing.AccountDelinquent, "after the reversal")
+	// Its why says what the next sweep will do, not that it was done.
+	hist, _ = c.db.StatusHistory(ctx, a)
+	if h := hist[0]; h.Cause != "reversal" || h.PaymentID != p.ID || h.To != billing.AccountDelinquent ||
+		slices.ContainsFunc(h.Why, func(w string) bool { return strings.Contains(w, "suspended automatically") }) ||
+		!slices.ContainsFunc(h.Why, func(w string) bool { return strings.Contains(w, "The next delinquency sweep will suspend") }) {
+		t.Fatalf("the reversal's status change: %+v", h)
+	}
 	c.sweep(local(12, 16, 6), billing.SuspensionGuard{})
 	c.want(a, billing.AccountSuspended, "the sweep after the reversal")
 }
