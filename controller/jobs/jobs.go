@@ -321,6 +321,10 @@ func (r *Runner) Tick(ctx context.Context, now time.Time) ([]billing.BillingRun,
 	return r.tick(ctx, now, billing.TriggerSchedule)
 }
 
+// runningRunWait is how long a scheduled run waits for a running run of the
+// same account type (a 1M-account run takes about a minute and a half).
+const runningRunWait = time.Hour
+
 func (r *Runner) tick(ctx context.Context, now time.Time, trigger billing.RunTrigger) ([]billing.BillingRun, error) {
 	types, err := r.db.AccountTypes(ctx)
 	if err != nil {
@@ -331,6 +335,19 @@ func (r *Runner) tick(ctx context.Context, now time.Time, trigger billing.RunTri
 		loc, err := t.Location()
 		if err != nil {
 			return nil, err
+		}
+		// One scheduled run of a type at a time: a run still going (one
+		// resumed after a crash, or a long one) finishes before the next
+		// opens, so two runs never race to invoice the same period and each
+		// run's counts stay its own; the next tick opens today's run. A run
+		// opened more than runningRunWait ago that still runs is stuck (a
+		// batch that kept failing), and does not hold the schedule up.
+		if busy, running, err := r.db.RunningBillingRun(ctx, t.ID, now.Add(-runningRunWait)); err != nil {
+			return nil, err
+		} else if running {
+			r.log.Info("billing run still running: today's scheduled run waits for it", "account_type_id", t.ID,
+				"running_run_id", busy.ID, "running_run_date", busy.Date.String())
+			continue
 		}
 		run, created, err := r.StartRun(ctx, t.ID, billing.DateIn(now, loc), trigger, "job:billing-tick")
 		if err != nil {

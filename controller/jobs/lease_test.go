@@ -199,3 +199,56 @@ func TestHealthyLongBatchIsNeitherRescuedNorDuplicated(t *testing.T) {
 		t.Fatalf("%d invoices, want 3: %v", invoices, err)
 	}
 }
+
+// TestScheduledRunWaitsForTheRunningOne: while a run of an account type is
+// still going (here one whose batches a crashed controller left behind), the
+// scheduler's tick opens no second run of that type to race it for the same
+// period; once the run has finished, the next tick opens today's run. A run
+// that has been "running" for longer than runningRunWait is stuck and does
+// not hold the schedule up.
+func TestScheduledRunWaitsForTheRunningOne(t *testing.T) {
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Date(2026, 11, 26, 23, 50, 0, 0, time.UTC)
+	tomorrow := now.Add(20 * time.Minute) // 2026-11-27 00:10
+	clk := clock.NewFixed(now)
+	typeID := billableType(t, db, now)
+	r, err := New(Config{DisableSchedule: true, BatchSize: 1}, db, clk, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, _, err := r.StartRun(ctx, typeID, billing.NewDate(2026, 11, 26), billing.TriggerOnDemand, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Past midnight the run has not been worked yet (no runner is started).
+	if opened, err := r.Tick(ctx, tomorrow); err != nil || len(opened) != 0 {
+		t.Fatalf("a tick beside a running run opened %v (%v); want none", opened, err)
+	}
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = r.Stop(ctx) }()
+	if done := waitRun(t, db, run.ID, 60*time.Second); done.Status != billing.RunCompleted || done.InvoicesCreated != 3 {
+		t.Fatalf("run %+v, want completed with 3 invoices", done)
+	}
+	opened, err := r.Tick(ctx, tomorrow)
+	if err != nil || len(opened) != 1 || opened[0].Date != billing.NewDate(2026, 11, 27) {
+		t.Fatalf("the tick after the run finished opened %+v (%v); want the 2026-11-27 run", opened, err)
+	}
+	waitRun(t, db, opened[0].ID, 60*time.Second)
+	// A run stuck "running" for over runningRunWait does not block.
+	dayAfter := tomorrow.Add(24 * time.Hour)
+	if _, err := db.Pool.Exec(ctx, `UPDATE billing_runs SET status = 'running', created_at = $2 WHERE id = $1`,
+		opened[0].ID, dayAfter.Add(-runningRunWait-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := r.Tick(ctx, dayAfter); err != nil || len(again) != 1 {
+		t.Fatalf("a stuck run held the schedule up: %+v (%v)", again, err)
+	}
+}

@@ -72,6 +72,17 @@ func CreateBillingRunTx(ctx context.Context, tx pgx.Tx, typeID int64, date billi
 	return run, true, err
 }
 
+// RunningBillingRun returns the oldest run of account type typeID, opened
+// at or after since, that is still running, if there is one.
+func (db *DB) RunningBillingRun(ctx context.Context, typeID int64, since time.Time) (billing.BillingRun, bool, error) {
+	r, err := scanRun(db.Pool.QueryRow(ctx, `SELECT `+runColumns+` FROM billing_runs
+		WHERE account_type_id = $1 AND status = $2 AND created_at >= $3 ORDER BY id LIMIT 1`, typeID, billing.RunRunning, since))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, false, nil
+	}
+	return r, err == nil, err
+}
+
 // BillingRun returns one run with the errors of accounts it could not bill
 // (at most 1000); ENOTFOUND if missing.
 func (db *DB) BillingRun(ctx context.Context, id int64) (billing.BillingRun, error) {
