@@ -55,9 +55,9 @@ type Config struct {
 	// billing.SuspensionGuard for its defaults: 25 services, 10% of a POP,
 	// 3 × the 30-day median).
 	Guard billing.SuspensionGuard
-	// NoticeInterval is how often queued notices (reminders, suspension
-	// and restore notices) are delivered. Default 1m.
-	NoticeInterval time.Duration
+	// NoticeWorkers is how many notices (reminders, suspension and restore
+	// notices) this process sends at once. Default 4.
+	NoticeWorkers int
 	// DeliveryInterval is how often due invoice deliveries (retries,
 	// re-sends) are worked; a billing run's deliveries start as soon as it
 	// finishes. Default 1m.
@@ -91,8 +91,8 @@ func (c Config) withDefaults() Config {
 		c.EnforcementRetention = 35 * 24 * time.Hour
 	}
 	c.EnforcementRetention = max(c.EnforcementRetention, time.Hour)
-	if c.NoticeInterval <= 0 {
-		c.NoticeInterval = time.Minute
+	if c.NoticeWorkers <= 0 {
+		c.NoticeWorkers = 4
 	}
 	if c.DeliveryInterval <= 0 {
 		c.DeliveryInterval = time.Minute
@@ -143,11 +143,6 @@ type Charger interface {
 	Charge(ctx context.Context, accountID, methodID, amount int64, trigger billing.AttemptTrigger, key string, invoiceID *int64, attemptNo int) (billing.PaymentAttempt, error)
 }
 
-// Notifier delivers the notices that are due (notify.Deliverer).
-type Notifier interface {
-	RunOnce(ctx context.Context) (sent, failed int, err error)
-}
-
 // Runner owns the River client and the billing scheduler.
 type Runner struct {
 	cfg      Config
@@ -159,6 +154,8 @@ type Runner struct {
 	notifier Notifier
 	// deliverer delivers invoices (delivery.go).
 	deliverer Deliverer
+	// started is set by Start.
+	started bool
 	// stopLease ends the lease loop started by Start; leaseDone is closed
 	// when it has ended.
 	stopLease context.CancelFunc
@@ -168,15 +165,13 @@ type Runner struct {
 	beforeBatch func(ctx context.Context, args BillingBatchArgs)
 }
 
-// UseNotifier lets the notice job deliver through n. Without it notices stay
-// queued. Call before Start.
-func (r *Runner) UseNotifier(n Notifier) { r.notifier = n }
-
 // UseCharger lets the autopay job charge through c. Without it autopay jobs
 // do nothing. Call before Start.
 func (r *Runner) UseCharger(c Charger) { r.charger = c }
 
-// New builds a runner on db. It does not start working until Start.
+// New builds a runner on db, and makes db insert the jobs that send queued
+// notices through it (postgres.DB.UseNoticeJobs). It does not start working
+// until Start.
 func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runner, error) {
 	cfg = cfg.withDefaults()
 	r := &Runner{cfg: cfg, db: db, clock: clk, log: log}
@@ -186,11 +181,11 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 	river.AddWorker(workers, &lateFeesWorker{r: r})
 	river.AddWorker(workers, &autopayWorker{r: r})
 	river.AddWorker(workers, &purgeWorker{r: r})
-	river.AddWorker(workers, &noticesWorker{r: r})
+	river.AddWorker(workers, &noticeWorker{r: r})
 	river.AddWorker(workers, &deliveryWorker{r: r})
 	rc := &river.Config{
 		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers},
-			DeliveryQueue: {MaxWorkers: 1}},
+			DeliveryQueue: {MaxWorkers: 1}, NoticeQueue: {MaxWorkers: cfg.NoticeWorkers}},
 		Workers:              workers,
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: cfg.RescueStuckAfter,
@@ -206,9 +201,6 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 				func() (river.JobArgs, *river.InsertOpts) { return PurgeArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
-			river.NewPeriodicJob(river.PeriodicInterval(cfg.NoticeInterval),
-				func() (river.JobArgs, *river.InsertOpts) { return NoticesArgs{}, nil },
-				&river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.DeliveryInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return DeliveryArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true})}
@@ -218,6 +210,7 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	r.river = client
+	db.UseNoticeJobs(r)
 	return r, nil
 }
 
@@ -231,6 +224,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	if err := r.river.Start(ctx); err != nil {
 		return err
 	}
+	r.started = true
 	leaseCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	r.stopLease, r.leaseDone = stop, make(chan struct{})
 	go r.keepLease(leaseCtx)
@@ -266,6 +260,7 @@ func (r *Runner) keepLease(ctx context.Context) {
 // Stop stops fetching new jobs, waits for running ones (bounded by ctx) and
 // gives up the runner's lease. It returns River's error, if any.
 func (r *Runner) Stop(ctx context.Context) error {
+	r.started = false
 	err := r.river.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = r.river.StopAndCancel(context.Background())
@@ -340,21 +335,6 @@ func (r *Runner) sweepDue(ctx context.Context, types []billing.AccountType, now 
 			"status_changes", res.StatusChanges, "suspended", res.Suspended, "restored", res.Restored, "reminders", res.Reminders, "held", res.Held)
 		for _, why := range res.HeldReasons {
 			r.log.Warn("suspensions held for approval", "account_type_id", t.ID, "batch", res.HeldBatchID, "reason", why)
-		}
-	}
-	return nil
-}
-
-// DeliverNotices sends every notice that is due now, in rounds, until a
-// round finds none.
-func (r *Runner) DeliverNotices(ctx context.Context) error {
-	if r.notifier == nil {
-		return nil
-	}
-	for range 1000 {
-		sent, failed, err := r.notifier.RunOnce(ctx)
-		if err != nil || sent+failed == 0 {
-			return err
 		}
 	}
 	return nil
@@ -488,21 +468,6 @@ func (w *autopayWorker) Work(ctx context.Context, job *river.Job[AutopayArgs]) e
 		w.r.log.Info("autopay", "account_type_id", t.ID, "date", job.Args.Date.String(), "charged", charged, "failed", failed)
 	}
 	return nil
-}
-
-// NoticesArgs delivers the notices that are due.
-type NoticesArgs struct{}
-
-// Kind implements river.JobArgs.
-func (NoticesArgs) Kind() string { return "notices" }
-
-type noticesWorker struct {
-	river.WorkerDefaults[NoticesArgs]
-	r *Runner
-}
-
-func (w *noticesWorker) Work(ctx context.Context, job *river.Job[NoticesArgs]) error {
-	return w.r.DeliverNotices(ctx)
 }
 
 // PurgeArgs forgets Idempotency-Keys older than the retention.

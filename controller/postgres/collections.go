@@ -363,7 +363,7 @@ func (db *DB) approveHeld(ctx context.Context, tx pgx.Tx, batchID int64, account
 	for _, x := range suspend {
 		notices = append(notices, statusNotice(billing.NoticeSuspended, x.s, x.a, true))
 	}
-	if _, err := queueNotices(ctx, tx, notices, now); err != nil {
+	if _, err := db.queueNotices(ctx, tx, notices, now); err != nil {
 		return err
 	}
 	_, err = tx.Exec(ctx, `UPDATE suspension_batch_items SET status = CASE WHEN account_id = ANY($3) THEN 'approved' ELSE 'skipped' END,

@@ -508,9 +508,13 @@ func (db *DB) applySweep(ctx context.Context, tx pgx.Tx, t billing.AccountType, 
 		inserts []noticeInsert
 		err     error
 	}
+	noticeIDs, err := reserveNoticeIDs(ctx, tx, len(out))
+	if err != nil {
+		return err
+	}
 	notes := make(chan made, 1)
 	go func() {
-		inserts, err := noticeInserts(out, now)
+		inserts, err := noticeInserts(out, noticeIDs, now)
 		notes <- made{inserts, err}
 	}()
 	if err := w.exec(ctx, tx); err != nil {
@@ -525,7 +529,10 @@ func (db *DB) applySweep(ctx context.Context, tx pgx.Tx, t billing.AccountType, 
 	for _, in := range m.inserts {
 		nw.queue(nil, in.sql, in.args...)
 	}
-	return nw.exec(ctx, tx)
+	if err := nw.exec(ctx, tx); err != nil {
+		return err
+	}
+	return db.insertNoticeJobs(ctx, tx, noticeIDs)
 }
 
 // reminderNotice is the reminder an assessment asks for.
@@ -559,12 +566,12 @@ func statusNotice(kind billing.NoticeKind, s billing.Standing, a billing.Assessm
 // queueNotices fills in each notice's address and name and queues those of
 // accounts with an email address. Reminders already queued are skipped. It
 // returns how many reminders it queued.
-func queueNotices(ctx context.Context, tx pgx.Tx, ns []billing.Notice, now time.Time) (int, error) {
+func (db *DB) queueNotices(ctx context.Context, tx pgx.Tx, ns []billing.Notice, now time.Time) (int, error) {
 	out, reminders, err := noticeContacts(ctx, tx, ns)
 	if err != nil || len(out) == 0 {
 		return 0, err
 	}
-	if _, err := QueueNoticesTx(ctx, tx, out, now); err != nil {
+	if _, err := db.QueueNoticesTx(ctx, tx, out, now); err != nil {
 		return 0, err
 	}
 	return reminders, nil
@@ -612,13 +619,14 @@ func (c contact) address(n billing.Notice) (billing.Notice, bool) {
 	return n, c.email != ""
 }
 
-// queueNoticeRows queues ns (addressed) on w; reminders already queued are
-// skipped.
-func queueNoticeRows(w *writeBatch, ns []billing.Notice, now time.Time) error {
+// queueNoticeRows queues ns (addressed) on w with the ids reserved for
+// them; reminders already queued are skipped. The caller inserts their
+// jobs (insertNoticeJobs).
+func queueNoticeRows(w *writeBatch, ns []billing.Notice, ids []int64, now time.Time) error {
 	if len(ns) == 0 {
 		return nil
 	}
-	inserts, err := noticeInserts(ns, now)
+	inserts, err := noticeInserts(ns, ids, now)
 	if err != nil {
 		return err
 	}
@@ -1099,13 +1107,17 @@ func (db *DB) settleTx(ctx context.Context, tx pgx.Tx, accountID int64, cause, a
 		}
 	}
 	var w writeBatch
+	var noticeIDs []int64
 	w.queue(nil, genericPlans)
 	if x.a.Restore {
 		if err := restoreAccounts(ctx, tx, t, loc, []assessed{x}, svcs, cause+" restored service", actor, now, &w); err != nil {
 			return err
 		}
 		if n, ok := who.address(statusNotice(billing.NoticeRestored, x.s, x.a, false)); ok {
-			if err := queueNoticeRows(&w, []billing.Notice{n}, now); err != nil {
+			if noticeIDs, err = reserveNoticeIDs(ctx, tx, 1); err != nil {
+				return err
+			}
+			if err := queueNoticeRows(&w, []billing.Notice{n}, noticeIDs, now); err != nil {
 				return err
 			}
 		}
@@ -1118,7 +1130,10 @@ func (db *DB) settleTx(ctx context.Context, tx pgx.Tx, accountID int64, cause, a
 		return nil // nothing to write
 	}
 	w.queue(nil, defaultPlans)
-	return w.run(ctx, tx, false)
+	if err := w.run(ctx, tx, false); err != nil {
+		return err
+	}
+	return db.insertNoticeJobs(ctx, tx, noticeIDs)
 }
 
 // genericPlans and defaultPlans frame a settlement's statements: each is a
