@@ -97,8 +97,10 @@ func TestBillingRunIsDeliveredWhenItFinishes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = r.Stop(ctx) }()
-	// The first run is picked up by the next delivery job.
-	r.KickDelivery(ctx)
+	// The first run is picked up by the next periodic delivery job.
+	if _, err := r.river.Insert(ctx, DeliveryArgs{}, nil); err != nil {
+		t.Fatal(err)
+	}
 	waitDelivered(t, db, first.ID, 6)
 	// The next month's run: delivered as it finishes.
 	clk.Add(24 * time.Hour)
@@ -109,6 +111,18 @@ func TestBillingRunIsDeliveredWhenItFinishes(t *testing.T) {
 	}
 	if n := len(sim.Letters()); n != 6 {
 		t.Fatalf("%d letters at the vendor, want 6", n)
+	}
+	// Each delivery was made by its own River job.
+	ds, err := db.Deliveries(ctx, billing.DeliveryFilter{})
+	if err != nil || len(ds) != 12 {
+		t.Fatalf("%d deliveries, %v; want 12", len(ds), err)
+	}
+	jobIDs := map[int64]bool{}
+	for _, d := range ds {
+		if d.JobID == 0 || jobIDs[d.JobID] {
+			t.Fatalf("delivery %d: job %d; want a job of its own", d.ID, d.JobID)
+		}
+		jobIDs[d.JobID] = true
 	}
 }
 

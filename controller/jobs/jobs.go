@@ -58,10 +58,13 @@ type Config struct {
 	// NoticeWorkers is how many notices (reminders, suspension and restore
 	// notices) this process sends at once. Default 4.
 	NoticeWorkers int
-	// DeliveryInterval is how often due invoice deliveries (retries,
-	// re-sends) are worked; a billing run's deliveries start as soon as it
-	// finishes. Default 1m.
+	// DeliveryInterval is how often finished billing runs whose invoices
+	// were never queued for delivery are looked for; a run's deliveries are
+	// queued as soon as it finishes. Default 1m.
 	DeliveryInterval time.Duration
+	// DeliveryWorkers is how many invoices this process delivers at once.
+	// Default 8.
+	DeliveryWorkers int
 	// DisableSchedule turns off the periodic tick (tests; dev mode drives
 	// the clock through the API instead). Default false.
 	DisableSchedule bool
@@ -91,6 +94,9 @@ func (c Config) withDefaults() Config {
 		c.EnforcementRetention = 35 * 24 * time.Hour
 	}
 	c.EnforcementRetention = max(c.EnforcementRetention, time.Hour)
+	if c.DeliveryWorkers <= 0 {
+		c.DeliveryWorkers = 8
+	}
 	if c.NoticeWorkers <= 0 {
 		c.NoticeWorkers = 4
 	}
@@ -170,7 +176,8 @@ type Runner struct {
 func (r *Runner) UseCharger(c Charger) { r.charger = c }
 
 // New builds a runner on db, and makes db insert the jobs that send queued
-// notices through it (postgres.DB.UseNoticeJobs). It does not start working
+// notices and deliver invoices through it (postgres.DB.UseNoticeJobs,
+// UseDeliveryJobs). It does not start working
 // until Start.
 func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runner, error) {
 	cfg = cfg.withDefaults()
@@ -183,9 +190,10 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 	river.AddWorker(workers, &purgeWorker{r: r})
 	river.AddWorker(workers, &noticeWorker{r: r})
 	river.AddWorker(workers, &deliveryWorker{r: r})
+	river.AddWorker(workers, &deliverInvoiceWorker{r: r})
 	rc := &river.Config{
 		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers},
-			DeliveryQueue: {MaxWorkers: 1}, NoticeQueue: {MaxWorkers: cfg.NoticeWorkers}},
+			DeliveryQueue: {MaxWorkers: cfg.DeliveryWorkers}, NoticeQueue: {MaxWorkers: cfg.NoticeWorkers}},
 		Workers:              workers,
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: cfg.RescueStuckAfter,
@@ -211,6 +219,7 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 	}
 	r.river = client
 	db.UseNoticeJobs(r)
+	db.UseDeliveryJobs(r)
 	return r, nil
 }
 
