@@ -61,13 +61,18 @@ type Notifier interface {
 // queued (their jobs wait an hour at a time). Call before Start.
 func (r *Runner) UseNotifier(n Notifier) { r.notifier = n }
 
-// InsertNoticeJobsTx inserts in tx one job per notice id, with one COPY
-// (postgres.NoticeJobs); a notice with a job already waiting gets none.
+// InsertNoticeJobsTx inserts in tx one job per notice id (postgres.NoticeJobs): new
+// notices' jobs with one COPY (InsertManyFastTx); again (re-sends) with
+// River's uniqueness, so a notice whose job still waits gets no second one.
 // The error is River's or the database's: nothing was inserted.
-func (r *Runner) InsertNoticeJobsTx(ctx context.Context, tx pgx.Tx, noticeIDs []int64) error {
+func (r *Runner) InsertNoticeJobsTx(ctx context.Context, tx pgx.Tx, noticeIDs []int64, again bool) error {
 	params := make([]river.InsertManyParams, len(noticeIDs))
 	for i, id := range noticeIDs {
 		params[i] = river.InsertManyParams{Args: NoticeArgs{NoticeID: id}}
+	}
+	if again {
+		_, err := r.river.InsertManyTx(ctx, tx, params)
+		return err
 	}
 	_, err := r.river.InsertManyFastTx(ctx, tx, params)
 	return err

@@ -26,10 +26,12 @@ import (
 // implements it).
 type DeliveryJobs interface {
 	// InsertDeliveryJobsTx inserts in tx, in one statement, one job for
-	// each delivery id (none when a job for that delivery is already
-	// waiting). An error means nothing was inserted: the caller's
-	// transaction must roll back.
-	InsertDeliveryJobsTx(ctx context.Context, tx pgx.Tx, deliveryIDs []int64) error
+	// each delivery id. again says the deliveries were queued before (a
+	// re-send): one whose job still waits gets no second one; new
+	// deliveries (again false) have none, and theirs go in with one COPY.
+	// An error means nothing was inserted: the caller's transaction must
+	// roll back.
+	InsertDeliveryJobsTx(ctx context.Context, tx pgx.Tx, deliveryIDs []int64, again bool) error
 }
 
 // UseDeliveryJobs makes every delivery queued from now on (a run's, a
@@ -39,13 +41,13 @@ type DeliveryJobs interface {
 // used.
 func (db *DB) UseDeliveryJobs(j DeliveryJobs) { db.deliveryJobs = j }
 
-// insertDeliveryJobs inserts the jobs of deliveries ids in tx, if a
-// [DeliveryJobs] is set.
-func (db *DB) insertDeliveryJobs(ctx context.Context, tx pgx.Tx, ids []int64) error {
+// insertDeliveryJobs inserts the jobs of deliveries ids (again: see
+// DeliveryJobs) in tx, if a [DeliveryJobs] is set.
+func (db *DB) insertDeliveryJobs(ctx context.Context, tx pgx.Tx, ids []int64, again bool) error {
 	if db.deliveryJobs == nil || len(ids) == 0 {
 		return nil
 	}
-	if err := db.deliveryJobs.InsertDeliveryJobsTx(ctx, tx, ids); err != nil {
+	if err := db.deliveryJobs.InsertDeliveryJobsTx(ctx, tx, ids, again); err != nil {
 		return fmt.Errorf("inserting the jobs of %d deliveries: %w", len(ids), err)
 	}
 	return nil
@@ -124,7 +126,7 @@ func (db *DB) QueueRunDeliveries(ctx context.Context, runID int64, channels []bi
 		if err != nil {
 			return err
 		}
-		return db.insertDeliveryJobs(ctx, tx, ids)
+		return db.insertDeliveryJobs(ctx, tx, ids, false)
 	})
 	n = len(ids)
 	if err != nil {
@@ -273,7 +275,7 @@ func (db *DB) ResendDelivery(ctx context.Context, id int64, now time.Time) (bill
 		if err != nil {
 			return err
 		}
-		return db.insertDeliveryJobs(ctx, tx, []int64{id})
+		return db.insertDeliveryJobs(ctx, tx, []int64{id}, true)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return db.Delivery(ctx, id)
@@ -311,7 +313,7 @@ func (db *DB) ResendRunDeliveries(ctx context.Context, runID int64, status billi
 		if ids, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
 			return err
 		}
-		return db.insertDeliveryJobs(ctx, tx, ids)
+		return db.insertDeliveryJobs(ctx, tx, ids, true)
 	})
 	if err != nil {
 		return 0, err
@@ -379,7 +381,7 @@ func (db *DB) DeliverInvoice(ctx context.Context, invoiceID int64, channels, all
 		if err != nil {
 			return err
 		}
-		return db.insertDeliveryJobs(ctx, tx, ids)
+		return db.insertDeliveryJobs(ctx, tx, ids, true)
 	})
 	if err != nil {
 		return nil, err

@@ -26,10 +26,12 @@ import (
 // implements it).
 type NoticeJobs interface {
 	// InsertNoticeJobsTx inserts in tx, in one statement, one job for each
-	// notice id (none when a job for that notice is already waiting). The
-	// jobs become visible when tx commits. An error means nothing was
-	// inserted: the caller's transaction must roll back.
-	InsertNoticeJobsTx(ctx context.Context, tx pgx.Tx, noticeIDs []int64) error
+	// notice id. again says the notices were queued before (a resend): a
+	// notice whose job still waits gets no second one; new notices
+	// (again false) have none, and theirs go in with one COPY. The jobs
+	// become visible when tx commits. An error means nothing was inserted:
+	// the caller's transaction must roll back.
+	InsertNoticeJobsTx(ctx context.Context, tx pgx.Tx, noticeIDs []int64, again bool) error
 }
 
 // UseNoticeJobs makes every notice queued from now on (by the sweep, a
@@ -38,13 +40,13 @@ type NoticeJobs interface {
 // sends them (tests of the store). Call before the store is used.
 func (db *DB) UseNoticeJobs(j NoticeJobs) { db.noticeJobs = j }
 
-// insertNoticeJobs inserts the jobs of the notices ids in tx, if a
-// [NoticeJobs] is set.
-func (db *DB) insertNoticeJobs(ctx context.Context, tx pgx.Tx, ids []int64) error {
+// insertNoticeJobs inserts the jobs of the notices ids (again: see
+// NoticeJobs) in tx, if a [NoticeJobs] is set.
+func (db *DB) insertNoticeJobs(ctx context.Context, tx pgx.Tx, ids []int64, again bool) error {
 	if db.noticeJobs == nil || len(ids) == 0 {
 		return nil
 	}
-	if err := db.noticeJobs.InsertNoticeJobsTx(ctx, tx, ids); err != nil {
+	if err := db.noticeJobs.InsertNoticeJobsTx(ctx, tx, ids, again); err != nil {
 		return fmt.Errorf("inserting the jobs of %d notices: %w", len(ids), err)
 	}
 	return nil
@@ -132,7 +134,7 @@ func (db *DB) QueueNoticesTx(ctx context.Context, tx pgx.Tx, ns []billing.Notice
 	if err := br.Close(); err != nil {
 		return 0, mapError(err)
 	}
-	return n, db.insertNoticeJobs(ctx, tx, ids)
+	return n, db.insertNoticeJobs(ctx, tx, ids, false)
 }
 
 // insertNoticesSQL inserts notices from arrays. unnest streams them (sent
@@ -346,7 +348,7 @@ func (db *DB) ResendNotice(ctx context.Context, id int64, now time.Time) (billin
 		if err != nil {
 			return err
 		}
-		return db.insertNoticeJobs(ctx, tx, []int64{id})
+		return db.insertNoticeJobs(ctx, tx, []int64{id}, true)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return db.Notice(ctx, id)

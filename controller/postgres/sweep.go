@@ -532,7 +532,7 @@ func (db *DB) applySweep(ctx context.Context, tx pgx.Tx, t billing.AccountType, 
 	if err := nw.exec(ctx, tx); err != nil {
 		return err
 	}
-	return db.insertNoticeJobs(ctx, tx, noticeIDs)
+	return db.insertNoticeJobs(ctx, tx, noticeIDs, false)
 }
 
 // reminderNotice is the reminder an assessment asks for.
@@ -1133,7 +1133,7 @@ func (db *DB) settleTx(ctx context.Context, tx pgx.Tx, accountID int64, cause, a
 	if err := w.run(ctx, tx, false); err != nil {
 		return err
 	}
-	return db.insertNoticeJobs(ctx, tx, noticeIDs)
+	return db.insertNoticeJobs(ctx, tx, noticeIDs, false)
 }
 
 // genericPlans and defaultPlans frame a settlement's statements: each is a
