@@ -112,7 +112,7 @@ type Notice struct {
 	// Locale is the account's (or else its type's) locale, filled in by the
 	// store for delivery ("" when neither names one).
 	Locale Locale `json:"-"`
-	// Current is the account's standing when the notice was claimed for
+	// Current is the account's standing when the notice's job read it for
 	// sending, filled in by the store for delivery.
 	Current NoticeStanding `json:"-"`
 }

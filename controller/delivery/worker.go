@@ -32,10 +32,11 @@ type Store interface {
 
 // WorkerOptions are the worker's transports and what its emails say.
 type WorkerOptions struct {
-	// Email sends invoice emails (nil: email deliveries are not claimed).
+	// Email sends invoice emails (nil: email deliveries are not queued, and
+	// one queued before fails as not configured).
 	Email notify.Sender
 	// Vendor prints and mails letters (nil: mail deliveries are not
-	// claimed).
+	// queued, and one queued before fails as not configured).
 	Vendor Vendor
 	// PrintMail is the vendor's configuration (return envelopes, address
 	// verification).
@@ -167,7 +168,7 @@ func (w *Worker) Deliver(ctx context.Context, id, jobID int64) (Result, error) {
 	return w.deliver(ctx, it, doc)
 }
 
-// deliver renders doc and delivers it by it's channel, recording the
+// deliver renders doc and delivers it by its channel, recording the
 // outcome.
 func (w *Worker) deliver(ctx context.Context, it billing.InvoiceDelivery, doc Document) (Result, error) {
 	var cause error
