@@ -104,11 +104,6 @@ func (db *DB) QueueNoticeTx(ctx context.Context, tx pgx.Tx, n billing.Notice, no
 // then); a foreign key error if an account or invoice does not exist; the
 // jobs' insert error.
 func (db *DB) QueueNoticesTx(ctx context.Context, tx pgx.Tx, ns []billing.Notice, now time.Time) (int, error) {
-	for i, n := range ns {
-		if err := n.Validate(); err != nil {
-			return 0, billing.Errorf(billing.EINVALID, "notice %d of %d: %s", i+1, len(ns), billing.ErrorMessage(err))
-		}
-	}
 	ids, err := reserveNoticeIDs(ctx, tx, len(ns))
 	if err != nil {
 		return 0, err
