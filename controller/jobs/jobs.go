@@ -189,6 +189,7 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 	river.AddWorker(workers, &autopayWorker{r: r})
 	river.AddWorker(workers, &purgeWorker{r: r})
 	river.AddWorker(workers, &noticeWorker{r: r})
+	river.AddWorker(workers, &legacyNoticesWorker{})
 	river.AddWorker(workers, &deliveryWorker{r: r})
 	river.AddWorker(workers, &deliverInvoiceWorker{r: r})
 	rc := &river.Config{
@@ -234,6 +235,13 @@ func (r *Runner) Start(ctx context.Context) error {
 		return err
 	}
 	r.started = true
+	// Queued notices and deliveries without a job (queued before they were
+	// River jobs) get one; those whose job waits keep theirs.
+	if n, d, err := r.db.AdoptQueuedWithoutJobs(ctx); err != nil {
+		r.log.Warn("queued notices and deliveries without a job were not given one; retried at the next start", "err", err)
+	} else if n+d > 0 {
+		r.log.Info("queued notices and deliveries checked for a job", "notices", n, "deliveries", d)
+	}
 	leaseCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	r.stopLease, r.leaseDone = stop, make(chan struct{})
 	go r.keepLease(leaseCtx)

@@ -158,3 +158,17 @@ func (r *Runner) DeliverNotices(ctx context.Context) error {
 		}
 	}
 }
+
+// legacyNoticesArgs is the periodic "deliver the due notices" job of
+// before notices were River jobs; one left in the queue by an upgrade
+// completes doing nothing.
+type legacyNoticesArgs struct{}
+
+// Kind implements river.JobArgs.
+func (legacyNoticesArgs) Kind() string { return "notices" }
+
+type legacyNoticesWorker struct {
+	river.WorkerDefaults[legacyNoticesArgs]
+}
+
+func (legacyNoticesWorker) Work(context.Context, *river.Job[legacyNoticesArgs]) error { return nil }

@@ -52,6 +52,38 @@ func (db *DB) insertNoticeJobs(ctx context.Context, tx pgx.Tx, ids []int64, agai
 	return nil
 }
 
+// AdoptQueuedWithoutJobs inserts, in one transaction, a job (again: River's
+// uniqueness skips a row whose job still waits) for every queued notice and
+// delivery whose job has not run yet: rows queued before notices and
+// deliveries were River jobs, or whose jobs were lost. It returns how many
+// rows it looked at. Errors: the database's or the jobs' insert error
+// (nothing inserted then).
+func (db *DB) AdoptQueuedWithoutJobs(ctx context.Context) (notices, deliveries int, err error) {
+	err = db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		ids := func(sql string) ([]int64, error) {
+			rows, err := tx.Query(ctx, sql)
+			if err != nil {
+				return nil, err
+			}
+			return pgx.CollectRows(rows, pgx.RowTo[int64])
+		}
+		ns, err := ids(`SELECT id FROM notices WHERE status = 'queued' AND job_id IS NULL ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		ds, err := ids(`SELECT id FROM invoice_deliveries WHERE status = 'queued' AND job_id IS NULL ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		notices, deliveries = len(ns), len(ds)
+		if err := db.insertNoticeJobs(ctx, tx, ns, true); err != nil {
+			return err
+		}
+		return db.insertDeliveryJobs(ctx, tx, ds, true)
+	})
+	return notices, deliveries, err
+}
+
 // reserveNoticeIDs takes n ids from the notices' identity, in one round
 // trip, so a notice's job can be inserted with the notice (the job names
 // its notice by id).

@@ -461,3 +461,35 @@ func TestNoticeToSendCarriesTheAccountsStanding(t *testing.T) {
 		t.Fatalf("resent: %+v %v", again, err)
 	}
 }
+
+// Notices queued with no job (before notices were River jobs) get one when
+// the runner adopts them; a notice whose job waits gets no second one.
+func TestQueuedNoticesWithoutJobsAreAdopted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	_, accounts, _ := noticeFixture(t, db, 1)
+	n := billing.Notice{AccountID: accounts[0].ID, Kind: billing.NoticeSuspended, To: "s@example.net"}
+	inTx(t, db, func(tx pgx.Tx) error { _, err := db.QueueNoticesTx(ctx, tx, []billing.Notice{n, n, n}, t0); return err })
+	if per, _ := noticeJobs(t, db); len(per) != 0 {
+		t.Fatalf("%d jobs without a job runner", len(per))
+	}
+	if _, err := jobs.New(jobs.Config{DisableSchedule: true}, db, clock.NewFixed(t0), slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	inTx(t, db, func(tx pgx.Tx) error { _, err := db.QueueNoticesTx(ctx, tx, []billing.Notice{n, n}, t0); return err })
+	for range 2 {
+		if got, _, err := db.AdoptQueuedWithoutJobs(ctx); err != nil || got != 5 {
+			t.Fatalf("adopted %d, %v; want the 5 queued notices looked at", got, err)
+		}
+	}
+	per, waiting := noticeJobs(t, db)
+	if len(per) != 5 || waiting != 5 {
+		t.Fatalf("%d notices with jobs, %d waiting; want 5", len(per), waiting)
+	}
+	for id, k := range per {
+		if k != 1 {
+			t.Fatalf("notice %d has %d jobs, want 1", id, k)
+		}
+	}
+}

@@ -15,7 +15,15 @@ DROP INDEX notices_queued_idx;
 ALTER TABLE invoice_deliveries ADD COLUMN job_id bigint;
 DROP INDEX invoice_deliveries_due_idx;
 
+-- Queued rows whose job has not run yet (or that were queued before this
+-- migration, with no job): the job runner gives them one when it starts
+-- (River's uniqueness skips those whose job waits).
+CREATE INDEX notices_without_job_idx ON notices (id) WHERE status = 'queued' AND job_id IS NULL;
+CREATE INDEX invoice_deliveries_without_job_idx ON invoice_deliveries (id) WHERE status = 'queued' AND job_id IS NULL;
+
 -- +goose Down
+DROP INDEX invoice_deliveries_without_job_idx;
+DROP INDEX notices_without_job_idx;
 CREATE INDEX invoice_deliveries_due_idx ON invoice_deliveries (next_attempt_at, id) WHERE status = 'queued';
 ALTER TABLE invoice_deliveries DROP COLUMN job_id;
 CREATE INDEX notices_queued_idx ON notices (next_attempt_at) WHERE status = 'queued';
