@@ -114,11 +114,30 @@ func BenchmarkDelivery10k(b *testing.B) {
 		b.Fatal(err)
 	}
 	runner.UseDeliverer(wk)
+	if err := runner.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = runner.Stop(ctx) }()
 
+	// Timed: queueing the run's deliveries with their River jobs, and the
+	// jobs delivering them (delivery.concurrency at once).
 	b.ResetTimer()
 	start := time.Now()
-	if _, err := runner.DeliverInvoices(ctx, runID, 0); err != nil {
+	if err := runner.QueueDeliveries(ctx, runID); err != nil {
 		b.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		var queued int
+		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM invoice_deliveries WHERE billing_run_id = $1 AND status = 'queued'`,
+			runID).Scan(&queued); err != nil {
+			b.Fatal(err)
+		}
+		if queued == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d deliveries still queued after 30 minutes", queued)
+		}
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()

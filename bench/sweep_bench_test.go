@@ -16,7 +16,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/jobs"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
+	"github.com/tollgate-isp/tollgate/internal/clock"
 	"github.com/tollgate-isp/tollgate/internal/pgtest"
 )
 
@@ -61,6 +63,11 @@ func BenchmarkSweep1M(b *testing.B) {
 	defer db.Close()
 
 	now := time.Date(2026, 12, 20, 18, 0, 0, 0, time.UTC) // noon in Chicago
+	// As in the controller: each notice goes in with the River job that
+	// sends it (one COPY for the sweep's).
+	if _, err := jobs.New(jobs.Config{DisableSchedule: true}, db, clock.NewFixed(now), quiet); err != nil {
+		b.Fatal(err)
+	}
 	typ, err := db.CreateAccountType(ctx, billing.AccountType{Name: "residential", DueDays: 14, GraceDays: 7,
 		TimeZone: "America/Chicago", AutoSuspend: true,
 		DelinquencyWeekdays: []time.Weekday{time.Sunday, time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday}},
@@ -89,14 +96,16 @@ func BenchmarkSweep1M(b *testing.B) {
 		b.Fatalf("sweep: examined %d, suspended %d (%d services), held %d, status changes %d, restored %d, reminders %d; want %d examined, %d suspended and changed, nothing held",
 			res.Examined, res.Suspended, res.SuspendedServices, res.Held, res.StatusChanges, res.Restored, res.Reminders, examined, delinquent)
 	}
-	var suspended, changes, notices int
+	var suspended, changes, notices, noticeJobs int
 	if err := db.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM services WHERE desired_state = 'suspended'),
 			(SELECT count(*) FROM enforcement_changes WHERE desired_state = 'suspended'),
-			(SELECT count(*) FROM notices WHERE kind = 'suspended')`).Scan(&suspended, &changes, &notices); err != nil {
+			(SELECT count(*) FROM notices WHERE kind = 'suspended'),
+			(SELECT count(*) FROM river_job WHERE kind = 'notice')`).Scan(&suspended, &changes, &notices, &noticeJobs); err != nil {
 		b.Fatal(err)
 	}
-	if suspended != delinquent || changes != delinquent || notices != delinquent {
-		b.Fatalf("after the sweep: %d services suspended, %d enforcement changes, %d notices; want %d each", suspended, changes, notices, delinquent)
+	if suspended != delinquent || changes != delinquent || notices != delinquent || noticeJobs != delinquent {
+		b.Fatalf("after the sweep: %d services suspended, %d enforcement changes, %d notices, %d notice jobs; want %d each",
+			suspended, changes, notices, noticeJobs, delinquent)
 	}
 
 	b.ReportMetric(float64(accounts)/elapsed.Seconds(), "sweep_accounts_per_s")

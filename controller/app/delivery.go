@@ -74,5 +74,5 @@ func (c *Controller) buildDelivery(clk clock.Clock, reg prometheus.Registerer, r
 		log.Warn("invoices are neither emailed nor mailed (notices.smtp and delivery.print_mail are not set); mail invoices are in each run's printed batch")
 	}
 	return delivery.NewService(c.db, source, delivery.ServiceOptions{WebhookSecrets: secrets,
-		WebhookTolerance: cfg.PrintMail.WebhookTolerance, Kick: runner.KickDelivery, Metrics: m, Log: log, Clock: clk, Channels: channels}), nil
+		WebhookTolerance: cfg.PrintMail.WebhookTolerance, Metrics: m, Log: log, Clock: clk, Channels: channels}), nil
 }

@@ -86,6 +86,9 @@ type InvoiceDelivery struct {
 	SentAt     *time.Time `json:"sent_at,omitempty"`
 	MailedAt   *time.Time `json:"mailed_at,omitempty"`
 	ReturnedAt *time.Time `json:"returned_at,omitempty"`
+	// JobID is the River job that delivers it (0 until that job first
+	// runs).
+	JobID int64 `json:"job_id,omitempty"`
 }
 
 // DeliveryFilter selects deliveries in listings; zero fields match

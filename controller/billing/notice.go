@@ -41,13 +41,6 @@ const (
 	NoticeSuperseded = "superseded"
 )
 
-// NoticeLease is how long [Notice]s handed to one sender by the store stay
-// claimed: another controller replica does not pick them up before the lease
-// runs out, so a notice is not sent twice; a sender that crashed releases
-// them when it does. A sender stops working on a claimed batch well before
-// the lease ends.
-const NoticeLease = 5 * time.Minute
-
 // NoticeData is what a notice says, captured when it is queued (stored as
 // JSON with the notice); the text is rendered from it when it is sent.
 type NoticeData struct {
@@ -96,7 +89,9 @@ type Notice struct {
 	Status        string `json:"status" enum:"queued,sent,failed,superseded" readOnly:"true"`
 	// Attempts counts the sends tried (deferrals for business hours do not
 	// count).
-	Attempts      int        `json:"attempts" readOnly:"true"`
+	Attempts int `json:"attempts" readOnly:"true"`
+	// NextAttemptAt is when a queued notice is tried next (after a
+	// business-hours deferral or a failed attempt).
 	NextAttemptAt time.Time  `json:"next_attempt_at" readOnly:"true"`
 	LastError     string     `json:"last_error,omitempty" readOnly:"true"`
 	CreatedAt     time.Time  `json:"created_at" readOnly:"true"`
@@ -105,6 +100,9 @@ type Notice struct {
 	// when it was to be sent ("the account is no longer suspended (it is
 	// past_due)").
 	SupersededReason string `json:"superseded_reason,omitempty" readOnly:"true"`
+	// JobID is the River job that sends the notice (0 until it first runs,
+	// and again after a resend).
+	JobID int64 `json:"job_id,omitempty" readOnly:"true"`
 
 	// TimeZone and Hours are the account type's time zone and business
 	// hours, filled in by the store for delivery; they are not stored with
@@ -114,7 +112,7 @@ type Notice struct {
 	// Locale is the account's (or else its type's) locale, filled in by the
 	// store for delivery ("" when neither names one).
 	Locale Locale `json:"-"`
-	// Current is the account's standing when the notice was claimed for
+	// Current is the account's standing when the notice's job read it for
 	// sending, filled in by the store for delivery.
 	Current NoticeStanding `json:"-"`
 }

@@ -19,8 +19,8 @@ type Config struct {
 	// accounts that get them by mail are not sent anywhere: they are in the
 	// printed-invoice batch of their billing run, for printing in-house.
 	PrintMail PrintMailConfig `yaml:"print_mail"`
-	// BatchSize is how many due deliveries are claimed at a time. Default
-	// 100.
+	// BatchSize is no longer used (each delivery is its own River job); it
+	// is accepted so that existing configurations still load.
 	BatchSize int `yaml:"batch_size"`
 	// MaxAttempts is how many times a delivery is tried before it is marked
 	// failed. Default 10.
@@ -31,16 +31,16 @@ type Config struct {
 	// 16 hours after the first: inside the 24 hours a Lob-style vendor keeps
 	// idempotency keys, so a retry never prints a letter twice).
 	Backoff []time.Duration `yaml:"backoff"`
-	// Concurrency is how many invoices are rendered and sent at once.
+	// Concurrency is how many invoices are rendered and sent at once: the
+	// workers of the River queue of delivery jobs, per controller replica.
 	// Default 8.
 	Concurrency int `yaml:"concurrency"`
-	// Lease is how long a claimed delivery is left to its worker before
-	// another may take it (its worker presumably died). It must exceed the
-	// time one batch takes. Default 10m.
+	// Lease is no longer used (River rescues the job of a controller that
+	// died); it is accepted so that existing configurations still load.
 	Lease time.Duration `yaml:"lease"`
-	// Interval is how often due deliveries (retries, re-sends) are looked
-	// for; each billing run's deliveries start as soon as it finishes.
-	// Default 1m.
+	// Interval is how often finished billing runs whose invoices were never
+	// queued (a controller stopped in between) are looked for; each run's
+	// deliveries are queued as soon as it finishes. Default 1m.
 	Interval time.Duration `yaml:"interval"`
 	// TemplatesDir holds invoice.subject.tmpl and invoice.body.tmpl, which
 	// replace the built-in invoice email templates (see [LoadTemplates]).

@@ -35,7 +35,7 @@ func TestEmailedInvoiceCarriesItsPDF(t *testing.T) {
 	if n := w.queue(t, wk.Channels()...); n != 3 {
 		t.Fatalf("queued %d email deliveries, want 3", n)
 	}
-	if n := drain(t, wk); n != 3 {
+	if n := drain(t, w, wk); n != 3 {
 		t.Fatalf("worked %d deliveries, want 3", n)
 	}
 	msgs := srv.WaitFor(t, 2, 10*time.Second)
@@ -113,7 +113,7 @@ func TestLetterCreatedOnceAndMovedByWebhooks(t *testing.T) {
 
 	// The vendor creates the letters but the answers are lost.
 	sim.SetMode(printmailsim.AcceptThenFail)
-	drain(t, wk)
+	drain(t, w, wk)
 	smtpSrv.WaitFor(t, 1, 10*time.Second)
 	if got := len(sim.Letters()); got != 3 {
 		t.Fatalf("the vendor has %d letters, want 3 (the undeliverable address is never sent)", got)
@@ -134,7 +134,7 @@ func TestLetterCreatedOnceAndMovedByWebhooks(t *testing.T) {
 	// letters back.
 	sim.SetMode(printmailsim.Up)
 	w.clk.Add(time.Minute)
-	drain(t, wk)
+	drain(t, w, wk)
 	letters := map[string]printmailsim.Letter{}
 	for _, l := range sim.Letters() {
 		letters[l.ID] = l
@@ -216,7 +216,7 @@ func TestLetterCreatedOnceAndMovedByWebhooks(t *testing.T) {
 	if code := call(t, apiSrv, http.MethodPost, fmt.Sprintf("/api/v1/billing-runs/%d/deliveries/resend", w.run.ID), map[string]string{}, &queued); code != 200 || queued.Queued != 1 {
 		t.Fatalf("resend the run's failed deliveries: %d %+v", code, queued)
 	}
-	drain(t, wk)
+	drain(t, w, wk)
 	farid, _ := w.db.Delivery(ctx, byAccount[w.accounts[2].ID].ID)
 	if farid.Status != billing.DeliverySentToVendor || !strings.HasSuffix(farid.IdempotencyKey, "-r1") || sim.Creations()[farid.IdempotencyKey] != 1 {
 		t.Fatalf("re-sent letter: %+v", farid)

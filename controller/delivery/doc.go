@@ -4,20 +4,19 @@
 // paper mail through a print-and-mail vendor; and it builds the
 // printed-invoice batch of a billing run for ISPs that print in-house.
 //
-// # The outbox
+// # Queuing and delivering
 //
 // Deliveries are not made where they are decided. When a billing run
 // finishes, the jobs runner queues one row per invoice and channel
 // (postgres.DB.QueueRunDeliveries, one statement, once per run) in the
-// invoice_deliveries table, and the periodic delivery job works it in any
-// controller replica through a [Worker]:
+// invoice_deliveries table, with one River job per row in the same
+// transaction (controller/jobs; one COPY). The table stays the record staff
+// see (list, status, re-send); nothing claims its rows. Each job calls
+// [Worker.Deliver], which makes one attempt at its delivery:
 //
-//   - [Worker.RunOnce] claims a batch of due deliveries for a lease (SKIP
-//     LOCKED; the lease moves next_attempt_at ahead), so replicas never work
-//     one delivery at once and a crashed replica's deliveries come back;
-//   - each invoice is loaded and rendered once ([Source]; production uses
-//     [DocumentSource]: postgres.DB.InvoiceRecords, documents.NewInvoiceDocuments and
-//     documents.RenderInvoicePDF), even when it goes by both channels;
+//   - the invoice is loaded and rendered ([Source]; production uses
+//     [DocumentSource]: postgres.DB.InvoiceRecords,
+//     documents.NewInvoiceDocuments and documents.RenderInvoicePDF);
 //   - email: the invoice email ([Templates]: subject and body) with the PDF
 //     attached as INV-….pdf, through a notify.Sender; the delivery becomes
 //     sent;
@@ -27,15 +26,16 @@
 //     sent_to_vendor with the vendor's letter id. The vendor's status
 //     webhooks ([Service.HandleWebhook]) move it to mailed, or returned;
 //   - a temporary failure (network, timeout, 5xx, 429, 4xx SMTP replies) is
-//     retried after [Config.Backoff]; a permanent one ([ErrPermanent],
-//     notify.ErrPermanent: an undeliverable or incomplete address, no email
-//     address, the vendor refusing the request for good, a 5xx SMTP reply)
-//     or the last of MaxAttempts marks the delivery failed. Staff re-send
-//     failed (or any) deliveries through the API; a re-sent letter takes a
-//     new idempotency key.
+//     retried by River after [Config.Backoff] ([Worker.RetryAfter]); a
+//     permanent one ([ErrPermanent], notify.ErrPermanent: an undeliverable
+//     or incomplete address, no email address, the vendor refusing the
+//     request for good, a 5xx SMTP reply) or the last of MaxAttempts marks
+//     the delivery failed and cancels the job. Staff re-send failed (or
+//     any) deliveries through the API, which inserts a new job; a re-sent
+//     letter takes a new idempotency key.
 //
 // Email is at least once: an email sent whose success could not be
-// recorded is sent again after its lease. Letters are exactly once at the
+// recorded is sent again by the job's retry. Letters are exactly once at the
 // vendor: every retry of a delivery carries the same idempotency key, so a
 // retry after a lost answer gets the letter created the first time.
 //

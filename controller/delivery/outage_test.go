@@ -95,7 +95,7 @@ func TestVendorDownTenMinutesNothingLostEachLetterOnce(t *testing.T) {
 				break
 			}
 		}
-		drain(t, wk)
+		drain(t, w, wk)
 		for _, d := range w.deliveries(t, billing.ChannelMail) {
 			if d.Status == billing.DeliveryFailed {
 				t.Fatalf("delivery %d given up during the outage: %s", d.ID, d.LastError)
@@ -140,7 +140,7 @@ func TestVendorDownTenMinutesNothingLostEachLetterOnce(t *testing.T) {
 	sim.SetMode(printmailsim.Up)
 	for elapsed := 10 * time.Minute; elapsed <= 30*time.Minute; elapsed += step {
 		w.clk.Set(start.Add(elapsed))
-		drain(t, wk)
+		drain(t, w, wk)
 	}
 	letters := map[string]printmailsim.Letter{}
 	for _, l := range sim.Letters() {

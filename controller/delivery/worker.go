@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/mail"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
@@ -16,27 +15,28 @@ import (
 	"github.com/tollgate-isp/tollgate/internal/clock"
 )
 
-// Store is the delivery outbox the [Worker] works from (*postgres.DB
+// Store is the delivery record the [Worker] reads and writes (*postgres.DB
 // implements it).
 type Store interface {
-	// ClaimDeliveries claims up to limit queued deliveries by channels due
-	// at now, for lease.
-	ClaimDeliveries(ctx context.Context, now time.Time, channels []billing.DeliveryChannel, lease time.Duration, limit int) ([]billing.InvoiceDelivery, error)
+	// DeliveryToSend returns queued delivery id and records jobID as its
+	// job; ENOTFOUND if no queued delivery id exists.
+	DeliveryToSend(ctx context.Context, id, jobID int64) (billing.InvoiceDelivery, error)
 	// MarkDeliverySent records an email accepted by the mail server.
 	MarkDeliverySent(ctx context.Context, id int64, attempts int, to string, at time.Time) error
 	// MarkLetterSent records a letter accepted by the vendor.
 	MarkLetterSent(ctx context.Context, id int64, attempts int, to, letterID string, at time.Time) error
 	// MarkDeliveryAttemptFailed records a failed attempt at at; final makes
-	// the delivery failed, otherwise it is due again at next.
+	// the delivery failed, otherwise it is tried again at next.
 	MarkDeliveryAttemptFailed(ctx context.Context, id int64, attempts int, to string, at, next time.Time, errText string, final bool) error
 }
 
 // WorkerOptions are the worker's transports and what its emails say.
 type WorkerOptions struct {
-	// Email sends invoice emails (nil: email deliveries are not claimed).
+	// Email sends invoice emails (nil: email deliveries are not queued, and
+	// one queued before fails as not configured).
 	Email notify.Sender
 	// Vendor prints and mails letters (nil: mail deliveries are not
-	// claimed).
+	// queued, and one queued before fails as not configured).
 	Vendor Vendor
 	// PrintMail is the vendor's configuration (return envelopes, address
 	// verification).
@@ -50,12 +50,12 @@ type WorkerOptions struct {
 	Metrics *Metrics
 }
 
-// Worker delivers due invoices from the outbox: it claims a batch, loads
-// and renders each invoice once (an account with delivery "both" gets the
-// same PDF by email and by mail), emails it with the PDF attached or has the
-// vendor print and mail it, and records each outcome. Several workers (one
-// per controller replica) can share a store: each claims its own
-// deliveries.
+// Worker delivers one invoice delivery at a time for the River job that
+// delivers it ([Worker.Deliver], called by controller/jobs' delivery
+// worker): it loads and renders the invoice, emails it with the PDF
+// attached or has the vendor print and mail it, and records the outcome.
+// It has no loop and claims nothing: the delivery's job retries it
+// ([Worker.RetryAfter]) and runs it once at a time.
 type Worker struct {
 	cfg    Config
 	store  Store
@@ -105,85 +105,77 @@ func (w *Worker) Channels() []billing.DeliveryChannel {
 	return out
 }
 
-// Interval is how often the periodic delivery job should run.
+// Interval is how often the periodic delivery job looks for finished runs
+// whose invoices were never queued.
 func (w *Worker) Interval() time.Duration { return w.cfg.Interval }
 
-// RunOnce works one batch of due deliveries and returns how many it
-// claimed (0: nothing is due). Only store errors are returned; delivery
-// failures are recorded on the deliveries.
-func (w *Worker) RunOnce(ctx context.Context) (int, error) {
-	items, err := w.store.ClaimDeliveries(ctx, w.clock.Now(), w.Channels(), w.cfg.Lease, w.cfg.BatchSize)
-	if err != nil || len(items) == 0 {
-		return 0, err
-	}
-	var ids []int64
-	groups := map[int64][]billing.InvoiceDelivery{}
-	for _, it := range items {
-		if _, ok := groups[it.InvoiceID]; !ok {
-			ids = append(ids, it.InvoiceID)
-		}
-		groups[it.InvoiceID] = append(groups[it.InvoiceID], it)
-	}
-	docs, err := w.source.Documents(ctx, ids)
-	if err != nil {
-		// The claimed deliveries come back after their lease.
-		return 0, fmt.Errorf("delivery: loading %d invoices: %w", len(ids), err)
-	}
-	byID := make(map[int64]Document, len(docs))
-	for _, d := range docs {
-		byID[d.InvoiceID] = d
-	}
+// Concurrency is how many deliveries are worked at once per replica.
+func (w *Worker) Concurrency() int { return w.cfg.Concurrency }
 
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		tally   = map[string]int{}
-		firstEr error
-	)
-	work := make(chan int64)
-	for range min(w.cfg.Concurrency, len(ids)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for id := range work {
-				outcomes, err := w.deliverInvoice(ctx, groups[id], byID[id])
-				mu.Lock()
-				for k, n := range outcomes {
-					tally[k] += n
-				}
-				if err != nil && firstEr == nil {
-					firstEr = err
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for _, id := range ids {
-		work <- id
-	}
-	close(work)
-	wg.Wait()
-	w.log.Info("invoice deliveries worked", "claimed", len(items), "invoices", len(ids), "sent", tally["sent"],
-		"retry_later", tally["retry"], "given_up", tally["failed"])
-	return len(items), firstEr
+// RetryAfter is the wait after the attempts'th failed attempt (1 for the
+// first): the configured backoff, whose last entry repeats.
+func (w *Worker) RetryAfter(attempts int) time.Duration {
+	return w.cfg.Backoff[min(max(attempts, 1), len(w.cfg.Backoff))-1]
 }
 
-// deliverInvoice renders one invoice and delivers it by each of its
-// claimed deliveries; outcomes counts sent, retry and failed.
-func (w *Worker) deliverInvoice(ctx context.Context, items []billing.InvoiceDelivery, doc Document) (outcomes map[string]int, err error) {
-	outcomes = map[string]int{}
-	record := func(it billing.InvoiceDelivery, to string, cause error) {
-		kind, rerr := w.failed(ctx, it, to, cause)
-		outcomes[kind]++
-		if rerr != nil && err == nil {
-			err = rerr
-		}
+// Outcome is what became of one attempt at a delivery.
+type Outcome int
+
+// Outcomes of [Worker.Deliver].
+const (
+	// Sent: the mail server or the vendor accepted it; recorded.
+	Sent Outcome = iota
+	// Retry: a temporary failure, recorded; to be tried again after
+	// [Worker.RetryAfter].
+	Retry
+	// Failed: given up (a permanent error or the last attempt); recorded
+	// as failed, to be re-sent once the cause is fixed.
+	Failed
+	// Gone: the delivery is no longer queued (delivered, failed, or moved
+	// on by a webhook meanwhile); nothing was done.
+	Gone
+)
+
+// Result of [Worker.Deliver].
+type Result struct {
+	Outcome Outcome
+	// Err is the cause of Retry and Failed.
+	Err error
+}
+
+// Deliver makes one attempt at delivery id for its job jobID: it loads and
+// renders the invoice and sends it by the delivery's channel, and records
+// the outcome on the delivery. Delivery failures are in the Result
+// (recorded, logged, counted); the error is a store error (the invoice could
+// not be loaded, or an outcome not recorded: the caller tries again; a
+// letter is never printed twice, its idempotency key sees to that).
+func (w *Worker) Deliver(ctx context.Context, id, jobID int64) (Result, error) {
+	it, err := w.store.DeliveryToSend(ctx, id, jobID)
+	if billing.ErrorCode(err) == billing.ENOTFOUND {
+		return Result{Outcome: Gone}, nil
 	}
+	if err != nil {
+		return Result{}, fmt.Errorf("delivery: reading delivery %d: %w", id, err)
+	}
+	docs, err := w.source.Documents(ctx, []int64{it.InvoiceID})
+	if err != nil {
+		return Result{}, fmt.Errorf("delivery: loading invoice %d: %w", it.InvoiceID, err)
+	}
+	var doc Document
+	if len(docs) == 1 {
+		doc = docs[0]
+	}
+	return w.deliver(ctx, it, doc)
+}
+
+// deliver renders doc and delivers it by its channel, recording the
+// outcome.
+func (w *Worker) deliver(ctx context.Context, it billing.InvoiceDelivery, doc Document) (Result, error) {
 	var cause error
 	var pdf []byte
 	switch {
 	case doc.InvoiceID == 0:
-		cause = fmt.Errorf("%w: invoice %d does not exist", ErrPermanent, items[0].InvoiceID)
+		cause = fmt.Errorf("%w: invoice %d does not exist", ErrPermanent, it.InvoiceID)
 	case doc.Void:
 		cause = fmt.Errorf("%w: invoice %s was voided before it was delivered", ErrPermanent, doc.Number)
 	default:
@@ -191,41 +183,44 @@ func (w *Worker) deliverInvoice(ctx context.Context, items []billing.InvoiceDeli
 			cause = fmt.Errorf("%w: rendering invoice %s: %v", ErrPermanent, doc.Number, cause)
 		}
 	}
-	for _, it := range items {
-		if cause != nil {
-			record(it, "", cause)
-			continue
-		}
-		var to, letterID string
-		var sendErr error
-		switch it.Channel {
-		case billing.ChannelEmail:
-			to, sendErr = w.email(ctx, doc, pdf)
-		case billing.ChannelMail:
-			to, letterID, sendErr = w.mail(ctx, it, doc, pdf)
-		default:
-			sendErr = fmt.Errorf("%w: unknown channel %q", ErrPermanent, it.Channel)
-		}
-		if sendErr != nil {
-			record(it, to, sendErr)
-			continue
-		}
-		rctx, cancel := recordCtx(ctx)
-		now := w.clock.Now()
-		var rerr error
-		if it.Channel == billing.ChannelMail {
-			rerr = w.store.MarkLetterSent(rctx, it.ID, it.Attempts+1, to, letterID, now)
-		} else {
-			rerr = w.store.MarkDeliverySent(rctx, it.ID, it.Attempts+1, to, now)
-		}
-		cancel()
-		w.m.sent.WithLabelValues(string(it.Channel)).Inc()
-		outcomes["sent"]++
-		if rerr != nil && err == nil {
-			err = fmt.Errorf("delivery %d was sent but could not be recorded (it is sent again after its lease): %w", it.ID, rerr)
-		}
+	if cause != nil {
+		return w.failed(ctx, it, "", cause)
 	}
-	return outcomes, err
+	var to, letterID string
+	var sendErr error
+	switch it.Channel {
+	case billing.ChannelEmail:
+		if w.opts.Email == nil {
+			sendErr = fmt.Errorf("%w: email is not configured (notices.smtp)", ErrPermanent)
+			break
+		}
+		to, sendErr = w.email(ctx, doc, pdf)
+	case billing.ChannelMail:
+		if w.opts.Vendor == nil {
+			sendErr = fmt.Errorf("%w: print-to-mail is not configured (delivery.print_mail)", ErrPermanent)
+			break
+		}
+		to, letterID, sendErr = w.mail(ctx, it, doc, pdf)
+	default:
+		sendErr = fmt.Errorf("%w: unknown channel %q", ErrPermanent, it.Channel)
+	}
+	if sendErr != nil {
+		return w.failed(ctx, it, to, sendErr)
+	}
+	rctx, cancel := recordCtx(ctx)
+	defer cancel()
+	now := w.clock.Now()
+	var rerr error
+	if it.Channel == billing.ChannelMail {
+		rerr = w.store.MarkLetterSent(rctx, it.ID, it.Attempts+1, to, letterID, now)
+	} else {
+		rerr = w.store.MarkDeliverySent(rctx, it.ID, it.Attempts+1, to, now)
+	}
+	w.m.sent.WithLabelValues(string(it.Channel)).Inc()
+	if rerr != nil {
+		return Result{}, fmt.Errorf("delivery %d was sent but could not be recorded (its job tries again): %w", it.ID, rerr)
+	}
+	return Result{Outcome: Sent}, nil
 }
 
 // recordCtx is for recording an outcome: it outlives ctx (a delivery that
@@ -277,18 +272,19 @@ func (w *Worker) mail(ctx context.Context, it billing.InvoiceDelivery, doc Docum
 	return to, l.ID, err
 }
 
-// failed records a failed attempt and returns "retry" or "failed" (given
-// up). Permanent errors give up at once; temporary ones after MaxAttempts.
-func (w *Worker) failed(ctx context.Context, it billing.InvoiceDelivery, to string, cause error) (string, error) {
+// failed records a failed attempt: Retry, or Failed (given up).
+// Permanent errors give up at once; temporary ones after MaxAttempts. The
+// error is the store's.
+func (w *Worker) failed(ctx context.Context, it billing.InvoiceDelivery, to string, cause error) (Result, error) {
 	attempts := it.Attempts + 1
 	final := errors.Is(cause, ErrPermanent) || errors.Is(cause, notify.ErrPermanent) || attempts >= w.cfg.MaxAttempts
 	now := w.clock.Now()
-	next := now.Add(w.cfg.Backoff[min(attempts, len(w.cfg.Backoff))-1])
+	next := now.Add(w.RetryAfter(attempts))
 	ch := string(it.Channel)
 	w.m.attemptErrors.WithLabelValues(ch).Inc()
-	kind := "retry"
+	res := Result{Outcome: Retry, Err: cause}
 	if final {
-		kind = "failed"
+		res.Outcome = Failed
 		w.m.failed.WithLabelValues(ch).Inc()
 		w.log.Warn("invoice delivery failed; re-send it once the cause is fixed", "delivery", it.ID, "invoice", it.InvoiceNumber,
 			"channel", ch, "attempts", attempts, "err", cause)
@@ -299,7 +295,7 @@ func (w *Worker) failed(ctx context.Context, it billing.InvoiceDelivery, to stri
 	rctx, cancel := recordCtx(ctx)
 	defer cancel()
 	if err := w.store.MarkDeliveryAttemptFailed(rctx, it.ID, attempts, to, now, next, cause.Error(), final); err != nil {
-		return kind, fmt.Errorf("recording delivery %d's failed attempt: %w", it.ID, err)
+		return Result{}, fmt.Errorf("recording delivery %d's failed attempt: %w", it.ID, err)
 	}
-	return kind, nil
+	return res, nil
 }

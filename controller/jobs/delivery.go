@@ -4,19 +4,24 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/delivery"
 )
 
 // Invoice delivery (issue 9). When a billing run's last batch is done, a
-// delivery job for the run queues its invoices in the delivery outbox and
-// delivers them; a periodic delivery job (every Config.DeliveryInterval)
-// delivers what is due since (retries, re-sends) and queues any finished
-// run that was missed (its controller stopped in between). Delivery jobs
-// run in their own River queue, one at a time per replica, so billing
-// batches never wait behind a long delivery; the deliverer sends several
-// invoices at once itself.
+// run-delivery job queues its invoices' deliveries and, in the same
+// transaction, one River job per delivery (Runner.InsertDeliveryJobsTx,
+// through postgres.DeliveryJobs); a re-send inserts a new job with the row
+// it queues again. Each delivery job renders and sends one invoice by one
+// channel (delivery.Worker.Deliver); River retries it on the deliveries'
+// backoff. A periodic run-delivery job (every Config.DeliveryInterval)
+// queues any finished run that was missed (its controller stopped in
+// between). Delivery jobs run in their own River queue, so billing batches
+// never wait behind a long delivery.
 
 // DeliveryQueue is the River queue of delivery jobs.
 const DeliveryQueue = "delivery"
@@ -25,12 +30,22 @@ const DeliveryQueue = "delivery"
 // queued are picked up.
 const catchUpWindow = 7 * 24 * time.Hour
 
-// Deliverer delivers due invoices from the delivery outbox
-// (delivery.Worker).
+// deliveryJobMaxAttempts bounds a delivery job's runs: the delivery itself
+// fails after delivery.Config.MaxAttempts attempts (its job is then
+// cancelled); the rest covers store errors.
+const deliveryJobMaxAttempts = 25
+
+// undeliveredWait is how long a delivery job waits when no deliverer is
+// configured.
+const undeliveredWait = time.Hour
+
+// Deliverer delivers one invoice delivery for its job (delivery.Worker).
 type Deliverer interface {
-	// RunOnce works one batch of due deliveries and returns how many it
-	// claimed (0: nothing is due).
-	RunOnce(ctx context.Context) (int, error)
+	// Deliver makes one attempt at delivery id for job jobID; the error is
+	// a store error (the job is retried).
+	Deliver(ctx context.Context, id, jobID int64) (delivery.Result, error)
+	// RetryAfter is the wait after the attempts'th failed attempt.
+	RetryAfter(attempts int) time.Duration
 	// Channels are the channels it delivers by; only those are queued.
 	Channels() []billing.DeliveryChannel
 }
@@ -39,8 +54,8 @@ type Deliverer interface {
 // deliver them through d. Without it nothing is queued. Call before Start.
 func (r *Runner) UseDeliverer(d Deliverer) { r.deliverer = d }
 
-// DeliveryArgs delivers invoices: RunID's (queued first) and whatever else
-// is due.
+// DeliveryArgs queues billing run RunID's invoices for delivery (when not
+// 0), and any finished run whose invoices were never queued.
 type DeliveryArgs struct {
 	RunID int64 `json:"run_id,omitempty"`
 }
@@ -51,23 +66,85 @@ func (DeliveryArgs) Kind() string { return "invoice_delivery" }
 // InsertOpts puts delivery jobs in their own queue.
 func (DeliveryArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: DeliveryQueue} }
 
+// DeliverInvoiceArgs delivers one invoice by one channel: one row of
+// invoice_deliveries.
+type DeliverInvoiceArgs struct {
+	DeliveryID int64 `json:"delivery_id"`
+}
+
+// Kind implements river.JobArgs.
+func (DeliverInvoiceArgs) Kind() string { return "deliver_invoice" }
+
+// InsertOpts puts the job in the delivery queue, one waiting job per
+// delivery.
+func (DeliverInvoiceArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: DeliveryQueue, MaxAttempts: deliveryJobMaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true,
+		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+			rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
+}
+
+// InsertDeliveryJobsTx inserts in tx one job per delivery id (postgres.DeliveryJobs): new
+// deliveries' jobs with one COPY (InsertManyFastTx); again (re-sends) with
+// River's uniqueness, so a delivery whose job still waits gets no second one.
+// The error is River's or the database's: nothing was inserted.
+func (r *Runner) InsertDeliveryJobsTx(ctx context.Context, tx pgx.Tx, deliveryIDs []int64, again bool) error {
+	params := make([]river.InsertManyParams, len(deliveryIDs))
+	for i, id := range deliveryIDs {
+		params[i] = river.InsertManyParams{Args: DeliverInvoiceArgs{DeliveryID: id}}
+	}
+	if again {
+		_, err := r.river.InsertManyTx(ctx, tx, params)
+		return err
+	}
+	_, err := r.river.InsertManyFastTx(ctx, tx, params)
+	return err
+}
+
 type deliveryWorker struct {
 	river.WorkerDefaults[DeliveryArgs]
 	r *Runner
 }
 
 func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
-	more, err := w.r.DeliverInvoices(ctx, job.Args.RunID, w.r.cfg.JobTimeout/2)
-	if err == nil && more {
-		// Out of time with deliveries still due: carry on in a new job.
-		w.r.KickDelivery(ctx)
+	return w.r.QueueDeliveries(ctx, job.Args.RunID)
+}
+
+type deliverInvoiceWorker struct {
+	river.WorkerDefaults[DeliverInvoiceArgs]
+	r *Runner
+}
+
+// Work delivers the job's delivery: a temporary failure is returned for
+// River to retry after the deliveries' backoff (NextRetry), a permanent one
+// or the last attempt cancels the job (the delivery is recorded as failed).
+func (w *deliverInvoiceWorker) Work(ctx context.Context, job *river.Job[DeliverInvoiceArgs]) error {
+	if w.r.deliverer == nil {
+		return river.JobSnooze(undeliveredWait)
 	}
-	return err
+	res, err := w.r.deliverer.Deliver(ctx, job.Args.DeliveryID, job.ID)
+	if err != nil {
+		return err
+	}
+	switch res.Outcome {
+	case delivery.Retry:
+		return res.Err
+	case delivery.Failed:
+		return river.JobCancel(res.Err)
+	}
+	return nil
+}
+
+// NextRetry is the deliveries' backoff after the job's attempt-th failure.
+func (w *deliverInvoiceWorker) NextRetry(job *river.Job[DeliverInvoiceArgs]) time.Time {
+	if w.r.deliverer == nil {
+		return time.Time{} // River's default
+	}
+	return time.Now().Add(w.r.deliverer.RetryAfter(job.Attempt))
 }
 
 // runFinished is called when a billing run's last batch is done: its
-// invoices go out now. If the job cannot be inserted the periodic delivery
-// job queues the run within Config.DeliveryInterval.
+// invoices are queued now. If the job cannot be inserted the periodic
+// delivery job queues the run within Config.DeliveryInterval.
 func (r *Runner) runFinished(ctx context.Context, runID int64) {
 	if r.deliverer == nil {
 		return
@@ -78,31 +155,19 @@ func (r *Runner) runFinished(ctx context.Context, runID int64) {
 	}
 }
 
-// KickDelivery asks for due deliveries to be worked now (after a re-send)
-// rather than at the next periodic run.
-func (r *Runner) KickDelivery(ctx context.Context) {
+// QueueDeliveries queues billing run runID's invoices for delivery (if
+// runID is not 0 and they were not queued before) and those of any run
+// finished in the last 7 days whose invoices were never queued, each
+// delivery with the job that delivers it. The error is the store's.
+func (r *Runner) QueueDeliveries(ctx context.Context, runID int64) error {
 	if r.deliverer == nil {
-		return
-	}
-	if _, err := r.river.Insert(ctx, DeliveryArgs{}, nil); err != nil {
-		r.log.Warn("could not start a delivery job; the periodic one will deliver", "err", err)
-	}
-}
-
-// DeliverInvoices queues billing run runID's invoices for delivery (if
-// runID is not 0 and they were not queued before) and any run finished in
-// the last 7 days whose invoices were never queued, then delivers what is
-// due, batch after batch, for at most budget (0: until nothing is due).
-// more reports that deliveries were still due when the budget ran out.
-func (r *Runner) DeliverInvoices(ctx context.Context, runID int64, budget time.Duration) (more bool, err error) {
-	if r.deliverer == nil {
-		return false, nil
+		return nil
 	}
 	channels := r.deliverer.Channels()
 	now := r.clock.Now()
 	runs, err := r.db.UnqueuedRuns(ctx, now.Add(-catchUpWindow))
 	if err != nil {
-		return false, err
+		return err
 	}
 	if runID != 0 {
 		runs = append([]int64{runID}, runs...)
@@ -110,20 +175,11 @@ func (r *Runner) DeliverInvoices(ctx context.Context, runID int64, budget time.D
 	for _, id := range runs {
 		queued, n, err := r.db.QueueRunDeliveries(ctx, id, channels, now)
 		if err != nil {
-			return false, err
+			return err
 		}
 		if queued {
 			r.log.Info("billing run's invoices queued for delivery", "run_id", id, "deliveries", n, "channels", channels)
 		}
 	}
-	start := time.Now()
-	for {
-		n, err := r.deliverer.RunOnce(ctx)
-		if err != nil || n == 0 {
-			return false, err
-		}
-		if budget > 0 && time.Since(start) >= budget {
-			return true, nil
-		}
-	}
+	return nil
 }

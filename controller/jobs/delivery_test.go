@@ -4,8 +4,11 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/delivery"
@@ -21,8 +24,10 @@ import (
 // TestBillingRunIsDeliveredWhenItFinishes opens a billing run through the
 // runner and waits: when its last batch is done a delivery job queues its
 // invoices and delivers them, by email and through the print-and-mail
-// vendor, with nothing else asking. A run that finished while no delivery
-// was configured is picked up by the next delivery job.
+// vendor, with nothing else asking, one River job per delivery. A run that
+// finished while no delivery was configured is picked up by the next
+// delivery job, while the vendor is down: each letter's job is retried by
+// River on the backoff until the vendor is back.
 func TestBillingRunIsDeliveredWhenItFinishes(t *testing.T) {
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -66,7 +71,7 @@ func TestBillingRunIsDeliveredWhenItFinishes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wk, err := delivery.NewWorker(delivery.Config{}, db, delivery.DocumentSource{Loader: db, Company: documents.Company{Name: "ISP"}},
+	wk, err := delivery.NewWorker(delivery.Config{Backoff: []time.Duration{time.Second}}, db, delivery.DocumentSource{Loader: db, Company: documents.Company{Name: "ISP"}},
 		delivery.WorkerOptions{Email: sender, Vendor: pm, PrintMail: pmCfg}, clk, quiet)
 	if err != nil {
 		t.Fatal(err)
@@ -97,9 +102,47 @@ func TestBillingRunIsDeliveredWhenItFinishes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = r.Stop(ctx) }()
-	// The first run is picked up by the next delivery job.
-	r.KickDelivery(ctx)
+	// The first run is picked up by the next periodic delivery job, while
+	// the vendor is down: River retries its letters on the backoff.
+	sim.SetMode(printmailsim.Unavailable)
+	if _, err := r.river.Insert(ctx, DeliveryArgs{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		failed := 0
+		ds, err := db.Deliveries(ctx, billing.DeliveryFilter{RunID: first.ID, Channel: billing.ChannelMail})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range ds {
+			if d.Status == billing.DeliveryQueued && d.Attempts >= 1 && strings.Contains(d.LastError, "503") {
+				failed++
+			}
+		}
+		if failed == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 3 letters failed against the vendor that is down: %+v", failed, ds)
+		}
+	}
+	sim.SetMode(printmailsim.Up)
 	waitDelivered(t, db, first.ID, 6)
+	letters, err := db.Deliveries(ctx, billing.DeliveryFilter{RunID: first.ID, Channel: billing.ChannelMail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range letters {
+		job, err := r.river.JobGet(ctx, d.JobID)
+		// The job completes just after it recorded the letter as sent.
+		for deadline := time.Now().Add(10 * time.Second); err == nil && job.FinalizedAt == nil && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+			job, err = r.river.JobGet(ctx, d.JobID)
+		}
+		if err != nil || d.Attempts < 2 || job.State != rivertype.JobStateCompleted || len(job.Errors) != d.Attempts-1 {
+			t.Fatalf("letter %d after the outage: %d attempts, job %+v, %v; want retried by its River job until sent", d.ID, d.Attempts, job, err)
+		}
+	}
 	// The next month's run: delivered as it finishes.
 	clk.Add(24 * time.Hour)
 	second := runAndWait(t, r, db, typ.ID, billing.NewDate(2026, 12, 27))
@@ -109,6 +152,18 @@ func TestBillingRunIsDeliveredWhenItFinishes(t *testing.T) {
 	}
 	if n := len(sim.Letters()); n != 6 {
 		t.Fatalf("%d letters at the vendor, want 6", n)
+	}
+	// Each delivery was made by its own River job.
+	ds, err := db.Deliveries(ctx, billing.DeliveryFilter{})
+	if err != nil || len(ds) != 12 {
+		t.Fatalf("%d deliveries, %v; want 12", len(ds), err)
+	}
+	jobIDs := map[int64]bool{}
+	for _, d := range ds {
+		if d.JobID == 0 || jobIDs[d.JobID] {
+			t.Fatalf("delivery %d: job %d; want a job of its own", d.ID, d.JobID)
+		}
+		jobIDs[d.JobID] = true
 	}
 }
 

@@ -55,12 +55,12 @@ type Config struct {
 	// billing.SuspensionGuard for its defaults: 25 services, 10% of a POP,
 	// 3 × the 30-day median).
 	Guard billing.SuspensionGuard
-	// NoticeInterval is how often queued notices (reminders, suspension
-	// and restore notices) are delivered. Default 1m.
-	NoticeInterval time.Duration
-	// DeliveryInterval is how often due invoice deliveries (retries,
-	// re-sends) are worked; a billing run's deliveries start as soon as it
-	// finishes. Default 1m.
+	// NoticeWorkers is how many notices (reminders, suspension and restore
+	// notices) this process sends at once. Default 4.
+	NoticeWorkers int
+	// DeliveryInterval is how often finished billing runs whose invoices
+	// were never queued for delivery are looked for; a run's deliveries are
+	// queued as soon as it finishes. Default 1m.
 	DeliveryInterval time.Duration
 	// GatewayRecoveryInterval is how often refunds and charge attempts left
 	// pending (a crash or a lost gateway answer between the gateway call and
@@ -70,6 +70,9 @@ type Config struct {
 	// before recovery touches it, so that a request still waiting for the
 	// gateway settles its own. Default 2m.
 	GatewayRecoveryAfter time.Duration
+	// DeliveryWorkers is how many invoices this process delivers at once.
+	// Default 8.
+	DeliveryWorkers int
 	// DisableSchedule turns off the periodic tick (tests; dev mode drives
 	// the clock through the API instead). Default false.
 	DisableSchedule bool
@@ -99,8 +102,11 @@ func (c Config) withDefaults() Config {
 		c.EnforcementRetention = 35 * 24 * time.Hour
 	}
 	c.EnforcementRetention = max(c.EnforcementRetention, time.Hour)
-	if c.NoticeInterval <= 0 {
-		c.NoticeInterval = time.Minute
+	if c.DeliveryWorkers <= 0 {
+		c.DeliveryWorkers = 8
+	}
+	if c.NoticeWorkers <= 0 {
+		c.NoticeWorkers = 4
 	}
 	if c.DeliveryInterval <= 0 {
 		c.DeliveryInterval = time.Minute
@@ -157,11 +163,6 @@ type Charger interface {
 	Charge(ctx context.Context, accountID, methodID, amount int64, trigger billing.AttemptTrigger, key string, invoiceID *int64, attemptNo int) (billing.PaymentAttempt, error)
 }
 
-// Notifier delivers the notices that are due (notify.Deliverer).
-type Notifier interface {
-	RunOnce(ctx context.Context) (sent, failed int, err error)
-}
-
 // Runner owns the River client and the billing scheduler.
 type Runner struct {
 	cfg      Config
@@ -174,6 +175,8 @@ type Runner struct {
 	notifier Notifier
 	// deliverer delivers invoices (delivery.go).
 	deliverer Deliverer
+	// started is set by Start.
+	started bool
 	// stopLease ends the lease loop started by Start; leaseDone is closed
 	// when it has ended.
 	stopLease context.CancelFunc
@@ -182,10 +185,6 @@ type Runner struct {
 	// batches down with it).
 	beforeBatch func(ctx context.Context, args BillingBatchArgs)
 }
-
-// UseNotifier lets the notice job deliver through n. Without it notices stay
-// queued. Call before Start.
-func (r *Runner) UseNotifier(n Notifier) { r.notifier = n }
 
 // UseCharger lets the autopay job charge through c. Without it autopay jobs
 // do nothing. Call before Start.
@@ -203,7 +202,9 @@ type RefundRecoverer interface {
 // before Start.
 func (r *Runner) UseRefundRecoverer(rr RefundRecoverer) { r.refunds = rr }
 
-// New builds a runner on db. It does not start working until Start.
+// New builds a runner on db, and makes db insert the jobs that send queued
+// notices and deliver invoices through it (postgres.DB.UseNoticeJobs,
+// UseDeliveryJobs). It does not start working until Start.
 func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runner, error) {
 	cfg = cfg.withDefaults()
 	r := &Runner{cfg: cfg, db: db, clock: clk, log: log}
@@ -213,12 +214,14 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 	river.AddWorker(workers, &lateFeesWorker{r: r})
 	river.AddWorker(workers, &autopayWorker{r: r})
 	river.AddWorker(workers, &purgeWorker{r: r})
-	river.AddWorker(workers, &noticesWorker{r: r})
+	river.AddWorker(workers, &noticeWorker{r: r})
+	river.AddWorker(workers, &legacyNoticesWorker{})
 	river.AddWorker(workers, &deliveryWorker{r: r})
 	river.AddWorker(workers, &gatewayRecoveryWorker{r: r})
+	river.AddWorker(workers, &deliverInvoiceWorker{r: r})
 	rc := &river.Config{
 		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers},
-			DeliveryQueue: {MaxWorkers: 1}},
+			DeliveryQueue: {MaxWorkers: cfg.DeliveryWorkers}, NoticeQueue: {MaxWorkers: cfg.NoticeWorkers}},
 		Workers:              workers,
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: cfg.RescueStuckAfter,
@@ -234,9 +237,6 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 				func() (river.JobArgs, *river.InsertOpts) { return PurgeArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
-			river.NewPeriodicJob(river.PeriodicInterval(cfg.NoticeInterval),
-				func() (river.JobArgs, *river.InsertOpts) { return NoticesArgs{}, nil },
-				&river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.DeliveryInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return DeliveryArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
@@ -249,6 +249,8 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	r.river = client
+	db.UseNoticeJobs(r)
+	db.UseDeliveryJobs(r)
 	return r, nil
 }
 
@@ -261,6 +263,14 @@ func (r *Runner) Start(ctx context.Context) error {
 	}
 	if err := r.river.Start(ctx); err != nil {
 		return err
+	}
+	r.started = true
+	// Queued notices and deliveries without a job (queued before they were
+	// River jobs) get one; those whose job waits keep theirs.
+	if n, d, err := r.db.AdoptQueuedWithoutJobs(ctx); err != nil {
+		r.log.Warn("queued notices and deliveries without a job were not given one; retried at the next start", "err", err)
+	} else if n+d > 0 {
+		r.log.Info("queued notices and deliveries checked for a job", "notices", n, "deliveries", d)
 	}
 	leaseCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	r.stopLease, r.leaseDone = stop, make(chan struct{})
@@ -297,6 +307,7 @@ func (r *Runner) keepLease(ctx context.Context) {
 // Stop stops fetching new jobs, waits for running ones (bounded by ctx) and
 // gives up the runner's lease. It returns River's error, if any.
 func (r *Runner) Stop(ctx context.Context) error {
+	r.started = false
 	err := r.river.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = r.river.StopAndCancel(context.Background())
@@ -388,21 +399,6 @@ func (r *Runner) sweepDue(ctx context.Context, types []billing.AccountType, now 
 			"status_changes", res.StatusChanges, "suspended", res.Suspended, "restored", res.Restored, "reminders", res.Reminders, "held", res.Held)
 		for _, why := range res.HeldReasons {
 			r.log.Warn("suspensions held for approval", "account_type_id", t.ID, "batch", res.HeldBatchID, "reason", why)
-		}
-	}
-	return nil
-}
-
-// DeliverNotices sends every notice that is due now, in rounds, until a
-// round finds none.
-func (r *Runner) DeliverNotices(ctx context.Context) error {
-	if r.notifier == nil {
-		return nil
-	}
-	for range 1000 {
-		sent, failed, err := r.notifier.RunOnce(ctx)
-		if err != nil || sent+failed == 0 {
-			return err
 		}
 	}
 	return nil
@@ -536,21 +532,6 @@ func (w *autopayWorker) Work(ctx context.Context, job *river.Job[AutopayArgs]) e
 		w.r.log.Info("autopay", "account_type_id", t.ID, "date", job.Args.Date.String(), "charged", charged, "failed", failed)
 	}
 	return nil
-}
-
-// NoticesArgs delivers the notices that are due.
-type NoticesArgs struct{}
-
-// Kind implements river.JobArgs.
-func (NoticesArgs) Kind() string { return "notices" }
-
-type noticesWorker struct {
-	river.WorkerDefaults[NoticesArgs]
-	r *Runner
-}
-
-func (w *noticesWorker) Work(ctx context.Context, job *river.Job[NoticesArgs]) error {
-	return w.r.DeliverNotices(ctx)
 }
 
 // PurgeArgs forgets Idempotency-Keys older than the retention.

@@ -86,6 +86,12 @@ func TestSuspensionNoticeSupersededByPaymentBeforeBusinessHours(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.UseNotifier(d)
+	// The notices' jobs run on River; DeliverNotices wakes those waiting
+	// for business hours once the clock has moved and waits for them.
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop(context.Background())
 	step := func(now time.Time) {
 		t.Helper()
 		clk.Set(now)
@@ -167,7 +173,8 @@ func TestSuspensionNoticeSupersededByPaymentBeforeBusinessHours(t *testing.T) {
 			t.Errorf("suspension notice shows the staff's wording %q:\n%s", staff, body)
 		}
 	}
-	if ns, _ := db.Notices(ctx, billing.NoticeFilter{AccountID: other, Kind: billing.NoticeSuspended}); len(ns) != 1 || ns[0].Status != billing.NoticeSent {
-		t.Fatalf("other account's suspension notice: %+v", ns)
+	if ns, _ := db.Notices(ctx, billing.NoticeFilter{AccountID: other, Kind: billing.NoticeSuspended}); len(ns) != 1 || ns[0].Status != billing.NoticeSent ||
+		ns[0].JobID == 0 {
+		t.Fatalf("other account's suspension notice: %+v; want sent, by its River job", ns)
 	}
 }

@@ -83,6 +83,12 @@ func TestRemindersInsideBusinessHoursBeforeAnySuspension(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.UseNotifier(d)
+	// The notices' jobs run on River; DeliverNotices wakes those waiting
+	// for business hours once the clock has moved and waits for them.
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop(context.Background())
 	step := func(now time.Time) {
 		t.Helper()
 		clk.Set(now)

@@ -15,30 +15,31 @@ import (
 	"github.com/tollgate-isp/tollgate/internal/clock"
 )
 
-// Store is the notice outbox the [Deliverer] works from
+// Store is the notice record the [Deliverer] reads and writes
 // (*postgres.DB implements it).
 type Store interface {
-	// DueNotices claims up to limit queued notices due at now (for
-	// billing.NoticeLease), with their account type's time zone and
-	// business hours.
-	DueNotices(ctx context.Context, now time.Time, limit int) ([]billing.Notice, error)
+	// NoticeToSend returns queued notice id, with its account type's time
+	// zone and business hours and the account's current standing, and
+	// records jobID as its job; ENOTFOUND if no queued notice id exists.
+	NoticeToSend(ctx context.Context, id, jobID int64) (billing.Notice, error)
 	// MarkNoticeSent records that notice id was accepted at at.
 	MarkNoticeSent(ctx context.Context, id int64, at time.Time) error
 	// MarkNoticeSuperseded records that queued notice id is no longer
 	// true (why) and is never to be sent.
 	MarkNoticeSuperseded(ctx context.Context, id int64, why string) error
-	// RescheduleNotice makes notice id due at next without counting an
-	// attempt.
+	// RescheduleNotice records that notice id is tried next at next,
+	// without counting an attempt.
 	RescheduleNotice(ctx context.Context, id int64, next time.Time) error
 	// MarkNoticeAttemptFailed records a failed attempt (attempts so far);
-	// final makes the notice failed, otherwise it is due again at next.
+	// final makes the notice failed, otherwise it is tried again at next.
 	MarkNoticeAttemptFailed(ctx context.Context, id int64, attempts int, next time.Time, errText string, final bool) error
 }
 
 // DelivererConfig tunes notice delivery; zero values take the defaults
 // named here.
 type DelivererConfig struct {
-	// BatchSize is how many due notices are claimed at a time. Default 100.
+	// BatchSize is no longer used (each notice is its own River job); it
+	// is accepted so that existing configurations still load.
 	BatchSize int `yaml:"batch_size"`
 	// MaxAttempts is how many times a notice is tried before it is marked
 	// failed. Default 8.
@@ -48,7 +49,8 @@ type DelivererConfig struct {
 	// 15m, 1h, 2h, 4h, 8h (with 8 attempts, the last try is about 16 hours
 	// after the first).
 	Backoff []time.Duration `yaml:"backoff"`
-	// Concurrency is how many messages are sent at once. Default 4.
+	// Concurrency is how many messages are sent at once: the workers of
+	// the River queue of notice jobs, per controller replica. Default 4.
 	Concurrency int `yaml:"concurrency"`
 	// TemplatesDir holds templates that replace the built-in ones (see
 	// [LoadTemplates]). Default: none, the built-in templates.
@@ -70,9 +72,6 @@ type DelivererConfig struct {
 var DefaultBackoff = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour, 8 * time.Hour}
 
 func (c DelivererConfig) withDefaults() DelivererConfig {
-	if c.BatchSize <= 0 {
-		c.BatchSize = 100
-	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 8
 	}
@@ -105,11 +104,12 @@ func (c DelivererConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Deliverer sends due notices from a [Store] through a [Sender]: inside
-// business hours (when the notice asks for them), retrying temporary
-// failures with backoff, giving up on permanent ones. Several Deliverers
-// (one per controller replica) can share a store: each claims its own
-// notices.
+// Deliverer sends one notice at a time for the job that sends it
+// ([Deliverer.Send], called by controller/jobs' notice worker): it checks the
+// notice against the account's current standing, keeps to business hours
+// and records each outcome on the notice. It has no loop and claims
+// nothing: the notice's River job retries it ([Deliverer.RetryAfter]) and
+// runs it once at a time.
 type Deliverer struct {
 	cfg    DelivererConfig
 	store  Store
@@ -184,113 +184,66 @@ func NewDeliverer(cfg DelivererConfig, store Store, sender Sender, tmpl *Templat
 		m: newMetrics(reg), zones: map[string]*time.Location{}}, nil
 }
 
-// outcome of one notice.
-type outcome int
+// Outcome is what became of one attempt to send a notice.
+type Outcome int
 
+// Outcomes of [Deliverer.Send].
 const (
-	outSent outcome = iota
-	outFailed
-	outRetry
-	outDeferred
-	outSuperseded // no longer true: recorded, never sent
-	outLeft       // not attempted (lease nearly over, or ctx ended): it comes back after the lease
+	// Sent: accepted by the mail server, recorded as sent.
+	Sent Outcome = iota
+	// Superseded: no longer true; recorded, never sent.
+	Superseded
+	// Deferred: outside business hours; to be tried at Result.Until (no
+	// attempt counted).
+	Deferred
+	// Retry: a temporary failure, recorded; to be tried again after
+	// [Deliverer.RetryAfter].
+	Retry
+	// Failed: given up (a permanent rejection or the last attempt);
+	// recorded as failed.
+	Failed
+	// Gone: the notice is no longer queued (sent, failed or superseded
+	// meanwhile, or never stored); nothing was done.
+	Gone
 )
 
-// RunOnce delivers the notices due now, batch after batch, until none is
-// due, and returns how many were sent and how many failed for good. Each
-// notice is first checked against the account's current standing
-// ([billing.NoticeStillTrue]): one no longer true is recorded as
-// superseded and not sent.
-// Notices outside their business hours are rescheduled to the window's
-// next start; send errors are retried after the backoff, or failed for
-// good after MaxAttempts or on [ErrPermanent]. err is a store error or
-// ctx's error (notices being worked on then are released when their lease
-// ends); send errors are not returned, they are recorded on the notice,
-// logged and counted.
-func (d *Deliverer) RunOnce(ctx context.Context) (sent, failed int, err error) {
-	var deferred, retried, superseded int
-	defer func() {
-		if sent+failed+deferred+retried+superseded > 0 {
-			d.log.Info("notices delivered", "sent", sent, "failed", failed, "deferred", deferred, "retrying", retried,
-				"superseded", superseded)
-		}
-	}()
-	for {
-		if err := ctx.Err(); err != nil {
-			return sent, failed, err
-		}
-		claimedAt := d.clock.Now()
-		batch, err := d.store.DueNotices(ctx, claimedAt, d.cfg.BatchSize)
-		if err != nil {
-			return sent, failed, fmt.Errorf("notify: due notices: %w", err)
-		}
-		counts, err := d.deliverBatch(ctx, claimedAt, batch)
-		sent, failed, deferred, retried = sent+counts[outSent], failed+counts[outFailed], deferred+counts[outDeferred], retried+counts[outRetry]
-		superseded += counts[outSuperseded]
-		if err != nil {
-			return sent, failed, err
-		}
-		if len(batch) < d.cfg.BatchSize || counts[outLeft] > 0 {
-			return sent, failed, ctx.Err()
-		}
-	}
+// Result of [Deliverer.Send].
+type Result struct {
+	Outcome Outcome
+	// Until is when a Deferred notice is to be tried next.
+	Until time.Time
+	// Err is the send error of Retry and Failed.
+	Err error
 }
 
-// Run calls RunOnce every interval until ctx ends, logging its errors.
-func (d *Deliverer) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if _, _, err := d.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			d.log.Error("notice delivery", "error", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+// MaxAttempts is how many sends of a notice are tried before it fails.
+func (d *Deliverer) MaxAttempts() int { return d.cfg.MaxAttempts }
+
+// RetryAfter is the wait after the attempts'th failed attempt (1 for the
+// first): the configured backoff, whose last entry repeats.
+func (d *Deliverer) RetryAfter(attempts int) time.Duration {
+	return d.cfg.Backoff[min(max(attempts, 1), len(d.cfg.Backoff))-1]
 }
 
-func (d *Deliverer) deliverBatch(ctx context.Context, claimedAt time.Time, batch []billing.Notice) (map[outcome]int, error) {
-	counts := map[outcome]int{}
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	work := make(chan billing.Notice)
-	for range min(d.cfg.Concurrency, len(batch)) {
-		wg.Go(func() {
-			for n := range work {
-				out, err := d.deliver(ctx, claimedAt, n)
-				mu.Lock()
-				counts[out]++
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-			}
-		})
+// Send makes one attempt at notice id for its job jobID. The notice is first
+// checked against the account's current standing
+// ([billing.NoticeStillTrue]): one no longer true is recorded as superseded
+// and not sent. A notice outside its business hours is Deferred to the
+// window's next start (recorded as its next attempt); send errors are
+// recorded and Retry, or Failed for good after MaxAttempts or on
+// [ErrPermanent]. The error is a store error (nothing is known to have been
+// recorded; the caller tries again) or ctx's; send errors are in the
+// Result, logged and counted, not returned.
+func (d *Deliverer) Send(ctx context.Context, id, jobID int64) (Result, error) {
+	n, err := d.store.NoticeToSend(ctx, id, jobID)
+	if billing.ErrorCode(err) == billing.ENOTFOUND {
+		return Result{Outcome: Gone}, nil
 	}
-	for _, n := range batch {
-		work <- n
+	if err != nil {
+		return Result{}, fmt.Errorf("notify: reading notice %d: %w", id, err)
 	}
-	close(work)
-	wg.Wait()
-	return counts, firstErr
-}
-
-// deliver sends one claimed notice and records the outcome; the error is a
-// store error.
-func (d *Deliverer) deliver(ctx context.Context, claimedAt time.Time, n billing.Notice) (outcome, error) {
 	now := d.clock.Now()
-	// Past half the lease, leave the rest of the batch: another replica may
-	// claim it once the lease ends, and it must not find it half sent.
-	if ctx.Err() != nil || now.Sub(claimedAt) > billing.NoticeLease/2 {
-		return outLeft, nil
-	}
-	log := d.log.With("notice_id", n.ID, "kind", n.Kind, "account_id", n.AccountID)
+	log := d.log.With("notice_id", n.ID, "kind", n.Kind, "account_id", n.AccountID, "job_id", jobID)
 	loc := d.location(n.TimeZone, log)
 	today := billing.DateIn(now, loc)
 	cur := n.Current
@@ -299,18 +252,18 @@ func (d *Deliverer) deliver(ctx context.Context, claimedAt time.Time, n billing.
 		d.m.superseded.WithLabelValues(string(n.Kind)).Inc()
 		log.Info("notice superseded; not sending it", "why", why)
 		if err := d.store.MarkNoticeSuperseded(ctx, n.ID, why); err != nil {
-			return outSuperseded, fmt.Errorf("notify: mark notice %d superseded: %w", n.ID, err)
+			return Result{}, fmt.Errorf("notify: mark notice %d superseded: %w", n.ID, err)
 		}
-		return outSuperseded, nil
+		return Result{Outcome: Superseded}, nil
 	}
 	if n.BusinessHours {
 		if next := billing.NextSendTime(now, loc, n.Hours); next.After(now) {
 			d.m.deferred.Inc()
 			log.Debug("notice deferred to business hours", "until", next)
 			if err := d.store.RescheduleNotice(ctx, n.ID, next); err != nil {
-				return outDeferred, fmt.Errorf("notify: reschedule notice %d: %w", n.ID, err)
+				return Result{}, fmt.Errorf("notify: reschedule notice %d: %w", n.ID, err)
 			}
-			return outDeferred, nil
+			return Result{Outcome: Deferred, Until: next}, nil
 		}
 	}
 
@@ -328,31 +281,35 @@ func (d *Deliverer) deliver(ctx context.Context, claimedAt time.Time, n billing.
 	if err == nil {
 		d.m.sent.WithLabelValues(string(n.Kind)).Inc()
 		log.Debug("notice sent")
-		if err := d.store.MarkNoticeSent(ctx, n.ID, d.clock.Now()); err != nil {
-			// Sent, but not recorded: it will be sent again after the lease.
-			return outSent, fmt.Errorf("notify: mark notice %d sent: %w", n.ID, err)
+		// Recorded even when ctx ends now: it went out.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := d.store.MarkNoticeSent(rctx, n.ID, d.clock.Now()); err != nil {
+			// Sent, but not recorded: the job's retry sends it again.
+			return Result{}, fmt.Errorf("notify: mark notice %d sent: %w", n.ID, err)
 		}
-		return outSent, nil
+		return Result{Outcome: Sent}, nil
 	}
 	if ctx.Err() != nil {
-		return outLeft, nil
+		return Result{}, ctx.Err()
 	}
 
 	d.m.errors.Inc()
 	attempts := n.Attempts + 1
 	final := errors.Is(err, ErrPermanent) || attempts >= d.cfg.MaxAttempts
-	next, out := now, outFailed
+	res := Result{Outcome: Failed, Err: err}
+	next := now
 	if final {
 		d.m.failed.WithLabelValues(string(n.Kind)).Inc()
 		log.Error("notice failed; not retrying", "attempts", attempts, "error", err)
 	} else {
-		next, out = now.Add(d.cfg.Backoff[min(attempts, len(d.cfg.Backoff))-1]), outRetry
+		next, res.Outcome = now.Add(d.RetryAfter(attempts)), Retry
 		log.Warn("notice not sent; will retry", "attempts", attempts, "retry_at", next, "error", err)
 	}
 	if err := d.store.MarkNoticeAttemptFailed(ctx, n.ID, attempts, next, err.Error(), final); err != nil {
-		return out, fmt.Errorf("notify: record failed attempt of notice %d: %w", n.ID, err)
+		return Result{}, fmt.Errorf("notify: record failed attempt of notice %d: %w", n.ID, err)
 	}
-	return out, nil
+	return res, nil
 }
 
 // location loads (and caches) an IANA zone; an unknown one is UTC, with a

@@ -1,6 +1,7 @@
 package notify_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -18,8 +19,8 @@ import (
 	"github.com/tollgate-isp/tollgate/internal/smtptest"
 )
 
-// fakeStore is an in-memory outbox with the claiming behaviour of the
-// Postgres store (whose own tests cover the real thing).
+// fakeStore is an in-memory notice record (the Postgres store's own tests
+// cover the real thing; controller/jobs' tests run notices through River).
 type fakeStore struct {
 	mu      sync.Mutex
 	notices []*billing.Notice
@@ -40,7 +41,20 @@ func (s *fakeStore) get(id int64) billing.Notice {
 	return *s.notices[id-1]
 }
 
-func (s *fakeStore) DueNotices(_ context.Context, now time.Time, limit int) ([]billing.Notice, error) {
+func (s *fakeStore) NoticeToSend(_ context.Context, id, jobID int64) (billing.Notice, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id < 1 || int(id) > len(s.notices) || s.notices[id-1].Status != billing.NoticeQueued {
+		return billing.Notice{}, billing.Errorf(billing.ENOTFOUND, "no queued notice %d", id)
+	}
+	n := s.notices[id-1]
+	n.JobID = jobID
+	return *n, nil
+}
+
+// due lists the queued notices whose next attempt has come: those whose
+// job River would run at now.
+func (s *fakeStore) due(now time.Time) []int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var due []*billing.Notice
@@ -50,12 +64,11 @@ func (s *fakeStore) DueNotices(_ context.Context, now time.Time, limit int) ([]b
 		}
 	}
 	slices.SortStableFunc(due, func(a, b *billing.Notice) int { return a.NextAttemptAt.Compare(b.NextAttemptAt) })
-	var out []billing.Notice
-	for _, n := range due[:min(limit, len(due))] {
-		n.NextAttemptAt = now.Add(billing.NoticeLease)
-		out = append(out, *n)
+	ids := make([]int64, len(due))
+	for i, n := range due {
+		ids[i] = n.ID
 	}
-	return out, nil
+	return ids
 }
 
 func (s *fakeStore) MarkNoticeSent(_ context.Context, id int64, at time.Time) error {
@@ -126,9 +139,6 @@ func newHarness(t *testing.T, now time.Time, cfg notify.DelivererConfig) *harnes
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Concurrency == 0 {
-		cfg.Concurrency = 1
-	}
 	h.d, err = notify.NewDeliverer(cfg, h.store, sender, nil, h.clock, nil, h.reg)
 	if err != nil {
 		t.Fatal(err)
@@ -136,11 +146,35 @@ func newHarness(t *testing.T, now time.Time, cfg notify.DelivererConfig) *harnes
 	return h
 }
 
+// run plays River: it calls Send for every notice whose job would run now
+// (its notice's next attempt has come), several at once, and counts the
+// notices sent and failed.
 func (h *harness) run(t *testing.T, wantSent, wantFailed int) {
 	t.Helper()
-	sent, failed, err := h.d.RunOnce(context.Background())
-	if err != nil || sent != wantSent || failed != wantFailed {
-		t.Fatalf("RunOnce at %s = %d sent, %d failed, %v; want %d, %d", h.clock.Now().In(chicago), sent, failed, err, wantSent, wantFailed)
+	var (
+		mu           sync.Mutex
+		sent, failed int
+		firstErr     error
+		wg           sync.WaitGroup
+	)
+	for _, id := range h.store.due(h.clock.Now()) {
+		wg.Go(func() {
+			res, err := h.d.Send(context.Background(), id, 1000+id)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				firstErr = cmp.Or(firstErr, err)
+			case res.Outcome == notify.Sent:
+				sent++
+			case res.Outcome == notify.Failed:
+				failed++
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil || sent != wantSent || failed != wantFailed {
+		t.Fatalf("jobs at %s = %d sent, %d failed, %v; want %d, %d", h.clock.Now().In(chicago), sent, failed, firstErr, wantSent, wantFailed)
 	}
 }
 
@@ -297,7 +331,7 @@ func TestOutsideBusinessHoursIsDeferred(t *testing.T) {
 
 func TestManyNoticesConcurrently(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, at("2026-12-14 10:00"), notify.DelivererConfig{BatchSize: 7, Concurrency: 4})
+	h := newHarness(t, at("2026-12-14 10:00"), notify.DelivererConfig{})
 	for i := range 30 {
 		n := reminderNotice()
 		n.InvoiceID = int64(i + 1)
@@ -312,17 +346,37 @@ func TestManyNoticesConcurrently(t *testing.T) {
 	}
 }
 
-func TestRunOnceStopsWithTheContext(t *testing.T) {
+func TestSendStopsWithTheContext(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, at("2026-12-14 10:00"), notify.DelivererConfig{})
-	h.store.add(reminderNotice(), h.clock.Now())
+	id := h.store.add(reminderNotice(), h.clock.Now())
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := h.d.RunOnce(ctx); !errors.Is(err, context.Canceled) {
-		t.Fatalf("RunOnce on a cancelled context: %v", err)
+	if _, err := h.d.Send(ctx, id, 1); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Send on a cancelled context: %v", err)
 	}
 	if len(h.srv.Messages()) != 0 {
 		t.Fatal("sent after cancellation")
+	}
+	if n := h.store.get(id); n.Status != billing.NoticeQueued || n.Attempts != 0 {
+		t.Fatalf("after a cancelled send: %+v; want still queued, no attempt counted", n)
+	}
+}
+
+// A notice that is no longer queued (sent meanwhile, or a duplicate
+// reminder never stored) is left alone by its job.
+func TestSendOfANoticeNoLongerQueuedDoesNothing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, at("2026-12-14 10:00"), notify.DelivererConfig{})
+	id := h.store.add(reminderNotice(), h.clock.Now())
+	h.run(t, 1, 0)
+	for _, id := range []int64{id, 99} {
+		if res, err := h.d.Send(context.Background(), id, 2); err != nil || res.Outcome != notify.Gone {
+			t.Fatalf("Send(%d) = %+v, %v; want Gone", id, res, err)
+		}
+	}
+	if got := len(h.srv.WaitFor(t, 1, 5*time.Second)); got != 1 {
+		t.Fatalf("%d messages, want 1", got)
 	}
 }
 

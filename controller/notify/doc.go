@@ -2,32 +2,39 @@
 // reminders before the delinquency date, suspension notices and restore
 // notices.
 //
-// # The outbox
+// # Queuing and sending
 //
-// Notices are not sent where they are decided. The delinquency sweep
-// queues them (postgres.QueueNoticesTx) in the same transaction as the
-// status changes they announce, so a notice exists exactly when its cause
-// was committed, and a reminder exists at most once per invoice and
-// days-before. A [Deliverer] in each controller replica then works through
-// the outbox ([Deliverer.RunOnce]):
+// Notices are not sent where they are decided. The delinquency sweep and
+// the settlement after a payment queue them (postgres.DB.QueueNoticesTx) in
+// the same transaction as the status changes they announce, each with the
+// River job that sends it (controller/jobs; the sweep's go in with one
+// COPY), so a notice and its job exist exactly when their cause was
+// committed, and a reminder exists at most once per invoice and
+// days-before. The notices table stays the record staff see (list, status,
+// resend); nothing claims its rows. The job calls [Deliverer.Send], which
+// makes one attempt:
 //
-//   - it claims due notices from the [Store] for a lease
-//     (billing.NoticeLease), so replicas never send one notice twice and a
-//     crashed replica's notices come back when the lease ends;
+//   - the notice is checked against the account's standing now
+//     ([billing.NoticeStillTrue]); one no longer true becomes superseded and
+//     is never sent;
 //   - a notice that must go inside business hours and is due outside them
-//     is rescheduled to the next window start in the account type's time
-//     zone ([billing.NextSendTime]); that is not an attempt;
+//     is deferred to the next window start in the account type's time zone
+//     ([billing.NextSendTime]): the job snoozes until then; that is not an
+//     attempt;
 //   - otherwise it is rendered from its kind and data ([Templates]) and
 //     sent ([Sender]); the text is rendered at send time from the data
 //     captured when it was queued;
-//   - a temporary failure (4xx, network, timeout) is retried after
-//     [DelivererConfig.Backoff]; a permanent one ([ErrPermanent]: 5xx to
-//     MAIL, RCPT or DATA, a malformed address) or the last of MaxAttempts
-//     marks the notice failed. Staff can resend sent or failed notices
-//     (postgres.DB.ResendNotice).
+//   - a temporary failure (4xx, network, timeout) is retried by River after
+//     [DelivererConfig.Backoff] ([Deliverer.RetryAfter]); a permanent one
+//     ([ErrPermanent]: 5xx to MAIL, RCPT or DATA, a malformed address) or
+//     the last of MaxAttempts marks the notice failed and cancels the job.
+//     Staff can resend sent, failed or superseded notices
+//     (postgres.DB.ResendNotice), which inserts a new job.
 //
 // Delivery is at least once: a notice sent whose success could not be
-// recorded (database down at that moment) is sent again after its lease.
+// recorded (database down at that moment) is sent again by the job's retry.
+// River runs each job once at a time, and a notice has at most one job
+// waiting, so replicas never send one notice at once.
 //
 // # Sending
 //

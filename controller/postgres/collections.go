@@ -334,7 +334,7 @@ func (db *DB) approveHeld(ctx context.Context, tx pgx.Tx, batchID int64, account
 	if err := writeStatuses(ctx, tx, plan.StatusChanges, nil, by, 0, now); err != nil {
 		return err
 	}
-	if _, err := QueueNoticesTx(ctx, tx, plan.Notices, now); err != nil {
+	if _, err := db.QueueNoticesTx(ctx, tx, plan.Notices, now); err != nil {
 		return err
 	}
 	_, err = tx.Exec(ctx, `UPDATE suspension_batch_items SET status = CASE WHEN account_id = ANY($3) THEN 'approved' ELSE 'skipped' END,

@@ -21,6 +21,10 @@ const NotifyChannel = "tollgate_enforcement"
 type DB struct {
 	Pool *pgxpool.Pool
 	feed *pgxpool.Pool // the enforcement feed's own, if any (WithFeedPool)
+	// noticeJobs inserts the jobs that send queued notices (UseNoticeJobs).
+	noticeJobs NoticeJobs
+	// deliveryJobs inserts the jobs that deliver invoices (UseDeliveryJobs).
+	deliveryJobs DeliveryJobs
 }
 
 // Open connects a pool to url and checks the connection.

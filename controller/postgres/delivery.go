@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -11,14 +12,46 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
-// The invoice_deliveries table is the delivery outbox (issue 9). When a
-// billing run finishes, QueueRunDeliveries queues one row per invoice and
-// channel of the account's delivery preference in one statement; the
-// delivery worker in any replica claims due rows (ClaimDeliveries: SKIP
-// LOCKED, and next_attempt_at moved a lease ahead in the same statement, so
-// two replicas never work one row and a crashed worker's rows come back
-// after the lease) and records each outcome. The vendor's status webhooks
-// move mail rows on to mailed or returned (ApplyLetterEvent).
+// The invoice_deliveries table is the user-visible record of invoice
+// deliveries (issue 9): list, status, re-send. When a billing run finishes,
+// QueueRunDeliveries queues one row per invoice and channel of the
+// account's delivery preference in one statement and, in the same
+// transaction, one River job per row (through [DeliveryJobs]); a re-send
+// inserts a new job with the row it queues again. The job reads its
+// delivery (DeliveryToSend) and records the outcome; River retries it and
+// runs it once at a time, so nothing claims rows. The vendor's status
+// webhooks move mail rows on to mailed or returned (ApplyLetterEvent).
+
+// DeliveryJobs inserts the River jobs that deliver invoices (jobs.Runner
+// implements it).
+type DeliveryJobs interface {
+	// InsertDeliveryJobsTx inserts in tx, in one statement, one job for
+	// each delivery id. again says the deliveries were queued before (a
+	// re-send): one whose job still waits gets no second one; new
+	// deliveries (again false) have none, and theirs go in with one COPY.
+	// An error means nothing was inserted: the caller's transaction must
+	// roll back.
+	InsertDeliveryJobsTx(ctx context.Context, tx pgx.Tx, deliveryIDs []int64, again bool) error
+}
+
+// UseDeliveryJobs makes every delivery queued from now on (a run's, a
+// re-send, an invoice delivered on demand) insert the job that delivers it
+// through j, in the same transaction. Without it deliveries are recorded
+// but nothing delivers them (tests of the store). Call before the store is
+// used.
+func (db *DB) UseDeliveryJobs(j DeliveryJobs) { db.deliveryJobs = j }
+
+// insertDeliveryJobs inserts the jobs of deliveries ids (again: see
+// DeliveryJobs) in tx, if a [DeliveryJobs] is set.
+func (db *DB) insertDeliveryJobs(ctx context.Context, tx pgx.Tx, ids []int64, again bool) error {
+	if db.deliveryJobs == nil || len(ids) == 0 {
+		return nil
+	}
+	if err := db.deliveryJobs.InsertDeliveryJobsTx(ctx, tx, ids, again); err != nil {
+		return fmt.Errorf("inserting the jobs of %d deliveries: %w", len(ids), err)
+	}
+	return nil
+}
 
 // effectiveDelivery is billing.Account.EffectiveDelivery in SQL, for
 // accounts a joined with their account types t.
@@ -26,7 +59,7 @@ const effectiveDelivery = `coalesce(nullif(a.delivery, ''), nullif(t.settings->>
 
 const deliveryColumns = `d.id, d.invoice_id, i.number, d.account_id, coalesce(d.billing_run_id, 0), d.channel, d.status,
 	d.to_address, d.attempts, d.next_attempt_at, d.last_error, d.vendor_letter_id, d.vendor_status, d.idempotency_key,
-	d.resends, d.created_at, d.updated_at, d.sent_at, d.mailed_at, d.returned_at`
+	d.resends, d.created_at, d.updated_at, d.sent_at, d.mailed_at, d.returned_at, coalesce(d.job_id, 0)`
 
 // maxDeliveryError bounds the last_error stored with a delivery.
 const maxDeliveryError = 1000
@@ -39,7 +72,7 @@ func scanDelivery(row pgx.Row, extra ...any) (billing.InvoiceDelivery, error) {
 	var d billing.InvoiceDelivery
 	err := row.Scan(append([]any{&d.ID, &d.InvoiceID, &d.InvoiceNumber, &d.AccountID, &d.BillingRunID, &d.Channel, &d.Status,
 		&d.To, &d.Attempts, &d.NextAttemptAt, &d.LastError, &d.VendorLetterID, &d.VendorStatus, &d.IdempotencyKey,
-		&d.Resends, &d.CreatedAt, &d.UpdatedAt, &d.SentAt, &d.MailedAt, &d.ReturnedAt}, extra...)...)
+		&d.Resends, &d.CreatedAt, &d.UpdatedAt, &d.SentAt, &d.MailedAt, &d.ReturnedAt, &d.JobID}, extra...)...)
 	return d, err
 }
 
@@ -66,11 +99,15 @@ const deliveryKey = `'tollgate-' || i.number || '-' || c.channel`
 // invoices (voided ones left out) by channels, each invoice by the channels
 // of its account's delivery preference (email, mail or both; the account
 // type's default when the account has none), due at now — in one statement,
-// once per run: queued is false (and n 0) when the run was queued before or
-// has not finished. ENOTFOUND if the run does not exist.
+// with their jobs (one more), in one transaction, once per run: queued is
+// false (and n 0) when the run was queued before or has not finished.
+// ENOTFOUND if the run does not exist; the jobs' insert error (nothing is
+// queued then).
 func (db *DB) QueueRunDeliveries(ctx context.Context, runID int64, channels []billing.DeliveryChannel, now time.Time) (queued bool, n int, err error) {
 	var runs int
-	err = db.Pool.QueryRow(ctx, `WITH run AS (
+	var ids []int64
+	err = db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `WITH run AS (
 			INSERT INTO invoice_delivery_runs (run_id, channels, queued_at)
 			SELECT id, $2, $3 FROM billing_runs WHERE id = $1 AND status <> 'running'
 			ON CONFLICT DO NOTHING RETURNING run_id
@@ -83,9 +120,15 @@ func (db *DB) QueueRunDeliveries(ctx context.Context, runID int64, channels []bi
 			JOIN unnest($2::text[]) AS c(channel) ON `+effectiveDelivery+` IN (c.channel, 'both')
 			WHERE i.status <> 'void'
 			ORDER BY i.id, c.channel
-			ON CONFLICT DO NOTHING RETURNING 1
+			ON CONFLICT DO NOTHING RETURNING id
 		)
-		SELECT (SELECT count(*) FROM run), (SELECT count(*) FROM ins)`, runID, channelNames(channels), now).Scan(&runs, &n)
+		SELECT (SELECT count(*) FROM run), coalesce((SELECT array_agg(id) FROM ins), '{}')`, runID, channelNames(channels), now).Scan(&runs, &ids)
+		if err != nil {
+			return err
+		}
+		return db.insertDeliveryJobs(ctx, tx, ids, false)
+	})
+	n = len(ids)
 	if err != nil {
 		return false, 0, err
 	}
@@ -115,35 +158,19 @@ func (db *DB) UnqueuedRuns(ctx context.Context, since time.Time) ([]int64, error
 	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
-// ClaimDeliveries claims up to limit queued deliveries by channels due at
-// now (next_attempt_at <= now), the longest-waiting first. Claiming moves
-// their next_attempt_at to now + lease, so no other caller gets them until
-// the lease runs out; the caller records each outcome with
-// MarkDeliverySent, MarkLetterSent or MarkDeliveryAttemptFailed (one left
-// alone comes back after the lease). Rows another transaction has locked
-// are skipped, not waited for.
-func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, channels []billing.DeliveryChannel, lease time.Duration, limit int) ([]billing.InvoiceDelivery, error) {
-	if limit <= 0 {
-		limit = 100
+// DeliveryToSend returns queued delivery id for its job jobID to work,
+// and records jobID as the delivery's job. The caller records the outcome
+// with MarkDeliverySent, MarkLetterSent or MarkDeliveryAttemptFailed.
+// ENOTFOUND if no queued delivery id exists (it was sent, failed, or moved
+// on by a webhook meanwhile).
+func (db *DB) DeliveryToSend(ctx context.Context, id, jobID int64) (billing.InvoiceDelivery, error) {
+	d, err := scanDelivery(db.Pool.QueryRow(ctx, `UPDATE invoice_deliveries d SET job_id = $2
+		FROM invoices i WHERE d.id = $1 AND i.id = d.invoice_id AND d.status = 'queued'
+		RETURNING `+deliveryColumns, id, jobID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return d, billing.Errorf(billing.ENOTFOUND, "no queued delivery %d", id)
 	}
-	rows, err := db.Pool.Query(ctx, `WITH due AS (
-			SELECT id, next_attempt_at FROM invoice_deliveries
-			WHERE status = 'queued' AND next_attempt_at <= $1 AND channel = ANY($2)
-			ORDER BY next_attempt_at, id LIMIT $3
-			FOR UPDATE SKIP LOCKED
-		), claimed AS (
-			UPDATE invoice_deliveries d SET next_attempt_at = $4
-			FROM due, invoices i WHERE d.id = due.id AND i.id = d.invoice_id
-			RETURNING `+deliveryColumns+`, due.next_attempt_at AS was_due
-		)
-		SELECT * FROM claimed ORDER BY was_due, id`, now, channelNames(channels), limit, now.Add(lease))
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.InvoiceDelivery, error) {
-		var wasDue time.Time
-		return scanDelivery(r, &wasDue)
-	})
+	return d, err
 }
 
 // MarkDeliverySent records that the mail server accepted email delivery id
@@ -230,17 +257,26 @@ func (db *DB) Delivery(ctx context.Context, id int64) (billing.InvoiceDelivery, 
 // requeue is the SET list of a re-send on demand: queued now, attempts,
 // error and vendor state cleared, and a new idempotency key (…-r1, …-r2),
 // so the vendor prints a new letter rather than answering with the first.
-const requeue = `status = 'queued', attempts = 0, next_attempt_at = $2, last_error = '', vendor_letter_id = '',
+const requeue = `status = 'queued', attempts = 0, next_attempt_at = $2, last_error = '', vendor_letter_id = '', job_id = NULL,
 	vendor_status = '', sent_at = NULL, mailed_at = NULL, returned_at = NULL, resends = d.resends + 1, updated_at = $2,
 	idempotency_key = regexp_replace(d.idempotency_key, '-r[0-9]+$', '') || '-r' || (d.resends + 1)`
 
 // ResendDelivery queues a delivery that is not queued again, due at now
 // (see requeue): an email is sent again, a letter printed and mailed again.
-// A delivery that is still queued is returned unchanged: it is on its way.
-// ENOTFOUND if it does not exist.
+// A new job delivers it, inserted in the same transaction. A delivery that
+// is still queued is returned unchanged: it is on its way. ENOTFOUND if it
+// does not exist; the job's insert error (nothing changed then).
 func (db *DB) ResendDelivery(ctx context.Context, id int64, now time.Time) (billing.InvoiceDelivery, error) {
-	d, err := scanDelivery(db.Pool.QueryRow(ctx, `UPDATE invoice_deliveries d SET `+requeue+`
-		FROM invoices i WHERE d.id = $1 AND i.id = d.invoice_id AND d.status <> 'queued' RETURNING `+deliveryColumns, id, now))
+	var d billing.InvoiceDelivery
+	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var err error
+		d, err = scanDelivery(tx.QueryRow(ctx, `UPDATE invoice_deliveries d SET `+requeue+`
+			FROM invoices i WHERE d.id = $1 AND i.id = d.invoice_id AND d.status <> 'queued' RETURNING `+deliveryColumns, id, now))
+		if err != nil {
+			return err
+		}
+		return db.insertDeliveryJobs(ctx, tx, []int64{id}, true)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return db.Delivery(ctx, id)
 	}
@@ -249,8 +285,10 @@ func (db *DB) ResendDelivery(ctx context.Context, id int64, now time.Time) (bill
 
 // ResendRunDeliveries queues again, due at now, every delivery of billing
 // run runID in status (failed when empty; not queued) and channel (any when
-// empty), and returns how many. EINVALID for status queued or an unknown
-// status or channel; ENOTFOUND if the run does not exist.
+// empty), with a new job each in the same transaction, and returns how
+// many. EINVALID for status queued or an unknown status or channel;
+// ENOTFOUND if the run does not exist; the jobs' insert error (nothing
+// changed then).
 func (db *DB) ResendRunDeliveries(ctx context.Context, runID int64, status billing.DeliveryStatus, channel billing.DeliveryChannel, now time.Time) (int, error) {
 	if status == "" {
 		status = billing.DeliveryFailed
@@ -264,12 +302,23 @@ func (db *DB) ResendRunDeliveries(ctx context.Context, runID int64, status billi
 	if _, err := db.BillingRun(ctx, runID); err != nil {
 		return 0, err
 	}
-	tag, err := db.Pool.Exec(ctx, `UPDATE invoice_deliveries d SET `+requeue+`
-		WHERE d.billing_run_id = $1 AND d.status = $3 AND ($4 = '' OR d.channel = $4)`, runID, now, string(status), string(channel))
+	var ids []int64
+	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `UPDATE invoice_deliveries d SET `+requeue+`
+			WHERE d.billing_run_id = $1 AND d.status = $3 AND ($4 = '' OR d.channel = $4) RETURNING d.id`,
+			runID, now, string(status), string(channel))
+		if err != nil {
+			return err
+		}
+		if ids, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+			return err
+		}
+		return db.insertDeliveryJobs(ctx, tx, ids, true)
+	})
 	if err != nil {
 		return 0, err
 	}
-	return int(tag.RowsAffected()), nil
+	return len(ids), nil
 }
 
 // DeliverInvoice delivers one invoice (again), due at now, by channels
@@ -314,16 +363,25 @@ func (db *DB) DeliverInvoice(ctx context.Context, invoiceID int64, channels, all
 	}
 	names := channelNames(channels)
 	err = db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE invoice_deliveries d SET `+requeue+`
-			WHERE d.invoice_id = $1 AND d.channel = ANY($3) AND d.status <> 'queued'`, invoiceID, now, names); err != nil {
+		rows, err := tx.Query(ctx, `WITH again AS (
+				UPDATE invoice_deliveries d SET `+requeue+`
+				WHERE d.invoice_id = $1 AND d.channel = ANY($3) AND d.status <> 'queued' RETURNING d.id
+			), fresh AS (
+				INSERT INTO invoice_deliveries (invoice_id, account_id, billing_run_id, channel, idempotency_key,
+					next_attempt_at, created_at, updated_at)
+				SELECT i.id, i.account_id, i.billing_run_id, c.channel, `+deliveryKey+`, $2, $2, $2
+				FROM invoices i, unnest($3::text[]) AS c(channel) WHERE i.id = $1
+				ON CONFLICT DO NOTHING RETURNING id
+			)
+			SELECT id FROM again UNION ALL SELECT id FROM fresh`, invoiceID, now, names)
+		if err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO invoice_deliveries (invoice_id, account_id, billing_run_id, channel, idempotency_key,
-				next_attempt_at, created_at, updated_at)
-			SELECT i.id, i.account_id, i.billing_run_id, c.channel, `+deliveryKey+`, $2, $2, $2
-			FROM invoices i, unnest($3::text[]) AS c(channel) WHERE i.id = $1
-			ON CONFLICT DO NOTHING`, invoiceID, now, names)
-		return err
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return err
+		}
+		return db.insertDeliveryJobs(ctx, tx, ids, true)
 	})
 	if err != nil {
 		return nil, err

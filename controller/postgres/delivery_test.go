@@ -2,24 +2,32 @@ package postgres_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/jobs"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
+	"github.com/tollgate-isp/tollgate/internal/clock"
 )
 
 var both = []billing.DeliveryChannel{billing.ChannelEmail, billing.ChannelMail}
 
 // TestDeliveryOutbox follows a billing run's invoices through the delivery
 // outbox: queued once per run by each account's preference (the type's
-// default for accounts without one), claimed under a lease, outcomes
-// recorded, status webhooks applied once, re-sent with a new idempotency
+// default for accounts without one), each with its River job, read by its
+// job, outcomes recorded, status webhooks applied once, re-sent with a new idempotency
 // key, and the printed batch in mailing order.
 func TestDeliveryOutbox(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := newDB(t)
+	if _, err := jobs.New(jobs.Config{DisableSchedule: true}, db, clock.NewFixed(t0), slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
 	typ, _, accounts := fixture(t, db, 4, billing.NewDate(2026, 12, 1))
 	// Account 0: the type's default (email); 1: mail; 2: both; 3: mail, and
 	// first in mailing order (lowest postal code).
@@ -52,20 +60,33 @@ func TestDeliveryOutbox(t *testing.T) {
 		t.Fatalf("unqueued runs: %v %v", ids, err)
 	}
 
-	// Claims: a lease keeps others away until it runs out.
-	mail, err := db.ClaimDeliveries(ctx, now, []billing.DeliveryChannel{billing.ChannelMail}, time.Minute, 2)
-	if err != nil || len(mail) != 2 || mail[0].Channel != billing.ChannelMail || mail[0].IdempotencyKey != "tollgate-"+mail[0].InvoiceNumber+"-mail" {
-		t.Fatalf("claim mail: %+v %v", mail, err)
+	// One River job per delivery, inserted with it.
+	perDelivery := deliveryJobs(t, db)
+	all, err := db.Deliveries(ctx, billing.DeliveryFilter{RunID: run.ID})
+	if err != nil || len(all) != 5 || len(perDelivery) != 5 {
+		t.Fatalf("%d deliveries, %v, %d with jobs; want 5 and 5", len(all), err, len(perDelivery))
 	}
-	rest, err := db.ClaimDeliveries(ctx, now, both, time.Minute, 10)
-	if err != nil || len(rest) != 3 {
-		t.Fatalf("claim the rest: %d %v", len(rest), err)
+	// Each job reads its queued delivery and records itself on it.
+	var mail, rest []billing.InvoiceDelivery
+	for _, d := range all {
+		if perDelivery[d.ID] != 1 {
+			t.Fatalf("delivery %d has %d jobs, want 1", d.ID, perDelivery[d.ID])
+		}
+		got, err := db.DeliveryToSend(ctx, d.ID, 500+d.ID)
+		if err != nil || got.JobID != 500+d.ID || got.Status != billing.DeliveryQueued {
+			t.Fatalf("delivery %d to send: %+v %v", d.ID, got, err)
+		}
+		if got.Channel == billing.ChannelMail && len(mail) < 2 {
+			mail = append(mail, got)
+		} else {
+			rest = append(rest, got)
+		}
 	}
-	if again, _ := db.ClaimDeliveries(ctx, now.Add(59*time.Second), both, time.Minute, 10); len(again) != 0 {
-		t.Fatalf("claimed %d deliveries under lease", len(again))
+	if mail[0].IdempotencyKey != "tollgate-"+mail[0].InvoiceNumber+"-mail" {
+		t.Fatalf("mail delivery: %+v", mail[0])
 	}
-	if again, _ := db.ClaimDeliveries(ctx, now.Add(time.Minute), both, time.Minute, 10); len(again) != 5 {
-		t.Fatalf("after the lease: %d deliveries, want 5", len(again))
+	if _, err := db.DeliveryToSend(ctx, 9999, 1); billing.ErrorCode(err) != billing.ENOTFOUND {
+		t.Fatalf("delivery to send that does not exist: %v", err)
 	}
 
 	// Outcomes.
@@ -110,13 +131,24 @@ func TestDeliveryOutbox(t *testing.T) {
 		t.Fatalf("returned, then a late mailed event: %+v", d)
 	}
 
-	// Re-sends: a new key each time, so the vendor prints a new letter.
+	if _, err := db.DeliveryToSend(ctx, l0.ID, 1); billing.ErrorCode(err) != billing.ENOTFOUND {
+		t.Fatalf("delivery to send that is no longer queued: %v", err)
+	}
+
+	// Re-sends: a new key each time, so the vendor prints a new letter, and
+	// a new job (the first ones are done here).
+	if _, err := db.Pool.Exec(ctx, `UPDATE river_job SET state = 'completed', finalized_at = now() WHERE kind = 'deliver_invoice'`); err != nil {
+		t.Fatal(err)
+	}
 	r, err := db.ResendDelivery(ctx, l0.ID, now)
 	if err != nil || r.Status != billing.DeliveryQueued || r.IdempotencyKey != l0.IdempotencyKey+"-r1" || r.VendorLetterID != "" || r.Resends != 1 {
 		t.Fatalf("resend: %+v %v", r, err)
 	}
 	if r2, _ := db.ResendDelivery(ctx, l0.ID, now); r2.IdempotencyKey != r.IdempotencyKey {
 		t.Fatalf("a queued delivery was re-sent again: %+v", r2)
+	}
+	if n := deliveryJobs(t, db)[l0.ID]; n != 2 || r.JobID != 0 {
+		t.Fatalf("after a re-send: %d jobs, job id %d on the row; want 2 (the first and the re-send's), none yet", n, r.JobID)
 	}
 	_ = db.MarkDeliveryAttemptFailed(ctx, l0.ID, 1, "x", now, now, "undeliverable", true)
 	if n, err := db.ResendRunDeliveries(ctx, run.ID, "", "", now); err != nil || n != 1 {
@@ -171,4 +203,19 @@ func TestDeliveryOutbox(t *testing.T) {
 		t.Fatalf("mailing order by account: %v, want %v", order, want)
 	}
 	_ = postgres.PrintMailGateway
+}
+
+// deliveryJobs counts River's delivery jobs per delivery id.
+func deliveryJobs(t *testing.T, db *postgres.DB) map[int64]int {
+	t.Helper()
+	rows, err := db.Pool.Query(context.Background(), `SELECT (args->>'delivery_id')::bigint FROM river_job WHERE kind = 'deliver_invoice'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := map[int64]int{}
+	var id int64
+	if _, err := pgx.ForEachRow(rows, []any{&id}, func() error { per[id]++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return per
 }

@@ -13,16 +13,94 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
-// The notices table is an outbox: the delinquency sweep queues notices in
-// its own transaction (QueueNoticeTx, QueueNoticesTx), and a deliverer in
-// any controller replica claims due ones (DueNotices), sends them and
-// records the outcome. Claiming moves next_attempt_at a lease ahead
-// (billing.NoticeLease) in the same statement that locks the rows with SKIP
-// LOCKED, so two replicas never claim one notice and a crashed sender's
-// notices come back once the lease has passed.
+// The notices table is the user-visible record of the notices to
+// subscribers (list, status, resend). Each queued notice is sent by a River
+// job (jobs.Runner, through [NoticeJobs]) inserted in the transaction that
+// queues the notice (db.QueueNoticesTx, the sweep, a settlement), so a
+// notice and its job commit or roll back together; River retries, backs off
+// and keeps one job per notice, and nothing here claims rows. The job reads
+// its notice (NoticeToSend) and records the outcome (MarkNoticeSent,
+// MarkNoticeSuperseded, RescheduleNotice, MarkNoticeAttemptFailed).
+
+// NoticeJobs inserts the River jobs that send notices (jobs.Runner
+// implements it).
+type NoticeJobs interface {
+	// InsertNoticeJobsTx inserts in tx, in one statement, one job for each
+	// notice id. again says the notices were queued before (a resend): a
+	// notice whose job still waits gets no second one; new notices
+	// (again false) have none, and theirs go in with one COPY. The jobs
+	// become visible when tx commits. An error means nothing was inserted:
+	// the caller's transaction must roll back.
+	InsertNoticeJobsTx(ctx context.Context, tx pgx.Tx, noticeIDs []int64, again bool) error
+}
+
+// UseNoticeJobs makes every notice queued from now on (by the sweep, a
+// settlement, an approval, a resend) insert the job that sends it through
+// j, in the same transaction. Without it notices are recorded but nothing
+// sends them (tests of the store). Call before the store is used.
+func (db *DB) UseNoticeJobs(j NoticeJobs) { db.noticeJobs = j }
+
+// insertNoticeJobs inserts the jobs of the notices ids (again: see
+// NoticeJobs) in tx, if a [NoticeJobs] is set.
+func (db *DB) insertNoticeJobs(ctx context.Context, tx pgx.Tx, ids []int64, again bool) error {
+	if db.noticeJobs == nil || len(ids) == 0 {
+		return nil
+	}
+	if err := db.noticeJobs.InsertNoticeJobsTx(ctx, tx, ids, again); err != nil {
+		return fmt.Errorf("inserting the jobs of %d notices: %w", len(ids), err)
+	}
+	return nil
+}
+
+// AdoptQueuedWithoutJobs inserts, in one transaction, a job (again: River's
+// uniqueness skips a row whose job still waits) for every queued notice and
+// delivery whose job has not run yet: rows queued before notices and
+// deliveries were River jobs, or whose jobs were lost. It returns how many
+// rows it looked at. Errors: the database's or the jobs' insert error
+// (nothing inserted then).
+func (db *DB) AdoptQueuedWithoutJobs(ctx context.Context) (notices, deliveries int, err error) {
+	err = db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		ids := func(sql string) ([]int64, error) {
+			rows, err := tx.Query(ctx, sql)
+			if err != nil {
+				return nil, err
+			}
+			return pgx.CollectRows(rows, pgx.RowTo[int64])
+		}
+		ns, err := ids(`SELECT id FROM notices WHERE status = 'queued' AND job_id IS NULL ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		ds, err := ids(`SELECT id FROM invoice_deliveries WHERE status = 'queued' AND job_id IS NULL ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		notices, deliveries = len(ns), len(ds)
+		if err := db.insertNoticeJobs(ctx, tx, ns, true); err != nil {
+			return err
+		}
+		return db.insertDeliveryJobs(ctx, tx, ds, true)
+	})
+	return notices, deliveries, err
+}
+
+// reserveNoticeIDs takes n ids from the notices' identity, in one round
+// trip, so a notice's job can be inserted with the notice (the job names
+// its notice by id).
+func reserveNoticeIDs(ctx context.Context, tx pgx.Tx, n int) ([]int64, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence('notices', 'id')) FROM generate_series(1, $1)`, n)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
 
 const noticeColumns = `n.id, n.account_id, n.kind, coalesce(n.invoice_id, 0), n.days_before, n.to_address, n.data,
-	n.business_hours, n.status, n.attempts, n.next_attempt_at, n.last_error, n.created_at, n.sent_at, n.superseded_reason`
+	n.business_hours, n.status, n.attempts, n.next_attempt_at, n.last_error, n.created_at, n.sent_at, n.superseded_reason,
+	coalesce(n.job_id, 0)`
 
 // maxNoticeError bounds the last_error stored with a notice.
 const maxNoticeError = 1000
@@ -31,7 +109,7 @@ func scanNotice(row pgx.Row, extra ...any) (billing.Notice, error) {
 	var n billing.Notice
 	var data []byte
 	dest := append([]any{&n.ID, &n.AccountID, &n.Kind, &n.InvoiceID, &n.DaysBefore, &n.To, &data, &n.BusinessHours,
-		&n.Status, &n.Attempts, &n.NextAttemptAt, &n.LastError, &n.CreatedAt, &n.SentAt, &n.SupersededReason}, extra...)
+		&n.Status, &n.Attempts, &n.NextAttemptAt, &n.LastError, &n.CreatedAt, &n.SentAt, &n.SupersededReason, &n.JobID}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return n, err
 	}
@@ -41,38 +119,28 @@ func scanNotice(row pgx.Row, extra ...any) (billing.Notice, error) {
 	return n, nil
 }
 
-// QueueNoticeTx queues one notice in tx, due at now. A reminder for an
-// invoice and days_before that is already in the table (in any status) is
-// not queued again: queued is false then. Errors: EINVALID from
-// [billing.Notice.Validate]; a foreign key error if the account or invoice
-// does not exist.
-func QueueNoticeTx(ctx context.Context, tx pgx.Tx, n billing.Notice, now time.Time) (queued bool, err error) {
-	if err := n.Validate(); err != nil {
-		return false, err
-	}
-	data, err := json.Marshal(n.Data)
-	if err != nil {
-		return false, err
-	}
-	var id int64
-	err = tx.QueryRow(ctx, `INSERT INTO notices (account_id, kind, invoice_id, days_before, to_address, data,
-			business_hours, next_attempt_at, created_at)
-		VALUES ($1, $2, nullif($3, 0), $4, $5, $6, $7, $8, $8)
-		ON CONFLICT DO NOTHING RETURNING id`,
-		n.AccountID, n.Kind, n.InvoiceID, n.DaysBefore, n.To, data, n.BusinessHours, now).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	return err == nil, mapError(err)
+// QueueNoticeTx queues one notice in tx, due at now, with the job that
+// sends it. A reminder for an invoice and days_before that is already in
+// the table (in any status) is not queued again: queued is false then.
+// Errors: EINVALID from [billing.Notice.Validate]; a foreign key error if
+// the account or invoice does not exist; the job's insert error.
+func (db *DB) QueueNoticeTx(ctx context.Context, tx pgx.Tx, n billing.Notice, now time.Time) (queued bool, err error) {
+	k, err := db.QueueNoticesTx(ctx, tx, []billing.Notice{n}, now)
+	return k == 1, err
 }
 
 // QueueNoticesTx queues many notices in tx in one round trip, all due at
-// now, and returns how many it queued: reminders already in the table (or
-// repeated in ns) are skipped. Errors: EINVALID naming the first invalid
-// notice (nothing is queued then); a foreign key error if an account or
-// invoice does not exist.
-func QueueNoticesTx(ctx context.Context, tx pgx.Tx, ns []billing.Notice, now time.Time) (int, error) {
-	inserts, err := noticeInserts(ns, now)
+// now, with one job each (inserted in one more), and returns how many it
+// queued: reminders already in the table (or repeated in ns) are skipped.
+// Errors: EINVALID naming the first invalid notice (nothing is queued
+// then); a foreign key error if an account or invoice does not exist; the
+// jobs' insert error.
+func (db *DB) QueueNoticesTx(ctx context.Context, tx pgx.Tx, ns []billing.Notice, now time.Time) (int, error) {
+	ids, err := reserveNoticeIDs(ctx, tx, len(ns))
+	if err != nil {
+		return 0, err
+	}
+	inserts, err := noticeInserts(ns, ids, now)
 	if err != nil || len(inserts) == 0 {
 		return 0, err
 	}
@@ -81,24 +149,27 @@ func QueueNoticesTx(ctx context.Context, tx pgx.Tx, ns []billing.Notice, now tim
 		b.Queue(in.sql, in.args...)
 	}
 	br := tx.SendBatch(ctx, &b)
-	defer br.Close()
 	n := 0
 	for range inserts {
 		tag, err := br.Exec()
 		if err != nil {
+			br.Close()
 			return 0, mapError(err)
 		}
 		n += int(tag.RowsAffected())
 	}
-	return n, nil
+	if err := br.Close(); err != nil {
+		return 0, mapError(err)
+	}
+	return n, db.insertNoticeJobs(ctx, tx, ids, false)
 }
 
 // insertNoticesSQL inserts notices from arrays. unnest streams them (sent
 // in binary) through one INSERT.
-const insertNoticesSQL = `INSERT INTO notices (account_id, kind, invoice_id, days_before, to_address, data,
-		business_hours, next_attempt_at, created_at)
-	SELECT a, k, nullif(i, 0), d, t, j::jsonb, h, $8, $8
-	FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::integer[], $5::text[], $6::text[], $7::boolean[]) AS u(a, k, i, d, t, j, h)`
+const insertNoticesSQL = `INSERT INTO notices (id, account_id, kind, invoice_id, days_before, to_address, data,
+		business_hours, next_attempt_at, created_at) OVERRIDING SYSTEM VALUE
+	SELECT id, a, k, nullif(i, 0), d, t, j::jsonb, h, $8, $8
+	FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::integer[], $5::text[], $6::text[], $7::boolean[], $9::bigint[]) AS u(a, k, i, d, t, j, h, id)`
 
 // noticeInsert is one statement of noticeInserts.
 type noticeInsert struct {
@@ -106,31 +177,38 @@ type noticeInsert struct {
 	args []any
 }
 
-// noticeInserts validates ns and returns the statements that queue them:
-// reminders with ON CONFLICT DO NOTHING, which skips those that exist
-// (including duplicates within ns), the other notices, which cannot
-// conflict, without (a speculative insertion per row costs time).
-func noticeInserts(ns []billing.Notice, now time.Time) ([]noticeInsert, error) {
+// noticeInserts validates ns and returns the statements that queue them
+// with the ids reserved for them (ids[i] is ns[i]'s): reminders with ON
+// CONFLICT DO NOTHING, which skips those that exist (including duplicates
+// within ns; the job of a skipped one finds no notice and does nothing),
+// the other notices, which cannot conflict, without (a speculative
+// insertion per row costs time).
+func noticeInserts(ns []billing.Notice, ids []int64, now time.Time) ([]noticeInsert, error) {
+	if len(ids) != len(ns) {
+		return nil, fmt.Errorf("%d notice ids for %d notices", len(ids), len(ns))
+	}
 	var reminders, others []billing.Notice
+	var reminderIDs, otherIDs []int64
 	for i, n := range ns {
 		if err := n.Validate(); err != nil {
 			return nil, billing.Errorf(billing.EINVALID, "notice %d of %d: %s", i+1, len(ns), billing.ErrorMessage(err))
 		}
 		if n.Kind == billing.NoticeReminder {
-			reminders = append(reminders, n)
+			reminders, reminderIDs = append(reminders, n), append(reminderIDs, ids[i])
 		} else {
-			others = append(others, n)
+			others, otherIDs = append(others, n), append(otherIDs, ids[i])
 		}
 	}
 	var out []noticeInsert
 	for _, part := range []struct {
 		ns  []billing.Notice
+		ids []int64
 		sql string
-	}{{reminders, insertNoticesSQL + ` ON CONFLICT DO NOTHING`}, {others, insertNoticesSQL}} {
+	}{{reminders, reminderIDs, insertNoticesSQL + ` ON CONFLICT DO NOTHING`}, {others, otherIDs, insertNoticesSQL}} {
 		if len(part.ns) == 0 {
 			continue
 		}
-		args, err := noticeArgs(part.ns, now)
+		args, err := noticeArgs(part.ns, part.ids, now)
 		if err != nil {
 			return nil, err
 		}
@@ -139,8 +217,8 @@ func noticeInserts(ns []billing.Notice, now time.Time) ([]noticeInsert, error) {
 	return out, nil
 }
 
-// noticeArgs returns insertNoticesSQL's arguments for ns.
-func noticeArgs(ns []billing.Notice, now time.Time) ([]any, error) {
+// noticeArgs returns insertNoticesSQL's arguments for ns, with ids.
+func noticeArgs(ns []billing.Notice, ids []int64, now time.Time) ([]any, error) {
 	var (
 		accounts = make([]int64, len(ns))
 		kinds    = make([]string, len(ns))
@@ -158,57 +236,42 @@ func noticeArgs(ns []billing.Notice, now time.Time) ([]any, error) {
 		accounts[i], kinds[i], invoices[i], days[i] = n.AccountID, string(n.Kind), n.InvoiceID, int32(n.DaysBefore)
 		to[i], data[i], hours[i] = n.To, string(b), n.BusinessHours
 	}
-	return []any{accounts, kinds, invoices, days, to, data, hours, now}, nil
+	return []any{accounts, kinds, invoices, days, to, data, hours, now, ids}, nil
 }
 
-// DueNotices claims up to limit queued notices due at now (next_attempt_at
-// <= now), the longest-waiting first, and returns them with their account
-// type's time zone and business hours (9-17 when the type has none), the
-// account's locale (its own, else its type's; "" for neither) and the
-// account's current standing (Current, without Today), read in the claim's
-// statement, for [billing.NoticeStillTrue].
-// Claiming moves their next_attempt_at to now + billing.NoticeLease, so no
-// other caller gets them until the lease runs out; the caller records each
-// outcome with MarkNoticeSent, RescheduleNotice or MarkNoticeAttemptFailed
-// (a notice left alone comes back after the lease). Rows another
-// transaction has locked are skipped, not waited for.
-func (db *DB) DueNotices(ctx context.Context, now time.Time, limit int) ([]billing.Notice, error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	rows, err := db.Pool.Query(ctx, `WITH due AS (
-			SELECT id, next_attempt_at FROM notices
-			WHERE status = 'queued' AND next_attempt_at <= $1
-			ORDER BY next_attempt_at, id LIMIT $2
-			FOR UPDATE SKIP LOCKED
-		), claimed AS (
-			UPDATE notices n SET next_attempt_at = $3
-			FROM due, accounts a, account_types t
-			WHERE n.id = due.id AND a.id = n.account_id AND t.id = a.account_type_id
-			RETURNING `+noticeColumns+`, t.time_zone,
-				coalesce((t.settings->'business_hours'->>'start')::integer, 0) AS start_hour,
-				coalesce((t.settings->'business_hours'->>'end')::integer, 0) AS end_hour,
-				coalesce(nullif(a.locale, ''), t.settings->>'locale', '') AS locale,
-				a.status AS account_status,
-				coalesce((SELECT i.total - i.paid FROM invoices i WHERE i.id = n.invoice_id AND i.status = 'open'), 0)::bigint AS invoice_remaining,
-				coalesce((SELECT m.kind FROM notices m WHERE m.account_id = n.account_id AND m.id > n.id
-					AND m.kind IN ('suspended', 'restored') AND m.status <> 'superseded' ORDER BY m.id DESC LIMIT 1), '') AS later,
-				due.next_attempt_at AS was_due
+// NoticeToSend returns queued notice id for its job jobID to send, and
+// records jobID as the notice's job, with the account type's time zone and
+// business hours (9-17 when the type has none), the account's locale (its
+// own, else its type's; "" for neither) and the account's current standing
+// (Current, without Today), read in the same statement, for
+// [billing.NoticeStillTrue]. The caller records the outcome with
+// MarkNoticeSent, MarkNoticeSuperseded, RescheduleNotice or
+// MarkNoticeAttemptFailed. ENOTFOUND if no queued notice id exists (it was
+// sent, failed or superseded meanwhile, or a duplicate reminder was never
+// stored).
+func (db *DB) NoticeToSend(ctx context.Context, id, jobID int64) (billing.Notice, error) {
+	var zone string
+	var hours billing.BusinessHours
+	var locale string
+	var cur billing.NoticeStanding
+	n, err := scanNotice(db.Pool.QueryRow(ctx, `WITH n AS (
+			UPDATE notices SET job_id = $2 WHERE id = $1 AND status = 'queued' RETURNING *
 		)
-		SELECT * FROM claimed ORDER BY was_due, id`, now, limit, now.Add(billing.NoticeLease))
-	if err != nil {
-		return nil, err
+		SELECT `+noticeColumns+`, t.time_zone,
+			coalesce((t.settings->'business_hours'->>'start')::integer, 0) AS start_hour,
+			coalesce((t.settings->'business_hours'->>'end')::integer, 0) AS end_hour,
+			coalesce(nullif(a.locale, ''), t.settings->>'locale', '') AS locale,
+			a.status AS account_status,
+			coalesce((SELECT i.total - i.paid FROM invoices i WHERE i.id = n.invoice_id AND i.status = 'open'), 0)::bigint AS invoice_remaining,
+			coalesce((SELECT m.kind FROM notices m WHERE m.account_id = n.account_id AND m.id > n.id
+				AND m.kind IN ('suspended', 'restored') AND m.status <> 'superseded' ORDER BY m.id DESC LIMIT 1), '') AS later
+		FROM n JOIN accounts a ON a.id = n.account_id JOIN account_types t ON t.id = a.account_type_id`, id, jobID),
+		&zone, &hours.Start, &hours.End, &locale, &cur.Status, &cur.InvoiceRemaining, &cur.Later)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return n, billing.Errorf(billing.ENOTFOUND, "no queued notice %d", id)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.Notice, error) {
-		var zone string
-		var hours billing.BusinessHours
-		var wasDue time.Time
-		var locale string
-		var cur billing.NoticeStanding
-		n, err := scanNotice(r, &zone, &hours.Start, &hours.End, &locale, &cur.Status, &cur.InvoiceRemaining, &cur.Later, &wasDue)
-		n.TimeZone, n.Hours, n.Locale, n.Current = zone, hours.Effective(), billing.Locale(locale), cur
-		return n, err
-	})
+	n.TimeZone, n.Hours, n.Locale, n.Current = zone, hours.Effective(), billing.Locale(locale), cur
+	return n, err
 }
 
 // MarkNoticeSent records that the mail server accepted notice id at at
@@ -298,13 +361,22 @@ func (db *DB) Notice(ctx context.Context, id int64) (billing.Notice, error) {
 // ResendNotice queues a sent, failed or superseded notice again (a
 // superseded one is checked again when it is sent), due at now, with its
 // attempts, error and sent time cleared (business hours still apply if the
-// notice has them). A notice that is still queued is returned unchanged: it
-// is on its way, and may be in a sender's hands right now. ENOTFOUND if it
-// does not exist.
+// notice has them), and inserts a new job to send it, in one transaction.
+// A notice that is still queued is returned unchanged: its job is on its
+// way. ENOTFOUND if it does not exist; the job's insert error (nothing
+// changed then).
 func (db *DB) ResendNotice(ctx context.Context, id int64, now time.Time) (billing.Notice, error) {
-	n, err := scanNotice(db.Pool.QueryRow(ctx, `UPDATE notices n SET status = 'queued', attempts = 0, next_attempt_at = $2,
-			last_error = '', sent_at = NULL, superseded_reason = ''
-		WHERE n.id = $1 AND n.status <> 'queued' RETURNING `+noticeColumns, id, now))
+	var n billing.Notice
+	err := pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var err error
+		n, err = scanNotice(tx.QueryRow(ctx, `UPDATE notices n SET status = 'queued', attempts = 0, next_attempt_at = $2,
+				last_error = '', sent_at = NULL, superseded_reason = '', job_id = NULL
+			WHERE n.id = $1 AND n.status <> 'queued' RETURNING `+noticeColumns, id, now))
+		if err != nil {
+			return err
+		}
+		return db.insertNoticeJobs(ctx, tx, []int64{id}, true)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return db.Notice(ctx, id)
 	}

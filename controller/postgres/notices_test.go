@@ -2,15 +2,18 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"sync"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/jobs"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
+	"github.com/tollgate-isp/tollgate/internal/clock"
 )
 
 // noticeFixture makes accounts with invoices to remind about.
@@ -48,7 +51,7 @@ func TestQueueNotices(t *testing.T) {
 	queue := func(n billing.Notice) bool {
 		t.Helper()
 		var queued bool
-		inTx(t, db, func(tx pgx.Tx) (err error) { queued, err = postgres.QueueNoticeTx(ctx, tx, n, t0); return err })
+		inTx(t, db, func(tx pgx.Tx) (err error) { queued, err = db.QueueNoticeTx(ctx, tx, n, t0); return err })
 		return queued
 	}
 	if !queue(reminder(a, inv, 3)) {
@@ -69,7 +72,7 @@ func TestQueueNotices(t *testing.T) {
 	// skipped.
 	var n int
 	inTx(t, db, func(tx pgx.Tx) (err error) {
-		n, err = postgres.QueueNoticesTx(ctx, tx, []billing.Notice{
+		n, err = db.QueueNoticesTx(ctx, tx, []billing.Notice{
 			reminder(a, inv, 3), reminder(a, inv, 1), reminder(a, inv, 1),
 			{AccountID: accounts[1].ID, Kind: billing.NoticeRestored, To: accounts[1].Email},
 		}, t0)
@@ -81,14 +84,14 @@ func TestQueueNotices(t *testing.T) {
 
 	// Invalid notices are refused and nothing of the batch is queued.
 	err := pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		_, err := postgres.QueueNoticesTx(ctx, tx, []billing.Notice{reminder(a, inv, 5), {AccountID: a.ID, Kind: billing.NoticeReminder, To: "x@example.net"}}, t0)
+		_, err := db.QueueNoticesTx(ctx, tx, []billing.Notice{reminder(a, inv, 5), {AccountID: a.ID, Kind: billing.NoticeReminder, To: "x@example.net"}}, t0)
 		return err
 	})
 	if billing.ErrorCode(err) != billing.EINVALID {
 		t.Fatalf("invalid batch: %v", err)
 	}
 	err = pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		_, err := postgres.QueueNoticeTx(ctx, tx, billing.Notice{AccountID: 999999, Kind: billing.NoticeSuspended, To: "x@example.net"}, t0)
+		_, err := db.QueueNoticeTx(ctx, tx, billing.Notice{AccountID: 999999, Kind: billing.NoticeSuspended, To: "x@example.net"}, t0)
 		return err
 	})
 	if err == nil {
@@ -134,7 +137,7 @@ func TestQueueNotices(t *testing.T) {
 	}
 }
 
-func TestDueNoticesLifecycle(t *testing.T) {
+func TestNoticeLifecycle(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := newDB(t)
@@ -144,40 +147,38 @@ func TestDueNoticesLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, inv := accounts[0], invs[0]
-	// Five reminders queued a minute apart, the newest first.
+	// Five reminders queued a minute apart.
+	var ids []int64
 	for i := range 5 {
 		inTx(t, db, func(tx pgx.Tx) error {
-			_, err := postgres.QueueNoticeTx(ctx, tx, reminder(a, inv, 10-i), t0.Add(time.Duration(5-i)*time.Minute))
+			_, err := db.QueueNoticeTx(ctx, tx, reminder(a, inv, 10-i), t0.Add(time.Duration(5-i)*time.Minute))
 			return err
 		})
 	}
+	queued, err := db.Notices(ctx, billing.NoticeFilter{Status: billing.NoticeQueued})
+	if err != nil || len(queued) != 5 {
+		t.Fatalf("queued notices: %d, %v", len(queued), err)
+	}
+	for _, n := range queued {
+		ids = append(ids, n.ID)
+	}
 	now := t0.Add(time.Hour)
-	got, err := db.DueNotices(ctx, now, 3)
-	if err != nil {
-		t.Fatal(err)
+	var got []billing.Notice
+	for i, id := range ids {
+		n, err := db.NoticeToSend(ctx, id, int64(100+i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, n)
 	}
-	if len(got) != 3 || got[0].DaysBefore != 6 || got[1].DaysBefore != 7 || got[2].DaysBefore != 8 {
-		t.Fatalf("claimed %+v, want the three oldest, oldest first", got)
+	if got[0].TimeZone != "America/Chicago" || got[0].Hours != (billing.BusinessHours{Start: 8, End: 20}) || got[0].JobID != 100 {
+		t.Fatalf("notice to send: %+v", got[0])
 	}
-	if got[0].TimeZone != "America/Chicago" || got[0].Hours != (billing.BusinessHours{Start: 8, End: 20}) ||
-		!got[0].NextAttemptAt.Equal(now.Add(billing.NoticeLease)) {
-		t.Fatalf("claimed notice: %+v", got[0])
-	}
-	rest, err := db.DueNotices(ctx, now, 10)
-	if err != nil || len(rest) != 2 {
-		t.Fatalf("second claim: %d notices, %v; want the other 2", len(rest), err)
-	}
-	if again, err := db.DueNotices(ctx, now.Add(billing.NoticeLease-time.Second), 10); err != nil || len(again) != 0 {
-		t.Fatalf("claimed notices were handed out again within the lease: %d, %v", len(again), err)
-	}
-	// Nobody recorded an outcome: after the lease they come back.
-	now = now.Add(billing.NoticeLease)
-	back, err := db.DueNotices(ctx, now, 10)
-	if err != nil || len(back) != 5 {
-		t.Fatalf("after the lease: %d notices, %v; want 5", len(back), err)
+	if n, err := db.Notice(ctx, ids[1]); err != nil || n.JobID != 101 {
+		t.Fatalf("the notice does not record its job: %+v, %v", n, err)
 	}
 
-	sent, deferred, retried, failed, untouched := back[0], back[1], back[2], back[3], back[4]
+	sent, deferred, retried, failed := got[0], got[1], got[2], got[3]
 	if err := db.MarkNoticeSent(ctx, sent.ID, now); err != nil {
 		t.Fatal(err)
 	}
@@ -211,12 +212,16 @@ func TestDueNoticesLifecycle(t *testing.T) {
 	check(retried.ID, billing.NoticeQueued, 1, now.Add(time.Minute), "SMTP error 451: try later")
 	check(failed.ID, billing.NoticeFailed, 1, time.Time{}, long[:1000])
 
-	// A minute later only the retry is due (the untouched one is leased).
-	due, err := db.DueNotices(ctx, now.Add(time.Minute), 10)
-	if err != nil || len(due) != 1 || due[0].ID != retried.ID || due[0].Attempts != 1 {
-		t.Fatalf("due a minute later: %+v, %v", due, err)
+	// A job finds its notice while it is queued, not once it is sent or
+	// failed.
+	if n, err := db.NoticeToSend(ctx, retried.ID, 200); err != nil || n.Attempts != 1 {
+		t.Fatalf("retried notice to send: %+v, %v", n, err)
 	}
-	_ = untouched
+	for _, id := range []int64{sent.ID, failed.ID, 424242} {
+		if _, err := db.NoticeToSend(ctx, id, 201); billing.ErrorCode(err) != billing.ENOTFOUND {
+			t.Fatalf("notice %d to send: %v, want ENOTFOUND", id, err)
+		}
+	}
 
 	// Resend: sent and failed notices are queued again; queued ones are left.
 	for _, id := range []int64{sent.ID, failed.ID} {
@@ -224,7 +229,8 @@ func TestDueNoticesLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n.Status != billing.NoticeQueued || n.Attempts != 0 || n.LastError != "" || n.SentAt != nil || !n.NextAttemptAt.Equal(tomorrow) {
+		if n.Status != billing.NoticeQueued || n.Attempts != 0 || n.LastError != "" || n.SentAt != nil || !n.NextAttemptAt.Equal(tomorrow) ||
+			n.JobID != 0 {
 			t.Fatalf("resent: %+v", n)
 		}
 	}
@@ -245,49 +251,91 @@ func TestDueNoticesLifecycle(t *testing.T) {
 	}
 }
 
-// Two replicas (here: four) claiming at once never get the same notice.
-func TestDueNoticesConcurrentClaimsNeverOverlap(t *testing.T) {
+// noticeJobs counts River's notice jobs per notice id, and how many are
+// waiting to run.
+func noticeJobs(t *testing.T, db *postgres.DB) (perNotice map[int64]int, waiting int) {
+	t.Helper()
+	rows, err := db.Pool.Query(context.Background(), `SELECT (args->>'notice_id')::bigint, state FROM river_job WHERE kind = 'notice'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perNotice = map[int64]int{}
+	var id int64
+	var state string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &state}, func() error {
+		perNotice[id]++
+		if state == "available" || state == "scheduled" {
+			waiting++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return perNotice, waiting
+}
+
+// Every queued notice gets its River job in the transaction that queues
+// it (with the job runner wired, as in the controller): a rolled-back
+// transaction leaves neither; a resend adds one job, a resend of a notice
+// still queued none. (One job per notice replaces the claims of old: River
+// runs each job once at a time.)
+func TestQueuedNoticesCommitWithTheirJobs(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := newDB(t)
+	if _, err := jobs.New(jobs.Config{DisableSchedule: true}, db, clock.NewFixed(t0), slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
 	_, accounts, _ := noticeFixture(t, db, 1)
 	const total = 600
 	ns := make([]billing.Notice, total)
 	for i := range ns {
 		ns[i] = billing.Notice{AccountID: accounts[0].ID, Kind: billing.NoticeSuspended, To: "s@example.net"}
 	}
-	inTx(t, db, func(tx pgx.Tx) error { _, err := postgres.QueueNoticesTx(ctx, tx, ns, t0); return err })
-
-	var mu sync.Mutex
-	seen := map[int64]int{}
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for {
-				got, err := db.DueNotices(ctx, t0, 25)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if len(got) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, n := range got {
-					seen[n.ID]++
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if len(seen) != total {
-		t.Fatalf("claimed %d distinct notices, want %d", len(seen), total)
-	}
-	for id, n := range seen {
-		if n != 1 {
-			t.Fatalf("notice %d claimed %d times", id, n)
+	rollback := errors.New("rolled back")
+	if err := pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		if _, err := db.QueueNoticesTx(ctx, tx, ns[:10], t0); err != nil {
+			return err
 		}
+		return rollback
+	}); !errors.Is(err, rollback) {
+		t.Fatal(err)
+	}
+	if per, _ := noticeJobs(t, db); len(per) != 0 {
+		t.Fatalf("%d notice jobs after a rollback", len(per))
+	}
+	inTx(t, db, func(tx pgx.Tx) error { _, err := db.QueueNoticesTx(ctx, tx, ns, t0); return err })
+	queued, err := db.Notices(ctx, billing.NoticeFilter{Status: billing.NoticeQueued, Limit: 1000})
+	if err != nil || len(queued) != total {
+		t.Fatalf("%d queued notices, %v", len(queued), err)
+	}
+	per, waiting := noticeJobs(t, db)
+	if len(per) != total || waiting != total {
+		t.Fatalf("%d notices with jobs, %d waiting; want %d", len(per), waiting, total)
+	}
+	for _, n := range queued {
+		if per[n.ID] != 1 {
+			t.Fatalf("notice %d has %d jobs, want 1", n.ID, per[n.ID])
+		}
+	}
+	if _, err := db.ResendNotice(ctx, queued[0].ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	if per, _ := noticeJobs(t, db); per[queued[0].ID] != 1 {
+		t.Fatalf("resending a queued notice made %d jobs, want 1", per[queued[0].ID])
+	}
+	if err := db.MarkNoticeSent(ctx, queued[1].ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE river_job SET state = 'completed', finalized_at = now()
+		WHERE kind = 'notice' AND (args->>'notice_id')::bigint = $1`, queued[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ResendNotice(ctx, queued[1].ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	if per, _ := noticeJobs(t, db); per[queued[1].ID] != 2 {
+		t.Fatalf("resending a sent notice: %d jobs, want 2 (the first and the resend's)", per[queued[1].ID])
 	}
 }
 
@@ -315,7 +363,7 @@ func TestQueueNoticesTxScales(t *testing.T) {
 	}
 	start := time.Now()
 	var n int
-	inTx(t, db, func(tx pgx.Tx) (err error) { n, err = postgres.QueueNoticesTx(ctx, tx, ns, t0); return err })
+	inTx(t, db, func(tx pgx.Tx) (err error) { n, err = db.QueueNoticesTx(ctx, tx, ns, t0); return err })
 	took := time.Since(start)
 	t.Logf("queued %d notices in %s", n, took)
 	distinct := map[[2]int64]bool{}
@@ -329,12 +377,12 @@ func TestQueueNoticesTxScales(t *testing.T) {
 	// not a unit test's: a busy machine must not fail it.
 }
 
-// TestDueNoticesCarryTheAccountsStanding: a claimed notice comes with what
+// TestNoticeToSendCarriesTheAccountsStanding: a notice to send comes with what
 // the sender needs to decide whether it is still true (the account's
 // status, what is still owed on a reminder's invoice, a later status
 // notice) and the locale to write it in; a superseded one is listed with
 // its reason and can be resent.
-func TestDueNoticesCarryTheAccountsStanding(t *testing.T) {
+func TestNoticeToSendCarriesTheAccountsStanding(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := newDB(t)
@@ -349,21 +397,20 @@ func TestDueNoticesCarryTheAccountsStanding(t *testing.T) {
 	restored := suspended
 	restored.Kind = billing.NoticeRestored
 	inTx(t, db, func(tx pgx.Tx) error {
-		_, err := postgres.QueueNoticesTx(ctx, tx, []billing.Notice{reminder(a, inv, 3), suspended, restored}, t0)
+		_, err := db.QueueNoticesTx(ctx, tx, []billing.Notice{reminder(a, inv, 3), suspended, restored}, t0)
 		return err
 	})
 	claim := func() map[billing.NoticeKind]billing.Notice {
 		t.Helper()
-		if _, err := db.Pool.Exec(ctx, `UPDATE notices SET next_attempt_at = $1 WHERE status = 'queued'`, t0); err != nil {
-			t.Fatal(err)
-		}
-		ns, err := db.DueNotices(ctx, t0.Add(time.Minute), 10)
+		ns, err := db.Notices(ctx, billing.NoticeFilter{Status: billing.NoticeQueued})
 		if err != nil {
 			t.Fatal(err)
 		}
 		out := map[billing.NoticeKind]billing.Notice{}
 		for _, n := range ns {
-			out[n.Kind] = n
+			if out[n.Kind], err = db.NoticeToSend(ctx, n.ID, 1); err != nil {
+				t.Fatal(err)
+			}
 		}
 		return out
 	}
@@ -412,5 +459,37 @@ func TestDueNoticesCarryTheAccountsStanding(t *testing.T) {
 	again, err := db.ResendNotice(ctx, r.ID, t0)
 	if err != nil || again.Status != billing.NoticeQueued || again.SupersededReason != "" {
 		t.Fatalf("resent: %+v %v", again, err)
+	}
+}
+
+// Notices queued with no job (before notices were River jobs) get one when
+// the runner adopts them; a notice whose job waits gets no second one.
+func TestQueuedNoticesWithoutJobsAreAdopted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	_, accounts, _ := noticeFixture(t, db, 1)
+	n := billing.Notice{AccountID: accounts[0].ID, Kind: billing.NoticeSuspended, To: "s@example.net"}
+	inTx(t, db, func(tx pgx.Tx) error { _, err := db.QueueNoticesTx(ctx, tx, []billing.Notice{n, n, n}, t0); return err })
+	if per, _ := noticeJobs(t, db); len(per) != 0 {
+		t.Fatalf("%d jobs without a job runner", len(per))
+	}
+	if _, err := jobs.New(jobs.Config{DisableSchedule: true}, db, clock.NewFixed(t0), slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	inTx(t, db, func(tx pgx.Tx) error { _, err := db.QueueNoticesTx(ctx, tx, []billing.Notice{n, n}, t0); return err })
+	for range 2 {
+		if got, _, err := db.AdoptQueuedWithoutJobs(ctx); err != nil || got != 5 {
+			t.Fatalf("adopted %d, %v; want the 5 queued notices looked at", got, err)
+		}
+	}
+	per, waiting := noticeJobs(t, db)
+	if len(per) != 5 || waiting != 5 {
+		t.Fatalf("%d notices with jobs, %d waiting; want 5", len(per), waiting)
+	}
+	for id, k := range per {
+		if k != 1 {
+			t.Fatalf("notice %d has %d jobs, want 1", id, k)
+		}
 	}
 }

@@ -476,9 +476,13 @@ func (db *DB) applySweep(ctx context.Context, tx pgx.Tx, t billing.AccountType, 
 		inserts []noticeInsert
 		err     error
 	}
+	noticeIDs, err := reserveNoticeIDs(ctx, tx, len(plan.Notices))
+	if err != nil {
+		return err
+	}
 	notes := make(chan made, 1)
 	go func() {
-		inserts, err := noticeInserts(plan.Notices, now)
+		inserts, err := noticeInserts(plan.Notices, noticeIDs, now)
 		notes <- made{inserts, err}
 	}()
 	if err := w.exec(ctx, tx); err != nil {
@@ -493,7 +497,10 @@ func (db *DB) applySweep(ctx context.Context, tx pgx.Tx, t billing.AccountType, 
 	for _, in := range m.inserts {
 		nw.queue(nil, in.sql, in.args...)
 	}
-	return nw.exec(ctx, tx)
+	if err := nw.exec(ctx, tx); err != nil {
+		return err
+	}
+	return db.insertNoticeJobs(ctx, tx, noticeIDs, false)
 }
 
 // coreServices locks and returns the services of accounts whose desired
@@ -539,13 +546,14 @@ func applyServiceChanges(ctx context.Context, tx pgx.Tx, cs []billing.ServiceCha
 	return nil
 }
 
-// queueNoticeRows queues ns (addressed) on w; reminders already queued are
-// skipped.
-func queueNoticeRows(w *writeBatch, ns []billing.Notice, now time.Time) error {
+// queueNoticeRows queues ns (addressed) on w with the ids reserved for
+// them; reminders already queued are skipped. The caller inserts their
+// jobs (insertNoticeJobs).
+func queueNoticeRows(w *writeBatch, ns []billing.Notice, ids []int64, now time.Time) error {
 	if len(ns) == 0 {
 		return nil
 	}
-	inserts, err := noticeInserts(ns, now)
+	inserts, err := noticeInserts(ns, ids, now)
 	if err != nil {
 		return err
 	}
@@ -873,11 +881,15 @@ func (db *DB) settleTx(ctx context.Context, tx pgx.Tx, accountID int64, cause bi
 		return err
 	}
 	var w writeBatch
+	var noticeIDs []int64
 	w.queue(nil, genericPlans)
 	if err := queueJournal(&w, plan.Fees); err != nil {
 		return err
 	}
-	if err := queueNoticeRows(&w, plan.Notices, now); err != nil {
+	if noticeIDs, err = reserveNoticeIDs(ctx, tx, len(plan.Notices)); err != nil {
+		return err
+	}
+	if err := queueNoticeRows(&w, plan.Notices, noticeIDs, now); err != nil {
 		return err
 	}
 	var statuses []billing.StatusChangePlan
@@ -886,7 +898,10 @@ func (db *DB) settleTx(ctx context.Context, tx pgx.Tx, accountID int64, cause bi
 	}
 	queueStatuses(&w, statuses, plan.MootHolds, actor, 0, now)
 	w.queue(nil, defaultPlans)
-	return w.run(ctx, tx, false)
+	if err := w.run(ctx, tx, false); err != nil {
+		return err
+	}
+	return db.insertNoticeJobs(ctx, tx, noticeIDs, false)
 }
 
 // genericPlans and defaultPlans frame a settlement's statements: each is a
