@@ -58,6 +58,17 @@ api:
 	// Many accounts, written straight into the database to keep the test
 	// short; the billing run is what is under test.
 	const accounts = 6000
+	// Services start on the first of the month after next (real time, the
+	// controller's clock here) and the run is for that period's issue date,
+	// so the scheduler's own daily run (it ticks at start) has nothing of
+	// that period due today and never races this run, whatever the date.
+	chicago, err := time.LoadLocation("America/Chicago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nowLocal := time.Now().In(chicago)
+	startDate := time.Date(nowLocal.Year(), nowLocal.Month()+2, 1, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
+	runDate := time.Date(nowLocal.Year(), nowLocal.Month()+2, 1-3, 0, 0, 0, 0, time.UTC).Format(time.DateOnly) // lead 3 days
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
@@ -68,11 +79,11 @@ api:
 		args []any
 	}{
 		{`INSERT INTO accounts (number, name, account_type_id, currency, anchor_date, created_at)
-			SELECT 'A-' || lpad(nextval('account_number_seq')::text, 6, '0'), 'Subscriber ' || g, $1, 'USD', '2026-12-01', now()
-			FROM generate_series(1, $2) g`, []any{typ.ID, accounts}},
+			SELECT 'A-' || lpad(nextval('account_number_seq')::text, 6, '0'), 'Subscriber ' || g, $1, 'USD', $3::date, now()
+			FROM generate_series(1, $2) g`, []any{typ.ID, accounts, startDate}},
 		{`INSERT INTO pops (id, created_at) VALUES ('pop-1', now())`, nil},
 		{`INSERT INTO services (pop_id, method, desired_state, revision, created_at, updated_at, account_id, plan_id, start_date)
-			SELECT 'pop-1', 'log', 'active', 0, now(), now(), id, $1, '2026-12-01' FROM accounts`, []any{plan.ID}},
+			SELECT 'pop-1', 'log', 'active', 0, now(), now(), id, $1, $2::date FROM accounts`, []any{plan.ID, startDate}},
 	} {
 		if _, err := conn.Exec(ctx, stmt.sql, stmt.args...); err != nil {
 			t.Fatal(err)
@@ -80,7 +91,7 @@ api:
 	}
 
 	var runs struct{ Items []billing.BillingRun }
-	if err := c.Do(ctx, http.MethodPost, "/api/v1/billing-runs", nil, "run-1", map[string]any{"date": "2026-11-28"}, &runs); err != nil {
+	if err := c.Do(ctx, http.MethodPost, "/api/v1/billing-runs", nil, "run-1", map[string]any{"date": runDate}, &runs); err != nil {
 		t.Fatal(err)
 	}
 	run := runs.Items[0]
