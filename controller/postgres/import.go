@@ -237,7 +237,11 @@ func (im *importer) check() error {
 			cur string
 		}
 		existing := make(map[string]found, len(exts))
-		rows, err := im.tx.Query(im.ctx, `SELECT id, external_id, currency FROM accounts WHERE external_id = ANY($1)`, exts)
+		// A join, not "external_id = ANY($1)": right after a large import
+		// the planner may not know the table is large, and compare every
+		// row with every id.
+		rows, err := im.tx.Query(im.ctx, `SELECT a.id, a.external_id, a.currency
+			FROM unnest($1::text[]) AS f(external_id) JOIN accounts a ON a.external_id = f.external_id`, exts)
 		if err != nil {
 			return err
 		}
