@@ -237,11 +237,13 @@ func (im *importer) check() error {
 			cur string
 		}
 		existing := make(map[string]found, len(exts))
-		// A join, not "external_id = ANY($1)": right after a large import
-		// the planner may not know the table is large, and compare every
-		// row with every id.
+		// One index lookup per id (the LIMIT keeps the planner from
+		// flattening the subquery): right after a large import the planner
+		// may misjudge the table, and "external_id = ANY($1)" or a join
+		// then scans all of it for every batch.
 		rows, err := im.tx.Query(im.ctx, `SELECT a.id, a.external_id, a.currency
-			FROM unnest($1::text[]) AS f(external_id) JOIN accounts a ON a.external_id = f.external_id`, exts)
+			FROM unnest($1::text[]) AS f(external_id)
+			CROSS JOIN LATERAL (SELECT id, external_id, currency FROM accounts WHERE external_id = f.external_id LIMIT 1) a`, exts)
 		if err != nil {
 			return err
 		}
