@@ -177,6 +177,7 @@ func addImport(to *billing.ImportResult, r billing.ImportResult) {
 	to.ServicesCreated += r.ServicesCreated
 	to.ServicesExisting += r.ServicesExisting
 	to.Skipped += r.Skipped
+	to.ErrorsUnlisted += r.ErrorsUnlisted
 }
 
 // dedupeImportErrors sorts problems and drops repeats (every part reports
@@ -203,6 +204,9 @@ func printImportResult(w io.Writer, g *globals, r billing.ImportResult, summary 
 		}
 		if err := t.Flush(); err != nil {
 			return err
+		}
+		if r.ErrorsUnlisted > 0 {
+			fmt.Fprintf(w, "… and %s more problem(s), not listed\n", commas(int64(r.ErrorsUnlisted)))
 		}
 		if summary {
 			fmt.Fprintln(w)

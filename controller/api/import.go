@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"runtime"
+	"os"
 	"strings"
 	"time"
 
@@ -14,10 +14,11 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
-// AccountImporter imports parsed account files (see
-// [billing.ParseAccountsCSV]); postgres.DB implements it.
+// AccountImporter imports account files (see [billing.ScanAccountsCSV])
+// read from their start, as many times as it needs; postgres.DB
+// implements it.
 type AccountImporter interface {
-	ImportAccounts(ctx context.Context, rows []billing.ImportAccount, dryRun, skipInvalid bool, at time.Time) (billing.ImportResult, error)
+	ImportAccountsCSV(ctx context.Context, file io.ReaderAt, dryRun, skipInvalid bool, at time.Time) (billing.ImportOutcome, error)
 }
 
 type importInput struct {
@@ -34,10 +35,6 @@ func (in *importInput) Resolve(ctx huma.Context) []error {
 	return nil
 }
 
-// maxListedProblems is how many problems a refused import lists in full;
-// the rest are counted.
-const maxListedProblems = 1000
-
 var importDescription = `Imports subscriber accounts and their services from CSV (at most ` +
 	fmt.Sprint(billing.MaxImportRows) + ` rows, 64 MiB), one row per service.
 
@@ -50,7 +47,8 @@ binding columns is recorded with method log.
 
 Every row is checked and every problem is reported: when there is any (and skip_invalid is not set) the
 answer is 422 with one entry per problem in ` + "`errors`" + ` (message "line 12, column email: …", location
-"line 12/email") and nothing is written. Otherwise the valid accounts are written in one transaction.
+"line 12/email"), the first ` + fmt.Sprint(billing.MaxListedImportProblems) + ` in full and the rest as a count in ` + "`detail`" + `
+(with skip_invalid, in ` + "`errors_unlisted`" + `), and nothing is written. Otherwise the valid accounts are written in one transaction.
 Accounts are matched by external_id and services by (account, service_name): what exists is left as it
 is and counted as existing, so importing a file again creates nothing twice.
 
@@ -66,54 +64,71 @@ func (s *Server) registerImport(imp AccountImporter) {
 		Content: map[string]*huma.MediaType{"text/csv": {Schema: &huma.Schema{Type: "string"}}}}
 	o.Errors = append(o.Errors, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity)
 	huma.Register(s.api, o, func(ctx context.Context, in *importInput) (*body[billing.ImportResult], error) {
-		if in.body == nil {
-			in.body = strings.NewReader("")
-		}
-		file, err := billing.ParseAccountsCSV(in.body)
+		file, err := importFile(in.body)
 		if err != nil {
 			return nil, s.toHTTPError("import-accounts", err)
 		}
-		// The parse's garbage (as much as the file again) is collected
-		// before the store's work adds its own: the peak of a 64 MiB import
-		// stays within the documented 256 MiB.
-		runtime.GC()
-		// Header problems concern every row: they refuse the file even when
-		// invalid accounts are skipped, so nothing is written then.
-		refused := len(file.Errors) > 0
-		res, err := imp.ImportAccounts(ctx, file.Accounts, in.DryRun || refused, in.SkipInvalid, s.clock.Now())
+		defer file.Close()
+		out, err := imp.ImportAccountsCSV(ctx, file, in.DryRun, in.SkipInvalid, s.clock.Now())
 		if err != nil {
 			return nil, s.toHTTPError("import-accounts", err)
 		}
-		res.DryRun = in.DryRun
-		res.Rows = file.Rows
-		res.Errors = append(res.Errors, file.Errors...)
-		billing.SortImportErrors(res.Errors)
-		if len(res.Errors) > 0 && (refused || !in.SkipInvalid) {
-			return nil, importProblem(res.Errors, res.Rows)
+		if out.Refused {
+			return nil, importProblem(out.Problems, out.Result.Rows)
 		}
-		return &body[billing.ImportResult]{Body: res}, nil
+		return &body[billing.ImportResult]{Body: out.Result}, nil
 	})
 }
 
+// importSource is an import file that can be read more than once.
+type importSource interface {
+	io.ReaderAt
+	io.Closer
+}
+
+// spooledBody is the file the idempotency middleware spooled a body to; it
+// closes it.
+type spooledBody struct{ *os.File }
+
+func (spooledBody) Close() error { return nil }
+
+// importFile is the body of an import, to be read more than once: the
+// file the body was spooled to (see spoolBody), else a spooled copy (of at
+// most one byte more than an import file may have). The error is the
+// disk's or the body's.
+func importFile(body io.Reader) (importSource, error) {
+	if f, ok := body.(*os.File); ok {
+		return spooledBody{f}, nil
+	}
+	if body == nil {
+		body = strings.NewReader("")
+	}
+	f, err := os.CreateTemp("", "tollgate-import-*")
+	if err != nil {
+		return nil, err
+	}
+	_ = os.Remove(f.Name()) // gone when closed
+	if _, err := io.Copy(f, io.LimitReader(body, billing.MaxImportBytes+1)); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
 // importProblem is the 422 answer listing the problems of a refused file:
-// the first maxListedProblems in full, the rest as a count in the detail.
-func importProblem(errs []billing.ImportError, rows int) error {
-	lines := map[int]bool{}
-	details := make([]error, 0, min(len(errs), maxListedProblems))
-	for _, e := range errs {
-		lines[e.Line] = true
-		if len(details) == maxListedProblems {
-			continue
-		}
+// the first ones in full, the rest as a count in the detail.
+func importProblem(p billing.ImportProblems, rows int) error {
+	details := make([]error, 0, len(p.Listed))
+	for _, e := range p.Listed {
 		loc := fmt.Sprintf("line %d", e.Line)
 		if e.Column != "" {
 			loc += "/" + e.Column
 		}
 		details = append(details, &huma.ErrorDetail{Message: e.Error(), Location: loc})
 	}
-	detail := fmt.Sprintf("the file has %d problem(s) on %d line(s) of %d row(s); nothing was imported", len(errs), len(lines), rows)
-	if len(errs) > maxListedProblems {
-		detail += fmt.Sprintf("; the first %d are listed, %d more are not", maxListedProblems, len(errs)-maxListedProblems)
+	detail := fmt.Sprintf("the file has %d problem(s) on %d line(s) of %d row(s); nothing was imported", p.Count, p.Lines, rows)
+	if n := p.Unlisted(); n > 0 {
+		detail += fmt.Sprintf("; the first %d are listed, %d more are not", len(p.Listed), n)
 	}
 	return huma.NewError(http.StatusUnprocessableEntity, detail, details...)
 }

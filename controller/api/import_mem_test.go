@@ -1,12 +1,13 @@
 package api_test
 
 import (
-	"bytes"
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -16,10 +17,14 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
-// fatImportFile is an account import file of just under size bytes with
-// billing.MaxImportRows accounts (rows long enough to fill it); bad puts an
-// error (an unknown currency) on every row.
-func fatImportFile(size int, bad bool) []byte {
+// fatImportFile writes an account import file of just under size bytes
+// with billing.MaxImportRows accounts (rows long enough to fill it) into
+// dir and returns its path and size; bad puts an error (an unknown
+// currency) on every row. The file is on disk, not in the test's heap: a
+// 64 MiB live buffer would double the garbage collector's heap goal and
+// so inflate what the server's import seems to take.
+func fatImportFile(t *testing.T, dir string, size int, bad bool) (string, int) {
+	t.Helper()
 	const header = "external_id,name,email,address_line1,address_line2,city,account_type,currency\n"
 	rows := billing.MaxImportRows
 	currency := "USD"
@@ -31,14 +36,22 @@ func fatImportFile(size int, bad bool) []byte {
 			"Name "+strings.Repeat("n", 195), i, strings.Repeat("1", 200), strings.Repeat("2", 200), strings.Repeat("c", city), currency)
 	}
 	city := (size-len(header))/rows - len(row(0, 0))
-	extra := city
-	var b bytes.Buffer
-	b.Grow(size)
-	b.WriteString(header)
-	for i := range rows {
-		b.WriteString(row(i, extra))
+	path := filepath.Join(dir, fmt.Sprintf("accounts-%t.csv", bad))
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return b.Bytes()
+	defer f.Close()
+	w := bufio.NewWriter(f)
+	n, _ := w.WriteString(header)
+	for i := range rows {
+		m, _ := w.WriteString(row(i, city))
+		n += m
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return path, n
 }
 
 // procStatus reads a "Vm…" field of /proc/self/status, in bytes.
@@ -64,9 +77,11 @@ func procStatus(t *testing.T, field string) int64 {
 // A 64 MiB account import, once valid and once with an error on every row,
 // raises the controller's peak RSS by at most 256 MiB. The server runs in
 // this process: its peak (VmHWM) is reset through /proc/self/clear_refs
-// before each import, after the test's own copies of the files exist, and
-// compared with the RSS at that moment. The refused file's 422 lists the
-// first 1,000 problems and counts the rest.
+// before each import and compared with the RSS at that moment; the files
+// are sent from disk, so the test's own copy takes no memory. The import
+// holds neither the file nor its accounts (about 40 MiB are measured);
+// the bound is the issue's. The refused file's 422 lists the first 1,000
+// problems and counts the rest.
 func TestImportOf64MiBFilesKeepsPeakMemoryBounded(t *testing.T) {
 	e := newImportEnv(t)
 	const limit = 256 << 20
@@ -75,9 +90,13 @@ func TestImportOf64MiBFilesKeepsPeakMemoryBounded(t *testing.T) {
 		bad    bool
 		status int
 	}{{"valid", false, http.StatusOK}, {"an error on every row", true, http.StatusUnprocessableEntity}} {
-		file := fatImportFile(64<<20, tc.bad)
-		if len(file) > billing.MaxImportBytes || len(file) < 63<<20 {
-			t.Fatalf("the %s file has %d bytes", tc.name, len(file))
+		path, size := fatImportFile(t, t.TempDir(), 64<<20, tc.bad)
+		if size > billing.MaxImportBytes || size < 63<<20 {
+			t.Fatalf("the %s file has %d bytes", tc.name, size)
+		}
+		file, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
 		}
 		runtime.GC()
 		debug.FreeOSMemory()
@@ -85,7 +104,8 @@ func TestImportOf64MiBFilesKeepsPeakMemoryBounded(t *testing.T) {
 			t.Fatalf("resetting the peak RSS (VmHWM) needs /proc/self/clear_refs: %v", err)
 		}
 		before := procStatus(t, "VmRSS")
-		req, _ := http.NewRequest(http.MethodPost, e.url+"/api/v1/imports/accounts", bytes.NewReader(file))
+		req, _ := http.NewRequest(http.MethodPost, e.url+"/api/v1/imports/accounts", file)
+		req.ContentLength = int64(size)
 		req.Header.Set("Authorization", "Bearer "+billingToken)
 		req.Header.Set("Idempotency-Key", "mem-"+tc.name)
 		req.Header.Set("Content-Type", "text/csv")
@@ -96,7 +116,7 @@ func TestImportOf64MiBFilesKeepsPeakMemoryBounded(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		peak := procStatus(t, "VmHWM")
-		t.Logf("%s file (%d MiB): RSS %d MiB before, peak %d MiB (+%d MiB)", tc.name, len(file)>>20, before>>20, peak>>20, (peak-before)>>20)
+		t.Logf("%s file (%d MiB): RSS %d MiB before, peak %d MiB (+%d MiB)", tc.name, size>>20, before>>20, peak>>20, (peak-before)>>20)
 		if resp.StatusCode != tc.status {
 			t.Fatalf("%s file: %d, want %d: %.500s", tc.name, resp.StatusCode, tc.status, body)
 		}
@@ -116,7 +136,6 @@ func TestImportOf64MiBFilesKeepsPeakMemoryBounded(t *testing.T) {
 				t.Errorf("refused file: %d problems listed; %s", len(p.Errors), p.Detail)
 			}
 		}
-		file = nil
 	}
 	if a, _ := e.counts(); a != 1000 { // counts lists at most 1000
 		t.Errorf("%d accounts after the valid import", a)

@@ -303,3 +303,42 @@ func TestImportAccountsCSVSkipInvalidAndDryRun(t *testing.T) {
 		t.Fatalf("dry run wrote: %d accounts", a)
 	}
 }
+
+// An account whose rows are spread over the file is imported as if its
+// rows were together: its anchor date is its earliest billed service's
+// start, and with skip_invalid a problem on a later row skips all of it.
+func TestImportAccountsCSVSpreadAccount(t *testing.T) {
+	t.Parallel()
+	e := newImportEnv(t)
+	const file = `external_id,name,account_type,currency,service_name,pop,plan,start_date,method
+s-1,Split One,residential,USD,late,north-1,Basic 25,2025-06-01,log
+s-2,Other,residential,USD,,,,,
+s-1,Split One,residential,USD,early,north-1,Basic 25,2025-02-01,log
+`
+	res := e.result(e.importCSV("", "spread-1", file))
+	if res.Rows != 3 || res.Accounts != 2 || res.AccountsCreated != 2 || res.ServicesCreated != 2 {
+		t.Fatalf("import: %+v", res)
+	}
+	as, err := e.db.Accounts(context.Background(), billing.AccountFilter{Search: "s-1"})
+	if err != nil || len(as) != 1 {
+		t.Fatalf("s-1: %v %+v", err, as)
+	}
+	if want := billing.NewDate(2025, 2, 1); as[0].AnchorDate != want {
+		t.Errorf("s-1's anchor date %s, want its earliest service start %s", as[0].AnchorDate, want)
+	}
+
+	const bad = `external_id,name,account_type,currency,service_name,pop,method
+k-1,Keep,residential,USD,,,
+x-1,Spread,residential,USD,a,north-1,log
+k-2,Keep Two,residential,USD,,,
+x-1,Spread Differs,residential,USD,b,north-1,log
+`
+	res = e.result(e.importCSV("?skip_invalid=true", "spread-2", bad))
+	if res.AccountsCreated != 2 || res.Skipped != 1 || res.ServicesCreated != 0 || len(res.Errors) != 1 ||
+		res.Errors[0].Line != 5 || !strings.Contains(res.Errors[0].Reason, `differs from "Spread" on line 3`) {
+		t.Fatalf("skip_invalid: %+v", res)
+	}
+	if as, _ := e.db.Accounts(context.Background(), billing.AccountFilter{Search: "x-1"}); len(as) != 0 {
+		t.Errorf("x-1 was imported: %+v", as)
+	}
+}

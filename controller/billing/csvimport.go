@@ -163,10 +163,64 @@ type ImportResult struct {
 	// Skipped is the number of accounts (and rows without a usable
 	// external_id) left out because some row of theirs has a problem.
 	Skipped int `json:"skipped"`
-	// Errors lists every problem, by line.
+	// Errors lists the problems by line: every one up to
+	// MaxListedImportProblems, the first ones of more.
 	Errors []ImportError `json:"errors"`
-	DryRun bool          `json:"dry_run"`
+	// ErrorsUnlisted counts the problems beyond Errors.
+	ErrorsUnlisted int  `json:"errors_unlisted,omitempty"`
+	DryRun         bool `json:"dry_run"`
 }
+
+// ImportOutcome is what an import did, with its problems.
+type ImportOutcome struct {
+	Result   ImportResult
+	Problems ImportProblems
+	// Refused is set when the problems refused the file: a problem of the
+	// header, or any problem unless invalid accounts are skipped. Nothing
+	// was written then.
+	Refused bool
+}
+
+// MaxListedImportProblems is how many problems of an import are listed in
+// full; the rest are counted.
+const MaxListedImportProblems = 1000
+
+// ImportProblems collects the problems of an import file in bounded
+// memory: the first MaxListedImportProblems in the order of
+// [SortImportErrors], and counts of them all and of the lines they are on.
+type ImportProblems struct {
+	// Listed are the first problems, sorted.
+	Listed []ImportError
+	// Count is the number of problems; Lines the number of lines with one.
+	Count, Lines int
+	lines        map[int]bool
+}
+
+// Add collects problems, in any order.
+func (p *ImportProblems) Add(errs ...ImportError) {
+	for _, e := range errs {
+		p.Count++
+		if !p.lines[e.Line] {
+			if p.lines == nil {
+				p.lines = map[int]bool{}
+			}
+			p.lines[e.Line] = true
+			p.Lines++
+		}
+		at, _ := slices.BinarySearchFunc(p.Listed, e, func(a, b ImportError) int {
+			return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column), cmp.Compare(a.Reason, b.Reason), -1)
+		})
+		switch {
+		case len(p.Listed) < MaxListedImportProblems:
+			p.Listed = slices.Insert(p.Listed, at, e)
+		case at < len(p.Listed):
+			p.Listed = slices.Insert(p.Listed[:len(p.Listed)-1], at, e)
+		}
+	}
+}
+
+// Unlisted is the number of problems not in Listed.
+func (p *ImportProblems) Unlisted() int { return p.Count - len(p.Listed) }
 
 // ParseAccountsCSV reads an account import file: CSV with a header line
 // naming its columns (any order, case-insensitive; see [ImportColumns]),
@@ -182,88 +236,181 @@ type ImportResult struct {
 // a method and without any binding column is enforced with method log
 // (recorded only).
 //
-// The returned error is EINVALID for an empty file, a file larger than
-// [MaxImportBytes] or with more than [MaxImportRows] rows, and the reader's
-// error if reading fails; every other problem is in the ImportFile.
+// The whole file is held as parsed; [ScanAccountsCSV] reads it in bounded
+// memory. The returned error is EINVALID for an empty file, a file larger
+// than [MaxImportBytes] or with more than [MaxImportRows] rows, and the
+// reader's error if reading fails; every other problem is in the
+// ImportFile.
 func ParseAccountsCSV(r io.Reader) (ImportFile, error) {
+	var f ImportFile
+	sum, err := ScanAccountsCSV(r, nil, func(run ImportRun) error {
+		if run.First {
+			f.Accounts = append(f.Accounts, run.ImportAccount)
+			f.Accounts[len(f.Accounts)-1].Line = run.AccountLine
+			return nil
+		}
+		a := &f.Accounts[run.Index]
+		a.Rows += run.Rows
+		if run.Parsed {
+			a.Account, a.AccountType = run.Account, run.AccountType
+		}
+		a.Services = append(a.Services, run.Services...)
+		a.Errors = append(a.Errors, run.Errors...)
+		return nil
+	})
+	if err != nil {
+		return ImportFile{}, err
+	}
+	f.Rows, f.Errors = sum.Rows, sum.Errors
+	return f, nil
+}
+
+// ImportRun is a run of consecutive rows of one account of an import file,
+// as [ScanAccountsCSV] reads it. The rows of an account usually form one
+// run; an account whose rows are spread over the file has several.
+type ImportRun struct {
+	// Index is the account's position among the file's accounts, in the
+	// order of their first rows (0 is the first). A row without
+	// external_id is an account of its own.
+	Index int
+	// First is set on the account's first run.
+	First bool
+	// AccountLine is the line of the account's first row.
+	AccountLine int
+	// Parsed is set on the run holding the account's first well-formed
+	// row, from which Account and AccountType are read (they are empty on
+	// the account's other runs; Account.ExternalID is always set).
+	Parsed bool
+	// ImportAccount holds the run's part of the account: Line is the run's
+	// first line, Rows its rows, Services and Errors those of its rows.
+	ImportAccount
+}
+
+// ImportScan is what [ScanAccountsCSV] found in the file as a whole.
+type ImportScan struct {
+	// Rows is the number of data rows (blank rows are not counted).
+	Rows int
+	// Accounts is the number of accounts (ImportRun.Index values).
+	Accounts int
+	// Errors are problems of the header, which concern every row.
+	Errors []ImportError
+}
+
+// ScanAccountsCSV reads an account import file as [ParseAccountsCSV] does
+// and calls run for each run of consecutive rows of an account, in the
+// order of the file, without holding the file: what it keeps for the
+// checks across rows (an account's rows agree, its service names are
+// distinct) is the external ids, the service names and the offset of each
+// account's first row. When an account's rows are spread over the file,
+// the first row is read again from firstRows (the same file, from its
+// start) to compare a later run with it; with a nil firstRows every
+// account's first row is kept instead.
+//
+// The errors are those of ParseAccountsCSV and run's error, which stops the
+// scan and is returned as it is.
+func ScanAccountsCSV(r io.Reader, firstRows io.ReaderAt, run func(ImportRun) error) (ImportScan, error) {
 	// The file is read as it is parsed, never whole.
 	lr := &io.LimitedReader{R: r, N: MaxImportBytes + 1}
 	br := bufio.NewReaderSize(lr, 64<<10)
+	p := importParser{byExt: map[string]int{}, svcNames: map[svcKey]int{}, firstRows: firstRows, emit: run}
 	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte("\ufeff")) {
 		_, _ = br.Discard(3) // spreadsheets' UTF-8 byte order mark
+		p.bom = 3
 	}
-	p := importParser{cr: csv.NewReader(br), byExt: map[string]int{}}
-	f, err := p.parse()
+	p.cr = csv.NewReader(br)
+	err := p.parse()
 	if lr.N <= 0 {
-		return ImportFile{}, Errorf(EINVALID, "import file is larger than %d MiB; split it into several files (by account)", MaxImportBytes>>20)
+		return ImportScan{}, Errorf(EINVALID, "import file is larger than %d MiB; split it into several files (by account)", MaxImportBytes>>20)
 	}
-	return f, err
+	if err != nil {
+		return ImportScan{}, err
+	}
+	return ImportScan{Rows: p.rows, Accounts: len(p.accounts), Errors: p.headerErrs}, nil
 }
 
 type importParser struct {
-	cr     *csv.Reader
-	header []string // names as written, for messages
-	col    map[string]int
-	file   ImportFile
-	byExt  map[string]int // external_id → index of the account
-	// chunks hold the accounts as they are read, stateChunks their states
-	// (see account); n counts them.
-	chunks      [][]ImportAccount
-	stateChunks [][]accountState
-	n           int
+	cr         *csv.Reader
+	bom        int64
+	header     []string // names as written, for messages
+	col        map[string]int
+	rows       int
+	headerErrs []ImportError
+	byExt      map[string]int // external_id → index of the account
+	accounts   []accountState
+	svcNames   map[svcKey]int // an account's service names → their lines
+	firstRows  io.ReaderAt
+	emit       func(ImportRun) error
+	// cur is the run being read (cur.Rows == 0: none).
+	cur ImportRun
+	// curVals are the account columns of cur's account's first
+	// well-formed row, once known (see accountState.vals).
+	curVals []string
+	// offset is where the row being read starts in the file.
+	offset int64
 }
 
 // accountState is what later rows of an account are checked against.
 type accountState struct {
-	// vals are the account columns of the first well-formed row (nil until
-	// there is one), at line.
+	// first is the line of the account's first row.
+	first int
+	// line is the line of the first well-formed row (0 until there is
+	// one), offset where it starts in the file.
+	line   int
+	offset int64
+	// vals are that row's account columns, kept when the first rows are
+	// not read again.
 	vals []string
-	line int
-	// svcNames maps service names to their lines.
-	svcNames map[string]int
 }
 
-func (p *importParser) parse() (ImportFile, error) {
+type svcKey struct {
+	account int
+	name    string
+}
+
+func (p *importParser) parse() error {
 	header, err := p.cr.Read()
 	if errors.Is(err, io.EOF) {
-		return ImportFile{}, Errorf(EINVALID, "import file is empty: its first line must name the columns (%s, …)", strings.Join(importRequiredColumns, ", "))
+		return Errorf(EINVALID, "import file is empty: its first line must name the columns (%s, …)", strings.Join(importRequiredColumns, ", "))
 	}
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			p.file.Errors = append(p.file.Errors, ImportError{Line: pe.StartLine, Reason: "header line is not valid CSV: " + csvReason(pe)})
-			return p.file, nil
+			p.headerErrs = append(p.headerErrs, ImportError{Line: pe.StartLine, Reason: "header line is not valid CSV: " + csvReason(pe)})
+			return nil
 		}
-		return ImportFile{}, fmt.Errorf("read import file: %w", err)
+		return fmt.Errorf("read import file: %w", err)
 	}
 	if !p.readHeader(header) {
-		return p.file, nil
+		return nil
 	}
 	for {
+		p.offset = p.cr.InputOffset()
 		rec, err := p.cr.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		var pe *csv.ParseError
 		if err != nil && !errors.As(err, &pe) {
-			return ImportFile{}, fmt.Errorf("read import file: %w", err)
+			return fmt.Errorf("read import file: %w", err)
 		}
 		if pe == nil && blank(rec) {
 			continue
 		}
-		p.file.Rows++
-		if p.file.Rows > MaxImportRows {
-			return ImportFile{}, Errorf(EINVALID, "import file has more than %d rows; split it into several files (by account)", MaxImportRows)
+		p.rows++
+		if p.rows > MaxImportRows {
+			return Errorf(EINVALID, "import file has more than %d rows; split it into several files (by account)", MaxImportRows)
 		}
 		if pe != nil {
-			p.malformed(rec, pe)
-			continue
+			err = p.malformed(rec, pe)
+		} else {
+			line, _ := p.cr.FieldPos(0)
+			err = p.row(line, rec)
 		}
-		line, _ := p.cr.FieldPos(0)
-		p.row(line, rec)
+		if err != nil {
+			return err
+		}
 	}
-	p.joinAccounts()
-	return p.file, nil
+	return p.flush()
 }
 
 // readHeader maps the columns; false if the rows cannot be read.
@@ -275,7 +422,7 @@ func (p *importParser) readHeader(header []string) bool {
 	p.header = header
 	p.col = map[string]int{}
 	headerErr := func(col, reason string) {
-		p.file.Errors = append(p.file.Errors, ImportError{Line: 1, Column: col, Reason: reason})
+		p.headerErrs = append(p.headerErrs, ImportError{Line: 1, Column: col, Reason: reason})
 	}
 	for i, h := range header {
 		name := normColumn(h)
@@ -329,7 +476,7 @@ func (p *importParser) columnName(i int) string {
 // malformed records a row the CSV reader rejected. The row counts against
 // the account whose external_id it (still) shows, so that skipping invalid
 // accounts never imports an account without one of its rows.
-func (p *importParser) malformed(rec []string, pe *csv.ParseError) {
+func (p *importParser) malformed(rec []string, pe *csv.ParseError) error {
 	e := ImportError{Line: pe.StartLine, Reason: csvReason(pe)}
 	if !errors.Is(pe.Err, csv.ErrFieldCount) {
 		e.Column = p.columnName(len(rec)) // the field being read when it failed
@@ -340,9 +487,13 @@ func (p *importParser) malformed(rec []string, pe *csv.ParseError) {
 	if i := p.col["external_id"]; i < len(rec) {
 		ext = strings.TrimSpace(rec[i])
 	}
-	a, _ := p.account(ext, pe.StartLine)
-	a.Rows++
-	a.Errors = append(a.Errors, e)
+	run, _, err := p.account(ext, pe.StartLine)
+	if err != nil {
+		return err
+	}
+	run.Rows++
+	run.Errors = append(run.Errors, e)
+	return nil
 }
 
 func csvReason(pe *csv.ParseError) string {
@@ -364,53 +515,63 @@ func blank(rec []string) bool {
 	return true
 }
 
-// account returns the account with external id ext and its state,
-// creating it at line if it is new. An empty ext always makes a new entry
-// of its own.
-//
-// Accounts are kept in chunks of fixed size while the file is read (and
-// joined into ImportFile.Accounts at the end): growing one slice of 100,000
-// accounts by append would copy it over and over, allocating five times
-// its size.
-func (p *importParser) account(ext string, line int) (*ImportAccount, *accountState) {
-	if i, ok := p.byExt[ext]; ok && ext != "" {
-		return p.at(i)
+// account returns the run of the account with external id ext that the
+// row at line belongs to, and the account's state: the current run if it
+// is the account's, else a new run (the current one is passed on first).
+// An account is created if ext is new; an empty ext always makes an
+// account of its own. The error is one of emitting the finished run or of
+// reading the account's first row again.
+func (p *importParser) account(ext string, line int) (*ImportRun, *accountState, error) {
+	i, known := p.byExt[ext]
+	known = known && ext != ""
+	if known && p.cur.Rows > 0 && p.cur.Index == i {
+		return &p.cur, &p.accounts[i], nil
 	}
-	if p.n%importChunk == 0 {
-		p.chunks = append(p.chunks, make([]ImportAccount, 0, importChunk))
-		p.stateChunks = append(p.stateChunks, make([]accountState, 0, importChunk))
+	if err := p.flush(); err != nil {
+		return nil, nil, err
 	}
-	c := len(p.chunks) - 1
-	p.chunks[c] = append(p.chunks[c], ImportAccount{Line: line})
-	p.stateChunks[c] = append(p.stateChunks[c], accountState{})
-	i := p.n
-	p.n++
-	a, st := p.at(i)
-	if ext != "" {
-		p.byExt[ext] = i
-		a.Account.ExternalID = ext
+	if !known {
+		i = len(p.accounts)
+		p.accounts = append(p.accounts, accountState{first: line})
+		if ext != "" {
+			p.byExt[strings.Clone(ext)] = i // not a piece of the whole row
+		}
 	}
-	return a, st
+	st := &p.accounts[i]
+	p.cur = ImportRun{Index: i, First: !known, AccountLine: st.first, ImportAccount: ImportAccount{Line: line}}
+	p.cur.Account.ExternalID = ext
+	if st.line != 0 {
+		vals, err := p.firstVals(st)
+		if err != nil {
+			return nil, nil, err
+		}
+		p.curVals = vals
+	}
+	return &p.cur, st, nil
 }
 
-// importChunk is how many accounts one chunk of the parser holds.
-const importChunk = 4096
-
-// at returns the i-th account of the file and its state.
-func (p *importParser) at(i int) (*ImportAccount, *accountState) {
-	return &p.chunks[i/importChunk][i%importChunk], &p.stateChunks[i/importChunk][i%importChunk]
+// firstVals returns the account columns of an account's first well-formed
+// row: kept, or read again from the file.
+func (p *importParser) firstVals(st *accountState) ([]string, error) {
+	if st.vals != nil || p.firstRows == nil {
+		return st.vals, nil
+	}
+	cr := csv.NewReader(io.NewSectionReader(p.firstRows, st.offset+p.bom, MaxImportBytes))
+	rec, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("read line %d of the import file again: %w", st.line, err)
+	}
+	return accountVals(p.fields(rec, &rowErrs{line: st.line})), nil
 }
 
-// joinAccounts moves the chunks into the file's accounts.
-func (p *importParser) joinAccounts() {
-	if p.n == 0 {
-		return
+// flush passes the current run on.
+func (p *importParser) flush() error {
+	if p.cur.Rows == 0 {
+		return nil
 	}
-	p.file.Accounts = make([]ImportAccount, 0, p.n)
-	for i, c := range p.chunks {
-		p.file.Accounts = append(p.file.Accounts, c...)
-		p.chunks[i], p.stateChunks[i] = nil, nil
-	}
+	run := p.cur
+	p.cur, p.curVals = ImportRun{}, nil
+	return p.emit(run)
 }
 
 // rowErrs collects one row's problems, one per column.
@@ -431,9 +592,10 @@ func (r *rowErrs) add(col, reason string) {
 	r.errs = append(r.errs, ImportError{Line: r.line, Column: col, Reason: reason})
 }
 
-func (p *importParser) row(line int, rec []string) {
-	re := &rowErrs{line: line}
-	// Text that PostgreSQL cannot store is refused up front.
+// fields checks the text of a row's fields, reporting what PostgreSQL
+// cannot store, and returns the lookup of a column's trimmed value ("" when
+// the row lacks it or its text was refused).
+func (p *importParser) fields(rec []string, re *rowErrs) func(col string) string {
 	bad := map[int]bool{}
 	for i, f := range rec {
 		if i < len(p.header) && normColumn(p.header[i]) == "" && strings.TrimSpace(f) != "" {
@@ -457,48 +619,67 @@ func (p *importParser) row(line int, rec []string) {
 			}
 		}
 	}
-	get := func(col string) string {
+	return func(col string) string {
 		i, ok := p.col[col]
 		if !ok || i >= len(rec) || bad[i] {
 			return ""
 		}
 		return strings.TrimSpace(rec[i])
 	}
+}
+
+// accountVals are a row's account columns, compared across the rows of an
+// account.
+func accountVals(get func(string) string) []string {
 	vals := make([]string, len(importAccountColumns))
 	for i, c := range importAccountColumns {
 		vals[i] = get(c)
 	}
+	return vals
+}
+
+func (p *importParser) row(line int, rec []string) error {
+	re := &rowErrs{line: line}
+	get := p.fields(rec, re)
+	vals := accountVals(get)
 	ext := get("external_id")
 	if ext == "" && !re.seen["external_id"] {
 		re.add("external_id", "external_id is required: it ties the rows of an account together and makes re-imports safe")
 	}
 
-	a, st := p.account(ext, line)
-	a.Rows++
-	if st.vals == nil {
-		st.vals, st.line = vals, line
-		p.parseAccount(a, re, get)
+	run, st, err := p.account(ext, line)
+	if err != nil {
+		return err
+	}
+	run.Rows++
+	if st.line == 0 {
+		st.line, st.offset = line, p.offset
+		if p.firstRows == nil {
+			st.vals = vals
+		}
+		p.curVals, run.Parsed = vals, true
+		p.parseAccount(&run.ImportAccount, re, get)
 	} else {
 		for i, c := range importAccountColumns {
-			if same(c, vals[i], st.vals[i]) {
+			if same(c, vals[i], p.curVals[i]) {
 				continue
 			}
 			re.add(c, fmt.Sprintf("%s %q differs from %q on line %d; every row of external_id %q must repeat the same account columns",
-				c, vals[i], st.vals[i], st.line, ext))
+				c, vals[i], p.curVals[i], st.line, ext))
 		}
 	}
 	if svc, ok := p.parseService(re, get); ok {
-		if prev, dup := st.svcNames[svc.Service.Name]; dup && svc.Service.Name != "" {
+		k := svcKey{run.Index, svc.Service.Name}
+		if prev, dup := p.svcNames[k]; dup && k.name != "" {
 			re.add("service_name", fmt.Sprintf("service_name %q appears twice for external_id %q (lines %d and %d)", svc.Service.Name, ext, prev, line))
-		} else if svc.Service.Name != "" {
-			if st.svcNames == nil {
-				st.svcNames = map[string]int{}
-			}
-			st.svcNames[svc.Service.Name] = line
+		} else if k.name != "" {
+			k.name = strings.Clone(k.name)
+			p.svcNames[k] = line
 		}
-		a.Services = append(a.Services, svc)
+		run.Services = append(run.Services, svc)
 	}
-	a.Errors = append(a.Errors, re.errs...)
+	run.Errors = append(run.Errors, re.errs...)
+	return nil
 }
 
 // same compares an account column's value on two rows of an account; codes

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -85,11 +86,9 @@ func TestOutboxRevisionsGapFreeUnderConcurrentWriters(t *testing.T) {
 		}
 		single[i] = s.ID
 	}
-	var imports []billing.ImportAccount
+	importFile := "external_id,name,email,account_type,currency,service_name,pop,method\n"
 	for i := range nImport {
-		imports = append(imports, billing.ImportAccount{Line: i + 2, Rows: 1, AccountType: typ.Name,
-			Account:  billing.NewAccount{Name: "Imported", Email: "imp@example.net", Currency: "USD", ExternalID: fmt.Sprintf("imp-%d", i)},
-			Services: []billing.ImportService{{Line: i + 2, Service: billing.NewService{POP: pop, Name: "fiber", Binding: billing.Binding{Method: "log"}}}}})
+		importFile += fmt.Sprintf("imp-%d,Imported,imp@example.net,%s,USD,fiber,%s,log\n", i, typ.Name, pop)
 	}
 
 	// The push service and an agent of the POP.
@@ -203,9 +202,9 @@ func TestOutboxRevisionsGapFreeUnderConcurrentWriters(t *testing.T) {
 		})
 	}
 	wg.Go(func() {
-		res, err := db.ImportAccounts(ctx, imports, false, false, t0)
-		if err != nil || res.ServicesCreated != nImport {
-			errs <- fmt.Errorf("import: %+v, %v", res, err)
+		out, err := db.ImportAccountsCSV(ctx, strings.NewReader(importFile), false, false, t0)
+		if err != nil || out.Refused || out.Result.ServicesCreated != nImport {
+			errs <- fmt.Errorf("import: %+v, %v", out, err)
 		}
 	})
 	wg.Go(func() {
