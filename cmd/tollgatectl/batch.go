@@ -200,12 +200,11 @@ func sumByCurrency(lines []billing.BatchLine, cur func(billing.BatchLine) billin
 
 func printTotals(w io.Writer, lines []billing.BatchLine, cur func(billing.BatchLine) billing.Currency) error {
 	totals := totalsByMethod(lines, cur)
-	t := newTable(w)
-	fmt.Fprintln(t, "METHOD\tCOUNT\tTOTAL")
+	t := newTable(w, "METHOD", "COUNT", "TOTAL")
 	all := map[billing.Currency]*methodTotal{}
 	var curs []billing.Currency
 	for _, mt := range totals {
-		fmt.Fprintf(t, "%s\t%s\t%s\n", mt.Method, commas(int64(mt.Count)), amountIn(mt.Total, mt.Currency))
+		t.row(mt.Method, commas(int64(mt.Count)), amountIn(mt.Total, mt.Currency))
 		if all[mt.Currency] == nil {
 			all[mt.Currency] = &methodTotal{Currency: mt.Currency}
 			curs = append(curs, mt.Currency)
@@ -215,9 +214,9 @@ func printTotals(w io.Writer, lines []billing.BatchLine, cur func(billing.BatchL
 	}
 	slices.Sort(curs)
 	for _, c := range curs {
-		fmt.Fprintf(t, "all\t%s\t%s\n", commas(int64(all[c].Count)), amountIn(all[c].Total, c))
+		t.row("all", commas(int64(all[c].Count)), amountIn(all[c].Total, c))
 	}
-	return t.Flush()
+	return t.flush()
 }
 
 // lineAccount shows a line's account: what was typed and what it is.
@@ -256,13 +255,11 @@ func printBatch(w io.Writer, b billing.PaymentBatch, book *accountBook, withLine
 	}
 	if withLines {
 		fmt.Fprintln(w)
-		t := newTable(w)
-		fmt.Fprintln(t, "LINE\tACCOUNT\tRESOLVED TO\tMETHOD\tREFERENCE\tPAYER\tAMOUNT")
+		t := newTable(w, "LINE", "ACCOUNT", "RESOLVED TO", "METHOD", "REFERENCE", "PAYER", "AMOUNT")
 		for _, l := range b.Lines {
-			fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", l.LineNo, cell(l.Account), lineAccount(l, book), l.Method,
-				cell(l.Reference), cell(l.Payer), amountIn(l.Amount, cur(l)))
+			t.row(l.LineNo, cell(l.Account), lineAccount(l, book), l.Method, cell(l.Reference), cell(l.Payer), amountIn(l.Amount, cur(l)))
 		}
-		if err := t.Flush(); err != nil {
+		if err := t.flush(); err != nil {
 			return err
 		}
 	}
@@ -312,12 +309,11 @@ func printValidation(w io.Writer, v billing.BatchValidation) error {
 	ps := append(slices.Clone(v.Errors), v.Warnings...)
 	sortProblems(ps)
 	if len(ps) > 0 {
-		t := newTable(w)
-		fmt.Fprintln(t, "LINE\tFIELD\tKIND\tPROBLEM")
+		t := newTable(w, "LINE", "FIELD", "KIND", "PROBLEM")
 		for _, p := range ps {
-			fmt.Fprintf(t, "%d\t%s\t%s\t%s\n", p.LineNo, orDash(p.Field), kind(p.Warning), cell(p.Message))
+			t.row(p.LineNo, orDash(p.Field), kind(p.Warning), cell(p.Message))
 		}
-		if err := t.Flush(); err != nil {
+		if err := t.flush(); err != nil {
 			return err
 		}
 	}
@@ -433,17 +429,15 @@ func newBatchListCmd(g *globals) *cobra.Command {
 			if err := book.fetchIDs(ctx, ids); err != nil {
 				return err
 			}
-			w := newTable(cmd.OutOrStdout())
-			fmt.Fprintln(w, "ID\tDEPOSIT DATE\tDEPOSIT ACCOUNT\tSTATUS\tPAYMENTS\tTOTAL\tCREATED\tPOSTED")
+			w := newTable(cmd.OutOrStdout(), "ID", "DEPOSIT DATE", "DEPOSIT ACCOUNT", "STATUS", "PAYMENTS", "TOTAL", "CREATED", "POSTED")
 			for _, b := range full {
 				posted := "-"
 				if b.PostedAt != nil {
 					posted = b.PostedAt.Local().Format(time.DateTime)
 				}
-				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, b.DepositDate, cell(b.DepositAccount), b.Status,
-					commas(int64(b.Count)), sumByCurrency(b.Lines, lineCurrencies(book, b.Lines)), b.CreatedAt.Local().Format(time.DateTime), posted)
+				w.row(b.ID, b.DepositDate, cell(b.DepositAccount), b.Status, commas(int64(b.Count)), sumByCurrency(b.Lines, lineCurrencies(book, b.Lines)), b.CreatedAt.Local().Format(time.DateTime), posted)
 			}
-			return w.Flush()
+			return w.flush()
 		},
 	}
 	cmd.Flags().StringVar(&status, "status", "", "only batches in this status: open, posted")
@@ -838,11 +832,9 @@ type batchImportView struct {
 // once there is a batch).
 func printFileProblems(w io.Writer, ps []lineProblem) error {
 	batch := slices.ContainsFunc(ps, func(p lineProblem) bool { return p.BatchLine > 0 })
-	t := newTable(w)
+	t := newTable(w, "LINE", "COLUMN", "PROBLEM")
 	if batch {
-		fmt.Fprintln(t, "LINE\tBATCH LINE\tCOLUMN\tKIND\tPROBLEM")
-	} else {
-		fmt.Fprintln(t, "LINE\tCOLUMN\tPROBLEM")
+		t = newTable(w, "LINE", "BATCH LINE", "COLUMN", "KIND", "PROBLEM")
 	}
 	for _, p := range ps {
 		line := "-"
@@ -851,12 +843,12 @@ func printFileProblems(w io.Writer, ps []lineProblem) error {
 		}
 		msg := cell(p.Message)
 		if batch {
-			fmt.Fprintf(t, "%s\t%d\t%s\t%s\t%s\n", line, p.BatchLine, orDash(p.Column), kind(p.Warning), msg)
+			t.row(line, p.BatchLine, orDash(p.Column), kind(p.Warning), msg)
 		} else {
-			fmt.Fprintf(t, "%s\t%s\t%s\n", line, orDash(p.Column), msg)
+			t.row(line, orDash(p.Column), msg)
 		}
 	}
-	return t.Flush()
+	return t.flush()
 }
 
 func newBatchImportCmd(g *globals) *cobra.Command {

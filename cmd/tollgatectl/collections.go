@@ -95,8 +95,7 @@ func printStanding(w io.Writer, g *globals, st billing.AccountStanding) error {
 		fmt.Fprintln(w, "  (none)")
 		return nil
 	}
-	t := newTable(w)
-	fmt.Fprintln(t, "ID\tPOP\tDESIRED\tOBSERVED\tLAST CONFIRMED\tREASON")
+	t := newTable(w, "ID", "POP", "DESIRED", "OBSERVED", "LAST CONFIRMED", "REASON")
 	for _, s := range st.Services {
 		confirmed := "never"
 		if s.LastConfirmedAt != nil {
@@ -105,9 +104,9 @@ func printStanding(w io.Writer, g *globals, st billing.AccountStanding) error {
 		if s.Pending != "" {
 			confirmed = "pending: " + s.Pending
 		}
-		fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.POP, s.DesiredState, orDash(string(s.ObservedState)), confirmed, orDash(s.Reason))
+		t.row(s.ID, s.POP, s.DesiredState, orDash(string(s.ObservedState)), confirmed, orDash(s.Reason))
 	}
-	return t.Flush()
+	return t.flush()
 }
 
 func newAccountHistoryCmd(g *globals) *cobra.Command {
@@ -125,8 +124,7 @@ func newAccountHistoryCmd(g *globals) *cobra.Command {
 			if g.json() {
 				return printJSON(cmd.OutOrStdout(), hs)
 			}
-			t := newTable(cmd.OutOrStdout())
-			fmt.Fprintln(t, "ID\tAT\tFROM\tTO\tCAUSE\tACTOR\tWHY")
+			t := newTable(cmd.OutOrStdout(), "ID", "AT", "FROM", "TO", "CAUSE", "ACTOR", "WHY")
 			for _, h := range hs {
 				actor := orDash(h.Actor)
 				switch {
@@ -135,10 +133,9 @@ func newAccountHistoryCmd(g *globals) *cobra.Command {
 				case h.PaymentID != 0:
 					actor += fmt.Sprintf(" (payment %d)", h.PaymentID)
 				}
-				fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ID, h.At.Local().Format(time.RFC3339), h.From, h.To, h.Cause, actor,
-					orDash(strings.Join(h.Why, " ")))
+				t.row(h.ID, h.At.Local().Format(time.RFC3339), h.From, h.To, h.Cause, actor, orDash(strings.Join(h.Why, " ")))
 			}
-			return t.Flush()
+			return t.flush()
 		}),
 	}
 }
@@ -385,13 +382,11 @@ func printSweep(w io.Writer, g *globals, r billing.SweepResult) error {
 		return nil
 	}
 	fmt.Fprintln(w, "\nSuspensions:")
-	t := newTable(w)
-	fmt.Fprintln(t, "ACCOUNT\tNUMBER\tSERVICES\tPOPS\tHELD\tWHY")
+	t := newTable(w, "ACCOUNT", "NUMBER", "SERVICES", "POPS", "HELD", "WHY")
 	for _, s := range r.Suspensions {
-		fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\n", s.AccountID, s.Number, joinIDs(s.ServiceIDs), orDash(strings.Join(s.POPs, ",")), yesNo(s.Held),
-			orDash(strings.Join(s.Why, " ")))
+		t.row(s.AccountID, s.Number, joinIDs(s.ServiceIDs), orDash(strings.Join(s.POPs, ",")), yesNo(s.Held), orDash(strings.Join(s.Why, " ")))
 	}
-	return t.Flush()
+	return t.flush()
 }
 
 func joinIDs(ids []int64) string {
@@ -444,13 +439,11 @@ func newSuspensionsListCmd(g *globals) *cobra.Command {
 			if g.json() {
 				return printJSON(cmd.OutOrStdout(), bs)
 			}
-			t := newTable(cmd.OutOrStdout())
-			fmt.Fprintln(t, "ID\tSWEEP\tSTATUS\tPENDING\tCREATED\tDECIDED BY\tREASONS")
+			t := newTable(cmd.OutOrStdout(), "ID", "SWEEP", "STATUS", "PENDING", "CREATED", "DECIDED BY", "REASONS")
 			for _, b := range bs {
-				fmt.Fprintf(t, "%d\t%d\t%s\t%d\t%s\t%s\t%s\n", b.ID, b.SweepID, b.Status, b.Pending, b.CreatedAt.Local().Format(time.RFC3339),
-					orDash(b.DecidedBy), orDash(strings.Join(b.Reasons, "; ")))
+				t.row(b.ID, b.SweepID, b.Status, b.Pending, b.CreatedAt.Local().Format(time.RFC3339), orDash(b.DecidedBy), orDash(strings.Join(b.Reasons, "; ")))
 			}
-			return t.Flush()
+			return t.flush()
 		},
 	}
 	cmd.Flags().StringVar(&status, "status", "", "only batches in this status: pending (waiting for a decision) or decided")
@@ -494,13 +487,11 @@ func printSuspensionBatch(w io.Writer, g *globals, b billing.SuspensionBatch) er
 		}
 	}
 	fmt.Fprintln(w)
-	t := newTable(w)
-	fmt.Fprintln(t, "ACCOUNT\tNUMBER\tSTATUS\tSERVICES\tPOPS\tDECIDED BY\tWHY")
+	t := newTable(w, "ACCOUNT", "NUMBER", "STATUS", "SERVICES", "POPS", "DECIDED BY", "WHY")
 	for _, it := range b.Items {
-		fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", it.AccountID, it.Number, it.Status, joinIDs(it.ServiceIDs), orDash(strings.Join(it.POPs, ",")),
-			orDash(it.DecidedBy), orDash(strings.Join(it.Why, " ")))
+		t.row(it.AccountID, it.Number, it.Status, joinIDs(it.ServiceIDs), orDash(strings.Join(it.POPs, ",")), orDash(it.DecidedBy), orDash(strings.Join(it.Why, " ")))
 	}
-	return t.Flush()
+	return t.flush()
 }
 
 // newSuspensionsDecideCmd is "suspensions approve" (approve) or
@@ -621,8 +612,7 @@ func newNoticesListCmd(g *globals) *cobra.Command {
 			if g.json() {
 				return printJSON(cmd.OutOrStdout(), all)
 			}
-			t := newTable(cmd.OutOrStdout())
-			fmt.Fprintln(t, "ID\tACCOUNT\tKIND\tSTATUS\tTO\tATTEMPTS\tCREATED\tSENT / NEXT ATTEMPT\tLAST ERROR / WHY SUPERSEDED")
+			t := newTable(cmd.OutOrStdout(), "ID", "ACCOUNT", "KIND", "STATUS", "TO", "ATTEMPTS", "CREATED", "SENT / NEXT ATTEMPT", "LAST ERROR / WHY SUPERSEDED")
 			for _, n := range all {
 				when := n.NextAttemptAt.Local().Format(time.RFC3339)
 				if n.SentAt != nil {
@@ -639,10 +629,9 @@ func newNoticesListCmd(g *globals) *cobra.Command {
 				if n.Kind == billing.NoticeReminder && n.DaysBefore > 0 {
 					kind += fmt.Sprintf(" (%d days before)", n.DaysBefore)
 				}
-				fmt.Fprintf(t, "%d\t%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", n.ID, n.AccountID, kind, n.Status, n.To, n.Attempts,
-					n.CreatedAt.Local().Format(time.RFC3339), when, orDash(note))
+				t.row(n.ID, n.AccountID, kind, n.Status, n.To, n.Attempts, n.CreatedAt.Local().Format(time.RFC3339), when, orDash(note))
 			}
-			return t.Flush()
+			return t.flush()
 		},
 	}
 	f := cmd.Flags()

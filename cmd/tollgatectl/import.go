@@ -141,12 +141,11 @@ func printImportResult(w io.Writer, g *globals, r billing.ImportResult, summary 
 		return printJSON(w, r)
 	}
 	if len(r.Errors) > 0 {
-		t := newTable(w)
-		fmt.Fprintln(t, "LINE\tCOLUMN\tPROBLEM")
+		t := newTable(w, "LINE", "COLUMN", "PROBLEM")
 		for _, e := range r.Errors {
-			fmt.Fprintf(t, "%d\t%s\t%s\n", e.Line, orDash(e.Column), strings.ReplaceAll(e.Reason, "\n", " "))
+			t.row(e.Line, orDash(e.Column), strings.ReplaceAll(e.Reason, "\n", " "))
 		}
-		if err := t.Flush(); err != nil {
+		if err := t.flush(); err != nil {
 			return err
 		}
 		if summary {

@@ -508,8 +508,7 @@ func newPaymentListCmd(g *globals) *cobra.Command {
 			if g.json() {
 				return printJSON(cmd.OutOrStdout(), all)
 			}
-			w := newTable(cmd.OutOrStdout())
-			fmt.Fprintln(w, "ID\tACCOUNT\tRECEIVED\tMETHOD\tREFERENCE\tPAYER\tAMOUNT\tREFUNDED\tSTATUS\tBATCH")
+			w := newTable(cmd.OutOrStdout(), "ID", "ACCOUNT", "RECEIVED", "METHOD", "REFERENCE", "PAYER", "AMOUNT", "REFUNDED", "STATUS", "BATCH")
 			for _, p := range all {
 				refunded, batch := "-", "-"
 				if p.Refunded > 0 {
@@ -518,10 +517,9 @@ func newPaymentListCmd(g *globals) *cobra.Command {
 				if p.BatchID != nil {
 					batch = strconv.FormatInt(*p.BatchID, 10)
 				}
-				fmt.Fprintf(w, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.AccountID, p.ReceivedDate, p.Method, cell(p.Reference),
-					cell(p.Payer), money(p.Amount, p.Currency), refunded, p.Status, batch)
+				w.row(p.ID, p.AccountID, p.ReceivedDate, p.Method, cell(p.Reference), cell(p.Payer), money(p.Amount, p.Currency), refunded, p.Status, batch)
 			}
-			return w.Flush()
+			return w.flush()
 		},
 	}
 	f := cmd.Flags()
@@ -589,12 +587,11 @@ func printPayment(w io.Writer, g *globals, p billing.Payment, a *billing.Account
 		fmt.Fprintln(w, "Paid no invoice (the account had none open).")
 	} else {
 		fmt.Fprintln(w, "Paid:")
-		t := newTable(w)
-		fmt.Fprintln(t, "INVOICE\tID\tAMOUNT")
+		t := newTable(w, "INVOICE", "ID", "AMOUNT")
 		for _, al := range p.Allocations {
-			fmt.Fprintf(t, "%s\t%d\t%s\n", al.InvoiceNumber, al.InvoiceID, money(al.Amount, p.Currency))
+			t.row(al.InvoiceNumber, al.InvoiceID, money(al.Amount, p.Currency))
 		}
-		if err := t.Flush(); err != nil {
+		if err := t.flush(); err != nil {
 			return err
 		}
 	}
@@ -788,8 +785,7 @@ gateway.`,
 			if g.json() {
 				return printJSON(cmd.OutOrStdout(), all)
 			}
-			w := newTable(cmd.OutOrStdout())
-			fmt.Fprintln(w, "ID\tPAYMENT\tACCOUNT\tAMOUNT\tSTATUS\tCREATED\tGATEWAY REFUND\tNOTE")
+			w := newTable(cmd.OutOrStdout(), "ID", "PAYMENT", "ACCOUNT", "AMOUNT", "STATUS", "CREATED", "GATEWAY REFUND", "NOTE")
 			for _, r := range all {
 				note := r.Memo
 				if r.NeedsAttention != "" {
@@ -797,10 +793,9 @@ gateway.`,
 				} else if r.ReleaseReason != "" {
 					note = r.ReleaseReason
 				}
-				fmt.Fprintf(w, "%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.PaymentID, r.AccountID, money(r.Amount, r.Currency), r.Status,
-					r.CreatedAt.Local().Format(time.DateTime), orDash(cell(r.GatewayRefund)), cell(note))
+				w.row(r.ID, r.PaymentID, r.AccountID, money(r.Amount, r.Currency), r.Status, r.CreatedAt.Local().Format(time.DateTime), orDash(cell(r.GatewayRefund)), cell(note))
 			}
-			return w.Flush()
+			return w.flush()
 		},
 	}
 	f := cmd.Flags()

@@ -72,13 +72,11 @@ func newTicketListCmd(g *globals) *cobra.Command {
 			if g.json() {
 				return printJSON(cmd.OutOrStdout(), all)
 			}
-			t := newTable(cmd.OutOrStdout())
-			fmt.Fprintln(t, "ID\tACCOUNT\tSTATUS\tOPENED\tUPDATED\tSUBJECT")
+			t := newTable(cmd.OutOrStdout(), "ID", "ACCOUNT", "STATUS", "OPENED", "UPDATED", "SUBJECT")
 			for _, tk := range all {
-				fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\n", tk.ID, tk.AccountNumber, tk.Status, localTime(tk.CreatedAt), localTime(tk.UpdatedAt),
-					oneLine(tk.Subject))
+				t.row(tk.ID, tk.AccountNumber, tk.Status, localTime(tk.CreatedAt), localTime(tk.UpdatedAt), oneLine(tk.Subject))
 			}
-			return t.Flush()
+			return t.flush()
 		},
 	}
 	f := cmd.Flags()
