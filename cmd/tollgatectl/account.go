@@ -300,12 +300,8 @@ func newChargeCmd(g *globals) *cobra.Command {
 			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", id, "/charges"), nil, orNewKey(idemKey), in, &out); err != nil {
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), out)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "charge %d: %s %q for account %s, dated %s (taxable: %s); billed on the next invoice\n",
+			return g.say(cmd.OutOrStdout(), out, "charge %d: %s %q for account %s, dated %s (taxable: %s); billed on the next invoice\n",
 				out.ID, money(out.Amount, a.Currency), out.Description, a.Number, out.ChargeDate, yesNo(out.Taxable))
-			return nil
 		},
 	}
 	f := add.Flags()
@@ -360,12 +356,8 @@ func newCreditCmd(g *globals) *cobra.Command {
 			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", id, "/credits"), nil, orNewKey(idemKey), body, &tx); err != nil {
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), tx)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "credited %s to account %s on %s (journal transaction %d): %s\n",
+			return g.say(cmd.OutOrStdout(), tx, "credited %s to account %s on %s (journal transaction %d): %s\n",
 				money(amt, a.Currency), a.Number, tx.EffectiveDate, tx.ID, tx.Memo)
-			return nil
 		},
 	}
 	f := add.Flags()

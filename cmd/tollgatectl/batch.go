@@ -82,12 +82,8 @@ func newBatchOpenCmd(g *globals) *cobra.Command {
 			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/payment-batches", nil, orNewKey(idemKey), nb, &b); err != nil {
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), b)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "opened batch %d for the deposit of %s%s\nadd its payments with: tollgatectl batch add %d --account A-000042 --amount 50.00 --reference 1001\n",
+			return g.say(cmd.OutOrStdout(), b, "opened batch %d for the deposit of %s%s\nadd its payments with: tollgatectl batch add %d --account A-000042 --amount 50.00 --reference 1001\n",
 				b.ID, b.DepositDate, optionalText(" to ", b.DepositAccount), b.ID)
-			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -407,11 +403,7 @@ func newBatchRemoveCmd(g *globals) *cobra.Command {
 			if err := c.Do(cmd.Context(), http.MethodDelete, linePath(id, lineNo), nil, orNewKey(idemKey), nil, &b); err != nil {
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), b)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "removed line %d of batch %d; it has %s payment(s) left\n", lineNo, id, commas(int64(b.Count)))
-			return nil
+			return g.say(cmd.OutOrStdout(), b, "removed line %d of batch %d; it has %s payment(s) left\n", lineNo, id, commas(int64(b.Count)))
 		},
 	}
 	addKeyFlag(cmd, &idemKey)

@@ -234,11 +234,7 @@ is. With --run, every delivery of the run in --status (default failed) and
 				if err != nil {
 					return err
 				}
-				if g.json() {
-					return printJSON(cmd.OutOrStdout(), map[string]int{"queued": n})
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%d deliveries of billing run %d queued again\n", n, run)
-				return nil
+				return g.say(cmd.OutOrStdout(), map[string]int{"queued": n}, "%d deliveries of billing run %d queued again\n", n, run)
 			}
 			id, err := parseIDOf("delivery", args[0])
 			if err != nil {
@@ -248,12 +244,8 @@ is. With --run, every delivery of the run in --status (default failed) and
 			if err != nil {
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), d)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "delivery %d (%s by %s) is %s; next attempt at %s\n", d.ID, d.InvoiceNumber, d.Channel, d.Status,
+			return g.say(cmd.OutOrStdout(), d, "delivery %d (%s by %s) is %s; next attempt at %s\n", d.ID, d.InvoiceNumber, d.Channel, d.Status,
 				d.NextAttemptAt.Local().Format(time.RFC3339))
-			return nil
 		},
 	}
 	fl := cmd.Flags()

@@ -146,11 +146,7 @@ func newInvoiceVoidCmd(g *globals) *cobra.Command {
 			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/invoices", id, "/void"), nil, orNewKey(idemKey), body, &inv); err != nil {
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), inv)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "invoice %s (%s) is now %s\n", inv.Number, money(inv.Total, inv.Currency), inv.Status)
-			return nil
+			return g.say(cmd.OutOrStdout(), inv, "invoice %s (%s) is now %s\n", inv.Number, money(inv.Total, inv.Currency), inv.Status)
 		}),
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why the invoice is voided (required; recorded)")

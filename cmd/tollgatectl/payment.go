@@ -364,12 +364,8 @@ paid invoices, reverse it instead.`,
 				}
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), p)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "refunded %s of payment %d; its unapplied credit is now %s\n",
+			return g.say(cmd.OutOrStdout(), p, "refunded %s of payment %d; its unapplied credit is now %s\n",
 				money(amt, p.Currency), p.ID, money(p.Unallocated, p.Currency))
-			return nil
 		},
 	}
 	f := cmd.Flags()

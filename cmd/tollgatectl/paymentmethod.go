@@ -92,7 +92,7 @@ func newPMAddCmd(g *globals) *cobra.Command {
 	f.StringVar(&brand, "brand", "", "card brand (with --token)")
 	f.StringVar(&last4, "last4", "", "last four digits (with --token)")
 	f.BoolVar(&makeDefault, "default", false, "make it the account's default method")
-	f.StringVar(&idemKey, "idempotency-key", "", "Idempotency-Key to send (default: a new random key)")
+	addKeyFlag(cmd, &idemKey)
 	_ = cmd.MarkFlagRequired("exp")
 	return cmd
 }

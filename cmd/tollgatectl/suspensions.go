@@ -281,12 +281,8 @@ as it is: it is on its way.`,
 			if err != nil {
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), n)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "notice %d (%s to %s) is queued; next attempt at %s\n", n.ID, n.Kind, n.To,
+			return g.say(cmd.OutOrStdout(), n, "notice %d (%s to %s) is queued; next attempt at %s\n", n.ID, n.Kind, n.To,
 				n.NextAttemptAt.Local().Format(time.RFC3339))
-			return nil
 		}),
 	}
 	addKeyFlag(cmd, &idemKey)

@@ -216,11 +216,7 @@ replying in the portal.`,
 			if err != nil {
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), tk)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "ticket %d (%s, account %s) is closed%s\n", tk.ID, oneLine(tk.Subject), tk.AccountNumber, closedBy(tk))
-			return nil
+			return g.say(cmd.OutOrStdout(), tk, "ticket %d (%s, account %s) is closed%s\n", tk.ID, oneLine(tk.Subject), tk.AccountNumber, closedBy(tk))
 		}),
 	}
 	addKeyFlag(cmd, &idemKey)
