@@ -156,12 +156,11 @@ func newAccountListCmd(g *globals) *cobra.Command {
 			if g.json() {
 				return printJSON(cmd.OutOrStdout(), all)
 			}
-			w := newTable(cmd.OutOrStdout())
-			fmt.Fprintln(w, "ID\tNUMBER\tNAME\tTYPE\tSTATUS\tCURRENCY\tEMAIL\tEXTERNAL ID")
+			w := newTable(cmd.OutOrStdout(), "ID", "NUMBER", "NAME", "TYPE", "STATUS", "CURRENCY", "EMAIL", "EXTERNAL ID")
 			for _, a := range all {
-				fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", a.ID, a.Number, a.Name, a.AccountTypeID, a.Status, a.Currency, orDash(a.Email), orDash(a.ExternalID))
+				w.row(a.ID, a.Number, a.Name, a.AccountTypeID, a.Status, a.Currency, orDash(a.Email), orDash(a.ExternalID))
 			}
-			return w.Flush()
+			return w.flush()
 		},
 	}
 	f := cmd.Flags()
@@ -252,13 +251,11 @@ func newAccountStatementCmd(g *globals) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Account %s, %s (%s)\n\n", a.Number, a.Name, a.Currency)
-			w := newTable(out)
-			fmt.Fprintln(w, "DATE\tKIND\tMEMO\tINVOICE\tAMOUNT\tBALANCE")
+			w := newTable(out, "DATE", "KIND", "MEMO", "INVOICE", "AMOUNT", "BALANCE")
 			for _, l := range st.Lines {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", l.EffectiveDate, l.Kind, l.Memo, orDash(l.InvoiceNumber),
-					billing.FormatAmount(l.Amount, a.Currency), billing.FormatAmount(l.RunningBalance, a.Currency))
+				w.row(l.EffectiveDate, l.Kind, l.Memo, orDash(l.InvoiceNumber), billing.FormatAmount(l.Amount, a.Currency), billing.FormatAmount(l.RunningBalance, a.Currency))
 			}
-			if err := w.Flush(); err != nil {
+			if err := w.flush(); err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "\nBalance: %s\n", money(st.Balance, a.Currency))
@@ -303,12 +300,8 @@ func newChargeCmd(g *globals) *cobra.Command {
 			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", id, "/charges"), nil, orNewKey(idemKey), in, &out); err != nil {
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), out)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "charge %d: %s %q for account %s, dated %s (taxable: %s); billed on the next invoice\n",
+			return g.say(cmd.OutOrStdout(), out, "charge %d: %s %q for account %s, dated %s (taxable: %s); billed on the next invoice\n",
 				out.ID, money(out.Amount, a.Currency), out.Description, a.Number, out.ChargeDate, yesNo(out.Taxable))
-			return nil
 		},
 	}
 	f := add.Flags()
@@ -363,12 +356,8 @@ func newCreditCmd(g *globals) *cobra.Command {
 			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", id, "/credits"), nil, orNewKey(idemKey), body, &tx); err != nil {
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), tx)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "credited %s to account %s on %s (journal transaction %d): %s\n",
+			return g.say(cmd.OutOrStdout(), tx, "credited %s to account %s on %s (journal transaction %d): %s\n",
 				money(amt, a.Currency), a.Number, tx.EffectiveDate, tx.ID, tx.Memo)
-			return nil
 		},
 	}
 	f := add.Flags()

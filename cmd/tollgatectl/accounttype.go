@@ -113,13 +113,11 @@ func newAccountTypeListCmd(g *globals) *cobra.Command {
 			if g.json() {
 				return printJSON(cmd.OutOrStdout(), p.Items)
 			}
-			w := newTable(cmd.OutOrStdout())
-			fmt.Fprintln(w, "ID\tNAME\tBILLING\tLEAD\tDUE\tGRACE\tTIME ZONE\tAUTO-SUSPEND\tDELIVERY")
+			w := newTable(cmd.OutOrStdout(), "ID", "NAME", "BILLING", "LEAD", "DUE", "GRACE", "TIME ZONE", "AUTO-SUSPEND", "DELIVERY")
 			for _, t := range p.Items {
-				fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", t.ID, t.Name, billingMode(t), t.InvoiceLeadDays, t.DueDays, t.GraceDays,
-					t.TimeZone, yesNo(t.AutoSuspend), orDash(string(t.DefaultDelivery)))
+				w.row(t.ID, t.Name, billingMode(t), t.InvoiceLeadDays, t.DueDays, t.GraceDays, t.TimeZone, yesNo(t.AutoSuspend), orDash(string(t.DefaultDelivery)))
 			}
-			return w.Flush()
+			return w.flush()
 		},
 	}
 }

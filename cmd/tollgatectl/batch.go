@@ -1,13 +1,9 @@
 package main
 
 import (
-	"context"
-	"crypto/sha256"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,9 +17,6 @@ import (
 
 // batchCSVColumns are the columns of a batch import file.
 var batchCSVColumns = billing.BatchCSVColumns
-
-// methodOrder is the order totals by method are shown in.
-var methodOrder = []billing.PaymentMethod{billing.PayCheck, billing.PayCash, billing.PayMoneyOrder, billing.PayWire, billing.PayOther}
 
 func newBatchCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
@@ -68,275 +61,6 @@ func makeNewBatch(date, depositAccount, memo string, today bool) (newBatch, erro
 	return nb, nil
 }
 
-func getBatch(ctx context.Context, c *client.Client, id int64) (billing.PaymentBatch, error) {
-	var b billing.PaymentBatch
-	err := c.Do(ctx, http.MethodGet, idPath("/api/v1/payment-batches", id), nil, "", nil, &b)
-	return b, err
-}
-
-func getValidation(ctx context.Context, c *client.Client, id int64) (billing.BatchValidation, error) {
-	var v billing.BatchValidation
-	err := c.Do(ctx, http.MethodGet, idPath("/api/v1/payment-batches", id, "/validation"), nil, "", nil, &v)
-	return v, err
-}
-
-func linePath(batchID int64, lineNo int) string {
-	return idPath("/api/v1/payment-batches", batchID, "/lines/", strconv.Itoa(lineNo))
-}
-
-func parseLineNo(s string) (int, error) {
-	n, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("line %q is not a positive number", s)
-	}
-	return n, nil
-}
-
-func lineIDs(lines []billing.BatchLine) []int64 {
-	ids := make([]int64, 0, len(lines))
-	for _, l := range lines {
-		if l.AccountID > 0 {
-			ids = append(ids, l.AccountID)
-		}
-	}
-	return ids
-}
-
-// lineCurrencies returns a function giving each line's currency: its
-// account's, or for a line whose account is not found, the currency most of
-// the lines' accounts use ("" if none is found). The book must know the
-// accounts (fetchIDs).
-func lineCurrencies(book *accountBook, lines []billing.BatchLine) func(billing.BatchLine) billing.Currency {
-	counts := map[billing.Currency]int{}
-	for _, l := range lines {
-		if a := book.byID[l.AccountID]; a != nil {
-			counts[a.Currency]++
-		}
-	}
-	main := mostUsed(counts)
-	return func(l billing.BatchLine) billing.Currency {
-		if a := book.byID[l.AccountID]; a != nil {
-			return a.Currency
-		}
-		return main
-	}
-}
-
-func mostUsed(counts map[billing.Currency]int) billing.Currency {
-	var best billing.Currency
-	for c, n := range counts {
-		if best == "" || n > counts[best] || (n == counts[best] && c < best) {
-			best = c
-		}
-	}
-	return best
-}
-
-// amountIn formats minor units in c, or as bare minor units when the
-// currency is not known (no account of the batch was found).
-func amountIn(n int64, c billing.Currency) string {
-	if c == "" {
-		return strconv.FormatInt(n, 10) + " (minor units)"
-	}
-	return money(n, c)
-}
-
-type methodTotal struct {
-	Method   billing.PaymentMethod
-	Currency billing.Currency
-	Count    int
-	Total    int64
-}
-
-// totalsByMethod sums lines by method and currency, in methodOrder.
-func totalsByMethod(lines []billing.BatchLine, cur func(billing.BatchLine) billing.Currency) []methodTotal {
-	var out []methodTotal
-	for _, l := range lines {
-		c := cur(l)
-		i := slices.IndexFunc(out, func(t methodTotal) bool { return t.Method == l.Method && t.Currency == c })
-		if i < 0 {
-			out = append(out, methodTotal{Method: l.Method, Currency: c})
-			i = len(out) - 1
-		}
-		out[i].Count++
-		out[i].Total += l.Amount
-	}
-	rank := func(m billing.PaymentMethod) int {
-		if i := slices.Index(methodOrder, m); i >= 0 {
-			return i
-		}
-		return len(methodOrder)
-	}
-	slices.SortFunc(out, func(a, b methodTotal) int {
-		if d := rank(a.Method) - rank(b.Method); d != 0 {
-			return d
-		}
-		return strings.Compare(string(a.Currency), string(b.Currency))
-	})
-	return out
-}
-
-// sumByCurrency is the lines' total: "USD 150.00", "USD 10.00 + CAD 5.00".
-func sumByCurrency(lines []billing.BatchLine, cur func(billing.BatchLine) billing.Currency) string {
-	sums := map[billing.Currency]int64{}
-	var curs []billing.Currency
-	for _, l := range lines {
-		c := cur(l)
-		if _, ok := sums[c]; !ok {
-			curs = append(curs, c)
-		}
-		sums[c] += l.Amount
-	}
-	if len(curs) == 0 {
-		return "-"
-	}
-	slices.Sort(curs)
-	parts := make([]string, len(curs))
-	for i, c := range curs {
-		parts[i] = amountIn(sums[c], c)
-	}
-	return strings.Join(parts, " + ")
-}
-
-func printTotals(w io.Writer, lines []billing.BatchLine, cur func(billing.BatchLine) billing.Currency) error {
-	totals := totalsByMethod(lines, cur)
-	t := newTable(w)
-	fmt.Fprintln(t, "METHOD\tCOUNT\tTOTAL")
-	all := map[billing.Currency]*methodTotal{}
-	var curs []billing.Currency
-	for _, mt := range totals {
-		fmt.Fprintf(t, "%s\t%s\t%s\n", mt.Method, commas(int64(mt.Count)), amountIn(mt.Total, mt.Currency))
-		if all[mt.Currency] == nil {
-			all[mt.Currency] = &methodTotal{Currency: mt.Currency}
-			curs = append(curs, mt.Currency)
-		}
-		all[mt.Currency].Count += mt.Count
-		all[mt.Currency].Total += mt.Total
-	}
-	slices.Sort(curs)
-	for _, c := range curs {
-		fmt.Fprintf(t, "all\t%s\t%s\n", commas(int64(all[c].Count)), amountIn(all[c].Total, c))
-	}
-	return t.Flush()
-}
-
-// lineAccount shows a line's account: what was typed and what it is.
-func lineAccount(l billing.BatchLine, book *accountBook) string {
-	if l.AccountID == 0 {
-		return "NOT FOUND"
-	}
-	if a := book.byID[l.AccountID]; a != nil {
-		return a.Number + " " + cell(a.Name)
-	}
-	return fmt.Sprintf("%s (id %d)", cell(l.AccountName), l.AccountID)
-}
-
-// printBatch prints a batch: its header, its lines if withLines, and its
-// totals by method. The book must know the lines' accounts.
-func printBatch(w io.Writer, b billing.PaymentBatch, book *accountBook, withLines bool) error {
-	cur := lineCurrencies(book, b.Lines)
-	k := newKV(w)
-	k.row("Batch", "%d", b.ID)
-	k.row("Deposit date", "%s", b.DepositDate)
-	k.row("Deposit account", "%s", cell(b.DepositAccount))
-	status := string(b.Status)
-	if b.PostedAt != nil {
-		status += fmt.Sprintf(" on %s by %s", b.PostedAt.Local().Format(time.DateTime), orDash(b.PostedBy))
-	}
-	k.row("Status", "%s", status)
-	k.row("Created", "%s by %s", b.CreatedAt.Local().Format(time.DateTime), orDash(b.CreatedBy))
-	k.row("Memo", "%s", cell(b.Memo))
-	k.row("Payments", "%s", commas(int64(b.Count)))
-	k.row("Total", "%s", sumByCurrency(b.Lines, cur))
-	if err := k.flush(); err != nil {
-		return err
-	}
-	if len(b.Lines) == 0 {
-		return nil
-	}
-	if withLines {
-		fmt.Fprintln(w)
-		t := newTable(w)
-		fmt.Fprintln(t, "LINE\tACCOUNT\tRESOLVED TO\tMETHOD\tREFERENCE\tPAYER\tAMOUNT")
-		for _, l := range b.Lines {
-			fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", l.LineNo, cell(l.Account), lineAccount(l, book), l.Method,
-				cell(l.Reference), cell(l.Payer), amountIn(l.Amount, cur(l)))
-		}
-		if err := t.Flush(); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintln(w)
-	return printTotals(w, b.Lines, cur)
-}
-
-// showBatch fetches what printBatch needs and prints the batch.
-func showBatch(ctx context.Context, w io.Writer, g *globals, c *client.Client, book *accountBook, b billing.PaymentBatch, withLines bool) error {
-	if g.json() {
-		return printJSON(w, b)
-	}
-	if book == nil {
-		book = newAccountBook(c)
-	}
-	if err := book.fetchIDs(ctx, lineIDs(b.Lines)); err != nil {
-		return err
-	}
-	return printBatch(w, b, book, withLines)
-}
-
-// sortProblems orders problems by line, errors before warnings.
-func sortProblems(ps []billing.BatchProblem) {
-	slices.SortStableFunc(ps, func(a, b billing.BatchProblem) int {
-		if a.LineNo != b.LineNo {
-			return a.LineNo - b.LineNo
-		}
-		if a.Warning != b.Warning {
-			if a.Warning {
-				return 1
-			}
-			return -1
-		}
-		return 0
-	})
-}
-
-func kind(warning bool) string {
-	if warning {
-		return "warning"
-	}
-	return "error"
-}
-
-// printValidation prints every error and warning of a batch with its line.
-func printValidation(w io.Writer, v billing.BatchValidation) error {
-	ps := append(slices.Clone(v.Errors), v.Warnings...)
-	sortProblems(ps)
-	if len(ps) > 0 {
-		t := newTable(w)
-		fmt.Fprintln(t, "LINE\tFIELD\tKIND\tPROBLEM")
-		for _, p := range ps {
-			fmt.Fprintf(t, "%d\t%s\t%s\t%s\n", p.LineNo, orDash(p.Field), kind(p.Warning), cell(p.Message))
-		}
-		if err := t.Flush(); err != nil {
-			return err
-		}
-	}
-	switch {
-	case len(v.Errors) > 0:
-		fmt.Fprintf(w, "batch %d: %d error(s), %d warning(s); it cannot be posted until the errors are fixed\n", v.BatchID, len(v.Errors), len(v.Warnings))
-	case len(v.Warnings) > 0:
-		fmt.Fprintf(w, "batch %d: no errors, %d warning(s) to look at; it can be posted\n", v.BatchID, len(v.Warnings))
-	default:
-		fmt.Fprintf(w, "batch %d: no errors or warnings; it can be posted\n", v.BatchID)
-	}
-	return nil
-}
-
-func badLinesError(v billing.BatchValidation) error {
-	return fmt.Errorf("batch %d has %d bad line(s); nothing was posted: fix them with tollgatectl batch fix %d LINE ... (or batch remove %d LINE), then post it",
-		v.BatchID, len(v.Errors), v.BatchID, v.BatchID)
-}
-
 func newBatchOpenCmd(g *globals) *cobra.Command {
 	var date, depositAccount, memo, idemKey string
 	cmd := &cobra.Command{
@@ -358,12 +82,8 @@ func newBatchOpenCmd(g *globals) *cobra.Command {
 			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/payment-batches", nil, orNewKey(idemKey), nb, &b); err != nil {
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), b)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "opened batch %d for the deposit of %s%s\nadd its payments with: tollgatectl batch add %d --account A-000042 --amount 50.00 --reference 1001\n",
+			return g.say(cmd.OutOrStdout(), b, "opened batch %d for the deposit of %s%s\nadd its payments with: tollgatectl batch add %d --account A-000042 --amount 50.00 --reference 1001\n",
 				b.ID, b.DepositDate, optionalText(" to ", b.DepositAccount), b.ID)
-			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -373,13 +93,6 @@ func newBatchOpenCmd(g *globals) *cobra.Command {
 	_ = cmd.MarkFlagRequired("date")
 	addKeyFlag(cmd, &idemKey)
 	return cmd
-}
-
-func optionalText(sep, s string) string {
-	if s == "" {
-		return ""
-	}
-	return sep + s
 }
 
 func newBatchListCmd(g *globals) *cobra.Command {
@@ -433,17 +146,15 @@ func newBatchListCmd(g *globals) *cobra.Command {
 			if err := book.fetchIDs(ctx, ids); err != nil {
 				return err
 			}
-			w := newTable(cmd.OutOrStdout())
-			fmt.Fprintln(w, "ID\tDEPOSIT DATE\tDEPOSIT ACCOUNT\tSTATUS\tPAYMENTS\tTOTAL\tCREATED\tPOSTED")
+			w := newTable(cmd.OutOrStdout(), "ID", "DEPOSIT DATE", "DEPOSIT ACCOUNT", "STATUS", "PAYMENTS", "TOTAL", "CREATED", "POSTED")
 			for _, b := range full {
 				posted := "-"
 				if b.PostedAt != nil {
 					posted = b.PostedAt.Local().Format(time.DateTime)
 				}
-				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, b.DepositDate, cell(b.DepositAccount), b.Status,
-					commas(int64(b.Count)), sumByCurrency(b.Lines, lineCurrencies(book, b.Lines)), b.CreatedAt.Local().Format(time.DateTime), posted)
+				w.row(b.ID, b.DepositDate, cell(b.DepositAccount), b.Status, commas(int64(b.Count)), sumByCurrency(b.Lines, lineCurrencies(book, b.Lines)), b.CreatedAt.Local().Format(time.DateTime), posted)
 			}
-			return w.Flush()
+			return w.flush()
 		},
 	}
 	cmd.Flags().StringVar(&status, "status", "", "only batches in this status: open, posted")
@@ -482,41 +193,6 @@ func (lf *lineFlags) register(cmd *cobra.Command, fix bool) {
 	f.StringVar(&lf.reference, "reference", "", "check number (required for a check), wire reference or receipt number"+unchanged)
 	f.StringVar(&lf.payer, "payer", "", "who paid, as on the check"+unchanged)
 	f.StringVar(&lf.memo, "memo", "", "note kept with the payment"+unchanged)
-}
-
-// printLineChange prints a line after it was added or fixed, and what
-// validation says about it.
-func printLineChange(ctx context.Context, w io.Writer, g *globals, c *client.Client, book *accountBook, verb string, b billing.PaymentBatch, lineNo int) error {
-	if g.json() {
-		return printJSON(w, b)
-	}
-	i := slices.IndexFunc(b.Lines, func(l billing.BatchLine) bool { return l.LineNo == lineNo })
-	if i < 0 {
-		return fmt.Errorf("batch %d has no line %d", b.ID, lineNo)
-	}
-	l := b.Lines[i]
-	if err := book.fetchIDs(ctx, []int64{l.AccountID}); err != nil {
-		return err
-	}
-	var cur billing.Currency
-	if a := book.byID[l.AccountID]; a != nil {
-		cur = a.Currency
-	}
-	fmt.Fprintf(w, "%s line %d of batch %d: %s (%s), %s%s, %s\n", verb, l.LineNo, b.ID, cell(l.Account), lineAccount(l, book), l.Method,
-		optionalText(" ", cell(l.Reference)), amountIn(l.Amount, cur))
-	fmt.Fprintf(w, "batch %d has %s payment(s); see them with: tollgatectl batch show %d\n", b.ID, commas(int64(b.Count)), b.ID)
-	v, err := getValidation(ctx, c, b.ID)
-	if err != nil {
-		return err
-	}
-	ps := append(slices.Clone(v.Errors), v.Warnings...)
-	sortProblems(ps)
-	for _, p := range ps {
-		if p.LineNo == lineNo {
-			fmt.Fprintln(w, p.String())
-		}
-	}
-	return nil
 }
 
 func newBatchAddCmd(g *globals) *cobra.Command {
@@ -727,11 +403,7 @@ func newBatchRemoveCmd(g *globals) *cobra.Command {
 			if err := c.Do(cmd.Context(), http.MethodDelete, linePath(id, lineNo), nil, orNewKey(idemKey), nil, &b); err != nil {
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), b)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "removed line %d of batch %d; it has %s payment(s) left\n", lineNo, id, commas(int64(b.Count)))
-			return nil
+			return g.say(cmd.OutOrStdout(), b, "removed line %d of batch %d; it has %s payment(s) left\n", lineNo, id, commas(int64(b.Count)))
 		},
 	}
 	addKeyFlag(cmd, &idemKey)
@@ -814,230 +486,4 @@ func newBatchPostCmd(g *globals) *cobra.Command {
 	}
 	addKeyFlag(cmd, &idemKey)
 	return cmd
-}
-
-// lineProblem is a problem with a line of an import file (and, once the
-// file is a batch, the line of the batch).
-type lineProblem struct {
-	Line      int    `json:"line"`
-	BatchLine int    `json:"batch_line,omitempty"`
-	Column    string `json:"column,omitempty"`
-	Message   string `json:"message"`
-	Warning   bool   `json:"warning,omitempty"`
-}
-
-// batchImportView is batch import's JSON output.
-type batchImportView struct {
-	File     string                `json:"file"`
-	Rows     int                   `json:"rows"`
-	Problems []lineProblem         `json:"problems"`
-	Batch    *billing.PaymentBatch `json:"batch,omitempty"`
-}
-
-// printFileProblems prints problems with the file's lines (and the batch's,
-// once there is a batch).
-func printFileProblems(w io.Writer, ps []lineProblem) error {
-	batch := slices.ContainsFunc(ps, func(p lineProblem) bool { return p.BatchLine > 0 })
-	t := newTable(w)
-	if batch {
-		fmt.Fprintln(t, "LINE\tBATCH LINE\tCOLUMN\tKIND\tPROBLEM")
-	} else {
-		fmt.Fprintln(t, "LINE\tCOLUMN\tPROBLEM")
-	}
-	for _, p := range ps {
-		line := "-"
-		if p.Line > 0 {
-			line = strconv.Itoa(p.Line)
-		}
-		msg := cell(p.Message)
-		if batch {
-			fmt.Fprintf(t, "%s\t%d\t%s\t%s\t%s\n", line, p.BatchLine, orDash(p.Column), kind(p.Warning), msg)
-		} else {
-			fmt.Fprintf(t, "%s\t%s\t%s\n", line, orDash(p.Column), msg)
-		}
-	}
-	return t.Flush()
-}
-
-func newBatchImportCmd(g *globals) *cobra.Command {
-	var date, depositAccount, memo, idemKey string
-	var post bool
-	var batchID int64
-	cmd := &cobra.Command{
-		Use:   "import FILE.csv [--date YYYY-MM-DD] [--deposit-account TEXT] [--batch ID] [--post]",
-		Short: "Import a bank lockbox or check-scanner file as a deposit batch: check every row, open the batch, validate it, optionally post it",
-		Long: `Import a bank lockbox or check-scanner export as a deposit batch.
-
-The first line names the columns, in any case and any order:
-  ` + strings.Join(batchCSVColumns, ", ") + `
-account and amount are required. account is an account number (A-000042),
-external id or id; method is one of ` + manualMethodList + ` (empty: check);
-amount is a decimal in the account's currency (49.99); a check needs its
-check number in reference. Other columns are an error.
-
-The controller parses and checks the whole file (POST
-/api/v1/payment-batches/{id}/import): every problem of every row (its format,
-an unknown account, an amount its currency cannot hold, a check without its
-number) is printed with its line and column, nothing is added, and the command
-exits 1; the batch it opened stays open and empty, so run the command again
-with --batch N once the file is fixed. Otherwise every row becomes a line of
-the batch (in file order) and warnings (duplicate checks) are printed; --post
-then posts it and its totals are printed.
-
-The requests' Idempotency-Keys derive from the file's SHA-256, the date,
-the deposit account and the memo, so running the same import again (after an
-interruption) finds the same batch instead of entering the payments twice.`,
-		Example: `  tollgatectl batch import lockbox-2025-03-03.csv --date 2025-03-03 --deposit-account "First Bank ****1234"
-  tollgatectl batch import lockbox-2025-03-03.csv --date 2025-03-03 --post
-
-  # lockbox-2025-03-03.csv
-  account,amount,reference,payer
-  A-000042,49.99,1001,Jane Doe
-  A-000043,120.00,5531,ACME Corp`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			nb, err := makeNewBatch(date, depositAccount, memo, true)
-			if err != nil {
-				return err
-			}
-			if len(idemKey) > 200 {
-				return fmt.Errorf("--idempotency-key is longer than 200 characters")
-			}
-			if batchID < 0 {
-				return fmt.Errorf("--batch %d is not a batch id", batchID)
-			}
-			return runBatchImport(cmd, g, args[0], nb, batchID, post, idemKey)
-		},
-	}
-	f := cmd.Flags()
-	f.StringVar(&date, "date", "", "deposit date YYYY-MM-DD; the payments are received on it (default: today)")
-	f.StringVar(&depositAccount, "deposit-account", "", "the bank account the deposit goes to")
-	f.StringVar(&memo, "memo", "", "note kept with the batch")
-	f.BoolVar(&post, "post", false, "post the batch if validation finds no error")
-	f.Int64Var(&batchID, "batch", 0, "add the file to this open batch instead of opening one")
-	f.StringVar(&idemKey, "idempotency-key", "", "base of the Idempotency-Keys to send (default: derived from the file and flags); re-run with the same key to retry safely")
-	return cmd
-}
-
-// importKey derives the base of an import's Idempotency-Keys from what it
-// sends.
-func importKey(data []byte, nb newBatch) string {
-	h := sha256.New()
-	h.Write(data)
-	fmt.Fprintf(h, "\x00%s\x00%s\x00%s", nb.DepositDate, nb.DepositAccount, nb.Memo)
-	return fmt.Sprintf("batch-import-%x", h.Sum(nil)[:16])
-}
-
-func runBatchImport(cmd *cobra.Command, g *globals, path string, nb newBatch, batchID int64, post bool, idemKey string) error {
-	ctx, out, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	c, err := g.client()
-	if err != nil {
-		return err
-	}
-	book := newAccountBook(c)
-	view := batchImportView{File: path, Problems: []lineProblem{}}
-	base := idemKey
-	if base == "" {
-		base = importKey(data, nb)
-	}
-
-	// Open the batch (or take the one given): the one an earlier run of
-	// this import opened if there is one (the same key answers with the
-	// same batch). A replayed answer is the first one, so the batch is
-	// fetched afresh.
-	var b billing.PaymentBatch
-	if batchID == 0 {
-		if err := c.Do(ctx, http.MethodPost, "/api/v1/payment-batches", nil, base+"-open", nb, &b); err != nil {
-			return err
-		}
-		batchID = b.ID
-	}
-	if b, err = getBatch(ctx, c, batchID); err != nil {
-		return err
-	}
-	if b.Status == billing.BatchPosted {
-		fmt.Fprintf(stderr, "%s was already imported and posted as batch %d\n", path, b.ID)
-		return printImported(ctx, out, g, c, book, view, b)
-	}
-
-	// The controller parses and checks the whole file, and adds all of it
-	// or nothing. The same key replays the first answer, so running the
-	// same import again adds nothing twice.
-	res, err := c.ImportBatchCSV(ctx, fmt.Sprintf("%s-import-%d", base, b.ID), b.ID, data, false)
-	if errs, ok := client.ImportErrors(err); ok {
-		view.Problems = problemsOf(errs)
-		view.Batch = &b
-		var perr error
-		if g.json() {
-			perr = printJSON(out, view)
-		} else {
-			perr = printFileProblems(out, view.Problems)
-		}
-		if perr != nil {
-			return perr
-		}
-		n := 0
-		for _, p := range view.Problems {
-			if !p.Warning {
-				n++
-			}
-		}
-		return fmt.Errorf("%s has %d problem(s); nothing was added to batch %d, which stays open: fix the file and run the same command with --batch %d",
-			path, n, b.ID, b.ID)
-	}
-	if err != nil {
-		return err
-	}
-	view.Rows = res.Rows
-	for _, w := range res.Warnings {
-		view.Problems = append(view.Problems, lineProblem{Line: w.Line, Column: w.Column, Message: w.Reason, Warning: true})
-	}
-	if len(view.Problems) > 0 && !g.json() {
-		if err := printFileProblems(out, view.Problems); err != nil {
-			return err
-		}
-		fmt.Fprintln(out)
-	}
-	if post {
-		if err := c.Do(ctx, http.MethodPost, idPath("/api/v1/payment-batches", b.ID, "/post"), nil, base+"-post", nil, nil); err != nil {
-			return fmt.Errorf("posting batch %d: %w\nsee tollgatectl batch validate %d", b.ID, err, b.ID)
-		}
-	}
-	if b, err = getBatch(ctx, c, b.ID); err != nil {
-		return err
-	}
-	return printImported(ctx, out, g, c, book, view, b)
-}
-
-// problemsOf turns the problems of a refused import into the file's
-// problems; the API marks warnings with a "warning: " prefix.
-func problemsOf(errs []billing.ImportError) []lineProblem {
-	ps := make([]lineProblem, 0, len(errs))
-	for _, e := range errs {
-		p := lineProblem{Line: e.Line, Column: e.Column, Message: e.Reason}
-		if rest, ok := strings.CutPrefix(e.Reason, "warning: "); ok {
-			p.Warning = true
-			p.Message = strings.TrimPrefix(rest, billing.ImportError{Line: e.Line, Column: e.Column}.Error())
-		}
-		ps = append(ps, p)
-	}
-	return ps
-}
-
-func printImported(ctx context.Context, w io.Writer, g *globals, c *client.Client, book *accountBook, view batchImportView, b billing.PaymentBatch) error {
-	if g.json() {
-		view.Batch = &b
-		return printJSON(w, view)
-	}
-	if b.Status == billing.BatchPosted {
-		fmt.Fprintf(w, "posted batch %d: %s payment(s) from %s, received on %s\n\n", b.ID, commas(int64(b.Count)), view.File, b.DepositDate)
-	} else {
-		fmt.Fprintf(w, "batch %d holds %s payment(s) from %s and is open; nothing is posted yet: post it with tollgatectl batch post %d\n\n",
-			b.ID, commas(int64(b.Count)), view.File, b.ID)
-	}
-	return showBatch(ctx, w, g, c, book, b, false)
 }

@@ -104,22 +104,20 @@ func newRunPreviewCmd(g *globals) *cobra.Command {
 
 func printPreview(w io.Writer, p previewView) error {
 	fmt.Fprintf(w, "Billing run preview for %s\n\n", p.Date)
-	t := newTable(w)
-	fmt.Fprintln(t, "ACCOUNT\tNAME\tPERIOD\tISSUE\tDUE\tLINES\tTOTAL\tWHY")
+	t := newTable(w, "ACCOUNT", "NAME", "PERIOD", "ISSUE", "DUE", "LINES", "TOTAL", "WHY")
 	totals := map[billing.Currency]int64{}
 	failed := 0
 	for _, it := range p.Items {
 		if it.Error != "" {
 			failed++
-			fmt.Fprintf(t, "%s\t%s\t-\t-\t-\t-\t-\tCANNOT BE BILLED: %s\n", it.AccountNumber, cell(it.AccountName), cell(it.Error))
+			t.row(it.AccountNumber, cell(it.AccountName), "-", "-", "-", "-", "-", "CANNOT BE BILLED: "+cell(it.Error))
 			continue
 		}
 		why := strings.Join(it.Why, "; ")
-		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", it.AccountNumber, it.AccountName, it.Period, it.IssueDate, it.DueDate,
-			it.Lines, money(it.Total, it.Currency), why)
+		t.row(it.AccountNumber, it.AccountName, it.Period, it.IssueDate, it.DueDate, it.Lines, money(it.Total, it.Currency), why)
 		totals[it.Currency] += it.Total
 	}
-	if err := t.Flush(); err != nil {
+	if err := t.flush(); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\n%s invoice(s)", commas(int64(len(p.Items)-failed)))
@@ -303,18 +301,16 @@ func printRuns(w io.Writer, g *globals, runs []billing.BillingRun) error {
 	if g.json() {
 		return printJSON(w, runs)
 	}
-	t := newTable(w)
-	fmt.Fprintln(t, "ID\tTYPE\tDATE\tTRIGGER\tSTATUS\tACCOUNTS\tINVOICES\tFAILED\tSTARTED\tFINISHED")
+	t := newTable(w, "ID", "TYPE", "DATE", "TRIGGER", "STATUS", "ACCOUNTS", "INVOICES", "FAILED", "STARTED", "FINISHED")
 	for _, r := range runs {
 		finished := "-"
 		if r.FinishedAt != nil {
 			finished = r.FinishedAt.Local().Format(time.DateTime)
 		}
-		fmt.Fprintf(t, "%d\t%d\t%s\t%s\t%s\t%s/%s\t%s\t%s\t%s\t%s\n", r.ID, r.AccountTypeID, r.Date, r.Trigger, r.Status,
-			commas(int64(r.DoneAccounts)), commas(int64(r.TotalAccounts)), commas(int64(r.InvoicesCreated)),
+		t.row(r.ID, r.AccountTypeID, r.Date, r.Trigger, r.Status, commas(int64(r.DoneAccounts))+"/"+commas(int64(r.TotalAccounts)), commas(int64(r.InvoicesCreated)),
 			commas(int64(r.FailedAccounts)), r.CreatedAt.Local().Format(time.DateTime), finished)
 	}
-	if err := t.Flush(); err != nil {
+	if err := t.flush(); err != nil {
 		return err
 	}
 	for _, r := range runs {

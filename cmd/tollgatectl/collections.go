@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -95,8 +93,7 @@ func printStanding(w io.Writer, g *globals, st billing.AccountStanding) error {
 		fmt.Fprintln(w, "  (none)")
 		return nil
 	}
-	t := newTable(w)
-	fmt.Fprintln(t, "ID\tPOP\tDESIRED\tOBSERVED\tLAST CONFIRMED\tREASON")
+	t := newTable(w, "ID", "POP", "DESIRED", "OBSERVED", "LAST CONFIRMED", "REASON")
 	for _, s := range st.Services {
 		confirmed := "never"
 		if s.LastConfirmedAt != nil {
@@ -105,9 +102,9 @@ func printStanding(w io.Writer, g *globals, st billing.AccountStanding) error {
 		if s.Pending != "" {
 			confirmed = "pending: " + s.Pending
 		}
-		fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.POP, s.DesiredState, orDash(string(s.ObservedState)), confirmed, orDash(s.Reason))
+		t.row(s.ID, s.POP, s.DesiredState, orDash(string(s.ObservedState)), confirmed, orDash(s.Reason))
 	}
-	return t.Flush()
+	return t.flush()
 }
 
 func newAccountHistoryCmd(g *globals) *cobra.Command {
@@ -125,8 +122,7 @@ func newAccountHistoryCmd(g *globals) *cobra.Command {
 			if g.json() {
 				return printJSON(cmd.OutOrStdout(), hs)
 			}
-			t := newTable(cmd.OutOrStdout())
-			fmt.Fprintln(t, "ID\tAT\tFROM\tTO\tCAUSE\tACTOR\tWHY")
+			t := newTable(cmd.OutOrStdout(), "ID", "AT", "FROM", "TO", "CAUSE", "ACTOR", "WHY")
 			for _, h := range hs {
 				actor := orDash(h.Actor)
 				switch {
@@ -135,10 +131,9 @@ func newAccountHistoryCmd(g *globals) *cobra.Command {
 				case h.PaymentID != 0:
 					actor += fmt.Sprintf(" (payment %d)", h.PaymentID)
 				}
-				fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ID, h.At.Local().Format(time.RFC3339), h.From, h.To, h.Cause, actor,
-					orDash(strings.Join(h.Why, " ")))
+				t.row(h.ID, h.At.Local().Format(time.RFC3339), h.From, h.To, h.Cause, actor, orDash(strings.Join(h.Why, " ")))
 			}
-			return t.Flush()
+			return t.flush()
 		}),
 	}
 }
@@ -385,297 +380,9 @@ func printSweep(w io.Writer, g *globals, r billing.SweepResult) error {
 		return nil
 	}
 	fmt.Fprintln(w, "\nSuspensions:")
-	t := newTable(w)
-	fmt.Fprintln(t, "ACCOUNT\tNUMBER\tSERVICES\tPOPS\tHELD\tWHY")
+	t := newTable(w, "ACCOUNT", "NUMBER", "SERVICES", "POPS", "HELD", "WHY")
 	for _, s := range r.Suspensions {
-		fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\n", s.AccountID, s.Number, joinIDs(s.ServiceIDs), orDash(strings.Join(s.POPs, ",")), yesNo(s.Held),
-			orDash(strings.Join(s.Why, " ")))
+		t.row(s.AccountID, s.Number, joinIDs(s.ServiceIDs), orDash(strings.Join(s.POPs, ",")), yesNo(s.Held), orDash(strings.Join(s.Why, " ")))
 	}
-	return t.Flush()
-}
-
-func joinIDs(ids []int64) string {
-	if len(ids) == 0 {
-		return "-"
-	}
-	s := make([]string, len(ids))
-	for i, id := range ids {
-		s[i] = strconv.FormatInt(id, 10)
-	}
-	return strings.Join(s, ",")
-}
-
-func newSuspensionsCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "suspensions",
-		Aliases: []string{"suspension", "suspension-batch", "suspension-batches"},
-		Short:   "Review, approve or cancel the suspensions the blast-radius guard held for approval",
-		Long: `When one delinquency sweep would suspend more services at a POP than the
-blast-radius guard allows (a misconfigured account type or a payment feed
-that stopped can look like mass delinquency), its suspensions are held in a
-suspension batch until staff approve them (all or some accounts) or cancel
-them. Held accounts stay delinquent meanwhile. On approval, accounts that are
-still delinquent are suspended; those that paid meanwhile are skipped.`,
-	}
-	cmd.AddCommand(newSuspensionsListCmd(g), newSuspensionsShowCmd(g), newSuspensionsDecideCmd(g, true), newSuspensionsDecideCmd(g, false))
-	return cmd
-}
-
-func newSuspensionsListCmd(g *globals) *cobra.Command {
-	var status string
-	cmd := &cobra.Command{
-		Use:   "list [--status pending|decided]",
-		Short: "List held suspension batches, newest first",
-		Example: `  tollgatectl suspensions list --status pending
-  tollgatectl suspensions list -o json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if status != "" && status != "pending" && status != "decided" {
-				return fmt.Errorf("--status %q is not one of pending, decided", status)
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			bs, err := c.SuspensionBatches(cmd.Context(), status)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), bs)
-			}
-			t := newTable(cmd.OutOrStdout())
-			fmt.Fprintln(t, "ID\tSWEEP\tSTATUS\tPENDING\tCREATED\tDECIDED BY\tREASONS")
-			for _, b := range bs {
-				fmt.Fprintf(t, "%d\t%d\t%s\t%d\t%s\t%s\t%s\n", b.ID, b.SweepID, b.Status, b.Pending, b.CreatedAt.Local().Format(time.RFC3339),
-					orDash(b.DecidedBy), orDash(strings.Join(b.Reasons, "; ")))
-			}
-			return t.Flush()
-		},
-	}
-	cmd.Flags().StringVar(&status, "status", "", "only batches in this status: pending (waiting for a decision) or decided")
-	return cmd
-}
-
-func newSuspensionsShowCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "show ID",
-		Short:   "Show a held suspension batch: why it was held, and each account with its services, POPs, why and decision",
-		Example: "  tollgatectl suspensions show 7",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "suspension batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			b, err := c.SuspensionBatch(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			return printSuspensionBatch(cmd.OutOrStdout(), g, b)
-		}),
-	}
-}
-
-func printSuspensionBatch(w io.Writer, g *globals, b billing.SuspensionBatch) error {
-	if g.json() {
-		return printJSON(w, b)
-	}
-	k := newKV(w)
-	k.row("Suspension batch", "%d (sweep %d)", b.ID, b.SweepID)
-	k.row("Status", "%s, %d of %d accounts pending", b.Status, b.Pending, len(b.Items))
-	k.row("Created", "%s", b.CreatedAt.Local().Format(time.RFC3339))
-	if b.DecidedAt != nil {
-		k.row("Decided", "%s by %s", b.DecidedAt.Local().Format(time.RFC3339), orDash(b.DecidedBy))
-	}
-	if err := k.flush(); err != nil {
-		return err
-	}
-	if len(b.Reasons) > 0 {
-		fmt.Fprintln(w, "\nHeld because:")
-		for _, r := range b.Reasons {
-			fmt.Fprintf(w, "  - %s\n", r)
-		}
-	}
-	fmt.Fprintln(w)
-	t := newTable(w)
-	fmt.Fprintln(t, "ACCOUNT\tNUMBER\tSTATUS\tSERVICES\tPOPS\tDECIDED BY\tWHY")
-	for _, it := range b.Items {
-		fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", it.AccountID, it.Number, it.Status, joinIDs(it.ServiceIDs), orDash(strings.Join(it.POPs, ",")),
-			orDash(it.DecidedBy), orDash(strings.Join(it.Why, " ")))
-	}
-	return t.Flush()
-}
-
-// newSuspensionsDecideCmd is "suspensions approve" (approve) or
-// "suspensions cancel".
-func newSuspensionsDecideCmd(g *globals, approve bool) *cobra.Command {
-	var refs []string
-	var idemKey string
-	verb, short, example := "cancel", "Cancel a held batch's pending suspensions (all, or those of the --account ids): those accounts are not suspended by it",
-		"  tollgatectl suspensions cancel 7\n  tollgatectl suspensions cancel 7 --account 42 --account 43"
-	if approve {
-		verb, short, example = "approve", "Approve a held batch's pending suspensions (all, or those of the --account ids): accounts still delinquent are suspended now",
-			"  tollgatectl suspensions approve 7\n  tollgatectl suspensions approve 7 --account 42 --account 43\n  tollgatectl suspensions approve 7 --account 42,43"
-	}
-	cmd := &cobra.Command{
-		Use:     verb + " ID [--account ACCOUNT ...]",
-		Short:   short,
-		Example: example,
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "suspension batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			var accounts []int64
-			for _, ref := range refs {
-				a, err := accountIDOf(cmd.Context(), c, ref)
-				if err != nil {
-					return err
-				}
-				accounts = append(accounts, a)
-			}
-			var b billing.SuspensionBatch
-			var err error
-			if approve {
-				b, err = c.ApproveSuspensionBatch(cmd.Context(), orNewKey(idemKey), id, accounts)
-			} else {
-				b, err = c.CancelSuspensionBatch(cmd.Context(), orNewKey(idemKey), id, accounts)
-			}
-			if err != nil {
-				return err
-			}
-			if !g.json() {
-				fmt.Fprintf(cmd.OutOrStdout(), "suspension batch %d: %s\n\n", b.ID, decisionSummary(b, accounts))
-			}
-			return printSuspensionBatch(cmd.OutOrStdout(), g, b)
-		}),
-	}
-	cmd.Flags().StringSliceVar(&refs, "account", nil, "decide only this account's item: account number A-000042, external id or id (repeat or comma-separate; default: every pending item)")
-	addKeyFlag(cmd, &idemKey)
-	return cmd
-}
-
-// decisionSummary counts a batch's items by status ("2 approved, 1
-// skipped, 3 pending"), only among accounts when some were named.
-func decisionSummary(b billing.SuspensionBatch, accounts []int64) string {
-	counts := map[string]int{}
-	for _, it := range b.Items {
-		if len(accounts) == 0 || slices.Contains(accounts, it.AccountID) {
-			counts[it.Status]++
-		}
-	}
-	var parts []string
-	for _, s := range []string{"approved", "skipped", "cancelled", "pending"} {
-		if counts[s] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
-		}
-	}
-	out := strings.Join(parts, ", ")
-	if len(accounts) > 0 {
-		out = "of the accounts named, " + out
-	}
-	if b.Status == "decided" {
-		return out + "; the batch is decided"
-	}
-	return out + fmt.Sprintf("; %d still pending in the batch", b.Pending)
-}
-
-func newNoticesCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "notices",
-		Aliases: []string{"notice"},
-		Short:   "List notices to subscribers (payment reminders, suspension and restore notices) and send one again",
-	}
-	cmd.AddCommand(newNoticesListCmd(g), newNoticesResendCmd(g))
-	return cmd
-}
-
-func newNoticesListCmd(g *globals) *cobra.Command {
-	var account accountFlag
-	var status, kind string
-	cmd := &cobra.Command{
-		Use:   "list [--account ACCOUNT] [--status queued|sent|failed] [--kind reminder|suspended|restored]",
-		Short: "List notices to subscribers (every page), oldest first, with their delivery status",
-		Example: `  tollgatectl notices list --account 42
-  tollgatectl notices list --status failed`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			switch {
-			case status != "" && status != billing.NoticeQueued && status != billing.NoticeSent && status != billing.NoticeFailed &&
-				status != billing.NoticeSuperseded:
-				return fmt.Errorf("--status %q is not one of queued, sent, failed, superseded", status)
-			case kind != "" && !billing.NoticeKind(kind).Valid():
-				return fmt.Errorf("--kind %q is not one of reminder, suspended, restored", kind)
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			accountID, err := account.id(cmd.Context(), c)
-			if err != nil {
-				return err
-			}
-			f := billing.NoticeFilter{AccountID: accountID, Status: status, Kind: billing.NoticeKind(kind), Limit: 1000}
-			all, err := allPages(func(after int64) ([]billing.Notice, int64, error) {
-				f.AfterID = after
-				p, err := c.Notices(cmd.Context(), f)
-				return p.Items, p.NextAfter, err
-			})
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), all)
-			}
-			t := newTable(cmd.OutOrStdout())
-			fmt.Fprintln(t, "ID\tACCOUNT\tKIND\tSTATUS\tTO\tATTEMPTS\tCREATED\tSENT / NEXT ATTEMPT\tLAST ERROR / WHY SUPERSEDED")
-			for _, n := range all {
-				when := n.NextAttemptAt.Local().Format(time.RFC3339)
-				if n.SentAt != nil {
-					when = n.SentAt.Local().Format(time.RFC3339)
-				}
-				note := n.LastError
-				switch n.Status {
-				case billing.NoticeFailed:
-					when = "-"
-				case billing.NoticeSuperseded:
-					when, note = "-", n.SupersededReason
-				}
-				kind := string(n.Kind)
-				if n.Kind == billing.NoticeReminder && n.DaysBefore > 0 {
-					kind += fmt.Sprintf(" (%d days before)", n.DaysBefore)
-				}
-				fmt.Fprintf(t, "%d\t%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", n.ID, n.AccountID, kind, n.Status, n.To, n.Attempts,
-					n.CreatedAt.Local().Format(time.RFC3339), when, orDash(note))
-			}
-			return t.Flush()
-		},
-	}
-	f := cmd.Flags()
-	addAccountFlag(cmd, &account, "only this account's notices")
-	f.StringVar(&status, "status", "", "only notices in this status: queued, sent, failed, superseded")
-	f.StringVar(&kind, "kind", "", "only notices of this kind: reminder, suspended, restored")
-	return cmd
-}
-
-func newNoticesResendCmd(g *globals) *cobra.Command {
-	var idemKey string
-	cmd := &cobra.Command{
-		Use:   "resend ID",
-		Short: "Send a sent or failed notice again (queued at once; business hours still apply)",
-		Long: `Send a notice again: a sent or failed notice is queued at once with its
-attempts and last error cleared. Reminders and suspension notices still wait
-for the account type's business hours. A notice that is still queued is left
-as it is: it is on its way.`,
-		Example: "  tollgatectl notices resend 1042",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "notice", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			n, err := c.ResendNotice(cmd.Context(), orNewKey(idemKey), id)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), n)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "notice %d (%s to %s) is queued; next attempt at %s\n", n.ID, n.Kind, n.To,
-				n.NextAttemptAt.Local().Format(time.RFC3339))
-			return nil
-		}),
-	}
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+	return t.flush()
 }

@@ -74,13 +74,11 @@ func newDeliveryListCmd(g *globals) *cobra.Command {
 			if g.json() {
 				return printJSON(cmd.OutOrStdout(), all)
 			}
-			t := newTable(cmd.OutOrStdout())
-			fmt.Fprintln(t, "ID\tINVOICE\tACCOUNT\tCHANNEL\tSTATUS\tATTEMPTS\tTO\tWHEN\tLETTER\tLAST ERROR")
+			t := newTable(cmd.OutOrStdout(), "ID", "INVOICE", "ACCOUNT", "CHANNEL", "STATUS", "ATTEMPTS", "TO", "WHEN", "LETTER", "LAST ERROR")
 			for _, d := range all {
-				fmt.Fprintf(t, "%d\t%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", d.ID, d.InvoiceNumber, d.AccountID, d.Channel, d.Status,
-					d.Attempts, orDash(clipText(d.To, 40)), deliveryWhen(d), orDash(d.VendorLetterID), orDash(clipText(d.LastError, 80)))
+				t.row(d.ID, d.InvoiceNumber, d.AccountID, d.Channel, d.Status, d.Attempts, orDash(clipText(d.To, 40)), deliveryWhen(d), orDash(d.VendorLetterID), orDash(clipText(d.LastError, 80)))
 			}
-			return t.Flush()
+			return t.flush()
 		},
 	}
 	fl := cmd.Flags()
@@ -140,12 +138,11 @@ func newDeliverySummaryCmd(g *globals) *cobra.Command {
 			if g.json() {
 				return printJSON(cmd.OutOrStdout(), cs)
 			}
-			t := newTable(cmd.OutOrStdout())
-			fmt.Fprintln(t, "CHANNEL\tSTATUS\tDELIVERIES")
+			t := newTable(cmd.OutOrStdout(), "CHANNEL", "STATUS", "DELIVERIES")
 			for _, x := range cs {
-				fmt.Fprintf(t, "%s\t%s\t%d\n", x.Channel, x.Status, x.Count)
+				t.row(x.Channel, x.Status, x.Count)
 			}
-			return t.Flush()
+			return t.flush()
 		},
 	}
 	cmd.Flags().Int64Var(&run, "run", 0, "only this billing run's deliveries")
@@ -237,11 +234,7 @@ is. With --run, every delivery of the run in --status (default failed) and
 				if err != nil {
 					return err
 				}
-				if g.json() {
-					return printJSON(cmd.OutOrStdout(), map[string]int{"queued": n})
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%d deliveries of billing run %d queued again\n", n, run)
-				return nil
+				return g.say(cmd.OutOrStdout(), map[string]int{"queued": n}, "%d deliveries of billing run %d queued again\n", n, run)
 			}
 			id, err := parseIDOf("delivery", args[0])
 			if err != nil {
@@ -251,12 +244,8 @@ is. With --run, every delivery of the run in --status (default failed) and
 			if err != nil {
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), d)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "delivery %d (%s by %s) is %s; next attempt at %s\n", d.ID, d.InvoiceNumber, d.Channel, d.Status,
+			return g.say(cmd.OutOrStdout(), d, "delivery %d (%s by %s) is %s; next attempt at %s\n", d.ID, d.InvoiceNumber, d.Channel, d.Status,
 				d.NextAttemptAt.Local().Format(time.RFC3339))
-			return nil
 		},
 	}
 	fl := cmd.Flags()

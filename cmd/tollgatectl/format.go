@@ -64,16 +64,48 @@ func idPath(prefix string, id int64, suffix ...string) string {
 	return prefix + "/" + strconv.FormatInt(id, 10) + strings.Join(suffix, "")
 }
 
-func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
+// table is every command's table: rows of cells aligned in columns under
+// a header, two spaces apart. Each cell is fmt.Sprint of its value with
+// control characters escaped (escapeControl) and tabs and line breaks shown
+// as spaces, so a cell is one cell of one line whatever the data holds.
+type table struct{ tw *tabwriter.Writer }
+
+// newTable starts a table on w with these column headers (none: no header
+// line).
+func newTable(w io.Writer, columns ...string) *table {
+	t := &table{tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)}
+	if len(columns) > 0 {
+		fmt.Fprintln(t.tw, strings.Join(columns, "\t"))
+	}
+	return t
+}
+
+// row adds a row of cells.
+func (t *table) row(cells ...any) {
+	var b strings.Builder
+	for i, c := range cells {
+		if i > 0 {
+			b.WriteByte('\t')
+		}
+		b.WriteString(cellFlattener.Replace(escapeControl(fmt.Sprint(c))))
+	}
+	b.WriteByte('\n')
+	_, _ = io.WriteString(t.tw, b.String())
+}
+
+var cellFlattener = strings.NewReplacer("\t", " ", "\n", " ")
+
+// flush writes the table out. Errors: the writer's.
+func (t *table) flush() error { return t.tw.Flush() }
 
 // kv prints "key: value" rows aligned.
-type kv struct{ tw *tabwriter.Writer }
+type kv struct{ t *table }
 
 func newKV(w io.Writer) kv { return kv{newTable(w)} }
 func (k kv) row(key, format string, a ...any) {
-	fmt.Fprintf(k.tw, "%s:\t%s\n", key, fmt.Sprintf(format, a...))
+	fmt.Fprintf(k.t.tw, "%s:\t%s\n", key, fmt.Sprintf(format, a...))
 }
-func (k kv) flush() error { return k.tw.Flush() }
+func (k kv) flush() error { return k.t.flush() }
 
 func yesNo(b bool) string {
 	if b {

@@ -64,12 +64,11 @@ func newInvoiceListCmd(g *globals) *cobra.Command {
 			if g.json() {
 				return printJSON(cmd.OutOrStdout(), all)
 			}
-			w := newTable(cmd.OutOrStdout())
-			fmt.Fprintln(w, "ID\tNUMBER\tACCOUNT\tPERIOD\tISSUED\tDUE\tTOTAL\tSTATUS")
+			w := newTable(cmd.OutOrStdout(), "ID", "NUMBER", "ACCOUNT", "PERIOD", "ISSUED", "DUE", "TOTAL", "STATUS")
 			for _, i := range all {
-				fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", i.ID, i.Number, i.AccountID, i.Period, i.IssueDate, i.DueDate, money(i.Total, i.Currency), i.Status)
+				w.row(i.ID, i.Number, i.AccountID, i.Period, i.IssueDate, i.DueDate, money(i.Total, i.Currency), i.Status)
 			}
-			return w.Flush()
+			return w.flush()
 		},
 	}
 	f := cmd.Flags()
@@ -111,19 +110,18 @@ func printInvoice(w io.Writer, g *globals, inv billing.Invoice) error {
 		return err
 	}
 	fmt.Fprintln(w)
-	t := newTable(w)
-	fmt.Fprintln(t, "KIND\tDESCRIPTION\tDAYS\tTAXABLE\tAMOUNT")
+	t := newTable(w, "KIND", "DESCRIPTION", "DAYS", "TAXABLE", "AMOUNT")
 	for _, l := range inv.Lines {
 		days := "-"
 		if !l.PeriodStart.IsZero() {
 			days = billing.Period{Start: l.PeriodStart, End: l.PeriodEnd}.String()
 		}
-		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\n", l.Kind, l.Description, days, yesNo(l.Taxable), billing.FormatAmount(l.Amount, inv.Currency))
+		t.row(l.Kind, l.Description, days, yesNo(l.Taxable), billing.FormatAmount(l.Amount, inv.Currency))
 	}
-	fmt.Fprintf(t, "\t\t\tSubtotal\t%s\n", billing.FormatAmount(inv.Subtotal, inv.Currency))
-	fmt.Fprintf(t, "\t\t\tTax\t%s\n", billing.FormatAmount(inv.Tax, inv.Currency))
-	fmt.Fprintf(t, "\t\t\tTotal\t%s\n", money(inv.Total, inv.Currency))
-	if err := t.Flush(); err != nil {
+	t.row("", "", "", "Subtotal", billing.FormatAmount(inv.Subtotal, inv.Currency))
+	t.row("", "", "", "Tax", billing.FormatAmount(inv.Tax, inv.Currency))
+	t.row("", "", "", "Total", money(inv.Total, inv.Currency))
+	if err := t.flush(); err != nil {
 		return err
 	}
 	if len(inv.Why) > 0 {
@@ -148,11 +146,7 @@ func newInvoiceVoidCmd(g *globals) *cobra.Command {
 			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/invoices", id, "/void"), nil, orNewKey(idemKey), body, &inv); err != nil {
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), inv)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "invoice %s (%s) is now %s\n", inv.Number, money(inv.Total, inv.Currency), inv.Status)
-			return nil
+			return g.say(cmd.OutOrStdout(), inv, "invoice %s (%s) is now %s\n", inv.Number, money(inv.Total, inv.Currency), inv.Status)
 		}),
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why the invoice is voided (required; recorded)")

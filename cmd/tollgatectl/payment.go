@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,22 +16,6 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
-// maxPaymentAmount is the largest payment the controller accepts, in minor
-// units (billing.NewPayment.Validate).
-const maxPaymentAmount = 1_000_000_000_00
-
-// manualMethodList names the methods staff record by hand.
-const manualMethodList = "check, cash, wire, money_order, other"
-
-// textLimits are the longest reference, payer and memo a payment keeps, in
-// bytes (billing.NewPayment.Validate). A deposit batch's validation does not
-// check them but posting does, without naming the line, so they are checked
-// here before anything is sent.
-var textLimits = []struct {
-	field string
-	max   int
-}{{"reference", 100}, {"payer", 200}, {"memo", 500}}
-
 func newPaymentCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "payment",
@@ -42,348 +25,6 @@ func newPaymentCmd(g *globals) *cobra.Command {
 	cmd.AddCommand(newPaymentAddCmd(g), newPaymentListCmd(g), newPaymentShowCmd(g), newPaymentReverseCmd(g), newPaymentRefundCmd(g),
 		newPaymentRefundsCmd(g))
 	return cmd
-}
-
-// fieldProblem is what is wrong with one field of a payment staff entered.
-type fieldProblem struct{ field, msg string }
-
-// flagErrors turns problems with a command's flags into one error.
-func flagErrors(ps []fieldProblem) error {
-	if len(ps) == 0 {
-		return nil
-	}
-	msgs := make([]string, len(ps))
-	for i, p := range ps {
-		msgs[i] = "--" + p.field + ": " + p.msg
-	}
-	return errors.New(strings.Join(msgs, "; "))
-}
-
-// parseManualMethod parses a method staff may record by hand.
-func parseManualMethod(s string) (billing.PaymentMethod, error) {
-	m := billing.PaymentMethod(strings.ToLower(strings.TrimSpace(s)))
-	switch {
-	case m.Manual():
-		return m, nil
-	case m.Valid():
-		return "", fmt.Errorf("method %q is charged through the payment gateway, not recorded by hand; use one of %s", s, manualMethodList)
-	}
-	return "", fmt.Errorf("method %q is not one of %s", s, manualMethodList)
-}
-
-// checkAmountSyntax checks that s is a positive decimal amount ("49.99")
-// without knowing the currency; parsePaymentAmount then checks its decimal
-// places in the account's currency.
-func checkAmountSyntax(s string) error {
-	v := strings.TrimSpace(s)
-	whole, frac, hasDot := strings.Cut(v, ".")
-	digits := func(x string) bool {
-		for _, r := range x {
-			if r < '0' || r > '9' {
-				return false
-			}
-		}
-		return x != ""
-	}
-	switch {
-	case v == "":
-		return fmt.Errorf("amount is missing")
-	case strings.HasPrefix(v, "-"):
-		return fmt.Errorf("amount %q must not be negative", s)
-	case !digits(whole) || (hasDot && !digits(frac)):
-		return fmt.Errorf("amount %q is not a decimal number like 49.99", s)
-	case strings.Trim(whole+frac, "0") == "":
-		return fmt.Errorf("amount %q must be more than zero", s)
-	}
-	return nil
-}
-
-// parsePaymentAmount parses a payment's amount in currency c.
-func parsePaymentAmount(s string, c billing.Currency) (int64, error) {
-	n, err := parseAmount(s, c)
-	switch {
-	case err != nil:
-		return 0, err
-	case n == 0:
-		return 0, fmt.Errorf("amount %q must be more than zero", s)
-	case n > maxPaymentAmount:
-		return 0, fmt.Errorf("amount %q is larger than any payment Tollgate accepts", s)
-	}
-	return n, nil
-}
-
-// checkText checks the length of a payment's reference, payer and memo.
-func checkText(reference, payer, memo string) []fieldProblem {
-	var ps []fieldProblem
-	for i, v := range []string{reference, payer, memo} {
-		if l := textLimits[i]; len(strings.TrimSpace(v)) > l.max {
-			ps = append(ps, fieldProblem{l.field, fmt.Sprintf("%s is too long (%d bytes; at most %d)", l.field, len(strings.TrimSpace(v)), l.max)})
-		}
-	}
-	return ps
-}
-
-// paymentInput is one payment as staff typed it: a batch line, a row of an
-// import file or the flags of a command.
-type paymentInput struct {
-	Account, Method, Amount, Reference, Payer, Memo string
-}
-
-// check trims the input and reports every problem that can be seen without
-// the account's currency. An empty method is a check.
-func (in *paymentInput) check() (billing.PaymentMethod, []fieldProblem) {
-	for _, p := range []*string{&in.Account, &in.Method, &in.Amount, &in.Reference, &in.Payer, &in.Memo} {
-		*p = strings.TrimSpace(*p)
-	}
-	var ps []fieldProblem
-	if in.Account == "" {
-		ps = append(ps, fieldProblem{"account", "the account (number, external id or id) is missing"})
-	}
-	if in.Method == "" {
-		in.Method = string(billing.PayCheck)
-	}
-	m, err := parseManualMethod(in.Method)
-	if err != nil {
-		ps = append(ps, fieldProblem{"method", err.Error()})
-	}
-	if err := checkAmountSyntax(in.Amount); err != nil {
-		ps = append(ps, fieldProblem{"amount", err.Error()})
-	}
-	if m == billing.PayCheck && in.Reference == "" {
-		ps = append(ps, fieldProblem{"reference", "a check needs its check number"})
-	}
-	return m, append(ps, checkText(in.Reference, in.Payer, in.Memo)...)
-}
-
-func isNotFound(err error) bool {
-	var p *client.Problem
-	return errors.As(err, &p) && p.Status == http.StatusNotFound
-}
-
-func isUnprocessable(err error) bool {
-	var p *client.Problem
-	return errors.As(err, &p) && p.Status == http.StatusUnprocessableEntity
-}
-
-// bookListAllOver is how many unknown accounts an accountBook looks up one
-// by one; more, and it lists every account instead (1,000 per request).
-const bookListAllOver = 50
-
-// accountBook finds accounts the way the controller resolves a batch line's
-// account: by account number first, else by external id, else by numeric
-// id (exact matches, after trimming spaces). It keeps what it fetched.
-type accountBook struct {
-	c     *client.Client
-	byID  map[int64]*billing.Account
-	byRef map[string]*billing.Account // nil: no such account
-	// all is set once every account was listed; then byNumber and byExt
-	// index them.
-	all             bool
-	byNumber, byExt map[string]*billing.Account
-}
-
-func newAccountBook(c *client.Client) *accountBook {
-	return &accountBook{c: c, byID: map[int64]*billing.Account{}, byRef: map[string]*billing.Account{}}
-}
-
-func (b *accountBook) keep(a billing.Account) *billing.Account {
-	p := &a
-	b.byID[a.ID] = p
-	return p
-}
-
-func (b *accountBook) loadAll(ctx context.Context) error {
-	if b.all {
-		return nil
-	}
-	all, err := listAll[billing.Account](ctx, b.c, "/api/v1/accounts", nil)
-	if err != nil {
-		return err
-	}
-	b.byNumber, b.byExt = make(map[string]*billing.Account, len(all)), make(map[string]*billing.Account, len(all))
-	for _, a := range all {
-		p := b.keep(a)
-		b.byNumber[a.Number] = p
-		if a.ExternalID != "" {
-			b.byExt[a.ExternalID] = p
-		}
-	}
-	b.all = true
-	return nil
-}
-
-// numericRef reports whether ref is an account id as the controller reads
-// one: 1 to 18 digits.
-func numericRef(ref string) (int64, bool) {
-	if len(ref) == 0 || len(ref) > 18 {
-		return 0, false
-	}
-	for _, r := range ref {
-		if r < '0' || r > '9' {
-			return 0, false
-		}
-	}
-	id, err := strconv.ParseInt(ref, 10, 64)
-	return id, err == nil
-}
-
-// fetchIDs makes sure the accounts with these ids are known (ids of
-// accounts that do not exist stay unknown).
-func (b *accountBook) fetchIDs(ctx context.Context, ids []int64) error {
-	var missing []int64
-	seen := map[int64]bool{}
-	for _, id := range ids {
-		if id > 0 && b.byID[id] == nil && !seen[id] {
-			seen[id] = true
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) == 0 || b.all {
-		return nil
-	}
-	if len(missing) > bookListAllOver {
-		return b.loadAll(ctx)
-	}
-	for _, id := range missing {
-		a, err := getAccount(ctx, b.c, id)
-		if isNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		b.keep(a.Account)
-	}
-	return nil
-}
-
-// resolve looks up the accounts refs name; lookup then answers.
-func (b *accountBook) resolve(ctx context.Context, refs []string) error {
-	var missing []string
-	long := false
-	seen := map[string]bool{}
-	for _, r := range refs {
-		r = strings.TrimSpace(r)
-		if _, known := b.byRef[r]; known || r == "" || seen[r] {
-			continue
-		}
-		seen[r] = true
-		missing = append(missing, r)
-		long = long || len(r) > 100 // longer than a search may be
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	if len(missing) > bookListAllOver || long {
-		if err := b.loadAll(ctx); err != nil {
-			return err
-		}
-	}
-	for _, r := range missing {
-		if b.all {
-			b.byRef[r] = b.match(r)
-			continue
-		}
-		a, err := b.search(ctx, r)
-		if err != nil {
-			return err
-		}
-		b.byRef[r] = a
-	}
-	return nil
-}
-
-func (b *accountBook) match(ref string) *billing.Account {
-	if a := b.byNumber[ref]; a != nil {
-		return a
-	}
-	if a := b.byExt[ref]; a != nil {
-		return a
-	}
-	if id, ok := numericRef(ref); ok {
-		return b.byID[id]
-	}
-	return nil
-}
-
-func (b *accountBook) search(ctx context.Context, ref string) (*billing.Account, error) {
-	found, err := listAll[billing.Account](ctx, b.c, "/api/v1/accounts", url.Values{"q": {ref}})
-	if err != nil {
-		return nil, err
-	}
-	var ext *billing.Account
-	for _, a := range found {
-		p := b.keep(a)
-		if a.Number == ref {
-			return p, nil
-		}
-		if a.ExternalID == ref && ext == nil {
-			ext = p
-		}
-	}
-	if ext != nil {
-		return ext, nil
-	}
-	id, ok := numericRef(ref)
-	if !ok {
-		return nil, nil
-	}
-	if a := b.byID[id]; a != nil {
-		return a, nil
-	}
-	a, err := getAccount(ctx, b.c, id)
-	if isNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return b.keep(a.Account), nil
-}
-
-// lookup returns the account ref names (after resolve), or nil.
-func (b *accountBook) lookup(ref string) *billing.Account { return b.byRef[strings.TrimSpace(ref)] }
-
-// findAccount finds the account a command's ACCOUNT argument (or --account
-// flag) names: an id (all digits), or an account number (A-000042) or
-// external id. Commands that need only the id use resolveIDOf and
-// accountIDOf, which follow the same rule. Errors: an empty ref, no such
-// account, or the API's.
-func findAccount(ctx context.Context, c *client.Client, ref string) (billing.Account, error) {
-	ref = strings.TrimSpace(ref)
-	if _, err := strconv.ParseUint(ref, 10, 64); err == nil {
-		id, err := parseIDOf("account", ref)
-		if err != nil {
-			return billing.Account{}, err
-		}
-		a, err := getAccount(ctx, c, id)
-		return a.Account, err
-	}
-	if ref == "" {
-		return billing.Account{}, fmt.Errorf("ACCOUNT is empty: give an account id, number (A-000042) or external id")
-	}
-	book := newAccountBook(c)
-	if err := book.resolve(ctx, []string{ref}); err != nil {
-		return billing.Account{}, err
-	}
-	if a := book.lookup(ref); a != nil {
-		return *a, nil
-	}
-	return billing.Account{}, fmt.Errorf("account %q: no account has this number or external id", ref)
-}
-
-// cell flattens text staff or a bank file entered (a payer on two lines of
-// a check scan, say) for a table or key-value cell; "-" if empty.
-func cell(s string) string {
-	return orDash(strings.Join(strings.Fields(s), " "))
-}
-
-// accountLabel names an account: "A-000042 Jane Doe (id 42)".
-func accountLabel(id int64, a *billing.Account) string {
-	if a == nil || a.ID != id {
-		return fmt.Sprintf("id %d", id)
-	}
-	return fmt.Sprintf("%s %s (id %d)", a.Number, cell(a.Name), a.ID)
 }
 
 func getPayment(ctx context.Context, c *client.Client, id int64) (billing.Payment, error) {
@@ -508,8 +149,7 @@ func newPaymentListCmd(g *globals) *cobra.Command {
 			if g.json() {
 				return printJSON(cmd.OutOrStdout(), all)
 			}
-			w := newTable(cmd.OutOrStdout())
-			fmt.Fprintln(w, "ID\tACCOUNT\tRECEIVED\tMETHOD\tREFERENCE\tPAYER\tAMOUNT\tREFUNDED\tSTATUS\tBATCH")
+			w := newTable(cmd.OutOrStdout(), "ID", "ACCOUNT", "RECEIVED", "METHOD", "REFERENCE", "PAYER", "AMOUNT", "REFUNDED", "STATUS", "BATCH")
 			for _, p := range all {
 				refunded, batch := "-", "-"
 				if p.Refunded > 0 {
@@ -518,10 +158,9 @@ func newPaymentListCmd(g *globals) *cobra.Command {
 				if p.BatchID != nil {
 					batch = strconv.FormatInt(*p.BatchID, 10)
 				}
-				fmt.Fprintf(w, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.AccountID, p.ReceivedDate, p.Method, cell(p.Reference),
-					cell(p.Payer), money(p.Amount, p.Currency), refunded, p.Status, batch)
+				w.row(p.ID, p.AccountID, p.ReceivedDate, p.Method, cell(p.Reference), cell(p.Payer), money(p.Amount, p.Currency), refunded, p.Status, batch)
 			}
-			return w.Flush()
+			return w.flush()
 		},
 	}
 	f := cmd.Flags()
@@ -589,12 +228,11 @@ func printPayment(w io.Writer, g *globals, p billing.Payment, a *billing.Account
 		fmt.Fprintln(w, "Paid no invoice (the account had none open).")
 	} else {
 		fmt.Fprintln(w, "Paid:")
-		t := newTable(w)
-		fmt.Fprintln(t, "INVOICE\tID\tAMOUNT")
+		t := newTable(w, "INVOICE", "ID", "AMOUNT")
 		for _, al := range p.Allocations {
-			fmt.Fprintf(t, "%s\t%d\t%s\n", al.InvoiceNumber, al.InvoiceID, money(al.Amount, p.Currency))
+			t.row(al.InvoiceNumber, al.InvoiceID, money(al.Amount, p.Currency))
 		}
-		if err := t.Flush(); err != nil {
+		if err := t.flush(); err != nil {
 			return err
 		}
 	}
@@ -726,12 +364,8 @@ paid invoices, reverse it instead.`,
 				}
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), p)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "refunded %s of payment %d; its unapplied credit is now %s\n",
+			return g.say(cmd.OutOrStdout(), p, "refunded %s of payment %d; its unapplied credit is now %s\n",
 				money(amt, p.Currency), p.ID, money(p.Unallocated, p.Currency))
-			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -788,8 +422,7 @@ gateway.`,
 			if g.json() {
 				return printJSON(cmd.OutOrStdout(), all)
 			}
-			w := newTable(cmd.OutOrStdout())
-			fmt.Fprintln(w, "ID\tPAYMENT\tACCOUNT\tAMOUNT\tSTATUS\tCREATED\tGATEWAY REFUND\tNOTE")
+			w := newTable(cmd.OutOrStdout(), "ID", "PAYMENT", "ACCOUNT", "AMOUNT", "STATUS", "CREATED", "GATEWAY REFUND", "NOTE")
 			for _, r := range all {
 				note := r.Memo
 				if r.NeedsAttention != "" {
@@ -797,10 +430,9 @@ gateway.`,
 				} else if r.ReleaseReason != "" {
 					note = r.ReleaseReason
 				}
-				fmt.Fprintf(w, "%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.PaymentID, r.AccountID, money(r.Amount, r.Currency), r.Status,
-					r.CreatedAt.Local().Format(time.DateTime), orDash(cell(r.GatewayRefund)), cell(note))
+				w.row(r.ID, r.PaymentID, r.AccountID, money(r.Amount, r.Currency), r.Status, r.CreatedAt.Local().Format(time.DateTime), orDash(cell(r.GatewayRefund)), cell(note))
 			}
-			return w.Flush()
+			return w.flush()
 		},
 	}
 	f := cmd.Flags()

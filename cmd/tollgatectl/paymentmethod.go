@@ -92,7 +92,7 @@ func newPMAddCmd(g *globals) *cobra.Command {
 	f.StringVar(&brand, "brand", "", "card brand (with --token)")
 	f.StringVar(&last4, "last4", "", "last four digits (with --token)")
 	f.BoolVar(&makeDefault, "default", false, "make it the account's default method")
-	f.StringVar(&idemKey, "idempotency-key", "", "Idempotency-Key to send (default: a new random key)")
+	addKeyFlag(cmd, &idemKey)
 	_ = cmd.MarkFlagRequired("exp")
 	return cmd
 }
@@ -101,12 +101,11 @@ func printMethods(cmd *cobra.Command, g *globals, ms []billing.StoredMethod) err
 	if g.json() {
 		return printJSON(cmd.OutOrStdout(), ms)
 	}
-	t := newTable(cmd.OutOrStdout())
-	fmt.Fprintln(t, "ID\tKIND\tBRAND\tLAST4\tEXPIRES\tDEFAULT\tSTATUS\tWHY")
+	t := newTable(cmd.OutOrStdout(), "ID", "KIND", "BRAND", "LAST4", "EXPIRES", "DEFAULT", "STATUS", "WHY")
 	for _, m := range ms {
-		fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%02d/%d\t%v\t%s\t%s\n", m.ID, m.Kind, m.Brand, m.Last4, m.ExpMonth, m.ExpYear, m.Default, m.Status, m.Failure)
+		t.row(m.ID, m.Kind, m.Brand, m.Last4, fmt.Sprintf("%02d/%d", m.ExpMonth, m.ExpYear), m.Default, m.Status, m.Failure)
 	}
-	return t.Flush()
+	return t.flush()
 }
 
 // idsCmd is a command whose arguments are ids (named by kinds, in order):
@@ -195,17 +194,15 @@ func printAttempts(cmd *cobra.Command, g *globals, as []billing.PaymentAttempt) 
 	if g.json() {
 		return printJSON(cmd.OutOrStdout(), as)
 	}
-	t := newTable(cmd.OutOrStdout())
-	fmt.Fprintln(t, "ID\tWHEN\tTRIGGER\tATTEMPT\tMETHOD\tAMOUNT\tSTATUS\tPAYMENT\tWHY")
+	t := newTable(cmd.OutOrStdout(), "ID", "WHEN", "TRIGGER", "ATTEMPT", "METHOD", "AMOUNT", "STATUS", "PAYMENT", "WHY")
 	for _, a := range as {
 		pay := "-"
 		if a.PaymentID != nil {
 			pay = strconv.FormatInt(*a.PaymentID, 10)
 		}
-		fmt.Fprintf(t, "%d\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", a.ID, a.CreatedAt.Local().Format("2006-01-02 15:04"), a.Trigger, a.AttemptNo,
-			a.PaymentMethodID, money(a.Amount, a.Currency), a.Status, pay, strings.TrimSpace(a.FailureCode+" "+a.FailureMessage))
+		t.row(a.ID, a.CreatedAt.Local().Format("2006-01-02 15:04"), a.Trigger, a.AttemptNo, a.PaymentMethodID, money(a.Amount, a.Currency), a.Status, pay, strings.TrimSpace(a.FailureCode+" "+a.FailureMessage))
 	}
-	return t.Flush()
+	return t.flush()
 }
 
 func newPMAttemptsCmd(g *globals) *cobra.Command {

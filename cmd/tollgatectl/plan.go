@@ -106,12 +106,11 @@ func printPlans(w io.Writer, g *globals, plans []billing.Plan, single bool) erro
 		}
 		return printJSON(w, plans)
 	}
-	t := newTable(w)
-	fmt.Fprintln(t, "ID\tNAME\tPRICE\tINTERVAL\tTAXABLE")
+	t := newTable(w, "ID", "NAME", "PRICE", "INTERVAL", "TAXABLE")
 	for _, p := range plans {
-		fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\n", p.ID, p.Name, money(p.Price, p.Currency), p.Interval, yesNo(p.Taxable))
+		t.row(p.ID, p.Name, money(p.Price, p.Currency), p.Interval, yesNo(p.Taxable))
 	}
-	return t.Flush()
+	return t.flush()
 }
 
 func newTaxRateCmd(g *globals) *cobra.Command {
@@ -176,10 +175,9 @@ func printTaxRates(w io.Writer, g *globals, rates []billing.TaxRate) error {
 	if g.json() {
 		return printJSON(w, rates)
 	}
-	t := newTable(w)
-	fmt.Fprintln(t, "JURISDICTION\tNAME\tRATE\tPERCENT")
+	t := newTable(w, "JURISDICTION", "NAME", "RATE", "PERCENT")
 	for _, r := range rates {
-		fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", r.Jurisdiction, r.Name, r.Rate, r.Percent())
+		t.row(r.Jurisdiction, r.Name, r.Rate, r.Percent())
 	}
-	return t.Flush()
+	return t.flush()
 }

@@ -117,6 +117,16 @@ func rejectUnknownSubcommands(root *cobra.Command) {
 	}
 }
 
+// say prints v as JSON with -o json, else the sentence format (with a).
+// Errors: the writer's.
+func (g *globals) say(w io.Writer, v any, format string, a ...any) error {
+	if g.json() {
+		return printJSON(w, v)
+	}
+	_, err := fmt.Fprintf(w, format, a...)
+	return err
+}
+
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -5,7 +5,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,14 +22,6 @@ func newServiceCmd(g *globals) *cobra.Command {
 	cmd.AddCommand(newServiceCreateCmd(g), newServiceListCmd(g), newServiceShowCmd(g),
 		newServiceStateCmd(g, billing.StateSuspended), newServiceStateCmd(g, billing.StateActive))
 	return cmd
-}
-
-func parseID(s string) (int64, error) {
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, fmt.Errorf("service id %q is not a positive number", s)
-	}
-	return id, nil
 }
 
 func newServiceCreateCmd(g *globals) *cobra.Command {
@@ -95,7 +86,7 @@ func newServiceCreateCmd(g *globals) *cobra.Command {
 	f.Int64Var(&planID, "plan", 0, "plan id it is billed on (needs --account and --start)")
 	f.StringVar(&start, "start", "", "first billed day, YYYY-MM-DD")
 	f.StringVar(&end, "end", "", "day billing stops (exclusive), YYYY-MM-DD")
-	f.StringVar(&idemKey, "idempotency-key", "", "Idempotency-Key to send (default: a new random key)")
+	addKeyFlag(cmd, &idemKey)
 	_ = cmd.MarkFlagRequired("pop")
 	return cmd
 }
@@ -113,27 +104,22 @@ func newServiceListCmd(g *globals) *cobra.Command {
 				return err
 			}
 			f.State = billing.DesiredState(state)
-			var all []billing.Service
-			for {
+			all, err := allPages(func(after int64) ([]billing.Service, int64, error) {
+				f.AfterID = after
 				page, err := c.Services(cmd.Context(), f)
-				if err != nil {
-					return err
-				}
-				all = append(all, page.Items...)
-				if page.NextAfter == 0 {
-					break
-				}
-				f.AfterID = page.NextAfter
+				return page.Items, page.NextAfter, err
+			})
+			if err != nil {
+				return err
 			}
 			if g.json() {
 				return printJSON(cmd.OutOrStdout(), all)
 			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tPOP\tNAME\tMETHOD\tDESIRED\tREVISION\tCONFIRMED")
+			t := newTable(cmd.OutOrStdout(), "ID", "POP", "NAME", "METHOD", "DESIRED", "REVISION", "CONFIRMED")
 			for _, s := range all {
-				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%d\t%s\n", s.ID, s.POP, s.Name, s.Binding.Method, s.DesiredState, s.Revision, confirmation(s))
+				t.row(s.ID, s.POP, s.Name, s.Binding.Method, s.DesiredState, s.Revision, confirmation(s))
 			}
-			return w.Flush()
+			return t.flush()
 		},
 	}
 	cmd.Flags().StringVar(&f.POP, "pop", "", "only this POP")
@@ -148,7 +134,7 @@ func newServiceShowCmd(g *globals) *cobra.Command {
 		Short: "Show a service: desired state, why, and when the agent last confirmed it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
+			id, err := parseIDOf("service", args[0])
 			if err != nil {
 				return err
 			}
@@ -177,7 +163,7 @@ func newServiceStateCmd(g *globals, state billing.DesiredState) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
+			id, err := parseIDOf("service", args[0])
 			if err != nil {
 				return err
 			}
@@ -210,7 +196,7 @@ func newServiceStateCmd(g *globals, state billing.DesiredState) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded with the change and shown to staff)")
-	cmd.Flags().StringVar(&idemKey, "idempotency-key", "", "Idempotency-Key to send (default: a new random key)")
+	addKeyFlag(cmd, &idemKey)
 	cmd.Flags().DurationVar(&wait, "wait", 0, "wait up to this long for the agent to confirm the change (e.g. 10s)")
 	return cmd
 }
@@ -264,8 +250,8 @@ func printService(w io.Writer, g *globals, s billing.Service) error {
 	if g.json() {
 		return printJSON(w, s)
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
+	k := newKV(w)
+	row := func(key, v string) { k.row(key, "%s", v) }
 	row("ID", strconv.FormatInt(s.ID, 10))
 	row("POP", s.POP)
 	row("Name", s.Name)
@@ -297,5 +283,5 @@ func printService(w io.Writer, g *globals, s billing.Service) error {
 	if s.Confirmation.ObservedState != "" {
 		row("Observed on device", string(s.Confirmation.ObservedState))
 	}
-	return tw.Flush()
+	return k.flush()
 }

@@ -72,13 +72,11 @@ func newTicketListCmd(g *globals) *cobra.Command {
 			if g.json() {
 				return printJSON(cmd.OutOrStdout(), all)
 			}
-			t := newTable(cmd.OutOrStdout())
-			fmt.Fprintln(t, "ID\tACCOUNT\tSTATUS\tOPENED\tUPDATED\tSUBJECT")
+			t := newTable(cmd.OutOrStdout(), "ID", "ACCOUNT", "STATUS", "OPENED", "UPDATED", "SUBJECT")
 			for _, tk := range all {
-				fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\n", tk.ID, tk.AccountNumber, tk.Status, localTime(tk.CreatedAt), localTime(tk.UpdatedAt),
-					oneLine(tk.Subject))
+				t.row(tk.ID, tk.AccountNumber, tk.Status, localTime(tk.CreatedAt), localTime(tk.UpdatedAt), oneLine(tk.Subject))
 			}
-			return t.Flush()
+			return t.flush()
 		},
 	}
 	f := cmd.Flags()
@@ -218,11 +216,7 @@ replying in the portal.`,
 			if err != nil {
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), tk)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "ticket %d (%s, account %s) is closed%s\n", tk.ID, oneLine(tk.Subject), tk.AccountNumber, closedBy(tk))
-			return nil
+			return g.say(cmd.OutOrStdout(), tk, "ticket %d (%s, account %s) is closed%s\n", tk.ID, oneLine(tk.Subject), tk.AccountNumber, closedBy(tk))
 		}),
 	}
 	addKeyFlag(cmd, &idemKey)

@@ -1,0 +1,325 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tollgate-isp/tollgate/controller/api/client"
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+// methodOrder is the order totals by method are shown in.
+var methodOrder = []billing.PaymentMethod{billing.PayCheck, billing.PayCash, billing.PayMoneyOrder, billing.PayWire, billing.PayOther}
+
+func lineIDs(lines []billing.BatchLine) []int64 {
+	ids := make([]int64, 0, len(lines))
+	for _, l := range lines {
+		if l.AccountID > 0 {
+			ids = append(ids, l.AccountID)
+		}
+	}
+	return ids
+}
+
+// lineCurrencies returns a function giving each line's currency: its
+// account's, or for a line whose account is not found, the currency most of
+// the lines' accounts use ("" if none is found). The book must know the
+// accounts (fetchIDs).
+func lineCurrencies(book *accountBook, lines []billing.BatchLine) func(billing.BatchLine) billing.Currency {
+	counts := map[billing.Currency]int{}
+	for _, l := range lines {
+		if a := book.byID[l.AccountID]; a != nil {
+			counts[a.Currency]++
+		}
+	}
+	main := mostUsed(counts)
+	return func(l billing.BatchLine) billing.Currency {
+		if a := book.byID[l.AccountID]; a != nil {
+			return a.Currency
+		}
+		return main
+	}
+}
+
+func mostUsed(counts map[billing.Currency]int) billing.Currency {
+	var best billing.Currency
+	for c, n := range counts {
+		if best == "" || n > counts[best] || (n == counts[best] && c < best) {
+			best = c
+		}
+	}
+	return best
+}
+
+// amountIn formats minor units in c, or as bare minor units when the
+// currency is not known (no account of the batch was found).
+func amountIn(n int64, c billing.Currency) string {
+	if c == "" {
+		return strconv.FormatInt(n, 10) + " (minor units)"
+	}
+	return money(n, c)
+}
+
+type methodTotal struct {
+	Method   billing.PaymentMethod
+	Currency billing.Currency
+	Count    int
+	Total    int64
+}
+
+// totalsByMethod sums lines by method and currency, in methodOrder.
+func totalsByMethod(lines []billing.BatchLine, cur func(billing.BatchLine) billing.Currency) []methodTotal {
+	var out []methodTotal
+	for _, l := range lines {
+		c := cur(l)
+		i := slices.IndexFunc(out, func(t methodTotal) bool { return t.Method == l.Method && t.Currency == c })
+		if i < 0 {
+			out = append(out, methodTotal{Method: l.Method, Currency: c})
+			i = len(out) - 1
+		}
+		out[i].Count++
+		out[i].Total += l.Amount
+	}
+	rank := func(m billing.PaymentMethod) int {
+		if i := slices.Index(methodOrder, m); i >= 0 {
+			return i
+		}
+		return len(methodOrder)
+	}
+	slices.SortFunc(out, func(a, b methodTotal) int {
+		if d := rank(a.Method) - rank(b.Method); d != 0 {
+			return d
+		}
+		return strings.Compare(string(a.Currency), string(b.Currency))
+	})
+	return out
+}
+
+// sumByCurrency is the lines' total: "USD 150.00", "USD 10.00 + CAD 5.00".
+func sumByCurrency(lines []billing.BatchLine, cur func(billing.BatchLine) billing.Currency) string {
+	sums := map[billing.Currency]int64{}
+	var curs []billing.Currency
+	for _, l := range lines {
+		c := cur(l)
+		if _, ok := sums[c]; !ok {
+			curs = append(curs, c)
+		}
+		sums[c] += l.Amount
+	}
+	if len(curs) == 0 {
+		return "-"
+	}
+	slices.Sort(curs)
+	parts := make([]string, len(curs))
+	for i, c := range curs {
+		parts[i] = amountIn(sums[c], c)
+	}
+	return strings.Join(parts, " + ")
+}
+
+func printTotals(w io.Writer, lines []billing.BatchLine, cur func(billing.BatchLine) billing.Currency) error {
+	totals := totalsByMethod(lines, cur)
+	t := newTable(w, "METHOD", "COUNT", "TOTAL")
+	all := map[billing.Currency]*methodTotal{}
+	var curs []billing.Currency
+	for _, mt := range totals {
+		t.row(mt.Method, commas(int64(mt.Count)), amountIn(mt.Total, mt.Currency))
+		if all[mt.Currency] == nil {
+			all[mt.Currency] = &methodTotal{Currency: mt.Currency}
+			curs = append(curs, mt.Currency)
+		}
+		all[mt.Currency].Count += mt.Count
+		all[mt.Currency].Total += mt.Total
+	}
+	slices.Sort(curs)
+	for _, c := range curs {
+		t.row("all", commas(int64(all[c].Count)), amountIn(all[c].Total, c))
+	}
+	return t.flush()
+}
+
+// lineAccount shows a line's account: what was typed and what it is.
+func lineAccount(l billing.BatchLine, book *accountBook) string {
+	if l.AccountID == 0 {
+		return "NOT FOUND"
+	}
+	if a := book.byID[l.AccountID]; a != nil {
+		return a.Number + " " + cell(a.Name)
+	}
+	return fmt.Sprintf("%s (id %d)", cell(l.AccountName), l.AccountID)
+}
+
+// printBatch prints a batch: its header, its lines if withLines, and its
+// totals by method. The book must know the lines' accounts.
+func printBatch(w io.Writer, b billing.PaymentBatch, book *accountBook, withLines bool) error {
+	cur := lineCurrencies(book, b.Lines)
+	k := newKV(w)
+	k.row("Batch", "%d", b.ID)
+	k.row("Deposit date", "%s", b.DepositDate)
+	k.row("Deposit account", "%s", cell(b.DepositAccount))
+	status := string(b.Status)
+	if b.PostedAt != nil {
+		status += fmt.Sprintf(" on %s by %s", b.PostedAt.Local().Format(time.DateTime), orDash(b.PostedBy))
+	}
+	k.row("Status", "%s", status)
+	k.row("Created", "%s by %s", b.CreatedAt.Local().Format(time.DateTime), orDash(b.CreatedBy))
+	k.row("Memo", "%s", cell(b.Memo))
+	k.row("Payments", "%s", commas(int64(b.Count)))
+	k.row("Total", "%s", sumByCurrency(b.Lines, cur))
+	if err := k.flush(); err != nil {
+		return err
+	}
+	if len(b.Lines) == 0 {
+		return nil
+	}
+	if withLines {
+		fmt.Fprintln(w)
+		t := newTable(w, "LINE", "ACCOUNT", "RESOLVED TO", "METHOD", "REFERENCE", "PAYER", "AMOUNT")
+		for _, l := range b.Lines {
+			t.row(l.LineNo, cell(l.Account), lineAccount(l, book), l.Method, cell(l.Reference), cell(l.Payer), amountIn(l.Amount, cur(l)))
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(w)
+	return printTotals(w, b.Lines, cur)
+}
+
+// showBatch fetches what printBatch needs and prints the batch.
+func showBatch(ctx context.Context, w io.Writer, g *globals, c *client.Client, book *accountBook, b billing.PaymentBatch, withLines bool) error {
+	if g.json() {
+		return printJSON(w, b)
+	}
+	if book == nil {
+		book = newAccountBook(c)
+	}
+	if err := book.fetchIDs(ctx, lineIDs(b.Lines)); err != nil {
+		return err
+	}
+	return printBatch(w, b, book, withLines)
+}
+
+// sortProblems orders problems by line, errors before warnings.
+func sortProblems(ps []billing.BatchProblem) {
+	slices.SortStableFunc(ps, func(a, b billing.BatchProblem) int {
+		if a.LineNo != b.LineNo {
+			return a.LineNo - b.LineNo
+		}
+		if a.Warning != b.Warning {
+			if a.Warning {
+				return 1
+			}
+			return -1
+		}
+		return 0
+	})
+}
+
+func kind(warning bool) string {
+	if warning {
+		return "warning"
+	}
+	return "error"
+}
+
+// printValidation prints every error and warning of a batch with its line.
+func printValidation(w io.Writer, v billing.BatchValidation) error {
+	ps := append(slices.Clone(v.Errors), v.Warnings...)
+	sortProblems(ps)
+	if len(ps) > 0 {
+		t := newTable(w, "LINE", "FIELD", "KIND", "PROBLEM")
+		for _, p := range ps {
+			t.row(p.LineNo, orDash(p.Field), kind(p.Warning), cell(p.Message))
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
+	switch {
+	case len(v.Errors) > 0:
+		fmt.Fprintf(w, "batch %d: %d error(s), %d warning(s); it cannot be posted until the errors are fixed\n", v.BatchID, len(v.Errors), len(v.Warnings))
+	case len(v.Warnings) > 0:
+		fmt.Fprintf(w, "batch %d: no errors, %d warning(s) to look at; it can be posted\n", v.BatchID, len(v.Warnings))
+	default:
+		fmt.Fprintf(w, "batch %d: no errors or warnings; it can be posted\n", v.BatchID)
+	}
+	return nil
+}
+
+func badLinesError(v billing.BatchValidation) error {
+	return fmt.Errorf("batch %d has %d bad line(s); nothing was posted: fix them with tollgatectl batch fix %d LINE ... (or batch remove %d LINE), then post it",
+		v.BatchID, len(v.Errors), v.BatchID, v.BatchID)
+}
+
+func optionalText(sep, s string) string {
+	if s == "" {
+		return ""
+	}
+	return sep + s
+}
+
+// printLineChange prints a line after it was added or fixed, and what
+// validation says about it.
+func printLineChange(ctx context.Context, w io.Writer, g *globals, c *client.Client, book *accountBook, verb string, b billing.PaymentBatch, lineNo int) error {
+	if g.json() {
+		return printJSON(w, b)
+	}
+	i := slices.IndexFunc(b.Lines, func(l billing.BatchLine) bool { return l.LineNo == lineNo })
+	if i < 0 {
+		return fmt.Errorf("batch %d has no line %d", b.ID, lineNo)
+	}
+	l := b.Lines[i]
+	if err := book.fetchIDs(ctx, []int64{l.AccountID}); err != nil {
+		return err
+	}
+	var cur billing.Currency
+	if a := book.byID[l.AccountID]; a != nil {
+		cur = a.Currency
+	}
+	fmt.Fprintf(w, "%s line %d of batch %d: %s (%s), %s%s, %s\n", verb, l.LineNo, b.ID, cell(l.Account), lineAccount(l, book), l.Method,
+		optionalText(" ", cell(l.Reference)), amountIn(l.Amount, cur))
+	fmt.Fprintf(w, "batch %d has %s payment(s); see them with: tollgatectl batch show %d\n", b.ID, commas(int64(b.Count)), b.ID)
+	v, err := getValidation(ctx, c, b.ID)
+	if err != nil {
+		return err
+	}
+	ps := append(slices.Clone(v.Errors), v.Warnings...)
+	sortProblems(ps)
+	for _, p := range ps {
+		if p.LineNo == lineNo {
+			fmt.Fprintln(w, p.String())
+		}
+	}
+	return nil
+}
+
+func getBatch(ctx context.Context, c *client.Client, id int64) (billing.PaymentBatch, error) {
+	var b billing.PaymentBatch
+	err := c.Do(ctx, http.MethodGet, idPath("/api/v1/payment-batches", id), nil, "", nil, &b)
+	return b, err
+}
+
+func getValidation(ctx context.Context, c *client.Client, id int64) (billing.BatchValidation, error) {
+	var v billing.BatchValidation
+	err := c.Do(ctx, http.MethodGet, idPath("/api/v1/payment-batches", id, "/validation"), nil, "", nil, &v)
+	return v, err
+}
+
+func linePath(batchID int64, lineNo int) string {
+	return idPath("/api/v1/payment-batches", batchID, "/lines/", strconv.Itoa(lineNo))
+}
+
+func parseLineNo(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("line %q is not a positive number", s)
+	}
+	return n, nil
+}
