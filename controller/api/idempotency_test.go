@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -10,8 +11,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/api"
+	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/charge"
 	"github.com/tollgate-isp/tollgate/controller/delivery"
 	"github.com/tollgate-isp/tollgate/controller/jobs"
@@ -158,4 +161,69 @@ func TestEveryMutatingOperationDeclaresItsKey(t *testing.T) {
 func asSlice(v any) []any {
 	s, _ := v.([]any)
 	return s
+}
+
+// holdKey leaves the key of a request as a first execution still running
+// would: claimed, with no response yet. The request hash is the
+// middleware's: SHA-256 of the query, a zero byte, and the body.
+func holdKey(t *testing.T, e *env, principal, key, method, path, body string) {
+	t.Helper()
+	hash := sha256.Sum256([]byte("\x00" + body))
+	if _, err := e.db.Pool.Exec(context.Background(), `INSERT INTO idempotency_keys (principal, key, method, path, request_hash, locked_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, now(), now())`, principal, key, method, path, hash[:]); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A duplicate sent while the first execution of its key is running waits
+// for it and gets its response, whichever way the operation keeps its key
+// (the manual payment's transaction, or separate transactions); one still
+// running when the wait's bound (Config.IdempotencyWait) has passed gets
+// 409, and nothing is executed twice.
+func TestDuplicateWaitsForTheFirstExecution(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	setupAccount(t, e)
+	ctx := context.Background()
+	cases := []struct{ name, path, body string }{
+		{"payment", "/api/v1/accounts/1/payments", `{"method":"cash","amount":700}`},
+		{"service", "/api/v1/services", newService},
+	}
+	for _, c := range cases {
+		holdKey(t, e, "clerk", "held-"+c.name, "POST", c.path, c.body)
+		done := make(chan response)
+		go func() { done <- e.do("POST", c.path, billingToken, "held-"+c.name, c.body) }()
+		// The first execution answers a moment later (the duplicate is
+		// answered with it whether it arrived before or after).
+		time.Sleep(200 * time.Millisecond)
+		first := billing.StoredResponse{StatusCode: 201, ContentType: "application/json", Body: []byte(`{"first":"` + c.name + `"}`)}
+		if err := e.db.CompleteIdempotent(ctx, "clerk", "held-"+c.name, first); err != nil {
+			t.Fatal(err)
+		}
+		r := <-done
+		if r.status != 201 || string(r.body) != string(first.Body) || r.header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("%s: duplicate of a running request answered %d %v %s; want the first's response, replayed", c.name, r.status, r.header, r.body)
+		}
+	}
+
+	// Past the bound: 409.
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := api.NewServer(api.Config{IdempotencyWait: 100 * time.Millisecond}, api.Deps{Services: e.db, Idempotency: e.db, Payments: e.db},
+		[]api.Token{api.NewToken("clerk", api.RoleBilling, billingToken)}, clock.Real{}, quiet, nil)
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	e.url = hs.URL
+	for _, c := range cases {
+		holdKey(t, e, "clerk", "stuck-"+c.name, "POST", c.path, c.body)
+		if r := e.do("POST", c.path, billingToken, "stuck-"+c.name, c.body); r.status != 409 || !contains(r.body, "still in progress") {
+			t.Errorf("%s: duplicate of a request still running past the wait: %d %s; want 409", c.name, r.status, r.body)
+		}
+	}
+	var payments, services int
+	if err := e.db.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM payments), (SELECT count(*) FROM services)`).Scan(&payments, &services); err != nil {
+		t.Fatal(err)
+	}
+	if payments != 0 || services != 0 {
+		t.Fatalf("duplicates of running requests executed: %d payments, %d services", payments, services)
+	}
 }
