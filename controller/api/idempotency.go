@@ -323,13 +323,13 @@ func (c *txClaim) decided(res billing.IdempotentResult) {
 // goes through the key as every other operation's does: the key's stored
 // response or refusal if it has one, otherwise the answer is stored for
 // the key (a server error's is not).
-func (s *Server) idempotentInTx(w http.ResponseWriter, r *http.Request, next http.Handler, req billing.IdempotentRequest, body io.Seeker) {
+func (s *Server) idempotentInTx(w http.ResponseWriter, r *http.Request, next http.Handler, req billing.IdempotentRequest, rewind io.Seeker) {
 	var c *txClaim
 	var buf *bufferedResponse
 	tries := 0
 	_ = s.waitForFirst(r.Context(), func() error {
 		if tries++; tries > 1 {
-			if _, err := body.Seek(0, io.SeekStart); err != nil {
+			if _, err := rewind.Seek(0, io.SeekStart); err != nil {
 				return err // not ECONFLICT: the last answer stands
 			}
 		}
