@@ -158,12 +158,12 @@ func (s *Server) registerDelivery(d DeliveryService) {
 
 	// The vendor's status webhooks: no bearer token; the signature is the
 	// credential.
-	huma.Register(api, huma.Operation{OperationID: "print-mail-webhook", Method: http.MethodPost, Path: "/api/v1/webhooks/print-mail",
+	huma.Register(api, takesNoKey(huma.Operation{OperationID: "print-mail-webhook", Method: http.MethodPost, Path: "/api/v1/webhooks/print-mail",
 		Summary: "Print-and-mail vendor status webhooks (letter.mailed, letter.returned_to_sender, …), verified by " +
 			"signature (Lob-Signature: HMAC-SHA256 of timestamp.body; 5 min tolerance) and deduplicated by event id",
 		Description: "Lob-Signature carries the hex signature and Lob-Signature-Timestamp the signed timestamp (Unix " +
 			"milliseconds; seconds are accepted). " + webhookSignatureDoc + " 422: a verified body that is not an event.",
-		Tags: []string{"delivery"}, Errors: []int{http.StatusBadRequest, http.StatusNotFound, http.StatusUnprocessableEntity}},
+		Tags: []string{"delivery"}, Errors: []int{http.StatusBadRequest, http.StatusNotFound, http.StatusUnprocessableEntity}}),
 		func(ctx context.Context, in *struct {
 			Signature string `header:"Lob-Signature"`
 			Timestamp string `header:"Lob-Signature-Timestamp"`

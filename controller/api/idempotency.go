@@ -9,8 +9,12 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
@@ -34,24 +38,99 @@ func mutating(method string) bool {
 	return false
 }
 
+// keyStorage is how a mutating operation keeps its Idempotency-Key. Every
+// mutating operation declares it when it is registered (op declares
+// keySeparate; storesKeyInTx and takesNoKey declare the others), the
+// OpenAPI document publishes it as the operation's x-idempotency-key, and
+// [Server.idempotency] reads it from the operation a request matched.
+type keyStorage string
+
+const (
+	// keySeparate: the key is claimed in a transaction of its own before
+	// the operation runs, and its response stored in another after it.
+	keySeparate keyStorage = "separate-transactions"
+	// keyInOperationTx: the operation claims the key and stores its
+	// response in its own transaction, with what it changes; it executes
+	// under the claim it finds on its context (txClaimFrom), see
+	// [Server.idempotentInTx].
+	keyInOperationTx keyStorage = "operation-transaction"
+	// keyNotTaken: the operation takes no Idempotency-Key: a webhook, whose
+	// signed events are deduplicated by event id, or the sandbox's card
+	// tokenization, whose body (a card number) must not be hashed or stored
+	// and which does no harm done twice.
+	keyNotTaken keyStorage = "none"
+)
+
+// keyStorageExtension is the OpenAPI extension of an operation that
+// declares its keyStorage.
+const keyStorageExtension = "x-idempotency-key"
+
+// declareKeyStorage declares how o keeps its Idempotency-Key.
+func declareKeyStorage(o *huma.Operation, k keyStorage) {
+	if o.Extensions == nil {
+		o.Extensions = map[string]any{}
+	}
+	o.Extensions[keyStorageExtension] = string(k)
+}
+
+// storesKeyInTx declares that o claims its Idempotency-Key and stores its
+// response in the transaction that executes it (keyInOperationTx); its
+// handler must execute under the claim txClaimFrom returns.
+func storesKeyInTx(o huma.Operation) huma.Operation {
+	declareKeyStorage(&o, keyInOperationTx)
+	return o
+}
+
+// takesNoKey declares that o takes no Idempotency-Key (keyNotTaken).
+func takesNoKey(o huma.Operation) huma.Operation {
+	o.Parameters = slices.DeleteFunc(slices.Clone(o.Parameters), func(p *huma.Param) bool { return p.Name == "Idempotency-Key" })
+	declareKeyStorage(&o, keyNotTaken)
+	return o
+}
+
+// keyStorages maps the mux pattern of each mutating operation of doc
+// ("POST /api/v1/accounts/{id}/payments", as humago registers it) to the
+// key storage it declares ("" if it declares none).
+func keyStorages(doc *huma.OpenAPI) map[string]keyStorage {
+	m := map[string]keyStorage{}
+	for _, item := range doc.Paths {
+		for _, o := range []*huma.Operation{item.Post, item.Put, item.Patch, item.Delete} {
+			if o != nil {
+				k, _ := o.Extensions[keyStorageExtension].(string)
+				m[strings.ToUpper(o.Method)+" "+o.Path] = keyStorage(k)
+			}
+		}
+	}
+	return m
+}
+
 // idempotency makes every mutating request carry an Idempotency-Key and
 // executes each (caller, key) once: a retry gets the first response again
 // (with Idempotent-Replayed: true), the same key with a different request is
-// refused with 422, and a concurrent duplicate gets 409 while the first is in
-// flight. Server errors release the key so the retry runs again.
+// refused with 422, and a duplicate sent while the first is still running
+// waits for it and gets its response (see [Server.waitForFirst]; 409 if the
+// first is still running after Config.IdempotencyWait). Server errors
+// release the key so the retry runs again.
 //
-// The key is claimed in a transaction of its own, the operation runs, and
-// its response is stored in another; manual payments instead claim the key
-// and store the response in the payment's transaction (idempotentInTx),
-// where a concurrent duplicate waits for the first and gets its response.
-func (s *Server) idempotency(next http.Handler) http.Handler {
+// How the key is kept is what the operation the request matched declares
+// (keyStorage): claimed in a transaction of its own, the operation run, and
+// its response stored in another (keySeparate, also for an operation that
+// declares nothing); or claimed and stored by the operation in its own
+// transaction (keyInOperationTx, manual payments: see
+// [Server.idempotentInTx]); or not taken at all (keyNotTaken). A request
+// that matches no operation is left to the mux (404, 405).
+func (s *Server) idempotency(routes notePattern, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := PrincipalFrom(r.Context())
-		if !ok || !mutating(r.Method) || strings.HasPrefix(r.URL.Path, "/api/v1/sandbox/") {
-			// Unauthenticated requests are refused by the operation. The
-			// sandbox processor's card tokenization is exempt: its body holds
-			// a card number, which must not be hashed or stored, and
-			// tokenizing twice does no harm.
+		if !ok || !mutating(r.Method) {
+			// Unauthenticated requests are refused by the operation (the
+			// webhooks, whose signature is their credential, take no key).
+			next.ServeHTTP(w, r)
+			return
+		}
+		_, pattern := routes.Handler(r)
+		storage, matched := s.keyStorage[pattern]
+		if !matched || storage == keyNotTaken {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -74,6 +153,7 @@ func (s *Server) idempotency(next http.Handler) http.Handler {
 		h := sha256.New()
 		h.Write([]byte(r.URL.RawQuery))
 		h.Write([]byte{0})
+		var rewind io.Seeker // the body, for running the operation again
 		if limit > maxRequestBody {
 			// A file import: spooled to a temporary file while it is
 			// hashed, so a 64 MiB upload does not sit in memory (twice).
@@ -83,20 +163,21 @@ func (s *Server) idempotency(next http.Handler) http.Handler {
 				return
 			}
 			defer spool.Close()
-			r.Body = spool
+			r.Body, rewind = spool, spool
 		} else {
 			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 			if err != nil {
 				writeProblem(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d MiB", limit>>20))
 				return
 			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
+			rd := bytes.NewReader(body)
+			r.Body, rewind = io.NopCloser(rd), rd
 			h.Write(body)
 		}
 		req := billing.IdempotentRequest{Principal: p.Name, Key: key, Method: r.Method, Path: r.URL.Path, RequestHash: h.Sum(nil)}
 		ctx := context.WithValue(r.Context(), idemKeyCtx{}, p.Name+":"+key)
-		if s.payments != nil && claimedInTx(next, r) {
-			s.idempotentInTx(w, r.WithContext(ctx), next, req)
+		if storage == keyInOperationTx {
+			s.idempotentInTx(w, r.WithContext(ctx), next, req, rewind)
 			return
 		}
 
@@ -109,11 +190,48 @@ func (s *Server) idempotency(next http.Handler) http.Handler {
 	})
 }
 
+// Pauses between the tries of a duplicate waiting for the first execution
+// of its key (see [Server.waitForFirst]).
+const (
+	firstPause = 5 * time.Millisecond
+	maxPause   = 100 * time.Millisecond
+)
+
+// waitForFirst calls try until it returns anything but ECONFLICT — the
+// answer of a key whose first execution is still running (or being
+// retried) —, pausing between tries. It gives up, returning try's last
+// ECONFLICT, once Config.IdempotencyWait has passed or the client has gone.
+// The bound is on how long a request waits, so it is real time, not the
+// controller's clock.
+func (s *Server) waitForFirst(ctx context.Context, try func() error) error {
+	deadline := time.Now().Add(s.cfg.IdempotencyWait)
+	pause := firstPause
+	for {
+		err := try()
+		if billing.ErrorCode(err) != billing.ECONFLICT || time.Until(deadline) < pause {
+			return err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		pause = min(2*pause, maxPause)
+	}
+}
+
 // beginIdempotent claims req's key for an execution, reporting true. When
 // the key is already used it answers the request itself: with the first
-// execution's response, or refused.
+// execution's response (once it has one: a duplicate waits for it, see
+// [Server.waitForFirst]), or refused.
 func (s *Server) beginIdempotent(w http.ResponseWriter, r *http.Request, req billing.IdempotentRequest) bool {
-	stored, err := s.idem.BeginIdempotent(r.Context(), req, s.clock.Now(), s.cfg.IdempotencyLockTimeout)
+	var stored *billing.StoredResponse
+	err := s.waitForFirst(r.Context(), func() (err error) {
+		stored, err = s.idem.BeginIdempotent(r.Context(), req, s.clock.Now(), s.cfg.IdempotencyLockTimeout)
+		return err
+	})
 	if err != nil {
 		s.writeRefusal(w, err)
 		return false
@@ -161,22 +279,6 @@ func writeStored(w http.ResponseWriter, resp billing.StoredResponse, replayed bo
 	_, _ = w.Write(resp.Body)
 }
 
-// claimedInTx reports whether next routes r to an operation that claims
-// its Idempotency-Key, and stores its response, in its own transaction
-// (see [Server.idempotentInTx]): POST /api/v1/accounts/{id}/payments. Any
-// other handler than the API's mux is not looked into, and gets the
-// claim-run-complete protocol.
-func claimedInTx(next http.Handler, r *http.Request) bool {
-	mux, ok := next.(interface {
-		Handler(*http.Request) (http.Handler, string)
-	})
-	if !ok || r.Method != http.MethodPost {
-		return false
-	}
-	_, pattern := mux.Handler(r)
-	return pattern == http.MethodPost+" "+postPaymentPath
-}
-
 // txClaim carries a request's Idempotency-Key from the middleware to an
 // operation that executes under it in one transaction with the key's claim
 // and the stored response (see [Server.idempotentInTx]).
@@ -208,7 +310,12 @@ func (c *txClaim) decided(res billing.IdempotentResult) {
 // again, and a new key costs no transaction of its own. The operation finds
 // the claim on its context (txClaimFrom) and reports what the key decided;
 // the response is buffered, and the answer is the stored response (with
-// Idempotent-Replayed: true for a replay), or the refusal.
+// Idempotent-Replayed: true for a replay), or the refusal. A duplicate
+// waits for the first execution (the operation's transaction waits for the
+// first's, and finds its stored response); when the key is held otherwise
+// (by a refused duplicate's answer being stored, see below), the operation
+// runs again, its body rewound, until the key has a response or
+// Config.IdempotencyWait has passed (see [Server.waitForFirst]).
 //
 // An operation that answers without executing — a request refused before
 // it runs (authorization, validation), or an execution that failed and
@@ -216,10 +323,24 @@ func (c *txClaim) decided(res billing.IdempotentResult) {
 // goes through the key as every other operation's does: the key's stored
 // response or refusal if it has one, otherwise the answer is stored for
 // the key (a server error's is not).
-func (s *Server) idempotentInTx(w http.ResponseWriter, r *http.Request, next http.Handler, req billing.IdempotentRequest) {
-	c := &txClaim{req: req, accept: r.Header.Get("Accept")}
-	buf := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
-	next.ServeHTTP(buf, r.WithContext(context.WithValue(r.Context(), txClaimCtx{}, c)))
+func (s *Server) idempotentInTx(w http.ResponseWriter, r *http.Request, next http.Handler, req billing.IdempotentRequest, rewind io.Seeker) {
+	var c *txClaim
+	var buf *bufferedResponse
+	tries := 0
+	_ = s.waitForFirst(r.Context(), func() error {
+		if tries++; tries > 1 {
+			if _, err := rewind.Seek(0, io.SeekStart); err != nil {
+				return err // not ECONFLICT: the last answer stands
+			}
+		}
+		c = &txClaim{req: req, accept: r.Header.Get("Accept")}
+		buf = &bufferedResponse{header: http.Header{}, status: http.StatusOK}
+		next.ServeHTTP(buf, r.WithContext(context.WithValue(r.Context(), txClaimCtx{}, c)))
+		if c.done {
+			return c.result.Refused
+		}
+		return nil
+	})
 	switch {
 	case c.done && c.result.Refused != nil:
 		s.writeRefusal(w, c.result.Refused)

@@ -112,11 +112,11 @@ func (s *Server) registerPaymentMethods() {
 		})
 
 	// Webhooks: no bearer token; the gateway's signature is the credential.
-	huma.Register(api, huma.Operation{OperationID: "gateway-webhook", Method: http.MethodPost, Path: "/api/v1/webhooks/{gateway}",
+	huma.Register(api, takesNoKey(huma.Operation{OperationID: "gateway-webhook", Method: http.MethodPost, Path: "/api/v1/webhooks/{gateway}",
 		Summary: "Payment gateway webhook deliveries, verified by signature (HMAC-SHA256, 300 s tolerance) and deduplicated by event id",
 		Description: "Stripe-Signature carries t=<Unix seconds>,v1=<hex signature> (more v1 during the gateway's own rotation). " +
 			webhookSignatureDoc + " Also 400: a verified body that is not an event; 404: no such gateway.",
-		Tags: []string{"payment methods"}, Errors: []int{http.StatusBadRequest, http.StatusNotFound}},
+		Tags: []string{"payment methods"}, Errors: []int{http.StatusBadRequest, http.StatusNotFound}}),
 		func(ctx context.Context, in *struct {
 			Gateway   string `path:"gateway"`
 			Signature string `header:"Stripe-Signature"`
@@ -177,10 +177,10 @@ func (s *Server) registerPaymentMethods() {
 // stand-in for the processor's own card form (Stripe.js): card details go in,
 // a token comes out. The body is never logged, hashed or stored.
 func (s *Server) registerSandboxTokens(sb payments.Gateway) {
-	huma.Register(s.api, huma.Operation{OperationID: "sandbox-tokenize-card", Method: http.MethodPost, Path: "/api/v1/sandbox/tokens",
+	huma.Register(s.api, takesNoKey(huma.Operation{OperationID: "sandbox-tokenize-card", Method: http.MethodPost, Path: "/api/v1/sandbox/tokens",
 		Summary: "Sandbox gateway only: tokenize a test card, as a processor's card form would", Tags: []string{"payment methods"},
 		Security: []map[string][]string{{"bearer": {}}}, Metadata: map[string]any{roleKey: RoleReader},
-		Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity}},
+		Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity}}),
 		func(ctx context.Context, in *struct {
 			Body struct {
 				Number   string `json:"number" required:"true" maxLength:"30"`

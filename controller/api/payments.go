@@ -46,14 +46,12 @@ type BatchLinePath struct {
 	LineNo int   `path:"line" minimum:"1"`
 }
 
-// postPaymentPath is the route of manual payments, whose Idempotency-Key
-// is claimed in the payment's transaction (see [Server.idempotentInTx]).
-const postPaymentPath = "/api/v1/accounts/{id}/payments"
-
 func (s *Server) registerPayments() {
 	api := s.api
-	huma.Register(api, op("post-payment", http.MethodPost, postPaymentPath,
-		"Record a check, cash, wire, money order or other payment; applied to the oldest open invoices, overpayment kept as credit", RoleBilling, "payments"),
+	// A manual payment's Idempotency-Key is claimed, and its response
+	// stored, in the payment's transaction (see [Server.idempotentInTx]).
+	huma.Register(api, storesKeyInTx(op("post-payment", http.MethodPost, "/api/v1/accounts/{id}/payments",
+		"Record a check, cash, wire, money order or other payment; applied to the oldest open invoices, overpayment kept as credit", RoleBilling, "payments")),
 		func(ctx context.Context, in *struct {
 			IDPath
 			Body billing.NewPayment

@@ -24,6 +24,10 @@ type Config struct {
 	// Idempotency-Key before a retry may take it over (the first request is
 	// presumed dead). Default 1m.
 	IdempotencyLockTimeout time.Duration
+	// IdempotencyWait is how long a duplicate sent while the first request
+	// with its Idempotency-Key is still running waits for the first's
+	// response before it is answered 409. Default 10s.
+	IdempotencyWait time.Duration
 	// Version is shown in the OpenAPI document. Default "dev".
 	Version string
 	// Company is printed on documents (deposit slips, invoices).
@@ -86,6 +90,9 @@ type Server struct {
 
 	api     huma.API
 	handler http.Handler
+	// keyStorage is how each mutating operation, by its mux pattern, keeps
+	// its Idempotency-Key (as it declares; see keyStorages).
+	keyStorage map[string]keyStorage
 
 	requests *prometheus.HistogramVec
 }
@@ -94,6 +101,9 @@ type Server struct {
 func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog.Logger, reg prometheus.Registerer) *Server {
 	if cfg.IdempotencyLockTimeout <= 0 {
 		cfg.IdempotencyLockTimeout = time.Minute
+	}
+	if cfg.IdempotencyWait <= 0 {
+		cfg.IdempotencyWait = 10 * time.Second
 	}
 	if cfg.Version == "" {
 		cfg.Version = "dev"
@@ -160,7 +170,8 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 		s.registerTickets(deps.Tickets)
 	}
 	routes := notePattern{mux}
-	s.handler = s.instrument(s.authenticate(s.hygiene(routes, s.idempotency(routes))))
+	s.keyStorage = keyStorages(s.api.OpenAPI())
+	s.handler = s.instrument(s.authenticate(s.hygiene(routes, s.idempotency(routes, routes))))
 	return s
 }
 
@@ -172,7 +183,10 @@ func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 
 const roleKey = "role"
 
-// op declares an operation that needs role.
+// op declares an operation that needs role. A mutating operation takes an
+// Idempotency-Key, claimed and its response stored in transactions of their
+// own (keySeparate) unless it declares otherwise (storesKeyInTx,
+// takesNoKey).
 func op(id, method, path, summary string, role Role, tags ...string) huma.Operation {
 	o := huma.Operation{
 		OperationID: id, Method: method, Path: path, Summary: summary, Tags: tags,
@@ -183,10 +197,11 @@ func op(id, method, path, summary string, role Role, tags ...string) huma.Operat
 	if mutating(method) {
 		o.Parameters = append(o.Parameters, &huma.Param{
 			Name: "Idempotency-Key", In: "header", Required: true,
-			Description: "Unique key for this change; a retry with the same key and body returns the first response, the same key with another body is refused (422); a duplicate sent while the first is running gets 409.",
+			Description: "Unique key for this change; a retry with the same key and body returns the first response (with Idempotent-Replayed: true), the same key with another body is refused (422); a duplicate sent while the first is running waits for it and gets its response, or 409 if the first is still running after the wait bound (10 s by default).",
 			Schema:      &huma.Schema{Type: "string", MaxLength: ptr(maxIdempotencyKey)},
 		})
 		o.Errors = append(o.Errors, http.StatusBadRequest, http.StatusConflict, http.StatusUnprocessableEntity)
+		declareKeyStorage(&o, keySeparate)
 	}
 	return o
 }
@@ -233,7 +248,7 @@ type routeKey struct{}
 
 // notePattern notes the pattern the mux matched for instrument. It also
 // answers Handler like the mux, for middlewares that look up a request's
-// route (claimedInTx).
+// route (hygiene, idempotency).
 type notePattern struct{ mux *http.ServeMux }
 
 func (n notePattern) ServeHTTP(w http.ResponseWriter, r *http.Request) {
