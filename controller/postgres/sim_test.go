@@ -30,7 +30,7 @@ import (
 // storeSimSeeds and storeSimSteps size a run.
 const (
 	storeSimSeeds = 50
-	storeSimSteps = 30
+	storeSimSteps = 40
 )
 
 // killer cancels an operation's context when the operation is about to
@@ -148,7 +148,7 @@ func newStoreSim(ctx context.Context, db *postgres.DB, k *killer, seed uint64) (
 		}
 		aid, pid := a.ID, plan.ID
 		if _, err := db.CreateService(ctx, billing.NewService{POP: "pop-sim", Binding: billing.Binding{Method: "log"},
-			AccountID: &aid, PlanID: &pid, StartDate: s.today.AddDays(r.IntN(20))}, "sim", s.now); err != nil {
+			AccountID: &aid, PlanID: &pid, StartDate: s.today.AddDays(r.IntN(5))}, "sim", s.now); err != nil {
 			return nil, err
 		}
 		s.accounts = append(s.accounts, a)
@@ -193,13 +193,13 @@ func (s *storeSim) step() error {
 	var name string
 	var op func(ctx context.Context) error
 	switch n := s.r.IntN(100); {
-	case n < 15:
-		d := 1 + s.r.IntN(6)
+	case n < 25:
+		d := 2 + s.r.IntN(12)
 		s.today = s.today.AddDays(d)
 		s.now = time.Date(s.today.Year, s.today.Month, s.today.Day, 10, 0, 0, 0, chicago)
 		s.logf("-- day advances %d", d)
 		return nil
-	case n < 28:
+	case n < 33:
 		name = "billing run"
 		op = func(ctx context.Context) error {
 			var run billing.BillingRun
@@ -213,15 +213,15 @@ func (s *storeSim) step() error {
 			}
 			return err
 		}
-	case n < 45:
+	case n < 47:
 		name = "sweep"
 		op = func(ctx context.Context) error {
 			_, err := s.db.Sweep(ctx, billing.SweepRequest{AccountTypeID: s.typ.ID, Trigger: billing.SweepManual, Actor: "sim",
 				Guard: billing.SuspensionGuard{Disabled: true}}, s.now)
 			return err
 		}
-	case n < 62:
-		a, amt := s.account(), 1+s.r.Int64N(8000)
+	case n < 58:
+		a, amt := s.account(), 1+s.r.Int64N(6000)
 		method := []billing.PaymentMethod{billing.PayCheck, billing.PayCash, billing.PayWire, billing.PayCard}[s.r.IntN(4)]
 		name = fmt.Sprintf("payment of %d by %s to account %d", amt, method, a.ID)
 		op = func(ctx context.Context) error {
