@@ -81,6 +81,8 @@ type sim struct {
 	lateFees map[int64]int // invoice → late fees charged
 	log      []string
 	batches  int64
+	// counts of what the run exercised
+	suspensions, restores, reversals int
 }
 
 func (s *sim) logf(format string, args ...any) {
@@ -133,20 +135,36 @@ func newSim(seed uint64, brk simBreak) (*sim, error) {
 // runSim drives one seed; it returns the first broken invariant with the
 // event log.
 func runSim(seed uint64, brk simBreak) error {
+	_, err := runSimCounting(seed, brk)
+	return err
+}
+
+// simCounts are what a run exercised.
+type simCounts struct{ suspensions, restores, reversals int }
+
+func (c *simCounts) add(s *sim) {
+	c.suspensions += s.suspensions
+	c.restores += s.restores
+	c.reversals += s.reversals
+}
+
+// runSimCounting is runSim, also counting what the seed exercised.
+func runSimCounting(seed uint64, brk simBreak) (counts simCounts, err error) {
 	s, err := newSim(seed, brk)
 	if err != nil {
-		return err
+		return counts, err
 	}
+	defer counts.add(s) // counts is the named result: the deferred add lands in it
 	for step := range simSteps {
 		err := s.step()
 		if err == nil {
 			err = s.check()
 		}
 		if err != nil {
-			return fmt.Errorf("seed %d, step %d: %w\nevent log:\n  %s", seed, step, err, strings.Join(s.log, "\n  "))
+			return counts, fmt.Errorf("seed %d, step %d: %w\nevent log:\n  %s", seed, step, err, strings.Join(s.log, "\n  "))
 		}
 	}
-	return nil
+	return counts, nil
 }
 
 func (s *sim) account() *vsAccount { return s.accounts[s.r.IntN(len(s.accounts))] }
@@ -155,7 +173,7 @@ func (s *sim) account() *vsAccount { return s.accounts[s.r.IntN(len(s.accounts))
 func (s *sim) step() error {
 	switch n := s.r.IntN(100); {
 	case n < 20:
-		d := 1 + s.r.IntN(6)
+		d := 1 + s.r.IntN(10)
 		s.today = s.today.AddDays(d)
 		s.logf("-- day advances %d", d)
 		return nil
@@ -341,6 +359,7 @@ func (s *sim) reverse() error {
 		}
 	}
 	p.allocated, p.reversed = 0, true
+	s.reversals++
 	if err := s.post(a, PaymentReversalTx(a.acct.ID, "USD", p.amount, "reversal", s.today), p.amount); err != nil {
 		return err
 	}
@@ -493,6 +512,12 @@ func (s *sim) applyStatus(a *vsAccount, c StatusChangePlan) error {
 		if err := s.checkRestore(a); err != nil {
 			return err
 		}
+	}
+	switch {
+	case c.To == AccountSuspended:
+		s.suspensions++
+	case c.From == AccountSuspended:
+		s.restores++
 	}
 	s.logf("  account %d %s → %s (%s) %v", a.acct.ID, c.From, c.To, c.Cause, reasonKinds(c.Reasons))
 	a.status = c.To
@@ -672,21 +697,31 @@ func (s *sim) check() error {
 // simRun drives the run's seeds (or the one TOLLGATE_SIM_SEED names) with
 // brk and returns the first failure with its seed (else the first seed).
 func simRun(t *testing.T, brk simBreak, seeds int) (uint64, error) {
+	seed, _, err := simRunCounting(t, brk, seeds)
+	return seed, err
+}
+
+// simRunCounting is simRun, also counting what the seeds exercised.
+func simRunCounting(t *testing.T, brk simBreak, seeds int) (uint64, simCounts, error) {
+	var total simCounts
 	t.Helper()
 	if v := os.Getenv("TOLLGATE_SIM_SEED"); v != "" {
 		seed, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
 			t.Fatalf("TOLLGATE_SIM_SEED=%q is not an unsigned integer", v)
 		}
-		return seed, runSim(seed, brk)
+		c, err := runSimCounting(seed, brk)
+		return seed, c, err
 	}
 	base := uint64(time.Now().UnixNano())
 	for i := range seeds {
-		if err := runSim(base+uint64(i), brk); err != nil {
-			return base + uint64(i), err
+		c, err := runSimCounting(base+uint64(i), brk)
+		if err != nil {
+			return base + uint64(i), total, err
 		}
+		total.suspensions, total.restores, total.reversals = total.suspensions+c.suspensions, total.restores+c.restores, total.reversals+c.reversals
 	}
-	return base, nil
+	return base, total, nil
 }
 
 // TestSimulation drives simSeeds random sequences of business events
@@ -696,11 +731,21 @@ func simRun(t *testing.T, brk simBreak, seeds int) (uint64, error) {
 // (TOLLGATE_SIM_BREAK=double-allocate|double-invoice|restore-early breaks
 // a rule on purpose, to watch the invariants catch it).
 func TestSimulation(t *testing.T) {
-	seed, err := simRun(t, simBreak(os.Getenv("TOLLGATE_SIM_BREAK")), simSeeds)
+	brk := simBreak(os.Getenv("TOLLGATE_SIM_BREAK"))
+	seed, c, err := simRunCounting(t, brk, simSeeds)
 	if err != nil {
-		t.Fatalf("%v\nreplay with TOLLGATE_SIM_SEED=%d go test -run '^TestSimulation$' ./controller/billing/", err, seed)
+		env := ""
+		if brk != breakNothing {
+			env = "TOLLGATE_SIM_BREAK=" + string(brk) + " "
+		}
+		t.Fatalf("%v\nreplay with %sTOLLGATE_SIM_SEED=%d go test -run '^TestSimulation$' ./controller/billing/", err, env, seed)
 	}
-	t.Logf("%d seeds of %d events passed (first seed %d)", simSeeds, simSteps, seed)
+	if os.Getenv("TOLLGATE_SIM_SEED") == "" && (c.suspensions < simSeeds/10 || c.restores < simSeeds/10 || c.reversals < simSeeds) {
+		t.Fatalf("%d seeds made only %d suspensions, %d restores and %d reversals: the generator no longer exercises the rules",
+			simSeeds, c.suspensions, c.restores, c.reversals)
+	}
+	t.Logf("%d seeds of %d events passed: %d suspensions, %d restores, %d reversals (first seed %d)",
+		simSeeds, simSteps, c.suspensions, c.restores, c.reversals, seed)
 }
 
 // TestSimulationCatchesBrokenRules breaks one rule at a time in the
