@@ -507,3 +507,49 @@ func TestStoreSimulation(t *testing.T) {
 	t.Logf("%d seeds of %d events passed: %d operations killed, %d suspensions, %d restores (first seed %d)",
 		len(seeds), storeSimSteps, killed, suspensions, restores, seeds[0])
 }
+
+// TestStoreSimulationInvariantsBite breaks what the store wrote, one rule
+// at a time, behind its back, and asserts the SQL invariants name the
+// break: a payment allocated twice, an invoice issued twice for a period, a
+// suspension without a sweep behind it.
+func TestStoreSimulationInvariantsBite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, k := storeSimDB(t)
+	for _, tc := range []struct {
+		name, sql, want string
+	}{
+		{"double allocation", `INSERT INTO payment_allocations (payment_id, invoice_id, amount)
+			SELECT p.id, i.id, p.amount FROM payments p, invoices i WHERE p.account_id = $1 AND i.account_id = $1
+			ON CONFLICT (payment_id, invoice_id) DO UPDATE SET amount = payment_allocations.amount * 2`, "its allocations sum to"},
+		{"invoice twice", `INSERT INTO invoices (id, number, account_id, period_start, period_end, issue_date, due_date, delinquency_date,
+				currency, subtotal, tax, total, created_at)
+			SELECT nextval('invoices_id_seq'), number || '-again', account_id, period_start + 1, period_end, issue_date, due_date, delinquency_date, currency, subtotal, tax, total, created_at
+			FROM invoices WHERE account_id = $1`, "invoiced twice"},
+		{"suspension without cause", `INSERT INTO account_status_changes (account_id, from_status, to_status, cause, at)
+			SELECT id, status, 'suspended', 'payment', now() FROM accounts WHERE id = $1`, "only a sweep or an approval suspends"},
+	} {
+		s, err := newStoreSim(ctx, db, k, uint64(len(tc.name)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := s.accounts[0]
+		// An invoice and a payment to break.
+		s.today = s.today.AddDays(40)
+		s.now = s.now.AddDate(0, 0, 40)
+		runBilling(t, db, s.typ.ID, s.today, 100)
+		if _, err := db.PostPayment(ctx, billing.NewPayment{AccountID: a.ID, Method: billing.PayCash, Amount: 100}, "sim", s.now); err != nil {
+			t.Fatal(err)
+		}
+		var last int64
+		if err := s.check(&last); err != nil {
+			t.Fatalf("%s: before the break: %v", tc.name, err)
+		}
+		if _, err := db.Pool.Exec(ctx, tc.sql, a.ID); err != nil {
+			t.Fatalf("%s: breaking: %v", tc.name, err)
+		}
+		if err := s.check(&last); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: invariants say %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
