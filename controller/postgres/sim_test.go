@@ -30,7 +30,7 @@ import (
 // storeSimSeeds and storeSimSteps size a run.
 const (
 	storeSimSeeds = 50
-	storeSimSteps = 40
+	storeSimSteps = 35
 )
 
 // killer cancels an operation's context when the operation is about to
@@ -119,8 +119,8 @@ func newStoreSim(ctx context.Context, db *postgres.DB, k *killer, seed uint64) (
 	s.today = billing.NewDate(2026, time.January, 1).AddDays(r.IntN(700))
 	s.now = time.Date(s.today.Year, s.today.Month, s.today.Day, 10, 0, 0, 0, chicago)
 	t := billing.AccountType{Name: fmt.Sprintf("sim-%d", seed), BillingMode: billing.BillingFixedDay, BillingDay: 1 + r.IntN(28),
-		InvoiceLeadDays: r.IntN(6), DueDays: 7 + r.IntN(15), GraceDays: r.IntN(11), TimeZone: "America/Chicago",
-		MinDelinquentBalance: []int64{0, 100, 500}[r.IntN(3)], AutoSuspend: r.IntN(10) != 0,
+		InvoiceLeadDays: r.IntN(6), DueDays: 7 + r.IntN(8), GraceDays: r.IntN(6), TimeZone: "America/Chicago",
+		MinDelinquentBalance: []int64{0, 100}[r.IntN(2)], AutoSuspend: r.IntN(10) != 0,
 		ReconnectionFee:  []int64{0, 2500}[r.IntN(2)],
 		ReactivationRule: []billing.ReactivationRule{billing.ReactivatePastDue, billing.ReactivateFullBalance}[r.IntN(2)],
 		LateFee: []billing.LateFee{{Kind: billing.LateFeeNone}, {Kind: billing.LateFeeFlat, Amount: 500, AfterDays: r.IntN(5)},
@@ -129,7 +129,7 @@ func newStoreSim(ctx context.Context, db *postgres.DB, k *killer, seed uint64) (
 		t.DelinquencyWeekdays = []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}
 		t.HolidayCalendars = []string{"US"}
 	}
-	if r.IntN(2) == 0 {
+	if r.IntN(3) == 0 {
 		t.ReminderDaysBefore = []int{3, 1}
 	}
 	var err error
@@ -194,7 +194,7 @@ func (s *storeSim) step() error {
 	var op func(ctx context.Context) error
 	switch n := s.r.IntN(100); {
 	case n < 25:
-		d := 2 + s.r.IntN(12)
+		d := 3 + s.r.IntN(12)
 		s.today = s.today.AddDays(d)
 		s.now = time.Date(s.today.Year, s.today.Month, s.today.Day, 10, 0, 0, 0, chicago)
 		s.logf("-- day advances %d", d)
@@ -220,7 +220,7 @@ func (s *storeSim) step() error {
 				Guard: billing.SuspensionGuard{Disabled: true}}, s.now)
 			return err
 		}
-	case n < 58:
+	case n < 56:
 		a, amt := s.account(), 1+s.r.Int64N(6000)
 		method := []billing.PaymentMethod{billing.PayCheck, billing.PayCash, billing.PayWire, billing.PayCard}[s.r.IntN(4)]
 		name = fmt.Sprintf("payment of %d by %s to account %d", amt, method, a.ID)
