@@ -282,11 +282,16 @@ func reactivationMet(t AccountType, s Standing, a Assessment, threshold int64) (
 		r.Amount = s.Balance
 		return false, r
 	}
+	// With no grace days an invoice is overdue on its due date, a day before
+	// it is past due: what is overdue counts as past due here, or the sweep
+	// would restore (and charge the reconnection fee to) the account it just
+	// suspended.
+	owed := max(a.PastDue, a.Overdue)
 	r := Reason{Rule: ReactivatePastDue}
-	if a.PastDue < threshold {
+	if owed < threshold {
 		return true, r
 	}
-	r.Amount = a.PastDue
+	r.Amount = owed
 	return false, r
 }
 

@@ -1,12 +1,10 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -464,45 +462,39 @@ func allocate(ctx context.Context, tx pgx.Tx, accountIDs ...int64) ([]allocation
 	return out, err
 }
 
-// planAllocations matches credits to open invoices account by account,
-// oldest credit to oldest invoice first, and returns the allocations with
-// the first four arguments of allocWriteSQL. Invoices come ordered as
-// allocReadSQL orders them; credits in any order.
+// planAllocations matches credits to open invoices account by account
+// through the core's [billing.PlanAllocations] (oldest credit to oldest
+// invoice first), and returns the allocations with the first four
+// arguments of allocWriteSQL. Invoices come ordered as allocReadSQL orders
+// them; credits in any order.
 func planAllocations(items []openItem) ([]allocation, []any) {
-	var credits, invoices []openItem
+	credits := map[int64][]billing.OpenCredit{}
+	var invoices []openItem
 	for _, o := range items {
 		if o.Credit {
-			credits = append(credits, o)
+			credits[o.Account] = append(credits[o.Account], billing.OpenCredit{PaymentID: o.ID, Amount: o.Amount})
 		} else {
 			invoices = append(invoices, o)
 		}
 	}
-	slices.SortFunc(credits, func(a, b openItem) int {
-		return cmp.Or(cmp.Compare(a.Account, b.Account), cmp.Compare(a.ID, b.ID))
-	})
 	var out []allocation
 	var paid []int64
-	ci := 0
-	for ii := 0; ii < len(invoices) && len(credits) > 0; {
-		acct := invoices[ii].Account
-		for ci < len(credits) && credits[ci].Account < acct {
-			ci++
+	for start := 0; start < len(invoices); {
+		acct := invoices[start].Account
+		end := start
+		var open []billing.OpenInvoice
+		for ; end < len(invoices) && invoices[end].Account == acct; end++ {
+			open = append(open, billing.OpenInvoice{InvoiceID: invoices[end].ID, Number: invoices[end].Number, Amount: invoices[end].Amount})
 		}
-		for ; ii < len(invoices) && invoices[ii].Account == acct; ii++ {
-			inv := invoices[ii]
-			need := inv.Amount
-			for need > 0 && ci < len(credits) && credits[ci].Account == acct {
-				take := min(need, credits[ci].Amount)
-				out = append(out, allocation{payment: credits[ci].ID, Allocation: billing.Allocation{InvoiceID: inv.ID, InvoiceNumber: inv.Number, Amount: take}})
-				need -= take
-				if credits[ci].Amount -= take; credits[ci].Amount == 0 {
-					ci++
-				}
-			}
-			if need == 0 {
-				paid = append(paid, inv.ID)
-			}
+		start = end
+		if len(credits[acct]) == 0 {
+			continue
 		}
+		planned, full := billing.PlanAllocations(credits[acct], open)
+		for _, a := range planned {
+			out = append(out, allocation{payment: a.PaymentID, Allocation: a.Allocation})
+		}
+		paid = append(paid, full...)
 	}
 	payIDs, invIDs, amounts := make([]int64, len(out)), make([]int64, len(out)), make([]int64, len(out))
 	for i, a := range out {
