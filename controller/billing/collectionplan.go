@@ -103,9 +103,16 @@ type Verdict struct {
 	Contact    Contact
 }
 
-// SweepVerdict assesses an account for the sweep (see [Assess]).
+// SweepVerdict assesses an account for the sweep (see [Assess]). The staff
+// words of the why are rendered only for a verdict that changes something
+// (NeedsWrite): most accounts a sweep examines change nothing, and a 1M
+// account sweep would otherwise write sentences for all of them.
 func SweepVerdict(t AccountType, rule DateRule, today Date, s Standing, c Contact) Verdict {
-	return Verdict{Standing: s, Assessment: Assess(t, rule, today, s), Contact: c}
+	v := Verdict{Standing: s, Assessment: assess(t, rule, today, s), Contact: c}
+	if v.NeedsWrite() {
+		v.Assessment.Why = StaffWhy(v.Assessment.Reasons)
+	}
+	return v
 }
 
 // NeedsWrite reports whether the verdict changes anything: a sweep plans
