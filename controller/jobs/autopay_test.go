@@ -2,8 +2,6 @@ package jobs
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"testing"
 	"time"
@@ -22,13 +20,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, pgtest.WithMigrate(postgres.Migrate))) }
 
 func TestAutopayChargesOnDueDateAndRetriesOnSchedule(t *testing.T) {
-	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	ctx, quiet, db := context.Background(), quietLog(), openDB(t)
 	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	clk := clock.NewFixed(now)
 	typ, err := db.CreateAccountType(ctx, billing.AccountType{Name: "residential", BillingMode: billing.BillingFixedDay, BillingDay: 1,
@@ -126,13 +118,7 @@ func TestAutopayChargesOnDueDateAndRetriesOnSchedule(t *testing.T) {
 // that day is the subscriber's to pay (the portal says so), and autopay
 // charges the invoices due from that day on, each on its due date.
 func TestAutopayTurnedOnDoesNotChargeWhatIsAlreadyPastDue(t *testing.T) {
-	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	ctx, quiet, db := context.Background(), quietLog(), openDB(t)
 	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	clk := clock.NewFixed(now)
 	typ, err := db.CreateAccountType(ctx, billing.AccountType{Name: "residential", BillingMode: billing.BillingFixedDay, BillingDay: 1,

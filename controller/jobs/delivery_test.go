@@ -2,8 +2,6 @@ package jobs
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +14,6 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/notify"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
 	"github.com/tollgate-isp/tollgate/internal/clock"
-	"github.com/tollgate-isp/tollgate/internal/pgtest"
 	"github.com/tollgate-isp/tollgate/internal/printmailsim"
 	"github.com/tollgate-isp/tollgate/internal/smtptest"
 )
@@ -29,13 +26,7 @@ import (
 // delivery job, while the vendor is down: each letter's job is retried by
 // River on the backoff until the vendor is back.
 func TestBillingRunIsDeliveredWhenItFinishes(t *testing.T) {
-	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	ctx, quiet, db := context.Background(), quietLog(), openDB(t)
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	clk := clock.NewFixed(now)
 	typ, err := db.CreateAccountType(ctx, billing.AccountType{Name: "residential", BillingMode: billing.BillingFixedDay, BillingDay: 1,

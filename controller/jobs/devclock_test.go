@@ -2,14 +2,10 @@ package jobs
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/tollgate-isp/tollgate/controller/postgres"
 	"github.com/tollgate-isp/tollgate/internal/clock"
-	"github.com/tollgate-isp/tollgate/internal/pgtest"
 )
 
 // TestDevClockSurvivesRestartAndMayStartInThePast starts a dev clock in the
@@ -18,13 +14,7 @@ import (
 // clock continues from the stored one (30 days after the start, not the
 // start again), and a different clock_start does not move it either.
 func TestDevClockSurvivesRestartAndMayStartInThePast(t *testing.T) {
-	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	ctx, quiet, db := context.Background(), quietLog(), openDB(t)
 	start := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	near := func(got, want time.Time) bool { d := got.Sub(want); return d > -time.Minute && d < time.Minute }
 

@@ -2,8 +2,6 @@ package jobs
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,7 +9,6 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
 	"github.com/tollgate-isp/tollgate/internal/clock"
-	"github.com/tollgate-isp/tollgate/internal/pgtest"
 )
 
 // billableType makes an account type with three accounts that a run on
@@ -65,13 +62,7 @@ func waitRun(t *testing.T, db *postgres.DB, id int64, limit time.Duration) billi
 // within 60 s, each batch worked once more, not after River's stuck-job
 // rescue (6 minutes by default).
 func TestCrashedBillingBatchResumesWithinAMinuteOfRestart(t *testing.T) {
-	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	ctx, quiet, db := context.Background(), quietLog(), openDB(t)
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	clk := clock.NewFixed(now)
 	typeID := billableType(t, db, now)
@@ -137,13 +128,7 @@ func TestCrashedBillingBatchResumesWithinAMinuteOfRestart(t *testing.T) {
 // other runner must not take it over, the batch is worked once, its job is
 // on its first attempt with no error, and each account is invoiced once.
 func TestHealthyLongBatchIsNeitherRescuedNorDuplicated(t *testing.T) {
-	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	ctx, quiet, db := context.Background(), quietLog(), openDB(t)
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	clk := clock.NewFixed(now)
 	typeID := billableType(t, db, now)
@@ -207,13 +192,7 @@ func TestHealthyLongBatchIsNeitherRescuedNorDuplicated(t *testing.T) {
 // that has been "running" for longer than runningRunWait is stuck and does
 // not hold the schedule up.
 func TestScheduledRunWaitsForTheRunningOne(t *testing.T) {
-	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	ctx, quiet, db := context.Background(), quietLog(), openDB(t)
 	now := time.Date(2026, 11, 26, 23, 50, 0, 0, time.UTC)
 	tomorrow := now.Add(20 * time.Minute) // 2026-11-27 00:10
 	clk := clock.NewFixed(now)

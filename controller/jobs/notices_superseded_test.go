@@ -2,8 +2,6 @@ package jobs
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -12,9 +10,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/notify"
-	"github.com/tollgate-isp/tollgate/controller/postgres"
 	"github.com/tollgate-isp/tollgate/internal/clock"
-	"github.com/tollgate-isp/tollgate/internal/pgtest"
 	"github.com/tollgate-isp/tollgate/internal/smtptest"
 )
 
@@ -28,13 +24,7 @@ import (
 // out, written for the subscriber ("$50.00", "Friday, December 4"), with
 // none of the staff's wording.
 func TestSuspensionNoticeSupersededByPaymentBeforeBusinessHours(t *testing.T) {
-	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	ctx, quiet, db := context.Background(), quietLog(), openDB(t)
 	chicago, _ := time.LoadLocation("America/Chicago")
 	at := func(day, hour int) time.Time { return time.Date(2026, 12, day, hour, 0, 0, 0, chicago) }
 	clk := clock.NewFixed(at(1, 12))

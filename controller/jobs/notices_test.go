@@ -2,8 +2,6 @@ package jobs
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -14,9 +12,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/notify"
-	"github.com/tollgate-isp/tollgate/controller/postgres"
 	"github.com/tollgate-isp/tollgate/internal/clock"
-	"github.com/tollgate-isp/tollgate/internal/pgtest"
 	"github.com/tollgate-isp/tollgate/internal/smtptest"
 )
 
@@ -27,13 +23,7 @@ import (
 // sent; a 550 fails the notice and cancels its job. Each notice records its
 // job.
 func TestNoticeJobsRetryOnTheBackoffAndCancelOnAPermanentFailure(t *testing.T) {
-	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	ctx, quiet, db := context.Background(), quietLog(), openDB(t)
 	clk := clock.NewFixed(time.Date(2026, 12, 14, 16, 0, 0, 0, time.UTC))
 	typ, err := db.CreateAccountType(ctx, billing.AccountType{Name: "residential", DueDays: 14, GraceDays: 7, TimeZone: "UTC"}, clk.Now())
 	if err != nil {

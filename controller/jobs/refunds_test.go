@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -20,9 +18,7 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/charge"
 	"github.com/tollgate-isp/tollgate/controller/payments"
-	"github.com/tollgate-isp/tollgate/controller/postgres"
 	"github.com/tollgate-isp/tollgate/internal/clock"
-	"github.com/tollgate-isp/tollgate/internal/pgtest"
 )
 
 // TestRefundRecovery: refunds left pending (the request crashed between
@@ -33,13 +29,7 @@ import (
 // with its own key while the key is younger than 23 h; an older one is
 // flagged for staff, listed as needing attention, and not sent.
 func TestRefundRecovery(t *testing.T) {
-	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	ctx, quiet, db := context.Background(), quietLog(), openDB(t)
 	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	clk := clock.NewFixed(now)
 	typ, err := db.CreateAccountType(ctx, billing.AccountType{Name: "residential", BillingMode: billing.BillingFixedDay, BillingDay: 1,
@@ -148,13 +138,7 @@ func TestRefundRecovery(t *testing.T) {
 // payment is posted once with the gateway's charge, and nothing is charged
 // twice. An attempt older than 23 h is flagged for staff, not re-sent.
 func TestChargeRecovery(t *testing.T) {
-	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	ctx, quiet, db := context.Background(), quietLog(), openDB(t)
 	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	clk := clock.NewFixed(now)
 	typ, err := db.CreateAccountType(ctx, billing.AccountType{Name: "residential", BillingMode: billing.BillingFixedDay, BillingDay: 1,
