@@ -91,3 +91,13 @@ func (v BatchValidation) Err() error {
 	}
 	return Errorf(EINVALID, "payment batch %d has %d bad line(s); nothing was posted: %s", v.BatchID, len(v.Errors), strings.Join(parts, "; "))
 }
+
+// CheckChangeable reports whether b may still change (lines added, edited,
+// removed, imported): only an open batch may. Error: ECONFLICT naming the
+// batch when it is posted.
+func (b PaymentBatch) CheckChangeable() error {
+	if b.Status != BatchOpen {
+		return Errorf(ECONFLICT, "payment batch %d is posted and can no longer change", b.ID)
+	}
+	return nil
+}

@@ -70,3 +70,8 @@ type PaymentAttempt struct {
 	// gateway.
 	NeedsAttention string `json:"needs_attention,omitempty"`
 }
+
+// Unsettled reports whether the attempt's outcome is still open: pending
+// (the gateway's answer is unknown) or processing (the gateway settles it
+// later). Only such an attempt may be finished.
+func (a PaymentAttempt) Unsettled() bool { return a.Status == "pending" || a.Status == "processing" }

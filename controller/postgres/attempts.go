@@ -68,7 +68,7 @@ func (db *DB) FinishAttempt(ctx context.Context, id int64, outcome billing.Payme
 		}
 		var err error
 		a, err = scanAttempt(tx.QueryRow(ctx, `SELECT `+attemptColumns+` FROM payment_attempts WHERE id = $1 FOR UPDATE`, id))
-		if err != nil || (a.Status != "pending" && a.Status != "processing") {
+		if err != nil || !a.Unsettled() {
 			return err
 		}
 		a.Status, a.ChargeID, a.FailureCode, a.FailureMessage = outcome.Status, outcome.ChargeID, outcome.FailureCode, outcome.FailureMessage

@@ -103,8 +103,8 @@ func (db *DB) AddBatchLines(ctx context.Context, batchID int64, lines []billing.
 		if err != nil {
 			return err
 		}
-		if b.Status != billing.BatchOpen {
-			return billing.Errorf(billing.ECONFLICT, "payment batch %d is posted and can no longer change", batchID)
+		if err := b.CheckChangeable(); err != nil {
+			return err
 		}
 		next := 1
 		if n := len(b.Lines); n > 0 {
@@ -145,8 +145,8 @@ func (db *DB) changeLine(ctx context.Context, batchID int64, lineNo int, sql str
 		if err != nil {
 			return err
 		}
-		if b.Status != billing.BatchOpen {
-			return billing.Errorf(billing.ECONFLICT, "payment batch %d is posted and can no longer change", batchID)
+		if err := b.CheckChangeable(); err != nil {
+			return err
 		}
 		tag, err := tx.Exec(ctx, sql, append([]any{batchID, lineNo}, args...)...)
 		if err != nil {
@@ -420,8 +420,8 @@ func (db *DB) ImportBatchFile(ctx context.Context, batchID int64, file billing.B
 		if err != nil {
 			return err
 		}
-		if b.Status != billing.BatchOpen {
-			return billing.Errorf(billing.ECONFLICT, "payment batch %d is posted and can no longer change", batchID)
+		if err := b.CheckChangeable(); err != nil {
+			return err
 		}
 		if len(file.Rows) == 0 && len(file.Errors) == 0 {
 			return billing.Errorf(billing.EINVALID, "the file has no payments, only its header")
