@@ -5,9 +5,15 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tollgate-isp/tollgate/controller/notify"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
+	"github.com/tollgate-isp/tollgate/internal/clock"
 	"github.com/tollgate-isp/tollgate/internal/pgtest"
+	"github.com/tollgate-isp/tollgate/internal/smtptest"
 )
 
 // openDB opens a store on a fresh test database, closed when the test ends.
@@ -23,3 +29,41 @@ func openDB(t *testing.T) *postgres.DB {
 
 // quietLog is a logger that writes nothing.
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// startMailingRunner starts a job runner (no schedule) whose notices go out
+// through a real SMTP test server, and returns the server and a step that
+// moves clk to now, ticks the scheduler and sends the notices due (River
+// jobs; DeliverNotices wakes those waiting for business hours and waits).
+func startMailingRunner(t *testing.T, db *postgres.DB, clk *clock.Fixed, quiet *slog.Logger) (*smtptest.Server, func(now time.Time)) {
+	t.Helper()
+	ctx := context.Background()
+	srv := smtptest.Start(t)
+	sender, err := notify.NewSMTP(notify.SMTPConfig{Addr: srv.Addr(), From: "Billing <billing@isp.example>", TLS: notify.TLSNone}, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := notify.NewDeliverer(notify.DelivererConfig{PortalURL: "https://pay.isp.example", Company: "Prairie Fiber"}, db, sender,
+		notify.DefaultTemplates(), clk, quiet, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(Config{DisableSchedule: true}, db, clk, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.UseNotifier(d)
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Stop(context.Background()) })
+	return srv, func(now time.Time) {
+		t.Helper()
+		clk.Set(now)
+		if _, err := r.Tick(ctx, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.DeliverNotices(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

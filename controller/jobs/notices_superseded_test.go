@@ -6,10 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/tollgate-isp/tollgate/controller/billing"
-	"github.com/tollgate-isp/tollgate/controller/notify"
 	"github.com/tollgate-isp/tollgate/internal/clock"
 	"github.com/tollgate-isp/tollgate/internal/smtptest"
 )
@@ -61,37 +58,7 @@ func TestSuspensionNoticeSupersededByPaymentBeforeBusinessHours(t *testing.T) {
 	payer := owe("payer@example.net", billing.NewDate(2026, 12, 4))
 	other := owe("other@example.net", billing.NewDate(2026, 12, 4))
 
-	srv := smtptest.Start(t)
-	sender, err := notify.NewSMTP(notify.SMTPConfig{Addr: srv.Addr(), From: "Billing <billing@isp.example>", TLS: notify.TLSNone}, clk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := notify.NewDeliverer(notify.DelivererConfig{PortalURL: "https://pay.isp.example", Company: "Prairie Fiber"}, db, sender,
-		notify.DefaultTemplates(), clk, quiet, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := New(Config{DisableSchedule: true}, db, clk, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.UseNotifier(d)
-	// The notices' jobs run on River; DeliverNotices wakes those waiting
-	// for business hours once the clock has moved and waits for them.
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer r.Stop(context.Background())
-	step := func(now time.Time) {
-		t.Helper()
-		clk.Set(now)
-		if _, err := r.Tick(ctx, now); err != nil {
-			t.Fatal(err)
-		}
-		if err := r.DeliverNotices(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	srv, step := startMailingRunner(t, db, clk, quiet)
 	mailTo := func(addr string) []smtptest.Message {
 		var out []smtptest.Message
 		for _, m := range srv.Messages() {
