@@ -1,0 +1,6 @@
+// Package charge collects money through a payment gateway: it puts payment
+// methods on file as gateway tokens, charges them (for staff, the portal and
+// autopay), records every attempt, and posts the payment when the gateway
+// says it succeeded — the card number itself only ever passes through to
+// the gateway.
+package charge
