@@ -141,7 +141,7 @@ func TestStartAndStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	left := Prorate(5000, lcMarch27, mustDate("2027-03-10"), mustDate("2027-03-20"))
-	if got := amounts(plan); fmt.Sprint(got) != "[-1935]" || 3548-1935 != left || coverageTotal(plan.Coverage) != left {
+	if got := amounts(plan); fmt.Sprint(got) != "[-1935]" || left != 3548-1935 || coverageTotal(plan.Coverage) != left {
 		t.Errorf("cancel lines %v, kept %d, want the 10 days' piece %d", got, coverageTotal(plan.Coverage), left)
 	}
 	if plan.Invoicing != InvoiceAsCredit || plan.AccountCredit != 1935 {

@@ -26,8 +26,8 @@ type PauseRequest struct {
 //
 // Errors (EINVALID, naming the field): from missing, before today or
 // before the service's start; to not after from, or after the service's
-// end; a pause longer than the type's max_pause_days; a pause that
-// overlaps one already planned; a bad policy or coverage.
+// end; a pause longer than the type's max_pause_days; a pause while
+// another has not ended; a bad policy or coverage.
 func PlanPause(req PauseRequest) (LifecyclePlan, error) {
 	ctx, svc := req.Context, req.Service
 	pol := ctx.Policy
@@ -65,8 +65,8 @@ func PlanPause(req PauseRequest) (LifecyclePlan, error) {
 		return LifecyclePlan{}, Errorf(EINVALID, "to %s: a pause of %d days is longer than the account type allows (max_pause_days %d)", to, days, pol.maxPause())
 	case !svc.End.IsZero() && to.After(svc.End):
 		return LifecyclePlan{}, Errorf(EINVALID, "to %s is after the service's end %s; cancel it instead", to, svc.End)
-	case !svc.PauseFrom.IsZero() && svc.PauseTo.After(today) && from.Before(svc.PauseTo) && svc.PauseFrom.Before(to):
-		return LifecyclePlan{}, Errorf(EINVALID, "from %s: the service already has a pause from %s to %s", from, svc.PauseFrom, svc.PauseTo)
+	case !svc.PauseFrom.IsZero() && svc.PauseTo.After(today):
+		return LifecyclePlan{}, Errorf(EINVALID, "from %s: the service already has a pause from %s to %s; one pause at a time", from, svc.PauseFrom, svc.PauseTo)
 	}
 
 	iv := intervalOf(svc.Plan)
