@@ -109,6 +109,15 @@ func PlanCancel(req CancelRequest) (LifecyclePlan, error) {
 
 	before, after := svc.terms(), svc.terms()
 	after.End = d
+	switch {
+	case svc.PauseFrom.IsZero() || !svc.PauseTo.After(d):
+	case !svc.PauseFrom.Before(d):
+		after.PauseFrom, after.PauseTo = Date{}, Date{}
+		plan.Why = append(plan.Why, fmt.Sprintf("the pause planned from %s is dropped: the service ends before it", svc.PauseFrom.Label()))
+	default:
+		after.PauseTo = d
+		plan.Why = append(plan.Why, fmt.Sprintf("the pause ends with the service on %s: it never resumes", d.Label()))
+	}
 	plan.Service = &ServiceUpdate{ServiceID: svc.Ref.ID, Effective: d, Before: before, After: after}
 	plan.Audit = ctx.audit(LifecycleCancel, auditEntityService, svc.Ref.ID)
 	plan.Audit.Before["end_date"], plan.Audit.After["end_date"] = svc.End, d

@@ -209,7 +209,7 @@ func validateCoverage(spans []BilledSpan) error {
 			return Errorf(EINVALID, "coverage[%d]: from %s is not before to %s", i, s.From, s.To)
 		case s.From.Before(s.Period.Start) || s.To.After(s.Period.End):
 			return Errorf(EINVALID, "coverage[%d]: days %s..%s lie outside its period %s", i, s.From, s.To, s.Period)
-		case s.Price < 0 || s.Price > MaxAmount*10000:
+		case s.Price < 0 || s.Price > MaxAmount:
 			return Errorf(EINVALID, "coverage[%d]: price %d is out of range", i, s.Price)
 		case i > 0 && s.From.Before(spans[i-1].To):
 			return Errorf(EINVALID, "coverage[%d]: days %s..%s overlap or precede the span before", i, s.From, s.To)
@@ -268,7 +268,9 @@ type ServiceTerms struct {
 }
 
 // ServiceUpdate is a change of a service's terms from a local date on:
-// the service's terms history gains After from Effective.
+// the service's terms history gains After from Effective, replacing any
+// change planned for a later date (the plan's Coverage already credits
+// what such a change charged).
 type ServiceUpdate struct {
 	ServiceID int64        `json:"service_id"`
 	Effective Date         `json:"effective"`
@@ -330,9 +332,11 @@ type LifecyclePlan struct {
 	Lines []ProratedLine `json:"lines"`
 	// Net is the sum of Lines.
 	Net int64 `json:"net"`
-	// Invoicing is where the lines go. InvoicePeriod is the period of the
-	// invoice to issue with them (immediate_invoice, and the transitional
-	// period of a billing-day change); zero otherwise.
+	// Invoicing is where the lines go. InvoicePeriod is, for
+	// immediate_invoice, the billing period the adjustment invoice issued
+	// now with the lines belongs to (an invoice of its own beside the
+	// period's regular one), and for billing_run the transitional period
+	// the billing run invoices; zero otherwise.
 	Invoicing     ChangeInvoicing `json:"invoicing"`
 	InvoicePeriod Period          `json:"invoice_period,omitzero"`
 	// AccountCredit (> 0) is posted as a credit when Invoicing is
@@ -520,14 +524,14 @@ func (p *LifecyclePlan) finish(pol LifecyclePolicy, c Currency, today Date, iv I
 		return
 	}
 	if pol.ChangeInvoicing == InvoiceImmediately {
-		min := pol.ImmediateInvoiceMinimum
+		minimum := pol.ImmediateInvoiceMinimum
 		switch {
-		case p.Net > 0 && p.Net >= min:
+		case p.Net > 0 && p.Net >= minimum:
 			p.Invoicing = InvoiceImmediately
 			p.InvoicePeriod = ctx.periodOf(today, iv)
-			p.Why = append(p.Why, fmt.Sprintf("invoiced now: the change amounts to %s, at least the minimum %s", FormatAmount(p.Net, c), FormatAmount(min, c)))
+			p.Why = append(p.Why, fmt.Sprintf("invoiced now: the change amounts to %s, at least the minimum %s", FormatAmount(p.Net, c), FormatAmount(minimum, c)))
 		case p.Net > 0:
-			p.Why = append(p.Why, fmt.Sprintf("on the next invoice: the change amounts to %s, below the minimum %s for an invoice of its own", FormatAmount(p.Net, c), FormatAmount(min, c)))
+			p.Why = append(p.Why, fmt.Sprintf("on the next invoice: the change amounts to %s, below the minimum %s for an invoice of its own", FormatAmount(p.Net, c), FormatAmount(minimum, c)))
 		default:
 			p.Why = append(p.Why, fmt.Sprintf("on the next invoice: the change amounts to %s, a credit", FormatAmount(p.Net, c)))
 		}

@@ -267,10 +267,45 @@ func TestPausedBillable(t *testing.T) {
 }
 
 func TestResumeState(t *testing.T) {
+	on := mustDate("2027-03-26")
 	for status, want := range map[AccountStatus]DesiredState{AccountCurrent: StateActive, AccountPastDue: StateActive, AccountDelinquent: StateActive,
 		AccountSuspended: StateSuspended, AccountClosed: StateSuspended} {
-		if got, why := ResumeState(status); got != want || why == "" {
-			t.Errorf("ResumeState(%s) = %s %q, want %s", status, got, why, want)
+		if got, resume, why := ResumeState(status, Date{}, on); got != want || !resume || why == "" {
+			t.Errorf("ResumeState(%s) = %s %v %q, want %s", status, got, resume, why, want)
+		}
+	}
+	if _, resume, why := ResumeState(AccountCurrent, on, on); resume || !strings.Contains(why, "ended on 2027-03-26") {
+		t.Errorf("a cancelled service resumes: %v %q", resume, why)
+	}
+	if _, resume, _ := ResumeState(AccountCurrent, on.AddDays(1), on); !resume {
+		t.Error("a service ending after the pause does not resume")
+	}
+}
+
+// Cancelling a paused service ends its pause: it never resumes.
+func TestPlanCancelDuringPause(t *testing.T) {
+	ctx := lcContext("2027-03-10", LifecyclePolicy{})
+	s := lcService(lcFiber50, 1)
+	s.PauseFrom, s.PauseTo = mustDate("2027-03-12"), mustDate("2027-03-26")
+	for _, tc := range []struct {
+		date          string
+		wantPauseFrom string
+		wantPauseTo   string
+	}{
+		{"2027-03-20", "2027-03-12", "2027-03-20"},
+		{"2027-03-11", "", ""},
+		{"2027-03-28", "2027-03-12", "2027-03-26"},
+	} {
+		plan, err := PlanCancel(CancelRequest{Context: ctx, Service: s, Date: mustDate(tc.date)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var from, to Date
+		if tc.wantPauseFrom != "" {
+			from, to = mustDate(tc.wantPauseFrom), mustDate(tc.wantPauseTo)
+		}
+		if a := plan.Service.After; a.PauseFrom != from || a.PauseTo != to {
+			t.Errorf("cancel on %s: pause after %s..%s, want %s..%s", tc.date, a.PauseFrom, a.PauseTo, tc.wantPauseFrom, tc.wantPauseTo)
 		}
 	}
 }

@@ -113,18 +113,23 @@ func PlanPause(req PauseRequest) (LifecyclePlan, error) {
 	return plan, nil
 }
 
-// ResumeState is what a paused service becomes when its pause ends, given
-// its account's status now: active, unless the account is suspended for
-// non-payment (then the service stays suspended, for that cause) or closed.
-// A payment's settlement never ends a pause; only this resume does.
-func ResumeState(status AccountStatus) (DesiredState, string) {
-	switch status {
-	case AccountSuspended:
-		return StateSuspended, "pause ended; the account is suspended for non-payment"
-	case AccountClosed:
-		return StateSuspended, "pause ended; the account is closed"
+// ResumeState is what a paused service becomes when its pause ends on
+// day on, given its account's status and the service's end (zero:
+// open-ended): active, unless the account is suspended for non-payment
+// (the service stays suspended, for that cause) or closed. resume is false
+// when the service has ended by then: its cancellation's enforcement
+// stands and the resume changes nothing. A payment's settlement never ends
+// a pause; only this resume does.
+func ResumeState(status AccountStatus, serviceEnd, on Date) (state DesiredState, resume bool, why string) {
+	switch {
+	case !serviceEnd.IsZero() && !on.Before(serviceEnd):
+		return "", false, fmt.Sprintf("pause ended, but the service ended on %s", serviceEnd)
+	case status == AccountSuspended:
+		return StateSuspended, true, "pause ended; the account is suspended for non-payment"
+	case status == AccountClosed:
+		return StateSuspended, true, "pause ended; the account is closed"
 	}
-	return StateActive, "pause ended"
+	return StateActive, true, "pause ended"
 }
 
 // PausedBillable is how the billing run bills a service paused for

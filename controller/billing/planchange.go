@@ -161,7 +161,18 @@ func PlanServiceChange(req ServiceChangeRequest) (LifecyclePlan, error) {
 		added = append(added, n)
 	}
 	plan.Coverage = addCoverage(left, added...)
-	if len(taken) == 0 {
+	if len(taken) > 0 {
+		var credit, charge int64
+		for _, l := range plan.Lines {
+			if l.Kind == LineCredit {
+				credit += l.Amount
+			} else {
+				charge += l.Amount
+			}
+		}
+		plan.Why = append(plan.Why, fmt.Sprintf("%d invoiced days from %s: credit %s for them at the old terms, charge %s at the new",
+			daysOf(taken), d.Label(), FormatAmount(credit, ctx.Account.Currency), FormatAmount(charge, ctx.Account.Currency)))
+	} else {
 		plan.Why = append(plan.Why, fmt.Sprintf("no day from %s is invoiced yet: the billing run bills %s from then", d.Label(), termsWords(newPlan.Name, newQty)))
 	}
 
