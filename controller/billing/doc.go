@@ -13,5 +13,7 @@
 // say which statuses change and why ([Reason]), which services to suspend
 // or restore, what the guard holds, which fees to charge and which notices
 // to queue. The store reads their inputs in bulk and applies a plan as it
-// is, in one transaction.
+// is, in one transaction. Service lifecycle changes (plan and quantity
+// changes, cancel, pause, suspended days, billing-day and price changes)
+// are plans too ([LifecyclePlan], lifecycle.go).
 package billing
