@@ -382,9 +382,9 @@ func (s *Server) registerInvoices(invoices InvoiceStore) {
 		})
 }
 
-// registerBillingRuns registers the billing-run endpoints: previews and
-// listings from runs, opening runs through runner (for every account type
-// of types when none is named).
+// registerBillingRuns registers the billing-run endpoints: previewing,
+// listing and reading runs, and opening them through runner (one for each
+// account type of types when the request names none).
 func (s *Server) registerBillingRuns(runs BillingRunStore, types AccountTypeStore, runner BillingRunner) {
 	api := s.api
 	huma.Register(api, op("preview-billing-run", http.MethodGet, "/api/v1/billing-runs/preview",
