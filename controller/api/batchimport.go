@@ -15,6 +15,10 @@ import (
 // BatchFileImporter adds a parsed lockbox file to a deposit batch, all or
 // nothing (see postgres.DB.ImportBatchFile).
 type BatchFileImporter interface {
+	// ImportBatchFile adds file's rows to an open batch, all or nothing (a
+	// dry run adds nothing); the rows' problems are in the result, not the
+	// error. ENOTFOUND for an unknown batch, ECONFLICT for a posted one,
+	// EINVALID for a file without rows.
 	ImportBatchFile(ctx context.Context, batchID int64, file billing.BatchFile, dryRun bool) (billing.BatchImport, error)
 }
 

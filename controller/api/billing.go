@@ -11,37 +11,126 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
-// BillingStore is what the billing endpoints need from storage.
-type BillingStore interface {
+// The billing endpoints' ports, one per group of handlers. Every method's
+// error is a coded billing error (billing.ErrorCode) where the doc says so
+// and a store failure (EINTERNAL) otherwise.
+
+// AccountTypeStore keeps account types (billing profiles). The account-type
+// endpoints use it, and the handlers that date things "today" in an
+// account type's zone read it.
+type AccountTypeStore interface {
+	// CreateAccountType validates and stores an account type: EINVALID
+	// names the bad field, ECONFLICT if the name is taken.
 	CreateAccountType(ctx context.Context, t billing.AccountType, at time.Time) (billing.AccountType, error)
+	// UpdateAccountType replaces an account type's settings: ENOTFOUND for
+	// an unknown id, EINVALID naming the bad field, ECONFLICT if the new
+	// name is taken.
 	UpdateAccountType(ctx context.Context, t billing.AccountType) (billing.AccountType, error)
+	// AccountType reads one account type: ENOTFOUND if it does not exist.
 	AccountType(ctx context.Context, id int64) (billing.AccountType, error)
+	// AccountTypes lists every account type by id; no coded errors.
 	AccountTypes(ctx context.Context) ([]billing.AccountType, error)
+}
+
+// PlanStore keeps plans and tax rates (the plan endpoints).
+type PlanStore interface {
+	// CreatePlan validates and stores a plan: EINVALID names the bad
+	// field, ECONFLICT if the name is taken.
 	CreatePlan(ctx context.Context, p billing.Plan, at time.Time) (billing.Plan, error)
+	// Plan reads one plan: ENOTFOUND if it does not exist.
 	Plan(ctx context.Context, id int64) (billing.Plan, error)
+	// Plans lists every plan by id; no coded errors.
 	Plans(ctx context.Context) ([]billing.Plan, error)
+	// PutTaxRate creates or replaces a jurisdiction's tax rate: EINVALID
+	// names the bad field.
 	PutTaxRate(ctx context.Context, r billing.TaxRate, at time.Time) error
+	// TaxRates lists every tax rate by jurisdiction and name; no coded
+	// errors.
 	TaxRates(ctx context.Context) ([]billing.TaxRate, error)
-	CreateAccount(ctx context.Context, in billing.NewAccount, at time.Time) (billing.Account, bool, error)
+}
+
+// AccountStore keeps subscriber accounts, their one-time charges and
+// credits, and reads their ledger (the account endpoints; deposit slips and
+// statements read accounts through it too).
+type AccountStore interface {
+	// CreateAccount validates and numbers a new account: EINVALID names the
+	// bad field (an unknown account type included). An account with the
+	// same external id is returned as it is with created false.
+	CreateAccount(ctx context.Context, in billing.NewAccount, at time.Time) (a billing.Account, created bool, err error)
+	// Account reads one account: ENOTFOUND if it does not exist.
 	Account(ctx context.Context, id int64) (billing.Account, error)
+	// Accounts lists the accounts matching f in id order; no coded errors.
 	Accounts(ctx context.Context, f billing.AccountFilter) ([]billing.Account, error)
+	// SetAccountLocale sets an account's own locale and returns the
+	// account: EINVALID for an unsupported locale (nothing changes),
+	// ENOTFOUND for an unknown account.
 	SetAccountLocale(ctx context.Context, id int64, locale billing.Locale) (billing.Account, error)
+	// Balance is what the account owes (negative: credit), from the
+	// ledger: ENOTFOUND if the account does not exist.
 	Balance(ctx context.Context, accountID int64) (int64, error)
+	// Statement is the account's ledger lines with a running balance:
+	// ENOTFOUND if the account does not exist.
 	Statement(ctx context.Context, accountID int64) ([]billing.StatementLine, error)
+	// CreateCharge stores a one-time charge for the next invoice: EINVALID
+	// names the bad field, and is also the answer for an unknown account.
 	CreateCharge(ctx context.Context, c billing.OneTimeCharge, at time.Time) (billing.OneTimeCharge, error)
+	// Charges lists an account's one-time charges, newest first; no coded
+	// errors (an unknown account has none).
 	Charges(ctx context.Context, accountID int64) ([]billing.OneTimeCharge, error)
+	// PostCredit credits an account as one journal transaction: ENOTFOUND
+	// for an unknown account, EINVALID for a non-positive amount or a
+	// missing memo.
 	PostCredit(ctx context.Context, accountID, amount int64, memo string, effective billing.Date, at time.Time) (billing.JournalTx, error)
+}
+
+// InvoiceStore reads and voids invoices (the invoice endpoints).
+type InvoiceStore interface {
+	// Invoice reads an invoice with its lines: ENOTFOUND if it does not
+	// exist.
 	Invoice(ctx context.Context, id int64) (billing.Invoice, error)
+	// Invoices lists the invoices matching f (without lines) in id order;
+	// no coded errors.
 	Invoices(ctx context.Context, f billing.InvoiceFilter) ([]billing.Invoice, error)
+	// VoidInvoice voids an open invoice with a reversing journal
+	// transaction: ENOTFOUND if it does not exist, ECONFLICT if it is
+	// already void or paid.
 	VoidInvoice(ctx context.Context, id int64, reason string, effective billing.Date, at time.Time) (billing.Invoice, error)
+}
+
+// BillingRunStore reads billing runs and previews one (the billing-run
+// endpoints; [BillingRunner] opens runs).
+type BillingRunStore interface {
+	// BillingRun reads a run with the errors of the accounts it could not
+	// bill: ENOTFOUND if it does not exist.
 	BillingRun(ctx context.Context, id int64) (billing.BillingRun, error)
+	// BillingRuns lists at most limit runs, newest first, with ids below
+	// beforeID (0: from the newest); no coded errors.
 	BillingRuns(ctx context.Context, beforeID int64, limit int) ([]billing.BillingRun, error)
+	// PreviewBilling is what a run for date would invoice for one account
+	// type (0: every type), writing nothing: ENOTFOUND for an unknown
+	// account type. An account that cannot be billed is an item with an
+	// error, not an error.
 	PreviewBilling(ctx context.Context, typeID int64, date billing.Date) ([]billing.PreviewItem, error)
+}
+
+// BillingPorts is every port of the billing endpoints in one, for wiring
+// the one store that implements them all ([Deps].Billing; postgres.DB does).
+// It is not a port itself: [NewServer] hands each group of handlers only
+// the port it uses.
+type BillingPorts interface {
+	AccountTypeStore
+	PlanStore
+	AccountStore
+	InvoiceStore
+	BillingRunStore
 }
 
 // BillingRunner opens billing runs (River jobs do the work).
 type BillingRunner interface {
-	StartRun(ctx context.Context, typeID int64, date billing.Date, trigger billing.RunTrigger, by string) (billing.BillingRun, bool, error)
+	// StartRun opens the run of one account type for date (or returns the
+	// existing one with created false): ENOTFOUND for an unknown account
+	// type, EINVALID without a date.
+	StartRun(ctx context.Context, typeID int64, date billing.Date, trigger billing.RunTrigger, by string) (run billing.BillingRun, created bool, err error)
 }
 
 // IDPath is the {id} of a resource. It is exported because huma only reads
@@ -71,9 +160,12 @@ func newPage[T any](items []T, limit int, id func(T) int64) page[T] {
 }
 
 // today is the controller's current date in the account's type's zone, or
-// UTC.
+// UTC (also when the billing endpoints are not served).
 func (s *Server) today(ctx context.Context, typeID int64) billing.Date {
-	if t, err := s.billing.AccountType(ctx, typeID); err == nil {
+	if s.accountTypes == nil {
+		return billing.DateIn(s.clock.Now(), time.UTC)
+	}
+	if t, err := s.accountTypes.AccountType(ctx, typeID); err == nil {
 		if loc, err := t.Location(); err == nil {
 			return billing.DateIn(s.clock.Now(), loc)
 		}
@@ -91,13 +183,13 @@ func (s *Server) checkNotFuture(loc string, d billing.Date) error {
 	return nil
 }
 
-func (s *Server) registerBilling() {
+// registerAccountTypes registers the account-type endpoints.
+func (s *Server) registerAccountTypes(types AccountTypeStore) {
 	api := s.api
-	// Account types.
 	huma.Register(api, op("create-account-type", http.MethodPost, "/api/v1/account-types",
 		"Create an account type (billing profile) with its billing settings", RoleAdmin, "account types"),
 		func(ctx context.Context, in *body[billing.AccountType]) (*body[billing.AccountType], error) {
-			t, err := s.billing.CreateAccountType(ctx, in.Body, s.clock.Now())
+			t, err := types.CreateAccountType(ctx, in.Body, s.clock.Now())
 			return wrap(s, "create-account-type", t, err)
 		})
 	huma.Register(api, op("update-account-type", http.MethodPut, "/api/v1/account-types/{id}",
@@ -107,17 +199,17 @@ func (s *Server) registerBilling() {
 			Body billing.AccountType
 		}) (*body[billing.AccountType], error) {
 			in.Body.ID = in.ID
-			t, err := s.billing.UpdateAccountType(ctx, in.Body)
+			t, err := types.UpdateAccountType(ctx, in.Body)
 			return wrap(s, "update-account-type", t, err)
 		})
 	huma.Register(api, op("list-account-types", http.MethodGet, "/api/v1/account-types", "List account types", RoleReader, "account types"),
 		func(ctx context.Context, _ *struct{}) (*body[page[billing.AccountType]], error) {
-			ts, err := s.billing.AccountTypes(ctx)
+			ts, err := types.AccountTypes(ctx)
 			return wrap(s, "list-account-types", newPage(ts, 0, func(t billing.AccountType) int64 { return t.ID }), err)
 		})
 	huma.Register(api, op("get-account-type", http.MethodGet, "/api/v1/account-types/{id}", "Show an account type", RoleReader, "account types"),
 		func(ctx context.Context, in *IDPath) (*body[billing.AccountType], error) {
-			t, err := s.billing.AccountType(ctx, in.ID)
+			t, err := types.AccountType(ctx, in.ID)
 			return wrap(s, "get-account-type", t, err)
 		})
 	huma.Register(api, op("list-holiday-calendars", http.MethodGet, "/api/v1/holiday-calendars",
@@ -125,39 +217,46 @@ func (s *Server) registerBilling() {
 		func(ctx context.Context, _ *struct{}) (*body[[]string], error) {
 			return &body[[]string]{Body: billing.KnownHolidayCalendars()}, nil
 		})
+}
 
-	// Plans and tax rates.
+// registerPlans registers the plan and tax-rate endpoints.
+func (s *Server) registerPlans(plans PlanStore) {
+	api := s.api
 	huma.Register(api, op("create-plan", http.MethodPost, "/api/v1/plans", "Create a plan (price in minor units per interval)", RoleAdmin, "plans"),
 		func(ctx context.Context, in *body[billing.Plan]) (*body[billing.Plan], error) {
-			p, err := s.billing.CreatePlan(ctx, in.Body, s.clock.Now())
+			p, err := plans.CreatePlan(ctx, in.Body, s.clock.Now())
 			return wrap(s, "create-plan", p, err)
 		})
 	huma.Register(api, op("list-plans", http.MethodGet, "/api/v1/plans", "List plans", RoleReader, "plans"),
 		func(ctx context.Context, _ *struct{}) (*body[page[billing.Plan]], error) {
-			ps, err := s.billing.Plans(ctx)
+			ps, err := plans.Plans(ctx)
 			return wrap(s, "list-plans", newPage(ps, 0, func(p billing.Plan) int64 { return p.ID }), err)
 		})
 	huma.Register(api, op("get-plan", http.MethodGet, "/api/v1/plans/{id}", "Show a plan", RoleReader, "plans"),
 		func(ctx context.Context, in *IDPath) (*body[billing.Plan], error) {
-			p, err := s.billing.Plan(ctx, in.ID)
+			p, err := plans.Plan(ctx, in.ID)
 			return wrap(s, "get-plan", p, err)
 		})
 	huma.Register(api, op("put-tax-rate", http.MethodPost, "/api/v1/tax-rates", "Create or replace a tax rate of a jurisdiction", RoleAdmin, "plans"),
 		func(ctx context.Context, in *body[billing.TaxRate]) (*body[billing.TaxRate], error) {
-			err := s.billing.PutTaxRate(ctx, in.Body, s.clock.Now())
+			err := plans.PutTaxRate(ctx, in.Body, s.clock.Now())
 			return wrap(s, "put-tax-rate", in.Body, err)
 		})
 	huma.Register(api, op("list-tax-rates", http.MethodGet, "/api/v1/tax-rates", "List tax rates", RoleReader, "plans"),
 		func(ctx context.Context, _ *struct{}) (*body[page[billing.TaxRate]], error) {
-			rs, err := s.billing.TaxRates(ctx)
+			rs, err := plans.TaxRates(ctx)
 			return wrap(s, "list-tax-rates", newPage(rs, 0, func(billing.TaxRate) int64 { return 0 }), err)
 		})
+}
 
-	// Accounts.
+// registerAccounts registers the account endpoints: accounts, their
+// statements, one-time charges and credits.
+func (s *Server) registerAccounts(accounts AccountStore) {
+	api := s.api
 	huma.Register(api, op("create-account", http.MethodPost, "/api/v1/accounts",
 		"Create a subscriber account (an existing external_id returns that account)", RoleBilling, "accounts"),
 		func(ctx context.Context, in *body[billing.NewAccount]) (*body[billing.Account], error) {
-			a, _, err := s.billing.CreateAccount(ctx, in.Body, s.clock.Now())
+			a, _, err := accounts.CreateAccount(ctx, in.Body, s.clock.Now())
 			return wrap(s, "create-account", a, err)
 		})
 	huma.Register(api, op("list-accounts", http.MethodGet, "/api/v1/accounts", "List and search accounts", RoleReader, "accounts"),
@@ -168,17 +267,17 @@ func (s *Server) registerBilling() {
 			After         int64  `query:"after" minimum:"0"`
 			Limit         int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
 		}) (*body[page[billing.Account]], error) {
-			as, err := s.billing.Accounts(ctx, billing.AccountFilter{AccountTypeID: in.AccountTypeID, Status: billing.AccountStatus(in.Status),
+			as, err := accounts.Accounts(ctx, billing.AccountFilter{AccountTypeID: in.AccountTypeID, Status: billing.AccountStatus(in.Status),
 				Search: in.Search, AfterID: in.After, Limit: in.Limit})
 			return wrap(s, "list-accounts", newPage(as, in.Limit, func(a billing.Account) int64 { return a.ID }), err)
 		})
 	huma.Register(api, op("get-account", http.MethodGet, "/api/v1/accounts/{id}", "Show an account with its balance", RoleReader, "accounts"),
 		func(ctx context.Context, in *IDPath) (*body[accountView], error) {
-			a, err := s.billing.Account(ctx, in.ID)
+			a, err := accounts.Account(ctx, in.ID)
 			if err != nil {
 				return nil, s.toHTTPError("get-account", err)
 			}
-			bal, err := s.billing.Balance(ctx, in.ID)
+			bal, err := accounts.Balance(ctx, in.ID)
 			return wrap(s, "get-account", accountView{Account: a, Balance: bal}, err)
 		})
 	huma.Register(api, described(op("set-account-locale", http.MethodPut, "/api/v1/accounts/{id}/locale",
@@ -192,13 +291,13 @@ func (s *Server) registerBilling() {
 				Locale billing.Locale `json:"locale" maxLength:"35" doc:"BCP 47 tag, one of en-US, en-CA, en-GB, de-DE, de-AT; empty to inherit."`
 			}
 		}) (*body[billing.Account], error) {
-			a, err := s.billing.SetAccountLocale(ctx, in.ID, in.Body.Locale)
+			a, err := accounts.SetAccountLocale(ctx, in.ID, in.Body.Locale)
 			return wrap(s, "set-account-locale", a, err)
 		})
 	huma.Register(api, op("get-account-statement", http.MethodGet, "/api/v1/accounts/{id}/statement",
 		"An account's ledger lines with running balance", RoleReader, "accounts"),
 		func(ctx context.Context, in *IDPath) (*body[statement], error) {
-			lines, err := s.billing.Statement(ctx, in.ID)
+			lines, err := accounts.Statement(ctx, in.ID)
 			if err != nil {
 				return nil, s.toHTTPError("get-account-statement", err)
 			}
@@ -223,12 +322,12 @@ func (s *Server) registerBilling() {
 			if in.Body.ChargeDate.IsZero() {
 				in.Body.ChargeDate = s.today(ctx, 0)
 			}
-			c, err := s.billing.CreateCharge(ctx, in.Body, s.clock.Now())
+			c, err := accounts.CreateCharge(ctx, in.Body, s.clock.Now())
 			return wrap(s, "create-charge", c, err)
 		})
 	huma.Register(api, op("list-charges", http.MethodGet, "/api/v1/accounts/{id}/charges", "List an account's one-time charges", RoleReader, "accounts"),
 		func(ctx context.Context, in *IDPath) (*body[page[billing.OneTimeCharge]], error) {
-			cs, err := s.billing.Charges(ctx, in.ID)
+			cs, err := accounts.Charges(ctx, in.ID)
 			return wrap(s, "list-charges", newPage(cs, 0, func(c billing.OneTimeCharge) int64 { return c.ID }), err)
 		})
 	huma.Register(api, op("create-credit", http.MethodPost, "/api/v1/accounts/{id}/credits",
@@ -245,11 +344,14 @@ func (s *Server) registerBilling() {
 			if eff.IsZero() {
 				eff = s.today(ctx, 0)
 			}
-			tx, err := s.billing.PostCredit(ctx, in.ID, in.Body.Amount, in.Body.Memo, eff, s.clock.Now())
+			tx, err := accounts.PostCredit(ctx, in.ID, in.Body.Amount, in.Body.Memo, eff, s.clock.Now())
 			return wrap(s, "create-credit", tx, err)
 		})
+}
 
-	// Invoices.
+// registerInvoices registers the invoice endpoints.
+func (s *Server) registerInvoices(invoices InvoiceStore) {
+	api := s.api
 	huma.Register(api, op("list-invoices", http.MethodGet, "/api/v1/invoices", "List invoices", RoleReader, "invoices"),
 		func(ctx context.Context, in *struct {
 			AccountID    int64  `query:"account_id" minimum:"0"`
@@ -258,13 +360,13 @@ func (s *Server) registerBilling() {
 			After        int64  `query:"after" minimum:"0"`
 			Limit        int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
 		}) (*body[page[billing.Invoice]], error) {
-			is, err := s.billing.Invoices(ctx, billing.InvoiceFilter{AccountID: in.AccountID, Status: billing.InvoiceStatus(in.Status),
+			is, err := invoices.Invoices(ctx, billing.InvoiceFilter{AccountID: in.AccountID, Status: billing.InvoiceStatus(in.Status),
 				BillingRunID: in.BillingRunID, AfterID: in.After, Limit: in.Limit})
 			return wrap(s, "list-invoices", newPage(is, in.Limit, func(i billing.Invoice) int64 { return i.ID }), err)
 		})
 	huma.Register(api, op("get-invoice", http.MethodGet, "/api/v1/invoices/{id}", "Show an invoice with its lines and why", RoleReader, "invoices"),
 		func(ctx context.Context, in *IDPath) (*body[billing.Invoice], error) {
-			inv, err := s.billing.Invoice(ctx, in.ID)
+			inv, err := invoices.Invoice(ctx, in.ID)
 			return wrap(s, "get-invoice", inv, err)
 		})
 	huma.Register(api, op("void-invoice", http.MethodPost, "/api/v1/invoices/{id}/void",
@@ -275,11 +377,16 @@ func (s *Server) registerBilling() {
 				Reason string `json:"reason" minLength:"1" maxLength:"500" required:"true"`
 			}
 		}) (*body[billing.Invoice], error) {
-			inv, err := s.billing.VoidInvoice(ctx, in.ID, in.Body.Reason, s.today(ctx, 0), s.clock.Now())
+			inv, err := invoices.VoidInvoice(ctx, in.ID, in.Body.Reason, s.today(ctx, 0), s.clock.Now())
 			return wrap(s, "void-invoice", inv, err)
 		})
+}
 
-	// Billing runs.
+// registerBillingRuns registers the billing-run endpoints: previewing,
+// listing and reading runs, and opening them through runner (one for each
+// account type of types when the request names none).
+func (s *Server) registerBillingRuns(runs BillingRunStore, types AccountTypeStore, runner BillingRunner) {
+	api := s.api
 	huma.Register(api, op("preview-billing-run", http.MethodGet, "/api/v1/billing-runs/preview",
 		"Dry run: what a billing run for a date would invoice, and why; writes nothing", RoleReader, "billing runs"),
 		func(ctx context.Context, in *struct {
@@ -299,7 +406,7 @@ func (s *Server) registerBilling() {
 			} else {
 				date = s.today(ctx, in.AccountTypeID)
 			}
-			items, err := s.billing.PreviewBilling(ctx, in.AccountTypeID, date)
+			items, err := runs.PreviewBilling(ctx, in.AccountTypeID, date)
 			if err != nil {
 				return nil, s.toHTTPError("preview-billing-run", err)
 			}
@@ -323,24 +430,24 @@ func (s *Server) registerBilling() {
 			if err := s.checkNotFuture("body.date", in.Body.Date); err != nil {
 				return nil, err
 			}
-			types := []int64{in.Body.AccountTypeID}
+			typeIDs := []int64{in.Body.AccountTypeID}
 			if in.Body.AccountTypeID == 0 {
-				ts, err := s.billing.AccountTypes(ctx)
+				ts, err := types.AccountTypes(ctx)
 				if err != nil {
 					return nil, s.toHTTPError("start-billing-run", err)
 				}
-				types = types[:0]
+				typeIDs = typeIDs[:0]
 				for _, t := range ts {
-					types = append(types, t.ID)
+					typeIDs = append(typeIDs, t.ID)
 				}
 			}
 			var runs []billing.BillingRun
-			for _, id := range types {
+			for _, id := range typeIDs {
 				date := in.Body.Date
 				if date.IsZero() {
 					date = s.today(ctx, id)
 				}
-				run, created, err := s.runner.StartRun(ctx, id, date, billing.TriggerOnDemand, actor(ctx))
+				run, created, err := runner.StartRun(ctx, id, date, billing.TriggerOnDemand, actor(ctx))
 				if err != nil {
 					return nil, s.toHTTPError("start-billing-run", err)
 				}
@@ -354,12 +461,12 @@ func (s *Server) registerBilling() {
 			Before int64 `query:"before" minimum:"0" doc:"Cursor: runs with id below this."`
 			Limit  int   `query:"limit" minimum:"1" maximum:"1000" default:"50"`
 		}) (*body[page[billing.BillingRun]], error) {
-			rs, err := s.billing.BillingRuns(ctx, in.Before, in.Limit)
+			rs, err := runs.BillingRuns(ctx, in.Before, in.Limit)
 			return wrap(s, "list-billing-runs", newPage(rs, in.Limit, func(r billing.BillingRun) int64 { return r.ID }), err)
 		})
 	huma.Register(api, op("get-billing-run", http.MethodGet, "/api/v1/billing-runs/{id}", "Show a billing run and its progress", RoleReader, "billing runs"),
 		func(ctx context.Context, in *IDPath) (*body[billing.BillingRun], error) {
-			r, err := s.billing.BillingRun(ctx, in.ID)
+			r, err := runs.BillingRun(ctx, in.ID)
 			return wrap(s, "get-billing-run", r, err)
 		})
 }

@@ -16,15 +16,41 @@ import (
 // demand, the suspension batches the blast-radius guard held, and the
 // notices to subscribers.
 type CollectionStore interface {
+	// Sweep runs (or, dry, computes) the delinquency sweep of one account
+	// type at now: ENOTFOUND for an unknown account type, EINVALID for a bad
+	// guard. A scheduled sweep that already ran that day is AlreadyRan in
+	// the result, not an error.
 	Sweep(ctx context.Context, req billing.SweepRequest, now time.Time) (billing.SweepResult, error)
+	// AccountStanding is an account's collection status with its why at
+	// now: ENOTFOUND for an unknown account.
 	AccountStanding(ctx context.Context, accountID int64, now time.Time) (billing.AccountStanding, error)
+	// StatusHistory is an account's status audit log, newest first: no
+	// coded errors (an unknown account has none).
 	StatusHistory(ctx context.Context, accountID int64) ([]billing.StatusChange, error)
+	// SetPromise records (zero until: clears) a promise to pay and
+	// re-assesses the account: EINVALID if until is before the account's
+	// today, ENOTFOUND for an unknown account.
 	SetPromise(ctx context.Context, accountID int64, until billing.Date, note, by string, now time.Time) (billing.AccountStanding, error)
+	// SetExempt starts or ends an account's exemption from delinquency and
+	// suspension: ENOTFOUND for an unknown account.
 	SetExempt(ctx context.Context, accountID int64, exempt bool, reason, by string, now time.Time) (billing.AccountStanding, error)
+	// SuspensionBatches lists held suspension batches, newest first
+	// (status "", pending or decided); no coded errors.
 	SuspensionBatches(ctx context.Context, status string) ([]billing.SuspensionBatch, error)
+	// SuspensionBatch reads a held batch with its items: ENOTFOUND if it
+	// does not exist.
 	SuspensionBatch(ctx context.Context, id int64) (billing.SuspensionBatch, error)
+	// DecideSuspensionBatch approves or cancels a held batch's pending
+	// items (all, or those of accounts): ENOTFOUND for an unknown batch,
+	// ECONFLICT if it is already decided, EINVALID naming an account not
+	// pending in it.
 	DecideSuspensionBatch(ctx context.Context, id int64, approve bool, accounts []int64, by string, now time.Time) (billing.SuspensionBatch, error)
+	// Notices lists the notices matching f in id order: EINVALID for an
+	// unknown status or kind.
 	Notices(ctx context.Context, f billing.NoticeFilter) ([]billing.Notice, error)
+	// ResendNotice queues a notice again with a new job (a queued one is
+	// returned unchanged): ENOTFOUND if it does not exist; the job's insert
+	// error (uncoded; nothing changed then).
 	ResendNotice(ctx context.Context, id int64, now time.Time) (billing.Notice, error)
 }
 

@@ -19,15 +19,37 @@ import (
 // printed-invoice batch of a billing run and the print-and-mail vendor's
 // status webhooks.
 type DeliveryService interface {
+	// Deliveries lists the deliveries matching f in id order: EINVALID for
+	// an unknown status or channel.
 	Deliveries(ctx context.Context, f billing.DeliveryFilter) ([]billing.InvoiceDelivery, error)
+	// Delivery reads one delivery: ENOTFOUND if it does not exist.
 	Delivery(ctx context.Context, id int64) (billing.InvoiceDelivery, error)
+	// ResendDelivery queues a delivery again with a new job (a queued one
+	// is returned unchanged): ENOTFOUND if it does not exist; the job's
+	// insert error (uncoded; nothing changed then).
 	ResendDelivery(ctx context.Context, id int64, now time.Time) (billing.InvoiceDelivery, error)
+	// ResendRunDeliveries queues again every delivery of a billing run in
+	// status (failed when empty) and channel (any when empty), returning
+	// how many: EINVALID for status queued or an unknown status or
+	// channel, ENOTFOUND for an unknown run.
 	ResendRunDeliveries(ctx context.Context, runID int64, status billing.DeliveryStatus, channel billing.DeliveryChannel, now time.Time) (int, error)
+	// DeliverInvoice delivers one invoice (again) by channels (nil: its
+	// account's preference): ENOTFOUND for an unknown invoice, EINVALID if
+	// it is void or a channel is unknown or not configured.
 	DeliverInvoice(ctx context.Context, invoiceID int64, channels []billing.DeliveryChannel, now time.Time) ([]billing.InvoiceDelivery, error)
+	// DeliveryCounts counts deliveries by channel and status, of one run
+	// (0: of all); no coded errors.
 	DeliveryCounts(ctx context.Context, runID int64) ([]billing.DeliveryCount, error)
+	// PrintedInvoices writes a run's printed-invoice batch (one PDF) to w
+	// and returns how many invoices it holds: ENOTFOUND if the run does not
+	// exist or has no invoice by mail.
 	PrintedInvoices(ctx context.Context, runID int64, w io.Writer) (int, error)
+	// HandleWebhook verifies and applies one print-and-mail status
+	// webhook: EUNAUTHORIZED for a missing, malformed or mismatching
+	// signature or a stale timestamp, EINVALID for a body that is not an
+	// event, EINTERNAL when no secret is configured.
 	HandleWebhook(ctx context.Context, body []byte, signature, timestamp string, now time.Time) (delivery.WebhookResult, error)
-	// Kick asks for queued deliveries to be worked soon.
+	// Kick asks for queued deliveries to be worked soon; it cannot fail.
 	Kick(ctx context.Context)
 }
 

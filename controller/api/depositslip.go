@@ -22,10 +22,10 @@ type fileOutput struct {
 
 // depositSlip builds the slip of one or more posted batches. EINVALID if a
 // batch is still open or the batches are in different currencies.
-func (s *Server) depositSlip(ctx context.Context, ids []int64) (documents.DepositSlip, error) {
+func (s *Server) depositSlip(ctx context.Context, batches BatchStore, accounts AccountStore, ids []int64) (documents.DepositSlip, error) {
 	slip := documents.DepositSlip{Company: s.cfg.Company, PreparedBy: strings.TrimPrefix(actor(ctx), "user:")}
 	for _, id := range ids {
-		b, err := s.payments.Batch(ctx, id)
+		b, err := batches.Batch(ctx, id)
 		if err != nil {
 			return slip, err
 		}
@@ -41,7 +41,7 @@ func (s *Server) depositSlip(ctx context.Context, ids []int64) (documents.Deposi
 		}
 		slip.BatchIDs = append(slip.BatchIDs, id)
 		for _, l := range b.Lines {
-			a, err := s.billing.Account(ctx, l.AccountID)
+			a, err := accounts.Account(ctx, l.AccountID)
 			if err != nil {
 				return slip, err
 			}
@@ -64,14 +64,16 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
-func (s *Server) registerDepositSlips() {
+// registerDepositSlips registers the deposit-slip endpoint: the slip of
+// posted batches, their lines' accounts read for the currency.
+func (s *Server) registerDepositSlips(batches BatchStore, accounts AccountStore) {
 	huma.Register(s.api, op("get-deposit-slip", http.MethodGet, "/api/v1/deposit-slips",
 		"Deposit slip for one or more posted batches, as PDF or CSV: each check (number, payer, amount), cash, totals", RoleReader, "payment batches"),
 		func(ctx context.Context, in *struct {
 			Batches []int64 `query:"batch" minItems:"1" maxItems:"50" required:"true" doc:"Batch ids; repeat or comma-separate for a slip of several."`
 			Format  string  `query:"format" enum:"pdf,csv" default:"pdf"`
 		}) (*fileOutput, error) {
-			slip, err := s.depositSlip(ctx, in.Batches)
+			slip, err := s.depositSlip(ctx, batches, accounts, in.Batches)
 			if err != nil {
 				return nil, s.toHTTPError("get-deposit-slip", err)
 			}

@@ -15,7 +15,9 @@ import (
 type DevClock interface {
 	// Advance moves time forward by d in steps, running each step's due
 	// billing runs to completion before the next. It returns the new time
-	// and the runs it opened.
+	// and the runs it opened. No coded errors: an error is the store's or
+	// a run's that did not finish in time (time has moved up to the step
+	// it returns).
 	Advance(ctx context.Context, d time.Duration) (time.Time, []billing.BillingRun, error)
 }
 

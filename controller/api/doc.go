@@ -5,4 +5,12 @@
 //
 // Domain errors (billing.Error codes) map to HTTP statuses in one place,
 // [statusFor].
+//
+// Storage is reached through small ports declared beside the handlers that
+// use them (AccountTypeStore, PlanStore, AccountStore, InvoiceStore,
+// BillingRunStore in billing.go; PaymentStore, RefundStore, BatchStore in
+// payments.go; CollectionStore, MethodStore, …), each method's doc stating
+// the coded errors it returns. [Deps] takes the one store that implements a
+// group of them ([BillingPorts], [PaymentPorts]) and [NewServer] hands each
+// group of handlers only its own port.
 package api

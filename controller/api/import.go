@@ -18,6 +18,11 @@ import (
 // read from their start, as many times as it needs; postgres.DB
 // implements it.
 type AccountImporter interface {
+	// ImportAccountsCSV checks and (unless dryRun) imports the account file
+	// in one transaction; the rows' problems are in the outcome. EINVALID
+	// for a file that cannot be read as an import file (empty, too large,
+	// too many rows); a row the database refuses is an uncoded error naming
+	// its line, and nothing is written.
 	ImportAccountsCSV(ctx context.Context, file io.ReaderAt, dryRun, skipInvalid bool, at time.Time) (billing.ImportOutcome, error)
 }
 

@@ -29,11 +29,10 @@ type DocumentStore interface {
 // defaultStatementDays is how far back a statement goes without from=.
 const defaultStatementDays = 90
 
-func (s *Server) registerInvoiceDocuments() {
-	store, ok := s.billing.(DocumentStore)
-	if !ok {
-		return
-	}
+// registerInvoiceDocuments registers the invoice and statement PDF
+// endpoints; accounts dates a statement's default end in the account's
+// zone.
+func (s *Server) registerInvoiceDocuments(store DocumentStore, accounts AccountStore) {
 	huma.Register(s.api, op("get-invoice-pdf", http.MethodGet, "/api/v1/invoices/{id}/pdf",
 		"The invoice as a PDF: account and service lines, taxes, previous balance, payments, amount due, the message and (if the account type has it) a remittance slip",
 		RoleReader, "invoices"),
@@ -71,7 +70,7 @@ func (s *Server) registerInvoiceDocuments() {
 				}
 			} else {
 				to = s.today(ctx, 0)
-				if a, err := s.billing.Account(ctx, in.ID); err == nil {
+				if a, err := accounts.Account(ctx, in.ID); err == nil {
 					to = s.today(ctx, a.AccountTypeID)
 				}
 			}

@@ -16,14 +16,34 @@ import (
 
 // MethodStore is what the payment-method endpoints need besides charging.
 type MethodStore interface {
+	// PaymentMethods lists an account's methods on file, default first; no
+	// coded errors (an unknown account has none).
 	PaymentMethods(ctx context.Context, accountID int64) ([]billing.StoredMethod, error)
+	// RemovePaymentMethod removes a method (removing the default turns
+	// autopay off): ENOTFOUND if it is not the account's.
 	RemovePaymentMethod(ctx context.Context, accountID, id int64, at time.Time) error
+	// SetDefaultPaymentMethod makes a method the account's default:
+	// ENOTFOUND if it is not the account's.
 	SetDefaultPaymentMethod(ctx context.Context, accountID, id int64) error
+	// SetAutopay turns autopay on or off: EINVALID to turn it on without a
+	// default method, ENOTFOUND for an unknown account.
 	SetAutopay(ctx context.Context, accountID int64, on bool, at time.Time) error
+	// PaymentAttempts lists an account's gateway attempts, newest first; no
+	// coded errors.
 	PaymentAttempts(ctx context.Context, accountID int64) ([]billing.PaymentAttempt, error)
+	// RecordWebhookEvent remembers a gateway webhook delivery, false when
+	// it was seen before; no coded errors.
 	RecordWebhookEvent(ctx context.Context, gateway, eventID, typ string, at time.Time) (bool, error)
+	// ReverseByGatewayCharge reverses the posted payment of a gateway
+	// charge (a chargeback), false when there is none (already reversed
+	// or unknown): EINVALID naming a bad field of r; an uncoded error while
+	// a refund of the payment is pending (the webhook is redelivered).
 	ReverseByGatewayCharge(ctx context.Context, gateway, chargeID string, r billing.Reversal, now time.Time) (bool, error)
+	// FinishAttemptByCharge finishes the processing attempt of a gateway
+	// charge with outcome, false when none is processing; no coded errors.
 	FinishAttemptByCharge(ctx context.Context, gateway, chargeID string, outcome billing.PaymentAttempt, at time.Time) (bool, error)
+	// ForgetWebhookEvent forgets a delivery whose action failed, so the
+	// redelivery is acted on; no coded errors.
 	ForgetWebhookEvent(ctx context.Context, gateway, eventID string) error
 }
 

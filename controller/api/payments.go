@@ -14,30 +14,100 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/charge"
 )
 
-// PaymentStore is what the payment endpoints need from storage.
+// The payment endpoints' ports, one per group of handlers. Every method's
+// error is a coded billing error (billing.ErrorCode) where the doc says so
+// and a store failure (EINTERNAL) otherwise.
+
+// PaymentStore records, reads, reverses and refunds by hand the payments
+// of accounts (the payment endpoints; the refund endpoints read payments
+// through it).
 type PaymentStore interface {
+	// PostPayment posts a manual payment and allocates it to the oldest
+	// open invoices in one transaction: EINVALID names the bad field,
+	// ENOTFOUND for an unknown account.
 	PostPayment(ctx context.Context, in billing.NewPayment, by string, now time.Time) (billing.Payment, error)
 	// PostPaymentIdempotent is PostPayment under an Idempotency-Key in one
 	// transaction with the key's claim and the response respond makes (see
-	// postgres.DB.PostPaymentIdempotent).
+	// postgres.DB.PostPaymentIdempotent). A key already used is decided as
+	// [billing.IdempotencyStore.BeginIdempotent] decides it, in the result
+	// (replayed or refused), not as an error. An error means nothing was
+	// written and the key is free: EINVALID names the bad field, ENOTFOUND
+	// for an unknown account.
 	PostPaymentIdempotent(ctx context.Context, r billing.IdempotentRequest, in billing.NewPayment, by string, now time.Time,
 		lockTimeout time.Duration, respond func(billing.Payment) (billing.StoredResponse, error)) (billing.IdempotentResult, error)
+	// Payment reads a payment with its allocations: ENOTFOUND if it does
+	// not exist.
 	Payment(ctx context.Context, id int64) (billing.Payment, error)
+	// Payments lists at most limit payments (without allocations) in id
+	// order after afterID, of one account and one batch when those are not
+	// 0; no coded errors.
 	Payments(ctx context.Context, accountID, batchID, afterID int64, limit int) ([]billing.Payment, error)
+	// ReversePayment reverses a posted payment (its invoices reopen):
+	// ENOTFOUND for an unknown payment, EINVALID naming a bad field of r,
+	// ECONFLICT if it is already reversed.
 	ReversePayment(ctx context.Context, id int64, r billing.Reversal, by string, now time.Time) (billing.Payment, error)
+	// RefundPayment refunds part of a manual payment's unapplied credit,
+	// completed at once (no gateway): ENOTFOUND for an unknown payment,
+	// EINVALID for a bad request, more than is refundable or a gateway
+	// payment, ECONFLICT if the payment is reversed.
 	RefundPayment(ctx context.Context, id, amount int64, memo, by string, now time.Time) (billing.Payment, error)
+}
+
+// RefundStore reads refunds and settles by hand those flagged for staff
+// (the refund endpoints; the charge service makes gateway refunds).
+type RefundStore interface {
+	// Refund reads one refund: ENOTFOUND if it does not exist.
 	Refund(ctx context.Context, id int64) (billing.Refund, error)
+	// Refunds lists the refunds matching f in id order; no coded errors.
 	Refunds(ctx context.Context, f billing.RefundFilter) ([]billing.Refund, error)
+	// CompleteRefund posts the journal of a refund the gateway made
+	// (completing a completed one returns it): ENOTFOUND for an unknown
+	// refund, ECONFLICT for a released one.
 	CompleteRefund(ctx context.Context, id int64, gatewayRefund string, now time.Time) (billing.Refund, error)
+	// ReleaseRefund gives a pending refund's amount back to the payment's
+	// credit (releasing a released one returns it): ENOTFOUND for an
+	// unknown refund, ECONFLICT for a completed one.
 	ReleaseRefund(ctx context.Context, id int64, reason string, now time.Time) (billing.Refund, error)
+}
+
+// BatchStore keeps deposit batches: entering, correcting, validating and
+// posting their lines (the deposit-batch endpoints; deposit slips read
+// batches through it).
+type BatchStore interface {
+	// CreateBatch opens a batch: EINVALID without a deposit date.
 	CreateBatch(ctx context.Context, depositDate billing.Date, depositAccount, memo, by string, now time.Time) (billing.PaymentBatch, error)
+	// Batch reads a batch with its lines: ENOTFOUND if it does not exist.
 	Batch(ctx context.Context, id int64) (billing.PaymentBatch, error)
+	// Batches lists at most limit batches with status (""; all), newest
+	// first; no coded errors.
 	Batches(ctx context.Context, status billing.BatchStatus, limit int) ([]billing.PaymentBatch, error)
+	// AddBatchLines appends lines to an open batch, unchecked until
+	// validation: ENOTFOUND for an unknown batch, ECONFLICT once it is
+	// posted.
 	AddBatchLines(ctx context.Context, batchID int64, lines []billing.BatchLine) (billing.PaymentBatch, error)
+	// UpdateBatchLine replaces one line of an open batch: ENOTFOUND for an
+	// unknown batch or line, ECONFLICT once it is posted.
 	UpdateBatchLine(ctx context.Context, batchID int64, l billing.BatchLine) (billing.PaymentBatch, error)
+	// RemoveBatchLine deletes one line of an open batch: ENOTFOUND for an
+	// unknown batch or line, ECONFLICT once it is posted.
 	RemoveBatchLine(ctx context.Context, batchID int64, lineNo int) (billing.PaymentBatch, error)
+	// ValidateBatch checks every line (errors and warnings are in the
+	// result): ENOTFOUND for an unknown batch.
 	ValidateBatch(ctx context.Context, batchID int64) (billing.BatchValidation, error)
+	// PostBatch posts every payment of an open batch in one transaction, or
+	// none: ENOTFOUND for an unknown batch, ECONFLICT if it is already
+	// posted, EINVALID if it is empty or naming every bad line.
 	PostBatch(ctx context.Context, batchID int64, by string, now time.Time) (billing.PaymentBatch, error)
+}
+
+// PaymentPorts is every port of the payment endpoints in one, for wiring
+// the one store that implements them all ([Deps].Payments; postgres.DB
+// does). It is not a port itself: [NewServer] hands each group of handlers
+// only the port it uses.
+type PaymentPorts interface {
+	PaymentStore
+	RefundStore
+	BatchStore
 }
 
 // BatchLinePath is {id}/lines/{line}; exported for huma (see IDPath).
@@ -46,7 +116,9 @@ type BatchLinePath struct {
 	LineNo int   `path:"line" minimum:"1"`
 }
 
-func (s *Server) registerPayments() {
+// registerPayments registers the payment endpoints: posting, listing,
+// reading and reversing payments.
+func (s *Server) registerPayments(payments PaymentStore) {
 	api := s.api
 	// A manual payment's Idempotency-Key is claimed, and its response
 	// stored, in the payment's transaction (see [Server.idempotentInTx]).
@@ -64,9 +136,9 @@ func (s *Server) registerPayments() {
 				return nil, huma.Error422UnprocessableEntity("method " + string(in.Body.Method) + " payments are charged through the payment gateway, not recorded by hand")
 			}
 			if c := txClaimFrom(ctx); c != nil {
-				return s.postPaymentOnce(ctx, c, in.Body)
+				return s.postPaymentOnce(ctx, payments, c, in.Body)
 			}
-			p, err := s.payments.PostPayment(ctx, in.Body, actor(ctx), s.clock.Now())
+			p, err := payments.PostPayment(ctx, in.Body, actor(ctx), s.clock.Now())
 			return wrap(s, "post-payment", p, err)
 		})
 	huma.Register(api, op("list-payments", http.MethodGet, "/api/v1/payments", "List payments", RoleReader, "payments"),
@@ -76,12 +148,12 @@ func (s *Server) registerPayments() {
 			After     int64 `query:"after" minimum:"0"`
 			Limit     int   `query:"limit" minimum:"1" maximum:"1000" default:"100"`
 		}) (*body[page[billing.Payment]], error) {
-			ps, err := s.payments.Payments(ctx, in.AccountID, in.BatchID, in.After, in.Limit)
+			ps, err := payments.Payments(ctx, in.AccountID, in.BatchID, in.After, in.Limit)
 			return wrap(s, "list-payments", newPage(ps, in.Limit, func(p billing.Payment) int64 { return p.ID }), err)
 		})
 	huma.Register(api, op("get-payment", http.MethodGet, "/api/v1/payments/{id}", "Show a payment and the invoices it paid", RoleReader, "payments"),
 		func(ctx context.Context, in *IDPath) (*body[billing.Payment], error) {
-			p, err := s.payments.Payment(ctx, in.ID)
+			p, err := payments.Payment(ctx, in.ID)
 			return wrap(s, "get-payment", p, err)
 		})
 	huma.Register(api, op("reverse-payment", http.MethodPost, "/api/v1/payments/{id}/reverse",
@@ -90,9 +162,16 @@ func (s *Server) registerPayments() {
 			IDPath
 			Body billing.Reversal
 		}) (*body[billing.Payment], error) {
-			p, err := s.payments.ReversePayment(ctx, in.ID, in.Body, actor(ctx), s.clock.Now())
+			p, err := payments.ReversePayment(ctx, in.ID, in.Body, actor(ctx), s.clock.Now())
 			return wrap(s, "reverse-payment", p, err)
 		})
+}
+
+// registerRefunds registers the refund endpoints: a payment's refund
+// (by hand for manual payments, through the charge service for gateway
+// ones), listing, reading and settling refunds.
+func (s *Server) registerRefunds(payments PaymentStore, refunds RefundStore) {
+	api := s.api
 	huma.Register(api, op("refund-payment", http.MethodPost, "/api/v1/payments/{id}/refund",
 		"Refund part of a payment's unapplied credit: through the gateway for card and ACH payments, recorded for the others", RoleBilling, "payments"),
 		func(ctx context.Context, in *struct {
@@ -108,12 +187,12 @@ func (s *Server) registerPayments() {
 			if err := req.Validate(); err != nil {
 				return nil, s.toHTTPError("refund-payment", err)
 			}
-			orig, err := s.payments.Payment(ctx, in.ID)
+			orig, err := payments.Payment(ctx, in.ID)
 			if err != nil {
 				return nil, s.toHTTPError("refund-payment", err)
 			}
 			if orig.Gateway == "" || orig.GatewayCharge == "" {
-				p, err := s.payments.RefundPayment(ctx, in.ID, in.Body.Amount, in.Body.Memo, actor(ctx), s.clock.Now())
+				p, err := payments.RefundPayment(ctx, in.ID, in.Body.Amount, in.Body.Memo, actor(ctx), s.clock.Now())
 				return wrap(s, "refund-payment", p, err)
 			}
 			// Card and ACH money goes back through the gateway, the ledger
@@ -130,7 +209,7 @@ func (s *Server) registerPayments() {
 				}
 				return nil, s.toHTTPError("refund-payment", err)
 			}
-			p, err := s.payments.Payment(ctx, in.ID)
+			p, err := payments.Payment(ctx, in.ID)
 			return wrap(s, "refund-payment", p, err)
 		})
 	huma.Register(api, op("list-refunds", http.MethodGet, "/api/v1/refunds",
@@ -142,13 +221,13 @@ func (s *Server) registerPayments() {
 			After          int64  `query:"after" minimum:"0"`
 			Limit          int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
 		}) (*body[page[billing.Refund]], error) {
-			rs, err := s.payments.Refunds(ctx, billing.RefundFilter{PaymentID: in.PaymentID, Status: billing.RefundStatus(in.Status),
+			rs, err := refunds.Refunds(ctx, billing.RefundFilter{PaymentID: in.PaymentID, Status: billing.RefundStatus(in.Status),
 				NeedsAttention: in.NeedsAttention, AfterID: in.After, Limit: in.Limit})
 			return wrap(s, "list-refunds", newPage(rs, in.Limit, func(r billing.Refund) int64 { return r.ID }), err)
 		})
 	huma.Register(api, op("get-refund", http.MethodGet, "/api/v1/refunds/{id}", "Show a refund", RoleReader, "payments"),
 		func(ctx context.Context, in *IDPath) (*body[billing.Refund], error) {
-			r, err := s.payments.Refund(ctx, in.ID)
+			r, err := refunds.Refund(ctx, in.ID)
 			return wrap(s, "get-refund", r, err)
 		})
 	huma.Register(api, op("settle-refund", http.MethodPost, "/api/v1/refunds/{id}/settle",
@@ -161,7 +240,7 @@ func (s *Server) registerPayments() {
 				Reason        string `json:"reason,omitempty" maxLength:"500"`
 			}
 		}) (*body[billing.Refund], error) {
-			r, err := s.payments.Refund(ctx, in.ID)
+			r, err := refunds.Refund(ctx, in.ID)
 			if err != nil {
 				return nil, s.toHTTPError("settle-refund", err)
 			}
@@ -178,14 +257,17 @@ func (s *Server) registerPayments() {
 				return nil, s.toHTTPError("settle-refund", billing.Errorf(billing.EINVALID, "gateway_refund is required to complete a refund: the gateway's id of the refund it made"))
 			}
 			if in.Body.Outcome == "completed" {
-				r, err = s.payments.CompleteRefund(ctx, in.ID, in.Body.GatewayRefund, s.clock.Now())
+				r, err = refunds.CompleteRefund(ctx, in.ID, in.Body.GatewayRefund, s.clock.Now())
 			} else {
-				r, err = s.payments.ReleaseRefund(ctx, in.ID, "released by "+actor(ctx)+optionalText(": ", in.Body.Reason), s.clock.Now())
+				r, err = refunds.ReleaseRefund(ctx, in.ID, "released by "+actor(ctx)+optionalText(": ", in.Body.Reason), s.clock.Now())
 			}
 			return wrap(s, "settle-refund", r, err)
 		})
+}
 
-	// Deposit batches.
+// registerBatches registers the deposit-batch endpoints.
+func (s *Server) registerBatches(batches BatchStore) {
+	api := s.api
 	huma.Register(api, op("create-batch", http.MethodPost, "/api/v1/payment-batches",
 		"Open a deposit batch for entering check, cash and other payments", RoleBilling, "payment batches"),
 		func(ctx context.Context, in *body[struct {
@@ -196,7 +278,7 @@ func (s *Server) registerPayments() {
 			if err := s.checkNotFuture("body.deposit_date", in.Body.DepositDate); err != nil {
 				return nil, err
 			}
-			b, err := s.payments.CreateBatch(ctx, in.Body.DepositDate, in.Body.DepositAccount, in.Body.Memo, actor(ctx), s.clock.Now())
+			b, err := batches.CreateBatch(ctx, in.Body.DepositDate, in.Body.DepositAccount, in.Body.Memo, actor(ctx), s.clock.Now())
 			return wrap(s, "create-batch", b, err)
 		})
 	huma.Register(api, op("list-batches", http.MethodGet, "/api/v1/payment-batches", "List deposit batches, newest first", RoleReader, "payment batches"),
@@ -204,12 +286,12 @@ func (s *Server) registerPayments() {
 			Status string `query:"status" enum:"open,posted,"`
 			Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
 		}) (*body[page[billing.PaymentBatch]], error) {
-			bs, err := s.payments.Batches(ctx, billing.BatchStatus(in.Status), in.Limit)
+			bs, err := batches.Batches(ctx, billing.BatchStatus(in.Status), in.Limit)
 			return wrap(s, "list-batches", newPage(bs, 0, func(b billing.PaymentBatch) int64 { return b.ID }), err)
 		})
 	huma.Register(api, op("get-batch", http.MethodGet, "/api/v1/payment-batches/{id}", "Show a deposit batch with its lines", RoleReader, "payment batches"),
 		func(ctx context.Context, in *IDPath) (*body[billing.PaymentBatch], error) {
-			b, err := s.payments.Batch(ctx, in.ID)
+			b, err := batches.Batch(ctx, in.ID)
 			return wrap(s, "get-batch", b, err)
 		})
 	huma.Register(api, op("add-batch-lines", http.MethodPost, "/api/v1/payment-batches/{id}/lines",
@@ -220,7 +302,7 @@ func (s *Server) registerPayments() {
 				Lines []billing.BatchLine `json:"lines" minItems:"1" maxItems:"20000" required:"true"`
 			}
 		}) (*body[billing.PaymentBatch], error) {
-			b, err := s.payments.AddBatchLines(ctx, in.ID, in.Body.Lines)
+			b, err := batches.AddBatchLines(ctx, in.ID, in.Body.Lines)
 			return wrap(s, "add-batch-lines", b, err)
 		})
 	huma.Register(api, op("update-batch-line", http.MethodPut, "/api/v1/payment-batches/{id}/lines/{line}",
@@ -230,25 +312,25 @@ func (s *Server) registerPayments() {
 			Body billing.BatchLine
 		}) (*body[billing.PaymentBatch], error) {
 			in.Body.LineNo = in.LineNo
-			b, err := s.payments.UpdateBatchLine(ctx, in.ID, in.Body)
+			b, err := batches.UpdateBatchLine(ctx, in.ID, in.Body)
 			return wrap(s, "update-batch-line", b, err)
 		})
 	huma.Register(api, op("remove-batch-line", http.MethodDelete, "/api/v1/payment-batches/{id}/lines/{line}",
 		"Remove one line of an open batch", RoleBilling, "payment batches"),
 		func(ctx context.Context, in *BatchLinePath) (*body[billing.PaymentBatch], error) {
-			b, err := s.payments.RemoveBatchLine(ctx, in.ID, in.LineNo)
+			b, err := batches.RemoveBatchLine(ctx, in.ID, in.LineNo)
 			return wrap(s, "remove-batch-line", b, err)
 		})
 	huma.Register(api, op("validate-batch", http.MethodGet, "/api/v1/payment-batches/{id}/validation",
 		"Check every line of a batch: errors stop posting, warnings do not", RoleReader, "payment batches"),
 		func(ctx context.Context, in *IDPath) (*body[billing.BatchValidation], error) {
-			v, err := s.payments.ValidateBatch(ctx, in.ID)
+			v, err := batches.ValidateBatch(ctx, in.ID)
 			return wrap(s, "validate-batch", v, err)
 		})
 	huma.Register(api, op("post-batch", http.MethodPost, "/api/v1/payment-batches/{id}/post",
 		"Post every payment of a batch as one unit; a batch with any bad line posts nothing", RoleBilling, "payment batches"),
 		func(ctx context.Context, in *IDPath) (*body[billing.PaymentBatch], error) {
-			b, err := s.payments.PostBatch(ctx, in.ID, actor(ctx), s.clock.Now())
+			b, err := batches.PostBatch(ctx, in.ID, actor(ctx), s.clock.Now())
 			return wrap(s, "post-batch", b, err)
 		})
 }
@@ -257,7 +339,7 @@ func (s *Server) registerPayments() {
 // key's claim and the stored response in the payment's transaction (see
 // [Server.idempotentInTx]). The response stored, and answered, is the
 // payment as huma would write it: the negotiated format, status 200.
-func (s *Server) postPaymentOnce(ctx context.Context, c *txClaim, in billing.NewPayment) (*body[billing.Payment], error) {
+func (s *Server) postPaymentOnce(ctx context.Context, payments PaymentStore, c *txClaim, in billing.NewPayment) (*body[billing.Payment], error) {
 	// Negotiated before anything is posted, so that no payment is made
 	// whose response cannot be written.
 	ct, err := s.api.Negotiate(c.accept)
@@ -273,7 +355,7 @@ func (s *Server) postPaymentOnce(ctx context.Context, c *txClaim, in billing.New
 		}
 		return billing.StoredResponse{StatusCode: http.StatusOK, ContentType: ct, Body: b.Bytes()}, nil
 	}
-	res, err := s.payments.PostPaymentIdempotent(ctx, c.req, in, actor(ctx), s.clock.Now(), s.cfg.IdempotencyLockTimeout, respond)
+	res, err := payments.PostPaymentIdempotent(ctx, c.req, in, actor(ctx), s.clock.Now(), s.cfg.IdempotencyLockTimeout, respond)
 	if err != nil {
 		return nil, s.toHTTPError("post-payment", err)
 	}

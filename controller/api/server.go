@@ -44,12 +44,17 @@ type Config struct {
 type Deps struct {
 	Services    billing.ServiceStore
 	Idempotency billing.IdempotencyStore
-	// Billing and Runner enable the billing endpoints (nil: not served).
-	Billing BillingStore
+	// Billing and Runner enable the billing endpoints (nil: not served):
+	// account types, plans, accounts, invoices and billing runs, each group
+	// given only its own port of Billing. If Billing also implements
+	// [DocumentStore], the invoice and statement PDFs are served.
+	Billing BillingPorts
 	Runner  BillingRunner
-	// Payments enables the payment and deposit-batch endpoints (nil: not
-	// served).
-	Payments PaymentStore
+	// Payments enables the payment, refund and deposit-batch endpoints
+	// (nil: not served), each group given only its own port. If Payments
+	// also implements [BatchFileImporter], lockbox files are imported into
+	// batches; with Billing, deposit slips are served.
+	Payments PaymentPorts
 	// Charger and Methods enable payment methods, gateway charges and
 	// webhooks (nil: not served).
 	Charger *charge.Service
@@ -78,15 +83,14 @@ type Server struct {
 	cfg      Config
 	services billing.ServiceStore
 	idem     billing.IdempotencyStore
-	billing  BillingStore
-	payments PaymentStore
-	charger  *charge.Service
-	methods  MethodStore
-	runner   BillingRunner
-	devClock DevClock
-	tokens   []Token
-	clock    clock.Clock
-	log      *slog.Logger
+	// accountTypes dates "today" in an account type's zone (nil: UTC).
+	accountTypes AccountTypeStore
+	charger      *charge.Service
+	methods      MethodStore
+	devClock     DevClock
+	tokens       []Token
+	clock        clock.Clock
+	log          *slog.Logger
 
 	api     huma.API
 	handler http.Handler
@@ -108,7 +112,7 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	if cfg.Version == "" {
 		cfg.Version = "dev"
 	}
-	s := &Server{cfg: cfg, services: deps.Services, idem: deps.Idempotency, billing: deps.Billing, payments: deps.Payments, charger: deps.Charger, methods: deps.Methods, runner: deps.Runner,
+	s := &Server{cfg: cfg, services: deps.Services, idem: deps.Idempotency, charger: deps.Charger, methods: deps.Methods,
 		devClock: deps.DevClock, tokens: tokens, clock: clk, log: log}
 	s.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "tollgate_api_request_seconds",
@@ -138,17 +142,26 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	s.api = humago.New(mux, hcfg)
 	s.api.UseMiddleware(s.requireRole)
 	s.registerServices()
-	if s.billing != nil {
-		s.registerBilling()
-		s.registerInvoiceDocuments()
+	if b := deps.Billing; b != nil {
+		s.accountTypes = b
+		s.registerAccountTypes(b)
+		s.registerPlans(b)
+		s.registerAccounts(b)
+		s.registerInvoices(b)
+		s.registerBillingRuns(b, b, deps.Runner)
+		if docs, ok := b.(DocumentStore); ok {
+			s.registerInvoiceDocuments(docs, b)
+		}
 	}
-	if s.payments != nil {
-		s.registerPayments()
-		if imp, ok := s.payments.(BatchFileImporter); ok {
+	if p := deps.Payments; p != nil {
+		s.registerPayments(p)
+		s.registerRefunds(p, p)
+		s.registerBatches(p)
+		if imp, ok := p.(BatchFileImporter); ok {
 			s.registerBatchImport(imp)
 		}
-		if s.billing != nil {
-			s.registerDepositSlips()
+		if deps.Billing != nil {
+			s.registerDepositSlips(p, deps.Billing)
 		}
 	}
 	if s.charger != nil && s.methods != nil {

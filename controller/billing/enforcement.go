@@ -62,14 +62,17 @@ type AgentReport struct {
 type EnforcementFeed interface {
 	// Snapshot returns the desired state of every service at the POP and the
 	// revision it is consistent with. An unknown POP yields revision 0 and no
-	// services (an agent may start before any service exists).
+	// services (an agent may start before any service exists). No coded
+	// errors: an error is the store's (the push service retries).
 	Snapshot(ctx context.Context, pop string) (revision int64, services []EnforcementChange, err error)
 	// ChangesSince returns up to limit changes with revision > since in
 	// revision order, plus the POP's latest revision. needSnapshot is true
 	// when since is older than the retained history or newer than the POP's
-	// revision, in which case the caller must send a snapshot instead.
+	// revision, in which case the caller must send a snapshot instead. No
+	// coded errors: an error is the store's.
 	ChangesSince(ctx context.Context, pop string, since int64, limit int) (changes []EnforcementChange, latest int64, needSnapshot bool, err error)
 	// RecordReport stores an agent's acknowledgement and per-service results.
-	// Results for services that are not at the report's POP are ignored.
+	// Results for services that are not at the report's POP are ignored, as
+	// is a report for an unknown POP. No coded errors.
 	RecordReport(ctx context.Context, r AgentReport) error
 }

@@ -33,10 +33,11 @@ type IdempotencyStore interface {
 	// ago is taken over).
 	BeginIdempotent(ctx context.Context, r IdempotentRequest, now time.Time, lockTimeout time.Duration) (*StoredResponse, error)
 	// CompleteIdempotent stores the response of the execution that claimed
-	// the key.
+	// the key; no coded errors (a key nobody holds stores nothing).
 	CompleteIdempotent(ctx context.Context, principal, key string, resp StoredResponse) error
 	// ReleaseIdempotent forgets a claim whose execution failed in a way the
-	// caller may retry (a server error), so the retry runs again.
+	// caller may retry (a server error), so the retry runs again; no coded
+	// errors (a completed key is kept, an unknown one is a no-op).
 	ReleaseIdempotent(ctx context.Context, principal, key string) error
 }
 

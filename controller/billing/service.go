@@ -206,15 +206,19 @@ type ServiceFilter struct {
 // through the enforcement outbox.
 type ServiceStore interface {
 	// CreateService creates a service (and its POP if new) and records its
-	// initial desired state at a new revision. Returns EINVALID for bad input.
+	// initial desired state at a new revision. EINVALID names the bad field
+	// (an unknown account or plan, or a plan in another currency than the
+	// account's, included).
 	CreateService(ctx context.Context, in NewService, actor string, at time.Time) (Service, error)
 	// Service returns one service; ENOTFOUND if there is none with that id.
 	Service(ctx context.Context, id int64) (Service, error)
-	// Services lists services matching the filter in id order.
+	// Services lists services matching the filter in id order; no coded
+	// errors.
 	Services(ctx context.Context, f ServiceFilter) ([]Service, error)
 	// SetDesiredState changes a service's desired state, writing the change
 	// with the POP's next revision in the same transaction. Setting the state
 	// it already has changes nothing and reports changed=false. ENOTFOUND if
-	// the service does not exist.
+	// the service does not exist, EINVALID for a state other than active or
+	// suspended.
 	SetDesiredState(ctx context.Context, c StateChange) (s Service, changed bool, err error)
 }

@@ -109,18 +109,23 @@ type TicketFilter struct {
 // cannot probe other accounts' ticket ids.
 type TicketStore interface {
 	// OpenTicket creates a ticket with its first message, written by the
-	// subscriber of accountID.
+	// subscriber of accountID: EINVALID for an empty or too long subject or
+	// body, ENOTFOUND for an unknown account.
 	OpenTicket(ctx context.Context, accountID int64, subject, body string, now time.Time) (Ticket, error)
 	// Ticket returns a ticket with its messages. accountID 0 (staff) reads
-	// any ticket.
+	// any ticket: ENOTFOUND for an unknown ticket or another account's.
 	Ticket(ctx context.Context, accountID, id int64) (Ticket, error)
-	// Tickets lists tickets, newest first, without messages.
+	// Tickets lists tickets, newest first, without messages: EINVALID for
+	// an unknown status, ENOTFOUND when f.AccountID names no account.
 	Tickets(ctx context.Context, f TicketFilter) ([]Ticket, error)
 	// ReplyTicket adds a message. A subscriber's reply (authorKind
 	// AuthorSubscriber, accountID set) makes the ticket open (reopening a
 	// closed one); a staff reply (accountID 0) makes it answered, and is
-	// EINVALID on a closed ticket.
+	// EINVALID on a closed ticket (and for an empty or too long body, or
+	// without the author or account its kind needs);
+	// ENOTFOUND for an unknown ticket or another account's.
 	ReplyTicket(ctx context.Context, accountID, id int64, authorKind, author, body string, now time.Time) (Ticket, error)
 	// CloseTicket closes a ticket; closing a closed ticket is a no-op.
+	// ENOTFOUND for an unknown ticket or another account's.
 	CloseTicket(ctx context.Context, accountID, id int64, by string, now time.Time) (Ticket, error)
 }

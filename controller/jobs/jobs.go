@@ -160,6 +160,11 @@ func (AutopayArgs) Kind() string { return "autopay" }
 
 // Charger charges a payment method on file (the charge service).
 type Charger interface {
+	// Charge charges a method on file under key (a declined charge is an
+	// attempt with status failed, not an error): ENOTFOUND for an unknown
+	// account or method, EINVALID for a removed method or a bad amount,
+	// ECONFLICT for a key used for another charge; charge.ErrChargeUnsettled
+	// when the gateway's answer is unknown (recovery settles it).
 	Charge(ctx context.Context, accountID, methodID, amount int64, trigger billing.AttemptTrigger, key string, invoiceID *int64, attemptNo int) (billing.PaymentAttempt, error)
 }
 
@@ -193,7 +198,13 @@ func (r *Runner) UseCharger(c Charger) { r.charger = c }
 // RefundRecoverer settles refunds and charge attempts left pending
 // (charge.Service).
 type RefundRecoverer interface {
+	// RecoverRefund settles a pending refund (completed, released, sent
+	// again or flagged for staff) and returns it as it now stands; no coded
+	// errors: an error means the gateway could not be asked (retry later).
 	RecoverRefund(ctx context.Context, r billing.Refund) (billing.Refund, error)
+	// RecoverAttempt settles a pending charge attempt (sent again under its
+	// key, or flagged for staff); no coded errors: an error means the
+	// gateway could not be asked (retry later).
 	RecoverAttempt(ctx context.Context, a billing.PaymentAttempt) (billing.PaymentAttempt, error)
 }
 

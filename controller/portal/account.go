@@ -28,18 +28,18 @@ const history = 24
 func (s *Server) account(w http.ResponseWriter, r *http.Request, sess *session) {
 	ctx := r.Context()
 	acct := sess.Account
-	st, err := s.store.AccountStanding(ctx, sess.AccountID, s.clock.Now())
+	st, err := s.accounts.AccountStanding(ctx, sess.AccountID, s.clock.Now())
 	if err != nil {
 		s.internalError(w, r, "reading an account's standing", err)
 		return
 	}
-	invs, err := s.store.Invoices(ctx, billing.InvoiceFilter{AccountID: sess.AccountID, Limit: 1000})
+	invs, err := s.accounts.Invoices(ctx, billing.InvoiceFilter{AccountID: sess.AccountID, Limit: 1000})
 	if err != nil {
 		s.internalError(w, r, "listing invoices", err)
 		return
 	}
 	slices.Reverse(invs)
-	pays, err := s.store.Payments(ctx, sess.AccountID, 0, 0, 1000)
+	pays, err := s.accounts.Payments(ctx, sess.AccountID, 0, 0, 1000)
 	if err != nil {
 		s.internalError(w, r, "listing payments", err)
 		return
@@ -69,7 +69,7 @@ func (s *Server) ownInvoice(w http.ResponseWriter, r *http.Request, sess *sessio
 		s.notFound(w, r)
 		return billing.Invoice{}, false
 	}
-	inv, err := s.store.Invoice(r.Context(), id)
+	inv, err := s.accounts.Invoice(r.Context(), id)
 	if billing.ErrorCode(err) == billing.ENOTFOUND || err == nil && inv.AccountID != sess.AccountID {
 		s.notFound(w, r)
 		return inv, false
@@ -95,7 +95,7 @@ func (s *Server) invoicePDF(w http.ResponseWriter, r *http.Request, sess *sessio
 	if !ok {
 		return
 	}
-	rec, err := s.store.InvoiceRecord(r.Context(), inv.ID)
+	rec, err := s.accounts.InvoiceRecord(r.Context(), inv.ID)
 	if err != nil {
 		s.internalError(w, r, "building an invoice document", err)
 		return

@@ -18,7 +18,7 @@ func (s *Server) captiveAPI(w http.ResponseWriter, r *http.Request) {
 	st := captive.Status{VenueInfoURL: s.cfg.VenueInfoURL}
 	addr := s.clientAddr(r)
 	if addr.IsValid() {
-		svc, err := s.store.ServiceByAddress(r.Context(), addr.String())
+		svc, err := s.captive.ServiceByAddress(r.Context(), addr.String())
 		switch {
 		case err == nil && svc.DesiredState == billing.StateSuspended && svc.AccountID != nil:
 			st.Captive = true

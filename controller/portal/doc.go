@@ -36,4 +36,9 @@
 // sent many times charges once (its key is claimed before anything is
 // charged); and every page that takes an id answers 404 for ids of other
 // accounts. Card numbers pass through memory to the gateway only.
+//
+// Storage is reached through small ports (ports.go: sessions, sign-in
+// codes, captive tokens, the account view, payment methods, the pay form's
+// keys, tickets), each method's doc stating the coded errors it returns;
+// [Deps].Store is the one store behind them all ([Ports]).
 package portal

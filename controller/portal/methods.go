@@ -32,17 +32,17 @@ var methodNotices = map[string]string{
 func (s *Server) renderMethods(w http.ResponseWriter, r *http.Request, sess *session, status int, errMsg, done string) {
 	ctx := r.Context()
 	acct := sess.Account
-	all, err := s.store.PaymentMethods(ctx, sess.AccountID)
+	all, err := s.methodStore.PaymentMethods(ctx, sess.AccountID)
 	if err != nil {
 		s.internalError(w, r, "listing payment methods", err)
 		return
 	}
-	autopay, err := s.store.Autopay(ctx, sess.AccountID)
+	autopay, err := s.methodStore.Autopay(ctx, sess.AccountID)
 	if err != nil {
 		s.internalError(w, r, "reading autopay", err)
 		return
 	}
-	st, err := s.store.AccountStanding(ctx, sess.AccountID, s.clock.Now())
+	st, err := s.accounts.AccountStanding(ctx, sess.AccountID, s.clock.Now())
 	if err != nil {
 		s.internalError(w, r, "reading an account's standing", err)
 		return
@@ -77,7 +77,7 @@ func (s *Server) addMethod(w http.ResponseWriter, r *http.Request, sess *session
 // means the 404 was written.
 func (s *Server) ownMethod(w http.ResponseWriter, r *http.Request, sess *session) (int64, bool) {
 	id := idParam(r, "id")
-	ms, err := s.store.PaymentMethods(r.Context(), sess.AccountID)
+	ms, err := s.methodStore.PaymentMethods(r.Context(), sess.AccountID)
 	if err != nil {
 		s.internalError(w, r, "listing payment methods", err)
 		return 0, false
@@ -94,14 +94,14 @@ func (s *Server) ownMethod(w http.ResponseWriter, r *http.Request, sess *session
 func (s *Server) defaultMethod(w http.ResponseWriter, r *http.Request, sess *session) {
 	id, ok := s.ownMethod(w, r, sess)
 	if ok {
-		s.methodsChange(w, r, sess, "setting the default method", "default", s.store.SetDefaultPaymentMethod(r.Context(), sess.AccountID, id))
+		s.methodsChange(w, r, sess, "setting the default method", "default", s.methodStore.SetDefaultPaymentMethod(r.Context(), sess.AccountID, id))
 	}
 }
 
 func (s *Server) removeMethod(w http.ResponseWriter, r *http.Request, sess *session) {
 	id, ok := s.ownMethod(w, r, sess)
 	if ok {
-		s.methodsChange(w, r, sess, "removing a method", "removed", s.store.RemovePaymentMethod(r.Context(), sess.AccountID, id, s.clock.Now()))
+		s.methodsChange(w, r, sess, "removing a method", "removed", s.methodStore.RemovePaymentMethod(r.Context(), sess.AccountID, id, s.clock.Now()))
 	}
 }
 
@@ -111,7 +111,7 @@ func (s *Server) autopay(w http.ResponseWriter, r *http.Request, sess *session) 
 	if on {
 		done = "autopay-on"
 	}
-	s.methodsChange(w, r, sess, "setting autopay", done, s.store.SetAutopay(r.Context(), sess.AccountID, on, s.clock.Now()))
+	s.methodsChange(w, r, sess, "setting autopay", done, s.methodStore.SetAutopay(r.Context(), sess.AccountID, on, s.clock.Now()))
 }
 
 // methodsChange answers a change on the payment-methods page: back to the

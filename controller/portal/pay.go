@@ -44,7 +44,7 @@ func (s *Server) renderPay(w http.ResponseWriter, r *http.Request, sess *session
 	ctx := r.Context()
 	acct := sess.Account
 	var err error
-	if d.Standing, err = s.store.AccountStanding(ctx, sess.AccountID, s.clock.Now()); err != nil {
+	if d.Standing, err = s.accounts.AccountStanding(ctx, sess.AccountID, s.clock.Now()); err != nil {
 		s.internalError(w, r, "reading an account's standing", err)
 		return
 	}
@@ -76,7 +76,7 @@ func (s *Server) renderPay(w http.ResponseWriter, r *http.Request, sess *session
 
 // usableMethods are the account's methods that can be charged.
 func (s *Server) usableMethods(ctx context.Context, accountID int64) ([]billing.StoredMethod, error) {
-	ms, err := s.store.PaymentMethods(ctx, accountID)
+	ms, err := s.methodStore.PaymentMethods(ctx, accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +135,7 @@ func (s *Server) pay(w http.ResponseWriter, r *http.Request, sess *session) {
 	principal := payPrincipal(sess.AccountID)
 	claim := payRequest
 	claim.Principal, claim.Key = principal, formKey
-	stored, err := s.store.BeginIdempotent(ctx, claim, s.clock.Now(), payClaimTimeout)
+	stored, err := s.payKeys.BeginIdempotent(ctx, claim, s.clock.Now(), payClaimTimeout)
 	switch {
 	case billing.ErrorCode(err) == billing.ECONFLICT:
 		// Another submission of this form is charging right now.
@@ -152,14 +152,14 @@ func (s *Server) pay(w http.ResponseWriter, r *http.Request, sess *session) {
 	}
 	out, err := s.payClaimed(r, sess, d, fmt.Sprintf("portal:%d:%s", sess.AccountID, formKey))
 	if err != nil {
-		if rerr := s.store.ReleaseIdempotent(context.WithoutCancel(ctx), principal, formKey); rerr != nil {
+		if rerr := s.payKeys.ReleaseIdempotent(context.WithoutCancel(ctx), principal, formKey); rerr != nil {
 			s.log.Error("portal: releasing a pay form", "account_id", sess.AccountID, "err", rerr)
 		}
 		s.internalError(w, r, "taking a payment", err)
 		return
 	}
 	body, _ := json.Marshal(out)
-	if err := s.store.CompleteIdempotent(context.WithoutCancel(ctx), principal, formKey,
+	if err := s.payKeys.CompleteIdempotent(context.WithoutCancel(ctx), principal, formKey,
 		billing.StoredResponse{StatusCode: out.Status, ContentType: "application/json", Body: body}); err != nil {
 		// The outcome stands; a later submission of this form finds the
 		// attempt by its gateway key once the claim times out.
@@ -203,7 +203,7 @@ func (s *Server) payFormState(w http.ResponseWriter, r *http.Request, sess *sess
 		s.notFound(w, r)
 		return
 	}
-	stored, claimed, err := s.store.IdempotentResponse(r.Context(), payPrincipal(sess.AccountID), formKey)
+	stored, claimed, err := s.payKeys.IdempotentResponse(r.Context(), payPrincipal(sess.AccountID), formKey)
 	switch {
 	case err != nil:
 		s.internalError(w, r, "reading a pay form", err)
@@ -227,7 +227,7 @@ func (s *Server) payFormState(w http.ResponseWriter, r *http.Request, sess *sess
 func (s *Server) payClaimed(r *http.Request, sess *session, d payData, key string) (payOutcome, error) {
 	ctx := r.Context()
 	form := func(status int, msg string) (payOutcome, error) { return payOutcome{Status: status, Message: msg}, nil }
-	st, err := s.store.AccountStanding(ctx, sess.AccountID, s.clock.Now())
+	st, err := s.accounts.AccountStanding(ctx, sess.AccountID, s.clock.Now())
 	if err != nil {
 		return payOutcome{}, fmt.Errorf("reading an account's standing: %w", err)
 	}
@@ -287,7 +287,7 @@ func (s *Server) payClaimed(r *http.Request, sess *session, d payData, key strin
 	wasSuspended := st.Status == billing.AccountSuspended
 	a, err := s.charger.Charge(ctx, sess.AccountID, methodID, amount, billing.TriggerPortal, key, nil, 0)
 	if removeAfter {
-		if rerr := s.store.RemovePaymentMethod(context.WithoutCancel(ctx), sess.AccountID, methodID, s.clock.Now()); rerr != nil {
+		if rerr := s.methodStore.RemovePaymentMethod(context.WithoutCancel(ctx), sess.AccountID, methodID, s.clock.Now()); rerr != nil {
 			s.log.Warn("portal: removing a card used once", "account_id", sess.AccountID, "method_id", methodID, "err", rerr)
 		}
 	}
@@ -358,7 +358,7 @@ func (s *Server) addCard(r *http.Request, accountID int64, makeDefault bool) (bi
 }
 
 func (s *Server) attemptByKey(ctx context.Context, accountID int64, key string) (billing.PaymentAttempt, bool, error) {
-	as, err := s.store.PaymentAttempts(ctx, accountID)
+	as, err := s.accounts.PaymentAttempts(ctx, accountID)
 	if err != nil {
 		return billing.PaymentAttempt{}, false, err
 	}
@@ -376,7 +376,7 @@ func (s *Server) ownAttempt(w http.ResponseWriter, r *http.Request, sess *sessio
 		s.notFound(w, r)
 		return billing.PaymentAttempt{}, false
 	}
-	as, err := s.store.PaymentAttempts(r.Context(), sess.AccountID)
+	as, err := s.accounts.PaymentAttempts(r.Context(), sess.AccountID)
 	if err != nil {
 		s.internalError(w, r, "listing payment attempts", err)
 		return billing.PaymentAttempt{}, false
@@ -403,7 +403,7 @@ type restore struct {
 }
 
 func (s *Server) restoreState(ctx context.Context, accountID int64, wantRestore bool) (restore, error) {
-	st, err := s.store.AccountStanding(ctx, accountID, s.clock.Now())
+	st, err := s.accounts.AccountStanding(ctx, accountID, s.clock.Now())
 	if err != nil {
 		return restore{}, err
 	}

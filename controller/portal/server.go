@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"embed"
@@ -21,43 +20,11 @@ import (
 	"github.com/tollgate-isp/tollgate/internal/clock"
 )
 
-// Store is what the portal reads and writes. *postgres.DB implements it.
-type Store interface {
-	billing.TicketStore
-
-	Account(ctx context.Context, id int64) (billing.Account, error)
-	AccountByNumber(ctx context.Context, number string) (billing.Account, error)
-	AccountStanding(ctx context.Context, accountID int64, now time.Time) (billing.AccountStanding, error)
-	Invoices(ctx context.Context, f billing.InvoiceFilter) ([]billing.Invoice, error)
-	Invoice(ctx context.Context, id int64) (billing.Invoice, error)
-	InvoiceRecord(ctx context.Context, invoiceID int64) (billing.InvoiceRecord, error)
-	Payments(ctx context.Context, accountID, batchID, afterID int64, limit int) ([]billing.Payment, error)
-	PaymentAttempts(ctx context.Context, accountID int64) ([]billing.PaymentAttempt, error)
-	PaymentMethods(ctx context.Context, accountID int64) ([]billing.StoredMethod, error)
-	RemovePaymentMethod(ctx context.Context, accountID, id int64, at time.Time) error
-	SetDefaultPaymentMethod(ctx context.Context, accountID, id int64) error
-	SetAutopay(ctx context.Context, accountID int64, on bool, at time.Time) error
-	Autopay(ctx context.Context, accountID int64) (bool, error)
-	Service(ctx context.Context, id int64) (billing.Service, error)
-	ServiceByAddress(ctx context.Context, addr string) (billing.Service, error)
-
-	CreatePortalCode(ctx context.Context, accountID int64, codeHash []byte, ip string, now, expires time.Time, window time.Duration, max int) (bool, error)
-	RedeemPortalCode(ctx context.Context, accountID int64, codeHash []byte, now time.Time, maxAttempts int) (bool, error)
-	CreatePortalSession(ctx context.Context, s billing.PortalSession) error
-	PortalSession(ctx context.Context, idHash []byte, now time.Time, idle time.Duration) (billing.PortalSession, error)
-	EndPortalSession(ctx context.Context, idHash []byte, now time.Time) error
-	UseCaptiveToken(ctx context.Context, tokenID string, serviceID int64, now, expires time.Time, skew time.Duration) (bool, error)
-
-	// The pay form claims its idempotency key before anything is charged.
-	BeginIdempotent(ctx context.Context, r billing.IdempotentRequest, now time.Time, lockTimeout time.Duration) (*billing.StoredResponse, error)
-	CompleteIdempotent(ctx context.Context, principal, key string, resp billing.StoredResponse) error
-	ReleaseIdempotent(ctx context.Context, principal, key string) error
-	IdempotentResponse(ctx context.Context, principal, key string) (*billing.StoredResponse, bool, error)
-}
-
 // Deps are what the portal works with.
 type Deps struct {
-	Store Store
+	// Store is the one store behind every port of the portal
+	// (*postgres.DB).
+	Store Ports
 	// Charger takes card payments and puts cards on file (nil: the portal
 	// shows balances but cannot take payments).
 	Charger *charge.Service
@@ -76,17 +43,24 @@ var assets embed.FS
 // Server is the customer portal. Create it with [New]; serve
 // [Server.Handler] at the path of Config.PublicURL.
 type Server struct {
-	cfg     Config
-	p       parsed
-	store   Store
-	charger *charge.Service
-	mailer  notify.Sender
-	clock   clock.Clock
-	wall    clock.Clock // captive tokens
-	log     *slog.Logger
-	pages   pages
-	limiter *limiter
-	metrics *metrics
+	cfg Config
+	p   parsed
+	// The ports, each used only by the handlers of its concern.
+	sessions    SessionStore
+	signIn      SignInStore
+	captive     CaptiveStore
+	accounts    AccountViewStore
+	methodStore MethodStore
+	payKeys     PayKeyStore
+	ticketStore billing.TicketStore
+	charger     *charge.Service
+	mailer      notify.Sender
+	clock       clock.Clock
+	wall        clock.Clock // captive tokens
+	log         *slog.Logger
+	pages       pages
+	limiter     *limiter
+	metrics     *metrics
 
 	csrfKey, codeKey []byte
 	handler          http.Handler
@@ -109,7 +83,8 @@ func New(cfg Config, deps Deps, clk clock.Clock, log *slog.Logger, reg prometheu
 	if deps.WallClock == nil {
 		deps.WallClock = clk
 	}
-	s := &Server{cfg: cfg, p: p, store: deps.Store, charger: deps.Charger, mailer: deps.Mailer, clock: clk, wall: deps.WallClock, log: log, pages: pg,
+	st := deps.Store
+	s := &Server{cfg: cfg, p: p, sessions: st, signIn: st, captive: st, accounts: st, methodStore: st, payKeys: st, ticketStore: st, charger: deps.Charger, mailer: deps.Mailer, clock: clk, wall: deps.WallClock, log: log, pages: pg,
 		limiter: newLimiter(cfg.SignInsPerMinute, time.Minute), metrics: newMetrics(reg),
 		csrfKey: derive(cfg.Secrets[0], "csrf"), codeKey: derive(cfg.Secrets[0], "sign-in code")}
 	if !p.secure {

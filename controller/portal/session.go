@@ -70,7 +70,7 @@ func (s *Server) currentSession(r *http.Request) *session {
 	if err != nil || len(c.Value) < 40 || len(c.Value) > 64 {
 		return nil
 	}
-	ps, err := s.store.PortalSession(r.Context(), hashSecret(c.Value), s.clock.Now(), s.cfg.IdleTimeout)
+	ps, err := s.sessions.PortalSession(r.Context(), hashSecret(c.Value), s.clock.Now(), s.cfg.IdleTimeout)
 	if err != nil {
 		if billing.ErrorCode(err) != billing.EUNAUTHORIZED {
 			s.log.Error("reading a portal session", "err", err)
@@ -83,7 +83,7 @@ func (s *Server) currentSession(r *http.Request) *session {
 // startSession signs the browser in to accountID.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, accountID int64, via string, serviceID int64) error {
 	if old := s.currentSession(r); old != nil {
-		_ = s.store.EndPortalSession(r.Context(), old.IDHash, s.clock.Now())
+		_ = s.sessions.EndPortalSession(r.Context(), old.IDHash, s.clock.Now())
 	}
 	raw := randomString(32)
 	now := s.clock.Now()
@@ -91,7 +91,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, accountID 
 	if via == billing.SignInCaptive {
 		ttl = s.cfg.CaptiveSessionTTL
 	}
-	err := s.store.CreatePortalSession(r.Context(), billing.PortalSession{IDHash: hashSecret(raw), AccountID: accountID, Via: via,
+	err := s.sessions.CreatePortalSession(r.Context(), billing.PortalSession{IDHash: hashSecret(raw), AccountID: accountID, Via: via,
 		ServiceID: serviceID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(ttl)})
 	if err != nil {
 		return err
@@ -119,7 +119,7 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *session)) ht
 		if r.Method == http.MethodPost && s.refusedCSRF(w, r, sess) {
 			return
 		}
-		acct, err := s.store.Account(r.Context(), sess.AccountID)
+		acct, err := s.accounts.Account(r.Context(), sess.AccountID)
 		if err != nil {
 			s.internalError(w, r, "reading an account", err)
 			return

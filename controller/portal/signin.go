@@ -96,7 +96,7 @@ func (s *Server) requestCode(w http.ResponseWriter, r *http.Request) {
 // sendCode creates and emails a code; it returns the metric result.
 func (s *Server) sendCode(r *http.Request, number string) string {
 	ctx := r.Context()
-	acct, err := s.store.AccountByNumber(ctx, number)
+	acct, err := s.signIn.AccountByNumber(ctx, number)
 	if err != nil {
 		if billing.ErrorCode(err) != billing.ENOTFOUND {
 			s.log.Error("portal: looking up an account for a sign-in code", "err", err)
@@ -109,7 +109,7 @@ func (s *Server) sendCode(r *http.Request, number string) string {
 	}
 	code := newCode()
 	now := s.clock.Now()
-	ok, err := s.store.CreatePortalCode(ctx, acct.ID, s.codeHash(acct.ID, code), s.clientAddr(r).String(), now, now.Add(s.cfg.CodeTTL),
+	ok, err := s.signIn.CreatePortalCode(ctx, acct.ID, s.codeHash(acct.ID, code), s.clientAddr(r).String(), now, now.Add(s.cfg.CodeTTL),
 		s.cfg.CodeWindow, s.cfg.CodesPerWindow)
 	if err != nil {
 		s.log.Error("portal: storing a sign-in code", "account_id", acct.ID, "err", err)
@@ -159,7 +159,7 @@ func (s *Server) verifyCode(w http.ResponseWriter, r *http.Request) {
 		wrong()
 		return
 	}
-	acct, err := s.store.AccountByNumber(r.Context(), number)
+	acct, err := s.signIn.AccountByNumber(r.Context(), number)
 	if err != nil {
 		if billing.ErrorCode(err) == billing.ENOTFOUND {
 			wrong()
@@ -168,7 +168,7 @@ func (s *Server) verifyCode(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "looking up an account", err)
 		return
 	}
-	ok, err := s.store.RedeemPortalCode(r.Context(), acct.ID, s.codeHash(acct.ID, code), s.clock.Now(), s.cfg.CodeAttempts)
+	ok, err := s.signIn.RedeemPortalCode(r.Context(), acct.ID, s.codeHash(acct.ID, code), s.clock.Now(), s.cfg.CodeAttempts)
 	if err != nil {
 		s.internalError(w, r, "checking a sign-in code", err)
 		return
@@ -227,7 +227,7 @@ func (s *Server) captiveSignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	// Used up first, whatever happens next: any use of a token is its one
 	// use.
-	fresh, err := s.store.UseCaptiveToken(r.Context(), claims.ID, claims.ServiceID, now, claims.Expires, captive.ClockSkew)
+	fresh, err := s.captive.UseCaptiveToken(r.Context(), claims.ID, claims.ServiceID, now, claims.Expires, captive.ClockSkew)
 	if err != nil {
 		s.internalError(w, r, "recording a captive token's use", err)
 		return
@@ -237,7 +237,7 @@ func (s *Server) captiveSignIn(w http.ResponseWriter, r *http.Request) {
 			"This link was already used. Open any web page again to get a new one, or sign in with your account number.")
 		return
 	}
-	svc, err := s.store.Service(r.Context(), claims.ServiceID)
+	svc, err := s.captive.Service(r.Context(), claims.ServiceID)
 	switch {
 	case billing.ErrorCode(err) == billing.ENOTFOUND:
 		bad(errors.New("the token's service does not exist"))
@@ -271,7 +271,7 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 		if s.refusedCSRF(w, r, sess) {
 			return
 		}
-		if err := s.store.EndPortalSession(r.Context(), sess.IDHash, s.clock.Now()); err != nil {
+		if err := s.sessions.EndPortalSession(r.Context(), sess.IDHash, s.clock.Now()); err != nil {
 			s.internalError(w, r, "ending a session", err)
 			return
 		}

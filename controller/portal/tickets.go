@@ -21,7 +21,7 @@ func (s *Server) renderTickets(w http.ResponseWriter, r *http.Request, sess *ses
 	ctx := r.Context()
 	acct := sess.Account
 	var err error
-	if d.Tickets, err = s.store.Tickets(ctx, billing.TicketFilter{AccountID: sess.AccountID, Limit: 100}); err != nil {
+	if d.Tickets, err = s.ticketStore.Tickets(ctx, billing.TicketFilter{AccountID: sess.AccountID, Limit: 100}); err != nil {
 		s.internalError(w, r, "listing tickets", err)
 		return
 	}
@@ -30,7 +30,7 @@ func (s *Server) renderTickets(w http.ResponseWriter, r *http.Request, sess *ses
 
 func (s *Server) openTicket(w http.ResponseWriter, r *http.Request, sess *session) {
 	d := ticketsData{Subject: r.PostFormValue("subject"), Body: r.PostFormValue("body")}
-	t, err := s.store.OpenTicket(r.Context(), sess.AccountID, d.Subject, d.Body, s.clock.Now())
+	t, err := s.ticketStore.OpenTicket(r.Context(), sess.AccountID, d.Subject, d.Body, s.clock.Now())
 	if err != nil {
 		if billing.ErrorCode(err) == billing.EINVALID {
 			s.renderTickets(w, r, sess, http.StatusUnprocessableEntity, "Ticket: "+billing.ErrorMessage(err)+".", d)
@@ -61,7 +61,7 @@ func (s *Server) renderTicket(w http.ResponseWriter, r *http.Request, sess *sess
 		s.notFound(w, r)
 		return
 	}
-	t, err := s.store.Ticket(ctx, sess.AccountID, id)
+	t, err := s.ticketStore.Ticket(ctx, sess.AccountID, id)
 	if billing.ErrorCode(err) == billing.ENOTFOUND || err == nil && t.AccountID != sess.AccountID {
 		s.notFound(w, r)
 		return
@@ -78,7 +78,7 @@ func (s *Server) renderTicket(w http.ResponseWriter, r *http.Request, sess *sess
 func (s *Server) replyTicket(w http.ResponseWriter, r *http.Request, sess *session) {
 	id := idParam(r, "id")
 	body := r.PostFormValue("body")
-	_, err := s.store.ReplyTicket(r.Context(), sess.AccountID, id, billing.AuthorSubscriber, sess.Account.Number, body, s.clock.Now())
+	_, err := s.ticketStore.ReplyTicket(r.Context(), sess.AccountID, id, billing.AuthorSubscriber, sess.Account.Number, body, s.clock.Now())
 	switch billing.ErrorCode(err) {
 	case "":
 	case billing.ENOTFOUND:
@@ -96,7 +96,7 @@ func (s *Server) replyTicket(w http.ResponseWriter, r *http.Request, sess *sessi
 
 func (s *Server) closeTicket(w http.ResponseWriter, r *http.Request, sess *session) {
 	id := idParam(r, "id")
-	_, err := s.store.CloseTicket(r.Context(), sess.AccountID, id, sess.Account.Number, s.clock.Now())
+	_, err := s.ticketStore.CloseTicket(r.Context(), sess.AccountID, id, sess.Account.Number, s.clock.Now())
 	switch billing.ErrorCode(err) {
 	case "":
 	case billing.ENOTFOUND:

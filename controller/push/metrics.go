@@ -73,6 +73,10 @@ func (m *Metrics) Sent(pop, typ string) prometheus.Counter { return m.sent.WithL
 // services whose current desired state is not confirmed by an agent. A
 // [Server] whose feed implements it serves tollgate_push_unconfirmed_services.
 type UnconfirmedCounter interface {
+	// UnconfirmedServices counts, for every POP, the services whose
+	// desired state its agent has not confirmed (zeros for a POP whose
+	// all are); no coded errors (an error is the store's, and the gauge
+	// shows nothing for that scrape).
 	UnconfirmedServices(ctx context.Context) (map[string]billing.UnconfirmedCount, error)
 }
 
