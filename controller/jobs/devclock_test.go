@@ -26,10 +26,7 @@ func TestDevClockSurvivesRestartAndMayStartInThePast(t *testing.T) {
 	if !near(first.Now(), start) {
 		t.Fatalf("clock starts at %s, want dev.clock_start %s (in the past)", first.Now(), start)
 	}
-	r, err := New(Config{DisableSchedule: true}, db, first, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newRunner(t, Config{DisableSchedule: true}, db, first, quiet)
 	dev := NewDevClock(r, first)
 	dev.Step = 24 * time.Hour
 	if _, _, err := dev.Advance(ctx, 30*24*time.Hour); err != nil {
