@@ -224,9 +224,11 @@ type RefundRecoverer interface {
 func (r *Runner) UseRefundRecoverer(rr RefundRecoverer) { r.refunds = rr }
 
 // New builds a runner on the store's ports; pool is only River's: its
-// driver runs River's own tables on it. It does not start working until
-// Start. Errors: a missing pool or port (named), or River's configuration
-// error.
+// driver runs River's own tables on it. The caller registers the runner
+// with the store as the inserter of notice and delivery jobs (the
+// controller does both in app.NewJobRunner). It does not start working
+// until Start. Errors: a missing port or pool (named), or River's
+// configuration error.
 func New(cfg Config, pool *pgxpool.Pool, store Stores, clk clock.Clock, log *slog.Logger) (*Runner, error) {
 	if f := store.missing(); f != "" {
 		return nil, fmt.Errorf("jobs: store port Stores.%s is required", f)
