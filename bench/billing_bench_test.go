@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tollgate-isp/tollgate/controller/app"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/jobs"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
@@ -81,7 +82,7 @@ func BenchmarkBillingRun(b *testing.B) {
 	}
 
 	batch, _ := strconv.Atoi(os.Getenv("BENCH_BATCH_SIZE")) // 0: the production default
-	runner, err := jobs.New(jobs.Config{Workers: 2, DisableSchedule: true, BatchSize: batch}, db, clock.NewFixed(now), quiet)
+	runner, err := app.NewJobRunner(jobs.Config{Workers: 2, DisableSchedule: true, BatchSize: batch}, db, clock.NewFixed(now), quiet)
 	if err != nil {
 		b.Fatal(err)
 	}

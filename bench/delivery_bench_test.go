@@ -12,6 +12,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/tollgate-isp/tollgate/controller/app"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/delivery"
 	"github.com/tollgate-isp/tollgate/controller/documents"
@@ -109,7 +110,7 @@ func BenchmarkDelivery10k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	runner, err := jobs.New(jobs.Config{DisableSchedule: true}, db, clk, quiet)
+	runner, err := app.NewJobRunner(jobs.Config{DisableSchedule: true}, db, clk, quiet)
 	if err != nil {
 		b.Fatal(err)
 	}

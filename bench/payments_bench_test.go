@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/api"
+	"github.com/tollgate-isp/tollgate/controller/app"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/jobs"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
@@ -83,7 +84,7 @@ func BenchmarkPaymentsAPI(b *testing.B) {
 		clients = n
 	}
 	seedAccounts(ctx, b, db, accounts)
-	runner, err := jobs.New(jobs.Config{DisableSchedule: true}, db, clock.Real{}, quiet)
+	runner, err := app.NewJobRunner(jobs.Config{DisableSchedule: true}, db, clock.Real{}, quiet)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tollgate-isp/tollgate/controller/app"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/jobs"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
@@ -65,7 +66,7 @@ func BenchmarkSweep1M(b *testing.B) {
 	now := time.Date(2026, 12, 20, 18, 0, 0, 0, time.UTC) // noon in Chicago
 	// As in the controller: each notice goes in with the River job that
 	// sends it (one COPY for the sweep's).
-	if _, err := jobs.New(jobs.Config{DisableSchedule: true}, db, clock.NewFixed(now), quiet); err != nil {
+	if _, err := app.NewJobRunner(jobs.Config{DisableSchedule: true}, db, clock.NewFixed(now), quiet); err != nil {
 		b.Fatal(err)
 	}
 	typ, err := db.CreateAccountType(ctx, billing.AccountType{Name: "residential", DueDays: 14, GraceDays: 7,

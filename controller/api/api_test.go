@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/tollgate-isp/tollgate/controller/api"
+	"github.com/tollgate-isp/tollgate/controller/app"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/charge"
 	"github.com/tollgate-isp/tollgate/controller/jobs"
@@ -73,7 +74,7 @@ func newEnv(t *testing.T) *env {
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	runner, err := jobs.New(jobs.Config{DisableSchedule: true}, db, clock.Real{}, log)
+	runner, err := app.NewJobRunner(jobs.Config{DisableSchedule: true}, db, clock.Real{}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

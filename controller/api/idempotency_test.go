@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/api"
+	"github.com/tollgate-isp/tollgate/controller/app"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/charge"
 	"github.com/tollgate-isp/tollgate/controller/delivery"
@@ -96,7 +97,7 @@ func TestEveryMutatingOperationDeclaresItsKey(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	runner, err := jobs.New(jobs.Config{DisableSchedule: true}, e.db, clock.Real{}, quiet)
+	runner, err := app.NewJobRunner(jobs.Config{DisableSchedule: true}, e.db, clock.Real{}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

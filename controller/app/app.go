@@ -140,7 +140,7 @@ func (c *Controller) build(ctx context.Context, opts Options, tokens []api.Token
 			}
 		}
 	}
-	runner, err := jobs.New(jobs.Config{Workers: c.cfg.Jobs.Workers, TickInterval: c.cfg.Jobs.TickInterval,
+	runner, err := NewJobRunner(jobs.Config{Workers: c.cfg.Jobs.Workers, TickInterval: c.cfg.Jobs.TickInterval,
 		JobTimeout: c.cfg.Jobs.JobTimeout, RescueStuckAfter: c.cfg.Jobs.RescueAfter, LeaseTTL: c.cfg.Jobs.LeaseTTL, BatchSize: c.cfg.Jobs.BatchSize,
 		IdempotencyRetention: c.cfg.Jobs.IdempotencyRetention, EnforcementRetention: c.cfg.Jobs.EnforcementRetention,
 		Guard: c.cfg.Delinquency.Guard, DeliveryInterval: c.cfg.Delivery.Interval, NoticeWorkers: c.cfg.Notices.Concurrency,

@@ -311,6 +311,10 @@ const (
 	SweepManual    SweepTrigger = "manual"
 )
 
+// SweepActor is the actor recorded for scheduled sweeps' decisions (the
+// job runner's daily sweep), and for a sweep whose request names none.
+const SweepActor = "job:delinquency-sweep"
+
 // SweepRequest asks for a delinquency sweep of one account type.
 type SweepRequest struct {
 	AccountTypeID int64

@@ -72,7 +72,7 @@ func TestAutopayChargesOnDueDateAndRetriesOnSchedule(t *testing.T) {
 		t.Fatalf("billing: %+v %v", res, err)
 	}
 
-	r := &Runner{db: db, clock: clk, log: quiet, charger: charger}
+	r := &Runner{store: storesOf(db), clock: clk, log: quiet, charger: charger}
 	w := &autopayWorker{r: r}
 	attempts := func(acct string) []billing.PaymentAttempt {
 		as, err := db.PaymentAttempts(ctx, accounts[acct])
@@ -167,7 +167,7 @@ func TestAutopayTurnedOnDoesNotChargeWhatIsAlreadyPastDue(t *testing.T) {
 	}
 	bill(billing.NewDate(2026, 11, 26)) // December's invoice, due 2026-12-10
 
-	w := &autopayWorker{r: &Runner{db: db, clock: clk, log: quiet, charger: charger}}
+	w := &autopayWorker{r: &Runner{store: storesOf(db), clock: clk, log: quiet, charger: charger}}
 	work := func(d billing.Date) {
 		t.Helper()
 		clk.Set(time.Date(d.Year, d.Month, d.Day, 18, 0, 0, 0, time.UTC))

@@ -14,8 +14,9 @@ import (
 
 // Invoice delivery (issue 9). When a billing run's last batch is done, a
 // run-delivery job queues its invoices' deliveries and, in the same
-// transaction, one River job per delivery (Runner.InsertDeliveryJobsTx,
-// through postgres.DeliveryJobs); a re-send inserts a new job with the row
+// transaction, one River job per delivery (the store calls
+// Runner.InsertDeliveryJobsTx: controller/app registers the runner as the
+// store's postgres.DeliveryJobs); a re-send inserts a new job with the row
 // it queues again. Each delivery job renders and sends one invoice by one
 // channel (delivery.Worker.Deliver); River retries it on the deliveries'
 // backoff. A periodic run-delivery job (every Config.DeliveryInterval)
@@ -41,8 +42,10 @@ const undeliveredWait = time.Hour
 
 // Deliverer delivers one invoice delivery for its job (delivery.Worker).
 type Deliverer interface {
-	// Deliver makes one attempt at delivery id for job jobID; the error is
-	// a store error (the job is retried).
+	// Deliver makes one attempt at delivery id for job jobID; delivery
+	// failures are in the Result (Retry, Failed), a delivery no longer
+	// queued is Gone. Errors: the store's (the invoice could not be loaded
+	// or the outcome not recorded; the job is retried).
 	Deliver(ctx context.Context, id, jobID int64) (delivery.Result, error)
 	// RetryAfter is the wait after the attempts'th failed attempt.
 	RetryAfter(attempts int) time.Duration
@@ -83,9 +86,10 @@ func (DeliverInvoiceArgs) InsertOpts() river.InsertOpts {
 			rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
 }
 
-// InsertDeliveryJobsTx inserts in tx one job per delivery id (postgres.DeliveryJobs): new
-// deliveries' jobs with one COPY (InsertManyFastTx); again (re-sends) with
-// River's uniqueness, so a delivery whose job still waits gets no second one.
+// InsertDeliveryJobsTx inserts in tx one job per delivery id (the store's
+// postgres.DeliveryJobs): new deliveries' jobs with one COPY
+// (InsertManyFastTx); again (re-sends) with River's uniqueness, so a
+// delivery whose job still waits gets no second one.
 // The error is River's or the database's: nothing was inserted.
 func (r *Runner) InsertDeliveryJobsTx(ctx context.Context, tx pgx.Tx, deliveryIDs []int64, again bool) error {
 	params := make([]river.InsertManyParams, len(deliveryIDs))
@@ -158,14 +162,15 @@ func (r *Runner) runFinished(ctx context.Context, runID int64) {
 // QueueDeliveries queues billing run runID's invoices for delivery (if
 // runID is not 0 and they were not queued before) and those of any run
 // finished in the last 7 days whose invoices were never queued, each
-// delivery with the job that delivers it. The error is the store's.
+// delivery with the job that delivers it. Errors: Deliveries' (the runs
+// queued before it stay queued).
 func (r *Runner) QueueDeliveries(ctx context.Context, runID int64) error {
 	if r.deliverer == nil {
 		return nil
 	}
 	channels := r.deliverer.Channels()
 	now := r.clock.Now()
-	runs, err := r.db.UnqueuedRuns(ctx, now.Add(-catchUpWindow))
+	runs, err := r.store.Deliveries.UnqueuedRuns(ctx, now.Add(-catchUpWindow))
 	if err != nil {
 		return err
 	}
@@ -173,7 +178,7 @@ func (r *Runner) QueueDeliveries(ctx context.Context, runID int64) error {
 		runs = append([]int64{runID}, runs...)
 	}
 	for _, id := range runs {
-		queued, n, err := r.db.QueueRunDeliveries(ctx, id, channels, now)
+		queued, n, err := r.store.Deliveries.QueueRunDeliveries(ctx, id, channels, now)
 		if err != nil {
 			return err
 		}

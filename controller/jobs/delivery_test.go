@@ -69,10 +69,7 @@ func TestBillingRunIsDeliveredWhenItFinishes(t *testing.T) {
 	}
 
 	// A run that finishes before delivery is configured.
-	early, err := New(Config{DisableSchedule: true}, db, clk, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
+	early := newRunner(t, Config{DisableSchedule: true}, db, clk, quiet)
 	if err := early.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -84,10 +81,7 @@ func TestBillingRunIsDeliveredWhenItFinishes(t *testing.T) {
 		t.Fatalf("%d deliveries queued without a deliverer", len(ds))
 	}
 
-	r, err := New(Config{DisableSchedule: true}, db, clk, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newRunner(t, Config{DisableSchedule: true}, db, clk, quiet)
 	r.UseDeliverer(wk)
 	if err := r.Start(ctx); err != nil {
 		t.Fatal(err)

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
 	"github.com/tollgate-isp/tollgate/controller/billing"
-	"github.com/tollgate-isp/tollgate/controller/postgres"
 	"github.com/tollgate-isp/tollgate/internal/clock"
 )
 
@@ -32,9 +34,8 @@ func NewDevClock(r *Runner, clk *clock.Offset) *DevClock {
 // continues where the clock was (it kept running at real speed meanwhile).
 // Only with no clock stored does it start clk at start (unless zero; it may
 // be in the past) and store it. restored reports that the stored clock was
-// used (start, if any, was then ignored). It returns the database's error,
-// if any.
-func RestoreDevClock(ctx context.Context, db *postgres.DB, clk *clock.Offset, start time.Time) (restored bool, err error) {
+// used (start, if any, was then ignored). Errors: db's.
+func RestoreDevClock(ctx context.Context, db DevClockStore, clk *clock.Offset, start time.Time) (restored bool, err error) {
 	offset, ok, err := db.DevClockOffset(ctx)
 	if err != nil {
 		return false, fmt.Errorf("dev clock: %w", err)
@@ -64,7 +65,7 @@ func (c *DevClock) Advance(ctx context.Context, d time.Duration) (time.Time, []b
 		now := c.clock.Advance(min(remaining, c.Step))
 		// Stored before the step's runs, so a restart never goes back to
 		// a date whose runs have begun.
-		if err := c.r.db.SaveDevClockOffset(ctx, c.clock.Offset(), now); err != nil {
+		if err := c.r.store.DevClock.SaveDevClockOffset(ctx, c.clock.Offset(), now); err != nil {
 			return now, opened, fmt.Errorf("dev clock: %w", err)
 		}
 		runs, err := c.r.tick(ctx, now, billing.TriggerClock)
@@ -96,7 +97,7 @@ func (c *DevClock) waitRun(ctx context.Context, id int64) (billing.BillingRun, e
 	ctx, cancel := context.WithTimeout(ctx, c.Wait)
 	defer cancel()
 	for {
-		run, err := c.r.db.BillingRun(ctx, id)
+		run, err := c.r.store.Runs.BillingRun(ctx, id)
 		if err != nil {
 			return run, err
 		}
@@ -111,16 +112,20 @@ func (c *DevClock) waitRun(ctx context.Context, id int64) (billing.BillingRun, e
 	}
 }
 
-// waitJobs waits until no autopay or late-fee job is waiting or running.
+// waitJobs waits until no autopay or late-fee job is waiting or running
+// (asking River's client). Errors: River's, or the wait's timeout.
 func (c *DevClock) waitJobs(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.Wait)
 	defer cancel()
+	busy := river.NewJobListParams().Kinds(AutopayArgs{}.Kind(), LateFeesArgs{}.Kind()).
+		States(rivertype.JobStateAvailable, rivertype.JobStateRunning, rivertype.JobStatePending).First(1)
 	for {
-		var n int
-		err := c.r.db.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job
-			WHERE kind IN ('autopay', 'late_fees') AND state IN ('available', 'running', 'pending')`).Scan(&n)
-		if err != nil || n == 0 {
-			return err
+		res, err := c.r.river.JobList(ctx, busy)
+		if err != nil {
+			return fmt.Errorf("dev clock: listing autopay and late-fee jobs: %w", err)
+		}
+		if len(res.Jobs) == 0 {
+			return nil
 		}
 		select {
 		case <-ctx.Done():

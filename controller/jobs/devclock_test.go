@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/internal/clock"
 )
 
@@ -26,10 +29,7 @@ func TestDevClockSurvivesRestartAndMayStartInThePast(t *testing.T) {
 	if !near(first.Now(), start) {
 		t.Fatalf("clock starts at %s, want dev.clock_start %s (in the past)", first.Now(), start)
 	}
-	r, err := New(Config{DisableSchedule: true}, db, first, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newRunner(t, Config{DisableSchedule: true}, db, first, quiet)
 	dev := NewDevClock(r, first)
 	dev.Step = 24 * time.Hour
 	if _, _, err := dev.Advance(ctx, 30*24*time.Hour); err != nil {
@@ -45,5 +45,42 @@ func TestDevClockSurvivesRestartAndMayStartInThePast(t *testing.T) {
 		if want := start.AddDate(0, 0, 30); !near(again.Now(), want) {
 			t.Fatalf("after a restart (clock_start %s) the clock is at %s, want where it was, %s", cfgStart, again.Now(), want)
 		}
+	}
+}
+
+// TestDevClockWaitsForAutopayAndLateFeeJobs: before the dev clock moves on
+// it waits, asking River's client, while an autopay or late-fee job is
+// still to run; other jobs, and those that are done, do not hold it up.
+// The runner is not started, so a job inserted stays available.
+func TestDevClockWaitsForAutopayAndLateFeeJobs(t *testing.T) {
+	ctx, quiet, db := context.Background(), quietLog(), openDB(t)
+	clk := &clock.Offset{}
+	r := newRunner(t, Config{DisableSchedule: true}, db, clk, quiet)
+	dev := NewDevClock(r, clk)
+	dev.Wait = 200 * time.Millisecond
+	if err := dev.waitJobs(ctx); err != nil {
+		t.Fatalf("no jobs at all: %v", err)
+	}
+	date := billing.NewDate(2026, 12, 1)
+	for _, args := range []river.JobArgs{LateFeesArgs{AccountTypeID: 1, Date: date}, AutopayArgs{AccountTypeID: 1, Date: date}} {
+		res, err := r.river.Insert(ctx, args, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := dev.waitJobs(ctx); err == nil {
+			t.Fatalf("the dev clock did not wait for a waiting %s job", args.Kind())
+		}
+		if _, err := r.river.JobCancel(ctx, res.Job.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := dev.waitJobs(ctx); err != nil {
+			t.Fatalf("the dev clock waits for a cancelled %s job: %v", args.Kind(), err)
+		}
+	}
+	if _, err := r.river.Insert(ctx, PurgeArgs{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := dev.waitJobs(ctx); err != nil {
+		t.Fatalf("the dev clock waits for a housekeeping job: %v", err)
 	}
 }

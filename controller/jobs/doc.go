@@ -12,6 +12,16 @@
 // records staff see. [DevClock] drives the same work from a
 // simulated clock in dev and demo mode.
 //
+// The package does not know the store: it declares what it needs from it
+// as small interfaces ([BillingRuns], [Collections], [Deliveries],
+// [RunnerUpkeep], [Housekeeping], [PendingGatewayWork], [DevClockStore];
+// ports.go), each method saying which coded errors it returns, and [New]
+// takes them as [Stores] with the pool River's driver runs on. Its own
+// questions about jobs go to River's client (JobList, JobRetry), never to
+// River's tables. controller/app wires the one store (controller/postgres)
+// into every port and registers the [Runner] with the store as the
+// inserter of notice and delivery jobs (app.NewJobRunner).
+//
 // Work is made idempotent in the database, not in memory: a billing run is
 // unique per (account type, date), each batch records when it finished in the
 // same transaction as its invoices, and invoices are unique per (account,

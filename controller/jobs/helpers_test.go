@@ -27,6 +27,25 @@ func openDB(t *testing.T) *postgres.DB {
 	return db
 }
 
+// storesOf is every port of the runner served by db, as the controller
+// wires them.
+func storesOf(db *postgres.DB) Stores {
+	return Stores{Runs: db, Collections: db, Deliveries: db, Upkeep: db, Housekeeping: db, Gateway: db, DevClock: db}
+}
+
+// newRunner builds a runner on db and registers it with db as the inserter
+// of notice and delivery jobs, as the controller does (controller/app).
+func newRunner(t *testing.T, cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) *Runner {
+	t.Helper()
+	r, err := New(cfg, db.Pool, storesOf(db), clk, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.UseNoticeJobs(r)
+	db.UseDeliveryJobs(r)
+	return r
+}
+
 // quietLog is a logger that writes nothing.
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
@@ -47,10 +66,7 @@ func startMailingRunner(t *testing.T, db *postgres.DB, clk *clock.Fixed, quiet *
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := New(Config{DisableSchedule: true}, db, clk, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newRunner(t, Config{DisableSchedule: true}, db, clk, quiet)
 	r.UseNotifier(d)
 	if err := r.Start(ctx); err != nil {
 		t.Fatal(err)

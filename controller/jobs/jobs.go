@@ -8,11 +8,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
-	"github.com/tollgate-isp/tollgate/controller/postgres"
 	"github.com/tollgate-isp/tollgate/internal/clock"
 )
 
@@ -160,18 +160,24 @@ func (AutopayArgs) Kind() string { return "autopay" }
 
 // Charger charges a payment method on file (the charge service).
 type Charger interface {
-	// Charge charges a method on file under key (a declined charge is an
-	// attempt with status failed, not an error): ENOTFOUND for an unknown
-	// account or method, EINVALID for a removed method or a bad amount,
-	// ECONFLICT for a key used for another charge; charge.ErrChargeUnsettled
-	// when the gateway's answer is unknown (recovery settles it).
+	// Charge charges amount to method methodID of account accountID once
+	// per key; a declined charge is not an error (the attempt says failed
+	// and why). Errors: ENOTFOUND for an unknown account or method,
+	// EINVALID for a removed method or a bad amount, ECONFLICT for a key
+	// used for another charge; the gateway's refusal; charge's
+	// ErrChargeUnsettled (wrapped) when the gateway's answer is unknown
+	// (the attempt stays pending for the recovery job). The autopay job
+	// logs any of them and tries again on the type's retry schedule.
 	Charge(ctx context.Context, accountID, methodID, amount int64, trigger billing.AttemptTrigger, key string, invoiceID *int64, attemptNo int) (billing.PaymentAttempt, error)
 }
 
-// Runner owns the River client and the billing scheduler.
+// Runner owns the River client and the billing scheduler. It inserts the
+// jobs that send notices and deliver invoices in the store's transactions
+// (InsertNoticeJobsTx, InsertDeliveryJobsTx): the controller registers it
+// with the store (controller/app).
 type Runner struct {
 	cfg      Config
-	db       *postgres.DB
+	store    Stores
 	clock    clock.Clock
 	log      *slog.Logger
 	river    *river.Client[pgx.Tx]
@@ -198,13 +204,17 @@ func (r *Runner) UseCharger(c Charger) { r.charger = c }
 // RefundRecoverer settles refunds and charge attempts left pending
 // (charge.Service).
 type RefundRecoverer interface {
-	// RecoverRefund settles a pending refund (completed, released, sent
-	// again or flagged for staff) and returns it as it now stands; no coded
-	// errors: an error means the gateway could not be asked (retry later).
+	// RecoverRefund settles pending refund r from its gateway (completed,
+	// released, sent again with its key, or flagged for staff) and returns
+	// it as it now stands. Errors: the gateway could not be asked (on a
+	// resend, charge's ErrRefundUnsettled, wrapped), or the store's; r then
+	// stays pending and the next run tries again.
 	RecoverRefund(ctx context.Context, r billing.Refund) (billing.Refund, error)
-	// RecoverAttempt settles a pending charge attempt (sent again under its
-	// key, or flagged for staff); no coded errors: an error means the
-	// gateway could not be asked (retry later).
+	// RecoverAttempt settles pending charge attempt a (sent again with its
+	// key while under 23 h old, else flagged for staff) and returns it as
+	// it now stands. Errors: the gateway's answer is unknown (charge's
+	// ErrChargeUnsettled, wrapped), or the store's; a then stays pending
+	// and the next run tries again.
 	RecoverAttempt(ctx context.Context, a billing.PaymentAttempt) (billing.PaymentAttempt, error)
 }
 
@@ -213,12 +223,21 @@ type RefundRecoverer interface {
 // before Start.
 func (r *Runner) UseRefundRecoverer(rr RefundRecoverer) { r.refunds = rr }
 
-// New builds a runner on db, and makes db insert the jobs that send queued
-// notices and deliver invoices through it (postgres.DB.UseNoticeJobs,
-// UseDeliveryJobs). It does not start working until Start.
-func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runner, error) {
+// New builds a runner on the store's ports; pool is only River's: its
+// driver runs River's own tables on it. The caller registers the runner
+// with the store as the inserter of notice and delivery jobs (the
+// controller does both in app.NewJobRunner). It does not start working
+// until Start. Errors: a missing port or pool (named), or River's
+// configuration error.
+func New(cfg Config, pool *pgxpool.Pool, store Stores, clk clock.Clock, log *slog.Logger) (*Runner, error) {
+	if f := store.missing(); f != "" {
+		return nil, fmt.Errorf("jobs: store port Stores.%s is required", f)
+	}
+	if pool == nil {
+		return nil, errors.New("jobs: a database pool (River's) is required")
+	}
 	cfg = cfg.withDefaults()
-	r := &Runner{cfg: cfg, db: db, clock: clk, log: log}
+	r := &Runner{cfg: cfg, store: store, clock: clk, log: log}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &batchWorker{r: r})
 	river.AddWorker(workers, &tickWorker{r: r})
@@ -255,13 +274,11 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 				func() (river.JobArgs, *river.InsertOpts) { return GatewayRecoveryArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true})}
 	}
-	client, err := river.NewClient(riverpgxv5.New(db.Pool), rc)
+	client, err := river.NewClient(riverpgxv5.New(pool), rc)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	r.river = client
-	db.UseNoticeJobs(r)
-	db.UseDeliveryJobs(r)
 	return r, nil
 }
 
@@ -269,7 +286,7 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 // lapsed, and begins working jobs; Stop ends it. It returns the database's
 // or River's error, if any (then nothing was started).
 func (r *Runner) Start(ctx context.Context) error {
-	if err := r.db.RenewJobLease(ctx, r.river.ID()); err != nil {
+	if err := r.store.Upkeep.RenewJobLease(ctx, r.river.ID()); err != nil {
 		return fmt.Errorf("job runner lease: %w", err)
 	}
 	if err := r.river.Start(ctx); err != nil {
@@ -278,7 +295,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	r.started = true
 	// Queued notices and deliveries without a job (queued before they were
 	// River jobs) get one; those whose job waits keep theirs.
-	if n, d, err := r.db.AdoptQueuedWithoutJobs(ctx); err != nil {
+	if n, d, err := r.store.Upkeep.AdoptQueuedWithoutJobs(ctx); err != nil {
 		r.log.Warn("queued notices and deliveries without a job were not given one; retried at the next start", "err", err)
 	} else if n+d > 0 {
 		r.log.Info("queued notices and deliveries checked for a job", "notices", n, "deliveries", d)
@@ -297,10 +314,10 @@ func (r *Runner) keepLease(ctx context.Context) {
 	t := time.NewTicker(r.cfg.LeaseTTL / 3)
 	defer t.Stop()
 	for {
-		if err := r.db.RenewJobLease(ctx, id); err != nil && ctx.Err() == nil {
+		if err := r.store.Upkeep.RenewJobLease(ctx, id); err != nil && ctx.Err() == nil {
 			r.log.Warn("job runner lease not renewed; retrying", "client_id", id, "err", err)
 		}
-		rescued, err := r.db.RescueOrphanedJobs(ctx, r.cfg.LeaseTTL)
+		rescued, err := r.store.Upkeep.RescueOrphanedJobs(ctx, r.cfg.LeaseTTL)
 		if err != nil && ctx.Err() == nil {
 			r.log.Warn("rescuing the jobs of stopped job runners failed; retrying", "err", err)
 		}
@@ -329,7 +346,7 @@ func (r *Runner) Stop(ctx context.Context) error {
 		r.stopLease = nil
 		dropCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if derr := r.db.DropJobLease(dropCtx, r.river.ID()); derr != nil {
+		if derr := r.store.Upkeep.DropJobLease(dropCtx, r.river.ID()); derr != nil {
 			r.log.Warn("job runner lease not given up; it lapses by itself", "err", derr)
 		}
 	}
@@ -348,7 +365,7 @@ func (r *Runner) Tick(ctx context.Context, now time.Time) ([]billing.BillingRun,
 const runningRunWait = time.Hour
 
 func (r *Runner) tick(ctx context.Context, now time.Time, trigger billing.RunTrigger) ([]billing.BillingRun, error) {
-	types, err := r.db.AccountTypes(ctx)
+	types, err := r.store.Runs.AccountTypes(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -364,7 +381,7 @@ func (r *Runner) tick(ctx context.Context, now time.Time, trigger billing.RunTri
 		// run's counts stay its own; the next tick opens today's run. A run
 		// opened more than runningRunWait ago that still runs is stuck (a
 		// batch that kept failing), and does not hold the schedule up.
-		if busy, running, err := r.db.RunningBillingRun(ctx, t.ID, now.Add(-runningRunWait)); err != nil {
+		if busy, running, err := r.store.Runs.RunningBillingRun(ctx, t.ID, now.Add(-runningRunWait)); err != nil {
 			return nil, err
 		} else if running {
 			r.log.Info("billing run still running: today's scheduled run waits for it", "account_type_id", t.ID,
@@ -398,8 +415,8 @@ func (r *Runner) sweepDue(ctx context.Context, types []billing.AccountType, now 
 		if now.Before(billing.DateIn(now, loc).StartIn(loc).Add(at)) {
 			continue
 		}
-		res, err := r.db.Sweep(ctx, billing.SweepRequest{AccountTypeID: t.ID, Trigger: billing.SweepScheduled,
-			Actor: postgres.SweepActor, Guard: r.cfg.Guard}, now)
+		res, err := r.store.Collections.Sweep(ctx, billing.SweepRequest{AccountTypeID: t.ID, Trigger: billing.SweepScheduled,
+			Actor: billing.SweepActor, Guard: r.cfg.Guard}, now)
 		if err != nil {
 			return fmt.Errorf("delinquency sweep of account type %d: %w", t.ID, err)
 		}
@@ -416,29 +433,15 @@ func (r *Runner) sweepDue(ctx context.Context, types []billing.AccountType, now 
 }
 
 // StartRun opens the billing run for one account type and date, with one
-// River job per batch of accounts, in one transaction. If the run exists it
-// is returned with created=false.
+// River job per batch of accounts (and the date's late-fee and autopay
+// jobs), in one transaction. If the run exists it is returned with
+// created=false. Errors: BillingRuns.OpenBillingRun's, or River's insert
+// error (then nothing was opened).
 func (r *Runner) StartRun(ctx context.Context, typeID int64, date billing.Date, trigger billing.RunTrigger, by string) (billing.BillingRun, bool, error) {
-	var run billing.BillingRun
-	var created bool
-	err := pgx.BeginTxFunc(ctx, r.db.Pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		var err error
-		run, created, err = postgres.CreateBillingRunTx(ctx, tx, typeID, date, trigger, by, r.cfg.BatchSize, r.clock.Now())
-		if err != nil || !created {
-			return err
-		}
-		params := make([]river.InsertManyParams, 0, run.TotalBatches+1)
-		for b := range run.TotalBatches {
-			params = append(params, river.InsertManyParams{Args: BillingBatchArgs{RunID: run.ID, BatchNo: b},
-				InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}})
-		}
-		params = append(params, river.InsertManyParams{Args: LateFeesArgs{AccountTypeID: typeID, Date: date},
-			InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}},
-			river.InsertManyParams{Args: AutopayArgs{AccountTypeID: typeID, Date: date},
-				InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}})
-		_, err = r.river.InsertManyTx(ctx, tx, params)
-		return err
-	})
+	run, created, err := r.store.Runs.OpenBillingRun(ctx, typeID, date, trigger, by, r.cfg.BatchSize, r.clock.Now(),
+		func(ctx context.Context, tx pgx.Tx, run billing.BillingRun) error {
+			return r.insertRunJobsTx(ctx, tx, run)
+		})
 	if err != nil {
 		return run, false, err
 	}
@@ -447,6 +450,23 @@ func (r *Runner) StartRun(ctx context.Context, typeID int64, date billing.Date, 
 			"accounts", run.TotalAccounts, "batches", run.TotalBatches, "trigger", trigger)
 	}
 	return run, created, nil
+}
+
+// insertRunJobsTx inserts in tx the jobs of a run just opened: one per
+// batch, and its date's late-fee and autopay jobs, each unique by its
+// arguments.
+func (r *Runner) insertRunJobsTx(ctx context.Context, tx pgx.Tx, run billing.BillingRun) error {
+	params := make([]river.InsertManyParams, 0, run.TotalBatches+1)
+	for b := range run.TotalBatches {
+		params = append(params, river.InsertManyParams{Args: BillingBatchArgs{RunID: run.ID, BatchNo: b},
+			InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}})
+	}
+	params = append(params, river.InsertManyParams{Args: LateFeesArgs{AccountTypeID: run.AccountTypeID, Date: run.Date},
+		InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}},
+		river.InsertManyParams{Args: AutopayArgs{AccountTypeID: run.AccountTypeID, Date: run.Date},
+			InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}})
+	_, err := r.river.InsertManyTx(ctx, tx, params)
+	return err
 }
 
 type batchWorker struct {
@@ -458,7 +478,7 @@ func (w *batchWorker) Work(ctx context.Context, job *river.Job[BillingBatchArgs]
 	if w.r.beforeBatch != nil {
 		w.r.beforeBatch(ctx, job.Args)
 	}
-	res, err := w.r.db.RunBillingBatch(ctx, job.Args.RunID, job.Args.BatchNo, w.r.clock.Now())
+	res, err := w.r.store.Runs.RunBillingBatch(ctx, job.Args.RunID, job.Args.BatchNo, w.r.clock.Now())
 	if err != nil {
 		return err
 	}
@@ -492,7 +512,7 @@ type lateFeesWorker struct {
 }
 
 func (w *lateFeesWorker) Work(ctx context.Context, job *river.Job[LateFeesArgs]) error {
-	n, err := w.r.db.ChargeLateFees(ctx, job.Args.AccountTypeID, job.Args.Date, w.r.clock.Now())
+	n, err := w.r.store.Collections.ChargeLateFees(ctx, job.Args.AccountTypeID, job.Args.Date, w.r.clock.Now())
 	if n > 0 {
 		w.r.log.Info("late fees charged", "account_type_id", job.Args.AccountTypeID, "date", job.Args.Date.String(), "fees", n)
 	}
@@ -512,11 +532,11 @@ func (w *autopayWorker) Work(ctx context.Context, job *river.Job[AutopayArgs]) e
 	if w.r.charger == nil {
 		return nil
 	}
-	t, err := w.r.db.AccountType(ctx, job.Args.AccountTypeID)
+	t, err := w.r.store.Runs.AccountType(ctx, job.Args.AccountTypeID)
 	if err != nil {
 		return err
 	}
-	cands, err := w.r.db.AutopayCandidates(ctx, t.ID, job.Args.Date)
+	cands, err := w.r.store.Collections.AutopayCandidates(ctx, t.ID, job.Args.Date)
 	if err != nil {
 		return err
 	}
@@ -561,21 +581,21 @@ type purgeWorker struct {
 // snapshot), and portal sign-in codes and sessions a day after they ended.
 func (w *purgeWorker) Work(ctx context.Context, job *river.Job[PurgeArgs]) error {
 	now := w.r.clock.Now()
-	n, err := w.r.db.PurgeIdempotencyKeys(ctx, now.Add(-w.r.cfg.IdempotencyRetention))
+	n, err := w.r.store.Housekeeping.PurgeIdempotencyKeys(ctx, now.Add(-w.r.cfg.IdempotencyRetention))
 	if n > 0 {
 		w.r.log.Info("idempotency keys purged", "count", n, "retention", w.r.cfg.IdempotencyRetention)
 	}
 	if err != nil {
 		return err
 	}
-	n, err = w.r.db.CompactEnforcementHistory(ctx, now.Add(-w.r.cfg.EnforcementRetention))
+	n, err = w.r.store.Housekeeping.CompactEnforcementHistory(ctx, now.Add(-w.r.cfg.EnforcementRetention))
 	if n > 0 {
 		w.r.log.Info("enforcement history compacted", "changes", n, "retention", w.r.cfg.EnforcementRetention)
 	}
 	if err != nil {
 		return err
 	}
-	n, err = w.r.db.PurgePortal(ctx, now.Add(-24*time.Hour))
+	n, err = w.r.store.Housekeeping.PurgePortal(ctx, now.Add(-24*time.Hour))
 	if n > 0 {
 		w.r.log.Info("expired portal codes and sessions purged", "count", n)
 	}
@@ -616,7 +636,7 @@ func (r *Runner) RecoverRefunds(ctx context.Context) (int, error) {
 	if r.refunds == nil {
 		return 0, nil
 	}
-	pending, err := r.db.PendingRefunds(ctx, r.clock.Now().Add(-r.cfg.GatewayRecoveryAfter), 100)
+	pending, err := r.store.Gateway.PendingRefunds(ctx, r.clock.Now().Add(-r.cfg.GatewayRecoveryAfter), 100)
 	if err != nil {
 		return 0, err
 	}
@@ -637,7 +657,7 @@ func (r *Runner) RecoverAttempts(ctx context.Context) (int, error) {
 	if r.refunds == nil {
 		return 0, nil
 	}
-	pending, err := r.db.PendingAttempts(ctx, r.clock.Now().Add(-r.cfg.GatewayRecoveryAfter), 100)
+	pending, err := r.store.Gateway.PendingAttempts(ctx, r.clock.Now().Add(-r.cfg.GatewayRecoveryAfter), 100)
 	if err != nil {
 		return 0, err
 	}

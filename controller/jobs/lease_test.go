@@ -67,10 +67,7 @@ func TestCrashedBillingBatchResumesWithinAMinuteOfRestart(t *testing.T) {
 	clk := clock.NewFixed(now)
 	typeID := billableType(t, db, now)
 
-	crashed, err := New(Config{DisableSchedule: true, BatchSize: 1}, db, clk, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
+	crashed := newRunner(t, Config{DisableSchedule: true, BatchSize: 1}, db, clk, quiet)
 	run, _, err := crashed.StartRun(ctx, typeID, billing.NewDate(2026, 11, 26), billing.TriggerOnDemand, "test")
 	if err != nil || run.TotalBatches != 3 {
 		t.Fatalf("run %+v: %v", run, err)
@@ -81,10 +78,7 @@ func TestCrashedBillingBatchResumesWithinAMinuteOfRestart(t *testing.T) {
 		t.Fatalf("crash the batches: %v %v", tag, err)
 	}
 
-	restarted, err := New(Config{DisableSchedule: true, BatchSize: 1}, db, clk, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
+	restarted := newRunner(t, Config{DisableSchedule: true, BatchSize: 1}, db, clk, quiet)
 	if err := restarted.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -144,10 +138,7 @@ func TestHealthyLongBatchIsNeitherRescuedNorDuplicated(t *testing.T) {
 	}
 	var runners []*Runner
 	for range 2 {
-		r, err := New(Config{DisableSchedule: true, LeaseTTL: lease}, db, clk, quiet)
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := newRunner(t, Config{DisableSchedule: true, LeaseTTL: lease}, db, clk, quiet)
 		r.beforeBatch = slow
 		if err := r.Start(ctx); err != nil {
 			t.Fatal(err)
@@ -197,10 +188,7 @@ func TestScheduledRunWaitsForTheRunningOne(t *testing.T) {
 	tomorrow := now.Add(20 * time.Minute) // 2026-11-27 00:10
 	clk := clock.NewFixed(now)
 	typeID := billableType(t, db, now)
-	r, err := New(Config{DisableSchedule: true, BatchSize: 1}, db, clk, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newRunner(t, Config{DisableSchedule: true, BatchSize: 1}, db, clk, quiet)
 	run, _, err := r.StartRun(ctx, typeID, billing.NewDate(2026, 11, 26), billing.TriggerOnDemand, "test")
 	if err != nil {
 		t.Fatal(err)

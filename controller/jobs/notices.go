@@ -14,10 +14,11 @@ import (
 
 // Notices to subscribers (reminders, suspension and restore notices). The
 // store queues a notice and, in the same transaction, one River job that
-// sends it (Runner.InsertNoticeJobsTx, through postgres.NoticeJobs): the
-// sweep inserts all of its jobs with one COPY. The job checks the notice
-// against the account's standing when it runs (notify.Deliverer.Send),
-// snoozes until business hours, and River retries temporary failures on the
+// sends it (the store calls Runner.InsertNoticeJobsTx: controller/app
+// registers the runner as the store's postgres.NoticeJobs); the sweep
+// inserts all of its jobs with one COPY. The job checks the notice against
+// the account's standing when it runs (notify.Deliverer.Send), snoozes
+// until business hours, and River retries temporary failures on the
 // notices' backoff; one job per notice waits at a time (River uniqueness).
 
 // NoticeQueue is the River queue of notice jobs.
@@ -50,8 +51,10 @@ func (NoticeArgs) InsertOpts() river.InsertOpts {
 
 // Notifier sends one notice for its job (notify.Deliverer).
 type Notifier interface {
-	// Send makes one attempt at notice id for job jobID; the error is a
-	// store error (the job is retried).
+	// Send makes one attempt at notice id for job jobID; send failures
+	// are in the Result (Retry, Failed), a notice no longer queued is Gone.
+	// Errors: the store's or ctx's (nothing is known to be recorded; the
+	// job is retried).
 	Send(ctx context.Context, id, jobID int64) (notify.Result, error)
 	// RetryAfter is the wait after the attempts'th failed attempt.
 	RetryAfter(attempts int) time.Duration
@@ -61,9 +64,10 @@ type Notifier interface {
 // queued (their jobs wait an hour at a time). Call before Start.
 func (r *Runner) UseNotifier(n Notifier) { r.notifier = n }
 
-// InsertNoticeJobsTx inserts in tx one job per notice id (postgres.NoticeJobs): new
-// notices' jobs with one COPY (InsertManyFastTx); again (re-sends) with
-// River's uniqueness, so a notice whose job still waits gets no second one.
+// InsertNoticeJobsTx inserts in tx one job per notice id (the store's
+// postgres.NoticeJobs): new notices' jobs with one COPY (InsertManyFastTx);
+// again (re-sends) with River's uniqueness, so a notice whose job still
+// waits gets no second one.
 // The error is River's or the database's: nothing was inserted.
 func (r *Runner) InsertNoticeJobsTx(ctx context.Context, tx pgx.Tx, noticeIDs []int64, again bool) error {
 	params := make([]river.InsertManyParams, len(noticeIDs))

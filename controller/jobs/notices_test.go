@@ -43,10 +43,7 @@ func TestNoticeJobsRetryOnTheBackoffAndCancelOnAPermanentFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := New(Config{DisableSchedule: true}, db, clk, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newRunner(t, Config{DisableSchedule: true}, db, clk, quiet)
 	r.UseNotifier(d)
 	if err := r.Start(ctx); err != nil {
 		t.Fatal(err)

@@ -81,7 +81,7 @@ func TestRefundRecovery(t *testing.T) {
 		t.Fatalf("reserved payment: %+v", p)
 	}
 
-	r := &Runner{cfg: Config{}.withDefaults(), db: db, clock: clk, log: quiet, refunds: charger}
+	r := &Runner{cfg: Config{}.withDefaults(), store: storesOf(db), clock: clk, log: quiet, refunds: charger}
 	w := &gatewayRecoveryWorker{r: r}
 	// Refunds younger than GatewayRecoveryAfter are left to their requests.
 	if err := w.Work(ctx, &river.Job[GatewayRecoveryArgs]{}); err != nil {
@@ -216,7 +216,7 @@ func TestChargeRecovery(t *testing.T) {
 	}
 	clk.Set(now.Add(5 * time.Minute))
 
-	r := &Runner{cfg: Config{}.withDefaults(), db: db, clock: clk, log: quiet, refunds: charger}
+	r := &Runner{cfg: Config{}.withDefaults(), store: storesOf(db), clock: clk, log: quiet, refunds: charger}
 	if err := (&gatewayRecoveryWorker{r: r}).Work(ctx, &river.Job[GatewayRecoveryArgs]{}); err != nil {
 		t.Fatal(err)
 	}

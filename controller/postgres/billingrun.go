@@ -72,6 +72,31 @@ func CreateBillingRunTx(ctx context.Context, tx pgx.Tx, typeID int64, date billi
 	return run, true, err
 }
 
+// OpenBillingRun opens the billing run of one account type for one date
+// (CreateBillingRunTx) in a transaction of its own and, only if it created
+// the run, calls queue with the run in that transaction, so the run and
+// what queue writes (the job runner's batch jobs) commit together. An
+// existing run is returned with created=false and queue is not called.
+// EINVALID for a zero date, ENOTFOUND if the account type does not exist;
+// an error from queue or the database rolls everything back.
+func (db *DB) OpenBillingRun(ctx context.Context, typeID int64, date billing.Date, trigger billing.RunTrigger, by string, batchSize int,
+	now time.Time, queue func(ctx context.Context, tx pgx.Tx, run billing.BillingRun) error) (billing.BillingRun, bool, error) {
+	var run billing.BillingRun
+	var created bool
+	err := pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var err error
+		run, created, err = CreateBillingRunTx(ctx, tx, typeID, date, trigger, by, batchSize, now)
+		if err != nil || !created {
+			return err
+		}
+		return queue(ctx, tx, run)
+	})
+	if err != nil {
+		return billing.BillingRun{}, false, err
+	}
+	return run, created, nil
+}
+
 // RunningBillingRun returns the oldest run of account type typeID, opened
 // at or after since, that is still running, if there is one.
 func (db *DB) RunningBillingRun(ctx context.Context, typeID int64, since time.Time) (billing.BillingRun, bool, error) {

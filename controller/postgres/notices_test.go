@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tollgate-isp/tollgate/controller/app"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/jobs"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
@@ -283,7 +284,7 @@ func TestQueuedNoticesCommitWithTheirJobs(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := newDB(t)
-	if _, err := jobs.New(jobs.Config{DisableSchedule: true}, db, clock.NewFixed(t0), slog.New(slog.DiscardHandler)); err != nil {
+	if _, err := app.NewJobRunner(jobs.Config{DisableSchedule: true}, db, clock.NewFixed(t0), slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
 	_, accounts, _ := noticeFixture(t, db, 1)
@@ -474,7 +475,7 @@ func TestQueuedNoticesWithoutJobsAreAdopted(t *testing.T) {
 	if per, _ := noticeJobs(t, db); len(per) != 0 {
 		t.Fatalf("%d jobs without a job runner", len(per))
 	}
-	if _, err := jobs.New(jobs.Config{DisableSchedule: true}, db, clock.NewFixed(t0), slog.New(slog.DiscardHandler)); err != nil {
+	if _, err := app.NewJobRunner(jobs.Config{DisableSchedule: true}, db, clock.NewFixed(t0), slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
 	inTx(t, db, func(tx pgx.Tx) error { _, err := db.QueueNoticesTx(ctx, tx, []billing.Notice{n, n}, t0); return err })

@@ -18,9 +18,6 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
-// SweepActor is the actor recorded for scheduled sweeps' decisions.
-const SweepActor = "job:delinquency-sweep"
-
 // standingsSQL reads the [billing.Standing] of the accounts of type $1 that
 // owe on an invoice due on or before $2 or are not current ($4, if not
 // NULL, restricts them to those ids): one row per account, its owed
@@ -412,7 +409,7 @@ func nullID(id int64) any {
 // itself ([billing.PlanSweep] does).
 func (db *DB) applySweep(ctx context.Context, tx pgx.Tx, t billing.AccountType, today billing.Date, req billing.SweepRequest, res *billing.SweepResult,
 	work []billing.Verdict, now time.Time) error {
-	actor := cmp.Or(req.Actor, SweepActor)
+	actor := cmp.Or(req.Actor, billing.SweepActor)
 	var suspend, restore []int64
 	for _, v := range work {
 		if v.Suspends() {

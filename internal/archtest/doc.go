@@ -1,7 +1,9 @@
 // Package archtest holds no code, only tests that keep the architecture's
 // rules true: which package may import which (checked with `go list
 // -deps`, so a rule holds for everything a package pulls in, not just its
-// own imports), that the enforcement outbox has one writer, and that the
-// ports of the API, portal, push, jobs and domain core stay small (at most
-// 12 methods) with a doc comment on every method.
+// own imports), that only the composition root (controller/app,
+// cmd/tollgate-controller) imports the store, that controller/jobs asks
+// River's client and never names River's tables, that ports are small
+// interfaces whose methods say their errors, that the enforcement outbox
+// has one writer, and that the CLI stays thin.
 package archtest
