@@ -105,8 +105,7 @@ func (s *Server) registerAccountEdits(store AccountEditor) {
 			return nil, huma.Error422UnprocessableEntity("If-Match "+strconv.Quote(in.IfMatch)+" is not an account version (like \"3\")",
 				&huma.ErrorDetail{Location: "header.If-Match", Message: "not a version", Value: in.IfMatch})
 		}
-		p, _ := PrincipalFrom(ctx)
-		plan, err := store.EditAccount(ctx, in.ID, version, in.Body, p.Name, s.clock.Now())
+		plan, err := store.EditAccount(ctx, in.ID, version, in.Body, actor(ctx), s.clock.Now())
 		if billing.ErrorCode(err) == billing.EPRECONDITION {
 			return nil, s.staleEdit(ctx, store, in.ID, err)
 		}

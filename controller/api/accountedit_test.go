@@ -77,7 +77,7 @@ func TestAccountEditWithIfMatch(t *testing.T) {
 	if err := json.Unmarshal([]byte(strings.ReplaceAll(string(r.body), "company_name", "companyname")), &res); err != nil {
 		t.Fatal(err)
 	}
-	if !res.Changed || res.Account.Version != 2 || res.Account.CompanyName != "Roe LLC" || res.Change.Actor != "clerk" ||
+	if !res.Changed || res.Account.Version != 2 || res.Account.CompanyName != "Roe LLC" || res.Change.Actor != "user:clerk" ||
 		res.Change.Before["email"] != "jane@example.net" || res.Change.After["email"] != "jane.roe@example.net" || len(res.Change.After) != 2 {
 		t.Errorf("edit answered %s", r.body)
 	}
@@ -129,7 +129,7 @@ func TestAccountHistoryMergesEditsAndStatusChanges(t *testing.T) {
 		t.Fatalf("history: %d %v %s", r.status, err, r.body)
 	}
 	if len(h.Items) != 2 || h.Items[0].Kind != "status" || h.Items[1].Kind != "edit" ||
-		h.Items[1].Summary != "changed phone: new number" || h.Items[1].Actor != "clerk" {
+		h.Items[1].Summary != "changed phone: new number" || h.Items[1].Actor != "user:clerk" {
 		t.Errorf("history %+v, want the exemption's status change, then the edit", h.Items)
 	}
 	if r := e.do("GET", "/api/v1/accounts/9/history", readerToken, "", ""); r.status != 404 {

@@ -4,5 +4,6 @@
 // roles, and an Idempotency-Key on every mutating request.
 //
 // Domain errors (billing.Error codes) map to HTTP statuses in one place,
-// [statusFor].
+// [statusFor]. Edits take If-Match with the version a GET's ETag gave: a
+// stale one is answered 412 with the current version, a missing one 428.
 package api

@@ -346,7 +346,7 @@ func AccountHistory(edits []AuditEntry, statuses []StatusChange) []HistoryEntry 
 		c := &statuses[i]
 		s := fmt.Sprintf("%s → %s (%s)", c.From, c.To, c.Cause)
 		if len(c.Why) > 0 {
-			s += ": " + c.Why[0]
+			s += ": " + strings.Join(c.Why, " ")
 		}
 		h = append(h, HistoryEntry{At: c.At, Kind: "status", Actor: c.Actor, Summary: s, Status: c})
 	}

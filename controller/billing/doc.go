@@ -14,4 +14,10 @@
 // or restore, what the guard holds, which fees to charge and which notices
 // to queue. The store reads their inputs in bulk and applies a plan as it
 // is, in one transaction.
+//
+// Lifecycle edits are plans too: [PlanAccountEdit] validates an account
+// edit against the account as stored and its version (If-Match), and
+// returns the new record, the audit entry of the changed fields and the
+// consequences to tell the editor (a new account type applies from the
+// next period).
 package billing
