@@ -14,7 +14,7 @@ func editEnv(t *testing.T) *env {
 	e := newEnv(t)
 	for _, c := range []struct{ path, body string }{
 		{"/api/v1/account-types", residential},
-		{"/api/v1/accounts", `{"name":"Jane","email":"jane@example.net","account_type_id":1,"currency":"USD","delivery":"email"}`},
+		{"/api/v1/accounts", `{"name":"Jane","company_name":"Doe Farms","email":"jane@example.net","account_type_id":1,"currency":"USD","delivery":"email"}`},
 	} {
 		if r := e.do("POST", c.path, adminToken, "setup-"+c.path, c.body); r.status != 200 {
 			t.Fatalf("%s: %d %s", c.path, r.status, r.body)
@@ -78,7 +78,7 @@ func TestAccountEditWithIfMatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !res.Changed || res.Account.Version != 2 || res.Account.CompanyName != "Roe LLC" || res.Change.Actor != "user:clerk" ||
-		res.Change.Before["email"] != "jane@example.net" || res.Change.After["email"] != "jane.roe@example.net" || len(res.Change.After) != 2 {
+		res.Change.Before["email"] != "jane@example.net" || res.Change.Before["companyname"] != "Doe Farms" || res.Change.After["email"] != "jane.roe@example.net" || len(res.Change.After) != 2 {
 		t.Errorf("edit answered %s", r.body)
 	}
 	// The same key and body again: the first response, replayed.

@@ -95,6 +95,7 @@ func (a Account) EffectiveDelivery(t AccountType) Delivery {
 type NewAccount struct {
 	ExternalID      string   `json:"external_id,omitempty"`
 	Name            string   `json:"name"`
+	CompanyName     string   `json:"company_name,omitempty"`
 	Email           string   `json:"email,omitempty"`
 	Phone           string   `json:"phone,omitempty"`
 	Address         Address  `json:"address"`
@@ -125,6 +126,7 @@ func (a *NewAccount) Validate() error {
 	}{
 		{"external_id", &a.ExternalID, 100},
 		{"name", &a.Name, 200},
+		{"company_name", &a.CompanyName, 200},
 		{"email", &a.Email, 254},
 		{"phone", &a.Phone, 50},
 		{"tax_jurisdiction", &a.TaxJurisdiction, 100},
