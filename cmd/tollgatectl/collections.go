@@ -18,7 +18,7 @@ import (
 
 // newAccountCollectionCmds are the account subcommands about collections.
 func newAccountCollectionCmds(g *globals) []*cobra.Command {
-	return []*cobra.Command{newAccountStandingCmd(g), newAccountHistoryCmd(g), newAccountPromiseCmd(g), newAccountExemptCmd(g)}
+	return []*cobra.Command{newAccountStandingCmd(g), newAccountPromiseCmd(g), newAccountExemptCmd(g)}
 }
 
 func newAccountStandingCmd(g *globals) *cobra.Command {
@@ -105,37 +105,6 @@ func printStanding(w io.Writer, g *globals, st billing.AccountStanding) error {
 		t.row(s.ID, s.POP, s.DesiredState, orDash(string(s.ObservedState)), confirmed, orDash(s.Reason))
 	}
 	return t.flush()
-}
-
-func newAccountHistoryCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "history ACCOUNT",
-		Short: "Show an account's status audit log, newest first: status changes, promises to pay and exemptions, by whom and why",
-		Example: `  tollgatectl account history 42
-  tollgatectl account history 42 -o json`,
-		Args: cobra.ExactArgs(1),
-		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			hs, err := c.StatusHistory(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), hs)
-			}
-			t := newTable(cmd.OutOrStdout(), "ID", "AT", "FROM", "TO", "CAUSE", "ACTOR", "WHY")
-			for _, h := range hs {
-				actor := orDash(h.Actor)
-				switch {
-				case h.SweepID != 0:
-					actor += fmt.Sprintf(" (sweep %d)", h.SweepID)
-				case h.PaymentID != 0:
-					actor += fmt.Sprintf(" (payment %d)", h.PaymentID)
-				}
-				t.row(h.ID, h.At.Local().Format(time.RFC3339), h.From, h.To, h.Cause, actor, orDash(strings.Join(h.Why, " ")))
-			}
-			return t.flush()
-		}),
-	}
 }
 
 func newAccountPromiseCmd(g *globals) *cobra.Command {

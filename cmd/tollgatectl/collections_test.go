@@ -37,7 +37,7 @@ func newCollectionsController(t *testing.T) (db *postgres.DB, url string, accoun
 	t.Cleanup(db.Close)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := api.NewServer(api.Config{SuspensionGuard: billing.SuspensionGuard{MinServices: 1}},
-		api.Deps{Services: db, Idempotency: db, Billing: db, Collections: db},
+		api.Deps{Services: db, Idempotency: db, Billing: db, Collections: db, Accounts: db},
 		[]api.Token{api.NewToken("root", api.RoleAdmin, "test-token"), api.NewToken("viewer", api.RoleReader, "reader-token")},
 		clock.NewFixed(collectionsNow), quiet, nil)
 	hs := httptest.NewServer(srv.Handler())
@@ -140,7 +140,7 @@ func TestCollectionCommandsEndToEnd(t *testing.T) {
 	expectOut(t, c.ok("account", "exempt", bob, "--clear"), "exemption ended", "Exempt:")
 
 	out = c.ok("account", "history", jane)
-	expectOut(t, out, "ID", "CAUSE", "ACTOR", "promise to pay until 2026-12-22: pays Friday", "(sweep "+sweep+")", "user:root")
+	expectOut(t, out, "KIND", "WHAT", "ACTOR", "promise to pay until 2026-12-22: pays Friday", "(sweep "+sweep+")", "user:root")
 	expectOut(t, c.ok("account", "history", bob), "exemption", "exempt from suspension: county hospital", "exemption ended")
 
 	// Notices: Jane's suspension and restore; resend one once sent.

@@ -4,7 +4,8 @@
 // roles, and an Idempotency-Key on every mutating request.
 //
 // Domain errors (billing.Error codes) map to HTTP statuses in one place,
-// [statusFor].
+// [statusFor]. Edits take If-Match with the version a GET's ETag gave: a
+// stale one is answered 412 with the current version, a missing one 428.
 //
 // Storage is reached through small ports declared beside the handlers that
 // use them (AccountTypeStore, PlanStore, AccountStore, InvoiceStore,

@@ -68,6 +68,15 @@ type Account struct {
 	// else en-US (see [ResolveLocale]).
 	Locale    Locale    `json:"locale"`
 	CreatedAt time.Time `json:"created_at"`
+	// CompanyName is the subscriber's company ("" for a person).
+	CompanyName string `json:"company_name"`
+	// BillingDay overrides a fixed-day account type's billing day for this
+	// account (0 = the type's). Stored by an edit; periods follow it only
+	// once the prorated billing-day change applies it.
+	BillingDay int `json:"billing_day,omitempty"`
+	// Version counts the account's edits (from 1): its ETag; an edit names
+	// the version it read (If-Match).
+	Version int64 `json:"version"`
 }
 
 // EffectiveDelivery is how the account's invoices are delivered: its own
@@ -86,6 +95,7 @@ func (a Account) EffectiveDelivery(t AccountType) Delivery {
 type NewAccount struct {
 	ExternalID      string   `json:"external_id,omitempty"`
 	Name            string   `json:"name"`
+	CompanyName     string   `json:"company_name,omitempty"`
 	Email           string   `json:"email,omitempty"`
 	Phone           string   `json:"phone,omitempty"`
 	Address         Address  `json:"address"`
@@ -116,6 +126,7 @@ func (a *NewAccount) Validate() error {
 	}{
 		{"external_id", &a.ExternalID, 100},
 		{"name", &a.Name, 200},
+		{"company_name", &a.CompanyName, 200},
 		{"email", &a.Email, 254},
 		{"phone", &a.Phone, 50},
 		{"tax_jurisdiction", &a.TaxJurisdiction, 100},

@@ -16,4 +16,10 @@
 // is, in one transaction. Service lifecycle changes (plan and quantity
 // changes, cancel, pause, suspended days, billing-day and price changes)
 // are plans too ([LifecyclePlan], lifecycle.go).
+//
+// Account edits are plans as well: [PlanAccountEdit] validates an account
+// edit against the account as stored and its version (If-Match), and
+// returns the new record, the audit entry of the changed fields and the
+// consequences to tell the editor (a new account type applies from the
+// next period).
 package billing

@@ -100,6 +100,9 @@ func (c *Client) send(ctx context.Context, hc *http.Client, method, path string,
 	if idemKey != "" {
 		req.Header.Set("Idempotency-Key", idemKey)
 	}
+	for k, v := range requestHeaders(ctx) {
+		req.Header[k] = v
+	}
 	if hc == nil {
 		hc = http.DefaultClient
 	}

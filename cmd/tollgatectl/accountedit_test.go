@@ -1,0 +1,37 @@
+package main
+
+import (
+	"context"
+	"testing"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+// TestAccountEditAndHistoryEndToEnd edits an account through the real API
+// (the CLI reads the version and sends it as If-Match) and reads the edit
+// back in the account's history.
+func TestAccountEditAndHistoryEndToEnd(t *testing.T) {
+	db, url, accts := newCollectionsController(t)
+	c := cli{t, url}
+	jane := jsonInt(accts[0].ID)
+
+	c.fails("nothing to change", "account", "edit", jane, "--reason", "just because")
+	c.fails(`email "not-an-address" is not an email address`, "account", "edit", jane, "--email", "not-an-address")
+	out := c.ok("account", "edit", jane, "--email", "jane@example.org", "--company", "Doe Farms", "--city", "Austin", "--reason", "customer called")
+	expectRow(t, out, "email", `"sub@example.net"`, `"jane@example.org"`)
+	expectRow(t, out, "company_name", `""`, `"Doe Farms"`)
+	expectOut(t, out, "address", `"city":"Austin"`, "Account A-000001 is at version 2 (changed: yes).")
+	expectOut(t, c.ok("account", "edit", "A-000001", "--email", "jane@example.org"), "version 2 (changed: no)")
+
+	a, err := db.Account(context.Background(), accts[0].ID)
+	if err != nil || a.Email != "jane@example.org" || a.CompanyName != "Doe Farms" || a.Address.City != "Austin" || a.Version != 2 {
+		t.Fatalf("stored %+v (%v)", a, err)
+	}
+	// Someone else's edit between the CLI's read and its PATCH is refused:
+	// here, an edit from the version before.
+	if _, err := db.EditAccount(context.Background(), accts[0].ID, 1, billing.AccountEdit{Phone: new(string)}, "other", collectionsNow); billing.ErrorCode(err) != billing.EPRECONDITION {
+		t.Errorf("stale edit: %v", err)
+	}
+	out = c.ok("account", "history", jane)
+	expectOut(t, out, "AT", "KIND", "edit", "user:root", "changed address, company_name, email: customer called")
+}
