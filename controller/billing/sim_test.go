@@ -26,21 +26,6 @@ const simSeeds = 1000
 // simSteps is how many events each seed drives.
 const simSteps = 120
 
-// simKnownFeeRelapse documents a finding of this simulation, not yet
-// fixed, so the settlement fixed-point check skips settlements that charge
-// a reconnection fee: credits are not allocated to invoices, and Assess
-// caps what is overdue by the balance, so a credit that covers an overdue
-// invoice restores a suspended account — and the reconnection fee the same
-// plan charges raises the balance back above the invoice, which then counts
-// as overdue again: the plan records "current" while the account is
-// delinquent, and the next sweep suspends it again for an invoice the
-// credit paid. (Seed 1796642982201154516 with the check on: suspended for
-// 11.46, credit 12.94, restored, fee 25.00, delinquent for 11.46 again.)
-// The fix belongs in the core: credits settle the oldest debt first (Assess
-// needs the unallocated credit, not only the balance) or credits are
-// allocated to invoices like payments.
-const simKnownFeeRelapse = true
-
 // simBreak names a rule the simulator's apply deliberately breaks, to
 // prove the invariants catch it; "" breaks nothing.
 type simBreak string
@@ -78,6 +63,9 @@ type vsAccount struct {
 	// balance is kept by the apply from the events' amounts, independently
 	// of the journal's entries.
 	balance int64
+	// credits is the credit posted to the account (never allocated: it
+	// pays the oldest invoices first wherever what is owed is weighed).
+	credits int64
 	// reminded[invoice] is the day a reminder about it was queued.
 	reminded map[int64]Date
 }
@@ -211,6 +199,7 @@ func (s *sim) step() error {
 		if err := s.post(a, CreditTx(a.acct.ID, "USD", amt, "credit", s.today), -amt); err != nil {
 			return err
 		}
+		a.credits += amt
 		return s.settle(a, SettleCause{Kind: CauseCredit, CreditID: int64(len(s.journal))})
 	case n < 89:
 		return s.lateFeeRun()
@@ -437,7 +426,7 @@ func (s *sim) lateFeeRun() error {
 // horizon.
 func (s *sim) standing(a *vsAccount, horizon Date) (Standing, []bool) {
 	st := Standing{AccountID: a.acct.ID, Number: a.acct.Number, Currency: "USD", Status: a.status, Exempt: a.exempt,
-		PromiseUntil: a.promise, Balance: a.balance, Invoices: []OwedInvoice{}}
+		PromiseUntil: a.promise, Balance: a.balance, Credit: s.credit(a), Invoices: []OwedInvoice{}}
 	var reminded []bool
 	for _, inv := range s.openInvoices(a) {
 		if inv.due.After(horizon) {
@@ -449,6 +438,18 @@ func (s *sim) standing(a *vsAccount, horizon Date) (Standing, []bool) {
 		st.Reminded = st.Reminded || (ok && d.Before(s.today))
 	}
 	return st, reminded
+}
+
+// credit is the account's credit that no invoice's allocations hold: its
+// credits and the unallocated parts of its payments.
+func (s *sim) credit(a *vsAccount) int64 {
+	c := a.credits
+	for _, p := range s.payments {
+		if p.account == a.acct.ID && !p.reversed {
+			c += p.amount - p.refunded - p.allocated
+		}
+	}
+	return c
 }
 
 func (a *vsAccount) servicesNot(state DesiredState) []ServiceRef {
@@ -467,8 +468,12 @@ type model struct {
 
 func (s *sim) model(a *vsAccount) model {
 	var m model
+	credit := s.credit(a)
 	for _, inv := range s.openInvoices(a) {
+		// Credit pays the oldest invoices first; fees are never past due.
 		owed := inv.total - inv.paid
+		c := min(credit, owed)
+		owed, credit = owed-c, credit-c
 		if inv.due.Before(s.today) {
 			m.pastDue += owed
 		}
@@ -575,10 +580,9 @@ func (s *sim) settle(a *vsAccount, cause SettleCause) error {
 			return err
 		}
 	}
-	// The settlement is a fixed point: settling again changes nothing.
-	if simKnownFeeRelapse && len(p.Fees) > 0 {
-		return nil
-	}
+	// The settlement is a fixed point: settling again changes nothing (not
+	// even after the reconnection fee the plan charged: a credit that paid
+	// an overdue invoice keeps paying it).
 	st, reminded = s.standing(a, Date{Year: 9999, Month: 12, Day: 31})
 	in.Standing, in.Reminded, in.Services = st, reminded, a.servicesNot(StateActive)
 	if again := PlanSettlement(in); again.Status != nil || len(again.ServiceChanges) > 0 || len(again.Fees) > 0 {
