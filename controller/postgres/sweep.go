@@ -49,7 +49,7 @@ const standingsSQL = `WITH owed AS (
 		coalesce(o.ids, '{}'), coalesce(o.numbers, '{}'), coalesce(o.dues, '{}'), coalesce(o.remaining, '{}'),
 		coalesce((SELECT sum(j.amount) FROM journal_entries j
 			WHERE j.account_id = a.id AND j.ledger = 'accounts_receivable'), 0)::bigint,
-		CASE WHEN o.ids IS NULL THEN 0 ELSE `+creditSQL+` END,
+		CASE WHEN o.ids IS NULL THEN 0 ELSE ` + creditSQL + ` END,
 		o.ids IS NOT NULL AND EXISTS (SELECT 1 FROM notices n WHERE n.kind = 'reminder' AND n.invoice_id = ANY(o.ids)
 			AND n.status = 'sent' AND n.sent_at < $3),
 		a.status = 'delinquent' AND EXISTS (SELECT 1 FROM suspension_batch_items b WHERE b.account_id = a.id AND b.status = 'pending'),
@@ -808,7 +808,7 @@ const settleStandingSQL = `SELECT a.id, a.number, a.currency, a.status, a.exempt
 		coalesce(o.ids, '{}'), coalesce(o.numbers, '{}'), coalesce(o.dues, '{}'), coalesce(o.remaining, '{}'), coalesce(o.reminded, '{}'),
 		coalesce((SELECT sum(j.amount) FROM journal_entries j
 			WHERE j.account_id = a.id AND j.ledger = 'accounts_receivable'), 0)::bigint,
-		CASE WHEN o.ids IS NULL THEN 0 ELSE `+creditSQL+` END,
+		CASE WHEN o.ids IS NULL THEN 0 ELSE ` + creditSQL + ` END,
 		a.status = 'delinquent' AND EXISTS (SELECT 1 FROM suspension_batch_items b WHERE b.account_id = a.id AND b.status = 'pending')
 	FROM accounts a LEFT JOIN LATERAL (
 		SELECT array_agg(i.id ORDER BY i.due_date, i.id) AS ids,
