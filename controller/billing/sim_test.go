@@ -339,8 +339,8 @@ func (s *sim) batchPost() error {
 	return nil
 }
 
-// reverse reverses a random posted payment not refunded, with a fee
-// sometimes.
+// reverse reverses a random posted payment not refunded through
+// PlanReversal, with a returned-payment fee sometimes.
 func (s *sim) reverse() error {
 	var cands []*vsPayment
 	for _, p := range s.payments {
@@ -354,27 +354,39 @@ func (s *sim) reverse() error {
 	p := cands[s.r.IntN(len(cands))]
 	a := s.accounts[p.account-1]
 	s.logf("reverse payment %d of %d (account %d)", p.id, p.amount, a.acct.ID)
-	for k, amt := range s.alloc {
-		if k[0] == p.id {
-			inv := s.invoices[k[1]-1]
-			inv.paid -= amt
-			inv.status = InvoiceOpen
-			delete(s.alloc, k)
+	pay := Payment{ID: p.id, AccountID: a.acct.ID, Currency: "USD", Method: p.method, Amount: p.amount, Refunded: p.refunded,
+		Status: PaymentPosted}
+	for _, inv := range s.invoices { // in id order: the replay stays exact
+		if amt, ok := s.alloc[[2]int64{p.id, inv.id}]; ok {
+			pay.Allocations = append(pay.Allocations, Allocation{InvoiceID: inv.id, InvoiceNumber: inv.number, Amount: amt})
 		}
 	}
-	p.allocated, p.reversed = 0, true
-	s.reversals++
-	if err := s.post(a, PaymentReversalTx(a.acct.ID, "USD", p.amount, "reversal", s.today), p.amount); err != nil {
-		return err
-	}
+	r := Reversal{Reason: ReverseNSF}
 	if s.r.IntN(2) == 0 {
-		s.logf("  returned-payment fee 1500")
-		if err := s.post(a, FeeTx(a.acct.ID, "USD", 1500, "returned payment fee", s.today), 1500); err != nil {
+		r.Fee = 1500
+	}
+	plan, err := PlanReversal(ReversalInput{Payment: pay, Reversal: r, Today: s.today})
+	if err != nil {
+		return fmt.Errorf("reversal of payment %d: %v", p.id, err)
+	}
+	for _, jt := range plan.Journal {
+		s.logf("  %s %d", jt.Kind, ReceivableBalance([]JournalTx{jt}))
+		if err := s.post(a, jt, ReceivableBalance([]JournalTx{jt})); err != nil {
 			return err
 		}
 	}
+	for _, al := range plan.Unallocate {
+		inv := s.invoices[al.InvoiceID-1]
+		inv.paid -= al.Amount
+		if inv.status == InvoicePaid {
+			inv.status = InvoiceOpen
+		}
+		delete(s.alloc, [2]int64{p.id, al.InvoiceID})
+	}
+	p.allocated, p.reversed = 0, true
+	s.reversals++
 	s.allocate(a)
-	return s.settle(a, SettleCause{Kind: CauseReversal, PaymentID: p.id})
+	return s.settle(a, plan.Cause)
 }
 
 // refund refunds part of a random payment's unallocated credit.

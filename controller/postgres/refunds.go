@@ -24,17 +24,11 @@ import (
 
 // errRefundPending is matched (errors.Is) by errors that refuse something
 // because a refund of the payment is in progress.
-var errRefundPending = errors.New("a refund is in progress")
+var errRefundPending = billing.ErrRefundPending
 
-// refundPendingError is ECONFLICT and errRefundPending.
-type refundPendingError struct{ err *billing.Error }
-
-func (e refundPendingError) Error() string   { return e.err.Error() }
-func (e refundPendingError) Unwrap() []error { return []error{e.err, errRefundPending} }
-
+// errRefundInProgress is ECONFLICT and errRefundPending.
 func errRefundInProgress(paymentID, reserved int64) error {
-	return refundPendingError{billing.Errorf(billing.ECONFLICT,
-		"payment %d has a refund of %d in progress; try again once it is settled", paymentID, reserved)}
+	return billing.RefundInProgress(paymentID, reserved)
 }
 
 const refundColumns = `id, payment_id, account_id, amount, currency, memo, status, coalesce(idempotency_key, ''), gateway,
