@@ -536,3 +536,12 @@ func StandingReasons(status AccountStatus, a Assessment) []Reason {
 	}
 	return rs
 }
+
+// SettlesOnPayment reports whether a payment to an account of status s
+// is settled ([PlanSettlement]) in the transaction that posts it: a
+// delinquent or suspended account may be restored (or change status) at
+// once. Any other account's status follows at the next sweep, and its
+// payments take the store's fast path.
+func SettlesOnPayment(s AccountStatus) bool {
+	return s == AccountDelinquent || s == AccountSuspended
+}

@@ -287,7 +287,7 @@ func (db *DB) postPayment(ctx context.Context, in billing.NewPayment, by string,
 		}
 		return fail(err)
 	}
-	if status == billing.AccountDelinquent || status == billing.AccountSuspended {
+	if billing.SettlesOnPayment(status) {
 		// The payment may restore service: the general path, which settles
 		// the account in the payment's transaction.
 		br.Close()
