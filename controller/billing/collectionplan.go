@@ -545,3 +545,22 @@ func StandingReasons(status AccountStatus, a Assessment) []Reason {
 func SettlesOnPayment(s AccountStatus) bool {
 	return s == AccountDelinquent || s == AccountSuspended
 }
+
+// ChooseHeldAccounts decides which items of suspension batch id a decision
+// (approve or cancel) covers: every pending one when accounts is empty,
+// else accounts. status is the batch's. Errors: ECONFLICT when the batch
+// is already decided; EINVALID naming an account not pending in it.
+func ChooseHeldAccounts(id int64, status string, pending, accounts []int64) ([]int64, error) {
+	if status != "pending" {
+		return nil, Errorf(ECONFLICT, "suspension batch %d is already decided", id)
+	}
+	if len(accounts) == 0 {
+		return pending, nil
+	}
+	for _, a := range accounts {
+		if !slices.Contains(pending, a) {
+			return nil, Errorf(EINVALID, "account %d is not pending in suspension batch %d", a, id)
+		}
+	}
+	return accounts, nil
+}

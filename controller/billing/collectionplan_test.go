@@ -529,3 +529,19 @@ func TestSettleCauseNamesTheEvent(t *testing.T) {
 		}
 	}
 }
+
+func TestChooseHeldAccounts(t *testing.T) {
+	pending := []int64{3, 5, 8}
+	if got, err := ChooseHeldAccounts(1, "pending", pending, nil); err != nil || !slices.Equal(got, pending) {
+		t.Errorf("all pending: %v %v", got, err)
+	}
+	if got, err := ChooseHeldAccounts(1, "pending", pending, []int64{5}); err != nil || !slices.Equal(got, []int64{5}) {
+		t.Errorf("one: %v %v", got, err)
+	}
+	if _, err := ChooseHeldAccounts(1, "pending", pending, []int64{5, 6}); ErrorCode(err) != EINVALID || !contains(err.Error(), "account 6") {
+		t.Errorf("not pending: %v", err)
+	}
+	if _, err := ChooseHeldAccounts(1, "decided", pending, nil); ErrorCode(err) != ECONFLICT {
+		t.Errorf("decided: %v", err)
+	}
+}
