@@ -63,33 +63,14 @@ func lockPaymentForRefund(ctx context.Context, tx pgx.Tx, paymentID int64) (bill
 	return p, loc, err
 }
 
-// refundable returns the part of a locked payment that may still be
-// refunded: what is neither refunded, reserved by a refund in progress nor
-// applied to invoices.
-func refundable(ctx context.Context, tx pgx.Tx, paymentID int64) (int64, error) {
-	var n int64
-	err := tx.QueryRow(ctx, `SELECT amount - refunded - refund_reserved - allocated FROM payments WHERE id = $1`, paymentID).Scan(&n)
-	return n, err
-}
-
-// checkRefundable refuses a refund of a payment that is not posted or has
-// less than amount refundable.
+// checkRefundable refuses a refund of amount from a locked payment as
+// [billing.CheckRefundable] decides, with the payment's allocated total.
 func checkRefundable(ctx context.Context, tx pgx.Tx, p billing.Payment, amount int64) error {
-	if p.Status != billing.PaymentPosted {
-		return billing.Errorf(billing.ECONFLICT, "payment %d is %s; it cannot be refunded", p.ID, p.Status)
-	}
-	n, err := refundable(ctx, tx, p.ID)
-	if err != nil {
+	var allocated int64
+	if err := tx.QueryRow(ctx, `SELECT allocated FROM payments WHERE id = $1`, p.ID).Scan(&allocated); err != nil {
 		return err
 	}
-	if amount > n {
-		msg := fmt.Sprintf("amount %d is more than the payment's unapplied credit (%d)", amount, n)
-		if p.RefundReserved > 0 {
-			msg += fmt.Sprintf(", with %d held by refunds in progress", p.RefundReserved)
-		}
-		return billing.Errorf(billing.EINVALID, "%s; reverse the payment instead", msg)
-	}
-	return nil
+	return billing.CheckRefundable(p, allocated, amount)
 }
 
 // ReserveRefund is the first step of a gateway refund: in one transaction
