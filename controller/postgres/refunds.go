@@ -26,11 +26,6 @@ import (
 // because a refund of the payment is in progress.
 var errRefundPending = billing.ErrRefundPending
 
-// errRefundInProgress is ECONFLICT and errRefundPending.
-func errRefundInProgress(paymentID, reserved int64) error {
-	return billing.RefundInProgress(paymentID, reserved)
-}
-
 const refundColumns = `id, payment_id, account_id, amount, currency, memo, status, coalesce(idempotency_key, ''), gateway,
 	gateway_charge, gateway_refund, release_reason, needs_attention, created_by, created_at, resolved_at`
 
