@@ -19,3 +19,25 @@ func TestAttemptUnsettled(t *testing.T) {
 		}
 	}
 }
+
+func TestEffectsOf(t *testing.T) {
+	a := PaymentAttempt{AccountID: 3, Amount: 4200, ChargeID: "ch_1", Trigger: TriggerAutopay, FailureMessage: "insufficient funds"}
+	a.Status = "succeeded"
+	if fx := EffectsOf(a, "bank_account"); fx.Payment == nil || fx.Payment.Method != PayACH || fx.Payment.Amount != 4200 ||
+		fx.Payment.Reference != "ch_1" || fx.Payment.Memo != "autopay charge" || fx.MethodStatus != "active" {
+		t.Errorf("ACH success: %+v", fx)
+	}
+	if fx := EffectsOf(a, "card"); fx.Payment == nil || fx.Payment.Method != PayCard {
+		t.Errorf("card success: %+v", fx)
+	}
+	a.Status = "failed"
+	if fx := EffectsOf(a, "card"); fx.Payment != nil || fx.MethodStatus != "failing" || fx.Failure != "insufficient funds" {
+		t.Errorf("decline: %+v", fx)
+	}
+	for _, st := range []string{"error", "pending", "processing"} {
+		a.Status = st
+		if fx := EffectsOf(a, "card"); fx != (AttemptEffects{}) {
+			t.Errorf("%s: %+v", st, fx)
+		}
+	}
+}

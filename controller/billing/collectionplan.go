@@ -536,3 +536,31 @@ func StandingReasons(status AccountStatus, a Assessment) []Reason {
 	}
 	return rs
 }
+
+// SettlesOnPayment reports whether a payment to an account of status s
+// is settled ([PlanSettlement]) in the transaction that posts it: a
+// delinquent or suspended account may be restored (or change status) at
+// once. Any other account's status follows at the next sweep, and its
+// payments take the store's fast path.
+func SettlesOnPayment(s AccountStatus) bool {
+	return s == AccountDelinquent || s == AccountSuspended
+}
+
+// ChooseHeldAccounts decides which items of suspension batch id a decision
+// (approve or cancel) covers: every pending one when accounts is empty,
+// else accounts. status is the batch's. Errors: ECONFLICT when the batch
+// is already decided; EINVALID naming an account not pending in it.
+func ChooseHeldAccounts(id int64, status string, pending, accounts []int64) ([]int64, error) {
+	if status != "pending" {
+		return nil, Errorf(ECONFLICT, "suspension batch %d is already decided", id)
+	}
+	if len(accounts) == 0 {
+		return pending, nil
+	}
+	for _, a := range accounts {
+		if !slices.Contains(pending, a) {
+			return nil, Errorf(EINVALID, "account %d is not pending in suspension batch %d", a, id)
+		}
+	}
+	return accounts, nil
+}

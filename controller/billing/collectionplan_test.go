@@ -19,15 +19,17 @@ func resType() AccountType {
 }
 
 // simEvent is money moving on a day, after that day's sweep: a payment
-// (Amount > 0) or the reversal of one (Amount < 0).
+// (Amount > 0), the NSF reversal of the latest payment (Amount < 0, its
+// amount negated), or a credit (Credit).
 type simEvent struct {
 	date   string
 	amount int64
+	credit bool
 }
 
 // simAccount is one account in memory: one invoice issued on the period
-// start, its payments, its status and its service's desired state. It
-// moves only through the core's plans.
+// start, its payments, credits and fees, its status and its service's
+// desired state. It moves only through the core's plans.
 type simAccount struct {
 	t       AccountType
 	rule    DateRule
@@ -36,21 +38,50 @@ type simAccount struct {
 	issue   Date
 	due     Date
 	total   int64
-	paid    int64
+	// paid is what payments' allocations hold of the invoice.
+	paid     int64
+	payments []Payment
+	// credit is the credit posted; fees the fees charged.
+	credit, fees int64
 	// why are the reasons of the account's last assessment of the day: of
 	// the status change a plan made, else the sweep's verdict.
 	why []Reason
 }
 
 func (a *simAccount) standing(today Date, horizon Date) Standing {
-	s := Standing{AccountID: 1, Number: "A-1", Currency: "USD", Status: a.status, Balance: a.total - a.paid, Invoices: []OwedInvoice{}}
-	if !a.issue.After(today) && a.paid < a.total && !a.due.After(horizon) {
-		s.Invoices = append(s.Invoices, OwedInvoice{ID: 1, Number: "INV-1", DueDate: a.due, Remaining: a.total - a.paid})
+	s := Standing{AccountID: 1, Number: "A-1", Currency: "USD", Status: a.status, Balance: a.fees - a.credit, Credit: a.credit,
+		Invoices: []OwedInvoice{}}
+	for _, p := range a.payments {
+		if p.Status == PaymentPosted {
+			s.Balance -= p.Amount
+			s.Credit += p.Unallocated
+		}
 	}
-	if a.issue.After(today) {
-		s.Balance = 0
+	if !a.issue.After(today) {
+		s.Balance += a.total
+		if a.paid < a.total && !a.due.After(horizon) {
+			s.Invoices = append(s.Invoices, OwedInvoice{ID: 1, Number: "INV-1", DueDate: a.due, Remaining: a.total - a.paid})
+		}
 	}
 	return s
+}
+
+// allocate applies the payments' unallocated parts to the invoice through
+// PlanAllocations.
+func (a *simAccount) allocate() {
+	var credits []OpenCredit
+	for _, p := range a.payments {
+		if p.Status == PaymentPosted && p.Unallocated > 0 {
+			credits = append(credits, OpenCredit{PaymentID: p.ID, Amount: p.Unallocated})
+		}
+	}
+	allocs, _ := PlanAllocations(credits, []OpenInvoice{{InvoiceID: 1, Number: "INV-1", Amount: a.total - a.paid}})
+	for _, al := range allocs {
+		p := &a.payments[al.PaymentID-1]
+		p.Unallocated -= al.Amount
+		p.Allocations = append(p.Allocations, Allocation{InvoiceID: 1, InvoiceNumber: "INV-1", Amount: al.Amount})
+		a.paid += al.Amount
+	}
 }
 
 func (a *simAccount) services(not DesiredState) []ServiceRef {
@@ -63,6 +94,12 @@ func (a *simAccount) services(not DesiredState) []ServiceRef {
 func (a *simAccount) applyServices(cs []ServiceChange) {
 	for _, c := range cs {
 		a.service = c.State
+	}
+}
+
+func (a *simAccount) charge(fees []JournalTx) {
+	for _, f := range fees {
+		a.fees += ReceivableBalance([]JournalTx{f})
 	}
 }
 
@@ -87,6 +124,7 @@ func (a *simAccount) sweep(t *testing.T, today Date) {
 	}
 	p := PlanSweep(in)
 	a.applyServices(p.ServiceChanges)
+	a.charge(p.Fees)
 	for _, c := range p.StatusChanges {
 		if c.From != a.status {
 			t.Fatalf("%s: sweep plans a change from %s, the account is %s", today, c.From, a.status)
@@ -95,17 +133,44 @@ func (a *simAccount) sweep(t *testing.T, today Date) {
 	}
 }
 
-// settle moves money and settles through PlanSettlement.
+// settle moves money — a payment, a credit, or a reversal through
+// PlanReversal — and settles through PlanSettlement.
 func (a *simAccount) settle(t *testing.T, today Date, e simEvent) {
-	a.paid += e.amount
-	cause := SettleCause{Kind: CausePayment, PaymentID: 1}
-	if e.amount < 0 {
-		cause.Kind = CauseReversal
+	var cause SettleCause
+	switch {
+	case e.credit:
+		a.credit += e.amount
+		cause = SettleCause{Kind: CauseCredit, CreditID: 1}
+	case e.amount > 0:
+		p := Payment{ID: int64(len(a.payments) + 1), AccountID: 1, Currency: "USD", Method: PayCheck, Amount: e.amount,
+			Status: PaymentPosted, Unallocated: e.amount}
+		a.payments = append(a.payments, p)
+		a.allocate()
+		cause = SettleCause{Kind: CausePayment, PaymentID: p.ID}
+	default:
+		p := &a.payments[len(a.payments)-1]
+		if p.Amount != -e.amount {
+			t.Fatalf("%s: the reversal of %d is not of the latest payment (%d)", today, -e.amount, p.Amount)
+		}
+		plan, err := PlanReversal(ReversalInput{Payment: *p, Reversal: Reversal{Reason: ReverseNSF}, Today: today})
+		if err != nil {
+			t.Fatalf("%s: %v", today, err)
+		}
+		if len(plan.Journal) != 1 || ReceivableBalance(plan.Journal) != p.Amount-p.Refunded {
+			t.Fatalf("%s: the reversal journals %+v", today, plan.Journal)
+		}
+		for _, al := range plan.Unallocate {
+			a.paid -= al.Amount
+		}
+		p.Status, p.Allocations, p.Unallocated = PaymentReversed, nil, 0
+		a.allocate()
+		cause = plan.Cause
 	}
 	in := SettleInput{Type: a.t, Rule: a.rule, Today: today, Cause: cause, Standing: a.standing(today, Date{}.AddDays(1<<20)),
 		Reminded: []bool{false}, Services: a.services(StateActive)}
 	p := PlanSettlement(in)
 	a.applyServices(p.ServiceChanges)
+	a.charge(p.Fees)
 	if p.Status != nil {
 		if p.Status.Cause != cause.Kind {
 			t.Errorf("%s: status change caused by %q, want %q", today, p.Status.Cause, cause.Kind)
@@ -148,8 +213,12 @@ func TestDelinquencyScenarios(t *testing.T) {
 		whys []why
 		// delinquencyDate is the moved delinquency date in the why.
 		delinquencyDate string
+		// reconnectionFee is the type's (RES has none).
+		reconnectionFee int64
+		// balance is the balance at the end.
+		balance int64
 	}{{
-		name: "Tue 2026-12-01 unpaid: suspended Tue 12-22, not 12-21", start: "2026-12-01", until: "2027-01-05", total: 5000,
+		name: "Tue 2026-12-01 unpaid: suspended Tue 12-22, not 12-21", start: "2026-12-01", until: "2027-01-05", total: 5000, balance: 5000,
 		statuses: []struct {
 			from   string
 			status AccountStatus
@@ -157,7 +226,7 @@ func TestDelinquencyScenarios(t *testing.T) {
 		whys:            []why{{"2026-12-16", pastDue}, {"2026-12-21", pastDue}, {"2026-12-22", suspended}},
 		delinquencyDate: "2026-12-22",
 	}, {
-		name: "Sat 2027-05-01: delinquency date Sat 05-22 moves to Mon 05-24", start: "2027-05-01", until: "2027-06-01", total: 5000,
+		name: "Sat 2027-05-01: delinquency date Sat 05-22 moves to Mon 05-24", start: "2027-05-01", until: "2027-06-01", total: 5000, balance: 5000,
 		statuses: []struct {
 			from   string
 			status AccountStatus
@@ -165,7 +234,7 @@ func TestDelinquencyScenarios(t *testing.T) {
 		whys:            []why{{"2027-05-22", pastDue}, {"2027-05-23", pastDue}, {"2027-05-24", suspended}},
 		delinquencyDate: "2027-05-24",
 	}, {
-		name: "Fri 2026-12-04: Fri 12-25 excluded, weekend skipped, suspended Mon 12-28", start: "2026-12-04", until: "2027-01-05", total: 5000,
+		name: "Fri 2026-12-04: Fri 12-25 excluded, weekend skipped, suspended Mon 12-28", start: "2026-12-04", until: "2027-01-05", total: 5000, balance: 5000,
 		statuses: []struct {
 			from   string
 			status AccountStatus
@@ -173,7 +242,7 @@ func TestDelinquencyScenarios(t *testing.T) {
 		whys:            []why{{"2026-12-25", pastDue}, {"2026-12-27", pastDue}, {"2026-12-28", suspended}},
 		delinquencyDate: "2026-12-28",
 	}, {
-		name: "Thu 2027-11-04: Thanksgiving 11-25 moves it to Fri 11-26", start: "2027-11-04", until: "2027-12-06", total: 5000,
+		name: "Thu 2027-11-04: Thanksgiving 11-25 moves it to Fri 11-26", start: "2027-11-04", until: "2027-12-06", total: 5000, balance: 5000,
 		statuses: []struct {
 			from   string
 			status AccountStatus
@@ -181,8 +250,8 @@ func TestDelinquencyScenarios(t *testing.T) {
 		whys:            []why{{"2027-11-25", pastDue}, {"2027-11-26", suspended}},
 		delinquencyDate: "2027-11-26",
 	}, {
-		name: "20.00 paid of 50.00 on 12-21: still suspended 12-22", start: "2026-12-01", until: "2027-01-05", total: 5000,
-		events: []simEvent{{"2026-12-21", 2000}},
+		name: "20.00 paid of 50.00 on 12-21: still suspended 12-22", start: "2026-12-01", until: "2027-01-05", total: 5000, balance: 3000,
+		events: []simEvent{{"2026-12-21", 2000, false}},
 		statuses: []struct {
 			from   string
 			status AccountStatus
@@ -190,7 +259,7 @@ func TestDelinquencyScenarios(t *testing.T) {
 		whys:            []why{{"2026-12-22", suspended}},
 		delinquencyDate: "2026-12-22",
 	}, {
-		name: "0.50 past due: never suspended", start: "2026-12-01", until: "2027-03-01", total: 50,
+		name: "0.50 past due: never suspended", start: "2026-12-01", until: "2027-03-01", total: 50, balance: 50,
 		statuses: []struct {
 			from   string
 			status AccountStatus
@@ -200,8 +269,8 @@ func TestDelinquencyScenarios(t *testing.T) {
 		delinquencyDate: "2026-12-22",
 	}, {
 		name:  "check paid 12-20 reversed NSF 12-28: not suspended at the reversal, suspended by the sweep of 12-29",
-		start: "2026-12-01", until: "2027-01-05", total: 5000,
-		events: []simEvent{{"2026-12-20", 5000}, {"2026-12-28", -5000}},
+		start: "2026-12-01", until: "2027-01-05", total: 5000, balance: 5000,
+		events: []simEvent{{"2026-12-20", 5000, false}, {"2026-12-28", -5000, false}},
 		statuses: []struct {
 			from   string
 			status AccountStatus
@@ -211,9 +280,21 @@ func TestDelinquencyScenarios(t *testing.T) {
 			{"2026-12-28", []ReasonKind{ReasonInvoicePastDue, ReasonDelinquencyDate, ReasonOverdue, ReasonSuspensionDue, ReasonSweepDecides}},
 			{"2026-12-29", suspended}},
 		delinquencyDate: "2026-12-22",
+	}, {
+		name:  "credit 50.00 on 12-23 restores the account suspended 12-22; the 25.00 reconnection fee does not suspend it again",
+		start: "2026-12-01", until: "2027-01-05", total: 5000, reconnectionFee: 2500, balance: 2500,
+		events: []simEvent{{"2026-12-23", 5000, true}},
+		statuses: []struct {
+			from   string
+			status AccountStatus
+		}{{"2026-12-01", AccountCurrent}, {"2026-12-16", AccountPastDue}, {"2026-12-22", AccountSuspended}, {"2026-12-23", AccountCurrent}},
+		whys: []why{{"2026-12-22", suspended}, {"2026-12-23", []ReasonKind{ReasonCreditsApplied, ReasonRestoredPaid}},
+			{"2026-12-24", []ReasonKind{ReasonCreditsApplied}}, {"2027-01-05", []ReasonKind{ReasonCreditsApplied}}},
+		delinquencyDate: "2026-12-22",
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			typ := resType()
+			typ.ReconnectionFee = tc.reconnectionFee
 			rule, err := NewDateRule(typ)
 			if err != nil {
 				t.Fatal(err)
@@ -255,6 +336,9 @@ func TestDelinquencyScenarios(t *testing.T) {
 						}
 					}
 				}
+			}
+			if got := a.standing(mustDate(tc.until), mustDate(tc.until)).Balance; got != tc.balance {
+				t.Errorf("balance %d at the end, want %d", got, tc.balance)
 			}
 		})
 	}
@@ -443,5 +527,21 @@ func TestSettleCauseNamesTheEvent(t *testing.T) {
 		if got := c.String(); got != want {
 			t.Errorf("%+v: %q, want %q", c, got, want)
 		}
+	}
+}
+
+func TestChooseHeldAccounts(t *testing.T) {
+	pending := []int64{3, 5, 8}
+	if got, err := ChooseHeldAccounts(1, "pending", pending, nil); err != nil || !slices.Equal(got, pending) {
+		t.Errorf("all pending: %v %v", got, err)
+	}
+	if got, err := ChooseHeldAccounts(1, "pending", pending, []int64{5}); err != nil || !slices.Equal(got, []int64{5}) {
+		t.Errorf("one: %v %v", got, err)
+	}
+	if _, err := ChooseHeldAccounts(1, "pending", pending, []int64{5, 6}); ErrorCode(err) != EINVALID || !contains(err.Error(), "account 6") {
+		t.Errorf("not pending: %v", err)
+	}
+	if _, err := ChooseHeldAccounts(1, "decided", pending, nil); ErrorCode(err) != ECONFLICT {
+		t.Errorf("decided: %v", err)
 	}
 }

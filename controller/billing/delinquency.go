@@ -33,6 +33,13 @@ type Standing struct {
 	Invoices []OwedInvoice
 	// Balance is the account's ledger balance (positive: owed).
 	Balance int64
+	// Credit is what the account holds on credit that no invoice's
+	// allocations hold: credits, write-offs and the unallocated parts of
+	// payments. It pays the oldest invoices first (see [Assess]); charges
+	// no invoice carries (late, reconnection and returned-payment fees)
+	// are owed — they are in Balance — but never past due, so they never
+	// take the credit away from an invoice.
+	Credit int64
 	// Reminded: a reminder about one of Invoices was sent before now.
 	Reminded bool
 	// Held: the account's suspension waits in a pending suspension batch.
@@ -106,6 +113,11 @@ func RemindersOn(t AccountType) bool { return len(t.ReminderDaysBefore) > 0 }
 // approval. A suspended account is restored when the reactivation rule is
 // met (past-due amount or full balance paid), a promise to pay is recorded
 // or it is made exempt. Closed accounts are left alone.
+//
+// Credit on the account (Standing.Credit) pays the oldest invoices first,
+// before any fee: a credit that covers an overdue invoice keeps covering
+// it when a fee — the reconnection fee the restore charges — or a newer
+// invoice comes after it. What is owed is never more than the balance.
 func Assess(t AccountType, rule DateRule, today Date, s Standing) Assessment {
 	a := assess(t, rule, today, s)
 	a.Why = StaffWhy(a.Reasons)
@@ -133,16 +145,24 @@ func assess(t AccountType, rule DateRule, today Date, s Standing) Assessment {
 	}
 	threshold := max(1, t.MinDelinquentBalance)
 
-	var oldestPastDue *OwedInvoice
+	var oldestPastDue bool
 	var next *OwedInvoice // the oldest invoice not yet at its delinquency date
 	var nextDate Date
-	for i := range s.Invoices {
-		inv := s.Invoices[i]
+	credit, credited := max(s.Credit, 0), int64(0)
+	for _, inv := range s.Invoices {
+		// Credit pays the oldest invoices first.
+		if c := min(credit, inv.Remaining); c > 0 {
+			inv.Remaining -= c
+			credit, credited = credit-c, credited+c
+		}
+		if inv.Remaining <= 0 {
+			continue
+		}
 		due, skips := rule.Next(inv.DueDate.AddDays(t.GraceDays))
 		if inv.DueDate.Before(today) {
 			a.PastDue += inv.Remaining
-			if oldestPastDue == nil {
-				oldestPastDue = &s.Invoices[i]
+			if !oldestPastDue {
+				oldestPastDue = true
 				a.DelinquencyDate = due
 				add(Reason{Kind: ReasonInvoicePastDue, Invoice: inv.Number, Amount: inv.Remaining, Date: inv.DueDate})
 				r := Reason{Kind: ReasonDelinquencyDate, Date: due, Days: t.GraceDays}
@@ -156,14 +176,17 @@ func assess(t AccountType, rule DateRule, today Date, s Standing) Assessment {
 			a.Overdue += inv.Remaining
 			a.OverdueInvoices = append(a.OverdueInvoices, inv)
 		} else if next == nil {
-			next, nextDate = &s.Invoices[i], due
+			next, nextDate = &inv, due
 		}
 	}
-	// Credits and fees live in the ledger, not on invoices: what is owed is
-	// never more than the balance.
+	// What is owed is never more than the balance (a caller that does not
+	// know the account's credit leaves it to the balance).
 	if bal := max(s.Balance, 0); a.PastDue > bal || a.Overdue > bal {
+		credited += max(a.PastDue, a.Overdue) - bal
 		a.PastDue, a.Overdue = min(a.PastDue, bal), min(a.Overdue, bal)
-		add(Reason{Kind: ReasonCreditsApplied, Amount: s.Balance})
+	}
+	if credited > 0 {
+		add(Reason{Kind: ReasonCreditsApplied, Amount: credited})
 	}
 	if len(s.Invoices) > 1 && a.PastDue > 0 {
 		add(Reason{Kind: ReasonTotalPastDue, Amount: a.PastDue})

@@ -41,7 +41,15 @@ func TestAssess(t *testing.T) {
 		{name: "below the minimum", today: NewDate(2026, 12, 14), s: Standing{Status: AccountPastDue, Invoices: []OwedInvoice{inv(1, NewDate(2026, 12, 4), 999)}, Balance: 999},
 			status: AccountPastDue, reminder: -1, why: "below the minimum of USD 10.00"},
 		{name: "credit covers it", today: NewDate(2026, 12, 14), s: Standing{Status: AccountPastDue, Invoices: []OwedInvoice{dec4}, Balance: 500},
-			status: AccountPastDue, reminder: -1, why: "Credits bring what is owed down"},
+			status: AccountPastDue, reminder: -1, why: "Credits of USD 45.00 on the account pay the oldest invoices first"},
+		// 60.00 of credit pays the 50.00 invoice before the 25.00
+		// reconnection fee (balance 50.00 + 25.00 − 60.00 = 15.00): the fee
+		// is owed, never past due.
+		{name: "credit pays the invoice, not the fee", today: NewDate(2026, 12, 14), s: Standing{Status: AccountSuspended, Invoices: []OwedInvoice{dec4}, Balance: 1500, Credit: 6000},
+			status: AccountCurrent, restore: true, reminder: -1, why: "Credits of USD 50.00 on the account pay the oldest invoices first"},
+		{name: "credit pays the oldest invoice first", today: NewDate(2026, 12, 14),
+			s:      Standing{Status: AccountPastDue, Invoices: []OwedInvoice{dec4, inv(2, NewDate(2026, 12, 18), 5000)}, Balance: 4000, Credit: 6000},
+			status: AccountCurrent, reminder: -1, why: "Credits of USD 60.00 on the account"},
 		{name: "promise holds", today: NewDate(2026, 12, 14), s: Standing{Status: AccountDelinquent, Invoices: []OwedInvoice{dec4}, Balance: 5000, PromiseUntil: NewDate(2026, 12, 14)},
 			status: AccountPastDue, reminder: -1, why: "promise to pay holds the account until Mon 2026-12-14"},
 		{name: "promise expired", today: NewDate(2026, 12, 15), s: Standing{Status: AccountPastDue, Invoices: []OwedInvoice{dec4}, Balance: 5000, PromiseUntil: NewDate(2026, 12, 14)},

@@ -69,6 +69,15 @@ const (
 	InvoiceVoid InvoiceStatus = "void"
 )
 
+// CheckVoidable reports whether invoice id of status s may be voided:
+// only an open one may (ECONFLICT naming its status otherwise).
+func CheckVoidable(id int64, s InvoiceStatus) error {
+	if s != InvoiceOpen {
+		return Errorf(ECONFLICT, "invoice %d is %s; only open invoices can be voided", id, s)
+	}
+	return nil
+}
+
 // Invoice bills one account for one billing period; there is at most one
 // per (account, period).
 type Invoice struct {

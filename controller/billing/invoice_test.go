@@ -503,3 +503,14 @@ func TestBillingCycleProperty(t *testing.T) {
 		return nil
 	})
 }
+
+func TestCheckVoidable(t *testing.T) {
+	if err := CheckVoidable(3, InvoiceOpen); err != nil {
+		t.Errorf("open: %v", err)
+	}
+	for _, s := range []InvoiceStatus{InvoicePaid, InvoiceVoid} {
+		if err := CheckVoidable(3, s); ErrorCode(err) != ECONFLICT {
+			t.Errorf("%s: %v", s, err)
+		}
+	}
+}

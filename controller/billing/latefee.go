@@ -1,6 +1,11 @@
 package billing
 
-import "github.com/shopspring/decimal"
+import (
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
 
 // LateFeeAmount is the late fee (minor units) on an invoice with the given
 // open amount: the flat amount, or the percent of open rounded half-even to
@@ -21,4 +26,42 @@ func LateFeeAmount(f LateFee, open int64) int64 {
 		return decimal.NewFromInt(open).Mul(p).Shift(-2).RoundBank(0).IntPart()
 	}
 	return 0
+}
+
+// LateFeeCutoff is the due date before which an open invoice of type t is
+// charged its late fee on date (due date + the fee's days before date);
+// false when t charges no late fee.
+func LateFeeCutoff(t AccountType, date Date) (Date, bool) {
+	if t.LateFee.Kind == LateFeeNone || t.LateFee.Kind == "" {
+		return Date{}, false
+	}
+	return date.AddDays(-t.LateFee.AfterDays), true
+}
+
+// LateFeeInvoice is an open invoice due before the late-fee cutoff that
+// has no late fee yet.
+type LateFeeInvoice struct {
+	ID, AccountID int64
+	Number        string
+	Currency      Currency
+	Total         int64
+}
+
+// PlanLateFees is the late fee of each of invs ([LateFeeAmount] of its
+// total), effective on date and posted at now, in invs' order; an invoice
+// whose fee comes to nothing gets none. Each fee names its invoice (one
+// late fee per invoice).
+func PlanLateFees(t AccountType, date Date, now time.Time, invs []LateFeeInvoice) []JournalTx {
+	var out []JournalTx
+	for _, inv := range invs {
+		fee := LateFeeAmount(t.LateFee, inv.Total)
+		if fee <= 0 {
+			continue
+		}
+		id := inv.ID
+		out = append(out, JournalTx{Kind: TxFee, AccountID: inv.AccountID, InvoiceID: &id, Currency: inv.Currency,
+			Memo: fmt.Sprintf("late fee on %s", inv.Number), EffectiveDate: date, PostedAt: now,
+			Entries: []Entry{{Ledger: LedgerReceivable, Amount: fee}, {Ledger: LedgerFeeRevenue, Amount: -fee}}})
+	}
+	return out
 }

@@ -187,6 +187,18 @@ func VoidTx(inv Invoice, effective Date) JournalTx {
 	return tx
 }
 
+// CheckCredit checks a credit staff post to an account: a positive amount
+// (minor units) and a memo saying why. Error: EINVALID naming the field.
+func CheckCredit(amount int64, memo string) error {
+	if amount <= 0 {
+		return Errorf(EINVALID, "amount %d must be positive (minor units)", amount)
+	}
+	if memo == "" {
+		return Errorf(EINVALID, "memo is required: say why the account is credited")
+	}
+	return nil
+}
+
 // CreditTx credits an account amount (> 0; a goodwill credit or a
 // correction): debit credits_and_adjustments, credit accounts_receivable.
 //

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -329,4 +330,17 @@ func TestReceivableBalanceProperty(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestCheckCredit(t *testing.T) {
+	for _, tc := range []struct {
+		amount int64
+		memo   string
+		field  string
+	}{{100, "goodwill", ""}, {0, "goodwill", "amount"}, {-5, "goodwill", "amount"}, {100, "", "memo"}} {
+		err := CheckCredit(tc.amount, tc.memo)
+		if (tc.field == "") != (err == nil) || (err != nil && (ErrorCode(err) != EINVALID || !strings.HasPrefix(ErrorMessage(err), tc.field))) {
+			t.Errorf("%d %q: %v, want an error naming %q", tc.amount, tc.memo, err, tc.field)
+		}
+	}
 }

@@ -75,3 +75,33 @@ type PaymentAttempt struct {
 // (the gateway's answer is unknown) or processing (the gateway settles it
 // later). Only such an attempt may be finished.
 func (a PaymentAttempt) Unsettled() bool { return a.Status == "pending" || a.Status == "processing" }
+
+// AttemptEffects is what a settled gateway attempt does to the account:
+// Payment, when not nil, is the payment to post (then settle the account
+// as [CausePayment]); MethodStatus, when not empty, is the status its
+// payment method takes — active again after a success (from failing),
+// failing after a decline (from active), with Failure.
+type AttemptEffects struct {
+	Payment      *NewPayment
+	MethodStatus string
+	Failure      string
+}
+
+// EffectsOf says what attempt a, charged to a method of kind methodKind
+// (card, bank_account), does now that its outcome is known: a success
+// posts a card or ACH payment whose reference is the gateway's charge; a
+// decline marks the method failing; anything else does nothing.
+func EffectsOf(a PaymentAttempt, methodKind string) AttemptEffects {
+	switch a.Status {
+	case "succeeded":
+		method := PayCard
+		if methodKind == "bank_account" {
+			method = PayACH
+		}
+		return AttemptEffects{MethodStatus: "active",
+			Payment: &NewPayment{AccountID: a.AccountID, Method: method, Amount: a.Amount, Reference: a.ChargeID, Memo: string(a.Trigger) + " charge"}}
+	case "failed":
+		return AttemptEffects{MethodStatus: "failing", Failure: a.FailureMessage}
+	}
+	return AttemptEffects{}
+}

@@ -21,8 +21,8 @@ const (
 	// invoice's delinquency date is Date; Detail (staff only) says how the
 	// date rule moved it, if it did.
 	ReasonDelinquencyDate ReasonKind = "delinquency_date"
-	// ReasonCreditsApplied: credits bring what is owed down to the balance
-	// Amount.
+	// ReasonCreditsApplied: Amount of credit on the account pays the
+	// oldest invoices (what is owed is what is left).
 	ReasonCreditsApplied ReasonKind = "credits_applied"
 	// ReasonTotalPastDue: Amount is past due on several invoices.
 	ReasonTotalPastDue ReasonKind = "total_past_due"
@@ -124,7 +124,7 @@ func (r Reason) Staff() string {
 		}
 		return strings.TrimSuffix(line, ".") + "."
 	case ReasonCreditsApplied:
-		return fmt.Sprintf("Credits bring what is owed down to the balance of %s.", money(r.Amount))
+		return fmt.Sprintf("Credits of %s on the account pay the oldest invoices first.", money(r.Amount))
 	case ReasonTotalPastDue:
 		return fmt.Sprintf("In all %s is past due.", money(r.Amount))
 	case ReasonExempt:
@@ -224,7 +224,7 @@ var phrases = map[string]func(r Reason, loc Locale, today Date) string{
 				return fmt.Sprintf("To keep your service, please pay before %s.", date(r.Date))
 			}
 		case ReasonCreditsApplied:
-			return fmt.Sprintf("Credits on your account bring what you owe down to %s.", money(r.Amount))
+			return fmt.Sprintf("Credits of %s on your account pay your oldest invoices first.", money(r.Amount))
 		case ReasonTotalPastDue:
 			return fmt.Sprintf("In all, %s is past due.", money(r.Amount))
 		case ReasonPromiseToPay:
@@ -259,7 +259,7 @@ var phrases = map[string]func(r Reason, loc Locale, today Date) string{
 				return fmt.Sprintf("Damit Ihr Anschluss aktiv bleibt, zahlen Sie bitte vor %s.", date(r.Date))
 			}
 		case ReasonCreditsApplied:
-			return fmt.Sprintf("Gutschriften verringern Ihren offenen Betrag auf %s.", money(r.Amount))
+			return fmt.Sprintf("Gutschriften von %s werden mit Ihren ältesten Rechnungen verrechnet.", money(r.Amount))
 		case ReasonTotalPastDue:
 			return fmt.Sprintf("Insgesamt sind %s überfällig.", money(r.Amount))
 		case ReasonPromiseToPay:

@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"fmt"
 	"time"
 	"unicode/utf8"
 )
@@ -146,6 +147,24 @@ func CheckMemoText(field, s string, maxChars int) error {
 		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f {
 			return Errorf(EINVALID, "%s contains a control character (U+%04X)", field, c)
 		}
+	}
+	return nil
+}
+
+// CheckRefundable refuses a refund of amount from payment p, of which
+// allocated is applied to invoices: p must be posted (ECONFLICT), and
+// amount at most what is neither refunded, reserved by a refund in
+// progress nor applied to invoices (EINVALID, saying what is refundable).
+func CheckRefundable(p Payment, allocated, amount int64) error {
+	if p.Status != PaymentPosted {
+		return Errorf(ECONFLICT, "payment %d is %s; it cannot be refunded", p.ID, p.Status)
+	}
+	if n := p.Amount - p.Refunded - p.RefundReserved - allocated; amount > n {
+		msg := fmt.Sprintf("amount %d is more than the payment's unapplied credit (%d)", amount, n)
+		if p.RefundReserved > 0 {
+			msg += fmt.Sprintf(", with %d held by refunds in progress", p.RefundReserved)
+		}
+		return Errorf(EINVALID, "%s; reverse the payment instead", msg)
 	}
 	return nil
 }

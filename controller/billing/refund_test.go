@@ -54,3 +54,27 @@ func TestDecideRefundRecovery(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckRefundable(t *testing.T) {
+	p := Payment{ID: 9, Amount: 5000, Refunded: 1000, RefundReserved: 500, Status: PaymentPosted}
+	for _, tc := range []struct {
+		name              string
+		status            PaymentStatus
+		allocated, amount int64
+		code              Code
+		msg               string
+	}{
+		{name: "all that is left", allocated: 2000, amount: 1500},
+		{name: "more than is left", allocated: 2000, amount: 1501, code: EINVALID, msg: "unapplied credit (1500), with 500 held by refunds in progress"},
+		{name: "reversed", status: PaymentReversed, amount: 1, code: ECONFLICT, msg: "payment 9 is reversed"},
+	} {
+		q := p
+		if tc.status != "" {
+			q.Status = tc.status
+		}
+		err := CheckRefundable(q, tc.allocated, tc.amount)
+		if ErrorCode(err) != tc.code || (tc.msg != "" && !strings.Contains(err.Error(), tc.msg)) {
+			t.Errorf("%s: %v, want %s %q", tc.name, err, tc.code, tc.msg)
+		}
+	}
+}

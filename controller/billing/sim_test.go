@@ -26,21 +26,6 @@ const simSeeds = 1000
 // simSteps is how many events each seed drives.
 const simSteps = 120
 
-// simKnownFeeRelapse documents a finding of this simulation, not yet
-// fixed, so the settlement fixed-point check skips settlements that charge
-// a reconnection fee: credits are not allocated to invoices, and Assess
-// caps what is overdue by the balance, so a credit that covers an overdue
-// invoice restores a suspended account — and the reconnection fee the same
-// plan charges raises the balance back above the invoice, which then counts
-// as overdue again: the plan records "current" while the account is
-// delinquent, and the next sweep suspends it again for an invoice the
-// credit paid. (Seed 1796642982201154516 with the check on: suspended for
-// 11.46, credit 12.94, restored, fee 25.00, delinquent for 11.46 again.)
-// The fix belongs in the core: credits settle the oldest debt first (Assess
-// needs the unallocated credit, not only the balance) or credits are
-// allocated to invoices like payments.
-const simKnownFeeRelapse = true
-
 // simBreak names a rule the simulator's apply deliberately breaks, to
 // prove the invariants catch it; "" breaks nothing.
 type simBreak string
@@ -78,6 +63,9 @@ type vsAccount struct {
 	// balance is kept by the apply from the events' amounts, independently
 	// of the journal's entries.
 	balance int64
+	// credits is the credit posted to the account (never allocated: it
+	// pays the oldest invoices first wherever what is owed is weighed).
+	credits int64
 	// reminded[invoice] is the day a reminder about it was queued.
 	reminded map[int64]Date
 }
@@ -211,6 +199,7 @@ func (s *sim) step() error {
 		if err := s.post(a, CreditTx(a.acct.ID, "USD", amt, "credit", s.today), -amt); err != nil {
 			return err
 		}
+		a.credits += amt
 		return s.settle(a, SettleCause{Kind: CauseCredit, CreditID: int64(len(s.journal))})
 	case n < 89:
 		return s.lateFeeRun()
@@ -350,8 +339,8 @@ func (s *sim) batchPost() error {
 	return nil
 }
 
-// reverse reverses a random posted payment not refunded, with a fee
-// sometimes.
+// reverse reverses a random posted payment not refunded through
+// PlanReversal, with a returned-payment fee sometimes.
 func (s *sim) reverse() error {
 	var cands []*vsPayment
 	for _, p := range s.payments {
@@ -365,27 +354,39 @@ func (s *sim) reverse() error {
 	p := cands[s.r.IntN(len(cands))]
 	a := s.accounts[p.account-1]
 	s.logf("reverse payment %d of %d (account %d)", p.id, p.amount, a.acct.ID)
-	for k, amt := range s.alloc {
-		if k[0] == p.id {
-			inv := s.invoices[k[1]-1]
-			inv.paid -= amt
-			inv.status = InvoiceOpen
-			delete(s.alloc, k)
+	pay := Payment{ID: p.id, AccountID: a.acct.ID, Currency: "USD", Method: p.method, Amount: p.amount, Refunded: p.refunded,
+		Status: PaymentPosted}
+	for _, inv := range s.invoices { // in id order: the replay stays exact
+		if amt, ok := s.alloc[[2]int64{p.id, inv.id}]; ok {
+			pay.Allocations = append(pay.Allocations, Allocation{InvoiceID: inv.id, InvoiceNumber: inv.number, Amount: amt})
 		}
 	}
-	p.allocated, p.reversed = 0, true
-	s.reversals++
-	if err := s.post(a, PaymentReversalTx(a.acct.ID, "USD", p.amount, "reversal", s.today), p.amount); err != nil {
-		return err
-	}
+	r := Reversal{Reason: ReverseNSF}
 	if s.r.IntN(2) == 0 {
-		s.logf("  returned-payment fee 1500")
-		if err := s.post(a, FeeTx(a.acct.ID, "USD", 1500, "returned payment fee", s.today), 1500); err != nil {
+		r.Fee = 1500
+	}
+	plan, err := PlanReversal(ReversalInput{Payment: pay, Reversal: r, Today: s.today})
+	if err != nil {
+		return fmt.Errorf("reversal of payment %d: %v", p.id, err)
+	}
+	for _, jt := range plan.Journal {
+		s.logf("  %s %d", jt.Kind, ReceivableBalance([]JournalTx{jt}))
+		if err := s.post(a, jt, ReceivableBalance([]JournalTx{jt})); err != nil {
 			return err
 		}
 	}
+	for _, al := range plan.Unallocate {
+		inv := s.invoices[al.InvoiceID-1]
+		inv.paid -= al.Amount
+		if inv.status == InvoicePaid {
+			inv.status = InvoiceOpen
+		}
+		delete(s.alloc, [2]int64{p.id, al.InvoiceID})
+	}
+	p.allocated, p.reversed = 0, true
+	s.reversals++
 	s.allocate(a)
-	return s.settle(a, SettleCause{Kind: CauseReversal, PaymentID: p.id})
+	return s.settle(a, plan.Cause)
 }
 
 // refund refunds part of a random payment's unallocated credit.
@@ -437,7 +438,7 @@ func (s *sim) lateFeeRun() error {
 // horizon.
 func (s *sim) standing(a *vsAccount, horizon Date) (Standing, []bool) {
 	st := Standing{AccountID: a.acct.ID, Number: a.acct.Number, Currency: "USD", Status: a.status, Exempt: a.exempt,
-		PromiseUntil: a.promise, Balance: a.balance, Invoices: []OwedInvoice{}}
+		PromiseUntil: a.promise, Balance: a.balance, Credit: s.credit(a), Invoices: []OwedInvoice{}}
 	var reminded []bool
 	for _, inv := range s.openInvoices(a) {
 		if inv.due.After(horizon) {
@@ -449,6 +450,18 @@ func (s *sim) standing(a *vsAccount, horizon Date) (Standing, []bool) {
 		st.Reminded = st.Reminded || (ok && d.Before(s.today))
 	}
 	return st, reminded
+}
+
+// credit is the account's credit that no invoice's allocations hold: its
+// credits and the unallocated parts of its payments.
+func (s *sim) credit(a *vsAccount) int64 {
+	c := a.credits
+	for _, p := range s.payments {
+		if p.account == a.acct.ID && !p.reversed {
+			c += p.amount - p.refunded - p.allocated
+		}
+	}
+	return c
 }
 
 func (a *vsAccount) servicesNot(state DesiredState) []ServiceRef {
@@ -467,8 +480,12 @@ type model struct {
 
 func (s *sim) model(a *vsAccount) model {
 	var m model
+	credit := s.credit(a)
 	for _, inv := range s.openInvoices(a) {
+		// Credit pays the oldest invoices first; fees are never past due.
 		owed := inv.total - inv.paid
+		c := min(credit, owed)
+		owed, credit = owed-c, credit-c
 		if inv.due.Before(s.today) {
 			m.pastDue += owed
 		}
@@ -575,10 +592,9 @@ func (s *sim) settle(a *vsAccount, cause SettleCause) error {
 			return err
 		}
 	}
-	// The settlement is a fixed point: settling again changes nothing.
-	if simKnownFeeRelapse && len(p.Fees) > 0 {
-		return nil
-	}
+	// The settlement is a fixed point: settling again changes nothing (not
+	// even after the reconnection fee the plan charged: a credit that paid
+	// an overdue invoice keeps paying it).
 	st, reminded = s.standing(a, Date{Year: 9999, Month: 12, Day: 31})
 	in.Standing, in.Reminded, in.Services = st, reminded, a.servicesNot(StateActive)
 	if again := PlanSettlement(in); again.Status != nil || len(again.ServiceChanges) > 0 || len(again.Fees) > 0 {

@@ -130,11 +130,8 @@ func (db *DB) PostCredit(ctx context.Context, accountID, amount int64, memo stri
 	if err != nil {
 		return billing.JournalTx{}, err
 	}
-	if amount <= 0 {
-		return billing.JournalTx{}, billing.Errorf(billing.EINVALID, "amount %d must be positive (minor units)", amount)
-	}
-	if memo == "" {
-		return billing.JournalTx{}, billing.Errorf(billing.EINVALID, "memo is required: say why the account is credited")
+	if err := billing.CheckCredit(amount, memo); err != nil {
+		return billing.JournalTx{}, err
 	}
 	jt := billing.CreditTx(accountID, a.Currency, amount, memo, effective)
 	jt.PostedAt = at

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -163,11 +161,8 @@ func (db *DB) changeLine(ctx context.Context, batchID int64, lineNo int, sql str
 	return db.Batch(ctx, batchID)
 }
 
-// ValidateBatch checks every line: the account must exist, the amount be
-// positive, the method a manual one, a check carry its number; a check
-// number seen twice for one account (in the batch or already posted), or
-// the same check number from the same payer on lines of two accounts, is a
-// warning.
+// ValidateBatch checks every line as [billing.ValidateBatch] does, with
+// the checks already posted to the lines' accounts.
 func (db *DB) ValidateBatch(ctx context.Context, batchID int64) (billing.BatchValidation, error) {
 	b, err := db.Batch(ctx, batchID)
 	if err != nil {
@@ -176,84 +171,22 @@ func (db *DB) ValidateBatch(ctx context.Context, batchID int64) (billing.BatchVa
 	return validateBatch(ctx, db.Pool, b)
 }
 
+// validateBatch reads the checks posted outside b that b's check lines
+// name ([billing.PaymentBatch.CheckLookups]) and validates b.
 func validateBatch(ctx context.Context, q querier, b billing.PaymentBatch) (billing.BatchValidation, error) {
-	v := billing.BatchValidation{BatchID: b.ID, Errors: []billing.BatchProblem{}, Warnings: []billing.BatchProblem{}}
-	bad := func(l billing.BatchLine, field, msg string) {
-		v.Errors = append(v.Errors, billing.BatchProblem{LineNo: l.LineNo, Field: field, Message: msg})
-	}
-	seen := map[string]int{}
-	// byPayer finds the same check (number and payer) entered for two
-	// accounts: one check cannot pay twice, so one of them is a typo.
-	byPayer := map[string]billing.BatchLine{}
-	var checkAccounts []int64
-	var checkRefs []string
-	for _, l := range b.Lines {
-		switch {
-		case l.AccountID == 0:
-			bad(l, "account", strconv.Quote(l.Account)+" is not an account number, external id or id")
-		}
-		switch {
-		case !l.Method.Valid():
-			bad(l, "method", strconv.Quote(string(l.Method))+" is not one of check, cash, wire, money_order, other")
-		case !l.Method.Manual():
-			bad(l, "method", string(l.Method)+" payments come through the payment gateway, not a deposit batch")
-		}
-		if l.Amount <= 0 {
-			bad(l, "amount", strconv.FormatInt(l.Amount, 10)+" must be positive (minor units)")
-		}
-		if l.AccountID != 0 && l.Method.Manual() && l.Amount > 0 {
-			// The same checks a single payment gets (lengths, largest amount).
-			p := billing.NewPayment{AccountID: l.AccountID, Method: l.Method, Amount: l.Amount, Reference: l.Reference, Payer: l.Payer, Memo: l.Memo}
-			if err := p.Validate(); err != nil && !(l.Method == billing.PayCheck && l.Reference == "") {
-				bad(l, "line", billing.ErrorMessage(err))
-			}
-		}
-		if l.Method == billing.PayCheck {
-			if l.Reference == "" {
-				bad(l, "reference", "a check needs its check number")
-			} else if l.AccountID != 0 {
-				key := strconv.FormatInt(l.AccountID, 10) + "/" + l.Reference
-				first, dupForAccount := seen[key]
-				if dupForAccount {
-					v.Warnings = append(v.Warnings, billing.BatchProblem{LineNo: l.LineNo, Field: "reference", Warning: true,
-						Message: "check " + l.Reference + " from this payer is also on line " + strconv.Itoa(first)})
-				} else {
-					seen[key] = l.LineNo
-					checkAccounts, checkRefs = append(checkAccounts, l.AccountID), append(checkRefs, l.Reference)
-				}
-				if l.Payer != "" {
-					pk := strings.ToLower(l.Payer) + "\x00" + l.Reference
-					if first, dup := byPayer[pk]; dup && first.AccountID != l.AccountID {
-						v.Warnings = append(v.Warnings, billing.BatchProblem{LineNo: l.LineNo, Field: "reference", Warning: true,
-							Message: "check " + l.Reference + " from payer " + strconv.Quote(l.Payer) + " is also on line " + strconv.Itoa(first.LineNo) +
-								" for another account (" + first.Account + "); one check pays once"})
-					} else if !dup {
-						byPayer[pk] = l
-					}
-				}
-			}
-		}
-	}
-	if len(checkRefs) > 0 {
+	var posted []billing.PostedCheck
+	if accounts, refs := b.CheckLookups(); len(refs) > 0 {
 		rows, err := q.Query(ctx, `SELECT p.account_id, p.reference, p.id FROM payments p
 			JOIN unnest($1::bigint[], $2::text[]) AS c(account_id, reference) ON p.account_id = c.account_id AND p.reference = c.reference
-			WHERE p.method = 'check' AND (p.batch_id IS DISTINCT FROM $3)`, checkAccounts, checkRefs, b.ID)
+			WHERE p.method = 'check' AND (p.batch_id IS DISTINCT FROM $3)`, accounts, refs, b.ID)
 		if err != nil {
-			return v, err
+			return billing.BatchValidation{}, err
 		}
-		var acc, pid int64
-		var ref string
-		if _, err := pgx.ForEachRow(rows, []any{&acc, &ref, &pid}, func() error {
-			line := seen[strconv.FormatInt(acc, 10)+"/"+ref]
-			v.Warnings = append(v.Warnings, billing.BatchProblem{LineNo: line, Field: "reference", Warning: true,
-				Message: "check " + ref + " from this payer was already posted as payment " + strconv.FormatInt(pid, 10)})
-			return nil
-		}); err != nil {
-			return v, err
+		if posted, err = pgx.CollectRows(rows, pgx.RowToStructByPos[billing.PostedCheck]); err != nil {
+			return billing.BatchValidation{}, err
 		}
 	}
-	v.OK = len(v.Errors) == 0
-	return v, nil
+	return billing.ValidateBatch(b, posted), nil
 }
 
 // PostBatch validates an open batch and, if no line has an error, posts
@@ -266,11 +199,8 @@ func (db *DB) PostBatch(ctx context.Context, batchID int64, by string, now time.
 		if err != nil {
 			return err
 		}
-		if b.Status != billing.BatchOpen {
-			return billing.Errorf(billing.ECONFLICT, "payment batch %d is already posted", batchID)
-		}
-		if len(b.Lines) == 0 {
-			return billing.Errorf(billing.EINVALID, "payment batch %d has no lines", batchID)
+		if err := b.CheckPostable(); err != nil {
+			return err
 		}
 		v, err := validateBatch(ctx, tx, b)
 		if err != nil {
@@ -312,7 +242,7 @@ func (db *DB) postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.Paymen
 	var status billing.AccountStatus
 	if _, err := pgx.ForEachRow(rows, []any{&id, &cur, &status}, func() error {
 		currency[id] = cur
-		if status == billing.AccountDelinquent || status == billing.AccountSuspended {
+		if billing.SettlesOnPayment(status) {
 			settle = append(settle, id)
 		}
 		return nil
@@ -413,18 +343,11 @@ var errRollBack = errors.New("roll back")
 // EINVALID for a file without rows; problems of the rows are in the result,
 // not the error.
 func (db *DB) ImportBatchFile(ctx context.Context, batchID int64, file billing.BatchFile, dryRun bool) (billing.BatchImport, error) {
-	res := billing.BatchImport{BatchID: batchID, DryRun: dryRun, Rows: len(file.Rows),
-		Errors: append([]billing.ImportError{}, file.Errors...), Warnings: []billing.ImportError{}}
+	var res billing.BatchImport
 	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		b, err := batchTx(ctx, tx, batchID, true)
 		if err != nil {
 			return err
-		}
-		if err := b.CheckChangeable(); err != nil {
-			return err
-		}
-		if len(file.Rows) == 0 && len(file.Errors) == 0 {
-			return billing.Errorf(billing.EINVALID, "the file has no payments, only its header")
 		}
 		// The rows' accounts, resolved as batchTx resolves lines.
 		refs := make([]string, len(file.Rows))
@@ -447,43 +370,20 @@ func (db *DB) ImportBatchFile(ctx context.Context, batchID int64, file billing.B
 		}); err != nil {
 			return err
 		}
-		bad := map[int]bool{} // lines with a problem of the file
-		for _, e := range file.Errors {
-			bad[e.Line] = true
+		plan, err := billing.PlanBatchImport(b, file, currency, dryRun)
+		if err != nil {
+			return err
 		}
-		next := 1
-		if n := len(b.Lines); n > 0 {
-			next = b.Lines[n-1].LineNo + 1
-		}
-		res.FirstLine = next
-		fileLine := map[int]int{} // batch line → file line
-		var lines [][]any
-		for _, r := range file.Rows {
-			c := currency[r.Account]
-			if r.Account != "" && c == "" {
-				res.Errors = append(res.Errors, billing.ImportError{Line: r.Line, Column: "account",
-					Reason: fmt.Sprintf("no account has the number, external id or id %q", r.Account)})
-				continue
+		if len(plan.Lines) > 0 {
+			lines := make([][]any, len(plan.Lines))
+			for i, l := range plan.Lines {
+				lines[i] = []any{batchID, int32(l.LineNo), l.Account, string(l.Method), l.Amount, l.Reference, l.Payer, l.Memo}
 			}
-			if bad[r.Line] {
-				continue
-			}
-			l, err := r.BatchLineOf(c)
-			if err != nil {
-				res.Errors = append(res.Errors, billing.ImportError{Line: r.Line, Column: "amount", Reason: billing.ErrorMessage(err)})
-				continue
-			}
-			no := next + len(lines)
-			fileLine[no] = r.Line
-			lines = append(lines, []any{batchID, int32(no), l.Account, string(l.Method), l.Amount, l.Reference, l.Payer, l.Memo})
-		}
-		if len(lines) > 0 {
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"payment_batch_lines"},
 				[]string{"batch_id", "line_no", "account_ref", "method", "amount", "reference", "payer", "memo"}, pgx.CopyFromRows(lines)); err != nil {
 				return mapError(err)
 			}
 		}
-		res.Added = len(lines)
 		all, err := batchTx(ctx, tx, batchID, false)
 		if err != nil {
 			return err
@@ -492,30 +392,14 @@ func (db *DB) ImportBatchFile(ctx context.Context, batchID int64, file billing.B
 		if err != nil {
 			return err
 		}
-		for _, p := range append(v.Errors, v.Warnings...) {
-			line, ok := fileLine[p.LineNo]
-			if !ok {
-				continue // a line staff entered before: not this file's
-			}
-			e := billing.ImportError{Line: line, Column: p.Field, Reason: p.Message}
-			if p.Warning {
-				res.Warnings = append(res.Warnings, e)
-			} else {
-				res.Errors = append(res.Errors, e)
-			}
-		}
-		if len(res.Errors) > 0 || dryRun {
+		var keep bool
+		if res, keep = plan.Validated(v); !keep {
 			return errRollBack
 		}
 		return nil
 	})
 	if errors.Is(err, errRollBack) {
 		err = nil
-		if len(res.Errors) > 0 && !dryRun {
-			res.Added = 0
-		}
 	}
-	billing.SortImportErrors(res.Errors)
-	billing.SortImportErrors(res.Warnings)
 	return res, err
 }

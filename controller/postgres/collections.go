@@ -133,7 +133,7 @@ func (db *DB) AccountStanding(ctx context.Context, accountID int64, now time.Tim
 	s := billing.Standing{AccountID: accountID, Number: st.Number, Currency: st.Currency, Status: st.Status,
 		Exempt: st.Exempt, ExemptReason: st.ExemptReason, PromiseUntil: st.PromiseUntil, Balance: st.Balance, Held: st.HeldInBatch != 0}
 	err = loadStandings(ctx, db.Pool, typeID, today.AddDays(billing.ReminderLead(t)), []int64{accountID}, now, func(got billing.Standing) error {
-		s.Invoices, s.Reminded = got.Invoices, got.Reminded
+		s.Invoices, s.Reminded, s.Credit = got.Invoices, got.Reminded, got.Credit
 		return nil
 	})
 	if err != nil {
@@ -251,9 +251,6 @@ func (db *DB) DecideSuspensionBatch(ctx context.Context, id int64, approve bool,
 		if err != nil {
 			return err
 		}
-		if status != "pending" {
-			return billing.Errorf(billing.ECONFLICT, "suspension batch %d is already decided", id)
-		}
 		rows, err := tx.Query(ctx, `SELECT account_id FROM suspension_batch_items WHERE batch_id = $1 AND status = 'pending' ORDER BY account_id`, id)
 		if err != nil {
 			return err
@@ -262,18 +259,9 @@ func (db *DB) DecideSuspensionBatch(ctx context.Context, id int64, approve bool,
 		if err != nil {
 			return err
 		}
-		chosen := pending
-		if len(accounts) > 0 {
-			set := map[int64]bool{}
-			for _, a := range pending {
-				set[a] = true
-			}
-			for _, a := range accounts {
-				if !set[a] {
-					return billing.Errorf(billing.EINVALID, "account %d is not pending in suspension batch %d", a, id)
-				}
-			}
-			chosen = accounts
+		chosen, err := billing.ChooseHeldAccounts(id, status, pending, accounts)
+		if err != nil {
+			return err
 		}
 		if !approve {
 			if _, err := tx.Exec(ctx, `UPDATE suspension_batch_items SET status = 'cancelled', decided_at = $3, decided_by = $4

@@ -75,8 +75,8 @@ func (db *DB) VoidInvoice(ctx context.Context, id int64, reason string, effectiv
 		if err != nil {
 			return err
 		}
-		if status != string(billing.InvoiceOpen) {
-			return billing.Errorf(billing.ECONFLICT, "invoice %d is %s; only open invoices can be voided", id, status)
+		if err := billing.CheckVoidable(id, billing.InvoiceStatus(status)); err != nil {
+			return err
 		}
 		if inv, err = invoiceWithLines(ctx, tx, id); err != nil {
 			return err

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,15 +18,9 @@ func (db *DB) ChargeLateFees(ctx context.Context, typeID int64, date billing.Dat
 	if err != nil {
 		return 0, err
 	}
-	if t.LateFee.Kind == billing.LateFeeNone || t.LateFee.Kind == "" {
+	cutoff, charges := billing.LateFeeCutoff(t, date)
+	if !charges {
 		return 0, nil
-	}
-	cutoff := date.AddDays(-t.LateFee.AfterDays)
-	type open struct {
-		id, account int64
-		number      string
-		currency    billing.Currency
-		total       int64
 	}
 	rows, err := db.Pool.Query(ctx, `SELECT i.id, i.account_id, i.number, i.currency, i.total
 		FROM invoices i JOIN accounts a ON a.id = i.account_id
@@ -37,24 +30,12 @@ func (db *DB) ChargeLateFees(ctx context.Context, typeID int64, date billing.Dat
 	if err != nil {
 		return 0, err
 	}
-	invs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (open, error) {
-		var o open
-		err := r.Scan(&o.id, &o.account, &o.number, &o.currency, &o.total)
-		return o, err
-	})
+	invs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[billing.LateFeeInvoice])
 	if err != nil {
 		return 0, err
 	}
 	posted := 0
-	for _, inv := range invs {
-		fee := billing.LateFeeAmount(t.LateFee, inv.total)
-		if fee <= 0 {
-			continue
-		}
-		id := inv.id
-		jt := billing.JournalTx{Kind: billing.TxFee, AccountID: inv.account, InvoiceID: &id, Currency: inv.currency,
-			Memo: fmt.Sprintf("late fee on %s", inv.number), EffectiveDate: date, PostedAt: now,
-			Entries: []billing.Entry{{Ledger: billing.LedgerReceivable, Amount: fee}, {Ledger: billing.LedgerFeeRevenue, Amount: -fee}}}
+	for _, jt := range billing.PlanLateFees(t, date, now, invs) {
 		err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 			_, err := postTx(ctx, tx, jt)
 			return err

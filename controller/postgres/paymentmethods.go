@@ -211,21 +211,18 @@ func prefixed(p, cols string) string {
 	return strings.Join(parts, ", ")
 }
 
-// attemptEffectsTx applies what an attempt's outcome does, inside tx: a
-// success posts the payment (allocated, the account's status settled) and
-// sets a.PaymentID; a decline marks the method failing.
+// attemptEffectsTx applies what an attempt's outcome does
+// ([billing.EffectsOf]), inside tx: a success posts the payment
+// (allocated, the account's status settled) and sets a.PaymentID; a
+// decline marks the method failing.
 func (db *DB) attemptEffectsTx(ctx context.Context, tx pgx.Tx, a billing.PaymentAttempt, at time.Time) (billing.PaymentAttempt, error) {
-	if a.Status == "succeeded" {
-		method := billing.PayCard
-		var kind string
-		if err := tx.QueryRow(ctx, `SELECT kind FROM payment_methods WHERE id = $1`, a.PaymentMethodID).Scan(&kind); err != nil {
-			return a, err
-		}
-		if kind == "bank_account" {
-			method = billing.PayACH
-		}
-		p, err := postPaymentTx(ctx, tx, billing.NewPayment{AccountID: a.AccountID, Method: method, Amount: a.Amount,
-			Reference: a.ChargeID, Memo: string(a.Trigger) + " charge"}, "gateway:"+a.Gateway, at, nil, 0)
+	var kind string // the method's kind names a payment's method
+	if err := tx.QueryRow(ctx, `SELECT kind FROM payment_methods WHERE id = $1`, a.PaymentMethodID).Scan(&kind); err != nil {
+		return a, err
+	}
+	fx := billing.EffectsOf(a, kind)
+	if fx.Payment != nil {
+		p, err := postPaymentTx(ctx, tx, *fx.Payment, "gateway:"+a.Gateway, at, nil, 0)
 		if err != nil {
 			return a, err
 		}
@@ -233,17 +230,20 @@ func (db *DB) attemptEffectsTx(ctx context.Context, tx pgx.Tx, a billing.Payment
 			return a, err
 		}
 		a.PaymentID = &p.ID
-		if _, err := tx.Exec(ctx, `UPDATE payment_methods SET status = 'active', failure = '' WHERE id = $1 AND status = 'failing'`, a.PaymentMethodID); err != nil {
-			return a, err
-		}
 		// A card payment that meets the reactivation rule restores service
 		// before the charge call returns.
 		if err := db.settleTx(ctx, tx, a.AccountID, billing.SettleCause{Kind: billing.CausePayment, PaymentID: p.ID}, "gateway:"+a.Gateway, at); err != nil {
 			return a, err
 		}
-	} else if a.Status == "failed" {
+	}
+	switch fx.MethodStatus {
+	case "active":
+		if _, err := tx.Exec(ctx, `UPDATE payment_methods SET status = 'active', failure = '' WHERE id = $1 AND status = 'failing'`, a.PaymentMethodID); err != nil {
+			return a, err
+		}
+	case "failing":
 		if _, err := tx.Exec(ctx, `UPDATE payment_methods SET status = 'failing', failure = $2 WHERE id = $1 AND status = 'active'`,
-			a.PaymentMethodID, a.FailureMessage); err != nil {
+			a.PaymentMethodID, fx.Failure); err != nil {
 			return a, err
 		}
 	}

@@ -287,7 +287,7 @@ func (db *DB) postPayment(ctx context.Context, in billing.NewPayment, by string,
 		}
 		return fail(err)
 	}
-	if status == billing.AccountDelinquent || status == billing.AccountSuspended {
+	if billing.SettlesOnPayment(status) {
 		// The payment may restore service: the general path, which settles
 		// the account in the payment's transaction.
 		br.Close()
@@ -552,11 +552,13 @@ func (db *DB) Payments(ctx context.Context, accountID, batchID, afterID int64, l
 }
 
 // ReversePayment reverses a posted payment (a returned check, a chargeback,
-// an entry error): a reversing journal transaction for what was not
-// refunded, an optional returned-payment fee, its allocations removed and
-// the invoices it paid reopened, then the account's other credit
-// re-allocated, and the account's status re-assessed in the same
-// transaction (it never suspends: the next sweep does). ENOTFOUND, EINVALID; ECONFLICT if already reversed.
+// an entry error) as [billing.PlanReversal] plans it, in one transaction:
+// a reversing journal transaction for what was not refunded, an optional
+// returned-payment fee, its allocations removed and the invoices it paid
+// reopened, then the account's other credit re-allocated, and the
+// account's status re-assessed (it never suspends: the next sweep does).
+// ENOTFOUND, EINVALID; ECONFLICT if already reversed or a refund is in
+// progress.
 func (db *DB) ReversePayment(ctx context.Context, id int64, r billing.Reversal, by string, now time.Time) (billing.Payment, error) {
 	if err := r.Validate(); err != nil {
 		return billing.Payment{}, err
@@ -577,52 +579,49 @@ func (db *DB) ReversePayment(ctx context.Context, id int64, r billing.Reversal, 
 		if err != nil {
 			return err
 		}
-		if p.Status != billing.PaymentPosted {
-			return billing.Errorf(billing.ECONFLICT, "payment %d is already %s", id, p.Status)
+		rows, err := tx.Query(ctx, `SELECT a.invoice_id, i.number, a.amount FROM payment_allocations a
+			JOIN invoices i ON i.id = a.invoice_id WHERE a.payment_id = $1 ORDER BY i.due_date, i.id`, id)
+		if err != nil {
+			return err
 		}
-		if p.RefundReserved > 0 {
-			return errRefundInProgress(id, p.RefundReserved)
+		if p.Allocations, err = pgx.CollectRows(rows, pgx.RowToStructByPos[billing.Allocation]); err != nil {
+			return err
 		}
 		loc, err := time.LoadLocation(zone)
 		if err != nil {
 			return err
 		}
-		today := billing.DateIn(now, loc)
-		memo := fmt.Sprintf("payment %d reversed (%s)", id, r.Reason)
-		if r.Memo != "" {
-			memo += ": " + r.Memo
+		plan, err := billing.PlanReversal(billing.ReversalInput{Payment: p, Reversal: r, Today: billing.DateIn(now, loc), Now: now})
+		if err != nil {
+			return err
 		}
-		if amount := p.Amount - p.Refunded; amount > 0 {
-			jt := billing.PaymentReversalTx(accountID, p.Currency, amount, memo, today)
-			jt.PostedAt = now
+		for _, jt := range plan.Journal {
 			if _, err := postTx(ctx, tx, jt); err != nil {
 				return err
 			}
 		}
-		if r.Fee > 0 {
-			jt := billing.FeeTx(accountID, p.Currency, r.Fee, fmt.Sprintf("returned payment fee (payment %d)", id), today)
-			jt.PostedAt = now
-			if _, err := postTx(ctx, tx, jt); err != nil {
-				return err
-			}
+		invoices, amounts := make([]int64, len(plan.Unallocate)), make([]int64, len(plan.Unallocate))
+		for i, a := range plan.Unallocate {
+			invoices[i], amounts[i] = a.InvoiceID, a.Amount
 		}
-		// The payment's allocations go, and the invoices they paid are open
-		// again for what is now unpaid.
+		// The allocations go, and the invoices they paid are open again for
+		// what is now unpaid (a paid invoice owes again; a void one stays
+		// void).
 		if _, err := tx.Exec(ctx, `WITH del AS (
-				DELETE FROM payment_allocations WHERE payment_id = $1 RETURNING invoice_id, amount
+				DELETE FROM payment_allocations WHERE payment_id = $1 AND invoice_id = ANY($2)
 			)
-			UPDATE invoices i SET paid = i.paid - del.amount, status = CASE WHEN i.status = 'paid' THEN 'open' ELSE i.status END
-			FROM del WHERE i.id = del.invoice_id`, id); err != nil {
+			UPDATE invoices i SET paid = i.paid - u.amount, status = CASE WHEN i.status = 'paid' THEN 'open' ELSE i.status END
+			FROM unnest($2::bigint[], $3::bigint[]) AS u(invoice_id, amount) WHERE i.id = u.invoice_id`, id, invoices, amounts); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE payments SET status = 'reversed', allocated = 0, reversed_at = $2, reversal_reason = $3 WHERE id = $1`,
-			id, now, string(r.Reason)+optional(": ", r.Memo)); err != nil {
+			id, now, plan.Note); err != nil {
 			return err
 		}
 		if _, err := allocate(ctx, tx, accountID); err != nil {
 			return err
 		}
-		return db.settleTx(ctx, tx, accountID, billing.SettleCause{Kind: billing.CauseReversal, PaymentID: id}, by, now)
+		return db.settleTx(ctx, tx, accountID, plan.Cause, by, now)
 	})
 	if err != nil {
 		return billing.Payment{}, err

@@ -24,18 +24,7 @@ import (
 
 // errRefundPending is matched (errors.Is) by errors that refuse something
 // because a refund of the payment is in progress.
-var errRefundPending = errors.New("a refund is in progress")
-
-// refundPendingError is ECONFLICT and errRefundPending.
-type refundPendingError struct{ err *billing.Error }
-
-func (e refundPendingError) Error() string   { return e.err.Error() }
-func (e refundPendingError) Unwrap() []error { return []error{e.err, errRefundPending} }
-
-func errRefundInProgress(paymentID, reserved int64) error {
-	return refundPendingError{billing.Errorf(billing.ECONFLICT,
-		"payment %d has a refund of %d in progress; try again once it is settled", paymentID, reserved)}
-}
+var errRefundPending = billing.ErrRefundPending
 
 const refundColumns = `id, payment_id, account_id, amount, currency, memo, status, coalesce(idempotency_key, ''), gateway,
 	gateway_charge, gateway_refund, release_reason, needs_attention, created_by, created_at, resolved_at`
@@ -69,33 +58,14 @@ func lockPaymentForRefund(ctx context.Context, tx pgx.Tx, paymentID int64) (bill
 	return p, loc, err
 }
 
-// refundable returns the part of a locked payment that may still be
-// refunded: what is neither refunded, reserved by a refund in progress nor
-// applied to invoices.
-func refundable(ctx context.Context, tx pgx.Tx, paymentID int64) (int64, error) {
-	var n int64
-	err := tx.QueryRow(ctx, `SELECT amount - refunded - refund_reserved - allocated FROM payments WHERE id = $1`, paymentID).Scan(&n)
-	return n, err
-}
-
-// checkRefundable refuses a refund of a payment that is not posted or has
-// less than amount refundable.
+// checkRefundable refuses a refund of amount from a locked payment as
+// [billing.CheckRefundable] decides, with the payment's allocated total.
 func checkRefundable(ctx context.Context, tx pgx.Tx, p billing.Payment, amount int64) error {
-	if p.Status != billing.PaymentPosted {
-		return billing.Errorf(billing.ECONFLICT, "payment %d is %s; it cannot be refunded", p.ID, p.Status)
-	}
-	n, err := refundable(ctx, tx, p.ID)
-	if err != nil {
+	var allocated int64
+	if err := tx.QueryRow(ctx, `SELECT allocated FROM payments WHERE id = $1`, p.ID).Scan(&allocated); err != nil {
 		return err
 	}
-	if amount > n {
-		msg := fmt.Sprintf("amount %d is more than the payment's unapplied credit (%d)", amount, n)
-		if p.RefundReserved > 0 {
-			msg += fmt.Sprintf(", with %d held by refunds in progress", p.RefundReserved)
-		}
-		return billing.Errorf(billing.EINVALID, "%s; reverse the payment instead", msg)
-	}
-	return nil
+	return billing.CheckRefundable(p, allocated, amount)
 }
 
 // ReserveRefund is the first step of a gateway refund: in one transaction

@@ -383,14 +383,19 @@ const storeInvariantsSQL = `
 
 // restoresSQL reads, for the restores among status changes after $1,
 // what the reactivation rule weighs at $2 (the day) — minus the
-// reconnection fee the restore itself charged at $3.
+// reconnection fee the restore itself charged at $3 — and the account's
+// credit (credits and unallocated payments), which pays the oldest
+// invoices first.
 const restoresSQL = `SELECT c.id, c.account_id, c.cause, a.exempt, coalesce(a.promise_until >= $2::date, false),
 		(SELECT coalesce(sum(amount), 0) FROM journal_entries WHERE account_id = a.id AND ledger = 'accounts_receivable')
 		- (SELECT coalesce(sum(e.amount), 0) FROM journal_transactions t JOIN journal_entries e ON e.tx_id = t.id
 			WHERE t.account_id = a.id AND t.kind = 'fee' AND t.invoice_id IS NULL AND t.memo LIKE '%reconnection%'
 			AND t.posted_at = $3 AND e.ledger = 'accounts_receivable'),
 		(SELECT coalesce(sum(total - paid), 0) FROM invoices WHERE account_id = a.id AND status = 'open'
-			AND (due_date < $2::date OR delinquency_date <= $2::date))
+			AND (due_date < $2::date OR delinquency_date <= $2::date)),
+		(SELECT coalesce(-sum(e.amount), 0) FROM journal_transactions t JOIN journal_entries e ON e.tx_id = t.id
+			WHERE t.account_id = a.id AND t.kind = 'credit' AND e.ledger = 'accounts_receivable')
+		+ (SELECT coalesce(sum(amount - refunded - refund_reserved - allocated), 0) FROM payments WHERE account_id = a.id AND status = 'posted')
 	FROM account_status_changes c JOIN accounts a ON a.id = c.account_id
 	WHERE c.id > $1 AND c.from_status = 'suspended' AND c.to_status <> 'suspended' ORDER BY c.id`
 
@@ -428,13 +433,13 @@ func (s *storeSim) check(lastChange *int64) error {
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id, account, balance, pastDue int64
+		var id, account, balance, pastDue, credit int64
 		var cause string
 		var exempt, promised bool
-		if err := rows.Scan(&id, &account, &cause, &exempt, &promised, &balance, &pastDue); err != nil {
+		if err := rows.Scan(&id, &account, &cause, &exempt, &promised, &balance, &pastDue, &credit); err != nil {
 			return err
 		}
-		met := min(pastDue, max(balance, 0)) < max(1, s.typ.MinDelinquentBalance)
+		met := min(max(pastDue-credit, 0), max(balance, 0)) < max(1, s.typ.MinDelinquentBalance)
 		if s.typ.ReactivationRule == billing.ReactivateFullBalance {
 			met = balance <= 0
 		}

@@ -26,7 +26,8 @@ import (
 // and an ORDER BY in each would sort every account's invoices four times.
 // Reminders count when sent before $3. Only accounts with ids from $5 to
 // $6 are read (readStandings splits the work by them). Each row ends with
-// the account's email address and name.
+// the account's email address and name; its credit (creditSQL) is read
+// only for an account with owed invoices, the one thing credit pays.
 // (A separate by-id query that let the planner probe indexes for tens of
 // thousands of ids measured seven times slower than this one's hash joins
 // over a million accounts. For a sweep's re-read of the accounts it
@@ -45,6 +46,7 @@ const standingsSQL = `WITH owed AS (
 		coalesce(o.ids, '{}'), coalesce(o.numbers, '{}'), coalesce(o.dues, '{}'), coalesce(o.remaining, '{}'),
 		coalesce((SELECT sum(j.amount) FROM journal_entries j
 			WHERE j.account_id = a.id AND j.ledger = 'accounts_receivable'), 0)::bigint,
+		CASE WHEN o.ids IS NULL THEN 0 ELSE ` + creditSQL + ` END,
 		o.ids IS NOT NULL AND EXISTS (SELECT 1 FROM notices n WHERE n.kind = 'reminder' AND n.invoice_id = ANY(o.ids)
 			AND n.status = 'sent' AND n.sent_at < $3),
 		a.status = 'delinquent' AND EXISTS (SELECT 1 FROM suspension_batch_items b WHERE b.account_id = a.id AND b.status = 'pending'),
@@ -53,6 +55,14 @@ const standingsSQL = `WITH owed AS (
 	WHERE a.account_type_id = $1 AND ($4::bigint[] IS NULL OR a.id = ANY($4)) AND a.id BETWEEN $5 AND $6
 		AND (o.account_id IS NOT NULL OR a.status IN ('past_due', 'delinquent', 'suspended'))
 	ORDER BY a.id`
+
+// creditSQL is account a's credit that no invoice's allocations hold
+// ([billing.Standing.Credit]): its credits and write-offs, and the
+// unallocated parts of its posted payments (through payments_credit_idx).
+const creditSQL = `(coalesce((SELECT -sum(e.amount) FROM journal_transactions t JOIN journal_entries e ON e.tx_id = t.id
+			WHERE t.account_id = a.id AND t.kind IN ('credit', 'write_off') AND e.ledger = 'accounts_receivable'), 0)
+		+ coalesce((SELECT sum(p.amount - p.refunded - p.refund_reserved - p.allocated) FROM payments p
+			WHERE p.account_id = a.id AND p.status = 'posted' AND p.allocated < p.amount - p.refunded), 0))::bigint`
 
 // loadStandings runs standingsSQL over all the accounts (ids, if not nil)
 // and calls fn for each account.
@@ -82,7 +92,7 @@ func loadStandingsIn(ctx context.Context, q querier, typeID int64, horizon billi
 		var dues []time.Time
 		var c billing.Contact
 		if err := rows.Scan(&s.AccountID, &s.Number, &s.Currency, &s.Status, &s.Exempt, &s.ExemptReason, &promise,
-			&invIDs, &numbers, &dues, &remaining, &s.Balance, &s.Reminded, &s.Held, &c.Email, &c.Name); err != nil {
+			&invIDs, &numbers, &dues, &remaining, &s.Balance, &s.Credit, &s.Reminded, &s.Held, &c.Email, &c.Name); err != nil {
 			return err
 		}
 		if promise != nil {
@@ -795,6 +805,7 @@ const settleStandingSQL = `SELECT a.id, a.number, a.currency, a.status, a.exempt
 		coalesce(o.ids, '{}'), coalesce(o.numbers, '{}'), coalesce(o.dues, '{}'), coalesce(o.remaining, '{}'), coalesce(o.reminded, '{}'),
 		coalesce((SELECT sum(j.amount) FROM journal_entries j
 			WHERE j.account_id = a.id AND j.ledger = 'accounts_receivable'), 0)::bigint,
+		CASE WHEN o.ids IS NULL THEN 0 ELSE ` + creditSQL + ` END,
 		a.status = 'delinquent' AND EXISTS (SELECT 1 FROM suspension_batch_items b WHERE b.account_id = a.id AND b.status = 'pending')
 	FROM accounts a LEFT JOIN LATERAL (
 		SELECT array_agg(i.id ORDER BY i.due_date, i.id) AS ids,
@@ -842,7 +853,7 @@ func (db *DB) settleTx(ctx context.Context, tx pgx.Tx, accountID int64, cause bi
 		}
 		s := &in.Standing
 		if err := br.QueryRow().Scan(&s.AccountID, &s.Number, &s.Currency, &s.Status, &s.Exempt, &s.ExemptReason, &promise,
-			&invIDs, &numbers, &dues, &remaining, &in.Reminded, &s.Balance, &s.Held); err != nil {
+			&invIDs, &numbers, &dues, &remaining, &in.Reminded, &s.Balance, &s.Credit, &s.Held); err != nil {
 			return err
 		}
 		rows, err := br.Query()
