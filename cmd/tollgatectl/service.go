@@ -21,6 +21,7 @@ func newServiceCmd(g *globals) *cobra.Command {
 	}
 	cmd.AddCommand(newServiceCreateCmd(g), newServiceListCmd(g), newServiceShowCmd(g),
 		newServiceStateCmd(g, billing.StateSuspended), newServiceStateCmd(g, billing.StateActive))
+	cmd.AddCommand(newServiceMoveCmds(g)...)
 	return cmd
 }
 

@@ -100,6 +100,9 @@ func (c *Client) send(ctx context.Context, hc *http.Client, method, path string,
 	if idemKey != "" {
 		req.Header.Set("Idempotency-Key", idemKey)
 	}
+	if v, ok := ctx.Value(ifMatchKey{}).(int64); ok { // set by this package's edits (withIfMatch)
+		req.Header.Set("If-Match", `"`+strconv.FormatInt(v, 10)+`"`)
+	}
 	if hc == nil {
 		hc = http.DefaultClient
 	}
