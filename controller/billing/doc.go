@@ -15,5 +15,8 @@
 // to queue. The store reads their inputs in bulk and applies a plan as it
 // is, in one transaction. Service lifecycle changes (plan and quantity
 // changes, cancel, pause, suspended days, billing-day and price changes)
-// are plans too ([LifecyclePlan], lifecycle.go).
+// are plans too ([LifecyclePlan], lifecycle.go), and so are a service's move
+// to another POP or binding and its edits in place ([PlanServiceMove],
+// [PlanServiceEdit], servicemove.go), which say which POP's agent removes
+// the service and which applies it.
 package billing

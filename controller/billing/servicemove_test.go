@@ -146,3 +146,19 @@ func TestPlanServiceEdit(t *testing.T) {
 		t.Errorf("stale: %v", err)
 	}
 }
+
+func TestParseAccountsCSVServiceAddress(t *testing.T) {
+	in := "external_id,name,account_type,currency,address_line1,city,service_name,pop,service_address_line1,service_city,service_postal_code\n" +
+		"c-1,Jane,residential,USD,PO Box 7,Austin,cabin,north-1,\"12 Lake Rd\nUnit B\",Marble Falls,78654\n" +
+		"c-2,Bo,residential,USD,,,home,north-1,,x" + strings.Repeat("y", 100) + ",\n"
+	f := parseCSV(t, in)
+	got := f.Problems()
+	if len(got) != 1 || got[0].Line != 4 || got[0].Column != "service_city" {
+		t.Fatalf("problems %v, want one, of service_city on line 4", got)
+	}
+	jane := f.Accounts[0]
+	if a := jane.Services[0].Service.ServiceAddress; a.Line1 != "12 Lake Rd\nUnit B" || a.City != "Marble Falls" || a.PostalCode != "78654" ||
+		jane.Account.Address.Line1 != "PO Box 7" {
+		t.Errorf("jane %+v: want the service address apart from the billing address", jane)
+	}
+}
