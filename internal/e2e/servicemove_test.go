@@ -134,4 +134,22 @@ api:
 	if got, err := api.Service(ctx, svc.ID); err != nil || !got.Confirmed() || got.POP != "south-1" {
 		t.Errorf("service after a while: %+v %v", got, err)
 	}
+
+	// A typo in the new address, fixed in place: south-1's agent releases
+	// the old entry and lists the right one, and confirms it.
+	const fixedAddr = "100.64.9.21"
+	fixed, err := api.EditService(ctx, client.NewIdempotencyKey(), svc.ID, s.Version, billing.ServiceEdit{
+		Binding: &billing.BindingEdit{Addresses: &[]string{fixedAddr}}, Reason: "address typo"})
+	if err != nil || !fixed.Changed || fixed.RemovedFrom != "" || fixed.Service.Version != 3 {
+		t.Fatalf("edit-binding: %+v %v", fixed, err)
+	}
+	waitFor(t, 15*time.Second, "the fixed address confirmed on south-1's router", func() bool {
+		got, err := api.Service(ctx, svc.ID)
+		return err == nil && got.Confirmed() && got.Revision == fixed.Service.Revision && south.listed(fixedAddr) && !south.listed(newAddr)
+	})
+	// A stale version is refused (412) and changes nothing.
+	_, err = api.MoveService(ctx, client.NewIdempotencyKey(), svc.ID, s.Version, billing.ServiceMove{POP: "north-1", Binding: s.Binding})
+	if p, ok := err.(*client.Problem); !ok || p.Status != 412 {
+		t.Errorf("a move from a stale version: %v, want 412", err)
+	}
 }
