@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,6 +148,13 @@ api:
 		got, err := api.Service(ctx, svc.ID)
 		return err == nil && got.Confirmed() && got.Revision == fixed.Service.Revision && south.listed(fixedAddr) && !south.listed(newAddr)
 	})
+	// The service's history names both changes, who made them and why.
+	history := exec.Command(filepath.Join(binDir, "tollgatectl"), "--server", base, "service", "history", strconv.FormatInt(svc.ID, 10))
+	history.Env = ctl.Env
+	if out, err := history.CombinedOutput(); err != nil || !strings.Contains(string(out), "subscriber moved house") ||
+		!strings.Contains(string(out), "address typo") || !strings.Contains(string(out), "binding, pop") {
+		t.Errorf("tollgatectl service history: %v\n%s", err, out)
+	}
 	// A stale version is refused (412) and changes nothing.
 	_, err = api.MoveService(ctx, client.NewIdempotencyKey(), svc.ID, s.Version, billing.ServiceMove{POP: "north-1", Binding: s.Binding})
 	if p, ok := err.(*client.Problem); !ok || p.Status != 412 {
