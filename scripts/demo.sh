@@ -235,6 +235,15 @@ grep -q '"op":"restore","service_id":"'"$svc"'"' "$run/agent-north.log" || fail 
 echo "  the agent restored service $svc"
 ctl account history 145
 
+say "Account 146's subscriber moves house, still suspended: the service moves from north-tower-1 to $POP in one transaction"
+moved=$("$BIN/tollgatectl" account standing 146 -o json | sed -n 's/^      "id": \([0-9]*\),$/\1/p' | head -1)
+[ -n "$moved" ] || fail "could not read account 146's service"
+ctl service move "$moved" --pop "$POP" --address 100.64.10.146 --reason "moved to 4 Oak St" --wait 10s
+for _ in $(seq 1 100); do grep -q '"op":"restore","service_id":"'"$moved"'"' "$run/agent-north.log" && break; sleep 0.1; done
+grep -q '"op":"restore","service_id":"'"$moved"'"' "$run/agent-north.log" || fail "the north-tower-1 agent did not release the moved service"
+grep -q '"op":"suspend","service_id":"'"$moved"'"' "$run/agent.log" || fail "the $POP agent did not suspend the moved service"
+echo "  north-tower-1's agent released service $moved; $POP's agent suspended it at its new address"
+
 # ---------------------------------------------------------------------------
 # Customer portal (issue 8). Account 150's service is bound to 127.0.0.1, so
 # a browser on this machine is that suspended subscriber: the router would
@@ -350,4 +359,4 @@ if [ "${DEMO_KEEP:-}" = "1" ]; then
 TXT
   wait
 fi
-say "Demo finished: suspension and restoration enforced and confirmed; $count invoices issued; autopay and a check deposit posted; slip at $slip; $reminders reminders mailed; $suspended services suspended after the weekend, one restored by a cash payment and one by a card payment in the portal"
+say "Demo finished: suspension and restoration enforced and confirmed; $count invoices issued; autopay and a check deposit posted; slip at $slip; $reminders reminders mailed; $suspended services suspended after the weekend, one restored by a cash payment and one by a card payment in the portal, one moved to another POP while suspended"

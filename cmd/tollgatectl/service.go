@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ func newServiceCmd(g *globals) *cobra.Command {
 	}
 	cmd.AddCommand(newServiceCreateCmd(g), newServiceListCmd(g), newServiceShowCmd(g),
 		newServiceStateCmd(g, billing.StateSuspended), newServiceStateCmd(g, billing.StateActive))
+	cmd.AddCommand(newServiceMoveCmds(g)...)
 	return cmd
 }
 
@@ -255,6 +257,9 @@ func printService(w io.Writer, g *globals, s billing.Service) error {
 	row("ID", strconv.FormatInt(s.ID, 10))
 	row("POP", s.POP)
 	row("Name", s.Name)
+	if a := s.ServiceAddress; a != (billing.Address{}) {
+		row("Service address", strings.Join(slices.DeleteFunc([]string{a.Line1, a.Line2, a.City, a.Region, a.PostalCode, a.Country}, func(s string) bool { return s == "" }), ", "))
+	}
 	row("Method", s.Binding.Method)
 	if len(s.Binding.Addresses) > 0 {
 		row("Addresses", strings.Join(s.Binding.Addresses, ", "))
@@ -267,7 +272,7 @@ func printService(w io.Writer, g *globals, s billing.Service) error {
 	}
 	row("Desired state", string(s.DesiredState))
 	row("Why", s.StateReason)
-	row("Revision", strconv.FormatInt(s.Revision, 10))
+	row("Revision", fmt.Sprintf("%d (version %d)", s.Revision, s.Version))
 	row("Updated", s.UpdatedAt.Local().Format(time.RFC3339))
 	row("Confirmed", confirmation(s))
 	if s.AccountID != nil {

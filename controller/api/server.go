@@ -79,6 +79,9 @@ type Deps struct {
 	// Accounts enables account edits (PATCH, with If-Match) and the
 	// account history (nil: not served).
 	Accounts AccountEditor
+	// ServiceMoves enables service moves, edits in place (with If-Match)
+	// and the service history (nil: not served).
+	ServiceMoves ServiceMover
 }
 
 // Server is the admin API.
@@ -187,6 +190,9 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	}
 	if deps.Accounts != nil {
 		s.registerAccountEdits(deps.Accounts)
+	}
+	if deps.ServiceMoves != nil {
+		s.registerServiceMoves(deps.ServiceMoves)
 	}
 	routes := notePattern{mux}
 	s.keyStorage = keyStorages(s.api.OpenAPI())

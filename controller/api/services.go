@@ -11,6 +11,7 @@ import (
 )
 
 type serviceOutput struct {
+	ETag string `header:"ETag" doc:"The service's version, to send back as If-Match with a move or an edit."`
 	Body billing.Service
 }
 
@@ -90,7 +91,7 @@ func (s *Server) registerServices() {
 			if err != nil {
 				return nil, s.toHTTPError("get-service", err)
 			}
-			return &serviceOutput{Body: svc}, nil
+			return &serviceOutput{ETag: etag(svc.Version), Body: svc}, nil
 		})
 
 	huma.Register(s.api, op("set-service-desired-state", http.MethodPost, "/api/v1/services/{id}/desired-state",

@@ -32,13 +32,15 @@ var (
 	importAccountColumns = []string{"external_id", "name", "email", "phone", "address_line1", "address_line2",
 		"city", "region", "postal_code", "country", "account_type", "currency", "tax_jurisdiction", "delivery", "locale"}
 	importServiceColumns = []string{"service_name", "pop", "plan", "start_date", "end_date", "method",
-		"addresses", "radius_username", "device", "if_index"}
+		"addresses", "radius_username", "device", "if_index", "service_address_line1", "service_address_line2",
+		"service_city", "service_region", "service_postal_code", "service_country"}
 	importRequiredColumns = []string{"external_id", "name", "account_type", "currency"}
 )
 
 // importMultilineColumns are the import columns whose values may hold
 // tabs and line breaks.
-var importMultilineColumns = map[string]bool{"address_line1": true, "address_line2": true}
+var importMultilineColumns = map[string]bool{"address_line1": true, "address_line2": true,
+	"service_address_line1": true, "service_address_line2": true}
 
 // ImportColumns lists every column an account import file may have, account
 // columns first.
@@ -806,6 +808,12 @@ var serviceFields = []struct{ prefix, column string }{
 	{"method snmp", "device"},
 	{"method", "method"},
 	{"plan_id", "plan"},
+	{"service_address.line1", "service_address_line1"},
+	{"service_address.line2", "service_address_line2"},
+	{"service_address.city", "service_city"},
+	{"service_address.region", "service_region"},
+	{"service_address.postal_code", "service_postal_code"},
+	{"service_address.country", "service_country"},
 }
 
 // parseService reads the row's service columns; ok is false when the row
@@ -835,6 +843,8 @@ func (p *importParser) parseService(re *rowErrs, get func(string) string) (svc I
 			RADIUSUsername: get("radius_username"),
 			Device:         get("device"),
 		},
+		ServiceAddress: Address{Line1: get("service_address_line1"), Line2: get("service_address_line2"), City: get("service_city"),
+			Region: get("service_region"), PostalCode: get("service_postal_code"), Country: get("service_country")},
 	}
 	if ns.Name == "" {
 		re.add("service_name", "service_name is required on a service row: it tells the account's services apart when the file is imported again")
@@ -917,6 +927,8 @@ validate:
 			check.Name = ""
 		case strings.HasPrefix(msg, "end_date"):
 			check.EndDate = Date{}
+		case strings.HasPrefix(msg, "service_address"):
+			check.ServiceAddress = Address{}
 		case strings.HasPrefix(msg, "address"):
 			check.Binding.Addresses = nil
 			check.Binding.Method = MethodLog

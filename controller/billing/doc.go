@@ -36,6 +36,9 @@
 //     lifecycle.go), and account edits ([PlanAccountEdit]: the new record,
 //     the audit entry of the changed fields, the consequences to tell the
 //     editor; checked against the version the editor read, If-Match).
+//   - a service's move to another POP or binding and its edits in place
+//     ([PlanServiceMove], [PlanServiceEdit], servicemove.go) say which POP's
+//     agent removes the service and which applies it.
 //
 // Credit on an account ([Standing.Credit]: credits, write-offs, the
 // unallocated parts of payments) pays its oldest invoices first, before any

@@ -81,6 +81,12 @@ type Service struct {
 	POP     string  `json:"pop"`
 	Name    string  `json:"name"`
 	Binding Binding `json:"binding"`
+	// ServiceAddress is where the service is delivered; the account's
+	// address is the billing address.
+	ServiceAddress Address `json:"service_address,omitzero"`
+	// Version increases with every move or edit of the service: its ETag,
+	// sent back as If-Match with the next one.
+	Version int64 `json:"version"`
 
 	DesiredState DesiredState `json:"desired_state"`
 	// StateReason says, in plain language, why the service has its desired
@@ -145,6 +151,8 @@ type NewService struct {
 	POP     string  `json:"pop"`
 	Name    string  `json:"name"`
 	Binding Binding `json:"binding"`
+	// ServiceAddress is where the service is delivered (empty: not known).
+	ServiceAddress Address `json:"service_address,omitzero"`
 	// State is the initial desired state; empty means active.
 	State DesiredState `json:"state,omitempty"`
 	// AccountID and PlanID bill the service; a plan needs an account and a
@@ -165,6 +173,9 @@ func (n *NewService) Validate() error {
 	n.Name = strings.TrimSpace(n.Name)
 	if len(n.Name) > 200 {
 		return Errorf(EINVALID, "name is longer than 200 characters")
+	}
+	if err := checkAddress("service_address", &n.ServiceAddress); err != nil {
+		return err
 	}
 	if n.State == "" {
 		n.State = StateActive

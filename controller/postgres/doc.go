@@ -7,7 +7,10 @@
 // NOTIFY on [NotifyChannel] that wakes every controller replica's push hub
 // when the transaction commits. One writer does it for every kind of change
 // (outbox.go): the transaction collects its changes and writes them, with
-// the POP's next revisions, in one pipelined batch with its COMMIT.
+// the POP's next revisions, in one pipelined batch with its COMMIT. A
+// service moved to another POP gets two changes there: a "removed" one at
+// the POP it left (with the binding that POP's agent is to release) and its
+// desired state at the POP it moved to (servicemove.go).
 //
 // The store returns plain data (billing types); invoice and statement
 // documents are assembled from it in package documents, which this package

@@ -595,11 +595,11 @@ func createServiceTx(ctx context.Context, tx pgx.Tx, in billing.NewService, acto
 	b := in.Binding
 	s, err := scanService(tx.QueryRow(ctx, `
 		INSERT INTO services (pop_id, name, method, addresses, radius_username, device, if_index,
-			desired_state, state_reason, revision, created_at, updated_at, account_id, plan_id, start_date, end_date)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10, $11, $12, $13, $14)
+			desired_state, state_reason, revision, created_at, updated_at, account_id, plan_id, start_date, end_date, service_address)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10, $11, $12, $13, $14, $15)
 		RETURNING `+serviceColumns,
 		in.POP, in.Name, b.Method, nonNil(b.Addresses), b.RADIUSUsername, b.Device, b.IfIndex,
-		in.State, reason, at, in.AccountID, in.PlanID, pgDate(in.StartDate), pgDate(in.EndDate)))
+		in.State, reason, at, in.AccountID, in.PlanID, pgDate(in.StartDate), pgDate(in.EndDate), in.ServiceAddress))
 	if err != nil {
 		return billing.Service{}, err
 	}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -41,6 +42,13 @@ type stateChange struct {
 	reason  string
 	actor   string
 	at      time.Time
+	// removed, with its binding, is the removal of the service from pop,
+	// which it has left (a move): the outbox row tells pop's agent to
+	// release binding and forget the service; the services row, which is
+	// at another POP now, is not touched. state is then "active" (what a
+	// released binding is).
+	removed bool
+	binding billing.Binding
 }
 
 // outboxTx is the transaction inTx gives its function: a pgx.Tx that also
@@ -50,6 +58,9 @@ type outboxTx struct {
 	changes   []stateChange
 	index     map[int64]int   // service id → its change in changes
 	byAccount map[int64][]int // account id → service ids with a change
+	// removals: services removed from a POP they left (removed changes),
+	// written with the changes; not seen by pendingChange(s).
+	removals []stateChange
 	// wantRevisions: the commit reads back the revisions it gives the
 	// services (see inOutboxTx), for callers that return a service.
 	wantRevisions bool
@@ -83,11 +94,17 @@ func changeStates(tx pgx.Tx, cs []stateChange, wantRevisions bool) error {
 }
 
 // add records changes; a later change of a service replaces an earlier one.
+// Removals are kept apart: a moved service has one at the POP it left
+// besides its change at the POP it moved to.
 func (o *outboxTx) add(cs []stateChange) {
 	if o.index == nil {
 		o.index, o.byAccount = map[int64]int{}, map[int64][]int{}
 	}
 	for _, c := range cs {
+		if c.removed {
+			o.removals = append(o.removals, c)
+			continue
+		}
 		if i, ok := o.index[c.service]; ok {
 			o.changes[i] = c
 			continue
@@ -159,7 +176,7 @@ func inOutboxTx(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn 
 	if err := fn(o); err != nil {
 		return nil, err
 	}
-	if len(o.changes) == 0 {
+	if len(o.changes) == 0 && len(o.removals) == 0 {
 		committed = true
 		return nil, tx.Commit(ctx)
 	}
@@ -175,7 +192,7 @@ func inOutboxTx(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn 
 	if o.wantRevisions {
 		revisions = make(map[int64]int64, len(o.changes))
 	}
-	queueStateChanges(&w, o.changes, revisions)
+	queueStateChanges(&w, append(slices.Clip(o.changes), o.removals...), revisions)
 	w.queue(nil, `COMMIT`)
 	if err := w.run(ctx, tx, true); err != nil {
 		return nil, err
@@ -283,29 +300,42 @@ func (w *writeBatch) exec(ctx context.Context, tx pgx.Tx) error {
 	return nil
 }
 
-// stateChangesSQL writes one POP's desired-state changes ($2…$6, one
+// stateChangesSQL writes one POP's desired-state changes ($2…$7, one
 // element per service, in revision order): it advances the POP's revision
 // by their number, holding the POP row's lock until commit, gives the
 // services consecutive revisions ending at the new one, and appends them to
 // the outbox. It inserts one enforcement_changes row per service. It is the
 // only statement that advances a POP's revision or inserts into
 // enforcement_changes.
+//
+// An element of $7 (a JSON array) that is a binding object makes that
+// change a removal: the service has left the POP (a move), so its services
+// row, at its new POP, is left alone, and the outbox row, marked removed,
+// carries the binding the POP's agent is to release. Other elements are
+// null (or missing: $7 is '[]' when the POP has no removals).
 const stateChangesSQL = `WITH p AS (
 		UPDATE pops SET revision = revision + cardinality($2::bigint[]) WHERE id = $1 RETURNING revision
 	), c AS (
-		SELECT u.id, u.state, u.reason, u.actor, u.at, p.revision - cardinality($2::bigint[]) + u.n AS rev
+		SELECT u.id, u.state, u.reason, u.actor, u.at, p.revision - cardinality($2::bigint[]) + u.n AS rev,
+			nullif(($7::jsonb) -> (u.n::int - 1), 'null') AS gone
 		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
 			WITH ORDINALITY AS u(id, state, reason, actor, at, n), p
 	), s AS (
 		UPDATE services s SET desired_state = c.state, state_reason = c.reason, revision = c.rev, updated_at = c.at
-		FROM c WHERE s.id = c.id
+		FROM c WHERE s.id = c.id AND c.gone IS NULL
 		RETURNING s.pop_id, s.revision, s.id, s.desired_state, s.state_reason, s.method, s.addresses,
 			s.radius_username, s.device, s.if_index, c.actor, c.at
 	)
 	INSERT INTO enforcement_changes (pop_id, revision, service_id, desired_state, reason,
 		method, addresses, radius_username, device, if_index, removed, actor, created_at)
 	SELECT pop_id, revision, id, desired_state, state_reason, method, addresses, radius_username, device, if_index, false, actor, at
-	FROM s`
+	FROM s
+	UNION ALL
+	SELECT $1, c.rev, c.id, c.state, c.reason, c.gone->>'method',
+		ARRAY(SELECT jsonb_array_elements_text(coalesce(c.gone->'addresses', '[]'))),
+		coalesce(c.gone->>'radius_username', ''), coalesce(c.gone->>'device', ''), coalesce((c.gone->>'if_index')::integer, 0),
+		true, c.actor, c.at
+	FROM c WHERE c.gone IS NOT NULL`
 
 // queueStateChanges queues on w the statements that write cs: per POP, in
 // POP order (so concurrent writers lock POP rows in one order), one
@@ -327,20 +357,39 @@ func queueStateChanges(w *writeBatch, cs []stateChange, revisions map[int64]int6
 		start = end
 		n := len(group)
 		ids, states, reasons, actors, ats := make([]int64, n), make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
+		var gone []*billing.Binding // nil: no removals at this POP
 		for i, c := range group {
 			ids[i], states[i], reasons[i], actors[i], ats[i] = c.service, string(c.state), c.reason, c.actor, c.at
+			if c.removed {
+				if gone == nil {
+					gone = make([]*billing.Binding, n)
+				}
+				gone[i] = &c.binding
+			}
+		}
+		removals := []byte("[]")
+		if gone != nil {
+			removals, _ = json.Marshal(gone) // a Binding always marshals
 		}
 		pop := group[0].pop
 		pops = append(pops, pop)
 		if revisions == nil {
-			w.queue(nil, stateChangesSQL, pop, ids, states, reasons, actors, ats)
+			w.queue(nil, stateChangesSQL, pop, ids, states, reasons, actors, ats, string(removals))
 			continue
 		}
+		// A removal's revision is its old POP's: the service's own is the
+		// one at its new POP.
 		w.queueRows(func(rows pgx.Rows) error {
 			var id, rev int64
-			_, err := pgx.ForEachRow(rows, []any{&id, &rev}, func() error { revisions[id] = rev; return nil })
+			var removed bool
+			_, err := pgx.ForEachRow(rows, []any{&id, &rev, &removed}, func() error {
+				if !removed {
+					revisions[id] = rev
+				}
+				return nil
+			})
 			return err
-		}, stateChangesSQL+` RETURNING service_id, revision`, pop, ids, states, reasons, actors, ats)
+		}, stateChangesSQL+` RETURNING service_id, revision, removed`, pop, ids, states, reasons, actors, ats, string(removals))
 	}
 	// PostgreSQL folds identical notifications of one transaction into
 	// one, so a sweep that suspends a thousand services at a POP wakes its

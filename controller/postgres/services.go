@@ -15,7 +15,7 @@ var _ billing.ServiceStore = (*DB)(nil)
 const serviceColumns = `id, pop_id, name, method, addresses, radius_username, device, if_index,
 	desired_state, state_reason, revision, created_at, updated_at,
 	confirmed_revision, observed_state, last_confirmed_at, last_error, last_result_at,
-	account_id, plan_id, start_date, end_date, pending_reason, pending_revision`
+	account_id, plan_id, start_date, end_date, pending_reason, pending_revision, version, service_address`
 
 func scanService(row pgx.Row) (billing.Service, error) {
 	var s billing.Service
@@ -26,7 +26,8 @@ func scanService(row pgx.Row) (billing.Service, error) {
 		&s.DesiredState, &s.StateReason, &s.Revision, &s.CreatedAt, &s.UpdatedAt,
 		&s.Confirmation.Revision, &observed, &s.Confirmation.LastConfirmedAt,
 		&s.Confirmation.LastError, &s.Confirmation.LastResultAt,
-		&s.AccountID, &s.PlanID, scanDate(&s.StartDate), scanDate(&s.EndDate), &pending, &pendingRev)
+		&s.AccountID, &s.PlanID, scanDate(&s.StartDate), scanDate(&s.EndDate), &pending, &pendingRev,
+		&s.Version, &s.ServiceAddress)
 	s.Confirmation.ObservedState = billing.DesiredState(observed)
 	if pendingRev >= s.Revision && !s.Confirmed() {
 		s.Confirmation.Pending = pending

@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
@@ -51,8 +50,7 @@ type AccountEditResult struct {
 // version (its detail gives the current one), 422 naming a bad field, 404.
 func (c *Client) EditAccount(ctx context.Context, idemKey string, id, version int64, edit billing.AccountEdit) (AccountEditResult, error) {
 	var r AccountEditResult
-	ctx = withRequestHeader(ctx, "If-Match", `"`+strconv.FormatInt(version, 10)+`"`)
-	err := c.Do(ctx, http.MethodPatch, accountPath(id, ""), nil, idemKey, edit, &r)
+	err := c.Do(withIfMatch(ctx, version), http.MethodPatch, accountPath(id, ""), nil, idemKey, edit, &r)
 	return r, err
 }
 
