@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -123,51 +121,22 @@ func newAccountCreateCmd(g *globals) *cobra.Command {
 }
 
 func newAccountListCmd(g *globals) *cobra.Command {
-	var typeID int64
-	var status, search string
-	cmd := &cobra.Command{
-		Use:   "list [--type ID] [--status STATUS] [--search TEXT]",
-		Short: "List accounts (every page), by type, status or a search",
-		Example: `  tollgatectl account list --status delinquent
+	return listCmd(g, listing[billing.Account]{
+		use:   "list [--type ID] [--status STATUS] [--search TEXT]",
+		short: "List accounts (every page), by type, status or a search",
+		example: `  tollgatectl account list --status delinquent
   tollgatectl account list --type 2 --search "main st" -o json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if status != "" && !billing.AccountStatus(status).Valid() {
-				return fmt.Errorf("--status %q is not one of current, past_due, delinquent, suspended, closed", status)
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			q := url.Values{}
-			if typeID > 0 {
-				q.Set("account_type_id", strconv.FormatInt(typeID, 10))
-			}
-			if status != "" {
-				q.Set("status", status)
-			}
-			if search != "" {
-				q.Set("q", search)
-			}
-			all, err := listAll[billing.Account](cmd.Context(), c, "/api/v1/accounts", q)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), all)
-			}
-			w := newTable(cmd.OutOrStdout(), "ID", "NUMBER", "NAME", "TYPE", "STATUS", "CURRENCY", "EMAIL", "EXTERNAL ID")
-			for _, a := range all {
-				w.row(a.ID, a.Number, a.Name, a.AccountTypeID, a.Status, a.Currency, orDash(a.Email), orDash(a.ExternalID))
-			}
-			return w.flush()
+		path: "/api/v1/accounts",
+		params: []param{
+			{"type", "account_type_id", "only accounts of this account type id", idParam},
+			{"status", "status", "only accounts in this status: current, past_due, delinquent, suspended, closed", textParam},
+			{"search", "q", "substring of number, external id, name or email", textParam},
 		},
-	}
-	f := cmd.Flags()
-	f.Int64Var(&typeID, "type", 0, "only accounts of this account type id")
-	f.StringVar(&status, "status", "", "only accounts in this status: current, past_due, delinquent, suspended, closed")
-	f.StringVar(&search, "search", "", "substring of number, external id, name or email")
-	return cmd
+		headers: "ID,NUMBER,NAME,TYPE,STATUS,CURRENCY,EMAIL,EXTERNAL ID",
+		row: func(a billing.Account) []any {
+			return []any{a.ID, a.Number, a.Name, a.AccountTypeID, a.Status, a.Currency, orDash(a.Email), orDash(a.ExternalID)}
+		},
+	})
 }
 
 func getAccount(ctx context.Context, c *client.Client, id int64) (accountView, error) {

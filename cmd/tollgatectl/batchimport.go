@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -136,7 +135,6 @@ func runBatchImport(cmd *cobra.Command, g *globals, path string, nb newBatch, ba
 	if err != nil {
 		return err
 	}
-	book := newAccountBook(c)
 	view := batchImportView{File: path, Problems: []lineProblem{}}
 	base := idemKey
 	if base == "" {
@@ -159,7 +157,7 @@ func runBatchImport(cmd *cobra.Command, g *globals, path string, nb newBatch, ba
 	}
 	if b.Status == billing.BatchPosted {
 		fmt.Fprintf(stderr, "%s was already imported and posted as batch %d\n", path, b.ID)
-		return printImported(ctx, out, g, c, book, view, b)
+		return printImported(out, g, view, b)
 	}
 
 	// The controller parses and checks the whole file, and adds all of it
@@ -208,7 +206,7 @@ func runBatchImport(cmd *cobra.Command, g *globals, path string, nb newBatch, ba
 	if b, err = getBatch(ctx, c, b.ID); err != nil {
 		return err
 	}
-	return printImported(ctx, out, g, c, book, view, b)
+	return printImported(out, g, view, b)
 }
 
 // problemsOf turns the problems of a refused import into the file's
@@ -226,7 +224,7 @@ func problemsOf(errs []billing.ImportError) []lineProblem {
 	return ps
 }
 
-func printImported(ctx context.Context, w io.Writer, g *globals, c *client.Client, book *accountBook, view batchImportView, b billing.PaymentBatch) error {
+func printImported(w io.Writer, g *globals, view batchImportView, b billing.PaymentBatch) error {
 	if g.json() {
 		view.Batch = &b
 		return printJSON(w, view)
@@ -237,5 +235,5 @@ func printImported(ctx context.Context, w io.Writer, g *globals, c *client.Clien
 		fmt.Fprintf(w, "batch %d holds %s payment(s) from %s and is open; nothing is posted yet: post it with tollgatectl batch post %d\n\n",
 			b.ID, commas(int64(b.Count)), view.File, b.ID)
 	}
-	return showBatch(ctx, w, g, c, book, b, false)
+	return printBatch(w, g, b, false)
 }

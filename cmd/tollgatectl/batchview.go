@@ -17,31 +17,20 @@ import (
 // methodOrder is the order totals by method are shown in.
 var methodOrder = []billing.PaymentMethod{billing.PayCheck, billing.PayCash, billing.PayMoneyOrder, billing.PayWire, billing.PayOther}
 
-func lineIDs(lines []billing.BatchLine) []int64 {
-	ids := make([]int64, 0, len(lines))
-	for _, l := range lines {
-		if l.AccountID > 0 {
-			ids = append(ids, l.AccountID)
-		}
-	}
-	return ids
-}
-
 // lineCurrencies returns a function giving each line's currency: its
 // account's, or for a line whose account is not found, the currency most of
-// the lines' accounts use ("" if none is found). The book must know the
-// accounts (fetchIDs).
-func lineCurrencies(book *accountBook, lines []billing.BatchLine) func(billing.BatchLine) billing.Currency {
+// the lines' accounts use ("" if none is found).
+func lineCurrencies(lines []billing.BatchLine) func(billing.BatchLine) billing.Currency {
 	counts := map[billing.Currency]int{}
 	for _, l := range lines {
-		if a := book.byID[l.AccountID]; a != nil {
-			counts[a.Currency]++
+		if l.Currency != "" {
+			counts[l.Currency]++
 		}
 	}
 	main := mostUsed(counts)
 	return func(l billing.BatchLine) billing.Currency {
-		if a := book.byID[l.AccountID]; a != nil {
-			return a.Currency
+		if l.Currency != "" {
+			return l.Currency
 		}
 		return main
 	}
@@ -145,20 +134,20 @@ func printTotals(w io.Writer, lines []billing.BatchLine, cur func(billing.BatchL
 }
 
 // lineAccount shows a line's account: what was typed and what it is.
-func lineAccount(l billing.BatchLine, book *accountBook) string {
+func lineAccount(l billing.BatchLine) string {
 	if l.AccountID == 0 {
 		return "NOT FOUND"
 	}
-	if a := book.byID[l.AccountID]; a != nil {
-		return a.Number + " " + cell(a.Name)
-	}
-	return fmt.Sprintf("%s (id %d)", cell(l.AccountName), l.AccountID)
+	return l.AccountNumber + " " + cell(l.AccountName)
 }
 
-// printBatch prints a batch: its header, its lines if withLines, and its
-// totals by method. The book must know the lines' accounts.
-func printBatch(w io.Writer, b billing.PaymentBatch, book *accountBook, withLines bool) error {
-	cur := lineCurrencies(book, b.Lines)
+// printBatch prints a batch (as JSON with -o json): its header, its lines
+// if withLines, and its totals by method.
+func printBatch(w io.Writer, g *globals, b billing.PaymentBatch, withLines bool) error {
+	if g.json() {
+		return printJSON(w, b)
+	}
+	cur := lineCurrencies(b.Lines)
 	k := newKV(w)
 	k.row("Batch", "%d", b.ID)
 	k.row("Deposit date", "%s", b.DepositDate)
@@ -182,7 +171,7 @@ func printBatch(w io.Writer, b billing.PaymentBatch, book *accountBook, withLine
 		fmt.Fprintln(w)
 		t := newTable(w, "LINE", "ACCOUNT", "RESOLVED TO", "METHOD", "REFERENCE", "PAYER", "AMOUNT")
 		for _, l := range b.Lines {
-			t.row(l.LineNo, cell(l.Account), lineAccount(l, book), l.Method, cell(l.Reference), cell(l.Payer), amountIn(l.Amount, cur(l)))
+			t.row(l.LineNo, cell(l.Account), lineAccount(l), l.Method, cell(l.Reference), cell(l.Payer), amountIn(l.Amount, cur(l)))
 		}
 		if err := t.flush(); err != nil {
 			return err
@@ -190,20 +179,6 @@ func printBatch(w io.Writer, b billing.PaymentBatch, book *accountBook, withLine
 	}
 	fmt.Fprintln(w)
 	return printTotals(w, b.Lines, cur)
-}
-
-// showBatch fetches what printBatch needs and prints the batch.
-func showBatch(ctx context.Context, w io.Writer, g *globals, c *client.Client, book *accountBook, b billing.PaymentBatch, withLines bool) error {
-	if g.json() {
-		return printJSON(w, b)
-	}
-	if book == nil {
-		book = newAccountBook(c)
-	}
-	if err := book.fetchIDs(ctx, lineIDs(b.Lines)); err != nil {
-		return err
-	}
-	return printBatch(w, b, book, withLines)
 }
 
 // sortProblems orders problems by line, errors before warnings.
@@ -267,7 +242,7 @@ func optionalText(sep, s string) string {
 
 // printLineChange prints a line after it was added or fixed, and what
 // validation says about it.
-func printLineChange(ctx context.Context, w io.Writer, g *globals, c *client.Client, book *accountBook, verb string, b billing.PaymentBatch, lineNo int) error {
+func printLineChange(ctx context.Context, w io.Writer, g *globals, c *client.Client, verb string, b billing.PaymentBatch, lineNo int) error {
 	if g.json() {
 		return printJSON(w, b)
 	}
@@ -276,15 +251,8 @@ func printLineChange(ctx context.Context, w io.Writer, g *globals, c *client.Cli
 		return fmt.Errorf("batch %d has no line %d", b.ID, lineNo)
 	}
 	l := b.Lines[i]
-	if err := book.fetchIDs(ctx, []int64{l.AccountID}); err != nil {
-		return err
-	}
-	var cur billing.Currency
-	if a := book.byID[l.AccountID]; a != nil {
-		cur = a.Currency
-	}
-	fmt.Fprintf(w, "%s line %d of batch %d: %s (%s), %s%s, %s\n", verb, l.LineNo, b.ID, cell(l.Account), lineAccount(l, book), l.Method,
-		optionalText(" ", cell(l.Reference)), amountIn(l.Amount, cur))
+	fmt.Fprintf(w, "%s line %d of batch %d: %s (%s), %s%s, %s\n", verb, l.LineNo, b.ID, cell(l.Account), lineAccount(l), l.Method,
+		optionalText(" ", cell(l.Reference)), amountIn(l.Amount, l.Currency))
 	fmt.Fprintf(w, "batch %d has %s payment(s); see them with: tollgatectl batch show %d\n", b.ID, commas(int64(b.Count)), b.ID)
 	v, err := getValidation(ctx, c, b.ID)
 	if err != nil {

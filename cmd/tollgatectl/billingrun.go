@@ -185,30 +185,9 @@ func newRunStartCmd(g *globals) *cobra.Command {
 }
 
 func newRunListCmd(g *globals) *cobra.Command {
-	var limit int
-	cmd := &cobra.Command{
-		Use:     "list [--limit N]",
-		Short:   "List billing runs, newest first",
-		Example: "  tollgatectl billing-run list --limit 10",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if limit < 1 || limit > 1000 {
-				return fmt.Errorf("--limit %d is not between 1 and 1000", limit)
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			var p pageOf[billing.BillingRun]
-			q := url.Values{"limit": {strconv.Itoa(limit)}}
-			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/billing-runs", q, "", nil, &p); err != nil {
-				return err
-			}
-			return printRuns(cmd.OutOrStdout(), g, p.Items)
-		},
-	}
-	cmd.Flags().IntVar(&limit, "limit", 50, "how many runs to show")
-	return cmd
+	return listCmd(g, listing[billing.BillingRun]{use: "list [--limit N]", short: "List billing runs, newest first",
+		example: "  tollgatectl billing-run list --limit 10", path: "/api/v1/billing-runs", limit: 50,
+		print: func(w io.Writer, runs []billing.BillingRun) error { return printRuns(w, &globals{}, runs) }})
 }
 
 func newRunStatusCmd(g *globals) *cobra.Command {

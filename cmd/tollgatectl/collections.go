@@ -119,11 +119,7 @@ func newAccountHistoryCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), hs)
-			}
-			t := newTable(cmd.OutOrStdout(), "ID", "AT", "FROM", "TO", "CAUSE", "ACTOR", "WHY")
-			for _, h := range hs {
+			return printList(cmd.OutOrStdout(), g, hs, "ID,AT,FROM,TO,CAUSE,ACTOR,WHY", func(h billing.StatusChange) []any {
 				actor := orDash(h.Actor)
 				switch {
 				case h.SweepID != 0:
@@ -131,9 +127,8 @@ func newAccountHistoryCmd(g *globals) *cobra.Command {
 				case h.PaymentID != 0:
 					actor += fmt.Sprintf(" (payment %d)", h.PaymentID)
 				}
-				t.row(h.ID, h.At.Local().Format(time.RFC3339), h.From, h.To, h.Cause, actor, orDash(strings.Join(h.Why, " ")))
-			}
-			return t.flush()
+				return []any{h.ID, localTime(h.At), h.From, h.To, h.Cause, actor, orDash(strings.Join(h.Why, " "))}
+			})
 		}),
 	}
 }

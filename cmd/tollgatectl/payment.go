@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -115,58 +114,28 @@ payment gateway and are not recorded here.`,
 }
 
 func newPaymentListCmd(g *globals) *cobra.Command {
-	var batch int64
-	var account accountFlag
-	cmd := &cobra.Command{
-		Use:   "list [--account ACCOUNT] [--batch ID]",
-		Short: "List payments (every page), by account or deposit batch",
-		Example: `  tollgatectl payment list --account 42
+	return listCmd(g, listing[billing.Payment]{
+		use:   "list [--account ACCOUNT] [--batch ID]",
+		short: "List payments (every page), by account or deposit batch",
+		example: `  tollgatectl payment list --account 42
   tollgatectl payment list --batch 7 -o json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if batch < 0 {
-				return fmt.Errorf("--batch %d is not a batch id", batch)
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			accountID, err := account.id(cmd.Context(), c)
-			if err != nil {
-				return err
-			}
-			q := url.Values{}
-			if accountID > 0 {
-				q.Set("account_id", strconv.FormatInt(accountID, 10))
-			}
-			if batch > 0 {
-				q.Set("batch_id", strconv.FormatInt(batch, 10))
-			}
-			all, err := listAll[billing.Payment](cmd.Context(), c, "/api/v1/payments", q)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), all)
-			}
-			w := newTable(cmd.OutOrStdout(), "ID", "ACCOUNT", "RECEIVED", "METHOD", "REFERENCE", "PAYER", "AMOUNT", "REFUNDED", "STATUS", "BATCH")
-			for _, p := range all {
-				refunded, batch := "-", "-"
-				if p.Refunded > 0 {
-					refunded = billing.FormatAmount(p.Refunded, p.Currency)
-				}
-				if p.BatchID != nil {
-					batch = strconv.FormatInt(*p.BatchID, 10)
-				}
-				w.row(p.ID, p.AccountID, p.ReceivedDate, p.Method, cell(p.Reference), cell(p.Payer), money(p.Amount, p.Currency), refunded, p.Status, batch)
-			}
-			return w.flush()
+		path: "/api/v1/payments",
+		params: []param{
+			{"account", "account_id", "only this account's payments", accountParam},
+			{"batch", "batch_id", "only the payments posted by this deposit batch", idParam},
 		},
-	}
-	f := cmd.Flags()
-	addAccountFlag(cmd, &account, "only this account's payments")
-	f.Int64Var(&batch, "batch", 0, "only the payments posted by this deposit batch")
-	return cmd
+		headers: "ID,ACCOUNT,RECEIVED,METHOD,REFERENCE,PAYER,AMOUNT,REFUNDED,STATUS,BATCH",
+		row: func(p billing.Payment) []any {
+			refunded, batch := "-", "-"
+			if p.Refunded > 0 {
+				refunded = billing.FormatAmount(p.Refunded, p.Currency)
+			}
+			if p.BatchID != nil {
+				batch = strconv.FormatInt(*p.BatchID, 10)
+			}
+			return []any{p.ID, p.AccountID, p.ReceivedDate, p.Method, cell(p.Reference), cell(p.Payer), money(p.Amount, p.Currency), refunded, p.Status, batch}
+		},
+	})
 }
 
 func newPaymentShowCmd(g *globals) *cobra.Command {
@@ -377,67 +346,33 @@ paid invoices, reverse it instead.`,
 }
 
 func newPaymentRefundsCmd(g *globals) *cobra.Command {
-	var payment int64
-	var status string
-	var attention bool
-	cmd := &cobra.Command{
-		Use:   "refunds [--payment ID] [--status pending|completed|released] [--needs-attention]",
-		Short: "List refunds: pending ones, and those recovery flagged for staff",
-		Long: `List refunds. A card or ACH refund is reserved (pending) before the gateway is
+	cmd := listCmd(g, listing[billing.Refund]{
+		use:   "refunds [--payment ID] [--status pending|completed|released] [--needs-attention]",
+		short: "List refunds: pending ones, and those recovery flagged for staff",
+		example: `  tollgatectl payment refunds --needs-attention
+  tollgatectl payment refunds --payment 17`,
+		path: "/api/v1/refunds",
+		params: []param{
+			{"payment", "payment_id", "only this payment's refunds", idParam},
+			{"status", "status", "only refunds in this status: pending, completed or released", textParam},
+			{"needs-attention", "needs_attention", "only refunds flagged for staff by the recovery job", switchParam},
+		},
+		headers: "ID,PAYMENT,ACCOUNT,AMOUNT,STATUS,CREATED,GATEWAY REFUND,NOTE",
+		row: func(r billing.Refund) []any {
+			note := r.Memo
+			if r.NeedsAttention != "" {
+				note = "NEEDS ATTENTION: " + r.NeedsAttention
+			} else if r.ReleaseReason != "" {
+				note = r.ReleaseReason
+			}
+			return []any{r.ID, r.PaymentID, r.AccountID, money(r.Amount, r.Currency), r.Status, r.CreatedAt.Local().Format(time.DateTime), orDash(cell(r.GatewayRefund)), cell(note)}
+		},
+	})
+	cmd.Long = `List refunds. A card or ACH refund is reserved (pending) before the gateway is
 asked, then completed or released; one left pending by a crash is settled by
 the recovery job from what the gateway lists. --needs-attention lists the
 refunds it could not settle (no refund with their id at the gateway, and
 their idempotency key too old to send again): check the charge at the
-gateway.`,
-		Example: `  tollgatectl payment refunds --needs-attention
-  tollgatectl payment refunds --payment 17`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if payment < 0 {
-				return fmt.Errorf("--payment %d is not a payment id", payment)
-			}
-			switch status {
-			case "", "pending", "completed", "released":
-			default:
-				return fmt.Errorf("--status %q is not one of pending, completed, released", status)
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			q := url.Values{}
-			if payment > 0 {
-				q.Set("payment_id", strconv.FormatInt(payment, 10))
-			}
-			if status != "" {
-				q.Set("status", status)
-			}
-			if attention {
-				q.Set("needs_attention", "true")
-			}
-			all, err := listAll[billing.Refund](cmd.Context(), c, "/api/v1/refunds", q)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), all)
-			}
-			w := newTable(cmd.OutOrStdout(), "ID", "PAYMENT", "ACCOUNT", "AMOUNT", "STATUS", "CREATED", "GATEWAY REFUND", "NOTE")
-			for _, r := range all {
-				note := r.Memo
-				if r.NeedsAttention != "" {
-					note = "NEEDS ATTENTION: " + r.NeedsAttention
-				} else if r.ReleaseReason != "" {
-					note = r.ReleaseReason
-				}
-				w.row(r.ID, r.PaymentID, r.AccountID, money(r.Amount, r.Currency), r.Status, r.CreatedAt.Local().Format(time.DateTime), orDash(cell(r.GatewayRefund)), cell(note))
-			}
-			return w.flush()
-		},
-	}
-	f := cmd.Flags()
-	f.Int64Var(&payment, "payment", 0, "only this payment's refunds")
-	f.StringVar(&status, "status", "", "only refunds in this status: pending, completed or released")
-	f.BoolVar(&attention, "needs-attention", false, "only refunds flagged for staff by the recovery job")
+gateway.`
 	return cmd
 }

@@ -98,14 +98,9 @@ func newPMAddCmd(g *globals) *cobra.Command {
 }
 
 func printMethods(cmd *cobra.Command, g *globals, ms []billing.StoredMethod) error {
-	if g.json() {
-		return printJSON(cmd.OutOrStdout(), ms)
-	}
-	t := newTable(cmd.OutOrStdout(), "ID", "KIND", "BRAND", "LAST4", "EXPIRES", "DEFAULT", "STATUS", "WHY")
-	for _, m := range ms {
-		t.row(m.ID, m.Kind, m.Brand, m.Last4, fmt.Sprintf("%02d/%d", m.ExpMonth, m.ExpYear), m.Default, m.Status, m.Failure)
-	}
-	return t.flush()
+	return printList(cmd.OutOrStdout(), g, ms, "ID,KIND,BRAND,LAST4,EXPIRES,DEFAULT,STATUS,WHY", func(m billing.StoredMethod) []any {
+		return []any{m.ID, m.Kind, m.Brand, m.Last4, fmt.Sprintf("%02d/%d", m.ExpMonth, m.ExpYear), m.Default, m.Status, m.Failure}
+	})
 }
 
 // idsCmd is a command whose arguments are ids (named by kinds, in order):
@@ -191,18 +186,13 @@ func newPMChargeCmd(g *globals) *cobra.Command {
 }
 
 func printAttempts(cmd *cobra.Command, g *globals, as []billing.PaymentAttempt) error {
-	if g.json() {
-		return printJSON(cmd.OutOrStdout(), as)
-	}
-	t := newTable(cmd.OutOrStdout(), "ID", "WHEN", "TRIGGER", "ATTEMPT", "METHOD", "AMOUNT", "STATUS", "PAYMENT", "WHY")
-	for _, a := range as {
+	return printList(cmd.OutOrStdout(), g, as, "ID,WHEN,TRIGGER,ATTEMPT,METHOD,AMOUNT,STATUS,PAYMENT,WHY", func(a billing.PaymentAttempt) []any {
 		pay := "-"
 		if a.PaymentID != nil {
 			pay = strconv.FormatInt(*a.PaymentID, 10)
 		}
-		t.row(a.ID, a.CreatedAt.Local().Format("2006-01-02 15:04"), a.Trigger, a.AttemptNo, a.PaymentMethodID, money(a.Amount, a.Currency), a.Status, pay, strings.TrimSpace(a.FailureCode+" "+a.FailureMessage))
-	}
-	return t.flush()
+		return []any{a.ID, a.CreatedAt.Local().Format("2006-01-02 15:04"), a.Trigger, a.AttemptNo, a.PaymentMethodID, money(a.Amount, a.Currency), a.Status, pay, strings.TrimSpace(a.FailureCode + " " + a.FailureMessage)}
+	})
 }
 
 func newPMAttemptsCmd(g *globals) *cobra.Command {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
@@ -47,7 +46,7 @@ func newPlanCreateCmd(g *globals) *cobra.Command {
 			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/plans", nil, orNewKey(idemKey), p, &out); err != nil {
 				return err
 			}
-			return printPlans(cmd.OutOrStdout(), g, []billing.Plan{out}, true)
+			return printPlan(cmd.OutOrStdout(), g, out)
 		},
 	}
 	f := cmd.Flags()
@@ -63,54 +62,27 @@ func newPlanCreateCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func newPlanListCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "list",
-		Short:   "List plans",
-		Example: "  tollgatectl plan list",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			var p pageOf[billing.Plan]
-			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/plans", nil, "", nil, &p); err != nil {
-				return err
-			}
-			return printPlans(cmd.OutOrStdout(), g, p.Items, false)
-		},
+// planColumns are a plan table's.
+const planColumns = "ID,NAME,PRICE,INTERVAL,TAXABLE"
+
+func planRow(p billing.Plan) []any {
+	return []any{p.ID, p.Name, money(p.Price, p.Currency), p.Interval, yesNo(p.Taxable)}
+}
+
+func printPlan(w io.Writer, g *globals, p billing.Plan) error {
+	if g.json() {
+		return printJSON(w, p)
 	}
+	return printList(w, g, []billing.Plan{p}, planColumns, planRow)
+}
+
+func newPlanListCmd(g *globals) *cobra.Command {
+	return listCmd(g, listing[billing.Plan]{use: "list", short: "List plans", example: "  tollgatectl plan list",
+		path: "/api/v1/plans", headers: planColumns, row: planRow})
 }
 
 func newPlanShowCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "show ID",
-		Short:   "Show a plan",
-		Example: "  tollgatectl plan show 3",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "plan", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			var p billing.Plan
-			if err := c.Do(cmd.Context(), http.MethodGet, idPath("/api/v1/plans", id), nil, "", nil, &p); err != nil {
-				return err
-			}
-			return printPlans(cmd.OutOrStdout(), g, []billing.Plan{p}, true)
-		}),
-	}
-}
-
-func printPlans(w io.Writer, g *globals, plans []billing.Plan, single bool) error {
-	if g.json() {
-		if single && len(plans) == 1 {
-			return printJSON(w, plans[0])
-		}
-		return printJSON(w, plans)
-	}
-	t := newTable(w, "ID", "NAME", "PRICE", "INTERVAL", "TAXABLE")
-	for _, p := range plans {
-		t.row(p.ID, p.Name, money(p.Price, p.Currency), p.Interval, yesNo(p.Taxable))
-	}
-	return t.flush()
+	return showCmd(g, "show ID", "Show a plan", "  tollgatectl plan show 3", "plan", "/api/v1/plans", printPlan)
 }
 
 func newTaxRateCmd(g *globals) *cobra.Command {
@@ -139,7 +111,7 @@ func newTaxRateCmd(g *globals) *cobra.Command {
 			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/tax-rates", nil, orNewKey(idemKey), r, &out); err != nil {
 				return err
 			}
-			return printTaxRates(cmd.OutOrStdout(), g, []billing.TaxRate{out})
+			return printList(cmd.OutOrStdout(), g, []billing.TaxRate{out}, taxRateColumns, taxRateRow)
 		},
 	}
 	f := set.Flags()
@@ -150,34 +122,12 @@ func newTaxRateCmd(g *globals) *cobra.Command {
 		_ = set.MarkFlagRequired(n)
 	}
 	addKeyFlag(set, &idemKey)
-	list := &cobra.Command{
-		Use:     "list",
-		Short:   "List tax rates by jurisdiction",
-		Example: "  tollgatectl tax-rate list",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			var p pageOf[billing.TaxRate]
-			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/tax-rates", nil, "", nil, &p); err != nil {
-				return err
-			}
-			return printTaxRates(cmd.OutOrStdout(), g, p.Items)
-		},
-	}
+	list := listCmd(g, listing[billing.TaxRate]{use: "list", short: "List tax rates by jurisdiction", example: "  tollgatectl tax-rate list",
+		path: "/api/v1/tax-rates", headers: taxRateColumns, row: taxRateRow})
 	cmd.AddCommand(set, list)
 	return cmd
 }
 
-func printTaxRates(w io.Writer, g *globals, rates []billing.TaxRate) error {
-	if g.json() {
-		return printJSON(w, rates)
-	}
-	t := newTable(w, "JURISDICTION", "NAME", "RATE", "PERCENT")
-	for _, r := range rates {
-		t.row(r.Jurisdiction, r.Name, r.Rate, r.Percent())
-	}
-	return t.flush()
-}
+const taxRateColumns = "JURISDICTION,NAME,RATE,PERCENT"
+
+func taxRateRow(r billing.TaxRate) []any { return []any{r.Jurisdiction, r.Name, r.Rate, r.Percent()} }

@@ -47,6 +47,8 @@ type BatchLine struct {
 	AccountID     int64  `json:"account_id,omitempty" readOnly:"true"`
 	AccountNumber string `json:"account_number,omitempty" readOnly:"true"`
 	AccountName   string `json:"account_name,omitempty" readOnly:"true"`
+	// Currency is the resolved account's: the line's amount is in it.
+	Currency Currency `json:"currency,omitempty" readOnly:"true"`
 }
 
 // Normalize trims the line's text fields.
