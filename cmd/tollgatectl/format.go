@@ -299,23 +299,6 @@ func accountIDOf(ctx context.Context, c *client.Client, ref string) (int64, erro
 	return resolveIDOf(ctx, c, "account", ref)
 }
 
-// allPages collects every item of a paged listing: get returns one page
-// after the given id and the id to continue after (0 at the end).
-func allPages[T any](get func(after int64) ([]T, int64, error)) ([]T, error) {
-	all := []T{}
-	for after := int64(0); ; {
-		items, next, err := get(after)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, items...)
-		if next == 0 || len(items) == 0 {
-			return all, nil
-		}
-		after = next
-	}
-}
-
 // accountFlag is an --account flag: an account number (A-000042), external
 // id or id, resolved through findAccount when the command runs.
 type accountFlag struct{ ref string }

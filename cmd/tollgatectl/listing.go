@@ -166,13 +166,3 @@ func showCmd[T any](g *globals, use, short, example, kind, path string, print fu
 		}),
 	}
 }
-
-// jsonOr prints v as JSON with -o json, else with print.
-func jsonOr[T any](print func(io.Writer, T) error) func(io.Writer, *globals, T) error {
-	return func(w io.Writer, g *globals, v T) error {
-		if g.json() {
-			return printJSON(w, v)
-		}
-		return print(w, v)
-	}
-}
