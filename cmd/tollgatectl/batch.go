@@ -133,7 +133,7 @@ func newBatchListCmd(g *globals) *cobra.Command {
 				if b.PostedAt != nil {
 					posted = b.PostedAt.Local().Format(time.DateTime)
 				}
-				return []any{b.ID, b.DepositDate, cell(b.DepositAccount), b.Status, commas(int64(b.Count)), sumByCurrency(b.Lines, lineCurrencies(b.Lines)),
+				return []any{b.ID, b.DepositDate, cell(b.DepositAccount), b.Status, commas(int64(b.Count)), batchTotal(b),
 					b.CreatedAt.Local().Format(time.DateTime), posted}
 			})
 		},
@@ -293,7 +293,7 @@ func newBatchFixCmd(g *globals) *cobra.Command {
 
 			// The amount is in the line's account's currency: the old line's
 			// (for an account not found, the batch's), or the new account's.
-			oldCur := lineCurrencies(b.Lines)(old)
+			oldCur := old.Currency
 			newCur := oldCur
 			if set("account") {
 				a, err := findAccount(ctx, c, next.Account)

@@ -14,38 +14,6 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
-// methodOrder is the order totals by method are shown in.
-var methodOrder = []billing.PaymentMethod{billing.PayCheck, billing.PayCash, billing.PayMoneyOrder, billing.PayWire, billing.PayOther}
-
-// lineCurrencies returns a function giving each line's currency: its
-// account's, or for a line whose account is not found, the currency most of
-// the lines' accounts use ("" if none is found).
-func lineCurrencies(lines []billing.BatchLine) func(billing.BatchLine) billing.Currency {
-	counts := map[billing.Currency]int{}
-	for _, l := range lines {
-		if l.Currency != "" {
-			counts[l.Currency]++
-		}
-	}
-	main := mostUsed(counts)
-	return func(l billing.BatchLine) billing.Currency {
-		if l.Currency != "" {
-			return l.Currency
-		}
-		return main
-	}
-}
-
-func mostUsed(counts map[billing.Currency]int) billing.Currency {
-	var best billing.Currency
-	for c, n := range counts {
-		if best == "" || n > counts[best] || (n == counts[best] && c < best) {
-			best = c
-		}
-	}
-	return best
-}
-
 // amountIn formats minor units in c, or as bare minor units when the
 // currency is not known (no account of the batch was found).
 func amountIn(n int64, c billing.Currency) string {
@@ -55,82 +23,15 @@ func amountIn(n int64, c billing.Currency) string {
 	return money(n, c)
 }
 
-type methodTotal struct {
-	Method   billing.PaymentMethod
-	Currency billing.Currency
-	Count    int
-	Total    int64
-}
-
-// totalsByMethod sums lines by method and currency, in methodOrder.
-func totalsByMethod(lines []billing.BatchLine, cur func(billing.BatchLine) billing.Currency) []methodTotal {
-	var out []methodTotal
-	for _, l := range lines {
-		c := cur(l)
-		i := slices.IndexFunc(out, func(t methodTotal) bool { return t.Method == l.Method && t.Currency == c })
-		if i < 0 {
-			out = append(out, methodTotal{Method: l.Method, Currency: c})
-			i = len(out) - 1
+// batchTotal is the batch's total: "USD 150.00", "USD 10.00 + CAD 5.00".
+func batchTotal(b billing.PaymentBatch) string {
+	var parts []string
+	for _, t := range b.Totals {
+		if t.Method == "all" {
+			parts = append(parts, amountIn(t.Total, t.Currency))
 		}
-		out[i].Count++
-		out[i].Total += l.Amount
 	}
-	rank := func(m billing.PaymentMethod) int {
-		if i := slices.Index(methodOrder, m); i >= 0 {
-			return i
-		}
-		return len(methodOrder)
-	}
-	slices.SortFunc(out, func(a, b methodTotal) int {
-		if d := rank(a.Method) - rank(b.Method); d != 0 {
-			return d
-		}
-		return strings.Compare(string(a.Currency), string(b.Currency))
-	})
-	return out
-}
-
-// sumByCurrency is the lines' total: "USD 150.00", "USD 10.00 + CAD 5.00".
-func sumByCurrency(lines []billing.BatchLine, cur func(billing.BatchLine) billing.Currency) string {
-	sums := map[billing.Currency]int64{}
-	var curs []billing.Currency
-	for _, l := range lines {
-		c := cur(l)
-		if _, ok := sums[c]; !ok {
-			curs = append(curs, c)
-		}
-		sums[c] += l.Amount
-	}
-	if len(curs) == 0 {
-		return "-"
-	}
-	slices.Sort(curs)
-	parts := make([]string, len(curs))
-	for i, c := range curs {
-		parts[i] = amountIn(sums[c], c)
-	}
-	return strings.Join(parts, " + ")
-}
-
-func printTotals(w io.Writer, lines []billing.BatchLine, cur func(billing.BatchLine) billing.Currency) error {
-	totals := totalsByMethod(lines, cur)
-	t := newTable(w, "METHOD", "COUNT", "TOTAL")
-	all := map[billing.Currency]*methodTotal{}
-	var curs []billing.Currency
-	for _, mt := range totals {
-		t.row(mt.Method, commas(int64(mt.Count)), amountIn(mt.Total, mt.Currency))
-		if all[mt.Currency] == nil {
-			all[mt.Currency] = &methodTotal{Currency: mt.Currency}
-			curs = append(curs, mt.Currency)
-		}
-		all[mt.Currency].Count += mt.Count
-		all[mt.Currency].Total += mt.Total
-	}
-	slices.Sort(curs)
-	for _, c := range curs {
-		t.row("all", commas(int64(all[c].Count)), amountIn(all[c].Total, c))
-	}
-	return t.flush()
+	return orDash(strings.Join(parts, " + "))
 }
 
 // lineAccount shows a line's account: what was typed and what it is.
@@ -147,7 +48,6 @@ func printBatch(w io.Writer, g *globals, b billing.PaymentBatch, withLines bool)
 	if g.json() {
 		return printJSON(w, b)
 	}
-	cur := lineCurrencies(b.Lines)
 	k := newKV(w)
 	k.row("Batch", "%d", b.ID)
 	k.row("Deposit date", "%s", b.DepositDate)
@@ -160,7 +60,7 @@ func printBatch(w io.Writer, g *globals, b billing.PaymentBatch, withLines bool)
 	k.row("Created", "%s by %s", b.CreatedAt.Local().Format(time.DateTime), orDash(b.CreatedBy))
 	k.row("Memo", "%s", cell(b.Memo))
 	k.row("Payments", "%s", commas(int64(b.Count)))
-	k.row("Total", "%s", sumByCurrency(b.Lines, cur))
+	k.row("Total", "%s", batchTotal(b))
 	if err := k.flush(); err != nil {
 		return err
 	}
@@ -171,14 +71,16 @@ func printBatch(w io.Writer, g *globals, b billing.PaymentBatch, withLines bool)
 		fmt.Fprintln(w)
 		t := newTable(w, "LINE", "ACCOUNT", "RESOLVED TO", "METHOD", "REFERENCE", "PAYER", "AMOUNT")
 		for _, l := range b.Lines {
-			t.row(l.LineNo, cell(l.Account), lineAccount(l), l.Method, cell(l.Reference), cell(l.Payer), amountIn(l.Amount, cur(l)))
+			t.row(l.LineNo, cell(l.Account), lineAccount(l), l.Method, cell(l.Reference), cell(l.Payer), amountIn(l.Amount, l.Currency))
 		}
 		if err := t.flush(); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintln(w)
-	return printTotals(w, b.Lines, cur)
+	return printList(w, g, b.Totals, "METHOD,COUNT,TOTAL", func(t billing.BatchTotal) []any {
+		return []any{t.Method, commas(int64(t.Count)), amountIn(t.Total, t.Currency)}
+	})
 }
 
 // sortProblems orders problems by line, errors before warnings.

@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -236,7 +236,7 @@ func newDepositSlipCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				q = append(q, "batch="+strconv.FormatInt(id, 10))
+				q = append(q, strconv.FormatInt(id, 10))
 			}
 			if format == "" {
 				format = "pdf"
@@ -248,22 +248,9 @@ func newDepositSlipCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			req, err := http.NewRequestWithContext(cmd.Context(), http.MethodGet, c.BaseURL+"/api/v1/deposit-slips?"+strings.Join(q, "&")+"&format="+format, nil)
+			data, err := c.GetFile(cmd.Context(), "/api/v1/deposit-slips", url.Values{"batch": q, "format": {format}})
 			if err != nil {
 				return err
-			}
-			req.Header.Set("Authorization", "Bearer "+c.Token)
-			resp, err := c.HTTP.Do(req)
-			if err != nil {
-				return err
-			}
-			defer resp.Body.Close()
-			data, err := io.ReadAll(resp.Body)
-			if err != nil {
-				return err
-			}
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("deposit slip: %s: %s", resp.Status, strings.TrimSpace(string(data)))
 			}
 			if err := os.WriteFile(file, data, 0o644); err != nil {
 				return err

@@ -68,10 +68,7 @@ func batchTx(ctx context.Context, q querier, id int64, lock bool) (billing.Payme
 	if b.Lines == nil {
 		b.Lines = []billing.BatchLine{}
 	}
-	for _, l := range b.Lines {
-		b.Count++
-		b.Total += l.Amount
-	}
+	b.Tally()
 	return b, err
 }
 
