@@ -256,17 +256,13 @@ func newChargeCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			id, err := resolveIDOf(cmd.Context(), c, "account", args[0])
+			a, err := findAccount(cmd.Context(), c, args[0])
 			if err != nil {
 				return err
 			}
-			a, amt, err := accountAmount(cmd, c, id, amount)
-			if err != nil {
-				return err
-			}
-			in := billing.OneTimeCharge{Description: description, Amount: amt, Taxable: taxable, ChargeDate: d}
+			in := map[string]any{"description": description, "amount": amount, "taxable": taxable, "charge_date": d}
 			var out billing.OneTimeCharge
-			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", id, "/charges"), nil, orNewKey(idemKey), in, &out); err != nil {
+			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", a.ID, "/charges"), nil, orNewKey(idemKey), in, &out); err != nil {
 				return err
 			}
 			return g.say(cmd.OutOrStdout(), out, "charge %d: %s %q for account %s, dated %s (taxable: %s); billed on the next invoice\n",
@@ -309,21 +305,21 @@ func newCreditCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			id, err := resolveIDOf(cmd.Context(), c, "account", args[0])
+			a, err := findAccount(cmd.Context(), c, args[0])
 			if err != nil {
 				return err
 			}
-			a, amt, err := accountAmount(cmd, c, id, amount)
-			if err != nil {
-				return err
-			}
-			body := map[string]any{"amount": amt, "memo": memo}
+			body := map[string]any{"amount": amount, "memo": memo}
 			if !d.IsZero() {
 				body["effective_date"] = d
 			}
 			var tx billing.JournalTx
-			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", id, "/credits"), nil, orNewKey(idemKey), body, &tx); err != nil {
+			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", a.ID, "/credits"), nil, orNewKey(idemKey), body, &tx); err != nil {
 				return err
+			}
+			var amt int64 // what the credit's entries move
+			for _, e := range tx.Entries {
+				amt += max(e.Amount, 0)
 			}
 			return g.say(cmd.OutOrStdout(), tx, "credited %s to account %s on %s (journal transaction %d): %s\n",
 				money(amt, a.Currency), a.Number, tx.EffectiveDate, tx.ID, tx.Memo)
@@ -338,21 +334,4 @@ func newCreditCmd(g *globals) *cobra.Command {
 	addKeyFlag(add, &idemKey)
 	cmd.AddCommand(add)
 	return cmd
-}
-
-// accountAmount fetches an account and reads --amount in its currency; the
-// amount must be more than zero.
-func accountAmount(cmd *cobra.Command, c *client.Client, id int64, amount string) (accountView, int64, error) {
-	a, err := getAccount(cmd.Context(), c, id)
-	if err != nil {
-		return a, 0, err
-	}
-	amt, err := parseAmount(amount, a.Currency)
-	if err != nil {
-		return a, 0, fmt.Errorf("--amount: %w", err)
-	}
-	if amt <= 0 {
-		return a, 0, fmt.Errorf("--amount %q must be more than zero", amount)
-	}
-	return a, amt, nil
 }

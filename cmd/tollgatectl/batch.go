@@ -193,9 +193,9 @@ func newBatchAddCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--account: %w", err)
 			}
-			amt, err := parsePaymentAmount(in.Amount, a.Currency)
+			amt, err := billing.ParsePositiveAmount(in.Amount, a.Currency)
 			if err != nil {
-				return fmt.Errorf("--amount: %w", err)
+				return fmt.Errorf("--amount: %s", billing.ErrorMessage(err))
 			}
 			line := billing.BatchLine{Account: in.Account, Method: m, Amount: amt, Reference: in.Reference, Payer: in.Payer, Memo: in.Memo}
 			var b billing.PaymentBatch
@@ -306,8 +306,8 @@ func newBatchFixCmd(g *globals) *cobra.Command {
 			case set("amount") && newCur == "":
 				return fmt.Errorf("--amount: line %d's account is not found, so its currency is unknown: give --account too", lineNo)
 			case set("amount"):
-				if next.Amount, err = parsePaymentAmount(lf.amount, newCur); err != nil {
-					return fmt.Errorf("--amount: %w", err)
+				if next.Amount, err = billing.ParsePositiveAmount(lf.amount, newCur); err != nil {
+					return fmt.Errorf("--amount: %s", billing.ErrorMessage(err))
 				}
 			case newCur != oldCur:
 				return fmt.Errorf("line %d's amount was entered in %s but %s is billed in %s: give --amount too", lineNo, cmp.Or(string(oldCur), "an unknown currency"), next.Account, newCur)

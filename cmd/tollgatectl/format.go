@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,15 +23,6 @@ import (
 )
 
 // Helpers shared by the billing commands.
-
-// parseAmount parses a decimal amount into minor units ([billing.ParseAmount]).
-func parseAmount(s string, c billing.Currency) (int64, error) {
-	n, err := billing.ParseAmount(s, c)
-	if err != nil {
-		return 0, errors.New(billing.ErrorMessage(err))
-	}
-	return n, nil
-}
 
 // money formats minor units with their currency: "USD 49.99".
 func money(amount int64, c billing.Currency) string {

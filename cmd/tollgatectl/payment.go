@@ -60,20 +60,6 @@ payment gateway and are not recorded here.`,
   tollgatectl payment add 42 --method wire --amount 250.00 --reference FT2503031234 -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var ps []fieldProblem
-			m, err := parseManualMethod(method)
-			if err != nil {
-				ps = append(ps, fieldProblem{"method", err.Error()})
-			}
-			if err := checkAmountSyntax(amount); err != nil {
-				ps = append(ps, fieldProblem{"amount", err.Error()})
-			}
-			if m == billing.PayCheck && strings.TrimSpace(reference) == "" {
-				ps = append(ps, fieldProblem{"reference", "a check needs its check number"})
-			}
-			if err := flagErrors(append(ps, checkText(reference, payer, memo)...)); err != nil {
-				return err
-			}
 			d, err := parseDateFlag("date", date)
 			if err != nil {
 				return err
@@ -82,19 +68,16 @@ payment gateway and are not recorded here.`,
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			a, err := findAccount(ctx, c, args[0])
+			a, err := findAccount(cmd.Context(), c, args[0])
 			if err != nil {
 				return err
 			}
-			amt, err := parsePaymentAmount(amount, a.Currency)
-			if err != nil {
-				return fmt.Errorf("--amount: %w", err)
+			in := map[string]any{"method": strings.ToLower(strings.TrimSpace(method)), "amount": amount, "reference": reference, "payer": payer, "memo": memo}
+			if !d.IsZero() {
+				in["received_date"] = d
 			}
-			in := billing.NewPayment{Method: m, Amount: amt, Reference: strings.TrimSpace(reference), Payer: strings.TrimSpace(payer),
-				ReceivedDate: d, Memo: strings.TrimSpace(memo)}
 			var p billing.Payment
-			if err := c.Do(ctx, http.MethodPost, idPath("/api/v1/accounts", a.ID, "/payments"), nil, orNewKey(idemKey), in, &p); err != nil {
+			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", a.ID, "/payments"), nil, orNewKey(idemKey), in, &p); err != nil {
 				return err
 			}
 			return printPayment(cmd.OutOrStdout(), g, p, &a)
@@ -230,13 +213,6 @@ payment's currency) is charged to the account as a returned-payment fee.`,
 			if err != nil {
 				return err
 			}
-			r := billing.Reversal{Reason: billing.ReversalReason(strings.ToLower(strings.TrimSpace(reason))), Memo: strings.TrimSpace(memo)}
-			if err := r.Validate(); err != nil {
-				return fmt.Errorf("--reason %q is not one of nsf, chargeback, entry_error", reason)
-			}
-			if ps := checkText("", "", memo); len(ps) > 0 {
-				return flagErrors(ps)
-			}
 			c, err := g.client()
 			if err != nil {
 				return err
@@ -246,10 +222,9 @@ payment's currency) is charged to the account as a returned-payment fee.`,
 			if err != nil {
 				return err
 			}
+			r := map[string]any{"reason": strings.ToLower(strings.TrimSpace(reason)), "memo": strings.TrimSpace(memo)}
 			if fee != "" {
-				if r.Fee, err = parseAmount(fee, before.Currency); err != nil {
-					return fmt.Errorf("--fee: %w", err)
-				}
+				r["fee"] = fee
 			}
 			var p billing.Payment
 			if err := c.Do(ctx, http.MethodPost, idPath("/api/v1/payments", id, "/reverse"), nil, orNewKey(idemKey), r, &p); err != nil {
@@ -259,7 +234,7 @@ payment's currency) is charged to the account as a returned-payment fee.`,
 				return printJSON(cmd.OutOrStdout(), p)
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "payment %d (%s) reversed: %s\n", p.ID, money(p.Amount, p.Currency), r.Reason)
+			fmt.Fprintf(out, "payment %d (%s) reversed: %s\n", p.ID, money(p.Amount, p.Currency), r["reason"])
 			if len(before.Allocations) > 0 {
 				var invs []string
 				for _, al := range before.Allocations {
@@ -267,8 +242,8 @@ payment's currency) is charged to the account as a returned-payment fee.`,
 				}
 				fmt.Fprintf(out, "the invoices it paid are open again: %s\n", strings.Join(invs, ", "))
 			}
-			if r.Fee > 0 {
-				fmt.Fprintf(out, "returned-payment fee of %s charged to the account\n", money(r.Fee, p.Currency))
+			if fee != "" {
+				fmt.Fprintf(out, "returned-payment fee of %s %s charged to the account\n", p.Currency, strings.TrimSpace(fee))
 			}
 			fmt.Fprintln(out)
 			return printPayment(out, g, p, paymentAccount(ctx, c, p.AccountID))
@@ -302,12 +277,6 @@ paid invoices, reverse it instead.`,
 			if err != nil {
 				return err
 			}
-			if err := checkAmountSyntax(amount); err != nil {
-				return fmt.Errorf("--amount: %w", err)
-			}
-			if ps := checkText("", "", memo); len(ps) > 0 {
-				return flagErrors(ps)
-			}
 			c, err := g.client()
 			if err != nil {
 				return err
@@ -317,24 +286,13 @@ paid invoices, reverse it instead.`,
 			if err != nil {
 				return err
 			}
-			amt, err := parsePaymentAmount(amount, before.Currency)
-			if err != nil {
-				return fmt.Errorf("--amount: %w", err)
-			}
-			body := map[string]any{"amount": amt}
-			if m := strings.TrimSpace(memo); m != "" {
-				body["memo"] = m
-			}
+			body := map[string]any{"amount": amount, "memo": strings.TrimSpace(memo)}
 			var p billing.Payment
 			if err := c.Do(ctx, http.MethodPost, idPath("/api/v1/payments", id, "/refund"), nil, orNewKey(idemKey), body, &p); err != nil {
-				if isUnprocessable(err) && before.Status == billing.PaymentPosted && amt > before.Unallocated {
-					return fmt.Errorf("--amount %s is more than payment %d's unapplied credit (%s); reverse the payment instead",
-						money(amt, before.Currency), id, money(before.Unallocated, before.Currency))
-				}
 				return err
 			}
 			return g.say(cmd.OutOrStdout(), p, "refunded %s of payment %d; its unapplied credit is now %s\n",
-				money(amt, p.Currency), p.ID, money(p.Unallocated, p.Currency))
+				money(p.Refunded+p.RefundReserved-before.Refunded-before.RefundReserved, p.Currency), p.ID, money(p.Unallocated, p.Currency))
 		},
 	}
 	f := cmd.Flags()

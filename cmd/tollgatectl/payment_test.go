@@ -26,7 +26,10 @@ import (
 )
 
 func TestPaymentAndBatchArgumentErrors(t *testing.T) {
-	// Account 7 and payment 9 are in yen: no decimals.
+	// Account 7 and payment 9 are in yen: no decimals. What the controller
+	// checks (a method, an amount in the account's currency, a check's
+	// number, a memo's length) is tested there (controller/api
+	// TestDecimalAmounts, TestManualPaymentIsChecked).
 	f, url := newFakeAPI(t, map[string][]string{
 		"GET /api/v1/accounts/7": {`{"id":7,"number":"A-000007","currency":"JPY"}`},
 		"GET /api/v1/accounts":   {`{"items":[{"id":7,"number":"A-000007","external_id":"legacy-7","currency":"JPY"}],"next_after":0}`},
@@ -40,27 +43,14 @@ func TestPaymentAndBatchArgumentErrors(t *testing.T) {
 		args []string
 		frag string
 	}{
-		{[]string{"payment", "add", "7", "--method", "card", "--amount", "1"}, `--method: method "card" is charged through the payment gateway`},
-		{[]string{"payment", "add", "7", "--method", "chq", "--amount", "1"}, `--method: method "chq" is not one of check, cash, wire, money_order, other`},
-		{[]string{"payment", "add", "7", "--method", "check", "--amount", "1"}, `--reference: a check needs its check number`},
-		{[]string{"payment", "add", "7", "--method", "cash", "--amount", "25.00"}, `--amount: amount "25.00" has 2 decimal places but JPY has 0`},
-		{[]string{"payment", "add", "7", "--method", "cash", "--amount", "0"}, `--amount: amount "0" must be more than zero`},
-		{[]string{"payment", "add", "7", "--method", "cash", "--amount", "1,000"}, `amount "1,000" is not a decimal number`},
-		{[]string{"payment", "add", "7", "--method", "cash", "--amount", "-5"}, `must not be negative`},
-		{[]string{"payment", "add", "7", "--method", "cash", "--amount", "200000000000"}, `larger than any payment Tollgate accepts`},
 		{[]string{"payment", "add", "7", "--method", "cash"}, `required flag(s) "amount" not set`},
 		{[]string{"payment", "add", "--method", "cash", "--amount", "5"}, `accepts 1 arg(s), received 0`},
 		{[]string{"payment", "add", "7", "--method", "cash", "--amount", "5", "--date", "2025-02-30"}, `--date "2025-02-30" is not a date`},
 		{[]string{"payment", "add", "0", "--method", "cash", "--amount", "5"}, `account id "0" is not a positive number`},
 		{[]string{"payment", "add", "A-000404", "--method", "cash", "--amount", "5"}, `account "A-000404": no account has this number or external id`},
-		{[]string{"payment", "add", "7", "--method", "cash", "--amount", "5", "--memo", strings.Repeat("m", 501)}, `--memo: memo is too long (501 bytes; at most 500)`},
 		{[]string{"payment", "list", "--account", "-1"}, `--account -1 is not an account id`},
 		{[]string{"payment", "show", "x"}, `payment id "x" is not a positive number`},
-		{[]string{"payment", "reverse", "9", "--reason", "bounced"}, `--reason "bounced" is not one of nsf, chargeback, entry_error`},
 		{[]string{"payment", "reverse", "9"}, `required flag(s) "reason" not set`},
-		{[]string{"payment", "reverse", "9", "--reason", "nsf", "--fee", "2.5"}, `--fee: amount "2.5" has 1 decimal places but JPY has 0`},
-		{[]string{"payment", "refund", "9", "--amount", "abc"}, `--amount: amount "abc" is not a decimal number`},
-		{[]string{"payment", "refund", "9", "--amount", "1.5"}, `--amount: amount "1.5" has 1 decimal places but JPY has 0`},
 		{[]string{"batch", "open"}, `required flag(s) "date" not set`},
 		{[]string{"batch", "open", "--date", "2025-13-01"}, `--date "2025-13-01" is not a date`},
 		{[]string{"batch", "open", "--date", "2025-03-03", "--deposit-account", strings.Repeat("x", 101)}, `--deposit-account is too long`},

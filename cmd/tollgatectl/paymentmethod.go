@@ -163,12 +163,8 @@ func newPMChargeCmd(g *globals) *cobra.Command {
 		Use: "charge ACCOUNT --amount 53.11 [--method ID]", Short: "Charge a method on file through the gateway (default method unless --method)",
 		Args: cobra.ExactArgs(1),
 		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			_, minor, err := accountAmount(cmd, c, id, amount)
-			if err != nil {
-				return err
-			}
 			var at billing.PaymentAttempt
-			body := map[string]any{"amount": minor}
+			body := map[string]any{"amount": amount}
 			if method > 0 {
 				body["payment_method_id"] = method
 			}

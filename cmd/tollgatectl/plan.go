@@ -21,8 +21,8 @@ func newPlanCmd(g *globals) *cobra.Command {
 }
 
 func newPlanCreateCmd(g *globals) *cobra.Command {
-	var p billing.Plan
-	var price, currency, interval, idemKey string
+	var name, price, currency, interval, idemKey string
+	var taxable bool
 	cmd := &cobra.Command{
 		Use:   "create --name NAME --price AMOUNT --currency CODE [--interval monthly] [--taxable]",
 		Short: "Create a plan: a price per billing interval in one currency",
@@ -30,31 +30,24 @@ func newPlanCreateCmd(g *globals) *cobra.Command {
   tollgatectl plan create --name "Rural annual" --price 500 --currency USD --interval annual`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			amount, err := parseAmount(price, billing.Currency(currency))
-			if err != nil {
-				return fmt.Errorf("--price: %w", err)
-			}
-			if _, err := billing.ParseInterval(interval); err != nil {
-				return fmt.Errorf("--interval %q is not one of monthly, quarterly, annual", interval)
-			}
-			p.Price, p.Currency, p.Interval = amount, billing.Currency(currency), billing.Interval(interval)
 			c, err := g.client()
 			if err != nil {
 				return err
 			}
+			body := map[string]any{"name": name, "price": price, "currency": currency, "interval": interval, "taxable": taxable}
 			var out billing.Plan
-			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/plans", nil, orNewKey(idemKey), p, &out); err != nil {
+			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/plans", nil, orNewKey(idemKey), body, &out); err != nil {
 				return err
 			}
 			return printPlan(cmd.OutOrStdout(), g, out)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&p.Name, "name", "", "plan name, unique (required)")
+	f.StringVar(&name, "name", "", "plan name, unique (required)")
 	f.StringVar(&price, "price", "", "price per interval as a decimal amount, e.g. 49.99 (required)")
 	f.StringVar(&currency, "currency", "", "ISO 4217 currency code, e.g. USD (required)")
 	f.StringVar(&interval, "interval", "monthly", "billing interval: monthly, quarterly, annual")
-	f.BoolVar(&p.Taxable, "taxable", false, "tax the plan's charges at the account's jurisdiction's rates")
+	f.BoolVar(&taxable, "taxable", false, "tax the plan's charges at the account's jurisdiction's rates")
 	for _, n := range []string{"name", "price", "currency"} {
 		_ = cmd.MarkFlagRequired(n)
 	}

@@ -89,9 +89,10 @@ func checkRefundable(ctx context.Context, tx pgx.Tx, p billing.Payment, amount i
 		return err
 	}
 	if amount > n {
-		msg := fmt.Sprintf("amount %d is more than the payment's unapplied credit (%d)", amount, n)
+		money := func(v int64) string { return string(p.Currency) + " " + billing.FormatAmount(v, p.Currency) }
+		msg := fmt.Sprintf("amount %s is more than payment %d's unapplied credit (%s)", money(amount), p.ID, money(n))
 		if p.RefundReserved > 0 {
-			msg += fmt.Sprintf(", with %d held by refunds in progress", p.RefundReserved)
+			msg += fmt.Sprintf(", with %s held by refunds in progress", money(p.RefundReserved))
 		}
 		return billing.Errorf(billing.EINVALID, "%s; reverse the payment instead", msg)
 	}
