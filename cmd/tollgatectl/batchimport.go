@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -15,14 +14,12 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
-// lineProblem is a problem with a line of an import file (and, once the
-// file is a batch, the line of the batch).
+// lineProblem is a problem with a line of an import file.
 type lineProblem struct {
-	Line      int    `json:"line"`
-	BatchLine int    `json:"batch_line,omitempty"`
-	Column    string `json:"column,omitempty"`
-	Message   string `json:"message"`
-	Warning   bool   `json:"warning,omitempty"`
+	Line    int    `json:"line"`
+	Column  string `json:"column,omitempty"`
+	Message string `json:"message"`
+	Warning bool   `json:"warning,omitempty"`
 }
 
 // batchImportView is batch import's JSON output.
@@ -33,25 +30,15 @@ type batchImportView struct {
 	Batch    *billing.PaymentBatch `json:"batch,omitempty"`
 }
 
-// printFileProblems prints problems with the file's lines (and the batch's,
-// once there is a batch).
+// printFileProblems prints problems with the file's lines.
 func printFileProblems(w io.Writer, ps []lineProblem) error {
-	batch := slices.ContainsFunc(ps, func(p lineProblem) bool { return p.BatchLine > 0 })
 	t := newTable(w, "LINE", "COLUMN", "PROBLEM")
-	if batch {
-		t = newTable(w, "LINE", "BATCH LINE", "COLUMN", "KIND", "PROBLEM")
-	}
 	for _, p := range ps {
 		line := "-"
 		if p.Line > 0 {
 			line = strconv.Itoa(p.Line)
 		}
-		msg := cell(p.Message)
-		if batch {
-			t.row(line, p.BatchLine, orDash(p.Column), kind(p.Warning), msg)
-		} else {
-			t.row(line, orDash(p.Column), msg)
-		}
+		t.row(line, orDash(p.Column), cell(p.Message))
 	}
 	return t.flush()
 }

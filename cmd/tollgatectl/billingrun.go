@@ -1,11 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,40 +65,32 @@ func (f *runFlags) request() (runRequest, error) {
 }
 
 func newRunPreviewCmd(g *globals) *cobra.Command {
-	var rf runFlags
 	cmd := &cobra.Command{
 		Use:   "preview [--date YYYY-MM-DD] [--type ID]",
 		Short: "Dry run: what a billing run would invoice, and why (writes nothing)",
 		Example: `  tollgatectl billing-run preview --type 1
   tollgatectl billing-run preview --date 2025-04-01 -o json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			req, err := rf.request()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			var p previewView
-			q := url.Values{}
-			if !req.Date.IsZero() {
-				q.Set("date", req.Date.String())
-			}
-			if req.AccountTypeID > 0 {
-				q.Set("account_type_id", strconv.FormatInt(req.AccountTypeID, 10))
-			}
-			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/billing-runs/preview", q, "", nil, &p); err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), p)
-			}
-			return printPreview(cmd.OutOrStdout(), p)
-		},
 	}
-	rf.add(cmd)
+	query := addParams(cmd, []param{
+		{"date", "date", "billing date YYYY-MM-DD (default: today in each account type's time zone)", textParam},
+		{"type", "account_type_id", "only this account type id (default: every account type)", idParam},
+	})
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		c, err := g.client()
+		if err != nil {
+			return err
+		}
+		q, err := query(cmd.Context(), c)
+		if err != nil {
+			return err
+		}
+		var p previewView
+		if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/billing-runs/preview", q, "", nil, &p); err != nil || g.json() {
+			return cmp.Or(err, printJSON(cmd.OutOrStdout(), p))
+		}
+		return printPreview(cmd.OutOrStdout(), p)
+	}
 	return cmd
 }
 

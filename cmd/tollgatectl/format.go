@@ -241,21 +241,31 @@ func decodeStrict(name string, data []byte, v any) error {
 // withID is the RunE of a command whose one argument is an id of kind: it
 // parses the id, builds the API client, then runs.
 func withID(g *globals, kind string, run func(cmd *cobra.Command, c *client.Client, id int64) error) func(*cobra.Command, []string) error {
+	return withIDs(g, []string{kind}, func(cmd *cobra.Command, c *client.Client, ids []int64) error { return run(cmd, c, ids[0]) })
+}
+
+// withIDs is withID for commands whose arguments are ids of these kinds,
+// in order; every argument is checked before the client is built.
+func withIDs(g *globals, kinds []string, run func(cmd *cobra.Command, c *client.Client, ids []int64) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		if kind != "account" {
-			if _, err := parseIDOf(kind, args[0]); err != nil {
-				return err
+		for i, a := range args {
+			if kinds[i] != "account" {
+				if _, err := parseIDOf(kinds[i], a); err != nil {
+					return err
+				}
 			}
 		}
 		c, err := g.client()
 		if err != nil {
 			return err
 		}
-		id, err := resolveIDOf(cmd.Context(), c, kind, args[0])
-		if err != nil {
-			return err
+		ids := make([]int64, len(args))
+		for i, a := range args {
+			if ids[i], err = resolveIDOf(cmd.Context(), c, kinds[i], a); err != nil {
+				return err
+			}
 		}
-		return run(cmd, c, id)
+		return run(cmd, c, ids)
 	}
 }
 

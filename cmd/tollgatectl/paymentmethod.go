@@ -103,32 +103,9 @@ func printMethods(cmd *cobra.Command, g *globals, ms []billing.StoredMethod) err
 	})
 }
 
-// idsCmd is a command whose arguments are ids (named by kinds, in order):
-// it parses them, builds the client and runs.
+// idsCmd is a command whose arguments are ids of these kinds (withIDs).
 func idsCmd(g *globals, use, short string, kinds []string, run func(cmd *cobra.Command, c *client.Client, ids []int64) error) *cobra.Command {
-	return &cobra.Command{
-		Use: use, Short: short, Args: cobra.ExactArgs(len(kinds)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			for i, a := range args {
-				if kinds[i] != "account" {
-					if _, err := parseIDOf(kinds[i], a); err != nil {
-						return err
-					}
-				}
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			ids := make([]int64, len(args))
-			for i, a := range args {
-				if ids[i], err = resolveIDOf(cmd.Context(), c, kinds[i], a); err != nil {
-					return err
-				}
-			}
-			return run(cmd, c, ids)
-		},
-	}
+	return &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(len(kinds)), RunE: withIDs(g, kinds, run)}
 }
 
 func newPMListCmd(g *globals) *cobra.Command {

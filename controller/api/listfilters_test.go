@@ -13,8 +13,8 @@ import (
 )
 
 // TestListFiltersAreChecked: a listing's filters are checked here, not by
-// each client: a status, kind or channel that is none of the listing's, or
-// a limit out of range, is refused with a 422 whose error names the query
+// each client: a status, kind or channel that is none of the listing's, a
+// limit out of range, or a date that is none, is refused with a 422 whose error names the query
 // parameter and the values it may take (tollgatectl prints it as it is).
 func TestListFiltersAreChecked(t *testing.T) {
 	t.Parallel()
@@ -40,6 +40,8 @@ func TestListFiltersAreChecked(t *testing.T) {
 		{"/api/v1/deliveries?channel=fax", "query.channel", "email, mail"},
 		{"/api/v1/tickets?status=pending", "query.status", "open, answered, closed"},
 		{"/api/v1/services?state=gone", "query.state", "active, suspended"},
+		{"/api/v1/billing-runs/preview?date=2025-02-30", "query.date", "2025-02-30"},
+		{"/api/v1/billing-runs/preview?account_type_id=-1", "query.account_type_id", "expected number >= 0"},
 	} {
 		r := e.do("GET", tc.path, readerToken, "", "")
 		if r.status != 422 || !strings.Contains(string(r.body), `"location":"`+tc.location+`"`) || !strings.Contains(string(r.body), tc.frag) {
