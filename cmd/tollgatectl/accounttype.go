@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -64,24 +63,19 @@ func newAccountTypeWriteCmd(g *globals, update bool) *cobra.Command {
 				return err
 			}
 		}
-		data, err := readDocument(file)
+		data, contentType, err := readDocument(file)
 		if err != nil {
 			return err
 		}
-		var t billing.AccountType
-		if err := decodeStrict(file, data, &t); err != nil {
-			return err
-		}
-		t.ID, t.CreatedAt = 0, time.Time{} // the controller's to set: a file from "show -o json" works as is
 		c, err := g.client()
 		if err != nil {
 			return err
 		}
 		var out billing.AccountType
 		if update {
-			err = c.Do(cmd.Context(), http.MethodPut, idPath("/api/v1/account-types", id), nil, orNewKey(idemKey), t, &out)
+			err = c.DoRaw(cmd.Context(), http.MethodPut, idPath("/api/v1/account-types", id), nil, orNewKey(idemKey), contentType, data, &out)
 		} else {
-			err = c.Do(cmd.Context(), http.MethodPost, "/api/v1/account-types", nil, orNewKey(idemKey), t, &out)
+			err = c.DoRaw(cmd.Context(), http.MethodPost, "/api/v1/account-types", nil, orNewKey(idemKey), contentType, data, &out)
 		}
 		if err != nil {
 			return err

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
 // fakeAPI records requests and answers them from a table of canned
@@ -186,41 +184,27 @@ func TestCommandsSendPathIDs(t *testing.T) {
 	}
 }
 
-func TestReadDocumentYAML(t *testing.T) {
+// TestAccountTypeFileIsSentAsIs: a YAML or JSON settings file goes to the
+// controller as it is, typed by its name or content; the controller reads
+// YAML and refuses a misspelt setting (controller/api
+// TestYAMLRequestBodies).
+func TestAccountTypeFileIsSentAsIs(t *testing.T) {
+	f, url := newFakeAPI(t, map[string][]string{"POST /api/v1/account-types": {`{"id":1,"name":"residential"}`}})
 	dir := t.TempDir()
-	path := filepath.Join(dir, "type.yaml")
-	yamlDoc := `name: residential
-billing_mode: fixed_day
-billing_day: 1
-due_days: 14
-delinquency_weekdays: [1, 2, 3]
-exclusions:
-  - {date: 2025-12-24, yearly: true, name: Christmas Eve}
-time_zone: America/Chicago
-late_fee: {kind: percent, percent: "1.5"}
-auto_suspend: true
-`
-	if err := os.WriteFile(path, []byte(yamlDoc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	data, err := readDocument(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var at billing.AccountType
-	if err := decodeStrict(path, data, &at); err != nil {
-		t.Fatalf("%v: %s", err, data)
-	}
-	if at.Name != "residential" || at.BillingDay != 1 || at.DueDays != 14 || len(at.DelinquencyWeekdays) != 3 ||
-		len(at.Exclusions) != 1 || at.Exclusions[0].Date != billing.NewDate(2025, 12, 24) || !at.AutoSuspend || at.LateFee.Percent != "1.5" {
-		t.Errorf("decoded %+v from %s", at, data)
-	}
-	if err := os.WriteFile(path, []byte("name: x\nbiling_mode: fixed_day\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	data, _ = readDocument(path)
-	if err := decodeStrict(path, data, &at); err == nil || !strings.Contains(err.Error(), `unknown field "biling_mode"`) {
-		t.Errorf("a misspelt setting: %v", err)
+	for name, content := range map[string]string{"type.yaml": "name: residential\nbilling_day: 1\n", "type.json": `{"name":"residential"}`, "type.txt": `{"name":"r"}`} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, _, err := run(t, url, "account-type", "create", "--file", path); err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, out)
+		}
+		calls := f.calls()
+		last := calls[len(calls)-1]
+		want := map[string]string{"type.yaml": "application/yaml", "type.json": "application/json", "type.txt": "application/json"}[name]
+		if string(last.body) != content || last.contentType != want {
+			t.Errorf("%s: sent %q as %s; want it as is, as %s", name, last.body, last.contentType, want)
+		}
 	}
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
@@ -149,93 +147,23 @@ func listAll[T any](ctx context.Context, c *client.Client, path string, q url.Va
 	}
 }
 
-// readDocument reads a JSON or YAML file ("-": stdin) and returns it as
-// JSON. YAML is converted value by value: numbers and booleans stay what
-// they are, everything else (dates included) becomes a string.
-func readDocument(path string) ([]byte, error) {
-	var data []byte
-	var err error
+// readDocument reads a JSON or YAML file ("-": stdin) and says which it
+// is (by its name, else by whether it starts with "{"); the controller
+// reads either.
+func readDocument(path string) (data []byte, contentType string, err error) {
 	if path == "-" {
 		data, err = io.ReadAll(os.Stdin)
 	} else {
 		data, err = os.ReadFile(path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("--file: %w", err)
+		return nil, "", fmt.Errorf("--file: %w", err)
 	}
 	ext := strings.ToLower(filepath.Ext(path))
 	if ext == ".json" || (ext != ".yaml" && ext != ".yml" && bytes.HasPrefix(bytes.TrimSpace(data), []byte("{"))) {
-		return data, nil
+		return data, "application/json", nil
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	v, err := yamlValue(&doc)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return json.Marshal(v)
-}
-
-func yamlValue(n *yaml.Node) (any, error) {
-	switch n.Kind {
-	case 0:
-		return nil, nil
-	case yaml.DocumentNode:
-		if len(n.Content) == 0 {
-			return nil, nil
-		}
-		return yamlValue(n.Content[0])
-	case yaml.AliasNode:
-		return yamlValue(n.Alias)
-	case yaml.SequenceNode:
-		out := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			v, err := yamlValue(c)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, v)
-		}
-		return out, nil
-	case yaml.MappingNode:
-		out := make(map[string]any, len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, vn := n.Content[i], n.Content[i+1]
-			if k.Kind != yaml.ScalarNode {
-				return nil, fmt.Errorf("line %d: keys must be plain names", k.Line)
-			}
-			v, err := yamlValue(vn)
-			if err != nil {
-				return nil, err
-			}
-			out[k.Value] = v
-		}
-		return out, nil
-	}
-	switch n.ShortTag() {
-	case "!!null":
-		return nil, nil
-	case "!!bool", "!!int", "!!float":
-		var v any
-		if err := n.Decode(&v); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
-		}
-		return v, nil
-	}
-	return n.Value, nil
-}
-
-// decodeStrict decodes JSON into v refusing unknown fields, so a misspelt
-// setting is an error rather than silently ignored.
-func decodeStrict(name string, data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
+	return data, "application/yaml", nil
 }
 
 // withID is the RunE of a command whose one argument is an id of kind: it

@@ -122,7 +122,7 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	mux := http.NewServeMux()
 	hcfg := huma.DefaultConfig("Tollgate admin API", cfg.Version)
 	hcfg.Info.Description = "Billing automation for ISPs: services, their desired enforcement state, and (as the product grows) accounts, invoices and payments. " +
-		"Every mutating request needs an Idempotency-Key header; errors are application/problem+json."
+		"Every mutating request needs an Idempotency-Key header; errors are application/problem+json. A JSON request body may be sent as YAML instead (Content-Type application/yaml)."
 	hcfg.OpenAPIPath = "/api/v1/openapi"
 	hcfg.DocsPath = "/api/v1/docs"
 	hcfg.SchemasPath = "/api/v1/schemas"
