@@ -53,14 +53,7 @@ func makeNewBatch(date, depositAccount, memo string, today bool) (newBatch, erro
 	if d.IsZero() && today {
 		d = billing.DateOf(time.Now())
 	}
-	nb := newBatch{DepositDate: d, DepositAccount: strings.TrimSpace(depositAccount), Memo: strings.TrimSpace(memo)}
-	if n := len(nb.DepositAccount); n > 100 {
-		return nb, fmt.Errorf("--deposit-account is too long (%d bytes; at most 100)", n)
-	}
-	if n := len(nb.Memo); n > 500 {
-		return nb, fmt.Errorf("--memo is too long (%d bytes; at most 500)", n)
-	}
-	return nb, nil
+	return newBatch{DepositDate: d, DepositAccount: strings.TrimSpace(depositAccount), Memo: strings.TrimSpace(memo)}, nil
 }
 
 func newBatchOpenCmd(g *globals) *cobra.Command {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 
@@ -93,9 +92,6 @@ func newTaxRateCmd(g *globals) *cobra.Command {
   tollgatectl tax-rate set --jurisdiction US-TX-AUSTIN --name "Austin city tax" --rate 0.02`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := r.Validate(); err != nil {
-				return fmt.Errorf("%s", billing.ErrorMessage(err))
-			}
 			c, err := g.client()
 			if err != nil {
 				return err

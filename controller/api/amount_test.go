@@ -79,9 +79,10 @@ func newYenEnv(t *testing.T) *env {
 }
 
 // TestManualPaymentIsChecked: what staff type for a payment (its method, a
-// check's number, the lengths of its text, a reversal's reason, a plan's
-// interval) is checked by the controller, which answers a 422 naming the
-// problem and writes nothing; tollgatectl sends what it is given.
+// check's number, the lengths of its text, a reversal's reason, a deposit
+// batch's bank account; a plan's interval, a tax rate) is checked by the
+// controller, which answers a 422 naming the problem and writes nothing;
+// tollgatectl sends what it is given.
 func TestManualPaymentIsChecked(t *testing.T) {
 	t.Parallel()
 	e := newYenEnv(t)
@@ -93,6 +94,8 @@ func TestManualPaymentIsChecked(t *testing.T) {
 		{"/api/v1/payments/1/reverse", `{"reason":"bounced"}`, `"location":"body.reason"`},
 		{"/api/v1/payments/1/refund", `{"amount":"abc"}`, `amount \"abc\" is not a decimal number like 49.99`},
 		{"/api/v1/plans", `{"name":"x","currency":"USD","interval":"weekly","price":"1"}`, `"location":"body.interval"`},
+		{"/api/v1/payment-batches", `{"deposit_date":"2025-03-03","deposit_account":"` + strings.Repeat("x", 101) + `"}`, `"location":"body.deposit_account"`},
+		{"/api/v1/tax-rates", `{"jurisdiction":"X","name":"Y","rate":"8.25"}`, `rate \"8.25\" is out of range`},
 	} {
 		r := e.do("POST", tc.path, adminToken, "bad-"+string(rune('a'+i)), tc.body)
 		if r.status != 422 || !contains(r.body, tc.msg) {
@@ -100,7 +103,8 @@ func TestManualPaymentIsChecked(t *testing.T) {
 		}
 	}
 	var n int
-	if err := e.db.Pool.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM payments) + (SELECT count(*) FROM plans) + (SELECT count(*) FROM refunds)`).Scan(&n); err != nil || n != 1 {
-		t.Errorf("%d payments, plans and refunds (%v); want the one payment", n, err)
+	if err := e.db.Pool.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM payments) + (SELECT count(*) FROM plans) + (SELECT count(*) FROM refunds) +
+		(SELECT count(*) FROM payment_batches) + (SELECT count(*) FROM tax_rates)`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d payments, plans, refunds, batches and tax rates (%v); want the one payment", n, err)
 	}
 }
