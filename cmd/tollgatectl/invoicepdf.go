@@ -50,14 +50,10 @@ func withStatementPDF(g *globals, cmd *cobra.Command) *cobra.Command {
 			}
 			return show(cmd, args)
 		}
-		q := url.Values{}
+		q := url.Values{} // the controller reads the dates
 		for flag, v := range map[string]string{"from": from, "to": to} {
-			d, err := parseDateFlag(flag, v)
-			if err != nil {
-				return err
-			}
-			if !d.IsZero() {
-				q.Set(flag, d.String())
+			if v = strings.TrimSpace(v); v != "" {
+				q.Set(flag, v)
 			}
 		}
 		return withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {

@@ -17,7 +17,7 @@ const (
 	// maxCLILines caps all of cmd/tollgatectl's non-test code. Issue 15's
 	// target is 4,000; this is the size reached so far. Lower it as code
 	// leaves; never raise it.
-	maxCLILines     = 5277
+	maxCLILines     = 5273
 	maxCLIFileLines = 500 // any one of its files
 )
 
