@@ -103,9 +103,9 @@ type listing[T any] struct {
 func listCmd[T any](g *globals, l listing[T]) *cobra.Command {
 	cmd := &cobra.Command{Use: l.use, Short: l.short, Example: l.example, Args: cobra.NoArgs}
 	query := addParams(cmd, l.params)
-	limit := cmd.Flags().Int("limit", l.limit, "how many to show")
-	if l.limit == 0 {
-		_ = cmd.Flags().MarkHidden("limit")
+	limit := &l.limit
+	if l.limit > 0 {
+		limit = cmd.Flags().Int("limit", l.limit, "how many to show")
 	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		c, err := g.client()
