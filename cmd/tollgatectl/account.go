@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -124,51 +122,22 @@ func newAccountCreateCmd(g *globals) *cobra.Command {
 }
 
 func newAccountListCmd(g *globals) *cobra.Command {
-	var typeID int64
-	var status, search string
-	cmd := &cobra.Command{
-		Use:   "list [--type ID] [--status STATUS] [--search TEXT]",
-		Short: "List accounts (every page), by type, status or a search",
-		Example: `  tollgatectl account list --status delinquent
+	return listCmd(g, listing[billing.Account]{
+		use:   "list [--type ID] [--status STATUS] [--search TEXT]",
+		short: "List accounts (every page), by type, status or a search",
+		example: `  tollgatectl account list --status delinquent
   tollgatectl account list --type 2 --search "main st" -o json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if status != "" && !billing.AccountStatus(status).Valid() {
-				return fmt.Errorf("--status %q is not one of current, past_due, delinquent, suspended, closed", status)
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			q := url.Values{}
-			if typeID > 0 {
-				q.Set("account_type_id", strconv.FormatInt(typeID, 10))
-			}
-			if status != "" {
-				q.Set("status", status)
-			}
-			if search != "" {
-				q.Set("q", search)
-			}
-			all, err := listAll[billing.Account](cmd.Context(), c, "/api/v1/accounts", q)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), all)
-			}
-			w := newTable(cmd.OutOrStdout(), "ID", "NUMBER", "NAME", "TYPE", "STATUS", "CURRENCY", "EMAIL", "EXTERNAL ID")
-			for _, a := range all {
-				w.row(a.ID, a.Number, a.Name, a.AccountTypeID, a.Status, a.Currency, orDash(a.Email), orDash(a.ExternalID))
-			}
-			return w.flush()
+		path: "/api/v1/accounts",
+		params: []param{
+			{"type", "account_type_id", "only accounts of this account type id", idParam},
+			{"status", "status", "only accounts in this status: current, past_due, delinquent, suspended, closed", textParam},
+			{"search", "q", "substring of number, external id, name or email", textParam},
 		},
-	}
-	f := cmd.Flags()
-	f.Int64Var(&typeID, "type", 0, "only accounts of this account type id")
-	f.StringVar(&status, "status", "", "only accounts in this status: current, past_due, delinquent, suspended, closed")
-	f.StringVar(&search, "search", "", "substring of number, external id, name or email")
-	return cmd
+		headers: "ID,NUMBER,NAME,TYPE,STATUS,CURRENCY,EMAIL,EXTERNAL ID",
+		row: func(a billing.Account) []any {
+			return []any{a.ID, a.Number, a.Name, a.AccountTypeID, a.Status, a.Currency, orDash(a.Email), orDash(a.ExternalID)}
+		},
+	})
 }
 
 func getAccount(ctx context.Context, c *client.Client, id int64) (accountView, error) {
@@ -288,17 +257,13 @@ func newChargeCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			id, err := resolveIDOf(cmd.Context(), c, "account", args[0])
+			a, err := findAccount(cmd.Context(), c, args[0])
 			if err != nil {
 				return err
 			}
-			a, amt, err := accountAmount(cmd, c, id, amount)
-			if err != nil {
-				return err
-			}
-			in := billing.OneTimeCharge{Description: description, Amount: amt, Taxable: taxable, ChargeDate: d}
+			in := map[string]any{"description": description, "amount": amount, "taxable": taxable, "charge_date": d}
 			var out billing.OneTimeCharge
-			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", id, "/charges"), nil, orNewKey(idemKey), in, &out); err != nil {
+			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", a.ID, "/charges"), nil, orNewKey(idemKey), in, &out); err != nil {
 				return err
 			}
 			return g.say(cmd.OutOrStdout(), out, "charge %d: %s %q for account %s, dated %s (taxable: %s); billed on the next invoice\n",
@@ -341,21 +306,21 @@ func newCreditCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			id, err := resolveIDOf(cmd.Context(), c, "account", args[0])
+			a, err := findAccount(cmd.Context(), c, args[0])
 			if err != nil {
 				return err
 			}
-			a, amt, err := accountAmount(cmd, c, id, amount)
-			if err != nil {
-				return err
-			}
-			body := map[string]any{"amount": amt, "memo": memo}
+			body := map[string]any{"amount": amount, "memo": memo}
 			if !d.IsZero() {
 				body["effective_date"] = d
 			}
 			var tx billing.JournalTx
-			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", id, "/credits"), nil, orNewKey(idemKey), body, &tx); err != nil {
+			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", a.ID, "/credits"), nil, orNewKey(idemKey), body, &tx); err != nil {
 				return err
+			}
+			var amt int64 // what the credit's entries move
+			for _, e := range tx.Entries {
+				amt += max(e.Amount, 0)
 			}
 			return g.say(cmd.OutOrStdout(), tx, "credited %s to account %s on %s (journal transaction %d): %s\n",
 				money(amt, a.Currency), a.Number, tx.EffectiveDate, tx.ID, tx.Memo)
@@ -370,21 +335,4 @@ func newCreditCmd(g *globals) *cobra.Command {
 	addKeyFlag(add, &idemKey)
 	cmd.AddCommand(add)
 	return cmd
-}
-
-// accountAmount fetches an account and reads --amount in its currency; the
-// amount must be more than zero.
-func accountAmount(cmd *cobra.Command, c *client.Client, id int64, amount string) (accountView, int64, error) {
-	a, err := getAccount(cmd.Context(), c, id)
-	if err != nil {
-		return a, 0, err
-	}
-	amt, err := parseAmount(amount, a.Currency)
-	if err != nil {
-		return a, 0, fmt.Errorf("--amount: %w", err)
-	}
-	if amt <= 0 {
-		return a, 0, fmt.Errorf("--amount %q must be more than zero", amount)
-	}
-	return a, amt, nil
 }

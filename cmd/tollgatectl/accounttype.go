@@ -6,11 +6,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
@@ -65,24 +63,19 @@ func newAccountTypeWriteCmd(g *globals, update bool) *cobra.Command {
 				return err
 			}
 		}
-		data, err := readDocument(file)
+		data, contentType, err := readDocument(file)
 		if err != nil {
 			return err
 		}
-		var t billing.AccountType
-		if err := decodeStrict(file, data, &t); err != nil {
-			return err
-		}
-		t.ID, t.CreatedAt = 0, time.Time{} // the controller's to set: a file from "show -o json" works as is
 		c, err := g.client()
 		if err != nil {
 			return err
 		}
 		var out billing.AccountType
 		if update {
-			err = c.Do(cmd.Context(), http.MethodPut, idPath("/api/v1/account-types", id), nil, orNewKey(idemKey), t, &out)
+			err = c.DoRaw(cmd.Context(), http.MethodPut, idPath("/api/v1/account-types", id), nil, orNewKey(idemKey), contentType, data, &out)
 		} else {
-			err = c.Do(cmd.Context(), http.MethodPost, "/api/v1/account-types", nil, orNewKey(idemKey), t, &out)
+			err = c.DoRaw(cmd.Context(), http.MethodPost, "/api/v1/account-types", nil, orNewKey(idemKey), contentType, data, &out)
 		}
 		if err != nil {
 			return err
@@ -96,46 +89,20 @@ func newAccountTypeWriteCmd(g *globals, update bool) *cobra.Command {
 }
 
 func newAccountTypeListCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "list",
-		Short:   "List account types with their main billing settings",
-		Example: "  tollgatectl account-type list\n  tollgatectl account-type list -o json",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			var p pageOf[billing.AccountType]
-			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/account-types", nil, "", nil, &p); err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), p.Items)
-			}
-			w := newTable(cmd.OutOrStdout(), "ID", "NAME", "BILLING", "LEAD", "DUE", "GRACE", "TIME ZONE", "AUTO-SUSPEND", "DELIVERY")
-			for _, t := range p.Items {
-				w.row(t.ID, t.Name, billingMode(t), t.InvoiceLeadDays, t.DueDays, t.GraceDays, t.TimeZone, yesNo(t.AutoSuspend), orDash(string(t.DefaultDelivery)))
-			}
-			return w.flush()
+	return listCmd(g, listing[billing.AccountType]{
+		use: "list", short: "List account types with their main billing settings",
+		example: "  tollgatectl account-type list\n  tollgatectl account-type list -o json",
+		path:    "/api/v1/account-types",
+		headers: "ID,NAME,BILLING,LEAD,DUE,GRACE,TIME ZONE,AUTO-SUSPEND,DELIVERY",
+		row: func(t billing.AccountType) []any {
+			return []any{t.ID, t.Name, billingMode(t), t.InvoiceLeadDays, t.DueDays, t.GraceDays, t.TimeZone, yesNo(t.AutoSuspend), orDash(string(t.DefaultDelivery))}
 		},
-	}
+	})
 }
 
 func newAccountTypeShowCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "show ID",
-		Short:   "Show an account type's billing settings",
-		Example: "  tollgatectl account-type show 1\n  tollgatectl account-type show 1 -o json > type.json",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "account type", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			var t billing.AccountType
-			if err := c.Do(cmd.Context(), http.MethodGet, idPath("/api/v1/account-types", id), nil, "", nil, &t); err != nil {
-				return err
-			}
-			return printAccountType(cmd.OutOrStdout(), g, t)
-		}),
-	}
+	return showCmd(g, "show ID", "Show an account type's billing settings",
+		"  tollgatectl account-type show 1\n  tollgatectl account-type show 1 -o json > type.json", "account type", "/api/v1/account-types", printAccountType)
 }
 
 func billingMode(t billing.AccountType) string {

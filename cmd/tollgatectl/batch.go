@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -51,14 +53,7 @@ func makeNewBatch(date, depositAccount, memo string, today bool) (newBatch, erro
 	if d.IsZero() && today {
 		d = billing.DateOf(time.Now())
 	}
-	nb := newBatch{DepositDate: d, DepositAccount: strings.TrimSpace(depositAccount), Memo: strings.TrimSpace(memo)}
-	if n := len(nb.DepositAccount); n > 100 {
-		return nb, fmt.Errorf("--deposit-account is too long (%d bytes; at most 100)", n)
-	}
-	if n := len(nb.Memo); n > 500 {
-		return nb, fmt.Errorf("--memo is too long (%d bytes; at most 500)", n)
-	}
-	return nb, nil
+	return newBatch{DepositDate: d, DepositAccount: strings.TrimSpace(depositAccount), Memo: strings.TrimSpace(memo)}, nil
 }
 
 func newBatchOpenCmd(g *globals) *cobra.Command {
@@ -105,14 +100,6 @@ func newBatchListCmd(g *globals) *cobra.Command {
   tollgatectl batch list --limit 10 -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch billing.BatchStatus(status) {
-			case "", billing.BatchOpen, billing.BatchPosted:
-			default:
-				return fmt.Errorf("--status %q is not one of open, posted", status)
-			}
-			if limit < 1 || limit > 1000 {
-				return fmt.Errorf("--limit %d is not between 1 and 1000", limit)
-			}
 			c, err := g.client()
 			if err != nil {
 				return err
@@ -123,38 +110,25 @@ func newBatchListCmd(g *globals) *cobra.Command {
 				q.Set("status", status)
 			}
 			var p pageOf[billing.PaymentBatch]
-			if err := c.Do(ctx, http.MethodGet, "/api/v1/payment-batches", q, "", nil, &p); err != nil {
-				return err
+			if err := c.Do(ctx, http.MethodGet, "/api/v1/payment-batches", q, "", nil, &p); err != nil || g.json() {
+				return cmp.Or(err, printJSON(cmd.OutOrStdout(), p.Items))
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), p.Items)
-			}
-			// The listing has no lines; the totals need the lines' accounts'
-			// currencies.
-			book := newAccountBook(c)
-			full := make([]billing.PaymentBatch, len(p.Items))
-			var ids []int64
+			// The listing has no lines; the totals by currency need them.
 			for i, b := range p.Items {
-				full[i] = b
 				if b.Count > 0 {
-					if full[i], err = getBatch(ctx, c, b.ID); err != nil {
+					if p.Items[i], err = getBatch(ctx, c, b.ID); err != nil {
 						return err
 					}
-					ids = append(ids, lineIDs(full[i].Lines)...)
 				}
 			}
-			if err := book.fetchIDs(ctx, ids); err != nil {
-				return err
-			}
-			w := newTable(cmd.OutOrStdout(), "ID", "DEPOSIT DATE", "DEPOSIT ACCOUNT", "STATUS", "PAYMENTS", "TOTAL", "CREATED", "POSTED")
-			for _, b := range full {
+			return printList(cmd.OutOrStdout(), g, p.Items, "ID,DEPOSIT DATE,DEPOSIT ACCOUNT,STATUS,PAYMENTS,TOTAL,CREATED,POSTED", func(b billing.PaymentBatch) []any {
 				posted := "-"
 				if b.PostedAt != nil {
 					posted = b.PostedAt.Local().Format(time.DateTime)
 				}
-				w.row(b.ID, b.DepositDate, cell(b.DepositAccount), b.Status, commas(int64(b.Count)), sumByCurrency(b.Lines, lineCurrencies(book, b.Lines)), b.CreatedAt.Local().Format(time.DateTime), posted)
-			}
-			return w.flush()
+				return []any{b.ID, b.DepositDate, cell(b.DepositAccount), b.Status, commas(int64(b.Count)), batchTotal(b),
+					b.CreatedAt.Local().Format(time.DateTime), posted}
+			})
 		},
 	}
 	cmd.Flags().StringVar(&status, "status", "", "only batches in this status: open, posted")
@@ -163,19 +137,8 @@ func newBatchListCmd(g *globals) *cobra.Command {
 }
 
 func newBatchShowCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "show ID",
-		Short:   "Show a deposit batch: its lines, the accounts they resolve to, and totals by method",
-		Example: "  tollgatectl batch show 7",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			b, err := getBatch(cmd.Context(), c, id)
-			if err != nil {
-				return err
-			}
-			return showBatch(cmd.Context(), cmd.OutOrStdout(), g, c, nil, b, true)
-		}),
-	}
+	return showCmd(g, "show ID", "Show a deposit batch: its lines, the accounts they resolve to, and totals by method", "  tollgatectl batch show 7",
+		"batch", "/api/v1/payment-batches", func(w io.Writer, g *globals, b billing.PaymentBatch) error { return printBatch(w, g, b, true) })
 }
 
 // lineFlags are the flags of one batch line.
@@ -219,17 +182,13 @@ func newBatchAddCmd(g *globals) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			book := newAccountBook(c)
-			if err := book.resolve(ctx, []string{in.Account}); err != nil {
-				return err
-			}
-			a := book.lookup(in.Account)
-			if a == nil {
-				return fmt.Errorf("--account %q: no account has this number, external id or id", in.Account)
-			}
-			amt, err := parsePaymentAmount(in.Amount, a.Currency)
+			a, err := findAccount(ctx, c, in.Account)
 			if err != nil {
-				return fmt.Errorf("--amount: %w", err)
+				return fmt.Errorf("--account: %w", err)
+			}
+			amt, err := billing.ParsePositiveAmount(in.Amount, a.Currency)
+			if err != nil {
+				return fmt.Errorf("--amount: %s", billing.ErrorMessage(err))
 			}
 			line := billing.BatchLine{Account: in.Account, Method: m, Amount: amt, Reference: in.Reference, Payer: in.Payer, Memo: in.Memo}
 			var b billing.PaymentBatch
@@ -241,7 +200,7 @@ func newBatchAddCmd(g *globals) *cobra.Command {
 			for _, l := range b.Lines {
 				last = max(last, l.LineNo)
 			}
-			return printLineChange(ctx, cmd.OutOrStdout(), g, c, book, "added", b, last)
+			return printLineChange(ctx, cmd.OutOrStdout(), g, c, "added", b, last)
 		},
 	}
 	lf.register(cmd, false)
@@ -325,31 +284,14 @@ func newBatchFixCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("--reference: line %d is a check and needs its check number", lineNo)
 			}
 
-			// The amount is in the line's account's currency. The old line's
-			// currency is its account's, or (account not found) the one of
-			// the batch's other accounts, which a deposit shares.
-			book := newAccountBook(c)
-			ref := old.AccountID
-			if ref == 0 {
-				if j := slices.IndexFunc(b.Lines, func(l billing.BatchLine) bool { return l.AccountID > 0 }); j >= 0 {
-					ref = b.Lines[j].AccountID
-				}
-			}
-			if err := book.fetchIDs(ctx, []int64{ref}); err != nil {
-				return err
-			}
-			var oldCur, newCur billing.Currency
-			if a := book.byID[ref]; a != nil {
-				oldCur = a.Currency
-			}
-			newCur = oldCur
+			// The amount is in the line's account's currency: the old line's
+			// (for an account not found, the batch's), or the new account's.
+			oldCur := old.Currency
+			newCur := oldCur
 			if set("account") {
-				if err := book.resolve(ctx, []string{next.Account}); err != nil {
-					return err
-				}
-				a := book.lookup(next.Account)
-				if a == nil {
-					return fmt.Errorf("--account %q: no account has this number, external id or id", next.Account)
+				a, err := findAccount(ctx, c, next.Account)
+				if err != nil {
+					return fmt.Errorf("--account: %w", err)
 				}
 				newCur = a.Currency
 			}
@@ -357,21 +299,17 @@ func newBatchFixCmd(g *globals) *cobra.Command {
 			case set("amount") && newCur == "":
 				return fmt.Errorf("--amount: line %d's account is not found, so its currency is unknown: give --account too", lineNo)
 			case set("amount"):
-				if next.Amount, err = parsePaymentAmount(lf.amount, newCur); err != nil {
-					return fmt.Errorf("--amount: %w", err)
+				if next.Amount, err = billing.ParsePositiveAmount(lf.amount, newCur); err != nil {
+					return fmt.Errorf("--amount: %s", billing.ErrorMessage(err))
 				}
 			case newCur != oldCur:
-				was := "an unknown currency"
-				if oldCur != "" {
-					was = string(oldCur)
-				}
-				return fmt.Errorf("line %d's amount was entered in %s but %s is billed in %s: give --amount too", lineNo, was, next.Account, newCur)
+				return fmt.Errorf("line %d's amount was entered in %s but %s is billed in %s: give --amount too", lineNo, cmp.Or(string(oldCur), "an unknown currency"), next.Account, newCur)
 			}
 			var out billing.PaymentBatch
 			if err := c.Do(ctx, http.MethodPut, linePath(id, lineNo), nil, orNewKey(idemKey), next, &out); err != nil {
 				return err
 			}
-			return printLineChange(ctx, cmd.OutOrStdout(), g, c, book, "fixed", out, lineNo)
+			return printLineChange(ctx, cmd.OutOrStdout(), g, c, "fixed", out, lineNo)
 		},
 	}
 	lf.register(cmd, true)
@@ -481,7 +419,7 @@ func newBatchPostCmd(g *globals) *cobra.Command {
 			if !g.json() {
 				fmt.Fprintf(out, "posted batch %d: %s payment(s) received on %s\n\n", b.ID, commas(int64(b.Count)), b.DepositDate)
 			}
-			return showBatch(ctx, out, g, c, nil, b, false)
+			return printBatch(out, g, b, false)
 		}),
 	}
 	addKeyFlag(cmd, &idemKey)

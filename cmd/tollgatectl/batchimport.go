@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -16,14 +14,12 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
-// lineProblem is a problem with a line of an import file (and, once the
-// file is a batch, the line of the batch).
+// lineProblem is a problem with a line of an import file.
 type lineProblem struct {
-	Line      int    `json:"line"`
-	BatchLine int    `json:"batch_line,omitempty"`
-	Column    string `json:"column,omitempty"`
-	Message   string `json:"message"`
-	Warning   bool   `json:"warning,omitempty"`
+	Line    int    `json:"line"`
+	Column  string `json:"column,omitempty"`
+	Message string `json:"message"`
+	Warning bool   `json:"warning,omitempty"`
 }
 
 // batchImportView is batch import's JSON output.
@@ -34,25 +30,15 @@ type batchImportView struct {
 	Batch    *billing.PaymentBatch `json:"batch,omitempty"`
 }
 
-// printFileProblems prints problems with the file's lines (and the batch's,
-// once there is a batch).
+// printFileProblems prints problems with the file's lines.
 func printFileProblems(w io.Writer, ps []lineProblem) error {
-	batch := slices.ContainsFunc(ps, func(p lineProblem) bool { return p.BatchLine > 0 })
 	t := newTable(w, "LINE", "COLUMN", "PROBLEM")
-	if batch {
-		t = newTable(w, "LINE", "BATCH LINE", "COLUMN", "KIND", "PROBLEM")
-	}
 	for _, p := range ps {
 		line := "-"
 		if p.Line > 0 {
 			line = strconv.Itoa(p.Line)
 		}
-		msg := cell(p.Message)
-		if batch {
-			t.row(line, p.BatchLine, orDash(p.Column), kind(p.Warning), msg)
-		} else {
-			t.row(line, orDash(p.Column), msg)
-		}
+		t.row(line, orDash(p.Column), cell(p.Message))
 	}
 	return t.flush()
 }
@@ -136,7 +122,6 @@ func runBatchImport(cmd *cobra.Command, g *globals, path string, nb newBatch, ba
 	if err != nil {
 		return err
 	}
-	book := newAccountBook(c)
 	view := batchImportView{File: path, Problems: []lineProblem{}}
 	base := idemKey
 	if base == "" {
@@ -159,7 +144,7 @@ func runBatchImport(cmd *cobra.Command, g *globals, path string, nb newBatch, ba
 	}
 	if b.Status == billing.BatchPosted {
 		fmt.Fprintf(stderr, "%s was already imported and posted as batch %d\n", path, b.ID)
-		return printImported(ctx, out, g, c, book, view, b)
+		return printImported(out, g, view, b)
 	}
 
 	// The controller parses and checks the whole file, and adds all of it
@@ -208,7 +193,7 @@ func runBatchImport(cmd *cobra.Command, g *globals, path string, nb newBatch, ba
 	if b, err = getBatch(ctx, c, b.ID); err != nil {
 		return err
 	}
-	return printImported(ctx, out, g, c, book, view, b)
+	return printImported(out, g, view, b)
 }
 
 // problemsOf turns the problems of a refused import into the file's
@@ -226,7 +211,7 @@ func problemsOf(errs []billing.ImportError) []lineProblem {
 	return ps
 }
 
-func printImported(ctx context.Context, w io.Writer, g *globals, c *client.Client, book *accountBook, view batchImportView, b billing.PaymentBatch) error {
+func printImported(w io.Writer, g *globals, view batchImportView, b billing.PaymentBatch) error {
 	if g.json() {
 		view.Batch = &b
 		return printJSON(w, view)
@@ -237,5 +222,5 @@ func printImported(ctx context.Context, w io.Writer, g *globals, c *client.Clien
 		fmt.Fprintf(w, "batch %d holds %s payment(s) from %s and is open; nothing is posted yet: post it with tollgatectl batch post %d\n\n",
 			b.ID, commas(int64(b.Count)), view.File, b.ID)
 	}
-	return showBatch(ctx, w, g, c, book, b, false)
+	return printBatch(w, g, b, false)
 }

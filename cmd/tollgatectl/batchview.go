@@ -14,49 +14,6 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
-// methodOrder is the order totals by method are shown in.
-var methodOrder = []billing.PaymentMethod{billing.PayCheck, billing.PayCash, billing.PayMoneyOrder, billing.PayWire, billing.PayOther}
-
-func lineIDs(lines []billing.BatchLine) []int64 {
-	ids := make([]int64, 0, len(lines))
-	for _, l := range lines {
-		if l.AccountID > 0 {
-			ids = append(ids, l.AccountID)
-		}
-	}
-	return ids
-}
-
-// lineCurrencies returns a function giving each line's currency: its
-// account's, or for a line whose account is not found, the currency most of
-// the lines' accounts use ("" if none is found). The book must know the
-// accounts (fetchIDs).
-func lineCurrencies(book *accountBook, lines []billing.BatchLine) func(billing.BatchLine) billing.Currency {
-	counts := map[billing.Currency]int{}
-	for _, l := range lines {
-		if a := book.byID[l.AccountID]; a != nil {
-			counts[a.Currency]++
-		}
-	}
-	main := mostUsed(counts)
-	return func(l billing.BatchLine) billing.Currency {
-		if a := book.byID[l.AccountID]; a != nil {
-			return a.Currency
-		}
-		return main
-	}
-}
-
-func mostUsed(counts map[billing.Currency]int) billing.Currency {
-	var best billing.Currency
-	for c, n := range counts {
-		if best == "" || n > counts[best] || (n == counts[best] && c < best) {
-			best = c
-		}
-	}
-	return best
-}
-
 // amountIn formats minor units in c, or as bare minor units when the
 // currency is not known (no account of the batch was found).
 func amountIn(n int64, c billing.Currency) string {
@@ -66,99 +23,31 @@ func amountIn(n int64, c billing.Currency) string {
 	return money(n, c)
 }
 
-type methodTotal struct {
-	Method   billing.PaymentMethod
-	Currency billing.Currency
-	Count    int
-	Total    int64
-}
-
-// totalsByMethod sums lines by method and currency, in methodOrder.
-func totalsByMethod(lines []billing.BatchLine, cur func(billing.BatchLine) billing.Currency) []methodTotal {
-	var out []methodTotal
-	for _, l := range lines {
-		c := cur(l)
-		i := slices.IndexFunc(out, func(t methodTotal) bool { return t.Method == l.Method && t.Currency == c })
-		if i < 0 {
-			out = append(out, methodTotal{Method: l.Method, Currency: c})
-			i = len(out) - 1
+// batchTotal is the batch's total: "USD 150.00", "USD 10.00 + CAD 5.00".
+func batchTotal(b billing.PaymentBatch) string {
+	var parts []string
+	for _, t := range b.Totals {
+		if t.Method == "all" {
+			parts = append(parts, amountIn(t.Total, t.Currency))
 		}
-		out[i].Count++
-		out[i].Total += l.Amount
 	}
-	rank := func(m billing.PaymentMethod) int {
-		if i := slices.Index(methodOrder, m); i >= 0 {
-			return i
-		}
-		return len(methodOrder)
-	}
-	slices.SortFunc(out, func(a, b methodTotal) int {
-		if d := rank(a.Method) - rank(b.Method); d != 0 {
-			return d
-		}
-		return strings.Compare(string(a.Currency), string(b.Currency))
-	})
-	return out
-}
-
-// sumByCurrency is the lines' total: "USD 150.00", "USD 10.00 + CAD 5.00".
-func sumByCurrency(lines []billing.BatchLine, cur func(billing.BatchLine) billing.Currency) string {
-	sums := map[billing.Currency]int64{}
-	var curs []billing.Currency
-	for _, l := range lines {
-		c := cur(l)
-		if _, ok := sums[c]; !ok {
-			curs = append(curs, c)
-		}
-		sums[c] += l.Amount
-	}
-	if len(curs) == 0 {
-		return "-"
-	}
-	slices.Sort(curs)
-	parts := make([]string, len(curs))
-	for i, c := range curs {
-		parts[i] = amountIn(sums[c], c)
-	}
-	return strings.Join(parts, " + ")
-}
-
-func printTotals(w io.Writer, lines []billing.BatchLine, cur func(billing.BatchLine) billing.Currency) error {
-	totals := totalsByMethod(lines, cur)
-	t := newTable(w, "METHOD", "COUNT", "TOTAL")
-	all := map[billing.Currency]*methodTotal{}
-	var curs []billing.Currency
-	for _, mt := range totals {
-		t.row(mt.Method, commas(int64(mt.Count)), amountIn(mt.Total, mt.Currency))
-		if all[mt.Currency] == nil {
-			all[mt.Currency] = &methodTotal{Currency: mt.Currency}
-			curs = append(curs, mt.Currency)
-		}
-		all[mt.Currency].Count += mt.Count
-		all[mt.Currency].Total += mt.Total
-	}
-	slices.Sort(curs)
-	for _, c := range curs {
-		t.row("all", commas(int64(all[c].Count)), amountIn(all[c].Total, c))
-	}
-	return t.flush()
+	return orDash(strings.Join(parts, " + "))
 }
 
 // lineAccount shows a line's account: what was typed and what it is.
-func lineAccount(l billing.BatchLine, book *accountBook) string {
+func lineAccount(l billing.BatchLine) string {
 	if l.AccountID == 0 {
 		return "NOT FOUND"
 	}
-	if a := book.byID[l.AccountID]; a != nil {
-		return a.Number + " " + cell(a.Name)
-	}
-	return fmt.Sprintf("%s (id %d)", cell(l.AccountName), l.AccountID)
+	return l.AccountNumber + " " + cell(l.AccountName)
 }
 
-// printBatch prints a batch: its header, its lines if withLines, and its
-// totals by method. The book must know the lines' accounts.
-func printBatch(w io.Writer, b billing.PaymentBatch, book *accountBook, withLines bool) error {
-	cur := lineCurrencies(book, b.Lines)
+// printBatch prints a batch (as JSON with -o json): its header, its lines
+// if withLines, and its totals by method.
+func printBatch(w io.Writer, g *globals, b billing.PaymentBatch, withLines bool) error {
+	if g.json() {
+		return printJSON(w, b)
+	}
 	k := newKV(w)
 	k.row("Batch", "%d", b.ID)
 	k.row("Deposit date", "%s", b.DepositDate)
@@ -171,7 +60,7 @@ func printBatch(w io.Writer, b billing.PaymentBatch, book *accountBook, withLine
 	k.row("Created", "%s by %s", b.CreatedAt.Local().Format(time.DateTime), orDash(b.CreatedBy))
 	k.row("Memo", "%s", cell(b.Memo))
 	k.row("Payments", "%s", commas(int64(b.Count)))
-	k.row("Total", "%s", sumByCurrency(b.Lines, cur))
+	k.row("Total", "%s", batchTotal(b))
 	if err := k.flush(); err != nil {
 		return err
 	}
@@ -182,28 +71,16 @@ func printBatch(w io.Writer, b billing.PaymentBatch, book *accountBook, withLine
 		fmt.Fprintln(w)
 		t := newTable(w, "LINE", "ACCOUNT", "RESOLVED TO", "METHOD", "REFERENCE", "PAYER", "AMOUNT")
 		for _, l := range b.Lines {
-			t.row(l.LineNo, cell(l.Account), lineAccount(l, book), l.Method, cell(l.Reference), cell(l.Payer), amountIn(l.Amount, cur(l)))
+			t.row(l.LineNo, cell(l.Account), lineAccount(l), l.Method, cell(l.Reference), cell(l.Payer), amountIn(l.Amount, l.Currency))
 		}
 		if err := t.flush(); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintln(w)
-	return printTotals(w, b.Lines, cur)
-}
-
-// showBatch fetches what printBatch needs and prints the batch.
-func showBatch(ctx context.Context, w io.Writer, g *globals, c *client.Client, book *accountBook, b billing.PaymentBatch, withLines bool) error {
-	if g.json() {
-		return printJSON(w, b)
-	}
-	if book == nil {
-		book = newAccountBook(c)
-	}
-	if err := book.fetchIDs(ctx, lineIDs(b.Lines)); err != nil {
-		return err
-	}
-	return printBatch(w, b, book, withLines)
+	return printList(w, g, b.Totals, "METHOD,COUNT,TOTAL", func(t billing.BatchTotal) []any {
+		return []any{t.Method, commas(int64(t.Count)), amountIn(t.Total, t.Currency)}
+	})
 }
 
 // sortProblems orders problems by line, errors before warnings.
@@ -267,7 +144,7 @@ func optionalText(sep, s string) string {
 
 // printLineChange prints a line after it was added or fixed, and what
 // validation says about it.
-func printLineChange(ctx context.Context, w io.Writer, g *globals, c *client.Client, book *accountBook, verb string, b billing.PaymentBatch, lineNo int) error {
+func printLineChange(ctx context.Context, w io.Writer, g *globals, c *client.Client, verb string, b billing.PaymentBatch, lineNo int) error {
 	if g.json() {
 		return printJSON(w, b)
 	}
@@ -276,15 +153,8 @@ func printLineChange(ctx context.Context, w io.Writer, g *globals, c *client.Cli
 		return fmt.Errorf("batch %d has no line %d", b.ID, lineNo)
 	}
 	l := b.Lines[i]
-	if err := book.fetchIDs(ctx, []int64{l.AccountID}); err != nil {
-		return err
-	}
-	var cur billing.Currency
-	if a := book.byID[l.AccountID]; a != nil {
-		cur = a.Currency
-	}
-	fmt.Fprintf(w, "%s line %d of batch %d: %s (%s), %s%s, %s\n", verb, l.LineNo, b.ID, cell(l.Account), lineAccount(l, book), l.Method,
-		optionalText(" ", cell(l.Reference)), amountIn(l.Amount, cur))
+	fmt.Fprintf(w, "%s line %d of batch %d: %s (%s), %s%s, %s\n", verb, l.LineNo, b.ID, cell(l.Account), lineAccount(l), l.Method,
+		optionalText(" ", cell(l.Reference)), amountIn(l.Amount, l.Currency))
 	fmt.Fprintf(w, "batch %d has %s payment(s); see them with: tollgatectl batch show %d\n", b.ID, commas(int64(b.Count)), b.ID)
 	v, err := getValidation(ctx, c, b.ID)
 	if err != nil {

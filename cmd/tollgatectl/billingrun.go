@@ -1,11 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,40 +65,32 @@ func (f *runFlags) request() (runRequest, error) {
 }
 
 func newRunPreviewCmd(g *globals) *cobra.Command {
-	var rf runFlags
 	cmd := &cobra.Command{
 		Use:   "preview [--date YYYY-MM-DD] [--type ID]",
 		Short: "Dry run: what a billing run would invoice, and why (writes nothing)",
 		Example: `  tollgatectl billing-run preview --type 1
   tollgatectl billing-run preview --date 2025-04-01 -o json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			req, err := rf.request()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			var p previewView
-			q := url.Values{}
-			if !req.Date.IsZero() {
-				q.Set("date", req.Date.String())
-			}
-			if req.AccountTypeID > 0 {
-				q.Set("account_type_id", strconv.FormatInt(req.AccountTypeID, 10))
-			}
-			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/billing-runs/preview", q, "", nil, &p); err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), p)
-			}
-			return printPreview(cmd.OutOrStdout(), p)
-		},
 	}
-	rf.add(cmd)
+	query := addParams(cmd, []param{
+		{"date", "date", "billing date YYYY-MM-DD (default: today in each account type's time zone)", textParam},
+		{"type", "account_type_id", "only this account type id (default: every account type)", idParam},
+	})
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		c, err := g.client()
+		if err != nil {
+			return err
+		}
+		q, err := query(cmd.Context(), c)
+		if err != nil {
+			return err
+		}
+		var p previewView
+		if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/billing-runs/preview", q, "", nil, &p); err != nil || g.json() {
+			return cmp.Or(err, printJSON(cmd.OutOrStdout(), p))
+		}
+		return printPreview(cmd.OutOrStdout(), p)
+	}
 	return cmd
 }
 
@@ -185,30 +177,9 @@ func newRunStartCmd(g *globals) *cobra.Command {
 }
 
 func newRunListCmd(g *globals) *cobra.Command {
-	var limit int
-	cmd := &cobra.Command{
-		Use:     "list [--limit N]",
-		Short:   "List billing runs, newest first",
-		Example: "  tollgatectl billing-run list --limit 10",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if limit < 1 || limit > 1000 {
-				return fmt.Errorf("--limit %d is not between 1 and 1000", limit)
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			var p pageOf[billing.BillingRun]
-			q := url.Values{"limit": {strconv.Itoa(limit)}}
-			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/billing-runs", q, "", nil, &p); err != nil {
-				return err
-			}
-			return printRuns(cmd.OutOrStdout(), g, p.Items)
-		},
-	}
-	cmd.Flags().IntVar(&limit, "limit", 50, "how many runs to show")
-	return cmd
+	return listCmd(g, listing[billing.BillingRun]{use: "list [--limit N]", short: "List billing runs, newest first",
+		example: "  tollgatectl billing-run list --limit 10", path: "/api/v1/billing-runs", limit: 50,
+		print: func(w io.Writer, runs []billing.BillingRun) error { return printRuns(w, &globals{}, runs) }})
 }
 
 func newRunStatusCmd(g *globals) *cobra.Command {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,54 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/tollgate-isp/tollgate/controller/billing"
 )
-
-func TestParseAmount(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		cur  billing.Currency
-		want int64
-	}{
-		{"49.99", "USD", 4999},
-		{"50", "USD", 5000},
-		{"0.5", "USD", 50},
-		{" 7.05 ", "usd", 705},
-		{"0", "USD", 0},
-		{"1500", "JPY", 1500},
-		{"1.234", "KWD", 1234},
-		{"12.3", "BHD", 12300},
-	} {
-		got, err := parseAmount(tc.in, tc.cur)
-		if err != nil || got != tc.want {
-			t.Errorf("parseAmount(%q, %s) = %d, %v; want %d", tc.in, tc.cur, got, err, tc.want)
-		}
-	}
-	for _, tc := range []struct {
-		in   string
-		cur  billing.Currency
-		frag string
-	}{
-		{"1.234", "USD", `amount "1.234" has 3 decimal places but USD has 2`},
-		{"1.5", "JPY", `amount "1.5" has 1 decimal places but JPY has 0`},
-		{"abc", "USD", `amount "abc" is not a decimal number`},
-		{"-5.00", "USD", `amount "-5.00" must not be negative`},
-		{"", "USD", `amount "" is not a decimal number`},
-		{"1,000.00", "USD", `amount "1,000.00" is not a decimal number`},
-		{"1e3", "USD", `not a decimal number`},
-		{".5", "USD", `not a decimal number`},
-		{"5.", "USD", `not a decimal number`},
-		{"+5", "USD", `not a decimal number`},
-		{"99999999999999999999", "USD", `too large`},
-		{"5", "XYZ", `currency "XYZ" is not a supported ISO 4217 code`},
-	} {
-		_, err := parseAmount(tc.in, tc.cur)
-		if err == nil || !strings.Contains(err.Error(), tc.frag) {
-			t.Errorf("parseAmount(%q, %s) error = %v, want one containing %q", tc.in, tc.cur, err, tc.frag)
-		}
-	}
-}
 
 // fakeAPI records requests and answers them from a table of canned
 // responses by "METHOD path".
@@ -119,7 +71,9 @@ func run(t *testing.T, server string, args ...string) (string, string, error) {
 	return out.String(), errOut.String(), err
 }
 
-func TestPlanCreateSendsMinorUnits(t *testing.T) {
+// TestPlanCreateSendsThePriceAsTyped: the controller reads "49.99" in the
+// plan's currency (controller/api TestDecimalAmounts).
+func TestPlanCreateSendsThePriceAsTyped(t *testing.T) {
 	f, url := newFakeAPI(t, map[string][]string{
 		"POST /api/v1/plans": {`{"id":3,"name":"Fiber 100","price":4999,"currency":"USD","interval":"monthly","taxable":true}`},
 	})
@@ -131,9 +85,8 @@ func TestPlanCreateSendsMinorUnits(t *testing.T) {
 	if len(calls) != 1 || calls[0].key == "" {
 		t.Fatalf("requests %+v: want one POST with an Idempotency-Key", calls)
 	}
-	var sent billing.Plan
-	if err := json.Unmarshal(calls[0].body, &sent); err != nil || sent.Price != 4999 || sent.Currency != "USD" || sent.Interval != "monthly" || !sent.Taxable {
-		t.Fatalf("sent %s (%v)", calls[0].body, err)
+	if want := `{"currency":"USD","interval":"monthly","name":"Fiber 100","price":"49.99","taxable":true}`; string(bytes.TrimSpace(calls[0].body)) != want {
+		t.Fatalf("sent %s, want %s", calls[0].body, want)
 	}
 	if !strings.Contains(out, "USD 49.99") || !strings.Contains(out, "Fiber 100") {
 		t.Errorf("output:\n%s", out)
@@ -148,26 +101,15 @@ func TestCommandArgumentErrors(t *testing.T) {
 		args []string
 		frag string
 	}{
-		{[]string{"plan", "create", "--name", "x", "--price", "1.234", "--currency", "USD"}, `--price: amount "1.234" has 3 decimal places but USD has 2`},
-		{[]string{"plan", "create", "--name", "x", "--price", "abc", "--currency", "USD"}, `amount "abc" is not a decimal number`},
-		{[]string{"plan", "create", "--name", "x", "--price", "-1", "--currency", "USD"}, `must not be negative`},
-		{[]string{"plan", "create", "--name", "x", "--price", "1", "--currency", "USD", "--interval", "weekly"}, `--interval "weekly"`},
 		{[]string{"plan", "create", "--price", "1", "--currency", "USD"}, `required flag(s) "name" not set`},
 		{[]string{"account", "show", " "}, `ACCOUNT is empty: give an account id, number (A-000042) or external id`},
 		{[]string{"invoice", "show", "0"}, `invoice id "0" is not a positive number`},
-		{[]string{"account", "list", "--status", "angry"}, `--status "angry" is not one of`},
-		{[]string{"invoice", "list", "--status", "late"}, `--status "late" is not one of open, paid, void`},
-		{[]string{"billing-run", "preview", "--date", "2025-02-30"}, `--date "2025-02-30" is not a date`},
-		{[]string{"billing-run", "list", "--limit", "0"}, `--limit 0`},
 		{[]string{"dev", "advance"}, `accepts 1 arg(s), received 0`},
-		{[]string{"tax-rate", "set", "--jurisdiction", "X", "--name", "Y", "--rate", "8.25"}, `rate "8.25" is out of range`},
 		{[]string{"credit", "add", "7", "--amount", "1", "--memo", " "}, `--memo is required`},
 		{[]string{"import", "accounts", "/nonexistent/file.csv"}, `no such file`},
 		{[]string{"import", "accounts", "x.csv", "--chunk-size", "0"}, `--chunk-size 0`},
 		{[]string{"account-type", "create"}, `required flag(s) "file" not set`},
 		{[]string{"-o", "yaml", "plan", "list"}, `--output "yaml" is not one of table, json`},
-		// The account is billed in yen: no decimals.
-		{[]string{"charge", "add", "7", "--description", "Router", "--amount", "25.00"}, `--amount: amount "25.00" has 2 decimal places but JPY has 0`},
 	} {
 		_, _, err := run(t, url, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.frag) {
@@ -218,8 +160,10 @@ func TestCommandsSendPathIDs(t *testing.T) {
 		}
 	}
 	want := map[string]string{
-		"POST /api/v1/accounts/7/charges": `{"account_id":0,"description":"Router","amount":25500,"taxable":false,"charge_date":"2025-01-02"}`,
-		"POST /api/v1/accounts/7/credits": `{"amount":1250,"memo":"outage"}`,
+		// Amounts go as typed; the controller reads them in the account's
+		// currency (controller/api TestDecimalAmounts).
+		"POST /api/v1/accounts/7/charges": `{"amount":"25.5","charge_date":"2025-01-02","description":"Router","taxable":false}`,
+		"POST /api/v1/accounts/7/credits": `{"amount":"1.250","memo":"outage"}`,
 		"POST /api/v1/invoices/12/void":   `{"reason":"duplicate"}`,
 	}
 	for _, c := range f.calls() {
@@ -239,41 +183,27 @@ func TestCommandsSendPathIDs(t *testing.T) {
 	}
 }
 
-func TestReadDocumentYAML(t *testing.T) {
+// TestAccountTypeFileIsSentAsIs: a YAML or JSON settings file goes to the
+// controller as it is, typed by its name or content; the controller reads
+// YAML and refuses a misspelt setting (controller/api
+// TestYAMLRequestBodies).
+func TestAccountTypeFileIsSentAsIs(t *testing.T) {
+	f, url := newFakeAPI(t, map[string][]string{"POST /api/v1/account-types": {`{"id":1,"name":"residential"}`}})
 	dir := t.TempDir()
-	path := filepath.Join(dir, "type.yaml")
-	yamlDoc := `name: residential
-billing_mode: fixed_day
-billing_day: 1
-due_days: 14
-delinquency_weekdays: [1, 2, 3]
-exclusions:
-  - {date: 2025-12-24, yearly: true, name: Christmas Eve}
-time_zone: America/Chicago
-late_fee: {kind: percent, percent: "1.5"}
-auto_suspend: true
-`
-	if err := os.WriteFile(path, []byte(yamlDoc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	data, err := readDocument(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var at billing.AccountType
-	if err := decodeStrict(path, data, &at); err != nil {
-		t.Fatalf("%v: %s", err, data)
-	}
-	if at.Name != "residential" || at.BillingDay != 1 || at.DueDays != 14 || len(at.DelinquencyWeekdays) != 3 ||
-		len(at.Exclusions) != 1 || at.Exclusions[0].Date != billing.NewDate(2025, 12, 24) || !at.AutoSuspend || at.LateFee.Percent != "1.5" {
-		t.Errorf("decoded %+v from %s", at, data)
-	}
-	if err := os.WriteFile(path, []byte("name: x\nbiling_mode: fixed_day\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	data, _ = readDocument(path)
-	if err := decodeStrict(path, data, &at); err == nil || !strings.Contains(err.Error(), `unknown field "biling_mode"`) {
-		t.Errorf("a misspelt setting: %v", err)
+	for name, content := range map[string]string{"type.yaml": "name: residential\nbilling_day: 1\n", "type.json": `{"name":"residential"}`, "type.txt": `{"name":"r"}`} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, _, err := run(t, url, "account-type", "create", "--file", path); err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, out)
+		}
+		calls := f.calls()
+		last := calls[len(calls)-1]
+		want := map[string]string{"type.yaml": "application/yaml", "type.json": "application/json", "type.txt": "application/json"}[name]
+		if string(last.body) != content || last.contentType != want {
+			t.Errorf("%s: sent %q as %s; want it as is, as %s", name, last.body, last.contentType, want)
+		}
 	}
 }
 

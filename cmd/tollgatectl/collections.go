@@ -137,30 +137,14 @@ re-assessed at once.`,
 					return fmt.Errorf("--note is too long (%d bytes; at most 500)", n)
 				}
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			id, err := resolveIDOf(cmd.Context(), c, "account", args[0])
-			if err != nil {
-				return err
-			}
-			var st billing.AccountStanding
-			var what string
-			if clear {
-				st, err = c.ClearPromise(cmd.Context(), orNewKey(idemKey), id)
-				what = "promise to pay cleared"
-			} else {
-				st, err = c.SetPromise(cmd.Context(), orNewKey(idemKey), id, d, strings.TrimSpace(note))
-				what = "promise to pay recorded until " + d.String()
-			}
-			if err != nil {
-				return err
-			}
-			if !g.json() {
-				fmt.Fprintf(cmd.OutOrStdout(), "account %s: %s; status %s\n\n", st.Number, what, st.Status)
-			}
-			return printStanding(cmd.OutOrStdout(), g, st)
+			return changeStanding(cmd, g, args[0], func(c *client.Client, id int64) (billing.AccountStanding, string, error) {
+				if clear {
+					st, err := c.ClearPromise(cmd.Context(), orNewKey(idemKey), id)
+					return st, "promise to pay cleared", err
+				}
+				st, err := c.SetPromise(cmd.Context(), orNewKey(idemKey), id, d, strings.TrimSpace(note))
+				return st, "promise to pay recorded until " + d.String(), err
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -194,30 +178,14 @@ account's status.`,
 			case len(reason) > 500:
 				return fmt.Errorf("--reason is too long (%d bytes; at most 500)", len(reason))
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			id, err := resolveIDOf(cmd.Context(), c, "account", args[0])
-			if err != nil {
-				return err
-			}
-			var st billing.AccountStanding
-			var what string
-			if clear {
-				st, err = c.ClearExemption(cmd.Context(), orNewKey(idemKey), id)
-				what = "exemption ended"
-			} else {
-				st, err = c.SetExemption(cmd.Context(), orNewKey(idemKey), id, reason)
-				what = "exempt from suspension"
-			}
-			if err != nil {
-				return err
-			}
-			if !g.json() {
-				fmt.Fprintf(cmd.OutOrStdout(), "account %s: %s; status %s\n\n", st.Number, what, st.Status)
-			}
-			return printStanding(cmd.OutOrStdout(), g, st)
+			return changeStanding(cmd, g, args[0], func(c *client.Client, id int64) (billing.AccountStanding, string, error) {
+				if clear {
+					st, err := c.ClearExemption(cmd.Context(), orNewKey(idemKey), id)
+					return st, "exemption ended", err
+				}
+				st, err := c.SetExemption(cmd.Context(), orNewKey(idemKey), id, reason)
+				return st, "exempt from suspension", err
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -225,6 +193,28 @@ account's status.`,
 	f.BoolVar(&clear, "clear", false, "end the account's exemption")
 	addKeyFlag(cmd, &idemKey)
 	return cmd
+}
+
+// changeStanding resolves the ACCOUNT argument, makes a change to its
+// standing (a promise, an exemption) and prints the standing after it,
+// saying what changed.
+func changeStanding(cmd *cobra.Command, g *globals, ref string, change func(*client.Client, int64) (billing.AccountStanding, string, error)) error {
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	id, err := resolveIDOf(cmd.Context(), c, "account", ref)
+	if err != nil {
+		return err
+	}
+	st, what, err := change(c, id)
+	if err != nil {
+		return err
+	}
+	if !g.json() {
+		fmt.Fprintf(cmd.OutOrStdout(), "account %s: %s; status %s\n\n", st.Number, what, st.Status)
+	}
+	return printStanding(cmd.OutOrStdout(), g, st)
 }
 
 func newSweepCmd(g *globals) *cobra.Command {
@@ -240,11 +230,12 @@ blast-radius guard holds a sweep's suspensions at a POP for approval when
 they are too many (see "tollgatectl suspensions"). Sweeps run by themselves
 once a day; these commands run one now or show what one would do.`,
 	}
-	cmd.AddCommand(newSweepRunCmd(g), newSweepPreviewCmd(g))
+	cmd.AddCommand(newSweepRunCmd(g, false), newSweepRunCmd(g, true))
 	return cmd
 }
 
-func newSweepRunCmd(g *globals) *cobra.Command {
+// newSweepRunCmd is "sweep run", or with preview "sweep preview".
+func newSweepRunCmd(g *globals, preview bool) *cobra.Command {
 	var typeID int64
 	var dryRun bool
 	var idemKey string
@@ -262,47 +253,28 @@ func newSweepRunCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.RunSweep(cmd.Context(), orNewKey(idemKey), typeID, dryRun)
+			var res billing.SweepResult
+			if preview {
+				res, err = c.PreviewSweep(cmd.Context(), typeID)
+			} else {
+				res, err = c.RunSweep(cmd.Context(), orNewKey(idemKey), typeID, dryRun)
+			}
 			if err != nil {
 				return err
 			}
 			return printSweep(cmd.OutOrStdout(), g, res)
 		},
 	}
-	cmd.Flags().Int64Var(&typeID, "type", 0, "account type id to sweep (required; see account-type list)")
+	cmd.Flags().Int64Var(&typeID, "type", 0, "account type id (required; see account-type list)")
+	_ = cmd.MarkFlagRequired("type")
+	if preview {
+		cmd.Use, cmd.Example = "preview --type ID", "  tollgatectl sweep preview --type 1\n  tollgatectl sweep preview --type 1 -o json"
+		cmd.Short = "Show what a delinquency sweep of an account type would do now: status changes, suspensions (held ones and why), restores, reminders"
+		cmd.Long = "Show what a delinquency sweep of an account type would do if it ran now, without\nchanging anything: a read-only dry run, allowed to reader tokens."
+		return cmd
+	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "compute the sweep and change nothing")
-	_ = cmd.MarkFlagRequired("type")
 	addKeyFlag(cmd, &idemKey)
-	return cmd
-}
-
-func newSweepPreviewCmd(g *globals) *cobra.Command {
-	var typeID int64
-	cmd := &cobra.Command{
-		Use:   "preview --type ID",
-		Short: "Show what a delinquency sweep of an account type would do now: status changes, suspensions (held ones and why), restores, reminders",
-		Long: `Show what a delinquency sweep of an account type would do if it ran now,
-without changing anything: a read-only dry run, allowed to reader tokens.`,
-		Example: `  tollgatectl sweep preview --type 1
-  tollgatectl sweep preview --type 1 -o json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if typeID <= 0 {
-				return fmt.Errorf("--type %d is not an account type id", typeID)
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			res, err := c.PreviewSweep(cmd.Context(), typeID)
-			if err != nil {
-				return err
-			}
-			return printSweep(cmd.OutOrStdout(), g, res)
-		},
-	}
-	cmd.Flags().Int64Var(&typeID, "type", 0, "account type id to preview (required; see account-type list)")
-	_ = cmd.MarkFlagRequired("type")
 	return cmd
 }
 

@@ -42,52 +42,24 @@ func checkDeliveryFilters(status, channel string) error {
 }
 
 func newDeliveryListCmd(g *globals) *cobra.Command {
-	var f billing.DeliveryFilter
-	var status, channel string
-	var account accountFlag
-	cmd := &cobra.Command{
-		Use:   "list [--run ID] [--invoice ID] [--account ACCOUNT] [--status S] [--channel email|mail]",
-		Short: "List invoice deliveries (every page), oldest first, with their status and last error",
-		Example: `  tollgatectl delivery list --run 7 --status failed
+	return listCmd(g, listing[billing.InvoiceDelivery]{
+		use:   "list [--run ID] [--invoice ID] [--account ACCOUNT] [--status S] [--channel email|mail]",
+		short: "List invoice deliveries (every page), oldest first, with their status and last error",
+		example: `  tollgatectl delivery list --run 7 --status failed
   tollgatectl delivery list --invoice 1042`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkDeliveryFilters(status, channel); err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			if f.AccountID, err = account.id(cmd.Context(), c); err != nil {
-				return err
-			}
-			f.Status, f.Channel, f.Limit = billing.DeliveryStatus(status), billing.DeliveryChannel(channel), 1000
-			all, err := allPages(func(after int64) ([]billing.InvoiceDelivery, int64, error) {
-				f.AfterID = after
-				p, err := c.Deliveries(cmd.Context(), f)
-				return p.Items, p.NextAfter, err
-			})
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), all)
-			}
-			t := newTable(cmd.OutOrStdout(), "ID", "INVOICE", "ACCOUNT", "CHANNEL", "STATUS", "ATTEMPTS", "TO", "WHEN", "LETTER", "LAST ERROR")
-			for _, d := range all {
-				t.row(d.ID, d.InvoiceNumber, d.AccountID, d.Channel, d.Status, d.Attempts, orDash(clipText(d.To, 40)), deliveryWhen(d), orDash(d.VendorLetterID), orDash(clipText(d.LastError, 80)))
-			}
-			return t.flush()
+		path: "/api/v1/deliveries",
+		params: []param{
+			{"run", "billing_run_id", "only this billing run's deliveries", idParam},
+			{"invoice", "invoice_id", "only this invoice's deliveries", idParam},
+			{"account", "account_id", "only this account's deliveries", accountParam},
+			{"status", "status", "only deliveries in this status: queued, sent, sent_to_vendor, mailed, returned, failed", textParam},
+			{"channel", "channel", "only this channel: email, mail", textParam},
 		},
-	}
-	fl := cmd.Flags()
-	fl.Int64Var(&f.RunID, "run", 0, "only this billing run's deliveries")
-	fl.Int64Var(&f.InvoiceID, "invoice", 0, "only this invoice's deliveries")
-	addAccountFlag(cmd, &account, "only this account's deliveries")
-	fl.StringVar(&status, "status", "", "only deliveries in this status: queued, sent, sent_to_vendor, mailed, returned, failed")
-	fl.StringVar(&channel, "channel", "", "only this channel: email, mail")
-	return cmd
+		headers: "ID,INVOICE,ACCOUNT,CHANNEL,STATUS,ATTEMPTS,TO,WHEN,LETTER,LAST ERROR",
+		row: func(d billing.InvoiceDelivery) []any {
+			return []any{d.ID, d.InvoiceNumber, d.AccountID, d.Channel, d.Status, d.Attempts, orDash(clipText(d.To, 40)), deliveryWhen(d), orDash(d.VendorLetterID), orDash(clipText(d.LastError, 80))}
+		},
+	})
 }
 
 // deliveryWhen is the time that matters for a delivery in its status.
@@ -135,14 +107,7 @@ func newDeliverySummaryCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), cs)
-			}
-			t := newTable(cmd.OutOrStdout(), "CHANNEL", "STATUS", "DELIVERIES")
-			for _, x := range cs {
-				t.row(x.Channel, x.Status, x.Count)
-			}
-			return t.flush()
+			return printList(cmd.OutOrStdout(), g, cs, "CHANNEL,STATUS,DELIVERIES", func(x billing.DeliveryCount) []any { return []any{x.Channel, x.Status, x.Count} })
 		},
 	}
 	cmd.Flags().Int64Var(&run, "run", 0, "only this billing run's deliveries")
@@ -150,19 +115,7 @@ func newDeliverySummaryCmd(g *globals) *cobra.Command {
 }
 
 func newDeliveryShowCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "show ID",
-		Short:   "Show one invoice delivery",
-		Example: "  tollgatectl delivery show 31",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "delivery", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			d, err := c.Delivery(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			return printDelivery(cmd.OutOrStdout(), g, d)
-		}),
-	}
+	return showCmd(g, "show ID", "Show one invoice delivery", "  tollgatectl delivery show 31", "delivery", "/api/v1/deliveries", printDelivery)
 }
 
 func printDelivery(w io.Writer, g *globals, d billing.InvoiceDelivery) error {

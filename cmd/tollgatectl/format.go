@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,22 +15,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
 // Helpers shared by the billing commands.
-
-// parseAmount parses a decimal amount into minor units ([billing.ParseAmount]).
-func parseAmount(s string, c billing.Currency) (int64, error) {
-	n, err := billing.ParseAmount(s, c)
-	if err != nil {
-		return 0, errors.New(billing.ErrorMessage(err))
-	}
-	return n, nil
-}
 
 // money formats minor units with their currency: "USD 49.99".
 func money(amount int64, c billing.Currency) string {
@@ -159,113 +147,53 @@ func listAll[T any](ctx context.Context, c *client.Client, path string, q url.Va
 	}
 }
 
-// readDocument reads a JSON or YAML file ("-": stdin) and returns it as
-// JSON. YAML is converted value by value: numbers and booleans stay what
-// they are, everything else (dates included) becomes a string.
-func readDocument(path string) ([]byte, error) {
-	var data []byte
-	var err error
+// readDocument reads a JSON or YAML file ("-": stdin) and says which it
+// is (by its name, else by whether it starts with "{"); the controller
+// reads either.
+func readDocument(path string) (data []byte, contentType string, err error) {
 	if path == "-" {
 		data, err = io.ReadAll(os.Stdin)
 	} else {
 		data, err = os.ReadFile(path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("--file: %w", err)
+		return nil, "", fmt.Errorf("--file: %w", err)
 	}
 	ext := strings.ToLower(filepath.Ext(path))
 	if ext == ".json" || (ext != ".yaml" && ext != ".yml" && bytes.HasPrefix(bytes.TrimSpace(data), []byte("{"))) {
-		return data, nil
+		return data, "application/json", nil
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	v, err := yamlValue(&doc)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return json.Marshal(v)
-}
-
-func yamlValue(n *yaml.Node) (any, error) {
-	switch n.Kind {
-	case 0:
-		return nil, nil
-	case yaml.DocumentNode:
-		if len(n.Content) == 0 {
-			return nil, nil
-		}
-		return yamlValue(n.Content[0])
-	case yaml.AliasNode:
-		return yamlValue(n.Alias)
-	case yaml.SequenceNode:
-		out := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			v, err := yamlValue(c)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, v)
-		}
-		return out, nil
-	case yaml.MappingNode:
-		out := make(map[string]any, len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, vn := n.Content[i], n.Content[i+1]
-			if k.Kind != yaml.ScalarNode {
-				return nil, fmt.Errorf("line %d: keys must be plain names", k.Line)
-			}
-			v, err := yamlValue(vn)
-			if err != nil {
-				return nil, err
-			}
-			out[k.Value] = v
-		}
-		return out, nil
-	}
-	switch n.ShortTag() {
-	case "!!null":
-		return nil, nil
-	case "!!bool", "!!int", "!!float":
-		var v any
-		if err := n.Decode(&v); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
-		}
-		return v, nil
-	}
-	return n.Value, nil
-}
-
-// decodeStrict decodes JSON into v refusing unknown fields, so a misspelt
-// setting is an error rather than silently ignored.
-func decodeStrict(name string, data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
+	return data, "application/yaml", nil
 }
 
 // withID is the RunE of a command whose one argument is an id of kind: it
 // parses the id, builds the API client, then runs.
 func withID(g *globals, kind string, run func(cmd *cobra.Command, c *client.Client, id int64) error) func(*cobra.Command, []string) error {
+	return withIDs(g, []string{kind}, func(cmd *cobra.Command, c *client.Client, ids []int64) error { return run(cmd, c, ids[0]) })
+}
+
+// withIDs is withID for commands whose arguments are ids of these kinds,
+// in order; every argument is checked before the client is built.
+func withIDs(g *globals, kinds []string, run func(cmd *cobra.Command, c *client.Client, ids []int64) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		if kind != "account" {
-			if _, err := parseIDOf(kind, args[0]); err != nil {
-				return err
+		for i, a := range args {
+			if kinds[i] != "account" {
+				if _, err := parseIDOf(kinds[i], a); err != nil {
+					return err
+				}
 			}
 		}
 		c, err := g.client()
 		if err != nil {
 			return err
 		}
-		id, err := resolveIDOf(cmd.Context(), c, kind, args[0])
-		if err != nil {
-			return err
+		ids := make([]int64, len(args))
+		for i, a := range args {
+			if ids[i], err = resolveIDOf(cmd.Context(), c, kinds[i], a); err != nil {
+				return err
+			}
 		}
-		return run(cmd, c, id)
+		return run(cmd, c, ids)
 	}
 }
 
@@ -297,23 +225,6 @@ func accountIDOf(ctx context.Context, c *client.Client, ref string) (int64, erro
 		return 0, fmt.Errorf("--account %d is not an account id", id)
 	}
 	return resolveIDOf(ctx, c, "account", ref)
-}
-
-// allPages collects every item of a paged listing: get returns one page
-// after the given id and the id to continue after (0 at the end).
-func allPages[T any](get func(after int64) ([]T, int64, error)) ([]T, error) {
-	all := []T{}
-	for after := int64(0); ; {
-		items, next, err := get(after)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, items...)
-		if next == 0 || len(items) == 0 {
-			return all, nil
-		}
-		after = next
-	}
 }
 
 // accountFlag is an --account flag: an account number (A-000042), external

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -24,74 +22,26 @@ func newInvoiceCmd(g *globals) *cobra.Command {
 }
 
 func newInvoiceListCmd(g *globals) *cobra.Command {
-	var run int64
-	var account accountFlag
-	var status string
-	cmd := &cobra.Command{
-		Use:   "list [--account ID] [--status open|paid|void] [--run ID]",
-		Short: "List invoices (every page), by account, status or billing run",
-		Example: `  tollgatectl invoice list --account 42
+	return listCmd(g, listing[billing.Invoice]{
+		use:   "list [--account ACCOUNT] [--status open|paid|void] [--run ID]",
+		short: "List invoices (every page), by account, status or billing run",
+		example: `  tollgatectl invoice list --account 42
   tollgatectl invoice list --run 7 --status open`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			switch billing.InvoiceStatus(status) {
-			case "", billing.InvoiceOpen, billing.InvoicePaid, billing.InvoiceVoid:
-			default:
-				return fmt.Errorf("--status %q is not one of open, paid, void", status)
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			accountID, err := account.id(cmd.Context(), c)
-			if err != nil {
-				return err
-			}
-			q := url.Values{}
-			if accountID > 0 {
-				q.Set("account_id", strconv.FormatInt(accountID, 10))
-			}
-			if run > 0 {
-				q.Set("billing_run_id", strconv.FormatInt(run, 10))
-			}
-			if status != "" {
-				q.Set("status", status)
-			}
-			all, err := listAll[billing.Invoice](cmd.Context(), c, "/api/v1/invoices", q)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), all)
-			}
-			w := newTable(cmd.OutOrStdout(), "ID", "NUMBER", "ACCOUNT", "PERIOD", "ISSUED", "DUE", "TOTAL", "STATUS")
-			for _, i := range all {
-				w.row(i.ID, i.Number, i.AccountID, i.Period, i.IssueDate, i.DueDate, money(i.Total, i.Currency), i.Status)
-			}
-			return w.flush()
+		path: "/api/v1/invoices",
+		params: []param{
+			{"account", "account_id", "only this account's invoices", accountParam},
+			{"status", "status", "only invoices in this status: open, paid, void", textParam},
+			{"run", "billing_run_id", "only invoices of this billing run", idParam},
 		},
-	}
-	f := cmd.Flags()
-	addAccountFlag(cmd, &account, "only this account's invoices")
-	f.StringVar(&status, "status", "", "only invoices in this status: open, paid, void")
-	f.Int64Var(&run, "run", 0, "only invoices of this billing run")
-	return cmd
+		headers: "ID,NUMBER,ACCOUNT,PERIOD,ISSUED,DUE,TOTAL,STATUS",
+		row: func(i billing.Invoice) []any {
+			return []any{i.ID, i.Number, i.AccountID, i.Period, i.IssueDate, i.DueDate, money(i.Total, i.Currency), i.Status}
+		},
+	})
 }
 
 func newInvoiceShowCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "show ID",
-		Short:   "Show an invoice: its dates, lines, totals and why",
-		Example: "  tollgatectl invoice show 1001",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "invoice", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			var inv billing.Invoice
-			if err := c.Do(cmd.Context(), http.MethodGet, idPath("/api/v1/invoices", id), nil, "", nil, &inv); err != nil {
-				return err
-			}
-			return printInvoice(cmd.OutOrStdout(), g, inv)
-		}),
-	}
+	return showCmd(g, "show ID", "Show an invoice: its dates, lines, totals and why", "  tollgatectl invoice show 1001", "invoice", "/api/v1/invoices", printInvoice)
 }
 
 func printInvoice(w io.Writer, g *globals, inv billing.Invoice) error {

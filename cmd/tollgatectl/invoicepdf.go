@@ -2,11 +2,7 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -54,14 +50,10 @@ func withStatementPDF(g *globals, cmd *cobra.Command) *cobra.Command {
 			}
 			return show(cmd, args)
 		}
-		q := url.Values{}
+		q := url.Values{} // the controller reads the dates
 		for flag, v := range map[string]string{"from": from, "to": to} {
-			d, err := parseDateFlag(flag, v)
-			if err != nil {
-				return err
-			}
-			if !d.IsZero() {
-				q.Set(flag, d.String())
+			if v = strings.TrimSpace(v); v != "" {
+				q.Set(flag, v)
 			}
 		}
 		return withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
@@ -77,7 +69,7 @@ func withStatementPDF(g *globals, cmd *cobra.Command) *cobra.Command {
 
 // downloadPDF GETs a PDF from the API and writes it to file ("-": stdout).
 func downloadPDF(cmd *cobra.Command, c *client.Client, path string, q url.Values, file string) error {
-	data, err := getFile(cmd.Context(), c, path, q)
+	data, err := c.GetFile(cmd.Context(), path, q)
 	if err != nil {
 		return err
 	}
@@ -93,41 +85,4 @@ func downloadPDF(cmd *cobra.Command, c *client.Client, path string, q url.Values
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d bytes)\n", file, len(data))
 	return nil
-}
-
-// getFile GETs a binary answer; an error status becomes a *client.Problem.
-func getFile(ctx context.Context, c *client.Client, path string, q url.Values) ([]byte, error) {
-	u := c.BaseURL + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/pdf, application/problem+json")
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode >= 400 {
-		p := &client.Problem{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode)}
-		if json.Unmarshal(data, p) != nil || p.Detail == "" {
-			p.Detail = strings.TrimSpace(string(data))
-		}
-		return nil, p
-	}
-	return data, nil
 }

@@ -49,7 +49,6 @@ func TestInvoiceAndStatementPDFCommands(t *testing.T) {
 		{[]string{"invoice", "pdf", "99", "--file", inv}, "404"},
 		{[]string{"invoice", "pdf", "13", "--file", inv}, "not a PDF"},
 		{[]string{"account", "statement", "7", "--from", "2026-01-01"}, "give --file too"},
-		{[]string{"account", "statement", "7", "--from", "Jan 1", "--file", st}, `--from "Jan 1" is not a date`},
 	} {
 		if _, _, err := run(t, url, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("tollgatectl %s: %v; want an error with %q", strings.Join(c.args, " "), err, c.want)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -61,20 +60,6 @@ payment gateway and are not recorded here.`,
   tollgatectl payment add 42 --method wire --amount 250.00 --reference FT2503031234 -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var ps []fieldProblem
-			m, err := parseManualMethod(method)
-			if err != nil {
-				ps = append(ps, fieldProblem{"method", err.Error()})
-			}
-			if err := checkAmountSyntax(amount); err != nil {
-				ps = append(ps, fieldProblem{"amount", err.Error()})
-			}
-			if m == billing.PayCheck && strings.TrimSpace(reference) == "" {
-				ps = append(ps, fieldProblem{"reference", "a check needs its check number"})
-			}
-			if err := flagErrors(append(ps, checkText(reference, payer, memo)...)); err != nil {
-				return err
-			}
 			d, err := parseDateFlag("date", date)
 			if err != nil {
 				return err
@@ -83,19 +68,16 @@ payment gateway and are not recorded here.`,
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			a, err := findAccount(ctx, c, args[0])
+			a, err := findAccount(cmd.Context(), c, args[0])
 			if err != nil {
 				return err
 			}
-			amt, err := parsePaymentAmount(amount, a.Currency)
-			if err != nil {
-				return fmt.Errorf("--amount: %w", err)
+			in := map[string]any{"method": strings.ToLower(strings.TrimSpace(method)), "amount": amount, "reference": reference, "payer": payer, "memo": memo}
+			if !d.IsZero() {
+				in["received_date"] = d
 			}
-			in := billing.NewPayment{Method: m, Amount: amt, Reference: strings.TrimSpace(reference), Payer: strings.TrimSpace(payer),
-				ReceivedDate: d, Memo: strings.TrimSpace(memo)}
 			var p billing.Payment
-			if err := c.Do(ctx, http.MethodPost, idPath("/api/v1/accounts", a.ID, "/payments"), nil, orNewKey(idemKey), in, &p); err != nil {
+			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", a.ID, "/payments"), nil, orNewKey(idemKey), in, &p); err != nil {
 				return err
 			}
 			return printPayment(cmd.OutOrStdout(), g, p, &a)
@@ -115,58 +97,28 @@ payment gateway and are not recorded here.`,
 }
 
 func newPaymentListCmd(g *globals) *cobra.Command {
-	var batch int64
-	var account accountFlag
-	cmd := &cobra.Command{
-		Use:   "list [--account ACCOUNT] [--batch ID]",
-		Short: "List payments (every page), by account or deposit batch",
-		Example: `  tollgatectl payment list --account 42
+	return listCmd(g, listing[billing.Payment]{
+		use:   "list [--account ACCOUNT] [--batch ID]",
+		short: "List payments (every page), by account or deposit batch",
+		example: `  tollgatectl payment list --account 42
   tollgatectl payment list --batch 7 -o json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if batch < 0 {
-				return fmt.Errorf("--batch %d is not a batch id", batch)
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			accountID, err := account.id(cmd.Context(), c)
-			if err != nil {
-				return err
-			}
-			q := url.Values{}
-			if accountID > 0 {
-				q.Set("account_id", strconv.FormatInt(accountID, 10))
-			}
-			if batch > 0 {
-				q.Set("batch_id", strconv.FormatInt(batch, 10))
-			}
-			all, err := listAll[billing.Payment](cmd.Context(), c, "/api/v1/payments", q)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), all)
-			}
-			w := newTable(cmd.OutOrStdout(), "ID", "ACCOUNT", "RECEIVED", "METHOD", "REFERENCE", "PAYER", "AMOUNT", "REFUNDED", "STATUS", "BATCH")
-			for _, p := range all {
-				refunded, batch := "-", "-"
-				if p.Refunded > 0 {
-					refunded = billing.FormatAmount(p.Refunded, p.Currency)
-				}
-				if p.BatchID != nil {
-					batch = strconv.FormatInt(*p.BatchID, 10)
-				}
-				w.row(p.ID, p.AccountID, p.ReceivedDate, p.Method, cell(p.Reference), cell(p.Payer), money(p.Amount, p.Currency), refunded, p.Status, batch)
-			}
-			return w.flush()
+		path: "/api/v1/payments",
+		params: []param{
+			{"account", "account_id", "only this account's payments", accountParam},
+			{"batch", "batch_id", "only the payments posted by this deposit batch", idParam},
 		},
-	}
-	f := cmd.Flags()
-	addAccountFlag(cmd, &account, "only this account's payments")
-	f.Int64Var(&batch, "batch", 0, "only the payments posted by this deposit batch")
-	return cmd
+		headers: "ID,ACCOUNT,RECEIVED,METHOD,REFERENCE,PAYER,AMOUNT,REFUNDED,STATUS,BATCH",
+		row: func(p billing.Payment) []any {
+			refunded, batch := "-", "-"
+			if p.Refunded > 0 {
+				refunded = billing.FormatAmount(p.Refunded, p.Currency)
+			}
+			if p.BatchID != nil {
+				batch = strconv.FormatInt(*p.BatchID, 10)
+			}
+			return []any{p.ID, p.AccountID, p.ReceivedDate, p.Method, cell(p.Reference), cell(p.Payer), money(p.Amount, p.Currency), refunded, p.Status, batch}
+		},
+	})
 }
 
 func newPaymentShowCmd(g *globals) *cobra.Command {
@@ -261,13 +213,6 @@ payment's currency) is charged to the account as a returned-payment fee.`,
 			if err != nil {
 				return err
 			}
-			r := billing.Reversal{Reason: billing.ReversalReason(strings.ToLower(strings.TrimSpace(reason))), Memo: strings.TrimSpace(memo)}
-			if err := r.Validate(); err != nil {
-				return fmt.Errorf("--reason %q is not one of nsf, chargeback, entry_error", reason)
-			}
-			if ps := checkText("", "", memo); len(ps) > 0 {
-				return flagErrors(ps)
-			}
 			c, err := g.client()
 			if err != nil {
 				return err
@@ -277,10 +222,9 @@ payment's currency) is charged to the account as a returned-payment fee.`,
 			if err != nil {
 				return err
 			}
+			r := map[string]any{"reason": strings.ToLower(strings.TrimSpace(reason)), "memo": strings.TrimSpace(memo)}
 			if fee != "" {
-				if r.Fee, err = parseAmount(fee, before.Currency); err != nil {
-					return fmt.Errorf("--fee: %w", err)
-				}
+				r["fee"] = fee
 			}
 			var p billing.Payment
 			if err := c.Do(ctx, http.MethodPost, idPath("/api/v1/payments", id, "/reverse"), nil, orNewKey(idemKey), r, &p); err != nil {
@@ -290,7 +234,7 @@ payment's currency) is charged to the account as a returned-payment fee.`,
 				return printJSON(cmd.OutOrStdout(), p)
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "payment %d (%s) reversed: %s\n", p.ID, money(p.Amount, p.Currency), r.Reason)
+			fmt.Fprintf(out, "payment %d (%s) reversed: %s\n", p.ID, money(p.Amount, p.Currency), r["reason"])
 			if len(before.Allocations) > 0 {
 				var invs []string
 				for _, al := range before.Allocations {
@@ -298,8 +242,8 @@ payment's currency) is charged to the account as a returned-payment fee.`,
 				}
 				fmt.Fprintf(out, "the invoices it paid are open again: %s\n", strings.Join(invs, ", "))
 			}
-			if r.Fee > 0 {
-				fmt.Fprintf(out, "returned-payment fee of %s charged to the account\n", money(r.Fee, p.Currency))
+			if fee != "" {
+				fmt.Fprintf(out, "returned-payment fee of %s %s charged to the account\n", p.Currency, strings.TrimSpace(fee))
 			}
 			fmt.Fprintln(out)
 			return printPayment(out, g, p, paymentAccount(ctx, c, p.AccountID))
@@ -333,12 +277,6 @@ paid invoices, reverse it instead.`,
 			if err != nil {
 				return err
 			}
-			if err := checkAmountSyntax(amount); err != nil {
-				return fmt.Errorf("--amount: %w", err)
-			}
-			if ps := checkText("", "", memo); len(ps) > 0 {
-				return flagErrors(ps)
-			}
 			c, err := g.client()
 			if err != nil {
 				return err
@@ -348,24 +286,13 @@ paid invoices, reverse it instead.`,
 			if err != nil {
 				return err
 			}
-			amt, err := parsePaymentAmount(amount, before.Currency)
-			if err != nil {
-				return fmt.Errorf("--amount: %w", err)
-			}
-			body := map[string]any{"amount": amt}
-			if m := strings.TrimSpace(memo); m != "" {
-				body["memo"] = m
-			}
+			body := map[string]any{"amount": amount, "memo": strings.TrimSpace(memo)}
 			var p billing.Payment
 			if err := c.Do(ctx, http.MethodPost, idPath("/api/v1/payments", id, "/refund"), nil, orNewKey(idemKey), body, &p); err != nil {
-				if isUnprocessable(err) && before.Status == billing.PaymentPosted && amt > before.Unallocated {
-					return fmt.Errorf("--amount %s is more than payment %d's unapplied credit (%s); reverse the payment instead",
-						money(amt, before.Currency), id, money(before.Unallocated, before.Currency))
-				}
 				return err
 			}
 			return g.say(cmd.OutOrStdout(), p, "refunded %s of payment %d; its unapplied credit is now %s\n",
-				money(amt, p.Currency), p.ID, money(p.Unallocated, p.Currency))
+				money(p.Refunded+p.RefundReserved-before.Refunded-before.RefundReserved, p.Currency), p.ID, money(p.Unallocated, p.Currency))
 		},
 	}
 	f := cmd.Flags()
@@ -377,67 +304,33 @@ paid invoices, reverse it instead.`,
 }
 
 func newPaymentRefundsCmd(g *globals) *cobra.Command {
-	var payment int64
-	var status string
-	var attention bool
-	cmd := &cobra.Command{
-		Use:   "refunds [--payment ID] [--status pending|completed|released] [--needs-attention]",
-		Short: "List refunds: pending ones, and those recovery flagged for staff",
-		Long: `List refunds. A card or ACH refund is reserved (pending) before the gateway is
+	cmd := listCmd(g, listing[billing.Refund]{
+		use:   "refunds [--payment ID] [--status pending|completed|released] [--needs-attention]",
+		short: "List refunds: pending ones, and those recovery flagged for staff",
+		example: `  tollgatectl payment refunds --needs-attention
+  tollgatectl payment refunds --payment 17`,
+		path: "/api/v1/refunds",
+		params: []param{
+			{"payment", "payment_id", "only this payment's refunds", idParam},
+			{"status", "status", "only refunds in this status: pending, completed or released", textParam},
+			{"needs-attention", "needs_attention", "only refunds flagged for staff by the recovery job", switchParam},
+		},
+		headers: "ID,PAYMENT,ACCOUNT,AMOUNT,STATUS,CREATED,GATEWAY REFUND,NOTE",
+		row: func(r billing.Refund) []any {
+			note := r.Memo
+			if r.NeedsAttention != "" {
+				note = "NEEDS ATTENTION: " + r.NeedsAttention
+			} else if r.ReleaseReason != "" {
+				note = r.ReleaseReason
+			}
+			return []any{r.ID, r.PaymentID, r.AccountID, money(r.Amount, r.Currency), r.Status, r.CreatedAt.Local().Format(time.DateTime), orDash(cell(r.GatewayRefund)), cell(note)}
+		},
+	})
+	cmd.Long = `List refunds. A card or ACH refund is reserved (pending) before the gateway is
 asked, then completed or released; one left pending by a crash is settled by
 the recovery job from what the gateway lists. --needs-attention lists the
 refunds it could not settle (no refund with their id at the gateway, and
 their idempotency key too old to send again): check the charge at the
-gateway.`,
-		Example: `  tollgatectl payment refunds --needs-attention
-  tollgatectl payment refunds --payment 17`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if payment < 0 {
-				return fmt.Errorf("--payment %d is not a payment id", payment)
-			}
-			switch status {
-			case "", "pending", "completed", "released":
-			default:
-				return fmt.Errorf("--status %q is not one of pending, completed, released", status)
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			q := url.Values{}
-			if payment > 0 {
-				q.Set("payment_id", strconv.FormatInt(payment, 10))
-			}
-			if status != "" {
-				q.Set("status", status)
-			}
-			if attention {
-				q.Set("needs_attention", "true")
-			}
-			all, err := listAll[billing.Refund](cmd.Context(), c, "/api/v1/refunds", q)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), all)
-			}
-			w := newTable(cmd.OutOrStdout(), "ID", "PAYMENT", "ACCOUNT", "AMOUNT", "STATUS", "CREATED", "GATEWAY REFUND", "NOTE")
-			for _, r := range all {
-				note := r.Memo
-				if r.NeedsAttention != "" {
-					note = "NEEDS ATTENTION: " + r.NeedsAttention
-				} else if r.ReleaseReason != "" {
-					note = r.ReleaseReason
-				}
-				w.row(r.ID, r.PaymentID, r.AccountID, money(r.Amount, r.Currency), r.Status, r.CreatedAt.Local().Format(time.DateTime), orDash(cell(r.GatewayRefund)), cell(note))
-			}
-			return w.flush()
-		},
-	}
-	f := cmd.Flags()
-	f.Int64Var(&payment, "payment", 0, "only this payment's refunds")
-	f.StringVar(&status, "status", "", "only refunds in this status: pending, completed or released")
-	f.BoolVar(&attention, "needs-attention", false, "only refunds flagged for staff by the recovery job")
+gateway.`
 	return cmd
 }

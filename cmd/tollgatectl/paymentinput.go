@@ -8,10 +8,6 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
-// maxPaymentAmount is the largest payment the controller accepts, in minor
-// units (billing.NewPayment.Validate).
-const maxPaymentAmount = 1_000_000_000_00
-
 // manualMethodList names the methods staff record by hand.
 const manualMethodList = "check, cash, wire, money_order, other"
 
@@ -52,8 +48,8 @@ func parseManualMethod(s string) (billing.PaymentMethod, error) {
 }
 
 // checkAmountSyntax checks that s is a positive decimal amount ("49.99")
-// without knowing the currency; parsePaymentAmount then checks its decimal
-// places in the account's currency.
+// without knowing the currency; billing.ParsePositiveAmount then checks
+// its decimal places in the account's currency.
 func checkAmountSyntax(s string) error {
 	v := strings.TrimSpace(s)
 	whole, frac, hasDot := strings.Cut(v, ".")
@@ -76,20 +72,6 @@ func checkAmountSyntax(s string) error {
 		return fmt.Errorf("amount %q must be more than zero", s)
 	}
 	return nil
-}
-
-// parsePaymentAmount parses a payment's amount in currency c.
-func parsePaymentAmount(s string, c billing.Currency) (int64, error) {
-	n, err := parseAmount(s, c)
-	switch {
-	case err != nil:
-		return 0, err
-	case n == 0:
-		return 0, fmt.Errorf("amount %q must be more than zero", s)
-	case n > maxPaymentAmount:
-		return 0, fmt.Errorf("amount %q is larger than any payment Tollgate accepts", s)
-	}
-	return n, nil
 }
 
 // checkText checks the length of a payment's reference, payer and memo.

@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -98,42 +98,14 @@ func newPMAddCmd(g *globals) *cobra.Command {
 }
 
 func printMethods(cmd *cobra.Command, g *globals, ms []billing.StoredMethod) error {
-	if g.json() {
-		return printJSON(cmd.OutOrStdout(), ms)
-	}
-	t := newTable(cmd.OutOrStdout(), "ID", "KIND", "BRAND", "LAST4", "EXPIRES", "DEFAULT", "STATUS", "WHY")
-	for _, m := range ms {
-		t.row(m.ID, m.Kind, m.Brand, m.Last4, fmt.Sprintf("%02d/%d", m.ExpMonth, m.ExpYear), m.Default, m.Status, m.Failure)
-	}
-	return t.flush()
+	return printList(cmd.OutOrStdout(), g, ms, "ID,KIND,BRAND,LAST4,EXPIRES,DEFAULT,STATUS,WHY", func(m billing.StoredMethod) []any {
+		return []any{m.ID, m.Kind, m.Brand, m.Last4, fmt.Sprintf("%02d/%d", m.ExpMonth, m.ExpYear), m.Default, m.Status, m.Failure}
+	})
 }
 
-// idsCmd is a command whose arguments are ids (named by kinds, in order):
-// it parses them, builds the client and runs.
+// idsCmd is a command whose arguments are ids of these kinds (withIDs).
 func idsCmd(g *globals, use, short string, kinds []string, run func(cmd *cobra.Command, c *client.Client, ids []int64) error) *cobra.Command {
-	return &cobra.Command{
-		Use: use, Short: short, Args: cobra.ExactArgs(len(kinds)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			for i, a := range args {
-				if kinds[i] != "account" {
-					if _, err := parseIDOf(kinds[i], a); err != nil {
-						return err
-					}
-				}
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			ids := make([]int64, len(args))
-			for i, a := range args {
-				if ids[i], err = resolveIDOf(cmd.Context(), c, kinds[i], a); err != nil {
-					return err
-				}
-			}
-			return run(cmd, c, ids)
-		},
-	}
+	return &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(len(kinds)), RunE: withIDs(g, kinds, run)}
 }
 
 func newPMListCmd(g *globals) *cobra.Command {
@@ -168,12 +140,8 @@ func newPMChargeCmd(g *globals) *cobra.Command {
 		Use: "charge ACCOUNT --amount 53.11 [--method ID]", Short: "Charge a method on file through the gateway (default method unless --method)",
 		Args: cobra.ExactArgs(1),
 		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			_, minor, err := accountAmount(cmd, c, id, amount)
-			if err != nil {
-				return err
-			}
 			var at billing.PaymentAttempt
-			body := map[string]any{"amount": minor}
+			body := map[string]any{"amount": amount}
 			if method > 0 {
 				body["payment_method_id"] = method
 			}
@@ -191,18 +159,13 @@ func newPMChargeCmd(g *globals) *cobra.Command {
 }
 
 func printAttempts(cmd *cobra.Command, g *globals, as []billing.PaymentAttempt) error {
-	if g.json() {
-		return printJSON(cmd.OutOrStdout(), as)
-	}
-	t := newTable(cmd.OutOrStdout(), "ID", "WHEN", "TRIGGER", "ATTEMPT", "METHOD", "AMOUNT", "STATUS", "PAYMENT", "WHY")
-	for _, a := range as {
+	return printList(cmd.OutOrStdout(), g, as, "ID,WHEN,TRIGGER,ATTEMPT,METHOD,AMOUNT,STATUS,PAYMENT,WHY", func(a billing.PaymentAttempt) []any {
 		pay := "-"
 		if a.PaymentID != nil {
 			pay = strconv.FormatInt(*a.PaymentID, 10)
 		}
-		t.row(a.ID, a.CreatedAt.Local().Format("2006-01-02 15:04"), a.Trigger, a.AttemptNo, a.PaymentMethodID, money(a.Amount, a.Currency), a.Status, pay, strings.TrimSpace(a.FailureCode+" "+a.FailureMessage))
-	}
-	return t.flush()
+		return []any{a.ID, a.CreatedAt.Local().Format("2006-01-02 15:04"), a.Trigger, a.AttemptNo, a.PaymentMethodID, money(a.Amount, a.Currency), a.Status, pay, strings.TrimSpace(a.FailureCode + " " + a.FailureMessage)}
+	})
 }
 
 func newPMAttemptsCmd(g *globals) *cobra.Command {
@@ -246,7 +209,7 @@ func newDepositSlipCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				q = append(q, "batch="+strconv.FormatInt(id, 10))
+				q = append(q, strconv.FormatInt(id, 10))
 			}
 			if format == "" {
 				format = "pdf"
@@ -258,22 +221,9 @@ func newDepositSlipCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			req, err := http.NewRequestWithContext(cmd.Context(), http.MethodGet, c.BaseURL+"/api/v1/deposit-slips?"+strings.Join(q, "&")+"&format="+format, nil)
+			data, err := c.GetFile(cmd.Context(), "/api/v1/deposit-slips", url.Values{"batch": q, "format": {format}})
 			if err != nil {
 				return err
-			}
-			req.Header.Set("Authorization", "Bearer "+c.Token)
-			resp, err := c.HTTP.Do(req)
-			if err != nil {
-				return err
-			}
-			defer resp.Body.Close()
-			data, err := io.ReadAll(resp.Body)
-			if err != nil {
-				return err
-			}
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("deposit slip: %s: %s", resp.Status, strings.TrimSpace(string(data)))
 			}
 			if err := os.WriteFile(file, data, 0o644); err != nil {
 				return err

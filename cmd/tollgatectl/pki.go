@@ -1,59 +1,16 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/internal/pki"
 )
-
-// The files of a PKI directory (pki init) and of an agent's directory
-// (agent enroll).
-const (
-	caCertFile         = "ca.pem"
-	caKeyFile          = "ca-key.pem"
-	controllerCertFile = "controller.pem"
-	controllerKeyFile  = "controller-key.pem"
-	agentCertFile      = "agent.pem"
-	agentKeyFile       = "agent-key.pem"
-)
-
-// parseValidity reads a certificate lifetime: years ("10y", 365 days each),
-// days ("90d") or a Go duration ("720h").
-func parseValidity(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	var d time.Duration
-	var err error
-	if n, ok := strings.CutSuffix(s, "y"); ok {
-		d, err = days(n, 365)
-	} else if n, ok := strings.CutSuffix(s, "d"); ok {
-		d, err = days(n, 1)
-	} else {
-		d, err = time.ParseDuration(s)
-	}
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("validity %q is not a positive duration: years (\"10y\"), days (\"365d\") or hours (\"720h\")", s)
-	}
-	return d, nil
-}
-
-func days(n string, per int) (time.Duration, error) {
-	v, err := strconv.Atoi(n)
-	if err != nil || v <= 0 || v > 100*365/per {
-		return 0, errors.New("bad number")
-	}
-	return time.Duration(v*per) * 24 * time.Hour, nil
-}
 
 // defaultControllerHosts are the names the controller's certificate gets
 // when --controller-host is not given: this machine's host name and the
@@ -64,17 +21,6 @@ func defaultControllerHosts() []string {
 		hosts = append(hosts, h)
 	}
 	return append(hosts, "localhost", "127.0.0.1", "::1")
-}
-
-type pkiFiles struct {
-	Dir            string    `json:"dir"`
-	CACert         string    `json:"ca_cert"`
-	CAKey          string    `json:"ca_key"`
-	CANotAfter     time.Time `json:"ca_not_after"`
-	ControllerCert string    `json:"controller_cert"`
-	ControllerKey  string    `json:"controller_key"`
-	ControllerSANs []string  `json:"controller_sans"`
-	NotAfter       time.Time `json:"controller_not_after"`
 }
 
 func newPKICmd(g *globals) *cobra.Command {
@@ -113,49 +59,27 @@ certificate from the existing CA.`,
 		Example: `  tollgatectl pki init --dir /etc/tollgate/pki --controller-host controller.isp.example --controller-host 10.20.0.5`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			caV, err := parseValidity(caValidity)
+			caV, err := pki.ParseValidity(caValidity)
 			if err != nil {
 				return fmt.Errorf("--ca-validity: %w", err)
 			}
-			ctrlV, err := parseValidity(ctrlValidity)
+			ctrlV, err := pki.ParseValidity(ctrlValidity)
 			if err != nil {
 				return fmt.Errorf("--controller-validity: %w", err)
 			}
 			if len(hosts) == 0 {
 				hosts = defaultControllerHosts()
 			}
-			if !force {
-				for _, name := range []string{caCertFile, caKeyFile, controllerCertFile, controllerKeyFile} {
-					if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-						return fmt.Errorf("%s already holds %s: a new CA would lock out every agent enrolled with the old one; use --force to replace it, \"agent enroll\" to use it, or \"pki controller-cert\" to renew the controller's certificate", dir, name)
-					}
-				}
-			}
-			ca, err := pki.NewCA(caV)
+			f, err := pki.InitDir(dir, hosts, caV, ctrlV, force)
 			if err != nil {
 				return err
 			}
-			srv, err := ca.IssueServer(hosts, ctrlV)
-			if err != nil {
-				return fmt.Errorf("--controller-host: %w", err)
-			}
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return err
-			}
-			f := pkiPaths(dir)
-			if err := ca.Write(pki.Files{Cert: f.CACert, Key: f.CAKey}, force); err != nil {
-				return err
-			}
-			if err := srv.Write(pki.Files{Cert: f.ControllerCert, Key: f.ControllerKey}, force); err != nil {
-				return err
-			}
-			f.CANotAfter, f.NotAfter, f.ControllerSANs = ca.Cert.NotAfter.UTC(), srv.Cert.NotAfter.UTC(), sans(srv)
 			if g.json() {
 				return printJSON(cmd.OutOrStdout(), f)
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Created the %s in %s (valid until %s):\n", pki.CACommonName, f.Dir, f.CANotAfter.Format(time.DateOnly))
-			fmt.Fprintf(out, "  %-19s CA certificate\n  %-19s CA private key (0600): keep it safe; \"agent enroll\" needs it\n", caCertFile, caKeyFile)
+			fmt.Fprintf(out, "  %-19s CA certificate\n  %-19s CA private key (0600): keep it safe; \"agent enroll\" needs it\n", pki.CACertFile, pki.CAKeyFile)
 			printControllerCert(out, f)
 			fmt.Fprintf(out, "\nNext, for each POP: tollgatectl agent enroll POP --pki-dir %s --out DIR\n", f.Dir)
 			return nil
@@ -176,26 +100,17 @@ certificate from the existing CA.`,
 		Example: `  tollgatectl pki controller-cert --dir /etc/tollgate/pki --controller-host controller.isp.example`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := parseValidity(renewValidity)
+			v, err := pki.ParseValidity(renewValidity)
 			if err != nil {
 				return fmt.Errorf("--validity: %w", err)
 			}
 			if len(renewHosts) == 0 {
 				renewHosts = defaultControllerHosts()
 			}
-			f := pkiPaths(renewDir)
-			ca, err := loadCA(renewDir)
+			f, err := pki.RenewController(renewDir, renewHosts, v)
 			if err != nil {
 				return err
 			}
-			srv, err := ca.IssueServer(renewHosts, v)
-			if err != nil {
-				return fmt.Errorf("--controller-host: %w", err)
-			}
-			if err := srv.Write(pki.Files{Cert: f.ControllerCert, Key: f.ControllerKey}, true); err != nil {
-				return err
-			}
-			f.CANotAfter, f.NotAfter, f.ControllerSANs = ca.Cert.NotAfter.UTC(), srv.Cert.NotAfter.UTC(), sans(srv)
 			if g.json() {
 				return printJSON(cmd.OutOrStdout(), f)
 			}
@@ -212,44 +127,11 @@ certificate from the existing CA.`,
 	return cmd
 }
 
-func pkiPaths(dir string) pkiFiles {
-	if abs, err := filepath.Abs(dir); err == nil {
-		dir = abs
-	}
-	return pkiFiles{Dir: dir, CACert: filepath.Join(dir, caCertFile), CAKey: filepath.Join(dir, caKeyFile),
-		ControllerCert: filepath.Join(dir, controllerCertFile), ControllerKey: filepath.Join(dir, controllerKeyFile)}
-}
-
-func loadCA(dir string) (*pki.CA, error) {
-	ca, err := pki.LoadCA(filepath.Join(dir, caCertFile), filepath.Join(dir, caKeyFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s holds no CA (%s and %s): run \"tollgatectl pki init --dir %s\" first", dir, caCertFile, caKeyFile, dir)
-	}
-	return ca, err
-}
-
-func sans(kp *pki.KeyPair) []string {
-	out := append([]string(nil), kp.Cert.DNSNames...)
-	for _, ip := range kp.Cert.IPAddresses {
-		out = append(out, ip.String())
-	}
-	return out
-}
-
-func printControllerCert(out io.Writer, f pkiFiles) {
+func printControllerCert(out io.Writer, f pki.DirFiles) {
 	fmt.Fprintf(out, "  %-19s controller certificate for %s (valid until %s)\n  %-19s its private key (0600)\n",
-		controllerCertFile, strings.Join(f.ControllerSANs, ", "), f.NotAfter.Format(time.DateOnly), controllerKeyFile)
+		pki.ControllerCertFile, strings.Join(f.ControllerSANs, ", "), f.NotAfter.Format(time.DateOnly), pki.ControllerKeyFile)
 	fmt.Fprintf(out, "\nController config (deploy/controller.example.yaml):\n\ngrpc:\n  tls:\n    cert_file: %s\n    key_file: %s\n    client_ca_file: %s\n",
 		f.ControllerCert, f.ControllerKey, f.CACert)
-}
-
-type enrollment struct {
-	POP      string    `json:"pop"`
-	Serial   string    `json:"serial"`
-	NotAfter time.Time `json:"not_after"`
-	CertFile string    `json:"cert_file"`
-	KeyFile  string    `json:"key_file"`
-	CAFile   string    `json:"ca_file"`
 }
 
 func newAgentCmd(g *globals) *cobra.Command {
@@ -277,51 +159,14 @@ in there; default: --out).`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pop := args[0]
-			if err := billing.ValidatePOPID(pop); err != nil {
-				return errors.New(billing.ErrorMessage(err))
-			}
-			v, err := parseValidity(validity)
+			v, err := pki.ParseValidity(validity)
 			if err != nil {
 				return fmt.Errorf("--validity: %w", err)
 			}
-			ca, err := loadCA(pkiDir)
+			e, err := pki.Enroll(pkiDir, outDir, configDir, pop, v, force)
 			if err != nil {
 				return err
 			}
-			if err := os.MkdirAll(outDir, 0o700); err != nil {
-				return err
-			}
-			caPath := filepath.Join(outDir, caCertFile)
-			if old, err := os.ReadFile(caPath); err == nil && !pki.SameCert(old, ca.CertPEM()) && !force {
-				return fmt.Errorf("%s holds another CA certificate; use --force to replace it", caPath)
-			}
-			files := pki.Files{Cert: filepath.Join(outDir, agentCertFile), Key: filepath.Join(outDir, agentKeyFile)}
-			if !force {
-				for _, p := range []string{files.Cert, files.Key} {
-					if _, err := os.Stat(p); err == nil {
-						return fmt.Errorf("%s already exists; use --force to replace it (to renew the certificate)", p)
-					}
-				}
-			}
-			kp, err := ca.IssueAgent(pop, v)
-			if err != nil {
-				return err
-			}
-			if err := kp.Write(files, force); err != nil {
-				return err
-			}
-			if err := pki.WriteFile(caPath, ca.CertPEM(), 0o644, true); err != nil {
-				return err
-			}
-			in := configDir
-			if in == "" {
-				in = outDir
-			}
-			if abs, err := filepath.Abs(in); err == nil && configDir == "" {
-				in = abs
-			}
-			e := enrollment{POP: pop, Serial: kp.Cert.SerialNumber.Text(16), NotAfter: kp.Cert.NotAfter.UTC(),
-				CertFile: filepath.Join(in, agentCertFile), KeyFile: filepath.Join(in, agentKeyFile), CAFile: filepath.Join(in, caCertFile)}
 			if g.json() {
 				return printJSON(cmd.OutOrStdout(), e)
 			}

@@ -20,13 +20,13 @@ func TestParseValidity(t *testing.T) {
 	for in, want := range map[string]time.Duration{
 		"1y": 365 * 24 * time.Hour, "10y": 3650 * 24 * time.Hour, "90d": 90 * 24 * time.Hour, "720h": 720 * time.Hour, " 2d ": 48 * time.Hour,
 	} {
-		if got, err := parseValidity(in); err != nil || got != want {
-			t.Errorf("parseValidity(%q) = %s, %v; want %s", in, got, err, want)
+		if got, err := pki.ParseValidity(in); err != nil || got != want {
+			t.Errorf("ParseValidity(%q) = %s, %v; want %s", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"", "0d", "-1y", "y", "1.5y", "abc", "0s", "-5h", "1000y"} {
-		if _, err := parseValidity(in); err == nil {
-			t.Errorf("parseValidity(%q) succeeded", in)
+		if _, err := pki.ParseValidity(in); err == nil {
+			t.Errorf("ParseValidity(%q) succeeded", in)
 		}
 	}
 }
@@ -119,12 +119,12 @@ func TestPKIInitAndAgentEnroll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var e enrollment
+	var e pki.Enrollment
 	if err := json.Unmarshal([]byte(out), &e); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	if e.POP != "north-1" || e.CertFile != "/etc/tollgate/tls/agent.pem" || e.CAFile != "/etc/tollgate/tls/ca.pem" || e.Serial == "" {
-		t.Errorf("json enrollment %+v", e)
+		t.Errorf("json pki.Enrollment %+v", e)
 	}
 	renewed, _ := tls.LoadX509KeyPair(filepath.Join(agentDir, "agent.pem"), filepath.Join(agentDir, "agent-key.pem"))
 	if renewed.Leaf == nil || renewed.Leaf.SerialNumber.Cmp(kp.Leaf.SerialNumber) == 0 {
@@ -153,7 +153,7 @@ func TestPKIControllerCertRenews(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var f pkiFiles
+	var f pki.DirFiles
 	if err := json.Unmarshal([]byte(out), &f); err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 
 	"github.com/spf13/cobra"
 
-	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
@@ -22,8 +20,8 @@ func newPlanCmd(g *globals) *cobra.Command {
 }
 
 func newPlanCreateCmd(g *globals) *cobra.Command {
-	var p billing.Plan
-	var price, currency, interval, idemKey string
+	var name, price, currency, interval, idemKey string
+	var taxable bool
 	cmd := &cobra.Command{
 		Use:   "create --name NAME --price AMOUNT --currency CODE [--interval monthly] [--taxable]",
 		Short: "Create a plan: a price per billing interval in one currency",
@@ -31,31 +29,24 @@ func newPlanCreateCmd(g *globals) *cobra.Command {
   tollgatectl plan create --name "Rural annual" --price 500 --currency USD --interval annual`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			amount, err := parseAmount(price, billing.Currency(currency))
-			if err != nil {
-				return fmt.Errorf("--price: %w", err)
-			}
-			if _, err := billing.ParseInterval(interval); err != nil {
-				return fmt.Errorf("--interval %q is not one of monthly, quarterly, annual", interval)
-			}
-			p.Price, p.Currency, p.Interval = amount, billing.Currency(currency), billing.Interval(interval)
 			c, err := g.client()
 			if err != nil {
 				return err
 			}
+			body := map[string]any{"name": name, "price": price, "currency": currency, "interval": interval, "taxable": taxable}
 			var out billing.Plan
-			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/plans", nil, orNewKey(idemKey), p, &out); err != nil {
+			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/plans", nil, orNewKey(idemKey), body, &out); err != nil {
 				return err
 			}
-			return printPlans(cmd.OutOrStdout(), g, []billing.Plan{out}, true)
+			return printPlan(cmd.OutOrStdout(), g, out)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&p.Name, "name", "", "plan name, unique (required)")
+	f.StringVar(&name, "name", "", "plan name, unique (required)")
 	f.StringVar(&price, "price", "", "price per interval as a decimal amount, e.g. 49.99 (required)")
 	f.StringVar(&currency, "currency", "", "ISO 4217 currency code, e.g. USD (required)")
 	f.StringVar(&interval, "interval", "monthly", "billing interval: monthly, quarterly, annual")
-	f.BoolVar(&p.Taxable, "taxable", false, "tax the plan's charges at the account's jurisdiction's rates")
+	f.BoolVar(&taxable, "taxable", false, "tax the plan's charges at the account's jurisdiction's rates")
 	for _, n := range []string{"name", "price", "currency"} {
 		_ = cmd.MarkFlagRequired(n)
 	}
@@ -63,54 +54,27 @@ func newPlanCreateCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func newPlanListCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "list",
-		Short:   "List plans",
-		Example: "  tollgatectl plan list",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			var p pageOf[billing.Plan]
-			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/plans", nil, "", nil, &p); err != nil {
-				return err
-			}
-			return printPlans(cmd.OutOrStdout(), g, p.Items, false)
-		},
+// planColumns are a plan table's.
+const planColumns = "ID,NAME,PRICE,INTERVAL,TAXABLE"
+
+func planRow(p billing.Plan) []any {
+	return []any{p.ID, p.Name, money(p.Price, p.Currency), p.Interval, yesNo(p.Taxable)}
+}
+
+func printPlan(w io.Writer, g *globals, p billing.Plan) error {
+	if g.json() {
+		return printJSON(w, p)
 	}
+	return printList(w, g, []billing.Plan{p}, planColumns, planRow)
+}
+
+func newPlanListCmd(g *globals) *cobra.Command {
+	return listCmd(g, listing[billing.Plan]{use: "list", short: "List plans", example: "  tollgatectl plan list",
+		path: "/api/v1/plans", headers: planColumns, row: planRow})
 }
 
 func newPlanShowCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "show ID",
-		Short:   "Show a plan",
-		Example: "  tollgatectl plan show 3",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "plan", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			var p billing.Plan
-			if err := c.Do(cmd.Context(), http.MethodGet, idPath("/api/v1/plans", id), nil, "", nil, &p); err != nil {
-				return err
-			}
-			return printPlans(cmd.OutOrStdout(), g, []billing.Plan{p}, true)
-		}),
-	}
-}
-
-func printPlans(w io.Writer, g *globals, plans []billing.Plan, single bool) error {
-	if g.json() {
-		if single && len(plans) == 1 {
-			return printJSON(w, plans[0])
-		}
-		return printJSON(w, plans)
-	}
-	t := newTable(w, "ID", "NAME", "PRICE", "INTERVAL", "TAXABLE")
-	for _, p := range plans {
-		t.row(p.ID, p.Name, money(p.Price, p.Currency), p.Interval, yesNo(p.Taxable))
-	}
-	return t.flush()
+	return showCmd(g, "show ID", "Show a plan", "  tollgatectl plan show 3", "plan", "/api/v1/plans", printPlan)
 }
 
 func newTaxRateCmd(g *globals) *cobra.Command {
@@ -128,9 +92,6 @@ func newTaxRateCmd(g *globals) *cobra.Command {
   tollgatectl tax-rate set --jurisdiction US-TX-AUSTIN --name "Austin city tax" --rate 0.02`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := r.Validate(); err != nil {
-				return fmt.Errorf("%s", billing.ErrorMessage(err))
-			}
 			c, err := g.client()
 			if err != nil {
 				return err
@@ -139,7 +100,7 @@ func newTaxRateCmd(g *globals) *cobra.Command {
 			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/tax-rates", nil, orNewKey(idemKey), r, &out); err != nil {
 				return err
 			}
-			return printTaxRates(cmd.OutOrStdout(), g, []billing.TaxRate{out})
+			return printList(cmd.OutOrStdout(), g, []billing.TaxRate{out}, taxRateColumns, taxRateRow)
 		},
 	}
 	f := set.Flags()
@@ -150,34 +111,12 @@ func newTaxRateCmd(g *globals) *cobra.Command {
 		_ = set.MarkFlagRequired(n)
 	}
 	addKeyFlag(set, &idemKey)
-	list := &cobra.Command{
-		Use:     "list",
-		Short:   "List tax rates by jurisdiction",
-		Example: "  tollgatectl tax-rate list",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			var p pageOf[billing.TaxRate]
-			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/tax-rates", nil, "", nil, &p); err != nil {
-				return err
-			}
-			return printTaxRates(cmd.OutOrStdout(), g, p.Items)
-		},
-	}
+	list := listCmd(g, listing[billing.TaxRate]{use: "list", short: "List tax rates by jurisdiction", example: "  tollgatectl tax-rate list",
+		path: "/api/v1/tax-rates", headers: taxRateColumns, row: taxRateRow})
 	cmd.AddCommand(set, list)
 	return cmd
 }
 
-func printTaxRates(w io.Writer, g *globals, rates []billing.TaxRate) error {
-	if g.json() {
-		return printJSON(w, rates)
-	}
-	t := newTable(w, "JURISDICTION", "NAME", "RATE", "PERCENT")
-	for _, r := range rates {
-		t.row(r.Jurisdiction, r.Name, r.Rate, r.Percent())
-	}
-	return t.flush()
-}
+const taxRateColumns = "JURISDICTION,NAME,RATE,PERCENT"
+
+func taxRateRow(r billing.TaxRate) []any { return []any{r.Jurisdiction, r.Name, r.Rate, r.Percent()} }

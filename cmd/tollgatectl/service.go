@@ -94,63 +94,21 @@ func newServiceCreateCmd(g *globals) *cobra.Command {
 }
 
 func newServiceListCmd(g *globals) *cobra.Command {
-	var f billing.ServiceFilter
-	var state string
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List services (all pages), optionally by POP and desired state",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			f.State = billing.DesiredState(state)
-			all, err := allPages(func(after int64) ([]billing.Service, int64, error) {
-				f.AfterID = after
-				page, err := c.Services(cmd.Context(), f)
-				return page.Items, page.NextAfter, err
-			})
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), all)
-			}
-			t := newTable(cmd.OutOrStdout(), "ID", "POP", "NAME", "METHOD", "DESIRED", "REVISION", "CONFIRMED")
-			for _, s := range all {
-				t.row(s.ID, s.POP, s.Name, s.Binding.Method, s.DesiredState, s.Revision, confirmation(s))
-			}
-			return t.flush()
+	return listCmd(g, listing[billing.Service]{
+		use: "list", short: "List services (all pages), optionally by POP and desired state", path: "/api/v1/services",
+		params: []param{
+			{"pop", "pop", "only this POP", textParam},
+			{"state", "state", "only this desired state: active or suspended", textParam},
 		},
-	}
-	cmd.Flags().StringVar(&f.POP, "pop", "", "only this POP")
-	cmd.Flags().StringVar(&state, "state", "", "only this desired state: active or suspended")
-	cmd.Flags().IntVar(&f.Limit, "page-size", 500, "services fetched per request")
-	return cmd
+		headers: "ID,POP,NAME,METHOD,DESIRED,REVISION,CONFIRMED",
+		row: func(s billing.Service) []any {
+			return []any{s.ID, s.POP, s.Name, s.Binding.Method, s.DesiredState, s.Revision, confirmation(s)}
+		},
+	})
 }
 
 func newServiceShowCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "show ID",
-		Short: "Show a service: desired state, why, and when the agent last confirmed it",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("service", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			s, err := c.Service(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			return printService(cmd.OutOrStdout(), g, s)
-		},
-	}
+	return showCmd(g, "show ID", "Show a service: desired state, why, and when the agent last confirmed it", "", "service", "/api/v1/services", printService)
 }
 
 func newServiceStateCmd(g *globals, state billing.DesiredState) *cobra.Command {

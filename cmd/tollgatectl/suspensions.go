@@ -41,53 +41,23 @@ still delinquent are suspended; those that paid meanwhile are skipped.`,
 }
 
 func newSuspensionsListCmd(g *globals) *cobra.Command {
-	var status string
-	cmd := &cobra.Command{
-		Use:   "list [--status pending|decided]",
-		Short: "List held suspension batches, newest first",
-		Example: `  tollgatectl suspensions list --status pending
+	return listCmd(g, listing[billing.SuspensionBatch]{
+		use:   "list [--status pending|decided]",
+		short: "List held suspension batches, newest first",
+		example: `  tollgatectl suspensions list --status pending
   tollgatectl suspensions list -o json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if status != "" && status != "pending" && status != "decided" {
-				return fmt.Errorf("--status %q is not one of pending, decided", status)
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			bs, err := c.SuspensionBatches(cmd.Context(), status)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), bs)
-			}
-			t := newTable(cmd.OutOrStdout(), "ID", "SWEEP", "STATUS", "PENDING", "CREATED", "DECIDED BY", "REASONS")
-			for _, b := range bs {
-				t.row(b.ID, b.SweepID, b.Status, b.Pending, b.CreatedAt.Local().Format(time.RFC3339), orDash(b.DecidedBy), orDash(strings.Join(b.Reasons, "; ")))
-			}
-			return t.flush()
+		path:    "/api/v1/suspension-batches",
+		params:  []param{{"status", "status", "only batches in this status: pending (waiting for a decision) or decided", textParam}},
+		headers: "ID,SWEEP,STATUS,PENDING,CREATED,DECIDED BY,REASONS",
+		row: func(b billing.SuspensionBatch) []any {
+			return []any{b.ID, b.SweepID, b.Status, b.Pending, localTime(b.CreatedAt), orDash(b.DecidedBy), orDash(strings.Join(b.Reasons, "; "))}
 		},
-	}
-	cmd.Flags().StringVar(&status, "status", "", "only batches in this status: pending (waiting for a decision) or decided")
-	return cmd
+	})
 }
 
 func newSuspensionsShowCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "show ID",
-		Short:   "Show a held suspension batch: why it was held, and each account with its services, POPs, why and decision",
-		Example: "  tollgatectl suspensions show 7",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "suspension batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			b, err := c.SuspensionBatch(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			return printSuspensionBatch(cmd.OutOrStdout(), g, b)
-		}),
-	}
+	return showCmd(g, "show ID", "Show a held suspension batch: why it was held, and each account with its services, POPs, why and decision",
+		"  tollgatectl suspensions show 7", "suspension batch", "/api/v1/suspension-batches", printSuspensionBatch)
 }
 
 func printSuspensionBatch(w io.Writer, g *globals, b billing.SuspensionBatch) error {
@@ -200,69 +170,36 @@ func newNoticesCmd(g *globals) *cobra.Command {
 }
 
 func newNoticesListCmd(g *globals) *cobra.Command {
-	var account accountFlag
-	var status, kind string
-	cmd := &cobra.Command{
-		Use:   "list [--account ACCOUNT] [--status queued|sent|failed] [--kind reminder|suspended|restored]",
-		Short: "List notices to subscribers (every page), oldest first, with their delivery status",
-		Example: `  tollgatectl notices list --account 42
+	return listCmd(g, listing[billing.Notice]{
+		use:   "list [--account ACCOUNT] [--status queued|sent|failed|superseded] [--kind reminder|suspended|restored]",
+		short: "List notices to subscribers (every page), oldest first, with their delivery status",
+		example: `  tollgatectl notices list --account 42
   tollgatectl notices list --status failed`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			switch {
-			case status != "" && status != billing.NoticeQueued && status != billing.NoticeSent && status != billing.NoticeFailed &&
-				status != billing.NoticeSuperseded:
-				return fmt.Errorf("--status %q is not one of queued, sent, failed, superseded", status)
-			case kind != "" && !billing.NoticeKind(kind).Valid():
-				return fmt.Errorf("--kind %q is not one of reminder, suspended, restored", kind)
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			accountID, err := account.id(cmd.Context(), c)
-			if err != nil {
-				return err
-			}
-			f := billing.NoticeFilter{AccountID: accountID, Status: status, Kind: billing.NoticeKind(kind), Limit: 1000}
-			all, err := allPages(func(after int64) ([]billing.Notice, int64, error) {
-				f.AfterID = after
-				p, err := c.Notices(cmd.Context(), f)
-				return p.Items, p.NextAfter, err
-			})
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), all)
-			}
-			t := newTable(cmd.OutOrStdout(), "ID", "ACCOUNT", "KIND", "STATUS", "TO", "ATTEMPTS", "CREATED", "SENT / NEXT ATTEMPT", "LAST ERROR / WHY SUPERSEDED")
-			for _, n := range all {
-				when := n.NextAttemptAt.Local().Format(time.RFC3339)
-				if n.SentAt != nil {
-					when = n.SentAt.Local().Format(time.RFC3339)
-				}
-				note := n.LastError
-				switch n.Status {
-				case billing.NoticeFailed:
-					when = "-"
-				case billing.NoticeSuperseded:
-					when, note = "-", n.SupersededReason
-				}
-				kind := string(n.Kind)
-				if n.Kind == billing.NoticeReminder && n.DaysBefore > 0 {
-					kind += fmt.Sprintf(" (%d days before)", n.DaysBefore)
-				}
-				t.row(n.ID, n.AccountID, kind, n.Status, n.To, n.Attempts, n.CreatedAt.Local().Format(time.RFC3339), when, orDash(note))
-			}
-			return t.flush()
+		path: "/api/v1/notices",
+		params: []param{
+			{"account", "account_id", "only this account's notices", accountParam},
+			{"status", "status", "only notices in this status: queued, sent, failed, superseded", textParam},
+			{"kind", "kind", "only notices of this kind: reminder, suspended, restored", textParam},
 		},
-	}
-	f := cmd.Flags()
-	addAccountFlag(cmd, &account, "only this account's notices")
-	f.StringVar(&status, "status", "", "only notices in this status: queued, sent, failed, superseded")
-	f.StringVar(&kind, "kind", "", "only notices of this kind: reminder, suspended, restored")
-	return cmd
+		headers: "ID,ACCOUNT,KIND,STATUS,TO,ATTEMPTS,CREATED,SENT / NEXT ATTEMPT,LAST ERROR / WHY SUPERSEDED",
+		row: func(n billing.Notice) []any {
+			when, note := localTime(n.NextAttemptAt), n.LastError
+			if n.SentAt != nil {
+				when = localTime(*n.SentAt)
+			}
+			switch n.Status {
+			case billing.NoticeFailed:
+				when = "-"
+			case billing.NoticeSuperseded:
+				when, note = "-", n.SupersededReason
+			}
+			kind := string(n.Kind)
+			if n.Kind == billing.NoticeReminder && n.DaysBefore > 0 {
+				kind += fmt.Sprintf(" (%d days before)", n.DaysBefore)
+			}
+			return []any{n.ID, n.AccountID, kind, n.Status, n.To, n.Attempts, localTime(n.CreatedAt), when, orDash(note)}
+		},
+	})
 }
 
 func newNoticesResendCmd(g *globals) *cobra.Command {

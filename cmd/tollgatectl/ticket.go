@@ -38,68 +38,27 @@ and read.`,
 }
 
 func newTicketListCmd(g *globals) *cobra.Command {
-	var status string
-	var account accountFlag
-	cmd := &cobra.Command{
-		Use:   "list [--status open|answered|closed] [--account ACCOUNT]",
-		Short: "List support tickets (every page), newest first, without their messages",
-		Example: `  tollgatectl ticket list --status open
+	return listCmd(g, listing[billing.Ticket]{
+		use:   "list [--status open|answered|closed] [--account ACCOUNT]",
+		short: "List support tickets (every page), newest first, without their messages",
+		example: `  tollgatectl ticket list --status open
   tollgatectl ticket list --account 42
   tollgatectl ticket list -o json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			switch {
-			case status != "" && !billing.TicketStatus(status).Valid():
-				return fmt.Errorf("--status %q is not one of open, answered, closed", status)
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			accountID, err := account.id(cmd.Context(), c)
-			if err != nil {
-				return err
-			}
-			f := billing.TicketFilter{AccountID: accountID, Status: billing.TicketStatus(status), Limit: 1000}
-			all, err := allPages(func(after int64) ([]billing.Ticket, int64, error) {
-				f.AfterID = after
-				p, err := c.Tickets(cmd.Context(), f)
-				return p.Items, p.NextAfter, err
-			})
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), all)
-			}
-			t := newTable(cmd.OutOrStdout(), "ID", "ACCOUNT", "STATUS", "OPENED", "UPDATED", "SUBJECT")
-			for _, tk := range all {
-				t.row(tk.ID, tk.AccountNumber, tk.Status, localTime(tk.CreatedAt), localTime(tk.UpdatedAt), oneLine(tk.Subject))
-			}
-			return t.flush()
+		path: "/api/v1/tickets",
+		params: []param{
+			{"status", "status", "only tickets in this status: open (waiting for staff), answered (waiting for the subscriber) or closed", textParam},
+			{"account", "account_id", "only this account's tickets", accountParam},
 		},
-	}
-	f := cmd.Flags()
-	f.StringVar(&status, "status", "", "only tickets in this status: open (waiting for staff), answered (waiting for the subscriber) or closed")
-	addAccountFlag(cmd, &account, "only this account's tickets")
-	return cmd
+		headers: "ID,ACCOUNT,STATUS,OPENED,UPDATED,SUBJECT",
+		row: func(tk billing.Ticket) []any {
+			return []any{tk.ID, tk.AccountNumber, tk.Status, localTime(tk.CreatedAt), localTime(tk.UpdatedAt), oneLine(tk.Subject)}
+		},
+	})
 }
 
 func newTicketShowCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "show ID",
-		Short: "Show a support ticket with every message, oldest first",
-		Example: `  tollgatectl ticket show 17
-  tollgatectl ticket show 17 -o json`,
-		Args: cobra.ExactArgs(1),
-		RunE: withID(g, "ticket", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			tk, err := c.Ticket(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			return printTicket(cmd.OutOrStdout(), g, tk)
-		}),
-	}
+	return showCmd(g, "show ID", "Show a support ticket with every message, oldest first",
+		"  tollgatectl ticket show 17\n  tollgatectl ticket show 17 -o json", "ticket", "/api/v1/tickets", printTicket)
 }
 
 func newTicketReplyCmd(g *globals) *cobra.Command {

@@ -208,7 +208,6 @@ func TestTicketCommandArgumentErrors(t *testing.T) {
 		stdin string
 		frag  string
 	}{
-		{[]string{"ticket", "list", "--status", "pending"}, "", `--status "pending" is not one of open, answered, closed`},
 		{[]string{"ticket", "list", "--account", "-1"}, "", `--account -1 is not an account id`},
 		{[]string{"ticket", "list", "extra"}, "", `unknown command "extra"`},
 		{[]string{"ticket", "show"}, "", `accepts 1 arg(s), received 0`},

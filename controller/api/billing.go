@@ -222,9 +222,19 @@ func (s *Server) registerAccountTypes(types AccountTypeStore) {
 // registerPlans registers the plan and tax-rate endpoints.
 func (s *Server) registerPlans(plans PlanStore) {
 	api := s.api
-	huma.Register(api, op("create-plan", http.MethodPost, "/api/v1/plans", "Create a plan (price in minor units per interval)", RoleAdmin, "plans"),
-		func(ctx context.Context, in *body[billing.Plan]) (*body[billing.Plan], error) {
-			p, err := plans.CreatePlan(ctx, in.Body, s.clock.Now())
+	huma.Register(api, op("create-plan", http.MethodPost, "/api/v1/plans", "Create a plan (a price per interval)", RoleAdmin, "plans"),
+		func(ctx context.Context, in *struct {
+			Body struct {
+				billing.Plan
+				Price feeField `json:"price" doc:"Per interval: minor units, or a decimal in the plan's currency (\"49.99\")."`
+			}
+		}) (*body[billing.Plan], error) {
+			p := in.Body.Plan
+			var err error
+			if p.Price, err = in.Body.Price.in("body.price", p.Currency); err != nil {
+				return nil, err
+			}
+			p, err = plans.CreatePlan(ctx, p, s.clock.Now())
 			return wrap(s, "create-plan", p, err)
 		})
 	huma.Register(api, op("list-plans", http.MethodGet, "/api/v1/plans", "List plans", RoleReader, "plans"),
@@ -313,16 +323,24 @@ func (s *Server) registerAccounts(accounts AccountStore) {
 		"Add a one-time charge to the account's next invoice", RoleBilling, "accounts"),
 		func(ctx context.Context, in *struct {
 			IDPath
-			Body billing.OneTimeCharge
+			Body struct {
+				billing.OneTimeCharge
+				Amount amountField `json:"amount" required:"true"`
+			}
 		}) (*body[billing.OneTimeCharge], error) {
-			in.Body.AccountID = in.ID
-			if err := s.checkNotFuture("body.charge_date", in.Body.ChargeDate); err != nil {
+			ch := in.Body.OneTimeCharge
+			ch.AccountID = in.ID
+			if err := s.checkNotFuture("body.charge_date", ch.ChargeDate); err != nil {
 				return nil, err
 			}
-			if in.Body.ChargeDate.IsZero() {
-				in.Body.ChargeDate = s.today(ctx, 0)
+			if ch.ChargeDate.IsZero() {
+				ch.ChargeDate = s.today(ctx, 0)
 			}
-			c, err := accounts.CreateCharge(ctx, in.Body, s.clock.Now())
+			var err error
+			if ch.Amount, err = s.accountAmount(ctx, "create-charge", "body.amount", in.ID, in.Body.Amount); err != nil {
+				return nil, err
+			}
+			c, err := accounts.CreateCharge(ctx, ch, s.clock.Now())
 			return wrap(s, "create-charge", c, err)
 		})
 	huma.Register(api, op("list-charges", http.MethodGet, "/api/v1/accounts/{id}/charges", "List an account's one-time charges", RoleReader, "accounts"),
@@ -335,7 +353,7 @@ func (s *Server) registerAccounts(accounts AccountStore) {
 		func(ctx context.Context, in *struct {
 			IDPath
 			Body struct {
-				Amount        int64        `json:"amount" minimum:"1" maximum:"100000000000" required:"true" doc:"Minor units."`
+				Amount        amountField  `json:"amount" required:"true"`
 				Memo          string       `json:"memo" minLength:"1" maxLength:"500" required:"true"`
 				EffectiveDate billing.Date `json:"effective_date,omitzero" doc:"Default: today."`
 			}
@@ -344,7 +362,11 @@ func (s *Server) registerAccounts(accounts AccountStore) {
 			if eff.IsZero() {
 				eff = s.today(ctx, 0)
 			}
-			tx, err := accounts.PostCredit(ctx, in.ID, in.Body.Amount, in.Body.Memo, eff, s.clock.Now())
+			amount, err := s.accountAmount(ctx, "create-credit", "body.amount", in.ID, in.Body.Amount)
+			if err != nil {
+				return nil, err
+			}
+			tx, err := accounts.PostCredit(ctx, in.ID, amount, in.Body.Memo, eff, s.clock.Now())
 			return wrap(s, "create-credit", tx, err)
 		})
 }

@@ -44,7 +44,7 @@ var multilineFields = map[string]bool{
 // the Idempotency-Key is claimed, so a refused request changes nothing.
 //
 // JSON bodies are read here (at most maxRequestBody; a larger one is
-// answered 413); CSV bodies are left to their importers, which check their
+// answered 413), YAML ones too, turned into JSON first (yamlToJSON); CSV bodies are left to their importers, which check their
 // fields themselves (billing.CheckText). The gateway's and print vendor's
 // webhooks and the sandbox's card tokenization are signed or exempt and
 // pass unchecked, except their paths.
@@ -53,6 +53,18 @@ func (s *Server) hygiene(mux notePattern, next http.Handler) http.Handler {
 		var problems []*huma.ErrorDetail
 		problems = append(problems, pathProblems(mux, r)...)
 		problems = append(problems, queryProblems(r.URL.RawQuery)...)
+		if len(problems) == 0 && r.Body != nil && r.Body != http.NoBody && yamlBody(r) {
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
+			if err == nil {
+				body, err = yamlToJSON(body)
+			}
+			if err != nil {
+				writeFieldProblems(w, []*huma.ErrorDetail{{Location: "body", Message: "the YAML document: " + err.Error()}})
+				return
+			}
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+			r.Header.Set("Content-Type", "application/json")
+		}
 		if len(problems) == 0 && r.Body != nil && r.Body != http.NoBody && jsonBody(r) &&
 			!strings.HasPrefix(r.URL.Path, "/api/v1/webhooks/") && !strings.HasPrefix(r.URL.Path, "/api/v1/sandbox/") {
 			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))

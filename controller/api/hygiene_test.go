@@ -146,7 +146,9 @@ var (
 	badInts    = []badValue{{"beyond int64", json.Number("100000000000000000000")}, {"3 decimals", json.Number("10.555")}, {"wrong type", "ten"}}
 	badAmounts = []badValue{{"huge", json.Number("9223372036854775807")}, {"over the bound", json.Number("100000000001")},
 		{"negative", json.Number("-5")}, {"huge negative", json.Number("-9223372036854775807")}}
-	badOthers = []badValue{{"wrong type", map[string]any{"x": 1}}}
+	badOthers   = []badValue{{"wrong type", map[string]any{"x": 1}}}
+	badDecimals = []badValue{{"NUL", "1\x00"}, {"control character", "1\x1b[2J"}, {"1 MB string", strings.Repeat("1", mb-1000)},
+		{"3 decimals", "10.555"}, {"negative", "-5"}, {"not a number", "ten"}, {"wrong type", map[string]any{"x": 1}}}
 	moneyName = regexp.MustCompile(`(^|_)(amount|price|fee|balance)$`)
 )
 
@@ -287,6 +289,9 @@ func TestBadInputToEveryMutatingOperation(t *testing.T) {
 
 // badFor lists the bad values for a field of schema fs.
 func badFor(field string, fs map[string]any) []badValue {
+	if _, ok := fs["oneOf"]; ok && moneyName.MatchString(field) { // minor units or a decimal string
+		return slices.Concat(badAmounts, badInts[:2], badDecimals)
+	}
 	switch fs["type"] {
 	case "string":
 		if fs["format"] == "date" {
@@ -429,6 +434,9 @@ func (h *hygieneEnv) known(name string) (any, bool) {
 func (h *hygieneEnv) example(name string, s map[string]any, resolve func(map[string]any) map[string]any, depth int) any {
 	if v, ok := h.known(name); ok {
 		return v
+	}
+	if alts, ok := s["oneOf"].([]any); ok && len(alts) > 0 { // an amount: minor units or a decimal
+		return h.example(name, resolve(alts[0].(map[string]any)), resolve, depth)
 	}
 	if e, ok := s["enum"].([]any); ok && len(e) > 0 {
 		for _, x := range e {

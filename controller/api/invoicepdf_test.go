@@ -116,7 +116,7 @@ func TestInvoiceAndStatementPDFs(t *testing.T) {
 	if r := e.do("GET", "/api/v1/accounts/1/statement.pdf", readerToken, "", ""); r.status != 200 {
 		t.Errorf("statement with the default period: %d %s", r.status, r.body)
 	}
-	for q, want := range map[string]int{"?from=2026-13-01": 422, "?from=2026-12-31&to=2026-12-01": 422} {
+	for q, want := range map[string]int{"?from=2026-13-01": 422, "?from=Jan+1": 422, "?to=Jan+1": 422, "?from=2026-12-31&to=2026-12-01": 422} {
 		if r := e.do("GET", "/api/v1/accounts/1/statement.pdf"+q, readerToken, "", ""); r.status != want {
 			t.Errorf("statement%s: %d %s; want %d", q, r.status, r.body, want)
 		}

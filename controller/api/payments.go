@@ -126,19 +126,27 @@ func (s *Server) registerPayments(payments PaymentStore) {
 		"Record a check, cash, wire, money order or other payment; applied to the oldest open invoices, overpayment kept as credit", RoleBilling, "payments")),
 		func(ctx context.Context, in *struct {
 			IDPath
-			Body billing.NewPayment
+			Body struct {
+				billing.NewPayment
+				Amount amountField `json:"amount"`
+			}
 		}) (*body[billing.Payment], error) {
-			in.Body.AccountID = in.ID
-			if err := s.checkNotFuture("body.received_date", in.Body.ReceivedDate); err != nil {
+			np := in.Body.NewPayment
+			np.AccountID = in.ID
+			if err := s.checkNotFuture("body.received_date", np.ReceivedDate); err != nil {
 				return nil, err
 			}
-			if !in.Body.Method.Manual() && in.Body.Method.Valid() {
-				return nil, huma.Error422UnprocessableEntity("method " + string(in.Body.Method) + " payments are charged through the payment gateway, not recorded by hand")
+			if !np.Method.Manual() && np.Method.Valid() {
+				return nil, huma.Error422UnprocessableEntity("method " + string(np.Method) + " payments are charged through the payment gateway, not recorded by hand")
+			}
+			var err error
+			if np.Amount, err = s.accountAmount(ctx, "post-payment", "body.amount", in.ID, in.Body.Amount); err != nil {
+				return nil, err
 			}
 			if c := txClaimFrom(ctx); c != nil {
-				return s.postPaymentOnce(ctx, payments, c, in.Body)
+				return s.postPaymentOnce(ctx, payments, c, np)
 			}
-			p, err := payments.PostPayment(ctx, in.Body, actor(ctx), s.clock.Now())
+			p, err := payments.PostPayment(ctx, np, actor(ctx), s.clock.Now())
 			return wrap(s, "post-payment", p, err)
 		})
 	huma.Register(api, op("list-payments", http.MethodGet, "/api/v1/payments", "List payments", RoleReader, "payments"),
@@ -160,9 +168,23 @@ func (s *Server) registerPayments(payments PaymentStore) {
 		"Reverse a payment (returned check, chargeback, entry error), optionally with a returned-payment fee; its invoices reopen", RoleBilling, "payments"),
 		func(ctx context.Context, in *struct {
 			IDPath
-			Body billing.Reversal
+			Body struct {
+				billing.Reversal
+				Fee feeField `json:"fee,omitempty" doc:"A returned-payment fee charged to the account, in the payment's currency; 0 or absent for none."`
+			}
 		}) (*body[billing.Payment], error) {
-			p, err := payments.ReversePayment(ctx, in.ID, in.Body, actor(ctx), s.clock.Now())
+			r := in.Body.Reversal
+			r.Fee = in.Body.Fee.minor
+			if in.Body.Fee.isText {
+				orig, err := payments.Payment(ctx, in.ID)
+				if err != nil {
+					return nil, s.toHTTPError("reverse-payment", err)
+				}
+				if r.Fee, err = in.Body.Fee.in("body.fee", orig.Currency); err != nil {
+					return nil, err
+				}
+			}
+			p, err := payments.ReversePayment(ctx, in.ID, r, actor(ctx), s.clock.Now())
 			return wrap(s, "reverse-payment", p, err)
 		})
 }
@@ -177,22 +199,26 @@ func (s *Server) registerRefunds(payments PaymentStore, refunds RefundStore) {
 		func(ctx context.Context, in *struct {
 			IDPath
 			Body struct {
-				Amount int64  `json:"amount" minimum:"1" maximum:"100000000000" required:"true" doc:"Minor units."`
-				Memo   string `json:"memo,omitempty" maxLength:"500"`
+				Amount amountField `json:"amount" required:"true" doc:"In the payment's currency."`
+				Memo   string      `json:"memo,omitempty" maxLength:"500"`
 			}
 		}) (*body[billing.Payment], error) {
 			// Validation first: nothing is reserved, and no gateway is
 			// called, for a request the ledger would refuse.
-			req := billing.RefundRequest{PaymentID: in.ID, Amount: in.Body.Amount, Memo: in.Body.Memo, IdempotencyKey: idempotencyKeyFrom(ctx)}
-			if err := req.Validate(); err != nil {
-				return nil, s.toHTTPError("refund-payment", err)
-			}
 			orig, err := payments.Payment(ctx, in.ID)
 			if err != nil {
 				return nil, s.toHTTPError("refund-payment", err)
 			}
+			amount, err := in.Body.Amount.in("body.amount", orig.Currency)
+			if err != nil {
+				return nil, err
+			}
+			req := billing.RefundRequest{PaymentID: in.ID, Amount: amount, Memo: in.Body.Memo, IdempotencyKey: idempotencyKeyFrom(ctx)}
+			if err := req.Validate(); err != nil {
+				return nil, s.toHTTPError("refund-payment", err)
+			}
 			if orig.Gateway == "" || orig.GatewayCharge == "" {
-				p, err := payments.RefundPayment(ctx, in.ID, in.Body.Amount, in.Body.Memo, actor(ctx), s.clock.Now())
+				p, err := payments.RefundPayment(ctx, in.ID, amount, in.Body.Memo, actor(ctx), s.clock.Now())
 				return wrap(s, "refund-payment", p, err)
 			}
 			// Card and ACH money goes back through the gateway, the ledger

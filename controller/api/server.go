@@ -91,12 +91,15 @@ type Server struct {
 	idem     billing.IdempotencyStore
 	// accountTypes dates "today" in an account type's zone (nil: UTC).
 	accountTypes AccountTypeStore
-	charger      *charge.Service
-	methods      MethodStore
-	devClock     DevClock
-	tokens       []Token
-	clock        clock.Clock
-	log          *slog.Logger
+	// accounts reads an account's currency for a decimal amount (nil:
+	// amounts in minor units only).
+	accounts AccountStore
+	charger  *charge.Service
+	methods  MethodStore
+	devClock DevClock
+	tokens   []Token
+	clock    clock.Clock
+	log      *slog.Logger
 
 	api     huma.API
 	handler http.Handler
@@ -132,7 +135,7 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	mux := http.NewServeMux()
 	hcfg := huma.DefaultConfig("Tollgate admin API", cfg.Version)
 	hcfg.Info.Description = "Billing automation for ISPs: services, their desired enforcement state, and (as the product grows) accounts, invoices and payments. " +
-		"Every mutating request needs an Idempotency-Key header; errors are application/problem+json."
+		"Every mutating request needs an Idempotency-Key header; errors are application/problem+json. A JSON request body may be sent as YAML instead (Content-Type application/yaml)."
 	hcfg.OpenAPIPath = "/api/v1/openapi"
 	hcfg.DocsPath = "/api/v1/docs"
 	hcfg.SchemasPath = "/api/v1/schemas"
@@ -149,7 +152,7 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	s.api.UseMiddleware(s.requireRole)
 	s.registerServices()
 	if b := deps.Billing; b != nil {
-		s.accountTypes = b
+		s.accountTypes, s.accounts = b, b
 		s.registerAccountTypes(b)
 		s.registerPlans(b)
 		s.registerAccounts(b)

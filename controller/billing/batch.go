@@ -1,7 +1,9 @@
 package billing
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -30,6 +32,69 @@ type PaymentBatch struct {
 	Lines          []BatchLine `json:"lines"`
 	Count          int         `json:"count"`
 	Total          int64       `json:"total"`
+	// Totals are the lines' sums by method and currency, then "all" per
+	// currency ([PaymentBatch.Tally]); only with the lines.
+	Totals []BatchTotal `json:"totals,omitempty" readOnly:"true"`
+}
+
+// BatchTotal is what a batch's lines of one method (or "all" methods) add
+// up to in one currency.
+type BatchTotal struct {
+	Method   string   `json:"method"` // a PaymentMethod, or "all"
+	Currency Currency `json:"currency,omitempty"`
+	Count    int      `json:"count"`
+	Total    int64    `json:"total"`
+}
+
+// batchMethodOrder is the order of a batch's totals by method.
+var batchMethodOrder = []PaymentMethod{PayCheck, PayCash, PayMoneyOrder, PayWire, PayOther}
+
+// Tally sets the batch's Count, Total and Totals from its lines. A line
+// whose account is not found gets the currency most of the lines are in (a
+// deposit shares one; "" if no account is found), and counts in it.
+func (b *PaymentBatch) Tally() {
+	counts := map[Currency]int{}
+	var main Currency
+	for _, l := range b.Lines {
+		if l.Currency != "" {
+			counts[l.Currency]++
+			if n := counts[l.Currency]; main == "" || n > counts[main] || (n == counts[main] && l.Currency < main) {
+				main = l.Currency
+			}
+		}
+	}
+	b.Count, b.Total, b.Totals = 0, 0, nil
+	all := []BatchTotal{}
+	add := func(ts *[]BatchTotal, method string, l BatchLine) {
+		i := slices.IndexFunc(*ts, func(t BatchTotal) bool { return t.Method == method && t.Currency == l.Currency })
+		if i < 0 {
+			*ts = append(*ts, BatchTotal{Method: method, Currency: l.Currency})
+			i = len(*ts) - 1
+		}
+		(*ts)[i].Count++
+		(*ts)[i].Total += l.Amount
+	}
+	for i := range b.Lines {
+		if b.Lines[i].Currency == "" {
+			b.Lines[i].Currency = main
+		}
+		l := b.Lines[i]
+		b.Count++
+		b.Total += l.Amount
+		add(&b.Totals, string(l.Method), l)
+		add(&all, "all", l)
+	}
+	rank := func(m string) int {
+		if i := slices.Index(batchMethodOrder, PaymentMethod(m)); i >= 0 {
+			return i
+		}
+		return len(batchMethodOrder)
+	}
+	slices.SortFunc(b.Totals, func(x, y BatchTotal) int {
+		return cmp.Or(rank(x.Method)-rank(y.Method), strings.Compare(string(x.Currency), string(y.Currency)))
+	})
+	slices.SortFunc(all, func(x, y BatchTotal) int { return strings.Compare(string(x.Currency), string(y.Currency)) })
+	b.Totals = append(b.Totals, all...)
 }
 
 // BatchLine is one payment in a batch, as staff entered it.
@@ -47,6 +112,9 @@ type BatchLine struct {
 	AccountID     int64  `json:"account_id,omitempty" readOnly:"true"`
 	AccountNumber string `json:"account_number,omitempty" readOnly:"true"`
 	AccountName   string `json:"account_name,omitempty" readOnly:"true"`
+	// Currency is the resolved account's: the line's amount is in it (for
+	// an account not found, the batch's; see [PaymentBatch.Tally]).
+	Currency Currency `json:"currency,omitempty" readOnly:"true"`
 }
 
 // Normalize trims the line's text fields.

@@ -93,3 +93,19 @@ func ParseAmount(s string, c Currency) (int64, error) {
 	}
 	return n, nil
 }
+
+// ParsePositiveAmount parses the decimal amount of a payment, charge,
+// credit, refund or fee as ParseAmount does; it must be more than zero and
+// at most MaxAmount. Errors are EINVALID and quote s.
+func ParsePositiveAmount(s string, c Currency) (int64, error) {
+	n, err := ParseAmount(s, c)
+	switch {
+	case err != nil:
+		return 0, err
+	case n == 0:
+		return 0, Errorf(EINVALID, "amount %q must be more than zero", s)
+	case n > MaxAmount:
+		return 0, Errorf(EINVALID, "amount %q is larger than any amount Tollgate accepts", s)
+	}
+	return n, nil
+}

@@ -160,9 +160,10 @@ func CheckRefundable(p Payment, allocated, amount int64) error {
 		return Errorf(ECONFLICT, "payment %d is %s; it cannot be refunded", p.ID, p.Status)
 	}
 	if n := p.Amount - p.Refunded - p.RefundReserved - allocated; amount > n {
-		msg := fmt.Sprintf("amount %d is more than the payment's unapplied credit (%d)", amount, n)
+		money := func(v int64) string { return string(p.Currency) + " " + FormatAmount(v, p.Currency) }
+		msg := fmt.Sprintf("amount %s is more than payment %d's unapplied credit (%s)", money(amount), p.ID, money(n))
 		if p.RefundReserved > 0 {
-			msg += fmt.Sprintf(", with %d held by refunds in progress", p.RefundReserved)
+			msg += fmt.Sprintf(", with %s held by refunds in progress", money(p.RefundReserved))
 		}
 		return Errorf(EINVALID, "%s; reverse the payment instead", msg)
 	}

@@ -48,7 +48,8 @@ func batchTx(ctx context.Context, q querier, id int64, lock bool) (billing.Payme
 		return b, err
 	}
 	rows, err := q.Query(ctx, `SELECT l.line_no, l.account_ref, l.method, l.amount, l.reference, l.payer, l.memo,
-			coalesce(an.id, ae.id, ai.id, 0), coalesce(an.number, ae.number, ai.number, ''), coalesce(an.name, ae.name, ai.name, '')
+			coalesce(an.id, ae.id, ai.id, 0), coalesce(an.number, ae.number, ai.number, ''), coalesce(an.name, ae.name, ai.name, ''),
+			coalesce(an.currency, ae.currency, ai.currency, '')
 		FROM payment_batch_lines l
 		LEFT JOIN accounts an ON an.number = l.account_ref
 		LEFT JOIN accounts ae ON ae.external_id = l.account_ref
@@ -59,16 +60,13 @@ func batchTx(ctx context.Context, q querier, id int64, lock bool) (billing.Payme
 	}
 	b.Lines, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.BatchLine, error) {
 		var l billing.BatchLine
-		err := r.Scan(&l.LineNo, &l.Account, &l.Method, &l.Amount, &l.Reference, &l.Payer, &l.Memo, &l.AccountID, &l.AccountNumber, &l.AccountName)
+		err := r.Scan(&l.LineNo, &l.Account, &l.Method, &l.Amount, &l.Reference, &l.Payer, &l.Memo, &l.AccountID, &l.AccountNumber, &l.AccountName, &l.Currency)
 		return l, err
 	})
 	if b.Lines == nil {
 		b.Lines = []billing.BatchLine{}
 	}
-	for _, l := range b.Lines {
-		b.Count++
-		b.Total += l.Amount
-	}
+	b.Tally()
 	return b, err
 }
 

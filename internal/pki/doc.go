@@ -12,7 +12,8 @@
 //
 // The controller trusts the CA for client certificates and serves an agent
 // only the POP its certificate names ([PopFromCert]). tollgatectl's
-// "pki init" and "agent enroll" commands are the front end; this package
-// does the cryptography and writes the PEM files (private keys with mode
-// 0600).
+// "pki init" and "agent enroll" commands are the front end (flags and
+// output); this package does the cryptography, lays out the directories
+// ([InitDir], [RenewController], [Enroll], [ParseValidity] for their
+// lifetimes) and writes the PEM files (private keys with mode 0600).
 package pki

@@ -93,7 +93,9 @@ func (c *Client) send(ctx context.Context, hc *http.Client, method, path string,
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	req.Header.Set("Accept", "application/json")
+	if _, file := out.(*[]byte); !file {
+		req.Header.Set("Accept", "application/json")
+	}
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
@@ -122,12 +124,24 @@ func (c *Client) send(ctx context.Context, hc *http.Client, method, path string,
 		}
 		return p
 	}
+	if file, ok := out.(*[]byte); ok {
+		*file = data
+		return nil
+	}
 	if out != nil && len(data) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
 			return fmt.Errorf("decode %s %s response: %w", method, path, err)
 		}
 	}
 	return nil
+}
+
+// GetFile GETs a file the API serves (a PDF, a CSV) as it is. Errors: the
+// API's as a *Problem, or the transport's.
+func (c *Client) GetFile(ctx context.Context, path string, query url.Values) ([]byte, error) {
+	var data []byte
+	err := c.send(ctx, c.HTTP, http.MethodGet, path, query, "", "", nil, &data)
+	return data, err
 }
 
 // CreateService creates a service.

@@ -34,6 +34,12 @@ func (c *Client) ImportAccountsCSV(ctx context.Context, idemKey string, csv []by
 	return res, err
 }
 
+// DoRaw is [Client.Do] with a body sent as is, with its content type (a
+// YAML document, a CSV file), and a timeout long enough for a large import.
+func (c *Client) DoRaw(ctx context.Context, method, path string, query url.Values, idemKey, contentType string, body []byte, out any) error {
+	return c.doRaw(ctx, method, path, query, idemKey, contentType, body, out)
+}
+
 // doRaw is [Client.Do] with a body sent as is, with its content type, and
 // a timeout long enough for a large import.
 func (c *Client) doRaw(ctx context.Context, method, path string, query url.Values, idemKey, contentType string, body []byte, out any) error {

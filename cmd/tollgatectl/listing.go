@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate-isp/tollgate/controller/api/client"
+)
+
+// One way to list things: a listing command GETs every page of a path,
+// sends its flags as query parameters (the controller checks them and
+// names a bad one in its answer), and prints the items as JSON (-o json)
+// or as a table.
+
+// param is a flag a listing sends as a query parameter.
+type param struct {
+	flag, query, usage string
+	kind               paramKind
+}
+
+type paramKind int
+
+const (
+	textParam    paramKind = iota // a string, sent if not empty
+	idParam                       // a number, sent if not 0
+	switchParam                   // a boolean flag, sent as true when given
+	accountParam                  // an account number, external id or id (accountFlag), sent as its id
+)
+
+// addParams adds the flags of ps to cmd; the function it returns reads
+// them into a query (resolving an account flag through c).
+func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Client) (url.Values, error) {
+	vals := make([]any, len(ps))
+	f := cmd.Flags()
+	for i, p := range ps {
+		switch p.kind {
+		case idParam:
+			vals[i] = f.Int64(p.flag, 0, p.usage)
+		case switchParam:
+			vals[i] = f.Bool(p.flag, false, p.usage)
+		case accountParam:
+			a := &accountFlag{}
+			addAccountFlag(cmd, a, p.usage)
+			vals[i] = a
+		default:
+			vals[i] = f.String(p.flag, "", p.usage)
+		}
+	}
+	return func(ctx context.Context, c *client.Client) (url.Values, error) {
+		q := url.Values{}
+		for i, p := range ps {
+			v := ""
+			switch x := vals[i].(type) {
+			case *int64:
+				if *x != 0 {
+					v = strconv.FormatInt(*x, 10)
+				}
+			case *bool:
+				if *x {
+					v = "true"
+				}
+			case *accountFlag:
+				id, err := x.id(ctx, c)
+				if err != nil {
+					return nil, err
+				}
+				if id > 0 {
+					v = strconv.FormatInt(id, 10)
+				}
+			case *string:
+				v = strings.TrimSpace(*x)
+			}
+			if v != "" {
+				q.Set(p.query, v)
+			}
+		}
+		return q, nil
+	}
+}
+
+// listing describes a listing command.
+type listing[T any] struct {
+	use, short, example string
+	path                string  // GET, paged with after= and next_after
+	params              []param // flags sent as query parameters
+	// limit, if set, adds --limit N (this default) and shows one page of
+	// at most N items instead of every page.
+	limit   int
+	headers string        // the table's column headers, comma-separated
+	row     func(T) []any // one item's cells
+	// print, if set, prints the items instead of the table (JSON output
+	// still prints them as they are).
+	print func(w io.Writer, items []T) error
+}
+
+// listCmd makes a listing command.
+func listCmd[T any](g *globals, l listing[T]) *cobra.Command {
+	cmd := &cobra.Command{Use: l.use, Short: l.short, Example: l.example, Args: cobra.NoArgs}
+	query := addParams(cmd, l.params)
+	limit := &l.limit
+	if l.limit > 0 {
+		limit = cmd.Flags().Int("limit", l.limit, "how many to show")
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		c, err := g.client()
+		if err != nil {
+			return err
+		}
+		q, err := query(cmd.Context(), c)
+		if err != nil {
+			return err
+		}
+		var items []T
+		if l.limit > 0 {
+			q.Set("limit", strconv.Itoa(*limit))
+			var p pageOf[T]
+			err = c.Do(cmd.Context(), http.MethodGet, l.path, q, "", nil, &p)
+			items = p.Items
+		} else {
+			items, err = listAll[T](cmd.Context(), c, l.path, q)
+		}
+		if err != nil {
+			return err
+		}
+		if l.print != nil && !g.json() {
+			return l.print(cmd.OutOrStdout(), items)
+		}
+		return printList(cmd.OutOrStdout(), g, items, l.headers, l.row)
+	}
+	return cmd
+}
+
+// printList prints items as JSON (-o json), else as a table with these
+// comma-separated headers and one row per item.
+func printList[T any](w io.Writer, g *globals, items []T, headers string, row func(T) []any) error {
+	if g.json() {
+		if items == nil {
+			items = []T{}
+		}
+		return printJSON(w, items)
+	}
+	t := newTable(w, strings.Split(headers, ",")...)
+	for _, it := range items {
+		t.row(row(it)...)
+	}
+	return t.flush()
+}
+
+// showCmd is a command that GETs one thing by its id (path/ID) and prints
+// it with print (which also handles -o json).
+func showCmd[T any](g *globals, use, short, example, kind, path string, print func(io.Writer, *globals, T) error) *cobra.Command {
+	return &cobra.Command{
+		Use: use, Short: short, Example: example, Args: cobra.ExactArgs(1),
+		RunE: withID(g, kind, func(cmd *cobra.Command, c *client.Client, id int64) error {
+			var v T
+			if err := c.Do(cmd.Context(), http.MethodGet, idPath(path, id), nil, "", nil, &v); err != nil {
+				return err
+			}
+			return print(cmd.OutOrStdout(), g, v)
+		}),
+	}
+}
