@@ -56,7 +56,7 @@ func TestDecideRefundRecovery(t *testing.T) {
 }
 
 func TestCheckRefundable(t *testing.T) {
-	p := Payment{ID: 9, Amount: 5000, Refunded: 1000, RefundReserved: 500, Status: PaymentPosted}
+	p := Payment{ID: 9, Amount: 5000, Currency: "USD", Refunded: 1000, RefundReserved: 500, Status: PaymentPosted}
 	for _, tc := range []struct {
 		name              string
 		status            PaymentStatus
@@ -65,7 +65,7 @@ func TestCheckRefundable(t *testing.T) {
 		msg               string
 	}{
 		{name: "all that is left", allocated: 2000, amount: 1500},
-		{name: "more than is left", allocated: 2000, amount: 1501, code: EINVALID, msg: "unapplied credit (1500), with 500 held by refunds in progress"},
+		{name: "more than is left", allocated: 2000, amount: 1501, code: EINVALID, msg: "amount USD 15.01 is more than payment 9's unapplied credit (USD 15.00), with USD 5.00 held by refunds in progress"},
 		{name: "reversed", status: PaymentReversed, amount: 1, code: ECONFLICT, msg: "payment 9 is reversed"},
 	} {
 		q := p
