@@ -316,7 +316,7 @@ func (t *stmtTracer) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, data p
 }
 
 func (t *stmtTracer) TraceCopyFromEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceCopyFromEndData) {
-	t.TraceQueryEnd(ctx, nil, pgx.TraceQueryEndData{CommandTag: data.CommandTag, Err: data.Err})
+	t.TraceQueryEnd(ctx, nil, pgx.TraceQueryEndData(data))
 }
 
 type batchClockKey struct{}
