@@ -258,7 +258,12 @@ func PlanSweep(in SweepInput) SweepPlan {
 			held[s.AccountID] = true
 		}
 	}
-	perAccount := map[int64][]ServiceRef{}
+	// Tens of thousands of accounts in a big sweep: the lists are sized
+	// once (growing them copied their large elements again and again).
+	p.ServiceChanges = make([]ServiceChange, 0, len(in.SuspendServices)+len(in.RestoreServices))
+	p.StatusChanges = make([]StatusChangePlan, 0, len(in.Verdicts))
+	p.Notices = make([]Notice, 0, len(in.Verdicts))
+	perAccount := make(map[int64][]ServiceRef, len(in.Verdicts))
 	for _, s := range in.SuspendServices {
 		perAccount[s.AccountID] = append(perAccount[s.AccountID], s)
 		if held[s.AccountID] {

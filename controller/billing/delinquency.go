@@ -134,8 +134,21 @@ func (a Assessment) With(r Reason) Assessment {
 
 // assess is [Assess] without the staff words.
 func assess(t AccountType, rule DateRule, today Date, s Standing) Assessment {
+	return assessWith(t, rule, today, s, true)
+}
+
+// assessWith is assess, with its reasons only if reasons is true: without
+// them it decides the same and builds none (a sweep's first pass only asks
+// whether anything changes, of hundreds of thousands of accounts).
+func assessWith(t AccountType, rule DateRule, today Date, s Standing, reasons bool) Assessment {
 	a := Assessment{Status: s.Status}
 	add := func(r Reason) {
+		if !reasons {
+			return
+		}
+		if a.Reasons == nil {
+			a.Reasons = make([]Reason, 0, 6) // enough for most
+		}
 		r.Currency = s.Currency
 		a.Reasons = append(a.Reasons, r)
 	}
@@ -166,7 +179,7 @@ func assess(t AccountType, rule DateRule, today Date, s Standing) Assessment {
 				a.DelinquencyDate = due
 				add(Reason{Kind: ReasonInvoicePastDue, Invoice: inv.Number, Amount: inv.Remaining, Date: inv.DueDate})
 				r := Reason{Kind: ReasonDelinquencyDate, Date: due, Days: t.GraceDays}
-				if len(skips) > 0 {
+				if reasons && len(skips) > 0 {
 					r.Detail = describeMove("Its delinquency date", inv.DueDate.AddDays(t.GraceDays), due, skips)
 				}
 				add(r)

@@ -59,7 +59,9 @@ type NoticeData struct {
 	DelinquencyDate Date     `json:"delinquency_date"`
 	InvoiceNumbers  []string `json:"invoice_numbers,omitempty"`
 	// Why the account's status changed, in the staff's precise words
-	// (never shown to the subscriber).
+	// (never shown to the subscriber). With Reasons it is their staff
+	// words ([StaffWhy]): the store keeps only the reasons and renders Why
+	// when it reads the notice.
 	Why []string `json:"why,omitempty"`
 	// Reasons are Why as structured reasons: the subscriber's text is
 	// rendered from them ([SubscriberWhy]) in the account's locale.

@@ -116,7 +116,21 @@ func scanNotice(row pgx.Row, extra ...any) (billing.Notice, error) {
 	if err := json.Unmarshal(data, &n.Data); err != nil {
 		return n, fmt.Errorf("notice %d: data: %w", n.ID, err)
 	}
+	if len(n.Data.Why) == 0 && len(n.Data.Reasons) > 0 {
+		n.Data.Why = billing.StaffWhy(n.Data.Reasons) // stored without them: see storedNoticeData
+	}
 	return n, nil
+}
+
+// storedNoticeData is d as the notices table keeps it: with reasons, their
+// staff words (Why) are left out and rendered again when the notice is
+// read (scanNotice). A sweep queues tens of thousands of notices: the
+// words were two fifths of each one's JSON.
+func storedNoticeData(d billing.NoticeData) billing.NoticeData {
+	if len(d.Reasons) > 0 {
+		d.Why = nil
+	}
+	return d
 }
 
 // QueueNoticeTx queues one notice in tx, due at now, with the job that
@@ -229,7 +243,7 @@ func noticeArgs(ns []billing.Notice, ids []int64, now time.Time) ([]any, error) 
 		hours    = make([]bool, len(ns))
 	)
 	for i, n := range ns {
-		b, err := json.Marshal(n.Data)
+		b, err := json.Marshal(storedNoticeData(n.Data))
 		if err != nil {
 			return nil, err
 		}

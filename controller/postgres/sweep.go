@@ -268,7 +268,7 @@ func (db *DB) Sweep(ctx context.Context, req billing.SweepRequest, now time.Time
 	todos, examined := make([][]int64, readers), make([]int, readers)
 	_, err = db.readStandings(ctx, t.ID, horizon, nil, now, readers, nil, func(part int, s billing.Standing, _ billing.Contact) error {
 		examined[part]++
-		if billing.SweepVerdict(t, rule, today, s, billing.Contact{}).NeedsWrite() {
+		if billing.SweepNeedsWrite(t, rule, today, s) {
 			todos[part] = append(todos[part], s.AccountID)
 		}
 		return nil
