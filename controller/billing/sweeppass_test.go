@@ -34,6 +34,7 @@ func TestSweepNeedsWriteAgreesWithTheVerdict(t *testing.T) {
 							if flags&8 != 0 {
 								s.PromiseUntil = today.AddDays(3)
 								s.Balance = owed - 20 // a credit
+								s.Credit = 20         // that pays the oldest invoice first
 							}
 							if owed > 0 {
 								s.Invoices = []OwedInvoice{{ID: 1, Number: "INV-1", DueDate: mustDate(due), Remaining: owed},
