@@ -173,13 +173,13 @@ func (s *Server) registerBilling() {
 			return wrap(s, "list-accounts", newPage(as, in.Limit, func(a billing.Account) int64 { return a.ID }), err)
 		})
 	huma.Register(api, op("get-account", http.MethodGet, "/api/v1/accounts/{id}", "Show an account with its balance", RoleReader, "accounts"),
-		func(ctx context.Context, in *IDPath) (*body[accountView], error) {
+		func(ctx context.Context, in *IDPath) (*taggedAccount, error) {
 			a, err := s.billing.Account(ctx, in.ID)
 			if err != nil {
 				return nil, s.toHTTPError("get-account", err)
 			}
 			bal, err := s.billing.Balance(ctx, in.ID)
-			return wrap(s, "get-account", accountView{Account: a, Balance: bal}, err)
+			return withETag(s, "get-account", accountView{Account: a, Balance: bal}, err)
 		})
 	huma.Register(api, described(op("set-account-locale", http.MethodPut, "/api/v1/accounts/{id}/locale",
 		"Set the locale the subscriber reads", RoleBilling, "accounts"),

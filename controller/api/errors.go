@@ -19,6 +19,8 @@ func statusFor(code billing.Code) int {
 		return http.StatusNotFound
 	case billing.ECONFLICT:
 		return http.StatusConflict
+	case billing.EPRECONDITION:
+		return http.StatusPreconditionFailed
 	case billing.EUNAUTHORIZED:
 		return http.StatusUnauthorized
 	case billing.EFORBIDDEN:

@@ -36,7 +36,7 @@ func newHygieneEnv(t *testing.T) *hygieneEnv {
 	tokens := []api.Token{api.NewToken("root", api.RoleAdmin, adminToken)}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := api.NewServer(api.Config{}, api.Deps{Services: e.db, Idempotency: e.db, Billing: e.db, Payments: e.db,
-		Charger: charge.New(e.sandbox, e.db, clock.Real{}, quiet), Methods: e.db, Importer: e.db, Collections: e.db, Tickets: e.db},
+		Charger: charge.New(e.sandbox, e.db, clock.Real{}, quiet), Methods: e.db, Importer: e.db, Collections: e.db, Tickets: e.db, Accounts: e.db},
 		tokens, clock.Real{}, quiet, nil)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)

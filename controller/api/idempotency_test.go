@@ -103,7 +103,7 @@ func TestEveryMutatingOperationDeclaresItsKey(t *testing.T) {
 	// Every store the API serves, so that every operation is served.
 	srv := api.NewServer(api.Config{}, api.Deps{Services: e.db, Idempotency: e.db, Billing: e.db, Runner: runner, Payments: e.db,
 		Charger: charge.New(e.sandbox, e.db, clock.Real{}, quiet), Methods: e.db, DevClock: jobs.NewDevClock(runner, &clock.Offset{}),
-		Importer: e.db, Collections: e.db, Delivery: delivery.NewService(e.db, nil, delivery.ServiceOptions{Log: quiet}), Tickets: e.db},
+		Importer: e.db, Collections: e.db, Delivery: delivery.NewService(e.db, nil, delivery.ServiceOptions{Log: quiet}), Tickets: e.db, Accounts: e.db},
 		nil, clock.Real{}, quiet, nil)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)

@@ -71,6 +71,9 @@ type Deps struct {
 	// answering and closing the tickets subscribers open in the portal
 	// (nil: not served).
 	Tickets billing.TicketStore
+	// Accounts enables account edits (PATCH, with If-Match) and the
+	// account history (nil: not served).
+	Accounts AccountEditor
 }
 
 // Server is the admin API.
@@ -168,6 +171,9 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	}
 	if deps.Tickets != nil {
 		s.registerTickets(deps.Tickets)
+	}
+	if deps.Accounts != nil {
+		s.registerAccountEdits(deps.Accounts)
 	}
 	routes := notePattern{mux}
 	s.keyStorage = keyStorages(s.api.OpenAPI())

@@ -68,6 +68,15 @@ type Account struct {
 	// else en-US (see [ResolveLocale]).
 	Locale    Locale    `json:"locale"`
 	CreatedAt time.Time `json:"created_at"`
+	// CompanyName is the subscriber's company ("" for a person).
+	CompanyName string `json:"company_name"`
+	// BillingDay overrides a fixed-day account type's billing day for this
+	// account (0 = the type's). Stored by an edit; periods follow it only
+	// once the prorated billing-day change applies it.
+	BillingDay int `json:"billing_day,omitempty"`
+	// Version counts the account's edits (from 1): its ETag; an edit names
+	// the version it read (If-Match).
+	Version int64 `json:"version"`
 }
 
 // EffectiveDelivery is how the account's invoices are delivered: its own

@@ -18,6 +18,9 @@ const (
 	// ECONFLICT: the request conflicts with the current state, e.g. an
 	// Idempotency-Key reused with a different request.
 	ECONFLICT Code = "conflict"
+	// EPRECONDITION: the caller changed something from a stale read: the
+	// version it sent (If-Match) is no longer the current one.
+	EPRECONDITION Code = "precondition_failed"
 	// EUNAUTHORIZED: no or bad credentials.
 	EUNAUTHORIZED Code = "unauthorized"
 	// EFORBIDDEN: credentials are fine but the role does not allow this.

@@ -1,0 +1,145 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/postgres"
+)
+
+func ptrTo[T any](v T) *T { return &v }
+
+func auditRows(t *testing.T, db *postgres.DB, id int64) []billing.AuditEntry {
+	t.Helper()
+	es, err := db.AuditLog(context.Background(), billing.EntityAccount, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es
+}
+
+func TestAccountEditWritesTheAuditLog(t *testing.T) {
+	db := newDB(t)
+	ctx := context.Background()
+	_, _, accts := fixture(t, db, 2, billing.NewDate(2026, 12, 1))
+	a := accts[0]
+	if a.Version != 1 {
+		t.Fatalf("a new account's version is %d, want 1", a.Version)
+	}
+	at := t0.Add(time.Hour)
+	plan, err := db.EditAccount(ctx, a.ID, 1, billing.AccountEdit{Email: ptrTo("jane@example.org"), CompanyName: ptrTo("Roe LLC"),
+		Address: &billing.Address{Line1: "2 Elm St", City: "Austin"}, Reason: "moved"}, "clerk", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Account(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != 2 || got.Email != "jane@example.org" || got.CompanyName != "Roe LLC" || got.Address.City != "Austin" || plan.Account != got {
+		t.Errorf("stored %+v, plan's %+v", got, plan.Account)
+	}
+	es := auditRows(t, db, a.ID)
+	if len(es) != 1 {
+		t.Fatalf("%d audit rows, want 1", len(es))
+	}
+	e := es[0]
+	if e.Actor != "clerk" || !e.At.Equal(at) || e.Reason != "moved" || e.Before["email"] != "s@example.net" || e.After["email"] != "jane@example.org" ||
+		e.After["company_name"] != "Roe LLC" || e.After["address"].(map[string]any)["city"] != "Austin" || len(e.After) != 3 {
+		t.Errorf("audit row %+v", e)
+	}
+
+	// An edit that changes nothing writes nothing.
+	if _, err := db.EditAccount(ctx, a.ID, 2, billing.AccountEdit{Email: ptrTo("jane@example.org")}, "clerk", at); err != nil {
+		t.Fatal(err)
+	}
+	// Another account's external id: refused, naming the field, nothing written.
+	_, err = db.EditAccount(ctx, a.ID, 2, billing.AccountEdit{ExternalID: ptrTo(accts[1].ExternalID), Phone: ptrTo("1")}, "clerk", at)
+	if billing.ErrorCode(err) != billing.EINVALID || !strings.Contains(billing.ErrorMessage(err), "external_id") {
+		t.Errorf("duplicate external_id: %v", err)
+	}
+	// Unknown account.
+	if _, err := db.EditAccount(ctx, 999999, 1, billing.AccountEdit{Phone: ptrTo("1")}, "clerk", at); billing.ErrorCode(err) != billing.ENOTFOUND {
+		t.Errorf("unknown account: %v", err)
+	}
+	if got, _ := db.Account(ctx, a.ID); got.Version != 2 || got.Phone != "" || len(auditRows(t, db, a.ID)) != 1 {
+		t.Errorf("refused or empty edits wrote something: %+v, %d audit rows", got, len(auditRows(t, db, a.ID)))
+	}
+}
+
+func TestAccountEditConcurrentEditsOneWins(t *testing.T) {
+	db := newDB(t)
+	ctx := context.Background()
+	_, _, accts := fixture(t, db, 1, billing.NewDate(2026, 12, 1))
+	id := accts[0].ID
+	for round := range 5 {
+		version := int64(round + 1)
+		const editors = 4
+		var wg sync.WaitGroup
+		errs := make([]error, editors)
+		start := make(chan struct{})
+		for i := range editors {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				_, errs[i] = db.EditAccount(ctx, id, version, billing.AccountEdit{Phone: ptrTo(fmt.Sprintf("555-%d-%d", round, i))}, fmt.Sprintf("editor-%d", i), t0)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		wins := 0
+		for _, err := range errs {
+			switch billing.ErrorCode(err) {
+			case "":
+				wins++
+			case billing.EPRECONDITION:
+				if want := fmt.Sprintf("version %d, not %d", version+1, version); !strings.Contains(billing.ErrorMessage(err), want) {
+					t.Errorf("round %d: stale message %q does not say %q", round, billing.ErrorMessage(err), want)
+				}
+			default:
+				t.Errorf("round %d: %v", round, err)
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("round %d: %d edits from version %d won, want exactly 1 (%v)", round, wins, version, errs)
+		}
+	}
+	a, err := db.Account(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := auditRows(t, db, id)
+	if a.Version != 6 || len(es) != 5 || es[4].After["phone"] != a.Phone {
+		t.Errorf("version %d with %d audit rows (last %+v), account phone %q; want version 6, 5 rows, the last the stored phone", a.Version, len(es), es[len(es)-1], a.Phone)
+	}
+}
+
+func TestAccountEditTypeAndBillingDay(t *testing.T) {
+	db := newDB(t)
+	ctx := context.Background()
+	typ, _, accts := fixture(t, db, 1, billing.NewDate(2026, 12, 1))
+	other := typ
+	other.ID, other.Name, other.DueDays = 0, "business", 30
+	other, err := db.CreateAccountType(ctx, other, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := db.EditAccount(ctx, accts[0].ID, 1, billing.AccountEdit{AccountTypeID: ptrTo(other.ID), BillingDay: ptrTo(15)}, "clerk", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := db.Account(ctx, accts[0].ID)
+	if a.AccountTypeID != other.ID || a.BillingDay != 15 || len(plan.Consequences) != 2 {
+		t.Errorf("account %+v consequences %+v", a, plan.Consequences)
+	}
+	_, err = db.EditAccount(ctx, accts[0].ID, 2, billing.AccountEdit{AccountTypeID: ptrTo(int64(424242))}, "clerk", t0)
+	if billing.ErrorCode(err) != billing.EINVALID || !strings.Contains(billing.ErrorMessage(err), "account_type_id 424242") {
+		t.Errorf("unknown type: %v", err)
+	}
+}
