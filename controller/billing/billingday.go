@@ -95,7 +95,7 @@ func PlanBillingDayChange(req BillingDayRequest) (LifecyclePlan, error) {
 		p := s.Plan
 		p.Price = price
 		bs := BillableService{ServiceID: s.Ref.ID, Name: s.Name, Plan: p, Start: s.Start, End: s.End}
-		lines, _, err := recurringLines(bs, a, transitional, req.NewDay, time.January)
+		lines, _, _, err := recurringLines(bs, a, transitional, req.NewDay, time.January)
 		if err != nil {
 			return LifecyclePlan{}, err
 		}

@@ -158,7 +158,7 @@ func PausedBillable(s BillableService, from, to Date, holdFeePerMonth int64) []B
 	}
 	if holdFeePerMonth > 0 {
 		hold := s
-		hold.Plan.Name = holdPlanName
+		hold.Plan.Name, hold.Hold, hold.Quantity = holdPlanName, true, 1
 		hold.Plan.Price = holdFeePerMonth * int64(intervalOf(s.Plan).Months())
 		hold.Start, hold.End = from, to
 		if s.Start.After(from) {

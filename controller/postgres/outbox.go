@@ -38,9 +38,13 @@ type stateChange struct {
 	pop     string
 	account int64
 	state   billing.DesiredState
-	reason  string
-	actor   string
-	at      time.Time
+	// remove takes the service off its POP (a cancel with on_cancel
+	// remove): the change is sent with removed set and later snapshots
+	// leave the service out.
+	remove bool
+	reason string
+	actor  string
+	at     time.Time
 }
 
 // outboxTx is the transaction inTx gives its function: a pgx.Tx that also
@@ -283,8 +287,8 @@ func (w *writeBatch) exec(ctx context.Context, tx pgx.Tx) error {
 	return nil
 }
 
-// stateChangesSQL writes one POP's desired-state changes ($2…$6, one
-// element per service, in revision order): it advances the POP's revision
+// stateChangesSQL writes one POP's desired-state changes ($2…$7, one
+// element per service, in revision order; $7 marks a removal): it advances the POP's revision
 // by their number, holding the POP row's lock until commit, gives the
 // services consecutive revisions ending at the new one, and appends them to
 // the outbox. It inserts one enforcement_changes row per service. It is the
@@ -293,18 +297,19 @@ func (w *writeBatch) exec(ctx context.Context, tx pgx.Tx) error {
 const stateChangesSQL = `WITH p AS (
 		UPDATE pops SET revision = revision + cardinality($2::bigint[]) WHERE id = $1 RETURNING revision
 	), c AS (
-		SELECT u.id, u.state, u.reason, u.actor, u.at, p.revision - cardinality($2::bigint[]) + u.n AS rev
-		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
-			WITH ORDINALITY AS u(id, state, reason, actor, at, n), p
+		SELECT u.id, u.state, u.reason, u.actor, u.at, u.removed, p.revision - cardinality($2::bigint[]) + u.n AS rev
+		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::boolean[])
+			WITH ORDINALITY AS u(id, state, reason, actor, at, removed, n), p
 	), s AS (
-		UPDATE services s SET desired_state = c.state, state_reason = c.reason, revision = c.rev, updated_at = c.at
+		UPDATE services s SET desired_state = c.state, state_reason = c.reason, revision = c.rev, updated_at = c.at,
+			removed = s.removed OR c.removed
 		FROM c WHERE s.id = c.id
 		RETURNING s.pop_id, s.revision, s.id, s.desired_state, s.state_reason, s.method, s.addresses,
-			s.radius_username, s.device, s.if_index, c.actor, c.at
+			s.radius_username, s.device, s.if_index, c.removed, c.actor, c.at
 	)
 	INSERT INTO enforcement_changes (pop_id, revision, service_id, desired_state, reason,
 		method, addresses, radius_username, device, if_index, removed, actor, created_at)
-	SELECT pop_id, revision, id, desired_state, state_reason, method, addresses, radius_username, device, if_index, false, actor, at
+	SELECT pop_id, revision, id, desired_state, state_reason, method, addresses, radius_username, device, if_index, removed, actor, at
 	FROM s`
 
 // queueStateChanges queues on w the statements that write cs: per POP, in
@@ -327,20 +332,21 @@ func queueStateChanges(w *writeBatch, cs []stateChange, revisions map[int64]int6
 		start = end
 		n := len(group)
 		ids, states, reasons, actors, ats := make([]int64, n), make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
+		removes := make([]bool, n)
 		for i, c := range group {
-			ids[i], states[i], reasons[i], actors[i], ats[i] = c.service, string(c.state), c.reason, c.actor, c.at
+			ids[i], states[i], reasons[i], actors[i], ats[i], removes[i] = c.service, string(c.state), c.reason, c.actor, c.at, c.remove
 		}
 		pop := group[0].pop
 		pops = append(pops, pop)
 		if revisions == nil {
-			w.queue(nil, stateChangesSQL, pop, ids, states, reasons, actors, ats)
+			w.queue(nil, stateChangesSQL, pop, ids, states, reasons, actors, ats, removes)
 			continue
 		}
 		w.queueRows(func(rows pgx.Rows) error {
 			var id, rev int64
 			_, err := pgx.ForEachRow(rows, []any{&id, &rev}, func() error { revisions[id] = rev; return nil })
 			return err
-		}, stateChangesSQL+` RETURNING service_id, revision`, pop, ids, states, reasons, actors, ats)
+		}, stateChangesSQL+` RETURNING service_id, revision`, pop, ids, states, reasons, actors, ats, removes)
 	}
 	// PostgreSQL folds identical notifications of one transaction into
 	// one, so a sweep that suspends a thousand services at a POP wakes its
