@@ -74,6 +74,12 @@ type Deps struct {
 	// Accounts enables account edits (PATCH, with If-Match) and the
 	// account history (nil: not served).
 	Accounts AccountEditor
+	// Lifecycle enables service plan changes, cancellations and pauses
+	// with their coverage and history (nil: not served).
+	Lifecycle ServiceLifecycle
+	// PlanPrices enables plan price versions and retiring plans (nil: not
+	// served).
+	PlanPrices PlanPriceStore
 }
 
 // Server is the admin API.
@@ -174,6 +180,12 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	}
 	if deps.Accounts != nil {
 		s.registerAccountEdits(deps.Accounts)
+	}
+	if deps.Lifecycle != nil {
+		s.registerServiceLifecycle(deps.Lifecycle)
+	}
+	if deps.PlanPrices != nil {
+		s.registerPlanPrices(deps.PlanPrices)
 	}
 	routes := notePattern{mux}
 	s.keyStorage = keyStorages(s.api.OpenAPI())

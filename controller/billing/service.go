@@ -101,6 +101,13 @@ type Service struct {
 	// StartDate and EndDate (exclusive) bound the days it is billed for.
 	StartDate Date `json:"start_date,omitzero"`
 	EndDate   Date `json:"end_date,omitzero"`
+	// Quantity multiplies the plan's price (1 unless changed).
+	Quantity int64 `json:"quantity,omitempty" readOnly:"true"`
+	// PauseFrom and PauseTo (exclusive, the day it resumes) bound its pause.
+	PauseFrom Date `json:"pause_from,omitzero" readOnly:"true"`
+	PauseTo   Date `json:"pause_to,omitzero" readOnly:"true"`
+	// Version counts its lifecycle changes: send it as If-Match with one.
+	Version int64 `json:"version,omitempty" readOnly:"true"`
 }
 
 // Confirmation is what the POP's agent last reported about a service.

@@ -244,6 +244,7 @@ func New(cfg Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*Runne
 				func() (river.JobArgs, *river.InsertOpts) { return GatewayRecoveryArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true})}
 	}
+	addLifecycleJobs(r, workers, db, rc)
 	client, err := river.NewClient(riverpgxv5.New(db.Pool), rc)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)

@@ -47,11 +47,14 @@ type lifecycleState struct {
 func (db *DB) ChangeService(ctx context.Context, id, ifVersion int64, req billing.ServiceChangeRequest, preview bool) (billing.LifecyclePlan, error) {
 	return db.serviceLifecycle(ctx, id, ifVersion, preview, req.Context, func(tx pgx.Tx, st lifecycleState) (billing.LifecyclePlan, error) {
 		if req.NewPlan.ID != 0 {
-			p, retired, err := planForChange(ctx, tx, req.NewPlan.ID)
+			p, err := scanPlan(tx.QueryRow(ctx, `SELECT `+planColumns+` FROM plans WHERE id = $1`, req.NewPlan.ID))
+			if errors.Is(err, pgx.ErrNoRows) {
+				return billing.LifecyclePlan{}, billing.Errorf(billing.EINVALID, "plan_id %d does not exist", req.NewPlan.ID)
+			}
 			if err != nil {
 				return billing.LifecyclePlan{}, err
 			}
-			if retired && p.ID != st.svc.Plan.ID {
+			if p.RetiredAt != nil && p.ID != st.svc.Plan.ID {
 				return billing.LifecyclePlan{}, billing.Errorf(billing.EINVALID, "plan_id %d: plan %q is retired: no new services or changes to it", p.ID, p.Name)
 			}
 			req.NewPlan = p
@@ -105,19 +108,6 @@ func (db *DB) serviceLifecycle(ctx context.Context, id, ifVersion int64, preview
 		return applyLifecycle(ctx, tx, st, plan)
 	})
 	return plan, err
-}
-
-// planForChange reads a plan a service changes to and whether it is
-// retired. EINVALID naming plan_id when it does not exist.
-func planForChange(ctx context.Context, tx pgx.Tx, id int64) (billing.Plan, bool, error) {
-	var retired *time.Time
-	var p billing.Plan
-	err := tx.QueryRow(ctx, `SELECT `+planColumns+`, retired_at FROM plans WHERE id = $1`, id).
-		Scan(&p.ID, &p.Name, &p.Price, &p.Currency, &p.Interval, &p.Taxable, &p.CreatedAt, &retired)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return p, false, billing.Errorf(billing.EINVALID, "plan_id %d does not exist", id)
-	}
-	return p, retired != nil, err
 }
 
 // readLifecycle locks the service and its account and reads what a
@@ -375,6 +365,9 @@ func enforceNow(ctx context.Context, tx pgx.Tx, e billing.ScheduledEnforcement, 
 	if e.Remove || state == "" {
 		state = current
 	}
+	if state == current && !e.Remove {
+		return nil
+	}
 	c := stateChange{service: e.Service.ID, pop: pop, state: state, remove: e.Remove, reason: e.Reason, actor: actor, at: at}
 	if account != nil {
 		c.account = *account
@@ -458,4 +451,75 @@ func (d *billingData) loadServices(ctx context.Context, q querier, typeID, first
 		return nil
 	})
 	return err
+}
+
+// ApplyDueEnforcement writes, through the outbox writer, every scheduled
+// lifecycle enforcement change (a future-dated cancel, a pause's start and
+// resume) whose local date in its account type's zone has come by now,
+// and marks it done; each in a transaction of its own with its service
+// locked. A resume sets what billing.ResumeState says (the account's
+// non-payment suspension stands; a service that has ended is not
+// resumed). It returns how many changes it applied.
+//
+// Errors: the database's (the changes applied so far stay applied; the
+// rest are retried at the next call).
+func (db *DB) ApplyDueEnforcement(ctx context.Context, now time.Time) (int, error) {
+	type due struct {
+		id   int64
+		e    billing.ScheduledEnforcement
+		zone string
+		by   string
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT e.id, e.service_id, e.on_date, e.state, e.remove, e.cause, e.reason, e.actor, t.time_zone
+		FROM scheduled_enforcement e JOIN services s ON s.id = e.service_id JOIN accounts a ON a.id = s.account_id
+		JOIN account_types t ON t.id = a.account_type_id
+		WHERE e.done_at IS NULL AND NOT e.superseded AND e.on_date <= $1 ORDER BY e.on_date, e.id`,
+		pgDate(billing.DateIn(now, time.UTC).AddDays(1)))
+	if err != nil {
+		return 0, err
+	}
+	var list []due
+	var d due
+	if _, err := pgx.ForEachRow(rows, []any{&d.id, &d.e.Service.ID, scanDate(&d.e.On), &d.e.State, &d.e.Remove, &d.e.Cause, &d.e.Reason, &d.by, &d.zone}, func() error {
+		list = append(list, d)
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	applied := 0
+	for _, d := range list {
+		loc, err := time.LoadLocation(d.zone)
+		if err != nil || d.e.On.After(billing.DateIn(now, loc)) {
+			continue
+		}
+		err = db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+			var status billing.AccountStatus
+			var end billing.Date
+			var done *time.Time
+			if err := tx.QueryRow(ctx, `SELECT a.status, s.end_date, e.done_at FROM scheduled_enforcement e
+				JOIN services s ON s.id = e.service_id JOIN accounts a ON a.id = s.account_id
+				WHERE e.id = $1 FOR UPDATE OF e, s`, d.id).Scan(&status, scanDate(&end), &done); err != nil || done != nil {
+				return err
+			}
+			e := d.e
+			apply := true
+			if e.Cause == billing.CauseResumed {
+				var why string
+				e.State, apply, why = billing.ResumeState(status, end, e.On)
+				e.Reason = why
+			}
+			if apply {
+				if err := enforceNow(ctx, tx, e, d.by, now); err != nil {
+					return err
+				}
+				applied++
+			}
+			_, err := tx.Exec(ctx, `UPDATE scheduled_enforcement SET done_at = $2 WHERE id = $1`, d.id, now)
+			return err
+		})
+		if err != nil {
+			return applied, err
+		}
+	}
+	return applied, nil
 }

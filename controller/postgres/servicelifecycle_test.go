@@ -177,3 +177,191 @@ func TestPlanChangeWorkedExampleOnNextInvoice(t *testing.T) {
 		t.Fatalf("May lines %v, want [8000]: the change's lines are invoiced once", lineAmounts(may))
 	}
 }
+
+// enforcementRows lists the service's enforcement changes: state and
+// removed, by revision.
+func enforcementRows(t *testing.T, db *postgres.DB, serviceID int64) []string {
+	t.Helper()
+	rows, err := db.Pool.Query(context.Background(), `SELECT desired_state || CASE WHEN removed THEN ' removed' ELSE '' END
+		FROM enforcement_changes WHERE service_id = $1 ORDER BY revision`, serviceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func held(t *testing.T, db *postgres.DB, serviceID int64) string {
+	t.Helper()
+	var h string
+	if err := db.Pool.QueryRow(context.Background(), `SELECT held FROM services WHERE id = $1`, serviceID).Scan(&h); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// TestCancelFutureDatedCreditsAndSuspendsAtLocalMidnight: a cancel on Mar
+// 20 decided on Mar 10 credits the 12 invoiced days after it to the
+// account (nothing else is due), writes its audit row, and suspends the
+// service (keep_suspended) only when the job runs at local midnight of Mar
+// 20; a payment's settlement then leaves it suspended.
+func TestCancelFutureDatedCreditsAndSuspendsAtLocalMidnight(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{})
+	before := enforcementRows(t, db, f.service.ID)
+
+	req := billing.CancelRequest{Context: lifecycleCtx(chicagoNoon(billing.NewDate(2027, 3, 10))), Date: billing.NewDate(2027, 3, 20)}
+	plan, err := db.CancelService(ctx, f.service.ID, 0, req, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Invoicing != billing.InvoiceAsCredit || plan.AccountCredit != 1935 || len(plan.Lines) != 1 {
+		t.Fatalf("cancel plan: %s credit %d lines %+v", plan.Invoicing, plan.AccountCredit, plan.Lines)
+	}
+	if bal, err := db.Balance(ctx, f.account.ID); err != nil || bal != 5000-1935 {
+		t.Fatalf("balance %d %v, want %d", bal, err, 5000-1935)
+	}
+	if audit, _ := db.AuditLog(ctx, "service", f.service.ID); len(audit) != 1 || audit[0].After["action"] != "cancel" || audit[0].After["end_date"] != "2027-03-20" {
+		t.Fatalf("audit %+v", audit)
+	}
+	if cov, _ := db.Coverage(ctx, f.service.ID); len(cov) != 1 || cov[0].To != billing.NewDate(2027, 3, 20) {
+		t.Fatalf("coverage after the cancel: %+v", cov)
+	}
+	if got := enforcementRows(t, db, f.service.ID); len(got) != len(before) {
+		t.Fatalf("a future-dated cancel changed enforcement now: %v", got)
+	}
+	// The day before: nothing due. At 00:30 on Mar 20 in Chicago: suspended.
+	if n, err := db.ApplyDueEnforcement(ctx, chicagoNoon(billing.NewDate(2027, 3, 19))); err != nil || n != 0 {
+		t.Fatalf("Mar 19: %d %v", n, err)
+	}
+	if n, err := db.ApplyDueEnforcement(ctx, chicagoNoon(billing.NewDate(2027, 3, 20)).Add(-11*time.Hour-30*time.Minute)); err != nil || n != 1 {
+		t.Fatalf("Mar 20: %d %v", n, err)
+	}
+	if got := enforcementRows(t, db, f.service.ID); len(got) != len(before)+1 || got[len(got)-1] != "suspended" || held(t, db, f.service.ID) != "cancelled" {
+		t.Fatalf("after the job: %v held %q", got, held(t, db, f.service.ID))
+	}
+	if n, _ := db.ApplyDueEnforcement(ctx, chicagoNoon(billing.NewDate(2027, 3, 21))); n != 0 {
+		t.Fatalf("the job applied the cancel again (%d)", n)
+	}
+	// A credit that settles the account restores nothing held.
+	if _, err := db.PostCredit(ctx, f.account.ID, 5000, "goodwill", billing.NewDate(2027, 3, 21), chicagoNoon(billing.NewDate(2027, 3, 21))); err != nil {
+		t.Fatal(err)
+	}
+	if svc, _ := db.Service(ctx, f.service.ID); svc.DesiredState != billing.StateSuspended || svc.EndDate != billing.NewDate(2027, 3, 20) {
+		t.Fatalf("cancelled service after a credit: %s ends %s", svc.DesiredState, svc.EndDate)
+	}
+	// April bills nothing for it.
+	runBilling(t, db, f.typ.ID, billing.NewDate(2027, 3, 27), 10)
+	if list, _ := db.Invoices(ctx, billing.InvoiceFilter{AccountID: f.account.ID}); len(list) != 1 {
+		t.Fatalf("invoices after the cancel: %+v", list)
+	}
+}
+
+// TestCancelRemoveTakesTheServiceOffItsPOP: on_cancel remove, effective
+// today: one enforcement change with removed set, written through the
+// outbox, and the POP's snapshot leaves the service out.
+func TestCancelRemoveTakesTheServiceOffItsPOP(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{OnCancel: billing.CancelRemove})
+	req := billing.CancelRequest{Context: lifecycleCtx(chicagoNoon(billing.NewDate(2027, 3, 10)))}
+	if _, err := db.CancelService(ctx, f.service.ID, 0, req, false); err != nil {
+		t.Fatal(err)
+	}
+	got := enforcementRows(t, db, f.service.ID)
+	if len(got) == 0 || got[len(got)-1] != "active removed" {
+		t.Fatalf("enforcement changes %v, want the last removed", got)
+	}
+	_, snap, err := db.Snapshot(ctx, "pop-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range snap {
+		if c.ServiceID == f.service.ID {
+			t.Fatalf("the snapshot still holds the removed service: %+v", c)
+		}
+	}
+	// Cancel before the start or again: refused, nothing written.
+	if _, err := db.CancelService(ctx, f.service.ID, 0, req, false); billing.ErrorCode(err) != billing.EINVALID {
+		t.Fatalf("second cancel: %v", err)
+	}
+}
+
+// TestPauseSuspendsCreditsAndResumes: a pause Mar 10–15 on a type that
+// suspends paused services credits the 5 invoiced paused days on the next
+// invoice, suspends now (held: the sweep and settlements leave it alone)
+// and resumes at local midnight of Mar 15 through the job.
+func TestPauseSuspendsCreditsAndResumes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{SuspendWhilePaused: true, MaxPauseDays: 30})
+	now := chicagoNoon(billing.NewDate(2027, 3, 10))
+	if _, err := db.PauseService(ctx, f.service.ID, 0, billing.PauseRequest{Context: lifecycleCtx(now),
+		From: billing.NewDate(2027, 3, 10), To: billing.NewDate(2027, 4, 20)}, false); billing.ErrorCode(err) != billing.EINVALID {
+		t.Fatalf("a 41-day pause: %v, want EINVALID", err)
+	}
+	plan, err := db.PauseService(ctx, f.service.ID, 1, billing.PauseRequest{Context: lifecycleCtx(now),
+		From: billing.NewDate(2027, 3, 10), To: billing.NewDate(2027, 3, 15)}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Lines) != 1 || plan.Lines[0].Amount != -806 {
+		t.Fatalf("pause lines %+v, want one credit of -806", plan.Lines)
+	}
+	if got := enforcementRows(t, db, f.service.ID); got[len(got)-1] != "suspended" || held(t, db, f.service.ID) != "paused" {
+		t.Fatalf("after the pause: %v held %q", got, held(t, db, f.service.ID))
+	}
+	if svc, _ := db.Service(ctx, f.service.ID); svc.StateReason != "paused until 2027-03-15" || svc.PauseTo != billing.NewDate(2027, 3, 15) || svc.Version != 2 {
+		t.Fatalf("paused service: %+v", svc)
+	}
+	if n, err := db.ApplyDueEnforcement(ctx, chicagoNoon(billing.NewDate(2027, 3, 15))); err != nil || n != 1 {
+		t.Fatalf("resume: %d %v", n, err)
+	}
+	if svc, _ := db.Service(ctx, f.service.ID); svc.DesiredState != billing.StateActive || held(t, db, f.service.ID) != "" {
+		t.Fatalf("resumed service: %s held %q", svc.DesiredState, held(t, db, f.service.ID))
+	}
+	runBilling(t, db, f.typ.ID, billing.NewDate(2027, 3, 27), 10)
+	april := invoiceFor(t, db, f.account.ID, billing.NewDate(2027, 4, 1))
+	if !equalInts(lineAmounts(april), []int64{5000, -806}) {
+		t.Fatalf("April lines %v, want [5000 -806]", lineAmounts(april))
+	}
+}
+
+// TestImmediateInvoiceBesideTheRegularOne: a type that invoices changes at
+// once issues an adjustment invoice for March beside March's regular one;
+// April's invoice does not carry the lines again.
+func TestImmediateInvoiceBesideTheRegularOne(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{ChangeInvoicing: billing.InvoiceImmediately})
+	req := billing.ServiceChangeRequest{Context: lifecycleCtx(chicagoNoon(billing.NewDate(2027, 3, 10))), NewPlan: billing.Plan{ID: f.fib100.ID}}
+	plan, err := db.ChangeService(ctx, f.service.ID, 0, req, false)
+	if err != nil || plan.Invoicing != billing.InvoiceImmediately {
+		t.Fatalf("plan %s %v", plan.Invoicing, err)
+	}
+	list, err := db.Invoices(ctx, billing.InvoiceFilter{AccountID: f.account.ID})
+	if err != nil || len(list) != 2 || list[1].Kind != billing.InvoiceAdjustment || list[1].Period != list[0].Period ||
+		list[1].Total != 5677-3548 || list[1].IssueDate != billing.NewDate(2027, 3, 10) || list[1].DueDate != billing.NewDate(2027, 3, 24) {
+		t.Fatalf("invoices %+v %v", list, err)
+	}
+	if n := count(t, db, "one_time_charges"); n != 0 {
+		t.Fatalf("%d lines also wait for the next invoice", n)
+	}
+	runBilling(t, db, f.typ.ID, billing.NewDate(2027, 3, 27), 10)
+	if april := invoiceFor(t, db, f.account.ID, billing.NewDate(2027, 4, 1)); !equalInts(lineAmounts(april), []int64{8000}) {
+		t.Fatalf("April lines %v, want [8000]", lineAmounts(april))
+	}
+}

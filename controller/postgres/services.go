@@ -15,7 +15,7 @@ var _ billing.ServiceStore = (*DB)(nil)
 const serviceColumns = `id, pop_id, name, method, addresses, radius_username, device, if_index,
 	desired_state, state_reason, revision, created_at, updated_at,
 	confirmed_revision, observed_state, last_confirmed_at, last_error, last_result_at,
-	account_id, plan_id, start_date, end_date, pending_reason, pending_revision`
+	account_id, plan_id, start_date, end_date, pending_reason, pending_revision, quantity, pause_from, pause_to, version`
 
 func scanService(row pgx.Row) (billing.Service, error) {
 	var s billing.Service
@@ -26,7 +26,8 @@ func scanService(row pgx.Row) (billing.Service, error) {
 		&s.DesiredState, &s.StateReason, &s.Revision, &s.CreatedAt, &s.UpdatedAt,
 		&s.Confirmation.Revision, &observed, &s.Confirmation.LastConfirmedAt,
 		&s.Confirmation.LastError, &s.Confirmation.LastResultAt,
-		&s.AccountID, &s.PlanID, scanDate(&s.StartDate), scanDate(&s.EndDate), &pending, &pendingRev)
+		&s.AccountID, &s.PlanID, scanDate(&s.StartDate), scanDate(&s.EndDate), &pending, &pendingRev,
+		&s.Quantity, scanDate(&s.PauseFrom), scanDate(&s.PauseTo), &s.Version)
 	s.Confirmation.ObservedState = billing.DesiredState(observed)
 	if pendingRev >= s.Revision && !s.Confirmed() {
 		s.Confirmation.Pending = pending
@@ -65,12 +66,16 @@ func checkServiceBilling(ctx context.Context, tx pgx.Tx, in billing.NewService) 
 		return err
 	}
 	var planCur string
-	err = tx.QueryRow(ctx, `SELECT currency FROM plans WHERE id = $1`, *in.PlanID).Scan(&planCur)
+	var retired bool
+	err = tx.QueryRow(ctx, `SELECT currency, retired_at IS NOT NULL FROM plans WHERE id = $1`, *in.PlanID).Scan(&planCur, &retired)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return billing.Errorf(billing.EINVALID, "plan_id %d does not exist", *in.PlanID)
 	}
 	if err != nil {
 		return err
+	}
+	if retired {
+		return billing.Errorf(billing.EINVALID, "plan_id %d is retired: no new services on it (existing ones continue)", *in.PlanID)
 	}
 	if planCur != accCur {
 		return billing.Errorf(billing.EINVALID, "plan_id %d is priced in %s but the account is billed in %s", *in.PlanID, planCur, accCur)
