@@ -71,7 +71,7 @@ func PlanPause(req PauseRequest) (LifecyclePlan, error) {
 
 	iv := intervalOf(svc.Plan)
 	cur := ctx.Account.Currency
-	plan := LifecyclePlan{Kind: LifecyclePause, AccountID: ctx.Account.ID, ServiceID: svc.Ref.ID, Effective: from}
+	plan := LifecyclePlan{Kind: LifecyclePause, AccountID: ctx.Account.ID, Currency: ctx.Account.Currency, ServiceID: svc.Ref.ID, Effective: from}
 	label := fmt.Sprintf("%s paused %s to %s", termsWords(svc.Plan.Name, svc.quantity()), shortDate(from), shortDate(to.AddDays(-1)))
 	plan.Why = append(plan.Why, fmt.Sprintf("service %d paused for %d days, %s to %s; it resumes %s", svc.Ref.ID, days, from.Label(), to.AddDays(-1).Label(), to.Label()))
 	holdPrice, err := periodPrice("pause_hold_fee", pol.PauseHoldFee, int64(iv.Months()))
