@@ -365,3 +365,45 @@ func TestImmediateInvoiceBesideTheRegularOne(t *testing.T) {
 		t.Fatalf("April lines %v, want [8000]", lineAmounts(april))
 	}
 }
+
+// TestPriceVersionBilledFromItsPeriod: a price version from Apr 1 decided
+// in March leaves March's invoice as issued and bills April at the new
+// price; one in the past is refused; grandfathering keeps older services
+// on theirs.
+func TestPriceVersionBilledFromItsPeriod(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{})
+	now := chicagoNoon(billing.NewDate(2027, 3, 10))
+	req := billing.PriceChangeRequest{NewPrice: 5500, Effective: billing.NewDate(2027, 3, 1), Actor: "staff:root", Now: now}
+	if _, err := db.ChangePlanPrice(ctx, f.fiber50.ID, req, false); billing.ErrorCode(err) != billing.EINVALID {
+		t.Fatalf("a price change in the past: %v", err)
+	}
+	req.Effective = billing.NewDate(2027, 4, 1)
+	plan, err := db.ChangePlanPrice(ctx, f.fiber50.ID, req, true)
+	if err != nil || plan.Preview == nil || plan.Preview.Services != 1 || plan.Preview.RevenueChange != 500 || count(t, db, "plan_price_versions") != 0 {
+		t.Fatalf("preview %+v %v", plan.Preview, err)
+	}
+	if _, err := db.ChangePlanPrice(ctx, f.fiber50.ID, req, false); err != nil {
+		t.Fatal(err)
+	}
+	if audit, _ := db.AuditLog(ctx, "plan", f.fiber50.ID); len(audit) != 1 || audit[0].After["price"] != float64(5500) {
+		t.Fatalf("audit %+v", audit)
+	}
+	// A grandfathered version from May keeps this (older) service at 55.00.
+	req.NewPrice, req.Effective, req.Grandfather = 6000, billing.NewDate(2027, 5, 1), true
+	if _, err := db.ChangePlanPrice(ctx, f.fiber50.ID, req, false); err != nil {
+		t.Fatal(err)
+	}
+	runBilling(t, db, f.typ.ID, billing.NewDate(2027, 4, 26), 10)
+	if march := invoiceFor(t, db, f.account.ID, billing.NewDate(2027, 3, 1)); !equalInts(lineAmounts(march), []int64{5000}) {
+		t.Fatalf("March changed: %v", lineAmounts(march))
+	}
+	if april := invoiceFor(t, db, f.account.ID, billing.NewDate(2027, 4, 1)); !equalInts(lineAmounts(april), []int64{5500}) {
+		t.Fatalf("April lines %v, want [5500]", lineAmounts(april))
+	}
+	if may := invoiceFor(t, db, f.account.ID, billing.NewDate(2027, 5, 1)); !equalInts(lineAmounts(may), []int64{5500}) {
+		t.Fatalf("May lines %v, want [5500] (grandfathered)", lineAmounts(may))
+	}
+}
