@@ -137,6 +137,9 @@ func (db *DB) RunBillingBatch(ctx context.Context, runID int64, batchNo int, now
 		if err != nil {
 			return err
 		}
+		if err := data.creditSuspendedDays(ctx, tx, date, now); err != nil {
+			return err
+		}
 		invoices, failed := data.compose(date, nil)
 		var amount int64
 		for _, inv := range invoices {

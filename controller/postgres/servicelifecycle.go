@@ -231,17 +231,8 @@ func applyLifecycle(ctx context.Context, tx pgx.Tx, st lifecycleState, plan bill
 			return err
 		}
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM service_billed_spans WHERE service_id = $1`, plan.ServiceID); err != nil {
+	if err := replaceCoverage(ctx, tx, plan.ServiceID, plan.Coverage); err != nil {
 		return err
-	}
-	if len(plan.Coverage) > 0 {
-		rows := make([][]any, len(plan.Coverage))
-		for i, s := range plan.Coverage {
-			rows[i] = spanRow(plan.ServiceID, s)
-		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"service_billed_spans"}, spanColumns, pgx.CopyFromRows(rows)); err != nil {
-			return mapError(err)
-		}
 	}
 	if u := plan.Service; u != nil {
 		if err := applyServiceUpdate(ctx, tx, st, *u); err != nil {
@@ -252,6 +243,22 @@ func applyLifecycle(ctx context.Context, tx pgx.Tx, st lifecycleState, plan bill
 		return err
 	}
 	return insertAudit(ctx, tx, plan.Audit, string(plan.Kind))
+}
+
+// replaceCoverage replaces a service's invoiced coverage with spans.
+func replaceCoverage(ctx context.Context, tx pgx.Tx, serviceID int64, spans []billing.BilledSpan) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM service_billed_spans WHERE service_id = $1`, serviceID); err != nil {
+		return err
+	}
+	if len(spans) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(spans))
+	for i, s := range spans {
+		rows[i] = spanRow(serviceID, s)
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"service_billed_spans"}, spanColumns, pgx.CopyFromRows(rows))
+	return mapError(err)
 }
 
 // firstWhy is the plan's first why line (a memo).

@@ -2,8 +2,11 @@ package postgres_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
@@ -405,5 +408,63 @@ func TestPriceVersionBilledFromItsPeriod(t *testing.T) {
 	}
 	if may := invoiceFor(t, db, f.account.ID, billing.NewDate(2027, 5, 1)); !equalInts(lineAmounts(may), []int64{5500}) {
 		t.Fatalf("May lines %v, want [5500] (grandfathered)", lineAmounts(may))
+	}
+}
+
+// TestStopInvoicingWhileSuspendedCreditsOnTheNextInvoice: on a type that
+// stops invoicing while suspended, an account suspended from Mar 5 10:00
+// to Mar 12 15:00 (Chicago) was suspended at local midnight on Mar 6-12:
+// the April run (at 06:00 on Mar 27) credits those 7 invoiced days of
+// March on the April invoice with a line saying why, once.
+func TestStopInvoicingWhileSuspendedCreditsOnTheNextInvoice(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{StopInvoicingWhileSuspended: true})
+	loc, _ := time.LoadLocation("America/Chicago")
+	for _, c := range []struct {
+		from, to string
+		at       time.Time
+	}{
+		{"current", "suspended", time.Date(2027, 3, 5, 10, 0, 0, 0, loc)},
+		{"suspended", "current", time.Date(2027, 3, 12, 15, 0, 0, 0, loc)},
+	} {
+		if _, err := db.Pool.Exec(ctx, `INSERT INTO account_status_changes (account_id, from_status, to_status, cause, at)
+			VALUES ($1, $2, $3, 'staff', $4)`, f.account.ID, c.from, c.to, c.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runAt := func(date billing.Date, now time.Time) {
+		t.Helper()
+		var run billing.BillingRun
+		err := pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+			var err error
+			run, _, err = postgres.CreateBillingRunTx(ctx, tx, f.typ.ID, date, billing.TriggerOnDemand, "test", 10, now)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for b := range run.TotalBatches {
+			if _, err := db.RunBillingBatch(ctx, run.ID, b, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	runAt(billing.NewDate(2027, 3, 27), time.Date(2027, 3, 27, 6, 0, 0, 0, loc))
+	april := invoiceFor(t, db, f.account.ID, billing.NewDate(2027, 4, 1))
+	if !equalInts(lineAmounts(april), []int64{5000, -1129}) {
+		t.Fatalf("April lines %v, want [5000 -1129]", lineAmounts(april))
+	}
+	if l := april.Lines[1]; l.PeriodStart != billing.NewDate(2027, 3, 6) || l.PeriodEnd != billing.NewDate(2027, 3, 13) ||
+		!strings.Contains(l.Description, "stops invoicing while suspended") {
+		t.Fatalf("credit line %+v", l)
+	}
+	if audit, _ := db.AuditLog(ctx, "service", f.service.ID); len(audit) != 1 || audit[0].After["action"] != "suspended_days_credit" {
+		t.Fatalf("audit %+v", audit)
+	}
+	runAt(billing.NewDate(2027, 4, 26), time.Date(2027, 4, 26, 6, 0, 0, 0, loc))
+	if may := invoiceFor(t, db, f.account.ID, billing.NewDate(2027, 5, 1)); !equalInts(lineAmounts(may), []int64{5000}) {
+		t.Fatalf("May lines %v, want [5000]: the days are credited once", lineAmounts(may))
 	}
 }

@@ -32,9 +32,11 @@ CREATE TABLE service_terms (
 -- A service's invoiced coverage: the days invoices (and lifecycle lines)
 -- have charged, each span with its basis (price over its plan period).
 -- Spans of a service never overlap; a lifecycle change replaces the
--- service's spans with its plan's coverage.
+-- service's spans with its plan's coverage. No foreign key to services
+-- (never deleted): the billing run COPYs a span per service and period,
+-- and a key check would lock every billed service's row.
 CREATE TABLE service_billed_spans (
-    service_id   bigint NOT NULL REFERENCES services (id),
+    service_id   bigint NOT NULL,
     from_date    date NOT NULL,
     to_date      date NOT NULL CHECK (to_date > from_date),
     period_start date NOT NULL,
@@ -65,7 +67,6 @@ ALTER TABLE invoices
     ADD COLUMN kind text NOT NULL DEFAULT 'regular' CHECK (kind IN ('regular', 'adjustment')),
     DROP CONSTRAINT invoices_account_id_period_start_key;
 CREATE UNIQUE INDEX invoices_one_regular_per_period ON invoices (account_id, period_start) WHERE kind = 'regular';
-CREATE INDEX invoices_account_period_idx ON invoices (account_id, period_start);
 
 -- Plan price versions (never edited) and retired plans (no new services).
 CREATE TABLE plan_price_versions (
@@ -100,7 +101,6 @@ CREATE INDEX scheduled_enforcement_due_idx ON scheduled_enforcement (on_date) WH
 DROP TABLE scheduled_enforcement;
 ALTER TABLE plans DROP COLUMN retired_at;
 DROP TABLE plan_price_versions;
-DROP INDEX invoices_account_period_idx;
 DROP INDEX invoices_one_regular_per_period;
 ALTER TABLE invoices DROP COLUMN kind, ADD CONSTRAINT invoices_account_id_period_start_key UNIQUE (account_id, period_start);
 ALTER TABLE one_time_charges DROP COLUMN period_end, DROP COLUMN period_start, DROP COLUMN service_id,
