@@ -133,6 +133,11 @@ func (db *DB) RunBillingBatch(ctx context.Context, runID int64, batchNo int, now
 		if err != nil || doneAt != nil {
 			return err
 		}
+		// Lifecycle changes of this type's services wait for the batch
+		// (and the batch for them): see lifecycleLockSQL.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared(hashtextextended('billing_type:' || $1::bigint, 0))`, typeID); err != nil {
+			return err
+		}
 		data, err := loadBilling(ctx, tx, typeID, first, last)
 		if err != nil {
 			return err

@@ -110,13 +110,35 @@ func (db *DB) serviceLifecycle(ctx context.Context, id, ifVersion int64, preview
 	return plan, err
 }
 
+// lifecycleLockSQL serialises a lifecycle change with the billing batches
+// of its account type (which take the same lock shared): a batch reads
+// the terms and coverage a committed change wrote, and a change reads the
+// coverage a committed batch wrote, so no day is invoiced at terms a
+// change has already credited, or missed by a change's credit.
+const lifecycleLockSQL = `SELECT pg_advisory_xact_lock(hashtextextended('billing_type:' || $1::bigint, 0))`
+
 // readLifecycle locks the service and its account and reads what a
 // lifecycle plan is decided on.
 func readLifecycle(ctx context.Context, tx pgx.Tx, id int64, asked billing.LifecycleContext) (lifecycleState, error) {
 	st := lifecycleState{ctx: asked}
+	// The type's lock comes before any row lock (a billing batch holds it
+	// while it locks accounts with credit).
+	var typeID *int64
+	err := tx.QueryRow(ctx, `SELECT a.account_type_id FROM services s LEFT JOIN accounts a ON a.id = s.account_id WHERE s.id = $1`, id).Scan(&typeID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return st, billing.Errorf(billing.ENOTFOUND, "service %d does not exist", id)
+	}
+	if err != nil {
+		return st, err
+	}
+	if typeID != nil {
+		if _, err := tx.Exec(ctx, lifecycleLockSQL, *typeID); err != nil {
+			return st, err
+		}
+	}
 	var accountID, planID *int64
 	s := &st.svc
-	err := tx.QueryRow(ctx, `SELECT account_id, plan_id, name, quantity, start_date, end_date, pause_from, pause_to, version, pop_id
+	err = tx.QueryRow(ctx, `SELECT account_id, plan_id, name, quantity, start_date, end_date, pause_from, pause_to, version, pop_id
 		FROM services WHERE id = $1 FOR UPDATE`, id).Scan(&accountID, &planID, &s.Name, &s.Quantity, scanDate(&s.Start), scanDate(&s.End),
 		scanDate(&s.PauseFrom), scanDate(&s.PauseTo), &st.version, &st.pop)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -134,6 +156,9 @@ func readLifecycle(ctx context.Context, tx pgx.Tx, id int64, asked billing.Lifec
 	}
 	if st.ctx.Type, err = scanAccountType(tx.QueryRow(ctx, `SELECT `+accountTypeColumns+` FROM account_types WHERE id = $1`, st.ctx.Account.AccountTypeID)); err != nil {
 		return st, err
+	}
+	if typeID == nil || *typeID != st.ctx.Account.AccountTypeID {
+		return st, fmt.Errorf("service %d's account changed its account type during the change; retry", id)
 	}
 	st.ctx.Policy = st.ctx.Type.Lifecycle
 	if s.Plan, err = scanPlan(tx.QueryRow(ctx, `SELECT `+planColumns+` FROM plans WHERE id = $1`, *planID)); err != nil {
