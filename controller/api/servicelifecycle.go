@@ -85,6 +85,12 @@ type lifecycleResult struct {
 	Service *billing.Service `json:"service,omitempty"`
 }
 
+// taggedService is a service with its version as the ETag (get-service).
+type taggedService struct {
+	ETag string `header:"ETag" doc:"The service's version, to send back as If-Match with a lifecycle change."`
+	Body billing.Service
+}
+
 type lifecycleOutput struct {
 	ETag string `header:"ETag" doc:"The service's version after the change (absent in a preview)."`
 	Body lifecycleResult

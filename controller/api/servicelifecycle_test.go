@@ -124,6 +124,9 @@ func TestServicePlanChangePreviewIfMatchAndReplay(t *testing.T) {
 	if r := e.doHeader("POST", "/api/v1/services/1/plan-change", change, map[string]string{"Authorization": "Bearer " + readerToken, "Idempotency-Key": "r"}); r.status != 403 {
 		t.Errorf("reader: %d", r.status)
 	}
+	if r := e.do("GET", "/api/v1/services/1", readerToken, "", ""); r.header.Get("ETag") != `"1"` {
+		t.Errorf("get-service ETag %q, want \"1\"", r.header.Get("ETag"))
+	}
 	// A stale If-Match: 412 with the current version.
 	if r := e.lifecycle("/api/v1/services/1/plan-change", "stale", `"7"`, change); r.status != 412 || r.header.Get("ETag") != `"1"` {
 		t.Fatalf("stale: %d ETag %q %s", r.status, r.header.Get("ETag"), r.body)

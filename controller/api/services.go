@@ -85,12 +85,12 @@ func (s *Server) registerServices() {
 
 	huma.Register(s.api, op("get-service", http.MethodGet, "/api/v1/services/{id}",
 		"Show a service: desired state, why, and when enforcement was last confirmed", RoleReader, "services"),
-		func(ctx context.Context, in *serviceIDInput) (*serviceOutput, error) {
+		func(ctx context.Context, in *serviceIDInput) (*taggedService, error) {
 			svc, err := s.services.Service(ctx, in.ID)
 			if err != nil {
 				return nil, s.toHTTPError("get-service", err)
 			}
-			return &serviceOutput{Body: svc}, nil
+			return &taggedService{ETag: etag(svc.Version), Body: svc}, nil
 		})
 
 	huma.Register(s.api, op("set-service-desired-state", http.MethodPost, "/api/v1/services/{id}/desired-state",

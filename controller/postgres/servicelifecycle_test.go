@@ -468,3 +468,31 @@ func TestStopInvoicingWhileSuspendedCreditsOnTheNextInvoice(t *testing.T) {
 		t.Fatalf("May lines %v, want [5000]: the days are credited once", lineAmounts(may))
 	}
 }
+
+// TestPauseInAFuturePeriodBilledAroundWithTheHoldFee: a pause Apr 5–10
+// decided in March (April not invoiced yet) has no lines of its own; the
+// April run bills the plan around the pause and the hold fee during it,
+// and stores the hold's span as coverage.
+func TestPauseInAFuturePeriodBilledAroundWithTheHoldFee(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{PauseHoldFee: 1000})
+	plan, err := db.PauseService(ctx, f.service.ID, 0, billing.PauseRequest{Context: lifecycleCtx(chicagoNoon(billing.NewDate(2027, 3, 10))),
+		From: billing.NewDate(2027, 4, 5), To: billing.NewDate(2027, 4, 10)}, false)
+	if err != nil || len(plan.Lines) != 0 {
+		t.Fatalf("pause: %+v %v", plan.Lines, err)
+	}
+	runBilling(t, db, f.typ.ID, billing.NewDate(2027, 3, 27), 10)
+	april := invoiceFor(t, db, f.account.ID, billing.NewDate(2027, 4, 1))
+	p := billing.Period{Start: billing.NewDate(2027, 4, 1), End: billing.NewDate(2027, 5, 1)}
+	want := []int64{billing.Prorate(5000, p, p.Start, billing.NewDate(2027, 4, 5)), billing.Prorate(5000, p, billing.NewDate(2027, 4, 10), p.End),
+		billing.Prorate(1000, p, billing.NewDate(2027, 4, 5), billing.NewDate(2027, 4, 10))}
+	if !equalInts(lineAmounts(april), want) || !strings.Contains(april.Lines[2].Description, "Vacation hold") {
+		t.Fatalf("April lines %v (%+v), want %v with the hold last", lineAmounts(april), april.Lines, want)
+	}
+	cov, err := db.Coverage(ctx, f.service.ID)
+	if err != nil || len(cov) != 4 || !cov[2].Hold || cov[2].From != billing.NewDate(2027, 4, 5) {
+		t.Fatalf("coverage %+v %v", cov, err)
+	}
+}
