@@ -51,6 +51,18 @@ CREATE TABLE service_billed_spans (
     PRIMARY KEY (service_id, from_date)
 );
 
+-- The coverage of what was invoiced before this migration: each recurring
+-- line of a monthly plan, not voided, over its invoice's period at its
+-- plan's price (plans had one price until now, and a monthly plan's period
+-- is the account's period).
+INSERT INTO service_billed_spans (service_id, from_date, to_date, period_start, period_end, plan_id, plan_name,
+        unit_price, quantity, price, taxable, hold)
+    SELECT l.service_id, l.period_start, l.period_end, i.period_start, i.period_end, p.id, p.name, p.price, 1, p.price, l.taxable, false
+    FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id JOIN services s ON s.id = l.service_id JOIN plans p ON p.id = s.plan_id
+    WHERE l.kind = 'recurring' AND l.period_start IS NOT NULL AND l.period_end > l.period_start AND i.status <> 'void'
+        AND p.interval = 'monthly' AND l.period_start >= i.period_start AND l.period_end <= i.period_end
+    ON CONFLICT DO NOTHING;
+
 -- A lifecycle change's lines for the next invoice wait as one-time charges
 -- (the billing run takes each exactly once): credits are negative, and a
 -- line for a service's days names the service and the days.
