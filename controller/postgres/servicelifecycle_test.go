@@ -295,6 +295,9 @@ func TestCancelRemoveTakesTheServiceOffItsPOP(t *testing.T) {
 			t.Fatalf("the snapshot still holds the removed service: %+v", c)
 		}
 	}
+	if _, _, err := db.SetDesiredState(ctx, billing.StateChange{ServiceID: f.service.ID, State: billing.StateSuspended, Reason: "x", Actor: "staff", At: t0}); billing.ErrorCode(err) != billing.EINVALID {
+		t.Fatalf("a desired state for a removed service: %v, want EINVALID", err)
+	}
 	// Cancel before the start or again: refused, nothing written.
 	if _, err := db.CancelService(ctx, f.service.ID, 0, req, false); billing.ErrorCode(err) != billing.EINVALID {
 		t.Fatalf("second cancel: %v", err)

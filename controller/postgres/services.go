@@ -151,7 +151,8 @@ func (db *DB) SetDesiredState(ctx context.Context, c billing.StateChange) (billi
 // assigns. Errors: ENOTFOUND for no such service; errNotOutboxTx for a tx
 // not begun by inTx; the database's errors.
 func setDesiredStateTx(ctx context.Context, tx pgx.Tx, c billing.StateChange) (changed bool, s billing.Service, err error) {
-	s, err = scanService(tx.QueryRow(ctx, `SELECT `+serviceColumns+` FROM services WHERE id = $1 FOR UPDATE`, c.ServiceID))
+	var removed bool
+	s, err = scanService(rowAndThen{tx.QueryRow(ctx, `SELECT `+serviceColumns+`, removed FROM services WHERE id = $1 FOR UPDATE`, c.ServiceID), &removed})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, s, billing.Errorf(billing.ENOTFOUND, "service %d does not exist", c.ServiceID)
 	}
@@ -160,6 +161,9 @@ func setDesiredStateTx(ctx context.Context, tx pgx.Tx, c billing.StateChange) (c
 	}
 	if p, ok := pendingChange(tx, s.ID); ok {
 		s.DesiredState, s.StateReason, s.UpdatedAt = p.state, p.reason, p.at
+	}
+	if removed {
+		return false, s, billing.Errorf(billing.EINVALID, "service %d was removed from its POP when it was cancelled (on_cancel remove): it has no desired state to set", s.ID)
 	}
 	if s.DesiredState == c.State {
 		return false, s, nil
@@ -175,6 +179,15 @@ func setDesiredStateTx(ctx context.Context, tx pgx.Tx, c billing.StateChange) (c
 	s.DesiredState, s.StateReason, s.UpdatedAt, s.Confirmation.Pending = c.State, c.Reason, c.At, ""
 	return true, s, nil
 }
+
+// rowAndThen is a row whose scan fills the scanner's destinations, then
+// more (columns selected after theirs).
+type rowAndThen struct {
+	pgx.Row
+	more any
+}
+
+func (r rowAndThen) Scan(dest ...any) error { return r.Row.Scan(append(dest, r.more)...) }
 
 func nonNil(s []string) []string {
 	if s == nil {
