@@ -5,7 +5,6 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
@@ -24,7 +23,8 @@ func addLifecycleCmds(root *cobra.Command, g *globals) {
 			var pause client.ServicePause
 			var from, on, pFrom, pTo string
 			c.AddCommand(
-				lifecycleCmd(g, "change", "Change a service's plan or quantity (prorated)", func(f *pflag.FlagSet) {
+				lifecycleCmd(g, "change", "Change a service's plan or quantity (prorated)", func(c *cobra.Command) {
+					f := c.Flags()
 					f.Int64Var(&ch.PlanID, "plan", 0, "plan id to move to")
 					f.Int64Var(&ch.Quantity, "quantity", 0, "new quantity")
 					f.StringVar(&from, "from", "", "first day at the new terms, YYYY-MM-DD (default today)")
@@ -35,7 +35,8 @@ func addLifecycleCmds(root *cobra.Command, g *globals) {
 					ch.EffectiveDate, err = parseDateFlag("from", from)
 					return ch, err
 				}),
-				lifecycleCmd(g, "cancel", "Cancel a service from a date, crediting invoiced days after it", func(f *pflag.FlagSet) {
+				lifecycleCmd(g, "cancel", "Cancel a service from a date, crediting invoiced days after it", func(c *cobra.Command) {
+					f := c.Flags()
 					f.StringVar(&on, "on", "", "first day without service, YYYY-MM-DD (default today)")
 					f.BoolVar(&cancel.EndOfPeriod, "end-of-period", false, "cancel at the end of the current billing period")
 					f.StringVar(&cancel.Reason, "reason", "", "why, for the audit log")
@@ -44,7 +45,8 @@ func addLifecycleCmds(root *cobra.Command, g *globals) {
 					cancel.Date, err = parseDateFlag("on", on)
 					return cancel, err
 				}),
-				lifecycleCmd(g, "pause", "Pause a service (vacation hold) from --from until --to", func(f *pflag.FlagSet) {
+				lifecycleCmd(g, "pause", "Pause a service (vacation hold) from --from until --to", func(c *cobra.Command) {
+					f := c.Flags()
 					f.StringVar(&pFrom, "from", "", "first paused day, YYYY-MM-DD")
 					f.StringVar(&pTo, "to", "", "the day service resumes, YYYY-MM-DD")
 					f.StringVar(&pause.Reason, "reason", "", "why, for the audit log")
@@ -110,7 +112,7 @@ func cmpErr(errs ...error) error {
 
 // lifecycleCmd is "service ACTION ID": flags fill the body, --preview
 // shows the lines without changing anything.
-func lifecycleCmd(g *globals, action, short string, flags func(*pflag.FlagSet), body func() (any, error)) *cobra.Command {
+func lifecycleCmd(g *globals, action, short string, flags func(*cobra.Command), body func() (any, error)) *cobra.Command {
 	var preview bool
 	var key string
 	path := map[string]string{"change": "plan-change"}[action]
@@ -129,7 +131,7 @@ func lifecycleCmd(g *globals, action, short string, flags func(*pflag.FlagSet), 
 			}
 			return printLifecycle(cmd.OutOrStdout(), g, r)
 		})}
-	flags(cmd.Flags())
+	flags(cmd)
 	cmd.Flags().BoolVar(&preview, "preview", false, "show the lines without changing anything")
 	addKeyFlag(cmd, &key)
 	return cmd
