@@ -230,3 +230,23 @@ func TestPlanPriceChangeAndRetire(t *testing.T) {
 		t.Errorf("a change to a retired plan: %d %s", r.status, r.body)
 	}
 }
+
+func TestAccountTypeLifecycleSettings(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for i, c := range []struct{ lifecycle, field string }{
+		{`{"on_cancel":"explode"}`, "on_cancel"},
+		{`{"max_pause_days":400}`, "max_pause_days"},
+		{`{"pause_hold_fee":-1}`, "pause_hold_fee"},
+	} {
+		body := strings.Replace(residential, `"time_zone"`, `"lifecycle":`+c.lifecycle+`,"time_zone"`, 1)
+		if r := e.do("POST", "/api/v1/account-types", adminToken, fmt.Sprint("bad-", i), body); r.status != 422 || !strings.Contains(string(r.body), c.field) {
+			t.Errorf("%s: %d %s, want 422 naming %s", c.lifecycle, r.status, r.body, c.field)
+		}
+	}
+	body := strings.Replace(residential, `"time_zone"`, `"lifecycle":{"on_cancel":"remove","suspend_while_paused":true},"time_zone"`, 1)
+	r := e.do("POST", "/api/v1/account-types", adminToken, "good", body)
+	if r.status != 200 || !strings.Contains(string(r.body), `"on_cancel":"remove"`) || !strings.Contains(string(r.body), `"max_pause_days":90`) {
+		t.Fatalf("type with lifecycle settings: %d %s", r.status, r.body)
+	}
+}
