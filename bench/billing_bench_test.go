@@ -25,6 +25,7 @@ var billingTables = []struct{ name, cols string }{
 	{"invoice_lines", "invoice_id, line_no, kind, description, service_id, charge_id, period_start, period_end, amount, taxable"},
 	{"journal_transactions", "id, kind, account_id, invoice_id, currency, memo, effective_date, posted_at"},
 	{"journal_entries", "tx_id, entry_no, account_id, ledger, amount"},
+	{"service_billed_spans", "service_id, from_date, to_date, period_start, period_end, plan_id, plan_name, unit_price, quantity, price, taxable, hold"},
 }
 
 func rowsWritten(ctx context.Context, b *testing.B, db *postgres.DB) int64 {
@@ -41,8 +42,8 @@ func rowsWritten(ctx context.Context, b *testing.B, db *postgres.DB) int64 {
 
 // BenchmarkBillingRun bills 100,000 seeded accounts (one taxed monthly
 // service each) through the real path: a billing run opened by the jobs
-// runner, its batches worked by River (2 workers) writing invoices, lines and
-// journal entries with COPY. It then COPYs the very same rows into
+// runner, its batches worked by River (2 workers) writing invoices, lines,
+// journal entries and the services' invoiced spans with COPY. It then COPYs the very same rows into
 // look-alike tables (same indexes, no triggers) in the same database to get
 // the floor a billing run is compared with, and re-runs billing for the next
 // day to check it writes nothing. Run with -benchtime=1x.

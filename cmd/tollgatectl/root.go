@@ -85,6 +85,7 @@ Idempotency-Key, so a command that timed out can be re-run with the same
 	root.AddCommand(newPKICmd(g), newAgentCmd(g))
 	root.AddCommand(newDeliveryCmd(g))
 	root.AddCommand(newTicketCmd(g))
+	addLifecycleCmds(root, g)
 	rejectUnknownSubcommands(root)
 	return root
 }

@@ -82,6 +82,12 @@ type Deps struct {
 	// ServiceMoves enables service moves, edits in place (with If-Match)
 	// and the service history (nil: not served).
 	ServiceMoves ServiceMover
+	// Lifecycle enables service plan changes, cancellations and pauses
+	// with their coverage and history (nil: not served).
+	Lifecycle ServiceLifecycle
+	// PlanPrices enables plan price versions and retiring plans (nil: not
+	// served).
+	PlanPrices PlanPriceStore
 }
 
 // Server is the admin API.
@@ -196,6 +202,12 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	}
 	if deps.ServiceMoves != nil {
 		s.registerServiceMoves(deps.ServiceMoves)
+	}
+	if deps.Lifecycle != nil {
+		s.registerServiceLifecycle(deps.Lifecycle)
+	}
+	if deps.PlanPrices != nil {
+		s.registerPlanPrices(deps.PlanPrices)
 	}
 	routes := notePattern{mux}
 	s.keyStorage = keyStorages(s.api.OpenAPI())

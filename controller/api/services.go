@@ -11,7 +11,7 @@ import (
 )
 
 type serviceOutput struct {
-	ETag string `header:"ETag" doc:"The service's version, to send back as If-Match with a move or an edit."`
+	ETag string `header:"ETag" doc:"The service's version, to send back as If-Match with a move, an edit or a lifecycle change."`
 	Body billing.Service
 }
 

@@ -16,7 +16,7 @@ import (
 // jobs.New's.
 func NewJobRunner(cfg jobs.Config, db *postgres.DB, clk clock.Clock, log *slog.Logger) (*jobs.Runner, error) {
 	runner, err := jobs.New(cfg, db.Pool, jobs.Stores{Runs: db, Collections: db, Deliveries: db, Upkeep: db,
-		Housekeeping: db, Gateway: db, DevClock: db}, clk, log)
+		Housekeeping: db, Gateway: db, DevClock: db, Lifecycle: db}, clk, log)
 	if err != nil {
 		return nil, err
 	}

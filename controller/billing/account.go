@@ -189,6 +189,12 @@ type OneTimeCharge struct {
 	Amount     int64 `json:"amount" minimum:"1" maximum:"100000000000"`
 	Taxable    bool  `json:"taxable"`
 	ChargeDate Date  `json:"charge_date"`
+	// ServiceID, PeriodStart and PeriodEnd (exclusive) are set on a
+	// lifecycle change's line waiting for the next invoice (a plan change's
+	// credit and charge): the service and days it is for.
+	ServiceID   *int64 `json:"service_id,omitempty" readOnly:"true"`
+	PeriodStart Date   `json:"period_start,omitzero" readOnly:"true"`
+	PeriodEnd   Date   `json:"period_end,omitzero" readOnly:"true"`
 	// InvoiceID is the invoice that billed the charge (nil until billed).
 	InvoiceID *int64    `json:"invoice_id,omitempty"`
 	CreatedAt time.Time `json:"created_at,omitzero" readOnly:"true"`

@@ -136,6 +136,9 @@ type AccountType struct {
 	DefaultDelivery Delivery `json:"default_delivery,omitempty" enum:"email,mail,both"`
 	// Locale (BCP 47) of the type's subscribers, unless an account has its
 	// own; "" = the company's (see [ResolveLocale]).
-	Locale    Locale    `json:"locale,omitempty"`
-	CreatedAt time.Time `json:"created_at,omitzero" readOnly:"true"`
+	Locale Locale `json:"locale,omitempty"`
+	// Lifecycle are the settings of service lifecycle changes (plan
+	// changes, pauses, cancellations; see [LifecyclePolicy]).
+	Lifecycle LifecyclePolicy `json:"lifecycle,omitzero"`
+	CreatedAt time.Time       `json:"created_at,omitzero" readOnly:"true"`
 }

@@ -60,6 +60,9 @@ func (t *AccountType) Validate() error {
 	if _, err := t.SweepOffset(); err != nil {
 		return err
 	}
+	if err := t.Lifecycle.Validate(); err != nil {
+		return Errorf(EINVALID, "lifecycle.%s", ErrorMessage(err))
+	}
 	l, err := ParseLocale(string(t.Locale))
 	if err != nil {
 		return err

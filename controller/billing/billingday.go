@@ -64,7 +64,7 @@ func PlanBillingDayChange(req BillingDayRequest) (LifecyclePlan, error) {
 	}
 	newType := t
 	newType.BillingDay = req.NewDay
-	plan := LifecyclePlan{Kind: LifecycleBillingDay, AccountID: a.ID, Invoicing: InvoiceByBillingRun}
+	plan := LifecyclePlan{Kind: LifecycleBillingDay, AccountID: a.ID, Currency: a.Currency, Invoicing: InvoiceByBillingRun}
 	plan.Account = &AccountUpdate{AccountID: a.ID, BillingDayBefore: oldDay, BillingDayAfter: req.NewDay}
 	plan.Audit = ctx.audit(LifecycleBillingDay, auditEntityAccount, a.ID)
 	plan.Audit.Before["billing_day"], plan.Audit.After["billing_day"] = oldDay, req.NewDay
@@ -95,7 +95,7 @@ func PlanBillingDayChange(req BillingDayRequest) (LifecyclePlan, error) {
 		p := s.Plan
 		p.Price = price
 		bs := BillableService{ServiceID: s.Ref.ID, Name: s.Name, Plan: p, Start: s.Start, End: s.End}
-		lines, _, err := recurringLines(bs, a, transitional, req.NewDay, time.January)
+		lines, _, _, err := recurringLines(bs, a, transitional, req.NewDay, time.January)
 		if err != nil {
 			return LifecyclePlan{}, err
 		}

@@ -66,7 +66,7 @@ func PlanCancel(req CancelRequest) (LifecyclePlan, error) {
 		return LifecyclePlan{}, Errorf(EINVALID, "date %s is on or after the service's end %s: it already ends then", d, svc.End)
 	}
 
-	plan := LifecyclePlan{Kind: LifecycleCancel, AccountID: ctx.Account.ID, ServiceID: svc.Ref.ID, Effective: d}
+	plan := LifecyclePlan{Kind: LifecycleCancel, AccountID: ctx.Account.ID, Currency: ctx.Account.Currency, ServiceID: svc.Ref.ID, Effective: d}
 	label := fmt.Sprintf("%s cancelled from %s", termsWords(svc.Plan.Name, svc.quantity()), shortDate(d))
 	plan.Why = append(plan.Why, fmt.Sprintf("service %d cancelled: billed through %s, no service from %s", svc.Ref.ID, d.AddDays(-1).Label(), d.Label()))
 	left, taken := removeDays(svc.Coverage, d, maxDate, nil)

@@ -71,9 +71,9 @@ func (c Contact) address(n Notice) (Notice, bool) {
 
 // ServiceRef is a service a plan may change, with its POP and account.
 type ServiceRef struct {
-	ID        int64
-	POP       string
-	AccountID int64
+	ID        int64  `json:"id"`
+	POP       string `json:"pop"`
+	AccountID int64  `json:"account_id"`
 }
 
 // ServiceChange sets a service's desired state, for Reason.

@@ -16,6 +16,11 @@ type BillableService struct {
 	Start Date `json:"start"`
 	// End is the first day without service: EXCLUSIVE; zero = open-ended.
 	End Date `json:"end"`
+	// Quantity multiplies the plan's price; 0 counts as 1.
+	Quantity int64 `json:"quantity,omitempty"`
+	// Hold marks a pause's hold fee billed in the service's place
+	// ([PausedBillable]).
+	Hold bool `json:"hold,omitempty"`
 }
 
 // InvoiceRequest is everything [ComposeInvoice] needs for one account and
@@ -104,7 +109,29 @@ type Invoice struct {
 	// dates and amounts.
 	Why       []string  `json:"why"`
 	CreatedAt time.Time `json:"created_at"`
+	// Kind is regular (the billing run's invoice of a period, one per
+	// account and period) or adjustment (lifecycle lines invoiced at once,
+	// beside the period's regular invoice).
+	Kind InvoiceKind `json:"kind,omitempty" enum:"regular,adjustment"`
+	// Spans are the service days the invoice's recurring lines charge, with
+	// their basis, for the store to keep as the services' coverage.
+	Spans []ServiceSpan `json:"-"`
 }
+
+// ServiceSpan is a span of a service's coverage: the days a line charges.
+type ServiceSpan struct {
+	ServiceID int64 `json:"service_id"`
+	BilledSpan
+}
+
+// InvoiceKind tells a period's regular invoice from an adjustment invoice.
+type InvoiceKind string
+
+// Invoice kinds.
+const (
+	InvoiceRegular    InvoiceKind = "regular"
+	InvoiceAdjustment InvoiceKind = "adjustment"
+)
 
 // Unpaid is what is still to pay on the invoice: Total − Paid, and nothing
 // once it is paid or void.
@@ -220,11 +247,14 @@ func ComposeInvoice(req InvoiceRequest) (inv Invoice, ok bool, err error) {
 	anchorDay, anchorMonth := AccountAnchor(req.Type, a)
 
 	for _, s := range req.Services {
-		lines, why, err := recurringLines(s, a, p, anchorDay, anchorMonth)
+		lines, spans, why, err := recurringLines(s, a, p, anchorDay, anchorMonth)
 		if err != nil {
 			return Invoice{}, false, err
 		}
 		inv.Lines = append(inv.Lines, lines...)
+		for _, sp := range spans {
+			inv.Spans = append(inv.Spans, ServiceSpan{ServiceID: s.ServiceID, BilledSpan: sp})
+		}
 		inv.Why = append(inv.Why, why...)
 	}
 	for _, c := range req.Charges {
@@ -239,11 +269,15 @@ func ComposeInvoice(req InvoiceRequest) (inv Invoice, ok bool, err error) {
 			return Invoice{}, false, Errorf(EINVALID, "charge %d has amount 0", c.ID)
 		}
 		kind := LineOneTime
-		if c.Amount < 0 {
+		switch {
+		case c.Amount < 0:
 			kind = LineCredit
+		case c.ServiceID != nil:
+			kind = LineRecurring
 		}
 		id := c.ID
-		inv.Lines = append(inv.Lines, InvoiceLine{Kind: kind, Description: c.Description, ChargeID: &id, Amount: c.Amount, Taxable: c.Taxable})
+		inv.Lines = append(inv.Lines, InvoiceLine{Kind: kind, Description: c.Description, ChargeID: &id, ServiceID: c.ServiceID,
+			PeriodStart: c.PeriodStart, PeriodEnd: c.PeriodEnd, Amount: c.Amount, Taxable: c.Taxable})
 	}
 
 	var base int64
@@ -275,22 +309,27 @@ func ComposeInvoice(req InvoiceRequest) (inv Invoice, ok bool, err error) {
 }
 
 // recurringLines are a service's recurring lines in account period p.
-func recurringLines(s BillableService, a Account, p Period, anchorDay int, anchorMonth time.Month) ([]InvoiceLine, []string, error) {
+func recurringLines(s BillableService, a Account, p Period, anchorDay int, anchorMonth time.Month) ([]InvoiceLine, []BilledSpan, []string, error) {
 	plan := s.Plan
 	switch {
 	case plan.Currency != a.Currency:
-		return nil, nil, Errorf(EINVALID, "service %d: plan %q is priced in %s but the account is billed in %s", s.ServiceID, plan.Name, plan.Currency, a.Currency)
+		return nil, nil, nil, Errorf(EINVALID, "service %d: plan %q is priced in %s but the account is billed in %s", s.ServiceID, plan.Name, plan.Currency, a.Currency)
 	case plan.Price < 0:
-		return nil, nil, Errorf(EINVALID, "service %d: plan %q price %d is negative", s.ServiceID, plan.Name, plan.Price)
+		return nil, nil, nil, Errorf(EINVALID, "service %d: plan %q price %d is negative", s.ServiceID, plan.Name, plan.Price)
 	case s.Start.IsZero():
-		return nil, nil, Errorf(EINVALID, "service %d has no start date", s.ServiceID)
+		return nil, nil, nil, Errorf(EINVALID, "service %d has no start date", s.ServiceID)
+	}
+	qty := max(s.Quantity, 1)
+	price, err := periodPrice("quantity", plan.Price, qty)
+	if err != nil {
+		return nil, nil, nil, Errorf(EINVALID, "service %d: %s", s.ServiceID, ErrorMessage(err))
 	}
 	iv := plan.Interval
 	if iv == "" {
 		iv = IntervalMonthly
 	}
 	if iv.Months() == 0 {
-		return nil, nil, Errorf(EINVALID, "service %d: plan %q interval %q is not one of monthly, quarterly, annual", s.ServiceID, plan.Name, plan.Interval)
+		return nil, nil, nil, Errorf(EINVALID, "service %d: plan %q interval %q is not one of monthly, quarterly, annual", s.ServiceID, plan.Name, plan.Interval)
 	}
 	// active clamps [from, to) to the service's active days.
 	active := func(from, to Date) (Date, Date) {
@@ -302,20 +341,27 @@ func recurringLines(s BillableService, a Account, p Period, anchorDay int, ancho
 		}
 		return from, to
 	}
-	desc := plan.Name
+	desc := termsWords(plan.Name, qty)
 	if s.Name != "" && s.Name != plan.Name {
 		desc += " - " + s.Name
 	}
 	var lines []InvoiceLine
+	var spans []BilledSpan
 	var why []string
 	add := func(ip Period, from, to Date) {
 		id := s.ServiceID
-		amount := Prorate(plan.Price, ip, from, to)
+		amount := Prorate(price, ip, from, to)
+		span := BilledSpan{Period: ip, From: from, To: to, PlanID: plan.ID, PlanName: plan.Name,
+			UnitPrice: plan.Price, Quantity: qty, Price: price, Taxable: plan.Taxable, Hold: s.Hold}
+		if s.Hold {
+			span.PlanID = 0
+		}
+		spans = append(spans, span)
 		d := fmt.Sprintf("%s (%s), %s", desc, iv, Period{from, to})
 		if n := from.DaysUntil(to); n != ip.Days() {
 			d += fmt.Sprintf(", %d of %d days", n, ip.Days())
 			why = append(why, fmt.Sprintf("%s prorated: active %d of %d days of %s, %s of %s", desc, n, ip.Days(), ip,
-				FormatAmount(amount, a.Currency), FormatAmount(plan.Price, a.Currency)))
+				FormatAmount(amount, a.Currency), FormatAmount(price, a.Currency)))
 		}
 		lines = append(lines, InvoiceLine{Kind: LineRecurring, Description: d, ServiceID: &id,
 			PeriodStart: from, PeriodEnd: to, Amount: amount, Taxable: plan.Taxable})
@@ -338,7 +384,7 @@ func recurringLines(s BillableService, a Account, p Period, anchorDay int, ancho
 				add(ip, from, to)
 			}
 		}
-		return lines, why, nil
+		return lines, spans, why, nil
 	}
 	// Each interval period is charged in the account period containing its
 	// first active day.
@@ -348,7 +394,7 @@ func recurringLines(s BillableService, a Account, p Period, anchorDay int, ancho
 			add(ip, from, to)
 		}
 	}
-	return lines, why, nil
+	return lines, spans, why, nil
 }
 
 // addOverflow adds b to a, latching overflow.

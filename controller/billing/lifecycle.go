@@ -325,6 +325,9 @@ type LifecyclePlan struct {
 	// the change is not about one: a plan's price).
 	AccountID int64 `json:"account_id,omitempty"`
 	ServiceID int64 `json:"service_id,omitempty"`
+	// Currency is the account's (the plan's for a price change): what the
+	// amounts are in.
+	Currency Currency `json:"currency"`
 	// Effective is the first local day the change applies to.
 	Effective Date `json:"effective"`
 	// Lines are the invoice lines to add: credits (negative) for days

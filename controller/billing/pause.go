@@ -71,7 +71,7 @@ func PlanPause(req PauseRequest) (LifecyclePlan, error) {
 
 	iv := intervalOf(svc.Plan)
 	cur := ctx.Account.Currency
-	plan := LifecyclePlan{Kind: LifecyclePause, AccountID: ctx.Account.ID, ServiceID: svc.Ref.ID, Effective: from}
+	plan := LifecyclePlan{Kind: LifecyclePause, AccountID: ctx.Account.ID, Currency: ctx.Account.Currency, ServiceID: svc.Ref.ID, Effective: from}
 	label := fmt.Sprintf("%s paused %s to %s", termsWords(svc.Plan.Name, svc.quantity()), shortDate(from), shortDate(to.AddDays(-1)))
 	plan.Why = append(plan.Why, fmt.Sprintf("service %d paused for %d days, %s to %s; it resumes %s", svc.Ref.ID, days, from.Label(), to.AddDays(-1).Label(), to.Label()))
 	holdPrice, err := periodPrice("pause_hold_fee", pol.PauseHoldFee, int64(iv.Months()))
@@ -158,7 +158,7 @@ func PausedBillable(s BillableService, from, to Date, holdFeePerMonth int64) []B
 	}
 	if holdFeePerMonth > 0 {
 		hold := s
-		hold.Plan.Name = holdPlanName
+		hold.Plan.Name, hold.Hold, hold.Quantity = holdPlanName, true, 1
 		hold.Plan.Price = holdFeePerMonth * int64(intervalOf(s.Plan).Months())
 		hold.Start, hold.End = from, to
 		if s.Start.After(from) {

@@ -17,6 +17,9 @@ type Plan struct {
 	// Taxable plans' charges are taxed at the account's jurisdiction's rates.
 	Taxable   bool      `json:"taxable"`
 	CreatedAt time.Time `json:"created_at,omitzero" readOnly:"true"`
+	// RetiredAt is when the plan was retired (no new services; existing
+	// ones continue); nil while it is offered.
+	RetiredAt *time.Time `json:"retired_at,omitempty" readOnly:"true"`
 }
 
 // Validate checks the plan, trims its name, normalises the currency and

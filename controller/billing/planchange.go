@@ -144,7 +144,7 @@ func PlanServiceChange(req ServiceChangeRequest) (LifecyclePlan, error) {
 	case newPrice == oldPrice:
 		direction = "the same price"
 	}
-	plan := LifecyclePlan{Kind: kind, AccountID: ctx.Account.ID, ServiceID: svc.Ref.ID, Effective: d}
+	plan := LifecyclePlan{Kind: kind, AccountID: ctx.Account.ID, Currency: ctx.Account.Currency, ServiceID: svc.Ref.ID, Effective: d}
 	plan.Why = append(plan.Why, fmt.Sprintf("%s (%s: %s → %s per %s period)", label, direction,
 		FormatAmount(oldPrice, ctx.Account.Currency), FormatAmount(newPrice, ctx.Account.Currency), iv))
 	plan.Why = append(plan.Why, why...)

@@ -145,7 +145,7 @@ func PlanPriceChange(req PriceChangeRequest) (LifecyclePlan, error) {
 	pv.Accounts = len(accounts)
 	pv.RevenueChange = pv.RevenueAfter - pv.RevenueBefore
 
-	plan := LifecyclePlan{Kind: LifecyclePriceChange, Effective: req.Effective, Price: &v, Preview: &pv}
+	plan := LifecyclePlan{Kind: LifecyclePriceChange, Effective: req.Effective, Currency: p.Currency, Price: &v, Preview: &pv}
 	plan.Audit = LifecycleAudit{Actor: req.Actor, At: req.Now, Entity: auditEntityPlan, EntityID: p.ID, Action: LifecyclePriceChange,
 		Before: map[string]any{"price": current}, After: map[string]any{"price": req.NewPrice, "effective_from": req.Effective, "grandfather": req.Grandfather}, Reason: req.Reason}
 	cur := p.Currency

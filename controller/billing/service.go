@@ -84,9 +84,9 @@ type Service struct {
 	// ServiceAddress is where the service is delivered; the account's
 	// address is the billing address.
 	ServiceAddress Address `json:"service_address,omitzero"`
-	// Version increases with every move or edit of the service: its ETag,
-	// sent back as If-Match with the next one.
-	Version int64 `json:"version"`
+	// Version increases with every move, edit or lifecycle change of the
+	// service: its ETag, sent back as If-Match with the next one.
+	Version int64 `json:"version" readOnly:"true"`
 
 	DesiredState DesiredState `json:"desired_state"`
 	// StateReason says, in plain language, why the service has its desired
@@ -107,6 +107,11 @@ type Service struct {
 	// StartDate and EndDate (exclusive) bound the days it is billed for.
 	StartDate Date `json:"start_date,omitzero"`
 	EndDate   Date `json:"end_date,omitzero"`
+	// Quantity multiplies the plan's price (1 unless changed).
+	Quantity int64 `json:"quantity,omitempty" readOnly:"true"`
+	// PauseFrom and PauseTo (exclusive, the day it resumes) bound its pause.
+	PauseFrom Date `json:"pause_from,omitzero" readOnly:"true"`
+	PauseTo   Date `json:"pause_to,omitzero" readOnly:"true"`
 }
 
 // Confirmation is what the POP's agent last reported about a service.

@@ -62,7 +62,7 @@ func PlanSuspendedDaysCredit(req SuspendedDaysRequest) (LifecyclePlan, error) {
 			return LifecyclePlan{}, Errorf(EINVALID, "history[%d] at %s is before the entry before it", i, req.History[i].At.Format(time.RFC3339))
 		}
 	}
-	plan := LifecyclePlan{Kind: LifecycleSuspendedDays, AccountID: ctx.Account.ID, ServiceID: svc.Ref.ID, Effective: req.From,
+	plan := LifecyclePlan{Kind: LifecycleSuspendedDays, AccountID: ctx.Account.ID, Currency: ctx.Account.Currency, ServiceID: svc.Ref.ID, Effective: req.From,
 		Coverage: svc.Coverage, Invoicing: InvoiceOnNext}
 	plan.Audit = ctx.audit(LifecycleSuspendedDays, auditEntityService, svc.Ref.ID)
 	if !pol.StopInvoicingWhileSuspended {

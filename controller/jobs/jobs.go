@@ -274,6 +274,7 @@ func New(cfg Config, pool *pgxpool.Pool, store Stores, clk clock.Clock, log *slo
 				func() (river.JobArgs, *river.InsertOpts) { return GatewayRecoveryArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true})}
 	}
+	addLifecycleJobs(r, workers, store.Lifecycle, rc)
 	client, err := river.NewClient(riverpgxv5.New(pool), rc)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)

@@ -153,6 +153,7 @@ type Stores struct {
 	Housekeeping Housekeeping
 	Gateway      PendingGatewayWork
 	DevClock     DevClockStore
+	Lifecycle    DueEnforcementApplier
 }
 
 // missing names the first field of s that is nil, or "" when none is.
@@ -163,7 +164,7 @@ func (s Stores) missing() string {
 	}{
 		{"Runs", s.Runs != nil}, {"Collections", s.Collections != nil}, {"Deliveries", s.Deliveries != nil},
 		{"Upkeep", s.Upkeep != nil}, {"Housekeeping", s.Housekeeping != nil}, {"Gateway", s.Gateway != nil},
-		{"DevClock", s.DevClock != nil},
+		{"DevClock", s.DevClock != nil}, {"Lifecycle", s.Lifecycle != nil},
 	} {
 		if !f.set {
 			return f.name

@@ -158,8 +158,16 @@ func (db *DB) RunBillingBatch(ctx context.Context, runID int64, batchNo int, now
 		if err != nil || doneAt != nil {
 			return err
 		}
+		// Lifecycle changes of this type's services wait for the batch
+		// (and the batch for them): see lifecycleLockSQL.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared(hashtextextended('billing_type:' || $1::bigint, 0))`, typeID); err != nil {
+			return err
+		}
 		data, err := loadBilling(ctx, tx, typeID, first, last)
 		if err != nil {
+			return err
+		}
+		if err := data.creditSuspendedDays(ctx, tx, date, now); err != nil {
 			return err
 		}
 		invoices, failed := data.compose(date, nil)
@@ -248,13 +256,13 @@ type billingData struct {
 	rule     billing.DateRule
 	accounts []billing.Account
 	last     map[int64]billing.Period
-	services map[int64][]billing.BillableService
+	services map[int64][]billing.ServiceHistory
 	charges  map[int64][]billing.OneTimeCharge
 	taxes    map[string][]billing.TaxRate
 }
 
 func loadBilling(ctx context.Context, q querier, typeID, first, last int64) (*billingData, error) {
-	d := &billingData{last: map[int64]billing.Period{}, services: map[int64][]billing.BillableService{},
+	d := &billingData{last: map[int64]billing.Period{}, services: map[int64][]billing.ServiceHistory{},
 		charges: map[int64][]billing.OneTimeCharge{}, taxes: map[string][]billing.TaxRate{}}
 	var err error
 	if d.typ, err = scanAccountType(q.QueryRow(ctx, `SELECT `+accountTypeColumns+` FROM account_types WHERE id = $1`, typeID)); err != nil {
@@ -274,7 +282,7 @@ func loadBilling(ctx context.Context, q querier, typeID, first, last int64) (*bi
 
 	rows, err = q.Query(ctx, `SELECT DISTINCT ON (i.account_id) i.account_id, i.period_start, i.period_end
 		FROM invoices i JOIN accounts a ON a.id = i.account_id
-		WHERE a.account_type_id = $1 AND i.account_id BETWEEN $2 AND $3
+		WHERE a.account_type_id = $1 AND i.account_id BETWEEN $2 AND $3 AND i.kind = 'regular'
 		ORDER BY i.account_id, i.period_start DESC`, typeID, first, last)
 	if err != nil {
 		return nil, err
@@ -288,31 +296,22 @@ func loadBilling(ctx context.Context, q querier, typeID, first, last int64) (*bi
 		return nil, err
 	}
 
-	rows, err = q.Query(ctx, `SELECT s.account_id, s.id, s.name, s.start_date, s.end_date,
-			p.id, p.name, p.price, p.currency, p.interval, p.taxable, p.created_at
-		FROM services s JOIN plans p ON p.id = s.plan_id JOIN accounts a ON a.id = s.account_id
-		WHERE a.account_type_id = $1 AND s.account_id BETWEEN $2 AND $3 ORDER BY s.id`, typeID, first, last)
-	if err != nil {
-		return nil, err
-	}
-	var s billing.BillableService
-	if _, err := pgx.ForEachRow(rows, []any{&id, &s.ServiceID, &s.Name, scanDate(&s.Start), scanDate(&s.End),
-		&s.Plan.ID, &s.Plan.Name, &s.Plan.Price, &s.Plan.Currency, &s.Plan.Interval, &s.Plan.Taxable, &s.Plan.CreatedAt}, func() error {
-		d.services[id] = append(d.services[id], s)
-		return nil
-	}); err != nil {
+	if err := d.loadServices(ctx, q, typeID, first, last); err != nil {
 		return nil, err
 	}
 
-	rows, err = q.Query(ctx, `SELECT c.id, c.account_id, c.description, c.amount, c.taxable, c.charge_date, c.created_at
+	rows, err = q.Query(ctx, `SELECT c.id, c.account_id, c.description, c.amount, c.taxable, c.charge_date, c.created_at,
+			c.service_id, c.period_start, c.period_end
 		FROM one_time_charges c JOIN accounts a ON a.id = c.account_id
 		WHERE a.account_type_id = $1 AND c.account_id BETWEEN $2 AND $3 AND c.invoice_id IS NULL ORDER BY c.id`, typeID, first, last)
 	if err != nil {
 		return nil, err
 	}
 	var c billing.OneTimeCharge
-	if _, err := pgx.ForEachRow(rows, []any{&c.ID, &c.AccountID, &c.Description, &c.Amount, &c.Taxable, scanDate(&c.ChargeDate), &c.CreatedAt}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&c.ID, &c.AccountID, &c.Description, &c.Amount, &c.Taxable, scanDate(&c.ChargeDate), &c.CreatedAt,
+		&c.ServiceID, scanDate(&c.PeriodStart), scanDate(&c.PeriodEnd)}, func() error {
 		d.charges[c.AccountID] = append(d.charges[c.AccountID], c)
+		c.ServiceID = nil
 		return nil
 	}); err != nil {
 		return nil, err
@@ -369,8 +368,12 @@ func (d *billingData) composeAccount(a billing.Account, date billing.Date) ([]bi
 				rest = append(rest, c)
 			}
 		}
+		var services []billing.BillableService
+		for _, h := range d.services[a.ID] {
+			services = append(services, h.BillableIn(p, d.typ.Lifecycle.PauseHoldFee)...)
+		}
 		inv, ok, err := billing.ComposeInvoice(billing.InvoiceRequest{Account: a, Type: d.typ, Period: p,
-			Services: d.services[a.ID], Charges: due, TaxRates: d.taxes[a.TaxJurisdiction]})
+			Services: services, Charges: due, TaxRates: d.taxes[a.TaxJurisdiction]})
 		if err != nil {
 			return nil, fmt.Errorf("period %s: %s", p, billing.ErrorMessage(err))
 		}
@@ -398,7 +401,7 @@ func writeInvoices(ctx context.Context, tx pgx.Tx, invoices []billing.Invoice, r
 		return err
 	}
 	invRows := make([][]any, 0, n)
-	var lineRows, txRows, entryRows [][]any
+	var lineRows, txRows, entryRows, spanRows [][]any
 	var chargeIDs, chargeInv []int64
 	var run any
 	if runID > 0 {
@@ -408,9 +411,16 @@ func writeInvoices(ctx context.Context, tx pgx.Tx, invoices []billing.Invoice, r
 		inv := &invoices[i]
 		inv.ID = invIDs[i]
 		inv.Number = invoiceNumber(inv.ID)
+		kind := inv.Kind
+		if kind == "" {
+			kind = billing.InvoiceRegular
+		}
 		invRows = append(invRows, []any{inv.ID, inv.Number, inv.AccountID, pgDate(inv.Period.Start), pgDate(inv.Period.End),
 			pgDate(inv.IssueDate), pgDate(inv.DueDate), pgDate(inv.DelinquencyDate), string(inv.Currency),
-			inv.Subtotal, inv.Tax, inv.Total, nonNil(inv.Why), run, now})
+			inv.Subtotal, inv.Tax, inv.Total, nonNil(inv.Why), run, now, string(kind)})
+		for _, sp := range inv.Spans {
+			spanRows = append(spanRows, spanRow(sp.ServiceID, sp.BilledSpan))
+		}
 		for j, l := range inv.Lines {
 			lineRows = append(lineRows, []any{inv.ID, int32(j + 1), string(l.Kind), l.Description, l.ServiceID, l.ChargeID,
 				pgDate(l.PeriodStart), pgDate(l.PeriodEnd), l.Amount, l.Taxable})
@@ -434,11 +444,12 @@ func writeInvoices(ctx context.Context, tx pgx.Tx, invoices []billing.Invoice, r
 		rows  [][]any
 	}{
 		{"invoices", []string{"id", "number", "account_id", "period_start", "period_end", "issue_date", "due_date",
-			"delinquency_date", "currency", "subtotal", "tax", "total", "why", "billing_run_id", "created_at"}, invRows},
+			"delinquency_date", "currency", "subtotal", "tax", "total", "why", "billing_run_id", "created_at", "kind"}, invRows},
 		{"invoice_lines", []string{"invoice_id", "line_no", "kind", "description", "service_id", "charge_id",
 			"period_start", "period_end", "amount", "taxable"}, lineRows},
 		{"journal_transactions", []string{"id", "kind", "account_id", "invoice_id", "currency", "memo", "effective_date", "posted_at"}, txRows},
 		{"journal_entries", []string{"tx_id", "entry_no", "account_id", "ledger", "amount"}, entryRows},
+		{"service_billed_spans", spanColumns, spanRows},
 	}
 	for _, c := range copies {
 		if len(c.rows) == 0 {

@@ -12,6 +12,16 @@
 // the POP it left (with the binding that POP's agent is to release) and its
 // desired state at the POP it moved to (servicemove.go).
 //
+// Service lifecycle changes (servicelifecycle.go, planprices.go) follow
+// the same shape: the service, its account and its invoiced coverage
+// (service_billed_spans, written by the billing run with its invoices)
+// are read under row locks, the domain core decides a LifecyclePlan, and
+// the plan is applied as it is in one transaction — its lines as one-time
+// charges the next billing run takes exactly once (or an adjustment
+// invoice, or a credit), the new coverage and terms history, the audit_log
+// row, and enforcement through the one outbox writer (or, dated in the
+// future, into scheduled_enforcement for ApplyDueEnforcement).
+//
 // The store returns plain data (billing types); invoice and statement
 // documents are assembled from it in package documents, which this package
 // does not import.

@@ -68,7 +68,7 @@ func (db *DB) Snapshot(ctx context.Context, pop string) (int64, []billing.Enforc
 		}
 		rows, err := tx.Query(ctx, `SELECT revision, id, desired_state, state_reason,
 				method, addresses, radius_username, device, if_index
-			FROM services WHERE pop_id = $1 ORDER BY id`, pop)
+			FROM services WHERE pop_id = $1 AND NOT removed ORDER BY id`, pop)
 		if err != nil {
 			return err
 		}

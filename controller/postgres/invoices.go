@@ -11,13 +11,13 @@ import (
 )
 
 const invoiceColumns = `id, number, account_id, period_start, period_end, issue_date, due_date, delinquency_date,
-	currency, subtotal, tax, total, status, why, created_at, paid`
+	currency, subtotal, tax, total, status, why, created_at, paid, kind`
 
 func scanInvoice(row pgx.Row) (billing.Invoice, error) {
 	var i billing.Invoice
 	err := row.Scan(&i.ID, &i.Number, &i.AccountID, scanDate(&i.Period.Start), scanDate(&i.Period.End),
 		scanDate(&i.IssueDate), scanDate(&i.DueDate), scanDate(&i.DelinquencyDate), &i.Currency,
-		&i.Subtotal, &i.Tax, &i.Total, &i.Status, &i.Why, &i.CreatedAt, &i.Paid)
+		&i.Subtotal, &i.Tax, &i.Total, &i.Status, &i.Why, &i.CreatedAt, &i.Paid, &i.Kind)
 	return i, err
 }
 

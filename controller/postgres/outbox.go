@@ -39,16 +39,20 @@ type stateChange struct {
 	pop     string
 	account int64
 	state   billing.DesiredState
-	reason  string
-	actor   string
-	at      time.Time
-	// removed, with its binding, is the removal of the service from pop,
+	// remove takes the service off its POP (a cancel with on_cancel
+	// remove): the change is sent with removed set, the services row is
+	// marked removed and later snapshots leave the service out.
+	remove bool
+	reason string
+	actor  string
+	at     time.Time
+	// departed, with its binding, is the removal of the service from pop,
 	// which it has left (a move): the outbox row tells pop's agent to
 	// release binding and forget the service; the services row, which is
 	// at another POP now, is not touched. state is then "active" (what a
 	// released binding is).
-	removed bool
-	binding billing.Binding
+	departed bool
+	binding  billing.Binding
 }
 
 // outboxTx is the transaction inTx gives its function: a pgx.Tx that also
@@ -101,7 +105,7 @@ func (o *outboxTx) add(cs []stateChange) {
 		o.index, o.byAccount = map[int64]int{}, map[int64][]int{}
 	}
 	for _, c := range cs {
-		if c.removed {
+		if c.departed {
 			o.removals = append(o.removals, c)
 			continue
 		}
@@ -301,7 +305,8 @@ func (w *writeBatch) exec(ctx context.Context, tx pgx.Tx) error {
 }
 
 // stateChangesSQL writes one POP's desired-state changes ($2…$7, one
-// element per service, in revision order): it advances the POP's revision
+// element per service, in revision order; $7 holds the departures' old
+// bindings, $8 marks a removal): it advances the POP's revision
 // by their number, holding the POP row's lock until commit, gives the
 // services consecutive revisions ending at the new one, and appends them to
 // the outbox. It inserts one enforcement_changes row per service. It is the
@@ -316,19 +321,20 @@ func (w *writeBatch) exec(ctx context.Context, tx pgx.Tx) error {
 const stateChangesSQL = `WITH p AS (
 		UPDATE pops SET revision = revision + cardinality($2::bigint[]) WHERE id = $1 RETURNING revision
 	), c AS (
-		SELECT u.id, u.state, u.reason, u.actor, u.at, p.revision - cardinality($2::bigint[]) + u.n AS rev,
+		SELECT u.id, u.state, u.reason, u.actor, u.at, u.removed, p.revision - cardinality($2::bigint[]) + u.n AS rev,
 			nullif(($7::jsonb) -> (u.n::int - 1), 'null') AS gone
-		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
-			WITH ORDINALITY AS u(id, state, reason, actor, at, n), p
+		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $8::boolean[])
+			WITH ORDINALITY AS u(id, state, reason, actor, at, removed, n), p
 	), s AS (
-		UPDATE services s SET desired_state = c.state, state_reason = c.reason, revision = c.rev, updated_at = c.at
+		UPDATE services s SET desired_state = c.state, state_reason = c.reason, revision = c.rev, updated_at = c.at,
+			removed = s.removed OR c.removed
 		FROM c WHERE s.id = c.id AND c.gone IS NULL
 		RETURNING s.pop_id, s.revision, s.id, s.desired_state, s.state_reason, s.method, s.addresses,
-			s.radius_username, s.device, s.if_index, c.actor, c.at
+			s.radius_username, s.device, s.if_index, c.removed, c.actor, c.at
 	)
 	INSERT INTO enforcement_changes (pop_id, revision, service_id, desired_state, reason,
 		method, addresses, radius_username, device, if_index, removed, actor, created_at)
-	SELECT pop_id, revision, id, desired_state, state_reason, method, addresses, radius_username, device, if_index, false, actor, at
+	SELECT pop_id, revision, id, desired_state, state_reason, method, addresses, radius_username, device, if_index, removed, actor, at
 	FROM s
 	UNION ALL
 	SELECT $1, c.rev, c.id, c.state, c.reason, c.gone->>'method',
@@ -357,39 +363,45 @@ func queueStateChanges(w *writeBatch, cs []stateChange, revisions map[int64]int6
 		start = end
 		n := len(group)
 		ids, states, reasons, actors, ats := make([]int64, n), make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
-		var gone []*billing.Binding // nil: no removals at this POP
+		removes := make([]bool, n)
+		var gone []*billing.Binding // nil: no departures from this POP
 		for i, c := range group {
-			ids[i], states[i], reasons[i], actors[i], ats[i] = c.service, string(c.state), c.reason, c.actor, c.at
-			if c.removed {
+			ids[i], states[i], reasons[i], actors[i], ats[i], removes[i] = c.service, string(c.state), c.reason, c.actor, c.at, c.remove
+			if c.departed {
 				if gone == nil {
 					gone = make([]*billing.Binding, n)
 				}
 				gone[i] = &c.binding
 			}
 		}
-		removals := []byte("[]")
+		departures := []byte("[]")
 		if gone != nil {
-			removals, _ = json.Marshal(gone) // a Binding always marshals
+			departures, _ = json.Marshal(gone) // a Binding always marshals
 		}
 		pop := group[0].pop
 		pops = append(pops, pop)
 		if revisions == nil {
-			w.queue(nil, stateChangesSQL, pop, ids, states, reasons, actors, ats, string(removals))
+			w.queue(nil, stateChangesSQL, pop, ids, states, reasons, actors, ats, string(departures), removes)
 			continue
 		}
-		// A removal's revision is its old POP's: the service's own is the
+		// A departure's revision is its old POP's: the service's own is the
 		// one at its new POP.
+		departedIDs := map[int64]bool{}
+		for i := range gone {
+			if gone[i] != nil {
+				departedIDs[ids[i]] = true
+			}
+		}
 		w.queueRows(func(rows pgx.Rows) error {
 			var id, rev int64
-			var removed bool
-			_, err := pgx.ForEachRow(rows, []any{&id, &rev, &removed}, func() error {
-				if !removed {
+			_, err := pgx.ForEachRow(rows, []any{&id, &rev}, func() error {
+				if !departedIDs[id] {
 					revisions[id] = rev
 				}
 				return nil
 			})
 			return err
-		}, stateChangesSQL+` RETURNING service_id, revision, removed`, pop, ids, states, reasons, actors, ats, string(removals))
+		}, stateChangesSQL+` RETURNING service_id, revision`, pop, ids, states, reasons, actors, ats, string(departures), removes)
 	}
 	// PostgreSQL folds identical notifications of one transaction into
 	// one, so a sweep that suspends a thousand services at a POP wakes its

@@ -10,11 +10,11 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
-const planColumns = `id, name, price, currency, interval, taxable, created_at`
+const planColumns = `id, name, price, currency, interval, taxable, created_at, retired_at`
 
 func scanPlan(row pgx.Row) (billing.Plan, error) {
 	var p billing.Plan
-	err := row.Scan(&p.ID, &p.Name, &p.Price, &p.Currency, &p.Interval, &p.Taxable, &p.CreatedAt)
+	err := row.Scan(&p.ID, &p.Name, &p.Price, &p.Currency, &p.Interval, &p.Taxable, &p.CreatedAt, &p.RetiredAt)
 	return p, err
 }
 

@@ -131,7 +131,7 @@ func applyServiceChange(ctx context.Context, tx pgx.Tx, cur billing.Service, pla
 	}
 	if plan.RemoveFrom != "" {
 		changes = append(changes, stateChange{service: s.ID, pop: plan.RemoveFrom, account: account, state: billing.StateActive,
-			reason: "moved to POP " + s.POP, actor: plan.Audit.Actor, at: plan.Audit.At, removed: true, binding: plan.RemoveBinding})
+			reason: "moved to POP " + s.POP, actor: plan.Audit.Actor, at: plan.Audit.At, departed: true, binding: plan.RemoveBinding})
 	}
 	if len(changes) == 0 {
 		return nil

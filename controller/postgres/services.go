@@ -15,7 +15,7 @@ var _ billing.ServiceStore = (*DB)(nil)
 const serviceColumns = `id, pop_id, name, method, addresses, radius_username, device, if_index,
 	desired_state, state_reason, revision, created_at, updated_at,
 	confirmed_revision, observed_state, last_confirmed_at, last_error, last_result_at,
-	account_id, plan_id, start_date, end_date, pending_reason, pending_revision, version, service_address`
+	account_id, plan_id, start_date, end_date, pending_reason, pending_revision, quantity, pause_from, pause_to, version, service_address`
 
 func scanService(row pgx.Row) (billing.Service, error) {
 	var s billing.Service
@@ -27,7 +27,7 @@ func scanService(row pgx.Row) (billing.Service, error) {
 		&s.Confirmation.Revision, &observed, &s.Confirmation.LastConfirmedAt,
 		&s.Confirmation.LastError, &s.Confirmation.LastResultAt,
 		&s.AccountID, &s.PlanID, scanDate(&s.StartDate), scanDate(&s.EndDate), &pending, &pendingRev,
-		&s.Version, &s.ServiceAddress)
+		&s.Quantity, scanDate(&s.PauseFrom), scanDate(&s.PauseTo), &s.Version, &s.ServiceAddress)
 	s.Confirmation.ObservedState = billing.DesiredState(observed)
 	if pendingRev >= s.Revision && !s.Confirmed() {
 		s.Confirmation.Pending = pending
@@ -66,12 +66,16 @@ func checkServiceBilling(ctx context.Context, tx pgx.Tx, in billing.NewService) 
 		return err
 	}
 	var planCur string
-	err = tx.QueryRow(ctx, `SELECT currency FROM plans WHERE id = $1`, *in.PlanID).Scan(&planCur)
+	var retired bool
+	err = tx.QueryRow(ctx, `SELECT currency, retired_at IS NOT NULL FROM plans WHERE id = $1`, *in.PlanID).Scan(&planCur, &retired)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return billing.Errorf(billing.EINVALID, "plan_id %d does not exist", *in.PlanID)
 	}
 	if err != nil {
 		return err
+	}
+	if retired {
+		return billing.Errorf(billing.EINVALID, "plan_id %d is retired: no new services on it (existing ones continue)", *in.PlanID)
 	}
 	if planCur != accCur {
 		return billing.Errorf(billing.EINVALID, "plan_id %d is priced in %s but the account is billed in %s", *in.PlanID, planCur, accCur)
@@ -147,7 +151,8 @@ func (db *DB) SetDesiredState(ctx context.Context, c billing.StateChange) (billi
 // assigns. Errors: ENOTFOUND for no such service; errNotOutboxTx for a tx
 // not begun by inTx; the database's errors.
 func setDesiredStateTx(ctx context.Context, tx pgx.Tx, c billing.StateChange) (changed bool, s billing.Service, err error) {
-	s, err = scanService(tx.QueryRow(ctx, `SELECT `+serviceColumns+` FROM services WHERE id = $1 FOR UPDATE`, c.ServiceID))
+	var removed bool
+	s, err = scanService(rowAndThen{tx.QueryRow(ctx, `SELECT `+serviceColumns+`, removed FROM services WHERE id = $1 FOR UPDATE`, c.ServiceID), &removed})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, s, billing.Errorf(billing.ENOTFOUND, "service %d does not exist", c.ServiceID)
 	}
@@ -156,6 +161,9 @@ func setDesiredStateTx(ctx context.Context, tx pgx.Tx, c billing.StateChange) (c
 	}
 	if p, ok := pendingChange(tx, s.ID); ok {
 		s.DesiredState, s.StateReason, s.UpdatedAt = p.state, p.reason, p.at
+	}
+	if removed {
+		return false, s, billing.Errorf(billing.EINVALID, "service %d was removed from its POP when it was cancelled (on_cancel remove): it has no desired state to set", s.ID)
 	}
 	if s.DesiredState == c.State {
 		return false, s, nil
@@ -171,6 +179,15 @@ func setDesiredStateTx(ctx context.Context, tx pgx.Tx, c billing.StateChange) (c
 	s.DesiredState, s.StateReason, s.UpdatedAt, s.Confirmation.Pending = c.State, c.Reason, c.At, ""
 	return true, s, nil
 }
+
+// rowAndThen is a row whose scan fills the scanner's destinations, then
+// more (columns selected after theirs).
+type rowAndThen struct {
+	pgx.Row
+	more any
+}
+
+func (r rowAndThen) Scan(dest ...any) error { return r.Row.Scan(append(dest, r.more)...) }
 
 func nonNil(s []string) []string {
 	if s == nil {

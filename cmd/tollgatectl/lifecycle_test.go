@@ -1,0 +1,49 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+const changeAnswer = `{"preview":true,"plan":{"kind":"plan_change","currency":"USD","effective":"2027-03-10","net":2129,"invoicing":"next_invoice",
+	"lines":[{"kind":"credit","description":"Fiber 50 → Fiber 100 from Mar 10: credit 22 of 31 days","period_start":"2027-03-10","period_end":"2027-04-01","amount":-3548},
+	{"kind":"recurring","description":"Fiber 50 → Fiber 100 from Mar 10: charge 22 of 31 days","period_start":"2027-03-10","period_end":"2027-04-01","amount":5677}],
+	"why":["Fiber 50 → Fiber 100 from Mar 10 (an upgrade)"]}}`
+
+func TestServiceChangePreviewSendsTheChange(t *testing.T) {
+	f, url := newFakeAPI(t, map[string][]string{"POST /api/v1/services/7/plan-change": {changeAnswer}})
+	out, _, err := run(t, url, "service", "change", "7", "--plan", "2", "--from", "2027-03-10", "--preview", "--reason", "upgrade")
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := f.calls()
+	if len(calls) != 1 || calls[0].query != "preview=true" || calls[0].key == "" {
+		t.Fatalf("requests %+v", calls)
+	}
+	var sent map[string]any
+	if err := json.Unmarshal(calls[0].body, &sent); err != nil || sent["plan_id"] != float64(2) || sent["effective_date"] != "2027-03-10" || sent["reason"] != "upgrade" {
+		t.Fatalf("sent %s (%v)", calls[0].body, err)
+	}
+	for _, want := range []string{"USD -35.48", "USD 56.77", "2027-03-10..2027-03-31", "nothing was changed", "USD 21.29 (next_invoice)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestLifecycleCommandsRefuseBadFlagsWithoutSending(t *testing.T) {
+	f, url := newFakeAPI(t, nil)
+	for _, args := range [][]string{
+		{"service", "cancel", "7", "--on", "10 March"},
+		{"service", "pause", "7", "--from", "2027-03-10"},
+		{"service", "change", "x", "--plan", "2"},
+	} {
+		if _, _, err := run(t, url, args...); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+	if n := len(f.calls()); n != 0 {
+		t.Errorf("bad flags sent %d requests", n)
+	}
+}
