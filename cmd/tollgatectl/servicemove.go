@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -98,17 +97,14 @@ func newServiceMoveCmds(g *globals) []*cobra.Command {
 	move.Flags().StringVar(&pop, "pop", "", "the POP the service moves to (required)")
 	move.Flags().StringVar(&nb.Method, "method", "", "enforcement method at the new place: log, routeros, radius, snmp (default: the current one)")
 	_ = move.MarkFlagRequired("pop")
-	history := &cobra.Command{Use: "history ID", Args: cobra.ExactArgs(1), Short: "Show a service's moves and edits: who, when, before and after, why",
+	history := &cobra.Command{Use: "history ID", Args: cobra.ExactArgs(1), Short: "Show a service's moves, edits and lifecycle changes: who, when, before and after, why",
 		RunE: withID(g, "service", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			var h pageOf[billing.AuditEntry]
-			if err := c.Do(cmd.Context(), http.MethodGet, idPath("/api/v1/services", id, "/history"), nil, "", nil, &h); err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), h.Items)
+			h, err := c.ServiceHistory(cmd.Context(), id)
+			if err != nil || g.json() {
+				return cmpErr(err, printJSON(cmd.OutOrStdout(), h))
 			}
 			t := newTable(cmd.OutOrStdout(), "AT", "ACTOR", "CHANGED", "BEFORE", "AFTER", "WHY")
-			for _, e := range h.Items {
+			for _, e := range h {
 				before, _ := json.Marshal(e.Before)
 				after, _ := json.Marshal(e.After)
 				t.row(e.At.Local().Format(time.RFC3339), e.Actor, strings.Join(e.Fields(), ", "), string(before), string(after), orDash(e.Reason))

@@ -40,9 +40,6 @@ type ServiceLifecycle interface {
 	// Coverage lists the days invoices have charged for the service.
 	// Errors: none for an unknown id (an empty list); EINTERNAL.
 	Coverage(ctx context.Context, id int64) ([]billing.BilledSpan, error)
-	// AuditLog lists an entity's audit entries, oldest first.
-	// Errors: none for an unknown entity or id (an empty list); EINTERNAL.
-	AuditLog(ctx context.Context, entity string, id int64) ([]billing.AuditEntry, error)
 }
 
 // lifecycleInput is a lifecycle change: the service, preview, If-Match
@@ -147,20 +144,6 @@ func (s *Server) registerServiceLifecycle(store ServiceLifecycle) {
 				spans = []billing.BilledSpan{}
 			}
 			return wrap(s, "get-service-coverage", spans, err)
-		})
-
-	huma.Register(s.api, described(op("get-service-history", http.MethodGet, "/api/v1/services/{id}/history",
-		"List a service's lifecycle changes", RoleReader, "services"),
-		"The service's audit log: each change's actor, time, fields before and after (with the action), and reason."),
-		func(ctx context.Context, in *IDPath) (*body[[]billing.AuditEntry], error) {
-			if _, err := store.Service(ctx, in.ID); err != nil {
-				return nil, s.toHTTPError("get-service-history", err)
-			}
-			h, err := store.AuditLog(ctx, "service", in.ID)
-			if h == nil {
-				h = []billing.AuditEntry{}
-			}
-			return wrap(s, "get-service-history", h, err)
 		})
 }
 

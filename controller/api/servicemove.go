@@ -137,8 +137,8 @@ func (s *Server) registerServiceMoves(store ServiceMover) {
 	})
 
 	huma.Register(s.api, described(op("get-service-history", http.MethodGet, "/api/v1/services/{id}/history",
-		"List a service's moves and edits", RoleReader, "services"),
-		"The service's audit log (every move and edit: who, when, the changed fields before and after, why), oldest first. "+
+		"List a service's moves, edits and lifecycle changes", RoleReader, "services"),
+		"The service's audit log (every move, edit, plan change, cancel and pause: who, when, the changed fields before and after, why), oldest first. "+
 			"404 for an unknown service."),
 		func(ctx context.Context, in *IDPath) (*body[page[billing.AuditEntry]], error) {
 			if _, err := store.Service(ctx, in.ID); err != nil {

@@ -30,7 +30,7 @@ func openDB(t *testing.T) *postgres.DB {
 // storesOf is every port of the runner served by db, as the controller
 // wires them.
 func storesOf(db *postgres.DB) Stores {
-	return Stores{Runs: db, Collections: db, Deliveries: db, Upkeep: db, Housekeeping: db, Gateway: db, DevClock: db}
+	return Stores{Runs: db, Collections: db, Deliveries: db, Upkeep: db, Housekeeping: db, Gateway: db, DevClock: db, Lifecycle: db}
 }
 
 // newRunner builds a runner on db and registers it with db as the inserter

@@ -78,11 +78,14 @@ func (c *Client) ServiceCoverage(ctx context.Context, id int64) ([]billing.Bille
 	return out, err
 }
 
-// ServiceHistory lists a service's lifecycle changes (its audit log).
+// ServiceHistory lists a service's audit log: its moves, edits and
+// lifecycle changes, oldest first.
 func (c *Client) ServiceHistory(ctx context.Context, id int64) ([]billing.AuditEntry, error) {
-	var out []billing.AuditEntry
+	var out struct {
+		Items []billing.AuditEntry `json:"items"`
+	}
 	err := c.Do(ctx, http.MethodGet, servicePath(id, "/history"), nil, "", nil, &out)
-	return out, err
+	return out.Items, err
 }
 
 // ChangePlanPrice adds a price version to a plan (admin); with preview
