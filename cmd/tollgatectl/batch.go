@@ -141,69 +141,52 @@ func newBatchShowCmd(g *globals) *cobra.Command {
 		"batch", "/api/v1/payment-batches", func(w io.Writer, g *globals, b billing.PaymentBatch) error { return printBatch(w, g, b, true) })
 }
 
-// lineFlags are the flags of one batch line.
-type lineFlags struct{ account, method, amount, reference, payer, memo string }
+// manualMethodList names the methods staff record by hand.
+const manualMethodList = "check, cash, wire, money_order, other"
 
-func (lf *lineFlags) register(cmd *cobra.Command, fix bool) {
-	f := cmd.Flags()
+// lineFlags are the flags of one batch line, named like the import file's
+// columns; the controller checks what they hold.
+type lineFlags map[string]*string
+
+func newLineFlags(cmd *cobra.Command, fix bool) lineFlags {
 	unchanged, method := "", "check"
 	if fix {
 		unchanged, method = " (default: unchanged)", ""
 	}
-	f.StringVar(&lf.account, "account", "", "account number (A-000042), external id or id"+unchanged)
-	f.StringVar(&lf.method, "method", method, "how it was paid: "+manualMethodList+unchanged)
-	f.StringVar(&lf.amount, "amount", "", "amount in the account's currency, e.g. 50.00"+unchanged)
-	f.StringVar(&lf.reference, "reference", "", "check number (required for a check), wire reference or receipt number"+unchanged)
-	f.StringVar(&lf.payer, "payer", "", "who paid, as on the check"+unchanged)
-	f.StringVar(&lf.memo, "memo", "", "note kept with the payment"+unchanged)
+	lf := lineFlags{}
+	for _, f := range [][3]string{{"account", "", "account number (A-000042), external id or id"}, {"method", method, "how it was paid: " + manualMethodList},
+		{"amount", "", "amount in the account's currency, e.g. 50.00"}, {"reference", "", "check number (a check needs it), wire reference or receipt number"},
+		{"payer", "", "who paid, as on the check"}, {"memo", "", "note kept with the payment"}} {
+		lf[f[0]] = cmd.Flags().String(f[0], f[1], f[2]+unchanged)
+	}
+	return lf
 }
 
 func newBatchAddCmd(g *globals) *cobra.Command {
-	var lf lineFlags
 	var idemKey string
 	cmd := &cobra.Command{
-		Use:   "add ID --account REF --amount AMOUNT [--method METHOD] [--reference REF] [--payer NAME] [--memo TEXT]",
-		Short: "Add a payment to an open deposit batch",
-		Example: `  tollgatectl batch add 7 --account A-000042 --method check --amount 50.00 --reference 1001 --payer "Jane Doe"
-  tollgatectl batch add 7 --account legacy-1042 --method cash --amount 20`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("batch", args[0])
-			if err != nil {
-				return err
-			}
-			in := paymentInput{Account: lf.account, Method: lf.method, Amount: lf.amount, Reference: lf.reference, Payer: lf.payer, Memo: lf.memo}
-			m, ps := in.check()
-			if err := flagErrors(ps); err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			a, err := findAccount(ctx, c, in.Account)
-			if err != nil {
-				return fmt.Errorf("--account: %w", err)
-			}
-			amt, err := billing.ParsePositiveAmount(in.Amount, a.Currency)
-			if err != nil {
-				return fmt.Errorf("--amount: %s", billing.ErrorMessage(err))
-			}
-			line := billing.BatchLine{Account: in.Account, Method: m, Amount: amt, Reference: in.Reference, Payer: in.Payer, Memo: in.Memo}
-			var b billing.PaymentBatch
-			body := map[string]any{"lines": []billing.BatchLine{line}}
-			if err := c.Do(ctx, http.MethodPost, idPath("/api/v1/payment-batches", id, "/lines"), nil, orNewKey(idemKey), body, &b); err != nil {
-				return err
-			}
-			last := 0
-			for _, l := range b.Lines {
-				last = max(last, l.LineNo)
-			}
-			return printLineChange(ctx, cmd.OutOrStdout(), g, c, "added", b, last)
-		},
+		Use:     "add ID --account REF --amount AMOUNT [--method METHOD] [--reference REF] [--payer NAME] [--memo TEXT]",
+		Short:   "Add a payment to an open deposit batch",
+		Example: `  tollgatectl batch add 7 --account A-000042 --method check --amount 50.00 --reference 1001 --payer "Jane Doe"`,
+		Args:    cobra.ExactArgs(1),
 	}
-	lf.register(cmd, false)
+	lf := newLineFlags(cmd, false)
+	cmd.RunE = withID(g, "batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
+		line := map[string]string{}
+		for name, v := range lf {
+			line[name] = *v
+		}
+		var b billing.PaymentBatch
+		body := map[string]any{"lines": []any{line}}
+		if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/payment-batches", id, "/lines"), nil, orNewKey(idemKey), body, &b); err != nil {
+			return err
+		}
+		last := 0
+		for _, l := range b.Lines {
+			last = max(last, l.LineNo)
+		}
+		return printLineChange(cmd.Context(), cmd.OutOrStdout(), g, c, "added", b, last)
+	})
 	_ = cmd.MarkFlagRequired("account")
 	_ = cmd.MarkFlagRequired("amount")
 	addKeyFlag(cmd, &idemKey)
@@ -211,108 +194,54 @@ func newBatchAddCmd(g *globals) *cobra.Command {
 }
 
 func newBatchFixCmd(g *globals) *cobra.Command {
-	var lf lineFlags
 	var idemKey string
 	cmd := &cobra.Command{
-		Use:   "fix ID LINE [--account REF] [--method METHOD] [--amount AMOUNT] [--reference REF] [--payer NAME] [--memo TEXT]",
-		Short: "Correct one line of an open deposit batch (only the flags given change)",
-		Example: `  tollgatectl batch fix 7 3 --account A-000044
-  tollgatectl batch fix 7 5 --amount 45.00 --reference 1017`,
-		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("batch", args[0])
-			if err != nil {
-				return err
-			}
-			lineNo, err := parseLineNo(args[1])
-			if err != nil {
-				return err
-			}
-			set := cmd.Flags().Changed
-			if !slices.ContainsFunc(batchCSVColumns, set) { // the line's flags are named like the file's columns
-				return fmt.Errorf("nothing to change: give --account, --method, --amount, --reference, --payer or --memo")
-			}
-			var ps []fieldProblem
-			if set("account") && strings.TrimSpace(lf.account) == "" {
-				ps = append(ps, fieldProblem{"account", "the account (number, external id or id) is missing"})
-			}
-			var m billing.PaymentMethod
-			if set("method") {
-				if m, err = parseManualMethod(lf.method); err != nil {
-					ps = append(ps, fieldProblem{"method", err.Error()})
-				}
-			}
-			if set("amount") {
-				if err := checkAmountSyntax(lf.amount); err != nil {
-					ps = append(ps, fieldProblem{"amount", err.Error()})
-				}
-			}
-			if err := flagErrors(append(ps, checkText(lf.reference, lf.payer, lf.memo)...)); err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			b, err := getBatch(ctx, c, id)
-			if err != nil {
-				return err
-			}
-			i := slices.IndexFunc(b.Lines, func(l billing.BatchLine) bool { return l.LineNo == lineNo })
-			if i < 0 {
-				return fmt.Errorf("batch %d has no line %d (see tollgatectl batch show %d)", id, lineNo, id)
-			}
-			old := b.Lines[i]
-			next := billing.BatchLine{Account: old.Account, Method: old.Method, Amount: old.Amount, Reference: old.Reference, Payer: old.Payer, Memo: old.Memo}
-			if set("account") {
-				next.Account = strings.TrimSpace(lf.account)
-			}
-			if set("method") {
-				next.Method = m
-			}
-			if set("reference") {
-				next.Reference = strings.TrimSpace(lf.reference)
-			}
-			if set("payer") {
-				next.Payer = strings.TrimSpace(lf.payer)
-			}
-			if set("memo") {
-				next.Memo = strings.TrimSpace(lf.memo)
-			}
-			if next.Method == billing.PayCheck && next.Reference == "" {
-				return fmt.Errorf("--reference: line %d is a check and needs its check number", lineNo)
-			}
-
-			// The amount is in the line's account's currency: the old line's
-			// (for an account not found, the batch's), or the new account's.
-			oldCur := old.Currency
-			newCur := oldCur
-			if set("account") {
-				a, err := findAccount(ctx, c, next.Account)
-				if err != nil {
-					return fmt.Errorf("--account: %w", err)
-				}
-				newCur = a.Currency
-			}
-			switch {
-			case set("amount") && newCur == "":
-				return fmt.Errorf("--amount: line %d's account is not found, so its currency is unknown: give --account too", lineNo)
-			case set("amount"):
-				if next.Amount, err = billing.ParsePositiveAmount(lf.amount, newCur); err != nil {
-					return fmt.Errorf("--amount: %s", billing.ErrorMessage(err))
-				}
-			case newCur != oldCur:
-				return fmt.Errorf("line %d's amount was entered in %s but %s is billed in %s: give --amount too", lineNo, cmp.Or(string(oldCur), "an unknown currency"), next.Account, newCur)
-			}
-			var out billing.PaymentBatch
-			if err := c.Do(ctx, http.MethodPut, linePath(id, lineNo), nil, orNewKey(idemKey), next, &out); err != nil {
-				return err
-			}
-			return printLineChange(ctx, cmd.OutOrStdout(), g, c, "fixed", out, lineNo)
-		},
+		Use:     "fix ID LINE [--account REF] [--method METHOD] [--amount AMOUNT] [--reference REF] [--payer NAME] [--memo TEXT]",
+		Short:   "Correct one line of an open deposit batch (only the flags given change)",
+		Example: `  tollgatectl batch fix 7 5 --amount 45.00 --reference 1017`,
+		Args:    cobra.ExactArgs(2),
 	}
-	lf.register(cmd, true)
+	lf := newLineFlags(cmd, true)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		id, err := parseIDOf("batch", args[0])
+		if err != nil {
+			return err
+		}
+		lineNo, err := parseLineNo(args[1])
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(batchCSVColumns, cmd.Flags().Changed) {
+			return fmt.Errorf("nothing to change: give --account, --method, --amount, --reference, --payer or --memo")
+		}
+		c, err := g.client()
+		if err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		b, err := getBatch(ctx, c, id)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(b.Lines, func(l billing.BatchLine) bool { return l.LineNo == lineNo })
+		if i < 0 {
+			return fmt.Errorf("batch %d has no line %d (see tollgatectl batch show %d)", id, lineNo, id)
+		}
+		// The line as it is, with the flags given; without --amount the
+		// controller keeps the line's amount.
+		old := b.Lines[i]
+		next := map[string]string{"account": old.Account, "method": string(old.Method), "reference": old.Reference, "payer": old.Payer, "memo": old.Memo}
+		for name, v := range lf {
+			if cmd.Flags().Changed(name) {
+				next[name] = *v
+			}
+		}
+		var out billing.PaymentBatch
+		if err := c.Do(ctx, http.MethodPut, linePath(id, lineNo), nil, orNewKey(idemKey), next, &out); err != nil {
+			return err
+		}
+		return printLineChange(ctx, cmd.OutOrStdout(), g, c, "fixed", out, lineNo)
+	}
 	addKeyFlag(cmd, &idemKey)
 	return cmd
 }
