@@ -31,40 +31,29 @@ func newAccountCmd(g *globals) *cobra.Command {
 		Aliases: []string{"accounts", "acct"},
 		Short:   "Create, list and show subscriber accounts, their balances, statements and collection standing",
 	}
-	cmd.AddCommand(newAccountCreateCmd(g), newAccountListCmd(g), newAccountShowCmd(g), withStatementPDF(g, newAccountStatementCmd(g)))
-	cmd.AddCommand(newAccountCollectionCmds(g)...)
-	cmd.AddCommand(newAccountLocaleCmd(g))
-	cmd.AddCommand(newAccountEditCmds(g)...)
+	cmd.AddCommand(newAccountCreateCmd(g), newAccountListCmd(g), newAccountShowCmd(g), withStatementPDF(g, newAccountStatementCmd(g)),
+		newAccountStandingCmd(g), newAccountPromiseCmd(g), newAccountExemptCmd(g), newAccountLocaleCmd(g), newAccountEditCmd(g), newAccountHistoryCmd(g))
 	return cmd
 }
 
 func newAccountLocaleCmd(g *globals) *cobra.Command {
 	var idemKey string
 	cmd := &cobra.Command{
-		Use:   "locale ID LOCALE",
-		Short: "Set the locale the subscriber reads (notices, the portal's why); \"\" inherits the account type's",
-		Long: `Set the account's own locale (BCP 47: en-US, en-CA, en-GB, de-DE, de-AT): the
-language, amounts ("$53.11", "53,11 €") and dates ("Saturday, December 18")
-of its notices and of the portal's why. An empty LOCALE inherits the account
-type's, else the company's (company.locale), else en-US.`,
-		Example: `  tollgatectl account locale 42 de-DE
-  tollgatectl account locale 42 ""`,
-		Args: cobra.ExactArgs(2),
+		Use:     "locale ID LOCALE",
+		Short:   "Set the locale the subscriber reads (notices, the portal's why); \"\" inherits the account type's",
+		Example: "  tollgatectl account locale 42 de-DE",
+		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseIDOf("account", args[0])
 			if err != nil {
 				return err
-			}
-			locale, err := billing.ParseLocale(args[1])
-			if err != nil {
-				return fmt.Errorf("%s", billing.ErrorMessage(err))
 			}
 			c, err := g.client()
 			if err != nil {
 				return err
 			}
 			var a billing.Account
-			body := map[string]billing.Locale{"locale": locale}
+			body := map[string]string{"locale": args[1]}
 			if err := c.Do(cmd.Context(), http.MethodPut, fmt.Sprintf("/api/v1/accounts/%d/locale", id), nil, orNewKey(idemKey), body, &a); err != nil {
 				return err
 			}
@@ -79,12 +68,10 @@ func newAccountCreateCmd(g *globals) *cobra.Command {
 	var in billing.NewAccount
 	var currency, delivery, idemKey string
 	cmd := &cobra.Command{
-		Use:   "create --name NAME --type ID --currency CODE [flags]",
-		Short: "Create a subscriber account (an existing --external-id returns that account)",
-		Example: `  tollgatectl account create --name "Jane Doe" --type 1 --currency USD --email jane@example.net \
-      --address-line1 "1 Main St" --city Austin --region TX --postal-code 78701 --country US \
-      --tax-jurisdiction US-TX-AUSTIN --external-id legacy-1042`,
-		Args: cobra.NoArgs,
+		Use:     "create --name NAME --type ID --currency CODE [flags]",
+		Short:   "Create a subscriber account (an existing --external-id returns that account)",
+		Example: `  tollgatectl account create --name "Jane Doe" --type 1 --currency USD --email jane@example.net --external-id legacy-1042`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in.Currency, in.Delivery = billing.Currency(currency), billing.Delivery(delivery)
 			c, err := g.client()
@@ -123,11 +110,10 @@ func newAccountCreateCmd(g *globals) *cobra.Command {
 
 func newAccountListCmd(g *globals) *cobra.Command {
 	return listCmd(g, listing[billing.Account]{
-		use:   "list [--type ID] [--status STATUS] [--search TEXT]",
-		short: "List accounts (every page), by type, status or a search",
-		example: `  tollgatectl account list --status delinquent
-  tollgatectl account list --type 2 --search "main st" -o json`,
-		path: "/api/v1/accounts",
+		use:     "list [--type ID] [--status STATUS] [--search TEXT]",
+		short:   "List accounts (every page), by type, status or a search",
+		example: `  tollgatectl account list --status delinquent --search "main st"`,
+		path:    "/api/v1/accounts",
 		params: []param{
 			{"type", "account_type_id", "only accounts of this account type id", idParam},
 			{"status", "status", "only accounts in this status: current, past_due, delinquent, suspended, closed", textParam},
@@ -150,7 +136,7 @@ func newAccountShowCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:     "show ACCOUNT",
 		Short:   "Show an account with its balance (derived from the ledger); ACCOUNT is an account number (A-000042), external id or id",
-		Example: "  tollgatectl account show 42\n  tollgatectl account show A-000042",
+		Example: "  tollgatectl account show A-000042",
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			a, err := getAccount(cmd.Context(), c, id)
@@ -169,36 +155,17 @@ func printAccount(w io.Writer, g *globals, a accountView, balance bool) error {
 		}
 		return printJSON(w, a)
 	}
-	k := newKV(w)
-	k.row("ID", "%d", a.ID)
-	k.row("Number", "%s", a.Number)
-	k.row("Name", "%s", a.Name)
-	k.row("External ID", "%s", orDash(a.ExternalID))
-	k.row("Account type", "%d", a.AccountTypeID)
-	k.row("Status", "%s", a.Status)
-	k.row("Currency", "%s", a.Currency)
-	if balance {
-		b := money(a.Balance, a.Currency)
-		if a.Balance < 0 {
-			b += " (credit)"
-		}
-		k.row("Balance", "%s", b)
+	bal := money(a.Balance, a.Currency)
+	if a.Balance < 0 {
+		bal += " (credit)"
 	}
-	k.row("Email", "%s", orDash(a.Email))
-	k.row("Phone", "%s", orDash(a.Phone))
-	var addr []string
-	for _, s := range []string{a.Address.Line1, a.Address.Line2, strings.TrimSpace(a.Address.City + " " + a.Address.Region + " " + a.Address.PostalCode), a.Address.Country} {
-		if s != "" {
-			addr = append(addr, strings.ReplaceAll(s, "\n", ", "))
-		}
-	}
-	k.row("Address", "%s", orDash(strings.Join(addr, ", ")))
-	k.row("Tax jurisdiction", "%s", orDash(a.TaxJurisdiction))
-	k.row("Delivery", "%s", orDash(string(a.Delivery)))
-	k.row("Locale", "%s", orDash(string(a.Locale)))
-	k.row("Anchor date", "%s", dateOrDash(a.AnchorDate))
-	k.row("Created", "%s", a.CreatedAt.Local().Format(time.RFC3339))
-	return k.flush()
+	ad := a.Address
+	addr := joinNonEmpty(", ", ad.Line1, ad.Line2, strings.TrimSpace(ad.City+" "+ad.Region+" "+ad.PostalCode), ad.Country)
+	return printFields(w, "ID", a.ID, "Number", a.Number, "Name", a.Name, "External ID", orDash(a.ExternalID), "Account type", a.AccountTypeID,
+		"Status", a.Status, "Currency", a.Currency, "Balance", only(balance, bal), "Email", orDash(a.Email), "Phone", orDash(a.Phone),
+		"Address", orDash(strings.ReplaceAll(addr, "\n", ", ")), "Tax jurisdiction", orDash(a.TaxJurisdiction),
+		"Delivery", orDash(string(a.Delivery)), "Locale", orDash(string(a.Locale)), "Anchor date", dateOrDash(a.AnchorDate),
+		"Created", a.CreatedAt.Local().Format(time.RFC3339))
 }
 
 func newAccountStatementCmd(g *globals) *cobra.Command {
@@ -243,11 +210,10 @@ func newChargeCmd(g *globals) *cobra.Command {
 	var description, amount, date, idemKey string
 	var taxable bool
 	add := &cobra.Command{
-		Use:   "add ACCOUNT --description TEXT --amount AMOUNT [--taxable] [--date YYYY-MM-DD]",
-		Short: "Add a one-time charge, billed on the account's next invoice",
-		Example: `  tollgatectl charge add 42 --description "Installation" --amount 99.00 --taxable
-  tollgatectl charge add 42 --description "Router" --amount 79.50 --date 2025-03-01`,
-		Args: cobra.ExactArgs(1),
+		Use:     "add ACCOUNT --description TEXT --amount AMOUNT [--taxable] [--date YYYY-MM-DD]",
+		Short:   "Add a one-time charge, billed on the account's next invoice",
+		Example: `  tollgatectl charge add 42 --description "Installation" --amount 99.00 --taxable`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d, err := parseDateFlag("date", date)
 			if err != nil {

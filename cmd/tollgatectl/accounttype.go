@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net/http"
@@ -116,17 +117,10 @@ func printAccountType(w io.Writer, g *globals, t billing.AccountType) error {
 	if g.json() {
 		return printJSON(w, t)
 	}
-	k := newKV(w)
-	k.row("ID", "%d", t.ID)
-	k.row("Name", "%s", t.Name)
-	k.row("Billing", "%s", billingMode(t))
-	k.row("Days", "invoice %d days before the period, due %d days after issue, delinquent %d days after due",
-		t.InvoiceLeadDays, t.DueDays, t.GraceDays)
 	days := make([]string, len(t.DelinquencyWeekdays))
 	for i, d := range t.DelinquencyWeekdays {
 		days[i] = d.String()[:3]
 	}
-	k.row("Delinquent on", "%s", orDash(strings.Join(days, ", ")))
 	var ex []string
 	for _, e := range t.Exclusions {
 		s := e.Date.String()
@@ -138,29 +132,18 @@ func printAccountType(w io.Writer, g *globals, t billing.AccountType) error {
 		}
 		ex = append(ex, s)
 	}
-	k.row("Exclusions", "%s", orDash(strings.Join(ex, ", ")))
-	k.row("Holiday calendars", "%s", orDash(strings.Join(t.HolidayCalendars, ", ")))
-	k.row("Date rule on issue", "%s", yesNo(t.ApplyDateRuleToIssue))
-	k.row("Time zone", "%s", t.TimeZone)
-	k.row("Min delinquent balance", "%d (minor units)", t.MinDelinquentBalance)
-	switch t.LateFee.Kind {
-	case billing.LateFeeFlat:
-		k.row("Late fee", "%d (minor units) %d days after due", t.LateFee.Amount, t.LateFee.AfterDays)
-	case billing.LateFeePercent:
-		k.row("Late fee", "%s%% of the open amount %d days after due", t.LateFee.Percent, t.LateFee.AfterDays)
-	default:
-		k.row("Late fee", "none")
-	}
-	k.row("Reconnection fee", "%d (minor units)", t.ReconnectionFee)
-	k.row("Auto-suspend", "%s", yesNo(t.AutoSuspend))
-	k.row("Reactivation", "%s", orDash(string(t.ReactivationRule)))
-	k.row("Autopay retry days", "%s", orDash(ints(t.AutopayRetryDays)))
-	k.row("Reminder days before", "%s", orDash(ints(t.ReminderDaysBefore)))
-	k.row("Business hours", "%02d-%02d", t.BusinessHours.Start, t.BusinessHours.End)
-	k.row("Invoice message", "%s", orDash(t.InvoiceMessage))
-	k.row("Remittance slip", "%s", yesNo(t.RemittanceSlip))
-	k.row("Default delivery", "%s", orDash(string(t.DefaultDelivery)))
-	return k.flush()
+	fee := map[billing.LateFeeKind]string{billing.LateFeeFlat: fmt.Sprintf("%d (minor units) %d days after due", t.LateFee.Amount, t.LateFee.AfterDays),
+		billing.LateFeePercent: fmt.Sprintf("%s%% of the open amount %d days after due", t.LateFee.Percent, t.LateFee.AfterDays)}[t.LateFee.Kind]
+	return printFields(w, "ID", t.ID, "Name", t.Name, "Billing", billingMode(t),
+		"Days", fmt.Sprintf("invoice %d days before the period, due %d days after issue, delinquent %d days after due", t.InvoiceLeadDays, t.DueDays, t.GraceDays),
+		"Delinquent on", orDash(strings.Join(days, ", ")), "Exclusions", orDash(strings.Join(ex, ", ")),
+		"Holiday calendars", orDash(strings.Join(t.HolidayCalendars, ", ")), "Date rule on issue", yesNo(t.ApplyDateRuleToIssue),
+		"Time zone", t.TimeZone, "Min delinquent balance", fmt.Sprintf("%d (minor units)", t.MinDelinquentBalance),
+		"Late fee", cmp.Or(fee, "none"), "Reconnection fee", fmt.Sprintf("%d (minor units)", t.ReconnectionFee),
+		"Auto-suspend", yesNo(t.AutoSuspend), "Reactivation", orDash(string(t.ReactivationRule)),
+		"Autopay retry days", orDash(ints(t.AutopayRetryDays)), "Reminder days before", orDash(ints(t.ReminderDaysBefore)),
+		"Business hours", fmt.Sprintf("%02d-%02d", t.BusinessHours.Start, t.BusinessHours.End), "Invoice message", orDash(t.InvoiceMessage),
+		"Remittance slip", yesNo(t.RemittanceSlip), "Default delivery", orDash(string(t.DefaultDelivery)))
 }
 
 func ints(v []int) string {

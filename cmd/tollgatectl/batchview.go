@@ -48,20 +48,13 @@ func printBatch(w io.Writer, g *globals, b billing.PaymentBatch, withLines bool)
 	if g.json() {
 		return printJSON(w, b)
 	}
-	k := newKV(w)
-	k.row("Batch", "%d", b.ID)
-	k.row("Deposit date", "%s", b.DepositDate)
-	k.row("Deposit account", "%s", cell(b.DepositAccount))
 	status := string(b.Status)
 	if b.PostedAt != nil {
 		status += fmt.Sprintf(" on %s by %s", b.PostedAt.Local().Format(time.DateTime), orDash(b.PostedBy))
 	}
-	k.row("Status", "%s", status)
-	k.row("Created", "%s by %s", b.CreatedAt.Local().Format(time.DateTime), orDash(b.CreatedBy))
-	k.row("Memo", "%s", cell(b.Memo))
-	k.row("Payments", "%s", commas(int64(b.Count)))
-	k.row("Total", "%s", batchTotal(b))
-	if err := k.flush(); err != nil {
+	if err := printFields(w, "Batch", b.ID, "Deposit date", b.DepositDate, "Deposit account", cell(b.DepositAccount), "Status", status,
+		"Created", b.CreatedAt.Local().Format(time.DateTime)+" by "+orDash(b.CreatedBy), "Memo", cell(b.Memo),
+		"Payments", commas(int64(b.Count)), "Total", batchTotal(b)); err != nil {
 		return err
 	}
 	if len(b.Lines) == 0 {

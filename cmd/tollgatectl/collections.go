@@ -47,41 +47,25 @@ func printStanding(w io.Writer, g *globals, st billing.AccountStanding) error {
 	if g.json() {
 		return printJSON(w, st)
 	}
-	k := newKV(w)
-	k.row("Account", "%s (id %d)", st.Number, st.AccountID)
 	status := string(st.Status)
 	if st.StatusChangedAt != nil {
 		status += " (since " + st.StatusChangedAt.Local().Format(time.RFC3339) + ")"
 	}
-	k.row("Status", "%s", status)
 	bal := money(st.Balance, st.Currency)
 	if st.Balance < 0 {
 		bal += " (credit)"
 	}
-	k.row("Balance", "%s", bal)
-	k.row("Past due", "%s", money(st.PastDue, st.Currency))
-	k.row("Past delinquency date", "%s", money(st.Overdue, st.Currency))
-	k.row("Delinquency date", "%s", dateOrDash(st.DelinquencyDate))
-	promise := "-"
+	promise, exempt := "-", yesNo(st.Exempt)
 	if !st.PromiseUntil.IsZero() {
-		promise = "until " + st.PromiseUntil.String()
-		if st.PromiseNote != "" {
-			promise += " (" + st.PromiseNote + ")"
-		}
+		promise = "until " + st.PromiseUntil.String() + optionalText(" ", parens(st.PromiseNote))
 	}
-	k.row("Promise to pay", "%s", promise)
-	exempt := "no"
 	if st.Exempt {
-		exempt = "yes"
-		if st.ExemptReason != "" {
-			exempt += " (" + st.ExemptReason + ")"
-		}
+		exempt += optionalText(" ", parens(st.ExemptReason))
 	}
-	k.row("Exempt", "%s", exempt)
-	if st.HeldInBatch != 0 {
-		k.row("Suspension held", "in suspension batch %d (tollgatectl suspensions show %d)", st.HeldInBatch, st.HeldInBatch)
-	}
-	if err := k.flush(); err != nil {
+	if err := printFields(w, "Account", fmt.Sprintf("%s (id %d)", st.Number, st.AccountID), "Status", status, "Balance", bal,
+		"Past due", money(st.PastDue, st.Currency), "Past delinquency date", money(st.Overdue, st.Currency),
+		"Delinquency date", dateOrDash(st.DelinquencyDate), "Promise to pay", promise, "Exempt", exempt,
+		"Suspension held", only(st.HeldInBatch != 0, fmt.Sprintf("in suspension batch %d (tollgatectl suspensions show %d)", st.HeldInBatch, st.HeldInBatch))); err != nil {
 		return err
 	}
 	fmt.Fprintln(w, "\nWhy:")
@@ -291,12 +275,6 @@ func printSweep(w io.Writer, g *globals, r billing.SweepResult) error {
 	default:
 		fmt.Fprintf(w, "Delinquency sweep %d of account type %d for %s (%s).\n\n", r.ID, r.AccountTypeID, r.LocalDate, r.Trigger)
 	}
-	k := newKV(w)
-	k.row("Accounts examined", "%d", r.Examined)
-	k.row("Status changes", "%d", r.StatusChanges)
-	k.row("Suspended", "%d accounts, %d services", r.Suspended, r.SuspendedServices)
-	k.row("Restored", "%d accounts", r.Restored)
-	k.row("Notices queued", "%d", r.Reminders)
 	held := fmt.Sprintf("%d accounts", r.Held)
 	switch {
 	case r.HeldBatchID != 0:
@@ -304,8 +282,9 @@ func printSweep(w io.Writer, g *globals, r billing.SweepResult) error {
 	case r.Held > 0:
 		held += " (a suspension batch would hold them for approval)"
 	}
-	k.row("Held for approval", "%s", held)
-	if err := k.flush(); err != nil {
+	if err := printFields(w, "Accounts examined", r.Examined, "Status changes", r.StatusChanges,
+		"Suspended", fmt.Sprintf("%d accounts, %d services", r.Suspended, r.SuspendedServices), "Restored", fmt.Sprintf("%d accounts", r.Restored),
+		"Notices queued", r.Reminders, "Held for approval", held); err != nil {
 		return err
 	}
 	if len(r.HeldReasons) > 0 {

@@ -122,38 +122,18 @@ func printDelivery(w io.Writer, g *globals, d billing.InvoiceDelivery) error {
 	if g.json() {
 		return printJSON(w, d)
 	}
-	k := newKV(w)
-	k.row("Delivery", "%d", d.ID)
-	k.row("Invoice", "%s (id %d)", d.InvoiceNumber, d.InvoiceID)
-	k.row("Account", "%d", d.AccountID)
-	if d.BillingRunID > 0 {
-		k.row("Billing run", "%d", d.BillingRunID)
-	}
-	k.row("Channel", "%s", d.Channel)
-	k.row("Status", "%s", d.Status)
-	k.row("To", "%s", orDash(d.To))
-	k.row("Attempts", "%d", d.Attempts)
-	if d.Status == billing.DeliveryQueued {
-		k.row("Next attempt", "%s", d.NextAttemptAt.Local().Format(time.RFC3339))
-	}
-	k.row("Last error", "%s", orDash(d.LastError))
-	if d.Channel == billing.ChannelMail {
-		k.row("Vendor letter", "%s", orDash(d.VendorLetterID))
-		k.row("Vendor status", "%s", orDash(d.VendorStatus))
-	}
-	k.row("Idempotency key", "%s", d.IdempotencyKey)
-	for _, t := range []struct {
-		name string
-		at   *time.Time
-	}{{"Sent", d.SentAt}, {"Mailed", d.MailedAt}, {"Returned", d.ReturnedAt}} {
-		if t.at != nil {
-			k.row(t.name, "%s", t.at.Local().Format(time.RFC3339))
+	at := func(t *time.Time) any {
+		if t == nil {
+			return skip{}
 		}
+		return localTime(*t)
 	}
-	if d.Resends > 0 {
-		k.row("Re-sent", "%d times", d.Resends)
-	}
-	return k.flush()
+	mail := d.Channel == billing.ChannelMail
+	return printFields(w, "Delivery", d.ID, "Invoice", fmt.Sprintf("%s (id %d)", d.InvoiceNumber, d.InvoiceID), "Account", d.AccountID,
+		"Billing run", only(d.BillingRunID > 0, d.BillingRunID), "Channel", d.Channel, "Status", d.Status, "To", orDash(d.To), "Attempts", d.Attempts,
+		"Next attempt", only(d.Status == billing.DeliveryQueued, localTime(d.NextAttemptAt)), "Last error", orDash(d.LastError),
+		"Vendor letter", only(mail, orDash(d.VendorLetterID)), "Vendor status", only(mail, orDash(d.VendorStatus)), "Idempotency key", d.IdempotencyKey,
+		"Sent", at(d.SentAt), "Mailed", at(d.MailedAt), "Returned", at(d.ReturnedAt), "Re-sent", only(d.Resends > 0, fmt.Sprintf("%d times", d.Resends)))
 }
 
 func newDeliveryResendCmd(g *globals) *cobra.Command {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -86,14 +87,50 @@ var cellFlattener = strings.NewReplacer("\t", " ", "\n", " ")
 // flush writes the table out. Errors: the writer's.
 func (t *table) flush() error { return t.tw.Flush() }
 
-// kv prints "key: value" rows aligned.
-type kv struct{ t *table }
+// skip, as a value of printFields, leaves its row out.
+type skip struct{}
 
-func newKV(w io.Writer) kv { return kv{newTable(w)} }
-func (k kv) row(key, format string, a ...any) {
-	fmt.Fprintf(k.t.tw, "%s:\t%s\n", key, fmt.Sprintf(format, a...))
+// printFields is every command's key/value view: label, value pairs as
+// aligned "Label: value" rows, each value printed with fmt.Sprint; a
+// value skip{} leaves its row out (see only). Errors: the writer's.
+func printFields(w io.Writer, pairs ...any) error {
+	t := newTable(w)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if _, ok := pairs[i+1].(skip); !ok {
+			fmt.Fprintf(t.tw, "%s:\t%v\n", pairs[i], pairs[i+1])
+		}
+	}
+	return t.flush()
 }
-func (k kv) flush() error { return k.t.flush() }
+
+// only is v if cond, else skip{} (printFields leaves the row out).
+func only(cond bool, v any) any {
+	if cond {
+		return v
+	}
+	return skip{}
+}
+
+// orSkip is *p, or skip{} for nil.
+func orSkip[T any](p *T) any {
+	if p == nil {
+		return skip{}
+	}
+	return *p
+}
+
+// joinNonEmpty joins the parts that are not empty.
+func joinNonEmpty(sep string, parts ...string) string {
+	return strings.Join(slices.DeleteFunc(parts, func(s string) bool { return s == "" }), sep)
+}
+
+// parens is "(s)", or "" for "".
+func parens(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "(" + s + ")"
+}
 
 func yesNo(b bool) string {
 	if b {

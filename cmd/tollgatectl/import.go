@@ -163,12 +163,8 @@ func printImportResult(w io.Writer, g *globals, r billing.ImportResult, summary 
 		fmt.Fprintln(w, "dry run: nothing was written")
 		verb = "would be created"
 	}
-	k := newKV(w)
-	k.row("Rows", "%s", commas(int64(r.Rows)))
-	k.row("Accounts", "%s (%s %s, %s existing)", commas(int64(r.Accounts)), commas(int64(r.AccountsCreated)), verb, commas(int64(r.AccountsExisting)))
-	k.row("Services", "%s %s, %s existing", commas(int64(r.ServicesCreated)), verb, commas(int64(r.ServicesExisting)))
-	if r.Skipped > 0 || len(r.Errors) > 0 {
-		k.row("Skipped", "%s account(s) with problems (listed above)", commas(int64(r.Skipped)))
-	}
-	return k.flush()
+	return printFields(w, "Rows", commas(int64(r.Rows)),
+		"Accounts", fmt.Sprintf("%s (%s %s, %s existing)", commas(int64(r.Accounts)), commas(int64(r.AccountsCreated)), verb, commas(int64(r.AccountsExisting))),
+		"Services", fmt.Sprintf("%s %s, %s existing", commas(int64(r.ServicesCreated)), verb, commas(int64(r.ServicesExisting))),
+		"Skipped", only(r.Skipped > 0 || len(r.Errors) > 0, commas(int64(r.Skipped))+" account(s) with problems (listed above)"))
 }

@@ -48,15 +48,8 @@ func printInvoice(w io.Writer, g *globals, inv billing.Invoice) error {
 	if g.json() {
 		return printJSON(w, inv)
 	}
-	k := newKV(w)
-	k.row("Invoice", "%s (id %d)", inv.Number, inv.ID)
-	k.row("Account", "%d", inv.AccountID)
-	k.row("Status", "%s", inv.Status)
-	k.row("Period", "%s", inv.Period)
-	k.row("Issued", "%s", inv.IssueDate)
-	k.row("Due", "%s", inv.DueDate)
-	k.row("Delinquent from", "%s", dateOrDash(inv.DelinquencyDate))
-	if err := k.flush(); err != nil {
+	if err := printFields(w, "Invoice", fmt.Sprintf("%s (id %d)", inv.Number, inv.ID), "Account", inv.AccountID, "Status", inv.Status,
+		"Period", inv.Period, "Issued", inv.IssueDate, "Due", inv.DueDate, "Delinquent from", dateOrDash(inv.DelinquencyDate)); err != nil {
 		return err
 	}
 	fmt.Fprintln(w)

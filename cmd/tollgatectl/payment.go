@@ -145,31 +145,14 @@ func printPayment(w io.Writer, g *globals, p billing.Payment, a *billing.Account
 	if g.json() {
 		return printJSON(w, p)
 	}
-	k := newKV(w)
-	k.row("Payment", "%d", p.ID)
-	k.row("Account", "%s", accountLabel(p.AccountID, a))
-	k.row("Method", "%s", p.Method)
-	k.row("Reference", "%s", cell(p.Reference))
-	k.row("Payer", "%s", cell(p.Payer))
-	k.row("Amount", "%s", money(p.Amount, p.Currency))
-	k.row("Received", "%s", p.ReceivedDate)
 	status := string(p.Status)
 	if p.ReversedAt != nil {
-		status += " on " + p.ReversedAt.Local().Format(time.DateTime)
-		if p.ReversalNote != "" {
-			status += " (" + cell(p.ReversalNote) + ")"
-		}
+		status += " on " + p.ReversedAt.Local().Format(time.DateTime) + optionalText(" ", parens(oneLine(p.ReversalNote)))
 	}
-	k.row("Status", "%s", status)
-	if p.BatchID != nil {
-		k.row("Deposit batch", "%d", *p.BatchID)
-	}
-	if p.Refunded > 0 {
-		k.row("Refunded", "%s", money(p.Refunded, p.Currency))
-	}
-	k.row("Memo", "%s", cell(p.Memo))
-	k.row("Posted", "%s by %s", p.PostedAt.Local().Format(time.DateTime), orDash(p.PostedBy))
-	if err := k.flush(); err != nil {
+	if err := printFields(w, "Payment", p.ID, "Account", accountLabel(p.AccountID, a), "Method", p.Method, "Reference", cell(p.Reference),
+		"Payer", cell(p.Payer), "Amount", money(p.Amount, p.Currency), "Received", p.ReceivedDate, "Status", status,
+		"Deposit batch", orSkip(p.BatchID), "Refunded", only(p.Refunded > 0, money(p.Refunded, p.Currency)),
+		"Memo", cell(p.Memo), "Posted", p.PostedAt.Local().Format(time.DateTime)+" by "+orDash(p.PostedBy)); err != nil {
 		return err
 	}
 	if p.Status != billing.PaymentPosted {

@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -210,41 +208,18 @@ func printService(w io.Writer, g *globals, s billing.Service) error {
 	if g.json() {
 		return printJSON(w, s)
 	}
-	k := newKV(w)
-	row := func(key, v string) { k.row(key, "%s", v) }
-	row("ID", strconv.FormatInt(s.ID, 10))
-	row("POP", s.POP)
-	row("Name", s.Name)
-	if a := s.ServiceAddress; a != (billing.Address{}) {
-		row("Service address", strings.Join(slices.DeleteFunc([]string{a.Line1, a.Line2, a.City, a.Region, a.PostalCode, a.Country}, func(s string) bool { return s == "" }), ", "))
-	}
-	row("Method", s.Binding.Method)
-	if len(s.Binding.Addresses) > 0 {
-		row("Addresses", strings.Join(s.Binding.Addresses, ", "))
-	}
-	if s.Binding.RADIUSUsername != "" {
-		row("RADIUS user", s.Binding.RADIUSUsername)
-	}
-	if s.Binding.Device != "" {
-		row("Device", fmt.Sprintf("%s ifIndex %d", s.Binding.Device, s.Binding.IfIndex))
-	}
-	row("Desired state", string(s.DesiredState))
-	row("Why", s.StateReason)
-	row("Revision", fmt.Sprintf("%d (version %d)", s.Revision, s.Version))
-	row("Updated", s.UpdatedAt.Local().Format(time.RFC3339))
-	row("Confirmed", confirmation(s))
-	if s.AccountID != nil {
-		row("Account", strconv.FormatInt(*s.AccountID, 10))
-	}
+	b, addr := s.Binding, s.ServiceAddress
+	var plan any = skip{}
 	if s.PlanID != nil {
-		billed := "from " + s.StartDate.String()
+		plan = fmt.Sprintf("%d, billed from %s", *s.PlanID, s.StartDate)
 		if !s.EndDate.IsZero() {
-			billed += " until " + s.EndDate.String()
+			plan = fmt.Sprintf("%s until %s", plan, s.EndDate)
 		}
-		row("Plan", fmt.Sprintf("%d, billed %s", *s.PlanID, billed))
 	}
-	if s.Confirmation.ObservedState != "" {
-		row("Observed on device", string(s.Confirmation.ObservedState))
-	}
-	return k.flush()
+	return printFields(w, "ID", s.ID, "POP", s.POP, "Name", s.Name,
+		"Service address", only(addr != billing.Address{}, joinNonEmpty(", ", addr.Line1, addr.Line2, addr.City, addr.Region, addr.PostalCode, addr.Country)),
+		"Method", b.Method, "Addresses", only(len(b.Addresses) > 0, strings.Join(b.Addresses, ", ")), "RADIUS user", only(b.RADIUSUsername != "", b.RADIUSUsername),
+		"Device", only(b.Device != "", fmt.Sprintf("%s ifIndex %d", b.Device, b.IfIndex)), "Desired state", s.DesiredState, "Why", s.StateReason,
+		"Revision", fmt.Sprintf("%d (version %d)", s.Revision, s.Version), "Updated", localTime(s.UpdatedAt), "Confirmed", confirmation(s),
+		"Account", orSkip(s.AccountID), "Plan", plan, "Observed on device", only(s.Confirmation.ObservedState != "", s.Confirmation.ObservedState))
 }

@@ -64,14 +64,13 @@ func printSuspensionBatch(w io.Writer, g *globals, b billing.SuspensionBatch) er
 	if g.json() {
 		return printJSON(w, b)
 	}
-	k := newKV(w)
-	k.row("Suspension batch", "%d (sweep %d)", b.ID, b.SweepID)
-	k.row("Status", "%s, %d of %d accounts pending", b.Status, b.Pending, len(b.Items))
-	k.row("Created", "%s", b.CreatedAt.Local().Format(time.RFC3339))
+	decided := any(skip{})
 	if b.DecidedAt != nil {
-		k.row("Decided", "%s by %s", b.DecidedAt.Local().Format(time.RFC3339), orDash(b.DecidedBy))
+		decided = localTime(*b.DecidedAt) + " by " + orDash(b.DecidedBy)
 	}
-	if err := k.flush(); err != nil {
+	if err := printFields(w, "Suspension batch", fmt.Sprintf("%d (sweep %d)", b.ID, b.SweepID),
+		"Status", fmt.Sprintf("%s, %d of %d accounts pending", b.Status, b.Pending, len(b.Items)), "Created", localTime(b.CreatedAt),
+		"Decided", decided); err != nil {
 		return err
 	}
 	if len(b.Reasons) > 0 {

@@ -198,10 +198,6 @@ func printTicket(w io.Writer, g *globals, tk billing.Ticket) error {
 	if g.json() {
 		return printJSON(w, tk)
 	}
-	k := newKV(w)
-	k.row("Ticket", "%d", tk.ID)
-	k.row("Subject", "%s", oneLine(tk.Subject))
-	k.row("Account", "%s (id %d)", tk.AccountNumber, tk.AccountID)
 	status := string(tk.Status)
 	switch tk.Status {
 	case billing.TicketOpen:
@@ -211,10 +207,8 @@ func printTicket(w io.Writer, g *globals, tk billing.Ticket) error {
 	case billing.TicketClosed:
 		status += closedBy(tk)
 	}
-	k.row("Status", "%s", status)
-	k.row("Opened", "%s", localTime(tk.CreatedAt))
-	k.row("Updated", "%s", localTime(tk.UpdatedAt))
-	if err := k.flush(); err != nil {
+	if err := printFields(w, "Ticket", tk.ID, "Subject", oneLine(tk.Subject), "Account", fmt.Sprintf("%s (id %d)", tk.AccountNumber, tk.AccountID),
+		"Status", status, "Opened", localTime(tk.CreatedAt), "Updated", localTime(tk.UpdatedAt)); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nMessages (%d):\n", len(tk.Messages))
