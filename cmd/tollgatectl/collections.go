@@ -117,9 +117,6 @@ re-assessed at once.`,
 				if d, err = parseDateFlag("until", until); err != nil {
 					return err
 				}
-				if n := len(strings.TrimSpace(note)); n > 500 {
-					return fmt.Errorf("--note is too long (%d bytes; at most 500)", n)
-				}
 			}
 			return changeStanding(cmd, g, args[0], func(c *client.Client, id int64) (billing.AccountStanding, string, error) {
 				if clear {
@@ -159,8 +156,6 @@ account's status.`,
 				return fmt.Errorf("--clear takes no --reason")
 			case !clear && reason == "":
 				return fmt.Errorf("--reason is required: say why the account is exempt (or --clear to end the exemption)")
-			case len(reason) > 500:
-				return fmt.Errorf("--reason is too long (%d bytes; at most 500)", len(reason))
 			}
 			return changeStanding(cmd, g, args[0], func(c *client.Client, id int64) (billing.AccountStanding, string, error) {
 				if clear {

@@ -114,9 +114,7 @@ the portal.`,
 const maxMessageFile = 1 << 20
 
 // replyMessage is the message of "ticket reply": from --message, or read
-// from --file or standard input ("-"); trimmed, and checked as the
-// controller will check it, so a bad one is refused before anything is
-// sent.
+// from --file or standard input ("-"); the controller checks it.
 func replyMessage(cmd *cobra.Command, message, file string) (string, error) {
 	given := cmd.Flags().Changed("message")
 	switch {
@@ -146,18 +144,14 @@ func replyMessage(cmd *cobra.Command, message, file string) (string, error) {
 			return "", fmt.Errorf("reading the message: %w", err)
 		}
 		if len(b) > maxMessageFile {
-			return "", fmt.Errorf("the message is longer than %d characters", billing.MaxTicketBody)
+			return "", fmt.Errorf("the message is longer than %d bytes", maxMessageFile)
 		}
 		if !utf8.Valid(b) {
 			return "", fmt.Errorf("the message is not UTF-8 text")
 		}
 		message = string(b)
 	}
-	msg, err := billing.CheckTicketBody(message)
-	if err != nil {
-		return "", fmt.Errorf("%s", billing.ErrorMessage(err))
-	}
-	return msg, nil
+	return message, nil
 }
 
 func newTicketCloseCmd(g *globals) *cobra.Command {
