@@ -31,11 +31,9 @@ func newAccountEditCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "edit ACCOUNT [--name …] [--company …] [--email …] [--type ID] [--billing-day N] …",
 		Short: "Change an account's contact, billing address, delivery, locale, external id, type or billing day (only the flags given)",
-		Long: `Change the fields of the flags given ("" clears one) and leave the others. The
-edit carries the version just read (If-Match): if someone changed the account
-in between, it is refused (412) and nothing is written; run it again. Every
-change is in the audit log (account history). A new type applies from the next
-billing period.`,
+		Long: `Change the fields of the flags given ("" clears one). The edit is sent with the
+version read (If-Match): if someone changed the account meanwhile it is refused
+(412) and nothing is written. A new type applies from the next billing period.`,
 		Example: `  tollgatectl account edit 42 --email jane@example.org --company "Roe LLC" --reason "customer called"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
@@ -113,7 +111,7 @@ func newAccountHistoryCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:     "history ACCOUNT",
 		Short:   "Show an account's history, newest first: edits (who, what, before and after) and status changes, promises and exemptions (why)",
-		Example: "  tollgatectl account history A-000042\n  tollgatectl account history 42 -o json",
+		Example: "  tollgatectl account history A-000042",
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			hs, err := c.AccountHistory(cmd.Context(), id)

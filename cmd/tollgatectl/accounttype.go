@@ -53,7 +53,7 @@ func newAccountTypeWriteCmd(g *globals, update bool) *cobra.Command {
 	}
 	if update {
 		cmd.Use, cmd.Short = "update ID --file TYPE.yaml", "Replace an account type's settings from a YAML or JSON file (every setting: unset ones take their defaults)"
-		cmd.Example = "  tollgatectl account-type show 1 -o json > type.json   # edit, then:\n  tollgatectl account-type update 1 --file type.json"
+		cmd.Example = "  tollgatectl account-type update 1 --file type.json"
 		cmd.Args = cobra.ExactArgs(1)
 	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -92,7 +92,7 @@ func newAccountTypeWriteCmd(g *globals, update bool) *cobra.Command {
 func newAccountTypeListCmd(g *globals) *cobra.Command {
 	return listCmd(g, listing[billing.AccountType]{
 		use: "list", short: "List account types with their main billing settings",
-		example: "  tollgatectl account-type list\n  tollgatectl account-type list -o json",
+		example: "  tollgatectl account-type list",
 		path:    "/api/v1/account-types",
 		headers: "ID,NAME,BILLING,LEAD,DUE,GRACE,TIME ZONE,AUTO-SUSPEND,DELIVERY",
 		row: func(t billing.AccountType) []any {

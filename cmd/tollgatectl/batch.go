@@ -25,13 +25,9 @@ func newBatchCmd(g *globals) *cobra.Command {
 		Use:     "batch",
 		Aliases: []string{"batches", "deposit"},
 		Short:   "Enter a bank deposit's checks and cash as a batch, check it, then post it as one unit",
-		Long: `A deposit batch holds the payments of one bank deposit: the checks, cash and
-money orders taken in, or a bank's lockbox file. Open a batch, add its
-payments (or import a file), fix what validation reports, then post it: all
-its payments are posted together, or none is. A posted batch never changes.
-
-A line's account is what staff typed: an account number (A-000042), an
-external id or an account id. Amounts are decimals in the account's currency.`,
+		Long: `A deposit batch holds the payments of one bank deposit. Open it, add its
+payments (or import a lockbox file), fix what validation reports, then post it:
+all its payments post together, or none does.`,
 	}
 	cmd.AddCommand(newBatchOpenCmd(g), newBatchListCmd(g), newBatchShowCmd(g), newBatchAddCmd(g), newBatchFixCmd(g),
 		newBatchRemoveCmd(g), newBatchValidateCmd(g), newBatchPostCmd(g), newBatchImportCmd(g))
@@ -59,11 +55,10 @@ func makeNewBatch(date, depositAccount, memo string, today bool) (newBatch, erro
 func newBatchOpenCmd(g *globals) *cobra.Command {
 	var date, depositAccount, memo, idemKey string
 	cmd := &cobra.Command{
-		Use:   "open --date YYYY-MM-DD [--deposit-account TEXT] [--memo TEXT]",
-		Short: "Open a deposit batch to enter the payments of one bank deposit",
-		Example: `  tollgatectl batch open --date 2025-03-03 --deposit-account "First Bank ****1234"
-  tollgatectl batch open --date 2025-03-03 --memo "front desk, morning" -o json`,
-		Args: cobra.NoArgs,
+		Use:     "open --date YYYY-MM-DD [--deposit-account TEXT] [--memo TEXT]",
+		Short:   "Open a deposit batch to enter the payments of one bank deposit",
+		Example: `  tollgatectl batch open --date 2025-03-03 --deposit-account "First Bank ****1234"`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			nb, err := makeNewBatch(date, depositAccount, memo, false)
 			if err != nil {
@@ -94,11 +89,10 @@ func newBatchListCmd(g *globals) *cobra.Command {
 	var status string
 	var limit int
 	cmd := &cobra.Command{
-		Use:   "list [--status open|posted] [--limit N]",
-		Short: "List deposit batches, newest first, with their totals",
-		Example: `  tollgatectl batch list --status open
-  tollgatectl batch list --limit 10 -o json`,
-		Args: cobra.NoArgs,
+		Use:     "list [--status open|posted] [--limit N]",
+		Short:   "List deposit batches, newest first, with their totals",
+		Example: `  tollgatectl batch list --status open`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
 			if err != nil {
@@ -279,13 +273,8 @@ func newBatchRemoveCmd(g *globals) *cobra.Command {
 
 func newBatchValidateCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:   "validate ID",
-		Short: "Check every line of a batch: errors (exit 1) stop posting, warnings do not",
-		Long: `Check every line of a deposit batch and print each error and warning with its
-line: an account that is not found, a method that cannot be entered by hand,
-a check without its number (errors); a check number seen twice for one
-account, in the batch or already posted (warnings). Exits 1 if there is any
-error.`,
+		Use:     "validate ID",
+		Short:   "Check every line of a batch: errors (exit 1) stop posting, warnings do not",
 		Example: "  tollgatectl batch validate 7",
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
@@ -313,11 +302,10 @@ error.`,
 func newBatchPostCmd(g *globals) *cobra.Command {
 	var idemKey string
 	cmd := &cobra.Command{
-		Use:   "post ID",
-		Short: "Post every payment of a batch as one unit; a batch with any bad line posts nothing",
-		Example: `  tollgatectl batch post 7
-  tollgatectl batch post 7 --idempotency-key deposit-2025-03-03`,
-		Args: cobra.ExactArgs(1),
+		Use:     "post ID",
+		Short:   "Post every payment of a batch as one unit; a batch with any bad line posts nothing",
+		Example: `  tollgatectl batch post 7`,
+		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			ctx, out := cmd.Context(), cmd.OutOrStdout()
 			// The answer is the batch with all its lines; it is fetched

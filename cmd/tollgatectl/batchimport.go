@@ -50,35 +50,13 @@ func newBatchImportCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "import FILE.csv [--date YYYY-MM-DD] [--deposit-account TEXT] [--batch ID] [--post]",
 		Short: "Import a bank lockbox or check-scanner file as a deposit batch: check every row, open the batch, validate it, optionally post it",
-		Long: `Import a bank lockbox or check-scanner export as a deposit batch.
-
-The first line names the columns, in any case and any order:
-  ` + strings.Join(batchCSVColumns, ", ") + `
-account and amount are required. account is an account number (A-000042),
-external id or id; method is one of ` + manualMethodList + ` (empty: check);
-amount is a decimal in the account's currency (49.99); a check needs its
-check number in reference. Other columns are an error.
-
-The controller parses and checks the whole file (POST
-/api/v1/payment-batches/{id}/import): every problem of every row (its format,
-an unknown account, an amount its currency cannot hold, a check without its
-number) is printed with its line and column, nothing is added, and the command
-exits 1; the batch it opened stays open and empty, so run the command again
-with --batch N once the file is fixed. Otherwise every row becomes a line of
-the batch (in file order) and warnings (duplicate checks) are printed; --post
-then posts it and its totals are printed.
-
-The requests' Idempotency-Keys derive from the file's SHA-256, the date,
-the deposit account and the memo, so running the same import again (after an
-interruption) finds the same batch instead of entering the payments twice.`,
-		Example: `  tollgatectl batch import lockbox-2025-03-03.csv --date 2025-03-03 --deposit-account "First Bank ****1234"
-  tollgatectl batch import lockbox-2025-03-03.csv --date 2025-03-03 --post
-
-  # lockbox-2025-03-03.csv
-  account,amount,reference,payer
-  A-000042,49.99,1001,Jane Doe
-  A-000043,120.00,5531,ACME Corp`,
-		Args: cobra.ExactArgs(1),
+		Long: `The first line names the columns, in any case and order: ` + strings.Join(batchCSVColumns, ", ") + `
+(account and amount are required). The controller checks the whole file: every
+problem is printed with its line and column and nothing is added (the batch
+stays open: fix the file and run again with --batch N). Re-running the same
+import finds the same batch instead of entering the payments twice.`,
+		Example: `  tollgatectl batch import lockbox-2025-03-03.csv --date 2025-03-03 --post`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			nb, err := makeNewBatch(date, depositAccount, memo, true)
 			if err != nil {

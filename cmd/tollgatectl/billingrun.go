@@ -66,11 +66,10 @@ func (f *runFlags) request() (runRequest, error) {
 
 func newRunPreviewCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "preview [--date YYYY-MM-DD] [--type ID]",
-		Short: "Dry run: what a billing run would invoice, and why (writes nothing)",
-		Example: `  tollgatectl billing-run preview --type 1
-  tollgatectl billing-run preview --date 2025-04-01 -o json`,
-		Args: cobra.NoArgs,
+		Use:     "preview [--date YYYY-MM-DD] [--type ID]",
+		Short:   "Dry run: what a billing run would invoice, and why (writes nothing)",
+		Example: `  tollgatectl billing-run preview --type 1`,
+		Args:    cobra.NoArgs,
 	}
 	query := addParams(cmd, []param{
 		{"date", "date", "billing date YYYY-MM-DD (default: today in each account type's time zone)", textParam},
@@ -134,11 +133,10 @@ func newRunStartCmd(g *globals) *cobra.Command {
 	var wait bool
 	var idemKey string
 	cmd := &cobra.Command{
-		Use:   "start [--date YYYY-MM-DD] [--type ID] [--wait]",
-		Short: "Run billing now: one run per account type (or the one given); --wait follows it with a progress bar",
-		Example: `  tollgatectl billing-run start --wait
-  tollgatectl billing-run start --type 1 --date 2025-04-01`,
-		Args: cobra.NoArgs,
+		Use:     "start [--date YYYY-MM-DD] [--type ID] [--wait]",
+		Short:   "Run billing now: one run per account type (or the one given); --wait follows it with a progress bar",
+		Example: `  tollgatectl billing-run start --wait`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req, err := rf.request()
 			if err != nil {

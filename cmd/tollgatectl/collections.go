@@ -25,13 +25,9 @@ func newAccountStandingCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "standing ACCOUNT",
 		Short: "Show an account's collection status and why, its balances, and its services as the POPs last confirmed them",
-		Long: `Show an account's collection status (current, past_due, delinquent,
-suspended) with why in plain language: which invoice is past due, its
-delinquency date, a promise to pay or exemption, a suspension held for
-approval, and what restores a suspended account. Then each of its services:
-the state Tollgate wants, the state its POP's agent last reported, and when
-it last confirmed it.`,
-		Example: "  tollgatectl account standing 42\n  tollgatectl account standing 42 -o json",
+		Long: `Show an account's collection status and why in plain language, then each
+service's desired state, the state its POP's agent reported, and when.`,
+		Example: "  tollgatectl account standing 42",
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			st, err := c.AccountStanding(cmd.Context(), id)
@@ -97,14 +93,10 @@ func newAccountPromiseCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "promise ACCOUNT (--until YYYY-MM-DD [--note TEXT] | --clear)",
 		Short: "Record or clear a promise to pay, which holds the account out of delinquency and suspension",
-		Long: `Record a promise to pay: through --until (inclusive, in the account type's
-time zone) the account is not made delinquent nor suspended. A delinquent
-account goes back to past due, and a suspended one is restored at once. A new
-promise replaces the old one. --clear removes the promise; the account is
-re-assessed at once.`,
-		Example: `  tollgatectl account promise 42 --until 2026-03-20 --note "will pay USD 120 by phone on the 20th"
-  tollgatectl account promise 42 --clear`,
-		Args: cobra.ExactArgs(1),
+		Long: `Through --until (inclusive) the account is not made delinquent nor suspended;
+a suspended account is restored at once. --clear removes the promise.`,
+		Example: `  tollgatectl account promise 42 --until 2026-03-20 --note "will pay USD 120 by phone on the 20th"`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var d billing.Date
 			var err error
@@ -140,15 +132,10 @@ func newAccountExemptCmd(g *globals) *cobra.Command {
 	var reason, idemKey string
 	var clear bool
 	cmd := &cobra.Command{
-		Use:   "exempt ACCOUNT (--reason TEXT | --clear)",
-		Short: "Exempt an account from delinquency and suspension, or end its exemption",
-		Long: `Exempt an account from delinquency and suspension (a hospital, an emergency
-service, a billing dispute under review); a suspended account is restored at
-once. --clear ends the exemption, and the next delinquency sweep decides the
-account's status.`,
-		Example: `  tollgatectl account exempt 42 --reason "county hospital, collections by phone only"
-  tollgatectl account exempt 42 --clear`,
-		Args: cobra.ExactArgs(1),
+		Use:     "exempt ACCOUNT (--reason TEXT | --clear)",
+		Short:   "Exempt an account from delinquency and suspension, or end its exemption",
+		Example: `  tollgatectl account exempt 42 --reason "county hospital, collections by phone only"`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			reason = strings.TrimSpace(reason)
 			switch {
@@ -201,13 +188,9 @@ func newSweepCmd(g *globals) *cobra.Command {
 		Use:     "sweep",
 		Aliases: []string{"sweeps", "delinquency"},
 		Short:   "Run or preview the delinquency sweep of an account type now",
-		Long: `The delinquency sweep assesses every account of an account type that owes on
-a past-due invoice or is not current: it makes accounts past due and
-delinquent, suspends delinquent accounts' services when the type
-auto-suspends, restores accounts that paid, and queues reminders. The
-blast-radius guard holds a sweep's suspensions at a POP for approval when
-they are too many (see "tollgatectl suspensions"). Sweeps run by themselves
-once a day; these commands run one now or show what one would do.`,
+		Long: `The daily delinquency sweep makes accounts past due and delinquent, suspends
+and restores services, and queues reminders; these commands run one now or
+show what one would do.`,
 	}
 	cmd.AddCommand(newSweepRunCmd(g, false), newSweepRunCmd(g, true))
 	return cmd
@@ -219,11 +202,10 @@ func newSweepRunCmd(g *globals, preview bool) *cobra.Command {
 	var dryRun bool
 	var idemKey string
 	cmd := &cobra.Command{
-		Use:   "run --type ID [--dry-run]",
-		Short: "Run the delinquency sweep of an account type now (--dry-run: change nothing, show what it would do)",
-		Example: `  tollgatectl sweep run --type 1 --dry-run
-  tollgatectl sweep run --type 1`,
-		Args: cobra.NoArgs,
+		Use:     "run --type ID [--dry-run]",
+		Short:   "Run the delinquency sweep of an account type now (--dry-run: change nothing, show what it would do)",
+		Example: `  tollgatectl sweep run --type 1 --dry-run`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if typeID <= 0 {
 				return fmt.Errorf("--type %d is not an account type id", typeID)

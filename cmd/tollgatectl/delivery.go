@@ -18,13 +18,9 @@ func newDeliveryCmd(g *globals) *cobra.Command {
 		Use:     "delivery",
 		Aliases: []string{"deliveries"},
 		Short:   "Invoice delivery by email and mail: list, summarize, re-send, and the printed-invoice batch of a run",
-		Long: `Invoices go to each account by its delivery preference (email, mail or both)
-as soon as their billing run finishes: by email with the PDF attached, by mail
-through the print-and-mail vendor. Each invoice and channel is one delivery:
-
-  email: queued → sent
-  mail:  queued → sent_to_vendor → mailed (or returned)
-  failed when it was given up (see its last error; re-send it once fixed).`,
+		Long: `Invoices go out by each account's preference when their billing run finishes.
+Statuses: email queued → sent; mail queued → sent_to_vendor → mailed (or
+returned); failed when given up (re-send it once fixed).`,
 	}
 	cmd.AddCommand(newDeliveryListCmd(g), newDeliverySummaryCmd(g), newDeliveryShowCmd(g), newDeliveryResendCmd(g),
 		newDeliverySendCmd(g), newDeliveryPrintedCmd(g))
@@ -33,11 +29,10 @@ through the print-and-mail vendor. Each invoice and channel is one delivery:
 
 func newDeliveryListCmd(g *globals) *cobra.Command {
 	return listCmd(g, listing[billing.InvoiceDelivery]{
-		use:   "list [--run ID] [--invoice ID] [--account ACCOUNT] [--status S] [--channel email|mail]",
-		short: "List invoice deliveries (every page), oldest first, with their status and last error",
-		example: `  tollgatectl delivery list --run 7 --status failed
-  tollgatectl delivery list --invoice 1042`,
-		path: "/api/v1/deliveries",
+		use:     "list [--run ID] [--invoice ID] [--account ACCOUNT] [--status S] [--channel email|mail]",
+		short:   "List invoice deliveries (every page), oldest first, with their status and last error",
+		example: `  tollgatectl delivery list --run 7 --status failed`,
+		path:    "/api/v1/deliveries",
 		params: []param{
 			{"run", "billing_run_id", "only this billing run's deliveries", idParam},
 			{"invoice", "invoice_id", "only this invoice's deliveries", idParam},
@@ -130,17 +125,10 @@ func newDeliveryResendCmd(g *globals) *cobra.Command {
 	var run int64
 	var status, channel, idemKey string
 	cmd := &cobra.Command{
-		Use:   "resend (ID | --run RUN [--status failed] [--channel email|mail])",
-		Short: "Deliver again: one delivery, or every failed (or returned, …) delivery of a billing run",
-		Long: `Queue deliveries again, due now, with their attempts and last error cleared:
-an email is sent again; a letter is printed and mailed again (a new letter:
-it gets a new idempotency key). A delivery that is still queued is left as it
-is. With --run, every delivery of the run in --status (default failed) and
---channel (default both) is queued again.`,
-		Example: `  tollgatectl delivery resend 31
-  tollgatectl delivery resend --run 7
-  tollgatectl delivery resend --run 7 --status returned --channel mail`,
-		Args: cobra.MaximumNArgs(1),
+		Use:     "resend (ID | --run RUN [--status failed] [--channel email|mail])",
+		Short:   "Deliver again: one delivery, or every failed (or returned, …) delivery of a billing run",
+		Example: `  tollgatectl delivery resend 31`,
+		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (len(args) == 1) == (run > 0) {
 				return fmt.Errorf("give a delivery id or --run, not both")
@@ -180,11 +168,10 @@ func newDeliverySendCmd(g *globals) *cobra.Command {
 	var channels []string
 	var idemKey string
 	cmd := &cobra.Command{
-		Use:   "send INVOICE [--channel email|mail]...",
-		Short: "Deliver an invoice (again), by its account's preference or the channels given",
-		Example: `  tollgatectl delivery send 1042
-  tollgatectl delivery send 1042 --channel mail`,
-		Args: cobra.ExactArgs(1),
+		Use:     "send INVOICE [--channel email|mail]...",
+		Short:   "Deliver an invoice (again), by its account's preference or the channels given",
+		Example: `  tollgatectl delivery send 1042`,
+		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "invoice", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			var chs []billing.DeliveryChannel
 			for _, ch := range channels {
@@ -211,11 +198,8 @@ func newDeliverySendCmd(g *globals) *cobra.Command {
 func newDeliveryPrintedCmd(g *globals) *cobra.Command {
 	var file string
 	cmd := &cobra.Command{
-		Use:   "printed-batch RUN --file PATH",
-		Short: "Write a billing run's invoices for accounts that get them by mail as one PDF, in mailing order",
-		Long: `For ISPs that print in-house: every invoice of the billing run whose account
-gets invoices by mail (delivery mail or both), merged into one PDF sorted by
-postal code, then name; each invoice starts on a new page.`,
+		Use:     "printed-batch RUN --file PATH",
+		Short:   "Write a billing run's invoices for accounts that get them by mail as one PDF, in mailing order",
 		Example: "  tollgatectl delivery printed-batch 7 --file run-7-print.pdf",
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "billing run", func(cmd *cobra.Command, c *client.Client, id int64) error {

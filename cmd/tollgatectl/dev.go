@@ -20,18 +20,15 @@ func newDevCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Dev/demo mode: read and advance the controller's simulated clock",
-		Long: `Dev/demo mode: read and advance the controller's simulated clock.
-
-These commands work only against a controller started in dev mode, where the
-clock can be moved forward so that a month of billing runs in seconds.`,
+		Long: `Works only against a controller started in dev mode, whose clock can be moved
+forward so that a month of billing runs in seconds.`,
 	}
 	var idemKey string
 	advance := &cobra.Command{
-		Use:   "advance DURATION",
-		Short: "Move the controller's clock forward (\"30d\", \"36h\") and run what falls due, in order",
-		Example: `  tollgatectl dev advance 30d
-  tollgatectl dev advance 36h -o json`,
-		Args: cobra.ExactArgs(1),
+		Use:     "advance DURATION",
+		Short:   "Move the controller's clock forward (\"30d\", \"36h\") and run what falls due, in order",
+		Example: `  tollgatectl dev advance 30d`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d := strings.TrimSpace(args[0])
 			if d == "" {

@@ -23,34 +23,13 @@ func newImportCmd(g *globals) *cobra.Command {
 	accounts := &cobra.Command{
 		Use:   "accounts FILE.csv [--dry-run] [--skip-invalid]",
 		Short: "Import accounts with their services from CSV: the controller validates the whole file, then imports it",
-		Long: `Import accounts with their services from CSV, one row per service.
-
-The first line names the columns, in any order:
+		Long: `One row per service; the first line names the columns, in any order:
   ` + strings.Join(billing.ImportColumns(), ", ") + `
-external_id, name, account_type (a name) and currency are required. An account
-without services has one row with empty service columns; an account with
-several services repeats its account columns on each row, with the same
-external_id. plan is a plan's name, dates are YYYY-MM-DD, addresses are
-separated by spaces or ';'.
-
-The file is sent as it is: the controller parses it and checks every row (a
-dry run), and every problem it reports is printed with its line and column;
-if there is any, nothing is imported and the command exits 1 (with
---skip-invalid, the accounts with problems are skipped and the rest is
-imported). The file is then imported with an Idempotency-Key derived from
-its SHA-256 (and --skip-invalid and --chunk-size), and accounts and services
-that already exist are left alone, so re-running the command after an
-interruption creates nothing twice (a replay answers with the first result).`,
-		Example: `  tollgatectl import accounts customers.csv --dry-run
-  tollgatectl import accounts customers.csv
-  tollgatectl import accounts customers.csv --skip-invalid -o json
-
-  # customers.csv
-  external_id,name,email,account_type,currency,service_name,pop,plan,start_date,method,addresses
-  1042,Jane Doe,jane@example.net,residential,USD,home,north-1,Fiber 100,2025-01-15,routeros,100.64.1.20
-  1042,Jane Doe,jane@example.net,residential,USD,cabin,south-2,Fiber 100,2025-03-01,routeros,100.64.9.7
-  1043,ACME Corp,,commercial,USD,,,,,,`,
-		Args: cobra.ExactArgs(1),
+The controller checks the whole file first and every problem is printed with its
+line and column; then nothing is imported (--skip-invalid: the bad accounts are
+skipped). Re-running the command after an interruption creates nothing twice.`,
+		Example: `  tollgatectl import accounts customers.csv --dry-run`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if chunkSize < 1 {
 				return fmt.Errorf("--chunk-size %d must be at least 1", chunkSize)

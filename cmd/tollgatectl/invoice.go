@@ -23,11 +23,10 @@ func newInvoiceCmd(g *globals) *cobra.Command {
 
 func newInvoiceListCmd(g *globals) *cobra.Command {
 	return listCmd(g, listing[billing.Invoice]{
-		use:   "list [--account ACCOUNT] [--status open|paid|void] [--run ID]",
-		short: "List invoices (every page), by account, status or billing run",
-		example: `  tollgatectl invoice list --account 42
-  tollgatectl invoice list --run 7 --status open`,
-		path: "/api/v1/invoices",
+		use:     "list [--account ACCOUNT] [--status open|paid|void] [--run ID]",
+		short:   "List invoices (every page), by account, status or billing run",
+		example: `  tollgatectl invoice list --account 42`,
+		path:    "/api/v1/invoices",
 		params: []param{
 			{"account", "account_id", "only this account's invoices", accountParam},
 			{"status", "status", "only invoices in this status: open, paid, void", textParam},

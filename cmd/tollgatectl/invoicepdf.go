@@ -15,11 +15,10 @@ import (
 func newInvoicePDFCmd(g *globals) *cobra.Command {
 	var file, message string
 	cmd := &cobra.Command{
-		Use:   "pdf ID --file PATH [--message TEXT]",
-		Short: "Write an invoice as a PDF (with its remittance slip if the account type has one)",
-		Example: `  tollgatectl invoice pdf 1001 --file INV-001001.pdf
-  tollgatectl invoice pdf 1001 --file reprint.pdf --message "Reprinted at your request"`,
-		Args: cobra.ExactArgs(1),
+		Use:     "pdf ID --file PATH [--message TEXT]",
+		Short:   "Write an invoice as a PDF (with its remittance slip if the account type has one)",
+		Example: `  tollgatectl invoice pdf 1001 --file INV-001001.pdf`,
+		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "invoice", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			q := url.Values{}
 			if strings.TrimSpace(message) != "" {

@@ -47,18 +47,11 @@ func newPaymentAddCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "add ACCOUNT --method METHOD --amount AMOUNT [--reference REF] [--payer NAME] [--date YYYY-MM-DD] [--memo TEXT]",
 		Short: "Record a check, cash, wire, money order or other payment; it pays the oldest open invoices first",
-		Long: `Record a payment received by check, cash, wire, money order or other means.
-
-ACCOUNT is an account id, or an account number (A-000042) or external id.
-The amount is a decimal in the account's currency (49.99). The payment pays
-the account's open invoices, oldest due first; what is left over stays on
-the account as credit for its next invoices (or to refund). A check needs
-its check number (--reference). Card and ACH payments come through the
-payment gateway and are not recorded here.`,
-		Example: `  tollgatectl payment add 42 --method check --amount 49.99 --reference 1001 --payer "Jane Doe"
-  tollgatectl payment add A-000042 --method cash --amount 100 --date 2025-03-03 --memo "paid at the front desk"
-  tollgatectl payment add 42 --method wire --amount 250.00 --reference FT2503031234 -o json`,
-		Args: cobra.ExactArgs(1),
+		Long: `The amount is a decimal in the account's currency. The payment pays the
+oldest open invoices first; what is left stays on the account as credit. Card
+and ACH payments come through the payment gateway instead.`,
+		Example: `  tollgatectl payment add 42 --method check --amount 49.99 --reference 1001 --payer "Jane Doe"`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d, err := parseDateFlag("date", date)
 			if err != nil {
@@ -98,11 +91,10 @@ payment gateway and are not recorded here.`,
 
 func newPaymentListCmd(g *globals) *cobra.Command {
 	return listCmd(g, listing[billing.Payment]{
-		use:   "list [--account ACCOUNT] [--batch ID]",
-		short: "List payments (every page), by account or deposit batch",
-		example: `  tollgatectl payment list --account 42
-  tollgatectl payment list --batch 7 -o json`,
-		path: "/api/v1/payments",
+		use:     "list [--account ACCOUNT] [--batch ID]",
+		short:   "List payments (every page), by account or deposit batch",
+		example: `  tollgatectl payment list --account 42`,
+		path:    "/api/v1/payments",
 		params: []param{
 			{"account", "account_id", "only this account's payments", accountParam},
 			{"batch", "batch_id", "only the payments posted by this deposit batch", idParam},
@@ -182,15 +174,10 @@ func printPayment(w io.Writer, g *globals, p billing.Payment, a *billing.Account
 func newPaymentReverseCmd(g *globals) *cobra.Command {
 	var reason, fee, memo, idemKey string
 	cmd := &cobra.Command{
-		Use:   "reverse ID --reason nsf|chargeback|entry_error [--fee AMOUNT] [--memo TEXT]",
-		Short: "Reverse a payment (returned check, chargeback, entry error), optionally charging a returned-payment fee",
-		Long: `Reverse a posted payment: a returned (NSF) check, a chargeback, or a
-payment entered by mistake. The invoices it paid are open again, the
-account's other credit is applied to them, and --fee (a decimal in the
-payment's currency) is charged to the account as a returned-payment fee.`,
-		Example: `  tollgatectl payment reverse 17 --reason nsf --fee 25.00 --memo "returned by First Bank 2025-03-10"
-  tollgatectl payment reverse 18 --reason entry_error`,
-		Args: cobra.ExactArgs(1),
+		Use:     "reverse ID --reason nsf|chargeback|entry_error [--fee AMOUNT] [--memo TEXT]",
+		Short:   "Reverse a payment (returned check, chargeback, entry error), optionally charging a returned-payment fee",
+		Example: `  tollgatectl payment reverse 17 --reason nsf --fee 25.00 --memo "returned by First Bank 2025-03-10"`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseIDOf("payment", args[0])
 			if err != nil {
@@ -246,13 +233,9 @@ func newPaymentRefundCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "refund ID --amount AMOUNT [--memo TEXT]",
 		Short: "Record money paid back out of a payment's unapplied credit",
-		Long: `Record a refund paid back to the payer (by check or cash, outside Tollgate)
-out of the part of a payment that is credit on the account. A card or ACH
-payment's refund goes back through the payment gateway, the ledger first: the
-amount is reserved, then the gateway is asked, then the refund is recorded. If
-the gateway does not answer, the refund stays pending and is settled
-automatically (see "tollgatectl payment refunds"). To take back a payment that
-paid invoices, reverse it instead.`,
+		Long: `Paid out of the part of a payment that is credit on the account. A card or ACH
+refund goes through the gateway (pending until it answers; see "payment
+refunds"). To take back a payment that paid invoices, reverse it.`,
 		Example: `  tollgatectl payment refund 17 --amount 10.00 --memo "refund check 5521"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -288,11 +271,10 @@ paid invoices, reverse it instead.`,
 
 func newPaymentRefundsCmd(g *globals) *cobra.Command {
 	cmd := listCmd(g, listing[billing.Refund]{
-		use:   "refunds [--payment ID] [--status pending|completed|released] [--needs-attention]",
-		short: "List refunds: pending ones, and those recovery flagged for staff",
-		example: `  tollgatectl payment refunds --needs-attention
-  tollgatectl payment refunds --payment 17`,
-		path: "/api/v1/refunds",
+		use:     "refunds [--payment ID] [--status pending|completed|released] [--needs-attention]",
+		short:   "List refunds: pending ones, and those recovery flagged for staff",
+		example: `  tollgatectl payment refunds --needs-attention`,
+		path:    "/api/v1/refunds",
 		params: []param{
 			{"payment", "payment_id", "only this payment's refunds", idParam},
 			{"status", "status", "only refunds in this status: pending, completed or released", textParam},
@@ -309,11 +291,7 @@ func newPaymentRefundsCmd(g *globals) *cobra.Command {
 			return []any{r.ID, r.PaymentID, r.AccountID, money(r.Amount, r.Currency), r.Status, r.CreatedAt.Local().Format(time.DateTime), orDash(cell(r.GatewayRefund)), cell(note)}
 		},
 	})
-	cmd.Long = `List refunds. A card or ACH refund is reserved (pending) before the gateway is
-asked, then completed or released; one left pending by a crash is settled by
-the recovery job from what the gateway lists. --needs-attention lists the
-refunds it could not settle (no refund with their id at the gateway, and
-their idempotency key too old to send again): check the charge at the
-gateway.`
+	cmd.Long = `--needs-attention lists the refunds the recovery job could not settle with the
+gateway: check the charge there.`
 	return cmd
 }

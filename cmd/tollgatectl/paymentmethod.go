@@ -46,11 +46,10 @@ func newPMAddCmd(g *globals) *cobra.Command {
 	var sandboxCard, exp, cvc, token, brand, last4, idemKey string
 	var makeDefault bool
 	cmd := &cobra.Command{
-		Use:   "add ACCOUNT (--token TOKEN --last4 NNNN --exp MM/YYYY | --sandbox-card NUMBER --exp MM/YYYY)",
-		Short: "Put a card on file: a token from the payment processor, or (sandbox gateway) a test card tokenized first",
-		Example: `  tollgatectl payment-method add 42 --sandbox-card 4242424242424242 --exp 12/2030 --default
-  tollgatectl payment-method add 42 --token pm_1Q... --brand visa --last4 4242 --exp 12/2030`,
-		Args: cobra.ExactArgs(1),
+		Use:     "add ACCOUNT (--token TOKEN --last4 NNNN --exp MM/YYYY | --sandbox-card NUMBER --exp MM/YYYY)",
+		Short:   "Put a card on file: a token from the payment processor, or (sandbox gateway) a test card tokenized first",
+		Example: `  tollgatectl payment-method add 42 --sandbox-card 4242424242424242 --exp 12/2030 --default`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			month, year, err := parseExpiry(exp)
 			if err != nil {

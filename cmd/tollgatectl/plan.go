@@ -23,11 +23,10 @@ func newPlanCreateCmd(g *globals) *cobra.Command {
 	var name, price, currency, interval, idemKey string
 	var taxable bool
 	cmd := &cobra.Command{
-		Use:   "create --name NAME --price AMOUNT --currency CODE [--interval monthly] [--taxable]",
-		Short: "Create a plan: a price per billing interval in one currency",
-		Example: `  tollgatectl plan create --name "Fiber 100" --price 49.99 --currency USD --interval monthly --taxable
-  tollgatectl plan create --name "Rural annual" --price 500 --currency USD --interval annual`,
-		Args: cobra.NoArgs,
+		Use:     "create --name NAME --price AMOUNT --currency CODE [--interval monthly] [--taxable]",
+		Short:   "Create a plan: a price per billing interval in one currency",
+		Example: `  tollgatectl plan create --name "Fiber 100" --price 49.99 --currency USD --interval monthly --taxable`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
 			if err != nil {
@@ -86,11 +85,10 @@ func newTaxRateCmd(g *globals) *cobra.Command {
 	var r billing.TaxRate
 	var idemKey string
 	set := &cobra.Command{
-		Use:   "set --jurisdiction CODE --name NAME --rate FRACTION",
-		Short: "Create or replace one tax of a jurisdiction (the rate is a fraction: 0.0825 is 8.25%)",
-		Example: `  tollgatectl tax-rate set --jurisdiction US-TX-AUSTIN --name "Texas sales tax" --rate 0.0625
-  tollgatectl tax-rate set --jurisdiction US-TX-AUSTIN --name "Austin city tax" --rate 0.02`,
-		Args: cobra.NoArgs,
+		Use:     "set --jurisdiction CODE --name NAME --rate FRACTION",
+		Short:   "Create or replace one tax of a jurisdiction (the rate is a fraction: 0.0825 is 8.25%)",
+		Example: `  tollgatectl tax-rate set --jurisdiction US-TX-AUSTIN --name "Texas sales tax" --rate 0.0625`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
 			if err != nil {

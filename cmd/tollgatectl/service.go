@@ -30,13 +30,10 @@ func newServiceCreateCmd(g *globals) *cobra.Command {
 	var planID int64
 	var account accountFlag
 	cmd := &cobra.Command{
-		Use:   "create --pop POP --method METHOD [flags]",
-		Short: "Create a service at a POP with its enforcement binding",
-		Example: `  tollgatectl service create --pop north-1 --name "Jane Doe home" --method routeros --address 100.64.1.20
-  tollgatectl service create --pop north-1 --method radius --radius-username jane@isp
-  tollgatectl service create --pop north-1 --method radius --address 100.64.1.22   # IPoE: by Framed-IP-Address
-  tollgatectl service create --pop north-1 --method routeros --address 100.64.1.21 --account 42 --plan 1 --start 2026-12-01`,
-		Args: cobra.NoArgs,
+		Use:     "create --pop POP --method METHOD [flags]",
+		Short:   "Create a service at a POP with its enforcement binding",
+		Example: `  tollgatectl service create --pop north-1 --name "Jane Doe home" --method routeros --address 100.64.1.20`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
 			if err != nil {

@@ -22,16 +22,9 @@ func newTicketCmd(g *globals) *cobra.Command {
 		Use:     "ticket",
 		Aliases: []string{"tickets"},
 		Short:   "List, read, answer and close the support tickets subscribers open in the customer portal",
-		Long: `Subscribers open support tickets in the customer portal and reply there;
-staff answer them here. A ticket's status says whose turn it is:
-
-  open      waiting for staff (new, or the subscriber wrote last)
-  answered  staff replied last; waiting for the subscriber
-  closed    done; the subscriber reopens it by replying in the portal
-
-Replies are signed with the API token's name, which the subscriber sees.
-Answering and closing need a billing or admin token; reader tokens may list
-and read.`,
+		Long: `A ticket is open (waiting for staff), answered (waiting for the subscriber) or
+closed (the subscriber reopens it by replying). Replies are signed with the API
+token's name.`,
 	}
 	cmd.AddCommand(newTicketListCmd(g), newTicketShowCmd(g), newTicketReplyCmd(g), newTicketCloseCmd(g))
 	return cmd
@@ -39,12 +32,10 @@ and read.`,
 
 func newTicketListCmd(g *globals) *cobra.Command {
 	return listCmd(g, listing[billing.Ticket]{
-		use:   "list [--status open|answered|closed] [--account ACCOUNT]",
-		short: "List support tickets (every page), newest first, without their messages",
-		example: `  tollgatectl ticket list --status open
-  tollgatectl ticket list --account 42
-  tollgatectl ticket list -o json`,
-		path: "/api/v1/tickets",
+		use:     "list [--status open|answered|closed] [--account ACCOUNT]",
+		short:   "List support tickets (every page), newest first, without their messages",
+		example: `  tollgatectl ticket list --status open`,
+		path:    "/api/v1/tickets",
 		params: []param{
 			{"status", "status", "only tickets in this status: open (waiting for staff), answered (waiting for the subscriber) or closed", textParam},
 			{"account", "account_id", "only this account's tickets", accountParam},
@@ -66,18 +57,10 @@ func newTicketReplyCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "reply ID (--message TEXT | --file PATH)",
 		Short: "Answer a support ticket, signed with your API token's name; the ticket becomes answered",
-		Long: `Answer a support ticket: the message is added as yours (the API token's name
-is shown to the subscriber) and the ticket becomes answered, waiting for the
-subscriber. Give the message with --message (-m), or read it from a file with
---file; "--file -" (or "-m -") reads it from standard input, for messages of
-several lines. It is trimmed and may be at most 10000 characters.
-
-A closed ticket cannot be answered: the subscriber reopens it by replying in
-the portal.`,
-		Example: `  tollgatectl ticket reply 17 -m "A technician will visit tomorrow between 9 and 12."
-  tollgatectl ticket reply 17 --file answer.txt
-  printf 'Hello,\n\nyour line is fixed.\n' | tollgatectl ticket reply 17 --file -`,
-		Args: cobra.ExactArgs(1),
+		Long: `Give the message with --message, or --file ("-": standard input). A closed
+ticket cannot be answered.`,
+		Example: `  tollgatectl ticket reply 17 -m "A technician will visit tomorrow between 9 and 12."`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseIDOf("ticket", args[0])
 			if err != nil {
@@ -157,11 +140,8 @@ func replyMessage(cmd *cobra.Command, message, file string) (string, error) {
 func newTicketCloseCmd(g *globals) *cobra.Command {
 	var idemKey string
 	cmd := &cobra.Command{
-		Use:   "close ID",
-		Short: "Close a support ticket (closing a closed one changes nothing)",
-		Long: `Close a support ticket, recording your API token's name as who closed it.
-Closing a closed ticket changes nothing. The subscriber can reopen it by
-replying in the portal.`,
+		Use:     "close ID",
+		Short:   "Close a support ticket (closing a closed one changes nothing)",
 		Example: "  tollgatectl ticket close 17",
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "ticket", func(cmd *cobra.Command, c *client.Client, id int64) error {
