@@ -39,16 +39,12 @@ func newAccountCmd(g *globals) *cobra.Command {
 func newAccountLocaleCmd(g *globals) *cobra.Command {
 	var idemKey string
 	cmd := &cobra.Command{
-		Use:     "locale ID LOCALE",
+		Use:     "locale ACCOUNT LOCALE",
 		Short:   "Set the locale the subscriber reads (notices, the portal's why); \"\" inherits the account type's",
 		Example: "  tollgatectl account locale 42 de-DE",
 		Args:    cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("account", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
+			id, err := resolveIDOf(cmd.Context(), c, "account", args[0])
 			if err != nil {
 				return err
 			}
@@ -58,7 +54,7 @@ func newAccountLocaleCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return printAccount(cmd.OutOrStdout(), g, accountView{Account: a}, false)
-		},
+		}),
 	}
 	addKeyFlag(cmd, &idemKey)
 	return cmd
@@ -72,18 +68,14 @@ func newAccountCreateCmd(g *globals) *cobra.Command {
 		Short:   "Create a subscriber account (an existing --external-id returns that account)",
 		Example: `  tollgatectl account create --name "Jane Doe" --type 1 --currency USD --email jane@example.net --external-id legacy-1042`,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			in.Currency, in.Delivery = billing.Currency(currency), billing.Delivery(delivery)
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var a billing.Account
 			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/accounts", nil, orNewKey(idemKey), in, &a); err != nil {
 				return err
 			}
 			return printAccount(cmd.OutOrStdout(), g, accountView{Account: a}, false)
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&in.Name, "name", "", "subscriber's name (required)")
@@ -214,12 +206,8 @@ func newChargeCmd(g *globals) *cobra.Command {
 		Short:   "Add a one-time charge, billed on the account's next invoice",
 		Example: `  tollgatectl charge add 42 --description "Installation" --amount 99.00 --taxable`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			d, err := parseDateFlag("date", date)
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
 			if err != nil {
 				return err
 			}
@@ -234,7 +222,7 @@ func newChargeCmd(g *globals) *cobra.Command {
 			}
 			return g.say(cmd.OutOrStdout(), out, "charge %d: %s %q for account %s, dated %s (taxable: %s); billed on the next invoice\n",
 				out.ID, money(out.Amount, a.Currency), out.Description, a.Number, out.ChargeDate, yesNo(out.Taxable))
-		},
+		}),
 	}
 	f := add.Flags()
 	f.StringVar(&description, "description", "", "what the charge is for, printed on the invoice (required)")
@@ -260,17 +248,13 @@ func newCreditCmd(g *globals) *cobra.Command {
 		Short:   "Credit an account; the credit reduces its balance at once",
 		Example: `  tollgatectl credit add 42 --amount 10.00 --memo "outage 2025-03-02, 2 days"`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			d, err := parseDateFlag("date", date)
 			if err != nil {
 				return err
 			}
 			if strings.TrimSpace(memo) == "" {
 				return fmt.Errorf("--memo is required: say why the account is credited")
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
 			}
 			a, err := findAccount(cmd.Context(), c, args[0])
 			if err != nil {
@@ -290,7 +274,7 @@ func newCreditCmd(g *globals) *cobra.Command {
 			}
 			return g.say(cmd.OutOrStdout(), tx, "credited %s to account %s on %s (journal transaction %d): %s\n",
 				money(amt, a.Currency), a.Number, tx.EffectiveDate, tx.ID, tx.Memo)
-		},
+		}),
 	}
 	f := add.Flags()
 	f.StringVar(&amount, "amount", "", "amount in the account's currency, e.g. 10.00 (required)")

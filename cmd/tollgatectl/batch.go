@@ -59,12 +59,8 @@ func newBatchOpenCmd(g *globals) *cobra.Command {
 		Short:   "Open a deposit batch to enter the payments of one bank deposit",
 		Example: `  tollgatectl batch open --date 2025-03-03 --deposit-account "First Bank ****1234"`,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			nb, err := makeNewBatch(date, depositAccount, memo, false)
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
 			if err != nil {
 				return err
 			}
@@ -74,7 +70,7 @@ func newBatchOpenCmd(g *globals) *cobra.Command {
 			}
 			return g.say(cmd.OutOrStdout(), b, "opened batch %d for the deposit of %s%s\nadd its payments with: tollgatectl batch add %d --account A-000042 --amount 50.00 --reference 1001\n",
 				b.ID, b.DepositDate, optionalText(" to ", b.DepositAccount), b.ID)
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&date, "date", "", "deposit date YYYY-MM-DD; the payments are received on it (required)")
@@ -93,11 +89,7 @@ func newBatchListCmd(g *globals) *cobra.Command {
 		Short:   "List deposit batches, newest first, with their totals",
 		Example: `  tollgatectl batch list --status open`,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			ctx := cmd.Context()
 			q := url.Values{"limit": {strconv.Itoa(limit)}}
 			if status != "" {
@@ -110,6 +102,7 @@ func newBatchListCmd(g *globals) *cobra.Command {
 			// The listing has no lines; the totals by currency need them.
 			for i, b := range p.Items {
 				if b.Count > 0 {
+					var err error
 					if p.Items[i], err = getBatch(ctx, c, b.ID); err != nil {
 						return err
 					}
@@ -123,7 +116,7 @@ func newBatchListCmd(g *globals) *cobra.Command {
 				return []any{b.ID, b.DepositDate, cell(b.DepositAccount), b.Status, commas(int64(b.Count)), batchTotal(b),
 					b.CreatedAt.Local().Format(time.DateTime), posted}
 			})
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&status, "status", "", "only batches in this status: open, posted")
 	cmd.Flags().IntVar(&limit, "limit", 50, "how many batches to show")
@@ -247,7 +240,7 @@ func newBatchRemoveCmd(g *globals) *cobra.Command {
 		Short:   "Remove one line of an open deposit batch (the other lines keep their numbers)",
 		Example: "  tollgatectl batch remove 7 3",
 		Args:    cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			id, err := parseIDOf("batch", args[0])
 			if err != nil {
 				return err
@@ -256,16 +249,12 @@ func newBatchRemoveCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var b billing.PaymentBatch
 			if err := c.Do(cmd.Context(), http.MethodDelete, linePath(id, lineNo), nil, orNewKey(idemKey), nil, &b); err != nil {
 				return err
 			}
 			return g.say(cmd.OutOrStdout(), b, "removed line %d of batch %d; it has %s payment(s) left\n", lineNo, id, commas(int64(b.Count)))
-		},
+		}),
 	}
 	addKeyFlag(cmd, &idemKey)
 	return cmd

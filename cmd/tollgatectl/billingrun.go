@@ -137,12 +137,8 @@ func newRunStartCmd(g *globals) *cobra.Command {
 		Short:   "Run billing now: one run per account type (or the one given); --wait follows it with a progress bar",
 		Example: `  tollgatectl billing-run start --wait`,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			req, err := rf.request()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
 			if err != nil {
 				return err
 			}
@@ -166,7 +162,7 @@ func newRunStartCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return runsFailed(runs)
-		},
+		}),
 	}
 	rf.add(cmd)
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every started run has completed or failed, showing progress on stderr")

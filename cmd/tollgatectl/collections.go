@@ -206,15 +206,12 @@ func newSweepRunCmd(g *globals, preview bool) *cobra.Command {
 		Short:   "Run the delinquency sweep of an account type now (--dry-run: change nothing, show what it would do)",
 		Example: `  tollgatectl sweep run --type 1 --dry-run`,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			if typeID <= 0 {
 				return fmt.Errorf("--type %d is not an account type id", typeID)
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var res billing.SweepResult
+			var err error
 			if preview {
 				res, err = c.PreviewSweep(cmd.Context(), typeID)
 			} else {
@@ -224,7 +221,7 @@ func newSweepRunCmd(g *globals, preview bool) *cobra.Command {
 				return err
 			}
 			return printSweep(cmd.OutOrStdout(), g, res)
-		},
+		}),
 	}
 	cmd.Flags().Int64Var(&typeID, "type", 0, "account type id (required; see account-type list)")
 	_ = cmd.MarkFlagRequired("type")

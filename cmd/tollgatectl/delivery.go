@@ -83,17 +83,13 @@ func newDeliverySummaryCmd(g *globals) *cobra.Command {
 		Short:   "Count invoice deliveries by channel and status: of one billing run, or of all",
 		Example: "  tollgatectl delivery summary --run 7",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			cs, err := c.DeliveryCounts(cmd.Context(), run)
 			if err != nil {
 				return err
 			}
 			return printList(cmd.OutOrStdout(), g, cs, "CHANNEL,STATUS,DELIVERIES", func(x billing.DeliveryCount) []any { return []any{x.Channel, x.Status, x.Count} })
-		},
+		}),
 	}
 	cmd.Flags().Int64Var(&run, "run", 0, "only this billing run's deliveries")
 	return cmd
@@ -129,13 +125,9 @@ func newDeliveryResendCmd(g *globals) *cobra.Command {
 		Short:   "Deliver again: one delivery, or every failed (or returned, …) delivery of a billing run",
 		Example: `  tollgatectl delivery resend 31`,
 		Args:    cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			if (len(args) == 1) == (run > 0) {
 				return fmt.Errorf("give a delivery id or --run, not both")
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
 			}
 			if run > 0 {
 				n, err := c.ResendRunDeliveries(cmd.Context(), orNewKey(idemKey), run, billing.DeliveryStatus(status), billing.DeliveryChannel(channel))
@@ -154,7 +146,7 @@ func newDeliveryResendCmd(g *globals) *cobra.Command {
 			}
 			return g.say(cmd.OutOrStdout(), d, "delivery %d (%s by %s) is %s; next attempt at %s\n", d.ID, d.InvoiceNumber, d.Channel, d.Status,
 				d.NextAttemptAt.Local().Format(time.RFC3339))
-		},
+		}),
 	}
 	fl := cmd.Flags()
 	fl.Int64Var(&run, "run", 0, "re-send this billing run's deliveries")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
@@ -29,14 +30,10 @@ forward so that a month of billing runs in seconds.`,
 		Short:   "Move the controller's clock forward (\"30d\", \"36h\") and run what falls due, in order",
 		Example: `  tollgatectl dev advance 30d`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			d := strings.TrimSpace(args[0])
 			if d == "" {
 				return fmt.Errorf("DURATION is required: days (\"30d\") or a Go duration (\"36h\")")
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
 			}
 			var v clockView
 			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/dev/clock/advance", nil, orNewKey(idemKey), map[string]string{"duration": d}, &v); err != nil {
@@ -57,7 +54,7 @@ forward so that a month of billing runs in seconds.`,
 			}
 			fmt.Fprintf(out, "\n%d billing run(s) opened, %s invoice(s) created:\n", len(v.Runs), commas(int64(invoices)))
 			return printRuns(out, g, v.Runs)
-		},
+		}),
 	}
 	addKeyFlag(advance, &idemKey)
 	clk := &cobra.Command{
@@ -65,11 +62,7 @@ forward so that a month of billing runs in seconds.`,
 		Short:   "Print the controller's current time",
 		Example: "  tollgatectl dev clock",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			var v clockView
 			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/dev/clock", nil, "", nil, &v); err != nil {
 				return err
@@ -79,7 +72,7 @@ forward so that a month of billing runs in seconds.`,
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), v.Now.Format(time.RFC3339))
 			return nil
-		},
+		}),
 	}
 	cmd.AddCommand(advance, clk)
 	return cmd

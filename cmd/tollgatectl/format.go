@@ -350,3 +350,15 @@ func rawOut(w io.Writer) io.Writer {
 	}
 	return w
 }
+
+// withClient is the RunE of a command that needs the API client: it builds
+// the client, then runs.
+func withClient(g *globals, run func(cmd *cobra.Command, c *client.Client, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c, err := g.client()
+		if err != nil {
+			return err
+		}
+		return run(cmd, c, args)
+	}
+}

@@ -52,12 +52,8 @@ oldest open invoices first; what is left stays on the account as credit. Card
 and ACH payments come through the payment gateway instead.`,
 		Example: `  tollgatectl payment add 42 --method check --amount 49.99 --reference 1001 --payer "Jane Doe"`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			d, err := parseDateFlag("date", date)
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
 			if err != nil {
 				return err
 			}
@@ -74,7 +70,7 @@ and ACH payments come through the payment gateway instead.`,
 				return err
 			}
 			return printPayment(cmd.OutOrStdout(), g, p, &a)
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&method, "method", "", "how it was paid: "+manualMethodList+" (required)")
@@ -178,15 +174,7 @@ func newPaymentReverseCmd(g *globals) *cobra.Command {
 		Short:   "Reverse a payment (returned check, chargeback, entry error), optionally charging a returned-payment fee",
 		Example: `  tollgatectl payment reverse 17 --reason nsf --fee 25.00 --memo "returned by First Bank 2025-03-10"`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("payment", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		RunE: withID(g, "payment", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			ctx := cmd.Context()
 			before, err := getPayment(ctx, c, id)
 			if err != nil {
@@ -217,7 +205,7 @@ func newPaymentReverseCmd(g *globals) *cobra.Command {
 			}
 			fmt.Fprintln(out)
 			return printPayment(out, g, p, paymentAccount(ctx, c, p.AccountID))
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&reason, "reason", "", "why: nsf (returned check), chargeback, entry_error (required)")
@@ -238,15 +226,7 @@ refund goes through the gateway (pending until it answers; see "payment
 refunds"). To take back a payment that paid invoices, reverse it.`,
 		Example: `  tollgatectl payment refund 17 --amount 10.00 --memo "refund check 5521"`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("payment", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		RunE: withID(g, "payment", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			ctx := cmd.Context()
 			before, err := getPayment(ctx, c, id)
 			if err != nil {
@@ -259,7 +239,7 @@ refunds"). To take back a payment that paid invoices, reverse it.`,
 			}
 			return g.say(cmd.OutOrStdout(), p, "refunded %s of payment %d; its unapplied credit is now %s\n",
 				money(p.Refunded+p.RefundReserved-before.Refunded-before.RefundReserved, p.Currency), p.ID, money(p.Unallocated, p.Currency))
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&amount, "amount", "", "amount paid back, in the payment's currency, e.g. 10.00 (required)")

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
@@ -27,18 +28,14 @@ func newPlanCreateCmd(g *globals) *cobra.Command {
 		Short:   "Create a plan: a price per billing interval in one currency",
 		Example: `  tollgatectl plan create --name "Fiber 100" --price 49.99 --currency USD --interval monthly --taxable`,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			body := map[string]any{"name": name, "price": price, "currency": currency, "interval": interval, "taxable": taxable}
 			var out billing.Plan
 			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/plans", nil, orNewKey(idemKey), body, &out); err != nil {
 				return err
 			}
 			return printPlan(cmd.OutOrStdout(), g, out)
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&name, "name", "", "plan name, unique (required)")
@@ -89,17 +86,13 @@ func newTaxRateCmd(g *globals) *cobra.Command {
 		Short:   "Create or replace one tax of a jurisdiction (the rate is a fraction: 0.0825 is 8.25%)",
 		Example: `  tollgatectl tax-rate set --jurisdiction US-TX-AUSTIN --name "Texas sales tax" --rate 0.0625`,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			var out billing.TaxRate
 			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/tax-rates", nil, orNewKey(idemKey), r, &out); err != nil {
 				return err
 			}
 			return printList(cmd.OutOrStdout(), g, []billing.TaxRate{out}, taxRateColumns, taxRateRow)
-		},
+		}),
 	}
 	f := set.Flags()
 	f.StringVar(&r.Jurisdiction, "jurisdiction", "", "jurisdiction code accounts name in tax_jurisdiction (required)")

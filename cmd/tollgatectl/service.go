@@ -34,11 +34,7 @@ func newServiceCreateCmd(g *globals) *cobra.Command {
 		Short:   "Create a service at a POP with its enforcement binding",
 		Example: `  tollgatectl service create --pop north-1 --name "Jane Doe home" --method routeros --address 100.64.1.20`,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			in.State = billing.DesiredState(state)
 			accountID, err := account.id(cmd.Context(), c)
 			if err != nil {
@@ -68,7 +64,7 @@ func newServiceCreateCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return printService(cmd.OutOrStdout(), g, s)
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&in.POP, "pop", "", "POP id (required)")
@@ -117,15 +113,7 @@ func newServiceStateCmd(g *globals, state billing.DesiredState) *cobra.Command {
 		Use:   verb + " ID",
 		Short: short,
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("service", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		RunE: withID(g, "service", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			r, err := c.SetDesiredState(cmd.Context(), orNewKey(idemKey), id, state, reason)
 			if err != nil {
 				return err
@@ -148,7 +136,7 @@ func newServiceStateCmd(g *globals, state billing.DesiredState) *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "agent confirmation: %s\n", confirmation(s))
 			}
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded with the change and shown to staff)")
 	addKeyFlag(cmd, &idemKey)

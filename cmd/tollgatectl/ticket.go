@@ -61,16 +61,8 @@ func newTicketReplyCmd(g *globals) *cobra.Command {
 ticket cannot be answered.`,
 		Example: `  tollgatectl ticket reply 17 -m "A technician will visit tomorrow between 9 and 12."`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("ticket", args[0])
-			if err != nil {
-				return err
-			}
+		RunE: withID(g, "ticket", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			msg, err := replyMessage(cmd, message, file)
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
 			if err != nil {
 				return err
 			}
@@ -82,7 +74,7 @@ ticket cannot be answered.`,
 				fmt.Fprintf(cmd.OutOrStdout(), "ticket %d answered; it waits for the subscriber now\n\n", tk.ID)
 			}
 			return printTicket(cmd.OutOrStdout(), g, tk)
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVarP(&message, "message", "m", "", `the message to the subscriber ("-": read it from standard input)`)
