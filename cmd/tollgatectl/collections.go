@@ -16,11 +16,6 @@ import (
 // promises to pay, exemptions, sweeps on demand, the suspension batches
 // the blast-radius guard holds, and notices to subscribers.
 
-// newAccountCollectionCmds are the account subcommands about collections.
-func newAccountCollectionCmds(g *globals) []*cobra.Command {
-	return []*cobra.Command{newAccountStandingCmd(g), newAccountPromiseCmd(g), newAccountExemptCmd(g)}
-}
-
 func newAccountStandingCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "standing ACCOUNT",
