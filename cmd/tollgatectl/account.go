@@ -195,45 +195,25 @@ func newAccountStatementCmd(g *globals) *cobra.Command {
 }
 
 func newChargeCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "charge",
-		Aliases: []string{"charges"},
-		Short:   "Add one-time charges (installation, equipment, fees) to accounts' next invoices",
-	}
-	var description, amount, date, idemKey string
-	var taxable bool
-	add := &cobra.Command{
-		Use:     "add ACCOUNT --description TEXT --amount AMOUNT [--taxable] [--date YYYY-MM-DD]",
-		Short:   "Add a one-time charge, billed on the account's next invoice",
-		Example: `  tollgatectl charge add 42 --description "Installation" --amount 99.00 --taxable`,
-		Args:    cobra.ExactArgs(1),
-		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
-			d, err := parseDateFlag("date", date)
+	cmd := &cobra.Command{Use: "charge", Aliases: []string{"charges"}, Short: "Add one-time charges (installation, equipment, fees) to accounts' next invoices"}
+	cmd.AddCommand(changeCmd(g, change[billing.OneTimeCharge]{args: []string{"account"},
+		use:     "add ACCOUNT --description TEXT --amount AMOUNT [--taxable] [--date YYYY-MM-DD]",
+		short:   "Add a one-time charge, billed on the account's next invoice",
+		example: `  tollgatectl charge add 42 --description "Installation" --amount 99.00 --taxable`,
+		method:  http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/accounts", ids[0], "/charges") },
+		params: []param{{"description", "description", "what the charge is for, printed on the invoice (required)", textParam},
+			{"amount", "amount", "amount in the account's currency, e.g. 25.00 (required)", textParam},
+			{"taxable", "taxable", "tax the charge at the account's jurisdiction's rates", switchParam},
+			{"date", "charge_date", "charge date YYYY-MM-DD (default: today)", dateParam}},
+		print: func(cmd *cobra.Command, c *client.Client, ids []int64, ch billing.OneTimeCharge) error {
+			a, err := getAccount(cmd.Context(), c, ids[0])
 			if err != nil {
 				return err
 			}
-			a, err := findAccount(cmd.Context(), c, args[0])
-			if err != nil {
-				return err
-			}
-			in := map[string]any{"description": description, "amount": amount, "taxable": taxable, "charge_date": d}
-			var out billing.OneTimeCharge
-			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", a.ID, "/charges"), nil, orNewKey(idemKey), in, &out); err != nil {
-				return err
-			}
-			return g.say(cmd.OutOrStdout(), out, "charge %d: %s %q for account %s, dated %s (taxable: %s); billed on the next invoice\n",
-				out.ID, money(out.Amount, a.Currency), out.Description, a.Number, out.ChargeDate, yesNo(out.Taxable))
-		}),
-	}
-	f := add.Flags()
-	f.StringVar(&description, "description", "", "what the charge is for, printed on the invoice (required)")
-	f.StringVar(&amount, "amount", "", "amount in the account's currency, e.g. 25.00 (required)")
-	f.BoolVar(&taxable, "taxable", false, "tax the charge at the account's jurisdiction's rates")
-	f.StringVar(&date, "date", "", "charge date YYYY-MM-DD (default: today)")
-	_ = add.MarkFlagRequired("description")
-	_ = add.MarkFlagRequired("amount")
-	addKeyFlag(add, &idemKey)
-	cmd.AddCommand(add)
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "charge %d: %s %q for account %s, dated %s (taxable: %s); billed on the next invoice\n",
+				ch.ID, money(ch.Amount, a.Currency), ch.Description, a.Number, ch.ChargeDate, yesNo(ch.Taxable))
+			return err
+		}}))
 	return cmd
 }
 

@@ -53,32 +53,18 @@ func makeNewBatch(date, depositAccount, memo string, today bool) (newBatch, erro
 }
 
 func newBatchOpenCmd(g *globals) *cobra.Command {
-	var date, depositAccount, memo, idemKey string
-	cmd := &cobra.Command{
-		Use:     "open --date YYYY-MM-DD [--deposit-account TEXT] [--memo TEXT]",
-		Short:   "Open a deposit batch to enter the payments of one bank deposit",
-		Example: `  tollgatectl batch open --date 2025-03-03 --deposit-account "First Bank ****1234"`,
-		Args:    cobra.NoArgs,
-		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
-			nb, err := makeNewBatch(date, depositAccount, memo, false)
-			if err != nil {
-				return err
-			}
-			var b billing.PaymentBatch
-			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/payment-batches", nil, orNewKey(idemKey), nb, &b); err != nil {
-				return err
-			}
-			return g.say(cmd.OutOrStdout(), b, "opened batch %d for the deposit of %s%s\nadd its payments with: tollgatectl batch add %d --account A-000042 --amount 50.00 --reference 1001\n",
+	return changeCmd(g, change[billing.PaymentBatch]{use: "open --date YYYY-MM-DD [--deposit-account TEXT] [--memo TEXT]",
+		short:   "Open a deposit batch to enter the payments of one bank deposit",
+		example: `  tollgatectl batch open --date 2025-03-03 --deposit-account "First Bank ****1234"`,
+		method:  http.MethodPost, path: func([]int64) string { return "/api/v1/payment-batches" },
+		params: []param{{"date", "deposit_date", "deposit date YYYY-MM-DD; the payments are received on it (required)", dateParam},
+			{"deposit-account", "deposit_account", "the bank account the deposit goes to", textParam},
+			{"memo", "memo", "note kept with the batch", textParam}},
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, b billing.PaymentBatch) error {
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "opened batch %d for the deposit of %s%s\nadd its payments with: tollgatectl batch add %d --account A-000042 --amount 50.00 --reference 1001\n",
 				b.ID, b.DepositDate, optionalText(" to ", b.DepositAccount), b.ID)
-		}),
-	}
-	f := cmd.Flags()
-	f.StringVar(&date, "date", "", "deposit date YYYY-MM-DD; the payments are received on it (required)")
-	f.StringVar(&depositAccount, "deposit-account", "", "the bank account the deposit goes to")
-	f.StringVar(&memo, "memo", "", "note kept with the batch")
-	_ = cmd.MarkFlagRequired("date")
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+			return err
+		}})
 }
 
 func newBatchListCmd(g *globals) *cobra.Command {

@@ -85,7 +85,7 @@ func newRunPreviewCmd(g *globals) *cobra.Command {
 			return err
 		}
 		var p previewView
-		if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/billing-runs/preview", q, "", nil, &p); err != nil || g.json() {
+		if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/billing-runs/preview", asQuery(q), "", nil, &p); err != nil || g.json() {
 			return cmp.Or(err, printJSON(cmd.OutOrStdout(), p))
 		}
 		return printPreview(cmd.OutOrStdout(), p)

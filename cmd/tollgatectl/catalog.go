@@ -166,33 +166,18 @@ func newPlanCmd(g *globals) *cobra.Command {
 }
 
 func newPlanCreateCmd(g *globals) *cobra.Command {
-	var name, price, currency, interval, idemKey string
-	var taxable bool
-	cmd := &cobra.Command{
-		Use:     "create --name NAME --price AMOUNT --currency CODE [--interval monthly] [--taxable]",
-		Short:   "Create a plan: a price per billing interval in one currency",
-		Example: `  tollgatectl plan create --name "Fiber 100" --price 49.99 --currency USD --interval monthly --taxable`,
-		Args:    cobra.NoArgs,
-		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
-			body := map[string]any{"name": name, "price": price, "currency": currency, "interval": interval, "taxable": taxable}
-			var out billing.Plan
-			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/plans", nil, orNewKey(idemKey), body, &out); err != nil {
-				return err
-			}
-			return printPlan(cmd.OutOrStdout(), g, out)
-		}),
-	}
-	f := cmd.Flags()
-	f.StringVar(&name, "name", "", "plan name, unique (required)")
-	f.StringVar(&price, "price", "", "price per interval as a decimal amount, e.g. 49.99 (required)")
-	f.StringVar(&currency, "currency", "", "ISO 4217 currency code, e.g. USD (required)")
-	f.StringVar(&interval, "interval", "monthly", "billing interval: monthly, quarterly, annual")
-	f.BoolVar(&taxable, "taxable", false, "tax the plan's charges at the account's jurisdiction's rates")
-	for _, n := range []string{"name", "price", "currency"} {
-		_ = cmd.MarkFlagRequired(n)
-	}
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+	return changeCmd(g, change[billing.Plan]{use: "create --name NAME --price AMOUNT --currency CODE [--interval monthly] [--taxable]",
+		short:   "Create a plan: a price per billing interval in one currency",
+		example: `  tollgatectl plan create --name "Fiber 100" --price 49.99 --currency USD --interval monthly --taxable`,
+		method:  http.MethodPost, path: func([]int64) string { return "/api/v1/plans" },
+		params: []param{{"name", "name", "plan name, unique (required)", textParam},
+			{"price", "price", "price per interval as a decimal amount, e.g. 49.99 (required)", textParam},
+			{"currency", "currency", "ISO 4217 currency code, e.g. USD (required)", textParam},
+			{"interval", "interval", "billing interval: monthly (the default), quarterly, annual", textParam},
+			{"taxable", "taxable", "tax the plan's charges at the account's jurisdiction's rates", switchParam}},
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, p billing.Plan) error {
+			return printPlan(cmd.OutOrStdout(), g, p)
+		}})
 }
 
 // planColumns are a plan table's.
@@ -224,29 +209,16 @@ func newTaxRateCmd(g *globals) *cobra.Command {
 		Aliases: []string{"tax-rates"},
 		Short:   "Set and list the tax rates of tax jurisdictions",
 	}
-	var r billing.TaxRate
-	var idemKey string
-	set := &cobra.Command{
-		Use:     "set --jurisdiction CODE --name NAME --rate FRACTION",
-		Short:   "Create or replace one tax of a jurisdiction (the rate is a fraction: 0.0825 is 8.25%)",
-		Example: `  tollgatectl tax-rate set --jurisdiction US-TX-AUSTIN --name "Texas sales tax" --rate 0.0625`,
-		Args:    cobra.NoArgs,
-		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
-			var out billing.TaxRate
-			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/tax-rates", nil, orNewKey(idemKey), r, &out); err != nil {
-				return err
-			}
-			return printList(cmd.OutOrStdout(), g, []billing.TaxRate{out}, taxRateColumns, taxRateRow)
-		}),
-	}
-	f := set.Flags()
-	f.StringVar(&r.Jurisdiction, "jurisdiction", "", "jurisdiction code accounts name in tax_jurisdiction (required)")
-	f.StringVar(&r.Name, "name", "", "tax name printed on invoices (required)")
-	f.StringVar(&r.Rate, "rate", "", "rate as a decimal fraction: 0.0825 is 8.25% (required)")
-	for _, n := range []string{"jurisdiction", "name", "rate"} {
-		_ = set.MarkFlagRequired(n)
-	}
-	addKeyFlag(set, &idemKey)
+	set := changeCmd(g, change[billing.TaxRate]{use: "set --jurisdiction CODE --name NAME --rate FRACTION",
+		short:   "Create or replace one tax of a jurisdiction (the rate is a fraction: 0.0825 is 8.25%)",
+		example: `  tollgatectl tax-rate set --jurisdiction US-TX-AUSTIN --name "Texas sales tax" --rate 0.0625`,
+		method:  http.MethodPost, path: func([]int64) string { return "/api/v1/tax-rates" },
+		params: []param{{"jurisdiction", "jurisdiction", "jurisdiction code accounts name in tax_jurisdiction (required)", textParam},
+			{"name", "name", "tax name printed on invoices (required)", textParam},
+			{"rate", "rate", "rate as a decimal fraction: 0.0825 is 8.25% (required)", textParam}},
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, r billing.TaxRate) error {
+			return printList(cmd.OutOrStdout(), g, []billing.TaxRate{r}, taxRateColumns, taxRateRow)
+		}})
 	list := listCmd(g, listing[billing.TaxRate]{use: "list", short: "List tax rates by jurisdiction", example: "  tollgatectl tax-rate list",
 		path: "/api/v1/tax-rates", headers: taxRateColumns, row: taxRateRow})
 	cmd.AddCommand(set, list)

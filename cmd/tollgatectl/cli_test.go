@@ -85,7 +85,8 @@ func TestPlanCreateSendsThePriceAsTyped(t *testing.T) {
 	if len(calls) != 1 || calls[0].key == "" {
 		t.Fatalf("requests %+v: want one POST with an Idempotency-Key", calls)
 	}
-	if want := `{"currency":"USD","interval":"monthly","name":"Fiber 100","price":"49.99","taxable":true}`; string(bytes.TrimSpace(calls[0].body)) != want {
+	// No --interval: the controller bills monthly.
+	if want := `{"currency":"USD","name":"Fiber 100","price":"49.99","taxable":true}`; string(bytes.TrimSpace(calls[0].body)) != want {
 		t.Fatalf("sent %s, want %s", calls[0].body, want)
 	}
 	if !strings.Contains(out, "USD 49.99") || !strings.Contains(out, "Fiber 100") {
@@ -162,7 +163,7 @@ func TestCommandsSendPathIDs(t *testing.T) {
 	want := map[string]string{
 		// Amounts go as typed; the controller reads them in the account's
 		// currency (controller/api TestDecimalAmounts).
-		"POST /api/v1/accounts/7/charges": `{"amount":"25.5","charge_date":"2025-01-02","description":"Router","taxable":false}`,
+		"POST /api/v1/accounts/7/charges": `{"amount":"25.5","charge_date":"2025-01-02","description":"Router"}`,
 		"POST /api/v1/accounts/7/credits": `{"amount":"1.250","memo":"outage"}`,
 		"POST /api/v1/invoices/12/void":   `{"reason":"duplicate"}`,
 	}

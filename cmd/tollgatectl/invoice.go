@@ -80,25 +80,15 @@ func printInvoice(w io.Writer, g *globals, inv billing.Invoice) error {
 }
 
 func newInvoiceVoidCmd(g *globals) *cobra.Command {
-	var reason, idemKey string
-	cmd := &cobra.Command{
-		Use:     "void ID --reason TEXT",
-		Short:   "Void an open invoice (a reversing journal transaction; the invoice stays on record)",
-		Example: `  tollgatectl invoice void 1001 --reason "billed twice after plan change"`,
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "invoice", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			var inv billing.Invoice
-			body := map[string]string{"reason": reason}
-			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/invoices", id, "/void"), nil, orNewKey(idemKey), body, &inv); err != nil {
-				return err
-			}
-			return g.say(cmd.OutOrStdout(), inv, "invoice %s (%s) is now %s\n", inv.Number, money(inv.Total, inv.Currency), inv.Status)
-		}),
-	}
-	cmd.Flags().StringVar(&reason, "reason", "", "why the invoice is voided (required; recorded)")
-	_ = cmd.MarkFlagRequired("reason")
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+	return changeCmd(g, change[billing.Invoice]{use: "void ID --reason TEXT", args: []string{"invoice"},
+		short:   "Void an open invoice (a reversing journal transaction; the invoice stays on record)",
+		example: `  tollgatectl invoice void 1001 --reason "billed twice after plan change"`,
+		method:  http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/invoices", ids[0], "/void") },
+		params: []param{{"reason", "reason", "why the invoice is voided, recorded (required)", textParam}},
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, inv billing.Invoice) error {
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "invoice %s (%s) is now %s\n", inv.Number, money(inv.Total, inv.Currency), inv.Status)
+			return err
+		}})
 }
 
 func newInvoicePDFCmd(g *globals) *cobra.Command {

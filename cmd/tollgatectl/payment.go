@@ -43,46 +43,23 @@ func paymentAccount(ctx context.Context, c *client.Client, id int64) *billing.Ac
 }
 
 func newPaymentAddCmd(g *globals) *cobra.Command {
-	var method, amount, reference, payer, date, memo, idemKey string
-	cmd := &cobra.Command{
-		Use:   "add ACCOUNT --method METHOD --amount AMOUNT [--reference REF] [--payer NAME] [--date YYYY-MM-DD] [--memo TEXT]",
-		Short: "Record a check, cash, wire, money order or other payment; it pays the oldest open invoices first",
-		Long: `The amount is a decimal in the account's currency. The payment pays the
+	return changeCmd(g, change[billing.Payment]{args: []string{"account"},
+		use:   "add ACCOUNT --method METHOD --amount AMOUNT [--reference REF] [--payer NAME] [--date YYYY-MM-DD] [--memo TEXT]",
+		short: "Record a check, cash, wire, money order or other payment; it pays the oldest open invoices first",
+		long: `The amount is a decimal in the account's currency. The payment pays the
 oldest open invoices first; what is left stays on the account as credit. Card
 and ACH payments come through the payment gateway instead.`,
-		Example: `  tollgatectl payment add 42 --method check --amount 49.99 --reference 1001 --payer "Jane Doe"`,
-		Args:    cobra.ExactArgs(1),
-		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
-			d, err := parseDateFlag("date", date)
-			if err != nil {
-				return err
-			}
-			a, err := findAccount(cmd.Context(), c, args[0])
-			if err != nil {
-				return err
-			}
-			in := map[string]any{"method": strings.ToLower(strings.TrimSpace(method)), "amount": amount, "reference": reference, "payer": payer, "memo": memo}
-			if !d.IsZero() {
-				in["received_date"] = d
-			}
-			var p billing.Payment
-			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", a.ID, "/payments"), nil, orNewKey(idemKey), in, &p); err != nil {
-				return err
-			}
-			return printPayment(cmd.OutOrStdout(), g, p, &a)
-		}),
-	}
-	f := cmd.Flags()
-	f.StringVar(&method, "method", "", "how it was paid: "+manualMethodList+" (required)")
-	f.StringVar(&amount, "amount", "", "amount in the account's currency, e.g. 49.99 (required)")
-	f.StringVar(&reference, "reference", "", "check number (required for a check), wire reference or receipt number")
-	f.StringVar(&payer, "payer", "", "who paid, as on the check")
-	f.StringVar(&date, "date", "", "date received YYYY-MM-DD (default: today in the account type's time zone)")
-	f.StringVar(&memo, "memo", "", "note kept with the payment")
-	_ = cmd.MarkFlagRequired("method")
-	_ = cmd.MarkFlagRequired("amount")
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+		example: `  tollgatectl payment add 42 --method check --amount 49.99 --reference 1001 --payer "Jane Doe"`,
+		method:  http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/accounts", ids[0], "/payments") },
+		params: []param{{"method", "method", "how it was paid: " + manualMethodList + " (required)", wordParam},
+			{"amount", "amount", "amount in the account's currency, e.g. 49.99 (required)", textParam},
+			{"reference", "reference", "check number (a check needs it), wire reference or receipt number", textParam},
+			{"payer", "payer", "who paid, as on the check", textParam},
+			{"date", "received_date", "date received YYYY-MM-DD (default: today in the account type's time zone)", dateParam},
+			{"memo", "memo", "note kept with the payment", textParam}},
+		print: func(cmd *cobra.Command, c *client.Client, _ []int64, p billing.Payment) error {
+			return printPayment(cmd.OutOrStdout(), g, p, paymentAccount(cmd.Context(), c, p.AccountID))
+		}})
 }
 
 func newPaymentListCmd(g *globals) *cobra.Command {

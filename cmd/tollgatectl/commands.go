@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -13,29 +15,34 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 )
 
-// One way to list things: a listing command GETs every page of a path,
-// sends its flags as query parameters (the controller checks them and
-// names a bad one in its answer), and prints the items as JSON (-o json)
-// or as a table.
+// The generic commands. A listing GETs every page of a path, sends its
+// flags as query parameters and prints the items as JSON (-o json) or a
+// table; a show command GETs one thing; a change command sends its flags
+// as a JSON body. The controller checks what the flags hold and names a
+// bad one in its answer.
 
-// param is a flag a listing sends as a query parameter.
+// param is a flag a command sends as a query parameter or a field of its
+// JSON body (key); a usage ending in "(required)" makes the flag required.
 type param struct {
-	flag, query, usage string
-	kind               paramKind
+	flag, key, usage string
+	kind             paramKind
 }
 
 type paramKind int
 
 const (
-	textParam    paramKind = iota // a string, sent if not empty
+	textParam    paramKind = iota // a string, sent trimmed if not empty
+	wordParam                     // a string sent trimmed and in lower case ("CHECK" is check)
+	dateParam                     // YYYY-MM-DD, sent if given
 	idParam                       // a number, sent if not 0
 	switchParam                   // a boolean flag, sent as true when given
 	accountParam                  // an account number, external id or id (accountFlag), sent as its id
 )
 
-// addParams adds the flags of ps to cmd; the function it returns reads
-// them into a query (resolving an account flag through c).
-func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Client) (url.Values, error) {
+// addParams adds the flags of ps to cmd; the function it returns reads the
+// flags given into values by key (resolving an account flag through c).
+// Errors: a --date that is no date, or resolving an account's.
+func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Client) (map[string]any, error) {
 	vals := make([]any, len(ps))
 	f := cmd.Flags()
 	for i, p := range ps {
@@ -51,19 +58,21 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 		default:
 			vals[i] = f.String(p.flag, "", p.usage)
 		}
+		if strings.HasSuffix(p.usage, "(required)") {
+			_ = cmd.MarkFlagRequired(p.flag)
+		}
 	}
-	return func(ctx context.Context, c *client.Client) (url.Values, error) {
-		q := url.Values{}
+	return func(ctx context.Context, c *client.Client) (map[string]any, error) {
+		m := map[string]any{}
 		for i, p := range ps {
-			v := ""
 			switch x := vals[i].(type) {
 			case *int64:
 				if *x != 0 {
-					v = strconv.FormatInt(*x, 10)
+					m[p.key] = *x
 				}
 			case *bool:
 				if *x {
-					v = "true"
+					m[p.key] = true
 				}
 			case *accountFlag:
 				id, err := x.id(ctx, c)
@@ -71,17 +80,34 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 					return nil, err
 				}
 				if id > 0 {
-					v = strconv.FormatInt(id, 10)
+					m[p.key] = id
 				}
 			case *string:
-				v = strings.TrimSpace(*x)
-			}
-			if v != "" {
-				q.Set(p.query, v)
+				v := strings.TrimSpace(*x)
+				if p.kind == wordParam {
+					v = strings.ToLower(v)
+				}
+				if p.kind == dateParam && v != "" {
+					if _, err := parseDateFlag(p.flag, v); err != nil {
+						return nil, err
+					}
+				}
+				if v != "" {
+					m[p.key] = v
+				}
 			}
 		}
-		return q, nil
+		return m, nil
 	}
+}
+
+// asQuery is values as query parameters.
+func asQuery(m map[string]any) url.Values {
+	q := url.Values{}
+	for k, v := range m {
+		q.Set(k, fmt.Sprint(v))
+	}
+	return q
 }
 
 // listing describes a listing command.
@@ -112,10 +138,11 @@ func listCmd[T any](g *globals, l listing[T]) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		q, err := query(cmd.Context(), c)
+		m, err := query(cmd.Context(), c)
 		if err != nil {
 			return err
 		}
+		q := asQuery(m)
 		var items []T
 		if l.limit > 0 {
 			q.Set("limit", strconv.Itoa(*limit))
@@ -165,4 +192,36 @@ func showCmd[T any](g *globals, use, short, example, kind, path string, print fu
 			return print(cmd.OutOrStdout(), g, v)
 		}),
 	}
+}
+
+// change describes a command that sends one change: its arguments are ids
+// of these kinds (withIDs), its flags (params) are its JSON body, and the
+// answer is printed by print (-o json: as it is).
+type change[T any] struct {
+	use, short, long, example string
+	args                      []string // the kinds of the id arguments
+	method                    string
+	path                      func(ids []int64) string
+	params                    []param
+	print                     func(cmd *cobra.Command, c *client.Client, ids []int64, v T) error
+}
+
+// changeCmd makes a change command.
+func changeCmd[T any](g *globals, ch change[T]) *cobra.Command {
+	var key string
+	cmd := &cobra.Command{Use: ch.use, Short: ch.short, Long: ch.long, Example: ch.example, Args: cobra.ExactArgs(len(ch.args))}
+	body := addParams(cmd, ch.params)
+	addKeyFlag(cmd, &key)
+	cmd.RunE = withIDs(g, ch.args, func(cmd *cobra.Command, c *client.Client, ids []int64) error {
+		in, err := body(cmd.Context(), c)
+		if err != nil {
+			return err
+		}
+		var out T
+		if err := c.Do(cmd.Context(), ch.method, ch.path(ids), nil, orNewKey(key), in, &out); err != nil || g.json() {
+			return cmp.Or(err, printJSON(cmd.OutOrStdout(), out))
+		}
+		return ch.print(cmd, c, ids, out)
+	})
+	return cmd
 }
