@@ -210,9 +210,8 @@ func newChargeCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "charge %d: %s %q for account %s, dated %s (taxable: %s); billed on the next invoice\n",
+			return sayf(cmd, "charge %d: %s %q for account %s, dated %s (taxable: %s); billed on the next invoice\n",
 				ch.ID, money(ch.Amount, a.Currency), ch.Description, a.Number, ch.ChargeDate, yesNo(ch.Taxable))
-			return err
 		}}))
 	return cmd
 }

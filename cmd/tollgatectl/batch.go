@@ -61,9 +61,8 @@ func newBatchOpenCmd(g *globals) *cobra.Command {
 			{"deposit-account", "deposit_account", "the bank account the deposit goes to", textParam},
 			{"memo", "memo", "note kept with the batch", textParam}},
 		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, b billing.PaymentBatch) error {
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "opened batch %d for the deposit of %s%s\nadd its payments with: tollgatectl batch add %d --account A-000042 --amount 50.00 --reference 1001\n",
+			return sayf(cmd, "opened batch %d for the deposit of %s%s\nadd its payments with: tollgatectl batch add %d --account A-000042 --amount 50.00 --reference 1001\n",
 				b.ID, b.DepositDate, optionalText(" to ", b.DepositAccount), b.ID)
-			return err
 		}})
 }
 

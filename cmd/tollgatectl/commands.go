@@ -218,10 +218,20 @@ func changeCmd[T any](g *globals, ch change[T]) *cobra.Command {
 			return err
 		}
 		var out T
-		if err := c.Do(cmd.Context(), ch.method, ch.path(ids), nil, orNewKey(key), in, &out); err != nil || g.json() {
+		var send any // no params: no body
+		if len(ch.params) > 0 {
+			send = in
+		}
+		if err := c.Do(cmd.Context(), ch.method, ch.path(ids), nil, orNewKey(key), send, &out); err != nil || g.json() {
 			return cmp.Or(err, printJSON(cmd.OutOrStdout(), out))
 		}
 		return ch.print(cmd, c, ids, out)
 	})
 	return cmd
+}
+
+// sayf prints a sentence to the command's output. Errors: the writer's.
+func sayf(cmd *cobra.Command, format string, a ...any) error {
+	_, err := fmt.Fprintf(cmd.OutOrStdout(), format, a...)
+	return err
 }

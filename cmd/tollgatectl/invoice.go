@@ -86,8 +86,7 @@ func newInvoiceVoidCmd(g *globals) *cobra.Command {
 		method:  http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/invoices", ids[0], "/void") },
 		params: []param{{"reason", "reason", "why the invoice is voided, recorded (required)", textParam}},
 		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, inv billing.Invoice) error {
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "invoice %s (%s) is now %s\n", inv.Number, money(inv.Total, inv.Currency), inv.Status)
-			return err
+			return sayf(cmd, "invoice %s (%s) is now %s\n", inv.Number, money(inv.Total, inv.Currency), inv.Status)
 		}})
 }
 

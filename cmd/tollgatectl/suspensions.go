@@ -3,10 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/tollgate-isp/tollgate/controller/api/client"
@@ -197,21 +197,11 @@ func newNoticesListCmd(g *globals) *cobra.Command {
 }
 
 func newNoticesResendCmd(g *globals) *cobra.Command {
-	var idemKey string
-	cmd := &cobra.Command{
-		Use:     "resend ID",
-		Short:   "Send a sent or failed notice again (queued at once; business hours still apply)",
-		Example: "  tollgatectl notices resend 1042",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "notice", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			n, err := c.ResendNotice(cmd.Context(), orNewKey(idemKey), id)
-			if err != nil {
-				return err
-			}
-			return g.say(cmd.OutOrStdout(), n, "notice %d (%s to %s) is queued; next attempt at %s\n", n.ID, n.Kind, n.To,
-				n.NextAttemptAt.Local().Format(time.RFC3339))
-		}),
-	}
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+	return changeCmd(g, change[billing.Notice]{use: "resend ID", args: []string{"notice"},
+		short:   "Send a sent or failed notice again (queued at once; business hours still apply)",
+		example: "  tollgatectl notices resend 1042",
+		method:  http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/notices", ids[0], "/resend") },
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, n billing.Notice) error {
+			return sayf(cmd, "notice %d (%s to %s) is queued; next attempt at %s\n", n.ID, n.Kind, n.To, localTime(n.NextAttemptAt))
+		}})
 }

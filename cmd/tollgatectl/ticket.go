@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -130,22 +131,13 @@ func replyMessage(cmd *cobra.Command, message, file string) (string, error) {
 }
 
 func newTicketCloseCmd(g *globals) *cobra.Command {
-	var idemKey string
-	cmd := &cobra.Command{
-		Use:     "close ID",
-		Short:   "Close a support ticket (closing a closed one changes nothing)",
-		Example: "  tollgatectl ticket close 17",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "ticket", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			tk, err := c.CloseTicket(cmd.Context(), orNewKey(idemKey), id)
-			if err != nil {
-				return err
-			}
-			return g.say(cmd.OutOrStdout(), tk, "ticket %d (%s, account %s) is closed%s\n", tk.ID, oneLine(tk.Subject), tk.AccountNumber, closedBy(tk))
-		}),
-	}
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+	return changeCmd(g, change[billing.Ticket]{use: "close ID", args: []string{"ticket"},
+		short:   "Close a support ticket (closing a closed one changes nothing)",
+		example: "  tollgatectl ticket close 17",
+		method:  http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/tickets", ids[0], "/close") },
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, tk billing.Ticket) error {
+			return sayf(cmd, "ticket %d (%s, account %s) is closed%s\n", tk.ID, oneLine(tk.Subject), tk.AccountNumber, closedBy(tk))
+		}})
 }
 
 // closedBy is " by NAME at TIME" for a closed ticket.
