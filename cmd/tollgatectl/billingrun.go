@@ -20,11 +20,6 @@ import (
 // runPollInterval is how often --wait asks for a run's progress.
 const runPollInterval = 200 * time.Millisecond
 
-type runRequest struct {
-	Date          billing.Date `json:"date,omitzero"`
-	AccountTypeID int64        `json:"account_type_id,omitempty"`
-}
-
 type previewView struct {
 	Date     billing.Date          `json:"date"`
 	Invoices int                   `json:"invoices"`
@@ -42,26 +37,10 @@ func newBillingRunCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// runFlags are --date and --type.
-type runFlags struct {
-	date   string
-	typeID int64
-}
-
-func (f *runFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.date, "date", "", "billing date YYYY-MM-DD (default: today in each account type's time zone)")
-	cmd.Flags().Int64Var(&f.typeID, "type", 0, "only this account type id (default: every account type)")
-}
-
-func (f *runFlags) request() (runRequest, error) {
-	d, err := parseDateFlag("date", f.date)
-	if err != nil {
-		return runRequest{}, err
-	}
-	if f.typeID < 0 {
-		return runRequest{}, fmt.Errorf("--type %d is not an account type id", f.typeID)
-	}
-	return runRequest{Date: d, AccountTypeID: f.typeID}, nil
+// runParams are the flags that choose what a billing run bills.
+var runParams = []param{
+	{"date", "date", "billing date YYYY-MM-DD (default: today in each account type's time zone)", textParam},
+	{"type", "account_type_id", "only this account type id (default: every account type)", idParam},
 }
 
 func newRunPreviewCmd(g *globals) *cobra.Command {
@@ -71,10 +50,7 @@ func newRunPreviewCmd(g *globals) *cobra.Command {
 		Example: `  tollgatectl billing-run preview --type 1`,
 		Args:    cobra.NoArgs,
 	}
-	query := addParams(cmd, []param{
-		{"date", "date", "billing date YYYY-MM-DD (default: today in each account type's time zone)", textParam},
-		{"type", "account_type_id", "only this account type id (default: every account type)", idParam},
-	})
+	query := addParams(cmd, runParams)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		c, err := g.client()
 		if err != nil {
@@ -129,21 +105,21 @@ func printPreview(w io.Writer, p previewView) error {
 }
 
 func newRunStartCmd(g *globals) *cobra.Command {
-	var rf runFlags
 	var wait bool
 	var idemKey string
+	var req func(context.Context, *client.Client) (map[string]any, error)
 	cmd := &cobra.Command{
 		Use:     "start [--date YYYY-MM-DD] [--type ID] [--wait]",
 		Short:   "Run billing now: one run per account type (or the one given); --wait follows it with a progress bar",
 		Example: `  tollgatectl billing-run start --wait`,
 		Args:    cobra.NoArgs,
 		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
-			req, err := rf.request()
+			body, err := req(cmd.Context(), c)
 			if err != nil {
 				return err
 			}
 			var p pageOf[billing.BillingRun]
-			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/billing-runs", nil, orNewKey(idemKey), req, &p); err != nil {
+			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/billing-runs", nil, orNewKey(idemKey), body, &p); err != nil {
 				return err
 			}
 			runs := p.Items
@@ -164,7 +140,7 @@ func newRunStartCmd(g *globals) *cobra.Command {
 			return runsFailed(runs)
 		}),
 	}
-	rf.add(cmd)
+	req = addParams(cmd, runParams)
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every started run has completed or failed, showing progress on stderr")
 	addKeyFlag(cmd, &idemKey)
 	return cmd

@@ -13,7 +13,7 @@ import (
 )
 
 // TestStaffRequestsAreChecked: what staff type for a delivery channel, a
-// promise's note or an exemption's reason is checked here, not by each
+// promise's note, an exemption's reason or a billing run's date is checked here, not by each
 // client (tollgatectl sends it as given): a 422 naming the field.
 func TestStaffRequestsAreChecked(t *testing.T) {
 	t.Parallel()
@@ -30,6 +30,7 @@ func TestStaffRequestsAreChecked(t *testing.T) {
 		{"POST", "/api/v1/billing-runs/1/deliveries/resend", `{"status":"lost"}`, "body.status", "failed, returned"},
 		{"POST", "/api/v1/billing-runs/1/deliveries/resend", `{"channel":"fax"}`, "body.channel", "email, mail"},
 		{"PUT", "/api/v1/accounts/1/promise-to-pay", `{"until":"2099-01-01","note":"` + strings.Repeat("n", 501) + `"}`, "body.note", "expected length <= 500"},
+		{"POST", "/api/v1/billing-runs", `{"date":"2025-02-30"}`, "body.date", "2025-02-30"},
 		{"PUT", "/api/v1/accounts/1/exemption", `{"reason":"` + strings.Repeat("r", 501) + `"}`, "body.reason", "expected length <= 500"},
 	} {
 		r := e.do(tc.method, tc.path, billingToken, "k-"+string(rune('a'+i)), tc.body)
