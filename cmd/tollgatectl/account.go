@@ -217,53 +217,26 @@ func newChargeCmd(g *globals) *cobra.Command {
 }
 
 func newCreditCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "credit",
-		Aliases: []string{"credits"},
-		Short:   "Credit accounts (goodwill, corrections), posted to the ledger at once",
-	}
-	var amount, memo, date, idemKey string
-	add := &cobra.Command{
-		Use:     "add ACCOUNT --amount AMOUNT --memo TEXT [--date YYYY-MM-DD]",
-		Short:   "Credit an account; the credit reduces its balance at once",
-		Example: `  tollgatectl credit add 42 --amount 10.00 --memo "outage 2025-03-02, 2 days"`,
-		Args:    cobra.ExactArgs(1),
-		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
-			d, err := parseDateFlag("date", date)
+	cmd := &cobra.Command{Use: "credit", Aliases: []string{"credits"}, Short: "Credit accounts (goodwill, corrections), posted to the ledger at once"}
+	cmd.AddCommand(changeCmd(g, change[billing.JournalTx]{args: []string{"account"},
+		use:     "add ACCOUNT --amount AMOUNT --memo TEXT [--date YYYY-MM-DD]",
+		short:   "Credit an account; the credit reduces its balance at once",
+		example: `  tollgatectl credit add 42 --amount 10.00 --memo "outage 2025-03-02, 2 days"`,
+		method:  http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/accounts", ids[0], "/credits") },
+		params: []param{{"amount", "amount", "amount in the account's currency, e.g. 10.00 (required)", textParam},
+			{"memo", "memo", "why the account is credited (required)", textParam},
+			{"date", "effective_date", "effective date YYYY-MM-DD (default: today)", dateParam}},
+		print: func(cmd *cobra.Command, c *client.Client, ids []int64, tx billing.JournalTx) error {
+			a, err := getAccount(cmd.Context(), c, ids[0])
 			if err != nil {
-				return err
-			}
-			if strings.TrimSpace(memo) == "" {
-				return fmt.Errorf("--memo is required: say why the account is credited")
-			}
-			a, err := findAccount(cmd.Context(), c, args[0])
-			if err != nil {
-				return err
-			}
-			body := map[string]any{"amount": amount, "memo": memo}
-			if !d.IsZero() {
-				body["effective_date"] = d
-			}
-			var tx billing.JournalTx
-			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", a.ID, "/credits"), nil, orNewKey(idemKey), body, &tx); err != nil {
 				return err
 			}
 			var amt int64 // what the credit's entries move
 			for _, e := range tx.Entries {
 				amt += max(e.Amount, 0)
 			}
-			return g.say(cmd.OutOrStdout(), tx, "credited %s to account %s on %s (journal transaction %d): %s\n",
-				money(amt, a.Currency), a.Number, tx.EffectiveDate, tx.ID, tx.Memo)
-		}),
-	}
-	f := add.Flags()
-	f.StringVar(&amount, "amount", "", "amount in the account's currency, e.g. 10.00 (required)")
-	f.StringVar(&memo, "memo", "", "why the account is credited (required)")
-	f.StringVar(&date, "date", "", "effective date YYYY-MM-DD (default: today)")
-	_ = add.MarkFlagRequired("amount")
-	_ = add.MarkFlagRequired("memo")
-	addKeyFlag(add, &idemKey)
-	cmd.AddCommand(add)
+			return sayf(cmd, "credited %s to account %s on %s (journal transaction %d): %s\n", money(amt, a.Currency), a.Number, tx.EffectiveDate, tx.ID, tx.Memo)
+		}}))
 	return cmd
 }
 

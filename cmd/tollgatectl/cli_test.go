@@ -106,7 +106,6 @@ func TestCommandArgumentErrors(t *testing.T) {
 		{[]string{"account", "show", " "}, `ACCOUNT is empty: give an account id, number (A-000042) or external id`},
 		{[]string{"invoice", "show", "0"}, `invoice id "0" is not a positive number`},
 		{[]string{"dev", "advance"}, `accepts 1 arg(s), received 0`},
-		{[]string{"credit", "add", "7", "--amount", "1", "--memo", " "}, `--memo is required`},
 		{[]string{"import", "accounts", "/nonexistent/file.csv"}, `no such file`},
 		{[]string{"import", "accounts", "x.csv", "--chunk-size", "0"}, `--chunk-size 0`},
 		{[]string{"account-type", "create"}, `required flag(s) "file" not set`},
