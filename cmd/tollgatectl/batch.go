@@ -256,12 +256,7 @@ func newBatchValidateCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if g.json() {
-				err = printJSON(cmd.OutOrStdout(), v)
-			} else {
-				err = printValidation(cmd.OutOrStdout(), v)
-			}
-			if err != nil {
+			if err := printValidation(cmd.OutOrStdout(), g, v); err != nil {
 				return err
 			}
 			if len(v.Errors) > 0 {
@@ -293,15 +288,7 @@ func newBatchPostCmd(g *globals) *cobra.Command {
 				if verr != nil || len(v.Errors) == 0 {
 					return err // not a bad line: an empty batch, say
 				}
-				if g.json() {
-					verr = printJSON(out, v)
-				} else {
-					verr = printValidation(out, v)
-				}
-				if verr != nil {
-					return verr
-				}
-				return badLinesError(v)
+				return cmp.Or(printValidation(out, g, v), badLinesError(v))
 			}
 			b, err := getBatch(ctx, c, id)
 			if err != nil {

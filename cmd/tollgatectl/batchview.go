@@ -99,8 +99,12 @@ func kind(warning bool) string {
 	return "error"
 }
 
-// printValidation prints every error and warning of a batch with its line.
-func printValidation(w io.Writer, v billing.BatchValidation) error {
+// printValidation prints every error and warning of a batch with its line
+// (-o json: the validation as it is).
+func printValidation(w io.Writer, g *globals, v billing.BatchValidation) error {
+	if g.json() {
+		return printJSON(w, v)
+	}
 	ps := append(slices.Clone(v.Errors), v.Warnings...)
 	sortProblems(ps)
 	if len(ps) > 0 {

@@ -19,7 +19,7 @@ import (
 // validation, which names the line.
 type batchLineIn struct {
 	Account   string       `json:"account" maxLength:"100" doc:"Account number (A-000042), external id or id."`
-	Method    string       `json:"method,omitempty" maxLength:"100" doc:"check, cash, wire, money_order or other (empty: check)."`
+	Method    string       `json:"method,omitempty" enum:"check,cash,wire,money_order,other,card,ach," doc:"check, cash, wire, money_order or other (empty: check); card and ach come through the gateway."`
 	Amount    *amountField `json:"amount,omitempty" doc:"Required when adding; when correcting a line, omitted keeps the line's amount."`
 	Reference string       `json:"reference,omitempty" maxLength:"1000"`
 	Payer     string       `json:"payer,omitempty" maxLength:"1000"`
