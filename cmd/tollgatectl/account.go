@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -119,12 +118,6 @@ func newAccountListCmd(g *globals) *cobra.Command {
 	})
 }
 
-func getAccount(ctx context.Context, c *client.Client, id int64) (accountView, error) {
-	var a accountView
-	err := c.Do(ctx, http.MethodGet, idPath("/api/v1/accounts", id), nil, "", nil, &a)
-	return a, err
-}
-
 func newAccountShowCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:     "show ACCOUNT",
@@ -132,7 +125,7 @@ func newAccountShowCmd(g *globals) *cobra.Command {
 		Example: "  tollgatectl account show A-000042",
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			a, err := getAccount(cmd.Context(), c, id)
+			a, err := get[accountView](cmd.Context(), c, idPath("/api/v1/accounts", id))
 			if err != nil {
 				return err
 			}
@@ -168,7 +161,7 @@ func newAccountStatementCmd(g *globals) *cobra.Command {
 		Example: "  tollgatectl account statement 42",
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			a, err := getAccount(cmd.Context(), c, id)
+			a, err := get[accountView](cmd.Context(), c, idPath("/api/v1/accounts", id))
 			if err != nil {
 				return err
 			}
@@ -206,7 +199,7 @@ func newChargeCmd(g *globals) *cobra.Command {
 			{"taxable", "taxable", "tax the charge at the account's jurisdiction's rates", switchParam},
 			{"date", "charge_date", "charge date YYYY-MM-DD (default: today)", dateParam}},
 		print: func(cmd *cobra.Command, c *client.Client, ids []int64, ch billing.OneTimeCharge) error {
-			a, err := getAccount(cmd.Context(), c, ids[0])
+			a, err := get[accountView](cmd.Context(), c, idPath("/api/v1/accounts", ids[0]))
 			if err != nil {
 				return err
 			}
@@ -227,7 +220,7 @@ func newCreditCmd(g *globals) *cobra.Command {
 			{"memo", "memo", "why the account is credited (required)", textParam},
 			{"date", "effective_date", "effective date YYYY-MM-DD (default: today)", dateParam}},
 		print: func(cmd *cobra.Command, c *client.Client, ids []int64, tx billing.JournalTx) error {
-			a, err := getAccount(cmd.Context(), c, ids[0])
+			a, err := get[accountView](cmd.Context(), c, idPath("/api/v1/accounts", ids[0]))
 			if err != nil {
 				return err
 			}

@@ -88,7 +88,7 @@ func newBatchListCmd(g *globals) *cobra.Command {
 			for i, b := range p.Items {
 				if b.Count > 0 {
 					var err error
-					if p.Items[i], err = getBatch(ctx, c, b.ID); err != nil {
+					if p.Items[i], err = get[billing.PaymentBatch](ctx, c, idPath("/api/v1/payment-batches", b.ID)); err != nil {
 						return err
 					}
 				}
@@ -191,7 +191,7 @@ func newBatchFixCmd(g *globals) *cobra.Command {
 			return err
 		}
 		ctx := cmd.Context()
-		b, err := getBatch(ctx, c, id)
+		b, err := get[billing.PaymentBatch](ctx, c, idPath("/api/v1/payment-batches", id))
 		if err != nil {
 			return err
 		}
@@ -252,7 +252,7 @@ func newBatchValidateCmd(g *globals) *cobra.Command {
 		Example: "  tollgatectl batch validate 7",
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			v, err := getValidation(cmd.Context(), c, id)
+			v, err := get[billing.BatchValidation](cmd.Context(), c, idPath("/api/v1/payment-batches", id, "/validation"))
 			if err != nil {
 				return err
 			}
@@ -284,13 +284,13 @@ func newBatchPostCmd(g *globals) *cobra.Command {
 				if !isUnprocessable(err) {
 					return err
 				}
-				v, verr := getValidation(ctx, c, id)
+				v, verr := get[billing.BatchValidation](ctx, c, idPath("/api/v1/payment-batches", id, "/validation"))
 				if verr != nil || len(v.Errors) == 0 {
 					return err // not a bad line: an empty batch, say
 				}
 				return cmp.Or(printValidation(out, g, v), badLinesError(v))
 			}
-			b, err := getBatch(ctx, c, id)
+			b, err := get[billing.PaymentBatch](ctx, c, idPath("/api/v1/payment-batches", id))
 			if err != nil {
 				return err
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -153,7 +152,7 @@ func printLineChange(ctx context.Context, w io.Writer, g *globals, c *client.Cli
 	fmt.Fprintf(w, "%s line %d of batch %d: %s (%s), %s%s, %s\n", verb, l.LineNo, b.ID, cell(l.Account), lineAccount(l), l.Method,
 		optionalText(" ", cell(l.Reference)), amountIn(l.Amount, l.Currency))
 	fmt.Fprintf(w, "batch %d has %s payment(s); see them with: tollgatectl batch show %d\n", b.ID, commas(int64(b.Count)), b.ID)
-	v, err := getValidation(ctx, c, b.ID)
+	v, err := get[billing.BatchValidation](ctx, c, idPath("/api/v1/payment-batches", b.ID, "/validation"))
 	if err != nil {
 		return err
 	}
@@ -165,18 +164,6 @@ func printLineChange(ctx context.Context, w io.Writer, g *globals, c *client.Cli
 		}
 	}
 	return nil
-}
-
-func getBatch(ctx context.Context, c *client.Client, id int64) (billing.PaymentBatch, error) {
-	var b billing.PaymentBatch
-	err := c.Do(ctx, http.MethodGet, idPath("/api/v1/payment-batches", id), nil, "", nil, &b)
-	return b, err
-}
-
-func getValidation(ctx context.Context, c *client.Client, id int64) (billing.BatchValidation, error) {
-	var v billing.BatchValidation
-	err := c.Do(ctx, http.MethodGet, idPath("/api/v1/payment-batches", id, "/validation"), nil, "", nil, &v)
-	return v, err
 }
 
 func linePath(batchID int64, lineNo int) string {

@@ -160,7 +160,7 @@ func newRunStatusCmd(g *globals) *cobra.Command {
 		Example: "  tollgatectl billing-run status 7 --wait",
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "billing run", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			r, err := getRun(cmd.Context(), c, id)
+			r, err := get[billing.BillingRun](cmd.Context(), c, idPath("/api/v1/billing-runs", id))
 			if err != nil {
 				return err
 			}
@@ -186,12 +186,6 @@ func newRunStatusCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func getRun(ctx context.Context, c *client.Client, id int64) (billing.BillingRun, error) {
-	var r billing.BillingRun
-	err := c.Do(ctx, http.MethodGet, idPath("/api/v1/billing-runs", id), nil, "", nil, &r)
-	return r, err
-}
-
 // waitRuns polls every running run until all have completed or failed,
 // showing their summed progress.
 func waitRuns(ctx context.Context, c *client.Client, runs []billing.BillingRun, bar *progress) ([]billing.BillingRun, error) {
@@ -202,7 +196,7 @@ func waitRuns(ctx context.Context, c *client.Client, runs []billing.BillingRun, 
 		var done, total, invoices int
 		for i := range runs {
 			if runs[i].Status == billing.RunRunning {
-				r, err := getRun(ctx, c, runs[i].ID)
+				r, err := get[billing.BillingRun](ctx, c, idPath("/api/v1/billing-runs", runs[i].ID))
 				if err != nil {
 					return runs, err
 				}

@@ -185,8 +185,8 @@ func showCmd[T any](g *globals, use, short, example, kind, path string, print fu
 	return &cobra.Command{
 		Use: use, Short: short, Example: example, Args: cobra.ExactArgs(1),
 		RunE: withID(g, kind, func(cmd *cobra.Command, c *client.Client, id int64) error {
-			var v T
-			if err := c.Do(cmd.Context(), http.MethodGet, idPath(path, id), nil, "", nil, &v); err != nil {
+			v, err := get[T](cmd.Context(), c, idPath(path, id))
+			if err != nil {
 				return err
 			}
 			return print(cmd.OutOrStdout(), g, v)
@@ -234,4 +234,11 @@ func changeCmd[T any](g *globals, ch change[T]) *cobra.Command {
 func sayf(cmd *cobra.Command, format string, a ...any) error {
 	_, err := fmt.Fprintf(cmd.OutOrStdout(), format, a...)
 	return err
+}
+
+// get GETs path into a T. Errors: the API's.
+func get[T any](ctx context.Context, c *client.Client, path string) (T, error) {
+	var v T
+	err := c.Do(ctx, http.MethodGet, path, nil, "", nil, &v)
+	return v, err
 }

@@ -382,7 +382,7 @@ func findAccount(ctx context.Context, c *client.Client, ref string) (billing.Acc
 		if err != nil {
 			return billing.Account{}, err
 		}
-		a, err := getAccount(ctx, c, id)
+		a, err := get[accountView](ctx, c, idPath("/api/v1/accounts", id))
 		return a.Account, err
 	}
 	if ref == "" {

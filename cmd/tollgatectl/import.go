@@ -253,7 +253,7 @@ func runBatchImport(cmd *cobra.Command, g *globals, path string, nb newBatch, ba
 		}
 		batchID = b.ID
 	}
-	if b, err = getBatch(ctx, c, batchID); err != nil {
+	if b, err = get[billing.PaymentBatch](ctx, c, idPath("/api/v1/payment-batches", batchID)); err != nil {
 		return err
 	}
 	if b.Status == billing.BatchPosted {
@@ -304,7 +304,7 @@ func runBatchImport(cmd *cobra.Command, g *globals, path string, nb newBatch, ba
 			return fmt.Errorf("posting batch %d: %w\nsee tollgatectl batch validate %d", b.ID, err, b.ID)
 		}
 	}
-	if b, err = getBatch(ctx, c, b.ID); err != nil {
+	if b, err = get[billing.PaymentBatch](ctx, c, idPath("/api/v1/payment-batches", b.ID)); err != nil {
 		return err
 	}
 	return printImported(out, g, view, b)

@@ -26,16 +26,10 @@ func newPaymentCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func getPayment(ctx context.Context, c *client.Client, id int64) (billing.Payment, error) {
-	var p billing.Payment
-	err := c.Do(ctx, http.MethodGet, idPath("/api/v1/payments", id), nil, "", nil, &p)
-	return p, err
-}
-
 // paymentAccount fetches a payment's account for its number and name; the
 // payment is shown without them if that fails.
 func paymentAccount(ctx context.Context, c *client.Client, id int64) *billing.Account {
-	a, err := getAccount(ctx, c, id)
+	a, err := get[accountView](ctx, c, idPath("/api/v1/accounts", id))
 	if err != nil {
 		return nil
 	}
@@ -93,7 +87,7 @@ func newPaymentShowCmd(g *globals) *cobra.Command {
 		Example: "  tollgatectl payment show 17",
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "payment", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			p, err := getPayment(cmd.Context(), c, id)
+			p, err := get[billing.Payment](cmd.Context(), c, idPath("/api/v1/payments", id))
 			if err != nil {
 				return err
 			}
@@ -153,7 +147,7 @@ func newPaymentReverseCmd(g *globals) *cobra.Command {
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "payment", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			ctx := cmd.Context()
-			before, err := getPayment(ctx, c, id)
+			before, err := get[billing.Payment](ctx, c, idPath("/api/v1/payments", id))
 			if err != nil {
 				return err
 			}
@@ -205,7 +199,7 @@ refunds"). To take back a payment that paid invoices, reverse it.`,
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "payment", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			ctx := cmd.Context()
-			before, err := getPayment(ctx, c, id)
+			before, err := get[billing.Payment](ctx, c, idPath("/api/v1/payments", id))
 			if err != nil {
 				return err
 			}

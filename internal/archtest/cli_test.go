@@ -18,7 +18,7 @@ const (
 	// target is 4,000; this is the size reached so far. Lower it as code
 	// leaves; never raise it (5,273 before issue 16 added account edit
 	// and history and service move, edit and history: 5,509).
-	maxCLILines     = 4700
+	maxCLILines     = 4675
 	maxCLIFileLines = 500 // any one of its files
 )
 
