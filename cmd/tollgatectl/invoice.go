@@ -157,9 +157,13 @@ func downloadPDF(cmd *cobra.Command, c *client.Client, path string, q url.Values
 		_, err := rawOut(cmd.OutOrStdout()).Write(data)
 		return err
 	}
+	return saveFile(cmd, file, data)
+}
+
+// saveFile writes data to file and says so. Errors: the file system's.
+func saveFile(cmd *cobra.Command, file string, data []byte) error {
 	if err := os.WriteFile(file, data, 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d bytes)\n", file, len(data))
-	return nil
+	return sayf(cmd, "wrote %s (%d bytes)\n", file, len(data))
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 
@@ -216,11 +215,7 @@ func newDepositSlipCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(file, data, 0o644); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d bytes)\n", file, len(data))
-			return nil
+			return saveFile(cmd, file, data)
 		}),
 	}
 	cmd.Flags().StringVar(&file, "file", "", "where to write the slip (required)")
