@@ -1,7 +1,7 @@
 package main
 
 import (
-	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -31,45 +31,30 @@ func newAccountCmd(g *globals) *cobra.Command {
 		Aliases: []string{"accounts", "acct"},
 		Short:   "Create, list and show subscriber accounts, their balances, statements and collection standing",
 	}
-	cmd.AddCommand(newAccountCreateCmd(g), newAccountListCmd(g), newAccountShowCmd(g), withStatementPDF(g, newAccountStatementCmd(g)))
-	cmd.AddCommand(newAccountCollectionCmds(g)...)
-	cmd.AddCommand(newAccountLocaleCmd(g))
-	cmd.AddCommand(newAccountEditCmds(g)...)
+	cmd.AddCommand(newAccountCreateCmd(g), newAccountListCmd(g), newAccountShowCmd(g), withStatementPDF(g, newAccountStatementCmd(g)),
+		newAccountStandingCmd(g), newAccountPromiseCmd(g), newAccountExemptCmd(g), newAccountLocaleCmd(g), newAccountEditCmd(g), newAccountHistoryCmd(g))
 	return cmd
 }
 
 func newAccountLocaleCmd(g *globals) *cobra.Command {
 	var idemKey string
 	cmd := &cobra.Command{
-		Use:   "locale ID LOCALE",
-		Short: "Set the locale the subscriber reads (notices, the portal's why); \"\" inherits the account type's",
-		Long: `Set the account's own locale (BCP 47: en-US, en-CA, en-GB, de-DE, de-AT): the
-language, amounts ("$53.11", "53,11 €") and dates ("Saturday, December 18")
-of its notices and of the portal's why. An empty LOCALE inherits the account
-type's, else the company's (company.locale), else en-US.`,
-		Example: `  tollgatectl account locale 42 de-DE
-  tollgatectl account locale 42 ""`,
-		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("account", args[0])
-			if err != nil {
-				return err
-			}
-			locale, err := billing.ParseLocale(args[1])
-			if err != nil {
-				return fmt.Errorf("%s", billing.ErrorMessage(err))
-			}
-			c, err := g.client()
+		Use:     "locale ACCOUNT LOCALE",
+		Short:   "Set the locale the subscriber reads (notices, the portal's why); \"\" inherits the account type's",
+		Example: "  tollgatectl account locale 42 de-DE",
+		Args:    cobra.ExactArgs(2),
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
+			id, err := resolveIDOf(cmd.Context(), c, "account", args[0])
 			if err != nil {
 				return err
 			}
 			var a billing.Account
-			body := map[string]billing.Locale{"locale": locale}
+			body := map[string]string{"locale": args[1]}
 			if err := c.Do(cmd.Context(), http.MethodPut, fmt.Sprintf("/api/v1/accounts/%d/locale", id), nil, orNewKey(idemKey), body, &a); err != nil {
 				return err
 			}
 			return printAccount(cmd.OutOrStdout(), g, accountView{Account: a}, false)
-		},
+		}),
 	}
 	addKeyFlag(cmd, &idemKey)
 	return cmd
@@ -79,24 +64,18 @@ func newAccountCreateCmd(g *globals) *cobra.Command {
 	var in billing.NewAccount
 	var currency, delivery, idemKey string
 	cmd := &cobra.Command{
-		Use:   "create --name NAME --type ID --currency CODE [flags]",
-		Short: "Create a subscriber account (an existing --external-id returns that account)",
-		Example: `  tollgatectl account create --name "Jane Doe" --type 1 --currency USD --email jane@example.net \
-      --address-line1 "1 Main St" --city Austin --region TX --postal-code 78701 --country US \
-      --tax-jurisdiction US-TX-AUSTIN --external-id legacy-1042`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		Use:     "create --name NAME --type ID --currency CODE [flags]",
+		Short:   "Create a subscriber account (an existing --external-id returns that account)",
+		Example: `  tollgatectl account create --name "Jane Doe" --type 1 --currency USD --email jane@example.net --external-id legacy-1042`,
+		Args:    cobra.NoArgs,
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			in.Currency, in.Delivery = billing.Currency(currency), billing.Delivery(delivery)
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var a billing.Account
 			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/accounts", nil, orNewKey(idemKey), in, &a); err != nil {
 				return err
 			}
 			return printAccount(cmd.OutOrStdout(), g, accountView{Account: a}, false)
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&in.Name, "name", "", "subscriber's name (required)")
@@ -123,11 +102,10 @@ func newAccountCreateCmd(g *globals) *cobra.Command {
 
 func newAccountListCmd(g *globals) *cobra.Command {
 	return listCmd(g, listing[billing.Account]{
-		use:   "list [--type ID] [--status STATUS] [--search TEXT]",
-		short: "List accounts (every page), by type, status or a search",
-		example: `  tollgatectl account list --status delinquent
-  tollgatectl account list --type 2 --search "main st" -o json`,
-		path: "/api/v1/accounts",
+		use:     "list [--type ID] [--status STATUS] [--search TEXT]",
+		short:   "List accounts (every page), by type, status or a search",
+		example: `  tollgatectl account list --status delinquent --search "main st"`,
+		path:    "/api/v1/accounts",
 		params: []param{
 			{"type", "account_type_id", "only accounts of this account type id", idParam},
 			{"status", "status", "only accounts in this status: current, past_due, delinquent, suspended, closed", textParam},
@@ -140,20 +118,14 @@ func newAccountListCmd(g *globals) *cobra.Command {
 	})
 }
 
-func getAccount(ctx context.Context, c *client.Client, id int64) (accountView, error) {
-	var a accountView
-	err := c.Do(ctx, http.MethodGet, idPath("/api/v1/accounts", id), nil, "", nil, &a)
-	return a, err
-}
-
 func newAccountShowCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:     "show ACCOUNT",
 		Short:   "Show an account with its balance (derived from the ledger); ACCOUNT is an account number (A-000042), external id or id",
-		Example: "  tollgatectl account show 42\n  tollgatectl account show A-000042",
+		Example: "  tollgatectl account show A-000042",
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			a, err := getAccount(cmd.Context(), c, id)
+			a, err := get[accountView](cmd.Context(), c, idPath("/api/v1/accounts", id))
 			if err != nil {
 				return err
 			}
@@ -169,36 +141,17 @@ func printAccount(w io.Writer, g *globals, a accountView, balance bool) error {
 		}
 		return printJSON(w, a)
 	}
-	k := newKV(w)
-	k.row("ID", "%d", a.ID)
-	k.row("Number", "%s", a.Number)
-	k.row("Name", "%s", a.Name)
-	k.row("External ID", "%s", orDash(a.ExternalID))
-	k.row("Account type", "%d", a.AccountTypeID)
-	k.row("Status", "%s", a.Status)
-	k.row("Currency", "%s", a.Currency)
-	if balance {
-		b := money(a.Balance, a.Currency)
-		if a.Balance < 0 {
-			b += " (credit)"
-		}
-		k.row("Balance", "%s", b)
+	bal := money(a.Balance, a.Currency)
+	if a.Balance < 0 {
+		bal += " (credit)"
 	}
-	k.row("Email", "%s", orDash(a.Email))
-	k.row("Phone", "%s", orDash(a.Phone))
-	var addr []string
-	for _, s := range []string{a.Address.Line1, a.Address.Line2, strings.TrimSpace(a.Address.City + " " + a.Address.Region + " " + a.Address.PostalCode), a.Address.Country} {
-		if s != "" {
-			addr = append(addr, strings.ReplaceAll(s, "\n", ", "))
-		}
-	}
-	k.row("Address", "%s", orDash(strings.Join(addr, ", ")))
-	k.row("Tax jurisdiction", "%s", orDash(a.TaxJurisdiction))
-	k.row("Delivery", "%s", orDash(string(a.Delivery)))
-	k.row("Locale", "%s", orDash(string(a.Locale)))
-	k.row("Anchor date", "%s", dateOrDash(a.AnchorDate))
-	k.row("Created", "%s", a.CreatedAt.Local().Format(time.RFC3339))
-	return k.flush()
+	ad := a.Address
+	addr := joinNonEmpty(", ", ad.Line1, ad.Line2, strings.TrimSpace(ad.City+" "+ad.Region+" "+ad.PostalCode), ad.Country)
+	return printFields(w, "ID", a.ID, "Number", a.Number, "Name", a.Name, "External ID", orDash(a.ExternalID), "Account type", a.AccountTypeID,
+		"Status", a.Status, "Currency", a.Currency, "Balance", only(balance, bal), "Email", orDash(a.Email), "Phone", orDash(a.Phone),
+		"Address", orDash(strings.ReplaceAll(addr, "\n", ", ")), "Tax jurisdiction", orDash(a.TaxJurisdiction),
+		"Delivery", orDash(string(a.Delivery)), "Locale", orDash(string(a.Locale)), "Anchor date", dateOrDash(a.AnchorDate),
+		"Created", a.CreatedAt.Local().Format(time.RFC3339))
 }
 
 func newAccountStatementCmd(g *globals) *cobra.Command {
@@ -208,7 +161,7 @@ func newAccountStatementCmd(g *globals) *cobra.Command {
 		Example: "  tollgatectl account statement 42",
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			a, err := getAccount(cmd.Context(), c, id)
+			a, err := get[accountView](cmd.Context(), c, idPath("/api/v1/accounts", id))
 			if err != nil {
 				return err
 			}
@@ -235,104 +188,164 @@ func newAccountStatementCmd(g *globals) *cobra.Command {
 }
 
 func newChargeCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "charge",
-		Aliases: []string{"charges"},
-		Short:   "Add one-time charges (installation, equipment, fees) to accounts' next invoices",
-	}
-	var description, amount, date, idemKey string
-	var taxable bool
-	add := &cobra.Command{
-		Use:   "add ACCOUNT --description TEXT --amount AMOUNT [--taxable] [--date YYYY-MM-DD]",
-		Short: "Add a one-time charge, billed on the account's next invoice",
-		Example: `  tollgatectl charge add 42 --description "Installation" --amount 99.00 --taxable
-  tollgatectl charge add 42 --description "Router" --amount 79.50 --date 2025-03-01`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := parseDateFlag("date", date)
+	cmd := &cobra.Command{Use: "charge", Aliases: []string{"charges"}, Short: "Add one-time charges (installation, equipment, fees) to accounts' next invoices"}
+	cmd.AddCommand(changeCmd(g, change[billing.OneTimeCharge]{args: []string{"account"},
+		use:     "add ACCOUNT --description TEXT --amount AMOUNT [--taxable] [--date YYYY-MM-DD]",
+		short:   "Add a one-time charge, billed on the account's next invoice",
+		example: `  tollgatectl charge add 42 --description "Installation" --amount 99.00 --taxable`,
+		method:  http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/accounts", ids[0], "/charges") },
+		params: []param{{"description", "description", "what the charge is for, printed on the invoice (required)", textParam},
+			{"amount", "amount", "amount in the account's currency, e.g. 25.00 (required)", textParam},
+			{"taxable", "taxable", "tax the charge at the account's jurisdiction's rates", switchParam},
+			{"date", "charge_date", "charge date YYYY-MM-DD (default: today)", dateParam}},
+		print: func(cmd *cobra.Command, c *client.Client, ids []int64, ch billing.OneTimeCharge) error {
+			a, err := get[accountView](cmd.Context(), c, idPath("/api/v1/accounts", ids[0]))
 			if err != nil {
 				return err
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			a, err := findAccount(cmd.Context(), c, args[0])
-			if err != nil {
-				return err
-			}
-			in := map[string]any{"description": description, "amount": amount, "taxable": taxable, "charge_date": d}
-			var out billing.OneTimeCharge
-			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", a.ID, "/charges"), nil, orNewKey(idemKey), in, &out); err != nil {
-				return err
-			}
-			return g.say(cmd.OutOrStdout(), out, "charge %d: %s %q for account %s, dated %s (taxable: %s); billed on the next invoice\n",
-				out.ID, money(out.Amount, a.Currency), out.Description, a.Number, out.ChargeDate, yesNo(out.Taxable))
-		},
-	}
-	f := add.Flags()
-	f.StringVar(&description, "description", "", "what the charge is for, printed on the invoice (required)")
-	f.StringVar(&amount, "amount", "", "amount in the account's currency, e.g. 25.00 (required)")
-	f.BoolVar(&taxable, "taxable", false, "tax the charge at the account's jurisdiction's rates")
-	f.StringVar(&date, "date", "", "charge date YYYY-MM-DD (default: today)")
-	_ = add.MarkFlagRequired("description")
-	_ = add.MarkFlagRequired("amount")
-	addKeyFlag(add, &idemKey)
-	cmd.AddCommand(add)
+			return sayf(cmd, "charge %d: %s %q for account %s, dated %s (taxable: %s); billed on the next invoice\n",
+				ch.ID, money(ch.Amount, a.Currency), ch.Description, a.Number, ch.ChargeDate, yesNo(ch.Taxable))
+		}}))
 	return cmd
 }
 
 func newCreditCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "credit",
-		Aliases: []string{"credits"},
-		Short:   "Credit accounts (goodwill, corrections), posted to the ledger at once",
-	}
-	var amount, memo, date, idemKey string
-	add := &cobra.Command{
-		Use:     "add ACCOUNT --amount AMOUNT --memo TEXT [--date YYYY-MM-DD]",
-		Short:   "Credit an account; the credit reduces its balance at once",
-		Example: `  tollgatectl credit add 42 --amount 10.00 --memo "outage 2025-03-02, 2 days"`,
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := parseDateFlag("date", date)
+	cmd := &cobra.Command{Use: "credit", Aliases: []string{"credits"}, Short: "Credit accounts (goodwill, corrections), posted to the ledger at once"}
+	cmd.AddCommand(changeCmd(g, change[billing.JournalTx]{args: []string{"account"},
+		use:     "add ACCOUNT --amount AMOUNT --memo TEXT [--date YYYY-MM-DD]",
+		short:   "Credit an account; the credit reduces its balance at once",
+		example: `  tollgatectl credit add 42 --amount 10.00 --memo "outage 2025-03-02, 2 days"`,
+		method:  http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/accounts", ids[0], "/credits") },
+		params: []param{{"amount", "amount", "amount in the account's currency, e.g. 10.00 (required)", textParam},
+			{"memo", "memo", "why the account is credited (required)", textParam},
+			{"date", "effective_date", "effective date YYYY-MM-DD (default: today)", dateParam}},
+		print: func(cmd *cobra.Command, c *client.Client, ids []int64, tx billing.JournalTx) error {
+			a, err := get[accountView](cmd.Context(), c, idPath("/api/v1/accounts", ids[0]))
 			if err != nil {
-				return err
-			}
-			if strings.TrimSpace(memo) == "" {
-				return fmt.Errorf("--memo is required: say why the account is credited")
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			a, err := findAccount(cmd.Context(), c, args[0])
-			if err != nil {
-				return err
-			}
-			body := map[string]any{"amount": amount, "memo": memo}
-			if !d.IsZero() {
-				body["effective_date"] = d
-			}
-			var tx billing.JournalTx
-			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", a.ID, "/credits"), nil, orNewKey(idemKey), body, &tx); err != nil {
 				return err
 			}
 			var amt int64 // what the credit's entries move
 			for _, e := range tx.Entries {
 				amt += max(e.Amount, 0)
 			}
-			return g.say(cmd.OutOrStdout(), tx, "credited %s to account %s on %s (journal transaction %d): %s\n",
-				money(amt, a.Currency), a.Number, tx.EffectiveDate, tx.ID, tx.Memo)
-		},
-	}
-	f := add.Flags()
-	f.StringVar(&amount, "amount", "", "amount in the account's currency, e.g. 10.00 (required)")
-	f.StringVar(&memo, "memo", "", "why the account is credited (required)")
-	f.StringVar(&date, "date", "", "effective date YYYY-MM-DD (default: today)")
-	_ = add.MarkFlagRequired("amount")
-	_ = add.MarkFlagRequired("memo")
-	addKeyFlag(add, &idemKey)
-	cmd.AddCommand(add)
+			return sayf(cmd, "credited %s to account %s on %s (journal transaction %d): %s\n", money(amt, a.Currency), a.Number, tx.EffectiveDate, tx.ID, tx.Memo)
+		}}))
 	return cmd
+}
+
+// editTextFlags are account edit's text flags and their usage.
+var editTextFlags = [][2]string{{"name", "contact name"}, {"company", "company name"}, {"email", "email address"},
+	{"phone", "phone number"}, {"external-id", "id in your previous system"}, {"delivery", "email, mail, both (\"\": the type's)"},
+	{"locale", "en-US, en-CA, en-GB, de-DE, de-AT (\"\": the type's)"}, {"address-line1", "billing address, first line"},
+	{"address-line2", "billing address, second line"}, {"city", "city"}, {"region", "state or region"},
+	{"postal-code", "postal code"}, {"country", "country"}, {"reason", "why (kept in the audit log)"}}
+
+func newAccountEditCmd(g *globals) *cobra.Command {
+	var idemKey string
+	var typeID int64
+	var billingDay int
+	text := map[string]*string{}
+	cmd := &cobra.Command{
+		Use:   "edit ACCOUNT [--name …] [--company …] [--email …] [--type ID] [--billing-day N] …",
+		Short: "Change an account's contact, billing address, delivery, locale, external id, type or billing day (only the flags given)",
+		Long: `Change the fields of the flags given ("" clears one). The edit is sent with the
+version read (If-Match): if someone changed the account meanwhile it is refused
+(412) and nothing is written. A new type applies from the next billing period.`,
+		Example: `  tollgatectl account edit 42 --email jane@example.org --company "Roe LLC" --reason "customer called"`,
+		Args:    cobra.ExactArgs(1),
+		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
+			f, ctx := cmd.Flags(), cmd.Context()
+			set := func(flag string) *string {
+				if !f.Changed(flag) {
+					return nil
+				}
+				return text[flag]
+			}
+			e := billing.AccountEdit{Name: set("name"), CompanyName: set("company"), Email: set("email"), Phone: set("phone"),
+				ExternalID: set("external-id"), Delivery: (*billing.Delivery)(set("delivery")), Locale: (*billing.Locale)(set("locale")),
+				Reason: *text["reason"]}
+			if f.Changed("type") {
+				e.AccountTypeID = &typeID
+			}
+			if f.Changed("billing-day") {
+				e.BillingDay = &billingDay
+			}
+			a, err := c.Account(ctx, id) // its version is the ETag the edit sends back
+			if err != nil {
+				return err
+			}
+			addr := a.Address
+			for flag, p := range map[string]*string{"address-line1": &addr.Line1, "address-line2": &addr.Line2, "city": &addr.City,
+				"region": &addr.Region, "postal-code": &addr.PostalCode, "country": &addr.Country} {
+				if v := set(flag); v != nil {
+					*p, e.Address = *v, &addr
+				}
+			}
+			if e == (billing.AccountEdit{Reason: e.Reason}) {
+				return fmt.Errorf("nothing to change: give --name, --company, --email, --phone, --external-id, --delivery, --locale, --type, --billing-day or an address flag")
+			}
+			res, err := c.EditAccount(ctx, orNewKey(idemKey), id, a.Version, e)
+			if err != nil || g.json() {
+				return orPrintJSON(cmd, res, err)
+			}
+			w := cmd.OutOrStdout()
+			if res.Changed {
+				t := newTable(w, "FIELD", "BEFORE", "AFTER")
+				for _, field := range res.Change.Fields() {
+					before, _ := json.Marshal(res.Change.Before[field])
+					after, _ := json.Marshal(res.Change.After[field])
+					t.row(field, string(before), string(after))
+				}
+				if err := t.flush(); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(w, "Account %s is at version %d (changed: %s).\n", res.Account.Number, res.Account.Version, yesNo(res.Changed))
+			for _, c := range res.Consequences {
+				fmt.Fprintf(w, "Note (%s): %s\n", c.Field, c.Message)
+			}
+			return nil
+		}),
+	}
+	for _, tf := range editTextFlags {
+		text[tf[0]] = cmd.Flags().String(tf[0], "", tf[1])
+	}
+	cmd.Flags().Int64Var(&typeID, "type", 0, "move the account to this account type id (applies from the next billing period)")
+	cmd.Flags().IntVar(&billingDay, "billing-day", 0, "billing day override, fixed_day types only (0 removes it)")
+	addKeyFlag(cmd, &idemKey)
+	return cmd
+}
+
+// orPrintJSON returns err, else prints v as JSON.
+func orPrintJSON(cmd *cobra.Command, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	return printJSON(cmd.OutOrStdout(), v)
+}
+
+func newAccountHistoryCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:     "history ACCOUNT",
+		Short:   "Show an account's history, newest first: edits (who, what, before and after) and status changes, promises and exemptions (why)",
+		Example: "  tollgatectl account history A-000042",
+		Args:    cobra.ExactArgs(1),
+		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
+			hs, err := c.AccountHistory(cmd.Context(), id)
+			if err != nil || g.json() {
+				return orPrintJSON(cmd, hs, err)
+			}
+			t := newTable(cmd.OutOrStdout(), "AT", "KIND", "ACTOR", "WHAT")
+			for _, h := range hs {
+				actor := orDash(h.Actor)
+				if s := h.Status; s != nil && s.SweepID != 0 {
+					actor += fmt.Sprintf(" (sweep %d)", s.SweepID)
+				} else if s != nil && s.PaymentID != 0 {
+					actor += fmt.Sprintf(" (payment %d)", s.PaymentID)
+				}
+				t.row(h.At.Local().Format(time.RFC3339), h.Kind, actor, h.Summary)
+			}
+			return t.flush()
+		}),
+	}
 }

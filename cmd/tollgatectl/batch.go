@@ -25,13 +25,9 @@ func newBatchCmd(g *globals) *cobra.Command {
 		Use:     "batch",
 		Aliases: []string{"batches", "deposit"},
 		Short:   "Enter a bank deposit's checks and cash as a batch, check it, then post it as one unit",
-		Long: `A deposit batch holds the payments of one bank deposit: the checks, cash and
-money orders taken in, or a bank's lockbox file. Open a batch, add its
-payments (or import a file), fix what validation reports, then post it: all
-its payments are posted together, or none is. A posted batch never changes.
-
-A line's account is what staff typed: an account number (A-000042), an
-external id or an account id. Amounts are decimals in the account's currency.`,
+		Long: `A deposit batch holds the payments of one bank deposit. Open it, add its
+payments (or import a lockbox file), fix what validation reports, then post it:
+all its payments post together, or none does.`,
 	}
 	cmd.AddCommand(newBatchOpenCmd(g), newBatchListCmd(g), newBatchShowCmd(g), newBatchAddCmd(g), newBatchFixCmd(g),
 		newBatchRemoveCmd(g), newBatchValidateCmd(g), newBatchPostCmd(g), newBatchImportCmd(g))
@@ -57,53 +53,28 @@ func makeNewBatch(date, depositAccount, memo string, today bool) (newBatch, erro
 }
 
 func newBatchOpenCmd(g *globals) *cobra.Command {
-	var date, depositAccount, memo, idemKey string
-	cmd := &cobra.Command{
-		Use:   "open --date YYYY-MM-DD [--deposit-account TEXT] [--memo TEXT]",
-		Short: "Open a deposit batch to enter the payments of one bank deposit",
-		Example: `  tollgatectl batch open --date 2025-03-03 --deposit-account "First Bank ****1234"
-  tollgatectl batch open --date 2025-03-03 --memo "front desk, morning" -o json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			nb, err := makeNewBatch(date, depositAccount, memo, false)
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			var b billing.PaymentBatch
-			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/payment-batches", nil, orNewKey(idemKey), nb, &b); err != nil {
-				return err
-			}
-			return g.say(cmd.OutOrStdout(), b, "opened batch %d for the deposit of %s%s\nadd its payments with: tollgatectl batch add %d --account A-000042 --amount 50.00 --reference 1001\n",
+	return changeCmd(g, change[billing.PaymentBatch]{use: "open --date YYYY-MM-DD [--deposit-account TEXT] [--memo TEXT]",
+		short:   "Open a deposit batch to enter the payments of one bank deposit",
+		example: `  tollgatectl batch open --date 2025-03-03 --deposit-account "First Bank ****1234"`,
+		method:  http.MethodPost, path: func([]int64) string { return "/api/v1/payment-batches" },
+		params: []param{{"date", "deposit_date", "deposit date YYYY-MM-DD; the payments are received on it (required)", dateParam},
+			{"deposit-account", "deposit_account", "the bank account the deposit goes to", textParam},
+			{"memo", "memo", "note kept with the batch", textParam}},
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, b billing.PaymentBatch) error {
+			return sayf(cmd, "opened batch %d for the deposit of %s%s\nadd its payments with: tollgatectl batch add %d --account A-000042 --amount 50.00 --reference 1001\n",
 				b.ID, b.DepositDate, optionalText(" to ", b.DepositAccount), b.ID)
-		},
-	}
-	f := cmd.Flags()
-	f.StringVar(&date, "date", "", "deposit date YYYY-MM-DD; the payments are received on it (required)")
-	f.StringVar(&depositAccount, "deposit-account", "", "the bank account the deposit goes to")
-	f.StringVar(&memo, "memo", "", "note kept with the batch")
-	_ = cmd.MarkFlagRequired("date")
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+		}})
 }
 
 func newBatchListCmd(g *globals) *cobra.Command {
 	var status string
 	var limit int
 	cmd := &cobra.Command{
-		Use:   "list [--status open|posted] [--limit N]",
-		Short: "List deposit batches, newest first, with their totals",
-		Example: `  tollgatectl batch list --status open
-  tollgatectl batch list --limit 10 -o json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		Use:     "list [--status open|posted] [--limit N]",
+		Short:   "List deposit batches, newest first, with their totals",
+		Example: `  tollgatectl batch list --status open`,
+		Args:    cobra.NoArgs,
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			ctx := cmd.Context()
 			q := url.Values{"limit": {strconv.Itoa(limit)}}
 			if status != "" {
@@ -116,7 +87,8 @@ func newBatchListCmd(g *globals) *cobra.Command {
 			// The listing has no lines; the totals by currency need them.
 			for i, b := range p.Items {
 				if b.Count > 0 {
-					if p.Items[i], err = getBatch(ctx, c, b.ID); err != nil {
+					var err error
+					if p.Items[i], err = get[billing.PaymentBatch](ctx, c, idPath("/api/v1/payment-batches", b.ID)); err != nil {
 						return err
 					}
 				}
@@ -129,7 +101,7 @@ func newBatchListCmd(g *globals) *cobra.Command {
 				return []any{b.ID, b.DepositDate, cell(b.DepositAccount), b.Status, commas(int64(b.Count)), batchTotal(b),
 					b.CreatedAt.Local().Format(time.DateTime), posted}
 			})
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&status, "status", "", "only batches in this status: open, posted")
 	cmd.Flags().IntVar(&limit, "limit", 50, "how many batches to show")
@@ -141,69 +113,52 @@ func newBatchShowCmd(g *globals) *cobra.Command {
 		"batch", "/api/v1/payment-batches", func(w io.Writer, g *globals, b billing.PaymentBatch) error { return printBatch(w, g, b, true) })
 }
 
-// lineFlags are the flags of one batch line.
-type lineFlags struct{ account, method, amount, reference, payer, memo string }
+// manualMethodList names the methods staff record by hand.
+const manualMethodList = "check, cash, wire, money_order, other"
 
-func (lf *lineFlags) register(cmd *cobra.Command, fix bool) {
-	f := cmd.Flags()
+// lineFlags are the flags of one batch line, named like the import file's
+// columns; the controller checks what they hold.
+type lineFlags map[string]*string
+
+func newLineFlags(cmd *cobra.Command, fix bool) lineFlags {
 	unchanged, method := "", "check"
 	if fix {
 		unchanged, method = " (default: unchanged)", ""
 	}
-	f.StringVar(&lf.account, "account", "", "account number (A-000042), external id or id"+unchanged)
-	f.StringVar(&lf.method, "method", method, "how it was paid: "+manualMethodList+unchanged)
-	f.StringVar(&lf.amount, "amount", "", "amount in the account's currency, e.g. 50.00"+unchanged)
-	f.StringVar(&lf.reference, "reference", "", "check number (required for a check), wire reference or receipt number"+unchanged)
-	f.StringVar(&lf.payer, "payer", "", "who paid, as on the check"+unchanged)
-	f.StringVar(&lf.memo, "memo", "", "note kept with the payment"+unchanged)
+	lf := lineFlags{}
+	for _, f := range [][3]string{{"account", "", "account number (A-000042), external id or id"}, {"method", method, "how it was paid: " + manualMethodList},
+		{"amount", "", "amount in the account's currency, e.g. 50.00"}, {"reference", "", "check number (a check needs it), wire reference or receipt number"},
+		{"payer", "", "who paid, as on the check"}, {"memo", "", "note kept with the payment"}} {
+		lf[f[0]] = cmd.Flags().String(f[0], f[1], f[2]+unchanged)
+	}
+	return lf
 }
 
 func newBatchAddCmd(g *globals) *cobra.Command {
-	var lf lineFlags
 	var idemKey string
 	cmd := &cobra.Command{
-		Use:   "add ID --account REF --amount AMOUNT [--method METHOD] [--reference REF] [--payer NAME] [--memo TEXT]",
-		Short: "Add a payment to an open deposit batch",
-		Example: `  tollgatectl batch add 7 --account A-000042 --method check --amount 50.00 --reference 1001 --payer "Jane Doe"
-  tollgatectl batch add 7 --account legacy-1042 --method cash --amount 20`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("batch", args[0])
-			if err != nil {
-				return err
-			}
-			in := paymentInput{Account: lf.account, Method: lf.method, Amount: lf.amount, Reference: lf.reference, Payer: lf.payer, Memo: lf.memo}
-			m, ps := in.check()
-			if err := flagErrors(ps); err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			a, err := findAccount(ctx, c, in.Account)
-			if err != nil {
-				return fmt.Errorf("--account: %w", err)
-			}
-			amt, err := billing.ParsePositiveAmount(in.Amount, a.Currency)
-			if err != nil {
-				return fmt.Errorf("--amount: %s", billing.ErrorMessage(err))
-			}
-			line := billing.BatchLine{Account: in.Account, Method: m, Amount: amt, Reference: in.Reference, Payer: in.Payer, Memo: in.Memo}
-			var b billing.PaymentBatch
-			body := map[string]any{"lines": []billing.BatchLine{line}}
-			if err := c.Do(ctx, http.MethodPost, idPath("/api/v1/payment-batches", id, "/lines"), nil, orNewKey(idemKey), body, &b); err != nil {
-				return err
-			}
-			last := 0
-			for _, l := range b.Lines {
-				last = max(last, l.LineNo)
-			}
-			return printLineChange(ctx, cmd.OutOrStdout(), g, c, "added", b, last)
-		},
+		Use:     "add ID --account REF --amount AMOUNT [--method METHOD] [--reference REF] [--payer NAME] [--memo TEXT]",
+		Short:   "Add a payment to an open deposit batch",
+		Example: `  tollgatectl batch add 7 --account A-000042 --method check --amount 50.00 --reference 1001 --payer "Jane Doe"`,
+		Args:    cobra.ExactArgs(1),
 	}
-	lf.register(cmd, false)
+	lf := newLineFlags(cmd, false)
+	cmd.RunE = withID(g, "batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
+		line := map[string]string{}
+		for name, v := range lf {
+			line[name] = *v
+		}
+		var b billing.PaymentBatch
+		body := map[string]any{"lines": []any{line}}
+		if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/payment-batches", id, "/lines"), nil, orNewKey(idemKey), body, &b); err != nil {
+			return err
+		}
+		last := 0
+		for _, l := range b.Lines {
+			last = max(last, l.LineNo)
+		}
+		return printLineChange(cmd.Context(), cmd.OutOrStdout(), g, c, "added", b, last)
+	})
 	_ = cmd.MarkFlagRequired("account")
 	_ = cmd.MarkFlagRequired("amount")
 	addKeyFlag(cmd, &idemKey)
@@ -211,108 +166,54 @@ func newBatchAddCmd(g *globals) *cobra.Command {
 }
 
 func newBatchFixCmd(g *globals) *cobra.Command {
-	var lf lineFlags
 	var idemKey string
 	cmd := &cobra.Command{
-		Use:   "fix ID LINE [--account REF] [--method METHOD] [--amount AMOUNT] [--reference REF] [--payer NAME] [--memo TEXT]",
-		Short: "Correct one line of an open deposit batch (only the flags given change)",
-		Example: `  tollgatectl batch fix 7 3 --account A-000044
-  tollgatectl batch fix 7 5 --amount 45.00 --reference 1017`,
-		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("batch", args[0])
-			if err != nil {
-				return err
-			}
-			lineNo, err := parseLineNo(args[1])
-			if err != nil {
-				return err
-			}
-			set := cmd.Flags().Changed
-			if !slices.ContainsFunc(batchCSVColumns, set) { // the line's flags are named like the file's columns
-				return fmt.Errorf("nothing to change: give --account, --method, --amount, --reference, --payer or --memo")
-			}
-			var ps []fieldProblem
-			if set("account") && strings.TrimSpace(lf.account) == "" {
-				ps = append(ps, fieldProblem{"account", "the account (number, external id or id) is missing"})
-			}
-			var m billing.PaymentMethod
-			if set("method") {
-				if m, err = parseManualMethod(lf.method); err != nil {
-					ps = append(ps, fieldProblem{"method", err.Error()})
-				}
-			}
-			if set("amount") {
-				if err := checkAmountSyntax(lf.amount); err != nil {
-					ps = append(ps, fieldProblem{"amount", err.Error()})
-				}
-			}
-			if err := flagErrors(append(ps, checkText(lf.reference, lf.payer, lf.memo)...)); err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			b, err := getBatch(ctx, c, id)
-			if err != nil {
-				return err
-			}
-			i := slices.IndexFunc(b.Lines, func(l billing.BatchLine) bool { return l.LineNo == lineNo })
-			if i < 0 {
-				return fmt.Errorf("batch %d has no line %d (see tollgatectl batch show %d)", id, lineNo, id)
-			}
-			old := b.Lines[i]
-			next := billing.BatchLine{Account: old.Account, Method: old.Method, Amount: old.Amount, Reference: old.Reference, Payer: old.Payer, Memo: old.Memo}
-			if set("account") {
-				next.Account = strings.TrimSpace(lf.account)
-			}
-			if set("method") {
-				next.Method = m
-			}
-			if set("reference") {
-				next.Reference = strings.TrimSpace(lf.reference)
-			}
-			if set("payer") {
-				next.Payer = strings.TrimSpace(lf.payer)
-			}
-			if set("memo") {
-				next.Memo = strings.TrimSpace(lf.memo)
-			}
-			if next.Method == billing.PayCheck && next.Reference == "" {
-				return fmt.Errorf("--reference: line %d is a check and needs its check number", lineNo)
-			}
-
-			// The amount is in the line's account's currency: the old line's
-			// (for an account not found, the batch's), or the new account's.
-			oldCur := old.Currency
-			newCur := oldCur
-			if set("account") {
-				a, err := findAccount(ctx, c, next.Account)
-				if err != nil {
-					return fmt.Errorf("--account: %w", err)
-				}
-				newCur = a.Currency
-			}
-			switch {
-			case set("amount") && newCur == "":
-				return fmt.Errorf("--amount: line %d's account is not found, so its currency is unknown: give --account too", lineNo)
-			case set("amount"):
-				if next.Amount, err = billing.ParsePositiveAmount(lf.amount, newCur); err != nil {
-					return fmt.Errorf("--amount: %s", billing.ErrorMessage(err))
-				}
-			case newCur != oldCur:
-				return fmt.Errorf("line %d's amount was entered in %s but %s is billed in %s: give --amount too", lineNo, cmp.Or(string(oldCur), "an unknown currency"), next.Account, newCur)
-			}
-			var out billing.PaymentBatch
-			if err := c.Do(ctx, http.MethodPut, linePath(id, lineNo), nil, orNewKey(idemKey), next, &out); err != nil {
-				return err
-			}
-			return printLineChange(ctx, cmd.OutOrStdout(), g, c, "fixed", out, lineNo)
-		},
+		Use:     "fix ID LINE [--account REF] [--method METHOD] [--amount AMOUNT] [--reference REF] [--payer NAME] [--memo TEXT]",
+		Short:   "Correct one line of an open deposit batch (only the flags given change)",
+		Example: `  tollgatectl batch fix 7 5 --amount 45.00 --reference 1017`,
+		Args:    cobra.ExactArgs(2),
 	}
-	lf.register(cmd, true)
+	lf := newLineFlags(cmd, true)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		id, err := parseIDOf("batch", args[0])
+		if err != nil {
+			return err
+		}
+		lineNo, err := parseLineNo(args[1])
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(batchCSVColumns, cmd.Flags().Changed) {
+			return fmt.Errorf("nothing to change: give --account, --method, --amount, --reference, --payer or --memo")
+		}
+		c, err := g.client()
+		if err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		b, err := get[billing.PaymentBatch](ctx, c, idPath("/api/v1/payment-batches", id))
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(b.Lines, func(l billing.BatchLine) bool { return l.LineNo == lineNo })
+		if i < 0 {
+			return fmt.Errorf("batch %d has no line %d (see tollgatectl batch show %d)", id, lineNo, id)
+		}
+		// The line as it is, with the flags given; without --amount the
+		// controller keeps the line's amount.
+		old := b.Lines[i]
+		next := map[string]string{"account": old.Account, "method": string(old.Method), "reference": old.Reference, "payer": old.Payer, "memo": old.Memo}
+		for name, v := range lf {
+			if cmd.Flags().Changed(name) {
+				next[name] = *v
+			}
+		}
+		var out billing.PaymentBatch
+		if err := c.Do(ctx, http.MethodPut, linePath(id, lineNo), nil, orNewKey(idemKey), next, &out); err != nil {
+			return err
+		}
+		return printLineChange(ctx, cmd.OutOrStdout(), g, c, "fixed", out, lineNo)
+	}
 	addKeyFlag(cmd, &idemKey)
 	return cmd
 }
@@ -324,7 +225,7 @@ func newBatchRemoveCmd(g *globals) *cobra.Command {
 		Short:   "Remove one line of an open deposit batch (the other lines keep their numbers)",
 		Example: "  tollgatectl batch remove 7 3",
 		Args:    cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			id, err := parseIDOf("batch", args[0])
 			if err != nil {
 				return err
@@ -333,16 +234,12 @@ func newBatchRemoveCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var b billing.PaymentBatch
 			if err := c.Do(cmd.Context(), http.MethodDelete, linePath(id, lineNo), nil, orNewKey(idemKey), nil, &b); err != nil {
 				return err
 			}
 			return g.say(cmd.OutOrStdout(), b, "removed line %d of batch %d; it has %s payment(s) left\n", lineNo, id, commas(int64(b.Count)))
-		},
+		}),
 	}
 	addKeyFlag(cmd, &idemKey)
 	return cmd
@@ -350,26 +247,16 @@ func newBatchRemoveCmd(g *globals) *cobra.Command {
 
 func newBatchValidateCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:   "validate ID",
-		Short: "Check every line of a batch: errors (exit 1) stop posting, warnings do not",
-		Long: `Check every line of a deposit batch and print each error and warning with its
-line: an account that is not found, a method that cannot be entered by hand,
-a check without its number (errors); a check number seen twice for one
-account, in the batch or already posted (warnings). Exits 1 if there is any
-error.`,
+		Use:     "validate ID",
+		Short:   "Check every line of a batch: errors (exit 1) stop posting, warnings do not",
 		Example: "  tollgatectl batch validate 7",
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			v, err := getValidation(cmd.Context(), c, id)
+			v, err := get[billing.BatchValidation](cmd.Context(), c, idPath("/api/v1/payment-batches", id, "/validation"))
 			if err != nil {
 				return err
 			}
-			if g.json() {
-				err = printJSON(cmd.OutOrStdout(), v)
-			} else {
-				err = printValidation(cmd.OutOrStdout(), v)
-			}
-			if err != nil {
+			if err := printValidation(cmd.OutOrStdout(), g, v); err != nil {
 				return err
 			}
 			if len(v.Errors) > 0 {
@@ -384,11 +271,10 @@ error.`,
 func newBatchPostCmd(g *globals) *cobra.Command {
 	var idemKey string
 	cmd := &cobra.Command{
-		Use:   "post ID",
-		Short: "Post every payment of a batch as one unit; a batch with any bad line posts nothing",
-		Example: `  tollgatectl batch post 7
-  tollgatectl batch post 7 --idempotency-key deposit-2025-03-03`,
-		Args: cobra.ExactArgs(1),
+		Use:     "post ID",
+		Short:   "Post every payment of a batch as one unit; a batch with any bad line posts nothing",
+		Example: `  tollgatectl batch post 7`,
+		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			ctx, out := cmd.Context(), cmd.OutOrStdout()
 			// The answer is the batch with all its lines; it is fetched
@@ -398,21 +284,13 @@ func newBatchPostCmd(g *globals) *cobra.Command {
 				if !isUnprocessable(err) {
 					return err
 				}
-				v, verr := getValidation(ctx, c, id)
+				v, verr := get[billing.BatchValidation](ctx, c, idPath("/api/v1/payment-batches", id, "/validation"))
 				if verr != nil || len(v.Errors) == 0 {
 					return err // not a bad line: an empty batch, say
 				}
-				if g.json() {
-					verr = printJSON(out, v)
-				} else {
-					verr = printValidation(out, v)
-				}
-				if verr != nil {
-					return verr
-				}
-				return badLinesError(v)
+				return cmp.Or(printValidation(out, g, v), badLinesError(v))
 			}
-			b, err := getBatch(ctx, c, id)
+			b, err := get[billing.PaymentBatch](ctx, c, idPath("/api/v1/payment-batches", id))
 			if err != nil {
 				return err
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,20 +47,13 @@ func printBatch(w io.Writer, g *globals, b billing.PaymentBatch, withLines bool)
 	if g.json() {
 		return printJSON(w, b)
 	}
-	k := newKV(w)
-	k.row("Batch", "%d", b.ID)
-	k.row("Deposit date", "%s", b.DepositDate)
-	k.row("Deposit account", "%s", cell(b.DepositAccount))
 	status := string(b.Status)
 	if b.PostedAt != nil {
 		status += fmt.Sprintf(" on %s by %s", b.PostedAt.Local().Format(time.DateTime), orDash(b.PostedBy))
 	}
-	k.row("Status", "%s", status)
-	k.row("Created", "%s by %s", b.CreatedAt.Local().Format(time.DateTime), orDash(b.CreatedBy))
-	k.row("Memo", "%s", cell(b.Memo))
-	k.row("Payments", "%s", commas(int64(b.Count)))
-	k.row("Total", "%s", batchTotal(b))
-	if err := k.flush(); err != nil {
+	if err := printFields(w, "Batch", b.ID, "Deposit date", b.DepositDate, "Deposit account", cell(b.DepositAccount), "Status", status,
+		"Created", b.CreatedAt.Local().Format(time.DateTime)+" by "+orDash(b.CreatedBy), "Memo", cell(b.Memo),
+		"Payments", commas(int64(b.Count)), "Total", batchTotal(b)); err != nil {
 		return err
 	}
 	if len(b.Lines) == 0 {
@@ -106,8 +98,12 @@ func kind(warning bool) string {
 	return "error"
 }
 
-// printValidation prints every error and warning of a batch with its line.
-func printValidation(w io.Writer, v billing.BatchValidation) error {
+// printValidation prints every error and warning of a batch with its line
+// (-o json: the validation as it is).
+func printValidation(w io.Writer, g *globals, v billing.BatchValidation) error {
+	if g.json() {
+		return printJSON(w, v)
+	}
 	ps := append(slices.Clone(v.Errors), v.Warnings...)
 	sortProblems(ps)
 	if len(ps) > 0 {
@@ -156,7 +152,7 @@ func printLineChange(ctx context.Context, w io.Writer, g *globals, c *client.Cli
 	fmt.Fprintf(w, "%s line %d of batch %d: %s (%s), %s%s, %s\n", verb, l.LineNo, b.ID, cell(l.Account), lineAccount(l), l.Method,
 		optionalText(" ", cell(l.Reference)), amountIn(l.Amount, l.Currency))
 	fmt.Fprintf(w, "batch %d has %s payment(s); see them with: tollgatectl batch show %d\n", b.ID, commas(int64(b.Count)), b.ID)
-	v, err := getValidation(ctx, c, b.ID)
+	v, err := get[billing.BatchValidation](ctx, c, idPath("/api/v1/payment-batches", b.ID, "/validation"))
 	if err != nil {
 		return err
 	}
@@ -168,18 +164,6 @@ func printLineChange(ctx context.Context, w io.Writer, g *globals, c *client.Cli
 		}
 	}
 	return nil
-}
-
-func getBatch(ctx context.Context, c *client.Client, id int64) (billing.PaymentBatch, error) {
-	var b billing.PaymentBatch
-	err := c.Do(ctx, http.MethodGet, idPath("/api/v1/payment-batches", id), nil, "", nil, &b)
-	return b, err
-}
-
-func getValidation(ctx context.Context, c *client.Client, id int64) (billing.BatchValidation, error) {
-	var v billing.BatchValidation
-	err := c.Do(ctx, http.MethodGet, idPath("/api/v1/payment-batches", id, "/validation"), nil, "", nil, &v)
-	return v, err
 }
 
 func linePath(batchID int64, lineNo int) string {

@@ -20,11 +20,6 @@ import (
 // runPollInterval is how often --wait asks for a run's progress.
 const runPollInterval = 200 * time.Millisecond
 
-type runRequest struct {
-	Date          billing.Date `json:"date,omitzero"`
-	AccountTypeID int64        `json:"account_type_id,omitempty"`
-}
-
 type previewView struct {
 	Date     billing.Date          `json:"date"`
 	Invoices int                   `json:"invoices"`
@@ -42,40 +37,20 @@ func newBillingRunCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// runFlags are --date and --type.
-type runFlags struct {
-	date   string
-	typeID int64
-}
-
-func (f *runFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.date, "date", "", "billing date YYYY-MM-DD (default: today in each account type's time zone)")
-	cmd.Flags().Int64Var(&f.typeID, "type", 0, "only this account type id (default: every account type)")
-}
-
-func (f *runFlags) request() (runRequest, error) {
-	d, err := parseDateFlag("date", f.date)
-	if err != nil {
-		return runRequest{}, err
-	}
-	if f.typeID < 0 {
-		return runRequest{}, fmt.Errorf("--type %d is not an account type id", f.typeID)
-	}
-	return runRequest{Date: d, AccountTypeID: f.typeID}, nil
+// runParams are the flags that choose what a billing run bills.
+var runParams = []param{
+	{"date", "date", "billing date YYYY-MM-DD (default: today in each account type's time zone)", textParam},
+	{"type", "account_type_id", "only this account type id (default: every account type)", idParam},
 }
 
 func newRunPreviewCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "preview [--date YYYY-MM-DD] [--type ID]",
-		Short: "Dry run: what a billing run would invoice, and why (writes nothing)",
-		Example: `  tollgatectl billing-run preview --type 1
-  tollgatectl billing-run preview --date 2025-04-01 -o json`,
-		Args: cobra.NoArgs,
+		Use:     "preview [--date YYYY-MM-DD] [--type ID]",
+		Short:   "Dry run: what a billing run would invoice, and why (writes nothing)",
+		Example: `  tollgatectl billing-run preview --type 1`,
+		Args:    cobra.NoArgs,
 	}
-	query := addParams(cmd, []param{
-		{"date", "date", "billing date YYYY-MM-DD (default: today in each account type's time zone)", textParam},
-		{"type", "account_type_id", "only this account type id (default: every account type)", idParam},
-	})
+	query := addParams(cmd, runParams)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		c, err := g.client()
 		if err != nil {
@@ -86,7 +61,7 @@ func newRunPreviewCmd(g *globals) *cobra.Command {
 			return err
 		}
 		var p previewView
-		if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/billing-runs/preview", q, "", nil, &p); err != nil || g.json() {
+		if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/billing-runs/preview", asQuery(q), "", nil, &p); err != nil || g.json() {
 			return cmp.Or(err, printJSON(cmd.OutOrStdout(), p))
 		}
 		return printPreview(cmd.OutOrStdout(), p)
@@ -130,26 +105,21 @@ func printPreview(w io.Writer, p previewView) error {
 }
 
 func newRunStartCmd(g *globals) *cobra.Command {
-	var rf runFlags
 	var wait bool
 	var idemKey string
+	var req func(context.Context, *client.Client) (map[string]any, error)
 	cmd := &cobra.Command{
-		Use:   "start [--date YYYY-MM-DD] [--type ID] [--wait]",
-		Short: "Run billing now: one run per account type (or the one given); --wait follows it with a progress bar",
-		Example: `  tollgatectl billing-run start --wait
-  tollgatectl billing-run start --type 1 --date 2025-04-01`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			req, err := rf.request()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+		Use:     "start [--date YYYY-MM-DD] [--type ID] [--wait]",
+		Short:   "Run billing now: one run per account type (or the one given); --wait follows it with a progress bar",
+		Example: `  tollgatectl billing-run start --wait`,
+		Args:    cobra.NoArgs,
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
+			body, err := req(cmd.Context(), c)
 			if err != nil {
 				return err
 			}
 			var p pageOf[billing.BillingRun]
-			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/billing-runs", nil, orNewKey(idemKey), req, &p); err != nil {
+			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/billing-runs", nil, orNewKey(idemKey), body, &p); err != nil {
 				return err
 			}
 			runs := p.Items
@@ -168,9 +138,9 @@ func newRunStartCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return runsFailed(runs)
-		},
+		}),
 	}
-	rf.add(cmd)
+	req = addParams(cmd, runParams)
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every started run has completed or failed, showing progress on stderr")
 	addKeyFlag(cmd, &idemKey)
 	return cmd
@@ -190,7 +160,7 @@ func newRunStatusCmd(g *globals) *cobra.Command {
 		Example: "  tollgatectl billing-run status 7 --wait",
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "billing run", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			r, err := getRun(cmd.Context(), c, id)
+			r, err := get[billing.BillingRun](cmd.Context(), c, idPath("/api/v1/billing-runs", id))
 			if err != nil {
 				return err
 			}
@@ -216,12 +186,6 @@ func newRunStatusCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func getRun(ctx context.Context, c *client.Client, id int64) (billing.BillingRun, error) {
-	var r billing.BillingRun
-	err := c.Do(ctx, http.MethodGet, idPath("/api/v1/billing-runs", id), nil, "", nil, &r)
-	return r, err
-}
-
 // waitRuns polls every running run until all have completed or failed,
 // showing their summed progress.
 func waitRuns(ctx context.Context, c *client.Client, runs []billing.BillingRun, bar *progress) ([]billing.BillingRun, error) {
@@ -232,7 +196,7 @@ func waitRuns(ctx context.Context, c *client.Client, runs []billing.BillingRun, 
 		var done, total, invoices int
 		for i := range runs {
 			if runs[i].Status == billing.RunRunning {
-				r, err := getRun(ctx, c, runs[i].ID)
+				r, err := get[billing.BillingRun](ctx, c, idPath("/api/v1/billing-runs", runs[i].ID))
 				if err != nil {
 					return runs, err
 				}
@@ -290,4 +254,70 @@ func printRuns(w io.Writer, g *globals, runs []billing.BillingRun) error {
 		}
 	}
 	return nil
+}
+
+type clockView struct {
+	Now  time.Time            `json:"now"`
+	Runs []billing.BillingRun `json:"runs"`
+}
+
+func newDevCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Dev/demo mode: read and advance the controller's simulated clock",
+		Long: `Works only against a controller started in dev mode, whose clock can be moved
+forward so that a month of billing runs in seconds.`,
+	}
+	var idemKey string
+	advance := &cobra.Command{
+		Use:     "advance DURATION",
+		Short:   "Move the controller's clock forward (\"30d\", \"36h\") and run what falls due, in order",
+		Example: `  tollgatectl dev advance 30d`,
+		Args:    cobra.ExactArgs(1),
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
+			d := strings.TrimSpace(args[0])
+			if d == "" {
+				return fmt.Errorf("DURATION is required: days (\"30d\") or a Go duration (\"36h\")")
+			}
+			var v clockView
+			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/dev/clock/advance", nil, orNewKey(idemKey), map[string]string{"duration": d}, &v); err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), v)
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "controller time is now %s\n", v.Now.Format(time.RFC3339))
+			if len(v.Runs) == 0 {
+				fmt.Fprintln(out, "no billing runs fell due")
+				return nil
+			}
+			invoices := 0
+			for _, r := range v.Runs {
+				invoices += r.InvoicesCreated
+			}
+			fmt.Fprintf(out, "\n%d billing run(s) opened, %s invoice(s) created:\n", len(v.Runs), commas(int64(invoices)))
+			return printRuns(out, g, v.Runs)
+		}),
+	}
+	addKeyFlag(advance, &idemKey)
+	clk := &cobra.Command{
+		Use:     "clock",
+		Short:   "Print the controller's current time",
+		Example: "  tollgatectl dev clock",
+		Args:    cobra.NoArgs,
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
+			var v clockView
+			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/dev/clock", nil, "", nil, &v); err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), map[string]time.Time{"now": v.Now})
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), v.Now.Format(time.RFC3339))
+			return nil
+		}),
+	}
+	cmd.AddCommand(advance, clk)
+	return cmd
 }

@@ -18,36 +18,21 @@ func newDeliveryCmd(g *globals) *cobra.Command {
 		Use:     "delivery",
 		Aliases: []string{"deliveries"},
 		Short:   "Invoice delivery by email and mail: list, summarize, re-send, and the printed-invoice batch of a run",
-		Long: `Invoices go to each account by its delivery preference (email, mail or both)
-as soon as their billing run finishes: by email with the PDF attached, by mail
-through the print-and-mail vendor. Each invoice and channel is one delivery:
-
-  email: queued → sent
-  mail:  queued → sent_to_vendor → mailed (or returned)
-  failed when it was given up (see its last error; re-send it once fixed).`,
+		Long: `Invoices go out by each account's preference when their billing run finishes.
+Statuses: email queued → sent; mail queued → sent_to_vendor → mailed (or
+returned); failed when given up (re-send it once fixed).`,
 	}
 	cmd.AddCommand(newDeliveryListCmd(g), newDeliverySummaryCmd(g), newDeliveryShowCmd(g), newDeliveryResendCmd(g),
 		newDeliverySendCmd(g), newDeliveryPrintedCmd(g))
 	return cmd
 }
 
-func checkDeliveryFilters(status, channel string) error {
-	if status != "" && !billing.DeliveryStatus(status).Valid() {
-		return fmt.Errorf("--status %q is not one of queued, sent, sent_to_vendor, mailed, returned, failed", status)
-	}
-	if channel != "" && !billing.DeliveryChannel(channel).Valid() {
-		return fmt.Errorf("--channel %q is not one of email, mail", channel)
-	}
-	return nil
-}
-
 func newDeliveryListCmd(g *globals) *cobra.Command {
 	return listCmd(g, listing[billing.InvoiceDelivery]{
-		use:   "list [--run ID] [--invoice ID] [--account ACCOUNT] [--status S] [--channel email|mail]",
-		short: "List invoice deliveries (every page), oldest first, with their status and last error",
-		example: `  tollgatectl delivery list --run 7 --status failed
-  tollgatectl delivery list --invoice 1042`,
-		path: "/api/v1/deliveries",
+		use:     "list [--run ID] [--invoice ID] [--account ACCOUNT] [--status S] [--channel email|mail]",
+		short:   "List invoice deliveries (every page), oldest first, with their status and last error",
+		example: `  tollgatectl delivery list --run 7 --status failed`,
+		path:    "/api/v1/deliveries",
 		params: []param{
 			{"run", "billing_run_id", "only this billing run's deliveries", idParam},
 			{"invoice", "invoice_id", "only this invoice's deliveries", idParam},
@@ -98,17 +83,13 @@ func newDeliverySummaryCmd(g *globals) *cobra.Command {
 		Short:   "Count invoice deliveries by channel and status: of one billing run, or of all",
 		Example: "  tollgatectl delivery summary --run 7",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			cs, err := c.DeliveryCounts(cmd.Context(), run)
 			if err != nil {
 				return err
 			}
 			return printList(cmd.OutOrStdout(), g, cs, "CHANNEL,STATUS,DELIVERIES", func(x billing.DeliveryCount) []any { return []any{x.Channel, x.Status, x.Count} })
-		},
+		}),
 	}
 	cmd.Flags().Int64Var(&run, "run", 0, "only this billing run's deliveries")
 	return cmd
@@ -122,65 +103,31 @@ func printDelivery(w io.Writer, g *globals, d billing.InvoiceDelivery) error {
 	if g.json() {
 		return printJSON(w, d)
 	}
-	k := newKV(w)
-	k.row("Delivery", "%d", d.ID)
-	k.row("Invoice", "%s (id %d)", d.InvoiceNumber, d.InvoiceID)
-	k.row("Account", "%d", d.AccountID)
-	if d.BillingRunID > 0 {
-		k.row("Billing run", "%d", d.BillingRunID)
-	}
-	k.row("Channel", "%s", d.Channel)
-	k.row("Status", "%s", d.Status)
-	k.row("To", "%s", orDash(d.To))
-	k.row("Attempts", "%d", d.Attempts)
-	if d.Status == billing.DeliveryQueued {
-		k.row("Next attempt", "%s", d.NextAttemptAt.Local().Format(time.RFC3339))
-	}
-	k.row("Last error", "%s", orDash(d.LastError))
-	if d.Channel == billing.ChannelMail {
-		k.row("Vendor letter", "%s", orDash(d.VendorLetterID))
-		k.row("Vendor status", "%s", orDash(d.VendorStatus))
-	}
-	k.row("Idempotency key", "%s", d.IdempotencyKey)
-	for _, t := range []struct {
-		name string
-		at   *time.Time
-	}{{"Sent", d.SentAt}, {"Mailed", d.MailedAt}, {"Returned", d.ReturnedAt}} {
-		if t.at != nil {
-			k.row(t.name, "%s", t.at.Local().Format(time.RFC3339))
+	at := func(t *time.Time) any {
+		if t == nil {
+			return skip{}
 		}
+		return localTime(*t)
 	}
-	if d.Resends > 0 {
-		k.row("Re-sent", "%d times", d.Resends)
-	}
-	return k.flush()
+	mail := d.Channel == billing.ChannelMail
+	return printFields(w, "Delivery", d.ID, "Invoice", fmt.Sprintf("%s (id %d)", d.InvoiceNumber, d.InvoiceID), "Account", d.AccountID,
+		"Billing run", only(d.BillingRunID > 0, d.BillingRunID), "Channel", d.Channel, "Status", d.Status, "To", orDash(d.To), "Attempts", d.Attempts,
+		"Next attempt", only(d.Status == billing.DeliveryQueued, localTime(d.NextAttemptAt)), "Last error", orDash(d.LastError),
+		"Vendor letter", only(mail, orDash(d.VendorLetterID)), "Vendor status", only(mail, orDash(d.VendorStatus)), "Idempotency key", d.IdempotencyKey,
+		"Sent", at(d.SentAt), "Mailed", at(d.MailedAt), "Returned", at(d.ReturnedAt), "Re-sent", only(d.Resends > 0, fmt.Sprintf("%d times", d.Resends)))
 }
 
 func newDeliveryResendCmd(g *globals) *cobra.Command {
 	var run int64
 	var status, channel, idemKey string
 	cmd := &cobra.Command{
-		Use:   "resend (ID | --run RUN [--status failed] [--channel email|mail])",
-		Short: "Deliver again: one delivery, or every failed (or returned, …) delivery of a billing run",
-		Long: `Queue deliveries again, due now, with their attempts and last error cleared:
-an email is sent again; a letter is printed and mailed again (a new letter:
-it gets a new idempotency key). A delivery that is still queued is left as it
-is. With --run, every delivery of the run in --status (default failed) and
---channel (default both) is queued again.`,
-		Example: `  tollgatectl delivery resend 31
-  tollgatectl delivery resend --run 7
-  tollgatectl delivery resend --run 7 --status returned --channel mail`,
-		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		Use:     "resend (ID | --run RUN [--status failed] [--channel email|mail])",
+		Short:   "Deliver again: one delivery, or every failed (or returned, …) delivery of a billing run",
+		Example: `  tollgatectl delivery resend 31`,
+		Args:    cobra.MaximumNArgs(1),
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			if (len(args) == 1) == (run > 0) {
 				return fmt.Errorf("give a delivery id or --run, not both")
-			}
-			if err := checkDeliveryFilters(status, channel); err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
 			}
 			if run > 0 {
 				n, err := c.ResendRunDeliveries(cmd.Context(), orNewKey(idemKey), run, billing.DeliveryStatus(status), billing.DeliveryChannel(channel))
@@ -199,7 +146,7 @@ is. With --run, every delivery of the run in --status (default failed) and
 			}
 			return g.say(cmd.OutOrStdout(), d, "delivery %d (%s by %s) is %s; next attempt at %s\n", d.ID, d.InvoiceNumber, d.Channel, d.Status,
 				d.NextAttemptAt.Local().Format(time.RFC3339))
-		},
+		}),
 	}
 	fl := cmd.Flags()
 	fl.Int64Var(&run, "run", 0, "re-send this billing run's deliveries")
@@ -213,17 +160,13 @@ func newDeliverySendCmd(g *globals) *cobra.Command {
 	var channels []string
 	var idemKey string
 	cmd := &cobra.Command{
-		Use:   "send INVOICE [--channel email|mail]...",
-		Short: "Deliver an invoice (again), by its account's preference or the channels given",
-		Example: `  tollgatectl delivery send 1042
-  tollgatectl delivery send 1042 --channel mail`,
-		Args: cobra.ExactArgs(1),
+		Use:     "send INVOICE [--channel email|mail]...",
+		Short:   "Deliver an invoice (again), by its account's preference or the channels given",
+		Example: `  tollgatectl delivery send 1042`,
+		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "invoice", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			var chs []billing.DeliveryChannel
 			for _, ch := range channels {
-				if err := checkDeliveryFilters("", ch); err != nil {
-					return err
-				}
 				chs = append(chs, billing.DeliveryChannel(ch))
 			}
 			ds, err := c.DeliverInvoice(cmd.Context(), orNewKey(idemKey), id, chs)
@@ -247,11 +190,8 @@ func newDeliverySendCmd(g *globals) *cobra.Command {
 func newDeliveryPrintedCmd(g *globals) *cobra.Command {
 	var file string
 	cmd := &cobra.Command{
-		Use:   "printed-batch RUN --file PATH",
-		Short: "Write a billing run's invoices for accounts that get them by mail as one PDF, in mailing order",
-		Long: `For ISPs that print in-house: every invoice of the billing run whose account
-gets invoices by mail (delivery mail or both), merged into one PDF sorted by
-postal code, then name; each invoice starts on a new page.`,
+		Use:     "printed-batch RUN --file PATH",
+		Short:   "Write a billing run's invoices for accounts that get them by mail as one PDF, in mailing order",
 		Example: "  tollgatectl delivery printed-batch 7 --file run-7-print.pdf",
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "billing run", func(cmd *cobra.Command, c *client.Client, id int64) error {

@@ -126,7 +126,7 @@ func TestDeliveryCommandsEndToEnd(t *testing.T) {
 	c.fails("give a delivery id or --run", "delivery", "resend")
 	c.fails("give a delivery id or --run", "delivery", "resend", "3", "--run", runID)
 	c.fails(`(query.status)`, "delivery", "list", "--status", "lost")
-	c.fails(`--channel "fax"`, "delivery", "send", "1", "--channel", "fax")
+	c.fails(`(body.channels[0])`, "delivery", "send", "1", "--channel", "fax")
 	c.fails("404", "delivery", "printed-batch", "999", "--file", path)
 	c.fails(`required flag(s) "file" not set`, "delivery", "printed-batch", runID)
 }

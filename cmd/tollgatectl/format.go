@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -86,14 +88,50 @@ var cellFlattener = strings.NewReplacer("\t", " ", "\n", " ")
 // flush writes the table out. Errors: the writer's.
 func (t *table) flush() error { return t.tw.Flush() }
 
-// kv prints "key: value" rows aligned.
-type kv struct{ t *table }
+// skip, as a value of printFields, leaves its row out.
+type skip struct{}
 
-func newKV(w io.Writer) kv { return kv{newTable(w)} }
-func (k kv) row(key, format string, a ...any) {
-	fmt.Fprintf(k.t.tw, "%s:\t%s\n", key, fmt.Sprintf(format, a...))
+// printFields is every command's key/value view: label, value pairs as
+// aligned "Label: value" rows, each value printed with fmt.Sprint; a
+// value skip{} leaves its row out (see only). Errors: the writer's.
+func printFields(w io.Writer, pairs ...any) error {
+	t := newTable(w)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if _, ok := pairs[i+1].(skip); !ok {
+			fmt.Fprintf(t.tw, "%s:\t%v\n", pairs[i], pairs[i+1])
+		}
+	}
+	return t.flush()
 }
-func (k kv) flush() error { return k.t.flush() }
+
+// only is v if cond, else skip{} (printFields leaves the row out).
+func only(cond bool, v any) any {
+	if cond {
+		return v
+	}
+	return skip{}
+}
+
+// orSkip is *p, or skip{} for nil.
+func orSkip[T any](p *T) any {
+	if p == nil {
+		return skip{}
+	}
+	return *p
+}
+
+// joinNonEmpty joins the parts that are not empty.
+func joinNonEmpty(sep string, parts ...string) string {
+	return strings.Join(slices.DeleteFunc(parts, func(s string) bool { return s == "" }), sep)
+}
+
+// parens is "(s)", or "" for "".
+func parens(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "(" + s + ")"
+}
 
 func yesNo(b bool) string {
 	if b {
@@ -312,4 +350,73 @@ func rawOut(w io.Writer) io.Writer {
 		return e.w
 	}
 	return w
+}
+
+// withClient is the RunE of a command that needs the API client: it builds
+// the client, then runs.
+func withClient(g *globals, run func(cmd *cobra.Command, c *client.Client, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c, err := g.client()
+		if err != nil {
+			return err
+		}
+		return run(cmd, c, args)
+	}
+}
+
+func isUnprocessable(err error) bool {
+	var p *client.Problem
+	return errors.As(err, &p) && p.Status == http.StatusUnprocessableEntity
+}
+
+// findAccount finds the account a command's ACCOUNT argument (or --account
+// flag) names, the way the controller resolves a batch line's account: an
+// id (all digits), else an account number (A-000042), else an external id
+// (exact matches, after trimming spaces). Commands that need only the id
+// use resolveIDOf and accountIDOf, which follow the same rule. Errors: an
+// empty ref, no such account, or the API's.
+func findAccount(ctx context.Context, c *client.Client, ref string) (billing.Account, error) {
+	ref = strings.TrimSpace(ref)
+	if _, err := strconv.ParseUint(ref, 10, 64); err == nil {
+		id, err := parseIDOf("account", ref)
+		if err != nil {
+			return billing.Account{}, err
+		}
+		a, err := get[accountView](ctx, c, idPath("/api/v1/accounts", id))
+		return a.Account, err
+	}
+	if ref == "" {
+		return billing.Account{}, fmt.Errorf("ACCOUNT is empty: give an account id, number (A-000042) or external id")
+	}
+	found, err := listAll[billing.Account](ctx, c, "/api/v1/accounts", url.Values{"q": {ref}})
+	if err != nil {
+		return billing.Account{}, err
+	}
+	var ext *billing.Account
+	for i, a := range found {
+		if a.Number == ref {
+			return a, nil
+		}
+		if a.ExternalID == ref && ext == nil {
+			ext = &found[i]
+		}
+	}
+	if ext != nil {
+		return *ext, nil
+	}
+	return billing.Account{}, fmt.Errorf("account %q: no account has this number or external id", ref)
+}
+
+// cell flattens text staff or a bank file entered (a payer on two lines of
+// a check scan, say) for a table or key-value cell; "-" if empty.
+func cell(s string) string {
+	return orDash(strings.Join(strings.Fields(s), " "))
+}
+
+// accountLabel names an account: "A-000042 Jane Doe (id 42)".
+func accountLabel(id int64, a *billing.Account) string {
+	if a == nil || a.ID != id {
+		return fmt.Sprintf("id %d", id)
+	}
+	return fmt.Sprintf("%s %s (id %d)", a.Number, cell(a.Name), a.ID)
 }

@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -23,34 +25,13 @@ func newImportCmd(g *globals) *cobra.Command {
 	accounts := &cobra.Command{
 		Use:   "accounts FILE.csv [--dry-run] [--skip-invalid]",
 		Short: "Import accounts with their services from CSV: the controller validates the whole file, then imports it",
-		Long: `Import accounts with their services from CSV, one row per service.
-
-The first line names the columns, in any order:
+		Long: `One row per service; the first line names the columns, in any order:
   ` + strings.Join(billing.ImportColumns(), ", ") + `
-external_id, name, account_type (a name) and currency are required. An account
-without services has one row with empty service columns; an account with
-several services repeats its account columns on each row, with the same
-external_id. plan is a plan's name, dates are YYYY-MM-DD, addresses are
-separated by spaces or ';'.
-
-The file is sent as it is: the controller parses it and checks every row (a
-dry run), and every problem it reports is printed with its line and column;
-if there is any, nothing is imported and the command exits 1 (with
---skip-invalid, the accounts with problems are skipped and the rest is
-imported). The file is then imported with an Idempotency-Key derived from
-its SHA-256 (and --skip-invalid and --chunk-size), and accounts and services
-that already exist are left alone, so re-running the command after an
-interruption creates nothing twice (a replay answers with the first result).`,
-		Example: `  tollgatectl import accounts customers.csv --dry-run
-  tollgatectl import accounts customers.csv
-  tollgatectl import accounts customers.csv --skip-invalid -o json
-
-  # customers.csv
-  external_id,name,email,account_type,currency,service_name,pop,plan,start_date,method,addresses
-  1042,Jane Doe,jane@example.net,residential,USD,home,north-1,Fiber 100,2025-01-15,routeros,100.64.1.20
-  1042,Jane Doe,jane@example.net,residential,USD,cabin,south-2,Fiber 100,2025-03-01,routeros,100.64.9.7
-  1043,ACME Corp,,commercial,USD,,,,,,`,
-		Args: cobra.ExactArgs(1),
+The controller checks the whole file first and every problem is printed with its
+line and column; then nothing is imported (--skip-invalid: the bad accounts are
+skipped). Re-running the command after an interruption creates nothing twice.`,
+		Example: `  tollgatectl import accounts customers.csv --dry-run`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if chunkSize < 1 {
 				return fmt.Errorf("--chunk-size %d must be at least 1", chunkSize)
@@ -163,12 +144,197 @@ func printImportResult(w io.Writer, g *globals, r billing.ImportResult, summary 
 		fmt.Fprintln(w, "dry run: nothing was written")
 		verb = "would be created"
 	}
-	k := newKV(w)
-	k.row("Rows", "%s", commas(int64(r.Rows)))
-	k.row("Accounts", "%s (%s %s, %s existing)", commas(int64(r.Accounts)), commas(int64(r.AccountsCreated)), verb, commas(int64(r.AccountsExisting)))
-	k.row("Services", "%s %s, %s existing", commas(int64(r.ServicesCreated)), verb, commas(int64(r.ServicesExisting)))
-	if r.Skipped > 0 || len(r.Errors) > 0 {
-		k.row("Skipped", "%s account(s) with problems (listed above)", commas(int64(r.Skipped)))
+	return printFields(w, "Rows", commas(int64(r.Rows)),
+		"Accounts", fmt.Sprintf("%s (%s %s, %s existing)", commas(int64(r.Accounts)), commas(int64(r.AccountsCreated)), verb, commas(int64(r.AccountsExisting))),
+		"Services", fmt.Sprintf("%s %s, %s existing", commas(int64(r.ServicesCreated)), verb, commas(int64(r.ServicesExisting))),
+		"Skipped", only(r.Skipped > 0 || len(r.Errors) > 0, commas(int64(r.Skipped))+" account(s) with problems (listed above)"))
+}
+
+// lineProblem is a problem with a line of an import file.
+type lineProblem struct {
+	Line    int    `json:"line"`
+	Column  string `json:"column,omitempty"`
+	Message string `json:"message"`
+	Warning bool   `json:"warning,omitempty"`
+}
+
+// batchImportView is batch import's JSON output.
+type batchImportView struct {
+	File     string                `json:"file"`
+	Rows     int                   `json:"rows"`
+	Problems []lineProblem         `json:"problems"`
+	Batch    *billing.PaymentBatch `json:"batch,omitempty"`
+}
+
+// printFileProblems prints problems with the file's lines.
+func printFileProblems(w io.Writer, ps []lineProblem) error {
+	t := newTable(w, "LINE", "COLUMN", "PROBLEM")
+	for _, p := range ps {
+		line := "-"
+		if p.Line > 0 {
+			line = strconv.Itoa(p.Line)
+		}
+		t.row(line, orDash(p.Column), cell(p.Message))
 	}
-	return k.flush()
+	return t.flush()
+}
+
+func newBatchImportCmd(g *globals) *cobra.Command {
+	var date, depositAccount, memo, idemKey string
+	var post bool
+	var batchID int64
+	cmd := &cobra.Command{
+		Use:   "import FILE.csv [--date YYYY-MM-DD] [--deposit-account TEXT] [--batch ID] [--post]",
+		Short: "Import a bank lockbox or check-scanner file as a deposit batch: check every row, open the batch, validate it, optionally post it",
+		Long: `The first line names the columns, in any case and order: ` + strings.Join(batchCSVColumns, ", ") + `
+(account and amount are required). The controller checks the whole file: every
+problem is printed with its line and column and nothing is added (the batch
+stays open: fix the file and run again with --batch N). Re-running the same
+import finds the same batch instead of entering the payments twice.`,
+		Example: `  tollgatectl batch import lockbox-2025-03-03.csv --date 2025-03-03 --post`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			nb, err := makeNewBatch(date, depositAccount, memo, true)
+			if err != nil {
+				return err
+			}
+			if len(idemKey) > 200 {
+				return fmt.Errorf("--idempotency-key is longer than 200 characters")
+			}
+			if batchID < 0 {
+				return fmt.Errorf("--batch %d is not a batch id", batchID)
+			}
+			return runBatchImport(cmd, g, args[0], nb, batchID, post, idemKey)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&date, "date", "", "deposit date YYYY-MM-DD; the payments are received on it (default: today)")
+	f.StringVar(&depositAccount, "deposit-account", "", "the bank account the deposit goes to")
+	f.StringVar(&memo, "memo", "", "note kept with the batch")
+	f.BoolVar(&post, "post", false, "post the batch if validation finds no error")
+	f.Int64Var(&batchID, "batch", 0, "add the file to this open batch instead of opening one")
+	f.StringVar(&idemKey, "idempotency-key", "", "base of the Idempotency-Keys to send (default: derived from the file and flags); re-run with the same key to retry safely")
+	return cmd
+}
+
+// importKey derives the base of an import's Idempotency-Keys from what it
+// sends.
+func importKey(data []byte, nb newBatch) string {
+	h := sha256.New()
+	h.Write(data)
+	fmt.Fprintf(h, "\x00%s\x00%s\x00%s", nb.DepositDate, nb.DepositAccount, nb.Memo)
+	return fmt.Sprintf("batch-import-%x", h.Sum(nil)[:16])
+}
+
+func runBatchImport(cmd *cobra.Command, g *globals, path string, nb newBatch, batchID int64, post bool, idemKey string) error {
+	ctx, out, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	view := batchImportView{File: path, Problems: []lineProblem{}}
+	base := idemKey
+	if base == "" {
+		base = importKey(data, nb)
+	}
+
+	// Open the batch (or take the one given): the one an earlier run of
+	// this import opened if there is one (the same key answers with the
+	// same batch). A replayed answer is the first one, so the batch is
+	// fetched afresh.
+	var b billing.PaymentBatch
+	if batchID == 0 {
+		if err := c.Do(ctx, http.MethodPost, "/api/v1/payment-batches", nil, base+"-open", nb, &b); err != nil {
+			return err
+		}
+		batchID = b.ID
+	}
+	if b, err = get[billing.PaymentBatch](ctx, c, idPath("/api/v1/payment-batches", batchID)); err != nil {
+		return err
+	}
+	if b.Status == billing.BatchPosted {
+		fmt.Fprintf(stderr, "%s was already imported and posted as batch %d\n", path, b.ID)
+		return printImported(out, g, view, b)
+	}
+
+	// The controller parses and checks the whole file, and adds all of it
+	// or nothing. The same key replays the first answer, so running the
+	// same import again adds nothing twice.
+	res, err := c.ImportBatchCSV(ctx, fmt.Sprintf("%s-import-%d", base, b.ID), b.ID, data, false)
+	if errs, ok := client.ImportErrors(err); ok {
+		view.Problems = problemsOf(errs)
+		view.Batch = &b
+		var perr error
+		if g.json() {
+			perr = printJSON(out, view)
+		} else {
+			perr = printFileProblems(out, view.Problems)
+		}
+		if perr != nil {
+			return perr
+		}
+		n := 0
+		for _, p := range view.Problems {
+			if !p.Warning {
+				n++
+			}
+		}
+		return fmt.Errorf("%s has %d problem(s); nothing was added to batch %d, which stays open: fix the file and run the same command with --batch %d",
+			path, n, b.ID, b.ID)
+	}
+	if err != nil {
+		return err
+	}
+	view.Rows = res.Rows
+	for _, w := range res.Warnings {
+		view.Problems = append(view.Problems, lineProblem{Line: w.Line, Column: w.Column, Message: w.Reason, Warning: true})
+	}
+	if len(view.Problems) > 0 && !g.json() {
+		if err := printFileProblems(out, view.Problems); err != nil {
+			return err
+		}
+		fmt.Fprintln(out)
+	}
+	if post {
+		if err := c.Do(ctx, http.MethodPost, idPath("/api/v1/payment-batches", b.ID, "/post"), nil, base+"-post", nil, nil); err != nil {
+			return fmt.Errorf("posting batch %d: %w\nsee tollgatectl batch validate %d", b.ID, err, b.ID)
+		}
+	}
+	if b, err = get[billing.PaymentBatch](ctx, c, idPath("/api/v1/payment-batches", b.ID)); err != nil {
+		return err
+	}
+	return printImported(out, g, view, b)
+}
+
+// problemsOf turns the problems of a refused import into the file's
+// problems; the API marks warnings with a "warning: " prefix.
+func problemsOf(errs []billing.ImportError) []lineProblem {
+	ps := make([]lineProblem, 0, len(errs))
+	for _, e := range errs {
+		p := lineProblem{Line: e.Line, Column: e.Column, Message: e.Reason}
+		if rest, ok := strings.CutPrefix(e.Reason, "warning: "); ok {
+			p.Warning = true
+			p.Message = strings.TrimPrefix(rest, billing.ImportError{Line: e.Line, Column: e.Column}.Error())
+		}
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+func printImported(w io.Writer, g *globals, view batchImportView, b billing.PaymentBatch) error {
+	if g.json() {
+		view.Batch = &b
+		return printJSON(w, view)
+	}
+	if b.Status == billing.BatchPosted {
+		fmt.Fprintf(w, "posted batch %d: %s payment(s) from %s, received on %s\n\n", b.ID, commas(int64(b.Count)), view.File, b.DepositDate)
+	} else {
+		fmt.Fprintf(w, "batch %d holds %s payment(s) from %s and is open; nothing is posted yet: post it with tollgatectl batch post %d\n\n",
+			b.ID, commas(int64(b.Count)), view.File, b.ID)
+	}
+	return printBatch(w, g, b, false)
 }

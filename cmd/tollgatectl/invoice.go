@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -23,11 +27,10 @@ func newInvoiceCmd(g *globals) *cobra.Command {
 
 func newInvoiceListCmd(g *globals) *cobra.Command {
 	return listCmd(g, listing[billing.Invoice]{
-		use:   "list [--account ACCOUNT] [--status open|paid|void] [--run ID]",
-		short: "List invoices (every page), by account, status or billing run",
-		example: `  tollgatectl invoice list --account 42
-  tollgatectl invoice list --run 7 --status open`,
-		path: "/api/v1/invoices",
+		use:     "list [--account ACCOUNT] [--status open|paid|void] [--run ID]",
+		short:   "List invoices (every page), by account, status or billing run",
+		example: `  tollgatectl invoice list --account 42`,
+		path:    "/api/v1/invoices",
 		params: []param{
 			{"account", "account_id", "only this account's invoices", accountParam},
 			{"status", "status", "only invoices in this status: open, paid, void", textParam},
@@ -48,15 +51,8 @@ func printInvoice(w io.Writer, g *globals, inv billing.Invoice) error {
 	if g.json() {
 		return printJSON(w, inv)
 	}
-	k := newKV(w)
-	k.row("Invoice", "%s (id %d)", inv.Number, inv.ID)
-	k.row("Account", "%d", inv.AccountID)
-	k.row("Status", "%s", inv.Status)
-	k.row("Period", "%s", inv.Period)
-	k.row("Issued", "%s", inv.IssueDate)
-	k.row("Due", "%s", inv.DueDate)
-	k.row("Delinquent from", "%s", dateOrDash(inv.DelinquencyDate))
-	if err := k.flush(); err != nil {
+	if err := printFields(w, "Invoice", fmt.Sprintf("%s (id %d)", inv.Number, inv.ID), "Account", inv.AccountID, "Status", inv.Status,
+		"Period", inv.Period, "Issued", inv.IssueDate, "Due", inv.DueDate, "Delinquent from", dateOrDash(inv.DelinquencyDate)); err != nil {
 		return err
 	}
 	fmt.Fprintln(w)
@@ -84,23 +80,90 @@ func printInvoice(w io.Writer, g *globals, inv billing.Invoice) error {
 }
 
 func newInvoiceVoidCmd(g *globals) *cobra.Command {
-	var reason, idemKey string
+	return changeCmd(g, change[billing.Invoice]{use: "void ID --reason TEXT", args: []string{"invoice"},
+		short:   "Void an open invoice (a reversing journal transaction; the invoice stays on record)",
+		example: `  tollgatectl invoice void 1001 --reason "billed twice after plan change"`,
+		method:  http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/invoices", ids[0], "/void") },
+		params: []param{{"reason", "reason", "why the invoice is voided, recorded (required)", textParam}},
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, inv billing.Invoice) error {
+			return sayf(cmd, "invoice %s (%s) is now %s\n", inv.Number, money(inv.Total, inv.Currency), inv.Status)
+		}})
+}
+
+func newInvoicePDFCmd(g *globals) *cobra.Command {
+	var file, message string
 	cmd := &cobra.Command{
-		Use:     "void ID --reason TEXT",
-		Short:   "Void an open invoice (a reversing journal transaction; the invoice stays on record)",
-		Example: `  tollgatectl invoice void 1001 --reason "billed twice after plan change"`,
+		Use:     "pdf ID --file PATH [--message TEXT]",
+		Short:   "Write an invoice as a PDF (with its remittance slip if the account type has one)",
+		Example: `  tollgatectl invoice pdf 1001 --file INV-001001.pdf`,
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "invoice", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			var inv billing.Invoice
-			body := map[string]string{"reason": reason}
-			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/invoices", id, "/void"), nil, orNewKey(idemKey), body, &inv); err != nil {
-				return err
+			q := url.Values{}
+			if strings.TrimSpace(message) != "" {
+				q.Set("message", message)
 			}
-			return g.say(cmd.OutOrStdout(), inv, "invoice %s (%s) is now %s\n", inv.Number, money(inv.Total, inv.Currency), inv.Status)
+			return downloadPDF(cmd, c, idPath("/api/v1/invoices", id, "/pdf"), q, file)
 		}),
 	}
-	cmd.Flags().StringVar(&reason, "reason", "", "why the invoice is voided (required; recorded)")
-	_ = cmd.MarkFlagRequired("reason")
-	addKeyFlag(cmd, &idemKey)
+	cmd.Flags().StringVar(&file, "file", "", "where to write the PDF (required; - for standard output)")
+	cmd.Flags().StringVar(&message, "message", "", "print this message instead of the account type's invoice message")
+	_ = cmd.MarkFlagRequired("file")
 	return cmd
+}
+
+// withStatementPDF gives "account statement" the flags --from, --to and
+// --file: with --file it writes the statement of [from, to] as a PDF, and
+// otherwise shows the ledger as before.
+func withStatementPDF(g *globals, cmd *cobra.Command) *cobra.Command {
+	var file, from, to string
+	show := cmd.RunE
+	cmd.Use = "statement ID [--file PATH [--from YYYY-MM-DD] [--to YYYY-MM-DD]]"
+	cmd.Short = "Show an account's ledger lines with the running balance, or write a statement PDF"
+	cmd.Example += "\n  tollgatectl account statement 42 --from 2026-01-01 --to 2026-03-31 --file statement-q1.pdf"
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if file == "" {
+			if from != "" || to != "" {
+				return fmt.Errorf("--from and --to choose the period of a statement PDF; give --file too")
+			}
+			return show(cmd, args)
+		}
+		q := url.Values{} // the controller reads the dates
+		for flag, v := range map[string]string{"from": from, "to": to} {
+			if v = strings.TrimSpace(v); v != "" {
+				q.Set(flag, v)
+			}
+		}
+		return withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
+			return downloadPDF(cmd, c, idPath("/api/v1/accounts", id, "/statement.pdf"), q, file)
+		})(cmd, args)
+	}
+	f := cmd.Flags()
+	f.StringVar(&file, "file", "", "write the statement as a PDF to this path (- for standard output)")
+	f.StringVar(&from, "from", "", "first day of the statement PDF (default: 90 days before --to)")
+	f.StringVar(&to, "to", "", "last day of the statement PDF (default: today)")
+	return cmd
+}
+
+// downloadPDF GETs a PDF from the API and writes it to file ("-": stdout).
+func downloadPDF(cmd *cobra.Command, c *client.Client, path string, q url.Values, file string) error {
+	data, err := c.GetFile(cmd.Context(), path, q)
+	if err != nil {
+		return err
+	}
+	if !bytes.HasPrefix(data, []byte("%PDF")) {
+		return fmt.Errorf("GET %s: the answer is not a PDF (%d bytes)", path, len(data))
+	}
+	if file == "-" {
+		_, err := rawOut(cmd.OutOrStdout()).Write(data)
+		return err
+	}
+	return saveFile(cmd, file, data)
+}
+
+// saveFile writes data to file and says so. Errors: the file system's.
+func saveFile(cmd *cobra.Command, file string, data []byte) error {
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		return err
+	}
+	return sayf(cmd, "wrote %s (%d bytes)\n", file, len(data))
 }

@@ -181,18 +181,14 @@ func printLifecycle(w io.Writer, g *globals, r client.LifecycleResult) error {
 	if err := t.flush(); err != nil {
 		return err
 	}
-	k := newKV(w)
-	if r.Preview {
-		k.row("Preview", "nothing was changed")
-	}
-	k.row("Effective", "%s", dateOrDash(p.Effective))
-	k.row("Net", "%s (%s)", money(p.Net, p.Currency), p.Invoicing)
+	fields := []any{"Preview", only(r.Preview, "nothing was changed"), "Effective", dateOrDash(p.Effective),
+		"Net", fmt.Sprintf("%s (%s)", money(p.Net, p.Currency), p.Invoicing)}
 	if pv := p.Preview; pv != nil {
-		k.row("Affects", "%d services of %d accounts (%d grandfathered); revenue per period %s → %s", pv.Services, pv.Accounts,
-			pv.Grandfathered, money(pv.RevenueBefore, p.Currency), money(pv.RevenueAfter, p.Currency))
+		fields = append(fields, "Affects", fmt.Sprintf("%d services of %d accounts (%d grandfathered); revenue per period %s → %s", pv.Services, pv.Accounts,
+			pv.Grandfathered, money(pv.RevenueBefore, p.Currency), money(pv.RevenueAfter, p.Currency)))
 	}
 	for _, why := range p.Why {
-		k.row("Why", "%s", why)
+		fields = append(fields, "Why", why)
 	}
-	return k.flush()
+	return printFields(w, fields...)
 }

@@ -26,16 +26,10 @@ func newPaymentCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func getPayment(ctx context.Context, c *client.Client, id int64) (billing.Payment, error) {
-	var p billing.Payment
-	err := c.Do(ctx, http.MethodGet, idPath("/api/v1/payments", id), nil, "", nil, &p)
-	return p, err
-}
-
 // paymentAccount fetches a payment's account for its number and name; the
 // payment is shown without them if that fails.
 func paymentAccount(ctx context.Context, c *client.Client, id int64) *billing.Account {
-	a, err := getAccount(ctx, c, id)
+	a, err := get[accountView](ctx, c, idPath("/api/v1/accounts", id))
 	if err != nil {
 		return nil
 	}
@@ -43,66 +37,31 @@ func paymentAccount(ctx context.Context, c *client.Client, id int64) *billing.Ac
 }
 
 func newPaymentAddCmd(g *globals) *cobra.Command {
-	var method, amount, reference, payer, date, memo, idemKey string
-	cmd := &cobra.Command{
-		Use:   "add ACCOUNT --method METHOD --amount AMOUNT [--reference REF] [--payer NAME] [--date YYYY-MM-DD] [--memo TEXT]",
-		Short: "Record a check, cash, wire, money order or other payment; it pays the oldest open invoices first",
-		Long: `Record a payment received by check, cash, wire, money order or other means.
-
-ACCOUNT is an account id, or an account number (A-000042) or external id.
-The amount is a decimal in the account's currency (49.99). The payment pays
-the account's open invoices, oldest due first; what is left over stays on
-the account as credit for its next invoices (or to refund). A check needs
-its check number (--reference). Card and ACH payments come through the
-payment gateway and are not recorded here.`,
-		Example: `  tollgatectl payment add 42 --method check --amount 49.99 --reference 1001 --payer "Jane Doe"
-  tollgatectl payment add A-000042 --method cash --amount 100 --date 2025-03-03 --memo "paid at the front desk"
-  tollgatectl payment add 42 --method wire --amount 250.00 --reference FT2503031234 -o json`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := parseDateFlag("date", date)
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			a, err := findAccount(cmd.Context(), c, args[0])
-			if err != nil {
-				return err
-			}
-			in := map[string]any{"method": strings.ToLower(strings.TrimSpace(method)), "amount": amount, "reference": reference, "payer": payer, "memo": memo}
-			if !d.IsZero() {
-				in["received_date"] = d
-			}
-			var p billing.Payment
-			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", a.ID, "/payments"), nil, orNewKey(idemKey), in, &p); err != nil {
-				return err
-			}
-			return printPayment(cmd.OutOrStdout(), g, p, &a)
-		},
-	}
-	f := cmd.Flags()
-	f.StringVar(&method, "method", "", "how it was paid: "+manualMethodList+" (required)")
-	f.StringVar(&amount, "amount", "", "amount in the account's currency, e.g. 49.99 (required)")
-	f.StringVar(&reference, "reference", "", "check number (required for a check), wire reference or receipt number")
-	f.StringVar(&payer, "payer", "", "who paid, as on the check")
-	f.StringVar(&date, "date", "", "date received YYYY-MM-DD (default: today in the account type's time zone)")
-	f.StringVar(&memo, "memo", "", "note kept with the payment")
-	_ = cmd.MarkFlagRequired("method")
-	_ = cmd.MarkFlagRequired("amount")
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+	return changeCmd(g, change[billing.Payment]{args: []string{"account"},
+		use:   "add ACCOUNT --method METHOD --amount AMOUNT [--reference REF] [--payer NAME] [--date YYYY-MM-DD] [--memo TEXT]",
+		short: "Record a check, cash, wire, money order or other payment; it pays the oldest open invoices first",
+		long: `The amount is a decimal in the account's currency. The payment pays the
+oldest open invoices first; what is left stays on the account as credit. Card
+and ACH payments come through the payment gateway instead.`,
+		example: `  tollgatectl payment add 42 --method check --amount 49.99 --reference 1001 --payer "Jane Doe"`,
+		method:  http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/accounts", ids[0], "/payments") },
+		params: []param{{"method", "method", "how it was paid: " + manualMethodList + " (required)", wordParam},
+			{"amount", "amount", "amount in the account's currency, e.g. 49.99 (required)", textParam},
+			{"reference", "reference", "check number (a check needs it), wire reference or receipt number", textParam},
+			{"payer", "payer", "who paid, as on the check", textParam},
+			{"date", "received_date", "date received YYYY-MM-DD (default: today in the account type's time zone)", dateParam},
+			{"memo", "memo", "note kept with the payment", textParam}},
+		print: func(cmd *cobra.Command, c *client.Client, _ []int64, p billing.Payment) error {
+			return printPayment(cmd.OutOrStdout(), g, p, paymentAccount(cmd.Context(), c, p.AccountID))
+		}})
 }
 
 func newPaymentListCmd(g *globals) *cobra.Command {
 	return listCmd(g, listing[billing.Payment]{
-		use:   "list [--account ACCOUNT] [--batch ID]",
-		short: "List payments (every page), by account or deposit batch",
-		example: `  tollgatectl payment list --account 42
-  tollgatectl payment list --batch 7 -o json`,
-		path: "/api/v1/payments",
+		use:     "list [--account ACCOUNT] [--batch ID]",
+		short:   "List payments (every page), by account or deposit batch",
+		example: `  tollgatectl payment list --account 42`,
+		path:    "/api/v1/payments",
 		params: []param{
 			{"account", "account_id", "only this account's payments", accountParam},
 			{"batch", "batch_id", "only the payments posted by this deposit batch", idParam},
@@ -128,7 +87,7 @@ func newPaymentShowCmd(g *globals) *cobra.Command {
 		Example: "  tollgatectl payment show 17",
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "payment", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			p, err := getPayment(cmd.Context(), c, id)
+			p, err := get[billing.Payment](cmd.Context(), c, idPath("/api/v1/payments", id))
 			if err != nil {
 				return err
 			}
@@ -145,31 +104,14 @@ func printPayment(w io.Writer, g *globals, p billing.Payment, a *billing.Account
 	if g.json() {
 		return printJSON(w, p)
 	}
-	k := newKV(w)
-	k.row("Payment", "%d", p.ID)
-	k.row("Account", "%s", accountLabel(p.AccountID, a))
-	k.row("Method", "%s", p.Method)
-	k.row("Reference", "%s", cell(p.Reference))
-	k.row("Payer", "%s", cell(p.Payer))
-	k.row("Amount", "%s", money(p.Amount, p.Currency))
-	k.row("Received", "%s", p.ReceivedDate)
 	status := string(p.Status)
 	if p.ReversedAt != nil {
-		status += " on " + p.ReversedAt.Local().Format(time.DateTime)
-		if p.ReversalNote != "" {
-			status += " (" + cell(p.ReversalNote) + ")"
-		}
+		status += " on " + p.ReversedAt.Local().Format(time.DateTime) + optionalText(" ", parens(oneLine(p.ReversalNote)))
 	}
-	k.row("Status", "%s", status)
-	if p.BatchID != nil {
-		k.row("Deposit batch", "%d", *p.BatchID)
-	}
-	if p.Refunded > 0 {
-		k.row("Refunded", "%s", money(p.Refunded, p.Currency))
-	}
-	k.row("Memo", "%s", cell(p.Memo))
-	k.row("Posted", "%s by %s", p.PostedAt.Local().Format(time.DateTime), orDash(p.PostedBy))
-	if err := k.flush(); err != nil {
+	if err := printFields(w, "Payment", p.ID, "Account", accountLabel(p.AccountID, a), "Method", p.Method, "Reference", cell(p.Reference),
+		"Payer", cell(p.Payer), "Amount", money(p.Amount, p.Currency), "Received", p.ReceivedDate, "Status", status,
+		"Deposit batch", orSkip(p.BatchID), "Refunded", only(p.Refunded > 0, money(p.Refunded, p.Currency)),
+		"Memo", cell(p.Memo), "Posted", p.PostedAt.Local().Format(time.DateTime)+" by "+orDash(p.PostedBy)); err != nil {
 		return err
 	}
 	if p.Status != billing.PaymentPosted {
@@ -199,26 +141,13 @@ func printPayment(w io.Writer, g *globals, p billing.Payment, a *billing.Account
 func newPaymentReverseCmd(g *globals) *cobra.Command {
 	var reason, fee, memo, idemKey string
 	cmd := &cobra.Command{
-		Use:   "reverse ID --reason nsf|chargeback|entry_error [--fee AMOUNT] [--memo TEXT]",
-		Short: "Reverse a payment (returned check, chargeback, entry error), optionally charging a returned-payment fee",
-		Long: `Reverse a posted payment: a returned (NSF) check, a chargeback, or a
-payment entered by mistake. The invoices it paid are open again, the
-account's other credit is applied to them, and --fee (a decimal in the
-payment's currency) is charged to the account as a returned-payment fee.`,
-		Example: `  tollgatectl payment reverse 17 --reason nsf --fee 25.00 --memo "returned by First Bank 2025-03-10"
-  tollgatectl payment reverse 18 --reason entry_error`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("payment", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		Use:     "reverse ID --reason nsf|chargeback|entry_error [--fee AMOUNT] [--memo TEXT]",
+		Short:   "Reverse a payment (returned check, chargeback, entry error), optionally charging a returned-payment fee",
+		Example: `  tollgatectl payment reverse 17 --reason nsf --fee 25.00 --memo "returned by First Bank 2025-03-10"`,
+		Args:    cobra.ExactArgs(1),
+		RunE: withID(g, "payment", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			ctx := cmd.Context()
-			before, err := getPayment(ctx, c, id)
+			before, err := get[billing.Payment](ctx, c, idPath("/api/v1/payments", id))
 			if err != nil {
 				return err
 			}
@@ -247,7 +176,7 @@ payment's currency) is charged to the account as a returned-payment fee.`,
 			}
 			fmt.Fprintln(out)
 			return printPayment(out, g, p, paymentAccount(ctx, c, p.AccountID))
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&reason, "reason", "", "why: nsf (returned check), chargeback, entry_error (required)")
@@ -263,26 +192,14 @@ func newPaymentRefundCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "refund ID --amount AMOUNT [--memo TEXT]",
 		Short: "Record money paid back out of a payment's unapplied credit",
-		Long: `Record a refund paid back to the payer (by check or cash, outside Tollgate)
-out of the part of a payment that is credit on the account. A card or ACH
-payment's refund goes back through the payment gateway, the ledger first: the
-amount is reserved, then the gateway is asked, then the refund is recorded. If
-the gateway does not answer, the refund stays pending and is settled
-automatically (see "tollgatectl payment refunds"). To take back a payment that
-paid invoices, reverse it instead.`,
+		Long: `Paid out of the part of a payment that is credit on the account. A card or ACH
+refund goes through the gateway (pending until it answers; see "payment
+refunds"). To take back a payment that paid invoices, reverse it.`,
 		Example: `  tollgatectl payment refund 17 --amount 10.00 --memo "refund check 5521"`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("payment", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		RunE: withID(g, "payment", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			ctx := cmd.Context()
-			before, err := getPayment(ctx, c, id)
+			before, err := get[billing.Payment](ctx, c, idPath("/api/v1/payments", id))
 			if err != nil {
 				return err
 			}
@@ -293,7 +210,7 @@ paid invoices, reverse it instead.`,
 			}
 			return g.say(cmd.OutOrStdout(), p, "refunded %s of payment %d; its unapplied credit is now %s\n",
 				money(p.Refunded+p.RefundReserved-before.Refunded-before.RefundReserved, p.Currency), p.ID, money(p.Unallocated, p.Currency))
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&amount, "amount", "", "amount paid back, in the payment's currency, e.g. 10.00 (required)")
@@ -305,11 +222,10 @@ paid invoices, reverse it instead.`,
 
 func newPaymentRefundsCmd(g *globals) *cobra.Command {
 	cmd := listCmd(g, listing[billing.Refund]{
-		use:   "refunds [--payment ID] [--status pending|completed|released] [--needs-attention]",
-		short: "List refunds: pending ones, and those recovery flagged for staff",
-		example: `  tollgatectl payment refunds --needs-attention
-  tollgatectl payment refunds --payment 17`,
-		path: "/api/v1/refunds",
+		use:     "refunds [--payment ID] [--status pending|completed|released] [--needs-attention]",
+		short:   "List refunds: pending ones, and those recovery flagged for staff",
+		example: `  tollgatectl payment refunds --needs-attention`,
+		path:    "/api/v1/refunds",
 		params: []param{
 			{"payment", "payment_id", "only this payment's refunds", idParam},
 			{"status", "status", "only refunds in this status: pending, completed or released", textParam},
@@ -326,11 +242,7 @@ func newPaymentRefundsCmd(g *globals) *cobra.Command {
 			return []any{r.ID, r.PaymentID, r.AccountID, money(r.Amount, r.Currency), r.Status, r.CreatedAt.Local().Format(time.DateTime), orDash(cell(r.GatewayRefund)), cell(note)}
 		},
 	})
-	cmd.Long = `List refunds. A card or ACH refund is reserved (pending) before the gateway is
-asked, then completed or released; one left pending by a crash is settled by
-the recovery job from what the gateway lists. --needs-attention lists the
-refunds it could not settle (no refund with their id at the gateway, and
-their idempotency key too old to send again): check the charge at the
-gateway.`
+	cmd.Long = `--needs-attention lists the refunds the recovery job could not settle with the
+gateway: check the charge there.`
 	return cmd
 }

@@ -28,8 +28,8 @@ import (
 func TestPaymentAndBatchArgumentErrors(t *testing.T) {
 	// Account 7 and payment 9 are in yen: no decimals. What the controller
 	// checks (a method, an amount in the account's currency, a check's
-	// number, a memo's length) is tested there (controller/api
-	// TestDecimalAmounts, TestManualPaymentIsChecked).
+	// number, a memo's length, a batch line) is tested there (controller/api
+	// TestDecimalAmounts, TestManualPaymentIsChecked, TestBatchLinesAreChecked).
 	f, url := newFakeAPI(t, map[string][]string{
 		"GET /api/v1/accounts/7": {`{"id":7,"number":"A-000007","currency":"JPY"}`},
 		"GET /api/v1/accounts":   {`{"items":[{"id":7,"number":"A-000007","external_id":"legacy-7","currency":"JPY"}],"next_after":0}`},
@@ -54,15 +54,9 @@ func TestPaymentAndBatchArgumentErrors(t *testing.T) {
 		{[]string{"batch", "open"}, `required flag(s) "date" not set`},
 		{[]string{"batch", "open", "--date", "2025-13-01"}, `--date "2025-13-01" is not a date`},
 		{[]string{"batch", "show", "0"}, `batch id "0" is not a positive number`},
-		{[]string{"batch", "add", "3", "--account", "A-000007", "--amount", "5"}, `--reference: a check needs its check number`},
-		{[]string{"batch", "add", "3", "--account", "A-000007", "--amount", "5", "--method", "ach"}, `--method: method "ach" is charged through the payment gateway`},
-		{[]string{"batch", "add", "3", "--account", "A-000007", "--amount", "5.5", "--method", "cash"}, `--amount: amount "5.5" has 1 decimal places but JPY has 0`},
-		{[]string{"batch", "add", "3", "--account", "A-000404", "--amount", "5", "--method", "cash"}, `--account: account "A-000404": no account has this number or external id`},
 		{[]string{"batch", "add", "3", "--amount", "5"}, `required flag(s) "account" not set`},
 		{[]string{"batch", "fix", "3", "2"}, `nothing to change`},
 		{[]string{"batch", "fix", "3", "x", "--amount", "1"}, `line "x" is not a positive number`},
-		{[]string{"batch", "fix", "3", "2", "--method", "wire", "--amount", "abc"}, `--amount: amount "abc" is not a decimal number`},
-		{[]string{"batch", "fix", "3", "2", "--account", " "}, `--account: the account (number, external id or id) is missing`},
 		{[]string{"batch", "remove", "3"}, `accepts 2 arg(s), received 1`},
 		{[]string{"batch", "validate", "abc"}, `batch id "abc" is not a positive number`},
 		{[]string{"batch", "post", "-1"}, `unknown shorthand flag`},
@@ -360,7 +354,7 @@ func TestBatchCommandsEndToEnd(t *testing.T) {
 	// Entering a deposit by hand.
 	out = c.ok("batch", "open", "--date", "2026-01-06", "--memo", "front desk")
 	expectOut(t, out, "opened batch 3 for the deposit of 2026-01-06")
-	c.fails(`--account: account "A-404": no account has this number or external id`, "batch", "add", "3", "--account", "A-404", "--amount", "5", "--reference", "1")
+	c.fails(`account "A-404": no account has this number, external id or id`, "batch", "add", "3", "--account", "A-404", "--amount", "5", "--reference", "1")
 	out = c.ok("batch", "add", "3", "--account", "legacy-1", "--amount", "10.00", "--reference", "3001")
 	expectOut(t, out, "added line 1 of batch 3: legacy-1 ("+jane.Number+" Jane Doe), check 3001, USD 10.00",
 		"line 1, reference: check 3001 from this payer was already posted as payment")

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 
@@ -46,17 +45,12 @@ func newPMAddCmd(g *globals) *cobra.Command {
 	var sandboxCard, exp, cvc, token, brand, last4, idemKey string
 	var makeDefault bool
 	cmd := &cobra.Command{
-		Use:   "add ACCOUNT (--token TOKEN --last4 NNNN --exp MM/YYYY | --sandbox-card NUMBER --exp MM/YYYY)",
-		Short: "Put a card on file: a token from the payment processor, or (sandbox gateway) a test card tokenized first",
-		Example: `  tollgatectl payment-method add 42 --sandbox-card 4242424242424242 --exp 12/2030 --default
-  tollgatectl payment-method add 42 --token pm_1Q... --brand visa --last4 4242 --exp 12/2030`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		Use:     "add ACCOUNT (--token TOKEN --last4 NNNN --exp MM/YYYY | --sandbox-card NUMBER --exp MM/YYYY)",
+		Short:   "Put a card on file: a token from the payment processor, or (sandbox gateway) a test card tokenized first",
+		Example: `  tollgatectl payment-method add 42 --sandbox-card 4242424242424242 --exp 12/2030 --default`,
+		Args:    cobra.ExactArgs(1),
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			month, year, err := parseExpiry(exp)
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
 			if err != nil {
 				return err
 			}
@@ -82,7 +76,7 @@ func newPMAddCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return printMethods(cmd, g, []billing.StoredMethod{m})
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&sandboxCard, "sandbox-card", "", "a test card number for the sandbox gateway (sent only to its tokenizer)")
@@ -202,7 +196,7 @@ func newDepositSlipCmd(g *globals) *cobra.Command {
 		Short:   "Write the deposit slip of one or more posted batches (PDF or CSV) to take to the bank",
 		Example: "  tollgatectl deposit-slip 12 13 --file deposit-2026-12-05.pdf",
 		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			q := make([]string, 0, len(args))
 			for _, a := range args {
 				id, err := parseIDOf("batch", a)
@@ -217,20 +211,12 @@ func newDepositSlipCmd(g *globals) *cobra.Command {
 					format = "csv"
 				}
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			data, err := c.GetFile(cmd.Context(), "/api/v1/deposit-slips", url.Values{"batch": q, "format": {format}})
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(file, data, 0o644); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d bytes)\n", file, len(data))
-			return nil
-		},
+			return saveFile(cmd, file, data)
+		}),
 	}
 	cmd.Flags().StringVar(&file, "file", "", "where to write the slip (required)")
 	cmd.Flags().StringVar(&format, "format", "", "pdf or csv (default: from the file name, else pdf)")

@@ -27,13 +27,9 @@ func newPKICmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "pki",
 		Short: "Certificates for the controller↔agent link (local; no API call)",
-		Long: `Certificates for the controller↔agent gRPC link, which uses mutual TLS.
-
-"pki init" creates a small CA and the controller's server certificate;
-"agent enroll POP" then issues each agent a client certificate that names its
-POP, and the controller serves an agent only that POP. These commands work on
-local files and never call the API. Keep ca-key.pem off the controller if you
-can: only "agent enroll" needs it.`,
+		Long: `The controller↔agent gRPC link uses mutual TLS: "pki init" makes a CA and the
+controller's certificate; "agent enroll POP" issues each agent a certificate
+naming its POP. Keep ca-key.pem off the controller if you can.`,
 	}
 
 	var dir string
@@ -43,19 +39,9 @@ can: only "agent enroll" needs it.`,
 	initCmd := &cobra.Command{
 		Use:   "init --dir DIR",
 		Short: "Create the agents' CA and the controller's certificate in DIR",
-		Long: `Create the agents' CA and the controller's certificate in DIR:
-
-  ca.pem               the CA certificate: the controller's grpc.tls.client_ca_file
-                       and every agent's controller.tls.ca_file
-  ca-key.pem           the CA's private key (mode 0600); "agent enroll" needs it
-  controller.pem       the controller's server certificate
-  controller-key.pem   its private key (mode 0600)
-
-The controller's certificate names every --controller-host (DNS names and IP
-addresses agents dial; default: this host's name, localhost, 127.0.0.1, ::1).
-An existing CA is never replaced unless --force: replacing it locks out every
-agent enrolled with it. "pki controller-cert" renews the controller's
-certificate from the existing CA.`,
+		Long: `Writes ca.pem (the controller's grpc.tls.client_ca_file and every agent's
+controller.tls.ca_file), ca-key.pem, controller.pem and controller-key.pem. An
+existing CA is replaced only with --force (that locks out its agents).`,
 		Example: `  tollgatectl pki init --dir /etc/tollgate/pki --controller-host controller.isp.example --controller-host 10.20.0.5`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -144,17 +130,8 @@ func newAgentCmd(g *globals) *cobra.Command {
 	enroll := &cobra.Command{
 		Use:   "enroll POP --pki-dir DIR --out DIR",
 		Short: "Issue the certificate of an agent for POP and print its config",
-		Long: `Issue the client certificate of an agent for POP, signed by the CA that
-"pki init" made in --pki-dir, and write into --out:
-
-  agent.pem       the agent's certificate; its identity names POP
-  agent-key.pem   its private key (mode 0600)
-  ca.pem          the CA, to check the controller's certificate
-
-The controller serves an agent with this certificate only POP's services and
-refuses it any other POP. Copy the three files to the agent's host and add the
-printed lines to its config (--config-dir names the directory they will live
-in there; default: --out).`,
+		Long: `Writes agent.pem, agent-key.pem and ca.pem into --out; the controller serves an
+agent with this certificate only POP's services.`,
 		Example: `  tollgatectl agent enroll north-tower-1 --pki-dir /etc/tollgate/pki --out ./north-tower-1 --config-dir /etc/tollgate/tls`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -52,12 +52,9 @@ func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "tollgatectl",
 		Short: "Manage Tollgate through the controller's admin API",
-		Long: `tollgatectl manages Tollgate through the controller's admin API.
-
-It needs the API's address (--server or TOLLGATE_SERVER) and an API token
-(--token, --token-file or TOLLGATE_TOKEN). Every change is sent with an
-Idempotency-Key, so a command that timed out can be re-run with the same
---idempotency-key without doing the change twice.`,
+		Long: `It needs the API's address (--server or TOLLGATE_SERVER) and a token (--token,
+--token-file or TOLLGATE_TOKEN). Changes are sent with an Idempotency-Key: re-run
+a command that timed out with the same --idempotency-key to retry it safely.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {

@@ -3,10 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/tollgate-isp/tollgate/controller/api/client"
@@ -29,12 +29,9 @@ func newSuspensionsCmd(g *globals) *cobra.Command {
 		Use:     "suspensions",
 		Aliases: []string{"suspension", "suspension-batch", "suspension-batches"},
 		Short:   "Review, approve or cancel the suspensions the blast-radius guard held for approval",
-		Long: `When one delinquency sweep would suspend more services at a POP than the
-blast-radius guard allows (a misconfigured account type or a payment feed
-that stopped can look like mass delinquency), its suspensions are held in a
-suspension batch until staff approve them (all or some accounts) or cancel
-them. Held accounts stay delinquent meanwhile. On approval, accounts that are
-still delinquent are suspended; those that paid meanwhile are skipped.`,
+		Long: `When a sweep would suspend more services at a POP than the blast-radius guard
+allows, its suspensions are held until staff approve (all or some) or cancel
+them; on approval, accounts that paid meanwhile are skipped.`,
 	}
 	cmd.AddCommand(newSuspensionsListCmd(g), newSuspensionsShowCmd(g), newSuspensionsDecideCmd(g, true), newSuspensionsDecideCmd(g, false))
 	return cmd
@@ -42,10 +39,9 @@ still delinquent are suspended; those that paid meanwhile are skipped.`,
 
 func newSuspensionsListCmd(g *globals) *cobra.Command {
 	return listCmd(g, listing[billing.SuspensionBatch]{
-		use:   "list [--status pending|decided]",
-		short: "List held suspension batches, newest first",
-		example: `  tollgatectl suspensions list --status pending
-  tollgatectl suspensions list -o json`,
+		use:     "list [--status pending|decided]",
+		short:   "List held suspension batches, newest first",
+		example: `  tollgatectl suspensions list --status pending`,
 		path:    "/api/v1/suspension-batches",
 		params:  []param{{"status", "status", "only batches in this status: pending (waiting for a decision) or decided", textParam}},
 		headers: "ID,SWEEP,STATUS,PENDING,CREATED,DECIDED BY,REASONS",
@@ -64,14 +60,13 @@ func printSuspensionBatch(w io.Writer, g *globals, b billing.SuspensionBatch) er
 	if g.json() {
 		return printJSON(w, b)
 	}
-	k := newKV(w)
-	k.row("Suspension batch", "%d (sweep %d)", b.ID, b.SweepID)
-	k.row("Status", "%s, %d of %d accounts pending", b.Status, b.Pending, len(b.Items))
-	k.row("Created", "%s", b.CreatedAt.Local().Format(time.RFC3339))
+	decided := any(skip{})
 	if b.DecidedAt != nil {
-		k.row("Decided", "%s by %s", b.DecidedAt.Local().Format(time.RFC3339), orDash(b.DecidedBy))
+		decided = localTime(*b.DecidedAt) + " by " + orDash(b.DecidedBy)
 	}
-	if err := k.flush(); err != nil {
+	if err := printFields(w, "Suspension batch", fmt.Sprintf("%d (sweep %d)", b.ID, b.SweepID),
+		"Status", fmt.Sprintf("%s, %d of %d accounts pending", b.Status, b.Pending, len(b.Items)), "Created", localTime(b.CreatedAt),
+		"Decided", decided); err != nil {
 		return err
 	}
 	if len(b.Reasons) > 0 {
@@ -171,11 +166,10 @@ func newNoticesCmd(g *globals) *cobra.Command {
 
 func newNoticesListCmd(g *globals) *cobra.Command {
 	return listCmd(g, listing[billing.Notice]{
-		use:   "list [--account ACCOUNT] [--status queued|sent|failed|superseded] [--kind reminder|suspended|restored]",
-		short: "List notices to subscribers (every page), oldest first, with their delivery status",
-		example: `  tollgatectl notices list --account 42
-  tollgatectl notices list --status failed`,
-		path: "/api/v1/notices",
+		use:     "list [--account ACCOUNT] [--status queued|sent|failed|superseded] [--kind reminder|suspended|restored]",
+		short:   "List notices to subscribers (every page), oldest first, with their delivery status",
+		example: `  tollgatectl notices list --account 42`,
+		path:    "/api/v1/notices",
 		params: []param{
 			{"account", "account_id", "only this account's notices", accountParam},
 			{"status", "status", "only notices in this status: queued, sent, failed, superseded", textParam},
@@ -203,25 +197,11 @@ func newNoticesListCmd(g *globals) *cobra.Command {
 }
 
 func newNoticesResendCmd(g *globals) *cobra.Command {
-	var idemKey string
-	cmd := &cobra.Command{
-		Use:   "resend ID",
-		Short: "Send a sent or failed notice again (queued at once; business hours still apply)",
-		Long: `Send a notice again: a sent or failed notice is queued at once with its
-attempts and last error cleared. Reminders and suspension notices still wait
-for the account type's business hours. A notice that is still queued is left
-as it is: it is on its way.`,
-		Example: "  tollgatectl notices resend 1042",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "notice", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			n, err := c.ResendNotice(cmd.Context(), orNewKey(idemKey), id)
-			if err != nil {
-				return err
-			}
-			return g.say(cmd.OutOrStdout(), n, "notice %d (%s to %s) is queued; next attempt at %s\n", n.ID, n.Kind, n.To,
-				n.NextAttemptAt.Local().Format(time.RFC3339))
-		}),
-	}
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+	return changeCmd(g, change[billing.Notice]{use: "resend ID", args: []string{"notice"},
+		short:   "Send a sent or failed notice again (queued at once; business hours still apply)",
+		example: "  tollgatectl notices resend 1042",
+		method:  http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/notices", ids[0], "/resend") },
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, n billing.Notice) error {
+			return sayf(cmd, "notice %d (%s to %s) is queued; next attempt at %s\n", n.ID, n.Kind, n.To, localTime(n.NextAttemptAt))
+		}})
 }

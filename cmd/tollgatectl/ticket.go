@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -22,16 +23,9 @@ func newTicketCmd(g *globals) *cobra.Command {
 		Use:     "ticket",
 		Aliases: []string{"tickets"},
 		Short:   "List, read, answer and close the support tickets subscribers open in the customer portal",
-		Long: `Subscribers open support tickets in the customer portal and reply there;
-staff answer them here. A ticket's status says whose turn it is:
-
-  open      waiting for staff (new, or the subscriber wrote last)
-  answered  staff replied last; waiting for the subscriber
-  closed    done; the subscriber reopens it by replying in the portal
-
-Replies are signed with the API token's name, which the subscriber sees.
-Answering and closing need a billing or admin token; reader tokens may list
-and read.`,
+		Long: `A ticket is open (waiting for staff), answered (waiting for the subscriber) or
+closed (the subscriber reopens it by replying). Replies are signed with the API
+token's name.`,
 	}
 	cmd.AddCommand(newTicketListCmd(g), newTicketShowCmd(g), newTicketReplyCmd(g), newTicketCloseCmd(g))
 	return cmd
@@ -39,12 +33,10 @@ and read.`,
 
 func newTicketListCmd(g *globals) *cobra.Command {
 	return listCmd(g, listing[billing.Ticket]{
-		use:   "list [--status open|answered|closed] [--account ACCOUNT]",
-		short: "List support tickets (every page), newest first, without their messages",
-		example: `  tollgatectl ticket list --status open
-  tollgatectl ticket list --account 42
-  tollgatectl ticket list -o json`,
-		path: "/api/v1/tickets",
+		use:     "list [--status open|answered|closed] [--account ACCOUNT]",
+		short:   "List support tickets (every page), newest first, without their messages",
+		example: `  tollgatectl ticket list --status open`,
+		path:    "/api/v1/tickets",
 		params: []param{
 			{"status", "status", "only tickets in this status: open (waiting for staff), answered (waiting for the subscriber) or closed", textParam},
 			{"account", "account_id", "only this account's tickets", accountParam},
@@ -66,28 +58,12 @@ func newTicketReplyCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "reply ID (--message TEXT | --file PATH)",
 		Short: "Answer a support ticket, signed with your API token's name; the ticket becomes answered",
-		Long: `Answer a support ticket: the message is added as yours (the API token's name
-is shown to the subscriber) and the ticket becomes answered, waiting for the
-subscriber. Give the message with --message (-m), or read it from a file with
---file; "--file -" (or "-m -") reads it from standard input, for messages of
-several lines. It is trimmed and may be at most 10000 characters.
-
-A closed ticket cannot be answered: the subscriber reopens it by replying in
-the portal.`,
-		Example: `  tollgatectl ticket reply 17 -m "A technician will visit tomorrow between 9 and 12."
-  tollgatectl ticket reply 17 --file answer.txt
-  printf 'Hello,\n\nyour line is fixed.\n' | tollgatectl ticket reply 17 --file -`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("ticket", args[0])
-			if err != nil {
-				return err
-			}
+		Long: `Give the message with --message, or --file ("-": standard input). A closed
+ticket cannot be answered.`,
+		Example: `  tollgatectl ticket reply 17 -m "A technician will visit tomorrow between 9 and 12."`,
+		Args:    cobra.ExactArgs(1),
+		RunE: withID(g, "ticket", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			msg, err := replyMessage(cmd, message, file)
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
 			if err != nil {
 				return err
 			}
@@ -99,7 +75,7 @@ the portal.`,
 				fmt.Fprintf(cmd.OutOrStdout(), "ticket %d answered; it waits for the subscriber now\n\n", tk.ID)
 			}
 			return printTicket(cmd.OutOrStdout(), g, tk)
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVarP(&message, "message", "m", "", `the message to the subscriber ("-": read it from standard input)`)
@@ -114,9 +90,7 @@ the portal.`,
 const maxMessageFile = 1 << 20
 
 // replyMessage is the message of "ticket reply": from --message, or read
-// from --file or standard input ("-"); trimmed, and checked as the
-// controller will check it, so a bad one is refused before anything is
-// sent.
+// from --file or standard input ("-"); the controller checks it.
 func replyMessage(cmd *cobra.Command, message, file string) (string, error) {
 	given := cmd.Flags().Changed("message")
 	switch {
@@ -146,40 +120,24 @@ func replyMessage(cmd *cobra.Command, message, file string) (string, error) {
 			return "", fmt.Errorf("reading the message: %w", err)
 		}
 		if len(b) > maxMessageFile {
-			return "", fmt.Errorf("the message is longer than %d characters", billing.MaxTicketBody)
+			return "", fmt.Errorf("the message is longer than %d bytes", maxMessageFile)
 		}
 		if !utf8.Valid(b) {
 			return "", fmt.Errorf("the message is not UTF-8 text")
 		}
 		message = string(b)
 	}
-	msg, err := billing.CheckTicketBody(message)
-	if err != nil {
-		return "", fmt.Errorf("%s", billing.ErrorMessage(err))
-	}
-	return msg, nil
+	return message, nil
 }
 
 func newTicketCloseCmd(g *globals) *cobra.Command {
-	var idemKey string
-	cmd := &cobra.Command{
-		Use:   "close ID",
-		Short: "Close a support ticket (closing a closed one changes nothing)",
-		Long: `Close a support ticket, recording your API token's name as who closed it.
-Closing a closed ticket changes nothing. The subscriber can reopen it by
-replying in the portal.`,
-		Example: "  tollgatectl ticket close 17",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "ticket", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			tk, err := c.CloseTicket(cmd.Context(), orNewKey(idemKey), id)
-			if err != nil {
-				return err
-			}
-			return g.say(cmd.OutOrStdout(), tk, "ticket %d (%s, account %s) is closed%s\n", tk.ID, oneLine(tk.Subject), tk.AccountNumber, closedBy(tk))
-		}),
-	}
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+	return changeCmd(g, change[billing.Ticket]{use: "close ID", args: []string{"ticket"},
+		short:   "Close a support ticket (closing a closed one changes nothing)",
+		example: "  tollgatectl ticket close 17",
+		method:  http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/tickets", ids[0], "/close") },
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, tk billing.Ticket) error {
+			return sayf(cmd, "ticket %d (%s, account %s) is closed%s\n", tk.ID, oneLine(tk.Subject), tk.AccountNumber, closedBy(tk))
+		}})
 }
 
 // closedBy is " by NAME at TIME" for a closed ticket.
@@ -198,10 +156,6 @@ func printTicket(w io.Writer, g *globals, tk billing.Ticket) error {
 	if g.json() {
 		return printJSON(w, tk)
 	}
-	k := newKV(w)
-	k.row("Ticket", "%d", tk.ID)
-	k.row("Subject", "%s", oneLine(tk.Subject))
-	k.row("Account", "%s (id %d)", tk.AccountNumber, tk.AccountID)
 	status := string(tk.Status)
 	switch tk.Status {
 	case billing.TicketOpen:
@@ -211,10 +165,8 @@ func printTicket(w io.Writer, g *globals, tk billing.Ticket) error {
 	case billing.TicketClosed:
 		status += closedBy(tk)
 	}
-	k.row("Status", "%s", status)
-	k.row("Opened", "%s", localTime(tk.CreatedAt))
-	k.row("Updated", "%s", localTime(tk.UpdatedAt))
-	if err := k.flush(); err != nil {
+	if err := printFields(w, "Ticket", tk.ID, "Subject", oneLine(tk.Subject), "Account", fmt.Sprintf("%s (id %d)", tk.AccountNumber, tk.AccountID),
+		"Status", status, "Opened", localTime(tk.CreatedAt), "Updated", localTime(tk.UpdatedAt)); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nMessages (%d):\n", len(tk.Messages))

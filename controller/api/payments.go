@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -325,20 +327,39 @@ func (s *Server) registerBatches(batches BatchStore) {
 		func(ctx context.Context, in *struct {
 			IDPath
 			Body struct {
-				Lines []billing.BatchLine `json:"lines" minItems:"1" maxItems:"20000" required:"true"`
+				Lines []batchLineIn `json:"lines" minItems:"1" maxItems:"20000" required:"true"`
 			}
 		}) (*body[billing.PaymentBatch], error) {
-			b, err := batches.AddBatchLines(ctx, in.ID, in.Body.Lines)
+			lines := make([]billing.BatchLine, len(in.Body.Lines))
+			for i, l := range in.Body.Lines {
+				var err error
+				if lines[i], err = s.batchLine(ctx, fmt.Sprintf("body.lines[%d]", i), l, nil); err != nil {
+					return nil, err
+				}
+			}
+			b, err := batches.AddBatchLines(ctx, in.ID, lines)
 			return wrap(s, "add-batch-lines", b, err)
 		})
 	huma.Register(api, op("update-batch-line", http.MethodPut, "/api/v1/payment-batches/{id}/lines/{line}",
 		"Correct one line of an open batch", RoleBilling, "payment batches"),
 		func(ctx context.Context, in *struct {
 			BatchLinePath
-			Body billing.BatchLine
+			Body batchLineIn
 		}) (*body[billing.PaymentBatch], error) {
-			in.Body.LineNo = in.LineNo
-			b, err := batches.UpdateBatchLine(ctx, in.ID, in.Body)
+			old, err := batches.Batch(ctx, in.ID)
+			if err != nil {
+				return nil, s.toHTTPError("update-batch-line", err)
+			}
+			i := slices.IndexFunc(old.Lines, func(l billing.BatchLine) bool { return l.LineNo == in.LineNo })
+			if i < 0 {
+				return nil, huma.Error404NotFound(fmt.Sprintf("batch %d has no line %d", in.ID, in.LineNo))
+			}
+			line, err := s.batchLine(ctx, "body", in.Body, &old.Lines[i])
+			if err != nil {
+				return nil, err
+			}
+			line.LineNo = in.LineNo
+			b, err := batches.UpdateBatchLine(ctx, in.ID, line)
 			return wrap(s, "update-batch-line", b, err)
 		})
 	huma.Register(api, op("remove-batch-line", http.MethodDelete, "/api/v1/payment-batches/{id}/lines/{line}",

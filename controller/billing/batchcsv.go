@@ -153,7 +153,7 @@ func ParseBatchCSV(r io.Reader) (BatchFile, error) {
 		}
 		row := BatchRow{Line: line, Account: get("account"), Method: PaymentMethod(strings.ToLower(get("method"))), Amount: get("amount"),
 			Reference: get("reference"), Payer: get("payer"), Memo: get("memo")}
-		for _, p := range row.check() {
+		for _, p := range row.Check() {
 			problem(line, p.Column, p.Reason)
 		}
 		f.Rows = append(f.Rows, row)
@@ -161,9 +161,10 @@ func ParseBatchCSV(r io.Reader) (BatchFile, error) {
 	return f, nil
 }
 
-// check reports every problem of the row that can be seen without the
-// account (Line is left 0); an empty method becomes check.
-func (r *BatchRow) check() []ImportError {
+// Check reports every problem of the row that can be seen without the
+// account (Line is left 0; Column names the field); an empty method
+// becomes check. A batch line sent as JSON is checked with it too.
+func (r *BatchRow) Check() []ImportError {
 	var ps []ImportError
 	textBad := map[string]bool{}
 	bad := func(col, reason string) {

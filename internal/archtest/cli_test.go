@@ -17,9 +17,11 @@ const (
 	// maxCLILines caps all of cmd/tollgatectl's non-test code. Issue 15's
 	// target is 4,000; this is the size reached so far. Lower it as code
 	// leaves; never raise it (5,273 before issue 16 added account edit
-	// and history and service move, edit and history: 5,509; the service
-	// lifecycle and plan prices: 5,720).
-	maxCLILines     = 5720
+	// and history and service move, edit and history: 5,509; then the
+	// batch-line, ticket, delivery and collection checks moved to the
+	// controller, one key/value printer and table-driven change commands,
+	// with the service lifecycle and plan price commands: 4,865).
+	maxCLILines     = 4865
 	maxCLIFileLines = 500 // any one of its files
 )
 

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate-isp/tollgate/controller/api/client"
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+func newAccountTypeCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "account-type",
+		Aliases: []string{"account-types", "at"},
+		Short:   "Create, list, show and update account types (billing profiles and their settings)",
+	}
+	cmd.AddCommand(newAccountTypeWriteCmd(g, false), newAccountTypeListCmd(g), newAccountTypeShowCmd(g), newAccountTypeWriteCmd(g, true))
+	return cmd
+}
+
+const accountTypeExample = `# residential.yaml
+name: residential
+billing_mode: fixed_day
+billing_day: 1
+invoice_lead_days: 10
+due_days: 14
+grace_days: 5
+delinquency_weekdays: [1, 2, 3, 4]    # Monday-Thursday
+holiday_calendars: [US]
+exclusions:
+  - {date: 2025-12-24, yearly: true, name: Christmas Eve}
+time_zone: America/Chicago
+min_delinquent_balance: 500           # minor units
+late_fee: {kind: flat, amount: 1000, after_days: 0}
+auto_suspend: true
+reactivation_rule: past_due
+default_delivery: email`
+
+// newAccountTypeWriteCmd is "create --file" or, with update, "update ID --file".
+func newAccountTypeWriteCmd(g *globals, update bool) *cobra.Command {
+	var file, idemKey string
+	cmd := &cobra.Command{
+		Use:   "create --file TYPE.yaml",
+		Short: "Create an account type from a YAML or JSON file of its settings",
+		Example: "  tollgatectl account-type create --file residential.yaml\n\n" +
+			"  " + strings.ReplaceAll(accountTypeExample, "\n", "\n  "),
+		Args: cobra.NoArgs,
+	}
+	if update {
+		cmd.Use, cmd.Short = "update ID --file TYPE.yaml", "Replace an account type's settings from a YAML or JSON file (every setting: unset ones take their defaults)"
+		cmd.Example = "  tollgatectl account-type update 1 --file type.json"
+		cmd.Args = cobra.ExactArgs(1)
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		var id int64
+		if update {
+			var err error
+			if id, err = parseIDOf("account type", args[0]); err != nil {
+				return err
+			}
+		}
+		data, contentType, err := readDocument(file)
+		if err != nil {
+			return err
+		}
+		c, err := g.client()
+		if err != nil {
+			return err
+		}
+		var out billing.AccountType
+		if update {
+			err = c.DoRaw(cmd.Context(), http.MethodPut, idPath("/api/v1/account-types", id), nil, orNewKey(idemKey), contentType, data, &out)
+		} else {
+			err = c.DoRaw(cmd.Context(), http.MethodPost, "/api/v1/account-types", nil, orNewKey(idemKey), contentType, data, &out)
+		}
+		if err != nil {
+			return err
+		}
+		return printAccountType(cmd.OutOrStdout(), g, out)
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "", "YAML or JSON file with the account type's settings (- for stdin)")
+	_ = cmd.MarkFlagRequired("file")
+	addKeyFlag(cmd, &idemKey)
+	return cmd
+}
+
+func newAccountTypeListCmd(g *globals) *cobra.Command {
+	return listCmd(g, listing[billing.AccountType]{
+		use: "list", short: "List account types with their main billing settings",
+		example: "  tollgatectl account-type list",
+		path:    "/api/v1/account-types",
+		headers: "ID,NAME,BILLING,LEAD,DUE,GRACE,TIME ZONE,AUTO-SUSPEND,DELIVERY",
+		row: func(t billing.AccountType) []any {
+			return []any{t.ID, t.Name, billingMode(t), t.InvoiceLeadDays, t.DueDays, t.GraceDays, t.TimeZone, yesNo(t.AutoSuspend), orDash(string(t.DefaultDelivery))}
+		},
+	})
+}
+
+func newAccountTypeShowCmd(g *globals) *cobra.Command {
+	return showCmd(g, "show ID", "Show an account type's billing settings",
+		"  tollgatectl account-type show 1\n  tollgatectl account-type show 1 -o json > type.json", "account type", "/api/v1/account-types", printAccountType)
+}
+
+func billingMode(t billing.AccountType) string {
+	if t.BillingMode == billing.BillingFixedDay {
+		return fmt.Sprintf("fixed day %d", t.BillingDay)
+	}
+	return string(t.BillingMode)
+}
+
+func printAccountType(w io.Writer, g *globals, t billing.AccountType) error {
+	if g.json() {
+		return printJSON(w, t)
+	}
+	days := make([]string, len(t.DelinquencyWeekdays))
+	for i, d := range t.DelinquencyWeekdays {
+		days[i] = d.String()[:3]
+	}
+	var ex []string
+	for _, e := range t.Exclusions {
+		s := e.Date.String()
+		if e.Yearly {
+			s = fmt.Sprintf("%02d-%02d yearly", e.Date.Month, e.Date.Day)
+		}
+		if e.Name != "" {
+			s += " (" + e.Name + ")"
+		}
+		ex = append(ex, s)
+	}
+	fee := map[billing.LateFeeKind]string{billing.LateFeeFlat: fmt.Sprintf("%d (minor units) %d days after due", t.LateFee.Amount, t.LateFee.AfterDays),
+		billing.LateFeePercent: fmt.Sprintf("%s%% of the open amount %d days after due", t.LateFee.Percent, t.LateFee.AfterDays)}[t.LateFee.Kind]
+	return printFields(w, "ID", t.ID, "Name", t.Name, "Billing", billingMode(t),
+		"Days", fmt.Sprintf("invoice %d days before the period, due %d days after issue, delinquent %d days after due", t.InvoiceLeadDays, t.DueDays, t.GraceDays),
+		"Delinquent on", orDash(strings.Join(days, ", ")), "Exclusions", orDash(strings.Join(ex, ", ")),
+		"Holiday calendars", orDash(strings.Join(t.HolidayCalendars, ", ")), "Date rule on issue", yesNo(t.ApplyDateRuleToIssue),
+		"Time zone", t.TimeZone, "Min delinquent balance", fmt.Sprintf("%d (minor units)", t.MinDelinquentBalance),
+		"Late fee", cmp.Or(fee, "none"), "Reconnection fee", fmt.Sprintf("%d (minor units)", t.ReconnectionFee),
+		"Auto-suspend", yesNo(t.AutoSuspend), "Reactivation", orDash(string(t.ReactivationRule)),
+		"Autopay retry days", orDash(ints(t.AutopayRetryDays)), "Reminder days before", orDash(ints(t.ReminderDaysBefore)),
+		"Business hours", fmt.Sprintf("%02d-%02d", t.BusinessHours.Start, t.BusinessHours.End), "Invoice message", orDash(t.InvoiceMessage),
+		"Remittance slip", yesNo(t.RemittanceSlip), "Default delivery", orDash(string(t.DefaultDelivery)))
+}
+
+func ints(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
+}
+
+func newPlanCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "plan",
+		Aliases: []string{"plans"},
+		Short:   "Create, list and show service plans (recurring prices)",
+	}
+	cmd.AddCommand(newPlanCreateCmd(g), newPlanListCmd(g), newPlanShowCmd(g))
+	return cmd
+}
+
+func newPlanCreateCmd(g *globals) *cobra.Command {
+	return changeCmd(g, change[billing.Plan]{use: "create --name NAME --price AMOUNT --currency CODE [--interval monthly] [--taxable]",
+		short:   "Create a plan: a price per billing interval in one currency",
+		example: `  tollgatectl plan create --name "Fiber 100" --price 49.99 --currency USD --interval monthly --taxable`,
+		method:  http.MethodPost, path: func([]int64) string { return "/api/v1/plans" },
+		params: []param{{"name", "name", "plan name, unique (required)", textParam},
+			{"price", "price", "price per interval as a decimal amount, e.g. 49.99 (required)", textParam},
+			{"currency", "currency", "ISO 4217 currency code, e.g. USD (required)", textParam},
+			{"interval", "interval", "billing interval: monthly (the default), quarterly, annual", textParam},
+			{"taxable", "taxable", "tax the plan's charges at the account's jurisdiction's rates", switchParam}},
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, p billing.Plan) error {
+			return printPlan(cmd.OutOrStdout(), g, p)
+		}})
+}
+
+// planColumns are a plan table's.
+const planColumns = "ID,NAME,PRICE,INTERVAL,TAXABLE"
+
+func planRow(p billing.Plan) []any {
+	return []any{p.ID, p.Name, money(p.Price, p.Currency), p.Interval, yesNo(p.Taxable)}
+}
+
+func printPlan(w io.Writer, g *globals, p billing.Plan) error {
+	if g.json() {
+		return printJSON(w, p)
+	}
+	return printList(w, g, []billing.Plan{p}, planColumns, planRow)
+}
+
+func newPlanListCmd(g *globals) *cobra.Command {
+	return listCmd(g, listing[billing.Plan]{use: "list", short: "List plans", example: "  tollgatectl plan list",
+		path: "/api/v1/plans", headers: planColumns, row: planRow})
+}
+
+func newPlanShowCmd(g *globals) *cobra.Command {
+	return showCmd(g, "show ID", "Show a plan", "  tollgatectl plan show 3", "plan", "/api/v1/plans", printPlan)
+}
+
+func newTaxRateCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "tax-rate",
+		Aliases: []string{"tax-rates"},
+		Short:   "Set and list the tax rates of tax jurisdictions",
+	}
+	set := changeCmd(g, change[billing.TaxRate]{use: "set --jurisdiction CODE --name NAME --rate FRACTION",
+		short:   "Create or replace one tax of a jurisdiction (the rate is a fraction: 0.0825 is 8.25%)",
+		example: `  tollgatectl tax-rate set --jurisdiction US-TX-AUSTIN --name "Texas sales tax" --rate 0.0625`,
+		method:  http.MethodPost, path: func([]int64) string { return "/api/v1/tax-rates" },
+		params: []param{{"jurisdiction", "jurisdiction", "jurisdiction code accounts name in tax_jurisdiction (required)", textParam},
+			{"name", "name", "tax name printed on invoices (required)", textParam},
+			{"rate", "rate", "rate as a decimal fraction: 0.0825 is 8.25% (required)", textParam}},
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, r billing.TaxRate) error {
+			return printList(cmd.OutOrStdout(), g, []billing.TaxRate{r}, taxRateColumns, taxRateRow)
+		}})
+	list := listCmd(g, listing[billing.TaxRate]{use: "list", short: "List tax rates by jurisdiction", example: "  tollgatectl tax-rate list",
+		path: "/api/v1/tax-rates", headers: taxRateColumns, row: taxRateRow})
+	cmd.AddCommand(set, list)
+	return cmd
+}
+
+const taxRateColumns = "JURISDICTION,NAME,RATE,PERCENT"
+
+func taxRateRow(r billing.TaxRate) []any { return []any{r.Jurisdiction, r.Name, r.Rate, r.Percent()} }

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate-isp/tollgate/controller/api/client"
+)
+
+// The generic commands. A listing GETs every page of a path, sends its
+// flags as query parameters and prints the items as JSON (-o json) or a
+// table; a show command GETs one thing; a change command sends its flags
+// as a JSON body. The controller checks what the flags hold and names a
+// bad one in its answer.
+
+// param is a flag a command sends as a query parameter or a field of its
+// JSON body (key); a usage ending in "(required)" makes the flag required.
+type param struct {
+	flag, key, usage string
+	kind             paramKind
+}
+
+type paramKind int
+
+const (
+	textParam    paramKind = iota // a string, sent trimmed if not empty
+	wordParam                     // a string sent trimmed and in lower case ("CHECK" is check)
+	dateParam                     // YYYY-MM-DD, sent if given
+	idParam                       // a number, sent if not 0
+	switchParam                   // a boolean flag, sent as true when given
+	accountParam                  // an account number, external id or id (accountFlag), sent as its id
+)
+
+// addParams adds the flags of ps to cmd; the function it returns reads the
+// flags given into values by key (resolving an account flag through c).
+// Errors: a --date that is no date, or resolving an account's.
+func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Client) (map[string]any, error) {
+	vals := make([]any, len(ps))
+	f := cmd.Flags()
+	for i, p := range ps {
+		switch p.kind {
+		case idParam:
+			vals[i] = f.Int64(p.flag, 0, p.usage)
+		case switchParam:
+			vals[i] = f.Bool(p.flag, false, p.usage)
+		case accountParam:
+			a := &accountFlag{}
+			addAccountFlag(cmd, a, p.usage)
+			vals[i] = a
+		default:
+			vals[i] = f.String(p.flag, "", p.usage)
+		}
+		if strings.HasSuffix(p.usage, "(required)") {
+			_ = cmd.MarkFlagRequired(p.flag)
+		}
+	}
+	return func(ctx context.Context, c *client.Client) (map[string]any, error) {
+		m := map[string]any{}
+		for i, p := range ps {
+			switch x := vals[i].(type) {
+			case *int64:
+				if *x != 0 {
+					m[p.key] = *x
+				}
+			case *bool:
+				if *x {
+					m[p.key] = true
+				}
+			case *accountFlag:
+				id, err := x.id(ctx, c)
+				if err != nil {
+					return nil, err
+				}
+				if id > 0 {
+					m[p.key] = id
+				}
+			case *string:
+				v := strings.TrimSpace(*x)
+				if p.kind == wordParam {
+					v = strings.ToLower(v)
+				}
+				if p.kind == dateParam && v != "" {
+					if _, err := parseDateFlag(p.flag, v); err != nil {
+						return nil, err
+					}
+				}
+				if v != "" {
+					m[p.key] = v
+				}
+			}
+		}
+		return m, nil
+	}
+}
+
+// asQuery is values as query parameters.
+func asQuery(m map[string]any) url.Values {
+	q := url.Values{}
+	for k, v := range m {
+		q.Set(k, fmt.Sprint(v))
+	}
+	return q
+}
+
+// listing describes a listing command.
+type listing[T any] struct {
+	use, short, example string
+	path                string  // GET, paged with after= and next_after
+	params              []param // flags sent as query parameters
+	// limit, if set, adds --limit N (this default) and shows one page of
+	// at most N items instead of every page.
+	limit   int
+	headers string        // the table's column headers, comma-separated
+	row     func(T) []any // one item's cells
+	// print, if set, prints the items instead of the table (JSON output
+	// still prints them as they are).
+	print func(w io.Writer, items []T) error
+}
+
+// listCmd makes a listing command.
+func listCmd[T any](g *globals, l listing[T]) *cobra.Command {
+	cmd := &cobra.Command{Use: l.use, Short: l.short, Example: l.example, Args: cobra.NoArgs}
+	query := addParams(cmd, l.params)
+	limit := &l.limit
+	if l.limit > 0 {
+		limit = cmd.Flags().Int("limit", l.limit, "how many to show")
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		c, err := g.client()
+		if err != nil {
+			return err
+		}
+		m, err := query(cmd.Context(), c)
+		if err != nil {
+			return err
+		}
+		q := asQuery(m)
+		var items []T
+		if l.limit > 0 {
+			q.Set("limit", strconv.Itoa(*limit))
+			var p pageOf[T]
+			err = c.Do(cmd.Context(), http.MethodGet, l.path, q, "", nil, &p)
+			items = p.Items
+		} else {
+			items, err = listAll[T](cmd.Context(), c, l.path, q)
+		}
+		if err != nil {
+			return err
+		}
+		if l.print != nil && !g.json() {
+			return l.print(cmd.OutOrStdout(), items)
+		}
+		return printList(cmd.OutOrStdout(), g, items, l.headers, l.row)
+	}
+	return cmd
+}
+
+// printList prints items as JSON (-o json), else as a table with these
+// comma-separated headers and one row per item.
+func printList[T any](w io.Writer, g *globals, items []T, headers string, row func(T) []any) error {
+	if g.json() {
+		if items == nil {
+			items = []T{}
+		}
+		return printJSON(w, items)
+	}
+	t := newTable(w, strings.Split(headers, ",")...)
+	for _, it := range items {
+		t.row(row(it)...)
+	}
+	return t.flush()
+}
+
+// showCmd is a command that GETs one thing by its id (path/ID) and prints
+// it with print (which also handles -o json).
+func showCmd[T any](g *globals, use, short, example, kind, path string, print func(io.Writer, *globals, T) error) *cobra.Command {
+	return &cobra.Command{
+		Use: use, Short: short, Example: example, Args: cobra.ExactArgs(1),
+		RunE: withID(g, kind, func(cmd *cobra.Command, c *client.Client, id int64) error {
+			v, err := get[T](cmd.Context(), c, idPath(path, id))
+			if err != nil {
+				return err
+			}
+			return print(cmd.OutOrStdout(), g, v)
+		}),
+	}
+}
+
+// change describes a command that sends one change: its arguments are ids
+// of these kinds (withIDs), its flags (params) are its JSON body, and the
+// answer is printed by print (-o json: as it is).
+type change[T any] struct {
+	use, short, long, example string
+	args                      []string // the kinds of the id arguments
+	method                    string
+	path                      func(ids []int64) string
+	params                    []param
+	print                     func(cmd *cobra.Command, c *client.Client, ids []int64, v T) error
+}
+
+// changeCmd makes a change command.
+func changeCmd[T any](g *globals, ch change[T]) *cobra.Command {
+	var key string
+	cmd := &cobra.Command{Use: ch.use, Short: ch.short, Long: ch.long, Example: ch.example, Args: cobra.ExactArgs(len(ch.args))}
+	body := addParams(cmd, ch.params)
+	addKeyFlag(cmd, &key)
+	cmd.RunE = withIDs(g, ch.args, func(cmd *cobra.Command, c *client.Client, ids []int64) error {
+		in, err := body(cmd.Context(), c)
+		if err != nil {
+			return err
+		}
+		var out T
+		var send any // no params: no body
+		if len(ch.params) > 0 {
+			send = in
+		}
+		if err := c.Do(cmd.Context(), ch.method, ch.path(ids), nil, orNewKey(key), send, &out); err != nil || g.json() {
+			return cmp.Or(err, printJSON(cmd.OutOrStdout(), out))
+		}
+		return ch.print(cmd, c, ids, out)
+	})
+	return cmd
+}
+
+// sayf prints a sentence to the command's output. Errors: the writer's.
+func sayf(cmd *cobra.Command, format string, a ...any) error {
+	_, err := fmt.Fprintf(cmd.OutOrStdout(), format, a...)
+	return err
+}
+
+// get GETs path into a T. Errors: the API's.
+func get[T any](ctx context.Context, c *client.Client, path string) (T, error) {
+	var v T
+	err := c.Do(ctx, http.MethodGet, path, nil, "", nil, &v)
+	return v, err
+}
