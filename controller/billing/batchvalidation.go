@@ -64,7 +64,7 @@ func ValidateBatch(b PaymentBatch, posted []PostedCheck) BatchValidation {
 		}
 		if l.AccountID != 0 && l.Method.Manual() && l.Amount > 0 {
 			// The same checks a single payment gets (lengths, largest amount).
-			p := NewPayment{AccountID: l.AccountID, Method: l.Method, Amount: l.Amount, Reference: l.Reference, Payer: l.Payer, Memo: l.Memo}
+			p := NewPayment{AccountID: l.AccountID, Method: l.Method, Amount: l.Amount, Reference: l.Reference, Payer: l.Payer, Memo: l.Memo, ApplyTo: l.ApplyTo}
 			if err := p.Validate(); err != nil && !(l.Method == PayCheck && l.Reference == "") {
 				bad(l, "line", ErrorMessage(err))
 			}
