@@ -82,6 +82,9 @@ type Deps struct {
 	// ServiceMoves enables service moves, edits in place (with If-Match)
 	// and the service history (nil: not served).
 	ServiceMoves ServiceMover
+	// Allocations enables re-allocating a payment between invoices and
+	// its allocation history (nil: not served).
+	Allocations AllocationStore
 }
 
 // Server is the admin API.
@@ -196,6 +199,9 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	}
 	if deps.ServiceMoves != nil {
 		s.registerServiceMoves(deps.ServiceMoves)
+	}
+	if deps.Allocations != nil {
+		s.registerAllocations(deps.Allocations)
 	}
 	routes := notePattern{mux}
 	s.keyStorage = keyStorages(s.api.OpenAPI())
