@@ -22,7 +22,7 @@ func newPaymentCmd(g *globals) *cobra.Command {
 		Short:   "Record, list, show, reverse and refund check, cash, wire, money order and other payments",
 	}
 	cmd.AddCommand(newPaymentAddCmd(g), newPaymentListCmd(g), newPaymentShowCmd(g), newPaymentReverseCmd(g), newPaymentRefundCmd(g),
-		newPaymentRefundsCmd(g))
+		newPaymentRefundsCmd(g), newPaymentReallocateCmd(g))
 	return cmd
 }
 
@@ -43,7 +43,7 @@ func paymentAccount(ctx context.Context, c *client.Client, id int64) *billing.Ac
 }
 
 func newPaymentAddCmd(g *globals) *cobra.Command {
-	var method, amount, reference, payer, date, memo, idemKey string
+	var method, amount, reference, payer, date, memo, applyTo, idemKey string
 	cmd := &cobra.Command{
 		Use:   "add ACCOUNT --method METHOD --amount AMOUNT [--reference REF] [--payer NAME] [--date YYYY-MM-DD] [--memo TEXT]",
 		Short: "Record a check, cash, wire, money order or other payment; it pays the oldest open invoices first",
@@ -76,6 +76,11 @@ payment gateway and are not recorded here.`,
 			if !d.IsZero() {
 				in["received_date"] = d
 			}
+			if applyTo != "" {
+				if in["apply_to"], err = parseApplyTo(applyTo); err != nil {
+					return err
+				}
+			}
 			var p billing.Payment
 			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", a.ID, "/payments"), nil, orNewKey(idemKey), in, &p); err != nil {
 				return err
@@ -90,6 +95,7 @@ payment gateway and are not recorded here.`,
 	f.StringVar(&payer, "payer", "", "who paid, as on the check")
 	f.StringVar(&date, "date", "", "date received YYYY-MM-DD (default: today in the account type's time zone)")
 	f.StringVar(&memo, "memo", "", "note kept with the payment")
+	f.StringVar(&applyTo, "apply-to", "", "invoices to pay first, INVOICE:AMOUNT,… (e.g. INV-000012:25.00); the rest pays the oldest")
 	_ = cmd.MarkFlagRequired("method")
 	_ = cmd.MarkFlagRequired("amount")
 	addKeyFlag(cmd, &idemKey)
