@@ -257,3 +257,40 @@ func TestBatchLineAppliedToChosenInvoices(t *testing.T) {
 		t.Fatalf("events %+v %v, want two dated on the deposit date by the poster", es, err)
 	}
 }
+
+// A payment applied to a chosen invoice is settled as any payment: money on
+// the invoice not yet due does not cure the past-due one; moving it there
+// does, in the reallocation's transaction.
+func TestChosenAllocationAndReallocationSettle(t *testing.T) {
+	t.Parallel()
+	c := newCollections(t, residential())
+	ctx := context.Background()
+	a, svc := c.account("pop-1")
+	pastDue := c.owe(a, billing.NewDate(2026, 12, 4), 5000)
+	notDue := c.owe(a, billing.NewDate(2026, 12, 28), 5000)
+	c.sweep(local(12, 14, 6), billing.SuspensionGuard{})
+	c.want(a, billing.AccountSuspended, "after the sweep")
+
+	p, err := c.db.PostPayment(ctx, billing.NewPayment{AccountID: a, Method: billing.PayCash, Amount: 5000,
+		ApplyTo: []billing.AllocationChoice{{Invoice: strconv.FormatInt(notDue, 10), Amount: 5000}}}, "user:alice", local(12, 14, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Allocations) != 1 || p.Allocations[0].InvoiceID != notDue {
+		t.Fatalf("allocations %+v, want all on the invoice not yet due", p.Allocations)
+	}
+	c.want(a, billing.AccountSuspended, "after paying the invoice not yet due")
+
+	if _, err := c.db.ReallocatePayment(ctx, p.ID, billing.Reallocation{From: strconv.FormatInt(notDue, 10), To: strconv.FormatInt(pastDue, 10), Amount: 5000},
+		"user:alice", local(12, 14, 11)); err != nil {
+		t.Fatal(err)
+	}
+	c.want(a, billing.AccountCurrent, "after moving the payment to the past-due invoice")
+	if c.desired(svc) != billing.StateActive {
+		t.Fatal("the reallocation did not restore service")
+	}
+	es, _ := c.db.AllocationEvents(ctx, p.ID)
+	if len(es) != 3 || es[1].EffectiveDate != billing.NewDate(2026, 12, 14) || es[1].Actor != "user:alice" {
+		t.Fatalf("events %+v, want the move dated 2026-12-14 by user:alice", es)
+	}
+}
