@@ -2,6 +2,7 @@ package billing
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -152,5 +153,29 @@ func TestPlanReallocation(t *testing.T) {
 				t.Fatalf("paid %v reopened %v, want %v %v", plan.Paid, plan.Reopened, tc.paid, tc.reopened)
 			}
 		})
+	}
+}
+
+func TestCheckBatchChoices(t *testing.T) {
+	b := PaymentBatch{Lines: []BatchLine{
+		{LineNo: 1, AccountID: 7, Amount: 500, ApplyTo: []AllocationChoice{{"INV-2", 300}}},
+		{LineNo: 2, AccountID: 7, Amount: 500, ApplyTo: []AllocationChoice{{"INV-2", 301}}}, // only 300 left after line 1
+		{LineNo: 3, AccountID: 7, Amount: 500, ApplyTo: []AllocationChoice{{"INV-2", 300}}},
+		{LineNo: 4, AccountID: 8, Amount: 500, ApplyTo: []AllocationChoice{{"INV-2", 10}}}, // another account's invoice
+		{LineNo: 5, AccountID: 8, Amount: 500},
+		{LineNo: 6, AccountID: 0, Amount: 500, ApplyTo: []AllocationChoice{{"INV-2", 10}}}, // unresolved: reported elsewhere
+	}}
+	open := map[int64][]OpenInvoice{7: {{1, "INV-1", 100}, {2, "INV-2", 600}}, 8: {{3, "INV-3", 100}}}
+	v := CheckBatchChoices(BatchValidation{Errors: []BatchProblem{}}, b, open)
+	var lines []string
+	for _, p := range v.Errors {
+		lines = append(lines, strconv.Itoa(p.LineNo)+" "+p.Field+": "+p.Message)
+	}
+	want := []string{
+		"2 apply_to: apply_to[0].amount 301 is more than the 300 still due on INV-2",
+		`4 apply_to: apply_to[0].invoice "INV-2" is not an open invoice of the payment's account`,
+	}
+	if v.OK || !slices.Equal(lines, want) {
+		t.Fatalf("problems\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
 }

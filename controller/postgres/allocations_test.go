@@ -230,7 +230,11 @@ func TestBatchLineAppliedToChosenInvoices(t *testing.T) {
 	if b, err = db.AddBatchLines(ctx, b.ID, []billing.BatchLine{bad}); err != nil || len(b.Lines[0].ApplyTo) != 1 {
 		t.Fatalf("add line: %+v %v", b.Lines, err)
 	}
-	if _, err := db.PostBatch(ctx, b.ID, "test", t0); billing.ErrorCode(err) != billing.EINVALID || !strings.Contains(billing.ErrorMessage(err), "line 1: apply_to[0].invoice") {
+	if v, err := db.ValidateBatch(ctx, b.ID); err != nil || v.OK || len(v.Errors) != 1 || v.Errors[0].LineNo != 1 || v.Errors[0].Field != "apply_to" ||
+		!strings.Contains(v.Errors[0].Message, `apply_to[0].invoice "INV-999999" is not an open invoice`) {
+		t.Fatalf("validation of a line choosing an unknown invoice: %+v %v", v, err)
+	}
+	if _, err := db.PostBatch(ctx, b.ID, "test", t0); billing.ErrorCode(err) != billing.EINVALID || !strings.Contains(billing.ErrorMessage(err), "apply_to[0].invoice") {
 		t.Fatalf("posting a line choosing an unknown invoice: %v", err)
 	}
 	if n := count(t, db, "payments"); n != 0 {

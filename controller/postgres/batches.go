@@ -192,7 +192,38 @@ func validateBatch(ctx context.Context, q querier, b billing.PaymentBatch) (bill
 			return billing.BatchValidation{}, err
 		}
 	}
-	return billing.ValidateBatch(b, posted), nil
+	v := billing.ValidateBatch(b, posted)
+	return checkBatchChoices(ctx, q, v, b)
+}
+
+// checkBatchChoices reads the open invoices of the accounts whose lines
+// chose invoices to pay, and checks those choices
+// ([billing.CheckBatchChoices]).
+func checkBatchChoices(ctx context.Context, q querier, v billing.BatchValidation, b billing.PaymentBatch) (billing.BatchValidation, error) {
+	var accounts []int64
+	for _, l := range b.Lines {
+		if len(l.ApplyTo) > 0 && l.AccountID != 0 && !slices.Contains(accounts, l.AccountID) {
+			accounts = append(accounts, l.AccountID)
+		}
+	}
+	if len(accounts) == 0 {
+		return v, nil
+	}
+	rows, err := q.Query(ctx, allocReadSQL, accounts)
+	if err != nil {
+		return v, err
+	}
+	items, err := pgx.CollectRows(rows, pgx.RowToStructByPos[openItem])
+	if err != nil {
+		return v, err
+	}
+	open := map[int64][]billing.OpenInvoice{}
+	for _, o := range items {
+		if !o.Credit {
+			open[o.Account] = append(open[o.Account], billing.OpenInvoice{InvoiceID: o.ID, Number: o.Number, Amount: o.Amount})
+		}
+	}
+	return billing.CheckBatchChoices(v, b, open), nil
 }
 
 // PostBatch validates an open batch and, if no line has an error, posts
