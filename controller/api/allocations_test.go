@@ -41,6 +41,15 @@ func newAllocationEnv(t *testing.T) (*env, int64, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	numbers := twoInvoices(t, db, a.ID)
+	return &env{t: t, url: hs.URL, db: db, logs: &syncBuffer{}}, a.ID, numbers
+}
+
+// twoInvoices issues account two invoices of 50.00 (due 2026-12-01 and
+// 2027-01-01), posted to the ledger, and returns their numbers.
+func twoInvoices(t *testing.T, db *postgres.DB, account int64) []string {
+	t.Helper()
+	ctx := context.Background()
 	var numbers []string
 	for _, due := range []string{"2026-12-01", "2027-01-01"} {
 		var n string
@@ -56,13 +65,13 @@ func newAllocationEnv(t *testing.T) (*env, int64, []string) {
 				INSERT INTO journal_entries (tx_id, entry_no, account_id, ledger, amount)
 				SELECT t.id, u.no, $1, u.ledger, u.amount FROM t,
 					(VALUES (1::smallint, 'accounts_receivable', 5000::bigint), (2::smallint, 'service_revenue', -5000::bigint)) u(no, ledger, amount)
-			) SELECT number FROM i`, a.ID, due).Scan(&n)
+			) SELECT number FROM i`, account, due).Scan(&n)
 		if err != nil {
 			t.Fatal(err)
 		}
 		numbers = append(numbers, n)
 	}
-	return &env{t: t, url: hs.URL, db: db, logs: &syncBuffer{}}, a.ID, numbers
+	return numbers
 }
 
 func TestPaymentApplyToAndReallocate(t *testing.T) {
@@ -165,5 +174,41 @@ func TestPaymentApplyToAndReallocate(t *testing.T) {
 		if !strings.Contains(doc, path) {
 			t.Errorf("openapi.json does not list %s", path)
 		}
+	}
+}
+
+// A gateway charge's chosen invoices are paid first when it succeeds.
+func TestGatewayChargeAppliedToChosenInvoices(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	setupAccount(t, e)
+	inv := twoInvoices(t, e.db, 1)
+	tok := tokenize(t, e, "4242 4242 4242 4242")
+	body := fmt.Sprintf(`{"token":%q,"kind":"card","brand":"visa","last4":"4242","exp_month":12,"exp_year":2030}`, tok["token"])
+	if r := e.do("POST", "/api/v1/accounts/1/payment-methods", billingToken, "m1", body); r.status != 200 {
+		t.Fatalf("add method: %d %s", r.status, r.body)
+	}
+	r := e.do("POST", "/api/v1/accounts/1/gateway-payments", billingToken, "c0", `{"amount":"30.00","apply_to":[{"invoice":"`+inv[1]+`","amount":"30.01"}]}`)
+	if r.status != 422 || !strings.Contains(string(r.body), "apply_to[0].amount") {
+		t.Fatalf("chosen amounts beyond the charge: %d %s", r.status, r.body)
+	}
+	var attempts int
+	_ = e.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM payment_attempts`).Scan(&attempts)
+	if attempts != 0 {
+		t.Fatalf("a refused charge wrote %d attempts", attempts)
+	}
+	r = e.do("POST", "/api/v1/accounts/1/gateway-payments", billingToken, "c1", `{"amount":"30.00","apply_to":[{"invoice":"`+inv[1]+`","amount":"20.00"}]}`)
+	a := r.json(t)
+	if r.status != 200 || a["status"] != "succeeded" || a["payment_id"] == nil {
+		t.Fatalf("charge: %d %s", r.status, r.body)
+	}
+	p := e.do("GET", fmt.Sprintf("/api/v1/payments/%v", a["payment_id"]), readerToken, "", "").json(t)
+	got := map[string]float64{}
+	for _, al := range p["allocations"].([]any) {
+		al := al.(map[string]any)
+		got[al["invoice_number"].(string)] = al["amount"].(float64)
+	}
+	if got[inv[0]] != 1000 || got[inv[1]] != 2000 {
+		t.Fatalf("allocations %v, want 2000 on the chosen %s and 1000 on %s", got, inv[1], inv[0])
 	}
 }

@@ -76,11 +76,15 @@ type AllocationChoice struct {
 
 // ChosenPayment is a payment whose money goes first to the invoices staff
 // chose (ApplyTo). Field names the list in errors ("apply_to",
-// "lines[3].apply_to").
+// "lines[3].apply_to"). BestEffort is for money already taken (a gateway
+// charge settling, perhaps days after it was asked for): a chosen invoice
+// no longer open is passed over and an amount beyond what is due, or what
+// the payment has left, is cut, instead of refusing the payment.
 type ChosenPayment struct {
-	PaymentID int64
-	Field     string
-	ApplyTo   []AllocationChoice
+	PaymentID  int64
+	Field      string
+	ApplyTo    []AllocationChoice
+	BestEffort bool
 }
 
 // maxChoices bounds one payment's chosen invoices.
@@ -140,6 +144,9 @@ func PlanChosenAllocations(credits []OpenCredit, invoices []OpenInvoice, chosen 
 		if ci >= 0 {
 			left = cs[ci].Amount
 		}
+		if ch.BestEffort {
+			ch.ApplyTo = bestEffort(ch.ApplyTo, left, open)
+		}
 		if err := CheckAllocationChoices(ch.Field, left, ch.ApplyTo); err != nil {
 			return nil, nil, err
 		}
@@ -160,4 +167,27 @@ func PlanChosenAllocations(credits []OpenCredit, invoices []OpenInvoice, chosen 
 	}
 	rest, full := PlanAllocations(cs, open)
 	return append(out, rest...), append(paid, full...), nil
+}
+
+// bestEffort cuts choices to what can be applied: open invoices only, each
+// amount within what is due on it (after the choices before it) and within
+// left, the payment's.
+func bestEffort(choices []AllocationChoice, left int64, invoices []OpenInvoice) []AllocationChoice {
+	due := map[int]int64{}
+	var out []AllocationChoice
+	for _, c := range choices {
+		k := slices.IndexFunc(invoices, func(inv OpenInvoice) bool { return inv.matches(c.Invoice) })
+		if k < 0 {
+			continue
+		}
+		if _, seen := due[k]; !seen {
+			due[k] = invoices[k].Amount
+		}
+		if take := min(c.Amount, due[k], left); take > 0 {
+			out = append(out, AllocationChoice{Invoice: c.Invoice, Amount: take})
+			due[k] -= take
+			left -= take
+		}
+	}
+	return out
 }

@@ -316,7 +316,7 @@ func (db *DB) postPayment(ctx context.Context, in billing.NewPayment, by string,
 	// The new payment is the account's newest credit: it pays what older
 	// credits leave open.
 	items = append(items, openItem{Credit: true, Account: in.AccountID, ID: pendingPayment, Amount: in.Amount})
-	allocs, allocArgs, err := planAllocations(items, chosenFor(pendingPayment, in.ApplyTo))
+	allocs, allocArgs, err := planAllocations(items, chosenFor(pendingPayment, in))
 	if err != nil {
 		return billing.Payment{}, false, err
 	}
@@ -406,7 +406,7 @@ func postPaymentTx(ctx context.Context, tx pgx.Tx, in billing.NewPayment, by str
 	if err != nil {
 		return p, mapError(err)
 	}
-	allocs, err := allocateAs(ctx, tx, allocStamp{day: p.ReceivedDate, by: by}, chosenFor(p.ID, in.ApplyTo), in.AccountID)
+	allocs, err := allocateAs(ctx, tx, allocStamp{day: p.ReceivedDate, by: by}, chosenFor(p.ID, in), in.AccountID)
 	return withAllocations(p, allocs), err
 }
 
@@ -491,12 +491,13 @@ func allocateAs(ctx context.Context, tx pgx.Tx, stamp allocStamp, chosen []billi
 	return out, err
 }
 
-// chosenFor is the choices of one payment (none without apply_to).
-func chosenFor(paymentID int64, applyTo []billing.AllocationChoice) []billing.ChosenPayment {
-	if len(applyTo) == 0 {
+// chosenFor is the choices of payment in, to be written as paymentID (none
+// without apply_to).
+func chosenFor(paymentID int64, in billing.NewPayment) []billing.ChosenPayment {
+	if len(in.ApplyTo) == 0 {
 		return nil
 	}
-	return []billing.ChosenPayment{{PaymentID: paymentID, Field: "apply_to", ApplyTo: applyTo}}
+	return []billing.ChosenPayment{{PaymentID: paymentID, Field: "apply_to", ApplyTo: in.ApplyTo, BestEffort: in.ApplyToBestEffort}}
 }
 
 // planAllocations matches credits to open invoices account by account

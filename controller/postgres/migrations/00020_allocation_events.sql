@@ -41,8 +41,12 @@ ORDER BY a.payment_id, a.invoice_id;
 -- A deposit batch line's chosen invoices ([{"invoice": "INV-000012",
 -- "amount": 2500}]), paid first when the batch posts.
 ALTER TABLE payment_batch_lines ADD COLUMN apply_to jsonb NOT NULL DEFAULT '[]';
+-- A gateway charge's chosen invoices, paid first (as far as they are still
+-- open) when the charge succeeds.
+ALTER TABLE payment_attempts ADD COLUMN apply_to jsonb NOT NULL DEFAULT '[]';
 
 -- +goose Down
+ALTER TABLE payment_attempts DROP COLUMN apply_to;
 ALTER TABLE payment_batch_lines DROP COLUMN apply_to;
 DROP TABLE allocation_events;
 DROP FUNCTION allocation_events_append_only;
