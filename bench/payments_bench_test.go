@@ -58,6 +58,9 @@ func seedAccounts(ctx context.Context, b *testing.B, db *postgres.DB, n int) {
 			SELECT account_id, 'check', 5000, 'USD', memo, effective_date, id, now(), 5000 FROM journal_transactions WHERE kind = 'payment_posted' ORDER BY id`,
 		`INSERT INTO payment_allocations (payment_id, invoice_id, amount)
 			SELECT p.id, i.id, 5000 FROM payments p JOIN invoices i ON i.account_id = p.account_id AND i.due_date = p.received_date`,
+		// Their history: one allocation event each.
+		`INSERT INTO allocation_events (payment_id, invoice_id, amount, kind, effective_date, actor)
+			SELECT a.payment_id, a.invoice_id, a.amount, 'applied', p.received_date, 'seed' FROM payment_allocations a JOIN payments p ON p.id = a.payment_id`,
 		`VACUUM ANALYZE`,
 	} {
 		if _, err := db.Pool.Exec(ctx, q); err != nil {

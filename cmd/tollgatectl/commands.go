@@ -37,6 +37,7 @@ const (
 	idParam                       // a number, sent if not 0
 	switchParam                   // a boolean flag, sent as true when given
 	accountParam                  // an account number, external id or id (accountFlag), sent as its id
+	applyToParam                  // INVOICE:AMOUNT,… sent as a list of {invoice, amount}
 )
 
 // addParams adds the flags of ps to cmd; the function it returns reads the
@@ -92,7 +93,13 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 						return nil, err
 					}
 				}
-				if v != "" {
+				if v != "" && p.kind == applyToParam {
+					list, err := parseApplyTo(v)
+					if err != nil {
+						return nil, err
+					}
+					m[p.key] = list
+				} else if v != "" {
 					m[p.key] = v
 				}
 			}

@@ -22,7 +22,7 @@ func newPaymentCmd(g *globals) *cobra.Command {
 		Short:   "Record, list, show, reverse and refund check, cash, wire, money order and other payments",
 	}
 	cmd.AddCommand(newPaymentAddCmd(g), newPaymentListCmd(g), newPaymentShowCmd(g), newPaymentReverseCmd(g), newPaymentRefundCmd(g),
-		newPaymentRefundsCmd(g))
+		newPaymentRefundsCmd(g), newPaymentReallocateCmd(g))
 	return cmd
 }
 
@@ -50,7 +50,8 @@ and ACH payments come through the payment gateway instead.`,
 			{"reference", "reference", "check number (a check needs it), wire reference or receipt number", textParam},
 			{"payer", "payer", "who paid, as on the check", textParam},
 			{"date", "received_date", "date received YYYY-MM-DD (default: today in the account type's time zone)", dateParam},
-			{"memo", "memo", "note kept with the payment", textParam}},
+			{"memo", "memo", "note kept with the payment", textParam},
+			{"apply-to", "apply_to", "invoices to pay first, INVOICE:AMOUNT,… (INV-000012:25.00); the rest pays the oldest", applyToParam}},
 		print: func(cmd *cobra.Command, c *client.Client, _ []int64, p billing.Payment) error {
 			return printPayment(cmd.OutOrStdout(), g, p, paymentAccount(cmd.Context(), c, p.AccountID))
 		}})

@@ -135,7 +135,7 @@ func newPaymentController(t *testing.T) (db *postgres.DB, url string, jane, bob 
 	}
 	t.Cleanup(db.Close)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := api.NewServer(api.Config{}, api.Deps{Services: db, Idempotency: db, Billing: db, Payments: db},
+	srv := api.NewServer(api.Config{}, api.Deps{Services: db, Idempotency: db, Billing: db, Payments: db, Allocations: db},
 		[]api.Token{api.NewToken("root", api.RoleAdmin, "test-token"), api.NewToken("viewer", api.RoleReader, "reader-token")},
 		clock.Real{}, quiet, nil)
 	hs := httptest.NewServer(srv.Handler())

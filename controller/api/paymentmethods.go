@@ -110,17 +110,22 @@ func (s *Server) registerPaymentMethods() {
 		func(ctx context.Context, in *struct {
 			IDPath
 			Body struct {
-				Amount          amountField `json:"amount" required:"true"`
-				PaymentMethodID int64       `json:"payment_method_id,omitempty" doc:"Default: the account's default method."`
+				Amount          amountField     `json:"amount" required:"true"`
+				PaymentMethodID int64           `json:"payment_method_id,omitempty" doc:"Default: the account's default method."`
+				ApplyTo         []applyToChoice `json:"apply_to,omitempty" maxItems:"100" doc:"Invoices the payment pays first, as far as they are still open when the charge succeeds; the rest pays the oldest."`
 			}
 		}) (*body[billing.PaymentAttempt], error) {
 			amount, err := s.accountAmount(ctx, "charge-payment-method", "body.amount", in.ID, in.Body.Amount)
 			if err != nil {
 				return nil, err
 			}
+			applyTo, err := s.applyToChoices(ctx, "charge-payment-method", in.ID, in.Body.ApplyTo)
+			if err != nil {
+				return nil, err
+			}
 			// The request's Idempotency-Key goes to the gateway too, so a retry
 			// can never charge twice.
-			a, err := s.charger.Charge(ctx, in.ID, in.Body.PaymentMethodID, amount, billing.TriggerStaff, idempotencyKeyFrom(ctx), nil, 1)
+			a, err := s.charger.ChargeApplied(ctx, in.ID, in.Body.PaymentMethodID, amount, idempotencyKeyFrom(ctx), applyTo)
 			if errors.Is(err, charge.ErrChargeUnsettled) {
 				s.log.Warn("charge left pending", "account_id", in.ID, "attempt_id", a.ID, "err", err)
 				return nil, huma.Error503ServiceUnavailable(fmt.Sprintf("%s (attempt %d); retry with the same Idempotency-Key, or see the account's payment attempts",

@@ -130,7 +130,8 @@ func (s *Server) registerPayments(payments PaymentStore) {
 			IDPath
 			Body struct {
 				billing.NewPayment
-				Amount amountField `json:"amount"`
+				Amount  amountField     `json:"amount"`
+				ApplyTo []applyToChoice `json:"apply_to,omitempty" maxItems:"100" doc:"Invoices staff chose to pay first, with their amounts; what is left pays the oldest open invoices."`
 			}
 		}) (*body[billing.Payment], error) {
 			np := in.Body.NewPayment
@@ -143,6 +144,9 @@ func (s *Server) registerPayments(payments PaymentStore) {
 			}
 			var err error
 			if np.Amount, err = s.accountAmount(ctx, "post-payment", "body.amount", in.ID, in.Body.Amount); err != nil {
+				return nil, err
+			}
+			if np.ApplyTo, err = s.applyToChoices(ctx, "post-payment", in.ID, in.Body.ApplyTo); err != nil {
 				return nil, err
 			}
 			if c := txClaimFrom(ctx); c != nil {

@@ -88,6 +88,9 @@ type Deps struct {
 	// PlanPrices enables plan price versions and retiring plans (nil: not
 	// served).
 	PlanPrices PlanPriceStore
+	// Allocations enables re-allocating a payment between invoices and
+	// its allocation history (nil: not served).
+	Allocations AllocationStore
 }
 
 // Server is the admin API.
@@ -208,6 +211,9 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	}
 	if deps.PlanPrices != nil {
 		s.registerPlanPrices(deps.PlanPrices)
+	}
+	if deps.Allocations != nil {
+		s.registerAllocations(deps.Allocations)
 	}
 	routes := notePattern{mux}
 	s.keyStorage = keyStorages(s.api.OpenAPI())

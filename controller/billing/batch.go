@@ -108,6 +108,9 @@ type BatchLine struct {
 	Reference string        `json:"reference,omitempty"`
 	Payer     string        `json:"payer,omitempty"`
 	Memo      string        `json:"memo,omitempty"`
+	// ApplyTo names the invoices of the line's account staff ticked, paid
+	// first (see [NewPayment].ApplyTo); checked when the batch posts.
+	ApplyTo []AllocationChoice `json:"apply_to,omitempty" maxItems:"100"`
 	// AccountID is the account the line resolved to (validation and after).
 	AccountID     int64  `json:"account_id,omitempty" readOnly:"true"`
 	AccountNumber string `json:"account_number,omitempty" readOnly:"true"`

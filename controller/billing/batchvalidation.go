@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -64,7 +65,7 @@ func ValidateBatch(b PaymentBatch, posted []PostedCheck) BatchValidation {
 		}
 		if l.AccountID != 0 && l.Method.Manual() && l.Amount > 0 {
 			// The same checks a single payment gets (lengths, largest amount).
-			p := NewPayment{AccountID: l.AccountID, Method: l.Method, Amount: l.Amount, Reference: l.Reference, Payer: l.Payer, Memo: l.Memo}
+			p := NewPayment{AccountID: l.AccountID, Method: l.Method, Amount: l.Amount, Reference: l.Reference, Payer: l.Payer, Memo: l.Memo, ApplyTo: l.ApplyTo}
 			if err := p.Validate(); err != nil && !(l.Method == PayCheck && l.Reference == "") {
 				bad(l, "line", ErrorMessage(err))
 			}
@@ -118,4 +119,42 @@ func (b PaymentBatch) CheckPostable() error {
 		return Errorf(EINVALID, "payment batch %d has no lines", b.ID)
 	}
 	return nil
+}
+
+// CheckBatchChoices adds to v an error for each line of b whose chosen
+// invoices (ApplyTo) [PlanChosenAllocations] would refuse, given open, the
+// open invoices of the lines' accounts (oldest due first), so that staff
+// see them when validating rather than when posting. Lines are taken in
+// order, each after the choices of the lines before it on the same account
+// (a refused line's choices are left out); a line with an error already
+// is not checked again.
+func CheckBatchChoices(v BatchValidation, b PaymentBatch, open map[int64][]OpenInvoice) BatchValidation {
+	chosen := map[int64][]ChosenPayment{}
+	for _, l := range b.Lines {
+		bad := slices.ContainsFunc(v.Errors, func(p BatchProblem) bool { return p.LineNo == l.LineNo })
+		if len(l.ApplyTo) == 0 || l.AccountID == 0 || bad {
+			continue
+		}
+		try := append(slices.Clone(chosen[l.AccountID]), ChosenPayment{PaymentID: int64(l.LineNo), Field: "apply_to", ApplyTo: l.ApplyTo})
+		var credits []OpenCredit
+		for _, c := range try {
+			credits = append(credits, OpenCredit{PaymentID: c.PaymentID, Amount: b.lineAmount(int(c.PaymentID))})
+		}
+		if _, _, err := PlanChosenAllocations(credits, open[l.AccountID], try); err != nil {
+			v.Errors = append(v.Errors, BatchProblem{LineNo: l.LineNo, Field: "apply_to", Message: ErrorMessage(err)})
+			continue
+		}
+		chosen[l.AccountID] = try
+	}
+	v.OK = len(v.Errors) == 0
+	return v
+}
+
+func (b PaymentBatch) lineAmount(lineNo int) int64 {
+	for _, l := range b.Lines {
+		if l.LineNo == lineNo {
+			return l.Amount
+		}
+	}
+	return 0
 }

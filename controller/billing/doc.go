@@ -25,8 +25,11 @@
 //     allocations go and the settlement that follows (which never suspends:
 //     the next sweep does); whether a payment settles at once is
 //     [SettlesOnPayment];
-//   - allocation ([PlanAllocations]), late fees ([LateFeeCutoff],
-//     [PlanLateFees]) and refunds ([CheckRefundable]);
+//   - allocation ([PlanAllocations]; staff's chosen invoices first,
+//     [PlanChosenAllocations]; a posted payment's allocation moved between
+//     open invoices, [PlanReallocation] — every change an append-only
+//     [AllocationEvent]), late fees ([LateFeeCutoff], [PlanLateFees]) and
+//     refunds ([CheckRefundable]);
 //   - deposit batches: validation ([ValidateBatch], [PaymentBatch.CheckLookups],
 //     [PaymentBatch.CheckPostable], [PaymentBatch.CheckChangeable]), the
 //     lockbox or check-scanner file's parsing ([ParseBatchCSV], fuzzed: it

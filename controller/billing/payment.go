@@ -53,6 +53,14 @@ type NewPayment struct {
 	// ReceivedDate defaults to today.
 	ReceivedDate Date   `json:"received_date,omitzero"`
 	Memo         string `json:"memo,omitempty"`
+	// ApplyTo names the invoices staff chose to pay, with how much of the
+	// payment each gets; they are paid first, what is left pays the oldest
+	// open invoices and any rest stays as credit. Empty: oldest first.
+	ApplyTo []AllocationChoice `json:"apply_to,omitempty" maxItems:"100"`
+	// ApplyToBestEffort applies ApplyTo as far as it still can (see
+	// [ChosenPayment].BestEffort): set for a gateway charge settling,
+	// whose money is taken whatever became of the invoices meanwhile.
+	ApplyToBestEffort bool `json:"-"`
 }
 
 // Validate checks a payment's own fields; whether the account exists is the
@@ -70,8 +78,10 @@ func (p *NewPayment) Validate() error {
 		return Errorf(EINVALID, "reference (the check number) is required for a check")
 	case len(p.Reference) > 100 || len(p.Payer) > 200 || len(p.Memo) > 500:
 		return Errorf(EINVALID, "reference, payer or memo is too long (100, 200, 500 characters)")
+	case p.ApplyToBestEffort:
+		return nil // cut to what can be applied when it is
 	}
-	return nil
+	return CheckAllocationChoices("apply_to", p.Amount, p.ApplyTo)
 }
 
 // Payment is a posted payment.

@@ -57,14 +57,17 @@ type PaymentAttempt struct {
 	// not yet known), processing (the gateway settles it later, as ACH
 	// debits; a webhook finishes it), succeeded, failed (declined) or error
 	// (the gateway refused the request: no money moved).
-	Status         string    `json:"status"`
-	FailureCode    string    `json:"failure_code,omitempty"`
-	FailureMessage string    `json:"failure_message,omitempty"`
-	PaymentID      *int64    `json:"payment_id,omitempty"`
-	InvoiceID      *int64    `json:"invoice_id,omitempty"`
-	AttemptNo      int       `json:"attempt_no"`
-	IdempotencyKey string    `json:"-"`
-	CreatedAt      time.Time `json:"created_at"`
+	Status         string `json:"status"`
+	FailureCode    string `json:"failure_code,omitempty"`
+	FailureMessage string `json:"failure_message,omitempty"`
+	PaymentID      *int64 `json:"payment_id,omitempty"`
+	InvoiceID      *int64 `json:"invoice_id,omitempty"`
+	// ApplyTo names the invoices the charge's payment pays first, as far
+	// as they are still open when it succeeds (the rest oldest first).
+	ApplyTo        []AllocationChoice `json:"apply_to,omitempty"`
+	AttemptNo      int                `json:"attempt_no"`
+	IdempotencyKey string             `json:"-"`
+	CreatedAt      time.Time          `json:"created_at"`
 	// NeedsAttention is set on a pending attempt whose outcome recovery
 	// cannot settle (its key is too old to re-send): staff check the
 	// gateway.
@@ -99,7 +102,8 @@ func EffectsOf(a PaymentAttempt, methodKind string) AttemptEffects {
 			method = PayACH
 		}
 		return AttemptEffects{MethodStatus: "active",
-			Payment: &NewPayment{AccountID: a.AccountID, Method: method, Amount: a.Amount, Reference: a.ChargeID, Memo: string(a.Trigger) + " charge"}}
+			Payment: &NewPayment{AccountID: a.AccountID, Method: method, Amount: a.Amount, Reference: a.ChargeID, Memo: string(a.Trigger) + " charge",
+				ApplyTo: a.ApplyTo, ApplyToBestEffort: true}}
 	case "failed":
 		return AttemptEffects{MethodStatus: "failing", Failure: a.FailureMessage}
 	}

@@ -69,6 +69,23 @@ func (s *Service) AddToken(ctx context.Context, accountID int64, pm payments.Pay
 // (recorded as an attempt with status error); ErrChargeUnsettled when the
 // gateway's answer is unknown (the attempt stays pending until recovery).
 func (s *Service) Charge(ctx context.Context, accountID, methodID, amount int64, trigger billing.AttemptTrigger, key string, invoiceID *int64, attemptNo int) (billing.PaymentAttempt, error) {
+	return s.charge(ctx, accountID, methodID, amount, trigger, key, invoiceID, attemptNo, nil)
+}
+
+// ChargeApplied is Charge by staff (attempt 1, no invoice) whose payment
+// pays the chosen invoices first, as far as they are still open when the
+// charge succeeds ([billing.ChosenPayment].BestEffort); the rest pays the
+// oldest. Errors: Charge's, and EINVALID naming apply_to when the chosen
+// amounts add up to more than amount.
+func (s *Service) ChargeApplied(ctx context.Context, accountID, methodID, amount int64, key string, applyTo []billing.AllocationChoice) (billing.PaymentAttempt, error) {
+	if err := billing.CheckAllocationChoices("apply_to", amount, applyTo); err != nil {
+		return billing.PaymentAttempt{}, err
+	}
+	return s.charge(ctx, accountID, methodID, amount, billing.TriggerStaff, key, nil, 1, applyTo)
+}
+
+func (s *Service) charge(ctx context.Context, accountID, methodID, amount int64, trigger billing.AttemptTrigger, key string, invoiceID *int64,
+	attemptNo int, applyTo []billing.AllocationChoice) (billing.PaymentAttempt, error) {
 	if amount <= 0 {
 		return billing.PaymentAttempt{}, billing.Errorf(billing.EINVALID, "amount %d must be positive (minor units)", amount)
 	}
@@ -84,7 +101,7 @@ func (s *Service) Charge(ctx context.Context, accountID, methodID, amount int64,
 		key = fmt.Sprintf("charge-%d-%d-%d", accountID, m.ID, s.clock.Now().UnixNano())
 	}
 	a := billing.PaymentAttempt{AccountID: accountID, PaymentMethodID: m.ID, Amount: amount, Currency: acct.Currency,
-		Trigger: trigger, Gateway: s.gw.Name(), InvoiceID: invoiceID, AttemptNo: attemptNo, IdempotencyKey: key}
+		Trigger: trigger, Gateway: s.gw.Name(), InvoiceID: invoiceID, AttemptNo: attemptNo, IdempotencyKey: key, ApplyTo: applyTo}
 	// The ledger first: the attempt is written pending, with its key,
 	// before the gateway is called.
 	rec, existing, err := s.store.BeginAttempt(ctx, a, s.clock.Now())

@@ -27,10 +27,11 @@ func (db *DB) BeginAttempt(ctx context.Context, a billing.PaymentAttempt, at tim
 		return out, false, billing.Errorf(billing.EINVALID, "a gateway charge needs an idempotency key")
 	}
 	out, err = scanAttempt(db.Pool.QueryRow(ctx, `INSERT INTO payment_attempts (account_id, payment_method_id, amount, currency, trigger,
-			gateway, status, invoice_id, attempt_no, idempotency_key, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10)
+			gateway, status, invoice_id, attempt_no, idempotency_key, created_at, apply_to)
+		VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10, $11)
 		ON CONFLICT (idempotency_key) DO NOTHING RETURNING `+attemptColumns,
-		a.AccountID, a.PaymentMethodID, a.Amount, a.Currency, a.Trigger, a.Gateway, a.InvoiceID, max(a.AttemptNo, 1), a.IdempotencyKey, at))
+		a.AccountID, a.PaymentMethodID, a.Amount, a.Currency, a.Trigger, a.Gateway, a.InvoiceID, max(a.AttemptNo, 1), a.IdempotencyKey, at,
+		applyToJSON(a.ApplyTo)))
 	if err == nil {
 		return out, false, nil
 	}

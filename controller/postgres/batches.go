@@ -47,7 +47,7 @@ func batchTx(ctx context.Context, q querier, id int64, lock bool) (billing.Payme
 	if err != nil {
 		return b, err
 	}
-	rows, err := q.Query(ctx, `SELECT l.line_no, l.account_ref, l.method, l.amount, l.reference, l.payer, l.memo,
+	rows, err := q.Query(ctx, `SELECT l.line_no, l.account_ref, l.method, l.amount, l.reference, l.payer, l.memo, l.apply_to,
 			coalesce(an.id, ae.id, ai.id, 0), coalesce(an.number, ae.number, ai.number, ''), coalesce(an.name, ae.name, ai.name, ''),
 			coalesce(an.currency, ae.currency, ai.currency, '')
 		FROM payment_batch_lines l
@@ -60,7 +60,7 @@ func batchTx(ctx context.Context, q querier, id int64, lock bool) (billing.Payme
 	}
 	b.Lines, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.BatchLine, error) {
 		var l billing.BatchLine
-		err := r.Scan(&l.LineNo, &l.Account, &l.Method, &l.Amount, &l.Reference, &l.Payer, &l.Memo, &l.AccountID, &l.AccountNumber, &l.AccountName, &l.Currency)
+		err := r.Scan(&l.LineNo, &l.Account, &l.Method, &l.Amount, &l.Reference, &l.Payer, &l.Memo, &l.ApplyTo, &l.AccountID, &l.AccountNumber, &l.AccountName, &l.Currency)
 		return l, err
 	})
 	if b.Lines == nil {
@@ -109,10 +109,10 @@ func (db *DB) AddBatchLines(ctx context.Context, batchID int64, lines []billing.
 		rows := make([][]any, len(lines))
 		for i, l := range lines {
 			l.Normalize()
-			rows[i] = []any{batchID, int32(next + i), l.Account, string(l.Method), l.Amount, l.Reference, l.Payer, l.Memo}
+			rows[i] = []any{batchID, int32(next + i), l.Account, string(l.Method), l.Amount, l.Reference, l.Payer, l.Memo, applyToJSON(l.ApplyTo)}
 		}
 		_, err = tx.CopyFrom(ctx, pgx.Identifier{"payment_batch_lines"},
-			[]string{"batch_id", "line_no", "account_ref", "method", "amount", "reference", "payer", "memo"}, pgx.CopyFromRows(rows))
+			[]string{"batch_id", "line_no", "account_ref", "method", "amount", "reference", "payer", "memo", "apply_to"}, pgx.CopyFromRows(rows))
 		return mapError(err)
 	})
 	if err != nil {
@@ -126,8 +126,16 @@ func (db *DB) AddBatchLines(ctx context.Context, batchID int64, lines []billing.
 func (db *DB) UpdateBatchLine(ctx context.Context, batchID int64, l billing.BatchLine) (billing.PaymentBatch, error) {
 	l.Normalize()
 	return db.changeLine(ctx, batchID, l.LineNo, `UPDATE payment_batch_lines SET account_ref = $3, method = $4, amount = $5,
-		reference = $6, payer = $7, memo = $8 WHERE batch_id = $1 AND line_no = $2`,
-		l.Account, string(l.Method), l.Amount, l.Reference, l.Payer, l.Memo)
+		reference = $6, payer = $7, memo = $8, apply_to = $9 WHERE batch_id = $1 AND line_no = $2`,
+		l.Account, string(l.Method), l.Amount, l.Reference, l.Payer, l.Memo, applyToJSON(l.ApplyTo))
+}
+
+// applyToJSON is a line's chosen invoices as stored (never SQL NULL).
+func applyToJSON(a []billing.AllocationChoice) []billing.AllocationChoice {
+	if a == nil {
+		return []billing.AllocationChoice{}
+	}
+	return a
 }
 
 // RemoveBatchLine deletes one line of an open batch.
@@ -184,7 +192,38 @@ func validateBatch(ctx context.Context, q querier, b billing.PaymentBatch) (bill
 			return billing.BatchValidation{}, err
 		}
 	}
-	return billing.ValidateBatch(b, posted), nil
+	v := billing.ValidateBatch(b, posted)
+	return checkBatchChoices(ctx, q, v, b)
+}
+
+// checkBatchChoices reads the open invoices of the accounts whose lines
+// chose invoices to pay, and checks those choices
+// ([billing.CheckBatchChoices]).
+func checkBatchChoices(ctx context.Context, q querier, v billing.BatchValidation, b billing.PaymentBatch) (billing.BatchValidation, error) {
+	var accounts []int64
+	for _, l := range b.Lines {
+		if len(l.ApplyTo) > 0 && l.AccountID != 0 && !slices.Contains(accounts, l.AccountID) {
+			accounts = append(accounts, l.AccountID)
+		}
+	}
+	if len(accounts) == 0 {
+		return v, nil
+	}
+	rows, err := q.Query(ctx, allocReadSQL, accounts)
+	if err != nil {
+		return v, err
+	}
+	items, err := pgx.CollectRows(rows, pgx.RowToStructByPos[openItem])
+	if err != nil {
+		return v, err
+	}
+	open := map[int64][]billing.OpenInvoice{}
+	for _, o := range items {
+		if !o.Credit {
+			open[o.Account] = append(open[o.Account], billing.OpenInvoice{InvoiceID: o.ID, Number: o.Number, Amount: o.Amount})
+		}
+	}
+	return billing.CheckBatchChoices(v, b, open), nil
 }
 
 // PostBatch validates an open batch and, if no line has an error, posts
@@ -268,11 +307,19 @@ func (db *DB) postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.Paymen
 	if err != nil {
 		return err
 	}
-	// The batch's payments are the newest credits, in line order.
+	// The batch's payments are the newest credits, in line order; the
+	// invoices staff ticked on a line are paid first.
+	var chosen []billing.ChosenPayment
 	for i, l := range b.Lines {
 		items = append(items, openItem{Credit: true, Account: l.AccountID, ID: payIDs[i], Amount: l.Amount})
+		if len(l.ApplyTo) > 0 {
+			chosen = append(chosen, billing.ChosenPayment{PaymentID: payIDs[i], Field: fmt.Sprintf("line %d: apply_to", l.LineNo), ApplyTo: l.ApplyTo})
+		}
 	}
-	allocs, allocArgs := planAllocations(items)
+	allocs, allocArgs, err := planAllocations(items, chosen)
+	if err != nil {
+		return err
+	}
 	allocated := make(map[int64]int64, len(allocs))
 	for _, a := range allocs {
 		allocated[a.payment] += a.Amount
@@ -312,7 +359,7 @@ func (db *DB) postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.Paymen
 		}
 	}
 	if len(allocs) > 0 {
-		if _, err := tx.Exec(ctx, allocWriteSQL, append(allocArgs, payIDs)...); err != nil {
+		if _, err := tx.Exec(ctx, allocWriteSQL, append(allocArgs, payIDs, pgDate(b.DepositDate), by)...); err != nil {
 			return err
 		}
 	}

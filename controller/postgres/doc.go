@@ -22,6 +22,13 @@
 // row, and enforcement through the one outbox writer (or, dated in the
 // future, into scheduled_enforcement for ApplyDueEnforcement).
 //
+// What a payment paid is kept as append-only allocation events
+// (allocation_events: applied, reallocated, reversed; dated and signed; the
+// database refuses to update or delete one), written in the same statement
+// as payment_allocations, their running total per payment and invoice, and
+// the payments' and invoices' own totals (allocated, paid); allocations.go
+// moves a payment between invoices and lists its events.
+//
 // The store returns plain data (billing types); invoice and statement
 // documents are assembled from it in package documents, which this package
 // does not import.

@@ -34,4 +34,11 @@ func checkAllocationTotals(t *testing.T, db *postgres.DB) {
 	if err != nil || bad != 0 {
 		t.Errorf("%d payments or invoices whose allocated/paid total disagrees with payment_allocations (err %v)", bad, err)
 	}
+	// payment_allocations is the running total of the allocation events.
+	err = db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM
+		(SELECT payment_id, invoice_id, sum(amount) AS sum FROM allocation_events GROUP BY payment_id, invoice_id) e
+		FULL JOIN payment_allocations a USING (payment_id, invoice_id) WHERE coalesce(e.sum, 0) <> coalesce(a.amount, 0)`).Scan(&bad)
+	if err != nil || bad != 0 {
+		t.Errorf("%d (payment, invoice) pairs whose allocation events do not sum to payment_allocations (err %v)", bad, err)
+	}
 }

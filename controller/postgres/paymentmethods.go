@@ -134,12 +134,12 @@ func (db *DB) SetAutopay(ctx context.Context, accountID int64, on bool, at time.
 }
 
 const attemptColumns = `id, account_id, payment_method_id, amount, currency, trigger, gateway, charge_id, status, failure_code,
-	failure_message, payment_id, invoice_id, attempt_no, idempotency_key, created_at, needs_attention`
+	failure_message, payment_id, invoice_id, attempt_no, idempotency_key, created_at, needs_attention, apply_to`
 
 func scanAttempt(row pgx.Row) (billing.PaymentAttempt, error) {
 	var a billing.PaymentAttempt
 	err := row.Scan(&a.ID, &a.AccountID, &a.PaymentMethodID, &a.Amount, &a.Currency, &a.Trigger, &a.Gateway, &a.ChargeID,
-		&a.Status, &a.FailureCode, &a.FailureMessage, &a.PaymentID, &a.InvoiceID, &a.AttemptNo, &a.IdempotencyKey, &a.CreatedAt, &a.NeedsAttention)
+		&a.Status, &a.FailureCode, &a.FailureMessage, &a.PaymentID, &a.InvoiceID, &a.AttemptNo, &a.IdempotencyKey, &a.CreatedAt, &a.NeedsAttention, &a.ApplyTo)
 	return a, err
 }
 

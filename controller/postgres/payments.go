@@ -60,7 +60,8 @@ const insertPaymentSQL = insertPaymentCTEs + ` SELECT * FROM p`
 // its journal transaction and entries and the allocations planned before it
 // existed: $16 payments, $17 invoices, $18 amounts; the invoices $19 become
 // paid. The new payment's own share ($14) is written with it, so its row is
-// never updated in the transaction that inserts it.
+// never updated in the transaction that inserts it. Each allocation is also
+// an allocation event, effective on the received date, by the poster.
 //
 //	$1 account  $2 method  $3 amount  $4 reference  $5 payer  $6 received date
 //	$7 memo  $8 now  $9 journal memo  $10 posted by  $11 journal kind
@@ -82,6 +83,9 @@ const postPaymentSQL = `WITH t AS (
 	), ins AS (
 		INSERT INTO payment_allocations (payment_id, invoice_id, amount) SELECT * FROM a
 		ON CONFLICT (payment_id, invoice_id) DO UPDATE SET amount = payment_allocations.amount + EXCLUDED.amount
+	), ev AS (
+		INSERT INTO allocation_events (payment_id, invoice_id, amount, kind, effective_date, actor)
+		SELECT payment_id, invoice_id, amount, 'applied', $6, $10 FROM a
 	), pay AS (
 		UPDATE payments o SET allocated = o.allocated + s.sum
 		FROM (SELECT payment_id, sum(amount)::bigint AS sum FROM a WHERE payment_id <> $15 GROUP BY payment_id) s
@@ -312,7 +316,10 @@ func (db *DB) postPayment(ctx context.Context, in billing.NewPayment, by string,
 	// The new payment is the account's newest credit: it pays what older
 	// credits leave open.
 	items = append(items, openItem{Credit: true, Account: in.AccountID, ID: pendingPayment, Amount: in.Amount})
-	allocs, allocArgs := planAllocations(items)
+	allocs, allocArgs, err := planAllocations(items, chosenFor(pendingPayment, in))
+	if err != nil {
+		return billing.Payment{}, false, err
+	}
 	var own int64
 	for i, id := range allocArgs[0].([]int64) {
 		if id == pendingPayment {
@@ -399,7 +406,7 @@ func postPaymentTx(ctx context.Context, tx pgx.Tx, in billing.NewPayment, by str
 	if err != nil {
 		return p, mapError(err)
 	}
-	allocs, err := allocate(ctx, tx, in.AccountID)
+	allocs, err := allocateAs(ctx, tx, allocStamp{day: p.ReceivedDate, by: by}, chosenFor(p.ID, in), in.AccountID)
 	return withAllocations(p, allocs), err
 }
 
@@ -417,14 +424,21 @@ const allocReadSQL = `
 	FROM invoices WHERE account_id = ANY($1) AND status = 'open' AND paid < total
 	ORDER BY account_id, due_date, id)`
 
-// allocWriteSQL stores allocations ($1 payments, $2 invoices, $3 amounts),
-// adds them to the payments' and invoices' running totals (except for the
-// payments $5, written with theirs), and marks the invoices $4 paid.
+// allocWriteSQL stores allocations ($1 payments, $2 invoices, $3 amounts)
+// with their allocation events (effective on $6, or without it when both
+// the payment and the invoice existed; by $7), adds them to the payments'
+// and invoices' running totals (except for the payments $5, written with
+// theirs), and marks the invoices $4 paid.
 const allocWriteSQL = `WITH a AS (
 		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS a(payment_id, invoice_id, amount)
 	), ins AS (
 		INSERT INTO payment_allocations (payment_id, invoice_id, amount) SELECT * FROM a
 		ON CONFLICT (payment_id, invoice_id) DO UPDATE SET amount = payment_allocations.amount + EXCLUDED.amount
+	), ev AS (
+		INSERT INTO allocation_events (payment_id, invoice_id, amount, kind, effective_date, actor)
+		SELECT a.payment_id, a.invoice_id, a.amount, 'applied', coalesce($6::date,
+			(SELECT greatest(p.received_date, i.issue_date) FROM payments p, invoices i WHERE p.id = a.payment_id AND i.id = a.invoice_id)), $7
+		FROM a
 	), pay AS (
 		UPDATE payments p SET allocated = p.allocated + s.sum
 		FROM (SELECT payment_id, sum(amount)::bigint AS sum FROM a WHERE payment_id <> ALL($5) GROUP BY payment_id) s
@@ -444,8 +458,23 @@ type openItem struct {
 // allocate applies the unallocated payment amounts of the given accounts
 // to their open invoices, oldest due first, and marks fully paid invoices
 // paid: two statements however many accounts. The caller holds the
-// accounts' row locks. It returns the allocations it made.
+// accounts' row locks. It returns the allocations it made. Their events
+// are effective when both the payment and the invoice existed, by
+// "system" (credit applied to new invoices by a billing run).
 func allocate(ctx context.Context, tx pgx.Tx, accountIDs ...int64) ([]allocation, error) {
+	return allocateAs(ctx, tx, allocStamp{by: "system"}, nil, accountIDs...)
+}
+
+// allocStamp dates and signs allocation events: day (zero: when both the
+// payment and the invoice existed) and the actor.
+type allocStamp struct {
+	day billing.Date
+	by  string
+}
+
+// allocateAs is allocate with the events' stamp and staff's choices
+// (applied first; EINVALID naming the field of a bad choice).
+func allocateAs(ctx context.Context, tx pgx.Tx, stamp allocStamp, chosen []billing.ChosenPayment, accountIDs ...int64) ([]allocation, error) {
 	rows, err := tx.Query(ctx, allocReadSQL, accountIDs)
 	if err != nil {
 		return nil, err
@@ -454,31 +483,49 @@ func allocate(ctx context.Context, tx pgx.Tx, accountIDs ...int64) ([]allocation
 	if err != nil {
 		return nil, err
 	}
-	out, args := planAllocations(items)
-	if len(out) == 0 {
-		return nil, nil
+	out, args, err := planAllocations(items, chosen)
+	if err != nil || len(out) == 0 {
+		return nil, err
 	}
-	_, err = tx.Exec(ctx, allocWriteSQL, append(args, []int64{})...)
+	_, err = tx.Exec(ctx, allocWriteSQL, append(args, []int64{}, pgDate(stamp.day), stamp.by)...)
 	return out, err
 }
 
+// chosenFor is the choices of payment in, to be written as paymentID (none
+// without apply_to).
+func chosenFor(paymentID int64, in billing.NewPayment) []billing.ChosenPayment {
+	if len(in.ApplyTo) == 0 {
+		return nil
+	}
+	return []billing.ChosenPayment{{PaymentID: paymentID, Field: "apply_to", ApplyTo: in.ApplyTo, BestEffort: in.ApplyToBestEffort}}
+}
+
 // planAllocations matches credits to open invoices account by account
-// through the core's [billing.PlanAllocations] (oldest credit to oldest
-// invoice first), and returns the allocations with the first four
-// arguments of allocWriteSQL. Invoices come ordered as allocReadSQL orders
-// them; credits in any order.
-func planAllocations(items []openItem) ([]allocation, []any) {
+// through the core's [billing.PlanChosenAllocations] (staff's choices
+// first, then oldest credit to oldest invoice), and returns the
+// allocations with the first four arguments of allocWriteSQL. Invoices
+// come ordered as allocReadSQL orders them; credits in any order; chosen
+// payments must be among the credits. EINVALID names a bad choice.
+func planAllocations(items []openItem, chosen []billing.ChosenPayment) ([]allocation, []any, error) {
 	credits := map[int64][]billing.OpenCredit{}
+	accountOf := map[int64]int64{}
 	var invoices []openItem
 	for _, o := range items {
 		if o.Credit {
 			credits[o.Account] = append(credits[o.Account], billing.OpenCredit{PaymentID: o.ID, Amount: o.Amount})
+			accountOf[o.ID] = o.Account
 		} else {
 			invoices = append(invoices, o)
 		}
 	}
+	chosenBy := map[int64][]billing.ChosenPayment{}
+	for _, c := range chosen {
+		acct := accountOf[c.PaymentID]
+		chosenBy[acct] = append(chosenBy[acct], c)
+	}
 	var out []allocation
 	var paid []int64
+	planned := map[int64]bool{}
 	for start := 0; start < len(invoices); {
 		acct := invoices[start].Account
 		end := start
@@ -487,20 +534,32 @@ func planAllocations(items []openItem) ([]allocation, []any) {
 			open = append(open, billing.OpenInvoice{InvoiceID: invoices[end].ID, Number: invoices[end].Number, Amount: invoices[end].Amount})
 		}
 		start = end
+		planned[acct] = true
 		if len(credits[acct]) == 0 {
 			continue
 		}
-		planned, full := billing.PlanAllocations(credits[acct], open)
-		for _, a := range planned {
+		allocs, full, err := billing.PlanChosenAllocations(credits[acct], open, chosenBy[acct])
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, a := range allocs {
 			out = append(out, allocation{payment: a.PaymentID, Allocation: a.Allocation})
 		}
 		paid = append(paid, full...)
+	}
+	// A choice for an account without open invoices names none of them.
+	for acct, cs := range chosenBy {
+		if !planned[acct] {
+			if _, _, err := billing.PlanChosenAllocations(credits[acct], nil, cs); err != nil {
+				return nil, nil, err
+			}
+		}
 	}
 	payIDs, invIDs, amounts := make([]int64, len(out)), make([]int64, len(out)), make([]int64, len(out))
 	for i, a := range out {
 		payIDs[i], invIDs[i], amounts[i] = a.payment, a.InvoiceID, a.Amount
 	}
-	return out, []any{payIDs, invIDs, amounts, paid}
+	return out, []any{payIDs, invIDs, amounts, paid}, nil
 }
 
 // allocation is one allocation made by allocate, with its payment.
@@ -607,18 +666,24 @@ func (db *DB) ReversePayment(ctx context.Context, id int64, r billing.Reversal, 
 		// The allocations go, and the invoices they paid are open again for
 		// what is now unpaid (a paid invoice owes again; a void one stays
 		// void).
+		// Each allocation taken back is a negative allocation event, dated
+		// today.
+		today := billing.DateIn(now, loc)
 		if _, err := tx.Exec(ctx, `WITH del AS (
-				DELETE FROM payment_allocations WHERE payment_id = $1 AND invoice_id = ANY($2)
+				DELETE FROM payment_allocations WHERE payment_id = $1 AND invoice_id = ANY($2) RETURNING invoice_id, amount
+			), ev AS (
+				INSERT INTO allocation_events (payment_id, invoice_id, amount, kind, effective_date, actor)
+				SELECT $1, invoice_id, -amount, 'reversed', $4, $5 FROM del
 			)
 			UPDATE invoices i SET paid = i.paid - u.amount, status = CASE WHEN i.status = 'paid' THEN 'open' ELSE i.status END
-			FROM unnest($2::bigint[], $3::bigint[]) AS u(invoice_id, amount) WHERE i.id = u.invoice_id`, id, invoices, amounts); err != nil {
+			FROM unnest($2::bigint[], $3::bigint[]) AS u(invoice_id, amount) WHERE i.id = u.invoice_id`, id, invoices, amounts, pgDate(today), by); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE payments SET status = 'reversed', allocated = 0, reversed_at = $2, reversal_reason = $3 WHERE id = $1`,
 			id, now, plan.Note); err != nil {
 			return err
 		}
-		if _, err := allocate(ctx, tx, accountID); err != nil {
+		if _, err := allocateAs(ctx, tx, allocStamp{day: today, by: by}, nil, accountID); err != nil {
 			return err
 		}
 		return db.settleTx(ctx, tx, accountID, plan.Cause, by, now)

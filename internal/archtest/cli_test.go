@@ -20,8 +20,9 @@ const (
 	// and history and service move, edit and history: 5,509; then the
 	// batch-line, ticket, delivery and collection checks moved to the
 	// controller, one key/value printer and table-driven change commands,
-	// with the service lifecycle and plan price commands: 4,865).
-	maxCLILines     = 4865
+	// with the service lifecycle and plan price commands: 4,865; payment
+	// reallocation and --apply-to: 4,924).
+	maxCLILines     = 4924
 	maxCLIFileLines = 500 // any one of its files
 )
 
