@@ -150,8 +150,8 @@ func (s *Server) registerServiceLifecycle(store ServiceLifecycle) {
 		})
 
 	huma.Register(s.api, described(op("get-service-history", http.MethodGet, "/api/v1/services/{id}/history",
-		"List a service's lifecycle changes", RoleReader, "services"),
-		"The service's audit log: each change's actor, time, fields before and after (with the action), and reason."),
+		"List a service's changes", RoleReader, "services"),
+		"The service's audit log, oldest first: every move, binding edit and lifecycle change with its actor, time, fields before and after (with the action), and reason."),
 		func(ctx context.Context, in *IDPath) (*body[[]billing.AuditEntry], error) {
 			if _, err := store.Service(ctx, in.ID); err != nil {
 				return nil, s.toHTTPError("get-service-history", err)
