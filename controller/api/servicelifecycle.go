@@ -148,20 +148,8 @@ func (s *Server) registerServiceLifecycle(store ServiceLifecycle) {
 			}
 			return wrap(s, "get-service-coverage", spans, err)
 		})
-
-	huma.Register(s.api, described(op("get-service-history", http.MethodGet, "/api/v1/services/{id}/history",
-		"List a service's changes", RoleReader, "services"),
-		"The service's audit log, oldest first: every move, binding edit and lifecycle change with its actor, time, fields before and after (with the action), and reason."),
-		func(ctx context.Context, in *IDPath) (*body[[]billing.AuditEntry], error) {
-			if _, err := store.Service(ctx, in.ID); err != nil {
-				return nil, s.toHTTPError("get-service-history", err)
-			}
-			h, err := store.AuditLog(ctx, "service", in.ID)
-			if h == nil {
-				h = []billing.AuditEntry{}
-			}
-			return wrap(s, "get-service-history", h, err)
-		})
+	// GET /api/v1/services/{id}/history (every move, edit and lifecycle
+	// change, a page like every list) is registered once, with the moves.
 }
 
 // lifecycleChange runs one lifecycle change: If-Match parsed, the change

@@ -135,6 +135,16 @@ func (s *Server) registerServiceMoves(store ServiceMover) {
 		plan, err := store.EditService(ctx, in.ID, version, in.Body, p.Name, s.clock.Now())
 		return answer(ctx, "edit-service", in.ID, plan, err)
 	})
-	// GET /api/v1/services/{id}/history (every move, edit and lifecycle
-	// change) is registered once, with the lifecycle endpoints.
+
+	huma.Register(s.api, described(op("get-service-history", http.MethodGet, "/api/v1/services/{id}/history",
+		"List a service's changes", RoleReader, "services"),
+		"The service's audit log (every move, binding edit, plan change, cancel and pause: who, when, the changed fields before and after, why), oldest first. "+
+			"404 for an unknown service."),
+		func(ctx context.Context, in *IDPath) (*body[page[billing.AuditEntry]], error) {
+			if _, err := store.Service(ctx, in.ID); err != nil {
+				return nil, s.toHTTPError("get-service-history", err)
+			}
+			es, err := store.AuditLog(ctx, billing.EntityService, in.ID)
+			return wrap(s, "get-service-history", newPage(es, 0, func(billing.AuditEntry) int64 { return 0 }), err)
+		})
 }

@@ -80,9 +80,11 @@ func (c *Client) ServiceCoverage(ctx context.Context, id int64) ([]billing.Bille
 
 // ServiceHistory lists a service's lifecycle changes (its audit log).
 func (c *Client) ServiceHistory(ctx context.Context, id int64) ([]billing.AuditEntry, error) {
-	var out []billing.AuditEntry
-	err := c.Do(ctx, http.MethodGet, servicePath(id, "/history"), nil, "", nil, &out)
-	return out, err
+	var p struct {
+		Items []billing.AuditEntry `json:"items"`
+	}
+	err := c.Do(ctx, http.MethodGet, servicePath(id, "/history"), nil, "", nil, &p)
+	return p.Items, err
 }
 
 // ChangePlanPrice adds a price version to a plan (admin); with preview
