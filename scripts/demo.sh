@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: an ephemeral PostgreSQL, the controller and two agents as real
 # processes, a mail sink and a print-and-mail sink; billing, payments,
-# delinquency with its suspensions and restores, the customer portal (a
+# delinquency with its suspensions and restores, a service move, plan change
+# and cancellation with their invoice lines, the customer portal (a
 # suspended subscriber lands on it and another pays in it) and invoice
 # delivery, each printed as it happens. DEMO_KEEP=1 leaves everything
 # running, with a portal URL a person can open and pay in.
