@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: an ephemeral PostgreSQL, the controller and two agents as real
 # processes, a mail sink and a print-and-mail sink; billing, payments,
-# delinquency with its suspensions and restores, the customer portal (a
+# delinquency with its suspensions and restores, a service move, plan change
+# and cancellation with their invoice lines, the customer portal (a
 # suspended subscriber lands on it and another pays in it) and invoice
 # delivery, each printed as it happens. DEMO_KEEP=1 leaves everything
 # running, with a portal URL a person can open and pay in.
@@ -342,6 +343,36 @@ pdftoppm -png -r 80 -f 1 -l 1 -singlefile "$sample_pdf" "${sample_pdf%.pdf}"
 echo "  sample invoice PDF (as mailed, letter $letter): $sample_pdf"
 echo "  its first page, rendered:                      ${sample_pdf%.pdf}.png"
 
+# ---------------------------------------------------------------------------
+# Service lifecycle (issue 16): beside the move above, a plan change and a
+# cancellation mid-period, and the next invoice they land on. Last, because
+# it moves the clock to the next period's billing run.
+say "Account 20 upgrades to Fiber 300 from today: a prorated credit for the rest of Fiber 100's period, a charge for Fiber 300's"
+ctl plan create --name "Fiber 300" --price 79.99 --currency USD --interval monthly --taxable -o json > "$run/fiber300.json"
+fiber300=$(sed -n 's/^  "id": \([0-9]*\),$/\1/p' "$run/fiber300.json")
+[ -n "$fiber300" ] || fail "could not read the new plan's id"
+services_of() { "$BIN/tollgatectl" account standing "$1" -o json | sed -n 's/^      "id": \([0-9]*\),$/\1/p' | sort -n; }
+upgraded=$(services_of 20 | head -1)
+[ -n "$upgraded" ] || fail "could not read account 20's internet service"
+ctl service change "$upgraded" --plan "$fiber300" --reason "customer asked for more speed"
+
+say "Account 40 cancels its Static IP block from today: the days already invoiced after today are credited on the next invoice"
+cancelled=$(services_of 40 | sed -n 2p)
+[ -n "$cancelled" ] || fail "could not read account 40's Static IP service"
+ctl service cancel "$cancelled" --reason "no longer needs a static IP"
+ctl service history "$cancelled"
+
+say "A week passes; January's billing run puts both changes on the next invoice"
+"$BIN/tollgatectl" dev advance 8d | sed -n 1p
+for acct in 20 40; do
+  inv=$("$BIN/tollgatectl" invoice list --account "$acct" -o json | sed -n 's/^    "id": \([0-9]*\),$/\1/p' | sort -n | tail -1)
+  [ -n "$inv" ] || fail "no invoice for account $acct"
+  ctl invoice show "$inv" | tee "$run/next-invoice-$acct.txt"
+done
+grep -q 'Fiber 100 → Fiber 300' "$run/next-invoice-20.txt" || fail "account 20's next invoice lacks the plan change"
+grep -q 'Static IP cancelled from' "$run/next-invoice-40.txt" || fail "account 40's next invoice lacks the cancellation's credit"
+grep -q 'Static IP' "$run/next-invoice-40.txt" && ! grep -q '^recurring.*Static IP' "$run/next-invoice-40.txt" || fail "account 40's cancelled Static IP was billed again"
+
 if [ "${DEMO_KEEP:-}" = "1" ]; then
   say "DEMO_KEEP=1: everything stays up until Ctrl-C"
   cat <<TXT
@@ -359,4 +390,4 @@ if [ "${DEMO_KEEP:-}" = "1" ]; then
 TXT
   wait
 fi
-say "Demo finished: suspension and restoration enforced and confirmed; $count invoices issued; autopay and a check deposit posted; slip at $slip; $reminders reminders mailed; $suspended services suspended after the weekend, one restored by a cash payment and one by a card payment in the portal, one moved to another POP while suspended"
+say "Demo finished: suspension and restoration enforced and confirmed; $count invoices issued; autopay and a check deposit posted; slip at $slip; $reminders reminders mailed; $suspended services suspended after the weekend, one restored by a cash payment and one by a card payment in the portal, one moved to another POP while suspended; one plan change and one cancellation on the next invoice"
