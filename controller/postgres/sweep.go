@@ -58,7 +58,9 @@ const standingsSQL = `WITH owed AS (
 
 // creditSQL is account a's credit that no invoice's allocations hold
 // ([billing.Standing.Credit]): its credits and write-offs, and the
-// unallocated parts of its posted payments (through payments_credit_idx).
+// unallocated parts of its posted payments (through
+// journal_transactions_credit_idx and payments_credit_idx: for most
+// accounts two index probes that find nothing).
 const creditSQL = `(coalesce((SELECT -sum(e.amount) FROM journal_transactions t JOIN journal_entries e ON e.tx_id = t.id
 			WHERE t.account_id = a.id AND t.kind IN ('credit', 'write_off') AND e.ledger = 'accounts_receivable'), 0)
 		+ coalesce((SELECT sum(p.amount - p.refunded - p.refund_reserved - p.allocated) FROM payments p
