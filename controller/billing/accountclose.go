@@ -151,3 +151,14 @@ func PlanAccountReopen(a Account, ifVersion int64, actor, reason string, now tim
 	p.Audit.Before["version"], p.Audit.After["version"] = a.Version, p.Version
 	return p, nil
 }
+
+// PaymentOnAccount says how a payment to account id of status s posts: to
+// a closed account it is not allocated to any invoice — it stays credit on
+// the account — and staff get a warning to refund it or reopen the
+// account; otherwise it is allocated as usual and there is no warning.
+func PaymentOnAccount(id int64, s AccountStatus) (allocate bool, warnings []string) {
+	if s != AccountClosed {
+		return true, nil
+	}
+	return false, []string{fmt.Sprintf("account %d is closed: the payment is posted as credit on it and allocated to no invoice; refund it or reopen the account (admin)", id)}
+}
