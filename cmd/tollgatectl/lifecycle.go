@@ -11,7 +11,7 @@ import (
 )
 
 // Service lifecycle and plan price commands, added to the service and
-// plan groups: service change|cancel|pause|coverage|history ID and plan
+// plan groups: service change|cancel|pause|coverage ID (history: servicemove.go) and plan
 // price|prices|retire ID. Every change takes --preview.
 
 func addLifecycleCmds(root *cobra.Command, g *globals) {
@@ -70,18 +70,6 @@ func addLifecycleCmds(root *cobra.Command, g *globals) {
 							t.row(s.From, s.To.AddDays(-1), s.PlanName, s.Quantity, billing.FormatAmount(s.Price, ""), s.Period)
 						}
 						return t.flush()
-					})},
-				&cobra.Command{Use: "history ID", Short: "List a service's lifecycle changes", Args: cobra.ExactArgs(1),
-					RunE: withID(g, "service", func(cmd *cobra.Command, c *client.Client, id int64) error {
-						h, err := c.ServiceHistory(cmd.Context(), id)
-						if err != nil || g.json() {
-							return cmpErr(err, printJSON(cmd.OutOrStdout(), h))
-						}
-						t := newTable(cmd.OutOrStdout(), "AT", "ACTOR", "ACTION", "BEFORE", "AFTER", "REASON")
-						for _, e := range h {
-							t.row(e.At.Format("2006-01-02 15:04"), e.Actor, e.After["action"], e.Before, e.After, orDash(e.Reason))
-						}
-						return t.flush()
 					})})
 		case "plan":
 			c.AddCommand(newPlanPriceCmd(g), &cobra.Command{Use: "prices ID", Short: "List a plan's price versions", Args: cobra.ExactArgs(1),
@@ -125,7 +113,11 @@ func lifecycleCmd(g *globals, action, short string, flags func(*cobra.Command), 
 			if err != nil {
 				return err
 			}
-			r, err := c.ServiceLifecycle(cmd.Context(), orNewKey(key), id, path, b, preview)
+			s, err := c.Service(cmd.Context(), id) // a change is to the service as read (If-Match)
+			if err != nil {
+				return err
+			}
+			r, err := c.ServiceLifecycle(cmd.Context(), orNewKey(key), id, s.Version, path, b, preview)
 			if err != nil {
 				return err
 			}

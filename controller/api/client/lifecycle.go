@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -64,9 +65,14 @@ func previewQuery(preview bool) url.Values {
 
 // ServiceLifecycle sends a service lifecycle change, action one of
 // "plan-change" (body PlanChangeRequest), "cancel" (ServiceCancel) and
-// "pause" (ServicePause); with preview nothing is written.
-func (c *Client) ServiceLifecycle(ctx context.Context, idemKey string, id int64, action string, body any, preview bool) (LifecycleResult, error) {
+// "pause" (ServicePause), to the service as read at version (sent as
+// If-Match; 0 sends none, which only a preview may do); with preview
+// nothing is written.
+func (c *Client) ServiceLifecycle(ctx context.Context, idemKey string, id, version int64, action string, body any, preview bool) (LifecycleResult, error) {
 	var r LifecycleResult
+	if version != 0 {
+		ctx = withIfMatch(ctx, version)
+	}
 	err := c.Do(ctx, http.MethodPost, servicePath(id, "/"+action), previewQuery(preview), idemKey, body, &r)
 	return r, err
 }
@@ -80,9 +86,11 @@ func (c *Client) ServiceCoverage(ctx context.Context, id int64) ([]billing.Bille
 
 // ServiceHistory lists a service's lifecycle changes (its audit log).
 func (c *Client) ServiceHistory(ctx context.Context, id int64) ([]billing.AuditEntry, error) {
-	var out []billing.AuditEntry
-	err := c.Do(ctx, http.MethodGet, servicePath(id, "/history"), nil, "", nil, &out)
-	return out, err
+	var p struct {
+		Items []billing.AuditEntry `json:"items"`
+	}
+	err := c.Do(ctx, http.MethodGet, servicePath(id, "/history"), nil, "", nil, &p)
+	return p.Items, err
 }
 
 // ChangePlanPrice adds a price version to a plan (admin); with preview
@@ -113,4 +121,20 @@ func servicePath(id int64, suffix string) string {
 
 func planPath(id int64, suffix string) string {
 	return "/api/v1/plans/" + strconv.FormatInt(id, 10) + suffix
+}
+
+// AccountClose is the body of an account close or reopen (refund_credit:
+// close only, not supported yet by the controller).
+type AccountClose struct {
+	RefundCredit bool   `json:"refund_credit,omitempty"`
+	Reason       string `json:"reason,omitempty"`
+}
+
+// AccountLifecycle closes (action "close", billing) or reopens ("reopen",
+// admin) account id as read at version (If-Match); the answer holds the
+// account as stored and the plan.
+func (c *Client) AccountLifecycle(ctx context.Context, idemKey string, id, version int64, action string, body AccountClose) (json.RawMessage, error) {
+	var r json.RawMessage
+	err := c.Do(withIfMatch(ctx, version), http.MethodPost, accountPath(id, "/"+action), nil, idemKey, body, &r)
+	return r, err
 }
