@@ -63,7 +63,7 @@ func (db *DB) CloseAccount(ctx context.Context, id, ifVersion int64, req billing
 			return err
 		}
 		for i, c := range plan.Cancels {
-			if err := applyLifecycle(ctx, tx, states[i], c); err != nil {
+			if err := db.applyLifecycle(ctx, tx, states[i], c); err != nil {
 				return err
 			}
 		}

@@ -2,10 +2,16 @@ package postgres_test
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/tollgate-isp/tollgate/controller/app"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/delivery"
+	"github.com/tollgate-isp/tollgate/controller/jobs"
+	"github.com/tollgate-isp/tollgate/internal/clock"
 )
 
 // TestCloseAccountCancelsCreditsAndIsNeverBilledOrSweptAgain: closing the
@@ -100,5 +106,46 @@ func TestCloseAccountCancelsCreditsAndIsNeverBilledOrSweptAgain(t *testing.T) {
 	}
 	if svc, _ := db.Service(ctx, f.service.ID); svc.EndDate != billing.NewDate(2027, 3, 12) {
 		t.Fatalf("the reopen touched the service: ends %s", svc.EndDate)
+	}
+}
+
+// channelsOnly is a jobs.Deliverer that only names its channels: the
+// test looks at what is queued, not at sending.
+type channelsOnly []billing.DeliveryChannel
+
+func (channelsOnly) Deliver(context.Context, int64, int64) (delivery.Result, error) {
+	return delivery.Result{}, nil
+}
+func (channelsOnly) RetryAfter(int) time.Duration          { return time.Minute }
+func (c channelsOnly) Channels() []billing.DeliveryChannel { return c }
+
+// TestImmediateAdjustmentInvoiceIsQueuedForDelivery: an adjustment
+// invoice issued by a plan change (immediate invoicing) is queued for
+// delivery by the account's preference, with its River job, in the
+// change's transaction — not left for a billing run that never takes it.
+func TestImmediateAdjustmentInvoiceIsQueuedForDelivery(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	runner, err := app.NewJobRunner(jobs.Config{DisableSchedule: true}, db, clock.NewFixed(t0), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner.UseDeliverer(channelsOnly{billing.ChannelEmail, billing.ChannelMail})
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{ChangeInvoicing: billing.InvoiceImmediately})
+	req := billing.ServiceChangeRequest{Context: lifecycleCtx(chicagoNoon(billing.NewDate(2027, 3, 10))), NewPlan: billing.Plan{ID: f.fib100.ID}}
+	if _, err := db.ChangeService(ctx, f.service.ID, 0, req, false); err != nil {
+		t.Fatal(err)
+	}
+	list, err := db.Invoices(ctx, billing.InvoiceFilter{AccountID: f.account.ID})
+	if err != nil || len(list) != 2 || list[1].Kind != billing.InvoiceAdjustment {
+		t.Fatalf("invoices %+v %v", list, err)
+	}
+	ds, err := db.Deliveries(ctx, billing.DeliveryFilter{InvoiceID: list[1].ID})
+	if err != nil || len(ds) != 1 || ds[0].Channel != billing.ChannelEmail || ds[0].Status != billing.DeliveryQueued {
+		t.Fatalf("adjustment invoice deliveries %+v %v; want one queued email", ds, err)
+	}
+	if n := deliveryJobs(t, db)[ds[0].ID]; n != 1 {
+		t.Fatalf("the delivery has %d jobs, want 1", n)
 	}
 }
