@@ -34,7 +34,7 @@ func newAccountCmd(g *globals) *cobra.Command {
 	cmd.AddCommand(newAccountCreateCmd(g), newAccountListCmd(g), newAccountShowCmd(g), withStatementPDF(g, newAccountStatementCmd(g)))
 	cmd.AddCommand(newAccountCollectionCmds(g)...)
 	cmd.AddCommand(newAccountLocaleCmd(g))
-	cmd.AddCommand(newAccountEditCmds(g)...)
+	cmd.AddCommand(append(newAccountEditCmds(g), newAccountCloseCmds(g)...)...)
 	return cmd
 }
 

@@ -12,19 +12,18 @@ const changeAnswer = `{"preview":true,"plan":{"kind":"plan_change","currency":"U
 	"why":["Fiber 50 → Fiber 100 from Mar 10 (an upgrade)"]}}`
 
 func TestServiceChangePreviewSendsTheChange(t *testing.T) {
-	f, url := newFakeAPI(t, map[string][]string{"GET /api/v1/services/7": {`{"id":7,"version":3}`},
-		"POST /api/v1/services/7/plan-change": {changeAnswer}})
+	f, url := newFakeAPI(t, map[string][]string{"POST /api/v1/services/7/plan-change": {changeAnswer}})
 	out, _, err := run(t, url, "service", "change", "7", "--plan", "2", "--from", "2027-03-10", "--preview", "--reason", "upgrade")
 	if err != nil {
 		t.Fatal(err)
 	}
 	calls := f.calls()
-	if len(calls) != 2 || calls[1].query != "preview=true" || calls[1].key == "" {
+	if len(calls) != 1 || calls[0].query != "preview=true" || calls[0].key == "" {
 		t.Fatalf("requests %+v", calls)
 	}
 	var sent map[string]any
-	if err := json.Unmarshal(calls[1].body, &sent); err != nil || sent["plan_id"] != float64(2) || sent["effective_date"] != "2027-03-10" || sent["reason"] != "upgrade" {
-		t.Fatalf("sent %s (%v)", calls[1].body, err)
+	if err := json.Unmarshal(calls[0].body, &sent); err != nil || sent["plan_id"] != float64(2) || sent["effective_date"] != "2027-03-10" || sent["reason"] != "upgrade" {
+		t.Fatalf("sent %s (%v)", calls[0].body, err)
 	}
 	for _, want := range []string{"USD -35.48", "USD 56.77", "2027-03-10..2027-03-31", "nothing was changed", "USD 21.29 (next_invoice)"} {
 		if !strings.Contains(out, want) {

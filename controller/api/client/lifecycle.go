@@ -66,10 +66,17 @@ func previewQuery(preview bool) url.Values {
 // ServiceLifecycle sends a service lifecycle change, action one of
 // "plan-change" (body PlanChangeRequest), "cancel" (ServiceCancel) and
 // "pause" (ServicePause), to the service as read at version (sent as
-// If-Match; 0 sends none, which only a preview may do); with preview
+// If-Match; 0: the version read now, none for a preview); with preview
 // nothing is written.
 func (c *Client) ServiceLifecycle(ctx context.Context, idemKey string, id, version int64, action string, body any, preview bool) (LifecycleResult, error) {
 	var r LifecycleResult
+	if version == 0 && !preview {
+		s, err := c.Service(ctx, id)
+		if err != nil {
+			return r, err
+		}
+		version = s.Version
+	}
 	if version != 0 {
 		ctx = withIfMatch(ctx, version)
 	}
@@ -131,10 +138,17 @@ type AccountClose struct {
 }
 
 // AccountLifecycle closes (action "close", billing) or reopens ("reopen",
-// admin) account id as read at version (If-Match); the answer holds the
-// account as stored and the plan.
+// admin) account id as read at version (If-Match; 0: the version read
+// now); the answer holds the account as stored and the plan.
 func (c *Client) AccountLifecycle(ctx context.Context, idemKey string, id, version int64, action string, body AccountClose) (json.RawMessage, error) {
 	var r json.RawMessage
+	if version == 0 {
+		a, err := c.Account(ctx, id)
+		if err != nil {
+			return r, err
+		}
+		version = a.Version
+	}
 	err := c.Do(withIfMatch(ctx, version), http.MethodPost, accountPath(id, "/"+action), nil, idemKey, body, &r)
 	return r, err
 }
