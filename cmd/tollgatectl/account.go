@@ -33,6 +33,7 @@ func newAccountCmd(g *globals) *cobra.Command {
 	}
 	cmd.AddCommand(newAccountCreateCmd(g), newAccountListCmd(g), newAccountShowCmd(g), withStatementPDF(g, newAccountStatementCmd(g)),
 		newAccountStandingCmd(g), newAccountPromiseCmd(g), newAccountExemptCmd(g), newAccountLocaleCmd(g), newAccountEditCmd(g), newAccountHistoryCmd(g))
+	cmd.AddCommand(newAccountCloseCmds(g)...)
 	return cmd
 }
 

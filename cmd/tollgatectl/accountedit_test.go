@@ -35,3 +35,18 @@ func TestAccountEditAndHistoryEndToEnd(t *testing.T) {
 	out = c.ok("account", "history", jane)
 	expectOut(t, out, "AT", "KIND", "edit", "user:root", "changed address, company_name, email: customer called")
 }
+
+// TestAccountCloseAndReopenEndToEnd closes an account through the real API
+// (the client reads the version and sends it as If-Match) and reopens it.
+func TestAccountCloseAndReopenEndToEnd(t *testing.T) {
+	db, url, accts := newCollectionsController(t)
+	c := cli{t, url}
+	jane := jsonInt(accts[0].ID)
+	expectOut(t, c.ok("account", "close", jane, "--reason", "moving away"), `"status": "closed"`, `"account_close"`)
+	c.fails("already closed", "account", "close", jane)
+	if a, err := db.Account(context.Background(), accts[0].ID); err != nil || a.Status != billing.AccountClosed {
+		t.Fatalf("stored %+v (%v)", a, err)
+	}
+	expectOut(t, c.ok("account", "reopen", jane), `"status": "current"`)
+	expectOut(t, c.ok("account", "history", jane), "moving away")
+}

@@ -37,7 +37,7 @@ func newCollectionsController(t *testing.T) (db *postgres.DB, url string, accoun
 	t.Cleanup(db.Close)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := api.NewServer(api.Config{SuspensionGuard: billing.SuspensionGuard{MinServices: 1}},
-		api.Deps{Services: db, Idempotency: db, Billing: db, Collections: db, Accounts: db},
+		api.Deps{Services: db, Idempotency: db, Billing: db, Collections: db, Accounts: db, AccountClose: db},
 		[]api.Token{api.NewToken("root", api.RoleAdmin, "test-token"), api.NewToken("viewer", api.RoleReader, "reader-token")},
 		clock.NewFixed(collectionsNow), quiet, nil)
 	hs := httptest.NewServer(srv.Handler())

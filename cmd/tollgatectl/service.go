@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -299,7 +300,7 @@ func newServiceMoveCmds(g *globals) []*cobra.Command {
 		RunE: withID(g, "service", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			h, err := c.ServiceHistory(cmd.Context(), id)
 			if err != nil || g.json() {
-				return cmpErr(err, printJSON(cmd.OutOrStdout(), h))
+				return cmp.Or(err, printJSON(cmd.OutOrStdout(), h))
 			}
 			t := newTable(cmd.OutOrStdout(), "AT", "ACTOR", "CHANGED", "BEFORE", "AFTER", "WHY")
 			for _, e := range h {

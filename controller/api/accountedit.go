@@ -143,7 +143,9 @@ func (s *Server) registerAccountEdits(store AccountEditor) {
 
 // staleEdit is the 412 of an edit from a stale version: the current
 // version in the ETag header and in the problem's detail.
-func (s *Server) staleEdit(ctx context.Context, store AccountEditor, id int64, err error) error {
+func (s *Server) staleEdit(ctx context.Context, store interface {
+	Account(context.Context, int64) (billing.Account, error)
+}, id int64, err error) error {
 	problem := huma.NewError(http.StatusPreconditionFailed, billing.ErrorMessage(err))
 	a, rerr := store.Account(ctx, id)
 	if rerr != nil {

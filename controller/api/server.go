@@ -85,6 +85,8 @@ type Deps struct {
 	// Lifecycle enables service plan changes, cancellations and pauses
 	// with their coverage and history (nil: not served).
 	Lifecycle ServiceLifecycle
+	// AccountClose enables closing (billing) and reopening (admin) accounts (nil: not served).
+	AccountClose AccountCloser
 	// PlanPrices enables plan price versions and retiring plans (nil: not
 	// served).
 	PlanPrices PlanPriceStore
@@ -208,6 +210,9 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	}
 	if deps.Lifecycle != nil {
 		s.registerServiceLifecycle(deps.Lifecycle)
+	}
+	if deps.AccountClose != nil {
+		s.registerAccountClose(deps.AccountClose)
 	}
 	if deps.PlanPrices != nil {
 		s.registerPlanPrices(deps.PlanPrices)

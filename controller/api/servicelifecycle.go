@@ -12,7 +12,9 @@ import (
 )
 
 // ServiceLifecycle is what the service lifecycle endpoints (plan and
-// quantity change, cancel, pause, coverage, history) need from storage.
+// quantity change, cancel, pause, coverage) need from storage (a
+// service's history, lifecycle changes and moves alike, is served with the
+// moves: get-service-history).
 // Each change takes the caller's request (what they ask for, with the
 // actor, time and reason in its Context) and the service version from
 // If-Match (0: not checked); with preview the plan is decided and nothing
@@ -47,7 +49,7 @@ type ServiceLifecycle interface {
 type lifecycleInput[T any] struct {
 	IDPath
 	Preview bool   `query:"preview" doc:"true: decide the change and answer its lines without writing anything."`
-	IfMatch string `header:"If-Match" doc:"The service's version as read (\"3\"); when given and no longer current the change is refused with 412."`
+	IfMatch string `header:"If-Match" doc:"The service's version as read (its ETag, \"3\"). Required unless preview; a version no longer current gets 412."`
 	Body    T
 }
 
@@ -90,15 +92,15 @@ type lifecycleOutput struct {
 const lifecycleDoc = " With ?preview=true the change is decided and its lines answered without writing anything. " +
 	"Otherwise the lines go where the account type's lifecycle settings say (the next invoice, an adjustment invoice issued now, " +
 	"or a credit), the service's invoiced coverage and terms change, any enforcement change is written through the outbox " +
-	"(or at local midnight of its date), and an audit entry is kept, in one transaction. If-Match (optional) guards against " +
-	"a concurrent change: a stale version gets 412 with the current one. 422 names the bad field; nothing is written."
+	"(or at local midnight of its date), and an audit entry is kept, in one transaction. If-Match is required (428 without it; " +
+	"a preview may omit it): a stale version gets 412 with the current one. 422 names the bad field; nothing is written."
 
 func (s *Server) registerServiceLifecycle(store ServiceLifecycle) {
 	o := described(op("change-service-plan", http.MethodPost, "/api/v1/services/{id}/plan-change",
 		"Change a service's plan or quantity (prorated), or preview it", RoleBilling, "services"),
 		"Moves the service to plan_id and/or quantity from effective_date (or the next period): days already invoiced are "+
 			"credited at what they were charged and charged at the new terms, prorated by day."+lifecycleDoc)
-	o.Errors = append(o.Errors, http.StatusNotFound, http.StatusPreconditionFailed)
+	o.Errors = append(o.Errors, http.StatusNotFound, http.StatusPreconditionFailed, http.StatusPreconditionRequired)
 	huma.Register(s.api, o, func(ctx context.Context, in *lifecycleInput[serviceChangeBody]) (*lifecycleOutput, error) {
 		return s.lifecycleChange(ctx, store, "change-service-plan", in.ID, in.Preview, in.IfMatch, in.Body.Reason,
 			func(v int64, lc billing.LifecycleContext) (billing.LifecyclePlan, error) {
@@ -112,7 +114,7 @@ func (s *Server) registerServiceLifecycle(store ServiceLifecycle) {
 		"Ends the service on date (the first day without service): invoiced days from then on are credited, on the next "+
 			"invoice, the final invoice or as a credit; no later invoice bills it. At its POP the service is kept suspended or "+
 			"removed, as the account type's on_cancel says."+lifecycleDoc)
-	o.Errors = append(o.Errors, http.StatusNotFound, http.StatusPreconditionFailed)
+	o.Errors = append(o.Errors, http.StatusNotFound, http.StatusPreconditionFailed, http.StatusPreconditionRequired)
 	huma.Register(s.api, o, func(ctx context.Context, in *lifecycleInput[serviceCancelBody]) (*lifecycleOutput, error) {
 		return s.lifecycleChange(ctx, store, "cancel-service", in.ID, in.Preview, in.IfMatch, in.Body.Reason,
 			func(v int64, lc billing.LifecycleContext) (billing.LifecyclePlan, error) {
@@ -124,7 +126,7 @@ func (s *Server) registerServiceLifecycle(store ServiceLifecycle) {
 		"Pause a service (vacation hold) between two dates, or preview it", RoleBilling, "services"),
 		"Pauses the service for the local days [from, to): no recurring charge for them (or the type's hold fee), suspended "+
 			"while paused when the type says so, resumed at local midnight of to. A payment never ends a pause."+lifecycleDoc)
-	o.Errors = append(o.Errors, http.StatusNotFound, http.StatusPreconditionFailed)
+	o.Errors = append(o.Errors, http.StatusNotFound, http.StatusPreconditionFailed, http.StatusPreconditionRequired)
 	huma.Register(s.api, o, func(ctx context.Context, in *lifecycleInput[servicePauseBody]) (*lifecycleOutput, error) {
 		return s.lifecycleChange(ctx, store, "pause-service", in.ID, in.Preview, in.IfMatch, in.Body.Reason,
 			func(v int64, lc billing.LifecycleContext) (billing.LifecyclePlan, error) {
@@ -153,11 +155,10 @@ func (s *Server) registerServiceLifecycle(store ServiceLifecycle) {
 func (s *Server) lifecycleChange(ctx context.Context, store ServiceLifecycle, opName string, id int64, preview bool, ifMatch, reason string,
 	run func(version int64, lc billing.LifecycleContext) (billing.LifecyclePlan, error)) (*lifecycleOutput, error) {
 	var version int64
-	if strings.TrimSpace(ifMatch) != "" {
-		v, ok := parseIfMatch(ifMatch)
-		if !ok {
-			return nil, huma.Error422UnprocessableEntity("If-Match "+strconv.Quote(ifMatch)+" is not a service version (like \"3\")",
-				&huma.ErrorDetail{Location: "header.If-Match", Message: "not a version", Value: ifMatch})
+	if !preview || strings.TrimSpace(ifMatch) != "" {
+		v, err := ifMatchVersion(ifMatch, "service", "/api/v1/services/"+strconv.FormatInt(id, 10))
+		if err != nil {
+			return nil, err
 		}
 		version = v
 	}

@@ -117,7 +117,7 @@ func TestServicePlanChangePreviewIfMatchAndReplay(t *testing.T) {
 		{`{"quantity":0}`, "plan_id or quantity"},
 		{`{"plan_id":2,"effective_date":"2001-01-01"}`, "effective_date"},
 	} {
-		if r := e.lifecycle("/api/v1/services/1/plan-change", fmt.Sprint("bad-", i), "", c.body); r.status != 422 || !strings.Contains(string(r.body), c.field) {
+		if r := e.lifecycle("/api/v1/services/1/plan-change", fmt.Sprint("bad-", i), `"1"`, c.body); r.status != 422 || !strings.Contains(string(r.body), c.field) {
 			t.Errorf("%s: %d %s, want 422 naming %s", c.body, r.status, r.body, c.field)
 		}
 	}
@@ -167,11 +167,14 @@ func TestServiceCancelAndPauseRefusals(t *testing.T) {
 		{"pause", fmt.Sprintf(`{"from":"%s","to":"%s"}`, today, today.AddDays(40)), "max_pause_days"},
 		{"pause", fmt.Sprintf(`{"from":"%s","to":"%s"}`, today.AddDays(3), today.AddDays(1)), "to"},
 	} {
-		if r := e.lifecycle("/api/v1/services/1/"+c.path, fmt.Sprint("bad-", i), "", c.body); r.status != 422 || !strings.Contains(string(r.body), c.field) {
+		if r := e.lifecycle("/api/v1/services/1/"+c.path, fmt.Sprint("bad-", i), `"1"`, c.body); r.status != 422 || !strings.Contains(string(r.body), c.field) {
 			t.Errorf("%s %s: %d %s, want 422 naming %s", c.path, c.body, r.status, r.body, c.field)
 		}
 	}
-	if r := e.lifecycle("/api/v1/services/9/cancel", "unknown", "", `{}`); r.status != 404 {
+	if r := e.lifecycle("/api/v1/services/1/cancel", "no-if-match", "", `{}`); r.status != 428 || !strings.Contains(string(r.body), "If-Match") {
+		t.Errorf("a cancel without If-Match: %d %s", r.status, r.body)
+	}
+	if r := e.lifecycle("/api/v1/services/9/cancel", "unknown", `"1"`, `{}`); r.status != 404 {
 		t.Errorf("unknown service: %d %s", r.status, r.body)
 	}
 	// Cancelled today (on_cancel keep_suspended by default): suspended now,
@@ -226,7 +229,7 @@ func TestPlanPriceChangeAndRetire(t *testing.T) {
 	if r := admin("/api/v1/services", "on-retired", svc); r.status != 422 || !strings.Contains(string(r.body), "retired") {
 		t.Errorf("a service on a retired plan: %d %s", r.status, r.body)
 	}
-	if r := e.lifecycle("/api/v1/services/1/plan-change", "to-retired", "", `{"plan_id":2}`); r.status != 422 || !strings.Contains(string(r.body), "retired") {
+	if r := e.lifecycle("/api/v1/services/1/plan-change", "to-retired", `"1"`, `{"plan_id":2}`); r.status != 422 || !strings.Contains(string(r.body), "retired") {
 		t.Errorf("a change to a retired plan: %d %s", r.status, r.body)
 	}
 }

@@ -38,7 +38,11 @@
 //     suspended days, billing-day and price changes ([LifecyclePlan],
 //     lifecycle.go), and account edits ([PlanAccountEdit]: the new record,
 //     the audit entry of the changed fields, the consequences to tell the
-//     editor; checked against the version the editor read, If-Match).
+//     editor; checked against the version the editor read, If-Match);
+//     closing and reopening an account ([PlanAccountClose]: every billed
+//     service's [PlanCancel] from the close day, the credit kept;
+//     [PlanAccountReopen]; [PaymentOnAccount]: a closed account's payment
+//     stays credit, with a warning; accountclose.go).
 //   - a service's move to another POP or binding and its edits in place
 //     ([PlanServiceMove], [PlanServiceEdit], servicemove.go) say which POP's
 //     agent removes the service and which applies it.

@@ -111,6 +111,9 @@ type Payment struct {
 	Allocations   []Allocation `json:"allocations"`
 	// Unallocated is the part of the payment that is credit on the account.
 	Unallocated int64 `json:"unallocated"`
+	// Warnings are for staff, in the answer to posting (a payment to a
+	// closed account, …); a later read does not repeat them.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Allocation is the part of a payment applied to one invoice.

@@ -57,6 +57,16 @@ type Deliverer interface {
 // deliver them through d. Without it nothing is queued. Call before Start.
 func (r *Runner) UseDeliverer(d Deliverer) { r.deliverer = d }
 
+// DeliveryChannels are the channels invoices are delivered by (none
+// without a deliverer): the store queues an invoice issued outside a
+// billing run (an adjustment invoice) by them.
+func (r *Runner) DeliveryChannels() []billing.DeliveryChannel {
+	if r.deliverer == nil {
+		return nil
+	}
+	return r.deliverer.Channels()
+}
+
 // DeliveryArgs queues billing run RunID's invoices for delivery (when not
 // 0), and any finished run whose invoices were never queued.
 type DeliveryArgs struct {

@@ -53,6 +53,43 @@ func (db *DB) insertDeliveryJobs(ctx context.Context, tx pgx.Tx, ids []int64, ag
 	return nil
 }
 
+// deliveryChannels is implemented by a [DeliveryJobs] that knows the
+// channels invoices are delivered by (jobs.Runner).
+type deliveryChannels interface {
+	DeliveryChannels() []billing.DeliveryChannel
+}
+
+// queueInvoiceDeliveries queues, in tx, the delivery of invoices issued
+// outside a billing run (adjustment invoices) by each account's
+// preference and the channels the [DeliveryJobs] delivers by, due at now,
+// with their jobs. Without a DeliveryJobs (or channels) nothing is queued.
+func (db *DB) queueInvoiceDeliveries(ctx context.Context, tx pgx.Tx, invoiceIDs []int64, now time.Time) error {
+	dc, ok := db.deliveryJobs.(deliveryChannels)
+	if !ok || len(invoiceIDs) == 0 {
+		return nil
+	}
+	channels := dc.DeliveryChannels()
+	if len(channels) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `INSERT INTO invoice_deliveries (invoice_id, account_id, channel, idempotency_key,
+			next_attempt_at, created_at, updated_at)
+		SELECT i.id, i.account_id, c.channel, `+deliveryKey+`, $3, $3, $3
+		FROM invoices i JOIN accounts a ON a.id = i.account_id JOIN account_types t ON t.id = a.account_type_id
+		JOIN unnest($2::text[]) AS c(channel) ON `+effectiveDelivery+` IN (c.channel, 'both')
+		WHERE i.id = ANY($1) AND i.status <> 'void'
+		ORDER BY i.id, c.channel
+		ON CONFLICT DO NOTHING RETURNING id`, invoiceIDs, channelNames(channels), now)
+	if err != nil {
+		return err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return err
+	}
+	return db.insertDeliveryJobs(ctx, tx, ids, false)
+}
+
 // effectiveDelivery is billing.Account.EffectiveDelivery in SQL, for
 // accounts a joined with their account types t.
 const effectiveDelivery = `coalesce(nullif(a.delivery, ''), nullif(t.settings->>'default_delivery', ''), 'email')`

@@ -12,7 +12,9 @@
 // the POP it left (with the binding that POP's agent is to release) and its
 // desired state at the POP it moved to (servicemove.go).
 //
-// Service lifecycle changes (servicelifecycle.go, planprices.go) follow
+// Service lifecycle changes (servicelifecycle.go, planprices.go; an
+// account's close applies each service's cancel the same way,
+// accountclose.go) follow
 // the same shape: the service, its account and its invoiced coverage
 // (service_billed_spans, written by the billing run with its invoices)
 // are read under row locks, the domain core decides a LifecyclePlan, and

@@ -313,6 +313,11 @@ func (db *DB) postPayment(ctx context.Context, in billing.NewPayment, by string,
 	if err != nil {
 		return billing.Payment{}, false, err
 	}
+	allocate, warnings := billing.PaymentOnAccount(in.AccountID, status)
+	if !allocate {
+		items = nil // a closed account's payment stays credit
+	}
+	p.Warnings = warnings
 	// The new payment is the account's newest credit: it pays what older
 	// credits leave open.
 	items = append(items, openItem{Credit: true, Account: in.AccountID, ID: pendingPayment, Amount: in.Amount})

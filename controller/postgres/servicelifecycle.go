@@ -105,7 +105,7 @@ func (db *DB) serviceLifecycle(ctx context.Context, id, ifVersion int64, preview
 		if plan, err = decide(tx, st); err != nil || preview {
 			return err
 		}
-		return applyLifecycle(ctx, tx, st, plan)
+		return db.applyLifecycle(ctx, tx, st, plan)
 	})
 	return plan, err
 }
@@ -225,8 +225,9 @@ func (db *DB) Coverage(ctx context.Context, id int64) ([]billing.BilledSpan, err
 	return readCoverage(ctx, db.Pool, id)
 }
 
-// applyLifecycle writes a plan decided on st.
-func applyLifecycle(ctx context.Context, tx pgx.Tx, st lifecycleState, plan billing.LifecyclePlan) error {
+// applyLifecycle writes a plan decided on st; an adjustment invoice is
+// queued for delivery with it.
+func (db *DB) applyLifecycle(ctx context.Context, tx pgx.Tx, st lifecycleState, plan billing.LifecyclePlan) error {
 	a := st.ctx.Account
 	now := st.ctx.Now
 	switch plan.Invoicing {
@@ -244,6 +245,9 @@ func applyLifecycle(ctx context.Context, tx pgx.Tx, st lifecycleState, plan bill
 			return err
 		}
 		if err := applyCredit(ctx, tx, invs); err != nil {
+			return err
+		}
+		if err := db.queueInvoiceDeliveries(ctx, tx, []int64{invs[0].ID}, now); err != nil {
 			return err
 		}
 	case billing.InvoiceAsCredit:

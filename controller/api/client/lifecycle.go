@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -64,9 +65,21 @@ func previewQuery(preview bool) url.Values {
 
 // ServiceLifecycle sends a service lifecycle change, action one of
 // "plan-change" (body PlanChangeRequest), "cancel" (ServiceCancel) and
-// "pause" (ServicePause); with preview nothing is written.
-func (c *Client) ServiceLifecycle(ctx context.Context, idemKey string, id int64, action string, body any, preview bool) (LifecycleResult, error) {
+// "pause" (ServicePause), to the service as read at version (sent as
+// If-Match; 0: the version read now, none for a preview); with preview
+// nothing is written.
+func (c *Client) ServiceLifecycle(ctx context.Context, idemKey string, id, version int64, action string, body any, preview bool) (LifecycleResult, error) {
 	var r LifecycleResult
+	if version == 0 && !preview {
+		s, err := c.Service(ctx, id)
+		if err != nil {
+			return r, err
+		}
+		version = s.Version
+	}
+	if version != 0 {
+		ctx = withIfMatch(ctx, version)
+	}
 	err := c.Do(ctx, http.MethodPost, servicePath(id, "/"+action), previewQuery(preview), idemKey, body, &r)
 	return r, err
 }
@@ -116,4 +129,27 @@ func servicePath(id int64, suffix string) string {
 
 func planPath(id int64, suffix string) string {
 	return "/api/v1/plans/" + strconv.FormatInt(id, 10) + suffix
+}
+
+// AccountClose is the body of an account close or reopen (refund_credit:
+// close only, not supported yet by the controller).
+type AccountClose struct {
+	RefundCredit bool   `json:"refund_credit,omitempty"`
+	Reason       string `json:"reason,omitempty"`
+}
+
+// AccountLifecycle closes (action "close", billing) or reopens ("reopen",
+// admin) account id as read at version (If-Match; 0: the version read
+// now); the answer holds the account as stored and the plan.
+func (c *Client) AccountLifecycle(ctx context.Context, idemKey string, id, version int64, action string, body AccountClose) (json.RawMessage, error) {
+	var r json.RawMessage
+	if version == 0 {
+		a, err := c.Account(ctx, id)
+		if err != nil {
+			return r, err
+		}
+		version = a.Version
+	}
+	err := c.Do(withIfMatch(ctx, version), http.MethodPost, accountPath(id, "/"+action), nil, idemKey, body, &r)
+	return r, err
 }

@@ -1,0 +1,151 @@
+package postgres_test
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tollgate-isp/tollgate/controller/app"
+	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/delivery"
+	"github.com/tollgate-isp/tollgate/controller/jobs"
+	"github.com/tollgate-isp/tollgate/internal/clock"
+)
+
+// TestCloseAccountCancelsCreditsAndIsNeverBilledOrSweptAgain: closing the
+// lifecycle fixture's account on Mar 12 (March invoiced) cancels its
+// service from Mar 12 — 20 of 31 days of 50.00 credited, 32.26, the
+// service kept suspended through the outbox — and sets the account closed
+// at a new version with a status history row and an audit row; a stale
+// version is refused with nothing written. Then a payment posts as credit
+// with a warning, April is not billed, a sweep long past the due date
+// leaves it closed, and a reopen makes it current with the service still
+// ended.
+func TestCloseAccountCancelsCreditsAndIsNeverBilledOrSweptAgain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{})
+	now := chicagoNoon(billing.NewDate(2027, 3, 12))
+	req := billing.AccountCloseRequest{Now: now, Actor: "staff:ana", Reason: "moving away"}
+
+	if _, err := db.CloseAccount(ctx, f.account.ID, f.account.Version+1, req); billing.ErrorCode(err) != billing.EPRECONDITION {
+		t.Fatalf("stale version: %v", err)
+	}
+	refund := req
+	refund.RefundCredit = true
+	if _, err := db.CloseAccount(ctx, f.account.ID, f.account.Version, refund); billing.ErrorCode(err) != billing.EINVALID {
+		t.Fatalf("refund_credit: %v", err)
+	}
+	if a, _ := db.Account(ctx, f.account.ID); a.Status != billing.AccountCurrent || a.Version != f.account.Version {
+		t.Fatalf("a refused close wrote: %+v", a)
+	}
+
+	plan, err := db.CloseAccount(ctx, f.account.ID, f.account.Version, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Cancels) != 1 || plan.Credited != 3226 || plan.Closed != billing.NewDate(2027, 3, 12) {
+		t.Fatalf("plan: %+v", plan)
+	}
+	a, err := db.Account(ctx, f.account.ID)
+	if err != nil || a.Status != billing.AccountClosed || a.Version != f.account.Version+1 {
+		t.Fatalf("account after the close: %+v %v", a, err)
+	}
+	if bal, _ := db.Balance(ctx, f.account.ID); bal != 5000-3226 {
+		t.Fatalf("balance %d, want %d", bal, 5000-3226)
+	}
+	if svc, _ := db.Service(ctx, f.service.ID); svc.EndDate != billing.NewDate(2027, 3, 12) || svc.DesiredState != billing.StateSuspended {
+		t.Fatalf("service after the close: ends %s, %s", svc.EndDate, svc.DesiredState)
+	}
+	if h, _ := db.StatusHistory(ctx, f.account.ID); len(h) == 0 || h[0].Cause != billing.StatusCauseClosed || h[0].To != billing.AccountClosed || h[0].Actor != "staff:ana" {
+		t.Fatalf("status history: %+v", h)
+	}
+	if audit, _ := db.AuditLog(ctx, billing.EntityAccount, f.account.ID); len(audit) != 1 || audit[0].After["action"] != "account_close" || audit[0].Reason != "moving away" {
+		t.Fatalf("account audit: %+v", audit)
+	}
+	if audit, _ := db.AuditLog(ctx, "service", f.service.ID); len(audit) != 1 || audit[0].After["action"] != "cancel" {
+		t.Fatalf("service audit: %+v", audit)
+	}
+	if _, err := db.CloseAccount(ctx, f.account.ID, a.Version, req); billing.ErrorCode(err) != billing.EINVALID {
+		t.Fatalf("closing twice: %v", err)
+	}
+
+	// A payment after the close: credit, no allocation, a warning.
+	p, err := db.PostPayment(ctx, billing.NewPayment{AccountID: f.account.ID, Method: billing.PayCheck, Amount: 1000, Reference: "1001",
+		ReceivedDate: billing.NewDate(2027, 3, 13)}, "staff:ana", chicagoNoon(billing.NewDate(2027, 3, 13)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Allocations) != 0 || p.Unallocated != 1000 || len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "closed") {
+		t.Fatalf("payment to a closed account: %+v", p)
+	}
+
+	runBilling(t, db, f.typ.ID, billing.NewDate(2027, 3, 27), 10)
+	if list, _ := db.Invoices(ctx, billing.InvoiceFilter{AccountID: f.account.ID}); len(list) != 1 {
+		t.Fatalf("a closed account was billed: %+v", list)
+	}
+	if _, err := db.Sweep(ctx, billing.SweepRequest{AccountTypeID: f.typ.ID, Trigger: billing.SweepManual, Actor: "test",
+		Guard: billing.SuspensionGuard{Disabled: true}}, chicagoNoon(billing.NewDate(2027, 6, 1))); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := db.Account(ctx, f.account.ID); a.Status != billing.AccountClosed {
+		t.Fatalf("a sweep changed a closed account: %s", a.Status)
+	}
+
+	if _, err := db.ReopenAccount(ctx, f.account.ID, a.Version-1, "admin:root", "", now); billing.ErrorCode(err) != billing.EPRECONDITION {
+		t.Fatalf("stale reopen: %v", err)
+	}
+	if _, err := db.ReopenAccount(ctx, f.account.ID, a.Version, "admin:root", "came back", now); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := db.Account(ctx, f.account.ID); a.Status != billing.AccountCurrent {
+		t.Fatalf("after the reopen: %s", a.Status)
+	}
+	if svc, _ := db.Service(ctx, f.service.ID); svc.EndDate != billing.NewDate(2027, 3, 12) {
+		t.Fatalf("the reopen touched the service: ends %s", svc.EndDate)
+	}
+}
+
+// channelsOnly is a jobs.Deliverer that only names its channels: the
+// test looks at what is queued, not at sending.
+type channelsOnly []billing.DeliveryChannel
+
+func (channelsOnly) Deliver(context.Context, int64, int64) (delivery.Result, error) {
+	return delivery.Result{}, nil
+}
+func (channelsOnly) RetryAfter(int) time.Duration          { return time.Minute }
+func (c channelsOnly) Channels() []billing.DeliveryChannel { return c }
+
+// TestImmediateAdjustmentInvoiceIsQueuedForDelivery: an adjustment
+// invoice issued by a plan change (immediate invoicing) is queued for
+// delivery by the account's preference, with its River job, in the
+// change's transaction — not left for a billing run that never takes it.
+func TestImmediateAdjustmentInvoiceIsQueuedForDelivery(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	runner, err := app.NewJobRunner(jobs.Config{DisableSchedule: true}, db, clock.NewFixed(t0), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner.UseDeliverer(channelsOnly{billing.ChannelEmail, billing.ChannelMail})
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{ChangeInvoicing: billing.InvoiceImmediately})
+	req := billing.ServiceChangeRequest{Context: lifecycleCtx(chicagoNoon(billing.NewDate(2027, 3, 10))), NewPlan: billing.Plan{ID: f.fib100.ID}}
+	if _, err := db.ChangeService(ctx, f.service.ID, 0, req, false); err != nil {
+		t.Fatal(err)
+	}
+	list, err := db.Invoices(ctx, billing.InvoiceFilter{AccountID: f.account.ID})
+	if err != nil || len(list) != 2 || list[1].Kind != billing.InvoiceAdjustment {
+		t.Fatalf("invoices %+v %v", list, err)
+	}
+	ds, err := db.Deliveries(ctx, billing.DeliveryFilter{InvoiceID: list[1].ID})
+	if err != nil || len(ds) != 1 || ds[0].Channel != billing.ChannelEmail || ds[0].Status != billing.DeliveryQueued {
+		t.Fatalf("adjustment invoice deliveries %+v %v; want one queued email", ds, err)
+	}
+	if n := deliveryJobs(t, db)[ds[0].ID]; n != 1 {
+		t.Fatalf("the delivery has %d jobs, want 1", n)
+	}
+}
