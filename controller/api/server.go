@@ -88,6 +88,9 @@ type Deps struct {
 	// PlanPrices enables plan price versions and retiring plans (nil: not
 	// served).
 	PlanPrices PlanPriceStore
+	// TypeImpacts enables the preview of an account type change (how many
+	// accounts inherit each setting; nil: not served).
+	TypeImpacts AccountTypeImpacts
 }
 
 // Server is the admin API.
@@ -205,6 +208,9 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	}
 	if deps.Lifecycle != nil {
 		s.registerServiceLifecycle(deps.Lifecycle)
+	}
+	if deps.TypeImpacts != nil {
+		s.registerAccountTypeImpact(deps.TypeImpacts)
 	}
 	if deps.PlanPrices != nil {
 		s.registerPlanPrices(deps.PlanPrices)

@@ -252,16 +252,16 @@ func (db *DB) PreviewBilling(ctx context.Context, typeID int64, date billing.Dat
 // billingData is everything needed to invoice a range of accounts of one
 // type, loaded with one query per table.
 type billingData struct {
-	typ      billing.AccountType
-	rule     billing.DateRule
+	typ  billing.AccountType
+	rule billing.DateRule
 	// effective is typ as each account's overrides make it, computed once
 	// per distinct overrides.
 	effective *billing.EffectiveTypes
-	accounts []billing.Account
-	last     map[int64]billing.Period
-	services map[int64][]billing.ServiceHistory
-	charges  map[int64][]billing.OneTimeCharge
-	taxes    map[string][]billing.TaxRate
+	accounts  []billing.Account
+	last      map[int64]billing.Period
+	services  map[int64][]billing.ServiceHistory
+	charges   map[int64][]billing.OneTimeCharge
+	taxes     map[string][]billing.TaxRate
 }
 
 func loadBilling(ctx context.Context, q querier, typeID, first, last int64) (*billingData, error) {
