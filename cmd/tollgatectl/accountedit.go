@@ -21,7 +21,7 @@ var editTextFlags = [][2]string{{"name", "contact name"}, {"company", "company n
 	{"phone", "phone number"}, {"external-id", "id in your previous system"}, {"delivery", "email, mail, both (\"\": the type's)"},
 	{"locale", "en-US, en-CA, en-GB, de-DE, de-AT (\"\": the type's)"}, {"address-line1", "billing address, first line"},
 	{"address-line2", "billing address, second line"}, {"city", "city"}, {"region", "state or region"},
-	{"postal-code", "postal code"}, {"country", "country"}, {"reason", "why (kept in the audit log)"}}
+	{"postal-code", "postal code"}, {"country", "country"}, {"reason", "why (kept in the audit log)"}, {"overrides", "the account's own settings, \"grace_days=14;late_fee=false;auto_suspend=inherit\" (due_days, grace_days, reminder_days_before, auto_suspend, reactivation_rule, late_fee, invoice_message; inherit: the type's)"}, {"tax-exempt", "exemption certificate reference: no tax (\"\" ends it)"}}
 
 func newAccountEditCmd(g *globals) *cobra.Command {
 	var idemKey string
@@ -40,11 +40,8 @@ billing period.`,
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			f, ctx := cmd.Flags(), cmd.Context()
-			set := func(flag string) *string {
-				if !f.Changed(flag) {
-					return nil
-				}
-				return text[flag]
+			set := func(flag string) *string { // nil for a flag not given
+				return map[bool]*string{true: text[flag]}[f.Changed(flag)]
 			}
 			e := billing.AccountEdit{Name: set("name"), CompanyName: set("company"), Email: set("email"), Phone: set("phone"),
 				ExternalID: set("external-id"), Delivery: (*billing.Delivery)(set("delivery")), Locale: (*billing.Locale)(set("locale")),
@@ -66,8 +63,11 @@ billing period.`,
 					*p, e.Address = *v, &addr
 				}
 			}
+			if err := e.SetOverrides(a.Overrides, set("overrides"), set("tax-exempt")); err != nil {
+				return err
+			}
 			if e == (billing.AccountEdit{Reason: e.Reason}) {
-				return fmt.Errorf("nothing to change: give --name, --company, --email, --phone, --external-id, --delivery, --locale, --type, --billing-day or an address flag")
+				return fmt.Errorf("nothing to change: give --name, --company, --email, --phone, --external-id, --delivery, --locale, --type, --billing-day, --overrides, --tax-exempt or an address flag")
 			}
 			res, err := c.EditAccount(ctx, orNewKey(idemKey), id, a.Version, e)
 			if err != nil || g.json() {

@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -275,4 +276,52 @@ func ChangedSettings(a, b AccountType) []string {
 	add("exclusions", !slices.Equal(a.Exclusions, b.Exclusions))
 	add("name", a.Name != b.Name)
 	return out
+}
+
+// SetOverrides fills the edit's overrides and tax exemption from their
+// text forms (the CLI's flags): settings, if not nil, is "SETTING=VALUE"
+// pairs separated by ";" applied to the account's current overrides cur
+// (a VALUE that is JSON — 14, true, [7,3] — is taken as such, any other
+// as text; "inherit" removes the override); taxCert, if not nil, is the
+// exemption certificate ("" ends the exemption).
+//
+// Errors: EINVALID naming a pair that is not SETTING=VALUE with a known
+// setting, or whose value does not fit the setting.
+func (e *AccountEdit) SetOverrides(cur AccountOverrides, settings, taxCert *string) error {
+	if taxCert != nil {
+		exempt, cert := *taxCert != "", *taxCert
+		e.TaxExempt, e.ExemptionCertificate = &exempt, &cert
+	}
+	if settings == nil {
+		return nil
+	}
+	raw, err := json.Marshal(cur)
+	if err != nil {
+		return err
+	}
+	m := map[string]json.RawMessage{}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return err
+	}
+	for _, pair := range strings.Split(*settings, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if k = strings.TrimSpace(k); !ok || !slices.Contains(OverridableSettings, k) {
+			return Errorf(EINVALID, "overrides %q: want SETTING=VALUE with SETTING one of %s", pair, strings.Join(OverridableSettings, ", "))
+		}
+		switch v = strings.TrimSpace(v); {
+		case v == "inherit":
+			delete(m, k)
+		case json.Valid([]byte(v)):
+			m[k] = json.RawMessage(v)
+		default:
+			m[k], _ = json.Marshal(v)
+		}
+	}
+	raw, _ = json.Marshal(m)
+	var o AccountOverrides
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return Errorf(EINVALID, "overrides %q: a value does not fit its setting (%v)", *settings, err)
+	}
+	e.Overrides = &o
+	return nil
 }
