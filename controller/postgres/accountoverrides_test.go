@@ -65,3 +65,22 @@ func TestOverridesReachTheSweepLateFeesAndStanding(t *testing.T) {
 	c.sweep(local(12, 15, 6), billing.SuspensionGuard{})
 	c.want(own, billing.AccountSuspended, "after the override is removed")
 }
+
+// TestImportStoresCompanyNameAndQuantity: the import's company_name and
+// quantity columns reach the account and the service.
+func TestImportStoresCompanyNameAndQuantity(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newCollections(t, residential())
+	out, err := c.db.ImportAccountsCSV(ctx, strings.NewReader("external_id,name,account_type,currency,company_name,service_name,pop,quantity\n"+
+		"x1,Ann,residential,USD,Roe LLC,line 1,pop-1,4\n"), false, false, t0)
+	if err != nil || out.Refused || out.Result.ServicesCreated != 1 {
+		t.Fatalf("import: %+v %v", out, err)
+	}
+	var company string
+	var quantity int64
+	if err := c.db.Pool.QueryRow(ctx, `SELECT a.company_name, s.quantity FROM accounts a JOIN services s ON s.account_id = a.id
+		WHERE a.external_id = 'x1'`).Scan(&company, &quantity); err != nil || company != "Roe LLC" || quantity != 4 {
+		t.Errorf("stored company %q quantity %d (%v)", company, quantity, err)
+	}
+}
