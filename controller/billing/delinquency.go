@@ -566,6 +566,9 @@ type AccountStanding struct {
 	// any.
 	HeldInBatch int64             `json:"held_in_batch,omitempty"`
 	Services    []ServiceStanding `json:"services"`
+	// Overrides name the account type settings the account overrides
+	// with its own ([AccountOverrides]); the reasons resting on one say so.
+	Overrides []string `json:"overrides,omitempty"`
 }
 
 // ServiceStanding is a service's desired state and what its POP's agent

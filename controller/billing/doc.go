@@ -36,6 +36,12 @@
 //     lifecycle.go), and account edits ([PlanAccountEdit]: the new record,
 //     the audit entry of the changed fields, the consequences to tell the
 //     editor; checked against the version the editor read, If-Match).
+//   - per-account overrides of the type's billing settings
+//     ([AccountOverrides], inherit-or-override per setting): every decision
+//     above uses [EffectiveType] of the account's type and overrides, and
+//     a reason resting on an overridden setting says so ([Reason.Override]);
+//     [PlanTypeChangeImpact] previews how many accounts a type change
+//     reaches.
 //   - a service's move to another POP or binding and its edits in place
 //     ([PlanServiceMove], [PlanServiceEdit], servicemove.go) say which POP's
 //     agent removes the service and which applies it.

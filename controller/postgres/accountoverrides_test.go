@@ -33,7 +33,7 @@ func TestOverridesReachTheSweepLateFeesAndStanding(t *testing.T) {
 	c.want(inherits, billing.AccountSuspended, "7 days' grace (the type's)")
 	c.want(own, billing.AccountPastDue, "30 days' grace (its own)")
 	st, err := c.db.AccountStanding(ctx, own, local(12, 14, 7))
-	if err != nil || !strings.Contains(strings.Join(st.Why, " "), "to Mon 2027-01-04: Sunday is not an allowed weekday (this account's own setting, not its type's).") {
+	if err != nil || len(st.Overrides) != 2 || !strings.Contains(strings.Join(st.Why, " "), "to Mon 2027-01-04: Sunday is not an allowed weekday (this account's own setting, not its type's).") {
 		t.Errorf("standing why %q (%v)", st.Why, err)
 	}
 
