@@ -56,8 +56,9 @@
 //
 // sim_test.go drives 1,000 seeded random sequences of business events
 // (billing runs, manual, card and batch payments, reversals, refunds, credits,
-// late and reconnection fees, promises, exemptions, sweeps on random days)
-// through these plans and an in-memory apply, and checks the money invariants
+// late and reconnection fees, promises, exemptions, sweeps on random days;
+// half the accounts with random overrides of the type's settings) through
+// these plans and an in-memory apply, and checks the money invariants
 // after every step: journal transactions sum to zero, balances equal their
 // entries, nothing is allocated beyond a payment's amount or an invoice's
 // total, every status agrees with the type's rules (a sweep and a settlement
