@@ -49,7 +49,12 @@ var OverridableSettings = []string{SettingDueDays, SettingGraceDays, SettingRemi
 
 // IsZero reports whether o overrides nothing (the account inherits every
 // setting).
-func (o AccountOverrides) IsZero() bool { return len(o.Settings()) == 0 }
+// It is on the path of every account a sweep or a billing run reads, so it
+// only compares pointers.
+func (o AccountOverrides) IsZero() bool {
+	return o.DueDays == nil && o.GraceDays == nil && o.ReminderDaysBefore == nil && o.AutoSuspend == nil &&
+		o.ReactivationRule == nil && o.LateFee == nil && o.InvoiceMessage == nil
+}
 
 // Settings lists the settings o overrides, in [OverridableSettings] order.
 func (o AccountOverrides) Settings() []string {
