@@ -239,7 +239,7 @@ var editTextFlags = [][2]string{{"name", "contact name"}, {"company", "company n
 	{"phone", "phone number"}, {"external-id", "id in your previous system"}, {"delivery", "email, mail, both (\"\": the type's)"},
 	{"locale", "en-US, en-CA, en-GB, de-DE, de-AT (\"\": the type's)"}, {"address-line1", "billing address, first line"},
 	{"address-line2", "billing address, second line"}, {"city", "city"}, {"region", "state or region"},
-	{"postal-code", "postal code"}, {"country", "country"}, {"reason", "why (kept in the audit log)"}}
+	{"postal-code", "postal code"}, {"country", "country"}, {"reason", "why (kept in the audit log)"}, {"overrides", "the account's own settings, \"grace_days=14;late_fee=false;auto_suspend=inherit\" (due_days, grace_days, reminder_days_before, auto_suspend, reactivation_rule, late_fee, invoice_message; inherit: the type's)"}, {"tax-exempt", "exemption certificate reference: no tax (\"\" ends it)"}}
 
 func newAccountEditCmd(g *globals) *cobra.Command {
 	var idemKey string
@@ -282,8 +282,11 @@ version read (If-Match): if someone changed the account meanwhile it is refused
 					*p, e.Address = *v, &addr
 				}
 			}
+			if err := e.SetOverrides(a.Overrides, set("overrides"), set("tax-exempt")); err != nil {
+				return err
+			}
 			if e == (billing.AccountEdit{Reason: e.Reason}) {
-				return fmt.Errorf("nothing to change: give --name, --company, --email, --phone, --external-id, --delivery, --locale, --type, --billing-day or an address flag")
+				return fmt.Errorf("nothing to change: give --name, --company, --email, --phone, --external-id, --delivery, --locale, --type, --billing-day, --overrides, --tax-exempt or an address flag")
 			}
 			res, err := c.EditAccount(ctx, orNewKey(idemKey), id, a.Version, e)
 			if err != nil || g.json() {

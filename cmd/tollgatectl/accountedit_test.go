@@ -50,3 +50,26 @@ func TestAccountCloseAndReopenEndToEnd(t *testing.T) {
 	expectOut(t, c.ok("account", "reopen", jane), `"status": "current"`)
 	expectOut(t, c.ok("account", "history", jane), "moving away")
 }
+
+// TestAccountEditOverridesAndTaxExemption sets, changes and clears an
+// account's own billing settings and its tax exemption through the CLI.
+func TestAccountEditOverridesAndTaxExemption(t *testing.T) {
+	db, url, accts := newCollectionsController(t)
+	c := cli{t, url}
+	jane := jsonInt(accts[0].ID)
+	c.fails(`overrides "grace=3"`, "account", "edit", jane, "--overrides", "grace=3")
+	c.fails("overrides.grace_days -3", "account", "edit", jane, "--overrides", "grace_days=-3")
+	out := c.ok("account", "edit", jane, "--overrides", "grace_days=14; reactivation_rule=full_balance;invoice_message=Thank you, neighbour", "--tax-exempt", "TX-9")
+	expectOut(t, out, "overrides", "tax_exempt", "exemption_certificate", "version 2 (changed: yes)")
+	c.ok("account", "edit", jane, "--overrides", "grace_days=inherit;late_fee=false")
+	a, err := db.Account(context.Background(), accts[0].ID)
+	if err != nil || a.Overrides.GraceDays != nil || a.Overrides.LateFee == nil || *a.Overrides.LateFee ||
+		a.Overrides.ReactivationRule == nil || *a.Overrides.ReactivationRule != billing.ReactivateFullBalance ||
+		a.Overrides.InvoiceMessage == nil || *a.Overrides.InvoiceMessage != "Thank you, neighbour" || !a.TaxExempt || a.ExemptionCertificate != "TX-9" {
+		t.Fatalf("stored %+v (%v)", a, err)
+	}
+	c.ok("account", "edit", jane, "--tax-exempt", "")
+	if a, err = db.Account(context.Background(), accts[0].ID); err != nil || a.TaxExempt || a.ExemptionCertificate != "" {
+		t.Errorf("after ending the exemption: %+v (%v)", a, err)
+	}
+}

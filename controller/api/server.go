@@ -93,6 +93,9 @@ type Deps struct {
 	// Allocations enables re-allocating a payment between invoices and
 	// its allocation history (nil: not served).
 	Allocations AllocationStore
+	// TypeImpacts enables the preview of an account type change (how many
+	// accounts inherit each setting; nil: not served).
+	TypeImpacts AccountTypeImpacts
 }
 
 // Server is the admin API.
@@ -213,6 +216,9 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	}
 	if deps.AccountClose != nil {
 		s.registerAccountClose(deps.AccountClose)
+	}
+	if deps.TypeImpacts != nil {
+		s.registerAccountTypeImpact(deps.TypeImpacts)
 	}
 	if deps.PlanPrices != nil {
 		s.registerPlanPrices(deps.PlanPrices)

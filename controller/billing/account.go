@@ -77,6 +77,14 @@ type Account struct {
 	// Version counts the account's edits (from 1): its ETag; an edit names
 	// the version it read (If-Match).
 	Version int64 `json:"version"`
+	// Overrides are the account's own values of some of its type's billing
+	// settings (see [EffectiveType]); empty inherits them all.
+	Overrides AccountOverrides `json:"overrides"`
+	// TaxExempt accounts are invoiced no tax; ExemptionCertificate is the
+	// reference of the certificate that exempts them (required when
+	// exempt).
+	TaxExempt            bool   `json:"tax_exempt"`
+	ExemptionCertificate string `json:"exemption_certificate,omitempty"`
 }
 
 // EffectiveDelivery is how the account's invoices are delivered: its own

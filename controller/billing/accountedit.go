@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/mail"
 	"sort"
@@ -30,6 +31,14 @@ type AccountEdit struct {
 	// BillingDay overrides a fixed-day account type's billing day for this
 	// account (1-31); 0 removes the override.
 	BillingDay *int `json:"billing_day,omitempty" doc:"Day of month the account's periods start on (fixed_day types only); 0 removes the override."`
+	// Overrides replace the account's overrides of its type's billing
+	// settings as a whole: a setting left out inherits the type's again;
+	// {} inherits them all.
+	Overrides *AccountOverrides `json:"overrides,omitempty" doc:"The account's own billing settings, replaced as a whole: a setting left out inherits the account type's; {} inherits all."`
+	// TaxExempt with ExemptionCertificate (the certificate's reference,
+	// required while exempt).
+	TaxExempt            *bool   `json:"tax_exempt,omitempty" doc:"Invoice the account no tax; needs exemption_certificate."`
+	ExemptionCertificate *string `json:"exemption_certificate,omitempty" doc:"Reference of the tax exemption certificate."`
 	// Reason is kept in the audit log.
 	Reason string `json:"reason,omitempty" doc:"Why; kept in the audit log."`
 }
@@ -44,7 +53,7 @@ type editText struct {
 func (e *AccountEdit) texts() []editText {
 	fs := []editText{
 		{"name", e.Name, 200}, {"company_name", e.CompanyName, 200}, {"email", e.Email, 254},
-		{"phone", e.Phone, 50}, {"external_id", e.ExternalID, 100},
+		{"phone", e.Phone, 50}, {"external_id", e.ExternalID, 100}, {"exemption_certificate", e.ExemptionCertificate, 100},
 	}
 	if addr := e.Address; addr != nil {
 		fs = append(fs,
@@ -100,6 +109,11 @@ func (e *AccountEdit) Validate() error {
 	}
 	if e.BillingDay != nil && (*e.BillingDay < 0 || *e.BillingDay > 31) {
 		return Errorf(EINVALID, "billing_day %d is not a day of the month (1-31, or 0 to use the account type's)", *e.BillingDay)
+	}
+	if e.Overrides != nil {
+		if err := e.Overrides.Validate(); err != nil {
+			return err
+		}
 	}
 	e.Reason = strings.TrimSpace(e.Reason)
 	if err := CheckText(e.Reason, true, 500); err != nil {
@@ -245,6 +259,18 @@ func PlanAccountEdit(in AccountEditInput) (AccountEditPlan, error) {
 	if e.ExternalID != nil {
 		set("external_id", cur.ExternalID, *e.ExternalID, func() { next.ExternalID = *e.ExternalID })
 	}
+	if e.Overrides != nil {
+		set("overrides", overridesValue(cur.Overrides), overridesValue(*e.Overrides), func() { next.Overrides = *e.Overrides })
+	}
+	if e.TaxExempt != nil {
+		set("tax_exempt", cur.TaxExempt, *e.TaxExempt, func() { next.TaxExempt = *e.TaxExempt })
+	}
+	if e.ExemptionCertificate != nil {
+		set("exemption_certificate", cur.ExemptionCertificate, *e.ExemptionCertificate, func() { next.ExemptionCertificate = *e.ExemptionCertificate })
+	}
+	if next.TaxExempt && next.ExemptionCertificate == "" {
+		return AccountEditPlan{}, Errorf(EINVALID, "exemption_certificate is required while tax_exempt is true (the reference of the certificate on file)")
+	}
 	var cons []Consequence
 	newType := in.Type
 	if e.AccountTypeID != nil && *e.AccountTypeID != cur.AccountTypeID {
@@ -294,6 +320,20 @@ func PlanAccountEdit(in AccountEditInput) (AccountEditPlan, error) {
 	plan.Account.Version = cur.Version + 1
 	plan.Audit = AuditEntry{Actor: in.Actor, At: in.At, Entity: EntityAccount, EntityID: cur.ID, Before: before, After: after, Reason: e.Reason}
 	return plan, nil
+}
+
+// overridesValue is overrides as the audit log shows them: the overridden
+// settings' values by name, "" for none (so that the before and after of
+// an edit compare as values).
+func overridesValue(o AccountOverrides) string {
+	if o.IsZero() {
+		return ""
+	}
+	b, err := json.Marshal(o)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 // periodStartWords says where t starts a's periods ("on day 1 of each

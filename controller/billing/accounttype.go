@@ -141,4 +141,7 @@ type AccountType struct {
 	// changes, pauses, cancellations; see [LifecyclePolicy]).
 	Lifecycle LifecyclePolicy `json:"lifecycle,omitzero"`
 	CreatedAt time.Time       `json:"created_at,omitzero" readOnly:"true"`
+	// Overridden names the settings an account's overrides replaced, in an
+	// [EffectiveType] (nil in a stored type).
+	Overridden []string `json:"-"`
 }

@@ -404,7 +404,7 @@ func (p SettlementPlan) Empty() bool {
 // payment leads to suspension only through it).
 func PlanSettlement(in SettleInput) SettlementPlan {
 	var p SettlementPlan
-	t, s := in.Type, in.Standing
+	t, s := EffectiveType(in.Type, in.Standing.Overrides), in.Standing
 	horizon := in.Today.AddDays(ReminderLead(t))
 	s.Invoices, s.Reminded = make([]OwedInvoice, 0, len(in.Standing.Invoices)), false
 	for i, inv := range in.Standing.Invoices {

@@ -30,10 +30,10 @@ const (
 // account without services.
 var (
 	importAccountColumns = []string{"external_id", "name", "email", "phone", "address_line1", "address_line2",
-		"city", "region", "postal_code", "country", "account_type", "currency", "tax_jurisdiction", "delivery", "locale"}
+		"city", "region", "postal_code", "country", "account_type", "currency", "tax_jurisdiction", "delivery", "locale", "company_name"}
 	importServiceColumns = []string{"service_name", "pop", "plan", "start_date", "end_date", "method",
 		"addresses", "radius_username", "device", "if_index", "service_address_line1", "service_address_line2",
-		"service_city", "service_region", "service_postal_code", "service_country"}
+		"service_city", "service_region", "service_postal_code", "service_country", "quantity"}
 	importRequiredColumns = []string{"external_id", "name", "account_type", "currency"}
 )
 
@@ -712,6 +712,7 @@ var accountFields = []struct{ prefix, column string }{
 	{"currency", "currency"},
 	{"delivery", "delivery"},
 	{"locale", "locale"},
+	{"company_name", "company_name"},
 }
 
 func fieldColumn(msg string, table []struct{ prefix, column string }) string {
@@ -740,6 +741,7 @@ func (p *importParser) parseAccount(a *ImportAccount, re *rowErrs, get func(stri
 		TaxJurisdiction: get("tax_jurisdiction"),
 		Delivery:        Delivery(strings.ToLower(get("delivery"))),
 		Locale:          Locale(get("locale")),
+		CompanyName:     get("company_name"),
 	}
 	check := na
 	check.AccountTypeID = 1 // resolved from the name by the importer
@@ -767,6 +769,8 @@ validate:
 			check.Delivery = ""
 		case "locale":
 			check.Locale = ""
+		case "company_name":
+			check.CompanyName = ""
 		case "external_id":
 			check.ExternalID = ""
 		case "phone":
@@ -814,6 +818,7 @@ var serviceFields = []struct{ prefix, column string }{
 	{"service_address.region", "service_region"},
 	{"service_address.postal_code", "service_postal_code"},
 	{"service_address.country", "service_country"},
+	{"quantity", "quantity"},
 }
 
 // parseService reads the row's service columns; ok is false when the row
@@ -851,6 +856,17 @@ func (p *importParser) parseService(re *rowErrs, get func(string) string) (svc I
 	}
 	if ns.POP == "" {
 		re.add("pop", "pop is required on a service row: the POP whose agent enforces the service")
+	}
+	if v := get("quantity"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		switch {
+		case err != nil:
+			re.add("quantity", fmt.Sprintf("quantity %q is not a whole number (how many of the plan; charge = price × quantity)", v))
+		case n < 1 || n > maxQuantity:
+			re.add("quantity", fmt.Sprintf("quantity %d is out of range 1-%d", n, maxQuantity))
+		default:
+			ns.Quantity = n
+		}
 	}
 	if v := get("if_index"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 32)

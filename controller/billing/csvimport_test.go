@@ -326,3 +326,24 @@ func TestImportLocale(t *testing.T) {
 		t.Fatalf("problems: %+v", probs)
 	}
 }
+
+// TestImportCompanyNameAndQuantity: company_name fills the account's
+// company, quantity the service's (1 when empty); a bad quantity is
+// reported at its line and column.
+func TestImportCompanyNameAndQuantity(t *testing.T) {
+	file := parseCSV(t, "external_id,name,account_type,currency,company_name,service_name,pop,quantity\n"+
+		"a,Ann,res,USD, Roe LLC ,line 1,pop-1,3\na,Ann,res,USD, Roe LLC ,line 2,pop-1,\n"+
+		"b,Bob,res,USD,,line 1,pop-1,0\nc,Cy,res,USD,,line 1,pop-1,two\n")
+	if len(file.Accounts) != 3 {
+		t.Fatalf("accounts: %+v", file.Accounts)
+	}
+	a := file.Accounts[0]
+	if a.Account.CompanyName != "Roe LLC" || len(a.Services) != 2 || a.Services[0].Service.Quantity != 3 || a.Services[1].Service.Quantity != 1 {
+		t.Errorf("account a: %+v", a)
+	}
+	probs := file.Problems()
+	if len(probs) != 2 || probs[0].Line != 4 || probs[0].Column != "quantity" || !strings.Contains(probs[0].Reason, "quantity 0 is out of range 1-100000") ||
+		probs[1].Line != 5 || probs[1].Column != "quantity" || !strings.Contains(probs[1].Reason, `quantity "two" is not a whole number`) {
+		t.Errorf("problems: %+v", probs)
+	}
+}

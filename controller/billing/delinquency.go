@@ -44,6 +44,9 @@ type Standing struct {
 	Reminded bool
 	// Held: the account's suspension waits in a pending suspension batch.
 	Held bool
+	// Overrides are the account's own billing settings: [Assess] decides
+	// by [EffectiveType] of the type and them.
+	Overrides AccountOverrides
 }
 
 // ReminderDue asks for a reminder about an invoice.
@@ -96,6 +99,17 @@ func ReminderLead(t AccountType) int {
 	return lead
 }
 
+// ReminderLeadOf is [ReminderLead] over the accounts of t with any of
+// overrides: the largest of t's and each [EffectiveType]'s, so that one
+// read of a type's invoices serves every account.
+func ReminderLeadOf(t AccountType, overrides []AccountOverrides) int {
+	lead := ReminderLead(t)
+	for _, o := range overrides {
+		lead = max(lead, ReminderLead(EffectiveType(t, o)))
+	}
+	return lead
+}
+
 // RemindersOn reports whether t sends reminders before delinquency; when it
 // does, no account of t is suspended without a prior reminder.
 func RemindersOn(t AccountType) bool { return len(t.ReminderDaysBefore) > 0 }
@@ -142,6 +156,9 @@ func assess(t AccountType, rule DateRule, today Date, s Standing) Assessment {
 // whether anything changes, of hundreds of thousands of accounts).
 func assessWith(t AccountType, rule DateRule, today Date, s Standing, reasons bool) Assessment {
 	a := Assessment{Status: s.Status}
+	if !s.Overrides.IsZero() && t.Overridden == nil {
+		t = EffectiveType(t, s.Overrides)
+	}
 	add := func(r Reason) {
 		if !reasons {
 			return
@@ -150,6 +167,9 @@ func assessWith(t AccountType, rule DateRule, today Date, s Standing, reasons bo
 			a.Reasons = make([]Reason, 0, 6) // enough for most
 		}
 		r.Currency = s.Currency
+		if len(t.Overridden) > 0 {
+			r.Override = reasonOverridden(t, r.Kind)
+		}
 		a.Reasons = append(a.Reasons, r)
 	}
 	if s.Status == AccountClosed {
@@ -546,6 +566,9 @@ type AccountStanding struct {
 	// any.
 	HeldInBatch int64             `json:"held_in_batch,omitempty"`
 	Services    []ServiceStanding `json:"services"`
+	// Overrides name the account type settings the account overrides
+	// with its own ([AccountOverrides]); the reasons resting on one say so.
+	Overrides []string `json:"overrides,omitempty"`
 }
 
 // ServiceStanding is a service's desired state and what its POP's agent

@@ -43,6 +43,12 @@
 //     service's [PlanCancel] from the close day, the credit kept;
 //     [PlanAccountReopen]; [PaymentOnAccount]: a closed account's payment
 //     stays credit, with a warning; accountclose.go).
+//   - per-account overrides of the type's billing settings
+//     ([AccountOverrides], inherit-or-override per setting): every decision
+//     above uses [EffectiveType] of the account's type and overrides, and
+//     a reason resting on an overridden setting says so ([Reason.Override]);
+//     [PlanTypeChangeImpact] previews how many accounts a type change
+//     reaches.
 //   - a service's move to another POP or binding and its edits in place
 //     ([PlanServiceMove], [PlanServiceEdit], servicemove.go) say which POP's
 //     agent removes the service and which applies it.
@@ -57,8 +63,9 @@
 //
 // sim_test.go drives 1,000 seeded random sequences of business events
 // (billing runs, manual, card and batch payments, reversals, refunds, credits,
-// late and reconnection fees, promises, exemptions, sweeps on random days)
-// through these plans and an in-memory apply, and checks the money invariants
+// late and reconnection fees, promises, exemptions, sweeps on random days;
+// half the accounts with random overrides of the type's settings) through
+// these plans and an in-memory apply, and checks the money invariants
 // after every step: journal transactions sum to zero, balances equal their
 // entries, nothing is allocated beyond a payment's amount or an invoice's
 // total, every status agrees with the type's rules (a sweep and a settlement

@@ -287,7 +287,9 @@ func ComposeInvoice(req InvoiceRequest) (inv Invoice, ok bool, err error) {
 			base, overflow = addOverflow(base, l.Amount, overflow)
 		}
 	}
-	if base != 0 {
+	if base != 0 && !a.TaxExempt {
+		// A tax-exempt account (with its certificate on file) is invoiced
+		// no tax.
 		for _, r := range req.TaxRates {
 			inv.Lines = append(inv.Lines, InvoiceLine{Kind: LineTax, Description: r.Name + " " + r.Percent(), Amount: r.Tax(base)})
 		}

@@ -45,16 +45,21 @@ type LateFeeInvoice struct {
 	Number        string
 	Currency      Currency
 	Total         int64
+	// Overrides are the account's own billing settings: an account whose
+	// late_fee override is false is charged none.
+	Overrides AccountOverrides
 }
 
 // PlanLateFees is the late fee of each of invs ([LateFeeAmount] of its
 // total), effective on date and posted at now, in invs' order; an invoice
-// whose fee comes to nothing gets none. Each fee names its invoice (one
+// whose fee comes to nothing gets none, nor does one of an account whose
+// overrides turn late fees off ([EffectiveType]). Each fee names its invoice (one
 // late fee per invoice).
 func PlanLateFees(t AccountType, date Date, now time.Time, invs []LateFeeInvoice) []JournalTx {
 	var out []JournalTx
+	types := NewEffectiveTypes(t)
 	for _, inv := range invs {
-		fee := LateFeeAmount(t.LateFee, inv.Total)
+		fee := LateFeeAmount(types.Of(inv.Overrides).LateFee, inv.Total)
 		if fee <= 0 {
 			continue
 		}

@@ -97,6 +97,41 @@ type Reason struct {
 	// Detail is staff-only context (a rule's wording, a type's name, an
 	// exemption reason); subscribers never see it.
 	Detail string `json:"detail,omitempty"`
+	// Override: the setting the reason rests on (grace days, auto-suspend,
+	// reactivation rule, reminders) is the account's own, not its type's
+	// (see [AccountOverrides]); both renderers say so.
+	Override bool `json:"override,omitempty"`
+}
+
+// reasonSettings are the overridable settings each reason kind rests on.
+var reasonSettings = map[ReasonKind][]string{
+	ReasonDelinquencyDate:  {SettingGraceDays},
+	ReasonRestoredPaid:     {SettingReactivationRule},
+	ReasonSuspended:        {SettingReactivationRule},
+	ReasonAutoSuspended:    {SettingAutoSuspend, SettingReactivationRule},
+	ReasonSuspensionDue:    {SettingAutoSuspend, SettingReactivationRule},
+	ReasonNoAutoSuspend:    {SettingAutoSuspend},
+	ReasonAwaitingReminder: {SettingReminderDaysBefore},
+}
+
+// reasonOverridden reports whether a reason of kind k rests on a setting
+// that effective type t took from the account's overrides.
+func reasonOverridden(t AccountType, k ReasonKind) bool {
+	for _, s := range reasonSettings[k] {
+		if t.overridden(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// overrideNote closes sentence s with words marking it as resting on an
+// account's own setting.
+func overrideNote(s, note string) string {
+	if s == "" {
+		return s
+	}
+	return strings.TrimSuffix(s, ".") + " (" + note + ")."
 }
 
 // StaffWhy renders reasons as the precise staff sentences.
@@ -111,6 +146,14 @@ func StaffWhy(rs []Reason) []string {
 // Staff is the reason as the precise sentence staff read ("Invoice
 // INV-000123 for USD 53.11 was due on Fri 2027-12-10.").
 func (r Reason) Staff() string {
+	s := r.staff()
+	if r.Override {
+		s = overrideNote(s, "this account's own setting, not its type's")
+	}
+	return s
+}
+
+func (r Reason) staff() string {
 	money := func(v int64) string { return Money{Amount: v, Currency: r.Currency}.String() }
 	switch r.Kind {
 	case ReasonAccountClosed:
@@ -191,18 +234,26 @@ func (r Reason) ruleWords(met bool) string {
 // staff details. Reasons that only concern staff (a guard hold, a
 // weekday rule, an approval) are left out.
 func SubscriberWhy(rs []Reason, loc Locale, today Date) []string {
-	p := phrases[loc.Lang()]
-	if p == nil {
-		p = phrases["en"]
+	lang := loc.Lang()
+	if phrases[lang] == nil {
+		lang = "en"
 	}
+	p := phrases[lang]
 	var out []string
 	for _, r := range rs {
 		if s := p(r, loc, today); s != "" {
+			if r.Override {
+				s = overrideNote(s, overrideWords[lang])
+			}
 			out = append(out, s)
 		}
 	}
 	return out
 }
+
+// overrideWords mark a subscriber sentence that rests on a setting of the
+// subscriber's own account.
+var overrideWords = map[string]string{"en": "a term agreed for your account", "de": "eine für Ihr Konto vereinbarte Bedingung"}
 
 // phrases are the subscriber sentences of each language: "" leaves a
 // reason out.

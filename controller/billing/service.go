@@ -168,6 +168,8 @@ type NewService struct {
 	// stops, if known.
 	StartDate Date `json:"start_date,omitzero"`
 	EndDate   Date `json:"end_date,omitzero"`
+	// Quantity multiplies the plan's price (1-100000; 0 means 1).
+	Quantity int64 `json:"quantity,omitempty" minimum:"0" maximum:"100000"`
 }
 
 // Validate checks the input and fills defaults.
@@ -187,6 +189,12 @@ func (n *NewService) Validate() error {
 	}
 	if !n.State.Valid() {
 		return Errorf(EINVALID, "state %q is not one of active, suspended", n.State)
+	}
+	if n.Quantity == 0 {
+		n.Quantity = 1
+	}
+	if n.Quantity < 1 || n.Quantity > maxQuantity {
+		return Errorf(EINVALID, "quantity %d is out of range 1-%d", n.Quantity, maxQuantity)
 	}
 	if n.PlanID != nil && (n.AccountID == nil || n.StartDate.IsZero()) {
 		return Errorf(EINVALID, "plan_id needs account_id and start_date")

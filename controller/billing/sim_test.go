@@ -128,7 +128,7 @@ func newSim(seed uint64, brk simBreak) (*sim, error) {
 	s.today = NewDate(2026, time.January, 1).AddDays(r.IntN(730))
 	for i := range 1 + r.IntN(3) {
 		a := Account{ID: int64(i + 1), Number: fmt.Sprintf("A-%d", i+1), Currency: "USD", Email: "a@example.com",
-			AnchorDate: s.today.AddDays(r.IntN(20))}
+			AnchorDate: s.today.AddDays(r.IntN(20)), Overrides: simOverrides(r)}
 		s.accounts = append(s.accounts, &vsAccount{acct: a, status: AccountCurrent, service: StateActive, reminded: map[int64]Date{}})
 	}
 	s.logf("type %+v; %d accounts", s.t, len(s.accounts))
@@ -238,7 +238,7 @@ func (s *sim) billingRun() error {
 			if !ok {
 				break
 			}
-			inv, ok, err := ComposeInvoice(InvoiceRequest{Account: a.acct, Type: s.t, Period: p, Services: []BillableService{svc}})
+			inv, ok, err := ComposeInvoice(InvoiceRequest{Account: a.acct, Type: s.typeOf(a), Period: p, Services: []BillableService{svc}})
 			if err != nil {
 				return fmt.Errorf("compose invoice of account %d for %s: %v", a.acct.ID, p, err)
 			}
@@ -414,10 +414,10 @@ func (s *sim) lateFeeRun() error {
 	s.logf("late fee run")
 	for _, a := range s.accounts {
 		for _, inv := range s.openInvoices(a) {
-			if s.lateFees[inv.id] > 0 || !inv.due.AddDays(s.t.LateFee.AfterDays).Before(s.today) {
+			if s.lateFees[inv.id] > 0 || !inv.due.AddDays(s.typeOf(a).LateFee.AfterDays).Before(s.today) {
 				continue
 			}
-			fee := LateFeeAmount(s.t.LateFee, inv.total-inv.paid)
+			fee := LateFeeAmount(s.typeOf(a).LateFee, inv.total-inv.paid)
 			if fee <= 0 {
 				continue
 			}
@@ -434,11 +434,42 @@ func (s *sim) lateFeeRun() error {
 	return nil
 }
 
+// simOverrides are random overrides of an account's billing settings
+// (none for half the accounts).
+func simOverrides(r *rand.Rand) AccountOverrides {
+	var o AccountOverrides
+	if r.IntN(2) == 0 {
+		return o
+	}
+	if r.IntN(2) == 0 {
+		o.GraceDays = ptrTo(r.IntN(20))
+	}
+	if r.IntN(3) == 0 {
+		o.DueDays = ptrTo(r.IntN(30))
+	}
+	if r.IntN(3) == 0 {
+		o.AutoSuspend = ptrTo(r.IntN(2) == 0)
+	}
+	if r.IntN(3) == 0 {
+		o.ReactivationRule = ptrTo([]ReactivationRule{ReactivatePastDue, ReactivateFullBalance}[r.IntN(2)])
+	}
+	if r.IntN(3) == 0 {
+		o.LateFee = ptrTo(r.IntN(2) == 0)
+	}
+	if r.IntN(3) == 0 {
+		o.ReminderDaysBefore = &[]int{1 + r.IntN(5)}
+	}
+	return o
+}
+
+// typeOf is the account type as it applies to a, with its overrides.
+func (s *sim) typeOf(a *vsAccount) AccountType { return EffectiveType(s.t, a.acct.Overrides) }
+
 // standing is the account's standing today, with the invoices due up to
 // horizon.
 func (s *sim) standing(a *vsAccount, horizon Date) (Standing, []bool) {
 	st := Standing{AccountID: a.acct.ID, Number: a.acct.Number, Currency: "USD", Status: a.status, Exempt: a.exempt,
-		PromiseUntil: a.promise, Balance: a.balance, Credit: s.credit(a), Invoices: []OwedInvoice{}}
+		PromiseUntil: a.promise, Balance: a.balance, Credit: s.credit(a), Invoices: []OwedInvoice{}, Overrides: a.acct.Overrides}
 	var reminded []bool
 	for _, inv := range s.openInvoices(a) {
 		if inv.due.After(horizon) {
@@ -489,7 +520,7 @@ func (s *sim) model(a *vsAccount) model {
 		if inv.due.Before(s.today) {
 			m.pastDue += owed
 		}
-		if d, _ := s.rule.Next(inv.due.AddDays(s.t.GraceDays)); !d.After(s.today) {
+		if d, _ := s.rule.Next(inv.due.AddDays(s.typeOf(a).GraceDays)); !d.After(s.today) {
 			m.overdue += owed
 		}
 	}
@@ -503,13 +534,13 @@ func (s *sim) model(a *vsAccount) model {
 // is held out by a promise or an exemption).
 func (s *sim) checkRestore(a *vsAccount) error {
 	m := s.model(a)
-	met := m.pastDue < max(1, s.t.MinDelinquentBalance)
-	if s.t.ReactivationRule == ReactivateFullBalance {
+	met := m.pastDue < max(1, s.typeOf(a).MinDelinquentBalance)
+	if s.typeOf(a).ReactivationRule == ReactivateFullBalance {
 		met = a.balance <= 0
 	}
 	if !met && !m.held {
 		return fmt.Errorf("account %d restored with balance %d, past due %d: the %s reactivation rule is not met and no promise or exemption holds it",
-			a.acct.ID, a.balance, m.pastDue, s.t.ReactivationRule)
+			a.acct.ID, a.balance, m.pastDue, s.typeOf(a).ReactivationRule)
 	}
 	return nil
 }
@@ -523,9 +554,9 @@ func (s *sim) checkSuspend(a *vsAccount, c StatusChangePlan) error {
 		return fmt.Errorf("account %d suspended by %q: only a sweep or an approval suspends", a.acct.ID, c.Cause)
 	case len(c.Reasons) == 0 || c.Reasons[len(c.Reasons)-1].Kind != ReasonAutoSuspended:
 		return fmt.Errorf("account %d suspended without its cause among the reasons: %v", a.acct.ID, reasonKinds(c.Reasons))
-	case m.held || m.overdue < max(1, s.t.MinDelinquentBalance) || !ok || !s.t.AutoSuspend:
+	case m.held || m.overdue < max(1, s.typeOf(a).MinDelinquentBalance) || !ok || !s.typeOf(a).AutoSuspend:
 		return fmt.Errorf("account %d suspended on %s, but overdue %d (minimum %d), held %v, day allowed %v, auto-suspend %v",
-			a.acct.ID, s.today, m.overdue, s.t.MinDelinquentBalance, m.held, ok, s.t.AutoSuspend)
+			a.acct.ID, s.today, m.overdue, s.typeOf(a).MinDelinquentBalance, m.held, ok, s.typeOf(a).AutoSuspend)
 	}
 	return nil
 }
@@ -608,7 +639,7 @@ func (s *sim) settle(a *vsAccount, cause SettleCause) error {
 func (s *sim) sweepVerdicts() []Verdict {
 	var vs []Verdict
 	for _, a := range s.accounts {
-		st, _ := s.standing(a, s.today.AddDays(ReminderLead(s.t)))
+		st, _ := s.standing(a, s.today.AddDays(ReminderLead(s.typeOf(a))))
 		if len(st.Invoices) == 0 && a.status == AccountCurrent {
 			continue // the sweep does not examine it
 		}

@@ -81,12 +81,16 @@ func applyAccountEdit(ctx context.Context, tx pgx.Tx, from int64, plan billing.A
 	if err != nil {
 		return a, err
 	}
+	overrides, err := overridesArg(a.Overrides)
+	if err != nil {
+		return a, err
+	}
 	stored, err := scanAccount(tx.QueryRow(ctx, `UPDATE accounts SET name = $3, company_name = $4, email = $5, phone = $6,
 		address = $7, delivery = $8, locale = $9, external_id = nullif($10, ''), account_type_id = $11,
-		billing_day = nullif($12, 0), version = $13
+		billing_day = nullif($12, 0), version = $13, overrides = $14, tax_exempt = $15, exemption_certificate = $16
 		WHERE id = $1 AND version = $2 RETURNING `+accountColumns,
 		a.ID, from, a.Name, a.CompanyName, a.Email, a.Phone, addr, a.Delivery, a.Locale, a.ExternalID, a.AccountTypeID,
-		a.BillingDay, a.Version))
+		a.BillingDay, a.Version, overrides, a.TaxExempt, a.ExemptionCertificate))
 	var pgErr *pgconn.PgError
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):

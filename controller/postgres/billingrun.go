@@ -252,13 +252,16 @@ func (db *DB) PreviewBilling(ctx context.Context, typeID int64, date billing.Dat
 // billingData is everything needed to invoice a range of accounts of one
 // type, loaded with one query per table.
 type billingData struct {
-	typ      billing.AccountType
-	rule     billing.DateRule
-	accounts []billing.Account
-	last     map[int64]billing.Period
-	services map[int64][]billing.ServiceHistory
-	charges  map[int64][]billing.OneTimeCharge
-	taxes    map[string][]billing.TaxRate
+	typ  billing.AccountType
+	rule billing.DateRule
+	// effective is typ as each account's overrides make it, computed once
+	// per distinct overrides.
+	effective *billing.EffectiveTypes
+	accounts  []billing.Account
+	last      map[int64]billing.Period
+	services  map[int64][]billing.ServiceHistory
+	charges   map[int64][]billing.OneTimeCharge
+	taxes     map[string][]billing.TaxRate
 }
 
 func loadBilling(ctx context.Context, q querier, typeID, first, last int64) (*billingData, error) {
@@ -271,6 +274,7 @@ func loadBilling(ctx context.Context, q querier, typeID, first, last int64) (*bi
 	if d.rule, err = billing.NewDateRule(d.typ); err != nil {
 		return nil, err
 	}
+	d.effective = billing.NewEffectiveTypes(d.typ)
 	rows, err := q.Query(ctx, `SELECT `+accountColumns+` FROM accounts
 		WHERE account_type_id = $1 AND id BETWEEN $2 AND $3 AND status <> 'closed' ORDER BY id`, typeID, first, last)
 	if err != nil {
@@ -372,7 +376,7 @@ func (d *billingData) composeAccount(a billing.Account, date billing.Date) ([]bi
 		for _, h := range d.services[a.ID] {
 			services = append(services, h.BillableIn(p, d.typ.Lifecycle.PauseHoldFee)...)
 		}
-		inv, ok, err := billing.ComposeInvoice(billing.InvoiceRequest{Account: a, Type: d.typ, Period: p,
+		inv, ok, err := billing.ComposeInvoice(billing.InvoiceRequest{Account: a, Type: d.effective.Of(a.Overrides), Period: p,
 			Services: services, Charges: due, TaxRates: d.taxes[a.TaxJurisdiction]})
 		if err != nil {
 			return nil, fmt.Errorf("period %s: %s", p, billing.ErrorMessage(err))

@@ -106,12 +106,14 @@ func (db *DB) AccountStanding(ctx context.Context, accountID int64, now time.Tim
 	var st billing.AccountStanding
 	var typeID int64
 	var promise *time.Time
+	var overrides []byte
 	err := db.Pool.QueryRow(ctx, `SELECT a.id, a.number, a.status, a.status_changed_at, a.currency, a.account_type_id,
 			a.promise_until, a.promise_note, a.exempt, a.exempt_reason, a.locale,
 			coalesce((SELECT sum(j.amount) FROM journal_entries j WHERE j.account_id = a.id AND j.ledger = 'accounts_receivable'), 0)::bigint,
-			coalesce((SELECT b.batch_id FROM suspension_batch_items b WHERE b.account_id = a.id AND b.status = 'pending' LIMIT 1), 0)
+			coalesce((SELECT b.batch_id FROM suspension_batch_items b WHERE b.account_id = a.id AND b.status = 'pending' LIMIT 1), 0),
+			a.overrides
 		FROM accounts a WHERE a.id = $1`, accountID).Scan(&st.AccountID, &st.Number, &st.Status, &st.StatusChangedAt, &st.Currency, &typeID,
-		&promise, &st.PromiseNote, &st.Exempt, &st.ExemptReason, &st.Locale, &st.Balance, &st.HeldInBatch)
+		&promise, &st.PromiseNote, &st.Exempt, &st.ExemptReason, &st.Locale, &st.Balance, &st.HeldInBatch, &overrides)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return st, billing.Errorf(billing.ENOTFOUND, "account %d does not exist", accountID)
 	}
@@ -132,7 +134,12 @@ func (db *DB) AccountStanding(ctx context.Context, accountID int64, now time.Tim
 	st.Today = today
 	s := billing.Standing{AccountID: accountID, Number: st.Number, Currency: st.Currency, Status: st.Status,
 		Exempt: st.Exempt, ExemptReason: st.ExemptReason, PromiseUntil: st.PromiseUntil, Balance: st.Balance, Held: st.HeldInBatch != 0}
-	err = loadStandings(ctx, db.Pool, typeID, today.AddDays(billing.ReminderLead(t)), []int64{accountID}, now, func(got billing.Standing) error {
+	if s.Overrides, err = scanOverrides(overrides); err != nil {
+		return st, err
+	}
+	st.Overrides = s.Overrides.Settings()
+	lead := billing.ReminderLeadOf(t, []billing.AccountOverrides{s.Overrides})
+	err = loadStandings(ctx, db.Pool, typeID, today.AddDays(lead), []int64{accountID}, now, func(got billing.Standing) error {
 		s.Invoices, s.Reminded, s.Credit = got.Invoices, got.Reminded, got.Credit
 		return nil
 	})

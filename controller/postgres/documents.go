@@ -230,7 +230,7 @@ func invoiceRecords(ctx context.Context, q pgx.Tx, invoiceIDs []int64) ([]billin
 		r := billing.InvoiceRecord{
 			Account:        a,
 			Invoice:        *inv,
-			Message:        t.InvoiceMessage,
+			Message:        billing.EffectiveType(t, a.Overrides).InvoiceMessage,
 			RemittanceSlip: t.RemittanceSlip,
 			AmountDue:      inv.Total,
 		}

@@ -348,12 +348,12 @@ func (im *importer) createAccounts() error {
 			return err
 		}
 		b.Queue(`INSERT INTO accounts (number, external_id, name, email, phone, address,
-				account_type_id, currency, tax_jurisdiction, delivery, anchor_date, created_at, locale)
-			VALUES ('A-' || lpad(nextval('account_number_seq')::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+				account_type_id, currency, tax_jurisdiction, delivery, anchor_date, created_at, locale, company_name)
+			VALUES ('A-' || lpad(nextval('account_number_seq')::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 			ON CONFLICT (external_id) DO NOTHING
 			RETURNING id`,
 			in.ExternalID, in.Name, in.Email, in.Phone, addr, in.AccountTypeID, in.Currency, in.TaxJurisdiction, in.Delivery,
-			pgDate(im.anchorOf[in.AccountTypeID]), im.at, in.Locale)
+			pgDate(im.anchorOf[in.AccountTypeID]), im.at, in.Locale, in.CompanyName)
 		created = append(created, i)
 	}
 	if len(created) == 0 {
@@ -595,11 +595,11 @@ func createServiceTx(ctx context.Context, tx pgx.Tx, in billing.NewService, acto
 	b := in.Binding
 	s, err := scanService(tx.QueryRow(ctx, `
 		INSERT INTO services (pop_id, name, method, addresses, radius_username, device, if_index,
-			desired_state, state_reason, revision, created_at, updated_at, account_id, plan_id, start_date, end_date, service_address)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10, $11, $12, $13, $14, $15)
+			desired_state, state_reason, revision, created_at, updated_at, account_id, plan_id, start_date, end_date, service_address, quantity)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10, $11, $12, $13, $14, $15, $16)
 		RETURNING `+serviceColumns,
 		in.POP, in.Name, b.Method, nonNil(b.Addresses), b.RADIUSUsername, b.Device, b.IfIndex,
-		in.State, reason, at, in.AccountID, in.PlanID, pgDate(in.StartDate), pgDate(in.EndDate), in.ServiceAddress))
+		in.State, reason, at, in.AccountID, in.PlanID, pgDate(in.StartDate), pgDate(in.EndDate), in.ServiceAddress, in.Quantity))
 	if err != nil {
 		return billing.Service{}, err
 	}

@@ -22,7 +22,7 @@ func (db *DB) ChargeLateFees(ctx context.Context, typeID int64, date billing.Dat
 	if !charges {
 		return 0, nil
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT i.id, i.account_id, i.number, i.currency, i.total
+	rows, err := db.Pool.Query(ctx, `SELECT i.id, i.account_id, i.number, i.currency, i.total, coalesce(a.overrides, '{}')
 		FROM invoices i JOIN accounts a ON a.id = i.account_id
 		WHERE a.account_type_id = $1 AND i.status = 'open' AND i.due_date < $2 AND i.total > 0
 		AND NOT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.invoice_id = i.id AND t.kind = 'fee')

@@ -157,6 +157,7 @@ func readLifecycle(ctx context.Context, tx pgx.Tx, id int64, asked billing.Lifec
 	if st.ctx.Type, err = scanAccountType(tx.QueryRow(ctx, `SELECT `+accountTypeColumns+` FROM account_types WHERE id = $1`, st.ctx.Account.AccountTypeID)); err != nil {
 		return st, err
 	}
+	st.ctx.Type = billing.EffectiveType(st.ctx.Type, st.ctx.Account.Overrides)
 	if typeID == nil || *typeID != st.ctx.Account.AccountTypeID {
 		return st, fmt.Errorf("service %d's account changed its account type during the change; retry", id)
 	}

@@ -50,7 +50,7 @@ const standingsSQL = `WITH owed AS (
 		o.ids IS NOT NULL AND EXISTS (SELECT 1 FROM notices n WHERE n.kind = 'reminder' AND n.invoice_id = ANY(o.ids)
 			AND n.status = 'sent' AND n.sent_at < $3),
 		a.status = 'delinquent' AND EXISTS (SELECT 1 FROM suspension_batch_items b WHERE b.account_id = a.id AND b.status = 'pending'),
-		a.email, a.name
+		a.email, a.name, a.overrides
 	FROM accounts a LEFT JOIN owed o ON o.account_id = a.id
 	WHERE a.account_type_id = $1 AND ($4::bigint[] IS NULL OR a.id = ANY($4)) AND a.id BETWEEN $5 AND $6
 		AND (o.account_id IS NOT NULL OR a.status IN ('past_due', 'delinquent', 'suspended'))
@@ -93,9 +93,16 @@ func loadStandingsIn(ctx context.Context, q querier, typeID int64, horizon billi
 		var numbers []string
 		var dues []time.Time
 		var c billing.Contact
+		var overrides []byte
 		if err := rows.Scan(&s.AccountID, &s.Number, &s.Currency, &s.Status, &s.Exempt, &s.ExemptReason, &promise,
-			&invIDs, &numbers, &dues, &remaining, &s.Balance, &s.Credit, &s.Reminded, &s.Held, &c.Email, &c.Name); err != nil {
+			&invIDs, &numbers, &dues, &remaining, &s.Balance, &s.Credit, &s.Reminded, &s.Held, &c.Email, &c.Name, &overrides); err != nil {
 			return err
+		}
+		if overrides != nil {
+			var err error
+			if s.Overrides, err = scanOverrides(overrides); err != nil {
+				return fmt.Errorf("account %d overrides: %w", s.AccountID, err)
+			}
 		}
 		if promise != nil {
 			s.PromiseUntil = billing.DateOf(*promise)
@@ -207,6 +214,23 @@ func (db *DB) readStandings(ctx context.Context, typeID int64, horizon billing.D
 const sweepSettings = `SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true),
 	set_config('max_parallel_workers_per_gather', '0', true)`
 
+// typeOverrides reads the distinct overrides of the accounts of type
+// typeID (through accounts_overrides_idx: nothing to read for a type none
+// of whose accounts override anything).
+func typeOverrides(ctx context.Context, q querier, typeID int64) ([]billing.AccountOverrides, error) {
+	rows, err := q.Query(ctx, `SELECT DISTINCT overrides FROM accounts WHERE account_type_id = $1 AND overrides IS NOT NULL`, typeID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.AccountOverrides, error) {
+		var raw []byte
+		if err := r.Scan(&raw); err != nil {
+			return billing.AccountOverrides{}, err
+		}
+		return scanOverrides(raw)
+	})
+}
+
 // typeRule loads an account type with its date rule and time zone.
 func typeRule(ctx context.Context, q querier, typeID int64) (billing.AccountType, billing.DateRule, *time.Location, error) {
 	t, err := scanAccountType(q.QueryRow(ctx, `SELECT `+accountTypeColumns+` FROM account_types WHERE id = $1`, typeID))
@@ -253,7 +277,11 @@ func (db *DB) Sweep(ctx context.Context, req billing.SweepRequest, now time.Time
 	}
 	today := billing.DateIn(now, loc)
 	res := billing.SweepResult{AccountTypeID: t.ID, Trigger: req.Trigger, LocalDate: today, DryRun: req.DryRun, StartedAt: now, Suspensions: []billing.PlannedSuspension{}}
-	horizon := today.AddDays(billing.ReminderLead(t))
+	overrides, err := typeOverrides(ctx, db.Pool, t.ID)
+	if err != nil {
+		return billing.SweepResult{}, err
+	}
+	horizon := today.AddDays(billing.ReminderLeadOf(t, overrides))
 	if req.Trigger == billing.SweepScheduled && !req.DryRun {
 		var ran bool
 		if err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM delinquency_sweeps
@@ -808,7 +836,8 @@ const settleStandingSQL = `SELECT a.id, a.number, a.currency, a.status, a.exempt
 		coalesce((SELECT sum(j.amount) FROM journal_entries j
 			WHERE j.account_id = a.id AND j.ledger = 'accounts_receivable'), 0)::bigint,
 		CASE WHEN o.ids IS NULL THEN 0 ELSE ` + creditSQL + ` END,
-		a.status = 'delinquent' AND EXISTS (SELECT 1 FROM suspension_batch_items b WHERE b.account_id = a.id AND b.status = 'pending')
+		a.status = 'delinquent' AND EXISTS (SELECT 1 FROM suspension_batch_items b WHERE b.account_id = a.id AND b.status = 'pending'),
+		a.overrides
 	FROM accounts a LEFT JOIN LATERAL (
 		SELECT array_agg(i.id ORDER BY i.due_date, i.id) AS ids,
 			array_agg(i.number ORDER BY i.due_date, i.id) AS numbers,
@@ -846,6 +875,7 @@ func (db *DB) settleTx(ctx context.Context, tx pgx.Tx, accountID int64, cause bi
 	var invIDs, remaining []int64
 	var numbers []string
 	var dues []time.Time
+	var overrides []byte
 	err := func() (err error) {
 		if _, err := br.Exec(); err != nil {
 			return err
@@ -855,7 +885,10 @@ func (db *DB) settleTx(ctx context.Context, tx pgx.Tx, accountID int64, cause bi
 		}
 		s := &in.Standing
 		if err := br.QueryRow().Scan(&s.AccountID, &s.Number, &s.Currency, &s.Status, &s.Exempt, &s.ExemptReason, &promise,
-			&invIDs, &numbers, &dues, &remaining, &in.Reminded, &s.Balance, &s.Credit, &s.Held); err != nil {
+			&invIDs, &numbers, &dues, &remaining, &in.Reminded, &s.Balance, &s.Credit, &s.Held, &overrides); err != nil {
+			return err
+		}
+		if s.Overrides, err = scanOverrides(overrides); err != nil {
 			return err
 		}
 		rows, err := br.Query()

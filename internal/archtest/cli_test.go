@@ -21,8 +21,9 @@ const (
 	// batch-line, ticket, delivery and collection checks moved to the
 	// controller, one key/value printer and table-driven change commands,
 	// with the service lifecycle and plan price commands: 4,865; payment
-	// reallocation and --apply-to: 4,924; account close and reopen: 4,938).
-	maxCLILines     = 4938
+	// reallocation and --apply-to: 4,924; account close and reopen: 4,938;
+	// overrides and tax exemption: 4,941).
+	maxCLILines     = 4941
 	maxCLIFileLines = 500 // any one of its files
 )
 
