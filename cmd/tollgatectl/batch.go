@@ -25,9 +25,6 @@ func newBatchCmd(g *globals) *cobra.Command {
 		Use:     "batch",
 		Aliases: []string{"batches", "deposit"},
 		Short:   "Enter a bank deposit's checks and cash as a batch, check it, then post it as one unit",
-		Long: `A deposit batch holds the payments of one bank deposit. Open it, add its
-payments (or import a lockbox file), fix what validation reports, then post it:
-all its payments post together, or none does.`,
 	}
 	cmd.AddCommand(newBatchOpenCmd(g), newBatchListCmd(g), newBatchShowCmd(g), newBatchAddCmd(g), newBatchFixCmd(g),
 		newBatchRemoveCmd(g), newBatchValidateCmd(g), newBatchPostCmd(g), newBatchImportCmd(g))

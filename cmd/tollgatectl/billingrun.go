@@ -265,8 +265,6 @@ func newDevCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Dev/demo mode: read and advance the controller's simulated clock",
-		Long: `Works only against a controller started in dev mode, whose clock can be moved
-forward so that a month of billing runs in seconds.`,
 	}
 	var idemKey string
 	advance := &cobra.Command{

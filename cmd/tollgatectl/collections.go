@@ -18,10 +18,8 @@ import (
 
 func newAccountStandingCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:   "standing ACCOUNT",
-		Short: "Show an account's collection status and why, its balances, and its services as the POPs last confirmed them",
-		Long: `Show an account's collection status and why in plain language, then each
-service's desired state, the state its POP's agent reported, and when.`,
+		Use:     "standing ACCOUNT",
+		Short:   "Show an account's collection status and why, its balances, and its services as the POPs last confirmed them",
 		Example: "  tollgatectl account standing 42",
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
@@ -86,10 +84,8 @@ func newAccountPromiseCmd(g *globals) *cobra.Command {
 	var until, note, idemKey string
 	var clear bool
 	cmd := &cobra.Command{
-		Use:   "promise ACCOUNT (--until YYYY-MM-DD [--note TEXT] | --clear)",
-		Short: "Record or clear a promise to pay, which holds the account out of delinquency and suspension",
-		Long: `Through --until (inclusive) the account is not made delinquent nor suspended;
-a suspended account is restored at once. --clear removes the promise.`,
+		Use:     "promise ACCOUNT (--until YYYY-MM-DD [--note TEXT] | --clear)",
+		Short:   "Record or clear a promise to pay, which holds the account out of delinquency and suspension",
 		Example: `  tollgatectl account promise 42 --until 2026-03-20 --note "will pay USD 120 by phone on the 20th"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -183,9 +179,6 @@ func newSweepCmd(g *globals) *cobra.Command {
 		Use:     "sweep",
 		Aliases: []string{"sweeps", "delinquency"},
 		Short:   "Run or preview the delinquency sweep of an account type now",
-		Long: `The daily delinquency sweep makes accounts past due and delinquent, suspends
-and restores services, and queues reminders; these commands run one now or
-show what one would do.`,
 	}
 	cmd.AddCommand(newSweepRunCmd(g, false), newSweepRunCmd(g, true))
 	return cmd

@@ -69,11 +69,11 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 			switch x := vals[i].(type) {
 			case *int64:
 				if *x != 0 {
-					m[p.key] = *x
+					setKey(m, p.key, *x)
 				}
 			case *bool:
 				if *x {
-					m[p.key] = true
+					setKey(m, p.key, true)
 				}
 			case *accountFlag:
 				id, err := x.id(ctx, c)
@@ -81,7 +81,7 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 					return nil, err
 				}
 				if id > 0 {
-					m[p.key] = id
+					setKey(m, p.key, id)
 				}
 			case *string:
 				v := strings.TrimSpace(*x)
@@ -98,14 +98,29 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 					if err != nil {
 						return nil, err
 					}
-					m[p.key] = list
+					setKey(m, p.key, list)
 				} else if v != "" {
-					m[p.key] = v
+					setKey(m, p.key, v)
 				}
 			}
 		}
 		return m, nil
 	}
+}
+
+// setKey sets m[key] to v; a dotted key ("address.line1") sets a field
+// of a nested object.
+func setKey(m map[string]any, key string, v any) {
+	if outer, inner, ok := strings.Cut(key, "."); ok {
+		sub, _ := m[outer].(map[string]any)
+		if sub == nil {
+			sub = map[string]any{}
+			m[outer] = sub
+		}
+		setKey(sub, inner, v)
+		return
+	}
+	m[key] = v
 }
 
 // asQuery is values as query parameters.
@@ -205,18 +220,18 @@ func showCmd[T any](g *globals, use, short, example, kind, path string, print fu
 // of these kinds (withIDs), its flags (params) are its JSON body, and the
 // answer is printed by print (-o json: as it is).
 type change[T any] struct {
-	use, short, long, example string
-	args                      []string // the kinds of the id arguments
-	method                    string
-	path                      func(ids []int64) string
-	params                    []param
-	print                     func(cmd *cobra.Command, c *client.Client, ids []int64, v T) error
+	use, short, example string
+	args                []string // the kinds of the id arguments
+	method              string
+	path                func(ids []int64) string
+	params              []param
+	print               func(cmd *cobra.Command, c *client.Client, ids []int64, v T) error
 }
 
 // changeCmd makes a change command.
 func changeCmd[T any](g *globals, ch change[T]) *cobra.Command {
 	var key string
-	cmd := &cobra.Command{Use: ch.use, Short: ch.short, Long: ch.long, Example: ch.example, Args: cobra.ExactArgs(len(ch.args))}
+	cmd := &cobra.Command{Use: ch.use, Short: ch.short, Example: ch.example, Args: cobra.ExactArgs(len(ch.args))}
 	body := addParams(cmd, ch.params)
 	addKeyFlag(cmd, &key)
 	cmd.RunE = withIDs(g, ch.args, func(cmd *cobra.Command, c *client.Client, ids []int64) error {

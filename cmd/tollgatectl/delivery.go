@@ -18,9 +18,6 @@ func newDeliveryCmd(g *globals) *cobra.Command {
 		Use:     "delivery",
 		Aliases: []string{"deliveries"},
 		Short:   "Invoice delivery by email and mail: list, summarize, re-send, and the printed-invoice batch of a run",
-		Long: `Invoices go out by each account's preference when their billing run finishes.
-Statuses: email queued → sent; mail queued → sent_to_vendor → mailed (or
-returned); failed when given up (re-send it once fixed).`,
 	}
 	cmd.AddCommand(newDeliveryListCmd(g), newDeliverySummaryCmd(g), newDeliveryShowCmd(g), newDeliveryResendCmd(g),
 		newDeliverySendCmd(g), newDeliveryPrintedCmd(g))

@@ -29,9 +29,6 @@ func newSuspensionsCmd(g *globals) *cobra.Command {
 		Use:     "suspensions",
 		Aliases: []string{"suspension", "suspension-batch", "suspension-batches"},
 		Short:   "Review, approve or cancel the suspensions the blast-radius guard held for approval",
-		Long: `When a sweep would suspend more services at a POP than the blast-radius guard
-allows, its suspensions are held until staff approve (all or some) or cancel
-them; on approval, accounts that paid meanwhile are skipped.`,
 	}
 	cmd.AddCommand(newSuspensionsListCmd(g), newSuspensionsShowCmd(g), newSuspensionsDecideCmd(g, true), newSuspensionsDecideCmd(g, false))
 	return cmd
