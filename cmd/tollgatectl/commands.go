@@ -38,6 +38,7 @@ const (
 	switchParam                   // a boolean flag, sent as true when given
 	accountParam                  // an account number, external id or id (accountFlag), sent as its id
 	applyToParam                  // INVOICE:AMOUNT,… sent as a list of {invoice, amount}
+	listParam                     // a repeatable string flag, sent as a list if given
 )
 
 // addParams adds the flags of ps to cmd; the function it returns reads the
@@ -52,6 +53,8 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 			vals[i] = f.Int64(p.flag, 0, p.usage)
 		case switchParam:
 			vals[i] = f.Bool(p.flag, false, p.usage)
+		case listParam:
+			vals[i] = f.StringSlice(p.flag, nil, p.usage)
 		case accountParam:
 			a := &accountFlag{}
 			addAccountFlag(cmd, a, p.usage)
@@ -74,6 +77,10 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 			case *bool:
 				if *x {
 					setKey(m, p.key, true)
+				}
+			case *[]string:
+				if len(*x) > 0 {
+					setKey(m, p.key, *x)
 				}
 			case *accountFlag:
 				id, err := x.id(ctx, c)
@@ -105,6 +112,14 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 			}
 		}
 		return m, nil
+	}
+}
+
+// setDefaults gives flags (name, value pairs) of cmd a default value.
+func setDefaults(cmd *cobra.Command, nameValues ...string) {
+	for i := 0; i+1 < len(nameValues); i += 2 {
+		_ = cmd.Flags().Set(nameValues[i], nameValues[i+1])
+		cmd.Flags().Lookup(nameValues[i]).DefValue = nameValues[i+1]
 	}
 }
 
