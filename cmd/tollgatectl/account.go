@@ -264,8 +264,10 @@ func newAccountEditCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("nothing to change: give --name, --company, --email, --phone, --external-id, --delivery, --locale, --type, --billing-day or an address flag")
 			}
 			res, err := c.EditAccount(ctx, orNewKey(idemKey), id, a.Version, e)
-			if err != nil || g.json() {
-				return orPrintJSON(cmd, res, err)
+			if err != nil {
+				return err
+			} else if g.json() {
+				return printJSON(cmd.OutOrStdout(), res)
 			}
 			w := cmd.OutOrStdout()
 			if res.Changed {
@@ -295,14 +297,6 @@ func newAccountEditCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// orPrintJSON returns err, else prints v as JSON.
-func orPrintJSON(cmd *cobra.Command, v any, err error) error {
-	if err != nil {
-		return err
-	}
-	return printJSON(cmd.OutOrStdout(), v)
-}
-
 func newAccountHistoryCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:     "history ACCOUNT",
@@ -311,20 +305,18 @@ func newAccountHistoryCmd(g *globals) *cobra.Command {
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			hs, err := c.AccountHistory(cmd.Context(), id)
-			if err != nil || g.json() {
-				return orPrintJSON(cmd, hs, err)
+			if err != nil {
+				return err
 			}
-			t := newTable(cmd.OutOrStdout(), "AT", "KIND", "ACTOR", "WHAT")
-			for _, h := range hs {
+			return printList(cmd.OutOrStdout(), g, hs, "AT,KIND,ACTOR,WHAT", func(h billing.HistoryEntry) []any {
 				actor := orDash(h.Actor)
 				if s := h.Status; s != nil && s.SweepID != 0 {
 					actor += fmt.Sprintf(" (sweep %d)", s.SweepID)
 				} else if s != nil && s.PaymentID != 0 {
 					actor += fmt.Sprintf(" (payment %d)", s.PaymentID)
 				}
-				t.row(h.At.Local().Format(time.RFC3339), h.Kind, actor, h.Summary)
-			}
-			return t.flush()
+				return []any{h.At.Local().Format(time.RFC3339), h.Kind, actor, h.Summary}
+			})
 		}),
 	}
 }

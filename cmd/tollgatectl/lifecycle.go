@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 
@@ -57,13 +58,13 @@ func addLifecycleCmds(root *cobra.Command, g *globals) {
 					if err1 == nil && (pFrom == "" || pTo == "") {
 						err1 = fmt.Errorf("--from and --to are required")
 					}
-					return pause, cmpErr(err1, err2)
+					return pause, cmp.Or(err1, err2)
 				}),
 				&cobra.Command{Use: "coverage ID", Short: "List the days invoices have charged for a service", Args: cobra.ExactArgs(1),
 					RunE: withID(g, "service", func(cmd *cobra.Command, c *client.Client, id int64) error {
 						spans, err := c.ServiceCoverage(cmd.Context(), id)
 						if err != nil || g.json() {
-							return cmpErr(err, printJSON(cmd.OutOrStdout(), spans))
+							return cmp.Or(err, printJSON(cmd.OutOrStdout(), spans))
 						}
 						t := newTable(cmd.OutOrStdout(), "FROM", "TO", "PLAN", "QTY", "PRICE", "PERIOD")
 						for _, s := range spans {
@@ -76,7 +77,7 @@ func addLifecycleCmds(root *cobra.Command, g *globals) {
 				RunE: withID(g, "plan", func(cmd *cobra.Command, c *client.Client, id int64) error {
 					v, err := c.PlanPrices(cmd.Context(), id)
 					if err != nil || g.json() {
-						return cmpErr(err, printJSON(cmd.OutOrStdout(), v))
+						return cmp.Or(err, printJSON(cmd.OutOrStdout(), v))
 					}
 					t := newTable(cmd.OutOrStdout(), "FROM", "PRICE", "GRANDFATHER")
 					for _, x := range v {
@@ -86,16 +87,6 @@ func addLifecycleCmds(root *cobra.Command, g *globals) {
 				})}, newPlanRetireCmd(g))
 		}
 	}
-}
-
-// cmpErr is the first non-nil error.
-func cmpErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // lifecycleCmd is "service ACTION ID": flags fill the body, --preview
@@ -158,7 +149,7 @@ func newPlanRetireCmd(g *globals) *cobra.Command {
 		RunE: withID(g, "plan", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			p, err := c.RetirePlan(cmd.Context(), orNewKey(key), id, reason)
 			if err != nil || g.json() {
-				return cmpErr(err, printJSON(cmd.OutOrStdout(), p))
+				return cmp.Or(err, printJSON(cmd.OutOrStdout(), p))
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "plan %d (%s) retired\n", p.ID, p.Name)
 			return err

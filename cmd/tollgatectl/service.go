@@ -262,16 +262,14 @@ func newServiceMoveCmds(g *globals) []*cobra.Command {
 	history := &cobra.Command{Use: "history ID", Args: cobra.ExactArgs(1), Short: "Show a service's moves, edits and lifecycle changes: who, when, before and after, why",
 		RunE: withID(g, "service", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			h, err := c.ServiceHistory(cmd.Context(), id)
-			if err != nil || g.json() {
-				return cmpErr(err, printJSON(cmd.OutOrStdout(), h))
+			if err != nil {
+				return err
 			}
-			t := newTable(cmd.OutOrStdout(), "AT", "ACTOR", "CHANGED", "BEFORE", "AFTER", "WHY")
-			for _, e := range h {
+			return printList(cmd.OutOrStdout(), g, h, "AT,ACTOR,CHANGED,BEFORE,AFTER,WHY", func(e billing.AuditEntry) []any {
 				before, _ := json.Marshal(e.Before)
 				after, _ := json.Marshal(e.After)
-				t.row(e.At.Local().Format(time.RFC3339), e.Actor, strings.Join(e.Fields(), ", "), string(before), string(after), orDash(e.Reason))
-			}
-			return t.flush()
+				return []any{e.At.Local().Format(time.RFC3339), e.Actor, strings.Join(e.Fields(), ", "), string(before), string(after), orDash(e.Reason)}
+			})
 		})}
 	return []*cobra.Command{move, edit, history}
 }

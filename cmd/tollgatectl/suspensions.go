@@ -73,11 +73,9 @@ func printSuspensionBatch(w io.Writer, g *globals, b billing.SuspensionBatch) er
 		}
 	}
 	fmt.Fprintln(w)
-	t := newTable(w, "ACCOUNT", "NUMBER", "STATUS", "SERVICES", "POPS", "DECIDED BY", "WHY")
-	for _, it := range b.Items {
-		t.row(it.AccountID, it.Number, it.Status, joinIDs(it.ServiceIDs), orDash(strings.Join(it.POPs, ",")), orDash(it.DecidedBy), orDash(strings.Join(it.Why, " ")))
-	}
-	return t.flush()
+	return printList(w, &globals{}, b.Items, "ACCOUNT,NUMBER,STATUS,SERVICES,POPS,DECIDED BY,WHY", func(it billing.SuspensionBatchItem) []any {
+		return []any{it.AccountID, it.Number, it.Status, joinIDs(it.ServiceIDs), orDash(strings.Join(it.POPs, ",")), orDash(it.DecidedBy), orDash(strings.Join(it.Why, " "))}
+	})
 }
 
 // newSuspensionsDecideCmd is "suspensions approve" (approve) or
