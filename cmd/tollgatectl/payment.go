@@ -120,11 +120,9 @@ func printPayment(w io.Writer, g *globals, p billing.Payment, a *billing.Account
 		fmt.Fprintln(w, "Paid no invoice (the account had none open).")
 	} else {
 		fmt.Fprintln(w, "Paid:")
-		t := newTable(w, "INVOICE", "ID", "AMOUNT")
-		for _, al := range p.Allocations {
-			t.row(al.InvoiceNumber, al.InvoiceID, money(al.Amount, p.Currency))
-		}
-		if err := t.flush(); err != nil {
+		if err := printList(w, &globals{}, p.Allocations, "INVOICE,ID,AMOUNT", func(al billing.Allocation) []any {
+			return []any{al.InvoiceNumber, al.InvoiceID, money(al.Amount, p.Currency)}
+		}); err != nil {
 			return err
 		}
 	}
