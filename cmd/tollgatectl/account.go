@@ -101,19 +101,8 @@ func newAccountListCmd(g *globals) *cobra.Command {
 }
 
 func newAccountShowCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "show ACCOUNT",
-		Short:   "Show an account with its balance (derived from the ledger); ACCOUNT is an account number (A-000042), external id or id",
-		Example: "  tollgatectl account show A-000042",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			a, err := get[accountView](cmd.Context(), c, idPath("/api/v1/accounts", id))
-			if err != nil {
-				return err
-			}
-			return printAccount(cmd.OutOrStdout(), g, a, true)
-		}),
-	}
+	return showCmd(g, "show ACCOUNT", "Show an account with its balance; ACCOUNT is an account number (A-000042), external id or id",
+		"  tollgatectl account show A-000042", "account", "/api/v1/accounts", func(w io.Writer, g *globals, a accountView) error { return printAccount(w, g, a, true) })
 }
 
 func printAccount(w io.Writer, g *globals, a accountView, balance bool) error {

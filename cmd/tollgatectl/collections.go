@@ -17,19 +17,8 @@ import (
 // the blast-radius guard holds, and notices to subscribers.
 
 func newAccountStandingCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "standing ACCOUNT",
-		Short:   "Show an account's collection status and why, its balances, and its services as the POPs last confirmed them",
-		Example: "  tollgatectl account standing 42",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			st, err := c.AccountStanding(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			return printStanding(cmd.OutOrStdout(), g, st)
-		}),
-	}
+	return showCmd(g, "standing ACCOUNT", "Show an account's collection status and why, its balances, and its services as the POPs last confirmed them",
+		"  tollgatectl account standing 42", "account", "/api/v1/accounts/%d/standing", printStanding)
 }
 
 func printStanding(w io.Writer, g *globals, st billing.AccountStanding) error {

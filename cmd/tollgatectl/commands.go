@@ -216,13 +216,18 @@ func printList[T any](w io.Writer, g *globals, items []T, headers string, row fu
 	return t.flush()
 }
 
-// showCmd is a command that GETs one thing by its id (path/ID) and prints
-// it with print (which also handles -o json).
+// showCmd is a command that GETs one thing by its id (path/ID, or path
+// with the id for its %d) and prints it with print (which also handles -o
+// json).
 func showCmd[T any](g *globals, use, short, example, kind, path string, print func(io.Writer, *globals, T) error) *cobra.Command {
 	return &cobra.Command{
 		Use: use, Short: short, Example: example, Args: cobra.ExactArgs(1),
 		RunE: withID(g, kind, func(cmd *cobra.Command, c *client.Client, id int64) error {
-			v, err := get[T](cmd.Context(), c, idPath(path, id))
+			p := idPath(path, id)
+			if strings.Contains(path, "%d") {
+				p = fmt.Sprintf(path, id)
+			}
+			v, err := get[T](cmd.Context(), c, p)
 			if err != nil {
 				return err
 			}
