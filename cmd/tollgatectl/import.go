@@ -117,11 +117,9 @@ func printImportResult(w io.Writer, g *globals, r billing.ImportResult, summary 
 		return printJSON(w, r)
 	}
 	if len(r.Errors) > 0 {
-		t := newTable(w, "LINE", "COLUMN", "PROBLEM")
-		for _, e := range r.Errors {
-			t.row(e.Line, orDash(e.Column), strings.ReplaceAll(e.Reason, "\n", " "))
-		}
-		if err := t.flush(); err != nil {
+		if err := printList(w, g, r.Errors, "LINE,COLUMN,PROBLEM", func(e billing.ImportError) []any {
+			return []any{e.Line, orDash(e.Column), strings.ReplaceAll(e.Reason, "\n", " ")}
+		}); err != nil {
 			return err
 		}
 		if r.ErrorsUnlisted > 0 {
@@ -163,15 +161,9 @@ type batchImportView struct {
 
 // printFileProblems prints problems with the file's lines.
 func printFileProblems(w io.Writer, ps []lineProblem) error {
-	t := newTable(w, "LINE", "COLUMN", "PROBLEM")
-	for _, p := range ps {
-		line := "-"
-		if p.Line > 0 {
-			line = strconv.Itoa(p.Line)
-		}
-		t.row(line, orDash(p.Column), cell(p.Message))
-	}
-	return t.flush()
+	return printList(w, &globals{}, ps, "LINE,COLUMN,PROBLEM", func(p lineProblem) []any {
+		return []any{orDash(strings.TrimPrefix(strconv.Itoa(p.Line), "0")), orDash(p.Column), cell(p.Message)}
+	})
 }
 
 func newBatchImportCmd(g *globals) *cobra.Command {
