@@ -55,8 +55,7 @@ func printStanding(w io.Writer, g *globals, st billing.AccountStanding) error {
 		fmt.Fprintln(w, "  (none)")
 		return nil
 	}
-	t := newTable(w, "ID", "POP", "DESIRED", "OBSERVED", "LAST CONFIRMED", "REASON")
-	for _, s := range st.Services {
+	return printList(w, g, st.Services, "ID,POP,DESIRED,OBSERVED,LAST CONFIRMED,REASON", func(s billing.ServiceStanding) []any {
 		confirmed := "never"
 		if s.LastConfirmedAt != nil {
 			confirmed = s.LastConfirmedAt.Local().Format(time.RFC3339)
@@ -64,9 +63,8 @@ func printStanding(w io.Writer, g *globals, st billing.AccountStanding) error {
 		if s.Pending != "" {
 			confirmed = "pending: " + s.Pending
 		}
-		t.row(s.ID, s.POP, s.DesiredState, orDash(string(s.ObservedState)), confirmed, orDash(s.Reason))
-	}
-	return t.flush()
+		return []any{s.ID, s.POP, s.DesiredState, orDash(string(s.ObservedState)), confirmed, orDash(s.Reason)}
+	})
 }
 
 func newAccountPromiseCmd(g *globals) *cobra.Command {
@@ -251,9 +249,7 @@ func printSweep(w io.Writer, g *globals, r billing.SweepResult) error {
 		return nil
 	}
 	fmt.Fprintln(w, "\nSuspensions:")
-	t := newTable(w, "ACCOUNT", "NUMBER", "SERVICES", "POPS", "HELD", "WHY")
-	for _, s := range r.Suspensions {
-		t.row(s.AccountID, s.Number, joinIDs(s.ServiceIDs), orDash(strings.Join(s.POPs, ",")), yesNo(s.Held), orDash(strings.Join(s.Why, " ")))
-	}
-	return t.flush()
+	return printList(w, g, r.Suspensions, "ACCOUNT,NUMBER,SERVICES,POPS,HELD,WHY", func(s billing.PlannedSuspension) []any {
+		return []any{s.AccountID, s.Number, joinIDs(s.ServiceIDs), orDash(strings.Join(s.POPs, ",")), yesNo(s.Held), orDash(strings.Join(s.Why, " "))}
+	})
 }
