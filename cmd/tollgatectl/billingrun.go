@@ -236,16 +236,14 @@ func printRuns(w io.Writer, g *globals, runs []billing.BillingRun) error {
 	if g.json() {
 		return printJSON(w, runs)
 	}
-	t := newTable(w, "ID", "TYPE", "DATE", "TRIGGER", "STATUS", "ACCOUNTS", "INVOICES", "FAILED", "STARTED", "FINISHED")
-	for _, r := range runs {
+	if err := printList(w, g, runs, "ID,TYPE,DATE,TRIGGER,STATUS,ACCOUNTS,INVOICES,FAILED,STARTED,FINISHED", func(r billing.BillingRun) []any {
 		finished := "-"
 		if r.FinishedAt != nil {
 			finished = r.FinishedAt.Local().Format(time.DateTime)
 		}
-		t.row(r.ID, r.AccountTypeID, r.Date, r.Trigger, r.Status, commas(int64(r.DoneAccounts))+"/"+commas(int64(r.TotalAccounts)), commas(int64(r.InvoicesCreated)),
-			commas(int64(r.FailedAccounts)), r.CreatedAt.Local().Format(time.DateTime), finished)
-	}
-	if err := t.flush(); err != nil {
+		return []any{r.ID, r.AccountTypeID, r.Date, r.Trigger, r.Status, commas(int64(r.DoneAccounts)) + "/" + commas(int64(r.TotalAccounts)),
+			commas(int64(r.InvoicesCreated)), commas(int64(r.FailedAccounts)), r.CreatedAt.Local().Format(time.DateTime), finished}
+	}); err != nil {
 		return err
 	}
 	for _, r := range runs {
