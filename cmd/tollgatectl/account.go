@@ -145,11 +145,9 @@ func newAccountStatementCmd(g *globals) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Account %s, %s (%s)\n\n", a.Number, a.Name, a.Currency)
-			w := newTable(out, "DATE", "KIND", "MEMO", "INVOICE", "AMOUNT", "BALANCE")
-			for _, l := range st.Lines {
-				w.row(l.EffectiveDate, l.Kind, l.Memo, orDash(l.InvoiceNumber), billing.FormatAmount(l.Amount, a.Currency), billing.FormatAmount(l.RunningBalance, a.Currency))
-			}
-			if err := w.flush(); err != nil {
+			if err := printList(out, g, st.Lines, "DATE,KIND,MEMO,INVOICE,AMOUNT,BALANCE", func(l billing.StatementLine) []any {
+				return []any{l.EffectiveDate, l.Kind, l.Memo, orDash(l.InvoiceNumber), billing.FormatAmount(l.Amount, a.Currency), billing.FormatAmount(l.RunningBalance, a.Currency)}
+			}); err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "\nBalance: %s\n", money(st.Balance, a.Currency))
