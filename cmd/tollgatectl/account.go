@@ -62,43 +62,25 @@ func newAccountLocaleCmd(g *globals) *cobra.Command {
 }
 
 func newAccountCreateCmd(g *globals) *cobra.Command {
-	var in billing.NewAccount
-	var currency, delivery, idemKey string
-	cmd := &cobra.Command{
-		Use:     "create --name NAME --type ID --currency CODE [flags]",
-		Short:   "Create a subscriber account (an existing --external-id returns that account)",
-		Example: `  tollgatectl account create --name "Jane Doe" --type 1 --currency USD --email jane@example.net --external-id legacy-1042`,
-		Args:    cobra.NoArgs,
-		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
-			in.Currency, in.Delivery = billing.Currency(currency), billing.Delivery(delivery)
-			var a billing.Account
-			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/accounts", nil, orNewKey(idemKey), in, &a); err != nil {
-				return err
-			}
+	return changeCmd(g, change[billing.Account]{
+		use:     "create --name NAME --type ID --currency CODE [flags]",
+		short:   "Create a subscriber account (an existing --external-id returns that account)",
+		example: `  tollgatectl account create --name "Jane Doe" --type 1 --currency USD --email jane@example.net --external-id legacy-1042`,
+		method:  http.MethodPost, path: func([]int64) string { return "/api/v1/accounts" },
+		params: []param{{"name", "name", "subscriber's name (required)", textParam},
+			{"type", "account_type_id", "account type id; see account-type list (required)", idParam},
+			{"currency", "currency", "ISO 4217 currency the account is billed in (required)", textParam},
+			{"email", "email", "email address for invoices and notices", textParam}, {"phone", "phone", "phone number", textParam},
+			{"external-id", "external_id", "the account's id in your previous system (makes re-runs safe)", textParam},
+			{"tax-jurisdiction", "tax_jurisdiction", "tax jurisdiction code (see tax-rate list; empty: untaxed)", textParam},
+			{"delivery", "delivery", "invoice delivery: email, mail, both (default: the account type's)", textParam},
+			{"locale", "locale", "en-US, en-CA, en-GB, de-DE, de-AT (default: the account type's)", textParam},
+			{"address-line1", "address.line1", "postal address, first line", textParam}, {"address-line2", "address.line2", "postal address, second line", textParam},
+			{"city", "address.city", "city", textParam}, {"region", "address.region", "state, province or region", textParam},
+			{"postal-code", "address.postal_code", "postal code", textParam}, {"country", "address.country", "country", textParam}},
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, a billing.Account) error {
 			return printAccount(cmd.OutOrStdout(), g, accountView{Account: a}, false)
-		}),
-	}
-	f := cmd.Flags()
-	f.StringVar(&in.Name, "name", "", "subscriber's name (required)")
-	f.Int64Var(&in.AccountTypeID, "type", 0, "account type id (required; see account-type list)")
-	f.StringVar(&currency, "currency", "", "ISO 4217 currency the account is billed in (required)")
-	f.StringVar(&in.Email, "email", "", "email address for invoices and notices")
-	f.StringVar(&in.Phone, "phone", "", "phone number")
-	f.StringVar(&in.ExternalID, "external-id", "", "the account's id in your previous system (makes re-runs safe)")
-	f.StringVar(&in.TaxJurisdiction, "tax-jurisdiction", "", "tax jurisdiction code (see tax-rate list; empty: untaxed)")
-	f.StringVar(&delivery, "delivery", "", "invoice delivery: email, mail, both (default: the account type's)")
-	f.StringVar((*string)(&in.Locale), "locale", "", "locale the subscriber reads: en-US, en-CA, en-GB, de-DE, de-AT (default: the account type's)")
-	f.StringVar(&in.Address.Line1, "address-line1", "", "postal address, first line")
-	f.StringVar(&in.Address.Line2, "address-line2", "", "postal address, second line")
-	f.StringVar(&in.Address.City, "city", "", "city")
-	f.StringVar(&in.Address.Region, "region", "", "state, province or region")
-	f.StringVar(&in.Address.PostalCode, "postal-code", "", "postal code")
-	f.StringVar(&in.Address.Country, "country", "", "country")
-	for _, n := range []string{"name", "type", "currency"} {
-		_ = cmd.MarkFlagRequired(n)
-	}
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+		}})
 }
 
 func newAccountListCmd(g *globals) *cobra.Command {
@@ -120,19 +102,8 @@ func newAccountListCmd(g *globals) *cobra.Command {
 }
 
 func newAccountShowCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "show ACCOUNT",
-		Short:   "Show an account with its balance (derived from the ledger); ACCOUNT is an account number (A-000042), external id or id",
-		Example: "  tollgatectl account show A-000042",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			a, err := get[accountView](cmd.Context(), c, idPath("/api/v1/accounts", id))
-			if err != nil {
-				return err
-			}
-			return printAccount(cmd.OutOrStdout(), g, a, true)
-		}),
-	}
+	return showCmd(g, "show ACCOUNT", "Show an account with its balance; ACCOUNT is an account number (A-000042), external id or id",
+		"  tollgatectl account show A-000042", "account", "/api/v1/accounts", func(w io.Writer, g *globals, a accountView) error { return printAccount(w, g, a, true) })
 }
 
 func printAccount(w io.Writer, g *globals, a accountView, balance bool) error {
@@ -175,11 +146,9 @@ func newAccountStatementCmd(g *globals) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Account %s, %s (%s)\n\n", a.Number, a.Name, a.Currency)
-			w := newTable(out, "DATE", "KIND", "MEMO", "INVOICE", "AMOUNT", "BALANCE")
-			for _, l := range st.Lines {
-				w.row(l.EffectiveDate, l.Kind, l.Memo, orDash(l.InvoiceNumber), billing.FormatAmount(l.Amount, a.Currency), billing.FormatAmount(l.RunningBalance, a.Currency))
-			}
-			if err := w.flush(); err != nil {
+			if err := printList(out, g, st.Lines, "DATE,KIND,MEMO,INVOICE,AMOUNT,BALANCE", func(l billing.StatementLine) []any {
+				return []any{l.EffectiveDate, l.Kind, l.Memo, orDash(l.InvoiceNumber), billing.FormatAmount(l.Amount, a.Currency), billing.FormatAmount(l.RunningBalance, a.Currency)}
+			}); err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "\nBalance: %s\n", money(st.Balance, a.Currency))
@@ -247,11 +216,8 @@ func newAccountEditCmd(g *globals) *cobra.Command {
 	var billingDay int
 	text := map[string]*string{}
 	cmd := &cobra.Command{
-		Use:   "edit ACCOUNT [--name …] [--company …] [--email …] [--type ID] [--billing-day N] …",
-		Short: "Change an account's contact, billing address, delivery, locale, external id, type or billing day (only the flags given)",
-		Long: `Change the fields of the flags given ("" clears one). The edit is sent with the
-version read (If-Match): if someone changed the account meanwhile it is refused
-(412) and nothing is written. A new type applies from the next billing period.`,
+		Use:     "edit ACCOUNT [--name …] [--company …] [--email …] [--type ID] [--billing-day N] …",
+		Short:   "Change an account's contact, billing address, delivery, locale, external id, type or billing day (only the flags given)",
 		Example: `  tollgatectl account edit 42 --email jane@example.org --company "Roe LLC" --reason "customer called"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
@@ -289,8 +255,10 @@ version read (If-Match): if someone changed the account meanwhile it is refused
 				return fmt.Errorf("nothing to change: give --name, --company, --email, --phone, --external-id, --delivery, --locale, --type, --billing-day, --overrides, --tax-exempt or an address flag")
 			}
 			res, err := c.EditAccount(ctx, orNewKey(idemKey), id, a.Version, e)
-			if err != nil || g.json() {
-				return orPrintJSON(cmd, res, err)
+			if err != nil {
+				return err
+			} else if g.json() {
+				return printJSON(cmd.OutOrStdout(), res)
 			}
 			w := cmd.OutOrStdout()
 			if res.Changed {
@@ -320,14 +288,6 @@ version read (If-Match): if someone changed the account meanwhile it is refused
 	return cmd
 }
 
-// orPrintJSON returns err, else prints v as JSON.
-func orPrintJSON(cmd *cobra.Command, v any, err error) error {
-	if err != nil {
-		return err
-	}
-	return printJSON(cmd.OutOrStdout(), v)
-}
-
 func newAccountHistoryCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:     "history ACCOUNT",
@@ -336,20 +296,18 @@ func newAccountHistoryCmd(g *globals) *cobra.Command {
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			hs, err := c.AccountHistory(cmd.Context(), id)
-			if err != nil || g.json() {
-				return orPrintJSON(cmd, hs, err)
+			if err != nil {
+				return err
 			}
-			t := newTable(cmd.OutOrStdout(), "AT", "KIND", "ACTOR", "WHAT")
-			for _, h := range hs {
+			return printList(cmd.OutOrStdout(), g, hs, "AT,KIND,ACTOR,WHAT", func(h billing.HistoryEntry) []any {
 				actor := orDash(h.Actor)
 				if s := h.Status; s != nil && s.SweepID != 0 {
 					actor += fmt.Sprintf(" (sweep %d)", s.SweepID)
 				} else if s != nil && s.PaymentID != 0 {
 					actor += fmt.Sprintf(" (payment %d)", s.PaymentID)
 				}
-				t.row(h.At.Local().Format(time.RFC3339), h.Kind, actor, h.Summary)
-			}
-			return t.flush()
+				return []any{h.At.Local().Format(time.RFC3339), h.Kind, actor, h.Summary}
+			})
 		}),
 	}
 }

@@ -25,9 +25,6 @@ func newBatchCmd(g *globals) *cobra.Command {
 		Use:     "batch",
 		Aliases: []string{"batches", "deposit"},
 		Short:   "Enter a bank deposit's checks and cash as a batch, check it, then post it as one unit",
-		Long: `A deposit batch holds the payments of one bank deposit. Open it, add its
-payments (or import a lockbox file), fix what validation reports, then post it:
-all its payments post together, or none does.`,
 	}
 	cmd.AddCommand(newBatchOpenCmd(g), newBatchListCmd(g), newBatchShowCmd(g), newBatchAddCmd(g), newBatchFixCmd(g),
 		newBatchRemoveCmd(g), newBatchValidateCmd(g), newBatchPostCmd(g), newBatchImportCmd(g))
@@ -82,7 +79,7 @@ func newBatchListCmd(g *globals) *cobra.Command {
 			}
 			var p pageOf[billing.PaymentBatch]
 			if err := c.Do(ctx, http.MethodGet, "/api/v1/payment-batches", q, "", nil, &p); err != nil || g.json() {
-				return cmp.Or(err, printJSON(cmd.OutOrStdout(), p.Items))
+				return orPrintJSON(cmd, p.Items, err)
 			}
 			// The listing has no lines; the totals by currency need them.
 			for i, b := range p.Items {

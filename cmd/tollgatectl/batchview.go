@@ -61,11 +61,9 @@ func printBatch(w io.Writer, g *globals, b billing.PaymentBatch, withLines bool)
 	}
 	if withLines {
 		fmt.Fprintln(w)
-		t := newTable(w, "LINE", "ACCOUNT", "RESOLVED TO", "METHOD", "REFERENCE", "PAYER", "AMOUNT")
-		for _, l := range b.Lines {
-			t.row(l.LineNo, cell(l.Account), lineAccount(l), l.Method, cell(l.Reference), cell(l.Payer), amountIn(l.Amount, l.Currency))
-		}
-		if err := t.flush(); err != nil {
+		if err := printList(w, g, b.Lines, "LINE,ACCOUNT,RESOLVED TO,METHOD,REFERENCE,PAYER,AMOUNT", func(l billing.BatchLine) []any {
+			return []any{l.LineNo, cell(l.Account), lineAccount(l), l.Method, cell(l.Reference), cell(l.Payer), amountIn(l.Amount, l.Currency)}
+		}); err != nil {
 			return err
 		}
 	}
@@ -107,11 +105,9 @@ func printValidation(w io.Writer, g *globals, v billing.BatchValidation) error {
 	ps := append(slices.Clone(v.Errors), v.Warnings...)
 	sortProblems(ps)
 	if len(ps) > 0 {
-		t := newTable(w, "LINE", "FIELD", "KIND", "PROBLEM")
-		for _, p := range ps {
-			t.row(p.LineNo, orDash(p.Field), kind(p.Warning), cell(p.Message))
-		}
-		if err := t.flush(); err != nil {
+		if err := printList(w, g, ps, "LINE,FIELD,KIND,PROBLEM", func(p billing.BatchProblem) []any {
+			return []any{p.LineNo, orDash(p.Field), kind(p.Warning), cell(p.Message)}
+		}); err != nil {
 			return err
 		}
 	}

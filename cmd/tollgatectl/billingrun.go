@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -62,7 +61,7 @@ func newRunPreviewCmd(g *globals) *cobra.Command {
 		}
 		var p previewView
 		if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/billing-runs/preview", asQuery(q), "", nil, &p); err != nil || g.json() {
-			return cmp.Or(err, printJSON(cmd.OutOrStdout(), p))
+			return orPrintJSON(cmd, p, err)
 		}
 		return printPreview(cmd.OutOrStdout(), p)
 	}
@@ -236,16 +235,14 @@ func printRuns(w io.Writer, g *globals, runs []billing.BillingRun) error {
 	if g.json() {
 		return printJSON(w, runs)
 	}
-	t := newTable(w, "ID", "TYPE", "DATE", "TRIGGER", "STATUS", "ACCOUNTS", "INVOICES", "FAILED", "STARTED", "FINISHED")
-	for _, r := range runs {
+	if err := printList(w, g, runs, "ID,TYPE,DATE,TRIGGER,STATUS,ACCOUNTS,INVOICES,FAILED,STARTED,FINISHED", func(r billing.BillingRun) []any {
 		finished := "-"
 		if r.FinishedAt != nil {
 			finished = r.FinishedAt.Local().Format(time.DateTime)
 		}
-		t.row(r.ID, r.AccountTypeID, r.Date, r.Trigger, r.Status, commas(int64(r.DoneAccounts))+"/"+commas(int64(r.TotalAccounts)), commas(int64(r.InvoicesCreated)),
-			commas(int64(r.FailedAccounts)), r.CreatedAt.Local().Format(time.DateTime), finished)
-	}
-	if err := t.flush(); err != nil {
+		return []any{r.ID, r.AccountTypeID, r.Date, r.Trigger, r.Status, commas(int64(r.DoneAccounts)) + "/" + commas(int64(r.TotalAccounts)),
+			commas(int64(r.InvoicesCreated)), commas(int64(r.FailedAccounts)), r.CreatedAt.Local().Format(time.DateTime), finished}
+	}); err != nil {
 		return err
 	}
 	for _, r := range runs {
@@ -265,8 +262,6 @@ func newDevCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Dev/demo mode: read and advance the controller's simulated clock",
-		Long: `Works only against a controller started in dev mode, whose clock can be moved
-forward so that a month of billing runs in seconds.`,
 	}
 	var idemKey string
 	advance := &cobra.Command{

@@ -94,6 +94,28 @@ func TestPlanCreateSendsThePriceAsTyped(t *testing.T) {
 	}
 }
 
+// TestCreateSendsNestedFields: dotted param keys build the nested body
+// fields (binding, address), with the flags' defaults and lists.
+func TestCreateSendsNestedFields(t *testing.T) {
+	f, url := newFakeAPI(t, map[string][]string{
+		"POST /api/v1/services": {`{"id":5,"pop":"north-1","binding":{"method":"log"},"desired_state":"active"}`},
+		"POST /api/v1/accounts": {`{"id":8,"number":"A-000008","name":"Jane","currency":"USD"}`},
+	})
+	if _, _, err := run(t, url, "service", "create", "--pop", "north-1", "--address", "100.64.1.20", "--address", "100.64.1.21", "--if-index", "3"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := run(t, url, "account", "create", "--name", "Jane", "--type", "1", "--currency", "USD", "--city", "Springfield"); err != nil {
+		t.Fatal(err)
+	}
+	calls := f.calls()
+	for i, want := range []string{`{"binding":{"addresses":["100.64.1.20","100.64.1.21"],"if_index":3,"method":"log"},"pop":"north-1","state":"active"}`,
+		`{"account_type_id":1,"address":{"city":"Springfield"},"currency":"USD","name":"Jane"}`} {
+		if len(calls) != 2 || string(bytes.TrimSpace(calls[i].body)) != want {
+			t.Fatalf("requests %+v: want %s", calls, want)
+		}
+	}
+}
+
 func TestCommandArgumentErrors(t *testing.T) {
 	f, url := newFakeAPI(t, map[string][]string{
 		"GET /api/v1/accounts/7": {`{"id":7,"number":"A-000007","currency":"JPY"}`},

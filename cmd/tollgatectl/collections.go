@@ -17,21 +17,8 @@ import (
 // the blast-radius guard holds, and notices to subscribers.
 
 func newAccountStandingCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "standing ACCOUNT",
-		Short: "Show an account's collection status and why, its balances, and its services as the POPs last confirmed them",
-		Long: `Show an account's collection status and why in plain language, then each
-service's desired state, the state its POP's agent reported, and when.`,
-		Example: "  tollgatectl account standing 42",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			st, err := c.AccountStanding(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			return printStanding(cmd.OutOrStdout(), g, st)
-		}),
-	}
+	return showCmd(g, "standing ACCOUNT", "Show an account's collection status and why, its balances, and its services as the POPs last confirmed them",
+		"  tollgatectl account standing 42", "account", "/api/v1/accounts/%d/standing", printStanding)
 }
 
 func printStanding(w io.Writer, g *globals, st billing.AccountStanding) error {
@@ -68,8 +55,7 @@ func printStanding(w io.Writer, g *globals, st billing.AccountStanding) error {
 		fmt.Fprintln(w, "  (none)")
 		return nil
 	}
-	t := newTable(w, "ID", "POP", "DESIRED", "OBSERVED", "LAST CONFIRMED", "REASON")
-	for _, s := range st.Services {
+	return printList(w, g, st.Services, "ID,POP,DESIRED,OBSERVED,LAST CONFIRMED,REASON", func(s billing.ServiceStanding) []any {
 		confirmed := "never"
 		if s.LastConfirmedAt != nil {
 			confirmed = s.LastConfirmedAt.Local().Format(time.RFC3339)
@@ -77,19 +63,16 @@ func printStanding(w io.Writer, g *globals, st billing.AccountStanding) error {
 		if s.Pending != "" {
 			confirmed = "pending: " + s.Pending
 		}
-		t.row(s.ID, s.POP, s.DesiredState, orDash(string(s.ObservedState)), confirmed, orDash(s.Reason))
-	}
-	return t.flush()
+		return []any{s.ID, s.POP, s.DesiredState, orDash(string(s.ObservedState)), confirmed, orDash(s.Reason)}
+	})
 }
 
 func newAccountPromiseCmd(g *globals) *cobra.Command {
 	var until, note, idemKey string
 	var clear bool
 	cmd := &cobra.Command{
-		Use:   "promise ACCOUNT (--until YYYY-MM-DD [--note TEXT] | --clear)",
-		Short: "Record or clear a promise to pay, which holds the account out of delinquency and suspension",
-		Long: `Through --until (inclusive) the account is not made delinquent nor suspended;
-a suspended account is restored at once. --clear removes the promise.`,
+		Use:     "promise ACCOUNT (--until YYYY-MM-DD [--note TEXT] | --clear)",
+		Short:   "Record or clear a promise to pay, which holds the account out of delinquency and suspension",
 		Example: `  tollgatectl account promise 42 --until 2026-03-20 --note "will pay USD 120 by phone on the 20th"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -183,9 +166,6 @@ func newSweepCmd(g *globals) *cobra.Command {
 		Use:     "sweep",
 		Aliases: []string{"sweeps", "delinquency"},
 		Short:   "Run or preview the delinquency sweep of an account type now",
-		Long: `The daily delinquency sweep makes accounts past due and delinquent, suspends
-and restores services, and queues reminders; these commands run one now or
-show what one would do.`,
 	}
 	cmd.AddCommand(newSweepRunCmd(g, false), newSweepRunCmd(g, true))
 	return cmd
@@ -269,9 +249,7 @@ func printSweep(w io.Writer, g *globals, r billing.SweepResult) error {
 		return nil
 	}
 	fmt.Fprintln(w, "\nSuspensions:")
-	t := newTable(w, "ACCOUNT", "NUMBER", "SERVICES", "POPS", "HELD", "WHY")
-	for _, s := range r.Suspensions {
-		t.row(s.AccountID, s.Number, joinIDs(s.ServiceIDs), orDash(strings.Join(s.POPs, ",")), yesNo(s.Held), orDash(strings.Join(s.Why, " ")))
-	}
-	return t.flush()
+	return printList(w, g, r.Suspensions, "ACCOUNT,NUMBER,SERVICES,POPS,HELD,WHY", func(s billing.PlannedSuspension) []any {
+		return []any{s.AccountID, s.Number, joinIDs(s.ServiceIDs), orDash(strings.Join(s.POPs, ",")), yesNo(s.Held), orDash(strings.Join(s.Why, " "))}
+	})
 }

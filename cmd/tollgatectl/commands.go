@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -38,6 +37,7 @@ const (
 	switchParam                   // a boolean flag, sent as true when given
 	accountParam                  // an account number, external id or id (accountFlag), sent as its id
 	applyToParam                  // INVOICE:AMOUNT,… sent as a list of {invoice, amount}
+	listParam                     // a repeatable string flag, sent as a list if given
 )
 
 // addParams adds the flags of ps to cmd; the function it returns reads the
@@ -52,6 +52,8 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 			vals[i] = f.Int64(p.flag, 0, p.usage)
 		case switchParam:
 			vals[i] = f.Bool(p.flag, false, p.usage)
+		case listParam:
+			vals[i] = f.StringSlice(p.flag, nil, p.usage)
 		case accountParam:
 			a := &accountFlag{}
 			addAccountFlag(cmd, a, p.usage)
@@ -69,11 +71,15 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 			switch x := vals[i].(type) {
 			case *int64:
 				if *x != 0 {
-					m[p.key] = *x
+					setKey(m, p.key, *x)
 				}
 			case *bool:
 				if *x {
-					m[p.key] = true
+					setKey(m, p.key, true)
+				}
+			case *[]string:
+				if len(*x) > 0 {
+					setKey(m, p.key, *x)
 				}
 			case *accountFlag:
 				id, err := x.id(ctx, c)
@@ -81,7 +87,7 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 					return nil, err
 				}
 				if id > 0 {
-					m[p.key] = id
+					setKey(m, p.key, id)
 				}
 			case *string:
 				v := strings.TrimSpace(*x)
@@ -98,14 +104,37 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 					if err != nil {
 						return nil, err
 					}
-					m[p.key] = list
+					setKey(m, p.key, list)
 				} else if v != "" {
-					m[p.key] = v
+					setKey(m, p.key, v)
 				}
 			}
 		}
 		return m, nil
 	}
+}
+
+// setDefaults gives flags (name, value pairs) of cmd a default value.
+func setDefaults(cmd *cobra.Command, nameValues ...string) {
+	for i := 0; i+1 < len(nameValues); i += 2 {
+		_ = cmd.Flags().Set(nameValues[i], nameValues[i+1])
+		cmd.Flags().Lookup(nameValues[i]).DefValue = nameValues[i+1]
+	}
+}
+
+// setKey sets m[key] to v; a dotted key ("address.line1") sets a field
+// of a nested object.
+func setKey(m map[string]any, key string, v any) {
+	if outer, inner, ok := strings.Cut(key, "."); ok {
+		sub, _ := m[outer].(map[string]any)
+		if sub == nil {
+			sub = map[string]any{}
+			m[outer] = sub
+		}
+		setKey(sub, inner, v)
+		return
+	}
+	m[key] = v
 }
 
 // asQuery is values as query parameters.
@@ -186,13 +215,18 @@ func printList[T any](w io.Writer, g *globals, items []T, headers string, row fu
 	return t.flush()
 }
 
-// showCmd is a command that GETs one thing by its id (path/ID) and prints
-// it with print (which also handles -o json).
+// showCmd is a command that GETs one thing by its id (path/ID, or path
+// with the id for its %d) and prints it with print (which also handles -o
+// json).
 func showCmd[T any](g *globals, use, short, example, kind, path string, print func(io.Writer, *globals, T) error) *cobra.Command {
 	return &cobra.Command{
 		Use: use, Short: short, Example: example, Args: cobra.ExactArgs(1),
 		RunE: withID(g, kind, func(cmd *cobra.Command, c *client.Client, id int64) error {
-			v, err := get[T](cmd.Context(), c, idPath(path, id))
+			p := idPath(path, id)
+			if strings.Contains(path, "%d") {
+				p = fmt.Sprintf(path, id)
+			}
+			v, err := get[T](cmd.Context(), c, p)
 			if err != nil {
 				return err
 			}
@@ -205,18 +239,18 @@ func showCmd[T any](g *globals, use, short, example, kind, path string, print fu
 // of these kinds (withIDs), its flags (params) are its JSON body, and the
 // answer is printed by print (-o json: as it is).
 type change[T any] struct {
-	use, short, long, example string
-	args                      []string // the kinds of the id arguments
-	method                    string
-	path                      func(ids []int64) string
-	params                    []param
-	print                     func(cmd *cobra.Command, c *client.Client, ids []int64, v T) error
+	use, short, example string
+	args                []string // the kinds of the id arguments
+	method              string
+	path                func(ids []int64) string
+	params              []param
+	print               func(cmd *cobra.Command, c *client.Client, ids []int64, v T) error
 }
 
 // changeCmd makes a change command.
 func changeCmd[T any](g *globals, ch change[T]) *cobra.Command {
 	var key string
-	cmd := &cobra.Command{Use: ch.use, Short: ch.short, Long: ch.long, Example: ch.example, Args: cobra.ExactArgs(len(ch.args))}
+	cmd := &cobra.Command{Use: ch.use, Short: ch.short, Example: ch.example, Args: cobra.ExactArgs(len(ch.args))}
 	body := addParams(cmd, ch.params)
 	addKeyFlag(cmd, &key)
 	cmd.RunE = withIDs(g, ch.args, func(cmd *cobra.Command, c *client.Client, ids []int64) error {
@@ -230,7 +264,7 @@ func changeCmd[T any](g *globals, ch change[T]) *cobra.Command {
 			send = in
 		}
 		if err := c.Do(cmd.Context(), ch.method, ch.path(ids), nil, orNewKey(key), send, &out); err != nil || g.json() {
-			return cmp.Or(err, printJSON(cmd.OutOrStdout(), out))
+			return orPrintJSON(cmd, out, err)
 		}
 		return ch.print(cmd, c, ids, out)
 	})

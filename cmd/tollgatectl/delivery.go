@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -18,9 +19,6 @@ func newDeliveryCmd(g *globals) *cobra.Command {
 		Use:     "delivery",
 		Aliases: []string{"deliveries"},
 		Short:   "Invoice delivery by email and mail: list, summarize, re-send, and the printed-invoice batch of a run",
-		Long: `Invoices go out by each account's preference when their billing run finishes.
-Statuses: email queued → sent; mail queued → sent_to_vendor → mailed (or
-returned); failed when given up (re-send it once fixed).`,
 	}
 	cmd.AddCommand(newDeliveryListCmd(g), newDeliverySummaryCmd(g), newDeliveryShowCmd(g), newDeliveryResendCmd(g),
 		newDeliverySendCmd(g), newDeliveryPrintedCmd(g))
@@ -157,34 +155,17 @@ func newDeliveryResendCmd(g *globals) *cobra.Command {
 }
 
 func newDeliverySendCmd(g *globals) *cobra.Command {
-	var channels []string
-	var idemKey string
-	cmd := &cobra.Command{
-		Use:     "send INVOICE [--channel email|mail]...",
-		Short:   "Deliver an invoice (again), by its account's preference or the channels given",
-		Example: `  tollgatectl delivery send 1042`,
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "invoice", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			var chs []billing.DeliveryChannel
-			for _, ch := range channels {
-				chs = append(chs, billing.DeliveryChannel(ch))
-			}
-			ds, err := c.DeliverInvoice(cmd.Context(), orNewKey(idemKey), id, chs)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), ds)
-			}
+	return changeCmd(g, change[[]billing.InvoiceDelivery]{args: []string{"invoice"},
+		use: "send INVOICE [--channel email|mail]...", short: "Deliver an invoice (again), by its account's preference or the channels given",
+		example: `  tollgatectl delivery send 1042`, method: http.MethodPost,
+		path:   func(ids []int64) string { return idPath("/api/v1/invoices", ids[0], "/deliveries") },
+		params: []param{{"channel", "channels", "deliver by this channel (email or mail; repeat for both; default: the account's preference)", listParam}},
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, ds []billing.InvoiceDelivery) error {
 			for _, d := range ds {
 				fmt.Fprintf(cmd.OutOrStdout(), "delivery %d: %s by %s is %s\n", d.ID, d.InvoiceNumber, d.Channel, d.Status)
 			}
 			return nil
-		}),
-	}
-	cmd.Flags().StringSliceVar(&channels, "channel", nil, "deliver by this channel (email or mail; repeat for both; default: the account's preference)")
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+		}})
 }
 
 func newDeliveryPrintedCmd(g *globals) *cobra.Command {

@@ -420,3 +420,12 @@ func accountLabel(id int64, a *billing.Account) string {
 	}
 	return fmt.Sprintf("%s %s (id %d)", a.Number, cell(a.Name), a.ID)
 }
+
+// orPrintJSON returns err when there is one (printing nothing), else
+// prints v as JSON.
+func orPrintJSON(cmd *cobra.Command, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	return printJSON(cmd.OutOrStdout(), v)
+}

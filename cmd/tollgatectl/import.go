@@ -23,13 +23,8 @@ func newImportCmd(g *globals) *cobra.Command {
 	var dryRun, skipInvalid bool
 	var chunkSize int
 	accounts := &cobra.Command{
-		Use:   "accounts FILE.csv [--dry-run] [--skip-invalid]",
-		Short: "Import accounts with their services from CSV: the controller validates the whole file, then imports it",
-		Long: `One row per service; the first line names the columns, in any order:
-  ` + strings.Join(billing.ImportColumns(), ", ") + `
-The controller checks the whole file first and every problem is printed with its
-line and column; then nothing is imported (--skip-invalid: the bad accounts are
-skipped). Re-running the command after an interruption creates nothing twice.`,
+		Use:     "accounts FILE.csv [--dry-run] [--skip-invalid]",
+		Short:   "Import accounts with their services from CSV: the controller validates the whole file, then imports it",
 		Example: `  tollgatectl import accounts customers.csv --dry-run`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -122,11 +117,9 @@ func printImportResult(w io.Writer, g *globals, r billing.ImportResult, summary 
 		return printJSON(w, r)
 	}
 	if len(r.Errors) > 0 {
-		t := newTable(w, "LINE", "COLUMN", "PROBLEM")
-		for _, e := range r.Errors {
-			t.row(e.Line, orDash(e.Column), strings.ReplaceAll(e.Reason, "\n", " "))
-		}
-		if err := t.flush(); err != nil {
+		if err := printList(w, g, r.Errors, "LINE,COLUMN,PROBLEM", func(e billing.ImportError) []any {
+			return []any{e.Line, orDash(e.Column), strings.ReplaceAll(e.Reason, "\n", " ")}
+		}); err != nil {
 			return err
 		}
 		if r.ErrorsUnlisted > 0 {
@@ -168,15 +161,9 @@ type batchImportView struct {
 
 // printFileProblems prints problems with the file's lines.
 func printFileProblems(w io.Writer, ps []lineProblem) error {
-	t := newTable(w, "LINE", "COLUMN", "PROBLEM")
-	for _, p := range ps {
-		line := "-"
-		if p.Line > 0 {
-			line = strconv.Itoa(p.Line)
-		}
-		t.row(line, orDash(p.Column), cell(p.Message))
-	}
-	return t.flush()
+	return printList(w, &globals{}, ps, "LINE,COLUMN,PROBLEM", func(p lineProblem) []any {
+		return []any{orDash(strings.TrimPrefix(strconv.Itoa(p.Line), "0")), orDash(p.Column), cell(p.Message)}
+	})
 }
 
 func newBatchImportCmd(g *globals) *cobra.Command {
@@ -184,13 +171,8 @@ func newBatchImportCmd(g *globals) *cobra.Command {
 	var post bool
 	var batchID int64
 	cmd := &cobra.Command{
-		Use:   "import FILE.csv [--date YYYY-MM-DD] [--deposit-account TEXT] [--batch ID] [--post]",
-		Short: "Import a bank lockbox or check-scanner file as a deposit batch: check every row, open the batch, validate it, optionally post it",
-		Long: `The first line names the columns, in any case and order: ` + strings.Join(batchCSVColumns, ", ") + `
-(account and amount are required). The controller checks the whole file: every
-problem is printed with its line and column and nothing is added (the batch
-stays open: fix the file and run again with --batch N). Re-running the same
-import finds the same batch instead of entering the payments twice.`,
+		Use:     "import FILE.csv [--date YYYY-MM-DD] [--deposit-account TEXT] [--batch ID] [--post]",
+		Short:   "Import a bank lockbox or check-scanner file as a deposit batch: check every row, open the batch, validate it, optionally post it",
 		Example: `  tollgatectl batch import lockbox-2025-03-03.csv --date 2025-03-03 --post`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -63,27 +63,23 @@ func addLifecycleCmds(root *cobra.Command, g *globals) {
 				&cobra.Command{Use: "coverage ID", Short: "List the days invoices have charged for a service", Args: cobra.ExactArgs(1),
 					RunE: withID(g, "service", func(cmd *cobra.Command, c *client.Client, id int64) error {
 						spans, err := c.ServiceCoverage(cmd.Context(), id)
-						if err != nil || g.json() {
-							return cmp.Or(err, printJSON(cmd.OutOrStdout(), spans))
+						if err != nil {
+							return err
 						}
-						t := newTable(cmd.OutOrStdout(), "FROM", "TO", "PLAN", "QTY", "PRICE", "PERIOD")
-						for _, s := range spans {
-							t.row(s.From, s.To.AddDays(-1), s.PlanName, s.Quantity, billing.FormatAmount(s.Price, ""), s.Period)
-						}
-						return t.flush()
+						return printList(cmd.OutOrStdout(), g, spans, "FROM,TO,PLAN,QTY,PRICE,PERIOD", func(s billing.BilledSpan) []any {
+							return []any{s.From, s.To.AddDays(-1), s.PlanName, s.Quantity, billing.FormatAmount(s.Price, ""), s.Period}
+						})
 					})})
 		case "plan":
 			c.AddCommand(newPlanPriceCmd(g), &cobra.Command{Use: "prices ID", Short: "List a plan's price versions", Args: cobra.ExactArgs(1),
 				RunE: withID(g, "plan", func(cmd *cobra.Command, c *client.Client, id int64) error {
 					v, err := c.PlanPrices(cmd.Context(), id)
-					if err != nil || g.json() {
-						return cmp.Or(err, printJSON(cmd.OutOrStdout(), v))
+					if err != nil {
+						return err
 					}
-					t := newTable(cmd.OutOrStdout(), "FROM", "PRICE", "GRANDFATHER")
-					for _, x := range v {
-						t.row(x.EffectiveFrom, billing.FormatAmount(x.Price, ""), yesNo(x.Grandfather))
-					}
-					return t.flush()
+					return printList(cmd.OutOrStdout(), g, v, "FROM,PRICE,GRANDFATHER", func(x billing.PriceVersion) []any {
+						return []any{x.EffectiveFrom, billing.FormatAmount(x.Price, ""), yesNo(x.Grandfather)}
+					})
 				})}, newPlanRetireCmd(g))
 		}
 	}
@@ -146,7 +142,7 @@ func newPlanRetireCmd(g *globals) *cobra.Command {
 		RunE: withID(g, "plan", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			p, err := c.RetirePlan(cmd.Context(), orNewKey(key), id, reason)
 			if err != nil || g.json() {
-				return cmp.Or(err, printJSON(cmd.OutOrStdout(), p))
+				return orPrintJSON(cmd, p, err)
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "plan %d (%s) retired\n", p.ID, p.Name)
 			return err
@@ -162,11 +158,9 @@ func printLifecycle(w io.Writer, g *globals, r client.LifecycleResult) error {
 		return printJSON(w, r)
 	}
 	p := r.Plan
-	t := newTable(w, "KIND", "DAYS", "DESCRIPTION", "AMOUNT")
-	for _, l := range p.Lines {
-		t.row(l.Kind, fmt.Sprintf("%s..%s", l.PeriodStart, l.PeriodEnd.AddDays(-1)), l.Description, money(l.Amount, p.Currency))
-	}
-	if err := t.flush(); err != nil {
+	if err := printList(w, g, p.Lines, "KIND,DAYS,DESCRIPTION,AMOUNT", func(l billing.ProratedLine) []any {
+		return []any{l.Kind, fmt.Sprintf("%s..%s", l.PeriodStart, l.PeriodEnd.AddDays(-1)), l.Description, money(l.Amount, p.Currency)}
+	}); err != nil {
 		return err
 	}
 	fields := []any{"Preview", only(r.Preview, "nothing was changed"), "Effective", dateOrDash(p.Effective),

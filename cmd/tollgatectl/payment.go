@@ -38,11 +38,8 @@ func paymentAccount(ctx context.Context, c *client.Client, id int64) *billing.Ac
 
 func newPaymentAddCmd(g *globals) *cobra.Command {
 	return changeCmd(g, change[billing.Payment]{args: []string{"account"},
-		use:   "add ACCOUNT --method METHOD --amount AMOUNT [--reference REF] [--payer NAME] [--date YYYY-MM-DD] [--memo TEXT]",
-		short: "Record a check, cash, wire, money order or other payment; it pays the oldest open invoices first",
-		long: `The amount is a decimal in the account's currency. The payment pays the
-oldest open invoices first; what is left stays on the account as credit. Card
-and ACH payments come through the payment gateway instead.`,
+		use:     "add ACCOUNT --method METHOD --amount AMOUNT [--reference REF] [--payer NAME] [--date YYYY-MM-DD] [--memo TEXT]",
+		short:   "Record a check, cash, wire, money order or other payment; it pays the oldest open invoices first",
 		example: `  tollgatectl payment add 42 --method check --amount 49.99 --reference 1001 --payer "Jane Doe"`,
 		method:  http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/accounts", ids[0], "/payments") },
 		params: []param{{"method", "method", "how it was paid: " + manualMethodList + " (required)", wordParam},
@@ -123,11 +120,9 @@ func printPayment(w io.Writer, g *globals, p billing.Payment, a *billing.Account
 		fmt.Fprintln(w, "Paid no invoice (the account had none open).")
 	} else {
 		fmt.Fprintln(w, "Paid:")
-		t := newTable(w, "INVOICE", "ID", "AMOUNT")
-		for _, al := range p.Allocations {
-			t.row(al.InvoiceNumber, al.InvoiceID, money(al.Amount, p.Currency))
-		}
-		if err := t.flush(); err != nil {
+		if err := printList(w, &globals{}, p.Allocations, "INVOICE,ID,AMOUNT", func(al billing.Allocation) []any {
+			return []any{al.InvoiceNumber, al.InvoiceID, money(al.Amount, p.Currency)}
+		}); err != nil {
 			return err
 		}
 	}
@@ -191,11 +186,8 @@ func newPaymentReverseCmd(g *globals) *cobra.Command {
 func newPaymentRefundCmd(g *globals) *cobra.Command {
 	var amount, memo, idemKey string
 	cmd := &cobra.Command{
-		Use:   "refund ID --amount AMOUNT [--memo TEXT]",
-		Short: "Record money paid back out of a payment's unapplied credit",
-		Long: `Paid out of the part of a payment that is credit on the account. A card or ACH
-refund goes through the gateway (pending until it answers; see "payment
-refunds"). To take back a payment that paid invoices, reverse it.`,
+		Use:     "refund ID --amount AMOUNT [--memo TEXT]",
+		Short:   "Record money paid back out of a payment's unapplied credit",
 		Example: `  tollgatectl payment refund 17 --amount 10.00 --memo "refund check 5521"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "payment", func(cmd *cobra.Command, c *client.Client, id int64) error {

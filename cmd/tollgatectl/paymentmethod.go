@@ -128,28 +128,14 @@ func newPMDefaultCmd(g *globals) *cobra.Command {
 }
 
 func newPMChargeCmd(g *globals) *cobra.Command {
-	var amount, idemKey string
-	var method int64
-	cmd := &cobra.Command{
-		Use: "charge ACCOUNT --amount 53.11 [--method ID]", Short: "Charge a method on file through the gateway (default method unless --method)",
-		Args: cobra.ExactArgs(1),
-		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			var at billing.PaymentAttempt
-			body := map[string]any{"amount": amount}
-			if method > 0 {
-				body["payment_method_id"] = method
-			}
-			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", id, "/gateway-payments"), nil, orNewKey(idemKey), body, &at); err != nil {
-				return err
-			}
+	return changeCmd(g, change[billing.PaymentAttempt]{args: []string{"account"},
+		use: "charge ACCOUNT --amount 53.11 [--method ID]", short: "Charge a method on file through the gateway (default method unless --method)",
+		method: http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/accounts", ids[0], "/gateway-payments") },
+		params: []param{{"amount", "amount", "amount, e.g. 53.11 (required)", textParam},
+			{"method", "payment_method_id", "payment method id (default: the account's default)", idParam}},
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, at billing.PaymentAttempt) error {
 			return printAttempts(cmd, g, []billing.PaymentAttempt{at})
-		}),
-	}
-	cmd.Flags().StringVar(&amount, "amount", "", "amount, e.g. 53.11 (required)")
-	cmd.Flags().Int64Var(&method, "method", 0, "payment method id (default: the account's default)")
-	cmd.Flags().StringVar(&idemKey, "idempotency-key", "", "Idempotency-Key (also sent to the gateway; default: a new random key)")
-	_ = cmd.MarkFlagRequired("amount")
-	return cmd
+		}})
 }
 
 func printAttempts(cmd *cobra.Command, g *globals, as []billing.PaymentAttempt) error {

@@ -27,9 +27,6 @@ func newPKICmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "pki",
 		Short: "Certificates for the controller↔agent link (local; no API call)",
-		Long: `The controller↔agent gRPC link uses mutual TLS: "pki init" makes a CA and the
-controller's certificate; "agent enroll POP" issues each agent a certificate
-naming its POP. Keep ca-key.pem off the controller if you can.`,
 	}
 
 	var dir string
@@ -37,11 +34,8 @@ naming its POP. Keep ca-key.pem off the controller if you can.`,
 	var force bool
 	var caValidity, ctrlValidity string
 	initCmd := &cobra.Command{
-		Use:   "init --dir DIR",
-		Short: "Create the agents' CA and the controller's certificate in DIR",
-		Long: `Writes ca.pem (the controller's grpc.tls.client_ca_file and every agent's
-controller.tls.ca_file), ca-key.pem, controller.pem and controller-key.pem. An
-existing CA is replaced only with --force (that locks out its agents).`,
+		Use:     "init --dir DIR",
+		Short:   "Create the agents' CA and the controller's certificate in DIR",
 		Example: `  tollgatectl pki init --dir /etc/tollgate/pki --controller-host controller.isp.example --controller-host 10.20.0.5`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -128,10 +122,8 @@ func newAgentCmd(g *globals) *cobra.Command {
 	var pkiDir, outDir, validity, configDir string
 	var force bool
 	enroll := &cobra.Command{
-		Use:   "enroll POP --pki-dir DIR --out DIR",
-		Short: "Issue the certificate of an agent for POP and print its config",
-		Long: `Writes agent.pem, agent-key.pem and ca.pem into --out; the controller serves an
-agent with this certificate only POP's services.`,
+		Use:     "enroll POP --pki-dir DIR --out DIR",
+		Short:   "Issue the certificate of an agent for POP and print its config",
 		Example: `  tollgatectl agent enroll north-tower-1 --pki-dir /etc/tollgate/pki --out ./north-tower-1 --config-dir /etc/tollgate/tls`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -50,11 +50,8 @@ func envOr(name, def string) string {
 func newRootCmd() *cobra.Command {
 	g := &globals{}
 	root := &cobra.Command{
-		Use:   "tollgatectl",
-		Short: "Manage Tollgate through the controller's admin API",
-		Long: `It needs the API's address (--server or TOLLGATE_SERVER) and a token (--token,
---token-file or TOLLGATE_TOKEN). Changes are sent with an Idempotency-Key: re-run
-a command that timed out with the same --idempotency-key to retry it safely.`,
+		Use:           "tollgatectl",
+		Short:         "Manage Tollgate through the controller's admin API",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {

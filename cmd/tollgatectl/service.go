@@ -1,10 +1,10 @@
 package main
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -27,62 +27,25 @@ func newServiceCmd(g *globals) *cobra.Command {
 }
 
 func newServiceCreateCmd(g *globals) *cobra.Command {
-	var in billing.NewService
-	var state, idemKey, start, end string
-	var planID int64
-	var account accountFlag
-	cmd := &cobra.Command{
-		Use:     "create --pop POP --method METHOD [flags]",
-		Short:   "Create a service at a POP with its enforcement binding",
-		Example: `  tollgatectl service create --pop north-1 --name "Jane Doe home" --method routeros --address 100.64.1.20`,
-		Args:    cobra.NoArgs,
-		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
-			in.State = billing.DesiredState(state)
-			accountID, err := account.id(cmd.Context(), c)
-			if err != nil {
-				return err
-			}
-			if accountID > 0 {
-				in.AccountID = &accountID
-			}
-			if planID > 0 {
-				in.PlanID = &planID
-			}
-			for flag, v := range map[string]struct {
-				s string
-				d *billing.Date
-			}{"--start": {start, &in.StartDate}, "--end": {end, &in.EndDate}} {
-				if v.s == "" {
-					continue
-				}
-				d, err := billing.ParseDate(v.s)
-				if err != nil {
-					return fmt.Errorf("%s: %w", flag, err)
-				}
-				*v.d = d
-			}
-			s, err := c.CreateService(cmd.Context(), orNewKey(idemKey), in)
-			if err != nil {
-				return err
-			}
+	cmd := changeCmd(g, change[billing.Service]{
+		use:     "create --pop POP --method METHOD [flags]",
+		short:   "Create a service at a POP with its enforcement binding",
+		example: `  tollgatectl service create --pop north-1 --name "Jane Doe home" --method routeros --address 100.64.1.20`,
+		method:  http.MethodPost, path: func([]int64) string { return "/api/v1/services" },
+		params: []param{{"pop", "pop", "POP id (required)", textParam}, {"name", "name", "service name shown to staff", textParam},
+			{"method", "binding.method", "enforcement method: log, routeros, radius, snmp", wordParam},
+			{"address", "binding.addresses", "subscriber IP address or prefix (repeatable)", listParam},
+			{"radius-username", "binding.radius_username", "RADIUS User-Name (method radius; without it, sessions match --address)", textParam},
+			{"device", "binding.device", "device name from the agent's config (method snmp)", textParam},
+			{"if-index", "binding.if_index", "interface index (method snmp)", idParam},
+			{"state", "state", "initial desired state: active or suspended", wordParam},
+			{"account", "account_id", "the account the service belongs to", accountParam},
+			{"plan", "plan_id", "plan id it is billed on (needs --account and --start)", idParam},
+			{"start", "start_date", "first billed day, YYYY-MM-DD", dateParam}, {"end", "end_date", "day billing stops (exclusive), YYYY-MM-DD", dateParam}},
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, s billing.Service) error {
 			return printService(cmd.OutOrStdout(), g, s)
-		}),
-	}
-	f := cmd.Flags()
-	f.StringVar(&in.POP, "pop", "", "POP id (required)")
-	f.StringVar(&in.Name, "name", "", "service name shown to staff")
-	f.StringVar(&in.Binding.Method, "method", "log", "enforcement method: log, routeros, radius, snmp")
-	f.StringSliceVar(&in.Binding.Addresses, "address", nil, "subscriber IP address or prefix (repeatable)")
-	f.StringVar(&in.Binding.RADIUSUsername, "radius-username", "", "RADIUS User-Name (method radius; without it, the sessions are found by --address as Framed-IP-Address)")
-	f.StringVar(&in.Binding.Device, "device", "", "device name from the agent's config (method snmp)")
-	f.Int32Var(&in.Binding.IfIndex, "if-index", 0, "interface index (method snmp)")
-	f.StringVar(&state, "state", "active", "initial desired state: active or suspended")
-	addAccountFlag(cmd, &account, "the account the service belongs to")
-	f.Int64Var(&planID, "plan", 0, "plan id it is billed on (needs --account and --start)")
-	f.StringVar(&start, "start", "", "first billed day, YYYY-MM-DD")
-	f.StringVar(&end, "end", "", "day billing stops (exclusive), YYYY-MM-DD")
-	addKeyFlag(cmd, &idemKey)
-	_ = cmd.MarkFlagRequired("pop")
+		}})
+	setDefaults(cmd, "method", "log", "state", "active")
 	return cmd
 }
 
@@ -299,16 +262,14 @@ func newServiceMoveCmds(g *globals) []*cobra.Command {
 	history := &cobra.Command{Use: "history ID", Args: cobra.ExactArgs(1), Short: "Show a service's moves, edits and lifecycle changes: who, when, before and after, why",
 		RunE: withID(g, "service", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			h, err := c.ServiceHistory(cmd.Context(), id)
-			if err != nil || g.json() {
-				return cmp.Or(err, printJSON(cmd.OutOrStdout(), h))
+			if err != nil {
+				return err
 			}
-			t := newTable(cmd.OutOrStdout(), "AT", "ACTOR", "CHANGED", "BEFORE", "AFTER", "WHY")
-			for _, e := range h {
+			return printList(cmd.OutOrStdout(), g, h, "AT,ACTOR,CHANGED,BEFORE,AFTER,WHY", func(e billing.AuditEntry) []any {
 				before, _ := json.Marshal(e.Before)
 				after, _ := json.Marshal(e.After)
-				t.row(e.At.Local().Format(time.RFC3339), e.Actor, strings.Join(e.Fields(), ", "), string(before), string(after), orDash(e.Reason))
-			}
-			return t.flush()
+				return []any{e.At.Local().Format(time.RFC3339), e.Actor, strings.Join(e.Fields(), ", "), string(before), string(after), orDash(e.Reason)}
+			})
 		})}
 	return []*cobra.Command{move, edit, history}
 }

@@ -29,9 +29,6 @@ func newSuspensionsCmd(g *globals) *cobra.Command {
 		Use:     "suspensions",
 		Aliases: []string{"suspension", "suspension-batch", "suspension-batches"},
 		Short:   "Review, approve or cancel the suspensions the blast-radius guard held for approval",
-		Long: `When a sweep would suspend more services at a POP than the blast-radius guard
-allows, its suspensions are held until staff approve (all or some) or cancel
-them; on approval, accounts that paid meanwhile are skipped.`,
 	}
 	cmd.AddCommand(newSuspensionsListCmd(g), newSuspensionsShowCmd(g), newSuspensionsDecideCmd(g, true), newSuspensionsDecideCmd(g, false))
 	return cmd
@@ -76,11 +73,9 @@ func printSuspensionBatch(w io.Writer, g *globals, b billing.SuspensionBatch) er
 		}
 	}
 	fmt.Fprintln(w)
-	t := newTable(w, "ACCOUNT", "NUMBER", "STATUS", "SERVICES", "POPS", "DECIDED BY", "WHY")
-	for _, it := range b.Items {
-		t.row(it.AccountID, it.Number, it.Status, joinIDs(it.ServiceIDs), orDash(strings.Join(it.POPs, ",")), orDash(it.DecidedBy), orDash(strings.Join(it.Why, " ")))
-	}
-	return t.flush()
+	return printList(w, &globals{}, b.Items, "ACCOUNT,NUMBER,STATUS,SERVICES,POPS,DECIDED BY,WHY", func(it billing.SuspensionBatchItem) []any {
+		return []any{it.AccountID, it.Number, it.Status, joinIDs(it.ServiceIDs), orDash(strings.Join(it.POPs, ",")), orDash(it.DecidedBy), orDash(strings.Join(it.Why, " "))}
+	})
 }
 
 // newSuspensionsDecideCmd is "suspensions approve" (approve) or

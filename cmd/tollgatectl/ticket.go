@@ -23,9 +23,6 @@ func newTicketCmd(g *globals) *cobra.Command {
 		Use:     "ticket",
 		Aliases: []string{"tickets"},
 		Short:   "List, read, answer and close the support tickets subscribers open in the customer portal",
-		Long: `A ticket is open (waiting for staff), answered (waiting for the subscriber) or
-closed (the subscriber reopens it by replying). Replies are signed with the API
-token's name.`,
 	}
 	cmd.AddCommand(newTicketListCmd(g), newTicketShowCmd(g), newTicketReplyCmd(g), newTicketCloseCmd(g))
 	return cmd
@@ -56,10 +53,8 @@ func newTicketShowCmd(g *globals) *cobra.Command {
 func newTicketReplyCmd(g *globals) *cobra.Command {
 	var message, file, idemKey string
 	cmd := &cobra.Command{
-		Use:   "reply ID (--message TEXT | --file PATH)",
-		Short: "Answer a support ticket, signed with your API token's name; the ticket becomes answered",
-		Long: `Give the message with --message, or --file ("-": standard input). A closed
-ticket cannot be answered.`,
+		Use:     "reply ID (--message TEXT | --file PATH)",
+		Short:   "Answer a support ticket, signed with your API token's name; the ticket becomes answered",
 		Example: `  tollgatectl ticket reply 17 -m "A technician will visit tomorrow between 9 and 12."`,
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "ticket", func(cmd *cobra.Command, c *client.Client, id int64) error {
