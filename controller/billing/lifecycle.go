@@ -425,6 +425,8 @@ func (s LifecycleService) terms() ServiceTerms {
 // check validates what every change needs of the service.
 func (s LifecycleService) check(a Account) error {
 	switch {
+	case a.Status == AccountClosed:
+		return Errorf(EINVALID, "service %d belongs to closed account %s: a closed account's services do not change (reopen the account first)", s.Ref.ID, a.Number)
 	case s.Start.IsZero():
 		return Errorf(EINVALID, "service %d has no start date", s.Ref.ID)
 	case s.Quantity < 0:

@@ -301,6 +301,8 @@ func TestPlanServiceChangeRefuses(t *testing.T) {
 	future.Start = mustDate("2027-03-20")
 	ended := lcService(lcFiber50, 1)
 	ended.End = mustDate("2027-03-15")
+	closedCtx := ctx
+	closedCtx.Account.Status, closedCtx.Account.Number = AccountClosed, "A-000007"
 	tests := []struct {
 		name      string
 		req       ServiceChangeRequest
@@ -319,6 +321,7 @@ func TestPlanServiceChangeRefuses(t *testing.T) {
 		{"after the end", ServiceChangeRequest{Context: ctx, Service: ended, NewPlan: lcFiber100, EffectiveDate: mustDate("2027-03-15")}, []string{"effective_date 2027-03-15", "end 2027-03-15"}},
 		{"bad policy", ServiceChangeRequest{Context: LifecycleContext{Account: lcAccount(), Type: lcType("UTC"), Policy: LifecyclePolicy{OnCancel: "shred"}, Now: ctx.Now},
 			Service: lcService(lcFiber50, 1), NewPlan: lcFiber100}, []string{"on_cancel \"shred\""}},
+		{"closed account", ServiceChangeRequest{Context: closedCtx, Service: lcService(lcFiber50, 1), NewPlan: lcFiber100}, []string{"closed account A-000007", "reopen the account first"}},
 		{"overlapping coverage", ServiceChangeRequest{Context: ctx, Service: lcService(lcFiber50, 1, invoiced(lcFiber50, 1, lcMarch27), invoiced(lcFiber50, 1, lcMarch27)), NewPlan: lcFiber100}, []string{"coverage[1]", "overlap"}},
 	}
 	for _, tc := range tests {
