@@ -68,6 +68,12 @@ func (c *DevClock) Advance(ctx context.Context, d time.Duration) (time.Time, []b
 		if err := c.r.store.DevClock.SaveDevClockOffset(ctx, c.clock.Offset(), now); err != nil {
 			return now, opened, fmt.Errorf("dev clock: %w", err)
 		}
+		// Dated lifecycle changes (a cancel, a pause, a resume) take effect
+		// at local midnight before the day's billing, as the minute job
+		// would apply them on a real clock.
+		if _, err := c.r.store.Lifecycle.ApplyDueEnforcement(ctx, now); err != nil {
+			return now, opened, fmt.Errorf("dev clock: %w", err)
+		}
 		runs, err := c.r.tick(ctx, now, billing.TriggerClock)
 		if err != nil {
 			return now, opened, err

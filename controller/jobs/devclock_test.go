@@ -84,3 +84,41 @@ func TestDevClockWaitsForAutopayAndLateFeeJobs(t *testing.T) {
 		t.Fatalf("the dev clock waits for a housekeeping job: %v", err)
 	}
 }
+
+// recordingApplier counts the times the dev clock asks for due lifecycle
+// enforcement, and when.
+type recordingApplier struct{ at []time.Time }
+
+func (a *recordingApplier) ApplyDueEnforcement(_ context.Context, now time.Time) (int, error) {
+	a.at = append(a.at, now)
+	return 0, nil
+}
+
+// TestDevClockAppliesDatedLifecycleChanges: each step of the dev clock
+// applies the lifecycle changes due by then (a dated cancel or pause), as
+// the minute job does on a real clock, so `dev advance` shows them.
+func TestDevClockAppliesDatedLifecycleChanges(t *testing.T) {
+	ctx, quiet, db := context.Background(), quietLog(), openDB(t)
+	clk := &clock.Offset{}
+	stores := storesOf(db)
+	applier := &recordingApplier{}
+	stores.Lifecycle = applier
+	r, err := New(Config{DisableSchedule: true}, db.Pool, stores, clk, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := NewDevClock(r, clk)
+	dev.Step = 24 * time.Hour
+	start := clk.Now()
+	if _, _, err := dev.Advance(ctx, 3*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if len(applier.at) != 3 {
+		t.Fatalf("due lifecycle enforcement applied %d times in a 3-day advance, want once a day: %v", len(applier.at), applier.at)
+	}
+	for i, at := range applier.at {
+		if want := start.Add(time.Duration(i+1) * 24 * time.Hour); at.Sub(want).Abs() > time.Minute {
+			t.Errorf("step %d applied what was due by %s, want %s", i+1, at, want)
+		}
+	}
+}
