@@ -99,7 +99,7 @@ func accountLifecycle[P any](ctx context.Context, s *Server, store AccountCloser
 	}
 	plan, err := run(version)
 	if billing.ErrorCode(err) == billing.EPRECONDITION {
-		return nil, s.staleEdit(ctx, store, id, err)
+		return nil, staleAccount(ctx, store, id, err)
 	}
 	if err != nil {
 		return nil, s.toHTTPError(opName, err)

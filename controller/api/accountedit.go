@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -67,15 +66,6 @@ func withETag(s *Server, opName string, v accountView, err error) (*taggedAccoun
 	return &taggedAccount{ETag: etag(v.Version), Body: v}, nil
 }
 
-func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
-
-// parseIfMatch reads a version from an If-Match header: "3", W/"3" or 3.
-func parseIfMatch(h string) (int64, bool) {
-	h = strings.TrimPrefix(strings.TrimSpace(h), "W/")
-	v, err := strconv.ParseInt(strings.Trim(h, `"`), 10, 64)
-	return v, err == nil && v > 0
-}
-
 func (s *Server) registerAccountEdits(store AccountEditor) {
 	o := described(op("edit-account", http.MethodPatch, "/api/v1/accounts/{id}", "Edit an account", RoleBilling, "accounts"),
 		"Changes the fields the body names (name, company_name, email, phone, address, delivery, locale, external_id, "+
@@ -95,19 +85,13 @@ func (s *Server) registerAccountEdits(store AccountEditor) {
 		if err := in.Body.Validate(); err != nil {
 			return nil, s.toHTTPError("edit-account", err)
 		}
-		if strings.TrimSpace(in.IfMatch) == "" {
-			return nil, huma.NewError(http.StatusPreconditionRequired,
-				"If-Match is required: send the account's version (the ETag of GET /api/v1/accounts/"+strconv.FormatInt(in.ID, 10)+")",
-				&huma.ErrorDetail{Location: "header.If-Match", Message: "required"})
-		}
-		version, ok := parseIfMatch(in.IfMatch)
-		if !ok {
-			return nil, huma.Error422UnprocessableEntity("If-Match "+strconv.Quote(in.IfMatch)+" is not an account version (like \"3\")",
-				&huma.ErrorDetail{Location: "header.If-Match", Message: "not a version", Value: in.IfMatch})
+		version, err := ifMatchVersion(in.IfMatch, "account", "/api/v1/accounts/"+strconv.FormatInt(in.ID, 10))
+		if err != nil {
+			return nil, err
 		}
 		plan, err := store.EditAccount(ctx, in.ID, version, in.Body, actor(ctx), s.clock.Now())
 		if billing.ErrorCode(err) == billing.EPRECONDITION {
-			return nil, s.staleEdit(ctx, store, in.ID, err)
+			return nil, staleAccount(ctx, store, in.ID, err)
 		}
 		if err != nil {
 			return nil, s.toHTTPError("edit-account", err)
@@ -139,19 +123,4 @@ func (s *Server) registerAccountEdits(store AccountEditor) {
 			h := billing.AccountHistory(edits, statuses)
 			return wrap(s, "get-account-history", newPage(h, 0, func(billing.HistoryEntry) int64 { return 0 }), err)
 		})
-}
-
-// staleEdit is the 412 of an edit from a stale version: the current
-// version in the ETag header and in the problem's detail.
-func (s *Server) staleEdit(ctx context.Context, store interface {
-	Account(context.Context, int64) (billing.Account, error)
-}, id int64, err error) error {
-	problem := huma.NewError(http.StatusPreconditionFailed, billing.ErrorMessage(err))
-	a, rerr := store.Account(ctx, id)
-	if rerr != nil {
-		return problem
-	}
-	problem = huma.NewError(http.StatusPreconditionFailed, billing.ErrorMessage(err),
-		&huma.ErrorDetail{Location: "header.If-Match", Message: "the current version is " + strconv.FormatInt(a.Version, 10), Value: etag(a.Version)})
-	return huma.ErrorWithHeaders(problem, http.Header{"ETag": {etag(a.Version)}})
 }

@@ -164,7 +164,7 @@ func (s *Server) lifecycleChange(ctx context.Context, store ServiceLifecycle, op
 	}
 	plan, err := run(version, billing.LifecycleContext{Now: s.clock.Now(), Actor: actor(ctx), Reason: strings.TrimSpace(reason)})
 	if billing.ErrorCode(err) == billing.EPRECONDITION {
-		return nil, s.staleService(ctx, store, id, err)
+		return nil, staleService(ctx, store, id, err)
 	}
 	if err != nil {
 		return nil, s.toHTTPError(opName, err)
@@ -184,16 +184,4 @@ func (s *Server) lifecycleChange(ctx context.Context, store ServiceLifecycle, op
 		out.Body.Service, out.ETag = &svc, etag(svc.Version)
 	}
 	return out, nil
-}
-
-// staleService is the 412 of a change from a stale version: the current
-// version in the ETag header and the problem's detail.
-func (s *Server) staleService(ctx context.Context, store ServiceLifecycle, id int64, err error) error {
-	svc, rerr := store.Service(ctx, id)
-	if rerr != nil {
-		return huma.NewError(http.StatusPreconditionFailed, billing.ErrorMessage(err))
-	}
-	problem := huma.NewError(http.StatusPreconditionFailed, billing.ErrorMessage(err),
-		&huma.ErrorDetail{Location: "header.If-Match", Message: "the current version is " + strconv.FormatInt(svc.Version, 10), Value: etag(svc.Version)})
-	return huma.ErrorWithHeaders(problem, http.Header{"ETag": {etag(svc.Version)}})
 }

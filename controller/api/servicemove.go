@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -53,31 +52,10 @@ type changedService struct {
 	Body serviceChangeResult
 }
 
-// ifMatchVersion reads the version an edit of entity id was sent with:
-// 428 without one, 422 for one that is not a version.
-func ifMatchVersion(h, entity, path string) (int64, error) {
-	if strings.TrimSpace(h) == "" {
-		return 0, huma.NewError(http.StatusPreconditionRequired, "If-Match is required: send the "+entity+"'s version (the ETag or version of GET "+path+")",
-			&huma.ErrorDetail{Location: "header.If-Match", Message: "required"})
-	}
-	v, ok := parseIfMatch(h)
-	if !ok {
-		return 0, huma.Error422UnprocessableEntity("If-Match "+strconv.Quote(h)+" is not a "+entity+" version (like \"3\")",
-			&huma.ErrorDetail{Location: "header.If-Match", Message: "not a version", Value: h})
-	}
-	return v, nil
-}
-
 func (s *Server) registerServiceMoves(store ServiceMover) {
 	answer := func(ctx context.Context, opName string, id int64, plan billing.ServiceChangePlan, err error) (*changedService, error) {
 		if billing.ErrorCode(err) == billing.EPRECONDITION {
-			var problem error = huma.NewError(http.StatusPreconditionFailed, billing.ErrorMessage(err))
-			if cur, rerr := store.Service(ctx, id); rerr == nil {
-				problem = huma.ErrorWithHeaders(huma.NewError(http.StatusPreconditionFailed, billing.ErrorMessage(err),
-					&huma.ErrorDetail{Location: "header.If-Match", Message: "the current version is " + strconv.FormatInt(cur.Version, 10), Value: etag(cur.Version)}),
-					http.Header{"ETag": {etag(cur.Version)}})
-			}
-			return nil, problem
+			return nil, staleService(ctx, store, id, err)
 		}
 		if err != nil {
 			return nil, s.toHTTPError(opName, err)
