@@ -36,14 +36,8 @@ type CancelRequest struct {
 func PlanCancel(req CancelRequest) (LifecyclePlan, error) {
 	ctx, svc := req.Context, req.Service
 	pol := ctx.Policy
-	if err := pol.Validate(); err != nil {
-		return LifecyclePlan{}, err
-	}
-	today, err := ctx.today()
+	today, err := ctx.begin(svc)
 	if err != nil {
-		return LifecyclePlan{}, err
-	}
-	if err := svc.check(ctx.Account); err != nil {
 		return LifecyclePlan{}, err
 	}
 	iv := intervalOf(svc.Plan)

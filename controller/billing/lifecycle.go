@@ -375,6 +375,21 @@ type LifecycleContext struct {
 	Reason string
 }
 
+// begin is what every service change checks first: the type's lifecycle
+// policy, the service (its account not closed, its start, quantity,
+// currency and coverage); it returns today in the type's zone. Errors:
+// EINVALID naming what is wrong.
+func (c LifecycleContext) begin(svc LifecycleService) (Date, error) {
+	if err := c.Policy.Validate(); err != nil {
+		return Date{}, err
+	}
+	today, err := c.today()
+	if err != nil {
+		return Date{}, err
+	}
+	return today, svc.check(c.Account)
+}
+
 // today is the local date of Now in the account type's zone.
 func (c LifecycleContext) today() (Date, error) {
 	loc, err := c.Type.Location()

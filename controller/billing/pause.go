@@ -31,14 +31,8 @@ type PauseRequest struct {
 func PlanPause(req PauseRequest) (LifecyclePlan, error) {
 	ctx, svc := req.Context, req.Service
 	pol := ctx.Policy
-	if err := pol.Validate(); err != nil {
-		return LifecyclePlan{}, err
-	}
-	today, err := ctx.today()
+	today, err := ctx.begin(svc)
 	if err != nil {
-		return LifecyclePlan{}, err
-	}
-	if err := svc.check(ctx.Account); err != nil {
 		return LifecyclePlan{}, err
 	}
 	from, to := req.From, req.To

@@ -55,14 +55,8 @@ type ServiceChangeRequest struct {
 func PlanServiceChange(req ServiceChangeRequest) (LifecyclePlan, error) {
 	ctx, svc := req.Context, req.Service
 	pol := ctx.Policy
-	if err := pol.Validate(); err != nil {
-		return LifecyclePlan{}, err
-	}
-	today, err := ctx.today()
+	today, err := ctx.begin(svc)
 	if err != nil {
-		return LifecyclePlan{}, err
-	}
-	if err := svc.check(ctx.Account); err != nil {
 		return LifecyclePlan{}, err
 	}
 	oldPlan, oldQty := svc.Plan, svc.quantity()
