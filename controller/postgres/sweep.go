@@ -26,8 +26,11 @@ import (
 // and an ORDER BY in each would sort every account's invoices four times.
 // Reminders count when sent before $3. Only accounts with ids from $5 to
 // $6 are read (readStandings splits the work by them). Each row ends with
-// the account's email address and name; its credit (creditSQL) is read
-// only for an account with owed invoices, the one thing credit pays.
+// the account's email address and name; its credit (what creditSQL reads
+// for one account) is read for the whole part at once, from the rows
+// journal_transactions_credit_idx and payments_credit_idx hold (usually a
+// few), and used only for an account with owed invoices, the one thing
+// credit pays: two index probes per owed account cost a sixth of the read.
 // (A separate by-id query that let the planner probe indexes for tens of
 // thousands of ids measured seven times slower than this one's hash joins
 // over a million accounts. For a sweep's re-read of the accounts it
@@ -41,17 +44,27 @@ const standingsSQL = `WITH owed AS (
 		WHERE a.account_type_id = $1 AND i.status = 'open' AND i.paid < i.total AND i.due_date <= $2
 			AND ($4::bigint[] IS NULL OR i.account_id = ANY($4)) AND i.account_id BETWEEN $5 AND $6
 		GROUP BY i.account_id
+	), credit AS (
+		SELECT x.account_id, sum(x.amount)::bigint AS amount FROM (
+			SELECT t.account_id, -e.amount AS amount FROM journal_transactions t JOIN journal_entries e ON e.tx_id = t.id
+			WHERE t.kind IN ('credit', 'write_off') AND e.ledger = 'accounts_receivable'
+				AND ($4::bigint[] IS NULL OR t.account_id = ANY($4)) AND t.account_id BETWEEN $5 AND $6
+			UNION ALL
+			SELECT p.account_id, p.amount - p.refunded - p.refund_reserved - p.allocated FROM payments p
+			WHERE p.status = 'posted' AND p.allocated < p.amount - p.refunded
+				AND ($4::bigint[] IS NULL OR p.account_id = ANY($4)) AND p.account_id BETWEEN $5 AND $6
+		) x GROUP BY x.account_id
 	)
 	SELECT a.id, a.number, a.currency, a.status, a.exempt, a.exempt_reason, a.promise_until,
 		coalesce(o.ids, '{}'), coalesce(o.numbers, '{}'), coalesce(o.dues, '{}'), coalesce(o.remaining, '{}'),
 		coalesce((SELECT sum(j.amount) FROM journal_entries j
 			WHERE j.account_id = a.id AND j.ledger = 'accounts_receivable'), 0)::bigint,
-		CASE WHEN o.ids IS NULL THEN 0 ELSE ` + creditSQL + ` END,
+		CASE WHEN o.ids IS NULL THEN 0 ELSE coalesce(cr.amount, 0) END,
 		o.ids IS NOT NULL AND EXISTS (SELECT 1 FROM notices n WHERE n.kind = 'reminder' AND n.invoice_id = ANY(o.ids)
 			AND n.status = 'sent' AND n.sent_at < $3),
 		a.status = 'delinquent' AND EXISTS (SELECT 1 FROM suspension_batch_items b WHERE b.account_id = a.id AND b.status = 'pending'),
 		a.email, a.name, a.overrides
-	FROM accounts a LEFT JOIN owed o ON o.account_id = a.id
+	FROM accounts a LEFT JOIN owed o ON o.account_id = a.id LEFT JOIN credit cr ON cr.account_id = a.id
 	WHERE a.account_type_id = $1 AND ($4::bigint[] IS NULL OR a.id = ANY($4)) AND a.id BETWEEN $5 AND $6
 		AND (o.account_id IS NOT NULL OR a.status IN ('past_due', 'delinquent', 'suspended'))
 	ORDER BY a.id`
@@ -60,7 +73,8 @@ const standingsSQL = `WITH owed AS (
 // ([billing.Standing.Credit]): its credits and write-offs, and the
 // unallocated parts of its posted payments (through
 // journal_transactions_credit_idx and payments_credit_idx: for most
-// accounts two index probes that find nothing).
+// accounts two index probes that find nothing). For one account
+// (settleStandingSQL); standingsSQL's credit CTE reads the same for many.
 const creditSQL = `(coalesce((SELECT -sum(e.amount) FROM journal_transactions t JOIN journal_entries e ON e.tx_id = t.id
 			WHERE t.account_id = a.id AND t.kind IN ('credit', 'write_off') AND e.ledger = 'accounts_receivable'), 0)
 		+ coalesce((SELECT sum(p.amount - p.refunded - p.refund_reserved - p.allocated) FROM payments p
