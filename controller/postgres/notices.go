@@ -201,12 +201,20 @@ func noticeInserts(ns []billing.Notice, ids []int64, now time.Time) ([]noticeIns
 	if len(ids) != len(ns) {
 		return nil, fmt.Errorf("%d notice ids for %d notices", len(ids), len(ns))
 	}
-	var reminders, others []billing.Notice
-	var reminderIDs, otherIDs []int64
+	// Sized first: a sweep's tens of thousands of notices, grown by
+	// appending, were a tenth of its Go time in copying.
+	nReminders := 0
 	for i, n := range ns {
 		if err := n.Validate(); err != nil {
 			return nil, billing.Errorf(billing.EINVALID, "notice %d of %d: %s", i+1, len(ns), billing.ErrorMessage(err))
 		}
+		if n.Kind == billing.NoticeReminder {
+			nReminders++
+		}
+	}
+	reminders, reminderIDs := make([]billing.Notice, 0, nReminders), make([]int64, 0, nReminders)
+	others, otherIDs := make([]billing.Notice, 0, len(ns)-nReminders), make([]int64, 0, len(ns)-nReminders)
+	for i, n := range ns {
 		if n.Kind == billing.NoticeReminder {
 			reminders, reminderIDs = append(reminders, n), append(reminderIDs, ids[i])
 		} else {

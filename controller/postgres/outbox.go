@@ -102,8 +102,9 @@ func changeStates(tx pgx.Tx, cs []stateChange, wantRevisions bool) error {
 // besides its change at the POP it moved to.
 func (o *outboxTx) add(cs []stateChange) {
 	if o.index == nil {
-		o.index, o.byAccount = map[int64]int{}, map[int64][]int{}
+		o.index, o.byAccount = make(map[int64]int, len(cs)), make(map[int64][]int, len(cs))
 	}
+	o.changes = slices.Grow(o.changes, len(cs))
 	for _, c := range cs {
 		if c.departed {
 			o.removals = append(o.removals, c)
