@@ -588,6 +588,28 @@ type ServiceStanding struct {
 	// Pending, when not empty, says why the agent's result for the current
 	// desired state is pending (see [Confirmation.Pending]).
 	Pending string `json:"pending,omitempty"`
+	// Held is the lifecycle hold on the service's desired state
+	// (CausePaused, CauseCancelled; empty for none): the sweep and
+	// settlements leave a held service alone. PauseTo is the first day
+	// after its pause (zero: no pause).
+	Held    LifecycleCause `json:"held,omitempty"`
+	PauseTo Date           `json:"pause_to,omitzero"`
+}
+
+// SuspendedForPayment reports whether the service is suspended for money
+// owed: suspended and not held (a pause or a cancel suspends a service
+// for another reason, which paying does not lift).
+func (s ServiceStanding) SuspendedForPayment() bool {
+	return s.DesiredState == StateSuspended && s.Held == ""
+}
+
+// PausedUntil reports the day a paused service resumes (the zero Date and
+// false for a service not paused).
+func (s ServiceStanding) PausedUntil() (Date, bool) {
+	if s.Held != CausePaused || s.PauseTo.IsZero() {
+		return Date{}, false
+	}
+	return s.PauseTo, true
 }
 
 // Confirmed reports whether the POP's agent has applied the service's

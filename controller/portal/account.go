@@ -17,8 +17,14 @@ type accountData struct {
 	// Why is the subscriber's why: the standing's reasons in plain words
 	// and the account's locale (staff wording is never shown here).
 	Why []string
-	// Suspended: at least one service is suspended (or the account is).
+	// Suspended: at least one service is suspended for money owed (or
+	// the account is).
 	Suspended bool
+	// PausedUntil, when not empty, is the day (in words, the account's
+	// locale) the earliest-resuming paused service comes back on: a
+	// paused service is suspended on the device, but not for money, so
+	// the page says "paused until", not "suspended for non-payment".
+	PausedUntil string
 	CanPay    bool
 }
 
@@ -48,11 +54,17 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request, sess *session) 
 	d := accountData{Standing: st, Invoices: invs[:min(len(invs), history)], Payments: pays[:min(len(pays), history)],
 		Why:       billing.SubscriberWhy(st.Reasons, billing.ResolveLocale(st.Locale, "", s.cfg.Locale), st.Today),
 		Suspended: st.Status == billing.AccountSuspended, CanPay: s.charger != nil}
+	loc := billing.ResolveLocale(st.Locale, "", s.cfg.Locale)
+	var resumes billing.Date
 	for _, sv := range st.Services {
-		if sv.DesiredState == billing.StateSuspended {
+		if sv.SuspendedForPayment() {
 			d.Suspended = true
 		}
+		if until, ok := sv.PausedUntil(); ok && (resumes.IsZero() || until.Before(resumes)) {
+			resumes = until
+		}
 	}
+	d.PausedUntil = loc.Date(resumes, st.Today)
 	v := view{Title: "Your account", Nav: "account", Account: &acct, Data: d}
 	switch r.URL.Query().Get("done") {
 	case "ticket":

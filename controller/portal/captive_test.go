@@ -74,3 +74,52 @@ func TestCaptiveTokenOnlyForSuspendedService(t *testing.T) {
 		t.Fatalf("service state %s (%v), want active", svc.DesiredState, err)
 	}
 }
+
+// A paused service on a type that suspends paused services is suspended
+// on the device, but not for money: its captive link opens the account
+// page saying "paused until" the day it resumes (in the subscriber's
+// words), never "suspended for non-payment".
+func TestCaptivePageSaysPausedUntil(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	typ, err := e.db.CreateAccountType(ctx, billing.AccountType{Name: "vacationers", BillingMode: billing.BillingFixedDay, BillingDay: 1,
+		DueDays: 14, GraceDays: 7, TimeZone: "America/Chicago",
+		Lifecycle: billing.LifecyclePolicy{SuspendWhilePaused: true, MaxPauseDays: 60}}, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := e.db.CreatePlan(ctx, billing.Plan{Name: "Fiber 100", Price: 8000, Currency: "USD", Interval: billing.IntervalMonthly}, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := e.db.CreateAccount(ctx, billing.NewAccount{Name: "Pia", Email: "pia@example.net", AccountTypeID: typ.ID, Currency: "USD"}, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := billing.DateIn(testNow, mustChicago(t))
+	svc, err := e.db.CreateService(ctx, billing.NewService{POP: "p1", Name: "fiber", Binding: billing.Binding{Method: "routeros", Addresses: []string{"10.1.0.60"}, Device: "r1"},
+		AccountID: &a.ID, PlanID: &plan.ID, StartDate: today.AddDays(-10)}, "test", testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resumes := today.AddDays(20)
+	if _, err := e.db.PauseService(ctx, svc.ID, 0, billing.PauseRequest{
+		Context: billing.LifecycleContext{Now: testNow, Actor: "staff:ana", Reason: "vacation"},
+		From:    today, To: resumes}, false); err != nil {
+		t.Fatal(err)
+	}
+	p := e.browser().get(strings.TrimPrefix(e.captiveURL(svc, 5*time.Minute), e.url)).
+		must(t, 200, "Account "+a.Number, "paused until "+billing.Locale("en-US").Date(resumes, today))
+	if strings.Contains(p.text(), "non-payment") || strings.Contains(p.text(), "Service suspended") {
+		t.Fatalf("a paused subscriber is told of non-payment:\n%s", p.text())
+	}
+}
+
+func mustChicago(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("America/Chicago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
