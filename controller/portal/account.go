@@ -25,7 +25,7 @@ type accountData struct {
 	// paused service is suspended on the device, but not for money, so
 	// the page says "paused until", not "suspended for non-payment".
 	PausedUntil string
-	CanPay    bool
+	CanPay      bool
 }
 
 // history is how many invoices and payments the account page lists.
