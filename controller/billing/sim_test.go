@@ -93,14 +93,14 @@ type sim struct {
 	lateFees map[int64]int // invoice → late fees charged
 	// pol is the type's lifecycle policy; plans the catalogue services
 	// move between; events the allocation events, append-only.
-	pol    LifecyclePolicy
-	plans  []Plan
-	events []AllocationEvent
-	log      []string
-	batches  int64
+	pol     LifecyclePolicy
+	plans   []Plan
+	events  []AllocationEvent
+	log     []string
+	batches int64
 	// counts of what the run exercised
-	suspensions, restores, reversals int
-	changes, cancels, pauses, reallocations   int
+	suspensions, restores, reversals        int
+	changes, cancels, pauses, reallocations int
 }
 
 func (s *sim) logf(format string, args ...any) {
