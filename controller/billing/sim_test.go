@@ -16,8 +16,9 @@ import (
 // TigerBeetle's VOPR): each seed drives a random sequence of business
 // events — billing runs, manual, card and batch payments, reversals,
 // refunds, credits, late fees, promises, exemptions and sweeps on random
-// days — through the core's plans and an in-memory apply, and checks the
-// invariants after every step. A failing seed is printed with its event
+// days, and the service lifecycle events of sim_lifecycle_test.go — through
+// the core's plans and an in-memory apply, and checks the invariants after
+// every step. A failing seed is printed with its event
 // log and replays exactly with TOLLGATE_SIM_SEED.
 
 // simSeeds is how many seeds a run drives.

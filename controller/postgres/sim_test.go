@@ -393,15 +393,16 @@ func (s *storeSim) lifecycleOp(k int) (string, func(ctx context.Context) error) 
 			return err
 		}
 	default:
-		var pay, from, to int64
-		err := s.db.Pool.QueryRow(context.Background(), `SELECT a.payment_id, a.invoice_id, i.id FROM payment_allocations a
+		var pay, from, to, most int64
+		err := s.db.Pool.QueryRow(context.Background(), `SELECT a.payment_id, a.invoice_id, i.id, least(a.amount, i.total - i.paid)
+			FROM payment_allocations a
 			JOIN payments p ON p.id = a.payment_id JOIN invoices i ON i.account_id = p.account_id AND i.id <> a.invoice_id
-			WHERE p.account_id = ANY($1) AND p.status = 'posted' AND i.status = 'open' AND i.paid < i.total
-			ORDER BY a.payment_id, a.invoice_id, i.id OFFSET $2 LIMIT 1`, s.accountIDs(), s.r.IntN(4)).Scan(&pay, &from, &to)
+			WHERE p.account_id = ANY($1) AND p.status = 'posted' AND i.status = 'open' AND i.paid < i.total AND a.amount > 0
+			ORDER BY a.payment_id, a.invoice_id, i.id OFFSET $2 LIMIT 1`, s.accountIDs(), s.r.IntN(4)).Scan(&pay, &from, &to, &most)
 		if err != nil {
 			return "", nil
 		}
-		amt := 1 + s.r.Int64N(200)
+		amt := 1 + s.r.Int64N(most)
 		r := billing.Reallocation{From: strconv.FormatInt(from, 10), To: strconv.FormatInt(to, 10), Amount: amt}
 		return fmt.Sprintf("reallocation %+v of payment %d", r, pay), func(ctx context.Context) error {
 			_, err := s.db.ReallocatePayment(ctx, pay, r, "sim", s.now)
@@ -615,22 +616,24 @@ func TestStoreSimulation(t *testing.T) {
 		count(*) FILTER (WHERE from_status = 'suspended' AND to_status <> 'suspended') FROM account_status_changes`).Scan(&suspensions, &restores); err != nil {
 		t.Fatal(err)
 	}
-	var lifecycle int
-	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE entity = 'service'`).Scan(&lifecycle); err != nil {
+	var lifecycle, moved int
+	if err := db.Pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM audit_log WHERE entity = 'service'),
+		(SELECT count(*) FROM allocation_events WHERE kind = 'reallocated')`).Scan(&lifecycle, &moved); err != nil {
 		t.Fatal(err)
 	}
 	if len(seeds) == storeSimSeeds && (killed == 0 || suspensions == 0 || restores == 0 || lifecycle < storeSimSeeds/2) {
 		t.Fatalf("%d seeds killed %d transactions, suspended %d and restored %d accounts, changed %d services: the generator no longer exercises the rules",
 			len(seeds), killed, suspensions, restores, lifecycle)
 	}
-	t.Logf("%d seeds of %d events passed: %d operations killed, %d suspensions, %d restores, %d service lifecycle changes (first seed %d)",
-		len(seeds), storeSimSteps, killed, suspensions, restores, lifecycle, seeds[0])
+	t.Logf("%d seeds of %d events passed: %d operations killed, %d suspensions, %d restores, %d service lifecycle changes, %d reallocation events (first seed %d)",
+		len(seeds), storeSimSteps, killed, suspensions, restores, lifecycle, moved, seeds[0])
 }
 
 // TestStoreSimulationInvariantsBite breaks what the store wrote, one rule
 // at a time, behind its back, and asserts the SQL invariants name the
 // break: a payment allocated twice, an invoice issued twice for a period, a
-// suspension without a sweep behind it.
+// suspension without a sweep behind it, a service invoiced after its end, a
+// held (cancelled) service given back.
 func TestStoreSimulationInvariantsBite(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -647,6 +650,8 @@ func TestStoreSimulationInvariantsBite(t *testing.T) {
 			FROM invoices WHERE account_id = $1`, "invoiced twice"},
 		{"suspension without cause", `INSERT INTO account_status_changes (account_id, from_status, to_status, cause, at)
 			SELECT id, status, 'suspended', 'payment', now() FROM accounts WHERE id = $1`, "only a sweep or an approval suspends"},
+		{"invoiced after the end", `UPDATE services SET end_date = start_date + 1 WHERE account_id = $1`, "after its end"},
+		{"held service restored", `UPDATE services SET held = 'cancelled', desired_state = 'active' WHERE account_id = $1`, "leave a held service alone"},
 	} {
 		s, err := newStoreSim(ctx, db, k, uint64(len(tc.name)))
 		if err != nil {
