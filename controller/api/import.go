@@ -48,7 +48,9 @@ The first line names the columns, in any order and any case: ` + "`" + strings.J
 An account without services has one row with empty service columns; the rows of an account with several
 services repeat its account columns (which must agree) with the same external_id. ` + "`account_type` and `plan`" + ` are
 names; dates are YYYY-MM-DD; ` + "`addresses`" + ` are separated by spaces or ';'. A service row with no method and no
-binding columns is recorded with method log.
+binding columns is recorded with method log. The account's own billing settings are the columns named like
+account edit's ` + "`overrides`" + ` (` + "`due_days`, `grace_days`, `reminder_days_before` (days separated by spaces, ',' or ';', or `none`), `auto_suspend`, `reactivation_rule`, `late_fee`, `invoice_message`" + `),
+an empty cell inheriting the account type's; ` + "`tax_exempt` (true or false) needs `exemption_certificate`" + `.
 
 Every row is checked and every problem is reported: when there is any (and skip_invalid is not set) the
 answer is 422 with one entry per problem in ` + "`errors`" + ` (message "line 12, column email: …", location

@@ -116,6 +116,14 @@ type NewAccount struct {
 	// Locale overrides the account type's locale for this subscriber
 	// (BCP 47, one of [SupportedLocales]; "" = inherit).
 	Locale Locale `json:"locale,omitempty"`
+	// Overrides are the account's own values of its type's billing
+	// settings (a setting left out inherits the type's), as account edit
+	// sets them.
+	Overrides AccountOverrides `json:"overrides,omitzero" doc:"The account's own billing settings: a setting left out inherits the account type's."`
+	// TaxExempt with ExemptionCertificate (the certificate's reference,
+	// required while exempt).
+	TaxExempt            bool   `json:"tax_exempt,omitempty" doc:"Invoice the account no tax; needs exemption_certificate."`
+	ExemptionCertificate string `json:"exemption_certificate,omitempty" doc:"Reference of the tax exemption certificate."`
 }
 
 // Validate checks the input, trims its strings and normalises the currency.
@@ -125,7 +133,8 @@ type NewAccount struct {
 // unsupported currency; delivery not "", email, mail or both; delivery
 // email or both without an email; account_type_id not positive; an
 // anchor_date that is not a calendar date; an unsupported locale; any text
-// field too long.
+// field too long; an override out of range ([AccountOverrides.Validate],
+// naming overrides.<setting>); tax_exempt without exemption_certificate.
 func (a *NewAccount) Validate() error {
 	for _, f := range []struct {
 		name string
@@ -144,6 +153,7 @@ func (a *NewAccount) Validate() error {
 		{"address.region", &a.Address.Region, 100},
 		{"address.postal_code", &a.Address.PostalCode, 20},
 		{"address.country", &a.Address.Country, 100},
+		{"exemption_certificate", &a.ExemptionCertificate, 100},
 	} {
 		*f.p = strings.TrimSpace(*f.p)
 		if n := utf8.RuneCountInString(*f.p); n > f.max {
@@ -180,6 +190,19 @@ func (a *NewAccount) Validate() error {
 	a.Locale = l
 	if !a.AnchorDate.IsZero() && !a.AnchorDate.valid() {
 		return Errorf(EINVALID, "anchor_date %s is not a calendar date", a.AnchorDate)
+	}
+	if err := a.Overrides.Validate(); err != nil {
+		return err
+	}
+	return CheckTaxExemption(a.TaxExempt, a.ExemptionCertificate)
+}
+
+// CheckTaxExemption checks an account's tax exemption: exempt needs the
+// reference of the certificate on file. Account create, import and edit
+// check it alike. Errors: EINVALID naming exemption_certificate.
+func CheckTaxExemption(exempt bool, certificate string) error {
+	if exempt && strings.TrimSpace(certificate) == "" {
+		return Errorf(EINVALID, "exemption_certificate is required while tax_exempt is true (the reference of the certificate on file)")
 	}
 	return nil
 }

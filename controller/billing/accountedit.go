@@ -268,8 +268,8 @@ func PlanAccountEdit(in AccountEditInput) (AccountEditPlan, error) {
 	if e.ExemptionCertificate != nil {
 		set("exemption_certificate", cur.ExemptionCertificate, *e.ExemptionCertificate, func() { next.ExemptionCertificate = *e.ExemptionCertificate })
 	}
-	if next.TaxExempt && next.ExemptionCertificate == "" {
-		return AccountEditPlan{}, Errorf(EINVALID, "exemption_certificate is required while tax_exempt is true (the reference of the certificate on file)")
+	if err := CheckTaxExemption(next.TaxExempt, next.ExemptionCertificate); err != nil {
+		return AccountEditPlan{}, err
 	}
 	var cons []Consequence
 	newType := in.Type

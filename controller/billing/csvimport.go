@@ -30,7 +30,9 @@ const (
 // account without services.
 var (
 	importAccountColumns = []string{"external_id", "name", "email", "phone", "address_line1", "address_line2",
-		"city", "region", "postal_code", "country", "account_type", "currency", "tax_jurisdiction", "delivery", "locale", "company_name"}
+		"city", "region", "postal_code", "country", "account_type", "currency", "tax_jurisdiction", "delivery", "locale", "company_name",
+		"due_days", "grace_days", "reminder_days_before", "auto_suspend", "reactivation_rule", "late_fee", "invoice_message",
+		"tax_exempt", "exemption_certificate"}
 	importServiceColumns = []string{"service_name", "pop", "plan", "start_date", "end_date", "method",
 		"addresses", "radius_username", "device", "if_index", "service_address_line1", "service_address_line2",
 		"service_city", "service_region", "service_postal_code", "service_country", "quantity"}
@@ -713,6 +715,12 @@ var accountFields = []struct{ prefix, column string }{
 	{"delivery", "delivery"},
 	{"locale", "locale"},
 	{"company_name", "company_name"},
+	{"overrides.due_days", "due_days"},
+	{"overrides.grace_days", "grace_days"},
+	{"overrides.reminder_days_before", "reminder_days_before"},
+	{"overrides.reactivation_rule", "reactivation_rule"},
+	{"overrides.invoice_message", "invoice_message"},
+	{"exemption_certificate", "exemption_certificate"},
 }
 
 func fieldColumn(msg string, table []struct{ prefix, column string }) string {
@@ -742,7 +750,16 @@ func (p *importParser) parseAccount(a *ImportAccount, re *rowErrs, get func(stri
 		Delivery:        Delivery(strings.ToLower(get("delivery"))),
 		Locale:          Locale(get("locale")),
 		CompanyName:     get("company_name"),
+		Overrides:       importOverrides(re, get),
 	}
+	if v := get("tax_exempt"); v != "" {
+		exempt, err := strconv.ParseBool(v)
+		if err != nil {
+			re.add("tax_exempt", fmt.Sprintf("tax_exempt %q is not true or false", v))
+		}
+		na.TaxExempt = exempt
+	}
+	na.ExemptionCertificate = get("exemption_certificate")
 	check := na
 	check.AccountTypeID = 1 // resolved from the name by the importer
 validate:
@@ -789,6 +806,18 @@ validate:
 			check.Address.PostalCode = ""
 		case "country":
 			check.Address.Country = ""
+		case "due_days":
+			check.Overrides.DueDays = nil
+		case "grace_days":
+			check.Overrides.GraceDays = nil
+		case "reminder_days_before":
+			check.Overrides.ReminderDaysBefore = nil
+		case "reactivation_rule":
+			check.Overrides.ReactivationRule = nil
+		case "invoice_message":
+			check.Overrides.InvoiceMessage = nil
+		case "exemption_certificate":
+			check.TaxExempt, check.ExemptionCertificate = false, ""
 		default:
 			break validate
 		}
@@ -974,4 +1003,66 @@ func splitAddresses(s string) []string {
 		return nil
 	}
 	return f
+}
+
+// importOverrides reads an account's overrides of its type's billing
+// settings from their columns (named like the settings): an empty cell
+// inherits the type's; due_days and grace_days are whole days;
+// reminder_days_before is days separated by spaces, commas or semicolons,
+// or "none" for no reminders; auto_suspend and late_fee are true or false.
+// A value that does not parse is reported on its column (the ranges are
+// [AccountOverrides.Validate]'s, through [NewAccount.Validate]).
+func importOverrides(re *rowErrs, get func(string) string) AccountOverrides {
+	var o AccountOverrides
+	for _, f := range []struct {
+		col string
+		p   **int
+	}{{SettingDueDays, &o.DueDays}, {SettingGraceDays, &o.GraceDays}} {
+		if v := get(f.col); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				re.add(f.col, fmt.Sprintf("%s %q is not a whole number of days", f.col, v))
+				continue
+			}
+			*f.p = &n
+		}
+	}
+	if v := get(SettingReminderDaysBefore); v != "" {
+		days := []int{}
+		if !strings.EqualFold(v, "none") {
+			for _, d := range strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ',' || r == ';' }) {
+				n, err := strconv.Atoi(d)
+				if err != nil {
+					re.add(SettingReminderDaysBefore, fmt.Sprintf("reminder_days_before %q: %q is not a whole number of days (list days like \"7 3\", or none)", v, d))
+					days = nil
+					break
+				}
+				days = append(days, n)
+			}
+		}
+		if days != nil {
+			o.ReminderDaysBefore = &days
+		}
+	}
+	for _, f := range []struct {
+		col string
+		p   **bool
+	}{{SettingAutoSuspend, &o.AutoSuspend}, {SettingLateFee, &o.LateFee}} {
+		if v := get(f.col); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				re.add(f.col, fmt.Sprintf("%s %q is not true or false", f.col, v))
+				continue
+			}
+			*f.p = &b
+		}
+	}
+	if v := get(SettingReactivationRule); v != "" {
+		r := ReactivationRule(strings.ToLower(v))
+		o.ReactivationRule = &r
+	}
+	if v := get(SettingInvoiceMessage); v != "" {
+		o.InvoiceMessage = &v
+	}
+	return o
 }

@@ -62,23 +62,33 @@
 // # Deterministic simulation
 //
 // sim_test.go drives 1,000 seeded random sequences of business events
-// (billing runs, manual, card and batch payments, reversals, refunds, credits,
-// late and reconnection fees, promises, exemptions, sweeps on random days;
-// half the accounts with random overrides of the type's settings) through
-// these plans and an in-memory apply, and checks the money invariants
-// after every step: journal transactions sum to zero, balances equal their
-// entries, nothing is allocated beyond a payment's amount or an invoice's
-// total, every status agrees with the type's rules (a sweep and a settlement
-// are fixed points), every suspension has its cause, every restore meets the
-// reactivation rule, nothing is invoiced twice. A failing seed is printed
-// with its event log; replay it exactly with
+// (billing runs, manual, card and batch payments — some applied to invoices
+// staff chose —, reversals, refunds, credits, late and reconnection fees,
+// promises, exemptions, sweeps on random days; half the accounts with random
+// overrides of the type's settings, changed mid-run) and, in
+// sim_lifecycle_test.go, the service lifecycle (plan and quantity changes up
+// and down, today, later or at the next period; cancels; pauses, with and
+// without a hold fee and suspension; reallocations of posted payments)
+// through these plans and an in-memory apply, and checks the money
+// invariants after every step: journal transactions sum to zero, balances
+// equal their entries, nothing is allocated beyond a payment's amount or an
+// invoice's total, allocation events sum to the allocations, every status
+// agrees with the effective type's rules (a sweep and a settlement are fixed
+// points), every suspension has its cause, every restore meets the
+// reactivation rule, the sweep and settlements leave a held (paused or
+// cancelled) service alone, nothing is invoiced twice. Per service, day by
+// day, against every line ever charged or credited: no day invoiced twice,
+// none after a cancel's end, none at the plan while paused, the coverage at
+// the terms in force each day and worth exactly what the lines net to. A
+// failing seed is printed with its event log; replay it exactly with
 //
 //	TOLLGATE_SIM_SEED=<seed> go test -run '^TestSimulation$' ./controller/billing/
 //
-// TOLLGATE_SIM_BREAK=double-allocate, double-invoice or restore-early breaks
-// one rule in the simulator's apply on purpose, to watch the invariants catch
-// it (TestSimulationCatchesBrokenRules does so for each, and checks the seed
-// it names replays the same failure). The store's half, on PostgreSQL with
-// transactions killed at random statements, is controller/postgres's
-// TestStoreSimulation, replayed the same way.
+// TOLLGATE_SIM_BREAK=double-allocate, double-invoice, restore-early,
+// cancel-credit, pause-charge or sweep-held breaks one rule in the
+// simulator's apply on purpose, to watch the invariants catch it
+// (TestSimulationCatchesBrokenRules does so for each, and checks the seed it
+// names replays the same failure). The store's half, on PostgreSQL with
+// transactions killed at random statements and lifecycle changes through the
+// store, is controller/postgres's TestStoreSimulation, replayed the same way.
 package billing

@@ -16,8 +16,9 @@ import (
 // TigerBeetle's VOPR): each seed drives a random sequence of business
 // events — billing runs, manual, card and batch payments, reversals,
 // refunds, credits, late fees, promises, exemptions and sweeps on random
-// days — through the core's plans and an in-memory apply, and checks the
-// invariants after every step. A failing seed is printed with its event
+// days, and the service lifecycle events of sim_lifecycle_test.go — through
+// the core's plans and an in-memory apply, and checks the invariants after
+// every step. A failing seed is printed with its event
 // log and replays exactly with TOLLGATE_SIM_SEED.
 
 // simSeeds is how many seeds a run drives.
@@ -35,6 +36,9 @@ const (
 	breakDoubleAllocate simBreak = "double-allocate" // applies every allocation twice
 	breakDoubleInvoice  simBreak = "double-invoice"  // billing runs forget what they invoiced
 	breakRestoreEarly   simBreak = "restore-early"   // restores a suspended account on any payment
+	breakCancelCredit   simBreak = "cancel-credit"   // a cancel forgets to credit the days invoiced after its end
+	breakPauseCharge    simBreak = "pause-charge"    // the billing run forgets a pause and bills its days
+	breakSweepHeld      simBreak = "sweep-held"      // the sweep and settlements treat held services like any other
 )
 
 type vsInvoice struct {
@@ -44,6 +48,9 @@ type vsInvoice struct {
 	issue, due  Date
 	total, paid int64
 	status      InvoiceStatus
+	// adjustment marks an invoice of lifecycle lines issued at once,
+	// beside its period's regular invoice.
+	adjustment bool
 }
 
 type vsPayment struct {
@@ -68,6 +75,9 @@ type vsAccount struct {
 	credits int64
 	// reminded[invoice] is the day a reminder about it was queued.
 	reminded map[int64]Date
+	// svc is the account's service (id = the account's id) with its
+	// lifecycle: see sim_lifecycle_test.go.
+	svc vsService
 }
 
 type sim struct {
@@ -82,10 +92,16 @@ type sim struct {
 	alloc    map[[2]int64]int64 // (payment, invoice) → amount
 	journal  []JournalTx
 	lateFees map[int64]int // invoice → late fees charged
-	log      []string
-	batches  int64
+	// pol is the type's lifecycle policy; plans the catalogue services
+	// move between; events the allocation events, append-only.
+	pol     LifecyclePolicy
+	plans   []Plan
+	events  []AllocationEvent
+	log     []string
+	batches int64
 	// counts of what the run exercised
-	suspensions, restores, reversals int
+	suspensions, restores, reversals        int
+	changes, cancels, pauses, reallocations int
 }
 
 func (s *sim) logf(format string, args ...any) {
@@ -126,12 +142,18 @@ func newSim(seed uint64, brk simBreak) (*sim, error) {
 		return nil, err
 	}
 	s.today = NewDate(2026, time.January, 1).AddDays(r.IntN(730))
+	if s.pol, err = simPolicy(r); err != nil {
+		return nil, err
+	}
+	s.plans = simPlans()
 	for i := range 1 + r.IntN(3) {
 		a := Account{ID: int64(i + 1), Number: fmt.Sprintf("A-%d", i+1), Currency: "USD", Email: "a@example.com",
 			AnchorDate: s.today.AddDays(r.IntN(20)), Overrides: simOverrides(r)}
-		s.accounts = append(s.accounts, &vsAccount{acct: a, status: AccountCurrent, service: StateActive, reminded: map[int64]Date{}})
+		va := &vsAccount{acct: a, status: AccountCurrent, service: StateActive, reminded: map[int64]Date{}}
+		va.svc = newVsService(a.ID, s.plans[r.IntN(len(s.plans))], a.AnchorDate.AddDays(r.IntN(5)))
+		s.accounts = append(s.accounts, va)
 	}
-	s.logf("type %+v; %d accounts", s.t, len(s.accounts))
+	s.logf("type %+v; policy %+v; %d accounts", s.t, s.pol, len(s.accounts))
 	return s, nil
 }
 
@@ -143,12 +165,29 @@ func runSim(seed uint64, brk simBreak) error {
 }
 
 // simCounts are what a run exercised.
-type simCounts struct{ suspensions, restores, reversals int }
+type simCounts struct {
+	suspensions, restores, reversals        int
+	changes, cancels, pauses, reallocations int
+}
 
 func (c *simCounts) add(s *sim) {
 	c.suspensions += s.suspensions
 	c.restores += s.restores
 	c.reversals += s.reversals
+	c.changes += s.changes
+	c.cancels += s.cancels
+	c.pauses += s.pauses
+	c.reallocations += s.reallocations
+}
+
+func (c *simCounts) sum(d simCounts) {
+	c.suspensions += d.suspensions
+	c.restores += d.restores
+	c.reversals += d.reversals
+	c.changes += d.changes
+	c.cancels += d.cancels
+	c.pauses += d.pauses
+	c.reallocations += d.reallocations
 }
 
 // runSimCounting is runSim, also counting what the seed exercised.
@@ -174,18 +213,20 @@ func (s *sim) account() *vsAccount { return s.accounts[s.r.IntN(len(s.accounts))
 
 // step runs one random event.
 func (s *sim) step() error {
-	switch n := s.r.IntN(100); {
+	switch n := s.r.IntN(120); {
+	case n >= 100:
+		return s.lifecycleStep(n - 100)
 	case n < 20:
 		d := 1 + s.r.IntN(10)
 		s.today = s.today.AddDays(d)
 		s.logf("-- day advances %d", d)
-		return nil
+		return s.enforceDue()
 	case n < 32:
 		return s.billingRun()
 	case n < 50:
 		return s.sweep()
 	case n < 64:
-		return s.pay(s.account(), 0)
+		return s.pay(s.account(), 0, s.r.IntN(3) == 0)
 	case n < 68:
 		return s.batchPost()
 	case n < 74:
@@ -231,14 +272,14 @@ func (s *sim) post(a *vsAccount, tx JournalTx, delta int64) error {
 func (s *sim) billingRun() error {
 	s.logf("billing run")
 	for _, a := range s.accounts {
-		svc := BillableService{ServiceID: a.acct.ID, Name: "internet", Start: a.acct.AnchorDate,
-			Plan: Plan{Name: "p", Price: 1000 + a.acct.ID*1537, Currency: "USD", Interval: IntervalMonthly}}
 		for range 24 {
 			p, ok := PeriodToInvoice(s.t, s.rule, a.acct, a.last, s.today)
 			if !ok {
 				break
 			}
-			inv, ok, err := ComposeInvoice(InvoiceRequest{Account: a.acct, Type: s.typeOf(a), Period: p, Services: []BillableService{svc}})
+			charges, queued := a.svc.chargesBefore(a.acct.ID, p.End)
+			inv, ok, err := ComposeInvoice(InvoiceRequest{Account: a.acct, Type: s.typeOf(a), Period: p,
+				Services: s.billable(a, p), Charges: charges})
 			if err != nil {
 				return fmt.Errorf("compose invoice of account %d for %s: %v", a.acct.ID, p, err)
 			}
@@ -248,16 +289,26 @@ func (s *sim) billingRun() error {
 			if !ok {
 				continue
 			}
+			a.svc.pending = a.svc.pending[queued:]
 			inv.ID = int64(len(s.invoices) + 1)
 			inv.Number = fmt.Sprintf("INV-%d", inv.ID)
 			s.logf("invoice %s to account %d for %s: %d due %s", inv.Number, a.acct.ID, p, inv.Total, inv.DueDate)
+			for _, l := range inv.Lines {
+				if l.ServiceID != nil && l.ChargeID == nil {
+					s.logf("  %s: %d", l.Description, l.Amount)
+					a.svc.record(s, l)
+				}
+			}
+			for _, sp := range inv.Spans {
+				a.svc.svc.Coverage = addCoverage(a.svc.svc.Coverage, sp.BilledSpan)
+			}
 			if err := s.post(a, InvoiceTx(inv), inv.Total); err != nil {
 				return err
 			}
 			s.invoices = append(s.invoices, &vsInvoice{id: inv.ID, account: a.acct.ID, number: inv.Number, period: p,
 				issue: inv.IssueDate, due: inv.DueDate, total: inv.Total, status: InvoiceOpen})
 		}
-		s.allocate(a)
+		s.allocate(a, nil)
 	}
 	return nil
 }
@@ -276,8 +327,8 @@ func (s *sim) openInvoices(a *vsAccount) []*vsInvoice {
 }
 
 // allocate applies the account's open credits to its open invoices
-// through PlanAllocations.
-func (s *sim) allocate(a *vsAccount) {
+// through PlanAllocations, or PlanChosenAllocations with chosen.
+func (s *sim) allocate(a *vsAccount, chosen []ChosenPayment) error {
 	var credits []OpenCredit
 	for _, p := range s.payments {
 		if p.account == a.acct.ID && !p.reversed {
@@ -289,6 +340,12 @@ func (s *sim) allocate(a *vsAccount) {
 		open = append(open, OpenInvoice{InvoiceID: inv.id, Number: inv.number, Amount: inv.total - inv.paid})
 	}
 	allocs, paid := PlanAllocations(credits, open)
+	if len(chosen) > 0 {
+		var err error
+		if allocs, paid, err = PlanChosenAllocations(credits, open, chosen); err != nil {
+			return fmt.Errorf("payment %d applied to %+v: %v", chosen[0].PaymentID, chosen[0].ApplyTo, err)
+		}
+	}
 	times := 1
 	if s.brk == breakDoubleAllocate {
 		times = 2
@@ -299,17 +356,29 @@ func (s *sim) allocate(a *vsAccount) {
 			s.payments[al.PaymentID-1].allocated += al.Amount
 			s.invoices[al.InvoiceID-1].paid += al.Amount
 		}
+		s.allocEvent(al, AllocApplied)
 		s.logf("  allocate %d of payment %d to %s", al.Amount, al.PaymentID, al.InvoiceNumber)
 	}
 	for _, id := range paid {
 		s.invoices[id-1].status = InvoicePaid
 	}
+	return nil
 }
 
-// pay posts a payment (a random amount if amount is 0) and settles.
-func (s *sim) pay(a *vsAccount, batch int64) error {
+// allocEvent appends an allocation event (what the store writes beside
+// the running totals).
+func (s *sim) allocEvent(al PlannedAllocation, kind AllocationEventKind) {
+	s.events = append(s.events, AllocationEvent{ID: int64(len(s.events) + 1), PaymentID: al.PaymentID, InvoiceID: al.InvoiceID,
+		InvoiceNumber: al.InvoiceNumber, Amount: al.Amount, Kind: kind, EffectiveDate: s.today, Actor: "sim"})
+}
+
+// pay posts a payment (a random amount) and settles; choose applies it to
+// invoices staff pick (newest first, a random part of each) before the
+// oldest-first rest.
+func (s *sim) pay(a *vsAccount, batch int64, choose bool) error {
 	var owed int64
-	for _, inv := range s.openInvoices(a) {
+	open := s.openInvoices(a)
+	for _, inv := range open {
 		owed += inv.total - inv.paid
 	}
 	amt := 1 + s.r.Int64N(5000)
@@ -318,12 +387,25 @@ func (s *sim) pay(a *vsAccount, batch int64) error {
 	}
 	method := []PaymentMethod{PayCard, PayACH, PayCheck, PayCash, PayWire}[s.r.IntN(5)]
 	p := &vsPayment{id: int64(len(s.payments) + 1), account: a.acct.ID, amount: amt, method: method}
-	s.logf("payment %d of %d by %s to account %d (batch %d)", p.id, amt, method, a.acct.ID, batch)
+	var chosen []ChosenPayment
+	if choose && len(open) > 0 {
+		ch := ChosenPayment{PaymentID: p.id, Field: "apply_to"}
+		left := amt
+		for i := len(open) - 1; i >= 0 && left > 0; i-- {
+			take := min(left, 1+s.r.Int64N(open[i].total-open[i].paid))
+			ch.ApplyTo = append(ch.ApplyTo, AllocationChoice{Invoice: open[i].number, Amount: take})
+			left -= take
+		}
+		chosen = []ChosenPayment{ch}
+	}
+	s.logf("payment %d of %d by %s to account %d (batch %d) applied to %+v", p.id, amt, method, a.acct.ID, batch, chosen)
 	if err := s.post(a, PaymentTx(a.acct.ID, "USD", amt, "payment", s.today), -amt); err != nil {
 		return err
 	}
 	s.payments = append(s.payments, p)
-	s.allocate(a)
+	if err := s.allocate(a, chosen); err != nil {
+		return err
+	}
 	return s.settle(a, SettleCause{Kind: CausePayment, PaymentID: p.id, BatchID: batch})
 }
 
@@ -332,7 +414,7 @@ func (s *sim) batchPost() error {
 	n := 2 + s.r.IntN(4)
 	s.logf("batch %d posts %d payments", s.batches, n)
 	for range n {
-		if err := s.pay(s.account(), s.batches); err != nil {
+		if err := s.pay(s.account(), s.batches, s.r.IntN(3) == 0); err != nil {
 			return err
 		}
 	}
@@ -382,10 +464,13 @@ func (s *sim) reverse() error {
 			inv.status = InvoiceOpen
 		}
 		delete(s.alloc, [2]int64{p.id, al.InvoiceID})
+		s.allocEvent(PlannedAllocation{PaymentID: p.id, Allocation: Allocation{InvoiceID: al.InvoiceID, InvoiceNumber: al.InvoiceNumber, Amount: -al.Amount}}, AllocReversed)
 	}
 	p.allocated, p.reversed = 0, true
 	s.reversals++
-	s.allocate(a)
+	if err := s.allocate(a, nil); err != nil {
+		return err
+	}
 	return s.settle(a, plan.Cause)
 }
 
@@ -487,6 +572,11 @@ func (s *sim) standing(a *vsAccount, horizon Date) (Standing, []bool) {
 // credits and the unallocated parts of its payments.
 func (s *sim) credit(a *vsAccount) int64 {
 	c := a.credits
+	for _, inv := range s.invoices {
+		if inv.account == a.acct.ID && inv.total < 0 {
+			c -= inv.total // a credit note: lifecycle credits beyond its charges
+		}
+	}
 	for _, p := range s.payments {
 		if p.account == a.acct.ID && !p.reversed {
 			c += p.amount - p.refunded - p.allocated
@@ -495,8 +585,11 @@ func (s *sim) credit(a *vsAccount) int64 {
 	return c
 }
 
-func (a *vsAccount) servicesNot(state DesiredState) []ServiceRef {
-	if a.service == state {
+// servicesNot is the account's service if its desired state is not
+// state and no lifecycle hold (a pause's suspension, a cancellation)
+// keeps the sweep and settlements off it.
+func (a *vsAccount) servicesNot(state DesiredState, brk simBreak) []ServiceRef {
+	if a.service == state || a.svc.removed || (a.svc.hold != "" && brk != breakSweepHeld) {
 		return nil
 	}
 	return []ServiceRef{{ID: a.acct.ID, POP: "pop-1", AccountID: a.acct.ID}}
@@ -592,7 +685,12 @@ func (s *sim) applyServices(cs []ServiceChange) error {
 		if c.Reason == "" {
 			return fmt.Errorf("service %d set %s without a reason", c.Service.ID, c.State)
 		}
-		s.accounts[c.Service.AccountID-1].service = c.State
+		a := s.accounts[c.Service.AccountID-1]
+		if a.svc.hold != "" {
+			return fmt.Errorf("service %d, held %s, set %s by a collections change (%s): the sweep and settlements leave a held service alone",
+				c.Service.ID, a.svc.hold, c.State, c.Reason)
+		}
+		a.service = c.State
 	}
 	return nil
 }
@@ -601,7 +699,7 @@ func (s *sim) applyServices(cs []ServiceChange) error {
 func (s *sim) settle(a *vsAccount, cause SettleCause) error {
 	st, reminded := s.standing(a, Date{Year: 9999, Month: 12, Day: 31})
 	in := SettleInput{Type: s.t, Rule: s.rule, Today: s.today, Cause: cause, Standing: st, Reminded: reminded,
-		Contact: Contact{Email: a.acct.Email}, Services: a.servicesNot(StateActive)}
+		Contact: Contact{Email: a.acct.Email}, Services: a.servicesNot(StateActive, s.brk)}
 	p := PlanSettlement(in)
 	if s.brk == breakRestoreEarly && a.status == AccountSuspended && cause.Kind == CausePayment && p.Status == nil {
 		p.Status = &StatusChangePlan{AccountID: a.acct.ID, From: a.status, To: AccountDelinquent, Cause: cause.Kind}
@@ -627,7 +725,7 @@ func (s *sim) settle(a *vsAccount, cause SettleCause) error {
 	// even after the reconnection fee the plan charged: a credit that paid
 	// an overdue invoice keeps paying it).
 	st, reminded = s.standing(a, Date{Year: 9999, Month: 12, Day: 31})
-	in.Standing, in.Reminded, in.Services = st, reminded, a.servicesNot(StateActive)
+	in.Standing, in.Reminded, in.Services = st, reminded, a.servicesNot(StateActive, s.brk)
 	if again := PlanSettlement(in); again.Status != nil || len(again.ServiceChanges) > 0 || len(again.Fees) > 0 {
 		return fmt.Errorf("settling account %d (now %s) again after %s would change it again: status %+v, %d service changes, %d fees", a.acct.ID, a.status, cause, again.Status, len(again.ServiceChanges), len(again.Fees))
 	}
@@ -661,10 +759,10 @@ func (s *sim) sweep() error {
 		in.Verdicts = append(in.Verdicts, v)
 		a := s.accounts[v.Standing.AccountID-1]
 		if v.Suspends() {
-			in.SuspendServices = append(in.SuspendServices, a.servicesNot(StateSuspended)...)
+			in.SuspendServices = append(in.SuspendServices, a.servicesNot(StateSuspended, s.brk)...)
 		}
 		if v.Restores() {
-			in.RestoreServices = append(in.RestoreServices, a.servicesNot(StateActive)...)
+			in.RestoreServices = append(in.RestoreServices, a.servicesNot(StateActive, s.brk)...)
 		}
 	}
 	p := PlanSweep(in)
@@ -722,8 +820,11 @@ func (s *sim) check() error {
 		if a.balance != balances[a.acct.ID] {
 			return fmt.Errorf("account %d balance %d, but its receivable entries sum to %d", a.acct.ID, a.balance, balances[a.acct.ID])
 		}
-		if (a.status == AccountSuspended) != (a.service == StateSuspended) {
-			return fmt.Errorf("account %d is %s, its service %s", a.acct.ID, a.status, a.service)
+		if want := a.wantState(); a.service != want {
+			return fmt.Errorf("account %d is %s, its service %s (held %q, removed %v), want %s", a.acct.ID, a.status, a.service, a.svc.hold, a.svc.removed, want)
+		}
+		if err := s.checkService(a); err != nil {
+			return err
 		}
 	}
 	payAlloc, invAlloc := map[int64]int64{}, map[int64]int64{}
@@ -749,12 +850,17 @@ func (s *sim) check() error {
 		switch {
 		case invAlloc[inv.id] != inv.paid:
 			return fmt.Errorf("invoice %s: allocations sum to %d, its paid total says %d", inv.number, invAlloc[inv.id], inv.paid)
-		case inv.paid > inv.total:
+		case inv.paid > max(inv.total, 0):
+			// A lifecycle credit can make an invoice's total negative: it
+			// is never paid; its credit is in the balance.
 			return fmt.Errorf("invoice %s of %d is paid %d, beyond its total", inv.number, inv.total, inv.paid)
-		case (inv.status == InvoicePaid) != (inv.paid == inv.total):
+		case inv.total > 0 && (inv.status == InvoicePaid) != (inv.paid == inv.total):
 			return fmt.Errorf("invoice %s is %s with %d of %d paid", inv.number, inv.status, inv.paid, inv.total)
 		case feesOn[inv.id] > 1:
 			return fmt.Errorf("invoice %s has %d late fees", inv.number, feesOn[inv.id])
+		}
+		if inv.adjustment {
+			continue
 		}
 		// Invoices of an account are created in period order.
 		if l := last[inv.account]; !l.IsZero() && inv.period.Start.Before(l.End) {
@@ -762,7 +868,7 @@ func (s *sim) check() error {
 		}
 		last[inv.account] = inv.period
 	}
-	return nil
+	return s.checkAllocationEvents()
 }
 
 // simRun drives the run's seeds (or the one TOLLGATE_SIM_SEED names) with
@@ -790,7 +896,7 @@ func simRunCounting(t *testing.T, brk simBreak, seeds int) (uint64, simCounts, e
 		if err != nil {
 			return base + uint64(i), total, err
 		}
-		total.suspensions, total.restores, total.reversals = total.suspensions+c.suspensions, total.restores+c.restores, total.reversals+c.reversals
+		total.sum(c)
 	}
 	return base, total, nil
 }
@@ -799,7 +905,7 @@ func simRunCounting(t *testing.T, brk simBreak, seeds int) (uint64, simCounts, e
 // through the core's plans and checks the money invariants after every
 // step. Replay a failing seed with
 // TOLLGATE_SIM_SEED=<seed> go test -run '^TestSimulation$' ./controller/billing/
-// (TOLLGATE_SIM_BREAK=double-allocate|double-invoice|restore-early breaks
+// (TOLLGATE_SIM_BREAK=double-allocate|double-invoice|restore-early|cancel-credit|pause-charge|sweep-held breaks
 // a rule on purpose, to watch the invariants catch it).
 func TestSimulation(t *testing.T) {
 	brk := simBreak(os.Getenv("TOLLGATE_SIM_BREAK"))
@@ -811,12 +917,11 @@ func TestSimulation(t *testing.T) {
 		}
 		t.Fatalf("%v\nreplay with %sTOLLGATE_SIM_SEED=%d go test -run '^TestSimulation$' ./controller/billing/", err, env, seed)
 	}
-	if os.Getenv("TOLLGATE_SIM_SEED") == "" && (c.suspensions < simSeeds/10 || c.restores < simSeeds/10 || c.reversals < simSeeds) {
-		t.Fatalf("%d seeds made only %d suspensions, %d restores and %d reversals: the generator no longer exercises the rules",
-			simSeeds, c.suspensions, c.restores, c.reversals)
+	if os.Getenv("TOLLGATE_SIM_SEED") == "" && (c.suspensions < simSeeds/10 || c.restores < simSeeds/10 || c.reversals < simSeeds ||
+		c.changes < simSeeds || c.cancels < simSeeds/4 || c.pauses < simSeeds/2 || c.reallocations < simSeeds/2) {
+		t.Fatalf("%d seeds made only %+v: the generator no longer exercises the rules", simSeeds, c)
 	}
-	t.Logf("%d seeds of %d events passed: %d suspensions, %d restores, %d reversals (first seed %d)",
-		simSeeds, simSteps, c.suspensions, c.restores, c.reversals, seed)
+	t.Logf("%d seeds of %d events passed: %+v (first seed %d)", simSeeds, simSteps, c, seed)
 }
 
 // TestSimulationCatchesBrokenRules breaks one rule at a time in the
@@ -833,6 +938,9 @@ func TestSimulationCatchesBrokenRules(t *testing.T) {
 		{breakDoubleAllocate, "beyond its"},
 		{breakDoubleInvoice, "invoiced twice"},
 		{breakRestoreEarly, "reactivation rule is not met"},
+		{breakCancelCredit, "after its end"},
+		{breakPauseCharge, "paused day"},
+		{breakSweepHeld, "leave a held service alone"},
 	} {
 		t.Run(string(tc.brk), func(t *testing.T) {
 			seed, err := simRun(t, tc.brk, simSeeds)

@@ -53,13 +53,18 @@ func CreateAccountTx(ctx context.Context, tx pgx.Tx, in billing.NewAccount, at t
 	if in.ExternalID != "" {
 		ext = in.ExternalID
 	}
+	overrides, err := overridesArg(in.Overrides)
+	if err != nil {
+		return billing.Account{}, false, err
+	}
 	a, err := scanAccount(tx.QueryRow(ctx, `INSERT INTO accounts (number, external_id, name, email, phone, address,
-			account_type_id, currency, tax_jurisdiction, delivery, anchor_date, created_at, locale, company_name)
-		VALUES ('A-' || lpad(nextval('account_number_seq')::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			account_type_id, currency, tax_jurisdiction, delivery, anchor_date, created_at, locale, company_name,
+			overrides, tax_exempt, exemption_certificate)
+		VALUES ('A-' || lpad(nextval('account_number_seq')::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 		ON CONFLICT (external_id) DO NOTHING
 		RETURNING `+accountColumns,
 		ext, in.Name, in.Email, in.Phone, addr, in.AccountTypeID, in.Currency, in.TaxJurisdiction, in.Delivery, pgDate(anchor), at, in.Locale,
-		in.CompanyName))
+		in.CompanyName, overrides, in.TaxExempt, in.ExemptionCertificate))
 	if errors.Is(err, pgx.ErrNoRows) {
 		a, err = scanAccount(tx.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE external_id = $1`, in.ExternalID))
 		return a, false, err

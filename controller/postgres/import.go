@@ -347,13 +347,18 @@ func (im *importer) createAccounts() error {
 		if err != nil {
 			return err
 		}
+		overrides, err := overridesArg(in.Overrides)
+		if err != nil {
+			return err
+		}
 		b.Queue(`INSERT INTO accounts (number, external_id, name, email, phone, address,
-				account_type_id, currency, tax_jurisdiction, delivery, anchor_date, created_at, locale, company_name)
-			VALUES ('A-' || lpad(nextval('account_number_seq')::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+				account_type_id, currency, tax_jurisdiction, delivery, anchor_date, created_at, locale, company_name,
+				overrides, tax_exempt, exemption_certificate)
+			VALUES ('A-' || lpad(nextval('account_number_seq')::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 			ON CONFLICT (external_id) DO NOTHING
 			RETURNING id`,
 			in.ExternalID, in.Name, in.Email, in.Phone, addr, in.AccountTypeID, in.Currency, in.TaxJurisdiction, in.Delivery,
-			pgDate(im.anchorOf[in.AccountTypeID]), im.at, in.Locale, in.CompanyName)
+			pgDate(im.anchorOf[in.AccountTypeID]), im.at, in.Locale, in.CompanyName, overrides, in.TaxExempt, in.ExemptionCertificate)
 		created = append(created, i)
 	}
 	if len(created) == 0 {

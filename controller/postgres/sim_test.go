@@ -82,6 +82,8 @@ type storeSim struct {
 	kill     *killer
 	typ      billing.AccountType
 	accounts []billing.Account
+	services []int64
+	plans    []int64
 	today    billing.Date
 	now      time.Time
 	log      []string
@@ -132,13 +134,25 @@ func newStoreSim(ctx context.Context, db *postgres.DB, k *killer, seed uint64) (
 	if r.IntN(3) == 0 {
 		t.ReminderDaysBefore = []int{3, 1}
 	}
+	t.Lifecycle = billing.LifecyclePolicy{
+		PlanChangeTiming: []billing.PlanChangeTiming{billing.PlanChangeAsRequested, billing.PlanChangeUpgradesNow}[r.IntN(2)],
+		ChangeInvoicing:  []billing.ChangeInvoicing{billing.InvoiceOnNext, billing.InvoiceImmediately}[r.IntN(2)],
+		PauseHoldFee:     []int64{0, 300}[r.IntN(2)], SuspendWhilePaused: r.IntN(2) == 0,
+		OnCancel: []billing.OnCancel{billing.CancelKeepSuspended, billing.CancelRemove}[r.IntN(2)]}
 	var err error
 	if s.typ, err = db.CreateAccountType(ctx, t, s.now); err != nil {
 		return nil, fmt.Errorf("account type %+v: %w", t, err)
 	}
-	plan, err := db.CreatePlan(ctx, billing.Plan{Name: fmt.Sprintf("sim-%d", seed), Price: 1000 + r.Int64N(9000), Currency: "USD", Interval: billing.IntervalMonthly}, s.now)
-	if err != nil {
-		return nil, err
+	var plan billing.Plan
+	for i := range 3 {
+		p, err := db.CreatePlan(ctx, billing.Plan{Name: fmt.Sprintf("sim-%d-%d", seed, i), Price: 1000 + r.Int64N(9000), Currency: "USD", Interval: billing.IntervalMonthly}, s.now)
+		if err != nil {
+			return nil, err
+		}
+		s.plans = append(s.plans, p.ID)
+		if i == 0 {
+			plan = p
+		}
 	}
 	for i := range 1 + r.IntN(3) {
 		a, _, err := db.CreateAccount(ctx, billing.NewAccount{Name: "Sim", Email: "sim@example.net", AccountTypeID: s.typ.ID,
@@ -147,10 +161,12 @@ func newStoreSim(ctx context.Context, db *postgres.DB, k *killer, seed uint64) (
 			return nil, err
 		}
 		aid, pid := a.ID, plan.ID
-		if _, err := db.CreateService(ctx, billing.NewService{POP: "pop-sim", Binding: billing.Binding{Method: "log"},
-			AccountID: &aid, PlanID: &pid, StartDate: s.today.AddDays(r.IntN(5))}, "sim", s.now); err != nil {
+		svc, err := db.CreateService(ctx, billing.NewService{POP: "pop-sim", Binding: billing.Binding{Method: "log"},
+			AccountID: &aid, PlanID: &pid, StartDate: s.today.AddDays(r.IntN(5))}, "sim", s.now)
+		if err != nil {
 			return nil, err
 		}
+		s.services = append(s.services, svc.ID)
 		s.accounts = append(s.accounts, a)
 	}
 	s.logf("type %+v; %d accounts from %d", s.typ, len(s.accounts), s.accounts[0].ID)
@@ -192,13 +208,19 @@ func (s *storeSim) step() error {
 	}
 	var name string
 	var op func(ctx context.Context) error
-	switch n := s.r.IntN(100); {
+	switch n := s.r.IntN(115); {
+	case n >= 100:
+		name, op = s.lifecycleOp(n - 100)
+		if op == nil {
+			return nil
+		}
 	case n < 25:
 		d := 3 + s.r.IntN(12)
 		s.today = s.today.AddDays(d)
 		s.now = time.Date(s.today.Year, s.today.Month, s.today.Day, 10, 0, 0, 0, chicago)
 		s.logf("-- day advances %d", d)
-		return nil
+		_, err := s.db.ApplyDueEnforcement(bg, s.now)
+		return err
 	case n < 33:
 		name = "billing run"
 		op = func(ctx context.Context) error {
@@ -325,6 +347,70 @@ func (s *storeSim) step() error {
 	return nil
 }
 
+// lifecycleOp is a random lifecycle operation on one of the seed's
+// services (or payments): a plan or quantity change, a cancel, a pause,
+// a reallocation; nil when there is nothing to do.
+func (s *storeSim) lifecycleOp(k int) (string, func(ctx context.Context) error) {
+	i := s.r.IntN(len(s.services))
+	id := s.services[i]
+	lc := billing.LifecycleContext{Now: s.now, Actor: "sim"}
+	switch {
+	case k < 6:
+		req := billing.ServiceChangeRequest{Context: lc}
+		if k < 4 {
+			req.NewPlan.ID = s.plans[s.r.IntN(len(s.plans))]
+		} else {
+			req.NewQuantity = 1 + s.r.Int64N(3)
+		}
+		switch s.r.IntN(3) {
+		case 0:
+			req.EffectiveDate = s.today.AddDays(s.r.IntN(40))
+		case 1:
+			req.AtNextPeriod = true
+		}
+		return fmt.Sprintf("change of service %d to plan %d × %d from %s (next period %v)", id, req.NewPlan.ID, req.NewQuantity, req.EffectiveDate, req.AtNextPeriod),
+			func(ctx context.Context) error {
+				_, err := s.db.ChangeService(ctx, id, 0, req, false)
+				return err
+			}
+	case k < 8:
+		req := billing.CancelRequest{Context: lc}
+		switch s.r.IntN(3) {
+		case 0:
+			req.Date = s.today.AddDays(s.r.IntN(40))
+		case 1:
+			req.EndOfPeriod = true
+		}
+		return fmt.Sprintf("cancel of service %d from %s (end of period %v)", id, req.Date, req.EndOfPeriod), func(ctx context.Context) error {
+			_, err := s.db.CancelService(ctx, id, 0, req, false)
+			return err
+		}
+	case k < 11:
+		from := s.today.AddDays(s.r.IntN(10))
+		to := from.AddDays(1 + s.r.IntN(40))
+		return fmt.Sprintf("pause of service %d from %s to %s", id, from, to), func(ctx context.Context) error {
+			_, err := s.db.PauseService(ctx, id, 0, billing.PauseRequest{Context: lc, From: from, To: to}, false)
+			return err
+		}
+	default:
+		var pay, from, to, most int64
+		err := s.db.Pool.QueryRow(context.Background(), `SELECT a.payment_id, a.invoice_id, i.id, least(a.amount, i.total - i.paid)
+			FROM payment_allocations a
+			JOIN payments p ON p.id = a.payment_id JOIN invoices i ON i.account_id = p.account_id AND i.id <> a.invoice_id
+			WHERE p.account_id = ANY($1) AND p.status = 'posted' AND i.status = 'open' AND i.paid < i.total AND a.amount > 0
+			ORDER BY a.payment_id, a.invoice_id, i.id OFFSET $2 LIMIT 1`, s.accountIDs(), s.r.IntN(4)).Scan(&pay, &from, &to, &most)
+		if err != nil {
+			return "", nil
+		}
+		amt := 1 + s.r.Int64N(most)
+		r := billing.Reallocation{From: strconv.FormatInt(from, 10), To: strconv.FormatInt(to, 10), Amount: amt}
+		return fmt.Sprintf("reallocation %+v of payment %d", r, pay), func(ctx context.Context) error {
+			_, err := s.db.ReallocatePayment(ctx, pay, r, "sim", s.now)
+			return err
+		}
+	}
+}
+
 // storeInvariantsSQL lists the first broken invariant of each kind, if
 // any, among the accounts $1.
 const storeInvariantsSQL = `
@@ -341,10 +427,12 @@ const storeInvariantsSQL = `
 	UNION ALL
 	(SELECT 'invoice ' || i.number || ' (' || i.status || '): paid ' || i.paid || ' of ' || i.total || ', its allocations sum to ' || coalesce(a.sum, 0)
 	 FROM invoices i LEFT JOIN (SELECT invoice_id, sum(amount) FROM payment_allocations GROUP BY invoice_id) a ON a.invoice_id = i.id
-	 WHERE i.account_id = ANY($1) AND (i.paid <> coalesce(a.sum, 0) OR i.paid > i.total OR (i.status = 'paid') <> (i.paid = i.total AND i.status <> 'void')) LIMIT 1)
+	 WHERE i.account_id = ANY($1) AND (i.paid <> coalesce(a.sum, 0) OR i.paid > greatest(i.total, 0)
+		OR (i.total > 0 AND (i.status = 'paid') <> (i.paid = i.total AND i.status <> 'void'))) LIMIT 1)
 	UNION ALL
 	(SELECT 'account ' || a.account_id || ' invoiced twice for days of ' || a.period_start || '..' || a.period_end || ': ' || a.number || ' and ' || b.number
 	 FROM invoices a JOIN invoices b ON a.account_id = b.account_id AND a.id < b.id AND a.status <> 'void' AND b.status <> 'void'
+		AND a.kind = 'regular' AND b.kind = 'regular'
 		AND a.period_start < b.period_end AND b.period_start < a.period_end WHERE a.account_id = ANY($1) LIMIT 1)
 	UNION ALL
 	(SELECT 'account ' || a.id || ': its ' || k.kind || ' entries on accounts_receivable sum to ' || coalesce(k.ledger, 0) ||
@@ -367,7 +455,30 @@ const storeInvariantsSQL = `
 	UNION ALL
 	(SELECT 'account ' || a.id || ' is ' || a.status || ' but its service ' || s.id || ' is ' || s.desired_state
 	 FROM accounts a JOIN services s ON s.account_id = a.id
-	 WHERE a.id = ANY($1) AND a.status <> 'closed' AND (a.status = 'suspended') <> (s.desired_state = 'suspended') LIMIT 1)
+	 WHERE a.id = ANY($1) AND a.status <> 'closed' AND s.held = '' AND NOT s.removed AND (a.status = 'suspended') <> (s.desired_state = 'suspended') LIMIT 1)
+	UNION ALL
+	(SELECT 'service ' || s.id || ', held ' || s.held || ', is ' || s.desired_state || ': the sweep and settlements leave a held service alone'
+	 FROM services s WHERE s.account_id = ANY($1) AND s.held <> '' AND NOT s.removed AND s.desired_state <> 'suspended' LIMIT 1)
+	UNION ALL
+	(SELECT 'service ' || a.service_id || ' invoiced twice for days ' || b.from_date || '..' || least(a.to_date, b.to_date)
+	 FROM service_billed_spans a JOIN service_billed_spans b ON a.service_id = b.service_id AND a.from_date < b.from_date AND b.from_date < a.to_date
+	 JOIN services s ON s.id = a.service_id WHERE s.account_id = ANY($1) LIMIT 1)
+	UNION ALL
+	(SELECT 'service ' || s.id || ' invoiced for ' || b.from_date || '..' || b.to_date || ', after its end ' || s.end_date || ' (cancelled)'
+	 FROM services s JOIN service_billed_spans b ON b.service_id = s.id
+	 WHERE s.account_id = ANY($1) AND s.end_date IS NOT NULL AND b.to_date > s.end_date LIMIT 1)
+	UNION ALL
+	(SELECT 'service ' || s.id || ' charged the plan for paused days ' || greatest(b.from_date, s.pause_from) || '..' || least(b.to_date, s.pause_to)
+	 FROM services s JOIN service_billed_spans b ON b.service_id = s.id
+	 WHERE s.account_id = ANY($1) AND s.pause_from IS NOT NULL AND NOT b.hold AND b.from_date < s.pause_to AND s.pause_from < b.to_date LIMIT 1)
+	UNION ALL
+	(SELECT 'payment ' || coalesce(a.payment_id, e.payment_id) || ' on invoice ' || coalesce(a.invoice_id, e.invoice_id) || ': allocation ' ||
+		coalesce(a.amount, 0) || ', its allocation events sum to ' || coalesce(e.sum, 0)
+	 FROM (SELECT * FROM payment_allocations WHERE payment_id IN (SELECT id FROM payments WHERE account_id = ANY($1))) a
+	 FULL JOIN (SELECT payment_id, invoice_id, sum(amount) FROM allocation_events
+		WHERE payment_id IN (SELECT id FROM payments WHERE account_id = ANY($1)) GROUP BY payment_id, invoice_id) e
+		ON a.payment_id = e.payment_id AND a.invoice_id = e.invoice_id
+	 WHERE coalesce(a.amount, 0) <> coalesce(e.sum, 0) LIMIT 1)
 	UNION ALL
 	(SELECT 'account ' || account_id || ' suspended by ' || cause || ': only a sweep or an approval suspends'
 	 FROM account_status_changes WHERE account_id = ANY($1) AND to_status = 'suspended' AND from_status <> 'suspended'
@@ -505,18 +616,24 @@ func TestStoreSimulation(t *testing.T) {
 		count(*) FILTER (WHERE from_status = 'suspended' AND to_status <> 'suspended') FROM account_status_changes`).Scan(&suspensions, &restores); err != nil {
 		t.Fatal(err)
 	}
-	if len(seeds) == storeSimSeeds && (killed == 0 || suspensions == 0 || restores == 0) {
-		t.Fatalf("%d seeds killed %d transactions, suspended %d and restored %d accounts: the generator no longer exercises the rules",
-			len(seeds), killed, suspensions, restores)
+	var lifecycle, moved int
+	if err := db.Pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM audit_log WHERE entity = 'service'),
+		(SELECT count(*) FROM allocation_events WHERE kind = 'reallocated')`).Scan(&lifecycle, &moved); err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("%d seeds of %d events passed: %d operations killed, %d suspensions, %d restores (first seed %d)",
-		len(seeds), storeSimSteps, killed, suspensions, restores, seeds[0])
+	if len(seeds) == storeSimSeeds && (killed == 0 || suspensions == 0 || restores == 0 || lifecycle < storeSimSeeds/2) {
+		t.Fatalf("%d seeds killed %d transactions, suspended %d and restored %d accounts, changed %d services: the generator no longer exercises the rules",
+			len(seeds), killed, suspensions, restores, lifecycle)
+	}
+	t.Logf("%d seeds of %d events passed: %d operations killed, %d suspensions, %d restores, %d service lifecycle changes, %d reallocation events (first seed %d)",
+		len(seeds), storeSimSteps, killed, suspensions, restores, lifecycle, moved, seeds[0])
 }
 
 // TestStoreSimulationInvariantsBite breaks what the store wrote, one rule
 // at a time, behind its back, and asserts the SQL invariants name the
 // break: a payment allocated twice, an invoice issued twice for a period, a
-// suspension without a sweep behind it.
+// suspension without a sweep behind it, a service invoiced after its end, a
+// held (cancelled) service given back.
 func TestStoreSimulationInvariantsBite(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -533,6 +650,8 @@ func TestStoreSimulationInvariantsBite(t *testing.T) {
 			FROM invoices WHERE account_id = $1`, "invoiced twice"},
 		{"suspension without cause", `INSERT INTO account_status_changes (account_id, from_status, to_status, cause, at)
 			SELECT id, status, 'suspended', 'payment', now() FROM accounts WHERE id = $1`, "only a sweep or an approval suspends"},
+		{"invoiced after the end", `UPDATE services SET end_date = start_date + 1 WHERE account_id = $1`, "after its end"},
+		{"held service restored", `UPDATE services SET held = 'cancelled', desired_state = 'active' WHERE account_id = $1`, "leave a held service alone"},
 	} {
 		s, err := newStoreSim(ctx, db, k, uint64(len(tc.name)))
 		if err != nil {

@@ -689,9 +689,12 @@ func accountServices(ctx context.Context, tx pgx.Tx, accounts []int64, not billi
 }
 
 // accountServicesSQL locks the services of accounts $1 whose desired state
-// is not $2 or that have a change waiting for commit ($3).
+// is not $2 or that have a change waiting for commit ($3). A service with a
+// lifecycle hold (paused and suspended for it, or cancelled) is left out:
+// the sweep and settlements leave it alone, so a payment or an exemption
+// never gives a cancelled service back.
 const accountServicesSQL = `SELECT id, pop_id, account_id, desired_state FROM services
-	WHERE account_id = ANY($1) AND (desired_state <> $2 OR id = ANY($3)) ORDER BY id FOR UPDATE`
+	WHERE account_id = ANY($1) AND held = '' AND (desired_state <> $2 OR id = ANY($3)) ORDER BY id FOR UPDATE`
 
 // servicesQuery is accountServicesSQL for accounts in tx.
 type servicesQuery struct {
