@@ -16,7 +16,8 @@
 //     ERX and standard attributes Tollgate sends and reads, as [Attr].
 //   - speed rendering ([RateProfile]; rateprofile.go): a service
 //     profile's rates as [MikrotikRateLimit] (RouterOS's rx/tx order: rx
-//     is the subscriber's upload), Cisco ISG service commands and QoS
+//     is the subscriber's upload; read back by [ParseMikrotikRateLimit],
+//     fuzzed), Cisco ISG service commands and QoS
 //     policies ([CiscoServiceCommand], [CiscoQoSPolicies]), Juniper
 //     [JuniperServiceActivate] with the rates as parameters, and
 //     [FilterIDAttr]. Pure functions, no policy: which of them a NAS gets

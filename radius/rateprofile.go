@@ -50,12 +50,14 @@ func FormatRate(bps int64) string {
 // formerly https://wiki.mikrotik.com/wiki/Manual:RADIUS_Client). So every
 // pair is upload/download. Both halves of a pair are always written.
 //
-// Fields are written up to the last one p sets; a field before it that p
-// leaves unset gets the value RouterOS documents as its default, written
+// Fields are written up to the last one p sets (a threshold or burst time
+// without a burst, meaningless to RouterOS, is written as given); a field
+// before it that p leaves unset gets the value RouterOS documents as its default, written
 // out: a burst rate of 0 (no burst in that direction); as threshold the
 // direction's rate when it bursts (0 when it does not); a burst time of
 // 1 s with a burst (0 without). Priority alone is "… 0/0 0/0 0/0 P".
 // Minimum rates are not rendered (RouterOS then uses the rates).
+// [ParseMikrotikRateLimit] reads the value back.
 func MikrotikRateLimit(p RateProfile) string {
 	pair := func(up, down string) string { return up + "/" + down }
 	fields := []string{pair(FormatRate(p.UploadRate), FormatRate(p.DownloadRate))}
@@ -66,7 +68,7 @@ func MikrotikRateLimit(p RateProfile) string {
 	if p.UploadBurstThreshold > 0 || p.DownloadBurstThreshold > 0 {
 		last = 2
 	}
-	if p.BurstTime > 0 && p.hasBurst() {
+	if p.BurstTime > 0 {
 		last = 3
 	}
 	if p.Priority > 0 {
@@ -78,10 +80,10 @@ func MikrotikRateLimit(p RateProfile) string {
 	if last >= 2 {
 		threshold := func(set, rate, burst int64) string {
 			switch {
-			case burst <= 0:
-				return "0"
 			case set > 0:
 				return FormatRate(set)
+			case burst <= 0:
+				return "0"
 			}
 			return FormatRate(rate)
 		}
@@ -91,7 +93,7 @@ func MikrotikRateLimit(p RateProfile) string {
 	if last >= 3 {
 		t := "0"
 		switch {
-		case p.hasBurst() && p.BurstTime > 0:
+		case p.BurstTime > 0:
 			t = strconv.Itoa(p.BurstTime)
 		case p.hasBurst():
 			t = "1"
@@ -199,4 +201,106 @@ func FilterIDAttr(filter string) (Attr, error) {
 		return Attr{}, err
 	}
 	return Named("Filter-Id", filter), nil
+}
+
+// ParseMikrotikRateLimit reads a Mikrotik-Rate-Limit value (as written by
+// [MikrotikRateLimit], by hand in a NAS profile, or echoed by a NAS) into
+// a RateProfile, every pair upload (rx) first. As RouterOS reads it: a
+// pair with one value applies it to both directions; rates are numbers
+// with an optional k (1,000) or M (1,000,000); burst times are seconds,
+// with or without "s". Fields left out stay unset (0), which is what
+// RouterOS's defaults mean; an explicit 0 reads as 0.
+//
+// It refuses what a RateProfile cannot hold: minimum rates (the sixth
+// field), different upload and download burst times, a priority outside
+// 1–8, and anything malformed.
+func ParseMikrotikRateLimit(s string) (RateProfile, error) {
+	var p RateProfile
+	fields := strings.Fields(s)
+	switch {
+	case len(fields) == 0:
+		return p, fmt.Errorf("mikrotik rate limit %q: empty", s)
+	case len(fields) > 5:
+		return p, fmt.Errorf("mikrotik rate limit %q: minimum rates (the sixth field) are not supported", s)
+	}
+	ratePair := func(i int, up, down *int64) error {
+		u, d, two := strings.Cut(fields[i], "/")
+		if !two {
+			d = u
+		}
+		var err error
+		if *up, err = parseRouterOSRate(u); err == nil {
+			*down, err = parseRouterOSRate(d)
+		}
+		if err != nil {
+			return fmt.Errorf("mikrotik rate limit %q: field %d %q: %w", s, i+1, fields[i], err)
+		}
+		return nil
+	}
+	targets := [][2]*int64{{&p.UploadRate, &p.DownloadRate}, {&p.UploadBurstRate, &p.DownloadBurstRate},
+		{&p.UploadBurstThreshold, &p.DownloadBurstThreshold}}
+	for i := 0; i < len(fields) && i < len(targets); i++ {
+		if err := ratePair(i, targets[i][0], targets[i][1]); err != nil {
+			return RateProfile{}, err
+		}
+	}
+	if len(fields) > 3 {
+		u, d, two := strings.Cut(fields[3], "/")
+		if !two {
+			d = u
+		}
+		up, err1 := parseSecondsValue(u)
+		down, err2 := parseSecondsValue(d)
+		switch {
+		case err1 != nil || err2 != nil:
+			return RateProfile{}, fmt.Errorf("mikrotik rate limit %q: burst time %q is not seconds", s, fields[3])
+		case up != down:
+			return RateProfile{}, fmt.Errorf("mikrotik rate limit %q: different upload and download burst times are not supported", s)
+		}
+		p.BurstTime = up
+	}
+	if len(fields) > 4 {
+		n, err := strconv.Atoi(fields[4])
+		if err != nil || n < 1 || n > 8 {
+			return RateProfile{}, fmt.Errorf("mikrotik rate limit %q: priority %q is not 1-8", s, fields[4])
+		}
+		p.Priority = n
+	}
+	return p, nil
+}
+
+// maxParsedRate bounds a parsed rate: 1 Tbit/s, far above any profile.
+const maxParsedRate = 1_000_000_000_000
+
+// parseRouterOSRate reads one rate: digits with an optional k or M.
+func parseRouterOSRate(v string) (int64, error) {
+	mult := int64(1)
+	switch {
+	case strings.HasSuffix(v, "k"):
+		mult, v = 1_000, strings.TrimSuffix(v, "k")
+	case strings.HasSuffix(v, "M"):
+		mult, v = 1_000_000, strings.TrimSuffix(v, "M")
+	}
+	if v == "" || strings.TrimLeft(v, "0123456789") != "" || len(v) > 13 {
+		return 0, fmt.Errorf("not a rate (digits with an optional k or M)")
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n*mult > maxParsedRate {
+		return 0, fmt.Errorf("rate out of range")
+	}
+	return n * mult, nil
+}
+
+// parseSecondsValue reads a burst time: whole seconds, optionally
+// followed by "s", at most a day.
+func parseSecondsValue(v string) (int, error) {
+	v = strings.TrimSuffix(v, "s")
+	if v == "" || strings.TrimLeft(v, "0123456789") != "" || len(v) > 5 {
+		return 0, fmt.Errorf("not seconds")
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n > 86400 {
+		return 0, fmt.Errorf("not seconds")
+	}
+	return n, nil
 }

@@ -42,7 +42,8 @@ func TestMikrotikRateLimit(t *testing.T) {
 			DownloadBurstRate: 20 * M, Priority: 3}, "2M/10M 4M/20M 2M/10M 1/1 3"},
 		{"everything", RateProfile{UploadRate: 2 * M, DownloadRate: 10 * M, UploadBurstRate: 4 * M, DownloadBurstRate: 20 * M,
 			UploadBurstThreshold: 1500 * k, DownloadBurstThreshold: 8 * M, BurstTime: 30, Priority: 1}, "2M/10M 4M/20M 1500k/8M 30/30 1"},
-		{"burst time without burst is dropped", RateProfile{UploadRate: M, DownloadRate: M, BurstTime: 9}, "1M/1M"},
+		{"burst time without burst, written as given", RateProfile{UploadRate: M, DownloadRate: M, BurstTime: 9}, "1M/1M 0/0 0/0 9/9"},
+		{"threshold without burst, written as given", RateProfile{UploadRate: M, DownloadRate: M, UploadBurstThreshold: 5 * M}, "1M/1M 0/0 5M/0"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -181,4 +182,70 @@ func TestFilterIDAttr(t *testing.T) {
 	if _, err := FilterIDAttr(""); err == nil {
 		t.Error("empty Filter-Id accepted")
 	}
+}
+
+func TestParseMikrotikRateLimit(t *testing.T) {
+	const M, k = 1_000_000, 1_000
+	tests := []struct {
+		in   string
+		want RateProfile
+	}{
+		{"128k", RateProfile{UploadRate: 128 * k, DownloadRate: 128 * k}},
+		{"64k/128M", RateProfile{UploadRate: 64 * k, DownloadRate: 128 * M}},
+		{"64k 256k", RateProfile{UploadRate: 64 * k, DownloadRate: 64 * k, UploadBurstRate: 256 * k, DownloadBurstRate: 256 * k}},
+		{"64k/64k 256k/256k 128k/128k 10/10", RateProfile{UploadRate: 64 * k, DownloadRate: 64 * k, UploadBurstRate: 256 * k,
+			DownloadBurstRate: 256 * k, UploadBurstThreshold: 128 * k, DownloadBurstThreshold: 128 * k, BurstTime: 10}},
+		{"  10M/100M   0/0 0/0 0s/0s 8 ", RateProfile{UploadRate: 10 * M, DownloadRate: 100 * M, Priority: 8}},
+		{"1500500/2", RateProfile{UploadRate: 1_500_500, DownloadRate: 2}},
+	}
+	for _, tc := range tests {
+		got, err := ParseMikrotikRateLimit(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("ParseMikrotikRateLimit(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "  ", "fast", "1G", "10m", "1M/", "/1M", "1M/1M/1M", "-1M", "1M 2M 3M 4/5", "1M 0 0 0 9",
+		"1M 0 0 0 0", "1M 0 0 0 8 512k", "1M 0 0 1.5", "99999999999999M", "1M 0 0 100000"} {
+		if p, err := ParseMikrotikRateLimit(bad); err == nil {
+			t.Errorf("ParseMikrotikRateLimit(%q) = %+v, want an error", bad, p)
+		}
+	}
+}
+
+// effective fills in what RouterOS assumes for a field left unset: a
+// bursting direction's threshold is its rate; a burst lasts 1 s.
+func effective(p RateProfile) RateProfile {
+	if p.UploadBurstRate > 0 && p.UploadBurstThreshold == 0 {
+		p.UploadBurstThreshold = p.UploadRate
+	}
+	if p.DownloadBurstRate > 0 && p.DownloadBurstThreshold == 0 {
+		p.DownloadBurstThreshold = p.DownloadRate
+	}
+	if p.hasBurst() && p.BurstTime == 0 {
+		p.BurstTime = 1
+	}
+	return p
+}
+
+// FuzzMikrotikRateLimit: parsing never panics, and whatever parses is
+// rendered into a value that parses back to the same effective profile.
+func FuzzMikrotikRateLimit(f *testing.F) {
+	for _, s := range []string{"128k", "64k/128M", "64k 256k", "64k/64k 256k/256k 128k/128k 10/10", "10M/100M 0/0 0/0 0/0 8",
+		"1M 0 5M", "1M 0 0 10", "2M/10M 4M/20M 0/0 0/0 3", "0", "1M 2M 3M 4s/4 5 6"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParseMikrotikRateLimit(s)
+		if err != nil {
+			return
+		}
+		out := MikrotikRateLimit(p)
+		back, err := ParseMikrotikRateLimit(out)
+		if err != nil {
+			t.Fatalf("%q parsed to %+v, rendered %q, which does not parse: %v", s, p, out, err)
+		}
+		if effective(back) != effective(p) {
+			t.Fatalf("%q parsed to %+v, rendered %q, which parses to %+v", s, p, out, back)
+		}
+	})
 }
