@@ -14,6 +14,14 @@
 //   - the vendor dictionaries ([Lookup], [Named], [AttrName]): the
 //     FreeRADIUS names and wire identities of the MikroTik, Cisco, Juniper
 //     ERX and standard attributes Tollgate sends and reads, as [Attr].
+//   - speed rendering ([RateProfile]; rateprofile.go): a service
+//     profile's rates as [MikrotikRateLimit] (RouterOS's rx/tx order: rx
+//     is the subscriber's upload; read back by [ParseMikrotikRateLimit],
+//     fuzzed), Cisco ISG service commands and QoS
+//     policies ([CiscoServiceCommand], [CiscoQoSPolicies]), Juniper
+//     [JuniperServiceActivate] with the rates as parameters, and
+//     [FilterIDAttr]. Pure functions, no policy: which of them a NAS gets
+//     is the driver's business.
 //   - [Sessions] ([NewSessions]): the session table, keyed by NAS +
 //     User-Name (or, for IPoE sessions without one, the
 //     Framed-IP-Address) + Acct-Session-Id; bounded. Which accounting

@@ -103,6 +103,7 @@ type tableKind int
 const (
 	kindAddressList tableKind = iota
 	kindRules
+	kindSimpleQueue
 )
 
 // table is one menu: its items in order, with removed ones left as nil
@@ -115,7 +116,7 @@ type table struct {
 	items  []*item
 	pos    map[uint64]int
 	live   int
-	uniq   map[string]uint64 // address lists: list + "\x00" + address → id
+	uniq   map[string]uint64 // address lists: list + "\x00" + address → id; simple queues: name → id
 }
 
 func newTable(path string, kind tableKind, v6 bool) *table {
@@ -123,6 +124,17 @@ func newTable(path string, kind tableKind, v6 bool) *table {
 }
 
 func uniqKey(list, address string) string { return list + "\x00" + address }
+
+// uniqueKey is it's key in t.uniq; ok is false for a table without one.
+func (t *table) uniqueKey(it *item) (key string, ok bool) {
+	switch t.kind {
+	case kindAddressList:
+		return uniqKey(it.vals["list"], it.vals["address"]), true
+	case kindSimpleQueue:
+		return it.vals["name"], true
+	}
+	return "", false
+}
 
 func (t *table) get(id uint64) *item {
 	if i, ok := t.pos[id]; ok {
@@ -134,8 +146,8 @@ func (t *table) get(id uint64) *item {
 // insert stores it before the item with id before (0: at the end).
 func (t *table) insert(it *item, before uint64) {
 	t.live++
-	if t.kind == kindAddressList {
-		t.uniq[uniqKey(it.vals["list"], it.vals["address"])] = it.id
+	if k, ok := t.uniqueKey(it); ok {
+		t.uniq[k] = it.id
 	}
 	if i, ok := t.pos[before]; ok && before != 0 {
 		t.items = slices.Insert(t.items, i, it)
@@ -148,9 +160,10 @@ func (t *table) insert(it *item, before uint64) {
 
 func (t *table) replace(it *item) {
 	old := t.get(it.id)
-	if t.kind == kindAddressList {
-		delete(t.uniq, uniqKey(old.vals["list"], old.vals["address"]))
-		t.uniq[uniqKey(it.vals["list"], it.vals["address"])] = it.id
+	if k, ok := t.uniqueKey(old); ok {
+		delete(t.uniq, k)
+		k, _ = t.uniqueKey(it)
+		t.uniq[k] = it.id
 	}
 	t.items[t.pos[it.id]] = it
 }
@@ -161,8 +174,8 @@ func (t *table) remove(id uint64) {
 		return
 	}
 	it := t.items[i]
-	if t.kind == kindAddressList {
-		delete(t.uniq, uniqKey(it.vals["list"], it.vals["address"]))
+	if k, ok := t.uniqueKey(it); ok {
+		delete(t.uniq, k)
 	}
 	t.items[i] = nil
 	delete(t.pos, id)
@@ -216,8 +229,11 @@ var addressListParams = map[string]bool{"list": true, "address": true, "comment"
 
 // add creates an item from a's parameters and returns its id.
 func (t *table) add(a args, now time.Time) (uint64, *trapError) {
-	if t.kind == kindAddressList {
+	switch t.kind {
+	case kindAddressList:
 		return t.addAddress(a, now)
+	case kindSimpleQueue:
+		return t.addSimpleQueue(a)
 	}
 	return t.addRule(a)
 }
@@ -349,6 +365,10 @@ func (t *table) set(ids []uint64, a args) *trapError {
 		for _, k := range a.keys {
 			v := a.vals[k]
 			switch {
+			case t.kind == kindSimpleQueue:
+				if err := setQueueParam(it, k, v); err != nil {
+					return err
+				}
 			case k == "disabled":
 				b, err := parseBool(k, v)
 				if err != nil {
@@ -382,17 +402,21 @@ func (t *table) set(ids []uint64, a args) *trapError {
 		}
 		out = append(out, it)
 	}
-	if t.kind == kindAddressList {
-		// The changed items must not collide with each other or with items
-		// left alone.
-		seen := map[string]bool{}
-		for _, it := range out {
-			k := uniqKey(it.vals["list"], it.vals["address"])
-			if id, ok := t.uniq[k]; ok && !slices.Contains(ids, id) || seen[k] {
-				return trapf(-1, MsgAlreadyHave)
-			}
-			seen[k] = true
+	// The changed items must not collide with each other or with items
+	// left alone.
+	seen := map[string]bool{}
+	for _, it := range out {
+		k, unique := t.uniqueKey(it)
+		if !unique {
+			break
 		}
+		if id, ok := t.uniq[k]; ok && !slices.Contains(ids, id) || seen[k] {
+			if t.kind == kindSimpleQueue {
+				return trapf(-1, MsgAlreadyHaveName)
+			}
+			return trapf(-1, MsgAlreadyHave)
+		}
+		seen[k] = true
 	}
 	for _, it := range out {
 		t.replace(it)

@@ -1,7 +1,7 @@
 // Package routerossim is a RouterOS API simulator for tests: a TCP (or
 // API-SSL) server that speaks the MikroTik RouterOS API protocol as a router
 // does, so that any RouterOS API client can talk to it, and that holds
-// firewall address lists, NAT and filter rules in memory.
+// firewall address lists, NAT and filter rules and simple queues in memory.
 //
 // The protocol, exactly:
 //
@@ -26,12 +26,16 @@
 // print, getall, remove, set, enable, disable; a second entry with the same
 // list and address is refused with "failure: already have such entry"),
 // /ip/firewall/nat and /ip/firewall/filter (the same verbs, place-before),
+// /queue/simple (the same verbs; set and remove also find a queue by name;
+// a second queue with the same name is refused with "failure: already have
+// such name"; rates print in bits per second, see queues.go),
 // /system/identity/print, /cancel and /quit.
 //
 // Faults (see [Faults]) make the router slow, drop connections after a
 // number of sentences, answer chosen commands with a trap, refuse logins or
 // go down altogether. [Server.Entries], [Server.AddEntry],
-// [Server.RemoveEntry] and friends let a test look at or tamper with the
+// [Server.RemoveEntry], [Server.SimpleQueues], [Server.SetSimpleQueue] and
+// friends let a test look at or tamper with the
 // router's state behind the client's back, and [Server.OnChange] reports
 // every change made to it, with when it was made, as it happens.
 package routerossim

@@ -123,8 +123,8 @@ func (s *Server) SetEntryDisabled(list, address string, disabled bool) bool {
 	return s.changeItemsLocked(t, verb, []uint64{id}, args{}, false) == nil
 }
 
-// Items returns every item of a menu (PathNAT, PathFilter, or an address
-// list) in order, each as its properties with ".id".
+// Items returns every item of a menu (PathNAT, PathFilter,
+// PathSimpleQueue, or an address list) in order, each as its properties with ".id".
 func (s *Server) Items(path string) []map[string]string {
 	s.dbMu.Lock()
 	defer s.dbMu.Unlock()

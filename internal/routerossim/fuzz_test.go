@@ -73,6 +73,8 @@ func FuzzConn(f *testing.F) {
 	f.Add(true, AppendSentence(nil, "/ip/firewall/filter/add", "=chain=forward", "=place-before=*1"))
 	f.Add(true, AppendSentence(nil, "/ip/firewall/address-list/remove", "=.id=*1,*2,*zz"))
 	f.Add(true, AppendSentence(nil, "/ipv6/firewall/address-list/set", "=.id=*1", "=address=::1"))
+	f.Add(true, AppendSentence(nil, "/queue/simple/add", "=name=q", "=target=10.0.0.7,ether1", "=max-limit=20M/100M", "=burst-time=1m30s", "=priority=4"))
+	f.Add(true, AppendSentence(nil, "/queue/simple/set", "=numbers=q,*1", "=burst-limit=9999999999G", "=name=r"))
 	f.Add(false, AppendSentence(nil, "/login"))
 	f.Add(false, []byte{0xF0, 0x7F, 0xFF, 0xFF, 0xFF})
 	f.Add(true, AppendSentence(nil, "/quit"))

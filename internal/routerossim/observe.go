@@ -30,8 +30,8 @@ type Change struct {
 	// observer's own clock readings.
 	At time.Time
 	Op ChangeOp
-	// Path is the menu: PathAddressList, PathAddressListV6, PathNAT or
-	// PathFilter.
+	// Path is the menu: PathAddressList, PathAddressListV6, PathNAT,
+	// PathFilter or PathSimpleQueue.
 	Path string
 	// ID is the item's id ("*1A").
 	ID string

@@ -127,6 +127,7 @@ func Start(cfg Config) (*Server, error) {
 			PathAddressListV6: newTable(PathAddressListV6, kindAddressList, true),
 			PathNAT:           newTable(PathNAT, kindRules, false),
 			PathFilter:        newTable(PathFilter, kindRules, false),
+			PathSimpleQueue:   newTable(PathSimpleQueue, kindSimpleQueue, false),
 		},
 		obs: newObservers(),
 	}
@@ -628,6 +629,12 @@ func (c *conn) change(t *table, verb string, req request) {
 	var ids []uint64
 	for _, s := range strings.Split(idList, ",") {
 		id, ok := parseID(s)
+		if !ok && t.kind == kindSimpleQueue {
+			// Named items are also found by name.
+			c.s.dbMu.Lock()
+			id, ok = t.uniq[s]
+			c.s.dbMu.Unlock()
+		}
 		if !ok {
 			c.trap(req.tag, trapf(categoryMissing, MsgNoSuchItem))
 			return
