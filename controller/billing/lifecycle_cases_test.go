@@ -160,7 +160,7 @@ func TestPlanPause(t *testing.T) {
 		from, to  string
 		wantLines []int64
 		wantDesc  []string
-		wantEnf   int
+		suspends  bool // the type suspends paused services
 	}{
 		// Mar 12–25: F(25) − F(11) = 4032 − 1774.
 		{name: "14 days without a fee", ctx: lcContext("2027-03-10", LifecyclePolicy{}), svc: lcService(lcFiber50, 1), from: "2027-03-12", to: "2027-03-26",
@@ -169,7 +169,7 @@ func TestPlanPause(t *testing.T) {
 		{name: "14 days with a 5.00 hold fee", ctx: lcContext("2027-03-10", LifecyclePolicy{PauseHoldFee: 500}), svc: lcService(lcFiber50, 1), from: "2027-03-12", to: "2027-03-26",
 			wantLines: []int64{-2258, 226}, wantDesc: []string{"", "Fiber 50 paused Mar 12 to Mar 25: hold fee 14 of 31 days, Mar 12 to Mar 25 (5.00/monthly)"}},
 		{name: "suspended while paused", ctx: lcContext("2027-03-10", LifecyclePolicy{SuspendWhilePaused: true}), svc: lcService(lcFiber50, 1), from: "2027-03-12", to: "2027-03-26",
-			wantLines: []int64{-2258}, wantEnf: 2},
+			wantLines: []int64{-2258}, suspends: true},
 		// Mar 25–31: 5000 − F(24) = 1129; Apr 1–7: 7/30 × 50.00 = 11.67.
 		{name: "across two invoiced periods", ctx: lcContext("2027-03-20", LifecyclePolicy{}), svc: marApr, from: "2027-03-25", to: "2027-04-08",
 			wantLines: []int64{-1129, -1167}},
@@ -198,15 +198,19 @@ func TestPlanPause(t *testing.T) {
 			if err := checkProration(tc.svc.Coverage, plan); err != nil {
 				t.Error(err)
 			}
-			if len(plan.Enforcement) != tc.wantEnf {
+			// Held from From to To either way; suspended only when the
+			// type says so (no State: kept as it is).
+			if len(plan.Enforcement) != 2 {
 				t.Fatalf("enforcement %+v", plan.Enforcement)
 			}
-			if tc.wantEnf == 2 {
-				e := plan.Enforcement
-				if e[0].On != mustDate(tc.from) || e[0].State != StateSuspended || e[0].Cause != CausePaused || e[0].Reason != "paused until "+tc.to ||
-					e[1].On != mustDate(tc.to) || e[1].State != StateActive || e[1].Cause != CauseResumed {
-					t.Errorf("enforcement %+v", e)
-				}
+			wantState, wantReason := DesiredState(""), "paused until "+tc.to+" (service kept on)"
+			if tc.suspends {
+				wantState, wantReason = StateSuspended, "paused until "+tc.to
+			}
+			e := plan.Enforcement
+			if e[0].On != mustDate(tc.from) || e[0].State != wantState || e[0].Cause != CausePaused || e[0].Reason != wantReason ||
+				e[1].On != mustDate(tc.to) || e[1].State != StateActive || e[1].Cause != CauseResumed {
+				t.Errorf("enforcement %+v", e)
 			}
 			if plan.Service.After.PauseFrom != mustDate(tc.from) || plan.Service.After.PauseTo != mustDate(tc.to) {
 				t.Errorf("service update %+v", plan.Service)

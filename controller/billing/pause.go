@@ -95,6 +95,14 @@ func PlanPause(req PauseRequest) (LifecyclePlan, error) {
 			{Service: svc.Ref, On: to, State: StateActive, Cause: CauseResumed, Reason: fmt.Sprintf("pause from %s ended", from)},
 		}
 		plan.Why = append(plan.Why, "the account type suspends paused services: suspended on "+from.Label()+", resumed on "+to.Label())
+	} else {
+		// Service stays on, but the pause still holds it: the sweep and
+		// settlements leave it alone until it resumes (no State: the
+		// desired state is kept as it is on From).
+		plan.Enforcement = []ScheduledEnforcement{
+			{Service: svc.Ref, On: from, Cause: CausePaused, Reason: fmt.Sprintf("paused until %s (service kept on)", to)},
+			{Service: svc.Ref, On: to, State: StateActive, Cause: CauseResumed, Reason: fmt.Sprintf("pause from %s ended", from)},
+		}
 	}
 	plan.finish(pol, cur, today, iv, ctx)
 

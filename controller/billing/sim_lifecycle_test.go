@@ -76,11 +76,14 @@ type vsService struct {
 	scheduled []ScheduledEnforcement
 	// hold is the lifecycle hold on the desired state ("" none, paused,
 	// cancelled); removed says on_cancel remove took it off its POP.
-	hold    LifecycleCause
-	removed bool
-	lines   []simLine
-	pauses  []simPause
-	charges int64 // one-time charge ids
+	hold LifecycleCause
+	// heldState is the desired state the hold began with (suspended, or
+	// what a pause that keeps service on found): it stays until resumed.
+	heldState DesiredState
+	removed   bool
+	lines     []simLine
+	pauses    []simPause
+	charges   int64 // one-time charge ids
 }
 
 func newVsService(id int64, p Plan, start Date) vsService {
@@ -313,11 +316,14 @@ func (s *sim) enforce(a *vsAccount, e ScheduledEnforcement) {
 	}
 	s.logf("  service %d on %s: %s", v.svc.Ref.ID, e.On, e.Reason)
 	v.hold = e.Cause
-	if e.Remove {
+	switch {
+	case e.Remove:
 		v.removed = true
-	} else {
+	case e.State != "":
+		// No State: a pause that keeps the service on holds it as it is.
 		a.service = e.State
 	}
+	v.heldState = a.service
 }
 
 // enforceDue applies the scheduled enforcement changes due by today (the
@@ -345,7 +351,7 @@ func (a *vsAccount) wantState() DesiredState {
 	case a.svc.removed:
 		return a.service
 	case a.svc.hold != "":
-		return StateSuspended
+		return a.svc.heldState
 	case a.status == AccountSuspended:
 		return StateSuspended
 	}

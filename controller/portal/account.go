@@ -60,7 +60,8 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request, sess *session) 
 		if sv.SuspendedForPayment() {
 			d.Suspended = true
 		}
-		if until, ok := sv.PausedUntil(); ok && (resumes.IsZero() || until.Before(resumes)) {
+		// A pause that keeps service on is nothing to explain here.
+		if until, ok := sv.PausedUntil(); ok && sv.DesiredState == billing.StateSuspended && (resumes.IsZero() || until.Before(resumes)) {
 			resumes = until
 		}
 	}

@@ -458,7 +458,9 @@ const storeInvariantsSQL = `
 	 WHERE a.id = ANY($1) AND a.status <> 'closed' AND s.held = '' AND NOT s.removed AND (a.status = 'suspended') <> (s.desired_state = 'suspended') LIMIT 1)
 	UNION ALL
 	(SELECT 'service ' || s.id || ', held ' || s.held || ', is ' || s.desired_state || ': the sweep and settlements leave a held service alone'
-	 FROM services s WHERE s.account_id = ANY($1) AND s.held <> '' AND NOT s.removed AND s.desired_state <> 'suspended' LIMIT 1)
+	 FROM services s JOIN accounts a ON a.id = s.account_id JOIN account_types t ON t.id = a.account_type_id
+	 WHERE s.account_id = ANY($1) AND NOT s.removed AND s.desired_state <> 'suspended'
+		AND (s.held = 'cancelled' OR s.held = 'paused' AND coalesce((t.settings -> 'lifecycle' ->> 'suspend_while_paused')::boolean, false)) LIMIT 1)
 	UNION ALL
 	(SELECT 'service ' || a.service_id || ' invoiced twice for days ' || b.from_date || '..' || least(a.to_date, b.to_date)
 	 FROM service_billed_spans a JOIN service_billed_spans b ON a.service_id = b.service_id AND a.from_date < b.from_date AND b.from_date < a.to_date
