@@ -111,8 +111,9 @@ type Invoice struct {
 	CreatedAt time.Time `json:"created_at"`
 	// Kind is regular (the billing run's invoice of a period, one per
 	// account and period) or adjustment (lifecycle lines invoiced at once,
-	// beside the period's regular invoice).
-	Kind InvoiceKind `json:"kind,omitempty" enum:"regular,adjustment"`
+	// beside the period's regular invoice) or final (an account close's
+	// last invoice).
+	Kind InvoiceKind `json:"kind,omitempty" enum:"regular,adjustment,final"`
 	// Spans are the service days the invoice's recurring lines charge, with
 	// their basis, for the store to keep as the services' coverage.
 	Spans []ServiceSpan `json:"-"`

@@ -34,11 +34,6 @@ func TestCloseAccountCancelsCreditsAndIsNeverBilledOrSweptAgain(t *testing.T) {
 	if _, err := db.CloseAccount(ctx, f.account.ID, f.account.Version+1, req); billing.ErrorCode(err) != billing.EPRECONDITION {
 		t.Fatalf("stale version: %v", err)
 	}
-	refund := req
-	refund.RefundCredit = true
-	if _, err := db.CloseAccount(ctx, f.account.ID, f.account.Version, refund); billing.ErrorCode(err) != billing.EINVALID {
-		t.Fatalf("refund_credit: %v", err)
-	}
 	if a, _ := db.Account(ctx, f.account.ID); a.Status != billing.AccountCurrent || a.Version != f.account.Version {
 		t.Fatalf("a refused close wrote: %+v", a)
 	}
@@ -47,8 +42,13 @@ func TestCloseAccountCancelsCreditsAndIsNeverBilledOrSweptAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(plan.Cancels) != 1 || plan.Credited != 3226 || plan.Closed != billing.NewDate(2027, 3, 12) {
+	if len(plan.Cancels) != 1 || plan.Credited != 3226 || plan.Closed != billing.NewDate(2027, 3, 12) || plan.FinalInvoice == nil ||
+		plan.FinalInvoice.Total != -3226 || plan.CreditKept != 0 {
 		t.Fatalf("plan: %+v", plan)
+	}
+	if final, err := db.Invoice(ctx, plan.FinalInvoice.ID); err != nil || final.Kind != billing.InvoiceClosing || final.Status != billing.InvoicePaid ||
+		len(final.Lines) != 1 || final.Lines[0].Amount != -3226 {
+		t.Fatalf("final invoice %+v %v", final, err)
 	}
 	a, err := db.Account(ctx, f.account.ID)
 	if err != nil || a.Status != billing.AccountClosed || a.Version != f.account.Version+1 {
@@ -84,7 +84,7 @@ func TestCloseAccountCancelsCreditsAndIsNeverBilledOrSweptAgain(t *testing.T) {
 	}
 
 	runBilling(t, db, f.typ.ID, billing.NewDate(2027, 3, 27), 10)
-	if list, _ := db.Invoices(ctx, billing.InvoiceFilter{AccountID: f.account.ID}); len(list) != 1 {
+	if list, _ := db.Invoices(ctx, billing.InvoiceFilter{AccountID: f.account.ID}); len(list) != 2 {
 		t.Fatalf("a closed account was billed: %+v", list)
 	}
 	if _, err := db.Sweep(ctx, billing.SweepRequest{AccountTypeID: f.typ.ID, Trigger: billing.SweepManual, Actor: "test",
@@ -106,6 +106,90 @@ func TestCloseAccountCancelsCreditsAndIsNeverBilledOrSweptAgain(t *testing.T) {
 	}
 	if svc, _ := db.Service(ctx, f.service.ID); svc.EndDate != billing.NewDate(2027, 3, 12) {
 		t.Fatalf("the reopen touched the service: ends %s", svc.EndDate)
+	}
+}
+
+// TestCloseAccountIssuesFinalInvoiceAndRefundsCredit: the lifecycle
+// fixture's account (March invoiced, 50.00) has paid 100.00 in cash and
+// 10.00 by card (a gateway payment): 50.00 pays March, 60.00 is credit. It
+// is closed on Apr 12 with April never invoiced and a 15.00 one-time
+// charge waiting. Its final invoice charges Apr 1..11 (11 of 30 days,
+// 18.33) and the charge: 33.33, paid from the cash credit. Of the 26.67
+// left, the card's 10.00 is reserved for a gateway refund (pending, with
+// its key) and 16.67 of the cash is refunded as a completed manual refund
+// with its journal; nothing is kept. The coverage runs to the close and
+// the charge is taken; a billing run later bills nothing.
+func TestCloseAccountIssuesFinalInvoiceAndRefundsCredit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{})
+	paid := chicagoNoon(billing.NewDate(2027, 3, 5))
+	cash, err := db.PostPayment(ctx, billing.NewPayment{AccountID: f.account.ID, Method: billing.PayCash, Amount: 10000}, "staff:ana", paid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, err := db.PostPayment(ctx, billing.NewPayment{AccountID: f.account.ID, Method: billing.PayCard, Amount: 1000}, "staff:ana", paid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE payments SET gateway = 'sandbox', gateway_charge = 'ch_close' WHERE id = $1`, card.ID); err != nil {
+		t.Fatal(err)
+	}
+	charge, err := db.CreateCharge(ctx, billing.OneTimeCharge{AccountID: f.account.ID, Description: "Router", Amount: 1500,
+		ChargeDate: billing.NewDate(2027, 4, 2)}, paid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := db.Account(ctx, f.account.ID)
+	plan, err := db.CloseAccount(ctx, a.ID, a.Version, billing.AccountCloseRequest{RefundCredit: true,
+		Now: chicagoNoon(billing.NewDate(2027, 4, 12)), Actor: "staff:ana", Reason: "moving away"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	april := billing.Prorate(5000, billing.Period{Start: billing.NewDate(2027, 4, 1), End: billing.NewDate(2027, 5, 1)},
+		billing.NewDate(2027, 4, 1), billing.NewDate(2027, 4, 12))
+	final := plan.FinalInvoice
+	if april != 1833 || final == nil || final.Total != april+1500 || plan.Charged != april || plan.Credited != 0 {
+		t.Fatalf("plan: %+v", plan)
+	}
+	stored, err := db.Invoice(ctx, final.ID)
+	if err != nil || stored.Kind != billing.InvoiceClosing || stored.Status != billing.InvoicePaid || stored.Total != april+1500 {
+		t.Fatalf("final invoice %+v %v", stored, err)
+	}
+	left := int64(6000 - april - 1500)
+	if len(plan.Refunds) != 2 || plan.Refunded != left || plan.CreditKept != 0 {
+		t.Fatalf("refunds %+v, refunded %d, kept %d; want 2 making %d", plan.Refunds, plan.Refunded, plan.CreditKept, left)
+	}
+	byCard, byCash := plan.Refunds[0], plan.Refunds[1]
+	if byCard.PaymentID != card.ID || byCard.Amount != 1000 || !byCard.Gateway || byCard.Status != billing.RefundPending || byCard.IdempotencyKey == "" ||
+		byCash.PaymentID != cash.ID || byCash.Amount != left-1000 || byCash.Gateway || byCash.Status != billing.RefundCompleted {
+		t.Fatalf("refunds %+v", plan.Refunds)
+	}
+	rs, err := db.Refunds(ctx, billing.RefundFilter{Limit: 10})
+	if err != nil || len(rs) != 2 {
+		t.Fatalf("refunds stored %+v %v", rs, err)
+	}
+	for _, r := range rs {
+		if r.PaymentID == card.ID && (r.Status != billing.RefundPending || r.IdempotencyKey != byCard.IdempotencyKey || r.GatewayCharge != "ch_close") ||
+			r.PaymentID == cash.ID && r.Status != billing.RefundCompleted {
+			t.Fatalf("refund stored %+v", r)
+		}
+	}
+	// The cash refund is in the ledger; the card's is once the gateway
+	// confirms it.
+	if bal, _ := db.Balance(ctx, a.ID); bal != -1000 {
+		t.Fatalf("balance %d, want -1000 (the card refund pending)", bal)
+	}
+	if cov, _ := db.Coverage(ctx, f.service.ID); len(cov) == 0 || cov[len(cov)-1].To != billing.NewDate(2027, 4, 12) {
+		t.Fatalf("coverage %+v; want it to end at the close", cov)
+	}
+	if cs, _ := db.Charges(ctx, a.ID); len(cs) != 1 || cs[0].ID != charge.ID || cs[0].InvoiceID == nil || *cs[0].InvoiceID != final.ID {
+		t.Fatalf("charges %+v; want the router on the final invoice", cs)
+	}
+	runBilling(t, db, f.typ.ID, billing.NewDate(2027, 4, 27), 10)
+	if list, _ := db.Invoices(ctx, billing.InvoiceFilter{AccountID: a.ID}); len(list) != 2 {
+		t.Fatalf("invoices after the close %+v; want March's and the final one", list)
 	}
 }
 
