@@ -233,3 +233,71 @@ func TestImmediateAdjustmentInvoiceIsQueuedForDelivery(t *testing.T) {
 		t.Fatalf("the delivery has %d jobs, want 1", n)
 	}
 }
+
+// TestPaymentsToAClosedAccountPostAsCreditWithAWarning: after the close,
+// a payment posts as credit — allocated to no invoice though March's is
+// still open — with the warning kept with the payment, on every path:
+// staff entry, a batch line, and a gateway charge (the path of the portal,
+// autopay and of every payment that settles an account).
+func TestPaymentsToAClosedAccountPostAsCreditWithAWarning(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{})
+	now := chicagoNoon(billing.NewDate(2027, 3, 12))
+	if _, err := db.CloseAccount(ctx, f.account.ID, f.account.Version, billing.AccountCloseRequest{Now: now, Actor: "staff:ana"}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := db.Account(ctx, f.account.ID)
+	check := func(path string, id int64, amount int64) {
+		t.Helper()
+		p, err := db.Payment(ctx, id)
+		if err != nil || len(p.Allocations) != 0 || p.Unallocated != amount || len(p.Warnings) != 1 ||
+			!strings.Contains(p.Warnings[0], "closed") || !strings.Contains(p.Warnings[0], "credit") {
+			t.Fatalf("%s: payment %+v %v; want %d as credit with the closed-account warning", path, p, err, amount)
+		}
+	}
+
+	p, err := db.PostPayment(ctx, billing.NewPayment{AccountID: a.ID, Method: billing.PayCheck, Amount: 1000, Reference: "1001"}, "staff:ana", now)
+	if err != nil || len(p.Warnings) != 1 {
+		t.Fatalf("staff entry: %+v %v", p, err)
+	}
+	check("staff entry", p.ID, 1000)
+
+	b, err := db.CreateBatch(ctx, billing.NewDate(2027, 3, 12), "", "", "clerk", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddBatchLines(ctx, b.ID, []billing.BatchLine{{Account: a.Number, Method: billing.PayCash, Amount: 700}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PostBatch(ctx, b.ID, "clerk", now); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := db.Payments(ctx, 0, b.ID, 0, 10)
+	if err != nil || len(ps) != 1 {
+		t.Fatalf("batch payments %+v %v", ps, err)
+	}
+	check("batch line", ps[0].ID, 700)
+
+	m, err := db.AddPaymentMethod(ctx, billing.StoredMethod{AccountID: a.ID, Gateway: "sandbox", Token: "pm_close", Kind: "card", Last4: "4242"}, true, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, _, err := db.BeginAttempt(ctx, billing.PaymentAttempt{AccountID: a.ID, PaymentMethodID: m.ID, Amount: 300, Currency: "USD",
+		Trigger: billing.TriggerPortal, Gateway: "sandbox", IdempotencyKey: "portal-after-close"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at, err = db.FinishAttempt(ctx, at.ID, billing.PaymentAttempt{Status: "succeeded", ChargeID: "ch_after_close"}, now); err != nil || at.PaymentID == nil {
+		t.Fatalf("gateway charge: %+v %v", at, err)
+	}
+	check("gateway charge", *at.PaymentID, 300)
+
+	if inv := invoiceFor(t, db, a.ID, billing.NewDate(2027, 3, 1)); inv.Paid != 0 || inv.Status != billing.InvoiceOpen {
+		t.Fatalf("March's invoice took a payment to the closed account: %+v", inv)
+	}
+	if a, _ := db.Account(ctx, a.ID); a.Status != billing.AccountClosed {
+		t.Fatalf("a payment changed the closed account's status: %s", a.Status)
+	}
+}
