@@ -157,16 +157,17 @@ const (
 	// ConsequenceTypeNextPeriod: the new account type's rules apply from
 	// the next billing period; issued invoices keep theirs.
 	ConsequenceTypeNextPeriod = "account_type_from_next_period"
-	// ConsequenceBillingDayStored: the billing-day override is stored, but
-	// periods follow it only once the billing-day change with its prorated
-	// adjustment is applied (not yet).
-	ConsequenceBillingDayStored = "billing_day_stored_not_applied"
+	// ConsequenceBillingDayNextPeriod: periods start on the new billing
+	// day from the end of the last invoiced period; the next invoice
+	// charges the days up to the first start on the new day, prorated (a
+	// transitional period), so no day is charged twice.
+	ConsequenceBillingDayNextPeriod = "billing_day_from_next_period"
 )
 
 // Consequence is what an edit causes besides the changed fields, said so
 // in the response.
 type Consequence struct {
-	Kind    string `json:"kind" enum:"account_type_from_next_period,billing_day_stored_not_applied"`
+	Kind    string `json:"kind" enum:"account_type_from_next_period,billing_day_from_next_period"`
 	Field   string `json:"field"`
 	Message string `json:"message"`
 }
@@ -296,10 +297,11 @@ func PlanAccountEdit(in AccountEditInput) (AccountEditPlan, error) {
 			return AccountEditPlan{}, Errorf(EINVALID, "billing_day: account type %q bills on each account's anniversary, not on a fixed day; a billing-day override applies only to fixed_day account types", newType.Name)
 		}
 		set("billing_day", cur.BillingDay, *e.BillingDay, func() { next.BillingDay = *e.BillingDay })
-		if *e.BillingDay != 0 && *e.BillingDay != cur.BillingDay {
-			cons = append(cons, Consequence{Kind: ConsequenceBillingDayStored, Field: "billing_day", Message: fmt.Sprintf(
-				"billing day %d is stored for this account, but its periods still start on account type %q's day %d: moving them needs the prorated billing-day change, which an edit does not make",
-				*e.BillingDay, newType.Name, newType.BillingDay)})
+		oldDay, _ := AccountAnchor(newType, cur)
+		if newDay, _ := AccountAnchor(newType, next); newType.BillingMode == BillingFixedDay && newDay != oldDay {
+			cons = append(cons, Consequence{Kind: ConsequenceBillingDayNextPeriod, Field: "billing_day", Message: fmt.Sprintf(
+				"billing day %d → %d: periods already invoiced stay; the next invoice covers the days from the end of the last invoiced period to the next day %d, each service prorated (a transitional period, its lines saying so), and periods start on day %d from then — no day is charged twice",
+				oldDay, newDay, newDay, newDay)})
 		}
 	}
 	if next.BillingDay != 0 && newType.BillingMode != BillingFixedDay {

@@ -149,19 +149,24 @@ func TestPlanAccountEditBillingDay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Account.BillingDay != 15 || len(p.Consequences) != 1 || p.Consequences[0].Kind != ConsequenceBillingDayStored {
+	if p.Account.BillingDay != 15 || len(p.Consequences) != 1 || p.Consequences[0].Kind != ConsequenceBillingDayNextPeriod ||
+		!strings.Contains(p.Consequences[0].Message, "billing day 1 → 15") {
 		t.Fatalf("plan %+v", p)
 	}
-	// The override does not move the periods (yet).
-	if d, _ := AccountAnchor(in.Type, p.Account); d != 1 {
-		t.Errorf("anchor day %d, want the type's 1", d)
+	// The override moves the periods.
+	if d, _ := AccountAnchor(in.Type, p.Account); d != 15 {
+		t.Errorf("anchor day %d, want the override's 15", d)
 	}
-	// Removing it again.
+	// Removing it again moves them back to the type's day.
 	in.Account, in.IfVersion = p.Account, p.Account.Version
 	in.Edit = AccountEdit{BillingDay: ptrTo(0)}
 	p, err = PlanAccountEdit(in)
-	if err != nil || p.Account.BillingDay != 0 || p.Audit.Before["billing_day"] != 15 || len(p.Consequences) != 0 {
+	if err != nil || p.Account.BillingDay != 0 || p.Audit.Before["billing_day"] != 15 || len(p.Consequences) != 1 ||
+		!strings.Contains(p.Consequences[0].Message, "billing day 15 → 1") {
 		t.Fatalf("remove override: %+v %v", p, err)
+	}
+	if d, _ := AccountAnchor(in.Type, p.Account); d != 1 {
+		t.Errorf("anchor day %d, want the type's 1", d)
 	}
 }
 
