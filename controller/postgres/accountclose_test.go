@@ -271,6 +271,10 @@ func TestPaymentsToAClosedAccountPostAsCreditWithAWarning(t *testing.T) {
 	if _, err := db.AddBatchLines(ctx, b.ID, []billing.BatchLine{{Account: a.Number, Method: billing.PayCash, Amount: 700}}); err != nil {
 		t.Fatal(err)
 	}
+	if v, err := db.ValidateBatch(ctx, b.ID); err != nil || !v.OK || len(v.Warnings) != 1 || v.Warnings[0].Field != "account" ||
+		!strings.Contains(v.Warnings[0].Message, "closed") {
+		t.Fatalf("validation %+v %v; want the closed account warned", v, err)
+	}
 	if _, err := db.PostBatch(ctx, b.ID, "clerk", now); err != nil {
 		t.Fatal(err)
 	}

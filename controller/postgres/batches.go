@@ -49,7 +49,7 @@ func batchTx(ctx context.Context, q querier, id int64, lock bool) (billing.Payme
 	}
 	rows, err := q.Query(ctx, `SELECT l.line_no, l.account_ref, l.method, l.amount, l.reference, l.payer, l.memo, l.apply_to,
 			coalesce(an.id, ae.id, ai.id, 0), coalesce(an.number, ae.number, ai.number, ''), coalesce(an.name, ae.name, ai.name, ''),
-			coalesce(an.currency, ae.currency, ai.currency, '')
+			coalesce(an.currency, ae.currency, ai.currency, ''), coalesce(an.status, ae.status, ai.status, '')
 		FROM payment_batch_lines l
 		LEFT JOIN accounts an ON an.number = l.account_ref
 		LEFT JOIN accounts ae ON ae.external_id = l.account_ref
@@ -60,7 +60,7 @@ func batchTx(ctx context.Context, q querier, id int64, lock bool) (billing.Payme
 	}
 	b.Lines, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.BatchLine, error) {
 		var l billing.BatchLine
-		err := r.Scan(&l.LineNo, &l.Account, &l.Method, &l.Amount, &l.Reference, &l.Payer, &l.Memo, &l.ApplyTo, &l.AccountID, &l.AccountNumber, &l.AccountName, &l.Currency)
+		err := r.Scan(&l.LineNo, &l.Account, &l.Method, &l.Amount, &l.Reference, &l.Payer, &l.Memo, &l.ApplyTo, &l.AccountID, &l.AccountNumber, &l.AccountName, &l.Currency, &l.AccountStatus)
 		return l, err
 	})
 	if b.Lines == nil {
