@@ -105,6 +105,11 @@ type AccountCloseRequest struct {
 	// allocation reads them.
 	Credits      []CloseCredit
 	OpenInvoices []OpenInvoice
+	// Histories are the services as the billing run bills them (terms
+	// history, pause, price versions), by service id: the days no invoice
+	// charged are charged as the billing run would have. A service
+	// without one is charged at its current plan and quantity.
+	Histories map[int64]ServiceHistory
 }
 
 // AccountClosePlan is what a close decides: one cancel plan per service
@@ -164,7 +169,12 @@ func PlanAccountClose(req AccountCloseRequest) (AccountClosePlan, error) {
 		if c.Service.Ref.AccountID != a.ID {
 			return AccountClosePlan{}, Errorf(EINVALID, "service %d belongs to account %d, not %d", c.Service.Ref.ID, c.Service.Ref.AccountID, a.ID)
 		}
-		charges, spans, err := uninvoicedLines(c.Service, a, today, anchorDay, anchorMonth)
+		h, ok := req.Histories[c.Service.Ref.ID]
+		if !ok {
+			h = ServiceHistory{Service: BillableService{ServiceID: c.Service.Ref.ID, Name: c.Service.Name, Plan: c.Service.Plan,
+				Quantity: c.Service.quantity(), Start: c.Service.Start, End: c.Service.End}, PauseFrom: c.Service.PauseFrom, PauseTo: c.Service.PauseTo}
+		}
+		charges, spans, err := uninvoicedLines(c.Service, h, a, today, anchorDay, anchorMonth, req.Type.Lifecycle.PauseHoldFee)
 		if err != nil {
 			return AccountClosePlan{}, err
 		}
@@ -283,59 +293,70 @@ func cmpInt64(a, b int64) int {
 }
 
 // uninvoicedLines charges the days of svc before the close day (and before
-// its end) that no invoice has charged and no pause holds, at its current
-// plan and quantity, prorated over their plan periods as the billing run
-// prorates them; it returns the lines and the coverage spans they add.
-func uninvoicedLines(svc LifecycleService, a Account, closed Date, anchorDay int, anchorMonth time.Month) ([]ProratedLine, []BilledSpan, error) {
+// its end) that no invoice has charged, as the billing run would have: per
+// account period, each run of days on the same terms at its price version
+// (h.BillableIn), a pause's days at the hold fee (none without one),
+// prorated over their plan periods. It returns the lines and the coverage
+// spans they add.
+func uninvoicedLines(svc LifecycleService, h ServiceHistory, a Account, closed Date, anchorDay int, anchorMonth time.Month, holdFee int64) ([]ProratedLine, []BilledSpan, error) {
 	end := closed
 	if !svc.End.IsZero() && svc.End.Before(end) {
 		end = svc.End
 	}
 	var gaps []Period
 	cursor := svc.Start
-	addGap := func(from, to Date) {
-		if to.After(end) {
-			to = end
-		}
-		if !from.Before(to) {
-			return
-		}
-		if !svc.PauseFrom.IsZero() && svc.PauseFrom.Before(to) && svc.PauseTo.After(from) {
-			if from.Before(svc.PauseFrom) {
-				gaps = append(gaps, Period{Start: from, End: svc.PauseFrom})
-			}
-			if svc.PauseTo.Before(to) {
-				gaps = append(gaps, Period{Start: svc.PauseTo, End: to})
-			}
-			return
-		}
-		gaps = append(gaps, Period{Start: from, End: to})
-	}
 	for _, s := range svc.Coverage {
-		if s.From.After(cursor) {
-			addGap(cursor, s.From)
+		if s.From.After(cursor) && cursor.Before(end) {
+			gaps = append(gaps, Period{Start: cursor, End: earlierDate(s.From, end)})
 		}
 		if s.To.After(cursor) {
 			cursor = s.To
 		}
 	}
-	addGap(cursor, end)
+	if cursor.Before(end) {
+		gaps = append(gaps, Period{Start: cursor, End: end})
+	}
 	var lines []ProratedLine
 	var spans []BilledSpan
 	label := fmt.Sprintf("Final invoice, account closed %s: ", shortDate(closed))
 	for _, g := range gaps {
-		bs := BillableService{ServiceID: svc.Ref.ID, Name: svc.Name, Plan: svc.Plan, Quantity: svc.quantity(), Start: g.Start, End: g.End}
-		ls, sps, _, err := recurringLines(bs, a, g, anchorDay, anchorMonth)
-		if err != nil {
-			return nil, nil, err
+		for ap := PeriodAt(g.Start, anchorDay, anchorMonth, IntervalMonthly); ap.Start.Before(g.End); ap = ap.Next(anchorDay, anchorMonth, IntervalMonthly) {
+			sub := Period{Start: laterDate(g.Start, ap.Start), End: earlierDate(g.End, ap.End)}
+			for _, bs := range h.BillableIn(ap, holdFee) {
+				bs.Start = laterDate(bs.Start, sub.Start)
+				if bs.End.IsZero() || bs.End.After(sub.End) {
+					bs.End = sub.End
+				}
+				if !bs.Start.Before(bs.End) {
+					continue
+				}
+				ls, sps, _, err := recurringLines(bs, a, sub, anchorDay, anchorMonth)
+				if err != nil {
+					return nil, nil, err
+				}
+				for i, l := range ls {
+					l.Description = label + l.Description + " (not invoiced before)"
+					lines = append(lines, ProratedLine{InvoiceLine: l, Period: sps[i].Period, FullAmount: sps[i].Price})
+				}
+				spans = append(spans, sps...)
+			}
 		}
-		for i, l := range ls {
-			l.Description = label + l.Description + " (not invoiced before)"
-			lines = append(lines, ProratedLine{InvoiceLine: l, Period: sps[i].Period, FullAmount: sps[i].Price})
-		}
-		spans = append(spans, sps...)
 	}
 	return lines, spans, nil
+}
+
+func earlierDate(a, b Date) Date {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func laterDate(a, b Date) Date {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // composeFinalInvoice builds the final invoice of an account closed on

@@ -38,6 +38,16 @@ func TestPlanAccountClose(t *testing.T) {
 	pausedPart := Prorate(5000, lcMarch27, mustDate("2027-03-01"), mustDate("2027-03-05")) + Prorate(5000, lcMarch27, mustDate("2027-03-08"), mustDate("2027-03-12"))
 	// May 12: April and May 1..11 never invoiced.
 	mayPart := 5000 + Prorate(5000, per("2027-05-01", "2027-06-01"), mustDate("2027-05-01"), mustDate("2027-05-12"))
+	// March not invoiced, Fiber 50 → Fiber 100 from Mar 6 (its terms
+	// history): Mar 1..5 at 50.00, Mar 6..11 at 80.00.
+	changed := closeRequest("2027-03-12", febOnly)
+	changed.Histories = map[int64]ServiceHistory{10: {Service: BillableService{ServiceID: 10, Name: "Home", Plan: lcFiber100, Start: febOnly.Start},
+		Terms: []TermsFrom{{Effective: febOnly.Start, Plan: lcFiber50, Quantity: 1}, {Effective: mustDate("2027-03-06"), Plan: lcFiber100, Quantity: 1}}}}
+	changedPart := Prorate(5000, lcMarch27, mustDate("2027-03-01"), mustDate("2027-03-06")) + Prorate(8000, lcMarch27, mustDate("2027-03-06"), mustDate("2027-03-12"))
+	// The pause with a hold fee of 10.00 a month: its days at the fee.
+	holdFee := closeRequest("2027-03-12", paused)
+	holdFee.Type.Lifecycle.PauseHoldFee = 1000
+	holdPart := pausedPart + Prorate(1000, lcMarch27, mustDate("2027-03-05"), mustDate("2027-03-08"))
 	withCharge := closeRequest("2027-03-12", first)
 	withCharge.Charges = []OneTimeCharge{{ID: 77, AccountID: 42, Description: "Router", Amount: 1500, ChargeDate: mustDate("2027-03-02")}}
 	cases := []struct {
@@ -55,6 +65,8 @@ func TestPlanAccountClose(t *testing.T) {
 		{"nothing invoiced after the close, nothing before it uninvoiced", closeRequest("2027-04-01", first), 1, 0, 0, 0},
 		{"March not invoiced: its days before the close charged", closeRequest("2027-03-12", febOnly), 1, marchPart, 0, marchPart},
 		{"a planned pause's days are not charged", closeRequest("2027-03-12", paused), 1, pausedPart, 0, pausedPart},
+		{"a plan change in the days not invoiced", changed, 1, changedPart, 0, changedPart},
+		{"a pause's days at the hold fee", holdFee, 1, holdPart, 0, holdPart},
 		{"a month and a half not invoiced", closeRequest("2027-05-12", first), 1, mayPart, 0, mayPart},
 		{"one charged, one credited", closeRequest("2027-03-12", first, febOnly), 2, marchPart, 3226, marchPart - 3226},
 		{"a pending one-time charge is taken", withCharge, 1, 0, 3226, 1500 - 3226},
@@ -91,8 +103,8 @@ func TestPlanAccountClose(t *testing.T) {
 				}
 				cursor := svc.Start
 				for _, s := range c.Coverage {
-					if s.From == svc.PauseFrom && !svc.PauseFrom.IsZero() {
-						t.Fatalf("cancel %d: the pause's days are covered: %+v", i, c.Coverage)
+					if s.From == svc.PauseFrom && !svc.PauseFrom.IsZero() && !s.Hold {
+						t.Fatalf("cancel %d: the pause's days are covered by the plan: %+v", i, c.Coverage)
 					}
 					if s.From != cursor && s.From != svc.PauseTo {
 						t.Fatalf("cancel %d: coverage %+v has a gap or overlap at %s", i, c.Coverage, cursor)

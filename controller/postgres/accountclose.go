@@ -68,6 +68,16 @@ func (db *DB) CloseAccount(ctx context.Context, id, ifVersion int64, req billing
 		if err := readCloseInputs(ctx, tx, &req); err != nil {
 			return err
 		}
+		// The services as the billing run bills them: terms history,
+		// pause, price versions.
+		d := &billingData{services: map[int64][]billing.ServiceHistory{}}
+		if err := d.loadServices(ctx, tx, a.AccountTypeID, id, id); err != nil {
+			return err
+		}
+		req.Histories = map[int64]billing.ServiceHistory{}
+		for _, h := range d.services[id] {
+			req.Histories[h.Service.ServiceID] = h
+		}
 		if plan, err = billing.PlanAccountClose(req); err != nil {
 			return err
 		}
