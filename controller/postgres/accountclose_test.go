@@ -298,6 +298,14 @@ func TestPaymentsToAClosedAccountPostAsCreditWithAWarning(t *testing.T) {
 	}
 	check("gateway charge", *at.PaymentID, 300)
 
+	// Autopay never charges a closed account, though March is open.
+	if _, err := db.Pool.Exec(ctx, `UPDATE accounts SET autopay = true, autopay_since = '2027-01-01' WHERE id = $1`, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if cs, err := db.AutopayCandidates(ctx, f.typ.ID, billing.NewDate(2027, 6, 1)); err != nil || len(cs) != 0 {
+		t.Fatalf("autopay candidates of a closed account: %+v %v", cs, err)
+	}
+
 	if inv := invoiceFor(t, db, a.ID, billing.NewDate(2027, 3, 1)); inv.Paid != 0 || inv.Status != billing.InvoiceOpen {
 		t.Fatalf("March's invoice took a payment to the closed account: %+v", inv)
 	}
