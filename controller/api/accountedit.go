@@ -43,6 +43,9 @@ type accountEditResult struct {
 	// Consequences say what the edit causes besides its fields (a new
 	// account type applies from the next period, …).
 	Consequences []billing.Consequence `json:"consequences"`
+	// BillingDayChange previews, when the edit moves the billing day, the
+	// lines the next invoice charges for the transitional period.
+	BillingDayChange *billing.LifecyclePlan `json:"billing_day_change,omitempty"`
 }
 
 // editedAccount is the answer to an edit with the account's new version
@@ -98,7 +101,7 @@ func (s *Server) registerAccountEdits(store AccountEditor) {
 		if err != nil {
 			return nil, s.toHTTPError("edit-account", err)
 		}
-		res := accountEditResult{Account: plan.Account, Changed: plan.Changed, Consequences: plan.Consequences}
+		res := accountEditResult{Account: plan.Account, Changed: plan.Changed, Consequences: plan.Consequences, BillingDayChange: plan.BillingDayChange}
 		if res.Consequences == nil {
 			res.Consequences = []billing.Consequence{}
 		}

@@ -186,6 +186,12 @@ type AccountEditInput struct {
 	Edit      AccountEdit
 	Actor     string
 	At        time.Time
+	// LastInvoiced is the account's last invoiced (regular) period and
+	// Services its billed services: what a billing-day change's preview
+	// ([PlanBillingDayChange]) is decided on. Read when the edit names
+	// billing_day.
+	LastInvoiced Period
+	Services     []LifecycleService
 }
 
 // AccountEditPlan is the decided edit: the account after it, the audit
@@ -199,6 +205,10 @@ type AccountEditPlan struct {
 	Changed      bool
 	Audit        AuditEntry
 	Consequences []Consequence
+	// BillingDayChange previews what the next invoice charges for the
+	// transitional period when the edit moves the billing day (nil
+	// otherwise).
+	BillingDayChange *LifecyclePlan
 }
 
 // StaleVersionError is the error of an edit sent with a version that is
@@ -273,6 +283,7 @@ func PlanAccountEdit(in AccountEditInput) (AccountEditPlan, error) {
 		return AccountEditPlan{}, Errorf(EINVALID, "exemption_certificate is required while tax_exempt is true (the reference of the certificate on file)")
 	}
 	var cons []Consequence
+	var billingDay *LifecyclePlan
 	newType := in.Type
 	if e.AccountTypeID != nil && *e.AccountTypeID != cur.AccountTypeID {
 		if in.NewType.ID != *e.AccountTypeID {
@@ -299,9 +310,15 @@ func PlanAccountEdit(in AccountEditInput) (AccountEditPlan, error) {
 		set("billing_day", cur.BillingDay, *e.BillingDay, func() { next.BillingDay = *e.BillingDay })
 		oldDay, _ := AccountAnchor(newType, cur)
 		if newDay, _ := AccountAnchor(newType, next); newType.BillingMode == BillingFixedDay && newDay != oldDay {
+			preview, err := PlanBillingDayChange(BillingDayRequest{Context: LifecycleContext{Account: cur, Type: newType, Now: in.At,
+				Actor: in.Actor, Reason: e.Reason}, NewDay: newDay, LastInvoiced: in.LastInvoiced, Services: in.Services})
+			if err != nil {
+				return AccountEditPlan{}, err
+			}
+			billingDay = &preview
 			cons = append(cons, Consequence{Kind: ConsequenceBillingDayNextPeriod, Field: "billing_day", Message: fmt.Sprintf(
-				"billing day %d → %d: periods already invoiced stay; the next invoice covers the days from the end of the last invoiced period to the next day %d, each service prorated (a transitional period, its lines saying so), and periods start on day %d from then — no day is charged twice",
-				oldDay, newDay, newDay, newDay)})
+				"billing day %d → %d: periods already invoiced stay; the next invoice covers the days from the end of the last invoiced period to the next day %d, each service prorated (a transitional period, its lines saying so), and periods start on day %d from then — no day is charged twice. %s",
+				oldDay, newDay, newDay, newDay, strings.Join(preview.Why, "; "))})
 		}
 	}
 	if next.BillingDay != 0 && newType.BillingMode != BillingFixedDay {
@@ -314,7 +331,7 @@ func PlanAccountEdit(in AccountEditInput) (AccountEditPlan, error) {
 		}
 		return AccountEditPlan{}, Errorf(EINVALID, "%s: delivery %q needs an email", field, next.Delivery)
 	}
-	plan := AccountEditPlan{Account: next, Consequences: cons}
+	plan := AccountEditPlan{Account: next, Consequences: cons, BillingDayChange: billingDay}
 	if len(after) == 0 {
 		return plan, nil
 	}

@@ -146,7 +146,8 @@ func TestAccountEditTypeAndBillingDay(t *testing.T) {
 
 // TestBillingDayChangeIsInvoicedByTheBillingRun: the lifecycle fixture's
 // account (day 1, March invoiced, Fiber 50) moves to day 15 on Mar 10.
-// The billing run of Mar 27 invoices the transitional period Apr 1..14 —
+// The edit previews, and the billing run of Mar 27 invoices, the
+// transitional period Apr 1..14 —
 // 14 of the 31 days of Mar 15..Apr 14, 22.58, its line saying so — and the
 // run of Apr 10 the full period Apr 15..May 14; the service's coverage
 // runs on from March without a gap or an overlap.
@@ -157,8 +158,9 @@ func TestBillingDayChangeIsInvoicedByTheBillingRun(t *testing.T) {
 	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{})
 	day := 15
 	plan, err := db.EditAccount(ctx, f.account.ID, f.account.Version, billing.AccountEdit{BillingDay: &day}, "staff:ana", chicagoNoon(billing.NewDate(2027, 3, 10)))
-	if err != nil || len(plan.Consequences) != 1 || plan.Consequences[0].Kind != billing.ConsequenceBillingDayNextPeriod {
-		t.Fatalf("edit: %+v %v", plan, err)
+	if err != nil || len(plan.Consequences) != 1 || plan.Consequences[0].Kind != billing.ConsequenceBillingDayNextPeriod ||
+		plan.BillingDayChange == nil || plan.BillingDayChange.Net != 2258 {
+		t.Fatalf("edit: %+v %v; want the preview of 22.58", plan, err)
 	}
 	runBilling(t, db, f.typ.ID, billing.NewDate(2027, 3, 27), 10)
 	transitional := invoiceFor(t, db, f.account.ID, billing.NewDate(2027, 4, 1))
