@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -179,22 +180,21 @@ func PlanAccountClose(req AccountCloseRequest) (AccountClosePlan, error) {
 			return AccountClosePlan{}, err
 		}
 		c.Service.Coverage = addCoverage(c.Service.Coverage, spans...)
-		c.Date, c.EndOfPeriod, c.OtherServicesBilled = today, false, false
+		c.Date, c.EndOfPeriod, c.OtherServicesBilled, c.OnCloseInvoice = today, false, false, true
 		p, err := PlanCancel(c)
 		if err != nil {
 			return AccountClosePlan{}, err
 		}
-		for _, l := range charges {
-			plan.Charged += l.Amount
-		}
+		plan.Charged += sumLines(charges)
 		plan.Credited -= p.Net
 		p.Lines = append(charges, p.Lines...)
 		p.Net = 0
 		for _, l := range p.Lines {
 			p.Net += l.Amount
 		}
-		p.Invoicing, p.AccountCredit = InvoiceOnClose, 0
-		p.Why = append(p.Why, "its lines are on the account's final invoice (the account is closed)")
+		if len(charges) > 0 {
+			p.Why = append(p.Why, fmt.Sprintf("%s for days before the close no invoice had charged goes on the account's final invoice", FormatAmount(sumLines(charges), a.Currency)))
+		}
 		lines = append(lines, p.Lines...)
 		plan.Cancels = append(plan.Cancels, p)
 	}
@@ -257,7 +257,7 @@ func (plan *AccountClosePlan) planRefunds(req AccountCloseRequest, invoices []Op
 	}
 	budget := credit
 	byNewest := slices.Clone(req.Credits)
-	slices.SortFunc(byNewest, func(x, y CloseCredit) int { return cmpInt64(y.PaymentID, x.PaymentID) })
+	slices.SortFunc(byNewest, func(x, y CloseCredit) int { return cmp.Compare(y.PaymentID, x.PaymentID) })
 	for _, cr := range byNewest {
 		left := min(cr.Amount-applied[cr.PaymentID], budget)
 		if left <= 0 {
@@ -282,14 +282,11 @@ func (plan *AccountClosePlan) planRefunds(req AccountCloseRequest, invoices []Op
 	}
 }
 
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+func sumLines(lines []ProratedLine) (sum int64) {
+	for _, l := range lines {
+		sum += l.Amount
 	}
-	return 0
+	return sum
 }
 
 // uninvoicedLines charges the days of svc before the close day (and before
