@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/charge"
 )
 
 // AccountCloser is what closing and reopening an account need from
@@ -21,10 +24,13 @@ type AccountCloser interface {
 	// CloseAccount decides (billing.PlanAccountClose) and applies a close
 	// in one transaction: every billed service cancelled from today, the
 	// account closed at a new version, its status history and audit rows.
+	// It issues the final invoice and, with RefundCredit, refunds the
+	// credit left: manual payments' refunds completed, gateway payments'
+	// reserved (pending, with their IdempotencyKey) for the caller to send.
 	// req carries RefundCredit, Now, Actor and Reason.
 	// Errors: ENOTFOUND for an unknown account; EPRECONDITION for a stale
-	// ifVersion; EINVALID naming the field (already closed, refund_credit,
-	// days or charges not yet invoiced, …). Nothing written on error.
+	// ifVersion; EINVALID naming the field (already closed, …). Nothing
+	// written on error.
 	CloseAccount(ctx context.Context, id, ifVersion int64, req billing.AccountCloseRequest) (billing.AccountClosePlan, error)
 	// ReopenAccount sets a closed account current again (its services
 	// stay cancelled), with status history and audit rows.
@@ -34,7 +40,7 @@ type AccountCloser interface {
 }
 
 type accountCloseBody struct {
-	RefundCredit bool   `json:"refund_credit,omitempty" doc:"Refund the credit left after the close. Not supported yet (422): the credit is kept on the closed account."`
+	RefundCredit bool   `json:"refund_credit,omitempty" doc:"Refund the credit left after the final invoice, out of the payments' unapplied credit (newest payment first): a card/ACH payment's refund goes back through its gateway, any other is recorded as a completed manual refund (paid back by hand). false (the default) keeps the credit on the closed account."`
 	Reason       string `json:"reason,omitempty" maxLength:"500" doc:"Why, for the audit log."`
 }
 
@@ -58,11 +64,14 @@ const accountCloseDoc = " Idempotency-Key is required; If-Match must carry the a
 
 func (s *Server) registerAccountClose(store AccountCloser) {
 	o := described(op("close-account", http.MethodPost, "/api/v1/accounts/{id}/close", "Close an account", RoleBilling, "accounts"),
-		"Billing staff close an account: every service still billed is cancelled from today (invoiced days from then on "+
-			"credited to the account; at its POP kept suspended or removed as the type's on_cancel says), and the account "+
-			"becomes closed: read-only with its history, never billed or swept again; its remaining credit is kept (a "+
-			"payment that arrives later posts as credit with a warning). Refused while a service has days before today "+
-			"that no invoice charged or one-time charges wait for an invoice: run billing first."+accountCloseDoc)
+		"Billing staff close an account: every service still billed is cancelled from today (at its POP kept suspended or "+
+			"removed as the type's on_cancel says), and a final invoice (kind final) charges the days before today that no "+
+			"invoice charged, credits the invoiced days from today on and takes the one-time charges left — never a day twice; "+
+			"a final invoice of zero or less is paid as issued. The credit left is kept on the account, or with refund_credit "+
+			"refunded out of the payments' unapplied credit (plan.refunds: a gateway payment's refund is sent to the gateway "+
+			"after the close commits — pending until it confirms, settled by the refund recovery job if it cannot be reached; "+
+			"any other is recorded completed). The account becomes closed: read-only with its history, never billed or swept "+
+			"again; a payment that arrives later posts as credit with a warning."+accountCloseDoc)
 	o.Errors = append(o.Errors, http.StatusNotFound, http.StatusPreconditionFailed, http.StatusPreconditionRequired)
 	huma.Register(s.api, o, func(ctx context.Context, in *struct {
 		IDPath
@@ -70,8 +79,12 @@ func (s *Server) registerAccountClose(store AccountCloser) {
 		Body    accountCloseBody
 	}) (*accountLifecycleOutput[billing.AccountClosePlan], error) {
 		return accountLifecycle(ctx, s, store, "close-account", in.ID, in.IfMatch, func(v int64) (billing.AccountClosePlan, error) {
-			return store.CloseAccount(ctx, in.ID, v, billing.AccountCloseRequest{RefundCredit: in.Body.RefundCredit,
+			plan, err := store.CloseAccount(ctx, in.ID, v, billing.AccountCloseRequest{RefundCredit: in.Body.RefundCredit,
 				Now: s.clock.Now(), Actor: actor(ctx), Reason: strings.TrimSpace(in.Body.Reason)})
+			if err == nil {
+				s.sendCloseRefunds(ctx, &plan)
+			}
+			return plan, err
 		})
 	})
 
@@ -111,4 +124,36 @@ func accountLifecycle[P any](ctx context.Context, s *Server, store AccountCloser
 	out := &accountLifecycleOutput[P]{ETag: etag(a.Version)}
 	out.Body.Account, out.Body.Plan = a, plan
 	return out, nil
+}
+
+// sendCloseRefunds sends the gateway refunds a close reserved, each with
+// its key (the charge service resumes the reserved refund), and records
+// the outcome in the plan. A refund the gateway could not settle stays
+// pending for the refund recovery job; one it refused is released (the
+// credit stays on the account). The close itself stands either way.
+func (s *Server) sendCloseRefunds(ctx context.Context, plan *billing.AccountClosePlan) {
+	for i := range plan.Refunds {
+		r := &plan.Refunds[i]
+		if !r.Gateway || r.Status != billing.RefundPending {
+			continue
+		}
+		if s.charger == nil {
+			plan.Why = append(plan.Why, fmt.Sprintf("refund %d of payment %d stays pending: no payment gateway is configured here; the refund recovery job settles it (GET /api/v1/refunds?payment_id=%d)", r.RefundID, r.PaymentID, r.PaymentID))
+			continue
+		}
+		out, err := s.charger.Refund(ctx, billing.RefundRequest{PaymentID: r.PaymentID, Amount: r.Amount, Memo: r.Memo, IdempotencyKey: r.IdempotencyKey}, actor(ctx))
+		switch {
+		case err == nil:
+			r.Status = out.Status
+		case errors.Is(err, charge.ErrRefundUnsettled):
+			s.log.Warn("close refund left pending", "payment_id", r.PaymentID, "refund_id", r.RefundID, "err", err)
+			plan.Why = append(plan.Why, fmt.Sprintf("refund %d of payment %d stays pending: %s", r.RefundID, r.PaymentID, billing.ErrorMessage(err)))
+		default:
+			r.Status = billing.RefundReleased
+			plan.Refunded -= r.Amount
+			plan.CreditKept += r.Amount
+			s.log.Warn("close refund refused by the gateway", "payment_id", r.PaymentID, "refund_id", r.RefundID, "err", err)
+			plan.Why = append(plan.Why, fmt.Sprintf("refund %d of payment %d was not made (%s): its credit stays on the closed account", r.RefundID, r.PaymentID, billing.ErrorMessage(err)))
+		}
+	}
 }

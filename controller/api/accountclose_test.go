@@ -7,9 +7,11 @@ import (
 )
 
 // TestCloseAndReopenAccount: close needs If-Match (428), refuses a stale
-// one (412 with the current ETag) and refund_credit (422); billing staff
-// close the account (its service cancelled, the account closed at version
-// 2), a replay answers the same; only an admin reopens it.
+// one (412 with the current ETag); billing staff close the account with
+// refund_credit (its service cancelled, a final invoice crediting the
+// month's days from today, the unapplied cash refunded by hand, the
+// account closed at version 2), a replay answers the same; only an admin
+// reopens it.
 func TestCloseAndReopenAccount(t *testing.T) {
 	t.Parallel()
 	e, _ := lifecycleEnv(t)
@@ -19,8 +21,9 @@ func TestCloseAndReopenAccount(t *testing.T) {
 	if r := e.lifecycle("/api/v1/accounts/1/close", "k1", `"9"`, `{}`); r.status != 412 || r.header.Get("ETag") != `"1"` {
 		t.Fatalf("stale: %d ETag %q %s", r.status, r.header.Get("ETag"), r.body)
 	}
-	if r := e.lifecycle("/api/v1/accounts/1/close", "k2", `"1"`, `{"refund_credit":true}`); r.status != 422 || !strings.Contains(string(r.body), "refund_credit") {
-		t.Fatalf("refund: %d %s", r.status, r.body)
+	// 90.00 in cash pays the month's 50.00: 40.00 is unapplied credit.
+	if r := e.do("POST", "/api/v1/accounts/1/payments", billingToken, "pay-1", `{"method":"cash","amount":9000}`); r.status != 200 {
+		t.Fatalf("payment: %d %s", r.status, r.body)
 	}
 	var answer struct {
 		Account struct {
@@ -28,15 +31,35 @@ func TestCloseAndReopenAccount(t *testing.T) {
 			Version int64
 		}
 		Plan struct {
-			Cancels []struct{ Kind string }
+			Cancels      []struct{ Kind string }
+			FinalInvoice *struct {
+				Kind  string
+				Total int64
+			} `json:"final_invoice"`
+			Refunds []struct {
+				PaymentID int64 `json:"payment_id"`
+				Amount    int64
+				Gateway   bool
+				Status    string
+			}
+			CreditKept int64 `json:"credit_kept"`
+			Credited   int64
 		}
 	}
-	r := e.lifecycle("/api/v1/accounts/1/close", "k3", `"1"`, `{"reason":"moving away"}`)
+	body := `{"reason":"moving away","refund_credit":true}`
+	r := e.lifecycle("/api/v1/accounts/1/close", "k3", `"1"`, body)
 	if err := json.Unmarshal(r.body, &answer); r.status != 200 || err != nil || answer.Account.Status != "closed" || answer.Account.Version != 2 ||
 		len(answer.Plan.Cancels) != 1 || answer.Plan.Cancels[0].Kind != "cancel" || r.header.Get("ETag") != `"2"` {
 		t.Fatalf("close: %d %v %s", r.status, err, r.body)
 	}
-	if again := e.lifecycle("/api/v1/accounts/1/close", "k3", `"1"`, `{"reason":"moving away"}`); again.status != 200 || string(again.body) != string(r.body) {
+	// The final invoice credits the month's days from today on; the 40.00
+	// of unapplied cash is refunded by hand, the credit of the days kept.
+	p := answer.Plan
+	if p.FinalInvoice == nil || p.FinalInvoice.Kind != "final" || p.FinalInvoice.Total != -p.Credited || p.Credited <= 0 ||
+		len(p.Refunds) != 1 || p.Refunds[0].Amount != 4000 || p.Refunds[0].Gateway || p.Refunds[0].Status != "completed" || p.CreditKept != p.Credited {
+		t.Fatalf("close plan: %s", r.body)
+	}
+	if again := e.lifecycle("/api/v1/accounts/1/close", "k3", `"1"`, body); again.status != 200 || string(again.body) != string(r.body) {
 		t.Fatalf("replay: %d %s", again.status, again.body)
 	}
 	if r := e.do("GET", "/api/v1/services/1", readerToken, "", ""); !strings.Contains(string(r.body), `"end_date"`) {

@@ -43,6 +43,9 @@ type accountEditResult struct {
 	// Consequences say what the edit causes besides its fields (a new
 	// account type applies from the next period, …).
 	Consequences []billing.Consequence `json:"consequences"`
+	// BillingDayChange previews, when the edit moves the billing day, the
+	// lines the next invoice charges for the transitional period.
+	BillingDayChange *billing.LifecyclePlan `json:"billing_day_change,omitempty"`
 }
 
 // editedAccount is the answer to an edit with the account's new version
@@ -74,7 +77,9 @@ func (s *Server) registerAccountEdits(store AccountEditor) {
 			"current with 412, whose ETag header and detail give the current version (read again and repeat the change; "+
 			"concurrent edits never lose an update). Every change is kept in the audit log (who, when, before and after, "+
 			"reason). A new account type's rules apply from the next billing period, and a billing-day override (fixed_day "+
-			"types only) is stored without moving the periods yet; the response's consequences say so. 422 names the bad "+
+			"types only) moves the periods from the end of the last invoiced period: the next invoice covers the days up to the "+
+			"first start on the new day, each service prorated (a transitional period, its lines saying so; no day charged "+
+			"twice); the response's consequences say so. 422 names the bad "+
 			"field; nothing is written.")
 	o.Errors = append(o.Errors, http.StatusNotFound, http.StatusPreconditionFailed, http.StatusPreconditionRequired)
 	huma.Register(s.api, o, func(ctx context.Context, in *struct {
@@ -96,7 +101,7 @@ func (s *Server) registerAccountEdits(store AccountEditor) {
 		if err != nil {
 			return nil, s.toHTTPError("edit-account", err)
 		}
-		res := accountEditResult{Account: plan.Account, Changed: plan.Changed, Consequences: plan.Consequences}
+		res := accountEditResult{Account: plan.Account, Changed: plan.Changed, Consequences: plan.Consequences, BillingDayChange: plan.BillingDayChange}
 		if res.Consequences == nil {
 			res.Consequences = []billing.Consequence{}
 		}

@@ -71,8 +71,10 @@ type Account struct {
 	// CompanyName is the subscriber's company ("" for a person).
 	CompanyName string `json:"company_name"`
 	// BillingDay overrides a fixed-day account type's billing day for this
-	// account (0 = the type's). Stored by an edit; periods follow it only
-	// once the prorated billing-day change applies it.
+	// account (0 = the type's). Periods follow it from the end of the last
+	// invoiced period: the billing run invoices the days up to the first
+	// period start on the new day as a transitional period, prorated
+	// ([PlanBillingDayChange] previews it), so no day is charged twice.
 	BillingDay int `json:"billing_day,omitempty"`
 	// Version counts the account's edits (from 1): its ETag; an edit names
 	// the version it read (If-Match).
@@ -266,7 +268,8 @@ func (c *OneTimeCharge) Validate() error {
 }
 
 // AccountAnchor returns the anchor of an account's billing periods for
-// [PeriodAt]: in fixed_day mode the account type's billing day and January;
+// [PeriodAt]: in fixed_day mode the account's billing day (its override,
+// Account.BillingDay) or else the account type's, and January;
 // in anniversary mode the day and month of the account's anchor date (its
 // AnchorDate, or if zero its creation date in the account type's zone).
 // It never fails: an unusable zone counts as UTC, a missing billing day as
@@ -274,7 +277,11 @@ func (c *OneTimeCharge) Validate() error {
 // January 1.
 func AccountAnchor(t AccountType, a Account) (anchorDay int, anchorMonth time.Month) {
 	if t.BillingMode == BillingFixedDay {
-		return min(max(t.BillingDay, 1), 31), time.January
+		day := t.BillingDay
+		if a.BillingDay > 0 {
+			day = a.BillingDay
+		}
+		return min(max(day, 1), 31), time.January
 	}
 	d := accountAnchorDate(t, a)
 	if d.IsZero() {

@@ -1,16 +1,26 @@
 package billing
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"time"
 )
 
 // Closing and reopening an account. A close cancels every service still
 // billed from the close day (each by [PlanCancel]: invoiced days from then
-// on are credited, enforcement follows the type's on_cancel), sets the
-// account's status to closed — read-only, never billed or swept again, its
-// history kept — and keeps its remaining credit on the account. A reopen
-// (admin) sets the status back to current; its services stay cancelled.
+// on are credited, enforcement follows the type's on_cancel) and issues the
+// account's final invoice: the days before the close that no invoice has
+// charged (at each service's current plan and quantity, prorated like the
+// billing run), the credits of invoiced days from the close on, and the
+// one-time charges no invoice has taken — each day once, whatever was
+// invoiced before. The account's status becomes closed — read-only, never
+// billed or swept again, its history kept. The credit left after the final
+// invoice is kept on the account, or refunded when staff ask: out of the
+// payments' unapplied credit, newest payment first, through the refund
+// machinery (a card/ACH payment's refund goes back through its gateway,
+// any other is recorded as a completed manual refund). A reopen (admin)
+// sets the status back to current; its services stay cancelled.
 
 // Account lifecycle kinds (audit actions).
 const (
@@ -25,10 +35,53 @@ const (
 	StatusCauseReopened = "reopened"
 )
 
+// InvoiceOnClose: a cancel that is part of an account close has its lines
+// on the close's final invoice ([AccountClosePlan].FinalInvoice); the
+// store writes nothing else for them.
+const InvoiceOnClose ChangeInvoicing = "close_invoice"
+
+// InvoiceClosing is the kind of an account's final invoice, issued by its
+// close.
+const InvoiceClosing InvoiceKind = "final"
+
+// CloseCredit is a posted payment's unapplied credit before the close:
+// Amount is what is neither allocated, refunded nor reserved by a refund
+// in progress.
+type CloseCredit struct {
+	PaymentID int64         `json:"payment_id"`
+	Amount    int64         `json:"amount"`
+	Method    PaymentMethod `json:"method"`
+	// Gateway is set for a payment taken through a payment gateway: its
+	// money goes back through the gateway.
+	Gateway bool `json:"gateway"`
+}
+
+// CloseRefund is a refund a close makes of a payment's unapplied credit.
+type CloseRefund struct {
+	PaymentID int64         `json:"payment_id"`
+	Amount    int64         `json:"amount"`
+	Method    PaymentMethod `json:"method"`
+	// Gateway: the refund is reserved in the close's transaction and sent
+	// to the gateway when it has committed (as POST
+	// /api/v1/payments/{id}/refund does); otherwise it is recorded
+	// completed in the close's transaction (a check, cash, wire, money
+	// order or other payment paid back by hand).
+	Gateway bool   `json:"gateway"`
+	Memo    string `json:"memo"`
+	// RefundID and Status are the refund's once the store has written it
+	// (a gateway refund is pending until the gateway confirms it).
+	RefundID int64        `json:"refund_id,omitempty"`
+	Status   RefundStatus `json:"status,omitempty"`
+	// IdempotencyKey is the gateway refund's key, set by the store: the
+	// gateway is called with it, and a retry resumes the same refund.
+	IdempotencyKey string `json:"-"`
+}
+
 // AccountCloseRequest asks to close an account. The store fills Services
 // with one [CancelRequest] per service still billed on the close day (its
-// Context and Service read under locks); Date, EndOfPeriod and
-// OtherServicesBilled are set here.
+// Context and Service read under locks), Charges, TaxRates, Balance,
+// Credits and OpenInvoices; Date, EndOfPeriod and OtherServicesBilled of
+// each cancel are set here.
 type AccountCloseRequest struct {
 	Account   Account
 	Type      AccountType
@@ -36,43 +89,66 @@ type AccountCloseRequest struct {
 	Now       time.Time
 	Actor     string
 	Reason    string
-	// RefundCredit asks to refund the credit left after the close; false
-	// keeps it on the closed account.
+	// RefundCredit asks to refund the credit left after the final
+	// invoice; false keeps it on the closed account.
 	RefundCredit bool
 	Services     []CancelRequest
-	// PendingCharges counts the account's one-time charges no invoice has
-	// taken yet (a closed account has no next invoice to take them).
-	PendingCharges int
+	// Charges are the account's one-time charges no invoice has taken
+	// yet: the final invoice takes them.
+	Charges []OneTimeCharge
+	// TaxRates are the rates of the account's jurisdiction.
+	TaxRates []TaxRate
+	// Balance is the account's receivable balance before the close
+	// (negative: credit).
+	Balance int64
+	// Credits are the account's payments with unapplied credit, and
+	// OpenInvoices what its open invoices still owe (oldest due first), as
+	// allocation reads them.
+	Credits      []CloseCredit
+	OpenInvoices []OpenInvoice
+	// Histories are the services as the billing run bills them (terms
+	// history, pause, price versions), by service id: the days no invoice
+	// charged are charged as the billing run would have. A service
+	// without one is charged at its current plan and quantity.
+	Histories map[int64]ServiceHistory
 }
 
 // AccountClosePlan is what a close decides: one cancel plan per service
-// (applied as [PlanCancel] plans are), the account's status change and
-// new version, and its audit entry.
+// (applied as [PlanCancel] plans are, their lines on the final invoice),
+// the final invoice, the refunds, the account's status change and new
+// version, and its audit entry.
 type AccountClosePlan struct {
-	AccountID    int64           `json:"account_id"`
-	Closed       Date            `json:"closed"`
-	Version      int64           `json:"version"`
-	FromStatus   AccountStatus   `json:"from_status"`
-	Cancels      []LifecyclePlan `json:"cancels"`
-	RefundCredit bool            `json:"refund_credit"`
-	// Credited is the sum of the cancels' account credits (minor units).
-	Credited int64          `json:"credited"`
-	Why      []string       `json:"why"`
-	Audit    LifecycleAudit `json:"audit"`
+	AccountID  int64           `json:"account_id"`
+	Closed     Date            `json:"closed"`
+	Version    int64           `json:"version"`
+	FromStatus AccountStatus   `json:"from_status"`
+	Cancels    []LifecyclePlan `json:"cancels"`
+	// FinalInvoice is the account's final invoice (nil when nothing is
+	// left to invoice or credit). A final invoice of zero or less is paid
+	// as issued: nothing is owed on it.
+	FinalInvoice *Invoice `json:"final_invoice,omitempty"`
+	RefundCredit bool     `json:"refund_credit"`
+	// Charged is the sum of the final invoice's charges for days before
+	// the close no invoice had charged; Credited the sum of its credits
+	// for invoiced days from the close on (minor units, positive).
+	Charged  int64 `json:"charged"`
+	Credited int64 `json:"credited"`
+	// Refunds are made with refund_credit; Refunded is their sum.
+	Refunds  []CloseRefund `json:"refunds"`
+	Refunded int64         `json:"refunded"`
+	// CreditKept is the credit left on the closed account after the final
+	// invoice and the refunds.
+	CreditKept int64          `json:"credit_kept"`
+	Why        []string       `json:"why"`
+	Audit      LifecycleAudit `json:"audit"`
 }
-
-// refundOnCloseRefusal is the refusal of refund_credit: the credit left
-// on a closed account stays there (refund a payment with its own refund).
-const refundOnCloseRefusal = "refund_credit: refunding the remaining credit as part of a close is not supported yet; close with refund_credit false (the credit stays on the closed account) and refund a payment with POST /api/v1/payments/{id}/refund"
 
 // PlanAccountClose decides the close of an account on its local today.
 //
 // Errors: EPRECONDITION when IfVersion is not the account's version;
-// EINVALID naming the field: the account is already closed; refund_credit
-// (not supported yet: nothing is written); the account has one-time charges
-// no invoice has taken, or a service has days before the close that no
-// invoice has charged (run billing first: a closed account is never billed
-// again); any refusal of PlanCancel.
+// EINVALID naming the field: the account is already closed; a service of
+// another account; any refusal of PlanCancel or of composing the final
+// invoice (a broken tax rate, an amount overflow).
 func PlanAccountClose(req AccountCloseRequest) (AccountClosePlan, error) {
 	a := req.Account
 	if req.IfVersion != a.Version {
@@ -81,44 +157,264 @@ func PlanAccountClose(req AccountCloseRequest) (AccountClosePlan, error) {
 	if a.Status == AccountClosed {
 		return AccountClosePlan{}, Errorf(EINVALID, "account %d is already closed", a.ID)
 	}
-	if req.RefundCredit {
-		return AccountClosePlan{}, Errorf(EINVALID, "%s", refundOnCloseRefusal)
-	}
-	if req.PendingCharges > 0 {
-		return AccountClosePlan{}, Errorf(EINVALID, "account %d has %d one-time charges no invoice has taken yet: run billing for it before closing it (a closed account is never billed again)", a.ID, req.PendingCharges)
-	}
 	loc, err := req.Type.Location()
 	if err != nil {
 		return AccountClosePlan{}, err
 	}
 	today := DateIn(req.Now, loc)
-	plan := AccountClosePlan{AccountID: a.ID, Closed: today, Version: a.Version + 1, FromStatus: a.Status, Cancels: []LifecyclePlan{}}
+	anchorDay, anchorMonth := AccountAnchor(req.Type, a)
+	plan := AccountClosePlan{AccountID: a.ID, Closed: today, Version: a.Version + 1, FromStatus: a.Status,
+		Cancels: []LifecyclePlan{}, RefundCredit: req.RefundCredit, Refunds: []CloseRefund{}}
+	var lines []ProratedLine
 	for _, c := range req.Services {
 		if c.Service.Ref.AccountID != a.ID {
 			return AccountClosePlan{}, Errorf(EINVALID, "service %d belongs to account %d, not %d", c.Service.Ref.ID, c.Service.Ref.AccountID, a.ID)
 		}
-		c.Date, c.EndOfPeriod, c.OtherServicesBilled = today, false, false
+		h, ok := req.Histories[c.Service.Ref.ID]
+		if !ok {
+			h = ServiceHistory{Service: BillableService{ServiceID: c.Service.Ref.ID, Name: c.Service.Name, Plan: c.Service.Plan,
+				Quantity: c.Service.quantity(), Start: c.Service.Start, End: c.Service.End}, PauseFrom: c.Service.PauseFrom, PauseTo: c.Service.PauseTo}
+		}
+		charges, spans, err := uninvoicedLines(c.Service, h, a, today, anchorDay, anchorMonth, req.Type.Lifecycle.PauseHoldFee)
+		if err != nil {
+			return AccountClosePlan{}, err
+		}
+		c.Service.Coverage = addCoverage(c.Service.Coverage, spans...)
+		c.Date, c.EndOfPeriod, c.OtherServicesBilled, c.OnCloseInvoice = today, false, false, true
 		p, err := PlanCancel(c)
 		if err != nil {
 			return AccountClosePlan{}, err
 		}
-		if !coveredUntil(c.Service, today) {
-			return AccountClosePlan{}, Errorf(EINVALID, "service %d has days before %s that no invoice has charged: run billing for the account before closing it (a closed account is never billed again)", c.Service.Ref.ID, today.Label())
+		plan.Charged += sumLines(charges)
+		plan.Credited -= p.Net
+		p.Lines = append(charges, p.Lines...)
+		p.Net = 0
+		for _, l := range p.Lines {
+			p.Net += l.Amount
 		}
+		if len(charges) > 0 {
+			p.Why = append(p.Why, fmt.Sprintf("%s for days before the close no invoice had charged goes on the account's final invoice", FormatAmount(sumLines(charges), a.Currency)))
+		}
+		lines = append(lines, p.Lines...)
 		plan.Cancels = append(plan.Cancels, p)
-		plan.Credited += p.AccountCredit
 	}
 	plan.Why = append(plan.Why, fmt.Sprintf("account %d closed on %s: %d services cancelled from then, never billed or swept again", a.ID, today.Label(), len(plan.Cancels)))
-	if plan.Credited > 0 {
-		plan.Why = append(plan.Why, fmt.Sprintf("%s for invoiced days after the close is credited to the account", FormatAmount(plan.Credited, a.Currency)))
+	if plan.Charged > 0 {
+		plan.Why = append(plan.Why, fmt.Sprintf("%s for days before the close that no invoice had charged is on the final invoice", FormatAmount(plan.Charged, a.Currency)))
 	}
-	plan.Why = append(plan.Why, "the remaining credit is kept on the account (refund_credit false)")
+	if plan.Credited > 0 {
+		plan.Why = append(plan.Why, fmt.Sprintf("%s for invoiced days from the close on is credited on the final invoice", FormatAmount(plan.Credited, a.Currency)))
+	}
+	if len(req.Charges) > 0 {
+		plan.Why = append(plan.Why, fmt.Sprintf("%d one-time charges no invoice had taken are on the final invoice", len(req.Charges)))
+	}
+	final, err := composeFinalInvoice(a, req.Type, lines, req.Charges, req.TaxRates, today)
+	if err != nil {
+		return AccountClosePlan{}, err
+	}
+	after := req.Balance
+	invoices := req.OpenInvoices
+	if final != nil {
+		plan.FinalInvoice = final
+		after += final.Total
+		if final.Total > 0 {
+			invoices = append(slices.Clone(invoices), OpenInvoice{Amount: final.Total, Number: "final"})
+		}
+	}
+	plan.planRefunds(req, invoices, after)
 	ctx := LifecycleContext{Account: a, Type: req.Type, Now: req.Now, Actor: req.Actor, Reason: req.Reason}
 	plan.Audit = ctx.audit(LifecycleAccountClose, auditEntityAccount, a.ID)
 	plan.Audit.Before["status"], plan.Audit.After["status"] = a.Status, AccountClosed
 	plan.Audit.Before["version"], plan.Audit.After["version"] = a.Version, plan.Version
 	plan.Audit.After["refund_credit"], plan.Audit.After["credited"] = req.RefundCredit, plan.Credited
+	plan.Audit.After["charged"], plan.Audit.After["refunded"], plan.Audit.After["credit_kept"] = plan.Charged, plan.Refunded, plan.CreditKept
 	return plan, nil
+}
+
+// planRefunds decides what the close refunds: the credit the account has
+// once the final invoice is issued (−after, when after is negative), out
+// of the payments' credit that allocation leaves unapplied once it has
+// paid the open invoices (the final invoice among them), newest payment
+// first. What is not refunded is kept on the closed account.
+func (plan *AccountClosePlan) planRefunds(req AccountCloseRequest, invoices []OpenInvoice, after int64) {
+	c := req.Account.Currency
+	credit := max(0, -after)
+	credits := make([]OpenCredit, len(req.Credits))
+	for i, cr := range req.Credits {
+		credits[i] = OpenCredit{PaymentID: cr.PaymentID, Amount: cr.Amount}
+	}
+	allocs, _ := PlanAllocations(credits, invoices)
+	applied := map[int64]int64{}
+	for _, al := range allocs {
+		applied[al.PaymentID] += al.Amount
+	}
+	if !req.RefundCredit {
+		plan.CreditKept = credit
+		if credit > 0 {
+			plan.Why = append(plan.Why, fmt.Sprintf("the remaining credit of %s is kept on the closed account (refund_credit false)", FormatAmount(credit, c)))
+		}
+		return
+	}
+	budget := credit
+	byNewest := slices.Clone(req.Credits)
+	slices.SortFunc(byNewest, func(x, y CloseCredit) int { return cmp.Compare(y.PaymentID, x.PaymentID) })
+	for _, cr := range byNewest {
+		left := min(cr.Amount-applied[cr.PaymentID], budget)
+		if left <= 0 {
+			continue
+		}
+		how := "recorded as a manual refund (paid back by hand)"
+		if cr.Gateway {
+			how = "sent back through the payment gateway"
+		}
+		plan.Refunds = append(plan.Refunds, CloseRefund{PaymentID: cr.PaymentID, Amount: left, Method: cr.Method, Gateway: cr.Gateway,
+			Memo: fmt.Sprintf("account %d closed on %s: remaining credit refunded", req.Account.ID, plan.Closed.Label())})
+		plan.Refunded += left
+		budget -= left
+		plan.Why = append(plan.Why, fmt.Sprintf("%s of %s payment %d's unapplied credit refunded, %s", FormatAmount(left, c), cr.Method, cr.PaymentID, how))
+	}
+	plan.CreditKept = credit - plan.Refunded
+	switch {
+	case credit == 0:
+		plan.Why = append(plan.Why, "refund_credit: the account has no credit left after the final invoice; nothing is refunded")
+	case plan.CreditKept > 0:
+		plan.Why = append(plan.Why, fmt.Sprintf("%s of the credit is not unapplied payment money (credits against invoices payments have already paid) and is kept on the closed account", FormatAmount(plan.CreditKept, c)))
+	}
+}
+
+func sumLines(lines []ProratedLine) (sum int64) {
+	for _, l := range lines {
+		sum += l.Amount
+	}
+	return sum
+}
+
+// uninvoicedLines charges the days of svc before the close day (and before
+// its end) that no invoice has charged, as the billing run would have: per
+// account period, each run of days on the same terms at its price version
+// (h.BillableIn), a pause's days at the hold fee (none without one),
+// prorated over their plan periods. It returns the lines and the coverage
+// spans they add.
+func uninvoicedLines(svc LifecycleService, h ServiceHistory, a Account, closed Date, anchorDay int, anchorMonth time.Month, holdFee int64) ([]ProratedLine, []BilledSpan, error) {
+	end := closed
+	if !svc.End.IsZero() && svc.End.Before(end) {
+		end = svc.End
+	}
+	var gaps []Period
+	cursor := svc.Start
+	for _, s := range svc.Coverage {
+		if s.From.After(cursor) && cursor.Before(end) {
+			gaps = append(gaps, Period{Start: cursor, End: earlierDate(s.From, end)})
+		}
+		if s.To.After(cursor) {
+			cursor = s.To
+		}
+	}
+	if cursor.Before(end) {
+		gaps = append(gaps, Period{Start: cursor, End: end})
+	}
+	var lines []ProratedLine
+	var spans []BilledSpan
+	label := fmt.Sprintf("Final invoice, account closed %s: ", shortDate(closed))
+	for _, g := range gaps {
+		for ap := PeriodAt(g.Start, anchorDay, anchorMonth, IntervalMonthly); ap.Start.Before(g.End); ap = ap.Next(anchorDay, anchorMonth, IntervalMonthly) {
+			sub := Period{Start: laterDate(g.Start, ap.Start), End: earlierDate(g.End, ap.End)}
+			for _, bs := range h.BillableIn(ap, holdFee) {
+				bs.Start = laterDate(bs.Start, sub.Start)
+				if bs.End.IsZero() || bs.End.After(sub.End) {
+					bs.End = sub.End
+				}
+				if !bs.Start.Before(bs.End) {
+					continue
+				}
+				ls, sps, _, err := recurringLines(bs, a, sub, anchorDay, anchorMonth)
+				if err != nil {
+					return nil, nil, err
+				}
+				for i, l := range ls {
+					l.Description = label + l.Description + " (not invoiced before)"
+					lines = append(lines, ProratedLine{InvoiceLine: l, Period: sps[i].Period, FullAmount: sps[i].Price})
+				}
+				spans = append(spans, sps...)
+			}
+		}
+	}
+	return lines, spans, nil
+}
+
+func earlierDate(a, b Date) Date {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func laterDate(a, b Date) Date {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// composeFinalInvoice builds the final invoice of an account closed on
+// today: lines (charges for days no invoice had charged, credits for
+// invoiced days from the close on) and the pending one-time charges, tax
+// as [ComposeInvoice] computes it, issued today, due today + due_days. Its
+// period runs from its earliest line to its latest (at least today). nil
+// when no line has an amount; a total of zero or less is paid as issued.
+func composeFinalInvoice(a Account, t AccountType, lines []ProratedLine, pending []OneTimeCharge, rates []TaxRate, today Date) (*Invoice, error) {
+	p := Period{Start: today, End: today.AddDays(1)}
+	widen := func(from, to Date) {
+		if !from.IsZero() && from.Before(p.Start) {
+			p.Start = from
+		}
+		if to.After(p.End) {
+			p.End = to
+		}
+	}
+	var charges []OneTimeCharge
+	for _, l := range lines {
+		if l.Amount == 0 {
+			continue
+		}
+		widen(l.PeriodStart, l.PeriodEnd)
+		charges = append(charges, OneTimeCharge{AccountID: a.ID, Description: l.Description, Amount: l.Amount, Taxable: l.Taxable,
+			ServiceID: l.ServiceID, PeriodStart: l.PeriodStart, PeriodEnd: l.PeriodEnd})
+	}
+	for _, c := range pending {
+		widen(c.ChargeDate, c.ChargeDate.AddDays(1))
+		charges = append(charges, c)
+	}
+	for i := range charges {
+		if charges[i].ID == 0 {
+			charges[i].ChargeDate = p.Start
+		}
+	}
+	inv, ok, err := ComposeInvoice(InvoiceRequest{Account: a, Type: t, Period: p, Charges: charges, TaxRates: rates})
+	if err != nil || !ok {
+		return nil, err
+	}
+	for i := range inv.Lines {
+		if inv.Lines[i].ChargeID != nil && *inv.Lines[i].ChargeID == 0 {
+			inv.Lines[i].ChargeID = nil
+		}
+	}
+	rule, err := NewDateRule(t)
+	if err != nil {
+		return nil, err
+	}
+	inv.Kind = InvoiceClosing
+	inv.IssueDate = today
+	inv.DueDate = today.AddDays(t.DueDays)
+	del0 := inv.DueDate.AddDays(t.GraceDays)
+	inv.DelinquencyDate, _ = rule.Next(del0)
+	inv.Why = []string{fmt.Sprintf("final invoice of account %d, closed on %s: the days before the close no invoice had charged, credits for invoiced days from the close on, and the one-time charges no invoice had taken; issued %s, due %s",
+		a.ID, today.Label(), today.Label(), inv.DueDate.Label())}
+	if inv.Total <= 0 {
+		inv.Status = InvoicePaid
+		inv.Why = append(inv.Why, fmt.Sprintf("its total %s is not owed: the invoice is paid as issued, and the credit stays on the account unless it is refunded", FormatAmount(inv.Total, a.Currency)))
+	}
+	return &inv, nil
 }
 
 // AccountReopenPlan is what a reopen decides: the account current again

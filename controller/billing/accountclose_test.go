@@ -27,21 +27,49 @@ func closeRequest(day string, services ...LifecycleService) AccountCloseRequest 
 
 func TestPlanAccountClose(t *testing.T) {
 	first, second := closeService(lcFiber50, 10), closeService(lcFiber100, 11)
+	// febOnly is invoiced through February: Mar 1..11 is charged on the
+	// final invoice of a close on Mar 12, 11 of 31 days of 50.00.
+	febOnly := lcService(lcFiber50, 1, invoiced(lcFiber50, 1, per("2027-01-01", "2027-02-01")), invoiced(lcFiber50, 1, per("2027-02-01", "2027-03-01")))
+	marchPart := Prorate(5000, lcMarch27, mustDate("2027-03-01"), mustDate("2027-03-12"))
+	// paused has March not invoiced and a pause Mar 5..8 planned: only
+	// Mar 1..4 and Mar 8..11 are charged.
+	paused := febOnly
+	paused.PauseFrom, paused.PauseTo = mustDate("2027-03-05"), mustDate("2027-03-08")
+	pausedPart := Prorate(5000, lcMarch27, mustDate("2027-03-01"), mustDate("2027-03-05")) + Prorate(5000, lcMarch27, mustDate("2027-03-08"), mustDate("2027-03-12"))
+	// May 12: April and May 1..11 never invoiced.
+	mayPart := 5000 + Prorate(5000, per("2027-05-01", "2027-06-01"), mustDate("2027-05-01"), mustDate("2027-05-12"))
+	// March not invoiced, Fiber 50 → Fiber 100 from Mar 6 (its terms
+	// history): Mar 1..5 at 50.00, Mar 6..11 at 80.00.
+	changed := closeRequest("2027-03-12", febOnly)
+	changed.Histories = map[int64]ServiceHistory{10: {Service: BillableService{ServiceID: 10, Name: "Home", Plan: lcFiber100, Start: febOnly.Start},
+		Terms: []TermsFrom{{Effective: febOnly.Start, Plan: lcFiber50, Quantity: 1}, {Effective: mustDate("2027-03-06"), Plan: lcFiber100, Quantity: 1}}}}
+	changedPart := Prorate(5000, lcMarch27, mustDate("2027-03-01"), mustDate("2027-03-06")) + Prorate(8000, lcMarch27, mustDate("2027-03-06"), mustDate("2027-03-12"))
+	// The pause with a hold fee of 10.00 a month: its days at the fee.
+	holdFee := closeRequest("2027-03-12", paused)
+	holdFee.Type.Lifecycle.PauseHoldFee = 1000
+	holdPart := pausedPart + Prorate(1000, lcMarch27, mustDate("2027-03-05"), mustDate("2027-03-08"))
+	withCharge := closeRequest("2027-03-12", first)
+	withCharge.Charges = []OneTimeCharge{{ID: 77, AccountID: 42, Description: "Router", Amount: 1500, ChargeDate: mustDate("2027-03-02")}}
 	cases := []struct {
-		name     string
-		req      AccountCloseRequest
-		cancels  int
-		credited int64
-		onCredit []bool // per cancel: its credit goes to the account
+		name              string
+		req               AccountCloseRequest
+		cancels           int
+		charged, credited int64
+		total             int64 // the final invoice's; 0: none
 	}{
-		{"no services", closeRequest("2027-03-12"), 0, 0, nil},
+		{"no services", closeRequest("2027-03-12"), 0, 0, 0, 0},
 		// Fiber 50 (50.00) with March invoiced, closed Mar 12 (Chicago):
 		// Mar 12..31 = 20 of 31 days credited, 32.26.
-		{"one service, March invoiced", closeRequest("2027-03-12", first), 1, 3226, []bool{true}},
-		// Both credited though each saw the other still billed: the close
-		// cancels them all, so no next invoice takes a credit.
-		{"two services", closeRequest("2027-03-12", first, second), 2, 3226 + 5161, []bool{true, true}},
-		{"nothing invoiced after the close", closeRequest("2027-04-01", first), 1, 0, []bool{false}},
+		{"one service, March invoiced", closeRequest("2027-03-12", first), 1, 0, 3226, -3226},
+		{"two services", closeRequest("2027-03-12", first, second), 2, 0, 3226 + 5161, -(3226 + 5161)},
+		{"nothing invoiced after the close, nothing before it uninvoiced", closeRequest("2027-04-01", first), 1, 0, 0, 0},
+		{"March not invoiced: its days before the close charged", closeRequest("2027-03-12", febOnly), 1, marchPart, 0, marchPart},
+		{"a planned pause's days are not charged", closeRequest("2027-03-12", paused), 1, pausedPart, 0, pausedPart},
+		{"a plan change in the days not invoiced", changed, 1, changedPart, 0, changedPart},
+		{"a pause's days at the hold fee", holdFee, 1, holdPart, 0, holdPart},
+		{"a month and a half not invoiced", closeRequest("2027-05-12", first), 1, mayPart, 0, mayPart},
+		{"one charged, one credited", closeRequest("2027-03-12", first, febOnly), 2, marchPart, 3226, marchPart - 3226},
+		{"a pending one-time charge is taken", withCharge, 1, 0, 3226, 1500 - 3226},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -49,12 +77,55 @@ func TestPlanAccountClose(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(p.Cancels) != tc.cancels || p.Credited != tc.credited {
-				t.Fatalf("%d cancels, credited %d; want %d, %d (%v)", len(p.Cancels), p.Credited, tc.cancels, tc.credited, p.Why)
+			if len(p.Cancels) != tc.cancels || p.Credited != tc.credited || p.Charged != tc.charged {
+				t.Fatalf("%d cancels, charged %d, credited %d; want %d, %d, %d (%v)", len(p.Cancels), p.Charged, p.Credited, tc.cancels, tc.charged, tc.credited, p.Why)
+			}
+			switch {
+			case tc.total == 0 && p.FinalInvoice != nil:
+				t.Fatalf("final invoice %+v; want none", *p.FinalInvoice)
+			case tc.total != 0 && (p.FinalInvoice == nil || p.FinalInvoice.Total != tc.total || p.FinalInvoice.Kind != InvoiceClosing):
+				t.Fatalf("final invoice %+v; want total %d", p.FinalInvoice, tc.total)
+			case tc.total != 0 && (tc.total <= 0) != (p.FinalInvoice.Status == InvoicePaid):
+				t.Fatalf("final invoice of %d is %s", tc.total, p.FinalInvoice.Status)
 			}
 			for i, c := range p.Cancels {
-				if c.Kind != LifecycleCancel || !(c.Effective == p.Closed) || (c.Invoicing == InvoiceAsCredit) != tc.onCredit[i] {
-					t.Fatalf("cancel %d: %s from %s invoicing %s; want cancel from %s, on credit %v", i, c.Kind, c.Effective, c.Invoicing, p.Closed, tc.onCredit[i])
+				if c.Kind != LifecycleCancel || !(c.Effective == p.Closed) || c.Invoicing != InvoiceOnClose || c.AccountCredit != 0 {
+					t.Fatalf("cancel %d: %s from %s invoicing %s; want cancel from %s on the final invoice", i, c.Kind, c.Effective, c.Invoicing, p.Closed)
+				}
+				// Never a day twice: the coverage left runs from the start
+				// to the close without a gap or an overlap except the
+				// pause, and what it charges is what was invoiced before
+				// plus the cancel's lines.
+				svc := tc.req.Services[i].Service
+				var before, after int64
+				for _, s := range svc.Coverage {
+					before += s.Amount()
+				}
+				cursor := svc.Start
+				for _, s := range c.Coverage {
+					if s.From == svc.PauseFrom && !svc.PauseFrom.IsZero() && !s.Hold {
+						t.Fatalf("cancel %d: the pause's days are covered by the plan: %+v", i, c.Coverage)
+					}
+					if s.From != cursor && s.From != svc.PauseTo {
+						t.Fatalf("cancel %d: coverage %+v has a gap or overlap at %s", i, c.Coverage, cursor)
+					}
+					cursor = s.To
+					after += s.Amount()
+				}
+				if cursor != p.Closed || after != before+c.Net {
+					t.Fatalf("cancel %d: coverage ends %s, charges %d; want %s, %d + %d", i, cursor, after, p.Closed, before, c.Net)
+				}
+			}
+			if tc.total != 0 {
+				var lines int64
+				for _, l := range p.FinalInvoice.Lines {
+					lines += l.Amount
+					if l.ChargeID != nil && *l.ChargeID != 77 {
+						t.Fatalf("line %+v names charge %d", l, *l.ChargeID)
+					}
+				}
+				if lines != tc.total {
+					t.Fatalf("final lines sum %d, want %d", lines, tc.total)
 				}
 			}
 			if p.Version != 4 || p.FromStatus != AccountCurrent || p.Audit.After["status"] != AccountClosed || p.Audit.Action != LifecycleAccountClose ||
@@ -65,8 +136,74 @@ func TestPlanAccountClose(t *testing.T) {
 	}
 }
 
+// TestPlanAccountCloseRefunds: with refund_credit the credit left after
+// the final invoice is refunded out of the payments' unapplied credit,
+// newest payment first, the gateway's through the gateway; what is not
+// unapplied payment money is kept; without it everything is kept.
+func TestPlanAccountCloseRefunds(t *testing.T) {
+	first := closeService(lcFiber50, 10)
+	febOnly := lcService(lcFiber50, 1, invoiced(lcFiber50, 1, per("2027-02-01", "2027-03-01")))
+	febOnly.Start = mustDate("2027-02-01")
+	marchPart := Prorate(5000, lcMarch27, mustDate("2027-03-01"), mustDate("2027-03-12"))
+	cash := CloseCredit{PaymentID: 101, Amount: 2000, Method: PayCash}
+	card := CloseCredit{PaymentID: 102, Amount: 1000, Method: PayCard, Gateway: true}
+	type refund struct {
+		payment, amount int64
+		gateway         bool
+	}
+	cases := []struct {
+		name     string
+		service  LifecycleService
+		balance  int64
+		credits  []CloseCredit
+		open     []OpenInvoice
+		refund   bool
+		want     []refund
+		kept     int64
+		refunded int64
+	}{
+		// Final invoice −32.26; 30.00 of unapplied payments refunded, the
+		// card's 10.00 first; 32.26 credited against paid invoices kept.
+		{"credit refunded newest first", first, -3000, []CloseCredit{cash, card}, nil, true,
+			[]refund{{102, 1000, true}, {101, 2000, false}}, 3226, 3000},
+		{"kept when not asked", first, -3000, []CloseCredit{cash, card}, nil, false, nil, 3000 + 3226, 0},
+		// The final invoice charges 17.74: the cash credit pays it first;
+		// 2.26 is left and refunded.
+		{"the final invoice is paid first", febOnly, -2000, []CloseCredit{cash}, nil, true,
+			[]refund{{101, 2000 - marchPart, false}}, 0, 2000 - marchPart},
+		// An open invoice of 15.00 takes the cash first.
+		{"open invoices are paid first", first, -500, []CloseCredit{cash}, []OpenInvoice{{InvoiceID: 9, Amount: 1500}}, true,
+			[]refund{{101, 500, false}}, 3226, 500},
+		{"nothing to refund", first, 0, nil, nil, true, nil, 3226, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := closeRequest("2027-03-12", tc.service)
+			req.RefundCredit, req.Balance, req.Credits, req.OpenInvoices = tc.refund, tc.balance, tc.credits, tc.open
+			p, err := PlanAccountClose(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []refund
+			for _, r := range p.Refunds {
+				got = append(got, refund{r.PaymentID, r.Amount, r.Gateway})
+				if r.Memo == "" {
+					t.Fatalf("refund %+v has no memo", r)
+				}
+			}
+			if len(got) != len(tc.want) || p.CreditKept != tc.kept || p.Refunded != tc.refunded {
+				t.Fatalf("refunds %+v, kept %d, refunded %d; want %+v, %d, %d (%v)", got, p.CreditKept, p.Refunded, tc.want, tc.kept, tc.refunded, p.Why)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Fatalf("refunds %+v; want %+v", got, tc.want)
+				}
+			}
+		})
+	}
+}
+
 func TestPlanAccountCloseRefuses(t *testing.T) {
-	uninvoiced := lcService(lcFiber50, 1, invoiced(lcFiber50, 1, per("2027-02-01", "2027-03-01")))
 	cases := []struct {
 		name  string
 		edit  func(*AccountCloseRequest)
@@ -75,9 +212,6 @@ func TestPlanAccountCloseRefuses(t *testing.T) {
 	}{
 		{"stale version", func(r *AccountCloseRequest) { r.IfVersion = 2 }, EPRECONDITION, "version 3, not 2"},
 		{"already closed", func(r *AccountCloseRequest) { r.Account.Status = AccountClosed }, EINVALID, "already closed"},
-		{"refund asked", func(r *AccountCloseRequest) { r.RefundCredit = true }, EINVALID, "refund_credit"},
-		{"pending charges", func(r *AccountCloseRequest) { r.PendingCharges = 2 }, EINVALID, "2 one-time charges"},
-		{"days not invoiced", func(r *AccountCloseRequest) { *r = closeRequest("2027-03-12", uninvoiced) }, EINVALID, "no invoice has charged"},
 		{"another account's service", func(r *AccountCloseRequest) { r.Services[0].Service.Ref.AccountID = 7 }, EINVALID, "belongs to account 7"},
 	}
 	for _, tc := range cases {

@@ -157,16 +157,17 @@ const (
 	// ConsequenceTypeNextPeriod: the new account type's rules apply from
 	// the next billing period; issued invoices keep theirs.
 	ConsequenceTypeNextPeriod = "account_type_from_next_period"
-	// ConsequenceBillingDayStored: the billing-day override is stored, but
-	// periods follow it only once the billing-day change with its prorated
-	// adjustment is applied (not yet).
-	ConsequenceBillingDayStored = "billing_day_stored_not_applied"
+	// ConsequenceBillingDayNextPeriod: periods start on the new billing
+	// day from the end of the last invoiced period; the next invoice
+	// charges the days up to the first start on the new day, prorated (a
+	// transitional period), so no day is charged twice.
+	ConsequenceBillingDayNextPeriod = "billing_day_from_next_period"
 )
 
 // Consequence is what an edit causes besides the changed fields, said so
 // in the response.
 type Consequence struct {
-	Kind    string `json:"kind" enum:"account_type_from_next_period,billing_day_stored_not_applied"`
+	Kind    string `json:"kind" enum:"account_type_from_next_period,billing_day_from_next_period"`
 	Field   string `json:"field"`
 	Message string `json:"message"`
 }
@@ -185,6 +186,12 @@ type AccountEditInput struct {
 	Edit      AccountEdit
 	Actor     string
 	At        time.Time
+	// LastInvoiced is the account's last invoiced (regular) period and
+	// Services its billed services: what a billing-day change's preview
+	// ([PlanBillingDayChange]) is decided on. Read when the edit names
+	// billing_day.
+	LastInvoiced Period
+	Services     []LifecycleService
 }
 
 // AccountEditPlan is the decided edit: the account after it, the audit
@@ -198,6 +205,10 @@ type AccountEditPlan struct {
 	Changed      bool
 	Audit        AuditEntry
 	Consequences []Consequence
+	// BillingDayChange previews what the next invoice charges for the
+	// transitional period when the edit moves the billing day (nil
+	// otherwise).
+	BillingDayChange *LifecyclePlan
 }
 
 // StaleVersionError is the error of an edit sent with a version that is
@@ -272,6 +283,7 @@ func PlanAccountEdit(in AccountEditInput) (AccountEditPlan, error) {
 		return AccountEditPlan{}, err
 	}
 	var cons []Consequence
+	var billingDay *LifecyclePlan
 	newType := in.Type
 	if e.AccountTypeID != nil && *e.AccountTypeID != cur.AccountTypeID {
 		if in.NewType.ID != *e.AccountTypeID {
@@ -296,10 +308,17 @@ func PlanAccountEdit(in AccountEditInput) (AccountEditPlan, error) {
 			return AccountEditPlan{}, Errorf(EINVALID, "billing_day: account type %q bills on each account's anniversary, not on a fixed day; a billing-day override applies only to fixed_day account types", newType.Name)
 		}
 		set("billing_day", cur.BillingDay, *e.BillingDay, func() { next.BillingDay = *e.BillingDay })
-		if *e.BillingDay != 0 && *e.BillingDay != cur.BillingDay {
-			cons = append(cons, Consequence{Kind: ConsequenceBillingDayStored, Field: "billing_day", Message: fmt.Sprintf(
-				"billing day %d is stored for this account, but its periods still start on account type %q's day %d: moving them needs the prorated billing-day change, which an edit does not make",
-				*e.BillingDay, newType.Name, newType.BillingDay)})
+		oldDay, _ := AccountAnchor(newType, cur)
+		if newDay, _ := AccountAnchor(newType, next); newType.BillingMode == BillingFixedDay && newDay != oldDay {
+			preview, err := PlanBillingDayChange(BillingDayRequest{Context: LifecycleContext{Account: cur, Type: newType, Now: in.At,
+				Actor: in.Actor, Reason: e.Reason}, NewDay: newDay, LastInvoiced: in.LastInvoiced, Services: in.Services})
+			if err != nil {
+				return AccountEditPlan{}, err
+			}
+			billingDay = &preview
+			cons = append(cons, Consequence{Kind: ConsequenceBillingDayNextPeriod, Field: "billing_day", Message: fmt.Sprintf(
+				"billing day %d → %d: periods already invoiced stay; the next invoice covers the days from the end of the last invoiced period to the next day %d, each service prorated (a transitional period, its lines saying so), and periods start on day %d from then — no day is charged twice. %s",
+				oldDay, newDay, newDay, newDay, strings.Join(preview.Why, "; "))})
 		}
 	}
 	if next.BillingDay != 0 && newType.BillingMode != BillingFixedDay {
@@ -312,7 +331,7 @@ func PlanAccountEdit(in AccountEditInput) (AccountEditPlan, error) {
 		}
 		return AccountEditPlan{}, Errorf(EINVALID, "%s: delivery %q needs an email", field, next.Delivery)
 	}
-	plan := AccountEditPlan{Account: next, Consequences: cons}
+	plan := AccountEditPlan{Account: next, Consequences: cons, BillingDayChange: billingDay}
 	if len(after) == 0 {
 		return plan, nil
 	}

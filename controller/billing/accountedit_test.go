@@ -149,19 +149,40 @@ func TestPlanAccountEditBillingDay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Account.BillingDay != 15 || len(p.Consequences) != 1 || p.Consequences[0].Kind != ConsequenceBillingDayStored {
+	if p.Account.BillingDay != 15 || len(p.Consequences) != 1 || p.Consequences[0].Kind != ConsequenceBillingDayNextPeriod ||
+		!strings.Contains(p.Consequences[0].Message, "billing day 1 → 15") {
 		t.Fatalf("plan %+v", p)
 	}
-	// The override does not move the periods (yet).
-	if d, _ := AccountAnchor(in.Type, p.Account); d != 1 {
-		t.Errorf("anchor day %d, want the type's 1", d)
+	// Nothing invoiced yet: nothing to adjust.
+	if p.BillingDayChange == nil || len(p.BillingDayChange.Lines) != 0 {
+		t.Fatalf("preview %+v", p.BillingDayChange)
 	}
-	// Removing it again.
+	// With December invoiced and a Fiber 50 service, the preview is the
+	// transitional period Jan 1..14: 14 of the 31 days of Dec 15..Jan 14.
+	withInvoice := in
+	withInvoice.LastInvoiced = per("2026-12-01", "2027-01-01")
+	withInvoice.Services = []LifecycleService{{Ref: ServiceRef{ID: 3, AccountID: 7}, Name: "Home",
+		Plan: Plan{ID: 1, Name: "Fiber 50", Price: 5000, Currency: "USD", Interval: IntervalMonthly}, Start: mustDate("2026-01-01")}}
+	pv, err := PlanAccountEdit(withInvoice)
+	want := Prorate(5000, per("2026-12-15", "2027-01-15"), mustDate("2027-01-01"), mustDate("2027-01-15"))
+	if err != nil || pv.BillingDayChange == nil || pv.BillingDayChange.InvoicePeriod != per("2027-01-01", "2027-01-15") ||
+		pv.BillingDayChange.Net != want || !strings.Contains(pv.Consequences[0].Message, "transitional period") {
+		t.Fatalf("preview %+v %v; want %d for Jan 1..14", pv.BillingDayChange, err, want)
+	}
+	// The override moves the periods.
+	if d, _ := AccountAnchor(in.Type, p.Account); d != 15 {
+		t.Errorf("anchor day %d, want the override's 15", d)
+	}
+	// Removing it again moves them back to the type's day.
 	in.Account, in.IfVersion = p.Account, p.Account.Version
 	in.Edit = AccountEdit{BillingDay: ptrTo(0)}
 	p, err = PlanAccountEdit(in)
-	if err != nil || p.Account.BillingDay != 0 || p.Audit.Before["billing_day"] != 15 || len(p.Consequences) != 0 {
+	if err != nil || p.Account.BillingDay != 0 || p.Audit.Before["billing_day"] != 15 || len(p.Consequences) != 1 ||
+		!strings.Contains(p.Consequences[0].Message, "billing day 15 → 1") {
 		t.Fatalf("remove override: %+v %v", p, err)
+	}
+	if d, _ := AccountAnchor(in.Type, p.Account); d != 1 {
+		t.Errorf("anchor day %d, want the type's 1", d)
 	}
 }
 

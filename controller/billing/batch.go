@@ -118,6 +118,9 @@ type BatchLine struct {
 	// Currency is the resolved account's: the line's amount is in it (for
 	// an account not found, the batch's; see [PaymentBatch.Tally]).
 	Currency Currency `json:"currency,omitempty" readOnly:"true"`
+	// AccountStatus is the resolved account's status: a closed account's
+	// payment posts as credit, with a warning ([PaymentOnAccount]).
+	AccountStatus AccountStatus `json:"account_status,omitempty" readOnly:"true"`
 }
 
 // Normalize trims the line's text fields.

@@ -40,7 +40,8 @@ type checkKey struct {
 // line pass the checks a single payment gets. A check number seen twice
 // for one account (in the batch, or among posted, the account's checks
 // posted outside the batch), or the same check number from the same payer
-// on lines of two accounts, is a warning.
+// on lines of two accounts, is a warning; so is a line to a closed account
+// (its payment posts as credit: [PaymentOnAccount]).
 func ValidateBatch(b PaymentBatch, posted []PostedCheck) BatchValidation {
 	v := BatchValidation{BatchID: b.ID, Errors: []BatchProblem{}, Warnings: []BatchProblem{}}
 	bad := func(l BatchLine, field, msg string) {
@@ -62,6 +63,11 @@ func ValidateBatch(b PaymentBatch, posted []PostedCheck) BatchValidation {
 		}
 		if l.Amount <= 0 {
 			bad(l, "amount", strconv.FormatInt(l.Amount, 10)+" must be positive (minor units)")
+		}
+		if l.AccountID != 0 {
+			if _, warnings := PaymentOnAccount(l.AccountID, l.AccountStatus); len(warnings) > 0 {
+				v.Warnings = append(v.Warnings, BatchProblem{LineNo: l.LineNo, Field: "account", Warning: true, Message: strings.Join(warnings, "; ")})
+			}
 		}
 		if l.AccountID != 0 && l.Method.Manual() && l.Amount > 0 {
 			// The same checks a single payment gets (lengths, largest amount).

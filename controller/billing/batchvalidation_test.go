@@ -33,6 +33,9 @@ func TestValidateBatch(t *testing.T) {
 			warnings: []string{"2 reference"}},
 		{name: "a check already posted", lines: []BatchLine{line(1, 1, PayCheck, 100, "77", ""), line(2, 2, PayCheck, 100, "77", "")},
 			posted: []PostedCheck{{AccountID: 2, Reference: "77", PaymentID: 9}}, warnings: []string{"2 reference"}},
+		{name: "a closed account's line posts as credit", lines: []BatchLine{line(1, 1, PayCash, 100, "", ""),
+			func() BatchLine { l := line(2, 2, PayCash, 100, "", ""); l.AccountStatus = AccountClosed; return l }()},
+			warnings: []string{"2 account"}},
 		{name: "one payer's check on two accounts", lines: []BatchLine{line(1, 1, PayCheck, 100, "77", "ACME"), line(2, 2, PayCheck, 100, "77", "acme")},
 			warnings: []string{"2 reference"}},
 	} {

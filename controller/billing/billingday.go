@@ -20,8 +20,8 @@ type AccountUpdate struct {
 // BillingDayRequest asks to move a fixed-day account's periods to start on
 // another day of the month.
 type BillingDayRequest struct {
-	// Context.Type is the account's type with the billing day now in force
-	// for the account (its override, if it has one).
+	// Context.Type and Context.Account give the billing day now in force
+	// (the account's override, if it has one, else the type's).
 	Context LifecycleContext
 	NewDay  int
 	// LastInvoiced is the account's last invoiced period (zero if none).
@@ -83,7 +83,6 @@ func PlanBillingDayChange(req BillingDayRequest) (LifecyclePlan, error) {
 	}
 	transitional := Period{Start: from, End: next.End}
 	plan.InvoicePeriod = transitional
-	label := fmt.Sprintf("Billing day %d → %d", oldDay, req.NewDay)
 	for _, s := range req.Services {
 		if err := s.check(a); err != nil {
 			return LifecyclePlan{}, err
@@ -100,7 +99,7 @@ func PlanBillingDayChange(req BillingDayRequest) (LifecyclePlan, error) {
 			return LifecyclePlan{}, err
 		}
 		for _, l := range lines {
-			l.Description = label + ": " + l.Description
+			l.Description = transitionLabel(req.NewDay, transitional) + l.Description
 			plan.Lines = append(plan.Lines, ProratedLine{InvoiceLine: l,
 				Period: PeriodAt(l.PeriodStart, req.NewDay, time.January, intervalOf(p)), FullAmount: price})
 		}
@@ -111,4 +110,11 @@ func PlanBillingDayChange(req BillingDayRequest) (LifecyclePlan, error) {
 	plan.Why = append(plan.Why, fmt.Sprintf("billing day %d → %d: the periods invoiced up to %s stay; the transitional period %s (%d days) is invoiced prorated, %s; periods start on day %d from %s",
 		oldDay, req.NewDay, req.LastInvoiced.Last().Label(), transitional, transitional.Days(), FormatAmount(plan.Net, a.Currency), req.NewDay, transitional.End.Label()))
 	return plan, nil
+}
+
+// transitionLabel starts the description of a recurring line of a
+// transitional period p after the billing day moved to day: "Billing day
+// moved to day 15, transitional period Apr 1 to Apr 14: ".
+func transitionLabel(day int, p Period) string {
+	return fmt.Sprintf("Billing day moved to day %d, transitional period %s to %s: ", day, shortDate(p.Start), shortDate(p.End.AddDays(-1)))
 }

@@ -15,6 +15,9 @@ type CancelRequest struct {
 	// OtherServicesBilled says the account has other services still
 	// billed, so its invoices go on: the credit goes on the next invoice.
 	OtherServicesBilled bool
+	// OnCloseInvoice says the cancel is part of an account close: its
+	// lines go on the close's final invoice ([InvoiceOnClose]).
+	OnCloseInvoice bool
 }
 
 // PlanCancel decides a service's cancellation from a local date D.
@@ -22,7 +25,8 @@ type CancelRequest struct {
 // Every day from D on that invoices have charged is credited at exactly
 // what it was charged (hold fees too), so a final invoice never charges a
 // day twice; the service's end becomes D and no later invoice bills it.
-// Where the credit goes: on the next invoice when other services are still
+// Where the credit goes: on the account's final invoice when the cancel is
+// part of its close; on the next invoice when other services are still
 // billed; else on the final invoice when days before D are still to be
 // invoiced; else (nothing else is due) as a credit to the account.
 //
@@ -77,6 +81,11 @@ func PlanCancel(req CancelRequest) (LifecyclePlan, error) {
 		plan.Net += l.Amount
 	}
 	switch {
+	case req.OnCloseInvoice:
+		plan.Invoicing = InvoiceOnClose
+		if len(plan.Lines) > 0 {
+			plan.Why = append(plan.Why, fmt.Sprintf("the credit of %s for invoiced days goes on the account's final invoice (the account is closed)", FormatAmount(-plan.Net, ctx.Account.Currency)))
+		}
 	case len(plan.Lines) == 0:
 		plan.Invoicing = InvoiceOnNext
 		plan.Why = append(plan.Why, "no day from then is invoiced: nothing to credit")

@@ -40,7 +40,9 @@
 //     the audit entry of the changed fields, the consequences to tell the
 //     editor; checked against the version the editor read, If-Match);
 //     closing and reopening an account ([PlanAccountClose]: every billed
-//     service's [PlanCancel] from the close day, the credit kept;
+//     service's [PlanCancel] from the close day, the final invoice of the
+//     days no invoice charged and the credits of those after, the credit
+//     left kept or refunded out of the payments' unapplied credit;
 //     [PlanAccountReopen]; [PaymentOnAccount]: a closed account's payment
 //     stays credit, with a warning; accountclose.go).
 //   - per-account overrides of the type's billing settings

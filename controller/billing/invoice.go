@@ -111,8 +111,9 @@ type Invoice struct {
 	CreatedAt time.Time `json:"created_at"`
 	// Kind is regular (the billing run's invoice of a period, one per
 	// account and period) or adjustment (lifecycle lines invoiced at once,
-	// beside the period's regular invoice).
-	Kind InvoiceKind `json:"kind,omitempty" enum:"regular,adjustment"`
+	// beside the period's regular invoice) or final (an account close's
+	// last invoice).
+	Kind InvoiceKind `json:"kind,omitempty" enum:"regular,adjustment,final"`
 	// Spans are the service days the invoice's recurring lines charge, with
 	// their basis, for the store to keep as the services' coverage.
 	Spans []ServiceSpan `json:"-"`
@@ -246,10 +247,23 @@ func ComposeInvoice(req InvoiceRequest) (inv Invoice, ok bool, err error) {
 	inv.IssueDate, inv.DueDate, inv.DelinquencyDate, inv.Why = InvoiceDates(req.Type, rule, p)
 	anchorDay, anchorMonth := AccountAnchor(req.Type, a)
 
+	// A period that does not start on the anchor is transitional: the
+	// billing day moved, and it runs from the end of the last invoiced
+	// period to the first start on the new day. Its recurring lines say so.
+	transitional := PeriodAt(p.Start, anchorDay, anchorMonth, IntervalMonthly).Start != p.Start
+	if transitional && len(req.Services) > 0 {
+		inv.Why = append(inv.Why, fmt.Sprintf("period %s is transitional: the billing day moved to day %d, so it runs from the end of the last invoiced period to the first start on day %d; each service is charged for its days in it prorated over its plan period on the new day, and no day already invoiced is charged again",
+			p, anchorDay, anchorDay))
+	}
 	for _, s := range req.Services {
 		lines, spans, why, err := recurringLines(s, a, p, anchorDay, anchorMonth)
 		if err != nil {
 			return Invoice{}, false, err
+		}
+		if transitional {
+			for i := range lines {
+				lines[i].Description = transitionLabel(anchorDay, p) + lines[i].Description
+			}
 		}
 		inv.Lines = append(inv.Lines, lines...)
 		for _, sp := range spans {

@@ -421,7 +421,7 @@ func TestPlanBillingDayChange(t *testing.T) {
 	if got := amounts(plan); fmt.Sprint(got) != "[2258 7226]" {
 		t.Errorf("lines %v", got)
 	}
-	if !strings.HasPrefix(lineDesc(plan, 0), "Billing day 1 → 15: Fiber 50 - Home (monthly), 2027-04-01 to 2027-04-14, 14 of 31 days") {
+	if !strings.HasPrefix(lineDesc(plan, 0), "Billing day moved to day 15, transitional period Apr 1 to Apr 14: Fiber 50 - Home (monthly), 2027-04-01 to 2027-04-14, 14 of 31 days") {
 		t.Errorf("description %q", lineDesc(plan, 0))
 	}
 	if err := checkProration(nil, plan); err != nil {

@@ -111,8 +111,10 @@ type Payment struct {
 	Allocations   []Allocation `json:"allocations"`
 	// Unallocated is the part of the payment that is credit on the account.
 	Unallocated int64 `json:"unallocated"`
-	// Warnings are for staff, in the answer to posting (a payment to a
-	// closed account, …); a later read does not repeat them.
+	// Warnings are for staff (a payment to a closed account posts as
+	// credit, …): decided by [PaymentOnAccount] whichever path posts the
+	// payment (staff entry, a batch line, a gateway charge, autopay, the
+	// portal), and kept with it.
 	Warnings []string `json:"warnings,omitempty"`
 }
 

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,15 +13,23 @@ import (
 
 // Closing and reopening accounts: the store reads the account and each of
 // its services still billed under the same locks a service lifecycle
-// change takes (the account type's lock first), asks the domain core for
-// the plan (billing.PlanAccountClose, PlanAccountReopen) and applies it in
-// one transaction: each service's cancel as a cancel is applied
-// (applyLifecycle: credit, coverage, end date, enforcement through the
-// outbox writer, audit row), then the account's status, version, status
-// history row and audit row.
+// change takes (the account type's lock first), with the account's pending
+// one-time charges, tax rates, balance, unapplied payment credit and open
+// invoices, asks the domain core for the plan (billing.PlanAccountClose,
+// PlanAccountReopen) and applies it in one transaction: each service's
+// cancel as a cancel is applied (applyLifecycle: coverage, end date,
+// enforcement through the outbox writer, audit row; its lines are on the
+// final invoice), the final invoice (journal, the charges it takes,
+// delivery), the refunds (a manual payment's completed, a gateway
+// payment's reserved for the caller to send), the allocation of the credit
+// left, then the account's status, version, status history row and audit
+// row.
 
 // CloseAccount decides and applies the close of account id; req carries
-// RefundCredit, Now, Actor and Reason (the rest is read here).
+// RefundCredit, Now, Actor and Reason (the rest is read here). Gateway
+// refunds in the plan are pending, with their IdempotencyKey: the caller
+// sends them (charge.Service.Refund with the same key resumes each); the
+// refund recovery job settles any it could not.
 //
 // Errors: ENOTFOUND for an unknown account; EPRECONDITION when ifVersion
 // is not the account's version; EINVALID naming the field for any refusal
@@ -36,8 +45,9 @@ func (db *DB) CloseAccount(ctx context.Context, id, ifVersion int64, req billing
 		if err != nil {
 			return err
 		}
+		today := billing.DateIn(req.Now, loc)
 		rows, err := tx.Query(ctx, `SELECT id FROM services WHERE account_id = $1 AND plan_id IS NOT NULL
-			AND (end_date IS NULL OR end_date > $2) ORDER BY id`, id, pgDate(billing.DateIn(req.Now, loc)))
+			AND (end_date IS NULL OR end_date > $2) ORDER BY id`, id, pgDate(today))
 		if err != nil {
 			return err
 		}
@@ -54,11 +64,20 @@ func (db *DB) CloseAccount(ctx context.Context, id, ifVersion int64, req billing
 			}
 			req.Services[i] = billing.CancelRequest{Context: states[i].ctx, Service: states[i].svc}
 		}
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM one_time_charges WHERE account_id = $1 AND invoice_id IS NULL`, id).
-			Scan(&req.PendingCharges); err != nil {
+		req.Account, req.Type, req.IfVersion = a, billing.EffectiveType(t, a.Overrides), ifVersion
+		if err := readCloseInputs(ctx, tx, &req); err != nil {
 			return err
 		}
-		req.Account, req.Type, req.IfVersion = a, t, ifVersion
+		// The services as the billing run bills them: terms history,
+		// pause, price versions.
+		d := &billingData{services: map[int64][]billing.ServiceHistory{}}
+		if err := d.loadServices(ctx, tx, a.AccountTypeID, id, id); err != nil {
+			return err
+		}
+		req.Histories = map[int64]billing.ServiceHistory{}
+		for _, h := range d.services[id] {
+			req.Histories[h.Service.ServiceID] = h
+		}
 		if plan, err = billing.PlanAccountClose(req); err != nil {
 			return err
 		}
@@ -67,9 +86,107 @@ func (db *DB) CloseAccount(ctx context.Context, id, ifVersion int64, req billing
 				return err
 			}
 		}
+		if inv := plan.FinalInvoice; inv != nil {
+			invs := []billing.Invoice{*inv}
+			if err := writeInvoices(ctx, tx, invs, 0, req.Now); err != nil {
+				return err
+			}
+			*inv = invs[0]
+			if _, err := tx.Exec(ctx, `UPDATE invoices SET status = $2 WHERE id = $1`, inv.ID, string(inv.Status)); err != nil {
+				return err
+			}
+			if err := db.queueInvoiceDeliveries(ctx, tx, []int64{inv.ID}, req.Now); err != nil {
+				return err
+			}
+		}
+		if err := applyCloseRefunds(ctx, tx, &plan, req.Actor, req.Now, today); err != nil {
+			return err
+		}
+		if _, err := allocate(ctx, tx, id); err != nil {
+			return err
+		}
 		return setAccountStatus(ctx, tx, a, billing.AccountClosed, plan.Version, billing.StatusCauseClosed, plan.Why, plan.Audit)
 	})
 	return plan, err
+}
+
+// readCloseInputs reads what a close decides on besides the services:
+// the account's pending one-time charges, its jurisdiction's tax rates,
+// its balance, its payments' unapplied credit and its open invoices.
+func readCloseInputs(ctx context.Context, tx pgx.Tx, req *billing.AccountCloseRequest) error {
+	id := req.Account.ID
+	rows, err := tx.Query(ctx, `SELECT id, account_id, description, amount, taxable, charge_date, created_at, service_id, period_start, period_end
+		FROM one_time_charges WHERE account_id = $1 AND invoice_id IS NULL ORDER BY id`, id)
+	if err != nil {
+		return err
+	}
+	var c billing.OneTimeCharge
+	if _, err := pgx.ForEachRow(rows, []any{&c.ID, &c.AccountID, &c.Description, &c.Amount, &c.Taxable, scanDate(&c.ChargeDate), &c.CreatedAt,
+		&c.ServiceID, scanDate(&c.PeriodStart), scanDate(&c.PeriodEnd)}, func() error {
+		req.Charges = append(req.Charges, c)
+		c.ServiceID = nil
+		return nil
+	}); err != nil {
+		return err
+	}
+	rows, err = tx.Query(ctx, `SELECT jurisdiction, name, rate::text FROM tax_rates WHERE jurisdiction = $1 ORDER BY name`, req.Account.TaxJurisdiction)
+	if err != nil {
+		return err
+	}
+	if req.TaxRates, err = pgx.CollectRows(rows, pgx.RowToStructByPos[billing.TaxRate]); err != nil {
+		return err
+	}
+	if err := tx.QueryRow(ctx, `SELECT coalesce(balance, 0) FROM account_balances WHERE account_id = $1`, id).Scan(&req.Balance); err != nil {
+		return err
+	}
+	rows, err = tx.Query(ctx, `SELECT id, amount - refunded - refund_reserved - allocated, method, gateway <> '' AND gateway_charge <> ''
+		FROM payments WHERE account_id = $1 AND status = 'posted' AND allocated < amount - refunded - refund_reserved ORDER BY id`, id)
+	if err != nil {
+		return err
+	}
+	var cr billing.CloseCredit
+	if _, err := pgx.ForEachRow(rows, []any{&cr.PaymentID, &cr.Amount, &cr.Method, &cr.Gateway}, func() error {
+		req.Credits = append(req.Credits, cr)
+		return nil
+	}); err != nil {
+		return err
+	}
+	rows, err = tx.Query(ctx, `SELECT id, number, total - paid FROM invoices WHERE account_id = $1 AND status = 'open' AND paid < total
+		ORDER BY due_date, id`, id)
+	if err != nil {
+		return err
+	}
+	req.OpenInvoices, err = pgx.CollectRows(rows, pgx.RowToStructByPos[billing.OpenInvoice])
+	return err
+}
+
+// applyCloseRefunds writes a close's refunds, before the credit left is
+// allocated: a manual payment's completed with its journal transaction, a
+// gateway payment's reserved (pending) with its idempotency key for the
+// caller to send.
+func applyCloseRefunds(ctx context.Context, tx pgx.Tx, plan *billing.AccountClosePlan, by string, now time.Time, today billing.Date) error {
+	for i := range plan.Refunds {
+		r := &plan.Refunds[i]
+		p, _, err := lockPaymentForRefund(ctx, tx, r.PaymentID)
+		if err != nil {
+			return err
+		}
+		if !r.Gateway {
+			if r.RefundID, err = refundManualTx(ctx, tx, p, r.Amount, r.Memo, by, now, today); err != nil {
+				return err
+			}
+			r.Status = billing.RefundCompleted
+			continue
+		}
+		r.IdempotencyKey = fmt.Sprintf("account-close:%d:v%d:payment:%d", plan.AccountID, plan.Version, r.PaymentID)
+		ref, err := reserveRefundTx(ctx, tx, p, billing.RefundRequest{PaymentID: r.PaymentID, Amount: r.Amount, Memo: r.Memo,
+			IdempotencyKey: r.IdempotencyKey}, by, now)
+		if err != nil {
+			return err
+		}
+		r.RefundID, r.Status = ref.ID, ref.Status
+	}
+	return nil
 }
 
 // ReopenAccount sets closed account id back to current (admin); its

@@ -34,11 +34,6 @@ func TestCloseAccountCancelsCreditsAndIsNeverBilledOrSweptAgain(t *testing.T) {
 	if _, err := db.CloseAccount(ctx, f.account.ID, f.account.Version+1, req); billing.ErrorCode(err) != billing.EPRECONDITION {
 		t.Fatalf("stale version: %v", err)
 	}
-	refund := req
-	refund.RefundCredit = true
-	if _, err := db.CloseAccount(ctx, f.account.ID, f.account.Version, refund); billing.ErrorCode(err) != billing.EINVALID {
-		t.Fatalf("refund_credit: %v", err)
-	}
 	if a, _ := db.Account(ctx, f.account.ID); a.Status != billing.AccountCurrent || a.Version != f.account.Version {
 		t.Fatalf("a refused close wrote: %+v", a)
 	}
@@ -47,8 +42,13 @@ func TestCloseAccountCancelsCreditsAndIsNeverBilledOrSweptAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(plan.Cancels) != 1 || plan.Credited != 3226 || plan.Closed != billing.NewDate(2027, 3, 12) {
+	if len(plan.Cancels) != 1 || plan.Credited != 3226 || plan.Closed != billing.NewDate(2027, 3, 12) || plan.FinalInvoice == nil ||
+		plan.FinalInvoice.Total != -3226 || plan.CreditKept != 0 {
 		t.Fatalf("plan: %+v", plan)
+	}
+	if final, err := db.Invoice(ctx, plan.FinalInvoice.ID); err != nil || final.Kind != billing.InvoiceClosing || final.Status != billing.InvoicePaid ||
+		len(final.Lines) != 1 || final.Lines[0].Amount != -3226 {
+		t.Fatalf("final invoice %+v %v", final, err)
 	}
 	a, err := db.Account(ctx, f.account.ID)
 	if err != nil || a.Status != billing.AccountClosed || a.Version != f.account.Version+1 {
@@ -84,7 +84,7 @@ func TestCloseAccountCancelsCreditsAndIsNeverBilledOrSweptAgain(t *testing.T) {
 	}
 
 	runBilling(t, db, f.typ.ID, billing.NewDate(2027, 3, 27), 10)
-	if list, _ := db.Invoices(ctx, billing.InvoiceFilter{AccountID: f.account.ID}); len(list) != 1 {
+	if list, _ := db.Invoices(ctx, billing.InvoiceFilter{AccountID: f.account.ID}); len(list) != 2 {
 		t.Fatalf("a closed account was billed: %+v", list)
 	}
 	if _, err := db.Sweep(ctx, billing.SweepRequest{AccountTypeID: f.typ.ID, Trigger: billing.SweepManual, Actor: "test",
@@ -106,6 +106,90 @@ func TestCloseAccountCancelsCreditsAndIsNeverBilledOrSweptAgain(t *testing.T) {
 	}
 	if svc, _ := db.Service(ctx, f.service.ID); svc.EndDate != billing.NewDate(2027, 3, 12) {
 		t.Fatalf("the reopen touched the service: ends %s", svc.EndDate)
+	}
+}
+
+// TestCloseAccountIssuesFinalInvoiceAndRefundsCredit: the lifecycle
+// fixture's account (March invoiced, 50.00) has paid 100.00 in cash and
+// 10.00 by card (a gateway payment): 50.00 pays March, 60.00 is credit. It
+// is closed on Apr 12 with April never invoiced and a 15.00 one-time
+// charge waiting. Its final invoice charges Apr 1..11 (11 of 30 days,
+// 18.33) and the charge: 33.33, paid from the cash credit. Of the 26.67
+// left, the card's 10.00 is reserved for a gateway refund (pending, with
+// its key) and 16.67 of the cash is refunded as a completed manual refund
+// with its journal; nothing is kept. The coverage runs to the close and
+// the charge is taken; a billing run later bills nothing.
+func TestCloseAccountIssuesFinalInvoiceAndRefundsCredit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{})
+	paid := chicagoNoon(billing.NewDate(2027, 3, 5))
+	cash, err := db.PostPayment(ctx, billing.NewPayment{AccountID: f.account.ID, Method: billing.PayCash, Amount: 10000}, "staff:ana", paid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, err := db.PostPayment(ctx, billing.NewPayment{AccountID: f.account.ID, Method: billing.PayCard, Amount: 1000}, "staff:ana", paid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE payments SET gateway = 'sandbox', gateway_charge = 'ch_close' WHERE id = $1`, card.ID); err != nil {
+		t.Fatal(err)
+	}
+	charge, err := db.CreateCharge(ctx, billing.OneTimeCharge{AccountID: f.account.ID, Description: "Router", Amount: 1500,
+		ChargeDate: billing.NewDate(2027, 4, 2)}, paid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := db.Account(ctx, f.account.ID)
+	plan, err := db.CloseAccount(ctx, a.ID, a.Version, billing.AccountCloseRequest{RefundCredit: true,
+		Now: chicagoNoon(billing.NewDate(2027, 4, 12)), Actor: "staff:ana", Reason: "moving away"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	april := billing.Prorate(5000, billing.Period{Start: billing.NewDate(2027, 4, 1), End: billing.NewDate(2027, 5, 1)},
+		billing.NewDate(2027, 4, 1), billing.NewDate(2027, 4, 12))
+	final := plan.FinalInvoice
+	if april != 1833 || final == nil || final.Total != april+1500 || plan.Charged != april || plan.Credited != 0 {
+		t.Fatalf("plan: %+v", plan)
+	}
+	stored, err := db.Invoice(ctx, final.ID)
+	if err != nil || stored.Kind != billing.InvoiceClosing || stored.Status != billing.InvoicePaid || stored.Total != april+1500 {
+		t.Fatalf("final invoice %+v %v", stored, err)
+	}
+	left := int64(6000 - april - 1500)
+	if len(plan.Refunds) != 2 || plan.Refunded != left || plan.CreditKept != 0 {
+		t.Fatalf("refunds %+v, refunded %d, kept %d; want 2 making %d", plan.Refunds, plan.Refunded, plan.CreditKept, left)
+	}
+	byCard, byCash := plan.Refunds[0], plan.Refunds[1]
+	if byCard.PaymentID != card.ID || byCard.Amount != 1000 || !byCard.Gateway || byCard.Status != billing.RefundPending || byCard.IdempotencyKey == "" ||
+		byCash.PaymentID != cash.ID || byCash.Amount != left-1000 || byCash.Gateway || byCash.Status != billing.RefundCompleted {
+		t.Fatalf("refunds %+v", plan.Refunds)
+	}
+	rs, err := db.Refunds(ctx, billing.RefundFilter{Limit: 10})
+	if err != nil || len(rs) != 2 {
+		t.Fatalf("refunds stored %+v %v", rs, err)
+	}
+	for _, r := range rs {
+		if r.PaymentID == card.ID && (r.Status != billing.RefundPending || r.IdempotencyKey != byCard.IdempotencyKey || r.GatewayCharge != "ch_close") ||
+			r.PaymentID == cash.ID && r.Status != billing.RefundCompleted {
+			t.Fatalf("refund stored %+v", r)
+		}
+	}
+	// The cash refund is in the ledger; the card's is once the gateway
+	// confirms it.
+	if bal, _ := db.Balance(ctx, a.ID); bal != -1000 {
+		t.Fatalf("balance %d, want -1000 (the card refund pending)", bal)
+	}
+	if cov, _ := db.Coverage(ctx, f.service.ID); len(cov) == 0 || cov[len(cov)-1].To != billing.NewDate(2027, 4, 12) {
+		t.Fatalf("coverage %+v; want it to end at the close", cov)
+	}
+	if cs, _ := db.Charges(ctx, a.ID); len(cs) != 1 || cs[0].ID != charge.ID || cs[0].InvoiceID == nil || *cs[0].InvoiceID != final.ID {
+		t.Fatalf("charges %+v; want the router on the final invoice", cs)
+	}
+	runBilling(t, db, f.typ.ID, billing.NewDate(2027, 4, 27), 10)
+	if list, _ := db.Invoices(ctx, billing.InvoiceFilter{AccountID: a.ID}); len(list) != 2 {
+		t.Fatalf("invoices after the close %+v; want March's and the final one", list)
 	}
 }
 
@@ -147,5 +231,85 @@ func TestImmediateAdjustmentInvoiceIsQueuedForDelivery(t *testing.T) {
 	}
 	if n := deliveryJobs(t, db)[ds[0].ID]; n != 1 {
 		t.Fatalf("the delivery has %d jobs, want 1", n)
+	}
+}
+
+// TestPaymentsToAClosedAccountPostAsCreditWithAWarning: after the close,
+// a payment posts as credit — allocated to no invoice though March's is
+// still open — with the warning kept with the payment, on every path:
+// staff entry, a batch line, and a gateway charge (the path of the portal,
+// autopay and of every payment that settles an account).
+func TestPaymentsToAClosedAccountPostAsCreditWithAWarning(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{})
+	now := chicagoNoon(billing.NewDate(2027, 3, 12))
+	if _, err := db.CloseAccount(ctx, f.account.ID, f.account.Version, billing.AccountCloseRequest{Now: now, Actor: "staff:ana"}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := db.Account(ctx, f.account.ID)
+	check := func(path string, id int64, amount int64) {
+		t.Helper()
+		p, err := db.Payment(ctx, id)
+		if err != nil || len(p.Allocations) != 0 || p.Unallocated != amount || len(p.Warnings) != 1 ||
+			!strings.Contains(p.Warnings[0], "closed") || !strings.Contains(p.Warnings[0], "credit") {
+			t.Fatalf("%s: payment %+v %v; want %d as credit with the closed-account warning", path, p, err, amount)
+		}
+	}
+
+	p, err := db.PostPayment(ctx, billing.NewPayment{AccountID: a.ID, Method: billing.PayCheck, Amount: 1000, Reference: "1001"}, "staff:ana", now)
+	if err != nil || len(p.Warnings) != 1 {
+		t.Fatalf("staff entry: %+v %v", p, err)
+	}
+	check("staff entry", p.ID, 1000)
+
+	b, err := db.CreateBatch(ctx, billing.NewDate(2027, 3, 12), "", "", "clerk", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddBatchLines(ctx, b.ID, []billing.BatchLine{{Account: a.Number, Method: billing.PayCash, Amount: 700}}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := db.ValidateBatch(ctx, b.ID); err != nil || !v.OK || len(v.Warnings) != 1 || v.Warnings[0].Field != "account" ||
+		!strings.Contains(v.Warnings[0].Message, "closed") {
+		t.Fatalf("validation %+v %v; want the closed account warned", v, err)
+	}
+	if _, err := db.PostBatch(ctx, b.ID, "clerk", now); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := db.Payments(ctx, 0, b.ID, 0, 10)
+	if err != nil || len(ps) != 1 {
+		t.Fatalf("batch payments %+v %v", ps, err)
+	}
+	check("batch line", ps[0].ID, 700)
+
+	m, err := db.AddPaymentMethod(ctx, billing.StoredMethod{AccountID: a.ID, Gateway: "sandbox", Token: "pm_close", Kind: "card", Last4: "4242"}, true, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, _, err := db.BeginAttempt(ctx, billing.PaymentAttempt{AccountID: a.ID, PaymentMethodID: m.ID, Amount: 300, Currency: "USD",
+		Trigger: billing.TriggerPortal, Gateway: "sandbox", IdempotencyKey: "portal-after-close"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at, err = db.FinishAttempt(ctx, at.ID, billing.PaymentAttempt{Status: "succeeded", ChargeID: "ch_after_close"}, now); err != nil || at.PaymentID == nil {
+		t.Fatalf("gateway charge: %+v %v", at, err)
+	}
+	check("gateway charge", *at.PaymentID, 300)
+
+	// Autopay never charges a closed account, though March is open.
+	if _, err := db.Pool.Exec(ctx, `UPDATE accounts SET autopay = true, autopay_since = '2027-01-01' WHERE id = $1`, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if cs, err := db.AutopayCandidates(ctx, f.typ.ID, billing.NewDate(2027, 6, 1)); err != nil || len(cs) != 0 {
+		t.Fatalf("autopay candidates of a closed account: %+v %v", cs, err)
+	}
+
+	if inv := invoiceFor(t, db, a.ID, billing.NewDate(2027, 3, 1)); inv.Paid != 0 || inv.Status != billing.InvoiceOpen {
+		t.Fatalf("March's invoice took a payment to the closed account: %+v", inv)
+	}
+	if a, _ := db.Account(ctx, a.ID); a.Status != billing.AccountClosed {
+		t.Fatalf("a payment changed the closed account's status: %s", a.Status)
 	}
 }

@@ -70,7 +70,37 @@ func accountEditInput(ctx context.Context, tx pgx.Tx, id int64, edit billing.Acc
 			in.NewType = t
 		}
 	}
+	if edit.BillingDay != nil {
+		return in, readBillingDayInputs(ctx, tx, &in)
+	}
 	return in, nil
+}
+
+// readBillingDayInputs reads what a billing-day change's preview is
+// decided on: the account's last invoiced regular period and its billed
+// services.
+func readBillingDayInputs(ctx context.Context, tx pgx.Tx, in *billing.AccountEditInput) error {
+	id := in.Account.ID
+	err := tx.QueryRow(ctx, `SELECT period_start, period_end FROM invoices WHERE account_id = $1 AND kind = 'regular'
+		ORDER BY period_start DESC LIMIT 1`, id).Scan(scanDate(&in.LastInvoiced.Start), scanDate(&in.LastInvoiced.End))
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	rows, err := tx.Query(ctx, `SELECT s.id, s.name, s.quantity, s.start_date, s.end_date, s.pause_from, s.pause_to,
+			p.id, p.name, p.price, p.currency, p.interval, p.taxable, p.created_at
+		FROM services s JOIN plans p ON p.id = s.plan_id WHERE s.account_id = $1 ORDER BY s.id`, id)
+	if err != nil {
+		return err
+	}
+	var svc billing.LifecycleService
+	_, err = pgx.ForEachRow(rows, []any{&svc.Ref.ID, &svc.Name, &svc.Quantity, scanDate(&svc.Start), scanDate(&svc.End),
+		scanDate(&svc.PauseFrom), scanDate(&svc.PauseTo), &svc.Plan.ID, &svc.Plan.Name, &svc.Plan.Price, &svc.Plan.Currency,
+		&svc.Plan.Interval, &svc.Plan.Taxable, &svc.Plan.CreatedAt}, func() error {
+		svc.Ref.AccountID = id
+		in.Services = append(in.Services, svc)
+		return nil
+	})
+	return err
 }
 
 // applyAccountEdit writes the plan's account (if it is still at version

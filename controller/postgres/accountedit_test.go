@@ -143,3 +143,48 @@ func TestAccountEditTypeAndBillingDay(t *testing.T) {
 		t.Errorf("unknown type: %v", err)
 	}
 }
+
+// TestBillingDayChangeIsInvoicedByTheBillingRun: the lifecycle fixture's
+// account (day 1, March invoiced, Fiber 50) moves to day 15 on Mar 10.
+// The edit previews, and the billing run of Mar 27 invoices, the
+// transitional period Apr 1..14 —
+// 14 of the 31 days of Mar 15..Apr 14, 22.58, its line saying so — and the
+// run of Apr 10 the full period Apr 15..May 14; the service's coverage
+// runs on from March without a gap or an overlap.
+func TestBillingDayChangeIsInvoicedByTheBillingRun(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{})
+	day := 15
+	plan, err := db.EditAccount(ctx, f.account.ID, f.account.Version, billing.AccountEdit{BillingDay: &day}, "staff:ana", chicagoNoon(billing.NewDate(2027, 3, 10)))
+	if err != nil || len(plan.Consequences) != 1 || plan.Consequences[0].Kind != billing.ConsequenceBillingDayNextPeriod ||
+		plan.BillingDayChange == nil || plan.BillingDayChange.Net != 2258 {
+		t.Fatalf("edit: %+v %v; want the preview of 22.58", plan, err)
+	}
+	runBilling(t, db, f.typ.ID, billing.NewDate(2027, 3, 27), 10)
+	transitional := invoiceFor(t, db, f.account.ID, billing.NewDate(2027, 4, 1))
+	if transitional.Period.End != billing.NewDate(2027, 4, 15) || transitional.Total != 2258 || len(transitional.Lines) != 1 ||
+		!strings.HasPrefix(transitional.Lines[0].Description, "Billing day moved to day 15, transitional period Apr 1 to Apr 14: ") {
+		t.Fatalf("transitional invoice %+v", transitional)
+	}
+	runBilling(t, db, f.typ.ID, billing.NewDate(2027, 4, 10), 10)
+	next := invoiceFor(t, db, f.account.ID, billing.NewDate(2027, 4, 15))
+	if next.Period.End != billing.NewDate(2027, 5, 15) || next.Total != 5000 {
+		t.Fatalf("the invoice after the transition %+v", next)
+	}
+	cov, err := db.Coverage(ctx, f.service.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cursor := billing.NewDate(2027, 3, 1)
+	for _, s := range cov {
+		if s.From != cursor {
+			t.Fatalf("coverage %+v has a gap or an overlap at %s", cov, cursor)
+		}
+		cursor = s.To
+	}
+	if cursor != billing.NewDate(2027, 5, 15) {
+		t.Fatalf("coverage %+v ends %s, want 2027-05-15", cov, cursor)
+	}
+}

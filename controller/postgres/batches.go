@@ -49,7 +49,7 @@ func batchTx(ctx context.Context, q querier, id int64, lock bool) (billing.Payme
 	}
 	rows, err := q.Query(ctx, `SELECT l.line_no, l.account_ref, l.method, l.amount, l.reference, l.payer, l.memo, l.apply_to,
 			coalesce(an.id, ae.id, ai.id, 0), coalesce(an.number, ae.number, ai.number, ''), coalesce(an.name, ae.name, ai.name, ''),
-			coalesce(an.currency, ae.currency, ai.currency, '')
+			coalesce(an.currency, ae.currency, ai.currency, ''), coalesce(an.status, ae.status, ai.status, '')
 		FROM payment_batch_lines l
 		LEFT JOIN accounts an ON an.number = l.account_ref
 		LEFT JOIN accounts ae ON ae.external_id = l.account_ref
@@ -60,7 +60,7 @@ func batchTx(ctx context.Context, q querier, id int64, lock bool) (billing.Payme
 	}
 	b.Lines, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.BatchLine, error) {
 		var l billing.BatchLine
-		err := r.Scan(&l.LineNo, &l.Account, &l.Method, &l.Amount, &l.Reference, &l.Payer, &l.Memo, &l.ApplyTo, &l.AccountID, &l.AccountNumber, &l.AccountName, &l.Currency)
+		err := r.Scan(&l.LineNo, &l.Account, &l.Method, &l.Amount, &l.Reference, &l.Payer, &l.Memo, &l.ApplyTo, &l.AccountID, &l.AccountNumber, &l.AccountName, &l.Currency, &l.AccountStatus)
 		return l, err
 	})
 	if b.Lines == nil {
@@ -273,12 +273,16 @@ func (db *DB) postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.Paymen
 		return err
 	}
 	currency := map[int64]billing.Currency{}
-	var settle []int64 // accounts the batch may restore
+	warnings := map[int64][]string{} // by account: how its payments post (billing.PaymentOnAccount)
+	unallocated := map[int64]bool{}  // accounts whose payments stay credit
+	var settle []int64               // accounts the batch may restore
 	var id int64
 	var cur billing.Currency
 	var status billing.AccountStatus
 	if _, err := pgx.ForEachRow(rows, []any{&id, &cur, &status}, func() error {
 		currency[id] = cur
+		allocate, w := billing.PaymentOnAccount(id, status)
+		warnings[id], unallocated[id] = w, !allocate
 		if billing.SettlesOnPayment(status) {
 			settle = append(settle, id)
 		}
@@ -299,6 +303,8 @@ func (db *DB) postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.Paymen
 	if err != nil {
 		return err
 	}
+	// A closed account's invoices take none of the batch's payments.
+	items = slices.DeleteFunc(items, func(o openItem) bool { return !o.Credit && unallocated[o.Account] })
 	txIDs, err := nextIDs(ctx, tx, "journal_transactions_id_seq", len(b.Lines))
 	if err != nil {
 		return err
@@ -342,7 +348,7 @@ func (db *DB) postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.Paymen
 			entryRows = append(entryRows, []any{txIDs[i], int16(k + 1), l.AccountID, e.Ledger, e.Amount})
 		}
 		payRows = append(payRows, []any{payIDs[i], l.AccountID, string(l.Method), l.Amount, string(c), l.Reference, l.Payer,
-			pgDate(b.DepositDate), l.Memo, b.ID, int32(l.LineNo), txIDs[i], by, now, allocated[payIDs[i]]})
+			pgDate(b.DepositDate), l.Memo, b.ID, int32(l.LineNo), txIDs[i], by, now, allocated[payIDs[i]], nonNil(warnings[l.AccountID])})
 	}
 	for _, cp := range []struct {
 		table string
@@ -352,7 +358,7 @@ func (db *DB) postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.Paymen
 		{"journal_transactions", []string{"id", "kind", "account_id", "currency", "memo", "effective_date", "posted_at"}, txRows},
 		{"journal_entries", []string{"tx_id", "entry_no", "account_id", "ledger", "amount"}, entryRows},
 		{"payments", []string{"id", "account_id", "method", "amount", "currency", "reference", "payer", "received_date", "memo",
-			"batch_id", "batch_line", "journal_tx_id", "posted_by", "posted_at", "allocated"}, payRows},
+			"batch_id", "batch_line", "journal_tx_id", "posted_by", "posted_at", "allocated", "warnings"}, payRows},
 	} {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{cp.table}, cp.cols, pgx.CopyFromRows(cp.rows)); err != nil {
 			return mapError(fmt.Errorf("post batch %d: write %s: %w", b.ID, cp.table, err))

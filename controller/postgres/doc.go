@@ -13,9 +13,9 @@
 // desired state at the POP it moved to (servicemove.go).
 //
 // Service lifecycle changes (servicelifecycle.go, planprices.go; an
-// account's close applies each service's cancel the same way,
-// accountclose.go) follow
-// the same shape: the service, its account and its invoiced coverage
+// account's close applies each service's cancel the same way and writes
+// its final invoice and refunds in the same transaction, accountclose.go)
+// follow the same shape: the service, its account and its invoiced coverage
 // (service_billed_spans, written by the billing run with its invoices)
 // are read under row locks, the domain core decides a LifecyclePlan, and
 // the plan is applied as it is in one transaction — its lines as one-time
@@ -23,6 +23,11 @@
 // invoice, or a credit), the new coverage and terms history, the audit_log
 // row, and enforcement through the one outbox writer (or, dated in the
 // future, into scheduled_enforcement for ApplyDueEnforcement).
+//
+// How a payment posts to an account (allocated, or kept as credit with a
+// warning for a closed account) is billing.PaymentOnAccount's decision on
+// every path — staff entry, batch lines, gateway charges — and its
+// warnings are kept with the payment (payments.warnings).
 //
 // What a payment paid is kept as append-only allocation events
 // (allocation_events: applied, reallocated, reversed; dated and signed; the

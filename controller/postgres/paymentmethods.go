@@ -169,7 +169,9 @@ func (db *DB) ForgetWebhookEvent(ctx context.Context, gateway, eventID string) e
 
 // AutopayCandidates lists the open invoices, due on or before date, of the
 // autopay accounts of one account type that have a default method on file,
-// with how many autopay attempts on each have failed so far.
+// with how many autopay attempts on each have failed so far. A closed
+// account is never charged automatically (a payment to it would post as
+// credit): staff collect its final invoice.
 func (db *DB) AutopayCandidates(ctx context.Context, typeID int64, date billing.Date) ([]billing.AutopayCandidate, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT i.id, i.number, i.account_id, i.due_date,
 			i.total - i.paid,
@@ -177,7 +179,7 @@ func (db *DB) AutopayCandidates(ctx context.Context, typeID int64, date billing.
 			a.autopay_since,
 			`+prefixed("m.", methodColumns)+`
 		FROM invoices i
-		JOIN accounts a ON a.id = i.account_id AND a.autopay AND a.account_type_id = $1
+		JOIN accounts a ON a.id = i.account_id AND a.autopay AND a.account_type_id = $1 AND a.status <> 'closed'
 		JOIN payment_methods m ON m.account_id = a.id AND m.is_default AND m.status <> 'removed'
 		WHERE i.status = 'open' AND i.due_date <= $2
 		AND NOT EXISTS (SELECT 1 FROM payment_attempts pa WHERE pa.invoice_id = i.id AND pa.status IN ('succeeded', 'pending', 'processing'))

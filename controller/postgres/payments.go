@@ -14,18 +14,22 @@ import (
 )
 
 const paymentColumns = `id, account_id, method, amount, currency, reference, payer, received_date, memo, status, refunded,
-	batch_id, posted_by, posted_at, reversed_at, reversal_reason, gateway, gateway_charge, refund_reserved`
+	batch_id, posted_by, posted_at, reversed_at, reversal_reason, gateway, gateway_charge, refund_reserved, warnings`
 
 func scanPayment(row pgx.Row) (billing.Payment, error) {
 	var p billing.Payment
 	err := row.Scan(&p.ID, &p.AccountID, &p.Method, &p.Amount, &p.Currency, &p.Reference, &p.Payer, scanDate(&p.ReceivedDate),
-		&p.Memo, &p.Status, &p.Refunded, &p.BatchID, &p.PostedBy, &p.PostedAt, &p.ReversedAt, &p.ReversalNote, &p.Gateway, &p.GatewayCharge, &p.RefundReserved)
+		&p.Memo, &p.Status, &p.Refunded, &p.BatchID, &p.PostedBy, &p.PostedAt, &p.ReversedAt, &p.ReversalNote, &p.Gateway, &p.GatewayCharge, &p.RefundReserved, &p.Warnings)
 	return p, err
 }
 
 // lockAccountSQL locks an account's row: payments to one account, and their
 // allocation, happen one after another.
 const lockAccountSQL = `SELECT id FROM accounts WHERE id = $1 FOR UPDATE`
+
+// lockAccountStatusSQL locks an account's row as lockAccountSQL does and
+// reads its status (how a payment to it posts: billing.PaymentOnAccount).
+const lockAccountStatusSQL = `SELECT status FROM accounts WHERE id = $1 FOR UPDATE`
 
 // insertPaymentCTEs write a payment with its journal transaction and
 // entries (the balance trigger checks the entries at the statement's end);
@@ -36,6 +40,7 @@ const lockAccountSQL = `SELECT id FROM accounts WHERE id = $1 FOR UPDATE`
 //	$1 account  $2 method  $3 amount  $4 reference  $5 payer  $6 received date
 //	$7 memo  $8 batch  $9 batch line  $10 now  $11 journal memo  $12 posted by
 //	$13 journal kind  $14 cash ledger  $15 receivable ledger  $16 allocated
+//	$17 warnings
 const insertPaymentCTEs = `WITH acct AS (
 		SELECT a.currency, coalesce($6::date, ($10::timestamptz AT TIME ZONE t.time_zone)::date) AS day
 		FROM accounts a JOIN account_types t ON t.id = a.account_type_id WHERE a.id = $1
@@ -48,8 +53,8 @@ const insertPaymentCTEs = `WITH acct AS (
 			(VALUES (1::smallint, $14::text, $3::bigint), (2::smallint, $15::text, -$3::bigint)) AS u(no, ledger, amount)
 	), p AS (
 		INSERT INTO payments (account_id, method, amount, currency, reference, payer,
-			received_date, memo, batch_id, batch_line, journal_tx_id, posted_by, posted_at, allocated)
-		SELECT $1, $2, $3, t.currency, $4, $5, t.effective_date, $7, $8, $9, t.id, $12, $10, $16 FROM t RETURNING ` + paymentColumns + `
+			received_date, memo, batch_id, batch_line, journal_tx_id, posted_by, posted_at, allocated, warnings)
+		SELECT $1, $2, $3, t.currency, $4, $5, t.effective_date, $7, $8, $9, t.id, $12, $10, $16, $17 FROM t RETURNING ` + paymentColumns + `
 	)`
 
 // insertPaymentSQL writes an unallocated payment (see insertPaymentCTEs).
@@ -66,7 +71,7 @@ const insertPaymentSQL = insertPaymentCTEs + ` SELECT * FROM p`
 //	$1 account  $2 method  $3 amount  $4 reference  $5 payer  $6 received date
 //	$7 memo  $8 now  $9 journal memo  $10 posted by  $11 journal kind
 //	$12 cash ledger  $13 receivable ledger  $14 allocated  $15 payment id
-//	$20 currency
+//	$20 currency  $21 warnings
 const postPaymentSQL = `WITH t AS (
 		INSERT INTO journal_transactions (kind, account_id, currency, memo, effective_date, posted_at)
 		VALUES ($11, $1, $20, $9, $6, $8) RETURNING id
@@ -76,8 +81,8 @@ const postPaymentSQL = `WITH t AS (
 			(VALUES (1::smallint, $12::text, $3::bigint), (2::smallint, $13::text, -$3::bigint)) AS u(no, ledger, amount)
 	), p AS (
 		INSERT INTO payments (id, account_id, method, amount, currency, reference, payer,
-			received_date, memo, journal_tx_id, posted_by, posted_at, allocated)
-		SELECT $15, $1, $2, $3, $20, $4, $5, $6, $7, t.id, $10, $8, $14 FROM t
+			received_date, memo, journal_tx_id, posted_by, posted_at, allocated, warnings)
+		SELECT $15, $1, $2, $3, $20, $4, $5, $6, $7, t.id, $10, $8, $14, $21 FROM t
 	), a AS (
 		SELECT * FROM unnest($16::bigint[], $17::bigint[], $18::bigint[]) AS x(payment_id, invoice_id, amount)
 	), ins AS (
@@ -116,13 +121,13 @@ func keyTaken(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "idempotency_keys_pkey"
 }
 
-func insertPaymentArgs(in billing.NewPayment, by string, now time.Time, batchID *int64, batchLine int) []any {
+func insertPaymentArgs(in billing.NewPayment, by string, now time.Time, batchID *int64, batchLine int, warnings []string) []any {
 	var line any
 	if batchID != nil {
 		line = batchLine
 	}
 	return []any{in.AccountID, in.Method, in.Amount, in.Reference, in.Payer, pgDate(in.ReceivedDate), in.Memo, batchID, line,
-		now, journalMemo(in), by, billing.TxPaymentPosted, billing.LedgerCash, billing.LedgerReceivable, int64(0)}
+		now, journalMemo(in), by, billing.TxPaymentPosted, billing.LedgerCash, billing.LedgerReceivable, int64(0), nonNil(warnings)}
 }
 
 func journalMemo(in billing.NewPayment) string {
@@ -337,7 +342,7 @@ func (db *DB) postPayment(ctx context.Context, in billing.NewPayment, by string,
 	args := []any{in.AccountID, in.Method, in.Amount, in.Reference, in.Payer, pgDate(p.ReceivedDate), in.Memo, now,
 		journalMemo(in), by, billing.TxPaymentPosted, billing.LedgerCash, billing.LedgerReceivable, own, p.ID}
 	b = &pgx.Batch{}
-	b.Queue(postPaymentSQL, append(append(args, allocArgs...), p.Currency)...)
+	b.Queue(postPaymentSQL, append(append(args, allocArgs...), p.Currency, nonNil(warnings))...)
 	if k != nil {
 		keyArgs, err := k.args(p)
 		if err != nil {
@@ -399,17 +404,18 @@ func postPaymentTx(ctx context.Context, tx pgx.Tx, in billing.NewPayment, by str
 	if err := in.Validate(); err != nil {
 		return billing.Payment{}, err
 	}
-	var locked int64
-	err := tx.QueryRow(ctx, lockAccountSQL, in.AccountID).Scan(&locked)
+	var status billing.AccountStatus
+	err := tx.QueryRow(ctx, lockAccountStatusSQL, in.AccountID).Scan(&status)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return billing.Payment{}, billing.Errorf(billing.ENOTFOUND, "account %d does not exist", in.AccountID)
 	}
 	if err != nil {
 		return billing.Payment{}, err
 	}
-	p, err := scanPayment(tx.QueryRow(ctx, insertPaymentSQL, insertPaymentArgs(in, by, now, batchID, batchLine)...))
-	if err != nil {
-		return p, mapError(err)
+	allocate, warnings := billing.PaymentOnAccount(in.AccountID, status)
+	p, err := scanPayment(tx.QueryRow(ctx, insertPaymentSQL, insertPaymentArgs(in, by, now, batchID, batchLine, warnings)...))
+	if err != nil || !allocate {
+		return withAllocations(p, nil), mapError(err)
 	}
 	allocs, err := allocateAs(ctx, tx, allocStamp{day: p.ReceivedDate, by: by}, chosenFor(p.ID, in), in.AccountID)
 	return withAllocations(p, allocs), err

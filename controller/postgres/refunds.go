@@ -105,20 +105,28 @@ func (db *DB) ReserveRefund(ctx context.Context, in billing.RefundRequest, by st
 		if p.Gateway == "" || p.GatewayCharge == "" {
 			return billing.Errorf(billing.EINVALID, "payment %d did not come through a payment gateway", p.ID)
 		}
-		if err := checkRefundable(ctx, tx, p, in.Amount); err != nil {
-			return err
-		}
-		r, err = scanRefund(tx.QueryRow(ctx, `INSERT INTO refunds (payment_id, account_id, amount, currency, memo, status,
-				idempotency_key, gateway, gateway_charge, created_by, created_at)
-			VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10) RETURNING `+refundColumns,
-			p.ID, p.AccountID, in.Amount, p.Currency, in.Memo, in.IdempotencyKey, p.Gateway, p.GatewayCharge, by, now))
-		if err != nil {
-			return mapError(err)
-		}
-		_, err = tx.Exec(ctx, `UPDATE payments SET refund_reserved = refund_reserved + $2 WHERE id = $1`, p.ID, in.Amount)
+		r, err = reserveRefundTx(ctx, tx, p, in, by, now)
 		return err
 	})
 	return r, existing, err
+}
+
+// reserveRefundTx writes a pending gateway refund of payment p (locked by
+// the caller, with its account) and reserves its amount on the payment,
+// after checking it is refundable.
+func reserveRefundTx(ctx context.Context, tx pgx.Tx, p billing.Payment, in billing.RefundRequest, by string, now time.Time) (billing.Refund, error) {
+	if err := checkRefundable(ctx, tx, p, in.Amount); err != nil {
+		return billing.Refund{}, err
+	}
+	r, err := scanRefund(tx.QueryRow(ctx, `INSERT INTO refunds (payment_id, account_id, amount, currency, memo, status,
+			idempotency_key, gateway, gateway_charge, created_by, created_at)
+		VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10) RETURNING `+refundColumns,
+		p.ID, p.AccountID, in.Amount, p.Currency, in.Memo, in.IdempotencyKey, p.Gateway, p.GatewayCharge, by, now))
+	if err != nil {
+		return r, mapError(err)
+	}
+	_, err = tx.Exec(ctx, `UPDATE payments SET refund_reserved = refund_reserved + $2 WHERE id = $1`, p.ID, in.Amount)
+	return r, err
 }
 
 // CompleteRefund is the last step of a refund the gateway made
@@ -269,31 +277,39 @@ func (db *DB) RefundPayment(ctx context.Context, id, amount int64, memo, by stri
 		if p.Gateway != "" && p.GatewayCharge != "" {
 			return billing.Errorf(billing.EINVALID, "payment %d came through the %s gateway; its refund goes back through the gateway", id, p.Gateway)
 		}
-		if err := checkRefundable(ctx, tx, p, amount); err != nil {
-			return err
-		}
-		var refundID int64
-		if err := tx.QueryRow(ctx, `INSERT INTO refunds (payment_id, account_id, amount, currency, memo, status, created_by, created_at)
-			VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) RETURNING id`, id, p.AccountID, amount, p.Currency, memo, by, now).Scan(&refundID); err != nil {
-			return mapError(err)
-		}
-		jt := billing.RefundTx(p.AccountID, p.Currency, amount, fmt.Sprintf("refund %d of payment %d%s", refundID, id, optional(": ", memo)), billing.DateIn(now, loc))
-		jt.PostedAt = now
-		jtID, err := postTx(ctx, tx, jt)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE refunds SET status = 'completed', journal_tx_id = $2, resolved_at = $3 WHERE id = $1`,
-			refundID, jtID, now); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE payments SET refunded = refunded + $2 WHERE id = $1`, id, amount)
+		_, err = refundManualTx(ctx, tx, p, amount, memo, by, now, billing.DateIn(now, loc))
 		return err
 	})
 	if err != nil {
 		return billing.Payment{}, err
 	}
 	return db.Payment(ctx, id)
+}
+
+// refundManualTx refunds amount of manual payment p (locked by the caller,
+// with its account): a completed refund with its journal transaction,
+// effective on day. It returns the refund's id.
+func refundManualTx(ctx context.Context, tx pgx.Tx, p billing.Payment, amount int64, memo, by string, now time.Time, day billing.Date) (int64, error) {
+	if err := checkRefundable(ctx, tx, p, amount); err != nil {
+		return 0, err
+	}
+	var refundID int64
+	if err := tx.QueryRow(ctx, `INSERT INTO refunds (payment_id, account_id, amount, currency, memo, status, created_by, created_at)
+		VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) RETURNING id`, p.ID, p.AccountID, amount, p.Currency, memo, by, now).Scan(&refundID); err != nil {
+		return 0, mapError(err)
+	}
+	jt := billing.RefundTx(p.AccountID, p.Currency, amount, fmt.Sprintf("refund %d of payment %d%s", refundID, p.ID, optional(": ", memo)), day)
+	jt.PostedAt = now
+	jtID, err := postTx(ctx, tx, jt)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE refunds SET status = 'completed', journal_tx_id = $2, resolved_at = $3 WHERE id = $1`,
+		refundID, jtID, now); err != nil {
+		return 0, err
+	}
+	_, err = tx.Exec(ctx, `UPDATE payments SET refunded = refunded + $2 WHERE id = $1`, p.ID, amount)
+	return refundID, err
 }
 
 // clipText shortens s to at most n bytes without splitting a character.

@@ -132,7 +132,7 @@ func planPath(id int64, suffix string) string {
 }
 
 // AccountClose is the body of an account close or reopen (refund_credit:
-// close only, not supported yet by the controller).
+// close only).
 type AccountClose struct {
 	RefundCredit bool   `json:"refund_credit,omitempty"`
 	Reason       string `json:"reason,omitempty"`
