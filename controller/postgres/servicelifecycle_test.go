@@ -499,3 +499,49 @@ func TestPauseInAFuturePeriodBilledAroundWithTheHoldFee(t *testing.T) {
 		t.Fatalf("coverage %+v %v", cov, err)
 	}
 }
+
+// TestPauseThatKeepsServiceOnHoldsItFromTheSweep: on a type that keeps
+// paused services on, a pause still holds the service: a sweep that
+// suspends the account past its delinquency date leaves the paused
+// service on, and the resume at the pause's end finds the account
+// suspended and suspends it then (ResumeState).
+func TestPauseThatKeepsServiceOnHoldsItFromTheSweep(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{MaxPauseDays: 60})
+	typ := f.typ
+	typ.AutoSuspend = true
+	typ.DelinquencyWeekdays = []time.Weekday{time.Sunday, time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday}
+	if _, err := db.UpdateAccountType(ctx, typ); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PauseService(ctx, f.service.ID, 0, billing.PauseRequest{Context: lifecycleCtx(chicagoNoon(billing.NewDate(2027, 3, 12))),
+		From: billing.NewDate(2027, 3, 12), To: billing.NewDate(2027, 4, 1)}, false); err != nil {
+		t.Fatal(err)
+	}
+	if svc, _ := db.Service(ctx, f.service.ID); svc.DesiredState != billing.StateActive || held(t, db, f.service.ID) != "paused" {
+		t.Fatalf("after the pause: %s held %q, want active held paused", svc.DesiredState, held(t, db, f.service.ID))
+	}
+	res, err := db.Sweep(ctx, billing.SweepRequest{AccountTypeID: f.typ.ID, Trigger: billing.SweepManual, Actor: "test"}, chicagoNoon(billing.NewDate(2027, 3, 20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := db.Account(ctx, f.account.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Suspended != 1 || res.SuspendedServices != 0 || acct.Status != billing.AccountSuspended {
+		t.Fatalf("sweep: %d suspended (%d services), account %s; want the account suspended and its paused service left alone",
+			res.Suspended, res.SuspendedServices, acct.Status)
+	}
+	if svc, _ := db.Service(ctx, f.service.ID); svc.DesiredState != billing.StateActive {
+		t.Fatalf("the sweep suspended a paused service: %s", svc.DesiredState)
+	}
+	if n, err := db.ApplyDueEnforcement(ctx, chicagoNoon(billing.NewDate(2027, 4, 1))); err != nil || n != 1 {
+		t.Fatalf("resume: %d %v", n, err)
+	}
+	if svc, _ := db.Service(ctx, f.service.ID); svc.DesiredState != billing.StateSuspended || held(t, db, f.service.ID) != "" {
+		t.Fatalf("resumed into a suspended account: %s held %q, want suspended, no hold", svc.DesiredState, held(t, db, f.service.ID))
+	}
+}
