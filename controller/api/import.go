@@ -50,7 +50,8 @@ services repeat its account columns (which must agree) with the same external_id
 names; dates are YYYY-MM-DD; ` + "`addresses`" + ` are separated by spaces or ';'. A service row with no method and no
 binding columns is recorded with method log. The account's own billing settings are the columns named like
 account edit's ` + "`overrides`" + ` (` + "`due_days`, `grace_days`, `reminder_days_before` (days separated by spaces, ',' or ';', or `none`), `auto_suspend`, `reactivation_rule`, `late_fee`, `invoice_message`" + `),
-an empty cell inheriting the account type's; ` + "`tax_exempt` (true or false) needs `exemption_certificate`" + `.
+an empty cell inheriting the account type's; ` + "`tax_exempt` (true or false) needs `exemption_certificate`" + `;
+` + "`billing_day`" + ` (1-31, fixed_day account types only) overrides the type's billing day, as account edit does.
 
 Every row is checked and every problem is reported: when there is any (and skip_invalid is not set) the
 answer is 422 with one entry per problem in ` + "`errors`" + ` (message "line 12, column email: …", location

@@ -126,6 +126,35 @@ type NewAccount struct {
 	// required while exempt).
 	TaxExempt            bool   `json:"tax_exempt,omitempty" doc:"Invoice the account no tax; needs exemption_certificate."`
 	ExemptionCertificate string `json:"exemption_certificate,omitempty" doc:"Reference of the tax exemption certificate."`
+	// BillingDay overrides a fixed-day account type's billing day for this
+	// account from its first period (0, the default: the type's day); see
+	// [CheckBillingDayOverride].
+	BillingDay int `json:"billing_day,omitempty" minimum:"0" maximum:"31" doc:"Day of month the account's periods start on (fixed_day account types only); 0 or left out: the account type's."`
+}
+
+// CheckBillingDayOverride checks an account's billing-day override (0:
+// none) against its account type: a day of the month, and only for a
+// fixed_day type (an anniversary type starts each account's periods on
+// its own anchor date).
+//
+// Errors: EINVALID naming billing_day.
+func CheckBillingDayOverride(t AccountType, day int) error {
+	if err := checkBillingDay(day); err != nil {
+		return err
+	}
+	if day != 0 && t.BillingMode != BillingFixedDay {
+		return Errorf(EINVALID, "billing_day: account type %q bills on each account's anniversary, not on a fixed day; a billing-day override applies only to fixed_day account types", t.Name)
+	}
+	return nil
+}
+
+// checkBillingDay checks a billing-day override is a day of the month or
+// 0 (none). Errors: EINVALID naming billing_day.
+func checkBillingDay(day int) error {
+	if day < 0 || day > 31 {
+		return Errorf(EINVALID, "billing_day %d is not a day of the month (1-31, or 0 to use the account type's)", day)
+	}
+	return nil
 }
 
 // Validate checks the input, trims its strings and normalises the currency.
@@ -136,7 +165,9 @@ type NewAccount struct {
 // email or both without an email; account_type_id not positive; an
 // anchor_date that is not a calendar date; an unsupported locale; any text
 // field too long; an override out of range ([AccountOverrides.Validate],
-// naming overrides.<setting>); tax_exempt without exemption_certificate.
+// naming overrides.<setting>); billing_day outside 0-31; tax_exempt
+// without exemption_certificate. (Whether the account type takes a
+// billing_day is [CheckBillingDayOverride]'s, with the type.)
 func (a *NewAccount) Validate() error {
 	for _, f := range []struct {
 		name string
@@ -194,6 +225,9 @@ func (a *NewAccount) Validate() error {
 		return Errorf(EINVALID, "anchor_date %s is not a calendar date", a.AnchorDate)
 	}
 	if err := a.Overrides.Validate(); err != nil {
+		return err
+	}
+	if err := checkBillingDay(a.BillingDay); err != nil {
 		return err
 	}
 	return CheckTaxExemption(a.TaxExempt, a.ExemptionCertificate)

@@ -107,8 +107,10 @@ func (e *AccountEdit) Validate() error {
 	if e.AccountTypeID != nil && *e.AccountTypeID <= 0 {
 		return Errorf(EINVALID, "account_type_id %d must be a positive account type id", *e.AccountTypeID)
 	}
-	if e.BillingDay != nil && (*e.BillingDay < 0 || *e.BillingDay > 31) {
-		return Errorf(EINVALID, "billing_day %d is not a day of the month (1-31, or 0 to use the account type's)", *e.BillingDay)
+	if e.BillingDay != nil {
+		if err := checkBillingDay(*e.BillingDay); err != nil {
+			return err
+		}
 	}
 	if e.Overrides != nil {
 		if err := e.Overrides.Validate(); err != nil {
@@ -304,8 +306,8 @@ func PlanAccountEdit(in AccountEditInput) (AccountEditPlan, error) {
 			newType.Name, from, in.Type.Name)})
 	}
 	if e.BillingDay != nil {
-		if *e.BillingDay != 0 && newType.BillingMode != BillingFixedDay {
-			return AccountEditPlan{}, Errorf(EINVALID, "billing_day: account type %q bills on each account's anniversary, not on a fixed day; a billing-day override applies only to fixed_day account types", newType.Name)
+		if err := CheckBillingDayOverride(newType, *e.BillingDay); err != nil {
+			return AccountEditPlan{}, err
 		}
 		set("billing_day", cur.BillingDay, *e.BillingDay, func() { next.BillingDay = *e.BillingDay })
 		oldDay, _ := AccountAnchor(newType, cur)

@@ -32,7 +32,7 @@ var (
 	importAccountColumns = []string{"external_id", "name", "email", "phone", "address_line1", "address_line2",
 		"city", "region", "postal_code", "country", "account_type", "currency", "tax_jurisdiction", "delivery", "locale", "company_name",
 		"due_days", "grace_days", "reminder_days_before", "auto_suspend", "reactivation_rule", "late_fee", "invoice_message",
-		"tax_exempt", "exemption_certificate"}
+		"tax_exempt", "exemption_certificate", "billing_day"}
 	importServiceColumns = []string{"service_name", "pop", "plan", "start_date", "end_date", "method",
 		"addresses", "radius_username", "device", "if_index", "service_address_line1", "service_address_line2",
 		"service_city", "service_region", "service_postal_code", "service_country", "quantity"}
@@ -721,6 +721,7 @@ var accountFields = []struct{ prefix, column string }{
 	{"overrides.reactivation_rule", "reactivation_rule"},
 	{"overrides.invoice_message", "invoice_message"},
 	{"exemption_certificate", "exemption_certificate"},
+	{"billing_day", "billing_day"},
 }
 
 func fieldColumn(msg string, table []struct{ prefix, column string }) string {
@@ -760,6 +761,13 @@ func (p *importParser) parseAccount(a *ImportAccount, re *rowErrs, get func(stri
 		na.TaxExempt = exempt
 	}
 	na.ExemptionCertificate = get("exemption_certificate")
+	if v := get("billing_day"); v != "" {
+		day, err := strconv.Atoi(v)
+		if err != nil {
+			re.add("billing_day", fmt.Sprintf("billing_day %q is not a day of the month (1-31)", v))
+		}
+		na.BillingDay = day
+	}
 	check := na
 	check.AccountTypeID = 1 // resolved from the name by the importer
 validate:
@@ -818,6 +826,8 @@ validate:
 			check.Overrides.InvoiceMessage = nil
 		case "exemption_certificate":
 			check.TaxExempt, check.ExemptionCertificate = false, ""
+		case "billing_day":
+			check.BillingDay = 0
 		default:
 			break validate
 		}

@@ -28,14 +28,17 @@ func CreateAccountTx(ctx context.Context, tx pgx.Tx, in billing.NewAccount, at t
 	if err := in.Validate(); err != nil {
 		return billing.Account{}, false, err
 	}
-	var zone string
-	err := tx.QueryRow(ctx, `SELECT time_zone FROM account_types WHERE id = $1`, in.AccountTypeID).Scan(&zone)
+	typ, err := scanAccountType(tx.QueryRow(ctx, `SELECT `+accountTypeColumns+` FROM account_types WHERE id = $1`, in.AccountTypeID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return billing.Account{}, false, billing.Errorf(billing.EINVALID, "account_type_id %d does not exist", in.AccountTypeID)
 	}
 	if err != nil {
 		return billing.Account{}, false, err
 	}
+	if err := billing.CheckBillingDayOverride(typ, in.BillingDay); err != nil {
+		return billing.Account{}, false, err
+	}
+	zone := typ.TimeZone
 	addr, err := json.Marshal(in.Address)
 	if err != nil {
 		return billing.Account{}, false, err
@@ -59,12 +62,13 @@ func CreateAccountTx(ctx context.Context, tx pgx.Tx, in billing.NewAccount, at t
 	}
 	a, err := scanAccount(tx.QueryRow(ctx, `INSERT INTO accounts (number, external_id, name, email, phone, address,
 			account_type_id, currency, tax_jurisdiction, delivery, anchor_date, created_at, locale, company_name,
-			overrides, tax_exempt, exemption_certificate)
-		VALUES ('A-' || lpad(nextval('account_number_seq')::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+			overrides, tax_exempt, exemption_certificate, billing_day)
+		VALUES ('A-' || lpad(nextval('account_number_seq')::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+			nullif($17::smallint, 0))
 		ON CONFLICT (external_id) DO NOTHING
 		RETURNING `+accountColumns,
 		ext, in.Name, in.Email, in.Phone, addr, in.AccountTypeID, in.Currency, in.TaxJurisdiction, in.Delivery, pgDate(anchor), at, in.Locale,
-		in.CompanyName, overrides, in.TaxExempt, in.ExemptionCertificate))
+		in.CompanyName, overrides, in.TaxExempt, in.ExemptionCertificate, in.BillingDay))
 	if errors.Is(err, pgx.ErrNoRows) {
 		a, err = scanAccount(tx.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE external_id = $1`, in.ExternalID))
 		return a, false, err

@@ -130,6 +130,8 @@ type importer struct {
 	// anchorOf is today in each account type's time zone: a new
 	// account's anchor date until its first billed service.
 	anchorOf map[int64]billing.Date
+	// typeOf is each account type, by id.
+	typeOf map[int64]billing.AccountType
 	// accounts are the file's accounts by ImportRun.Index.
 	accounts []importedAccount
 	// currencies interns the accounts' currencies.
@@ -160,24 +162,27 @@ type importedAccount struct {
 func newImporter(ctx context.Context, tx pgx.Tx, dryRun bool, at time.Time) (*importer, error) {
 	im := &importer{ctx: ctx, tx: tx, dryRun: dryRun, at: at, planCurrency: map[int64]string{}, anchorOf: map[int64]billing.Date{},
 		currencies: map[string]string{}, anchors: map[int64]billing.Date{}, anchorChecked: map[int64]bool{}}
-	typeRows, err := tx.Query(ctx, `SELECT id, name, time_zone FROM account_types ORDER BY id`)
+	typeRows, err := tx.Query(ctx, `SELECT `+accountTypeColumns+` FROM account_types ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
-	var id int64
-	var name, cur, zone string
-	if _, err := pgx.ForEachRow(typeRows, []any{&id, &name, &zone}, func() error {
-		im.types.add(id, name)
-		// Today in the account type's zone, not UTC's.
-		loc, err := time.LoadLocation(zone)
-		if err != nil {
-			return err
-		}
-		im.anchorOf[id] = billing.DateIn(at, loc)
-		return nil
-	}); err != nil {
+	types, err := pgx.CollectRows(typeRows, func(r pgx.CollectableRow) (billing.AccountType, error) { return scanAccountType(r) })
+	if err != nil {
 		return nil, err
 	}
+	im.typeOf = make(map[int64]billing.AccountType, len(types))
+	for _, t := range types {
+		im.types.add(t.ID, t.Name)
+		im.typeOf[t.ID] = t
+		// Today in the account type's zone, not UTC's.
+		loc, err := time.LoadLocation(t.TimeZone)
+		if err != nil {
+			return nil, err
+		}
+		im.anchorOf[t.ID] = billing.DateIn(at, loc)
+	}
+	var id int64
+	var name, cur string
 	planRows, err := tx.Query(ctx, `SELECT id, name, currency FROM plans ORDER BY id`)
 	if err != nil {
 		return nil, err
@@ -270,9 +275,13 @@ func (im *importer) check() error {
 		}
 		if r.Parsed {
 			if r.AccountType != "" {
-				if _, ok := im.types.lookup(r.AccountType); !ok {
+				tid, ok := im.types.lookup(r.AccountType)
+				if !ok {
 					errs = append(errs, billing.ImportError{Line: r.AccountLine, Column: "account_type",
 						Reason: fmt.Sprintf("account_type %q does not exist; %s", r.AccountType, im.types.known("account type"))})
+				} else if err := billing.CheckBillingDayOverride(im.typeOf[tid], r.Account.BillingDay); err != nil && r.First &&
+					!slices.ContainsFunc(errs, func(e billing.ImportError) bool { return e.Column == "billing_day" }) { // said once
+					errs = append(errs, billing.ImportError{Line: r.AccountLine, Column: "billing_day", Reason: billing.ErrorMessage(err)})
 				}
 			}
 			if c, err := billing.ParseCurrency(string(r.Account.Currency)); err == nil && a.id == 0 {
@@ -353,12 +362,13 @@ func (im *importer) createAccounts() error {
 		}
 		b.Queue(`INSERT INTO accounts (number, external_id, name, email, phone, address,
 				account_type_id, currency, tax_jurisdiction, delivery, anchor_date, created_at, locale, company_name,
-				overrides, tax_exempt, exemption_certificate)
-			VALUES ('A-' || lpad(nextval('account_number_seq')::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+				overrides, tax_exempt, exemption_certificate, billing_day)
+			VALUES ('A-' || lpad(nextval('account_number_seq')::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+				nullif($17::smallint, 0))
 			ON CONFLICT (external_id) DO NOTHING
 			RETURNING id`,
 			in.ExternalID, in.Name, in.Email, in.Phone, addr, in.AccountTypeID, in.Currency, in.TaxJurisdiction, in.Delivery,
-			pgDate(im.anchorOf[in.AccountTypeID]), im.at, in.Locale, in.CompanyName, overrides, in.TaxExempt, in.ExemptionCertificate)
+			pgDate(im.anchorOf[in.AccountTypeID]), im.at, in.Locale, in.CompanyName, overrides, in.TaxExempt, in.ExemptionCertificate, in.BillingDay)
 		created = append(created, i)
 	}
 	if len(created) == 0 {
