@@ -55,6 +55,11 @@
 //     ([PlanServiceMove], [PlanServiceEdit], servicemove.go) say which POP's
 //     agent removes the service and which applies it.
 //
+// A plan's speed is a [ServiceProfile] (rates, bursts, priority, vendor
+// overrides; checked by [ServiceProfile.Validate]): the radius package
+// renders it into each vendor's attributes. (Enforcing it at the edge is
+// issue 17's work in progress.)
+//
 // Credit on an account ([Standing.Credit]: credits, write-offs, the
 // unallocated parts of payments) pays its oldest invoices first, before any
 // fee: fees no invoice carries are owed but never past due, so the
