@@ -57,8 +57,8 @@
 //
 // A plan's speed is a [ServiceProfile] (rates, bursts, priority, vendor
 // overrides; checked by [ServiceProfile.Validate]): the radius package
-// renders it into each vendor's attributes. (Enforcing it at the edge is
-// issue 17's work in progress.)
+// renders it into each vendor's attributes. (Plans do not carry one yet,
+// and agents enforce access only.)
 //
 // Credit on an account ([Standing.Credit]: credits, write-offs, the
 // unallocated parts of payments) pays its oldest invoices first, before any
