@@ -34,8 +34,8 @@ type Standing struct {
 	// Balance is the account's ledger balance (positive: owed).
 	Balance int64
 	// Credit is what the account holds on credit that no invoice's
-	// allocations hold: credits, write-offs and the unallocated parts of
-	// payments. It pays the oldest invoices first (see [Assess]); charges
+	// allocations hold: credits, write-offs, the unallocated parts of
+	// payments and invoices with a negative total (credit notes). It pays the oldest invoices first (see [Assess]); charges
 	// no invoice carries (late, reconnection and returned-payment fees)
 	// are owed — they are in Balance — but never past due, so they never
 	// take the credit away from an invoice.

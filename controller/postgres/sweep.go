@@ -28,9 +28,10 @@ import (
 // $6 are read (readStandings splits the work by them). Each row ends with
 // the account's email address and name; its credit (what creditSQL reads
 // for one account) is read for the whole part at once, from the rows
-// journal_transactions_credit_idx and payments_credit_idx hold (usually a
-// few), and used only for an account with owed invoices, the one thing
-// credit pays: two index probes per owed account cost a sixth of the read.
+// journal_transactions_credit_idx, payments_credit_idx and
+// invoices_credit_note_idx hold (usually a few), and used only for an
+// account with owed invoices, the one thing credit pays: index probes per
+// owed account cost a sixth of the read.
 // (A separate by-id query that let the planner probe indexes for tens of
 // thousands of ids measured seven times slower than this one's hash joins
 // over a million accounts. For a sweep's re-read of the accounts it
@@ -53,6 +54,10 @@ const standingsSQL = `WITH owed AS (
 			SELECT p.account_id, p.amount - p.refunded - p.refund_reserved - p.allocated FROM payments p
 			WHERE p.status = 'posted' AND p.allocated < p.amount - p.refunded
 				AND ($4::bigint[] IS NULL OR p.account_id = ANY($4)) AND p.account_id BETWEEN $5 AND $6
+			UNION ALL
+			SELECT i.account_id, -i.total FROM invoices i
+			WHERE i.total < 0 AND i.status <> 'void'
+				AND ($4::bigint[] IS NULL OR i.account_id = ANY($4)) AND i.account_id BETWEEN $5 AND $6
 		) x GROUP BY x.account_id
 	)
 	SELECT a.id, a.number, a.currency, a.status, a.exempt, a.exempt_reason, a.promise_until,
@@ -70,15 +75,18 @@ const standingsSQL = `WITH owed AS (
 	ORDER BY a.id`
 
 // creditSQL is account a's credit that no invoice's allocations hold
-// ([billing.Standing.Credit]): its credits and write-offs, and the
-// unallocated parts of its posted payments (through
-// journal_transactions_credit_idx and payments_credit_idx: for most
-// accounts two index probes that find nothing). For one account
+// ([billing.Standing.Credit]): its credits and write-offs, the
+// unallocated parts of its posted payments and its invoices with a
+// negative total (credit notes: more credited than charged) (through
+// journal_transactions_credit_idx, payments_credit_idx and
+// invoices_credit_note_idx: for most accounts three index probes that find
+// nothing). For one account
 // (settleStandingSQL); standingsSQL's credit CTE reads the same for many.
 const creditSQL = `(coalesce((SELECT -sum(e.amount) FROM journal_transactions t JOIN journal_entries e ON e.tx_id = t.id
 			WHERE t.account_id = a.id AND t.kind IN ('credit', 'write_off') AND e.ledger = 'accounts_receivable'), 0)
 		+ coalesce((SELECT sum(p.amount - p.refunded - p.refund_reserved - p.allocated) FROM payments p
-			WHERE p.account_id = a.id AND p.status = 'posted' AND p.allocated < p.amount - p.refunded), 0))::bigint`
+			WHERE p.account_id = a.id AND p.status = 'posted' AND p.allocated < p.amount - p.refunded), 0)
+		+ coalesce((SELECT -sum(i.total) FROM invoices i WHERE i.account_id = a.id AND i.total < 0 AND i.status <> 'void'), 0))::bigint`
 
 // loadStandings runs standingsSQL over all the accounts (ids, if not nil)
 // and calls fn for each account.

@@ -478,3 +478,28 @@ func TestSweepReadsInPartsOrInItsTransaction(t *testing.T) {
 		})
 	}
 }
+
+// An invoice with a negative total (more credited than charged: a plan
+// change, cancel or pause) is credit that pays the oldest invoice first,
+// like any credit: a suspended account whose past-due invoice a credit
+// note covers is restored, and the reconnection fee the restore charges is
+// owed but never past due — the next sweep does not suspend it again.
+func TestCreditNotePaysTheOldestInvoice(t *testing.T) {
+	t.Parallel()
+	c := newCollections(t, residential())
+	a, svc := c.account("pop-1")
+	c.owe(a, billing.NewDate(2026, 12, 1), 5000)
+	c.sweep(local(12, 10, 12), billing.SuspensionGuard{})
+	c.want(a, billing.AccountSuspended, "past the delinquency date")
+	c.owe(a, billing.NewDate(2026, 12, 11), -5000) // a credit note
+	c.sweep(local(12, 14, 12), billing.SuspensionGuard{})
+	c.want(a, billing.AccountCurrent, "after the credit note")
+	if got := c.desired(svc); got != billing.StateActive {
+		t.Fatalf("service %s after the credit note, want active", got)
+	}
+	c.sweep(local(12, 15, 12), billing.SuspensionGuard{})
+	c.want(a, billing.AccountCurrent, "the day after: the reconnection fee is owed, never past due")
+	if got := c.desired(svc); got != billing.StateActive {
+		t.Fatalf("service %s the day after, want active", got)
+	}
+}
