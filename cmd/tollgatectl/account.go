@@ -38,27 +38,14 @@ func newAccountCmd(g *globals) *cobra.Command {
 }
 
 func newAccountLocaleCmd(g *globals) *cobra.Command {
-	var idemKey string
-	cmd := &cobra.Command{
-		Use:     "locale ACCOUNT LOCALE",
-		Short:   "Set the locale the subscriber reads (notices, the portal's why); \"\" inherits the account type's",
-		Example: "  tollgatectl account locale 42 de-DE",
-		Args:    cobra.ExactArgs(2),
-		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
-			id, err := resolveIDOf(cmd.Context(), c, "account", args[0])
-			if err != nil {
-				return err
-			}
-			var a billing.Account
-			body := map[string]string{"locale": args[1]}
-			if err := c.Do(cmd.Context(), http.MethodPut, fmt.Sprintf("/api/v1/accounts/%d/locale", id), nil, orNewKey(idemKey), body, &a); err != nil {
-				return err
-			}
+	return changeCmd(g, change[billing.Account]{args: []string{"account"}, textArg: "locale",
+		use:     "locale ACCOUNT LOCALE",
+		short:   "Set the locale the subscriber reads (notices, the portal's why); \"\" inherits the account type's",
+		example: "  tollgatectl account locale 42 de-DE",
+		method:  http.MethodPut, path: func(ids []int64) string { return idPath("/api/v1/accounts", ids[0], "/locale") },
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, a billing.Account) error {
 			return printAccount(cmd.OutOrStdout(), g, accountView{Account: a}, false)
-		}),
-	}
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+		}})
 }
 
 func newAccountCreateCmd(g *globals) *cobra.Command {

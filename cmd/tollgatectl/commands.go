@@ -236,38 +236,76 @@ func showCmd[T any](g *globals, use, short, example, kind, path string, print fu
 }
 
 // change describes a command that sends one change: its arguments are ids
-// of these kinds (withIDs), its flags (params) are its JSON body, and the
-// answer is printed by print (-o json: as it is).
+// of these kinds (withIDs), then the text argument textArg if set; its flags
+// (params) are its JSON body (GET: its query), and the answer is printed by
+// print (-o json: as it is).
 type change[T any] struct {
 	use, short, example string
 	args                []string // the kinds of the id arguments
+	textArg             string   // if set, the body key of a last argument sent as typed
 	method              string
 	path                func(ids []int64) string
 	params              []param
-	print               func(cmd *cobra.Command, c *client.Client, ids []int64, v T) error
+	// clear, if set, is the usage of --clear: DELETE the same path instead,
+	// without a body; it excludes the params, and it or the first param is
+	// needed.
+	clear string
+	// send, if set, sends the change instead of one request to path (to
+	// send If-Match, or flags as query parameters).
+	send  func(ctx context.Context, c *client.Client, ids []int64, key string, body map[string]any) (T, error)
+	print func(cmd *cobra.Command, c *client.Client, ids []int64, v T) error
 }
 
 // changeCmd makes a change command.
 func changeCmd[T any](g *globals, ch change[T]) *cobra.Command {
 	var key string
-	cmd := &cobra.Command{Use: ch.use, Short: ch.short, Example: ch.example, Args: cobra.ExactArgs(len(ch.args))}
+	var clear bool
+	nargs := len(ch.args)
+	if ch.textArg != "" {
+		nargs++
+	}
+	cmd := &cobra.Command{Use: ch.use, Short: ch.short, Example: ch.example, Args: cobra.ExactArgs(nargs)}
 	body := addParams(cmd, ch.params)
-	addKeyFlag(cmd, &key)
-	cmd.RunE = withIDs(g, ch.args, func(cmd *cobra.Command, c *client.Client, ids []int64) error {
-		in, err := body(cmd.Context(), c)
-		if err != nil {
-			return err
+	if ch.method != http.MethodGet {
+		addKeyFlag(cmd, &key)
+	}
+	if ch.clear != "" {
+		cmd.Flags().BoolVar(&clear, "clear", false, ch.clear)
+		for _, p := range ch.params {
+			cmd.MarkFlagsMutuallyExclusive("clear", p.flag)
 		}
-		var out T
-		var send any // no params: no body
-		if len(ch.params) > 0 {
-			send = in
-		}
-		if err := c.Do(cmd.Context(), ch.method, ch.path(ids), nil, orNewKey(key), send, &out); err != nil || g.json() {
-			return orPrintJSON(cmd, out, err)
-		}
-		return ch.print(cmd, c, ids, out)
-	})
+		cmd.MarkFlagsOneRequired(ch.params[0].flag, "clear")
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return withIDs(g, ch.args, func(cmd *cobra.Command, c *client.Client, ids []int64) error {
+			in, err := body(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			if ch.textArg != "" {
+				in[ch.textArg] = args[len(ch.args)]
+			}
+			var out T
+			switch method, send := ch.method, any(in); {
+			case ch.send != nil:
+				out, err = ch.send(cmd.Context(), c, ids, orNewKey(key), in)
+			case method == http.MethodGet:
+				err = c.Do(cmd.Context(), method, ch.path(ids), asQuery(in), "", nil, &out)
+			default:
+				if clear {
+					method = http.MethodDelete
+				}
+				if len(ch.params) == 0 && ch.textArg == "" || clear {
+					send = nil // no body
+				}
+				err = c.Do(cmd.Context(), method, ch.path(ids), nil, orNewKey(key), send, &out)
+			}
+			if err != nil || g.json() {
+				return orPrintJSON(cmd, out, err)
+			}
+			return ch.print(cmd, c, ids, out)
+		})(cmd, args[:len(ch.args)])
+	}
 	return cmd
 }
 
