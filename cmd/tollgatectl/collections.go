@@ -92,8 +92,8 @@ func newAccountExemptCmd(g *globals) *cobra.Command {
 		short:   "Exempt an account from delinquency and suspension, or end its exemption",
 		example: `  tollgatectl account exempt 42 --reason "county hospital, collections by phone only"`,
 		method:  http.MethodPut, path: func(ids []int64) string { return idPath("/api/v1/accounts", ids[0], "/exemption") },
-		params:  []param{{"reason", "reason", "why the account is exempt (required unless --clear)", textParam}},
-		clear:   "end the account's exemption",
+		params: []param{{"reason", "reason", "why the account is exempt (required unless --clear)", textParam}},
+		clear:  "end the account's exemption",
 		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, st billing.AccountStanding) error {
 			return printStandingChange(cmd, g, st, map[bool]string{true: "exempt from suspension", false: "exemption ended"}[st.Exempt])
 		}})

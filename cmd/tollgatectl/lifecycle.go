@@ -82,7 +82,9 @@ func lifecycleCmd(g *globals, action, short string, params ...param) *cobra.Comm
 		send: func(ctx context.Context, c *client.Client, ids []int64, key string, body map[string]any) (client.LifecycleResult, error) {
 			return c.ServiceLifecycle(ctx, key, ids[0], 0, path, body, takePreview(body))
 		},
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, r client.LifecycleResult) error { return printLifecycle(cmd.OutOrStdout(), g, r) }})
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, r client.LifecycleResult) error {
+			return printLifecycle(cmd.OutOrStdout(), g, r)
+		}})
 }
 
 func newPlanPriceCmd(g *globals, reason param) *cobra.Command {
@@ -99,7 +101,9 @@ func newPlanPriceCmd(g *globals, reason param) *cobra.Command {
 			err = c.Do(ctx, http.MethodPost, idPath("/api/v1/plans", ids[0], "/prices"), q, key, body, &r)
 			return r, err
 		},
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, r client.LifecycleResult) error { return printLifecycle(cmd.OutOrStdout(), g, r) }})
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, r client.LifecycleResult) error {
+			return printLifecycle(cmd.OutOrStdout(), g, r)
+		}})
 }
 
 // printLifecycle prints a change's lines, where they go and why.
