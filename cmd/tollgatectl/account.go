@@ -26,15 +26,9 @@ type statementView struct {
 }
 
 func newAccountCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "account",
-		Aliases: []string{"accounts", "acct"},
-		Short:   "Create, list and show subscriber accounts, their balances, statements and collection standing",
-	}
-	cmd.AddCommand(newAccountCreateCmd(g), newAccountListCmd(g), newAccountShowCmd(g), withStatementPDF(g, newAccountStatementCmd(g)),
-		newAccountStandingCmd(g), newAccountPromiseCmd(g), newAccountExemptCmd(g), newAccountLocaleCmd(g), newAccountEditCmd(g), newAccountHistoryCmd(g))
-	cmd.AddCommand(newAccountCloseCmds(g)...)
-	return cmd
+	return group("account accounts acct", "Create, list and show subscriber accounts, their balances, statements and collection standing",
+		append(newAccountCloseCmds(g), newAccountCreateCmd(g), newAccountListCmd(g), newAccountShowCmd(g), withStatementPDF(g, newAccountStatementCmd(g)),
+			newAccountStandingCmd(g), newAccountPromiseCmd(g), newAccountExemptCmd(g), newAccountLocaleCmd(g), newAccountEditCmd(g), newAccountHistoryCmd(g))...)
 }
 
 func newAccountLocaleCmd(g *globals) *cobra.Command {
@@ -145,8 +139,7 @@ func newAccountStatementCmd(g *globals) *cobra.Command {
 }
 
 func newChargeCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "charge", Aliases: []string{"charges"}, Short: "Add one-time charges (installation, equipment, fees) to accounts' next invoices"}
-	cmd.AddCommand(changeCmd(g, change[billing.OneTimeCharge]{args: []string{"account"},
+	return group("charge charges", "Add one-time charges (installation, equipment, fees) to accounts' next invoices", changeCmd(g, change[billing.OneTimeCharge]{args: []string{"account"},
 		use:     "add ACCOUNT --description TEXT --amount AMOUNT [--taxable] [--date YYYY-MM-DD]",
 		short:   "Add a one-time charge, billed on the account's next invoice",
 		example: `  tollgatectl charge add 42 --description "Installation" --amount 99.00 --taxable`,
@@ -163,12 +156,10 @@ func newChargeCmd(g *globals) *cobra.Command {
 			return sayf(cmd, "charge %d: %s %q for account %s, dated %s (taxable: %s); billed on the next invoice\n",
 				ch.ID, money(ch.Amount, a.Currency), ch.Description, a.Number, ch.ChargeDate, yesNo(ch.Taxable))
 		}}))
-	return cmd
 }
 
 func newCreditCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "credit", Aliases: []string{"credits"}, Short: "Credit accounts (goodwill, corrections), posted to the ledger at once"}
-	cmd.AddCommand(changeCmd(g, change[billing.JournalTx]{args: []string{"account"},
+	return group("credit credits", "Credit accounts (goodwill, corrections), posted to the ledger at once", changeCmd(g, change[billing.JournalTx]{args: []string{"account"},
 		use:     "add ACCOUNT --amount AMOUNT --memo TEXT [--date YYYY-MM-DD]",
 		short:   "Credit an account; the credit reduces its balance at once",
 		example: `  tollgatectl credit add 42 --amount 10.00 --memo "outage 2025-03-02, 2 days"`,
@@ -187,7 +178,6 @@ func newCreditCmd(g *globals) *cobra.Command {
 			}
 			return sayf(cmd, "credited %s to account %s on %s (journal transaction %d): %s\n", money(amt, a.Currency), a.Number, tx.EffectiveDate, tx.ID, tx.Memo)
 		}}))
-	return cmd
 }
 
 // editTextFlags are account edit's text flags and their usage.

@@ -21,14 +21,9 @@ import (
 var batchCSVColumns = billing.BatchCSVColumns
 
 func newBatchCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "batch",
-		Aliases: []string{"batches", "deposit"},
-		Short:   "Enter a bank deposit's checks and cash as a batch, check it, then post it as one unit",
-	}
-	cmd.AddCommand(newBatchOpenCmd(g), newBatchListCmd(g), newBatchShowCmd(g), newBatchAddCmd(g), newBatchFixCmd(g),
+	return group("batch batches deposit", "Enter a bank deposit's checks and cash as a batch, check it, then post it as one unit",
+		newBatchOpenCmd(g), newBatchListCmd(g), newBatchShowCmd(g), newBatchAddCmd(g), newBatchFixCmd(g),
 		newBatchRemoveCmd(g), newBatchValidateCmd(g), newBatchPostCmd(g), newBatchImportCmd(g))
-	return cmd
 }
 
 // newBatch is the body that opens a batch.

@@ -27,13 +27,8 @@ type previewView struct {
 }
 
 func newBillingRunCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "billing-run",
-		Aliases: []string{"billing-runs", "run", "runs"},
-		Short:   "Preview, start and follow billing runs",
-	}
-	cmd.AddCommand(newRunPreviewCmd(g), newRunStartCmd(g), newRunListCmd(g), newRunStatusCmd(g))
-	return cmd
+	return group("billing-run billing-runs run runs", "Preview, start and follow billing runs",
+		newRunPreviewCmd(g), newRunStartCmd(g), newRunListCmd(g), newRunStatusCmd(g))
 }
 
 // runParams are the flags that choose what a billing run bills.
@@ -43,29 +38,13 @@ var runParams = []param{
 }
 
 func newRunPreviewCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "preview [--date YYYY-MM-DD] [--type ID]",
-		Short:   "Dry run: what a billing run would invoice, and why (writes nothing)",
-		Example: `  tollgatectl billing-run preview --type 1`,
-		Args:    cobra.NoArgs,
-	}
-	query := addParams(cmd, runParams)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		c, err := g.client()
-		if err != nil {
-			return err
-		}
-		q, err := query(cmd.Context(), c)
-		if err != nil {
-			return err
-		}
-		var p previewView
-		if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/billing-runs/preview", asQuery(q), "", nil, &p); err != nil || g.json() {
-			return orPrintJSON(cmd, p, err)
-		}
-		return printPreview(cmd.OutOrStdout(), p)
-	}
-	return cmd
+	return changeCmd(g, change[previewView]{use: "preview [--date YYYY-MM-DD] [--type ID]",
+		short:   "Dry run: what a billing run would invoice, and why (writes nothing)",
+		example: `  tollgatectl billing-run preview --type 1`,
+		method:  http.MethodGet, path: func([]int64) string { return "/api/v1/billing-runs/preview" }, params: runParams,
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, p previewView) error {
+			return printPreview(cmd.OutOrStdout(), p)
+		}})
 }
 
 func printPreview(w io.Writer, p previewView) error {
@@ -259,33 +238,15 @@ type clockView struct {
 }
 
 func newDevCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "dev",
-		Short: "Dev/demo mode: read and advance the controller's simulated clock",
-	}
-	var idemKey string
-	advance := &cobra.Command{
-		Use:     "advance DURATION",
-		Short:   "Move the controller's clock forward (\"30d\", \"36h\") and run what falls due, in order",
-		Example: `  tollgatectl dev advance 30d`,
-		Args:    cobra.ExactArgs(1),
-		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
-			d := strings.TrimSpace(args[0])
-			if d == "" {
-				return fmt.Errorf("DURATION is required: days (\"30d\") or a Go duration (\"36h\")")
-			}
-			var v clockView
-			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/dev/clock/advance", nil, orNewKey(idemKey), map[string]string{"duration": d}, &v); err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), v)
-			}
+	advance := changeCmd(g, change[clockView]{textArg: "duration", use: "advance DURATION",
+		short:   "Move the controller's clock forward (\"30d\", \"36h\") and run what falls due, in order",
+		example: `  tollgatectl dev advance 30d`,
+		method:  http.MethodPost, path: func([]int64) string { return "/api/v1/dev/clock/advance" },
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, v clockView) error {
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "controller time is now %s\n", v.Now.Format(time.RFC3339))
 			if len(v.Runs) == 0 {
-				fmt.Fprintln(out, "no billing runs fell due")
-				return nil
+				return sayf(cmd, "no billing runs fell due\n")
 			}
 			invoices := 0
 			for _, r := range v.Runs {
@@ -293,9 +254,7 @@ func newDevCmd(g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(out, "\n%d billing run(s) opened, %s invoice(s) created:\n", len(v.Runs), commas(int64(invoices)))
 			return printRuns(out, g, v.Runs)
-		}),
-	}
-	addKeyFlag(advance, &idemKey)
+		}})
 	clk := &cobra.Command{
 		Use:     "clock",
 		Short:   "Print the controller's current time",
@@ -313,6 +272,5 @@ func newDevCmd(g *globals) *cobra.Command {
 			return nil
 		}),
 	}
-	cmd.AddCommand(advance, clk)
-	return cmd
+	return group("dev", "Dev/demo mode: read and advance the controller's simulated clock", advance, clk)
 }

@@ -15,13 +15,8 @@ import (
 )
 
 func newAccountTypeCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "account-type",
-		Aliases: []string{"account-types", "at"},
-		Short:   "Create, list, show and update account types (billing profiles and their settings)",
-	}
-	cmd.AddCommand(newAccountTypeWriteCmd(g, false), newAccountTypeListCmd(g), newAccountTypeShowCmd(g), newAccountTypeWriteCmd(g, true))
-	return cmd
+	return group("account-type account-types at", "Create, list, show and update account types (billing profiles and their settings)",
+		newAccountTypeWriteCmd(g, false), newAccountTypeListCmd(g), newAccountTypeShowCmd(g), newAccountTypeWriteCmd(g, true))
 }
 
 const accountTypeExample = `# residential.yaml
@@ -156,13 +151,8 @@ func ints(v []int) string {
 }
 
 func newPlanCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "plan",
-		Aliases: []string{"plans"},
-		Short:   "Create, list and show service plans (recurring prices)",
-	}
-	cmd.AddCommand(newPlanCreateCmd(g), newPlanListCmd(g), newPlanShowCmd(g))
-	return cmd
+	return group("plan plans", "Create, list and show service plans (recurring prices)",
+		newPlanCreateCmd(g), newPlanListCmd(g), newPlanShowCmd(g))
 }
 
 func newPlanCreateCmd(g *globals) *cobra.Command {
@@ -204,11 +194,6 @@ func newPlanShowCmd(g *globals) *cobra.Command {
 }
 
 func newTaxRateCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "tax-rate",
-		Aliases: []string{"tax-rates"},
-		Short:   "Set and list the tax rates of tax jurisdictions",
-	}
 	set := changeCmd(g, change[billing.TaxRate]{use: "set --jurisdiction CODE --name NAME --rate FRACTION",
 		short:   "Create or replace one tax of a jurisdiction (the rate is a fraction: 0.0825 is 8.25%)",
 		example: `  tollgatectl tax-rate set --jurisdiction US-TX-AUSTIN --name "Texas sales tax" --rate 0.0625`,
@@ -221,8 +206,7 @@ func newTaxRateCmd(g *globals) *cobra.Command {
 		}})
 	list := listCmd(g, listing[billing.TaxRate]{use: "list", short: "List tax rates by jurisdiction", example: "  tollgatectl tax-rate list",
 		path: "/api/v1/tax-rates", headers: taxRateColumns, row: taxRateRow})
-	cmd.AddCommand(set, list)
-	return cmd
+	return group("tax-rate tax-rates", "Set and list the tax rates of tax jurisdictions", set, list)
 }
 
 const taxRateColumns = "JURISDICTION,NAME,RATE,PERCENT"

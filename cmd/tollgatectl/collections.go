@@ -107,13 +107,8 @@ func printStandingChange(cmd *cobra.Command, g *globals, st billing.AccountStand
 }
 
 func newSweepCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "sweep",
-		Aliases: []string{"sweeps", "delinquency"},
-		Short:   "Run or preview the delinquency sweep of an account type now",
-	}
-	cmd.AddCommand(newSweepRunCmd(g, false), newSweepRunCmd(g, true))
-	return cmd
+	return group("sweep sweeps delinquency", "Run or preview the delinquency sweep of an account type now",
+		newSweepRunCmd(g, false), newSweepRunCmd(g, true))
 }
 
 // newSweepRunCmd is "sweep run", or with preview "sweep preview".

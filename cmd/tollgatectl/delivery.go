@@ -15,14 +15,9 @@ import (
 )
 
 func newDeliveryCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "delivery",
-		Aliases: []string{"deliveries"},
-		Short:   "Invoice delivery by email and mail: list, summarize, re-send, and the printed-invoice batch of a run",
-	}
-	cmd.AddCommand(newDeliveryListCmd(g), newDeliverySummaryCmd(g), newDeliveryShowCmd(g), newDeliveryResendCmd(g),
+	return group("delivery deliveries", "Invoice delivery by email and mail: list, summarize, re-send, and the printed-invoice batch of a run",
+		newDeliveryListCmd(g), newDeliverySummaryCmd(g), newDeliveryShowCmd(g), newDeliveryResendCmd(g),
 		newDeliverySendCmd(g), newDeliveryPrintedCmd(g))
-	return cmd
 }
 
 func newDeliveryListCmd(g *globals) *cobra.Command {

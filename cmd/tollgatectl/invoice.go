@@ -16,13 +16,8 @@ import (
 )
 
 func newInvoiceCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "invoice",
-		Aliases: []string{"invoices", "inv"},
-		Short:   "List, show, void and print (PDF) invoices",
-	}
-	cmd.AddCommand(newInvoiceListCmd(g), newInvoiceShowCmd(g), newInvoiceVoidCmd(g), newInvoicePDFCmd(g))
-	return cmd
+	return group("invoice invoices inv", "List, show, void and print (PDF) invoices",
+		newInvoiceListCmd(g), newInvoiceShowCmd(g), newInvoiceVoidCmd(g), newInvoicePDFCmd(g))
 }
 
 func newInvoiceListCmd(g *globals) *cobra.Command {

@@ -16,14 +16,9 @@ import (
 )
 
 func newPaymentCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "payment",
-		Aliases: []string{"payments", "pay"},
-		Short:   "Record, list, show, reverse and refund check, cash, wire, money order and other payments",
-	}
-	cmd.AddCommand(newPaymentAddCmd(g), newPaymentListCmd(g), newPaymentShowCmd(g), newPaymentReverseCmd(g), newPaymentRefundCmd(g),
+	return group("payment payments pay", "Record, list, show, reverse and refund check, cash, wire, money order and other payments",
+		newPaymentAddCmd(g), newPaymentListCmd(g), newPaymentShowCmd(g), newPaymentReverseCmd(g), newPaymentRefundCmd(g),
 		newPaymentRefundsCmd(g), newPaymentReallocateCmd(g))
-	return cmd
 }
 
 // paymentAccount fetches a payment's account for its number and name; the

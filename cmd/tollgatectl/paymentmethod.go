@@ -14,13 +14,8 @@ import (
 )
 
 func newPaymentMethodCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "payment-method",
-		Aliases: []string{"payment-methods", "pm"},
-		Short:   "Payment methods on file (gateway tokens), gateway charges and their attempts",
-	}
-	cmd.AddCommand(newPMAddCmd(g), newPMListCmd(g), newPMRemoveCmd(g), newPMDefaultCmd(g), newPMChargeCmd(g), newPMAttemptsCmd(g))
-	return cmd
+	return group("payment-method payment-methods pm", "Payment methods on file (gateway tokens), gateway charges and their attempts",
+		newPMAddCmd(g), newPMListCmd(g), newPMRemoveCmd(g), newPMDefaultCmd(g), newPMChargeCmd(g), newPMAttemptsCmd(g))
 }
 
 // parseExpiry reads "MM/YYYY" or "MM/YY".

@@ -127,3 +127,12 @@ func printJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+// group is a command group: names is its name, then its aliases, space
+// separated; subs are its commands.
+func group(names, short string, subs ...*cobra.Command) *cobra.Command {
+	n := strings.Fields(names)
+	cmd := &cobra.Command{Use: n[0], Aliases: n[1:], Short: short}
+	cmd.AddCommand(subs...)
+	return cmd
+}

@@ -15,15 +15,9 @@ import (
 )
 
 func newServiceCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "service",
-		Aliases: []string{"services", "svc"},
-		Short:   "Create, list, show, suspend and restore subscriber services",
-	}
-	cmd.AddCommand(newServiceCreateCmd(g), newServiceListCmd(g), newServiceShowCmd(g),
-		newServiceStateCmd(g, billing.StateSuspended), newServiceStateCmd(g, billing.StateActive))
-	cmd.AddCommand(newServiceMoveCmds(g)...)
-	return cmd
+	return group("service services svc", "Create, list, show, suspend and restore subscriber services",
+		append(newServiceMoveCmds(g), newServiceCreateCmd(g), newServiceListCmd(g), newServiceShowCmd(g),
+			newServiceStateCmd(g, billing.StateSuspended), newServiceStateCmd(g, billing.StateActive))...)
 }
 
 func newServiceCreateCmd(g *globals) *cobra.Command {

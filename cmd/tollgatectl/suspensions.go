@@ -25,13 +25,8 @@ func joinIDs(ids []int64) string {
 }
 
 func newSuspensionsCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "suspensions",
-		Aliases: []string{"suspension", "suspension-batch", "suspension-batches"},
-		Short:   "Review, approve or cancel the suspensions the blast-radius guard held for approval",
-	}
-	cmd.AddCommand(newSuspensionsListCmd(g), newSuspensionsShowCmd(g), newSuspensionsDecideCmd(g, true), newSuspensionsDecideCmd(g, false))
-	return cmd
+	return group("suspensions suspension suspension-batch suspension-batches", "Review, approve or cancel the suspensions the blast-radius guard held for approval",
+		newSuspensionsListCmd(g), newSuspensionsShowCmd(g), newSuspensionsDecideCmd(g, true), newSuspensionsDecideCmd(g, false))
 }
 
 func newSuspensionsListCmd(g *globals) *cobra.Command {
@@ -150,13 +145,8 @@ func decisionSummary(b billing.SuspensionBatch, accounts []int64) string {
 }
 
 func newNoticesCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "notices",
-		Aliases: []string{"notice"},
-		Short:   "List notices to subscribers (payment reminders, suspension and restore notices) and send one again",
-	}
-	cmd.AddCommand(newNoticesListCmd(g), newNoticesResendCmd(g))
-	return cmd
+	return group("notices notice", "List notices to subscribers (payment reminders, suspension and restore notices) and send one again",
+		newNoticesListCmd(g), newNoticesResendCmd(g))
 }
 
 func newNoticesListCmd(g *globals) *cobra.Command {

@@ -19,13 +19,8 @@ import (
 // customer portal; staff list, read, answer and close them here.
 
 func newTicketCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "ticket",
-		Aliases: []string{"tickets"},
-		Short:   "List, read, answer and close the support tickets subscribers open in the customer portal",
-	}
-	cmd.AddCommand(newTicketListCmd(g), newTicketShowCmd(g), newTicketReplyCmd(g), newTicketCloseCmd(g))
-	return cmd
+	return group("ticket tickets", "List, read, answer and close the support tickets subscribers open in the customer portal",
+		newTicketListCmd(g), newTicketShowCmd(g), newTicketReplyCmd(g), newTicketCloseCmd(g))
 }
 
 func newTicketListCmd(g *globals) *cobra.Command {
