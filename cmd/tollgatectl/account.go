@@ -38,7 +38,7 @@ func newAccountLocaleCmd(g *globals) *cobra.Command {
 		example: "  tollgatectl account locale 42 de-DE",
 		method:  http.MethodPut, path: func(ids []int64) string { return idPath("/api/v1/accounts", ids[0], "/locale") },
 		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, a billing.Account) error {
-			return printAccount(cmd.OutOrStdout(), g, accountView{Account: a}, false)
+			return printAccount(cmd.OutOrStdout(), accountView{Account: a}, false)
 		}})
 }
 
@@ -60,7 +60,7 @@ func newAccountCreateCmd(g *globals) *cobra.Command {
 			{"city", "address.city", "city", textParam}, {"region", "address.region", "state, province or region", textParam},
 			{"postal-code", "address.postal_code", "postal code", textParam}, {"country", "address.country", "country", textParam}},
 		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, a billing.Account) error {
-			return printAccount(cmd.OutOrStdout(), g, accountView{Account: a}, false)
+			return printAccount(cmd.OutOrStdout(), accountView{Account: a}, false)
 		}})
 }
 
@@ -84,16 +84,10 @@ func newAccountListCmd(g *globals) *cobra.Command {
 
 func newAccountShowCmd(g *globals) *cobra.Command {
 	return showCmd(g, "show ACCOUNT", "Show an account with its balance; ACCOUNT is an account number (A-000042), external id or id",
-		"  tollgatectl account show A-000042", "account", "/api/v1/accounts", func(w io.Writer, g *globals, a accountView) error { return printAccount(w, g, a, true) })
+		"  tollgatectl account show A-000042", "account", "/api/v1/accounts", func(w io.Writer, a accountView) error { return printAccount(w, a, true) })
 }
 
-func printAccount(w io.Writer, g *globals, a accountView, balance bool) error {
-	if g.json() {
-		if !balance {
-			return printJSON(w, a.Account)
-		}
-		return printJSON(w, a)
-	}
+func printAccount(w io.Writer, a accountView, balance bool) error {
 	bal := money(a.Balance, a.Currency)
 	if a.Balance < 0 {
 		bal += " (credit)"

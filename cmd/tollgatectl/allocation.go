@@ -33,10 +33,10 @@ func newPaymentReallocateCmd(g *globals) *cobra.Command {
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "payment", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			p, err := c.ReallocatePayment(cmd.Context(), orNewKey(idemKey), id, r)
-			if err != nil {
-				return err
+			if err != nil || g.json() {
+				return orPrintJSON(cmd, p, err)
 			}
-			return printPayment(cmd.OutOrStdout(), g, p, paymentAccount(cmd.Context(), c, p.AccountID))
+			return printPayment(cmd.OutOrStdout(), p, paymentAccount(cmd.Context(), c, p.AccountID))
 		}),
 	}
 	f := cmd.Flags()

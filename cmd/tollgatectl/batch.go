@@ -102,7 +102,7 @@ func newBatchListCmd(g *globals) *cobra.Command {
 
 func newBatchShowCmd(g *globals) *cobra.Command {
 	return showCmd(g, "show ID", "Show a deposit batch: its lines, the accounts they resolve to, and totals by method", "  tollgatectl batch show 7",
-		"batch", "/api/v1/payment-batches", func(w io.Writer, g *globals, b billing.PaymentBatch) error { return printBatch(w, g, b, true) })
+		"batch", "/api/v1/payment-batches", func(w io.Writer, b billing.PaymentBatch) error { return printBatch(w, b, true) })
 }
 
 // manualMethodList names the methods staff record by hand.
@@ -248,14 +248,11 @@ func newBatchValidateCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := printValidation(cmd.OutOrStdout(), g, v); err != nil {
+			if err := printValidation(cmd.OutOrStdout(), g, v); err != nil || len(v.Errors) == 0 {
 				return err
 			}
-			if len(v.Errors) > 0 {
-				return fmt.Errorf("batch %d has %d error(s); fix them with tollgatectl batch fix %d LINE ... (or batch remove %d LINE), then post it",
-					id, len(v.Errors), id, id)
-			}
-			return nil
+			return fmt.Errorf("batch %d has %d error(s); fix them with tollgatectl batch fix %d LINE ... (or batch remove %d LINE), then post it",
+				id, len(v.Errors), id, id)
 		}),
 	}
 }
@@ -280,16 +277,14 @@ func newBatchPostCmd(g *globals) *cobra.Command {
 				if verr != nil || len(v.Errors) == 0 {
 					return err // not a bad line: an empty batch, say
 				}
-				return cmp.Or(printValidation(out, g, v), badLinesError(v))
+				return cmp.Or(printValidation(cmd.OutOrStdout(), g, v), badLinesError(v))
 			}
 			b, err := get[billing.PaymentBatch](ctx, c, idPath("/api/v1/payment-batches", id))
-			if err != nil {
-				return err
+			if err != nil || g.json() {
+				return orPrintJSON(cmd, b, err)
 			}
-			if !g.json() {
-				fmt.Fprintf(out, "posted batch %d: %s payment(s) received on %s\n\n", b.ID, commas(int64(b.Count)), b.DepositDate)
-			}
-			return printBatch(out, g, b, false)
+			fmt.Fprintf(out, "posted batch %d: %s payment(s) received on %s\n\n", b.ID, commas(int64(b.Count)), b.DepositDate)
+			return printBatch(out, b, false)
 		}),
 	}
 	addKeyFlag(cmd, &idemKey)

@@ -43,10 +43,7 @@ func lineAccount(l billing.BatchLine) string {
 
 // printBatch prints a batch (as JSON with -o json): its header, its lines
 // if withLines, and its totals by method.
-func printBatch(w io.Writer, g *globals, b billing.PaymentBatch, withLines bool) error {
-	if g.json() {
-		return printJSON(w, b)
-	}
+func printBatch(w io.Writer, b billing.PaymentBatch, withLines bool) error {
 	status := string(b.Status)
 	if b.PostedAt != nil {
 		status += fmt.Sprintf(" on %s by %s", b.PostedAt.Local().Format(time.DateTime), orDash(b.PostedBy))
@@ -61,14 +58,14 @@ func printBatch(w io.Writer, g *globals, b billing.PaymentBatch, withLines bool)
 	}
 	if withLines {
 		fmt.Fprintln(w)
-		if err := printList(w, g, b.Lines, "LINE,ACCOUNT,RESOLVED TO,METHOD,REFERENCE,PAYER,AMOUNT", func(l billing.BatchLine) []any {
+		if err := printTable(w, b.Lines, "LINE,ACCOUNT,RESOLVED TO,METHOD,REFERENCE,PAYER,AMOUNT", func(l billing.BatchLine) []any {
 			return []any{l.LineNo, cell(l.Account), lineAccount(l), l.Method, cell(l.Reference), cell(l.Payer), amountIn(l.Amount, l.Currency)}
 		}); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintln(w)
-	return printList(w, g, b.Totals, "METHOD,COUNT,TOTAL", func(t billing.BatchTotal) []any {
+	return printTable(w, b.Totals, "METHOD,COUNT,TOTAL", func(t billing.BatchTotal) []any {
 		return []any{t.Method, commas(int64(t.Count)), amountIn(t.Total, t.Currency)}
 	})
 }
@@ -105,7 +102,7 @@ func printValidation(w io.Writer, g *globals, v billing.BatchValidation) error {
 	ps := append(slices.Clone(v.Errors), v.Warnings...)
 	sortProblems(ps)
 	if len(ps) > 0 {
-		if err := printList(w, g, ps, "LINE,FIELD,KIND,PROBLEM", func(p billing.BatchProblem) []any {
+		if err := printTable(w, ps, "LINE,FIELD,KIND,PROBLEM", func(p billing.BatchProblem) []any {
 			return []any{p.LineNo, orDash(p.Field), kind(p.Warning), cell(p.Message)}
 		}); err != nil {
 			return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -112,10 +113,12 @@ func newRunStartCmd(g *globals) *cobra.Command {
 					return err
 				}
 			}
-			if err := printRuns(cmd.OutOrStdout(), g, runs); err != nil {
-				return err
+			if g.json() {
+				err = printJSON(cmd.OutOrStdout(), runs)
+			} else {
+				err = printRuns(cmd.OutOrStdout(), runs)
 			}
-			return runsFailed(runs)
+			return cmp.Or(err, runsFailed(runs))
 		}),
 	}
 	req = addParams(cmd, runParams)
@@ -127,7 +130,7 @@ func newRunStartCmd(g *globals) *cobra.Command {
 func newRunListCmd(g *globals) *cobra.Command {
 	return listCmd(g, listing[billing.BillingRun]{use: "list [--limit N]", short: "List billing runs, newest first",
 		example: "  tollgatectl billing-run list --limit 10", path: "/api/v1/billing-runs", limit: 50,
-		print: func(w io.Writer, runs []billing.BillingRun) error { return printRuns(w, &globals{}, runs) }})
+		print: func(w io.Writer, runs []billing.BillingRun) error { return printRuns(w, runs) }})
 }
 
 func newRunStatusCmd(g *globals) *cobra.Command {
@@ -149,15 +152,14 @@ func newRunStatusCmd(g *globals) *cobra.Command {
 				}
 			}
 			if g.json() {
-				return printJSON(cmd.OutOrStdout(), runs[0])
+				err = printJSON(cmd.OutOrStdout(), runs[0])
+			} else {
+				err = printRuns(cmd.OutOrStdout(), runs)
 			}
-			if err := printRuns(cmd.OutOrStdout(), g, runs); err != nil {
+			if err != nil || !wait {
 				return err
 			}
-			if wait {
-				return runsFailed(runs)
-			}
-			return nil
+			return runsFailed(runs)
 		}),
 	}
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the run has completed or failed, showing progress on stderr")
@@ -210,11 +212,8 @@ func runsFailed(runs []billing.BillingRun) error {
 	return nil
 }
 
-func printRuns(w io.Writer, g *globals, runs []billing.BillingRun) error {
-	if g.json() {
-		return printJSON(w, runs)
-	}
-	if err := printList(w, g, runs, "ID,TYPE,DATE,TRIGGER,STATUS,ACCOUNTS,INVOICES,FAILED,STARTED,FINISHED", func(r billing.BillingRun) []any {
+func printRuns(w io.Writer, runs []billing.BillingRun) error {
+	if err := printTable(w, runs, "ID,TYPE,DATE,TRIGGER,STATUS,ACCOUNTS,INVOICES,FAILED,STARTED,FINISHED", func(r billing.BillingRun) []any {
 		finished := "-"
 		if r.FinishedAt != nil {
 			finished = r.FinishedAt.Local().Format(time.DateTime)
@@ -253,7 +252,7 @@ func newDevCmd(g *globals) *cobra.Command {
 				invoices += r.InvoicesCreated
 			}
 			fmt.Fprintf(out, "\n%d billing run(s) opened, %s invoice(s) created:\n", len(v.Runs), commas(int64(invoices)))
-			return printRuns(out, g, v.Runs)
+			return printRuns(out, v.Runs)
 		}})
 	clk := &cobra.Command{
 		Use:     "clock",

@@ -74,10 +74,10 @@ func newAccountTypeWriteCmd(g *globals, update bool) *cobra.Command {
 		} else {
 			err = c.DoRaw(cmd.Context(), http.MethodPost, "/api/v1/account-types", nil, orNewKey(idemKey), contentType, data, &out)
 		}
-		if err != nil {
-			return err
+		if err != nil || g.json() {
+			return orPrintJSON(cmd, out, err)
 		}
-		return printAccountType(cmd.OutOrStdout(), g, out)
+		return printAccountType(cmd.OutOrStdout(), out)
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "YAML or JSON file with the account type's settings (- for stdin)")
 	_ = cmd.MarkFlagRequired("file")
@@ -109,10 +109,7 @@ func billingMode(t billing.AccountType) string {
 	return string(t.BillingMode)
 }
 
-func printAccountType(w io.Writer, g *globals, t billing.AccountType) error {
-	if g.json() {
-		return printJSON(w, t)
-	}
+func printAccountType(w io.Writer, t billing.AccountType) error {
 	days := make([]string, len(t.DelinquencyWeekdays))
 	for i, d := range t.DelinquencyWeekdays {
 		days[i] = d.String()[:3]
@@ -166,7 +163,7 @@ func newPlanCreateCmd(g *globals) *cobra.Command {
 			{"interval", "interval", "billing interval: monthly (the default), quarterly, annual", textParam},
 			{"taxable", "taxable", "tax the plan's charges at the account's jurisdiction's rates", switchParam}},
 		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, p billing.Plan) error {
-			return printPlan(cmd.OutOrStdout(), g, p)
+			return printPlan(cmd.OutOrStdout(), p)
 		}})
 }
 
@@ -177,11 +174,8 @@ func planRow(p billing.Plan) []any {
 	return []any{p.ID, p.Name, money(p.Price, p.Currency), p.Interval, yesNo(p.Taxable)}
 }
 
-func printPlan(w io.Writer, g *globals, p billing.Plan) error {
-	if g.json() {
-		return printJSON(w, p)
-	}
-	return printList(w, g, []billing.Plan{p}, planColumns, planRow)
+func printPlan(w io.Writer, p billing.Plan) error {
+	return printTable(w, []billing.Plan{p}, planColumns, planRow)
 }
 
 func newPlanListCmd(g *globals) *cobra.Command {

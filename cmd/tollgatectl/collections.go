@@ -22,10 +22,7 @@ func newAccountStandingCmd(g *globals) *cobra.Command {
 		"  tollgatectl account standing 42", "account", "/api/v1/accounts/%d/standing", printStanding)
 }
 
-func printStanding(w io.Writer, g *globals, st billing.AccountStanding) error {
-	if g.json() {
-		return printJSON(w, st)
-	}
+func printStanding(w io.Writer, st billing.AccountStanding) error {
 	status := string(st.Status)
 	if st.StatusChangedAt != nil {
 		status += " (since " + st.StatusChangedAt.Local().Format(time.RFC3339) + ")"
@@ -56,7 +53,7 @@ func printStanding(w io.Writer, g *globals, st billing.AccountStanding) error {
 		fmt.Fprintln(w, "  (none)")
 		return nil
 	}
-	return printList(w, g, st.Services, "ID,POP,DESIRED,OBSERVED,LAST CONFIRMED,REASON", func(s billing.ServiceStanding) []any {
+	return printTable(w, st.Services, "ID,POP,DESIRED,OBSERVED,LAST CONFIRMED,REASON", func(s billing.ServiceStanding) []any {
 		confirmed := "never"
 		if s.LastConfirmedAt != nil {
 			confirmed = s.LastConfirmedAt.Local().Format(time.RFC3339)
@@ -103,7 +100,7 @@ func newAccountExemptCmd(g *globals) *cobra.Command {
 // (a promise, an exemption), saying what changed.
 func printStandingChange(cmd *cobra.Command, g *globals, st billing.AccountStanding, what string) error {
 	fmt.Fprintf(cmd.OutOrStdout(), "account %s: %s; status %s\n\n", st.Number, what, st.Status)
-	return printStanding(cmd.OutOrStdout(), g, st)
+	return printStanding(cmd.OutOrStdout(), st)
 }
 
 func newSweepCmd(g *globals) *cobra.Command {
@@ -120,7 +117,7 @@ func newSweepRunCmd(g *globals, preview bool) *cobra.Command {
 		params: []param{{"type", "account_type_id", "account type id; see account-type list (required)", idParam},
 			{"dry-run", "dry_run", "compute the sweep and change nothing", switchParam}},
 		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, r billing.SweepResult) error {
-			return printSweep(cmd.OutOrStdout(), g, r)
+			return printSweep(cmd.OutOrStdout(), r)
 		}}
 	if preview {
 		ch.use, ch.example = "preview --type ID", "  tollgatectl sweep preview --type 1\n  tollgatectl sweep preview --type 1 -o json"
@@ -134,10 +131,7 @@ func newSweepRunCmd(g *globals, preview bool) *cobra.Command {
 	return cmd
 }
 
-func printSweep(w io.Writer, g *globals, r billing.SweepResult) error {
-	if g.json() {
-		return printJSON(w, r)
-	}
+func printSweep(w io.Writer, r billing.SweepResult) error {
 	switch {
 	case r.DryRun:
 		fmt.Fprintf(w, "Dry run of the delinquency sweep of account type %d for %s: nothing was changed.\n\n", r.AccountTypeID, r.LocalDate)
@@ -172,7 +166,7 @@ func printSweep(w io.Writer, g *globals, r billing.SweepResult) error {
 		return nil
 	}
 	fmt.Fprintln(w, "\nSuspensions:")
-	return printList(w, g, r.Suspensions, "ACCOUNT,NUMBER,SERVICES,POPS,HELD,WHY", func(s billing.PlannedSuspension) []any {
+	return printTable(w, r.Suspensions, "ACCOUNT,NUMBER,SERVICES,POPS,HELD,WHY", func(s billing.PlannedSuspension) []any {
 		return []any{s.AccountID, s.Number, joinIDs(s.ServiceIDs), orDash(strings.Join(s.POPs, ",")), yesNo(s.Held), orDash(strings.Join(s.Why, " "))}
 	})
 }

@@ -199,8 +199,7 @@ func listCmd[T any](g *globals, l listing[T]) *cobra.Command {
 	return cmd
 }
 
-// printList prints items as JSON (-o json), else as a table with these
-// comma-separated headers and one row per item.
+// printList prints items as JSON (-o json), else as a table (printTable).
 func printList[T any](w io.Writer, g *globals, items []T, headers string, row func(T) []any) error {
 	if g.json() {
 		if items == nil {
@@ -208,6 +207,12 @@ func printList[T any](w io.Writer, g *globals, items []T, headers string, row fu
 		}
 		return printJSON(w, items)
 	}
+	return printTable(w, items, headers, row)
+}
+
+// printTable prints items as a table with these comma-separated headers
+// and one row per item.
+func printTable[T any](w io.Writer, items []T, headers string, row func(T) []any) error {
 	t := newTable(w, strings.Split(headers, ",")...)
 	for _, it := range items {
 		t.row(row(it)...)
@@ -216,9 +221,8 @@ func printList[T any](w io.Writer, g *globals, items []T, headers string, row fu
 }
 
 // showCmd is a command that GETs one thing by its id (path/ID, or path
-// with the id for its %d) and prints it with print (which also handles -o
-// json).
-func showCmd[T any](g *globals, use, short, example, kind, path string, print func(io.Writer, *globals, T) error) *cobra.Command {
+// with the id for its %d) and prints it as JSON (-o json) or with print.
+func showCmd[T any](g *globals, use, short, example, kind, path string, print func(io.Writer, T) error) *cobra.Command {
 	return &cobra.Command{
 		Use: use, Short: short, Example: example, Args: cobra.ExactArgs(1),
 		RunE: withID(g, kind, func(cmd *cobra.Command, c *client.Client, id int64) error {
@@ -227,10 +231,10 @@ func showCmd[T any](g *globals, use, short, example, kind, path string, print fu
 				p = fmt.Sprintf(path, id)
 			}
 			v, err := get[T](cmd.Context(), c, p)
-			if err != nil {
-				return err
+			if err != nil || g.json() {
+				return orPrintJSON(cmd, v, err)
 			}
-			return print(cmd.OutOrStdout(), g, v)
+			return print(cmd.OutOrStdout(), v)
 		}),
 	}
 }

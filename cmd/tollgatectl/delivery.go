@@ -92,10 +92,7 @@ func newDeliveryShowCmd(g *globals) *cobra.Command {
 	return showCmd(g, "show ID", "Show one invoice delivery", "  tollgatectl delivery show 31", "delivery", "/api/v1/deliveries", printDelivery)
 }
 
-func printDelivery(w io.Writer, g *globals, d billing.InvoiceDelivery) error {
-	if g.json() {
-		return printJSON(w, d)
-	}
+func printDelivery(w io.Writer, d billing.InvoiceDelivery) error {
 	at := func(t *time.Time) any {
 		if t == nil {
 			return skip{}

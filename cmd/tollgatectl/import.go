@@ -288,5 +288,5 @@ func printImported(w io.Writer, g *globals, v batchImport) error {
 		fmt.Fprintf(w, "batch %d holds %s payment(s) from %s and is open; nothing is posted yet: post it with tollgatectl batch post %d\n\n",
 			b.ID, commas(int64(b.Count)), v.File, b.ID)
 	}
-	return printBatch(w, g, b, false)
+	return printBatch(w, b, false)
 }

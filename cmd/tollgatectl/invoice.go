@@ -42,10 +42,7 @@ func newInvoiceShowCmd(g *globals) *cobra.Command {
 	return showCmd(g, "show ID", "Show an invoice: its dates, lines, totals and why", "  tollgatectl invoice show 1001", "invoice", "/api/v1/invoices", printInvoice)
 }
 
-func printInvoice(w io.Writer, g *globals, inv billing.Invoice) error {
-	if g.json() {
-		return printJSON(w, inv)
-	}
+func printInvoice(w io.Writer, inv billing.Invoice) error {
 	if err := printFields(w, "Invoice", fmt.Sprintf("%s (id %d)", inv.Number, inv.ID), "Account", inv.AccountID, "Status", inv.Status,
 		"Period", inv.Period, "Issued", inv.IssueDate, "Due", inv.DueDate, "Delinquent from", dateOrDash(inv.DelinquencyDate)); err != nil {
 		return err

@@ -83,7 +83,7 @@ func lifecycleCmd(g *globals, action, short string, params ...param) *cobra.Comm
 			return c.ServiceLifecycle(ctx, key, ids[0], 0, path, body, takePreview(body))
 		},
 		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, r client.LifecycleResult) error {
-			return printLifecycle(cmd.OutOrStdout(), g, r)
+			return printLifecycle(cmd.OutOrStdout(), r)
 		}})
 }
 
@@ -102,17 +102,14 @@ func newPlanPriceCmd(g *globals, reason param) *cobra.Command {
 			return r, err
 		},
 		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, r client.LifecycleResult) error {
-			return printLifecycle(cmd.OutOrStdout(), g, r)
+			return printLifecycle(cmd.OutOrStdout(), r)
 		}})
 }
 
 // printLifecycle prints a change's lines, where they go and why.
-func printLifecycle(w io.Writer, g *globals, r client.LifecycleResult) error {
-	if g.json() {
-		return printJSON(w, r)
-	}
+func printLifecycle(w io.Writer, r client.LifecycleResult) error {
 	p := r.Plan
-	if err := printList(w, g, p.Lines, "KIND,DAYS,DESCRIPTION,AMOUNT", func(l billing.ProratedLine) []any {
+	if err := printTable(w, p.Lines, "KIND,DAYS,DESCRIPTION,AMOUNT", func(l billing.ProratedLine) []any {
 		return []any{l.Kind, fmt.Sprintf("%s..%s", l.PeriodStart, l.PeriodEnd.AddDays(-1)), l.Description, money(l.Amount, p.Currency)}
 	}); err != nil {
 		return err

@@ -45,7 +45,7 @@ func newPaymentAddCmd(g *globals) *cobra.Command {
 			{"memo", "memo", "note kept with the payment", textParam},
 			{"apply-to", "apply_to", "invoices to pay first, INVOICE:AMOUNT,… (INV-000012:25.00); the rest pays the oldest", applyToParam}},
 		print: func(cmd *cobra.Command, c *client.Client, _ []int64, p billing.Payment) error {
-			return printPayment(cmd.OutOrStdout(), g, p, paymentAccount(cmd.Context(), c, p.AccountID))
+			return printPayment(cmd.OutOrStdout(), p, paymentAccount(cmd.Context(), c, p.AccountID))
 		}})
 }
 
@@ -81,22 +81,15 @@ func newPaymentShowCmd(g *globals) *cobra.Command {
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "payment", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			p, err := get[billing.Payment](cmd.Context(), c, idPath("/api/v1/payments", id))
-			if err != nil {
-				return err
+			if err != nil || g.json() {
+				return orPrintJSON(cmd, p, err)
 			}
-			var a *billing.Account
-			if !g.json() {
-				a = paymentAccount(cmd.Context(), c, p.AccountID)
-			}
-			return printPayment(cmd.OutOrStdout(), g, p, a)
+			return printPayment(cmd.OutOrStdout(), p, paymentAccount(cmd.Context(), c, p.AccountID))
 		}),
 	}
 }
 
-func printPayment(w io.Writer, g *globals, p billing.Payment, a *billing.Account) error {
-	if g.json() {
-		return printJSON(w, p)
-	}
+func printPayment(w io.Writer, p billing.Payment, a *billing.Account) error {
 	status := string(p.Status)
 	if p.ReversedAt != nil {
 		status += " on " + p.ReversedAt.Local().Format(time.DateTime) + optionalText(" ", parens(oneLine(p.ReversalNote)))
@@ -115,7 +108,7 @@ func printPayment(w io.Writer, g *globals, p billing.Payment, a *billing.Account
 		fmt.Fprintln(w, "Paid no invoice (the account had none open).")
 	} else {
 		fmt.Fprintln(w, "Paid:")
-		if err := printList(w, &globals{}, p.Allocations, "INVOICE,ID,AMOUNT", func(al billing.Allocation) []any {
+		if err := printTable(w, p.Allocations, "INVOICE,ID,AMOUNT", func(al billing.Allocation) []any {
 			return []any{al.InvoiceNumber, al.InvoiceID, money(al.Amount, p.Currency)}
 		}); err != nil {
 			return err
@@ -166,7 +159,7 @@ func newPaymentReverseCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(out, "returned-payment fee of %s %s charged to the account\n", p.Currency, strings.TrimSpace(fee))
 			}
 			fmt.Fprintln(out)
-			return printPayment(out, g, p, paymentAccount(ctx, c, p.AccountID))
+			return printPayment(out, p, paymentAccount(ctx, c, p.AccountID))
 		}),
 	}
 	f := cmd.Flags()

@@ -37,7 +37,7 @@ func newServiceCreateCmd(g *globals) *cobra.Command {
 			{"plan", "plan_id", "plan id it is billed on (needs --account and --start)", idParam},
 			{"start", "start_date", "first billed day, YYYY-MM-DD", dateParam}, {"end", "end_date", "day billing stops (exclusive), YYYY-MM-DD", dateParam}},
 		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, s billing.Service) error {
-			return printService(cmd.OutOrStdout(), g, s)
+			return printService(cmd.OutOrStdout(), s)
 		}})
 	setDefaults(cmd, "method", "log", "state", "active")
 	return cmd
@@ -148,10 +148,7 @@ func confirmation(s billing.Service) string {
 	}
 }
 
-func printService(w io.Writer, g *globals, s billing.Service) error {
-	if g.json() {
-		return printJSON(w, s)
-	}
+func printService(w io.Writer, s billing.Service) error {
 	b, addr := s.Binding, s.ServiceAddress
 	var plan any = skip{}
 	if s.PlanID != nil {
@@ -230,7 +227,7 @@ func newServiceMoveCmds(g *globals) []*cobra.Command {
 			default:
 				fmt.Fprintf(w, "service %d now has its new binding at POP %s, revision %d, version %d\n", id, r.Service.POP, r.Service.Revision, r.Service.Version)
 			}
-			return printService(cmd.OutOrStdout(), g, r.Service)
+			return printService(cmd.OutOrStdout(), r.Service)
 		}
 	}
 	move := &cobra.Command{Use: "move ID --pop POP --method METHOD [binding flags]", Args: cobra.ExactArgs(1), RunE: run(false),

@@ -48,10 +48,7 @@ func newSuspensionsShowCmd(g *globals) *cobra.Command {
 		"  tollgatectl suspensions show 7", "suspension batch", "/api/v1/suspension-batches", printSuspensionBatch)
 }
 
-func printSuspensionBatch(w io.Writer, g *globals, b billing.SuspensionBatch) error {
-	if g.json() {
-		return printJSON(w, b)
-	}
+func printSuspensionBatch(w io.Writer, b billing.SuspensionBatch) error {
 	decided := any(skip{})
 	if b.DecidedAt != nil {
 		decided = localTime(*b.DecidedAt) + " by " + orDash(b.DecidedBy)
@@ -68,7 +65,7 @@ func printSuspensionBatch(w io.Writer, g *globals, b billing.SuspensionBatch) er
 		}
 	}
 	fmt.Fprintln(w)
-	return printList(w, &globals{}, b.Items, "ACCOUNT,NUMBER,STATUS,SERVICES,POPS,DECIDED BY,WHY", func(it billing.SuspensionBatchItem) []any {
+	return printTable(w, b.Items, "ACCOUNT,NUMBER,STATUS,SERVICES,POPS,DECIDED BY,WHY", func(it billing.SuspensionBatchItem) []any {
 		return []any{it.AccountID, it.Number, it.Status, joinIDs(it.ServiceIDs), orDash(strings.Join(it.POPs, ",")), orDash(it.DecidedBy), orDash(strings.Join(it.Why, " "))}
 	})
 }
@@ -105,13 +102,11 @@ func newSuspensionsDecideCmd(g *globals, approve bool) *cobra.Command {
 			} else {
 				b, err = c.CancelSuspensionBatch(cmd.Context(), orNewKey(idemKey), id, accounts)
 			}
-			if err != nil {
-				return err
+			if err != nil || g.json() {
+				return orPrintJSON(cmd, b, err)
 			}
-			if !g.json() {
-				fmt.Fprintf(cmd.OutOrStdout(), "suspension batch %d: %s\n\n", b.ID, decisionSummary(b, accounts))
-			}
-			return printSuspensionBatch(cmd.OutOrStdout(), g, b)
+			fmt.Fprintf(cmd.OutOrStdout(), "suspension batch %d: %s\n\n", b.ID, decisionSummary(b, accounts))
+			return printSuspensionBatch(cmd.OutOrStdout(), b)
 		}),
 	}
 	cmd.Flags().StringSliceVar(&refs, "account", nil, "decide only this account's item: account number A-000042, external id or id (repeat or comma-separate; default: every pending item)")

@@ -58,13 +58,11 @@ func newTicketReplyCmd(g *globals) *cobra.Command {
 				return err
 			}
 			tk, err := c.ReplyTicket(cmd.Context(), orNewKey(idemKey), id, msg)
-			if err != nil {
-				return err
+			if err != nil || g.json() {
+				return orPrintJSON(cmd, tk, err)
 			}
-			if !g.json() {
-				fmt.Fprintf(cmd.OutOrStdout(), "ticket %d answered; it waits for the subscriber now\n\n", tk.ID)
-			}
-			return printTicket(cmd.OutOrStdout(), g, tk)
+			fmt.Fprintf(cmd.OutOrStdout(), "ticket %d answered; it waits for the subscriber now\n\n", tk.ID)
+			return printTicket(cmd.OutOrStdout(), tk)
 		}),
 	}
 	f := cmd.Flags()
@@ -142,10 +140,7 @@ func closedBy(tk billing.Ticket) string {
 	return s
 }
 
-func printTicket(w io.Writer, g *globals, tk billing.Ticket) error {
-	if g.json() {
-		return printJSON(w, tk)
-	}
+func printTicket(w io.Writer, tk billing.Ticket) error {
 	status := string(tk.Status)
 	switch tk.Status {
 	case billing.TicketOpen:
