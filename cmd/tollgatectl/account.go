@@ -260,25 +260,17 @@ func newAccountEditCmd(g *globals) *cobra.Command {
 }
 
 func newAccountHistoryCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "history ACCOUNT",
-		Short:   "Show an account's history, newest first: edits (who, what, before and after) and status changes, promises and exemptions (why)",
-		Example: "  tollgatectl account history A-000042",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			hs, err := c.AccountHistory(cmd.Context(), id)
-			if err != nil {
-				return err
+	return listCmd(g, listing[billing.HistoryEntry]{use: "history ACCOUNT",
+		short:   "Show an account's history, newest first: edits (who, what, before and after) and status changes, promises and exemptions (why)",
+		example: "  tollgatectl account history A-000042", args: []string{"account"}, path: "/api/v1/accounts/%d/history",
+		headers: "AT,KIND,ACTOR,WHAT",
+		row: func(h billing.HistoryEntry) []any {
+			actor := orDash(h.Actor)
+			if s := h.Status; s != nil && s.SweepID != 0 {
+				actor += fmt.Sprintf(" (sweep %d)", s.SweepID)
+			} else if s != nil && s.PaymentID != 0 {
+				actor += fmt.Sprintf(" (payment %d)", s.PaymentID)
 			}
-			return printList(cmd.OutOrStdout(), g, hs, "AT,KIND,ACTOR,WHAT", func(h billing.HistoryEntry) []any {
-				actor := orDash(h.Actor)
-				if s := h.Status; s != nil && s.SweepID != 0 {
-					actor += fmt.Sprintf(" (sweep %d)", s.SweepID)
-				} else if s != nil && s.PaymentID != 0 {
-					actor += fmt.Sprintf(" (payment %d)", s.PaymentID)
-				}
-				return []any{h.At.Local().Format(time.RFC3339), h.Kind, actor, h.Summary}
-			})
-		}),
-	}
+			return []any{localTime(h.At), h.Kind, actor, h.Summary}
+		}})
 }

@@ -149,8 +149,9 @@ func asQuery(m map[string]any) url.Values {
 // listing describes a listing command.
 type listing[T any] struct {
 	use, short, example string
-	path                string  // GET, paged with after= and next_after
-	params              []param // flags sent as query parameters
+	args                []string // the kinds of the id arguments, for the path's %d
+	path                string   // GET, paged with after= and next_after
+	params              []param  // flags sent as query parameters
 	// limit, if set, adds --limit N (this default) and shows one page of
 	// at most N items instead of every page.
 	limit   int
@@ -164,15 +165,18 @@ type listing[T any] struct {
 // listCmd makes a listing command.
 func listCmd[T any](g *globals, l listing[T]) *cobra.Command {
 	cmd := &cobra.Command{Use: l.use, Short: l.short, Example: l.example, Args: cobra.NoArgs}
+	if len(l.args) > 0 {
+		cmd.Args = cobra.ExactArgs(len(l.args))
+	}
 	query := addParams(cmd, l.params)
 	limit := &l.limit
 	if l.limit > 0 {
 		limit = cmd.Flags().Int("limit", l.limit, "how many to show")
 	}
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		c, err := g.client()
-		if err != nil {
-			return err
+	cmd.RunE = withIDs(g, l.args, func(cmd *cobra.Command, c *client.Client, ids []int64) error {
+		path := l.path
+		for _, id := range ids {
+			path = strings.Replace(path, "%d", strconv.FormatInt(id, 10), 1)
 		}
 		m, err := query(cmd.Context(), c)
 		if err != nil {
@@ -183,10 +187,10 @@ func listCmd[T any](g *globals, l listing[T]) *cobra.Command {
 		if l.limit > 0 {
 			q.Set("limit", strconv.Itoa(*limit))
 			var p pageOf[T]
-			err = c.Do(cmd.Context(), http.MethodGet, l.path, q, "", nil, &p)
+			err = c.Do(cmd.Context(), http.MethodGet, path, q, "", nil, &p)
 			items = p.Items
 		} else {
-			items, err = listAll[T](cmd.Context(), c, l.path, q)
+			items, err = listAll[T](cmd.Context(), c, path, q)
 		}
 		if err != nil {
 			return err
@@ -195,7 +199,7 @@ func listCmd[T any](g *globals, l listing[T]) *cobra.Command {
 			return l.print(cmd.OutOrStdout(), items)
 		}
 		return printList(cmd.OutOrStdout(), g, items, l.headers, l.row)
-	}
+	})
 	return cmd
 }
 

@@ -250,17 +250,13 @@ func newServiceMoveCmds(g *globals) []*cobra.Command {
 	move.Flags().StringVar(&pop, "pop", "", "the POP the service moves to (required)")
 	move.Flags().StringVar(&nb.Method, "method", "", "enforcement method at the new place: log, routeros, radius, snmp (default: the current one)")
 	_ = move.MarkFlagRequired("pop")
-	history := &cobra.Command{Use: "history ID", Args: cobra.ExactArgs(1), Short: "Show a service's moves, edits and lifecycle changes: who, when, before and after, why",
-		RunE: withID(g, "service", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			h, err := c.ServiceHistory(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			return printList(cmd.OutOrStdout(), g, h, "AT,ACTOR,CHANGED,BEFORE,AFTER,WHY", func(e billing.AuditEntry) []any {
-				before, _ := json.Marshal(e.Before)
-				after, _ := json.Marshal(e.After)
-				return []any{e.At.Local().Format(time.RFC3339), e.Actor, strings.Join(e.Fields(), ", "), string(before), string(after), orDash(e.Reason)}
-			})
-		})}
+	history := listCmd(g, listing[billing.AuditEntry]{use: "history ID", args: []string{"service"}, path: "/api/v1/services/%d/history",
+		short:   "Show a service's moves, edits and lifecycle changes: who, when, before and after, why",
+		headers: "AT,ACTOR,CHANGED,BEFORE,AFTER,WHY",
+		row: func(e billing.AuditEntry) []any {
+			before, _ := json.Marshal(e.Before)
+			after, _ := json.Marshal(e.After)
+			return []any{localTime(e.At), e.Actor, strings.Join(e.Fields(), ", "), string(before), string(after), orDash(e.Reason)}
+		}})
 	return []*cobra.Command{move, edit, history}
 }
