@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -108,52 +109,44 @@ func newBatchShowCmd(g *globals) *cobra.Command {
 // manualMethodList names the methods staff record by hand.
 const manualMethodList = "check, cash, wire, money_order, other"
 
-// lineFlags are the flags of one batch line, named like the import file's
-// columns; the controller checks what they hold.
-type lineFlags map[string]*string
-
-func newLineFlags(cmd *cobra.Command, fix bool) lineFlags {
+// lineFlags are the flags of one batch line (name, default, usage), named
+// like the import file's columns; the controller checks what they hold.
+// For batch fix (fix) the method has no default and every flag says it
+// defaults to unchanged.
+func lineFlags(fix bool) [][3]string {
 	unchanged, method := "", "check"
 	if fix {
 		unchanged, method = " (default: unchanged)", ""
 	}
-	lf := lineFlags{}
-	for _, f := range [][3]string{{"account", "", "account number (A-000042), external id or id"}, {"method", method, "how it was paid: " + manualMethodList},
-		{"amount", "", "amount in the account's currency, e.g. 50.00"}, {"reference", "", "check number (a check needs it), wire reference or receipt number"},
-		{"payer", "", "who paid, as on the check"}, {"memo", "", "note kept with the payment"}} {
-		lf[f[0]] = cmd.Flags().String(f[0], f[1], f[2]+unchanged)
-	}
-	return lf
+	required := map[bool]string{false: " (required)", true: unchanged}[fix]
+	return [][3]string{{"account", "", "account number (A-000042), external id or id" + required},
+		{"method", method, "how it was paid: " + manualMethodList + unchanged}, {"amount", "", "amount in the account's currency, e.g. 50.00" + required},
+		{"reference", "", "check number (a check needs it), wire reference or receipt number" + unchanged},
+		{"payer", "", "who paid, as on the check" + unchanged}, {"memo", "", "note kept with the payment" + unchanged}}
 }
 
 func newBatchAddCmd(g *globals) *cobra.Command {
-	var idemKey string
-	cmd := &cobra.Command{
-		Use:     "add ID --account REF --amount AMOUNT [--method METHOD] [--reference REF] [--payer NAME] [--memo TEXT]",
-		Short:   "Add a payment to an open deposit batch",
-		Example: `  tollgatectl batch add 7 --account A-000042 --method check --amount 50.00 --reference 1001 --payer "Jane Doe"`,
-		Args:    cobra.ExactArgs(1),
+	var params []param
+	for _, f := range lineFlags(false) {
+		params = append(params, param{f[0], f[0], f[2], textParam})
 	}
-	lf := newLineFlags(cmd, false)
-	cmd.RunE = withID(g, "batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
-		line := map[string]string{}
-		for name, v := range lf {
-			line[name] = *v
-		}
-		var b billing.PaymentBatch
-		body := map[string]any{"lines": []any{line}}
-		if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/payment-batches", id, "/lines"), nil, orNewKey(idemKey), body, &b); err != nil {
-			return err
-		}
-		last := 0
-		for _, l := range b.Lines {
-			last = max(last, l.LineNo)
-		}
-		return printLineChange(cmd.Context(), cmd.OutOrStdout(), g, c, "added", b, last)
-	})
-	_ = cmd.MarkFlagRequired("account")
-	_ = cmd.MarkFlagRequired("amount")
-	addKeyFlag(cmd, &idemKey)
+	cmd := changeCmd(g, change[billing.PaymentBatch]{args: []string{"batch"},
+		use:     "add ID --account REF --amount AMOUNT [--method METHOD] [--reference REF] [--payer NAME] [--memo TEXT]",
+		short:   "Add a payment to an open deposit batch",
+		example: `  tollgatectl batch add 7 --account A-000042 --method check --amount 50.00 --reference 1001 --payer "Jane Doe"`,
+		params:  params,
+		send: func(ctx context.Context, c *client.Client, ids []int64, key string, line map[string]any) (b billing.PaymentBatch, err error) {
+			err = c.Do(ctx, http.MethodPost, idPath("/api/v1/payment-batches", ids[0], "/lines"), nil, key, map[string]any{"lines": []any{line}}, &b)
+			return b, err
+		},
+		print: func(cmd *cobra.Command, c *client.Client, _ []int64, b billing.PaymentBatch) error {
+			last := 0
+			for _, l := range b.Lines {
+				last = max(last, l.LineNo)
+			}
+			return printLineChange(cmd.Context(), cmd.OutOrStdout(), c, "added", b, last)
+		}})
+	setDefaults(cmd, "method", "check")
 	return cmd
 }
 
@@ -165,7 +158,10 @@ func newBatchFixCmd(g *globals) *cobra.Command {
 		Example: `  tollgatectl batch fix 7 5 --amount 45.00 --reference 1017`,
 		Args:    cobra.ExactArgs(2),
 	}
-	lf := newLineFlags(cmd, true)
+	lf := map[string]*string{}
+	for _, f := range lineFlags(true) {
+		lf[f[0]] = cmd.Flags().String(f[0], f[1], f[2])
+	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		id, err := parseIDOf("batch", args[0])
 		if err != nil {
@@ -204,37 +200,23 @@ func newBatchFixCmd(g *globals) *cobra.Command {
 		if err := c.Do(ctx, http.MethodPut, linePath(id, lineNo), nil, orNewKey(idemKey), next, &out); err != nil {
 			return err
 		}
-		return printLineChange(ctx, cmd.OutOrStdout(), g, c, "fixed", out, lineNo)
+		if g.json() {
+			return printJSON(cmd.OutOrStdout(), out)
+		}
+		return printLineChange(ctx, cmd.OutOrStdout(), c, "fixed", out, lineNo)
 	}
 	addKeyFlag(cmd, &idemKey)
 	return cmd
 }
 
 func newBatchRemoveCmd(g *globals) *cobra.Command {
-	var idemKey string
-	cmd := &cobra.Command{
-		Use:     "remove ID LINE",
-		Short:   "Remove one line of an open deposit batch (the other lines keep their numbers)",
-		Example: "  tollgatectl batch remove 7 3",
-		Args:    cobra.ExactArgs(2),
-		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
-			id, err := parseIDOf("batch", args[0])
-			if err != nil {
-				return err
-			}
-			lineNo, err := parseLineNo(args[1])
-			if err != nil {
-				return err
-			}
-			var b billing.PaymentBatch
-			if err := c.Do(cmd.Context(), http.MethodDelete, linePath(id, lineNo), nil, orNewKey(idemKey), nil, &b); err != nil {
-				return err
-			}
-			return g.say(cmd.OutOrStdout(), b, "removed line %d of batch %d; it has %s payment(s) left\n", lineNo, id, commas(int64(b.Count)))
-		}),
-	}
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+	return changeCmd(g, change[billing.PaymentBatch]{use: "remove ID LINE", args: []string{"batch", "line"},
+		short:   "Remove one line of an open deposit batch (the other lines keep their numbers)",
+		example: "  tollgatectl batch remove 7 3",
+		method:  http.MethodDelete, path: func(ids []int64) string { return linePath(ids[0], int(ids[1])) },
+		print: func(cmd *cobra.Command, _ *client.Client, ids []int64, b billing.PaymentBatch) error {
+			return sayf(cmd, "removed line %d of batch %d; it has %s payment(s) left\n", ids[1], ids[0], commas(int64(b.Count)))
+		}})
 }
 
 func newBatchValidateCmd(g *globals) *cobra.Command {

@@ -133,10 +133,7 @@ func optionalText(sep, s string) string {
 
 // printLineChange prints a line after it was added or fixed, and what
 // validation says about it.
-func printLineChange(ctx context.Context, w io.Writer, g *globals, c *client.Client, verb string, b billing.PaymentBatch, lineNo int) error {
-	if g.json() {
-		return printJSON(w, b)
-	}
+func printLineChange(ctx context.Context, w io.Writer, c *client.Client, verb string, b billing.PaymentBatch, lineNo int) error {
 	i := slices.IndexFunc(b.Lines, func(l billing.BatchLine) bool { return l.LineNo == lineNo })
 	if i < 0 {
 		return fmt.Errorf("batch %d has no line %d", b.ID, lineNo)

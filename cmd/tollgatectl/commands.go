@@ -56,7 +56,7 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 			vals[i] = f.StringSlice(p.flag, nil, p.usage)
 		case accountParam:
 			a := &accountFlag{}
-			addAccountFlag(cmd, a, p.usage)
+			f.Var(a, p.flag, p.usage+" (account number A-000042, external id or id)")
 			vals[i] = a
 		default:
 			vals[i] = f.String(p.flag, "", p.usage)

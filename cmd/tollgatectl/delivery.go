@@ -70,22 +70,14 @@ func clipText(s string, n int) string {
 }
 
 func newDeliverySummaryCmd(g *globals) *cobra.Command {
-	var run int64
-	cmd := &cobra.Command{
-		Use:     "summary [--run ID]",
-		Short:   "Count invoice deliveries by channel and status: of one billing run, or of all",
-		Example: "  tollgatectl delivery summary --run 7",
-		Args:    cobra.NoArgs,
-		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
-			cs, err := c.DeliveryCounts(cmd.Context(), run)
-			if err != nil {
-				return err
-			}
-			return printList(cmd.OutOrStdout(), g, cs, "CHANNEL,STATUS,DELIVERIES", func(x billing.DeliveryCount) []any { return []any{x.Channel, x.Status, x.Count} })
-		}),
-	}
-	cmd.Flags().Int64Var(&run, "run", 0, "only this billing run's deliveries")
-	return cmd
+	return changeCmd(g, change[[]billing.DeliveryCount]{use: "summary [--run ID]",
+		short:   "Count invoice deliveries by channel and status: of one billing run, or of all",
+		example: "  tollgatectl delivery summary --run 7", method: http.MethodGet,
+		path:    func([]int64) string { return "/api/v1/deliveries/summary" },
+		params:  []param{{"run", "billing_run_id", "only this billing run's deliveries", idParam}},
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, cs []billing.DeliveryCount) error {
+			return printTable(cmd.OutOrStdout(), cs, "CHANNEL,STATUS,DELIVERIES", func(x billing.DeliveryCount) []any { return []any{x.Channel, x.Status, x.Count} })
+		}})
 }
 
 func newDeliveryShowCmd(g *globals) *cobra.Command {

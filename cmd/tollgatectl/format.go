@@ -227,7 +227,12 @@ func withIDs(g *globals, kinds []string, run func(cmd *cobra.Command, c *client.
 		}
 		ids := make([]int64, len(args))
 		for i, a := range args {
-			if ids[i], err = resolveIDOf(cmd.Context(), c, kinds[i], a); err != nil {
+			if kinds[i] == "account" {
+				ids[i], err = accountID(cmd.Context(), c, a)
+			} else {
+				ids[i], err = parseIDOf(kinds[i], a)
+			}
+			if err != nil {
 				return err
 			}
 		}
@@ -235,52 +240,24 @@ func withIDs(g *globals, kinds []string, run func(cmd *cobra.Command, c *client.
 	}
 }
 
-// resolveIDOf reads what names a thing of a kind: an account by id,
-// account number (A-000042) or external id (as findAccount; an id is used
-// as is, without a request), anything else by its id. Errors: a malformed
-// id, no account with that number or external id, or the API's.
-func resolveIDOf(ctx context.Context, c *client.Client, kind, ref string) (int64, error) {
-	if kind != "account" {
-		return parseIDOf(kind, ref)
-	}
-	if id, err := strconv.ParseInt(strings.TrimSpace(ref), 10, 64); err == nil {
-		return parseIDOf(kind, strconv.FormatInt(id, 10))
-	}
-	a, err := findAccount(ctx, c, ref)
-	return a.ID, err
-}
-
-// accountIDOf is the id of the account an --account flag names (see
-// resolveIDOf); "" is 0 (no account: the flag was not given). Errors: a
-// number that is no id ("--account -1 is not an account id"), else
-// resolveIDOf's.
-func accountIDOf(ctx context.Context, c *client.Client, ref string) (int64, error) {
-	ref = strings.TrimSpace(ref)
-	if ref == "" {
-		return 0, nil
-	}
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id <= 0 {
-		return 0, fmt.Errorf("--account %d is not an account id", id)
-	}
-	return resolveIDOf(ctx, c, "account", ref)
-}
-
 // accountFlag is an --account flag: an account number (A-000042), external
-// id or id, resolved through findAccount when the command runs.
+// id or id, resolved through accountID when the command runs.
 type accountFlag struct{ ref string }
 
 func (f *accountFlag) String() string     { return f.ref }
 func (f *accountFlag) Set(s string) error { f.ref = s; return nil }
 func (f *accountFlag) Type() string       { return "account" }
 
-// id resolves the flag (0 when not given). Errors as findAccount's.
+// id resolves the flag; 0 when not given. Errors: a number that is no id
+// ("--account -1 is not an account id"), else accountID's.
 func (f *accountFlag) id(ctx context.Context, c *client.Client) (int64, error) {
-	return accountIDOf(ctx, c, f.ref)
-}
-
-// addAccountFlag adds --account to a command, with usage text usage.
-func addAccountFlag(cmd *cobra.Command, f *accountFlag, usage string) {
-	cmd.Flags().Var(f, "account", usage+" (account number A-000042, external id or id)")
+	ref := strings.TrimSpace(f.ref)
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id <= 0 {
+		return 0, fmt.Errorf("--account %d is not an account id", id)
+	} else if ref == "" {
+		return 0, nil
+	}
+	return accountID(ctx, c, ref)
 }
 
 // escapeControl makes text that came from data safe to print on a terminal:
@@ -369,42 +346,35 @@ func isUnprocessable(err error) bool {
 	return errors.As(err, &p) && p.Status == http.StatusUnprocessableEntity
 }
 
-// findAccount finds the account a command's ACCOUNT argument (or --account
-// flag) names, the way the controller resolves a batch line's account: an
-// id (all digits), else an account number (A-000042), else an external id
-// (exact matches, after trimming spaces). Commands that need only the id
-// use resolveIDOf and accountIDOf, which follow the same rule. Errors: an
-// empty ref, no such account, or the API's.
-func findAccount(ctx context.Context, c *client.Client, ref string) (billing.Account, error) {
+// accountID is the id of the account a command's ACCOUNT argument (or
+// --account flag) names, the way the controller resolves a batch line's
+// account: an id (all digits, used as it is, without a request), else an
+// account number (A-000042), else an external id (exact matches, after
+// trimming spaces). Errors: an empty ref, no such account, or the API's.
+func accountID(ctx context.Context, c *client.Client, ref string) (int64, error) {
 	ref = strings.TrimSpace(ref)
 	if _, err := strconv.ParseUint(ref, 10, 64); err == nil {
-		id, err := parseIDOf("account", ref)
-		if err != nil {
-			return billing.Account{}, err
-		}
-		a, err := get[accountView](ctx, c, idPath("/api/v1/accounts", id))
-		return a.Account, err
-	}
-	if ref == "" {
-		return billing.Account{}, fmt.Errorf("ACCOUNT is empty: give an account id, number (A-000042) or external id")
+		return parseIDOf("account", ref)
+	} else if ref == "" {
+		return 0, fmt.Errorf("ACCOUNT is empty: give an account id, number (A-000042) or external id")
 	}
 	found, err := listAll[billing.Account](ctx, c, "/api/v1/accounts", url.Values{"q": {ref}})
 	if err != nil {
-		return billing.Account{}, err
+		return 0, err
 	}
-	var ext *billing.Account
-	for i, a := range found {
+	var byExternalID int64
+	for _, a := range found {
 		if a.Number == ref {
-			return a, nil
+			return a.ID, nil
 		}
-		if a.ExternalID == ref && ext == nil {
-			ext = &found[i]
+		if a.ExternalID == ref && byExternalID == 0 {
+			byExternalID = a.ID
 		}
 	}
-	if ext != nil {
-		return *ext, nil
+	if byExternalID != 0 {
+		return byExternalID, nil
 	}
-	return billing.Account{}, fmt.Errorf("account %q: no account has this number or external id", ref)
+	return 0, fmt.Errorf("account %q: no account has this number or external id", ref)
 }
 
 // cell flattens text staff or a bank file entered (a payer on two lines of

@@ -51,7 +51,7 @@ func newPMAddCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			id, err := resolveIDOf(cmd.Context(), c, "account", args[0])
+			id, err := accountID(cmd.Context(), c, args[0])
 			if err != nil {
 				return err
 			}

@@ -89,7 +89,7 @@ func newSuspensionsDecideCmd(g *globals, approve bool) *cobra.Command {
 		RunE: withID(g, "suspension batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			var accounts []int64
 			for _, ref := range refs {
-				a, err := accountIDOf(cmd.Context(), c, ref)
+				a, err := (&accountFlag{ref}).id(cmd.Context(), c)
 				if err != nil {
 					return err
 				}
