@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -101,24 +100,13 @@ func newRunStartCmd(g *globals) *cobra.Command {
 			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/billing-runs", nil, orNewKey(idemKey), body, &p); err != nil {
 				return err
 			}
-			runs := p.Items
-			for _, r := range runs {
+			for _, r := range p.Items {
 				if r.AlreadyExisted {
 					fmt.Fprintf(cmd.ErrOrStderr(), "account type %d already has billing run %d for %s (%s, started %s by %s): no new run was started\n",
 						r.AccountTypeID, r.ID, r.Date, r.Status, r.CreatedAt.Local().Format(time.RFC3339), orDash(r.RequestedBy))
 				}
 			}
-			if wait {
-				if runs, err = waitRuns(cmd.Context(), c, runs, newProgress(cmd.ErrOrStderr(), "accounts")); err != nil {
-					return err
-				}
-			}
-			if g.json() {
-				err = printJSON(cmd.OutOrStdout(), runs)
-			} else {
-				err = printRuns(cmd.OutOrStdout(), runs)
-			}
-			return cmp.Or(err, runsFailed(runs))
+			return followRuns(cmd, g, c, p.Items, wait, true)
 		}),
 	}
 	req = addParams(cmd, runParams)
@@ -145,25 +133,35 @@ func newRunStatusCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			runs := []billing.BillingRun{r}
-			if wait {
-				if runs, err = waitRuns(cmd.Context(), c, runs, newProgress(cmd.ErrOrStderr(), "accounts")); err != nil {
-					return err
-				}
-			}
-			if g.json() {
-				err = printJSON(cmd.OutOrStdout(), runs[0])
-			} else {
-				err = printRuns(cmd.OutOrStdout(), runs)
-			}
-			if err != nil || !wait {
-				return err
-			}
-			return runsFailed(runs)
+			return followRuns(cmd, g, c, []billing.BillingRun{r}, wait, false)
 		}),
 	}
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the run has completed or failed, showing progress on stderr")
 	return cmd
+}
+
+// followRuns follows runs to their end if wait (a progress bar on
+// stderr), prints them (-o json: the list, or the run when one was asked
+// for), and fails if one failed (unless only asked for, without wait).
+func followRuns(cmd *cobra.Command, g *globals, c *client.Client, runs []billing.BillingRun, wait, started bool) error {
+	var err error
+	if wait {
+		if runs, err = waitRuns(cmd.Context(), c, runs, newProgress(cmd.ErrOrStderr(), "accounts")); err != nil {
+			return err
+		}
+	}
+	switch {
+	case g.json() && started:
+		err = printJSON(cmd.OutOrStdout(), runs)
+	case g.json():
+		err = printJSON(cmd.OutOrStdout(), runs[0])
+	default:
+		err = printRuns(cmd.OutOrStdout(), runs)
+	}
+	if err != nil || !(wait || started) {
+		return err
+	}
+	return runsFailed(runs)
 }
 
 // waitRuns polls every running run until all have completed or failed,

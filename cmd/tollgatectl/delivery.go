@@ -73,8 +73,8 @@ func newDeliverySummaryCmd(g *globals) *cobra.Command {
 	return changeCmd(g, change[[]billing.DeliveryCount]{use: "summary [--run ID]",
 		short:   "Count invoice deliveries by channel and status: of one billing run, or of all",
 		example: "  tollgatectl delivery summary --run 7", method: http.MethodGet,
-		path:    func([]int64) string { return "/api/v1/deliveries/summary" },
-		params:  []param{{"run", "billing_run_id", "only this billing run's deliveries", idParam}},
+		path:   func([]int64) string { return "/api/v1/deliveries/summary" },
+		params: []param{{"run", "billing_run_id", "only this billing run's deliveries", idParam}},
 		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, cs []billing.DeliveryCount) error {
 			return printTable(cmd.OutOrStdout(), cs, "CHANNEL,STATUS,DELIVERIES", func(x billing.DeliveryCount) []any { return []any{x.Channel, x.Status, x.Count} })
 		}})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -74,18 +75,13 @@ func newServiceStateCmd(g *globals, state billing.DesiredState) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: withID(g, "service", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			r, err := c.SetDesiredState(cmd.Context(), orNewKey(idemKey), id, state, reason)
-			if err != nil {
-				return err
+			if err == nil && wait > 0 {
+				r.Service, err = waitConfirmed(cmd, c, r.Service, wait)
+			}
+			if err != nil || g.json() {
+				return orPrintJSON(cmd, r, err)
 			}
 			s := r.Service
-			if wait > 0 {
-				if s, err = waitConfirmed(cmd, c, s, wait); err != nil {
-					return err
-				}
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), client.DesiredStateResult{Service: s, Changed: r.Changed})
-			}
 			if !r.Changed {
 				fmt.Fprintf(cmd.OutOrStdout(), "service %d was already %s; nothing changed\n", s.ID, s.DesiredState)
 			} else {
@@ -175,23 +171,13 @@ func newServiceMoveCmds(g *globals) []*cobra.Command {
 	var pop, idemKey, reason string
 	var wait time.Duration
 	run := func(edit bool) func(*cobra.Command, []string) error {
-		return func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("service", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		return withID(g, "service", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			ctx, f := cmd.Context(), cmd.Flags()
 			s, err := c.Service(ctx, id)
 			if err != nil {
 				return err
 			}
-			if version == 0 {
-				version = s.Version
-			}
+			version = cmp.Or(version, s.Version)
 			// The binding as read, with the fields the flags give.
 			b := s.Binding
 			for flag, set := range map[string]func(){"method": func() { b.Method = nb.Method }, "address": func() { b.Addresses = nb.Addresses },
@@ -208,16 +194,11 @@ func newServiceMoveCmds(g *globals) []*cobra.Command {
 			} else {
 				r, err = c.MoveService(ctx, orNewKey(idemKey), id, version, billing.ServiceMove{POP: pop, Binding: b, Reason: reason})
 			}
-			if err != nil {
-				return err
+			if err == nil && wait > 0 && r.Changed {
+				r.Service, err = waitConfirmed(cmd, c, r.Service, wait)
 			}
-			if wait > 0 && r.Changed {
-				if r.Service, err = waitConfirmed(cmd, c, r.Service, wait); err != nil {
-					return err
-				}
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), r)
+			if err != nil || g.json() {
+				return orPrintJSON(cmd, r, err)
 			}
 			switch w := cmd.OutOrStdout(); {
 			case !r.Changed:
@@ -228,7 +209,7 @@ func newServiceMoveCmds(g *globals) []*cobra.Command {
 				fmt.Fprintf(w, "service %d now has its new binding at POP %s, revision %d, version %d\n", id, r.Service.POP, r.Service.Revision, r.Service.Version)
 			}
 			return printService(cmd.OutOrStdout(), r.Service)
-		}
+		})
 	}
 	move := &cobra.Command{Use: "move ID --pop POP --method METHOD [binding flags]", Args: cobra.ExactArgs(1), RunE: run(false),
 		Short:   "Move a service to another POP or binding: the old POP's agent removes it, the new one applies its state",

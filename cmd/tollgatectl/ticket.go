@@ -68,6 +68,8 @@ func newTicketReplyCmd(g *globals) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVarP(&message, "message", "m", "", `the message to the subscriber ("-": read it from standard input)`)
 	f.StringVar(&file, "file", "", `read the message from this file ("-": standard input)`)
+	cmd.MarkFlagsMutuallyExclusive("message", "file")
+	cmd.MarkFlagsOneRequired("message", "file")
 	addKeyFlag(cmd, &idemKey)
 	return cmd
 }
@@ -77,45 +79,31 @@ func newTicketReplyCmd(g *globals) *cobra.Command {
 // error, yet not a whole wrong file.
 const maxMessageFile = 1 << 20
 
-// replyMessage is the message of "ticket reply": from --message, or read
-// from --file or standard input ("-"); the controller checks it.
+// replyMessage is the message of "ticket reply": --message, or read from
+// --file or standard input ("-"); the controller checks it.
 func replyMessage(cmd *cobra.Command, message, file string) (string, error) {
-	given := cmd.Flags().Changed("message")
-	switch {
-	case given && file != "":
-		return "", fmt.Errorf("give the message with either --message or --file, not both")
-	case !given && file == "":
-		return "", fmt.Errorf("--message or --file is required: the message to the subscriber")
+	if file == "" && message != "-" {
+		return message, nil
 	}
-	src := file
-	if given && message == "-" {
-		src = "-"
-	}
-	if src != "" {
-		var r io.Reader
-		if src == "-" {
-			r = cmd.InOrStdin()
-		} else {
-			f, err := os.Open(src)
-			if err != nil {
-				return "", fmt.Errorf("--file: %w", err)
-			}
-			defer f.Close()
-			r = f
-		}
-		b, err := io.ReadAll(io.LimitReader(r, maxMessageFile+1))
+	var r io.Reader = cmd.InOrStdin()
+	if file != "" && file != "-" {
+		f, err := os.Open(file)
 		if err != nil {
-			return "", fmt.Errorf("reading the message: %w", err)
+			return "", fmt.Errorf("--file: %w", err)
 		}
-		if len(b) > maxMessageFile {
-			return "", fmt.Errorf("the message is longer than %d bytes", maxMessageFile)
-		}
-		if !utf8.Valid(b) {
-			return "", fmt.Errorf("the message is not UTF-8 text")
-		}
-		message = string(b)
+		defer f.Close()
+		r = f
 	}
-	return message, nil
+	b, err := io.ReadAll(io.LimitReader(r, maxMessageFile+1))
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("reading the message: %w", err)
+	case len(b) > maxMessageFile:
+		return "", fmt.Errorf("the message is longer than %d bytes", maxMessageFile)
+	case !utf8.Valid(b): // JSON would send U+FFFD instead
+		return "", fmt.Errorf("the message is not UTF-8 text")
+	}
+	return string(b), nil
 }
 
 func newTicketCloseCmd(g *globals) *cobra.Command {
