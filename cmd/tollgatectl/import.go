@@ -44,74 +44,49 @@ func newImportCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+// runImportAccounts sends the file to the controller, which parses and
+// checks all of it before it imports anything (or, with --skip-invalid,
+// the valid accounts).
 func runImportAccounts(cmd *cobra.Command, g *globals, path string, dryRun, skipInvalid bool, chunkSize int) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	if len(data) > billing.MaxImportBytes {
-		return fmt.Errorf("%s is larger than %d MiB; split it into several files (by account)", path, billing.MaxImportBytes>>20)
-	}
 	c, err := g.client()
 	if err != nil {
 		return err
 	}
-	ctx, stderr, out := cmd.Context(), cmd.ErrOrStderr(), cmd.OutOrStdout()
-
-	// 1. The controller parses and checks the whole file (a dry run writes
-	// nothing, so its key is fresh: a fixed file or a new plan must be
-	// checked anew).
-	fmt.Fprintf(stderr, "validating %s\n", path)
-	check, err := c.ImportAccountsCSV(ctx, client.NewIdempotencyKey(), data, true, skipInvalid)
-	if errs, refused := client.ImportErrors(err); refused {
-		check = billing.ImportResult{DryRun: true, Errors: errs}
-	} else if err != nil {
-		return err
+	// A dry run writes nothing, so its key is fresh: a fixed file or a new
+	// plan is checked anew. An import's key makes a re-run replay the
+	// first answer.
+	key, verb := client.NewIdempotencyKey(), "validating"
+	if !dryRun {
+		sum := sha256.Sum256(data)
+		key, verb = fmt.Sprintf("import-accounts-%x-%s-%d", sum[:16], map[bool]string{false: "all", true: "skip-invalid"}[skipInvalid], chunkSize), "importing"
 	}
-	showImportProgress(stderr, check, "")
-	headerBad := len(check.Errors) > 0 && check.Errors[0].Line == 1
-	if len(check.Errors) > 0 && (!skipInvalid || headerBad) {
-		if err := printImportResult(out, g, check, false); err != nil {
-			return err
-		}
+	fmt.Fprintf(cmd.ErrOrStderr(), "%s %s\n", verb, path)
+	res, err := c.ImportAccountsCSV(cmd.Context(), key, data, dryRun, skipInvalid)
+	if errs, refused := client.ImportErrors(err); refused {
+		res, err = billing.ImportResult{Errors: errs}, nil
+	} else if err != nil {
+		return fmt.Errorf("%s %s failed: %w\nre-run the same command to retry (nothing is created twice)", verb, path, err)
+	}
+	headerBad := len(res.Errors) > 0 && res.Errors[0].Line == 1
+	if len(res.Errors) > 0 && (!skipInvalid || headerBad) {
 		hint := "fix them, or re-run with --skip-invalid to import only the valid accounts"
 		if headerBad {
 			hint = "fix them; problems of the header line (line 1) refuse the whole file, even with --skip-invalid"
 		}
-		return fmt.Errorf("%s has %d problem(s); nothing was imported: %s", path, len(check.Errors), hint)
+		return cmp.Or(printImportResult(cmd.OutOrStdout(), g, res, false),
+			fmt.Errorf("%s has %d problem(s); nothing was imported: %s", path, len(res.Errors), hint))
 	}
-	if dryRun {
-		return printImportResult(out, g, check, true)
-	}
-
-	// 2. Import, with a key that makes a re-run replay the first answer.
-	sum := sha256.Sum256(data)
-	mode := "all"
-	if skipInvalid {
-		mode = "skip-invalid"
-	}
-	fmt.Fprintf(stderr, "importing %s\n", path)
-	key := fmt.Sprintf("import-accounts-%x-%s-%d", sum[:16], mode, chunkSize)
-	res, err := c.ImportAccountsCSV(ctx, key, data, false, skipInvalid)
-	if err != nil {
-		if errs, refused := client.ImportErrors(err); refused {
-			_ = printImportResult(out, g, billing.ImportResult{Errors: errs}, false)
-		}
-		return fmt.Errorf("importing %s failed: %w\nre-run the same command to retry (nothing is created twice)", path, err)
-	}
-	showImportProgress(stderr, res, fmt.Sprintf("%s created, %s existing", commas(int64(res.AccountsCreated)), commas(int64(res.AccountsExisting))))
+	bar := newProgress(cmd.ErrOrStderr(), "accounts")
+	bar.Update(res.Accounts, res.Accounts, fmt.Sprintf("%s created, %s existing", commas(int64(res.AccountsCreated)), commas(int64(res.AccountsExisting))))
+	bar.Done()
 	if res.Errors == nil {
 		res.Errors = []billing.ImportError{}
 	}
-	return printImportResult(out, g, res, true)
-}
-
-// showImportProgress shows on stderr how many accounts the controller
-// checked or imported.
-func showImportProgress(w io.Writer, r billing.ImportResult, detail string) {
-	bar := newProgress(w, "accounts")
-	bar.Update(r.Accounts, r.Accounts, detail)
-	bar.Done()
+	return printImportResult(cmd.OutOrStdout(), g, res, true)
 }
 
 func printImportResult(w io.Writer, g *globals, r billing.ImportResult, summary bool) error {
