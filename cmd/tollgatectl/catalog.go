@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -39,49 +40,33 @@ default_delivery: email`
 
 // newAccountTypeWriteCmd is "create --file" or, with update, "update ID --file".
 func newAccountTypeWriteCmd(g *globals, update bool) *cobra.Command {
-	var file, idemKey string
-	cmd := &cobra.Command{
-		Use:   "create --file TYPE.yaml",
-		Short: "Create an account type from a YAML or JSON file of its settings",
-		Example: "  tollgatectl account-type create --file residential.yaml\n\n" +
-			"  " + strings.ReplaceAll(accountTypeExample, "\n", "\n  "),
-		Args: cobra.NoArgs,
-	}
-	if update {
-		cmd.Use, cmd.Short = "update ID --file TYPE.yaml", "Replace an account type's settings from a YAML or JSON file (every setting: unset ones take their defaults)"
-		cmd.Example = "  tollgatectl account-type update 1 --file type.json"
-		cmd.Args = cobra.ExactArgs(1)
-	}
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		var id int64
-		if update {
-			var err error
-			if id, err = parseIDOf("account type", args[0]); err != nil {
-				return err
+	var file string
+	ch := change[billing.AccountType]{use: "create --file TYPE.yaml",
+		short:   "Create an account type from a YAML or JSON file of its settings",
+		example: "  tollgatectl account-type create --file residential.yaml\n\n" + "  " + strings.ReplaceAll(accountTypeExample, "\n", "\n  "),
+		send: func(ctx context.Context, c *client.Client, ids []int64, key string, _ map[string]any) (t billing.AccountType, err error) {
+			data, contentType, err := readDocument(file)
+			if err != nil {
+				return t, err
 			}
-		}
-		data, contentType, err := readDocument(file)
-		if err != nil {
-			return err
-		}
-		c, err := g.client()
-		if err != nil {
-			return err
-		}
-		var out billing.AccountType
-		if update {
-			err = c.DoRaw(cmd.Context(), http.MethodPut, idPath("/api/v1/account-types", id), nil, orNewKey(idemKey), contentType, data, &out)
-		} else {
-			err = c.DoRaw(cmd.Context(), http.MethodPost, "/api/v1/account-types", nil, orNewKey(idemKey), contentType, data, &out)
-		}
-		if err != nil || g.json() {
-			return orPrintJSON(cmd, out, err)
-		}
-		return printAccountType(cmd.OutOrStdout(), out)
+			method, path := http.MethodPost, "/api/v1/account-types"
+			if update {
+				method, path = http.MethodPut, idPath(path, ids[0])
+			}
+			err = c.DoRaw(ctx, method, path, nil, key, contentType, data, &t)
+			return t, err
+		},
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, t billing.AccountType) error {
+			return printAccountType(cmd.OutOrStdout(), t)
+		}}
+	if update {
+		ch.use, ch.args = "update ID --file TYPE.yaml", []string{"account type"}
+		ch.short = "Replace an account type's settings from a YAML or JSON file (every setting: unset ones take their defaults)"
+		ch.example = "  tollgatectl account-type update 1 --file type.json"
 	}
+	cmd := changeCmd(g, ch)
 	cmd.Flags().StringVarP(&file, "file", "f", "", "YAML or JSON file with the account type's settings (- for stdin)")
 	_ = cmd.MarkFlagRequired("file")
-	addKeyFlag(cmd, &idemKey)
 	return cmd
 }
 

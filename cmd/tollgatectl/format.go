@@ -267,9 +267,6 @@ func (f *accountFlag) id(ctx context.Context, c *client.Client) (int64, error) {
 // hide what precedes it. tollgatectl's standard output and error messages
 // go through it (controlEscaper, main).
 func escapeControl(s string) string {
-	if !hasControl(s) {
-		return s
-	}
 	var b strings.Builder
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
@@ -292,29 +289,13 @@ func escapeControl(s string) string {
 	return b.String()
 }
 
-// hasControl reports whether escapeControl would change s.
-func hasControl(s string) bool {
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if (r == utf8.RuneError && size <= 1) || (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r <= 0x9f) {
-			return true
-		}
-		i += size
-	}
-	return false
-}
-
 // controlEscaper is a writer that escapes control characters
 // (escapeControl) in what it writes to w; every command's standard output
 // is one. Binary output (a PDF to stdout) goes to rawOut instead.
 type controlEscaper struct{ w io.Writer }
 
 func (e controlEscaper) Write(p []byte) (int, error) {
-	s := string(p)
-	if !hasControl(s) {
-		return e.w.Write(p)
-	}
-	if _, err := io.WriteString(e.w, escapeControl(s)); err != nil {
+	if _, err := io.WriteString(e.w, escapeControl(string(p))); err != nil {
 		return 0, err
 	}
 	return len(p), nil
