@@ -18,10 +18,6 @@ import (
 )
 
 func newImportCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "import",
-		Short: "Import accounts and services from a spreadsheet or another billing system",
-	}
 	var dryRun, skipInvalid bool
 	var chunkSize int
 	accounts := &cobra.Command{
@@ -40,8 +36,7 @@ func newImportCmd(g *globals) *cobra.Command {
 	f.BoolVar(&dryRun, "dry-run", false, "only validate the file and count what would be imported")
 	f.BoolVar(&skipInvalid, "skip-invalid", false, "import the valid accounts and skip every account with a bad row")
 	f.IntVar(&chunkSize, "chunk-size", 500, "kept for scripts: the controller takes the whole file; a new value only makes a new Idempotency-Key")
-	cmd.AddCommand(accounts)
-	return cmd
+	return group("import", "Import accounts and services from a spreadsheet or another billing system", accounts)
 }
 
 // runImportAccounts sends the file to the controller, which parses and

@@ -32,27 +32,21 @@ func addLifecycleCmds(root *cobra.Command, g *globals) {
 					param{"end-of-period", "end_of_period", "cancel at the end of the current billing period", switchParam}, reason),
 				lifecycleCmd(g, "pause", "Pause a service (vacation hold) from --from until --to", param{"from", "from", "first paused day, YYYY-MM-DD (required)", dateParam},
 					param{"to", "to", "the day service resumes, YYYY-MM-DD (required)", dateParam}, reason),
-				&cobra.Command{Use: "coverage ID", Short: "List the days invoices have charged for a service", Args: cobra.ExactArgs(1),
-					RunE: withID(g, "service", func(cmd *cobra.Command, c *client.Client, id int64) error {
-						spans, err := c.ServiceCoverage(cmd.Context(), id)
-						if err != nil {
-							return err
-						}
-						return printList(cmd.OutOrStdout(), g, spans, "FROM,TO,PLAN,QTY,PRICE,PERIOD", func(s billing.BilledSpan) []any {
+				changeCmd(g, change[[]billing.BilledSpan]{use: "coverage ID", short: "List the days invoices have charged for a service", args: []string{"service"},
+					method: http.MethodGet, path: func(ids []int64) string { return idPath("/api/v1/services", ids[0], "/coverage") },
+					print: func(cmd *cobra.Command, _ *client.Client, _ []int64, spans []billing.BilledSpan) error {
+						return printTable(cmd.OutOrStdout(), spans, "FROM,TO,PLAN,QTY,PRICE,PERIOD", func(s billing.BilledSpan) []any {
 							return []any{s.From, s.To.AddDays(-1), s.PlanName, s.Quantity, billing.FormatAmount(s.Price, ""), s.Period}
 						})
-					})})
+					}}))
 		case "plan":
-			c.AddCommand(newPlanPriceCmd(g, reason), &cobra.Command{Use: "prices ID", Short: "List a plan's price versions", Args: cobra.ExactArgs(1),
-				RunE: withID(g, "plan", func(cmd *cobra.Command, c *client.Client, id int64) error {
-					v, err := c.PlanPrices(cmd.Context(), id)
-					if err != nil {
-						return err
-					}
-					return printList(cmd.OutOrStdout(), g, v, "FROM,PRICE,GRANDFATHER", func(x billing.PriceVersion) []any {
+			c.AddCommand(newPlanPriceCmd(g, reason), changeCmd(g, change[[]billing.PriceVersion]{use: "prices ID", short: "List a plan's price versions", args: []string{"plan"},
+				method: http.MethodGet, path: func(ids []int64) string { return idPath("/api/v1/plans", ids[0], "/prices") },
+				print: func(cmd *cobra.Command, _ *client.Client, _ []int64, v []billing.PriceVersion) error {
+					return printTable(cmd.OutOrStdout(), v, "FROM,PRICE,GRANDFATHER", func(x billing.PriceVersion) []any {
 						return []any{x.EffectiveFrom, billing.FormatAmount(x.Price, ""), yesNo(x.Grandfather)}
 					})
-				})},
+				}}),
 				changeCmd(g, change[billing.Plan]{use: "retire ID", short: "Retire a plan: no new services on it (admin)", args: []string{"plan"},
 					method: http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/plans", ids[0], "/retire") }, params: []param{reason},
 					print: func(cmd *cobra.Command, _ *client.Client, _ []int64, p billing.Plan) error {
