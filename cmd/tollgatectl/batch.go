@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -17,9 +18,6 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
-
-// batchCSVColumns are the columns of a batch import file.
-var batchCSVColumns = billing.BatchCSVColumns
 
 func newBatchCmd(g *globals) *cobra.Command {
 	return group("batch batches deposit", "Enter a bank deposit's checks and cash as a batch, check it, then post it as one unit",
@@ -151,62 +149,39 @@ func newBatchAddCmd(g *globals) *cobra.Command {
 }
 
 func newBatchFixCmd(g *globals) *cobra.Command {
-	var idemKey string
-	cmd := &cobra.Command{
-		Use:     "fix ID LINE [--account REF] [--method METHOD] [--amount AMOUNT] [--reference REF] [--payer NAME] [--memo TEXT]",
-		Short:   "Correct one line of an open deposit batch (only the flags given change)",
-		Example: `  tollgatectl batch fix 7 5 --amount 45.00 --reference 1017`,
-		Args:    cobra.ExactArgs(2),
-	}
-	lf := map[string]*string{}
+	var params []param
 	for _, f := range lineFlags(true) {
-		lf[f[0]] = cmd.Flags().String(f[0], f[1], f[2])
+		params = append(params, param{f[0], f[0], f[2], givenParam})
 	}
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		id, err := parseIDOf("batch", args[0])
-		if err != nil {
-			return err
-		}
-		lineNo, err := parseLineNo(args[1])
-		if err != nil {
-			return err
-		}
-		if !slices.ContainsFunc(batchCSVColumns, cmd.Flags().Changed) {
-			return fmt.Errorf("nothing to change: give --account, --method, --amount, --reference, --payer or --memo")
-		}
-		c, err := g.client()
-		if err != nil {
-			return err
-		}
-		ctx := cmd.Context()
-		b, err := get[billing.PaymentBatch](ctx, c, idPath("/api/v1/payment-batches", id))
-		if err != nil {
-			return err
-		}
-		i := slices.IndexFunc(b.Lines, func(l billing.BatchLine) bool { return l.LineNo == lineNo })
-		if i < 0 {
-			return fmt.Errorf("batch %d has no line %d (see tollgatectl batch show %d)", id, lineNo, id)
-		}
-		// The line as it is, with the flags given; without --amount the
-		// controller keeps the line's amount.
-		old := b.Lines[i]
-		next := map[string]string{"account": old.Account, "method": string(old.Method), "reference": old.Reference, "payer": old.Payer, "memo": old.Memo}
-		for name, v := range lf {
-			if cmd.Flags().Changed(name) {
-				next[name] = *v
+	return changeCmd(g, change[billing.PaymentBatch]{args: []string{"batch", "line"},
+		use:     "fix ID LINE [--account REF] [--method METHOD] [--amount AMOUNT] [--reference REF] [--payer NAME] [--memo TEXT]",
+		short:   "Correct one line of an open deposit batch (only the flags given change)",
+		example: `  tollgatectl batch fix 7 5 --amount 45.00 --reference 1017`,
+		params:  params,
+		send: func(ctx context.Context, c *client.Client, ids []int64, key string, given map[string]any) (out billing.PaymentBatch, err error) {
+			id, lineNo := ids[0], int(ids[1])
+			if len(given) == 0 {
+				return out, fmt.Errorf("nothing to change: give --account, --method, --amount, --reference, --payer or --memo")
 			}
-		}
-		var out billing.PaymentBatch
-		if err := c.Do(ctx, http.MethodPut, linePath(id, lineNo), nil, orNewKey(idemKey), next, &out); err != nil {
-			return err
-		}
-		if g.json() {
-			return printJSON(cmd.OutOrStdout(), out)
-		}
-		return printLineChange(ctx, cmd.OutOrStdout(), c, "fixed", out, lineNo)
-	}
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+			b, err := get[billing.PaymentBatch](ctx, c, idPath("/api/v1/payment-batches", id))
+			if err != nil {
+				return out, err
+			}
+			i := slices.IndexFunc(b.Lines, func(l billing.BatchLine) bool { return l.LineNo == lineNo })
+			if i < 0 {
+				return out, fmt.Errorf("batch %d has no line %d (see tollgatectl batch show %d)", id, lineNo, id)
+			}
+			// The line as it is, with the flags given; without --amount the
+			// controller keeps the line's amount.
+			old := b.Lines[i]
+			next := map[string]any{"account": old.Account, "method": old.Method, "reference": old.Reference, "payer": old.Payer, "memo": old.Memo}
+			maps.Copy(next, given)
+			err = c.Do(ctx, http.MethodPut, linePath(id, lineNo), nil, key, next, &out)
+			return out, err
+		},
+		print: func(cmd *cobra.Command, c *client.Client, ids []int64, b billing.PaymentBatch) error {
+			return printLineChange(cmd.Context(), cmd.OutOrStdout(), c, "fixed", b, int(ids[1]))
+		}})
 }
 
 func newBatchRemoveCmd(g *globals) *cobra.Command {

@@ -70,27 +70,12 @@ func printBatch(w io.Writer, b billing.PaymentBatch, withLines bool) error {
 	})
 }
 
-// sortProblems orders problems by line, errors before warnings.
-func sortProblems(ps []billing.BatchProblem) {
-	slices.SortStableFunc(ps, func(a, b billing.BatchProblem) int {
-		if a.LineNo != b.LineNo {
-			return a.LineNo - b.LineNo
-		}
-		if a.Warning != b.Warning {
-			if a.Warning {
-				return 1
-			}
-			return -1
-		}
-		return 0
-	})
-}
-
-func kind(warning bool) string {
-	if warning {
-		return "warning"
-	}
-	return "error"
+// problemsByLine are a validation's errors and warnings by line, errors
+// first on a line.
+func problemsByLine(v billing.BatchValidation) []billing.BatchProblem {
+	ps := append(slices.Clone(v.Errors), v.Warnings...)
+	slices.SortStableFunc(ps, func(a, b billing.BatchProblem) int { return a.LineNo - b.LineNo })
+	return ps
 }
 
 // printValidation prints every error and warning of a batch with its line
@@ -99,11 +84,9 @@ func printValidation(w io.Writer, g *globals, v billing.BatchValidation) error {
 	if g.json() {
 		return printJSON(w, v)
 	}
-	ps := append(slices.Clone(v.Errors), v.Warnings...)
-	sortProblems(ps)
-	if len(ps) > 0 {
+	if ps := problemsByLine(v); len(ps) > 0 {
 		if err := printTable(w, ps, "LINE,FIELD,KIND,PROBLEM", func(p billing.BatchProblem) []any {
-			return []any{p.LineNo, orDash(p.Field), kind(p.Warning), cell(p.Message)}
+			return []any{p.LineNo, orDash(p.Field), map[bool]string{false: "error", true: "warning"}[p.Warning], cell(p.Message)}
 		}); err != nil {
 			return err
 		}
@@ -146,9 +129,7 @@ func printLineChange(ctx context.Context, w io.Writer, c *client.Client, verb st
 	if err != nil {
 		return err
 	}
-	ps := append(slices.Clone(v.Errors), v.Warnings...)
-	sortProblems(ps)
-	for _, p := range ps {
+	for _, p := range problemsByLine(v) {
 		if p.LineNo == lineNo {
 			fmt.Fprintln(w, p.String())
 		}
@@ -158,12 +139,4 @@ func printLineChange(ctx context.Context, w io.Writer, c *client.Client, verb st
 
 func linePath(batchID int64, lineNo int) string {
 	return idPath("/api/v1/payment-batches", batchID, "/lines/", strconv.Itoa(lineNo))
-}
-
-func parseLineNo(s string) (int, error) {
-	n, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("line %q is not a positive number", s)
-	}
-	return n, nil
 }

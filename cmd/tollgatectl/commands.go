@@ -38,6 +38,7 @@ const (
 	accountParam                  // an account number, external id or id (accountFlag), sent as its id
 	applyToParam                  // INVOICE:AMOUNT,… sent as a list of {invoice, amount}
 	listParam                     // a repeatable string flag, sent as a list if given
+	givenParam                    // a string sent as typed when the flag is given, even empty
 )
 
 // addParams adds the flags of ps to cmd; the function it returns reads the
@@ -91,6 +92,10 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 				}
 			case *string:
 				v := strings.TrimSpace(*x)
+				if p.kind == givenParam && cmd.Flags().Changed(p.flag) {
+					setKey(m, p.key, *x)
+					continue
+				}
 				if p.kind == wordParam {
 					v = strings.ToLower(v)
 				}

@@ -56,7 +56,7 @@ func TestPaymentAndBatchArgumentErrors(t *testing.T) {
 		{[]string{"batch", "show", "0"}, `batch id "0" is not a positive number`},
 		{[]string{"batch", "add", "3", "--amount", "5"}, `required flag(s) "account" not set`},
 		{[]string{"batch", "fix", "3", "2"}, `nothing to change`},
-		{[]string{"batch", "fix", "3", "x", "--amount", "1"}, `line "x" is not a positive number`},
+		{[]string{"batch", "fix", "3", "x", "--amount", "1"}, `line id "x" is not a positive number`},
 		{[]string{"batch", "remove", "3"}, `accepts 2 arg(s), received 1`},
 		{[]string{"batch", "validate", "abc"}, `batch id "abc" is not a positive number`},
 		{[]string{"batch", "post", "-1"}, `unknown shorthand flag`},
