@@ -42,9 +42,7 @@ func newRunPreviewCmd(g *globals) *cobra.Command {
 		short:   "Dry run: what a billing run would invoice, and why (writes nothing)",
 		example: `  tollgatectl billing-run preview --type 1`,
 		method:  http.MethodGet, path: func([]int64) string { return "/api/v1/billing-runs/preview" }, params: runParams,
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, p previewView) error {
-			return printPreview(cmd.OutOrStdout(), p)
-		}})
+		show: printPreview})
 }
 
 func printPreview(w io.Writer, p previewView) error {

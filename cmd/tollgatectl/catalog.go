@@ -56,9 +56,7 @@ func newAccountTypeWriteCmd(g *globals, update bool) *cobra.Command {
 			err = c.DoRaw(ctx, method, path, nil, key, contentType, data, &t)
 			return t, err
 		},
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, t billing.AccountType) error {
-			return printAccountType(cmd.OutOrStdout(), t)
-		}}
+		show: printAccountType}
 	if update {
 		ch.use, ch.args = "update ID --file TYPE.yaml", []string{"account type"}
 		ch.short = "Replace an account type's settings from a YAML or JSON file (every setting: unset ones take their defaults)"
@@ -147,9 +145,7 @@ func newPlanCreateCmd(g *globals) *cobra.Command {
 			{"currency", "currency", "ISO 4217 currency code, e.g. USD (required)", textParam},
 			{"interval", "interval", "billing interval: monthly (the default), quarterly, annual", textParam},
 			{"taxable", "taxable", "tax the plan's charges at the account's jurisdiction's rates", switchParam}},
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, p billing.Plan) error {
-			return printPlan(cmd.OutOrStdout(), p)
-		}})
+		show: printPlan})
 }
 
 // planColumns are a plan table's.

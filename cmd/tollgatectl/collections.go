@@ -44,10 +44,7 @@ func printStanding(w io.Writer, st billing.AccountStanding) error {
 		"Suspension held", only(st.HeldInBatch != 0, fmt.Sprintf("in suspension batch %d (tollgatectl suspensions show %d)", st.HeldInBatch, st.HeldInBatch))); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "\nWhy:")
-	for _, line := range st.Why {
-		fmt.Fprintf(w, "  - %s\n", line)
-	}
+	printBullets(w, "Why", st.Why, true)
 	fmt.Fprintln(w, "\nServices:")
 	if len(st.Services) == 0 {
 		fmt.Fprintln(w, "  (none)")
@@ -116,9 +113,7 @@ func newSweepRunCmd(g *globals, preview bool) *cobra.Command {
 		method:  http.MethodPost, path: func([]int64) string { return "/api/v1/delinquency/sweeps" },
 		params: []param{{"type", "account_type_id", "account type id; see account-type list (required)", idParam},
 			{"dry-run", "dry_run", "compute the sweep and change nothing", switchParam}},
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, r billing.SweepResult) error {
-			return printSweep(cmd.OutOrStdout(), r)
-		}}
+		show: printSweep}
 	if preview {
 		ch.use, ch.example = "preview --type ID", "  tollgatectl sweep preview --type 1\n  tollgatectl sweep preview --type 1 -o json"
 		ch.short = "Show what a delinquency sweep of an account type would do now: status changes, suspensions (held ones and why), restores, reminders"
@@ -153,11 +148,7 @@ func printSweep(w io.Writer, r billing.SweepResult) error {
 		"Notices queued", r.Reminders, "Held for approval", held); err != nil {
 		return err
 	}
-	if len(r.HeldReasons) > 0 {
-		fmt.Fprintln(w, "\nHeld by the blast-radius guard:")
-		for _, why := range r.HeldReasons {
-			fmt.Fprintf(w, "  - %s\n", why)
-		}
+	if printBullets(w, "Held by the blast-radius guard", r.HeldReasons, false) {
 		if r.HeldBatchID != 0 {
 			fmt.Fprintf(w, "Review with: tollgatectl suspensions show %d; then approve or cancel it.\n", r.HeldBatchID)
 		}

@@ -267,6 +267,7 @@ type change[T any] struct {
 	// send If-Match, or flags as query parameters).
 	send  func(ctx context.Context, c *client.Client, ids []int64, key string, body map[string]any) (T, error)
 	print func(cmd *cobra.Command, c *client.Client, ids []int64, v T) error
+	show  func(w io.Writer, v T) error // prints the answer when print is not set
 }
 
 // changeCmd makes a change command.
@@ -315,6 +316,8 @@ func changeCmd[T any](g *globals, ch change[T]) *cobra.Command {
 			}
 			if err != nil || g.json() {
 				return orPrintJSON(cmd, out, err)
+			} else if ch.show != nil {
+				return ch.show(cmd.OutOrStdout(), out)
 			}
 			return ch.print(cmd, c, ids, out)
 		})(cmd, args[:len(ch.args)])

@@ -104,6 +104,19 @@ func printFields(w io.Writer, pairs ...any) error {
 	return t.flush()
 }
 
+// printBullets prints "\nTitle:" and the items as a bulleted list; with
+// no items, nothing unless always. It says whether it printed.
+func printBullets(w io.Writer, title string, items []string, always bool) bool {
+	if len(items) == 0 && !always {
+		return false
+	}
+	fmt.Fprintf(w, "\n%s:\n", title)
+	for _, it := range items {
+		fmt.Fprintf(w, "  - %s\n", it)
+	}
+	return true
+}
+
 // only is v if cond, else skip{} (printFields leaves the row out).
 func only(cond bool, v any) any {
 	if cond {

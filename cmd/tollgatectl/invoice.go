@@ -62,12 +62,7 @@ func printInvoice(w io.Writer, inv billing.Invoice) error {
 	if err := t.flush(); err != nil {
 		return err
 	}
-	if len(inv.Why) > 0 {
-		fmt.Fprintln(w, "\nWhy:")
-		for _, s := range inv.Why {
-			fmt.Fprintf(w, "  - %s\n", s)
-		}
-	}
+	printBullets(w, "Why", inv.Why, false)
 	return nil
 }
 

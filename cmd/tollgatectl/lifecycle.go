@@ -76,9 +76,7 @@ func lifecycleCmd(g *globals, action, short string, params ...param) *cobra.Comm
 		send: func(ctx context.Context, c *client.Client, ids []int64, key string, body map[string]any) (client.LifecycleResult, error) {
 			return c.ServiceLifecycle(ctx, key, ids[0], 0, path, body, takePreview(body))
 		},
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, r client.LifecycleResult) error {
-			return printLifecycle(cmd.OutOrStdout(), r)
-		}})
+		show: printLifecycle})
 }
 
 func newPlanPriceCmd(g *globals, reason param) *cobra.Command {
@@ -95,9 +93,7 @@ func newPlanPriceCmd(g *globals, reason param) *cobra.Command {
 			err = c.Do(ctx, http.MethodPost, idPath("/api/v1/plans", ids[0], "/prices"), q, key, body, &r)
 			return r, err
 		},
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, r client.LifecycleResult) error {
-			return printLifecycle(cmd.OutOrStdout(), r)
-		}})
+		show: printLifecycle})
 }
 
 // printLifecycle prints a change's lines, where they go and why.

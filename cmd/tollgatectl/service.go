@@ -37,9 +37,7 @@ func newServiceCreateCmd(g *globals) *cobra.Command {
 			{"account", "account_id", "the account the service belongs to", accountParam},
 			{"plan", "plan_id", "plan id it is billed on (needs --account and --start)", idParam},
 			{"start", "start_date", "first billed day, YYYY-MM-DD", dateParam}, {"end", "end_date", "day billing stops (exclusive), YYYY-MM-DD", dateParam}},
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, s billing.Service) error {
-			return printService(cmd.OutOrStdout(), s)
-		}})
+		show: printService})
 	setDefaults(cmd, "method", "log", "state", "active")
 	return cmd
 }

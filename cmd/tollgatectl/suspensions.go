@@ -58,12 +58,7 @@ func printSuspensionBatch(w io.Writer, b billing.SuspensionBatch) error {
 		"Decided", decided); err != nil {
 		return err
 	}
-	if len(b.Reasons) > 0 {
-		fmt.Fprintln(w, "\nHeld because:")
-		for _, r := range b.Reasons {
-			fmt.Fprintf(w, "  - %s\n", r)
-		}
-	}
+	printBullets(w, "Held because", b.Reasons, false)
 	fmt.Fprintln(w)
 	return printTable(w, b.Items, "ACCOUNT,NUMBER,STATUS,SERVICES,POPS,DECIDED BY,WHY", func(it billing.SuspensionBatchItem) []any {
 		return []any{it.AccountID, it.Number, it.Status, joinIDs(it.ServiceIDs), orDash(strings.Join(it.POPs, ",")), orDash(it.DecidedBy), orDash(strings.Join(it.Why, " "))}
