@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -227,7 +228,8 @@ func newBatchPostCmd(g *globals) *cobra.Command {
 			// afresh rather than decoded, as the API replays at most 1 MiB of
 			// a first answer to a retry.
 			if err := c.Do(ctx, http.MethodPost, idPath("/api/v1/payment-batches", id, "/post"), nil, orNewKey(idemKey), nil, nil); err != nil {
-				if !isUnprocessable(err) {
+				var p *client.Problem
+				if !errors.As(err, &p) || p.Status != http.StatusUnprocessableEntity {
 					return err
 				}
 				v, verr := get[billing.BatchValidation](ctx, c, idPath("/api/v1/payment-batches", id, "/validation"))

@@ -132,7 +132,7 @@ func ints(v []int) string {
 
 func newPlanCmd(g *globals) *cobra.Command {
 	return group("plan plans", "Create, list and show service plans (recurring prices)",
-		newPlanCreateCmd(g), newPlanListCmd(g), newPlanShowCmd(g))
+		append(newPlanPriceCmds(g), newPlanCreateCmd(g), newPlanListCmd(g), newPlanShowCmd(g))...)
 }
 
 func newPlanCreateCmd(g *globals) *cobra.Command {

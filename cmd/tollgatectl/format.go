@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -333,11 +332,6 @@ func withClient(g *globals, run func(cmd *cobra.Command, c *client.Client, args 
 		}
 		return run(cmd, c, args)
 	}
-}
-
-func isUnprocessable(err error) bool {
-	var p *client.Problem
-	return errors.As(err, &p) && p.Status == http.StatusUnprocessableEntity
 }
 
 // accountID is the id of the account a command's ACCOUNT argument (or

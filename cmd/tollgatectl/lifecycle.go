@@ -14,45 +14,47 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
-// Service lifecycle and plan price commands, added to the service and
-// plan groups: service change|cancel|pause|coverage ID and plan
+// Service lifecycle and plan price commands, in the service and plan
+// groups: service change|cancel|pause|coverage ID and plan
 // price|prices|retire ID. Every change takes --preview.
 
-func addLifecycleCmds(root *cobra.Command, g *globals) {
-	reason := param{"reason", "reason", "why, for the audit log", textParam}
-	for _, c := range root.Commands() {
-		switch c.Name() {
-		case "service":
-			c.AddCommand(
-				lifecycleCmd(g, "change", "Change a service's plan or quantity (prorated)", param{"plan", "plan_id", "plan id to move to", idParam},
-					param{"quantity", "quantity", "new quantity", idParam}, param{"from", "effective_date", "first day at the new terms, YYYY-MM-DD (default today)", dateParam},
-					param{"next-period", "at_next_period", "take effect at the next billing period", switchParam}, reason),
-				lifecycleCmd(g, "cancel", "Cancel a service from a date, crediting invoiced days after it",
-					param{"on", "date", "first day without service, YYYY-MM-DD (default today)", dateParam},
-					param{"end-of-period", "end_of_period", "cancel at the end of the current billing period", switchParam}, reason),
-				lifecycleCmd(g, "pause", "Pause a service (vacation hold) from --from until --to", param{"from", "from", "first paused day, YYYY-MM-DD (required)", dateParam},
-					param{"to", "to", "the day service resumes, YYYY-MM-DD (required)", dateParam}, reason),
-				changeCmd(g, change[[]billing.BilledSpan]{use: "coverage ID", short: "List the days invoices have charged for a service", args: []string{"service"},
-					method: http.MethodGet, path: func(ids []int64) string { return idPath("/api/v1/services", ids[0], "/coverage") },
-					print: func(cmd *cobra.Command, _ *client.Client, _ []int64, spans []billing.BilledSpan) error {
-						return printTable(cmd.OutOrStdout(), spans, "FROM,TO,PLAN,QTY,PRICE,PERIOD", func(s billing.BilledSpan) []any {
-							return []any{s.From, s.To.AddDays(-1), s.PlanName, s.Quantity, billing.FormatAmount(s.Price, ""), s.Period}
-						})
-					}}))
-		case "plan":
-			c.AddCommand(newPlanPriceCmd(g, reason), changeCmd(g, change[[]billing.PriceVersion]{use: "prices ID", short: "List a plan's price versions", args: []string{"plan"},
-				method: http.MethodGet, path: func(ids []int64) string { return idPath("/api/v1/plans", ids[0], "/prices") },
-				print: func(cmd *cobra.Command, _ *client.Client, _ []int64, v []billing.PriceVersion) error {
-					return printTable(cmd.OutOrStdout(), v, "FROM,PRICE,GRANDFATHER", func(x billing.PriceVersion) []any {
-						return []any{x.EffectiveFrom, billing.FormatAmount(x.Price, ""), yesNo(x.Grandfather)}
-					})
-				}}),
-				changeCmd(g, change[billing.Plan]{use: "retire ID", short: "Retire a plan: no new services on it (admin)", args: []string{"plan"},
-					method: http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/plans", ids[0], "/retire") }, params: []param{reason},
-					print: func(cmd *cobra.Command, _ *client.Client, _ []int64, p billing.Plan) error {
-						return sayf(cmd, "plan %d (%s) retired\n", p.ID, p.Name)
-					}}))
-		}
+// reasonParam is --reason, kept in the audit log.
+var reasonParam = param{"reason", "reason", "why, for the audit log", textParam}
+
+func newServiceLifecycleCmds(g *globals) []*cobra.Command {
+	return []*cobra.Command{
+		lifecycleCmd(g, "change", "Change a service's plan or quantity (prorated)", param{"plan", "plan_id", "plan id to move to", idParam},
+			param{"quantity", "quantity", "new quantity", idParam}, param{"from", "effective_date", "first day at the new terms, YYYY-MM-DD (default today)", dateParam},
+			param{"next-period", "at_next_period", "take effect at the next billing period", switchParam}, reasonParam),
+		lifecycleCmd(g, "cancel", "Cancel a service from a date, crediting invoiced days after it",
+			param{"on", "date", "first day without service, YYYY-MM-DD (default today)", dateParam},
+			param{"end-of-period", "end_of_period", "cancel at the end of the current billing period", switchParam}, reasonParam),
+		lifecycleCmd(g, "pause", "Pause a service (vacation hold) from --from until --to", param{"from", "from", "first paused day, YYYY-MM-DD (required)", dateParam},
+			param{"to", "to", "the day service resumes, YYYY-MM-DD (required)", dateParam}, reasonParam),
+		changeCmd(g, change[[]billing.BilledSpan]{use: "coverage ID", short: "List the days invoices have charged for a service", args: []string{"service"},
+			method: http.MethodGet, path: func(ids []int64) string { return idPath("/api/v1/services", ids[0], "/coverage") },
+			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, spans []billing.BilledSpan) error {
+				return printTable(cmd.OutOrStdout(), spans, "FROM,TO,PLAN,QTY,PRICE,PERIOD", func(s billing.BilledSpan) []any {
+					return []any{s.From, s.To.AddDays(-1), s.PlanName, s.Quantity, billing.FormatAmount(s.Price, ""), s.Period}
+				})
+			}}),
+	}
+}
+
+func newPlanPriceCmds(g *globals) []*cobra.Command {
+	return []*cobra.Command{newPlanPriceCmd(g),
+		changeCmd(g, change[[]billing.PriceVersion]{use: "prices ID", short: "List a plan's price versions", args: []string{"plan"},
+			method: http.MethodGet, path: func(ids []int64) string { return idPath("/api/v1/plans", ids[0], "/prices") },
+			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, v []billing.PriceVersion) error {
+				return printTable(cmd.OutOrStdout(), v, "FROM,PRICE,GRANDFATHER", func(x billing.PriceVersion) []any {
+					return []any{x.EffectiveFrom, billing.FormatAmount(x.Price, ""), yesNo(x.Grandfather)}
+				})
+			}}),
+		changeCmd(g, change[billing.Plan]{use: "retire ID", short: "Retire a plan: no new services on it (admin)", args: []string{"plan"},
+			method: http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/plans", ids[0], "/retire") }, params: []param{reasonParam},
+			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, p billing.Plan) error {
+				return sayf(cmd, "plan %d (%s) retired\n", p.ID, p.Name)
+			}}),
 	}
 }
 
@@ -79,11 +81,11 @@ func lifecycleCmd(g *globals, action, short string, params ...param) *cobra.Comm
 		show: printLifecycle})
 }
 
-func newPlanPriceCmd(g *globals, reason param) *cobra.Command {
+func newPlanPriceCmd(g *globals) *cobra.Command {
 	return changeCmd(g, change[client.LifecycleResult]{use: "price ID --price AMOUNT --from DATE", short: "Change a plan's price from a date (admin)",
 		args: []string{"plan"}, params: []param{{"price", "price", "new price per the plan's interval (49.99)", textParam},
 			{"from", "effective_date", "services move to it from their first period starting on or after this date", dateParam},
-			{"grandfather", "grandfather", "services started before --from keep their price", switchParam}, reason,
+			{"grandfather", "grandfather", "services started before --from keep their price", switchParam}, reasonParam,
 			{"preview", "preview", "show what the change affects without changing anything", switchParam}},
 		send: func(ctx context.Context, c *client.Client, ids []int64, key string, body map[string]any) (r client.LifecycleResult, err error) {
 			var q url.Values

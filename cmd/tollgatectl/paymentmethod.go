@@ -46,12 +46,8 @@ func newPMAddCmd(g *globals) *cobra.Command {
 		Short:   "Put a card on file: a token from the payment processor, or (sandbox gateway) a test card tokenized first",
 		Example: `  tollgatectl payment-method add 42 --sandbox-card 4242424242424242 --exp 12/2030 --default`,
 		Args:    cobra.ExactArgs(1),
-		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
+		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			month, year, err := parseExpiry(exp)
-			if err != nil {
-				return err
-			}
-			id, err := accountID(cmd.Context(), c, args[0])
 			if err != nil {
 				return err
 			}
@@ -72,10 +68,7 @@ func newPMAddCmd(g *globals) *cobra.Command {
 			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", id, "/payment-methods"), nil, orNewKey(idemKey), pm, &m); err != nil {
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), []billing.StoredMethod{m})
-			}
-			return printTable(cmd.OutOrStdout(), []billing.StoredMethod{m}, methodColumns, methodRow)
+			return printList(cmd.OutOrStdout(), g, []billing.StoredMethod{m}, methodColumns, methodRow)
 		}),
 	}
 	f := cmd.Flags()

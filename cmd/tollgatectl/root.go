@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -40,13 +41,6 @@ func (g *globals) client() (*client.Client, error) {
 
 func (g *globals) json() bool { return g.output == "json" }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
 func newRootCmd() *cobra.Command {
 	g := &globals{}
 	root := &cobra.Command{
@@ -67,7 +61,7 @@ func newRootCmd() *cobra.Command {
 		},
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.server, "server", envOr("TOLLGATE_SERVER", "http://localhost:8080"), "controller HTTP address (env TOLLGATE_SERVER)")
+	pf.StringVar(&g.server, "server", cmp.Or(os.Getenv("TOLLGATE_SERVER"), "http://localhost:8080"), "controller HTTP address (env TOLLGATE_SERVER)")
 	pf.StringVar(&g.token, "token", "", "API bearer token (env TOLLGATE_TOKEN)")
 	pf.StringVar(&g.tokenFile, "token-file", os.Getenv("TOLLGATE_TOKEN_FILE"), "file holding the API token (env TOLLGATE_TOKEN_FILE)")
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
@@ -79,7 +73,6 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newPKICmd(g), newAgentCmd(g))
 	root.AddCommand(newDeliveryCmd(g))
 	root.AddCommand(newTicketCmd(g))
-	addLifecycleCmds(root, g)
 	rejectUnknownSubcommands(root)
 	return root
 }

@@ -17,7 +17,7 @@ import (
 
 func newServiceCmd(g *globals) *cobra.Command {
 	return group("service services svc", "Create, list, show, suspend and restore subscriber services",
-		append(newServiceMoveCmds(g), newServiceCreateCmd(g), newServiceListCmd(g), newServiceShowCmd(g),
+		append(append(newServiceMoveCmds(g), newServiceLifecycleCmds(g)...), newServiceCreateCmd(g), newServiceListCmd(g), newServiceShowCmd(g),
 			newServiceStateCmd(g, billing.StateSuspended), newServiceStateCmd(g, billing.StateActive))...)
 }
 
