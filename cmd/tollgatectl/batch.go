@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,22 +25,11 @@ func newBatchCmd(g *globals) *cobra.Command {
 		newBatchRemoveCmd(g), newBatchValidateCmd(g), newBatchPostCmd(g), newBatchImportCmd(g))
 }
 
-// newBatch is the body that opens a batch.
+// newBatch is the body that opens a batch; the controller reads the date.
 type newBatch struct {
-	DepositDate    billing.Date `json:"deposit_date"`
-	DepositAccount string       `json:"deposit_account,omitempty"`
-	Memo           string       `json:"memo,omitempty"`
-}
-
-func makeNewBatch(date, depositAccount, memo string, today bool) (newBatch, error) {
-	d, err := parseDateFlag("date", date)
-	if err != nil {
-		return newBatch{}, err
-	}
-	if d.IsZero() && today {
-		d = billing.DateOf(time.Now())
-	}
-	return newBatch{DepositDate: d, DepositAccount: strings.TrimSpace(depositAccount), Memo: strings.TrimSpace(memo)}, nil
+	DepositDate    string `json:"deposit_date"`
+	DepositAccount string `json:"deposit_account,omitempty"`
+	Memo           string `json:"memo,omitempty"`
 }
 
 func newBatchOpenCmd(g *globals) *cobra.Command {

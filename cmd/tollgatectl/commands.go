@@ -32,7 +32,7 @@ type paramKind int
 const (
 	textParam    paramKind = iota // a string, sent trimmed if not empty
 	wordParam                     // a string sent trimmed and in lower case ("CHECK" is check)
-	dateParam                     // YYYY-MM-DD, sent if given
+	dateParam                     // YYYY-MM-DD, sent if given; the controller reads it
 	idParam                       // a number, sent if not 0
 	switchParam                   // a boolean flag, sent as true when given
 	accountParam                  // an account number, external id or id (accountFlag), sent as its id
@@ -98,11 +98,6 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 				}
 				if p.kind == wordParam {
 					v = strings.ToLower(v)
-				}
-				if p.kind == dateParam && v != "" {
-					if _, err := parseDateFlag(p.flag, v); err != nil {
-						return nil, err
-					}
 				}
 				if v != "" && p.kind == applyToParam {
 					list, err := parseApplyTo(v)

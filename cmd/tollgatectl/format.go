@@ -37,18 +37,6 @@ func parseIDOf(kind, s string) (int64, error) {
 	return id, nil
 }
 
-// parseDateFlag parses an optional --flag YYYY-MM-DD ("" is the zero date).
-func parseDateFlag(flag, s string) (billing.Date, error) {
-	if s == "" {
-		return billing.Date{}, nil
-	}
-	d, err := billing.ParseDate(strings.TrimSpace(s))
-	if err != nil {
-		return d, fmt.Errorf("--%s %q is not a date (YYYY-MM-DD)", flag, s)
-	}
-	return d, nil
-}
-
 func idPath(prefix string, id int64, suffix ...string) string {
 	return prefix + "/" + strconv.FormatInt(id, 10) + strings.Join(suffix, "")
 }

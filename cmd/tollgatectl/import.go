@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -145,10 +146,8 @@ func newBatchImportCmd(g *globals) *cobra.Command {
 		Example: `  tollgatectl batch import lockbox-2025-03-03.csv --date 2025-03-03 --post`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			nb, err := makeNewBatch(date, depositAccount, memo, true)
-			if err != nil {
-				return err
-			}
+			nb := newBatch{DepositDate: cmp.Or(strings.TrimSpace(date), billing.DateOf(time.Now()).String()),
+				DepositAccount: strings.TrimSpace(depositAccount), Memo: strings.TrimSpace(memo)}
 			if len(idemKey) > 200 {
 				return fmt.Errorf("--idempotency-key is longer than 200 characters")
 			}

@@ -45,14 +45,12 @@ func TestPaymentAndBatchArgumentErrors(t *testing.T) {
 	}{
 		{[]string{"payment", "add", "7", "--method", "cash"}, `required flag(s) "amount" not set`},
 		{[]string{"payment", "add", "--method", "cash", "--amount", "5"}, `accepts 1 arg(s), received 0`},
-		{[]string{"payment", "add", "7", "--method", "cash", "--amount", "5", "--date", "2025-02-30"}, `--date "2025-02-30" is not a date`},
 		{[]string{"payment", "add", "0", "--method", "cash", "--amount", "5"}, `account id "0" is not a positive number`},
 		{[]string{"payment", "add", "A-000404", "--method", "cash", "--amount", "5"}, `account "A-000404": no account has this number or external id`},
 		{[]string{"payment", "list", "--account", "-1"}, `--account -1 is not an account id`},
 		{[]string{"payment", "show", "x"}, `payment id "x" is not a positive number`},
 		{[]string{"payment", "reverse", "9"}, `required flag(s) "reason" not set`},
 		{[]string{"batch", "open"}, `required flag(s) "date" not set`},
-		{[]string{"batch", "open", "--date", "2025-13-01"}, `--date "2025-13-01" is not a date`},
 		{[]string{"batch", "show", "0"}, `batch id "0" is not a positive number`},
 		{[]string{"batch", "add", "3", "--amount", "5"}, `required flag(s) "account" not set`},
 		{[]string{"batch", "fix", "3", "2"}, `nothing to change`},
@@ -61,7 +59,6 @@ func TestPaymentAndBatchArgumentErrors(t *testing.T) {
 		{[]string{"batch", "validate", "abc"}, `batch id "abc" is not a positive number`},
 		{[]string{"batch", "post", "-1"}, `unknown shorthand flag`},
 		{[]string{"batch", "import", "/nonexistent/deposit.csv"}, `no such file`},
-		{[]string{"batch", "import", csvFile, "--date", "2025-02-30"}, `--date "2025-02-30" is not a date`},
 		{[]string{"batch", "import", csvFile, "--idempotency-key", strings.Repeat("k", 201)}, `--idempotency-key is longer than 200 characters`},
 	} {
 		_, _, err := run(t, url, tc.args...)
