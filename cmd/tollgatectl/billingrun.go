@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -64,12 +65,7 @@ func printPreview(w io.Writer, p previewView) error {
 		return err
 	}
 	fmt.Fprintf(w, "\n%s invoice(s)", commas(int64(len(p.Items)-failed)))
-	curs := make([]billing.Currency, 0, len(totals))
-	for c := range totals {
-		curs = append(curs, c)
-	}
-	slices.Sort(curs)
-	for i, c := range curs {
+	for i, c := range slices.Sorted(maps.Keys(totals)) {
 		sep := ", total "
 		if i > 0 {
 			sep = " + "

@@ -225,22 +225,15 @@ func printTable[T any](w io.Writer, items []T, headers string, row func(T) []any
 }
 
 // showCmd is a command that GETs one thing by its id (path/ID, or path
-// with the id for its %d) and prints it as JSON (-o json) or with print.
-func showCmd[T any](g *globals, use, short, example, kind, path string, print func(io.Writer, T) error) *cobra.Command {
-	return &cobra.Command{
-		Use: use, Short: short, Example: example, Args: cobra.ExactArgs(1),
-		RunE: withID(g, kind, func(cmd *cobra.Command, c *client.Client, id int64) error {
-			p := idPath(path, id)
+// with the id for its %d) and prints it as JSON (-o json) or with show.
+func showCmd[T any](g *globals, use, short, example, kind, path string, show func(io.Writer, T) error) *cobra.Command {
+	return changeCmd(g, change[T]{use: use, short: short, example: example, args: []string{kind}, method: http.MethodGet, show: show,
+		path: func(ids []int64) string {
 			if strings.Contains(path, "%d") {
-				p = fmt.Sprintf(path, id)
+				return fmt.Sprintf(path, ids[0])
 			}
-			v, err := get[T](cmd.Context(), c, p)
-			if err != nil || g.json() {
-				return orPrintJSON(cmd, v, err)
-			}
-			return print(cmd.OutOrStdout(), v)
-		}),
-	}
+			return idPath(path, ids[0])
+		}})
 }
 
 // change describes a command that sends one change: its arguments are ids

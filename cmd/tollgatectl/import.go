@@ -151,9 +151,6 @@ func newBatchImportCmd(g *globals) *cobra.Command {
 			if len(idemKey) > 200 {
 				return fmt.Errorf("--idempotency-key is longer than 200 characters")
 			}
-			if batchID < 0 {
-				return fmt.Errorf("--batch %d is not a batch id", batchID)
-			}
 			return runBatchImport(cmd, g, args[0], nb, batchID, post, idemKey)
 		},
 	}
