@@ -246,22 +246,10 @@ func newDevCmd(g *globals) *cobra.Command {
 			fmt.Fprintf(out, "\n%d billing run(s) opened, %s invoice(s) created:\n", len(v.Runs), commas(int64(invoices)))
 			return printRuns(out, v.Runs)
 		}})
-	clk := &cobra.Command{
-		Use:     "clock",
-		Short:   "Print the controller's current time",
-		Example: "  tollgatectl dev clock",
-		Args:    cobra.NoArgs,
-		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
-			var v clockView
-			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/dev/clock", nil, "", nil, &v); err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), map[string]time.Time{"now": v.Now})
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), v.Now.Format(time.RFC3339))
-			return nil
-		}),
-	}
+	clk := changeCmd(g, change[clockView]{use: "clock", short: "Print the controller's current time", example: "  tollgatectl dev clock",
+		method: http.MethodGet, path: func([]int64) string { return "/api/v1/dev/clock" },
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, v clockView) error {
+			return sayf(cmd, "%s\n", v.Now.Format(time.RFC3339))
+		}})
 	return group("dev", "Dev/demo mode: read and advance the controller's simulated clock", advance, clk)
 }

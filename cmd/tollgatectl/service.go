@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -65,20 +66,18 @@ func newServiceStateCmd(g *globals, state billing.DesiredState) *cobra.Command {
 	if state == billing.StateActive {
 		verb, short = "restore", "Restore a suspended service"
 	}
-	var reason, idemKey string
 	var wait time.Duration
-	cmd := &cobra.Command{
-		Use:   verb + " ID",
-		Short: short,
-		Args:  cobra.ExactArgs(1),
-		RunE: withID(g, "service", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			r, err := c.SetDesiredState(cmd.Context(), orNewKey(idemKey), id, state, reason)
+	cmd := changeCmd(g, change[client.DesiredStateResult]{use: verb + " ID", short: short, args: []string{"service"},
+		params: []param{{"reason", "reason", "why (recorded with the change and shown to staff)", textParam}},
+		send: func(ctx context.Context, c *client.Client, ids []int64, key string, body map[string]any) (r client.DesiredStateResult, err error) {
+			body["state"] = state
+			err = c.Do(ctx, http.MethodPost, idPath("/api/v1/services", ids[0], "/desired-state"), nil, key, body, &r)
 			if err == nil && wait > 0 {
-				r.Service, err = waitConfirmed(cmd, c, r.Service, wait)
+				r.Service, err = waitConfirmed(ctx, c, r.Service, wait)
 			}
-			if err != nil || g.json() {
-				return orPrintJSON(cmd, r, err)
-			}
+			return r, err
+		},
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, r client.DesiredStateResult) error {
 			s := r.Service
 			if !r.Changed {
 				fmt.Fprintf(cmd.OutOrStdout(), "service %d was already %s; nothing changed\n", s.ID, s.DesiredState)
@@ -89,10 +88,7 @@ func newServiceStateCmd(g *globals, state billing.DesiredState) *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "agent confirmation: %s\n", confirmation(s))
 			}
 			return nil
-		}),
-	}
-	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded with the change and shown to staff)")
-	addKeyFlag(cmd, &idemKey)
+		}})
 	cmd.Flags().DurationVar(&wait, "wait", 0, "wait up to this long for the agent to confirm the change (e.g. 10s)")
 	return cmd
 }
@@ -100,7 +96,7 @@ func newServiceStateCmd(g *globals, state billing.DesiredState) *cobra.Command {
 // waitConfirmed polls until the agent has confirmed the service's current
 // revision, or reported it pending (applied; takes effect at the
 // subscriber's next login), or timeout passes.
-func waitConfirmed(cmd *cobra.Command, c *client.Client, s billing.Service, timeout time.Duration) (billing.Service, error) {
+func waitConfirmed(ctx context.Context, c *client.Client, s billing.Service, timeout time.Duration) (billing.Service, error) {
 	deadline := time.Now().Add(timeout)
 	for !s.Confirmed() && s.Confirmation.Pending == "" {
 		if time.Now().After(deadline) {
@@ -108,12 +104,12 @@ func waitConfirmed(cmd *cobra.Command, c *client.Client, s billing.Service, time
 				s.ID, s.POP, s.Revision, timeout, s.Confirmation.LastError)
 		}
 		select {
-		case <-cmd.Context().Done():
-			return s, cmd.Context().Err()
+		case <-ctx.Done():
+			return s, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
 		var err error
-		if s, err = c.Service(cmd.Context(), s.ID); err != nil {
+		if s, err = c.Service(ctx, s.ID); err != nil {
 			return s, err
 		}
 	}
@@ -193,7 +189,7 @@ func newServiceMoveCmds(g *globals) []*cobra.Command {
 				r, err = c.MoveService(ctx, orNewKey(idemKey), id, version, billing.ServiceMove{POP: pop, Binding: b, Reason: reason})
 			}
 			if err == nil && wait > 0 && r.Changed {
-				r.Service, err = waitConfirmed(cmd, c, r.Service, wait)
+				r.Service, err = waitConfirmed(ctx, c, r.Service, wait)
 			}
 			if err != nil || g.json() {
 				return orPrintJSON(cmd, r, err)
