@@ -96,32 +96,27 @@ func newBatchShowCmd(g *globals) *cobra.Command {
 // manualMethodList names the methods staff record by hand.
 const manualMethodList = "check, cash, wire, money_order, other"
 
-// lineFlags are the flags of one batch line (name, default, usage), named
-// like the import file's columns; the controller checks what they hold.
-// For batch fix (fix) the method has no default and every flag says it
-// defaults to unchanged.
-func lineFlags(fix bool) [][3]string {
-	unchanged, method := "", "check"
+// lineParams are the flags of one batch line, named like the import
+// file's columns; the controller checks what they hold. For batch fix
+// (fix) each is sent only when given, and says it defaults to unchanged.
+func lineParams(fix bool) []param {
+	unchanged, required, kind := "", " (required)", textParam
 	if fix {
-		unchanged, method = " (default: unchanged)", ""
+		unchanged, required, kind = " (default: unchanged)", " (default: unchanged)", givenParam
 	}
-	required := map[bool]string{false: " (required)", true: unchanged}[fix]
-	return [][3]string{{"account", "", "account number (A-000042), external id or id" + required},
-		{"method", method, "how it was paid: " + manualMethodList + unchanged}, {"amount", "", "amount in the account's currency, e.g. 50.00" + required},
-		{"reference", "", "check number (a check needs it), wire reference or receipt number" + unchanged},
-		{"payer", "", "who paid, as on the check" + unchanged}, {"memo", "", "note kept with the payment" + unchanged}}
+	return []param{{"account", "account", "account number (A-000042), external id or id" + required, kind},
+		{"method", "method", "how it was paid: " + manualMethodList + unchanged, kind},
+		{"amount", "amount", "amount in the account's currency, e.g. 50.00" + required, kind},
+		{"reference", "reference", "check number (a check needs it), wire reference or receipt number" + unchanged, kind},
+		{"payer", "payer", "who paid, as on the check" + unchanged, kind}, {"memo", "memo", "note kept with the payment" + unchanged, kind}}
 }
 
 func newBatchAddCmd(g *globals) *cobra.Command {
-	var params []param
-	for _, f := range lineFlags(false) {
-		params = append(params, param{f[0], f[0], f[2], textParam})
-	}
 	cmd := changeCmd(g, change[billing.PaymentBatch]{args: []string{"batch"},
 		use:     "add ID --account REF --amount AMOUNT [--method METHOD] [--reference REF] [--payer NAME] [--memo TEXT]",
 		short:   "Add a payment to an open deposit batch",
 		example: `  tollgatectl batch add 7 --account A-000042 --method check --amount 50.00 --reference 1001 --payer "Jane Doe"`,
-		params:  params,
+		params:  lineParams(false),
 		send: func(ctx context.Context, c *client.Client, ids []int64, key string, line map[string]any) (b billing.PaymentBatch, err error) {
 			err = c.Do(ctx, http.MethodPost, idPath("/api/v1/payment-batches", ids[0], "/lines"), nil, key, map[string]any{"lines": []any{line}}, &b)
 			return b, err
@@ -138,15 +133,11 @@ func newBatchAddCmd(g *globals) *cobra.Command {
 }
 
 func newBatchFixCmd(g *globals) *cobra.Command {
-	var params []param
-	for _, f := range lineFlags(true) {
-		params = append(params, param{f[0], f[0], f[2], givenParam})
-	}
 	return changeCmd(g, change[billing.PaymentBatch]{args: []string{"batch", "line"},
 		use:     "fix ID LINE [--account REF] [--method METHOD] [--amount AMOUNT] [--reference REF] [--payer NAME] [--memo TEXT]",
 		short:   "Correct one line of an open deposit batch (only the flags given change)",
 		example: `  tollgatectl batch fix 7 5 --amount 45.00 --reference 1017`,
-		params:  params,
+		params:  lineParams(true),
 		send: func(ctx context.Context, c *client.Client, ids []int64, key string, given map[string]any) (out billing.PaymentBatch, err error) {
 			id, lineNo := ids[0], int(ids[1])
 			if len(given) == 0 {
