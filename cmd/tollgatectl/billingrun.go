@@ -48,29 +48,21 @@ func newRunPreviewCmd(g *globals) *cobra.Command {
 
 func printPreview(w io.Writer, p previewView) error {
 	fmt.Fprintf(w, "Billing run preview for %s\n\n", p.Date)
-	t := newTable(w, "ACCOUNT", "NAME", "PERIOD", "ISSUE", "DUE", "LINES", "TOTAL", "WHY")
 	totals := map[billing.Currency]int64{}
 	failed := 0
-	for _, it := range p.Items {
+	if err := printTable(w, p.Items, "ACCOUNT,NAME,PERIOD,ISSUE,DUE,LINES,TOTAL,WHY", func(it billing.PreviewItem) []any {
 		if it.Error != "" {
 			failed++
-			t.row(it.AccountNumber, cell(it.AccountName), "-", "-", "-", "-", "-", "CANNOT BE BILLED: "+cell(it.Error))
-			continue
+			return []any{it.AccountNumber, cell(it.AccountName), "-", "-", "-", "-", "-", "CANNOT BE BILLED: " + cell(it.Error)}
 		}
-		why := strings.Join(it.Why, "; ")
-		t.row(it.AccountNumber, it.AccountName, it.Period, it.IssueDate, it.DueDate, it.Lines, money(it.Total, it.Currency), why)
 		totals[it.Currency] += it.Total
-	}
-	if err := t.flush(); err != nil {
+		return []any{it.AccountNumber, it.AccountName, it.Period, it.IssueDate, it.DueDate, it.Lines, money(it.Total, it.Currency), strings.Join(it.Why, "; ")}
+	}); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\n%s invoice(s)", commas(int64(len(p.Items)-failed)))
 	for i, c := range slices.Sorted(maps.Keys(totals)) {
-		sep := ", total "
-		if i > 0 {
-			sep = " + "
-		}
-		fmt.Fprintf(w, "%s%s", sep, money(totals[c], c))
+		fmt.Fprintf(w, "%s%s", map[bool]string{true: ", total ", false: " + "}[i == 0], money(totals[c], c))
 	}
 	fmt.Fprintln(w)
 	return nil
