@@ -30,15 +30,16 @@ type param struct {
 type paramKind int
 
 const (
-	textParam    paramKind = iota // a string, sent trimmed if not empty
-	wordParam                     // a string sent trimmed and in lower case ("CHECK" is check)
-	dateParam                     // YYYY-MM-DD, sent if given; the controller reads it
-	idParam                       // a number, sent if not 0
-	switchParam                   // a boolean flag, sent as true when given
-	accountParam                  // an account number, external id or id (accountFlag), sent as its id
-	applyToParam                  // INVOICE:AMOUNT,… sent as a list of {invoice, amount}
-	listParam                     // a repeatable string flag, sent as a list if given
-	givenParam                    // a string sent as typed when the flag is given, even empty
+	textParam     paramKind = iota // a string, sent trimmed if not empty
+	wordParam                      // a string sent trimmed and in lower case ("CHECK" is check)
+	dateParam                      // YYYY-MM-DD, sent if given; the controller reads it
+	idParam                        // a number, sent if not 0
+	switchParam                    // a boolean flag, sent as true when given
+	accountParam                   // an account number, external id or id (accountFlag), sent as its id
+	applyToParam                   // INVOICE:AMOUNT,… sent as a list of {invoice, amount}
+	listParam                      // a repeatable string flag, sent as a list if given
+	givenParam                     // a string sent as typed when the flag is given, even empty
+	accountsParam                  // a repeatable accountParam, sent as a list of ids if given
 )
 
 // addParams adds the flags of ps to cmd; the function it returns reads the
@@ -53,7 +54,7 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 			vals[i] = f.Int64(p.flag, 0, p.usage)
 		case switchParam:
 			vals[i] = f.Bool(p.flag, false, p.usage)
-		case listParam:
+		case listParam, accountsParam:
 			vals[i] = f.StringSlice(p.flag, nil, p.usage)
 		case accountParam:
 			a := &accountFlag{}
@@ -79,9 +80,20 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 					setKey(m, p.key, true)
 				}
 			case *[]string:
-				if len(*x) > 0 {
-					setKey(m, p.key, *x)
+				if len(*x) == 0 || p.kind == listParam {
+					if len(*x) > 0 {
+						setKey(m, p.key, *x)
+					}
+					continue
 				}
+				ids := make([]int64, len(*x))
+				for j, ref := range *x {
+					var err error
+					if ids[j], err = (&accountFlag{ref}).id(ctx, c); err != nil {
+						return nil, err
+					}
+				}
+				setKey(m, p.key, ids)
 			case *accountFlag:
 				id, err := x.id(ctx, c)
 				if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -68,45 +69,26 @@ func printSuspensionBatch(w io.Writer, b billing.SuspensionBatch) error {
 // newSuspensionsDecideCmd is "suspensions approve" (approve) or
 // "suspensions cancel".
 func newSuspensionsDecideCmd(g *globals, approve bool) *cobra.Command {
-	var refs []string
-	var idemKey string
 	verb, short, example := "cancel", "Cancel a held batch's pending suspensions (all, or those of the --account ids): those accounts are not suspended by it",
 		"  tollgatectl suspensions cancel 7\n  tollgatectl suspensions cancel 7 --account 42 --account 43"
 	if approve {
 		verb, short, example = "approve", "Approve a held batch's pending suspensions (all, or those of the --account ids): accounts still delinquent are suspended now",
 			"  tollgatectl suspensions approve 7\n  tollgatectl suspensions approve 7 --account 42 --account 43\n  tollgatectl suspensions approve 7 --account 42,43"
 	}
-	cmd := &cobra.Command{
-		Use:     verb + " ID [--account ACCOUNT ...]",
-		Short:   short,
-		Example: example,
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "suspension batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			var accounts []int64
-			for _, ref := range refs {
-				a, err := (&accountFlag{ref}).id(cmd.Context(), c)
-				if err != nil {
-					return err
-				}
-				accounts = append(accounts, a)
-			}
-			var b billing.SuspensionBatch
-			var err error
+	var named []int64 // the accounts given, for the summary
+	return changeCmd(g, change[billing.SuspensionBatch]{use: verb + " ID [--account ACCOUNT ...]", short: short, example: example, args: []string{"suspension batch"},
+		params: []param{{"account", "account_ids", "decide only this account's item: account number A-000042, external id or id (repeat or comma-separate; default: every pending item)", accountsParam}},
+		send: func(ctx context.Context, c *client.Client, ids []int64, key string, body map[string]any) (billing.SuspensionBatch, error) {
+			named, _ = body["account_ids"].([]int64)
 			if approve {
-				b, err = c.ApproveSuspensionBatch(cmd.Context(), orNewKey(idemKey), id, accounts)
-			} else {
-				b, err = c.CancelSuspensionBatch(cmd.Context(), orNewKey(idemKey), id, accounts)
+				return c.ApproveSuspensionBatch(ctx, key, ids[0], named)
 			}
-			if err != nil || g.json() {
-				return orPrintJSON(cmd, b, err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "suspension batch %d: %s\n\n", b.ID, decisionSummary(b, accounts))
+			return c.CancelSuspensionBatch(ctx, key, ids[0], named)
+		},
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, b billing.SuspensionBatch) error {
+			fmt.Fprintf(cmd.OutOrStdout(), "suspension batch %d: %s\n\n", b.ID, decisionSummary(b, named))
 			return printSuspensionBatch(cmd.OutOrStdout(), b)
-		}),
-	}
-	cmd.Flags().StringSliceVar(&refs, "account", nil, "decide only this account's item: account number A-000042, external id or id (repeat or comma-separate; default: every pending item)")
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+		}})
 }
 
 // decisionSummary counts a batch's items by status ("2 approved, 1
