@@ -157,21 +157,10 @@ func newDepositSlipCmd(g *globals) *cobra.Command {
 		Example: "  tollgatectl deposit-slip 12 13 --file deposit-2026-12-05.pdf",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
-			q := make([]string, 0, len(args))
-			for _, a := range args {
-				id, err := parseIDOf("batch", a)
-				if err != nil {
-					return err
-				}
-				q = append(q, strconv.FormatInt(id, 10))
+			if format == "" { // the controller reads the batch ids and the format
+				format = map[bool]string{true: "csv", false: "pdf"}[strings.HasSuffix(file, ".csv")]
 			}
-			if format == "" {
-				format = "pdf"
-				if strings.HasSuffix(file, ".csv") {
-					format = "csv"
-				}
-			}
-			data, err := c.GetFile(cmd.Context(), "/api/v1/deposit-slips", url.Values{"batch": q, "format": {format}})
+			data, err := c.GetFile(cmd.Context(), "/api/v1/deposit-slips", url.Values{"batch": args, "format": {format}})
 			if err != nil {
 				return err
 			}

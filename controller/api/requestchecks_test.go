@@ -13,7 +13,8 @@ import (
 )
 
 // TestStaffRequestsAreChecked: what staff type for a delivery channel, a
-// promise's note, an exemption's reason, a date or a sweep's account type is
+// promise's note, an exemption's reason, a date, a sweep's account type or a
+// deposit slip's batch ids is
 // checked here, not by each client (tollgatectl sends it as given): a 422
 // naming the field.
 func TestStaffRequestsAreChecked(t *testing.T) {
@@ -39,6 +40,7 @@ func TestStaffRequestsAreChecked(t *testing.T) {
 		{"POST", "/api/v1/payment-batches", `{"deposit_date":"2025-13-01"}`, "body.deposit_date", "2025-13-01"},
 		{"POST", "/api/v1/accounts/1/payments", `{"method":"cash","amount":"5","received_date":"2025-02-30"}`, "body.received_date", "2025-02-30"},
 		{"POST", "/api/v1/delinquency/sweeps", `{}`, "body", "account_type_id"},
+		{"GET", "/api/v1/deposit-slips?batch=abc", "", "query.batch", "abc"},
 	} {
 		r := e.do(tc.method, tc.path, billingToken, "k-"+string(rune('a'+i)), tc.body)
 		if r.status != 422 || !strings.Contains(string(r.body), `"location":"`+tc.location+`"`) || !strings.Contains(string(r.body), tc.frag) {
