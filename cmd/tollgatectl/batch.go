@@ -74,12 +74,8 @@ func newBatchListCmd(g *globals) *cobra.Command {
 				}
 			}
 			return printList(cmd.OutOrStdout(), g, p.Items, "ID,DEPOSIT DATE,DEPOSIT ACCOUNT,STATUS,PAYMENTS,TOTAL,CREATED,POSTED", func(b billing.PaymentBatch) []any {
-				posted := "-"
-				if b.PostedAt != nil {
-					posted = b.PostedAt.Local().Format(time.DateTime)
-				}
 				return []any{b.ID, b.DepositDate, cell(b.DepositAccount), b.Status, commas(int64(b.Count)), batchTotal(b),
-					b.CreatedAt.Local().Format(time.DateTime), posted}
+					b.CreatedAt.Local().Format(time.DateTime), timeOr(b.PostedAt, time.DateTime, "-")}
 			})
 		}),
 	}

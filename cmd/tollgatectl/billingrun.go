@@ -198,12 +198,8 @@ func runsFailed(runs []billing.BillingRun) error {
 
 func printRuns(w io.Writer, runs []billing.BillingRun) error {
 	if err := printTable(w, runs, "ID,TYPE,DATE,TRIGGER,STATUS,ACCOUNTS,INVOICES,FAILED,STARTED,FINISHED", func(r billing.BillingRun) []any {
-		finished := "-"
-		if r.FinishedAt != nil {
-			finished = r.FinishedAt.Local().Format(time.DateTime)
-		}
 		return []any{r.ID, r.AccountTypeID, r.Date, r.Trigger, r.Status, commas(int64(r.DoneAccounts)) + "/" + commas(int64(r.TotalAccounts)),
-			commas(int64(r.InvoicesCreated)), commas(int64(r.FailedAccounts)), r.CreatedAt.Local().Format(time.DateTime), finished}
+			commas(int64(r.InvoicesCreated)), commas(int64(r.FailedAccounts)), r.CreatedAt.Local().Format(time.DateTime), timeOr(r.FinishedAt, time.DateTime, "-")}
 	}); err != nil {
 		return err
 	}

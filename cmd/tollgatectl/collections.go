@@ -51,10 +51,7 @@ func printStanding(w io.Writer, st billing.AccountStanding) error {
 		return nil
 	}
 	return printTable(w, st.Services, "ID,POP,DESIRED,OBSERVED,LAST CONFIRMED,REASON", func(s billing.ServiceStanding) []any {
-		confirmed := "never"
-		if s.LastConfirmedAt != nil {
-			confirmed = s.LastConfirmedAt.Local().Format(time.RFC3339)
-		}
+		confirmed := timeOr(s.LastConfirmedAt, time.RFC3339, "never")
 		if s.Pending != "" {
 			confirmed = "pending: " + s.Pending
 		}

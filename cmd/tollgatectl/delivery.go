@@ -42,23 +42,17 @@ func newDeliveryListCmd(g *globals) *cobra.Command {
 
 // deliveryWhen is the time that matters for a delivery in its status.
 func deliveryWhen(d billing.InvoiceDelivery) string {
-	at := func(t *time.Time) string {
-		if t == nil {
-			return "-"
-		}
-		return t.Local().Format(time.RFC3339)
-	}
 	switch d.Status {
 	case billing.DeliveryQueued:
-		return "next " + d.NextAttemptAt.Local().Format(time.RFC3339)
+		return "next " + localTime(d.NextAttemptAt)
 	case billing.DeliveryMailed:
-		return at(d.MailedAt)
+		return timeOr(d.MailedAt, time.RFC3339, "-")
 	case billing.DeliveryReturned:
-		return at(d.ReturnedAt)
+		return timeOr(d.ReturnedAt, time.RFC3339, "-")
 	case billing.DeliveryFailed:
-		return d.UpdatedAt.Local().Format(time.RFC3339)
+		return localTime(d.UpdatedAt)
 	}
-	return at(d.SentAt)
+	return timeOr(d.SentAt, time.RFC3339, "-")
 }
 
 func clipText(s string, n int) string {
@@ -85,12 +79,7 @@ func newDeliveryShowCmd(g *globals) *cobra.Command {
 }
 
 func printDelivery(w io.Writer, d billing.InvoiceDelivery) error {
-	at := func(t *time.Time) any {
-		if t == nil {
-			return skip{}
-		}
-		return localTime(*t)
-	}
+	at := func(t *time.Time) any { return only(t != nil, timeOr(t, time.RFC3339, "")) }
 	mail := d.Channel == billing.ChannelMail
 	return printFields(w, "Delivery", d.ID, "Invoice", fmt.Sprintf("%s (id %d)", d.InvoiceNumber, d.InvoiceID), "Account", d.AccountID,
 		"Billing run", only(d.BillingRunID > 0, d.BillingRunID), "Channel", d.Channel, "Status", d.Status, "To", orDash(d.To), "Attempts", d.Attempts,

@@ -155,6 +155,14 @@ func printTicket(w io.Writer, tk billing.Ticket) error {
 
 func localTime(t time.Time) string { return t.Local().Format(time.RFC3339) }
 
+// timeOr is *t as local time in layout, or none for nil.
+func timeOr(t *time.Time, layout, none string) string {
+	if t == nil {
+		return none
+	}
+	return t.Local().Format(layout)
+}
+
 // oneLine keeps a subject on one table row.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
