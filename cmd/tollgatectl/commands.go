@@ -174,44 +174,33 @@ type listing[T any] struct {
 	print func(w io.Writer, items []T) error
 }
 
-// listCmd makes a listing command.
+// listCmd makes a listing command: a GET change command whose answer is
+// every page, or with limit one.
 func listCmd[T any](g *globals, l listing[T]) *cobra.Command {
-	cmd := &cobra.Command{Use: l.use, Short: l.short, Example: l.example, Args: cobra.NoArgs}
-	if len(l.args) > 0 {
-		cmd.Args = cobra.ExactArgs(len(l.args))
-	}
-	query := addParams(cmd, l.params)
-	limit := &l.limit
+	limit := l.limit
+	cmd := changeCmd(g, change[[]T]{use: l.use, short: l.short, example: l.example, args: l.args, method: http.MethodGet, params: l.params,
+		send: func(ctx context.Context, c *client.Client, ids []int64, _ string, query map[string]any) ([]T, error) {
+			path, q := l.path, asQuery(query)
+			for _, id := range ids {
+				path = strings.Replace(path, "%d", strconv.FormatInt(id, 10), 1)
+			}
+			if l.limit == 0 {
+				return listAll[T](ctx, c, path, q)
+			}
+			q.Set("limit", strconv.Itoa(limit))
+			p := pageOf[T]{Items: []T{}}
+			err := c.Do(ctx, http.MethodGet, path, q, "", nil, &p)
+			return p.Items, err
+		},
+		show: func(w io.Writer, items []T) error {
+			if l.print != nil {
+				return l.print(w, items)
+			}
+			return printTable(w, items, l.headers, l.row)
+		}})
 	if l.limit > 0 {
-		limit = cmd.Flags().Int("limit", l.limit, "how many to show")
+		cmd.Flags().IntVar(&limit, "limit", l.limit, "how many to show")
 	}
-	cmd.RunE = withIDs(g, l.args, func(cmd *cobra.Command, c *client.Client, ids []int64) error {
-		path := l.path
-		for _, id := range ids {
-			path = strings.Replace(path, "%d", strconv.FormatInt(id, 10), 1)
-		}
-		m, err := query(cmd.Context(), c)
-		if err != nil {
-			return err
-		}
-		q := asQuery(m)
-		var items []T
-		if l.limit > 0 {
-			q.Set("limit", strconv.Itoa(*limit))
-			var p pageOf[T]
-			err = c.Do(cmd.Context(), http.MethodGet, path, q, "", nil, &p)
-			items = p.Items
-		} else {
-			items, err = listAll[T](cmd.Context(), c, path, q)
-		}
-		if err != nil {
-			return err
-		}
-		if l.print != nil && !g.json() {
-			return l.print(cmd.OutOrStdout(), items)
-		}
-		return printList(cmd.OutOrStdout(), g, items, l.headers, l.row)
-	})
 	return cmd
 }
 
@@ -279,6 +268,9 @@ func changeCmd[T any](g *globals, ch change[T]) *cobra.Command {
 		nargs++
 	}
 	cmd := &cobra.Command{Use: ch.use, Short: ch.short, Example: ch.example, Args: cobra.ExactArgs(nargs)}
+	if nargs == 0 {
+		cmd.Args = cobra.NoArgs // a word after the command is an unknown subcommand
+	}
 	body := addParams(cmd, ch.params)
 	if ch.method != http.MethodGet {
 		addKeyFlag(cmd, &key)
