@@ -145,10 +145,8 @@ func printSweep(w io.Writer, r billing.SweepResult) error {
 		"Notices queued", r.Reminders, "Held for approval", held); err != nil {
 		return err
 	}
-	if printBullets(w, "Held by the blast-radius guard", r.HeldReasons, false) {
-		if r.HeldBatchID != 0 {
-			fmt.Fprintf(w, "Review with: tollgatectl suspensions show %d; then approve or cancel it.\n", r.HeldBatchID)
-		}
+	if printBullets(w, "Held by the blast-radius guard", r.HeldReasons, false) && r.HeldBatchID != 0 {
+		fmt.Fprintf(w, "Review with: tollgatectl suspensions show %d; then approve or cancel it.\n", r.HeldBatchID)
 	}
 	if len(r.Suspensions) == 0 {
 		return nil

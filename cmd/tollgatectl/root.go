@@ -66,13 +66,9 @@ func newRootCmd() *cobra.Command {
 	pf.StringVar(&g.tokenFile, "token-file", os.Getenv("TOLLGATE_TOKEN_FILE"), "file holding the API token (env TOLLGATE_TOKEN_FILE)")
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	root.AddCommand(newServiceCmd(g), newAccountTypeCmd(g), newPlanCmd(g), newTaxRateCmd(g), newAccountCmd(g),
-		newChargeCmd(g), newCreditCmd(g), newInvoiceCmd(g), newBillingRunCmd(g), newImportCmd(g), newDevCmd(g))
-	root.AddCommand(newPaymentCmd(g), newBatchCmd(g))
-	root.AddCommand(newPaymentMethodCmd(g), newAutopayCmd(g), newDepositSlipCmd(g))
-	root.AddCommand(newSweepCmd(g), newSuspensionsCmd(g), newNoticesCmd(g))
-	root.AddCommand(newPKICmd(g), newAgentCmd(g))
-	root.AddCommand(newDeliveryCmd(g))
-	root.AddCommand(newTicketCmd(g))
+		newChargeCmd(g), newCreditCmd(g), newInvoiceCmd(g), newBillingRunCmd(g), newImportCmd(g), newDevCmd(g),
+		newPaymentCmd(g), newBatchCmd(g), newPaymentMethodCmd(g), newAutopayCmd(g), newDepositSlipCmd(g),
+		newSweepCmd(g), newSuspensionsCmd(g), newNoticesCmd(g), newPKICmd(g), newAgentCmd(g), newDeliveryCmd(g), newTicketCmd(g))
 	rejectUnknownSubcommands(root)
 	return root
 }
