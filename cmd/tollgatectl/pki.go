@@ -24,29 +24,6 @@ func controllerHosts(hosts []string) []string {
 	return append(hosts, "localhost", "127.0.0.1", "::1")
 }
 
-// validityFlag is a certificate lifetime flag: years ("1y"), days ("90d")
-// or hours, read by pki.ParseValidity.
-type validityFlag struct {
-	text string
-	d    time.Duration
-}
-
-func (v *validityFlag) String() string { return v.text }
-func (v *validityFlag) Type() string   { return "lifetime" }
-func (v *validityFlag) Set(s string) (err error) {
-	v.d, err = pki.ParseValidity(s)
-	v.text = s
-	return err
-}
-
-// addValidityFlag adds a lifetime flag with its default.
-func addValidityFlag(cmd *cobra.Command, name, def, usage string) *validityFlag {
-	v := &validityFlag{}
-	_ = v.Set(def) // a constant that parses
-	cmd.Flags().Var(v, name, usage)
-	return v
-}
-
 // printOr prints v as JSON (-o json), else runs text.
 func printOr(cmd *cobra.Command, g *globals, v any, text func(out io.Writer)) error {
 	if g.json() {
@@ -66,10 +43,18 @@ func newPKICmd(g *globals) *cobra.Command {
 		Example: `  tollgatectl pki init --dir /etc/tollgate/pki --controller-host controller.isp.example --controller-host 10.20.0.5`,
 		Args:    cobra.NoArgs,
 	}
-	caValidity := addValidityFlag(initCmd, "ca-validity", "10y", "CA lifetime")
-	ctrlValidity := addValidityFlag(initCmd, "controller-validity", "1y", "controller certificate lifetime")
+	caValidity := initCmd.Flags().String("ca-validity", "10y", "CA lifetime")
+	ctrlValidity := initCmd.Flags().String("controller-validity", "1y", "controller certificate lifetime")
 	initCmd.RunE = func(cmd *cobra.Command, args []string) error {
-		f, err := pki.InitDir(dir, controllerHosts(hosts), caValidity.d, ctrlValidity.d, force)
+		caV, err := pki.ParseValidity(*caValidity)
+		if err != nil {
+			return fmt.Errorf("--ca-validity: %w", err)
+		}
+		ctrlV, err := pki.ParseValidity(*ctrlValidity)
+		if err != nil {
+			return fmt.Errorf("--controller-validity: %w", err)
+		}
+		f, err := pki.InitDir(dir, controllerHosts(hosts), caV, ctrlV, force)
 		if err != nil {
 			return err
 		}
@@ -88,9 +73,13 @@ func newPKICmd(g *globals) *cobra.Command {
 		Example: `  tollgatectl pki controller-cert --dir /etc/tollgate/pki --controller-host controller.isp.example`,
 		Args:    cobra.NoArgs,
 	}
-	validity := addValidityFlag(renew, "validity", "1y", "certificate lifetime")
+	validity := renew.Flags().String("validity", "1y", "certificate lifetime")
 	renew.RunE = func(cmd *cobra.Command, args []string) error {
-		f, err := pki.RenewController(dir, controllerHosts(hosts), validity.d)
+		v, err := pki.ParseValidity(*validity)
+		if err != nil {
+			return fmt.Errorf("--validity: %w", err)
+		}
+		f, err := pki.RenewController(dir, controllerHosts(hosts), v)
 		if err != nil {
 			return err
 		}
@@ -120,10 +109,14 @@ func newAgentCmd(g *globals) *cobra.Command {
 		Example: `  tollgatectl agent enroll north-tower-1 --pki-dir /etc/tollgate/pki --out ./north-tower-1 --config-dir /etc/tollgate/tls`,
 		Args:    cobra.ExactArgs(1),
 	}
-	validity := addValidityFlag(enroll, "validity", "1y", `certificate lifetime: years ("1y"), days ("90d") or hours`)
+	validity := enroll.Flags().String("validity", "1y", `certificate lifetime: years ("1y"), days ("90d") or hours`)
 	enroll.RunE = func(cmd *cobra.Command, args []string) error {
 		pop := args[0]
-		e, err := pki.Enroll(pkiDir, outDir, configDir, pop, validity.d, force)
+		v, err := pki.ParseValidity(*validity)
+		if err != nil {
+			return fmt.Errorf("--validity: %w", err)
+		}
+		e, err := pki.Enroll(pkiDir, outDir, configDir, pop, v, force)
 		if err != nil {
 			return err
 		}
