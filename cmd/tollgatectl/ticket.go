@@ -118,26 +118,12 @@ func newTicketCloseCmd(g *globals) *cobra.Command {
 
 // closedBy is " by NAME at TIME" for a closed ticket.
 func closedBy(tk billing.Ticket) string {
-	s := ""
-	if tk.ClosedBy != "" {
-		s += " by " + tk.ClosedBy
-	}
-	if tk.ClosedAt != nil {
-		s += " at " + localTime(*tk.ClosedAt)
-	}
-	return s
+	return optionalText(" by ", tk.ClosedBy) + optionalText(" at ", timeOr(tk.ClosedAt, time.RFC3339, ""))
 }
 
 func printTicket(w io.Writer, tk billing.Ticket) error {
-	status := string(tk.Status)
-	switch tk.Status {
-	case billing.TicketOpen:
-		status += " (waiting for staff)"
-	case billing.TicketAnswered:
-		status += " (waiting for the subscriber)"
-	case billing.TicketClosed:
-		status += closedBy(tk)
-	}
+	status := string(tk.Status) + map[billing.TicketStatus]string{billing.TicketOpen: " (waiting for staff)",
+		billing.TicketAnswered: " (waiting for the subscriber)", billing.TicketClosed: closedBy(tk)}[tk.Status]
 	if err := printFields(w, "Ticket", tk.ID, "Subject", oneLine(tk.Subject), "Account", fmt.Sprintf("%s (id %d)", tk.AccountNumber, tk.AccountID),
 		"Status", status, "Opened", localTime(tk.CreatedAt), "Updated", localTime(tk.UpdatedAt)); err != nil {
 		return err
