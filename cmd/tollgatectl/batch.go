@@ -211,7 +211,8 @@ func newBatchPostCmd(g *globals) *cobra.Command {
 				if verr != nil || len(v.Errors) == 0 {
 					return err // not a bad line: an empty batch, say
 				}
-				return cmp.Or(printValidation(cmd.OutOrStdout(), g, v), badLinesError(v))
+				return cmp.Or(printValidation(cmd.OutOrStdout(), g, v), fmt.Errorf("batch %d has %d bad line(s); nothing was posted: "+
+					"fix them with tollgatectl batch fix %d LINE ... (or batch remove %d LINE), then post it", id, len(v.Errors), id, id))
 			}
 			b, err := get[billing.PaymentBatch](ctx, c, idPath("/api/v1/payment-batches", id))
 			if err != nil || g.json() {

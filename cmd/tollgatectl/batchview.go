@@ -102,11 +102,6 @@ func printValidation(w io.Writer, g *globals, v billing.BatchValidation) error {
 	return nil
 }
 
-func badLinesError(v billing.BatchValidation) error {
-	return fmt.Errorf("batch %d has %d bad line(s); nothing was posted: fix them with tollgatectl batch fix %d LINE ... (or batch remove %d LINE), then post it",
-		v.BatchID, len(v.Errors), v.BatchID, v.BatchID)
-}
-
 func optionalText(sep, s string) string {
 	if s == "" {
 		return ""

@@ -156,8 +156,7 @@ func newDeliveryPrintedCmd(g *globals) *cobra.Command {
 			if err := os.WriteFile(file, pdf, 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d invoices, %d bytes\n", file, n, len(pdf))
-			return nil
+			return sayf(cmd, "wrote %s: %d invoices, %d bytes\n", file, n, len(pdf))
 		}),
 	}
 	cmd.Flags().StringVar(&file, "file", "", "where to write the PDF (required)")

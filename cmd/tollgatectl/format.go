@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -140,12 +141,7 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
+func orDash(s string) string { return cmp.Or(s, "-") }
 
 func dateOrDash(d billing.Date) string {
 	if d.IsZero() {
@@ -167,9 +163,6 @@ type pageOf[T any] struct {
 
 // listAll fetches every page of a listing that pages with after=.
 func listAll[T any](ctx context.Context, c *client.Client, path string, q url.Values) ([]T, error) {
-	if q == nil {
-		q = url.Values{}
-	}
 	q.Set("limit", "1000")
 	all := []T{}
 	for {
@@ -214,9 +207,11 @@ func withID(g *globals, kind string, run func(cmd *cobra.Command, c *client.Clie
 // in order; every argument is checked before the client is built.
 func withIDs(g *globals, kinds []string, run func(cmd *cobra.Command, c *client.Client, ids []int64) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
+		ids := make([]int64, len(args))
 		for i, a := range args {
 			if kinds[i] != "account" {
-				if _, err := parseIDOf(kinds[i], a); err != nil {
+				var err error
+				if ids[i], err = parseIDOf(kinds[i], a); err != nil {
 					return err
 				}
 			}
@@ -225,15 +220,11 @@ func withIDs(g *globals, kinds []string, run func(cmd *cobra.Command, c *client.
 		if err != nil {
 			return err
 		}
-		ids := make([]int64, len(args))
-		for i, a := range args {
+		for i, a := range args { // an account may need looking up
 			if kinds[i] == "account" {
-				ids[i], err = accountID(cmd.Context(), c, a)
-			} else {
-				ids[i], err = parseIDOf(kinds[i], a)
-			}
-			if err != nil {
-				return err
+				if ids[i], err = accountID(cmd.Context(), c, a); err != nil {
+					return err
+				}
 			}
 		}
 		return run(cmd, c, ids)

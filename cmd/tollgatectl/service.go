@@ -116,12 +116,8 @@ func waitConfirmed(ctx context.Context, c *client.Client, s billing.Service, tim
 	return s, nil
 }
 
-func orNewKey(k string) string {
-	if k == "" {
-		return client.NewIdempotencyKey()
-	}
-	return k
-}
+// orNewKey is the --idempotency-key given, else a new random key.
+func orNewKey(k string) string { return cmp.Or(k, client.NewIdempotencyKey()) }
 
 func confirmation(s billing.Service) string {
 	c := s.Confirmation

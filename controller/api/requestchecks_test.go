@@ -13,10 +13,9 @@ import (
 )
 
 // TestStaffRequestsAreChecked: what staff type for a delivery channel, a
-// promise's note, an exemption's reason, a date, a sweep's account type or a
-// deposit slip's batch ids is
-// checked here, not by each client (tollgatectl sends it as given): a 422
-// naming the field.
+// promise's note, an exemption's reason, a date, a sweep's account type or
+// a deposit slip's batch ids is checked here, not by each client
+// (tollgatectl sends it as given): a 422 naming the field.
 func TestStaffRequestsAreChecked(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
