@@ -152,7 +152,7 @@ func newBatchFixCmd(g *globals) *cobra.Command {
 			old := b.Lines[i]
 			next := map[string]any{"account": old.Account, "method": old.Method, "reference": old.Reference, "payer": old.Payer, "memo": old.Memo}
 			maps.Copy(next, given)
-			err = c.Do(ctx, http.MethodPut, linePath(id, lineNo), nil, key, next, &out)
+			err = c.Do(ctx, http.MethodPut, idPath("/api/v1/payment-batches", id, "/lines/", strconv.Itoa(lineNo)), nil, key, next, &out)
 			return out, err
 		},
 		print: func(cmd *cobra.Command, c *client.Client, ids []int64, b billing.PaymentBatch) error {
@@ -164,7 +164,9 @@ func newBatchRemoveCmd(g *globals) *cobra.Command {
 	return changeCmd(g, change[billing.PaymentBatch]{use: "remove ID LINE", args: []string{"batch", "line"},
 		short:   "Remove one line of an open deposit batch (the other lines keep their numbers)",
 		example: "  tollgatectl batch remove 7 3",
-		method:  http.MethodDelete, path: func(ids []int64) string { return linePath(ids[0], int(ids[1])) },
+		method:  http.MethodDelete, path: func(ids []int64) string {
+			return idPath("/api/v1/payment-batches", ids[0], "/lines/", strconv.FormatInt(ids[1], 10))
+		},
 		print: func(cmd *cobra.Command, _ *client.Client, ids []int64, b billing.PaymentBatch) error {
 			return sayf(cmd, "removed line %d of batch %d; it has %s payment(s) left\n", ids[1], ids[0], commas(int64(b.Count)))
 		}})

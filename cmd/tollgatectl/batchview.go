@@ -121,17 +121,10 @@ func printLineChange(ctx context.Context, w io.Writer, c *client.Client, verb st
 		optionalText(" ", cell(l.Reference)), amountIn(l.Amount, l.Currency))
 	fmt.Fprintf(w, "batch %d has %s payment(s); see them with: tollgatectl batch show %d\n", b.ID, commas(int64(b.Count)), b.ID)
 	v, err := get[billing.BatchValidation](ctx, c, idPath("/api/v1/payment-batches", b.ID, "/validation"))
-	if err != nil {
-		return err
-	}
-	for _, p := range problemsByLine(v) {
+	for _, p := range problemsByLine(v) { // none when err
 		if p.LineNo == lineNo {
 			fmt.Fprintln(w, p.String())
 		}
 	}
-	return nil
-}
-
-func linePath(batchID int64, lineNo int) string {
-	return idPath("/api/v1/payment-batches", batchID, "/lines/", strconv.Itoa(lineNo))
+	return err
 }

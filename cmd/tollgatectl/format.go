@@ -134,12 +134,7 @@ func parens(s string) string {
 	return "(" + s + ")"
 }
 
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}
+func yesNo(b bool) string { return map[bool]string{true: "yes", false: "no"}[b] }
 
 func orDash(s string) string { return cmp.Or(s, "-") }
 

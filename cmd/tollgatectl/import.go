@@ -40,9 +40,9 @@ func newImportCmd(g *globals) *cobra.Command {
 	return group("import", "Import accounts and services from a spreadsheet or another billing system", accounts)
 }
 
-// runImportAccounts sends the file to the controller, which parses and
-// checks all of it before it imports anything (or, with --skip-invalid,
-// the valid accounts).
+// runImportAccounts has the controller check the whole file, then (unless
+// a dry run) import it: all of it, or with --skip-invalid the valid
+// accounts.
 func runImportAccounts(cmd *cobra.Command, g *globals, path string, dryRun, skipInvalid bool, chunkSize int) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -52,21 +52,18 @@ func runImportAccounts(cmd *cobra.Command, g *globals, path string, dryRun, skip
 	if err != nil {
 		return err
 	}
+	ctx, stderr := cmd.Context(), cmd.ErrOrStderr()
 	// A dry run writes nothing, so its key is fresh: a fixed file or a new
-	// plan is checked anew. An import's key makes a re-run replay the
-	// first answer.
-	key, verb := client.NewIdempotencyKey(), "validating"
-	if !dryRun {
-		sum := sha256.Sum256(data)
-		key, verb = fmt.Sprintf("import-accounts-%x-%s-%d", sum[:16], map[bool]string{false: "all", true: "skip-invalid"}[skipInvalid], chunkSize), "importing"
-	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "%s %s\n", verb, path)
-	res, err := c.ImportAccountsCSV(cmd.Context(), key, data, dryRun, skipInvalid)
+	// plan is checked anew. A refused import would keep its key's refusal.
+	fmt.Fprintf(stderr, "validating %s\n", path)
+	res, err := c.ImportAccountsCSV(ctx, client.NewIdempotencyKey(), data, true, skipInvalid)
 	if errs, refused := client.ImportErrors(err); refused {
-		res, err = billing.ImportResult{Errors: errs}, nil
-	} else if err != nil {
-		return fmt.Errorf("%s %s failed: %w\nre-run the same command to retry (nothing is created twice)", verb, path, err)
+		res, err = billing.ImportResult{DryRun: true, Errors: errs}, nil
 	}
+	if err != nil {
+		return err
+	}
+	showImportProgress(stderr, res, "")
 	headerBad := len(res.Errors) > 0 && res.Errors[0].Line == 1
 	if len(res.Errors) > 0 && (!skipInvalid || headerBad) {
 		hint := "fix them, or re-run with --skip-invalid to import only the valid accounts"
@@ -76,13 +73,30 @@ func runImportAccounts(cmd *cobra.Command, g *globals, path string, dryRun, skip
 		return cmp.Or(printImportResult(cmd.OutOrStdout(), g, res, false),
 			fmt.Errorf("%s has %d problem(s); nothing was imported: %s", path, len(res.Errors), hint))
 	}
-	bar := newProgress(cmd.ErrOrStderr(), "accounts")
-	bar.Update(res.Accounts, res.Accounts, fmt.Sprintf("%s created, %s existing", commas(int64(res.AccountsCreated)), commas(int64(res.AccountsExisting))))
-	bar.Done()
+	if !dryRun { // with a key that makes a re-run replay the first answer
+		fmt.Fprintf(stderr, "importing %s\n", path)
+		sum := sha256.Sum256(data)
+		key := fmt.Sprintf("import-accounts-%x-%s-%d", sum[:16], map[bool]string{false: "all", true: "skip-invalid"}[skipInvalid], chunkSize)
+		if res, err = c.ImportAccountsCSV(ctx, key, data, false, skipInvalid); err != nil {
+			if errs, refused := client.ImportErrors(err); refused {
+				_ = printImportResult(cmd.OutOrStdout(), g, billing.ImportResult{Errors: errs}, false)
+			}
+			return fmt.Errorf("importing %s failed: %w\nre-run the same command to retry (nothing is created twice)", path, err)
+		}
+		showImportProgress(stderr, res, fmt.Sprintf("%s created, %s existing", commas(int64(res.AccountsCreated)), commas(int64(res.AccountsExisting))))
+	}
 	if res.Errors == nil {
 		res.Errors = []billing.ImportError{}
 	}
 	return printImportResult(cmd.OutOrStdout(), g, res, true)
+}
+
+// showImportProgress shows on stderr how many accounts the controller
+// checked or imported.
+func showImportProgress(w io.Writer, r billing.ImportResult, detail string) {
+	bar := newProgress(w, "accounts")
+	bar.Update(r.Accounts, r.Accounts, detail)
+	bar.Done()
 }
 
 func printImportResult(w io.Writer, g *globals, r billing.ImportResult, summary bool) error {

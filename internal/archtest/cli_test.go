@@ -34,8 +34,8 @@ const (
 	// batch, delivery, suspension and account-type commands as change
 	// commands, listings and shows on the same generic command, printers
 	// without -o json, dates and other checks left to the controller, the
-	// import's problems as the controller lists them: 4,000, the target).
-	maxCLILines     = 4000
+	// import's problems as the controller lists them: 3,999, within the target).
+	maxCLILines     = 3999
 	maxCLIFileLines = 500 // any one of its files
 )
 
