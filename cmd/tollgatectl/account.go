@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -26,39 +27,20 @@ type statementView struct {
 }
 
 func newAccountCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "account",
-		Aliases: []string{"accounts", "acct"},
-		Short:   "Create, list and show subscriber accounts, their balances, statements and collection standing",
-	}
-	cmd.AddCommand(newAccountCreateCmd(g), newAccountListCmd(g), newAccountShowCmd(g), withStatementPDF(g, newAccountStatementCmd(g)),
-		newAccountStandingCmd(g), newAccountPromiseCmd(g), newAccountExemptCmd(g), newAccountLocaleCmd(g), newAccountEditCmd(g), newAccountHistoryCmd(g))
-	cmd.AddCommand(newAccountCloseCmds(g)...)
-	return cmd
+	return group("account accounts acct", "Create, list and show subscriber accounts, their balances, statements and collection standing",
+		append(newAccountCloseCmds(g), newAccountCreateCmd(g), newAccountListCmd(g), newAccountShowCmd(g), newAccountStatementCmd(g),
+			newAccountStandingCmd(g), newAccountPromiseCmd(g), newAccountExemptCmd(g), newAccountLocaleCmd(g), newAccountEditCmd(g), newAccountHistoryCmd(g))...)
 }
 
 func newAccountLocaleCmd(g *globals) *cobra.Command {
-	var idemKey string
-	cmd := &cobra.Command{
-		Use:     "locale ACCOUNT LOCALE",
-		Short:   "Set the locale the subscriber reads (notices, the portal's why); \"\" inherits the account type's",
-		Example: "  tollgatectl account locale 42 de-DE",
-		Args:    cobra.ExactArgs(2),
-		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
-			id, err := resolveIDOf(cmd.Context(), c, "account", args[0])
-			if err != nil {
-				return err
-			}
-			var a billing.Account
-			body := map[string]string{"locale": args[1]}
-			if err := c.Do(cmd.Context(), http.MethodPut, fmt.Sprintf("/api/v1/accounts/%d/locale", id), nil, orNewKey(idemKey), body, &a); err != nil {
-				return err
-			}
-			return printAccount(cmd.OutOrStdout(), g, accountView{Account: a}, false)
-		}),
-	}
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+	return changeCmd(g, change[billing.Account]{args: []string{"account"}, textArg: "locale",
+		use:     "locale ACCOUNT LOCALE",
+		short:   "Set the locale the subscriber reads (notices, the portal's why); \"\" inherits the account type's",
+		example: "  tollgatectl account locale 42 de-DE",
+		method:  http.MethodPut, path: func(ids []int64) string { return idPath("/api/v1/accounts", ids[0], "/locale") },
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, a billing.Account) error {
+			return printAccount(cmd.OutOrStdout(), accountView{Account: a}, false)
+		}})
 }
 
 func newAccountCreateCmd(g *globals) *cobra.Command {
@@ -79,7 +61,7 @@ func newAccountCreateCmd(g *globals) *cobra.Command {
 			{"city", "address.city", "city", textParam}, {"region", "address.region", "state, province or region", textParam},
 			{"postal-code", "address.postal_code", "postal code", textParam}, {"country", "address.country", "country", textParam}},
 		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, a billing.Account) error {
-			return printAccount(cmd.OutOrStdout(), g, accountView{Account: a}, false)
+			return printAccount(cmd.OutOrStdout(), accountView{Account: a}, false)
 		}})
 }
 
@@ -103,16 +85,10 @@ func newAccountListCmd(g *globals) *cobra.Command {
 
 func newAccountShowCmd(g *globals) *cobra.Command {
 	return showCmd(g, "show ACCOUNT", "Show an account with its balance; ACCOUNT is an account number (A-000042), external id or id",
-		"  tollgatectl account show A-000042", "account", "/api/v1/accounts", func(w io.Writer, g *globals, a accountView) error { return printAccount(w, g, a, true) })
+		"  tollgatectl account show A-000042", "account", "/api/v1/accounts", func(w io.Writer, a accountView) error { return printAccount(w, a, true) })
 }
 
-func printAccount(w io.Writer, g *globals, a accountView, balance bool) error {
-	if g.json() {
-		if !balance {
-			return printJSON(w, a.Account)
-		}
-		return printJSON(w, a)
-	}
+func printAccount(w io.Writer, a accountView, balance bool) error {
 	bal := money(a.Balance, a.Currency)
 	if a.Balance < 0 {
 		bal += " (credit)"
@@ -127,39 +103,51 @@ func printAccount(w io.Writer, g *globals, a accountView, balance bool) error {
 }
 
 func newAccountStatementCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "statement ACCOUNT",
-		Short:   "Show an account's ledger lines with the running balance",
-		Example: "  tollgatectl account statement 42",
+	var file, from, to string
+	cmd := &cobra.Command{
+		Use:     "statement ID [--file PATH [--from YYYY-MM-DD] [--to YYYY-MM-DD]]",
+		Short:   "Show an account's ledger lines with the running balance, or write a statement PDF",
+		Example: "  tollgatectl account statement 42\n  tollgatectl account statement 42 --from 2026-01-01 --to 2026-03-31 --file statement-q1.pdf",
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
+			if file == "" && (from != "" || to != "") {
+				return fmt.Errorf("--from and --to choose the period of a statement PDF; give --file too")
+			} else if file != "" { // the statement of [from, to] as a PDF; the controller reads the dates
+				q := url.Values{}
+				for flag, v := range map[string]string{"from": from, "to": to} {
+					if v = strings.TrimSpace(v); v != "" {
+						q.Set(flag, v)
+					}
+				}
+				return downloadPDF(cmd, c, idPath("/api/v1/accounts", id, "/statement.pdf"), q, file)
+			}
 			a, err := get[accountView](cmd.Context(), c, idPath("/api/v1/accounts", id))
 			if err != nil {
 				return err
 			}
-			var st statementView
-			if err := c.Do(cmd.Context(), http.MethodGet, idPath("/api/v1/accounts", id, "/statement"), nil, "", nil, &st); err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), st)
+			st, err := get[statementView](cmd.Context(), c, idPath("/api/v1/accounts", id, "/statement"))
+			if err != nil || g.json() {
+				return orPrintJSON(cmd, st, err)
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Account %s, %s (%s)\n\n", a.Number, a.Name, a.Currency)
-			if err := printList(out, g, st.Lines, "DATE,KIND,MEMO,INVOICE,AMOUNT,BALANCE", func(l billing.StatementLine) []any {
+			if err := printTable(out, st.Lines, "DATE,KIND,MEMO,INVOICE,AMOUNT,BALANCE", func(l billing.StatementLine) []any {
 				return []any{l.EffectiveDate, l.Kind, l.Memo, orDash(l.InvoiceNumber), billing.FormatAmount(l.Amount, a.Currency), billing.FormatAmount(l.RunningBalance, a.Currency)}
 			}); err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "\nBalance: %s\n", money(st.Balance, a.Currency))
-			return nil
+			return sayf(cmd, "\nBalance: %s\n", money(st.Balance, a.Currency))
 		}),
 	}
+	f := cmd.Flags()
+	f.StringVar(&file, "file", "", "write the statement as a PDF to this path (- for standard output)")
+	f.StringVar(&from, "from", "", "first day of the statement PDF (default: 90 days before --to)")
+	f.StringVar(&to, "to", "", "last day of the statement PDF (default: today)")
+	return cmd
 }
 
 func newChargeCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "charge", Aliases: []string{"charges"}, Short: "Add one-time charges (installation, equipment, fees) to accounts' next invoices"}
-	cmd.AddCommand(changeCmd(g, change[billing.OneTimeCharge]{args: []string{"account"},
+	return group("charge charges", "Add one-time charges (installation, equipment, fees) to accounts' next invoices", changeCmd(g, change[billing.OneTimeCharge]{args: []string{"account"},
 		use:     "add ACCOUNT --description TEXT --amount AMOUNT [--taxable] [--date YYYY-MM-DD]",
 		short:   "Add a one-time charge, billed on the account's next invoice",
 		example: `  tollgatectl charge add 42 --description "Installation" --amount 99.00 --taxable`,
@@ -176,12 +164,10 @@ func newChargeCmd(g *globals) *cobra.Command {
 			return sayf(cmd, "charge %d: %s %q for account %s, dated %s (taxable: %s); billed on the next invoice\n",
 				ch.ID, money(ch.Amount, a.Currency), ch.Description, a.Number, ch.ChargeDate, yesNo(ch.Taxable))
 		}}))
-	return cmd
 }
 
 func newCreditCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "credit", Aliases: []string{"credits"}, Short: "Credit accounts (goodwill, corrections), posted to the ledger at once"}
-	cmd.AddCommand(changeCmd(g, change[billing.JournalTx]{args: []string{"account"},
+	return group("credit credits", "Credit accounts (goodwill, corrections), posted to the ledger at once", changeCmd(g, change[billing.JournalTx]{args: []string{"account"},
 		use:     "add ACCOUNT --amount AMOUNT --memo TEXT [--date YYYY-MM-DD]",
 		short:   "Credit an account; the credit reduces its balance at once",
 		example: `  tollgatectl credit add 42 --amount 10.00 --memo "outage 2025-03-02, 2 days"`,
@@ -200,7 +186,6 @@ func newCreditCmd(g *globals) *cobra.Command {
 			}
 			return sayf(cmd, "credited %s to account %s on %s (journal transaction %d): %s\n", money(amt, a.Currency), a.Number, tx.EffectiveDate, tx.ID, tx.Memo)
 		}}))
-	return cmd
 }
 
 // editTextFlags are account edit's text flags and their usage.
@@ -289,25 +274,17 @@ func newAccountEditCmd(g *globals) *cobra.Command {
 }
 
 func newAccountHistoryCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "history ACCOUNT",
-		Short:   "Show an account's history, newest first: edits (who, what, before and after) and status changes, promises and exemptions (why)",
-		Example: "  tollgatectl account history A-000042",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			hs, err := c.AccountHistory(cmd.Context(), id)
-			if err != nil {
-				return err
+	return listCmd(g, listing[billing.HistoryEntry]{use: "history ACCOUNT",
+		short:   "Show an account's history, newest first: edits (who, what, before and after) and status changes, promises and exemptions (why)",
+		example: "  tollgatectl account history A-000042", args: []string{"account"}, path: "/api/v1/accounts/%d/history",
+		headers: "AT,KIND,ACTOR,WHAT",
+		row: func(h billing.HistoryEntry) []any {
+			actor := orDash(h.Actor)
+			if s := h.Status; s != nil && s.SweepID != 0 {
+				actor += fmt.Sprintf(" (sweep %d)", s.SweepID)
+			} else if s != nil && s.PaymentID != 0 {
+				actor += fmt.Sprintf(" (payment %d)", s.PaymentID)
 			}
-			return printList(cmd.OutOrStdout(), g, hs, "AT,KIND,ACTOR,WHAT", func(h billing.HistoryEntry) []any {
-				actor := orDash(h.Actor)
-				if s := h.Status; s != nil && s.SweepID != 0 {
-					actor += fmt.Sprintf(" (sweep %d)", s.SweepID)
-				} else if s != nil && s.PaymentID != 0 {
-					actor += fmt.Sprintf(" (payment %d)", s.PaymentID)
-				}
-				return []any{h.At.Local().Format(time.RFC3339), h.Kind, actor, h.Summary}
-			})
-		}),
-	}
+			return []any{localTime(h.At), h.Kind, actor, h.Summary}
+		}})
 }

@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
+	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
 // parseApplyTo reads --apply-to INV:AMOUNT,… (invoice number or id, a
@@ -24,28 +26,15 @@ func parseApplyTo(s string) ([]map[string]string, error) {
 }
 
 func newPaymentReallocateCmd(g *globals) *cobra.Command {
-	var r client.Reallocation
-	var idemKey string
-	cmd := &cobra.Command{
-		Use:     "reallocate ID --from INVOICE --to INVOICE --amount AMOUNT",
-		Short:   "Move part of a payment from one invoice to another open invoice of its account (kept as dated allocation events)",
-		Example: "  tollgatectl payment reallocate 17 --from INV-000012 --to INV-000015 --amount 25.00",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "payment", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			p, err := c.ReallocatePayment(cmd.Context(), orNewKey(idemKey), id, r)
-			if err != nil {
-				return err
-			}
-			return printPayment(cmd.OutOrStdout(), g, p, paymentAccount(cmd.Context(), c, p.AccountID))
-		}),
-	}
-	f := cmd.Flags()
-	f.StringVar(&r.From, "from", "", "invoice (number or id) the payment paid (required)")
-	f.StringVar(&r.To, "to", "", "open invoice (number or id) that receives the amount (required)")
-	f.StringVar(&r.Amount, "amount", "", "amount in the payment's currency, e.g. 25.00 (required)")
-	for _, n := range []string{"from", "to", "amount"} {
-		_ = cmd.MarkFlagRequired(n)
-	}
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+	return changeCmd(g, change[billing.Payment]{args: []string{"payment"},
+		use:     "reallocate ID --from INVOICE --to INVOICE --amount AMOUNT",
+		short:   "Move part of a payment from one invoice to another open invoice of its account (kept as dated allocation events)",
+		example: "  tollgatectl payment reallocate 17 --from INV-000012 --to INV-000015 --amount 25.00",
+		method:  http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/payments", ids[0], "/reallocate") },
+		params: []param{{"from", "from_invoice", "invoice (number or id) the payment paid (required)", textParam},
+			{"to", "to_invoice", "open invoice (number or id) that receives the amount (required)", textParam},
+			{"amount", "amount", "amount in the payment's currency, e.g. 25.00 (required)", textParam}},
+		print: func(cmd *cobra.Command, c *client.Client, _ []int64, p billing.Payment) error {
+			return printPayment(cmd.OutOrStdout(), p, paymentAccount(cmd.Context(), c, p.AccountID))
+		}})
 }

@@ -2,13 +2,15 @@ package main
 
 import (
 	"cmp"
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,36 +19,17 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
-// batchCSVColumns are the columns of a batch import file.
-var batchCSVColumns = billing.BatchCSVColumns
-
 func newBatchCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "batch",
-		Aliases: []string{"batches", "deposit"},
-		Short:   "Enter a bank deposit's checks and cash as a batch, check it, then post it as one unit",
-	}
-	cmd.AddCommand(newBatchOpenCmd(g), newBatchListCmd(g), newBatchShowCmd(g), newBatchAddCmd(g), newBatchFixCmd(g),
+	return group("batch batches deposit", "Enter a bank deposit's checks and cash as a batch, check it, then post it as one unit",
+		newBatchOpenCmd(g), newBatchListCmd(g), newBatchShowCmd(g), newBatchAddCmd(g), newBatchFixCmd(g),
 		newBatchRemoveCmd(g), newBatchValidateCmd(g), newBatchPostCmd(g), newBatchImportCmd(g))
-	return cmd
 }
 
-// newBatch is the body that opens a batch.
+// newBatch is the body that opens a batch; the controller reads the date.
 type newBatch struct {
-	DepositDate    billing.Date `json:"deposit_date"`
-	DepositAccount string       `json:"deposit_account,omitempty"`
-	Memo           string       `json:"memo,omitempty"`
-}
-
-func makeNewBatch(date, depositAccount, memo string, today bool) (newBatch, error) {
-	d, err := parseDateFlag("date", date)
-	if err != nil {
-		return newBatch{}, err
-	}
-	if d.IsZero() && today {
-		d = billing.DateOf(time.Now())
-	}
-	return newBatch{DepositDate: d, DepositAccount: strings.TrimSpace(depositAccount), Memo: strings.TrimSpace(memo)}, nil
+	DepositDate    string `json:"deposit_date"`
+	DepositAccount string `json:"deposit_account,omitempty"`
+	Memo           string `json:"memo,omitempty"`
 }
 
 func newBatchOpenCmd(g *globals) *cobra.Command {
@@ -91,12 +74,8 @@ func newBatchListCmd(g *globals) *cobra.Command {
 				}
 			}
 			return printList(cmd.OutOrStdout(), g, p.Items, "ID,DEPOSIT DATE,DEPOSIT ACCOUNT,STATUS,PAYMENTS,TOTAL,CREATED,POSTED", func(b billing.PaymentBatch) []any {
-				posted := "-"
-				if b.PostedAt != nil {
-					posted = b.PostedAt.Local().Format(time.DateTime)
-				}
 				return []any{b.ID, b.DepositDate, cell(b.DepositAccount), b.Status, commas(int64(b.Count)), batchTotal(b),
-					b.CreatedAt.Local().Format(time.DateTime), posted}
+					b.CreatedAt.Local().Format(time.DateTime), timeOr(b.PostedAt, time.DateTime, "-")}
 			})
 		}),
 	}
@@ -107,139 +86,90 @@ func newBatchListCmd(g *globals) *cobra.Command {
 
 func newBatchShowCmd(g *globals) *cobra.Command {
 	return showCmd(g, "show ID", "Show a deposit batch: its lines, the accounts they resolve to, and totals by method", "  tollgatectl batch show 7",
-		"batch", "/api/v1/payment-batches", func(w io.Writer, g *globals, b billing.PaymentBatch) error { return printBatch(w, g, b, true) })
+		"batch", "/api/v1/payment-batches", func(w io.Writer, b billing.PaymentBatch) error { return printBatch(w, b, true) })
 }
 
 // manualMethodList names the methods staff record by hand.
 const manualMethodList = "check, cash, wire, money_order, other"
 
-// lineFlags are the flags of one batch line, named like the import file's
-// columns; the controller checks what they hold.
-type lineFlags map[string]*string
-
-func newLineFlags(cmd *cobra.Command, fix bool) lineFlags {
-	unchanged, method := "", "check"
+// lineParams are the flags of one batch line, named like the import
+// file's columns; the controller checks what they hold. For batch fix
+// (fix) each is sent only when given, and says it defaults to unchanged.
+func lineParams(fix bool) []param {
+	unchanged, required, kind := "", " (required)", textParam
 	if fix {
-		unchanged, method = " (default: unchanged)", ""
+		unchanged, required, kind = " (default: unchanged)", " (default: unchanged)", givenParam
 	}
-	lf := lineFlags{}
-	for _, f := range [][3]string{{"account", "", "account number (A-000042), external id or id"}, {"method", method, "how it was paid: " + manualMethodList},
-		{"amount", "", "amount in the account's currency, e.g. 50.00"}, {"reference", "", "check number (a check needs it), wire reference or receipt number"},
-		{"payer", "", "who paid, as on the check"}, {"memo", "", "note kept with the payment"}} {
-		lf[f[0]] = cmd.Flags().String(f[0], f[1], f[2]+unchanged)
-	}
-	return lf
+	return []param{{"account", "account", "account number (A-000042), external id or id" + required, kind},
+		{"method", "method", "how it was paid: " + manualMethodList + unchanged, kind},
+		{"amount", "amount", "amount in the account's currency, e.g. 50.00" + required, kind},
+		{"reference", "reference", "check number (a check needs it), wire reference or receipt number" + unchanged, kind},
+		{"payer", "payer", "who paid, as on the check" + unchanged, kind}, {"memo", "memo", "note kept with the payment" + unchanged, kind}}
 }
 
 func newBatchAddCmd(g *globals) *cobra.Command {
-	var idemKey string
-	cmd := &cobra.Command{
-		Use:     "add ID --account REF --amount AMOUNT [--method METHOD] [--reference REF] [--payer NAME] [--memo TEXT]",
-		Short:   "Add a payment to an open deposit batch",
-		Example: `  tollgatectl batch add 7 --account A-000042 --method check --amount 50.00 --reference 1001 --payer "Jane Doe"`,
-		Args:    cobra.ExactArgs(1),
-	}
-	lf := newLineFlags(cmd, false)
-	cmd.RunE = withID(g, "batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
-		line := map[string]string{}
-		for name, v := range lf {
-			line[name] = *v
-		}
-		var b billing.PaymentBatch
-		body := map[string]any{"lines": []any{line}}
-		if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/payment-batches", id, "/lines"), nil, orNewKey(idemKey), body, &b); err != nil {
-			return err
-		}
-		last := 0
-		for _, l := range b.Lines {
-			last = max(last, l.LineNo)
-		}
-		return printLineChange(cmd.Context(), cmd.OutOrStdout(), g, c, "added", b, last)
-	})
-	_ = cmd.MarkFlagRequired("account")
-	_ = cmd.MarkFlagRequired("amount")
-	addKeyFlag(cmd, &idemKey)
+	cmd := changeCmd(g, change[billing.PaymentBatch]{args: []string{"batch"},
+		use:     "add ID --account REF --amount AMOUNT [--method METHOD] [--reference REF] [--payer NAME] [--memo TEXT]",
+		short:   "Add a payment to an open deposit batch",
+		example: `  tollgatectl batch add 7 --account A-000042 --method check --amount 50.00 --reference 1001 --payer "Jane Doe"`,
+		params:  lineParams(false),
+		send: func(ctx context.Context, c *client.Client, ids []int64, key string, line map[string]any) (b billing.PaymentBatch, err error) {
+			err = c.Do(ctx, http.MethodPost, idPath("/api/v1/payment-batches", ids[0], "/lines"), nil, key, map[string]any{"lines": []any{line}}, &b)
+			return b, err
+		},
+		print: func(cmd *cobra.Command, c *client.Client, _ []int64, b billing.PaymentBatch) error {
+			last := 0
+			for _, l := range b.Lines {
+				last = max(last, l.LineNo)
+			}
+			return printLineChange(cmd.Context(), cmd.OutOrStdout(), c, "added", b, last)
+		}})
+	setDefaults(cmd, "method", "check")
 	return cmd
 }
 
 func newBatchFixCmd(g *globals) *cobra.Command {
-	var idemKey string
-	cmd := &cobra.Command{
-		Use:     "fix ID LINE [--account REF] [--method METHOD] [--amount AMOUNT] [--reference REF] [--payer NAME] [--memo TEXT]",
-		Short:   "Correct one line of an open deposit batch (only the flags given change)",
-		Example: `  tollgatectl batch fix 7 5 --amount 45.00 --reference 1017`,
-		Args:    cobra.ExactArgs(2),
-	}
-	lf := newLineFlags(cmd, true)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		id, err := parseIDOf("batch", args[0])
-		if err != nil {
-			return err
-		}
-		lineNo, err := parseLineNo(args[1])
-		if err != nil {
-			return err
-		}
-		if !slices.ContainsFunc(batchCSVColumns, cmd.Flags().Changed) {
-			return fmt.Errorf("nothing to change: give --account, --method, --amount, --reference, --payer or --memo")
-		}
-		c, err := g.client()
-		if err != nil {
-			return err
-		}
-		ctx := cmd.Context()
-		b, err := get[billing.PaymentBatch](ctx, c, idPath("/api/v1/payment-batches", id))
-		if err != nil {
-			return err
-		}
-		i := slices.IndexFunc(b.Lines, func(l billing.BatchLine) bool { return l.LineNo == lineNo })
-		if i < 0 {
-			return fmt.Errorf("batch %d has no line %d (see tollgatectl batch show %d)", id, lineNo, id)
-		}
-		// The line as it is, with the flags given; without --amount the
-		// controller keeps the line's amount.
-		old := b.Lines[i]
-		next := map[string]string{"account": old.Account, "method": string(old.Method), "reference": old.Reference, "payer": old.Payer, "memo": old.Memo}
-		for name, v := range lf {
-			if cmd.Flags().Changed(name) {
-				next[name] = *v
+	return changeCmd(g, change[billing.PaymentBatch]{args: []string{"batch", "line"},
+		use:     "fix ID LINE [--account REF] [--method METHOD] [--amount AMOUNT] [--reference REF] [--payer NAME] [--memo TEXT]",
+		short:   "Correct one line of an open deposit batch (only the flags given change)",
+		example: `  tollgatectl batch fix 7 5 --amount 45.00 --reference 1017`,
+		params:  lineParams(true),
+		send: func(ctx context.Context, c *client.Client, ids []int64, key string, given map[string]any) (out billing.PaymentBatch, err error) {
+			id, lineNo := ids[0], int(ids[1])
+			if len(given) == 0 {
+				return out, fmt.Errorf("nothing to change: give --account, --method, --amount, --reference, --payer or --memo")
 			}
-		}
-		var out billing.PaymentBatch
-		if err := c.Do(ctx, http.MethodPut, linePath(id, lineNo), nil, orNewKey(idemKey), next, &out); err != nil {
-			return err
-		}
-		return printLineChange(ctx, cmd.OutOrStdout(), g, c, "fixed", out, lineNo)
-	}
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+			b, err := get[billing.PaymentBatch](ctx, c, idPath("/api/v1/payment-batches", id))
+			if err != nil {
+				return out, err
+			}
+			i := slices.IndexFunc(b.Lines, func(l billing.BatchLine) bool { return l.LineNo == lineNo })
+			if i < 0 {
+				return out, fmt.Errorf("batch %d has no line %d (see tollgatectl batch show %d)", id, lineNo, id)
+			}
+			// The line as it is, with the flags given; without --amount the
+			// controller keeps the line's amount.
+			old := b.Lines[i]
+			next := map[string]any{"account": old.Account, "method": old.Method, "reference": old.Reference, "payer": old.Payer, "memo": old.Memo}
+			maps.Copy(next, given)
+			err = c.Do(ctx, http.MethodPut, idPath("/api/v1/payment-batches", id, "/lines/", strconv.Itoa(lineNo)), nil, key, next, &out)
+			return out, err
+		},
+		print: func(cmd *cobra.Command, c *client.Client, ids []int64, b billing.PaymentBatch) error {
+			return printLineChange(cmd.Context(), cmd.OutOrStdout(), c, "fixed", b, int(ids[1]))
+		}})
 }
 
 func newBatchRemoveCmd(g *globals) *cobra.Command {
-	var idemKey string
-	cmd := &cobra.Command{
-		Use:     "remove ID LINE",
-		Short:   "Remove one line of an open deposit batch (the other lines keep their numbers)",
-		Example: "  tollgatectl batch remove 7 3",
-		Args:    cobra.ExactArgs(2),
-		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
-			id, err := parseIDOf("batch", args[0])
-			if err != nil {
-				return err
-			}
-			lineNo, err := parseLineNo(args[1])
-			if err != nil {
-				return err
-			}
-			var b billing.PaymentBatch
-			if err := c.Do(cmd.Context(), http.MethodDelete, linePath(id, lineNo), nil, orNewKey(idemKey), nil, &b); err != nil {
-				return err
-			}
-			return g.say(cmd.OutOrStdout(), b, "removed line %d of batch %d; it has %s payment(s) left\n", lineNo, id, commas(int64(b.Count)))
-		}),
-	}
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+	return changeCmd(g, change[billing.PaymentBatch]{use: "remove ID LINE", args: []string{"batch", "line"},
+		short:   "Remove one line of an open deposit batch (the other lines keep their numbers)",
+		example: "  tollgatectl batch remove 7 3",
+		method:  http.MethodDelete, path: func(ids []int64) string {
+			return idPath("/api/v1/payment-batches", ids[0], "/lines/", strconv.FormatInt(ids[1], 10))
+		},
+		print: func(cmd *cobra.Command, _ *client.Client, ids []int64, b billing.PaymentBatch) error {
+			return sayf(cmd, "removed line %d of batch %d; it has %s payment(s) left\n", ids[1], ids[0], commas(int64(b.Count)))
+		}})
 }
 
 func newBatchValidateCmd(g *globals) *cobra.Command {
@@ -253,14 +183,11 @@ func newBatchValidateCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := printValidation(cmd.OutOrStdout(), g, v); err != nil {
+			if err := printValidation(cmd.OutOrStdout(), g, v); err != nil || len(v.Errors) == 0 {
 				return err
 			}
-			if len(v.Errors) > 0 {
-				return fmt.Errorf("batch %d has %d error(s); fix them with tollgatectl batch fix %d LINE ... (or batch remove %d LINE), then post it",
-					id, len(v.Errors), id, id)
-			}
-			return nil
+			return fmt.Errorf("batch %d has %d error(s); fix them with tollgatectl batch fix %d LINE ... (or batch remove %d LINE), then post it",
+				id, len(v.Errors), id, id)
 		}),
 	}
 }
@@ -278,23 +205,23 @@ func newBatchPostCmd(g *globals) *cobra.Command {
 			// afresh rather than decoded, as the API replays at most 1 MiB of
 			// a first answer to a retry.
 			if err := c.Do(ctx, http.MethodPost, idPath("/api/v1/payment-batches", id, "/post"), nil, orNewKey(idemKey), nil, nil); err != nil {
-				if !isUnprocessable(err) {
+				var p *client.Problem
+				if !errors.As(err, &p) || p.Status != http.StatusUnprocessableEntity {
 					return err
 				}
 				v, verr := get[billing.BatchValidation](ctx, c, idPath("/api/v1/payment-batches", id, "/validation"))
 				if verr != nil || len(v.Errors) == 0 {
 					return err // not a bad line: an empty batch, say
 				}
-				return cmp.Or(printValidation(out, g, v), badLinesError(v))
+				return cmp.Or(printValidation(cmd.OutOrStdout(), g, v), fmt.Errorf("batch %d has %d bad line(s); nothing was posted: "+
+					"fix them with tollgatectl batch fix %d LINE ... (or batch remove %d LINE), then post it", id, len(v.Errors), id, id))
 			}
 			b, err := get[billing.PaymentBatch](ctx, c, idPath("/api/v1/payment-batches", id))
-			if err != nil {
-				return err
+			if err != nil || g.json() {
+				return orPrintJSON(cmd, b, err)
 			}
-			if !g.json() {
-				fmt.Fprintf(out, "posted batch %d: %s payment(s) received on %s\n\n", b.ID, commas(int64(b.Count)), b.DepositDate)
-			}
-			return printBatch(out, g, b, false)
+			fmt.Fprintf(out, "posted batch %d: %s payment(s) received on %s\n\n", b.ID, commas(int64(b.Count)), b.DepositDate)
+			return printBatch(out, b, false)
 		}),
 	}
 	addKeyFlag(cmd, &idemKey)

@@ -43,10 +43,7 @@ func lineAccount(l billing.BatchLine) string {
 
 // printBatch prints a batch (as JSON with -o json): its header, its lines
 // if withLines, and its totals by method.
-func printBatch(w io.Writer, g *globals, b billing.PaymentBatch, withLines bool) error {
-	if g.json() {
-		return printJSON(w, b)
-	}
+func printBatch(w io.Writer, b billing.PaymentBatch, withLines bool) error {
 	status := string(b.Status)
 	if b.PostedAt != nil {
 		status += fmt.Sprintf(" on %s by %s", b.PostedAt.Local().Format(time.DateTime), orDash(b.PostedBy))
@@ -61,39 +58,24 @@ func printBatch(w io.Writer, g *globals, b billing.PaymentBatch, withLines bool)
 	}
 	if withLines {
 		fmt.Fprintln(w)
-		if err := printList(w, g, b.Lines, "LINE,ACCOUNT,RESOLVED TO,METHOD,REFERENCE,PAYER,AMOUNT", func(l billing.BatchLine) []any {
+		if err := printTable(w, b.Lines, "LINE,ACCOUNT,RESOLVED TO,METHOD,REFERENCE,PAYER,AMOUNT", func(l billing.BatchLine) []any {
 			return []any{l.LineNo, cell(l.Account), lineAccount(l), l.Method, cell(l.Reference), cell(l.Payer), amountIn(l.Amount, l.Currency)}
 		}); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintln(w)
-	return printList(w, g, b.Totals, "METHOD,COUNT,TOTAL", func(t billing.BatchTotal) []any {
+	return printTable(w, b.Totals, "METHOD,COUNT,TOTAL", func(t billing.BatchTotal) []any {
 		return []any{t.Method, commas(int64(t.Count)), amountIn(t.Total, t.Currency)}
 	})
 }
 
-// sortProblems orders problems by line, errors before warnings.
-func sortProblems(ps []billing.BatchProblem) {
-	slices.SortStableFunc(ps, func(a, b billing.BatchProblem) int {
-		if a.LineNo != b.LineNo {
-			return a.LineNo - b.LineNo
-		}
-		if a.Warning != b.Warning {
-			if a.Warning {
-				return 1
-			}
-			return -1
-		}
-		return 0
-	})
-}
-
-func kind(warning bool) string {
-	if warning {
-		return "warning"
-	}
-	return "error"
+// problemsByLine are a validation's errors and warnings by line, errors
+// first on a line.
+func problemsByLine(v billing.BatchValidation) []billing.BatchProblem {
+	ps := append(slices.Clone(v.Errors), v.Warnings...)
+	slices.SortStableFunc(ps, func(a, b billing.BatchProblem) int { return a.LineNo - b.LineNo })
+	return ps
 }
 
 // printValidation prints every error and warning of a batch with its line
@@ -102,11 +84,9 @@ func printValidation(w io.Writer, g *globals, v billing.BatchValidation) error {
 	if g.json() {
 		return printJSON(w, v)
 	}
-	ps := append(slices.Clone(v.Errors), v.Warnings...)
-	sortProblems(ps)
-	if len(ps) > 0 {
-		if err := printList(w, g, ps, "LINE,FIELD,KIND,PROBLEM", func(p billing.BatchProblem) []any {
-			return []any{p.LineNo, orDash(p.Field), kind(p.Warning), cell(p.Message)}
+	if ps := problemsByLine(v); len(ps) > 0 {
+		if err := printTable(w, ps, "LINE,FIELD,KIND,PROBLEM", func(p billing.BatchProblem) []any {
+			return []any{p.LineNo, orDash(p.Field), map[bool]string{false: "error", true: "warning"}[p.Warning], cell(p.Message)}
 		}); err != nil {
 			return err
 		}
@@ -122,11 +102,6 @@ func printValidation(w io.Writer, g *globals, v billing.BatchValidation) error {
 	return nil
 }
 
-func badLinesError(v billing.BatchValidation) error {
-	return fmt.Errorf("batch %d has %d bad line(s); nothing was posted: fix them with tollgatectl batch fix %d LINE ... (or batch remove %d LINE), then post it",
-		v.BatchID, len(v.Errors), v.BatchID, v.BatchID)
-}
-
 func optionalText(sep, s string) string {
 	if s == "" {
 		return ""
@@ -136,10 +111,7 @@ func optionalText(sep, s string) string {
 
 // printLineChange prints a line after it was added or fixed, and what
 // validation says about it.
-func printLineChange(ctx context.Context, w io.Writer, g *globals, c *client.Client, verb string, b billing.PaymentBatch, lineNo int) error {
-	if g.json() {
-		return printJSON(w, b)
-	}
+func printLineChange(ctx context.Context, w io.Writer, c *client.Client, verb string, b billing.PaymentBatch, lineNo int) error {
 	i := slices.IndexFunc(b.Lines, func(l billing.BatchLine) bool { return l.LineNo == lineNo })
 	if i < 0 {
 		return fmt.Errorf("batch %d has no line %d", b.ID, lineNo)
@@ -149,27 +121,10 @@ func printLineChange(ctx context.Context, w io.Writer, g *globals, c *client.Cli
 		optionalText(" ", cell(l.Reference)), amountIn(l.Amount, l.Currency))
 	fmt.Fprintf(w, "batch %d has %s payment(s); see them with: tollgatectl batch show %d\n", b.ID, commas(int64(b.Count)), b.ID)
 	v, err := get[billing.BatchValidation](ctx, c, idPath("/api/v1/payment-batches", b.ID, "/validation"))
-	if err != nil {
-		return err
-	}
-	ps := append(slices.Clone(v.Errors), v.Warnings...)
-	sortProblems(ps)
-	for _, p := range ps {
+	for _, p := range problemsByLine(v) { // none when err
 		if p.LineNo == lineNo {
 			fmt.Fprintln(w, p.String())
 		}
 	}
-	return nil
-}
-
-func linePath(batchID int64, lineNo int) string {
-	return idPath("/api/v1/payment-batches", batchID, "/lines/", strconv.Itoa(lineNo))
-}
-
-func parseLineNo(s string) (int, error) {
-	n, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("line %q is not a positive number", s)
-	}
-	return n, nil
+	return err
 }

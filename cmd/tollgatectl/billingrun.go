@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -27,13 +28,8 @@ type previewView struct {
 }
 
 func newBillingRunCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "billing-run",
-		Aliases: []string{"billing-runs", "run", "runs"},
-		Short:   "Preview, start and follow billing runs",
-	}
-	cmd.AddCommand(newRunPreviewCmd(g), newRunStartCmd(g), newRunListCmd(g), newRunStatusCmd(g))
-	return cmd
+	return group("billing-run billing-runs run runs", "Preview, start and follow billing runs",
+		newRunPreviewCmd(g), newRunStartCmd(g), newRunListCmd(g), newRunStatusCmd(g))
 }
 
 // runParams are the flags that choose what a billing run bills.
@@ -43,61 +39,30 @@ var runParams = []param{
 }
 
 func newRunPreviewCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "preview [--date YYYY-MM-DD] [--type ID]",
-		Short:   "Dry run: what a billing run would invoice, and why (writes nothing)",
-		Example: `  tollgatectl billing-run preview --type 1`,
-		Args:    cobra.NoArgs,
-	}
-	query := addParams(cmd, runParams)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		c, err := g.client()
-		if err != nil {
-			return err
-		}
-		q, err := query(cmd.Context(), c)
-		if err != nil {
-			return err
-		}
-		var p previewView
-		if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/billing-runs/preview", asQuery(q), "", nil, &p); err != nil || g.json() {
-			return orPrintJSON(cmd, p, err)
-		}
-		return printPreview(cmd.OutOrStdout(), p)
-	}
-	return cmd
+	return changeCmd(g, change[previewView]{use: "preview [--date YYYY-MM-DD] [--type ID]",
+		short:   "Dry run: what a billing run would invoice, and why (writes nothing)",
+		example: `  tollgatectl billing-run preview --type 1`,
+		method:  http.MethodGet, path: func([]int64) string { return "/api/v1/billing-runs/preview" }, params: runParams,
+		show: printPreview})
 }
 
 func printPreview(w io.Writer, p previewView) error {
 	fmt.Fprintf(w, "Billing run preview for %s\n\n", p.Date)
-	t := newTable(w, "ACCOUNT", "NAME", "PERIOD", "ISSUE", "DUE", "LINES", "TOTAL", "WHY")
 	totals := map[billing.Currency]int64{}
 	failed := 0
-	for _, it := range p.Items {
+	if err := printTable(w, p.Items, "ACCOUNT,NAME,PERIOD,ISSUE,DUE,LINES,TOTAL,WHY", func(it billing.PreviewItem) []any {
 		if it.Error != "" {
 			failed++
-			t.row(it.AccountNumber, cell(it.AccountName), "-", "-", "-", "-", "-", "CANNOT BE BILLED: "+cell(it.Error))
-			continue
+			return []any{it.AccountNumber, cell(it.AccountName), "-", "-", "-", "-", "-", "CANNOT BE BILLED: " + cell(it.Error)}
 		}
-		why := strings.Join(it.Why, "; ")
-		t.row(it.AccountNumber, it.AccountName, it.Period, it.IssueDate, it.DueDate, it.Lines, money(it.Total, it.Currency), why)
 		totals[it.Currency] += it.Total
-	}
-	if err := t.flush(); err != nil {
+		return []any{it.AccountNumber, it.AccountName, it.Period, it.IssueDate, it.DueDate, it.Lines, money(it.Total, it.Currency), strings.Join(it.Why, "; ")}
+	}); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\n%s invoice(s)", commas(int64(len(p.Items)-failed)))
-	curs := make([]billing.Currency, 0, len(totals))
-	for c := range totals {
-		curs = append(curs, c)
-	}
-	slices.Sort(curs)
-	for i, c := range curs {
-		sep := ", total "
-		if i > 0 {
-			sep = " + "
-		}
-		fmt.Fprintf(w, "%s%s", sep, money(totals[c], c))
+	for i, c := range slices.Sorted(maps.Keys(totals)) {
+		fmt.Fprintf(w, "%s%s", map[bool]string{true: ", total ", false: " + "}[i == 0], money(totals[c], c))
 	}
 	fmt.Fprintln(w)
 	return nil
@@ -121,22 +86,13 @@ func newRunStartCmd(g *globals) *cobra.Command {
 			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/billing-runs", nil, orNewKey(idemKey), body, &p); err != nil {
 				return err
 			}
-			runs := p.Items
-			for _, r := range runs {
+			for _, r := range p.Items {
 				if r.AlreadyExisted {
 					fmt.Fprintf(cmd.ErrOrStderr(), "account type %d already has billing run %d for %s (%s, started %s by %s): no new run was started\n",
 						r.AccountTypeID, r.ID, r.Date, r.Status, r.CreatedAt.Local().Format(time.RFC3339), orDash(r.RequestedBy))
 				}
 			}
-			if wait {
-				if runs, err = waitRuns(cmd.Context(), c, runs, newProgress(cmd.ErrOrStderr(), "accounts")); err != nil {
-					return err
-				}
-			}
-			if err := printRuns(cmd.OutOrStdout(), g, runs); err != nil {
-				return err
-			}
-			return runsFailed(runs)
+			return followRuns(cmd, g, c, p.Items, wait, true)
 		}),
 	}
 	req = addParams(cmd, runParams)
@@ -148,7 +104,7 @@ func newRunStartCmd(g *globals) *cobra.Command {
 func newRunListCmd(g *globals) *cobra.Command {
 	return listCmd(g, listing[billing.BillingRun]{use: "list [--limit N]", short: "List billing runs, newest first",
 		example: "  tollgatectl billing-run list --limit 10", path: "/api/v1/billing-runs", limit: 50,
-		print: func(w io.Writer, runs []billing.BillingRun) error { return printRuns(w, &globals{}, runs) }})
+		print: func(w io.Writer, runs []billing.BillingRun) error { return printRuns(w, runs) }})
 }
 
 func newRunStatusCmd(g *globals) *cobra.Command {
@@ -163,26 +119,35 @@ func newRunStatusCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			runs := []billing.BillingRun{r}
-			if wait {
-				if runs, err = waitRuns(cmd.Context(), c, runs, newProgress(cmd.ErrOrStderr(), "accounts")); err != nil {
-					return err
-				}
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), runs[0])
-			}
-			if err := printRuns(cmd.OutOrStdout(), g, runs); err != nil {
-				return err
-			}
-			if wait {
-				return runsFailed(runs)
-			}
-			return nil
+			return followRuns(cmd, g, c, []billing.BillingRun{r}, wait, false)
 		}),
 	}
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the run has completed or failed, showing progress on stderr")
 	return cmd
+}
+
+// followRuns follows runs to their end if wait (a progress bar on
+// stderr), prints them (-o json: the list, or the run when one was asked
+// for), and fails if one failed (unless only asked for, without wait).
+func followRuns(cmd *cobra.Command, g *globals, c *client.Client, runs []billing.BillingRun, wait, started bool) error {
+	var err error
+	if wait {
+		if runs, err = waitRuns(cmd.Context(), c, runs, newProgress(cmd.ErrOrStderr(), "accounts")); err != nil {
+			return err
+		}
+	}
+	switch {
+	case g.json() && started:
+		err = printJSON(cmd.OutOrStdout(), runs)
+	case g.json():
+		err = printJSON(cmd.OutOrStdout(), runs[0])
+	default:
+		err = printRuns(cmd.OutOrStdout(), runs)
+	}
+	if err != nil || !(wait || started) {
+		return err
+	}
+	return runsFailed(runs)
 }
 
 // waitRuns polls every running run until all have completed or failed,
@@ -231,17 +196,10 @@ func runsFailed(runs []billing.BillingRun) error {
 	return nil
 }
 
-func printRuns(w io.Writer, g *globals, runs []billing.BillingRun) error {
-	if g.json() {
-		return printJSON(w, runs)
-	}
-	if err := printList(w, g, runs, "ID,TYPE,DATE,TRIGGER,STATUS,ACCOUNTS,INVOICES,FAILED,STARTED,FINISHED", func(r billing.BillingRun) []any {
-		finished := "-"
-		if r.FinishedAt != nil {
-			finished = r.FinishedAt.Local().Format(time.DateTime)
-		}
+func printRuns(w io.Writer, runs []billing.BillingRun) error {
+	if err := printTable(w, runs, "ID,TYPE,DATE,TRIGGER,STATUS,ACCOUNTS,INVOICES,FAILED,STARTED,FINISHED", func(r billing.BillingRun) []any {
 		return []any{r.ID, r.AccountTypeID, r.Date, r.Trigger, r.Status, commas(int64(r.DoneAccounts)) + "/" + commas(int64(r.TotalAccounts)),
-			commas(int64(r.InvoicesCreated)), commas(int64(r.FailedAccounts)), r.CreatedAt.Local().Format(time.DateTime), finished}
+			commas(int64(r.InvoicesCreated)), commas(int64(r.FailedAccounts)), r.CreatedAt.Local().Format(time.DateTime), timeOr(r.FinishedAt, time.DateTime, "-")}
 	}); err != nil {
 		return err
 	}
@@ -259,60 +217,27 @@ type clockView struct {
 }
 
 func newDevCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "dev",
-		Short: "Dev/demo mode: read and advance the controller's simulated clock",
-	}
-	var idemKey string
-	advance := &cobra.Command{
-		Use:     "advance DURATION",
-		Short:   "Move the controller's clock forward (\"30d\", \"36h\") and run what falls due, in order",
-		Example: `  tollgatectl dev advance 30d`,
-		Args:    cobra.ExactArgs(1),
-		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
-			d := strings.TrimSpace(args[0])
-			if d == "" {
-				return fmt.Errorf("DURATION is required: days (\"30d\") or a Go duration (\"36h\")")
-			}
-			var v clockView
-			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/dev/clock/advance", nil, orNewKey(idemKey), map[string]string{"duration": d}, &v); err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), v)
-			}
+	advance := changeCmd(g, change[clockView]{textArg: "duration", use: "advance DURATION",
+		short:   "Move the controller's clock forward (\"30d\", \"36h\") and run what falls due, in order",
+		example: `  tollgatectl dev advance 30d`,
+		method:  http.MethodPost, path: func([]int64) string { return "/api/v1/dev/clock/advance" },
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, v clockView) error {
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "controller time is now %s\n", v.Now.Format(time.RFC3339))
 			if len(v.Runs) == 0 {
-				fmt.Fprintln(out, "no billing runs fell due")
-				return nil
+				return sayf(cmd, "no billing runs fell due\n")
 			}
 			invoices := 0
 			for _, r := range v.Runs {
 				invoices += r.InvoicesCreated
 			}
 			fmt.Fprintf(out, "\n%d billing run(s) opened, %s invoice(s) created:\n", len(v.Runs), commas(int64(invoices)))
-			return printRuns(out, g, v.Runs)
-		}),
-	}
-	addKeyFlag(advance, &idemKey)
-	clk := &cobra.Command{
-		Use:     "clock",
-		Short:   "Print the controller's current time",
-		Example: "  tollgatectl dev clock",
-		Args:    cobra.NoArgs,
-		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
-			var v clockView
-			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/dev/clock", nil, "", nil, &v); err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), map[string]time.Time{"now": v.Now})
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), v.Now.Format(time.RFC3339))
-			return nil
-		}),
-	}
-	cmd.AddCommand(advance, clk)
-	return cmd
+			return printRuns(out, v.Runs)
+		}})
+	clk := changeCmd(g, change[clockView]{use: "clock", short: "Print the controller's current time", example: "  tollgatectl dev clock",
+		method: http.MethodGet, path: func([]int64) string { return "/api/v1/dev/clock" },
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, v clockView) error {
+			return sayf(cmd, "%s\n", v.Now.Format(time.RFC3339))
+		}})
+	return group("dev", "Dev/demo mode: read and advance the controller's simulated clock", advance, clk)
 }

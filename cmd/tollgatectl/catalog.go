@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,13 +16,8 @@ import (
 )
 
 func newAccountTypeCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "account-type",
-		Aliases: []string{"account-types", "at"},
-		Short:   "Create, list, show and update account types (billing profiles and their settings)",
-	}
-	cmd.AddCommand(newAccountTypeWriteCmd(g, false), newAccountTypeListCmd(g), newAccountTypeShowCmd(g), newAccountTypeWriteCmd(g, true))
-	return cmd
+	return group("account-type account-types at", "Create, list, show and update account types (billing profiles and their settings)",
+		newAccountTypeWriteCmd(g, false), newAccountTypeListCmd(g), newAccountTypeShowCmd(g), newAccountTypeWriteCmd(g, true))
 }
 
 const accountTypeExample = `# residential.yaml
@@ -44,49 +40,31 @@ default_delivery: email`
 
 // newAccountTypeWriteCmd is "create --file" or, with update, "update ID --file".
 func newAccountTypeWriteCmd(g *globals, update bool) *cobra.Command {
-	var file, idemKey string
-	cmd := &cobra.Command{
-		Use:   "create --file TYPE.yaml",
-		Short: "Create an account type from a YAML or JSON file of its settings",
-		Example: "  tollgatectl account-type create --file residential.yaml\n\n" +
-			"  " + strings.ReplaceAll(accountTypeExample, "\n", "\n  "),
-		Args: cobra.NoArgs,
-	}
-	if update {
-		cmd.Use, cmd.Short = "update ID --file TYPE.yaml", "Replace an account type's settings from a YAML or JSON file (every setting: unset ones take their defaults)"
-		cmd.Example = "  tollgatectl account-type update 1 --file type.json"
-		cmd.Args = cobra.ExactArgs(1)
-	}
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		var id int64
-		if update {
-			var err error
-			if id, err = parseIDOf("account type", args[0]); err != nil {
-				return err
+	var file string
+	ch := change[billing.AccountType]{use: "create --file TYPE.yaml",
+		short:   "Create an account type from a YAML or JSON file of its settings",
+		example: "  tollgatectl account-type create --file residential.yaml\n\n" + "  " + strings.ReplaceAll(accountTypeExample, "\n", "\n  "),
+		send: func(ctx context.Context, c *client.Client, ids []int64, key string, _ map[string]any) (t billing.AccountType, err error) {
+			data, contentType, err := readDocument(file)
+			if err != nil {
+				return t, err
 			}
-		}
-		data, contentType, err := readDocument(file)
-		if err != nil {
-			return err
-		}
-		c, err := g.client()
-		if err != nil {
-			return err
-		}
-		var out billing.AccountType
-		if update {
-			err = c.DoRaw(cmd.Context(), http.MethodPut, idPath("/api/v1/account-types", id), nil, orNewKey(idemKey), contentType, data, &out)
-		} else {
-			err = c.DoRaw(cmd.Context(), http.MethodPost, "/api/v1/account-types", nil, orNewKey(idemKey), contentType, data, &out)
-		}
-		if err != nil {
-			return err
-		}
-		return printAccountType(cmd.OutOrStdout(), g, out)
+			method, path := http.MethodPost, "/api/v1/account-types"
+			if update {
+				method, path = http.MethodPut, idPath(path, ids[0])
+			}
+			err = c.DoRaw(ctx, method, path, nil, key, contentType, data, &t)
+			return t, err
+		},
+		show: printAccountType}
+	if update {
+		ch.use, ch.args = "update ID --file TYPE.yaml", []string{"account type"}
+		ch.short = "Replace an account type's settings from a YAML or JSON file (every setting: unset ones take their defaults)"
+		ch.example = "  tollgatectl account-type update 1 --file type.json"
 	}
+	cmd := changeCmd(g, ch)
 	cmd.Flags().StringVarP(&file, "file", "f", "", "YAML or JSON file with the account type's settings (- for stdin)")
 	_ = cmd.MarkFlagRequired("file")
-	addKeyFlag(cmd, &idemKey)
 	return cmd
 }
 
@@ -114,10 +92,7 @@ func billingMode(t billing.AccountType) string {
 	return string(t.BillingMode)
 }
 
-func printAccountType(w io.Writer, g *globals, t billing.AccountType) error {
-	if g.json() {
-		return printJSON(w, t)
-	}
+func printAccountType(w io.Writer, t billing.AccountType) error {
 	days := make([]string, len(t.DelinquencyWeekdays))
 	for i, d := range t.DelinquencyWeekdays {
 		days[i] = d.String()[:3]
@@ -156,13 +131,8 @@ func ints(v []int) string {
 }
 
 func newPlanCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "plan",
-		Aliases: []string{"plans"},
-		Short:   "Create, list and show service plans (recurring prices)",
-	}
-	cmd.AddCommand(newPlanCreateCmd(g), newPlanListCmd(g), newPlanShowCmd(g))
-	return cmd
+	return group("plan plans", "Create, list and show service plans (recurring prices)",
+		append(newPlanPriceCmds(g), newPlanCreateCmd(g), newPlanListCmd(g), newPlanShowCmd(g))...)
 }
 
 func newPlanCreateCmd(g *globals) *cobra.Command {
@@ -175,9 +145,7 @@ func newPlanCreateCmd(g *globals) *cobra.Command {
 			{"currency", "currency", "ISO 4217 currency code, e.g. USD (required)", textParam},
 			{"interval", "interval", "billing interval: monthly (the default), quarterly, annual", textParam},
 			{"taxable", "taxable", "tax the plan's charges at the account's jurisdiction's rates", switchParam}},
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, p billing.Plan) error {
-			return printPlan(cmd.OutOrStdout(), g, p)
-		}})
+		show: printPlan})
 }
 
 // planColumns are a plan table's.
@@ -187,11 +155,8 @@ func planRow(p billing.Plan) []any {
 	return []any{p.ID, p.Name, money(p.Price, p.Currency), p.Interval, yesNo(p.Taxable)}
 }
 
-func printPlan(w io.Writer, g *globals, p billing.Plan) error {
-	if g.json() {
-		return printJSON(w, p)
-	}
-	return printList(w, g, []billing.Plan{p}, planColumns, planRow)
+func printPlan(w io.Writer, p billing.Plan) error {
+	return printTable(w, []billing.Plan{p}, planColumns, planRow)
 }
 
 func newPlanListCmd(g *globals) *cobra.Command {
@@ -204,11 +169,6 @@ func newPlanShowCmd(g *globals) *cobra.Command {
 }
 
 func newTaxRateCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "tax-rate",
-		Aliases: []string{"tax-rates"},
-		Short:   "Set and list the tax rates of tax jurisdictions",
-	}
 	set := changeCmd(g, change[billing.TaxRate]{use: "set --jurisdiction CODE --name NAME --rate FRACTION",
 		short:   "Create or replace one tax of a jurisdiction (the rate is a fraction: 0.0825 is 8.25%)",
 		example: `  tollgatectl tax-rate set --jurisdiction US-TX-AUSTIN --name "Texas sales tax" --rate 0.0625`,
@@ -221,8 +181,7 @@ func newTaxRateCmd(g *globals) *cobra.Command {
 		}})
 	list := listCmd(g, listing[billing.TaxRate]{use: "list", short: "List tax rates by jurisdiction", example: "  tollgatectl tax-rate list",
 		path: "/api/v1/tax-rates", headers: taxRateColumns, row: taxRateRow})
-	cmd.AddCommand(set, list)
-	return cmd
+	return group("tax-rate tax-rates", "Set and list the tax rates of tax jurisdictions", set, list)
 }
 
 const taxRateColumns = "JURISDICTION,NAME,RATE,PERCENT"

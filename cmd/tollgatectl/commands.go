@@ -30,14 +30,16 @@ type param struct {
 type paramKind int
 
 const (
-	textParam    paramKind = iota // a string, sent trimmed if not empty
-	wordParam                     // a string sent trimmed and in lower case ("CHECK" is check)
-	dateParam                     // YYYY-MM-DD, sent if given
-	idParam                       // a number, sent if not 0
-	switchParam                   // a boolean flag, sent as true when given
-	accountParam                  // an account number, external id or id (accountFlag), sent as its id
-	applyToParam                  // INVOICE:AMOUNT,… sent as a list of {invoice, amount}
-	listParam                     // a repeatable string flag, sent as a list if given
+	textParam     paramKind = iota // a string, sent trimmed if not empty
+	wordParam                      // a string sent trimmed and in lower case ("CHECK" is check)
+	dateParam                      // YYYY-MM-DD, sent if given; the controller reads it
+	idParam                        // a number, sent if not 0
+	switchParam                    // a boolean flag, sent as true when given
+	accountParam                   // an account number, external id or id (accountFlag), sent as its id
+	applyToParam                   // INVOICE:AMOUNT,… sent as a list of {invoice, amount}
+	listParam                      // a repeatable string flag, sent as a list if given
+	givenParam                     // a string sent as typed when the flag is given, even empty
+	accountsParam                  // a repeatable accountParam, sent as a list of ids if given
 )
 
 // addParams adds the flags of ps to cmd; the function it returns reads the
@@ -52,11 +54,11 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 			vals[i] = f.Int64(p.flag, 0, p.usage)
 		case switchParam:
 			vals[i] = f.Bool(p.flag, false, p.usage)
-		case listParam:
+		case listParam, accountsParam:
 			vals[i] = f.StringSlice(p.flag, nil, p.usage)
 		case accountParam:
 			a := &accountFlag{}
-			addAccountFlag(cmd, a, p.usage)
+			f.Var(a, p.flag, p.usage+" (account number A-000042, external id or id)")
 			vals[i] = a
 		default:
 			vals[i] = f.String(p.flag, "", p.usage)
@@ -78,9 +80,20 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 					setKey(m, p.key, true)
 				}
 			case *[]string:
-				if len(*x) > 0 {
-					setKey(m, p.key, *x)
+				if len(*x) == 0 || p.kind == listParam {
+					if len(*x) > 0 {
+						setKey(m, p.key, *x)
+					}
+					continue
 				}
+				ids := make([]int64, len(*x))
+				for j, ref := range *x {
+					var err error
+					if ids[j], err = (&accountFlag{ref}).id(ctx, c); err != nil {
+						return nil, err
+					}
+				}
+				setKey(m, p.key, ids)
 			case *accountFlag:
 				id, err := x.id(ctx, c)
 				if err != nil {
@@ -91,13 +104,12 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 				}
 			case *string:
 				v := strings.TrimSpace(*x)
+				if p.kind == givenParam && cmd.Flags().Changed(p.flag) {
+					setKey(m, p.key, *x)
+					continue
+				}
 				if p.kind == wordParam {
 					v = strings.ToLower(v)
-				}
-				if p.kind == dateParam && v != "" {
-					if _, err := parseDateFlag(p.flag, v); err != nil {
-						return nil, err
-					}
 				}
 				if v != "" && p.kind == applyToParam {
 					list, err := parseApplyTo(v)
@@ -149,8 +161,9 @@ func asQuery(m map[string]any) url.Values {
 // listing describes a listing command.
 type listing[T any] struct {
 	use, short, example string
-	path                string  // GET, paged with after= and next_after
-	params              []param // flags sent as query parameters
+	args                []string // the kinds of the id arguments, for the path's %d
+	path                string   // GET, paged with after= and next_after
+	params              []param  // flags sent as query parameters
 	// limit, if set, adds --limit N (this default) and shows one page of
 	// at most N items instead of every page.
 	limit   int
@@ -161,46 +174,37 @@ type listing[T any] struct {
 	print func(w io.Writer, items []T) error
 }
 
-// listCmd makes a listing command.
+// listCmd makes a listing command: a GET change command whose answer is
+// every page, or with limit one.
 func listCmd[T any](g *globals, l listing[T]) *cobra.Command {
-	cmd := &cobra.Command{Use: l.use, Short: l.short, Example: l.example, Args: cobra.NoArgs}
-	query := addParams(cmd, l.params)
-	limit := &l.limit
+	limit := l.limit
+	cmd := changeCmd(g, change[[]T]{use: l.use, short: l.short, example: l.example, args: l.args, method: http.MethodGet, params: l.params,
+		send: func(ctx context.Context, c *client.Client, ids []int64, _ string, query map[string]any) ([]T, error) {
+			path, q := l.path, asQuery(query)
+			for _, id := range ids {
+				path = strings.Replace(path, "%d", strconv.FormatInt(id, 10), 1)
+			}
+			if l.limit == 0 {
+				return listAll[T](ctx, c, path, q)
+			}
+			q.Set("limit", strconv.Itoa(limit))
+			p := pageOf[T]{Items: []T{}}
+			err := c.Do(ctx, http.MethodGet, path, q, "", nil, &p)
+			return p.Items, err
+		},
+		show: func(w io.Writer, items []T) error {
+			if l.print != nil {
+				return l.print(w, items)
+			}
+			return printTable(w, items, l.headers, l.row)
+		}})
 	if l.limit > 0 {
-		limit = cmd.Flags().Int("limit", l.limit, "how many to show")
-	}
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		c, err := g.client()
-		if err != nil {
-			return err
-		}
-		m, err := query(cmd.Context(), c)
-		if err != nil {
-			return err
-		}
-		q := asQuery(m)
-		var items []T
-		if l.limit > 0 {
-			q.Set("limit", strconv.Itoa(*limit))
-			var p pageOf[T]
-			err = c.Do(cmd.Context(), http.MethodGet, l.path, q, "", nil, &p)
-			items = p.Items
-		} else {
-			items, err = listAll[T](cmd.Context(), c, l.path, q)
-		}
-		if err != nil {
-			return err
-		}
-		if l.print != nil && !g.json() {
-			return l.print(cmd.OutOrStdout(), items)
-		}
-		return printList(cmd.OutOrStdout(), g, items, l.headers, l.row)
+		cmd.Flags().IntVar(&limit, "limit", l.limit, "how many to show")
 	}
 	return cmd
 }
 
-// printList prints items as JSON (-o json), else as a table with these
-// comma-separated headers and one row per item.
+// printList prints items as JSON (-o json), else as a table (printTable).
 func printList[T any](w io.Writer, g *globals, items []T, headers string, row func(T) []any) error {
 	if g.json() {
 		if items == nil {
@@ -208,6 +212,12 @@ func printList[T any](w io.Writer, g *globals, items []T, headers string, row fu
 		}
 		return printJSON(w, items)
 	}
+	return printTable(w, items, headers, row)
+}
+
+// printTable prints items as a table with these comma-separated headers
+// and one row per item.
+func printTable[T any](w io.Writer, items []T, headers string, row func(T) []any) error {
 	t := newTable(w, strings.Split(headers, ",")...)
 	for _, it := range items {
 		t.row(row(it)...)
@@ -216,58 +226,94 @@ func printList[T any](w io.Writer, g *globals, items []T, headers string, row fu
 }
 
 // showCmd is a command that GETs one thing by its id (path/ID, or path
-// with the id for its %d) and prints it with print (which also handles -o
-// json).
-func showCmd[T any](g *globals, use, short, example, kind, path string, print func(io.Writer, *globals, T) error) *cobra.Command {
-	return &cobra.Command{
-		Use: use, Short: short, Example: example, Args: cobra.ExactArgs(1),
-		RunE: withID(g, kind, func(cmd *cobra.Command, c *client.Client, id int64) error {
-			p := idPath(path, id)
+// with the id for its %d) and prints it as JSON (-o json) or with show.
+func showCmd[T any](g *globals, use, short, example, kind, path string, show func(io.Writer, T) error) *cobra.Command {
+	return changeCmd(g, change[T]{use: use, short: short, example: example, args: []string{kind}, method: http.MethodGet, show: show,
+		path: func(ids []int64) string {
 			if strings.Contains(path, "%d") {
-				p = fmt.Sprintf(path, id)
+				return fmt.Sprintf(path, ids[0])
 			}
-			v, err := get[T](cmd.Context(), c, p)
-			if err != nil {
-				return err
-			}
-			return print(cmd.OutOrStdout(), g, v)
-		}),
-	}
+			return idPath(path, ids[0])
+		}})
 }
 
 // change describes a command that sends one change: its arguments are ids
-// of these kinds (withIDs), its flags (params) are its JSON body, and the
-// answer is printed by print (-o json: as it is).
+// of these kinds (withIDs), then the text argument textArg if set; its flags
+// (params) are its JSON body (GET: its query), and the answer is printed by
+// print (-o json: as it is).
 type change[T any] struct {
 	use, short, example string
 	args                []string // the kinds of the id arguments
+	textArg             string   // if set, the body key of a last argument sent as typed
 	method              string
 	path                func(ids []int64) string
 	params              []param
-	print               func(cmd *cobra.Command, c *client.Client, ids []int64, v T) error
+	// clear, if set, is the usage of --clear: DELETE the same path instead,
+	// without a body; it excludes the params, and it or the first param is
+	// needed.
+	clear string
+	// send, if set, sends the change instead of one request to path (to
+	// send If-Match, or flags as query parameters).
+	send  func(ctx context.Context, c *client.Client, ids []int64, key string, body map[string]any) (T, error)
+	print func(cmd *cobra.Command, c *client.Client, ids []int64, v T) error
+	show  func(w io.Writer, v T) error // prints the answer when print is not set
 }
 
 // changeCmd makes a change command.
 func changeCmd[T any](g *globals, ch change[T]) *cobra.Command {
 	var key string
-	cmd := &cobra.Command{Use: ch.use, Short: ch.short, Example: ch.example, Args: cobra.ExactArgs(len(ch.args))}
+	var clear bool
+	nargs := len(ch.args)
+	if ch.textArg != "" {
+		nargs++
+	}
+	cmd := &cobra.Command{Use: ch.use, Short: ch.short, Example: ch.example, Args: cobra.ExactArgs(nargs)}
+	if nargs == 0 {
+		cmd.Args = cobra.NoArgs // a word after the command is an unknown subcommand
+	}
 	body := addParams(cmd, ch.params)
-	addKeyFlag(cmd, &key)
-	cmd.RunE = withIDs(g, ch.args, func(cmd *cobra.Command, c *client.Client, ids []int64) error {
-		in, err := body(cmd.Context(), c)
-		if err != nil {
-			return err
+	if ch.method != http.MethodGet {
+		addKeyFlag(cmd, &key)
+	}
+	if ch.clear != "" {
+		cmd.Flags().BoolVar(&clear, "clear", false, ch.clear)
+		for _, p := range ch.params {
+			cmd.MarkFlagsMutuallyExclusive("clear", p.flag)
 		}
-		var out T
-		var send any // no params: no body
-		if len(ch.params) > 0 {
-			send = in
-		}
-		if err := c.Do(cmd.Context(), ch.method, ch.path(ids), nil, orNewKey(key), send, &out); err != nil || g.json() {
-			return orPrintJSON(cmd, out, err)
-		}
-		return ch.print(cmd, c, ids, out)
-	})
+		cmd.MarkFlagsOneRequired(ch.params[0].flag, "clear")
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return withIDs(g, ch.args, func(cmd *cobra.Command, c *client.Client, ids []int64) error {
+			in, err := body(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			if ch.textArg != "" {
+				in[ch.textArg] = args[len(ch.args)]
+			}
+			var out T
+			switch method, send := ch.method, any(in); {
+			case ch.send != nil:
+				out, err = ch.send(cmd.Context(), c, ids, orNewKey(key), in)
+			case method == http.MethodGet:
+				err = c.Do(cmd.Context(), method, ch.path(ids), asQuery(in), "", nil, &out)
+			default:
+				if clear {
+					method = http.MethodDelete
+				}
+				if len(ch.params) == 0 && ch.textArg == "" || clear {
+					send = nil // no body
+				}
+				err = c.Do(cmd.Context(), method, ch.path(ids), nil, orNewKey(key), send, &out)
+			}
+			if err != nil || g.json() {
+				return orPrintJSON(cmd, out, err)
+			} else if ch.show != nil {
+				return ch.show(cmd.OutOrStdout(), out)
+			}
+			return ch.print(cmd, c, ids, out)
+		})(cmd, args[:len(ch.args)])
+	}
 	return cmd
 }
 

@@ -15,14 +15,9 @@ import (
 )
 
 func newDeliveryCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "delivery",
-		Aliases: []string{"deliveries"},
-		Short:   "Invoice delivery by email and mail: list, summarize, re-send, and the printed-invoice batch of a run",
-	}
-	cmd.AddCommand(newDeliveryListCmd(g), newDeliverySummaryCmd(g), newDeliveryShowCmd(g), newDeliveryResendCmd(g),
+	return group("delivery deliveries", "Invoice delivery by email and mail: list, summarize, re-send, and the printed-invoice batch of a run",
+		newDeliveryListCmd(g), newDeliverySummaryCmd(g), newDeliveryShowCmd(g), newDeliveryResendCmd(g),
 		newDeliverySendCmd(g), newDeliveryPrintedCmd(g))
-	return cmd
 }
 
 func newDeliveryListCmd(g *globals) *cobra.Command {
@@ -47,23 +42,17 @@ func newDeliveryListCmd(g *globals) *cobra.Command {
 
 // deliveryWhen is the time that matters for a delivery in its status.
 func deliveryWhen(d billing.InvoiceDelivery) string {
-	at := func(t *time.Time) string {
-		if t == nil {
-			return "-"
-		}
-		return t.Local().Format(time.RFC3339)
-	}
 	switch d.Status {
 	case billing.DeliveryQueued:
-		return "next " + d.NextAttemptAt.Local().Format(time.RFC3339)
+		return "next " + localTime(d.NextAttemptAt)
 	case billing.DeliveryMailed:
-		return at(d.MailedAt)
+		return timeOr(d.MailedAt, time.RFC3339, "-")
 	case billing.DeliveryReturned:
-		return at(d.ReturnedAt)
+		return timeOr(d.ReturnedAt, time.RFC3339, "-")
 	case billing.DeliveryFailed:
-		return d.UpdatedAt.Local().Format(time.RFC3339)
+		return localTime(d.UpdatedAt)
 	}
-	return at(d.SentAt)
+	return timeOr(d.SentAt, time.RFC3339, "-")
 }
 
 func clipText(s string, n int) string {
@@ -75,38 +64,22 @@ func clipText(s string, n int) string {
 }
 
 func newDeliverySummaryCmd(g *globals) *cobra.Command {
-	var run int64
-	cmd := &cobra.Command{
-		Use:     "summary [--run ID]",
-		Short:   "Count invoice deliveries by channel and status: of one billing run, or of all",
-		Example: "  tollgatectl delivery summary --run 7",
-		Args:    cobra.NoArgs,
-		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
-			cs, err := c.DeliveryCounts(cmd.Context(), run)
-			if err != nil {
-				return err
-			}
-			return printList(cmd.OutOrStdout(), g, cs, "CHANNEL,STATUS,DELIVERIES", func(x billing.DeliveryCount) []any { return []any{x.Channel, x.Status, x.Count} })
-		}),
-	}
-	cmd.Flags().Int64Var(&run, "run", 0, "only this billing run's deliveries")
-	return cmd
+	return changeCmd(g, change[[]billing.DeliveryCount]{use: "summary [--run ID]",
+		short:   "Count invoice deliveries by channel and status: of one billing run, or of all",
+		example: "  tollgatectl delivery summary --run 7", method: http.MethodGet,
+		path:   func([]int64) string { return "/api/v1/deliveries/summary" },
+		params: []param{{"run", "billing_run_id", "only this billing run's deliveries", idParam}},
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, cs []billing.DeliveryCount) error {
+			return printTable(cmd.OutOrStdout(), cs, "CHANNEL,STATUS,DELIVERIES", func(x billing.DeliveryCount) []any { return []any{x.Channel, x.Status, x.Count} })
+		}})
 }
 
 func newDeliveryShowCmd(g *globals) *cobra.Command {
 	return showCmd(g, "show ID", "Show one invoice delivery", "  tollgatectl delivery show 31", "delivery", "/api/v1/deliveries", printDelivery)
 }
 
-func printDelivery(w io.Writer, g *globals, d billing.InvoiceDelivery) error {
-	if g.json() {
-		return printJSON(w, d)
-	}
-	at := func(t *time.Time) any {
-		if t == nil {
-			return skip{}
-		}
-		return localTime(*t)
-	}
+func printDelivery(w io.Writer, d billing.InvoiceDelivery) error {
+	at := func(t *time.Time) any { return only(t != nil, timeOr(t, time.RFC3339, "")) }
 	mail := d.Channel == billing.ChannelMail
 	return printFields(w, "Delivery", d.ID, "Invoice", fmt.Sprintf("%s (id %d)", d.InvoiceNumber, d.InvoiceID), "Account", d.AccountID,
 		"Billing run", only(d.BillingRunID > 0, d.BillingRunID), "Channel", d.Channel, "Status", d.Status, "To", orDash(d.To), "Attempts", d.Attempts,
@@ -183,8 +156,7 @@ func newDeliveryPrintedCmd(g *globals) *cobra.Command {
 			if err := os.WriteFile(file, pdf, 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d invoices, %d bytes\n", file, n, len(pdf))
-			return nil
+			return sayf(cmd, "wrote %s: %d invoices, %d bytes\n", file, n, len(pdf))
 		}),
 	}
 	cmd.Flags().StringVar(&file, "file", "", "where to write the PDF (required)")

@@ -2,8 +2,8 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -36,18 +36,6 @@ func parseIDOf(kind, s string) (int64, error) {
 		return 0, fmt.Errorf("%s id %q is not a positive number", kind, s)
 	}
 	return id, nil
-}
-
-// parseDateFlag parses an optional --flag YYYY-MM-DD ("" is the zero date).
-func parseDateFlag(flag, s string) (billing.Date, error) {
-	if s == "" {
-		return billing.Date{}, nil
-	}
-	d, err := billing.ParseDate(strings.TrimSpace(s))
-	if err != nil {
-		return d, fmt.Errorf("--%s %q is not a date (YYYY-MM-DD)", flag, s)
-	}
-	return d, nil
 }
 
 func idPath(prefix string, id int64, suffix ...string) string {
@@ -104,6 +92,19 @@ func printFields(w io.Writer, pairs ...any) error {
 	return t.flush()
 }
 
+// printBullets prints "\nTitle:" and the items as a bulleted list; with
+// no items, nothing unless always. It says whether it printed.
+func printBullets(w io.Writer, title string, items []string, always bool) bool {
+	if len(items) == 0 && !always {
+		return false
+	}
+	fmt.Fprintf(w, "\n%s:\n", title)
+	for _, it := range items {
+		fmt.Fprintf(w, "  - %s\n", it)
+	}
+	return true
+}
+
 // only is v if cond, else skip{} (printFields leaves the row out).
 func only(cond bool, v any) any {
 	if cond {
@@ -133,19 +134,9 @@ func parens(s string) string {
 	return "(" + s + ")"
 }
 
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}
+func yesNo(b bool) string { return map[bool]string{true: "yes", false: "no"}[b] }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
+func orDash(s string) string { return cmp.Or(s, "-") }
 
 func dateOrDash(d billing.Date) string {
 	if d.IsZero() {
@@ -167,9 +158,6 @@ type pageOf[T any] struct {
 
 // listAll fetches every page of a listing that pages with after=.
 func listAll[T any](ctx context.Context, c *client.Client, path string, q url.Values) ([]T, error) {
-	if q == nil {
-		q = url.Values{}
-	}
 	q.Set("limit", "1000")
 	all := []T{}
 	for {
@@ -214,9 +202,11 @@ func withID(g *globals, kind string, run func(cmd *cobra.Command, c *client.Clie
 // in order; every argument is checked before the client is built.
 func withIDs(g *globals, kinds []string, run func(cmd *cobra.Command, c *client.Client, ids []int64) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
+		ids := make([]int64, len(args))
 		for i, a := range args {
 			if kinds[i] != "account" {
-				if _, err := parseIDOf(kinds[i], a); err != nil {
+				var err error
+				if ids[i], err = parseIDOf(kinds[i], a); err != nil {
 					return err
 				}
 			}
@@ -225,62 +215,35 @@ func withIDs(g *globals, kinds []string, run func(cmd *cobra.Command, c *client.
 		if err != nil {
 			return err
 		}
-		ids := make([]int64, len(args))
-		for i, a := range args {
-			if ids[i], err = resolveIDOf(cmd.Context(), c, kinds[i], a); err != nil {
-				return err
+		for i, a := range args { // an account may need looking up
+			if kinds[i] == "account" {
+				if ids[i], err = accountID(cmd.Context(), c, a); err != nil {
+					return err
+				}
 			}
 		}
 		return run(cmd, c, ids)
 	}
 }
 
-// resolveIDOf reads what names a thing of a kind: an account by id,
-// account number (A-000042) or external id (as findAccount; an id is used
-// as is, without a request), anything else by its id. Errors: a malformed
-// id, no account with that number or external id, or the API's.
-func resolveIDOf(ctx context.Context, c *client.Client, kind, ref string) (int64, error) {
-	if kind != "account" {
-		return parseIDOf(kind, ref)
-	}
-	if id, err := strconv.ParseInt(strings.TrimSpace(ref), 10, 64); err == nil {
-		return parseIDOf(kind, strconv.FormatInt(id, 10))
-	}
-	a, err := findAccount(ctx, c, ref)
-	return a.ID, err
-}
-
-// accountIDOf is the id of the account an --account flag names (see
-// resolveIDOf); "" is 0 (no account: the flag was not given). Errors: a
-// number that is no id ("--account -1 is not an account id"), else
-// resolveIDOf's.
-func accountIDOf(ctx context.Context, c *client.Client, ref string) (int64, error) {
-	ref = strings.TrimSpace(ref)
-	if ref == "" {
-		return 0, nil
-	}
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id <= 0 {
-		return 0, fmt.Errorf("--account %d is not an account id", id)
-	}
-	return resolveIDOf(ctx, c, "account", ref)
-}
-
 // accountFlag is an --account flag: an account number (A-000042), external
-// id or id, resolved through findAccount when the command runs.
+// id or id, resolved through accountID when the command runs.
 type accountFlag struct{ ref string }
 
 func (f *accountFlag) String() string     { return f.ref }
 func (f *accountFlag) Set(s string) error { f.ref = s; return nil }
 func (f *accountFlag) Type() string       { return "account" }
 
-// id resolves the flag (0 when not given). Errors as findAccount's.
+// id resolves the flag; 0 when not given. Errors: a number that is no id
+// ("--account -1 is not an account id"), else accountID's.
 func (f *accountFlag) id(ctx context.Context, c *client.Client) (int64, error) {
-	return accountIDOf(ctx, c, f.ref)
-}
-
-// addAccountFlag adds --account to a command, with usage text usage.
-func addAccountFlag(cmd *cobra.Command, f *accountFlag, usage string) {
-	cmd.Flags().Var(f, "account", usage+" (account number A-000042, external id or id)")
+	ref := strings.TrimSpace(f.ref)
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id <= 0 {
+		return 0, fmt.Errorf("--account %d is not an account id", id)
+	} else if ref == "" {
+		return 0, nil
+	}
+	return accountID(ctx, c, ref)
 }
 
 // escapeControl makes text that came from data safe to print on a terminal:
@@ -290,9 +253,6 @@ func addAccountFlag(cmd *cobra.Command, f *accountFlag, usage string) {
 // hide what precedes it. tollgatectl's standard output and error messages
 // go through it (controlEscaper, main).
 func escapeControl(s string) string {
-	if !hasControl(s) {
-		return s
-	}
 	var b strings.Builder
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
@@ -315,29 +275,13 @@ func escapeControl(s string) string {
 	return b.String()
 }
 
-// hasControl reports whether escapeControl would change s.
-func hasControl(s string) bool {
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if (r == utf8.RuneError && size <= 1) || (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r <= 0x9f) {
-			return true
-		}
-		i += size
-	}
-	return false
-}
-
 // controlEscaper is a writer that escapes control characters
 // (escapeControl) in what it writes to w; every command's standard output
 // is one. Binary output (a PDF to stdout) goes to rawOut instead.
 type controlEscaper struct{ w io.Writer }
 
 func (e controlEscaper) Write(p []byte) (int, error) {
-	s := string(p)
-	if !hasControl(s) {
-		return e.w.Write(p)
-	}
-	if _, err := io.WriteString(e.w, escapeControl(s)); err != nil {
+	if _, err := io.WriteString(e.w, escapeControl(string(p))); err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -364,47 +308,35 @@ func withClient(g *globals, run func(cmd *cobra.Command, c *client.Client, args 
 	}
 }
 
-func isUnprocessable(err error) bool {
-	var p *client.Problem
-	return errors.As(err, &p) && p.Status == http.StatusUnprocessableEntity
-}
-
-// findAccount finds the account a command's ACCOUNT argument (or --account
-// flag) names, the way the controller resolves a batch line's account: an
-// id (all digits), else an account number (A-000042), else an external id
-// (exact matches, after trimming spaces). Commands that need only the id
-// use resolveIDOf and accountIDOf, which follow the same rule. Errors: an
-// empty ref, no such account, or the API's.
-func findAccount(ctx context.Context, c *client.Client, ref string) (billing.Account, error) {
+// accountID is the id of the account a command's ACCOUNT argument (or
+// --account flag) names, the way the controller resolves a batch line's
+// account: an id (all digits, used as it is, without a request), else an
+// account number (A-000042), else an external id (exact matches, after
+// trimming spaces). Errors: an empty ref, no such account, or the API's.
+func accountID(ctx context.Context, c *client.Client, ref string) (int64, error) {
 	ref = strings.TrimSpace(ref)
 	if _, err := strconv.ParseUint(ref, 10, 64); err == nil {
-		id, err := parseIDOf("account", ref)
-		if err != nil {
-			return billing.Account{}, err
-		}
-		a, err := get[accountView](ctx, c, idPath("/api/v1/accounts", id))
-		return a.Account, err
-	}
-	if ref == "" {
-		return billing.Account{}, fmt.Errorf("ACCOUNT is empty: give an account id, number (A-000042) or external id")
+		return parseIDOf("account", ref)
+	} else if ref == "" {
+		return 0, fmt.Errorf("ACCOUNT is empty: give an account id, number (A-000042) or external id")
 	}
 	found, err := listAll[billing.Account](ctx, c, "/api/v1/accounts", url.Values{"q": {ref}})
 	if err != nil {
-		return billing.Account{}, err
+		return 0, err
 	}
-	var ext *billing.Account
-	for i, a := range found {
+	var byExternalID int64
+	for _, a := range found {
 		if a.Number == ref {
-			return a, nil
+			return a.ID, nil
 		}
-		if a.ExternalID == ref && ext == nil {
-			ext = &found[i]
+		if a.ExternalID == ref && byExternalID == 0 {
+			byExternalID = a.ID
 		}
 	}
-	if ext != nil {
-		return *ext, nil
+	if byExternalID != 0 {
+		return byExternalID, nil
 	}
-	return billing.Account{}, fmt.Errorf("account %q: no account has this number or external id", ref)
+	return 0, fmt.Errorf("account %q: no account has this number or external id", ref)
 }
 
 // cell flattens text staff or a bank file entered (a payer on two lines of

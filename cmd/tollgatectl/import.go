@@ -1,13 +1,16 @@
 package main
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,10 +19,6 @@ import (
 )
 
 func newImportCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "import",
-		Short: "Import accounts and services from a spreadsheet or another billing system",
-	}
 	var dryRun, skipInvalid bool
 	var chunkSize int
 	accounts := &cobra.Command{
@@ -38,70 +37,58 @@ func newImportCmd(g *globals) *cobra.Command {
 	f.BoolVar(&dryRun, "dry-run", false, "only validate the file and count what would be imported")
 	f.BoolVar(&skipInvalid, "skip-invalid", false, "import the valid accounts and skip every account with a bad row")
 	f.IntVar(&chunkSize, "chunk-size", 500, "kept for scripts: the controller takes the whole file; a new value only makes a new Idempotency-Key")
-	cmd.AddCommand(accounts)
-	return cmd
+	return group("import", "Import accounts and services from a spreadsheet or another billing system", accounts)
 }
 
+// runImportAccounts has the controller check the whole file, then (unless
+// a dry run) import it: all of it, or with --skip-invalid the valid
+// accounts.
 func runImportAccounts(cmd *cobra.Command, g *globals, path string, dryRun, skipInvalid bool, chunkSize int) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	if len(data) > billing.MaxImportBytes {
-		return fmt.Errorf("%s is larger than %d MiB; split it into several files (by account)", path, billing.MaxImportBytes>>20)
-	}
 	c, err := g.client()
 	if err != nil {
 		return err
 	}
-	ctx, stderr, out := cmd.Context(), cmd.ErrOrStderr(), cmd.OutOrStdout()
-
-	// 1. The controller parses and checks the whole file (a dry run writes
-	// nothing, so its key is fresh: a fixed file or a new plan must be
-	// checked anew).
+	ctx, stderr := cmd.Context(), cmd.ErrOrStderr()
+	// A dry run writes nothing, so its key is fresh: a fixed file or a new
+	// plan is checked anew. A refused import would keep its key's refusal.
 	fmt.Fprintf(stderr, "validating %s\n", path)
-	check, err := c.ImportAccountsCSV(ctx, client.NewIdempotencyKey(), data, true, skipInvalid)
+	res, err := c.ImportAccountsCSV(ctx, client.NewIdempotencyKey(), data, true, skipInvalid)
 	if errs, refused := client.ImportErrors(err); refused {
-		check = billing.ImportResult{DryRun: true, Errors: errs}
-	} else if err != nil {
+		res, err = billing.ImportResult{DryRun: true, Errors: errs}, nil
+	}
+	if err != nil {
 		return err
 	}
-	showImportProgress(stderr, check, "")
-	headerBad := len(check.Errors) > 0 && check.Errors[0].Line == 1
-	if len(check.Errors) > 0 && (!skipInvalid || headerBad) {
-		if err := printImportResult(out, g, check, false); err != nil {
-			return err
-		}
+	showImportProgress(stderr, res, "")
+	headerBad := len(res.Errors) > 0 && res.Errors[0].Line == 1
+	if len(res.Errors) > 0 && (!skipInvalid || headerBad) {
 		hint := "fix them, or re-run with --skip-invalid to import only the valid accounts"
 		if headerBad {
 			hint = "fix them; problems of the header line (line 1) refuse the whole file, even with --skip-invalid"
 		}
-		return fmt.Errorf("%s has %d problem(s); nothing was imported: %s", path, len(check.Errors), hint)
+		return cmp.Or(printImportResult(cmd.OutOrStdout(), g, res, false),
+			fmt.Errorf("%s has %d problem(s); nothing was imported: %s", path, len(res.Errors), hint))
 	}
-	if dryRun {
-		return printImportResult(out, g, check, true)
-	}
-
-	// 2. Import, with a key that makes a re-run replay the first answer.
-	sum := sha256.Sum256(data)
-	mode := "all"
-	if skipInvalid {
-		mode = "skip-invalid"
-	}
-	fmt.Fprintf(stderr, "importing %s\n", path)
-	key := fmt.Sprintf("import-accounts-%x-%s-%d", sum[:16], mode, chunkSize)
-	res, err := c.ImportAccountsCSV(ctx, key, data, false, skipInvalid)
-	if err != nil {
-		if errs, refused := client.ImportErrors(err); refused {
-			_ = printImportResult(out, g, billing.ImportResult{Errors: errs}, false)
+	if !dryRun { // with a key that makes a re-run replay the first answer
+		fmt.Fprintf(stderr, "importing %s\n", path)
+		sum := sha256.Sum256(data)
+		key := fmt.Sprintf("import-accounts-%x-%s-%d", sum[:16], map[bool]string{false: "all", true: "skip-invalid"}[skipInvalid], chunkSize)
+		if res, err = c.ImportAccountsCSV(ctx, key, data, false, skipInvalid); err != nil {
+			if errs, refused := client.ImportErrors(err); refused {
+				_ = printImportResult(cmd.OutOrStdout(), g, billing.ImportResult{Errors: errs}, false)
+			}
+			return fmt.Errorf("importing %s failed: %w\nre-run the same command to retry (nothing is created twice)", path, err)
 		}
-		return fmt.Errorf("importing %s failed: %w\nre-run the same command to retry (nothing is created twice)", path, err)
+		showImportProgress(stderr, res, fmt.Sprintf("%s created, %s existing", commas(int64(res.AccountsCreated)), commas(int64(res.AccountsExisting))))
 	}
-	showImportProgress(stderr, res, fmt.Sprintf("%s created, %s existing", commas(int64(res.AccountsCreated)), commas(int64(res.AccountsExisting))))
 	if res.Errors == nil {
 		res.Errors = []billing.ImportError{}
 	}
-	return printImportResult(out, g, res, true)
+	return printImportResult(cmd.OutOrStdout(), g, res, true)
 }
 
 // showImportProgress shows on stderr how many accounts the controller
@@ -117,9 +104,7 @@ func printImportResult(w io.Writer, g *globals, r billing.ImportResult, summary 
 		return printJSON(w, r)
 	}
 	if len(r.Errors) > 0 {
-		if err := printList(w, g, r.Errors, "LINE,COLUMN,PROBLEM", func(e billing.ImportError) []any {
-			return []any{e.Line, orDash(e.Column), strings.ReplaceAll(e.Reason, "\n", " ")}
-		}); err != nil {
+		if err := printImportProblems(w, r.Errors); err != nil {
 			return err
 		}
 		if r.ErrorsUnlisted > 0 {
@@ -143,26 +128,25 @@ func printImportResult(w io.Writer, g *globals, r billing.ImportResult, summary 
 		"Skipped", only(r.Skipped > 0 || len(r.Errors) > 0, commas(int64(r.Skipped))+" account(s) with problems (listed above)"))
 }
 
-// lineProblem is a problem with a line of an import file.
-type lineProblem struct {
-	Line    int    `json:"line"`
-	Column  string `json:"column,omitempty"`
-	Message string `json:"message"`
-	Warning bool   `json:"warning,omitempty"`
-}
-
-// batchImportView is batch import's JSON output.
-type batchImportView struct {
+// batchImport is batch import's JSON output: the file, its rows, the
+// controller's problems with it (errors refuse the whole file, warnings do
+// not) and the batch.
+type batchImport struct {
 	File     string                `json:"file"`
 	Rows     int                   `json:"rows"`
-	Problems []lineProblem         `json:"problems"`
-	Batch    *billing.PaymentBatch `json:"batch,omitempty"`
+	Errors   []billing.ImportError `json:"errors"`
+	Warnings []billing.ImportError `json:"warnings"`
+	Batch    billing.PaymentBatch  `json:"batch"`
 }
 
-// printFileProblems prints problems with the file's lines.
-func printFileProblems(w io.Writer, ps []lineProblem) error {
-	return printList(w, &globals{}, ps, "LINE,COLUMN,PROBLEM", func(p lineProblem) []any {
-		return []any{orDash(strings.TrimPrefix(strconv.Itoa(p.Line), "0")), orDash(p.Column), cell(p.Message)}
+// printImportProblems prints the controller's problems with a file's lines
+// (none: nothing).
+func printImportProblems(w io.Writer, ps []billing.ImportError) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	return printList(w, &globals{}, ps, "LINE,COLUMN,PROBLEM", func(e billing.ImportError) []any {
+		return []any{orDash(strings.TrimPrefix(strconv.Itoa(e.Line), "0")), orDash(e.Column), cell(e.Reason)}
 	})
 }
 
@@ -176,15 +160,10 @@ func newBatchImportCmd(g *globals) *cobra.Command {
 		Example: `  tollgatectl batch import lockbox-2025-03-03.csv --date 2025-03-03 --post`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			nb, err := makeNewBatch(date, depositAccount, memo, true)
-			if err != nil {
-				return err
-			}
+			nb := newBatch{DepositDate: cmp.Or(strings.TrimSpace(date), billing.DateOf(time.Now()).String()),
+				DepositAccount: strings.TrimSpace(depositAccount), Memo: strings.TrimSpace(memo)}
 			if len(idemKey) > 200 {
 				return fmt.Errorf("--idempotency-key is longer than 200 characters")
-			}
-			if batchID < 0 {
-				return fmt.Errorf("--batch %d is not a batch id", batchID)
 			}
 			return runBatchImport(cmd, g, args[0], nb, batchID, post, idemKey)
 		},
@@ -209,7 +188,7 @@ func importKey(data []byte, nb newBatch) string {
 }
 
 func runBatchImport(cmd *cobra.Command, g *globals, path string, nb newBatch, batchID int64, post bool, idemKey string) error {
-	ctx, out, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
+	ctx, out := cmd.Context(), cmd.OutOrStdout()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -218,105 +197,76 @@ func runBatchImport(cmd *cobra.Command, g *globals, path string, nb newBatch, ba
 	if err != nil {
 		return err
 	}
-	view := batchImportView{File: path, Problems: []lineProblem{}}
-	base := idemKey
-	if base == "" {
-		base = importKey(data, nb)
-	}
+	base := cmp.Or(idemKey, importKey(data, nb))
+	batchPath := func() string { return idPath("/api/v1/payment-batches", batchID) }
 
 	// Open the batch (or take the one given): the one an earlier run of
 	// this import opened if there is one (the same key answers with the
 	// same batch). A replayed answer is the first one, so the batch is
 	// fetched afresh.
-	var b billing.PaymentBatch
+	view := batchImport{File: path, Errors: []billing.ImportError{}, Warnings: []billing.ImportError{}}
 	if batchID == 0 {
-		if err := c.Do(ctx, http.MethodPost, "/api/v1/payment-batches", nil, base+"-open", nb, &b); err != nil {
+		if err := c.Do(ctx, http.MethodPost, "/api/v1/payment-batches", nil, base+"-open", nb, &view.Batch); err != nil {
 			return err
 		}
-		batchID = b.ID
+		batchID = view.Batch.ID
 	}
-	if b, err = get[billing.PaymentBatch](ctx, c, idPath("/api/v1/payment-batches", batchID)); err != nil {
+	if view.Batch, err = get[billing.PaymentBatch](ctx, c, batchPath()); err != nil {
 		return err
 	}
-	if b.Status == billing.BatchPosted {
-		fmt.Fprintf(stderr, "%s was already imported and posted as batch %d\n", path, b.ID)
-		return printImported(out, g, view, b)
+	if view.Batch.Status == billing.BatchPosted {
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s was already imported and posted as batch %d\n", path, batchID)
+		return printImported(out, g, view)
 	}
 
 	// The controller parses and checks the whole file, and adds all of it
 	// or nothing. The same key replays the first answer, so running the
 	// same import again adds nothing twice.
-	res, err := c.ImportBatchCSV(ctx, fmt.Sprintf("%s-import-%d", base, b.ID), b.ID, data, false)
-	if errs, ok := client.ImportErrors(err); ok {
-		view.Problems = problemsOf(errs)
-		view.Batch = &b
-		var perr error
-		if g.json() {
-			perr = printJSON(out, view)
-		} else {
-			perr = printFileProblems(out, view.Problems)
-		}
-		if perr != nil {
-			return perr
-		}
-		n := 0
-		for _, p := range view.Problems {
-			if !p.Warning {
-				n++
+	res, err := c.ImportBatchCSV(ctx, fmt.Sprintf("%s-import-%d", base, batchID), batchID, data, false)
+	if errs, refused := client.ImportErrors(err); refused {
+		for _, e := range errs { // the API marks warnings "warning: LOCATION: "
+			if rest, ok := strings.CutPrefix(e.Reason, "warning: "); ok {
+				e.Reason = strings.TrimPrefix(rest, billing.ImportError{Line: e.Line, Column: e.Column}.Error())
+				view.Warnings = append(view.Warnings, e)
+			} else {
+				view.Errors = append(view.Errors, e)
 			}
 		}
-		return fmt.Errorf("%s has %d problem(s); nothing was added to batch %d, which stays open: fix the file and run the same command with --batch %d",
-			path, n, b.ID, b.ID)
-	}
-	if err != nil {
+		return cmp.Or(printImported(out, g, view), fmt.Errorf("%s has %d problem(s); nothing was added to batch %d, which stays open: fix the file and run the same command with --batch %d",
+			path, len(view.Errors), batchID, batchID))
+	} else if err != nil {
 		return err
 	}
-	view.Rows = res.Rows
-	for _, w := range res.Warnings {
-		view.Problems = append(view.Problems, lineProblem{Line: w.Line, Column: w.Column, Message: w.Reason, Warning: true})
-	}
-	if len(view.Problems) > 0 && !g.json() {
-		if err := printFileProblems(out, view.Problems); err != nil {
-			return err
-		}
-		fmt.Fprintln(out)
-	}
+	view.Rows, view.Warnings = res.Rows, append(view.Warnings, res.Warnings...)
 	if post {
-		if err := c.Do(ctx, http.MethodPost, idPath("/api/v1/payment-batches", b.ID, "/post"), nil, base+"-post", nil, nil); err != nil {
-			return fmt.Errorf("posting batch %d: %w\nsee tollgatectl batch validate %d", b.ID, err, b.ID)
+		if err := c.Do(ctx, http.MethodPost, batchPath()+"/post", nil, base+"-post", nil, nil); err != nil {
+			return fmt.Errorf("posting batch %d: %w\nsee tollgatectl batch validate %d", batchID, err, batchID)
 		}
 	}
-	if b, err = get[billing.PaymentBatch](ctx, c, idPath("/api/v1/payment-batches", b.ID)); err != nil {
+	if view.Batch, err = get[billing.PaymentBatch](ctx, c, batchPath()); err != nil {
 		return err
 	}
-	return printImported(out, g, view, b)
+	return printImported(out, g, view)
 }
 
-// problemsOf turns the problems of a refused import into the file's
-// problems; the API marks warnings with a "warning: " prefix.
-func problemsOf(errs []billing.ImportError) []lineProblem {
-	ps := make([]lineProblem, 0, len(errs))
-	for _, e := range errs {
-		p := lineProblem{Line: e.Line, Column: e.Column, Message: e.Reason}
-		if rest, ok := strings.CutPrefix(e.Reason, "warning: "); ok {
-			p.Warning = true
-			p.Message = strings.TrimPrefix(rest, billing.ImportError{Line: e.Line, Column: e.Column}.Error())
-		}
-		ps = append(ps, p)
-	}
-	return ps
-}
-
-func printImported(w io.Writer, g *globals, view batchImportView, b billing.PaymentBatch) error {
+// printImported prints an import's problems, then (unless the file was
+// refused) the batch.
+func printImported(w io.Writer, g *globals, v batchImport) error {
 	if g.json() {
-		view.Batch = &b
-		return printJSON(w, view)
+		return printJSON(w, v)
 	}
+	if err := printImportProblems(w, append(slices.Clone(v.Errors), v.Warnings...)); err != nil || len(v.Errors) > 0 {
+		return err
+	}
+	if len(v.Warnings) > 0 {
+		fmt.Fprintln(w)
+	}
+	b := v.Batch
 	if b.Status == billing.BatchPosted {
-		fmt.Fprintf(w, "posted batch %d: %s payment(s) from %s, received on %s\n\n", b.ID, commas(int64(b.Count)), view.File, b.DepositDate)
+		fmt.Fprintf(w, "posted batch %d: %s payment(s) from %s, received on %s\n\n", b.ID, commas(int64(b.Count)), v.File, b.DepositDate)
 	} else {
 		fmt.Fprintf(w, "batch %d holds %s payment(s) from %s and is open; nothing is posted yet: post it with tollgatectl batch post %d\n\n",
-			b.ID, commas(int64(b.Count)), view.File, b.ID)
+			b.ID, commas(int64(b.Count)), v.File, b.ID)
 	}
-	return printBatch(w, g, b, false)
+	return printBatch(w, b, false)
 }

@@ -16,13 +16,8 @@ import (
 )
 
 func newInvoiceCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "invoice",
-		Aliases: []string{"invoices", "inv"},
-		Short:   "List, show, void and print (PDF) invoices",
-	}
-	cmd.AddCommand(newInvoiceListCmd(g), newInvoiceShowCmd(g), newInvoiceVoidCmd(g), newInvoicePDFCmd(g))
-	return cmd
+	return group("invoice invoices inv", "List, show, void and print (PDF) invoices",
+		newInvoiceListCmd(g), newInvoiceShowCmd(g), newInvoiceVoidCmd(g), newInvoicePDFCmd(g))
 }
 
 func newInvoiceListCmd(g *globals) *cobra.Command {
@@ -47,10 +42,7 @@ func newInvoiceShowCmd(g *globals) *cobra.Command {
 	return showCmd(g, "show ID", "Show an invoice: its dates, lines, totals and why", "  tollgatectl invoice show 1001", "invoice", "/api/v1/invoices", printInvoice)
 }
 
-func printInvoice(w io.Writer, g *globals, inv billing.Invoice) error {
-	if g.json() {
-		return printJSON(w, inv)
-	}
+func printInvoice(w io.Writer, inv billing.Invoice) error {
 	if err := printFields(w, "Invoice", fmt.Sprintf("%s (id %d)", inv.Number, inv.ID), "Account", inv.AccountID, "Status", inv.Status,
 		"Period", inv.Period, "Issued", inv.IssueDate, "Due", inv.DueDate, "Delinquent from", dateOrDash(inv.DelinquencyDate)); err != nil {
 		return err
@@ -70,12 +62,7 @@ func printInvoice(w io.Writer, g *globals, inv billing.Invoice) error {
 	if err := t.flush(); err != nil {
 		return err
 	}
-	if len(inv.Why) > 0 {
-		fmt.Fprintln(w, "\nWhy:")
-		for _, s := range inv.Why {
-			fmt.Fprintf(w, "  - %s\n", s)
-		}
-	}
+	printBullets(w, "Why", inv.Why, false)
 	return nil
 }
 
@@ -108,39 +95,6 @@ func newInvoicePDFCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&file, "file", "", "where to write the PDF (required; - for standard output)")
 	cmd.Flags().StringVar(&message, "message", "", "print this message instead of the account type's invoice message")
 	_ = cmd.MarkFlagRequired("file")
-	return cmd
-}
-
-// withStatementPDF gives "account statement" the flags --from, --to and
-// --file: with --file it writes the statement of [from, to] as a PDF, and
-// otherwise shows the ledger as before.
-func withStatementPDF(g *globals, cmd *cobra.Command) *cobra.Command {
-	var file, from, to string
-	show := cmd.RunE
-	cmd.Use = "statement ID [--file PATH [--from YYYY-MM-DD] [--to YYYY-MM-DD]]"
-	cmd.Short = "Show an account's ledger lines with the running balance, or write a statement PDF"
-	cmd.Example += "\n  tollgatectl account statement 42 --from 2026-01-01 --to 2026-03-31 --file statement-q1.pdf"
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if file == "" {
-			if from != "" || to != "" {
-				return fmt.Errorf("--from and --to choose the period of a statement PDF; give --file too")
-			}
-			return show(cmd, args)
-		}
-		q := url.Values{} // the controller reads the dates
-		for flag, v := range map[string]string{"from": from, "to": to} {
-			if v = strings.TrimSpace(v); v != "" {
-				q.Set(flag, v)
-			}
-		}
-		return withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			return downloadPDF(cmd, c, idPath("/api/v1/accounts", id, "/statement.pdf"), q, file)
-		})(cmd, args)
-	}
-	f := cmd.Flags()
-	f.StringVar(&file, "file", "", "write the statement as a PDF to this path (- for standard output)")
-	f.StringVar(&from, "from", "", "first day of the statement PDF (default: 90 days before --to)")
-	f.StringVar(&to, "to", "", "last day of the statement PDF (default: today)")
 	return cmd
 }
 

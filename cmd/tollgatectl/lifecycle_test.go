@@ -35,7 +35,6 @@ func TestServiceChangePreviewSendsTheChange(t *testing.T) {
 func TestLifecycleCommandsRefuseBadFlagsWithoutSending(t *testing.T) {
 	f, url := newFakeAPI(t, nil)
 	for _, args := range [][]string{
-		{"service", "cancel", "7", "--on", "10 March"},
 		{"service", "pause", "7", "--from", "2027-03-10"},
 		{"service", "change", "x", "--plan", "2"},
 	} {

@@ -16,14 +16,9 @@ import (
 )
 
 func newPaymentCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "payment",
-		Aliases: []string{"payments", "pay"},
-		Short:   "Record, list, show, reverse and refund check, cash, wire, money order and other payments",
-	}
-	cmd.AddCommand(newPaymentAddCmd(g), newPaymentListCmd(g), newPaymentShowCmd(g), newPaymentReverseCmd(g), newPaymentRefundCmd(g),
+	return group("payment payments pay", "Record, list, show, reverse and refund check, cash, wire, money order and other payments",
+		newPaymentAddCmd(g), newPaymentListCmd(g), newPaymentShowCmd(g), newPaymentReverseCmd(g), newPaymentRefundCmd(g),
 		newPaymentRefundsCmd(g), newPaymentReallocateCmd(g))
-	return cmd
 }
 
 // paymentAccount fetches a payment's account for its number and name; the
@@ -50,7 +45,7 @@ func newPaymentAddCmd(g *globals) *cobra.Command {
 			{"memo", "memo", "note kept with the payment", textParam},
 			{"apply-to", "apply_to", "invoices to pay first, INVOICE:AMOUNT,… (INV-000012:25.00); the rest pays the oldest", applyToParam}},
 		print: func(cmd *cobra.Command, c *client.Client, _ []int64, p billing.Payment) error {
-			return printPayment(cmd.OutOrStdout(), g, p, paymentAccount(cmd.Context(), c, p.AccountID))
+			return printPayment(cmd.OutOrStdout(), p, paymentAccount(cmd.Context(), c, p.AccountID))
 		}})
 }
 
@@ -86,22 +81,15 @@ func newPaymentShowCmd(g *globals) *cobra.Command {
 		Args:    cobra.ExactArgs(1),
 		RunE: withID(g, "payment", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			p, err := get[billing.Payment](cmd.Context(), c, idPath("/api/v1/payments", id))
-			if err != nil {
-				return err
+			if err != nil || g.json() {
+				return orPrintJSON(cmd, p, err)
 			}
-			var a *billing.Account
-			if !g.json() {
-				a = paymentAccount(cmd.Context(), c, p.AccountID)
-			}
-			return printPayment(cmd.OutOrStdout(), g, p, a)
+			return printPayment(cmd.OutOrStdout(), p, paymentAccount(cmd.Context(), c, p.AccountID))
 		}),
 	}
 }
 
-func printPayment(w io.Writer, g *globals, p billing.Payment, a *billing.Account) error {
-	if g.json() {
-		return printJSON(w, p)
-	}
+func printPayment(w io.Writer, p billing.Payment, a *billing.Account) error {
 	status := string(p.Status)
 	if p.ReversedAt != nil {
 		status += " on " + p.ReversedAt.Local().Format(time.DateTime) + optionalText(" ", parens(oneLine(p.ReversalNote)))
@@ -120,7 +108,7 @@ func printPayment(w io.Writer, g *globals, p billing.Payment, a *billing.Account
 		fmt.Fprintln(w, "Paid no invoice (the account had none open).")
 	} else {
 		fmt.Fprintln(w, "Paid:")
-		if err := printList(w, &globals{}, p.Allocations, "INVOICE,ID,AMOUNT", func(al billing.Allocation) []any {
+		if err := printTable(w, p.Allocations, "INVOICE,ID,AMOUNT", func(al billing.Allocation) []any {
 			return []any{al.InvoiceNumber, al.InvoiceID, money(al.Amount, p.Currency)}
 		}); err != nil {
 			return err
@@ -134,32 +122,31 @@ func printPayment(w io.Writer, g *globals, p billing.Payment, a *billing.Account
 	return nil
 }
 
+// beforeChange is a change's send that reads the payment first (into
+// *before, for what the change moved), then POSTs the change to its path
+// with suffix.
+func beforeChange(before *billing.Payment, suffix string) func(context.Context, *client.Client, []int64, string, map[string]any) (billing.Payment, error) {
+	return func(ctx context.Context, c *client.Client, ids []int64, key string, body map[string]any) (p billing.Payment, err error) {
+		if *before, err = get[billing.Payment](ctx, c, idPath("/api/v1/payments", ids[0])); err == nil {
+			err = c.Do(ctx, http.MethodPost, idPath("/api/v1/payments", ids[0], suffix), nil, key, body, &p)
+		}
+		return p, err
+	}
+}
+
 func newPaymentReverseCmd(g *globals) *cobra.Command {
-	var reason, fee, memo, idemKey string
-	cmd := &cobra.Command{
-		Use:     "reverse ID --reason nsf|chargeback|entry_error [--fee AMOUNT] [--memo TEXT]",
-		Short:   "Reverse a payment (returned check, chargeback, entry error), optionally charging a returned-payment fee",
-		Example: `  tollgatectl payment reverse 17 --reason nsf --fee 25.00 --memo "returned by First Bank 2025-03-10"`,
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "payment", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			ctx := cmd.Context()
-			before, err := get[billing.Payment](ctx, c, idPath("/api/v1/payments", id))
-			if err != nil {
-				return err
-			}
-			r := map[string]any{"reason": strings.ToLower(strings.TrimSpace(reason)), "memo": strings.TrimSpace(memo)}
-			if fee != "" {
-				r["fee"] = fee
-			}
-			var p billing.Payment
-			if err := c.Do(ctx, http.MethodPost, idPath("/api/v1/payments", id, "/reverse"), nil, orNewKey(idemKey), r, &p); err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), p)
-			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "payment %d (%s) reversed: %s\n", p.ID, money(p.Amount, p.Currency), r["reason"])
+	var before billing.Payment
+	return changeCmd(g, change[billing.Payment]{args: []string{"payment"},
+		use:     "reverse ID --reason nsf|chargeback|entry_error [--fee AMOUNT] [--memo TEXT]",
+		short:   "Reverse a payment (returned check, chargeback, entry error), optionally charging a returned-payment fee",
+		example: `  tollgatectl payment reverse 17 --reason nsf --fee 25.00 --memo "returned by First Bank 2025-03-10"`,
+		params: []param{{"reason", "reason", "why: nsf (returned check), chargeback, entry_error (required)", wordParam},
+			{"fee", "fee", "returned-payment fee to charge, in the payment's currency, e.g. 25.00 (default: none)", textParam},
+			{"memo", "memo", "note kept with the reversal", textParam}},
+		send: beforeChange(&before, "/reverse"),
+		print: func(cmd *cobra.Command, c *client.Client, _ []int64, p billing.Payment) error {
+			out, flag := cmd.OutOrStdout(), func(name string) string { return strings.TrimSpace(cmd.Flag(name).Value.String()) }
+			fmt.Fprintf(out, "payment %d (%s) reversed: %s\n", p.ID, money(p.Amount, p.Currency), strings.ToLower(flag("reason")))
 			if len(before.Allocations) > 0 {
 				var invs []string
 				for _, al := range before.Allocations {
@@ -167,50 +154,27 @@ func newPaymentReverseCmd(g *globals) *cobra.Command {
 				}
 				fmt.Fprintf(out, "the invoices it paid are open again: %s\n", strings.Join(invs, ", "))
 			}
-			if fee != "" {
-				fmt.Fprintf(out, "returned-payment fee of %s %s charged to the account\n", p.Currency, strings.TrimSpace(fee))
+			if flag("fee") != "" {
+				fmt.Fprintf(out, "returned-payment fee of %s %s charged to the account\n", p.Currency, flag("fee"))
 			}
 			fmt.Fprintln(out)
-			return printPayment(out, g, p, paymentAccount(ctx, c, p.AccountID))
-		}),
-	}
-	f := cmd.Flags()
-	f.StringVar(&reason, "reason", "", "why: nsf (returned check), chargeback, entry_error (required)")
-	f.StringVar(&fee, "fee", "", "returned-payment fee to charge, in the payment's currency, e.g. 25.00 (default: none)")
-	f.StringVar(&memo, "memo", "", "note kept with the reversal")
-	_ = cmd.MarkFlagRequired("reason")
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+			return printPayment(out, p, paymentAccount(cmd.Context(), c, p.AccountID))
+		}})
 }
 
 func newPaymentRefundCmd(g *globals) *cobra.Command {
-	var amount, memo, idemKey string
-	cmd := &cobra.Command{
-		Use:     "refund ID --amount AMOUNT [--memo TEXT]",
-		Short:   "Record money paid back out of a payment's unapplied credit",
-		Example: `  tollgatectl payment refund 17 --amount 10.00 --memo "refund check 5521"`,
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "payment", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			ctx := cmd.Context()
-			before, err := get[billing.Payment](ctx, c, idPath("/api/v1/payments", id))
-			if err != nil {
-				return err
-			}
-			body := map[string]any{"amount": amount, "memo": strings.TrimSpace(memo)}
-			var p billing.Payment
-			if err := c.Do(ctx, http.MethodPost, idPath("/api/v1/payments", id, "/refund"), nil, orNewKey(idemKey), body, &p); err != nil {
-				return err
-			}
-			return g.say(cmd.OutOrStdout(), p, "refunded %s of payment %d; its unapplied credit is now %s\n",
+	var before billing.Payment
+	return changeCmd(g, change[billing.Payment]{args: []string{"payment"},
+		use:     "refund ID --amount AMOUNT [--memo TEXT]",
+		short:   "Record money paid back out of a payment's unapplied credit",
+		example: `  tollgatectl payment refund 17 --amount 10.00 --memo "refund check 5521"`,
+		params: []param{{"amount", "amount", "amount paid back, in the payment's currency, e.g. 10.00 (required)", textParam},
+			{"memo", "memo", "note kept with the refund (the refund check's number, say)", textParam}},
+		send: beforeChange(&before, "/refund"),
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, p billing.Payment) error {
+			return sayf(cmd, "refunded %s of payment %d; its unapplied credit is now %s\n",
 				money(p.Refunded+p.RefundReserved-before.Refunded-before.RefundReserved, p.Currency), p.ID, money(p.Unallocated, p.Currency))
-		}),
-	}
-	f := cmd.Flags()
-	f.StringVar(&amount, "amount", "", "amount paid back, in the payment's currency, e.g. 10.00 (required)")
-	f.StringVar(&memo, "memo", "", "note kept with the refund (the refund check's number, say)")
-	_ = cmd.MarkFlagRequired("amount")
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+		}})
 }
 
 func newPaymentRefundsCmd(g *globals) *cobra.Command {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,13 +15,9 @@ import (
 )
 
 func newPaymentMethodCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "payment-method",
-		Aliases: []string{"payment-methods", "pm"},
-		Short:   "Payment methods on file (gateway tokens), gateway charges and their attempts",
-	}
-	cmd.AddCommand(newPMAddCmd(g), newPMListCmd(g), newPMRemoveCmd(g), newPMDefaultCmd(g), newPMChargeCmd(g), newPMAttemptsCmd(g))
-	return cmd
+	return group("payment-method payment-methods pm", "Payment methods on file (gateway tokens), gateway charges and their attempts",
+		newPMAddCmd(g), newPMListCmd(g), newPMMethodCmd(g, http.MethodDelete, "remove ACCOUNT METHOD", "Remove a payment method (removing the default turns autopay off)", ""),
+		newPMMethodCmd(g, http.MethodPost, "default ACCOUNT METHOD", "Make a payment method the account's default", "/default"), newPMChargeCmd(g), newPMAttemptsCmd(g))
 }
 
 // parseExpiry reads "MM/YYYY" or "MM/YY".
@@ -49,12 +46,8 @@ func newPMAddCmd(g *globals) *cobra.Command {
 		Short:   "Put a card on file: a token from the payment processor, or (sandbox gateway) a test card tokenized first",
 		Example: `  tollgatectl payment-method add 42 --sandbox-card 4242424242424242 --exp 12/2030 --default`,
 		Args:    cobra.ExactArgs(1),
-		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
+		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			month, year, err := parseExpiry(exp)
-			if err != nil {
-				return err
-			}
-			id, err := resolveIDOf(cmd.Context(), c, "account", args[0])
 			if err != nil {
 				return err
 			}
@@ -75,7 +68,7 @@ func newPMAddCmd(g *globals) *cobra.Command {
 			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", id, "/payment-methods"), nil, orNewKey(idemKey), pm, &m); err != nil {
 				return err
 			}
-			return printMethods(cmd, g, []billing.StoredMethod{m})
+			return printList(cmd.OutOrStdout(), g, []billing.StoredMethod{m}, methodColumns, methodRow)
 		}),
 	}
 	f := cmd.Flags()
@@ -91,40 +84,26 @@ func newPMAddCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func printMethods(cmd *cobra.Command, g *globals, ms []billing.StoredMethod) error {
-	return printList(cmd.OutOrStdout(), g, ms, "ID,KIND,BRAND,LAST4,EXPIRES,DEFAULT,STATUS,WHY", func(m billing.StoredMethod) []any {
-		return []any{m.ID, m.Kind, m.Brand, m.Last4, fmt.Sprintf("%02d/%d", m.ExpMonth, m.ExpYear), m.Default, m.Status, m.Failure}
-	})
-}
+// methodColumns and methodRow are a payment method table's.
+const methodColumns = "ID,KIND,BRAND,LAST4,EXPIRES,DEFAULT,STATUS,WHY"
 
-// idsCmd is a command whose arguments are ids of these kinds (withIDs).
-func idsCmd(g *globals, use, short string, kinds []string, run func(cmd *cobra.Command, c *client.Client, ids []int64) error) *cobra.Command {
-	return &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(len(kinds)), RunE: withIDs(g, kinds, run)}
+func methodRow(m billing.StoredMethod) []any {
+	return []any{m.ID, m.Kind, m.Brand, m.Last4, fmt.Sprintf("%02d/%d", m.ExpMonth, m.ExpYear), m.Default, m.Status, m.Failure}
 }
 
 func newPMListCmd(g *globals) *cobra.Command {
-	return idsCmd(g, "list ACCOUNT", "List an account's payment methods (failing ones say why)", []string{"account"},
-		func(cmd *cobra.Command, c *client.Client, ids []int64) error {
-			var p struct{ Items []billing.StoredMethod }
-			if err := c.Do(cmd.Context(), http.MethodGet, idPath("/api/v1/accounts", ids[0], "/payment-methods"), nil, "", nil, &p); err != nil {
-				return err
-			}
-			return printMethods(cmd, g, p.Items)
-		})
+	return listCmd(g, listing[billing.StoredMethod]{use: "list ACCOUNT", short: "List an account's payment methods (failing ones say why)",
+		args: []string{"account"}, path: "/api/v1/accounts/%d/payment-methods", headers: methodColumns, row: methodRow})
 }
 
-func newPMRemoveCmd(g *globals) *cobra.Command {
-	return idsCmd(g, "remove ACCOUNT METHOD", "Remove a payment method (removing the default turns autopay off)", []string{"account", "payment method"},
-		func(cmd *cobra.Command, c *client.Client, ids []int64) error {
-			return c.Do(cmd.Context(), http.MethodDelete, idPath("/api/v1/accounts", ids[0], "/payment-methods/"+strconv.FormatInt(ids[1], 10)), nil, orNewKey(""), nil, nil)
-		})
-}
-
-func newPMDefaultCmd(g *globals) *cobra.Command {
-	return idsCmd(g, "default ACCOUNT METHOD", "Make a payment method the account's default", []string{"account", "payment method"},
-		func(cmd *cobra.Command, c *client.Client, ids []int64) error {
-			return c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", ids[0], "/payment-methods/"+strconv.FormatInt(ids[1], 10)+"/default"), nil, orNewKey(""), nil, nil)
-		})
+// newPMMethodCmd is "remove" (DELETE) or "default" (POST .../default) of
+// ACCOUNT METHOD.
+func newPMMethodCmd(g *globals, method, use, short, suffix string) *cobra.Command {
+	return changeCmd(g, change[json.RawMessage]{use: use, short: short, args: []string{"account", "payment method"}, method: method,
+		path: func(ids []int64) string {
+			return idPath("/api/v1/accounts", ids[0], "/payment-methods/", strconv.FormatInt(ids[1], 10), suffix)
+		},
+		print: func(*cobra.Command, *client.Client, []int64, json.RawMessage) error { return nil }})
 }
 
 func newPMChargeCmd(g *globals) *cobra.Command {
@@ -134,43 +113,38 @@ func newPMChargeCmd(g *globals) *cobra.Command {
 		params: []param{{"amount", "amount", "amount, e.g. 53.11 (required)", textParam},
 			{"method", "payment_method_id", "payment method id (default: the account's default)", idParam}},
 		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, at billing.PaymentAttempt) error {
-			return printAttempts(cmd, g, []billing.PaymentAttempt{at})
+			return printTable(cmd.OutOrStdout(), []billing.PaymentAttempt{at}, attemptColumns, attemptRow)
 		}})
 }
 
-func printAttempts(cmd *cobra.Command, g *globals, as []billing.PaymentAttempt) error {
-	return printList(cmd.OutOrStdout(), g, as, "ID,WHEN,TRIGGER,ATTEMPT,METHOD,AMOUNT,STATUS,PAYMENT,WHY", func(a billing.PaymentAttempt) []any {
-		pay := "-"
-		if a.PaymentID != nil {
-			pay = strconv.FormatInt(*a.PaymentID, 10)
-		}
-		return []any{a.ID, a.CreatedAt.Local().Format("2006-01-02 15:04"), a.Trigger, a.AttemptNo, a.PaymentMethodID, money(a.Amount, a.Currency), a.Status, pay, strings.TrimSpace(a.FailureCode + " " + a.FailureMessage)}
-	})
+// attemptColumns and attemptRow are a payment attempt table's.
+const attemptColumns = "ID,WHEN,TRIGGER,ATTEMPT,METHOD,AMOUNT,STATUS,PAYMENT,WHY"
+
+func attemptRow(a billing.PaymentAttempt) []any {
+	pay := "-"
+	if a.PaymentID != nil {
+		pay = strconv.FormatInt(*a.PaymentID, 10)
+	}
+	return []any{a.ID, a.CreatedAt.Local().Format("2006-01-02 15:04"), a.Trigger, a.AttemptNo, a.PaymentMethodID, money(a.Amount, a.Currency), a.Status, pay,
+		strings.TrimSpace(a.FailureCode + " " + a.FailureMessage)}
 }
 
 func newPMAttemptsCmd(g *globals) *cobra.Command {
-	return idsCmd(g, "attempts ACCOUNT", "Every gateway charge attempt of an account (autopay, portal, staff)", []string{"account"},
-		func(cmd *cobra.Command, c *client.Client, ids []int64) error {
-			var p struct{ Items []billing.PaymentAttempt }
-			if err := c.Do(cmd.Context(), http.MethodGet, idPath("/api/v1/accounts", ids[0], "/payment-attempts"), nil, "", nil, &p); err != nil {
-				return err
-			}
-			return printAttempts(cmd, g, p.Items)
-		})
+	return listCmd(g, listing[billing.PaymentAttempt]{use: "attempts ACCOUNT", short: "Every gateway charge attempt of an account (autopay, portal, staff)",
+		args: []string{"account"}, path: "/api/v1/accounts/%d/payment-attempts", headers: attemptColumns, row: attemptRow})
 }
 
 func newAutopayCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "autopay", Short: "Turn an account's autopay on (needs a default payment method) or off"}
+	cmd := group("autopay", "Turn an account's autopay on (needs a default payment method) or off")
 	for _, on := range []bool{true, false} {
 		verb := map[bool]string{true: "on", false: "off"}[on]
-		cmd.AddCommand(idsCmd(g, verb+" ACCOUNT", "Turn autopay "+verb, []string{"account"},
-			func(cmd *cobra.Command, c *client.Client, ids []int64) error {
-				if err := c.Do(cmd.Context(), http.MethodPut, idPath("/api/v1/accounts", ids[0], "/autopay"), nil, orNewKey(""), map[string]bool{"enabled": on}, nil); err != nil {
+		cmd.AddCommand(&cobra.Command{Use: verb + " ACCOUNT", Short: "Turn autopay " + verb, Args: cobra.ExactArgs(1),
+			RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
+				if err := c.Do(cmd.Context(), http.MethodPut, idPath("/api/v1/accounts", id, "/autopay"), nil, orNewKey(""), map[string]bool{"enabled": on}, nil); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "autopay is %s for account %d\n", verb, ids[0])
-				return nil
-			}))
+				return sayf(cmd, "autopay is %s for account %d\n", verb, id)
+			})})
 	}
 	return cmd
 }
@@ -183,21 +157,10 @@ func newDepositSlipCmd(g *globals) *cobra.Command {
 		Example: "  tollgatectl deposit-slip 12 13 --file deposit-2026-12-05.pdf",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
-			q := make([]string, 0, len(args))
-			for _, a := range args {
-				id, err := parseIDOf("batch", a)
-				if err != nil {
-					return err
-				}
-				q = append(q, strconv.FormatInt(id, 10))
+			if format == "" { // the controller reads the batch ids and the format
+				format = map[bool]string{true: "csv", false: "pdf"}[strings.HasSuffix(file, ".csv")]
 			}
-			if format == "" {
-				format = "pdf"
-				if strings.HasSuffix(file, ".csv") {
-					format = "csv"
-				}
-			}
-			data, err := c.GetFile(cmd.Context(), "/api/v1/deposit-slips", url.Values{"batch": q, "format": {format}})
+			data, err := c.GetFile(cmd.Context(), "/api/v1/deposit-slips", url.Values{"batch": args, "format": {format}})
 			if err != nil {
 				return err
 			}

@@ -94,17 +94,12 @@ func renderProgress(done, total, width int, unit, detail string) string {
 // commas formats n with thousands separators: 10000 → "10,000".
 func commas(n int64) string {
 	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
+	sign, digits := "", s
+	if n < 0 {
+		sign, digits = "-", s[1:]
 	}
-	if neg {
-		return "-" + b.String()
+	for i := len(digits) - 3; i > 0; i -= 3 {
+		digits = digits[:i] + "," + digits[i:]
 	}
-	return b.String()
+	return sign + digits
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -40,13 +41,6 @@ func (g *globals) client() (*client.Client, error) {
 
 func (g *globals) json() bool { return g.output == "json" }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
 func newRootCmd() *cobra.Command {
 	g := &globals{}
 	root := &cobra.Command{
@@ -67,19 +61,14 @@ func newRootCmd() *cobra.Command {
 		},
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.server, "server", envOr("TOLLGATE_SERVER", "http://localhost:8080"), "controller HTTP address (env TOLLGATE_SERVER)")
+	pf.StringVar(&g.server, "server", cmp.Or(os.Getenv("TOLLGATE_SERVER"), "http://localhost:8080"), "controller HTTP address (env TOLLGATE_SERVER)")
 	pf.StringVar(&g.token, "token", "", "API bearer token (env TOLLGATE_TOKEN)")
 	pf.StringVar(&g.tokenFile, "token-file", os.Getenv("TOLLGATE_TOKEN_FILE"), "file holding the API token (env TOLLGATE_TOKEN_FILE)")
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	root.AddCommand(newServiceCmd(g), newAccountTypeCmd(g), newPlanCmd(g), newTaxRateCmd(g), newAccountCmd(g),
-		newChargeCmd(g), newCreditCmd(g), newInvoiceCmd(g), newBillingRunCmd(g), newImportCmd(g), newDevCmd(g))
-	root.AddCommand(newPaymentCmd(g), newBatchCmd(g))
-	root.AddCommand(newPaymentMethodCmd(g), newAutopayCmd(g), newDepositSlipCmd(g))
-	root.AddCommand(newSweepCmd(g), newSuspensionsCmd(g), newNoticesCmd(g))
-	root.AddCommand(newPKICmd(g), newAgentCmd(g))
-	root.AddCommand(newDeliveryCmd(g))
-	root.AddCommand(newTicketCmd(g))
-	addLifecycleCmds(root, g)
+		newChargeCmd(g), newCreditCmd(g), newInvoiceCmd(g), newBillingRunCmd(g), newImportCmd(g), newDevCmd(g),
+		newPaymentCmd(g), newBatchCmd(g), newPaymentMethodCmd(g), newAutopayCmd(g), newDepositSlipCmd(g),
+		newSweepCmd(g), newSuspensionsCmd(g), newNoticesCmd(g), newPKICmd(g), newAgentCmd(g), newDeliveryCmd(g), newTicketCmd(g))
 	rejectUnknownSubcommands(root)
 	return root
 }
@@ -126,4 +115,13 @@ func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// group is a command group: names is its name, then its aliases, space
+// separated; subs are its commands.
+func group(names, short string, subs ...*cobra.Command) *cobra.Command {
+	n := strings.Fields(names)
+	cmd := &cobra.Command{Use: n[0], Aliases: n[1:], Short: short}
+	cmd.AddCommand(subs...)
+	return cmd
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,15 +17,9 @@ import (
 )
 
 func newServiceCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "service",
-		Aliases: []string{"services", "svc"},
-		Short:   "Create, list, show, suspend and restore subscriber services",
-	}
-	cmd.AddCommand(newServiceCreateCmd(g), newServiceListCmd(g), newServiceShowCmd(g),
-		newServiceStateCmd(g, billing.StateSuspended), newServiceStateCmd(g, billing.StateActive))
-	cmd.AddCommand(newServiceMoveCmds(g)...)
-	return cmd
+	return group("service services svc", "Create, list, show, suspend and restore subscriber services",
+		append(append(newServiceMoveCmds(g), newServiceLifecycleCmds(g)...), newServiceCreateCmd(g), newServiceListCmd(g), newServiceShowCmd(g),
+			newServiceStateCmd(g, billing.StateSuspended), newServiceStateCmd(g, billing.StateActive))...)
 }
 
 func newServiceCreateCmd(g *globals) *cobra.Command {
@@ -42,9 +38,7 @@ func newServiceCreateCmd(g *globals) *cobra.Command {
 			{"account", "account_id", "the account the service belongs to", accountParam},
 			{"plan", "plan_id", "plan id it is billed on (needs --account and --start)", idParam},
 			{"start", "start_date", "first billed day, YYYY-MM-DD", dateParam}, {"end", "end_date", "day billing stops (exclusive), YYYY-MM-DD", dateParam}},
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, s billing.Service) error {
-			return printService(cmd.OutOrStdout(), g, s)
-		}})
+		show: printService})
 	setDefaults(cmd, "method", "log", "state", "active")
 	return cmd
 }
@@ -72,26 +66,19 @@ func newServiceStateCmd(g *globals, state billing.DesiredState) *cobra.Command {
 	if state == billing.StateActive {
 		verb, short = "restore", "Restore a suspended service"
 	}
-	var reason, idemKey string
 	var wait time.Duration
-	cmd := &cobra.Command{
-		Use:   verb + " ID",
-		Short: short,
-		Args:  cobra.ExactArgs(1),
-		RunE: withID(g, "service", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			r, err := c.SetDesiredState(cmd.Context(), orNewKey(idemKey), id, state, reason)
-			if err != nil {
-				return err
+	cmd := changeCmd(g, change[client.DesiredStateResult]{use: verb + " ID", short: short, args: []string{"service"},
+		params: []param{{"reason", "reason", "why (recorded with the change and shown to staff)", textParam}},
+		send: func(ctx context.Context, c *client.Client, ids []int64, key string, body map[string]any) (r client.DesiredStateResult, err error) {
+			body["state"] = state
+			err = c.Do(ctx, http.MethodPost, idPath("/api/v1/services", ids[0], "/desired-state"), nil, key, body, &r)
+			if err == nil && wait > 0 {
+				r.Service, err = waitConfirmed(ctx, c, r.Service, wait)
 			}
+			return r, err
+		},
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, r client.DesiredStateResult) error {
 			s := r.Service
-			if wait > 0 {
-				if s, err = waitConfirmed(cmd, c, s, wait); err != nil {
-					return err
-				}
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), client.DesiredStateResult{Service: s, Changed: r.Changed})
-			}
 			if !r.Changed {
 				fmt.Fprintf(cmd.OutOrStdout(), "service %d was already %s; nothing changed\n", s.ID, s.DesiredState)
 			} else {
@@ -101,10 +88,7 @@ func newServiceStateCmd(g *globals, state billing.DesiredState) *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "agent confirmation: %s\n", confirmation(s))
 			}
 			return nil
-		}),
-	}
-	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded with the change and shown to staff)")
-	addKeyFlag(cmd, &idemKey)
+		}})
 	cmd.Flags().DurationVar(&wait, "wait", 0, "wait up to this long for the agent to confirm the change (e.g. 10s)")
 	return cmd
 }
@@ -112,7 +96,7 @@ func newServiceStateCmd(g *globals, state billing.DesiredState) *cobra.Command {
 // waitConfirmed polls until the agent has confirmed the service's current
 // revision, or reported it pending (applied; takes effect at the
 // subscriber's next login), or timeout passes.
-func waitConfirmed(cmd *cobra.Command, c *client.Client, s billing.Service, timeout time.Duration) (billing.Service, error) {
+func waitConfirmed(ctx context.Context, c *client.Client, s billing.Service, timeout time.Duration) (billing.Service, error) {
 	deadline := time.Now().Add(timeout)
 	for !s.Confirmed() && s.Confirmation.Pending == "" {
 		if time.Now().After(deadline) {
@@ -120,24 +104,20 @@ func waitConfirmed(cmd *cobra.Command, c *client.Client, s billing.Service, time
 				s.ID, s.POP, s.Revision, timeout, s.Confirmation.LastError)
 		}
 		select {
-		case <-cmd.Context().Done():
-			return s, cmd.Context().Err()
+		case <-ctx.Done():
+			return s, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
 		var err error
-		if s, err = c.Service(cmd.Context(), s.ID); err != nil {
+		if s, err = c.Service(ctx, s.ID); err != nil {
 			return s, err
 		}
 	}
 	return s, nil
 }
 
-func orNewKey(k string) string {
-	if k == "" {
-		return client.NewIdempotencyKey()
-	}
-	return k
-}
+// orNewKey is the --idempotency-key given, else a new random key.
+func orNewKey(k string) string { return cmp.Or(k, client.NewIdempotencyKey()) }
 
 func confirmation(s billing.Service) string {
 	c := s.Confirmation
@@ -154,10 +134,7 @@ func confirmation(s billing.Service) string {
 	}
 }
 
-func printService(w io.Writer, g *globals, s billing.Service) error {
-	if g.json() {
-		return printJSON(w, s)
-	}
+func printService(w io.Writer, s billing.Service) error {
 	b, addr := s.Binding, s.ServiceAddress
 	var plan any = skip{}
 	if s.PlanID != nil {
@@ -184,23 +161,13 @@ func newServiceMoveCmds(g *globals) []*cobra.Command {
 	var pop, idemKey, reason string
 	var wait time.Duration
 	run := func(edit bool) func(*cobra.Command, []string) error {
-		return func(cmd *cobra.Command, args []string) error {
-			id, err := parseIDOf("service", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+		return withID(g, "service", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			ctx, f := cmd.Context(), cmd.Flags()
 			s, err := c.Service(ctx, id)
 			if err != nil {
 				return err
 			}
-			if version == 0 {
-				version = s.Version
-			}
+			version = cmp.Or(version, s.Version)
 			// The binding as read, with the fields the flags give.
 			b := s.Binding
 			for flag, set := range map[string]func(){"method": func() { b.Method = nb.Method }, "address": func() { b.Addresses = nb.Addresses },
@@ -217,16 +184,11 @@ func newServiceMoveCmds(g *globals) []*cobra.Command {
 			} else {
 				r, err = c.MoveService(ctx, orNewKey(idemKey), id, version, billing.ServiceMove{POP: pop, Binding: b, Reason: reason})
 			}
-			if err != nil {
-				return err
+			if err == nil && wait > 0 && r.Changed {
+				r.Service, err = waitConfirmed(ctx, c, r.Service, wait)
 			}
-			if wait > 0 && r.Changed {
-				if r.Service, err = waitConfirmed(cmd, c, r.Service, wait); err != nil {
-					return err
-				}
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), r)
+			if err != nil || g.json() {
+				return orPrintJSON(cmd, r, err)
 			}
 			switch w := cmd.OutOrStdout(); {
 			case !r.Changed:
@@ -236,8 +198,8 @@ func newServiceMoveCmds(g *globals) []*cobra.Command {
 			default:
 				fmt.Fprintf(w, "service %d now has its new binding at POP %s, revision %d, version %d\n", id, r.Service.POP, r.Service.Revision, r.Service.Version)
 			}
-			return printService(cmd.OutOrStdout(), g, r.Service)
-		}
+			return printService(cmd.OutOrStdout(), r.Service)
+		})
 	}
 	move := &cobra.Command{Use: "move ID --pop POP --method METHOD [binding flags]", Args: cobra.ExactArgs(1), RunE: run(false),
 		Short:   "Move a service to another POP or binding: the old POP's agent removes it, the new one applies its state",
@@ -259,17 +221,13 @@ func newServiceMoveCmds(g *globals) []*cobra.Command {
 	move.Flags().StringVar(&pop, "pop", "", "the POP the service moves to (required)")
 	move.Flags().StringVar(&nb.Method, "method", "", "enforcement method at the new place: log, routeros, radius, snmp (default: the current one)")
 	_ = move.MarkFlagRequired("pop")
-	history := &cobra.Command{Use: "history ID", Args: cobra.ExactArgs(1), Short: "Show a service's moves, edits and lifecycle changes: who, when, before and after, why",
-		RunE: withID(g, "service", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			h, err := c.ServiceHistory(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			return printList(cmd.OutOrStdout(), g, h, "AT,ACTOR,CHANGED,BEFORE,AFTER,WHY", func(e billing.AuditEntry) []any {
-				before, _ := json.Marshal(e.Before)
-				after, _ := json.Marshal(e.After)
-				return []any{e.At.Local().Format(time.RFC3339), e.Actor, strings.Join(e.Fields(), ", "), string(before), string(after), orDash(e.Reason)}
-			})
-		})}
+	history := listCmd(g, listing[billing.AuditEntry]{use: "history ID", args: []string{"service"}, path: "/api/v1/services/%d/history",
+		short:   "Show a service's moves, edits and lifecycle changes: who, when, before and after, why",
+		headers: "AT,ACTOR,CHANGED,BEFORE,AFTER,WHY",
+		row: func(e billing.AuditEntry) []any {
+			before, _ := json.Marshal(e.Before)
+			after, _ := json.Marshal(e.After)
+			return []any{localTime(e.At), e.Actor, strings.Join(e.Fields(), ", "), string(before), string(after), orDash(e.Reason)}
+		}})
 	return []*cobra.Command{move, edit, history}
 }

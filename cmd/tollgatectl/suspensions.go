@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,13 +26,8 @@ func joinIDs(ids []int64) string {
 }
 
 func newSuspensionsCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "suspensions",
-		Aliases: []string{"suspension", "suspension-batch", "suspension-batches"},
-		Short:   "Review, approve or cancel the suspensions the blast-radius guard held for approval",
-	}
-	cmd.AddCommand(newSuspensionsListCmd(g), newSuspensionsShowCmd(g), newSuspensionsDecideCmd(g, true), newSuspensionsDecideCmd(g, false))
-	return cmd
+	return group("suspensions suspension suspension-batch suspension-batches", "Review, approve or cancel the suspensions the blast-radius guard held for approval",
+		newSuspensionsListCmd(g), newSuspensionsShowCmd(g), newSuspensionsDecideCmd(g, true), newSuspensionsDecideCmd(g, false))
 }
 
 func newSuspensionsListCmd(g *globals) *cobra.Command {
@@ -53,10 +49,7 @@ func newSuspensionsShowCmd(g *globals) *cobra.Command {
 		"  tollgatectl suspensions show 7", "suspension batch", "/api/v1/suspension-batches", printSuspensionBatch)
 }
 
-func printSuspensionBatch(w io.Writer, g *globals, b billing.SuspensionBatch) error {
-	if g.json() {
-		return printJSON(w, b)
-	}
+func printSuspensionBatch(w io.Writer, b billing.SuspensionBatch) error {
 	decided := any(skip{})
 	if b.DecidedAt != nil {
 		decided = localTime(*b.DecidedAt) + " by " + orDash(b.DecidedBy)
@@ -66,14 +59,9 @@ func printSuspensionBatch(w io.Writer, g *globals, b billing.SuspensionBatch) er
 		"Decided", decided); err != nil {
 		return err
 	}
-	if len(b.Reasons) > 0 {
-		fmt.Fprintln(w, "\nHeld because:")
-		for _, r := range b.Reasons {
-			fmt.Fprintf(w, "  - %s\n", r)
-		}
-	}
+	printBullets(w, "Held because", b.Reasons, false)
 	fmt.Fprintln(w)
-	return printList(w, &globals{}, b.Items, "ACCOUNT,NUMBER,STATUS,SERVICES,POPS,DECIDED BY,WHY", func(it billing.SuspensionBatchItem) []any {
+	return printTable(w, b.Items, "ACCOUNT,NUMBER,STATUS,SERVICES,POPS,DECIDED BY,WHY", func(it billing.SuspensionBatchItem) []any {
 		return []any{it.AccountID, it.Number, it.Status, joinIDs(it.ServiceIDs), orDash(strings.Join(it.POPs, ",")), orDash(it.DecidedBy), orDash(strings.Join(it.Why, " "))}
 	})
 }
@@ -81,47 +69,26 @@ func printSuspensionBatch(w io.Writer, g *globals, b billing.SuspensionBatch) er
 // newSuspensionsDecideCmd is "suspensions approve" (approve) or
 // "suspensions cancel".
 func newSuspensionsDecideCmd(g *globals, approve bool) *cobra.Command {
-	var refs []string
-	var idemKey string
 	verb, short, example := "cancel", "Cancel a held batch's pending suspensions (all, or those of the --account ids): those accounts are not suspended by it",
 		"  tollgatectl suspensions cancel 7\n  tollgatectl suspensions cancel 7 --account 42 --account 43"
 	if approve {
 		verb, short, example = "approve", "Approve a held batch's pending suspensions (all, or those of the --account ids): accounts still delinquent are suspended now",
 			"  tollgatectl suspensions approve 7\n  tollgatectl suspensions approve 7 --account 42 --account 43\n  tollgatectl suspensions approve 7 --account 42,43"
 	}
-	cmd := &cobra.Command{
-		Use:     verb + " ID [--account ACCOUNT ...]",
-		Short:   short,
-		Example: example,
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "suspension batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			var accounts []int64
-			for _, ref := range refs {
-				a, err := accountIDOf(cmd.Context(), c, ref)
-				if err != nil {
-					return err
-				}
-				accounts = append(accounts, a)
-			}
-			var b billing.SuspensionBatch
-			var err error
+	var named []int64 // the accounts given, for the summary
+	return changeCmd(g, change[billing.SuspensionBatch]{use: verb + " ID [--account ACCOUNT ...]", short: short, example: example, args: []string{"suspension batch"},
+		params: []param{{"account", "account_ids", "decide only this account's item: account number A-000042, external id or id (repeat or comma-separate; default: every pending item)", accountsParam}},
+		send: func(ctx context.Context, c *client.Client, ids []int64, key string, body map[string]any) (billing.SuspensionBatch, error) {
+			named, _ = body["account_ids"].([]int64)
 			if approve {
-				b, err = c.ApproveSuspensionBatch(cmd.Context(), orNewKey(idemKey), id, accounts)
-			} else {
-				b, err = c.CancelSuspensionBatch(cmd.Context(), orNewKey(idemKey), id, accounts)
+				return c.ApproveSuspensionBatch(ctx, key, ids[0], named)
 			}
-			if err != nil {
-				return err
-			}
-			if !g.json() {
-				fmt.Fprintf(cmd.OutOrStdout(), "suspension batch %d: %s\n\n", b.ID, decisionSummary(b, accounts))
-			}
-			return printSuspensionBatch(cmd.OutOrStdout(), g, b)
-		}),
-	}
-	cmd.Flags().StringSliceVar(&refs, "account", nil, "decide only this account's item: account number A-000042, external id or id (repeat or comma-separate; default: every pending item)")
-	addKeyFlag(cmd, &idemKey)
-	return cmd
+			return c.CancelSuspensionBatch(ctx, key, ids[0], named)
+		},
+		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, b billing.SuspensionBatch) error {
+			fmt.Fprintf(cmd.OutOrStdout(), "suspension batch %d: %s\n\n", b.ID, decisionSummary(b, named))
+			return printSuspensionBatch(cmd.OutOrStdout(), b)
+		}})
 }
 
 // decisionSummary counts a batch's items by status ("2 approved, 1
@@ -150,13 +117,8 @@ func decisionSummary(b billing.SuspensionBatch, accounts []int64) string {
 }
 
 func newNoticesCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "notices",
-		Aliases: []string{"notice"},
-		Short:   "List notices to subscribers (payment reminders, suspension and restore notices) and send one again",
-	}
-	cmd.AddCommand(newNoticesListCmd(g), newNoticesResendCmd(g))
-	return cmd
+	return group("notices notice", "List notices to subscribers (payment reminders, suspension and restore notices) and send one again",
+		newNoticesListCmd(g), newNoticesResendCmd(g))
 }
 
 func newNoticesListCmd(g *globals) *cobra.Command {

@@ -19,13 +19,8 @@ import (
 // customer portal; staff list, read, answer and close them here.
 
 func newTicketCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "ticket",
-		Aliases: []string{"tickets"},
-		Short:   "List, read, answer and close the support tickets subscribers open in the customer portal",
-	}
-	cmd.AddCommand(newTicketListCmd(g), newTicketShowCmd(g), newTicketReplyCmd(g), newTicketCloseCmd(g))
-	return cmd
+	return group("ticket tickets", "List, read, answer and close the support tickets subscribers open in the customer portal",
+		newTicketListCmd(g), newTicketShowCmd(g), newTicketReplyCmd(g), newTicketCloseCmd(g))
 }
 
 func newTicketListCmd(g *globals) *cobra.Command {
@@ -63,18 +58,18 @@ func newTicketReplyCmd(g *globals) *cobra.Command {
 				return err
 			}
 			tk, err := c.ReplyTicket(cmd.Context(), orNewKey(idemKey), id, msg)
-			if err != nil {
-				return err
+			if err != nil || g.json() {
+				return orPrintJSON(cmd, tk, err)
 			}
-			if !g.json() {
-				fmt.Fprintf(cmd.OutOrStdout(), "ticket %d answered; it waits for the subscriber now\n\n", tk.ID)
-			}
-			return printTicket(cmd.OutOrStdout(), g, tk)
+			fmt.Fprintf(cmd.OutOrStdout(), "ticket %d answered; it waits for the subscriber now\n\n", tk.ID)
+			return printTicket(cmd.OutOrStdout(), tk)
 		}),
 	}
 	f := cmd.Flags()
 	f.StringVarP(&message, "message", "m", "", `the message to the subscriber ("-": read it from standard input)`)
 	f.StringVar(&file, "file", "", `read the message from this file ("-": standard input)`)
+	cmd.MarkFlagsMutuallyExclusive("message", "file")
+	cmd.MarkFlagsOneRequired("message", "file")
 	addKeyFlag(cmd, &idemKey)
 	return cmd
 }
@@ -84,45 +79,31 @@ func newTicketReplyCmd(g *globals) *cobra.Command {
 // error, yet not a whole wrong file.
 const maxMessageFile = 1 << 20
 
-// replyMessage is the message of "ticket reply": from --message, or read
-// from --file or standard input ("-"); the controller checks it.
+// replyMessage is the message of "ticket reply": --message, or read from
+// --file or standard input ("-"); the controller checks it.
 func replyMessage(cmd *cobra.Command, message, file string) (string, error) {
-	given := cmd.Flags().Changed("message")
-	switch {
-	case given && file != "":
-		return "", fmt.Errorf("give the message with either --message or --file, not both")
-	case !given && file == "":
-		return "", fmt.Errorf("--message or --file is required: the message to the subscriber")
+	if file == "" && message != "-" {
+		return message, nil
 	}
-	src := file
-	if given && message == "-" {
-		src = "-"
-	}
-	if src != "" {
-		var r io.Reader
-		if src == "-" {
-			r = cmd.InOrStdin()
-		} else {
-			f, err := os.Open(src)
-			if err != nil {
-				return "", fmt.Errorf("--file: %w", err)
-			}
-			defer f.Close()
-			r = f
-		}
-		b, err := io.ReadAll(io.LimitReader(r, maxMessageFile+1))
+	var r io.Reader = cmd.InOrStdin()
+	if file != "" && file != "-" {
+		f, err := os.Open(file)
 		if err != nil {
-			return "", fmt.Errorf("reading the message: %w", err)
+			return "", fmt.Errorf("--file: %w", err)
 		}
-		if len(b) > maxMessageFile {
-			return "", fmt.Errorf("the message is longer than %d bytes", maxMessageFile)
-		}
-		if !utf8.Valid(b) {
-			return "", fmt.Errorf("the message is not UTF-8 text")
-		}
-		message = string(b)
+		defer f.Close()
+		r = f
 	}
-	return message, nil
+	b, err := io.ReadAll(io.LimitReader(r, maxMessageFile+1))
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("reading the message: %w", err)
+	case len(b) > maxMessageFile:
+		return "", fmt.Errorf("the message is longer than %d bytes", maxMessageFile)
+	case !utf8.Valid(b): // JSON would send U+FFFD instead
+		return "", fmt.Errorf("the message is not UTF-8 text")
+	}
+	return string(b), nil
 }
 
 func newTicketCloseCmd(g *globals) *cobra.Command {
@@ -137,29 +118,12 @@ func newTicketCloseCmd(g *globals) *cobra.Command {
 
 // closedBy is " by NAME at TIME" for a closed ticket.
 func closedBy(tk billing.Ticket) string {
-	s := ""
-	if tk.ClosedBy != "" {
-		s += " by " + tk.ClosedBy
-	}
-	if tk.ClosedAt != nil {
-		s += " at " + localTime(*tk.ClosedAt)
-	}
-	return s
+	return optionalText(" by ", tk.ClosedBy) + optionalText(" at ", timeOr(tk.ClosedAt, time.RFC3339, ""))
 }
 
-func printTicket(w io.Writer, g *globals, tk billing.Ticket) error {
-	if g.json() {
-		return printJSON(w, tk)
-	}
-	status := string(tk.Status)
-	switch tk.Status {
-	case billing.TicketOpen:
-		status += " (waiting for staff)"
-	case billing.TicketAnswered:
-		status += " (waiting for the subscriber)"
-	case billing.TicketClosed:
-		status += closedBy(tk)
-	}
+func printTicket(w io.Writer, tk billing.Ticket) error {
+	status := string(tk.Status) + map[billing.TicketStatus]string{billing.TicketOpen: " (waiting for staff)",
+		billing.TicketAnswered: " (waiting for the subscriber)", billing.TicketClosed: closedBy(tk)}[tk.Status]
 	if err := printFields(w, "Ticket", tk.ID, "Subject", oneLine(tk.Subject), "Account", fmt.Sprintf("%s (id %d)", tk.AccountNumber, tk.AccountID),
 		"Status", status, "Opened", localTime(tk.CreatedAt), "Updated", localTime(tk.UpdatedAt)); err != nil {
 		return err
@@ -176,6 +140,14 @@ func printTicket(w io.Writer, g *globals, tk billing.Ticket) error {
 }
 
 func localTime(t time.Time) string { return t.Local().Format(time.RFC3339) }
+
+// timeOr is *t as local time in layout, or none for nil.
+func timeOr(t *time.Time, layout, none string) string {
+	if t == nil {
+		return none
+	}
+	return t.Local().Format(layout)
+}
 
 // oneLine keeps a subject on one table row.
 func oneLine(s string) string {

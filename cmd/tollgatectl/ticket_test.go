@@ -213,9 +213,9 @@ func TestTicketCommandArgumentErrors(t *testing.T) {
 		{[]string{"ticket", "show"}, "", `accepts 1 arg(s), received 0`},
 		{[]string{"ticket", "show", "x"}, "", `ticket id "x" is not a positive number`},
 		{[]string{"ticket", "close", "0"}, "", `ticket id "0" is not a positive number`},
-		{[]string{"ticket", "reply", "17"}, "", `--message or --file is required`},
+		{[]string{"ticket", "reply", "17"}, "", `at least one of the flags in the group [message file] is required`},
 		{[]string{"ticket", "reply", "abc", "-m", "hi"}, "", `ticket id "abc" is not a positive number`},
-		{[]string{"ticket", "reply", "17", "-m", "hi", "--file", big}, "", `either --message or --file, not both`},
+		{[]string{"ticket", "reply", "17", "-m", "hi", "--file", big}, "", `[file message] were all set`},
 		{[]string{"ticket", "reply", "17", "--file", "/nonexistent/answer.txt"}, "", `no such file`},
 		{[]string{"ticket", "reply", "17", "--file", "-"}, "\xff\xfe", `not UTF-8`},
 	} {

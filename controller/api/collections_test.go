@@ -261,6 +261,9 @@ func TestSweepPreviewHeldBatchApproval(t *testing.T) {
 	e.want(422, "GET", "/api/v1/delinquency/preview", readerToken, "", "")
 	e.want(404, "GET", "/api/v1/delinquency/preview?account_type_id=4242", readerToken, "", "")
 	e.want(404, "POST", "/api/v1/delinquency/sweeps", billingToken, "s1", `{"account_type_id":4242}`)
+	// No account type (tollgatectl sends none for --type 0) or a negative one.
+	e.want(422, "POST", "/api/v1/delinquency/sweeps", billingToken, "s-none", `{}`)
+	e.want(422, "GET", "/api/v1/delinquency/preview?account_type_id=-1", readerToken, "", "")
 	r := e.ok("GET", "/api/v1/delinquency/preview?account_type_id="+typ, readerToken, "", "")
 	checkHeld(r, true)
 	if r["held_batch_id"] != nil || r["id"] != nil {

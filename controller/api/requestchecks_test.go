@@ -13,8 +13,9 @@ import (
 )
 
 // TestStaffRequestsAreChecked: what staff type for a delivery channel, a
-// promise's note, an exemption's reason or a billing run's date is checked here, not by each
-// client (tollgatectl sends it as given): a 422 naming the field.
+// promise's note, an exemption's reason, a date, a sweep's account type or
+// a deposit slip's batch ids is checked here, not by each client
+// (tollgatectl sends it as given): a 422 naming the field.
 func TestStaffRequestsAreChecked(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -32,6 +33,13 @@ func TestStaffRequestsAreChecked(t *testing.T) {
 		{"PUT", "/api/v1/accounts/1/promise-to-pay", `{"until":"2099-01-01","note":"` + strings.Repeat("n", 501) + `"}`, "body.note", "expected length <= 500"},
 		{"POST", "/api/v1/billing-runs", `{"date":"2025-02-30"}`, "body.date", "2025-02-30"},
 		{"PUT", "/api/v1/accounts/1/exemption", `{"reason":"` + strings.Repeat("r", 501) + `"}`, "body.reason", "expected length <= 500"},
+		{"PUT", "/api/v1/accounts/1/exemption", `{}`, "body", "reason"},
+		{"PUT", "/api/v1/accounts/1/promise-to-pay", `{"until":"2026-02-30"}`, "body.until", "2026-02-30"},
+		{"PUT", "/api/v1/accounts/1/promise-to-pay", `{"note":"by phone"}`, "body", "until"},
+		{"POST", "/api/v1/payment-batches", `{"deposit_date":"2025-13-01"}`, "body.deposit_date", "2025-13-01"},
+		{"POST", "/api/v1/accounts/1/payments", `{"method":"cash","amount":"5","received_date":"2025-02-30"}`, "body.received_date", "2025-02-30"},
+		{"POST", "/api/v1/delinquency/sweeps", `{}`, "body", "account_type_id"},
+		{"GET", "/api/v1/deposit-slips?batch=abc", "", "query.batch", "abc"},
 	} {
 		r := e.do(tc.method, tc.path, billingToken, "k-"+string(rune('a'+i)), tc.body)
 		if r.status != 422 || !strings.Contains(string(r.body), `"location":"`+tc.location+`"`) || !strings.Contains(string(r.body), tc.frag) {
