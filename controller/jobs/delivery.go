@@ -97,21 +97,15 @@ func (DeliverInvoiceArgs) InsertOpts() river.InsertOpts {
 }
 
 // InsertDeliveryJobsTx inserts in tx one job per delivery id (the store's
-// postgres.DeliveryJobs): new deliveries' jobs with one COPY
-// (InsertManyFastTx); again (re-sends) with River's uniqueness, so a
-// delivery whose job still waits gets no second one.
+// postgres.DeliveryJobs) (see insertJobsTx): again (re-sends) with River's
+// uniqueness, so a delivery whose job still waits gets no second one.
 // The error is River's or the database's: nothing was inserted.
 func (r *Runner) InsertDeliveryJobsTx(ctx context.Context, tx pgx.Tx, deliveryIDs []int64, again bool) error {
 	params := make([]river.InsertManyParams, len(deliveryIDs))
 	for i, id := range deliveryIDs {
 		params[i] = river.InsertManyParams{Args: DeliverInvoiceArgs{DeliveryID: id}}
 	}
-	if again {
-		_, err := r.river.InsertManyTx(ctx, tx, params)
-		return err
-	}
-	_, err := r.river.InsertManyFastTx(ctx, tx, params)
-	return err
+	return r.insertJobsTx(ctx, tx, params, again)
 }
 
 type deliveryWorker struct {

@@ -65,16 +65,28 @@ type Notifier interface {
 func (r *Runner) UseNotifier(n Notifier) { r.notifier = n }
 
 // InsertNoticeJobsTx inserts in tx one job per notice id (the store's
-// postgres.NoticeJobs): new notices' jobs with one COPY (InsertManyFastTx);
-// again (re-sends) with River's uniqueness, so a notice whose job still
-// waits gets no second one.
+// postgres.NoticeJobs) (see insertJobsTx): again (re-sends) with River's
+// uniqueness, so a notice whose job still waits gets no second one.
 // The error is River's or the database's: nothing was inserted.
 func (r *Runner) InsertNoticeJobsTx(ctx context.Context, tx pgx.Tx, noticeIDs []int64, again bool) error {
 	params := make([]river.InsertManyParams, len(noticeIDs))
 	for i, id := range noticeIDs {
 		params[i] = river.InsertManyParams{Args: NoticeArgs{NoticeID: id}}
 	}
-	if again {
+	return r.insertJobsTx(ctx, tx, params, again)
+}
+
+// copyJobsFrom is how many jobs make a COPY (InsertManyFastTx) worth its
+// extra round trips (pgx describes the table, then streams the rows): a
+// sweep's tens of thousands of notices go in by COPY, a settlement's one
+// notice by one INSERT in the payment's transaction.
+const copyJobsFrom = 64
+
+// insertJobsTx inserts jobs in tx: with River's uniqueness checked and
+// reported (InsertManyTx) when again or for a few jobs, else by COPY.
+// The error is River's or the database's: nothing was inserted.
+func (r *Runner) insertJobsTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams, again bool) error {
+	if again || len(params) < copyJobsFrom {
 		_, err := r.river.InsertManyTx(ctx, tx, params)
 		return err
 	}

@@ -1,6 +1,7 @@
 package routerossim
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -193,6 +194,38 @@ func (t *table) reindex() {
 			t.pos[it.id] = i
 		}
 	}
+}
+
+// find returns the items q matches, in order. A driver's lookup of one
+// address goes through the unique index instead of a scan of every entry
+// (which made the simulator most of a benchmark's CPU); scan is the
+// definition it must agree with.
+func (t *table) find(q *query) []*item {
+	list, addrs, ok := q.listAddresses()
+	if !ok || t.kind != kindAddressList {
+		return t.scan(q)
+	}
+	var found []*item
+	for _, a := range addrs {
+		if id, ok := t.uniq[uniqKey(list, a)]; ok {
+			if it := t.get(id); it != nil && q.match(it.get) && !slices.Contains(found, it) {
+				found = append(found, it)
+			}
+		}
+	}
+	slices.SortFunc(found, func(x, y *item) int { return cmp.Compare(t.pos[x.id], t.pos[y.id]) })
+	return found
+}
+
+// scan returns the items q matches, in order, looking at every item.
+func (t *table) scan(q *query) []*item {
+	var found []*item
+	t.each(func(it *item) {
+		if q.match(it.get) {
+			found = append(found, it)
+		}
+	})
+	return found
 }
 
 // each calls fn for every item in order.

@@ -254,3 +254,23 @@ func cmpInt(x, y int64) int {
 	}
 	return 0
 }
+
+// listAddresses recognises the query an address-list driver sends to look
+// up one address (in one or two spellings): ?list=L ?address=A, or
+// ?list=L ?address=A ?address=B ?#|. ok is false for any other query. A
+// matching item has list L and one of the addresses, so the table's unique
+// index finds every candidate (print still matches each against q).
+func (q *query) listAddresses() (list string, addrs []string, ok bool) {
+	s := q.steps
+	if len(s) < 2 || s[0].kind != stepEq || s[0].name != "list" {
+		return "", nil, false
+	}
+	eqAddr := func(st step) bool { return st.kind == stepEq && st.name == "address" }
+	switch {
+	case len(s) == 2 && eqAddr(s[1]):
+		return s[0].value, []string{s[1].value}, true
+	case len(s) == 4 && eqAddr(s[1]) && eqAddr(s[2]) && s[3].kind == stepOps && len(s[3].ops) == 1 && s[3].ops[0].kind == opOr:
+		return s[0].value, []string{s[1].value, s[2].value}, true
+	}
+	return "", nil, false
+}

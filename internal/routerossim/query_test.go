@@ -1,6 +1,11 @@
 package routerossim
 
-import "testing"
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+)
 
 func TestQuery(t *testing.T) {
 	items := map[string]map[string]string{
@@ -64,6 +69,68 @@ func TestQuery(t *testing.T) {
 	for _, bad := range []string{"#x", "-", "-a=b", "<a", "=", "=x", ""} {
 		if _, err := compileQuery([]string{bad}); err == nil {
 			t.Errorf("?%s compiled", bad)
+		}
+	}
+}
+
+// The address lookup a driver sends goes through the address list's unique
+// index; it finds exactly what a scan of every entry finds, in the same
+// order, whatever was added, set and removed before.
+func TestAddressLookupThroughTheIndexAgreesWithAScan(t *testing.T) {
+	tb := newTable("/ip/firewall/address-list", kindAddressList, false)
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	add := func(list, addr string) uint64 {
+		t.Helper()
+		var a args
+		a.add("list", list)
+		a.add("address", addr)
+		id, err := tb.add(a, now)
+		if err != nil {
+			t.Fatalf("add %s %s: %v", list, addr, err)
+		}
+		return id
+	}
+	for i := range 200 {
+		add("suspended", fmt.Sprintf("10.0.%d.%d", i/100, i%100))
+		if i%3 == 0 {
+			add("walled", fmt.Sprintf("10.0.%d.%d", i/100, i%100))
+		}
+	}
+	tb.remove(add("suspended", "192.0.2.1"))
+	var moved args
+	moved.add("address", "10.9.9.9")
+	if err := tb.set([]uint64{tb.uniq[uniqKey("suspended", "10.0.0.5")]}, moved); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		words []string
+		want  int
+	}{
+		{[]string{"list=suspended", "address=10.0.1.7"}, 1},
+		{[]string{"list=suspended", "address=10.0.1.7", "address=10.0.1.7/32", "#|"}, 1},
+		{[]string{"list=walled", "address=10.0.0.3", "address=10.0.0.6", "#|"}, 2},
+		{[]string{"list=suspended", "address=10.0.0.5"}, 0},  // set away
+		{[]string{"list=suspended", "address=10.9.9.9"}, 1},  // set to
+		{[]string{"list=suspended", "address=192.0.2.1"}, 0}, // removed
+		{[]string{"list=nope", "address=10.0.0.1"}, 0},
+	} {
+		words := tc.words
+		q, err := compileQuery(words)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, ok := q.listAddresses(); !ok {
+			t.Fatalf("%v is not recognised as an address lookup", words)
+		}
+		if got, want := tb.find(q), tb.scan(q); !slices.Equal(got, want) || len(got) != tc.want {
+			t.Errorf("%v: the index finds %d items, a scan %d; want %d", words, len(got), len(want), tc.want)
+		}
+	}
+	// Anything else is a scan.
+	for _, words := range [][]string{{"address=10.0.0.1"}, {"list=suspended", "address=10.0.0.1", "address=10.0.0.2", "#&"}, {"list=suspended", "disabled=false"}} {
+		q, _ := compileQuery(words)
+		if _, _, ok := q.listAddresses(); ok {
+			t.Errorf("%v taken for an address lookup", words)
 		}
 	}
 }

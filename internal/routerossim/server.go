@@ -565,13 +565,8 @@ func (c *conn) print(t *table, req request) {
 		props = strings.Split(v, ",")
 	}
 	_, countOnly := req.args.get("count-only")
-	var found []*item
 	c.s.dbMu.Lock()
-	t.each(func(it *item) {
-		if q.match(it.get) {
-			found = append(found, it)
-		}
-	})
+	found := t.find(q)
 	c.s.dbMu.Unlock()
 	if countOnly {
 		c.done(req.tag, "ret", itoa(len(found)))
