@@ -29,7 +29,7 @@ import (
 // the account's email address and name; its credit (what creditSQL reads
 // for one account) is read for the whole part at once, from the rows
 // journal_transactions_credit_idx, payments_credit_idx and
-// invoices_credit_note_idx hold (usually a few), and used only for an
+// invoices_open_idx hold (usually a few), and used only for an
 // account with owed invoices, the one thing credit pays: index probes per
 // owed account cost a sixth of the read.
 // (A separate by-id query that let the planner probe indexes for tens of
@@ -56,7 +56,7 @@ const standingsSQL = `WITH owed AS (
 				AND ($4::bigint[] IS NULL OR p.account_id = ANY($4)) AND p.account_id BETWEEN $5 AND $6
 			UNION ALL
 			SELECT i.account_id, -i.total FROM invoices i
-			WHERE i.total < 0 AND i.status <> 'void'
+			WHERE i.status = 'open' AND i.total < 0
 				AND ($4::bigint[] IS NULL OR i.account_id = ANY($4)) AND i.account_id BETWEEN $5 AND $6
 		) x GROUP BY x.account_id
 	)
@@ -76,17 +76,18 @@ const standingsSQL = `WITH owed AS (
 
 // creditSQL is account a's credit that no invoice's allocations hold
 // ([billing.Standing.Credit]): its credits and write-offs, the
-// unallocated parts of its posted payments and its invoices with a
-// negative total (credit notes: more credited than charged) (through
+// unallocated parts of its posted payments and its open invoices with a
+// negative total (credit notes: more credited than charged; nothing is
+// allocated to one, so it stays open) (through
 // journal_transactions_credit_idx, payments_credit_idx and
-// invoices_credit_note_idx: for most accounts three index probes that find
-// nothing). For one account
+// invoices_open_idx: for most accounts three index probes that find
+// nothing or a few rows). For one account
 // (settleStandingSQL); standingsSQL's credit CTE reads the same for many.
 const creditSQL = `(coalesce((SELECT -sum(e.amount) FROM journal_transactions t JOIN journal_entries e ON e.tx_id = t.id
 			WHERE t.account_id = a.id AND t.kind IN ('credit', 'write_off') AND e.ledger = 'accounts_receivable'), 0)
 		+ coalesce((SELECT sum(p.amount - p.refunded - p.refund_reserved - p.allocated) FROM payments p
 			WHERE p.account_id = a.id AND p.status = 'posted' AND p.allocated < p.amount - p.refunded), 0)
-		+ coalesce((SELECT -sum(i.total) FROM invoices i WHERE i.account_id = a.id AND i.total < 0 AND i.status <> 'void'), 0))::bigint`
+		+ coalesce((SELECT -sum(i.total) FROM invoices i WHERE i.account_id = a.id AND i.status = 'open' AND i.total < 0), 0))::bigint`
 
 // loadStandings runs standingsSQL over all the accounts (ids, if not nil)
 // and calls fn for each account.
