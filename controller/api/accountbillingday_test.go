@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -39,8 +40,8 @@ func TestBillingDayOverrideOnCreateAndImport(t *testing.T) {
 		{fixed.ID, "-1", `"location":"body.billing_day"`},
 		{anniversary.ID, "15", `billing_day: account type \"anniversary\" bills on each account's anniversary`},
 	} {
-		body := `{"name":"Jane","currency":"USD","account_type_id":` + jsonInt(c.typ) + `,"billing_day":` + c.day + `}`
-		r := e.do("POST", "/api/v1/accounts", billingToken, "bad-"+c.day+jsonInt(c.typ), body)
+		body := `{"name":"Jane","currency":"USD","account_type_id":` + strconv.FormatInt(c.typ, 10) + `,"billing_day":` + c.day + `}`
+		r := e.do("POST", "/api/v1/accounts", billingToken, "bad-"+c.day+strconv.FormatInt(c.typ, 10), body)
 		if r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), c.want) {
 			t.Errorf("billing_day %s on type %d: %d %s, want 422 saying %q", c.day, c.typ, r.status, r.body, c.want)
 		}
@@ -48,7 +49,7 @@ func TestBillingDayOverrideOnCreateAndImport(t *testing.T) {
 	if a, _ := e.counts(); a != before {
 		t.Fatalf("refused creates wrote %d accounts", a-before)
 	}
-	r := e.do("POST", "/api/v1/accounts", billingToken, "good", `{"name":"Jane","currency":"USD","account_type_id":`+jsonInt(fixed.ID)+`,"billing_day":15}`)
+	r := e.do("POST", "/api/v1/accounts", billingToken, "good", `{"name":"Jane","currency":"USD","account_type_id":`+strconv.FormatInt(fixed.ID, 10)+`,"billing_day":15}`)
 	if r.status != 200 {
 		t.Fatalf("create: %d %s", r.status, r.body)
 	}
@@ -100,5 +101,3 @@ func TestBillingDayOverrideOnCreateAndImport(t *testing.T) {
 		}
 	}
 }
-
-func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
