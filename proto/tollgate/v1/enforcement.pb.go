@@ -44,6 +44,14 @@ const (
 	DesiredState_DESIRED_STATE_ACTIVE DesiredState = 1
 	// The subscriber is cut off (or redirected to the payment portal).
 	DesiredState_DESIRED_STATE_SUSPENDED DesiredState = 2
+	// The subscriber stays connected at a throttle profile's speed (the
+	// Service's profile), with plain HTTP redirected to the payment portal
+	// where the device can. Sent only to agents that announce the
+	// "service-profiles" feature in WatchRequest.features; every other agent
+	// receives DESIRED_STATE_SUSPENDED for the same service, so an agent that
+	// predates throttling cuts the subscriber off, as it always did, instead
+	// of reading an unknown state as "not suspended".
+	DesiredState_DESIRED_STATE_THROTTLED DesiredState = 3
 )
 
 // Enum value maps for DesiredState.
@@ -52,11 +60,13 @@ var (
 		0: "DESIRED_STATE_UNSPECIFIED",
 		1: "DESIRED_STATE_ACTIVE",
 		2: "DESIRED_STATE_SUSPENDED",
+		3: "DESIRED_STATE_THROTTLED",
 	}
 	DesiredState_value = map[string]int32{
 		"DESIRED_STATE_UNSPECIFIED": 0,
 		"DESIRED_STATE_ACTIVE":      1,
 		"DESIRED_STATE_SUSPENDED":   2,
+		"DESIRED_STATE_THROTTLED":   3,
 	}
 )
 
@@ -158,7 +168,16 @@ type WatchRequest struct {
 	// and metrics.
 	AgentId string `protobuf:"bytes,3,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
 	// Agent build version.
-	AgentVersion  string `protobuf:"bytes,4,opt,name=agent_version,json=agentVersion,proto3" json:"agent_version,omitempty"`
+	AgentVersion string `protobuf:"bytes,4,opt,name=agent_version,json=agentVersion,proto3" json:"agent_version,omitempty"`
+	// Features the agent understands, so the controller can send what an
+	// older agent would misread only to agents that read it. Known features:
+	//
+	//	"service-profiles": the agent enforces Service.profile and
+	//	DESIRED_STATE_THROTTLED. Without it the controller still sends
+	//	profiles (an older agent ignores the unknown field and enforces
+	//	access as before) but sends a throttled service as
+	//	DESIRED_STATE_SUSPENDED.
+	Features      []string `protobuf:"bytes,5,rep,name=features,proto3" json:"features,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -219,6 +238,13 @@ func (x *WatchRequest) GetAgentVersion() string {
 		return x.AgentVersion
 	}
 	return ""
+}
+
+func (x *WatchRequest) GetFeatures() []string {
+	if x != nil {
+		return x.Features
+	}
+	return nil
 }
 
 type WatchResponse struct {
@@ -599,7 +625,15 @@ type Service struct {
 	Binding *Binding `protobuf:"bytes,5,opt,name=binding,proto3" json:"binding,omitempty"`
 	// True when the service no longer exists at this POP (deleted or moved):
 	// the agent restores it and forgets it.
-	Removed       bool `protobuf:"varint,6,opt,name=removed,proto3" json:"removed,omitempty"`
+	Removed bool `protobuf:"varint,6,opt,name=removed,proto3" json:"removed,omitempty"`
+	// Speed the service gets in its desired state: the plan's profile when
+	// active, the account type's throttle profile when throttled, unset when
+	// suspended or when the plan has no profile (then Tollgate sets no speed
+	// on the device and leaves whatever the router applies). A change of
+	// profile is a new revision like any change of state. Agents that predate
+	// profiles ignore this field (proto3 skips unknown fields) and enforce
+	// access exactly as before.
+	Profile       *ServiceProfile `protobuf:"bytes,7,opt,name=profile,proto3" json:"profile,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -676,6 +710,170 @@ func (x *Service) GetRemoved() bool {
 	return false
 }
 
+func (x *Service) GetProfile() *ServiceProfile {
+	if x != nil {
+		return x.Profile
+	}
+	return nil
+}
+
+// ServiceProfile is the speed a plan sells, as the edge enforces it. Rates
+// are bits per second from the subscriber's point of view: download is
+// towards the subscriber, upload from them. Zero optional fields are "not
+// set" and leave the device's default.
+type ServiceProfile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name identifies the profile and its version on the device, e.g.
+	// "fiber-100.v3"; drivers use it in queue comments and logs.
+	Name                   string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	DownloadRate           int64  `protobuf:"varint,2,opt,name=download_rate,json=downloadRate,proto3" json:"download_rate,omitempty"`
+	UploadRate             int64  `protobuf:"varint,3,opt,name=upload_rate,json=uploadRate,proto3" json:"upload_rate,omitempty"`
+	DownloadBurstRate      int64  `protobuf:"varint,4,opt,name=download_burst_rate,json=downloadBurstRate,proto3" json:"download_burst_rate,omitempty"`
+	UploadBurstRate        int64  `protobuf:"varint,5,opt,name=upload_burst_rate,json=uploadBurstRate,proto3" json:"upload_burst_rate,omitempty"`
+	DownloadBurstThreshold int64  `protobuf:"varint,6,opt,name=download_burst_threshold,json=downloadBurstThreshold,proto3" json:"download_burst_threshold,omitempty"`
+	UploadBurstThreshold   int64  `protobuf:"varint,7,opt,name=upload_burst_threshold,json=uploadBurstThreshold,proto3" json:"upload_burst_threshold,omitempty"`
+	// Burst averaging window, seconds, both directions.
+	BurstTimeSeconds int32 `protobuf:"varint,8,opt,name=burst_time_seconds,json=burstTimeSeconds,proto3" json:"burst_time_seconds,omitempty"`
+	// 1 (highest) to 8; 0 is not set.
+	Priority int32 `protobuf:"varint,9,opt,name=priority,proto3" json:"priority,omitempty"`
+	// Per-vendor names of services or policies configured on the NAS.
+	CiscoService   string `protobuf:"bytes,10,opt,name=cisco_service,json=ciscoService,proto3" json:"cisco_service,omitempty"`
+	CiscoPolicyIn  string `protobuf:"bytes,11,opt,name=cisco_policy_in,json=ciscoPolicyIn,proto3" json:"cisco_policy_in,omitempty"`
+	CiscoPolicyOut string `protobuf:"bytes,12,opt,name=cisco_policy_out,json=ciscoPolicyOut,proto3" json:"cisco_policy_out,omitempty"`
+	JuniperService string `protobuf:"bytes,13,opt,name=juniper_service,json=juniperService,proto3" json:"juniper_service,omitempty"`
+	FilterId       string `protobuf:"bytes,14,opt,name=filter_id,json=filterId,proto3" json:"filter_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ServiceProfile) Reset() {
+	*x = ServiceProfile{}
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceProfile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceProfile) ProtoMessage() {}
+
+func (x *ServiceProfile) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceProfile.ProtoReflect.Descriptor instead.
+func (*ServiceProfile) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ServiceProfile) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ServiceProfile) GetDownloadRate() int64 {
+	if x != nil {
+		return x.DownloadRate
+	}
+	return 0
+}
+
+func (x *ServiceProfile) GetUploadRate() int64 {
+	if x != nil {
+		return x.UploadRate
+	}
+	return 0
+}
+
+func (x *ServiceProfile) GetDownloadBurstRate() int64 {
+	if x != nil {
+		return x.DownloadBurstRate
+	}
+	return 0
+}
+
+func (x *ServiceProfile) GetUploadBurstRate() int64 {
+	if x != nil {
+		return x.UploadBurstRate
+	}
+	return 0
+}
+
+func (x *ServiceProfile) GetDownloadBurstThreshold() int64 {
+	if x != nil {
+		return x.DownloadBurstThreshold
+	}
+	return 0
+}
+
+func (x *ServiceProfile) GetUploadBurstThreshold() int64 {
+	if x != nil {
+		return x.UploadBurstThreshold
+	}
+	return 0
+}
+
+func (x *ServiceProfile) GetBurstTimeSeconds() int32 {
+	if x != nil {
+		return x.BurstTimeSeconds
+	}
+	return 0
+}
+
+func (x *ServiceProfile) GetPriority() int32 {
+	if x != nil {
+		return x.Priority
+	}
+	return 0
+}
+
+func (x *ServiceProfile) GetCiscoService() string {
+	if x != nil {
+		return x.CiscoService
+	}
+	return ""
+}
+
+func (x *ServiceProfile) GetCiscoPolicyIn() string {
+	if x != nil {
+		return x.CiscoPolicyIn
+	}
+	return ""
+}
+
+func (x *ServiceProfile) GetCiscoPolicyOut() string {
+	if x != nil {
+		return x.CiscoPolicyOut
+	}
+	return ""
+}
+
+func (x *ServiceProfile) GetJuniperService() string {
+	if x != nil {
+		return x.JuniperService
+	}
+	return ""
+}
+
+func (x *ServiceProfile) GetFilterId() string {
+	if x != nil {
+		return x.FilterId
+	}
+	return ""
+}
+
 // Binding identifies the subscriber on the network.
 type Binding struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -695,7 +893,7 @@ type Binding struct {
 
 func (x *Binding) Reset() {
 	*x = Binding{}
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[7]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -707,7 +905,7 @@ func (x *Binding) String() string {
 func (*Binding) ProtoMessage() {}
 
 func (x *Binding) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[7]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -720,7 +918,7 @@ func (x *Binding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Binding.ProtoReflect.Descriptor instead.
 func (*Binding) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{7}
+	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Binding) GetMethod() string {
@@ -772,7 +970,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[8]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -784,7 +982,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[8]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -797,7 +995,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{8}
+	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ReportRequest) GetPop() string {
@@ -842,13 +1040,17 @@ type ServiceResult struct {
 	ObservedAtUnixNano int64 `protobuf:"varint,6,opt,name=observed_at_unix_nano,json=observedAtUnixNano,proto3" json:"observed_at_unix_nano,omitempty"`
 	// Why the outcome is OUTCOME_PENDING.
 	PendingReason string `protobuf:"bytes,7,opt,name=pending_reason,json=pendingReason,proto3" json:"pending_reason,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Name of the profile read back from the device ("" when the device holds
+	// no speed set by Tollgate for the service). Sent only by agents with the
+	// "service-profiles" feature.
+	ObservedProfile string `protobuf:"bytes,8,opt,name=observed_profile,json=observedProfile,proto3" json:"observed_profile,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ServiceResult) Reset() {
 	*x = ServiceResult{}
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[9]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -860,7 +1062,7 @@ func (x *ServiceResult) String() string {
 func (*ServiceResult) ProtoMessage() {}
 
 func (x *ServiceResult) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[9]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -873,7 +1075,7 @@ func (x *ServiceResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceResult.ProtoReflect.Descriptor instead.
 func (*ServiceResult) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{9}
+	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ServiceResult) GetServiceId() string {
@@ -925,6 +1127,13 @@ func (x *ServiceResult) GetPendingReason() string {
 	return ""
 }
 
+func (x *ServiceResult) GetObservedProfile() string {
+	if x != nil {
+		return x.ObservedProfile
+	}
+	return ""
+}
+
 type ReportResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -933,7 +1142,7 @@ type ReportResponse struct {
 
 func (x *ReportResponse) Reset() {
 	*x = ReportResponse{}
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[10]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -945,7 +1154,7 @@ func (x *ReportResponse) String() string {
 func (*ReportResponse) ProtoMessage() {}
 
 func (x *ReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[10]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -958,19 +1167,20 @@ func (x *ReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportResponse.ProtoReflect.Descriptor instead.
 func (*ReportResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{10}
+	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{11}
 }
 
 var File_tollgate_v1_enforcement_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_enforcement_proto_rawDesc = "" +
 	"\n" +
-	"\x1dtollgate/v1/enforcement.proto\x12\vtollgate.v1\"\x87\x01\n" +
+	"\x1dtollgate/v1/enforcement.proto\x12\vtollgate.v1\"\xa3\x01\n" +
 	"\fWatchRequest\x12\x10\n" +
 	"\x03pop\x18\x01 \x01(\tR\x03pop\x12%\n" +
 	"\x0esince_revision\x18\x02 \x01(\x03R\rsinceRevision\x12\x19\n" +
 	"\bagent_id\x18\x03 \x01(\tR\aagentId\x12#\n" +
-	"\ragent_version\x18\x04 \x01(\tR\fagentVersion\"\xe8\x01\n" +
+	"\ragent_version\x18\x04 \x01(\tR\fagentVersion\x12\x1a\n" +
+	"\bfeatures\x18\x05 \x03(\tR\bfeatures\"\xe8\x01\n" +
 	"\rWatchResponse\x123\n" +
 	"\bsnapshot\x18\x01 \x01(\v2\x15.tollgate.v1.SnapshotH\x00R\bsnapshot\x12*\n" +
 	"\x05delta\x18\x02 \x01(\v2\x12.tollgate.v1.DeltaH\x00R\x05delta\x126\n" +
@@ -993,7 +1203,7 @@ const file_tollgate_v1_enforcement_proto_rawDesc = "" +
 	"\brevision\x18\x01 \x01(\x03R\brevision\x12)\n" +
 	"\x11sent_at_unix_nano\x18\x02 \x01(\x03R\x0esentAtUnixNano\x12\x1f\n" +
 	"\vinterval_ms\x18\x03 \x01(\x03R\n" +
-	"intervalMs\"\xe6\x01\n" +
+	"intervalMs\"\x9d\x02\n" +
 	"\aService\x12\x1d\n" +
 	"\n" +
 	"service_id\x18\x01 \x01(\tR\tserviceId\x12>\n" +
@@ -1001,7 +1211,25 @@ const file_tollgate_v1_enforcement_proto_rawDesc = "" +
 	"\brevision\x18\x03 \x01(\x03R\brevision\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12.\n" +
 	"\abinding\x18\x05 \x01(\v2\x14.tollgate.v1.BindingR\abinding\x12\x18\n" +
-	"\aremoved\x18\x06 \x01(\bR\aremoved\"\x9b\x01\n" +
+	"\aremoved\x18\x06 \x01(\bR\aremoved\x125\n" +
+	"\aprofile\x18\a \x01(\v2\x1b.tollgate.v1.ServiceProfileR\aprofile\"\xbd\x04\n" +
+	"\x0eServiceProfile\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12#\n" +
+	"\rdownload_rate\x18\x02 \x01(\x03R\fdownloadRate\x12\x1f\n" +
+	"\vupload_rate\x18\x03 \x01(\x03R\n" +
+	"uploadRate\x12.\n" +
+	"\x13download_burst_rate\x18\x04 \x01(\x03R\x11downloadBurstRate\x12*\n" +
+	"\x11upload_burst_rate\x18\x05 \x01(\x03R\x0fuploadBurstRate\x128\n" +
+	"\x18download_burst_threshold\x18\x06 \x01(\x03R\x16downloadBurstThreshold\x124\n" +
+	"\x16upload_burst_threshold\x18\a \x01(\x03R\x14uploadBurstThreshold\x12,\n" +
+	"\x12burst_time_seconds\x18\b \x01(\x05R\x10burstTimeSeconds\x12\x1a\n" +
+	"\bpriority\x18\t \x01(\x05R\bpriority\x12#\n" +
+	"\rcisco_service\x18\n" +
+	" \x01(\tR\fciscoService\x12&\n" +
+	"\x0fcisco_policy_in\x18\v \x01(\tR\rciscoPolicyIn\x12(\n" +
+	"\x10cisco_policy_out\x18\f \x01(\tR\x0eciscoPolicyOut\x12'\n" +
+	"\x0fjuniper_service\x18\r \x01(\tR\x0ejuniperService\x12\x1b\n" +
+	"\tfilter_id\x18\x0e \x01(\tR\bfilterId\"\x9b\x01\n" +
 	"\aBinding\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x1c\n" +
 	"\taddresses\x18\x02 \x03(\tR\taddresses\x12'\n" +
@@ -1012,7 +1240,7 @@ const file_tollgate_v1_enforcement_proto_rawDesc = "" +
 	"\x03pop\x18\x01 \x01(\tR\x03pop\x12\x19\n" +
 	"\bagent_id\x18\x02 \x01(\tR\aagentId\x12)\n" +
 	"\x10applied_revision\x18\x03 \x01(\x03R\x0fappliedRevision\x124\n" +
-	"\aresults\x18\x04 \x03(\v2\x1a.tollgate.v1.ServiceResultR\aresults\"\xac\x02\n" +
+	"\aresults\x18\x04 \x03(\v2\x1a.tollgate.v1.ServiceResultR\aresults\"\xd7\x02\n" +
 	"\rServiceResult\x12\x1d\n" +
 	"\n" +
 	"service_id\x18\x01 \x01(\tR\tserviceId\x12\x1a\n" +
@@ -1021,12 +1249,14 @@ const file_tollgate_v1_enforcement_proto_rawDesc = "" +
 	"\x05error\x18\x04 \x01(\tR\x05error\x12@\n" +
 	"\x0eobserved_state\x18\x05 \x01(\x0e2\x19.tollgate.v1.DesiredStateR\robservedState\x121\n" +
 	"\x15observed_at_unix_nano\x18\x06 \x01(\x03R\x12observedAtUnixNano\x12%\n" +
-	"\x0epending_reason\x18\a \x01(\tR\rpendingReason\"\x10\n" +
-	"\x0eReportResponse*d\n" +
+	"\x0epending_reason\x18\a \x01(\tR\rpendingReason\x12)\n" +
+	"\x10observed_profile\x18\b \x01(\tR\x0fobservedProfile\"\x10\n" +
+	"\x0eReportResponse*\x81\x01\n" +
 	"\fDesiredState\x12\x1d\n" +
 	"\x19DESIRED_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14DESIRED_STATE_ACTIVE\x10\x01\x12\x1b\n" +
-	"\x17DESIRED_STATE_SUSPENDED\x10\x02*`\n" +
+	"\x17DESIRED_STATE_SUSPENDED\x10\x02\x12\x1b\n" +
+	"\x17DESIRED_STATE_THROTTLED\x10\x03*`\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fOUTCOME_APPLIED\x10\x01\x12\x12\n" +
@@ -1049,7 +1279,7 @@ func file_tollgate_v1_enforcement_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_v1_enforcement_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_tollgate_v1_enforcement_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_tollgate_v1_enforcement_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_tollgate_v1_enforcement_proto_goTypes = []any{
 	(DesiredState)(0),      // 0: tollgate.v1.DesiredState
 	(Outcome)(0),           // 1: tollgate.v1.Outcome
@@ -1060,10 +1290,11 @@ var file_tollgate_v1_enforcement_proto_goTypes = []any{
 	(*Delta)(nil),          // 6: tollgate.v1.Delta
 	(*Heartbeat)(nil),      // 7: tollgate.v1.Heartbeat
 	(*Service)(nil),        // 8: tollgate.v1.Service
-	(*Binding)(nil),        // 9: tollgate.v1.Binding
-	(*ReportRequest)(nil),  // 10: tollgate.v1.ReportRequest
-	(*ServiceResult)(nil),  // 11: tollgate.v1.ServiceResult
-	(*ReportResponse)(nil), // 12: tollgate.v1.ReportResponse
+	(*ServiceProfile)(nil), // 9: tollgate.v1.ServiceProfile
+	(*Binding)(nil),        // 10: tollgate.v1.Binding
+	(*ReportRequest)(nil),  // 11: tollgate.v1.ReportRequest
+	(*ServiceResult)(nil),  // 12: tollgate.v1.ServiceResult
+	(*ReportResponse)(nil), // 13: tollgate.v1.ReportResponse
 }
 var file_tollgate_v1_enforcement_proto_depIdxs = []int32{
 	5,  // 0: tollgate.v1.WatchResponse.snapshot:type_name -> tollgate.v1.Snapshot
@@ -1073,19 +1304,20 @@ var file_tollgate_v1_enforcement_proto_depIdxs = []int32{
 	8,  // 4: tollgate.v1.Snapshot.services:type_name -> tollgate.v1.Service
 	8,  // 5: tollgate.v1.Delta.changes:type_name -> tollgate.v1.Service
 	0,  // 6: tollgate.v1.Service.desired_state:type_name -> tollgate.v1.DesiredState
-	9,  // 7: tollgate.v1.Service.binding:type_name -> tollgate.v1.Binding
-	11, // 8: tollgate.v1.ReportRequest.results:type_name -> tollgate.v1.ServiceResult
-	1,  // 9: tollgate.v1.ServiceResult.outcome:type_name -> tollgate.v1.Outcome
-	0,  // 10: tollgate.v1.ServiceResult.observed_state:type_name -> tollgate.v1.DesiredState
-	2,  // 11: tollgate.v1.Enforcement.Watch:input_type -> tollgate.v1.WatchRequest
-	10, // 12: tollgate.v1.Enforcement.Report:input_type -> tollgate.v1.ReportRequest
-	3,  // 13: tollgate.v1.Enforcement.Watch:output_type -> tollgate.v1.WatchResponse
-	12, // 14: tollgate.v1.Enforcement.Report:output_type -> tollgate.v1.ReportResponse
-	13, // [13:15] is the sub-list for method output_type
-	11, // [11:13] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	10, // 7: tollgate.v1.Service.binding:type_name -> tollgate.v1.Binding
+	9,  // 8: tollgate.v1.Service.profile:type_name -> tollgate.v1.ServiceProfile
+	12, // 9: tollgate.v1.ReportRequest.results:type_name -> tollgate.v1.ServiceResult
+	1,  // 10: tollgate.v1.ServiceResult.outcome:type_name -> tollgate.v1.Outcome
+	0,  // 11: tollgate.v1.ServiceResult.observed_state:type_name -> tollgate.v1.DesiredState
+	2,  // 12: tollgate.v1.Enforcement.Watch:input_type -> tollgate.v1.WatchRequest
+	11, // 13: tollgate.v1.Enforcement.Report:input_type -> tollgate.v1.ReportRequest
+	3,  // 14: tollgate.v1.Enforcement.Watch:output_type -> tollgate.v1.WatchResponse
+	13, // 15: tollgate.v1.Enforcement.Report:output_type -> tollgate.v1.ReportResponse
+	14, // [14:16] is the sub-list for method output_type
+	12, // [12:14] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_enforcement_proto_init() }
@@ -1105,7 +1337,7 @@ func file_tollgate_v1_enforcement_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_v1_enforcement_proto_rawDesc), len(file_tollgate_v1_enforcement_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
