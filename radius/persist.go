@@ -36,6 +36,7 @@ type storedSession struct {
 	State         enforcement.State `json:"state"`
 	StateSource   string            `json:"state_source,omitempty"`
 	StateAt       int64             `json:"state_at"`
+	Speed         string            `json:"speed,omitempty"`
 }
 
 // storeKey is a session key as a store key.
@@ -44,7 +45,7 @@ func storeKey(k SessionKey) string { return k.NAS + "\x00" + k.UserName + "\x00"
 func encodeSession(s *Session) []byte {
 	v := storedSession{NAS: s.NAS, NASIdentifier: s.NASIdentifier, UserName: s.UserName, ID: s.ID,
 		Started: s.Started.UnixNano(), Updated: s.Updated.UnixNano(),
-		State: s.State, StateSource: s.StateSource, StateAt: s.StateAt.UnixNano()}
+		State: s.State, StateSource: s.StateSource, StateAt: s.StateAt.UnixNano(), Speed: s.Speed}
 	if s.NASIP.IsValid() {
 		v.NASIP = s.NASIP.String()
 	}
@@ -62,7 +63,7 @@ func decodeSession(key, value []byte) (*Session, error) {
 	}
 	s := &Session{NAS: v.NAS, NASIdentifier: v.NASIdentifier, UserName: v.UserName, ID: v.ID,
 		Started: time.Unix(0, v.Started), Updated: time.Unix(0, v.Updated),
-		State: v.State, StateSource: v.StateSource, StateAt: time.Unix(0, v.StateAt)}
+		State: v.State, StateSource: v.StateSource, StateAt: time.Unix(0, v.StateAt), Speed: v.Speed}
 	var err error
 	if v.NASIP != "" {
 		if s.NASIP, err = netip.ParseAddr(v.NASIP); err != nil {
@@ -74,7 +75,7 @@ func decodeSession(key, value []byte) (*Session, error) {
 			return nil, err
 		}
 	}
-	if string(key) != storeKey(s.Key()) || s.ID == "" || (s.State != enforcement.Active && s.State != enforcement.Suspended) {
+	if string(key) != storeKey(s.Key()) || s.ID == "" || (s.State != enforcement.Active && s.State != enforcement.Suspended && s.State != enforcement.Throttled) {
 		return nil, errors.New("key and value disagree")
 	}
 	return s, nil

@@ -61,6 +61,14 @@ type Session struct {
 	State       enforcement.State
 	StateSource string
 	StateAt     time.Time
+	// Speed is the driver's record of the speed attributes the session
+	// holds: what the NAS last acknowledged in a CoA-Request, what the
+	// authorize endpoint answered at the login that started the session,
+	// or what the session's accounting showed. It is opaque here (the
+	// driver encodes it; see [SpeedReader]); "" means unknown: a session
+	// that started with none of these, so its speed is whatever the NAS
+	// gave it.
+	Speed string
 }
 
 // SessionKey identifies a session: NAS, User-Name and Acct-Session-Id.
@@ -71,6 +79,7 @@ func (s *Session) Key() SessionKey { return SessionKey{s.NAS, s.UserName, s.ID} 
 
 type authorizeNote struct {
 	state enforcement.State
+	speed string
 	at    time.Time
 }
 
@@ -80,6 +89,12 @@ type authorizeNote struct {
 // suspended session depends on its NAS's vendor profile.
 type Classifier func(s *Session, attrs []Attr) (st enforcement.State, ok bool)
 
+// SpeedReader reads the speed a session holds from the attributes of one
+// of its accounting records (a Mikrotik-Rate-Limit the NAS reports), in
+// the driver's encoding of [Session.Speed]; ok is false when they say
+// nothing about it. The driver supplies it.
+type SpeedReader func(s *Session, attrs []Attr) (speed string, ok bool)
+
 // Sessions is the session table: bounded, safe for concurrent use.
 type Sessions struct {
 	max int
@@ -88,6 +103,7 @@ type Sessions struct {
 
 	mu       sync.Mutex
 	classify Classifier
+	speed    SpeedReader
 	byKey    map[SessionKey]*list.Element // of *Session
 	byUser   map[string][]*Session
 	byIP     map[netip.Addr][]*Session
@@ -129,6 +145,14 @@ func NewSessions(cfg SessionsConfig) *Sessions {
 func (t *Sessions) SetClassifier(c Classifier) {
 	t.mu.Lock()
 	t.classify = c
+	t.mu.Unlock()
+}
+
+// SetSpeedReader sets how accounting records show a session's speed; nil
+// (the default) reads nothing from them.
+func (t *Sessions) SetSpeedReader(r SpeedReader) {
+	t.mu.Lock()
+	t.speed = r
 	t.mu.Unlock()
 }
 
@@ -229,6 +253,9 @@ func (t *Sessions) Apply(rec AccountingRecord, src netip.Addr) ApplyResult {
 				s.State, s.StateSource, s.StateAt = st, SourceAccounting, now
 			}
 		}
+		if sp, ok := t.readSpeedLocked(s, rec.Attrs); ok {
+			s.Speed = sp
+		}
 		t.lru.MoveToBack(e)
 		t.markLocked(key)
 		return Updated
@@ -242,10 +269,16 @@ func (t *Sessions) Apply(rec AccountingRecord, src netip.Addr) ApplyResult {
 	if !s.NASIP.IsValid() && rec.NASIdentifier == "" {
 		s.NASIP = src
 	}
+	n, noted := t.recentNoteLocked(rec, now)
 	if st, ok := t.classifyLocked(s, rec.Attrs); ok {
 		s.State, s.StateSource = st, SourceAccounting
-	} else if n, ok := t.recentNoteLocked(rec, now); ok {
+	} else if noted {
 		s.State, s.StateSource = n.state, SourceAuthorize
+	}
+	if sp, ok := t.readSpeedLocked(s, rec.Attrs); ok {
+		s.Speed = sp
+	} else if noted {
+		s.Speed = n.speed
 	}
 	for len(t.byKey) >= t.max {
 		t.removeLocked(t.lru.Front())
@@ -285,6 +318,13 @@ func (t *Sessions) classifyLocked(s *Session, attrs []Attr) (enforcement.State, 
 		return "", false
 	}
 	return t.classify(s, attrs)
+}
+
+func (t *Sessions) readSpeedLocked(s *Session, attrs []Attr) (string, bool) {
+	if t.speed == nil {
+		return "", false
+	}
+	return t.speed(s, attrs)
 }
 
 func (t *Sessions) tombstoneLocked(key SessionKey, now time.Time) {
@@ -397,6 +437,19 @@ func (t *Sessions) SetState(k SessionKey, st enforcement.State, source string) {
 	}
 }
 
+// SetApplied records a session's state, why it is believed (source) and
+// the speed it holds ([Session.Speed]), if the session still exists;
+// otherwise it does nothing.
+func (t *Sessions) SetApplied(k SessionKey, st enforcement.State, source, speed string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e, ok := t.byKey[k]; ok {
+		s := e.Value.(*Session)
+		s.State, s.StateSource, s.StateAt, s.Speed = st, source, t.now(), speed
+		t.markLocked(k)
+	}
+}
+
 // Remove forgets a session (the NAS says it is gone). A late
 // Interim-Update of it is ignored for a while, as after a Stop.
 func (t *Sessions) Remove(k SessionKey) {
@@ -410,16 +463,17 @@ func (t *Sessions) Remove(k SessionKey) {
 
 // NoteAuthorized remembers, for a short while, what the authorize
 // endpoint answered for user (and for the Framed-IP-Address framedIP, when
-// the request carried one), so that the session that follows starts in
-// that state. Empty user and framedIP are not noted.
-func (t *Sessions) NoteAuthorized(user, framedIP string, st enforcement.State) {
+// the request carried one): the state and the speed (in the driver's
+// encoding of [Session.Speed]), so that the session that follows starts
+// with them. Empty user and framedIP are not noted.
+func (t *Sessions) NoteAuthorized(user, framedIP string, st enforcement.State, speed string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if user != "" {
-		t.noteLocked(user, st)
+		t.noteLocked(user, st, speed)
 	}
 	if framedIP != "" {
-		t.noteLocked(ipNoteKey(framedIP), st)
+		t.noteLocked(ipNoteKey(framedIP), st, speed)
 	}
 }
 
@@ -427,7 +481,7 @@ func (t *Sessions) NoteAuthorized(user, framedIP string, st enforcement.State) {
 // and addresses share the notes).
 func ipNoteKey(ip string) string { return "\x00ip:" + ip }
 
-func (t *Sessions) noteLocked(user string, st enforcement.State) {
+func (t *Sessions) noteLocked(user string, st enforcement.State, speed string) {
 	if t.noteRing == nil {
 		t.noteRing = make([]string, maxAuthorizeNotes)
 	}
@@ -438,5 +492,5 @@ func (t *Sessions) noteLocked(user string, st enforcement.State) {
 		t.noteRing[t.noteNext] = user
 		t.noteNext = (t.noteNext + 1) % maxAuthorizeNotes
 	}
-	t.notes[user] = authorizeNote{state: st, at: t.now()}
+	t.notes[user] = authorizeNote{state: st, speed: speed, at: t.now()}
 }

@@ -303,9 +303,73 @@ func TestSessionsTable(t *testing.T) {
 		t.Fatal(got)
 	}
 	// An authorize answer just before a session starts gives its state.
-	tab.NoteAuthorized("f", "", enforcement.Suspended)
+	tab.NoteAuthorized("f", "", enforcement.Suspended, "")
 	tab.Apply(rec(acctStatusStart, "f", "7", ""), src)
 	if ss := tab.Find("f", nil); len(ss) != 1 || ss[0].State != enforcement.Suspended || ss[0].StateSource != SourceAuthorize {
 		t.Fatalf("after authorize: %+v", ss)
+	}
+}
+
+// A session's speed comes from the authorize answer that preceded it, or
+// from its accounting when the driver reads one there; a restarted
+// session without either has an unknown speed; SetApplied records an
+// acknowledged one; the store keeps it, and a throttled state.
+func TestSessionsSpeed(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	tab := NewSessions(SessionsConfig{})
+	tab.now = func() time.Time { return now }
+	tab.SetSpeedReader(func(_ *Session, attrs []Attr) (string, bool) {
+		for _, a := range attrs {
+			if a.Vendor == VendorMikrotik && a.Type == mikrotikRateLimit {
+				return "rate:" + a.Value, true
+			}
+		}
+		return "", false
+	})
+	src := netip.MustParseAddr("192.0.2.1")
+	rec := func(status uint32, user, id string, attrs ...Attr) AccountingRecord {
+		return AccountingRecord{StatusType: status, UserName: user, SessionID: id, NASIP: netip.MustParseAddr("10.0.0.1"), Attrs: attrs}
+	}
+	key := func(user, id string) SessionKey { return SessionKey{"10.0.0.1", user, id} }
+	speed := func(user, id string) string {
+		t.Helper()
+		s, ok := tab.Get(key(user, id))
+		if !ok {
+			t.Fatalf("no session %s/%s", user, id)
+		}
+		return s.Speed
+	}
+
+	tab.NoteAuthorized("a", "", enforcement.Throttled, "throttle.v1")
+	tab.Apply(rec(acctStatusStart, "a", "1"), src)
+	if s, _ := tab.Get(key("a", "1")); s.State != enforcement.Throttled || s.Speed != "throttle.v1" {
+		t.Fatalf("after a throttled authorize answer: %+v", s)
+	}
+	// The NAS's accounting shows another speed: it wins.
+	tab.Apply(rec(acctStatusInterim, "a", "1", Named("Mikrotik-Rate-Limit", "5M/50M")), src)
+	if got := speed("a", "1"); got != "rate:5M/50M" {
+		t.Fatalf("after an Interim-Update with a rate: %q", got)
+	}
+	// Restarted long after the authorize answer: unknown.
+	now = now.Add(authorizeWindow)
+	tab.Apply(rec(acctStatusStop, "a", "1"), src)
+	tab.Apply(rec(acctStatusStart, "a", "2"), src)
+	if got := speed("a", "2"); got != "" {
+		t.Fatalf("a restarted session's speed is %q, want unknown", got)
+	}
+	tab.SetApplied(key("a", "2"), enforcement.Active, SourceNAS, "fiber-100.v1")
+	if s, _ := tab.Get(key("a", "2")); s.State != enforcement.Active || s.StateSource != SourceNAS || s.Speed != "fiber-100.v1" {
+		t.Fatalf("after SetApplied: %+v", s)
+	}
+	tab.SetApplied(key("a", "3"), enforcement.Active, SourceNAS, "x") // no such session: nothing
+	if _, ok := tab.Get(key("a", "3")); ok {
+		t.Fatal("SetApplied created a session")
+	}
+
+	s, _ := tab.Get(key("a", "2"))
+	s.State = enforcement.Throttled
+	back, err := decodeSession([]byte(storeKey(s.Key())), encodeSession(&s))
+	if err != nil || back.Speed != "fiber-100.v1" || back.State != enforcement.Throttled {
+		t.Fatalf("stored and read back: %+v, %v", back, err)
 	}
 }
