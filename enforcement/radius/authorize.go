@@ -102,16 +102,7 @@ func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	suspended := h.d.suspendedRequest(req)
-	st := enforcement.Active
-	if suspended {
-		st = enforcement.Suspended
-	}
-	h.d.sessions.NoteAuthorized(req.UserName, req.FramedIP, st)
-	if !suspended {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
+	a := h.d.answerRequest(req)
 	n := h.def
 	for _, k := range []string{req.NASIP, req.NASIdentifier} {
 		if m, ok := h.d.byKey[k]; ok && k != "" {
@@ -119,8 +110,42 @@ func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
+	var reply []radiusproto.Attr
+	speed := speedNone
+	switch {
+	case a.state == enforcement.Suspended:
+		reply = n.prof.reply
+	case a.state == enforcement.Throttled:
+		reply, speed = h.reply(n, req, a, n.throttleReply)
+	case a.profile != nil:
+		reply, speed = h.reply(n, req, a, n.speedAttrs)
+	}
+	h.d.sessions.NoteAuthorized(req.UserName, req.FramedIP, a.state, speed)
+	if len(reply) == 0 {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(replyJSON(n.prof.reply))
+	_, _ = w.Write(replyJSON(reply))
+}
+
+// reply renders a's profile for NAS n, and the speed record of the
+// session that follows. A profile the NAS's vendor cannot render (a Cisco
+// NAS and a profile naming no service or policy) is logged and answered
+// without a speed (a throttled subscriber still gets the redirect),
+// recorded as unknown: the login goes through, and the
+// driver's CoA, which fails naming the missing field, is what the agent
+// reports.
+func (h *authorizeHandler) reply(n *nas, req AuthorizeRequest, a answer, render func(*enforcement.Profile) ([]radiusproto.Attr, error)) ([]radiusproto.Attr, string) {
+	attrs, err := render(a.profile)
+	if err != nil {
+		h.d.log.Warn("radius authorize: answering without the speed", "nas", n.cfg.Name, "user", req.UserName, "state", a.state, "err", err)
+		if a.state == enforcement.Throttled {
+			return []radiusproto.Attr{n.redirectOn()}, ""
+		}
+		return nil, ""
+	}
+	return attrs, encodeSpeed(a.profile)
 }
 
 // replyJSON encodes reply attributes in rlm_rest's response format:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,8 +41,25 @@ type NASConfig struct {
 	NASIP              []string `yaml:"nas_ip"`
 	radiusproto.Secret `yaml:",inline"`
 	// Profile is one of mikrotik-address-list, mikrotik-rate-limit,
-	// cisco-avpair, juniper-erx, filter-id, disconnect.
+	// cisco-avpair, juniper-erx, filter-id, disconnect: how the NAS is
+	// told to suspend and restore access.
 	Profile string `yaml:"profile"`
+	// Vendor is one of mikrotik, cisco, juniper, generic: which attributes
+	// carry a service profile's speed and a throttled session's redirect
+	// (see [VendorMikrotik] and the others). Default: the make of Profile
+	// ([DefaultVendor]: mikrotik for the mikrotik-* profiles, cisco for
+	// cisco-avpair, juniper for juniper-erx, generic otherwise).
+	Vendor string `yaml:"vendor"`
+	// ThrottleRedirect names what sends a throttled session's plain HTTP
+	// to the portal while it keeps the throttle profile's speed: the
+	// address list (mikrotik), the ISG service (cisco), the service
+	// (juniper) or the filter (generic) configured on the NAS. Default
+	// tollgate-throttled.
+	ThrottleRedirect string `yaml:"throttle_redirect"`
+	// RateService (juniper): the service a profile without a
+	// juniper_service is activated as, with its upload and download rates
+	// as parameters. Default tollgate-rate.
+	RateService string `yaml:"rate_service"`
 
 	// AddressList (mikrotik-address-list): the list a suspended session's
 	// address is put on. Default tollgate-suspended. ActiveAddressList is
@@ -138,6 +156,23 @@ func (c NASConfig) withDefaults() (NASConfig, error) {
 	for i, ip := range c.NASIP {
 		if a, err := netip.ParseAddr(ip); err == nil {
 			c.NASIP[i] = a.Unmap().String()
+		}
+	}
+	if c.Vendor == "" {
+		c.Vendor = DefaultVendor(c.Profile)
+	}
+	if !slices.Contains(Vendors, c.Vendor) {
+		return c, fmt.Errorf("nas %s: vendor %q is not one of %s", c.Name, c.Vendor, strings.Join(Vendors, ", "))
+	}
+	if c.ThrottleRedirect == "" {
+		c.ThrottleRedirect = DefaultThrottleRedirect
+	}
+	if c.RateService == "" {
+		c.RateService = DefaultRateService
+	}
+	for what, v := range map[string]string{"throttle_redirect": c.ThrottleRedirect, "rate_service": c.RateService} {
+		if strings.ContainsAny(v, " \t=,();\"") {
+			return c, fmt.Errorf("nas %s: %s %q: spaces and =,();\" are not allowed in the name", c.Name, what, v)
 		}
 	}
 	if c.Timeout <= 0 {

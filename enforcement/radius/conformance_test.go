@@ -8,6 +8,7 @@ import (
 	"github.com/tollgate-isp/tollgate/enforcement"
 	"github.com/tollgate-isp/tollgate/enforcement/enforcementtest"
 	"github.com/tollgate-isp/tollgate/internal/radiustest"
+	radiusproto "github.com/tollgate-isp/tollgate/radius"
 )
 
 // peer is the device side of the conformance suite: FreeRADIUS 3 receives
@@ -31,6 +32,9 @@ type peer struct {
 	nasIP    string
 	byIP     bool     // bind targets by address instead of user name
 	suspendA []string // the suspended attribute, as radclient input
+	// speedAttr renders a profile as the NAS reports it in accounting
+	// (radclient input); nil: the NAS reports no speed.
+	speedAttr func(enforcement.Profile) string
 	ipBase   int
 
 	mu   sync.Mutex
@@ -119,6 +123,81 @@ func TestConformance(t *testing.T) {
 		"127.0.1.3 Disconnect-Request", "127.0.1.4 CoA-Request"} {
 		if perNAS[want] == 0 {
 			t.Errorf("FreeRADIUS received no %s (got %v)", want, perNAS)
+		}
+	}
+}
+
+// TamperProfile is a hand-made change of a session's speed as a NAS shows
+// it: the technician clears the session and it comes back with other
+// attributes (accounting Stop, then Start of a new session carrying the
+// speed as the NAS reports it, when it reports one: a MikroTik's
+// Mikrotik-Rate-Limit). The driver then reads the new session's speed
+// from its accounting, or as unknown, and the reconcile sets it back.
+func (p *peer) TamperProfile(t *testing.T, target enforcement.Target, prof enforcement.Profile) {
+	t.Helper()
+	p.mu.Lock()
+	s := p.live[target.ServiceID]
+	p.mu.Unlock()
+	old := s.id
+	s.gen++
+	s.id = fmt.Sprintf("%s-%d", s.user, s.gen)
+	var extra []string
+	if p.speedAttr != nil {
+		extra = append(extra, p.speedAttr(prof))
+	}
+	p.e.sendAcct(t,
+		acctPacket("Stop", p.nasIP, s.user, old, s.ip, "Acct-Terminate-Cause = Admin-Reset"),
+		acctPacket("Start", p.nasIP, s.user, s.id, s.ip, extra...))
+}
+
+// The speed cases (RunShaper) and the access cases (Run) for the NAS
+// vendors whose attributes carry a profile's rates themselves: MikroTik
+// (restoring out of the throttle by disconnecting, or all by CoA) and
+// Juniper (the rate service with the rates as parameters).
+func TestShaperConformance(t *testing.T) {
+	t.Parallel()
+	nas := []NASConfig{
+		{Name: "mikrotik", NASIP: []string{"127.0.2.1"}, Profile: ProfileMikrotikAddressList},
+		{Name: "mikrotik-coa", NASIP: []string{"127.0.2.2"}, Profile: ProfileMikrotikAddressList,
+			ActiveAddressList: "tollgate-active", ActiveRateLimit: "1G/1G"},
+		{Name: "juniper", NASIP: []string{"127.0.2.3"}, Profile: ProfileJuniperERX, ActiveService: "internet"},
+	}
+	e := newEnv(t, radiustest.Options{}, nas...)
+	mikrotikRate := func(p enforcement.Profile) string {
+		return fmt.Sprintf("Mikrotik-Rate-Limit = %q", radiusproto.MikrotikRateLimit(rateProfile(&p)))
+	}
+	for i, p := range []*peer{
+		{name: "mikrotik", suspendA: []string{`Mikrotik-Address-List = "tollgate-suspended"`}, speedAttr: mikrotikRate},
+		{name: "mikrotik-coa", byIP: true, suspendA: []string{`Mikrotik-Address-List = "tollgate-suspended"`}, speedAttr: mikrotikRate},
+		{name: "juniper", suspendA: []string{`ERX-Service-Activate:1 = "tollgate-suspended"`}},
+	} {
+		p.e, p.nasIP, p.ipBase, p.live = e, nas[i].NASIP[0], 10+i, map[string]*peerSession{}
+		t.Run(p.name, func(t *testing.T) {
+			enforcementtest.Run(t, e.driver, p)
+			enforcementtest.RunShaper(t, e.driver, p)
+		})
+	}
+	// The speed went to FreeRADIUS as the vendors' attributes.
+	seen := map[string]bool{}
+	for _, r := range e.fr.Records(t) {
+		for _, k := range []string{"Mikrotik-Rate-Limit", "ERX-Service-Activate", "ERX-Service-Deactivate", "Mikrotik-Address-List"} {
+			for _, v := range r.Attrs[k] {
+				seen[r.Get("NAS-IP-Address")+" "+k+"="+v] = true
+			}
+		}
+	}
+	for _, want := range []string{
+		"127.0.2.1 Mikrotik-Rate-Limit=20M/100M 30M/150M 16M/80M 8/8 5",
+		"127.0.2.1 Mikrotik-Rate-Limit=1M/1M",
+		"127.0.2.1 Mikrotik-Address-List=tollgate-throttled",
+		"127.0.2.2 Mikrotik-Rate-Limit=1G/1G", // the profile removed
+		"127.0.2.2 Mikrotik-Address-List=tollgate-active",
+		"127.0.2.3 ERX-Service-Activate=tollgate-rate(50000000,300000000)",
+		"127.0.2.3 ERX-Service-Activate=tollgate-throttled",
+		"127.0.2.3 ERX-Service-Deactivate=tollgate-rate",
+	} {
+		if !seen[want] {
+			t.Errorf("FreeRADIUS received no CoA with %s", want)
 		}
 	}
 }

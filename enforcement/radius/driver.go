@@ -29,10 +29,11 @@ type Driver struct {
 	byKey    map[string]*nas // nas_ip values and names
 	now      func() time.Time
 
-	// wants holds the services last suspended through this driver: the
-	// authorize endpoint answers from it, and Observe reads a service
-	// without sessions from it (nothing on any NAS contradicts it and the
-	// authorize endpoint gives it that state when it connects).
+	// wants holds the desired state and speed of the services this driver
+	// was told about: the authorize endpoint answers from it, and Observe
+	// and ObserveProfile read a service without sessions from it (nothing
+	// on any NAS contradicts it and the authorize endpoint gives it that
+	// state and speed when it connects).
 	wants *wants
 	// matchCSID makes the authorize endpoint match an Access-Request's
 	// Calling-Station-Id against User-Names that are MAC addresses
@@ -41,7 +42,10 @@ type Driver struct {
 	def       *nas // the NAS whose reply answers an Access-Request from an unknown NAS
 }
 
-var _ enforcement.Driver = (*Driver)(nil)
+var (
+	_ enforcement.Shaper          = (*Driver)(nil)
+	_ enforcement.PendingReporter = (*Driver)(nil)
+)
 
 type nas struct {
 	cfg    NASConfig
@@ -80,13 +84,15 @@ func NewDriver(cfgs []NASConfig, sessions *radiusproto.Sessions, log *slog.Logge
 		d.def = d.nas[0]
 	}
 	sessions.SetClassifier(d.classify)
+	sessions.SetSpeedReader(d.readSpeed)
 	return d, nil
 }
 
 // Preload records the desired state of a service the agent already holds
-// (from its state file, at start), before any Suspend or Restore: the
-// authorize endpoint answers for it at once, and Observe of a suspended
-// service with no session reads suspended. It sends nothing.
+// (from its state file, at start), with its speed t.Profile, before any
+// Suspend, Restore or Throttle: the authorize endpoint answers for it at
+// once, and Observe and ObserveProfile of a service with no session read
+// it. It sends nothing.
 func (d *Driver) Preload(t enforcement.Target, st enforcement.State) {
 	d.wants.set(t, st)
 }
@@ -158,6 +164,14 @@ func (d *Driver) classify(s *radiusproto.Session, attrs []radiusproto.Attr) (enf
 	return n.prof.classify(attrs)
 }
 
+func (d *Driver) readSpeed(s *radiusproto.Session, attrs []radiusproto.Attr) (string, bool) {
+	n := d.nasOf(s)
+	if n == nil {
+		return "", false
+	}
+	return n.speedFromAccounting(attrs)
+}
+
 // sessionsOf returns the sessions of a target: by RADIUS user name when
 // the binding has one, else by Framed-IP-Address within its addresses;
 // only those on the binding's Device when it names a NAS.
@@ -194,15 +208,40 @@ func (d *Driver) sessionsOf(t enforcement.Target) ([]radiusproto.Session, error)
 }
 
 // Suspend implements [enforcement.Driver]: every session of the service
-// gets its NAS's suspend action. A service with no session succeeds with
-// nothing sent: the authorize endpoint suspends it when it connects.
+// gets its NAS's suspend action (a throttled Cisco or Juniper session
+// leaves the throttle redirect service first). A service with no session
+// succeeds with nothing sent: the authorize endpoint suspends it when it
+// connects.
 func (d *Driver) Suspend(ctx context.Context, t enforcement.Target) error {
 	return d.apply(ctx, t, enforcement.Suspended)
 }
 
-// Restore implements [enforcement.Driver].
+// Restore implements [enforcement.Driver] and [enforcement.Shaper]: every
+// session of the service gets its NAS's restore action (out of a
+// suspension or the throttle redirect) and t.Profile's speed in its NAS
+// vendor's attributes, in CoA-Requests; a changed profile replaces the
+// previous one (Cisco and Juniper: the old service is deactivated, the new
+// one activated). With t.Profile nil, a speed Tollgate set earlier is
+// taken off (the service deactivated, the NAS's active_rate_limit or
+// active_filter sent, or else the session disconnected so that it comes
+// back with the NAS's own). Requests go only where the session's recorded
+// speed differs ([Driver.ObserveProfile]).
 func (d *Driver) Restore(ctx context.Context, t enforcement.Target) error {
 	return d.apply(ctx, t, enforcement.Active)
+}
+
+// Throttle implements [enforcement.Shaper]: every session of the service
+// keeps its connection at t.Profile's speed and is put behind its NAS's
+// throttle redirect (throttle_redirect: a MikroTik address list, a Cisco
+// ISG or Juniper service, a generic filter), in CoA-Requests, without a
+// disconnect (except out of a suspension whose restore action is one). A
+// service with no session succeeds with nothing sent: the authorize
+// endpoint throttles it when it connects.
+func (d *Driver) Throttle(ctx context.Context, t enforcement.Target) error {
+	if t.Profile == nil {
+		return fmt.Errorf("radius: service %s: throttle needs a profile", t.ServiceID)
+	}
+	return d.apply(ctx, t, enforcement.Throttled)
 }
 
 func (d *Driver) apply(ctx context.Context, t enforcement.Target, want enforcement.State) error {
@@ -213,9 +252,10 @@ func (d *Driver) apply(ctx context.Context, t enforcement.Target, want enforceme
 	if err != nil {
 		return fmt.Errorf("radius: %w", err)
 	}
-	// The authorize endpoint answers the new state from now on, before any
-	// request reaches a NAS: a session cut by a Disconnect-Request
-	// re-authenticates into the new state, whatever happens next.
+	// The authorize endpoint answers the new state and speed from now on,
+	// before any request reaches a NAS: a session cut by a
+	// Disconnect-Request re-authenticates into them, whatever happens
+	// next.
 	d.wants.set(t, want)
 	errs := make([]error, len(ss))
 	var wg sync.WaitGroup
@@ -226,36 +266,93 @@ func (d *Driver) apply(ctx context.Context, t enforcement.Target, want enforceme
 	return errors.Join(errs...)
 }
 
-// applySession sends one session its NAS's action for want.
+// plan returns the requests that take session s from its recorded state
+// and speed to want at t.Profile on NAS n. A disconnect, if any, is the
+// last step.
+func (n *nas) plan(s radiusproto.Session, want enforcement.State, p *enforcement.Profile) ([]step, error) {
+	old, known := decodeSpeed(s.Speed)
+	var steps []step
+	access := func(act action) bool { // false: the action disconnects
+		if act.disconnect {
+			steps = append(steps, step{disconnect: true})
+			return false
+		}
+		for _, attrs := range act.coas {
+			steps = append(steps, step{attrs: attrs})
+		}
+		return true
+	}
+	switch want {
+	case enforcement.Suspended:
+		if s.State == enforcement.Throttled && (n.cfg.Vendor == VendorCisco || n.cfg.Vendor == VendorJuniper) {
+			steps = append(steps, n.redirectOff(nil)...)
+		}
+		if n.prof.suspend.disconnect && s.State == enforcement.Suspended {
+			// Cutting a session is not idempotent for the subscriber:
+			// only sessions not already suspended are disconnected.
+			return steps, nil
+		}
+		access(n.prof.suspend)
+		return steps, nil
+	case enforcement.Throttled:
+		if s.State == enforcement.Suspended && !access(n.prof.restore) {
+			return steps, nil
+		}
+		more, err := n.throttleSteps(s.State, old, known, p)
+		return append(steps, more...), err
+	}
+	switch s.State {
+	case enforcement.Suspended:
+		if !access(n.prof.restore) {
+			return steps, nil
+		}
+	case enforcement.Throttled:
+		off := n.redirectOff(p)
+		steps = append(steps, off...)
+		if len(off) > 0 && off[len(off)-1].disconnect {
+			return steps, nil
+		}
+		if n.cfg.Vendor == VendorGeneric {
+			known = false // the redirect filter is in place, not the speed's
+		}
+	default:
+		// Restoring an active session resends the restore CoAs (they are
+		// idempotent on the NAS); a restore that disconnects does not cut
+		// an active session.
+		if !n.prof.restore.disconnect {
+			access(n.prof.restore)
+		}
+	}
+	more, err := n.speedSteps(old, known, p)
+	return append(steps, more...), err
+}
+
+// applySession sends one session the requests that take it to want at
+// t.Profile, then records what the NAS acknowledged.
 func (d *Driver) applySession(ctx context.Context, t enforcement.Target, s radiusproto.Session, want enforcement.State) error {
 	n := d.nasOf(&s)
 	if n == nil {
 		return fmt.Errorf("radius: service %s: session %s of %s is on NAS %s, which is not configured", t.ServiceID, s.ID, s.UserName, s.NAS)
 	}
-	act := n.prof.restore
-	if want == enforcement.Suspended {
-		act = n.prof.suspend
+	steps, err := n.plan(s, want, t.Profile)
+	if err != nil {
+		return fmt.Errorf("radius: service %s: session %s of %s: %w", t.ServiceID, s.ID, s.UserName, err)
 	}
-	if act.disconnect {
-		// Cutting a session is not idempotent for the subscriber: only
-		// sessions not already in the wanted state are disconnected.
-		if s.State == want {
+	for _, st := range steps {
+		if st.disconnect {
+			out, err := n.client.Exchange(ctx, rad.CodeDisconnectRequest, d.sessionAttrs(&s, nil))
+			if err != nil {
+				return d.wrap(t, n, &s, "Disconnect-Request", err)
+			}
+			if !out.ACK && !n.ignore[out.ErrorCause] {
+				return d.nak(t, n, &s, "Disconnect-Request", out)
+			}
+			// Gone either way: its Stop follows, and its reconnection is
+			// authorized in the new state by the authorize endpoint.
+			d.sessions.Remove(s.Key())
 			return nil
 		}
-		out, err := n.client.Exchange(ctx, rad.CodeDisconnectRequest, d.sessionAttrs(&s, nil))
-		if err != nil {
-			return d.wrap(t, n, &s, "Disconnect-Request", err)
-		}
-		if !out.ACK && !n.ignore[out.ErrorCause] {
-			return d.nak(t, n, &s, "Disconnect-Request", out)
-		}
-		// Gone either way: its Stop follows, and its reconnection is
-		// authorized in the new state by the authorize endpoint.
-		d.sessions.Remove(s.Key())
-		return nil
-	}
-	for _, attrs := range act.coas {
-		out, err := n.client.Exchange(ctx, rad.CodeCoARequest, d.sessionAttrs(&s, attrs))
+		out, err := n.client.Exchange(ctx, rad.CodeCoARequest, d.sessionAttrs(&s, st.attrs))
 		if err != nil {
 			return d.wrap(t, n, &s, "CoA-Request", err)
 		}
@@ -272,7 +369,13 @@ func (d *Driver) applySession(ctx context.Context, t enforcement.Target, s radiu
 			return d.nak(t, n, &s, "CoA-Request", out)
 		}
 	}
-	d.sessions.SetState(s.Key(), want, radiusproto.SourceNAS)
+	speed := s.Speed
+	if want != enforcement.Suspended {
+		if _, known := decodeSpeed(s.Speed); known || t.Profile != nil {
+			speed = encodeSpeed(t.Profile)
+		}
+	}
+	d.sessions.SetApplied(s.Key(), want, radiusproto.SourceNAS, speed)
 	return nil
 }
 
@@ -326,17 +429,12 @@ func (d *Driver) sessionAttrs(s *radiusproto.Session, extra []radiusproto.Attr) 
 // Observe implements [enforcement.Driver]. A RADIUS NAS cannot be read, so
 // Observe reports what the NAS last told, together with what the
 // authorize endpoint answers for the service now (the same decision the
-// endpoint makes for an Access-Request of its User-Name or address):
-//
-//   - the endpoint answers suspended: suspended when every session is
-//     (each session's state being the one the NAS last acknowledged to a
-//     CoA-Request, or the one its accounting showed), or when there is no
-//     session; active when a session is not;
-//   - the endpoint answers active: active when no session is suspended,
-//     suspended otherwise.
-//
-// So a read-back confirms a state only when both the sessions and the
-// next login are in it.
+// endpoint makes for an Access-Request of its User-Name or address): the
+// state of the first session not in the endpoint's state (each session's
+// state being the one the NAS last acknowledged to a CoA-Request, the one
+// its accounting showed, or the one the endpoint answered at the login
+// that started it), else the endpoint's state; so a read-back confirms a
+// state only when both the sessions and the next login are in it.
 func (d *Driver) Observe(ctx context.Context, t enforcement.Target) (enforcement.State, error) {
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("radius: service %s: %w", t.ServiceID, err)
@@ -345,27 +443,64 @@ func (d *Driver) Observe(ctx context.Context, t enforcement.Target) (enforcement
 	if err != nil {
 		return "", fmt.Errorf("radius: %w", err)
 	}
-	if d.authorizeAnswer(t) == enforcement.Suspended {
-		for _, s := range ss {
-			if s.State != enforcement.Suspended {
-				return enforcement.Active, nil
-			}
-		}
-		return enforcement.Suspended, nil
-	}
+	ans := d.authorizeAnswer(t).state
 	for _, s := range ss {
-		if s.State == enforcement.Suspended {
-			return enforcement.Suspended, nil
+		if s.State != ans {
+			return s.State, nil
 		}
 	}
-	return enforcement.Active, nil
+	return ans, nil
+}
+
+// ObserveProfile implements [enforcement.Shaper]. RADIUS cannot read a
+// NAS's queues, so the speed read back is the one recorded for each of the
+// service's sessions: the profile whose attributes the NAS last
+// acknowledged in a CoA-Request, or the one the authorize endpoint
+// answered at the login that started the session, or the rates the
+// session's accounting reported (a MikroTik's Mikrotik-Rate-Limit, with
+// no name). A session that restarted with none of these (the NAS
+// re-established it on its own, a technician cleared it) has an unknown
+// speed and reads back nil, so the reconcile sends the profile again. The
+// first session whose speed differs from t.Profile is reported, else the
+// sessions' common one; with no session, the speed the authorize endpoint
+// gives the next login (nil for a suspended service).
+func (d *Driver) ObserveProfile(ctx context.Context, t enforcement.Target) (*enforcement.Profile, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("radius: service %s: %w", t.ServiceID, err)
+	}
+	ss, err := d.sessionsOf(t)
+	if err != nil {
+		return nil, fmt.Errorf("radius: %w", err)
+	}
+	if len(ss) == 0 {
+		a := d.authorizeAnswer(t)
+		if a.state == enforcement.Suspended || a.profile == nil {
+			return nil, nil
+		}
+		p := *a.profile
+		return &p, nil
+	}
+	var first *enforcement.Profile
+	for i, s := range ss {
+		p, known := decodeSpeed(s.Speed)
+		if !known {
+			return nil, nil
+		}
+		if !p.SameSpeed(t.Profile) {
+			return p, nil
+		}
+		if i == 0 {
+			first = p
+		}
+	}
+	return first, nil
 }
 
 // authorizeAnswer is what the authorize endpoint answers now for an
-// Access-Request of t's subscriber: suspended when a request carrying its
-// User-Name (or, for a binding by framed address, each of its addresses)
-// gets the suspended reply.
-func (d *Driver) authorizeAnswer(t enforcement.Target) enforcement.State {
+// Access-Request of t's subscriber: the answer to a request carrying its
+// User-Name, or, for a binding by framed address, to each of its
+// addresses (active when they differ).
+func (d *Driver) authorizeAnswer(t enforcement.Target) answer {
 	var reqs []AuthorizeRequest
 	if u := t.Binding.RADIUSUsername; u != "" {
 		reqs = append(reqs, AuthorizeRequest{UserName: u})
@@ -379,45 +514,44 @@ func (d *Driver) authorizeAnswer(t enforcement.Target) enforcement.State {
 	if len(reqs) == 0 {
 		// A binding by prefixes: no single Access-Request to ask about;
 		// the driver's own record is the answer.
-		if d.wants.suspendedService(t.ServiceID) {
-			return enforcement.Suspended
-		}
-		return enforcement.Active
+		return d.wants.service(t.ServiceID)
 	}
-	for _, r := range reqs {
-		if !d.suspendedRequest(r) {
-			return enforcement.Active
+	first := d.answerRequest(reqs[0])
+	for _, r := range reqs[1:] {
+		if a := d.answerRequest(r); a.state != first.state || !a.profile.Equal(first.profile) {
+			return answerActive
 		}
 	}
-	return enforcement.Suspended
+	return first
 }
 
-// suspendedRequest is the authorize endpoint's decision for one
-// Access-Request: whether a suspended service uses its User-Name, its
-// Framed-IP-Address or (with match_calling_station_id) its
+// answerRequest is the authorize endpoint's decision for one
+// Access-Request: the state and speed of the service that uses its
+// User-Name, its Framed-IP-Address or (with match_calling_station_id) its
 // Calling-Station-Id.
-func (d *Driver) suspendedRequest(r AuthorizeRequest) bool {
-	if d.wants.suspendedUser(r.UserName) {
-		return true
-	}
+func (d *Driver) answerRequest(r AuthorizeRequest) answer {
+	var ip netip.Addr
 	if r.FramedIP != "" {
-		if ip, err := netip.ParseAddr(r.FramedIP); err == nil && d.wants.suspendedIP(ip) {
-			return true
-		}
+		ip, _ = netip.ParseAddr(r.FramedIP)
 	}
-	return d.matchCSID && r.CallingStationID != "" && d.wants.suspendedMAC(r.CallingStationID)
+	mac := ""
+	if d.matchCSID {
+		mac = r.CallingStationID
+	}
+	return d.wants.lookup(r.UserName, ip, mac)
 }
 
 // PendingReason is what [Driver.Pending] reports for a suspended service
 // with no active session.
 const PendingReason = "no active session; applies at next login"
 
-// Pending implements [enforcement.PendingReporter]: a suspension of a
-// service that has no session on any NAS is pending (nothing was cut; the
-// authorize endpoint walls the next login). A restore with no session is
-// not: the next login is already answered normally.
+// Pending implements [enforcement.PendingReporter]: a suspension or a
+// throttle of a service that has no session on any NAS is pending (nothing
+// was cut or slowed; the authorize endpoint answers the next login with
+// it). A restore with no session is not: the next login is already
+// answered normally, with the plan's speed.
 func (d *Driver) Pending(t enforcement.Target, st enforcement.State) string {
-	if st != enforcement.Suspended {
+	if st != enforcement.Suspended && st != enforcement.Throttled {
 		return ""
 	}
 	ss, err := d.sessionsOf(t)
