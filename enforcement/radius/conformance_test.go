@@ -35,7 +35,7 @@ type peer struct {
 	// speedAttr renders a profile as the NAS reports it in accounting
 	// (radclient input); nil: the NAS reports no speed.
 	speedAttr func(enforcement.Profile) string
-	ipBase   int
+	ipBase    int
 
 	mu   sync.Mutex
 	n    int
