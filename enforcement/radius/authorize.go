@@ -149,8 +149,9 @@ func (h *authorizeHandler) reply(n *nas, req AuthorizeRequest, a answer, render 
 }
 
 // replyJSON encodes reply attributes in rlm_rest's response format:
-// values are not xlat-expanded; an attribute given several values gets
-// them all (+=), otherwise its value replaces any other (:=).
+// values are not xlat-expanded; an attribute given several values (or
+// several tags) gets them all (+=), otherwise its value replaces any
+// other (:=).
 func replyJSON(attrs []radiusproto.Attr) []byte {
 	type entry struct {
 		Op     string   `json:"op"`
@@ -159,14 +160,29 @@ func replyJSON(attrs []radiusproto.Attr) []byte {
 		Value  []string `json:"value"`
 	}
 	out := map[string]*entry{}
+	// FreeRADIUS's := replaces the attribute whatever its tag: the same
+	// attribute under several tags (Juniper's rate service and redirect)
+	// is added with +=.
+	tags := map[string]map[byte]bool{}
 	for _, a := range attrs {
-		name := "reply:" + radiusproto.AttrName(a)
+		n := radiusproto.AttrName(a)
+		if tags[n] == nil {
+			tags[n] = map[byte]bool{}
+		}
+		tags[n][a.Tag] = true
+	}
+	for _, a := range attrs {
+		base := radiusproto.AttrName(a)
+		name := "reply:" + base
 		if a.Tag != 0 {
 			name += fmt.Sprintf(":%d", a.Tag)
 		}
 		e, ok := out[name]
 		if !ok {
 			e = &entry{Op: ":="}
+			if len(tags[base]) > 1 {
+				e.Op = "+="
+			}
 			out[name] = e
 		} else {
 			e.Op = "+="

@@ -301,9 +301,18 @@ func (n *nas) plan(s radiusproto.Session, want enforcement.State, p *enforcement
 		more, err := n.throttleSteps(s.State, old, known, p)
 		return append(steps, more...), err
 	}
+	// A restore action that sends the speed's own attribute (generic's
+	// active_filter Filter-Id, mikrotik-rate-limit's active_rate_limit)
+	// would overwrite the profile: with a profile, the speed step is the
+	// restore.
+	overlaps := p != nil && !n.prof.restore.disconnect &&
+		((n.cfg.Vendor == VendorGeneric && n.prof.name == ProfileFilterID) ||
+			(n.cfg.Vendor == VendorMikrotik && n.prof.name == ProfileMikrotikRateLimit))
 	switch s.State {
 	case enforcement.Suspended:
-		if !access(n.prof.restore) {
+		if overlaps {
+			known = false
+		} else if !access(n.prof.restore) {
 			return steps, nil
 		}
 	case enforcement.Throttled:
@@ -319,7 +328,7 @@ func (n *nas) plan(s radiusproto.Session, want enforcement.State, p *enforcement
 		// Restoring an active session resends the restore CoAs (they are
 		// idempotent on the NAS); a restore that disconnects does not cut
 		// an active session.
-		if !n.prof.restore.disconnect {
+		if !n.prof.restore.disconnect && !overlaps {
 			access(n.prof.restore)
 		}
 	}

@@ -363,3 +363,105 @@ func mustPrefixes(ss ...string) (out []netip.Prefix) {
 	}
 	return out
 }
+
+// FreeRADIUS's rlm_rest calls the authorize endpoint at every login: an
+// active subscriber's Access-Accept carries the plan's profile in its
+// NAS vendor's attributes, a throttled one's the throttle profile and the
+// redirect, a suspended one's the suspended reply; the session that
+// follows reads back the speed the login gave it.
+func TestAuthorizeProfilesThroughFreeRADIUS(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, radiustest.Options{},
+		NASConfig{Name: "mikrotik", NASIP: []string{"127.0.3.1"}, Profile: ProfileMikrotikAddressList},
+		NASConfig{Name: "cisco", NASIP: []string{"127.0.3.2"}, Profile: ProfileCiscoAVPair},
+		NASConfig{Name: "juniper", NASIP: []string{"127.0.3.3"}, Profile: ProfileJuniperERX},
+		NASConfig{Name: "generic", NASIP: []string{"127.0.3.4"}, Profile: ProfileFilterID, ThrottleRedirect: "slow-and-walled"},
+	)
+	plan := enforcement.Profile{Name: "fiber-100.v2", DownloadRate: 100_000_000, UploadRate: 20_000_000,
+		DownloadBurstRate: 150_000_000, UploadBurstRate: 30_000_000, BurstTime: 8,
+		CiscoService: "FIBER-100", FilterID: "fiber-100"}
+	policies := enforcement.Profile{Name: "fiber-50.v1", DownloadRate: 50_000_000, UploadRate: 10_000_000,
+		CiscoPolicyIn: "UP-10M", CiscoPolicyOut: "DOWN-50M"}
+	throttle := enforcement.Profile{Name: "throttle.v1", DownloadRate: 1_000_000, UploadRate: 1_000_000}
+	target := func(user string, p *enforcement.Profile) enforcement.Target {
+		return enforcement.Target{ServiceID: "svc-" + user, Binding: enforcement.Binding{Method: "radius", RADIUSUsername: user}, Profile: p}
+	}
+	e.driver.Preload(target("fast", &plan), enforcement.Active)
+	e.driver.Preload(target("qos", &policies), enforcement.Active)
+	e.driver.Preload(target("plain", nil), enforcement.Active)
+	e.driver.Preload(target("sus", nil), enforcement.Suspended)
+	// Throttled through the driver (no session yet: nothing is sent).
+	if err := e.driver.Throttle(t.Context(), target("slow", &throttle)); err != nil {
+		t.Fatal(err)
+	}
+	h, err := NewAuthorizeHandler(e.driver, AuthorizeConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(AuthorizePath, h)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	aaa := radiustest.Start(t, radiustest.Options{RESTURL: srv.URL})
+
+	auth := func(user, nasIP string) string {
+		t.Helper()
+		out, err := radiustest.Radclient(t.Context(), aaa.AuthAddr, "auth", aaa.Secret,
+			[]string{fmt.Sprintf("User-Name = %q", user), `User-Password = "pw"`, "NAS-IP-Address = " + nasIP, "Message-Authenticator = 0x00"})
+		if err != nil || !strings.Contains(out, "Received Access-Accept") {
+			t.Fatalf("Access-Request for %s: %v\n%s\n%s", user, err, out, aaa.Log(t))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		user, nasIP string
+		want, not   []string
+	}{
+		{"fast", "127.0.3.1", []string{`Mikrotik-Rate-Limit = "20M/100M 30M/150M 20M/100M 8/8"`}, []string{"Mikrotik-Address-List"}},
+		{"fast", "127.0.3.2", []string{`Cisco-Account-Info = "AFIBER-100"`}, nil},
+		{"fast", "127.0.3.3", []string{`ERX-Service-Activate:1 = "tollgate-rate(20000000,100000000)"`}, nil},
+		{"fast", "127.0.3.4", []string{`Filter-Id = "fiber-100"`}, nil},
+		{"qos", "127.0.3.2", []string{`Cisco-AVPair = "ip:sub-qos-policy-in=UP-10M"`, `Cisco-AVPair = "ip:sub-qos-policy-out=DOWN-50M"`}, nil},
+		{"slow", "127.0.3.1", []string{`Mikrotik-Rate-Limit = "1M/1M"`, `Mikrotik-Address-List = "tollgate-throttled"`}, nil},
+		{"slow", "127.0.3.2", []string{`Cisco-Account-Info = "Atollgate-throttled"`}, []string{"Cisco-AVPair"}},
+		{"slow", "127.0.3.3", []string{`ERX-Service-Activate:1 = "tollgate-rate(1000000,1000000)"`, `ERX-Service-Activate:2 = "tollgate-throttled"`}, nil},
+		{"slow", "127.0.3.4", []string{`Filter-Id = "slow-and-walled"`}, nil},
+		{"sus", "127.0.3.1", []string{`Mikrotik-Address-List = "tollgate-suspended"`}, []string{"Mikrotik-Rate-Limit"}},
+		{"plain", "127.0.3.1", nil, []string{"Mikrotik-Rate-Limit", "Mikrotik-Address-List"}},
+	} {
+		out := auth(tc.user, tc.nasIP)
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s via %s: Access-Accept lacks %s:\n%s", tc.user, tc.nasIP, w, out)
+			}
+		}
+		for _, w := range tc.not {
+			if strings.Contains(out, w) {
+				t.Errorf("%s via %s: Access-Accept carries %s:\n%s", tc.user, tc.nasIP, w, out)
+			}
+		}
+	}
+
+	// The sessions that follow the logins hold what the logins gave them.
+	auth("fast", "127.0.3.1")
+	auth("slow", "127.0.3.1")
+	e.sendAcct(t, acctPacket("Start", "127.0.3.1", "fast", "fast-1", "100.64.5.1"),
+		acctPacket("Start", "127.0.3.1", "slow", "slow-1", "100.64.5.2"))
+	ctx := context.Background()
+	if got, err := e.driver.ObserveProfile(ctx, target("fast", &plan)); err != nil || !got.Equal(&plan) {
+		t.Fatalf("the session after an active login reads back %+v, %v; want the plan", got, err)
+	}
+	if st, err := e.driver.Observe(ctx, target("slow", &throttle)); err != nil || st != enforcement.Throttled {
+		t.Fatalf("the session after a throttled login is observed %q, %v", st, err)
+	}
+	if got, err := e.driver.ObserveProfile(ctx, target("slow", &throttle)); err != nil || !got.Equal(&throttle) {
+		t.Fatalf("the session after a throttled login reads back %+v, %v; want the throttle", got, err)
+	}
+	// Already at the speed its login gave it: a restore sends nothing.
+	if err := e.driver.Restore(ctx, target("fast", &plan)); err != nil {
+		t.Fatal(err)
+	}
+	if rs := e.fr.RecordsFor(t, "fast-1"); len(rs) != 0 {
+		t.Fatalf("a restore of a session at its plan's speed sent %d requests: %+v", len(rs), rs)
+	}
+}
