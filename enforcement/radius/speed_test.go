@@ -191,7 +191,9 @@ func TestVendorConfig(t *testing.T) {
 // read back as they are); the suspended rate of the mikrotik-rate-limit
 // access profile is a state, not a speed; other vendors read nothing.
 func TestSpeedFromAccounting(t *testing.T) {
-	rate := func(v string) []radiusproto.Attr { return []radiusproto.Attr{radiusproto.Named("Mikrotik-Rate-Limit", v)} }
+	rate := func(v string) []radiusproto.Attr {
+		return []radiusproto.Attr{radiusproto.Named("Mikrotik-Rate-Limit", v)}
+	}
 	n := testNAS(t, NASConfig{Profile: ProfileMikrotikAddressList})
 	got, ok := n.speedFromAccounting(rate("20M/500M"))
 	p, known := decodeSpeed(got)
