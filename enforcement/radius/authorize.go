@@ -40,26 +40,31 @@ type AuthorizeRequest struct {
 // rlm_rest (authorize section, method post, body json; body post and
 // query parameters User-Name, NAS-IP-Address, NAS-Identifier,
 // Framed-IP-Address, Calling-Station-Id work too). It answers from the
-// driver's own record of the services it was told to suspend, which
-// changes at the start of each Suspend and Restore (and is filled at
-// start by [Driver.Preload]): there is no window in which it answers an
-// old state. A request matches a suspended service by User-Name, by
+// driver's own record of the services' desired states and profiles, which
+// changes at the start of each Suspend, Restore and Throttle (and is
+// filled at start by [Driver.Preload]): there is no window in which it
+// answers an old state. A request matches a service by User-Name, by
 // Framed-IP-Address within a binding's addresses, or (with
 // cfg.MatchCallingStationID) by a Calling-Station-Id equal to a binding's
-// User-Name as a MAC address. For a suspended subscriber it answers 200 with the
-// suspended reply attributes of the NAS the Access-Request came through
-// (rlm_rest JSON: {"reply:Mikrotik-Address-List": {"op": ":=", "value":
-// ["tollgate-suspended"]}}); for anyone else 204 No Content, which adds
-// nothing and lets the rest of the ISP's policy decide. A subscriber who
-// reconnects while suspended thus stays suspended.
+// User-Name as a MAC address; of several, a suspended one wins, then a
+// throttled one. It answers 200 with, in the attributes of the NAS the
+// Access-Request came through (rlm_rest JSON:
+// {"reply:Mikrotik-Address-List": {"op": ":=", "value":
+// ["tollgate-suspended"]}}): for a suspended subscriber the suspended
+// reply; for a throttled one the throttle profile's speed and the NAS's
+// throttle redirect; for an active one with a profile the profile's speed.
+// Anyone else gets 204 No Content, which adds nothing and lets the rest of
+// the ISP's policy decide. A subscriber who reconnects thus gets their
+// state and speed, and the session that follows records them.
 // It fails when no NAS is configured or cfg.DefaultNAS names none.
 //
 // The endpoint is part of the driver rather than of the protocol package
 // (radiusproto) because what it answers is the driver's decision: the
-// services it was told to suspend and each NAS's vendor profile, the same
-// decision [Driver.Observe] reads. The protocol package knows no services
-// or profiles; it only records the answer ([radiusproto.Sessions.NoteAuthorized])
-// so that the session that follows starts in that state.
+// services' states and profiles and each NAS's profile and vendor, the
+// same decision [Driver.Observe] reads. The protocol package knows no
+// services or profiles; it only records the answer
+// ([radiusproto.Sessions.NoteAuthorized]) so that the session that
+// follows starts in that state with that speed.
 func NewAuthorizeHandler(d *Driver, cfg AuthorizeConfig) (http.Handler, error) {
 	if len(d.nas) == 0 {
 		return nil, errors.New("radius authorize: no NAS configured, so no suspended reply to give")
