@@ -2,6 +2,7 @@ package radius
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -152,4 +153,80 @@ func FuzzParseAuthorizeRequest(f *testing.F) {
 			t.Fatal("accepted a request without a user name")
 		}
 	})
+}
+
+// The endpoint answers by state and profile: a service matched by its
+// User-Name and another by its address for the same request give the
+// suspended one's answer, then the throttled one's; Juniper's rate service
+// and redirect travel under two tags, both added (+=, since := would let
+// the second replace the first); Preload fills it with profiles; a
+// throttle with no session is pending and reads back its profile.
+func TestAuthorizeAnswersStateAndSpeed(t *testing.T) {
+	tab := radiusproto.NewSessions(radiusproto.SessionsConfig{})
+	d, err := NewDriver([]NASConfig{{Name: "mx", Address: "127.0.0.1:1", NASIP: []string{"10.0.0.3"}, Profile: ProfileJuniperERX,
+		Secret: radiusproto.Secret{SecretFile: writeSecret(t, "x")}}}, tab, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	h, err := NewAuthorizeHandler(d, AuthorizeConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	ask := func(form url.Values) (int, string) {
+		t.Helper()
+		resp, err := http.PostForm(srv.URL, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		_, _ = io.Copy(&b, resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	plan := &enforcement.Profile{Name: "p.v1", DownloadRate: 100_000_000, UploadRate: 20_000_000}
+	throttle := &enforcement.Profile{Name: "t.v1", DownloadRate: 1_000_000, UploadRate: 1_000_000}
+	byUser := enforcement.Target{ServiceID: "a", Binding: enforcement.Binding{RADIUSUsername: "ann"}, Profile: plan}
+	byIP := enforcement.Target{ServiceID: "b", Binding: enforcement.Binding{Addresses: []string{"100.64.0.0/30"}}, Profile: throttle}
+	d.Preload(byUser, enforcement.Active)
+	d.Preload(byIP, enforcement.Throttled)
+
+	code, body := ask(url.Values{"User-Name": {"ann"}})
+	if code != http.StatusOK || body != `{"reply:ERX-Service-Activate:1":{"op":":=","do_xlat":false,"is_json":false,"value":["tollgate-rate(20000000,100000000)"]}}` {
+		t.Fatalf("active with a profile: %d %s", code, body)
+	}
+	code, body = ask(url.Values{"User-Name": {"ann"}, "Framed-IP-Address": {"100.64.0.2"}})
+	if code != http.StatusOK || !strings.Contains(body, `"reply:ERX-Service-Activate:1":{"op":"+=","do_xlat":false,"is_json":false,"value":["tollgate-rate(1000000,1000000)"]}`) ||
+		!strings.Contains(body, `"reply:ERX-Service-Activate:2":{"op":"+=","do_xlat":false,"is_json":false,"value":["tollgate-throttled"]}`) {
+		t.Fatalf("the throttled service wins over the active one: %d %s", code, body)
+	}
+	if err := d.Suspend(t.Context(), byUser); err != nil { // no session: nothing sent
+		t.Fatal(err)
+	}
+	if code, body = ask(url.Values{"User-Name": {"ann"}, "Framed-IP-Address": {"100.64.0.2"}}); code != http.StatusOK || body != `{"reply:ERX-Service-Activate:1":{"op":":=","do_xlat":false,"is_json":false,"value":["tollgate-suspended"]}}` {
+		t.Fatalf("the suspended service wins: %d %s", code, body)
+	}
+	// Restored without a profile: nothing to add.
+	byUser.Profile = nil
+	if err := d.Restore(t.Context(), byUser); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ = ask(url.Values{"User-Name": {"ann"}}); code != http.StatusNoContent {
+		t.Fatalf("active without a profile: %d", code)
+	}
+
+	if got := d.Pending(byIP, enforcement.Throttled); got != PendingReason {
+		t.Fatalf("a throttle with no session: pending %q", got)
+	}
+	if st, err := d.Observe(t.Context(), byIP); err != nil || st != enforcement.Throttled {
+		t.Fatalf("observe: %q, %v", st, err)
+	}
+	if p, err := d.ObserveProfile(t.Context(), byIP); err != nil || !p.Equal(throttle) {
+		t.Fatalf("observe profile: %+v, %v", p, err)
+	}
+	if err := d.Throttle(t.Context(), enforcement.Target{ServiceID: "c", Binding: enforcement.Binding{RADIUSUsername: "c"}}); err == nil {
+		t.Fatal("a throttle without a profile was accepted")
+	}
 }
