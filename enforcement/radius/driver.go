@@ -268,8 +268,18 @@ func (d *Driver) apply(ctx context.Context, t enforcement.Target, want enforceme
 
 // plan returns the requests that take session s from its recorded state
 // and speed to want at t.Profile on NAS n. A disconnect, if any, is the
-// last step.
+// last step. A NAS of the disconnect access profile (one that takes no
+// CoA) gets a Disconnect-Request instead of any CoA: its next login is
+// answered with the new state and speed.
 func (n *nas) plan(s radiusproto.Session, want enforcement.State, p *enforcement.Profile) ([]step, error) {
+	steps, err := n.planCoA(s, want, p)
+	if err != nil || len(steps) == 0 || n.prof.name != ProfileDisconnect || steps[len(steps)-1].disconnect {
+		return steps, err
+	}
+	return []step{{disconnect: true}}, nil
+}
+
+func (n *nas) planCoA(s radiusproto.Session, want enforcement.State, p *enforcement.Profile) ([]step, error) {
 	old, known := decodeSpeed(s.Speed)
 	var steps []step
 	access := func(act action) bool { // false: the action disconnects
