@@ -465,3 +465,69 @@ func TestAuthorizeProfilesThroughFreeRADIUS(t *testing.T) {
 		t.Fatalf("a restore of a session at its plan's speed sent %d requests: %+v", len(rs), rs)
 	}
 }
+
+// A Cisco ISG's plan change, throttle and restore, as FreeRADIUS (the
+// NAS) receives them: one service command per CoA-Request, the old plan
+// service deactivated before the new one is activated, the throttle
+// redirect service in and out; a generic NAS's Filter-Id likewise.
+func TestSpeedCoAsAgainstFreeRADIUS(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, radiustest.Options{},
+		NASConfig{Name: "cisco", NASIP: []string{"127.0.4.1"}, Profile: ProfileCiscoAVPair},
+		NASConfig{Name: "generic", NASIP: []string{"127.0.4.2"}, Profile: ProfileFilterID, ActiveFilter: "internet"})
+	ctx := context.Background()
+	plan := enforcement.Profile{Name: "fiber-100.v1", DownloadRate: 100_000_000, UploadRate: 20_000_000, CiscoService: "FIBER-100", FilterID: "fiber-100"}
+	upgrade := enforcement.Profile{Name: "fiber-300.v1", DownloadRate: 300_000_000, UploadRate: 50_000_000, CiscoService: "FIBER-300", FilterID: "fiber-300"}
+	throttle := enforcement.Profile{Name: "throttle.v1", DownloadRate: 1_000_000, UploadRate: 1_000_000}
+	cmd := func(verb, svc string) string {
+		return "CoA-Request Cisco-AVPair=subscriber:command=" + verb + "-service,subscriber:service-name=" + svc
+	}
+	for _, tc := range []struct {
+		nas, nasIP, attr string
+		want             []string
+	}{
+		{"cisco", "127.0.4.1", "Cisco-AVPair", []string{
+			// Restore at the plan: the restore action (out of a
+			// suspension, idempotent), then the plan's service.
+			cmd("deactivate", "tollgate-suspended"), cmd("activate", "FIBER-100"),
+			// The upgrade: the old service out, the new one in.
+			cmd("deactivate", "tollgate-suspended"), cmd("deactivate", "FIBER-100"), cmd("activate", "FIBER-300"),
+			// Throttled: the plan's service out, the redirect service in
+			// (the throttle names no Cisco service: the redirect shapes).
+			cmd("deactivate", "FIBER-300"), cmd("activate", "tollgate-throttled"),
+			// Paid: out of the redirect, back to the plan.
+			cmd("deactivate", "tollgate-throttled"), cmd("activate", "FIBER-100"),
+		}},
+		{"generic", "127.0.4.2", "Filter-Id", []string{
+			"CoA-Request Filter-Id=fiber-100", "CoA-Request Filter-Id=fiber-300",
+			"CoA-Request Filter-Id=tollgate-throttled", "CoA-Request Filter-Id=fiber-100",
+		}},
+	} {
+		t.Run(tc.nas, func(t *testing.T) {
+			session := "speed-" + tc.nas
+			e.learn(tc.nasIP, "user-"+tc.nas, session, "")
+			target := func(p enforcement.Profile) enforcement.Target {
+				return enforcement.Target{ServiceID: "svc-" + tc.nas, Binding: enforcement.Binding{RADIUSUsername: "user-" + tc.nas}, Profile: &p}
+			}
+			for _, op := range []func() error{
+				func() error { return e.driver.Restore(ctx, target(plan)) },
+				func() error { return e.driver.Restore(ctx, target(upgrade)) },
+				func() error { return e.driver.Throttle(ctx, target(throttle)) },
+				func() error { return e.driver.Restore(ctx, target(plan)) },
+			} {
+				if err := op(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rs := e.recordsFor(t, session, len(tc.want))
+			for i, r := range rs {
+				if got := r.Type + " " + tc.attr + "=" + joinVals(r.Attrs[tc.attr]); got != tc.want[i] {
+					t.Errorf("request #%d: %s, want %s", i+1, got, tc.want[i])
+				}
+			}
+			if p, err := e.driver.ObserveProfile(ctx, target(plan)); err != nil || !p.Equal(&plan) {
+				t.Fatalf("read back %+v, %v", p, err)
+			}
+		})
+	}
+}

@@ -360,11 +360,20 @@ func (n *nas) throttleSteps(from enforcement.State, old *enforcement.Profile, kn
 		return []step{{attrs: attrs}}, nil
 	}
 	var steps []step
-	if n.cfg.Vendor != VendorCisco || p.CiscoService != "" || p.CiscoPolicyIn != "" || p.CiscoPolicyOut != "" {
+	switch {
+	case n.cfg.Vendor != VendorCisco || p.CiscoService != "" || p.CiscoPolicyIn != "" || p.CiscoPolicyOut != "":
 		var err error
 		if steps, err = n.speedSteps(old, known, p); err != nil {
 			return nil, err
 		}
+	case known && old != nil && old.CiscoService != "":
+		// The redirect service shapes: the plan's service goes, so that
+		// it does not police at the plan's rate alongside.
+		off, err := radiusproto.CiscoServiceCommand(false, old.CiscoService)
+		if err != nil {
+			return nil, err
+		}
+		steps = []step{{attrs: off}}
 	}
 	if from == enforcement.Throttled {
 		return steps, nil

@@ -114,8 +114,14 @@ func TestPlanPerVendor(t *testing.T) {
 		{"cisco: profile removed", cisco, sess(enforcement.Active, plan, true), enforcement.Active, nil,
 			"coa Cisco-AVPair=subscriber:command=deactivate-service,Cisco-AVPair=subscriber:service-name=tollgate-suspended; " +
 				"coa Cisco-AVPair=subscriber:command=deactivate-service,Cisco-AVPair=subscriber:service-name=FIBER-100", ""},
-		{"cisco: throttle without names: the redirect service shapes", cisco, sess(enforcement.Active, plan, true), enforcement.Throttled, throttle,
-			"coa Cisco-AVPair=subscriber:command=activate-service,Cisco-AVPair=subscriber:service-name=tollgate-throttled", ""},
+		{"cisco: throttle without names: the redirect service shapes, the plan's goes", cisco, sess(enforcement.Active, plan, true), enforcement.Throttled, throttle,
+			"coa Cisco-AVPair=subscriber:command=deactivate-service,Cisco-AVPair=subscriber:service-name=FIBER-100; " +
+				"coa Cisco-AVPair=subscriber:command=activate-service,Cisco-AVPair=subscriber:service-name=tollgate-throttled", ""},
+		{"cisco: throttle with its own service", cisco, sess(enforcement.Active, plan, true), enforcement.Throttled,
+			&enforcement.Profile{Name: "t", DownloadRate: 1, UploadRate: 1, CiscoService: "SLOW"},
+			"coa Cisco-AVPair=subscriber:command=deactivate-service,Cisco-AVPair=subscriber:service-name=FIBER-100; " +
+				"coa Cisco-AVPair=subscriber:command=activate-service,Cisco-AVPair=subscriber:service-name=SLOW; " +
+				"coa Cisco-AVPair=subscriber:command=activate-service,Cisco-AVPair=subscriber:service-name=tollgate-throttled", ""},
 		{"cisco: out of the throttle", cisco, sess(enforcement.Throttled, throttle, true), enforcement.Active, plan,
 			"coa Cisco-AVPair=subscriber:command=deactivate-service,Cisco-AVPair=subscriber:service-name=tollgate-throttled; " +
 				"coa Cisco-AVPair=subscriber:command=activate-service,Cisco-AVPair=subscriber:service-name=FIBER-100", ""},
