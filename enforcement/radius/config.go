@@ -120,6 +120,10 @@ type AuthorizeConfig struct {
 	MatchCallingStationID bool `yaml:"match_calling_station_id"`
 }
 
+// maxNameLen bounds the names in a NAS's config that go into attributes
+// (a Cisco-AVPair "subscriber:service-name=<name>" must fit in one VSA).
+const maxNameLen = 200
+
 const (
 	defaultCoAPort     = "3799"
 	ciscoCoAPort       = "1700"
@@ -171,6 +175,9 @@ func (c NASConfig) withDefaults() (NASConfig, error) {
 		c.RateService = DefaultRateService
 	}
 	for what, v := range map[string]string{"throttle_redirect": c.ThrottleRedirect, "rate_service": c.RateService} {
+		if len(v) > maxNameLen {
+			return c, fmt.Errorf("nas %s: %s %q is longer than %d characters", c.Name, what, v, maxNameLen)
+		}
 		if strings.ContainsAny(v, " \t=,();\"") {
 			return c, fmt.Errorf("nas %s: %s %q: spaces and =,();\" are not allowed in the name", c.Name, what, v)
 		}

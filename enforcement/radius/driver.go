@@ -273,8 +273,18 @@ func (d *Driver) apply(ctx context.Context, t enforcement.Target, want enforceme
 // answered with the new state and speed.
 func (n *nas) plan(s radiusproto.Session, want enforcement.State, p *enforcement.Profile) ([]step, error) {
 	steps, err := n.planCoA(s, want, p)
-	if err != nil || len(steps) == 0 || n.prof.name != ProfileDisconnect || steps[len(steps)-1].disconnect {
-		return steps, err
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range steps {
+		// Names from a profile (services, filters) end up in values a
+		// packet must be able to carry.
+		if err := checkSizes(st.attrs); err != nil {
+			return nil, err
+		}
+	}
+	if len(steps) == 0 || n.prof.name != ProfileDisconnect || steps[len(steps)-1].disconnect {
+		return steps, nil
 	}
 	return []step{{disconnect: true}}, nil
 }

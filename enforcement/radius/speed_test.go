@@ -109,6 +109,9 @@ func TestPlanPerVendor(t *testing.T) {
 			&enforcement.Profile{Name: "q", DownloadRate: 1, UploadRate: 1, CiscoPolicyIn: "IN", CiscoPolicyOut: "OUT"},
 			"coa Cisco-AVPair=subscriber:command=deactivate-service,Cisco-AVPair=subscriber:service-name=tollgate-suspended; " +
 				"coa Cisco-AVPair=ip:sub-qos-policy-in=IN,Cisco-AVPair=ip:sub-qos-policy-out=OUT", ""},
+		{"cisco: a service name too long for a packet", cisco, sess(enforcement.Active, nil, true), enforcement.Active,
+			&enforcement.Profile{Name: "long", DownloadRate: 1, UploadRate: 1, CiscoService: strings.Repeat("S", 250)}, "",
+			"must be 1 to"},
 		{"cisco: a profile without names", cisco, sess(enforcement.Active, nil, false), enforcement.Active, bare, "",
 			`profile "bare.v1" names no cisco_service or cisco_policy_in/out, which NAS n (vendor cisco) needs`},
 		{"cisco: profile removed", cisco, sess(enforcement.Active, plan, true), enforcement.Active, nil,
@@ -192,6 +195,7 @@ func TestVendorConfig(t *testing.T) {
 		{NASConfig{Name: "x", Address: "192.0.2.1", Profile: ProfileFilterID, Vendor: "huawei"}, `nas x: vendor "huawei" is not one of mikrotik, cisco, juniper, generic`},
 		{NASConfig{Name: "x", Address: "192.0.2.1", Profile: ProfileFilterID, ThrottleRedirect: "a b"}, `nas x: throttle_redirect "a b"`},
 		{NASConfig{Name: "x", Address: "192.0.2.1", Profile: ProfileJuniperERX, RateService: "r(1)"}, `nas x: rate_service "r(1)"`},
+		{NASConfig{Name: "x", Address: "192.0.2.1", Profile: ProfileCiscoAVPair, ThrottleRedirect: strings.Repeat("x", 201)}, `is longer than 200 characters`},
 	} {
 		if _, err := tc.cfg.withDefaults(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: %v, want %q", tc.cfg, err, tc.want)
