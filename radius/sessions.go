@@ -253,7 +253,9 @@ func (t *Sessions) Apply(rec AccountingRecord, src netip.Addr) ApplyResult {
 				s.State, s.StateSource, s.StateAt = st, SourceAccounting, now
 			}
 		}
-		if sp, ok := t.readSpeedLocked(s, rec.Attrs); ok {
+		// Like the state: accounting older than our last acknowledgement
+		// does not overwrite it.
+		if sp, ok := t.readSpeedLocked(s, rec.Attrs); ok && !evidenceAt.Before(s.StateAt.Truncate(time.Second)) {
 			s.Speed = sp
 		}
 		t.lru.MoveToBack(e)

@@ -350,6 +350,15 @@ func TestSessionsSpeed(t *testing.T) {
 	if got := speed("a", "1"); got != "rate:5M/50M" {
 		t.Fatalf("after an Interim-Update with a rate: %q", got)
 	}
+	// An Interim-Update whose Event-Timestamp is older than the last
+	// acknowledgement does not overwrite it.
+	tab.SetApplied(key("a", "1"), enforcement.Active, SourceNAS, "acked")
+	late := rec(acctStatusInterim, "a", "1", Named("Mikrotik-Rate-Limit", "1M/1M"))
+	late.EventTime = now.Add(-time.Minute)
+	tab.Apply(late, src)
+	if got := speed("a", "1"); got != "acked" {
+		t.Fatalf("after a late Interim-Update: %q", got)
+	}
 	// Restarted long after the authorize answer: unknown.
 	now = now.Add(authorizeWindow)
 	tab.Apply(rec(acctStatusStop, "a", "1"), src)
