@@ -31,7 +31,7 @@ type Driver struct {
 	names   []string
 }
 
-var _ enforcement.Driver = (*Driver)(nil)
+var _ enforcement.Shaper = (*Driver)(nil)
 
 // router is one configured router and its connection.
 type router struct {
@@ -322,12 +322,12 @@ func parseEntry(sen *proto.Sentence) entry {
 
 const entryProps = "=.proplist=.id,address,comment,disabled"
 
-// lookup prints, with one pipelined command per address, the list's
-// entries for each of addrs.
-func (r *router) lookup(ctx context.Context, s *session, addrs []address) ([][]entry, error) {
+// lookup prints, with one pipelined command per address, list's entries
+// for each of addrs.
+func (r *router) lookup(ctx context.Context, s *session, list string, addrs []address) ([][]entry, error) {
 	calls := make([]*call, len(addrs))
 	for i, a := range addrs {
-		words := []string{a.fam.menu + "/print", entryProps, "?list=" + r.cfg.AddressList}
+		words := []string{a.fam.menu + "/print", entryProps, "?list=" + list}
 		forms := a.forms()
 		for _, f := range forms {
 			words = append(words, "?address="+f)
@@ -359,7 +359,9 @@ func (r *router) lookup(ctx context.Context, s *session, addrs []address) ([][]e
 // goes into the router's address list with the service's comment. An
 // address already listed counts as done ("already have such entry"); an
 // entry of the driver's own is enabled again if disabled, and relabelled if
-// it names another service.
+// it names another service. The driver's entries for the addresses in the
+// throttle list are removed (a throttled service suspended is cut off);
+// the service's queue is left as it is.
 func (d *Driver) Suspend(ctx context.Context, t enforcement.Target) error {
 	r, addrs, err := d.target(t)
 	if err != nil {
@@ -367,73 +369,122 @@ func (d *Driver) Suspend(ctx context.Context, t enforcement.Target) error {
 	}
 	ctx, cancel := opContext(ctx, r)
 	defer cancel()
-	cmt := comment(r.cfg.CommentPrefix, t.ServiceID, t.Reason)
-	r.changing(addrs)
+	r.changing(addrs, t.ServiceID)
 	return r.do(ctx, func(ctx context.Context, s *session) error {
-		calls := make([]*call, len(addrs))
-		for i, a := range addrs {
-			c, err := s.send(ctx, []string{a.fam.menu + "/add", "=list=" + r.cfg.AddressList, "=address=" + a.key, "=comment=" + cmt}, nil)
-			if err != nil {
-				return err
-			}
-			calls[i] = c
+		if err := r.listAdd(ctx, s, r.cfg.AddressList, addrs, t); err != nil {
+			return fmt.Errorf("routeros %s: suspend %s: %w", r.cfg.Name, t.ServiceID, err)
 		}
-		var listed []address
-		for i, c := range calls {
-			err := c.wait(ctx)
-			if msg, ok := trapMessage(err); ok && msg == msgAlreadyHave {
-				listed = append(listed, addrs[i])
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("routeros %s: suspend %s: add %s: %w", r.cfg.Name, t.ServiceID, addrs[i].key, err)
-			}
+		if err := r.listRemove(ctx, s, r.cfg.ThrottleList, addrs); err != nil {
+			return fmt.Errorf("routeros %s: suspend %s: %w", r.cfg.Name, t.ServiceID, err)
 		}
-		if len(listed) == 0 {
-			return nil
-		}
-		// Already listed: make sure the entries are enabled, and that the
-		// driver's own name this service.
-		found, err := r.lookup(ctx, s, listed)
-		if err != nil {
-			return err
-		}
-		var errs []error
-		for i, es := range found {
-			for _, e := range es {
-				svc, owned := owner(e.comment, r.cfg.CommentPrefix)
-				if !owned {
-					if e.disabled {
-						errs = append(errs, fmt.Errorf("routeros %s: suspend %s: %s is in %s as a disabled entry the driver does not own (comment %q)",
-							r.cfg.Name, t.ServiceID, listed[i].key, r.cfg.AddressList, e.comment))
-					}
-					continue
-				}
-				words := []string{listed[i].fam.menu + "/set", "=.id=" + e.id}
-				if e.disabled {
-					words = append(words, "=disabled=no")
-				}
-				if svc != t.ServiceID {
-					words = append(words, "=comment="+cmt)
-				}
-				if len(words) == 2 {
-					continue
-				}
-				if _, err := s.run(ctx, words...); err != nil {
-					if isConnError(err) {
-						return err
-					}
-					errs = append(errs, fmt.Errorf("routeros %s: suspend %s: set %s: %w", r.cfg.Name, t.ServiceID, listed[i].key, err))
-				}
-			}
-		}
-		return errors.Join(errs...)
+		return nil
 	})
 }
 
+// listAdd puts addrs into list with t's comment: an address already
+// listed counts as done; an entry of the driver's own is enabled again if
+// disabled, and relabelled if it names another service.
+func (r *router) listAdd(ctx context.Context, s *session, list string, addrs []address, t enforcement.Target) error {
+	cmt := comment(r.cfg.CommentPrefix, t.ServiceID, t.Reason)
+	calls := make([]*call, len(addrs))
+	for i, a := range addrs {
+		c, err := s.send(ctx, []string{a.fam.menu + "/add", "=list=" + list, "=address=" + a.key, "=comment=" + cmt}, nil)
+		if err != nil {
+			return err
+		}
+		calls[i] = c
+	}
+	var listed []address
+	for i, c := range calls {
+		err := c.wait(ctx)
+		if msg, ok := trapMessage(err); ok && msg == msgAlreadyHave {
+			listed = append(listed, addrs[i])
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("add %s to %s: %w", addrs[i].key, list, err)
+		}
+	}
+	if len(listed) == 0 {
+		return nil
+	}
+	// Already listed: make sure the entries are enabled, and that the
+	// driver's own name this service.
+	found, err := r.lookup(ctx, s, list, listed)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i, es := range found {
+		for _, e := range es {
+			svc, owned := owner(e.comment, r.cfg.CommentPrefix)
+			if !owned {
+				if e.disabled {
+					errs = append(errs, fmt.Errorf("%s is in %s as a disabled entry the driver does not own (comment %q)",
+						listed[i].key, list, e.comment))
+				}
+				continue
+			}
+			words := []string{listed[i].fam.menu + "/set", "=.id=" + e.id}
+			if e.disabled {
+				words = append(words, "=disabled=no")
+			}
+			if svc != t.ServiceID {
+				words = append(words, "=comment="+cmt)
+			}
+			if len(words) == 2 {
+				continue
+			}
+			if _, err := s.run(ctx, words...); err != nil {
+				if isConnError(err) {
+					return err
+				}
+				errs = append(errs, fmt.Errorf("set %s in %s: %w", listed[i].key, list, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// listRemove removes the driver's own entries for addrs from list.
+func (r *router) listRemove(ctx context.Context, s *session, list string, addrs []address) error {
+	found, err := r.lookup(ctx, s, list, addrs)
+	if err != nil {
+		return err
+	}
+	var calls []*call
+	var what []string
+	for i, es := range found {
+		for _, e := range es {
+			if _, owned := owner(e.comment, r.cfg.CommentPrefix); !owned {
+				continue
+			}
+			c, err := s.send(ctx, []string{addrs[i].fam.menu + "/remove", "=.id=" + e.id}, nil)
+			if err != nil {
+				return err
+			}
+			calls = append(calls, c)
+			what = append(what, addrs[i].key)
+		}
+	}
+	for i, c := range calls {
+		err := c.wait(ctx)
+		if msg, ok := trapMessage(err); ok && msg == msgNoSuchItem {
+			continue // gone already
+		}
+		if err != nil {
+			return fmt.Errorf("remove %s from %s: %w", what[i], list, err)
+		}
+	}
+	return nil
+}
+
 // Restore implements [enforcement.Driver]: the driver's own entries for
-// the binding's addresses are removed. Entries it does not own stay (and
-// Observe will go on reporting the service suspended).
+// the binding's addresses are removed from the address list and the
+// throttle list, and the service's simple queue is set to t.Profile
+// (created or updated), or removed when t.Profile is nil. Entries and
+// queues it does not own stay (and Observe will go on reporting the
+// service suspended).
 func (d *Driver) Restore(ctx context.Context, t enforcement.Target) error {
 	r, addrs, err := d.target(t)
 	if err != nil {
@@ -441,35 +492,47 @@ func (d *Driver) Restore(ctx context.Context, t enforcement.Target) error {
 	}
 	ctx, cancel := opContext(ctx, r)
 	defer cancel()
-	r.changing(addrs)
+	r.changing(addrs, t.ServiceID)
 	return r.do(ctx, func(ctx context.Context, s *session) error {
-		found, err := r.lookup(ctx, s, addrs)
-		if err != nil {
-			return err
-		}
-		var calls []*call
-		var what []string
-		for i, es := range found {
-			for _, e := range es {
-				if _, owned := owner(e.comment, r.cfg.CommentPrefix); !owned {
-					continue
-				}
-				c, err := s.send(ctx, []string{addrs[i].fam.menu + "/remove", "=.id=" + e.id}, nil)
-				if err != nil {
-					return err
-				}
-				calls = append(calls, c)
-				what = append(what, addrs[i].key)
+		for _, list := range []string{r.cfg.AddressList, r.cfg.ThrottleList} {
+			if err := r.listRemove(ctx, s, list, addrs); err != nil {
+				return fmt.Errorf("routeros %s: restore %s: %w", r.cfg.Name, t.ServiceID, err)
 			}
 		}
-		for i, c := range calls {
-			err := c.wait(ctx)
-			if msg, ok := trapMessage(err); ok && msg == msgNoSuchItem {
-				continue // gone already
-			}
-			if err != nil {
-				return fmt.Errorf("routeros %s: restore %s: remove %s: %w", r.cfg.Name, t.ServiceID, what[i], err)
-			}
+		if err := r.setQueue(ctx, s, t, addrs); err != nil {
+			return fmt.Errorf("routeros %s: restore %s: %w", r.cfg.Name, t.ServiceID, err)
+		}
+		return nil
+	})
+}
+
+// Throttle implements [enforcement.Shaper]: the service's simple queue is
+// set to t.Profile (the throttle profile), its addresses go into the
+// throttle list, whose plain HTTP the router redirects to the portal
+// without dropping anything, and the driver's entries for them leave the
+// address list of the suspended.
+func (d *Driver) Throttle(ctx context.Context, t enforcement.Target) error {
+	r, addrs, err := d.target(t)
+	if err != nil {
+		return err
+	}
+	if t.Profile == nil {
+		return fmt.Errorf("%w: throttling service %s needs a throttle profile", ErrBadTarget, t.ServiceID)
+	}
+	ctx, cancel := opContext(ctx, r)
+	defer cancel()
+	r.changing(addrs, t.ServiceID)
+	return r.do(ctx, func(ctx context.Context, s *session) error {
+		// The queue first: a subscriber let out of the suspended list is
+		// already held at the throttle speed.
+		if err := r.setQueue(ctx, s, t, addrs); err != nil {
+			return fmt.Errorf("routeros %s: throttle %s: %w", r.cfg.Name, t.ServiceID, err)
+		}
+		if err := r.listAdd(ctx, s, r.cfg.ThrottleList, addrs, t); err != nil {
+			return fmt.Errorf("routeros %s: throttle %s: %w", r.cfg.Name, t.ServiceID, err)
+		}
+		if err := r.listRemove(ctx, s, r.cfg.AddressList, addrs); err != nil {
+			return fmt.Errorf("routeros %s: throttle %s: %w", r.cfg.Name, t.ServiceID, err)
 		}
 		return nil
 	})
@@ -478,8 +541,10 @@ func (d *Driver) Restore(ctx context.Context, t enforcement.Target) error {
 // Observe implements [enforcement.Driver]: it reads the router (during an
 // agent's full reconcile, the one read of BeginReconcile; see there). The
 // service is suspended when every one of its addresses has an enabled
-// entry in the list (whoever made it); otherwise it is active, so that a
-// partly undone suspension shows as drift and Suspend repairs it.
+// entry in the address list (whoever made it); else throttled when every
+// one has an enabled entry in the throttle list; otherwise it is active,
+// so that a partly undone suspension shows as drift and Suspend repairs
+// it.
 func (d *Driver) Observe(ctx context.Context, t enforcement.Target) (enforcement.State, error) {
 	r, addrs, err := d.target(t)
 	if err != nil {
@@ -488,24 +553,25 @@ func (d *Driver) Observe(ctx context.Context, t enforcement.Target) (enforcement
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("routeros %s: %w", r.cfg.Name, err)
 	}
-	if suspended, ok := r.fromSnapshot(addrs); ok {
-		if suspended {
-			return enforcement.Suspended, nil
-		}
-		return enforcement.Active, nil
+	if st, ok := r.stateFromSnapshot(addrs); ok {
+		return st, nil
 	}
 	ctx, cancel := opContext(ctx, r)
 	defer cancel()
 	state := enforcement.Active
 	err = r.do(ctx, func(ctx context.Context, s *session) error {
-		found, err := r.lookup(ctx, s, addrs)
-		if err != nil {
-			return err
-		}
-		state = enforcement.Suspended
-		for _, es := range found {
-			if !slices.ContainsFunc(es, func(e entry) bool { return !e.disabled }) {
-				state = enforcement.Active
+		state = enforcement.Active
+		for _, l := range []struct {
+			list  string
+			state enforcement.State
+		}{{r.cfg.AddressList, enforcement.Suspended}, {r.cfg.ThrottleList, enforcement.Throttled}} {
+			found, err := r.lookup(ctx, s, l.list, addrs)
+			if err != nil {
+				return err
+			}
+			if allListed(found) {
+				state = l.state
+				return nil
 			}
 		}
 		return nil
@@ -514,6 +580,16 @@ func (d *Driver) Observe(ctx context.Context, t enforcement.Target) (enforcement
 		return "", err
 	}
 	return state, nil
+}
+
+// allListed reports whether every address has an enabled entry.
+func allListed(found [][]entry) bool {
+	for _, es := range found {
+		if !slices.ContainsFunc(es, func(e entry) bool { return !e.disabled }) {
+			return false
+		}
+	}
+	return true
 }
 
 // opContext gives a call without a deadline one of a few router timeouts.

@@ -167,7 +167,7 @@ func (d *Driver) ReconcileRouter(ctx context.Context, name string, want map[stri
 
 func (r *router) reconcile(ctx context.Context, want map[string]wanted) RouterReport {
 	rep := RouterReport{Router: r.cfg.Name, Wanted: len(want)}
-	r.changing(nil)
+	r.changing(nil, "")
 	start := time.Now()
 	rep.Err = r.do(ctx, func(ctx context.Context, s *session) error {
 		rep.Attempts++
@@ -205,7 +205,7 @@ func (r *router) reconcileOnce(ctx context.Context, s *session, want map[string]
 		}
 	}
 
-	lists, noV6, err := r.readLists(ctx, s)
+	lists, noV6, err := r.readLists(ctx, s, r.cfg.AddressList)
 	if err != nil {
 		return err
 	}
@@ -275,14 +275,14 @@ func (r *router) reconcileOnce(ctx context.Context, s *session, want map[string]
 	return r.apply(ctx, s, actions, rep, problem)
 }
 
-// readLists reads the router's address list, IPv4 and IPv6 (one print
-// each, both on the wire at once). noV6 reports a router without IPv6
-// address lists (RouterOS 6 without the ipv6 package).
-func (r *router) readLists(ctx context.Context, s *session) (lists [2][]entry, noV6 bool, err error) {
+// readLists reads the router's address list named list, IPv4 and IPv6
+// (one print each, both on the wire at once). noV6 reports a router
+// without IPv6 address lists (RouterOS 6 without the ipv6 package).
+func (r *router) readLists(ctx context.Context, s *session, list string) (lists [2][]entry, noV6 bool, err error) {
 	families := []*family{familyV4, familyV6}
 	calls := make([]*call, len(families))
 	for i, fam := range families {
-		c, err := s.send(ctx, []string{fam.menu + "/print", entryProps, "?list=" + r.cfg.AddressList},
+		c, err := s.send(ctx, []string{fam.menu + "/print", entryProps, "?list=" + list},
 			func(sen *proto.Sentence) { lists[i] = append(lists[i], parseEntry(sen)) })
 		if err != nil {
 			return lists, false, err
