@@ -267,7 +267,8 @@ func (r *router) readQueues(ctx context.Context, s *session) ([]queue, error) {
 
 // setQueue makes service t's queue hold t.Profile on addrs (added, or set
 // where it differs), or removes it when t.Profile is nil. A queue of that
-// name the driver does not own is an error, and is left alone.
+// name the driver does not own is left alone: an error when t.Profile is
+// to be applied, nothing to do when none is.
 func (r *router) setQueue(ctx context.Context, s *session, t enforcement.Target, addrs []address) error {
 	name := r.queueName(t.ServiceID)
 	q, found, err := r.readQueue(ctx, s, name)
@@ -276,6 +277,9 @@ func (r *router) setQueue(ctx context.Context, s *session, t enforcement.Target,
 	}
 	if found {
 		if svc, owned := owner(q.comment, r.cfg.CommentPrefix); !owned || (svc != "" && svc != t.ServiceID) {
+			if t.Profile == nil {
+				return nil // not the driver's speed: nothing to take away
+			}
 			return fmt.Errorf("the simple queue %s is not the driver's (comment %q); rename it or give it the comment %q",
 				name, q.comment, r.cfg.CommentPrefix+"svc="+t.ServiceID)
 		}
