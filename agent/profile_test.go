@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/tollgate-isp/tollgate/enforcement"
+	"github.com/tollgate-isp/tollgate/enforcement/routeros"
+	"github.com/tollgate-isp/tollgate/internal/routerossim"
 	pb "github.com/tollgate-isp/tollgate/proto/tollgate/v1"
 )
 
@@ -321,4 +323,86 @@ func TestReconcileRepairsSpeedDriftWhileFailingStatic(t *testing.T) {
 func runShaperAgent(t *testing.T, addr, pop, stateFile string, dev *shaperDevice) *runningAgent {
 	t.Helper()
 	return runAgentWith(t, addr, pop, stateFile, map[string]enforcement.Driver{"log": dev})
+}
+
+// TestProfilesOnTheRouterOSSimulator: through the real routeros driver and
+// the RouterOS API simulator, a desired state with a profile from the
+// controller's stream becomes the service's simple queue (max-limit in
+// RouterOS's upload/download order); an upgrade changes the max-limit; a
+// throttle puts the address in the throttle list at the throttle speed;
+// a max-limit edited on the router is set back by the full reconcile; and
+// the controller hears the profile read back. (The end-to-end test through
+// the controller binary waits for the controller side of profiles.)
+func TestProfilesOnTheRouterOSSimulator(t *testing.T) {
+	t.Parallel()
+	sim, err := routerossim.Start(routerossim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	ros, err := routeros.New(routeros.Config{Routers: []routeros.RouterConfig{{Name: "edge-router", Address: sim.Addr(), Username: "admin"}}}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ros.Close() })
+	ctrl := startFake(t, "127.0.0.1:0")
+	a := runAgentWith(t, ctrl.addr, "pop-ros", filepath.Join(t.TempDir(), "state.db"), map[string]enforcement.Driver{"routeros": ros})
+	ctrl.waitWatch(t)
+
+	bind := func(s *pb.Service) *pb.Service {
+		s.Binding = &pb.Binding{Method: "routeros", Device: "edge-router", Addresses: []string{"100.64.7.1"}}
+		return s
+	}
+	maxLimit := func() string {
+		for _, q := range sim.SimpleQueues() {
+			if q.Name == "tollgate-svc-1" {
+				return q.MaxLimit
+			}
+		}
+		return ""
+	}
+	ctrl.out <- snapshot(1, bind(profiled(1, pbActive, 1, fiber100)))
+	waitFor(t, "revision 1", func() bool { return a.AppliedRevision() == 1 })
+	if got := maxLimit(); got != "20000000/100000000" {
+		t.Fatalf("max-limit %q, want 20000000/100000000 (upload/download)", got)
+	}
+	waitFor(t, "the profile reported", func() bool {
+		r := lastResult(ctrl, "1")
+		return r != nil && r.Outcome == pb.Outcome_OUTCOME_APPLIED && r.ObservedProfile == "fiber-100.v1"
+	})
+
+	ctrl.out <- delta(2, bind(profiled(1, pbActive, 2, fiber300)))
+	waitFor(t, "revision 2", func() bool { return a.AppliedRevision() == 2 })
+	if got := maxLimit(); got != "50000000/300000000" {
+		t.Fatalf("after the upgrade max-limit %q", got)
+	}
+
+	ctrl.out <- delta(3, bind(profiled(1, pbThrottled, 3, throttle)))
+	waitFor(t, "revision 3", func() bool { return a.AppliedRevision() == 3 })
+	if got := maxLimit(); got != "1000000/1000000" {
+		t.Fatalf("throttled max-limit %q", got)
+	}
+	if n := len(sim.Entries(routeros.DefaultThrottleList)); n != 1 || len(sim.Entries(routeros.DefaultAddressList)) != 0 {
+		t.Fatalf("throttle list %d entries, suspended list %d", n, len(sim.Entries(routeros.DefaultAddressList)))
+	}
+	waitFor(t, "the throttle reported", func() bool {
+		r := lastResult(ctrl, "1")
+		return r.Revision == 3 && r.Outcome == pb.Outcome_OUTCOME_APPLIED && r.ObservedState == pbThrottled
+	})
+
+	ctrl.out <- delta(4, bind(profiled(1, pbActive, 4, fiber300)))
+	waitFor(t, "revision 4", func() bool { return a.AppliedRevision() == 4 })
+	if err := sim.SetSimpleQueue("tollgate-svc-1", map[string]string{"max-limit": "50M/900M"}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := a.Reconcile(context.Background())
+	if err != nil || rep.SpeedDrifted != 1 || rep.Repaired != 1 {
+		t.Fatalf("reconcile %+v %v", rep, err)
+	}
+	if got := maxLimit(); got != "50000000/300000000" {
+		t.Fatalf("after the reconcile max-limit %q", got)
+	}
+	if len(sim.Entries(routeros.DefaultThrottleList)) != 0 {
+		t.Fatal("restored service still in the throttle list")
+	}
 }
