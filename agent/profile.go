@@ -126,14 +126,17 @@ func desiredState(st enforcement.State) pb.DesiredState {
 }
 
 // observedProfileName is what the agent reports as observed_profile for a
-// speed read back from the device that matched want: the name the device
-// recorded, or, for a device that records none, want's name.
+// speed got read back from the device while want was to be in place: ""
+// when the device holds no speed set by Tollgate; want's name when the
+// device enforces want's speed (the name the device recorded may be
+// shortened, or the device may record none: what is confirmed is the
+// speed); otherwise the name the device recorded.
 func observedProfileName(got *enforcement.Profile, want *pb.ServiceProfile) string {
 	switch {
 	case got == nil:
 		return ""
-	case got.Name != "":
-		return got.Name
+	case want != nil && got.SameSpeed(profileOf(want)):
+		return want.GetName()
 	}
-	return want.GetName()
+	return got.Name
 }
