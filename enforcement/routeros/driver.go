@@ -325,34 +325,63 @@ const entryProps = "=.proplist=.id,address,comment,disabled"
 // lookup prints, with one pipelined command per address, list's entries
 // for each of addrs.
 func (r *router) lookup(ctx context.Context, s *session, list string, addrs []address) ([][]entry, error) {
-	calls := make([]*call, len(addrs))
-	for i, a := range addrs {
-		words := []string{a.fam.menu + "/print", entryProps, "?list=" + list}
-		forms := a.forms()
-		for _, f := range forms {
-			words = append(words, "?address="+f)
-		}
-		if len(forms) == 2 {
-			words = append(words, "?#|")
-		}
-		c, err := s.send(ctx, words, nil)
-		if err != nil {
-			return nil, err
-		}
-		calls[i] = c
+	found, err := r.lookupLists(ctx, s, []string{list}, addrs)
+	if err != nil {
+		return nil, err
 	}
-	out := make([][]entry, len(addrs))
-	for i, c := range calls {
-		if err := c.wait(ctx); err != nil {
-			return nil, err
+	return found[0], nil
+}
+
+// lookupLists is lookup for several lists at once: every print is on the
+// wire before the first answer is awaited. found[i] is lists[i]'s.
+func (r *router) lookupLists(ctx context.Context, s *session, lists []string, addrs []address) (found [][][]entry, err error) {
+	calls, err := r.sendLookups(ctx, s, lists, addrs)
+	if err != nil {
+		return nil, err
+	}
+	return collectLookups(ctx, calls, addrs)
+}
+
+// sendLookups sends the prints of lookupLists; collectLookups awaits them.
+func (r *router) sendLookups(ctx context.Context, s *session, lists []string, addrs []address) ([][]*call, error) {
+	calls := make([][]*call, len(lists))
+	for l, list := range lists {
+		calls[l] = make([]*call, len(addrs))
+		for i, a := range addrs {
+			words := []string{a.fam.menu + "/print", entryProps, "?list=" + list}
+			forms := a.forms()
+			for _, f := range forms {
+				words = append(words, "?address="+f)
+			}
+			if len(forms) == 2 {
+				words = append(words, "?#|")
+			}
+			c, err := s.send(ctx, words, nil)
+			if err != nil {
+				return nil, err
+			}
+			calls[l][i] = c
 		}
-		for _, sen := range c.re {
-			if e := parseEntry(sen); e.key == addrs[i].key {
-				out[i] = append(out[i], e)
+	}
+	return calls, nil
+}
+
+func collectLookups(ctx context.Context, calls [][]*call, addrs []address) ([][][]entry, error) {
+	found := make([][][]entry, len(calls))
+	for l, cs := range calls {
+		found[l] = make([][]entry, len(addrs))
+		for i, c := range cs {
+			if err := c.wait(ctx); err != nil {
+				return nil, err
+			}
+			for _, sen := range c.re {
+				if e := parseEntry(sen); e.key == addrs[i].key {
+					found[l][i] = append(found[l][i], e)
+				}
 			}
 		}
 	}
-	return out, nil
+	return found, nil
 }
 
 // Suspend implements [enforcement.Driver]: each of the binding's addresses
@@ -371,10 +400,24 @@ func (d *Driver) Suspend(ctx context.Context, t enforcement.Target) error {
 	defer cancel()
 	r.changing(addrs, t.ServiceID)
 	return r.do(ctx, func(ctx context.Context, s *session) error {
+		// The throttle list's entries are looked up on the same round
+		// trip as the adds: a service that was not throttled costs one.
+		lookups, err := r.sendLookups(ctx, s, []string{r.cfg.ThrottleList}, addrs)
+		if err != nil {
+			return err
+		}
 		if err := r.listAdd(ctx, s, r.cfg.AddressList, addrs, t); err != nil {
 			return fmt.Errorf("routeros %s: suspend %s: %w", r.cfg.Name, t.ServiceID, err)
 		}
-		if err := r.listRemove(ctx, s, r.cfg.ThrottleList, addrs); err != nil {
+		found, err := collectLookups(ctx, lookups, addrs)
+		if err != nil {
+			return err
+		}
+		calls, what, err := r.sendRemoves(ctx, s, found[0], addrs)
+		if err != nil {
+			return err
+		}
+		if err := awaitRemoves(ctx, calls, what, r.cfg.ThrottleList); err != nil {
 			return fmt.Errorf("routeros %s: suspend %s: %w", r.cfg.Name, t.ServiceID, err)
 		}
 		return nil
@@ -452,8 +495,17 @@ func (r *router) listRemove(ctx context.Context, s *session, list string, addrs 
 	if err != nil {
 		return err
 	}
-	var calls []*call
-	var what []string
+	calls, what, err := r.sendRemoves(ctx, s, found, addrs)
+	if err != nil {
+		return err
+	}
+	return awaitRemoves(ctx, calls, what, list)
+}
+
+// sendRemoves sends the removal of the driver's own entries among found
+// (an address's entries per addrs' index); what names each removal's
+// address.
+func (r *router) sendRemoves(ctx context.Context, s *session, found [][]entry, addrs []address) (calls []*call, what []string, err error) {
 	for i, es := range found {
 		for _, e := range es {
 			if _, owned := owner(e.comment, r.cfg.CommentPrefix); !owned {
@@ -461,12 +513,18 @@ func (r *router) listRemove(ctx context.Context, s *session, list string, addrs 
 			}
 			c, err := s.send(ctx, []string{addrs[i].fam.menu + "/remove", "=.id=" + e.id}, nil)
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
 			calls = append(calls, c)
 			what = append(what, addrs[i].key)
 		}
 	}
+	return calls, what, nil
+}
+
+// awaitRemoves awaits sendRemoves' calls; an entry gone meanwhile is
+// removed.
+func awaitRemoves(ctx context.Context, calls []*call, what []string, list string) error {
 	for i, c := range calls {
 		err := c.wait(ctx)
 		if msg, ok := trapMessage(err); ok && msg == msgNoSuchItem {
@@ -494,13 +552,51 @@ func (d *Driver) Restore(ctx context.Context, t enforcement.Target) error {
 	defer cancel()
 	r.changing(addrs, t.ServiceID)
 	return r.do(ctx, func(ctx context.Context, s *session) error {
-		for _, list := range []string{r.cfg.AddressList, r.cfg.ThrottleList} {
-			if err := r.listRemove(ctx, s, list, addrs); err != nil {
+		// Two round trips: every read on the wire at once (both lists,
+		// each address, the queue), then every change.
+		lists := []string{r.cfg.AddressList, r.cfg.ThrottleList}
+		lookups, err := r.sendLookups(ctx, s, lists, addrs)
+		if err != nil {
+			return err
+		}
+		qc, err := r.sendQueueRead(ctx, s, t.ServiceID)
+		if err != nil {
+			return err
+		}
+		found, err := collectLookups(ctx, lookups, addrs)
+		if err != nil {
+			return err
+		}
+		q, qFound, err := r.awaitQueueRead(ctx, qc, t.ServiceID)
+		if err != nil {
+			return fmt.Errorf("routeros %s: restore %s: %w", r.cfg.Name, t.ServiceID, err)
+		}
+		queueWords, err := r.queueChange(q, qFound, t, addrs)
+		if err != nil {
+			return fmt.Errorf("routeros %s: restore %s: %w", r.cfg.Name, t.ServiceID, err)
+		}
+		removes := make([][]*call, len(lists))
+		whats := make([][]string, len(lists))
+		for l := range lists {
+			if removes[l], whats[l], err = r.sendRemoves(ctx, s, found[l], addrs); err != nil {
+				return err
+			}
+		}
+		var queueCall *call
+		if queueWords != nil {
+			if queueCall, err = s.send(ctx, queueWords, nil); err != nil {
+				return err
+			}
+		}
+		for l, list := range lists {
+			if err := awaitRemoves(ctx, removes[l], whats[l], list); err != nil {
 				return fmt.Errorf("routeros %s: restore %s: %w", r.cfg.Name, t.ServiceID, err)
 			}
 		}
-		if err := r.setQueue(ctx, s, t, addrs); err != nil {
-			return fmt.Errorf("routeros %s: restore %s: %w", r.cfg.Name, t.ServiceID, err)
+		if queueCall != nil {
+			if err := r.awaitQueueChange(ctx, queueCall, t.ServiceID); err != nil {
+				return fmt.Errorf("routeros %s: restore %s: %w", r.cfg.Name, t.ServiceID, err)
+			}
 		}
 		return nil
 	})
@@ -560,19 +656,17 @@ func (d *Driver) Observe(ctx context.Context, t enforcement.Target) (enforcement
 	defer cancel()
 	state := enforcement.Active
 	err = r.do(ctx, func(ctx context.Context, s *session) error {
-		state = enforcement.Active
-		for _, l := range []struct {
-			list  string
-			state enforcement.State
-		}{{r.cfg.AddressList, enforcement.Suspended}, {r.cfg.ThrottleList, enforcement.Throttled}} {
-			found, err := r.lookup(ctx, s, l.list, addrs)
-			if err != nil {
-				return err
-			}
-			if allListed(found) {
-				state = l.state
-				return nil
-			}
+		found, err := r.lookupLists(ctx, s, []string{r.cfg.AddressList, r.cfg.ThrottleList}, addrs)
+		if err != nil {
+			return err
+		}
+		switch {
+		case allListed(found[0]):
+			state = enforcement.Suspended
+		case allListed(found[1]):
+			state = enforcement.Throttled
+		default:
+			state = enforcement.Active
 		}
 		return nil
 	})

@@ -238,10 +238,24 @@ func (r *router) queueInPlace(q queue, t enforcement.Target, addrs []address) bo
 		q.comment == r.queueComment(t.ServiceID, t.Profile)
 }
 
-// readQueue prints the queue named name: found false when there is none.
-func (r *router) readQueue(ctx context.Context, s *session, name string) (q queue, found bool, err error) {
-	c, err := s.run(ctx, queueMenu+"/print", queueProps, "?name="+name)
+// readQueue prints the queue of service id: found false when there is
+// none.
+func (r *router) readQueue(ctx context.Context, s *session, id string) (q queue, found bool, err error) {
+	c, err := r.sendQueueRead(ctx, s, id)
 	if err != nil {
+		return queue{}, false, err
+	}
+	return r.awaitQueueRead(ctx, c, id)
+}
+
+// sendQueueRead sends readQueue's print; awaitQueueRead awaits it.
+func (r *router) sendQueueRead(ctx context.Context, s *session, id string) (*call, error) {
+	return s.send(ctx, []string{queueMenu + "/print", queueProps, "?name=" + r.queueName(id)}, nil)
+}
+
+func (r *router) awaitQueueRead(ctx context.Context, c *call, id string) (q queue, found bool, err error) {
+	name := r.queueName(id)
+	if err := c.wait(ctx); err != nil {
 		return queue{}, false, fmt.Errorf("print queue %s: %w", name, err)
 	}
 	for _, sen := range c.re {
@@ -266,52 +280,69 @@ func (r *router) readQueues(ctx context.Context, s *session) ([]queue, error) {
 }
 
 // setQueue makes service t's queue hold t.Profile on addrs (added, or set
-// where it differs), or removes it when t.Profile is nil. A queue of that
-// name the driver does not own is left alone: an error when t.Profile is
-// to be applied, nothing to do when none is.
+// where it differs), or removes it when t.Profile is nil (see
+// queueChange).
 func (r *router) setQueue(ctx context.Context, s *session, t enforcement.Target, addrs []address) error {
-	name := r.queueName(t.ServiceID)
-	q, found, err := r.readQueue(ctx, s, name)
+	q, found, err := r.readQueue(ctx, s, t.ServiceID)
 	if err != nil {
 		return err
 	}
+	words, err := r.queueChange(q, found, t, addrs)
+	if err != nil || words == nil {
+		return err
+	}
+	c, err := s.send(ctx, words, nil)
+	if err != nil {
+		return err
+	}
+	return r.awaitQueueChange(ctx, c, t.ServiceID)
+}
+
+// queueChange is the command that makes service t's queue, read as q
+// (found false: none), hold t.Profile on addrs: an add, a set where it
+// differs, a remove when t.Profile is nil; nil when nothing is to change.
+// A queue of that name the driver does not own is left alone: an error
+// when t.Profile is to be applied, nothing to do when none is.
+func (r *router) queueChange(q queue, found bool, t enforcement.Target, addrs []address) ([]string, error) {
+	name := r.queueName(t.ServiceID)
 	if found {
 		if svc, owned := owner(q.comment, r.cfg.CommentPrefix); !owned || (svc != "" && svc != t.ServiceID) {
 			if t.Profile == nil {
-				return nil // not the driver's speed: nothing to take away
+				return nil, nil // not the driver's speed: nothing to take away
 			}
-			return fmt.Errorf("the simple queue %s is not the driver's (comment %q); rename it or give it the comment %q",
+			return nil, fmt.Errorf("the simple queue %s is not the driver's (comment %q); rename it or give it the comment %q",
 				name, q.comment, r.cfg.CommentPrefix+"svc="+t.ServiceID)
 		}
 	}
 	switch {
 	case t.Profile == nil && !found:
-		return nil
+		return nil, nil
 	case t.Profile == nil:
-		_, err := s.run(ctx, queueMenu+"/remove", "=.id="+q.id)
-		if msg, ok := trapMessage(err); ok && msg == msgNoSuchItem {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("remove queue %s: %w", name, err)
-		}
-		return nil
+		return []string{queueMenu + "/remove", "=.id=" + q.id}, nil
 	case found && r.queueInPlace(q, t, addrs):
-		return nil
+		return nil, nil
 	case found:
-		if _, err := s.run(ctx, append([]string{queueMenu + "/set", "=.id=" + q.id}, r.queueWords(t, addrs)...)...); err != nil {
-			return fmt.Errorf("set queue %s: %w", name, err)
-		}
+		return append([]string{queueMenu + "/set", "=.id=" + q.id}, r.queueWords(t, addrs)...), nil
+	}
+	return append([]string{queueMenu + "/add", "=name=" + name}, r.queueWords(t, addrs)...), nil
+}
+
+// awaitQueueChange awaits queueChange's command: a queue removed meanwhile
+// is removed; a queue of the name added meanwhile is an error the next
+// attempt settles.
+func (r *router) awaitQueueChange(ctx context.Context, c *call, id string) error {
+	name := r.queueName(id)
+	err := c.wait(ctx)
+	msg, trapped := trapMessage(err)
+	switch {
+	case err == nil:
 		return nil
+	case trapped && msg == msgNoSuchItem:
+		return nil
+	case trapped && msg == msgAlreadyHaveName:
+		return fmt.Errorf("queue %s: a queue of that name was added meanwhile (the next attempt sets it): %w", name, err)
 	}
-	_, err = s.run(ctx, append([]string{queueMenu + "/add", "=name=" + name}, r.queueWords(t, addrs)...)...)
-	if msg, ok := trapMessage(err); ok && msg == msgAlreadyHaveName {
-		return fmt.Errorf("add queue %s: a queue of that name was added meanwhile (the next attempt sets it): %w", name, err)
-	}
-	if err != nil {
-		return fmt.Errorf("add queue %s: %w", name, err)
-	}
-	return nil
+	return fmt.Errorf("queue %s: %w", name, err)
 }
 
 // ObserveProfile implements [enforcement.Shaper]: it reads the service's
@@ -338,7 +369,7 @@ func (d *Driver) ObserveProfile(ctx context.Context, t enforcement.Target) (*enf
 		defer cancel()
 		err = r.do(ctx, func(ctx context.Context, s *session) error {
 			var err error
-			q, found, err = r.readQueue(ctx, s, name)
+			q, found, err = r.readQueue(ctx, s, t.ServiceID)
 			return err
 		})
 		if err != nil {
