@@ -406,3 +406,39 @@ func TestProfilesOnTheRouterOSSimulator(t *testing.T) {
 		t.Fatal("restored service still in the throttle list")
 	}
 }
+
+// pendingShaper is a shaper whose device holds no speed while a state is
+// pending (a RADIUS service with no session: the speed comes with the next
+// login).
+type pendingShaper struct{ *shaperDevice }
+
+func (p pendingShaper) Pending(enforcement.Target, enforcement.State) string {
+	return "no active session; applies at next login"
+}
+
+func (p pendingShaper) ObserveProfile(context.Context, enforcement.Target) (*enforcement.Profile, error) {
+	return nil, nil
+}
+
+// TestPendingSpeedIsNotAFailure: a profile applied to a service whose
+// state is pending reads back no speed; that is neither a failure (no
+// retry) nor drift (no repair): it is reported pending.
+func TestPendingSpeedIsNotAFailure(t *testing.T) {
+	t.Parallel()
+	dev := pendingShaper{newShaperDevice()}
+	ctrl := startFake(t, "127.0.0.1:0")
+	a := runAgentWith(t, ctrl.addr, "pop-pd", filepath.Join(t.TempDir(), "state.db"), map[string]enforcement.Driver{"log": dev})
+	ctrl.waitWatch(t)
+	ctrl.out <- delta(1, profiled(1, pbActive, 1, fiber100))
+	waitFor(t, "revision 1", func() bool { return a.AppliedRevision() == 1 })
+	waitFor(t, "the result", func() bool { return lastResult(ctrl, "1") != nil })
+	if r := lastResult(ctrl, "1"); r.Outcome != pb.Outcome_OUTCOME_PENDING || a.Store().FailedCount() != 0 {
+		t.Fatalf("result %+v, %d failed", r, a.Store().FailedCount())
+	}
+	if rep, err := a.Reconcile(context.Background()); err != nil || rep.Drifted != 0 {
+		t.Fatalf("reconcile %+v %v", rep, err)
+	}
+	if got := dev.Calls(); len(got) != 1 {
+		t.Fatalf("device calls %v, want the one restore", got)
+	}
+}

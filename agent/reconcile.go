@@ -123,7 +123,9 @@ func (a *Agent) reconcileChunk(ctx context.Context, ids []string, rep *Reconcile
 			continue
 		}
 		rep.Checked++
-		speedDrift := speed.checked && !speed.got.SameSpeed(profileOf(rec.AppliedProfile))
+		// A pending state (a RADIUS service with no session) has no speed
+		// in place to compare: it takes the profile at the next login.
+		speedDrift := speed.checked && !speed.got.SameSpeed(profileOf(rec.AppliedProfile)) && a.pendingReason(s, observed) == ""
 		if observed == rec.Applied && !speedDrift {
 			nr := *rec
 			nr.Observed, nr.ObservedAt = observed, now
