@@ -3,6 +3,7 @@ package routeros_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -312,5 +313,47 @@ func TestBulkObserveAnswersProfilesFromOneRead(t *testing.T) {
 	}
 	if p, err := d.ObserveProfile(ctx, ts[0]); err != nil || !p.SameSpeed(&fiber100) {
 		t.Fatalf("a service changed during the reconcile reads back %+v %v", p, err)
+	}
+}
+
+// TestQueueRoundTripsRandomProfiles: any profile (rates to 100 Gbit/s,
+// bursts, burst times to an hour, every priority or none) written to a
+// queue reads back at the same speed, and applying it again changes
+// nothing.
+func TestQueueRoundTripsRandomProfiles(t *testing.T) {
+	sim := startSim(t, routerossim.Config{})
+	d := newDriver(t, routerConfig(t, "r1", sim))
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(17, 1))
+	rate := func() int64 {
+		switch rng.IntN(4) {
+		case 0:
+			return 0
+		case 1:
+			return rng.Int64N(1000) * 1_000_000
+		case 2:
+			return rng.Int64N(100_000) * 1_000
+		}
+		return rng.Int64N(100_000_000_000)
+	}
+	for i := range 200 {
+		p := enforcement.Profile{Name: fmt.Sprintf("p%d", i), DownloadRate: rate(), UploadRate: rate(),
+			DownloadBurstRate: rate(), UploadBurstRate: rate(), DownloadBurstThreshold: rate(), UploadBurstThreshold: rate(),
+			BurstTime: rng.IntN(3601), Priority: rng.IntN(9)}
+		tg := withProfile(target(fmt.Sprint(i%7), "r1", fmt.Sprintf("100.64.3.%d", i%7+1)), p)
+		if err := d.Restore(ctx, tg); err != nil {
+			t.Fatalf("profile %+v: %v", p, err)
+		}
+		got, err := d.ObserveProfile(ctx, tg)
+		if err != nil || !got.SameSpeed(&p) {
+			t.Fatalf("profile %+v reads back %+v, %v", p, got, err)
+		}
+		sent := sim.Stats().Sentences
+		if err := d.Restore(ctx, tg); err != nil {
+			t.Fatal(err)
+		}
+		if n := sim.Stats().Sentences - sent; n != 3 { // the lookups of both lists and the queue's print; no change
+			t.Fatalf("applying profile %+v again sent %d commands, want 3 reads", p, n)
+		}
 	}
 }
