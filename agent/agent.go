@@ -685,9 +685,12 @@ func (a *Agent) apply(ctx context.Context, s *pb.Service, rec *Record, b *batch)
 	if rec != nil {
 		nr.Applied, nr.AppliedBinding, nr.AppliedRevision, nr.AppliedProfile = rec.Applied, rec.AppliedBinding, rec.AppliedRevision, rec.AppliedProfile
 		// A changed binding (new address, other device) means the old one
-		// must be released first: its address-list entry, its queue.
-		if (rec.Applied == pb.DesiredState_DESIRED_STATE_SUSPENDED || rec.Applied == pb.DesiredState_DESIRED_STATE_THROTTLED || rec.AppliedProfile != nil) &&
-			!sameBinding(rec.AppliedBinding, s.Binding) {
+		// must be released first: its address-list entries; and its speed
+		// when the service leaves the driver or device that holds it (on
+		// the same device the queue is the service's, and the apply
+		// retargets it).
+		if !sameBinding(rec.AppliedBinding, s.Binding) && (rec.Applied == pb.DesiredState_DESIRED_STATE_SUSPENDED ||
+			rec.Applied == pb.DesiredState_DESIRED_STATE_THROTTLED || rec.AppliedProfile != nil && !sameDevice(rec.AppliedBinding, s.Binding)) {
 			old := &pb.Service{ServiceId: s.ServiceId, Reason: s.Reason, Binding: rec.AppliedBinding}
 			if _, err := a.enforce(ctx, old, pb.DesiredState_DESIRED_STATE_ACTIVE, nil); err != nil {
 				a.log.Warn("releasing the previous binding failed", "service_id", s.ServiceId, "err", err)
@@ -816,6 +819,12 @@ func (a *Agent) updateMetrics() {
 		a.metrics.services.WithLabelValues(state).Set(float64(n))
 	}
 	a.metrics.failedServices.Set(float64(a.store.FailedCount()))
+}
+
+// sameDevice reports whether x and y are enforced by the same driver on
+// the same device.
+func sameDevice(x, y *pb.Binding) bool {
+	return x.GetMethod() == y.GetMethod() && x.GetDevice() == y.GetDevice()
 }
 
 func sameBinding(x, y *pb.Binding) bool {

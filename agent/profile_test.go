@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/tollgate-isp/tollgate/enforcement"
@@ -440,5 +441,67 @@ func TestPendingSpeedIsNotAFailure(t *testing.T) {
 	}
 	if got := dev.Calls(); len(got) != 1 {
 		t.Fatalf("device calls %v, want the one restore", got)
+	}
+}
+
+// TestMovedServiceTakesItsSpeedAlong: an active service with a profile
+// that gets a new address on the same router has its queue retargeted
+// (no release: it never goes without its speed); moved to another router,
+// the old router's queue is removed.
+func TestMovedServiceTakesItsSpeedAlong(t *testing.T) {
+	t.Parallel()
+	simA, err := routerossim.Start(routerossim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { simA.Close() })
+	simB, err := routerossim.Start(routerossim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { simB.Close() })
+	ros, err := routeros.New(routeros.Config{Routers: []routeros.RouterConfig{
+		{Name: "a", Address: simA.Addr(), Username: "admin"}, {Name: "b", Address: simB.Addr(), Username: "admin"}}}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ros.Close() })
+	var removed []string
+	var mu sync.Mutex
+	stop := simA.OnChange(func(c routerossim.Change) {
+		if c.Op == routerossim.OpRemove {
+			mu.Lock()
+			removed = append(removed, c.Path)
+			mu.Unlock()
+		}
+	})
+	t.Cleanup(stop)
+	ctrl := startFake(t, "127.0.0.1:0")
+	a := runAgentWith(t, ctrl.addr, "pop-mv", filepath.Join(t.TempDir(), "state.db"), map[string]enforcement.Driver{"routeros": ros})
+	ctrl.waitWatch(t)
+	at := func(rev int64, device, addr string) *pb.Service {
+		s := profiled(1, pbActive, rev, fiber100)
+		s.Binding = &pb.Binding{Method: "routeros", Device: device, Addresses: []string{addr}}
+		return s
+	}
+	ctrl.out <- delta(1, at(1, "a", "100.64.8.1"))
+	waitFor(t, "revision 1", func() bool { return a.AppliedRevision() == 1 })
+	ctrl.out <- delta(2, at(2, "a", "100.64.8.2"))
+	waitFor(t, "revision 2", func() bool { return a.AppliedRevision() == 2 })
+	if qs := simA.SimpleQueues(); len(qs) != 1 || qs[0].Target != "100.64.8.2/32" {
+		t.Fatalf("router a's queues after a new address: %+v", qs)
+	}
+	mu.Lock()
+	if len(removed) != 0 {
+		t.Fatalf("a new address on the same router removed %v", removed)
+	}
+	mu.Unlock()
+	ctrl.out <- delta(3, at(3, "b", "100.64.8.2"))
+	waitFor(t, "revision 3", func() bool { return a.AppliedRevision() == 3 })
+	if qs := simA.SimpleQueues(); len(qs) != 0 {
+		t.Fatalf("router a still has %+v after the move", qs)
+	}
+	if qs := simB.SimpleQueues(); len(qs) != 1 || qs[0].MaxLimit != "20000000/100000000" {
+		t.Fatalf("router b's queues %+v", qs)
 	}
 }
