@@ -192,8 +192,9 @@ func (a *Agent) AddDriver(method string, d enforcement.Driver) error {
 }
 
 // preload tells a [Preloader] driver the stored desired state of the
-// services bound to it: suspended or active as last received (a removed
-// service is active).
+// services bound to it: suspended, throttled or active as last received
+// (a removed service is active; a throttled one the driver cannot
+// throttle is suspended, see [Agent.effectiveState]), with the profile.
 func (a *Agent) preload(method string, d enforcement.Driver) error {
 	p, ok := d.(Preloader)
 	if !ok {
@@ -204,18 +205,17 @@ func (a *Agent) preload(method string, d enforcement.Driver) error {
 		if r.Desired.GetBinding().GetMethod() != method {
 			return nil
 		}
-		st := enforcement.Active
-		if r.Desired.GetDesiredState() == pb.DesiredState_DESIRED_STATE_SUSPENDED && !r.Desired.GetRemoved() {
-			st = enforcement.Suspended
+		st := a.effectiveState(r.Desired)
+		if st != pb.DesiredState_DESIRED_STATE_ACTIVE {
 			n++
 		}
-		p.Preload(targetOf(r.Desired), st)
+		p.Preload(a.targetFor(r.Desired, st), enforcementState(st))
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("agent: preloading the %s driver from the state file: %w", method, err)
 	}
-	a.log.Info("driver preloaded with the stored desired state", "method", method, "suspended", n)
+	a.log.Info("driver preloaded with the stored desired state", "method", method, "suspended_or_throttled", n)
 	return nil
 }
 
@@ -296,7 +296,7 @@ func (a *Agent) stream(runCtx context.Context) error {
 	defer cancel(nil)
 
 	since := a.AppliedRevision()
-	watch, err := a.client.Watch(ctx, &pb.WatchRequest{Pop: a.cfg.POP, SinceRevision: since, AgentId: a.cfg.AgentID, AgentVersion: a.cfg.Version})
+	watch, err := a.client.Watch(ctx, &pb.WatchRequest{Pop: a.cfg.POP, SinceRevision: since, AgentId: a.cfg.AgentID, AgentVersion: a.cfg.Version, Features: features})
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
 	}
@@ -645,16 +645,17 @@ func (a *Agent) applyWork(ctx context.Context, work []*pb.Service, mode revision
 // apply makes one service's device state match s, given what the store
 // holds for it (rec, nil if nothing), and adds the service's new record to
 // b. It returns the result to report (nil when there is nothing to say) and
-// whether a driver was called.
+// whether a driver was called. What is applied is s's effective state and
+// the profile its driver is to hold (see profile.go): a service whose
+// state, binding and profile are in place reaches no driver.
 func (a *Agent) apply(ctx context.Context, s *pb.Service, rec *Record, b *batch) (*pb.ServiceResult, bool) {
-	want := s.DesiredState
-	if s.Removed {
-		want = pb.DesiredState_DESIRED_STATE_ACTIVE
-	}
+	want := a.effectiveState(s)
+	profile := a.shapedProfile(s, want)
 	if rec == nil && s.Removed {
 		return nil, false // never enforced here: nothing to release
 	}
-	if rec != nil && rec.Error == "" && rec.Applied == want && sameBinding(rec.AppliedBinding, s.Binding) {
+	if rec != nil && rec.Error == "" && rec.Applied == want && sameBinding(rec.AppliedBinding, s.Binding) &&
+		(want == pb.DesiredState_DESIRED_STATE_SUSPENDED || sameProfile(rec.AppliedProfile, profile)) {
 		// Already in place: no driver call, no churn.
 		if s.Removed {
 			b.deletes = append(b.deletes, s.ServiceId)
@@ -663,15 +664,16 @@ func (a *Agent) apply(ctx context.Context, s *pb.Service, rec *Record, b *batch)
 		if proto.Equal(rec.Desired, s) {
 			return nil, false
 		}
-		// Same state and binding at a newer revision (or another reason):
-		// store it, and confirm the newer revision from the last read-back.
+		// Same state, binding and profile at a newer revision (or another
+		// reason): store it, and confirm the newer revision from the last
+		// read-back.
 		nr := *rec
 		nr.Desired = s
 		var res *pb.ServiceResult
 		if s.Revision > rec.AppliedRevision {
 			nr.AppliedRevision = s.Revision
 			res = &pb.ServiceResult{ServiceId: s.ServiceId, Revision: s.Revision, Outcome: pb.Outcome_OUTCOME_APPLIED,
-				ObservedState: rec.Observed, ObservedAtUnixNano: unixNano(rec.ObservedAt)}
+				ObservedState: rec.Observed, ObservedAtUnixNano: unixNano(rec.ObservedAt), ObservedProfile: rec.ObservedProfile}
 			if why := a.pendingReason(s, want); why != "" {
 				res.Outcome, res.PendingReason = pb.Outcome_OUTCOME_PENDING, why
 			}
@@ -681,20 +683,32 @@ func (a *Agent) apply(ctx context.Context, s *pb.Service, rec *Record, b *batch)
 	}
 	nr := &Record{Desired: s}
 	if rec != nil {
-		nr.Applied, nr.AppliedBinding, nr.AppliedRevision = rec.Applied, rec.AppliedBinding, rec.AppliedRevision
+		nr.Applied, nr.AppliedBinding, nr.AppliedRevision, nr.AppliedProfile = rec.Applied, rec.AppliedBinding, rec.AppliedRevision, rec.AppliedProfile
 		// A changed binding (new address, other device) means the old one
-		// must be released first.
-		if rec.Applied == pb.DesiredState_DESIRED_STATE_SUSPENDED && !sameBinding(rec.AppliedBinding, s.Binding) {
+		// must be released first: its address-list entries; and its speed
+		// when the service leaves the driver or device that holds it (on
+		// the same device the queue is the service's, and the apply
+		// retargets it).
+		if !sameBinding(rec.AppliedBinding, s.Binding) && (rec.Applied == pb.DesiredState_DESIRED_STATE_SUSPENDED ||
+			rec.Applied == pb.DesiredState_DESIRED_STATE_THROTTLED || rec.AppliedProfile != nil && !sameDevice(rec.AppliedBinding, s.Binding)) {
 			old := &pb.Service{ServiceId: s.ServiceId, Reason: s.Reason, Binding: rec.AppliedBinding}
-			if _, _, err := a.enforce(ctx, old, pb.DesiredState_DESIRED_STATE_ACTIVE); err != nil {
+			if _, err := a.enforce(ctx, old, pb.DesiredState_DESIRED_STATE_ACTIVE, nil); err != nil {
 				a.log.Warn("releasing the previous binding failed", "service_id", s.ServiceId, "err", err)
 			}
 		}
 	}
-	observed, pending, err := a.enforce(ctx, s, want)
+	if s.DesiredState == pb.DesiredState_DESIRED_STATE_THROTTLED && want == pb.DesiredState_DESIRED_STATE_SUSPENDED && !s.Removed {
+		why := "its driver cannot throttle"
+		if s.GetProfile() == nil {
+			why = "the controller sent no throttle profile"
+		}
+		a.log.Warn("throttled service suspended instead (fail safe): "+why, "service_id", s.ServiceId, "method", s.GetBinding().GetMethod())
+	}
+	rb, err := a.enforce(ctx, s, want, profile)
 	now := a.clock.Now()
-	nr.Observed, nr.ObservedAt = observed, now
-	res := &pb.ServiceResult{ServiceId: s.ServiceId, Revision: s.Revision, ObservedState: observed, ObservedAtUnixNano: now.UnixNano()}
+	nr.Observed, nr.ObservedAt, nr.ObservedProfile = rb.state, now, rb.profile
+	res := &pb.ServiceResult{ServiceId: s.ServiceId, Revision: s.Revision, ObservedState: rb.state, ObservedAtUnixNano: now.UnixNano(),
+		ObservedProfile: rb.profile}
 	if err != nil {
 		res.Outcome, res.Error = pb.Outcome_OUTCOME_FAILED, err.Error()
 		nr.Error = err.Error()
@@ -704,10 +718,10 @@ func (a *Agent) apply(ctx context.Context, s *pb.Service, rec *Record, b *batch)
 		return res, true
 	}
 	res.Outcome = pb.Outcome_OUTCOME_APPLIED
-	if pending != "" {
-		res.Outcome, res.PendingReason = pb.Outcome_OUTCOME_PENDING, pending
+	if rb.pending != "" {
+		res.Outcome, res.PendingReason = pb.Outcome_OUTCOME_PENDING, rb.pending
 	}
-	nr.Applied, nr.AppliedBinding, nr.AppliedRevision = want, s.Binding, s.Revision
+	nr.Applied, nr.AppliedBinding, nr.AppliedRevision, nr.AppliedProfile = want, s.Binding, s.Revision, profile
 	if s.Removed {
 		b.deletes = append(b.deletes, s.ServiceId)
 	} else {
@@ -716,40 +730,77 @@ func (a *Agent) apply(ctx context.Context, s *pb.Service, rec *Record, b *batch)
 	return res, true
 }
 
-// enforce drives the device to want and reads it back. pending is the
-// driver's reason why the state, though in place, has not reached the
-// subscriber yet ("" when it has; see [enforcement.PendingReporter]).
-func (a *Agent) enforce(ctx context.Context, s *pb.Service, want pb.DesiredState) (observed pb.DesiredState, pending string, err error) {
+// readBack is what enforce read from the device after applying.
+type readBack struct {
+	state pb.DesiredState
+	// profile is the name of the profile read back ("" for none); see
+	// observedProfileName.
+	profile string
+	// pending is the driver's reason why the state, though in place, has
+	// not reached the subscriber yet ("" when it has; see
+	// [enforcement.PendingReporter]).
+	pending string
+}
+
+// enforce drives the device to want (an effective state, see
+// [Agent.effectiveState]) with profile (see [Agent.shapedProfile]; nil
+// for a driver that is not a Shaper) and reads both back.
+func (a *Agent) enforce(ctx context.Context, s *pb.Service, want pb.DesiredState, profile *pb.ServiceProfile) (rb readBack, err error) {
 	method := s.GetBinding().GetMethod()
 	d, ok := a.drivers[method]
 	if !ok {
-		return pb.DesiredState_DESIRED_STATE_UNSPECIFIED, "", fmt.Errorf("%w: %q", enforcement.ErrUnknownMethod, method)
+		return rb, fmt.Errorf("%w: %q", enforcement.ErrUnknownMethod, method)
 	}
+	sh, shapes := d.(enforcement.Shaper)
 	t := targetOf(s)
+	t.Profile = profileOf(profile)
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.DriverTimeout)
 	defer cancel()
 	start := time.Now()
-	if want == pb.DesiredState_DESIRED_STATE_SUSPENDED {
+	switch {
+	case want == pb.DesiredState_DESIRED_STATE_SUSPENDED:
 		err = d.Suspend(ctx, t)
-	} else {
+	case want == pb.DesiredState_DESIRED_STATE_THROTTLED && shapes:
+		err = sh.Throttle(ctx, t)
+	default:
 		err = d.Restore(ctx, t)
 	}
 	a.metrics.driverSeconds.WithLabelValues(method).Observe(time.Since(start).Seconds())
 	if err != nil {
-		return pb.DesiredState_DESIRED_STATE_UNSPECIFIED, "", err
+		return rb, err
 	}
 	got, err := d.Observe(ctx, t)
 	if err != nil {
-		return pb.DesiredState_DESIRED_STATE_UNSPECIFIED, "", fmt.Errorf("read back: %w", err)
+		return rb, fmt.Errorf("read back: %w", err)
 	}
-	observed = pb.DesiredState_DESIRED_STATE_ACTIVE
-	if got == enforcement.Suspended {
-		observed = pb.DesiredState_DESIRED_STATE_SUSPENDED
+	rb.state = desiredState(got)
+	if rb.state != want {
+		return rb, fmt.Errorf("read back %s after applying %s", got, stateName(want))
 	}
-	if observed != want {
-		return observed, "", fmt.Errorf("read back %s after applying %s", got, stateName(want))
+	rb.pending = a.pendingReason(s, want)
+	if shapes && want != pb.DesiredState_DESIRED_STATE_SUSPENDED {
+		speed, err := sh.ObserveProfile(ctx, t)
+		if err != nil {
+			return rb, fmt.Errorf("read back the speed: %w", err)
+		}
+		rb.profile = observedProfileName(speed, profile)
+		// A pending state (a RADIUS service with no session) takes its
+		// speed at the next login too: nothing holds it now to read.
+		if !speed.SameSpeed(t.Profile) && rb.pending == "" {
+			return rb, fmt.Errorf("read back speed %s after applying %s", speedString(speed), speedString(t.Profile))
+		}
 	}
-	return observed, a.pendingReason(s, want), nil
+	return rb, nil
+}
+
+// speedString describes a profile's speed for errors and logs.
+func speedString(p *enforcement.Profile) string {
+	if p == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%q down %d up %d bit/s (burst %d/%d, threshold %d/%d, %ds, priority %d)", p.Name,
+		p.DownloadRate, p.UploadRate, p.DownloadBurstRate, p.UploadBurstRate, p.DownloadBurstThreshold, p.UploadBurstThreshold,
+		p.BurstTime, p.Priority)
 }
 
 // pendingReason asks the service's driver, if it reports pending states,
@@ -759,11 +810,7 @@ func (a *Agent) pendingReason(s *pb.Service, st pb.DesiredState) string {
 	if !ok {
 		return ""
 	}
-	es := enforcement.Active
-	if st == pb.DesiredState_DESIRED_STATE_SUSPENDED {
-		es = enforcement.Suspended
-	}
-	return pr.Pending(targetOf(s), es)
+	return pr.Pending(a.targetFor(s, st), enforcementState(st))
 }
 
 func (a *Agent) updateMetrics() {
@@ -772,6 +819,12 @@ func (a *Agent) updateMetrics() {
 		a.metrics.services.WithLabelValues(state).Set(float64(n))
 	}
 	a.metrics.failedServices.Set(float64(a.store.FailedCount()))
+}
+
+// sameDevice reports whether x and y are enforced by the same driver on
+// the same device.
+func sameDevice(x, y *pb.Binding) bool {
+	return x.GetMethod() == y.GetMethod() && x.GetDevice() == y.GetDevice()
 }
 
 func sameBinding(x, y *pb.Binding) bool {
@@ -786,9 +839,4 @@ func unixNano(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-func stateName(s pb.DesiredState) string {
-	if s == pb.DesiredState_DESIRED_STATE_SUSPENDED {
-		return "suspended"
-	}
-	return "active"
-}
+func stateName(s pb.DesiredState) string { return string(enforcementState(s)) }

@@ -34,11 +34,23 @@
 // persists it through its SessionStore interface, which [Store] implements,
 // so that radius imports neither this package nor bbolt.
 //
+// Service profiles (speed) and throttling: the agent announces the
+// "service-profiles" feature in its Watch request, so the controller sends
+// it DESIRED_STATE_THROTTLED. A service's profile reaches its driver when
+// the driver is an [enforcement.Shaper] (Restore applies the plan's,
+// Throttle the throttle profile); a profile change alone is a change, its
+// speed is read back ([enforcement.Shaper.ObserveProfile]) and reported as
+// observed_profile, the state file keeps the profile applied, and the full
+// reconcile repairs a speed edited by hand. A driver that is not a Shaper
+// ignores profiles and suspends a throttled service (fail safe), with a
+// warning. See profile.go.
+//
 // The agent also runs the POP's redirect responder ([Responder], served by
 // cmd/tollgate-agent): the router dst-nats suspended subscribers' plain HTTP
 // to it, and it answers a subscriber it finds by source address with a 302
 // to the customer portal carrying a short-lived token that names their
-// service, signed with the POP's key. The controller sends the portal URL
+// service, signed with the POP's key. Throttled subscribers are answered
+// like suspended ones (the router sends their plain HTTP here too). The controller sends the portal URL
 // and the key first on every stream; the agent keeps them in its state
 // file, so the responder goes on redirecting while the controller is away
 // and after a restart without it.

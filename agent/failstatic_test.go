@@ -195,6 +195,12 @@ type runningAgent struct {
 // closed.
 func runAgent(t *testing.T, addr, pop, stateFile string, dev *device) *runningAgent {
 	t.Helper()
+	return runAgentWith(t, addr, pop, stateFile, map[string]enforcement.Driver{"log": dev})
+}
+
+// runAgentWith is runAgent with the given drivers.
+func runAgentWith(t *testing.T, addr, pop, stateFile string, drivers map[string]enforcement.Driver) *runningAgent {
+	t.Helper()
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -203,7 +209,7 @@ func runAgent(t *testing.T, addr, pop, stateFile string, dev *device) *runningAg
 	m := agent.NewMetrics(reg)
 	a, err := agent.New(agent.Config{POP: pop, AgentID: "test-agent", StateFile: stateFile, RetryInterval: 50 * time.Millisecond,
 		BackoffMin: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond},
-		conn, map[string]enforcement.Driver{"log": dev}, quiet, clock.Real{}, m)
+		conn, drivers, quiet, clock.Real{}, m)
 	if err != nil {
 		conn.Close()
 		t.Fatal(err)

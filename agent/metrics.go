@@ -42,7 +42,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"method"}),
 		services: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "tollgate_agent_services",
-			Help: "Services held in the agent's state file, by desired state (removing: removed by the controller, restore not yet applied).",
+			Help: "Services held in the agent's state file, by desired state: active, suspended, throttled (kept connected at a throttle profile; " +
+				"suspended instead where the driver cannot throttle), removing (removed by the controller, restore not yet applied).",
 		}, []string{"desired_state"}),
 		failedServices: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tollgate_agent_failed_services", Help: "Services whose last apply failed; the agent retries them.",

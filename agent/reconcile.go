@@ -17,9 +17,11 @@ const reconcileChunk = 100
 type ReconcileReport struct {
 	// Checked services were read back from their device.
 	Checked int
-	// Drifted services were found in another state than the one applied
-	// (changed by hand on the device); Repaired of them were put back.
-	Drifted, Repaired int
+	// Drifted services were found in another state, or at another speed,
+	// than the one applied (changed by hand on the device); Repaired of
+	// them were put back. SpeedDrifted of them were at another speed (a
+	// queue's max-limit edited by hand).
+	Drifted, Repaired, SpeedDrifted int
 	// Errors counts read-backs and repairs that failed (retried later).
 	Errors int
 }
@@ -62,7 +64,9 @@ func (a *Agent) reconcileLoop(ctx context.Context) {
 
 // Reconcile reads every applied service back from its device and repairs
 // drift: a service found in another state than the one applied (an
-// address-list entry removed by hand, a port brought up by hand) is applied
+// address-list entry removed by hand, a port brought up by hand), or,
+// through a driver that is an [enforcement.Shaper], at another speed than
+// the profile applied (a queue's max-limit edited by hand), is applied
 // again. Every read-back goes to the controller as the service's observed
 // state, so "last confirmed" stays fresh. Services whose last apply failed
 // are left to the retry loop. It works in chunks, holding the apply lock
@@ -111,7 +115,7 @@ func (a *Agent) reconcileChunk(ctx context.Context, ids []string, rep *Reconcile
 			continue // changed since the list was taken
 		}
 		s := rec.Desired
-		observed, err := a.observe(ctx, s)
+		observed, speed, err := a.observe(ctx, s, rec)
 		now := a.clock.Now()
 		if err != nil {
 			rep.Errors++
@@ -119,12 +123,18 @@ func (a *Agent) reconcileChunk(ctx context.Context, ids []string, rep *Reconcile
 			continue
 		}
 		rep.Checked++
-		if observed == rec.Applied {
+		// A pending state (a RADIUS service with no session) has no speed
+		// in place to compare: it takes the profile at the next login.
+		speedDrift := speed.checked && !speed.got.SameSpeed(profileOf(rec.AppliedProfile)) && a.pendingReason(s, observed) == ""
+		if observed == rec.Applied && !speedDrift {
 			nr := *rec
 			nr.Observed, nr.ObservedAt = observed, now
+			if speed.checked {
+				nr.ObservedProfile = observedProfileName(speed.got, rec.AppliedProfile)
+			}
 			b.puts = append(b.puts, &nr)
 			res := &pb.ServiceResult{ServiceId: id, Revision: rec.AppliedRevision, Outcome: pb.Outcome_OUTCOME_APPLIED,
-				ObservedState: observed, ObservedAtUnixNano: now.UnixNano()}
+				ObservedState: observed, ObservedAtUnixNano: now.UnixNano(), ObservedProfile: nr.ObservedProfile}
 			if why := a.pendingReason(s, observed); why != "" {
 				res.Outcome, res.PendingReason = pb.Outcome_OUTCOME_PENDING, why
 			}
@@ -132,8 +142,14 @@ func (a *Agent) reconcileChunk(ctx context.Context, ids []string, rep *Reconcile
 			continue
 		}
 		rep.Drifted++
-		a.log.Warn("drift: the device does not hold the applied state; repairing", "service_id", id,
-			"applied", stateName(rec.Applied), "observed", stateName(observed))
+		if speedDrift {
+			rep.SpeedDrifted++
+			a.log.Warn("drift: the device does not hold the applied speed; repairing", "service_id", id,
+				"applied", speedString(profileOf(rec.AppliedProfile)), "observed", speedString(speed.got))
+		} else {
+			a.log.Warn("drift: the device does not hold the applied state; repairing", "service_id", id,
+				"applied", stateName(rec.Applied), "observed", stateName(observed))
+		}
 		// Applied as if new, so apply does not take the record's word for it.
 		r, _ := a.apply(ctx, s, nil, &b)
 		if r != nil {
@@ -154,29 +170,53 @@ func (a *Agent) reconcileChunk(ctx context.Context, ids []string, rep *Reconcile
 	return nil
 }
 
-// observe reads one service's state from its device.
-func (a *Agent) observe(ctx context.Context, s *pb.Service) (pb.DesiredState, error) {
+// speedRead is the speed a reconcile read back for a service.
+type speedRead struct {
+	// checked: the driver is a Shaper and the applied state holds a speed
+	// (active or throttled), so got was read.
+	checked bool
+	got     *enforcement.Profile
+}
+
+// observe reads one service's state from its device and, where the
+// driver shapes and the applied state holds a speed, the speed.
+func (a *Agent) observe(ctx context.Context, s *pb.Service, rec *Record) (pb.DesiredState, speedRead, error) {
 	method := s.GetBinding().GetMethod()
 	d, ok := a.drivers[method]
 	if !ok {
-		return pb.DesiredState_DESIRED_STATE_UNSPECIFIED, fmt.Errorf("%w: %q", enforcement.ErrUnknownMethod, method)
+		return pb.DesiredState_DESIRED_STATE_UNSPECIFIED, speedRead{}, fmt.Errorf("%w: %q", enforcement.ErrUnknownMethod, method)
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.DriverTimeout)
 	defer cancel()
-	got, err := d.Observe(ctx, targetOf(s))
+	t := targetOf(s)
+	t.Profile = profileOf(rec.AppliedProfile)
+	got, err := d.Observe(ctx, t)
 	if err != nil {
-		return pb.DesiredState_DESIRED_STATE_UNSPECIFIED, err
+		return pb.DesiredState_DESIRED_STATE_UNSPECIFIED, speedRead{}, err
 	}
-	if got == enforcement.Suspended {
-		return pb.DesiredState_DESIRED_STATE_SUSPENDED, nil
+	var speed speedRead
+	if sh, ok := d.(enforcement.Shaper); ok && rec.Applied != pb.DesiredState_DESIRED_STATE_SUSPENDED {
+		p, err := sh.ObserveProfile(ctx, t)
+		if err != nil {
+			return pb.DesiredState_DESIRED_STATE_UNSPECIFIED, speedRead{}, fmt.Errorf("reading the speed: %w", err)
+		}
+		speed = speedRead{checked: true, got: p}
 	}
-	return pb.DesiredState_DESIRED_STATE_ACTIVE, nil
+	return desiredState(got), speed, nil
 }
 
-// targetOf is the driver's view of a service.
+// targetOf is the driver's view of a service, with the profile it carries.
 func targetOf(s *pb.Service) enforcement.Target {
 	return enforcement.Target{ServiceID: s.ServiceId, Reason: s.Reason, Binding: enforcement.Binding{
 		Method: s.GetBinding().GetMethod(), Addresses: s.GetBinding().GetAddresses(), RADIUSUsername: s.GetBinding().GetRadiusUsername(),
 		Device: s.GetBinding().GetDevice(), IfIndex: s.GetBinding().GetIfIndex(),
-	}}
+	}, Profile: profileOf(s.GetProfile())}
+}
+
+// targetFor is s's target with the profile its driver is to hold in state
+// st (see [Agent.shapedProfile]).
+func (a *Agent) targetFor(s *pb.Service, st pb.DesiredState) enforcement.Target {
+	t := targetOf(s)
+	t.Profile = profileOf(a.shapedProfile(s, st))
+	return t
 }

@@ -104,8 +104,8 @@ func tokenTTL(r *pb.Redirect) time.Duration {
 // method, host and path alike, operating systems' captive-portal probes
 // included, by the request's source address:
 //
-//   - the address of a suspended service (an exact binding address, or
-//     within a binding prefix; the longest match wins), with redirect
+//   - the address of a suspended or throttled service (an exact binding
+//     address, or within a binding prefix; the longest match wins), with redirect
 //     settings from the controller: 302 to <portal_url>/c/<token>, the
 //     token naming the service, signed with the POP's key and expiring
 //     after the settings' token TTL (default 5 minutes) by the agent's
@@ -323,7 +323,11 @@ func buildIndex(st *Store, gen uint64) (*addrIndex, error) {
 		}
 		e := svcEntry{id: n}
 		switch c {
-		case classSuspended:
+		case classSuspended, classThrottled:
+			// A throttled subscriber keeps a slow connection, and their
+			// plain HTTP comes here (the router redirects the throttle
+			// list's like the suspended list's): they land on their
+			// account to pay, as a suspended one does.
 			e.suspended = true
 		case classActive:
 		default: // removed by the controller, or no desired state

@@ -436,3 +436,21 @@ func TestResponderConcurrent(t *testing.T) {
 		t.Fatalf("token for %d", c.ServiceID)
 	}
 }
+
+// TestResponderRedirectsThrottled: a throttled subscriber's plain HTTP
+// (which the router sends to the responder for the throttle list) lands
+// on their account, as a suspended subscriber's does.
+func TestResponderRedirectsThrottled(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	a := newTestAgent(t, clock.NewFixed(now))
+	rs := NewResponder(a)
+	put(t, a, bound("31", pb.DesiredState_DESIRED_STATE_THROTTLED, "100.64.3.31"), bound("32", active, "100.64.3.32"))
+	a.applyRedirect(testSettings(120))
+	if c := tokenOf(t, get(rs, "GET", "100.64.3.31:4000", "http://example.com/"), now); c.ServiceID != 31 {
+		t.Fatalf("token names service %d, want 31", c.ServiceID)
+	}
+	if w := get(rs, "GET", "100.64.3.32:4000", "http://example.com/"); w.Code != http.StatusOK {
+		t.Fatalf("an active neighbour got %d", w.Code)
+	}
+}

@@ -88,6 +88,14 @@ type Record struct {
 	// Observed is the state read back from the device at ObservedAt.
 	Observed   pb.DesiredState
 	ObservedAt time.Time
+	// AppliedProfile is the profile (name and speed) last applied through
+	// a [enforcement.Shaper] with Applied; nil when none was (the driver
+	// is not a Shaper, the service is suspended or has no profile, or the
+	// record predates profiles).
+	AppliedProfile *pb.ServiceProfile
+	// ObservedProfile is the name of the profile read back at ObservedAt
+	// ("" when the device holds no speed set by Tollgate).
+	ObservedProfile string
 }
 
 // Outcome is the result of the last attempt to apply the service.
@@ -110,10 +118,15 @@ const (
 	classActive    class = class(pb.DesiredState_DESIRED_STATE_ACTIVE)
 	classSuspended class = class(pb.DesiredState_DESIRED_STATE_SUSPENDED)
 	classRemoving  class = 3
-	numClasses           = 4
+	// classThrottled is not DESIRED_STATE_THROTTLED (3, taken by
+	// classRemoving before throttling existed).
+	classThrottled class = 4
 )
 
-var classNames = [numClasses]string{"unspecified", "active", "suspended", "removing"}
+// numClasses is the number of classes.
+const numClasses = 5
+
+var classNames = [numClasses]string{"unspecified", "active", "suspended", "removing", "throttled"}
 
 func classOf(s *pb.Service) class {
 	if s.GetRemoved() {
@@ -124,6 +137,8 @@ func classOf(s *pb.Service) class {
 		return classActive
 	case pb.DesiredState_DESIRED_STATE_SUSPENDED:
 		return classSuspended
+	case pb.DesiredState_DESIRED_STATE_THROTTLED:
+		return classThrottled
 	}
 	return classNone
 }
@@ -368,7 +383,8 @@ func (s *Store) Len() int {
 }
 
 // Counts returns the number of services held by desired state: "active",
-// "suspended", and "removing" (removed by the controller, release pending).
+// "suspended", "throttled", and "removing" (removed by the controller,
+// release pending).
 func (s *Store) Counts() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -696,6 +712,15 @@ func (s *Store) noteContact(t time.Time) error {
 //	6 observed         varint  (DesiredState)
 //	7 observed_at      varint  (Unix nanoseconds)
 //	8 class            varint  (what the service is counted as; for loading fast)
+//	9 applied_profile  bytes   (tollgate.v1.ServiceProfile; absent: none applied)
+//	10 observed_profile bytes  (name of the profile read back)
+//
+// Fields 9 and 10 came with service profiles; a file written before them
+// loads with no profile applied, so the first message that carries one
+// applies it. applied_profile is written whenever one was applied, never
+// elided as "same as desired's": a record written by an agent that
+// predates profiles may hold a desired state whose profile (kept as an
+// unknown field) it never applied.
 const (
 	fDesired protowire.Number = iota + 1
 	fApplied
@@ -705,6 +730,8 @@ const (
 	fObserved
 	fObservedAt
 	fClass
+	fAppliedProfile
+	fObservedProfile
 )
 
 var marshal = proto.MarshalOptions{Deterministic: true}
@@ -738,6 +765,18 @@ func encodeRecord(r *Record) []byte {
 	}
 	if !r.ObservedAt.IsZero() {
 		b = appendVarint(b, fObservedAt, uint64(r.ObservedAt.UnixNano()))
+	}
+	if r.AppliedProfile != nil {
+		ap, err := marshal.Marshal(r.AppliedProfile)
+		if err != nil {
+			panic(fmt.Sprintf("agent: marshal profile: %v", err))
+		}
+		b = protowire.AppendTag(b, fAppliedProfile, protowire.BytesType)
+		b = protowire.AppendBytes(b, ap)
+	}
+	if r.ObservedProfile != "" {
+		b = protowire.AppendTag(b, fObservedProfile, protowire.BytesType)
+		b = protowire.AppendString(b, r.ObservedProfile)
 	}
 	return sealRecord(appendVarint(b, fClass, uint64(classOf(r.Desired))))
 }
@@ -778,6 +817,11 @@ func decodeRecordBody(b []byte) (*Record, error) {
 			r.Observed = pb.DesiredState(v)
 		case fObservedAt:
 			r.ObservedAt = time.Unix(0, int64(v))
+		case fAppliedProfile:
+			r.AppliedProfile = &pb.ServiceProfile{}
+			return proto.Unmarshal(raw, r.AppliedProfile)
+		case fObservedProfile:
+			r.ObservedProfile = string(raw)
 		}
 		return nil
 	})

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/tollgate-isp/tollgate/proto/tollgate/v1"
@@ -203,5 +204,73 @@ func writeBigStore(t *testing.T, path string, n int) {
 		if err := s.commit(b, advanceRevision, int64(i+10_000), time.Time{}); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestStoreKeepsProfiles: the profile applied and the one read back
+// survive a reopen, a throttled service is counted as throttled, and a
+// record written before profiles (no applied_profile field; its desired
+// state may carry a profile the old agent never applied) loads with no
+// profile applied, so the next message applies it.
+func TestStoreKeepsProfiles(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := OpenStore(path, "pop-p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := &pb.ServiceProfile{Name: "fiber-100.v2", DownloadRate: 100_000_000, UploadRate: 20_000_000, Priority: 3}
+	slow := &pb.ServiceProfile{Name: "throttle.v1", DownloadRate: 1_000_000, UploadRate: 1_000_000}
+	d1 := svc("1", active, 4, "100.64.0.1")
+	d1.Profile = plan
+	d2 := svc("2", pb.DesiredState_DESIRED_STATE_THROTTLED, 5, "100.64.0.2")
+	d2.Profile = slow
+	recs := []*Record{
+		{Desired: d1, Applied: active, AppliedBinding: d1.Binding, AppliedRevision: 4, Observed: active,
+			AppliedProfile: plan, ObservedProfile: "fiber-100.v2"},
+		{Desired: d2, Applied: pb.DesiredState_DESIRED_STATE_THROTTLED, AppliedBinding: d2.Binding, AppliedRevision: 5,
+			Observed: pb.DesiredState_DESIRED_STATE_THROTTLED, AppliedProfile: slow, ObservedProfile: "throttle.v1"},
+	}
+	if err := s.commit(&batch{puts: recs}, advanceRevision, 5, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = OpenStore(path, "pop-p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := s.Counts(); got["throttled"] != 1 || got["active"] != 1 || got["suspended"] != 0 {
+		t.Fatalf("counts %v", got)
+	}
+	for _, want := range recs {
+		got, err := s.Get(want.Desired.ServiceId)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !proto.Equal(got.AppliedProfile, want.AppliedProfile) || got.ObservedProfile != want.ObservedProfile || got.Applied != want.Applied {
+			t.Errorf("service %s: applied profile %v observed %q, want %v %q", want.Desired.ServiceId,
+				got.AppliedProfile, got.ObservedProfile, want.AppliedProfile, want.ObservedProfile)
+		}
+	}
+
+	// A record as an agent before profiles wrote it: fields 1 to 8 only.
+	desired, err := proto.Marshal(d1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old []byte
+	old = protowire.AppendTag(old, fDesired, protowire.BytesType)
+	old = protowire.AppendBytes(old, desired)
+	old = appendVarint(old, fApplied, uint64(active))
+	old = appendVarint(old, fAppliedRevision, 4)
+	old = appendVarint(old, fObserved, uint64(active))
+	old = appendVarint(old, fClass, uint64(classActive))
+	r, err := decodeRecord(sealRecord(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.AppliedProfile != nil || r.ObservedProfile != "" || r.Applied != active || r.Desired.GetProfile().GetName() != "fiber-100.v2" {
+		t.Fatalf("an old record decodes as %+v", r)
 	}
 }

@@ -122,7 +122,11 @@ type Shaper interface {
 	// when it holds none that Tollgate set. The Name of the returned profile
 	// is what the device recorded ("" when it cannot record one); the rates
 	// are what the device enforces, so a hand-edited limit reads back as it
-	// is and the reconcile sets it back.
+	// is and the reconcile sets it back. t.Profile is the profile last
+	// applied (nil: none); a field whose "not set" the device stores as its
+	// default value (RouterOS writes priority 0 as 8) reads back as
+	// t.Profile has it when the device holds that default, so an unchanged
+	// profile reads back SameSpeed.
 	ObserveProfile(ctx context.Context, t Target) (*Profile, error)
 }
 

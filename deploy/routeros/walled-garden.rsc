@@ -10,6 +10,16 @@
 #                        redirect responder, accept the walled-garden list
 #                        (portal, payment processor), drop everything else
 #
+# Throttled subscribers (an account type that throttles instead of cutting
+# off) are the addresses in the driver's throttle list (default
+# "tollgate-throttled"). They keep their connection at the throttle
+# profile's speed (their simple queue, which the driver keeps: see
+# queues.rsc), and only their plain HTTP is sent to the redirect responder,
+# so a browser lands on the payment portal; nothing of theirs is dropped:
+#
+#   /ip firewall nat     dstnat: TCP port 80 from the throttle list -> the
+#                        redirect responder (no filter rules)
+#
 # It is what the driver installs itself with
 #   walled_garden: {bootstrap: true, redirect: "192.0.2.10:8080"}
 # in a router's entry of the agent config; use one or the other. Rules are
@@ -20,13 +30,15 @@
 # is dropped, and browsers fall back to their captive-portal checks over
 # HTTP, which the dst-nat rule catches.
 #
-# Use: edit the five values below, upload the file and run
+# Use: edit the six values below, upload the file and run
 #   /import file-name=walled-garden.rsc
 # or paste it into a terminal. Everything is inside one { } block so that
 # the local variables hold for the whole script.
 {
   # Address list of suspended subscribers (the driver's address_list).
   :local suspended "tollgate-suspended"
+  # Address list of throttled subscribers (the driver's throttle_list).
+  :local throttled "tollgate-throttled"
   # Address list of destinations they may still reach (walled_garden.list).
   :local garden "tollgate-walled-garden"
   # The agent's redirect responder (walled_garden.redirect).
@@ -41,7 +53,15 @@
     }
   }
 
-  # NAT: one rule, first in the table.
+  # NAT: two rules, first in the table: suspended subscribers' HTTP, then
+  # throttled subscribers' HTTP (added first, so it ends up second).
+  :if ([:len [/ip firewall nat find comment="tollgate:walled-garden redirect http throttled"]] = 0) do={
+    :if ([:len [/ip firewall nat find]] > 0) do={
+      /ip firewall nat add chain=dstnat src-address-list=$throttled protocol=tcp dst-port=80 action=dst-nat to-addresses=$responder to-ports=$responderPort comment="tollgate:walled-garden redirect http throttled" place-before=[:pick [/ip firewall nat find] 0]
+    } else={
+      /ip firewall nat add chain=dstnat src-address-list=$throttled protocol=tcp dst-port=80 action=dst-nat to-addresses=$responder to-ports=$responderPort comment="tollgate:walled-garden redirect http throttled"
+    }
+  }
   :if ([:len [/ip firewall nat find comment="tollgate:walled-garden redirect http"]] = 0) do={
     :if ([:len [/ip firewall nat find]] > 0) do={
       /ip firewall nat add chain=dstnat src-address-list=$suspended protocol=tcp dst-port=80 action=dst-nat to-addresses=$responder to-ports=$responderPort comment="tollgate:walled-garden redirect http" place-before=[:pick [/ip firewall nat find] 0]

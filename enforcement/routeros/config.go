@@ -16,6 +16,8 @@ import (
 // Defaults for the fields of RouterConfig left empty.
 const (
 	DefaultAddressList      = "tollgate-suspended"
+	DefaultThrottleList     = "tollgate-throttled"
+	DefaultQueuePrefix      = "tollgate-svc-"
 	DefaultCommentPrefix    = "tollgate:"
 	DefaultTimeout          = 10 * time.Second
 	DefaultRateLimit        = 50 // commands per second
@@ -55,10 +57,21 @@ type RouterConfig struct {
 	// AddressList is the firewall address list of suspended subscribers.
 	// Default "tollgate-suspended".
 	AddressList string `yaml:"address_list"`
-	// CommentPrefix marks the entries the driver owns: it writes comments
-	// "<prefix>svc=<service id>[ reason=<reason>]" and never changes or
-	// removes an entry whose comment does not start with the prefix.
-	// Default "tollgate:".
+	// ThrottleList is the firewall address list of throttled
+	// subscribers: they keep their connection at the throttle profile's
+	// speed (their simple queue), and the router's rules send their plain
+	// HTTP (TCP 80) to the redirect responder but drop nothing
+	// (deploy/routeros/walled-garden.rsc). Default "tollgate-throttled".
+	ThrottleList string `yaml:"throttle_list"`
+	// QueuePrefix begins the name of the simple queue (/queue/simple) the
+	// driver keeps for each service with a profile: "<prefix><service id>".
+	// Default "tollgate-svc-".
+	QueuePrefix string `yaml:"queue_prefix"`
+	// CommentPrefix marks the entries and queues the driver owns: it
+	// writes comments "<prefix>svc=<service id>[ reason=<reason>]" on
+	// address-list entries and "<prefix>svc=<service id> profile=<profile>"
+	// on queues, and never changes or removes an entry or queue whose
+	// comment does not start with the prefix. Default "tollgate:".
 	CommentPrefix string `yaml:"comment_prefix"`
 	// Timeout bounds connecting and logging in, and how long the router
 	// may leave commands unanswered before the connection is given up and
@@ -161,6 +174,15 @@ func (c RouterConfig) resolve() (*settings, error) {
 	}
 	if s.CommentPrefix == "" {
 		s.CommentPrefix = DefaultCommentPrefix
+	}
+	if s.ThrottleList == "" {
+		s.ThrottleList = DefaultThrottleList
+	}
+	if s.ThrottleList == s.AddressList {
+		return nil, fmt.Errorf("router %s: throttle_list and address_list are both %q; throttled subscribers must not be dropped", c.Name, s.AddressList)
+	}
+	if s.QueuePrefix == "" {
+		s.QueuePrefix = DefaultQueuePrefix
 	}
 	if s.Timeout == 0 {
 		s.Timeout = DefaultTimeout

@@ -17,9 +17,14 @@ func TestConformanceAPI(t *testing.T) {
 	a := startSim(t, routerossim.Config{})
 	b := startSim(t, routerossim.Config{})
 	d := newDriver(t, routerConfig(t, "pop-a", a), routerConfig(t, "pop-b", b))
-	enforcementtest.Run(t, d, &peer{sim: b, device: "pop-b"})
+	p := &peer{sim: b, device: "pop-b"}
+	enforcementtest.Run(t, d, p)
+	enforcementtest.RunShaper(t, d, p)
 	if n := a.Count(""); n != 0 {
 		t.Fatalf("the other router has %d entries", n)
+	}
+	if q := a.SimpleQueues(); len(q) != 0 {
+		t.Fatalf("the other router has %d simple queues", len(q))
 	}
 }
 
@@ -39,6 +44,7 @@ func TestConformanceAPISSL(t *testing.T) {
 	rc.TLS = routeros.TLSConfig{Enabled: true, CAFile: caFile}
 	d := newDriver(t, rc)
 	enforcementtest.Run(t, d, &peer{sim: sim})
+	enforcementtest.RunShaper(t, d, &peer{sim: sim})
 	if st := sim.Stats(); st.Logins != 1 {
 		t.Fatalf("%d logins: the driver should keep one connection", st.Logins)
 	}

@@ -31,7 +31,7 @@ type Driver struct {
 	names   []string
 }
 
-var _ enforcement.Driver = (*Driver)(nil)
+var _ enforcement.Shaper = (*Driver)(nil)
 
 // router is one configured router and its connection.
 type router struct {
@@ -322,44 +322,75 @@ func parseEntry(sen *proto.Sentence) entry {
 
 const entryProps = "=.proplist=.id,address,comment,disabled"
 
-// lookup prints, with one pipelined command per address, the list's
-// entries for each of addrs.
-func (r *router) lookup(ctx context.Context, s *session, addrs []address) ([][]entry, error) {
-	calls := make([]*call, len(addrs))
-	for i, a := range addrs {
-		words := []string{a.fam.menu + "/print", entryProps, "?list=" + r.cfg.AddressList}
-		forms := a.forms()
-		for _, f := range forms {
-			words = append(words, "?address="+f)
-		}
-		if len(forms) == 2 {
-			words = append(words, "?#|")
-		}
-		c, err := s.send(ctx, words, nil)
-		if err != nil {
-			return nil, err
-		}
-		calls[i] = c
+// lookup prints, with one pipelined command per address, list's entries
+// for each of addrs.
+func (r *router) lookup(ctx context.Context, s *session, list string, addrs []address) ([][]entry, error) {
+	found, err := r.lookupLists(ctx, s, []string{list}, addrs)
+	if err != nil {
+		return nil, err
 	}
-	out := make([][]entry, len(addrs))
-	for i, c := range calls {
-		if err := c.wait(ctx); err != nil {
-			return nil, err
+	return found[0], nil
+}
+
+// lookupLists is lookup for several lists at once: every print is on the
+// wire before the first answer is awaited. found[i] is lists[i]'s.
+func (r *router) lookupLists(ctx context.Context, s *session, lists []string, addrs []address) (found [][][]entry, err error) {
+	calls, err := r.sendLookups(ctx, s, lists, addrs)
+	if err != nil {
+		return nil, err
+	}
+	return collectLookups(ctx, calls, addrs)
+}
+
+// sendLookups sends the prints of lookupLists; collectLookups awaits them.
+func (r *router) sendLookups(ctx context.Context, s *session, lists []string, addrs []address) ([][]*call, error) {
+	calls := make([][]*call, len(lists))
+	for l, list := range lists {
+		calls[l] = make([]*call, len(addrs))
+		for i, a := range addrs {
+			words := []string{a.fam.menu + "/print", entryProps, "?list=" + list}
+			forms := a.forms()
+			for _, f := range forms {
+				words = append(words, "?address="+f)
+			}
+			if len(forms) == 2 {
+				words = append(words, "?#|")
+			}
+			c, err := s.send(ctx, words, nil)
+			if err != nil {
+				return nil, err
+			}
+			calls[l][i] = c
 		}
-		for _, sen := range c.re {
-			if e := parseEntry(sen); e.key == addrs[i].key {
-				out[i] = append(out[i], e)
+	}
+	return calls, nil
+}
+
+func collectLookups(ctx context.Context, calls [][]*call, addrs []address) ([][][]entry, error) {
+	found := make([][][]entry, len(calls))
+	for l, cs := range calls {
+		found[l] = make([][]entry, len(addrs))
+		for i, c := range cs {
+			if err := c.wait(ctx); err != nil {
+				return nil, err
+			}
+			for _, sen := range c.re {
+				if e := parseEntry(sen); e.key == addrs[i].key {
+					found[l][i] = append(found[l][i], e)
+				}
 			}
 		}
 	}
-	return out, nil
+	return found, nil
 }
 
 // Suspend implements [enforcement.Driver]: each of the binding's addresses
 // goes into the router's address list with the service's comment. An
 // address already listed counts as done ("already have such entry"); an
 // entry of the driver's own is enabled again if disabled, and relabelled if
-// it names another service.
+// it names another service. The driver's entries for the addresses in the
+// throttle list are removed (a throttled service suspended is cut off);
+// the service's queue is left as it is.
 func (d *Driver) Suspend(ctx context.Context, t enforcement.Target) error {
 	r, addrs, err := d.target(t)
 	if err != nil {
@@ -367,73 +398,151 @@ func (d *Driver) Suspend(ctx context.Context, t enforcement.Target) error {
 	}
 	ctx, cancel := opContext(ctx, r)
 	defer cancel()
-	cmt := comment(r.cfg.CommentPrefix, t.ServiceID, t.Reason)
-	r.changing(addrs)
+	r.changing(addrs, t.ServiceID)
 	return r.do(ctx, func(ctx context.Context, s *session) error {
-		calls := make([]*call, len(addrs))
-		for i, a := range addrs {
-			c, err := s.send(ctx, []string{a.fam.menu + "/add", "=list=" + r.cfg.AddressList, "=address=" + a.key, "=comment=" + cmt}, nil)
-			if err != nil {
-				return err
-			}
-			calls[i] = c
-		}
-		var listed []address
-		for i, c := range calls {
-			err := c.wait(ctx)
-			if msg, ok := trapMessage(err); ok && msg == msgAlreadyHave {
-				listed = append(listed, addrs[i])
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("routeros %s: suspend %s: add %s: %w", r.cfg.Name, t.ServiceID, addrs[i].key, err)
-			}
-		}
-		if len(listed) == 0 {
-			return nil
-		}
-		// Already listed: make sure the entries are enabled, and that the
-		// driver's own name this service.
-		found, err := r.lookup(ctx, s, listed)
+		// The throttle list's entries are looked up on the same round
+		// trip as the adds: a service that was not throttled costs one.
+		lookups, err := r.sendLookups(ctx, s, []string{r.cfg.ThrottleList}, addrs)
 		if err != nil {
 			return err
 		}
-		var errs []error
-		for i, es := range found {
-			for _, e := range es {
-				svc, owned := owner(e.comment, r.cfg.CommentPrefix)
-				if !owned {
-					if e.disabled {
-						errs = append(errs, fmt.Errorf("routeros %s: suspend %s: %s is in %s as a disabled entry the driver does not own (comment %q)",
-							r.cfg.Name, t.ServiceID, listed[i].key, r.cfg.AddressList, e.comment))
-					}
-					continue
-				}
-				words := []string{listed[i].fam.menu + "/set", "=.id=" + e.id}
-				if e.disabled {
-					words = append(words, "=disabled=no")
-				}
-				if svc != t.ServiceID {
-					words = append(words, "=comment="+cmt)
-				}
-				if len(words) == 2 {
-					continue
-				}
-				if _, err := s.run(ctx, words...); err != nil {
-					if isConnError(err) {
-						return err
-					}
-					errs = append(errs, fmt.Errorf("routeros %s: suspend %s: set %s: %w", r.cfg.Name, t.ServiceID, listed[i].key, err))
-				}
-			}
+		if err := r.listAdd(ctx, s, r.cfg.AddressList, addrs, t); err != nil {
+			return fmt.Errorf("routeros %s: suspend %s: %w", r.cfg.Name, t.ServiceID, err)
 		}
-		return errors.Join(errs...)
+		found, err := collectLookups(ctx, lookups, addrs)
+		if err != nil {
+			return err
+		}
+		calls, what, err := r.sendRemoves(ctx, s, found[0], addrs)
+		if err != nil {
+			return err
+		}
+		if err := awaitRemoves(ctx, calls, what, r.cfg.ThrottleList); err != nil {
+			return fmt.Errorf("routeros %s: suspend %s: %w", r.cfg.Name, t.ServiceID, err)
+		}
+		return nil
 	})
 }
 
+// listAdd puts addrs into list with t's comment: an address already
+// listed counts as done; an entry of the driver's own is enabled again if
+// disabled, and relabelled if it names another service.
+func (r *router) listAdd(ctx context.Context, s *session, list string, addrs []address, t enforcement.Target) error {
+	cmt := comment(r.cfg.CommentPrefix, t.ServiceID, t.Reason)
+	calls := make([]*call, len(addrs))
+	for i, a := range addrs {
+		c, err := s.send(ctx, []string{a.fam.menu + "/add", "=list=" + list, "=address=" + a.key, "=comment=" + cmt}, nil)
+		if err != nil {
+			return err
+		}
+		calls[i] = c
+	}
+	var listed []address
+	for i, c := range calls {
+		err := c.wait(ctx)
+		if msg, ok := trapMessage(err); ok && msg == msgAlreadyHave {
+			listed = append(listed, addrs[i])
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("add %s to %s: %w", addrs[i].key, list, err)
+		}
+	}
+	if len(listed) == 0 {
+		return nil
+	}
+	// Already listed: make sure the entries are enabled, and that the
+	// driver's own name this service.
+	found, err := r.lookup(ctx, s, list, listed)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i, es := range found {
+		for _, e := range es {
+			svc, owned := owner(e.comment, r.cfg.CommentPrefix)
+			if !owned {
+				if e.disabled {
+					errs = append(errs, fmt.Errorf("%s is in %s as a disabled entry the driver does not own (comment %q)",
+						listed[i].key, list, e.comment))
+				}
+				continue
+			}
+			words := []string{listed[i].fam.menu + "/set", "=.id=" + e.id}
+			if e.disabled {
+				words = append(words, "=disabled=no")
+			}
+			if svc != t.ServiceID {
+				words = append(words, "=comment="+cmt)
+			}
+			if len(words) == 2 {
+				continue
+			}
+			if _, err := s.run(ctx, words...); err != nil {
+				if isConnError(err) {
+					return err
+				}
+				errs = append(errs, fmt.Errorf("set %s in %s: %w", listed[i].key, list, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// listRemove removes the driver's own entries for addrs from list.
+func (r *router) listRemove(ctx context.Context, s *session, list string, addrs []address) error {
+	found, err := r.lookup(ctx, s, list, addrs)
+	if err != nil {
+		return err
+	}
+	calls, what, err := r.sendRemoves(ctx, s, found, addrs)
+	if err != nil {
+		return err
+	}
+	return awaitRemoves(ctx, calls, what, list)
+}
+
+// sendRemoves sends the removal of the driver's own entries among found
+// (an address's entries per addrs' index); what names each removal's
+// address.
+func (r *router) sendRemoves(ctx context.Context, s *session, found [][]entry, addrs []address) (calls []*call, what []string, err error) {
+	for i, es := range found {
+		for _, e := range es {
+			if _, owned := owner(e.comment, r.cfg.CommentPrefix); !owned {
+				continue
+			}
+			c, err := s.send(ctx, []string{addrs[i].fam.menu + "/remove", "=.id=" + e.id}, nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			calls = append(calls, c)
+			what = append(what, addrs[i].key)
+		}
+	}
+	return calls, what, nil
+}
+
+// awaitRemoves awaits sendRemoves' calls; an entry gone meanwhile is
+// removed.
+func awaitRemoves(ctx context.Context, calls []*call, what []string, list string) error {
+	for i, c := range calls {
+		err := c.wait(ctx)
+		if msg, ok := trapMessage(err); ok && msg == msgNoSuchItem {
+			continue // gone already
+		}
+		if err != nil {
+			return fmt.Errorf("remove %s from %s: %w", what[i], list, err)
+		}
+	}
+	return nil
+}
+
 // Restore implements [enforcement.Driver]: the driver's own entries for
-// the binding's addresses are removed. Entries it does not own stay (and
-// Observe will go on reporting the service suspended).
+// the binding's addresses are removed from the address list and the
+// throttle list, and the service's simple queue is set to t.Profile
+// (created or updated), or removed when t.Profile is nil. Entries and
+// queues it does not own stay (and Observe will go on reporting the
+// service suspended).
 func (d *Driver) Restore(ctx context.Context, t enforcement.Target) error {
 	r, addrs, err := d.target(t)
 	if err != nil {
@@ -441,35 +550,85 @@ func (d *Driver) Restore(ctx context.Context, t enforcement.Target) error {
 	}
 	ctx, cancel := opContext(ctx, r)
 	defer cancel()
-	r.changing(addrs)
+	r.changing(addrs, t.ServiceID)
 	return r.do(ctx, func(ctx context.Context, s *session) error {
-		found, err := r.lookup(ctx, s, addrs)
+		// Two round trips: every read on the wire at once (both lists,
+		// each address, the queue), then every change.
+		lists := []string{r.cfg.AddressList, r.cfg.ThrottleList}
+		lookups, err := r.sendLookups(ctx, s, lists, addrs)
 		if err != nil {
 			return err
 		}
-		var calls []*call
-		var what []string
-		for i, es := range found {
-			for _, e := range es {
-				if _, owned := owner(e.comment, r.cfg.CommentPrefix); !owned {
-					continue
-				}
-				c, err := s.send(ctx, []string{addrs[i].fam.menu + "/remove", "=.id=" + e.id}, nil)
-				if err != nil {
-					return err
-				}
-				calls = append(calls, c)
-				what = append(what, addrs[i].key)
+		qc, err := r.sendQueueRead(ctx, s, t.ServiceID)
+		if err != nil {
+			return err
+		}
+		found, err := collectLookups(ctx, lookups, addrs)
+		if err != nil {
+			return err
+		}
+		q, qFound, err := r.awaitQueueRead(ctx, qc, t.ServiceID)
+		if err != nil {
+			return fmt.Errorf("routeros %s: restore %s: %w", r.cfg.Name, t.ServiceID, err)
+		}
+		queueWords, err := r.queueChange(q, qFound, t, addrs)
+		if err != nil {
+			return fmt.Errorf("routeros %s: restore %s: %w", r.cfg.Name, t.ServiceID, err)
+		}
+		removes := make([][]*call, len(lists))
+		whats := make([][]string, len(lists))
+		for l := range lists {
+			if removes[l], whats[l], err = r.sendRemoves(ctx, s, found[l], addrs); err != nil {
+				return err
 			}
 		}
-		for i, c := range calls {
-			err := c.wait(ctx)
-			if msg, ok := trapMessage(err); ok && msg == msgNoSuchItem {
-				continue // gone already
+		var queueCall *call
+		if queueWords != nil {
+			if queueCall, err = s.send(ctx, queueWords, nil); err != nil {
+				return err
 			}
-			if err != nil {
-				return fmt.Errorf("routeros %s: restore %s: remove %s: %w", r.cfg.Name, t.ServiceID, what[i], err)
+		}
+		for l, list := range lists {
+			if err := awaitRemoves(ctx, removes[l], whats[l], list); err != nil {
+				return fmt.Errorf("routeros %s: restore %s: %w", r.cfg.Name, t.ServiceID, err)
 			}
+		}
+		if queueCall != nil {
+			if err := r.awaitQueueChange(ctx, queueCall, t.ServiceID); err != nil {
+				return fmt.Errorf("routeros %s: restore %s: %w", r.cfg.Name, t.ServiceID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Throttle implements [enforcement.Shaper]: the service's simple queue is
+// set to t.Profile (the throttle profile), its addresses go into the
+// throttle list, whose plain HTTP the router redirects to the portal
+// without dropping anything, and the driver's entries for them leave the
+// address list of the suspended.
+func (d *Driver) Throttle(ctx context.Context, t enforcement.Target) error {
+	r, addrs, err := d.target(t)
+	if err != nil {
+		return err
+	}
+	if t.Profile == nil {
+		return fmt.Errorf("%w: throttling service %s needs a throttle profile", ErrBadTarget, t.ServiceID)
+	}
+	ctx, cancel := opContext(ctx, r)
+	defer cancel()
+	r.changing(addrs, t.ServiceID)
+	return r.do(ctx, func(ctx context.Context, s *session) error {
+		// The queue first: a subscriber let out of the suspended list is
+		// already held at the throttle speed.
+		if err := r.setQueue(ctx, s, t, addrs); err != nil {
+			return fmt.Errorf("routeros %s: throttle %s: %w", r.cfg.Name, t.ServiceID, err)
+		}
+		if err := r.listAdd(ctx, s, r.cfg.ThrottleList, addrs, t); err != nil {
+			return fmt.Errorf("routeros %s: throttle %s: %w", r.cfg.Name, t.ServiceID, err)
+		}
+		if err := r.listRemove(ctx, s, r.cfg.AddressList, addrs); err != nil {
+			return fmt.Errorf("routeros %s: throttle %s: %w", r.cfg.Name, t.ServiceID, err)
 		}
 		return nil
 	})
@@ -478,8 +637,10 @@ func (d *Driver) Restore(ctx context.Context, t enforcement.Target) error {
 // Observe implements [enforcement.Driver]: it reads the router (during an
 // agent's full reconcile, the one read of BeginReconcile; see there). The
 // service is suspended when every one of its addresses has an enabled
-// entry in the list (whoever made it); otherwise it is active, so that a
-// partly undone suspension shows as drift and Suspend repairs it.
+// entry in the address list (whoever made it); else throttled when every
+// one has an enabled entry in the throttle list; otherwise it is active,
+// so that a partly undone suspension shows as drift and Suspend repairs
+// it.
 func (d *Driver) Observe(ctx context.Context, t enforcement.Target) (enforcement.State, error) {
 	r, addrs, err := d.target(t)
 	if err != nil {
@@ -488,25 +649,24 @@ func (d *Driver) Observe(ctx context.Context, t enforcement.Target) (enforcement
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("routeros %s: %w", r.cfg.Name, err)
 	}
-	if suspended, ok := r.fromSnapshot(addrs); ok {
-		if suspended {
-			return enforcement.Suspended, nil
-		}
-		return enforcement.Active, nil
+	if st, ok := r.stateFromSnapshot(addrs); ok {
+		return st, nil
 	}
 	ctx, cancel := opContext(ctx, r)
 	defer cancel()
 	state := enforcement.Active
 	err = r.do(ctx, func(ctx context.Context, s *session) error {
-		found, err := r.lookup(ctx, s, addrs)
+		found, err := r.lookupLists(ctx, s, []string{r.cfg.AddressList, r.cfg.ThrottleList}, addrs)
 		if err != nil {
 			return err
 		}
-		state = enforcement.Suspended
-		for _, es := range found {
-			if !slices.ContainsFunc(es, func(e entry) bool { return !e.disabled }) {
-				state = enforcement.Active
-			}
+		switch {
+		case allListed(found[0]):
+			state = enforcement.Suspended
+		case allListed(found[1]):
+			state = enforcement.Throttled
+		default:
+			state = enforcement.Active
 		}
 		return nil
 	})
@@ -514,6 +674,16 @@ func (d *Driver) Observe(ctx context.Context, t enforcement.Target) (enforcement
 		return "", err
 	}
 	return state, nil
+}
+
+// allListed reports whether every address has an enabled entry.
+func allListed(found [][]entry) bool {
+	for _, es := range found {
+		if !slices.ContainsFunc(es, func(e entry) bool { return !e.disabled }) {
+			return false
+		}
+	}
+	return true
 }
 
 // opContext gives a call without a deadline one of a few router timeouts.

@@ -112,6 +112,25 @@ func (p *peer) Tamper(t *testing.T, target enforcement.Target, s enforcement.Sta
 	}
 }
 
+// TamperProfile edits the service's simple queue as a technician would:
+// its rates, bursts and priority become p's.
+func (p *peer) TamperProfile(t *testing.T, target enforcement.Target, prof enforcement.Profile) {
+	prio := prof.Priority
+	if prio == 0 {
+		prio = 8
+	}
+	err := p.sim.SetSimpleQueue(routeros.DefaultQueuePrefix+target.ServiceID, map[string]string{
+		"max-limit":       fmt.Sprintf("%d/%d", prof.UploadRate, prof.DownloadRate),
+		"burst-limit":     fmt.Sprintf("%d/%d", prof.UploadBurstRate, prof.DownloadBurstRate),
+		"burst-threshold": fmt.Sprintf("%d/%d", prof.UploadBurstThreshold, prof.DownloadBurstThreshold),
+		"burst-time":      fmt.Sprintf("%d/%d", prof.BurstTime, prof.BurstTime),
+		"priority":        fmt.Sprintf("%d/%d", prio, prio),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // waitFor polls cond for up to d.
 func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Helper()

@@ -90,6 +90,23 @@ const maxProblems = 20
 //
 // The error is Report.Err().
 func (d *Driver) Reconcile(ctx context.Context, want map[string]enforcement.Target) (Report, error) {
+	return d.reconcileList(ctx, suspendedList, want)
+}
+
+// ReconcileThrottled is Reconcile for the throttle list: want is the
+// complete set of throttled services of this driver's bindings. Their
+// queues are ReconcileQueues' work.
+func (d *Driver) ReconcileThrottled(ctx context.Context, want map[string]enforcement.Target) (Report, error) {
+	return d.reconcileList(ctx, throttleList, want)
+}
+
+// listOf picks one of a router's address lists.
+type listOf func(*settings) string
+
+func suspendedList(s *settings) string { return s.AddressList }
+func throttleList(s *settings) string  { return s.ThrottleList }
+
+func (d *Driver) reconcileList(ctx context.Context, list listOf, want map[string]enforcement.Target) (Report, error) {
 	var rep Report
 	per := map[string]map[string]wanted{}
 	for _, name := range d.names {
@@ -124,7 +141,7 @@ func (d *Driver) Reconcile(ctx context.Context, want map[string]enforcement.Targ
 	var wg sync.WaitGroup
 	for i, name := range d.names {
 		wg.Go(func() {
-			rr := d.routers[name].reconcile(ctx, per[name])
+			rr := d.routers[name].reconcile(ctx, list(d.routers[name].cfg), per[name])
 			rr.Problems = append(conflicts[name], rr.Problems...)
 			rep.Routers[i] = rr
 		})
@@ -160,24 +177,24 @@ func (d *Driver) ReconcileRouter(ctx context.Context, name string, want map[stri
 			}
 		}
 	}
-	rr := r.reconcile(ctx, w)
+	rr := r.reconcile(ctx, r.cfg.AddressList, w)
 	rep := Report{Routers: []RouterReport{rr}, Invalid: invalid}
 	return rr, rep.Err()
 }
 
-func (r *router) reconcile(ctx context.Context, want map[string]wanted) RouterReport {
+func (r *router) reconcile(ctx context.Context, list string, want map[string]wanted) RouterReport {
 	rep := RouterReport{Router: r.cfg.Name, Wanted: len(want)}
-	r.changing(nil)
+	r.changing(nil, "")
 	start := time.Now()
 	rep.Err = r.do(ctx, func(ctx context.Context, s *session) error {
 		rep.Attempts++
-		return r.reconcileOnce(ctx, s, want, &rep)
+		return r.reconcileOnce(ctx, s, list, want, &rep)
 	})
 	rep.Duration = time.Since(start)
 	if rep.Err != nil {
-		r.log.Warn("reconcile did not finish", "err", rep.Err, "attempts", rep.Attempts)
+		r.log.Warn("reconcile did not finish", "list", list, "err", rep.Err, "attempts", rep.Attempts)
 	} else {
-		r.log.Info("reconciled", "wanted", rep.Wanted, "listed", rep.Listed, "added", rep.Added, "removed", rep.Removed,
+		r.log.Info("reconciled", "list", list, "wanted", rep.Wanted, "listed", rep.Listed, "added", rep.Added, "removed", rep.Removed,
 			"updated", rep.Updated, "foreign", rep.Foreign, "failed", rep.Failed, "took", rep.Duration.Round(time.Millisecond).String())
 	}
 	return rep
@@ -197,7 +214,7 @@ type action struct {
 	words []string
 }
 
-func (r *router) reconcileOnce(ctx context.Context, s *session, want map[string]wanted, rep *RouterReport) error {
+func (r *router) reconcileOnce(ctx context.Context, s *session, list string, want map[string]wanted, rep *RouterReport) error {
 	rep.Listed, rep.Kept, rep.Foreign, rep.ForeignWanted, rep.Failed, rep.Problems = 0, 0, 0, 0, 0, nil
 	problem := func(format string, args ...any) {
 		if len(rep.Problems) < maxProblems {
@@ -205,7 +222,7 @@ func (r *router) reconcileOnce(ctx context.Context, s *session, want map[string]
 		}
 	}
 
-	lists, noV6, err := r.readLists(ctx, s)
+	lists, noV6, err := r.readLists(ctx, s, list)
 	if err != nil {
 		return err
 	}
@@ -266,7 +283,7 @@ func (r *router) reconcileOnce(ctx context.Context, s *session, want map[string]
 	slices.Sort(missing)
 	for _, k := range missing {
 		w := want[k]
-		adds = append(adds, action{actAdd, k, []string{w.addr.fam.menu + "/add", "=list=" + r.cfg.AddressList, "=address=" + k, "=comment=" + w.comment}})
+		adds = append(adds, action{actAdd, k, []string{w.addr.fam.menu + "/add", "=list=" + list, "=address=" + k, "=comment=" + w.comment}})
 	}
 	actions := slices.Concat(adds, sets, removes)
 	if len(actions) == 0 {
@@ -275,14 +292,14 @@ func (r *router) reconcileOnce(ctx context.Context, s *session, want map[string]
 	return r.apply(ctx, s, actions, rep, problem)
 }
 
-// readLists reads the router's address list, IPv4 and IPv6 (one print
-// each, both on the wire at once). noV6 reports a router without IPv6
-// address lists (RouterOS 6 without the ipv6 package).
-func (r *router) readLists(ctx context.Context, s *session) (lists [2][]entry, noV6 bool, err error) {
+// readLists reads the router's address list named list, IPv4 and IPv6
+// (one print each, both on the wire at once). noV6 reports a router
+// without IPv6 address lists (RouterOS 6 without the ipv6 package).
+func (r *router) readLists(ctx context.Context, s *session, list string) (lists [2][]entry, noV6 bool, err error) {
 	families := []*family{familyV4, familyV6}
 	calls := make([]*call, len(families))
 	for i, fam := range families {
-		c, err := s.send(ctx, []string{fam.menu + "/print", entryProps, "?list=" + r.cfg.AddressList},
+		c, err := s.send(ctx, []string{fam.menu + "/print", entryProps, "?list=" + list},
 			func(sen *proto.Sentence) { lists[i] = append(lists[i], parseEntry(sen)) })
 		if err != nil {
 			return lists, false, err

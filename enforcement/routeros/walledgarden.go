@@ -28,6 +28,11 @@ func (r *router) gardenRules() []gardenRule {
 	ip, port := r.cfg.redirect.Addr().String(), strconv.Itoa(int(r.cfg.redirect.Port()))
 	return []gardenRule{
 		{menuNAT, "redirect http", []string{"=chain=dstnat", susp, "=protocol=tcp", "=dst-port=80", "=action=dst-nat", "=to-addresses=" + ip, "=to-ports=" + port}},
+		// Throttled subscribers: their plain HTTP goes to the responder
+		// too, and nothing of theirs is dropped (their queue holds them at
+		// the throttle speed).
+		{menuNAT, "redirect http throttled", []string{"=chain=dstnat", "=src-address-list=" + r.cfg.ThrottleList, "=protocol=tcp", "=dst-port=80",
+			"=action=dst-nat", "=to-addresses=" + ip, "=to-ports=" + port}},
 		{menuFilter, "accept dns udp", []string{"=chain=forward", susp, "=protocol=udp", "=dst-port=53", "=action=accept"}},
 		{menuFilter, "accept dns tcp", []string{"=chain=forward", susp, "=protocol=tcp", "=dst-port=53", "=action=accept"}},
 		{menuFilter, "accept responder", []string{"=chain=forward", susp, "=dst-address=" + ip, "=protocol=tcp", "=dst-port=" + port, "=action=accept"}},

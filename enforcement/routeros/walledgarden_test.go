@@ -49,8 +49,19 @@ func TestWalledGardenBootstrap(t *testing.T) {
 		t.Fatalf("filter rules:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantFilter, "\n"))
 	}
 	nat := sim.Items(routerossim.PathNAT)
-	if got := comments(nat); strings.Join(got, "|") != "tollgate:walled-garden redirect http|defconf: masquerade" {
+	if got := comments(nat); strings.Join(got, "|") != "tollgate:walled-garden redirect http|tollgate:walled-garden redirect http throttled|defconf: masquerade" {
 		t.Fatalf("nat rules %q", got)
+	}
+	for k, v := range map[string]string{"chain": "dstnat", "action": "dst-nat", "protocol": "tcp", "dst-port": "80",
+		"src-address-list": "tollgate-throttled", "to-addresses": "192.0.2.10", "to-ports": "8080"} {
+		if nat[1][k] != v {
+			t.Errorf("throttled redirect rule %s=%q, want %q", k, nat[1][k], v)
+		}
+	}
+	for _, rule := range filter {
+		if rule["src-address-list"] == "tollgate-throttled" {
+			t.Errorf("a filter rule for the throttle list: %v (throttled subscribers must not be dropped)", rule)
+		}
 	}
 	redirect := nat[0]
 	for k, v := range map[string]string{"chain": "dstnat", "action": "dst-nat", "protocol": "tcp", "dst-port": "80",
@@ -81,7 +92,7 @@ func TestWalledGardenBootstrap(t *testing.T) {
 	if got := comments(sim.Items(routerossim.PathFilter)); strings.Join(got, "|") != strings.Join(wantFilter, "|") {
 		t.Fatalf("filter rules after the repair:\n%s", strings.Join(got, "\n"))
 	}
-	if n := len(sim.Items(routerossim.PathNAT)); n != 2 {
+	if n := len(sim.Items(routerossim.PathNAT)); n != 3 {
 		t.Fatalf("%d nat rules", n)
 	}
 }
