@@ -151,7 +151,7 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	hcfg.Info.Description = "Billing automation for ISPs: services, their desired enforcement state, and (as the product grows) accounts, invoices and payments. " +
 		"Every mutating request needs an Idempotency-Key header; errors are application/problem+json. A JSON request body may be sent as YAML instead (Content-Type application/yaml)."
 	hcfg.OpenAPIPath = "/api/v1/openapi"
-	hcfg.DocsPath = "/api/v1/docs"
+	hcfg.DocsPath = "" // served by registerDocs, from the binary (huma's page loads its viewer from a CDN)
 	hcfg.SchemasPath = "/api/v1/schemas"
 	hcfg.CreateHooks = nil // no $schema links in responses
 	// Domain types say what they need in Validate, with messages that name
@@ -163,6 +163,7 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	// Dates travel as "YYYY-MM-DD" strings.
 	hcfg.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[billing.Date](), reflect.TypeFor[dateString]())
 	s.api = humago.New(mux, hcfg)
+	registerDocs(mux)
 	s.api.UseMiddleware(s.requireRole)
 	s.registerServices()
 	if b := deps.Billing; b != nil {
