@@ -159,3 +159,35 @@ func TestDocsPageRendersInChromium(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAPIDocumentPublishesPatternDescriptionsAsExtensions: the served
+// document carries no keyword JSON Schema lacks, while validation errors
+// still describe patterns in words.
+func TestOpenAPIDocumentPublishesPatternDescriptionsAsExtensions(t *testing.T) {
+	srv := api.NewServer(api.Config{}, api.Deps{}, nil, clock.Real{}, nil, nil)
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	for _, p := range []string{"openapi.json", "openapi.yaml", "openapi-3.0.json", "openapi-3.0.yaml"} {
+		resp, err := http.Get(hs.URL + "/api/v1/" + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/openapi+") {
+			t.Fatalf("GET %s: %d %s", p, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		if strings.Contains(string(b), "patternDescription") || !strings.Contains(string(b), "x-pattern-description") {
+			t.Errorf("%s: patternDescription is not published as x-pattern-description", p)
+		}
+		if !strings.Contains(string(b), "LicenseRef-Proprietary") {
+			t.Errorf("%s has no license", p)
+		}
+	}
+	// The words still reach a client that sends a bad date.
+	e := newEnv(t)
+	r := e.do("POST", "/api/v1/payment-batches", billingToken, "words", `{"deposit_date":"12/05/2026"}`)
+	if r.status != 422 || !strings.Contains(string(r.body), "a date YYYY-MM-DD") {
+		t.Errorf("a bad deposit_date: %d %s, want 422 describing the date in words", r.status, r.body)
+	}
+}
