@@ -4,7 +4,7 @@
 #   make test    everything CI runs: setup, lint, generated-code check, all tests
 #   make bench   benchmarks -> bench/results.json
 #   make proto   regenerate proto/tollgate/v1/*.pb.go
-#   make lint    gofmt, go vet, staticcheck
+#   make lint    gofmt, go vet, staticcheck, the OpenAPI document through @redocly/cli
 
 SHELL := /bin/bash
 GO    ?= go
@@ -19,7 +19,7 @@ STATICCHECK_VERSION        := v0.8.2
 PROTO_FILES := $(shell find proto -name '*.proto')
 GO_TEST_FLAGS ?= -count=1 -timeout 15m
 
-.PHONY: all setup tools build test lint proto proto-check demo bench clean
+.PHONY: all setup tools build test lint openapi-lint proto proto-check demo bench clean
 
 all: build
 
@@ -65,7 +65,22 @@ lint: $(BIN)/staticcheck
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	@$(GO) vet ./...
 	@staticcheck ./...
+	@$(MAKE) --no-print-directory openapi-lint
 	@echo "lint: clean"
+
+# The served OpenAPI document passes Redocly's recommended ruleset with no
+# error and no warning. @redocly/cli is pinned in internal/webassets/npm
+# (committed lockfile); its telemetry is off.
+NPM_DIR := internal/webassets/npm
+openapi-lint: setup
+	@npm ci --prefix $(NPM_DIR) --no-audit --no-fund --loglevel=error >/dev/null
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	$(GO) run ./cmd/tollgate-controller openapi > $$tmp/openapi.json && \
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+		$(NPM_DIR)/node_modules/.bin/redocly lint --format=summary $$tmp/openapi.json > $$tmp/lint.txt 2>&1; rc=$$?; \
+	if [ $$rc -ne 0 ] || grep -qE '^(warning|error) ' $$tmp/lint.txt; then \
+		grep -vE '[║╔╚]' $$tmp/lint.txt; echo "openapi-lint: the OpenAPI document has problems (above)" >&2; exit 1; \
+	fi; echo "openapi-lint: the OpenAPI document passes @redocly/cli's recommended rules"
 
 test: setup lint proto-check $(BIN)/stripe-mock
 	$(GO) test $(GO_TEST_FLAGS) ./...

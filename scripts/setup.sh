@@ -18,6 +18,8 @@ declare -A need=(
   [ip]=iproute2                # network namespaces and veth pairs for the snmp tests
   [chromium]=chromium          # the portal's end-to-end test drives headless Chromium (chromedp)
   [promtool]=prometheus        # `go test ./deploy` checks the alert rules and runs their unit tests
+  [npm]=npm                    # `make lint` runs @redocly/cli on the OpenAPI document; scripts/vendor-web.sh
+  [node]=nodejs                # (both from internal/webassets/npm's lockfile)
 )
 
 missing=()
@@ -35,6 +37,8 @@ have snmpset || missing+=("${need[snmpset]}")
 have ip || missing+=("${need[ip]}")
 have chromium || missing+=("${need[chromium]}")
 have promtool || missing+=("${need[promtool]}")
+have node || missing+=("${need[node]}")
+have npm || missing+=("${need[npm]}")
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

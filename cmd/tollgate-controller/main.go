@@ -20,6 +20,7 @@ const usage = `tollgate-controller runs Tollgate's central billing controller.
 Usage:
   tollgate-controller [flags]           serve the admin API (HTTP) and the agents' stream (gRPC)
   tollgate-controller migrate [flags]   apply pending database migrations and exit
+  tollgate-controller openapi           print the admin API's OpenAPI document (JSON) and exit
 
 Settings come from defaults, then the config file, then TOLLGATE_* environment
 variables, then flags. deploy/controller.example.yaml documents every setting.
@@ -38,6 +39,17 @@ func main() {
 }
 
 func run(args []string, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "openapi" {
+		if len(args) > 1 {
+			return fmt.Errorf("openapi takes no arguments; redirect its output to a file")
+		}
+		doc, err := app.OpenAPIDocument()
+		if err != nil {
+			return err
+		}
+		_, err = os.Stdout.Write(doc)
+		return err
+	}
 	cmd := "serve"
 	if len(args) > 0 && (args[0] == "migrate" || args[0] == "serve") {
 		cmd, args = args[0], args[1:]

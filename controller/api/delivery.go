@@ -180,7 +180,7 @@ func (s *Server) registerDelivery(d DeliveryService) {
 
 	// The vendor's status webhooks: no bearer token; the signature is the
 	// credential.
-	huma.Register(api, takesNoKey(huma.Operation{OperationID: "print-mail-webhook", Method: http.MethodPost, Path: "/api/v1/webhooks/print-mail",
+	huma.Register(api, takesNoKey(huma.Operation{OperationID: "print-mail-webhook", Security: signedNotBearer, Method: http.MethodPost, Path: "/api/v1/webhooks/print-mail",
 		Summary: "Print-and-mail vendor status webhooks (letter.mailed, letter.returned_to_sender, …), verified by " +
 			"signature (Lob-Signature: HMAC-SHA256 of timestamp.body; 5 min tolerance) and deduplicated by event id",
 		Description: "Lob-Signature carries the hex signature and Lob-Signature-Timestamp the signed timestamp (Unix " +

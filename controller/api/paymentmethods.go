@@ -141,7 +141,7 @@ func (s *Server) registerPaymentMethods() {
 		})
 
 	// Webhooks: no bearer token; the gateway's signature is the credential.
-	huma.Register(api, takesNoKey(huma.Operation{OperationID: "gateway-webhook", Method: http.MethodPost, Path: "/api/v1/webhooks/{gateway}",
+	huma.Register(api, takesNoKey(huma.Operation{OperationID: "gateway-webhook", Security: signedNotBearer, Method: http.MethodPost, Path: "/api/v1/webhooks/{gateway}",
 		Summary: "Payment gateway webhook deliveries, verified by signature (HMAC-SHA256, 300 s tolerance) and deduplicated by event id",
 		Description: "Stripe-Signature carries t=<Unix seconds>,v1=<hex signature> (more v1 during the gateway's own rotation). " +
 			webhookSignatureDoc + " Also 400: a verified body that is not an event; 404: no such gateway.",

@@ -297,16 +297,19 @@ func (s *Server) registerRefunds(payments PaymentStore, refunds RefundStore) {
 		})
 }
 
+// newBatch is the body that opens a deposit batch.
+type newBatch struct {
+	DepositDate    billing.Date `json:"deposit_date" required:"true"`
+	DepositAccount string       `json:"deposit_account,omitempty" maxLength:"100" doc:"The bank account the deposit goes to."`
+	Memo           string       `json:"memo,omitempty" maxLength:"500"`
+}
+
 // registerBatches registers the deposit-batch endpoints.
 func (s *Server) registerBatches(batches BatchStore) {
 	api := s.api
 	huma.Register(api, op("create-batch", http.MethodPost, "/api/v1/payment-batches",
 		"Open a deposit batch for entering check, cash and other payments", RoleBilling, "payment batches"),
-		func(ctx context.Context, in *body[struct {
-			DepositDate    billing.Date `json:"deposit_date" required:"true"`
-			DepositAccount string       `json:"deposit_account,omitempty" maxLength:"100" doc:"The bank account the deposit goes to."`
-			Memo           string       `json:"memo,omitempty" maxLength:"500"`
-		}]) (*body[billing.PaymentBatch], error) {
+		func(ctx context.Context, in *body[newBatch]) (*body[billing.PaymentBatch], error) {
 			if err := s.checkNotFuture("body.deposit_date", in.Body.DepositDate); err != nil {
 				return nil, err
 			}

@@ -150,9 +150,12 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	hcfg := huma.DefaultConfig("Tollgate admin API", cfg.Version)
 	hcfg.Info.Description = "Billing automation for ISPs: services, their desired enforcement state, and (as the product grows) accounts, invoices and payments. " +
 		"Every mutating request needs an Idempotency-Key header; errors are application/problem+json. A JSON request body may be sent as YAML instead (Content-Type application/yaml)."
-	hcfg.OpenAPIPath = "/api/v1/openapi"
-	hcfg.DocsPath = "/api/v1/docs"
+	hcfg.OpenAPIPath = "" // served by registerOpenAPIDocument, in a form linters accept
+	hcfg.DocsPath = "" // served by registerDocs, from the binary (huma's page loads its viewer from a CDN)
 	hcfg.SchemasPath = "/api/v1/schemas"
+	// The document lives on the controller it describes: a relative server.
+	hcfg.Servers = []*huma.Server{{URL: "/", Description: "This controller (the document is served by the API it describes)."}}
+	hcfg.Info.License = &huma.License{Name: "Proprietary", Identifier: "LicenseRef-Proprietary"}
 	hcfg.CreateHooks = nil // no $schema links in responses
 	// Domain types say what they need in Validate, with messages that name
 	// the field; the schema marks required only what carries required:"true".
@@ -163,6 +166,7 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	// Dates travel as "YYYY-MM-DD" strings.
 	hcfg.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[billing.Date](), reflect.TypeFor[dateString]())
 	s.api = humago.New(mux, hcfg)
+	registerDocs(mux)
 	s.api.UseMiddleware(s.requireRole)
 	s.registerServices()
 	if b := deps.Billing; b != nil {
@@ -226,6 +230,7 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	if deps.Allocations != nil {
 		s.registerAllocations(deps.Allocations)
 	}
+	s.registerOpenAPIDocument(mux)
 	routes := notePattern{mux}
 	s.keyStorage = keyStorages(s.api.OpenAPI())
 	s.handler = s.instrument(s.authenticate(s.hygiene(routes, s.idempotency(routes, routes))))
