@@ -151,7 +151,7 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	hcfg.Info.Description = "Billing automation for ISPs: services, their desired enforcement state, and (as the product grows) accounts, invoices and payments. " +
 		"Every mutating request needs an Idempotency-Key header; errors are application/problem+json. A JSON request body may be sent as YAML instead (Content-Type application/yaml)."
 	hcfg.OpenAPIPath = "" // served by registerOpenAPIDocument, in a form linters accept
-	hcfg.DocsPath = "" // served by registerDocs, from the binary (huma's page loads its viewer from a CDN)
+	hcfg.DocsPath = ""    // served by registerDocs, from the binary (huma's page loads its viewer from a CDN)
 	hcfg.SchemasPath = "/api/v1/schemas"
 	// The document lives on the controller it describes: a relative server.
 	hcfg.Servers = []*huma.Server{{URL: "/", Description: "This controller (the document is served by the API it describes)."}}
