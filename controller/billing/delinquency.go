@@ -596,11 +596,11 @@ type ServiceStanding struct {
 	PauseTo Date           `json:"pause_to,omitzero"`
 }
 
-// SuspendedForPayment reports whether the service is suspended for money
-// owed: suspended and not held (a pause or a cancel suspends a service
+// SuspendedForPayment reports whether the service is suspended (or
+// throttled) for money owed: so and not held (a pause or a cancel suspends a service
 // for another reason, which paying does not lift).
 func (s ServiceStanding) SuspendedForPayment() bool {
-	return s.DesiredState == StateSuspended && s.Held == ""
+	return s.DesiredState.LosesService() && s.Held == ""
 }
 
 // PausedUntil reports the day a paused service resumes (the zero Date and
