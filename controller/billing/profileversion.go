@@ -87,6 +87,26 @@ func ProfileSourceFor(state DesiredState) ProfileSource {
 // cannot.
 var shapingMethods = []string{MethodLog, MethodRADIUS, MethodRouterOS}
 
+// ReceivesProfile reports whether a service in state bound with method
+// gets its plan's profile now: active and bound with a method that shapes.
+// (A suspended or throttled one gets it when restored.)
+func ReceivesProfile(state DesiredState, method string) bool {
+	return state == StateActive && MethodShapes(method)
+}
+
+// NeedsProfileRevision reports whether a service whose current revision
+// carries has needs a new revision to carry its plan's profile want: it
+// receives a profile (see [ReceivesProfile]) and has is not want.
+func NeedsProfileRevision(state DesiredState, method string, has, want *EdgeProfile) bool {
+	if !ReceivesProfile(state, method) {
+		return false
+	}
+	if has == nil || want == nil {
+		return has != want
+	}
+	return *has != *want
+}
+
 // ShapingMethods lists the binding methods that can enforce a profile.
 func ShapingMethods() []string { return slices.Clone(shapingMethods) }
 
@@ -301,7 +321,7 @@ func PlanProfileChange(req ProfileChangeRequest) (ProfileChange, error) {
 		switch {
 		case !MethodShapes(s.Method):
 			c.AccessOnly = append(c.AccessOnly, s.ServiceID)
-		case s.State == StateActive:
+		case ReceivesProfile(s.State, s.Method):
 			c.FanOut = append(c.FanOut, s.ServiceID)
 		default:
 			c.Later++
