@@ -580,6 +580,12 @@ type ServiceStanding struct {
 	Reason          string       `json:"reason"`
 	ObservedState   DesiredState `json:"observed_state"`
 	LastConfirmedAt *time.Time   `json:"last_confirmed_at,omitempty"`
+	// Profile is the speed the current desired state gives the service
+	// (the plan's when active, the throttle profile when throttled; absent
+	// when none); ObservedProfile the name of the profile the agent read
+	// back from the device ("" when none).
+	Profile         *EdgeProfile `json:"profile,omitempty"`
+	ObservedProfile string       `json:"observed_profile,omitempty"`
 	// Revision is the POP revision of the current desired state;
 	// ConfirmedRevision the highest one the agent has applied and read
 	// back.

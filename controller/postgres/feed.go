@@ -121,11 +121,10 @@ func (db *DB) ChangesSince(ctx context.Context, pop string, since int64, limit i
 		if rev == nil {
 			return nil
 		}
-		var p *billing.EdgeProfile
-		if profile != nil {
-			cp := *profile
-			p = &cp
-		}
+		// Each row's profile is its own: pgx decodes JSON into the struct
+		// a non-nil pointer points to, keeping fields the row omits.
+		p := profile
+		profile = nil
 		out = append(out, billing.EnforcementChange{Revision: *rev, ServiceID: *service, DesiredState: billing.DesiredState(*state),
 			Reason: *reason, Binding: billing.Binding{Method: *method, Addresses: slices.Clone(addresses), RADIUSUsername: *user, Device: *device,
 				IfIndex: *ifIndex}, Profile: p, Removed: *removed, CommittedAt: *at})
