@@ -49,9 +49,10 @@ type PlanPriceStore interface {
 }
 
 type profileChangeBody struct {
-	// Profile is the new speed; null takes the plan's profile away (its
-	// services keep whatever speed the routers give them).
-	Profile *billing.ServiceProfile `json:"profile" required:"true" nullable:"true" doc:"The plan's new speed (rates in bit/s); null: no profile (Tollgate sets no speed)."`
+	// Profile is the new speed; Remove instead takes the plan's profile
+	// away (its services keep whatever speed the routers give them).
+	Profile *billing.ServiceProfile `json:"profile,omitempty" doc:"The plan's new speed (rates in bit/s). Required unless remove is true."`
+	Remove  bool                    `json:"remove,omitempty" doc:"true: the plan gets no profile (a version without one); Tollgate then sets no speed for its services."`
 	Reason  string                  `json:"reason,omitempty" maxLength:"500"`
 }
 
@@ -131,6 +132,12 @@ func (s *Server) registerPlanPrices(store PlanPriceStore) {
 		Preview bool `query:"preview" doc:"true: answer the version and who it reaches without writing anything."`
 		Body    profileChangeBody
 	}) (*body[profileChangeResult], error) {
+		switch {
+		case in.Body.Profile == nil && !in.Body.Remove:
+			return nil, s.toHTTPError("change-plan-profile", billing.Errorf(billing.EINVALID, "profile is required (or remove: true to take the plan's profile away)"))
+		case in.Body.Profile != nil && in.Body.Remove:
+			return nil, s.toHTTPError("change-plan-profile", billing.Errorf(billing.EINVALID, "remove: true takes the profile away; give profile or remove, not both"))
+		}
 		c, err := store.ChangePlanProfile(ctx, in.ID, billing.ProfileChangeRequest{NewProfile: in.Body.Profile, Actor: actor(ctx),
 			Now: s.clock.Now(), Reason: strings.TrimSpace(in.Body.Reason)}, in.Preview)
 		return wrap(s, "change-plan-profile", profileChangeResult{Preview: in.Preview, Change: c}, err)
