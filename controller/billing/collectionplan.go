@@ -324,6 +324,7 @@ func PlanSweep(in SweepInput) SweepPlan {
 		}
 		if a.Suspend && !held[id] {
 			if n, ok := v.Contact.address(Verdict{s, a, v.Contact}.notice(NoticeSuspended, true)); ok {
+				n.Data.ThrottledTo = throttledTo(in.Type)
 				p.Notices = append(p.Notices, n)
 			}
 		}
@@ -513,10 +514,20 @@ func PlanApproval(in ApprovalInput) ApprovalPlan {
 		p.StatusChanges = append(p.StatusChanges, StatusChangePlan{AccountID: s.AccountID, From: s.Status, To: a.Status,
 			Cause: CauseApproval, Reasons: a.Reasons, Why: a.Why})
 		if n, ok := v.Contact.address(v.notice(NoticeSuspended, true)); ok {
+			n.Data.ThrottledTo = throttledTo(in.Type)
 			p.Notices = append(p.Notices, n)
 		}
 	}
 	return p
+}
+
+// throttledTo is the speed a suspension of type t leaves ("1 Mbit/s"), or
+// "" when it cuts off.
+func throttledTo(t AccountType) string {
+	if !t.Throttles() {
+		return ""
+	}
+	return t.ThrottleProfile.SpeedWords()
 }
 
 // Merge adds o's accounts (another account type's) to p.

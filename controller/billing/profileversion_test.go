@@ -237,12 +237,17 @@ func TestSweepThrottlesForAThrottlingType(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v := SweepVerdict(typ, rule, today, overdueStanding(1, AccountPastDue, 5000), Contact{})
+		v := SweepVerdict(typ, rule, today, overdueStanding(1, AccountPastDue, 5000), Contact{Email: "x@example.com"})
 		in := SweepInput{Type: typ, Today: today, Guard: SuspensionGuard{Disabled: true}, Verdicts: []Verdict{v},
 			SuspendServices: []ServiceRef{{11, "pop-a", 1}}}
 		p := PlanSweep(in)
 		if len(p.ServiceChanges) != 1 || p.ServiceChanges[0].State != tc.state || !strings.HasSuffix(p.ServiceChanges[0].Reason, tc.reason) {
 			t.Errorf("%s: service changes %+v, want %s ending %q", tc.name, p.ServiceChanges, tc.state, tc.reason)
+		}
+		// The suspension notice says how fast a throttled service stays.
+		wantSpeed := map[DesiredState]string{StateThrottled: "1 Mbit/s"}[tc.state]
+		if len(p.Notices) != 1 || p.Notices[0].Kind != NoticeSuspended || p.Notices[0].Data.ThrottledTo != wantSpeed {
+			t.Errorf("%s: notices %+v, want one suspension notice throttled to %q", tc.name, p.Notices, wantSpeed)
 		}
 		// The guard holds throttles as it holds suspensions: two over a
 		// limit of one.
