@@ -248,3 +248,29 @@ func refuseThrottlingType(ctx context.Context, q querier, typeID int64) error {
 	}
 	return nil
 }
+
+// refuseUnshapeableAccount refuses to move account id to a throttling
+// type while it has a service bound with a method that cannot shape.
+//
+// Errors: EINVALID naming account_type_id, the service and its binding.
+func refuseUnshapeableAccount(ctx context.Context, tx pgx.Tx, id int64) error {
+	rows, err := tx.Query(ctx, `SELECT id, method FROM services WHERE account_id = $1 AND NOT removed ORDER BY id`, id)
+	if err != nil {
+		return err
+	}
+	var sid int64
+	var method string
+	var refusal error
+	if _, err := pgx.ForEachRow(rows, []any{&sid, &method}, func() error {
+		if refusal == nil {
+			refusal = billing.CheckShaping("account_type_id", sid, method, true)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if refusal != nil {
+		return billing.Errorf(billing.EINVALID, "%s (the new account type throttles instead of blocking)", billing.ErrorMessage(refusal))
+	}
+	return nil
+}

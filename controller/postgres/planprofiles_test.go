@@ -264,6 +264,16 @@ func TestSNMPBindingsTakeNoSpeed(t *testing.T) {
 	if _, err := c.db.UpdateAccountType(ctx, typ); billing.ErrorCode(err) != billing.EINVALID || !strings.Contains(billing.ErrorMessage(err), "suspend_action") {
 		t.Fatalf("a throttling type over an SNMP service: %v, want EINVALID naming suspend_action", err)
 	}
+	other := throttling()
+	other.Name = "throttled residential"
+	other, err = c.db.CreateAccountType(ctx, other, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.db.EditAccount(ctx, a.ID, 0, billing.AccountEdit{AccountTypeID: &other.ID}, "staff:ana", t0); billing.ErrorCode(err) != billing.EINVALID ||
+		!strings.Contains(billing.ErrorMessage(err), "account_type_id") || !strings.Contains(billing.ErrorMessage(err), "snmp") {
+		t.Fatalf("moving an account with an SNMP service to a throttling type: %v, want EINVALID naming account_type_id", err)
+	}
 	// The plan gains a profile: its SNMP service stays access-only.
 	ch, err := c.db.ChangePlanProfile(ctx, plain.ID, billing.ProfileChangeRequest{NewProfile: &fiber100().ServiceProfile, Actor: "staff:ana", Now: t0}, false)
 	if err != nil || len(ch.AccessOnly) != 1 || ch.AccessOnly[0] != svc.ID || len(ch.FanOut) != 0 {
