@@ -253,7 +253,7 @@ func assessWith(t AccountType, rule DateRule, today Date, s Standing, reasons bo
 			a.Restore = true
 			add(Reason{Kind: ReasonRestoredHeld})
 		default:
-			restore.Kind = ReasonSuspended
+			restore.Kind, restore.ThrottledTo = ReasonSuspended, throttledTo(t)
 			add(restore)
 			return a
 		}
@@ -300,7 +300,7 @@ func assessWith(t AccountType, rule DateRule, today Date, s Standing, reasons bo
 		a.Suspend = true
 		a.Status = AccountSuspended
 		_, restore := reactivationMet(t, s, a, threshold)
-		restore.Kind, restore.Detail = ReasonAutoSuspended, t.Name
+		restore.Kind, restore.Detail, restore.ThrottledTo = ReasonAutoSuspended, t.Name, throttledTo(t)
 		add(restore)
 	}
 	return a

@@ -244,6 +244,16 @@ func TestSweepThrottlesForAThrottlingType(t *testing.T) {
 		if len(p.ServiceChanges) != 1 || p.ServiceChanges[0].State != tc.state || !strings.HasSuffix(p.ServiceChanges[0].Reason, tc.reason) {
 			t.Errorf("%s: service changes %+v, want %s ending %q", tc.name, p.ServiceChanges, tc.state, tc.reason)
 		}
+		// So do the subscriber's and the staff's why.
+		sub := strings.Join(SubscriberWhy(v.Assessment.Reasons, ResolveLocale("", "", ""), today), " ")
+		staff := strings.Join(StaffWhy(v.Assessment.Reasons), " ")
+		if tc.state == StateThrottled && (!strings.Contains(sub, "Your service was slowed to 1 Mbit/s because the amount past due was not paid. To restore full speed") ||
+			!strings.Contains(staff, "Services throttled to 1 Mbit/s automatically")) {
+			t.Errorf("%s: subscriber why %q, staff why %q", tc.name, sub, staff)
+		}
+		if tc.state == StateSuspended && (!strings.Contains(sub, "Your service was suspended") || strings.Contains(sub, "slowed")) {
+			t.Errorf("%s: subscriber why %q", tc.name, sub)
+		}
 		// The suspension notice says how fast a throttled service stays.
 		wantSpeed := map[DesiredState]string{StateThrottled: "1 Mbit/s"}[tc.state]
 		if len(p.Notices) != 1 || p.Notices[0].Kind != NoticeSuspended || p.Notices[0].Data.ThrottledTo != wantSpeed {

@@ -29,8 +29,8 @@ func TestThrottledSubscriberIsToldTheSpeed(t *testing.T) {
 		t.Fatalf("service %s (%v), want throttled", svc.DesiredState, err)
 	}
 	p := e.browser().get(strings.TrimPrefix(e.captiveURL(s.service, 10*time.Minute), e.url))
-	p.must(t, 200, "Service slowed", "slowed to 1 Mbit/s until the balance is paid")
-	if strings.Contains(p.body, "Service suspended") {
+	p.must(t, 200, "Service slowed", "slowed to 1 Mbit/s until the balance is paid", "Your service is slowed to 1 Mbit/s until the balance is paid. To restore full speed")
+	if strings.Contains(p.body, "Service suspended") || strings.Contains(p.body, "service is suspended") || strings.Contains(p.body, "was suspended") {
 		t.Fatalf("a throttled subscriber reads that the service is suspended")
 	}
 	req, _ := http.NewRequest("GET", e.url+"/captive-portal/api", nil)
