@@ -43,7 +43,7 @@ func TestPlanProfilesThroughTheAPI(t *testing.T) {
 		t.Fatalf("billing staff changing a profile: %d, want 403", r.status)
 	}
 	r = admin("POST", "/api/v1/plans/1/profile?preview=true", "preview", body)
-	if r.status != 200 || !strings.Contains(string(r.body), `"preview":true`) || !strings.Contains(string(r.body), `"fan_out":[1]`) ||
+	if r.status != 200 || !strings.Contains(string(r.body), `"preview":true`) || !strings.Contains(string(r.body), `"receive_now":1`) ||
 		e.rows("plan_profile_versions WHERE plan_id = 1") != 0 {
 		t.Fatalf("preview: %d %s", r.status, r.body)
 	}

@@ -267,8 +267,11 @@ type ProfileChange struct {
 	// FanOut are the services that get a new revision carrying the new
 	// profile (the active ones whose binding can shape), in id order, in
 	// batches of ProfileFanOutBatch (see [ProfileChange.Batches]). They
-	// lose no service, so the blast-radius guard never holds them.
-	FanOut []int64 `json:"fan_out"`
+	// lose no service, so the blast-radius guard never holds them. Not
+	// in the answer (a plan may have tens of thousands): ReceiveNow
+	// counts them.
+	FanOut     []int64 `json:"-"`
+	ReceiveNow int     `json:"receive_now"`
 	// AccessOnly are the services bound with a method that cannot enforce
 	// speed (SNMP): they stay as they are, access only.
 	AccessOnly []int64 `json:"access_only"`
@@ -327,6 +330,7 @@ func PlanProfileChange(req ProfileChangeRequest) (ProfileChange, error) {
 			c.Later++
 		}
 	}
+	c.ReceiveNow = len(c.FanOut)
 	c.Audit = LifecycleAudit{Actor: req.Actor, At: req.Now, Entity: auditEntityPlan, EntityID: p.ID, Action: "profile_change",
 		Before: map[string]any{"profile": req.Current, "profile_version": req.CurrentVersion},
 		After:  map[string]any{"profile": next, "profile_version": req.CurrentVersion + 1}, Reason: req.Reason}

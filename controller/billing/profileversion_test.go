@@ -177,7 +177,7 @@ func TestPlanProfileChange(t *testing.T) {
 	if c.Version.Version != 2 || c.Version.Profile.Name != "fiber-100.v2" || c.Version.Profile.DownloadRate != 200_000_000 || c.Version.Actor != "staff:ana" {
 		t.Errorf("version %+v", c.Version)
 	}
-	if len(c.FanOut) != 1200 || c.FanOut[0] != 1 || !slices.IsSorted(c.FanOut) {
+	if len(c.FanOut) != 1200 || c.ReceiveNow != 1200 || c.FanOut[0] != 1 || !slices.IsSorted(c.FanOut) {
 		t.Errorf("fan-out %d services starting %v, want 1200 in id order", len(c.FanOut), c.FanOut[:1])
 	}
 	if b := c.Batches(); len(b) != 3 || len(b[0]) != ProfileFanOutBatch || len(b[2]) != 200 {
