@@ -192,8 +192,12 @@ func (s *Server) registerAccountTypes(types AccountTypeStore) {
 			t, err := types.CreateAccountType(ctx, in.Body, s.clock.Now())
 			return wrap(s, "create-account-type", t, err)
 		})
-	huma.Register(api, op("update-account-type", http.MethodPut, "/api/v1/account-types/{id}",
+	huma.Register(api, described(op("update-account-type", http.MethodPut, "/api/v1/account-types/{id}",
 		"Replace an account type's billing settings", RoleAdmin, "account types"),
+		"Replaces the settings. suspend_action throttle (with throttle_profile) makes the sweep slow delinquent subscribers "+
+			"down instead of cutting them off; it is refused (422 naming suspend_action and the service) while an account of "+
+			"the type has a service bound with snmp, which can only cut off. Services already suspended or throttled keep "+
+			"their state until restored."),
 		func(ctx context.Context, in *struct {
 			IDPath
 			Body billing.AccountType

@@ -31,6 +31,40 @@ type PlanPriceStore interface {
 	// with its audit entry.
 	// Errors: ENOTFOUND for an unknown plan; EINVALID when already retired.
 	RetirePlan(ctx context.Context, planID int64, actor, reason string, at time.Time) (billing.Plan, error)
+	// ChangePlanProfile decides (billing.PlanProfileChange) a plan's new
+	// profile version and, unless preview, stores it and fans it out to the
+	// plan's active services in batches through the outbox.
+	// Errors: ENOTFOUND for an unknown plan; EINVALID naming the field (an
+	// invalid profile, the profile already in force). Nothing written on
+	// error.
+	ChangePlanProfile(ctx context.Context, planID int64, req billing.ProfileChangeRequest, preview bool) (billing.ProfileChange, error)
+	// PlanProfileVersions lists a plan's profile versions, oldest first.
+	// Errors: none for an unknown plan (an empty list); EINTERNAL.
+	PlanProfileVersions(ctx context.Context, planID int64) ([]billing.ProfileVersion, error)
+	// FanOutPlanProfile gives the plan's services that should carry its
+	// current profile and do not a revision carrying it (the repair of a
+	// fan-out cut short); it returns how many.
+	// Errors: EINTERNAL.
+	FanOutPlanProfile(ctx context.Context, planID int64, actor string, at time.Time) (int, error)
+}
+
+type profileChangeBody struct {
+	// Profile is the new speed; Remove instead takes the plan's profile
+	// away (its services keep whatever speed the routers give them).
+	Profile *billing.ServiceProfile `json:"profile,omitempty" doc:"The plan's new speed (rates in bit/s). Required unless remove is true."`
+	Remove  bool                    `json:"remove,omitempty" doc:"true: the plan gets no profile (a version without one); Tollgate then sets no speed for its services."`
+	Reason  string                  `json:"reason,omitempty" maxLength:"500"`
+}
+
+type profileChangeResult struct {
+	// Preview is true when nothing was written.
+	Preview bool                  `json:"preview"`
+	Change  billing.ProfileChange `json:"change"`
+}
+
+type fanOutResult struct {
+	// Services is how many services received a revision.
+	Services int `json:"services"`
 }
 
 type priceChangeBody struct {
@@ -83,6 +117,49 @@ func (s *Server) registerPlanPrices(store PlanPriceStore) {
 				v = []billing.PriceVersion{}
 			}
 			return wrap(s, "list-plan-prices", v, err)
+		})
+
+	o = described(op("change-plan-profile", http.MethodPost, "/api/v1/plans/{id}/profile",
+		"Give a plan a new speed profile (a new profile version), or preview it", RoleAdmin, "plans"),
+		"Adds a profile version (named \"<plan>.v<n>\"), effective at once: every active service on the plan receives a new "+
+			"revision carrying it, through the enforcement outbox in batches of 500 services per transaction. No one loses service, so "+
+			"the suspension guard never holds it. Suspended and throttled services receive it when restored. Services bound with "+
+			"snmp cannot enforce speed: they stay access-only and are listed in change.access_only. "+
+			"With ?preview=true nothing is written. 422 names the bad field (an invalid rate, the profile already in force).")
+	o.Errors = append(o.Errors, http.StatusNotFound)
+	huma.Register(s.api, o, func(ctx context.Context, in *struct {
+		IDPath
+		Preview bool `query:"preview" doc:"true: answer the version and who it reaches without writing anything."`
+		Body    profileChangeBody
+	}) (*body[profileChangeResult], error) {
+		switch {
+		case in.Body.Profile == nil && !in.Body.Remove:
+			return nil, s.toHTTPError("change-plan-profile", billing.Errorf(billing.EINVALID, "profile is required (or remove: true to take the plan's profile away)"))
+		case in.Body.Profile != nil && in.Body.Remove:
+			return nil, s.toHTTPError("change-plan-profile", billing.Errorf(billing.EINVALID, "remove: true takes the profile away; give profile or remove, not both"))
+		}
+		c, err := store.ChangePlanProfile(ctx, in.ID, billing.ProfileChangeRequest{NewProfile: in.Body.Profile, Actor: actor(ctx),
+			Now: s.clock.Now(), Reason: strings.TrimSpace(in.Body.Reason)}, in.Preview)
+		return wrap(s, "change-plan-profile", profileChangeResult{Preview: in.Preview, Change: c}, err)
+	})
+
+	huma.Register(s.api, described(op("list-plan-profiles", http.MethodGet, "/api/v1/plans/{id}/profiles",
+		"List a plan's profile versions", RoleReader, "plans"), "The plan's profile versions, oldest first (a null profile: none)."),
+		func(ctx context.Context, in *IDPath) (*body[[]billing.ProfileVersion], error) {
+			v, err := store.PlanProfileVersions(ctx, in.ID)
+			if v == nil {
+				v = []billing.ProfileVersion{}
+			}
+			return wrap(s, "list-plan-profiles", v, err)
+		})
+
+	huma.Register(s.api, described(op("fan-out-plan-profile", http.MethodPost, "/api/v1/plans/{id}/profile/fan-out",
+		"Send a plan's current profile to the services that lack it", RoleAdmin, "plans"),
+		"Gives every active service on the plan whose device can shape and whose current revision does not carry the plan's "+
+			"current profile a revision that does: the repair of a profile change whose fan-out was cut short (a restart). Idempotent."),
+		func(ctx context.Context, in *IDPath) (*body[fanOutResult], error) {
+			n, err := store.FanOutPlanProfile(ctx, in.ID, actor(ctx), s.clock.Now())
+			return wrap(s, "fan-out-plan-profile", fanOutResult{Services: n}, err)
 		})
 
 	o = described(op("retire-plan", http.MethodPost, "/api/v1/plans/{id}/retire", "Retire a plan", RoleAdmin, "plans"),

@@ -99,7 +99,9 @@ func (s *Server) registerServiceLifecycle(store ServiceLifecycle) {
 	o := described(op("change-service-plan", http.MethodPost, "/api/v1/services/{id}/plan-change",
 		"Change a service's plan or quantity (prorated), or preview it", RoleBilling, "services"),
 		"Moves the service to plan_id and/or quantity from effective_date (or the next period): days already invoiced are "+
-			"credited at what they were charged and charged at the new terms, prorated by day."+lifecycleDoc)
+			"credited at what they were charged and charged at the new terms, prorated by day. The new plan's speed profile "+
+			"reaches the service's POP as an enforcement revision written in the same transaction as the proration; a service "+
+			"bound with snmp (access only) cannot move to a plan with a profile (422 naming plan_id)."+lifecycleDoc)
 	o.Errors = append(o.Errors, http.StatusNotFound, http.StatusPreconditionFailed, http.StatusPreconditionRequired)
 	huma.Register(s.api, o, func(ctx context.Context, in *lifecycleInput[serviceChangeBody]) (*lifecycleOutput, error) {
 		return s.lifecycleChange(ctx, store, "change-service-plan", in.ID, in.Preview, in.IfMatch, in.Body.Reason,

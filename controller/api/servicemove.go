@@ -77,7 +77,9 @@ func (s *Server) registerServiceMoves(store ServiceMover) {
 			"the agent of the POP it leaves removes its enforcement (takes the address off the RouterOS list, brings the port "+
 			"back up, restores the RADIUS session), the agent of the POP it moves to applies its current desired state (a "+
 			"suspended service stays suspended), and its enforcement confirmation starts again at the new place. The POP must "+
-			"exist; a move to the service's own POP and binding, or of a cancelled service, is refused."+ifMatchDoc)
+			"exist; a move to the service's own POP and binding, or of a cancelled service, is refused. A move to a binding with "+
+			"method snmp, which enforces access only, is refused (422 naming binding.method) when the service's plan has a speed "+
+			"profile or its account's type throttles."+ifMatchDoc)
 	o.Errors = append(o.Errors, http.StatusNotFound, http.StatusPreconditionFailed, http.StatusPreconditionRequired)
 	huma.Register(s.api, o, func(ctx context.Context, in *struct {
 		IDPath

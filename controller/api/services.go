@@ -57,8 +57,11 @@ type setDesiredStateOutput struct {
 }
 
 func (s *Server) registerServices() {
-	huma.Register(s.api, op("create-service", http.MethodPost, "/api/v1/services",
+	huma.Register(s.api, described(op("create-service", http.MethodPost, "/api/v1/services",
 		"Create a service at a POP with its enforcement binding", RoleBilling, "services"),
+		"Creates the service and its first enforcement revision (carrying its plan's speed profile, if the plan has one). "+
+			"A binding with method snmp enforces access only: 422 naming binding.method when the plan has a speed profile "+
+			"or the account's type throttles instead of blocking."),
 		func(ctx context.Context, in *createServiceInput) (*serviceOutput, error) {
 			svc, err := s.services.CreateService(ctx, in.Body, actor(ctx), s.clock.Now())
 			if err != nil {

@@ -140,7 +140,16 @@ type AccountType struct {
 	// Lifecycle are the settings of service lifecycle changes (plan
 	// changes, pauses, cancellations; see [LifecyclePolicy]).
 	Lifecycle LifecyclePolicy `json:"lifecycle,omitzero"`
-	CreatedAt time.Time       `json:"created_at,omitzero" readOnly:"true"`
+	// SuspendAction is what suspending for non-payment does to the
+	// accounts' services: block (cut off, the default) or throttle (keep
+	// them connected at ThrottleProfile's speed, with plain HTTP redirected
+	// to the portal), see [AccountType.SuspendState].
+	SuspendAction SuspendAction `json:"suspend_action,omitempty" enum:"block,throttle"`
+	// ThrottleProfile is the speed of a throttled service. Required with
+	// suspend_action throttle; its name is set by Tollgate
+	// ("throttle-<type>").
+	ThrottleProfile *EdgeProfile `json:"throttle_profile,omitempty"`
+	CreatedAt       time.Time    `json:"created_at,omitzero" readOnly:"true"`
 	// Overridden names the settings an account's overrides replaced, in an
 	// [EffectiveType] (nil in a stored type).
 	Overridden []string `json:"-"`

@@ -63,6 +63,9 @@ func (t *AccountType) Validate() error {
 	if err := t.Lifecycle.Validate(); err != nil {
 		return Errorf(EINVALID, "lifecycle.%s", ErrorMessage(err))
 	}
+	if err := t.validateSuspendAction(); err != nil {
+		return err
+	}
 	l, err := ParseLocale(string(t.Locale))
 	if err != nil {
 		return err

@@ -264,6 +264,12 @@ func PlanSweep(in SweepInput) SweepPlan {
 	p.StatusChanges = make([]StatusChangePlan, 0, len(in.Verdicts))
 	p.Notices = make([]Notice, 0, len(in.Verdicts))
 	perAccount := make(map[int64][]ServiceRef, len(in.Verdicts))
+	// A type that throttles keeps its delinquent subscribers connected at
+	// its throttle profile's speed instead of cutting them off.
+	suspendState, throttled := in.Type.SuspendState(), ""
+	if suspendState == StateThrottled {
+		throttled = "; " + ThrottledWords(in.Type.ThrottleProfile)
+	}
 	for _, s := range in.SuspendServices {
 		perAccount[s.AccountID] = append(perAccount[s.AccountID], s)
 		if held[s.AccountID] {
@@ -272,7 +278,7 @@ func PlanSweep(in SweepInput) SweepPlan {
 		// Verdicts are in id order: found without a map of them all.
 		i, ok := slices.BinarySearchFunc(in.Verdicts, s.AccountID, func(v Verdict, id int64) int { return cmp.Compare(v.Standing.AccountID, id) })
 		if ok {
-			p.ServiceChanges = append(p.ServiceChanges, ServiceChange{Service: s, State: StateSuspended, Reason: in.Verdicts[i].suspensionReason()})
+			p.ServiceChanges = append(p.ServiceChanges, ServiceChange{Service: s, State: suspendState, Reason: in.Verdicts[i].suspensionReason() + throttled})
 		}
 	}
 	p.SuspendedServices = len(p.ServiceChanges)
@@ -318,6 +324,7 @@ func PlanSweep(in SweepInput) SweepPlan {
 		}
 		if a.Suspend && !held[id] {
 			if n, ok := v.Contact.address(Verdict{s, a, v.Contact}.notice(NoticeSuspended, true)); ok {
+				n.Data.ThrottledTo = throttledTo(in.Type)
 				p.Notices = append(p.Notices, n)
 			}
 		}
@@ -474,6 +481,9 @@ type ApprovalPlan struct {
 	StatusChanges []StatusChangePlan
 	Notices       []Notice
 	reasons       map[int64]string
+	// states: the state each account's suspension gives its services
+	// (its type's [AccountType.SuspendState]).
+	states map[int64]DesiredState
 }
 
 // PlanApproval plans the approval of held suspensions: an account still
@@ -481,7 +491,11 @@ type ApprovalPlan struct {
 // waits once staff approved), with a suspension notice; one that paid or
 // was held out meanwhile is left alone (its item is skipped).
 func PlanApproval(in ApprovalInput) ApprovalPlan {
-	p := ApprovalPlan{reasons: map[int64]string{}}
+	p := ApprovalPlan{reasons: map[int64]string{}, states: map[int64]DesiredState{}}
+	state, throttled := in.Type.SuspendState(), ""
+	if state == StateThrottled {
+		throttled = "; " + ThrottledWords(in.Type.ThrottleProfile)
+	}
 	for i, s := range in.Standings {
 		s.Held, s.Reminded = false, true
 		a := Assess(in.Type, in.Rule, in.Today, s)
@@ -495,20 +509,37 @@ func PlanApproval(in ApprovalInput) ApprovalPlan {
 			v.Contact = in.Contacts[i]
 		}
 		p.Suspend = append(p.Suspend, s.AccountID)
-		p.reasons[s.AccountID] = v.suspensionReason() + " (approved by " + in.By + ")"
+		p.reasons[s.AccountID] = v.suspensionReason() + throttled + " (approved by " + in.By + ")"
+		p.states[s.AccountID] = state
 		p.StatusChanges = append(p.StatusChanges, StatusChangePlan{AccountID: s.AccountID, From: s.Status, To: a.Status,
 			Cause: CauseApproval, Reasons: a.Reasons, Why: a.Why})
 		if n, ok := v.Contact.address(v.notice(NoticeSuspended, true)); ok {
+			n.Data.ThrottledTo = throttledTo(in.Type)
 			p.Notices = append(p.Notices, n)
 		}
 	}
 	return p
 }
 
+// throttledTo is the speed a suspension of type t leaves ("1 Mbit/s"), or
+// "" when it cuts off.
+func throttledTo(t AccountType) string {
+	if !t.Throttles() {
+		return ""
+	}
+	return t.ThrottleProfile.SpeedWords()
+}
+
 // Merge adds o's accounts (another account type's) to p.
 func (p *ApprovalPlan) Merge(o ApprovalPlan) {
 	if p.reasons == nil {
 		p.reasons = map[int64]string{}
+	}
+	if p.states == nil {
+		p.states = map[int64]DesiredState{}
+	}
+	for k, v := range o.states {
+		p.states[k] = v
 	}
 	p.Suspend = append(p.Suspend, o.Suspend...)
 	p.StatusChanges = append(p.StatusChanges, o.StatusChanges...)
@@ -518,11 +549,16 @@ func (p *ApprovalPlan) Merge(o ApprovalPlan) {
 	}
 }
 
-// ServiceChanges suspends svcs, the services not suspended of p.Suspend.
+// ServiceChanges suspends (or, for a type that throttles, throttles) svcs,
+// the services not so of p.Suspend.
 func (p ApprovalPlan) ServiceChanges(svcs []ServiceRef) []ServiceChange {
 	out := make([]ServiceChange, 0, len(svcs))
 	for _, s := range svcs {
-		out = append(out, ServiceChange{Service: s, State: StateSuspended, Reason: p.reasons[s.AccountID]})
+		state := p.states[s.AccountID]
+		if state == "" {
+			state = StateSuspended
+		}
+		out = append(out, ServiceChange{Service: s, State: state, Reason: p.reasons[s.AccountID]})
 	}
 	return out
 }

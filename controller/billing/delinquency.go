@@ -253,7 +253,7 @@ func assessWith(t AccountType, rule DateRule, today Date, s Standing, reasons bo
 			a.Restore = true
 			add(Reason{Kind: ReasonRestoredHeld})
 		default:
-			restore.Kind = ReasonSuspended
+			restore.Kind, restore.ThrottledTo = ReasonSuspended, throttledTo(t)
 			add(restore)
 			return a
 		}
@@ -300,7 +300,7 @@ func assessWith(t AccountType, rule DateRule, today Date, s Standing, reasons bo
 		a.Suspend = true
 		a.Status = AccountSuspended
 		_, restore := reactivationMet(t, s, a, threshold)
-		restore.Kind, restore.Detail = ReasonAutoSuspended, t.Name
+		restore.Kind, restore.Detail, restore.ThrottledTo = ReasonAutoSuspended, t.Name, throttledTo(t)
 		add(restore)
 	}
 	return a
@@ -580,6 +580,12 @@ type ServiceStanding struct {
 	Reason          string       `json:"reason"`
 	ObservedState   DesiredState `json:"observed_state"`
 	LastConfirmedAt *time.Time   `json:"last_confirmed_at,omitempty"`
+	// Profile is the speed the current desired state gives the service
+	// (the plan's when active, the throttle profile when throttled; absent
+	// when none); ObservedProfile the name of the profile the agent read
+	// back from the device ("" when none).
+	Profile         *EdgeProfile `json:"profile,omitempty"`
+	ObservedProfile string       `json:"observed_profile,omitempty"`
 	// Revision is the POP revision of the current desired state;
 	// ConfirmedRevision the highest one the agent has applied and read
 	// back.
@@ -596,11 +602,11 @@ type ServiceStanding struct {
 	PauseTo Date           `json:"pause_to,omitzero"`
 }
 
-// SuspendedForPayment reports whether the service is suspended for money
-// owed: suspended and not held (a pause or a cancel suspends a service
+// SuspendedForPayment reports whether the service is suspended (or
+// throttled) for money owed: so and not held (a pause or a cancel suspends a service
 // for another reason, which paying does not lift).
 func (s ServiceStanding) SuspendedForPayment() bool {
-	return s.DesiredState == StateSuspended && s.Held == ""
+	return s.DesiredState.LosesService() && s.Held == ""
 }
 
 // PausedUntil reports the day a paused service resumes (the zero Date and

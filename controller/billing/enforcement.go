@@ -13,6 +13,9 @@ type EnforcementChange struct {
 	DesiredState DesiredState
 	Reason       string
 	Binding      Binding
+	// Profile is the speed the service gets in DesiredState (the plan's
+	// profile when active, the throttle profile when throttled); nil: none.
+	Profile *EdgeProfile
 	// Removed means the service no longer exists at this POP.
 	Removed bool
 	// CommittedAt is when the change was decided (its outbox row's
@@ -33,7 +36,10 @@ type ServiceResult struct {
 	// login"): neither failed nor confirmed. Applied is false then.
 	Pending       string
 	ObservedState DesiredState
-	ObservedAt    time.Time
+	// ObservedProfile is the name of the profile read back from the device
+	// ("" when it holds none Tollgate set, or the agent does not shape).
+	ObservedProfile string
+	ObservedAt      time.Time
 }
 
 // UnconfirmedCount is how many of a POP's services the agent has not
@@ -52,7 +58,12 @@ type AgentReport struct {
 	AgentID         string
 	Version         string
 	AppliedRevision int64
-	Results         []ServiceResult
+	// Shapes is true when the agent announced the "service-profiles"
+	// feature: it enforces profiles and the throttled state. An agent that
+	// does not enforces a throttled service as suspended, and that
+	// confirms it.
+	Shapes  bool
+	Results []ServiceResult
 	// ReceivedAt is the controller's time of receipt.
 	ReceivedAt time.Time
 }

@@ -70,6 +70,10 @@ type NoticeData struct {
 	PortalURL string `json:"portal_url,omitempty"`
 	// Company is the ISP's name, signed under the notice.
 	Company string `json:"company,omitempty"`
+	// ThrottledTo, on a suspension notice of an account type that
+	// throttles, is the speed the service keeps ("1 Mbit/s"): the notice
+	// says the service is slowed, not cut off.
+	ThrottledTo string `json:"throttled_to,omitempty"`
 }
 
 // Notice is one message to a subscriber in the outbox.

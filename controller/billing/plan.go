@@ -20,6 +20,13 @@ type Plan struct {
 	// RetiredAt is when the plan was retired (no new services; existing
 	// ones continue); nil while it is offered.
 	RetiredAt *time.Time `json:"retired_at,omitempty" readOnly:"true"`
+	// Profile is the speed the plan sells, enforced at the edge for its
+	// active services (see [ServiceProfile]); nil: none, Tollgate sets no
+	// speed. Given at creation; changed later through the plan's profile
+	// versions (each change a new version, named "<plan>.v<n>").
+	Profile *EdgeProfile `json:"profile,omitempty"`
+	// ProfileVersion is the current profile's version (0: never had one).
+	ProfileVersion int `json:"profile_version,omitempty" readOnly:"true"`
 }
 
 // Validate checks the plan, trims its name, normalises the currency and
@@ -55,5 +62,14 @@ func (p *Plan) Validate() error {
 		return err
 	}
 	p.Interval = iv
+	if p.Profile != nil {
+		if err := p.Profile.Validate(); err != nil {
+			return Errorf(EINVALID, "profile.%s", ErrorMessage(err))
+		}
+		if p.ProfileVersion == 0 {
+			p.ProfileVersion = 1
+		}
+		p.Profile.Name = ProfileName(p.Name, p.ProfileVersion)
+	}
 	return nil
 }

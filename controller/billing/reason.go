@@ -97,6 +97,10 @@ type Reason struct {
 	// Detail is staff-only context (a rule's wording, a type's name, an
 	// exemption reason); subscribers never see it.
 	Detail string `json:"detail,omitempty"`
+	// ThrottledTo: the account's type throttles instead of cutting off,
+	// to this speed ("1 Mbit/s"): a suspension reason (suspended,
+	// auto_suspended, suspension_due) then says the service is slowed.
+	ThrottledTo string `json:"throttled_to,omitempty"`
 	// Override: the setting the reason rests on (grace days, auto-suspend,
 	// reactivation rule, reminders) is the account's own, not its type's
 	// (see [AccountOverrides]); both renderers say so.
@@ -185,10 +189,19 @@ func (r Reason) staff() string {
 	case ReasonRestoredHeld:
 		return "Service restored while the account is held out of suspension."
 	case ReasonSuspended:
+		if r.ThrottledTo != "" {
+			return "Services are throttled to " + r.ThrottledTo + ". To restore full speed, " + r.ruleWords(false) + "."
+		}
 		return "Services are suspended. To restore them, " + r.ruleWords(false) + "."
 	case ReasonAutoSuspended:
+		if r.ThrottledTo != "" {
+			return fmt.Sprintf("Services throttled to %s automatically (%s accounts throttle instead of cutting off). To restore full speed, %s.", r.ThrottledTo, r.Detail, r.ruleWords(false))
+		}
 		return fmt.Sprintf("Services suspended automatically (%s accounts auto-suspend). To restore them, %s.", r.Detail, r.ruleWords(false))
 	case ReasonSuspensionDue:
+		if r.ThrottledTo != "" {
+			return fmt.Sprintf("The next delinquency sweep will throttle its services to %s (%s accounts throttle instead of cutting off). To restore full speed, %s.", r.ThrottledTo, r.Detail, r.ruleWords(false))
+		}
 		return fmt.Sprintf("The next delinquency sweep will suspend its services (%s accounts auto-suspend). To restore them, %s.", r.Detail, r.ruleWords(false))
 	case ReasonStatusDue:
 		return fmt.Sprintf("The next delinquency sweep will make the account %s.", r.Status)
@@ -285,10 +298,19 @@ var phrases = map[string]func(r Reason, loc Locale, today Date) string{
 		case ReasonRestoredPaid, ReasonRestoredHeld:
 			return "Your service has been restored."
 		case ReasonSuspended:
+			if r.ThrottledTo != "" {
+				return fmt.Sprintf("Your service is slowed to %s until the balance is paid. To restore full speed, %s.", r.ThrottledTo, restore)
+			}
 			return fmt.Sprintf("Your service is suspended. To restore it, %s.", restore)
 		case ReasonAutoSuspended:
+			if r.ThrottledTo != "" {
+				return fmt.Sprintf("Your service was slowed to %s because the amount past due was not paid. To restore full speed, %s.", r.ThrottledTo, restore)
+			}
 			return fmt.Sprintf("Your service was suspended because the amount past due was not paid. To restore it, %s.", restore)
 		case ReasonSuspensionDue:
+			if r.ThrottledTo != "" {
+				return fmt.Sprintf("Your service will be slowed to %s soon unless you %s.", r.ThrottledTo, restore)
+			}
 			return fmt.Sprintf("Your service will be suspended soon unless you %s.", restore)
 		}
 		return ""
@@ -320,10 +342,19 @@ var phrases = map[string]func(r Reason, loc Locale, today Date) string{
 		case ReasonRestoredPaid, ReasonRestoredHeld:
 			return "Ihr Anschluss ist wieder freigeschaltet."
 		case ReasonSuspended:
+			if r.ThrottledTo != "" {
+				return fmt.Sprintf("Ihr Anschluss ist auf %s gedrosselt. Zahlen Sie %s, um die volle Geschwindigkeit wiederherzustellen.", r.ThrottledTo, restore)
+			}
 			return fmt.Sprintf("Ihr Anschluss ist gesperrt. Zahlen Sie %s, um ihn wieder freizuschalten.", restore)
 		case ReasonAutoSuspended:
+			if r.ThrottledTo != "" {
+				return fmt.Sprintf("Ihr Anschluss wurde auf %s gedrosselt, weil der überfällige Betrag nicht bezahlt wurde. Zahlen Sie %s, um die volle Geschwindigkeit wiederherzustellen.", r.ThrottledTo, restore)
+			}
 			return fmt.Sprintf("Ihr Anschluss wurde gesperrt, weil der überfällige Betrag nicht bezahlt wurde. Zahlen Sie %s, um ihn wieder freizuschalten.", restore)
 		case ReasonSuspensionDue:
+			if r.ThrottledTo != "" {
+				return fmt.Sprintf("Ihr Anschluss wird demnächst auf %s gedrosselt, wenn Sie nicht %s zahlen.", r.ThrottledTo, restore)
+			}
 			return fmt.Sprintf("Ihr Anschluss wird demnächst gesperrt, wenn Sie nicht %s zahlen.", restore)
 		}
 		return ""

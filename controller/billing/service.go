@@ -15,9 +15,21 @@ type DesiredState string
 const (
 	StateActive    DesiredState = "active"
 	StateSuspended DesiredState = "suspended"
+	// StateThrottled keeps the subscriber connected at the account type's
+	// throttle profile's speed instead of cutting them off (a suspension
+	// of a type with suspend_action throttle). Only the sweep and its
+	// approvals decide it; staff set active or suspended.
+	StateThrottled DesiredState = "throttled"
 )
 
-// Valid reports whether s is a known state.
+// LosesService reports whether the state takes service away from the
+// subscriber for money owed: suspended or throttled. The blast-radius
+// guard counts these, and only these; a profile change keeps a service
+// active and is never held.
+func (s DesiredState) LosesService() bool { return s == StateSuspended || s == StateThrottled }
+
+// Valid reports whether s is a state staff may set (active or suspended;
+// throttled is decided by the sweep alone).
 func (s DesiredState) Valid() bool { return s == StateActive || s == StateSuspended }
 
 // Enforcement methods: which driver at the POP enforces a service.
@@ -92,6 +104,11 @@ type Service struct {
 	// StateReason says, in plain language, why the service has its desired
 	// state.
 	StateReason string `json:"state_reason"`
+	// Profile is the speed the current revision gives the service: its
+	// plan's profile when active, its account type's throttle profile when
+	// throttled; absent when suspended, when the plan has none, or when its
+	// binding cannot shape (snmp).
+	Profile *EdgeProfile `json:"profile,omitempty" readOnly:"true"`
 	// Revision is the POP revision at which the desired state was decided.
 	Revision  int64     `json:"revision"`
 	CreatedAt time.Time `json:"created_at"`
@@ -120,6 +137,9 @@ type Confirmation struct {
 	Revision int64 `json:"revision"`
 	// ObservedState is the state read back from the device ("" if never).
 	ObservedState DesiredState `json:"observed_state,omitempty"`
+	// ObservedProfile is the name of the profile the agent read back from
+	// the device ("" when none, or the agent does not shape).
+	ObservedProfile string `json:"observed_profile,omitempty"`
 	// LastConfirmedAt is when the agent last read the device back and found
 	// it matching the desired state at Revision.
 	LastConfirmedAt *time.Time `json:"last_confirmed_at,omitempty"`

@@ -64,6 +64,22 @@ func TestDefaultTemplates(t *testing.T) {
 			[]string{"wegen eines Zahlungsrückstands gesperrt", "Warum:\n  - Die Rechnung INV-000123 über 53,11 $ war am Donnerstag, 10. Dezember fällig.\n",
 				"Zahlen Sie den überfälligen Betrag von 53,11 $", "zahlen Sie bitte den überfälligen Betrag von 53,11 $.",
 				"Ihr Kontostand beträgt 103,10 $."}, append([]string{"Why", "Hello"}, staffWords...)},
+		{"throttled", func() notify.TemplateData {
+			d := data(billing.NoticeSuspended, billing.NewDate(2026, 12, 17))
+			d.ThrottledTo = "1 Mbit/s"
+			return d
+		}(),
+			"Internet service slowed on account A-000042 – Example ISP",
+			[]string{"has been slowed to 1 Mbit/s because the account is past due", "To restore full speed, please pay"}, []string{"has been suspended"}},
+		{"throttled, de-DE", func() notify.TemplateData {
+			d := data(billing.NoticeSuspended, billing.NewDate(2026, 12, 17))
+			n := reminderNotice()
+			n.Kind, n.Locale, n.Data = billing.NoticeSuspended, "de-DE", d.NoticeData
+			n.Data.ThrottledTo = "1 Mbit/s"
+			return notify.NewTemplateData(n, billing.NewDate(2026, 12, 17))
+		}(),
+			"Internetanschluss gedrosselt für Kundenkonto A-000042 – Example ISP",
+			[]string{"wegen eines Zahlungsrückstands auf 1 Mbit/s gedrosselt"}, []string{"gesperrt."}},
 		{"restored", data(billing.NoticeRestored, billing.NewDate(2026, 12, 18)),
 			"Internet service restored on account A-000042 – Example ISP",
 			[]string{"is back on", "Your remaining balance is $103.10."}, []string{"Why"}},

@@ -20,6 +20,10 @@ type accountData struct {
 	// Suspended: at least one service is suspended for money owed (or
 	// the account is).
 	Suspended bool
+	// Throttled, when not empty, says how a throttled service is slowed
+	// ("slowed to 1 Mbit/s until the balance is paid"): the account's type
+	// throttles instead of cutting off.
+	Throttled string
 	// PausedUntil, when not empty, is the day (in words, the account's
 	// locale) the earliest-resuming paused service comes back on: a
 	// paused service is suspended on the device, but not for money, so
@@ -59,6 +63,9 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request, sess *session) 
 	for _, sv := range st.Services {
 		if sv.SuspendedForPayment() {
 			d.Suspended = true
+			if sv.DesiredState == billing.StateThrottled {
+				d.Throttled = billing.ThrottledWords(sv.Profile)
+			}
 		}
 		// A pause that keeps service on is nothing to explain here.
 		if until, ok := sv.PausedUntil(); ok && sv.DesiredState == billing.StateSuspended && (resumes.IsZero() || until.Before(resumes)) {

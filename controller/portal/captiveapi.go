@@ -20,7 +20,7 @@ func (s *Server) captiveAPI(w http.ResponseWriter, r *http.Request) {
 	if addr.IsValid() {
 		svc, err := s.captive.ServiceByAddress(r.Context(), addr.String())
 		switch {
-		case err == nil && svc.DesiredState == billing.StateSuspended && svc.AccountID != nil:
+		case err == nil && svc.DesiredState.LosesService() && svc.AccountID != nil:
 			st.Captive = true
 			st.UserPortalURL = s.PublicURL() + "/"
 			if tok, err := captive.Mint(s.CaptiveKey(svc.POP), svc.ID, s.wall.Now().Add(TokenTTL)); err == nil {

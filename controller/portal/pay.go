@@ -412,10 +412,13 @@ func (s *Server) restoreState(ctx context.Context, accountID int64, wantRestore 
 	}
 	confirmed := true
 	for _, sv := range st.Services {
-		if sv.DesiredState == billing.StateSuspended {
+		if sv.DesiredState.LosesService() {
 			// Subscriber wording, in the account's locale ("$30.00").
 			loc := billing.ResolveLocale(st.Locale, "", s.cfg.Locale)
 			msg := "Your service stays suspended"
+			if sv.DesiredState == billing.StateThrottled {
+				msg = "Your service stays slowed"
+			}
 			if st.PastDue > 0 {
 				msg += " until the past-due amount of " + loc.Money(st.PastDue, st.Currency) + " is paid"
 			} else if st.Balance > 0 {

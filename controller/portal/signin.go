@@ -251,7 +251,7 @@ func (s *Server) captiveSignIn(w http.ResponseWriter, r *http.Request) {
 	case svc.AccountID == nil:
 		bad(errors.New("the token's service has no account"))
 		return
-	case svc.DesiredState != billing.StateSuspended:
+	case !svc.DesiredState.LosesService():
 		refuse("not_suspended", fmt.Sprintf("the token's service is %s, not suspended", svc.DesiredState),
 			"This link signs you in only while your service is suspended, and it is not. Sign in with your account number.")
 		return

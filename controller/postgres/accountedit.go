@@ -70,6 +70,11 @@ func accountEditInput(ctx context.Context, tx pgx.Tx, id int64, edit billing.Acc
 			in.NewType = t
 		}
 	}
+	if edit.AccountTypeID != nil && *edit.AccountTypeID != in.Account.AccountTypeID && in.NewType.Throttles() {
+		if err := refuseUnshapeableAccount(ctx, tx, id); err != nil {
+			return in, err
+		}
+	}
 	if edit.BillingDay != nil {
 		return in, readBillingDayInputs(ctx, tx, &in)
 	}

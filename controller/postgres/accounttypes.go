@@ -58,6 +58,11 @@ func (db *DB) UpdateAccountType(ctx context.Context, t billing.AccountType) (bil
 	if err != nil {
 		return t, err
 	}
+	if t.Throttles() {
+		if err := refuseThrottlingType(ctx, db.Pool, t.ID); err != nil {
+			return t, err
+		}
+	}
 	out, err := scanAccountType(db.Pool.QueryRow(ctx, `UPDATE account_types SET name = $2, time_zone = $3, settings = $4
 		WHERE id = $1 RETURNING `+accountTypeColumns, t.ID, t.Name, t.TimeZone, settings))
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -151,7 +151,8 @@ func (db *DB) AccountStanding(ctx context.Context, accountID int64, now time.Tim
 	st.Reasons = billing.StandingReasons(st.Status, a)
 	st.Why = billing.StaffWhy(st.Reasons)
 	rows, err := db.Pool.Query(ctx, `SELECT id, pop_id, desired_state, state_reason, observed_state, last_confirmed_at,
-		revision, confirmed_revision, CASE WHEN pending_revision >= revision THEN pending_reason ELSE '' END, held, pause_to
+		revision, confirmed_revision, CASE WHEN pending_revision >= revision THEN pending_reason ELSE '' END, held, pause_to,
+		profile, observed_profile
 		FROM services WHERE account_id = $1 ORDER BY id`, accountID)
 	if err != nil {
 		return st, err
@@ -160,7 +161,7 @@ func (db *DB) AccountStanding(ctx context.Context, accountID int64, now time.Tim
 	var sv billing.ServiceStanding
 	var pauseTo *time.Time
 	_, err = pgx.ForEachRow(rows, []any{&sv.ID, &sv.POP, &sv.DesiredState, &sv.Reason, &sv.ObservedState, &sv.LastConfirmedAt,
-		&sv.Revision, &sv.ConfirmedRevision, &sv.Pending, &sv.Held, &pauseTo}, func() error {
+		&sv.Revision, &sv.ConfirmedRevision, &sv.Pending, &sv.Held, &pauseTo, &sv.Profile, &sv.ObservedProfile}, func() error {
 		if sv.Confirmed() {
 			sv.Pending = ""
 		}
@@ -169,6 +170,7 @@ func (db *DB) AccountStanding(ctx context.Context, accountID int64, now time.Tim
 			sv.PauseTo = billing.DateOf(*pauseTo)
 		}
 		st.Services = append(st.Services, sv)
+		sv.Profile = nil // the next row's NULL leaves the pointer as it is
 		return nil
 	})
 	return st, err

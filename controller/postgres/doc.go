@@ -10,7 +10,11 @@
 // the POP's next revisions, in one pipelined batch with its COMMIT. A
 // service moved to another POP gets two changes there: a "removed" one at
 // the POP it left (with the binding that POP's agent is to release) and its
-// desired state at the POP it moved to (servicemove.go).
+// desired state at the POP it moved to (servicemove.go). Each outbox row
+// carries the service's speed profile for its state (the plan's current
+// profile version when active, the account type's throttle profile when
+// throttled, none when suspended); a plan's profile change fans out
+// through the same writer in batches (planprofiles.go).
 //
 // Service lifecycle changes (servicelifecycle.go, planprices.go; an
 // account's close applies each service's cancel the same way and writes

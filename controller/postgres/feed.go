@@ -67,7 +67,7 @@ func (db *DB) Snapshot(ctx context.Context, pop string) (int64, []billing.Enforc
 			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT revision, id, desired_state, state_reason,
-				method, addresses, radius_username, device, if_index
+				method, addresses, radius_username, device, if_index, profile
 			FROM services WHERE pop_id = $1 AND NOT removed ORDER BY id`, pop)
 		if err != nil {
 			return err
@@ -75,7 +75,7 @@ func (db *DB) Snapshot(ctx context.Context, pop string) (int64, []billing.Enforc
 		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (billing.EnforcementChange, error) {
 			var c billing.EnforcementChange
 			err := row.Scan(&c.Revision, &c.ServiceID, &c.DesiredState, &c.Reason,
-				&c.Binding.Method, &c.Binding.Addresses, &c.Binding.RADIUSUsername, &c.Binding.Device, &c.Binding.IfIndex)
+				&c.Binding.Method, &c.Binding.Addresses, &c.Binding.RADIUSUsername, &c.Binding.Device, &c.Binding.IfIndex, &c.Profile)
 			return c, err
 		})
 		return err
@@ -88,7 +88,7 @@ func (db *DB) Snapshot(ctx context.Context, pop string) (int64, []billing.Enforc
 // revision $2 unless $2 is behind the compacted history: one row with NULL
 // change columns when there are none.
 const changesSinceSQL = `SELECT p.revision, p.compacted_revision, e.revision, e.service_id, e.desired_state, e.reason,
-		e.method, e.addresses, e.radius_username, e.device, e.if_index, e.removed, e.created_at
+		e.method, e.addresses, e.radius_username, e.device, e.if_index, e.removed, e.created_at, e.profile
 	FROM pops p LEFT JOIN LATERAL (
 		SELECT * FROM enforcement_changes e
 		WHERE e.pop_id = p.id AND e.revision > $2 AND $2 >= p.compacted_revision
@@ -114,15 +114,20 @@ func (db *DB) ChangesSince(ctx context.Context, pop string, since int64, limit i
 		ifIndex               *int32
 		removed               *bool
 		at                    *time.Time
+		profile               *billing.EdgeProfile
 	)
 	_, err = pgx.ForEachRow(rows, []any{&latest, &compacted, &rev, &service, &state, &reason, &method, &addresses, &user, &device,
-		&ifIndex, &removed, &at}, func() error {
+		&ifIndex, &removed, &at, &profile}, func() error {
 		if rev == nil {
 			return nil
 		}
+		// Each row's profile is its own: pgx decodes JSON into the struct
+		// a non-nil pointer points to, keeping fields the row omits.
+		p := profile
+		profile = nil
 		out = append(out, billing.EnforcementChange{Revision: *rev, ServiceID: *service, DesiredState: billing.DesiredState(*state),
 			Reason: *reason, Binding: billing.Binding{Method: *method, Addresses: slices.Clone(addresses), RADIUSUsername: *user, Device: *device,
-				IfIndex: *ifIndex}, Removed: *removed, CommittedAt: *at})
+				IfIndex: *ifIndex}, Profile: p, Removed: *removed, CommittedAt: *at})
 		return nil
 	})
 	if err != nil {
@@ -146,11 +151,11 @@ func (db *DB) RecordReport(ctx context.Context, r billing.AgentReport) error {
 	if n := len(r.Results); n > 0 {
 		ids, revs := make([]int64, n), make([]int64, n)
 		applied := make([]bool, n)
-		errs, observed, pending := make([]string, n), make([]string, n), make([]string, n)
+		errs, observed, pending, profiles := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		at := make([]time.Time, n)
 		for i, res := range r.Results {
 			ids[i], revs[i], applied[i], errs[i], pending[i] = res.ServiceID, res.Revision, res.Applied, res.Error, res.Pending
-			observed[i] = string(res.ObservedState)
+			observed[i], profiles[i] = string(res.ObservedState), res.ObservedProfile
 			at[i] = res.ObservedAt
 			if res.ObservedAt.IsZero() {
 				at[i] = r.ReceivedAt
@@ -160,20 +165,27 @@ func (db *DB) RecordReport(ctx context.Context, r billing.AgentReport) error {
 		// the service is at now (or a later one) and read back the desired
 		// state; older results still update the error and observed state. A
 		// pending result (applied, not yet reaching the subscriber) neither
-		// confirms nor fails: it records its reason for its revision.
+		// confirms nor fails: it records its reason for its revision. An
+		// agent without the service-profiles feature ($9 false) was sent a
+		// throttled service as suspended: its suspended read-back is what it
+		// was asked for, and is recorded as the throttled state it stands
+		// for. observed_profile is what a shaping agent read back.
 		b.Queue(`UPDATE services s SET
 				confirmed_revision = CASE WHEN u.applied THEN GREATEST(s.confirmed_revision, u.rev) ELSE s.confirmed_revision END,
-				observed_state = CASE WHEN u.observed IN ('active', 'suspended') THEN u.observed ELSE s.observed_state END,
-				last_confirmed_at = CASE WHEN u.applied AND u.rev >= s.revision AND u.observed = s.desired_state
+				observed_state = CASE WHEN NOT $9 AND u.observed = 'suspended' AND s.desired_state = 'throttled' THEN 'throttled'
+					WHEN u.observed IN ('active', 'suspended', 'throttled') THEN u.observed ELSE s.observed_state END,
+				observed_profile = CASE WHEN u.observed <> '' THEN u.profile ELSE s.observed_profile END,
+				last_confirmed_at = CASE WHEN u.applied AND u.rev >= s.revision AND (u.observed = s.desired_state
+						OR (NOT $9 AND u.observed = 'suspended' AND s.desired_state = 'throttled'))
 					THEN u.at ELSE s.last_confirmed_at END,
 				last_error = CASE WHEN u.applied OR u.pending <> '' THEN '' ELSE u.err END,
 				pending_reason = u.pending,
 				pending_revision = u.rev,
 				last_result_at = u.at
-			FROM unnest($2::bigint[], $3::bigint[], $4::boolean[], $5::text[], $6::text[], $7::timestamptz[], $8::text[])
-				AS u(id, rev, applied, err, observed, at, pending)
+			FROM unnest($2::bigint[], $3::bigint[], $4::boolean[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $10::text[])
+				AS u(id, rev, applied, err, observed, at, pending, profile)
 			WHERE s.id = u.id AND s.pop_id = $1`,
-			r.POP, ids, revs, applied, errs, observed, at, pending)
+			r.POP, ids, revs, applied, errs, observed, at, pending, r.Shapes, profiles)
 	}
 	return db.feedPool().SendBatch(ctx, &b).Close()
 }

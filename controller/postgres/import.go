@@ -606,6 +606,9 @@ func createServiceTx(ctx context.Context, tx pgx.Tx, in billing.NewService, acto
 	if err := checkServiceBilling(ctx, tx, in); err != nil {
 		return billing.Service{}, err
 	}
+	if err := refuseUnshapeable(ctx, tx, "binding.method", 0, in.Binding.Method, in.PlanID, in.AccountID); err != nil {
+		return billing.Service{}, err
+	}
 	const reason = "service created"
 	b := in.Binding
 	s, err := scanService(tx.QueryRow(ctx, `

@@ -307,41 +307,54 @@ func (w *writeBatch) exec(ctx context.Context, tx pgx.Tx) error {
 
 // stateChangesSQL writes one POP's desired-state changes ($2…$7, one
 // element per service, in revision order; $7 holds the departures' old
-// bindings, $8 marks a removal): it advances the POP's revision
-// by their number, holding the POP row's lock until commit, gives the
-// services consecutive revisions ending at the new one, and appends them to
-// the outbox. It inserts one enforcement_changes row per service. It is the
-// only statement that advances a POP's revision or inserts into
-// enforcement_changes.
+// bindings, $8 marks a removal, $9 is each change's profile source): it
+// advances the POP's revision by their number, holding the POP row's lock
+// until commit, gives the services consecutive revisions ending at the new
+// one, and appends them to the outbox. It inserts one enforcement_changes
+// row per service. It is the only statement that advances a POP's revision
+// or inserts into enforcement_changes.
+//
+// Every record carries the service's profile, looked up by its source
+// (billing.ProfileSourceFor decides it from the state): "plan" is the
+// current profile version of the service's plan (plans.profile), "throttle"
+// the throttle profile of its account's type, "" none. A service whose
+// binding method is not in $10 (billing.ShapingMethods: SNMP cannot shape)
+// carries none. The services row keeps the profile of its current revision
+// for snapshots.
 //
 // An element of $7 (a JSON array) that is a binding object makes that
 // change a removal: the service has left the POP (a move), so its services
 // row, at its new POP, is left alone, and the outbox row, marked removed,
-// carries the binding the POP's agent is to release. Other elements are
-// null (or missing: $7 is '[]' when the POP has no removals).
+// carries the binding the POP's agent is to release (and no profile).
+// Other elements are null (or missing: $7 is '[]' when the POP has no
+// removals).
 const stateChangesSQL = `WITH p AS (
 		UPDATE pops SET revision = revision + cardinality($2::bigint[]) WHERE id = $1 RETURNING revision
 	), c AS (
-		SELECT u.id, u.state, u.reason, u.actor, u.at, u.removed, p.revision - cardinality($2::bigint[]) + u.n AS rev,
+		SELECT u.id, u.state, u.reason, u.actor, u.at, u.removed, u.source, p.revision - cardinality($2::bigint[]) + u.n AS rev,
 			nullif(($7::jsonb) -> (u.n::int - 1), 'null') AS gone
-		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $8::boolean[])
-			WITH ORDINALITY AS u(id, state, reason, actor, at, removed, n), p
+		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $8::boolean[], $9::text[])
+			WITH ORDINALITY AS u(id, state, reason, actor, at, removed, source, n), p
 	), s AS (
 		UPDATE services s SET desired_state = c.state, state_reason = c.reason, revision = c.rev, updated_at = c.at,
-			removed = s.removed OR c.removed
+			removed = s.removed OR c.removed,
+			profile = CASE WHEN s.method <> ALL($10::text[]) THEN NULL
+				WHEN c.source = 'plan' THEN (SELECT pl.profile FROM plans pl WHERE pl.id = s.plan_id)
+				WHEN c.source = 'throttle' THEN (SELECT t.settings -> 'throttle_profile' FROM accounts a
+					JOIN account_types t ON t.id = a.account_type_id WHERE a.id = s.account_id) END
 		FROM c WHERE s.id = c.id AND c.gone IS NULL
 		RETURNING s.pop_id, s.revision, s.id, s.desired_state, s.state_reason, s.method, s.addresses,
-			s.radius_username, s.device, s.if_index, c.removed, c.actor, c.at
+			s.radius_username, s.device, s.if_index, c.removed, c.actor, c.at, s.profile
 	)
 	INSERT INTO enforcement_changes (pop_id, revision, service_id, desired_state, reason,
-		method, addresses, radius_username, device, if_index, removed, actor, created_at)
-	SELECT pop_id, revision, id, desired_state, state_reason, method, addresses, radius_username, device, if_index, removed, actor, at
+		method, addresses, radius_username, device, if_index, removed, actor, created_at, profile)
+	SELECT pop_id, revision, id, desired_state, state_reason, method, addresses, radius_username, device, if_index, removed, actor, at, profile
 	FROM s
 	UNION ALL
 	SELECT $1, c.rev, c.id, c.state, c.reason, c.gone->>'method',
 		ARRAY(SELECT jsonb_array_elements_text(coalesce(c.gone->'addresses', '[]'))),
 		coalesce(c.gone->>'radius_username', ''), coalesce(c.gone->>'device', ''), coalesce((c.gone->>'if_index')::integer, 0),
-		true, c.actor, c.at
+		true, c.actor, c.at, NULL
 	FROM c WHERE c.gone IS NOT NULL`
 
 // queueStateChanges queues on w the statements that write cs: per POP, in
@@ -355,6 +368,7 @@ func queueStateChanges(w *writeBatch, cs []stateChange, revisions map[int64]int6
 		return cmp.Or(cmp.Compare(x.pop, y.pop), cmp.Compare(x.service, y.service))
 	})
 	var pops []string
+	shapingMethods := billing.ShapingMethods() // stateChangesSQL's $10
 	for start := 0; start < len(cs); {
 		end := start
 		for end < len(cs) && cs[end].pop == cs[start].pop {
@@ -364,10 +378,11 @@ func queueStateChanges(w *writeBatch, cs []stateChange, revisions map[int64]int6
 		start = end
 		n := len(group)
 		ids, states, reasons, actors, ats := make([]int64, n), make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
-		removes := make([]bool, n)
+		removes, sources := make([]bool, n), make([]string, n)
 		var gone []*billing.Binding // nil: no departures from this POP
 		for i, c := range group {
 			ids[i], states[i], reasons[i], actors[i], ats[i], removes[i] = c.service, string(c.state), c.reason, c.actor, c.at, c.remove
+			sources[i] = string(billing.ProfileSourceFor(c.state))
 			if c.departed {
 				if gone == nil {
 					gone = make([]*billing.Binding, n)
@@ -382,7 +397,7 @@ func queueStateChanges(w *writeBatch, cs []stateChange, revisions map[int64]int6
 		pop := group[0].pop
 		pops = append(pops, pop)
 		if revisions == nil {
-			w.queue(nil, stateChangesSQL, pop, ids, states, reasons, actors, ats, string(departures), removes)
+			w.queue(nil, stateChangesSQL, pop, ids, states, reasons, actors, ats, string(departures), removes, sources, shapingMethods)
 			continue
 		}
 		// A departure's revision is its old POP's: the service's own is the
@@ -402,7 +417,8 @@ func queueStateChanges(w *writeBatch, cs []stateChange, revisions map[int64]int6
 				return nil
 			})
 			return err
-		}, stateChangesSQL+` RETURNING service_id, revision`, pop, ids, states, reasons, actors, ats, string(departures), removes)
+		}, stateChangesSQL+` RETURNING service_id, revision`, pop, ids, states, reasons, actors, ats, string(departures), removes,
+			sources, shapingMethods)
 	}
 	// PostgreSQL folds identical notifications of one transaction into
 	// one, so a sweep that suspends a thousand services at a POP wakes its

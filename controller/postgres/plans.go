@@ -10,22 +10,36 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
-const planColumns = `id, name, price, currency, interval, taxable, created_at, retired_at`
+const planColumns = `id, name, price, currency, interval, taxable, created_at, retired_at, profile, profile_version`
 
 func scanPlan(row pgx.Row) (billing.Plan, error) {
 	var p billing.Plan
-	err := row.Scan(&p.ID, &p.Name, &p.Price, &p.Currency, &p.Interval, &p.Taxable, &p.CreatedAt, &p.RetiredAt)
+	err := row.Scan(&p.ID, &p.Name, &p.Price, &p.Currency, &p.Interval, &p.Taxable, &p.CreatedAt, &p.RetiredAt,
+		&p.Profile, &p.ProfileVersion)
 	return p, err
 }
 
-// CreatePlan validates and stores a plan. EINVALID names the bad field;
-// ECONFLICT if the name is taken.
+// CreatePlan validates and stores a plan, with its profile (if any) as
+// its first profile version. EINVALID names the bad field; ECONFLICT if
+// the name is taken.
 func (db *DB) CreatePlan(ctx context.Context, p billing.Plan, at time.Time) (billing.Plan, error) {
+	p.ProfileVersion = 0
 	if err := p.Validate(); err != nil {
 		return p, err
 	}
-	out, err := scanPlan(db.Pool.QueryRow(ctx, `INSERT INTO plans (name, price, currency, interval, taxable, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+planColumns, p.Name, p.Price, p.Currency, p.Interval, p.Taxable, at))
+	var out billing.Plan
+	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var err error
+		out, err = scanPlan(tx.QueryRow(ctx, `INSERT INTO plans (name, price, currency, interval, taxable, created_at, profile, profile_version)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING `+planColumns, p.Name, p.Price, p.Currency, p.Interval, p.Taxable, at,
+			p.Profile, p.ProfileVersion))
+		if err != nil || p.Profile == nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO plan_profile_versions (plan_id, version, profile, created_at) VALUES ($1, $2, $3, $4)`,
+			out.ID, p.ProfileVersion, p.Profile, at)
+		return err
+	})
 	return out, mapError(err)
 }
 

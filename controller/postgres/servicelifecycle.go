@@ -58,6 +58,13 @@ func (db *DB) ChangeService(ctx context.Context, id, ifVersion int64, req billin
 				return billing.LifecyclePlan{}, billing.Errorf(billing.EINVALID, "plan_id %d: plan %q is retired: no new services or changes to it", p.ID, p.Name)
 			}
 			req.NewPlan = p
+			var method string
+			if err := tx.QueryRow(ctx, `SELECT method FROM services WHERE id = $1`, id).Scan(&method); err != nil {
+				return billing.LifecyclePlan{}, err
+			}
+			if err := billing.CheckShaping("plan_id", id, method, p.Profile != nil); err != nil {
+				return billing.LifecyclePlan{}, billing.Errorf(billing.EINVALID, "%s (plan %q sells %s)", billing.ErrorMessage(err), p.Name, p.Profile.SpeedWords())
+			}
 		}
 		req.Context, req.Service = st.ctx, st.svc
 		return billing.PlanServiceChange(req)
@@ -267,6 +274,13 @@ func (db *DB) applyLifecycle(ctx context.Context, tx pgx.Tx, st lifecycleState, 
 	if u := plan.Service; u != nil {
 		if err := applyServiceUpdate(ctx, tx, st, *u); err != nil {
 			return err
+		}
+		// A new plan brings its speed: the revision carrying its profile
+		// goes in this transaction, with the proration.
+		if u.After.PlanID != u.Before.PlanID {
+			if err := queueProfileRevision(ctx, tx, u.ServiceID, st.ctx.Actor, now); err != nil {
+				return err
+			}
 		}
 	}
 	if err := scheduleEnforcement(ctx, tx, st, plan); err != nil {

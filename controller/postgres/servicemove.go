@@ -100,6 +100,9 @@ func serviceChangeInput(ctx context.Context, tx pgx.Tx, id int64, pop string, at
 // outbox writer.
 func applyServiceChange(ctx context.Context, tx pgx.Tx, cur billing.Service, plan billing.ServiceChangePlan) error {
 	s, b := plan.Service, plan.Service.Binding
+	if err := refuseUnshapeable(ctx, tx, "binding.method", s.ID, b.Method, s.PlanID, s.AccountID); err != nil {
+		return err
+	}
 	tag, err := tx.Exec(ctx, `UPDATE services SET pop_id = $3, name = $4, method = $5, addresses = $6, radius_username = $7,
 			device = $8, if_index = $9, service_address = $10, version = $11, updated_at = $12
 		WHERE id = $1 AND version = $2`,

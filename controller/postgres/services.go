@@ -15,7 +15,8 @@ var _ billing.ServiceStore = (*DB)(nil)
 const serviceColumns = `id, pop_id, name, method, addresses, radius_username, device, if_index,
 	desired_state, state_reason, revision, created_at, updated_at,
 	confirmed_revision, observed_state, last_confirmed_at, last_error, last_result_at,
-	account_id, plan_id, start_date, end_date, pending_reason, pending_revision, quantity, pause_from, pause_to, version, service_address`
+	account_id, plan_id, start_date, end_date, pending_reason, pending_revision, quantity, pause_from, pause_to, version, service_address,
+	profile, observed_profile`
 
 func scanService(row pgx.Row) (billing.Service, error) {
 	var s billing.Service
@@ -27,7 +28,8 @@ func scanService(row pgx.Row) (billing.Service, error) {
 		&s.Confirmation.Revision, &observed, &s.Confirmation.LastConfirmedAt,
 		&s.Confirmation.LastError, &s.Confirmation.LastResultAt,
 		&s.AccountID, &s.PlanID, scanDate(&s.StartDate), scanDate(&s.EndDate), &pending, &pendingRev,
-		&s.Quantity, scanDate(&s.PauseFrom), scanDate(&s.PauseTo), &s.Version, &s.ServiceAddress)
+		&s.Quantity, scanDate(&s.PauseFrom), scanDate(&s.PauseTo), &s.Version, &s.ServiceAddress,
+		&s.Profile, &s.Confirmation.ObservedProfile)
 	s.Confirmation.ObservedState = billing.DesiredState(observed)
 	if pendingRev >= s.Revision && !s.Confirmed() {
 		s.Confirmation.Pending = pending

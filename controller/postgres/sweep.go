@@ -484,7 +484,7 @@ func (db *DB) applySweep(ctx context.Context, tx pgx.Tx, t billing.AccountType, 
 	}
 	in := billing.SweepInput{Type: t, Today: today, Now: now, Guard: req.Guard, Verdicts: work}
 	var err error
-	if in.SuspendServices, err = coreServices(ctx, tx, suspend, billing.StateSuspended); err != nil {
+	if in.SuspendServices, err = coreServices(ctx, tx, suspend, t.SuspendState()); err != nil {
 		return err
 	}
 	if in.Loads, err = popLoads(ctx, tx, in.GuardPOPs(), now); err != nil {
@@ -783,7 +783,11 @@ func pgTextArray(v []string) string {
 
 // popLoads reads, per POP, its active services and the median of its daily
 // suspensions over the 30 days before now (from the enforcement history;
-// days without any count as zero).
+// days without any count as zero). A suspension is a record in a state that
+// loses service (billing.DesiredState.LosesService: suspended or
+// throttled, spelled out to match enforcement_changes_suspensions_idx);
+// the active records a profile change fans out are not, so a plan's speed
+// change never inflates the median nor is held.
 func popLoads(ctx context.Context, tx pgx.Tx, pops []string, now time.Time) (map[string]billing.POPLoad, error) {
 	out := map[string]billing.POPLoad{}
 	if len(pops) == 0 {
@@ -795,7 +799,7 @@ func popLoads(ctx context.Context, tx pgx.Tx, pops []string, now time.Time) (map
 				FROM generate_series(1, 30) AS g(day)
 				LEFT JOIN (SELECT floor(extract(epoch FROM $2::timestamptz - e.created_at) / 86400)::int + 1 AS day, count(*) AS n
 					FROM enforcement_changes e
-					WHERE e.pop_id = p AND e.desired_state = 'suspended' AND NOT e.removed
+					WHERE e.pop_id = p AND e.desired_state IN ('suspended', 'throttled') AND NOT e.removed
 						AND e.created_at > $2::timestamptz - interval '30 days' AND e.created_at <= $2
 					GROUP BY 1) c ON c.day = g.day), 0)
 		FROM unnest($1::text[]) AS p`, pops, now)

@@ -21,6 +21,9 @@ type agentKey struct{ pop, agentID string }
 type agentState struct {
 	key     agentKey
 	streams int // Watch streams open for the key (normally one)
+	// shapes: the agent's Watch announced the service-profiles feature
+	// (guarded by Server.agentsMu).
+	shapes bool
 
 	mu      sync.Mutex
 	latest  int64
@@ -33,8 +36,9 @@ type pendingRevision struct {
 	committed time.Time
 }
 
-// attach registers a Watch stream of pop's agent agentID.
-func (s *Server) attach(pop, agentID string) *agentState {
+// attach registers a Watch stream of pop's agent agentID; shapes is
+// whether it announced the service-profiles feature.
+func (s *Server) attach(pop, agentID string, shapes bool) *agentState {
 	k := agentKey{pop, agentID}
 	s.agentsMu.Lock()
 	defer s.agentsMu.Unlock()
@@ -44,7 +48,18 @@ func (s *Server) attach(pop, agentID string) *agentState {
 		s.agents[k] = st
 	}
 	st.streams++
+	st.shapes = shapes
 	return st
+}
+
+// agentShapes reports whether pop's agent agentID announced the
+// service-profiles feature on its Watch stream to this replica (false when
+// it has none open here).
+func (s *Server) agentShapes(pop, agentID string) bool {
+	s.agentsMu.Lock()
+	defer s.agentsMu.Unlock()
+	st := s.agents[agentKey{pop, agentID}]
+	return st != nil && st.shapes
 }
 
 // detach ends a Watch stream; the last one removes the agent's lag series.

@@ -7,6 +7,12 @@
 // LISTEN/NOTIFY into per-POP wake-ups so that every controller replica's
 // streams learn of a committed change at once.
 //
+// Every record carries the service's speed profile. What a stream sends
+// depends only on what its agent announced in WatchRequest.features: an
+// agent with [FeatureServiceProfiles] receives a throttled service as
+// THROTTLED, any other agent as SUSPENDED (it cuts off, as it always did);
+// the records themselves are the same for every agent.
+//
 // With [WithRedirect], each stream opens with the POP's redirect settings
 // (portal URL and token-signing key) for the agent's redirect responder.
 package push

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -133,14 +135,19 @@ func (s *Server) Watch(req *pb.WatchRequest, stream pb.Enforcement_WatchServer) 
 		return err
 	}
 	log := s.log.With("pop", pop, "agent", req.GetAgentId())
-	log.Info("agent watching", "since_revision", req.GetSinceRevision(), "agent_version", req.GetAgentVersion())
+	log.Info("agent watching", "since_revision", req.GetSinceRevision(), "agent_version", req.GetAgentVersion(), "features", req.GetFeatures())
 	since := req.GetSinceRevision()
 	if since < 0 {
 		return status.Error(codes.InvalidArgument, "since_revision must not be negative")
 	}
 	s.metrics.connected.WithLabelValues(pop).Inc()
 	defer s.metrics.connected.WithLabelValues(pop).Dec()
-	agent := s.attach(pop, req.GetAgentId())
+	// What a stream sends depends on what its agent reads: the same
+	// records become THROTTLED only for an agent that announced
+	// FeatureServiceProfiles (see toProto). The stream converts the feed's
+	// records for its agent; it decides nothing.
+	shapes := slices.Contains(req.GetFeatures(), FeatureServiceProfiles)
+	agent := s.attach(pop, req.GetAgentId(), shapes)
 	defer s.detach(agent)
 	heartbeat := time.NewTicker(s.cfg.HeartbeatInterval)
 	defer heartbeat.Stop()
@@ -159,7 +166,7 @@ func (s *Server) Watch(req *pb.WatchRequest, stream pb.Enforcement_WatchServer) 
 	needSnapshot := since == 0
 	for {
 		if needSnapshot {
-			rev, err := s.sendSnapshot(ctx, stream, pop)
+			rev, err := s.sendSnapshot(ctx, stream, pop, shapes)
 			if err != nil {
 				return err
 			}
@@ -179,7 +186,7 @@ func (s *Server) Watch(req *pb.WatchRequest, stream pb.Enforcement_WatchServer) 
 		if len(changes) > 0 {
 			delta := &pb.Delta{Revision: changes[len(changes)-1].Revision, Changes: make([]*pb.Service, len(changes))}
 			for i, c := range changes {
-				delta.Changes[i] = toProto(c)
+				delta.Changes[i] = toProto(c, shapes)
 			}
 			// Remembered before sending, so that an ack racing the send
 			// still finds the commit times.
@@ -209,14 +216,14 @@ func (s *Server) Watch(req *pb.WatchRequest, stream pb.Enforcement_WatchServer) 
 	}
 }
 
-func (s *Server) sendSnapshot(ctx context.Context, stream pb.Enforcement_WatchServer, pop string) (int64, error) {
+func (s *Server) sendSnapshot(ctx context.Context, stream pb.Enforcement_WatchServer, pop string, shapes bool) (int64, error) {
 	rev, services, err := s.feed.Snapshot(ctx, pop)
 	if err != nil {
 		return 0, s.internal(ctx, s.log, "read snapshot", err)
 	}
 	snap := &pb.Snapshot{Revision: rev, Services: make([]*pb.Service, len(services))}
 	for i, c := range services {
-		snap.Services[i] = toProto(c)
+		snap.Services[i] = toProto(c, shapes)
 	}
 	if err := stream.Send(&pb.WatchResponse{Message: &pb.WatchResponse_Snapshot{Snapshot: snap}}); err != nil {
 		return 0, err
@@ -249,6 +256,7 @@ func (s *Server) Report(stream pb.Enforcement_ReportServer) error {
 		if err != nil {
 			return status.Error(codes.InvalidArgument, err.Error())
 		}
+		r.Shapes = s.agentShapes(r.POP, r.AgentID)
 		if err := s.feed.RecordReport(ctx, r); err != nil {
 			return s.internal(ctx, s.log, "record agent report", err)
 		}
@@ -280,10 +288,25 @@ func (s *Server) internal(ctx context.Context, log *slog.Logger, what string, er
 	return status.Error(codes.Unavailable, what+" failed; retry")
 }
 
-func toProto(c billing.EnforcementChange) *pb.Service {
+// FeatureServiceProfiles is the WatchRequest feature of agents that
+// enforce Service.profile and DESIRED_STATE_THROTTLED.
+const FeatureServiceProfiles = "service-profiles"
+
+// toProto converts a record for an agent; shapes is whether the agent
+// announced FeatureServiceProfiles. Every agent receives the profile (one
+// that predates profiles skips the unknown field). A throttled service goes
+// as THROTTLED only to an agent that shapes, and only with a profile to
+// throttle to (the Shaper contract); otherwise as SUSPENDED, so no agent
+// ever reads an unknown state as "not suspended".
+func toProto(c billing.EnforcementChange, shapes bool) *pb.Service {
+	state := stateToProto(c.DesiredState)
+	if c.DesiredState == billing.StateThrottled && (!shapes || c.Profile == nil) {
+		state = pb.DesiredState_DESIRED_STATE_SUSPENDED
+	}
 	return &pb.Service{
 		ServiceId:    strconv.FormatInt(c.ServiceID, 10),
-		DesiredState: stateToProto(c.DesiredState),
+		DesiredState: state,
+		Profile:      profileToProto(c.Profile),
 		Revision:     c.Revision,
 		Reason:       c.Reason,
 		Removed:      c.Removed,
@@ -297,12 +320,29 @@ func toProto(c billing.EnforcementChange) *pb.Service {
 	}
 }
 
+// profileToProto converts a profile (nil: none).
+func profileToProto(p *billing.EdgeProfile) *pb.ServiceProfile {
+	if p == nil {
+		return nil
+	}
+	return &pb.ServiceProfile{
+		Name: p.Name, DownloadRate: p.DownloadRate, UploadRate: p.UploadRate,
+		DownloadBurstRate: p.DownloadBurstRate, UploadBurstRate: p.UploadBurstRate,
+		DownloadBurstThreshold: p.DownloadBurstThreshold, UploadBurstThreshold: p.UploadBurstThreshold,
+		BurstTimeSeconds: int32(p.BurstTime), Priority: int32(p.Priority),
+		CiscoService: p.Vendor.CiscoService, CiscoPolicyIn: p.Vendor.CiscoPolicyIn, CiscoPolicyOut: p.Vendor.CiscoPolicyOut,
+		JuniperService: p.Vendor.JuniperService, FilterId: p.Vendor.FilterID,
+	}
+}
+
 func stateToProto(s billing.DesiredState) pb.DesiredState {
 	switch s {
 	case billing.StateActive:
 		return pb.DesiredState_DESIRED_STATE_ACTIVE
 	case billing.StateSuspended:
 		return pb.DesiredState_DESIRED_STATE_SUSPENDED
+	case billing.StateThrottled:
+		return pb.DesiredState_DESIRED_STATE_THROTTLED
 	}
 	return pb.DesiredState_DESIRED_STATE_UNSPECIFIED
 }
@@ -313,6 +353,8 @@ func stateFromProto(s pb.DesiredState) billing.DesiredState {
 		return billing.StateActive
 	case pb.DesiredState_DESIRED_STATE_SUSPENDED:
 		return billing.StateSuspended
+	case pb.DesiredState_DESIRED_STATE_THROTTLED:
+		return billing.StateThrottled
 	}
 	return ""
 }
@@ -348,6 +390,8 @@ func fromProtoReport(m *pb.ReportRequest, now time.Time, offset time.Duration) (
 			Error:         res.GetError(),
 			Pending:       pendingReason(res),
 			ObservedState: stateFromProto(res.GetObservedState()),
+			// Bounded like the name a driver records (a queue comment).
+			ObservedProfile: truncate(res.GetObservedProfile(), 200),
 		}
 		if ns := res.GetObservedAtUnixNano(); ns > 0 {
 			sr.ObservedAt = time.Unix(0, ns).Add(offset)
@@ -355,6 +399,17 @@ func fromProtoReport(m *pb.ReportRequest, now time.Time, offset time.Duration) (
 		r.Results = append(r.Results, sr)
 	}
 	return r, nil
+}
+
+// truncate cuts s to at most n bytes (on a rune boundary).
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // pendingReason is the reason of an OUTCOME_PENDING result ("" for other
