@@ -42,7 +42,9 @@
 //     closing and reopening an account ([PlanAccountClose]: every billed
 //     service's [PlanCancel] from the close day, the final invoice of the
 //     days no invoice charged and the credits of those after, the credit
-//     left kept or refunded out of the payments' unapplied credit;
+//     left kept or refunded out of the payments' unapplied credit, then
+//     out of what payments paid for the credited days, which the final
+//     credit note takes over ([PlanCreditNoteTakeover]);
 //     [PlanAccountReopen]; [PaymentOnAccount]: a closed account's payment
 //     stays credit, with a warning; accountclose.go).
 //   - per-account overrides of the type's billing settings
@@ -61,7 +63,9 @@
 // and agents enforce access only.)
 //
 // Credit on an account ([Standing.Credit]: credits, write-offs, the
-// unallocated parts of payments) pays its oldest invoices first, before any
+// unallocated parts of payments, what open credit notes have left — a
+// credit note is applied to the open invoices as they come,
+// [PlanCreditNoteAllocations], creditnote.go) pays its oldest invoices first, before any
 // fee: fees no invoice carries are owed but never past due, so the
 // reconnection fee a restore charges cannot make the invoice a credit paid
 // overdue again.

@@ -426,9 +426,12 @@ const storeInvariantsSQL = `
 		OR (p.status = 'reversed' AND p.allocated <> 0)) LIMIT 1)
 	UNION ALL
 	(SELECT 'invoice ' || i.number || ' (' || i.status || '): paid ' || i.paid || ' of ' || i.total || ', its allocations sum to ' || coalesce(a.sum, 0)
-	 FROM invoices i LEFT JOIN (SELECT invoice_id, sum(amount) FROM payment_allocations GROUP BY invoice_id) a ON a.invoice_id = i.id
-	 WHERE i.account_id = ANY($1) AND (i.paid <> coalesce(a.sum, 0) OR i.paid > greatest(i.total, 0)
-		OR (i.total > 0 AND (i.status = 'paid') <> (i.paid = i.total AND i.status <> 'void'))) LIMIT 1)
+	 FROM invoices i LEFT JOIN (SELECT invoice_id, sum(amount) FROM (
+			SELECT invoice_id, amount FROM payment_allocations
+			UNION ALL SELECT invoice_id, amount FROM credit_note_allocations
+			UNION ALL SELECT credit_note_id, -amount FROM credit_note_allocations) x GROUP BY invoice_id) a ON a.invoice_id = i.id
+	 WHERE i.account_id = ANY($1) AND (i.paid <> coalesce(a.sum, 0) OR i.paid > greatest(i.total, 0) OR i.paid < least(i.total, 0)
+		OR (i.total <> 0 AND (i.status = 'paid') <> (i.paid = i.total AND i.status <> 'void'))) LIMIT 1)
 	UNION ALL
 	(SELECT 'account ' || a.account_id || ' invoiced twice for days of ' || a.period_start || '..' || a.period_end || ': ' || a.number || ' and ' || b.number
 	 FROM invoices a JOIN invoices b ON a.account_id = b.account_id AND a.id < b.id AND a.status <> 'void' AND b.status <> 'void'

@@ -55,7 +55,7 @@ const standingsSQL = `WITH owed AS (
 			WHERE p.status = 'posted' AND p.allocated < p.amount - p.refunded
 				AND ($4::bigint[] IS NULL OR p.account_id = ANY($4)) AND p.account_id BETWEEN $5 AND $6
 			UNION ALL
-			SELECT i.account_id, -i.total FROM invoices i
+			SELECT i.account_id, i.paid - i.total FROM invoices i
 			WHERE i.status = 'open' AND i.total < 0
 				AND ($4::bigint[] IS NULL OR i.account_id = ANY($4)) AND i.account_id BETWEEN $5 AND $6
 		) x GROUP BY x.account_id
@@ -76,9 +76,10 @@ const standingsSQL = `WITH owed AS (
 
 // creditSQL is account a's credit that no invoice's allocations hold
 // ([billing.Standing.Credit]): its credits and write-offs, the
-// unallocated parts of its posted payments and its open invoices with a
-// negative total (credit notes: more credited than charged; nothing is
-// allocated to one, so it stays open) (through
+// unallocated parts of its posted payments and what its open invoices
+// with a negative total have left to give (credit notes: more credited
+// than charged; what one has applied to invoices is their paid total, so
+// it is counted once) (through
 // journal_transactions_credit_idx, payments_credit_idx and
 // invoices_open_idx: for most accounts three index probes that find
 // nothing or a few rows). For one account
@@ -87,7 +88,7 @@ const creditSQL = `(coalesce((SELECT -sum(e.amount) FROM journal_transactions t 
 			WHERE t.account_id = a.id AND t.kind IN ('credit', 'write_off') AND e.ledger = 'accounts_receivable'), 0)
 		+ coalesce((SELECT sum(p.amount - p.refunded - p.refund_reserved - p.allocated) FROM payments p
 			WHERE p.account_id = a.id AND p.status = 'posted' AND p.allocated < p.amount - p.refunded), 0)
-		+ coalesce((SELECT -sum(i.total) FROM invoices i WHERE i.account_id = a.id AND i.status = 'open' AND i.total < 0), 0))::bigint`
+		+ coalesce((SELECT sum(i.paid - i.total) FROM invoices i WHERE i.account_id = a.id AND i.status = 'open' AND i.total < 0), 0))::bigint`
 
 // loadStandings runs standingsSQL over all the accounts (ids, if not nil)
 // and calls fn for each account.
