@@ -120,6 +120,16 @@ type AccountCloseRequest struct {
 	// takes them over so the payments' freed money can be refunded.
 	CreditNotes []CreditNote
 	Held        []HeldAllocation
+	// StatusInitial and StatusHistory are the account's status before its
+	// first status change and its changes in time order: on a type that
+	// stops invoicing while suspended, the invoiced days before the close
+	// on which the account was suspended at local midnight are credited on
+	// the final invoice, as the next billing run would have
+	// ([PlanSuspendedDaysCredit]). Every covered day is examined: a day
+	// a billing run credited before is a gap in the coverage, charged
+	// again as not invoiced and credited again, netting to nothing.
+	StatusInitial AccountStatus
+	StatusHistory []AccountStatusAt
 }
 
 // AccountClosePlan is what a close decides: one cancel plan per service
@@ -144,6 +154,10 @@ type AccountClosePlan struct {
 	// for invoiced days from the close on (minor units, positive).
 	Charged  int64 `json:"charged"`
 	Credited int64 `json:"credited"`
+	// CreditedSuspended is the sum of its credits for invoiced days
+	// before the close on which the account was suspended (types that
+	// stop invoicing while suspended; positive).
+	CreditedSuspended int64 `json:"credited_suspended,omitempty"`
 	// CreditNoteAllocations apply the credit notes (the final invoice's
 	// among them, as credit note 0) to the open invoices, oldest first;
 	// PaidInvoices are the invoices they pay in full and UsedCreditNotes
@@ -203,6 +217,10 @@ func PlanAccountClose(req AccountCloseRequest) (AccountClosePlan, error) {
 			return AccountClosePlan{}, err
 		}
 		c.Service.Coverage = addCoverage(c.Service.Coverage, spans...)
+		suspended, err := req.suspendedDaysCredit(&c, today)
+		if err != nil {
+			return AccountClosePlan{}, err
+		}
 		c.Date, c.EndOfPeriod, c.OtherServicesBilled, c.OnCloseInvoice = today, false, false, true
 		p, err := PlanCancel(c)
 		if err != nil {
@@ -210,7 +228,12 @@ func PlanAccountClose(req AccountCloseRequest) (AccountClosePlan, error) {
 		}
 		plan.Charged += sumLines(charges)
 		plan.Credited -= p.Net
-		p.Lines = append(charges, p.Lines...)
+		plan.CreditedSuspended -= sumLines(suspended)
+		if len(suspended) > 0 {
+			p.Why = append(p.Why, fmt.Sprintf("%s for invoiced days before the close on which the account was suspended goes on the account's final invoice (the account type stops invoicing while suspended)",
+				FormatAmount(-sumLines(suspended), a.Currency)))
+		}
+		p.Lines = append(append(charges, suspended...), p.Lines...)
 		p.Net = 0
 		for _, l := range p.Lines {
 			p.Net += l.Amount
@@ -227,6 +250,9 @@ func PlanAccountClose(req AccountCloseRequest) (AccountClosePlan, error) {
 	}
 	if plan.Credited > 0 {
 		plan.Why = append(plan.Why, fmt.Sprintf("%s for invoiced days from the close on is credited on the final invoice", FormatAmount(plan.Credited, a.Currency)))
+	}
+	if plan.CreditedSuspended > 0 {
+		plan.Why = append(plan.Why, fmt.Sprintf("%s for invoiced days before the close on which the account was suspended at local midnight is credited on the final invoice", FormatAmount(plan.CreditedSuspended, a.Currency)))
 	}
 	if len(req.Charges) > 0 {
 		plan.Why = append(plan.Why, fmt.Sprintf("%d one-time charges no invoice had taken are on the final invoice", len(req.Charges)))
@@ -391,6 +417,31 @@ func (plan *AccountClosePlan) refundTakenOver(req AccountCloseRequest, notes []C
 		plan.Refunds = append(plan.Refunds, CloseRefund{PaymentID: id, Amount: freed, Method: h.Method, Gateway: h.Gateway,
 			Memo: fmt.Sprintf("account %d closed on %s: credit for paid days after the close refunded", req.Account.ID, plan.Closed.Label())})
 	}
+}
+
+// suspendedDaysCredit credits, when c's type stops invoicing while
+// suspended, the invoiced days of c's service before the close day on
+// which the account was suspended at local midnight (the days the billing
+// run would credit next, were the account not closed), and takes them
+// off c's coverage, so the cancel does not credit them again.
+func (req AccountCloseRequest) suspendedDaysCredit(c *CancelRequest, today Date) ([]ProratedLine, error) {
+	cov := c.Service.Coverage
+	if !c.Context.Policy.StopInvoicingWhileSuspended || len(cov) == 0 {
+		return nil, nil
+	}
+	from := cov[0].From
+	if !from.Before(today) {
+		return nil, nil
+	}
+	ctx := c.Context
+	ctx.Account = req.Account
+	p, err := PlanSuspendedDaysCredit(SuspendedDaysRequest{Context: ctx, Service: c.Service, From: from, To: today,
+		Initial: req.StatusInitial, History: req.StatusHistory})
+	if err != nil {
+		return nil, err
+	}
+	c.Service.Coverage = p.Coverage
+	return p.Lines, nil
 }
 
 func sumLines(lines []ProratedLine) (sum int64) {

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // closeService is lcService invoiced from its start through March 2027.
@@ -280,5 +281,50 @@ func TestPlanAccountReopen(t *testing.T) {
 	a.Status = AccountSuspended
 	if _, err := PlanAccountReopen(a, 5, "user:root", "", lcAt("UTC", "2027-05-01", 9, 0)); ErrorCode(err) != EINVALID {
 		t.Fatalf("not closed: %v", err)
+	}
+}
+
+// TestPlanAccountCloseCreditsSuspendedDays: on a type that stops invoicing
+// while suspended, the account was suspended from Mar 3 at noon to Mar 7
+// at noon (suspended at the local midnights of Mar 4..7): the close on Mar
+// 12 credits those 4 invoiced days of March on the final invoice, as the
+// next billing run would have, besides the 20 days from the close on —
+// each day once. A type that invoices suspended days credits only the
+// days from the close.
+func TestPlanAccountCloseCreditsSuspendedDays(t *testing.T) {
+	loc, err := time.LoadLocation("America/Chicago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	history := []AccountStatusAt{
+		{At: time.Date(2027, 3, 3, 12, 0, 0, 0, loc), Status: AccountSuspended},
+		{At: time.Date(2027, 3, 7, 12, 0, 0, 0, loc), Status: AccountCurrent},
+	}
+	fromClose := Prorate(5000, lcMarch27, mustDate("2027-03-12"), mustDate("2027-04-01"))
+	suspended := Prorate(5000, lcMarch27, mustDate("2027-03-04"), mustDate("2027-03-08"))
+	for _, stop := range []bool{true, false} {
+		req := closeRequest("2027-03-12", closeService(lcFiber50, 10))
+		req.Services[0].Context.Policy.StopInvoicingWhileSuspended = stop
+		req.StatusInitial, req.StatusHistory = AccountCurrent, history
+		p, err := PlanAccountClose(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := int64(0)
+		if stop {
+			want = suspended
+		}
+		if p.CreditedSuspended != want || p.Credited != fromClose || p.FinalInvoice == nil || p.FinalInvoice.Total != -(want+fromClose) {
+			t.Fatalf("stop %v: credited %d + suspended %d, final %+v; want %d + %d", stop, p.Credited, p.CreditedSuspended, p.FinalInvoice, fromClose, want)
+		}
+		// The coverage left runs Jan 1 to the close without the
+		// suspended days.
+		days := 0
+		for _, s := range p.Cancels[0].Coverage {
+			days += s.Days()
+		}
+		if wantDays := 31 + 28 + 11 - map[bool]int{true: 4, false: 0}[stop]; days != wantDays {
+			t.Fatalf("stop %v: coverage of %d days, want %d: %+v", stop, days, wantDays, p.Cancels[0].Coverage)
+		}
 	}
 }

@@ -117,7 +117,9 @@ func (db *DB) CloseAccount(ctx context.Context, id, ifVersion int64, req billing
 
 // readCloseInputs reads what a close decides on besides the services:
 // the account's pending one-time charges, its jurisdiction's tax rates,
-// its balance, its payments' unapplied credit and its open invoices.
+// its balance, its payments' unapplied credit, its open invoices and
+// credit notes, what its payments paid on its invoices, and its status
+// history.
 func readCloseInputs(ctx context.Context, tx pgx.Tx, req *billing.AccountCloseRequest) error {
 	id := req.Account.ID
 	rows, err := tx.Query(ctx, `SELECT id, account_id, description, amount, taxable, charge_date, created_at, service_id, period_start, period_end
@@ -178,7 +180,24 @@ func readCloseInputs(ctx context.Context, tx pgx.Tx, req *billing.AccountCloseRe
 	if err != nil {
 		return err
 	}
-	req.Held, err = pgx.CollectRows(rows, pgx.RowToStructByPos[billing.HeldAllocation])
+	if req.Held, err = pgx.CollectRows(rows, pgx.RowToStructByPos[billing.HeldAllocation]); err != nil {
+		return err
+	}
+	// The status history, for a type that stops invoicing while suspended.
+	req.StatusInitial = req.Account.Status
+	rows, err = tx.Query(ctx, `SELECT from_status, to_status, at FROM account_status_changes WHERE account_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return err
+	}
+	var from, to billing.AccountStatus
+	var at time.Time
+	_, err = pgx.ForEachRow(rows, []any{&from, &to, &at}, func() error {
+		if len(req.StatusHistory) == 0 {
+			req.StatusInitial = from
+		}
+		req.StatusHistory = append(req.StatusHistory, billing.AccountStatusAt{At: at, Status: to})
+		return nil
+	})
 	return err
 }
 

@@ -446,3 +446,51 @@ func TestCreditNoteClosesTheInvoiceItCovers(t *testing.T) {
 		t.Fatalf("standing: balance %d, past due %d (%v); want 1774 each", st.Balance, st.PastDue, err)
 	}
 }
+
+// TestCloseCreditsSuspendedDaysOnAStopInvoicingType: on a type that stops
+// invoicing while suspended, the account was suspended at the local
+// midnights of Mar 6..12 (Mar 5 10:00 to Mar 12 15:00, Chicago). Closed on
+// Mar 20 — before any billing run credited those days — its final invoice
+// credits them (7 of 31 days of 50.00) besides the days from Mar 20 on,
+// as the next billing run would have; none of them is left covered.
+func TestCloseCreditsSuspendedDaysOnAStopInvoicingType(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{StopInvoicingWhileSuspended: true})
+	loc, _ := time.LoadLocation("America/Chicago")
+	for _, c := range []struct {
+		from, to string
+		at       time.Time
+	}{
+		{"current", "suspended", time.Date(2027, 3, 5, 10, 0, 0, 0, loc)},
+		{"suspended", "current", time.Date(2027, 3, 12, 15, 0, 0, 0, loc)},
+	} {
+		if _, err := db.Pool.Exec(ctx, `INSERT INTO account_status_changes (account_id, from_status, to_status, cause, at)
+			VALUES ($1, $2, $3, 'staff', $4)`, f.account.ID, c.from, c.to, c.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plan, err := db.CloseAccount(ctx, f.account.ID, f.account.Version, billing.AccountCloseRequest{
+		Now: chicagoNoon(billing.NewDate(2027, 3, 20)), Actor: "staff:ana"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	march := billing.Period{Start: billing.NewDate(2027, 3, 1), End: billing.NewDate(2027, 4, 1)}
+	suspended := billing.Prorate(5000, march, billing.NewDate(2027, 3, 6), billing.NewDate(2027, 3, 13))
+	fromClose := billing.Prorate(5000, march, billing.NewDate(2027, 3, 20), billing.NewDate(2027, 4, 1))
+	if plan.CreditedSuspended != suspended || plan.Credited != fromClose || plan.FinalInvoice == nil || plan.FinalInvoice.Total != -(suspended+fromClose) {
+		t.Fatalf("plan: credited %d + suspended %d, final %+v; want %d + %d", plan.Credited, plan.CreditedSuspended, plan.FinalInvoice, fromClose, suspended)
+	}
+	cov, err := db.Coverage(ctx, f.service.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	days := 0
+	for _, s := range cov {
+		days += s.Days()
+	}
+	if days != 19-7 {
+		t.Fatalf("coverage %+v: %d days, want Mar 1..19 without the 7 suspended", cov, days)
+	}
+}
