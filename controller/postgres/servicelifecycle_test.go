@@ -500,6 +500,34 @@ func TestPauseInAFuturePeriodBilledAroundWithTheHoldFee(t *testing.T) {
 	}
 }
 
+// TestCatchUpBillingLeavesOutEveryPause: a service paused Apr 5..9
+// (decided in March) and, once that pause is over, again Apr 20..24, with
+// April not invoiced until a catch-up run on Apr 12: the April invoice
+// bills the plan around both pauses — the first kept in the service's
+// pause history — and nothing during either.
+func TestCatchUpBillingLeavesOutEveryPause(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{})
+	if _, err := db.PauseService(ctx, f.service.ID, 0, billing.PauseRequest{Context: lifecycleCtx(chicagoNoon(billing.NewDate(2027, 3, 10))),
+		From: billing.NewDate(2027, 4, 5), To: billing.NewDate(2027, 4, 10)}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PauseService(ctx, f.service.ID, 0, billing.PauseRequest{Context: lifecycleCtx(chicagoNoon(billing.NewDate(2027, 4, 12))),
+		From: billing.NewDate(2027, 4, 20), To: billing.NewDate(2027, 4, 25)}, false); err != nil {
+		t.Fatal(err)
+	}
+	runBilling(t, db, f.typ.ID, billing.NewDate(2027, 4, 12), 10)
+	april := invoiceFor(t, db, f.account.ID, billing.NewDate(2027, 4, 1))
+	p := billing.Period{Start: billing.NewDate(2027, 4, 1), End: billing.NewDate(2027, 5, 1)}
+	want := billing.Prorate(5000, p, p.Start, billing.NewDate(2027, 4, 5)) + billing.Prorate(5000, p, billing.NewDate(2027, 4, 10), billing.NewDate(2027, 4, 20)) +
+		billing.Prorate(5000, p, billing.NewDate(2027, 4, 25), p.End)
+	if april.Total != want {
+		t.Fatalf("April invoice %d (%v), want %d: the days of both pauses left out", april.Total, lineAmounts(april), want)
+	}
+}
+
 // TestPauseThatKeepsServiceOnHoldsItFromTheSweep: on a type that keeps
 // paused services on, a pause still holds the service: a sweep that
 // suspends the account past its delinquency date leaves the paused

@@ -1,5 +1,7 @@
 -- +goose Up
 
+-- Credit notes applied to invoices, and a service's pause history.
+--
 -- A credit note (an invoice with a negative total) is applied to the
 -- account's open invoices like a payment (issue 16): an allocation event
 -- with no payment, credit note → invoice. The invoice's paid total grows,
@@ -36,7 +38,19 @@ CREATE INDEX credit_note_allocations_invoice_idx ON credit_note_allocations (inv
 ALTER TABLE invoices DROP CONSTRAINT invoices_paid_check,
     ADD CONSTRAINT invoices_paid_check CHECK (paid >= least(total, 0));
 
+-- A service's pauses before its current one (services.pause_from and
+-- pause_to): a new pause, once the last is over, replaces it there and
+-- the ended one is kept here, so the billing run (a catch-up of periods
+-- not invoiced yet among them) leaves out the days of every pause.
+CREATE TABLE service_pauses (
+    service_id bigint NOT NULL REFERENCES services (id),
+    from_date  date NOT NULL,
+    to_date    date NOT NULL CHECK (to_date > from_date),
+    PRIMARY KEY (service_id, from_date)
+);
+
 -- +goose Down
+DROP TABLE service_pauses;
 ALTER TABLE invoices DROP CONSTRAINT invoices_paid_check,
     ADD CONSTRAINT invoices_paid_check CHECK (paid >= 0);
 DROP TABLE credit_note_allocations;
