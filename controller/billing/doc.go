@@ -19,8 +19,10 @@
 //     after money moved ([PlanSettlement]) and the approval of held
 //     suspensions ([PlanApproval], [ChooseHeldAccounts]) say which statuses
 //     change and why ([Reason], rendered for staff by [StaffWhy] and for the
-//     subscriber by [SubscriberWhy]), which services to suspend or restore,
-//     what the guard holds, which fees to charge and which notices to queue;
+//     subscriber by [SubscriberWhy]), which services to suspend or restore
+//     (never one a lifecycle hold keeps: an account whose only services a
+//     pause keeps on stays delinquent, [SweepInput].KeptOn), what the guard
+//     holds, which fees to charge and which notices to queue;
 //   - a payment reversal ([PlanReversal]) says what it journals, which
 //     allocations go and the settlement that follows (which never suspends:
 //     the next sweep does); whether a payment settles at once is

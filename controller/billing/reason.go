@@ -75,6 +75,10 @@ const (
 	ReasonSuspensionApproved ReasonKind = "suspension_approved"
 	// ReasonSweepDecides: any suspension is decided by the next sweep.
 	ReasonSweepDecides ReasonKind = "sweep_decides"
+	// ReasonServicesPaused: suspension waits: the account's services are
+	// paused (kept on) until Date, and the sweep leaves a paused service
+	// alone.
+	ReasonServicesPaused ReasonKind = "services_paused"
 )
 
 // Reason is one structured step of why an account has its status: a kind
@@ -209,6 +213,8 @@ func (r Reason) staff() string {
 		return fmt.Sprintf("Suspension approved by %s (suspension batch %d).", r.Detail, r.Batch)
 	case ReasonSweepDecides:
 		return "Suspension, if any, is decided by the next delinquency sweep."
+	case ReasonServicesPaused:
+		return fmt.Sprintf("Suspension waits: its services are paused and kept on until %s; the first delinquency sweep after that decides.", r.Date.Label())
 	}
 	return string(r.Kind)
 }
@@ -290,6 +296,8 @@ var phrases = map[string]func(r Reason, loc Locale, today Date) string{
 			return fmt.Sprintf("Your service was suspended because the amount past due was not paid. To restore it, %s.", restore)
 		case ReasonSuspensionDue:
 			return fmt.Sprintf("Your service will be suspended soon unless you %s.", restore)
+		case ReasonServicesPaused:
+			return fmt.Sprintf("Your service is paused until %s. After that it will be suspended unless you %s.", date(r.Date), restore)
 		}
 		return ""
 	},
@@ -325,6 +333,8 @@ var phrases = map[string]func(r Reason, loc Locale, today Date) string{
 			return fmt.Sprintf("Ihr Anschluss wurde gesperrt, weil der überfällige Betrag nicht bezahlt wurde. Zahlen Sie %s, um ihn wieder freizuschalten.", restore)
 		case ReasonSuspensionDue:
 			return fmt.Sprintf("Ihr Anschluss wird demnächst gesperrt, wenn Sie nicht %s zahlen.", restore)
+		case ReasonServicesPaused:
+			return fmt.Sprintf("Ihr Anschluss ist bis %s pausiert. Danach wird er gesperrt, wenn Sie nicht %s zahlen.", date(r.Date), restore)
 		}
 		return ""
 	},

@@ -529,10 +529,13 @@ func TestCatchUpBillingLeavesOutEveryPause(t *testing.T) {
 }
 
 // TestPauseThatKeepsServiceOnHoldsItFromTheSweep: on a type that keeps
-// paused services on, a pause still holds the service: a sweep that
-// suspends the account past its delinquency date leaves the paused
-// service on, and the resume at the pause's end finds the account
-// suspended and suspends it then (ResumeState).
+// paused services on, a pause still holds the service: a sweep past the
+// account's delinquency date leaves the paused service on and, as it is
+// the account's only service, neither suspends the account nor tells the
+// subscriber it is suspended (the account stays delinquent, its why says
+// the suspension waits for the pause's end). The resume at the pause's end
+// turns the service back on as the account is not suspended, and the next
+// sweep suspends it, with its notice.
 func TestPauseThatKeepsServiceOnHoldsItFromTheSweep(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -559,17 +562,39 @@ func TestPauseThatKeepsServiceOnHoldsItFromTheSweep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Suspended != 1 || res.SuspendedServices != 0 || acct.Status != billing.AccountSuspended {
-		t.Fatalf("sweep: %d suspended (%d services), account %s; want the account suspended and its paused service left alone",
+	if res.Suspended != 0 || res.SuspendedServices != 0 || acct.Status != billing.AccountDelinquent {
+		t.Fatalf("sweep: %d suspended (%d services), account %s; want the account delinquent and its paused service left alone",
 			res.Suspended, res.SuspendedServices, acct.Status)
 	}
 	if svc, _ := db.Service(ctx, f.service.ID); svc.DesiredState != billing.StateActive {
 		t.Fatalf("the sweep suspended a paused service: %s", svc.DesiredState)
 	}
+	suspendedNotices := func() int {
+		t.Helper()
+		ns, err := db.Notices(ctx, billing.NoticeFilter{AccountID: f.account.ID, Kind: billing.NoticeSuspended})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ns)
+	}
+	if n := suspendedNotices(); n != 0 {
+		t.Fatalf("%d suspended notices while the service stays on", n)
+	}
+	if h, err := db.StatusHistory(ctx, f.account.ID); err != nil || len(h) == 0 || h[0].To != billing.AccountDelinquent ||
+		!strings.Contains(strings.Join(h[0].Why, " "), "paused and kept on until") {
+		t.Fatalf("status history %+v %v; want delinquent, the suspension waiting for the pause", h, err)
+	}
 	if n, err := db.ApplyDueEnforcement(ctx, chicagoNoon(billing.NewDate(2027, 4, 1))); err != nil || n != 1 {
 		t.Fatalf("resume: %d %v", n, err)
 	}
-	if svc, _ := db.Service(ctx, f.service.ID); svc.DesiredState != billing.StateSuspended || held(t, db, f.service.ID) != "" {
-		t.Fatalf("resumed into a suspended account: %s held %q, want suspended, no hold", svc.DesiredState, held(t, db, f.service.ID))
+	if svc, _ := db.Service(ctx, f.service.ID); svc.DesiredState != billing.StateActive || held(t, db, f.service.ID) != "" {
+		t.Fatalf("resumed into a delinquent account: %s held %q, want active, no hold", svc.DesiredState, held(t, db, f.service.ID))
+	}
+	if res, err = db.Sweep(ctx, billing.SweepRequest{AccountTypeID: f.typ.ID, Trigger: billing.SweepManual, Actor: "test"}, chicagoNoon(billing.NewDate(2027, 4, 2))); err != nil ||
+		res.Suspended != 1 || res.SuspendedServices != 1 {
+		t.Fatalf("the sweep after the pause: %+v %v", res, err)
+	}
+	if svc, _ := db.Service(ctx, f.service.ID); svc.DesiredState != billing.StateSuspended || suspendedNotices() != 1 {
+		t.Fatalf("after the pause: %s, %d suspended notices; want suspended, told once", svc.DesiredState, suspendedNotices())
 	}
 }

@@ -488,6 +488,9 @@ func (db *DB) applySweep(ctx context.Context, tx pgx.Tx, t billing.AccountType, 
 	if in.SuspendServices, err = coreServices(ctx, tx, suspend, billing.StateSuspended); err != nil {
 		return err
 	}
+	if in.KeptOn, err = keptOnServices(ctx, tx, suspend); err != nil {
+		return err
+	}
 	if in.Loads, err = popLoads(ctx, tx, in.GuardPOPs(), now); err != nil {
 		return err
 	}
@@ -572,6 +575,28 @@ func coreServices(ctx context.Context, tx pgx.Tx, accounts []int64, not billing.
 	}
 	svcs, err := accountServices(ctx, tx, accounts, not)
 	return toCoreServices(svcs), err
+}
+
+// keptOnServices reads the services of accounts that a pause holds and
+// keeps on (held paused, not suspended), with the day the pause ends: the
+// sweep leaves them alone ([billing.SweepInput].KeptOn).
+func keptOnServices(ctx context.Context, tx pgx.Tx, accounts []int64) ([]billing.HeldService, error) {
+	if len(accounts) == 0 {
+		return nil, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT id, pop_id, account_id, pause_to FROM services
+		WHERE account_id = ANY($1) AND held = 'paused' AND desired_state <> 'suspended' AND NOT removed AND pause_to IS NOT NULL
+		ORDER BY id`, accounts)
+	if err != nil {
+		return nil, err
+	}
+	var out []billing.HeldService
+	var h billing.HeldService
+	_, err = pgx.ForEachRow(rows, []any{&h.Service.ID, &h.Service.POP, &h.Service.AccountID, scanDate(&h.Until)}, func() error {
+		out = append(out, h)
+		return nil
+	})
+	return out, err
 }
 
 // toCoreServices converts services for a plan's input.
