@@ -482,6 +482,7 @@ func uninvoicedLines(svc LifecycleService, h ServiceHistory, a Account, closed D
 		for ap := PeriodAt(g.Start, anchorDay, anchorMonth, IntervalMonthly); ap.Start.Before(g.End); ap = ap.Next(anchorDay, anchorMonth, IntervalMonthly) {
 			sub := Period{Start: laterDate(g.Start, ap.Start), End: earlierDate(g.End, ap.End)}
 			for _, bs := range h.BillableIn(ap, holdFee) {
+				bs.CoveredUntil = Date{} // the gaps are this function's
 				bs.Start = laterDate(bs.Start, sub.Start)
 				if bs.End.IsZero() || bs.End.After(sub.End) {
 					bs.End = sub.End

@@ -439,8 +439,8 @@ func insertAudit(ctx context.Context, tx pgx.Tx, a billing.LifecycleAudit, actio
 }
 
 // loadServices reads the billed services of the batch's accounts with
-// their terms history, pause, earlier pauses (service_pauses) and the
-// price versions of every plan.
+// their terms history, pause, earlier pauses (service_pauses), the end of
+// a multi-month plan's coverage and the price versions of every plan.
 func (d *billingData) loadServices(ctx context.Context, q querier, typeID, first, last int64) error {
 	rows, err := q.Query(ctx, `SELECT s.account_id, s.id, s.name, s.start_date, s.end_date, s.quantity, s.pause_from, s.pause_to,
 			p.id, p.name, p.price, p.currency, p.interval, p.taxable, p.created_at
@@ -480,6 +480,24 @@ func (d *billingData) loadServices(ctx context.Context, q querier, typeID, first
 		if x, ok := index[id]; ok {
 			hs := d.services[x.account]
 			hs[x.i].Terms = append(hs[x.i].Terms, t)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	// Where quarterly and annual plans' coverage ends (BillableService's
+	// CoveredUntil): a plan period on a moved billing day is charged
+	// from there.
+	rows, err = q.Query(ctx, `SELECT b.service_id, max(b.to_date)
+		FROM service_billed_spans b JOIN services s ON s.id = b.service_id JOIN plans p ON p.id = s.plan_id JOIN accounts a ON a.id = s.account_id
+		WHERE a.account_type_id = $1 AND s.account_id BETWEEN $2 AND $3 AND p.interval <> 'monthly' GROUP BY b.service_id`, typeID, first, last)
+	if err != nil {
+		return err
+	}
+	var covered billing.Date
+	if _, err := pgx.ForEachRow(rows, []any{&id, scanDate(&covered)}, func() error {
+		if x, ok := index[id]; ok {
+			d.services[x.account][x.i].Service.CoveredUntil = covered
 		}
 		return nil
 	}); err != nil {
