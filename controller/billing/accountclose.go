@@ -125,9 +125,8 @@ type AccountCloseRequest struct {
 	// stops invoicing while suspended, the invoiced days before the close
 	// on which the account was suspended at local midnight are credited on
 	// the final invoice, as the next billing run would have
-	// ([PlanSuspendedDaysCredit]). Every covered day is examined: a day
-	// a billing run credited before is a gap in the coverage, charged
-	// again as not invoiced and credited again, netting to nothing.
+	// ([PlanSuspendedDaysCredit]); such days no invoice charged are not
+	// charged (a day a billing run credited before is one of them).
 	StatusInitial AccountStatus
 	StatusHistory []AccountStatusAt
 }
@@ -212,7 +211,7 @@ func PlanAccountClose(req AccountCloseRequest) (AccountClosePlan, error) {
 			h = ServiceHistory{Service: BillableService{ServiceID: c.Service.Ref.ID, Name: c.Service.Name, Plan: c.Service.Plan,
 				Quantity: c.Service.quantity(), Start: c.Service.Start, End: c.Service.End}, PauseFrom: c.Service.PauseFrom, PauseTo: c.Service.PauseTo}
 		}
-		charges, spans, err := uninvoicedLines(c.Service, h, a, today, anchorDay, anchorMonth, req.Type.Lifecycle.PauseHoldFee)
+		charges, spans, err := uninvoicedLines(c.Service, h, a, today, anchorDay, anchorMonth, req.Type.Lifecycle.PauseHoldFee, req.suspendedRuns(c, today))
 		if err != nil {
 			return AccountClosePlan{}, err
 		}
@@ -419,6 +418,63 @@ func (plan *AccountClosePlan) refundTakenOver(req AccountCloseRequest, notes []C
 	}
 }
 
+// suspendedRuns are the runs of days from c's service start to today on
+// which the account was suspended at local midnight, when c's type stops
+// invoicing while suspended (none otherwise): the close charges none of
+// them, and credits those invoiced (suspendedDaysCredit).
+func (req AccountCloseRequest) suspendedRuns(c CancelRequest, today Date) []Period {
+	if !c.Context.Policy.StopInvoicingWhileSuspended || c.Service.Start.IsZero() {
+		return nil
+	}
+	loc, err := req.Type.Location()
+	if err != nil {
+		return nil
+	}
+	var runs []Period
+	status, k := req.StatusInitial, 0
+	for d := c.Service.Start; d.Before(today); d = d.AddDays(1) {
+		midnight := d.StartIn(loc)
+		for k < len(req.StatusHistory) && !req.StatusHistory[k].At.After(midnight) {
+			status = req.StatusHistory[k].Status
+			k++
+		}
+		if status != AccountSuspended {
+			continue
+		}
+		if n := len(runs); n > 0 && runs[n-1].End == d {
+			runs[n-1].End = d.AddDays(1)
+		} else {
+			runs = append(runs, Period{Start: d, End: d.AddDays(1)})
+		}
+	}
+	return runs
+}
+
+// withoutPeriods is ps (in date order, not overlapping) less the days of
+// skip (likewise).
+func withoutPeriods(ps, skip []Period) []Period {
+	if len(skip) == 0 {
+		return ps
+	}
+	var out []Period
+	for _, p := range ps {
+		cur := p.Start
+		for _, s := range skip {
+			if !s.End.After(cur) || !s.Start.Before(p.End) {
+				continue
+			}
+			if s.Start.After(cur) {
+				out = append(out, Period{Start: cur, End: s.Start})
+			}
+			cur = laterDate(cur, s.End)
+		}
+		if cur.Before(p.End) {
+			out = append(out, Period{Start: cur, End: p.End})
+		}
+	}
+	return out
+}
+
 // suspendedDaysCredit credits, when c's type stops invoicing while
 // suspended, the invoiced days of c's service before the close day on
 // which the account was suspended at local midnight (the days the billing
@@ -452,12 +508,15 @@ func sumLines(lines []ProratedLine) (sum int64) {
 }
 
 // uninvoicedLines charges the days of svc before the close day (and before
-// its end) that no invoice has charged, as the billing run would have: per
+// its end) that no invoice has charged, except the skip runs (days a type
+// that stops invoicing while suspended does not charge), as the billing
+// run would have: per
 // account period, each run of days on the same terms at its price version
 // (h.BillableIn), a pause's days at the hold fee (none without one),
 // prorated over their plan periods. It returns the lines and the coverage
 // spans they add.
-func uninvoicedLines(svc LifecycleService, h ServiceHistory, a Account, closed Date, anchorDay int, anchorMonth time.Month, holdFee int64) ([]ProratedLine, []BilledSpan, error) {
+func uninvoicedLines(svc LifecycleService, h ServiceHistory, a Account, closed Date, anchorDay int, anchorMonth time.Month, holdFee int64,
+	skip []Period) ([]ProratedLine, []BilledSpan, error) {
 	end := closed
 	if !svc.End.IsZero() && svc.End.Before(end) {
 		end = svc.End
@@ -475,6 +534,7 @@ func uninvoicedLines(svc LifecycleService, h ServiceHistory, a Account, closed D
 	if cursor.Before(end) {
 		gaps = append(gaps, Period{Start: cursor, End: end})
 	}
+	gaps = withoutPeriods(gaps, skip)
 	var lines []ProratedLine
 	var spans []BilledSpan
 	label := fmt.Sprintf("Final invoice, account closed %s: ", shortDate(closed))

@@ -327,4 +327,32 @@ func TestPlanAccountCloseCreditsSuspendedDays(t *testing.T) {
 			t.Fatalf("stop %v: coverage of %d days, want %d: %+v", stop, days, wantDays, p.Cancels[0].Coverage)
 		}
 	}
+
+	// Suspended days no invoice charged are not charged: invoiced through
+	// February, the close charges Mar 1..3 and 8..11 only.
+	febOnly := lcService(lcFiber50, 1, invoiced(lcFiber50, 1, per("2027-01-01", "2027-02-01")), invoiced(lcFiber50, 1, per("2027-02-01", "2027-03-01")))
+	// The billing run already credited Mar 4..7 of an invoiced March: a
+	// hole in the coverage, neither charged again nor credited again.
+	credited := closeService(lcFiber50, 10)
+	credited.Coverage, _ = removeDays(credited.Coverage, mustDate("2027-03-04"), mustDate("2027-03-08"), nil)
+	for _, tc := range []struct {
+		name              string
+		svc               LifecycleService
+		charged, credited int64
+	}{
+		{"not invoiced", febOnly, Prorate(5000, lcMarch27, mustDate("2027-03-01"), mustDate("2027-03-04")) +
+			Prorate(5000, lcMarch27, mustDate("2027-03-08"), mustDate("2027-03-12")), 0},
+		{"credited before", credited, 0, 0},
+	} {
+		req := closeRequest("2027-03-12", tc.svc)
+		req.Services[0].Context.Policy.StopInvoicingWhileSuspended = true
+		req.StatusInitial, req.StatusHistory = AccountCurrent, history
+		p, err := PlanAccountClose(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Charged != tc.charged || p.CreditedSuspended != tc.credited {
+			t.Fatalf("%s: charged %d, credited suspended %d; want %d, %d (%v)", tc.name, p.Charged, p.CreditedSuspended, tc.charged, tc.credited, p.Why)
+		}
+	}
 }
