@@ -494,3 +494,38 @@ func TestCloseCreditsSuspendedDaysOnAStopInvoicingType(t *testing.T) {
 		t.Fatalf("coverage %+v: %d days, want Mar 1..19 without the 7 suspended", cov, days)
 	}
 }
+
+// TestPartlyAppliedCreditNoteCountsWhatItHasLeft: March (50.00) is paid
+// 40.00 in cash; the close on Mar 12 without a refund issues the final
+// credit note of −32.26, which pays the 10.00 left on March and stays open
+// with 22.26: the credit the account has (its balance, −22.26) is what the
+// note has left — the 10.00 it gave counts once, as March's payment.
+func TestPartlyAppliedCreditNoteCountsWhatItHasLeft(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{})
+	if _, err := db.PostPayment(ctx, billing.NewPayment{AccountID: f.account.ID, Method: billing.PayCash, Amount: 4000}, "staff:ana",
+		chicagoNoon(billing.NewDate(2027, 3, 5))); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := db.Account(ctx, f.account.ID)
+	plan, err := db.CloseAccount(ctx, a.ID, a.Version, billing.AccountCloseRequest{Now: chicagoNoon(billing.NewDate(2027, 3, 12)), Actor: "staff:ana"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	note, err := db.Invoice(ctx, plan.FinalInvoice.ID)
+	if err != nil || note.Status != billing.InvoiceOpen || note.Total != -3226 || note.Paid != -1000 {
+		t.Fatalf("the final credit note %+v %v; want open, 10.00 of it given", note, err)
+	}
+	if m := invoiceFor(t, db, a.ID, billing.NewDate(2027, 3, 1)); m.Status != billing.InvoicePaid || m.Paid != 5000 {
+		t.Fatalf("March %s, paid %d", m.Status, m.Paid)
+	}
+	var left int64
+	if err := db.Pool.QueryRow(ctx, `SELECT coalesce(sum(paid - total), 0) FROM invoices WHERE account_id = $1 AND status = 'open' AND total < 0`, a.ID).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if bal, _ := db.Balance(ctx, a.ID); bal != -2226 || left != 2226 || plan.CreditKept != 2226 {
+		t.Fatalf("balance %d, the notes' credit left %d, kept %d; want −2226, 2226, 2226", bal, left, plan.CreditKept)
+	}
+}

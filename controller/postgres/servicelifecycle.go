@@ -488,9 +488,10 @@ func (d *billingData) loadServices(ctx context.Context, q querier, typeID, first
 	// Where quarterly and annual plans' coverage ends (BillableService's
 	// CoveredUntil): a plan period on a moved billing day is charged
 	// from there.
-	rows, err = q.Query(ctx, `SELECT b.service_id, max(b.to_date)
-		FROM service_billed_spans b JOIN services s ON s.id = b.service_id JOIN plans p ON p.id = s.plan_id JOIN accounts a ON a.id = s.account_id
-		WHERE a.account_type_id = $1 AND s.account_id BETWEEN $2 AND $3 AND p.interval <> 'monthly' GROUP BY b.service_id`, typeID, first, last)
+	// (One probe of the spans' primary key per such service.)
+	rows, err = q.Query(ctx, `SELECT s.id, (SELECT max(b.to_date) FROM service_billed_spans b WHERE b.service_id = s.id)
+		FROM services s JOIN plans p ON p.id = s.plan_id JOIN accounts a ON a.id = s.account_id
+		WHERE a.account_type_id = $1 AND s.account_id BETWEEN $2 AND $3 AND p.interval <> 'monthly'`, typeID, first, last)
 	if err != nil {
 		return err
 	}
