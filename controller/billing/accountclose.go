@@ -275,7 +275,7 @@ func PlanAccountClose(req AccountCloseRequest) (AccountClosePlan, error) {
 	}
 	plan.applyCreditNotes(req, invoices, notes)
 	plan.planRefunds(req, invoices, notes, after)
-	if final != nil && final.Total < 0 && slices.Contains(plan.UsedCreditNotes, 0) {
+	if final != nil && (final.Total < 0 && slices.Contains(plan.UsedCreditNotes, 0) || final.Total > 0 && slices.Contains(plan.PaidInvoices, 0)) {
 		final.Status = InvoicePaid
 	}
 	ctx := LifecycleContext{Account: a, Type: req.Type, Now: req.Now, Actor: req.Actor, Reason: req.Reason}

@@ -203,8 +203,8 @@ func readCloseInputs(ctx context.Context, tx pgx.Tx, req *billing.AccountCloseRe
 
 // applyCloseCreditNotes writes a close's credit note allocations to open
 // invoices, then its takeovers of what payments paid (before the refunds
-// of the money they free): the final invoice, credit note 0 in the plan,
-// by its id.
+// of the money they free): the final invoice, invoice or credit note 0 in
+// the plan, by its id.
 func applyCloseCreditNotes(ctx context.Context, tx pgx.Tx, plan *billing.AccountClosePlan, by string, today billing.Date) error {
 	var finalID int64
 	if plan.FinalInvoice != nil {
@@ -218,14 +218,19 @@ func applyCloseCreditNotes(ctx context.Context, tx pgx.Tx, plan *billing.Account
 	}
 	for _, list := range [][]billing.CreditNoteAllocation{plan.CreditNoteAllocations, plan.TakenOver} {
 		for i := range list {
-			list[i].CreditNoteID = name(list[i].CreditNoteID)
-			if list[i].CreditNoteID == finalID {
-				list[i].CreditNoteNumber = plan.FinalInvoice.Number
+			if list[i].CreditNoteID == 0 {
+				list[i].CreditNoteID, list[i].CreditNoteNumber = finalID, plan.FinalInvoice.Number
+			}
+			if list[i].InvoiceID == 0 { // an earlier credit note pays the final invoice
+				list[i].InvoiceID, list[i].InvoiceNumber = finalID, plan.FinalInvoice.Number
 			}
 		}
 	}
 	for i, id := range plan.UsedCreditNotes {
 		plan.UsedCreditNotes[i] = name(id)
+	}
+	for i, id := range plan.PaidInvoices {
+		plan.PaidInvoices[i] = name(id)
 	}
 	stamp := allocStamp{day: today, by: by}
 	paid := append(append([]int64{}, plan.PaidInvoices...), plan.UsedCreditNotes...)

@@ -529,3 +529,52 @@ func TestPartlyAppliedCreditNoteCountsWhatItHasLeft(t *testing.T) {
 		t.Fatalf("balance %d, the notes' credit left %d, kept %d; want −2226, 2226, 2226", bal, left, plan.CreditKept)
 	}
 }
+
+// TestEarlierCreditNotePaysTheFinalInvoice: March (50.00) is paid in cash;
+// a pause from Mar 5 to May 1 credits Mar 5..31 on the April invoice,
+// which charges nothing else: a credit note (−43.55) with nothing to pay.
+// The close on Apr 10 with a 50.00 router charge waiting issues a final
+// invoice that owes money: the earlier credit note pays it first (used
+// up, paid), the rest stays owed.
+func TestEarlierCreditNotePaysTheFinalInvoice(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{})
+	if _, err := db.PostPayment(ctx, billing.NewPayment{AccountID: f.account.ID, Method: billing.PayCash, Amount: 5000}, "staff:ana",
+		chicagoNoon(billing.NewDate(2027, 3, 5))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PauseService(ctx, f.service.ID, 0, billing.PauseRequest{Context: lifecycleCtx(chicagoNoon(billing.NewDate(2027, 3, 5))),
+		From: billing.NewDate(2027, 3, 5), To: billing.NewDate(2027, 5, 1)}, false); err != nil {
+		t.Fatal(err)
+	}
+	runBilling(t, db, f.typ.ID, billing.NewDate(2027, 3, 27), 10)
+	note := invoiceFor(t, db, f.account.ID, billing.NewDate(2027, 4, 1))
+	if note.Total >= 0 || note.Status != billing.InvoiceOpen || note.Paid != 0 {
+		t.Fatalf("April %+v; want an open credit note, nothing given", note)
+	}
+	if _, err := db.CreateCharge(ctx, billing.OneTimeCharge{AccountID: f.account.ID, Description: "Router", Amount: 5000,
+		ChargeDate: billing.NewDate(2027, 4, 2)}, chicagoNoon(billing.NewDate(2027, 4, 2))); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := db.Account(ctx, f.account.ID)
+	plan, err := db.CloseAccount(ctx, a.ID, a.Version, billing.AccountCloseRequest{Now: chicagoNoon(billing.NewDate(2027, 4, 10)), Actor: "staff:ana"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	final := plan.FinalInvoice
+	if final == nil || final.Total != 5000 || len(plan.CreditNoteAllocations) != 1 || plan.CreditNoteAllocations[0].CreditNoteID != note.ID ||
+		plan.CreditNoteAllocations[0].InvoiceID != final.ID || plan.CreditNoteAllocations[0].Amount != -note.Total {
+		t.Fatalf("plan: final %+v, credit note allocations %+v", final, plan.CreditNoteAllocations)
+	}
+	if n, _ := db.Invoice(ctx, note.ID); n.Status != billing.InvoicePaid || n.Paid != n.Total {
+		t.Fatalf("the earlier credit note is %s, paid %d; want paid (used up)", n.Status, n.Paid)
+	}
+	if stored, _ := db.Invoice(ctx, final.ID); stored.Status != billing.InvoiceOpen || stored.Paid != -note.Total {
+		t.Fatalf("the final invoice %s, paid %d; want open, %d paid by the note", stored.Status, stored.Paid, -note.Total)
+	}
+	if bal, _ := db.Balance(ctx, a.ID); bal != 5000+note.Total {
+		t.Fatalf("balance %d, want %d", bal, 5000+note.Total)
+	}
+}
