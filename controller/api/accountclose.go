@@ -40,7 +40,7 @@ type AccountCloser interface {
 }
 
 type accountCloseBody struct {
-	RefundCredit bool   `json:"refund_credit,omitempty" doc:"Refund the credit left after the final invoice, out of the payments' unapplied credit (newest payment first): a card/ACH payment's refund goes back through its gateway, any other is recorded as a completed manual refund (paid back by hand). false (the default) keeps the credit on the closed account."`
+	RefundCredit bool   `json:"refund_credit,omitempty" doc:"Refund the credit left after the final invoice, out of the payments' unapplied credit (newest payment first), then out of what payments paid for days the close credits: a card/ACH payment's refund goes back through its gateway, any other is recorded as a completed manual refund (paid back by hand). false (the default) keeps the credit on the closed account."`
 	Reason       string `json:"reason,omitempty" maxLength:"500" doc:"Why, for the audit log."`
 }
 
@@ -67,8 +67,11 @@ func (s *Server) registerAccountClose(store AccountCloser) {
 		"Billing staff close an account: every service still billed is cancelled from today (at its POP kept suspended or "+
 			"removed as the type's on_cancel says), and a final invoice (kind final) charges the days before today that no "+
 			"invoice charged, credits the invoiced days from today on and takes the one-time charges left — never a day twice; "+
-			"a final invoice of zero or less is paid as issued. The credit left is kept on the account, or with refund_credit "+
-			"refunded out of the payments' unapplied credit (plan.refunds: a gateway payment's refund is sent to the gateway "+
+			"a final invoice of zero is paid as issued; one below zero is a credit note, applied to the open invoices first "+
+			"(plan.credit_note_allocations; allocation events with no payment, no journal entry). The credit left is kept on "+
+			"the account, or with refund_credit refunded out of the payments' unapplied credit and then out of what payments "+
+			"paid for the credited days (the credit note takes over that allocation, plan.taken_over and plan.released, "+
+			"freeing the payment's money; one refund per payment) (plan.refunds: a gateway payment's refund is sent to the gateway "+
 			"after the close commits — pending until it confirms, settled by the refund recovery job if it cannot be reached; "+
 			"any other is recorded completed). The account becomes closed: read-only with its history, never billed or swept "+
 			"again; a payment that arrives later posts as credit with a warning."+accountCloseDoc)

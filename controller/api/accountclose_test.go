@@ -9,9 +9,9 @@ import (
 // TestCloseAndReopenAccount: close needs If-Match (428), refuses a stale
 // one (412 with the current ETag); billing staff close the account with
 // refund_credit (its service cancelled, a final invoice crediting the
-// month's days from today, the unapplied cash refunded by hand, the
-// account closed at version 2), a replay answers the same; only an admin
-// reopens it.
+// month's days from today, the unapplied cash and the paid days from today
+// refunded by hand, the account closed at version 2), a replay answers the
+// same; only an admin reopens it.
 func TestCloseAndReopenAccount(t *testing.T) {
 	t.Parallel()
 	e, _ := lifecycleEnv(t)
@@ -44,6 +44,10 @@ func TestCloseAndReopenAccount(t *testing.T) {
 			}
 			CreditKept int64 `json:"credit_kept"`
 			Credited   int64
+			TakenOver  []struct {
+				InvoiceID int64 `json:"invoice_id"`
+				Amount    int64
+			} `json:"taken_over"`
 		}
 	}
 	body := `{"reason":"moving away","refund_credit":true}`
@@ -52,12 +56,19 @@ func TestCloseAndReopenAccount(t *testing.T) {
 		len(answer.Plan.Cancels) != 1 || answer.Plan.Cancels[0].Kind != "cancel" || r.header.Get("ETag") != `"2"` {
 		t.Fatalf("close: %d %v %s", r.status, err, r.body)
 	}
-	// The final invoice credits the month's days from today on; the 40.00
-	// of unapplied cash is refunded by hand, the credit of the days kept.
+	// The final invoice credits the month's days from today on; it takes
+	// over that much of what the cash paid on the month, so the 40.00 of
+	// unapplied cash and the credited days are refunded by hand, in one
+	// refund; nothing is kept.
 	p := answer.Plan
 	if p.FinalInvoice == nil || p.FinalInvoice.Kind != "final" || p.FinalInvoice.Total != -p.Credited || p.Credited <= 0 ||
-		len(p.Refunds) != 1 || p.Refunds[0].Amount != 4000 || p.Refunds[0].Gateway || p.Refunds[0].Status != "completed" || p.CreditKept != p.Credited {
+		len(p.Refunds) != 1 || p.Refunds[0].Amount != 4000+p.Credited || p.Refunds[0].Gateway || p.Refunds[0].Status != "completed" || p.CreditKept != 0 ||
+		len(p.TakenOver) != 1 || p.TakenOver[0].Amount != p.Credited {
 		t.Fatalf("close plan: %s", r.body)
+	}
+	var view struct{ Balance *int64 }
+	if r := e.do("GET", "/api/v1/accounts/1", readerToken, "", ""); r.status != 200 || json.Unmarshal(r.body, &view) != nil || view.Balance == nil || *view.Balance != 0 {
+		t.Fatalf("balance after the close: %d %s", r.status, r.body)
 	}
 	if again := e.lifecycle("/api/v1/accounts/1/close", "k3", `"1"`, body); again.status != 200 || string(again.body) != string(r.body) {
 		t.Fatalf("replay: %d %s", again.status, again.body)

@@ -17,8 +17,10 @@ import (
 // invoiced before. The account's status becomes closed — read-only, never
 // billed or swept again, its history kept. The credit left after the final
 // invoice is kept on the account, or refunded when staff ask: out of the
-// payments' unapplied credit, newest payment first, through the refund
-// machinery (a card/ACH payment's refund goes back through its gateway,
+// payments' unapplied credit, newest payment first, then out of what
+// payments paid on invoices for days the close credits (the final credit
+// note takes over their allocations, [PlanCreditNoteTakeover], freeing
+// the money), through the refund machinery (a card/ACH payment's refund goes back through its gateway,
 // any other is recorded as a completed manual refund). A reopen (admin)
 // sets the status back to current; its services stay cancelled.
 
@@ -111,6 +113,22 @@ type AccountCloseRequest struct {
 	// charged are charged as the billing run would have. A service
 	// without one is charged at its current plan and quantity.
 	Histories map[int64]ServiceHistory
+	// CreditNotes are the account's open credit notes with credit left,
+	// oldest first: with the final invoice, when it is one, they pay the
+	// open invoices first. Held are what its posted payments have paid on
+	// its invoices: with refund_credit, the credit notes' credit left
+	// takes them over so the payments' freed money can be refunded.
+	CreditNotes []CreditNote
+	Held        []HeldAllocation
+	// StatusInitial and StatusHistory are the account's status before its
+	// first status change and its changes in time order: on a type that
+	// stops invoicing while suspended, the invoiced days before the close
+	// on which the account was suspended at local midnight are credited on
+	// the final invoice, as the next billing run would have
+	// ([PlanSuspendedDaysCredit]); such days no invoice charged are not
+	// charged (a day a billing run credited before is one of them).
+	StatusInitial AccountStatus
+	StatusHistory []AccountStatusAt
 }
 
 // AccountClosePlan is what a close decides: one cancel plan per service
@@ -124,8 +142,10 @@ type AccountClosePlan struct {
 	FromStatus AccountStatus   `json:"from_status"`
 	Cancels    []LifecyclePlan `json:"cancels"`
 	// FinalInvoice is the account's final invoice (nil when nothing is
-	// left to invoice or credit). A final invoice of zero or less is paid
-	// as issued: nothing is owed on it.
+	// left to invoice or credit). A final invoice of zero is paid as
+	// issued; one below zero is a credit note, applied to the open
+	// invoices (CreditNoteAllocations) and paid once its credit is used
+	// up.
 	FinalInvoice *Invoice `json:"final_invoice,omitempty"`
 	RefundCredit bool     `json:"refund_credit"`
 	// Charged is the sum of the final invoice's charges for days before
@@ -133,6 +153,22 @@ type AccountClosePlan struct {
 	// for invoiced days from the close on (minor units, positive).
 	Charged  int64 `json:"charged"`
 	Credited int64 `json:"credited"`
+	// CreditedSuspended is the sum of its credits for invoiced days
+	// before the close on which the account was suspended (types that
+	// stop invoicing while suspended; positive).
+	CreditedSuspended int64 `json:"credited_suspended,omitempty"`
+	// CreditNoteAllocations apply the credit notes (the final invoice's
+	// among them, as credit note 0) to the open invoices, oldest first;
+	// PaidInvoices are the invoices they pay in full and UsedCreditNotes
+	// the notes they (or the takeover) use up.
+	CreditNoteAllocations []CreditNoteAllocation `json:"credit_note_allocations"`
+	PaidInvoices          []int64                `json:"paid_invoices,omitempty"`
+	UsedCreditNotes       []int64                `json:"used_credit_notes,omitempty"`
+	// TakenOver are the credit notes' allocations that replace payments'
+	// on paid invoices (refund_credit only), Released the payments' side
+	// (negative amounts, pair by pair): the money they free is refunded.
+	TakenOver []CreditNoteAllocation `json:"taken_over,omitempty"`
+	Released  []PlannedAllocation    `json:"released,omitempty"`
 	// Refunds are made with refund_credit; Refunded is their sum.
 	Refunds  []CloseRefund `json:"refunds"`
 	Refunded int64         `json:"refunded"`
@@ -175,11 +211,15 @@ func PlanAccountClose(req AccountCloseRequest) (AccountClosePlan, error) {
 			h = ServiceHistory{Service: BillableService{ServiceID: c.Service.Ref.ID, Name: c.Service.Name, Plan: c.Service.Plan,
 				Quantity: c.Service.quantity(), Start: c.Service.Start, End: c.Service.End}, PauseFrom: c.Service.PauseFrom, PauseTo: c.Service.PauseTo}
 		}
-		charges, spans, err := uninvoicedLines(c.Service, h, a, today, anchorDay, anchorMonth, req.Type.Lifecycle.PauseHoldFee)
+		charges, spans, err := uninvoicedLines(c.Service, h, a, today, anchorDay, anchorMonth, req.Type.Lifecycle.PauseHoldFee, req.suspendedRuns(c, today))
 		if err != nil {
 			return AccountClosePlan{}, err
 		}
 		c.Service.Coverage = addCoverage(c.Service.Coverage, spans...)
+		suspended, err := req.suspendedDaysCredit(&c, today)
+		if err != nil {
+			return AccountClosePlan{}, err
+		}
 		c.Date, c.EndOfPeriod, c.OtherServicesBilled, c.OnCloseInvoice = today, false, false, true
 		p, err := PlanCancel(c)
 		if err != nil {
@@ -187,7 +227,12 @@ func PlanAccountClose(req AccountCloseRequest) (AccountClosePlan, error) {
 		}
 		plan.Charged += sumLines(charges)
 		plan.Credited -= p.Net
-		p.Lines = append(charges, p.Lines...)
+		plan.CreditedSuspended -= sumLines(suspended)
+		if len(suspended) > 0 {
+			p.Why = append(p.Why, fmt.Sprintf("%s for invoiced days before the close on which the account was suspended goes on the account's final invoice (the account type stops invoicing while suspended)",
+				FormatAmount(-sumLines(suspended), a.Currency)))
+		}
+		p.Lines = append(append(charges, suspended...), p.Lines...)
 		p.Net = 0
 		for _, l := range p.Lines {
 			p.Net += l.Amount
@@ -205,6 +250,9 @@ func PlanAccountClose(req AccountCloseRequest) (AccountClosePlan, error) {
 	if plan.Credited > 0 {
 		plan.Why = append(plan.Why, fmt.Sprintf("%s for invoiced days from the close on is credited on the final invoice", FormatAmount(plan.Credited, a.Currency)))
 	}
+	if plan.CreditedSuspended > 0 {
+		plan.Why = append(plan.Why, fmt.Sprintf("%s for invoiced days before the close on which the account was suspended at local midnight is credited on the final invoice", FormatAmount(plan.CreditedSuspended, a.Currency)))
+	}
 	if len(req.Charges) > 0 {
 		plan.Why = append(plan.Why, fmt.Sprintf("%d one-time charges no invoice had taken are on the final invoice", len(req.Charges)))
 	}
@@ -213,15 +261,23 @@ func PlanAccountClose(req AccountCloseRequest) (AccountClosePlan, error) {
 		return AccountClosePlan{}, err
 	}
 	after := req.Balance
-	invoices := req.OpenInvoices
+	invoices := slices.Clone(req.OpenInvoices)
+	notes := slices.Clone(req.CreditNotes)
 	if final != nil {
 		plan.FinalInvoice = final
 		after += final.Total
-		if final.Total > 0 {
-			invoices = append(slices.Clone(invoices), OpenInvoice{Amount: final.Total, Number: "final"})
+		switch {
+		case final.Total > 0:
+			invoices = append(invoices, OpenInvoice{Amount: final.Total, Number: "final"})
+		case final.Total < 0:
+			notes = append(notes, CreditNote{Number: "final", Credit: -final.Total})
 		}
 	}
-	plan.planRefunds(req, invoices, after)
+	plan.applyCreditNotes(req, invoices, notes)
+	plan.planRefunds(req, invoices, notes, after)
+	if final != nil && (final.Total < 0 && slices.Contains(plan.UsedCreditNotes, 0) || final.Total > 0 && slices.Contains(plan.PaidInvoices, 0)) {
+		final.Status = InvoicePaid
+	}
 	ctx := LifecycleContext{Account: a, Type: req.Type, Now: req.Now, Actor: req.Actor, Reason: req.Reason}
 	plan.Audit = ctx.audit(LifecycleAccountClose, auditEntityAccount, a.ID)
 	plan.Audit.Before["status"], plan.Audit.After["status"] = a.Status, AccountClosed
@@ -231,12 +287,44 @@ func PlanAccountClose(req AccountCloseRequest) (AccountClosePlan, error) {
 	return plan, nil
 }
 
+// applyCreditNotes applies the credit notes (the final one among them) to
+// the open invoices, oldest first, and takes what they pay off invoices
+// and notes (both modified in place).
+func (plan *AccountClosePlan) applyCreditNotes(req AccountCloseRequest, invoices []OpenInvoice, notes []CreditNote) {
+	allocs, paid, used := PlanCreditNoteAllocations(notes, invoices)
+	plan.CreditNoteAllocations, plan.PaidInvoices, plan.UsedCreditNotes = allocs, paid, used
+	if plan.CreditNoteAllocations == nil {
+		plan.CreditNoteAllocations = []CreditNoteAllocation{}
+	}
+	var sum int64
+	for _, al := range allocs {
+		for i := range invoices {
+			if invoices[i].InvoiceID == al.InvoiceID && invoices[i].Number == al.InvoiceNumber && invoices[i].Amount > 0 {
+				invoices[i].Amount -= al.Amount
+				break
+			}
+		}
+		for i := range notes {
+			if notes[i].InvoiceID == al.CreditNoteID && notes[i].Number == al.CreditNoteNumber {
+				notes[i].Credit -= al.Amount
+				break
+			}
+		}
+		sum += al.Amount
+	}
+	if sum > 0 {
+		plan.Why = append(plan.Why, fmt.Sprintf("%s of credit notes applied to open invoices", FormatAmount(sum, req.Account.Currency)))
+	}
+}
+
 // planRefunds decides what the close refunds: the credit the account has
 // once the final invoice is issued (−after, when after is negative), out
 // of the payments' credit that allocation leaves unapplied once it has
 // paid the open invoices (the final invoice among them), newest payment
-// first. What is not refunded is kept on the closed account.
-func (plan *AccountClosePlan) planRefunds(req AccountCloseRequest, invoices []OpenInvoice, after int64) {
+// first; then, while some is left, out of what payments paid on invoices
+// that the credit notes' credit left takes over (newest invoice first).
+// What is not refunded is kept on the closed account.
+func (plan *AccountClosePlan) planRefunds(req AccountCloseRequest, invoices []OpenInvoice, notes []CreditNote, after int64) {
 	c := req.Account.Currency
 	credit := max(0, -after)
 	credits := make([]OpenCredit, len(req.Credits))
@@ -273,13 +361,143 @@ func (plan *AccountClosePlan) planRefunds(req AccountCloseRequest, invoices []Op
 		budget -= left
 		plan.Why = append(plan.Why, fmt.Sprintf("%s of %s payment %d's unapplied credit refunded, %s", FormatAmount(left, c), cr.Method, cr.PaymentID, how))
 	}
+	if budget > 0 {
+		plan.refundTakenOver(req, notes, budget)
+	}
 	plan.CreditKept = credit - plan.Refunded
 	switch {
 	case credit == 0:
 		plan.Why = append(plan.Why, "refund_credit: the account has no credit left after the final invoice; nothing is refunded")
 	case plan.CreditKept > 0:
-		plan.Why = append(plan.Why, fmt.Sprintf("%s of the credit is not unapplied payment money (credits against invoices payments have already paid) and is kept on the closed account", FormatAmount(plan.CreditKept, c)))
+		plan.Why = append(plan.Why, fmt.Sprintf("%s of the credit is neither payment money left unapplied nor a credit note's that could take over a payment's allocation (a credit or write-off, or no payment to give back) and is kept on the closed account", FormatAmount(plan.CreditKept, c)))
 	}
+}
+
+// refundTakenOver lets the credit notes' credit left take over up to
+// budget of what payments paid on invoices ([PlanCreditNoteTakeover]) and
+// refunds the money it frees, each payment's added to its refund of
+// unapplied credit, if it has one (a payment is refunded once per close).
+func (plan *AccountClosePlan) refundTakenOver(req AccountCloseRequest, notes []CreditNote, budget int64) {
+	c := req.Account.Currency
+	tk := PlanCreditNoteTakeover(notes, req.Held, budget)
+	if len(tk.Applied) == 0 {
+		return
+	}
+	plan.TakenOver, plan.Released = tk.Applied, tk.Released
+	for _, al := range tk.Applied {
+		for i := range notes {
+			if notes[i].InvoiceID == al.CreditNoteID && notes[i].Number == al.CreditNoteNumber {
+				if notes[i].Credit -= al.Amount; notes[i].Credit == 0 {
+					plan.UsedCreditNotes = append(plan.UsedCreditNotes, notes[i].InvoiceID)
+				}
+				break
+			}
+		}
+	}
+	payments := make([]int64, 0, len(tk.Freed))
+	for id := range tk.Freed {
+		payments = append(payments, id)
+	}
+	slices.SortFunc(payments, func(x, y int64) int { return cmp.Compare(y, x) })
+	for _, id := range payments {
+		freed := tk.Freed[id]
+		h := req.Held[slices.IndexFunc(req.Held, func(h HeldAllocation) bool { return h.PaymentID == id })]
+		how := "recorded as a manual refund (paid back by hand)"
+		if h.Gateway {
+			how = "sent back through the payment gateway"
+		}
+		plan.Refunded += freed
+		plan.Why = append(plan.Why, fmt.Sprintf("%s that %s payment %d paid on invoices is taken over by credit notes (credited days it had paid for) and refunded, %s",
+			FormatAmount(freed, c), h.Method, id, how))
+		if k := slices.IndexFunc(plan.Refunds, func(r CloseRefund) bool { return r.PaymentID == id }); k >= 0 {
+			plan.Refunds[k].Amount += freed
+			continue
+		}
+		plan.Refunds = append(plan.Refunds, CloseRefund{PaymentID: id, Amount: freed, Method: h.Method, Gateway: h.Gateway,
+			Memo: fmt.Sprintf("account %d closed on %s: credit for paid days after the close refunded", req.Account.ID, plan.Closed.Label())})
+	}
+}
+
+// suspendedRuns are the runs of days from c's service start to today on
+// which the account was suspended at local midnight, when c's type stops
+// invoicing while suspended (none otherwise): the close charges none of
+// them, and credits those invoiced (suspendedDaysCredit).
+func (req AccountCloseRequest) suspendedRuns(c CancelRequest, today Date) []Period {
+	if !c.Context.Policy.StopInvoicingWhileSuspended || c.Service.Start.IsZero() {
+		return nil
+	}
+	loc, err := req.Type.Location()
+	if err != nil {
+		return nil
+	}
+	var runs []Period
+	status, k := req.StatusInitial, 0
+	for d := c.Service.Start; d.Before(today); d = d.AddDays(1) {
+		midnight := d.StartIn(loc)
+		for k < len(req.StatusHistory) && !req.StatusHistory[k].At.After(midnight) {
+			status = req.StatusHistory[k].Status
+			k++
+		}
+		if status != AccountSuspended {
+			continue
+		}
+		if n := len(runs); n > 0 && runs[n-1].End == d {
+			runs[n-1].End = d.AddDays(1)
+		} else {
+			runs = append(runs, Period{Start: d, End: d.AddDays(1)})
+		}
+	}
+	return runs
+}
+
+// withoutPeriods is ps (in date order, not overlapping) less the days of
+// skip (likewise).
+func withoutPeriods(ps, skip []Period) []Period {
+	if len(skip) == 0 {
+		return ps
+	}
+	var out []Period
+	for _, p := range ps {
+		cur := p.Start
+		for _, s := range skip {
+			if !s.End.After(cur) || !s.Start.Before(p.End) {
+				continue
+			}
+			if s.Start.After(cur) {
+				out = append(out, Period{Start: cur, End: s.Start})
+			}
+			cur = laterDate(cur, s.End)
+		}
+		if cur.Before(p.End) {
+			out = append(out, Period{Start: cur, End: p.End})
+		}
+	}
+	return out
+}
+
+// suspendedDaysCredit credits, when c's type stops invoicing while
+// suspended, the invoiced days of c's service before the close day on
+// which the account was suspended at local midnight (the days the billing
+// run would credit next, were the account not closed), and takes them
+// off c's coverage, so the cancel does not credit them again.
+func (req AccountCloseRequest) suspendedDaysCredit(c *CancelRequest, today Date) ([]ProratedLine, error) {
+	cov := c.Service.Coverage
+	if !c.Context.Policy.StopInvoicingWhileSuspended || len(cov) == 0 {
+		return nil, nil
+	}
+	from := cov[0].From
+	if !from.Before(today) {
+		return nil, nil
+	}
+	ctx := c.Context
+	ctx.Account = req.Account
+	p, err := PlanSuspendedDaysCredit(SuspendedDaysRequest{Context: ctx, Service: c.Service, From: from, To: today,
+		Initial: req.StatusInitial, History: req.StatusHistory})
+	if err != nil {
+		return nil, err
+	}
+	c.Service.Coverage = p.Coverage
+	return p.Lines, nil
 }
 
 func sumLines(lines []ProratedLine) (sum int64) {
@@ -290,12 +508,15 @@ func sumLines(lines []ProratedLine) (sum int64) {
 }
 
 // uninvoicedLines charges the days of svc before the close day (and before
-// its end) that no invoice has charged, as the billing run would have: per
+// its end) that no invoice has charged, except the skip runs (days a type
+// that stops invoicing while suspended does not charge), as the billing
+// run would have: per
 // account period, each run of days on the same terms at its price version
 // (h.BillableIn), a pause's days at the hold fee (none without one),
 // prorated over their plan periods. It returns the lines and the coverage
 // spans they add.
-func uninvoicedLines(svc LifecycleService, h ServiceHistory, a Account, closed Date, anchorDay int, anchorMonth time.Month, holdFee int64) ([]ProratedLine, []BilledSpan, error) {
+func uninvoicedLines(svc LifecycleService, h ServiceHistory, a Account, closed Date, anchorDay int, anchorMonth time.Month, holdFee int64,
+	skip []Period) ([]ProratedLine, []BilledSpan, error) {
 	end := closed
 	if !svc.End.IsZero() && svc.End.Before(end) {
 		end = svc.End
@@ -313,6 +534,7 @@ func uninvoicedLines(svc LifecycleService, h ServiceHistory, a Account, closed D
 	if cursor.Before(end) {
 		gaps = append(gaps, Period{Start: cursor, End: end})
 	}
+	gaps = withoutPeriods(gaps, skip)
 	var lines []ProratedLine
 	var spans []BilledSpan
 	label := fmt.Sprintf("Final invoice, account closed %s: ", shortDate(closed))
@@ -320,6 +542,7 @@ func uninvoicedLines(svc LifecycleService, h ServiceHistory, a Account, closed D
 		for ap := PeriodAt(g.Start, anchorDay, anchorMonth, IntervalMonthly); ap.Start.Before(g.End); ap = ap.Next(anchorDay, anchorMonth, IntervalMonthly) {
 			sub := Period{Start: laterDate(g.Start, ap.Start), End: earlierDate(g.End, ap.End)}
 			for _, bs := range h.BillableIn(ap, holdFee) {
+				bs.CoveredUntil = Date{} // the gaps are this function's
 				bs.Start = laterDate(bs.Start, sub.Start)
 				if bs.End.IsZero() || bs.End.After(sub.End) {
 					bs.End = sub.End
@@ -410,9 +633,12 @@ func composeFinalInvoice(a Account, t AccountType, lines []ProratedLine, pending
 	inv.DelinquencyDate, _ = rule.Next(del0)
 	inv.Why = []string{fmt.Sprintf("final invoice of account %d, closed on %s: the days before the close no invoice had charged, credits for invoiced days from the close on, and the one-time charges no invoice had taken; issued %s, due %s",
 		a.ID, today.Label(), today.Label(), inv.DueDate.Label())}
-	if inv.Total <= 0 {
+	switch {
+	case inv.Total == 0:
 		inv.Status = InvoicePaid
-		inv.Why = append(inv.Why, fmt.Sprintf("its total %s is not owed: the invoice is paid as issued, and the credit stays on the account unless it is refunded", FormatAmount(inv.Total, a.Currency)))
+		inv.Why = append(inv.Why, "its total is zero: the invoice is paid as issued")
+	case inv.Total < 0:
+		inv.Why = append(inv.Why, fmt.Sprintf("its total %s is not owed: it is a credit note, applied to the account's open invoices; the credit left stays on the account unless it is refunded", FormatAmount(inv.Total, a.Currency)))
 	}
 	return &inv, nil
 }

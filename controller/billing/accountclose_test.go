@@ -1,8 +1,10 @@
 package billing
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // closeService is lcService invoiced from its start through March 2027.
@@ -85,7 +87,8 @@ func TestPlanAccountClose(t *testing.T) {
 				t.Fatalf("final invoice %+v; want none", *p.FinalInvoice)
 			case tc.total != 0 && (p.FinalInvoice == nil || p.FinalInvoice.Total != tc.total || p.FinalInvoice.Kind != InvoiceClosing):
 				t.Fatalf("final invoice %+v; want total %d", p.FinalInvoice, tc.total)
-			case tc.total != 0 && (tc.total <= 0) != (p.FinalInvoice.Status == InvoicePaid):
+			case tc.total != 0 && p.FinalInvoice.Status != InvoiceOpen:
+				// Owed, or a credit note with no open invoice to pay.
 				t.Fatalf("final invoice of %d is %s", tc.total, p.FinalInvoice.Status)
 			}
 			for i, c := range p.Cancels {
@@ -171,15 +174,35 @@ func TestPlanAccountCloseRefunds(t *testing.T) {
 		// 2.26 is left and refunded.
 		{"the final invoice is paid first", febOnly, -2000, []CloseCredit{cash}, nil, true,
 			[]refund{{101, 2000 - marchPart, false}}, 0, 2000 - marchPart},
-		// An open invoice of 15.00 takes the cash first.
-		{"open invoices are paid first", first, -500, []CloseCredit{cash}, []OpenInvoice{{InvoiceID: 9, Amount: 1500}}, true,
-			[]refund{{101, 500, false}}, 3226, 500},
+		// An open invoice of 15.00 is paid by the final credit note
+		// first: the cash stays unapplied and is refunded; the 17.26 of
+		// the note left has no payment's allocation to take over.
+		{"open invoices are paid by the credit note first", first, -500, []CloseCredit{cash}, []OpenInvoice{{InvoiceID: 9, Amount: 1500}}, true,
+			[]refund{{101, 2000, false}}, 3226 - 1500, 2000},
+		// March (invoice 7) was paid in full by cash: the final credit
+		// note takes over 32.26 of the cash's allocation, which is
+		// refunded; nothing is kept.
+		{"paid days refunded", first, 0, nil, nil, true, []refund{{101, 3226, false}}, 0, 3226},
+		// The same paid by card: the refund goes back through the gateway.
+		{"paid days refunded through the gateway", first, 0, nil, nil, true, []refund{{102, 3226, true}}, 0, 3226},
+		// The cash payment has 10.00 unapplied besides paying March: one
+		// refund of both.
+		{"one refund per payment", first, -1000, []CloseCredit{{PaymentID: 101, Amount: 1000, Method: PayCash}}, nil, true,
+			[]refund{{101, 4226, false}}, 0, 4226},
+		{"paid days kept when not asked", first, 0, nil, nil, false, nil, 3226, 0},
 		{"nothing to refund", first, 0, nil, nil, true, nil, 3226, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			req := closeRequest("2027-03-12", tc.service)
 			req.RefundCredit, req.Balance, req.Credits, req.OpenInvoices = tc.refund, tc.balance, tc.credits, tc.open
+			if strings.HasPrefix(tc.name, "paid days") || tc.name == "one refund per payment" {
+				held := HeldAllocation{PaymentID: 101, InvoiceID: 7, InvoiceNumber: "INV-7", Amount: 5000, Method: PayCash}
+				if strings.HasSuffix(tc.name, "gateway") {
+					held.PaymentID, held.Method, held.Gateway = 102, PayCard, true
+				}
+				req.Held = []HeldAllocation{held}
+			}
 			p, err := PlanAccountClose(req)
 			if err != nil {
 				t.Fatal(err)
@@ -198,6 +221,22 @@ func TestPlanAccountCloseRefunds(t *testing.T) {
 				if got[i] != tc.want[i] {
 					t.Fatalf("refunds %+v; want %+v", got, tc.want)
 				}
+			}
+			// What the notes take over is what they free, pair by pair,
+			// and the final note is paid once its credit is used up.
+			var taken, released int64
+			for i, al := range p.TakenOver {
+				taken += al.Amount
+				if r := p.Released[i]; r.InvoiceID != al.InvoiceID || r.Amount != -al.Amount {
+					t.Fatalf("taken over %+v, released %+v", al, r)
+				}
+				released -= p.Released[i].Amount
+			}
+			if taken != released || len(p.TakenOver) != len(p.Released) {
+				t.Fatalf("taken over %d, released %d", taken, released)
+			}
+			if used := slices.Contains(p.UsedCreditNotes, 0); used != (p.FinalInvoice.Status == InvoicePaid) {
+				t.Fatalf("final note used up %v, final invoice %s", used, p.FinalInvoice.Status)
 			}
 		})
 	}
@@ -242,5 +281,78 @@ func TestPlanAccountReopen(t *testing.T) {
 	a.Status = AccountSuspended
 	if _, err := PlanAccountReopen(a, 5, "user:root", "", lcAt("UTC", "2027-05-01", 9, 0)); ErrorCode(err) != EINVALID {
 		t.Fatalf("not closed: %v", err)
+	}
+}
+
+// TestPlanAccountCloseCreditsSuspendedDays: on a type that stops invoicing
+// while suspended, the account was suspended from Mar 3 at noon to Mar 7
+// at noon (suspended at the local midnights of Mar 4..7): the close on Mar
+// 12 credits those 4 invoiced days of March on the final invoice, as the
+// next billing run would have, besides the 20 days from the close on —
+// each day once. A type that invoices suspended days credits only the
+// days from the close.
+func TestPlanAccountCloseCreditsSuspendedDays(t *testing.T) {
+	loc, err := time.LoadLocation("America/Chicago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	history := []AccountStatusAt{
+		{At: time.Date(2027, 3, 3, 12, 0, 0, 0, loc), Status: AccountSuspended},
+		{At: time.Date(2027, 3, 7, 12, 0, 0, 0, loc), Status: AccountCurrent},
+	}
+	fromClose := Prorate(5000, lcMarch27, mustDate("2027-03-12"), mustDate("2027-04-01"))
+	suspended := Prorate(5000, lcMarch27, mustDate("2027-03-04"), mustDate("2027-03-08"))
+	for _, stop := range []bool{true, false} {
+		req := closeRequest("2027-03-12", closeService(lcFiber50, 10))
+		req.Services[0].Context.Policy.StopInvoicingWhileSuspended = stop
+		req.StatusInitial, req.StatusHistory = AccountCurrent, history
+		p, err := PlanAccountClose(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := int64(0)
+		if stop {
+			want = suspended
+		}
+		if p.CreditedSuspended != want || p.Credited != fromClose || p.FinalInvoice == nil || p.FinalInvoice.Total != -(want+fromClose) {
+			t.Fatalf("stop %v: credited %d + suspended %d, final %+v; want %d + %d", stop, p.Credited, p.CreditedSuspended, p.FinalInvoice, fromClose, want)
+		}
+		// The coverage left runs Jan 1 to the close without the
+		// suspended days.
+		days := 0
+		for _, s := range p.Cancels[0].Coverage {
+			days += s.Days()
+		}
+		if wantDays := 31 + 28 + 11 - map[bool]int{true: 4, false: 0}[stop]; days != wantDays {
+			t.Fatalf("stop %v: coverage of %d days, want %d: %+v", stop, days, wantDays, p.Cancels[0].Coverage)
+		}
+	}
+
+	// Suspended days no invoice charged are not charged: invoiced through
+	// February, the close charges Mar 1..3 and 8..11 only.
+	febOnly := lcService(lcFiber50, 1, invoiced(lcFiber50, 1, per("2027-01-01", "2027-02-01")), invoiced(lcFiber50, 1, per("2027-02-01", "2027-03-01")))
+	// The billing run already credited Mar 4..7 of an invoiced March: a
+	// hole in the coverage, neither charged again nor credited again.
+	credited := closeService(lcFiber50, 10)
+	credited.Coverage, _ = removeDays(credited.Coverage, mustDate("2027-03-04"), mustDate("2027-03-08"), nil)
+	for _, tc := range []struct {
+		name              string
+		svc               LifecycleService
+		charged, credited int64
+	}{
+		{"not invoiced", febOnly, Prorate(5000, lcMarch27, mustDate("2027-03-01"), mustDate("2027-03-04")) +
+			Prorate(5000, lcMarch27, mustDate("2027-03-08"), mustDate("2027-03-12")), 0},
+		{"credited before", credited, 0, 0},
+	} {
+		req := closeRequest("2027-03-12", tc.svc)
+		req.Services[0].Context.Policy.StopInvoicingWhileSuspended = true
+		req.StatusInitial, req.StatusHistory = AccountCurrent, history
+		p, err := PlanAccountClose(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Charged != tc.charged || p.CreditedSuspended != tc.credited {
+			t.Fatalf("%s: charged %d, credited suspended %d; want %d, %d (%v)", tc.name, p.Charged, p.CreditedSuspended, tc.charged, tc.credited, p.Why)
+		}
 	}
 }

@@ -21,7 +21,7 @@ type OpenInvoice struct {
 
 // PlannedAllocation applies Amount of payment PaymentID to an invoice.
 type PlannedAllocation struct {
-	PaymentID int64
+	PaymentID int64 `json:"payment_id"`
 	Allocation
 }
 

@@ -35,7 +35,10 @@ type BillingDayRequest struct {
 // change"). Periods already invoiced stay as they are; the next period is
 // a transitional one, from the end of the last invoiced period to the
 // first start on the new day after it, and each service is charged for it
-// prorated over its plan period on the new day — exactly what the billing
+// prorated over its plan period on the new day (a quarterly or annual
+// plan: the days from the end of its coverage to its first period start
+// on the new day, charged in the account period containing the first of
+// them, [BillableService].CoveredUntil) — exactly what the billing
 // run invoices once the billing day is stored ([PeriodToInvoice] and
 // [ComposeInvoice] with the new anchor), so the plan's lines are that
 // invoice's preview (Invoicing billing_run) and the store only stores the
@@ -93,7 +96,7 @@ func PlanBillingDayChange(req BillingDayRequest) (LifecyclePlan, error) {
 		}
 		p := s.Plan
 		p.Price = price
-		bs := BillableService{ServiceID: s.Ref.ID, Name: s.Name, Plan: p, Start: s.Start, End: s.End}
+		bs := BillableService{ServiceID: s.Ref.ID, Name: s.Name, Plan: p, Start: s.Start, End: s.End, CoveredUntil: CoveredUntil(s.Coverage)}
 		lines, _, _, err := recurringLines(bs, a, transitional, req.NewDay, time.January)
 		if err != nil {
 			return LifecyclePlan{}, err
@@ -110,6 +113,18 @@ func PlanBillingDayChange(req BillingDayRequest) (LifecyclePlan, error) {
 	plan.Why = append(plan.Why, fmt.Sprintf("billing day %d → %d: the periods invoiced up to %s stay; the transitional period %s (%d days) is invoiced prorated, %s; periods start on day %d from %s",
 		oldDay, req.NewDay, req.LastInvoiced.Last().Label(), transitional, transitional.Days(), FormatAmount(plan.Net, a.Currency), req.NewDay, transitional.End.Label()))
 	return plan, nil
+}
+
+// CoveredUntil is the first day after the last day coverage charges (zero
+// for none): [BillableService].CoveredUntil.
+func CoveredUntil(coverage []BilledSpan) Date {
+	var end Date
+	for _, s := range coverage {
+		if s.To.After(end) {
+			end = s.To
+		}
+	}
+	return end
 }
 
 // transitionLabel starts the description of a recurring line of a

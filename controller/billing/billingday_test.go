@@ -90,3 +90,85 @@ func abs64(v int64) int64 {
 	}
 	return v
 }
+
+// TestBillingDayChangeMultiMonthPlans: a quarterly or annual plan billed
+// on the old billing day up to the change, then on the new one (the
+// account's override or its type's day), period by period as the billing
+// run invoices them (each service's coverage end passed as CoveredUntil):
+// every day from the service's start to the end of the last period
+// invoiced is charged exactly once — the plan period on the old day runs
+// to its end, the days from there to the first period on the new day are
+// charged prorated over the new day's period containing them, and no
+// whole period is charged twice.
+func TestBillingDayChangeMultiMonthPlans(t *testing.T) {
+	cases := []struct {
+		name           string
+		interval       Interval
+		oldDay, newDay int
+		// changedAfter is the end of the last period invoiced on the old day.
+		changedAfter string
+		typeDay      bool
+	}{
+		{"quarterly 1 → 15 at the quarter's end", IntervalQuarterly, 1, 15, "2027-04-01", false},
+		{"quarterly 1 → 15 inside a quarter", IntervalQuarterly, 1, 15, "2027-02-01", false},
+		{"quarterly 15 → 1", IntervalQuarterly, 15, 1, "2027-03-15", false},
+		{"quarterly 20 → 5 over a quarter's start", IntervalQuarterly, 20, 5, "2027-04-20", false},
+		{"annual 1 → 15", IntervalAnnual, 1, 15, "2027-03-01", false},
+		{"annual 28 → 3", IntervalAnnual, 28, 3, "2027-01-28", false},
+		{"quarterly, the type's day 1 → 15", IntervalQuarterly, 1, 15, "2027-02-01", true},
+		{"annual, the type's day 10 → 1", IntervalAnnual, 10, 1, "2027-06-10", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			plan := Plan{ID: 1, Name: "Fiber", Currency: "USD", Interval: tc.interval, Price: 29999}
+			ty := AccountType{ID: 1, Name: "RES", BillingMode: BillingFixedDay, BillingDay: tc.oldDay, TimeZone: "America/Chicago"}
+			a := lcAccount()
+			var start Date
+			svc := BillableService{ServiceID: 10, Name: "Home", Plan: plan}
+			charged := map[Date]int{}
+			var cov []BilledSpan
+			var last Period
+			changed := false
+			var end Date
+			for range 40 {
+				if !changed && !last.IsZero() && !last.End.Before(mustDate(tc.changedAfter)) {
+					if tc.typeDay {
+						ty.BillingDay = tc.newDay
+					} else {
+						a.BillingDay = tc.newDay
+					}
+					changed = true
+				}
+				p, ok := PeriodToInvoice(ty, DateRule{}, a, last, mustDate("2031-01-01"))
+				if !ok {
+					break
+				}
+				if last.IsZero() {
+					// The service starts with the account's first period.
+					start, svc.Start = p.Start, p.Start
+				}
+				s := svc
+				s.CoveredUntil = CoveredUntil(cov)
+				inv, _, err := ComposeInvoice(InvoiceRequest{Account: a, Type: ty, Period: p, Services: []BillableService{s}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, sp := range inv.Spans {
+					cov = append(cov, sp.BilledSpan)
+					for d := sp.From; d.Before(sp.To); d = d.AddDays(1) {
+						charged[d]++
+					}
+				}
+				last, end = p, p.End
+			}
+			if !changed {
+				t.Fatal("the billing day never changed")
+			}
+			for d := start; d.Before(end); d = d.AddDays(1) {
+				if charged[d] != 1 {
+					t.Fatalf("%s charged %d times (billed up to %s)", d, charged[d], end)
+				}
+			}
+		})
+	}
+}

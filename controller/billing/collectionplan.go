@@ -180,6 +180,13 @@ type SweepInput struct {
 	// verdict suspends, ordered by POP and id; RestoreServices those not
 	// active of the accounts whose verdict restores.
 	SuspendServices, RestoreServices []ServiceRef
+	// KeptOn are the services of the accounts whose verdict suspends that
+	// a lifecycle hold keeps on (paused on a type that does not suspend
+	// paused services), with the pause's end: the sweep never changes
+	// them, and an account with no other service to suspend is not
+	// suspended — nor told it is — while they are held: it stays
+	// delinquent, and the first sweep after the pause ends suspends it.
+	KeptOn []HeldService
 	// Loads are the active services and the 30-day median of daily
 	// suspensions of the POPs [SweepInput.GuardPOPs] names.
 	Loads map[string]POPLoad
@@ -286,10 +293,19 @@ func PlanSweep(in SweepInput) SweepPlan {
 		p.ServiceChanges = append(p.ServiceChanges, ServiceChange{Service: s, State: StateActive, Reason: "restored by the delinquency sweep"})
 	}
 
+	keptOn := make(map[int64]Date, len(in.KeptOn))
+	for _, h := range in.KeptOn {
+		if until, seen := keptOn[h.Service.AccountID]; !seen || h.Until.After(until) {
+			keptOn[h.Service.AccountID] = h.Until
+		}
+	}
 	var restoredNotices []Notice
 	for _, v := range in.Verdicts {
 		s, a := v.Standing, v.Assessment
 		id := s.AccountID
+		if until, ok := keptOn[id]; ok && a.Suspend && len(perAccount[id]) == 0 {
+			a = a.heldByPause(until)
+		}
 		if a.Suspend {
 			ps := PlannedSuspension{AccountID: id, Number: s.Number, ServiceIDs: []int64{}, POPs: []string{}, Held: held[id], Why: a.Why}
 			for _, svc := range perAccount[id] {
@@ -340,6 +356,33 @@ func PlanSweep(in SweepInput) SweepPlan {
 	}
 	p.Notices = append(p.Notices, restoredNotices...)
 	return p
+}
+
+// HeldService is a service a lifecycle hold keeps on until Until (the
+// day its pause ends).
+type HeldService struct {
+	Service ServiceRef
+	Until   Date
+}
+
+// heldByPause is a suspending assessment of an account whose only services
+// to suspend are held on by a pause until until: not suspended (no
+// service would be), delinquent, saying why instead of announcing a
+// suspension.
+func (a Assessment) heldByPause(until Date) Assessment {
+	a.Suspend = false
+	a.Status = AccountDelinquent
+	r := Reason{}
+	if n := len(a.Reasons); n > 0 && a.Reasons[n-1].Kind == ReasonAutoSuspended {
+		// What would restore it stays said (amount, rule).
+		r = a.Reasons[n-1]
+		a.Reasons = a.Reasons[: n-1 : n-1]
+		if len(a.Why) == n {
+			a.Why = a.Why[: n-1 : n-1]
+		}
+	}
+	r.Kind, r.Date, r.Detail = ReasonServicesPaused, until, ""
+	return a.With(r)
 }
 
 // HeldIn records the suspension batch that holds the plan's held

@@ -425,6 +425,61 @@ func TestPlanSweepGuardHoldsAPOPWhole(t *testing.T) {
 	}
 }
 
+// TestPlanSweepLeavesPausedAccountsDelinquent: of three accounts whose
+// verdict suspends, account 1's only service is paused and kept on until
+// Jan 10, account 2 has a paused one and another to suspend, account 3
+// none held. Account 1 is neither suspended nor told it is: it stays
+// delinquent, saying its suspension waits for the pause's end (and what
+// would restore it); 2 and 3 are suspended with their notices, 2's paused
+// service untouched.
+func TestPlanSweepLeavesPausedAccountsDelinquent(t *testing.T) {
+	typ := resType()
+	rule, err := NewDateRule(typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := mustDate("2026-12-22")
+	c := Contact{Email: "x@example.com", Name: "X"}
+	var vs []Verdict
+	for id := int64(1); id <= 3; id++ {
+		vs = append(vs, SweepVerdict(typ, rule, today, overdueStanding(id, AccountDelinquent, 5000), c))
+	}
+	until := mustDate("2027-01-10")
+	in := SweepInput{Type: typ, Today: today, Guard: SuspensionGuard{Disabled: true}, Verdicts: vs,
+		SuspendServices: []ServiceRef{{22, "pop-a", 2}, {33, "pop-a", 3}},
+		KeptOn:          []HeldService{{ServiceRef{11, "pop-a", 1}, until}, {ServiceRef{21, "pop-a", 2}, until}}}
+	p := PlanSweep(in)
+	if p.Suspended != 2 || p.SuspendedServices != 2 || len(p.Suspensions) != 2 || p.Suspensions[0].AccountID != 2 {
+		t.Fatalf("suspended %d accounts, %d services: %+v", p.Suspended, p.SuspendedServices, p.Suspensions)
+	}
+	for _, sc := range p.ServiceChanges {
+		if sc.Service.ID == 11 || sc.Service.ID == 21 {
+			t.Fatalf("a paused service changed: %+v", sc)
+		}
+	}
+	for _, n := range p.Notices {
+		if n.AccountID == 1 {
+			t.Fatalf("the paused account is told %s", n.Kind)
+		}
+	}
+	for _, sc := range p.StatusChanges {
+		if sc.AccountID != 1 {
+			continue
+		}
+		t.Fatalf("the paused account changes status: %+v", sc)
+	}
+	// The account's why, as a standing would read it from the plan.
+	a := vs[0].Assessment.heldByPause(until)
+	last := a.Reasons[len(a.Reasons)-1]
+	if a.Suspend || a.Status != AccountDelinquent || last.Kind != ReasonServicesPaused || last.Date != until || last.Amount == 0 ||
+		slices.ContainsFunc(a.Reasons, func(r Reason) bool { return r.Kind == ReasonAutoSuspended }) || len(a.Why) != len(a.Reasons) {
+		t.Fatalf("held by the pause: %+v", a)
+	}
+	if sub := SubscriberWhy(a.Reasons, "en-US", today); !contains(sub[len(sub)-1], "paused until") {
+		t.Fatalf("subscriber why %q", sub)
+	}
+}
+
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 // TestPlanSettlementRestores: a payment that meets the reactivation rule

@@ -19,8 +19,10 @@
 //     after money moved ([PlanSettlement]) and the approval of held
 //     suspensions ([PlanApproval], [ChooseHeldAccounts]) say which statuses
 //     change and why ([Reason], rendered for staff by [StaffWhy] and for the
-//     subscriber by [SubscriberWhy]), which services to suspend or restore,
-//     what the guard holds, which fees to charge and which notices to queue;
+//     subscriber by [SubscriberWhy]), which services to suspend or restore
+//     (never one a lifecycle hold keeps: an account whose only services a
+//     pause keeps on stays delinquent, [SweepInput].KeptOn), what the guard
+//     holds, which fees to charge and which notices to queue;
 //   - a payment reversal ([PlanReversal]) says what it journals, which
 //     allocations go and the settlement that follows (which never suspends:
 //     the next sweep does); whether a payment settles at once is
@@ -42,7 +44,9 @@
 //     closing and reopening an account ([PlanAccountClose]: every billed
 //     service's [PlanCancel] from the close day, the final invoice of the
 //     days no invoice charged and the credits of those after, the credit
-//     left kept or refunded out of the payments' unapplied credit;
+//     left kept or refunded out of the payments' unapplied credit, then
+//     out of what payments paid for the credited days, which the final
+//     credit note takes over ([PlanCreditNoteTakeover]);
 //     [PlanAccountReopen]; [PaymentOnAccount]: a closed account's payment
 //     stays credit, with a warning; accountclose.go).
 //   - per-account overrides of the type's billing settings
@@ -61,7 +65,9 @@
 // and agents enforce access only.)
 //
 // Credit on an account ([Standing.Credit]: credits, write-offs, the
-// unallocated parts of payments) pays its oldest invoices first, before any
+// unallocated parts of payments, what open credit notes have left — a
+// credit note is applied to the open invoices as they come,
+// [PlanCreditNoteAllocations], creditnote.go) pays its oldest invoices first, before any
 // fee: fees no invoice carries are owed but never past due, so the
 // reconnection fee a restore charges cannot make the invoice a credit paid
 // overdue again.

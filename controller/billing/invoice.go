@@ -21,6 +21,16 @@ type BillableService struct {
 	// Hold marks a pause's hold fee billed in the service's place
 	// ([PausedBillable]).
 	Hold bool `json:"hold,omitempty"`
+	// CoveredUntil is the first day after the last day any invoice
+	// charged the service (the end of its coverage; zero: unknown or
+	// none). A quarterly or annual plan is charged no day before it: when
+	// its coverage ends inside one of its periods on the account's anchor
+	// (the billing day moved, for the account or its type), the rest of
+	// that period is charged from CoveredUntil, in the account period
+	// containing CoveredUntil, and a period on the new anchor that began
+	// before the coverage ended is charged from there: no day is left
+	// uncharged, none charged twice.
+	CoveredUntil Date `json:"covered_until,omitzero"`
 }
 
 // InvoiceRequest is everything [ComposeInvoice] needs for one account and
@@ -403,10 +413,20 @@ func recurringLines(s BillableService, a Account, p Period, anchorDay int, ancho
 		return lines, spans, why, nil
 	}
 	// Each interval period is charged in the account period containing its
-	// first active day.
+	// first active day not charged yet: days before CoveredUntil are (a
+	// period on the anchor that began before the coverage ended, as when
+	// the anchor moved, is charged from there, prorated over the period).
+	covered := s.CoveredUntil
+	if s.Hold {
+		covered = Date{}
+	}
 	first, _ := active(p.Start, p.End)
 	for ip := PeriodAt(first, anchorDay, anchorMonth, iv); ip.Start.Before(p.End); ip = ip.Next(anchorDay, anchorMonth, iv) {
-		if from, to := active(ip.Start, ip.End); from.Before(to) && p.Contains(from) {
+		from, to := active(ip.Start, ip.End)
+		if covered.After(from) {
+			from = covered
+		}
+		if from.Before(to) && p.Contains(from) {
 			add(ip, from, to)
 		}
 	}

@@ -276,6 +276,10 @@ type ServiceUpdate struct {
 	Effective Date         `json:"effective"`
 	Before    ServiceTerms `json:"before"`
 	After     ServiceTerms `json:"after"`
+	// EndedPause is the service's earlier pause, over by now, that a new
+	// pause replaces on the service: it is kept in the service's pause
+	// history, whose days the billing run never charges at the plan.
+	EndedPause *PauseSpan `json:"ended_pause,omitempty"`
 }
 
 // LifecycleAudit is the audit log entry of a lifecycle change: who

@@ -245,6 +245,27 @@ func TestPlanPauseRefuses(t *testing.T) {
 	wantInvalid(t, err, "from is required")
 }
 
+// TestPlanPauseKeepsTheEndedPause: a second pause, once the first is over,
+// replaces it on the service and hands it to the pause history (the
+// billing run leaves out the days of both); a first pause hands nothing.
+func TestPlanPauseKeepsTheEndedPause(t *testing.T) {
+	ctx := lcContext("2027-04-12", LifecyclePolicy{})
+	paused := lcService(lcFiber50, 1)
+	paused.PauseFrom, paused.PauseTo = mustDate("2027-04-05"), mustDate("2027-04-10")
+	plan, err := PlanPause(PauseRequest{Context: ctx, Service: paused, From: mustDate("2027-04-20"), To: mustDate("2027-04-25")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := plan.Service; u == nil || u.EndedPause == nil || *u.EndedPause != (PauseSpan{mustDate("2027-04-05"), mustDate("2027-04-10")}) ||
+		u.After.PauseFrom != mustDate("2027-04-20") {
+		t.Fatalf("update %+v", plan.Service)
+	}
+	plan, err = PlanPause(PauseRequest{Context: ctx, Service: lcService(lcFiber50, 1), From: mustDate("2027-04-20"), To: mustDate("2027-04-25")})
+	if err != nil || plan.Service.EndedPause != nil {
+		t.Fatalf("a first pause: %+v %v", plan.Service, err)
+	}
+}
+
 // The billing run bills a pause not invoiced yet the same as the pause's
 // credits do once invoiced: the plan around it and the hold fee during.
 func TestPausedBillable(t *testing.T) {

@@ -109,6 +109,10 @@ func PlanPause(req PauseRequest) (LifecyclePlan, error) {
 	before, after := svc.terms(), svc.terms()
 	after.PauseFrom, after.PauseTo = from, to
 	plan.Service = &ServiceUpdate{ServiceID: svc.Ref.ID, Effective: from, Before: before, After: after}
+	if !svc.PauseFrom.IsZero() {
+		// Over by now (one pause at a time, above): kept in the history.
+		plan.Service.EndedPause = &PauseSpan{From: svc.PauseFrom, To: svc.PauseTo}
+	}
 	plan.Audit = ctx.audit(LifecyclePause, auditEntityService, svc.Ref.ID)
 	plan.Audit.Before["pause_from"], plan.Audit.Before["pause_to"] = svc.PauseFrom, svc.PauseTo
 	plan.Audit.After["pause_from"], plan.Audit.After["pause_to"] = from, to
@@ -132,6 +136,12 @@ func ResumeState(status AccountStatus, serviceEnd, on Date) (state DesiredState,
 		return StateSuspended, true, "pause ended; the account is closed"
 	}
 	return StateActive, true, "pause ended"
+}
+
+// PauseSpan is a pause of a service: the days [From, To).
+type PauseSpan struct {
+	From Date `json:"from"`
+	To   Date `json:"to"`
 }
 
 // PausedBillable is how the billing run bills a service paused for

@@ -115,10 +115,15 @@ const (
 	AllocMoved AllocationEventKind = "reallocated"
 	// AllocReversed: the payment was reversed; what it paid is owed again.
 	AllocReversed AllocationEventKind = "reversed"
+	// AllocTakenOver: a close's credit note took over what a payment
+	// paid on an invoice (−amount on the payment's event, +amount on the
+	// credit note's), freeing the payment's money for a refund.
+	AllocTakenOver AllocationEventKind = "taken_over"
 )
 
-// AllocationEvent is one dated, append-only change of what a payment paid
-// on an invoice: Amount > 0 applies money, < 0 takes it back. A payment's
+// AllocationEvent is one dated, append-only change of what a payment
+// paid on an invoice (a credit note's events, [CreditNoteAllocation], are
+// stored beside them with no payment): Amount > 0 applies money, < 0 takes it back. A payment's
 // allocation to an invoice is the sum of its events; as of a date, the sum
 // of the events effective on or before it.
 type AllocationEvent struct {

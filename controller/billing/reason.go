@@ -75,6 +75,10 @@ const (
 	ReasonSuspensionApproved ReasonKind = "suspension_approved"
 	// ReasonSweepDecides: any suspension is decided by the next sweep.
 	ReasonSweepDecides ReasonKind = "sweep_decides"
+	// ReasonServicesPaused: suspension waits: the account's services are
+	// paused (kept on) until Date, and the sweep leaves a paused service
+	// alone.
+	ReasonServicesPaused ReasonKind = "services_paused"
 )
 
 // Reason is one structured step of why an account has its status: a kind
@@ -222,6 +226,8 @@ func (r Reason) staff() string {
 		return fmt.Sprintf("Suspension approved by %s (suspension batch %d).", r.Detail, r.Batch)
 	case ReasonSweepDecides:
 		return "Suspension, if any, is decided by the next delinquency sweep."
+	case ReasonServicesPaused:
+		return fmt.Sprintf("Suspension waits: its services are paused and kept on until %s; the first delinquency sweep after that decides.", r.Date.Label())
 	}
 	return string(r.Kind)
 }
@@ -312,6 +318,8 @@ var phrases = map[string]func(r Reason, loc Locale, today Date) string{
 				return fmt.Sprintf("Your service will be slowed to %s soon unless you %s.", r.ThrottledTo, restore)
 			}
 			return fmt.Sprintf("Your service will be suspended soon unless you %s.", restore)
+		case ReasonServicesPaused:
+			return fmt.Sprintf("Your service is paused until %s. After that it will be suspended unless you %s.", date(r.Date), restore)
 		}
 		return ""
 	},
@@ -356,6 +364,8 @@ var phrases = map[string]func(r Reason, loc Locale, today Date) string{
 				return fmt.Sprintf("Ihr Anschluss wird demnächst auf %s gedrosselt, wenn Sie nicht %s zahlen.", r.ThrottledTo, restore)
 			}
 			return fmt.Sprintf("Ihr Anschluss wird demnächst gesperrt, wenn Sie nicht %s zahlen.", restore)
+		case ReasonServicesPaused:
+			return fmt.Sprintf("Ihr Anschluss ist bis %s pausiert. Danach wird er gesperrt, wenn Sie nicht %s zahlen.", date(r.Date), restore)
 		}
 		return ""
 	},

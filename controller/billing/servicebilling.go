@@ -1,6 +1,9 @@
 package billing
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // This file holds how the billing run bills a service across its
 // lifecycle: split at its terms changes, around its pause, each piece at
@@ -25,8 +28,10 @@ type ServiceHistory struct {
 	// force from the service's start whatever its date.
 	Terms []TermsFrom
 	// PauseFrom and PauseTo (exclusive) bound the service's pause (zero:
-	// none).
+	// none); EarlierPauses are its pauses before that one (its pause
+	// history): none of their days is billed at the plan either.
 	PauseFrom, PauseTo Date
+	EarlierPauses      []PauseSpan
 	// Versions are the price versions of the service's plans, by plan id.
 	Versions map[int64][]PriceVersion
 }
@@ -35,7 +40,8 @@ type ServiceHistory struct {
 // period p: one BillableService per run of days on the same terms (split
 // at each change's effective date, the change day billed at the new
 // terms), each plan priced for p by [PriceFor], and around the pause the
-// hold fee per month ([PausedBillable]).
+// hold fee per month ([PausedBillable]), around every pause of its
+// history.
 func (h ServiceHistory) BillableIn(p Period, holdFeePerMonth int64) []BillableService {
 	s := h.Service
 	pieces := []BillableService{s}
@@ -58,14 +64,26 @@ func (h ServiceHistory) BillableIn(p Period, holdFeePerMonth int64) []BillableSe
 			}
 		}
 	}
+	pauses := h.EarlierPauses
+	if !h.PauseFrom.IsZero() {
+		pauses = append(slices.Clone(pauses), PauseSpan{From: h.PauseFrom, To: h.PauseTo})
+	}
 	var out []BillableService
 	for _, piece := range pieces {
 		piece.Plan.Price = PriceFor(piece.Plan.Price, h.Versions[piece.Plan.ID], s.Start, p)
-		if h.PauseFrom.IsZero() {
-			out = append(out, piece)
-			continue
+		split := []BillableService{piece}
+		for _, pause := range pauses {
+			var next []BillableService
+			for _, b := range split {
+				if b.Hold {
+					next = append(next, b)
+					continue
+				}
+				next = append(next, PausedBillable(b, pause.From, pause.To, holdFeePerMonth)...)
+			}
+			split = next
 		}
-		out = append(out, PausedBillable(piece, h.PauseFrom, h.PauseTo, holdFeePerMonth)...)
+		out = append(out, split...)
 	}
 	return out
 }

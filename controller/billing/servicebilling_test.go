@@ -43,6 +43,19 @@ func TestBillableInSplitsAtChangesPausesAndPrices(t *testing.T) {
 			ServiceHistory{Service: base, PauseFrom: mustDate("2027-04-05"), PauseTo: mustDate("2027-04-10")}, april, 1000,
 			[]piece{{"Fiber 50", 5000, 0, "2027-01-15", "2027-04-05", false}, {"Fiber 50", 5000, 0, "2027-04-10", "", false},
 				{"Vacation hold", 1000, 1, "2027-04-05", "2027-04-10", true}}},
+		// A second pause replaced the first on the service: a catch-up
+		// run billing April leaves out the days of both.
+		{"an earlier pause and the current one: around both",
+			ServiceHistory{Service: base, EarlierPauses: []PauseSpan{{mustDate("2027-04-05"), mustDate("2027-04-10")}},
+				PauseFrom: mustDate("2027-04-20"), PauseTo: mustDate("2027-04-25")}, april, 0,
+			[]piece{{"Fiber 50", 5000, 0, "2027-01-15", "2027-04-05", false}, {"Fiber 50", 5000, 0, "2027-04-10", "2027-04-20", false},
+				{"Fiber 50", 5000, 0, "2027-04-25", "", false}}},
+		{"two earlier pauses with a hold fee, one across a change of terms",
+			ServiceHistory{Service: base, Terms: []TermsFrom{{mustDate("2027-01-15"), f50, 1}, {mustDate("2027-04-08"), f100, 1}},
+				EarlierPauses: []PauseSpan{{mustDate("2027-04-05"), mustDate("2027-04-10")}, {mustDate("2027-04-20"), mustDate("2027-04-22")}}}, april, 1000,
+			[]piece{{"Fiber 50", 5000, 1, "2027-01-15", "2027-04-05", false}, {"Vacation hold", 1000, 1, "2027-04-05", "2027-04-08", true},
+				{"Fiber 100", 8000, 1, "2027-04-10", "2027-04-20", false}, {"Fiber 100", 8000, 1, "2027-04-22", "", false},
+				{"Vacation hold", 1000, 1, "2027-04-20", "2027-04-22", true}, {"Vacation hold", 1000, 1, "2027-04-08", "2027-04-10", true}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,8 +20,10 @@ import (
 // cancel as a cancel is applied (applyLifecycle: coverage, end date,
 // enforcement through the outbox writer, audit row; its lines are on the
 // final invoice), the final invoice (journal, the charges it takes,
-// delivery), the refunds (a manual payment's completed, a gateway
-// payment's reserved for the caller to send), the allocation of the credit
+// delivery), the credit notes' allocations to open invoices and their
+// takeovers of what payments paid (creditnotes.go), the refunds (a manual
+// payment's completed, a gateway payment's reserved for the caller to
+// send), the allocation of the credit
 // left, then the account's status, version, status history row and audit
 // row.
 
@@ -99,6 +101,9 @@ func (db *DB) CloseAccount(ctx context.Context, id, ifVersion int64, req billing
 				return err
 			}
 		}
+		if err := applyCloseCreditNotes(ctx, tx, &plan, req.Actor, today); err != nil {
+			return err
+		}
 		if err := applyCloseRefunds(ctx, tx, &plan, req.Actor, req.Now, today); err != nil {
 			return err
 		}
@@ -112,7 +117,9 @@ func (db *DB) CloseAccount(ctx context.Context, id, ifVersion int64, req billing
 
 // readCloseInputs reads what a close decides on besides the services:
 // the account's pending one-time charges, its jurisdiction's tax rates,
-// its balance, its payments' unapplied credit and its open invoices.
+// its balance, its payments' unapplied credit, its open invoices and
+// credit notes, what its payments paid on its invoices, and its status
+// history.
 func readCloseInputs(ctx context.Context, tx pgx.Tx, req *billing.AccountCloseRequest) error {
 	id := req.Account.ID
 	rows, err := tx.Query(ctx, `SELECT id, account_id, description, amount, taxable, charge_date, created_at, service_id, period_start, period_end
@@ -156,8 +163,81 @@ func readCloseInputs(ctx context.Context, tx pgx.Tx, req *billing.AccountCloseRe
 	if err != nil {
 		return err
 	}
-	req.OpenInvoices, err = pgx.CollectRows(rows, pgx.RowToStructByPos[billing.OpenInvoice])
+	if req.OpenInvoices, err = pgx.CollectRows(rows, pgx.RowToStructByPos[billing.OpenInvoice]); err != nil {
+		return err
+	}
+	rows, err = tx.Query(ctx, `SELECT id, number, paid - total FROM invoices WHERE account_id = $1 AND status = 'open' AND total < 0 AND paid > total
+		ORDER BY id`, id)
+	if err != nil {
+		return err
+	}
+	if req.CreditNotes, err = pgx.CollectRows(rows, pgx.RowToStructByPos[billing.CreditNote]); err != nil {
+		return err
+	}
+	rows, err = tx.Query(ctx, `SELECT a.payment_id, a.invoice_id, i.number, a.amount, p.method, p.gateway <> '' AND p.gateway_charge <> ''
+		FROM payment_allocations a JOIN invoices i ON i.id = a.invoice_id JOIN payments p ON p.id = a.payment_id
+		WHERE i.account_id = $1 AND p.status = 'posted' AND i.status <> 'void' ORDER BY a.invoice_id DESC, a.payment_id DESC`, id)
+	if err != nil {
+		return err
+	}
+	if req.Held, err = pgx.CollectRows(rows, pgx.RowToStructByPos[billing.HeldAllocation]); err != nil {
+		return err
+	}
+	// The status history, for a type that stops invoicing while suspended.
+	req.StatusInitial = req.Account.Status
+	rows, err = tx.Query(ctx, `SELECT from_status, to_status, at FROM account_status_changes WHERE account_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return err
+	}
+	var from, to billing.AccountStatus
+	var at time.Time
+	_, err = pgx.ForEachRow(rows, []any{&from, &to, &at}, func() error {
+		if len(req.StatusHistory) == 0 {
+			req.StatusInitial = from
+		}
+		req.StatusHistory = append(req.StatusHistory, billing.AccountStatusAt{At: at, Status: to})
+		return nil
+	})
 	return err
+}
+
+// applyCloseCreditNotes writes a close's credit note allocations to open
+// invoices, then its takeovers of what payments paid (before the refunds
+// of the money they free): the final invoice, invoice or credit note 0 in
+// the plan, by its id.
+func applyCloseCreditNotes(ctx context.Context, tx pgx.Tx, plan *billing.AccountClosePlan, by string, today billing.Date) error {
+	var finalID int64
+	if plan.FinalInvoice != nil {
+		finalID = plan.FinalInvoice.ID
+	}
+	name := func(id int64) int64 {
+		if id == 0 {
+			return finalID
+		}
+		return id
+	}
+	for _, list := range [][]billing.CreditNoteAllocation{plan.CreditNoteAllocations, plan.TakenOver} {
+		for i := range list {
+			if list[i].CreditNoteID == 0 {
+				list[i].CreditNoteID, list[i].CreditNoteNumber = finalID, plan.FinalInvoice.Number
+			}
+			if list[i].InvoiceID == 0 { // an earlier credit note pays the final invoice
+				list[i].InvoiceID, list[i].InvoiceNumber = finalID, plan.FinalInvoice.Number
+			}
+		}
+	}
+	for i, id := range plan.UsedCreditNotes {
+		plan.UsedCreditNotes[i] = name(id)
+	}
+	for i, id := range plan.PaidInvoices {
+		plan.PaidInvoices[i] = name(id)
+	}
+	stamp := allocStamp{day: today, by: by}
+	paid := append(append([]int64{}, plan.PaidInvoices...), plan.UsedCreditNotes...)
+	if err := writeCreditNoteAllocations(ctx, tx, plan.CreditNoteAllocations, billing.AllocApplied, stamp, paid); err != nil {
+		return err
+	}
+	return writeTakeover(ctx, tx, plan.TakenOver, plan.Released, stamp, plan.UsedCreditNotes)
 }
 
 // applyCloseRefunds writes a close's refunds, before the credit left is

@@ -306,10 +306,275 @@ func TestPaymentsToAClosedAccountPostAsCreditWithAWarning(t *testing.T) {
 		t.Fatalf("autopay candidates of a closed account: %+v %v", cs, err)
 	}
 
-	if inv := invoiceFor(t, db, a.ID, billing.NewDate(2027, 3, 1)); inv.Paid != 0 || inv.Status != billing.InvoiceOpen {
+	// March is paid only by the close's credit note (32.26 of Mar 12..31).
+	if inv := invoiceFor(t, db, a.ID, billing.NewDate(2027, 3, 1)); inv.Paid != 3226 || inv.Status != billing.InvoiceOpen {
 		t.Fatalf("March's invoice took a payment to the closed account: %+v", inv)
 	}
 	if a, _ := db.Account(ctx, a.ID); a.Status != billing.AccountClosed {
 		t.Fatalf("a payment changed the closed account's status: %s", a.Status)
+	}
+}
+
+// TestCloseRefundsPaidDaysAfterTheClose: the lifecycle fixture's March
+// (50.00) is paid in full, in cash for one account and by card (a gateway
+// payment) for another; both close on Mar 12 with refund_credit. The final
+// credit note (−32.26 for Mar 12..31) has no open invoice to pay, so it
+// takes over 32.26 of what the payment paid on March (March stays paid,
+// now 17.74 by the payment and 32.26 by the note, which is used up and
+// paid), and the freed money is refunded: completed for cash (balance
+// 0), reserved for the card (balance −32.26 until the gateway confirms).
+// Nothing is kept, the credit is not counted twice (the account has none
+// left to pay a new invoice with), and the allocation events record the
+// takeover.
+func TestCloseRefundsPaidDaysAfterTheClose(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, method := range []billing.PaymentMethod{billing.PayCash, billing.PayCard} {
+		t.Run(string(method), func(t *testing.T) {
+			db := newDB(t)
+			f := newLifecycleFixture(t, db, billing.LifecyclePolicy{})
+			p, err := db.PostPayment(ctx, billing.NewPayment{AccountID: f.account.ID, Method: method, Amount: 5000}, "staff:ana",
+				chicagoNoon(billing.NewDate(2027, 3, 5)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			gateway := method == billing.PayCard
+			if gateway {
+				if _, err := db.Pool.Exec(ctx, `UPDATE payments SET gateway = 'sandbox', gateway_charge = 'ch_paid' WHERE id = $1`, p.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			march := invoiceFor(t, db, f.account.ID, billing.NewDate(2027, 3, 1))
+			a, _ := db.Account(ctx, f.account.ID)
+			plan, err := db.CloseAccount(ctx, a.ID, a.Version, billing.AccountCloseRequest{RefundCredit: true,
+				Now: chicagoNoon(billing.NewDate(2027, 3, 12)), Actor: "staff:ana", Reason: "moving away"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			final := plan.FinalInvoice
+			if final == nil || final.Total != -3226 || plan.Refunded != 3226 || plan.CreditKept != 0 || len(plan.Refunds) != 1 {
+				t.Fatalf("plan: %+v", plan)
+			}
+			r := plan.Refunds[0]
+			want := billing.RefundCompleted
+			if gateway {
+				want = billing.RefundPending
+			}
+			if r.PaymentID != p.ID || r.Amount != 3226 || r.Gateway != gateway || r.Status != want || (gateway && r.IdempotencyKey == "") {
+				t.Fatalf("refund %+v", r)
+			}
+			if len(plan.TakenOver) != 1 || plan.TakenOver[0].CreditNoteID != final.ID || plan.TakenOver[0].InvoiceID != march.ID {
+				t.Fatalf("taken over %+v", plan.TakenOver)
+			}
+			stored, err := db.Invoice(ctx, final.ID)
+			if err != nil || stored.Status != billing.InvoicePaid {
+				t.Fatalf("final credit note %+v %v; want it paid (used up)", stored, err)
+			}
+			if m, _ := db.Invoice(ctx, march.ID); m.Status != billing.InvoicePaid {
+				t.Fatalf("March is %s after the takeover; want paid", m.Status)
+			}
+			var paidByNote, notePaid, marchPaid int64
+			if err := db.Pool.QueryRow(ctx, `SELECT (SELECT amount FROM credit_note_allocations WHERE credit_note_id = $1 AND invoice_id = $2),
+				(SELECT paid FROM invoices WHERE id = $1), (SELECT paid FROM invoices WHERE id = $2)`, final.ID, march.ID).Scan(&paidByNote, &notePaid, &marchPaid); err != nil {
+				t.Fatal(err)
+			}
+			if paidByNote != 3226 || notePaid != -3226 || marchPaid != 5000 {
+				t.Fatalf("note paid %d on March, note's paid %d, March's paid %d", paidByNote, notePaid, marchPaid)
+			}
+			got, err := db.Payment(ctx, p.ID)
+			if err != nil || len(got.Allocations) != 1 || got.Allocations[0].Amount != 5000-3226 {
+				t.Fatalf("payment after the close %+v %v", got, err)
+			}
+			events, err := db.AllocationEvents(ctx, p.ID)
+			if err != nil || len(events) != 2 || events[1].Kind != billing.AllocTakenOver || events[1].Amount != -3226 || events[1].InvoiceID != march.ID {
+				t.Fatalf("allocation events %+v %v", events, err)
+			}
+			wantBalance := int64(0)
+			if gateway {
+				wantBalance = -3226
+			}
+			if bal, _ := db.Balance(ctx, a.ID); bal != wantBalance {
+				t.Fatalf("balance %d, want %d", bal, wantBalance)
+			}
+			// The credit is not counted twice: reopened and billed for
+			// April, the account has no credit to pay it with (the note
+			// is used up, the refund took the payment's money).
+			closed, _ := db.Account(ctx, a.ID)
+			if _, err := db.ReopenAccount(ctx, a.ID, closed.Version, "admin:root", "", chicagoNoon(billing.NewDate(2027, 3, 13))); err != nil {
+				t.Fatal(err)
+			}
+			st, err := db.AccountStanding(ctx, a.ID, chicagoNoon(billing.NewDate(2027, 3, 13)))
+			if err != nil || st.Balance != wantBalance {
+				t.Fatalf("standing %+v %v", st, err)
+			}
+		})
+	}
+}
+
+// TestCreditNoteClosesTheInvoiceItCovers: the lifecycle fixture's March
+// (50.00) is open when the account closes on Mar 12 without a refund: the
+// final credit note (−32.26) is applied to March (paid 32.26, 17.74 still
+// owed) and used up (paid), and the standing owes 17.74 — the note's
+// credit counted once.
+func TestCreditNoteClosesTheInvoiceItCovers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{})
+	march := invoiceFor(t, db, f.account.ID, billing.NewDate(2027, 3, 1))
+	plan, err := db.CloseAccount(ctx, f.account.ID, f.account.Version, billing.AccountCloseRequest{
+		Now: chicagoNoon(billing.NewDate(2027, 3, 12)), Actor: "staff:ana"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.CreditNoteAllocations) != 1 || plan.CreditNoteAllocations[0].Amount != 3226 || plan.CreditNoteAllocations[0].InvoiceID != march.ID {
+		t.Fatalf("credit note allocations %+v", plan.CreditNoteAllocations)
+	}
+	m, _ := db.Invoice(ctx, march.ID)
+	if m.Status != billing.InvoiceOpen || m.Paid != 3226 {
+		t.Fatalf("March %s, paid %d; want open, 3226 paid by the note", m.Status, m.Paid)
+	}
+	if n, _ := db.Invoice(ctx, plan.FinalInvoice.ID); n.Status != billing.InvoicePaid {
+		t.Fatalf("the final credit note is %s; want paid (used up)", n.Status)
+	}
+	a, _ := db.Account(ctx, f.account.ID)
+	if _, err := db.ReopenAccount(ctx, a.ID, a.Version, "admin:root", "", chicagoNoon(billing.NewDate(2027, 4, 20))); err != nil {
+		t.Fatal(err)
+	}
+	st, err := db.AccountStanding(ctx, a.ID, chicagoNoon(billing.NewDate(2027, 4, 20)))
+	if err != nil || st.Balance != 5000-3226 || st.PastDue != 5000-3226 {
+		t.Fatalf("standing: balance %d, past due %d (%v); want 1774 each", st.Balance, st.PastDue, err)
+	}
+}
+
+// TestCloseCreditsSuspendedDaysOnAStopInvoicingType: on a type that stops
+// invoicing while suspended, the account was suspended at the local
+// midnights of Mar 6..12 (Mar 5 10:00 to Mar 12 15:00, Chicago). Closed on
+// Mar 20 — before any billing run credited those days — its final invoice
+// credits them (7 of 31 days of 50.00) besides the days from Mar 20 on,
+// as the next billing run would have; none of them is left covered.
+func TestCloseCreditsSuspendedDaysOnAStopInvoicingType(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{StopInvoicingWhileSuspended: true})
+	loc, _ := time.LoadLocation("America/Chicago")
+	for _, c := range []struct {
+		from, to string
+		at       time.Time
+	}{
+		{"current", "suspended", time.Date(2027, 3, 5, 10, 0, 0, 0, loc)},
+		{"suspended", "current", time.Date(2027, 3, 12, 15, 0, 0, 0, loc)},
+	} {
+		if _, err := db.Pool.Exec(ctx, `INSERT INTO account_status_changes (account_id, from_status, to_status, cause, at)
+			VALUES ($1, $2, $3, 'staff', $4)`, f.account.ID, c.from, c.to, c.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plan, err := db.CloseAccount(ctx, f.account.ID, f.account.Version, billing.AccountCloseRequest{
+		Now: chicagoNoon(billing.NewDate(2027, 3, 20)), Actor: "staff:ana"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	march := billing.Period{Start: billing.NewDate(2027, 3, 1), End: billing.NewDate(2027, 4, 1)}
+	suspended := billing.Prorate(5000, march, billing.NewDate(2027, 3, 6), billing.NewDate(2027, 3, 13))
+	fromClose := billing.Prorate(5000, march, billing.NewDate(2027, 3, 20), billing.NewDate(2027, 4, 1))
+	if plan.CreditedSuspended != suspended || plan.Credited != fromClose || plan.FinalInvoice == nil || plan.FinalInvoice.Total != -(suspended+fromClose) {
+		t.Fatalf("plan: credited %d + suspended %d, final %+v; want %d + %d", plan.Credited, plan.CreditedSuspended, plan.FinalInvoice, fromClose, suspended)
+	}
+	cov, err := db.Coverage(ctx, f.service.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	days := 0
+	for _, s := range cov {
+		days += s.Days()
+	}
+	if days != 19-7 {
+		t.Fatalf("coverage %+v: %d days, want Mar 1..19 without the 7 suspended", cov, days)
+	}
+}
+
+// TestPartlyAppliedCreditNoteCountsWhatItHasLeft: March (50.00) is paid
+// 40.00 in cash; the close on Mar 12 without a refund issues the final
+// credit note of −32.26, which pays the 10.00 left on March and stays open
+// with 22.26: the credit the account has (its balance, −22.26) is what the
+// note has left — the 10.00 it gave counts once, as March's payment.
+func TestPartlyAppliedCreditNoteCountsWhatItHasLeft(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{})
+	if _, err := db.PostPayment(ctx, billing.NewPayment{AccountID: f.account.ID, Method: billing.PayCash, Amount: 4000}, "staff:ana",
+		chicagoNoon(billing.NewDate(2027, 3, 5))); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := db.Account(ctx, f.account.ID)
+	plan, err := db.CloseAccount(ctx, a.ID, a.Version, billing.AccountCloseRequest{Now: chicagoNoon(billing.NewDate(2027, 3, 12)), Actor: "staff:ana"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	note, err := db.Invoice(ctx, plan.FinalInvoice.ID)
+	if err != nil || note.Status != billing.InvoiceOpen || note.Total != -3226 || note.Paid != -1000 {
+		t.Fatalf("the final credit note %+v %v; want open, 10.00 of it given", note, err)
+	}
+	if m := invoiceFor(t, db, a.ID, billing.NewDate(2027, 3, 1)); m.Status != billing.InvoicePaid || m.Paid != 5000 {
+		t.Fatalf("March %s, paid %d", m.Status, m.Paid)
+	}
+	var left int64
+	if err := db.Pool.QueryRow(ctx, `SELECT coalesce(sum(paid - total), 0) FROM invoices WHERE account_id = $1 AND status = 'open' AND total < 0`, a.ID).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if bal, _ := db.Balance(ctx, a.ID); bal != -2226 || left != 2226 || plan.CreditKept != 2226 {
+		t.Fatalf("balance %d, the notes' credit left %d, kept %d; want −2226, 2226, 2226", bal, left, plan.CreditKept)
+	}
+}
+
+// TestEarlierCreditNotePaysTheFinalInvoice: March (50.00) is paid in cash;
+// a pause from Mar 5 to May 1 credits Mar 5..31 on the April invoice,
+// which charges nothing else: a credit note (−43.55) with nothing to pay.
+// The close on Apr 10 with a 50.00 router charge waiting issues a final
+// invoice that owes money: the earlier credit note pays it first (used
+// up, paid), the rest stays owed.
+func TestEarlierCreditNotePaysTheFinalInvoice(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{})
+	if _, err := db.PostPayment(ctx, billing.NewPayment{AccountID: f.account.ID, Method: billing.PayCash, Amount: 5000}, "staff:ana",
+		chicagoNoon(billing.NewDate(2027, 3, 5))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PauseService(ctx, f.service.ID, 0, billing.PauseRequest{Context: lifecycleCtx(chicagoNoon(billing.NewDate(2027, 3, 5))),
+		From: billing.NewDate(2027, 3, 5), To: billing.NewDate(2027, 5, 1)}, false); err != nil {
+		t.Fatal(err)
+	}
+	runBilling(t, db, f.typ.ID, billing.NewDate(2027, 3, 27), 10)
+	note := invoiceFor(t, db, f.account.ID, billing.NewDate(2027, 4, 1))
+	if note.Total >= 0 || note.Status != billing.InvoiceOpen || note.Paid != 0 {
+		t.Fatalf("April %+v; want an open credit note, nothing given", note)
+	}
+	if _, err := db.CreateCharge(ctx, billing.OneTimeCharge{AccountID: f.account.ID, Description: "Router", Amount: 5000,
+		ChargeDate: billing.NewDate(2027, 4, 2)}, chicagoNoon(billing.NewDate(2027, 4, 2))); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := db.Account(ctx, f.account.ID)
+	plan, err := db.CloseAccount(ctx, a.ID, a.Version, billing.AccountCloseRequest{Now: chicagoNoon(billing.NewDate(2027, 4, 10)), Actor: "staff:ana"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	final := plan.FinalInvoice
+	if final == nil || final.Total != 5000 || len(plan.CreditNoteAllocations) != 1 || plan.CreditNoteAllocations[0].CreditNoteID != note.ID ||
+		plan.CreditNoteAllocations[0].InvoiceID != final.ID || plan.CreditNoteAllocations[0].Amount != -note.Total {
+		t.Fatalf("plan: final %+v, credit note allocations %+v", final, plan.CreditNoteAllocations)
+	}
+	if n, _ := db.Invoice(ctx, note.ID); n.Status != billing.InvoicePaid || n.Paid != n.Total {
+		t.Fatalf("the earlier credit note is %s, paid %d; want paid (used up)", n.Status, n.Paid)
+	}
+	if stored, _ := db.Invoice(ctx, final.ID); stored.Status != billing.InvoiceOpen || stored.Paid != -note.Total {
+		t.Fatalf("the final invoice %s, paid %d; want open, %d paid by the note", stored.Status, stored.Paid, -note.Total)
+	}
+	if bal, _ := db.Balance(ctx, a.ID); bal != 5000+note.Total {
+		t.Fatalf("balance %d, want %d", bal, 5000+note.Total)
 	}
 }

@@ -105,7 +105,19 @@ func readBillingDayInputs(ctx context.Context, tx pgx.Tx, in *billing.AccountEdi
 		in.Services = append(in.Services, svc)
 		return nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	// A quarterly or annual plan's coverage says from where the new day's
+	// periods are charged.
+	for i, s := range in.Services {
+		if s.Plan.Interval != billing.IntervalMonthly && s.Plan.Interval != "" {
+			if in.Services[i].Coverage, err = readCoverage(ctx, tx, s.Ref.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // applyAccountEdit writes the plan's account (if it is still at version

@@ -188,3 +188,66 @@ func TestBillingDayChangeIsInvoicedByTheBillingRun(t *testing.T) {
 		t.Fatalf("coverage %+v ends %s, want 2027-05-15", cov, cursor)
 	}
 }
+
+// TestBillingDayChangeOnAQuarterlyPlan: a quarterly plan (150.00, quarters
+// from Jan 1) started Mar 1 is invoiced Mar 1..31 with March; the account
+// moves to day 15 on Mar 10. The edit previews, and the Mar 27 run
+// invoices, Apr 1..14 prorated over the quarter on the new day it belongs
+// to (Jan 15..Apr 14, 90 days); the Apr 10 run charges the quarter Apr
+// 15..Jul 14 whole. The coverage runs from Mar 1 to Jul 15 without a gap
+// or an overlap.
+func TestBillingDayChangeOnAQuarterlyPlan(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{})
+	quarterly, err := db.CreatePlan(ctx, billing.Plan{Name: "Fiber Q", Price: 15000, Currency: "USD", Interval: billing.IntervalQuarterly}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := db.CreateAccount(ctx, billing.NewAccount{Name: "Quarterly", Email: "q@example.net", AccountTypeID: f.typ.ID, Currency: "USD"}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aid, pid := a.ID, quarterly.ID
+	svc, err := db.CreateService(ctx, billing.NewService{POP: "pop-1", Binding: billing.Binding{Method: "log"},
+		AccountID: &aid, PlanID: &pid, StartDate: billing.NewDate(2027, 3, 1)}, "test", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runBilling(t, db, f.typ.ID, billing.NewDate(2027, 2, 25), 10)
+	if march := invoiceFor(t, db, a.ID, billing.NewDate(2027, 3, 1)); march.Total != billing.Prorate(15000,
+		billing.Period{Start: billing.NewDate(2027, 1, 1), End: billing.NewDate(2027, 4, 1)}, billing.NewDate(2027, 3, 1), billing.NewDate(2027, 4, 1)) {
+		t.Fatalf("March %+v", march)
+	}
+	a, _ = db.Account(ctx, a.ID)
+	day := 15
+	gap := billing.Prorate(15000, billing.Period{Start: billing.NewDate(2027, 1, 15), End: billing.NewDate(2027, 4, 15)},
+		billing.NewDate(2027, 4, 1), billing.NewDate(2027, 4, 15))
+	plan, err := db.EditAccount(ctx, a.ID, a.Version, billing.AccountEdit{BillingDay: &day}, "staff:ana", chicagoNoon(billing.NewDate(2027, 3, 10)))
+	if err != nil || plan.BillingDayChange == nil || plan.BillingDayChange.Net != gap || gap <= 0 {
+		t.Fatalf("edit: %+v %v; want the preview of %d", plan.BillingDayChange, err, gap)
+	}
+	runBilling(t, db, f.typ.ID, billing.NewDate(2027, 3, 27), 10)
+	if transitional := invoiceFor(t, db, a.ID, billing.NewDate(2027, 4, 1)); transitional.Total != gap {
+		t.Fatalf("transitional invoice %+v; want %d", transitional, gap)
+	}
+	runBilling(t, db, f.typ.ID, billing.NewDate(2027, 4, 10), 10)
+	if next := invoiceFor(t, db, a.ID, billing.NewDate(2027, 4, 15)); next.Total != 15000 {
+		t.Fatalf("the invoice after the transition %+v", next)
+	}
+	cov, err := db.Coverage(ctx, svc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cursor := billing.NewDate(2027, 3, 1)
+	for _, s := range cov {
+		if s.From != cursor {
+			t.Fatalf("coverage %+v has a gap or an overlap at %s", cov, cursor)
+		}
+		cursor = s.To
+	}
+	if cursor != billing.NewDate(2027, 7, 15) {
+		t.Fatalf("coverage %+v ends %s, want 2027-07-15", cov, cursor)
+	}
+}

@@ -486,9 +486,12 @@ func invoiceNumber(id int64) string {
 }
 
 // applyCredit applies credit that invoiced accounts already have (an
-// overpayment, a prepayment) to their new invoices, so nobody is asked, or
-// charged by autopay, for what they have paid. Only accounts with credit are
-// locked (in id order, like every multi-account lock here) and allocated.
+// overpayment, a prepayment, an open credit note) to their new invoices,
+// so nobody is asked, or charged by autopay, for what they have paid; a
+// new credit note among the invoices pays the open ones. Only accounts with
+// credit are locked (in id order, like every multi-account lock here) and
+// allocated: credit notes first (their credit cannot be refunded; a
+// payment's can), then payments.
 func applyCredit(ctx context.Context, tx pgx.Tx, invoices []billing.Invoice) error {
 	if len(invoices) == 0 {
 		return nil
@@ -499,12 +502,16 @@ func applyCredit(ctx context.Context, tx pgx.Tx, invoices []billing.Invoice) err
 	}
 	rows, err := tx.Query(ctx, `SELECT a.id FROM accounts a WHERE a.id = ANY($1) AND EXISTS (
 			SELECT 1 FROM payments p WHERE p.account_id = a.id AND p.status = 'posted' AND p.allocated < p.amount - p.refunded - p.refund_reserved)
+			OR EXISTS (SELECT 1 FROM invoices i WHERE i.account_id = a.id AND i.status = 'open' AND i.total < 0 AND i.paid > i.total)
 		ORDER BY a.id FOR UPDATE`, ids)
 	if err != nil {
 		return err
 	}
 	withCredit, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil || len(withCredit) == 0 {
+		return err
+	}
+	if err := applyCreditNotes(ctx, tx, withCredit...); err != nil {
 		return err
 	}
 	_, err = allocate(ctx, tx, withCredit...)

@@ -38,7 +38,12 @@
 // database refuses to update or delete one), written in the same statement
 // as payment_allocations, their running total per payment and invoice, and
 // the payments' and invoices' own totals (allocated, paid); allocations.go
-// moves a payment between invoices and lists its events.
+// moves a payment between invoices and lists its events. A credit note's
+// (an invoice with a negative total) applications to invoices are events
+// with no payment (credit_note_id instead), their running totals in
+// credit_note_allocations, the note's paid total going below zero by what
+// it gave (creditnotes.go; kind taken_over when a close's credit note
+// takes over what a payment paid, to refund it).
 //
 // The store returns plain data (billing types); invoice and statement
 // documents are assembled from it in package documents, which this package

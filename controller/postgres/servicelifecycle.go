@@ -350,6 +350,12 @@ func applyServiceUpdate(ctx context.Context, tx pgx.Tx, st lifecycleState, u bil
 			return err
 		}
 	}
+	if p := u.EndedPause; p != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO service_pauses (service_id, from_date, to_date) VALUES ($1, $2, $3)`,
+			u.ServiceID, pgDate(p.From), pgDate(p.To)); err != nil {
+			return mapError(err)
+		}
+	}
 	tag, err := tx.Exec(ctx, `UPDATE services SET plan_id = $3, quantity = $4, end_date = $5, pause_from = $6, pause_to = $7,
 		version = version + 1, updated_at = $8 WHERE id = $1 AND version = $2`,
 		u.ServiceID, st.version, u.After.PlanID, max(u.After.Quantity, 1), pgDate(u.After.End), pgDate(u.After.PauseFrom), pgDate(u.After.PauseTo), st.ctx.Now)
@@ -447,7 +453,8 @@ func insertAudit(ctx context.Context, tx pgx.Tx, a billing.LifecycleAudit, actio
 }
 
 // loadServices reads the billed services of the batch's accounts with
-// their terms history, pause and the price versions of every plan.
+// their terms history, pause, earlier pauses (service_pauses), the end of
+// a multi-month plan's coverage and the price versions of every plan.
 func (d *billingData) loadServices(ctx context.Context, q querier, typeID, first, last int64) error {
 	rows, err := q.Query(ctx, `SELECT s.account_id, s.id, s.name, s.start_date, s.end_date, s.quantity, s.pause_from, s.pause_to,
 			p.id, p.name, p.price, p.currency, p.interval, p.taxable, p.created_at
@@ -487,6 +494,41 @@ func (d *billingData) loadServices(ctx context.Context, q querier, typeID, first
 		if x, ok := index[id]; ok {
 			hs := d.services[x.account]
 			hs[x.i].Terms = append(hs[x.i].Terms, t)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	// Where quarterly and annual plans' coverage ends (BillableService's
+	// CoveredUntil): a plan period on a moved billing day is charged
+	// from there.
+	// (One probe of the spans' primary key per such service.)
+	rows, err = q.Query(ctx, `SELECT s.id, (SELECT max(b.to_date) FROM service_billed_spans b WHERE b.service_id = s.id)
+		FROM services s JOIN plans p ON p.id = s.plan_id JOIN accounts a ON a.id = s.account_id
+		WHERE a.account_type_id = $1 AND s.account_id BETWEEN $2 AND $3 AND p.interval <> 'monthly'`, typeID, first, last)
+	if err != nil {
+		return err
+	}
+	var covered billing.Date
+	if _, err := pgx.ForEachRow(rows, []any{&id, scanDate(&covered)}, func() error {
+		if x, ok := index[id]; ok {
+			d.services[x.account][x.i].Service.CoveredUntil = covered
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	rows, err = q.Query(ctx, `SELECT p.service_id, p.from_date, p.to_date
+		FROM service_pauses p JOIN services s ON s.id = p.service_id JOIN accounts a ON a.id = s.account_id
+		WHERE a.account_type_id = $1 AND s.account_id BETWEEN $2 AND $3 ORDER BY p.service_id, p.from_date`, typeID, first, last)
+	if err != nil {
+		return err
+	}
+	var pause billing.PauseSpan
+	if _, err := pgx.ForEachRow(rows, []any{&id, scanDate(&pause.From), scanDate(&pause.To)}, func() error {
+		if x, ok := index[id]; ok {
+			hs := d.services[x.account]
+			hs[x.i].EarlierPauses = append(hs[x.i].EarlierPauses, pause)
 		}
 		return nil
 	}); err != nil {

@@ -500,11 +500,42 @@ func TestPauseInAFuturePeriodBilledAroundWithTheHoldFee(t *testing.T) {
 	}
 }
 
+// TestCatchUpBillingLeavesOutEveryPause: a service paused Apr 5..9
+// (decided in March) and, once that pause is over, again Apr 20..24, with
+// April not invoiced until a catch-up run on Apr 12: the April invoice
+// bills the plan around both pauses — the first kept in the service's
+// pause history — and nothing during either.
+func TestCatchUpBillingLeavesOutEveryPause(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{})
+	if _, err := db.PauseService(ctx, f.service.ID, 0, billing.PauseRequest{Context: lifecycleCtx(chicagoNoon(billing.NewDate(2027, 3, 10))),
+		From: billing.NewDate(2027, 4, 5), To: billing.NewDate(2027, 4, 10)}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PauseService(ctx, f.service.ID, 0, billing.PauseRequest{Context: lifecycleCtx(chicagoNoon(billing.NewDate(2027, 4, 12))),
+		From: billing.NewDate(2027, 4, 20), To: billing.NewDate(2027, 4, 25)}, false); err != nil {
+		t.Fatal(err)
+	}
+	runBilling(t, db, f.typ.ID, billing.NewDate(2027, 4, 12), 10)
+	april := invoiceFor(t, db, f.account.ID, billing.NewDate(2027, 4, 1))
+	p := billing.Period{Start: billing.NewDate(2027, 4, 1), End: billing.NewDate(2027, 5, 1)}
+	want := billing.Prorate(5000, p, p.Start, billing.NewDate(2027, 4, 5)) + billing.Prorate(5000, p, billing.NewDate(2027, 4, 10), billing.NewDate(2027, 4, 20)) +
+		billing.Prorate(5000, p, billing.NewDate(2027, 4, 25), p.End)
+	if april.Total != want {
+		t.Fatalf("April invoice %d (%v), want %d: the days of both pauses left out", april.Total, lineAmounts(april), want)
+	}
+}
+
 // TestPauseThatKeepsServiceOnHoldsItFromTheSweep: on a type that keeps
-// paused services on, a pause still holds the service: a sweep that
-// suspends the account past its delinquency date leaves the paused
-// service on, and the resume at the pause's end finds the account
-// suspended and suspends it then (ResumeState).
+// paused services on, a pause still holds the service: a sweep past the
+// account's delinquency date leaves the paused service on and, as it is
+// the account's only service, neither suspends the account nor tells the
+// subscriber it is suspended (the account stays delinquent, its why says
+// the suspension waits for the pause's end). The resume at the pause's end
+// turns the service back on as the account is not suspended, and the next
+// sweep suspends it, with its notice.
 func TestPauseThatKeepsServiceOnHoldsItFromTheSweep(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -531,17 +562,39 @@ func TestPauseThatKeepsServiceOnHoldsItFromTheSweep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Suspended != 1 || res.SuspendedServices != 0 || acct.Status != billing.AccountSuspended {
-		t.Fatalf("sweep: %d suspended (%d services), account %s; want the account suspended and its paused service left alone",
+	if res.Suspended != 0 || res.SuspendedServices != 0 || acct.Status != billing.AccountDelinquent {
+		t.Fatalf("sweep: %d suspended (%d services), account %s; want the account delinquent and its paused service left alone",
 			res.Suspended, res.SuspendedServices, acct.Status)
 	}
 	if svc, _ := db.Service(ctx, f.service.ID); svc.DesiredState != billing.StateActive {
 		t.Fatalf("the sweep suspended a paused service: %s", svc.DesiredState)
 	}
+	suspendedNotices := func() int {
+		t.Helper()
+		ns, err := db.Notices(ctx, billing.NoticeFilter{AccountID: f.account.ID, Kind: billing.NoticeSuspended})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ns)
+	}
+	if n := suspendedNotices(); n != 0 {
+		t.Fatalf("%d suspended notices while the service stays on", n)
+	}
+	if h, err := db.StatusHistory(ctx, f.account.ID); err != nil || len(h) == 0 || h[0].To != billing.AccountDelinquent ||
+		!strings.Contains(strings.Join(h[0].Why, " "), "paused and kept on until") {
+		t.Fatalf("status history %+v %v; want delinquent, the suspension waiting for the pause", h, err)
+	}
 	if n, err := db.ApplyDueEnforcement(ctx, chicagoNoon(billing.NewDate(2027, 4, 1))); err != nil || n != 1 {
 		t.Fatalf("resume: %d %v", n, err)
 	}
-	if svc, _ := db.Service(ctx, f.service.ID); svc.DesiredState != billing.StateSuspended || held(t, db, f.service.ID) != "" {
-		t.Fatalf("resumed into a suspended account: %s held %q, want suspended, no hold", svc.DesiredState, held(t, db, f.service.ID))
+	if svc, _ := db.Service(ctx, f.service.ID); svc.DesiredState != billing.StateActive || held(t, db, f.service.ID) != "" {
+		t.Fatalf("resumed into a delinquent account: %s held %q, want active, no hold", svc.DesiredState, held(t, db, f.service.ID))
+	}
+	if res, err = db.Sweep(ctx, billing.SweepRequest{AccountTypeID: f.typ.ID, Trigger: billing.SweepManual, Actor: "test"}, chicagoNoon(billing.NewDate(2027, 4, 2))); err != nil ||
+		res.Suspended != 1 || res.SuspendedServices != 1 {
+		t.Fatalf("the sweep after the pause: %+v %v", res, err)
+	}
+	if svc, _ := db.Service(ctx, f.service.ID); svc.DesiredState != billing.StateSuspended || suspendedNotices() != 1 {
+		t.Fatalf("after the pause: %s, %d suspended notices; want suspended, told once", svc.DesiredState, suspendedNotices())
 	}
 }

@@ -426,9 +426,12 @@ const storeInvariantsSQL = `
 		OR (p.status = 'reversed' AND p.allocated <> 0)) LIMIT 1)
 	UNION ALL
 	(SELECT 'invoice ' || i.number || ' (' || i.status || '): paid ' || i.paid || ' of ' || i.total || ', its allocations sum to ' || coalesce(a.sum, 0)
-	 FROM invoices i LEFT JOIN (SELECT invoice_id, sum(amount) FROM payment_allocations GROUP BY invoice_id) a ON a.invoice_id = i.id
-	 WHERE i.account_id = ANY($1) AND (i.paid <> coalesce(a.sum, 0) OR i.paid > greatest(i.total, 0)
-		OR (i.total > 0 AND (i.status = 'paid') <> (i.paid = i.total AND i.status <> 'void'))) LIMIT 1)
+	 FROM invoices i LEFT JOIN (SELECT invoice_id, sum(amount) FROM (
+			SELECT invoice_id, amount FROM payment_allocations
+			UNION ALL SELECT invoice_id, amount FROM credit_note_allocations
+			UNION ALL SELECT credit_note_id, -amount FROM credit_note_allocations) x GROUP BY invoice_id) a ON a.invoice_id = i.id
+	 WHERE i.account_id = ANY($1) AND (i.paid <> coalesce(a.sum, 0) OR i.paid > greatest(i.total, 0) OR i.paid < least(i.total, 0)
+		OR (i.total <> 0 AND (i.status = 'paid') <> (i.paid = i.total AND i.status <> 'void'))) LIMIT 1)
 	UNION ALL
 	(SELECT 'account ' || a.account_id || ' invoiced twice for days of ' || a.period_start || '..' || a.period_end || ': ' || a.number || ' and ' || b.number
 	 FROM invoices a JOIN invoices b ON a.account_id = b.account_id AND a.id < b.id AND a.status <> 'void' AND b.status <> 'void'
@@ -470,9 +473,11 @@ const storeInvariantsSQL = `
 	 FROM services s JOIN service_billed_spans b ON b.service_id = s.id
 	 WHERE s.account_id = ANY($1) AND s.end_date IS NOT NULL AND b.to_date > s.end_date LIMIT 1)
 	UNION ALL
-	(SELECT 'service ' || s.id || ' charged the plan for paused days ' || greatest(b.from_date, s.pause_from) || '..' || least(b.to_date, s.pause_to)
-	 FROM services s JOIN service_billed_spans b ON b.service_id = s.id
-	 WHERE s.account_id = ANY($1) AND s.pause_from IS NOT NULL AND NOT b.hold AND b.from_date < s.pause_to AND s.pause_from < b.to_date LIMIT 1)
+	(SELECT 'service ' || s.id || ' charged the plan for paused days ' || greatest(b.from_date, p.from_date) || '..' || least(b.to_date, p.to_date)
+	 FROM services s JOIN LATERAL (SELECT s.pause_from AS from_date, s.pause_to AS to_date WHERE s.pause_from IS NOT NULL
+		UNION ALL SELECT from_date, to_date FROM service_pauses WHERE service_id = s.id) p ON true
+	 JOIN service_billed_spans b ON b.service_id = s.id
+	 WHERE s.account_id = ANY($1) AND NOT b.hold AND b.from_date < p.to_date AND p.from_date < b.to_date LIMIT 1)
 	UNION ALL
 	(SELECT 'payment ' || coalesce(a.payment_id, e.payment_id) || ' on invoice ' || coalesce(a.invoice_id, e.invoice_id) || ': allocation ' ||
 		coalesce(a.amount, 0) || ', its allocation events sum to ' || coalesce(e.sum, 0)

@@ -55,7 +55,7 @@ const standingsSQL = `WITH owed AS (
 			WHERE p.status = 'posted' AND p.allocated < p.amount - p.refunded
 				AND ($4::bigint[] IS NULL OR p.account_id = ANY($4)) AND p.account_id BETWEEN $5 AND $6
 			UNION ALL
-			SELECT i.account_id, -i.total FROM invoices i
+			SELECT i.account_id, i.paid - i.total FROM invoices i
 			WHERE i.status = 'open' AND i.total < 0
 				AND ($4::bigint[] IS NULL OR i.account_id = ANY($4)) AND i.account_id BETWEEN $5 AND $6
 		) x GROUP BY x.account_id
@@ -76,9 +76,10 @@ const standingsSQL = `WITH owed AS (
 
 // creditSQL is account a's credit that no invoice's allocations hold
 // ([billing.Standing.Credit]): its credits and write-offs, the
-// unallocated parts of its posted payments and its open invoices with a
-// negative total (credit notes: more credited than charged; nothing is
-// allocated to one, so it stays open) (through
+// unallocated parts of its posted payments and what its open invoices
+// with a negative total have left to give (credit notes: more credited
+// than charged; what one has applied to invoices is their paid total, so
+// it is counted once) (through
 // journal_transactions_credit_idx, payments_credit_idx and
 // invoices_open_idx: for most accounts three index probes that find
 // nothing or a few rows). For one account
@@ -87,7 +88,7 @@ const creditSQL = `(coalesce((SELECT -sum(e.amount) FROM journal_transactions t 
 			WHERE t.account_id = a.id AND t.kind IN ('credit', 'write_off') AND e.ledger = 'accounts_receivable'), 0)
 		+ coalesce((SELECT sum(p.amount - p.refunded - p.refund_reserved - p.allocated) FROM payments p
 			WHERE p.account_id = a.id AND p.status = 'posted' AND p.allocated < p.amount - p.refunded), 0)
-		+ coalesce((SELECT -sum(i.total) FROM invoices i WHERE i.account_id = a.id AND i.status = 'open' AND i.total < 0), 0))::bigint`
+		+ coalesce((SELECT sum(i.paid - i.total) FROM invoices i WHERE i.account_id = a.id AND i.status = 'open' AND i.total < 0), 0))::bigint`
 
 // loadStandings runs standingsSQL over all the accounts (ids, if not nil)
 // and calls fn for each account.
@@ -487,6 +488,9 @@ func (db *DB) applySweep(ctx context.Context, tx pgx.Tx, t billing.AccountType, 
 	if in.SuspendServices, err = coreServices(ctx, tx, suspend, t.SuspendState()); err != nil {
 		return err
 	}
+	if in.KeptOn, err = keptOnServices(ctx, tx, suspend); err != nil {
+		return err
+	}
 	if in.Loads, err = popLoads(ctx, tx, in.GuardPOPs(), now); err != nil {
 		return err
 	}
@@ -571,6 +575,28 @@ func coreServices(ctx context.Context, tx pgx.Tx, accounts []int64, not billing.
 	}
 	svcs, err := accountServices(ctx, tx, accounts, not)
 	return toCoreServices(svcs), err
+}
+
+// keptOnServices reads the services of accounts that a pause holds and
+// keeps on (held paused, not suspended), with the day the pause ends: the
+// sweep leaves them alone ([billing.SweepInput].KeptOn).
+func keptOnServices(ctx context.Context, tx pgx.Tx, accounts []int64) ([]billing.HeldService, error) {
+	if len(accounts) == 0 {
+		return nil, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT id, pop_id, account_id, pause_to FROM services
+		WHERE account_id = ANY($1) AND held = 'paused' AND desired_state <> 'suspended' AND NOT removed AND pause_to IS NOT NULL
+		ORDER BY id`, accounts)
+	if err != nil {
+		return nil, err
+	}
+	var out []billing.HeldService
+	var h billing.HeldService
+	_, err = pgx.ForEachRow(rows, []any{&h.Service.ID, &h.Service.POP, &h.Service.AccountID, scanDate(&h.Until)}, func() error {
+		out = append(out, h)
+		return nil
+	})
+	return out, err
 }
 
 // toCoreServices converts services for a plan's input.
