@@ -170,6 +170,10 @@ type NewService struct {
 	EndDate   Date `json:"end_date,omitzero"`
 	// Quantity multiplies the plan's price (1-100000; 0 means 1).
 	Quantity int64 `json:"quantity,omitempty" minimum:"0" maximum:"100000"`
+	// Allocate, when set, adds addresses from the POP's address pools to
+	// the binding: "auto" one block from each address family the POP has
+	// a pool for, or the name of one pool.
+	Allocate string `json:"allocate,omitempty" maxLength:"63" doc:"Add addresses from the POP's pools to binding.addresses: auto (one from each address family the POP has a pool for, the first pool with room) or a pool's name."`
 }
 
 // Validate checks the input and fills defaults.
