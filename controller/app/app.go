@@ -239,7 +239,7 @@ func (c *Controller) build(ctx context.Context, opts Options, tokens []api.Token
 	apiSrv := api.NewServer(api.Config{Version: Version, Company: company,
 		SuspensionGuard: c.cfg.Delinquency.Guard},
 		api.Deps{Services: c.db, Idempotency: c.db, Billing: c.db, Payments: c.db, Charger: charger, Methods: c.db, Runner: runner, Accounts: c.db, Lifecycle: c.db, AccountClose: c.db, PlanPrices: c.db, TypeImpacts: c.db,
-			DevClock: devClock, Importer: c.db, Collections: c.db, Delivery: deliverySvc, Tickets: c.db, ServiceMoves: c.db, Allocations: c.db},
+			DevClock: devClock, Importer: c.db, Collections: c.db, Delivery: deliverySvc, Tickets: c.db, ServiceMoves: c.db, Allocations: c.db, AddressPools: c.db},
 		tokens, opts.Clock, c.log.With("component", "api"), reg)
 	mux := http.NewServeMux()
 	mux.Handle("/", apiSrv.Handler())
