@@ -374,6 +374,41 @@ func (x u128) shr(n uint) u128 {
 
 func (x u128) float() float64 { return float64(x.hi)*math.Exp2(64) + float64(x.lo) }
 
+// Learned address sources.
+const (
+	LearnedDHCP   = "dhcp"
+	LearnedRADIUS = "radius"
+)
+
+// LearnedAddress is an address (or delegated prefix) an agent learned a
+// service holds.
+type LearnedAddress struct {
+	ServiceID int64
+	Address   netip.Prefix
+	Source    string
+	// ExpiresAt is when its lease ends (zero: not known).
+	ExpiresAt time.Time
+}
+
+// ParseLearnedAddress reads an agent's learned address: an address or a
+// prefix, from the source dhcp or radius.
+func ParseLearnedAddress(serviceID int64, address, source string) (LearnedAddress, error) {
+	l := LearnedAddress{ServiceID: serviceID, Source: source}
+	if source != LearnedDHCP && source != LearnedRADIUS {
+		return l, Errorf(EINVALID, "learned address source %q is not one of dhcp, radius", source)
+	}
+	if a, err := netip.ParseAddr(address); err == nil {
+		l.Address = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		return l, nil
+	}
+	p, err := netip.ParsePrefix(address)
+	if err != nil {
+		return l, Errorf(EINVALID, "learned address %q is neither an IP address nor a prefix", address)
+	}
+	l.Address = p.Masked()
+	return l, nil
+}
+
 // AddressConflictError is the refusal of an address that overlaps one
 // already bound to another service.
 func AddressConflictError(address, bound string, serviceID int64, serviceName string) error {

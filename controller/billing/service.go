@@ -58,9 +58,9 @@ func (b Binding) Validate() error {
 	switch b.Method {
 	case MethodLog:
 	case MethodRouterOS:
-		if len(b.Addresses) == 0 {
-			return Errorf(EINVALID, "method routeros needs at least one address")
-		}
+		// Without addresses it takes those its POP's agent learns (DHCP
+		// leases, RADIUS accounting); until one is learned the agent
+		// reports the service failed for want of an address.
 	case MethodRADIUS:
 		if b.RADIUSUsername == "" && len(b.Addresses) == 0 {
 			return Errorf(EINVALID, "method radius needs radius_username, or addresses to bind by Framed-IP-Address")

@@ -185,3 +185,70 @@ func TestAddressPoolsDualStackAndDelete(t *testing.T) {
 		t.Fatalf("deleted pool: %v", err)
 	}
 }
+
+// TestLearnedAddressesReachTheBinding: a service without an address of its
+// own gets, at a new revision, the address its POP's agent learned from a
+// DHCP lease; a service with a static address keeps it; a complete DHCP
+// list without the lease takes the learned address away again; a learned
+// address of a service at another POP is ignored.
+func TestLearnedAddressesReachTheBinding(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	dynamic, err := db.CreateService(ctx, billing.NewService{POP: "tower-1", Binding: billing.Binding{Method: billing.MethodRouterOS, Device: "edge"}}, "test", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	static, err := db.CreateService(ctx, billing.NewService{POP: "tower-1", Binding: routerOS("100.64.3.3")}, "test", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elsewhere, err := db.CreateService(ctx, billing.NewService{POP: "tower-2", Binding: billing.Binding{Method: billing.MethodLog}}, "test", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	learn := func(sid int64, addr string) billing.LearnedAddress {
+		l, err := billing.ParseLearnedAddress(sid, addr, billing.LearnedDHCP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	rev := popRevision(t, db, "tower-1")
+	if err := db.RecordReport(ctx, billing.AgentReport{POP: "tower-1", AgentID: "a1", ReceivedAt: t0, LearnedComplete: []string{billing.LearnedDHCP},
+		Learned: []billing.LearnedAddress{learn(dynamic.ID, "100.64.3.20"), learn(static.ID, "100.64.3.21"), learn(elsewhere.ID, "100.64.3.22"),
+			learn(dynamic.ID, "2001:db8:1:100::/56")}}); err != nil {
+		t.Fatal(err)
+	}
+	changes, _, _, err := db.ChangesSince(ctx, "tower-1", rev, 100)
+	if err != nil || len(changes) != 1 || changes[0].ServiceID != dynamic.ID ||
+		strings.Join(changes[0].Binding.Addresses, " ") != "100.64.3.20 2001:db8:1:100::/56" || changes[0].DesiredState != billing.StateActive {
+		t.Fatalf("changes after learning: %+v %v; want one for service %d with its learned addresses", changes, err, dynamic.ID)
+	}
+	_, snap, err := db.Snapshot(ctx, "tower-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range snap {
+		if c.ServiceID == static.ID && strings.Join(c.Binding.Addresses, " ") != "100.64.3.3" {
+			t.Errorf("the static service's binding: %v", c.Binding.Addresses)
+		}
+	}
+	// The same list again changes nothing; a complete list without it
+	// forgets the address.
+	rev = popRevision(t, db, "tower-1")
+	if err := db.RecordReport(ctx, billing.AgentReport{POP: "tower-1", AgentID: "a1", ReceivedAt: t0, LearnedComplete: []string{billing.LearnedDHCP},
+		Learned: []billing.LearnedAddress{learn(dynamic.ID, "100.64.3.20"), learn(dynamic.ID, "2001:db8:1:100::/56")}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := popRevision(t, db, "tower-1"); got != rev {
+		t.Fatalf("an unchanged list took revision %d", got)
+	}
+	if err := db.RecordReport(ctx, billing.AgentReport{POP: "tower-1", AgentID: "a1", ReceivedAt: t0, LearnedComplete: []string{billing.LearnedDHCP}}); err != nil {
+		t.Fatal(err)
+	}
+	changes, _, _, err = db.ChangesSince(ctx, "tower-1", rev, 100)
+	if err != nil || len(changes) != 1 || len(changes[0].Binding.Addresses) != 0 {
+		t.Fatalf("changes after the lease went: %+v %v", changes, err)
+	}
+}
