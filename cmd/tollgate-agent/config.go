@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/tollgate-isp/tollgate/agent"
 	"github.com/tollgate-isp/tollgate/internal/config"
 )
 
@@ -89,7 +90,11 @@ type fileConfig struct {
 	// SNMP are the switches/OLTs whose ports are shut (method snmp); see
 	// enforcement/snmp/README.md. Default none.
 	SNMP snmp.Config `yaml:"snmp"`
-	Log  config.Log  `yaml:"log"`
+	// Leases is the POP's DHCP server lease file (ISC dhcpd.leases or Kea
+	// memfile CSV) from which the agent learns the addresses of services
+	// that have none of their own. Default none.
+	Leases agent.LeaseConfig `yaml:"leases"`
+	Log    config.Log        `yaml:"log"`
 }
 
 // defaultStateFile is where the agent keeps its state unless told

@@ -169,7 +169,7 @@ func run(args []string, stderr io.Writer) error {
 		drivers[snmp.Method] = d
 	}
 	a, err := agent.New(agent.Config{POP: cfg.POP, AgentID: cfg.AgentID, Version: version, RetryInterval: cfg.RetryInterval, StateFile: cfg.StateFile,
-		BackoffMin: cfg.Reconnect.BackoffMin, BackoffMax: cfg.Reconnect.BackoffMax, ReconcileInterval: cfg.ReconcileInterval},
+		BackoffMin: cfg.Reconnect.BackoffMin, BackoffMax: cfg.Reconnect.BackoffMax, ReconcileInterval: cfg.ReconcileInterval, Leases: cfg.Leases},
 		conn, drivers, log, clock.Real{}, agent.NewMetrics(reg))
 	if err != nil {
 		return err
