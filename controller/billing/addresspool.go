@@ -33,6 +33,11 @@ const maxQuarantineHours = 366 * 24
 // every address family the POP has a pool for.
 const AllocateAuto = "auto"
 
+// AllocateLearned is [NewService.Allocate]'s value that allocates nothing:
+// the service takes the addresses its POP's agent learns from DHCP leases
+// or RADIUS accounting (a routeros binding may then have none).
+const AllocateLearned = "learned"
+
 // AddressPool is a range of addresses at a POP from which services get
 // their addresses (IPv4) or delegated prefixes (IPv6).
 type AddressPool struct {

@@ -195,7 +195,11 @@ func TestLearnedAddressesReachTheBinding(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := newDB(t)
-	dynamic, err := db.CreateService(ctx, billing.NewService{POP: "tower-1", Binding: billing.Binding{Method: billing.MethodRouterOS, Device: "edge"}}, "test", t0)
+	if _, err := db.CreateService(ctx, billing.NewService{POP: "tower-1", Binding: billing.Binding{Method: billing.MethodRouterOS, Device: "edge"}}, "test", t0); billing.ErrorCode(err) != billing.EINVALID {
+		t.Fatalf("a routeros service without an address, not learned: %v", err)
+	}
+	dynamic, err := db.CreateService(ctx, billing.NewService{POP: "tower-1", Binding: billing.Binding{Method: billing.MethodRouterOS, Device: "edge"},
+		Allocate: billing.AllocateLearned}, "test", t0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -598,7 +598,7 @@ func atLine(line int, err error) error {
 // for a tx not begun by inTx; the database's errors.
 func createServiceTx(ctx context.Context, tx pgx.Tx, in billing.NewService, actor string, at time.Time, wantRevisions bool) (billing.Service, error) {
 	var allocated []string
-	if in.Allocate != "" {
+	if in.Allocate != "" && in.Allocate != billing.AllocateLearned {
 		if err := billing.ValidatePOPID(in.POP); err != nil {
 			return billing.Service{}, err
 		}

@@ -57,7 +57,7 @@ func (db *DB) changeService(ctx context.Context, id, ifVersion int64, pop, alloc
 		}
 		in.IfVersion, in.Actor = ifVersion, actor
 		var allocated []string
-		if allocate != "" && in.IfVersion == in.Service.Version && billing.ValidatePOPID(pop) == nil {
+		if allocate != "" && allocate != billing.AllocateLearned && in.IfVersion == in.Service.Version && billing.ValidatePOPID(pop) == nil {
 			if allocated, err = allocateAddresses(ctx, tx, pop, allocate, at); err != nil {
 				return err
 			}
