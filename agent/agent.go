@@ -104,7 +104,11 @@ type Agent struct {
 	mu      sync.Mutex
 	pending map[string]*pb.ServiceResult
 	wake    chan struct{} // signals new pending results
-	learn   learnState    // addresses learned from the lease file
+	// Addresses learned from the lease file and from RADIUS accounting
+	// (learn.go).
+	learnDHCP, learnRADIUS learnState
+	radiusFramed           FramedAddresses
+	radiusInterval         time.Duration
 
 	lastMessage atomic.Int64 // Unix nanoseconds
 }
@@ -249,6 +253,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	wg.Go(func() { a.reconcileLoop(ctx) })
 	if a.cfg.Leases.File != "" {
 		wg.Go(func() { a.leaseLoop(ctx) })
+	}
+	if a.radiusFramed != nil {
+		wg.Go(func() { a.radiusLoop(ctx) })
 	}
 
 	backoff := a.cfg.BackoffMin

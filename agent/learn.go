@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -54,11 +56,11 @@ func (c *LeaseConfig) Check() error {
 // under gRPC's 4 MiB).
 const learnedChunk = 20000
 
-// learnState is what the agent learned last and whether the controller has
-// it (guarded by Agent.mu).
+// learnState is what the agent learned last from one source and whether
+// the controller has it (guarded by Agent.mu).
 type learnState struct {
-	// file's size and modification time when last read, and the store's
-	// generation: the file is read again when one changes.
+	// The lease file's size and modification time when last read, and
+	// the store's generation: the file is read again when one changes.
 	size    int64
 	modTime time.Time
 	gen     uint64
@@ -66,6 +68,56 @@ type learnState struct {
 	known   bool   // learned holds a successful read
 	unsent  bool   // the controller may not have learned yet
 	seq     uint64 // counts changes of learned
+}
+
+// FramedAddresses returns the Framed-IP-Addresses of a RADIUS user's
+// sessions, as the accounting listener learned them.
+type FramedAddresses func(user string) []netip.Addr
+
+// LearnFromRADIUS makes the agent report, every interval, the framed
+// addresses of the RADIUS sessions of its services that have a RADIUS user
+// name (source "radius"). Call it before Run.
+func (a *Agent) LearnFromRADIUS(framed FramedAddresses, interval time.Duration) {
+	a.radiusFramed, a.radiusInterval = framed, cmp.Or(interval, 30*time.Second)
+}
+
+// radiusLoop learns from RADIUS accounting every interval while the agent
+// runs.
+func (a *Agent) radiusLoop(ctx context.Context) {
+	t := time.NewTicker(a.radiusInterval)
+	defer t.Stop()
+	for {
+		if err := a.LearnRADIUS(); err != nil {
+			a.log.Warn("learning addresses from RADIUS accounting", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// LearnRADIUS matches the RADIUS sessions' framed addresses to the
+// services with their user name and, when the bindings changed, queues
+// them for the controller.
+func (a *Agent) LearnRADIUS() error {
+	if a.radiusFramed == nil {
+		return errors.New("no RADIUS session table")
+	}
+	var learned []*pb.LearnedAddress
+	if err := a.store.ForEach(func(id string, r *Record) error {
+		if d := r.Desired; d != nil && !d.GetRemoved() && d.GetBinding().GetRadiusUsername() != "" {
+			for _, ip := range a.radiusFramed(d.GetBinding().GetRadiusUsername()) {
+				learned = append(learned, &pb.LearnedAddress{ServiceId: id, Address: ip.String(), Source: "radius"})
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	a.setLearned(&a.learnRADIUS, learned, learnState{})
+	return nil
 }
 
 // leaseLoop reads the lease file every interval while the agent runs.
@@ -99,7 +151,8 @@ func (a *Agent) LearnLeases() error {
 	}
 	gen := a.store.generation()
 	a.mu.Lock()
-	same := a.learn.known && a.learn.size == st.Size() && a.learn.modTime.Equal(st.ModTime()) && a.learn.gen == gen
+	d := &a.learnDHCP
+	same := d.known && d.size == st.Size() && d.modTime.Equal(st.ModTime()) && d.gen == gen
 	a.mu.Unlock()
 	if same {
 		return nil
@@ -128,68 +181,76 @@ func (a *Agent) LearnLeases() error {
 		}
 		learned = append(learned, l)
 	}
+	if a.setLearned(&a.learnDHCP, learned, learnState{size: st.Size(), modTime: st.ModTime(), gen: gen}) {
+		a.log.Info("learned addresses from the DHCP lease file", "file", c.File, "leases", len(ls), "bindings", len(learned))
+	}
+	return nil
+}
+
+// setLearned records what a source learned now (with file, the file's
+// state it was read from) and, when it changed, queues it for the
+// controller and wakes the report loop. It reports whether it changed.
+func (a *Agent) setLearned(st *learnState, learned []*pb.LearnedAddress, file learnState) bool {
 	slices.SortFunc(learned, func(x, y *pb.LearnedAddress) int {
-		return cmpOr(compareIDs(x.ServiceId, y.ServiceId), strings.Compare(x.Address, y.Address))
+		return cmp.Or(compareIDs(x.ServiceId, y.ServiceId), strings.Compare(x.Address, y.Address))
 	})
+	learned = slices.CompactFunc(learned, func(x, y *pb.LearnedAddress) bool { return x.ServiceId == y.ServiceId && x.Address == y.Address })
 	a.mu.Lock()
-	changed := !a.learn.known || !slices.EqualFunc(learned, a.learn.learned, func(x, y *pb.LearnedAddress) bool {
+	changed := !st.known || !slices.EqualFunc(learned, st.learned, func(x, y *pb.LearnedAddress) bool {
 		return x.ServiceId == y.ServiceId && x.Address == y.Address
 	})
-	seq := a.learn.seq
+	seq := st.seq
 	if changed {
 		seq++
 	}
-	a.learn = learnState{size: st.Size(), modTime: st.ModTime(), gen: gen, learned: learned, known: true, unsent: a.learn.unsent || changed, seq: seq}
+	*st = learnState{size: file.size, modTime: file.modTime, gen: file.gen, learned: learned, known: true, unsent: st.unsent || changed, seq: seq}
 	a.mu.Unlock()
 	if changed {
-		a.log.Info("learned addresses from the DHCP lease file", "file", c.File, "leases", len(ls), "bindings", len(learned))
 		select {
 		case a.wake <- struct{}{}:
 		default:
 		}
 	}
-	return nil
-}
-
-func cmpOr(a, b int) int {
-	if a != 0 {
-		return a
-	}
-	return b
+	return changed
 }
 
 // resendLearned makes the next flush send what was learned (a new report
 // stream: the controller may have missed the last one).
 func (a *Agent) resendLearned() {
 	a.mu.Lock()
-	a.learn.unsent = a.learn.known
+	a.learnDHCP.unsent, a.learnRADIUS.unsent = a.learnDHCP.known, a.learnRADIUS.known
 	a.mu.Unlock()
 }
 
-// flushLearned sends the learned addresses if the controller does not have
-// them yet: the first message names dhcp complete, later ones (of a list
-// longer than learnedChunk) add to it.
+// flushLearned sends each source's learned addresses if the controller
+// does not have them yet: the first message names the source complete,
+// later ones (of a list longer than learnedChunk) add to it.
 func (a *Agent) flushLearned(report pb.Enforcement_ReportClient, rev int64) error {
-	a.mu.Lock()
-	learned, unsent, seq := a.learn.learned, a.learn.unsent, a.learn.seq
-	a.mu.Unlock()
-	if !unsent {
-		return nil
-	}
-	for i := 0; i == 0 || i < len(learned); i += learnedChunk {
-		m := &pb.ReportRequest{Pop: a.cfg.POP, AgentId: a.cfg.AgentID, AppliedRevision: rev,
-			LearnedAddresses: learned[i:min(i+learnedChunk, len(learned))]}
-		if i == 0 {
-			m.LearnedComplete = []string{"dhcp"}
+	for _, src := range []struct {
+		name string
+		st   *learnState
+	}{{"dhcp", &a.learnDHCP}, {"radius", &a.learnRADIUS}} {
+		a.mu.Lock()
+		learned, unsent, seq := src.st.learned, src.st.unsent, src.st.seq
+		a.mu.Unlock()
+		if !unsent {
+			continue
 		}
-		if err := report.Send(m); err != nil {
-			return fmt.Errorf("send learned addresses: %w", err)
+		for i := 0; i == 0 || i < len(learned); i += learnedChunk {
+			m := &pb.ReportRequest{Pop: a.cfg.POP, AgentId: a.cfg.AgentID, AppliedRevision: rev,
+				LearnedAddresses: learned[i:min(i+learnedChunk, len(learned))]}
+			if i == 0 {
+				m.LearnedComplete = []string{src.name}
+			}
+			if err := report.Send(m); err != nil {
+				return fmt.Errorf("send learned addresses: %w", err)
+			}
 		}
+		a.mu.Lock()
+		if src.st.seq == seq { // nothing newer was learned meanwhile
+			src.st.unsent = false
+		}
+		a.mu.Unlock()
 	}
-	a.mu.Lock()
-	if a.learn.seq == seq { // nothing newer was learned meanwhile
-		a.learn.unsent = false
-	}
-	a.mu.Unlock()
 	return nil
 }

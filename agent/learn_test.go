@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -113,5 +114,63 @@ lease 100.64.9.8 {
 	write("lease 100.64.9.7 {\n  ends 5 2099/13/04 10:00:00;\n}\n")
 	if err := a.LearnLeases(); err == nil {
 		t.Fatal("a bad lease file was read without an error")
+	}
+}
+
+// TestAgentReportsFramedAddressesOfRADIUSSessions: with LearnFromRADIUS,
+// the framed addresses of a service's RADIUS user's sessions are reported
+// as its learned addresses (source radius); services without a user name
+// are not looked up.
+func TestAgentReportsFramedAddressesOfRADIUSSessions(t *testing.T) {
+	f := startFake(t, "127.0.0.1:0")
+	conn, err := grpc.NewClient(f.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	a, err := agent.New(agent.Config{POP: "pop-r", AgentID: "t"}, conn, map[string]enforcement.Driver{"log": newDevice()}, quiet, clock.Real{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	sessions := map[string][]netip.Addr{"jane": {netip.MustParseAddr("100.64.4.4")}}
+	var asked []string
+	a.LearnFromRADIUS(func(user string) []netip.Addr {
+		mu.Lock()
+		defer mu.Unlock()
+		asked = append(asked, user)
+		return sessions[user]
+	}, time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = a.Run(ctx) })
+	defer func() { cancel(); wg.Wait() }()
+	f.waitWatch(t)
+	f.out <- snapshot(1, &pb.Service{ServiceId: "3", DesiredState: pbActive, Revision: 1, Binding: &pb.Binding{Method: "log", RadiusUsername: "jane"}},
+		&pb.Service{ServiceId: "4", DesiredState: pbActive, Revision: 1, Binding: &pb.Binding{Method: "log"}})
+	waitFor(t, "the snapshot applied", func() bool { return a.AppliedRevision() == 1 })
+	if err := a.LearnRADIUS(); err != nil {
+		t.Fatal(err)
+	}
+	radiusReport := func() []*pb.LearnedAddress {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for i := len(f.reports) - 1; i >= 0; i-- {
+			if r := f.reports[i]; len(r.LearnedComplete) == 1 && r.LearnedComplete[0] == "radius" {
+				return r.LearnedAddresses
+			}
+		}
+		return nil
+	}
+	waitFor(t, "the framed address reported", func() bool {
+		got := radiusReport()
+		return len(got) == 1 && got[0].ServiceId == "3" && got[0].Address == "100.64.4.4" && got[0].Source == "radius"
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for _, u := range asked {
+		if u != "jane" {
+			t.Errorf("looked up user %q", u)
+		}
 	}
 }

@@ -94,6 +94,10 @@ type fileConfig struct {
 	// memfile CSV) from which the agent learns the addresses of services
 	// that have none of their own. Default none.
 	Leases agent.LeaseConfig `yaml:"leases"`
+	// LearnFromRADIUS reports each RADIUS session's Framed-IP-Address (from
+	// the accounting listener) to the controller as the address of the
+	// service with its User-Name. Needs radius. Default false.
+	LearnFromRADIUS bool `yaml:"learn_from_radius"`
 	Log    config.Log        `yaml:"log"`
 }
 
@@ -131,6 +135,9 @@ func (c *fileConfig) finish() error {
 		if t.CertFile == "" || t.KeyFile == "" || t.CAFile == "" {
 			errs = append(errs, errors.New("controller.tls needs cert_file, key_file and ca_file (or set controller.insecure_plaintext: true for development)"))
 		}
+	}
+	if c.LearnFromRADIUS && c.RADIUS == nil {
+		errs = append(errs, errors.New("learn_from_radius needs the radius section (its accounting listener)"))
 	}
 	if c.AgentID == "" {
 		h, err := os.Hostname()

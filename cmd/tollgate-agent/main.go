@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -188,6 +189,17 @@ func run(args []string, stderr io.Writer) error {
 		defer svc.Close()
 		if err := a.AddDriver("radius", svc.Driver); err != nil {
 			return err
+		}
+		if cfg.LearnFromRADIUS {
+			a.LearnFromRADIUS(func(user string) []netip.Addr {
+				var out []netip.Addr
+				for _, s := range svc.Sessions.Find(user, nil) {
+					if s.FramedIP.IsValid() {
+						out = append(out, s.FramedIP)
+					}
+				}
+				return out
+			}, 0)
 		}
 		if err := svc.ServeAuthorize(); err != nil {
 			return err
