@@ -97,8 +97,8 @@ type fileConfig struct {
 	// LearnFromRADIUS reports each RADIUS session's Framed-IP-Address (from
 	// the accounting listener) to the controller as the address of the
 	// service with its User-Name. Needs radius. Default false.
-	LearnFromRADIUS bool `yaml:"learn_from_radius"`
-	Log    config.Log        `yaml:"log"`
+	LearnFromRADIUS bool       `yaml:"learn_from_radius"`
+	Log             config.Log `yaml:"log"`
 }
 
 // defaultStateFile is where the agent keeps its state unless told
