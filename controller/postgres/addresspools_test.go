@@ -229,6 +229,14 @@ func TestLearnedAddressesReachTheBinding(t *testing.T) {
 		strings.Join(changes[0].Binding.Addresses, " ") != "100.64.3.20 2001:db8:1:100::/56" || changes[0].DesiredState != billing.StateActive {
 		t.Fatalf("changes after learning: %+v %v; want one for service %d with its learned addresses", changes, err, dynamic.ID)
 	}
+	// The captive portal finds the subscriber by the learned address (also
+	// inside the delegated prefix); the static service's own address wins.
+	if got, err := db.ServiceByAddress(ctx, "2001:db8:1:100::77"); err != nil || got.ID != dynamic.ID {
+		t.Errorf("ServiceByAddress(learned prefix): %v %v", got.ID, err)
+	}
+	if got, err := db.ServiceByAddress(ctx, "100.64.3.21"); billing.ErrorCode(err) != billing.ENOTFOUND {
+		t.Errorf("an address learned for a service with its own: %v %v", got.ID, err)
+	}
 	_, snap, err := db.Snapshot(ctx, "tower-1")
 	if err != nil {
 		t.Fatal(err)

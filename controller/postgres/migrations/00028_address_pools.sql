@@ -59,6 +59,8 @@ CREATE TABLE learned_addresses (
     expires_at  timestamptz,
     PRIMARY KEY (service_id, address)
 );
+-- The captive portal API finds a subscriber by the address it comes from.
+CREATE INDEX learned_addresses_address_idx ON learned_addresses USING gist (address inet_ops);
 
 -- +goose Down
 DROP TABLE learned_addresses;
