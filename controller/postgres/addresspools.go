@@ -233,8 +233,11 @@ func allocateAddresses(ctx context.Context, tx pgx.Tx, pop, allocate string, at 
 		if done[v4] {
 			continue
 		}
+		// Taken: bound or in quarantine, or in a DHCP lease or RADIUS
+		// session an agent reported.
 		rows, err := tx.Query(ctx, `SELECT address FROM address_assignments WHERE address && $1::cidr
-			AND (released_at IS NULL OR reuse_after > $2)`, p.Prefix, at)
+			AND (released_at IS NULL OR reuse_after > $2)
+			UNION ALL SELECT address FROM learned_addresses WHERE address && $1::cidr`, p.Prefix, at)
 		if err != nil {
 			return nil, err
 		}

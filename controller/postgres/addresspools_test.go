@@ -224,6 +224,12 @@ func TestLearnedAddressesReachTheBinding(t *testing.T) {
 			learn(dynamic.ID, "2001:db8:1:100::/56")}}); err != nil {
 		t.Fatal(err)
 	}
+	// Allocation skips an address a lease holds: of a /31 holding the
+	// static .21 and the leased .20, nothing is free.
+	mustPool(t, db, billing.AddressPool{POP: "tower-1", Name: "t1", Prefix: "100.64.3.20/31"})
+	if s, err := allocated(t, db, "tower-1", "t1", t0); billing.ErrorCode(err) != billing.ECONFLICT {
+		t.Fatalf("allocation over a leased address: %v %v; want the pool full", s.Binding.Addresses, err)
+	}
 	changes, _, _, err := db.ChangesSince(ctx, "tower-1", rev, 100)
 	if err != nil || len(changes) != 1 || changes[0].ServiceID != dynamic.ID ||
 		strings.Join(changes[0].Binding.Addresses, " ") != "100.64.3.20 2001:db8:1:100::/56" || changes[0].DesiredState != billing.StateActive {
