@@ -70,9 +70,10 @@ type learnState struct {
 	seq     uint64 // counts changes of learned
 }
 
-// FramedAddresses returns the Framed-IP-Addresses of a RADIUS user's
-// sessions, as the accounting listener learned them.
-type FramedAddresses func(user string) []netip.Addr
+// FramedAddresses returns the addresses of a RADIUS user's sessions, as the
+// accounting listener learned them: Framed-IP-Address (as a /32),
+// Framed-IPv6-Prefix, Delegated-IPv6-Prefix.
+type FramedAddresses func(user string) []netip.Prefix
 
 // LearnFromRADIUS makes the agent report, every interval, the framed
 // addresses of the RADIUS sessions of its services that have a RADIUS user
@@ -108,8 +109,12 @@ func (a *Agent) LearnRADIUS() error {
 	var learned []*pb.LearnedAddress
 	if err := a.store.ForEach(func(id string, r *Record) error {
 		if d := r.Desired; d != nil && !d.GetRemoved() && d.GetBinding().GetRadiusUsername() != "" {
-			for _, ip := range a.radiusFramed(d.GetBinding().GetRadiusUsername()) {
-				learned = append(learned, &pb.LearnedAddress{ServiceId: id, Address: ip.String(), Source: "radius"})
+			for _, p := range a.radiusFramed(d.GetBinding().GetRadiusUsername()) {
+				addr := p.String()
+				if p.IsSingleIP() {
+					addr = p.Addr().String()
+				}
+				learned = append(learned, &pb.LearnedAddress{ServiceId: id, Address: addr, Source: "radius"})
 			}
 		}
 		return nil

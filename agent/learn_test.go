@@ -133,9 +133,9 @@ func TestAgentReportsFramedAddressesOfRADIUSSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
-	sessions := map[string][]netip.Addr{"jane": {netip.MustParseAddr("100.64.4.4")}}
+	sessions := map[string][]netip.Prefix{"jane": {netip.MustParsePrefix("100.64.4.4/32"), netip.MustParsePrefix("2001:db8:200:100::/56")}}
 	var asked []string
-	a.LearnFromRADIUS(func(user string) []netip.Addr {
+	a.LearnFromRADIUS(func(user string) []netip.Prefix {
 		mu.Lock()
 		defer mu.Unlock()
 		asked = append(asked, user)
@@ -164,7 +164,8 @@ func TestAgentReportsFramedAddressesOfRADIUSSessions(t *testing.T) {
 	}
 	waitFor(t, "the framed address reported", func() bool {
 		got := radiusReport()
-		return len(got) == 1 && got[0].ServiceId == "3" && got[0].Address == "100.64.4.4" && got[0].Source == "radius"
+		return len(got) == 2 && got[0].ServiceId == "3" && got[0].Address == "100.64.4.4" && got[0].Source == "radius" &&
+			got[1].Address == "2001:db8:200:100::/56"
 	})
 	mu.Lock()
 	defer mu.Unlock()

@@ -94,9 +94,10 @@ type fileConfig struct {
 	// memfile CSV) from which the agent learns the addresses of services
 	// that have none of their own. Default none.
 	Leases agent.LeaseConfig `yaml:"leases"`
-	// LearnFromRADIUS reports each RADIUS session's Framed-IP-Address (from
-	// the accounting listener) to the controller as the address of the
-	// service with its User-Name. Needs radius. Default false.
+	// LearnFromRADIUS reports each RADIUS session's Framed-IP-Address,
+	// Framed-IPv6-Prefix and Delegated-IPv6-Prefix (from the accounting
+	// listener) to the controller as addresses of the service with its
+	// User-Name. Needs radius. Default false.
 	LearnFromRADIUS bool       `yaml:"learn_from_radius"`
 	Log             config.Log `yaml:"log"`
 }

@@ -191,11 +191,16 @@ func run(args []string, stderr io.Writer) error {
 			return err
 		}
 		if cfg.LearnFromRADIUS {
-			a.LearnFromRADIUS(func(user string) []netip.Addr {
-				var out []netip.Addr
+			a.LearnFromRADIUS(func(user string) []netip.Prefix {
+				var out []netip.Prefix
 				for _, s := range svc.Sessions.Find(user, nil) {
 					if s.FramedIP.IsValid() {
-						out = append(out, s.FramedIP)
+						out = append(out, netip.PrefixFrom(s.FramedIP, 32))
+					}
+					for _, p := range []netip.Prefix{s.FramedIPv6Prefix, s.DelegatedIPv6Prefix} {
+						if p.IsValid() {
+							out = append(out, p)
+						}
 					}
 				}
 				return out
