@@ -293,12 +293,20 @@ func assignedPrefix(s string) (netip.Prefix, error) {
 // was created in this transaction (it has nothing to release).
 func syncAddresses(ctx context.Context, tx pgx.Tx, serviceID int64, addresses, allocated []string, at time.Time, fresh bool) error {
 	want := make([]netip.Prefix, 0, len(addresses))
+	origins := make([]string, 0, len(addresses))
 	for _, a := range addresses {
 		p, err := assignedPrefix(a)
 		if err != nil {
 			return err
 		}
-		want = append(want, p)
+		if slices.Contains(want, p) { // written twice (100.64.1.20 and 100.64.1.20/32)
+			continue
+		}
+		origin := "static"
+		if slices.Contains(allocated, a) {
+			origin = "allocated"
+		}
+		want, origins = append(want, p), append(origins, origin)
 	}
 	if !fresh {
 		if err := releaseAddresses(ctx, tx, serviceID, want, at); err != nil {
@@ -329,20 +337,13 @@ func syncAddresses(ctx context.Context, tx pgx.Tx, serviceID int64, addresses, a
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
-	origins := make([]string, len(want))
-	for i, a := range addresses {
-		origins[i] = "static"
-		if slices.Contains(allocated, a) {
-			origins[i] = "allocated"
-		}
-	}
 	_, err = tx.Exec(ctx, `INSERT INTO address_assignments (address, service_id, assigned_at, origin)
 		SELECT w, $1, $3, o FROM unnest($2::cidr[], $4::text[]) AS n(w, o)
 		WHERE EXISTS (SELECT 1 FROM address_pools p WHERE p.prefix && w) AND NOT EXISTS (SELECT 1 FROM address_assignments a WHERE a.service_id = $1 AND a.address = w AND a.released_at IS NULL)`,
 		serviceID, want, at, origins)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.ConstraintName == "address_assignments_bound_once" {
-		return billing.Errorf(billing.ECONFLICT, "addresses %s: one is already bound to another service", strings.Join(addresses, ", "))
+		return billing.Errorf(billing.ECONFLICT, "addresses %s: one overlaps an address bound to another service (or another of this binding's)", strings.Join(addresses, ", "))
 	}
 	return err
 }

@@ -109,6 +109,11 @@ func TestAddressConflictIsRefusedNamingTheOtherService(t *testing.T) {
 	if _, err := db.MoveService(ctx, second.ID, second.Version, billing.ServiceMove{POP: "tower-1", Binding: routerOS("100.64.8.20")}, "test", t0); billing.ErrorCode(err) != billing.ECONFLICT {
 		t.Fatalf("move onto a bound address: %v", err)
 	}
+	// The same address written twice in one binding is one address.
+	if _, err := db.CreateService(ctx, billing.NewService{POP: "tower-1", Binding: billing.Binding{Method: billing.MethodRouterOS,
+		Addresses: []string{"100.64.8.30", "100.64.8.30/32"}}}, "test", t0); err != nil {
+		t.Fatalf("an address written twice: %v", err)
+	}
 	// Outside every pool nothing is tracked (as before pools existed).
 	for range 2 {
 		if _, err := db.CreateService(ctx, billing.NewService{POP: "tower-1", Binding: routerOS("10.9.9.9")}, "test", t0); err != nil {
