@@ -102,6 +102,10 @@ type Service struct {
 	UpdatedAt time.Time `json:"updated_at"`
 
 	Confirmation Confirmation `json:"confirmation"`
+	// LearnedAddresses are the addresses its POP's agent learned it holds
+	// (DHCP leases, RADIUS accounting): its binding's when it has none of
+	// its own. Filled when one service is read.
+	LearnedAddresses []string `json:"learned_addresses,omitempty" readOnly:"true"`
 
 	// AccountID is the subscriber account the service belongs to (nil for an
 	// unbilled service).

@@ -240,6 +240,9 @@ func TestLearnedAddressesReachTheBinding(t *testing.T) {
 		strings.Join(changes[0].Binding.Addresses, " ") != "100.64.3.20 2001:db8:1:100::/56" || changes[0].DesiredState != billing.StateActive {
 		t.Fatalf("changes after learning: %+v %v; want one for service %d with its learned addresses", changes, err, dynamic.ID)
 	}
+	if got, err := db.Service(ctx, dynamic.ID); err != nil || strings.Join(got.LearnedAddresses, " ") != "100.64.3.20 2001:db8:1:100::/56" {
+		t.Errorf("the service's learned addresses: %v %v", got.LearnedAddresses, err)
+	}
 	// The captive portal finds the subscriber by the learned address (also
 	// inside the delegated prefix); the static service's own address wins.
 	if got, err := db.ServiceByAddress(ctx, "2001:db8:1:100::77"); err != nil || got.ID != dynamic.ID {
