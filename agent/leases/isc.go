@@ -259,6 +259,14 @@ type token struct {
 	line int
 }
 
+// wordEnd marks the bytes that end a word.
+var wordEnd = func() (t [256]bool) {
+	for _, c := range []byte(" \t\r\n;{}\"#") {
+		t[c] = true
+	}
+	return t
+}()
+
 // iscLexer splits a lease file into tokens: words, quoted strings (with
 // their escapes decoded), ';', '{' and '}'; '#' comments are skipped.
 type iscLexer struct {
@@ -287,7 +295,7 @@ func (lx *iscLexer) next() (token, error) {
 			return lx.str()
 		default:
 			start := lx.pos
-			for lx.pos < len(lx.data) && !strings.ContainsRune(" \t\r\n;{}\"#", rune(lx.data[lx.pos])) {
+			for lx.pos < len(lx.data) && !wordEnd[lx.data[lx.pos]] {
 				lx.pos++
 			}
 			return token{kind: tWord, text: string(lx.data[start:lx.pos]), line: lx.line}, nil
