@@ -48,6 +48,9 @@ type Config struct {
 	// from its device and drift repaired (see [Agent.Reconcile]). Default
 	// 5m; negative turns it off.
 	ReconcileInterval time.Duration
+	// Leases, with a File, is the DHCP lease file the agent learns its
+	// services' addresses from (see [LeaseConfig]; checked by its Check).
+	Leases LeaseConfig
 }
 
 func (c Config) withDefaults() Config {
@@ -101,6 +104,11 @@ type Agent struct {
 	mu      sync.Mutex
 	pending map[string]*pb.ServiceResult
 	wake    chan struct{} // signals new pending results
+	// Addresses learned from the lease file and from RADIUS accounting
+	// (learn.go).
+	learnDHCP, learnRADIUS learnState
+	radiusFramed           FramedAddresses
+	radiusInterval         time.Duration
 
 	lastMessage atomic.Int64 // Unix nanoseconds
 }
@@ -115,6 +123,9 @@ func New(cfg Config, conn grpc.ClientConnInterface, drivers map[string]enforceme
 	}
 	if len(drivers) == 0 {
 		return nil, errors.New("agent: no enforcement drivers registered")
+	}
+	if err := cfg.Leases.Check(); err != nil {
+		return nil, fmt.Errorf("agent: %w", err)
 	}
 	if metrics == nil {
 		metrics = NewMetrics(nil)
@@ -240,6 +251,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer cancel()
 	wg.Go(func() { a.retryLoop(ctx) })
 	wg.Go(func() { a.reconcileLoop(ctx) })
+	if a.cfg.Leases.File != "" {
+		wg.Go(func() { a.leaseLoop(ctx) })
+	}
+	if a.radiusFramed != nil {
+		wg.Go(func() { a.radiusLoop(ctx) })
+	}
 
 	backoff := a.cfg.BackoffMin
 	for {
@@ -317,6 +334,7 @@ func (a *Agent) stream(runCtx context.Context) error {
 		}
 	}()
 	a.log.Info("watching controller", "since_revision", since)
+	a.resendLearned()
 
 	raw := make(chan *pb.WatchResponse, msgBuffer)
 	go func() {
@@ -442,11 +460,14 @@ func (a *Agent) flush(report pb.Enforcement_ReportClient, always bool) error {
 		results = append(results, r)
 	}
 	a.mu.Unlock()
+	rev := a.AppliedRevision()
+	if err := a.flushLearned(report, rev); err != nil {
+		return err
+	}
 	if len(results) == 0 && !always {
 		return nil
 	}
 	slices.SortFunc(results, func(x, y *pb.ServiceResult) int { return compareIDs(x.ServiceId, y.ServiceId) })
-	rev := a.AppliedRevision()
 	for i := 0; i == 0 || i < len(results); i += chunkSize {
 		part := results[i:min(i+chunkSize, len(results))]
 		if err := report.Send(&pb.ReportRequest{Pop: a.cfg.POP, AgentId: a.cfg.AgentID, AppliedRevision: rev, Results: part}); err != nil {

@@ -54,4 +54,12 @@
 // and the key first on every stream; the agent keeps them in its state
 // file, so the responder goes on redirecting while the controller is away
 // and after a restart without it.
+//
+// Pointed at the POP's DHCP server lease file (Config.Leases), and told the
+// RADIUS session table ([Agent.LearnFromRADIUS]), the agent learns which
+// address each of its services holds (package leases matches leases to
+// services) and reports the bindings, per source, in
+// ReportRequest.learned_addresses when they change and on every new stream
+// (learn.go); the controller puts them in the binding of a service without
+// an address of its own.
 package agent

@@ -49,6 +49,7 @@ var wantAlerts = []string{
 	"TollgateNoticesFailing",
 	"TollgateAgentApplyErrors",
 	"TollgateControllerDown",
+	"TollgateAddressPoolNearlyFull",
 }
 
 type ruleFile struct {

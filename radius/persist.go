@@ -31,6 +31,8 @@ type storedSession struct {
 	UserName      string            `json:"user,omitempty"`
 	ID            string            `json:"id"`
 	FramedIP      string            `json:"framed_ip,omitempty"`
+	FramedIPv6    string            `json:"framed_ipv6,omitempty"`
+	DelegatedIPv6 string            `json:"delegated_ipv6,omitempty"`
 	Started       int64             `json:"started"`
 	Updated       int64             `json:"updated"`
 	State         enforcement.State `json:"state"`
@@ -52,6 +54,12 @@ func encodeSession(s *Session) []byte {
 	if s.FramedIP.IsValid() {
 		v.FramedIP = s.FramedIP.String()
 	}
+	if s.FramedIPv6Prefix.IsValid() {
+		v.FramedIPv6 = s.FramedIPv6Prefix.String()
+	}
+	if s.DelegatedIPv6Prefix.IsValid() {
+		v.DelegatedIPv6 = s.DelegatedIPv6Prefix.String()
+	}
 	b, _ := json.Marshal(v)
 	return b
 }
@@ -72,6 +80,16 @@ func decodeSession(key, value []byte) (*Session, error) {
 	}
 	if v.FramedIP != "" {
 		if s.FramedIP, err = netip.ParseAddr(v.FramedIP); err != nil {
+			return nil, err
+		}
+	}
+	if v.FramedIPv6 != "" {
+		if s.FramedIPv6Prefix, err = netip.ParsePrefix(v.FramedIPv6); err != nil {
+			return nil, err
+		}
+	}
+	if v.DelegatedIPv6 != "" {
+		if s.DelegatedIPv6Prefix, err = netip.ParsePrefix(v.DelegatedIPv6); err != nil {
 			return nil, err
 		}
 	}

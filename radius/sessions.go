@@ -69,6 +69,10 @@ type Session struct {
 	// that started with none of these, so its speed is whatever the NAS
 	// gave it.
 	Speed string
+
+	// FramedIPv6Prefix and DelegatedIPv6Prefix are the session's IPv6
+	// prefixes as accounting last gave them (zero: none).
+	FramedIPv6Prefix, DelegatedIPv6Prefix netip.Prefix
 }
 
 // SessionKey identifies a session: NAS, User-Name and Acct-Session-Id.
@@ -247,6 +251,12 @@ func (t *Sessions) Apply(rec AccountingRecord, src netip.Addr) ApplyResult {
 		if rec.NASIdentifier != "" {
 			s.NASIdentifier = rec.NASIdentifier
 		}
+		if rec.FramedIPv6Prefix.IsValid() {
+			s.FramedIPv6Prefix = rec.FramedIPv6Prefix
+		}
+		if rec.DelegatedIPv6Prefix.IsValid() {
+			s.DelegatedIPv6Prefix = rec.DelegatedIPv6Prefix
+		}
 		s.Updated = now
 		if t.classify != nil {
 			if st, ok := t.classify(s, rec.Attrs); ok && !evidenceAt.Before(s.StateAt.Truncate(time.Second)) {
@@ -265,6 +275,7 @@ func (t *Sessions) Apply(rec AccountingRecord, src netip.Addr) ApplyResult {
 	s := &Session{
 		NAS: nas, NASIP: rec.NASIP, NASIdentifier: rec.NASIdentifier,
 		UserName: rec.UserName, ID: rec.SessionID, FramedIP: rec.FramedIP,
+		FramedIPv6Prefix: rec.FramedIPv6Prefix, DelegatedIPv6Prefix: rec.DelegatedIPv6Prefix,
 		Started: now, Updated: now,
 		State: enforcement.Active, StateSource: SourceStart, StateAt: now,
 	}

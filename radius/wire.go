@@ -51,6 +51,13 @@ const (
 	acctStatusAcctOff   = uint32(rfc2866.AcctStatusType_Value_AccountingOff)
 )
 
+// Framed-IPv6-Prefix (RFC 3162) and Delegated-IPv6-Prefix (RFC 4818): a
+// reserved octet, the prefix length, then the prefix's leading octets.
+const (
+	typeFramedIPv6Prefix    = 97
+	typeDelegatedIPv6Prefix = 123
+)
+
 // MaxVSAValue is the longest value of a vendor-specific sub-attribute:
 // 253 octets less the vendor id, vendor type and vendor length.
 const MaxVSAValue = maxAttrValue - 6
@@ -291,6 +298,11 @@ type AccountingRecord struct {
 	NASIdentifier string
 	FramedIP      netip.Addr
 	EventTime     time.Time // Event-Timestamp; zero when absent
+
+	// FramedIPv6Prefix and DelegatedIPv6Prefix: the session's IPv6 prefix
+	// and the prefix delegated to it (zero when absent).
+	FramedIPv6Prefix, DelegatedIPv6Prefix netip.Prefix
+
 	// Attrs are the Filter-Id and vendor-specific attributes of the
 	// record, which may show the session's enforcement state.
 	Attrs []Attr
@@ -338,6 +350,10 @@ func parseAccountingRequest(b []byte, secret []byte, requireMA bool) (Accounting
 			if ip, ok := netip.AddrFromSlice(v); ok && len(v) == 4 {
 				rec.FramedIP = ip
 			}
+		case typeFramedIPv6Prefix:
+			rec.FramedIPv6Prefix = ipv6Prefix(v)
+		case typeDelegatedIPv6Prefix:
+			rec.DelegatedIPv6Prefix = ipv6Prefix(v)
 		case typeEventTimestamp:
 			if len(v) == 4 {
 				rec.EventTime = time.Unix(int64(binary.BigEndian.Uint32(v)), 0)
@@ -354,6 +370,18 @@ func parseAccountingRequest(b []byte, secret []byte, requireMA bool) (Accounting
 		return rec, nil, errors.New("no Acct-Status-Type")
 	}
 	return rec, b, nil
+}
+
+// ipv6Prefix reads a Framed-IPv6-Prefix or Delegated-IPv6-Prefix value
+// (reserved octet, length 0-128, the prefix's leading octets); the zero
+// prefix when it is malformed.
+func ipv6Prefix(v []byte) netip.Prefix {
+	if len(v) < 2 || len(v) > 18 || v[1] > 128 || int(v[1]) > 8*(len(v)-2) {
+		return netip.Prefix{}
+	}
+	var a [16]byte
+	copy(a[:], v[2:])
+	return netip.PrefixFrom(netip.AddrFrom16(a), int(v[1])).Masked()
 }
 
 // Outcome is how a NAS answered a CoA-Request or Disconnect-Request.

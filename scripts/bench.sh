@@ -28,5 +28,7 @@ run ./bench/ '^BenchmarkPaymentToRestore$' 1x
 # Issue 9: invoice PDFs rendered on every core; 10,000 invoices delivered end to end.
 run ./bench/ '^BenchmarkInvoicePDF$' 1x
 run ./bench/ '^BenchmarkDelivery10k$' 1x
+# Issue 17: a 10,000-lease DHCP file (ISC and Kea) learned by an agent.
+run ./bench/ '^BenchmarkLeases10k$' 20x
 # benchreport echoes its input (already shown above): keep only its table.
 go run ./internal/tools/benchreport -o bench/results.json < "$out" | sed -n '/^FIGURE/,$p'

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/tollgate-isp/tollgate/agent"
 	"github.com/tollgate-isp/tollgate/internal/config"
 )
 
@@ -89,7 +90,16 @@ type fileConfig struct {
 	// SNMP are the switches/OLTs whose ports are shut (method snmp); see
 	// enforcement/snmp/README.md. Default none.
 	SNMP snmp.Config `yaml:"snmp"`
-	Log  config.Log  `yaml:"log"`
+	// Leases is the POP's DHCP server lease file (ISC dhcpd.leases or Kea
+	// memfile CSV) from which the agent learns the addresses of services
+	// that have none of their own. Default none.
+	Leases agent.LeaseConfig `yaml:"leases"`
+	// LearnFromRADIUS reports each RADIUS session's Framed-IP-Address,
+	// Framed-IPv6-Prefix and Delegated-IPv6-Prefix (from the accounting
+	// listener) to the controller as addresses of the service with its
+	// User-Name. Needs radius. Default false.
+	LearnFromRADIUS bool       `yaml:"learn_from_radius"`
+	Log             config.Log `yaml:"log"`
 }
 
 // defaultStateFile is where the agent keeps its state unless told
@@ -126,6 +136,9 @@ func (c *fileConfig) finish() error {
 		if t.CertFile == "" || t.KeyFile == "" || t.CAFile == "" {
 			errs = append(errs, errors.New("controller.tls needs cert_file, key_file and ca_file (or set controller.insecure_plaintext: true for development)"))
 		}
+	}
+	if c.LearnFromRADIUS && c.RADIUS == nil {
+		errs = append(errs, errors.New("learn_from_radius needs the radius section (its accounting listener)"))
 	}
 	if c.AgentID == "" {
 		h, err := os.Hostname()

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -169,7 +170,7 @@ func run(args []string, stderr io.Writer) error {
 		drivers[snmp.Method] = d
 	}
 	a, err := agent.New(agent.Config{POP: cfg.POP, AgentID: cfg.AgentID, Version: version, RetryInterval: cfg.RetryInterval, StateFile: cfg.StateFile,
-		BackoffMin: cfg.Reconnect.BackoffMin, BackoffMax: cfg.Reconnect.BackoffMax, ReconcileInterval: cfg.ReconcileInterval},
+		BackoffMin: cfg.Reconnect.BackoffMin, BackoffMax: cfg.Reconnect.BackoffMax, ReconcileInterval: cfg.ReconcileInterval, Leases: cfg.Leases},
 		conn, drivers, log, clock.Real{}, agent.NewMetrics(reg))
 	if err != nil {
 		return err
@@ -188,6 +189,22 @@ func run(args []string, stderr io.Writer) error {
 		defer svc.Close()
 		if err := a.AddDriver("radius", svc.Driver); err != nil {
 			return err
+		}
+		if cfg.LearnFromRADIUS {
+			a.LearnFromRADIUS(func(user string) []netip.Prefix {
+				var out []netip.Prefix
+				for _, s := range svc.Sessions.Find(user, nil) {
+					if s.FramedIP.IsValid() {
+						out = append(out, netip.PrefixFrom(s.FramedIP, 32))
+					}
+					for _, p := range []netip.Prefix{s.FramedIPv6Prefix, s.DelegatedIPv6Prefix} {
+						if p.IsValid() {
+							out = append(out, p)
+						}
+					}
+				}
+				return out
+			}, 0)
 		}
 		if err := svc.ServeAuthorize(); err != nil {
 			return err

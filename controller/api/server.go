@@ -96,6 +96,8 @@ type Deps struct {
 	// TypeImpacts enables the preview of an account type change (how many
 	// accounts inherit each setting; nil: not served).
 	TypeImpacts AccountTypeImpacts
+	// AddressPools enables the POPs' address pools (nil: not served).
+	AddressPools billing.AddressPoolStore
 }
 
 // Server is the admin API.
@@ -229,6 +231,9 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	}
 	if deps.Allocations != nil {
 		s.registerAllocations(deps.Allocations)
+	}
+	if deps.AddressPools != nil {
+		s.registerAddressPools(deps.AddressPools)
 	}
 	s.registerOpenAPIDocument(mux)
 	routes := notePattern{mux}

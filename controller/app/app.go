@@ -194,6 +194,7 @@ func (c *Controller) build(ctx context.Context, opts Options, tokens []api.Token
 	if err != nil {
 		return err
 	}
+	reg.MustRegister(&poolUsageCollector{db: c.db, clock: opts.Clock})
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tollgate_suspension_batches_pending",
 		Help: "Suspension batches held by the blast-radius guard and waiting for approval."}, func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

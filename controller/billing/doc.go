@@ -57,7 +57,12 @@
 //     reaches.
 //   - a service's move to another POP or binding and its edits in place
 //     ([PlanServiceMove], [PlanServiceEdit], servicemove.go) say which POP's
-//     agent removes the service and which applies it.
+//     agent removes the service and which applies it;
+//   - IP address management (addresspool.go): a pool's space
+//     ([AddressPool.Space]: prefix, delegation length, gateway and
+//     excluded ranges), the next free address or delegated IPv6 prefix
+//     given the blocks taken ([PoolSpace.NextFree]) and a pool's usage
+//     ([PoolSpace.Usage]).
 //
 // A plan's speed is a [ServiceProfile] (rates, bursts, priority, vendor
 // overrides; checked by [ServiceProfile.Validate]): the radius package

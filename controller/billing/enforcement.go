@@ -66,6 +66,12 @@ type AgentReport struct {
 	Results []ServiceResult
 	// ReceivedAt is the controller's time of receipt.
 	ReceivedAt time.Time
+	// Learned are addresses the agent learned its services hold (DHCP
+	// leases, RADIUS accounting); LearnedComplete the sources whose
+	// Learned list is complete: their other addresses at the POP are
+	// forgotten.
+	Learned         []LearnedAddress
+	LearnedComplete []string
 }
 
 // EnforcementFeed is what the push service reads and writes. Implementations

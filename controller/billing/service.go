@@ -58,7 +58,11 @@ type Binding struct {
 }
 
 // Validate checks the binding has what its method needs.
-func (b Binding) Validate() error {
+func (b Binding) Validate() error { return b.validate(false) }
+
+// validate checks the binding; learned: its addresses may be left to
+// those its POP's agent learns (AllocateLearned).
+func (b Binding) validate(learned bool) error {
 	for _, a := range b.Addresses {
 		if _, err := netip.ParsePrefix(a); err == nil {
 			continue
@@ -70,8 +74,8 @@ func (b Binding) Validate() error {
 	switch b.Method {
 	case MethodLog:
 	case MethodRouterOS:
-		if len(b.Addresses) == 0 {
-			return Errorf(EINVALID, "method routeros needs at least one address")
+		if len(b.Addresses) == 0 && !learned {
+			return Errorf(EINVALID, "method routeros needs at least one address (or allocate: auto, a pool's name, or learned)")
 		}
 	case MethodRADIUS:
 		if b.RADIUSUsername == "" && len(b.Addresses) == 0 {
@@ -115,6 +119,10 @@ type Service struct {
 	UpdatedAt time.Time `json:"updated_at"`
 
 	Confirmation Confirmation `json:"confirmation"`
+	// LearnedAddresses are the addresses its POP's agent learned it holds
+	// (DHCP leases, RADIUS accounting): its binding's when it has none of
+	// its own. Filled when one service is read.
+	LearnedAddresses []string `json:"learned_addresses,omitempty" readOnly:"true"`
 
 	// AccountID is the subscriber account the service belongs to (nil for an
 	// unbilled service).
@@ -190,6 +198,12 @@ type NewService struct {
 	EndDate   Date `json:"end_date,omitzero"`
 	// Quantity multiplies the plan's price (1-100000; 0 means 1).
 	Quantity int64 `json:"quantity,omitempty" minimum:"0" maximum:"100000"`
+	// Allocate, when set, adds addresses from the POP's address pools to
+	// the binding: "auto" one block from each address family the POP has
+	// a pool for, or the name of one pool; "learned" (AllocateLearned)
+	// adds none and lets a binding that needs addresses go without, to
+	// take those its POP's agent learns.
+	Allocate string `json:"allocate,omitempty" maxLength:"63" doc:"Add addresses from the POP's pools to binding.addresses: auto (one from each address family the POP has a pool for, the first pool with room) or a pool's name; or learned: none, the service takes the addresses its POP's agent learns from DHCP leases (a routeros binding may then have none)."`
 }
 
 // Validate checks the input and fills defaults.
@@ -222,7 +236,7 @@ func (n *NewService) Validate() error {
 	if !n.EndDate.IsZero() && (n.StartDate.IsZero() || !n.EndDate.After(n.StartDate)) {
 		return Errorf(EINVALID, "end_date %s must come after start_date", n.EndDate)
 	}
-	return n.Binding.Validate()
+	return n.Binding.validate(n.Allocate == AllocateLearned)
 }
 
 // StateChange is the input to [ServiceStore.SetDesiredState].

@@ -30,6 +30,8 @@ type ServiceMove struct {
 	// another premises).
 	ServiceAddress *Address `json:"service_address,omitempty" doc:"The new service address, when the subscriber moves premises."`
 	Reason         string   `json:"reason,omitempty" doc:"Why; kept in the audit log."`
+	// Allocate, as NewService.Allocate, at the POP it moves to.
+	Allocate string `json:"allocate,omitempty" maxLength:"63" doc:"Add addresses from the new POP's pools to binding.addresses: auto or a pool's name (its old pool addresses are released into quarantine unless the binding keeps them); or learned: the addresses the new POP's agent learns."`
 }
 
 // BindingEdit corrects some of a binding's fields in place (a typo in an
@@ -149,7 +151,7 @@ func PlanServiceMove(in ServiceChangeInput, mv ServiceMove) (ServiceChangePlan, 
 	if err := ValidatePOPID(mv.POP); err != nil {
 		return ServiceChangePlan{}, err
 	}
-	if err := mv.Binding.Validate(); err != nil {
+	if err := mv.Binding.validate(mv.Allocate == AllocateLearned); err != nil {
 		return ServiceChangePlan{}, bindingError(err)
 	}
 	if mv.ServiceAddress != nil {

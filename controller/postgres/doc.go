@@ -45,6 +45,14 @@
 // it gave (creditnotes.go; kind taken_over when a close's credit note
 // takes over what a payment paid, to refund it).
 //
+// IP address management (addresspools.go): every write of a service's
+// binding binds and releases its pool addresses in the same transaction
+// (address_assignments, whose exclusion constraint refuses an address bound
+// twice); an allocation locks the POP's pools and takes
+// billing.PoolSpace.NextFree. Addresses agents learned (learned.go,
+// written with a report) reach a service's binding through the feed's
+// reads (bindingAddressesSQL) and a new revision from the one writer.
+//
 // The store returns plain data (billing types); invoice and statement
 // documents are assembled from it in package documents, which this package
 // does not import.

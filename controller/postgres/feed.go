@@ -53,6 +53,17 @@ func (db *DB) feedPool() *pgxpool.Pool {
 	return db.Pool
 }
 
+// bindingAddressesSQL is the addresses a binding sends its agent: the
+// service's own (the column addresses), or, when it has none, the
+// addresses its POP's agent learned it holds (learned_addresses, written
+// by RecordReport, which also writes the service a new revision when they
+// change), an address without its length, a prefix with it.
+func bindingAddressesSQL(addresses, serviceID string) string {
+	return `CASE WHEN cardinality(` + addresses + `) > 0 THEN ` + addresses + ` ELSE coalesce((SELECT array_agg(CASE
+			WHEN masklen(l.address) = CASE family(l.address) WHEN 4 THEN 32 ELSE 128 END THEN host(l.address) ELSE l.address::text END
+			ORDER BY l.address) FROM learned_addresses l WHERE l.service_id = ` + serviceID + `), '{}') END`
+}
+
 // Snapshot implements [billing.EnforcementFeed]. It reads in one
 // repeatable-read transaction so the services match the revision.
 func (db *DB) Snapshot(ctx context.Context, pop string) (int64, []billing.EnforcementChange, error) {
@@ -67,8 +78,8 @@ func (db *DB) Snapshot(ctx context.Context, pop string) (int64, []billing.Enforc
 			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT revision, id, desired_state, state_reason,
-				method, addresses, radius_username, device, if_index, profile
-			FROM services WHERE pop_id = $1 AND NOT removed ORDER BY id`, pop)
+				method, `+bindingAddressesSQL("s.addresses", "s.id")+`, radius_username, device, if_index, profile
+			FROM services s WHERE pop_id = $1 AND NOT removed ORDER BY id`, pop)
 		if err != nil {
 			return err
 		}
@@ -87,8 +98,8 @@ func (db *DB) Snapshot(ctx context.Context, pop string) (int64, []billing.Enforc
 // the same statement (so the same snapshot), up to $3 changes after
 // revision $2 unless $2 is behind the compacted history: one row with NULL
 // change columns when there are none.
-const changesSinceSQL = `SELECT p.revision, p.compacted_revision, e.revision, e.service_id, e.desired_state, e.reason,
-		e.method, e.addresses, e.radius_username, e.device, e.if_index, e.removed, e.created_at, e.profile
+var changesSinceSQL = `SELECT p.revision, p.compacted_revision, e.revision, e.service_id, e.desired_state, e.reason,
+		e.method, ` + bindingAddressesSQL("e.addresses", "e.service_id") + `, e.radius_username, e.device, e.if_index, e.removed, e.created_at, e.profile
 	FROM pops p LEFT JOIN LATERAL (
 		SELECT * FROM enforcement_changes e
 		WHERE e.pop_id = p.id AND e.revision > $2 AND $2 >= p.compacted_revision
@@ -187,7 +198,10 @@ func (db *DB) RecordReport(ctx context.Context, r billing.AgentReport) error {
 			WHERE s.id = u.id AND s.pop_id = $1`,
 			r.POP, ids, revs, applied, errs, observed, at, pending, r.Shapes, profiles)
 	}
-	return db.feedPool().SendBatch(ctx, &b).Close()
+	if err := db.feedPool().SendBatch(ctx, &b).Close(); err != nil {
+		return err
+	}
+	return db.recordLearned(ctx, r)
 }
 
 // CompactEnforcementHistory forgets, POP by POP, the enforcement changes

@@ -597,6 +597,17 @@ func atLine(line int, err error) error {
 // has Revision 0 until then. Errors: EINVALID for bad input; errNotOutboxTx
 // for a tx not begun by inTx; the database's errors.
 func createServiceTx(ctx context.Context, tx pgx.Tx, in billing.NewService, actor string, at time.Time, wantRevisions bool) (billing.Service, error) {
+	var allocated []string
+	if in.Allocate != "" && in.Allocate != billing.AllocateLearned {
+		if err := billing.ValidatePOPID(in.POP); err != nil {
+			return billing.Service{}, err
+		}
+		var err error
+		if allocated, err = allocateAddresses(ctx, tx, in.POP, in.Allocate, at); err != nil {
+			return billing.Service{}, err
+		}
+		in.Binding.Addresses = append(slices.Clip(in.Binding.Addresses), allocated...)
+	}
 	if err := in.Validate(); err != nil {
 		return billing.Service{}, err
 	}
@@ -619,6 +630,9 @@ func createServiceTx(ctx context.Context, tx pgx.Tx, in billing.NewService, acto
 		in.POP, in.Name, b.Method, nonNil(b.Addresses), b.RADIUSUsername, b.Device, b.IfIndex,
 		in.State, reason, at, in.AccountID, in.PlanID, pgDate(in.StartDate), pgDate(in.EndDate), in.ServiceAddress, in.Quantity))
 	if err != nil {
+		return billing.Service{}, err
+	}
+	if err := syncAddresses(ctx, tx, s.ID, s.Binding.Addresses, allocated, at, true); err != nil {
 		return billing.Service{}, err
 	}
 	change := stateChange{service: s.ID, pop: s.POP, state: in.State, reason: reason, actor: actor, at: at}

@@ -418,6 +418,14 @@ func enforceNow(ctx context.Context, tx pgx.Tx, e billing.ScheduledEnforcement, 
 		e.Service.ID, holdOf(e.Cause)).Scan(&current, &pop, &account); err != nil {
 		return err
 	}
+	if e.Remove {
+		// Taken off its POP: its addresses go back to their pools, into
+		// quarantine. (A cancelled service kept suspended keeps them: its
+		// suspended entry on the device still holds them.)
+		if err := releaseAddresses(ctx, tx, e.Service.ID, nil, at); err != nil {
+			return err
+		}
+	}
 	state := e.State
 	if e.Remove || state == "" {
 		state = current

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,7 +24,8 @@ import (
 // is not the service's version; EINVALID naming the field for a bad move
 // (see PlanServiceMove). Nothing is written on an error.
 func (db *DB) MoveService(ctx context.Context, id, ifVersion int64, mv billing.ServiceMove, actor string, at time.Time) (billing.ServiceChangePlan, error) {
-	return db.changeService(ctx, id, ifVersion, mv.POP, actor, at, func(in billing.ServiceChangeInput) (billing.ServiceChangePlan, error) {
+	return db.changeService(ctx, id, ifVersion, mv.POP, mv.Allocate, actor, at, func(in billing.ServiceChangeInput, allocated []string) (billing.ServiceChangePlan, error) {
+		mv.Binding.Addresses = append(slices.Clip(mv.Binding.Addresses), allocated...)
 		return billing.PlanServiceMove(in, mv)
 	})
 }
@@ -37,16 +39,16 @@ func (db *DB) MoveService(ctx context.Context, id, ifVersion int64, mv billing.S
 // Errors: ENOTFOUND for an unknown service; EPRECONDITION when ifVersion
 // is not the service's version; EINVALID naming the field for a bad edit.
 func (db *DB) EditService(ctx context.Context, id, ifVersion int64, e billing.ServiceEdit, actor string, at time.Time) (billing.ServiceChangePlan, error) {
-	return db.changeService(ctx, id, ifVersion, "", actor, at, func(in billing.ServiceChangeInput) (billing.ServiceChangePlan, error) {
+	return db.changeService(ctx, id, ifVersion, "", "", actor, at, func(in billing.ServiceChangeInput, _ []string) (billing.ServiceChangePlan, error) {
 		return billing.PlanServiceEdit(in, e)
 	})
 }
 
 // changeService reads a service change's input (the service locked, the
-// named POP's existence, the local date), decides it with decide and
-// applies the plan.
-func (db *DB) changeService(ctx context.Context, id, ifVersion int64, pop, actor string, at time.Time,
-	decide func(billing.ServiceChangeInput) (billing.ServiceChangePlan, error)) (billing.ServiceChangePlan, error) {
+// named POP's existence, the local date), allocates addresses from pop's
+// pools if allocate is set, decides it with decide and applies the plan.
+func (db *DB) changeService(ctx context.Context, id, ifVersion int64, pop, allocate, actor string, at time.Time,
+	decide func(billing.ServiceChangeInput, []string) (billing.ServiceChangePlan, error)) (billing.ServiceChangePlan, error) {
 	var plan billing.ServiceChangePlan
 	revisions, err := inOutboxTx(ctx, db.Pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		in, err := serviceChangeInput(ctx, tx, id, pop, at)
@@ -54,10 +56,16 @@ func (db *DB) changeService(ctx context.Context, id, ifVersion int64, pop, actor
 			return err
 		}
 		in.IfVersion, in.Actor = ifVersion, actor
-		if plan, err = decide(in); err != nil || !plan.Changed {
+		var allocated []string
+		if allocate != "" && allocate != billing.AllocateLearned && in.IfVersion == in.Service.Version && billing.ValidatePOPID(pop) == nil {
+			if allocated, err = allocateAddresses(ctx, tx, pop, allocate, at); err != nil {
+				return err
+			}
+		}
+		if plan, err = decide(in, allocated); err != nil || !plan.Changed {
 			return err
 		}
-		return applyServiceChange(ctx, tx, in.Service, plan)
+		return applyServiceChange(ctx, tx, in.Service, plan, allocated)
 	})
 	if err != nil {
 		return billing.ServiceChangePlan{}, err
@@ -98,7 +106,7 @@ func serviceChangeInput(ctx context.Context, tx pgx.Tx, id int64, pop string, at
 // applyServiceChange writes the plan's service (cur is the service as
 // read), its audit entry, and queues its enforcement changes for the
 // outbox writer.
-func applyServiceChange(ctx context.Context, tx pgx.Tx, cur billing.Service, plan billing.ServiceChangePlan) error {
+func applyServiceChange(ctx context.Context, tx pgx.Tx, cur billing.Service, plan billing.ServiceChangePlan, allocated []string) error {
 	s, b := plan.Service, plan.Service.Binding
 	if err := refuseUnshapeable(ctx, tx, "binding.method", s.ID, b.Method, s.PlanID, s.AccountID); err != nil {
 		return err
@@ -113,6 +121,11 @@ func applyServiceChange(ctx context.Context, tx pgx.Tx, cur billing.Service, pla
 	}
 	if tag.RowsAffected() != 1 { // the row is locked: only a bug gets here
 		return billing.StaleVersionError(billing.EntityService, s.ID, cur.Version, s.Version-1)
+	}
+	if !slices.Equal(b.Addresses, cur.Binding.Addresses) {
+		if err := syncAddresses(ctx, tx, s.ID, b.Addresses, allocated, plan.Audit.At, false); err != nil {
+			return err
+		}
 	}
 	if plan.ResetConfirmation {
 		if _, err := tx.Exec(ctx, `UPDATE services SET confirmed_revision = 0, observed_state = '', last_confirmed_at = NULL,

@@ -94,6 +94,18 @@ func (db *DB) Service(ctx context.Context, id int64) (billing.Service, error) {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s, billing.Errorf(billing.ENOTFOUND, "service %d does not exist", id)
 	}
+	if err != nil {
+		return s, err
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT CASE WHEN masklen(address) = CASE family(address) WHEN 4 THEN 32 ELSE 128 END
+			THEN host(address) ELSE address::text END FROM learned_addresses WHERE service_id = $1 ORDER BY address`, id)
+	if err != nil {
+		return s, err
+	}
+	learned, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if len(learned) > 0 {
+		s.LearnedAddresses = learned
+	}
 	return s, err
 }
 

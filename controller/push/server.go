@@ -398,6 +398,26 @@ func fromProtoReport(m *pb.ReportRequest, now time.Time, offset time.Duration) (
 		}
 		r.Results = append(r.Results, sr)
 	}
+	for _, l := range m.GetLearnedAddresses() {
+		id, err := strconv.ParseInt(l.GetServiceId(), 10, 64)
+		if err != nil {
+			return r, errors.New("learned address: service_id " + strconv.Quote(l.GetServiceId()) + " is not a service id")
+		}
+		la, err := billing.ParseLearnedAddress(id, l.GetAddress(), l.GetSource())
+		if err != nil {
+			return r, errors.New(billing.ErrorMessage(err))
+		}
+		if ns := l.GetExpiresAtUnixNano(); ns > 0 {
+			la.ExpiresAt = time.Unix(0, ns).Add(offset)
+		}
+		r.Learned = append(r.Learned, la)
+	}
+	for _, src := range m.GetLearnedComplete() {
+		if src != billing.LearnedDHCP && src != billing.LearnedRADIUS {
+			return r, errors.New("learned_complete: source " + strconv.Quote(src) + " is not one of dhcp, radius")
+		}
+		r.LearnedComplete = append(r.LearnedComplete, src)
+	}
 	return r, nil
 }
 

@@ -964,6 +964,19 @@ type ReportRequest struct {
 	// failed and is being retried by the agent).
 	AppliedRevision int64            `protobuf:"varint,3,opt,name=applied_revision,json=appliedRevision,proto3" json:"applied_revision,omitempty"`
 	Results         []*ServiceResult `protobuf:"bytes,4,rep,name=results,proto3" json:"results,omitempty"`
+	// Addresses the agent learned its services hold: from the DHCP server's
+	// lease file it is pointed at, or from RADIUS accounting. The controller
+	// puts a service's learned addresses in the binding it sends when the
+	// service has no address of its own (so the address-list driver and the
+	// redirect responder find the subscriber). Sent when they change, and
+	// again on every new Report stream. Older controllers ignore the field;
+	// older agents never send it.
+	LearnedAddresses []*LearnedAddress `protobuf:"bytes,5,rep,name=learned_addresses,json=learnedAddresses,proto3" json:"learned_addresses,omitempty"`
+	// Sources ("dhcp", "radius") whose learned_addresses in this message are
+	// the complete current list: the controller forgets the POP's other
+	// addresses learned from them (an empty list with its source here forgets
+	// them all). Learned addresses of a source not named here are added.
+	LearnedComplete []string `protobuf:"bytes,6,rep,name=learned_complete,json=learnedComplete,proto3" json:"learned_complete,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -1026,6 +1039,95 @@ func (x *ReportRequest) GetResults() []*ServiceResult {
 	return nil
 }
 
+func (x *ReportRequest) GetLearnedAddresses() []*LearnedAddress {
+	if x != nil {
+		return x.LearnedAddresses
+	}
+	return nil
+}
+
+func (x *ReportRequest) GetLearnedComplete() []string {
+	if x != nil {
+		return x.LearnedComplete
+	}
+	return nil
+}
+
+// LearnedAddress is an address (or delegated prefix) a service holds, as the
+// agent learned it.
+type LearnedAddress struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ServiceId string                 `protobuf:"bytes,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	// An address (100.64.1.20, 2001:db8::7) or a delegated prefix
+	// (2001:db8:100:300::/56).
+	Address string `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`
+	// Where it was learned: "dhcp" or "radius".
+	Source string `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	// When the lease ends, Unix nanoseconds on the agent's clock; 0 if not
+	// known.
+	ExpiresAtUnixNano int64 `protobuf:"varint,4,opt,name=expires_at_unix_nano,json=expiresAtUnixNano,proto3" json:"expires_at_unix_nano,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *LearnedAddress) Reset() {
+	*x = LearnedAddress{}
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LearnedAddress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LearnedAddress) ProtoMessage() {}
+
+func (x *LearnedAddress) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LearnedAddress.ProtoReflect.Descriptor instead.
+func (*LearnedAddress) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *LearnedAddress) GetServiceId() string {
+	if x != nil {
+		return x.ServiceId
+	}
+	return ""
+}
+
+func (x *LearnedAddress) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *LearnedAddress) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *LearnedAddress) GetExpiresAtUnixNano() int64 {
+	if x != nil {
+		return x.ExpiresAtUnixNano
+	}
+	return 0
+}
+
 type ServiceResult struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	ServiceId string                 `protobuf:"bytes,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
@@ -1050,7 +1152,7 @@ type ServiceResult struct {
 
 func (x *ServiceResult) Reset() {
 	*x = ServiceResult{}
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[10]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1062,7 +1164,7 @@ func (x *ServiceResult) String() string {
 func (*ServiceResult) ProtoMessage() {}
 
 func (x *ServiceResult) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[10]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1075,7 +1177,7 @@ func (x *ServiceResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceResult.ProtoReflect.Descriptor instead.
 func (*ServiceResult) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{10}
+	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ServiceResult) GetServiceId() string {
@@ -1142,7 +1244,7 @@ type ReportResponse struct {
 
 func (x *ReportResponse) Reset() {
 	*x = ReportResponse{}
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[11]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1154,7 +1256,7 @@ func (x *ReportResponse) String() string {
 func (*ReportResponse) ProtoMessage() {}
 
 func (x *ReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_enforcement_proto_msgTypes[11]
+	mi := &file_tollgate_v1_enforcement_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1167,7 +1269,7 @@ func (x *ReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportResponse.ProtoReflect.Descriptor instead.
 func (*ReportResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{11}
+	return file_tollgate_v1_enforcement_proto_rawDescGZIP(), []int{12}
 }
 
 var File_tollgate_v1_enforcement_proto protoreflect.FileDescriptor
@@ -1235,12 +1337,20 @@ const file_tollgate_v1_enforcement_proto_rawDesc = "" +
 	"\taddresses\x18\x02 \x03(\tR\taddresses\x12'\n" +
 	"\x0fradius_username\x18\x03 \x01(\tR\x0eradiusUsername\x12\x16\n" +
 	"\x06device\x18\x04 \x01(\tR\x06device\x12\x19\n" +
-	"\bif_index\x18\x05 \x01(\x05R\aifIndex\"\x9d\x01\n" +
+	"\bif_index\x18\x05 \x01(\x05R\aifIndex\"\x92\x02\n" +
 	"\rReportRequest\x12\x10\n" +
 	"\x03pop\x18\x01 \x01(\tR\x03pop\x12\x19\n" +
 	"\bagent_id\x18\x02 \x01(\tR\aagentId\x12)\n" +
 	"\x10applied_revision\x18\x03 \x01(\x03R\x0fappliedRevision\x124\n" +
-	"\aresults\x18\x04 \x03(\v2\x1a.tollgate.v1.ServiceResultR\aresults\"\xd7\x02\n" +
+	"\aresults\x18\x04 \x03(\v2\x1a.tollgate.v1.ServiceResultR\aresults\x12H\n" +
+	"\x11learned_addresses\x18\x05 \x03(\v2\x1b.tollgate.v1.LearnedAddressR\x10learnedAddresses\x12)\n" +
+	"\x10learned_complete\x18\x06 \x03(\tR\x0flearnedComplete\"\x92\x01\n" +
+	"\x0eLearnedAddress\x12\x1d\n" +
+	"\n" +
+	"service_id\x18\x01 \x01(\tR\tserviceId\x12\x18\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x16\n" +
+	"\x06source\x18\x03 \x01(\tR\x06source\x12/\n" +
+	"\x14expires_at_unix_nano\x18\x04 \x01(\x03R\x11expiresAtUnixNano\"\xd7\x02\n" +
 	"\rServiceResult\x12\x1d\n" +
 	"\n" +
 	"service_id\x18\x01 \x01(\tR\tserviceId\x12\x1a\n" +
@@ -1279,7 +1389,7 @@ func file_tollgate_v1_enforcement_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_v1_enforcement_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_tollgate_v1_enforcement_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_tollgate_v1_enforcement_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_tollgate_v1_enforcement_proto_goTypes = []any{
 	(DesiredState)(0),      // 0: tollgate.v1.DesiredState
 	(Outcome)(0),           // 1: tollgate.v1.Outcome
@@ -1293,8 +1403,9 @@ var file_tollgate_v1_enforcement_proto_goTypes = []any{
 	(*ServiceProfile)(nil), // 9: tollgate.v1.ServiceProfile
 	(*Binding)(nil),        // 10: tollgate.v1.Binding
 	(*ReportRequest)(nil),  // 11: tollgate.v1.ReportRequest
-	(*ServiceResult)(nil),  // 12: tollgate.v1.ServiceResult
-	(*ReportResponse)(nil), // 13: tollgate.v1.ReportResponse
+	(*LearnedAddress)(nil), // 12: tollgate.v1.LearnedAddress
+	(*ServiceResult)(nil),  // 13: tollgate.v1.ServiceResult
+	(*ReportResponse)(nil), // 14: tollgate.v1.ReportResponse
 }
 var file_tollgate_v1_enforcement_proto_depIdxs = []int32{
 	5,  // 0: tollgate.v1.WatchResponse.snapshot:type_name -> tollgate.v1.Snapshot
@@ -1306,18 +1417,19 @@ var file_tollgate_v1_enforcement_proto_depIdxs = []int32{
 	0,  // 6: tollgate.v1.Service.desired_state:type_name -> tollgate.v1.DesiredState
 	10, // 7: tollgate.v1.Service.binding:type_name -> tollgate.v1.Binding
 	9,  // 8: tollgate.v1.Service.profile:type_name -> tollgate.v1.ServiceProfile
-	12, // 9: tollgate.v1.ReportRequest.results:type_name -> tollgate.v1.ServiceResult
-	1,  // 10: tollgate.v1.ServiceResult.outcome:type_name -> tollgate.v1.Outcome
-	0,  // 11: tollgate.v1.ServiceResult.observed_state:type_name -> tollgate.v1.DesiredState
-	2,  // 12: tollgate.v1.Enforcement.Watch:input_type -> tollgate.v1.WatchRequest
-	11, // 13: tollgate.v1.Enforcement.Report:input_type -> tollgate.v1.ReportRequest
-	3,  // 14: tollgate.v1.Enforcement.Watch:output_type -> tollgate.v1.WatchResponse
-	13, // 15: tollgate.v1.Enforcement.Report:output_type -> tollgate.v1.ReportResponse
-	14, // [14:16] is the sub-list for method output_type
-	12, // [12:14] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	13, // 9: tollgate.v1.ReportRequest.results:type_name -> tollgate.v1.ServiceResult
+	12, // 10: tollgate.v1.ReportRequest.learned_addresses:type_name -> tollgate.v1.LearnedAddress
+	1,  // 11: tollgate.v1.ServiceResult.outcome:type_name -> tollgate.v1.Outcome
+	0,  // 12: tollgate.v1.ServiceResult.observed_state:type_name -> tollgate.v1.DesiredState
+	2,  // 13: tollgate.v1.Enforcement.Watch:input_type -> tollgate.v1.WatchRequest
+	11, // 14: tollgate.v1.Enforcement.Report:input_type -> tollgate.v1.ReportRequest
+	3,  // 15: tollgate.v1.Enforcement.Watch:output_type -> tollgate.v1.WatchResponse
+	14, // 16: tollgate.v1.Enforcement.Report:output_type -> tollgate.v1.ReportResponse
+	15, // [15:17] is the sub-list for method output_type
+	13, // [13:15] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_enforcement_proto_init() }
@@ -1337,7 +1449,7 @@ func file_tollgate_v1_enforcement_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_v1_enforcement_proto_rawDesc), len(file_tollgate_v1_enforcement_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
