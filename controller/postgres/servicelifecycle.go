@@ -275,13 +275,6 @@ func (db *DB) applyLifecycle(ctx context.Context, tx pgx.Tx, st lifecycleState, 
 		if err := applyServiceUpdate(ctx, tx, st, *u); err != nil {
 			return err
 		}
-		// A new plan brings its speed: the revision carrying its profile
-		// goes in this transaction, with the proration.
-		if u.After.PlanID != u.Before.PlanID {
-			if err := queueProfileRevision(ctx, tx, u.ServiceID, st.ctx.Actor, now); err != nil {
-				return err
-			}
-		}
 	}
 	if err := scheduleEnforcement(ctx, tx, st, plan); err != nil {
 		return err
@@ -366,11 +359,22 @@ func applyServiceUpdate(ctx context.Context, tx pgx.Tx, st lifecycleState, u bil
 // today or earlier through the outbox writer now, later ones into
 // scheduled_enforcement for the job (ApplyDueEnforcement). A cancel
 // supersedes the changes still scheduled for its end date or later (a
-// pause's resume).
+// pause's resume); a plan change supersedes the plan changes' speeds
+// still scheduled for its effective date or later (it replaced their
+// terms). A plan change's speed due today goes in this transaction, with
+// the proration.
 func scheduleEnforcement(ctx context.Context, tx pgx.Tx, st lifecycleState, plan billing.LifecyclePlan) error {
-	if plan.Kind == billing.LifecycleCancel {
+	var supersede []string
+	switch plan.Kind {
+	case billing.LifecycleCancel:
+		supersede = []string{string(billing.CauseCancelled), string(billing.CausePaused), string(billing.CauseResumed), string(billing.CausePlanChanged)}
+	case billing.LifecyclePlanChange:
+		supersede = []string{string(billing.CausePlanChanged)}
+	}
+	if len(supersede) > 0 {
 		if _, err := tx.Exec(ctx, `UPDATE scheduled_enforcement SET superseded = true
-			WHERE service_id = $1 AND done_at IS NULL AND NOT superseded AND on_date >= $2`, plan.ServiceID, pgDate(plan.Effective)); err != nil {
+			WHERE service_id = $1 AND done_at IS NULL AND NOT superseded AND on_date >= $2 AND cause = ANY($3)`,
+			plan.ServiceID, pgDate(plan.Effective), supersede); err != nil {
 			return err
 		}
 	}
@@ -403,8 +407,13 @@ func holdOf(c billing.LifecycleCause) string {
 }
 
 // enforceNow queues one enforcement change of a service (locked by the
-// caller) for the outbox writer and sets its lifecycle hold.
+// caller) for the outbox writer and sets its lifecycle hold; a plan
+// change's (CausePlanChanged) is the revision carrying the service's plan's
+// profile, and leaves the hold as it is.
 func enforceNow(ctx context.Context, tx pgx.Tx, e billing.ScheduledEnforcement, actor string, at time.Time) error {
+	if e.Cause == billing.CausePlanChanged {
+		return queueProfileRevision(ctx, tx, e.Service.ID, actor, at)
+	}
 	var current billing.DesiredState
 	var pop string
 	var account *int64
@@ -506,7 +515,7 @@ func (d *billingData) loadServices(ctx context.Context, q querier, typeID, first
 
 // ApplyDueEnforcement writes, through the outbox writer, every scheduled
 // lifecycle enforcement change (a future-dated cancel, a pause's start and
-// resume) whose local date in its account type's zone has come by now,
+// resume, a future-dated plan change's speed) whose local date in its account type's zone has come by now,
 // and marks it done; each in a transaction of its own with its service
 // locked. A resume sets what billing.ResumeState says (the account's
 // non-payment suspension stands; a service that has ended is not
