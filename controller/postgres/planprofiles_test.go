@@ -381,3 +381,41 @@ func TestFutureDatedPlanChangeMovesTheSpeedOnItsDate(t *testing.T) {
 		t.Errorf("the speed change left the hold %q, want none", h)
 	}
 }
+
+// TestLaterPlanChangeReplacesTheScheduledSpeed: a change for Apr 15 to
+// Fiber 100, replaced on Mar 12 by a change back to Fiber 50 from Apr 1,
+// never puts Fiber 100's speed on the edge: the Apr 15 speed is
+// superseded, and on Apr 1 the service already carries Fiber 50's.
+func TestLaterPlanChangeReplacesTheScheduledSpeed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{})
+	fiber50 := billing.ServiceProfile{DownloadRate: 50_000_000, UploadRate: 10_000_000}
+	for plan, p := range map[int64]*billing.ServiceProfile{f.fiber50.ID: &fiber50, f.fib100.ID: &fiber100().ServiceProfile} {
+		if _, err := db.ChangePlanProfile(ctx, plan, billing.ProfileChangeRequest{NewProfile: p, Actor: "staff:ana", Now: t0}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := outboxProfiles(t, db, f.service.ID)
+	for _, c := range []struct {
+		on, from billing.Date
+		to       int64
+	}{{billing.NewDate(2027, 3, 10), billing.NewDate(2027, 4, 15), f.fib100.ID}, {billing.NewDate(2027, 3, 12), billing.NewDate(2027, 4, 1), f.fiber50.ID}} {
+		req := billing.ServiceChangeRequest{Context: lifecycleCtx(chicagoNoon(c.on)), NewPlan: billing.Plan{ID: c.to}, EffectiveDate: c.from}
+		if _, err := db.ChangeService(ctx, f.service.ID, 0, req, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, day := range []int{1, 15, 16} {
+		if _, err := db.ApplyDueEnforcement(ctx, chicagoNoon(billing.NewDate(2027, 4, day))); err != nil {
+			t.Fatal(err)
+		}
+		if got := outboxProfiles(t, db, f.service.ID); strings.Join(got, " ") != strings.Join(before, " ") {
+			t.Fatalf("outbox %v on Apr %d, want it unchanged %v", got, day, before)
+		}
+	}
+	if n := count(t, db, "scheduled_enforcement WHERE superseded"); n != 1 {
+		t.Errorf("%d superseded scheduled changes, want the Apr 15 speed", n)
+	}
+}
