@@ -364,19 +364,17 @@ func applyServiceUpdate(ctx context.Context, tx pgx.Tx, st lifecycleState, u bil
 // terms). A plan change's speed due today goes in this transaction, with
 // the proration.
 func scheduleEnforcement(ctx context.Context, tx pgx.Tx, st lifecycleState, plan billing.LifecyclePlan) error {
-	var supersede []string
+	const supersede = `UPDATE scheduled_enforcement SET superseded = true
+		WHERE service_id = $1 AND done_at IS NULL AND NOT superseded AND on_date >= $2 AND ($3 = '' OR cause = $3)`
+	var err error
 	switch plan.Kind {
 	case billing.LifecycleCancel:
-		supersede = []string{string(billing.CauseCancelled), string(billing.CausePaused), string(billing.CauseResumed), string(billing.CausePlanChanged)}
+		_, err = tx.Exec(ctx, supersede, plan.ServiceID, pgDate(plan.Effective), "")
 	case billing.LifecyclePlanChange:
-		supersede = []string{string(billing.CausePlanChanged)}
+		_, err = tx.Exec(ctx, supersede, plan.ServiceID, pgDate(plan.Effective), string(billing.CausePlanChanged))
 	}
-	if len(supersede) > 0 {
-		if _, err := tx.Exec(ctx, `UPDATE scheduled_enforcement SET superseded = true
-			WHERE service_id = $1 AND done_at IS NULL AND NOT superseded AND on_date >= $2 AND cause = ANY($3)`,
-			plan.ServiceID, pgDate(plan.Effective), supersede); err != nil {
-			return err
-		}
+	if err != nil {
+		return err
 	}
 	for _, e := range plan.Enforcement {
 		if !e.On.After(st.today) {
