@@ -198,6 +198,12 @@ func withID(g *globals, kind string, run func(cmd *cobra.Command, c *client.Clie
 	return withIDs(g, []string{kind}, func(cmd *cobra.Command, c *client.Client, ids []int64) error { return run(cmd, c, ids[0]) })
 }
 
+// idCmd is a command whose one argument is an id of kind, run by run
+// once the id is parsed (withID).
+func idCmd(g *globals, kind, use, short, example string, run func(cmd *cobra.Command, c *client.Client, id int64) error) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Example: example, Args: cobra.ExactArgs(1), RunE: withID(g, kind, run)}
+}
+
 // withIDs is withID for commands whose arguments are ids of these kinds,
 // in order; every argument is checked before the client is built.
 func withIDs(g *globals, kinds []string, run func(cmd *cobra.Command, c *client.Client, ids []int64) error) func(*cobra.Command, []string) error {
