@@ -121,6 +121,15 @@ func orSkip[T any](p *T) any {
 	return *p
 }
 
+// joinNumbers joins numbers (ids, days) with sep.
+func joinNumbers[T int | int64](v []T, sep string) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = fmt.Sprint(n)
+	}
+	return strings.Join(s, sep)
+}
+
 // joinNonEmpty joins the parts that are not empty.
 func joinNonEmpty(sep string, parts ...string) string {
 	return strings.Join(slices.DeleteFunc(parts, func(s string) bool { return s == "" }), sep)
