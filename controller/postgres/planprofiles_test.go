@@ -359,6 +359,21 @@ func TestFutureDatedPlanChangeMovesTheSpeedOnItsDate(t *testing.T) {
 	if got := outboxProfiles(t, db, f.service.ID); strings.Join(got, " ") != strings.Join(before, " ") {
 		t.Fatalf("outbox %v right after a change dated Apr 15, want it unchanged %v", got, before)
 	}
+	// Until then the service has Fiber 50's speed: restored after a
+	// suspension, and when Fiber 50's profile changes, it gets Fiber 50's.
+	for _, state := range []billing.DesiredState{billing.StateSuspended, billing.StateActive} {
+		if _, _, err := db.SetDesiredState(ctx, billing.StateChange{ServiceID: f.service.ID, State: state, Reason: "by hand", Actor: "staff", At: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fiber50.DownloadRate = 60_000_000
+	if _, err := db.ChangePlanProfile(ctx, f.fiber50.ID, billing.ProfileChangeRequest{NewProfile: &fiber50, Actor: "staff:ana", Now: t0}, false); err != nil {
+		t.Fatal(err)
+	}
+	before = append(before, "suspended:", "active:fiber-50.v1", "active:fiber-50.v2")
+	if got := outboxProfiles(t, db, f.service.ID); strings.Join(got, " ") != strings.Join(before, " ") {
+		t.Fatalf("outbox %v before Apr 15, want %v", got, before)
+	}
 	// Apr 14, 23:59 in Chicago (04:59 UTC on the 15th): not yet.
 	if n, err := db.ApplyDueEnforcement(ctx, chicagoNoon(billing.NewDate(2027, 4, 14)).Add(11*time.Hour+59*time.Minute)); err != nil || n != 0 {
 		t.Fatalf("job on Apr 14: %d applied, %v; want 0", n, err)
@@ -379,6 +394,14 @@ func TestFutureDatedPlanChangeMovesTheSpeedOnItsDate(t *testing.T) {
 	}
 	if h := held(t, db, f.service.ID); h != "" {
 		t.Errorf("the speed change left the hold %q, want none", h)
+	}
+	// From now on Fiber 100's profile changes reach it.
+	if _, err := db.ChangePlanProfile(ctx, f.fib100.ID, billing.ProfileChangeRequest{NewProfile: &billing.ServiceProfile{DownloadRate: 200_000_000, UploadRate: 20_000_000},
+		Actor: "staff:ana", Now: t0}, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := outboxProfiles(t, db, f.service.ID); got[len(got)-1] != "active:fiber-100.v2" {
+		t.Fatalf("outbox %v after Fiber 100's profile change, want fiber-100.v2 last", got)
 	}
 }
 

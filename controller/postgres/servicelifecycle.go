@@ -388,6 +388,11 @@ func scheduleEnforcement(ctx context.Context, tx pgx.Tx, st lifecycleState, plan
 			st.ctx.Actor, st.ctx.Now); err != nil {
 			return err
 		}
+		if e.Cause == billing.CausePlanChanged { // until then, the speed of today's terms
+			if err := setSpeedPlan(ctx, tx, e.Service.ID, st.today); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -406,10 +411,14 @@ func holdOf(c billing.LifecycleCause) string {
 
 // enforceNow queues one enforcement change of a service (locked by the
 // caller) for the outbox writer and sets its lifecycle hold; a plan
-// change's (CausePlanChanged) is the revision carrying the service's plan's
+// change's (CausePlanChanged) moves the service to the speed of its terms
+// from e.On (setSpeedPlan) and is the revision carrying that plan's
 // profile, and leaves the hold as it is.
 func enforceNow(ctx context.Context, tx pgx.Tx, e billing.ScheduledEnforcement, actor string, at time.Time) error {
 	if e.Cause == billing.CausePlanChanged {
+		if err := setSpeedPlan(ctx, tx, e.Service.ID, e.On); err != nil {
+			return err
+		}
 		return queueProfileRevision(ctx, tx, e.Service.ID, actor, at)
 	}
 	var current billing.DesiredState
@@ -431,6 +440,19 @@ func enforceNow(ctx context.Context, tx pgx.Tx, e billing.ScheduledEnforcement, 
 		c.account = *account
 	}
 	return changeStates(tx, []stateChange{c}, false)
+}
+
+// setSpeedPlan records the plan whose speed service id has from local
+// date on: the plan of its terms in effect then (service_terms, written by
+// applyServiceUpdate; its first terms' when on is before its start), in
+// speed_plan_id while that is not its plan_id (a plan change still waits
+// for its effective date), else none (NULL: plan_id's speed). The outbox
+// writer and the profile fan-out read the profile of that plan.
+func setSpeedPlan(ctx context.Context, tx pgx.Tx, id int64, on billing.Date) error {
+	_, err := tx.Exec(ctx, `UPDATE services s SET speed_plan_id = nullif((SELECT t.plan_id FROM service_terms t
+		WHERE t.service_id = s.id AND t.effective <= greatest($2::date, s.start_date) ORDER BY t.effective DESC LIMIT 1), s.plan_id)
+		WHERE s.id = $1`, id, pgDate(on))
+	return err
 }
 
 // insertAudit writes a lifecycle change's audit_log row; the action is
