@@ -104,12 +104,9 @@ func printAccount(w io.Writer, a accountView, balance bool) error {
 
 func newAccountStatementCmd(g *globals) *cobra.Command {
 	var file, from, to string
-	cmd := &cobra.Command{
-		Use:     "statement ID [--file PATH [--from YYYY-MM-DD] [--to YYYY-MM-DD]]",
-		Short:   "Show an account's ledger lines with the running balance, or write a statement PDF",
-		Example: "  tollgatectl account statement 42\n  tollgatectl account statement 42 --from 2026-01-01 --to 2026-03-31 --file statement-q1.pdf",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
+	cmd := idCmd(g, "account", "statement ID [--file PATH [--from YYYY-MM-DD] [--to YYYY-MM-DD]]",
+		"Show an account's ledger lines with the running balance, or write a statement PDF",
+		"  tollgatectl account statement 42\n  tollgatectl account statement 42 --from 2026-01-01 --to 2026-03-31 --file statement-q1.pdf", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			if file == "" && (from != "" || to != "") {
 				return fmt.Errorf("--from and --to choose the period of a statement PDF; give --file too")
 			} else if file != "" { // the statement of [from, to] as a PDF; the controller reads the dates
@@ -137,8 +134,7 @@ func newAccountStatementCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return sayf(cmd, "\nBalance: %s\n", money(st.Balance, a.Currency))
-		}),
-	}
+		})
 	f := cmd.Flags()
 	f.StringVar(&file, "file", "", "write the statement as a PDF to this path (- for standard output)")
 	f.StringVar(&from, "from", "", "first day of the statement PDF (default: 90 days before --to)")
@@ -200,12 +196,9 @@ func newAccountEditCmd(g *globals) *cobra.Command {
 	var typeID int64
 	var billingDay int
 	text := map[string]*string{}
-	cmd := &cobra.Command{
-		Use:     "edit ACCOUNT [--name …] [--company …] [--email …] [--type ID] [--billing-day N] …",
-		Short:   "Change an account's contact, billing address, delivery, locale, external id, type or billing day (only the flags given)",
-		Example: `  tollgatectl account edit 42 --email jane@example.org --company "Roe LLC" --reason "customer called"`,
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
+	cmd := idCmd(g, "account", "edit ACCOUNT [--name …] [--company …] [--email …] [--type ID] [--billing-day N] …",
+		"Change an account's contact, billing address, delivery, locale, external id, type or billing day (only the flags given)",
+		`  tollgatectl account edit 42 --email jane@example.org --company "Roe LLC" --reason "customer called"`, func(cmd *cobra.Command, c *client.Client, id int64) error {
 			f, ctx := cmd.Flags(), cmd.Context()
 			set := func(flag string) *string {
 				if !f.Changed(flag) {
@@ -262,8 +255,7 @@ func newAccountEditCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(w, "Note (%s): %s\n", c.Field, c.Message)
 			}
 			return nil
-		}),
-	}
+		})
 	for _, tf := range editTextFlags {
 		text[tf[0]] = cmd.Flags().String(tf[0], "", tf[1])
 	}

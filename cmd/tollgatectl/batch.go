@@ -173,12 +173,9 @@ func newBatchRemoveCmd(g *globals) *cobra.Command {
 }
 
 func newBatchValidateCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "validate ID",
-		Short:   "Check every line of a batch: errors (exit 1) stop posting, warnings do not",
-		Example: "  tollgatectl batch validate 7",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
+	return idCmd(g, "batch", "validate ID",
+		"Check every line of a batch: errors (exit 1) stop posting, warnings do not",
+		"  tollgatectl batch validate 7", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			v, err := get[billing.BatchValidation](cmd.Context(), c, idPath("/api/v1/payment-batches", id, "/validation"))
 			if err != nil {
 				return err
@@ -188,18 +185,14 @@ func newBatchValidateCmd(g *globals) *cobra.Command {
 			}
 			return fmt.Errorf("batch %d has %d error(s); fix them with tollgatectl batch fix %d LINE ... (or batch remove %d LINE), then post it",
 				id, len(v.Errors), id, id)
-		}),
-	}
+		})
 }
 
 func newBatchPostCmd(g *globals) *cobra.Command {
 	var idemKey string
-	cmd := &cobra.Command{
-		Use:     "post ID",
-		Short:   "Post every payment of a batch as one unit; a batch with any bad line posts nothing",
-		Example: `  tollgatectl batch post 7`,
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "batch", func(cmd *cobra.Command, c *client.Client, id int64) error {
+	cmd := idCmd(g, "batch", "post ID",
+		"Post every payment of a batch as one unit; a batch with any bad line posts nothing",
+		`  tollgatectl batch post 7`, func(cmd *cobra.Command, c *client.Client, id int64) error {
 			ctx, out := cmd.Context(), cmd.OutOrStdout()
 			// The answer is the batch with all its lines; it is fetched
 			// afresh rather than decoded, as the API replays at most 1 MiB of
@@ -222,8 +215,7 @@ func newBatchPostCmd(g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(out, "posted batch %d: %s payment(s) received on %s\n\n", b.ID, commas(int64(b.Count)), b.DepositDate)
 			return printBatch(out, b, false)
-		}),
-	}
+		})
 	addKeyFlag(cmd, &idemKey)
 	return cmd
 }

@@ -109,19 +109,15 @@ func newRunListCmd(g *globals) *cobra.Command {
 
 func newRunStatusCmd(g *globals) *cobra.Command {
 	var wait bool
-	cmd := &cobra.Command{
-		Use:     "status ID [--wait]",
-		Short:   "Show a billing run's progress; --wait follows it to the end",
-		Example: "  tollgatectl billing-run status 7 --wait",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "billing run", func(cmd *cobra.Command, c *client.Client, id int64) error {
+	cmd := idCmd(g, "billing run", "status ID [--wait]",
+		"Show a billing run's progress; --wait follows it to the end",
+		"  tollgatectl billing-run status 7 --wait", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			r, err := get[billing.BillingRun](cmd.Context(), c, idPath("/api/v1/billing-runs", id))
 			if err != nil {
 				return err
 			}
 			return followRuns(cmd, g, c, []billing.BillingRun{r}, wait, false)
-		}),
-	}
+		})
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the run has completed or failed, showing progress on stderr")
 	return cmd
 }

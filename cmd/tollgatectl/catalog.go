@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -117,22 +116,14 @@ func printAccountType(w io.Writer, t billing.AccountType) error {
 		"Time zone", t.TimeZone, "Min delinquent balance", fmt.Sprintf("%d (minor units)", t.MinDelinquentBalance),
 		"Late fee", cmp.Or(fee, "none"), "Reconnection fee", fmt.Sprintf("%d (minor units)", t.ReconnectionFee),
 		"Auto-suspend", yesNo(t.AutoSuspend), "Reactivation", orDash(string(t.ReactivationRule)),
-		"Autopay retry days", orDash(ints(t.AutopayRetryDays)), "Reminder days before", orDash(ints(t.ReminderDaysBefore)),
+		"Autopay retry days", orDash(joinNumbers(t.AutopayRetryDays, ", ")), "Reminder days before", orDash(joinNumbers(t.ReminderDaysBefore, ", ")),
 		"Business hours", fmt.Sprintf("%02d-%02d", t.BusinessHours.Start, t.BusinessHours.End), "Invoice message", orDash(t.InvoiceMessage),
 		"Remittance slip", yesNo(t.RemittanceSlip), "Default delivery", orDash(string(t.DefaultDelivery)))
 }
 
-func ints(v []int) string {
-	s := make([]string, len(v))
-	for i, n := range v {
-		s[i] = strconv.Itoa(n)
-	}
-	return strings.Join(s, ", ")
-}
-
 func newPlanCmd(g *globals) *cobra.Command {
 	return group("plan plans", "Create, list and show service plans (recurring prices)",
-		append(newPlanPriceCmds(g), newPlanCreateCmd(g), newPlanListCmd(g), newPlanShowCmd(g))...)
+		append(newPlanPriceCmds(g), newPlanCreateCmd(g), newPlanListCmd(g), newPlanShowCmd(g), newPlanProfileCmd(g))...)
 }
 
 func newPlanCreateCmd(g *globals) *cobra.Command {

@@ -153,6 +153,6 @@ func printSweep(w io.Writer, r billing.SweepResult) error {
 	}
 	fmt.Fprintln(w, "\nSuspensions:")
 	return printTable(w, r.Suspensions, "ACCOUNT,NUMBER,SERVICES,POPS,HELD,WHY", func(s billing.PlannedSuspension) []any {
-		return []any{s.AccountID, s.Number, joinIDs(s.ServiceIDs), orDash(strings.Join(s.POPs, ",")), yesNo(s.Held), orDash(strings.Join(s.Why, " "))}
+		return []any{s.AccountID, s.Number, orDash(joinNumbers(s.ServiceIDs, ",")), orDash(strings.Join(s.POPs, ",")), yesNo(s.Held), orDash(strings.Join(s.Why, " "))}
 	})
 }

@@ -143,12 +143,9 @@ func newDeliverySendCmd(g *globals) *cobra.Command {
 
 func newDeliveryPrintedCmd(g *globals) *cobra.Command {
 	var file string
-	cmd := &cobra.Command{
-		Use:     "printed-batch RUN --file PATH",
-		Short:   "Write a billing run's invoices for accounts that get them by mail as one PDF, in mailing order",
-		Example: "  tollgatectl delivery printed-batch 7 --file run-7-print.pdf",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "billing run", func(cmd *cobra.Command, c *client.Client, id int64) error {
+	cmd := idCmd(g, "billing run", "printed-batch RUN --file PATH",
+		"Write a billing run's invoices for accounts that get them by mail as one PDF, in mailing order",
+		"  tollgatectl delivery printed-batch 7 --file run-7-print.pdf", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			pdf, n, err := c.PrintedInvoices(cmd.Context(), id)
 			if err != nil {
 				return err
@@ -157,8 +154,7 @@ func newDeliveryPrintedCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return sayf(cmd, "wrote %s: %d invoices, %d bytes\n", file, n, len(pdf))
-		}),
-	}
+		})
 	cmd.Flags().StringVar(&file, "file", "", "where to write the PDF (required)")
 	_ = cmd.MarkFlagRequired("file")
 	return cmd

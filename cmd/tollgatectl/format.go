@@ -121,6 +121,15 @@ func orSkip[T any](p *T) any {
 	return *p
 }
 
+// joinNumbers joins numbers (ids, days) with sep.
+func joinNumbers[T int | int64](v []T, sep string) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = fmt.Sprint(n)
+	}
+	return strings.Join(s, sep)
+}
+
 // joinNonEmpty joins the parts that are not empty.
 func joinNonEmpty(sep string, parts ...string) string {
 	return strings.Join(slices.DeleteFunc(parts, func(s string) bool { return s == "" }), sep)
@@ -196,6 +205,12 @@ func readDocument(path string) (data []byte, contentType string, err error) {
 // parses the id, builds the API client, then runs.
 func withID(g *globals, kind string, run func(cmd *cobra.Command, c *client.Client, id int64) error) func(*cobra.Command, []string) error {
 	return withIDs(g, []string{kind}, func(cmd *cobra.Command, c *client.Client, ids []int64) error { return run(cmd, c, ids[0]) })
+}
+
+// idCmd is a command whose one argument is an id of kind, run by run
+// once the id is parsed (withID).
+func idCmd(g *globals, kind, use, short, example string, run func(cmd *cobra.Command, c *client.Client, id int64) error) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Example: example, Args: cobra.ExactArgs(1), RunE: withID(g, kind, run)}
 }
 
 // withIDs is withID for commands whose arguments are ids of these kinds,

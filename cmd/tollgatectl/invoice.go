@@ -79,19 +79,15 @@ func newInvoiceVoidCmd(g *globals) *cobra.Command {
 
 func newInvoicePDFCmd(g *globals) *cobra.Command {
 	var file, message string
-	cmd := &cobra.Command{
-		Use:     "pdf ID --file PATH [--message TEXT]",
-		Short:   "Write an invoice as a PDF (with its remittance slip if the account type has one)",
-		Example: `  tollgatectl invoice pdf 1001 --file INV-001001.pdf`,
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "invoice", func(cmd *cobra.Command, c *client.Client, id int64) error {
+	cmd := idCmd(g, "invoice", "pdf ID --file PATH [--message TEXT]",
+		"Write an invoice as a PDF (with its remittance slip if the account type has one)",
+		`  tollgatectl invoice pdf 1001 --file INV-001001.pdf`, func(cmd *cobra.Command, c *client.Client, id int64) error {
 			q := url.Values{}
 			if strings.TrimSpace(message) != "" {
 				q.Set("message", message)
 			}
 			return downloadPDF(cmd, c, idPath("/api/v1/invoices", id, "/pdf"), q, file)
-		}),
-	}
+		})
 	cmd.Flags().StringVar(&file, "file", "", "where to write the PDF (required; - for standard output)")
 	cmd.Flags().StringVar(&message, "message", "", "print this message instead of the account type's invoice message")
 	_ = cmd.MarkFlagRequired("file")

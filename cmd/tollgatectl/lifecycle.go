@@ -16,7 +16,7 @@ import (
 
 // Service lifecycle and plan price commands, in the service and plan
 // groups: service change|cancel|pause|coverage ID and plan
-// price|prices|retire ID. Every change takes --preview.
+// price|prices|retire|profile ID. Every change takes --preview.
 
 // reasonParam is --reason, kept in the audit log.
 var reasonParam = param{"reason", "reason", "why, for the audit log", textParam}
@@ -87,15 +87,54 @@ func newPlanPriceCmd(g *globals) *cobra.Command {
 			{"from", "effective_date", "services move to it from their first period starting on or after this date", dateParam},
 			{"grandfather", "grandfather", "services started before --from keep their price", switchParam}, reasonParam,
 			{"preview", "preview", "show what the change affects without changing anything", switchParam}},
-		send: func(ctx context.Context, c *client.Client, ids []int64, key string, body map[string]any) (r client.LifecycleResult, err error) {
-			var q url.Values
-			if takePreview(body) {
-				q = url.Values{"preview": {"true"}}
+		send: postToPlan[client.LifecycleResult]("/prices"), show: printLifecycle})
+}
+
+// postToPlan sends a change's body to the plan's path + suffix, with
+// ?preview=true for --preview (takePreview).
+func postToPlan[T any](suffix string) func(context.Context, *client.Client, []int64, string, map[string]any) (T, error) {
+	return func(ctx context.Context, c *client.Client, ids []int64, key string, body map[string]any) (r T, err error) {
+		var q url.Values
+		if takePreview(body) {
+			q = url.Values{"preview": {"true"}}
+		}
+		err = c.Do(ctx, http.MethodPost, idPath("/api/v1/plans", ids[0], suffix), q, key, body, &r)
+		return r, err
+	}
+}
+
+// newPlanProfileCmd is "plan profile ID": a new profile version, effective at once, or --remove.
+func newPlanProfileCmd(g *globals) *cobra.Command {
+	rate := func(flag, key, usage string) param { return param{flag, "profile." + key, usage + ", bit/s", idParam} }
+	vendor := func(flag, key, usage string) param { return param{flag, "profile.vendor." + key, usage, textParam} }
+	return changeCmd(g, change[profileAnswer]{use: "profile ID (--download BPS --upload BPS [bursts, priority, vendor names] | --remove)",
+		short:   "Give a plan a new speed profile, or take it away (admin): its active services get it at once",
+		example: "  tollgatectl plan profile 3 --download 100000000 --upload 20000000 --preview\n  tollgatectl plan profile 3 --remove --reason \"sold as best effort\"",
+		args:    []string{"plan"}, params: []param{rate("download", "download_rate", "download rate (towards the subscriber)"), rate("upload", "upload_rate", "upload rate"),
+			rate("download-burst", "download_burst_rate", "download burst rate"), rate("upload-burst", "upload_burst_rate", "upload burst rate"),
+			rate("download-burst-threshold", "download_burst_threshold", "download burst threshold"), rate("upload-burst-threshold", "upload_burst_threshold", "upload burst threshold"),
+			{"burst-time", "profile.burst_time", "burst window, seconds", idParam}, {"priority", "profile.priority", "priority, 1 (highest) to 8", idParam},
+			vendor("cisco-service", "cisco_service", "Cisco ISG service to activate"), vendor("cisco-policy-in", "cisco_policy_in", "Cisco input (upload) policy map"),
+			vendor("cisco-policy-out", "cisco_policy_out", "Cisco output (download) policy map"), vendor("juniper-service", "juniper_service", "Juniper service to activate"),
+			vendor("filter-id", "filter_id", "Filter-Id to send"), {"remove", "remove", "take the plan's profile away (Tollgate then sets no speed)", switchParam},
+			reasonParam, {"preview", "preview", "show what the change reaches without changing anything", switchParam}},
+		send: postToPlan[profileAnswer]("/profile"),
+		show: func(w io.Writer, r profileAnswer) error {
+			v, name := r.Change.Version, "none (access only)"
+			if v.Profile != nil {
+				name = v.Profile.Name + ": " + v.Profile.SpeedWords()
 			}
-			err = c.Do(ctx, http.MethodPost, idPath("/api/v1/plans", ids[0], "/prices"), q, key, body, &r)
-			return r, err
-		},
-		show: printLifecycle})
+			err := printFields(w, "Version", v.Version, "Profile", name, "Receive it now", r.Change.ReceiveNow, "When restored", r.Change.Later,
+				"Access only", orDash(joinNumbers(r.Change.AccessOnly, ", ")), "Preview", only(r.Preview, "nothing was changed"))
+			printBullets(w, "Why", r.Change.Why, false)
+			return err
+		}})
+}
+
+// profileAnswer is POST /api/v1/plans/{id}/profile's answer.
+type profileAnswer struct {
+	Preview bool                  `json:"preview"`
+	Change  billing.ProfileChange `json:"change"`
 }
 
 // printLifecycle prints a change's lines, where they go and why.

@@ -46,3 +46,30 @@ func TestLifecycleCommandsRefuseBadFlagsWithoutSending(t *testing.T) {
 		t.Errorf("bad flags sent %d requests", n)
 	}
 }
+
+func TestPlanProfileSendsTheProfile(t *testing.T) {
+	const answer = `{"preview":true,"change":{"version":{"plan_id":3,"version":2,"profile":{"name":"fiber-100.v2","download_rate":100000000,"upload_rate":20000000},
+		"created_at":"2027-03-10T12:00:00Z"},"receive_now":41,"access_only":[7,9],"later":3,"why":["fiber-100.v1 → fiber-100.v2"]}}`
+	f, url := newFakeAPI(t, map[string][]string{"POST /api/v1/plans/3/profile": {answer, answer}})
+	out, _, err := run(t, url, "plan", "profile", "3", "--download", "100000000", "--upload", "20000000", "--burst-time", "8",
+		"--filter-id", "fiber100", "--preview", "--reason", "faster")
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := f.calls()
+	want := `{"profile":{"burst_time":8,"download_rate":100000000,"upload_rate":20000000,"vendor":{"filter_id":"fiber100"}},"reason":"faster"}`
+	if len(calls) != 1 || calls[0].query != "preview=true" || calls[0].key == "" || strings.TrimSpace(string(calls[0].body)) != want {
+		t.Fatalf("requests %+v, want body %s", calls, want)
+	}
+	for _, w := range []string{"fiber-100.v2: 100 Mbit/s down, 20 Mbit/s up", "41", "7, 9", "nothing was changed", "fiber-100.v1 → fiber-100.v2"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	if _, _, err := run(t, url, "plan", "profile", "3", "--remove"); err != nil {
+		t.Fatal(err)
+	}
+	if calls := f.calls(); len(calls) != 2 || calls[1].query != "" || strings.TrimSpace(string(calls[1].body)) != `{"remove":true}` {
+		t.Fatalf("--remove sent %+v", calls[len(calls)-1])
+	}
+}

@@ -74,19 +74,15 @@ func newPaymentListCmd(g *globals) *cobra.Command {
 }
 
 func newPaymentShowCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "show ID",
-		Short:   "Show a payment and the invoices it paid",
-		Example: "  tollgatectl payment show 17",
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "payment", func(cmd *cobra.Command, c *client.Client, id int64) error {
+	return idCmd(g, "payment", "show ID",
+		"Show a payment and the invoices it paid",
+		"  tollgatectl payment show 17", func(cmd *cobra.Command, c *client.Client, id int64) error {
 			p, err := get[billing.Payment](cmd.Context(), c, idPath("/api/v1/payments", id))
 			if err != nil || g.json() {
 				return orPrintJSON(cmd, p, err)
 			}
 			return printPayment(cmd.OutOrStdout(), p, paymentAccount(cmd.Context(), c, p.AccountID))
-		}),
-	}
+		})
 }
 
 func printPayment(w io.Writer, p billing.Payment, a *billing.Account) error {

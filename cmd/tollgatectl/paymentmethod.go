@@ -41,12 +41,9 @@ func parseExpiry(s string) (month, year int, err error) {
 func newPMAddCmd(g *globals) *cobra.Command {
 	var sandboxCard, exp, cvc, token, brand, last4, idemKey string
 	var makeDefault bool
-	cmd := &cobra.Command{
-		Use:     "add ACCOUNT (--token TOKEN --last4 NNNN --exp MM/YYYY | --sandbox-card NUMBER --exp MM/YYYY)",
-		Short:   "Put a card on file: a token from the payment processor, or (sandbox gateway) a test card tokenized first",
-		Example: `  tollgatectl payment-method add 42 --sandbox-card 4242424242424242 --exp 12/2030 --default`,
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "account", func(cmd *cobra.Command, c *client.Client, id int64) error {
+	cmd := idCmd(g, "account", "add ACCOUNT (--token TOKEN --last4 NNNN --exp MM/YYYY | --sandbox-card NUMBER --exp MM/YYYY)",
+		"Put a card on file: a token from the payment processor, or (sandbox gateway) a test card tokenized first",
+		`  tollgatectl payment-method add 42 --sandbox-card 4242424242424242 --exp 12/2030 --default`, func(cmd *cobra.Command, c *client.Client, id int64) error {
 			month, year, err := parseExpiry(exp)
 			if err != nil {
 				return err
@@ -69,8 +66,7 @@ func newPMAddCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return printList(cmd.OutOrStdout(), g, []billing.StoredMethod{m}, methodColumns, methodRow)
-		}),
-	}
+		})
 	f := cmd.Flags()
 	f.StringVar(&sandboxCard, "sandbox-card", "", "a test card number for the sandbox gateway (sent only to its tokenizer)")
 	f.StringVar(&exp, "exp", "", "expiry MM/YYYY (required)")

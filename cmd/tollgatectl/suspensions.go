@@ -6,24 +6,12 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
-
-func joinIDs(ids []int64) string {
-	if len(ids) == 0 {
-		return "-"
-	}
-	s := make([]string, len(ids))
-	for i, id := range ids {
-		s[i] = strconv.FormatInt(id, 10)
-	}
-	return strings.Join(s, ",")
-}
 
 func newSuspensionsCmd(g *globals) *cobra.Command {
 	return group("suspensions suspension suspension-batch suspension-batches", "Review, approve or cancel the suspensions the blast-radius guard held for approval",
@@ -62,7 +50,7 @@ func printSuspensionBatch(w io.Writer, b billing.SuspensionBatch) error {
 	printBullets(w, "Held because", b.Reasons, false)
 	fmt.Fprintln(w)
 	return printTable(w, b.Items, "ACCOUNT,NUMBER,STATUS,SERVICES,POPS,DECIDED BY,WHY", func(it billing.SuspensionBatchItem) []any {
-		return []any{it.AccountID, it.Number, it.Status, joinIDs(it.ServiceIDs), orDash(strings.Join(it.POPs, ",")), orDash(it.DecidedBy), orDash(strings.Join(it.Why, " "))}
+		return []any{it.AccountID, it.Number, it.Status, orDash(joinNumbers(it.ServiceIDs, ",")), orDash(strings.Join(it.POPs, ",")), orDash(it.DecidedBy), orDash(strings.Join(it.Why, " "))}
 	})
 }
 

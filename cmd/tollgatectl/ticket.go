@@ -47,12 +47,9 @@ func newTicketShowCmd(g *globals) *cobra.Command {
 
 func newTicketReplyCmd(g *globals) *cobra.Command {
 	var message, file, idemKey string
-	cmd := &cobra.Command{
-		Use:     "reply ID (--message TEXT | --file PATH)",
-		Short:   "Answer a support ticket, signed with your API token's name; the ticket becomes answered",
-		Example: `  tollgatectl ticket reply 17 -m "A technician will visit tomorrow between 9 and 12."`,
-		Args:    cobra.ExactArgs(1),
-		RunE: withID(g, "ticket", func(cmd *cobra.Command, c *client.Client, id int64) error {
+	cmd := idCmd(g, "ticket", "reply ID (--message TEXT | --file PATH)",
+		"Answer a support ticket, signed with your API token's name; the ticket becomes answered",
+		`  tollgatectl ticket reply 17 -m "A technician will visit tomorrow between 9 and 12."`, func(cmd *cobra.Command, c *client.Client, id int64) error {
 			msg, err := replyMessage(cmd, message, file)
 			if err != nil {
 				return err
@@ -63,8 +60,7 @@ func newTicketReplyCmd(g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "ticket %d answered; it waits for the subscriber now\n\n", tk.ID)
 			return printTicket(cmd.OutOrStdout(), tk)
-		}),
-	}
+		})
 	f := cmd.Flags()
 	f.StringVarP(&message, "message", "m", "", `the message to the subscriber ("-": read it from standard input)`)
 	f.StringVar(&file, "file", "", `read the message from this file ("-": standard input)`)

@@ -233,7 +233,10 @@ func (l ProratedLine) Days() int { return max(0, l.PeriodStart.DaysUntil(l.Perio
 // ScheduledEnforcement is a desired-state change a plan causes for one
 // service, on a local date: the store writes it through the enforcement
 // outbox now when On is today or earlier, else a job applies it at local
-// midnight of On.
+// midnight of On. One of cause CausePlanChanged changes no state and sets
+// no hold: it is the service's new plan's speed, a revision carrying the
+// plan's profile (when the service's state receives one and its record
+// does not carry it already).
 type ScheduledEnforcement struct {
 	Service ServiceRef   `json:"service"`
 	On      Date         `json:"on"`
@@ -252,6 +255,9 @@ const (
 	CauseCancelled LifecycleCause = "cancelled"
 	CausePaused    LifecycleCause = "paused"
 	CauseResumed   LifecycleCause = "resumed"
+	// CausePlanChanged: the service's plan changed; its speed follows on
+	// the change's effective date.
+	CausePlanChanged LifecycleCause = "plan_changed"
 )
 
 // ServiceTerms are the billing terms of a service that lifecycle changes

@@ -270,6 +270,63 @@ func TestPlanServiceChange(t *testing.T) {
 	}
 }
 
+// A plan change schedules the new plan's speed for its effective date:
+// today's change in the change's transaction, a later one on its date (the
+// store's job); a quantity change alone changes no speed.
+func TestPlanServiceChangeSchedulesTheSpeed(t *testing.T) {
+	upgradesNow := LifecyclePolicy{PlanChangeTiming: PlanChangeUpgradesNow}
+	tests := []struct {
+		name   string
+		ctx    LifecycleContext
+		svc    LifecycleService
+		to     Plan
+		qty    int64
+		date   string
+		atNext bool
+		wantOn string // "": no speed change
+		future bool   // the why says the old speed stays until then
+	}{
+		{name: "today", ctx: lcContext("2027-03-10", LifecyclePolicy{}), svc: lcService(lcFiber50, 1), to: lcFiber100, wantOn: "2027-03-10"},
+		{name: "a date next month", ctx: lcContext("2027-03-10", LifecyclePolicy{}), svc: lcService(lcFiber50, 1), to: lcFiber100,
+			date: "2027-04-15", wantOn: "2027-04-15", future: true},
+		{name: "at the next period", ctx: lcContext("2027-03-10", LifecyclePolicy{}), svc: lcService(lcFiber50, 1), to: lcFiber100,
+			atNext: true, wantOn: "2027-04-01", future: true},
+		{name: "a downgrade moved to the next period", ctx: lcContext("2027-03-10", upgradesNow), svc: lcService(lcFiber100, 1), to: lcFiber50,
+			date: "2027-03-10", wantOn: "2027-04-01", future: true},
+		{name: "quantity alone", ctx: lcContext("2027-03-10", LifecyclePolicy{}), svc: lcService(lcFiber50, 1), qty: 2, date: "2027-04-15"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := ServiceChangeRequest{Context: tc.ctx, Service: tc.svc, NewPlan: tc.to, NewQuantity: tc.qty, AtNextPeriod: tc.atNext}
+			if tc.date != "" {
+				req.EffectiveDate = mustDate(tc.date)
+			}
+			plan, err := PlanServiceChange(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.wantOn == "" {
+				if len(plan.Enforcement) != 0 {
+					t.Errorf("enforcement %+v, want none", plan.Enforcement)
+				}
+				return
+			}
+			if len(plan.Enforcement) != 1 {
+				t.Fatalf("enforcement %+v, want the speed on %s", plan.Enforcement, tc.wantOn)
+			}
+			e := plan.Enforcement[0]
+			if e.On != mustDate(tc.wantOn) || e.On != plan.Effective || e.Cause != CausePlanChanged || e.State != "" || e.Remove ||
+				e.Service != tc.svc.Ref || !strings.HasPrefix(e.Reason, "plan changed: ") {
+				t.Errorf("enforcement %+v, want the speed of %s on %s", e, tc.to.Name, tc.wantOn)
+			}
+			said := strings.Contains(strings.Join(plan.Why, "\n"), "until then the service keeps "+tc.svc.Plan.Name+"'s")
+			if said != tc.future {
+				t.Errorf("why %q: says the old speed stays %v, want %v", plan.Why, said, tc.future)
+			}
+		})
+	}
+}
+
 func lineDesc(p LifecyclePlan, i int) string {
 	if i < len(p.Lines) {
 		return p.Lines[i].Description

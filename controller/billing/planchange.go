@@ -44,6 +44,11 @@ type ServiceChangeRequest struct {
 // type invoices changes immediately and they amount to at least its
 // minimum ([LifecyclePolicy]).
 //
+// A change of plan (not of quantity alone) schedules the new plan's speed
+// for D (an Enforcement of cause CausePlanChanged): the store writes the
+// revision carrying the new profile in the change's transaction when D is
+// today, else the scheduled-enforcement job writes it on D.
+//
 // Errors (EINVALID, naming the field): neither plan_id nor quantity given;
 // plan_id the service's plan with the same quantity (or quantity the
 // service's); a quantity below 1 or above 100000; a plan in another
@@ -181,6 +186,15 @@ func PlanServiceChange(req ServiceChangeRequest) (LifecyclePlan, error) {
 		plan.Audit.Before["quantity"], plan.Audit.After["quantity"] = oldQty, newQty
 	}
 	plan.Audit.After["effective_date"] = d
+	if newPlan.ID != oldPlan.ID {
+		// The speed follows the plan on its effective date, not before: a
+		// change dated later keeps the old plan's speed until then.
+		plan.Enforcement = []ScheduledEnforcement{{Service: svc.Ref, On: d, Cause: CausePlanChanged,
+			Reason: fmt.Sprintf("plan changed: %s", label)}}
+		if d.After(today) {
+			plan.Why = append(plan.Why, fmt.Sprintf("%s's speed applies from %s; until then the service keeps %s's", newPlan.Name, d.Label(), oldPlan.Name))
+		}
+	}
 	plan.finish(pol, ctx.Account.Currency, today, iv, ctx)
 	return plan, nil
 }

@@ -258,8 +258,13 @@ func (s *sim) applyLifecycle(a *vsAccount, p LifecyclePlan) error {
 			return err
 		}
 	}
-	if p.Kind == LifecycleCancel {
+	switch p.Kind {
+	case LifecycleCancel:
 		v.scheduled = slices.DeleteFunc(v.scheduled, func(e ScheduledEnforcement) bool { return !e.On.Before(p.Effective) })
+	case LifecyclePlanChange:
+		v.scheduled = slices.DeleteFunc(v.scheduled, func(e ScheduledEnforcement) bool {
+			return e.Cause == CausePlanChanged && !e.On.Before(p.Effective)
+		})
 	}
 	for _, e := range p.Enforcement {
 		if e.On.After(s.today) {
@@ -306,6 +311,9 @@ func (s *sim) updateService(v *vsService, u ServiceUpdate) error {
 // a cancellation holds the service; a resume sets what ResumeState says.
 func (s *sim) enforce(a *vsAccount, e ScheduledEnforcement) {
 	v := &a.svc
+	if e.Cause == CausePlanChanged {
+		return // speed: no state and no hold (the simulation does not model speed)
+	}
 	if e.Cause == CauseResumed {
 		state, ok, why := ResumeState(a.status, v.svc.End, e.On)
 		s.logf("  service %d on %s: %s", v.svc.Ref.ID, e.On, why)

@@ -26,7 +26,9 @@
 // charges the next billing run takes exactly once (or an adjustment
 // invoice, or a credit), the new coverage and terms history, the audit_log
 // row, and enforcement through the one outbox writer (or, dated in the
-// future, into scheduled_enforcement for ApplyDueEnforcement).
+// future, into scheduled_enforcement for ApplyDueEnforcement; a plan
+// change's new speed is one such change, so a change dated later keeps the
+// old profile on the edge until its day).
 //
 // How a payment posts to an account (allocated, or kept as credit with a
 // warning for a closed account) is billing.PaymentOnAccount's decision on

@@ -316,7 +316,9 @@ func (w *writeBatch) exec(ctx context.Context, tx pgx.Tx) error {
 //
 // Every record carries the service's profile, looked up by its source
 // (billing.ProfileSourceFor decides it from the state): "plan" is the
-// current profile version of the service's plan (plans.profile), "throttle"
+// current profile version of the plan whose speed the service has
+// (plans.profile of speed_plan_id while a plan change waits for its
+// effective date, else of plan_id), "throttle"
 // the throttle profile of its account's type, "" none. A service whose
 // binding method is not in $10 (billing.ShapingMethods: SNMP cannot shape)
 // carries none. The services row keeps the profile of its current revision
@@ -339,7 +341,7 @@ const stateChangesSQL = `WITH p AS (
 		UPDATE services s SET desired_state = c.state, state_reason = c.reason, revision = c.rev, updated_at = c.at,
 			removed = s.removed OR c.removed,
 			profile = CASE WHEN s.method <> ALL($10::text[]) THEN NULL
-				WHEN c.source = 'plan' THEN (SELECT pl.profile FROM plans pl WHERE pl.id = s.plan_id)
+				WHEN c.source = 'plan' THEN (SELECT pl.profile FROM plans pl WHERE pl.id = coalesce(s.speed_plan_id, s.plan_id))
 				WHEN c.source = 'throttle' THEN (SELECT t.settings -> 'throttle_profile' FROM accounts a
 					JOIN account_types t ON t.id = a.account_type_id WHERE a.id = s.account_id) END
 		FROM c WHERE s.id = c.id AND c.gone IS NULL

@@ -42,7 +42,7 @@ func (db *DB) ChangePlanProfile(ctx context.Context, planID int64, req billing.P
 		}
 		req.Current, req.CurrentVersion = req.Plan.Profile, req.Plan.ProfileVersion
 		rows, err := tx.Query(ctx, `SELECT id, coalesce(account_id, 0), desired_state, method FROM services
-			WHERE plan_id = $1 AND NOT removed ORDER BY id`, planID)
+			WHERE coalesce(speed_plan_id, plan_id) = $1 AND NOT removed ORDER BY id`, planID)
 		if err != nil {
 			return err
 		}
@@ -81,7 +81,7 @@ func (db *DB) ChangePlanProfile(ctx context.Context, planID int64, req billing.P
 // Errors: the database's.
 func (db *DB) FanOutPlanProfile(ctx context.Context, planID int64, actor string, at time.Time) (int, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT s.id, s.desired_state, s.method, s.profile, p.profile
-		FROM services s JOIN plans p ON p.id = s.plan_id WHERE s.plan_id = $1 AND NOT s.removed ORDER BY s.id`, planID)
+		FROM services s JOIN plans p ON p.id = coalesce(s.speed_plan_id, s.plan_id) WHERE p.id = $1 AND NOT s.removed ORDER BY s.id`, planID)
 	if err != nil {
 		return 0, err
 	}
@@ -112,8 +112,8 @@ func (db *DB) fanOutProfile(ctx context.Context, planID int64, batches [][]int64
 	for _, ids := range batches {
 		err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 			rows, err := tx.Query(ctx, `SELECT s.id, s.pop_id, coalesce(s.account_id, 0), s.desired_state, s.state_reason, s.method, s.profile, p.profile
-				FROM services s JOIN plans p ON p.id = s.plan_id
-				WHERE s.id = ANY($1) AND s.plan_id = $2 AND NOT s.removed ORDER BY s.id FOR UPDATE OF s`, ids, planID)
+				FROM services s JOIN plans p ON p.id = coalesce(s.speed_plan_id, s.plan_id)
+				WHERE s.id = ANY($1) AND p.id = $2 AND NOT s.removed ORDER BY s.id FOR UPDATE OF s`, ids, planID)
 			if err != nil {
 				return err
 			}
@@ -152,7 +152,7 @@ func queueProfileRevision(ctx context.Context, tx pgx.Tx, id int64, actor string
 	var method string
 	var has, want *billing.EdgeProfile
 	err := tx.QueryRow(ctx, `SELECT s.pop_id, coalesce(s.account_id, 0), s.desired_state, s.state_reason, s.method, s.profile, p.profile
-		FROM services s LEFT JOIN plans p ON p.id = s.plan_id WHERE s.id = $1`, id).
+		FROM services s LEFT JOIN plans p ON p.id = coalesce(s.speed_plan_id, s.plan_id) WHERE s.id = $1`, id).
 		Scan(&c.pop, &c.account, &c.state, &c.reason, &method, &has, &want)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
@@ -323,5 +324,121 @@ func TestReportsRecordTheObservedProfile(t *testing.T) {
 	st, err := c.db.AccountStanding(ctx, a, t0)
 	if err != nil || len(st.Services) != 1 || st.Services[0].ObservedProfile != "throttle-residential" || st.Services[0].Profile == nil {
 		t.Fatalf("standing's services %+v (%v), want the profile and the observed profile", st.Services, err)
+	}
+}
+
+// TestFutureDatedPlanChangeMovesTheSpeedOnItsDate: a plan change made on
+// Mar 10 for Apr 15 prorates at once but leaves the service's outbox
+// record at the old plan's profile; the scheduled-enforcement job writes
+// the new plan's profile at local midnight of Apr 15 (America/Chicago),
+// not before, and only once.
+func TestFutureDatedPlanChangeMovesTheSpeedOnItsDate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{})
+	fiber50 := billing.ServiceProfile{DownloadRate: 50_000_000, UploadRate: 10_000_000}
+	for plan, p := range map[int64]*billing.ServiceProfile{f.fiber50.ID: &fiber50, f.fib100.ID: &fiber100().ServiceProfile} {
+		if _, err := db.ChangePlanProfile(ctx, plan, billing.ProfileChangeRequest{NewProfile: p, Actor: "staff:ana", Now: t0}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := outboxProfiles(t, db, f.service.ID)
+	if len(before) == 0 || before[len(before)-1] != "active:fiber-50.v1" {
+		t.Fatalf("outbox %v, want the service at Fiber 50's profile", before)
+	}
+	req := billing.ServiceChangeRequest{Context: lifecycleCtx(chicagoNoon(billing.NewDate(2027, 3, 10))),
+		NewPlan: billing.Plan{ID: f.fib100.ID}, EffectiveDate: billing.NewDate(2027, 4, 15)}
+	plan, err := db.ChangeService(ctx, f.service.ID, 0, req, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Effective != billing.NewDate(2027, 4, 15) || !strings.Contains(strings.Join(plan.Why, "\n"), "Fiber 100's speed applies from") {
+		t.Errorf("plan change effective %s, why %q", plan.Effective, plan.Why)
+	}
+	if got := outboxProfiles(t, db, f.service.ID); strings.Join(got, " ") != strings.Join(before, " ") {
+		t.Fatalf("outbox %v right after a change dated Apr 15, want it unchanged %v", got, before)
+	}
+	// Until then the service has Fiber 50's speed: restored after a
+	// suspension, and when Fiber 50's profile changes, it gets Fiber 50's.
+	for _, state := range []billing.DesiredState{billing.StateSuspended, billing.StateActive} {
+		if _, _, err := db.SetDesiredState(ctx, billing.StateChange{ServiceID: f.service.ID, State: state, Reason: "by hand", Actor: "staff", At: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fiber50.DownloadRate = 60_000_000
+	if _, err := db.ChangePlanProfile(ctx, f.fiber50.ID, billing.ProfileChangeRequest{NewProfile: &fiber50, Actor: "staff:ana", Now: t0}, false); err != nil {
+		t.Fatal(err)
+	}
+	before = append(before, "suspended:", "active:fiber-50.v1", "active:fiber-50.v2")
+	if got := outboxProfiles(t, db, f.service.ID); strings.Join(got, " ") != strings.Join(before, " ") {
+		t.Fatalf("outbox %v before Apr 15, want %v", got, before)
+	}
+	// Apr 14, 23:59 in Chicago (04:59 UTC on the 15th): not yet.
+	if n, err := db.ApplyDueEnforcement(ctx, chicagoNoon(billing.NewDate(2027, 4, 14)).Add(11*time.Hour+59*time.Minute)); err != nil || n != 0 {
+		t.Fatalf("job on Apr 14: %d applied, %v; want 0", n, err)
+	}
+	if got := outboxProfiles(t, db, f.service.ID); strings.Join(got, " ") != strings.Join(before, " ") {
+		t.Fatalf("outbox %v on Apr 14, want it unchanged %v", got, before)
+	}
+	// Apr 15, 00:01 in Chicago: the new speed, once.
+	if n, err := db.ApplyDueEnforcement(ctx, chicagoNoon(billing.NewDate(2027, 4, 15)).Add(-11*time.Hour-59*time.Minute)); err != nil || n != 1 {
+		t.Fatalf("job on Apr 15: %d applied, %v; want 1", n, err)
+	}
+	want := append(before, "active:fiber-100.v1")
+	if got := outboxProfiles(t, db, f.service.ID); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("outbox %v after the job on Apr 15, want %v", got, want)
+	}
+	if n, err := db.ApplyDueEnforcement(ctx, chicagoNoon(billing.NewDate(2027, 4, 16))); err != nil || n != 0 {
+		t.Fatalf("job on Apr 16: %d applied, %v; want 0", n, err)
+	}
+	if h := held(t, db, f.service.ID); h != "" {
+		t.Errorf("the speed change left the hold %q, want none", h)
+	}
+	// From now on Fiber 100's profile changes reach it.
+	if _, err := db.ChangePlanProfile(ctx, f.fib100.ID, billing.ProfileChangeRequest{NewProfile: &billing.ServiceProfile{DownloadRate: 200_000_000, UploadRate: 20_000_000},
+		Actor: "staff:ana", Now: t0}, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := outboxProfiles(t, db, f.service.ID); got[len(got)-1] != "active:fiber-100.v2" {
+		t.Fatalf("outbox %v after Fiber 100's profile change, want fiber-100.v2 last", got)
+	}
+}
+
+// TestLaterPlanChangeReplacesTheScheduledSpeed: a change for Apr 15 to
+// Fiber 100, replaced on Mar 12 by a change back to Fiber 50 from Apr 1,
+// never puts Fiber 100's speed on the edge: the Apr 15 speed is
+// superseded, and on Apr 1 the service already carries Fiber 50's.
+func TestLaterPlanChangeReplacesTheScheduledSpeed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	f := newLifecycleFixture(t, db, billing.LifecyclePolicy{})
+	fiber50 := billing.ServiceProfile{DownloadRate: 50_000_000, UploadRate: 10_000_000}
+	for plan, p := range map[int64]*billing.ServiceProfile{f.fiber50.ID: &fiber50, f.fib100.ID: &fiber100().ServiceProfile} {
+		if _, err := db.ChangePlanProfile(ctx, plan, billing.ProfileChangeRequest{NewProfile: p, Actor: "staff:ana", Now: t0}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := outboxProfiles(t, db, f.service.ID)
+	for _, c := range []struct {
+		on, from billing.Date
+		to       int64
+	}{{billing.NewDate(2027, 3, 10), billing.NewDate(2027, 4, 15), f.fib100.ID}, {billing.NewDate(2027, 3, 12), billing.NewDate(2027, 4, 1), f.fiber50.ID}} {
+		req := billing.ServiceChangeRequest{Context: lifecycleCtx(chicagoNoon(c.on)), NewPlan: billing.Plan{ID: c.to}, EffectiveDate: c.from}
+		if _, err := db.ChangeService(ctx, f.service.ID, 0, req, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, day := range []int{1, 15, 16} {
+		if _, err := db.ApplyDueEnforcement(ctx, chicagoNoon(billing.NewDate(2027, 4, day))); err != nil {
+			t.Fatal(err)
+		}
+		if got := outboxProfiles(t, db, f.service.ID); strings.Join(got, " ") != strings.Join(before, " ") {
+			t.Fatalf("outbox %v on Apr %d, want it unchanged %v", got, day, before)
+		}
+	}
+	if n := count(t, db, "scheduled_enforcement WHERE superseded"); n != 1 {
+		t.Errorf("%d superseded scheduled changes, want the Apr 15 speed", n)
 	}
 }

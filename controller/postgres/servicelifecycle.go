@@ -275,13 +275,6 @@ func (db *DB) applyLifecycle(ctx context.Context, tx pgx.Tx, st lifecycleState, 
 		if err := applyServiceUpdate(ctx, tx, st, *u); err != nil {
 			return err
 		}
-		// A new plan brings its speed: the revision carrying its profile
-		// goes in this transaction, with the proration.
-		if u.After.PlanID != u.Before.PlanID {
-			if err := queueProfileRevision(ctx, tx, u.ServiceID, st.ctx.Actor, now); err != nil {
-				return err
-			}
-		}
 	}
 	if err := scheduleEnforcement(ctx, tx, st, plan); err != nil {
 		return err
@@ -372,13 +365,22 @@ func applyServiceUpdate(ctx context.Context, tx pgx.Tx, st lifecycleState, u bil
 // today or earlier through the outbox writer now, later ones into
 // scheduled_enforcement for the job (ApplyDueEnforcement). A cancel
 // supersedes the changes still scheduled for its end date or later (a
-// pause's resume).
+// pause's resume); a plan change supersedes the plan changes' speeds
+// still scheduled for its effective date or later (it replaced their
+// terms). A plan change's speed due today goes in this transaction, with
+// the proration.
 func scheduleEnforcement(ctx context.Context, tx pgx.Tx, st lifecycleState, plan billing.LifecyclePlan) error {
-	if plan.Kind == billing.LifecycleCancel {
-		if _, err := tx.Exec(ctx, `UPDATE scheduled_enforcement SET superseded = true
-			WHERE service_id = $1 AND done_at IS NULL AND NOT superseded AND on_date >= $2`, plan.ServiceID, pgDate(plan.Effective)); err != nil {
-			return err
-		}
+	const supersede = `UPDATE scheduled_enforcement SET superseded = true
+		WHERE service_id = $1 AND done_at IS NULL AND NOT superseded AND on_date >= $2 AND ($3 = '' OR cause = $3)`
+	var err error
+	switch plan.Kind {
+	case billing.LifecycleCancel:
+		_, err = tx.Exec(ctx, supersede, plan.ServiceID, pgDate(plan.Effective), "")
+	case billing.LifecyclePlanChange:
+		_, err = tx.Exec(ctx, supersede, plan.ServiceID, pgDate(plan.Effective), string(billing.CausePlanChanged))
+	}
+	if err != nil {
+		return err
 	}
 	for _, e := range plan.Enforcement {
 		if !e.On.After(st.today) {
@@ -391,6 +393,11 @@ func scheduleEnforcement(ctx context.Context, tx pgx.Tx, st lifecycleState, plan
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, e.Service.ID, pgDate(e.On), string(e.State), e.Remove, string(e.Cause), e.Reason,
 			st.ctx.Actor, st.ctx.Now); err != nil {
 			return err
+		}
+		if e.Cause == billing.CausePlanChanged { // until then, the speed of today's terms
+			if err := setSpeedPlan(ctx, tx, e.Service.ID, st.today); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -409,8 +416,17 @@ func holdOf(c billing.LifecycleCause) string {
 }
 
 // enforceNow queues one enforcement change of a service (locked by the
-// caller) for the outbox writer and sets its lifecycle hold.
+// caller) for the outbox writer and sets its lifecycle hold; a plan
+// change's (CausePlanChanged) moves the service to the speed of its terms
+// from e.On (setSpeedPlan) and is the revision carrying that plan's
+// profile, and leaves the hold as it is.
 func enforceNow(ctx context.Context, tx pgx.Tx, e billing.ScheduledEnforcement, actor string, at time.Time) error {
+	if e.Cause == billing.CausePlanChanged {
+		if err := setSpeedPlan(ctx, tx, e.Service.ID, e.On); err != nil {
+			return err
+		}
+		return queueProfileRevision(ctx, tx, e.Service.ID, actor, at)
+	}
 	var current billing.DesiredState
 	var pop string
 	var account *int64
@@ -438,6 +454,19 @@ func enforceNow(ctx context.Context, tx pgx.Tx, e billing.ScheduledEnforcement, 
 		c.account = *account
 	}
 	return changeStates(tx, []stateChange{c}, false)
+}
+
+// setSpeedPlan records the plan whose speed service id has from local
+// date on: the plan of its terms in effect then (service_terms, written by
+// applyServiceUpdate; its first terms' when on is before its start), in
+// speed_plan_id while that is not its plan_id (a plan change still waits
+// for its effective date), else none (NULL: plan_id's speed). The outbox
+// writer and the profile fan-out read the profile of that plan.
+func setSpeedPlan(ctx context.Context, tx pgx.Tx, id int64, on billing.Date) error {
+	_, err := tx.Exec(ctx, `UPDATE services s SET speed_plan_id = nullif((SELECT t.plan_id FROM service_terms t
+		WHERE t.service_id = s.id AND t.effective <= greatest($2::date, s.start_date) ORDER BY t.effective DESC LIMIT 1), s.plan_id)
+		WHERE s.id = $1`, id, pgDate(on))
+	return err
 }
 
 // insertAudit writes a lifecycle change's audit_log row; the action is
@@ -556,7 +585,7 @@ func (d *billingData) loadServices(ctx context.Context, q querier, typeID, first
 
 // ApplyDueEnforcement writes, through the outbox writer, every scheduled
 // lifecycle enforcement change (a future-dated cancel, a pause's start and
-// resume) whose local date in its account type's zone has come by now,
+// resume, a future-dated plan change's speed) whose local date in its account type's zone has come by now,
 // and marks it done; each in a transaction of its own with its service
 // locked. A resume sets what billing.ResumeState says (the account's
 // non-payment suspension stands; a service that has ended is not

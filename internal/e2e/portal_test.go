@@ -170,22 +170,7 @@ routeros:
 	_, err = api.CreateService(ctx, client.NewIdempotencyKey(), billing.NewService{POP: "north-tower-1", Name: "fiber 100",
 		Binding: billing.Binding{Method: "routeros", Device: "edge", Addresses: []string{subscriberAddr}}, AccountID: &acct.ID})
 	must(t, err)
-	conn := connectDB(t, dbURL)
-	_, err = conn.Exec(ctx, `WITH i AS (
-			INSERT INTO invoices (id, number, account_id, period_start, period_end, issue_date, due_date, delinquency_date,
-				currency, subtotal, tax, total, created_at)
-			SELECT n, 'INV-E2E-' || n, $1, current_date - 44, current_date - 14, current_date - 44, current_date - 30, current_date - 23,
-				'USD', 6500, 0, 6500, now() FROM nextval('invoices_id_seq') n RETURNING id, issue_date
-		), l AS (
-			INSERT INTO invoice_lines (invoice_id, line_no, kind, description, amount) SELECT i.id, 1, 'recurring', 'Fiber 100', 6500 FROM i
-		), t AS (
-			INSERT INTO journal_transactions (kind, account_id, invoice_id, currency, memo, effective_date, posted_at)
-			SELECT 'invoice_issued', $1, i.id, 'USD', 'invoice', i.issue_date, now() FROM i RETURNING id
-		)
-		INSERT INTO journal_entries (tx_id, entry_no, account_id, ledger, amount)
-		SELECT t.id, u.no, $1, u.ledger, u.amount FROM t,
-			(VALUES (1::smallint, 'accounts_receivable', 6500::bigint), (2::smallint, 'service_revenue', -6500::bigint)) u(no, ledger, amount)`, acct.ID)
-	must(t, err)
+	insertOverdueInvoice(t, dbURL, acct.ID, 6500)
 	res, err := api.RunSweep(ctx, client.NewIdempotencyKey(), typ.ID, false)
 	must(t, err)
 	if res.Suspended != 1 {
@@ -307,4 +292,28 @@ func waitFor(t *testing.T, within time.Duration, what string, ok func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// insertOverdueInvoice writes, straight into the database, an unpaid
+// invoice of amount (its one line "Fiber 100") issued 44 days ago, due 30
+// days ago and delinquent since 23 days ago, with its journal entries, so
+// that the account's next sweep finds it past its delinquency date.
+func insertOverdueInvoice(t *testing.T, dbURL string, accountID, amount int64) {
+	t.Helper()
+	conn := connectDB(t, dbURL)
+	_, err := conn.Exec(context.Background(), `WITH i AS (
+			INSERT INTO invoices (id, number, account_id, period_start, period_end, issue_date, due_date, delinquency_date,
+				currency, subtotal, tax, total, created_at)
+			SELECT n, 'INV-E2E-' || n, $1, current_date - 44, current_date - 14, current_date - 44, current_date - 30, current_date - 23,
+				'USD', $2, 0, $2, now() FROM nextval('invoices_id_seq') n RETURNING id, issue_date
+		), l AS (
+			INSERT INTO invoice_lines (invoice_id, line_no, kind, description, amount) SELECT i.id, 1, 'recurring', 'Fiber 100', $2 FROM i
+		), t AS (
+			INSERT INTO journal_transactions (kind, account_id, invoice_id, currency, memo, effective_date, posted_at)
+			SELECT 'invoice_issued', $1, i.id, 'USD', 'invoice', i.issue_date, now() FROM i RETURNING id
+		)
+		INSERT INTO journal_entries (tx_id, entry_no, account_id, ledger, amount)
+		SELECT t.id, u.no, $1, u.ledger, u.amount FROM t,
+			(VALUES (1::smallint, 'accounts_receivable', $2::bigint), (2::smallint, 'service_revenue', -$2::bigint)) u(no, ledger, amount)`, accountID, amount)
+	must(t, err)
 }

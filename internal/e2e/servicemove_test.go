@@ -26,6 +26,13 @@ type routerPOP struct {
 
 func startRouterPOP(t *testing.T, pop, controllerAddr string) routerPOP {
 	t.Helper()
+	return startRouterPOPWith(t, pop, controllerAddr, "")
+}
+
+// startRouterPOPWith is startRouterPOP with extra top-level lines for the
+// agent's configuration (say, "reconcile_interval: 1s").
+func startRouterPOPWith(t *testing.T, pop, controllerAddr, extraConfig string) routerPOP {
+	t.Helper()
 	sim, err := routerossim.Start(routerossim.Config{Users: map[string]string{"tollgate": "router-secret"}})
 	if err != nil {
 		t.Fatal(err)
@@ -42,10 +49,11 @@ metrics: {listen: %q}
 state_file: %q
 retry_interval: 1s
 reconnect: {backoff_min: 100ms, backoff_max: 1s}
+%s
 routeros:
   routers:
     - {name: edge, address: %q, username: tollgate, password_file: %q, address_list: %s}
-`, pop, "e2e-"+pop, controllerAddr, metricsAddr, filepath.Join(dir, "state.db"), sim.Addr(), pw, suspendedList))
+`, pop, "e2e-"+pop, controllerAddr, metricsAddr, filepath.Join(dir, "state.db"), extraConfig, sim.Addr(), pw, suspendedList))
 	start(t, "tollgate-agent", nil, "--config", cfg, "--init-state")
 	waitHTTP(t, "http://"+metricsAddr+"/healthz", 200, 10*time.Second)
 	return routerPOP{sim: sim, metricsAddr: metricsAddr}
