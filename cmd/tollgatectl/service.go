@@ -31,6 +31,7 @@ func newServiceCreateCmd(g *globals) *cobra.Command {
 		params: []param{{"pop", "pop", "POP id (required)", textParam}, {"name", "name", "service name shown to staff", textParam},
 			{"method", "binding.method", "enforcement method: log, routeros, radius, snmp", wordParam},
 			{"address", "binding.addresses", "subscriber IP address or prefix (repeatable)", listParam},
+			{"allocate", "allocate", "add addresses from the POP's pools: auto (one per address family), a pool's name, or learned (none: the agent learns it)", textParam},
 			{"radius-username", "binding.radius_username", "RADIUS User-Name (method radius; without it, sessions match --address)", textParam},
 			{"device", "binding.device", "device name from the agent's config (method snmp)", textParam},
 			{"if-index", "binding.if_index", "interface index (method snmp)", idParam},
@@ -158,7 +159,7 @@ func printService(w io.Writer, s billing.Service) error {
 func newServiceMoveCmds(g *globals) []*cobra.Command {
 	var nb billing.Binding
 	var version int64
-	var pop, idemKey, reason string
+	var pop, idemKey, reason, allocate string
 	var wait time.Duration
 	run := func(edit bool) func(*cobra.Command, []string) error {
 		return withID(g, "service", func(cmd *cobra.Command, c *client.Client, id int64) error {
@@ -173,7 +174,7 @@ func newServiceMoveCmds(g *globals) []*cobra.Command {
 			for flag, set := range map[string]func(){"method": func() { b.Method = nb.Method }, "address": func() { b.Addresses = nb.Addresses },
 				"radius-username": func() { b.RADIUSUsername = nb.RADIUSUsername }, "device": func() { b.Device = nb.Device },
 				"if-index": func() { b.IfIndex = nb.IfIndex }} {
-				if f.Changed(flag) {
+				if f.Changed(flag) || flag == "address" && allocate != "" {
 					set()
 				}
 			}
@@ -182,7 +183,7 @@ func newServiceMoveCmds(g *globals) []*cobra.Command {
 				be := billing.BindingEdit{Addresses: &b.Addresses, RADIUSUsername: &b.RADIUSUsername, Device: &b.Device, IfIndex: &b.IfIndex}
 				r, err = c.EditService(ctx, orNewKey(idemKey), id, version, billing.ServiceEdit{Binding: &be, Reason: reason})
 			} else {
-				r, err = c.MoveService(ctx, orNewKey(idemKey), id, version, billing.ServiceMove{POP: pop, Binding: b, Reason: reason})
+				r, err = c.MoveService(ctx, orNewKey(idemKey), id, version, billing.ServiceMove{POP: pop, Binding: b, Reason: reason, Allocate: allocate})
 			}
 			if err == nil && wait > 0 && r.Changed {
 				r.Service, err = waitConfirmed(ctx, c, r.Service, wait)
@@ -219,6 +220,7 @@ func newServiceMoveCmds(g *globals) []*cobra.Command {
 		addKeyFlag(cmd, &idemKey)
 	}
 	move.Flags().StringVar(&pop, "pop", "", "the POP the service moves to (required)")
+	move.Flags().StringVar(&allocate, "allocate", "", "addresses from the new POP's pools instead of the current ones (with the --address given): auto, a pool's name or learned")
 	move.Flags().StringVar(&nb.Method, "method", "", "enforcement method at the new place: log, routeros, radius, snmp (default: the current one)")
 	_ = move.MarkFlagRequired("pop")
 	history := listCmd(g, listing[billing.AuditEntry]{use: "history ID", args: []string{"service"}, path: "/api/v1/services/%d/history",
