@@ -46,6 +46,7 @@ func (db *DB) CreateStaffUser(ctx context.Context, u staff.User, actor string, n
 	if _, err := staff.ParseRole(string(u.Role)); err != nil {
 		return u, err
 	}
+	login := u.Login
 	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		var err error
 		u, err = scanStaffUser(tx.QueryRow(ctx, `INSERT INTO staff_users (login, name, role, password_hash, totp_secret, created_at, actor)
@@ -57,7 +58,7 @@ func (db *DB) CreateStaffUser(ctx context.Context, u staff.User, actor string, n
 			map[string]any{"login": u.Login, "name": u.Name, "role": u.Role, "password": u.PasswordHash != "", "totp": u.TOTPSecret != ""}, "created")
 	})
 	if billing.ErrorCode(err) == billing.ECONFLICT {
-		return u, billing.Errorf(billing.ECONFLICT, "login: staff user %q already exists", u.Login)
+		return u, billing.Errorf(billing.ECONFLICT, "login: staff user %q already exists", login)
 	}
 	return u, err
 }
