@@ -2,8 +2,12 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/staff"
@@ -226,5 +230,30 @@ func TestPersonalTokens(t *testing.T) {
 	ts, err := db.PersonalTokens(ctx, "alice")
 	if err != nil || len(ts) != 2 || ts[0].Name != "laptop" || ts[0].RevokedAt.IsZero() || ts[1].Name != "script" || !ts[1].ExpiresAt.IsZero() {
 		t.Errorf("PersonalTokens = %+v, %v", ts, err)
+	}
+}
+
+// TestJournalRecordsActor: every journal transaction says who posted it:
+// the billing run, the person who posted a payment or a credit.
+func TestJournalRecordsActor(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	at, _, accounts := fixture(t, db, 1, billing.NewDate(2026, 12, 1))
+	a := accounts[0]
+	run := runBilling(t, db, at.ID, billing.NewDate(2026, 12, 1), 10)
+	if _, err := db.PostCredit(ctx, a.ID, 500, "goodwill", billing.NewDate(2026, 12, 2), "user:alice", t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PostPayment(ctx, billing.NewPayment{AccountID: a.ID, Method: billing.PayCash, Amount: 1000}, "user:bob", t0); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT kind || ' ' || actor FROM journal_transactions WHERE account_id = $1 ORDER BY id`, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	want := []string{fmt.Sprintf("invoice_issued billing-run:%d", run.ID), "credit user:alice", "payment_posted user:bob"}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("journal actors %q (%v), want %q", got, err, want)
 	}
 }
