@@ -666,6 +666,7 @@ func (db *DB) ReversePayment(ctx context.Context, id int64, r billing.Reversal, 
 			return err
 		}
 		for _, jt := range plan.Journal {
+			jt.Actor = by
 			if _, err := postTx(ctx, tx, jt); err != nil {
 				return err
 			}

@@ -234,7 +234,7 @@ func TestPersonalTokens(t *testing.T) {
 }
 
 // TestJournalRecordsActor: every journal transaction says who posted it:
-// the billing run, the person who posted a payment or a credit.
+// the billing run, the person who posted a payment, a credit or a reversal.
 func TestJournalRecordsActor(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
@@ -244,7 +244,11 @@ func TestJournalRecordsActor(t *testing.T) {
 	if _, err := db.PostCredit(ctx, a.ID, 500, "goodwill", billing.NewDate(2026, 12, 2), "user:alice", t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.PostPayment(ctx, billing.NewPayment{AccountID: a.ID, Method: billing.PayCash, Amount: 1000}, "user:bob", t0); err != nil {
+	p, err := db.PostPayment(ctx, billing.NewPayment{AccountID: a.ID, Method: billing.PayCash, Amount: 1000}, "user:bob", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ReversePayment(ctx, p.ID, billing.Reversal{Reason: billing.ReverseNSF}, "user:carol", t0); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := db.Pool.Query(ctx, `SELECT kind || ' ' || actor FROM journal_transactions WHERE account_id = $1 ORDER BY id`, a.ID)
@@ -252,7 +256,7 @@ func TestJournalRecordsActor(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	want := []string{fmt.Sprintf("invoice_issued billing-run:%d", run.ID), "credit user:alice", "payment_posted user:bob"}
+	want := []string{fmt.Sprintf("invoice_issued billing-run:%d", run.ID), "credit user:alice", "payment_posted user:bob", "payment_reversed user:carol"}
 	if err != nil || !slices.Equal(got, want) {
 		t.Errorf("journal actors %q (%v), want %q", got, err, want)
 	}
