@@ -58,9 +58,11 @@ const (
 	RefusedNoSecondFactor RefusalReason = "no_second_factor" // an admin without TOTP: an admin must reset it
 )
 
-// Refusal is a refused sign-in (an EUNAUTHORIZED billing error carries
-// its words). RetryAfter is set for RefusedBackoff, and for other refusals
-// when the failure just counted makes the next attempt wait.
+// Refusal is a refused sign-in; its Error is the sentence to show. An
+// unknown login is not counted (there is no user to count against) but
+// costs the same hashing time. RetryAfter is set for RefusedBackoff, and
+// for other refusals when the failure just counted makes the next attempt
+// wait.
 type Refusal struct {
 	Reason     RefusalReason
 	RetryAfter time.Duration
