@@ -80,7 +80,7 @@ func newEnv(t *testing.T) *env {
 	}
 	sandbox := payments.NewSandbox(webhookSecret)
 	sandbox.SetLogger(log) // its log lines are scanned for card numbers too
-	srv := api.NewServer(api.Config{}, api.Deps{Services: db, Idempotency: db, Billing: db, Payments: db, Runner: runner, Accounts: db, ServiceMoves: db, Lifecycle: db, AccountClose: db, PlanPrices: db, Allocations: db, TypeImpacts: db, AddressPools: db,
+	srv := api.NewServer(api.Config{}, api.Deps{Services: db, Idempotency: db, Billing: db, Payments: db, Runner: runner, Accounts: db, ServiceMoves: db, Lifecycle: db, AccountClose: db, PlanPrices: db, Allocations: db, TypeImpacts: db, AddressPools: db, Staff: db,
 		Charger: charge.New(sandbox, db, clock.Real{}, log), Methods: db}, tokens, clock.Real{}, log, nil)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
 // Role is what a token may do. Roles are ordered: each includes the ones
@@ -76,8 +78,22 @@ func NewTokenFromHash(name string, role Role, hexHash string) (Token, error) {
 
 // Principal is the authenticated caller of a request.
 type Principal struct {
+	// Name is the service token's name, or a staff user's login.
 	Name string
 	Role Role
+	// Personal: a staff user's personal token (see package staff), not a
+	// service token from the config.
+	Personal bool
+}
+
+// keyScope is whose Idempotency-Keys a principal's are: a service
+// token's by its name, a staff user's as user:<login>, so the two never
+// share keys.
+func (p Principal) keyScope() string {
+	if p.Personal {
+		return "user:" + p.Name
+	}
+	return p.Name
 }
 
 type principalKey struct{}
@@ -112,11 +128,24 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				found = &s.tokens[i]
 			}
 		}
-		if found == nil {
-			writeProblem(w, http.StatusUnauthorized, "bearer token is not valid")
-			return
+		var p Principal
+		if found != nil {
+			p = Principal{Name: found.Name, Role: found.Role}
+		} else {
+			// Not a service token: perhaps a staff user's personal one,
+			// looked up by its hash.
+			var err error
+			if p, err = s.personalPrincipal(r.Context(), strings.TrimSpace(secret)); err != nil {
+				if billing.ErrorCode(err) != billing.EUNAUTHORIZED {
+					s.log.Error("personal token lookup failed", "err", err)
+					writeProblem(w, http.StatusInternalServerError, "could not check the bearer token")
+					return
+				}
+				writeProblem(w, http.StatusUnauthorized, "bearer token is not valid")
+				return
+			}
 		}
-		ctx := context.WithValue(r.Context(), principalKey{}, Principal{Name: found.Name, Role: found.Role})
+		ctx := context.WithValue(r.Context(), principalKey{}, p)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

@@ -80,7 +80,7 @@ type AccountStore interface {
 	// PostCredit credits an account as one journal transaction: ENOTFOUND
 	// for an unknown account, EINVALID for a non-positive amount or a
 	// missing memo.
-	PostCredit(ctx context.Context, accountID, amount int64, memo string, effective billing.Date, at time.Time) (billing.JournalTx, error)
+	PostCredit(ctx context.Context, accountID, amount int64, memo string, effective billing.Date, actor string, at time.Time) (billing.JournalTx, error)
 }
 
 // InvoiceStore reads and voids invoices (the invoice endpoints).
@@ -374,7 +374,7 @@ func (s *Server) registerAccounts(accounts AccountStore) {
 			if err != nil {
 				return nil, err
 			}
-			tx, err := accounts.PostCredit(ctx, in.ID, amount, in.Body.Memo, eff, s.clock.Now())
+			tx, err := accounts.PostCredit(ctx, in.ID, amount, in.Body.Memo, eff, actor(ctx), s.clock.Now())
 			return wrap(s, "create-credit", tx, err)
 		})
 }

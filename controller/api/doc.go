@@ -14,4 +14,15 @@
 // the coded errors it returns. [Deps] takes the one store that implements a
 // group of them ([BillingPorts], [PaymentPorts]) and [NewServer] hands each
 // group of handlers only its own port.
+//
+// Callers: service tokens (for integrations) come from the config and are
+// compared by SHA-256 in constant time; with [Deps].Staff, staff users'
+// personal tokens (tgp_…, package staff) are looked up by their hash and
+// act with their user's role — refused with 401 once revoked or expired or
+// while the user is disabled. Audit entries, status history and journal
+// transactions record the caller as user:<name> (for a service token, its
+// configured name). Operations whose request or response carries a secret
+// (adding a staff user with a password, creating a token, resetting TOTP)
+// take no Idempotency-Key, so the secret is never hashed or stored for
+// replay.
 package api

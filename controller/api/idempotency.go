@@ -174,8 +174,8 @@ func (s *Server) idempotency(routes notePattern, next http.Handler) http.Handler
 			r.Body, rewind = io.NopCloser(rd), rd
 			h.Write(body)
 		}
-		req := billing.IdempotentRequest{Principal: p.Name, Key: key, Method: r.Method, Path: r.URL.Path, RequestHash: h.Sum(nil)}
-		ctx := context.WithValue(r.Context(), idemKeyCtx{}, p.Name+":"+key)
+		req := billing.IdempotentRequest{Principal: p.keyScope(), Key: key, Method: r.Method, Path: r.URL.Path, RequestHash: h.Sum(nil)}
+		ctx := context.WithValue(r.Context(), idemKeyCtx{}, p.keyScope()+":"+key)
 		if storage == keyInOperationTx {
 			s.idempotentInTx(w, r.WithContext(ctx), next, req, rewind)
 			return

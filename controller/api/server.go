@@ -98,6 +98,9 @@ type Deps struct {
 	TypeImpacts AccountTypeImpacts
 	// AddressPools enables the POPs' address pools (nil: not served).
 	AddressPools billing.AddressPoolStore
+	// Staff enables staff users and personal API tokens, which then
+	// authenticate beside the configured service tokens (nil: neither).
+	Staff StaffStore
 }
 
 // Server is the admin API.
@@ -114,8 +117,10 @@ type Server struct {
 	methods  MethodStore
 	devClock DevClock
 	tokens   []Token
-	clock    clock.Clock
-	log      *slog.Logger
+	// staff authenticates personal tokens (nil: only service tokens).
+	staff StaffStore
+	clock clock.Clock
+	log   *slog.Logger
 
 	api     huma.API
 	handler http.Handler
@@ -163,7 +168,7 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	// the field; the schema marks required only what carries required:"true".
 	hcfg.FieldsOptionalByDefault = true
 	hcfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
-		"bearer": {Type: "http", Scheme: "bearer", Description: "An API token from the controller's config; its role (reader, billing, admin) decides what it may do."},
+		"bearer": {Type: "http", Scheme: "bearer", Description: "A service token from the controller's config, or a staff user's personal token (tgp_…, POST /api/v1/staff/{login}/tokens); its role (reader, billing, admin; a personal token's is its user's) decides what it may do."},
 	}
 	// Dates travel as "YYYY-MM-DD" strings.
 	hcfg.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[billing.Date](), reflect.TypeFor[dateString]())
@@ -234,6 +239,9 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 	}
 	if deps.AddressPools != nil {
 		s.registerAddressPools(deps.AddressPools)
+	}
+	if deps.Staff != nil {
+		s.registerStaff(deps.Staff)
 	}
 	s.registerOpenAPIDocument(mux)
 	routes := notePattern{mux}

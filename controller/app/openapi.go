@@ -20,7 +20,7 @@ import (
 func adminAPIDeps(db *postgres.DB, charger *charge.Service, runner *jobs.Runner, devClock api.DevClock, deliverySvc api.DeliveryService) api.Deps {
 	return api.Deps{Services: db, Idempotency: db, Billing: db, Payments: db, Charger: charger, Methods: db, Runner: runner,
 		Accounts: db, Lifecycle: db, AccountClose: db, PlanPrices: db, TypeImpacts: db, DevClock: devClock, Importer: db,
-		Collections: db, Delivery: deliverySvc, Tickets: db, ServiceMoves: db, Allocations: db, AddressPools: db}
+		Collections: db, Delivery: deliverySvc, Tickets: db, ServiceMoves: db, Allocations: db, AddressPools: db, Staff: db}
 }
 
 // OpenAPIDocument returns the admin API's OpenAPI document as a running

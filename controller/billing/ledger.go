@@ -66,8 +66,12 @@ type JournalTx struct {
 	EffectiveDate Date `json:"effective_date"`
 	// PostedAt is when it was recorded (set by the caller's clock).
 	PostedAt time.Time `json:"posted_at"`
-	Currency Currency  `json:"currency"`
-	Entries  []Entry   `json:"entries"`
+	// Actor is who posted it: "user:<login>", a service token's name as
+	// user:<name>, or a system actor ("billing-run:42", "sweep:7",
+	// "autopay", "gateway:stripe"); "" when not recorded (older rows).
+	Actor    string   `json:"actor,omitempty"`
+	Currency Currency `json:"currency"`
+	Entries  []Entry  `json:"entries"`
 }
 
 // Validate checks that the transaction can be posted.

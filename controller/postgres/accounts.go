@@ -134,7 +134,7 @@ func (db *DB) Charges(ctx context.Context, accountID int64) ([]billing.OneTimeCh
 
 // PostCredit credits an account (a goodwill credit or a correction) as one
 // journal transaction. EINVALID for a non-positive amount or a missing memo.
-func (db *DB) PostCredit(ctx context.Context, accountID, amount int64, memo string, effective billing.Date, at time.Time) (billing.JournalTx, error) {
+func (db *DB) PostCredit(ctx context.Context, accountID, amount int64, memo string, effective billing.Date, actor string, at time.Time) (billing.JournalTx, error) {
 	a, err := db.Account(ctx, accountID)
 	if err != nil {
 		return billing.JournalTx{}, err
@@ -143,7 +143,7 @@ func (db *DB) PostCredit(ctx context.Context, accountID, amount int64, memo stri
 		return billing.JournalTx{}, err
 	}
 	jt := billing.CreditTx(accountID, a.Currency, amount, memo, effective)
-	jt.PostedAt = at
+	jt.PostedAt, jt.Actor = at, actor
 	err = db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		if err := lockAccount(ctx, tx, accountID); err != nil {
 			return err

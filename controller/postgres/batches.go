@@ -343,7 +343,7 @@ func (db *DB) postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.Paymen
 		if err := jt.Validate(); err != nil {
 			return err
 		}
-		txRows = append(txRows, []any{txIDs[i], string(jt.Kind), l.AccountID, string(c), jt.Memo, pgDate(b.DepositDate), now})
+		txRows = append(txRows, []any{txIDs[i], string(jt.Kind), l.AccountID, string(c), jt.Memo, pgDate(b.DepositDate), now, by})
 		for k, e := range jt.Entries {
 			entryRows = append(entryRows, []any{txIDs[i], int16(k + 1), l.AccountID, e.Ledger, e.Amount})
 		}
@@ -355,7 +355,7 @@ func (db *DB) postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.Paymen
 		cols  []string
 		rows  [][]any
 	}{
-		{"journal_transactions", []string{"id", "kind", "account_id", "currency", "memo", "effective_date", "posted_at"}, txRows},
+		{"journal_transactions", []string{"id", "kind", "account_id", "currency", "memo", "effective_date", "posted_at", "actor"}, txRows},
 		{"journal_entries", []string{"tx_id", "entry_no", "account_id", "ledger", "amount"}, entryRows},
 		{"payments", []string{"id", "account_id", "method", "amount", "currency", "reference", "payer", "received_date", "memo",
 			"batch_id", "batch_line", "journal_tx_id", "posted_by", "posted_at", "allocated", "warnings"}, payRows},

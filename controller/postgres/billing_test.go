@@ -154,7 +154,7 @@ func TestJournalRejectsUnbalancedAndChanges(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "does not balance") {
 		t.Fatalf("unbalanced entries: got %v, want the database to refuse them", err)
 	}
-	jt, err := db.PostCredit(ctx, a.ID, 500, "goodwill", billing.NewDate(2026, 12, 2), t0)
+	jt, err := db.PostCredit(ctx, a.ID, 500, "goodwill", billing.NewDate(2026, 12, 2), "user:clerk", t0)
 	if err != nil {
 		t.Fatal(err)
 	}

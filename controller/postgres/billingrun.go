@@ -408,8 +408,9 @@ func writeInvoices(ctx context.Context, tx pgx.Tx, invoices []billing.Invoice, r
 	var lineRows, txRows, entryRows, spanRows [][]any
 	var chargeIDs, chargeInv []int64
 	var run any
+	actor := "" // the journal's: the billing run's, when there is one
 	if runID > 0 {
-		run = runID
+		run, actor = runID, fmt.Sprintf("billing-run:%d", runID)
 	}
 	for i := range invoices {
 		inv := &invoices[i]
@@ -437,7 +438,7 @@ func writeInvoices(ctx context.Context, tx pgx.Tx, invoices []billing.Invoice, r
 			return fmt.Errorf("invoice %s: %w", inv.Number, err)
 		}
 		txRows = append(txRows, []any{txIDs[i], string(jt.Kind), inv.AccountID, inv.ID, string(inv.Currency), jt.Memo,
-			pgDate(jt.EffectiveDate), now})
+			pgDate(jt.EffectiveDate), now, actor})
 		for k, e := range jt.Entries {
 			entryRows = append(entryRows, []any{txIDs[i], int16(k + 1), inv.AccountID, e.Ledger, e.Amount})
 		}
@@ -451,7 +452,7 @@ func writeInvoices(ctx context.Context, tx pgx.Tx, invoices []billing.Invoice, r
 			"delinquency_date", "currency", "subtotal", "tax", "total", "why", "billing_run_id", "created_at", "kind"}, invRows},
 		{"invoice_lines", []string{"invoice_id", "line_no", "kind", "description", "service_id", "charge_id",
 			"period_start", "period_end", "amount", "taxable"}, lineRows},
-		{"journal_transactions", []string{"id", "kind", "account_id", "invoice_id", "currency", "memo", "effective_date", "posted_at"}, txRows},
+		{"journal_transactions", []string{"id", "kind", "account_id", "invoice_id", "currency", "memo", "effective_date", "posted_at", "actor"}, txRows},
 		{"journal_entries", []string{"tx_id", "entry_no", "account_id", "ledger", "amount"}, entryRows},
 		{"service_billed_spans", spanColumns, spanRows},
 	}

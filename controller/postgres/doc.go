@@ -30,6 +30,13 @@
 // change's new speed is one such change, so a change dated later keeps the
 // old profile on the edge until its day).
 //
+// Staff identity (staff.go, package staff's decisions): staff users,
+// their sign-in failures per address, sessions and personal tokens, with
+// secrets kept only as hashes; every change to a user is an audit_log row
+// (entity staff_user). Every journal transaction records its actor
+// (journal_transactions.actor): the person or service token, or a system
+// actor (billing-run:<id>, sweep:<id>, late-fees, gateway:<name>).
+//
 // How a payment posts to an account (allocated, or kept as credit with a
 // warning for a closed account) is billing.PaymentOnAccount's decision on
 // every path — staff entry, batch lines, gateway charges — and its

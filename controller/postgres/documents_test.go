@@ -53,7 +53,7 @@ func TestInvoiceRecords(t *testing.T) {
 		ReceivedDate: billing.NewDate(2027, 1, 5)}, "test", t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.PostCredit(ctx, a.ID, 500, "outage credit", billing.NewDate(2027, 1, 9), t0); err != nil {
+	if _, err := db.PostCredit(ctx, a.ID, 500, "outage credit", billing.NewDate(2027, 1, 9), "user:clerk", t0); err != nil {
 		t.Fatal(err)
 	}
 	runBilling(t, db, typ.ID, billing.NewDate(2027, 1, 27), 10)
@@ -165,7 +165,7 @@ func TestAccountStatement(t *testing.T) {
 		ReceivedDate: billing.NewDate(2027, 1, 5)}, "test", t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.PostCredit(ctx, a.ID, 100, "goodwill", billing.NewDate(2027, 2, 3), t0); err != nil {
+	if _, err := db.PostCredit(ctx, a.ID, 100, "goodwill", billing.NewDate(2027, 2, 3), "user:clerk", t0); err != nil {
 		t.Fatal(err)
 	}
 	runBilling(t, db, typ.ID, billing.NewDate(2027, 1, 27), 10)

@@ -17,8 +17,8 @@ func postTx(ctx context.Context, tx pgx.Tx, jt billing.JournalTx) (int64, error)
 		return 0, err
 	}
 	var id int64
-	err := tx.QueryRow(ctx, `INSERT INTO journal_transactions (kind, account_id, invoice_id, currency, memo, effective_date, posted_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, jt.Kind, jt.AccountID, jt.InvoiceID, jt.Currency, jt.Memo, pgDate(jt.EffectiveDate), jt.PostedAt).Scan(&id)
+	err := tx.QueryRow(ctx, `INSERT INTO journal_transactions (kind, account_id, invoice_id, currency, memo, effective_date, posted_at, actor)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, jt.Kind, jt.AccountID, jt.InvoiceID, jt.Currency, jt.Memo, pgDate(jt.EffectiveDate), jt.PostedAt, jt.Actor).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("post journal transaction: %w", err)
 	}

@@ -36,6 +36,7 @@ func (db *DB) ChargeLateFees(ctx context.Context, typeID int64, date billing.Dat
 	}
 	posted := 0
 	for _, jt := range billing.PlanLateFees(t, date, now, invs) {
+		jt.Actor = "late-fees"
 		err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 			_, err := postTx(ctx, tx, jt)
 			return err

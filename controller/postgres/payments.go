@@ -45,8 +45,8 @@ const insertPaymentCTEs = `WITH acct AS (
 		SELECT a.currency, coalesce($6::date, ($10::timestamptz AT TIME ZONE t.time_zone)::date) AS day
 		FROM accounts a JOIN account_types t ON t.id = a.account_type_id WHERE a.id = $1
 	), t AS (
-		INSERT INTO journal_transactions (kind, account_id, currency, memo, effective_date, posted_at)
-		SELECT $13, $1, acct.currency, $11, acct.day, $10 FROM acct RETURNING id, currency, effective_date
+		INSERT INTO journal_transactions (kind, account_id, currency, memo, effective_date, posted_at, actor)
+		SELECT $13, $1, acct.currency, $11, acct.day, $10, $12 FROM acct RETURNING id, currency, effective_date
 	), e AS (
 		INSERT INTO journal_entries (tx_id, entry_no, account_id, ledger, amount)
 		SELECT t.id, u.no, $1, u.ledger, u.amount FROM t,
@@ -73,8 +73,8 @@ const insertPaymentSQL = insertPaymentCTEs + ` SELECT * FROM p`
 //	$12 cash ledger  $13 receivable ledger  $14 allocated  $15 payment id
 //	$20 currency  $21 warnings
 const postPaymentSQL = `WITH t AS (
-		INSERT INTO journal_transactions (kind, account_id, currency, memo, effective_date, posted_at)
-		VALUES ($11, $1, $20, $9, $6, $8) RETURNING id
+		INSERT INTO journal_transactions (kind, account_id, currency, memo, effective_date, posted_at, actor)
+		VALUES ($11, $1, $20, $9, $6, $8, $10) RETURNING id
 	), e AS (
 		INSERT INTO journal_entries (tx_id, entry_no, account_id, ledger, amount)
 		SELECT t.id, u.no, $1, u.ledger, u.amount FROM t,
@@ -666,6 +666,7 @@ func (db *DB) ReversePayment(ctx context.Context, id int64, r billing.Reversal, 
 			return err
 		}
 		for _, jt := range plan.Journal {
+			jt.Actor = by
 			if _, err := postTx(ctx, tx, jt); err != nil {
 				return err
 			}

@@ -154,7 +154,7 @@ func (db *DB) CompleteRefund(ctx context.Context, id int64, gatewayRefund string
 		}
 		jt := billing.RefundTx(r.AccountID, r.Currency, r.Amount, fmt.Sprintf("refund %d of payment %d%s", r.ID, r.PaymentID, optional(": ", r.Memo)),
 			billing.DateIn(now, loc))
-		jt.PostedAt = now
+		jt.PostedAt, jt.Actor = now, r.CreatedBy
 		jtID, err := postTx(ctx, tx, jt)
 		if err != nil {
 			return err
@@ -299,7 +299,7 @@ func refundManualTx(ctx context.Context, tx pgx.Tx, p billing.Payment, amount in
 		return 0, mapError(err)
 	}
 	jt := billing.RefundTx(p.AccountID, p.Currency, amount, fmt.Sprintf("refund %d of payment %d%s", refundID, p.ID, optional(": ", memo)), day)
-	jt.PostedAt = now
+	jt.PostedAt, jt.Actor = now, by
 	jtID, err := postTx(ctx, tx, jt)
 	if err != nil {
 		return 0, err

@@ -260,7 +260,7 @@ func (db *DB) applyLifecycle(ctx context.Context, tx pgx.Tx, st lifecycleState, 
 		}
 	case billing.InvoiceAsCredit:
 		jt := billing.CreditTx(a.ID, a.Currency, plan.AccountCredit, fmt.Sprintf("service %d: %s", plan.ServiceID, firstWhy(plan)), st.today)
-		jt.PostedAt = now
+		jt.PostedAt, jt.Actor = now, plan.Audit.Actor
 		if _, err := postTx(ctx, tx, jt); err != nil {
 			return err
 		}

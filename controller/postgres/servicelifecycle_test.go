@@ -257,7 +257,7 @@ func TestCancelFutureDatedCreditsAndSuspendsAtLocalMidnight(t *testing.T) {
 		t.Fatalf("the job applied the cancel again (%d)", n)
 	}
 	// A credit that settles the account restores nothing held.
-	if _, err := db.PostCredit(ctx, f.account.ID, 5000, "goodwill", billing.NewDate(2027, 3, 21), chicagoNoon(billing.NewDate(2027, 3, 21))); err != nil {
+	if _, err := db.PostCredit(ctx, f.account.ID, 5000, "goodwill", billing.NewDate(2027, 3, 21), "user:clerk", chicagoNoon(billing.NewDate(2027, 3, 21))); err != nil {
 		t.Fatal(err)
 	}
 	if svc, _ := db.Service(ctx, f.service.ID); svc.DesiredState != billing.StateSuspended || svc.EndDate != billing.NewDate(2027, 3, 20) {

@@ -293,7 +293,7 @@ func (s *storeSim) step() error {
 		a, amt := s.account(), 1+s.r.Int64N(3000)
 		name = fmt.Sprintf("credit of %d to account %d", amt, a.ID)
 		op = func(ctx context.Context) error {
-			_, err := s.db.PostCredit(ctx, a.ID, amt, "sim credit", s.today, s.now)
+			_, err := s.db.PostCredit(ctx, a.ID, amt, "sim credit", s.today, "user:sim", s.now)
 			return err
 		}
 	case n < 90:

@@ -531,7 +531,7 @@ func (db *DB) applySweep(ctx context.Context, tx pgx.Tx, t billing.AccountType, 
 
 	// The writes that need no answer, a few big statements.
 	var w writeBatch
-	if err := queueJournal(&w, plan.Fees); err != nil {
+	if err := queueJournal(&w, plan.Fees, fmt.Sprintf("sweep:%d", res.ID)); err != nil {
 		return err
 	}
 	queueStatuses(&w, plan.StatusChanges, plan.MootHolds, actor, res.ID, now)
@@ -839,13 +839,13 @@ func popLoads(ctx context.Context, tx pgx.Tx, pops []string, now time.Time) (map
 
 // queueJournal queues on w one statement that posts journal transactions of
 // distinct accounts (the pipelined form of postTx), after validating them.
-func queueJournal(w *writeBatch, jts []billing.JournalTx) error {
+func queueJournal(w *writeBatch, jts []billing.JournalTx, actor string) error {
 	if len(jts) == 0 {
 		return nil
 	}
 	n := len(jts)
 	kinds, accounts, currencies, memos := make([]string, n), make([]int64, n), make([]string, n), make([]string, n)
-	invoices, effective, posted := make([]*int64, n), make([]pgtype.Date, n), make([]time.Time, n)
+	invoices, effective, posted, actors := make([]*int64, n), make([]pgtype.Date, n), make([]time.Time, n), make([]string, n)
 	var eAccounts, eAmounts []int64
 	var eNos []int16
 	var eLedgers []string
@@ -859,22 +859,22 @@ func queueJournal(w *writeBatch, jts []billing.JournalTx) error {
 		}
 		seen[jt.AccountID] = true
 		kinds[i], accounts[i], currencies[i], memos[i] = string(jt.Kind), jt.AccountID, string(jt.Currency), jt.Memo
-		invoices[i], effective[i], posted[i] = jt.InvoiceID, pgDate(jt.EffectiveDate), jt.PostedAt
+		invoices[i], effective[i], posted[i], actors[i] = jt.InvoiceID, pgDate(jt.EffectiveDate), jt.PostedAt, cmp.Or(jt.Actor, actor)
 		for k, e := range jt.Entries {
 			eAccounts, eNos, eLedgers, eAmounts = append(eAccounts, jt.AccountID), append(eNos, int16(k+1)), append(eLedgers, e.Ledger), append(eAmounts, e.Amount)
 		}
 	}
 	// One INSERT for all entries: the balance trigger checks per statement.
 	w.queue(rowsCheck(int64(len(eAccounts)), "post journal entries"), `WITH t AS (
-			INSERT INTO journal_transactions (kind, account_id, invoice_id, currency, memo, effective_date, posted_at)
-			SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::date[], $7::timestamptz[])
+			INSERT INTO journal_transactions (kind, account_id, invoice_id, currency, memo, effective_date, posted_at, actor)
+			SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::date[], $7::timestamptz[], $12::text[])
 			RETURNING id, account_id
 		)
 		INSERT INTO journal_entries (tx_id, entry_no, account_id, ledger, amount)
 		SELECT t.id, e.no, e.account_id, e.ledger, e.amount
 		FROM unnest($8::bigint[], $9::smallint[], $10::text[], $11::bigint[]) AS e(account_id, no, ledger, amount)
 			JOIN t ON t.account_id = e.account_id`,
-		kinds, accounts, invoices, currencies, memos, effective, posted, eAccounts, eNos, eLedgers, eAmounts)
+		kinds, accounts, invoices, currencies, memos, effective, posted, eAccounts, eNos, eLedgers, eAmounts, actors)
 	return nil
 }
 
@@ -982,7 +982,7 @@ func (db *DB) settleTx(ctx context.Context, tx pgx.Tx, accountID int64, cause bi
 	var w writeBatch
 	var noticeIDs []int64
 	w.queue(nil, genericPlans)
-	if err := queueJournal(&w, plan.Fees); err != nil {
+	if err := queueJournal(&w, plan.Fees, actor); err != nil {
 		return err
 	}
 	if noticeIDs, err = reserveNoticeIDs(ctx, tx, len(plan.Notices)); err != nil {

@@ -336,7 +336,7 @@ func TestFullBalanceRuleNeedsEverythingPaid(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.want(a, billing.AccountSuspended, "past due paid, balance not")
-	if _, err := c.db.PostCredit(ctx, a, 5000, "goodwill", billing.NewDate(2026, 12, 14), local(12, 14, 11)); err != nil {
+	if _, err := c.db.PostCredit(ctx, a, 5000, "goodwill", billing.NewDate(2026, 12, 14), "user:clerk", local(12, 14, 11)); err != nil {
 		t.Fatal(err)
 	}
 	c.want(a, billing.AccountCurrent, "after a credit for the rest")
