@@ -6,4 +6,8 @@
 //	func TestConformance(t *testing.T) {
 //		enforcementtest.Run(t, driver, peer)
 //	}
+//
+// Drivers that enforce speed ([enforcement.Shaper]) run [RunShaper] as
+// well; a peer whose device needs vendor names in a profile (a Cisco ISG's
+// services, a generic NAS's Filter-Id filters) implements [VendorNamer].
 package enforcementtest

@@ -16,6 +16,18 @@ type ShaperPeer interface {
 	TamperProfile(t *testing.T, target enforcement.Target, p enforcement.Profile)
 }
 
+// VendorNamer is implemented by a [ShaperPeer] whose device enforces a
+// speed only through names configured on it (a Cisco ISG's services or
+// QoS policies, a generic NAS's Filter-Id filters): [RunShaper] passes
+// each of its profiles through NameProfile before use, and the peer
+// returns it with the vendor names its device needs. Distinct profiles
+// (distinct Names) must get distinct vendor names, so that a change of
+// profile is a change on the device. Peers that do not implement it get
+// the profiles with rates only.
+type VendorNamer interface {
+	NameProfile(p enforcement.Profile) enforcement.Profile
+}
+
 // Profiles used by the shaper cases: a plan, its upgrade, and a throttle.
 var (
 	planProfile = enforcement.Profile{Name: "fiber-100.v1", DownloadRate: 100_000_000, UploadRate: 20_000_000,
@@ -27,10 +39,15 @@ var (
 
 // RunShaper runs the speed cases of the conformance suite (apply, change,
 // read back, drift repaired, throttle and restore) for a driver that
-// enforces profiles. Drivers run [Run] as well.
+// enforces profiles. Drivers run [Run] as well. A peer that is a
+// [VendorNamer] gets the profiles with its device's vendor names.
 func RunShaper(t *testing.T, d enforcement.Shaper, p ShaperPeer) {
 	t.Helper()
 	ctx := context.Background()
+	planProfile, upgradeProfile, throttleProfile := planProfile, upgradeProfile, throttleProfile
+	if n, ok := p.(VendorNamer); ok {
+		planProfile, upgradeProfile, throttleProfile = n.NameProfile(planProfile), n.NameProfile(upgradeProfile), n.NameProfile(throttleProfile)
+	}
 	observe := func(t *testing.T, target enforcement.Target, wantState enforcement.State, wantSpeed *enforcement.Profile, when string) {
 		t.Helper()
 		got, err := d.Observe(ctx, target)

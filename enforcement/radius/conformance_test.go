@@ -2,6 +2,7 @@ package radius
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -198,6 +199,76 @@ func TestShaperConformance(t *testing.T) {
 	} {
 		if !seen[want] {
 			t.Errorf("FreeRADIUS received no CoA with %s", want)
+		}
+	}
+}
+
+// namedPeer is a peer whose NAS enforces a speed through names configured
+// on it: the suite's profiles get a service (Cisco) or a filter (generic
+// Filter-Id) named after the profile.
+type namedPeer struct {
+	*peer
+	vendor string
+}
+
+var _ enforcementtest.VendorNamer = namedPeer{}
+
+func (p namedPeer) NameProfile(prof enforcement.Profile) enforcement.Profile {
+	name, _, _ := strings.Cut(prof.Name, ".")
+	switch p.vendor {
+	case VendorCisco:
+		prof.CiscoService = "tollgate-" + name
+	default:
+		prof.FilterID = "tollgate-" + name
+	}
+	return prof
+}
+
+// The speed cases (RunShaper) and the access cases (Run) for the NAS
+// vendors whose speed is a name configured on the NAS: Cisco (ISG
+// services, activated and deactivated by CoA) and generic (Filter-Id).
+func TestShaperConformanceNamed(t *testing.T) {
+	t.Parallel()
+	nas := []NASConfig{
+		{Name: "cisco", NASIP: []string{"127.0.3.1"}, Profile: ProfileCiscoAVPair, ActiveService: "internet"},
+		{Name: "filter", NASIP: []string{"127.0.3.2"}, Profile: ProfileFilterID, ActiveFilter: "internet"},
+		{Name: "filter-disconnect", NASIP: []string{"127.0.3.3"}, Profile: ProfileFilterID},
+	}
+	e := newEnv(t, radiustest.Options{}, nas...)
+	for i, p := range []namedPeer{
+		{&peer{name: "cisco", suspendA: []string{`Cisco-AVPair = "subscriber:service-name=tollgate-suspended"`}}, VendorCisco},
+		{&peer{name: "filter", byIP: true, suspendA: []string{`Filter-Id = "tollgate-suspended"`}}, VendorGeneric},
+		{&peer{name: "filter-disconnect", suspendA: []string{`Filter-Id = "tollgate-suspended"`}}, VendorGeneric},
+	} {
+		p.e, p.nasIP, p.ipBase, p.live = e, nas[i].NASIP[0], 20+i, map[string]*peerSession{}
+		t.Run(p.name, func(t *testing.T) {
+			enforcementtest.Run(t, e.driver, p)
+			enforcementtest.RunShaper(t, e.driver, p)
+		})
+	}
+	seen := map[string]bool{}
+	for _, r := range e.fr.Records(t) {
+		seen[r.Get("NAS-IP-Address")+" "+r.Type] = true
+		for _, k := range []string{"Cisco-AVPair", "Filter-Id"} {
+			for _, v := range r.Attrs[k] {
+				seen[r.Get("NAS-IP-Address")+" "+r.Type+" "+k+"="+v] = true
+			}
+		}
+	}
+	for _, want := range []string{
+		"127.0.3.1 CoA-Request Cisco-AVPair=subscriber:command=activate-service",
+		"127.0.3.1 CoA-Request Cisco-AVPair=subscriber:service-name=tollgate-fiber-100",
+		"127.0.3.1 CoA-Request Cisco-AVPair=subscriber:service-name=tollgate-fiber-300",
+		"127.0.3.1 CoA-Request Cisco-AVPair=subscriber:command=deactivate-service",
+		"127.0.3.2 CoA-Request Filter-Id=tollgate-fiber-100",
+		"127.0.3.2 CoA-Request Filter-Id=tollgate-fiber-300",
+		"127.0.3.2 CoA-Request Filter-Id=tollgate-throttle",
+		"127.0.3.2 CoA-Request Filter-Id=internet", // the profile removed
+		"127.0.3.3 CoA-Request Filter-Id=tollgate-fiber-100",
+		"127.0.3.3 Disconnect-Request", // the profile removed, no active filter
+	} {
+		if !seen[want] {
+			t.Errorf("FreeRADIUS received no %s (got %v)", want, seen)
 		}
 	}
 }
