@@ -21,6 +21,10 @@
 // applied service back from its device and repairs drift — an address-list
 // entry removed by hand, a port brought up by hand — and reports the
 // read-backs to the controller as observed state ([Agent.Reconcile]).
+// Then drivers that are an [OrphanRemover] (routeros) remove what they
+// hold on their devices for services the agent does not know — a queue
+// left by a crash, the entries of a service removed while the agent was
+// away — once the agent has applied a snapshot from the controller.
 //
 // A driver that reports a state as pending ([enforcement.PendingReporter]:
 // a RADIUS suspension of a service with no session, which the authorize

@@ -3,6 +3,8 @@ package agent
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/tollgate-isp/tollgate/enforcement"
@@ -36,6 +38,19 @@ type Bulk interface {
 	// services bound to the driver, EndReconcile after.
 	BeginReconcile(ctx context.Context) error
 	EndReconcile()
+}
+
+// OrphanRemover is implemented by drivers that can remove, in bulk, what
+// they put on their devices for services the agent does not know (the
+// routeros driver's simple queues and address-list entries of a service
+// removed while the agent was away, or left by a crash between the
+// router's change and the agent's record). known reports the services the
+// agent knows; the driver keeps everything of theirs and everything that
+// is not its own. A full reconcile calls it after the read-backs, holding
+// the apply lock, once the agent has applied a snapshot from the
+// controller (an agent that knows nothing yet removes nothing). Optional.
+type OrphanRemover interface {
+	RemoveOrphans(ctx context.Context, known func(serviceID string) bool) error
 }
 
 func (a *Agent) reconcileLoop(ctx context.Context) {
@@ -96,8 +111,49 @@ func (a *Agent) Reconcile(ctx context.Context) (ReconcileReport, error) {
 			return rep, err
 		}
 	}
+	if ctx.Err() == nil {
+		if err := a.removeOrphans(ctx, &rep); err != nil {
+			return rep, err
+		}
+	}
 	a.metrics.reconcileDrift.Add(float64(rep.Drifted))
 	return rep, ctx.Err()
+}
+
+// removeOrphans has every driver that is an [OrphanRemover] remove what
+// it holds for services the store does not know (removed or not yet
+// released services are known: the apply and retry loops release them).
+// It holds the apply lock, so that no service is applied meanwhile whose
+// record the known set lacks.
+func (a *Agent) removeOrphans(ctx context.Context, rep *ReconcileReport) error {
+	var removers []OrphanRemover
+	for _, m := range slices.Sorted(maps.Keys(a.drivers)) {
+		if o, ok := a.drivers[m].(OrphanRemover); ok {
+			removers = append(removers, o)
+		}
+	}
+	if len(removers) == 0 {
+		return nil
+	}
+	a.applyMu.Lock()
+	defer a.applyMu.Unlock()
+	if a.AppliedRevision() == 0 {
+		return nil // nothing from the controller yet: everything may be someone's
+	}
+	known := map[string]bool{}
+	if err := a.store.ForEach(func(id string, _ *Record) error {
+		known[id] = true
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, o := range removers {
+		if err := o.RemoveOrphans(ctx, func(id string) bool { return known[id] }); err != nil {
+			rep.Errors++
+			a.log.Warn("reconcile: removing orphans from the devices failed", "err", err)
+		}
+	}
+	return nil
 }
 
 func (a *Agent) reconcileChunk(ctx context.Context, ids []string, rep *ReconcileReport) error {

@@ -11,7 +11,9 @@
 // already listed counts as done), Restore removes the driver's entries for
 // the service's addresses, Observe reads the router (never a cache), and
 // Reconcile makes a whole router's list right with one print and
-// pipelined adds and removes.
+// pipelined adds and removes. ReconcileOrphans (the agent's
+// OrphanRemover, RemoveOrphans) removes the driver's queues and list
+// entries of services the agent does not know, and nothing else.
 //
 // Each router has its own connection, command window, rate limit and
 // timeout: a router that is slow, drops connections or is down holds up
