@@ -49,8 +49,18 @@ func TestPlanProfilesThroughTheAPI(t *testing.T) {
 	}
 	before := e.rows("enforcement_changes")
 	r = admin("POST", "/api/v1/plans/1/profile", "commit", body)
-	if r.status != 200 || !strings.Contains(string(r.body), `"name":"fiber-50.v1"`) || !strings.Contains(string(r.body), "does not hold them") {
+	if r.status != 200 || !strings.Contains(string(r.body), `"name":"fiber-50.v1"`) || !strings.Contains(string(r.body), "does not hold them") ||
+		!strings.Contains(string(r.body), `"fan_out_queued":true`) {
 		t.Fatalf("profile change: %d %s", r.status, r.body)
+	}
+	// The fan-out is a job (this test's runner is not started): the repair
+	// endpoint does its work.
+	if e.rows("enforcement_changes") != before || e.rows("river_job WHERE kind = 'profile_fan_out'") != 1 {
+		t.Fatalf("profile change wrote %d records and %d fan-out jobs in the request, want 0 and 1", e.rows("enforcement_changes")-before,
+			e.rows("river_job WHERE kind = 'profile_fan_out'"))
+	}
+	if r := admin("POST", "/api/v1/plans/1/profile/fan-out", "fan-1", ""); r.status != 200 || !strings.Contains(string(r.body), `"services":1`) {
+		t.Fatalf("fan-out of the queued change: %d %s", r.status, r.body)
 	}
 	if e.rows("enforcement_changes") != before+1 || e.outboxProfile(1) != "fiber-50.v1" {
 		t.Fatalf("profile change wrote %d records, the latest with profile %q", e.rows("enforcement_changes")-before, e.outboxProfile(1))

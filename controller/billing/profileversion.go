@@ -272,6 +272,10 @@ type ProfileChange struct {
 	// counts them.
 	FanOut     []int64 `json:"-"`
 	ReceiveNow int     `json:"receive_now"`
+	// FanOutQueued is true when a job (retried until done, resumed after
+	// a restart) sends the new profile to the ReceiveNow services after
+	// the change commits; false when the change sent it itself.
+	FanOutQueued bool `json:"fan_out_queued"`
 	// AccessOnly are the services bound with a method that cannot enforce
 	// speed (SNMP): they stay as they are, access only.
 	AccessOnly []int64 `json:"access_only"`

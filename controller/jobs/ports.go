@@ -154,6 +154,7 @@ type Stores struct {
 	Gateway      PendingGatewayWork
 	DevClock     DevClockStore
 	Lifecycle    DueEnforcementApplier
+	Profiles     ProfileFanOut
 }
 
 // missing names the first field of s that is nil, or "" when none is.
@@ -165,6 +166,7 @@ func (s Stores) missing() string {
 		{"Runs", s.Runs != nil}, {"Collections", s.Collections != nil}, {"Deliveries", s.Deliveries != nil},
 		{"Upkeep", s.Upkeep != nil}, {"Housekeeping", s.Housekeeping != nil}, {"Gateway", s.Gateway != nil},
 		{"DevClock", s.DevClock != nil}, {"Lifecycle", s.Lifecycle != nil},
+		{"Profiles", s.Profiles != nil},
 	} {
 		if !f.set {
 			return f.name
