@@ -105,4 +105,22 @@ func TestPlanProfilesThroughTheAPI(t *testing.T) {
 		!strings.Contains(string(r.body), "snmp") {
 		t.Fatalf("a throttling type over an SNMP service: %d %s, want 422 naming suspend_action and snmp", r.status, r.body)
 	}
+	// A profile for a plan with an SNMP service: refused, naming it and
+	// the way forward, unless allow_access_only says so.
+	var snmpID int
+	if err := e.db.Pool.QueryRow(context.Background(), `SELECT id FROM services WHERE method = 'snmp'`).Scan(&snmpID); err != nil {
+		t.Fatal(err)
+	}
+	speed := `{"profile":{"download_rate":20000000,"upload_rate":5000000}`
+	r = admin("POST", "/api/v1/plans/2/profile", "snmp-profile", speed+`}`)
+	if r.status != 422 || !strings.Contains(r.header.Get("Content-Type"), "problem+json") || !strings.Contains(string(r.body), "1 services bound with snmp") ||
+		!strings.Contains(string(r.body), fmt.Sprintf("(services %d)", snmpID)) || !strings.Contains(string(r.body), "allow_access_only") ||
+		e.rows("plan_profile_versions WHERE plan_id = 2") != 0 {
+		t.Fatalf("a profile over an SNMP service: %d %s, want a 422 problem naming service %d and allow_access_only", r.status, r.body, snmpID)
+	}
+	r = admin("POST", "/api/v1/plans/2/profile", "snmp-profile-allowed", speed+`,"allow_access_only":true}`)
+	if r.status != 200 || !strings.Contains(string(r.body), fmt.Sprintf(`"access_only":[%d]`, snmpID)) ||
+		!strings.Contains(string(r.body), "keep access-only enforcement") || e.rows("plan_profile_versions WHERE plan_id = 2") != 1 {
+		t.Fatalf("a profile over an SNMP service, allowed: %d %s", r.status, r.body)
+	}
 }
