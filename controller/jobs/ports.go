@@ -143,6 +143,16 @@ type DevClockStore interface {
 	SaveDevClockOffset(ctx context.Context, offset time.Duration, now time.Time) error
 }
 
+// ProfileFanOut sends plans' current profiles to their services.
+type ProfileFanOut interface {
+	// FanOutPlanProfile gives every service on plan planID that should
+	// carry the plan's current profile and does not a revision carrying
+	// it, in batches (one transaction each), recorded as actor's at at,
+	// and returns how many services it changed. Errors: the database's
+	// (the batches committed stay; a second call finishes the rest).
+	FanOutPlanProfile(ctx context.Context, planID int64, actor string, at time.Time) (int, error)
+}
+
 // Stores are the runner's ports. Every field is required (New says which
 // one is missing).
 type Stores struct {

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -33,16 +32,6 @@ func (ProfileFanOutArgs) Kind() string { return "profile_fan_out" }
 // InsertOpts makes one job per plan and version.
 func (ProfileFanOutArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
-}
-
-// ProfileFanOut sends plans' current profiles to their services.
-type ProfileFanOut interface {
-	// FanOutPlanProfile gives every service on plan planID that should
-	// carry the plan's current profile and does not a revision carrying
-	// it, in batches (one transaction each), recorded as actor's at at,
-	// and returns how many services it changed. Errors: the database's
-	// (the batches committed stay; a second call finishes the rest).
-	FanOutPlanProfile(ctx context.Context, planID int64, actor string, at time.Time) (int, error)
 }
 
 // InsertProfileFanOutJobTx inserts in tx the job that fans plan planID's
