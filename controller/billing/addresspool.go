@@ -433,8 +433,8 @@ type AddressPoolEdit struct {
 	// Gateway: "" takes the gateway away.
 	Gateway *string `json:"gateway,omitempty" doc:"The router's address in the pool; \"\" for none. Refused while a service holds it."`
 	// Excluded replaces the excluded list ([] empties it).
-	Excluded *[]string `json:"excluded,omitempty" doc:"Replaces the excluded addresses, prefixes and ranges FIRST-LAST ([] for none). An exclusion that covers an address a service holds is refused (409 naming the service)."`
-	QuarantineHours *int `json:"quarantine_hours,omitempty" minimum:"0" maximum:"8784" doc:"Hours a released address stays out of automatic allocation; applies to addresses released from now on."`
+	Excluded        *[]string `json:"excluded,omitempty" doc:"Replaces the excluded addresses, prefixes and ranges FIRST-LAST ([] for none). An exclusion that covers an address a service holds is refused (409 naming the service)."`
+	QuarantineHours *int      `json:"quarantine_hours,omitempty" minimum:"0" maximum:"8784" doc:"Hours a released address stays out of automatic allocation; applies to addresses released from now on."`
 }
 
 // Apply is pool p after the edit, checked (EINVALID naming the field),
