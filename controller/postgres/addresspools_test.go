@@ -362,6 +362,23 @@ func TestLearnedAddressesDualStackExpiryAndConflicts(t *testing.T) {
 		t.Fatalf("dual stack service: conflicts %+v %v, want none", s.LearnedConflicts, err)
 	}
 
+	// The holder gives the address up: the learner gets it on its binding
+	// at a new revision; taking it back takes it off again.
+	rev = popRevision(t, db, "tower-1")
+	if _, err := db.EditService(ctx, holder.ID, 1, billing.ServiceEdit{Binding: &billing.BindingEdit{Addresses: &[]string{"100.64.4.21"}}}, "clerk", t0); err != nil {
+		t.Fatal(err)
+	}
+	if got := bindings(rev); got[dynamic.ID] != "100.64.4.20 100.64.4.31" || got[holder.ID] != "100.64.4.21" {
+		t.Fatalf("bindings after the holder let the address go: %v; want service %d with 100.64.4.20 100.64.4.31", got, dynamic.ID)
+	}
+	rev = popRevision(t, db, "tower-1")
+	if _, err := db.EditService(ctx, holder.ID, 2, billing.ServiceEdit{Binding: &billing.BindingEdit{Addresses: &[]string{"100.64.4.20"}}}, "clerk", t0); err != nil {
+		t.Fatal(err)
+	}
+	if got := bindings(rev); got[dynamic.ID] != "100.64.4.31" || got[holder.ID] != "100.64.4.20" {
+		t.Fatalf("bindings after the holder took the address back: %v; want service %d with 100.64.4.31 alone", got, dynamic.ID)
+	}
+
 	// Two hours later a report without addresses (an ack) drops the ended
 	// leases: the dual stack service loses its IPv6 prefix at a new
 	// revision.
