@@ -117,7 +117,7 @@ func newPlanProfileCmd(g *globals) *cobra.Command {
 			vendor("cisco-service", "cisco_service", "Cisco ISG service to activate"), vendor("cisco-policy-in", "cisco_policy_in", "Cisco input (upload) policy map"),
 			vendor("cisco-policy-out", "cisco_policy_out", "Cisco output (download) policy map"), vendor("juniper-service", "juniper_service", "Juniper service to activate"),
 			vendor("filter-id", "filter_id", "Filter-Id to send"), {"remove", "remove", "take the plan's profile away (Tollgate then sets no speed)", switchParam},
-			reasonParam, {"preview", "preview", "show what the change reaches without changing anything", switchParam}},
+			reasonParam, {"allow-access-only", "allow_access_only", "accept that SNMP-bound services keep access only", switchParam}, {"preview", "preview", "show what the change reaches without changing anything", switchParam}},
 		send: postToPlan[profileAnswer]("/profile"),
 		show: func(w io.Writer, r profileAnswer) error {
 			v, name := r.Change.Version, "none (access only)"

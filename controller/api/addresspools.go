@@ -43,6 +43,21 @@ func (s *Server) registerAddressPools(pools billing.AddressPoolStore) {
 			p, err := pools.AddressPool(ctx, in.ID, s.clock.Now())
 			return wrap(s, "get-address-pool", p, err)
 		})
+	o := described(op("update-address-pool", http.MethodPatch, "/api/v1/address-pools/{id}",
+		"Edit an address pool: name, gateway, exclusions, quarantine", RoleAdmin, "address pools"),
+		"Changes the fields the body names and leaves the others. excluded replaces the whole list. The prefix and "+
+			"delegation_length cannot change (create another pool for more addresses). A new gateway or exclusion that "+
+			"covers an address a service holds is refused with 409 naming the service (give it another address first); "+
+			"a new quarantine_hours applies to addresses released from now on. Kept in the audit log. 404 for an unknown "+
+			"id, 409 for a name taken, 422 naming a bad field; nothing is written on error. Answers the pool with its usage.")
+	o.Errors = append(o.Errors, http.StatusNotFound, http.StatusConflict)
+	huma.Register(s.api, o, func(ctx context.Context, in *struct {
+		IDPath
+		Body billing.AddressPoolEdit
+	}) (*body[billing.AddressPool], error) {
+		p, err := pools.UpdateAddressPool(ctx, in.ID, in.Body, actor(ctx), s.clock.Now())
+		return wrap(s, "update-address-pool", p, err)
+	})
 	huma.Register(s.api, described(op("delete-address-pool", http.MethodDelete, "/api/v1/address-pools/{id}",
 		"Delete an address pool", RoleAdmin, "address pools"),
 		"Deletes a pool no service holds an allocated address from (409 naming the first service that does: "+

@@ -32,8 +32,8 @@ type PlanPriceStore interface {
 	// Errors: ENOTFOUND for an unknown plan; EINVALID when already retired.
 	RetirePlan(ctx context.Context, planID int64, actor, reason string, at time.Time) (billing.Plan, error)
 	// ChangePlanProfile decides (billing.PlanProfileChange) a plan's new
-	// profile version and, unless preview, stores it and fans it out to the
-	// plan's active services in batches through the outbox.
+	// profile version and, unless preview, stores it with the job that fans
+	// it out to the plan's active services in batches through the outbox.
 	// Errors: ENOTFOUND for an unknown plan; EINVALID naming the field (an
 	// invalid profile, the profile already in force). Nothing written on
 	// error.
@@ -54,6 +54,9 @@ type profileChangeBody struct {
 	Profile *billing.ServiceProfile `json:"profile,omitempty" doc:"The plan's new speed (rates in bit/s). Required unless remove is true."`
 	Remove  bool                    `json:"remove,omitempty" doc:"true: the plan gets no profile (a version without one); Tollgate then sets no speed for its services."`
 	Reason  string                  `json:"reason,omitempty" maxLength:"500"`
+	// AllowAccessOnly accepts a profile although services on the plan are
+	// bound with snmp (they keep access-only enforcement).
+	AllowAccessOnly bool `json:"allow_access_only,omitempty" doc:"true: give the plan its profile although some of its services are bound with snmp, which cannot enforce a speed; those services keep access-only enforcement (listed in change.access_only). Without it such a change is refused (422 naming them)."`
 }
 
 type profileChangeResult struct {
@@ -122,10 +125,13 @@ func (s *Server) registerPlanPrices(store PlanPriceStore) {
 	o = described(op("change-plan-profile", http.MethodPost, "/api/v1/plans/{id}/profile",
 		"Give a plan a new speed profile (a new profile version), or preview it", RoleAdmin, "plans"),
 		"Adds a profile version (named \"<plan>.v<n>\"), effective at once: every active service on the plan receives a new "+
-			"revision carrying it, through the enforcement outbox in batches of 500 services per transaction. No one loses service, so "+
-			"the suspension guard never holds it. Suspended and throttled services receive it when restored. Services bound with "+
-			"snmp cannot enforce speed: they stay access-only and are listed in change.access_only. "+
-			"With ?preview=true nothing is written. 422 names the bad field (an invalid rate, the profile already in force).")
+			"revision carrying it, through the enforcement outbox in batches of 500 services per transaction, sent by a job committed "+
+			"with the version (change.fan_out_queued); the job is retried until done and resumes after a restart without sending any "+
+			"service twice. No one loses service, so the suspension guard never holds it. Suspended and throttled services receive it when restored. Services bound with "+
+			"snmp cannot enforce speed: a new profile for a plan that has any is refused (422 naming how many and the first few ids, "+
+			"and the ways forward) unless allow_access_only is true; then they keep access-only enforcement and are listed in "+
+			"change.access_only. With ?preview=true nothing is written. 422 names the bad field (an invalid rate, the profile already "+
+			"in force, SNMP-bound services).")
 	o.Errors = append(o.Errors, http.StatusNotFound)
 	huma.Register(s.api, o, func(ctx context.Context, in *struct {
 		IDPath
@@ -139,7 +145,7 @@ func (s *Server) registerPlanPrices(store PlanPriceStore) {
 			return nil, s.toHTTPError("change-plan-profile", billing.Errorf(billing.EINVALID, "remove: true takes the profile away; give profile or remove, not both"))
 		}
 		c, err := store.ChangePlanProfile(ctx, in.ID, billing.ProfileChangeRequest{NewProfile: in.Body.Profile, Actor: actor(ctx),
-			Now: s.clock.Now(), Reason: strings.TrimSpace(in.Body.Reason)}, in.Preview)
+			Now: s.clock.Now(), Reason: strings.TrimSpace(in.Body.Reason), AllowAccessOnly: in.Body.AllowAccessOnly}, in.Preview)
 		return wrap(s, "change-plan-profile", profileChangeResult{Preview: in.Preview, Change: c}, err)
 	})
 
@@ -156,7 +162,8 @@ func (s *Server) registerPlanPrices(store PlanPriceStore) {
 	huma.Register(s.api, described(op("fan-out-plan-profile", http.MethodPost, "/api/v1/plans/{id}/profile/fan-out",
 		"Send a plan's current profile to the services that lack it", RoleAdmin, "plans"),
 		"Gives every active service on the plan whose device can shape and whose current revision does not carry the plan's "+
-			"current profile a revision that does: the repair of a profile change whose fan-out was cut short (a restart). Idempotent."),
+			"current profile a revision that does, now, in this request: what a profile change's fan-out job does, as a repair tool "+
+			"(the job is retried by itself; use this when it was given up or to finish at once). Idempotent."),
 		func(ctx context.Context, in *IDPath) (*body[fanOutResult], error) {
 			n, err := store.FanOutPlanProfile(ctx, in.ID, actor(ctx), s.clock.Now())
 			return wrap(s, "fan-out-plan-profile", fanOutResult{Services: n}, err)

@@ -49,8 +49,18 @@ func TestPlanProfilesThroughTheAPI(t *testing.T) {
 	}
 	before := e.rows("enforcement_changes")
 	r = admin("POST", "/api/v1/plans/1/profile", "commit", body)
-	if r.status != 200 || !strings.Contains(string(r.body), `"name":"fiber-50.v1"`) || !strings.Contains(string(r.body), "does not hold them") {
+	if r.status != 200 || !strings.Contains(string(r.body), `"name":"fiber-50.v1"`) || !strings.Contains(string(r.body), "does not hold them") ||
+		!strings.Contains(string(r.body), `"fan_out_queued":true`) {
 		t.Fatalf("profile change: %d %s", r.status, r.body)
+	}
+	// The fan-out is a job (this test's runner is not started): the repair
+	// endpoint does its work.
+	if e.rows("enforcement_changes") != before || e.rows("river_job WHERE kind = 'profile_fan_out'") != 1 {
+		t.Fatalf("profile change wrote %d records and %d fan-out jobs in the request, want 0 and 1", e.rows("enforcement_changes")-before,
+			e.rows("river_job WHERE kind = 'profile_fan_out'"))
+	}
+	if r := admin("POST", "/api/v1/plans/1/profile/fan-out", "fan-1", ""); r.status != 200 || !strings.Contains(string(r.body), `"services":1`) {
+		t.Fatalf("fan-out of the queued change: %d %s", r.status, r.body)
 	}
 	if e.rows("enforcement_changes") != before+1 || e.outboxProfile(1) != "fiber-50.v1" {
 		t.Fatalf("profile change wrote %d records, the latest with profile %q", e.rows("enforcement_changes")-before, e.outboxProfile(1))
@@ -94,5 +104,23 @@ func TestPlanProfilesThroughTheAPI(t *testing.T) {
 	if r := admin("PUT", "/api/v1/account-types/1", "throttle", typ); r.status != 422 || !strings.Contains(string(r.body), "suspend_action") ||
 		!strings.Contains(string(r.body), "snmp") {
 		t.Fatalf("a throttling type over an SNMP service: %d %s, want 422 naming suspend_action and snmp", r.status, r.body)
+	}
+	// A profile for a plan with an SNMP service: refused, naming it and
+	// the way forward, unless allow_access_only says so.
+	var snmpID int
+	if err := e.db.Pool.QueryRow(context.Background(), `SELECT id FROM services WHERE method = 'snmp'`).Scan(&snmpID); err != nil {
+		t.Fatal(err)
+	}
+	speed := `{"profile":{"download_rate":20000000,"upload_rate":5000000}`
+	r = admin("POST", "/api/v1/plans/2/profile", "snmp-profile", speed+`}`)
+	if r.status != 422 || !strings.Contains(r.header.Get("Content-Type"), "problem+json") || !strings.Contains(string(r.body), "1 services bound with snmp") ||
+		!strings.Contains(string(r.body), fmt.Sprintf("(services %d)", snmpID)) || !strings.Contains(string(r.body), "allow_access_only") ||
+		e.rows("plan_profile_versions WHERE plan_id = 2") != 0 {
+		t.Fatalf("a profile over an SNMP service: %d %s, want a 422 problem naming service %d and allow_access_only", r.status, r.body, snmpID)
+	}
+	r = admin("POST", "/api/v1/plans/2/profile", "snmp-profile-allowed", speed+`,"allow_access_only":true}`)
+	if r.status != 200 || !strings.Contains(string(r.body), fmt.Sprintf(`"access_only":[%d]`, snmpID)) ||
+		!strings.Contains(string(r.body), "keep access-only enforcement") || e.rows("plan_profile_versions WHERE plan_id = 2") != 1 {
+		t.Fatalf("a profile over an SNMP service, allowed: %d %s", r.status, r.body)
 	}
 }

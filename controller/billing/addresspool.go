@@ -424,6 +424,110 @@ func AddressConflictError(address, bound string, serviceID int64, serviceName st
 	return Errorf(ECONFLICT, "address %s conflicts with %s, bound to service %d%s", address, bound, serviceID, name)
 }
 
+// AddressPoolEdit changes a pool: the fields given, the others left as
+// they are. The prefix and delegation length never change (a pool's range
+// is what its services' addresses were taken from: create another pool
+// instead).
+type AddressPoolEdit struct {
+	Name *string `json:"name,omitempty" doc:"New unique name (lower-case letters, digits, '.', '_', '-')."`
+	// Gateway: "" takes the gateway away.
+	Gateway *string `json:"gateway,omitempty" doc:"The router's address in the pool; \"\" for none. Refused while a service holds it."`
+	// Excluded replaces the excluded list ([] empties it).
+	Excluded        *[]string `json:"excluded,omitempty" doc:"Replaces the excluded addresses, prefixes and ranges FIRST-LAST ([] for none). An exclusion that covers an address a service holds is refused (409 naming the service)."`
+	QuarantineHours *int      `json:"quarantine_hours,omitempty" minimum:"0" maximum:"8784" doc:"Hours a released address stays out of automatic allocation; applies to addresses released from now on."`
+}
+
+// Apply is pool p after the edit, checked (EINVALID naming the field),
+// and the reserved ranges the edit adds (a new gateway, new exclusions),
+// which must not cover an address bound to a service
+// ([AddressPool.ReservedConflict]). changed is false when the edit
+// changes nothing.
+func (e AddressPoolEdit) Apply(p AddressPool) (edited AddressPool, added []FieldRange, changed bool, err error) {
+	edited = p
+	edited.Usage = nil
+	if e.Name != nil {
+		edited.Name = strings.TrimSpace(*e.Name)
+	}
+	if e.Gateway != nil {
+		edited.Gateway = strings.TrimSpace(*e.Gateway)
+	}
+	if e.Excluded != nil {
+		edited.Excluded = slices.Clone(*e.Excluded)
+	}
+	if e.QuarantineHours != nil {
+		h := *e.QuarantineHours
+		edited.QuarantineHours = &h
+	}
+	if err := edited.Validate(); err != nil {
+		return edited, nil, false, err
+	}
+	if edited.Gateway != "" && edited.Gateway != p.Gateway {
+		gw, _ := netip.ParseAddr(edited.Gateway)
+		added = append(added, FieldRange{"gateway " + edited.Gateway, AddressRange{gw, gw}})
+	}
+	for i, x := range edited.Excluded {
+		if !slices.Contains(p.Excluded, x) {
+			r, _ := ParseAddressRange(x) // Validate parsed it
+			added = append(added, FieldRange{fmt.Sprintf("excluded[%d] %s", i, x), r})
+		}
+	}
+	changed = edited.Name != p.Name || edited.Gateway != p.Gateway || !slices.Equal(edited.Excluded, p.Excluded) ||
+		*edited.QuarantineHours != *p.QuarantineHours
+	return edited, added, changed, nil
+}
+
+// FieldRange is a range of addresses and the field (with its value) that
+// gives it: "gateway 100.64.1.1", "excluded[2] 100.64.1.10-100.64.1.20".
+type FieldRange struct {
+	Field string
+	AddressRange
+}
+
+// BoundBlock is an address or prefix bound to a service.
+type BoundBlock struct {
+	Block       netip.Prefix
+	ServiceID   int64
+	ServiceName string
+}
+
+// ReservedConflict refuses reserved ranges (a pool edit's new gateway or
+// exclusions) that cover an address bound to a service: ECONFLICT naming
+// the field, the first such address, its service and how many bound
+// blocks the field covers. nil when none is.
+func ReservedConflict(reserved []FieldRange, bound []BoundBlock) error {
+	for _, r := range reserved {
+		var first *BoundBlock
+		n := 0
+		for i, b := range bound {
+			from, to := b.Block.Masked().Addr(), lastAddr(b.Block.Masked())
+			if r.From.BitLen() != from.BitLen() || to.Less(r.From) || r.To.Less(from) {
+				continue
+			}
+			if first == nil {
+				first = &bound[i]
+			}
+			n++
+		}
+		if first == nil {
+			continue
+		}
+		who := fmt.Sprintf("service %d", first.ServiceID)
+		if first.ServiceName != "" {
+			who += fmt.Sprintf(" (%s)", first.ServiceName)
+		}
+		more := ""
+		if n > 1 {
+			more = fmt.Sprintf(", and %d more bound addresses", n-1)
+		}
+		block := first.Block.String()
+		if first.Block.IsSingleIP() {
+			block = first.Block.Addr().String()
+		}
+		return Errorf(ECONFLICT, "%s covers %s, bound to %s%s: give the service another address first, or exclude less", r.Field, block, who, more)
+	}
+	return nil
+}
+
 // AddressPoolStore persists address pools.
 type AddressPoolStore interface {
 	// CreateAddressPool creates a pool (its POP too, if new). EINVALID
@@ -438,4 +542,10 @@ type AddressPoolStore interface {
 	// DeleteAddressPool deletes a pool; ENOTFOUND if none, ECONFLICT while
 	// a service holds an address from it.
 	DeleteAddressPool(ctx context.Context, id int64) (AddressPool, error)
+	// UpdateAddressPool edits a pool (AddressPoolEdit) with its audit
+	// entry (actor), and answers it with its usage at at. ENOTFOUND if
+	// none; EINVALID names a bad field; ECONFLICT for a name taken or a
+	// new gateway or exclusion covering an address a service holds
+	// (naming the service). Nothing written on error.
+	UpdateAddressPool(ctx context.Context, id int64, e AddressPoolEdit, actor string, at time.Time) (AddressPool, error)
 }

@@ -252,7 +252,15 @@ type ProfileChangeRequest struct {
 	Actor    string
 	Now      time.Time
 	Reason   string
+	// AllowAccessOnly accepts a new profile although some of the plan's
+	// services are bound with a method that cannot enforce speed (SNMP):
+	// they keep access-only enforcement. Without it such a change is
+	// refused.
+	AllowAccessOnly bool
 }
+
+// accessOnlyNamed is how many access-only services a refusal names by id.
+const accessOnlyNamed = 5
 
 // ProfileFanOutBatch is how many services one transaction of a profile
 // change's fan-out gives a new revision: small enough that a POP's
@@ -272,8 +280,14 @@ type ProfileChange struct {
 	// counts them.
 	FanOut     []int64 `json:"-"`
 	ReceiveNow int     `json:"receive_now"`
+	// FanOutQueued is true when a job (retried until done, resumed after
+	// a restart) sends the new profile to the ReceiveNow services after
+	// the change commits; false when the change sent it itself.
+	FanOutQueued bool `json:"fan_out_queued"`
 	// AccessOnly are the services bound with a method that cannot enforce
-	// speed (SNMP): they stay as they are, access only.
+	// speed (SNMP): they stay as they are, access only. A change that
+	// gives the plan a profile while it has any is refused unless the
+	// request allows it (allow_access_only).
 	AccessOnly []int64 `json:"access_only"`
 	// Later counts the services suspended or throttled now: they receive
 	// the new profile when restored.
@@ -330,6 +344,9 @@ func PlanProfileChange(req ProfileChangeRequest) (ProfileChange, error) {
 			c.Later++
 		}
 	}
+	if next != nil && len(c.AccessOnly) > 0 && !req.AllowAccessOnly {
+		return ProfileChange{}, refuseAccessOnly(p.Name, c.AccessOnly)
+	}
 	c.ReceiveNow = len(c.FanOut)
 	c.Audit = LifecycleAudit{Actor: req.Actor, At: req.Now, Entity: auditEntityPlan, EntityID: p.ID, Action: "profile_change",
 		Before: map[string]any{"profile": req.Current, "profile_version": req.CurrentVersion},
@@ -341,9 +358,26 @@ func PlanProfileChange(req ProfileChangeRequest) (ProfileChange, error) {
 		c.Why = append(c.Why, fmt.Sprintf("%d suspended or throttled services receive it when restored", c.Later))
 	}
 	if len(c.AccessOnly) > 0 {
-		c.Why = append(c.Why, fmt.Sprintf("%d services bound with snmp enforce access only and keep no speed: %v", len(c.AccessOnly), c.AccessOnly))
+		c.Why = append(c.Why, fmt.Sprintf("%d services bound with snmp keep access-only enforcement and no speed (allow_access_only): %v", len(c.AccessOnly), c.AccessOnly))
 	}
 	return c, nil
+}
+
+// refuseAccessOnly is the refusal of a profile for plan planName while
+// services ids (sorted) are bound with a method that cannot enforce it:
+// it names the count, the first few ids and the ways forward.
+func refuseAccessOnly(planName string, ids []int64) error {
+	named := make([]string, 0, accessOnlyNamed)
+	for _, id := range ids[:min(len(ids), accessOnlyNamed)] {
+		named = append(named, strconv.FormatInt(id, 10))
+	}
+	list := strings.Join(named, ", ")
+	if len(ids) > accessOnlyNamed {
+		list += fmt.Sprintf(" and %d more", len(ids)-accessOnlyNamed)
+	}
+	return Errorf(EINVALID, "profile: plan %q has %d services bound with snmp, which enforces access only and cannot enforce a speed (services %s); "+
+		"bind them with routeros or radius, or move them to a plan without a profile, or send allow_access_only: true to give the plan "+
+		"its profile while they keep access-only enforcement", planName, len(ids), list)
 }
 
 func compareInt64(a, b int64) int {

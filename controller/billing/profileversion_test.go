@@ -170,6 +170,12 @@ func TestPlanProfileChange(t *testing.T) {
 		ProfiledService{ServiceID: 2002, State: StateThrottled, Method: MethodRouterOS},
 		ProfiledService{ServiceID: 2003, State: StateActive, Method: MethodSNMP})
 	req := ProfileChangeRequest{Plan: plan, Current: cur, CurrentVersion: 1, NewProfile: &faster, Services: services, Actor: "staff:ana", Now: now, Reason: "upgrade"}
+	// An SNMP service cannot enforce the speed: refused unless allowed.
+	if _, err := PlanProfileChange(req); ErrorCode(err) != EINVALID || !strings.Contains(ErrorMessage(err), "has 1 services bound with snmp") ||
+		!strings.Contains(ErrorMessage(err), "(services 2003)") || !strings.Contains(ErrorMessage(err), "allow_access_only: true") {
+		t.Errorf("a profile over an SNMP service: %v, want EINVALID naming service 2003 and allow_access_only", err)
+	}
+	req.AllowAccessOnly = true
 	c, err := PlanProfileChange(req)
 	if err != nil {
 		t.Fatal(err)
@@ -214,6 +220,27 @@ func TestPlanProfileChange(t *testing.T) {
 	req.NewProfile = &ServiceProfile{DownloadRate: 10, UploadRate: 10, Priority: 9}
 	if _, err := PlanProfileChange(req); ErrorCode(err) != EINVALID || !strings.Contains(ErrorMessage(err), "profile.priority 9") {
 		t.Errorf("bad profile: %v", err)
+	}
+}
+
+// TestProfileRefusalNamesAFewSNMPServices: a refusal names the count and
+// the first five SNMP-bound services, not all of them; taking a profile
+// away is never refused (nothing to enforce).
+func TestProfileRefusalNamesAFewSNMPServices(t *testing.T) {
+	var services []ProfiledService
+	for id := int64(1); id <= 8; id++ {
+		services = append(services, ProfiledService{ServiceID: 10 + id, State: StateActive, Method: MethodSNMP})
+	}
+	req := ProfileChangeRequest{Plan: Plan{ID: 1, Name: "Copper 20"}, NewProfile: &ServiceProfile{DownloadRate: 20_000_000, UploadRate: 2_000_000},
+		Services: services, Now: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
+	_, err := PlanProfileChange(req)
+	if msg := ErrorMessage(err); ErrorCode(err) != EINVALID || !strings.Contains(msg, `plan "Copper 20" has 8 services bound with snmp`) ||
+		!strings.Contains(msg, "(services 11, 12, 13, 14, 15 and 3 more)") || strings.Contains(msg, "16") {
+		t.Errorf("refusal: %v", err)
+	}
+	req.Current, req.CurrentVersion, req.NewProfile = &EdgeProfile{Name: "copper-20.v1"}, 1, nil
+	if _, err := PlanProfileChange(req); err != nil {
+		t.Errorf("taking the profile away from a plan with SNMP services: %v", err)
 	}
 }
 

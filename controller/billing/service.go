@@ -120,9 +120,16 @@ type Service struct {
 
 	Confirmation Confirmation `json:"confirmation"`
 	// LearnedAddresses are the addresses its POP's agent learned it holds
-	// (DHCP leases, RADIUS accounting): its binding's when it has none of
-	// its own. Filled when one service is read.
+	// (DHCP leases, RADIUS accounting; ended leases dropped): its binding
+	// carries those of an address family it has no address of its own of
+	// (a static IPv4 address and a learned IPv6 prefix: dual stack),
+	// except conflicts. Filled when one service is read.
 	LearnedAddresses []string `json:"learned_addresses,omitempty" readOnly:"true"`
+	// LearnedConflicts are learned addresses another service holds, bound
+	// in an address pool: left off this service's binding (the pool's
+	// record wins) until the lease or the other binding changes. Filled
+	// when one service is read.
+	LearnedConflicts []LearnedConflict `json:"learned_conflicts,omitempty" readOnly:"true" doc:"Learned addresses left off the binding because another service holds them in an address pool: a DHCP or RADIUS server handing out an address Tollgate bound to someone else. Fix the pool binding or the server's configuration."`
 
 	// AccountID is the subscriber account the service belongs to (nil for an
 	// unbilled service).
@@ -279,4 +286,12 @@ type ServiceStore interface {
 	// the service does not exist, EINVALID for a state other than active or
 	// suspended.
 	SetDesiredState(ctx context.Context, c StateChange) (s Service, changed bool, err error)
+}
+
+// LearnedConflict is a learned address that another service holds, bound
+// in an address pool.
+type LearnedConflict struct {
+	Address string `json:"address" doc:"The learned address or prefix."`
+	// BoundTo is the service that holds it.
+	BoundTo int64 `json:"bound_to_service_id" doc:"The service the address is bound to in its pool."`
 }

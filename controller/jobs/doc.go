@@ -6,21 +6,24 @@
 // retry schedule), invoice delivery (a billing run's invoices queued as soon
 // as it finishes, one job per delivery; [Runner.QueueDeliveries]), notices
 // to subscribers (one job per notice, inserted by the store in the
-// transaction that queues the notice; [Runner.InsertNoticeJobsTx]) and the
-// purge of old Idempotency-Keys. Retries and backoff of notices and
+// transaction that queues the notice; [Runner.InsertNoticeJobsTx]), the
+// fan-out of a plan's profile change to its services (one job per change,
+// inserted with the new profile version; [Runner.InsertProfileFanOutJobTx])
+// and the purge of old Idempotency-Keys. Retries and backoff of notices and
 // deliveries are River's; the notices and invoice_deliveries tables are the
 // records staff see. [DevClock] drives the same work from a
 // simulated clock in dev and demo mode.
 //
 // The package does not know the store: it declares what it needs from it
 // as small interfaces ([BillingRuns], [Collections], [Deliveries],
-// [RunnerUpkeep], [Housekeeping], [PendingGatewayWork], [DevClockStore];
+// [RunnerUpkeep], [Housekeeping], [PendingGatewayWork], [DevClockStore],
+// [ProfileFanOut];
 // ports.go), each method saying which coded errors it returns, and [New]
 // takes them as [Stores] with the pool River's driver runs on. Its own
 // questions about jobs go to River's client (JobList, JobRetry), never to
 // River's tables. controller/app wires the one store (controller/postgres)
 // into every port and registers the [Runner] with the store as the
-// inserter of notice and delivery jobs (app.NewJobRunner).
+// inserter of notice, delivery and profile fan-out jobs (app.NewJobRunner).
 //
 // Work is made idempotent in the database, not in memory: a billing run is
 // unique per (account type, date), each batch records when it finished in the

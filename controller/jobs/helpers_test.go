@@ -30,7 +30,7 @@ func openDB(t *testing.T) *postgres.DB {
 // storesOf is every port of the runner served by db, as the controller
 // wires them.
 func storesOf(db *postgres.DB) Stores {
-	return Stores{Runs: db, Collections: db, Deliveries: db, Upkeep: db, Housekeeping: db, Gateway: db, DevClock: db, Lifecycle: db}
+	return Stores{Runs: db, Collections: db, Deliveries: db, Upkeep: db, Housekeeping: db, Gateway: db, DevClock: db, Lifecycle: db, Profiles: db}
 }
 
 // newRunner builds a runner on db and registers it with db as the inserter
@@ -43,6 +43,7 @@ func newRunner(t *testing.T, cfg Config, db *postgres.DB, clk clock.Clock, log *
 	}
 	db.UseNoticeJobs(r)
 	db.UseDeliveryJobs(r)
+	db.UseProfileFanOutJobs(r)
 	return r
 }
 

@@ -249,6 +249,7 @@ func New(cfg Config, pool *pgxpool.Pool, store Stores, clk clock.Clock, log *slo
 	river.AddWorker(workers, &deliveryWorker{r: r})
 	river.AddWorker(workers, &gatewayRecoveryWorker{r: r})
 	river.AddWorker(workers, &deliverInvoiceWorker{r: r})
+	river.AddWorker(workers, &profileFanOutWorker{r: r})
 	rc := &river.Config{
 		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers},
 			DeliveryQueue: {MaxWorkers: cfg.DeliveryWorkers}, NoticeQueue: {MaxWorkers: cfg.NoticeWorkers}},

@@ -143,6 +143,16 @@ type DevClockStore interface {
 	SaveDevClockOffset(ctx context.Context, offset time.Duration, now time.Time) error
 }
 
+// ProfileFanOut sends plans' current profiles to their services.
+type ProfileFanOut interface {
+	// FanOutPlanProfile gives every service on plan planID that should
+	// carry the plan's current profile and does not a revision carrying
+	// it, in batches (one transaction each), recorded as actor's at at,
+	// and returns how many services it changed. Errors: the database's
+	// (the batches committed stay; a second call finishes the rest).
+	FanOutPlanProfile(ctx context.Context, planID int64, actor string, at time.Time) (int, error)
+}
+
 // Stores are the runner's ports. Every field is required (New says which
 // one is missing).
 type Stores struct {
@@ -154,6 +164,7 @@ type Stores struct {
 	Gateway      PendingGatewayWork
 	DevClock     DevClockStore
 	Lifecycle    DueEnforcementApplier
+	Profiles     ProfileFanOut
 }
 
 // missing names the first field of s that is nil, or "" when none is.
@@ -165,6 +176,7 @@ func (s Stores) missing() string {
 		{"Runs", s.Runs != nil}, {"Collections", s.Collections != nil}, {"Deliveries", s.Deliveries != nil},
 		{"Upkeep", s.Upkeep != nil}, {"Housekeeping", s.Housekeeping != nil}, {"Gateway", s.Gateway != nil},
 		{"DevClock", s.DevClock != nil}, {"Lifecycle", s.Lifecycle != nil},
+		{"Profiles", s.Profiles != nil},
 	} {
 		if !f.set {
 			return f.name

@@ -159,6 +159,68 @@ func (db *DB) DeleteAddressPool(ctx context.Context, id int64) (billing.AddressP
 	return p, err
 }
 
+// UpdateAddressPool implements [billing.AddressPoolStore]: the pool is
+// locked (as an allocation locks it), so no allocation takes an address
+// between the check of the new gateway and exclusions and the update.
+// The audit log keeps the pool's fields before and after (entity
+// "address_pool"). An edit that changes nothing writes nothing.
+func (db *DB) UpdateAddressPool(ctx context.Context, id int64, e billing.AddressPoolEdit, actor string, at time.Time) (billing.AddressPool, error) {
+	var out billing.AddressPool
+	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		p, err := scanPool(tx.QueryRow(ctx, `SELECT `+poolColumns+` FROM address_pools WHERE id = $1 FOR UPDATE`, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return billing.Errorf(billing.ENOTFOUND, "address pool %d does not exist", id)
+		}
+		if err != nil {
+			return err
+		}
+		edited, added, changed, err := e.Apply(p)
+		if err != nil || !changed {
+			out = p
+			if err == nil {
+				err = fillUsage(ctx, tx, []*billing.AddressPool{&out}, at)
+			}
+			return err
+		}
+		if len(added) > 0 {
+			rows, err := tx.Query(ctx, `SELECT a.address, a.service_id, coalesce(s.name, '') FROM address_assignments a
+				JOIN services s ON s.id = a.service_id WHERE a.released_at IS NULL AND a.address && $1::cidr ORDER BY a.address`, p.Prefix)
+			if err != nil {
+				return err
+			}
+			var bound []billing.BoundBlock
+			var b billing.BoundBlock
+			if _, err := pgx.ForEachRow(rows, []any{&b.Block, &b.ServiceID, &b.ServiceName}, func() error {
+				bound = append(bound, b)
+				return nil
+			}); err != nil {
+				return err
+			}
+			if err := billing.ReservedConflict(added, bound); err != nil {
+				return err
+			}
+		}
+		var gateway *string
+		if edited.Gateway != "" {
+			gateway = &edited.Gateway
+		}
+		out, err = scanPool(tx.QueryRow(ctx, `UPDATE address_pools SET name = $2, gateway = $3, excluded = $4, quarantine = make_interval(hours => $5)
+			WHERE id = $1 RETURNING `+poolColumns, id, edited.Name, gateway, nonNil(edited.Excluded), *edited.QuarantineHours))
+		if err != nil {
+			return poolError(err, edited)
+		}
+		fields := func(p billing.AddressPool) map[string]any {
+			return map[string]any{"name": p.Name, "gateway": p.Gateway, "excluded": nonNil(p.Excluded), "quarantine_hours": *p.QuarantineHours}
+		}
+		if err := insertAudit(ctx, tx, billing.LifecycleAudit{Actor: actor, At: at, Entity: "address_pool", EntityID: id,
+			Before: fields(p), After: fields(out)}, "pool_update"); err != nil {
+			return err
+		}
+		return fillUsage(ctx, tx, []*billing.AddressPool{&out}, at)
+	})
+	return out, err
+}
+
 // PoolUsage is one pool's usage, for the metrics.
 type PoolUsage struct {
 	POP, Name string
@@ -309,7 +371,13 @@ func syncAddresses(ctx context.Context, tx pgx.Tx, serviceID int64, addresses, a
 		want, origins = append(want, p), append(origins, origin)
 	}
 	if !fresh {
-		if err := releaseAddresses(ctx, tx, serviceID, want, at); err != nil {
+		released, err := releaseAddressesOf(ctx, tx, serviceID, want, at)
+		if err != nil {
+			return err
+		}
+		// A learned address the service held may go on its learner's
+		// binding again.
+		if err := reviseLearners(ctx, tx, serviceID, released, at); err != nil {
 			return err
 		}
 	}
@@ -345,20 +413,70 @@ func syncAddresses(ctx context.Context, tx pgx.Tx, serviceID int64, addresses, a
 	if errors.As(err, &pgErr) && pgErr.ConstraintName == "address_assignments_bound_once" {
 		return billing.Errorf(billing.ECONFLICT, "addresses %s: one overlaps an address bound to another service (or another of this binding's)", strings.Join(addresses, ", "))
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// A service that learned one of them loses it from its binding (a
+	// conflict, learnedUsedSQL).
+	return reviseLearners(ctx, tx, serviceID, want, at)
+}
+
+// reviseLearners gives every other service that learned an address
+// overlapping one of blocks (the addresses holder just bound or released
+// in a pool) its current desired state again at its POP's next revision,
+// so its agent receives its binding with the conflict's learned address
+// left off or put back (bindingAddressesSQL). A service whose change tx
+// already holds is left as it is (its binding is read at commit).
+func reviseLearners(ctx context.Context, tx pgx.Tx, holder int64, blocks []netip.Prefix, at time.Time) error {
+	if len(blocks) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `SELECT s.id, s.pop_id, coalesce(s.account_id, 0), s.desired_state, s.state_reason FROM services s
+		WHERE s.id <> $1 AND NOT s.removed AND s.id IN (SELECT l.service_id FROM learned_addresses l WHERE l.address && ANY($2::cidr[]))
+		ORDER BY s.id FOR UPDATE`, holder, blocks)
+	if err != nil {
+		return err
+	}
+	var cs []stateChange
+	var c stateChange
+	if _, err := pgx.ForEachRow(rows, []any{&c.service, &c.pop, &c.account, &c.state, &c.reason}, func() error {
+		if _, pending := pendingChange(tx, c.service); !pending {
+			c.actor, c.at = fmt.Sprintf("ipam:service-%d", holder), at
+			cs = append(cs, c)
+		}
+		return nil
+	}); err != nil || len(cs) == 0 {
+		return err
+	}
+	return changeStates(tx, cs, false)
 }
 
 // releaseAddresses releases the service's bound addresses not in keep
 // (all of them for nil), each into its pool's quarantine (none outside a
-// pool).
+// pool), and gives the services that learned them a new revision
+// (reviseLearners).
 func releaseAddresses(ctx context.Context, tx pgx.Tx, serviceID int64, keep []netip.Prefix, at time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE address_assignments a SET released_at = $3::timestamptz,
-			reuse_after = $3::timestamptz + coalesce((SELECT p.quarantine FROM address_pools p WHERE p.prefix >>= a.address), '0')
-		WHERE a.service_id = $1 AND a.released_at IS NULL AND NOT (a.address = ANY($2::cidr[]))`, serviceID, nonNilPrefixes(keep), at)
+	released, err := releaseAddressesOf(ctx, tx, serviceID, keep, at)
 	if err != nil {
-		return fmt.Errorf("release addresses of service %d: %w", serviceID, err)
+		return err
 	}
-	return nil
+	return reviseLearners(ctx, tx, serviceID, released, at)
+}
+
+// releaseAddressesOf releases the service's bound addresses not in keep
+// and returns them.
+func releaseAddressesOf(ctx context.Context, tx pgx.Tx, serviceID int64, keep []netip.Prefix, at time.Time) ([]netip.Prefix, error) {
+	rows, err := tx.Query(ctx, `UPDATE address_assignments a SET released_at = $3::timestamptz,
+			reuse_after = $3::timestamptz + coalesce((SELECT p.quarantine FROM address_pools p WHERE p.prefix >>= a.address), '0')
+		WHERE a.service_id = $1 AND a.released_at IS NULL AND NOT (a.address = ANY($2::cidr[])) RETURNING a.address`, serviceID, nonNilPrefixes(keep), at)
+	if err != nil {
+		return nil, fmt.Errorf("release addresses of service %d: %w", serviceID, err)
+	}
+	released, err := pgx.CollectRows(rows, pgx.RowTo[netip.Prefix])
+	if err != nil {
+		return nil, fmt.Errorf("release addresses of service %d: %w", serviceID, err)
+	}
+	return released, nil
 }
 
 func nonNilPrefixes(p []netip.Prefix) []netip.Prefix {

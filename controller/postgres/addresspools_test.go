@@ -278,3 +278,118 @@ func TestLearnedAddressesReachTheBinding(t *testing.T) {
 		t.Fatalf("changes after the lease went: %+v %v", changes, err)
 	}
 }
+
+// TestLearnedAddressesDualStackExpiryAndConflicts: a service with a static
+// IPv4 address gets its learned IPv6 prefix on its binding too (dual
+// stack), not a learned IPv4 address; an ended lease is never used and
+// one that ends later leaves the binding at the next report (any report,
+// by the controller's clock at receipt), at a new revision; a learned
+// address another service holds in a pool stays off the learner's binding
+// and is shown on the learner as a conflict naming the holder.
+func TestLearnedAddressesDualStackExpiryAndConflicts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	mustPool(t, db, billing.AddressPool{POP: "tower-1", Name: "t1", Prefix: "100.64.4.0/24"})
+	dual, err := db.CreateService(ctx, billing.NewService{POP: "tower-1", Binding: routerOS("100.64.4.10")}, "test", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder, err := db.CreateService(ctx, billing.NewService{POP: "tower-1", Name: "Holder", Binding: routerOS("100.64.4.20")}, "test", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dynamic, err := db.CreateService(ctx, billing.NewService{POP: "tower-1", Binding: billing.Binding{Method: billing.MethodRouterOS, Device: "edge"},
+		Allocate: billing.AllocateLearned}, "test", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	learn := func(sid int64, addr string, expires time.Time) billing.LearnedAddress {
+		l, err := billing.ParseLearnedAddress(sid, addr, billing.LearnedDHCP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.ExpiresAt = expires
+		return l
+	}
+	rev := popRevision(t, db, "tower-1")
+	if err := db.RecordReport(ctx, billing.AgentReport{POP: "tower-1", AgentID: "a1", ReceivedAt: t0, LearnedComplete: []string{billing.LearnedDHCP},
+		Learned: []billing.LearnedAddress{
+			learn(dual.ID, "100.64.4.11", t0.Add(time.Hour)), learn(dual.ID, "2001:db8:2:100::/56", t0.Add(time.Hour)),
+			learn(dynamic.ID, "100.64.4.20", time.Time{}), learn(dynamic.ID, "100.64.4.30", t0.Add(-time.Minute)),
+			learn(dynamic.ID, "100.64.4.31", time.Time{})}}); err != nil {
+		t.Fatal(err)
+	}
+	bindings := func(since int64) map[int64]string {
+		t.Helper()
+		changes, _, _, err := db.ChangesSince(ctx, "tower-1", since, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int64]string{}
+		for _, c := range changes {
+			out[c.ServiceID] = strings.Join(c.Binding.Addresses, " ")
+		}
+		return out
+	}
+	got := bindings(rev)
+	if len(got) != 2 || got[dual.ID] != "100.64.4.10 2001:db8:2:100::/56" || got[dynamic.ID] != "100.64.4.31" {
+		t.Fatalf("bindings after learning: %v; want service %d dual stack (100.64.4.10 2001:db8:2:100::/56) and %d only 100.64.4.31",
+			got, dual.ID, dynamic.ID)
+	}
+	if _, snap, err := db.Snapshot(ctx, "tower-1"); err != nil {
+		t.Fatal(err)
+	} else {
+		for _, c := range snap {
+			if c.ServiceID == holder.ID && strings.Join(c.Binding.Addresses, " ") != "100.64.4.20" {
+				t.Errorf("the holder's binding: %v", c.Binding.Addresses)
+			}
+		}
+	}
+	if s, err := db.ServiceByAddress(ctx, "2001:db8:2:100::1"); err != nil || s.ID != dual.ID {
+		t.Errorf("ServiceByAddress(learned IPv6 of a dual stack service): %d %v, want %d", s.ID, err, dual.ID)
+	}
+	s, err := db.Service(ctx, dynamic.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.LearnedConflicts) != 1 || s.LearnedConflicts[0] != (billing.LearnedConflict{Address: "100.64.4.20", BoundTo: holder.ID}) ||
+		strings.Join(s.LearnedAddresses, " ") != "100.64.4.20 100.64.4.31" {
+		t.Fatalf("learner: learned %v, conflicts %+v; want 100.64.4.20 and .31 learned (the ended .30 dropped), .20 held by service %d",
+			s.LearnedAddresses, s.LearnedConflicts, holder.ID)
+	}
+	if s, err := db.Service(ctx, dual.ID); err != nil || len(s.LearnedConflicts) != 0 {
+		t.Fatalf("dual stack service: conflicts %+v %v, want none", s.LearnedConflicts, err)
+	}
+
+	// The holder gives the address up: the learner gets it on its binding
+	// at a new revision; taking it back takes it off again.
+	rev = popRevision(t, db, "tower-1")
+	if _, err := db.EditService(ctx, holder.ID, 1, billing.ServiceEdit{Binding: &billing.BindingEdit{Addresses: &[]string{"100.64.4.21"}}}, "clerk", t0); err != nil {
+		t.Fatal(err)
+	}
+	if got := bindings(rev); got[dynamic.ID] != "100.64.4.20 100.64.4.31" || got[holder.ID] != "100.64.4.21" {
+		t.Fatalf("bindings after the holder let the address go: %v; want service %d with 100.64.4.20 100.64.4.31", got, dynamic.ID)
+	}
+	rev = popRevision(t, db, "tower-1")
+	if _, err := db.EditService(ctx, holder.ID, 2, billing.ServiceEdit{Binding: &billing.BindingEdit{Addresses: &[]string{"100.64.4.20"}}}, "clerk", t0); err != nil {
+		t.Fatal(err)
+	}
+	if got := bindings(rev); got[dynamic.ID] != "100.64.4.31" || got[holder.ID] != "100.64.4.20" {
+		t.Fatalf("bindings after the holder took the address back: %v; want service %d with 100.64.4.31 alone", got, dynamic.ID)
+	}
+
+	// Two hours later a report without addresses (an ack) drops the ended
+	// leases: the dual stack service loses its IPv6 prefix at a new
+	// revision.
+	rev = popRevision(t, db, "tower-1")
+	if err := db.RecordReport(ctx, billing.AgentReport{POP: "tower-1", AgentID: "a1", ReceivedAt: t0.Add(2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := bindings(rev); len(got) != 1 || got[dual.ID] != "100.64.4.10" {
+		t.Fatalf("bindings after the lease ended: %v; want service %d back to 100.64.4.10 alone", got, dual.ID)
+	}
+	if _, err := db.ServiceByAddress(ctx, "2001:db8:2:100::1"); billing.ErrorCode(err) != billing.ENOTFOUND {
+		t.Errorf("ServiceByAddress(an ended lease): %v, want ENOTFOUND", err)
+	}
+}

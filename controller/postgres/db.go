@@ -25,6 +25,9 @@ type DB struct {
 	noticeJobs NoticeJobs
 	// deliveryJobs inserts the jobs that deliver invoices (UseDeliveryJobs).
 	deliveryJobs DeliveryJobs
+	// profileJobs inserts the jobs that fan plans' profile changes out
+	// (UseProfileFanOutJobs).
+	profileJobs ProfileFanOutJobs
 }
 
 // Open connects a pool to url and checks the connection.

@@ -60,7 +60,12 @@
 // twice); an allocation locks the POP's pools and takes
 // billing.PoolSpace.NextFree. Addresses agents learned (learned.go,
 // written with a report) reach a service's binding through the feed's
-// reads (bindingAddressesSQL) and a new revision from the one writer.
+// reads (bindingAddressesSQL: of an address family the service has no
+// address of, not held by another service in a pool; ended leases are
+// dropped at each report by the controller's clock) and a new revision
+// from the one writer. A plan's profile change commits with the River job
+// that fans it out (ProfileFanOutJobs; FanOutPlanProfile does the work,
+// resumably).
 //
 // The store returns plain data (billing types); invoice and statement
 // documents are assembled from it in package documents, which this package

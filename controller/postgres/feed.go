@@ -53,15 +53,33 @@ func (db *DB) feedPool() *pgxpool.Pool {
 	return db.Pool
 }
 
+// learnedUsedSQL is the condition under which learned address l (a row of
+// learned_addresses) goes on its service's binding, whose own addresses
+// are the text[] expression addresses: the service has no address of its
+// own of l's family (static IPv4 and a learned IPv6 prefix make a dual
+// stack binding; a static address of a family wins over a learned one),
+// and no other service holds an address overlapping l bound in a pool (a
+// conflict: the learned address is left off and shown on the service,
+// Service's LearnedConflicts). Expired leases are not in the table:
+// recordLearned drops them by the controller's clock whenever the POP's
+// agent reports (the feed has no clock of its own).
+func learnedUsedSQL(addresses string) string {
+	return `NOT EXISTS (SELECT 1 FROM unnest(` + addresses + `) own WHERE family(own::inet) = family(l.address))
+		AND NOT EXISTS (SELECT 1 FROM address_assignments b WHERE b.released_at IS NULL AND b.service_id <> l.service_id AND b.address && l.address)`
+}
+
+// learnedText writes learned address l.address as a binding holds it: an
+// address without its length, a prefix with it.
+const learnedText = `CASE WHEN masklen(l.address) = CASE family(l.address) WHEN 4 THEN 32 ELSE 128 END THEN host(l.address) ELSE l.address::text END`
+
 // bindingAddressesSQL is the addresses a binding sends its agent: the
-// service's own (the column addresses), or, when it has none, the
-// addresses its POP's agent learned it holds (learned_addresses, written
+// service's own (the column addresses), then the addresses its POP's agent
+// learned it holds that learnedUsedSQL lets on (learned_addresses, written
 // by RecordReport, which also writes the service a new revision when they
 // change), an address without its length, a prefix with it.
 func bindingAddressesSQL(addresses, serviceID string) string {
-	return `CASE WHEN cardinality(` + addresses + `) > 0 THEN ` + addresses + ` ELSE coalesce((SELECT array_agg(CASE
-			WHEN masklen(l.address) = CASE family(l.address) WHEN 4 THEN 32 ELSE 128 END THEN host(l.address) ELSE l.address::text END
-			ORDER BY l.address) FROM learned_addresses l WHERE l.service_id = ` + serviceID + `), '{}') END`
+	return addresses + ` || coalesce((SELECT array_agg(` + learnedText + ` ORDER BY l.address) FROM learned_addresses l
+		WHERE l.service_id = ` + serviceID + ` AND ` + learnedUsedSQL(addresses) + `), '{}')`
 }
 
 // Snapshot implements [billing.EnforcementFeed]. It reads in one

@@ -13,15 +13,23 @@ import (
 
 // recordLearned stores the addresses an agent's report says its services
 // hold (learned_addresses), in one transaction: the POP's addresses
-// learned from a complete source are replaced, others added. A service at
-// the POP whose learned addresses changed and that has no address of its
-// own gets its current desired state again at the POP's next revision,
-// through the one outbox writer: the binding the agent receives carries
-// the learned addresses (bindingAddressesSQL). Learned addresses of
-// services not at the report's POP are ignored.
+// learned from a complete source are replaced, others added, and those
+// whose lease ended (expires_at at or before the report's ReceivedAt, the
+// controller's clock at receipt) are dropped, reported or not. A service
+// at the POP whose binding's learned addresses (learnedUsedSQL: of a
+// family it has no address of, held by no other service in a pool)
+// changed gets its current desired state again at the POP's next
+// revision, through the one outbox writer: the binding the agent receives
+// carries them (bindingAddressesSQL). Learned addresses of services not
+// at the report's POP are ignored.
 func (db *DB) recordLearned(ctx context.Context, r billing.AgentReport) error {
 	if len(r.Learned) == 0 && len(r.LearnedComplete) == 0 {
-		return nil
+		// Nothing reported: only leases that ended since.
+		var expired bool
+		if err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM learned_addresses WHERE pop_id = $1 AND expires_at <= $2)`,
+			r.POP, r.ReceivedAt).Scan(&expired); err != nil || !expired {
+			return err
+		}
 	}
 	n := len(r.Learned)
 	ids, addrs, sources, expires := make([]int64, n), make([]netip.Prefix, n), make([]string, n), make([]*time.Time, n)
@@ -48,6 +56,9 @@ func (db *DB) recordLearned(ctx context.Context, r billing.AgentReport) error {
 			r.POP, ids, addrs, sources, expires, r.ReceivedAt); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, `DELETE FROM learned_addresses WHERE pop_id = $1 AND expires_at <= $2`, r.POP, r.ReceivedAt); err != nil {
+			return err
+		}
 		after, err := learnedAt(ctx, tx, r.POP)
 		if err != nil {
 			return err
@@ -68,7 +79,7 @@ func (db *DB) recordLearned(ctx context.Context, r billing.AgentReport) error {
 		}
 		slices.Sort(changed)
 		rows, err := tx.Query(ctx, `SELECT id, desired_state, state_reason, coalesce(account_id, 0) FROM services
-			WHERE id = ANY($1) AND pop_id = $2 AND NOT removed AND cardinality(addresses) = 0 ORDER BY id FOR UPDATE`, changed, r.POP)
+			WHERE id = ANY($1) AND pop_id = $2 AND NOT removed ORDER BY id FOR UPDATE`, changed, r.POP)
 		if err != nil {
 			return err
 		}
@@ -85,9 +96,11 @@ func (db *DB) recordLearned(ctx context.Context, r billing.AgentReport) error {
 	})
 }
 
-// learnedAt reads the addresses learned at a POP, by service, in order.
+// learnedAt reads the learned addresses on the bindings of a POP's
+// services (learnedUsedSQL), by service, in order.
 func learnedAt(ctx context.Context, tx pgx.Tx, pop string) (map[int64][]netip.Prefix, error) {
-	rows, err := tx.Query(ctx, `SELECT service_id, address FROM learned_addresses WHERE pop_id = $1 ORDER BY service_id, address`, pop)
+	rows, err := tx.Query(ctx, `SELECT l.service_id, l.address FROM learned_addresses l JOIN services s ON s.id = l.service_id
+		WHERE l.pop_id = $1 AND `+learnedUsedSQL("s.addresses")+` ORDER BY l.service_id, l.address`, pop)
 	if err != nil {
 		return nil, err
 	}

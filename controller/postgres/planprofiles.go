@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,24 +12,45 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
+// ProfileFanOutJobs inserts the River job that fans a plan's profile
+// change out to its services (jobs.Runner implements it).
+type ProfileFanOutJobs interface {
+	// InsertProfileFanOutJobTx inserts in tx the job that gives every
+	// service on plan planID that lacks the plan's current profile a
+	// revision carrying it (FanOutPlanProfile), for profile version
+	// version, on behalf of actor. The job becomes visible when tx
+	// commits. An error means nothing was inserted: the caller's
+	// transaction must roll back.
+	InsertProfileFanOutJobTx(ctx context.Context, tx pgx.Tx, planID int64, version int, actor string) error
+}
+
+// UseProfileFanOutJobs makes every profile change from now on insert the
+// job that fans it out through j, in the transaction that stores the new
+// version, instead of fanning out in the request. Call before the store
+// is used.
+func (db *DB) UseProfileFanOutJobs(j ProfileFanOutJobs) { db.profileJobs = j }
+
 // ChangePlanProfile decides a plan's new profile version
 // (billing.PlanProfileChange) and, unless preview, stores it with its
-// audit_log row in one transaction, then fans it out: every active service
-// on the plan whose binding can shape gets a new revision carrying the new
-// profile, ProfileFanOutBatch services per transaction, through the one
-// outbox writer. The fan-out is never held by the blast-radius guard: no
-// one loses service (the guard weighs the sweep's suspensions only). req
-// carries NewProfile, Actor, Now and Reason; the plan, its current profile
-// and its services are read here.
+// audit_log row and the job that fans it out (a [ProfileFanOutJobs], set
+// by UseProfileFanOutJobs) in one transaction. The job (FanOutPlanProfile)
+// gives every active service on the plan whose binding can shape a new
+// revision carrying the new profile, ProfileFanOutBatch services per
+// transaction, through the one outbox writer; the fan-out is never held by
+// the blast-radius guard: no one loses service (the guard weighs the
+// sweep's suspensions only). req carries NewProfile, Actor, Now and
+// Reason; the plan, its current profile and its services are read here.
 //
-// A crash during the fan-out leaves the rest of the plan's services at the
-// previous profile until FanOutPlanProfile runs (a retried change does it;
-// so does any later change of the service's state, which always carries
-// the plan's current profile).
+// The version and its job commit together, so a controller that stops
+// mid-fan-out leaves a job that River retries (or rescues) and that
+// finishes the services still lacking the plan's current profile, without
+// giving any a second revision. POST /api/v1/plans/{id}/profile/fan-out
+// runs the same repair by hand. A store without a ProfileFanOutJobs (tests
+// of the store) fans out here, after the commit.
 //
 // Errors: ENOTFOUND for an unknown plan; EINVALID naming the field (an
-// invalid profile, the profile the plan already has). Nothing written on
-// error.
+// invalid profile, the profile the plan already has); the job's insert
+// error. Nothing written on error.
 func (db *DB) ChangePlanProfile(ctx context.Context, planID int64, req billing.ProfileChangeRequest, preview bool) (billing.ProfileChange, error) {
 	var change billing.ProfileChange
 	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
@@ -64,9 +86,19 @@ func (db *DB) ChangePlanProfile(ctx context.Context, planID int64, req billing.P
 		if _, err := tx.Exec(ctx, `UPDATE plans SET profile = $2, profile_version = $3 WHERE id = $1`, planID, v.Profile, v.Version); err != nil {
 			return err
 		}
-		return insertAudit(ctx, tx, change.Audit, "profile_change")
+		if err := insertAudit(ctx, tx, change.Audit, "profile_change"); err != nil {
+			return err
+		}
+		if db.profileJobs == nil || len(change.FanOut) == 0 {
+			return nil
+		}
+		if err := db.profileJobs.InsertProfileFanOutJobTx(ctx, tx, planID, v.Version, req.Actor); err != nil {
+			return fmt.Errorf("inserting the fan-out job of plan %d's profile version %d: %w", planID, v.Version, err)
+		}
+		change.FanOutQueued = true
+		return nil
 	})
-	if err != nil || preview {
+	if err != nil || preview || db.profileJobs != nil {
 		return change, err
 	}
 	_, err = db.fanOutProfile(ctx, planID, change.Batches(), req.Actor, req.Now)
@@ -75,8 +107,13 @@ func (db *DB) ChangePlanProfile(ctx context.Context, planID int64, req billing.P
 
 // FanOutPlanProfile gives every service on the plan that should carry
 // the plan's current profile and does not (billing.NeedsProfileRevision)
-// a new revision carrying it, in batches: the repair of a fan-out a crash
-// cut short. It returns how many services it changed.
+// a new revision carrying it, in batches of ProfileFanOutBatch, one
+// transaction each: the work of a profile change's fan-out job, and the
+// repair by hand (POST /api/v1/plans/{id}/profile/fan-out). It is
+// idempotent and resumable: run again after a crash cut it short, it
+// changes only the services still lacking the profile (each batch locks
+// its services and checks again). It returns how many services it changed
+// (those of the batches committed when it fails).
 //
 // Errors: the database's.
 func (db *DB) FanOutPlanProfile(ctx context.Context, planID int64, actor string, at time.Time) (int, error) {

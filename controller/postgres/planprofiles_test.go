@@ -135,6 +135,11 @@ func TestPlanProfileChangeFansOutInBatches(t *testing.T) {
 	faster := fiber100().ServiceProfile
 	faster.DownloadRate, faster.DownloadBurstRate = 200_000_000, 250_000_000
 	req := billing.ProfileChangeRequest{NewProfile: &faster, Actor: "staff:ana", Now: t0, Reason: "speed upgrade"}
+	if _, err := db.ChangePlanProfile(ctx, plan.ID, req, false); billing.ErrorCode(err) != billing.EINVALID ||
+		!strings.Contains(billing.ErrorMessage(err), "1 services bound with snmp") || count(t, db, "plan_profile_versions WHERE version = 2") != 0 {
+		t.Fatalf("a profile over an SNMP service without allow_access_only: %v, want EINVALID naming it and nothing written", err)
+	}
+	req.AllowAccessOnly = true
 	preview, err := db.ChangePlanProfile(ctx, plan.ID, req, true)
 	if err != nil || len(preview.FanOut) != active || preview.Later != 1 || len(preview.AccessOnly) != 1 {
 		t.Fatalf("preview: fan-out %d, later %d, access-only %v (%v); want %d, 1, one", len(preview.FanOut), preview.Later, preview.AccessOnly, err, active)

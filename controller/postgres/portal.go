@@ -159,8 +159,8 @@ func (db *DB) PurgePortal(ctx context.Context, cutoff time.Time) (int64, error) 
 
 // ServiceByAddress finds the service bound to an IP address, written either
 // as a bare address or as a host prefix (/32, /128), or else the service
-// without an address of its own whose POP's agent learned it holds the
-// address (or a delegated prefix holding it). ENOTFOUND when none is.
+// whose binding carries a learned address (learnedUsedSQL) that is the
+// address or a delegated prefix holding it. ENOTFOUND when none is.
 func (db *DB) ServiceByAddress(ctx context.Context, addr string) (billing.Service, error) {
 	host := "/32"
 	if strings.Contains(addr, ":") {
@@ -170,8 +170,8 @@ func (db *DB) ServiceByAddress(ctx context.Context, addr string) (billing.Servic
 		WHERE addresses && ARRAY[$1::text, $1::text || $2::text] ORDER BY id LIMIT 1`, addr, host))
 	if errors.Is(err, pgx.ErrNoRows) {
 		s, err = scanService(db.Pool.QueryRow(ctx, `SELECT `+serviceColumns+` FROM services WHERE id = (
-			SELECT l.service_id FROM learned_addresses l JOIN services s ON s.id = l.service_id AND cardinality(s.addresses) = 0
-			WHERE l.address >>= $1::inet ORDER BY masklen(l.address) DESC, l.learned_at DESC LIMIT 1)`, addr))
+			SELECT l.service_id FROM learned_addresses l JOIN services s ON s.id = l.service_id
+			WHERE l.address >>= $1::inet AND `+learnedUsedSQL("s.addresses")+` ORDER BY masklen(l.address) DESC, l.learned_at DESC LIMIT 1)`, addr))
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s, billing.Errorf(billing.ENOTFOUND, "no service has address %s", addr)

@@ -103,9 +103,23 @@ func (db *DB) Service(ctx context.Context, id int64) (billing.Service, error) {
 		return s, err
 	}
 	learned, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return s, err
+	}
 	if len(learned) > 0 {
 		s.LearnedAddresses = learned
 	}
+	rows, err = db.Pool.Query(ctx, `SELECT DISTINCT ON (l.address) `+learnedText+`, b.service_id FROM learned_addresses l
+		JOIN address_assignments b ON b.released_at IS NULL AND b.service_id <> l.service_id AND b.address && l.address
+		WHERE l.service_id = $1 ORDER BY l.address, b.service_id`, id)
+	if err != nil {
+		return s, err
+	}
+	var c billing.LearnedConflict
+	_, err = pgx.ForEachRow(rows, []any{&c.Address, &c.BoundTo}, func() error {
+		s.LearnedConflicts = append(s.LearnedConflicts, c)
+		return nil
+	})
 	return s, err
 }
 
