@@ -37,7 +37,7 @@ func newAccountLocaleCmd(g *globals) *cobra.Command {
 		use:     "locale ACCOUNT LOCALE",
 		short:   "Set the locale the subscriber reads (notices, the portal's why); \"\" inherits the account type's",
 		example: "  tollgatectl account locale 42 de-DE",
-		method:  http.MethodPut, path: func(ids []int64) string { return idPath("/api/v1/accounts", ids[0], "/locale") },
+		method:  http.MethodPut, path: "/api/v1/accounts/%d/locale",
 		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, a billing.Account) error {
 			return printAccount(cmd.OutOrStdout(), accountView{Account: a}, false)
 		}})
@@ -48,7 +48,7 @@ func newAccountCreateCmd(g *globals) *cobra.Command {
 		use:     "create --name NAME --type ID --currency CODE [flags]",
 		short:   "Create a subscriber account (an existing --external-id returns that account)",
 		example: `  tollgatectl account create --name "Jane Doe" --type 1 --currency USD --email jane@example.net --external-id legacy-1042`,
-		method:  http.MethodPost, path: func([]int64) string { return "/api/v1/accounts" },
+		method:  http.MethodPost, path: "/api/v1/accounts",
 		params: []param{{"name", "name", "subscriber's name (required)", textParam},
 			{"type", "account_type_id", "account type id; see account-type list (required)", idParam},
 			{"currency", "currency", "ISO 4217 currency the account is billed in (required)", textParam},
@@ -147,7 +147,7 @@ func newChargeCmd(g *globals) *cobra.Command {
 		use:     "add ACCOUNT --description TEXT --amount AMOUNT [--taxable] [--date YYYY-MM-DD]",
 		short:   "Add a one-time charge, billed on the account's next invoice",
 		example: `  tollgatectl charge add 42 --description "Installation" --amount 99.00 --taxable`,
-		method:  http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/accounts", ids[0], "/charges") },
+		method:  http.MethodPost, path: "/api/v1/accounts/%d/charges",
 		params: []param{{"description", "description", "what the charge is for, printed on the invoice (required)", textParam},
 			{"amount", "amount", "amount in the account's currency, e.g. 25.00 (required)", textParam},
 			{"taxable", "taxable", "tax the charge at the account's jurisdiction's rates", switchParam},
@@ -167,7 +167,7 @@ func newCreditCmd(g *globals) *cobra.Command {
 		use:     "add ACCOUNT --amount AMOUNT --memo TEXT [--date YYYY-MM-DD]",
 		short:   "Credit an account; the credit reduces its balance at once",
 		example: `  tollgatectl credit add 42 --amount 10.00 --memo "outage 2025-03-02, 2 days"`,
-		method:  http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/accounts", ids[0], "/credits") },
+		method:  http.MethodPost, path: "/api/v1/accounts/%d/credits",
 		params: []param{{"amount", "amount", "amount in the account's currency, e.g. 10.00 (required)", textParam},
 			{"memo", "memo", "why the account is credited (required)", textParam},
 			{"date", "effective_date", "effective date YYYY-MM-DD (default: today)", dateParam}},

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
@@ -30,11 +29,9 @@ func newPaymentReallocateCmd(g *globals) *cobra.Command {
 		use:     "reallocate ID --from INVOICE --to INVOICE --amount AMOUNT",
 		short:   "Move part of a payment from one invoice to another open invoice of its account (kept as dated allocation events)",
 		example: "  tollgatectl payment reallocate 17 --from INV-000012 --to INV-000015 --amount 25.00",
-		method:  http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/payments", ids[0], "/reallocate") },
+		method:  http.MethodPost, path: "/api/v1/payments/%d/reallocate",
 		params: []param{{"from", "from_invoice", "invoice (number or id) the payment paid (required)", textParam},
 			{"to", "to_invoice", "open invoice (number or id) that receives the amount (required)", textParam},
 			{"amount", "amount", "amount in the payment's currency, e.g. 25.00 (required)", textParam}},
-		print: func(cmd *cobra.Command, c *client.Client, _ []int64, p billing.Payment) error {
-			return printPayment(cmd.OutOrStdout(), p, paymentAccount(cmd.Context(), c, p.AccountID))
-		}})
+		print: printPaymentOf})
 }

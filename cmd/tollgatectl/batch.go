@@ -36,7 +36,7 @@ func newBatchOpenCmd(g *globals) *cobra.Command {
 	return changeCmd(g, change[billing.PaymentBatch]{use: "open --date YYYY-MM-DD [--deposit-account TEXT] [--memo TEXT]",
 		short:   "Open a deposit batch to enter the payments of one bank deposit",
 		example: `  tollgatectl batch open --date 2025-03-03 --deposit-account "First Bank ****1234"`,
-		method:  http.MethodPost, path: func([]int64) string { return "/api/v1/payment-batches" },
+		method:  http.MethodPost, path: "/api/v1/payment-batches",
 		params: []param{{"date", "deposit_date", "deposit date YYYY-MM-DD; the payments are received on it (required)", dateParam},
 			{"deposit-account", "deposit_account", "the bank account the deposit goes to", textParam},
 			{"memo", "memo", "note kept with the batch", textParam}},
@@ -164,9 +164,7 @@ func newBatchRemoveCmd(g *globals) *cobra.Command {
 	return changeCmd(g, change[billing.PaymentBatch]{use: "remove ID LINE", args: []string{"batch", "line"},
 		short:   "Remove one line of an open deposit batch (the other lines keep their numbers)",
 		example: "  tollgatectl batch remove 7 3",
-		method:  http.MethodDelete, path: func(ids []int64) string {
-			return idPath("/api/v1/payment-batches", ids[0], "/lines/", strconv.FormatInt(ids[1], 10))
-		},
+		method:  http.MethodDelete, path: "/api/v1/payment-batches/%d/lines/%d",
 		print: func(cmd *cobra.Command, _ *client.Client, ids []int64, b billing.PaymentBatch) error {
 			return sayf(cmd, "removed line %d of batch %d; it has %s payment(s) left\n", ids[1], ids[0], commas(int64(b.Count)))
 		}})

@@ -42,7 +42,7 @@ func newRunPreviewCmd(g *globals) *cobra.Command {
 	return changeCmd(g, change[previewView]{use: "preview [--date YYYY-MM-DD] [--type ID]",
 		short:   "Dry run: what a billing run would invoice, and why (writes nothing)",
 		example: `  tollgatectl billing-run preview --type 1`,
-		method:  http.MethodGet, path: func([]int64) string { return "/api/v1/billing-runs/preview" }, params: runParams,
+		method:  http.MethodGet, path: "/api/v1/billing-runs/preview", params: runParams,
 		show: printPreview})
 }
 
@@ -216,7 +216,7 @@ func newDevCmd(g *globals) *cobra.Command {
 	advance := changeCmd(g, change[clockView]{textArg: "duration", use: "advance DURATION",
 		short:   "Move the controller's clock forward (\"30d\", \"36h\") and run what falls due, in order",
 		example: `  tollgatectl dev advance 30d`,
-		method:  http.MethodPost, path: func([]int64) string { return "/api/v1/dev/clock/advance" },
+		method:  http.MethodPost, path: "/api/v1/dev/clock/advance",
 		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, v clockView) error {
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "controller time is now %s\n", v.Now.Format(time.RFC3339))
@@ -231,7 +231,7 @@ func newDevCmd(g *globals) *cobra.Command {
 			return printRuns(out, v.Runs)
 		}})
 	clk := changeCmd(g, change[clockView]{use: "clock", short: "Print the controller's current time", example: "  tollgatectl dev clock",
-		method: http.MethodGet, path: func([]int64) string { return "/api/v1/dev/clock" },
+		method: http.MethodGet, path: "/api/v1/dev/clock",
 		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, v clockView) error {
 			return sayf(cmd, "%s\n", v.Now.Format(time.RFC3339))
 		}})

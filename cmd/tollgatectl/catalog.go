@@ -130,13 +130,13 @@ func newPlanCreateCmd(g *globals) *cobra.Command {
 	return changeCmd(g, change[billing.Plan]{use: "create --name NAME --price AMOUNT --currency CODE [--interval monthly] [--taxable]",
 		short:   "Create a plan: a price per billing interval in one currency",
 		example: `  tollgatectl plan create --name "Fiber 100" --price 49.99 --currency USD --interval monthly --taxable`,
-		method:  http.MethodPost, path: func([]int64) string { return "/api/v1/plans" },
+		method:  http.MethodPost, path: "/api/v1/plans",
 		params: []param{{"name", "name", "plan name, unique (required)", textParam},
 			{"price", "price", "price per interval as a decimal amount, e.g. 49.99 (required)", textParam},
 			{"currency", "currency", "ISO 4217 currency code, e.g. USD (required)", textParam},
 			{"interval", "interval", "billing interval: monthly (the default), quarterly, annual", textParam},
 			{"taxable", "taxable", "tax the plan's charges at the account's jurisdiction's rates", switchParam}},
-		show: printPlan})
+		show: asTable(planColumns, planRow)})
 }
 
 // planColumns are a plan table's.
@@ -146,30 +146,24 @@ func planRow(p billing.Plan) []any {
 	return []any{p.ID, p.Name, money(p.Price, p.Currency), p.Interval, yesNo(p.Taxable)}
 }
 
-func printPlan(w io.Writer, p billing.Plan) error {
-	return printTable(w, []billing.Plan{p}, planColumns, planRow)
-}
-
 func newPlanListCmd(g *globals) *cobra.Command {
 	return listCmd(g, listing[billing.Plan]{use: "list", short: "List plans", example: "  tollgatectl plan list",
 		path: "/api/v1/plans", headers: planColumns, row: planRow})
 }
 
 func newPlanShowCmd(g *globals) *cobra.Command {
-	return showCmd(g, "show ID", "Show a plan", "  tollgatectl plan show 3", "plan", "/api/v1/plans", printPlan)
+	return showCmd(g, "show ID", "Show a plan", "  tollgatectl plan show 3", "plan", "/api/v1/plans", asTable(planColumns, planRow))
 }
 
 func newTaxRateCmd(g *globals) *cobra.Command {
 	set := changeCmd(g, change[billing.TaxRate]{use: "set --jurisdiction CODE --name NAME --rate FRACTION",
 		short:   "Create or replace one tax of a jurisdiction (the rate is a fraction: 0.0825 is 8.25%)",
 		example: `  tollgatectl tax-rate set --jurisdiction US-TX-AUSTIN --name "Texas sales tax" --rate 0.0625`,
-		method:  http.MethodPost, path: func([]int64) string { return "/api/v1/tax-rates" },
+		method:  http.MethodPost, path: "/api/v1/tax-rates",
 		params: []param{{"jurisdiction", "jurisdiction", "jurisdiction code accounts name in tax_jurisdiction (required)", textParam},
 			{"name", "name", "tax name printed on invoices (required)", textParam},
 			{"rate", "rate", "rate as a decimal fraction: 0.0825 is 8.25% (required)", textParam}},
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, r billing.TaxRate) error {
-			return printList(cmd.OutOrStdout(), g, []billing.TaxRate{r}, taxRateColumns, taxRateRow)
-		}})
+		show: asTable(taxRateColumns, taxRateRow)})
 	list := listCmd(g, listing[billing.TaxRate]{use: "list", short: "List tax rates by jurisdiction", example: "  tollgatectl tax-rate list",
 		path: "/api/v1/tax-rates", headers: taxRateColumns, row: taxRateRow})
 	return group("tax-rate tax-rates", "Set and list the tax rates of tax jurisdictions", set, list)

@@ -64,7 +64,7 @@ func newAccountPromiseCmd(g *globals) *cobra.Command {
 		use:     "promise ACCOUNT (--until YYYY-MM-DD [--note TEXT] | --clear)",
 		short:   "Record or clear a promise to pay, which holds the account out of delinquency and suspension",
 		example: `  tollgatectl account promise 42 --until 2026-03-20 --note "will pay USD 120 by phone on the 20th"`,
-		method:  http.MethodPut, path: func(ids []int64) string { return idPath("/api/v1/accounts", ids[0], "/promise-to-pay") },
+		method:  http.MethodPut, path: "/api/v1/accounts/%d/promise-to-pay",
 		params: []param{{"until", "until", "last day the promise holds the account, YYYY-MM-DD (not in the past)", dateParam},
 			{"note", "note", "what was promised (amount, channel, who took it); kept in the status history", textParam}},
 		clear: "remove the account's promise to pay",
@@ -82,7 +82,7 @@ func newAccountExemptCmd(g *globals) *cobra.Command {
 		use:     "exempt ACCOUNT (--reason TEXT | --clear)",
 		short:   "Exempt an account from delinquency and suspension, or end its exemption",
 		example: `  tollgatectl account exempt 42 --reason "county hospital, collections by phone only"`,
-		method:  http.MethodPut, path: func(ids []int64) string { return idPath("/api/v1/accounts", ids[0], "/exemption") },
+		method:  http.MethodPut, path: "/api/v1/accounts/%d/exemption",
 		params: []param{{"reason", "reason", "why the account is exempt (required unless --clear)", textParam}},
 		clear:  "end the account's exemption",
 		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, st billing.AccountStanding) error {
@@ -107,14 +107,14 @@ func newSweepRunCmd(g *globals, preview bool) *cobra.Command {
 	ch := change[billing.SweepResult]{use: "run --type ID [--dry-run]",
 		short:   "Run the delinquency sweep of an account type now (--dry-run: change nothing, show what it would do)",
 		example: `  tollgatectl sweep run --type 1 --dry-run`,
-		method:  http.MethodPost, path: func([]int64) string { return "/api/v1/delinquency/sweeps" },
+		method:  http.MethodPost, path: "/api/v1/delinquency/sweeps",
 		params: []param{{"type", "account_type_id", "account type id; see account-type list (required)", idParam},
 			{"dry-run", "dry_run", "compute the sweep and change nothing", switchParam}},
 		show: printSweep}
 	if preview {
 		ch.use, ch.example = "preview --type ID", "  tollgatectl sweep preview --type 1\n  tollgatectl sweep preview --type 1 -o json"
 		ch.short = "Show what a delinquency sweep of an account type would do now: status changes, suspensions (held ones and why), restores, reminders"
-		ch.method, ch.path, ch.params = http.MethodGet, func([]int64) string { return "/api/v1/delinquency/preview" }, ch.params[:1]
+		ch.method, ch.path, ch.params = http.MethodGet, "/api/v1/delinquency/preview", ch.params[:1]
 	}
 	cmd := changeCmd(g, ch)
 	if preview {

@@ -225,16 +225,18 @@ func printTable[T any](w io.Writer, items []T, headers string, row func(T) []any
 	return t.flush()
 }
 
+// asTable prints one item as a table with these headers and its row.
+func asTable[T any](headers string, row func(T) []any) func(io.Writer, T) error {
+	return func(w io.Writer, v T) error { return printTable(w, []T{v}, headers, row) }
+}
+
 // showCmd is a command that GETs one thing by its id (path/ID, or path
 // with the id for its %d) and prints it as JSON (-o json) or with show.
 func showCmd[T any](g *globals, use, short, example, kind, path string, show func(io.Writer, T) error) *cobra.Command {
-	return changeCmd(g, change[T]{use: use, short: short, example: example, args: []string{kind}, method: http.MethodGet, show: show,
-		path: func(ids []int64) string {
-			if strings.Contains(path, "%d") {
-				return fmt.Sprintf(path, ids[0])
-			}
-			return idPath(path, ids[0])
-		}})
+	if !strings.Contains(path, "%d") {
+		path += "/%d"
+	}
+	return changeCmd(g, change[T]{use: use, short: short, example: example, args: []string{kind}, method: http.MethodGet, show: show, path: path})
 }
 
 // change describes a command that sends one change: its arguments are ids
@@ -246,7 +248,7 @@ type change[T any] struct {
 	args                []string // the kinds of the id arguments
 	textArg             string   // if set, the body key of a last argument sent as typed
 	method              string
-	path                func(ids []int64) string
+	path                string // with the ids, in order, for its %d
 	params              []param
 	// clear, if set, is the usage of --clear: DELETE the same path instead,
 	// without a body; it excludes the params, and it or the first param is
@@ -292,11 +294,15 @@ func changeCmd[T any](g *globals, ch change[T]) *cobra.Command {
 				in[ch.textArg] = args[len(ch.args)]
 			}
 			var out T
+			path := ch.path
+			for _, id := range ids {
+				path = strings.Replace(path, "%d", strconv.FormatInt(id, 10), 1)
+			}
 			switch method, send := ch.method, any(in); {
 			case ch.send != nil:
 				out, err = ch.send(cmd.Context(), c, ids, orNewKey(key), in)
 			case method == http.MethodGet:
-				err = c.Do(cmd.Context(), method, ch.path(ids), asQuery(in), "", nil, &out)
+				err = c.Do(cmd.Context(), method, path, asQuery(in), "", nil, &out)
 			default:
 				if clear {
 					method = http.MethodDelete
@@ -304,7 +310,7 @@ func changeCmd[T any](g *globals, ch change[T]) *cobra.Command {
 				if len(ch.params) == 0 && ch.textArg == "" || clear {
 					send = nil // no body
 				}
-				err = c.Do(cmd.Context(), method, ch.path(ids), nil, orNewKey(key), send, &out)
+				err = c.Do(cmd.Context(), method, path, nil, orNewKey(key), send, &out)
 			}
 			if err != nil || g.json() {
 				return orPrintJSON(cmd, out, err)

@@ -67,7 +67,7 @@ func newDeliverySummaryCmd(g *globals) *cobra.Command {
 	return changeCmd(g, change[[]billing.DeliveryCount]{use: "summary [--run ID]",
 		short:   "Count invoice deliveries by channel and status: of one billing run, or of all",
 		example: "  tollgatectl delivery summary --run 7", method: http.MethodGet,
-		path:   func([]int64) string { return "/api/v1/deliveries/summary" },
+		path:   "/api/v1/deliveries/summary",
 		params: []param{{"run", "billing_run_id", "only this billing run's deliveries", idParam}},
 		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, cs []billing.DeliveryCount) error {
 			return printTable(cmd.OutOrStdout(), cs, "CHANNEL,STATUS,DELIVERIES", func(x billing.DeliveryCount) []any { return []any{x.Channel, x.Status, x.Count} })
@@ -131,7 +131,7 @@ func newDeliverySendCmd(g *globals) *cobra.Command {
 	return changeCmd(g, change[[]billing.InvoiceDelivery]{args: []string{"invoice"},
 		use: "send INVOICE [--channel email|mail]...", short: "Deliver an invoice (again), by its account's preference or the channels given",
 		example: `  tollgatectl delivery send 1042`, method: http.MethodPost,
-		path:   func(ids []int64) string { return idPath("/api/v1/invoices", ids[0], "/deliveries") },
+		path:   "/api/v1/invoices/%d/deliveries",
 		params: []param{{"channel", "channels", "deliver by this channel (email or mail; repeat for both; default: the account's preference)", listParam}},
 		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, ds []billing.InvoiceDelivery) error {
 			for _, d := range ds {

@@ -70,7 +70,7 @@ func newInvoiceVoidCmd(g *globals) *cobra.Command {
 	return changeCmd(g, change[billing.Invoice]{use: "void ID --reason TEXT", args: []string{"invoice"},
 		short:   "Void an open invoice (a reversing journal transaction; the invoice stays on record)",
 		example: `  tollgatectl invoice void 1001 --reason "billed twice after plan change"`,
-		method:  http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/invoices", ids[0], "/void") },
+		method:  http.MethodPost, path: "/api/v1/invoices/%d/void",
 		params: []param{{"reason", "reason", "why the invoice is voided, recorded (required)", textParam}},
 		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, inv billing.Invoice) error {
 			return sayf(cmd, "invoice %s (%s) is now %s\n", inv.Number, money(inv.Total, inv.Currency), inv.Status)

@@ -32,7 +32,7 @@ func newServiceLifecycleCmds(g *globals) []*cobra.Command {
 		lifecycleCmd(g, "pause", "Pause a service (vacation hold) from --from until --to", param{"from", "from", "first paused day, YYYY-MM-DD (required)", dateParam},
 			param{"to", "to", "the day service resumes, YYYY-MM-DD (required)", dateParam}, reasonParam),
 		changeCmd(g, change[[]billing.BilledSpan]{use: "coverage ID", short: "List the days invoices have charged for a service", args: []string{"service"},
-			method: http.MethodGet, path: func(ids []int64) string { return idPath("/api/v1/services", ids[0], "/coverage") },
+			method: http.MethodGet, path: "/api/v1/services/%d/coverage",
 			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, spans []billing.BilledSpan) error {
 				return printTable(cmd.OutOrStdout(), spans, "FROM,TO,PLAN,QTY,PRICE,PERIOD", func(s billing.BilledSpan) []any {
 					return []any{s.From, s.To.AddDays(-1), s.PlanName, s.Quantity, billing.FormatAmount(s.Price, ""), s.Period}
@@ -44,14 +44,14 @@ func newServiceLifecycleCmds(g *globals) []*cobra.Command {
 func newPlanPriceCmds(g *globals) []*cobra.Command {
 	return []*cobra.Command{newPlanPriceCmd(g),
 		changeCmd(g, change[[]billing.PriceVersion]{use: "prices ID", short: "List a plan's price versions", args: []string{"plan"},
-			method: http.MethodGet, path: func(ids []int64) string { return idPath("/api/v1/plans", ids[0], "/prices") },
+			method: http.MethodGet, path: "/api/v1/plans/%d/prices",
 			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, v []billing.PriceVersion) error {
 				return printTable(cmd.OutOrStdout(), v, "FROM,PRICE,GRANDFATHER", func(x billing.PriceVersion) []any {
 					return []any{x.EffectiveFrom, billing.FormatAmount(x.Price, ""), yesNo(x.Grandfather)}
 				})
 			}}),
 		changeCmd(g, change[billing.Plan]{use: "retire ID", short: "Retire a plan: no new services on it (admin)", args: []string{"plan"},
-			method: http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/plans", ids[0], "/retire") }, params: []param{reasonParam},
+			method: http.MethodPost, path: "/api/v1/plans/%d/retire", params: []param{reasonParam},
 			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, p billing.Plan) error {
 				return sayf(cmd, "plan %d (%s) retired\n", p.ID, p.Name)
 			}}),

@@ -36,7 +36,7 @@ func newPaymentAddCmd(g *globals) *cobra.Command {
 		use:     "add ACCOUNT --method METHOD --amount AMOUNT [--reference REF] [--payer NAME] [--date YYYY-MM-DD] [--memo TEXT]",
 		short:   "Record a check, cash, wire, money order or other payment; it pays the oldest open invoices first",
 		example: `  tollgatectl payment add 42 --method check --amount 49.99 --reference 1001 --payer "Jane Doe"`,
-		method:  http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/accounts", ids[0], "/payments") },
+		method:  http.MethodPost, path: "/api/v1/accounts/%d/payments",
 		params: []param{{"method", "method", "how it was paid: " + manualMethodList + " (required)", wordParam},
 			{"amount", "amount", "amount in the account's currency, e.g. 49.99 (required)", textParam},
 			{"reference", "reference", "check number (a check needs it), wire reference or receipt number", textParam},
@@ -44,9 +44,7 @@ func newPaymentAddCmd(g *globals) *cobra.Command {
 			{"date", "received_date", "date received YYYY-MM-DD (default: today in the account type's time zone)", dateParam},
 			{"memo", "memo", "note kept with the payment", textParam},
 			{"apply-to", "apply_to", "invoices to pay first, INVOICE:AMOUNT,… (INV-000012:25.00); the rest pays the oldest", applyToParam}},
-		print: func(cmd *cobra.Command, c *client.Client, _ []int64, p billing.Payment) error {
-			return printPayment(cmd.OutOrStdout(), p, paymentAccount(cmd.Context(), c, p.AccountID))
-		}})
+		print: printPaymentOf})
 }
 
 func newPaymentListCmd(g *globals) *cobra.Command {
@@ -74,15 +72,14 @@ func newPaymentListCmd(g *globals) *cobra.Command {
 }
 
 func newPaymentShowCmd(g *globals) *cobra.Command {
-	return idCmd(g, "payment", "show ID",
-		"Show a payment and the invoices it paid",
-		"  tollgatectl payment show 17", func(cmd *cobra.Command, c *client.Client, id int64) error {
-			p, err := get[billing.Payment](cmd.Context(), c, idPath("/api/v1/payments", id))
-			if err != nil || g.json() {
-				return orPrintJSON(cmd, p, err)
-			}
-			return printPayment(cmd.OutOrStdout(), p, paymentAccount(cmd.Context(), c, p.AccountID))
-		})
+	return changeCmd(g, change[billing.Payment]{use: "show ID", short: "Show a payment and the invoices it paid", example: "  tollgatectl payment show 17",
+		args: []string{"payment"}, method: http.MethodGet, path: "/api/v1/payments/%d", print: printPaymentOf})
+}
+
+// printPaymentOf prints a payment with its account's number and name
+// (paymentAccount).
+func printPaymentOf(cmd *cobra.Command, c *client.Client, _ []int64, p billing.Payment) error {
+	return printPayment(cmd.OutOrStdout(), p, paymentAccount(cmd.Context(), c, p.AccountID))
 }
 
 func printPayment(w io.Writer, p billing.Payment, a *billing.Account) error {

@@ -96,21 +96,17 @@ func newPMListCmd(g *globals) *cobra.Command {
 // ACCOUNT METHOD.
 func newPMMethodCmd(g *globals, method, use, short, suffix string) *cobra.Command {
 	return changeCmd(g, change[json.RawMessage]{use: use, short: short, args: []string{"account", "payment method"}, method: method,
-		path: func(ids []int64) string {
-			return idPath("/api/v1/accounts", ids[0], "/payment-methods/", strconv.FormatInt(ids[1], 10), suffix)
-		},
+		path:  "/api/v1/accounts/%d/payment-methods/%d" + suffix,
 		print: func(*cobra.Command, *client.Client, []int64, json.RawMessage) error { return nil }})
 }
 
 func newPMChargeCmd(g *globals) *cobra.Command {
 	return changeCmd(g, change[billing.PaymentAttempt]{args: []string{"account"},
 		use: "charge ACCOUNT --amount 53.11 [--method ID]", short: "Charge a method on file through the gateway (default method unless --method)",
-		method: http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/accounts", ids[0], "/gateway-payments") },
+		method: http.MethodPost, path: "/api/v1/accounts/%d/gateway-payments",
 		params: []param{{"amount", "amount", "amount, e.g. 53.11 (required)", textParam},
 			{"method", "payment_method_id", "payment method id (default: the account's default)", idParam}},
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, at billing.PaymentAttempt) error {
-			return printTable(cmd.OutOrStdout(), []billing.PaymentAttempt{at}, attemptColumns, attemptRow)
-		}})
+		show: asTable(attemptColumns, attemptRow)})
 }
 
 // attemptColumns and attemptRow are a payment attempt table's.

@@ -27,7 +27,7 @@ func newServiceCreateCmd(g *globals) *cobra.Command {
 		use:     "create --pop POP --method METHOD [flags]",
 		short:   "Create a service at a POP with its enforcement binding",
 		example: `  tollgatectl service create --pop north-1 --name "Jane Doe home" --method routeros --address 100.64.1.20`,
-		method:  http.MethodPost, path: func([]int64) string { return "/api/v1/services" },
+		method:  http.MethodPost, path: "/api/v1/services",
 		params: []param{{"pop", "pop", "POP id (required)", textParam}, {"name", "name", "service name shown to staff", textParam},
 			{"method", "binding.method", "enforcement method: log, routeros, radius, snmp", wordParam},
 			{"address", "binding.addresses", "subscriber IP address or prefix (repeatable)", listParam},

@@ -145,7 +145,7 @@ func newNoticesResendCmd(g *globals) *cobra.Command {
 	return changeCmd(g, change[billing.Notice]{use: "resend ID", args: []string{"notice"},
 		short:   "Send a sent or failed notice again (queued at once; business hours still apply)",
 		example: "  tollgatectl notices resend 1042",
-		method:  http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/notices", ids[0], "/resend") },
+		method:  http.MethodPost, path: "/api/v1/notices/%d/resend",
 		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, n billing.Notice) error {
 			return sayf(cmd, "notice %d (%s to %s) is queued; next attempt at %s\n", n.ID, n.Kind, n.To, localTime(n.NextAttemptAt))
 		}})

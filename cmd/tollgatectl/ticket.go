@@ -106,7 +106,7 @@ func newTicketCloseCmd(g *globals) *cobra.Command {
 	return changeCmd(g, change[billing.Ticket]{use: "close ID", args: []string{"ticket"},
 		short:   "Close a support ticket (closing a closed one changes nothing)",
 		example: "  tollgatectl ticket close 17",
-		method:  http.MethodPost, path: func(ids []int64) string { return idPath("/api/v1/tickets", ids[0], "/close") },
+		method:  http.MethodPost, path: "/api/v1/tickets/%d/close",
 		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, tk billing.Ticket) error {
 			return sayf(cmd, "ticket %d (%s, account %s) is closed%s\n", tk.ID, oneLine(tk.Subject), tk.AccountNumber, closedBy(tk))
 		}})
