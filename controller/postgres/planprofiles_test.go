@@ -280,8 +280,14 @@ func TestSNMPBindingsTakeNoSpeed(t *testing.T) {
 		!strings.Contains(billing.ErrorMessage(err), "account_type_id") || !strings.Contains(billing.ErrorMessage(err), "snmp") {
 		t.Fatalf("moving an account with an SNMP service to a throttling type: %v, want EINVALID naming account_type_id", err)
 	}
-	// The plan gains a profile: its SNMP service stays access-only.
-	ch, err := c.db.ChangePlanProfile(ctx, plain.ID, billing.ProfileChangeRequest{NewProfile: &fiber100().ServiceProfile, Actor: "staff:ana", Now: t0}, false)
+	// The plan gains a profile: refused while it has an SNMP service, unless
+	// staff accept that the service stays access-only.
+	pr := billing.ProfileChangeRequest{NewProfile: &fiber100().ServiceProfile, Actor: "staff:ana", Now: t0}
+	if _, err := c.db.ChangePlanProfile(ctx, plain.ID, pr, false); billing.ErrorCode(err) != billing.EINVALID || !strings.Contains(billing.ErrorMessage(err), "allow_access_only") {
+		t.Fatalf("a profile for a plan with an SNMP service: %v, want EINVALID naming allow_access_only", err)
+	}
+	pr.AllowAccessOnly = true
+	ch, err := c.db.ChangePlanProfile(ctx, plain.ID, pr, false)
 	if err != nil || len(ch.AccessOnly) != 1 || ch.AccessOnly[0] != svc.ID || len(ch.FanOut) != 0 {
 		t.Fatalf("profile change: access-only %v, fan-out %v (%v); want the SNMP service access-only", ch.AccessOnly, ch.FanOut, err)
 	}
