@@ -501,9 +501,14 @@ func applyCredit(ctx context.Context, tx pgx.Tx, invoices []billing.Invoice) err
 	for i, inv := range invoices {
 		ids[i] = inv.AccountID
 	}
-	rows, err := tx.Query(ctx, `SELECT a.id FROM accounts a WHERE a.id = ANY($1) AND EXISTS (
-			SELECT 1 FROM payments p WHERE p.account_id = a.id AND p.status = 'posted' AND p.allocated < p.amount - p.refunded - p.refund_reserved)
-			OR EXISTS (SELECT 1 FROM invoices i WHERE i.account_id = a.id AND i.status = 'open' AND i.total < 0 AND i.paid > i.total)
+	// Two set-based reads, not "EXISTS … OR EXISTS …": PostgreSQL cannot
+	// turn an OR of correlated EXISTS into semi-joins, and probing both per
+	// account doubled a billing run's time.
+	rows, err := tx.Query(ctx, `SELECT a.id FROM accounts a WHERE a.id IN (
+			SELECT p.account_id FROM payments p WHERE p.account_id = ANY($1) AND p.status = 'posted'
+				AND p.allocated < p.amount - p.refunded - p.refund_reserved
+			UNION
+			SELECT i.account_id FROM invoices i WHERE i.account_id = ANY($1) AND i.status = 'open' AND i.total < 0 AND i.paid > i.total)
 		ORDER BY a.id FOR UPDATE`, ids)
 	if err != nil {
 		return err
