@@ -27,6 +27,7 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/api"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/charge"
+	"github.com/tollgate-isp/tollgate/controller/console"
 	"github.com/tollgate-isp/tollgate/controller/documents"
 	"github.com/tollgate-isp/tollgate/controller/jobs"
 	"github.com/tollgate-isp/tollgate/controller/notify"
@@ -34,6 +35,7 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/portal"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
 	"github.com/tollgate-isp/tollgate/controller/push"
+	"github.com/tollgate-isp/tollgate/controller/staff"
 	"github.com/tollgate-isp/tollgate/internal/clock"
 	pb "github.com/tollgate-isp/tollgate/proto/tollgate/v1"
 )
@@ -247,6 +249,20 @@ func (c *Controller) build(ctx context.Context, opts Options, tokens []api.Token
 		mux.Handle(portalSrv.Path()+"/", portalSrv.Handler())
 		mux.Handle(portalSrv.Path(), portalSrv.Handler())
 		c.log.Info("customer portal", "public_url", portalSrv.PublicURL())
+	}
+	if c.cfg.Console.PublicURL != "" {
+		cfg := c.cfg.Console
+		cfg.CompanyName = c.cfg.Company.Name
+		consoleSrv, err := console.New(cfg, console.Deps{Store: c.db, API: apiSrv.Handler(),
+			AsStaff: func(ctx context.Context, u staff.User) context.Context {
+				return api.WithStaffUser(ctx, u.Login, api.Role(u.Role))
+			}}, opts.Clock, c.log.With("component", "console"), reg)
+		if err != nil {
+			return err
+		}
+		mux.Handle(consoleSrv.Path()+"/", consoleSrv.Handler())
+		mux.Handle(consoleSrv.Path(), consoleSrv.Handler())
+		c.log.Info("staff console", "url", consoleSrv.URL())
 	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/console"
 	"github.com/tollgate-isp/tollgate/controller/delivery"
 	"github.com/tollgate-isp/tollgate/controller/notify"
 	"github.com/tollgate-isp/tollgate/controller/portal"
@@ -49,7 +50,10 @@ type Config struct {
 	// Portal is the customer portal and captive landing; see
 	// controller/portal. Off until public_url is set.
 	Portal PortalConfig `yaml:"portal"`
-	Dev    DevConfig    `yaml:"dev"`
+	// Console is the staff console; see controller/console. Off until
+	// public_url is set.
+	Console console.Config `yaml:"console"`
+	Dev     DevConfig      `yaml:"dev"`
 }
 
 // PortalConfig is the customer portal. It is served on the HTTP listener
@@ -262,6 +266,7 @@ func LoadConfig(path string) (Config, error) {
 	env.String("TOLLGATE_LOG_LEVEL", &c.Log.Level)
 	env.Bool("TOLLGATE_DEV_CLOCK_API", &c.Dev.ClockAPI)
 	env.String("TOLLGATE_PORTAL_PUBLIC_URL", &c.Portal.PublicURL)
+	env.String("TOLLGATE_CONSOLE_PUBLIC_URL", &c.Console.PublicURL)
 	if _, ok := os.LookupEnv("TOLLGATE_MIGRATE_ON_START"); ok {
 		var b bool
 		env.Bool("TOLLGATE_MIGRATE_ON_START", &b)
@@ -320,6 +325,21 @@ func (c Config) Validate() error {
 	}
 	if err := c.Delivery.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.Console.PublicURL != "" {
+		if u, err := url.Parse(c.Console.PublicURL); err == nil {
+			p := strings.TrimRight(u.Path, "/")
+			pp := ""
+			if pu, err := url.Parse(c.Portal.PublicURL); err == nil && c.Portal.Enabled() {
+				pp = strings.TrimRight(pu.Path, "/")
+			}
+			switch {
+			case p == "/metrics" || p == "/healthz" || p == "/readyz":
+				errs = append(errs, fmt.Errorf("console.public_url path %q is taken by the controller's own endpoints", p))
+			case p != "" && pp != "" && (p == pp || strings.HasPrefix(p, pp+"/") || strings.HasPrefix(pp, p+"/")):
+				errs = append(errs, fmt.Errorf("console.public_url path %q overlaps portal.public_url's %q", p, pp))
+			}
+		}
 	}
 	if c.Portal.Enabled() {
 		if u, err := url.Parse(c.Portal.PublicURL); err == nil {
