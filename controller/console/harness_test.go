@@ -12,10 +12,13 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tollgate-isp/tollgate/controller/api"
 	"github.com/tollgate-isp/tollgate/controller/api/client"
@@ -252,3 +255,53 @@ func (e *env) residentialType() billing.AccountType {
 	}
 	return typ
 }
+
+// customer is an account on plan Fiber 50 (USD 50.00 a month, plans 1 and
+// 2 are Fiber 50 and Fiber 100), with one service from 2026-12-01 and the
+// December invoice from a billing run.
+type customer struct {
+	account billing.Account
+	service billing.Service
+	typ     billing.AccountType
+}
+
+func (e *env) customer(name string) customer {
+	e.t.Helper()
+	ctx := context.Background()
+	typ := e.residentialType()
+	var plans [2]billing.Plan
+	for i, p := range []billing.Plan{{Name: "Fiber 50", Price: 5000, Currency: "USD"}, {Name: "Fiber 100", Price: 8000, Currency: "USD"}} {
+		p.Name += " " + name
+		if err := e.api.Do(ctx, http.MethodPost, "/api/v1/plans", nil, client.NewIdempotencyKey(), p, &plans[i]); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	var a billing.Account
+	if err := e.api.Do(ctx, http.MethodPost, "/api/v1/accounts", nil, client.NewIdempotencyKey(), billing.NewAccount{
+		Name: name, Email: strings.ToLower(strings.Fields(name)[0]) + "@example.net", AccountTypeID: typ.ID, Currency: "USD"}, &a); err != nil {
+		e.t.Fatal(err)
+	}
+	svc, err := e.api.CreateService(ctx, client.NewIdempotencyKey(), billing.NewService{POP: "north", Name: "fiber",
+		Binding: billing.Binding{Method: "log", Addresses: []string{"100.64.0.10"}}, AccountID: &a.ID, PlanID: &plans[0].ID,
+		StartDate: billing.NewDate(2026, 12, 1)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var run billing.BillingRun
+	err = pgx.BeginTxFunc(ctx, e.db.Pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var err error
+		run, _, err = postgres.CreateBillingRunTx(ctx, tx, typ.ID, billing.NewDate(2026, 12, 1), billing.TriggerOnDemand, "test", 10, testNow)
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for b := range run.TotalBatches {
+		if _, err := e.db.RunBillingBatch(ctx, run.ID, b, testNow); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return customer{account: a, service: svc, typ: typ}
+}
+
+func strconvItoa(v int64) string { return strconv.FormatInt(v, 10) }

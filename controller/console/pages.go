@@ -32,7 +32,16 @@ var funcs = template.FuncMap{
 		}
 		return d.String()
 	},
-	"time": func(t time.Time) string {
+	"time": func(v any) string {
+		var t time.Time
+		switch v := v.(type) {
+		case time.Time:
+			t = v
+		case *time.Time:
+			if v != nil {
+				t = *v
+			}
+		}
 		if t.IsZero() {
 			return ""
 		}
@@ -46,6 +55,19 @@ var funcs = template.FuncMap{
 		return strings.ToUpper(s[:1]) + s[1:]
 	},
 	"neg": func(v int64) bool { return v < 0 },
+	"sub": func(a, b int64) int64 { return a - b },
+	"list": func(v ...string) []string { return v },
+	// svcsel is the argument of the service-select template: the page's
+	// data and the select's id.
+	"svcsel": func(d accountData, id string) struct {
+		Data accountData
+		ID   string
+	} {
+		return struct {
+			Data accountData
+			ID   string
+		}{d, id}
+	},
 	"pos": func(v int64) bool { return v > 0 },
 }
 

@@ -132,6 +132,11 @@ func (s *Server) routes() http.Handler {
 		h       page
 	}{
 		{"GET " + p + "/{$}", staff.RoleReader, s.dashboard},
+		{"GET " + p + "/accounts/{id}", staff.RoleReader, s.account},
+		{"POST " + p + "/accounts/{id}/act/{action}", staff.RoleBilling, s.act},
+		{"GET " + p + "/accounts/{id}/statement.pdf", staff.RoleReader, s.statementPDF},
+		{"GET " + p + "/invoices/{id}", staff.RoleReader, s.invoice},
+		{"GET " + p + "/invoices/{id}/pdf", staff.RoleReader, s.invoicePDF},
 	} {
 		mux.HandleFunc(rt.pattern, s.authed(rt.role, rt.h))
 	}
