@@ -28,8 +28,8 @@ type listServicesInput struct {
 	State string `query:"state" enum:"active,suspended," doc:"Only services with this desired state."`
 	// AccountID lists one account's services.
 	AccountID int64 `query:"account_id" minimum:"0" doc:"Only this account's services."`
-	After int64  `query:"after" minimum:"0" doc:"Cursor: return services with id greater than this (the previous page's next_after)."`
-	Limit int    `query:"limit" minimum:"1" maximum:"1000" default:"100" doc:"Page size."`
+	After     int64 `query:"after" minimum:"0" doc:"Cursor: return services with id greater than this (the previous page's next_after)."`
+	Limit     int   `query:"limit" minimum:"1" maximum:"1000" default:"100" doc:"Page size."`
 }
 
 type serviceList struct {

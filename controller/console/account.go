@@ -136,8 +136,14 @@ func (s *Server) loadAccount(ctx context.Context, sess *session, id int64) (acco
 	run(func() error {
 		return api.Do(ctx, http.MethodGet, "/api/v1/payments", url.Values{"account_id": {idq}, "limit": {"1000"}}, "", nil, &payments)
 	})
-	run(func() (err error) { notices, err = api.Notices(ctx, billing.NoticeFilter{AccountID: id, Limit: 500}); return err })
-	run(func() (err error) { tickets, err = api.Tickets(ctx, billing.TicketFilter{AccountID: id, Limit: 20}); return err })
+	run(func() (err error) {
+		notices, err = api.Notices(ctx, billing.NoticeFilter{AccountID: id, Limit: 500})
+		return err
+	})
+	run(func() (err error) {
+		tickets, err = api.Tickets(ctx, billing.TicketFilter{AccountID: id, Limit: 20})
+		return err
+	})
 	run(func() (err error) { d.History, err = api.AccountHistory(ctx, id); return err })
 	run(func() error {
 		var p struct {

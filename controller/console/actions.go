@@ -202,7 +202,9 @@ func (c actionCall) money(v int64) string {
 	return string(c.account.Currency) + " " + billing.FormatAmount(v, c.account.Currency)
 }
 
-func (c actionCall) path(suffix string) string { return "/api/v1/accounts/" + itoa(c.account.ID) + suffix }
+func (c actionCall) path(suffix string) string {
+	return "/api/v1/accounts/" + itoa(c.account.ID) + suffix
+}
 
 func recordPayment(c actionCall) (confirmation, error) {
 	amount, err := c.amount("amount")
@@ -507,10 +509,7 @@ func moveService(c actionCall) (confirmation, error) {
 		mv.Binding.Device = v
 	}
 	if v, ok := c.form["addresses"]; ok {
-		mv.Binding.Addresses = nil
-		for _, a := range strings.FieldsFunc(strings.Join(v, ","), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
-			mv.Binding.Addresses = append(mv.Binding.Addresses, a)
-		}
+		mv.Binding.Addresses = strings.FieldsFunc(strings.Join(v, ","), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' })
 	}
 	if c.preview {
 		return confirmation{Summary: []string{

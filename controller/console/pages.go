@@ -54,8 +54,8 @@ var funcs = template.FuncMap{
 		}
 		return strings.ToUpper(s[:1]) + s[1:]
 	},
-	"neg": func(v int64) bool { return v < 0 },
-	"sub": func(a, b int64) int64 { return a - b },
+	"neg":  func(v int64) bool { return v < 0 },
+	"sub":  func(a, b int64) int64 { return a - b },
 	"list": func(v ...string) []string { return v },
 	// svcsel is the argument of the service-select template: the page's
 	// data and the select's id.
