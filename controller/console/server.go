@@ -137,6 +137,14 @@ func (s *Server) routes() http.Handler {
 		{"GET " + p + "/accounts/{id}/statement.pdf", staff.RoleReader, s.statementPDF},
 		{"GET " + p + "/invoices/{id}", staff.RoleReader, s.invoice},
 		{"GET " + p + "/invoices/{id}/pdf", staff.RoleReader, s.invoicePDF},
+		{"GET " + p + "/settings", staff.RoleAdmin, s.settings},
+		{"POST " + p + "/settings/staff/{verb}", staff.RoleAdmin, s.staffAction},
+		{"POST " + p + "/settings/tax-rates", staff.RoleAdmin, s.taxRate},
+		{"POST " + p + "/settings/plans", staff.RoleAdmin, s.createPlan},
+		{"GET " + p + "/settings/plans/{id}", staff.RoleAdmin, s.plan},
+		{"POST " + p + "/settings/plans/{id}/{verb}", staff.RoleAdmin, s.planAction},
+		{"GET " + p + "/settings/types/{id}", staff.RoleAdmin, s.accountType},
+		{"POST " + p + "/settings/types/{id}", staff.RoleAdmin, s.saveAccountType},
 	} {
 		mux.HandleFunc(rt.pattern, s.authed(rt.role, rt.h))
 	}
