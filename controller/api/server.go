@@ -47,7 +47,8 @@ type Deps struct {
 	// Billing and Runner enable the billing endpoints (nil: not served):
 	// account types, plans, accounts, invoices and billing runs, each group
 	// given only its own port of Billing. If Billing also implements
-	// [DocumentStore], the invoice and statement PDFs are served.
+	// [DocumentStore], the invoice and statement PDFs are served; if it
+	// implements [AccountSearcher], staff search (GET /api/v1/search).
 	Billing BillingPorts
 	Runner  BillingRunner
 	// Payments enables the payment, refund and deposit-batch endpoints
@@ -185,6 +186,9 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 		s.registerBillingRuns(b, b, deps.Runner)
 		if docs, ok := b.(DocumentStore); ok {
 			s.registerInvoiceDocuments(docs, b)
+		}
+		if search, ok := b.(AccountSearcher); ok {
+			s.registerSearch(search)
 		}
 	}
 	if p := deps.Payments; p != nil {
