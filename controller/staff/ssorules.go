@@ -171,7 +171,9 @@ func MapSSORole(rules []SSORule, c SSOClaims) (SSOMatch, error) {
 	return SSOMatch{}, billing.Errorf(billing.EUNAUTHORIZED, "%s", msg)
 }
 
-func isEmailRule(r SSORule) bool { return r.HostedDomain != "" || r.EmailDomain != "" || len(r.Emails) > 0 }
+func isEmailRule(r SSORule) bool {
+	return r.HostedDomain != "" || r.EmailDomain != "" || len(r.Emails) > 0
+}
 
 // ruleMatches reports whether r matches c, and says what it matched on.
 func ruleMatches(r SSORule, c SSOClaims) (string, bool) {
