@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -134,6 +135,39 @@ func TestFlowStateSealing(t *testing.T) {
 	for _, bad := range []string{"", "!!!", "c2hvcnQ"} {
 		if _, err := s.open(bad, now); err == nil {
 			t.Errorf("open(%q) succeeded", bad)
+		}
+	}
+}
+
+// TestREADMEExamplesAreValid decodes every YAML example of README.md as
+// the controller's config loader does (unknown keys refused) and checks
+// it (the secret files do not exist here: a secret stands in).
+func TestREADMEExamplesAreValid(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllSubmatch(readme, -1)
+	if len(blocks) != 4 {
+		t.Fatalf("README.md has %d YAML examples, want 4 (the commented one, Google, Entra ID, Keycloak)", len(blocks))
+	}
+	for i, b := range blocks {
+		var doc struct {
+			SSO Config `yaml:"sso"`
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b[1]))
+		dec.KnownFields(true)
+		if err := dec.Decode(&doc); err != nil {
+			t.Errorf("example %d: %v", i, err)
+			continue
+		}
+		cfg := doc.SSO
+		if cfg.ClientSecretFile == "" {
+			t.Errorf("example %d gives the secret in the file, not client_secret_file", i)
+		}
+		cfg.ClientSecretFile, cfg.ClientSecret = "", "x"
+		if _, err := cfg.withDefaults(); err != nil {
+			t.Errorf("example %d: %v", i, err)
 		}
 	}
 }
