@@ -187,7 +187,7 @@ func refused(format string, args ...any) error {
 // callback request's query, flowState the value Start returned (from the
 // cookie; clear the cookie whatever the outcome: a flow state is good for
 // one sign-in). It checks, in order: the flow state opens and has not
-// expired; the provider reported no error; the state matches; the code
+// expired; the state matches; the provider reported no error; the code
 // is exchanged (with client secret and PKCE verifier); the ID token's
 // signature, issuer, audience (and authorized party when there are
 // several audiences), expiry, nonce and access token hash. Claims the ID
@@ -204,6 +204,9 @@ func (f *Flow) Finish(ctx context.Context, callback url.Values, flowState string
 	if err != nil {
 		return id, "", refused("%v; start again", err)
 	}
+	if subtle.ConstantTimeCompare([]byte(callback.Get("state")), []byte(fs.State)) != 1 {
+		return id, "", refused("the callback's state does not match this browser's sign-in (a forged or crossed callback); start again")
+	}
 	if e := callback.Get("error"); e != "" {
 		desc := callback.Get("error_description")
 		f.log.InfoContext(ctx, "sso: the provider refused the sign-in", "error", e, "description", desc)
@@ -211,9 +214,6 @@ func (f *Flow) Finish(ctx context.Context, callback url.Values, flowState string
 			e += ": " + desc
 		}
 		return id, "", refused("the identity provider answered %s", e)
-	}
-	if subtle.ConstantTimeCompare([]byte(callback.Get("state")), []byte(fs.State)) != 1 {
-		return id, "", refused("the callback's state does not match this browser's sign-in (a forged or crossed callback); start again")
 	}
 	code := callback.Get("code")
 	if code == "" {

@@ -8,59 +8,32 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/zitadel/oidc/v3/example/server/exampleop"
-	"github.com/zitadel/oidc/v3/example/server/storage"
-	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
-	"github.com/zitadel/oidc/v3/pkg/op"
-
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/staff"
 	"github.com/tollgate-isp/tollgate/internal/clock"
+	"github.com/tollgate-isp/tollgate/internal/oidctest"
 )
 
-// The provider in these tests is zitadel's OpenID provider (pkg/op) with
-// its example storage and login page, run in the test process: a real
-// provider issuing RS256-signed ID tokens, enforcing PKCE and single-use
-// codes. Its ID tokens carry only sub and the extra claims below (groups,
-// as Keycloak and Entra ID put them there); e-mail and name come from
-// its UserInfo endpoint, so the flow's UserInfo top-up is exercised too.
+// The provider in these tests is zitadel's OpenID provider with its
+// example storage and login page (internal/oidctest), run in the test
+// process: a real provider issuing RS256-signed ID tokens, enforcing PKCE
+// and single-use codes. Its ID tokens carry only sub and the users'
+// extra claims (groups, as Keycloak and Entra ID put them there); e-mail
+// and name come from its UserInfo endpoint, so the flow's UserInfo top-up
+// is exercised too.
 
 const testPassword = "correct horse battery"
 
-// testUsers is the provider's user directory (storage.UserStore).
-type testUsers map[string]*storage.User
-
-func (u testUsers) GetUserByID(id string) *storage.User { return u[id] }
-func (u testUsers) GetUserByUsername(name string) *storage.User {
-	for _, x := range u {
-		if x.Username == name {
-			return x
-		}
-	}
-	return nil
-}
-func (testUsers) ExampleClientID() string { return storage.ServiceUserID }
-
-// claimStorage is the example storage putting extra claims (groups) of a
-// user into their ID tokens.
-type claimStorage struct {
-	*storage.Storage
-	extra map[string]map[string]any // by user id
-}
-
-func (s claimStorage) SetUserinfoFromRequest(ctx context.Context, ui *zoidc.UserInfo, token op.IDTokenRequest, scopes []string) error {
-	if err := s.Storage.SetUserinfoFromRequest(ctx, ui, token, scopes); err != nil {
-		return err
-	}
-	for k, v := range s.extra[token.GetSubject()] {
-		ui.AppendClaims(k, v)
-	}
-	return nil
+var testUsers = []oidctest.User{
+	{Subject: "u-ann", Username: "ann", Password: testPassword, FirstName: "Ann", LastName: "Lee", Email: "ann@elsewhere.example", EmailVerified: true,
+		IDTokenClaims: map[string]any{"groups": []string{"staff", "tollgate-billing"}}},
+	{Subject: "u-bob", Username: "bob", Password: testPassword, FirstName: "Bob", LastName: "Roe", Email: "bob@isp.example", EmailVerified: true},
+	{Subject: "u-eve", Username: "eve", Password: testPassword, FirstName: "Eve", Email: "eve@isp.example", EmailVerified: false},
+	{Subject: "u-mal", Username: "mal", Password: testPassword, FirstName: "Mal", Email: "mal@elsewhere.example", EmailVerified: true},
 }
 
 var testRules = []staff.SSORule{
@@ -74,6 +47,7 @@ var testRules = []staff.SSORule{
 type env struct {
 	flow     *Flow
 	clock    *clock.Offset
+	provider *oidctest.Provider
 	issuer   string
 	console  *httptest.Server
 	callback string
@@ -82,31 +56,15 @@ type env struct {
 
 func newEnv(t *testing.T, tweak func(*Config)) *env {
 	t.Helper()
-	provider := httptest.NewUnstartedServer(nil)
-	issuer := "http://" + provider.Listener.Addr().String() + "/"
-	e := &env{issuer: issuer, clock: &clock.Offset{}}
+	e := &env{clock: &clock.Offset{}}
 	mux := http.NewServeMux()
 	e.console = httptest.NewServer(mux)
 	t.Cleanup(e.console.Close)
 	e.callback = e.console.URL + "/staff/sso/callback"
+	e.provider = oidctest.Start(t, []string{e.callback}, testUsers...)
+	e.issuer = e.provider.Issuer
 
-	users := testUsers{
-		"u-ann": {ID: "u-ann", Username: "ann", Password: testPassword, FirstName: "Ann", LastName: "Lee", Email: "ann@elsewhere.example", EmailVerified: true},
-		"u-bob": {ID: "u-bob", Username: "bob", Password: testPassword, FirstName: "Bob", LastName: "Roe", Email: "bob@isp.example", EmailVerified: true},
-		"u-eve": {ID: "u-eve", Username: "eve", Password: testPassword, FirstName: "Eve", Email: "eve@isp.example", EmailVerified: false},
-		"u-mal": {ID: "u-mal", Username: "mal", Password: testPassword, FirstName: "Mal", Email: "mal@elsewhere.example", EmailVerified: true},
-	}
-	st := claimStorage{
-		Storage: storage.NewStorageWithClients(users, map[string]*storage.Client{
-			"tollgate": storage.WebClient("tollgate", "s3cret", e.callback),
-		}),
-		extra: map[string]map[string]any{"u-ann": {"groups": []string{"staff", "tollgate-billing"}}},
-	}
-	provider.Config.Handler = exampleop.SetupServer(issuer, st, nil, false)
-	provider.Start()
-	t.Cleanup(provider.Close)
-
-	cfg := Config{Issuer: issuer, ClientID: "tollgate", ClientSecret: "s3cret", RedirectURL: e.callback, Rules: testRules}
+	cfg := Config{Issuer: e.issuer, ClientID: e.provider.ClientID, ClientSecret: e.provider.ClientSecret, RedirectURL: e.callback, Rules: testRules}
 	if tweak != nil {
 		tweak(&cfg)
 	}
@@ -144,8 +102,6 @@ func newEnv(t *testing.T, tweak func(*Config)) *env {
 	return e
 }
 
-var loginFormID = regexp.MustCompile(`name="id" value="([^"]+)"`)
-
 // signIn plays the browser: the console's start route, the provider's
 // login page (its form filled in) and back, stopping before the console's
 // callback. It returns the callback's query and the flow state cookie.
@@ -159,25 +115,18 @@ func (e *env) signIn(t *testing.T, username, returnTo string) (url.Values, strin
 		}
 		return nil
 	}}
-	resp, err := browser.Get(e.console.URL + "/staff/sso/start?return=" + url.QueryEscape(returnTo))
+	page, err := browser.Get(e.console.URL + "/staff/sso/start?return=" + url.QueryEscape(returnTo))
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	auth := resp.Request.URL // the login page the provider sent us to
-	m := loginFormID.FindSubmatch(page)
-	if resp.StatusCode != http.StatusOK || m == nil {
-		t.Fatalf("start: %s at %s, no login form:\n%s", resp.Status, auth, page)
-	}
-	resp, err = browser.PostForm(e.issuer+"login/username", url.Values{"id": {string(m[1])}, "username": {username}, "password": {testPassword}})
+	resp, err := e.provider.Login(browser, page, username, testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, _ = io.ReadAll(resp.Body)
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if callback == nil {
-		t.Fatalf("login as %s: %s, not sent to the callback:\n%s", username, resp.Status, page)
+		t.Fatalf("login as %s: %s, not sent to the callback:\n%s", username, resp.Status, body)
 	}
 	var fs string
 	for _, c := range e.jar.Cookies(callback) {
@@ -386,7 +335,7 @@ func TestProviderErrorIsRefused(t *testing.T) {
 
 func TestWrongIssuerIsAnError(t *testing.T) {
 	e := newEnv(t, nil)
-	f, err := New(Config{Issuer: strings.TrimSuffix(e.issuer, "/"), ClientID: "tollgate", ClientSecret: "s3cret", RedirectURL: e.callback, Rules: testRules},
+	f, err := New(Config{Issuer: strings.TrimSuffix(e.issuer, "/"), ClientID: e.provider.ClientID, ClientSecret: e.provider.ClientSecret, RedirectURL: e.callback, Rules: testRules},
 		Options{Key: []byte(strings.Repeat("k", 32))})
 	if err != nil {
 		t.Fatal(err)
