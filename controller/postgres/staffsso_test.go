@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"crypto/rand"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
 	"github.com/tollgate-isp/tollgate/controller/staff"
+	"github.com/tollgate-isp/tollgate/internal/clock"
 )
 
 const testIssuer = "https://idp.example/realms/isp"
@@ -132,5 +134,30 @@ func TestSignInStaffSSOConcurrentFirstSignIn(t *testing.T) {
 	}
 	if us, _ := db.StaffUsers(ctx); len(us) != 1 {
 		t.Errorf("%d staff users, want 1", len(us))
+	}
+}
+
+// The console's path after the provider: the linked user, then a
+// session like a password sign-in's.
+func TestSignInStaffSSOThenSession(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	clk := clock.NewFixed(staffT0)
+	s := &staff.SignIn{Store: db, Rules: staff.DefaultSessionRules, Clock: clk, Rand: rand.Reader}
+	u, err := db.SignInStaffSSO(ctx, staff.SSOIdentity{Issuer: testIssuer, Subject: "dan", Email: "dan@example.net", Role: staff.RoleAdmin}, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, sess, err := s.StartSession(ctx, u)
+	if err != nil || sess.UserID != u.ID {
+		t.Fatalf("StartSession = %+v, %v", sess, err)
+	}
+	got, gu, err := db.StaffSession(ctx, staff.HashSecret(secret), staff.DefaultSessionRules, staffT0.Add(time.Minute))
+	if err != nil || got.UserID != u.ID || gu.Login != "dan" || gu.Role != staff.RoleAdmin {
+		t.Errorf("StaffSession = %+v, %+v, %v", got, gu, err)
+	}
+	u.Disabled = true
+	if _, _, err := s.StartSession(ctx, u); billing.ErrorCode(err) != billing.EUNAUTHORIZED {
+		t.Errorf("session for a disabled user: %v", err)
 	}
 }
