@@ -242,6 +242,9 @@ func (f *Flow) Finish(ctx context.Context, callback url.Values, flowState string
 		f.log.InfoContext(ctx, "sso: ID token refused", "err", err)
 		return id, "", refused("the ID token is not valid: %v", err)
 	}
+	if idt.Subject == "" {
+		return id, "", refused("the ID token names no subject (sub)")
+	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(fs.Nonce)) != 1 {
 		return id, "", refused("the ID token's nonce does not match this sign-in (a replayed or substituted token)")
 	}
