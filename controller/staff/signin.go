@@ -198,15 +198,34 @@ func (s *SignIn) start(ctx context.Context, u User, remoteAddr string, now time.
 	if err := s.Store.ClearStaffLoginFailures(ctx, u.ID, remoteAddr); err != nil {
 		return "", Session{}, User{}, err
 	}
-	secret, err := NewSessionSecret(s.Rand)
+	secret, sess, err := s.startSession(ctx, u, now)
 	if err != nil {
 		return "", Session{}, User{}, err
 	}
+	return secret, sess, u, nil
+}
+
+// StartSession starts a session for a user signed in some other way —
+// single sign-on (controller/sso, then the store's SignInStaffSSO) — and
+// returns its secret (for the cookie; only its hash is stored). A
+// disabled user gets none (EUNAUTHORIZED).
+func (s *SignIn) StartSession(ctx context.Context, u User) (string, Session, error) {
+	if u.Disabled {
+		return "", Session{}, billing.Errorf(billing.EUNAUTHORIZED, "staff user %q is disabled", u.Login)
+	}
+	return s.startSession(ctx, u, s.Clock.Now())
+}
+
+func (s *SignIn) startSession(ctx context.Context, u User, now time.Time) (string, Session, error) {
+	secret, err := NewSessionSecret(s.Rand)
+	if err != nil {
+		return "", Session{}, err
+	}
 	sess := s.Rules.NewSession(HashSecret(secret), u.ID, now)
 	if err := s.Store.CreateStaffSession(ctx, sess); err != nil {
-		return "", Session{}, User{}, err
+		return "", Session{}, err
 	}
-	return secret, sess, u, nil
+	return secret, sess, nil
 }
 
 // checkCode checks a TOTP code (recording its step, so it is not
