@@ -40,6 +40,7 @@ const (
 	listParam                      // a repeatable string flag, sent as a list if given
 	givenParam                     // a string sent as typed when the flag is given, even empty
 	accountsParam                  // a repeatable accountParam, sent as a list of ids if given
+	countParam                     // a number sent when the flag is given, even 0
 )
 
 // addParams adds the flags of ps to cmd; the function it returns reads the
@@ -50,7 +51,7 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 	f := cmd.Flags()
 	for i, p := range ps {
 		switch p.kind {
-		case idParam:
+		case idParam, countParam:
 			vals[i] = f.Int64(p.flag, 0, p.usage)
 		case switchParam:
 			vals[i] = f.Bool(p.flag, false, p.usage)
@@ -72,7 +73,7 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 		for i, p := range ps {
 			switch x := vals[i].(type) {
 			case *int64:
-				if *x != 0 {
+				if *x != 0 || p.kind == countParam && cmd.Flags().Changed(p.flag) {
 					setKey(m, p.key, *x)
 				}
 			case *bool:
