@@ -69,7 +69,7 @@ func newRootCmd() *cobra.Command {
 		newChargeCmd(g), newCreditCmd(g), newInvoiceCmd(g), newBillingRunCmd(g), newImportCmd(g), newDevCmd(g),
 		newPaymentCmd(g), newBatchCmd(g), newPaymentMethodCmd(g), newAutopayCmd(g), newDepositSlipCmd(g),
 		newSweepCmd(g), newSuspensionsCmd(g), newNoticesCmd(g), newPKICmd(g), newAgentCmd(g), newDeliveryCmd(g), newTicketCmd(g),
-		newPoolCmd(g))
+		newPoolCmd(g), newStaffCmd(g), newTokenCmd(g))
 	rejectUnknownSubcommands(root)
 	return root
 }
