@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 
@@ -40,6 +41,8 @@ const (
 	listParam                      // a repeatable string flag, sent as a list if given
 	givenParam                     // a string sent as typed when the flag is given, even empty
 	accountsParam                  // a repeatable accountParam, sent as a list of ids if given
+	countParam                     // a number sent when the flag is given, even 0
+	fileParam                      // a file's name, its contents sent without the final line break
 )
 
 // addParams adds the flags of ps to cmd; the function it returns reads the
@@ -50,7 +53,7 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 	f := cmd.Flags()
 	for i, p := range ps {
 		switch p.kind {
-		case idParam:
+		case idParam, countParam:
 			vals[i] = f.Int64(p.flag, 0, p.usage)
 		case switchParam:
 			vals[i] = f.Bool(p.flag, false, p.usage)
@@ -72,7 +75,7 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 		for i, p := range ps {
 			switch x := vals[i].(type) {
 			case *int64:
-				if *x != 0 {
+				if *x != 0 || p.kind == countParam && cmd.Flags().Changed(p.flag) {
 					setKey(m, p.key, *x)
 				}
 			case *bool:
@@ -107,6 +110,13 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 				if p.kind == givenParam && cmd.Flags().Changed(p.flag) {
 					setKey(m, p.key, *x)
 					continue
+				}
+				if v != "" && p.kind == fileParam {
+					data, err := os.ReadFile(v)
+					if err != nil {
+						return nil, fmt.Errorf("--%s: %w", p.flag, err)
+					}
+					v = strings.TrimRight(string(data), "\r\n")
 				}
 				if p.kind == wordParam {
 					v = strings.ToLower(v)
@@ -240,16 +250,20 @@ func showCmd[T any](g *globals, use, short, example, kind, path string, show fun
 }
 
 // change describes a command that sends one change: its arguments are ids
-// of these kinds (withIDs), then the text argument textArg if set; its flags
-// (params) are its JSON body (GET: its query), and the answer is printed by
-// print (-o json: as it is).
+// of these kinds (withIDs; a "login" is a staff user's, kept as typed), then
+// the text argument textArg if set; its flags (params) are its JSON body
+// (GET: its query), and the answer is printed by print (-o json: as it is).
 type change[T any] struct {
 	use, short, example string
 	args                []string // the kinds of the id arguments
 	textArg             string   // if set, the body key of a last argument sent as typed
 	method              string
-	path                string // with the ids, in order, for its %d
+	path                string // the arguments in order: a login for a %s, an id for a %d
 	params              []param
+	// noKey: the request or its answer carries a secret (a password, a
+	// token, a TOTP secret), so it takes no Idempotency-Key and has no
+	// --idempotency-key.
+	noKey bool
 	// clear, if set, is the usage of --clear: DELETE the same path instead,
 	// without a body; it excludes the params, and it or the first param is
 	// needed.
@@ -274,7 +288,7 @@ func changeCmd[T any](g *globals, ch change[T]) *cobra.Command {
 		cmd.Args = cobra.NoArgs // a word after the command is an unknown subcommand
 	}
 	body := addParams(cmd, ch.params)
-	if ch.method != http.MethodGet {
+	if ch.method != http.MethodGet && !ch.noKey {
 		addKeyFlag(cmd, &key)
 	}
 	if ch.clear != "" {
@@ -294,13 +308,20 @@ func changeCmd[T any](g *globals, ch change[T]) *cobra.Command {
 				in[ch.textArg] = args[len(ch.args)]
 			}
 			var out T
-			path := ch.path
-			for _, id := range ids {
-				path = strings.Replace(path, "%d", strconv.FormatInt(id, 10), 1)
+			path, idemKey := ch.path, orNewKey(key)
+			for i, kind := range ch.args {
+				if kind == "login" {
+					path = strings.Replace(path, "%s", url.PathEscape(args[i]), 1)
+				} else {
+					path = strings.Replace(path, "%d", strconv.FormatInt(ids[i], 10), 1)
+				}
+			}
+			if ch.noKey {
+				idemKey = ""
 			}
 			switch method, send := ch.method, any(in); {
 			case ch.send != nil:
-				out, err = ch.send(cmd.Context(), c, ids, orNewKey(key), in)
+				out, err = ch.send(cmd.Context(), c, ids, idemKey, in)
 			case method == http.MethodGet:
 				err = c.Do(cmd.Context(), method, path, asQuery(in), "", nil, &out)
 			default:
@@ -310,7 +331,7 @@ func changeCmd[T any](g *globals, ch change[T]) *cobra.Command {
 				if len(ch.params) == 0 && ch.textArg == "" || clear {
 					send = nil // no body
 				}
-				err = c.Do(cmd.Context(), method, path, nil, orNewKey(key), send, &out)
+				err = c.Do(cmd.Context(), method, path, nil, idemKey, send, &out)
 			}
 			if err != nil || g.json() {
 				return orPrintJSON(cmd, out, err)

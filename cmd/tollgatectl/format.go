@@ -219,7 +219,7 @@ func withIDs(g *globals, kinds []string, run func(cmd *cobra.Command, c *client.
 	return func(cmd *cobra.Command, args []string) error {
 		ids := make([]int64, len(args))
 		for i, a := range args {
-			if kinds[i] != "account" {
+			if kinds[i] != "account" && kinds[i] != "login" {
 				var err error
 				if ids[i], err = parseIDOf(kinds[i], a); err != nil {
 					return err

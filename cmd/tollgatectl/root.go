@@ -68,7 +68,8 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newServiceCmd(g), newAccountTypeCmd(g), newPlanCmd(g), newTaxRateCmd(g), newAccountCmd(g),
 		newChargeCmd(g), newCreditCmd(g), newInvoiceCmd(g), newBillingRunCmd(g), newImportCmd(g), newDevCmd(g),
 		newPaymentCmd(g), newBatchCmd(g), newPaymentMethodCmd(g), newAutopayCmd(g), newDepositSlipCmd(g),
-		newSweepCmd(g), newSuspensionsCmd(g), newNoticesCmd(g), newPKICmd(g), newAgentCmd(g), newDeliveryCmd(g), newTicketCmd(g))
+		newSweepCmd(g), newSuspensionsCmd(g), newNoticesCmd(g), newPKICmd(g), newAgentCmd(g), newDeliveryCmd(g), newTicketCmd(g),
+		newPoolCmd(g), newStaffCmd(g), newTokenCmd(g))
 	rejectUnknownSubcommands(root)
 	return root
 }
