@@ -28,64 +28,64 @@ type statementView struct {
 
 func newAccountCmd(g *globals) *cobra.Command {
 	return group("account accounts acct", "Create, list and show subscriber accounts, their balances, statements and collection standing",
-		append(newAccountCloseCmds(g), newAccountCreateCmd(g), newAccountListCmd(g), newAccountShowCmd(g), newAccountStatementCmd(g),
-			newAccountStandingCmd(g), newAccountPromiseCmd(g), newAccountExemptCmd(g), newAccountLocaleCmd(g), newAccountEditCmd(g), newAccountHistoryCmd(g))...)
-}
-
-func newAccountLocaleCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[billing.Account]{args: []string{"account"}, textArg: "locale",
-		use:     "locale ACCOUNT LOCALE",
-		short:   "Set the locale the subscriber reads (notices, the portal's why); \"\" inherits the account type's",
-		example: "  tollgatectl account locale 42 de-DE",
-		method:  http.MethodPut, path: "/api/v1/accounts/%d/locale",
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, a billing.Account) error {
-			return printAccount(cmd.OutOrStdout(), accountView{Account: a}, false)
-		}})
-}
-
-func newAccountCreateCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[billing.Account]{
-		use:     "create --name NAME --type ID --currency CODE [flags]",
-		short:   "Create a subscriber account (an existing --external-id returns that account)",
-		example: `  tollgatectl account create --name "Jane Doe" --type 1 --currency USD --email jane@example.net --external-id legacy-1042`,
-		method:  http.MethodPost, path: "/api/v1/accounts",
-		params: []param{{"name", "name", "subscriber's name (required)", textParam},
-			{"type", "account_type_id", "account type id; see account-type list (required)", idParam},
-			{"currency", "currency", "ISO 4217 currency the account is billed in (required)", textParam},
-			{"email", "email", "email address for invoices and notices", textParam}, {"phone", "phone", "phone number", textParam},
-			{"external-id", "external_id", "the account's id in your previous system (makes re-runs safe)", textParam},
-			{"tax-jurisdiction", "tax_jurisdiction", "tax jurisdiction code (see tax-rate list; empty: untaxed)", textParam},
-			{"delivery", "delivery", "invoice delivery: email, mail, both (default: the account type's)", textParam},
-			{"locale", "locale", "en-US, en-CA, en-GB, de-DE, de-AT (default: the account type's)", textParam},
-			{"address-line1", "address.line1", "postal address, first line", textParam}, {"address-line2", "address.line2", "postal address, second line", textParam},
-			{"city", "address.city", "city", textParam}, {"region", "address.region", "state, province or region", textParam},
-			{"postal-code", "address.postal_code", "postal code", textParam}, {"country", "address.country", "country", textParam}},
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, a billing.Account) error {
-			return printAccount(cmd.OutOrStdout(), accountView{Account: a}, false)
-		}})
-}
-
-func newAccountListCmd(g *globals) *cobra.Command {
-	return listCmd(g, listing[billing.Account]{
-		use:     "list [--type ID] [--status STATUS] [--search TEXT]",
-		short:   "List accounts (every page), by type, status or a search",
-		example: `  tollgatectl account list --status delinquent --search "main st"`,
-		path:    "/api/v1/accounts",
-		params: []param{
-			{"type", "account_type_id", "only accounts of this account type id", idParam},
-			{"status", "status", "only accounts in this status: current, past_due, delinquent, suspended, closed", textParam},
-			{"search", "q", "substring of number, external id, name or email", textParam},
-		},
-		headers: "ID,NUMBER,NAME,TYPE,STATUS,CURRENCY,EMAIL,EXTERNAL ID",
-		row: func(a billing.Account) []any {
-			return []any{a.ID, a.Number, a.Name, a.AccountTypeID, a.Status, a.Currency, orDash(a.Email), orDash(a.ExternalID)}
-		},
-	})
-}
-
-func newAccountShowCmd(g *globals) *cobra.Command {
-	return showCmd(g, "show ACCOUNT", "Show an account with its balance; ACCOUNT is an account number (A-000042), external id or id",
-		"  tollgatectl account show A-000042", "account", "/api/v1/accounts", func(w io.Writer, a accountView) error { return printAccount(w, a, true) })
+		append(append(newAccountCloseCmds(g), newAccountStandingCmds(g)...),
+			changeCmd(g, change[billing.Account]{
+				use:     "create --name NAME --type ID --currency CODE [flags]",
+				short:   "Create a subscriber account (an existing --external-id returns that account)",
+				example: `  tollgatectl account create --name "Jane Doe" --type 1 --currency USD --email jane@example.net --external-id legacy-1042`,
+				method:  http.MethodPost, path: "/api/v1/accounts",
+				params: []param{{"name", "name", "subscriber's name (required)", textParam},
+					{"type", "account_type_id", "account type id; see account-type list (required)", idParam},
+					{"currency", "currency", "ISO 4217 currency the account is billed in (required)", textParam},
+					{"email", "email", "email address for invoices and notices", textParam}, {"phone", "phone", "phone number", textParam},
+					{"external-id", "external_id", "the account's id in your previous system (makes re-runs safe)", textParam},
+					{"tax-jurisdiction", "tax_jurisdiction", "tax jurisdiction code (see tax-rate list; empty: untaxed)", textParam},
+					{"delivery", "delivery", "invoice delivery: email, mail, both (default: the account type's)", textParam},
+					{"locale", "locale", "en-US, en-CA, en-GB, de-DE, de-AT (default: the account type's)", textParam},
+					{"address-line1", "address.line1", "postal address, first line", textParam}, {"address-line2", "address.line2", "postal address, second line", textParam},
+					{"city", "address.city", "city", textParam}, {"region", "address.region", "state, province or region", textParam},
+					{"postal-code", "address.postal_code", "postal code", textParam}, {"country", "address.country", "country", textParam}},
+				print: func(cmd *cobra.Command, _ *client.Client, _ []int64, a billing.Account) error {
+					return printAccount(cmd.OutOrStdout(), accountView{Account: a}, false)
+				}}),
+			listCmd(g, listing[billing.Account]{
+				use:     "list [--type ID] [--status STATUS] [--search TEXT]",
+				short:   "List accounts (every page), by type, status or a search",
+				example: `  tollgatectl account list --status delinquent --search "main st"`,
+				path:    "/api/v1/accounts",
+				params: []param{
+					{"type", "account_type_id", "only accounts of this account type id", idParam},
+					{"status", "status", "only accounts in this status: current, past_due, delinquent, suspended, closed", textParam},
+					{"search", "q", "substring of number, external id, name or email", textParam},
+				},
+				headers: "ID,NUMBER,NAME,TYPE,STATUS,CURRENCY,EMAIL,EXTERNAL ID",
+				row: func(a billing.Account) []any {
+					return []any{a.ID, a.Number, a.Name, a.AccountTypeID, a.Status, a.Currency, orDash(a.Email), orDash(a.ExternalID)}
+				},
+			}),
+			showCmd(g, "show ACCOUNT", "Show an account with its balance; ACCOUNT is an account number (A-000042), external id or id",
+				"  tollgatectl account show A-000042", "account", "/api/v1/accounts", func(w io.Writer, a accountView) error { return printAccount(w, a, true) }), newAccountStatementCmd(g),
+			changeCmd(g, change[billing.Account]{args: []string{"account"}, textArg: "locale",
+				use:     "locale ACCOUNT LOCALE",
+				short:   "Set the locale the subscriber reads (notices, the portal's why); \"\" inherits the account type's",
+				example: "  tollgatectl account locale 42 de-DE",
+				method:  http.MethodPut, path: "/api/v1/accounts/%d/locale",
+				print: func(cmd *cobra.Command, _ *client.Client, _ []int64, a billing.Account) error {
+					return printAccount(cmd.OutOrStdout(), accountView{Account: a}, false)
+				}}), newAccountEditCmd(g),
+			listCmd(g, listing[billing.HistoryEntry]{use: "history ACCOUNT",
+				short:   "Show an account's history, newest first: edits (who, what, before and after) and status changes, promises and exemptions (why)",
+				example: "  tollgatectl account history A-000042", args: []string{"account"}, path: "/api/v1/accounts/%d/history",
+				headers: "AT,KIND,ACTOR,WHAT",
+				row: func(h billing.HistoryEntry) []any {
+					actor := orDash(h.Actor)
+					if s := h.Status; s != nil && s.SweepID != 0 {
+						actor += fmt.Sprintf(" (sweep %d)", s.SweepID)
+					} else if s != nil && s.PaymentID != 0 {
+						actor += fmt.Sprintf(" (payment %d)", s.PaymentID)
+					}
+					return []any{localTime(h.At), h.Kind, actor, h.Summary}
+				}}))...)
 }
 
 func printAccount(w io.Writer, a accountView, balance bool) error {
@@ -265,18 +265,19 @@ func newAccountEditCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func newAccountHistoryCmd(g *globals) *cobra.Command {
-	return listCmd(g, listing[billing.HistoryEntry]{use: "history ACCOUNT",
-		short:   "Show an account's history, newest first: edits (who, what, before and after) and status changes, promises and exemptions (why)",
-		example: "  tollgatectl account history A-000042", args: []string{"account"}, path: "/api/v1/accounts/%d/history",
-		headers: "AT,KIND,ACTOR,WHAT",
-		row: func(h billing.HistoryEntry) []any {
-			actor := orDash(h.Actor)
-			if s := h.Status; s != nil && s.SweepID != 0 {
-				actor += fmt.Sprintf(" (sweep %d)", s.SweepID)
-			} else if s != nil && s.PaymentID != 0 {
-				actor += fmt.Sprintf(" (payment %d)", s.PaymentID)
-			}
-			return []any{localTime(h.At), h.Kind, actor, h.Summary}
-		}})
+// newAccountCloseCmds are `account close` (billing) and `account reopen` (admin), sent with If-Match.
+func newAccountCloseCmds(g *globals) (cmds []*cobra.Command) {
+	for _, c := range [][2]string{{"close", "Close an account: cancel its services, issue its final invoice, keep its credit (or --refund-credit)"}, {"reopen", "Reopen a closed account (admin); its services stay cancelled"}} {
+		body, key := client.AccountClose{}, ""
+		cmd := &cobra.Command{Use: c[0] + " ACCOUNT", Short: c[1], Args: cobra.ExactArgs(1),
+			RunE: withID(g, "account", func(cmd *cobra.Command, cl *client.Client, id int64) error {
+				r, err := cl.AccountLifecycle(cmd.Context(), orNewKey(key), id, 0, c[0], body)
+				return orPrintJSON(cmd, r, err)
+			})}
+		cmd.Flags().StringVar(&body.Reason, "reason", "", "why (kept in the audit log)")
+		cmd.Flags().BoolVar(&body.RefundCredit, "refund-credit", false, "close: refund the credit left after the final invoice instead of keeping it")
+		addKeyFlag(cmd, &key)
+		cmds = append(cmds, cmd)
+	}
+	return cmds
 }

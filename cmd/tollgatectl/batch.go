@@ -21,8 +21,55 @@ import (
 
 func newBatchCmd(g *globals) *cobra.Command {
 	return group("batch batches deposit", "Enter a bank deposit's checks and cash as a batch, check it, then post it as one unit",
-		newBatchOpenCmd(g), newBatchListCmd(g), newBatchShowCmd(g), newBatchAddCmd(g), newBatchFixCmd(g),
-		newBatchRemoveCmd(g), newBatchValidateCmd(g), newBatchPostCmd(g), newBatchImportCmd(g))
+		changeCmd(g, change[billing.PaymentBatch]{use: "open --date YYYY-MM-DD [--deposit-account TEXT] [--memo TEXT]",
+			short:   "Open a deposit batch to enter the payments of one bank deposit",
+			example: `  tollgatectl batch open --date 2025-03-03 --deposit-account "First Bank ****1234"`,
+			method:  http.MethodPost, path: "/api/v1/payment-batches",
+			params: []param{{"date", "deposit_date", "deposit date YYYY-MM-DD; the payments are received on it (required)", dateParam},
+				{"deposit-account", "deposit_account", "the bank account the deposit goes to", textParam},
+				{"memo", "memo", "note kept with the batch", textParam}},
+			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, b billing.PaymentBatch) error {
+				return sayf(cmd, "opened batch %d for the deposit of %s%s\nadd its payments with: tollgatectl batch add %d --account A-000042 --amount 50.00 --reference 1001\n",
+					b.ID, b.DepositDate, optionalText(" to ", b.DepositAccount), b.ID)
+			}}), newBatchListCmd(g),
+		showCmd(g, "show ID", "Show a deposit batch: its lines, the accounts they resolve to, and totals by method", "  tollgatectl batch show 7",
+			"batch", "/api/v1/payment-batches", func(w io.Writer, b billing.PaymentBatch) error { return printBatch(w, b, true) }), newBatchAddCmd(g),
+		changeCmd(g, change[billing.PaymentBatch]{args: []string{"batch", "line"},
+			use:     "fix ID LINE [--account REF] [--method METHOD] [--amount AMOUNT] [--reference REF] [--payer NAME] [--memo TEXT]",
+			short:   "Correct one line of an open deposit batch (only the flags given change)",
+			example: `  tollgatectl batch fix 7 5 --amount 45.00 --reference 1017`,
+			params:  lineParams(true),
+			send: func(ctx context.Context, c *client.Client, ids []int64, key string, given map[string]any) (out billing.PaymentBatch, err error) {
+				id, lineNo := ids[0], int(ids[1])
+				if len(given) == 0 {
+					return out, fmt.Errorf("nothing to change: give --account, --method, --amount, --reference, --payer or --memo")
+				}
+				b, err := get[billing.PaymentBatch](ctx, c, idPath("/api/v1/payment-batches", id))
+				if err != nil {
+					return out, err
+				}
+				i := slices.IndexFunc(b.Lines, func(l billing.BatchLine) bool { return l.LineNo == lineNo })
+				if i < 0 {
+					return out, fmt.Errorf("batch %d has no line %d (see tollgatectl batch show %d)", id, lineNo, id)
+				}
+				// The line as it is, with the flags given; without --amount the
+				// controller keeps the line's amount.
+				old := b.Lines[i]
+				next := map[string]any{"account": old.Account, "method": old.Method, "reference": old.Reference, "payer": old.Payer, "memo": old.Memo}
+				maps.Copy(next, given)
+				err = c.Do(ctx, http.MethodPut, idPath("/api/v1/payment-batches", id, "/lines/", strconv.Itoa(lineNo)), nil, key, next, &out)
+				return out, err
+			},
+			print: func(cmd *cobra.Command, c *client.Client, ids []int64, b billing.PaymentBatch) error {
+				return printLineChange(cmd.Context(), cmd.OutOrStdout(), c, "fixed", b, int(ids[1]))
+			}}),
+		changeCmd(g, change[billing.PaymentBatch]{use: "remove ID LINE", args: []string{"batch", "line"},
+			short:   "Remove one line of an open deposit batch (the other lines keep their numbers)",
+			example: "  tollgatectl batch remove 7 3",
+			method:  http.MethodDelete, path: "/api/v1/payment-batches/%d/lines/%d",
+			print: func(cmd *cobra.Command, _ *client.Client, ids []int64, b billing.PaymentBatch) error {
+				return sayf(cmd, "removed line %d of batch %d; it has %s payment(s) left\n", ids[1], ids[0], commas(int64(b.Count)))
+			}}), newBatchValidateCmd(g), newBatchPostCmd(g), newBatchImportCmd(g))
 }
 
 // newBatch is the body that opens a batch; the controller reads the date.
@@ -30,20 +77,6 @@ type newBatch struct {
 	DepositDate    string `json:"deposit_date"`
 	DepositAccount string `json:"deposit_account,omitempty"`
 	Memo           string `json:"memo,omitempty"`
-}
-
-func newBatchOpenCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[billing.PaymentBatch]{use: "open --date YYYY-MM-DD [--deposit-account TEXT] [--memo TEXT]",
-		short:   "Open a deposit batch to enter the payments of one bank deposit",
-		example: `  tollgatectl batch open --date 2025-03-03 --deposit-account "First Bank ****1234"`,
-		method:  http.MethodPost, path: "/api/v1/payment-batches",
-		params: []param{{"date", "deposit_date", "deposit date YYYY-MM-DD; the payments are received on it (required)", dateParam},
-			{"deposit-account", "deposit_account", "the bank account the deposit goes to", textParam},
-			{"memo", "memo", "note kept with the batch", textParam}},
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, b billing.PaymentBatch) error {
-			return sayf(cmd, "opened batch %d for the deposit of %s%s\nadd its payments with: tollgatectl batch add %d --account A-000042 --amount 50.00 --reference 1001\n",
-				b.ID, b.DepositDate, optionalText(" to ", b.DepositAccount), b.ID)
-		}})
 }
 
 func newBatchListCmd(g *globals) *cobra.Command {
@@ -84,11 +117,6 @@ func newBatchListCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func newBatchShowCmd(g *globals) *cobra.Command {
-	return showCmd(g, "show ID", "Show a deposit batch: its lines, the accounts they resolve to, and totals by method", "  tollgatectl batch show 7",
-		"batch", "/api/v1/payment-batches", func(w io.Writer, b billing.PaymentBatch) error { return printBatch(w, b, true) })
-}
-
 // manualMethodList names the methods staff record by hand.
 const manualMethodList = "check, cash, wire, money_order, other"
 
@@ -126,48 +154,6 @@ func newBatchAddCmd(g *globals) *cobra.Command {
 		}})
 	setDefaults(cmd, "method", "check")
 	return cmd
-}
-
-func newBatchFixCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[billing.PaymentBatch]{args: []string{"batch", "line"},
-		use:     "fix ID LINE [--account REF] [--method METHOD] [--amount AMOUNT] [--reference REF] [--payer NAME] [--memo TEXT]",
-		short:   "Correct one line of an open deposit batch (only the flags given change)",
-		example: `  tollgatectl batch fix 7 5 --amount 45.00 --reference 1017`,
-		params:  lineParams(true),
-		send: func(ctx context.Context, c *client.Client, ids []int64, key string, given map[string]any) (out billing.PaymentBatch, err error) {
-			id, lineNo := ids[0], int(ids[1])
-			if len(given) == 0 {
-				return out, fmt.Errorf("nothing to change: give --account, --method, --amount, --reference, --payer or --memo")
-			}
-			b, err := get[billing.PaymentBatch](ctx, c, idPath("/api/v1/payment-batches", id))
-			if err != nil {
-				return out, err
-			}
-			i := slices.IndexFunc(b.Lines, func(l billing.BatchLine) bool { return l.LineNo == lineNo })
-			if i < 0 {
-				return out, fmt.Errorf("batch %d has no line %d (see tollgatectl batch show %d)", id, lineNo, id)
-			}
-			// The line as it is, with the flags given; without --amount the
-			// controller keeps the line's amount.
-			old := b.Lines[i]
-			next := map[string]any{"account": old.Account, "method": old.Method, "reference": old.Reference, "payer": old.Payer, "memo": old.Memo}
-			maps.Copy(next, given)
-			err = c.Do(ctx, http.MethodPut, idPath("/api/v1/payment-batches", id, "/lines/", strconv.Itoa(lineNo)), nil, key, next, &out)
-			return out, err
-		},
-		print: func(cmd *cobra.Command, c *client.Client, ids []int64, b billing.PaymentBatch) error {
-			return printLineChange(cmd.Context(), cmd.OutOrStdout(), c, "fixed", b, int(ids[1]))
-		}})
-}
-
-func newBatchRemoveCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[billing.PaymentBatch]{use: "remove ID LINE", args: []string{"batch", "line"},
-		short:   "Remove one line of an open deposit batch (the other lines keep their numbers)",
-		example: "  tollgatectl batch remove 7 3",
-		method:  http.MethodDelete, path: "/api/v1/payment-batches/%d/lines/%d",
-		print: func(cmd *cobra.Command, _ *client.Client, ids []int64, b billing.PaymentBatch) error {
-			return sayf(cmd, "removed line %d of batch %d; it has %s payment(s) left\n", ids[1], ids[0], commas(int64(b.Count)))
-		}})
 }
 
 func newBatchValidateCmd(g *globals) *cobra.Command {

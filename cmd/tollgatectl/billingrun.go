@@ -29,21 +29,20 @@ type previewView struct {
 
 func newBillingRunCmd(g *globals) *cobra.Command {
 	return group("billing-run billing-runs run runs", "Preview, start and follow billing runs",
-		newRunPreviewCmd(g), newRunStartCmd(g), newRunListCmd(g), newRunStatusCmd(g))
+		changeCmd(g, change[previewView]{use: "preview [--date YYYY-MM-DD] [--type ID]",
+			short:   "Dry run: what a billing run would invoice, and why (writes nothing)",
+			example: `  tollgatectl billing-run preview --type 1`,
+			method:  http.MethodGet, path: "/api/v1/billing-runs/preview", params: runParams,
+			show: printPreview}), newRunStartCmd(g),
+		listCmd(g, listing[billing.BillingRun]{use: "list [--limit N]", short: "List billing runs, newest first",
+			example: "  tollgatectl billing-run list --limit 10", path: "/api/v1/billing-runs", limit: 50,
+			print: func(w io.Writer, runs []billing.BillingRun) error { return printRuns(w, runs) }}), newRunStatusCmd(g))
 }
 
 // runParams are the flags that choose what a billing run bills.
 var runParams = []param{
 	{"date", "date", "billing date YYYY-MM-DD (default: today in each account type's time zone)", textParam},
 	{"type", "account_type_id", "only this account type id (default: every account type)", idParam},
-}
-
-func newRunPreviewCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[previewView]{use: "preview [--date YYYY-MM-DD] [--type ID]",
-		short:   "Dry run: what a billing run would invoice, and why (writes nothing)",
-		example: `  tollgatectl billing-run preview --type 1`,
-		method:  http.MethodGet, path: "/api/v1/billing-runs/preview", params: runParams,
-		show: printPreview})
 }
 
 func printPreview(w io.Writer, p previewView) error {
@@ -99,12 +98,6 @@ func newRunStartCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every started run has completed or failed, showing progress on stderr")
 	addKeyFlag(cmd, &idemKey)
 	return cmd
-}
-
-func newRunListCmd(g *globals) *cobra.Command {
-	return listCmd(g, listing[billing.BillingRun]{use: "list [--limit N]", short: "List billing runs, newest first",
-		example: "  tollgatectl billing-run list --limit 10", path: "/api/v1/billing-runs", limit: 50,
-		print: func(w io.Writer, runs []billing.BillingRun) error { return printRuns(w, runs) }})
 }
 
 func newRunStatusCmd(g *globals) *cobra.Command {

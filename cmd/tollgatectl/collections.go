@@ -17,9 +17,35 @@ import (
 // promises to pay, exemptions, sweeps on demand, the suspension batches
 // the blast-radius guard holds, and notices to subscribers.
 
-func newAccountStandingCmd(g *globals) *cobra.Command {
-	return showCmd(g, "standing ACCOUNT", "Show an account's collection status and why, its balances, and its services as the POPs last confirmed them",
-		"  tollgatectl account standing 42", "account", "/api/v1/accounts/%d/standing", printStanding)
+// newAccountStandingCmds are account standing, promise and exempt.
+func newAccountStandingCmds(g *globals) []*cobra.Command {
+	return []*cobra.Command{showCmd(g, "standing ACCOUNT", "Show an account's collection status and why, its balances, and its services as the POPs last confirmed them",
+		"  tollgatectl account standing 42", "account", "/api/v1/accounts/%d/standing", printStanding),
+		changeCmd(g, change[billing.AccountStanding]{args: []string{"account"},
+			use:     "promise ACCOUNT (--until YYYY-MM-DD [--note TEXT] | --clear)",
+			short:   "Record or clear a promise to pay, which holds the account out of delinquency and suspension",
+			example: `  tollgatectl account promise 42 --until 2026-03-20 --note "will pay USD 120 by phone on the 20th"`,
+			method:  http.MethodPut, path: "/api/v1/accounts/%d/promise-to-pay",
+			params: []param{{"until", "until", "last day the promise holds the account, YYYY-MM-DD (not in the past)", dateParam},
+				{"note", "note", "what was promised (amount, channel, who took it); kept in the status history", textParam}},
+			clear: "remove the account's promise to pay",
+			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, st billing.AccountStanding) error {
+				what := "promise to pay recorded until " + st.PromiseUntil.String()
+				if st.PromiseUntil.IsZero() {
+					what = "promise to pay cleared"
+				}
+				return printStandingChange(cmd, g, st, what)
+			}}),
+		changeCmd(g, change[billing.AccountStanding]{args: []string{"account"},
+			use:     "exempt ACCOUNT (--reason TEXT | --clear)",
+			short:   "Exempt an account from delinquency and suspension, or end its exemption",
+			example: `  tollgatectl account exempt 42 --reason "county hospital, collections by phone only"`,
+			method:  http.MethodPut, path: "/api/v1/accounts/%d/exemption",
+			params: []param{{"reason", "reason", "why the account is exempt (required unless --clear)", textParam}},
+			clear:  "end the account's exemption",
+			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, st billing.AccountStanding) error {
+				return printStandingChange(cmd, g, st, map[bool]string{true: "exempt from suspension", false: "exemption ended"}[st.Exempt])
+			}})}
 }
 
 func printStanding(w io.Writer, st billing.AccountStanding) error {
@@ -57,37 +83,6 @@ func printStanding(w io.Writer, st billing.AccountStanding) error {
 		}
 		return []any{s.ID, s.POP, s.DesiredState, orDash(string(s.ObservedState)), confirmed, orDash(s.Reason)}
 	})
-}
-
-func newAccountPromiseCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[billing.AccountStanding]{args: []string{"account"},
-		use:     "promise ACCOUNT (--until YYYY-MM-DD [--note TEXT] | --clear)",
-		short:   "Record or clear a promise to pay, which holds the account out of delinquency and suspension",
-		example: `  tollgatectl account promise 42 --until 2026-03-20 --note "will pay USD 120 by phone on the 20th"`,
-		method:  http.MethodPut, path: "/api/v1/accounts/%d/promise-to-pay",
-		params: []param{{"until", "until", "last day the promise holds the account, YYYY-MM-DD (not in the past)", dateParam},
-			{"note", "note", "what was promised (amount, channel, who took it); kept in the status history", textParam}},
-		clear: "remove the account's promise to pay",
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, st billing.AccountStanding) error {
-			what := "promise to pay recorded until " + st.PromiseUntil.String()
-			if st.PromiseUntil.IsZero() {
-				what = "promise to pay cleared"
-			}
-			return printStandingChange(cmd, g, st, what)
-		}})
-}
-
-func newAccountExemptCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[billing.AccountStanding]{args: []string{"account"},
-		use:     "exempt ACCOUNT (--reason TEXT | --clear)",
-		short:   "Exempt an account from delinquency and suspension, or end its exemption",
-		example: `  tollgatectl account exempt 42 --reason "county hospital, collections by phone only"`,
-		method:  http.MethodPut, path: "/api/v1/accounts/%d/exemption",
-		params: []param{{"reason", "reason", "why the account is exempt (required unless --clear)", textParam}},
-		clear:  "end the account's exemption",
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, st billing.AccountStanding) error {
-			return printStandingChange(cmd, g, st, map[bool]string{true: "exempt from suspension", false: "exemption ended"}[st.Exempt])
-		}})
 }
 
 // printStandingChange prints an account's standing after a change to it

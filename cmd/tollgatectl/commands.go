@@ -356,3 +356,17 @@ func get[T any](ctx context.Context, c *client.Client, path string) (T, error) {
 	err := c.Do(ctx, http.MethodGet, path, nil, "", nil, &v)
 	return v, err
 }
+
+// parseApplyTo reads --apply-to INV:AMOUNT,… (invoice number or id, a
+// decimal in the account's currency) as the API's apply_to.
+func parseApplyTo(s string) ([]map[string]string, error) {
+	var out []map[string]string
+	for _, part := range strings.Split(s, ",") {
+		inv, amount, ok := strings.Cut(strings.TrimSpace(part), ":")
+		if !ok || inv == "" || amount == "" {
+			return nil, fmt.Errorf("--apply-to %q: want INVOICE:AMOUNT[,INVOICE:AMOUNT…], e.g. INV-000012:25.00", part)
+		}
+		out = append(out, map[string]string{"invoice": inv, "amount": amount})
+	}
+	return out, nil
+}

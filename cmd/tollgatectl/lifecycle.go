@@ -42,7 +42,13 @@ func newServiceLifecycleCmds(g *globals) []*cobra.Command {
 }
 
 func newPlanPriceCmds(g *globals) []*cobra.Command {
-	return []*cobra.Command{newPlanPriceCmd(g),
+	return []*cobra.Command{
+		changeCmd(g, change[client.LifecycleResult]{use: "price ID --price AMOUNT --from DATE", short: "Change a plan's price from a date (admin)",
+			args: []string{"plan"}, params: []param{{"price", "price", "new price per the plan's interval (49.99)", textParam},
+				{"from", "effective_date", "services move to it from their first period starting on or after this date", dateParam},
+				{"grandfather", "grandfather", "services started before --from keep their price", switchParam}, reasonParam,
+				{"preview", "preview", "show what the change affects without changing anything", switchParam}},
+			send: postToPlan[client.LifecycleResult]("/prices"), show: printLifecycle}),
 		changeCmd(g, change[[]billing.PriceVersion]{use: "prices ID", short: "List a plan's price versions", args: []string{"plan"},
 			method: http.MethodGet, path: "/api/v1/plans/%d/prices",
 			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, v []billing.PriceVersion) error {
@@ -79,15 +85,6 @@ func lifecycleCmd(g *globals, action, short string, params ...param) *cobra.Comm
 			return c.ServiceLifecycle(ctx, key, ids[0], 0, path, body, takePreview(body))
 		},
 		show: printLifecycle})
-}
-
-func newPlanPriceCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[client.LifecycleResult]{use: "price ID --price AMOUNT --from DATE", short: "Change a plan's price from a date (admin)",
-		args: []string{"plan"}, params: []param{{"price", "price", "new price per the plan's interval (49.99)", textParam},
-			{"from", "effective_date", "services move to it from their first period starting on or after this date", dateParam},
-			{"grandfather", "grandfather", "services started before --from keep their price", switchParam}, reasonParam,
-			{"preview", "preview", "show what the change affects without changing anything", switchParam}},
-		send: postToPlan[client.LifecycleResult]("/prices"), show: printLifecycle})
 }
 
 // postToPlan sends a change's body to the plan's path + suffix, with

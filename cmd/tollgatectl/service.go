@@ -18,7 +18,19 @@ import (
 
 func newServiceCmd(g *globals) *cobra.Command {
 	return group("service services svc", "Create, list, show, suspend and restore subscriber services",
-		append(append(newServiceMoveCmds(g), newServiceLifecycleCmds(g)...), newServiceCreateCmd(g), newServiceListCmd(g), newServiceShowCmd(g),
+		append(append(newServiceMoveCmds(g), newServiceLifecycleCmds(g)...), newServiceCreateCmd(g),
+			listCmd(g, listing[billing.Service]{
+				use: "list", short: "List services (all pages), optionally by POP and desired state", path: "/api/v1/services",
+				params: []param{
+					{"pop", "pop", "only this POP", textParam},
+					{"state", "state", "only this desired state: active or suspended", textParam},
+				},
+				headers: "ID,POP,NAME,METHOD,DESIRED,REVISION,CONFIRMED",
+				row: func(s billing.Service) []any {
+					return []any{s.ID, s.POP, s.Name, s.Binding.Method, s.DesiredState, s.Revision, confirmation(s)}
+				},
+			}),
+			showCmd(g, "show ID", "Show a service: desired state, why, and when the agent last confirmed it", "", "service", "/api/v1/services", printService),
 			newServiceStateCmd(g, billing.StateSuspended), newServiceStateCmd(g, billing.StateActive))...)
 }
 
@@ -42,24 +54,6 @@ func newServiceCreateCmd(g *globals) *cobra.Command {
 		show: printService})
 	setDefaults(cmd, "method", "log", "state", "active")
 	return cmd
-}
-
-func newServiceListCmd(g *globals) *cobra.Command {
-	return listCmd(g, listing[billing.Service]{
-		use: "list", short: "List services (all pages), optionally by POP and desired state", path: "/api/v1/services",
-		params: []param{
-			{"pop", "pop", "only this POP", textParam},
-			{"state", "state", "only this desired state: active or suspended", textParam},
-		},
-		headers: "ID,POP,NAME,METHOD,DESIRED,REVISION,CONFIRMED",
-		row: func(s billing.Service) []any {
-			return []any{s.ID, s.POP, s.Name, s.Binding.Method, s.DesiredState, s.Revision, confirmation(s)}
-		},
-	})
-}
-
-func newServiceShowCmd(g *globals) *cobra.Command {
-	return showCmd(g, "show ID", "Show a service: desired state, why, and when the agent last confirmed it", "", "service", "/api/v1/services", printService)
 }
 
 func newServiceStateCmd(g *globals, state billing.DesiredState) *cobra.Command {

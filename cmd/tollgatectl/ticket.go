@@ -20,29 +20,29 @@ import (
 
 func newTicketCmd(g *globals) *cobra.Command {
 	return group("ticket tickets", "List, read, answer and close the support tickets subscribers open in the customer portal",
-		newTicketListCmd(g), newTicketShowCmd(g), newTicketReplyCmd(g), newTicketCloseCmd(g))
-}
-
-func newTicketListCmd(g *globals) *cobra.Command {
-	return listCmd(g, listing[billing.Ticket]{
-		use:     "list [--status open|answered|closed] [--account ACCOUNT]",
-		short:   "List support tickets (every page), newest first, without their messages",
-		example: `  tollgatectl ticket list --status open`,
-		path:    "/api/v1/tickets",
-		params: []param{
-			{"status", "status", "only tickets in this status: open (waiting for staff), answered (waiting for the subscriber) or closed", textParam},
-			{"account", "account_id", "only this account's tickets", accountParam},
-		},
-		headers: "ID,ACCOUNT,STATUS,OPENED,UPDATED,SUBJECT",
-		row: func(tk billing.Ticket) []any {
-			return []any{tk.ID, tk.AccountNumber, tk.Status, localTime(tk.CreatedAt), localTime(tk.UpdatedAt), oneLine(tk.Subject)}
-		},
-	})
-}
-
-func newTicketShowCmd(g *globals) *cobra.Command {
-	return showCmd(g, "show ID", "Show a support ticket with every message, oldest first",
-		"  tollgatectl ticket show 17\n  tollgatectl ticket show 17 -o json", "ticket", "/api/v1/tickets", printTicket)
+		listCmd(g, listing[billing.Ticket]{
+			use:     "list [--status open|answered|closed] [--account ACCOUNT]",
+			short:   "List support tickets (every page), newest first, without their messages",
+			example: `  tollgatectl ticket list --status open`,
+			path:    "/api/v1/tickets",
+			params: []param{
+				{"status", "status", "only tickets in this status: open (waiting for staff), answered (waiting for the subscriber) or closed", textParam},
+				{"account", "account_id", "only this account's tickets", accountParam},
+			},
+			headers: "ID,ACCOUNT,STATUS,OPENED,UPDATED,SUBJECT",
+			row: func(tk billing.Ticket) []any {
+				return []any{tk.ID, tk.AccountNumber, tk.Status, localTime(tk.CreatedAt), localTime(tk.UpdatedAt), oneLine(tk.Subject)}
+			},
+		}),
+		showCmd(g, "show ID", "Show a support ticket with every message, oldest first",
+			"  tollgatectl ticket show 17\n  tollgatectl ticket show 17 -o json", "ticket", "/api/v1/tickets", printTicket), newTicketReplyCmd(g),
+		changeCmd(g, change[billing.Ticket]{use: "close ID", args: []string{"ticket"},
+			short:   "Close a support ticket (closing a closed one changes nothing)",
+			example: "  tollgatectl ticket close 17",
+			method:  http.MethodPost, path: "/api/v1/tickets/%d/close",
+			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, tk billing.Ticket) error {
+				return sayf(cmd, "ticket %d (%s, account %s) is closed%s\n", tk.ID, oneLine(tk.Subject), tk.AccountNumber, closedBy(tk))
+			}}))
 }
 
 func newTicketReplyCmd(g *globals) *cobra.Command {
@@ -100,16 +100,6 @@ func replyMessage(cmd *cobra.Command, message, file string) (string, error) {
 		return "", fmt.Errorf("the message is not UTF-8 text")
 	}
 	return string(b), nil
-}
-
-func newTicketCloseCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[billing.Ticket]{use: "close ID", args: []string{"ticket"},
-		short:   "Close a support ticket (closing a closed one changes nothing)",
-		example: "  tollgatectl ticket close 17",
-		method:  http.MethodPost, path: "/api/v1/tickets/%d/close",
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, tk billing.Ticket) error {
-			return sayf(cmd, "ticket %d (%s, account %s) is closed%s\n", tk.ID, oneLine(tk.Subject), tk.AccountNumber, closedBy(tk))
-		}})
 }
 
 // closedBy is " by NAME at TIME" for a closed ticket.
