@@ -11,15 +11,16 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 )
 
-// newStaffCmd is `staff`: the people who work with Tollgate (admin).
-// add and reset-totp print the new TOTP secret once; the request carries
-// the password, so neither sends an Idempotency-Key.
+// newStaffCmd is `staff`: the people who work with Tollgate (admin; a
+// user may set their own password). add and reset-totp print the new TOTP
+// secret once; add, reset-totp and password carry a secret, so they send
+// no Idempotency-Key.
 func newStaffCmd(g *globals) *cobra.Command {
 	userColumns := "LOGIN,NAME,ROLE,PASSWORD,TOTP,DISABLED,CREATED"
 	userRow := func(u client.StaffUser) []any {
 		return []any{u.Login, orDash(u.Name), u.Role, yesNo(u.Password), yesNo(u.TOTP), yesNo(u.Disabled), localTime(u.CreatedAt)}
 	}
-	cmd := group("staff", "Staff users: add, list, disable, enable, unlock, reset-totp",
+	cmd := group("staff", "Staff users: add, list, disable, enable, unlock, reset-totp, password",
 		changeCmd(g, change[client.StaffUserResult]{use: "add LOGIN --role ROLE [--name NAME] [--password-file PATH] [--totp]", textArg: "login",
 			short:   "Add a staff user; an admin (or --totp) gets a TOTP secret and recovery codes, printed once",
 			example: "  tollgatectl staff add jane --role billing --name \"Jane Roe\" --password-file jane.pw --totp",
@@ -32,7 +33,13 @@ func newStaffCmd(g *globals) *cobra.Command {
 			show: func(w io.Writer, us []client.StaffUser) error { return printTable(w, us, userColumns, userRow) }}),
 		changeCmd(g, change[client.StaffUserResult]{use: "reset-totp LOGIN", args: []string{"login"}, noKey: true,
 			short:  "Give a staff user a new TOTP secret and recovery codes (a lost phone), printed once",
-			method: http.MethodPost, path: "/api/v1/staff/%s/reset-totp", show: printStaffUser}))
+			method: http.MethodPost, path: "/api/v1/staff/%s/reset-totp", show: printStaffUser}),
+		changeCmd(g, change[client.StaffUser]{use: "password LOGIN --password-file PATH", args: []string{"login"}, noKey: true,
+			short:   "Set a staff user's console password (an admin, or the user with a personal token of their own)",
+			example: "  tollgatectl staff password jane --password-file jane.pw",
+			method:  http.MethodPost, path: "/api/v1/staff/%s/password",
+			params: []param{{"password-file", "password", "file holding the new password, 12-256 characters (required)", fileParam}},
+			show:   asTable(userColumns, userRow)}))
 	for verb, short := range map[string]string{"disable": "Disable a staff user: their sessions and tokens stop working at once",
 		"enable": "Enable a disabled staff user", "unlock": "Clear a staff user's failed sign-ins (the backoff) from every address"} {
 		cmd.AddCommand(changeCmd(g, change[client.StaffUser]{use: verb + " LOGIN", short: short, args: []string{"login"},
