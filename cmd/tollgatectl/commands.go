@@ -170,10 +170,10 @@ func asQuery(m map[string]any) url.Values {
 
 // listing describes a listing command.
 type listing[T any] struct {
-	use, short, example string
-	args                []string // the kinds of the id arguments, for the path's %d
-	path                string   // GET, paged with after= and next_after
-	params              []param  // flags sent as query parameters
+	use, short, long, example string
+	args                      []string // the kinds of the id arguments, for the path's %d
+	path                      string   // GET, paged with after= and next_after
+	params                    []param  // flags sent as query parameters
 	// limit, if set, adds --limit N (this default) and shows one page of
 	// at most N items instead of every page.
 	limit   int
@@ -188,7 +188,7 @@ type listing[T any] struct {
 // every page, or with limit one.
 func listCmd[T any](g *globals, l listing[T]) *cobra.Command {
 	limit := l.limit
-	cmd := changeCmd(g, change[[]T]{use: l.use, short: l.short, example: l.example, args: l.args, method: http.MethodGet, params: l.params,
+	cmd := changeCmd(g, change[[]T]{use: l.use, short: l.short, long: l.long, example: l.example, args: l.args, method: http.MethodGet, params: l.params,
 		send: func(ctx context.Context, c *client.Client, ids []int64, _ string, query map[string]any) ([]T, error) {
 			path, q := l.path, asQuery(query)
 			for _, id := range ids {
@@ -254,12 +254,13 @@ func showCmd[T any](g *globals, use, short, example, kind, path string, show fun
 // the text argument textArg if set; its flags (params) are its JSON body
 // (GET: its query), and the answer is printed by print (-o json: as it is).
 type change[T any] struct {
-	use, short, example string
-	args                []string // the kinds of the id arguments
-	textArg             string   // if set, the body key of a last argument sent as typed
-	method              string
-	path                string // the arguments in order: a login for a %s, an id for a %d
-	params              []param
+	use, short, long, example string
+	args                      []string // the kinds of the id arguments
+	textArg                   string   // if set, the body key of a last argument sent as typed
+	method                    string
+	path                      string // the arguments in order: a login for a %s, an id for a %d
+	params                    []param
+	defaults                  []string // flag, value pairs: the flags' defaults (setDefaults)
 	// noKey: the request or its answer carries a secret (a password, a
 	// token, a TOTP secret), so it takes no Idempotency-Key and has no
 	// --idempotency-key.
@@ -283,11 +284,12 @@ func changeCmd[T any](g *globals, ch change[T]) *cobra.Command {
 	if ch.textArg != "" {
 		nargs++
 	}
-	cmd := &cobra.Command{Use: ch.use, Short: ch.short, Example: ch.example, Args: cobra.ExactArgs(nargs)}
+	cmd := &cobra.Command{Use: ch.use, Short: ch.short, Long: ch.long, Example: ch.example, Args: cobra.ExactArgs(nargs)}
 	if nargs == 0 {
 		cmd.Args = cobra.NoArgs // a word after the command is an unknown subcommand
 	}
 	body := addParams(cmd, ch.params)
+	setDefaults(cmd, ch.defaults...)
 	if ch.method != http.MethodGet && !ch.noKey {
 		addKeyFlag(cmd, &key)
 	}

@@ -53,7 +53,30 @@ func newPaymentCmd(g *globals) *cobra.Command {
 		}),
 		changeCmd(g, change[billing.Payment]{use: "show ID", short: "Show a payment and the invoices it paid", example: "  tollgatectl payment show 17",
 			args: []string{"payment"}, method: http.MethodGet, path: "/api/v1/payments/%d", print: printPaymentOf}), newPaymentReverseCmd(g), newPaymentRefundCmd(g),
-		newPaymentRefundsCmd(g),
+
+		listCmd(g, listing[billing.Refund]{
+			use:     "refunds [--payment ID] [--status pending|completed|released] [--needs-attention]",
+			short:   "List refunds: pending ones, and those recovery flagged for staff",
+			example: `  tollgatectl payment refunds --needs-attention`,
+			path:    "/api/v1/refunds",
+			params: []param{
+				{"payment", "payment_id", "only this payment's refunds", idParam},
+				{"status", "status", "only refunds in this status: pending, completed or released", textParam},
+				{"needs-attention", "needs_attention", "only refunds flagged for staff by the recovery job", switchParam},
+			},
+			headers: "ID,PAYMENT,ACCOUNT,AMOUNT,STATUS,CREATED,GATEWAY REFUND,NOTE",
+			row: func(r billing.Refund) []any {
+				note := r.Memo
+				if r.NeedsAttention != "" {
+					note = "NEEDS ATTENTION: " + r.NeedsAttention
+				} else if r.ReleaseReason != "" {
+					note = r.ReleaseReason
+				}
+				return []any{r.ID, r.PaymentID, r.AccountID, money(r.Amount, r.Currency), r.Status, r.CreatedAt.Local().Format(time.DateTime), orDash(cell(r.GatewayRefund)), cell(note)}
+			},
+			long: `--needs-attention lists the refunds the recovery job could not settle with the
+gateway: check the charge there.`,
+		}),
 		changeCmd(g, change[billing.Payment]{args: []string{"payment"},
 			use:     "reallocate ID --from INVOICE --to INVOICE --amount AMOUNT",
 			short:   "Move part of a payment from one invoice to another open invoice of its account (kept as dated allocation events)",
@@ -167,31 +190,4 @@ func newPaymentRefundCmd(g *globals) *cobra.Command {
 			return sayf(cmd, "refunded %s of payment %d; its unapplied credit is now %s\n",
 				money(p.Refunded+p.RefundReserved-before.Refunded-before.RefundReserved, p.Currency), p.ID, money(p.Unallocated, p.Currency))
 		}})
-}
-
-func newPaymentRefundsCmd(g *globals) *cobra.Command {
-	cmd := listCmd(g, listing[billing.Refund]{
-		use:     "refunds [--payment ID] [--status pending|completed|released] [--needs-attention]",
-		short:   "List refunds: pending ones, and those recovery flagged for staff",
-		example: `  tollgatectl payment refunds --needs-attention`,
-		path:    "/api/v1/refunds",
-		params: []param{
-			{"payment", "payment_id", "only this payment's refunds", idParam},
-			{"status", "status", "only refunds in this status: pending, completed or released", textParam},
-			{"needs-attention", "needs_attention", "only refunds flagged for staff by the recovery job", switchParam},
-		},
-		headers: "ID,PAYMENT,ACCOUNT,AMOUNT,STATUS,CREATED,GATEWAY REFUND,NOTE",
-		row: func(r billing.Refund) []any {
-			note := r.Memo
-			if r.NeedsAttention != "" {
-				note = "NEEDS ATTENTION: " + r.NeedsAttention
-			} else if r.ReleaseReason != "" {
-				note = r.ReleaseReason
-			}
-			return []any{r.ID, r.PaymentID, r.AccountID, money(r.Amount, r.Currency), r.Status, r.CreatedAt.Local().Format(time.DateTime), orDash(cell(r.GatewayRefund)), cell(note)}
-		},
-	})
-	cmd.Long = `--needs-attention lists the refunds the recovery job could not settle with the
-gateway: check the charge there.`
-	return cmd
 }

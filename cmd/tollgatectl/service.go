@@ -18,7 +18,24 @@ import (
 
 func newServiceCmd(g *globals) *cobra.Command {
 	return group("service services svc", "Create, list, show, suspend and restore subscriber services",
-		append(append(newServiceMoveCmds(g), newServiceLifecycleCmds(g)...), newServiceCreateCmd(g),
+		append(append(newServiceMoveCmds(g), newServiceLifecycleCmds(g)...),
+			changeCmd(g, change[billing.Service]{
+				use:     "create --pop POP --method METHOD [flags]",
+				short:   "Create a service at a POP with its enforcement binding",
+				example: `  tollgatectl service create --pop north-1 --name "Jane Doe home" --method routeros --address 100.64.1.20`,
+				method:  http.MethodPost, path: "/api/v1/services",
+				params: []param{{"pop", "pop", "POP id (required)", textParam}, {"name", "name", "service name shown to staff", textParam},
+					{"method", "binding.method", "enforcement method: log, routeros, radius, snmp", wordParam},
+					{"address", "binding.addresses", "subscriber IP address or prefix (repeatable)", listParam},
+					{"allocate", "allocate", "add addresses from the POP's pools: auto (one per address family), a pool's name, or learned (none: the agent learns it)", textParam},
+					{"radius-username", "binding.radius_username", "RADIUS User-Name (method radius; without it, sessions match --address)", textParam},
+					{"device", "binding.device", "device name from the agent's config (method snmp)", textParam},
+					{"if-index", "binding.if_index", "interface index (method snmp)", idParam},
+					{"state", "state", "initial desired state: active or suspended", wordParam},
+					{"account", "account_id", "the account the service belongs to", accountParam},
+					{"plan", "plan_id", "plan id it is billed on (needs --account and --start)", idParam},
+					{"start", "start_date", "first billed day, YYYY-MM-DD", dateParam}, {"end", "end_date", "day billing stops (exclusive), YYYY-MM-DD", dateParam}},
+				defaults: []string{"method", "log", "state", "active"}, show: printService}),
 			listCmd(g, listing[billing.Service]{
 				use: "list", short: "List services (all pages), optionally by POP and desired state", path: "/api/v1/services",
 				params: []param{
@@ -32,28 +49,6 @@ func newServiceCmd(g *globals) *cobra.Command {
 			}),
 			showCmd(g, "show ID", "Show a service: desired state, why, and when the agent last confirmed it", "", "service", "/api/v1/services", printService),
 			newServiceStateCmd(g, billing.StateSuspended), newServiceStateCmd(g, billing.StateActive))...)
-}
-
-func newServiceCreateCmd(g *globals) *cobra.Command {
-	cmd := changeCmd(g, change[billing.Service]{
-		use:     "create --pop POP --method METHOD [flags]",
-		short:   "Create a service at a POP with its enforcement binding",
-		example: `  tollgatectl service create --pop north-1 --name "Jane Doe home" --method routeros --address 100.64.1.20`,
-		method:  http.MethodPost, path: "/api/v1/services",
-		params: []param{{"pop", "pop", "POP id (required)", textParam}, {"name", "name", "service name shown to staff", textParam},
-			{"method", "binding.method", "enforcement method: log, routeros, radius, snmp", wordParam},
-			{"address", "binding.addresses", "subscriber IP address or prefix (repeatable)", listParam},
-			{"allocate", "allocate", "add addresses from the POP's pools: auto (one per address family), a pool's name, or learned (none: the agent learns it)", textParam},
-			{"radius-username", "binding.radius_username", "RADIUS User-Name (method radius; without it, sessions match --address)", textParam},
-			{"device", "binding.device", "device name from the agent's config (method snmp)", textParam},
-			{"if-index", "binding.if_index", "interface index (method snmp)", idParam},
-			{"state", "state", "initial desired state: active or suspended", wordParam},
-			{"account", "account_id", "the account the service belongs to", accountParam},
-			{"plan", "plan_id", "plan id it is billed on (needs --account and --start)", idParam},
-			{"start", "start_date", "first billed day, YYYY-MM-DD", dateParam}, {"end", "end_date", "day billing stops (exclusive), YYYY-MM-DD", dateParam}},
-		show: printService})
-	setDefaults(cmd, "method", "log", "state", "active")
-	return cmd
 }
 
 func newServiceStateCmd(g *globals, state billing.DesiredState) *cobra.Command {
