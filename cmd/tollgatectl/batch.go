@@ -8,7 +8,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,7 +31,21 @@ func newBatchCmd(g *globals) *cobra.Command {
 			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, b billing.PaymentBatch) error {
 				return sayf(cmd, "opened batch %d for the deposit of %s%s\nadd its payments with: tollgatectl batch add %d --account A-000042 --amount 50.00 --reference 1001\n",
 					b.ID, b.DepositDate, optionalText(" to ", b.DepositAccount), b.ID)
-			}}), newBatchListCmd(g),
+			}}),
+		listCmd(g, listing[billing.PaymentBatch]{use: "list [--status open|posted] [--limit N]",
+			short: "List deposit batches, newest first, with their totals", example: `  tollgatectl batch list --status open`,
+			path: "/api/v1/payment-batches", limit: 50, params: []param{{"status", "status", "only batches in this status: open, posted", textParam}},
+			headers: "ID,DEPOSIT DATE,DEPOSIT ACCOUNT,STATUS,PAYMENTS,TOTAL,CREATED,POSTED", row: func(b billing.PaymentBatch) []any {
+				return []any{b.ID, b.DepositDate, cell(b.DepositAccount), b.Status, commas(int64(b.Count)), batchTotal(b),
+					b.CreatedAt.Local().Format(time.DateTime), timeOr(b.PostedAt, time.DateTime, "-")}
+			},
+			// The listing has no lines; the totals by currency need them.
+			expand: func(ctx context.Context, c *client.Client, b billing.PaymentBatch) (billing.PaymentBatch, error) {
+				if b.Count == 0 {
+					return b, nil
+				}
+				return get[billing.PaymentBatch](ctx, c, idPath("/api/v1/payment-batches", b.ID))
+			}}),
 		showCmd(g, "show ID", "Show a deposit batch: its lines, the accounts they resolve to, and totals by method", "  tollgatectl batch show 7",
 			"batch", "/api/v1/payment-batches", func(w io.Writer, b billing.PaymentBatch) error { return printBatch(w, b, true) }),
 		changeCmd(g, change[billing.PaymentBatch]{args: []string{"batch"},
@@ -94,44 +107,6 @@ type newBatch struct {
 	DepositDate    string `json:"deposit_date"`
 	DepositAccount string `json:"deposit_account,omitempty"`
 	Memo           string `json:"memo,omitempty"`
-}
-
-func newBatchListCmd(g *globals) *cobra.Command {
-	var status string
-	var limit int
-	cmd := &cobra.Command{
-		Use:     "list [--status open|posted] [--limit N]",
-		Short:   "List deposit batches, newest first, with their totals",
-		Example: `  tollgatectl batch list --status open`,
-		Args:    cobra.NoArgs,
-		RunE: withClient(g, func(cmd *cobra.Command, c *client.Client, args []string) error {
-			ctx := cmd.Context()
-			q := url.Values{"limit": {strconv.Itoa(limit)}}
-			if status != "" {
-				q.Set("status", status)
-			}
-			var p pageOf[billing.PaymentBatch]
-			if err := c.Do(ctx, http.MethodGet, "/api/v1/payment-batches", q, "", nil, &p); err != nil || g.json() {
-				return orPrintJSON(cmd, p.Items, err)
-			}
-			// The listing has no lines; the totals by currency need them.
-			for i, b := range p.Items {
-				if b.Count > 0 {
-					var err error
-					if p.Items[i], err = get[billing.PaymentBatch](ctx, c, idPath("/api/v1/payment-batches", b.ID)); err != nil {
-						return err
-					}
-				}
-			}
-			return printList(cmd.OutOrStdout(), g, p.Items, "ID,DEPOSIT DATE,DEPOSIT ACCOUNT,STATUS,PAYMENTS,TOTAL,CREATED,POSTED", func(b billing.PaymentBatch) []any {
-				return []any{b.ID, b.DepositDate, cell(b.DepositAccount), b.Status, commas(int64(b.Count)), batchTotal(b),
-					b.CreatedAt.Local().Format(time.DateTime), timeOr(b.PostedAt, time.DateTime, "-")}
-			})
-		}),
-	}
-	cmd.Flags().StringVar(&status, "status", "", "only batches in this status: open, posted")
-	cmd.Flags().IntVar(&limit, "limit", 50, "how many batches to show")
-	return cmd
 }
 
 // manualMethodList names the methods staff record by hand.

@@ -182,6 +182,9 @@ type listing[T any] struct {
 	// print, if set, prints the items instead of the table (JSON output
 	// still prints them as they are).
 	print func(w io.Writer, items []T) error
+	// expand, if set, completes each item for the table (not for -o
+	// json), with what the listing leaves out and the row shows.
+	expand func(ctx context.Context, c *client.Client, item T) (T, error)
 }
 
 // listCmd makes a listing command: a GET change command whose answer is
@@ -194,12 +197,17 @@ func listCmd[T any](g *globals, l listing[T]) *cobra.Command {
 			for _, id := range ids {
 				path = strings.Replace(path, "%d", strconv.FormatInt(id, 10), 1)
 			}
-			if l.limit == 0 {
-				return listAll[T](ctx, c, path, q)
-			}
-			q.Set("limit", strconv.Itoa(limit))
 			p := pageOf[T]{Items: []T{}}
-			err := c.Do(ctx, http.MethodGet, path, q, "", nil, &p)
+			var err error
+			if l.limit == 0 {
+				p.Items, err = listAll[T](ctx, c, path, q)
+			} else {
+				q.Set("limit", strconv.Itoa(limit))
+				err = c.Do(ctx, http.MethodGet, path, q, "", nil, &p)
+			}
+			for i := 0; err == nil && l.expand != nil && !g.json() && i < len(p.Items); i++ {
+				p.Items[i], err = l.expand(ctx, c, p.Items[i])
+			}
 			return p.Items, err
 		},
 		show: func(w io.Writer, items []T) error {
