@@ -13,6 +13,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 // accountView is GET /api/v1/accounts/{id}: the account and its balance.
@@ -95,8 +96,8 @@ func printAccount(w io.Writer, a accountView, balance bool) error {
 	}
 	ad := a.Address
 	addr := joinNonEmpty(", ", ad.Line1, ad.Line2, strings.TrimSpace(ad.City+" "+ad.Region+" "+ad.PostalCode), ad.Country)
-	return printFields(w, "ID", a.ID, "Number", a.Number, "Name", a.Name, "External ID", orDash(a.ExternalID), "Account type", a.AccountTypeID,
-		"Status", a.Status, "Currency", a.Currency, "Balance", only(balance, bal), "Email", orDash(a.Email), "Phone", orDash(a.Phone),
+	return textout.Fields(w, "ID", a.ID, "Number", a.Number, "Name", a.Name, "External ID", orDash(a.ExternalID), "Account type", a.AccountTypeID,
+		"Status", a.Status, "Currency", a.Currency, "Balance", textout.Only(balance, bal), "Email", orDash(a.Email), "Phone", orDash(a.Phone),
 		"Address", orDash(strings.ReplaceAll(addr, "\n", ", ")), "Tax jurisdiction", orDash(a.TaxJurisdiction),
 		"Delivery", orDash(string(a.Delivery)), "Locale", orDash(string(a.Locale)), "Anchor date", dateOrDash(a.AnchorDate),
 		"Created", a.CreatedAt.Local().Format(time.RFC3339))
@@ -128,7 +129,7 @@ func newAccountStatementCmd(g *globals) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Account %s, %s (%s)\n\n", a.Number, a.Name, a.Currency)
-			if err := printTable(out, st.Lines, "DATE,KIND,MEMO,INVOICE,AMOUNT,BALANCE", func(l billing.StatementLine) []any {
+			if err := textout.Rows(out, st.Lines, "DATE,KIND,MEMO,INVOICE,AMOUNT,BALANCE", func(l billing.StatementLine) []any {
 				return []any{l.EffectiveDate, l.Kind, l.Memo, orDash(l.InvoiceNumber), billing.FormatAmount(l.Amount, a.Currency), billing.FormatAmount(l.RunningBalance, a.Currency)}
 			}); err != nil {
 				return err
@@ -240,13 +241,13 @@ func newAccountEditCmd(g *globals) *cobra.Command {
 			}
 			w := cmd.OutOrStdout()
 			if res.Changed {
-				t := newTable(w, "FIELD", "BEFORE", "AFTER")
+				t := textout.NewTable(w, "FIELD", "BEFORE", "AFTER")
 				for _, field := range res.Change.Fields() {
 					before, _ := json.Marshal(res.Change.Before[field])
 					after, _ := json.Marshal(res.Change.After[field])
-					t.row(field, string(before), string(after))
+					t.Row(field, string(before), string(after))
 				}
-				if err := t.flush(); err != nil {
+				if err := t.Flush(); err != nil {
 					return err
 				}
 			}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 func newBatchCmd(g *globals) *cobra.Command {
@@ -36,7 +37,7 @@ func newBatchCmd(g *globals) *cobra.Command {
 			short: "List deposit batches, newest first, with their totals", example: `  tollgatectl batch list --status open`,
 			path: "/api/v1/payment-batches", limit: 50, params: []param{{"status", "status", "only batches in this status: open, posted", textParam}},
 			headers: "ID,DEPOSIT DATE,DEPOSIT ACCOUNT,STATUS,PAYMENTS,TOTAL,CREATED,POSTED", row: func(b billing.PaymentBatch) []any {
-				return []any{b.ID, b.DepositDate, cell(b.DepositAccount), b.Status, commas(int64(b.Count)), batchTotal(b),
+				return []any{b.ID, b.DepositDate, cell(b.DepositAccount), b.Status, textout.Commas(int64(b.Count)), batchTotal(b),
 					b.CreatedAt.Local().Format(time.DateTime), timeOr(b.PostedAt, time.DateTime, "-")}
 			},
 			// The listing has no lines; the totals by currency need them.
@@ -98,7 +99,7 @@ func newBatchCmd(g *globals) *cobra.Command {
 			example: "  tollgatectl batch remove 7 3",
 			method:  http.MethodDelete, path: "/api/v1/payment-batches/%d/lines/%d",
 			print: func(cmd *cobra.Command, _ *client.Client, ids []int64, b billing.PaymentBatch) error {
-				return sayf(cmd, "removed line %d of batch %d; it has %s payment(s) left\n", ids[1], ids[0], commas(int64(b.Count)))
+				return sayf(cmd, "removed line %d of batch %d; it has %s payment(s) left\n", ids[1], ids[0], textout.Commas(int64(b.Count)))
 			}}), newBatchValidateCmd(g), newBatchPostCmd(g), newBatchImportCmd(g))
 }
 
@@ -168,7 +169,7 @@ func newBatchPostCmd(g *globals) *cobra.Command {
 			if err != nil || g.json() {
 				return orPrintJSON(cmd, b, err)
 			}
-			fmt.Fprintf(out, "posted batch %d: %s payment(s) received on %s\n\n", b.ID, commas(int64(b.Count)), b.DepositDate)
+			fmt.Fprintf(out, "posted batch %d: %s payment(s) received on %s\n\n", b.ID, textout.Commas(int64(b.Count)), b.DepositDate)
 			return printBatch(out, b, false)
 		})
 	addKeyFlag(cmd, &idemKey)
@@ -210,9 +211,9 @@ func printBatch(w io.Writer, b billing.PaymentBatch, withLines bool) error {
 	if b.PostedAt != nil {
 		status += fmt.Sprintf(" on %s by %s", b.PostedAt.Local().Format(time.DateTime), orDash(b.PostedBy))
 	}
-	if err := printFields(w, "Batch", b.ID, "Deposit date", b.DepositDate, "Deposit account", cell(b.DepositAccount), "Status", status,
+	if err := textout.Fields(w, "Batch", b.ID, "Deposit date", b.DepositDate, "Deposit account", cell(b.DepositAccount), "Status", status,
 		"Created", b.CreatedAt.Local().Format(time.DateTime)+" by "+orDash(b.CreatedBy), "Memo", cell(b.Memo),
-		"Payments", commas(int64(b.Count)), "Total", batchTotal(b)); err != nil {
+		"Payments", textout.Commas(int64(b.Count)), "Total", batchTotal(b)); err != nil {
 		return err
 	}
 	if len(b.Lines) == 0 {
@@ -220,15 +221,15 @@ func printBatch(w io.Writer, b billing.PaymentBatch, withLines bool) error {
 	}
 	if withLines {
 		fmt.Fprintln(w)
-		if err := printTable(w, b.Lines, "LINE,ACCOUNT,RESOLVED TO,METHOD,REFERENCE,PAYER,AMOUNT", func(l billing.BatchLine) []any {
+		if err := textout.Rows(w, b.Lines, "LINE,ACCOUNT,RESOLVED TO,METHOD,REFERENCE,PAYER,AMOUNT", func(l billing.BatchLine) []any {
 			return []any{l.LineNo, cell(l.Account), lineAccount(l), l.Method, cell(l.Reference), cell(l.Payer), amountIn(l.Amount, l.Currency)}
 		}); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintln(w)
-	return printTable(w, b.Totals, "METHOD,COUNT,TOTAL", func(t billing.BatchTotal) []any {
-		return []any{t.Method, commas(int64(t.Count)), amountIn(t.Total, t.Currency)}
+	return textout.Rows(w, b.Totals, "METHOD,COUNT,TOTAL", func(t billing.BatchTotal) []any {
+		return []any{t.Method, textout.Commas(int64(t.Count)), amountIn(t.Total, t.Currency)}
 	})
 }
 
@@ -247,7 +248,7 @@ func printValidation(w io.Writer, g *globals, v billing.BatchValidation) error {
 		return printJSON(w, v)
 	}
 	if ps := problemsByLine(v); len(ps) > 0 {
-		if err := printTable(w, ps, "LINE,FIELD,KIND,PROBLEM", func(p billing.BatchProblem) []any {
+		if err := textout.Rows(w, ps, "LINE,FIELD,KIND,PROBLEM", func(p billing.BatchProblem) []any {
 			return []any{p.LineNo, orDash(p.Field), map[bool]string{false: "error", true: "warning"}[p.Warning], cell(p.Message)}
 		}); err != nil {
 			return err
@@ -281,7 +282,7 @@ func printLineChange(ctx context.Context, w io.Writer, c *client.Client, verb st
 	l := b.Lines[i]
 	fmt.Fprintf(w, "%s line %d of batch %d: %s (%s), %s%s, %s\n", verb, l.LineNo, b.ID, cell(l.Account), lineAccount(l), l.Method,
 		optionalText(" ", cell(l.Reference)), amountIn(l.Amount, l.Currency))
-	fmt.Fprintf(w, "batch %d has %s payment(s); see them with: tollgatectl batch show %d\n", b.ID, commas(int64(b.Count)), b.ID)
+	fmt.Fprintf(w, "batch %d has %s payment(s); see them with: tollgatectl batch show %d\n", b.ID, textout.Commas(int64(b.Count)), b.ID)
 	v, err := get[billing.BatchValidation](ctx, c, idPath("/api/v1/payment-batches", b.ID, "/validation"))
 	for _, p := range problemsByLine(v) { // none when err
 		if p.LineNo == lineNo {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 // runPollInterval is how often --wait asks for a run's progress.
@@ -49,7 +50,7 @@ func printPreview(w io.Writer, p previewView) error {
 	fmt.Fprintf(w, "Billing run preview for %s\n\n", p.Date)
 	totals := map[billing.Currency]int64{}
 	failed := 0
-	if err := printTable(w, p.Items, "ACCOUNT,NAME,PERIOD,ISSUE,DUE,LINES,TOTAL,WHY", func(it billing.PreviewItem) []any {
+	if err := textout.Rows(w, p.Items, "ACCOUNT,NAME,PERIOD,ISSUE,DUE,LINES,TOTAL,WHY", func(it billing.PreviewItem) []any {
 		if it.Error != "" {
 			failed++
 			return []any{it.AccountNumber, cell(it.AccountName), "-", "-", "-", "-", "-", "CANNOT BE BILLED: " + cell(it.Error)}
@@ -59,7 +60,7 @@ func printPreview(w io.Writer, p previewView) error {
 	}); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\n%s invoice(s)", commas(int64(len(p.Items)-failed)))
+	fmt.Fprintf(w, "\n%s invoice(s)", textout.Commas(int64(len(p.Items)-failed)))
 	for i, c := range slices.Sorted(maps.Keys(totals)) {
 		fmt.Fprintf(w, "%s%s", map[bool]string{true: ", total ", false: " + "}[i == 0], money(totals[c], c))
 	}
@@ -121,7 +122,7 @@ func newRunStatusCmd(g *globals) *cobra.Command {
 func followRuns(cmd *cobra.Command, g *globals, c *client.Client, runs []billing.BillingRun, wait, started bool) error {
 	var err error
 	if wait {
-		if runs, err = waitRuns(cmd.Context(), c, runs, newProgress(cmd.ErrOrStderr(), "accounts")); err != nil {
+		if runs, err = waitRuns(cmd.Context(), c, runs, textout.NewProgress(cmd.ErrOrStderr(), "accounts")); err != nil {
 			return err
 		}
 	}
@@ -141,7 +142,7 @@ func followRuns(cmd *cobra.Command, g *globals, c *client.Client, runs []billing
 
 // waitRuns polls every running run until all have completed or failed,
 // showing their summed progress.
-func waitRuns(ctx context.Context, c *client.Client, runs []billing.BillingRun, bar *progress) ([]billing.BillingRun, error) {
+func waitRuns(ctx context.Context, c *client.Client, runs []billing.BillingRun, bar *textout.Progress) ([]billing.BillingRun, error) {
 	runs = slices.Clone(runs)
 	defer bar.Done()
 	for {
@@ -160,7 +161,7 @@ func waitRuns(ctx context.Context, c *client.Client, runs []billing.BillingRun, 
 			total += runs[i].TotalAccounts
 			invoices += runs[i].InvoicesCreated
 		}
-		bar.Update(done, total, commas(int64(invoices))+" invoices")
+		bar.Update(done, total, textout.Commas(int64(invoices))+" invoices")
 		if !running {
 			return runs, nil
 		}
@@ -186,9 +187,9 @@ func runsFailed(runs []billing.BillingRun) error {
 }
 
 func printRuns(w io.Writer, runs []billing.BillingRun) error {
-	if err := printTable(w, runs, "ID,TYPE,DATE,TRIGGER,STATUS,ACCOUNTS,INVOICES,FAILED,STARTED,FINISHED", func(r billing.BillingRun) []any {
-		return []any{r.ID, r.AccountTypeID, r.Date, r.Trigger, r.Status, commas(int64(r.DoneAccounts)) + "/" + commas(int64(r.TotalAccounts)),
-			commas(int64(r.InvoicesCreated)), commas(int64(r.FailedAccounts)), r.CreatedAt.Local().Format(time.DateTime), timeOr(r.FinishedAt, time.DateTime, "-")}
+	if err := textout.Rows(w, runs, "ID,TYPE,DATE,TRIGGER,STATUS,ACCOUNTS,INVOICES,FAILED,STARTED,FINISHED", func(r billing.BillingRun) []any {
+		return []any{r.ID, r.AccountTypeID, r.Date, r.Trigger, r.Status, textout.Commas(int64(r.DoneAccounts)) + "/" + textout.Commas(int64(r.TotalAccounts)),
+			textout.Commas(int64(r.InvoicesCreated)), textout.Commas(int64(r.FailedAccounts)), r.CreatedAt.Local().Format(time.DateTime), timeOr(r.FinishedAt, time.DateTime, "-")}
 	}); err != nil {
 		return err
 	}
@@ -220,7 +221,7 @@ func newDevCmd(g *globals) *cobra.Command {
 			for _, r := range v.Runs {
 				invoices += r.InvoicesCreated
 			}
-			fmt.Fprintf(out, "\n%d billing run(s) opened, %s invoice(s) created:\n", len(v.Runs), commas(int64(invoices)))
+			fmt.Fprintf(out, "\n%d billing run(s) opened, %s invoice(s) created:\n", len(v.Runs), textout.Commas(int64(invoices)))
 			return printRuns(out, v.Runs)
 		}})
 	clk := changeCmd(g, change[clockView]{use: "clock", short: "Print the controller's current time", example: "  tollgatectl dev clock",

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 func newAccountTypeCmd(g *globals) *cobra.Command {
@@ -103,7 +104,7 @@ func printAccountType(w io.Writer, t billing.AccountType) error {
 	}
 	fee := map[billing.LateFeeKind]string{billing.LateFeeFlat: fmt.Sprintf("%d (minor units) %d days after due", t.LateFee.Amount, t.LateFee.AfterDays),
 		billing.LateFeePercent: fmt.Sprintf("%s%% of the open amount %d days after due", t.LateFee.Percent, t.LateFee.AfterDays)}[t.LateFee.Kind]
-	return printFields(w, "ID", t.ID, "Name", t.Name, "Billing", billingMode(t),
+	return textout.Fields(w, "ID", t.ID, "Name", t.Name, "Billing", billingMode(t),
 		"Days", fmt.Sprintf("invoice %d days before the period, due %d days after issue, delinquent %d days after due", t.InvoiceLeadDays, t.DueDays, t.GraceDays),
 		"Delinquent on", orDash(strings.Join(days, ", ")), "Exclusions", orDash(strings.Join(ex, ", ")),
 		"Holiday calendars", orDash(strings.Join(t.HolidayCalendars, ", ")), "Date rule on issue", yesNo(t.ApplyDateRuleToIssue),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 // Delinquency and collections: an account's standing and status history,
@@ -64,19 +65,19 @@ func printStanding(w io.Writer, st billing.AccountStanding) error {
 	if st.Exempt {
 		exempt += optionalText(" ", parens(st.ExemptReason))
 	}
-	if err := printFields(w, "Account", fmt.Sprintf("%s (id %d)", st.Number, st.AccountID), "Status", status, "Balance", bal,
+	if err := textout.Fields(w, "Account", fmt.Sprintf("%s (id %d)", st.Number, st.AccountID), "Status", status, "Balance", bal,
 		"Past due", money(st.PastDue, st.Currency), "Past delinquency date", money(st.Overdue, st.Currency),
 		"Delinquency date", dateOrDash(st.DelinquencyDate), "Promise to pay", promise, "Exempt", exempt,
-		"Suspension held", only(st.HeldInBatch != 0, fmt.Sprintf("in suspension batch %d (tollgatectl suspensions show %d)", st.HeldInBatch, st.HeldInBatch))); err != nil {
+		"Suspension held", textout.Only(st.HeldInBatch != 0, fmt.Sprintf("in suspension batch %d (tollgatectl suspensions show %d)", st.HeldInBatch, st.HeldInBatch))); err != nil {
 		return err
 	}
-	printBullets(w, "Why", st.Why, true)
+	textout.Bullets(w, "Why", st.Why, true)
 	fmt.Fprintln(w, "\nServices:")
 	if len(st.Services) == 0 {
 		fmt.Fprintln(w, "  (none)")
 		return nil
 	}
-	return printTable(w, st.Services, "ID,POP,DESIRED,OBSERVED,LAST CONFIRMED,REASON", func(s billing.ServiceStanding) []any {
+	return textout.Rows(w, st.Services, "ID,POP,DESIRED,OBSERVED,LAST CONFIRMED,REASON", func(s billing.ServiceStanding) []any {
 		confirmed := timeOr(s.LastConfirmedAt, time.RFC3339, "never")
 		if s.Pending != "" {
 			confirmed = "pending: " + s.Pending
@@ -135,19 +136,19 @@ func printSweep(w io.Writer, r billing.SweepResult) error {
 	case r.Held > 0:
 		held += " (a suspension batch would hold them for approval)"
 	}
-	if err := printFields(w, "Accounts examined", r.Examined, "Status changes", r.StatusChanges,
+	if err := textout.Fields(w, "Accounts examined", r.Examined, "Status changes", r.StatusChanges,
 		"Suspended", fmt.Sprintf("%d accounts, %d services", r.Suspended, r.SuspendedServices), "Restored", fmt.Sprintf("%d accounts", r.Restored),
 		"Notices queued", r.Reminders, "Held for approval", held); err != nil {
 		return err
 	}
-	if printBullets(w, "Held by the blast-radius guard", r.HeldReasons, false) && r.HeldBatchID != 0 {
+	if textout.Bullets(w, "Held by the blast-radius guard", r.HeldReasons, false) && r.HeldBatchID != 0 {
 		fmt.Fprintf(w, "Review with: tollgatectl suspensions show %d; then approve or cancel it.\n", r.HeldBatchID)
 	}
 	if len(r.Suspensions) == 0 {
 		return nil
 	}
 	fmt.Fprintln(w, "\nSuspensions:")
-	return printTable(w, r.Suspensions, "ACCOUNT,NUMBER,SERVICES,POPS,HELD,WHY", func(s billing.PlannedSuspension) []any {
+	return textout.Rows(w, r.Suspensions, "ACCOUNT,NUMBER,SERVICES,POPS,HELD,WHY", func(s billing.PlannedSuspension) []any {
 		return []any{s.AccountID, s.Number, orDash(joinNumbers(s.ServiceIDs, ",")), orDash(strings.Join(s.POPs, ",")), yesNo(s.Held), orDash(strings.Join(s.Why, " "))}
 	})
 }

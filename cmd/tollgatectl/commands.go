@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 // The generic commands. A listing GETs every page of a path, sends its
@@ -214,7 +215,7 @@ func listCmd[T any](g *globals, l listing[T]) *cobra.Command {
 			if l.print != nil {
 				return l.print(w, items)
 			}
-			return printTable(w, items, l.headers, l.row)
+			return textout.Rows(w, items, l.headers, l.row)
 		}})
 	if l.limit > 0 {
 		cmd.Flags().IntVar(&limit, "limit", l.limit, "how many to show")
@@ -230,22 +231,12 @@ func printList[T any](w io.Writer, g *globals, items []T, headers string, row fu
 		}
 		return printJSON(w, items)
 	}
-	return printTable(w, items, headers, row)
-}
-
-// printTable prints items as a table with these comma-separated headers
-// and one row per item.
-func printTable[T any](w io.Writer, items []T, headers string, row func(T) []any) error {
-	t := newTable(w, strings.Split(headers, ",")...)
-	for _, it := range items {
-		t.row(row(it)...)
-	}
-	return t.flush()
+	return textout.Rows(w, items, headers, row)
 }
 
 // asTable prints one item as a table with these headers and its row.
 func asTable[T any](headers string, row func(T) []any) func(io.Writer, T) error {
-	return func(w io.Writer, v T) error { return printTable(w, []T{v}, headers, row) }
+	return func(w io.Writer, v T) error { return textout.Rows(w, []T{v}, headers, row) }
 }
 
 // showCmd is a command that GETs one thing by its id (path/ID, or path

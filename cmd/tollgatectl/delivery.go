@@ -12,6 +12,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 func newDeliveryCmd(g *globals) *cobra.Command {
@@ -39,7 +40,7 @@ func newDeliveryCmd(g *globals) *cobra.Command {
 			path:   "/api/v1/deliveries/summary",
 			params: []param{{"run", "billing_run_id", "only this billing run's deliveries", idParam}},
 			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, cs []billing.DeliveryCount) error {
-				return printTable(cmd.OutOrStdout(), cs, "CHANNEL,STATUS,DELIVERIES", func(x billing.DeliveryCount) []any { return []any{x.Channel, x.Status, x.Count} })
+				return textout.Rows(cmd.OutOrStdout(), cs, "CHANNEL,STATUS,DELIVERIES", func(x billing.DeliveryCount) []any { return []any{x.Channel, x.Status, x.Count} })
 			}}),
 		showCmd(g, "show ID", "Show one invoice delivery", "  tollgatectl delivery show 31", "delivery", "/api/v1/deliveries", printDelivery), newDeliveryResendCmd(g),
 		changeCmd(g, change[[]billing.InvoiceDelivery]{args: []string{"invoice"},
@@ -79,13 +80,13 @@ func clipText(s string, n int) string {
 }
 
 func printDelivery(w io.Writer, d billing.InvoiceDelivery) error {
-	at := func(t *time.Time) any { return only(t != nil, timeOr(t, time.RFC3339, "")) }
+	at := func(t *time.Time) any { return textout.Only(t != nil, timeOr(t, time.RFC3339, "")) }
 	mail := d.Channel == billing.ChannelMail
-	return printFields(w, "Delivery", d.ID, "Invoice", fmt.Sprintf("%s (id %d)", d.InvoiceNumber, d.InvoiceID), "Account", d.AccountID,
-		"Billing run", only(d.BillingRunID > 0, d.BillingRunID), "Channel", d.Channel, "Status", d.Status, "To", orDash(d.To), "Attempts", d.Attempts,
-		"Next attempt", only(d.Status == billing.DeliveryQueued, localTime(d.NextAttemptAt)), "Last error", orDash(d.LastError),
-		"Vendor letter", only(mail, orDash(d.VendorLetterID)), "Vendor status", only(mail, orDash(d.VendorStatus)), "Idempotency key", d.IdempotencyKey,
-		"Sent", at(d.SentAt), "Mailed", at(d.MailedAt), "Returned", at(d.ReturnedAt), "Re-sent", only(d.Resends > 0, fmt.Sprintf("%d times", d.Resends)))
+	return textout.Fields(w, "Delivery", d.ID, "Invoice", fmt.Sprintf("%s (id %d)", d.InvoiceNumber, d.InvoiceID), "Account", d.AccountID,
+		"Billing run", textout.Only(d.BillingRunID > 0, d.BillingRunID), "Channel", d.Channel, "Status", d.Status, "To", orDash(d.To), "Attempts", d.Attempts,
+		"Next attempt", textout.Only(d.Status == billing.DeliveryQueued, localTime(d.NextAttemptAt)), "Last error", orDash(d.LastError),
+		"Vendor letter", textout.Only(mail, orDash(d.VendorLetterID)), "Vendor status", textout.Only(mail, orDash(d.VendorStatus)), "Idempotency key", d.IdempotencyKey,
+		"Sent", at(d.SentAt), "Mailed", at(d.MailedAt), "Returned", at(d.ReturnedAt), "Re-sent", textout.Only(d.Resends > 0, fmt.Sprintf("%d times", d.Resends)))
 }
 
 func newDeliveryResendCmd(g *globals) *cobra.Command {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 func newInvoiceCmd(g *globals) *cobra.Command {
@@ -44,26 +45,26 @@ func newInvoiceCmd(g *globals) *cobra.Command {
 }
 
 func printInvoice(w io.Writer, inv billing.Invoice) error {
-	if err := printFields(w, "Invoice", fmt.Sprintf("%s (id %d)", inv.Number, inv.ID), "Account", inv.AccountID, "Status", inv.Status,
+	if err := textout.Fields(w, "Invoice", fmt.Sprintf("%s (id %d)", inv.Number, inv.ID), "Account", inv.AccountID, "Status", inv.Status,
 		"Period", inv.Period, "Issued", inv.IssueDate, "Due", inv.DueDate, "Delinquent from", dateOrDash(inv.DelinquencyDate)); err != nil {
 		return err
 	}
 	fmt.Fprintln(w)
-	t := newTable(w, "KIND", "DESCRIPTION", "DAYS", "TAXABLE", "AMOUNT")
+	t := textout.NewTable(w, "KIND", "DESCRIPTION", "DAYS", "TAXABLE", "AMOUNT")
 	for _, l := range inv.Lines {
 		days := "-"
 		if !l.PeriodStart.IsZero() {
 			days = billing.Period{Start: l.PeriodStart, End: l.PeriodEnd}.String()
 		}
-		t.row(l.Kind, l.Description, days, yesNo(l.Taxable), billing.FormatAmount(l.Amount, inv.Currency))
+		t.Row(l.Kind, l.Description, days, yesNo(l.Taxable), billing.FormatAmount(l.Amount, inv.Currency))
 	}
-	t.row("", "", "", "Subtotal", billing.FormatAmount(inv.Subtotal, inv.Currency))
-	t.row("", "", "", "Tax", billing.FormatAmount(inv.Tax, inv.Currency))
-	t.row("", "", "", "Total", money(inv.Total, inv.Currency))
-	if err := t.flush(); err != nil {
+	t.Row("", "", "", "Subtotal", billing.FormatAmount(inv.Subtotal, inv.Currency))
+	t.Row("", "", "", "Tax", billing.FormatAmount(inv.Tax, inv.Currency))
+	t.Row("", "", "", "Total", money(inv.Total, inv.Currency))
+	if err := t.Flush(); err != nil {
 		return err
 	}
-	printBullets(w, "Why", inv.Why, false)
+	textout.Bullets(w, "Why", inv.Why, false)
 	return nil
 }
 
@@ -94,7 +95,7 @@ func downloadPDF(cmd *cobra.Command, c *client.Client, path string, q url.Values
 		return fmt.Errorf("GET %s: the answer is not a PDF (%d bytes)", path, len(data))
 	}
 	if file == "-" {
-		_, err := rawOut(cmd.OutOrStdout()).Write(data)
+		_, err := textout.Raw(cmd.OutOrStdout()).Write(data)
 		return err
 	}
 	return saveFile(cmd, file, data)

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 func main() {
@@ -21,7 +22,7 @@ func main() {
 	if err := newRootCmd().ExecuteContext(ctx); err != nil {
 		// The whole error: a problem the API answered with what the
 		// command says about it (what to do next).
-		fmt.Fprintln(os.Stderr, "error:", escapeControl(err.Error()))
+		fmt.Fprintln(os.Stderr, "error:", textout.EscapeControl(err.Error()))
 		os.Exit(1)
 	}
 }
@@ -67,8 +68,8 @@ func newRootCmd() *cobra.Command {
 			}
 			// Data (names, memos, errors a bank file carried) may hold
 			// terminal control sequences: they are shown escaped.
-			if _, ok := cmd.OutOrStdout().(controlEscaper); !ok {
-				cmd.SetOut(controlEscaper{cmd.OutOrStdout()})
+			if _, ok := cmd.OutOrStdout().(textout.Escaper); !ok {
+				cmd.SetOut(textout.Escaper{W: cmd.OutOrStdout()})
 			}
 			return nil
 		},

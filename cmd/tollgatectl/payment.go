@@ -13,6 +13,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 func newPaymentCmd(g *globals) *cobra.Command {
@@ -109,9 +110,9 @@ func printPayment(w io.Writer, p billing.Payment, a *billing.Account) error {
 	if p.ReversedAt != nil {
 		status += " on " + p.ReversedAt.Local().Format(time.DateTime) + optionalText(" ", parens(oneLine(p.ReversalNote)))
 	}
-	if err := printFields(w, "Payment", p.ID, "Account", accountLabel(p.AccountID, a), "Method", p.Method, "Reference", cell(p.Reference),
+	if err := textout.Fields(w, "Payment", p.ID, "Account", accountLabel(p.AccountID, a), "Method", p.Method, "Reference", cell(p.Reference),
 		"Payer", cell(p.Payer), "Amount", money(p.Amount, p.Currency), "Received", p.ReceivedDate, "Status", status,
-		"Deposit batch", orSkip(p.BatchID), "Refunded", only(p.Refunded > 0, money(p.Refunded, p.Currency)),
+		"Deposit batch", textout.OrSkip(p.BatchID), "Refunded", textout.Only(p.Refunded > 0, money(p.Refunded, p.Currency)),
 		"Memo", cell(p.Memo), "Posted", p.PostedAt.Local().Format(time.DateTime)+" by "+orDash(p.PostedBy)); err != nil {
 		return err
 	}
@@ -123,7 +124,7 @@ func printPayment(w io.Writer, p billing.Payment, a *billing.Account) error {
 		fmt.Fprintln(w, "Paid no invoice (the account had none open).")
 	} else {
 		fmt.Fprintln(w, "Paid:")
-		if err := printTable(w, p.Allocations, "INVOICE,ID,AMOUNT", func(al billing.Allocation) []any {
+		if err := textout.Rows(w, p.Allocations, "INVOICE,ID,AMOUNT", func(al billing.Allocation) []any {
 			return []any{al.InvoiceNumber, al.InvoiceID, money(al.Amount, p.Currency)}
 		}); err != nil {
 			return err

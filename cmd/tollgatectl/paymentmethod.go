@@ -14,6 +14,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 func newPaymentMethodCmd(g *globals) *cobra.Command {
@@ -82,7 +83,9 @@ func newPMAddCmd(g *globals) *cobra.Command {
 			err = c.Do(ctx, http.MethodPost, idPath("/api/v1/accounts", ids[0], "/payment-methods"), nil, key, pm, &m)
 			return []billing.StoredMethod{m}, err
 		},
-		show: func(w io.Writer, ms []billing.StoredMethod) error { return printTable(w, ms, methodColumns, methodRow) }})
+		show: func(w io.Writer, ms []billing.StoredMethod) error {
+			return textout.Rows(w, ms, methodColumns, methodRow)
+		}})
 }
 
 // methodColumns and methodRow are a payment method table's.

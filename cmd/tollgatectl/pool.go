@@ -11,6 +11,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 // newPoolCmd is `pool`: a POP's address pools (admin), from which services
@@ -47,8 +48,8 @@ func newPoolCmd(g *globals) *cobra.Command {
 
 func printPool(w io.Writer, p billing.AddressPool) error {
 	u := cmp.Or(p.Usage, &billing.PoolUsage{})
-	return printFields(w, "ID", p.ID, "POP", p.POP, "Name", p.Name, "Prefix", p.Prefix, "Delegation length", p.DelegationLength,
-		"Gateway", orDash(p.Gateway), "Excluded", only(len(p.Excluded) > 0, strings.Join(p.Excluded, ", ")),
-		"Quarantine hours", orSkip(p.QuarantineHours), "Created", localTime(p.CreatedAt),
-		"Used", only(p.Usage != nil, fmt.Sprintf("%.1f%% (%d bound, %d in quarantine, of %g)", u.UsedPercent, u.Bound, u.Quarantined, u.Capacity)))
+	return textout.Fields(w, "ID", p.ID, "POP", p.POP, "Name", p.Name, "Prefix", p.Prefix, "Delegation length", p.DelegationLength,
+		"Gateway", orDash(p.Gateway), "Excluded", textout.Only(len(p.Excluded) > 0, strings.Join(p.Excluded, ", ")),
+		"Quarantine hours", textout.OrSkip(p.QuarantineHours), "Created", localTime(p.CreatedAt),
+		"Used", textout.Only(p.Usage != nil, fmt.Sprintf("%.1f%% (%d bound, %d in quarantine, of %g)", u.UsedPercent, u.Bound, u.Quarantined, u.Capacity)))
 }

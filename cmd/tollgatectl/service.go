@@ -14,6 +14,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 func newServiceCmd(g *globals) *cobra.Command {
@@ -126,19 +127,19 @@ func confirmation(s billing.Service) string {
 
 func printService(w io.Writer, s billing.Service) error {
 	b, addr := s.Binding, s.ServiceAddress
-	var plan any = skip{}
+	var plan any = textout.Skip{}
 	if s.PlanID != nil {
 		plan = fmt.Sprintf("%d, billed from %s", *s.PlanID, s.StartDate)
 		if !s.EndDate.IsZero() {
 			plan = fmt.Sprintf("%s until %s", plan, s.EndDate)
 		}
 	}
-	return printFields(w, "ID", s.ID, "POP", s.POP, "Name", s.Name,
-		"Service address", only(addr != billing.Address{}, joinNonEmpty(", ", addr.Line1, addr.Line2, addr.City, addr.Region, addr.PostalCode, addr.Country)),
-		"Method", b.Method, "Addresses", only(len(b.Addresses) > 0, strings.Join(b.Addresses, ", ")), "RADIUS user", only(b.RADIUSUsername != "", b.RADIUSUsername),
-		"Device", only(b.Device != "", fmt.Sprintf("%s ifIndex %d", b.Device, b.IfIndex)), "Desired state", s.DesiredState, "Why", s.StateReason,
+	return textout.Fields(w, "ID", s.ID, "POP", s.POP, "Name", s.Name,
+		"Service address", textout.Only(addr != billing.Address{}, joinNonEmpty(", ", addr.Line1, addr.Line2, addr.City, addr.Region, addr.PostalCode, addr.Country)),
+		"Method", b.Method, "Addresses", textout.Only(len(b.Addresses) > 0, strings.Join(b.Addresses, ", ")), "RADIUS user", textout.Only(b.RADIUSUsername != "", b.RADIUSUsername),
+		"Device", textout.Only(b.Device != "", fmt.Sprintf("%s ifIndex %d", b.Device, b.IfIndex)), "Desired state", s.DesiredState, "Why", s.StateReason,
 		"Revision", fmt.Sprintf("%d (version %d)", s.Revision, s.Version), "Updated", localTime(s.UpdatedAt), "Confirmed", confirmation(s),
-		"Account", orSkip(s.AccountID), "Plan", plan, "Observed on device", only(s.Confirmation.ObservedState != "", s.Confirmation.ObservedState))
+		"Account", textout.OrSkip(s.AccountID), "Plan", plan, "Observed on device", textout.Only(s.Confirmation.ObservedState != "", s.Confirmation.ObservedState))
 }
 
 // newServiceMoveCmds are `service move` and `service edit-binding`. Both

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 // newStaffCmd is `staff`: the people who work with Tollgate (admin; a
@@ -30,7 +31,7 @@ func newStaffCmd(g *globals) *cobra.Command {
 				{"totp", "totp", "enrol a TOTP second factor (always done for admins)", switchParam}},
 			show: printStaffUser}),
 		changeCmd(g, change[[]client.StaffUser]{use: "list", short: "List staff users", method: http.MethodGet, path: "/api/v1/staff",
-			show: func(w io.Writer, us []client.StaffUser) error { return printTable(w, us, userColumns, userRow) }}),
+			show: func(w io.Writer, us []client.StaffUser) error { return textout.Rows(w, us, userColumns, userRow) }}),
 		changeCmd(g, change[client.StaffUserResult]{use: "reset-totp LOGIN", args: []string{"login"}, noKey: true,
 			short:  "Give a staff user a new TOTP secret and recovery codes (a lost phone), printed once",
 			method: http.MethodPost, path: "/api/v1/staff/%s/reset-totp", show: printStaffUser}),
@@ -53,14 +54,14 @@ func newStaffCmd(g *globals) *cobra.Command {
 // secret and recovery codes: shown this once, never again.
 func printStaffUser(w io.Writer, out client.StaffUserResult) error {
 	u := out.User
-	err := printFields(w, "Login", u.Login, "Name", orDash(u.Name), "Role", u.Role, "Password", yesNo(u.Password),
+	err := textout.Fields(w, "Login", u.Login, "Name", orDash(u.Name), "Role", u.Role, "Password", yesNo(u.Password),
 		"TOTP", yesNo(u.TOTP), "Disabled", yesNo(u.Disabled), "Created", localTime(u.CreatedAt))
 	if err != nil || out.TOTP == nil {
 		return err
 	}
 	_, err = io.WriteString(w, "\nNew TOTP second factor, shown only now; give it to "+u.Login+" and keep no copy:\n")
 	if err == nil {
-		err = printFields(w, "  Secret", out.TOTP.Secret, "  URL", out.TOTP.URL, "  Recovery codes", strings.Join(out.TOTP.RecoveryCodes, " "))
+		err = textout.Fields(w, "  Secret", out.TOTP.Secret, "  URL", out.TOTP.URL, "  Recovery codes", strings.Join(out.TOTP.RecoveryCodes, " "))
 	}
 	return err
 }
@@ -89,7 +90,7 @@ func newTokenCmd(g *globals) *cobra.Command {
 			}}),
 		changeCmd(g, change[[]client.PersonalToken]{use: "list LOGIN", short: "List a staff user's personal tokens, revoked ones too",
 			args: []string{"login"}, method: http.MethodGet, path: "/api/v1/staff/%s/tokens",
-			show: func(w io.Writer, ts []client.PersonalToken) error { return printTable(w, ts, columns, row) }}),
+			show: func(w io.Writer, ts []client.PersonalToken) error { return textout.Rows(w, ts, columns, row) }}),
 		changeCmd(g, change[client.PersonalToken]{use: "revoke LOGIN ID", short: "Revoke a personal API token: refused from now on",
 			args: []string{"login", "token"}, method: http.MethodPost, path: "/api/v1/staff/%s/tokens/%d/revoke",
 			show: asTable(columns, row)}))

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 func newSuspensionsCmd(g *globals) *cobra.Command {
@@ -31,18 +32,18 @@ func newSuspensionsCmd(g *globals) *cobra.Command {
 }
 
 func printSuspensionBatch(w io.Writer, b billing.SuspensionBatch) error {
-	decided := any(skip{})
+	decided := any(textout.Skip{})
 	if b.DecidedAt != nil {
 		decided = localTime(*b.DecidedAt) + " by " + orDash(b.DecidedBy)
 	}
-	if err := printFields(w, "Suspension batch", fmt.Sprintf("%d (sweep %d)", b.ID, b.SweepID),
+	if err := textout.Fields(w, "Suspension batch", fmt.Sprintf("%d (sweep %d)", b.ID, b.SweepID),
 		"Status", fmt.Sprintf("%s, %d of %d accounts pending", b.Status, b.Pending, len(b.Items)), "Created", localTime(b.CreatedAt),
 		"Decided", decided); err != nil {
 		return err
 	}
-	printBullets(w, "Held because", b.Reasons, false)
+	textout.Bullets(w, "Held because", b.Reasons, false)
 	fmt.Fprintln(w)
-	return printTable(w, b.Items, "ACCOUNT,NUMBER,STATUS,SERVICES,POPS,DECIDED BY,WHY", func(it billing.SuspensionBatchItem) []any {
+	return textout.Rows(w, b.Items, "ACCOUNT,NUMBER,STATUS,SERVICES,POPS,DECIDED BY,WHY", func(it billing.SuspensionBatchItem) []any {
 		return []any{it.AccountID, it.Number, it.Status, orDash(joinNumbers(it.ServiceIDs, ",")), orDash(strings.Join(it.POPs, ",")), orDash(it.DecidedBy), orDash(strings.Join(it.Why, " "))}
 	})
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 // Support tickets, staff side: subscribers open them and reply in the
@@ -110,7 +111,7 @@ func closedBy(tk billing.Ticket) string {
 func printTicket(w io.Writer, tk billing.Ticket) error {
 	status := string(tk.Status) + map[billing.TicketStatus]string{billing.TicketOpen: " (waiting for staff)",
 		billing.TicketAnswered: " (waiting for the subscriber)", billing.TicketClosed: closedBy(tk)}[tk.Status]
-	if err := printFields(w, "Ticket", tk.ID, "Subject", oneLine(tk.Subject), "Account", fmt.Sprintf("%s (id %d)", tk.AccountNumber, tk.AccountID),
+	if err := textout.Fields(w, "Ticket", tk.ID, "Subject", oneLine(tk.Subject), "Account", fmt.Sprintf("%s (id %d)", tk.AccountNumber, tk.AccountID),
 		"Status", status, "Opened", localTime(tk.CreatedAt), "Updated", localTime(tk.UpdatedAt)); err != nil {
 		return err
 	}
