@@ -223,7 +223,7 @@ func listCmd[T any](g *globals, l listing[T]) *cobra.Command {
 	return cmd
 }
 
-// printList prints items as JSON (-o json), else as a table (printTable).
+// printList prints items as JSON (-o json), else as a table (textout.Rows).
 func printList[T any](w io.Writer, g *globals, items []T, headers string, row func(T) []any) error {
 	if g.json() {
 		if items == nil {
