@@ -65,7 +65,8 @@ func newAccountCmd(g *globals) *cobra.Command {
 				},
 			}),
 			showCmd(g, "show ACCOUNT", "Show an account with its balance; ACCOUNT is an account number (A-000042), external id or id",
-				"  tollgatectl account show A-000042", "account", "/api/v1/accounts", func(w io.Writer, a accountView) error { return printAccount(w, a, true) }), newAccountStatementCmd(g),
+				"  tollgatectl account show A-000042", "account", "/api/v1/accounts", func(w io.Writer, a accountView) error { return printAccount(w, a, true) }),
+			newAccountStatementCmd(g),
 			changeCmd(g, change[billing.Account]{args: []string{"account"}, textArg: "locale",
 				use:     "locale ACCOUNT LOCALE",
 				short:   "Set the locale the subscriber reads (notices, the portal's why); \"\" inherits the account type's",
@@ -73,7 +74,8 @@ func newAccountCmd(g *globals) *cobra.Command {
 				method:  http.MethodPut, path: "/api/v1/accounts/%d/locale",
 				print: func(cmd *cobra.Command, _ *client.Client, _ []int64, a billing.Account) error {
 					return printAccount(cmd.OutOrStdout(), accountView{Account: a}, false)
-				}}), newAccountEditCmd(g),
+				}}),
+			newAccountEditCmd(g),
 			listCmd(g, listing[billing.HistoryEntry]{use: "history ACCOUNT",
 				short:   "Show an account's history, newest first: edits (who, what, before and after) and status changes, promises and exemptions (why)",
 				example: "  tollgatectl account history A-000042", args: []string{"account"}, path: "/api/v1/accounts/%d/history",

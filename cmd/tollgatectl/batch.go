@@ -100,7 +100,8 @@ func newBatchCmd(g *globals) *cobra.Command {
 			method:  http.MethodDelete, path: "/api/v1/payment-batches/%d/lines/%d",
 			print: func(cmd *cobra.Command, _ *client.Client, ids []int64, b billing.PaymentBatch) error {
 				return sayf(cmd, "removed line %d of batch %d; it has %s payment(s) left\n", ids[1], ids[0], textout.Commas(int64(b.Count)))
-			}}), newBatchValidateCmd(g), newBatchPostCmd(g), newBatchImportCmd(g))
+			}}),
+		newBatchValidateCmd(g), newBatchPostCmd(g), newBatchImportCmd(g))
 }
 
 // newBatch is the body that opens a batch; the controller reads the date.

@@ -34,10 +34,12 @@ func newBillingRunCmd(g *globals) *cobra.Command {
 			short:   "Dry run: what a billing run would invoice, and why (writes nothing)",
 			example: `  tollgatectl billing-run preview --type 1`,
 			method:  http.MethodGet, path: "/api/v1/billing-runs/preview", params: runParams,
-			show: printPreview}), newRunStartCmd(g),
+			show: printPreview}),
+		newRunStartCmd(g),
 		listCmd(g, listing[billing.BillingRun]{use: "list [--limit N]", short: "List billing runs, newest first",
 			example: "  tollgatectl billing-run list --limit 10", path: "/api/v1/billing-runs", limit: 50,
-			print: func(w io.Writer, runs []billing.BillingRun) error { return printRuns(w, runs) }}), newRunStatusCmd(g))
+			print: func(w io.Writer, runs []billing.BillingRun) error { return printRuns(w, runs) }}),
+		newRunStatusCmd(g))
 }
 
 // runParams are the flags that choose what a billing run bills.

@@ -131,7 +131,8 @@ func newPlanCmd(g *globals) *cobra.Command {
 				show: asTable(planColumns, planRow)}),
 			listCmd(g, listing[billing.Plan]{use: "list", short: "List plans", example: "  tollgatectl plan list",
 				path: "/api/v1/plans", headers: planColumns, row: planRow}),
-			showCmd(g, "show ID", "Show a plan", "  tollgatectl plan show 3", "plan", "/api/v1/plans", asTable(planColumns, planRow)), newPlanProfileCmd(g))...)
+			showCmd(g, "show ID", "Show a plan", "  tollgatectl plan show 3", "plan", "/api/v1/plans", asTable(planColumns, planRow)),
+			newPlanProfileCmd(g))...)
 }
 
 // planColumns are a plan table's.

@@ -53,7 +53,8 @@ func newDeliveryCmd(g *globals) *cobra.Command {
 					fmt.Fprintf(cmd.OutOrStdout(), "delivery %d: %s by %s is %s\n", d.ID, d.InvoiceNumber, d.Channel, d.Status)
 				}
 				return nil
-			}}), newDeliveryPrintedCmd(g))
+			}}),
+		newDeliveryPrintedCmd(g))
 }
 
 // deliveryWhen is the time that matters for a delivery in its status.

@@ -41,7 +41,8 @@ func newInvoiceCmd(g *globals) *cobra.Command {
 			params: []param{{"reason", "reason", "why the invoice is voided, recorded (required)", textParam}},
 			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, inv billing.Invoice) error {
 				return sayf(cmd, "invoice %s (%s) is now %s\n", inv.Number, money(inv.Total, inv.Currency), inv.Status)
-			}}), newInvoicePDFCmd(g))
+			}}),
+		newInvoicePDFCmd(g))
 }
 
 func printInvoice(w io.Writer, inv billing.Invoice) error {

@@ -53,7 +53,8 @@ func newPaymentCmd(g *globals) *cobra.Command {
 			},
 		}),
 		changeCmd(g, change[billing.Payment]{use: "show ID", short: "Show a payment and the invoices it paid", example: "  tollgatectl payment show 17",
-			args: []string{"payment"}, method: http.MethodGet, path: "/api/v1/payments/%d", print: printPaymentOf}), newPaymentReverseCmd(g), newPaymentRefundCmd(g),
+			args: []string{"payment"}, method: http.MethodGet, path: "/api/v1/payments/%d", print: printPaymentOf}),
+		newPaymentReverseCmd(g), newPaymentRefundCmd(g),
 
 		listCmd(g, listing[billing.Refund]{
 			use:     "refunds [--payment ID] [--status pending|completed|released] [--needs-attention]",
