@@ -14,8 +14,9 @@ import (
 	"github.com/tollgate-isp/tollgate/internal/pgtest"
 )
 
-// TestPoolCommands: pool create, list, show and delete against the API on
-// PostgreSQL; a bad prefix is refused naming it, and a deleted pool is gone.
+// TestPoolCommands: pool create, list, show, update and delete against the
+// API on PostgreSQL; a bad prefix or quarantine is refused naming it, an
+// update changes only the flags given, and a deleted pool is gone.
 func TestPoolCommands(t *testing.T) {
 	ctx := context.Background()
 	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
@@ -47,15 +48,20 @@ func TestPoolCommands(t *testing.T) {
 		!strings.Contains(out, "Quarantine hours:   24") {
 		t.Errorf("pool show 2:\n%s", out)
 	}
-	if out := c.ok("pool", "delete", "1"); !strings.Contains(out, "address pool 1 (north-v4, 100.64.1.0/24) deleted") {
+	out = c.ok("pool", "update", "1", "--name", "north-a", "--exclude", "100.64.1.2-100.64.1.19", "--quarantine-hours", "48")
+	for _, want := range []string{"north-a", "100.64.1.2-100.64.1.19", "Quarantine hours:   48", "Gateway:            100.64.1.1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("pool update printed no %q:\n%s", want, out)
+		}
+	}
+	c.fails("quarantine_hours", "pool", "update", "1", "--quarantine-hours", "-1")
+	if out := c.ok("pool", "delete", "1"); !strings.Contains(out, "address pool 1 (north-a, 100.64.1.0/24) deleted") {
 		t.Errorf("pool delete 1:\n%s", out)
 	}
 	c.fails("404", "pool", "show", "1")
 	if out := c.ok("pool", "list"); strings.Contains(out, "north-v4") || !strings.Contains(out, "south-v6") {
 		t.Errorf("pool list after the delete:\n%s", out)
 	}
-	// PATCH /api/v1/address-pools/{id} is another change's: update is
-	// checked for what it sends in TestPoolUpdateSendsTheFlagsGiven.
 }
 
 // TestPoolUpdateSendsTheFlagsGiven: pool update PATCHes only the flags
