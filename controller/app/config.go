@@ -52,8 +52,8 @@ type Config struct {
 	Portal PortalConfig `yaml:"portal"`
 	// Console is the staff console; see controller/console. Off until
 	// public_url is set.
-	Console console.Config `yaml:"console"`
-	Dev     DevConfig      `yaml:"dev"`
+	Console ConsoleConfig `yaml:"console"`
+	Dev     DevConfig     `yaml:"dev"`
 }
 
 // PortalConfig is the customer portal. It is served on the HTTP listener
@@ -74,6 +74,20 @@ type PortalConfig struct {
 
 // Enabled reports whether the portal is configured.
 func (p PortalConfig) Enabled() bool { return p.PublicURL != "" }
+
+// ConsoleConfig is the staff console, served on the HTTP listener at the
+// path of public_url.
+type ConsoleConfig struct {
+	console.Config `yaml:",inline"`
+	// SecretsFile holds the console's secrets, one per line, at least 32
+	// characters each (`openssl rand -hex 32`); the first seals single
+	// sign-on's flow state between the start and the callback. Every
+	// replica needs the same file. Env TOLLGATE_CONSOLE_SECRETS
+	// (comma-separated) overrides it. Without either, a random secret is
+	// made at start: SSO sign-ins in progress then fail across a restart
+	// and between replicas (development only). Sessions need no secret.
+	SecretsFile string `yaml:"secrets_file"`
+}
 
 // DelinquencyConfig configures the delinquency sweep (the account types'
 // own settings — grace, weekdays, holidays, sweep_at — live with them).

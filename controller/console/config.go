@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/tollgate-isp/tollgate/controller/sso"
 )
 
 // Config is the console's configuration (the controller's `console:`
@@ -26,6 +28,10 @@ type Config struct {
 	// whose X-Forwarded-For is believed when telling a sign-in's address
 	// (for the backoff). Default none: the TCP peer is the address.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// SSO signs staff in through the ISP's OpenID Connect provider
+	// (controller/sso/README.md); off without an issuer. Its redirect_url
+	// must be public_url + "/sso/callback".
+	SSO sso.Config `yaml:"sso"`
 	// CompanyName heads every page. Default "Tollgate". The controller
 	// sets it from company.name.
 	CompanyName string `yaml:"-"`
@@ -69,6 +75,9 @@ func (c Config) parse() (parsed, error) {
 		errs = append(errs, fmt.Errorf("console.public_url %q needs a path of its own (e.g. /staff): the admin API has the root and /api", c.PublicURL))
 	default:
 		p.origin, p.path, p.secure = u.Scheme+"://"+u.Host, u.Path, u.Scheme == "https"
+	}
+	if c.SSO.Enabled() && p.origin != "" && strings.TrimRight(c.SSO.RedirectURL, "/") != p.origin+p.path+"/sso/callback" {
+		errs = append(errs, fmt.Errorf("console.sso.redirect_url %q must be the console's %s", c.SSO.RedirectURL, p.origin+p.path+"/sso/callback"))
 	}
 	if c.SessionIdle > c.SessionAbsolute {
 		errs = append(errs, fmt.Errorf("console.session_idle (%s) is longer than console.session_absolute (%s)", c.SessionIdle, c.SessionAbsolute))

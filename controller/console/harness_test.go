@@ -74,7 +74,11 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with a hook that may change the console's config
+// and dependencies, given the console's base URL.
+func newEnvWith(t *testing.T, hook func(base string, cfg *console.Config, deps *console.Deps)) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
@@ -98,11 +102,18 @@ func newEnv(t *testing.T) *env {
 	mux := http.NewServeMux()
 	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)
-	srv, err := console.New(console.Config{PublicURL: hs.URL + "/staff", CompanyName: "Prairie Fiber"}, console.Deps{
-		Store: db, API: apiSrv.Handler(), Argon2: cheapArgon2,
+	cfg := console.Config{PublicURL: hs.URL + "/staff", CompanyName: "Prairie Fiber"}
+	deps := console.Deps{Store: db, API: apiSrv.Handler(), Argon2: cheapArgon2,
 		AsStaff: func(ctx context.Context, u staff.User) context.Context {
 			return api.WithStaffUser(ctx, u.Login, api.Role(u.Role))
-		}}, clk, log, nil)
+		}}
+	if hook != nil {
+		hook(hs.URL+"/staff", &cfg, &deps)
+		if deps.SSO != nil {
+			deps.SSOStore = db
+		}
+	}
+	srv, err := console.New(cfg, deps, clk, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,3 +316,13 @@ func (e *env) customer(name string) customer {
 }
 
 func strconvItoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+func readAll(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

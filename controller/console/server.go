@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
+	"github.com/tollgate-isp/tollgate/controller/sso"
 	"github.com/tollgate-isp/tollgate/controller/staff"
 	"github.com/tollgate-isp/tollgate/internal/clock"
 	"github.com/tollgate-isp/tollgate/internal/webassets"
@@ -45,6 +46,19 @@ type Deps struct {
 	Argon2 staff.Argon2Params
 	// Rand makes session secrets. Default crypto/rand.
 	Rand io.Reader
+	// SSO is the single sign-on flow (nil: staff sign in with passwords
+	// only), with SSOStore, which finds or makes the staff user of an SSO
+	// identity.
+	SSO      *sso.Flow
+	SSOStore SSOStore
+}
+
+// SSOStore keeps the staff users of SSO identities (controller/postgres).
+type SSOStore interface {
+	// SignInStaffSSO returns the staff user linked to the identity, made
+	// on first sign-in, with the role the rules gave; EUNAUTHORIZED for a
+	// disabled user.
+	SignInStaffSSO(ctx context.Context, id staff.SSOIdentity, now time.Time) (staff.User, error)
 }
 
 //go:embed templates static
@@ -53,18 +67,20 @@ var assets embed.FS
 // Server is the staff console. Create it with [New] and serve
 // [Server.Handler] at [Server.Path] and below.
 type Server struct {
-	cfg     Config
-	p       parsed
-	store   Store
-	signIn  *staff.SignIn
-	rules   staff.SessionRules
-	api     *client.Client
-	asStaff func(context.Context, staff.User) context.Context
-	clock   clock.Clock
-	log     *slog.Logger
-	pages   pages
-	metrics *metrics
-	handler http.Handler
+	cfg      Config
+	p        parsed
+	store    Store
+	signIn   *staff.SignIn
+	rules    staff.SessionRules
+	api      *client.Client
+	asStaff  func(context.Context, staff.User) context.Context
+	clock    clock.Clock
+	log      *slog.Logger
+	pages    pages
+	metrics  *metrics
+	sso      *sso.Flow
+	ssoStore SSOStore
+	handler  http.Handler
 }
 
 // New checks cfg and builds the console. reg may be nil.
@@ -83,6 +99,9 @@ func New(cfg Config, deps Deps, clk clock.Clock, log *slog.Logger, reg prometheu
 	if deps.Rand == nil {
 		deps.Rand = rand.Reader
 	}
+	if (deps.SSO == nil) != (deps.SSOStore == nil) {
+		return nil, errors.New("console: SSO and SSOStore go together")
+	}
 	pg, err := loadPages()
 	if err != nil {
 		return nil, err
@@ -91,7 +110,7 @@ func New(cfg Config, deps Deps, clk clock.Clock, log *slog.Logger, reg prometheu
 	s := &Server{cfg: cfg, p: p, store: deps.Store, rules: rules,
 		signIn:  &staff.SignIn{Store: deps.Store, Rules: rules, Params: deps.Argon2, Clock: clk, Rand: deps.Rand},
 		api:     newAPIClient(deps.API),
-		asStaff: deps.AsStaff, clock: clk, log: log, pages: pg, metrics: newMetrics(reg)}
+		asStaff: deps.AsStaff, clock: clk, log: log, pages: pg, metrics: newMetrics(reg), sso: deps.SSO, ssoStore: deps.SSOStore}
 	if !p.secure {
 		log.Warn("console.public_url is plain http: session cookies are not marked Secure (development only)", "public_url", cfg.PublicURL)
 	}
@@ -123,6 +142,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST "+p+"/signin", s.signInPassword)
 	mux.HandleFunc("POST "+p+"/signin/code", s.signInCode)
 	mux.HandleFunc("POST "+p+"/signout", s.signOut)
+	if s.sso != nil {
+		mux.HandleFunc("GET "+p+"/sso/start", s.ssoStart)
+		mux.HandleFunc("GET "+p+"/sso/callback", s.ssoCallback)
+	}
 
 	// Each page names the least role that may open it; the API checks
 	// every change again with the user's role.

@@ -12,6 +12,16 @@ import (
 type signInData struct {
 	Login string
 	Next  string
+	// SSO names the single sign-on button ("" when SSO is off).
+	SSO string
+}
+
+func (s *Server) signInData(login, next string) signInData {
+	d := signInData{Login: login, Next: next}
+	if s.sso != nil {
+		d.SSO = s.sso.Name()
+	}
+	return d
 }
 
 func (s *Server) signInForm(w http.ResponseWriter, r *http.Request) {
@@ -20,14 +30,14 @@ func (s *Server) signInForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, nil, http.StatusOK, "signin", view{Title: "Sign in", CSRF: s.preToken(w, r), Focus: "login",
-		Data: signInData{Next: s.safeNext(r.URL.Query().Get("next"))}})
+		Data: s.signInData("", s.safeNext(r.URL.Query().Get("next")))})
 }
 
 // signInPassword checks the login and password; a user with a second
 // factor then gets the code page, with the proof of the password in a
 // short-lived cookie.
 func (s *Server) signInPassword(w http.ResponseWriter, r *http.Request) {
-	d := signInData{Login: strings.TrimSpace(r.PostFormValue("login")), Next: s.safeNext(r.PostFormValue("next"))}
+	d := s.signInData(strings.TrimSpace(r.PostFormValue("login")), s.safeNext(r.PostFormValue("next")))
 	if !s.checkCSRF(r, csrfFor("pre", s.cookie(r, preCookie))) {
 		s.metrics.refused.WithLabelValues("csrf").Inc()
 		s.render(w, r, nil, http.StatusForbidden, "signin", view{Title: "Sign in", CSRF: s.preToken(w, r), Focus: "login",
@@ -47,7 +57,7 @@ func (s *Server) signInPassword(w http.ResponseWriter, r *http.Request) {
 
 // signInCode checks the TOTP or recovery code against the proof cookie.
 func (s *Server) signInCode(w http.ResponseWriter, r *http.Request) {
-	d := signInData{Next: s.safeNext(r.PostFormValue("next"))}
+	d := s.signInData("", s.safeNext(r.PostFormValue("next")))
 	proof := s.cookie(r, proofCookie)
 	d.Login, _, _ = strings.Cut(proof, ".")
 	if !s.checkCSRF(r, csrfFor("pre", s.cookie(r, preCookie))) || proof == "" {

@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -59,6 +60,9 @@ type Flow struct {
 	rand   io.Reader
 	sealer sealer
 	secure bool // the redirect URL is https: the cookie is Secure
+	// cookiePath is the redirect URL's directory ("/staff/sso/"), where
+	// the start and callback routes are.
+	cookiePath string
 
 	mu       sync.Mutex
 	provider *oidc.Provider
@@ -79,7 +83,10 @@ func New(cfg Config, opts Options) (*Flow, error) {
 		return nil, err
 	}
 	f := &Flow{cfg: cfg, clock: opts.Clock, client: opts.HTTPClient, log: opts.Logger, rand: opts.Rand, sealer: s,
-		secure: strings.HasPrefix(cfg.RedirectURL, "https:")}
+		secure: strings.HasPrefix(cfg.RedirectURL, "https:"), cookiePath: CookiePath}
+	if u, err := url.Parse(cfg.RedirectURL); err == nil && u.Path != "" {
+		f.cookiePath = path.Dir(u.Path) + "/"
+	}
 	if f.clock == nil {
 		f.clock = clock.Real{}
 	}
@@ -352,8 +359,9 @@ func displayName(claims map[string]any) string {
 	return str(claims["preferred_username"])
 }
 
-// Cookie of the flow state: its name and path (the console's /staff/sso/
-// routes: start and callback).
+// Cookie of the flow state: its name, and its path for a console at
+// /staff (the path is the redirect URL's directory: where the console's
+// sso/start and sso/callback routes are).
 const (
 	CookieName = "tollgate_sso_flow"
 	CookiePath = "/staff/sso/"
@@ -364,7 +372,7 @@ const (
 // (not Strict: the callback is a navigation from the provider's site,
 // which must carry it), living FlowTimeout.
 func (f *Flow) FlowCookie(flowState string) *http.Cookie {
-	return &http.Cookie{Name: CookieName, Value: flowState, Path: CookiePath, MaxAge: int(f.cfg.FlowTimeout / time.Second),
+	return &http.Cookie{Name: CookieName, Value: flowState, Path: f.cookiePath, MaxAge: int(f.cfg.FlowTimeout / time.Second),
 		HttpOnly: true, Secure: f.secure, SameSite: http.SameSiteLaxMode}
 }
 
