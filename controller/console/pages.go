@@ -25,7 +25,15 @@ var funcs = template.FuncMap{
 	"money": func(amount int64, c billing.Currency) string {
 		return string(c) + " " + billing.FormatAmount(amount, c)
 	},
-	"amount": func(amount int64, c billing.Currency) string { return billing.FormatAmount(amount, c) },
+	"amount": func(amount int64, c any) string {
+		switch c := c.(type) {
+		case billing.Currency:
+			return billing.FormatAmount(amount, c)
+		case string:
+			return billing.FormatAmount(amount, billing.Currency(c))
+		}
+		return billing.FormatAmount(amount, "")
+	},
 	"date": func(d billing.Date) string {
 		if d.IsZero() {
 			return ""

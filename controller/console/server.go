@@ -155,6 +155,7 @@ func (s *Server) routes() http.Handler {
 		h       page
 	}{
 		{"GET " + p + "/{$}", staff.RoleReader, s.dashboard},
+		{"GET " + p + "/search", staff.RoleReader, s.search},
 		{"GET " + p + "/accounts/{id}", staff.RoleReader, s.account},
 		{"POST " + p + "/accounts/{id}/act/{action}", staff.RoleBilling, s.act},
 		{"GET " + p + "/accounts/{id}/statement.pdf", staff.RoleReader, s.statementPDF},
