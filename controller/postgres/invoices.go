@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -52,9 +53,29 @@ func (db *DB) Invoices(ctx context.Context, f billing.InvoiceFilter) ([]billing.
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT `+invoiceColumns+` FROM invoices
-		WHERE ($1 = 0 OR account_id = $1) AND ($2 = '' OR status = $2) AND ($3 = 0 OR billing_run_id = $3) AND id > $4
-		ORDER BY id LIMIT $5`, f.AccountID, string(f.Status), f.BillingRunID, f.AfterID, f.Limit)
+	// One statement per combination of filters, each planned with the
+	// index it can use. An account's invoices come through two: its
+	// regular ones by invoices_one_regular_per_period, the few others by
+	// invoices_other_kinds_account_idx (migration 00036).
+	where, args := "id > $1", []any{f.AfterID}
+	if f.Status != "" {
+		args = append(args, string(f.Status))
+		where += fmt.Sprintf(" AND status = $%d", len(args))
+	}
+	if f.BillingRunID != 0 {
+		args = append(args, f.BillingRunID)
+		where += fmt.Sprintf(" AND billing_run_id = $%d", len(args))
+	}
+	from := "invoices"
+	if f.AccountID != 0 {
+		args = append(args, f.AccountID)
+		where += fmt.Sprintf(" AND account_id = $%d", len(args))
+		from = `(SELECT * FROM invoices WHERE kind = 'regular' AND ` + where + `
+			UNION ALL SELECT * FROM invoices WHERE kind <> 'regular' AND ` + where + `) invoices`
+	}
+	args = append(args, f.Limit)
+	rows, err := db.Pool.Query(ctx, `SELECT `+invoiceColumns+` FROM `+from+` WHERE `+where+
+		fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args)), args...)
 	if err != nil {
 		return nil, err
 	}
