@@ -556,7 +556,9 @@ func (s *Server) addLine(w http.ResponseWriter, r *http.Request, sess *session) 
 				s.errorPage(w, r, sess, status, msg)
 				return
 			}
-			fieldErrors(err, d.Entry.Errors)
+			if fieldErrors(err, d.Entry.Errors) {
+				msg = "fix the field marked below."
+			}
 			d.Error = "The line was not added: " + msg
 		}
 	}
@@ -627,20 +629,25 @@ func applyTo(f entryForm, snap *accountSnapshot, c billing.Currency) []billing.A
 
 var fieldRE = regexp.MustCompile(`^body(?:\.lines\[\d+\])?\.([a-z_]+)`)
 
-// fieldErrors puts the API's problems with the line's fields next to them.
-func fieldErrors(err error, into map[string]string) {
+// fieldErrors puts the API's problems with the line's fields next to
+// them, reporting whether every problem found its field.
+func fieldErrors(err error, into map[string]string) bool {
 	var p *client.Problem
-	if !errors.As(err, &p) {
-		return
+	if !errors.As(err, &p) || len(p.Errors) == 0 {
+		return false
 	}
+	all := true
 	for _, e := range p.Errors {
 		if m := fieldRE.FindStringSubmatch(e.Location); m != nil {
 			f := m[1]
 			if f == "reference" || f == "account" || f == "amount" || f == "payer" || f == "method" || f == "memo" || f == "apply_to" {
 				into[f] = strings.TrimSpace(into[f] + " " + e.Message)
+				continue
 			}
 		}
+		all = false
 	}
+	return all
 }
 
 // editLine shows the entry form filled with line {line}, to correct it.
