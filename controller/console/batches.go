@@ -110,8 +110,8 @@ func (s *Server) batches(w http.ResponseWriter, r *http.Request, sess *session) 
 func (s *Server) renderBatches(w http.ResponseWriter, r *http.Request, sess *session, status int, form openBatchForm, errMsg string) {
 	api, ctx := s.apiFor(r.Context(), sess.User)
 	d := batchesData{Form: form, Lists: []batchList{
-		{ID: "open", Title: "Open batches", Empty: "No batch is open."},
-		{ID: "posted", Title: "Posted batches", Empty: "No batch has been posted yet."},
+		{ID: "open-list", Title: "Open batches", Empty: "No batch is open."},
+		{ID: "posted-list", Title: "Posted batches", Empty: "No batch has been posted yet."},
 	}}
 	for i, st := range []billing.BatchStatus{billing.BatchOpen, billing.BatchPosted} {
 		var p struct {

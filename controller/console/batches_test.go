@@ -1,7 +1,10 @@
 package console_test
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -202,4 +205,64 @@ func TestBatchReaderCannotEnter(t *testing.T) {
 	if p := reader.post(path, path+"/post", nil); p.status != http.StatusForbidden {
 		t.Fatalf("a reader's post: %d", p.status)
 	}
+}
+
+// TestBatchImportEditRemove: a lockbox file with a bad row is refused with
+// every problem listed and nothing added; a good one adds its rows (a
+// duplicate check is a warning on its line); a line is corrected and
+// another removed.
+func TestBatchImportEditRemove(t *testing.T) {
+	e := newEnv(t)
+	e.batchAccounts(2)
+	b := e.signIn(e.addStaff("clara", staff.RoleBilling, false))
+	p := b.post("/batches", "/batches", url.Values{"control_count": {"2"}, "control_total": {"30.00"}, "deposit_date": {"2026-12-15"}})
+	m := batchLocRE.FindStringSubmatch(p.location)
+	if m == nil {
+		t.Fatalf("open batch: %d %q", p.status, p.location)
+	}
+	id, path := m[1], "/batches/"+m[1]
+	upload := func(csv string) page {
+		t.Helper()
+		from := b.get(path)
+		var body bytes.Buffer
+		w := multipart.NewWriter(&body)
+		_ = w.WriteField("csrf", field(t, from.body, "csrf"))
+		_ = w.WriteField("idem", regexp.MustCompile(`/import"[^>]*>\s*<input type="hidden" name="csrf" value="[^"]*"><input type="hidden" name="idem" value="([^"]+)"`).FindStringSubmatch(from.body)[1])
+		fw, _ := w.CreateFormFile("file", "lockbox.csv")
+		_, _ = fw.Write([]byte(csv))
+		_ = w.Close()
+		req, _ := http.NewRequest(http.MethodPost, e.url+path+"/import", &body)
+		req.Header.Set("Content-Type", w.FormDataContentType())
+		resp, err := b.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return page{status: resp.StatusCode, body: string(raw)}
+	}
+	p = upload("account,amount,method,reference\nA-000001,10.00,check,9001\nA-000404,5.00,check,9002\n")
+	mustContain(t, "a bad file", p, http.StatusUnprocessableEntity, "nothing was added", "line 3", "A-000404")
+	if n := e.batchLines(id); n != 0 {
+		t.Fatalf("a refused file added %d lines", n)
+	}
+	p = upload("account,amount,method,reference\nA-000001,10.00,check,9001\nA-000001,25.00,check,9001\n")
+	mustContain(t, "a good file", p, http.StatusOK, "Imported 2 payments", "2 payments · 35.00", "Warning:")
+
+	// Correct line 2 to 20.00; the batch balances.
+	p = b.get(path + "/lines/2")
+	mustContain(t, "editing line 2", p, http.StatusOK, "Correct line 2", `value="25.00"`, `name="selected" value="A-000001"`)
+	p = b.post(path+"/lines/2", path+"/lines/2", url.Values{"account": {"A-000001"}, "selected": {"A-000001"}, "method": {"check"}, "reference": {"9002"}, "amount": {"20.00"}})
+	mustContain(t, "line 2 corrected", p, http.StatusOK, "Line 2 was corrected", "2 payments · 30.00", "0 — balanced")
+	// Remove line 1.
+	from := b.get(path)
+	idem := regexp.MustCompile(`/lines/1/remove">\s*<input type="hidden" name="csrf" value="[^"]*"><input type="hidden" name="idem" value="([^"]+)"`).FindStringSubmatch(from.body)
+	if idem == nil {
+		t.Fatalf("no remove form for line 1:\n%s", from.body)
+	}
+	p = b.do(http.MethodPost, path+"/lines/1/remove", url.Values{"csrf": {field(t, from.body, "csrf")}, "idem": {idem[1]}})
+	if p.status != http.StatusSeeOther || e.batchLines(id) != 1 {
+		t.Fatalf("remove line 1: %d, %d lines", p.status, e.batchLines(id))
+	}
+	mustContain(t, "after the removal", b.get(path+"?done=removed"), http.StatusOK, "The line was removed", "1 payments · 20.00")
 }

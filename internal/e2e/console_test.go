@@ -62,6 +62,8 @@ func TestConsoleBatchEntryFromTheKeyboard(t *testing.T) {
 	checkPage(ctx, t, "console-dashboard")
 
 	// Ten checks: 10.00, 11.00, … 19.00 = 145.00, check 5 repeating check 2's number on the same account.
+	do(ctx, t, "the batch list", chromedp.Navigate(c.URL+"/batches"), chromedp.WaitVisible(`#control_count`))
+	checkPage(ctx, t, "console-batches")
 	path := openBatch(ctx, t, c, "10", "145.00")
 	waitFocus(ctx, t, "account")
 	for i := range 10 {
@@ -121,9 +123,11 @@ func TestConsoleBatchEntryFromTheKeyboard(t *testing.T) {
 	do(ctx, t, "the confirmation", chromedp.Navigate(c.URL+path+"/post"), chromedp.WaitVisible(`#post-confirm`))
 	waitText(ctx, t, "#confirm-h", "Post batch")
 	waitText(ctx, t, ".confirm", "The batch matches them.")
+	checkPage(ctx, t, "console-batch-confirm")
 	do(ctx, t, "posting", chromedp.Click(`#post-confirm`))
 	waitJS(ctx, t, "the posted batch", `document.querySelector("#deposit-slip")`)
 	waitText(ctx, t, "#batch-messages", "is posted: 10 payments")
+	checkPage(ctx, t, "console-batch-posted")
 	href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#deposit-slip").getAttribute("href")`))
 	must(t, err)
 	status, ctype, pdf := c.fetchAsBrowser(ctx, t, href)
