@@ -264,8 +264,10 @@ type batchData struct {
 	}
 	PostIdem string
 	Notice   string
-	Error    string
-	Focus    string
+	// Warning is what is wrong with the line just added (it was added).
+	Warning string
+	Error   string
+	Focus   string
 }
 
 // Balanced reports whether the entered lines match the control figures.
@@ -588,9 +590,29 @@ func (s *Server) addLine(w http.ResponseWriter, r *http.Request, sess *session) 
 	if lineNo != 0 {
 		d.Notice = fmt.Sprintf("Line %d was corrected.", lineNo)
 	}
+	// The line's own warnings (a duplicate check) right where the clerk
+	// looks; every line's are in the table.
+	for _, l := range d.Lines {
+		if l.LineNo == added {
+			for _, pr := range l.Problems {
+				d.Warning = strings.TrimSpace(d.Warning + fmt.Sprintf(" Line %d, %s: %s", l.LineNo, problemField(pr.Field), pr.Message))
+			}
+		}
+	}
 	d.Entry, d.Snapshot = entryForm{Method: f.Method}, nil
 	d.Focus = "account"
 	s.renderBatch(w, r, sess, http.StatusOK, d)
+}
+
+// problemField names a line's field as the entry line labels it.
+func problemField(f string) string {
+	switch f {
+	case "reference":
+		return "check no."
+	case "apply_to":
+		return "invoices"
+	}
+	return strings.ReplaceAll(f, "_", " ")
 }
 
 // methodLabel is a payment method as a clerk reads it ("money order").

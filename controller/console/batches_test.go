@@ -127,7 +127,7 @@ func TestBatchEntryWithoutJavaScript(t *testing.T) {
 	mustContain(t, "line 2", p, http.StatusOK, "2 payments · 90.00", "90.00 still to enter, 2 payments")
 	// The same check number from the same account again: added, with a warning on the line.
 	p = b.post(path, path+"/lines", url.Values{"account": {"A-000002"}, "method": {"check"}, "reference": {"2001"}, "payer": {"Bea"}, "amount": {"40.00"}})
-	mustContain(t, "duplicate check", p, http.StatusOK, "3 payments · 130.00", "Warning:", "1 warning(s)")
+	mustContain(t, "duplicate check", p, http.StatusOK, "3 payments · 130.00", "<strong>Warning:</strong> Line 3, check no.", "1 warning(s)")
 	// A bad amount: refused, naming the field; nothing added.
 	p = b.post(path, path+"/lines", url.Values{"account": {"A-000003"}, "method": {"cash"}, "amount": {"12.345"}})
 	mustContain(t, "bad amount", p, http.StatusUnprocessableEntity, "The line was not added", `id="amount-err"`, `aria-invalid="true" aria-describedby="amount-err"`, `value="12.345"`)

@@ -110,6 +110,7 @@ func TestConsoleBatchEntryFromTheKeyboard(t *testing.T) {
 			checkPage(ctx, t, "console-batch-lines")
 		case 4:
 			waitText(ctx, t, "#line-5", "Warning:")
+			waitText(ctx, t, "#batch-messages", "Line 5, check no.")
 			checkPage(ctx, t, "console-batch-warning")
 		}
 	}
