@@ -194,6 +194,9 @@ type accountSnapshot struct {
 	Account  billing.Account
 	Standing billing.AccountStanding
 	Invoices []billing.Invoice // open, oldest first
+	// BillingDay is the day of the month its invoices' periods start
+	// (billing.AccountAnchor of its type); 0 if the type was unreadable.
+	BillingDay int
 }
 
 // openInvoice is an open invoice with what it still owes.
@@ -409,6 +412,11 @@ func (s *Server) snapshot(ctx context.Context, api *client.Client, a billing.Acc
 		return nil, err
 	}
 	snap.Standing = st
+	var typ billing.AccountType
+	if err := api.Do(ctx, http.MethodGet, "/api/v1/account-types/"+itoa(a.AccountTypeID), nil, "", nil, &typ); err != nil {
+		return nil, err
+	}
+	snap.BillingDay, _ = billing.AccountAnchor(typ, a)
 	var p struct {
 		Items []billing.Invoice `json:"items"`
 	}

@@ -72,10 +72,19 @@ func TestConsoleBatchEntryFromTheKeyboard(t *testing.T) {
 		if i == 4 {
 			number = "5002" // as line 2, on A-000002: a duplicate check
 		}
-		// The account, typed; Enter picks it and shows its snapshot.
+		// The account, typed; Enter picks it and shows its snapshot. Line 3
+		// is found by name instead: Down goes to the match, Enter picks it.
 		waitFocus(ctx, t, "account")
-		do(ctx, t, "typing the account", chromedp.KeyEvent(acct))
+		typed := acct
+		if i == 2 {
+			typed = "criber C"
+		}
+		do(ctx, t, "typing the account", chromedp.KeyEvent(typed))
 		waitJS(ctx, t, "the search-as-you-type matches", fmt.Sprintf(`document.querySelector('#account-results button[value=%q]')`, acct))
+		if i == 2 {
+			do(ctx, t, "going to the match", chromedp.KeyEvent(kb.ArrowDown))
+			waitJS(ctx, t, "the focus on the match", fmt.Sprintf(`document.activeElement.value === %q`, acct))
+		}
 		do(ctx, t, "picking the account", chromedp.KeyEvent(kb.Enter))
 		waitText(ctx, t, "#snap-h", acct)
 		if acct == "A-000001" {
