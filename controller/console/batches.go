@@ -278,6 +278,30 @@ func (d batchData) Balanced() bool {
 	return d.Control.Set && d.ControlKnown && d.Difference == 0 && d.Batch.Count == d.Control.Count
 }
 
+// DifferenceText says how far the lines are from the control total:
+// what is still to enter, or how much they are over it.
+func (d batchData) DifferenceText() string {
+	left := d.CountLeft()
+	payments := ""
+	switch {
+	case left > 0:
+		payments = fmt.Sprintf(", %d payments", left)
+	case left < 0:
+		payments = fmt.Sprintf(", %d payments too many", -left)
+	}
+	switch {
+	case !d.Control.Set:
+		return "no control total"
+	case !d.ControlKnown:
+		return d.Control.Total + " still to enter" + payments
+	case d.Difference < 0:
+		return billing.FormatAmount(-d.Difference, d.Currency) + " over the control total" + payments
+	case d.Difference == 0 && left == 0:
+		return "0 — balanced"
+	}
+	return billing.FormatAmount(d.Difference, d.Currency) + " still to enter" + payments
+}
+
 // CountLeft is how many payments the control count still expects.
 func (d batchData) CountLeft() int { return d.Control.Count - d.Batch.Count }
 
@@ -743,6 +767,11 @@ func (s *Server) importFile(w http.ResponseWriter, r *http.Request, sess *sessio
 	var d batchData
 	var data []byte
 	file, _, err := r.FormFile("file")
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		s.errorPage(w, r, sess, http.StatusRequestEntityTooLarge, fmt.Sprintf("The file is larger than the console takes (%d MiB); split it.", tooLarge.Limit>>20))
+		return
+	}
 	if err == nil {
 		data, err = io.ReadAll(io.LimitReader(file, billing.MaxBatchImportBytes+1))
 		file.Close()

@@ -247,7 +247,7 @@ func TestBatchImportEditRemove(t *testing.T) {
 		t.Fatalf("a refused file added %d lines", n)
 	}
 	p = upload("account,amount,method,reference\nA-000001,10.00,check,9001\nA-000001,25.00,check,9001\n")
-	mustContain(t, "a good file", p, http.StatusOK, "Imported 2 payments", "2 payments · 35.00", "Warning:")
+	mustContain(t, "a good file", p, http.StatusOK, "Imported 2 payments", "2 payments · 35.00", "5.00 over the control total", "Warning:")
 
 	// Correct line 2 to 20.00; the batch balances.
 	p = b.get(path + "/lines/2")
