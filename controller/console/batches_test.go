@@ -137,6 +137,17 @@ func TestBatchEntryWithoutJavaScript(t *testing.T) {
 	if n := e.batchLines(id); n != 3 {
 		t.Fatalf("a refused line was added: %d lines", n)
 	}
+	// The same with htmx: only the work area, 200 so that it is swapped in.
+	from := b.get(path)
+	p = b.do(http.MethodPost, path+"/lines", url.Values{"csrf": {field(t, from.body, "csrf")}, "idem": {field(t, from.body, "idem")},
+		"account": {"A-000003"}, "method": {"cash"}, "amount": {"12.345"}}, "HX-Request", "true")
+	mustContain(t, "bad amount (htmx)", p, http.StatusOK, `<div id="work">`, `id="amount-err"`)
+	if strings.Contains(p.body, "<html") || e.batchLines(id) != 3 {
+		t.Fatalf("htmx answer: a whole page, or a line added (%d):\n%s", e.batchLines(id), p.body)
+	}
+	// Search as you type: the matches, to pick from.
+	p = b.do(http.MethodGet, path+"/accounts?account=subscriber", nil, "HX-Request", "true")
+	mustContain(t, "matches", p, http.StatusOK, "3 matches", `name="pick" value="A-000001"`, `name="pick" value="A-000003"`)
 	// An account no one has.
 	p = b.post(path, path+"/lines", url.Values{"account": {"A-000404"}, "method": {"cash"}, "amount": {"50.00"}})
 	mustContain(t, "unknown account", p, http.StatusUnprocessableEntity, `No account matches &#34;A-000404&#34;`, `id="account-err"`)
