@@ -13,6 +13,21 @@ package e2e
 //	waitJS(ctx, t, "the batch list", `document.querySelector("h1").textContent === "Payment batches"`)
 //	checkPage(ctx, t, "batches") // axe-core finds nothing; batches.png
 //
+// The harness:
+//   - startConsole(t) *consoleEnv: the controller binary with console.public_url
+//     set, its own database; .Base, .URL (".../staff"), .DBURL, .API (admin token).
+//   - c.addStaff(t, login, role) staffLogin: POST /api/v1/staff with a password
+//     and TOTP; staffLogin{Login, Password, TOTP secret}.
+//   - newBrowser(t, javascript) context.Context: headless Chromium, 1280×800;
+//     javascript=false disables the page's scripts (plain form posts).
+//   - c.signIn(ctx, t, u, each): password page, code page (staff.TOTPCode of
+//     now), lands on the dashboard; each(page) runs on "signin" and "totp".
+//   - do(ctx, t, what, actions...): chromedp.Do with 30 s, failing the test.
+//   - waitJS / waitText / waitFocus: poll the page from the test (15 s).
+//   - axeCheck(ctx, t, name): axe-core's default rules, failing with every
+//     violation; screenshot(ctx, t, name): name.png; checkPage: both.
+//   - c.fetchAsBrowser(ctx, t, path): GET with the browser's cookies (downloads).
+//
 // Artifacts (the screenshots) go to $TOLLGATE_TEST_ARTIFACTS, by default
 // internal/e2e/testdata/.artifacts (gitignored).
 
