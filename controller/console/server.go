@@ -169,6 +169,19 @@ func (s *Server) routes() http.Handler {
 		{"POST " + p + "/settings/plans/{id}/{verb}", staff.RoleAdmin, s.planAction},
 		{"GET " + p + "/settings/types/{id}", staff.RoleAdmin, s.accountType},
 		{"POST " + p + "/settings/types/{id}", staff.RoleAdmin, s.saveAccountType},
+		{"GET " + p + "/batches", staff.RoleReader, s.batches},
+		{"POST " + p + "/batches", staff.RoleBilling, s.openBatch},
+		{"GET " + p + "/batches/{id}", staff.RoleReader, s.batch},
+		{"GET " + p + "/batches/{id}/accounts", staff.RoleBilling, s.accountResults},
+		{"POST " + p + "/batches/{id}/lines", staff.RoleBilling, s.addLine},
+		{"GET " + p + "/batches/{id}/lines/{line}", staff.RoleBilling, s.editLine},
+		{"POST " + p + "/batches/{id}/lines/{line}", staff.RoleBilling, s.addLine},
+		{"POST " + p + "/batches/{id}/lines/{line}/remove", staff.RoleBilling, s.removeLine},
+		{"POST " + p + "/batches/{id}/import", staff.RoleBilling, s.importFile},
+		{"GET " + p + "/batches/{id}/validation", staff.RoleReader, s.validate},
+		{"GET " + p + "/batches/{id}/post", staff.RoleBilling, s.confirmPost},
+		{"POST " + p + "/batches/{id}/post", staff.RoleBilling, s.postBatch},
+		{"GET " + p + "/batches/{id}/deposit-slip.pdf", staff.RoleReader, s.depositSlip},
 	} {
 		mux.HandleFunc(rt.pattern, s.authed(rt.role, rt.h))
 	}
