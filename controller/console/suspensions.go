@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
@@ -52,6 +53,9 @@ func (d batchDecision) Services() int {
 
 // Pending reports whether an item still waits for a decision.
 func (suspensionData) Pending(it billing.SuspensionBatchItem) bool { return it.Status == "pending" }
+
+// maxBatchChoice caps the accounts ticked in one decision.
+const maxBatchChoice = 10000
 
 // suspensions lists held batches: pending first, then decided ones.
 func (s *Server) suspensions(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -106,6 +110,11 @@ func (s *Server) decideSuspensions(w http.ResponseWriter, r *http.Request, sess 
 		return
 	}
 	v := view{Title: fmt.Sprintf("Held suspension batch #%d", id), Nav: "suspensions"}
+	_ = r.ParseForm()
+	if len(r.PostForm["account"]) > maxBatchChoice {
+		s.errorPage(w, r, sess, http.StatusRequestEntityTooLarge, fmt.Sprintf("Accounts: at most %d at once; use approve all or cancel all.", maxBatchChoice))
+		return
+	}
 	d := suspensionData{Batch: b}
 	dec := &batchDecision{}
 	switch r.PostFormValue("action") {
@@ -128,6 +137,15 @@ func (s *Server) decideSuspensions(w http.ResponseWriter, r *http.Request, sess 
 		}
 		chosen[aid] = true
 	}
+	if v.Error == "" && !dec.All && len(chosen) == 0 {
+		v.Error = "Accounts: tick at least one waiting account, or use " + dec.Verb() + " all."
+	}
+	if v.Error == "" && r.PostFormValue("confirm") == "yes" {
+		// Confirmed: the API decides (and a form posted twice is answered
+		// by its Idempotency-Key as the first time).
+		s.applyBatchDecision(w, r, sess, b, dec, chosen)
+		return
+	}
 	for _, it := range b.Items {
 		if it.Status == "pending" && (dec.All || chosen[it.AccountID]) {
 			dec.Items = append(dec.Items, it)
@@ -148,33 +166,41 @@ func (s *Server) decideSuspensions(w http.ResponseWriter, r *http.Request, sess 
 		s.render(w, r, sess, http.StatusUnprocessableEntity, "suspension", v)
 		return
 	}
-	if r.PostFormValue("confirm") != "yes" {
-		d.Confirm = dec
-		v.Data, v.Focus = d, "confirm-decision"
-		s.render(w, r, sess, http.StatusOK, "suspension", v)
-		return
-	}
+	d.Confirm = dec
+	v.Data, v.Focus = d, "confirm-decision"
+	s.render(w, r, sess, http.StatusOK, "suspension", v)
+}
+
+// applyBatchDecision sends a confirmed decision to the API: the accounts
+// of chosen, or all waiting ones when dec.All.
+func (s *Server) applyBatchDecision(w http.ResponseWriter, r *http.Request, sess *session, b billing.SuspensionBatch, dec *batchDecision, chosen map[int64]bool) {
+	api, ctx := s.apiFor(r.Context(), sess.User)
 	var ids []int64
 	if !dec.All {
-		for _, it := range dec.Items {
-			ids = append(ids, it.AccountID)
+		for id := range chosen {
+			ids = append(ids, id)
 		}
+		slices.Sort(ids)
 	}
 	idem := r.PostFormValue("idem")
+	var err error
 	if dec.Approve {
-		_, err = api.ApproveSuspensionBatch(ctx, idem, id, ids)
+		_, err = api.ApproveSuspensionBatch(ctx, idem, b.ID, ids)
 	} else {
-		_, err = api.CancelSuspensionBatch(ctx, idem, id, ids)
+		_, err = api.CancelSuspensionBatch(ctx, idem, b.ID, ids)
 	}
 	if err != nil {
 		status, msg := s.apiProblem(r, "deciding a suspension batch", err)
-		if nb, rerr := api.SuspensionBatch(ctx, id); rerr == nil {
-			d.Batch = nb
+		if nb, rerr := api.SuspensionBatch(ctx, b.ID); rerr == nil {
+			b = nb
 		}
-		v.Data, v.Error = d, msg
-		s.render(w, r, sess, status, "suspension", v)
+		s.render(w, r, sess, status, "suspension", view{Title: fmt.Sprintf("Held suspension batch #%d", b.ID), Nav: "suspensions",
+			Error: msg, Data: suspensionData{Batch: b}})
 		return
 	}
-	http.Redirect(w, r, fmt.Sprintf("%s/suspensions/%d?done=%s&n=%s", s.p.path, id, dec.Verb(),
-		url.QueryEscape(strconv.Itoa(len(dec.Items)))), http.StatusSeeOther)
+	n := "all waiting"
+	if !dec.All {
+		n = strconv.Itoa(len(ids))
+	}
+	http.Redirect(w, r, fmt.Sprintf("%s/suspensions/%d?done=%s&n=%s", s.p.path, b.ID, dec.Verb(), url.QueryEscape(n)), http.StatusSeeOther)
 }
