@@ -47,7 +47,9 @@ type Deps struct {
 	// Billing and Runner enable the billing endpoints (nil: not served):
 	// account types, plans, accounts, invoices and billing runs, each group
 	// given only its own port of Billing. If Billing also implements
-	// [DocumentStore], the invoice and statement PDFs are served.
+	// [DocumentStore], the invoice and statement PDFs are served; if it
+	// implements [SummaryStore], the dashboard's totals (receivables,
+	// payments posted on a day, notices by status, unconfirmed services).
 	Billing BillingPorts
 	Runner  BillingRunner
 	// Payments enables the payment, refund and deposit-batch endpoints
@@ -185,6 +187,9 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 		s.registerBillingRuns(b, b, deps.Runner)
 		if docs, ok := b.(DocumentStore); ok {
 			s.registerInvoiceDocuments(docs, b)
+		}
+		if sums, ok := b.(SummaryStore); ok {
+			s.registerSummaries(sums)
 		}
 	}
 	if p := deps.Payments; p != nil {
