@@ -145,6 +145,8 @@ func (s *Server) routes() http.Handler {
 		{"GET " + p + "/tickets/{id}", staff.RoleReader, s.ticket},
 		{"POST " + p + "/tickets/{id}/replies", staff.RoleBilling, s.replyTicket},
 		{"POST " + p + "/tickets/{id}/close", staff.RoleBilling, s.closeTicket},
+		{"GET " + p + "/deliveries", staff.RoleReader, s.deliveries},
+		{"GET " + p + "/notices", staff.RoleReader, s.notices},
 	} {
 		mux.HandleFunc(rt.pattern, s.authed(rt.role, rt.h))
 	}
