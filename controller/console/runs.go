@@ -238,8 +238,8 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, sess *session)
 	http.Redirect(w, r, s.p.path+"/runs?started=many", http.StatusSeeOther)
 }
 
-// runID reads the {id} of a run's path; false (after an error page) if it
-// is not an id.
+// pathID reads the {id} of the request's path; false (after a 404 page
+// naming what) if it is not an id.
 func (s *Server) pathID(w http.ResponseWriter, r *http.Request, sess *session, what string) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {

@@ -35,6 +35,13 @@ func TestBillingRunPreviewIsTheConfirmationBeforeStarting(t *testing.T) {
 	if n := e.count(`SELECT count(*) FROM billing_runs`); n != 0 {
 		t.Fatalf("the preview started %d runs", n)
 	}
+	future := clerk.get(fmt.Sprintf("/runs/preview?account_type_id=%d&date=2028-06-01", typ.ID))
+	if future.status != http.StatusUnprocessableEntity || !strings.Contains(future.body, "(query.date)") || strings.Contains(future.body, "Start this billing run") {
+		t.Fatalf("a preview too far ahead: %d, want 422 naming the date and no start button:\n%s", future.status, future.body)
+	}
+	if bad := clerk.get("/runs/preview?date=12/01/2026"); bad.status != http.StatusOK || !strings.Contains(bad.body, "Date:") {
+		t.Fatalf("a malformed date: %d, want the page naming the date:\n%s", bad.status, bad.body)
+	}
 
 	// The reader: the preview, no start button; a forged post is refused.
 	rp := reader.get(previewPath)

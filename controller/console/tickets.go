@@ -8,6 +8,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/staff"
 )
 
 // Support tickets: the queue (open ones first), a ticket's thread, a reply
@@ -90,7 +91,7 @@ func (s *Server) ticket(w http.ResponseWriter, r *http.Request, sess *session) {
 	case "closed":
 		v.Notice = "The ticket is closed. The subscriber can reopen it by replying in the portal."
 	}
-	if v.Notice == "" && roleAllows(sess.User.Role, "billing") && t.Status != billing.TicketClosed {
+	if v.Notice == "" && roleAllows(sess.User.Role, staff.RoleBilling) && t.Status != billing.TicketClosed {
 		v.Focus = "reply"
 	}
 	s.render(w, r, sess, http.StatusOK, "ticket", v)
