@@ -21,6 +21,13 @@ type subscriber struct {
 // one $50 service on POP north-1.
 func (e *env) addSubscriber(typ billing.AccountType, name, email string) subscriber {
 	e.t.Helper()
+	return e.addSubscriberWith(typ, name, map[string]any{"email": email})
+}
+
+// addSubscriberWith is addSubscriber with the account's fields in extra
+// (email, delivery, address, …).
+func (e *env) addSubscriberWith(typ billing.AccountType, name string, extra map[string]any) subscriber {
+	e.t.Helper()
 	ctx := context.Background()
 	var plan struct {
 		ID int64 `json:"id"`
@@ -33,8 +40,11 @@ func (e *env) addSubscriber(typ billing.AccountType, name, email string) subscri
 		ID     int64  `json:"id"`
 		Number string `json:"number"`
 	}
-	if err := e.api.Do(ctx, http.MethodPost, "/api/v1/accounts", nil, client.NewIdempotencyKey(),
-		map[string]any{"name": name, "email": email, "account_type_id": typ.ID, "currency": "USD", "anchor_date": "2026-12-01"}, &a); err != nil {
+	body := map[string]any{"name": name, "account_type_id": typ.ID, "currency": "USD", "anchor_date": "2026-12-01"}
+	for k, v := range extra {
+		body[k] = v
+	}
+	if err := e.api.Do(ctx, http.MethodPost, "/api/v1/accounts", nil, client.NewIdempotencyKey(), body, &a); err != nil {
 		e.t.Fatal(err)
 	}
 	if err := e.api.Do(ctx, http.MethodPost, "/api/v1/services", nil, client.NewIdempotencyKey(),

@@ -98,6 +98,8 @@ func TestRunDeliveriesResendAfterConfirmation(t *testing.T) {
 	typ := e.residentialType()
 	e.addSubscriber(typ, "Jane Prairie", "jane@example.net")
 	e.addSubscriber(typ, "Joe Prairie", "joe@example.net")
+	e.addSubscriberWith(typ, "Ann Paper", map[string]any{"delivery": "mail",
+		"address": map[string]any{"line1": "1 Main St", "city": "Lincoln", "region": "NE", "postal_code": "68508", "country": "US"}})
 	run, _, err := e.db.OpenBillingRun(ctx, typ.ID, billing.NewDate(2026, 12, 1), billing.TriggerOnDemand, "test", 100, testNow,
 		func(context.Context, pgx.Tx, billing.BillingRun) error { return nil })
 	if err != nil {
@@ -106,10 +108,10 @@ func TestRunDeliveriesResendAfterConfirmation(t *testing.T) {
 	if _, err := e.db.RunBillingBatch(ctx, run.ID, 0, testNow); err != nil {
 		t.Fatal(err)
 	}
-	if _, n, err := e.db.QueueRunDeliveries(ctx, run.ID, []billing.DeliveryChannel{billing.ChannelEmail}, testNow); err != nil || n != 2 {
+	if _, n, err := e.db.QueueRunDeliveries(ctx, run.ID, []billing.DeliveryChannel{billing.ChannelEmail, billing.ChannelMail}, testNow); err != nil || n != 3 {
 		t.Fatalf("queueing deliveries: %d, %v", n, err)
 	}
-	if _, err := e.db.Pool.Exec(ctx, `UPDATE invoice_deliveries SET status = 'failed', last_error = '550 no such user'`); err != nil {
+	if _, err := e.db.Pool.Exec(ctx, `UPDATE invoice_deliveries SET status = 'failed', last_error = '550 no such user' WHERE channel = 'email'`); err != nil {
 		t.Fatal(err)
 	}
 	runPath := fmt.Sprintf("/runs/%d", run.ID)
@@ -142,11 +144,19 @@ func TestRunDeliveriesResendAfterConfirmation(t *testing.T) {
 	if n := e.count(`SELECT count(*) FROM invoice_deliveries WHERE status = 'queued' AND resends = 1`); n != 2 {
 		t.Fatalf("%d deliveries queued again once, want 2", n)
 	}
+	if n := e.count(`SELECT count(*) FROM invoice_deliveries WHERE channel = 'mail' AND resends = 0`); n != 1 {
+		t.Fatalf("the letter was re-sent too (%d untouched, want 1)", n)
+	}
 	mustContain(t, "after the re-send", clerk.get(strings.TrimPrefix(done.location, "/staff")), "Queued again: 2 failed deliveries.")
 
-	// No letters in this run: no printed batch to download.
-	if r := clerk.get(runPath + "/printed-invoices.pdf"); r.status != http.StatusNotFound {
-		t.Fatalf("printed invoices of a run without letters: %d, want 404", r.status)
+	// Ann gets hers by mail: the printed batch downloads, for a reader too.
+	mustContain(t, "run with a letter", p, "Download the printed invoices")
+	pdf := reader.get(runPath + "/printed-invoices.pdf")
+	if pdf.status != http.StatusOK || !strings.HasPrefix(pdf.body, "%PDF-") {
+		t.Fatalf("printed invoices: %d %.40q", pdf.status, pdf.body)
+	}
+	if r := reader.get(fmt.Sprintf("/runs/%d/printed-invoices.pdf", run.ID+1)); r.status != http.StatusNotFound {
+		t.Fatalf("printed invoices of an unknown run: %d, want 404", r.status)
 	}
 }
 
