@@ -106,8 +106,15 @@ func (s *Server) runs(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.apiErrorPage(w, r, sess, "reading billing runs", err)
 		return
 	}
-	d := runsData{Runs: page.Items, Types: types, TypeNames: names,
-		Form: runForm{Date: s.clock.Now().UTC().Format("2006-01-02")}}
+	// The form keeps what a preview was for (its "back" link), else today.
+	form, bad := parseRunForm(r.URL.Query().Get)
+	if bad != "" {
+		form = runForm{}
+	}
+	if form.Date == "" {
+		form.Date = s.clock.Now().UTC().Format("2006-01-02")
+	}
+	d := runsData{Runs: page.Items, Types: types, TypeNames: names, Form: form}
 	if len(page.Items) == 50 {
 		d.Older = page.Items[len(page.Items)-1].ID
 	}
