@@ -28,6 +28,17 @@ type dashboardData struct {
 	Unavailable []string
 }
 
+// Running reports whether a run on the dashboard is still working (its
+// progress then refreshes itself).
+func (d dashboardData) Running() bool {
+	for _, r := range d.Runs {
+		if r.Status == billing.RunRunning {
+			return true
+		}
+	}
+	return false
+}
+
 // unconfirmedServices is GET /api/v1/services/unconfirmed.
 type unconfirmedServices struct {
 	Unconfirmed int64 `json:"unconfirmed"`
@@ -61,6 +72,11 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *session
 		return
 	}
 	d.Runs = runs.Items
+	if r.Header.Get("HX-Request") != "" {
+		// htmx refreshes the runs' progress only (the "fragment").
+		s.render(w, r, sess, http.StatusOK, "dashboard", view{Title: "Dashboard", Nav: "dashboard", Data: d})
+		return
+	}
 	held, err := api.SuspensionBatches(ctx, "pending")
 	if err != nil {
 		s.apiErrorPage(w, r, sess, "reading held suspension batches", err)
