@@ -55,8 +55,8 @@ func (e *env) addSubscriberWith(typ billing.AccountType, name string, extra map[
 	return subscriber{ID: a.ID, Number: a.Number}
 }
 
-// count runs a count(*) query.
-func (e *env) count(sql string, args ...any) int {
+// countRows runs a count(*) query with args.
+func (e *env) countRows(sql string, args ...any) int {
 	e.t.Helper()
 	var n int
 	if err := e.db.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {

@@ -32,7 +32,7 @@ func TestBillingRunPreviewIsTheConfirmationBeforeStarting(t *testing.T) {
 	previewPath := fmt.Sprintf("/runs/preview?account_type_id=%d&date=2026-12-01", typ.ID)
 	p = clerk.get(previewPath)
 	mustContain(t, "preview", p, jane.Number, "Jane Prairie", "USD 50.00", "issue date", "Start this billing run")
-	if n := e.count(`SELECT count(*) FROM billing_runs`); n != 0 {
+	if n := e.countRows(`SELECT count(*) FROM billing_runs`); n != 0 {
 		t.Fatalf("the preview started %d runs", n)
 	}
 	future := clerk.get(fmt.Sprintf("/runs/preview?account_type_id=%d&date=2028-06-01", typ.ID))
@@ -48,8 +48,8 @@ func TestBillingRunPreviewIsTheConfirmationBeforeStarting(t *testing.T) {
 	mustContain(t, "reader's preview", rp, jane.Number, "may look at previews but not start runs")
 	mustNotContain(t, "reader's preview", rp, "Start this billing run")
 	refused := reader.do(http.MethodPost, "/runs", url2(t, rp, "account_type_id", fmt.Sprint(typ.ID), "date", "2026-12-01"))
-	if refused.status != http.StatusForbidden || e.count(`SELECT count(*) FROM billing_runs`) != 0 {
-		t.Fatalf("a reader's start: %d, %d runs; want 403 and none", refused.status, e.count(`SELECT count(*) FROM billing_runs`))
+	if refused.status != http.StatusForbidden || e.countRows(`SELECT count(*) FROM billing_runs`) != 0 {
+		t.Fatalf("a reader's start: %d, %d runs; want 403 and none", refused.status, e.countRows(`SELECT count(*) FROM billing_runs`))
 	}
 
 	// Start from the preview, twice with the same form (a double click).
@@ -59,14 +59,14 @@ func TestBillingRunPreviewIsTheConfirmationBeforeStarting(t *testing.T) {
 	if first.status != http.StatusSeeOther || !strings.HasPrefix(first.location, "/staff/runs/") || second.location != first.location {
 		t.Fatalf("start: %d %q, again %d %q", first.status, first.location, second.status, second.location)
 	}
-	if n := e.count(`SELECT count(*) FROM billing_runs`); n != 1 {
+	if n := e.countRows(`SELECT count(*) FROM billing_runs`); n != 1 {
 		t.Fatalf("%d runs after a double post, want 1", n)
 	}
 	var runID int64
 	if err := e.db.Pool.QueryRow(context.Background(), `SELECT id FROM billing_runs`).Scan(&runID); err != nil {
 		t.Fatal(err)
 	}
-	if e.count(`SELECT count(*) FROM billing_runs WHERE requested_by = 'user:bill'`) != 1 {
+	if e.countRows(`SELECT count(*) FROM billing_runs WHERE requested_by = 'user:bill'`) != 1 {
 		t.Fatal("the run does not name the clerk who started it")
 	}
 
@@ -123,7 +123,7 @@ func TestRunDeliveriesResendAfterConfirmation(t *testing.T) {
 	if r := reader.do(http.MethodPost, runPath+"/deliveries/resend", url2(t, rp, "confirm", "yes")); r.status != http.StatusForbidden {
 		t.Fatalf("a reader's re-send: %d, want 403", r.status)
 	}
-	if n := e.count(`SELECT count(*) FROM invoice_deliveries WHERE status = 'failed'`); n != 2 {
+	if n := e.countRows(`SELECT count(*) FROM invoice_deliveries WHERE status = 'failed'`); n != 2 {
 		t.Fatalf("after a reader's re-send, %d failed deliveries, want 2", n)
 	}
 
@@ -132,7 +132,7 @@ func TestRunDeliveriesResendAfterConfirmation(t *testing.T) {
 	mustContain(t, "run page", p, "Send the 2 failed deliveries again")
 	confirm := clerk.do(http.MethodPost, runPath+"/deliveries/resend", form(t, p))
 	mustContain(t, "confirmation", confirm, "Send the failed deliveries again?", "This queues 2 failed deliveries", "Yes, send 2 again")
-	if n := e.count(`SELECT count(*) FROM invoice_deliveries WHERE status = 'failed'`); n != 2 {
+	if n := e.countRows(`SELECT count(*) FROM invoice_deliveries WHERE status = 'failed'`); n != 2 {
 		t.Fatalf("the confirmation itself re-sent: %d failed left", n)
 	}
 	f := form(t, confirm, "confirm", "yes")
@@ -141,10 +141,10 @@ func TestRunDeliveriesResendAfterConfirmation(t *testing.T) {
 	if done.status != http.StatusSeeOther || !strings.Contains(done.location, "resent=2") || again.location != done.location {
 		t.Fatalf("re-send: %d %q; again %d %q", done.status, done.location, again.status, again.location)
 	}
-	if n := e.count(`SELECT count(*) FROM invoice_deliveries WHERE status = 'queued' AND resends = 1`); n != 2 {
+	if n := e.countRows(`SELECT count(*) FROM invoice_deliveries WHERE status = 'queued' AND resends = 1`); n != 2 {
 		t.Fatalf("%d deliveries queued again once, want 2", n)
 	}
-	if n := e.count(`SELECT count(*) FROM invoice_deliveries WHERE channel = 'mail' AND resends = 0`); n != 1 {
+	if n := e.countRows(`SELECT count(*) FROM invoice_deliveries WHERE channel = 'mail' AND resends = 0`); n != 1 {
 		t.Fatalf("the letter was re-sent too (%d untouched, want 1)", n)
 	}
 	mustContain(t, "after the re-send", clerk.get(strings.TrimPrefix(done.location, "/staff")), "Queued again: 2 failed deliveries.")

@@ -50,7 +50,7 @@ func TestSuspensionsApproveSomeAfterConfirmation(t *testing.T) {
 	batch := e.heldBatch(typ, jane, joe)
 	batchPath := fmt.Sprintf("/suspensions/%d", batch)
 	pending := func() int {
-		return e.count(`SELECT count(*) FROM suspension_batch_items WHERE batch_id = $1 AND status = 'pending'`, batch)
+		return e.countRows(`SELECT count(*) FROM suspension_batch_items WHERE batch_id = $1 AND status = 'pending'`, batch)
 	}
 
 	reader := e.signIn(e.addStaff("rita", staff.RoleReader, false))
@@ -88,7 +88,7 @@ func TestSuspensionsApproveSomeAfterConfirmation(t *testing.T) {
 	if done.status != http.StatusSeeOther || again.status != http.StatusSeeOther || again.location != done.location {
 		t.Fatalf("approve: %d %q; again %d %q\n%s", done.status, done.location, again.status, again.location, again.body)
 	}
-	if n := e.count(`SELECT count(*) FROM suspension_batch_items WHERE batch_id = $1 AND account_id = $2 AND status <> 'pending'
+	if n := e.countRows(`SELECT count(*) FROM suspension_batch_items WHERE batch_id = $1 AND account_id = $2 AND status <> 'pending'
 		AND decided_by = 'user:bill'`, batch, jane.ID); n != 1 || pending() != 1 {
 		t.Fatalf("after approving Jane: decided by bill %d, pending %d; want 1 and 1", n, pending())
 	}
@@ -100,8 +100,8 @@ func TestSuspensionsApproveSomeAfterConfirmation(t *testing.T) {
 	if done := clerk.do(http.MethodPost, batchPath, form(t, confirm, "action", "cancel-all", "confirm", "yes")); done.status != http.StatusSeeOther {
 		t.Fatalf("cancel the rest: %d\n%s", done.status, done.body)
 	}
-	if e.count(`SELECT count(*) FROM suspension_batch_items WHERE batch_id = $1 AND account_id = $2 AND status = 'cancelled'`, batch, joe.ID) != 1 ||
-		e.count(`SELECT count(*) FROM suspension_batches WHERE id = $1 AND status = 'decided'`, batch) != 1 {
+	if e.countRows(`SELECT count(*) FROM suspension_batch_items WHERE batch_id = $1 AND account_id = $2 AND status = 'cancelled'`, batch, joe.ID) != 1 ||
+		e.countRows(`SELECT count(*) FROM suspension_batches WHERE id = $1 AND status = 'decided'`, batch) != 1 {
 		t.Fatal("cancelling the rest did not cancel Joe and decide the batch")
 	}
 	list := clerk.get("/suspensions")

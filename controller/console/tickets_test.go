@@ -34,10 +34,10 @@ func TestTicketsReplyAndClose(t *testing.T) {
 	}
 	ticketPath := fmt.Sprintf("/tickets/%d", tk.ID)
 	replies := func() int {
-		return e.count(`SELECT count(*) FROM ticket_messages WHERE ticket_id = $1 AND author_kind = 'staff'`, tk.ID)
+		return e.countRows(`SELECT count(*) FROM ticket_messages WHERE ticket_id = $1 AND author_kind = 'staff'`, tk.ID)
 	}
 	notices := func() int {
-		return e.count(`SELECT count(*) FROM notices WHERE kind = 'ticket_reply' AND data->>'ticket_id' = $1`, fmt.Sprint(tk.ID))
+		return e.countRows(`SELECT count(*) FROM notices WHERE kind = 'ticket_reply' AND data->>'ticket_id' = $1`, fmt.Sprint(tk.ID))
 	}
 
 	reader := e.signIn(e.addStaff("rita", staff.RoleReader, false))
@@ -84,7 +84,7 @@ func TestTicketsReplyAndClose(t *testing.T) {
 	p = clerk.get(ticketPath)
 	mustContain(t, "closed ticket", p, "Closed", "only the subscriber can reopen it")
 	mustNotContain(t, "closed ticket", p, "Send reply")
-	if e.count(`SELECT count(*) FROM tickets WHERE id = $1 AND status = 'closed' AND closed_by = 'bill'`, tk.ID) != 1 {
+	if e.countRows(`SELECT count(*) FROM tickets WHERE id = $1 AND status = 'closed' AND closed_by = 'bill'`, tk.ID) != 1 {
 		t.Fatal("the ticket is not closed by bill")
 	}
 }
