@@ -182,6 +182,21 @@ func (s *Server) routes() http.Handler {
 		{"GET " + p + "/batches/{id}/post", staff.RoleBilling, s.confirmPost},
 		{"POST " + p + "/batches/{id}/post", staff.RoleBilling, s.postBatch},
 		{"GET " + p + "/batches/{id}/deposit-slip.pdf", staff.RoleReader, s.depositSlip},
+		{"GET " + p + "/runs", staff.RoleReader, s.runs},
+		{"GET " + p + "/runs/preview", staff.RoleReader, s.runPreview},
+		{"POST " + p + "/runs", staff.RoleBilling, s.startRun},
+		{"GET " + p + "/runs/{id}", staff.RoleReader, s.run},
+		{"POST " + p + "/runs/{id}/deliveries/resend", staff.RoleBilling, s.resendRunDeliveries},
+		{"GET " + p + "/runs/{id}/printed-invoices.pdf", staff.RoleReader, s.printedInvoices},
+		{"GET " + p + "/suspensions", staff.RoleReader, s.suspensions},
+		{"GET " + p + "/suspensions/{id}", staff.RoleReader, s.suspension},
+		{"POST " + p + "/suspensions/{id}", staff.RoleBilling, s.decideSuspensions},
+		{"GET " + p + "/tickets", staff.RoleReader, s.tickets},
+		{"GET " + p + "/tickets/{id}", staff.RoleReader, s.ticket},
+		{"POST " + p + "/tickets/{id}/replies", staff.RoleBilling, s.replyTicket},
+		{"POST " + p + "/tickets/{id}/close", staff.RoleBilling, s.closeTicket},
+		{"GET " + p + "/deliveries", staff.RoleReader, s.deliveries},
+		{"GET " + p + "/notices", staff.RoleReader, s.notices},
 	} {
 		mux.HandleFunc(rt.pattern, s.authed(rt.role, rt.h))
 	}
