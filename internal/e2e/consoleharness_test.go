@@ -63,10 +63,30 @@ type consoleEnv struct {
 
 // startConsole starts a controller (the built binary, its own throwaway
 // database) with the console at /staff and waits until it is ready.
-func startConsole(t *testing.T) *consoleEnv {
+func startConsole(t *testing.T) *consoleEnv { t.Helper(); return startConsoleWith(t, "") }
+
+// startConsoleWith is startConsole with more of the console's config:
+// consoleYAML is added inside its `console:` section (indented by the
+// caller as a YAML block mapping's lines, e.g. "  sso: {...}").
+func startConsoleWith(t *testing.T, consoleYAML string) *consoleEnv {
+	t.Helper()
+	return startConsoleAt(t, freeAddr(t), consoleYAML)
+}
+
+// startConsoleAt is startConsoleWith on a given HTTP address (for a test
+// that must know the console's URL before it starts, e.g. to register it
+// with an OpenID provider).
+func startConsoleAt(t *testing.T, httpAddr, consoleYAML string) *consoleEnv {
+	t.Helper()
+	return startConsoleConfig(t, httpAddr, consoleYAML, "delinquency: {guard: {disabled: true}}")
+}
+
+// startConsoleConfig is startConsoleAt with the config's delinquency
+// section given (the blast-radius guard is off in the others).
+func startConsoleConfig(t *testing.T, httpAddr, consoleYAML, delinquencyYAML string) *consoleEnv {
 	t.Helper()
 	dbURL := pgtest.NewDatabase(t)
-	httpAddr, grpcAddr := freeAddr(t), freeAddr(t)
+	grpcAddr := freeAddr(t)
 	base := "http://" + httpAddr
 	cfg := filepath.Join(t.TempDir(), "controller.yaml")
 	write(t, cfg, fmt.Sprintf(`
@@ -77,9 +97,11 @@ api:
   tokens:
     - {name: ops, role: admin, token: %q}
 company: {name: "Prairie Fiber"}
-delinquency: {guard: {disabled: true}}
-console: {public_url: %q}
-`, dbURL, httpAddr, grpcAddr, adminToken, base+"/staff"))
+%s
+console:
+  public_url: %q
+%s
+`, dbURL, httpAddr, grpcAddr, adminToken, delinquencyYAML, base+"/staff", consoleYAML))
 	start(t, "tollgate-controller", nil, "--config", cfg)
 	waitHTTP(t, base+"/readyz", 200, 60*time.Second)
 	return &consoleEnv{Base: base, URL: base + "/staff", DBURL: dbURL, API: client.New(base, adminToken)}
@@ -149,8 +171,8 @@ func waitJS(ctx context.Context, t *testing.T, what, expr string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("main") ? document.querySelector("main").outerHTML : ""`))
-			t.Fatalf("waiting for %s (%s): %v; the page says:\n%s", what, expr, err, body)
+			body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + "\n" + (document.querySelector("main") ? document.querySelector("main").outerHTML : document.body ? document.body.innerText : "")`))
+			t.Fatalf("waiting for %s (%s): %v; the page (address first) says:\n%s", what, expr, err, body)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
