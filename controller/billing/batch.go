@@ -34,11 +34,11 @@ type PaymentBatch struct {
 	// are what staff counted on the paper before entering it; nil: not
 	// given. A batch whose lines do not add up to them does not post
 	// ([PaymentBatch.CheckControl]).
-	ControlCount *int   `json:"control_count,omitempty" minimum:"1"`
-	ControlTotal *int64 `json:"control_total,omitempty" minimum:"1"`
-	Lines          []BatchLine `json:"lines"`
-	Count          int         `json:"count"`
-	Total          int64       `json:"total"`
+	ControlCount *int        `json:"control_count,omitempty" minimum:"1"`
+	ControlTotal *int64      `json:"control_total,omitempty" minimum:"1"`
+	Lines        []BatchLine `json:"lines"`
+	Count        int         `json:"count"`
+	Total        int64       `json:"total"`
 	// Totals are the lines' sums by method and currency, then "all" per
 	// currency ([PaymentBatch.Tally]); only with the lines.
 	Totals []BatchTotal `json:"totals,omitempty" readOnly:"true"`
