@@ -101,6 +101,12 @@ func TestBatchEntryWithoutJavaScript(t *testing.T) {
 	}
 	id, path := m[1], "/batches/"+m[1]
 	mustContain(t, "the new batch", b.get(path), http.StatusOK, "4 payments · 180.00", `id="account"`, "autofocus")
+	// The control figures are the batch's own, not text in its memo.
+	var ctlCount, ctlTotal int64
+	var memo string
+	if err := e.db.Pool.QueryRow(context.Background(), `SELECT control_count, control_total, memo FROM payment_batches WHERE id = $1`, id).Scan(&ctlCount, &ctlTotal, &memo); err != nil || ctlCount != 4 || ctlTotal != 18000 || memo != "" {
+		t.Fatalf("the batch's control figures: %d %d %q %v", ctlCount, ctlTotal, memo, err)
+	}
 
 	// Enter in the account field: the account is picked, its snapshot shown.
 	p = b.post(path, path+"/lines", url.Values{"account": {"a-000001"}, "go": {"enter"}})
@@ -276,4 +282,13 @@ func TestBatchImportEditRemove(t *testing.T) {
 		t.Fatalf("remove line 1: %d, %d lines", p.status, e.batchLines(id))
 	}
 	mustContain(t, "after the removal", b.get(path+"?done=removed"), http.StatusOK, "The line was removed", "1 payments · 20.00")
+	// One payment short of the control figures: validation says so, and
+	// the API refuses to post, naming both figures; nothing is posted.
+	mustContain(t, "validating a short batch", b.get(path+"/validation"), http.StatusOK, "do not match the control figures", "10.00 still to enter, 1 payments")
+	p = b.post(path+"/post", path+"/post", nil)
+	mustContain(t, "posting a short batch", p, http.StatusUnprocessableEntity, "The batch was not posted", "control_count 2", "control_total 30.00", "1 payments, total 20.00")
+	var posted int
+	if err := e.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM payments`).Scan(&posted); err != nil || posted != 0 {
+		t.Fatalf("a refused batch posted %d payments (%v)", posted, err)
+	}
 }
