@@ -313,12 +313,12 @@ type batchData struct {
 	Control  batchControl
 	Currency billing.Currency
 	// Difference is how far the lines are from the control figures.
-	Difference billing.ControlDifference
-	Lines                    []lineRow
-	Warnings, Errors         int
-	Entry                    entryForm
-	Matches                  []billing.Account
-	Snapshot                 *accountSnapshot
+	Difference       billing.ControlDifference
+	Lines            []lineRow
+	Warnings, Errors int
+	Entry            entryForm
+	Matches          []billing.Account
+	Snapshot         *accountSnapshot
 	// Validated is set after the clerk asked to validate.
 	Validated  *billing.BatchValidation
 	Confirming bool
