@@ -715,29 +715,25 @@ func methodLabel(m string) string {
 	return strings.ToUpper(m[:1]) + m[1:]
 }
 
-// applyTo spreads the line's amount over the ticked invoices in the order
-// they are shown (oldest first), each up to what it still owes; what is
-// left the API applies oldest first. Nothing when the amount cannot be
+// applyTo is how the line's amount pays the ticked invoices, in the order
+// they are shown (oldest first), as [billing.SplitOverChosen] decides; what
+// is left the API applies oldest first. Nothing when the amount cannot be
 // read (the API names the field).
 func applyTo(f entryForm, snap *accountSnapshot, c billing.Currency) []billing.AllocationChoice {
 	if snap == nil || len(f.Ticked) == 0 {
 		return nil
 	}
-	left, err := billing.ParsePositiveAmount(strings.ReplaceAll(f.Amount, ",", ""), c)
+	amount, err := billing.ParsePositiveAmount(strings.ReplaceAll(f.Amount, ",", ""), c)
 	if err != nil {
 		return nil
 	}
-	var out []billing.AllocationChoice
+	var chosen []billing.OpenInvoice
 	for _, inv := range snap.Invoices {
-		owed := inv.Total - inv.Paid
-		if !f.IsTicked(inv.Number) || owed <= 0 || left <= 0 {
-			continue
+		if f.IsTicked(inv.Number) {
+			chosen = append(chosen, billing.OpenInvoice{InvoiceID: inv.ID, Number: inv.Number, Amount: inv.Total - inv.Paid})
 		}
-		n := min(owed, left)
-		out = append(out, billing.AllocationChoice{Invoice: inv.Number, Amount: n})
-		left -= n
 	}
-	return out
+	return billing.SplitOverChosen(amount, chosen)
 }
 
 var fieldRE = regexp.MustCompile(`^body(?:\.lines\[\d+\])?\.([a-z_]+)`)
