@@ -317,7 +317,7 @@ type batchData struct {
 	Lines            []lineRow
 	Warnings, Errors int
 	Entry            entryForm
-	Matches          []billing.Account
+	Matches          []billing.SearchHit
 	Snapshot         *accountSnapshot
 	// Validated is set after the clerk asked to validate.
 	Validated  *billing.BatchValidation
@@ -454,13 +454,11 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request, sess *session) {
 	s.renderBatch(w, r, sess, http.StatusOK, d)
 }
 
-// findAccounts is the account picker's lookup: what the clerk typed (a
-// number or part of a name) against GET /api/v1/accounts?q=. It is the
-// one place to switch to the search API.
-func (s *Server) findAccounts(ctx context.Context, api *client.Client, q string) ([]billing.Account, error) {
-	var p struct {
-		Items []billing.Account `json:"items"`
-	}
+// findAccounts is the account picker's lookup: what the clerk typed
+// against the staff search (GET /api/v1/search), which finds an account by
+// number, name, e-mail, phone, address, external id, service IP, invoice
+// number or check number, exact matches first.
+func (s *Server) findAccounts(ctx context.Context, api *client.Client, q string) ([]billing.SearchHit, error) {
 	q = strings.TrimSpace(q)
 	if q == "" {
 		return nil, nil
@@ -468,23 +466,33 @@ func (s *Server) findAccounts(ctx context.Context, api *client.Client, q string)
 	if len(q) > 100 {
 		q = q[:100]
 	}
-	err := api.Do(ctx, http.MethodGet, "/api/v1/accounts", url.Values{"q": {q}, "limit": {"8"}}, "", nil, &p)
-	return p.Items, err
+	res, err := api.Search(ctx, q, 8)
+	return res.Items, err
 }
 
-// pickAccount is the account q names: the one whose number or external id
-// it is, else the only match.
-func pickAccount(q string, matches []billing.Account) (billing.Account, bool) {
+// pickAccount is the account q names among the search's hits: the one
+// whose number it is, or whose external id, invoice or check number it is
+// exactly when no other hit shares that; else the only hit.
+func pickAccount(q string, hits []billing.SearchHit) (billing.SearchHit, bool) {
 	q = strings.TrimSpace(q)
-	for _, a := range matches {
-		if strings.EqualFold(a.Number, q) || (a.ExternalID != "" && a.ExternalID == q) {
-			return a, true
+	for _, h := range hits {
+		if strings.EqualFold(h.Number, q) {
+			return h, true
 		}
 	}
-	if len(matches) == 1 {
-		return matches[0], true
+	var exact []billing.SearchHit
+	for _, h := range hits {
+		if h.Match.Exact && h.Match.Field != billing.MatchName && h.Match.Field != billing.MatchCompany {
+			exact = append(exact, h)
+		}
 	}
-	return billing.Account{}, false
+	if len(exact) == 1 {
+		return exact[0], true
+	}
+	if len(hits) == 1 {
+		return hits[0], true
+	}
+	return billing.SearchHit{}, false
 }
 
 // snapshot reads what the clerk sees of account a.
@@ -580,14 +588,17 @@ func (s *Server) addLine(w http.ResponseWriter, r *http.Request, sess *session) 
 
 	// The account: the one already picked, else the one the field names.
 	var acct billing.Account
-	var found bool
 	matches, err := s.findAccounts(ctx, api, f.Account)
 	if err != nil {
 		s.apiErrorPage(w, r, sess, "searching accounts", err)
 		return
 	}
-	acct, found = pickAccount(f.Account, matches)
+	hit, found := pickAccount(f.Account, matches)
 	if found {
+		if acct, err = api.Account(ctx, hit.AccountID); err != nil {
+			s.apiErrorPage(w, r, sess, "reading the account", err)
+			return
+		}
 		if d.Snapshot, err = s.snapshot(ctx, api, acct); err != nil {
 			s.apiErrorPage(w, r, sess, "reading the account", err)
 			return
@@ -784,8 +795,8 @@ func (s *Server) editLine(w http.ResponseWriter, r *http.Request, sess *session)
 	for _, c := range l.ApplyTo {
 		d.Entry.Ticked = append(d.Entry.Ticked, c.Invoice)
 	}
-	if matches, err := s.findAccounts(ctx, api, l.Account); err == nil {
-		if a, found := pickAccount(l.Account, matches); found {
+	if l.AccountID != 0 {
+		if a, err := api.Account(ctx, l.AccountID); err == nil {
 			d.Entry.Account, d.Entry.Selected = a.Number, a.Number
 			d.Snapshot, _ = s.snapshot(ctx, api, a)
 		}

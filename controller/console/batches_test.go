@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/staff"
 )
@@ -291,4 +292,36 @@ func TestBatchImportEditRemove(t *testing.T) {
 	if err := e.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM payments`).Scan(&posted); err != nil || posted != 0 {
 		t.Fatalf("a refused batch posted %d payments (%v)", posted, err)
 	}
+}
+
+// TestBatchAccountSearch: the account field finds an account as the header
+// search does — by an invoice number or a check number it paid with as well
+// as by its number — and Enter on an exact number still picks it at once.
+func TestBatchAccountSearch(t *testing.T) {
+	e := newEnv(t)
+	inv := e.batchAccounts(2)
+	ctx := context.Background()
+	var id2 int64
+	if err := e.db.Pool.QueryRow(ctx, `SELECT id FROM accounts WHERE number = 'A-000002'`).Scan(&id2); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.api.Do(ctx, http.MethodPost, "/api/v1/accounts/"+itoa(id2)+"/payments", nil, client.NewIdempotencyKey(),
+		map[string]any{"amount": "5.00", "method": "check", "reference": "778899"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	b := e.signIn(e.addStaff("clara", staff.RoleBilling, false))
+	p := b.post("/batches", "/batches", url.Values{"control_count": {"1"}, "control_total": {"10.00"}, "deposit_date": {"2026-12-15"}})
+	m := batchLocRE.FindStringSubmatch(p.location)
+	if m == nil {
+		t.Fatalf("open batch: %d %q", p.status, p.location)
+	}
+	path := "/batches/" + m[1]
+	p = b.post(path, path+"/lines", url.Values{"account": {inv[1]}})
+	mustContain(t, "by invoice number", p, http.StatusOK, `name="selected" value="A-000001"`, "A-000001 · Subscriber A")
+	p = b.post(path, path+"/lines", url.Values{"account": {"778899"}})
+	mustContain(t, "by check number", p, http.StatusOK, `name="selected" value="A-000002"`, "A-000002 · Subscriber B")
+	p = b.post(path, path+"/lines", url.Values{"account": {"A-000002"}})
+	mustContain(t, "by exact number", p, http.StatusOK, `name="selected" value="A-000002"`)
+	p = b.do(http.MethodGet, path+"/accounts?account="+inv[0], nil, "HX-Request", "true")
+	mustContain(t, "search as you type by invoice", p, http.StatusOK, `name="pick" value="A-000001"`, "invoice "+inv[0])
 }
