@@ -2,7 +2,11 @@ package api_test
 
 import (
 	"context"
+	"fmt"
+	"regexp"
 	"testing"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
 // A batch opened with control figures returns them, its validation says
@@ -52,5 +56,18 @@ func TestBatchControlFigures(t *testing.T) {
 	}
 	if r := e.do("POST", "/api/v1/payment-batches/1/post", billingToken, "p2", ""); r.status != 200 || r.json(t)["status"] != "posted" {
 		t.Fatalf("post a balanced batch: %d %s", r.status, r.body)
+	}
+}
+
+// The standing says when the account is next invoiced: after the period
+// it was last invoiced for began.
+func TestStandingNextInvoiceDate(t *testing.T) {
+	t.Parallel()
+	e := newCollectionsEnv(t)
+	acct, _ := e.owingAccount("north-1", billing.NewDate(2026, 12, 1), 4999)
+	st := e.ok("GET", fmt.Sprintf("/api/v1/accounts/%d/standing", acct), readerToken, "", "")
+	d, _ := st["next_invoice_date"].(string)
+	if !regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`).MatchString(d) || d <= "2026-12-01" {
+		t.Fatalf("standing's next_invoice_date %q: %v", d, st)
 	}
 }

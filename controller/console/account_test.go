@@ -111,6 +111,10 @@ func TestAccountPaymentSplitsOverTicked(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := "/accounts/" + itoa(id)
+	// The header says when it is next invoiced (the standing's date).
+	if p := clerk.get(path); !strings.Contains(p.body, "<dt>Next bill</dt><dd>2027-01-17</dd>") {
+		t.Errorf("the account page does not show the next bill date 2027-01-17:\n%s", p.body)
+	}
 	form := url.Values{"amount": {"30.00"}, "method": {"cash"}, "apply": {inv[1] + ":5000"}}
 	review := clerk.post(path, path+"/act/payment", form)
 	if review.status != http.StatusOK || !strings.Contains(review.body, "It pays "+inv[1]+" (USD 30.00) first") {

@@ -111,7 +111,7 @@ func TestBatchEntryWithoutJavaScript(t *testing.T) {
 
 	// Enter in the account field: the account is picked, its snapshot shown.
 	p = b.post(path, path+"/lines", url.Values{"account": {"a-000001"}, "go": {"enter"}})
-	mustContain(t, "picking A-000001", p, http.StatusOK, "A-000001 · Subscriber A", "starting on day 1 of the month", inv[0], inv[1], `name="selected" value="A-000001"`, `id="invoice-0"`)
+	mustContain(t, "picking A-000001", p, http.StatusOK, "A-000001 · Subscriber A", "<dt>Next bill</dt><dd>2027-01-17 · periods start on day 1 of the month", inv[0], inv[1], `name="selected" value="A-000001"`, `id="invoice-0"`)
 	if e.batchLines(id) != 0 {
 		t.Fatal("picking an account added a line")
 	}
