@@ -99,7 +99,8 @@ type BatchStore interface {
 	ValidateBatch(ctx context.Context, batchID int64) (billing.BatchValidation, error)
 	// PostBatch posts every payment of an open batch in one transaction, or
 	// none: ENOTFOUND for an unknown batch, ECONFLICT if it is already
-	// posted, EINVALID if it is empty or naming every bad line.
+	// posted, EINVALID if it is empty, naming every bad line, or naming
+	// both the lines' and the control figures when they differ.
 	PostBatch(ctx context.Context, batchID int64, by string, now time.Time) (billing.PaymentBatch, error)
 }
 
