@@ -174,7 +174,7 @@ func BenchmarkPaymentBatch10k(b *testing.B) {
 	defer db.Close()
 	const n = 10_000
 	seedAccounts(ctx, b, db, n)
-	batch, err := db.CreateBatch(ctx, billing.NewDate(2026, 12, 5), "bench", "", "bench", time.Now())
+	batch, err := db.CreateBatch(ctx, billing.NewBatch{DepositDate: billing.NewDate(2026, 12, 5), DepositAccount: "bench"}, "bench", time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}

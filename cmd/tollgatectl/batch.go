@@ -22,13 +22,15 @@ import (
 
 func newBatchCmd(g *globals) *cobra.Command {
 	return group("batch batches deposit", "Enter a bank deposit's checks and cash as a batch, check it, then post it as one unit",
-		changeCmd(g, change[billing.PaymentBatch]{use: "open --date YYYY-MM-DD [--deposit-account TEXT] [--memo TEXT]",
+		changeCmd(g, change[billing.PaymentBatch]{use: "open --date YYYY-MM-DD [--deposit-account TEXT] [--memo TEXT] [--control-count N] [--control-total MINOR]",
 			short:   "Open a deposit batch to enter the payments of one bank deposit",
-			example: `  tollgatectl batch open --date 2025-03-03 --deposit-account "First Bank ****1234"`,
+			example: `  tollgatectl batch open --date 2025-03-03 --deposit-account "First Bank ****1234" --control-count 10 --control-total 14500`,
 			method:  http.MethodPost, path: "/api/v1/payment-batches",
 			params: []param{{"date", "deposit_date", "deposit date YYYY-MM-DD; the payments are received on it (required)", dateParam},
 				{"deposit-account", "deposit_account", "the bank account the deposit goes to", textParam},
-				{"memo", "memo", "note kept with the batch", textParam}},
+				{"memo", "memo", "note kept with the batch", textParam},
+				{"control-count", "control_count", "how many payments the deposit holds; posting waits until the lines match", countParam},
+				{"control-total", "control_total", "the deposit's total in minor units (14500 is 145.00); posting waits until the lines match", countParam}},
 			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, b billing.PaymentBatch) error {
 				return sayf(cmd, "opened batch %d for the deposit of %s%s\nadd its payments with: tollgatectl batch add %d --account A-000042 --amount 50.00 --reference 1001\n",
 					b.ID, b.DepositDate, optionalText(" to ", b.DepositAccount), b.ID)

@@ -77,7 +77,8 @@ type RefundStore interface {
 // batches through it).
 type BatchStore interface {
 	// CreateBatch opens a batch: EINVALID without a deposit date.
-	CreateBatch(ctx context.Context, depositDate billing.Date, depositAccount, memo, by string, now time.Time) (billing.PaymentBatch, error)
+	// The control figures, when given, must be positive (EINVALID).
+	CreateBatch(ctx context.Context, nb billing.NewBatch, by string, now time.Time) (billing.PaymentBatch, error)
 	// Batch reads a batch with its lines: ENOTFOUND if it does not exist.
 	Batch(ctx context.Context, id int64) (billing.PaymentBatch, error)
 	// Batches lists at most limit batches with status (""; all), newest
@@ -98,7 +99,8 @@ type BatchStore interface {
 	ValidateBatch(ctx context.Context, batchID int64) (billing.BatchValidation, error)
 	// PostBatch posts every payment of an open batch in one transaction, or
 	// none: ENOTFOUND for an unknown batch, ECONFLICT if it is already
-	// posted, EINVALID if it is empty or naming every bad line.
+	// posted, EINVALID if it is empty, naming every bad line, or naming
+	// both the lines' and the control figures when they differ.
 	PostBatch(ctx context.Context, batchID int64, by string, now time.Time) (billing.PaymentBatch, error)
 }
 
@@ -302,6 +304,8 @@ type newBatch struct {
 	DepositDate    billing.Date `json:"deposit_date" required:"true"`
 	DepositAccount string       `json:"deposit_account,omitempty" maxLength:"100" doc:"The bank account the deposit goes to."`
 	Memo           string       `json:"memo,omitempty" maxLength:"500"`
+	ControlCount   *int         `json:"control_count,omitempty" minimum:"1" maximum:"20000" doc:"How many payments the deposit holds, as counted before entering it; posting is refused until the lines match."`
+	ControlTotal   *int64       `json:"control_total,omitempty" minimum:"1" maximum:"100000000000000" doc:"The deposit's total in minor units of its currency, as added up before entering it; posting is refused until the lines match."`
 }
 
 // registerBatches registers the deposit-batch endpoints.
@@ -313,7 +317,8 @@ func (s *Server) registerBatches(batches BatchStore) {
 			if err := s.checkNotFuture("body.deposit_date", in.Body.DepositDate); err != nil {
 				return nil, err
 			}
-			b, err := batches.CreateBatch(ctx, in.Body.DepositDate, in.Body.DepositAccount, in.Body.Memo, actor(ctx), s.clock.Now())
+			b, err := batches.CreateBatch(ctx, billing.NewBatch{DepositDate: in.Body.DepositDate, DepositAccount: in.Body.DepositAccount,
+				Memo: in.Body.Memo, ControlCount: in.Body.ControlCount, ControlTotal: in.Body.ControlTotal}, actor(ctx), s.clock.Now())
 			return wrap(s, "create-batch", b, err)
 		})
 	huma.Register(api, op("list-batches", http.MethodGet, "/api/v1/payment-batches", "List deposit batches, newest first", RoleReader, "payment batches"),

@@ -169,6 +169,25 @@ func PlanChosenAllocations(credits []OpenCredit, invoices []OpenInvoice, chosen 
 	return append(out, rest...), append(paid, full...), nil
 }
 
+// SplitOverChosen is how a payment of amount pays the invoices staff ticked
+// (chosen, with what each still owes, in the order staff see them): each in
+// turn up to what it still owes, until the amount runs out. What is left
+// over is not planned here: it pays the oldest open invoices when the
+// payment posts ([PlanChosenAllocations]). An invoice owing nothing, or
+// reached after the amount ran out, gets no choice; an invoice is named by
+// its number, else its id. The result is the payment's apply_to.
+func SplitOverChosen(amount int64, chosen []OpenInvoice) []AllocationChoice {
+	choices := make([]AllocationChoice, len(chosen))
+	for i, inv := range chosen {
+		ref := inv.Number
+		if ref == "" {
+			ref = strconv.FormatInt(inv.InvoiceID, 10)
+		}
+		choices[i] = AllocationChoice{Invoice: ref, Amount: inv.Amount}
+	}
+	return bestEffort(choices, amount, chosen)
+}
+
 // bestEffort cuts choices to what can be applied: open invoices only, each
 // amount within what is due on it (after the choices before it) and within
 // left, the payment's.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -29,12 +30,113 @@ type PaymentBatch struct {
 	CreatedAt      time.Time   `json:"created_at"`
 	PostedBy       string      `json:"posted_by,omitempty"`
 	PostedAt       *time.Time  `json:"posted_at,omitempty"`
-	Lines          []BatchLine `json:"lines"`
-	Count          int         `json:"count"`
-	Total          int64       `json:"total"`
+	// ControlCount and ControlTotal (minor units of the lines' currency)
+	// are what staff counted on the paper before entering it; nil: not
+	// given. A batch whose lines do not add up to them does not post
+	// ([PaymentBatch.CheckControl]).
+	ControlCount *int        `json:"control_count,omitempty" minimum:"1"`
+	ControlTotal *int64      `json:"control_total,omitempty" minimum:"1"`
+	Lines        []BatchLine `json:"lines"`
+	Count        int         `json:"count"`
+	Total        int64       `json:"total"`
 	// Totals are the lines' sums by method and currency, then "all" per
 	// currency ([PaymentBatch.Tally]); only with the lines.
 	Totals []BatchTotal `json:"totals,omitempty" readOnly:"true"`
+}
+
+// NewBatch is what opens a deposit batch.
+type NewBatch struct {
+	DepositDate    Date
+	DepositAccount string
+	Memo           string
+	// ControlCount and ControlTotal are the control figures (nil: not
+	// given); see [PaymentBatch].
+	ControlCount *int
+	ControlTotal *int64
+}
+
+// MaxBatchControlCount is the largest control count: a batch takes at most
+// this many lines in one request.
+const MaxBatchControlCount = 20000
+
+// Validate checks the new batch: a deposit date, and control figures, when
+// given, positive (the count at most [MaxBatchControlCount]). Error:
+// EINVALID naming the field.
+func (nb NewBatch) Validate() error {
+	if nb.DepositDate.IsZero() {
+		return Errorf(EINVALID, "deposit_date is required")
+	}
+	if c := nb.ControlCount; c != nil && (*c < 1 || *c > MaxBatchControlCount) {
+		return Errorf(EINVALID, "control_count %d must be the number of payments in the deposit, 1 to %d", *c, MaxBatchControlCount)
+	}
+	if t := nb.ControlTotal; t != nil && *t < 1 {
+		return Errorf(EINVALID, "control_total %d must be the deposit's positive total in minor units", *t)
+	}
+	return nil
+}
+
+// ControlDifference compares a batch's lines with its control figures.
+// A figure not given is nil, and so is its difference.
+type ControlDifference struct {
+	ControlCount *int   `json:"control_count,omitempty"`
+	ControlTotal *int64 `json:"control_total,omitempty"`
+	Count        int    `json:"count"`
+	Total        int64  `json:"total"`
+	// CountDifference and TotalDifference are what is still to enter
+	// (control - lines; negative: the lines are over the control figure).
+	CountDifference *int   `json:"count_difference,omitempty"`
+	TotalDifference *int64 `json:"total_difference,omitempty"`
+	// Balanced is true when the lines match every control figure given
+	// (and when none is given).
+	Balanced bool `json:"balanced"`
+}
+
+// Control compares the batch's lines (after [PaymentBatch.Tally]) with its
+// control figures.
+func (b PaymentBatch) Control() ControlDifference {
+	d := ControlDifference{ControlCount: b.ControlCount, ControlTotal: b.ControlTotal, Count: b.Count, Total: b.Total, Balanced: true}
+	if b.ControlCount != nil {
+		n := *b.ControlCount - b.Count
+		d.CountDifference = &n
+		d.Balanced = d.Balanced && n == 0
+	}
+	if b.ControlTotal != nil {
+		n := *b.ControlTotal - b.Total
+		d.TotalDifference = &n
+		d.Balanced = d.Balanced && n == 0
+	}
+	return d
+}
+
+// CheckControl reports whether the batch's lines add up to its control
+// figures (always, when none was given). Error: EINVALID naming both the
+// lines' figures and the control figures.
+func (b PaymentBatch) CheckControl() error {
+	d := b.Control()
+	if d.Balanced {
+		return nil
+	}
+	var c Currency
+	for _, t := range b.Totals {
+		if t.Method == "all" {
+			c = t.Currency
+		}
+	}
+	amount := func(n int64) string {
+		if c == "" {
+			return strconv.FormatInt(n, 10) + " (minor units)"
+		}
+		return FormatAmount(n, c)
+	}
+	var got, want []string
+	if d.ControlCount != nil {
+		got, want = append(got, fmt.Sprintf("%d payments", d.Count)), append(want, fmt.Sprintf("control_count %d", *d.ControlCount))
+	}
+	if d.ControlTotal != nil {
+		got, want = append(got, "total "+amount(d.Total)), append(want, "control_total "+amount(*d.ControlTotal))
+	}
+	return Errorf(EINVALID, "payment batch %d does not match its control figures: its lines are %s, the control figures %s; nothing was posted",
+		b.ID, strings.Join(got, ", "), strings.Join(want, ", "))
 }
 
 // BatchTotal is what a batch's lines of one method (or "all" methods) add
@@ -148,11 +250,18 @@ func (p BatchProblem) String() string {
 
 // BatchValidation is the result of validating a batch.
 type BatchValidation struct {
-	BatchID  int64          `json:"batch_id"`
+	BatchID int64 `json:"batch_id"`
+	// OK is true when the batch would post: no line has an error and the
+	// lines match the control figures.
 	OK       bool           `json:"ok"`
 	Errors   []BatchProblem `json:"errors"`
 	Warnings []BatchProblem `json:"warnings"`
+	// Control is how far the lines are from the control figures.
+	Control ControlDifference `json:"control"`
 }
+
+// settle sets OK from the errors and the control figures.
+func (v *BatchValidation) settle() { v.OK = len(v.Errors) == 0 && v.Control.Balanced }
 
 // Err returns an EINVALID error listing every bad line, or nil.
 func (v BatchValidation) Err() error {

@@ -41,9 +41,11 @@ type checkKey struct {
 // for one account (in the batch, or among posted, the account's checks
 // posted outside the batch), or the same check number from the same payer
 // on lines of two accounts, is a warning; so is a line to a closed account
-// (its payment posts as credit: [PaymentOnAccount]).
+// (its payment posts as credit: [PaymentOnAccount]). The result also says
+// how far the lines are from the batch's control figures; OK only when
+// they match ([PaymentBatch.CheckControl]).
 func ValidateBatch(b PaymentBatch, posted []PostedCheck) BatchValidation {
-	v := BatchValidation{BatchID: b.ID, Errors: []BatchProblem{}, Warnings: []BatchProblem{}}
+	v := BatchValidation{BatchID: b.ID, Errors: []BatchProblem{}, Warnings: []BatchProblem{}, Control: b.Control()}
 	bad := func(l BatchLine, field, msg string) {
 		v.Errors = append(v.Errors, BatchProblem{LineNo: l.LineNo, Field: field, Message: msg})
 	}
@@ -110,7 +112,7 @@ func ValidateBatch(b PaymentBatch, posted []PostedCheck) BatchValidation {
 				Message: "check " + pc.Reference + " from this payer was already posted as payment " + strconv.FormatInt(pc.PaymentID, 10)})
 		}
 	}
-	v.OK = len(v.Errors) == 0
+	v.settle()
 	return v
 }
 
@@ -152,7 +154,7 @@ func CheckBatchChoices(v BatchValidation, b PaymentBatch, open map[int64][]OpenI
 		}
 		chosen[l.AccountID] = try
 	}
-	v.OK = len(v.Errors) == 0
+	v.settle()
 	return v
 }
 

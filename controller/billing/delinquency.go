@@ -558,10 +558,13 @@ type AccountStanding struct {
 	PastDue         int64      `json:"past_due"`
 	Overdue         int64      `json:"overdue"`
 	DelinquencyDate Date       `json:"delinquency_date"`
-	PromiseUntil    Date       `json:"promise_until"`
-	PromiseNote     string     `json:"promise_note"`
-	Exempt          bool       `json:"exempt"`
-	ExemptReason    string     `json:"exempt_reason"`
+	// NextInvoiceDate is the day the billing run next invoices the account
+	// ([NextInvoiceDate]); null for a closed account.
+	NextInvoiceDate Date   `json:"next_invoice_date"`
+	PromiseUntil    Date   `json:"promise_until"`
+	PromiseNote     string `json:"promise_note"`
+	Exempt          bool   `json:"exempt"`
+	ExemptReason    string `json:"exempt_reason"`
 	// HeldInBatch is the pending suspension batch holding the account, if
 	// any.
 	HeldInBatch int64             `json:"held_in_batch,omitempty"`

@@ -28,12 +28,15 @@
 //     the next sweep does); whether a payment settles at once is
 //     [SettlesOnPayment];
 //   - allocation ([PlanAllocations]; staff's chosen invoices first,
-//     [PlanChosenAllocations]; a posted payment's allocation moved between
+//     [PlanChosenAllocations], a payment split over the invoices staff
+//     ticked, [SplitOverChosen]; a posted payment's allocation moved between
 //     open invoices, [PlanReallocation] — every change an append-only
 //     [AllocationEvent]), late fees ([LateFeeCutoff], [PlanLateFees]) and
 //     refunds ([CheckRefundable]);
 //   - deposit batches: validation ([ValidateBatch], [PaymentBatch.CheckLookups],
-//     [PaymentBatch.CheckPostable], [PaymentBatch.CheckChangeable]), the
+//     [PaymentBatch.CheckPostable], [PaymentBatch.CheckChangeable]), its
+//     control figures ([NewBatch.Validate], [PaymentBatch.Control],
+//     [PaymentBatch.CheckControl]), the
 //     lockbox or check-scanner file's parsing ([ParseBatchCSV], fuzzed: it
 //     comes off the wire) and its import ([PlanBatchImport]).
 //   - service lifecycle changes: plan and quantity changes, cancel, pause,

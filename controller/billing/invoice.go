@@ -477,6 +477,30 @@ func PeriodToInvoice(t AccountType, rule DateRule, a Account, lastInvoiced Perio
 	return next, true
 }
 
+// NextInvoiceDate is the day the daily billing run next invoices account
+// a, and the period it invoices then: the issue date ([InvoiceDates]) of
+// its next period to invoice after lastInvoiced ([PeriodToInvoice]), or
+// today when that date has come already (today's run, or a missed one's
+// catch-up, invoices it). ok=false for a closed account, which is not
+// billed. An account with nothing billable in that period gets no invoice
+// that day; the date is when its period comes up.
+func NextInvoiceDate(t AccountType, rule DateRule, a Account, lastInvoiced Period, today Date) (Date, Period, bool) {
+	if a.Status == AccountClosed {
+		return Date{}, Period{}, false
+	}
+	// The next period's issue date is at most a period and the date rule's
+	// furthest move after today.
+	p, ok := PeriodToInvoice(t, rule, a, lastInvoiced, today.AddDays(maxRuleSearch+62))
+	if !ok {
+		return Date{}, Period{}, false
+	}
+	issue, _, _, _ := InvoiceDates(t, rule, p)
+	if issue.Before(today) {
+		issue = today
+	}
+	return issue, p, true
+}
+
 // BillingPeriodFor returns the account's (monthly) billing period whose
 // issue date (per [InvoiceDates], after the date rule if the type applies
 // it) is exactly today, if there is one and it is not before the period of

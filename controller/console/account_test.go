@@ -98,6 +98,43 @@ func TestAccountPage(t *testing.T) {
 	}
 }
 
+// TestAccountPaymentSplitsOverTicked: a payment smaller than the ticked
+// invoices pays them in the order shown, each up to what it owes (the rule
+// the batch screen follows, billing.SplitOverChosen), instead of asking
+// the API for each ticked invoice's whole open amount.
+func TestAccountPaymentSplitsOverTicked(t *testing.T) {
+	e := newEnv(t)
+	inv := e.batchAccounts(1) // A-000001: two invoices of USD 50.00, oldest first
+	clerk := e.signIn(e.addStaff("clerk", staff.RoleBilling, false))
+	var id int64
+	if err := e.db.Pool.QueryRow(context.Background(), `SELECT id FROM accounts WHERE number = 'A-000001'`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	path := "/accounts/" + itoa(id)
+	// The header says when it is next invoiced (the standing's date).
+	if p := clerk.get(path); !strings.Contains(p.body, "<dt>Next bill</dt><dd>2027-01-17</dd>") {
+		t.Errorf("the account page does not show the next bill date 2027-01-17:\n%s", p.body)
+	}
+	form := url.Values{"amount": {"30.00"}, "method": {"cash"}, "apply": {inv[1] + ":5000"}}
+	review := clerk.post(path, path+"/act/payment", form)
+	if review.status != http.StatusOK || !strings.Contains(review.body, "It pays "+inv[1]+" (USD 30.00) first") {
+		t.Fatalf("payment review: %d\n%s", review.status, review.body)
+	}
+	confirm := url.Values{"apply": {inv[1] + ":5000"}}
+	for _, f := range []string{"csrf", "idem", "step", "amount", "method"} {
+		confirm.Set(f, field(t, review.body, f))
+	}
+	if p := clerk.do(http.MethodPost, path+"/act/payment", confirm); p.status != http.StatusSeeOther {
+		t.Fatalf("payment apply: %d\n%s", p.status, p.body)
+	}
+	if n := e.count(`SELECT coalesce(sum(a.amount), 0) FROM payment_allocations a JOIN invoices i ON i.id = a.invoice_id WHERE i.number = '` + inv[1] + `'`); n != 3000 {
+		t.Errorf("the ticked invoice got %d, want 3000", n)
+	}
+	if n := e.count(`SELECT count(*) FROM payment_allocations a JOIN invoices i ON i.id = a.invoice_id WHERE i.number = '` + inv[0] + `'`); n != 0 {
+		t.Errorf("the older, unticked invoice got %d allocations; the payment was used up on the ticked one", n)
+	}
+}
+
 func (e *env) count(query string) int {
 	e.t.Helper()
 	var n int

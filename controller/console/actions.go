@@ -215,20 +215,22 @@ func recordPayment(c actionCall) (confirmation, error) {
 	if err != nil {
 		return confirmation{}, err
 	}
-	type choice struct {
-		Invoice string `json:"invoice"`
-		Amount  int64  `json:"amount"`
-	}
-	var apply []choice
-	var names []string
+	// The ticked invoices (NUMBER:OWED, in the order shown) are paid in
+	// turn, each up to what it owes, as the batch screen does
+	// ([billing.SplitOverChosen]); what is left pays the oldest.
+	var chosen []billing.OpenInvoice
 	for _, v := range c.form["apply"] {
 		num, open, ok := strings.Cut(v, ":")
 		n, err := strconv.ParseInt(open, 10, 64)
 		if !ok || err != nil || n <= 0 {
 			return confirmation{}, billing.Errorf(billing.EINVALID, "apply: %q is not an invoice to apply to", v)
 		}
-		apply = append(apply, choice{Invoice: num, Amount: n})
-		names = append(names, num+" ("+c.money(n)+")")
+		chosen = append(chosen, billing.OpenInvoice{Number: num, Amount: n})
+	}
+	apply := billing.SplitOverChosen(amount, chosen)
+	var names []string
+	for _, a := range apply {
+		names = append(names, a.Invoice+" ("+c.money(a.Amount)+")")
 	}
 	method := c.text("method")
 	what := fmt.Sprintf("Record %s received by %s", c.money(amount), strings.ReplaceAll(method, "_", " "))

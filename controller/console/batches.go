@@ -24,43 +24,35 @@ import (
 // posts and prints the deposit slip. Every step is a form post that
 // re-renders the page; htmx swaps the work area in place instead.
 
-// batchControl is what the clerk counted before entering: the batch API
-// keeps no control figures, so the console writes them at the head of the
-// batch's memo ("Control: 10 payments, 1234.50; rest of the memo").
+// batchControl is what the clerk counted before entering, as the batch
+// keeps it (control_count, control_total), written for the screen.
 type batchControl struct {
-	Count int
-	Total string // a decimal as typed, in the deposit's currency
-	Memo  string // the memo after the control figures
-	Set   bool
+	// Text is "10 payments · 145.00" (either part alone when only one
+	// figure was given); Set whether any was.
+	Text string
+	Set  bool
 }
 
-var controlMemoRE = regexp.MustCompile(`^Control: (\d+) payments?, ([0-9]+(?:\.[0-9]+)?)(?:; (.*))?$`)
-
-func parseControl(memo string) batchControl {
-	m := controlMemoRE.FindStringSubmatch(memo)
-	if m == nil {
-		return batchControl{Memo: memo}
+// controlOf writes b's control figures, the total in currency c (a plain
+// two-decimal number when c is not known).
+func controlOf(b billing.PaymentBatch, c billing.Currency) batchControl {
+	var parts []string
+	if b.ControlCount != nil {
+		parts = append(parts, fmt.Sprintf("%d payments", *b.ControlCount))
 	}
-	n, _ := strconv.Atoi(m[1])
-	return batchControl{Count: n, Total: m[2], Memo: m[3], Set: true}
+	if b.ControlTotal != nil {
+		parts = append(parts, amountText(*b.ControlTotal, c))
+	}
+	return batchControl{Text: strings.Join(parts, " · "), Set: len(parts) > 0}
 }
 
-func (c batchControl) memo() string {
-	m := fmt.Sprintf("Control: %d payments, %s", c.Count, c.Total)
-	if c.Memo != "" {
-		m += "; " + c.Memo
+// amountText writes minor units n in currency c, or with two decimals
+// when c is not known.
+func amountText(n int64, c billing.Currency) string {
+	if c == "" {
+		return minorText(n, 2)
 	}
-	return m
-}
-
-// decimals is how many decimal places the control total was typed with
-// (else 2): the batch list, which has no currency, shows
-// totals so.
-func (c batchControl) decimals() int {
-	if _, frac, ok := strings.Cut(c.Total, "."); ok {
-		return len(frac)
-	}
-	return 2
+	return billing.FormatAmount(n, c)
 }
 
 // minorText writes minor units n with dec decimal places.
@@ -75,6 +67,49 @@ func minorText(n int64, dec int) string {
 	return s[:len(s)-dec] + "." + s[len(s)-dec:]
 }
 
+// batchCurrencies are the currencies the plans are priced in (with no
+// plan yet, those of the first accounts), sorted: a deposit's control
+// total is typed in one of them and kept in its minor units (the batch has
+// no currency of its own).
+func batchCurrencies(ctx context.Context, api *client.Client) ([]billing.Currency, error) {
+	var out []billing.Currency
+	add := func(c billing.Currency) {
+		if c != "" && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	var plans struct {
+		Items []billing.Plan `json:"items"`
+	}
+	if err := api.Do(ctx, http.MethodGet, "/api/v1/plans", nil, "", nil, &plans); err != nil {
+		return nil, err
+	}
+	for _, pl := range plans.Items {
+		add(pl.Currency)
+	}
+	if len(out) == 0 {
+		var accounts struct {
+			Items []billing.Account `json:"items"`
+		}
+		if err := api.Do(ctx, http.MethodGet, "/api/v1/accounts", url.Values{"limit": {"100"}}, "", nil, &accounts); err != nil {
+			return nil, err
+		}
+		for _, a := range accounts.Items {
+			add(a.Currency)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// soleCurrency is the one currency in cs, or "".
+func soleCurrency(cs []billing.Currency) billing.Currency {
+	if len(cs) == 1 {
+		return cs[0]
+	}
+	return ""
+}
+
 // batchRow is a batch in the list.
 type batchRow struct {
 	billing.PaymentBatch
@@ -86,13 +121,16 @@ type batchRow struct {
 
 // openBatchForm is the form that opens a batch, as typed.
 type openBatchForm struct {
-	DepositDate, DepositAccount, ControlCount, ControlTotal, Memo string
-	Errors                                                        map[string]string
+	DepositDate, DepositAccount, ControlCount, ControlTotal, Memo, Currency string
+	Errors                                                                  map[string]string
 }
 
 type batchesData struct {
 	Lists []batchList
 	Form  openBatchForm
+	// Currencies are those the control total may be in: a choice is
+	// offered only when there are several.
+	Currencies []billing.Currency
 }
 
 // batchList is a table of batches.
@@ -113,6 +151,16 @@ func (s *Server) renderBatches(w http.ResponseWriter, r *http.Request, sess *ses
 		{ID: "open-list", Title: "Open batches", Empty: "No batch is open."},
 		{ID: "posted-list", Title: "Posted batches", Empty: "No batch has been posted yet."},
 	}}
+	currencies, err := batchCurrencies(ctx, api)
+	if err != nil {
+		s.apiErrorPage(w, r, sess, "reading the plans' currencies", err)
+		return
+	}
+	d.Currencies = currencies
+	if d.Form.Currency == "" && len(currencies) > 0 {
+		d.Form.Currency = string(currencies[0])
+	}
+	sole := soleCurrency(currencies)
 	for i, st := range []billing.BatchStatus{billing.BatchOpen, billing.BatchPosted} {
 		var p struct {
 			Items []billing.PaymentBatch `json:"items"`
@@ -122,12 +170,11 @@ func (s *Server) renderBatches(w http.ResponseWriter, r *http.Request, sess *ses
 			return
 		}
 		for _, b := range p.Items {
-			ctl := parseControl(b.Memo)
-			d.Lists[i].Rows = append(d.Lists[i].Rows, batchRow{PaymentBatch: b, Control: ctl, TotalText: minorText(b.Total, ctl.decimals())})
+			d.Lists[i].Rows = append(d.Lists[i].Rows, batchRow{PaymentBatch: b, Control: controlOf(b, sole), TotalText: amountText(b.Total, sole)})
 		}
 	}
 	focus := ""
-	for _, f := range []string{"deposit_date", "control_count", "control_total", "deposit_account", "memo"} {
+	for _, f := range []string{"deposit_date", "control_count", "control_total", "currency", "deposit_account", "memo"} {
 		if form.Errors[f] != "" {
 			focus = f
 			break
@@ -136,15 +183,13 @@ func (s *Server) renderBatches(w http.ResponseWriter, r *http.Request, sess *ses
 	s.render(w, r, sess, status, "batches", view{Title: "Payment batches", Nav: "batches", Error: errMsg, Focus: focus, Data: d})
 }
 
-var decimalRE = regexp.MustCompile(`^[0-9]{1,12}(\.[0-9]{1,3})?$`)
-
 // openBatch opens a batch with the clerk's control figures and goes to
 // its entry screen.
 func (s *Server) openBatch(w http.ResponseWriter, r *http.Request, sess *session) {
 	f := openBatchForm{
 		DepositDate: strings.TrimSpace(r.PostFormValue("deposit_date")), DepositAccount: strings.TrimSpace(r.PostFormValue("deposit_account")),
 		ControlCount: strings.TrimSpace(r.PostFormValue("control_count")), ControlTotal: strings.TrimSpace(strings.ReplaceAll(r.PostFormValue("control_total"), ",", "")),
-		Memo: strings.TrimSpace(r.PostFormValue("memo")), Errors: map[string]string{},
+		Memo: strings.TrimSpace(r.PostFormValue("memo")), Currency: r.PostFormValue("currency"), Errors: map[string]string{},
 	}
 	date, err := billing.ParseDate(f.DepositDate)
 	if err != nil {
@@ -154,18 +199,37 @@ func (s *Server) openBatch(w http.ResponseWriter, r *http.Request, sess *session
 	if err != nil || n < 1 || n > 20000 {
 		f.Errors["control_count"] = "The control count must be the number of payments in the deposit (1 to 20000)."
 	}
-	if !decimalRE.MatchString(f.ControlTotal) {
-		f.Errors["control_total"] = "The control total must be the deposit's total, like 1234.50."
+	// The control total is typed in the deposit's currency (the only one
+	// the plans are priced in, else the one chosen) and sent in its minor
+	// units.
+	api, ctx := s.apiFor(r.Context(), sess.User)
+	currencies, err := batchCurrencies(ctx, api)
+	if err != nil {
+		s.apiErrorPage(w, r, sess, "reading the plans' currencies", err)
+		return
+	}
+	cur := soleCurrency(currencies)
+	if len(currencies) > 1 {
+		if c := billing.Currency(f.Currency); slices.Contains(currencies, c) {
+			cur = c
+		} else {
+			f.Errors["currency"] = "Choose the deposit's currency."
+		}
+	}
+	if len(currencies) == 0 {
+		f.Errors["control_total"] = "No plan or account has a currency yet, so the deposit's is not known: add a plan first."
+	}
+	total, err := billing.ParsePositiveAmount(f.ControlTotal, cur)
+	if err != nil && cur != "" {
+		f.Errors["control_total"] = fmt.Sprintf("The control total must be the deposit's total in %s, like %s.", cur, billing.FormatAmount(123450, cur))
 	}
 	if len(f.Errors) > 0 {
 		s.renderBatches(w, r, sess, http.StatusUnprocessableEntity, f, "The batch was not opened: fix the fields marked below.")
 		return
 	}
-	ctl := batchControl{Count: n, Total: f.ControlTotal, Memo: f.Memo, Set: true}
-	api, ctx := s.apiFor(r.Context(), sess.User)
 	var b billing.PaymentBatch
 	err = api.Do(ctx, http.MethodPost, "/api/v1/payment-batches", nil, r.PostFormValue("idem"),
-		map[string]any{"deposit_date": date, "deposit_account": f.DepositAccount, "memo": ctl.memo()}, &b)
+		map[string]any{"deposit_date": date, "deposit_account": f.DepositAccount, "memo": f.Memo, "control_count": n, "control_total": total}, &b)
 	if err != nil {
 		status, msg := s.apiProblem(r, "opening a batch", err)
 		s.renderBatches(w, r, sess, status, f, msg)
@@ -248,16 +312,13 @@ type batchData struct {
 	Batch    billing.PaymentBatch
 	Control  batchControl
 	Currency billing.Currency
-	// ControlMinor is the control total in minor units (ControlKnown when
-	// it could be read in the deposit's currency); Difference is what is
-	// still to enter (control - running total).
-	ControlMinor, Difference int64
-	ControlKnown             bool
-	Lines                    []lineRow
-	Warnings, Errors         int
-	Entry                    entryForm
-	Matches                  []billing.Account
-	Snapshot                 *accountSnapshot
+	// Difference is how far the lines are from the control figures.
+	Difference       billing.ControlDifference
+	Lines            []lineRow
+	Warnings, Errors int
+	Entry            entryForm
+	Matches          []billing.SearchHit
+	Snapshot         *accountSnapshot
 	// Validated is set after the clerk asked to validate.
 	Validated  *billing.BatchValidation
 	Confirming bool
@@ -273,37 +334,35 @@ type batchData struct {
 	Focus   string
 }
 
-// Balanced reports whether the entered lines match the control figures.
-func (d batchData) Balanced() bool {
-	return d.Control.Set && d.ControlKnown && d.Difference == 0 && d.Batch.Count == d.Control.Count
-}
+// Balanced reports whether the entered lines match the control figures
+// (false when none were given).
+func (d batchData) Balanced() bool { return d.Control.Set && d.Difference.Balanced }
 
-// DifferenceText says how far the lines are from the control total:
-// what is still to enter, or how much they are over it.
+// DifferenceText says how far the lines are from the control figures:
+// what is still to enter, or how much they are over them.
 func (d batchData) DifferenceText() string {
-	left := d.CountLeft()
-	payments := ""
-	switch {
-	case left > 0:
-		payments = fmt.Sprintf(", %d payments", left)
-	case left < 0:
-		payments = fmt.Sprintf(", %d payments too many", -left)
-	}
-	switch {
-	case !d.Control.Set:
+	if !d.Control.Set {
 		return "no control total"
-	case !d.ControlKnown:
-		return d.Control.Total + " still to enter" + payments
-	case d.Difference < 0:
-		return billing.FormatAmount(-d.Difference, d.Currency) + " over the control total" + payments
-	case d.Difference == 0 && left == 0:
+	}
+	if d.Difference.Balanced {
 		return "0 — balanced"
 	}
-	return billing.FormatAmount(d.Difference, d.Currency) + " still to enter" + payments
+	text := "0 still to enter"
+	if t := d.Difference.TotalDifference; t != nil && *t > 0 {
+		text = amountText(*t, d.Currency) + " still to enter"
+	} else if t != nil && *t < 0 {
+		text = amountText(-*t, d.Currency) + " over the control total"
+	} else if t == nil {
+		text = "no control total"
+	}
+	switch n := d.Difference.CountDifference; {
+	case n != nil && *n > 0:
+		text += fmt.Sprintf(", %d payments", *n)
+	case n != nil && *n < 0:
+		text += fmt.Sprintf(", %d payments too many", -*n)
+	}
+	return text
 }
-
-// CountLeft is how many payments the control count still expects.
-func (d batchData) CountLeft() int { return d.Control.Count - d.Batch.Count }
 
 // Open reports whether lines may still change.
 func (d batchData) Open() bool { return d.Batch.Status == billing.BatchOpen }
@@ -319,7 +378,6 @@ func (s *Server) loadBatch(ctx context.Context, api *client.Client, id int64, d 
 	if err := api.Do(ctx, http.MethodGet, "/api/v1/payment-batches/"+itoa(id), nil, "", nil, &d.Batch); err != nil {
 		return err
 	}
-	d.Control = parseControl(d.Batch.Memo)
 	var v billing.BatchValidation
 	if d.Batch.Status == billing.BatchOpen && len(d.Batch.Lines) > 0 {
 		if err := api.Do(ctx, http.MethodGet, "/api/v1/payment-batches/"+itoa(id)+"/validation", nil, "", nil, &v); err != nil {
@@ -344,12 +402,13 @@ func (s *Server) loadBatch(ctx context.Context, api *client.Client, id int64, d 
 			d.Currency = t.Currency
 		}
 	}
-	if d.Control.Set && d.Currency != "" {
-		if n, err := billing.ParseAmount(d.Control.Total, d.Currency); err == nil {
-			d.ControlMinor, d.ControlKnown = n, true
-			d.Difference = n - d.Batch.Total
+	if d.Currency == "" {
+		// No line yet: the control total is in the plans' currency.
+		if cs, err := batchCurrencies(ctx, api); err == nil {
+			d.Currency = soleCurrency(cs)
 		}
 	}
+	d.Control, d.Difference = controlOf(d.Batch, d.Currency), d.Batch.Control()
 	d.Import.Idem, d.PostIdem = client.NewIdempotencyKey(), client.NewIdempotencyKey()
 	return nil
 }
@@ -395,13 +454,11 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request, sess *session) {
 	s.renderBatch(w, r, sess, http.StatusOK, d)
 }
 
-// findAccounts is the account picker's lookup: what the clerk typed (a
-// number or part of a name) against GET /api/v1/accounts?q=. It is the
-// one place to switch to the search API.
-func (s *Server) findAccounts(ctx context.Context, api *client.Client, q string) ([]billing.Account, error) {
-	var p struct {
-		Items []billing.Account `json:"items"`
-	}
+// findAccounts is the account picker's lookup: what the clerk typed
+// against the staff search (GET /api/v1/search), which finds an account by
+// number, name, e-mail, phone, address, external id, service IP, invoice
+// number or check number, exact matches first.
+func (s *Server) findAccounts(ctx context.Context, api *client.Client, q string) ([]billing.SearchHit, error) {
 	q = strings.TrimSpace(q)
 	if q == "" {
 		return nil, nil
@@ -409,23 +466,33 @@ func (s *Server) findAccounts(ctx context.Context, api *client.Client, q string)
 	if len(q) > 100 {
 		q = q[:100]
 	}
-	err := api.Do(ctx, http.MethodGet, "/api/v1/accounts", url.Values{"q": {q}, "limit": {"8"}}, "", nil, &p)
-	return p.Items, err
+	res, err := api.Search(ctx, q, 8)
+	return res.Items, err
 }
 
-// pickAccount is the account q names: the one whose number or external id
-// it is, else the only match.
-func pickAccount(q string, matches []billing.Account) (billing.Account, bool) {
+// pickAccount is the account q names among the search's hits: the one
+// whose number it is, or whose external id, invoice or check number it is
+// exactly when no other hit shares that; else the only hit.
+func pickAccount(q string, hits []billing.SearchHit) (billing.SearchHit, bool) {
 	q = strings.TrimSpace(q)
-	for _, a := range matches {
-		if strings.EqualFold(a.Number, q) || (a.ExternalID != "" && a.ExternalID == q) {
-			return a, true
+	for _, h := range hits {
+		if strings.EqualFold(h.Number, q) {
+			return h, true
 		}
 	}
-	if len(matches) == 1 {
-		return matches[0], true
+	var exact []billing.SearchHit
+	for _, h := range hits {
+		if h.Match.Exact && h.Match.Field != billing.MatchName && h.Match.Field != billing.MatchCompany {
+			exact = append(exact, h)
+		}
 	}
-	return billing.Account{}, false
+	if len(exact) == 1 {
+		return exact[0], true
+	}
+	if len(hits) == 1 {
+		return hits[0], true
+	}
+	return billing.SearchHit{}, false
 }
 
 // snapshot reads what the clerk sees of account a.
@@ -521,14 +588,17 @@ func (s *Server) addLine(w http.ResponseWriter, r *http.Request, sess *session) 
 
 	// The account: the one already picked, else the one the field names.
 	var acct billing.Account
-	var found bool
 	matches, err := s.findAccounts(ctx, api, f.Account)
 	if err != nil {
 		s.apiErrorPage(w, r, sess, "searching accounts", err)
 		return
 	}
-	acct, found = pickAccount(f.Account, matches)
+	hit, found := pickAccount(f.Account, matches)
 	if found {
+		if acct, err = api.Account(ctx, hit.AccountID); err != nil {
+			s.apiErrorPage(w, r, sess, "reading the account", err)
+			return
+		}
 		if d.Snapshot, err = s.snapshot(ctx, api, acct); err != nil {
 			s.apiErrorPage(w, r, sess, "reading the account", err)
 			return
@@ -656,29 +726,25 @@ func methodLabel(m string) string {
 	return strings.ToUpper(m[:1]) + m[1:]
 }
 
-// applyTo spreads the line's amount over the ticked invoices in the order
-// they are shown (oldest first), each up to what it still owes; what is
-// left the API applies oldest first. Nothing when the amount cannot be
+// applyTo is how the line's amount pays the ticked invoices, in the order
+// they are shown (oldest first), as [billing.SplitOverChosen] decides; what
+// is left the API applies oldest first. Nothing when the amount cannot be
 // read (the API names the field).
 func applyTo(f entryForm, snap *accountSnapshot, c billing.Currency) []billing.AllocationChoice {
 	if snap == nil || len(f.Ticked) == 0 {
 		return nil
 	}
-	left, err := billing.ParsePositiveAmount(strings.ReplaceAll(f.Amount, ",", ""), c)
+	amount, err := billing.ParsePositiveAmount(strings.ReplaceAll(f.Amount, ",", ""), c)
 	if err != nil {
 		return nil
 	}
-	var out []billing.AllocationChoice
+	var chosen []billing.OpenInvoice
 	for _, inv := range snap.Invoices {
-		owed := inv.Total - inv.Paid
-		if !f.IsTicked(inv.Number) || owed <= 0 || left <= 0 {
-			continue
+		if f.IsTicked(inv.Number) {
+			chosen = append(chosen, billing.OpenInvoice{InvoiceID: inv.ID, Number: inv.Number, Amount: inv.Total - inv.Paid})
 		}
-		n := min(owed, left)
-		out = append(out, billing.AllocationChoice{Invoice: inv.Number, Amount: n})
-		left -= n
 	}
-	return out
+	return billing.SplitOverChosen(amount, chosen)
 }
 
 var fieldRE = regexp.MustCompile(`^body(?:\.lines\[\d+\])?\.([a-z_]+)`)
@@ -729,8 +795,8 @@ func (s *Server) editLine(w http.ResponseWriter, r *http.Request, sess *session)
 	for _, c := range l.ApplyTo {
 		d.Entry.Ticked = append(d.Entry.Ticked, c.Invoice)
 	}
-	if matches, err := s.findAccounts(ctx, api, l.Account); err == nil {
-		if a, found := pickAccount(l.Account, matches); found {
+	if l.AccountID != 0 {
+		if a, err := api.Account(ctx, l.AccountID); err == nil {
 			d.Entry.Account, d.Entry.Selected = a.Number, a.Number
 			d.Snapshot, _ = s.snapshot(ctx, api, a)
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/staff"
 )
@@ -101,10 +102,16 @@ func TestBatchEntryWithoutJavaScript(t *testing.T) {
 	}
 	id, path := m[1], "/batches/"+m[1]
 	mustContain(t, "the new batch", b.get(path), http.StatusOK, "4 payments · 180.00", `id="account"`, "autofocus")
+	// The control figures are the batch's own, not text in its memo.
+	var ctlCount, ctlTotal int64
+	var memo string
+	if err := e.db.Pool.QueryRow(context.Background(), `SELECT control_count, control_total, memo FROM payment_batches WHERE id = $1`, id).Scan(&ctlCount, &ctlTotal, &memo); err != nil || ctlCount != 4 || ctlTotal != 18000 || memo != "" {
+		t.Fatalf("the batch's control figures: %d %d %q %v", ctlCount, ctlTotal, memo, err)
+	}
 
 	// Enter in the account field: the account is picked, its snapshot shown.
 	p = b.post(path, path+"/lines", url.Values{"account": {"a-000001"}, "go": {"enter"}})
-	mustContain(t, "picking A-000001", p, http.StatusOK, "A-000001 · Subscriber A", "starting on day 1 of the month", inv[0], inv[1], `name="selected" value="A-000001"`, `id="invoice-0"`)
+	mustContain(t, "picking A-000001", p, http.StatusOK, "A-000001 · Subscriber A", "<dt>Next bill</dt><dd>2027-01-17 · periods start on day 1 of the month", inv[0], inv[1], `name="selected" value="A-000001"`, `id="invoice-0"`)
 	if e.batchLines(id) != 0 {
 		t.Fatal("picking an account added a line")
 	}
@@ -276,4 +283,45 @@ func TestBatchImportEditRemove(t *testing.T) {
 		t.Fatalf("remove line 1: %d, %d lines", p.status, e.batchLines(id))
 	}
 	mustContain(t, "after the removal", b.get(path+"?done=removed"), http.StatusOK, "The line was removed", "1 payments · 20.00")
+	// One payment short of the control figures: validation says so, and
+	// the API refuses to post, naming both figures; nothing is posted.
+	mustContain(t, "validating a short batch", b.get(path+"/validation"), http.StatusOK, "do not match the control figures", "10.00 still to enter, 1 payments")
+	p = b.post(path+"/post", path+"/post", nil)
+	mustContain(t, "posting a short batch", p, http.StatusUnprocessableEntity, "The batch was not posted", "control_count 2", "control_total 30.00", "1 payments, total 20.00")
+	var posted int
+	if err := e.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM payments`).Scan(&posted); err != nil || posted != 0 {
+		t.Fatalf("a refused batch posted %d payments (%v)", posted, err)
+	}
+}
+
+// TestBatchAccountSearch: the account field finds an account as the header
+// search does — by an invoice number or a check number it paid with as well
+// as by its number — and Enter on an exact number still picks it at once.
+func TestBatchAccountSearch(t *testing.T) {
+	e := newEnv(t)
+	inv := e.batchAccounts(2)
+	ctx := context.Background()
+	var id2 int64
+	if err := e.db.Pool.QueryRow(ctx, `SELECT id FROM accounts WHERE number = 'A-000002'`).Scan(&id2); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.api.Do(ctx, http.MethodPost, "/api/v1/accounts/"+itoa(id2)+"/payments", nil, client.NewIdempotencyKey(),
+		map[string]any{"amount": "5.00", "method": "check", "reference": "778899"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	b := e.signIn(e.addStaff("clara", staff.RoleBilling, false))
+	p := b.post("/batches", "/batches", url.Values{"control_count": {"1"}, "control_total": {"10.00"}, "deposit_date": {"2026-12-15"}})
+	m := batchLocRE.FindStringSubmatch(p.location)
+	if m == nil {
+		t.Fatalf("open batch: %d %q", p.status, p.location)
+	}
+	path := "/batches/" + m[1]
+	p = b.post(path, path+"/lines", url.Values{"account": {inv[1]}})
+	mustContain(t, "by invoice number", p, http.StatusOK, `name="selected" value="A-000001"`, "A-000001 · Subscriber A")
+	p = b.post(path, path+"/lines", url.Values{"account": {"778899"}})
+	mustContain(t, "by check number", p, http.StatusOK, `name="selected" value="A-000002"`, "A-000002 · Subscriber B")
+	p = b.post(path, path+"/lines", url.Values{"account": {"A-000002"}})
+	mustContain(t, "by exact number", p, http.StatusOK, `name="selected" value="A-000002"`)
+	p = b.do(http.MethodGet, path+"/accounts?account="+inv[0], nil, "HX-Request", "true")
+	mustContain(t, "search as you type by invoice", p, http.StatusOK, `name="pick" value="A-000001"`, "invoice "+inv[0])
 }

@@ -264,7 +264,7 @@ func TestPaymentsToAClosedAccountPostAsCreditWithAWarning(t *testing.T) {
 	}
 	check("staff entry", p.ID, 1000)
 
-	b, err := db.CreateBatch(ctx, billing.NewDate(2027, 3, 12), "", "", "clerk", now)
+	b, err := db.CreateBatch(ctx, billing.NewBatch{DepositDate: billing.NewDate(2027, 3, 12)}, "clerk", now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -221,7 +221,7 @@ func TestBatchLineAppliedToChosenInvoices(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
 	a, invs := billedAccount(t, db)
-	b, err := db.CreateBatch(ctx, billing.NewDate(2026, 11, 24), "", "", "test", t0)
+	b, err := db.CreateBatch(ctx, billing.NewBatch{DepositDate: billing.NewDate(2026, 11, 24)}, "test", t0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,14 +12,15 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
-// CreateBatch opens a payment batch. EINVALID without a deposit date.
-func (db *DB) CreateBatch(ctx context.Context, depositDate billing.Date, depositAccount, memo, by string, now time.Time) (billing.PaymentBatch, error) {
-	if depositDate.IsZero() {
-		return billing.PaymentBatch{}, billing.Errorf(billing.EINVALID, "deposit_date is required")
+// CreateBatch opens a payment batch with its control figures, if given.
+// EINVALID as [billing.NewBatch.Validate] says.
+func (db *DB) CreateBatch(ctx context.Context, nb billing.NewBatch, by string, now time.Time) (billing.PaymentBatch, error) {
+	if err := nb.Validate(); err != nil {
+		return billing.PaymentBatch{}, err
 	}
 	var id int64
-	err := db.Pool.QueryRow(ctx, `INSERT INTO payment_batches (deposit_date, deposit_account, memo, created_by, created_at)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id`, pgDate(depositDate), depositAccount, memo, by, now).Scan(&id)
+	err := db.Pool.QueryRow(ctx, `INSERT INTO payment_batches (deposit_date, deposit_account, memo, control_count, control_total, created_by, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, pgDate(nb.DepositDate), nb.DepositAccount, nb.Memo, nb.ControlCount, nb.ControlTotal, by, now).Scan(&id)
 	if err != nil {
 		return billing.PaymentBatch{}, err
 	}
@@ -34,13 +35,13 @@ func (db *DB) Batch(ctx context.Context, id int64) (billing.PaymentBatch, error)
 
 func batchTx(ctx context.Context, q querier, id int64, lock bool) (billing.PaymentBatch, error) {
 	var b billing.PaymentBatch
-	sql := `SELECT id, deposit_date, deposit_account, memo, status, created_by, created_at, posted_by, posted_at
+	sql := `SELECT id, deposit_date, deposit_account, memo, status, created_by, created_at, posted_by, posted_at, control_count, control_total
 		FROM payment_batches WHERE id = $1`
 	if lock {
 		sql += ` FOR UPDATE`
 	}
 	err := q.QueryRow(ctx, sql, id).Scan(&b.ID, scanDate(&b.DepositDate), &b.DepositAccount, &b.Memo, &b.Status,
-		&b.CreatedBy, &b.CreatedAt, &b.PostedBy, &b.PostedAt)
+		&b.CreatedBy, &b.CreatedAt, &b.PostedBy, &b.PostedAt, &b.ControlCount, &b.ControlTotal)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return b, billing.Errorf(billing.ENOTFOUND, "payment batch %d does not exist", id)
 	}
@@ -76,7 +77,7 @@ func (db *DB) Batches(ctx context.Context, status billing.BatchStatus, limit int
 		limit = 100
 	}
 	rows, err := db.Pool.Query(ctx, `SELECT b.id, b.deposit_date, b.deposit_account, b.memo, b.status, b.created_by, b.created_at,
-			b.posted_by, b.posted_at, count(l.line_no), coalesce(sum(l.amount), 0)
+			b.posted_by, b.posted_at, count(l.line_no), coalesce(sum(l.amount), 0), b.control_count, b.control_total
 		FROM payment_batches b LEFT JOIN payment_batch_lines l ON l.batch_id = b.id
 		WHERE $1 = '' OR b.status = $1 GROUP BY b.id ORDER BY b.id DESC LIMIT $2`, string(status), limit)
 	if err != nil {
@@ -85,7 +86,7 @@ func (db *DB) Batches(ctx context.Context, status billing.BatchStatus, limit int
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.PaymentBatch, error) {
 		var b billing.PaymentBatch
 		err := r.Scan(&b.ID, scanDate(&b.DepositDate), &b.DepositAccount, &b.Memo, &b.Status, &b.CreatedBy, &b.CreatedAt,
-			&b.PostedBy, &b.PostedAt, &b.Count, &b.Total)
+			&b.PostedBy, &b.PostedAt, &b.Count, &b.Total, &b.ControlCount, &b.ControlTotal)
 		return b, err
 	})
 }
@@ -228,8 +229,9 @@ func checkBatchChoices(ctx context.Context, q querier, v billing.BatchValidation
 
 // PostBatch validates an open batch and, if no line has an error, posts
 // every payment in one transaction and freezes the batch. A batch with any
-// bad line posts nothing: EINVALID naming every bad line. ECONFLICT if it is
-// already posted; EINVALID if it is empty.
+// bad line posts nothing: EINVALID naming every bad line; so does one whose
+// lines do not add up to its control figures (EINVALID naming both). ECONFLICT
+// if it is already posted; EINVALID if it is empty.
 func (db *DB) PostBatch(ctx context.Context, batchID int64, by string, now time.Time) (billing.PaymentBatch, error) {
 	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		b, err := batchTx(ctx, tx, batchID, true)
@@ -244,6 +246,9 @@ func (db *DB) PostBatch(ctx context.Context, batchID int64, by string, now time.
 			return err
 		}
 		if err := v.Err(); err != nil {
+			return err
+		}
+		if err := b.CheckControl(); err != nil {
 			return err
 		}
 		if err := db.postBatchPayments(ctx, tx, b, by, now); err != nil {

@@ -148,6 +148,9 @@ func (db *DB) AccountStanding(ctx context.Context, accountID int64, now time.Tim
 	}
 	a := billing.Assess(t, rule, today, s)
 	st.PastDue, st.Overdue, st.DelinquencyDate = a.PastDue, a.Overdue, a.DelinquencyDate
+	if st.NextInvoiceDate, err = nextInvoiceDate(ctx, db.Pool, accountID, t, rule, today); err != nil {
+		return st, err
+	}
 	st.Reasons = billing.StandingReasons(st.Status, a)
 	st.Why = billing.StaffWhy(st.Reasons)
 	rows, err := db.Pool.Query(ctx, `SELECT id, pop_id, desired_state, state_reason, observed_state, last_confirmed_at,
@@ -174,6 +177,24 @@ func (db *DB) AccountStanding(ctx context.Context, accountID int64, now time.Tim
 		return nil
 	})
 	return st, err
+}
+
+// nextInvoiceDate reads the account and its last regularly invoiced
+// period, as the billing run does, and answers [billing.NextInvoiceDate]
+// (zero when it is not billed).
+func nextInvoiceDate(ctx context.Context, q querier, accountID int64, t billing.AccountType, rule billing.DateRule, today billing.Date) (billing.Date, error) {
+	a, err := scanAccount(q.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, accountID))
+	if err != nil {
+		return billing.Date{}, err
+	}
+	var last billing.Period
+	err = q.QueryRow(ctx, `SELECT period_start, period_end FROM invoices WHERE account_id = $1 AND kind = 'regular'
+		ORDER BY period_start DESC LIMIT 1`, accountID).Scan(scanDate(&last.Start), scanDate(&last.End))
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return billing.Date{}, err
+	}
+	d, _, _ := billing.NextInvoiceDate(t, rule, a, last, today)
+	return d, nil
 }
 
 // StatusHistory returns an account's status audit log, newest first.

@@ -122,7 +122,7 @@ func TestBatchPostsAllOrNothing(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
 	a, invs := billedAccount(t, db)
-	b, err := db.CreateBatch(ctx, billing.NewDate(2026, 12, 5), "First Bank ****1234", "", "clerk", t0)
+	b, err := db.CreateBatch(ctx, billing.NewBatch{DepositDate: billing.NewDate(2026, 12, 5), DepositAccount: "First Bank ****1234"}, "clerk", t0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -257,7 +257,7 @@ func (s *storeSim) step() error {
 		}
 		name = fmt.Sprintf("batch of %v", lines)
 		op = func(ctx context.Context) error {
-			b, err := s.db.CreateBatch(ctx, s.today, "bank", "sim", "sim", s.now)
+			b, err := s.db.CreateBatch(ctx, billing.NewBatch{DepositDate: s.today, DepositAccount: "bank", Memo: "sim"}, "sim", s.now)
 			if err == nil {
 				_, err = s.db.AddBatchLines(ctx, b.ID, lines)
 			}
