@@ -386,8 +386,11 @@ func (s *Server) registerBatches(batches BatchStore) {
 			v, err := batches.ValidateBatch(ctx, in.ID)
 			return wrap(s, "validate-batch", v, err)
 		})
-	huma.Register(api, op("post-batch", http.MethodPost, "/api/v1/payment-batches/{id}/post",
+	huma.Register(api, described(op("post-batch", http.MethodPost, "/api/v1/payment-batches/{id}/post",
 		"Post every payment of a batch as one unit; a batch with any bad line posts nothing", RoleBilling, "payment batches"),
+		"Every line is posted in one transaction, or none is: a line that does not validate, or lines whose count or total "+
+			"differ from the batch's control_count or control_total (when it has them), refuse the whole post with 422 naming "+
+			"what differs; nothing is written."),
 		func(ctx context.Context, in *IDPath) (*body[billing.PaymentBatch], error) {
 			b, err := batches.PostBatch(ctx, in.ID, actor(ctx), s.clock.Now())
 			return wrap(s, "post-batch", b, err)
