@@ -146,10 +146,6 @@ func (db *DB) AccountStanding(ctx context.Context, accountID int64, now time.Tim
 	if err != nil {
 		return st, err
 	}
-	a := billing.Assess(t, rule, today, s)
-	st.PastDue, st.Overdue, st.DelinquencyDate = a.PastDue, a.Overdue, a.DelinquencyDate
-	st.Reasons = billing.StandingReasons(st.Status, a)
-	st.Why = billing.StaffWhy(st.Reasons)
 	rows, err := db.Pool.Query(ctx, `SELECT id, pop_id, desired_state, state_reason, observed_state, last_confirmed_at,
 		revision, confirmed_revision, CASE WHEN pending_revision >= revision THEN pending_reason ELSE '' END, held, pause_to,
 		profile, observed_profile
@@ -173,7 +169,16 @@ func (db *DB) AccountStanding(ctx context.Context, accountID int64, now time.Tim
 		sv.Profile = nil // the next row's NULL leaves the pointer as it is
 		return nil
 	})
-	return st, err
+	if err != nil {
+		return st, err
+	}
+	// What the next sweep does, as it does it: services a pause keeps on
+	// hold the account's suspension.
+	a := billing.StandingAssessment(t, billing.Assess(t, rule, today, s), st.Services)
+	st.PastDue, st.Overdue, st.DelinquencyDate = a.PastDue, a.Overdue, a.DelinquencyDate
+	st.Reasons = billing.StandingReasons(st.Status, a)
+	st.Why = billing.StaffWhy(st.Reasons)
+	return st, nil
 }
 
 // StatusHistory returns an account's status audit log, newest first.
