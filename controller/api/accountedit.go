@@ -44,7 +44,8 @@ type accountEditResult struct {
 	// account type applies from the next period, …).
 	Consequences []billing.Consequence `json:"consequences"`
 	// BillingDayChange previews, when the edit moves the billing day, the
-	// lines the next invoice charges for the transitional period.
+	// lines the next invoice charges for the transitional period and the
+	// first regular invoice on the new day (FirstRegular).
 	BillingDayChange *billing.LifecyclePlan `json:"billing_day_change,omitempty"`
 }
 
@@ -79,7 +80,9 @@ func (s *Server) registerAccountEdits(store AccountEditor) {
 			"reason). A new account type's rules apply from the next billing period, and a billing-day override (fixed_day "+
 			"types only) moves the periods from the end of the last invoiced period: the next invoice covers the days up to the "+
 			"first start on the new day, each service prorated (a transitional period, its lines saying so; no day charged "+
-			"twice); the response's consequences say so. 422 names the bad "+
+			"twice); the response's consequences say so, and billing_day_change previews both that transitional invoice "+
+			"(invoice_period, lines, net) and the first regular invoice on the new day (first_regular: its period, lines and "+
+			"subtotal), as the billing run will issue them. 422 names the bad "+
 			"field; nothing is written.")
 	o.Errors = append(o.Errors, http.StatusNotFound, http.StatusPreconditionFailed, http.StatusPreconditionRequired)
 	huma.Register(s.api, o, func(ctx context.Context, in *struct {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
 // editEnv is an env with one account type and one account (id 1).
@@ -134,5 +136,59 @@ func TestAccountHistoryMergesEditsAndStatusChanges(t *testing.T) {
 	}
 	if r := e.do("GET", "/api/v1/accounts/9/history", readerToken, "", ""); r.status != 404 {
 		t.Errorf("unknown account: %d", r.status)
+	}
+}
+
+// TestBillingDayEditPreviewsBothInvoices: moving a billed account's
+// billing day (PATCH billing_day) answers with the transitional invoice
+// (from the end of the invoiced month to the first 15th, prorated) and the
+// first regular invoice on the new day: its dates and amount.
+func TestBillingDayEditPreviewsBothInvoices(t *testing.T) {
+	t.Parallel()
+	e, today := lifecycleEnv(t)
+	r := e.do("GET", "/api/v1/accounts/1", readerToken, "", "")
+	if r.status != 200 {
+		t.Fatalf("get: %d %s", r.status, r.body)
+	}
+	r = e.patch("day15", r.header.Get("ETag"), `{"billing_day":15,"reason":"paid on the 15th"}`)
+	if r.status != 200 {
+		t.Fatalf("edit: %d %s", r.status, r.body)
+	}
+	var got struct {
+		Change struct {
+			InvoicePeriod struct{ Start, End string } `json:"invoice_period"`
+			Net           int64
+			FirstRegular  *struct {
+				Period   struct{ Start, End string }
+				Lines    []struct{ Amount int64 }
+				Subtotal int64
+			} `json:"first_regular"`
+		} `json:"billing_day_change"`
+	}
+	if err := json.Unmarshal(r.body, &got); err != nil {
+		t.Fatal(err)
+	}
+	month := func(d billing.Date, n int) billing.Date {
+		return billing.DateOf(time.Date(d.Year, d.Month+time.Month(n), d.Day, 12, 0, 0, 0, time.UTC))
+	}
+	// The run invoiced this month (and the next one too within the type's
+	// lead days of it): the transition starts on the 1st after that.
+	c := got.Change
+	from, err := time.Parse(time.DateOnly, c.InvoicePeriod.Start)
+	if err != nil {
+		t.Fatalf("transitional invoice %+v: %v", c.InvoicePeriod, err)
+	}
+	nextMonth := billing.DateOf(from)
+	if nextMonth.Day != 1 || !nextMonth.After(today) || nextMonth.After(month(today, 2)) {
+		t.Fatalf("transitional invoice from %s; want the 1st after the invoiced month (today %s)", nextMonth, today)
+	}
+	day15 := billing.NewDate(nextMonth.Year, nextMonth.Month, 15)
+	if c.InvoicePeriod.Start != nextMonth.String() || c.InvoicePeriod.End != day15.String() || c.Net <= 0 || c.Net >= 5000 {
+		t.Fatalf("transitional invoice %+v (net %d); want %s..%s prorated: %s", c.InvoicePeriod, c.Net, nextMonth, day15, r.body)
+	}
+	f := c.FirstRegular
+	if f == nil || f.Period.Start != day15.String() || f.Period.End != month(day15, 1).String() || f.Subtotal != 5000 ||
+		len(f.Lines) != 1 || f.Lines[0].Amount != 5000 {
+		t.Fatalf("first regular invoice %+v; want %s..%s charging 5000: %s", f, day15, month(day15, 1), r.body)
 	}
 }

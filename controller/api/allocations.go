@@ -28,6 +28,11 @@ type AllocationStore interface {
 	// AllocationEvents lists a payment's allocation events, oldest first.
 	// Errors: ENOTFOUND for an unknown payment.
 	AllocationEvents(ctx context.Context, paymentID int64) ([]billing.AllocationEvent, error)
+	// InvoiceAllocationEvents lists an invoice's allocation events, oldest
+	// first: a credit note's applications of its credit to invoices, and
+	// every payment's or credit note's money applied to the invoice or
+	// taken back. Errors: ENOTFOUND for an unknown invoice.
+	InvoiceAllocationEvents(ctx context.Context, invoiceID int64) ([]billing.AllocationEvent, error)
 }
 
 // applyToChoice is one invoice staff chose for a payment, in a request:
@@ -88,5 +93,19 @@ func (s *Server) registerAllocations(store AllocationStore) {
 		func(ctx context.Context, in *IDPath) (*body[page[billing.AllocationEvent]], error) {
 			es, err := store.AllocationEvents(ctx, in.ID)
 			return wrap(s, "list-payment-allocations", newPage(es, 0, func(billing.AllocationEvent) int64 { return 0 }), err)
+		})
+	huma.Register(s.api, described(op("list-invoice-allocations", http.MethodGet, "/api/v1/invoices/{id}/allocations",
+		"List an invoice's allocation events (a credit note's: the invoices it paid)", RoleReader, "invoices"),
+		"Every change of what paid the invoice, or, for a credit note (an invoice with a negative total), of what its "+
+			"credit paid, oldest first. A credit note's events name it (credit_note_id, credit_note_number) and the "+
+			"invoice it paid (invoice_id, invoice_number): applied (to the oldest open invoice, when the note is issued, "+
+			"when a new invoice is issued, or when a payment reversal reopens one) and taken_over (a close's final credit "+
+			"note taking over what a payment paid). A payment's events on the invoice name the payment (payment_id): "+
+			"applied, reallocated, reversed, taken_over. Each is signed (actor) and dated (effective_date); amount is "+
+			"positive when money is applied and negative when it is taken back. Applying a credit note moves no money, "+
+			"so it has no journal entry. 404 for an unknown invoice."),
+		func(ctx context.Context, in *IDPath) (*body[page[billing.AllocationEvent]], error) {
+			es, err := store.InvoiceAllocationEvents(ctx, in.ID)
+			return wrap(s, "list-invoice-allocations", newPage(es, 0, func(billing.AllocationEvent) int64 { return 0 }), err)
 		})
 }

@@ -245,3 +245,73 @@ func TestBatchLineApplyTo(t *testing.T) {
 		t.Fatalf("paid %d on %s and %d on %s; want 1000 and 2000 (the ticked one first)", paid0, inv[0], paid1, inv[1])
 	}
 }
+
+// A credit note's allocation events through the API: a payment pays the
+// oldest invoice and a credit note of 30.00 is left unapplied; the
+// payment reversed (through the API) reopens the oldest invoice, which the
+// note's credit pays at once (oldest due first). GET
+// /api/v1/invoices/{id}/allocations lists, for the note, the invoices it
+// paid (amount, effective date, actor); for the reopened invoice, the
+// payment's events and the note's; 404 for an unknown invoice.
+func TestCreditNoteAllocationsListed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, account, inv := newAllocationEnv(t)
+	r := e.do("POST", fmt.Sprintf("/api/v1/accounts/%d/payments", account), billingToken, "p1", `{"method":"cash","amount":"50.00"}`)
+	if r.status != 200 {
+		t.Fatalf("payment: %d %s", r.status, r.body)
+	}
+	payment := int64(r.json(t)["id"].(float64))
+	// A credit note of 30.00, not applied yet.
+	var noteID int64
+	var note string
+	if err := e.db.Pool.QueryRow(ctx, `INSERT INTO invoices (id, number, account_id, period_start, period_end, issue_date, due_date,
+			delinquency_date, currency, subtotal, tax, total, created_at)
+		SELECT n, 'INV-' || n, $1, '2026-12-01', '2027-01-01', '2026-12-05', '2026-12-19', '2026-12-26', 'USD', -3000, 0, -3000, now()
+		FROM nextval('invoices_id_seq') n RETURNING id, number`, account).Scan(&noteID, &note); err != nil {
+		t.Fatal(err)
+	}
+	r = e.do("POST", fmt.Sprintf("/api/v1/payments/%d/reverse", payment), billingToken, "rev1", `{"reason":"nsf"}`)
+	if r.status != 200 {
+		t.Fatalf("reverse: %d %s", r.status, r.body)
+	}
+	list := func(id int64) []string {
+		t.Helper()
+		r := e.do("GET", fmt.Sprintf("/api/v1/invoices/%d/allocations", id), readerToken, "", "")
+		if r.status != 200 {
+			t.Fatalf("allocations of invoice %d: %d %s", id, r.status, r.body)
+		}
+		var out []string
+		for _, it := range r.json(t)["items"].([]any) {
+			ev := it.(map[string]any)
+			from := fmt.Sprintf("payment %v", ev["payment_id"])
+			if n, ok := ev["credit_note_number"]; ok {
+				from = n.(string)
+			}
+			out = append(out, fmt.Sprintf("%s>%s:%v:%s@%s/%s", from, ev["invoice_number"], ev["amount"], ev["kind"], ev["effective_date"], ev["actor"]))
+		}
+		return out
+	}
+	var oldest int64
+	if err := e.db.Pool.QueryRow(ctx, `SELECT id FROM invoices WHERE number = $1`, inv[0]).Scan(&oldest); err != nil {
+		t.Fatal(err)
+	}
+	got := list(noteID)
+	if len(got) != 1 || got[0] != note+">"+inv[0]+":3000:applied@2026-12-15/user:clerk" {
+		t.Fatalf("credit note's events %v, want the reopened %s paid 3000 by the note, today (Dec 15 in Chicago), by user:clerk", got, inv[0])
+	}
+	got = list(oldest)
+	if len(got) != 3 || !strings.HasPrefix(got[0], fmt.Sprintf("payment %d>%s:5000:applied", payment, inv[0])) ||
+		!strings.HasPrefix(got[1], fmt.Sprintf("payment %d>%s:-5000:reversed", payment, inv[0])) || !strings.HasPrefix(got[2], note+">") {
+		t.Fatalf("oldest invoice's events %v: want the payment applied, reversed, then the note", got)
+	}
+	if r := e.do("GET", "/api/v1/invoices/999999/allocations", readerToken, "", ""); r.status != 404 {
+		t.Errorf("unknown invoice: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", fmt.Sprintf("/api/v1/invoices/%d/allocations", noteID), "", "", ""); r.status != 401 {
+		t.Errorf("no token: %d", r.status)
+	}
+	if doc := string(e.do("GET", "/api/v1/openapi.json", "", "", "").body); !strings.Contains(doc, "/api/v1/invoices/{id}/allocations") {
+		t.Errorf("openapi.json does not list /api/v1/invoices/{id}/allocations")
+	}
+}

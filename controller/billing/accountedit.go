@@ -208,7 +208,8 @@ type AccountEditPlan struct {
 	Audit        AuditEntry
 	Consequences []Consequence
 	// BillingDayChange previews what the next invoice charges for the
-	// transitional period when the edit moves the billing day (nil
+	// transitional period, and the first regular invoice on the new day
+	// after it ([LifecyclePlan].FirstRegular), when the edit moves the billing day (nil
 	// otherwise).
 	BillingDayChange *LifecyclePlan
 }

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -80,13 +81,8 @@ func PlanBillingDayChange(req BillingDayRequest) (LifecyclePlan, error) {
 	from := req.LastInvoiced.End
 	plan.Effective = from
 	next := PeriodAt(from, req.NewDay, time.January, IntervalMonthly)
-	if next.Start == from {
-		plan.Why = append(plan.Why, fmt.Sprintf("billing day %d → %d: the last invoiced period already ends on day %d; periods start on it from %s, nothing to adjust", oldDay, req.NewDay, req.NewDay, from.Label()))
-		return plan, nil
-	}
-	transitional := Period{Start: from, End: next.End}
-	plan.InvoicePeriod = transitional
-	for _, s := range req.Services {
+	services := make([]BillableService, len(req.Services))
+	for i, s := range req.Services {
 		if err := s.check(a); err != nil {
 			return LifecyclePlan{}, err
 		}
@@ -96,23 +92,80 @@ func PlanBillingDayChange(req BillingDayRequest) (LifecyclePlan, error) {
 		}
 		p := s.Plan
 		p.Price = price
-		bs := BillableService{ServiceID: s.Ref.ID, Name: s.Name, Plan: p, Start: s.Start, End: s.End, CoveredUntil: CoveredUntil(s.Coverage)}
-		lines, _, _, err := recurringLines(bs, a, transitional, req.NewDay, time.January)
+		services[i] = BillableService{ServiceID: s.Ref.ID, Name: s.Name, Plan: p, Start: s.Start, End: s.End, CoveredUntil: CoveredUntil(s.Coverage)}
+	}
+	if next.Start == from {
+		first, err := regularPreview(services, a, next, req.NewDay)
+		if err != nil {
+			return LifecyclePlan{}, err
+		}
+		plan.FirstRegular = &first
+		plan.Why = append(plan.Why, fmt.Sprintf("billing day %d → %d: the last invoiced period already ends on day %d; periods start on it from %s, nothing to adjust; %s",
+			oldDay, req.NewDay, req.NewDay, from.Label(), first.words(a.Currency)))
+		return plan, nil
+	}
+	transitional := Period{Start: from, End: next.End}
+	plan.InvoicePeriod = transitional
+	for i, bs := range services {
+		lines, spans, _, err := recurringLines(bs, a, transitional, req.NewDay, time.January)
 		if err != nil {
 			return LifecyclePlan{}, err
 		}
 		for _, l := range lines {
 			l.Description = transitionLabel(req.NewDay, transitional) + l.Description
 			plan.Lines = append(plan.Lines, ProratedLine{InvoiceLine: l,
-				Period: PeriodAt(l.PeriodStart, req.NewDay, time.January, intervalOf(p)), FullAmount: price})
+				Period: PeriodAt(l.PeriodStart, req.NewDay, time.January, intervalOf(bs.Plan)), FullAmount: bs.Plan.Price})
 		}
+		// The first regular invoice follows from what the transitional one
+		// covers (a quarterly plan charged up to its first period on the
+		// new day is not charged again before it).
+		services[i].CoveredUntil = CoveredUntil(append(slices.Clone(req.Services[i].Coverage), spans...))
 	}
 	for _, l := range plan.Lines {
 		plan.Net += l.Amount
 	}
-	plan.Why = append(plan.Why, fmt.Sprintf("billing day %d → %d: the periods invoiced up to %s stay; the transitional period %s (%d days) is invoiced prorated, %s; periods start on day %d from %s",
-		oldDay, req.NewDay, req.LastInvoiced.Last().Label(), transitional, transitional.Days(), FormatAmount(plan.Net, a.Currency), req.NewDay, transitional.End.Label()))
+	first, err := regularPreview(services, a, PeriodAt(transitional.End, req.NewDay, time.January, IntervalMonthly), req.NewDay)
+	if err != nil {
+		return LifecyclePlan{}, err
+	}
+	plan.FirstRegular = &first
+	plan.Why = append(plan.Why, fmt.Sprintf("billing day %d → %d: the periods invoiced up to %s stay; the transitional period %s (%d days) is invoiced prorated, %s; periods start on day %d from %s; %s",
+		oldDay, req.NewDay, req.LastInvoiced.Last().Label(), transitional, transitional.Days(), FormatAmount(plan.Net, a.Currency), req.NewDay, transitional.End.Label(),
+		first.words(a.Currency)))
 	return plan, nil
+}
+
+// InvoicePreview is an invoice the billing run will issue, previewed: its
+// billing period, its recurring lines, and their sum (Subtotal, before
+// tax, one-time charges and credits the account may have by then).
+type InvoicePreview struct {
+	Period   Period        `json:"period"`
+	Lines    []InvoiceLine `json:"lines"`
+	Subtotal int64         `json:"subtotal"`
+}
+
+// words says the preview for staff: "the first regular invoice, for
+// 2027-04-15 to 2027-05-14, charges USD 50.00".
+func (p InvoicePreview) words(c Currency) string {
+	return fmt.Sprintf("the first regular invoice on the new day, for %s to %s, charges %s", p.Period.Start, p.Period.Last(), FormatAmount(p.Subtotal, c))
+}
+
+// regularPreview is the recurring part of the regular invoice of period p
+// on billing day day, for services (each with what is already covered),
+// as [ComposeInvoice] charges it.
+func regularPreview(services []BillableService, a Account, p Period, day int) (InvoicePreview, error) {
+	out := InvoicePreview{Period: p, Lines: []InvoiceLine{}}
+	for _, bs := range services {
+		lines, _, _, err := recurringLines(bs, a, p, day, time.January)
+		if err != nil {
+			return InvoicePreview{}, err
+		}
+		for _, l := range lines {
+			out.Lines = append(out.Lines, l)
+			out.Subtotal += l.Amount
+		}
+	}
+	return out, nil
 }
 
 // CoveredUntil is the first day after the last day coverage charges (zero

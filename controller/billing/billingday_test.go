@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -80,8 +81,28 @@ func TestBillingDayChangeTransitionalInvoice(t *testing.T) {
 			if err != nil || len(inv.Lines) != 1 || inv.Lines[0].Amount != tc.price || strings.Contains(inv.Lines[0].Description, "Billing day") {
 				t.Fatalf("the invoice after the transition %+v %v", inv, err)
 			}
+			// The preview shows that invoice too: its dates and amount.
+			if f := preview.FirstRegular; f == nil || f.Period != next || f.Subtotal != inv.Subtotal || !sameLines(f.Lines, inv.Lines) || !strings.Contains(strings.Join(preview.Why, " "), "first regular invoice on the new day, for "+next.Start.String()) {
+				t.Fatalf("first regular invoice previewed %+v (why %v); want %v: %+v", f, preview.Why, next, inv.Lines)
+			}
 		})
 	}
+}
+
+// sameLines reports whether two invoices' lines say the same (their
+// service and charge ids compared by value).
+func sameLines(a, b []InvoiceLine) bool {
+	return slices.EqualFunc(a, b, func(x, y InvoiceLine) bool {
+		id := func(p *int64) int64 {
+			if p == nil {
+				return -1
+			}
+			return *p
+		}
+		return id(x.ServiceID) == id(y.ServiceID) && id(x.ChargeID) == id(y.ChargeID) &&
+			x.Kind == y.Kind && x.Description == y.Description && x.PeriodStart == y.PeriodStart &&
+			x.PeriodEnd == y.PeriodEnd && x.Amount == y.Amount && x.Taxable == y.Taxable
+	})
 }
 
 func abs64(v int64) int64 {
@@ -130,8 +151,23 @@ func TestBillingDayChangeMultiMonthPlans(t *testing.T) {
 			var last Period
 			changed := false
 			var end Date
+			// The change's preview of the first regular invoice on the new
+			// day, checked against it once the billing run issues it.
+			var firstRegular *InvoicePreview
+			checked := false
 			for range 40 {
 				if !changed && !last.IsZero() && !last.End.Before(mustDate(tc.changedAfter)) {
+					if !tc.typeDay {
+						preview, err := PlanBillingDayChange(BillingDayRequest{
+							Context: LifecycleContext{Account: a, Type: ty, Now: lcAt("America/Chicago", last.Start.String(), 10, 0)},
+							NewDay:  tc.newDay, LastInvoiced: last,
+							Services: []LifecycleService{{Ref: ServiceRef{ID: 10, AccountID: a.ID}, Name: "Home", Plan: plan, Start: start,
+								Coverage: slices.Clone(cov)}}})
+						if err != nil || preview.FirstRegular == nil {
+							t.Fatalf("preview %+v %v", preview, err)
+						}
+						firstRegular = preview.FirstRegular
+					}
 					if tc.typeDay {
 						ty.BillingDay = tc.newDay
 					} else {
@@ -153,6 +189,12 @@ func TestBillingDayChangeMultiMonthPlans(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				if firstRegular != nil && p.Start == firstRegular.Period.Start {
+					if p != firstRegular.Period || inv.Subtotal != firstRegular.Subtotal || !sameLines(inv.Lines, firstRegular.Lines) {
+						t.Fatalf("first regular invoice %v %+v; previewed %+v", p, inv.Lines, *firstRegular)
+					}
+					checked = true
+				}
 				for _, sp := range inv.Spans {
 					cov = append(cov, sp.BilledSpan)
 					for d := sp.From; d.Before(sp.To); d = d.AddDays(1) {
@@ -163,6 +205,9 @@ func TestBillingDayChangeMultiMonthPlans(t *testing.T) {
 			}
 			if !changed {
 				t.Fatal("the billing day never changed")
+			}
+			if firstRegular != nil && !checked {
+				t.Fatalf("the previewed first regular invoice %v was never issued", firstRegular.Period)
 			}
 			for d := start; d.Before(end); d = d.AddDays(1) {
 				if charged[d] != 1 {

@@ -303,9 +303,7 @@ func PlanSweep(in SweepInput) SweepPlan {
 	for _, v := range in.Verdicts {
 		s, a := v.Standing, v.Assessment
 		id := s.AccountID
-		if until, ok := keptOn[id]; ok && a.Suspend && len(perAccount[id]) == 0 {
-			a = a.heldByPause(until)
-		}
+		a = a.keptOnByPause(len(perAccount[id]) > 0, keptOn[id])
 		if a.Suspend {
 			ps := PlannedSuspension{AccountID: id, Number: s.Number, ServiceIDs: []int64{}, POPs: []string{}, Held: held[id], Why: a.Why}
 			for _, svc := range perAccount[id] {
@@ -363,6 +361,46 @@ func PlanSweep(in SweepInput) SweepPlan {
 type HeldService struct {
 	Service ServiceRef
 	Until   Date
+}
+
+// keptOnByPause is the assessment as the sweep carries it out on an
+// account with services to suspend (suspendable) or not, whose services a
+// pause keeps on until until (zero: none): one that suspends an account
+// with nothing to suspend but a service a pause keeps on is held by the
+// pause ([Assessment.heldByPause]); any other is a as it is. [PlanSweep]
+// and [StandingAssessment] decide it alike, so an account's standing says
+// what the sweep does.
+func (a Assessment) keptOnByPause(suspendable bool, until Date) Assessment {
+	if !a.Suspend || suspendable || until.IsZero() {
+		return a
+	}
+	return a.heldByPause(until)
+}
+
+// StandingAssessment is assessment a of an account as the next sweep
+// carries it out, given the account's services (its standing's) and type
+// t: the sweep suspends the services with no lifecycle hold that are not
+// in t's suspend state already, and leaves alone those a pause keeps on
+// (held paused, not suspended; [SweepInput].KeptOn). An account whose
+// only services to suspend are kept on is not suspended: it is delinquent
+// and its suspension waits for the latest pause's end, as the sweep
+// decides ([PlanSweep]). The store's standing and its sweep preview thus
+// say the same.
+func StandingAssessment(t AccountType, a Assessment, services []ServiceStanding) Assessment {
+	if !a.Suspend {
+		return a
+	}
+	suspend, suspendable := t.SuspendState(), false
+	var until Date
+	for _, s := range services {
+		switch {
+		case s.Held == "" && s.DesiredState != suspend:
+			suspendable = true
+		case s.Held == CausePaused && s.DesiredState != StateSuspended && s.PauseTo.After(until):
+			until = s.PauseTo
+		}
+	}
+	return a.keptOnByPause(suspendable, until)
 }
 
 // heldByPause is a suspending assessment of an account whose only services

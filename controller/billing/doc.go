@@ -21,11 +21,13 @@
 //     change and why ([Reason], rendered for staff by [StaffWhy] and for the
 //     subscriber by [SubscriberWhy]), which services to suspend or restore
 //     (never one a lifecycle hold keeps: an account whose only services a
-//     pause keeps on stays delinquent, [SweepInput].KeptOn), what the guard
-//     holds, which fees to charge and which notices to queue;
+//     pause keeps on stays delinquent, [SweepInput].KeptOn, and its
+//     standing says so, [StandingAssessment]), what the guard holds, which
+//     fees to charge and which notices to queue;
 //   - a payment reversal ([PlanReversal]) says what it journals, which
-//     allocations go and the settlement that follows (which never suspends:
-//     the next sweep does); whether a payment settles at once is
+//     allocations go, that the account's other credit (open credit notes
+//     first) pays what it reopened at once, and the settlement that follows
+//     (which never suspends: the next sweep does); whether a payment settles at once is
 //     [SettlesOnPayment];
 //   - allocation ([PlanAllocations]; staff's chosen invoices first,
 //     [PlanChosenAllocations], a payment split over the invoices staff

@@ -365,6 +365,10 @@ type LifecyclePlan struct {
 	Price   *PriceVersion  `json:"price,omitempty"`
 	// Preview says what a price change affects.
 	Preview *PricePreview `json:"preview,omitempty"`
+	// FirstRegular is, for a billing-day change, the first regular invoice
+	// on the new day (after the transitional one, when there is one): its
+	// period and recurring lines as the billing run will invoice them.
+	FirstRegular *InvoicePreview `json:"first_regular,omitempty"`
 	// Enforcement are the desired-state changes the change causes.
 	Enforcement []ScheduledEnforcement `json:"enforcement,omitempty"`
 	Audit       LifecycleAudit         `json:"audit"`

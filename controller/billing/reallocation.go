@@ -121,18 +121,23 @@ const (
 	AllocTakenOver AllocationEventKind = "taken_over"
 )
 
-// AllocationEvent is one dated, append-only change of what a payment
-// paid on an invoice (a credit note's events, [CreditNoteAllocation], are
-// stored beside them with no payment): Amount > 0 applies money, < 0 takes it back. A payment's
-// allocation to an invoice is the sum of its events; as of a date, the sum
-// of the events effective on or before it.
+// AllocationEvent is one dated, append-only change of what a payment or
+// a credit note ([CreditNoteAllocation]) paid on an invoice: Amount > 0
+// applies money, < 0 takes it back. Exactly one of PaymentID and
+// CreditNoteID is set. A payment's (or credit note's) allocation to an
+// invoice is the sum of its events; as of a date, the sum of the events
+// effective on or before it.
 type AllocationEvent struct {
-	ID            int64               `json:"id"`
-	PaymentID     int64               `json:"payment_id"`
-	InvoiceID     int64               `json:"invoice_id"`
-	InvoiceNumber string              `json:"invoice_number"`
-	Amount        int64               `json:"amount"`
-	Kind          AllocationEventKind `json:"kind"`
-	EffectiveDate Date                `json:"effective_date"`
-	Actor         string              `json:"actor"`
+	ID        int64 `json:"id"`
+	PaymentID int64 `json:"payment_id,omitempty" doc:"The payment whose money moved (absent for a credit note's event)."`
+	// CreditNoteID and CreditNoteNumber name the credit note whose credit
+	// moved (absent for a payment's event).
+	CreditNoteID     int64               `json:"credit_note_id,omitempty" doc:"The credit note whose credit moved (absent for a payment's event)."`
+	CreditNoteNumber string              `json:"credit_note_number,omitempty"`
+	InvoiceID        int64               `json:"invoice_id" doc:"The invoice paid (or paid less)."`
+	InvoiceNumber    string              `json:"invoice_number"`
+	Amount           int64               `json:"amount"`
+	Kind             AllocationEventKind `json:"kind"`
+	EffectiveDate    Date                `json:"effective_date"`
+	Actor            string              `json:"actor"`
 }

@@ -39,7 +39,9 @@ type ReversalInput struct {
 // one transaction under the account's and the payment's locks: Journal,
 // then Unallocate (each invoice open again for what is now unpaid), the
 // payment marked reversed with Note, then the account's other credit
-// re-allocated ([PlanAllocations]) and the account settled with Cause
+// applied to what is open again — its open credit notes first
+// ([PlanCreditNoteAllocations]), then its payments' unallocated money
+// ([PlanAllocations]), both dated today — and the account settled with Cause
 // ([PlanSettlement]), which never suspends: the next sweep does.
 type ReversalPlan struct {
 	// Journal is the reversing transaction of what was not refunded (none

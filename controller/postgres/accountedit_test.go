@@ -173,6 +173,11 @@ func TestBillingDayChangeIsInvoicedByTheBillingRun(t *testing.T) {
 	if next.Period.End != billing.NewDate(2027, 5, 15) || next.Total != 5000 {
 		t.Fatalf("the invoice after the transition %+v", next)
 	}
+	// The edit previewed it too: the first regular invoice on the new day.
+	if fr := plan.BillingDayChange.FirstRegular; fr == nil || fr.Period != next.Period || fr.Subtotal != next.Subtotal ||
+		len(fr.Lines) != len(next.Lines) || fr.Lines[0].Description != next.Lines[0].Description {
+		t.Fatalf("first regular invoice previewed %+v; issued %v %d %+v", fr, next.Period, next.Subtotal, next.Lines)
+	}
 	cov, err := db.Coverage(ctx, f.service.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -233,8 +238,14 @@ func TestBillingDayChangeOnAQuarterlyPlan(t *testing.T) {
 		t.Fatalf("transitional invoice %+v; want %d", transitional, gap)
 	}
 	runBilling(t, db, f.typ.ID, billing.NewDate(2027, 4, 10), 10)
-	if next := invoiceFor(t, db, a.ID, billing.NewDate(2027, 4, 15)); next.Total != 15000 {
+	next := invoiceFor(t, db, a.ID, billing.NewDate(2027, 4, 15))
+	if next.Total != 15000 {
 		t.Fatalf("the invoice after the transition %+v", next)
+	}
+	// The edit previewed it: the quarter on the new day charged whole.
+	if fr := plan.BillingDayChange.FirstRegular; fr == nil || fr.Period != next.Period || fr.Subtotal != 15000 ||
+		len(fr.Lines) != 1 || fr.Lines[0].PeriodEnd != billing.NewDate(2027, 7, 15) {
+		t.Fatalf("first regular invoice previewed %+v; issued %v %+v", fr, next.Period, next.Lines)
 	}
 	cov, err := db.Coverage(ctx, svc.ID)
 	if err != nil {

@@ -124,18 +124,54 @@ func (db *DB) AllocationEvents(ctx context.Context, paymentID int64) ([]billing.
 	if !exists {
 		return nil, billing.Errorf(billing.ENOTFOUND, "payment %d does not exist", paymentID)
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT e.id, e.payment_id, e.invoice_id, i.number, e.amount, e.kind, e.effective_date, e.actor
-		FROM allocation_events e JOIN invoices i ON i.id = e.invoice_id WHERE e.payment_id = $1 ORDER BY e.id`, paymentID)
+	return allocationEvents(ctx, db.Pool, `SELECT `+allocationEventColumns+`
+		FROM allocation_events e JOIN invoices i ON i.id = e.invoice_id LEFT JOIN invoices n ON n.id = e.credit_note_id
+		WHERE e.payment_id = $1 ORDER BY e.id`, paymentID)
+}
+
+// allocationEventColumns are an allocation event's columns (e, with its
+// invoice i and its credit note n) as scanAllocationEvent reads them.
+const allocationEventColumns = `e.id, coalesce(e.payment_id, 0), coalesce(e.credit_note_id, 0), coalesce(n.number, ''),
+	e.invoice_id, i.number, e.amount, e.kind, e.effective_date, e.actor`
+
+// allocationEvents runs query (selecting allocationEventColumns) with
+// args; an empty list, not nil, when it finds none.
+func allocationEvents(ctx context.Context, q querier, query string, args ...any) ([]billing.AllocationEvent, error) {
+	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.AllocationEvent, error) {
 		var e billing.AllocationEvent
-		err := r.Scan(&e.ID, &e.PaymentID, &e.InvoiceID, &e.InvoiceNumber, &e.Amount, &e.Kind, scanDate(&e.EffectiveDate), &e.Actor)
+		err := r.Scan(&e.ID, &e.PaymentID, &e.CreditNoteID, &e.CreditNoteNumber, &e.InvoiceID, &e.InvoiceNumber, &e.Amount, &e.Kind,
+			scanDate(&e.EffectiveDate), &e.Actor)
 		return e, err
 	})
 	if events == nil {
 		events = []billing.AllocationEvent{}
 	}
 	return events, err
+}
+
+// InvoiceAllocationEvents lists the allocation events of an invoice,
+// oldest first: for a credit note, every application of its credit to an
+// invoice (credit_note_id set); for any invoice, every payment's or credit
+// note's money applied to it or taken back. ENOTFOUND for an unknown
+// invoice.
+func (db *DB) InvoiceAllocationEvents(ctx context.Context, invoiceID int64) ([]billing.AllocationEvent, error) {
+	var exists bool
+	if err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM invoices WHERE id = $1)`, invoiceID).Scan(&exists); err != nil {
+		return nil, err
+	}
+	if !exists {
+		return nil, billing.Errorf(billing.ENOTFOUND, "invoice %d does not exist", invoiceID)
+	}
+	// Two lookups, each through its index (allocation_events_credit_note_idx,
+	// allocation_events_invoice_idx), not one OR.
+	return allocationEvents(ctx, db.Pool, `SELECT `+allocationEventColumns+`
+		FROM (SELECT * FROM allocation_events WHERE credit_note_id = $1
+			UNION ALL
+			SELECT * FROM allocation_events WHERE invoice_id = $1 AND credit_note_id IS DISTINCT FROM $1) e
+		JOIN invoices i ON i.id = e.invoice_id LEFT JOIN invoices n ON n.id = e.credit_note_id
+		ORDER BY e.id`, invoiceID)
 }

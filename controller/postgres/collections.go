@@ -146,13 +146,9 @@ func (db *DB) AccountStanding(ctx context.Context, accountID int64, now time.Tim
 	if err != nil {
 		return st, err
 	}
-	a := billing.Assess(t, rule, today, s)
-	st.PastDue, st.Overdue, st.DelinquencyDate = a.PastDue, a.Overdue, a.DelinquencyDate
 	if st.NextInvoiceDate, err = nextInvoiceDate(ctx, db.Pool, accountID, t, rule, today); err != nil {
 		return st, err
 	}
-	st.Reasons = billing.StandingReasons(st.Status, a)
-	st.Why = billing.StaffWhy(st.Reasons)
 	rows, err := db.Pool.Query(ctx, `SELECT id, pop_id, desired_state, state_reason, observed_state, last_confirmed_at,
 		revision, confirmed_revision, CASE WHEN pending_revision >= revision THEN pending_reason ELSE '' END, held, pause_to,
 		profile, observed_profile
@@ -176,7 +172,16 @@ func (db *DB) AccountStanding(ctx context.Context, accountID int64, now time.Tim
 		sv.Profile = nil // the next row's NULL leaves the pointer as it is
 		return nil
 	})
-	return st, err
+	if err != nil {
+		return st, err
+	}
+	// What the next sweep does, as it does it: services a pause keeps on
+	// hold the account's suspension.
+	a := billing.StandingAssessment(t, billing.Assess(t, rule, today, s), st.Services)
+	st.PastDue, st.Overdue, st.DelinquencyDate = a.PastDue, a.Overdue, a.DelinquencyDate
+	st.Reasons = billing.StandingReasons(st.Status, a)
+	st.Why = billing.StaffWhy(st.Reasons)
+	return st, nil
 }
 
 // nextInvoiceDate reads the account and its last regularly invoiced

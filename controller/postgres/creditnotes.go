@@ -112,6 +112,13 @@ const creditNotesReadSQL = `
 // account), effective when both existed, by "system". The caller holds the
 // accounts' row locks.
 func applyCreditNotes(ctx context.Context, tx pgx.Tx, accountIDs ...int64) error {
+	return applyCreditNotesAs(ctx, tx, allocStamp{by: "system"}, accountIDs...)
+}
+
+// applyCreditNotesAs is applyCreditNotes with the events' stamp (a
+// reversal's: the invoices it reopened are paid by the credit notes today,
+// by whoever reversed the payment).
+func applyCreditNotesAs(ctx context.Context, tx pgx.Tx, stamp allocStamp, accountIDs ...int64) error {
 	rows, err := tx.Query(ctx, creditNotesReadSQL, accountIDs)
 	if err != nil {
 		return err
@@ -142,5 +149,5 @@ func applyCreditNotes(ctx context.Context, tx pgx.Tx, accountIDs ...int64) error
 		all = append(all, allocs...)
 		paid = append(append(paid, full...), used...)
 	}
-	return writeCreditNoteAllocations(ctx, tx, all, billing.AllocApplied, allocStamp{by: "system"}, paid)
+	return writeCreditNoteAllocations(ctx, tx, all, billing.AllocApplied, stamp, paid)
 }

@@ -625,7 +625,8 @@ func (db *DB) Payments(ctx context.Context, accountID, batchID, afterID int64, l
 // an entry error) as [billing.PlanReversal] plans it, in one transaction:
 // a reversing journal transaction for what was not refunded, an optional
 // returned-payment fee, its allocations removed and the invoices it paid
-// reopened, then the account's other credit re-allocated, and the
+// reopened, then the account's other credit (open credit notes first,
+// then payments) applied to them at once, and the
 // account's status re-assessed (it never suspends: the next sweep does).
 // ENOTFOUND, EINVALID; ECONFLICT if already reversed or a refund is in
 // progress.
@@ -695,7 +696,16 @@ func (db *DB) ReversePayment(ctx context.Context, id int64, r billing.Reversal, 
 			id, now, plan.Note); err != nil {
 			return err
 		}
-		if _, err := allocateAs(ctx, tx, allocStamp{day: today, by: by}, nil, accountID); err != nil {
+		// The account's other credit pays what the reversal reopened:
+		// its open credit notes first (their credit cannot be refunded; a
+		// payment's can), then its payments' unallocated money, as for a
+		// new invoice ([billing.PlanCreditNoteAllocations],
+		// [billing.PlanChosenAllocations]).
+		stamp := allocStamp{day: today, by: by}
+		if err := applyCreditNotesAs(ctx, tx, stamp, accountID); err != nil {
+			return err
+		}
+		if _, err := allocateAs(ctx, tx, stamp, nil, accountID); err != nil {
 			return err
 		}
 		return db.settleTx(ctx, tx, accountID, plan.Cause, by, now)

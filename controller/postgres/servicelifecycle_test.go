@@ -554,7 +554,27 @@ func TestPauseThatKeepsServiceOnHoldsItFromTheSweep(t *testing.T) {
 	if svc, _ := db.Service(ctx, f.service.ID); svc.DesiredState != billing.StateActive || held(t, db, f.service.ID) != "paused" {
 		t.Fatalf("after the pause: %s held %q, want active held paused", svc.DesiredState, held(t, db, f.service.ID))
 	}
-	res, err := db.Sweep(ctx, billing.SweepRequest{AccountTypeID: f.typ.ID, Trigger: billing.SweepManual, Actor: "test"}, chicagoNoon(billing.NewDate(2027, 3, 20)))
+	// Before the sweep, its preview and the account's standing say what
+	// it will do: no suspension, the account delinquent, waiting for the
+	// pause's end.
+	sweepDay := chicagoNoon(billing.NewDate(2027, 3, 20))
+	preview, err := db.Sweep(ctx, billing.SweepRequest{AccountTypeID: f.typ.ID, Trigger: billing.SweepManual, Actor: "test", DryRun: true}, sweepDay)
+	if err != nil || preview.Suspended != 0 || preview.SuspendedServices != 0 || preview.StatusChanges != 1 {
+		t.Fatalf("preview %+v %v; want no suspension, one status change (to delinquent)", preview, err)
+	}
+	st, err := db.AccountStanding(ctx, f.account.ID, sweepDay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[billing.ReasonKind]billing.Reason{}
+	for _, r := range st.Reasons {
+		kinds[r.Kind] = r
+	}
+	if _, due := kinds[billing.ReasonSuspensionDue]; due || kinds[billing.ReasonServicesPaused].Date != billing.NewDate(2027, 4, 1) ||
+		kinds[billing.ReasonStatusDue].Status != billing.AccountDelinquent {
+		t.Fatalf("standing before the sweep %v (%+v); want no suspension due, delinquent next, waiting for the pause to end Apr 1", st.Why, st.Reasons)
+	}
+	res, err := db.Sweep(ctx, billing.SweepRequest{AccountTypeID: f.typ.ID, Trigger: billing.SweepManual, Actor: "test"}, sweepDay)
 	if err != nil {
 		t.Fatal(err)
 	}

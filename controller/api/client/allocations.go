@@ -32,3 +32,12 @@ func (c *Client) PaymentAllocations(ctx context.Context, id int64) ([]billing.Al
 	err := c.Do(ctx, http.MethodGet, "/api/v1/payments/"+strconv.FormatInt(id, 10)+"/allocations", nil, "", nil, &p)
 	return p.Items, err
 }
+
+// InvoiceAllocations fetches an invoice's allocation events, oldest
+// first: for a credit note, the invoices its credit paid (CreditNoteID
+// set); for any invoice, the payments and credit notes that paid it.
+func (c *Client) InvoiceAllocations(ctx context.Context, id int64) ([]billing.AllocationEvent, error) {
+	var p items[billing.AllocationEvent]
+	err := c.Do(ctx, http.MethodGet, "/api/v1/invoices/"+strconv.FormatInt(id, 10)+"/allocations", nil, "", nil, &p)
+	return p.Items, err
+}
