@@ -272,7 +272,9 @@ var searchNames = struct {
 // address than the billing one), three monthly invoices (two paid, one
 // open) posted to the ledger, and two check payments that paid them,
 // posted too (check numbers 1000–9999, so numbers repeat across payers as
-// they do). The rows are consistent by construction, so the session skips
+// they do). Numbers are padded, never cut: the 1,000,000th account is
+// A-1000000 (lpad alone would cut it to A-100000, a duplicate). The rows
+// are consistent by construction, so the session skips
 // foreign key checks and the journal's balance trigger
 // (session_replication_role = replica); the tables' secondary indexes are
 // dropped for the load and built again after it, two at a time, which is
@@ -336,7 +338,7 @@ func seedSearch(ctx context.Context, b *testing.B, db *postgres.DB, typeID int64
 	// surname, street, city and domain it gets.
 	exec(`INSERT INTO accounts (id, number, name, company_name, email, phone, address, account_type_id, currency, status, anchor_date, created_at)
 		OVERRIDING SYSTEM VALUE
-		SELECT g, 'A-' || lpad(g::text, 6, '0'), f || ' ' || s, CASE WHEN g % 10 = 0 THEN s || ' ' || ($10::text[])[1 + h3 % 10] ELSE '' END,
+		SELECT g, 'A-' || lpad(g::text, greatest(6, length(g::text)), '0'), f || ' ' || s, CASE WHEN g % 10 = 0 THEN s || ' ' || ($10::text[])[1 + h3 % 10] ELSE '' END,
 			lower(f) || '.' || lower(s) || g || '@' || ($9::text[])[1 + h3 % 10],
 			'(' || 200 + h1 % 800 || ') ' || lpad((h2 % 1000)::text, 3, '0') || '-' || lpad((g % 10000)::text, 4, '0'),
 			jsonb_build_object('line1', 1 + h2 % 9999 || ' ' || ($6::text[])[1 + h3 % $11] || ' ' || ($7::text[])[1 + h1 % 8],
@@ -367,7 +369,7 @@ func seedSearch(ctx context.Context, b *testing.B, db *postgres.DB, typeID int64
 	// to November 2026; the first two paid.
 	exec(`INSERT INTO invoices (id, number, account_id, period_start, period_end, issue_date, due_date, delinquency_date,
 			currency, subtotal, tax, total, status, paid, created_at)
-		SELECT x.id, 'INV-' || lpad(x.id::text, 7, '0'), a.id, x.p, (x.p + interval '1 month')::date, x.p - 3, x.p + 11, x.p + 18,
+		SELECT x.id, 'INV-' || lpad(x.id::text, greatest(7, length(x.id::text)), '0'), a.id, x.p, (x.p + interval '1 month')::date, x.p - 3, x.p + 11, x.p + 18,
 			'USD', x.amount, 0, x.amount, CASE WHEN j < 3 THEN 'paid' ELSE 'open' END, CASE WHEN j < 3 THEN x.amount ELSE 0 END,
 			(x.p - 3)::timestamptz
 		FROM accounts a, generate_series(1, 3) j,
