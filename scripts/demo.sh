@@ -4,7 +4,8 @@
 # delinquency with its suspensions and restores, a service move, plan change
 # and cancellation with their invoice lines, the customer portal (a
 # suspended subscriber lands on it and another pays in it) and invoice
-# delivery, each printed as it happens. DEMO_KEEP=1 leaves everything
+# delivery, and a clerk signing in to the staff console, each printed as it
+# happens. DEMO_KEEP=1 leaves everything
 # running, with a portal URL a person can open and pay in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,6 +84,8 @@ delivery:   # invoices: email through notices.smtp, mail through the print-and-m
     webhook_secret_file: "$run/print-mail-webhook.secret"
     from: {company: "Prairie Fiber Co-op", line1: "100 Main St", city: Austin, region: TX, postal_code: "78701"}
     return_envelope: true
+console:    # the staff console
+  public_url: "http://127.0.0.1:$HTTP_PORT/staff"
 portal:     # the customer portal; notices link to it
   public_url: "http://127.0.0.1:$HTTP_PORT/portal"
   support: "call 512-555-0100, Monday to Friday 8am to 6pm"
@@ -97,6 +100,23 @@ pids+=($!)
 for _ in $(seq 1 300); do curl -fsS "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fsS "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null 2>&1 || fail "controller not ready"
 echo "controller: http://127.0.0.1:$HTTP_PORT (admin API, /metrics), gRPC 127.0.0.1:$GRPC_PORT"
+
+# Staff: a billing clerk who signs in with a password, and an admin, who
+# also needs a TOTP code (the secret is printed for an authenticator app).
+CLERK_PASSWORD="demo-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+ADMIN_PASSWORD="demo-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+curl -fsS -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "http://127.0.0.1:$HTTP_PORT/api/v1/staff" \
+  -d "{\"login\":\"clerk\",\"name\":\"Casey Clerk\",\"role\":\"billing\",\"password\":\"$CLERK_PASSWORD\"}" >/dev/null || fail "could not add the staff user clerk"
+ADMIN_TOTP=$(curl -fsS -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "http://127.0.0.1:$HTTP_PORT/api/v1/staff" \
+  -d "{\"login\":\"admin\",\"name\":\"Alex Admin\",\"role\":\"admin\",\"password\":\"$ADMIN_PASSWORD\"}" | sed -n 's/.*"secret":"\([A-Z2-7]*\)".*/\1/p')
+[ -n "$ADMIN_TOTP" ] || fail "could not add the staff user admin"
+console="http://127.0.0.1:$HTTP_PORT/staff"
+jar="$run/console.cookies"
+csrf=$(curl -sS -c "$jar" -b "$jar" "$console/signin" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1)
+curl -sS -c "$jar" -b "$jar" -o /dev/null "$console/signin" --data-urlencode "csrf=$csrf" --data-urlencode "login=clerk" \
+  --data-urlencode "password=$CLERK_PASSWORD" --data-urlencode "next=/staff/"
+curl -sS -b "$jar" "$console/" | grep -q 'Casey Clerk · billing' || fail "the clerk could not sign in to the staff console"
+echo "staff console: $console/  (clerk / $CLERK_PASSWORD; admin / $ADMIN_PASSWORD with TOTP secret $ADMIN_TOTP)"
 
 say "Starting an agent for POP $POP (log driver: it records what it would enforce)"
 TOLLGATE_CONTROLLER_INSECURE_PLAINTEXT=true "$BIN/tollgate-agent" --pop "$POP" \
@@ -376,6 +396,8 @@ grep -q 'Static IP' "$run/next-invoice-40.txt" && ! grep -q '^recurring.*Static 
 if [ "${DEMO_KEEP:-}" = "1" ]; then
   say "DEMO_KEEP=1: everything stays up until Ctrl-C"
   cat <<TXT
+  staff console  $console/   sign in as clerk / $CLERK_PASSWORD (billing), or as admin / $ADMIN_PASSWORD
+                 with a code from an authenticator app given the TOTP secret $ADMIN_TOTP
   admin API      http://127.0.0.1:$HTTP_PORT/api/v1/services   (token in $run/admin.token)
   API docs       http://127.0.0.1:$HTTP_PORT/api/v1/docs
   OpenAPI        http://127.0.0.1:$HTTP_PORT/api/v1/openapi.json

@@ -17,5 +17,13 @@ copy redoc/bundles/redoc.standalone.js redoc.standalone.js
 grep -q '"https://cdn.redoc.ly/redoc/logo-mini.svg"' files/redoc.standalone.js
 sed -i 's|"https://cdn.redoc.ly/redoc/logo-mini.svg"|""|' files/redoc.standalone.js
 copy redoc/LICENSE redoc.LICENSE
+# htmx enhances the staff console (search as you type, in-place updates);
+# every console page works without it.
+copy htmx.org/dist/htmx.min.js htmx.min.js
+copy htmx.org/LICENSE htmx.LICENSE
+# axe-core is injected by the console's Chromium tests to check
+# accessibility; no page loads it.
+copy axe-core/axe.min.js axe.min.js
+copy axe-core/LICENSE axe.LICENSE
 (cd files && sha256sum -- * | LC_ALL=C sort -k2) > SHA256SUMS
 echo "vendor-web: $(wc -l < SHA256SUMS) files checked into internal/webassets/files"

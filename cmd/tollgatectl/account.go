@@ -13,6 +13,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 // accountView is GET /api/v1/accounts/{id}: the account and its balance.
@@ -28,64 +29,66 @@ type statementView struct {
 
 func newAccountCmd(g *globals) *cobra.Command {
 	return group("account accounts acct", "Create, list and show subscriber accounts, their balances, statements and collection standing",
-		append(newAccountCloseCmds(g), newAccountCreateCmd(g), newAccountListCmd(g), newAccountShowCmd(g), newAccountStatementCmd(g),
-			newAccountStandingCmd(g), newAccountPromiseCmd(g), newAccountExemptCmd(g), newAccountLocaleCmd(g), newAccountEditCmd(g), newAccountHistoryCmd(g))...)
-}
-
-func newAccountLocaleCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[billing.Account]{args: []string{"account"}, textArg: "locale",
-		use:     "locale ACCOUNT LOCALE",
-		short:   "Set the locale the subscriber reads (notices, the portal's why); \"\" inherits the account type's",
-		example: "  tollgatectl account locale 42 de-DE",
-		method:  http.MethodPut, path: "/api/v1/accounts/%d/locale",
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, a billing.Account) error {
-			return printAccount(cmd.OutOrStdout(), accountView{Account: a}, false)
-		}})
-}
-
-func newAccountCreateCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[billing.Account]{
-		use:     "create --name NAME --type ID --currency CODE [flags]",
-		short:   "Create a subscriber account (an existing --external-id returns that account)",
-		example: `  tollgatectl account create --name "Jane Doe" --type 1 --currency USD --email jane@example.net --external-id legacy-1042`,
-		method:  http.MethodPost, path: "/api/v1/accounts",
-		params: []param{{"name", "name", "subscriber's name (required)", textParam},
-			{"type", "account_type_id", "account type id; see account-type list (required)", idParam},
-			{"currency", "currency", "ISO 4217 currency the account is billed in (required)", textParam},
-			{"email", "email", "email address for invoices and notices", textParam}, {"phone", "phone", "phone number", textParam},
-			{"external-id", "external_id", "the account's id in your previous system (makes re-runs safe)", textParam},
-			{"tax-jurisdiction", "tax_jurisdiction", "tax jurisdiction code (see tax-rate list; empty: untaxed)", textParam},
-			{"delivery", "delivery", "invoice delivery: email, mail, both (default: the account type's)", textParam},
-			{"locale", "locale", "en-US, en-CA, en-GB, de-DE, de-AT (default: the account type's)", textParam},
-			{"address-line1", "address.line1", "postal address, first line", textParam}, {"address-line2", "address.line2", "postal address, second line", textParam},
-			{"city", "address.city", "city", textParam}, {"region", "address.region", "state, province or region", textParam},
-			{"postal-code", "address.postal_code", "postal code", textParam}, {"country", "address.country", "country", textParam}},
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, a billing.Account) error {
-			return printAccount(cmd.OutOrStdout(), accountView{Account: a}, false)
-		}})
-}
-
-func newAccountListCmd(g *globals) *cobra.Command {
-	return listCmd(g, listing[billing.Account]{
-		use:     "list [--type ID] [--status STATUS] [--search TEXT]",
-		short:   "List accounts (every page), by type, status or a search",
-		example: `  tollgatectl account list --status delinquent --search "main st"`,
-		path:    "/api/v1/accounts",
-		params: []param{
-			{"type", "account_type_id", "only accounts of this account type id", idParam},
-			{"status", "status", "only accounts in this status: current, past_due, delinquent, suspended, closed", textParam},
-			{"search", "q", "substring of number, external id, name or email", textParam},
-		},
-		headers: "ID,NUMBER,NAME,TYPE,STATUS,CURRENCY,EMAIL,EXTERNAL ID",
-		row: func(a billing.Account) []any {
-			return []any{a.ID, a.Number, a.Name, a.AccountTypeID, a.Status, a.Currency, orDash(a.Email), orDash(a.ExternalID)}
-		},
-	})
-}
-
-func newAccountShowCmd(g *globals) *cobra.Command {
-	return showCmd(g, "show ACCOUNT", "Show an account with its balance; ACCOUNT is an account number (A-000042), external id or id",
-		"  tollgatectl account show A-000042", "account", "/api/v1/accounts", func(w io.Writer, a accountView) error { return printAccount(w, a, true) })
+		append(append(newAccountCloseCmds(g), newAccountStandingCmds(g)...),
+			changeCmd(g, change[billing.Account]{
+				use:     "create --name NAME --type ID --currency CODE [flags]",
+				short:   "Create a subscriber account (an existing --external-id returns that account)",
+				example: `  tollgatectl account create --name "Jane Doe" --type 1 --currency USD --email jane@example.net --external-id legacy-1042`,
+				method:  http.MethodPost, path: "/api/v1/accounts",
+				params: []param{{"name", "name", "subscriber's name (required)", textParam},
+					{"type", "account_type_id", "account type id; see account-type list (required)", idParam},
+					{"currency", "currency", "ISO 4217 currency the account is billed in (required)", textParam},
+					{"email", "email", "email address for invoices and notices", textParam}, {"phone", "phone", "phone number", textParam},
+					{"external-id", "external_id", "the account's id in your previous system (makes re-runs safe)", textParam},
+					{"tax-jurisdiction", "tax_jurisdiction", "tax jurisdiction code (see tax-rate list; empty: untaxed)", textParam},
+					{"delivery", "delivery", "invoice delivery: email, mail, both (default: the account type's)", textParam},
+					{"locale", "locale", "en-US, en-CA, en-GB, de-DE, de-AT (default: the account type's)", textParam},
+					{"address-line1", "address.line1", "postal address, first line", textParam}, {"address-line2", "address.line2", "postal address, second line", textParam},
+					{"city", "address.city", "city", textParam}, {"region", "address.region", "state, province or region", textParam},
+					{"postal-code", "address.postal_code", "postal code", textParam}, {"country", "address.country", "country", textParam}},
+				print: func(cmd *cobra.Command, _ *client.Client, _ []int64, a billing.Account) error {
+					return printAccount(cmd.OutOrStdout(), accountView{Account: a}, false)
+				}}),
+			listCmd(g, listing[billing.Account]{
+				use:     "list [--type ID] [--status STATUS] [--search TEXT]",
+				short:   "List accounts (every page), by type, status or a search",
+				example: `  tollgatectl account list --status delinquent --search "main st"`,
+				path:    "/api/v1/accounts",
+				params: []param{
+					{"type", "account_type_id", "only accounts of this account type id", idParam},
+					{"status", "status", "only accounts in this status: current, past_due, delinquent, suspended, closed", textParam},
+					{"search", "q", "substring of number, external id, name or email", textParam},
+				},
+				headers: "ID,NUMBER,NAME,TYPE,STATUS,CURRENCY,EMAIL,EXTERNAL ID",
+				row: func(a billing.Account) []any {
+					return []any{a.ID, a.Number, a.Name, a.AccountTypeID, a.Status, a.Currency, orDash(a.Email), orDash(a.ExternalID)}
+				},
+			}),
+			showCmd(g, "show ACCOUNT", "Show an account with its balance; ACCOUNT is an account number (A-000042), external id or id",
+				"  tollgatectl account show A-000042", "account", "/api/v1/accounts", func(w io.Writer, a accountView) error { return printAccount(w, a, true) }),
+			newAccountStatementCmd(g),
+			changeCmd(g, change[billing.Account]{args: []string{"account"}, textArg: "locale",
+				use:     "locale ACCOUNT LOCALE",
+				short:   "Set the locale the subscriber reads (notices, the portal's why); \"\" inherits the account type's",
+				example: "  tollgatectl account locale 42 de-DE",
+				method:  http.MethodPut, path: "/api/v1/accounts/%d/locale",
+				print: func(cmd *cobra.Command, _ *client.Client, _ []int64, a billing.Account) error {
+					return printAccount(cmd.OutOrStdout(), accountView{Account: a}, false)
+				}}),
+			newAccountEditCmd(g),
+			listCmd(g, listing[billing.HistoryEntry]{use: "history ACCOUNT",
+				short:   "Show an account's history, newest first: edits (who, what, before and after) and status changes, promises and exemptions (why)",
+				example: "  tollgatectl account history A-000042", args: []string{"account"}, path: "/api/v1/accounts/%d/history",
+				headers: "AT,KIND,ACTOR,WHAT",
+				row: func(h billing.HistoryEntry) []any {
+					actor := orDash(h.Actor)
+					if s := h.Status; s != nil && s.SweepID != 0 {
+						actor += fmt.Sprintf(" (sweep %d)", s.SweepID)
+					} else if s != nil && s.PaymentID != 0 {
+						actor += fmt.Sprintf(" (payment %d)", s.PaymentID)
+					}
+					return []any{localTime(h.At), h.Kind, actor, h.Summary}
+				}}))...)
 }
 
 func printAccount(w io.Writer, a accountView, balance bool) error {
@@ -95,8 +98,8 @@ func printAccount(w io.Writer, a accountView, balance bool) error {
 	}
 	ad := a.Address
 	addr := joinNonEmpty(", ", ad.Line1, ad.Line2, strings.TrimSpace(ad.City+" "+ad.Region+" "+ad.PostalCode), ad.Country)
-	return printFields(w, "ID", a.ID, "Number", a.Number, "Name", a.Name, "External ID", orDash(a.ExternalID), "Account type", a.AccountTypeID,
-		"Status", a.Status, "Currency", a.Currency, "Balance", only(balance, bal), "Email", orDash(a.Email), "Phone", orDash(a.Phone),
+	return textout.Fields(w, "ID", a.ID, "Number", a.Number, "Name", a.Name, "External ID", orDash(a.ExternalID), "Account type", a.AccountTypeID,
+		"Status", a.Status, "Currency", a.Currency, "Balance", textout.Only(balance, bal), "Email", orDash(a.Email), "Phone", orDash(a.Phone),
 		"Address", orDash(strings.ReplaceAll(addr, "\n", ", ")), "Tax jurisdiction", orDash(a.TaxJurisdiction),
 		"Delivery", orDash(string(a.Delivery)), "Locale", orDash(string(a.Locale)), "Anchor date", dateOrDash(a.AnchorDate),
 		"Created", a.CreatedAt.Local().Format(time.RFC3339))
@@ -128,7 +131,7 @@ func newAccountStatementCmd(g *globals) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Account %s, %s (%s)\n\n", a.Number, a.Name, a.Currency)
-			if err := printTable(out, st.Lines, "DATE,KIND,MEMO,INVOICE,AMOUNT,BALANCE", func(l billing.StatementLine) []any {
+			if err := textout.Rows(out, st.Lines, "DATE,KIND,MEMO,INVOICE,AMOUNT,BALANCE", func(l billing.StatementLine) []any {
 				return []any{l.EffectiveDate, l.Kind, l.Memo, orDash(l.InvoiceNumber), billing.FormatAmount(l.Amount, a.Currency), billing.FormatAmount(l.RunningBalance, a.Currency)}
 			}); err != nil {
 				return err
@@ -240,13 +243,13 @@ func newAccountEditCmd(g *globals) *cobra.Command {
 			}
 			w := cmd.OutOrStdout()
 			if res.Changed {
-				t := newTable(w, "FIELD", "BEFORE", "AFTER")
+				t := textout.NewTable(w, "FIELD", "BEFORE", "AFTER")
 				for _, field := range res.Change.Fields() {
 					before, _ := json.Marshal(res.Change.Before[field])
 					after, _ := json.Marshal(res.Change.After[field])
-					t.row(field, string(before), string(after))
+					t.Row(field, string(before), string(after))
 				}
-				if err := t.flush(); err != nil {
+				if err := t.Flush(); err != nil {
 					return err
 				}
 			}
@@ -265,18 +268,19 @@ func newAccountEditCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func newAccountHistoryCmd(g *globals) *cobra.Command {
-	return listCmd(g, listing[billing.HistoryEntry]{use: "history ACCOUNT",
-		short:   "Show an account's history, newest first: edits (who, what, before and after) and status changes, promises and exemptions (why)",
-		example: "  tollgatectl account history A-000042", args: []string{"account"}, path: "/api/v1/accounts/%d/history",
-		headers: "AT,KIND,ACTOR,WHAT",
-		row: func(h billing.HistoryEntry) []any {
-			actor := orDash(h.Actor)
-			if s := h.Status; s != nil && s.SweepID != 0 {
-				actor += fmt.Sprintf(" (sweep %d)", s.SweepID)
-			} else if s != nil && s.PaymentID != 0 {
-				actor += fmt.Sprintf(" (payment %d)", s.PaymentID)
-			}
-			return []any{localTime(h.At), h.Kind, actor, h.Summary}
-		}})
+// newAccountCloseCmds are `account close` (billing) and `account reopen` (admin), sent with If-Match.
+func newAccountCloseCmds(g *globals) (cmds []*cobra.Command) {
+	for _, c := range [][2]string{{"close", "Close an account: cancel its services, issue its final invoice, keep its credit (or --refund-credit)"}, {"reopen", "Reopen a closed account (admin); its services stay cancelled"}} {
+		body, key := client.AccountClose{}, ""
+		cmd := &cobra.Command{Use: c[0] + " ACCOUNT", Short: c[1], Args: cobra.ExactArgs(1),
+			RunE: withID(g, "account", func(cmd *cobra.Command, cl *client.Client, id int64) error {
+				r, err := cl.AccountLifecycle(cmd.Context(), orNewKey(key), id, 0, c[0], body)
+				return orPrintJSON(cmd, r, err)
+			})}
+		cmd.Flags().StringVar(&body.Reason, "reason", "", "why (kept in the audit log)")
+		cmd.Flags().BoolVar(&body.RefundCredit, "refund-credit", false, "close: refund the credit left after the final invoice instead of keeping it")
+		addKeyFlag(cmd, &key)
+		cmds = append(cmds, cmd)
+	}
+	return cmds
 }

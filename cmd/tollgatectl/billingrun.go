@@ -15,6 +15,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 // runPollInterval is how often --wait asks for a run's progress.
@@ -29,7 +30,16 @@ type previewView struct {
 
 func newBillingRunCmd(g *globals) *cobra.Command {
 	return group("billing-run billing-runs run runs", "Preview, start and follow billing runs",
-		newRunPreviewCmd(g), newRunStartCmd(g), newRunListCmd(g), newRunStatusCmd(g))
+		changeCmd(g, change[previewView]{use: "preview [--date YYYY-MM-DD] [--type ID]",
+			short:   "Dry run: what a billing run would invoice, and why (writes nothing)",
+			example: `  tollgatectl billing-run preview --type 1`,
+			method:  http.MethodGet, path: "/api/v1/billing-runs/preview", params: runParams,
+			show: printPreview}),
+		newRunStartCmd(g),
+		listCmd(g, listing[billing.BillingRun]{use: "list [--limit N]", short: "List billing runs, newest first",
+			example: "  tollgatectl billing-run list --limit 10", path: "/api/v1/billing-runs", limit: 50,
+			print: func(w io.Writer, runs []billing.BillingRun) error { return printRuns(w, runs) }}),
+		newRunStatusCmd(g))
 }
 
 // runParams are the flags that choose what a billing run bills.
@@ -38,19 +48,11 @@ var runParams = []param{
 	{"type", "account_type_id", "only this account type id (default: every account type)", idParam},
 }
 
-func newRunPreviewCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[previewView]{use: "preview [--date YYYY-MM-DD] [--type ID]",
-		short:   "Dry run: what a billing run would invoice, and why (writes nothing)",
-		example: `  tollgatectl billing-run preview --type 1`,
-		method:  http.MethodGet, path: "/api/v1/billing-runs/preview", params: runParams,
-		show: printPreview})
-}
-
 func printPreview(w io.Writer, p previewView) error {
 	fmt.Fprintf(w, "Billing run preview for %s\n\n", p.Date)
 	totals := map[billing.Currency]int64{}
 	failed := 0
-	if err := printTable(w, p.Items, "ACCOUNT,NAME,PERIOD,ISSUE,DUE,LINES,TOTAL,WHY", func(it billing.PreviewItem) []any {
+	if err := textout.Rows(w, p.Items, "ACCOUNT,NAME,PERIOD,ISSUE,DUE,LINES,TOTAL,WHY", func(it billing.PreviewItem) []any {
 		if it.Error != "" {
 			failed++
 			return []any{it.AccountNumber, cell(it.AccountName), "-", "-", "-", "-", "-", "CANNOT BE BILLED: " + cell(it.Error)}
@@ -60,7 +62,7 @@ func printPreview(w io.Writer, p previewView) error {
 	}); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\n%s invoice(s)", commas(int64(len(p.Items)-failed)))
+	fmt.Fprintf(w, "\n%s invoice(s)", textout.Commas(int64(len(p.Items)-failed)))
 	for i, c := range slices.Sorted(maps.Keys(totals)) {
 		fmt.Fprintf(w, "%s%s", map[bool]string{true: ", total ", false: " + "}[i == 0], money(totals[c], c))
 	}
@@ -101,12 +103,6 @@ func newRunStartCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func newRunListCmd(g *globals) *cobra.Command {
-	return listCmd(g, listing[billing.BillingRun]{use: "list [--limit N]", short: "List billing runs, newest first",
-		example: "  tollgatectl billing-run list --limit 10", path: "/api/v1/billing-runs", limit: 50,
-		print: func(w io.Writer, runs []billing.BillingRun) error { return printRuns(w, runs) }})
-}
-
 func newRunStatusCmd(g *globals) *cobra.Command {
 	var wait bool
 	cmd := idCmd(g, "billing run", "status ID [--wait]",
@@ -128,7 +124,7 @@ func newRunStatusCmd(g *globals) *cobra.Command {
 func followRuns(cmd *cobra.Command, g *globals, c *client.Client, runs []billing.BillingRun, wait, started bool) error {
 	var err error
 	if wait {
-		if runs, err = waitRuns(cmd.Context(), c, runs, newProgress(cmd.ErrOrStderr(), "accounts")); err != nil {
+		if runs, err = waitRuns(cmd.Context(), c, runs, textout.NewProgress(cmd.ErrOrStderr(), "accounts")); err != nil {
 			return err
 		}
 	}
@@ -148,7 +144,7 @@ func followRuns(cmd *cobra.Command, g *globals, c *client.Client, runs []billing
 
 // waitRuns polls every running run until all have completed or failed,
 // showing their summed progress.
-func waitRuns(ctx context.Context, c *client.Client, runs []billing.BillingRun, bar *progress) ([]billing.BillingRun, error) {
+func waitRuns(ctx context.Context, c *client.Client, runs []billing.BillingRun, bar *textout.Progress) ([]billing.BillingRun, error) {
 	runs = slices.Clone(runs)
 	defer bar.Done()
 	for {
@@ -167,7 +163,7 @@ func waitRuns(ctx context.Context, c *client.Client, runs []billing.BillingRun, 
 			total += runs[i].TotalAccounts
 			invoices += runs[i].InvoicesCreated
 		}
-		bar.Update(done, total, commas(int64(invoices))+" invoices")
+		bar.Update(done, total, textout.Commas(int64(invoices))+" invoices")
 		if !running {
 			return runs, nil
 		}
@@ -193,9 +189,9 @@ func runsFailed(runs []billing.BillingRun) error {
 }
 
 func printRuns(w io.Writer, runs []billing.BillingRun) error {
-	if err := printTable(w, runs, "ID,TYPE,DATE,TRIGGER,STATUS,ACCOUNTS,INVOICES,FAILED,STARTED,FINISHED", func(r billing.BillingRun) []any {
-		return []any{r.ID, r.AccountTypeID, r.Date, r.Trigger, r.Status, commas(int64(r.DoneAccounts)) + "/" + commas(int64(r.TotalAccounts)),
-			commas(int64(r.InvoicesCreated)), commas(int64(r.FailedAccounts)), r.CreatedAt.Local().Format(time.DateTime), timeOr(r.FinishedAt, time.DateTime, "-")}
+	if err := textout.Rows(w, runs, "ID,TYPE,DATE,TRIGGER,STATUS,ACCOUNTS,INVOICES,FAILED,STARTED,FINISHED", func(r billing.BillingRun) []any {
+		return []any{r.ID, r.AccountTypeID, r.Date, r.Trigger, r.Status, textout.Commas(int64(r.DoneAccounts)) + "/" + textout.Commas(int64(r.TotalAccounts)),
+			textout.Commas(int64(r.InvoicesCreated)), textout.Commas(int64(r.FailedAccounts)), r.CreatedAt.Local().Format(time.DateTime), timeOr(r.FinishedAt, time.DateTime, "-")}
 	}); err != nil {
 		return err
 	}
@@ -227,7 +223,7 @@ func newDevCmd(g *globals) *cobra.Command {
 			for _, r := range v.Runs {
 				invoices += r.InvoicesCreated
 			}
-			fmt.Fprintf(out, "\n%d billing run(s) opened, %s invoice(s) created:\n", len(v.Runs), commas(int64(invoices)))
+			fmt.Fprintf(out, "\n%d billing run(s) opened, %s invoice(s) created:\n", len(v.Runs), textout.Commas(int64(invoices)))
 			return printRuns(out, v.Runs)
 		}})
 	clk := changeCmd(g, change[clockView]{use: "clock", short: "Print the controller's current time", example: "  tollgatectl dev clock",

@@ -12,11 +12,23 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 func newAccountTypeCmd(g *globals) *cobra.Command {
 	return group("account-type account-types at", "Create, list, show and update account types (billing profiles and their settings)",
-		newAccountTypeWriteCmd(g, false), newAccountTypeListCmd(g), newAccountTypeShowCmd(g), newAccountTypeWriteCmd(g, true))
+		newAccountTypeWriteCmd(g, false),
+		listCmd(g, listing[billing.AccountType]{
+			use: "list", short: "List account types with their main billing settings",
+			example: "  tollgatectl account-type list",
+			path:    "/api/v1/account-types",
+			headers: "ID,NAME,BILLING,LEAD,DUE,GRACE,TIME ZONE,AUTO-SUSPEND,DELIVERY",
+			row: func(t billing.AccountType) []any {
+				return []any{t.ID, t.Name, billingMode(t), t.InvoiceLeadDays, t.DueDays, t.GraceDays, t.TimeZone, yesNo(t.AutoSuspend), orDash(string(t.DefaultDelivery))}
+			},
+		}),
+		showCmd(g, "show ID", "Show an account type's billing settings",
+			"  tollgatectl account-type show 1\n  tollgatectl account-type show 1 -o json > type.json", "account type", "/api/v1/account-types", printAccountType), newAccountTypeWriteCmd(g, true))
 }
 
 const accountTypeExample = `# residential.yaml
@@ -67,23 +79,6 @@ func newAccountTypeWriteCmd(g *globals, update bool) *cobra.Command {
 	return cmd
 }
 
-func newAccountTypeListCmd(g *globals) *cobra.Command {
-	return listCmd(g, listing[billing.AccountType]{
-		use: "list", short: "List account types with their main billing settings",
-		example: "  tollgatectl account-type list",
-		path:    "/api/v1/account-types",
-		headers: "ID,NAME,BILLING,LEAD,DUE,GRACE,TIME ZONE,AUTO-SUSPEND,DELIVERY",
-		row: func(t billing.AccountType) []any {
-			return []any{t.ID, t.Name, billingMode(t), t.InvoiceLeadDays, t.DueDays, t.GraceDays, t.TimeZone, yesNo(t.AutoSuspend), orDash(string(t.DefaultDelivery))}
-		},
-	})
-}
-
-func newAccountTypeShowCmd(g *globals) *cobra.Command {
-	return showCmd(g, "show ID", "Show an account type's billing settings",
-		"  tollgatectl account-type show 1\n  tollgatectl account-type show 1 -o json > type.json", "account type", "/api/v1/account-types", printAccountType)
-}
-
 func billingMode(t billing.AccountType) string {
 	if t.BillingMode == billing.BillingFixedDay {
 		return fmt.Sprintf("fixed day %d", t.BillingDay)
@@ -109,7 +104,7 @@ func printAccountType(w io.Writer, t billing.AccountType) error {
 	}
 	fee := map[billing.LateFeeKind]string{billing.LateFeeFlat: fmt.Sprintf("%d (minor units) %d days after due", t.LateFee.Amount, t.LateFee.AfterDays),
 		billing.LateFeePercent: fmt.Sprintf("%s%% of the open amount %d days after due", t.LateFee.Percent, t.LateFee.AfterDays)}[t.LateFee.Kind]
-	return printFields(w, "ID", t.ID, "Name", t.Name, "Billing", billingMode(t),
+	return textout.Fields(w, "ID", t.ID, "Name", t.Name, "Billing", billingMode(t),
 		"Days", fmt.Sprintf("invoice %d days before the period, due %d days after issue, delinquent %d days after due", t.InvoiceLeadDays, t.DueDays, t.GraceDays),
 		"Delinquent on", orDash(strings.Join(days, ", ")), "Exclusions", orDash(strings.Join(ex, ", ")),
 		"Holiday calendars", orDash(strings.Join(t.HolidayCalendars, ", ")), "Date rule on issue", yesNo(t.ApplyDateRuleToIssue),
@@ -123,20 +118,21 @@ func printAccountType(w io.Writer, t billing.AccountType) error {
 
 func newPlanCmd(g *globals) *cobra.Command {
 	return group("plan plans", "Create, list and show service plans (recurring prices)",
-		append(newPlanPriceCmds(g), newPlanCreateCmd(g), newPlanListCmd(g), newPlanShowCmd(g), newPlanProfileCmd(g))...)
-}
-
-func newPlanCreateCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[billing.Plan]{use: "create --name NAME --price AMOUNT --currency CODE [--interval monthly] [--taxable]",
-		short:   "Create a plan: a price per billing interval in one currency",
-		example: `  tollgatectl plan create --name "Fiber 100" --price 49.99 --currency USD --interval monthly --taxable`,
-		method:  http.MethodPost, path: "/api/v1/plans",
-		params: []param{{"name", "name", "plan name, unique (required)", textParam},
-			{"price", "price", "price per interval as a decimal amount, e.g. 49.99 (required)", textParam},
-			{"currency", "currency", "ISO 4217 currency code, e.g. USD (required)", textParam},
-			{"interval", "interval", "billing interval: monthly (the default), quarterly, annual", textParam},
-			{"taxable", "taxable", "tax the plan's charges at the account's jurisdiction's rates", switchParam}},
-		show: asTable(planColumns, planRow)})
+		append(newPlanPriceCmds(g),
+			changeCmd(g, change[billing.Plan]{use: "create --name NAME --price AMOUNT --currency CODE [--interval monthly] [--taxable]",
+				short:   "Create a plan: a price per billing interval in one currency",
+				example: `  tollgatectl plan create --name "Fiber 100" --price 49.99 --currency USD --interval monthly --taxable`,
+				method:  http.MethodPost, path: "/api/v1/plans",
+				params: []param{{"name", "name", "plan name, unique (required)", textParam},
+					{"price", "price", "price per interval as a decimal amount, e.g. 49.99 (required)", textParam},
+					{"currency", "currency", "ISO 4217 currency code, e.g. USD (required)", textParam},
+					{"interval", "interval", "billing interval: monthly (the default), quarterly, annual", textParam},
+					{"taxable", "taxable", "tax the plan's charges at the account's jurisdiction's rates", switchParam}},
+				show: asTable(planColumns, planRow)}),
+			listCmd(g, listing[billing.Plan]{use: "list", short: "List plans", example: "  tollgatectl plan list",
+				path: "/api/v1/plans", headers: planColumns, row: planRow}),
+			showCmd(g, "show ID", "Show a plan", "  tollgatectl plan show 3", "plan", "/api/v1/plans", asTable(planColumns, planRow)),
+			newPlanProfileCmd(g))...)
 }
 
 // planColumns are a plan table's.
@@ -144,15 +140,6 @@ const planColumns = "ID,NAME,PRICE,INTERVAL,TAXABLE"
 
 func planRow(p billing.Plan) []any {
 	return []any{p.ID, p.Name, money(p.Price, p.Currency), p.Interval, yesNo(p.Taxable)}
-}
-
-func newPlanListCmd(g *globals) *cobra.Command {
-	return listCmd(g, listing[billing.Plan]{use: "list", short: "List plans", example: "  tollgatectl plan list",
-		path: "/api/v1/plans", headers: planColumns, row: planRow})
-}
-
-func newPlanShowCmd(g *globals) *cobra.Command {
-	return showCmd(g, "show ID", "Show a plan", "  tollgatectl plan show 3", "plan", "/api/v1/plans", asTable(planColumns, planRow))
 }
 
 func newTaxRateCmd(g *globals) *cobra.Command {

@@ -11,15 +11,42 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 // Delinquency and collections: an account's standing and status history,
 // promises to pay, exemptions, sweeps on demand, the suspension batches
 // the blast-radius guard holds, and notices to subscribers.
 
-func newAccountStandingCmd(g *globals) *cobra.Command {
-	return showCmd(g, "standing ACCOUNT", "Show an account's collection status and why, its balances, and its services as the POPs last confirmed them",
-		"  tollgatectl account standing 42", "account", "/api/v1/accounts/%d/standing", printStanding)
+// newAccountStandingCmds are account standing, promise and exempt.
+func newAccountStandingCmds(g *globals) []*cobra.Command {
+	return []*cobra.Command{showCmd(g, "standing ACCOUNT", "Show an account's collection status and why, its balances, and its services as the POPs last confirmed them",
+		"  tollgatectl account standing 42", "account", "/api/v1/accounts/%d/standing", printStanding),
+		changeCmd(g, change[billing.AccountStanding]{args: []string{"account"},
+			use:     "promise ACCOUNT (--until YYYY-MM-DD [--note TEXT] | --clear)",
+			short:   "Record or clear a promise to pay, which holds the account out of delinquency and suspension",
+			example: `  tollgatectl account promise 42 --until 2026-03-20 --note "will pay USD 120 by phone on the 20th"`,
+			method:  http.MethodPut, path: "/api/v1/accounts/%d/promise-to-pay",
+			params: []param{{"until", "until", "last day the promise holds the account, YYYY-MM-DD (not in the past)", dateParam},
+				{"note", "note", "what was promised (amount, channel, who took it); kept in the status history", textParam}},
+			clear: "remove the account's promise to pay",
+			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, st billing.AccountStanding) error {
+				what := "promise to pay recorded until " + st.PromiseUntil.String()
+				if st.PromiseUntil.IsZero() {
+					what = "promise to pay cleared"
+				}
+				return printStandingChange(cmd, g, st, what)
+			}}),
+		changeCmd(g, change[billing.AccountStanding]{args: []string{"account"},
+			use:     "exempt ACCOUNT (--reason TEXT | --clear)",
+			short:   "Exempt an account from delinquency and suspension, or end its exemption",
+			example: `  tollgatectl account exempt 42 --reason "county hospital, collections by phone only"`,
+			method:  http.MethodPut, path: "/api/v1/accounts/%d/exemption",
+			params: []param{{"reason", "reason", "why the account is exempt (required unless --clear)", textParam}},
+			clear:  "end the account's exemption",
+			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, st billing.AccountStanding) error {
+				return printStandingChange(cmd, g, st, map[bool]string{true: "exempt from suspension", false: "exemption ended"}[st.Exempt])
+			}})}
 }
 
 func printStanding(w io.Writer, st billing.AccountStanding) error {
@@ -38,56 +65,25 @@ func printStanding(w io.Writer, st billing.AccountStanding) error {
 	if st.Exempt {
 		exempt += optionalText(" ", parens(st.ExemptReason))
 	}
-	if err := printFields(w, "Account", fmt.Sprintf("%s (id %d)", st.Number, st.AccountID), "Status", status, "Balance", bal,
+	if err := textout.Fields(w, "Account", fmt.Sprintf("%s (id %d)", st.Number, st.AccountID), "Status", status, "Balance", bal,
 		"Past due", money(st.PastDue, st.Currency), "Past delinquency date", money(st.Overdue, st.Currency),
 		"Delinquency date", dateOrDash(st.DelinquencyDate), "Promise to pay", promise, "Exempt", exempt,
-		"Suspension held", only(st.HeldInBatch != 0, fmt.Sprintf("in suspension batch %d (tollgatectl suspensions show %d)", st.HeldInBatch, st.HeldInBatch))); err != nil {
+		"Suspension held", textout.Only(st.HeldInBatch != 0, fmt.Sprintf("in suspension batch %d (tollgatectl suspensions show %d)", st.HeldInBatch, st.HeldInBatch))); err != nil {
 		return err
 	}
-	printBullets(w, "Why", st.Why, true)
+	textout.Bullets(w, "Why", st.Why, true)
 	fmt.Fprintln(w, "\nServices:")
 	if len(st.Services) == 0 {
 		fmt.Fprintln(w, "  (none)")
 		return nil
 	}
-	return printTable(w, st.Services, "ID,POP,DESIRED,OBSERVED,LAST CONFIRMED,REASON", func(s billing.ServiceStanding) []any {
+	return textout.Rows(w, st.Services, "ID,POP,DESIRED,OBSERVED,LAST CONFIRMED,REASON", func(s billing.ServiceStanding) []any {
 		confirmed := timeOr(s.LastConfirmedAt, time.RFC3339, "never")
 		if s.Pending != "" {
 			confirmed = "pending: " + s.Pending
 		}
 		return []any{s.ID, s.POP, s.DesiredState, orDash(string(s.ObservedState)), confirmed, orDash(s.Reason)}
 	})
-}
-
-func newAccountPromiseCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[billing.AccountStanding]{args: []string{"account"},
-		use:     "promise ACCOUNT (--until YYYY-MM-DD [--note TEXT] | --clear)",
-		short:   "Record or clear a promise to pay, which holds the account out of delinquency and suspension",
-		example: `  tollgatectl account promise 42 --until 2026-03-20 --note "will pay USD 120 by phone on the 20th"`,
-		method:  http.MethodPut, path: "/api/v1/accounts/%d/promise-to-pay",
-		params: []param{{"until", "until", "last day the promise holds the account, YYYY-MM-DD (not in the past)", dateParam},
-			{"note", "note", "what was promised (amount, channel, who took it); kept in the status history", textParam}},
-		clear: "remove the account's promise to pay",
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, st billing.AccountStanding) error {
-			what := "promise to pay recorded until " + st.PromiseUntil.String()
-			if st.PromiseUntil.IsZero() {
-				what = "promise to pay cleared"
-			}
-			return printStandingChange(cmd, g, st, what)
-		}})
-}
-
-func newAccountExemptCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[billing.AccountStanding]{args: []string{"account"},
-		use:     "exempt ACCOUNT (--reason TEXT | --clear)",
-		short:   "Exempt an account from delinquency and suspension, or end its exemption",
-		example: `  tollgatectl account exempt 42 --reason "county hospital, collections by phone only"`,
-		method:  http.MethodPut, path: "/api/v1/accounts/%d/exemption",
-		params: []param{{"reason", "reason", "why the account is exempt (required unless --clear)", textParam}},
-		clear:  "end the account's exemption",
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, st billing.AccountStanding) error {
-			return printStandingChange(cmd, g, st, map[bool]string{true: "exempt from suspension", false: "exemption ended"}[st.Exempt])
-		}})
 }
 
 // printStandingChange prints an account's standing after a change to it
@@ -140,19 +136,19 @@ func printSweep(w io.Writer, r billing.SweepResult) error {
 	case r.Held > 0:
 		held += " (a suspension batch would hold them for approval)"
 	}
-	if err := printFields(w, "Accounts examined", r.Examined, "Status changes", r.StatusChanges,
+	if err := textout.Fields(w, "Accounts examined", r.Examined, "Status changes", r.StatusChanges,
 		"Suspended", fmt.Sprintf("%d accounts, %d services", r.Suspended, r.SuspendedServices), "Restored", fmt.Sprintf("%d accounts", r.Restored),
 		"Notices queued", r.Reminders, "Held for approval", held); err != nil {
 		return err
 	}
-	if printBullets(w, "Held by the blast-radius guard", r.HeldReasons, false) && r.HeldBatchID != 0 {
+	if textout.Bullets(w, "Held by the blast-radius guard", r.HeldReasons, false) && r.HeldBatchID != 0 {
 		fmt.Fprintf(w, "Review with: tollgatectl suspensions show %d; then approve or cancel it.\n", r.HeldBatchID)
 	}
 	if len(r.Suspensions) == 0 {
 		return nil
 	}
 	fmt.Fprintln(w, "\nSuspensions:")
-	return printTable(w, r.Suspensions, "ACCOUNT,NUMBER,SERVICES,POPS,HELD,WHY", func(s billing.PlannedSuspension) []any {
+	return textout.Rows(w, r.Suspensions, "ACCOUNT,NUMBER,SERVICES,POPS,HELD,WHY", func(s billing.PlannedSuspension) []any {
 		return []any{s.AccountID, s.Number, orDash(joinNumbers(s.ServiceIDs, ",")), orDash(strings.Join(s.POPs, ",")), yesNo(s.Held), orDash(strings.Join(s.Why, " "))}
 	})
 }

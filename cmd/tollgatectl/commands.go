@@ -6,12 +6,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 // The generic commands. A listing GETs every page of a path, sends its
@@ -40,6 +42,8 @@ const (
 	listParam                      // a repeatable string flag, sent as a list if given
 	givenParam                     // a string sent as typed when the flag is given, even empty
 	accountsParam                  // a repeatable accountParam, sent as a list of ids if given
+	countParam                     // a number sent when the flag is given, even 0
+	fileParam                      // a file's name, its contents sent without the final line break
 )
 
 // addParams adds the flags of ps to cmd; the function it returns reads the
@@ -50,7 +54,7 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 	f := cmd.Flags()
 	for i, p := range ps {
 		switch p.kind {
-		case idParam:
+		case idParam, countParam:
 			vals[i] = f.Int64(p.flag, 0, p.usage)
 		case switchParam:
 			vals[i] = f.Bool(p.flag, false, p.usage)
@@ -72,7 +76,7 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 		for i, p := range ps {
 			switch x := vals[i].(type) {
 			case *int64:
-				if *x != 0 {
+				if *x != 0 || p.kind == countParam && cmd.Flags().Changed(p.flag) {
 					setKey(m, p.key, *x)
 				}
 			case *bool:
@@ -107,6 +111,13 @@ func addParams(cmd *cobra.Command, ps []param) func(context.Context, *client.Cli
 				if p.kind == givenParam && cmd.Flags().Changed(p.flag) {
 					setKey(m, p.key, *x)
 					continue
+				}
+				if v != "" && p.kind == fileParam {
+					data, err := os.ReadFile(v)
+					if err != nil {
+						return nil, fmt.Errorf("--%s: %w", p.flag, err)
+					}
+					v = strings.TrimRight(string(data), "\r\n")
 				}
 				if p.kind == wordParam {
 					v = strings.ToLower(v)
@@ -160,10 +171,10 @@ func asQuery(m map[string]any) url.Values {
 
 // listing describes a listing command.
 type listing[T any] struct {
-	use, short, example string
-	args                []string // the kinds of the id arguments, for the path's %d
-	path                string   // GET, paged with after= and next_after
-	params              []param  // flags sent as query parameters
+	use, short, long, example string
+	args                      []string // the kinds of the id arguments, for the path's %d
+	path                      string   // GET, paged with after= and next_after
+	params                    []param  // flags sent as query parameters
 	// limit, if set, adds --limit N (this default) and shows one page of
 	// at most N items instead of every page.
 	limit   int
@@ -172,31 +183,39 @@ type listing[T any] struct {
 	// print, if set, prints the items instead of the table (JSON output
 	// still prints them as they are).
 	print func(w io.Writer, items []T) error
+	// expand, if set, completes each item for the table (not for -o
+	// json), with what the listing leaves out and the row shows.
+	expand func(ctx context.Context, c *client.Client, item T) (T, error)
 }
 
 // listCmd makes a listing command: a GET change command whose answer is
 // every page, or with limit one.
 func listCmd[T any](g *globals, l listing[T]) *cobra.Command {
 	limit := l.limit
-	cmd := changeCmd(g, change[[]T]{use: l.use, short: l.short, example: l.example, args: l.args, method: http.MethodGet, params: l.params,
+	cmd := changeCmd(g, change[[]T]{use: l.use, short: l.short, long: l.long, example: l.example, args: l.args, method: http.MethodGet, params: l.params,
 		send: func(ctx context.Context, c *client.Client, ids []int64, _ string, query map[string]any) ([]T, error) {
 			path, q := l.path, asQuery(query)
 			for _, id := range ids {
 				path = strings.Replace(path, "%d", strconv.FormatInt(id, 10), 1)
 			}
-			if l.limit == 0 {
-				return listAll[T](ctx, c, path, q)
-			}
-			q.Set("limit", strconv.Itoa(limit))
 			p := pageOf[T]{Items: []T{}}
-			err := c.Do(ctx, http.MethodGet, path, q, "", nil, &p)
+			var err error
+			if l.limit == 0 {
+				p.Items, err = listAll[T](ctx, c, path, q)
+			} else {
+				q.Set("limit", strconv.Itoa(limit))
+				err = c.Do(ctx, http.MethodGet, path, q, "", nil, &p)
+			}
+			for i := 0; err == nil && l.expand != nil && !g.json() && i < len(p.Items); i++ {
+				p.Items[i], err = l.expand(ctx, c, p.Items[i])
+			}
 			return p.Items, err
 		},
 		show: func(w io.Writer, items []T) error {
 			if l.print != nil {
 				return l.print(w, items)
 			}
-			return printTable(w, items, l.headers, l.row)
+			return textout.Rows(w, items, l.headers, l.row)
 		}})
 	if l.limit > 0 {
 		cmd.Flags().IntVar(&limit, "limit", l.limit, "how many to show")
@@ -204,7 +223,7 @@ func listCmd[T any](g *globals, l listing[T]) *cobra.Command {
 	return cmd
 }
 
-// printList prints items as JSON (-o json), else as a table (printTable).
+// printList prints items as JSON (-o json), else as a table (textout.Rows).
 func printList[T any](w io.Writer, g *globals, items []T, headers string, row func(T) []any) error {
 	if g.json() {
 		if items == nil {
@@ -212,22 +231,12 @@ func printList[T any](w io.Writer, g *globals, items []T, headers string, row fu
 		}
 		return printJSON(w, items)
 	}
-	return printTable(w, items, headers, row)
-}
-
-// printTable prints items as a table with these comma-separated headers
-// and one row per item.
-func printTable[T any](w io.Writer, items []T, headers string, row func(T) []any) error {
-	t := newTable(w, strings.Split(headers, ",")...)
-	for _, it := range items {
-		t.row(row(it)...)
-	}
-	return t.flush()
+	return textout.Rows(w, items, headers, row)
 }
 
 // asTable prints one item as a table with these headers and its row.
 func asTable[T any](headers string, row func(T) []any) func(io.Writer, T) error {
-	return func(w io.Writer, v T) error { return printTable(w, []T{v}, headers, row) }
+	return func(w io.Writer, v T) error { return textout.Rows(w, []T{v}, headers, row) }
 }
 
 // showCmd is a command that GETs one thing by its id (path/ID, or path
@@ -240,16 +249,21 @@ func showCmd[T any](g *globals, use, short, example, kind, path string, show fun
 }
 
 // change describes a command that sends one change: its arguments are ids
-// of these kinds (withIDs), then the text argument textArg if set; its flags
-// (params) are its JSON body (GET: its query), and the answer is printed by
-// print (-o json: as it is).
+// of these kinds (withIDs; a "login" is a staff user's, kept as typed), then
+// the text argument textArg if set; its flags (params) are its JSON body
+// (GET: its query), and the answer is printed by print (-o json: as it is).
 type change[T any] struct {
-	use, short, example string
-	args                []string // the kinds of the id arguments
-	textArg             string   // if set, the body key of a last argument sent as typed
-	method              string
-	path                string // with the ids, in order, for its %d
-	params              []param
+	use, short, long, example string
+	args                      []string // the kinds of the id arguments
+	textArg                   string   // if set, the body key of a last argument sent as typed
+	method                    string
+	path                      string // the arguments in order: a login for a %s, an id for a %d
+	params                    []param
+	defaults                  []string // flag, value pairs: the flags' defaults (setDefaults)
+	// noKey: the request or its answer carries a secret (a password, a
+	// token, a TOTP secret), so it takes no Idempotency-Key and has no
+	// --idempotency-key.
+	noKey bool
 	// clear, if set, is the usage of --clear: DELETE the same path instead,
 	// without a body; it excludes the params, and it or the first param is
 	// needed.
@@ -269,12 +283,13 @@ func changeCmd[T any](g *globals, ch change[T]) *cobra.Command {
 	if ch.textArg != "" {
 		nargs++
 	}
-	cmd := &cobra.Command{Use: ch.use, Short: ch.short, Example: ch.example, Args: cobra.ExactArgs(nargs)}
+	cmd := &cobra.Command{Use: ch.use, Short: ch.short, Long: ch.long, Example: ch.example, Args: cobra.ExactArgs(nargs)}
 	if nargs == 0 {
 		cmd.Args = cobra.NoArgs // a word after the command is an unknown subcommand
 	}
 	body := addParams(cmd, ch.params)
-	if ch.method != http.MethodGet {
+	setDefaults(cmd, ch.defaults...)
+	if ch.method != http.MethodGet && !ch.noKey {
 		addKeyFlag(cmd, &key)
 	}
 	if ch.clear != "" {
@@ -294,13 +309,20 @@ func changeCmd[T any](g *globals, ch change[T]) *cobra.Command {
 				in[ch.textArg] = args[len(ch.args)]
 			}
 			var out T
-			path := ch.path
-			for _, id := range ids {
-				path = strings.Replace(path, "%d", strconv.FormatInt(id, 10), 1)
+			path, idemKey := ch.path, orNewKey(key)
+			for i, kind := range ch.args {
+				if kind == "login" {
+					path = strings.Replace(path, "%s", url.PathEscape(args[i]), 1)
+				} else {
+					path = strings.Replace(path, "%d", strconv.FormatInt(ids[i], 10), 1)
+				}
+			}
+			if ch.noKey {
+				idemKey = ""
 			}
 			switch method, send := ch.method, any(in); {
 			case ch.send != nil:
-				out, err = ch.send(cmd.Context(), c, ids, orNewKey(key), in)
+				out, err = ch.send(cmd.Context(), c, ids, idemKey, in)
 			case method == http.MethodGet:
 				err = c.Do(cmd.Context(), method, path, asQuery(in), "", nil, &out)
 			default:
@@ -310,7 +332,7 @@ func changeCmd[T any](g *globals, ch change[T]) *cobra.Command {
 				if len(ch.params) == 0 && ch.textArg == "" || clear {
 					send = nil // no body
 				}
-				err = c.Do(cmd.Context(), method, path, nil, orNewKey(key), send, &out)
+				err = c.Do(cmd.Context(), method, path, nil, idemKey, send, &out)
 			}
 			if err != nil || g.json() {
 				return orPrintJSON(cmd, out, err)
@@ -334,4 +356,18 @@ func get[T any](ctx context.Context, c *client.Client, path string) (T, error) {
 	var v T
 	err := c.Do(ctx, http.MethodGet, path, nil, "", nil, &v)
 	return v, err
+}
+
+// parseApplyTo reads --apply-to INV:AMOUNT,… (invoice number or id, a
+// decimal in the account's currency) as the API's apply_to.
+func parseApplyTo(s string) ([]map[string]string, error) {
+	var out []map[string]string
+	for _, part := range strings.Split(s, ",") {
+		inv, amount, ok := strings.Cut(strings.TrimSpace(part), ":")
+		if !ok || inv == "" || amount == "" {
+			return nil, fmt.Errorf("--apply-to %q: want INVOICE:AMOUNT[,INVOICE:AMOUNT…], e.g. INV-000012:25.00", part)
+		}
+		out = append(out, map[string]string{"invoice": inv, "amount": amount})
+	}
+	return out, nil
 }

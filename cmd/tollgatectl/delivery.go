@@ -12,32 +12,49 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 func newDeliveryCmd(g *globals) *cobra.Command {
 	return group("delivery deliveries", "Invoice delivery by email and mail: list, summarize, re-send, and the printed-invoice batch of a run",
-		newDeliveryListCmd(g), newDeliverySummaryCmd(g), newDeliveryShowCmd(g), newDeliveryResendCmd(g),
-		newDeliverySendCmd(g), newDeliveryPrintedCmd(g))
-}
-
-func newDeliveryListCmd(g *globals) *cobra.Command {
-	return listCmd(g, listing[billing.InvoiceDelivery]{
-		use:     "list [--run ID] [--invoice ID] [--account ACCOUNT] [--status S] [--channel email|mail]",
-		short:   "List invoice deliveries (every page), oldest first, with their status and last error",
-		example: `  tollgatectl delivery list --run 7 --status failed`,
-		path:    "/api/v1/deliveries",
-		params: []param{
-			{"run", "billing_run_id", "only this billing run's deliveries", idParam},
-			{"invoice", "invoice_id", "only this invoice's deliveries", idParam},
-			{"account", "account_id", "only this account's deliveries", accountParam},
-			{"status", "status", "only deliveries in this status: queued, sent, sent_to_vendor, mailed, returned, failed", textParam},
-			{"channel", "channel", "only this channel: email, mail", textParam},
-		},
-		headers: "ID,INVOICE,ACCOUNT,CHANNEL,STATUS,ATTEMPTS,TO,WHEN,LETTER,LAST ERROR",
-		row: func(d billing.InvoiceDelivery) []any {
-			return []any{d.ID, d.InvoiceNumber, d.AccountID, d.Channel, d.Status, d.Attempts, orDash(clipText(d.To, 40)), deliveryWhen(d), orDash(d.VendorLetterID), orDash(clipText(d.LastError, 80))}
-		},
-	})
+		listCmd(g, listing[billing.InvoiceDelivery]{
+			use:     "list [--run ID] [--invoice ID] [--account ACCOUNT] [--status S] [--channel email|mail]",
+			short:   "List invoice deliveries (every page), oldest first, with their status and last error",
+			example: `  tollgatectl delivery list --run 7 --status failed`,
+			path:    "/api/v1/deliveries",
+			params: []param{
+				{"run", "billing_run_id", "only this billing run's deliveries", idParam},
+				{"invoice", "invoice_id", "only this invoice's deliveries", idParam},
+				{"account", "account_id", "only this account's deliveries", accountParam},
+				{"status", "status", "only deliveries in this status: queued, sent, sent_to_vendor, mailed, returned, failed", textParam},
+				{"channel", "channel", "only this channel: email, mail", textParam},
+			},
+			headers: "ID,INVOICE,ACCOUNT,CHANNEL,STATUS,ATTEMPTS,TO,WHEN,LETTER,LAST ERROR",
+			row: func(d billing.InvoiceDelivery) []any {
+				return []any{d.ID, d.InvoiceNumber, d.AccountID, d.Channel, d.Status, d.Attempts, orDash(clipText(d.To, 40)), deliveryWhen(d), orDash(d.VendorLetterID), orDash(clipText(d.LastError, 80))}
+			},
+		}),
+		changeCmd(g, change[[]billing.DeliveryCount]{use: "summary [--run ID]",
+			short:   "Count invoice deliveries by channel and status: of one billing run, or of all",
+			example: "  tollgatectl delivery summary --run 7", method: http.MethodGet,
+			path:   "/api/v1/deliveries/summary",
+			params: []param{{"run", "billing_run_id", "only this billing run's deliveries", idParam}},
+			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, cs []billing.DeliveryCount) error {
+				return textout.Rows(cmd.OutOrStdout(), cs, "CHANNEL,STATUS,DELIVERIES", func(x billing.DeliveryCount) []any { return []any{x.Channel, x.Status, x.Count} })
+			}}),
+		showCmd(g, "show ID", "Show one invoice delivery", "  tollgatectl delivery show 31", "delivery", "/api/v1/deliveries", printDelivery), newDeliveryResendCmd(g),
+		changeCmd(g, change[[]billing.InvoiceDelivery]{args: []string{"invoice"},
+			use: "send INVOICE [--channel email|mail]...", short: "Deliver an invoice (again), by its account's preference or the channels given",
+			example: `  tollgatectl delivery send 1042`, method: http.MethodPost,
+			path:   "/api/v1/invoices/%d/deliveries",
+			params: []param{{"channel", "channels", "deliver by this channel (email or mail; repeat for both; default: the account's preference)", listParam}},
+			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, ds []billing.InvoiceDelivery) error {
+				for _, d := range ds {
+					fmt.Fprintf(cmd.OutOrStdout(), "delivery %d: %s by %s is %s\n", d.ID, d.InvoiceNumber, d.Channel, d.Status)
+				}
+				return nil
+			}}),
+		newDeliveryPrintedCmd(g))
 }
 
 // deliveryWhen is the time that matters for a delivery in its status.
@@ -63,29 +80,14 @@ func clipText(s string, n int) string {
 	return s
 }
 
-func newDeliverySummaryCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[[]billing.DeliveryCount]{use: "summary [--run ID]",
-		short:   "Count invoice deliveries by channel and status: of one billing run, or of all",
-		example: "  tollgatectl delivery summary --run 7", method: http.MethodGet,
-		path:   "/api/v1/deliveries/summary",
-		params: []param{{"run", "billing_run_id", "only this billing run's deliveries", idParam}},
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, cs []billing.DeliveryCount) error {
-			return printTable(cmd.OutOrStdout(), cs, "CHANNEL,STATUS,DELIVERIES", func(x billing.DeliveryCount) []any { return []any{x.Channel, x.Status, x.Count} })
-		}})
-}
-
-func newDeliveryShowCmd(g *globals) *cobra.Command {
-	return showCmd(g, "show ID", "Show one invoice delivery", "  tollgatectl delivery show 31", "delivery", "/api/v1/deliveries", printDelivery)
-}
-
 func printDelivery(w io.Writer, d billing.InvoiceDelivery) error {
-	at := func(t *time.Time) any { return only(t != nil, timeOr(t, time.RFC3339, "")) }
+	at := func(t *time.Time) any { return textout.Only(t != nil, timeOr(t, time.RFC3339, "")) }
 	mail := d.Channel == billing.ChannelMail
-	return printFields(w, "Delivery", d.ID, "Invoice", fmt.Sprintf("%s (id %d)", d.InvoiceNumber, d.InvoiceID), "Account", d.AccountID,
-		"Billing run", only(d.BillingRunID > 0, d.BillingRunID), "Channel", d.Channel, "Status", d.Status, "To", orDash(d.To), "Attempts", d.Attempts,
-		"Next attempt", only(d.Status == billing.DeliveryQueued, localTime(d.NextAttemptAt)), "Last error", orDash(d.LastError),
-		"Vendor letter", only(mail, orDash(d.VendorLetterID)), "Vendor status", only(mail, orDash(d.VendorStatus)), "Idempotency key", d.IdempotencyKey,
-		"Sent", at(d.SentAt), "Mailed", at(d.MailedAt), "Returned", at(d.ReturnedAt), "Re-sent", only(d.Resends > 0, fmt.Sprintf("%d times", d.Resends)))
+	return textout.Fields(w, "Delivery", d.ID, "Invoice", fmt.Sprintf("%s (id %d)", d.InvoiceNumber, d.InvoiceID), "Account", d.AccountID,
+		"Billing run", textout.Only(d.BillingRunID > 0, d.BillingRunID), "Channel", d.Channel, "Status", d.Status, "To", orDash(d.To), "Attempts", d.Attempts,
+		"Next attempt", textout.Only(d.Status == billing.DeliveryQueued, localTime(d.NextAttemptAt)), "Last error", orDash(d.LastError),
+		"Vendor letter", textout.Only(mail, orDash(d.VendorLetterID)), "Vendor status", textout.Only(mail, orDash(d.VendorStatus)), "Idempotency key", d.IdempotencyKey,
+		"Sent", at(d.SentAt), "Mailed", at(d.MailedAt), "Returned", at(d.ReturnedAt), "Re-sent", textout.Only(d.Resends > 0, fmt.Sprintf("%d times", d.Resends)))
 }
 
 func newDeliveryResendCmd(g *globals) *cobra.Command {
@@ -125,20 +127,6 @@ func newDeliveryResendCmd(g *globals) *cobra.Command {
 	fl.StringVar(&channel, "channel", "", "with --run: only this channel (email or mail)")
 	addKeyFlag(cmd, &idemKey)
 	return cmd
-}
-
-func newDeliverySendCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[[]billing.InvoiceDelivery]{args: []string{"invoice"},
-		use: "send INVOICE [--channel email|mail]...", short: "Deliver an invoice (again), by its account's preference or the channels given",
-		example: `  tollgatectl delivery send 1042`, method: http.MethodPost,
-		path:   "/api/v1/invoices/%d/deliveries",
-		params: []param{{"channel", "channels", "deliver by this channel (email or mail; repeat for both; default: the account's preference)", listParam}},
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, ds []billing.InvoiceDelivery) error {
-			for _, d := range ds {
-				fmt.Fprintf(cmd.OutOrStdout(), "delivery %d: %s by %s is %s\n", d.ID, d.InvoiceNumber, d.Channel, d.Status)
-			}
-			return nil
-		}})
 }
 
 func newDeliveryPrintedCmd(g *globals) *cobra.Command {

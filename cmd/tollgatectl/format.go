@@ -13,8 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -40,85 +38,6 @@ func parseIDOf(kind, s string) (int64, error) {
 
 func idPath(prefix string, id int64, suffix ...string) string {
 	return prefix + "/" + strconv.FormatInt(id, 10) + strings.Join(suffix, "")
-}
-
-// table is every command's table: rows of cells aligned in columns under
-// a header, two spaces apart. Each cell is fmt.Sprint of its value with
-// control characters escaped (escapeControl) and tabs and line breaks shown
-// as spaces, so a cell is one cell of one line whatever the data holds.
-type table struct{ tw *tabwriter.Writer }
-
-// newTable starts a table on w with these column headers (none: no header
-// line).
-func newTable(w io.Writer, columns ...string) *table {
-	t := &table{tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)}
-	if len(columns) > 0 {
-		fmt.Fprintln(t.tw, strings.Join(columns, "\t"))
-	}
-	return t
-}
-
-// row adds a row of cells.
-func (t *table) row(cells ...any) {
-	var b strings.Builder
-	for i, c := range cells {
-		if i > 0 {
-			b.WriteByte('\t')
-		}
-		b.WriteString(cellFlattener.Replace(escapeControl(fmt.Sprint(c))))
-	}
-	b.WriteByte('\n')
-	_, _ = io.WriteString(t.tw, b.String())
-}
-
-var cellFlattener = strings.NewReplacer("\t", " ", "\n", " ")
-
-// flush writes the table out. Errors: the writer's.
-func (t *table) flush() error { return t.tw.Flush() }
-
-// skip, as a value of printFields, leaves its row out.
-type skip struct{}
-
-// printFields is every command's key/value view: label, value pairs as
-// aligned "Label: value" rows, each value printed with fmt.Sprint; a
-// value skip{} leaves its row out (see only). Errors: the writer's.
-func printFields(w io.Writer, pairs ...any) error {
-	t := newTable(w)
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if _, ok := pairs[i+1].(skip); !ok {
-			fmt.Fprintf(t.tw, "%s:\t%v\n", pairs[i], pairs[i+1])
-		}
-	}
-	return t.flush()
-}
-
-// printBullets prints "\nTitle:" and the items as a bulleted list; with
-// no items, nothing unless always. It says whether it printed.
-func printBullets(w io.Writer, title string, items []string, always bool) bool {
-	if len(items) == 0 && !always {
-		return false
-	}
-	fmt.Fprintf(w, "\n%s:\n", title)
-	for _, it := range items {
-		fmt.Fprintf(w, "  - %s\n", it)
-	}
-	return true
-}
-
-// only is v if cond, else skip{} (printFields leaves the row out).
-func only(cond bool, v any) any {
-	if cond {
-		return v
-	}
-	return skip{}
-}
-
-// orSkip is *p, or skip{} for nil.
-func orSkip[T any](p *T) any {
-	if p == nil {
-		return skip{}
-	}
-	return *p
 }
 
 // joinNumbers joins numbers (ids, days) with sep.
@@ -219,7 +138,7 @@ func withIDs(g *globals, kinds []string, run func(cmd *cobra.Command, c *client.
 	return func(cmd *cobra.Command, args []string) error {
 		ids := make([]int64, len(args))
 		for i, a := range args {
-			if kinds[i] != "account" {
+			if kinds[i] != "account" && kinds[i] != "login" {
 				var err error
 				if ids[i], err = parseIDOf(kinds[i], a); err != nil {
 					return err
@@ -259,56 +178,6 @@ func (f *accountFlag) id(ctx context.Context, c *client.Client) (int64, error) {
 		return 0, nil
 	}
 	return accountID(ctx, c, ref)
-}
-
-// escapeControl makes text that came from data safe to print on a terminal:
-// every control character except newline and tab (C0, DEL and C1) and every
-// byte that is not UTF-8 is shown as an escape (\x1b, \r, \u009b), so a
-// name or memo cannot move the cursor, recolour or clear the screen, or
-// hide what precedes it. tollgatectl's standard output and error messages
-// go through it (controlEscaper, main).
-func escapeControl(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size <= 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\n' || r == '\t':
-			b.WriteRune(r)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r >= 0x80 && r <= 0x9f:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	return b.String()
-}
-
-// controlEscaper is a writer that escapes control characters
-// (escapeControl) in what it writes to w; every command's standard output
-// is one. Binary output (a PDF to stdout) goes to rawOut instead.
-type controlEscaper struct{ w io.Writer }
-
-func (e controlEscaper) Write(p []byte) (int, error) {
-	if _, err := io.WriteString(e.w, escapeControl(string(p))); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
-
-// rawOut is the writer under w's control-character escaping, for binary
-// output.
-func rawOut(w io.Writer) io.Writer {
-	if e, ok := w.(controlEscaper); ok {
-		return e.w
-	}
-	return w
 }
 
 // withClient is the RunE of a command that needs the API client: it builds

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 func newImportCmd(g *globals) *cobra.Command {
@@ -83,7 +84,7 @@ func runImportAccounts(cmd *cobra.Command, g *globals, path string, dryRun, skip
 			}
 			return fmt.Errorf("importing %s failed: %w\nre-run the same command to retry (nothing is created twice)", path, err)
 		}
-		showImportProgress(stderr, res, fmt.Sprintf("%s created, %s existing", commas(int64(res.AccountsCreated)), commas(int64(res.AccountsExisting))))
+		showImportProgress(stderr, res, fmt.Sprintf("%s created, %s existing", textout.Commas(int64(res.AccountsCreated)), textout.Commas(int64(res.AccountsExisting))))
 	}
 	if res.Errors == nil {
 		res.Errors = []billing.ImportError{}
@@ -94,7 +95,7 @@ func runImportAccounts(cmd *cobra.Command, g *globals, path string, dryRun, skip
 // showImportProgress shows on stderr how many accounts the controller
 // checked or imported.
 func showImportProgress(w io.Writer, r billing.ImportResult, detail string) {
-	bar := newProgress(w, "accounts")
+	bar := textout.NewProgress(w, "accounts")
 	bar.Update(r.Accounts, r.Accounts, detail)
 	bar.Done()
 }
@@ -108,7 +109,7 @@ func printImportResult(w io.Writer, g *globals, r billing.ImportResult, summary 
 			return err
 		}
 		if r.ErrorsUnlisted > 0 {
-			fmt.Fprintf(w, "… and %s more problem(s), not listed\n", commas(int64(r.ErrorsUnlisted)))
+			fmt.Fprintf(w, "… and %s more problem(s), not listed\n", textout.Commas(int64(r.ErrorsUnlisted)))
 		}
 		if summary {
 			fmt.Fprintln(w)
@@ -122,10 +123,10 @@ func printImportResult(w io.Writer, g *globals, r billing.ImportResult, summary 
 		fmt.Fprintln(w, "dry run: nothing was written")
 		verb = "would be created"
 	}
-	return printFields(w, "Rows", commas(int64(r.Rows)),
-		"Accounts", fmt.Sprintf("%s (%s %s, %s existing)", commas(int64(r.Accounts)), commas(int64(r.AccountsCreated)), verb, commas(int64(r.AccountsExisting))),
-		"Services", fmt.Sprintf("%s %s, %s existing", commas(int64(r.ServicesCreated)), verb, commas(int64(r.ServicesExisting))),
-		"Skipped", only(r.Skipped > 0 || len(r.Errors) > 0, commas(int64(r.Skipped))+" account(s) with problems (listed above)"))
+	return textout.Fields(w, "Rows", textout.Commas(int64(r.Rows)),
+		"Accounts", fmt.Sprintf("%s (%s %s, %s existing)", textout.Commas(int64(r.Accounts)), textout.Commas(int64(r.AccountsCreated)), verb, textout.Commas(int64(r.AccountsExisting))),
+		"Services", fmt.Sprintf("%s %s, %s existing", textout.Commas(int64(r.ServicesCreated)), verb, textout.Commas(int64(r.ServicesExisting))),
+		"Skipped", textout.Only(r.Skipped > 0 || len(r.Errors) > 0, textout.Commas(int64(r.Skipped))+" account(s) with problems (listed above)"))
 }
 
 // batchImport is batch import's JSON output: the file, its rows, the
@@ -263,10 +264,10 @@ func printImported(w io.Writer, g *globals, v batchImport) error {
 	}
 	b := v.Batch
 	if b.Status == billing.BatchPosted {
-		fmt.Fprintf(w, "posted batch %d: %s payment(s) from %s, received on %s\n\n", b.ID, commas(int64(b.Count)), v.File, b.DepositDate)
+		fmt.Fprintf(w, "posted batch %d: %s payment(s) from %s, received on %s\n\n", b.ID, textout.Commas(int64(b.Count)), v.File, b.DepositDate)
 	} else {
 		fmt.Fprintf(w, "batch %d holds %s payment(s) from %s and is open; nothing is posted yet: post it with tollgatectl batch post %d\n\n",
-			b.ID, commas(int64(b.Count)), v.File, b.ID)
+			b.ID, textout.Commas(int64(b.Count)), v.File, b.ID)
 	}
 	return printBatch(w, b, false)
 }

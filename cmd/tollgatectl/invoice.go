@@ -13,68 +13,60 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 func newInvoiceCmd(g *globals) *cobra.Command {
 	return group("invoice invoices inv", "List, show, void and print (PDF) invoices",
-		newInvoiceListCmd(g), newInvoiceShowCmd(g), newInvoiceVoidCmd(g), newInvoicePDFCmd(g))
-}
-
-func newInvoiceListCmd(g *globals) *cobra.Command {
-	return listCmd(g, listing[billing.Invoice]{
-		use:     "list [--account ACCOUNT] [--status open|paid|void] [--run ID]",
-		short:   "List invoices (every page), by account, status or billing run",
-		example: `  tollgatectl invoice list --account 42`,
-		path:    "/api/v1/invoices",
-		params: []param{
-			{"account", "account_id", "only this account's invoices", accountParam},
-			{"status", "status", "only invoices in this status: open, paid, void", textParam},
-			{"run", "billing_run_id", "only invoices of this billing run", idParam},
-		},
-		headers: "ID,NUMBER,ACCOUNT,PERIOD,ISSUED,DUE,TOTAL,STATUS",
-		row: func(i billing.Invoice) []any {
-			return []any{i.ID, i.Number, i.AccountID, i.Period, i.IssueDate, i.DueDate, money(i.Total, i.Currency), i.Status}
-		},
-	})
-}
-
-func newInvoiceShowCmd(g *globals) *cobra.Command {
-	return showCmd(g, "show ID", "Show an invoice: its dates, lines, totals and why", "  tollgatectl invoice show 1001", "invoice", "/api/v1/invoices", printInvoice)
+		listCmd(g, listing[billing.Invoice]{
+			use:     "list [--account ACCOUNT] [--status open|paid|void] [--run ID]",
+			short:   "List invoices (every page), by account, status or billing run",
+			example: `  tollgatectl invoice list --account 42`,
+			path:    "/api/v1/invoices",
+			params: []param{
+				{"account", "account_id", "only this account's invoices", accountParam},
+				{"status", "status", "only invoices in this status: open, paid, void", textParam},
+				{"run", "billing_run_id", "only invoices of this billing run", idParam},
+			},
+			headers: "ID,NUMBER,ACCOUNT,PERIOD,ISSUED,DUE,TOTAL,STATUS",
+			row: func(i billing.Invoice) []any {
+				return []any{i.ID, i.Number, i.AccountID, i.Period, i.IssueDate, i.DueDate, money(i.Total, i.Currency), i.Status}
+			},
+		}),
+		showCmd(g, "show ID", "Show an invoice: its dates, lines, totals and why", "  tollgatectl invoice show 1001", "invoice", "/api/v1/invoices", printInvoice),
+		changeCmd(g, change[billing.Invoice]{use: "void ID --reason TEXT", args: []string{"invoice"},
+			short:   "Void an open invoice (a reversing journal transaction; the invoice stays on record)",
+			example: `  tollgatectl invoice void 1001 --reason "billed twice after plan change"`,
+			method:  http.MethodPost, path: "/api/v1/invoices/%d/void",
+			params: []param{{"reason", "reason", "why the invoice is voided, recorded (required)", textParam}},
+			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, inv billing.Invoice) error {
+				return sayf(cmd, "invoice %s (%s) is now %s\n", inv.Number, money(inv.Total, inv.Currency), inv.Status)
+			}}),
+		newInvoicePDFCmd(g))
 }
 
 func printInvoice(w io.Writer, inv billing.Invoice) error {
-	if err := printFields(w, "Invoice", fmt.Sprintf("%s (id %d)", inv.Number, inv.ID), "Account", inv.AccountID, "Status", inv.Status,
+	if err := textout.Fields(w, "Invoice", fmt.Sprintf("%s (id %d)", inv.Number, inv.ID), "Account", inv.AccountID, "Status", inv.Status,
 		"Period", inv.Period, "Issued", inv.IssueDate, "Due", inv.DueDate, "Delinquent from", dateOrDash(inv.DelinquencyDate)); err != nil {
 		return err
 	}
 	fmt.Fprintln(w)
-	t := newTable(w, "KIND", "DESCRIPTION", "DAYS", "TAXABLE", "AMOUNT")
+	t := textout.NewTable(w, "KIND", "DESCRIPTION", "DAYS", "TAXABLE", "AMOUNT")
 	for _, l := range inv.Lines {
 		days := "-"
 		if !l.PeriodStart.IsZero() {
 			days = billing.Period{Start: l.PeriodStart, End: l.PeriodEnd}.String()
 		}
-		t.row(l.Kind, l.Description, days, yesNo(l.Taxable), billing.FormatAmount(l.Amount, inv.Currency))
+		t.Row(l.Kind, l.Description, days, yesNo(l.Taxable), billing.FormatAmount(l.Amount, inv.Currency))
 	}
-	t.row("", "", "", "Subtotal", billing.FormatAmount(inv.Subtotal, inv.Currency))
-	t.row("", "", "", "Tax", billing.FormatAmount(inv.Tax, inv.Currency))
-	t.row("", "", "", "Total", money(inv.Total, inv.Currency))
-	if err := t.flush(); err != nil {
+	t.Row("", "", "", "Subtotal", billing.FormatAmount(inv.Subtotal, inv.Currency))
+	t.Row("", "", "", "Tax", billing.FormatAmount(inv.Tax, inv.Currency))
+	t.Row("", "", "", "Total", money(inv.Total, inv.Currency))
+	if err := t.Flush(); err != nil {
 		return err
 	}
-	printBullets(w, "Why", inv.Why, false)
+	textout.Bullets(w, "Why", inv.Why, false)
 	return nil
-}
-
-func newInvoiceVoidCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[billing.Invoice]{use: "void ID --reason TEXT", args: []string{"invoice"},
-		short:   "Void an open invoice (a reversing journal transaction; the invoice stays on record)",
-		example: `  tollgatectl invoice void 1001 --reason "billed twice after plan change"`,
-		method:  http.MethodPost, path: "/api/v1/invoices/%d/void",
-		params: []param{{"reason", "reason", "why the invoice is voided, recorded (required)", textParam}},
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, inv billing.Invoice) error {
-			return sayf(cmd, "invoice %s (%s) is now %s\n", inv.Number, money(inv.Total, inv.Currency), inv.Status)
-		}})
 }
 
 func newInvoicePDFCmd(g *globals) *cobra.Command {
@@ -104,7 +96,7 @@ func downloadPDF(cmd *cobra.Command, c *client.Client, path string, q url.Values
 		return fmt.Errorf("GET %s: the answer is not a PDF (%d bytes)", path, len(data))
 	}
 	if file == "-" {
-		_, err := rawOut(cmd.OutOrStdout()).Write(data)
+		_, err := textout.Raw(cmd.OutOrStdout()).Write(data)
 		return err
 	}
 	return saveFile(cmd, file, data)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 // Service lifecycle and plan price commands, in the service and plan
@@ -34,7 +35,7 @@ func newServiceLifecycleCmds(g *globals) []*cobra.Command {
 		changeCmd(g, change[[]billing.BilledSpan]{use: "coverage ID", short: "List the days invoices have charged for a service", args: []string{"service"},
 			method: http.MethodGet, path: "/api/v1/services/%d/coverage",
 			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, spans []billing.BilledSpan) error {
-				return printTable(cmd.OutOrStdout(), spans, "FROM,TO,PLAN,QTY,PRICE,PERIOD", func(s billing.BilledSpan) []any {
+				return textout.Rows(cmd.OutOrStdout(), spans, "FROM,TO,PLAN,QTY,PRICE,PERIOD", func(s billing.BilledSpan) []any {
 					return []any{s.From, s.To.AddDays(-1), s.PlanName, s.Quantity, billing.FormatAmount(s.Price, ""), s.Period}
 				})
 			}}),
@@ -42,11 +43,17 @@ func newServiceLifecycleCmds(g *globals) []*cobra.Command {
 }
 
 func newPlanPriceCmds(g *globals) []*cobra.Command {
-	return []*cobra.Command{newPlanPriceCmd(g),
+	return []*cobra.Command{
+		changeCmd(g, change[client.LifecycleResult]{use: "price ID --price AMOUNT --from DATE", short: "Change a plan's price from a date (admin)",
+			args: []string{"plan"}, params: []param{{"price", "price", "new price per the plan's interval (49.99)", textParam},
+				{"from", "effective_date", "services move to it from their first period starting on or after this date", dateParam},
+				{"grandfather", "grandfather", "services started before --from keep their price", switchParam}, reasonParam,
+				{"preview", "preview", "show what the change affects without changing anything", switchParam}},
+			send: postToPlan[client.LifecycleResult]("/prices"), show: printLifecycle}),
 		changeCmd(g, change[[]billing.PriceVersion]{use: "prices ID", short: "List a plan's price versions", args: []string{"plan"},
 			method: http.MethodGet, path: "/api/v1/plans/%d/prices",
 			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, v []billing.PriceVersion) error {
-				return printTable(cmd.OutOrStdout(), v, "FROM,PRICE,GRANDFATHER", func(x billing.PriceVersion) []any {
+				return textout.Rows(cmd.OutOrStdout(), v, "FROM,PRICE,GRANDFATHER", func(x billing.PriceVersion) []any {
 					return []any{x.EffectiveFrom, billing.FormatAmount(x.Price, ""), yesNo(x.Grandfather)}
 				})
 			}}),
@@ -79,15 +86,6 @@ func lifecycleCmd(g *globals, action, short string, params ...param) *cobra.Comm
 			return c.ServiceLifecycle(ctx, key, ids[0], 0, path, body, takePreview(body))
 		},
 		show: printLifecycle})
-}
-
-func newPlanPriceCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[client.LifecycleResult]{use: "price ID --price AMOUNT --from DATE", short: "Change a plan's price from a date (admin)",
-		args: []string{"plan"}, params: []param{{"price", "price", "new price per the plan's interval (49.99)", textParam},
-			{"from", "effective_date", "services move to it from their first period starting on or after this date", dateParam},
-			{"grandfather", "grandfather", "services started before --from keep their price", switchParam}, reasonParam,
-			{"preview", "preview", "show what the change affects without changing anything", switchParam}},
-		send: postToPlan[client.LifecycleResult]("/prices"), show: printLifecycle})
 }
 
 // postToPlan sends a change's body to the plan's path + suffix, with
@@ -124,9 +122,9 @@ func newPlanProfileCmd(g *globals) *cobra.Command {
 			if v.Profile != nil {
 				name = v.Profile.Name + ": " + v.Profile.SpeedWords()
 			}
-			err := printFields(w, "Version", v.Version, "Profile", name, "Receive it now", r.Change.ReceiveNow, "When restored", r.Change.Later,
-				"Access only", orDash(joinNumbers(r.Change.AccessOnly, ", ")), "Preview", only(r.Preview, "nothing was changed"))
-			printBullets(w, "Why", r.Change.Why, false)
+			err := textout.Fields(w, "Version", v.Version, "Profile", name, "Receive it now", r.Change.ReceiveNow, "When restored", r.Change.Later,
+				"Access only", orDash(joinNumbers(r.Change.AccessOnly, ", ")), "Preview", textout.Only(r.Preview, "nothing was changed"))
+			textout.Bullets(w, "Why", r.Change.Why, false)
 			return err
 		}})
 }
@@ -140,12 +138,12 @@ type profileAnswer struct {
 // printLifecycle prints a change's lines, where they go and why.
 func printLifecycle(w io.Writer, r client.LifecycleResult) error {
 	p := r.Plan
-	if err := printTable(w, p.Lines, "KIND,DAYS,DESCRIPTION,AMOUNT", func(l billing.ProratedLine) []any {
+	if err := textout.Rows(w, p.Lines, "KIND,DAYS,DESCRIPTION,AMOUNT", func(l billing.ProratedLine) []any {
 		return []any{l.Kind, fmt.Sprintf("%s..%s", l.PeriodStart, l.PeriodEnd.AddDays(-1)), l.Description, money(l.Amount, p.Currency)}
 	}); err != nil {
 		return err
 	}
-	fields := []any{"Preview", only(r.Preview, "nothing was changed"), "Effective", dateOrDash(p.Effective),
+	fields := []any{"Preview", textout.Only(r.Preview, "nothing was changed"), "Effective", dateOrDash(p.Effective),
 		"Net", fmt.Sprintf("%s (%s)", money(p.Net, p.Currency), p.Invoicing)}
 	if pv := p.Preview; pv != nil {
 		fields = append(fields, "Affects", fmt.Sprintf("%d services of %d accounts (%d grandfathered); revenue per period %s → %s", pv.Services, pv.Accounts,
@@ -154,5 +152,5 @@ func printLifecycle(w io.Writer, r client.LifecycleResult) error {
 	for _, why := range p.Why {
 		fields = append(fields, "Why", why)
 	}
-	return printFields(w, fields...)
+	return textout.Fields(w, fields...)
 }

@@ -13,12 +13,81 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 func newPaymentCmd(g *globals) *cobra.Command {
 	return group("payment payments pay", "Record, list, show, reverse and refund check, cash, wire, money order and other payments",
-		newPaymentAddCmd(g), newPaymentListCmd(g), newPaymentShowCmd(g), newPaymentReverseCmd(g), newPaymentRefundCmd(g),
-		newPaymentRefundsCmd(g), newPaymentReallocateCmd(g))
+		changeCmd(g, change[billing.Payment]{args: []string{"account"},
+			use:     "add ACCOUNT --method METHOD --amount AMOUNT [--reference REF] [--payer NAME] [--date YYYY-MM-DD] [--memo TEXT]",
+			short:   "Record a check, cash, wire, money order or other payment; it pays the oldest open invoices first",
+			example: `  tollgatectl payment add 42 --method check --amount 49.99 --reference 1001 --payer "Jane Doe"`,
+			method:  http.MethodPost, path: "/api/v1/accounts/%d/payments",
+			params: []param{{"method", "method", "how it was paid: " + manualMethodList + " (required)", wordParam},
+				{"amount", "amount", "amount in the account's currency, e.g. 49.99 (required)", textParam},
+				{"reference", "reference", "check number (a check needs it), wire reference or receipt number", textParam},
+				{"payer", "payer", "who paid, as on the check", textParam},
+				{"date", "received_date", "date received YYYY-MM-DD (default: today in the account type's time zone)", dateParam},
+				{"memo", "memo", "note kept with the payment", textParam},
+				{"apply-to", "apply_to", "invoices to pay first, INVOICE:AMOUNT,… (INV-000012:25.00); the rest pays the oldest", applyToParam}},
+			print: printPaymentOf}),
+		listCmd(g, listing[billing.Payment]{
+			use:     "list [--account ACCOUNT] [--batch ID]",
+			short:   "List payments (every page), by account or deposit batch",
+			example: `  tollgatectl payment list --account 42`,
+			path:    "/api/v1/payments",
+			params: []param{
+				{"account", "account_id", "only this account's payments", accountParam},
+				{"batch", "batch_id", "only the payments posted by this deposit batch", idParam},
+			},
+			headers: "ID,ACCOUNT,RECEIVED,METHOD,REFERENCE,PAYER,AMOUNT,REFUNDED,STATUS,BATCH",
+			row: func(p billing.Payment) []any {
+				refunded, batch := "-", "-"
+				if p.Refunded > 0 {
+					refunded = billing.FormatAmount(p.Refunded, p.Currency)
+				}
+				if p.BatchID != nil {
+					batch = strconv.FormatInt(*p.BatchID, 10)
+				}
+				return []any{p.ID, p.AccountID, p.ReceivedDate, p.Method, cell(p.Reference), cell(p.Payer), money(p.Amount, p.Currency), refunded, p.Status, batch}
+			},
+		}),
+		changeCmd(g, change[billing.Payment]{use: "show ID", short: "Show a payment and the invoices it paid", example: "  tollgatectl payment show 17",
+			args: []string{"payment"}, method: http.MethodGet, path: "/api/v1/payments/%d", print: printPaymentOf}),
+		newPaymentReverseCmd(g), newPaymentRefundCmd(g),
+
+		listCmd(g, listing[billing.Refund]{
+			use:     "refunds [--payment ID] [--status pending|completed|released] [--needs-attention]",
+			short:   "List refunds: pending ones, and those recovery flagged for staff",
+			example: `  tollgatectl payment refunds --needs-attention`,
+			path:    "/api/v1/refunds",
+			params: []param{
+				{"payment", "payment_id", "only this payment's refunds", idParam},
+				{"status", "status", "only refunds in this status: pending, completed or released", textParam},
+				{"needs-attention", "needs_attention", "only refunds flagged for staff by the recovery job", switchParam},
+			},
+			headers: "ID,PAYMENT,ACCOUNT,AMOUNT,STATUS,CREATED,GATEWAY REFUND,NOTE",
+			row: func(r billing.Refund) []any {
+				note := r.Memo
+				if r.NeedsAttention != "" {
+					note = "NEEDS ATTENTION: " + r.NeedsAttention
+				} else if r.ReleaseReason != "" {
+					note = r.ReleaseReason
+				}
+				return []any{r.ID, r.PaymentID, r.AccountID, money(r.Amount, r.Currency), r.Status, r.CreatedAt.Local().Format(time.DateTime), orDash(cell(r.GatewayRefund)), cell(note)}
+			},
+			long: `--needs-attention lists the refunds the recovery job could not settle with the
+gateway: check the charge there.`,
+		}),
+		changeCmd(g, change[billing.Payment]{args: []string{"payment"},
+			use:     "reallocate ID --from INVOICE --to INVOICE --amount AMOUNT",
+			short:   "Move part of a payment from one invoice to another open invoice of its account (kept as dated allocation events)",
+			example: "  tollgatectl payment reallocate 17 --from INV-000012 --to INV-000015 --amount 25.00",
+			method:  http.MethodPost, path: "/api/v1/payments/%d/reallocate",
+			params: []param{{"from", "from_invoice", "invoice (number or id) the payment paid (required)", textParam},
+				{"to", "to_invoice", "open invoice (number or id) that receives the amount (required)", textParam},
+				{"amount", "amount", "amount in the payment's currency, e.g. 25.00 (required)", textParam}},
+			print: printPaymentOf}))
 }
 
 // paymentAccount fetches a payment's account for its number and name; the
@@ -29,51 +98,6 @@ func paymentAccount(ctx context.Context, c *client.Client, id int64) *billing.Ac
 		return nil
 	}
 	return &a.Account
-}
-
-func newPaymentAddCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[billing.Payment]{args: []string{"account"},
-		use:     "add ACCOUNT --method METHOD --amount AMOUNT [--reference REF] [--payer NAME] [--date YYYY-MM-DD] [--memo TEXT]",
-		short:   "Record a check, cash, wire, money order or other payment; it pays the oldest open invoices first",
-		example: `  tollgatectl payment add 42 --method check --amount 49.99 --reference 1001 --payer "Jane Doe"`,
-		method:  http.MethodPost, path: "/api/v1/accounts/%d/payments",
-		params: []param{{"method", "method", "how it was paid: " + manualMethodList + " (required)", wordParam},
-			{"amount", "amount", "amount in the account's currency, e.g. 49.99 (required)", textParam},
-			{"reference", "reference", "check number (a check needs it), wire reference or receipt number", textParam},
-			{"payer", "payer", "who paid, as on the check", textParam},
-			{"date", "received_date", "date received YYYY-MM-DD (default: today in the account type's time zone)", dateParam},
-			{"memo", "memo", "note kept with the payment", textParam},
-			{"apply-to", "apply_to", "invoices to pay first, INVOICE:AMOUNT,… (INV-000012:25.00); the rest pays the oldest", applyToParam}},
-		print: printPaymentOf})
-}
-
-func newPaymentListCmd(g *globals) *cobra.Command {
-	return listCmd(g, listing[billing.Payment]{
-		use:     "list [--account ACCOUNT] [--batch ID]",
-		short:   "List payments (every page), by account or deposit batch",
-		example: `  tollgatectl payment list --account 42`,
-		path:    "/api/v1/payments",
-		params: []param{
-			{"account", "account_id", "only this account's payments", accountParam},
-			{"batch", "batch_id", "only the payments posted by this deposit batch", idParam},
-		},
-		headers: "ID,ACCOUNT,RECEIVED,METHOD,REFERENCE,PAYER,AMOUNT,REFUNDED,STATUS,BATCH",
-		row: func(p billing.Payment) []any {
-			refunded, batch := "-", "-"
-			if p.Refunded > 0 {
-				refunded = billing.FormatAmount(p.Refunded, p.Currency)
-			}
-			if p.BatchID != nil {
-				batch = strconv.FormatInt(*p.BatchID, 10)
-			}
-			return []any{p.ID, p.AccountID, p.ReceivedDate, p.Method, cell(p.Reference), cell(p.Payer), money(p.Amount, p.Currency), refunded, p.Status, batch}
-		},
-	})
-}
-
-func newPaymentShowCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[billing.Payment]{use: "show ID", short: "Show a payment and the invoices it paid", example: "  tollgatectl payment show 17",
-		args: []string{"payment"}, method: http.MethodGet, path: "/api/v1/payments/%d", print: printPaymentOf})
 }
 
 // printPaymentOf prints a payment with its account's number and name
@@ -87,9 +111,9 @@ func printPayment(w io.Writer, p billing.Payment, a *billing.Account) error {
 	if p.ReversedAt != nil {
 		status += " on " + p.ReversedAt.Local().Format(time.DateTime) + optionalText(" ", parens(oneLine(p.ReversalNote)))
 	}
-	if err := printFields(w, "Payment", p.ID, "Account", accountLabel(p.AccountID, a), "Method", p.Method, "Reference", cell(p.Reference),
+	if err := textout.Fields(w, "Payment", p.ID, "Account", accountLabel(p.AccountID, a), "Method", p.Method, "Reference", cell(p.Reference),
 		"Payer", cell(p.Payer), "Amount", money(p.Amount, p.Currency), "Received", p.ReceivedDate, "Status", status,
-		"Deposit batch", orSkip(p.BatchID), "Refunded", only(p.Refunded > 0, money(p.Refunded, p.Currency)),
+		"Deposit batch", textout.OrSkip(p.BatchID), "Refunded", textout.Only(p.Refunded > 0, money(p.Refunded, p.Currency)),
 		"Memo", cell(p.Memo), "Posted", p.PostedAt.Local().Format(time.DateTime)+" by "+orDash(p.PostedBy)); err != nil {
 		return err
 	}
@@ -101,7 +125,7 @@ func printPayment(w io.Writer, p billing.Payment, a *billing.Account) error {
 		fmt.Fprintln(w, "Paid no invoice (the account had none open).")
 	} else {
 		fmt.Fprintln(w, "Paid:")
-		if err := printTable(w, p.Allocations, "INVOICE,ID,AMOUNT", func(al billing.Allocation) []any {
+		if err := textout.Rows(w, p.Allocations, "INVOICE,ID,AMOUNT", func(al billing.Allocation) []any {
 			return []any{al.InvoiceNumber, al.InvoiceID, money(al.Amount, p.Currency)}
 		}); err != nil {
 			return err
@@ -168,31 +192,4 @@ func newPaymentRefundCmd(g *globals) *cobra.Command {
 			return sayf(cmd, "refunded %s of payment %d; its unapplied credit is now %s\n",
 				money(p.Refunded+p.RefundReserved-before.Refunded-before.RefundReserved, p.Currency), p.ID, money(p.Unallocated, p.Currency))
 		}})
-}
-
-func newPaymentRefundsCmd(g *globals) *cobra.Command {
-	cmd := listCmd(g, listing[billing.Refund]{
-		use:     "refunds [--payment ID] [--status pending|completed|released] [--needs-attention]",
-		short:   "List refunds: pending ones, and those recovery flagged for staff",
-		example: `  tollgatectl payment refunds --needs-attention`,
-		path:    "/api/v1/refunds",
-		params: []param{
-			{"payment", "payment_id", "only this payment's refunds", idParam},
-			{"status", "status", "only refunds in this status: pending, completed or released", textParam},
-			{"needs-attention", "needs_attention", "only refunds flagged for staff by the recovery job", switchParam},
-		},
-		headers: "ID,PAYMENT,ACCOUNT,AMOUNT,STATUS,CREATED,GATEWAY REFUND,NOTE",
-		row: func(r billing.Refund) []any {
-			note := r.Memo
-			if r.NeedsAttention != "" {
-				note = "NEEDS ATTENTION: " + r.NeedsAttention
-			} else if r.ReleaseReason != "" {
-				note = r.ReleaseReason
-			}
-			return []any{r.ID, r.PaymentID, r.AccountID, money(r.Amount, r.Currency), r.Status, r.CreatedAt.Local().Format(time.DateTime), orDash(cell(r.GatewayRefund)), cell(note)}
-		},
-	})
-	cmd.Long = `--needs-attention lists the refunds the recovery job could not settle with the
-gateway: check the charge there.`
-	return cmd
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -12,12 +14,24 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 func newPaymentMethodCmd(g *globals) *cobra.Command {
 	return group("payment-method payment-methods pm", "Payment methods on file (gateway tokens), gateway charges and their attempts",
-		newPMAddCmd(g), newPMListCmd(g), newPMMethodCmd(g, http.MethodDelete, "remove ACCOUNT METHOD", "Remove a payment method (removing the default turns autopay off)", ""),
-		newPMMethodCmd(g, http.MethodPost, "default ACCOUNT METHOD", "Make a payment method the account's default", "/default"), newPMChargeCmd(g), newPMAttemptsCmd(g))
+		newPMAddCmd(g),
+		listCmd(g, listing[billing.StoredMethod]{use: "list ACCOUNT", short: "List an account's payment methods (failing ones say why)",
+			args: []string{"account"}, path: "/api/v1/accounts/%d/payment-methods", headers: methodColumns, row: methodRow}),
+		newPMMethodCmd(g, http.MethodDelete, "remove ACCOUNT METHOD", "Remove a payment method (removing the default turns autopay off)", ""),
+		newPMMethodCmd(g, http.MethodPost, "default ACCOUNT METHOD", "Make a payment method the account's default", "/default"),
+		changeCmd(g, change[billing.PaymentAttempt]{args: []string{"account"},
+			use: "charge ACCOUNT --amount 53.11 [--method ID]", short: "Charge a method on file through the gateway (default method unless --method)",
+			method: http.MethodPost, path: "/api/v1/accounts/%d/gateway-payments",
+			params: []param{{"amount", "amount", "amount, e.g. 53.11 (required)", textParam},
+				{"method", "payment_method_id", "payment method id (default: the account's default)", idParam}},
+			show: asTable(attemptColumns, attemptRow)}),
+		listCmd(g, listing[billing.PaymentAttempt]{use: "attempts ACCOUNT", short: "Every gateway charge attempt of an account (autopay, portal, staff)",
+			args: []string{"account"}, path: "/api/v1/accounts/%d/payment-attempts", headers: attemptColumns, row: attemptRow}))
 }
 
 // parseExpiry reads "MM/YYYY" or "MM/YY".
@@ -39,45 +53,40 @@ func parseExpiry(s string) (month, year int, err error) {
 }
 
 func newPMAddCmd(g *globals) *cobra.Command {
-	var sandboxCard, exp, cvc, token, brand, last4, idemKey string
-	var makeDefault bool
-	cmd := idCmd(g, "account", "add ACCOUNT (--token TOKEN --last4 NNNN --exp MM/YYYY | --sandbox-card NUMBER --exp MM/YYYY)",
-		"Put a card on file: a token from the payment processor, or (sandbox gateway) a test card tokenized first",
-		`  tollgatectl payment-method add 42 --sandbox-card 4242424242424242 --exp 12/2030 --default`, func(cmd *cobra.Command, c *client.Client, id int64) error {
-			month, year, err := parseExpiry(exp)
+	return changeCmd(g, change[[]billing.StoredMethod]{args: []string{"account"},
+		use:     "add ACCOUNT (--token TOKEN --last4 NNNN --exp MM/YYYY | --sandbox-card NUMBER --exp MM/YYYY)",
+		short:   "Put a card on file: a token from the payment processor, or (sandbox gateway) a test card tokenized first",
+		example: `  tollgatectl payment-method add 42 --sandbox-card 4242424242424242 --exp 12/2030 --default`,
+		params: []param{{"sandbox-card", "number", "a test card number for the sandbox gateway (sent only to its tokenizer)", textParam},
+			{"exp", "exp", "expiry MM/YYYY (required)", textParam}, {"cvc", "cvc", "card security code (sandbox)", textParam},
+			{"token", "token", "payment method token from the processor", textParam}, {"brand", "brand", "card brand (with --token)", textParam},
+			{"last4", "last4", "last four digits (with --token)", textParam}, {"default", "default", "make it the account's default method", switchParam}},
+		send: func(ctx context.Context, c *client.Client, ids []int64, key string, in map[string]any) ([]billing.StoredMethod, error) {
+			str := func(key string) string { s, _ := in[key].(string); return s }
+			month, year, err := parseExpiry(str("exp"))
 			if err != nil {
-				return err
+				return nil, err
 			}
-			pm := map[string]any{"token": token, "kind": "card", "brand": brand, "last4": last4, "exp_month": month, "exp_year": year, "default": makeDefault}
-			if sandboxCard != "" {
+			pm := map[string]any{"token": str("token"), "kind": "card", "brand": str("brand"), "last4": str("last4"), "exp_month": month, "exp_year": year, "default": in["default"] == true}
+			if str("number") != "" {
 				// The card goes to the processor's tokenizer only; what comes
 				// back is a token.
 				var tok map[string]any
-				if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/sandbox/tokens", nil, "",
-					map[string]any{"number": sandboxCard, "exp_month": month, "exp_year": year, "cvc": cvc}, &tok); err != nil {
-					return err
+				card := map[string]any{"number": str("number"), "exp_month": month, "exp_year": year, "cvc": str("cvc")}
+				if err := c.Do(ctx, http.MethodPost, "/api/v1/sandbox/tokens", nil, "", card, &tok); err != nil {
+					return nil, err
 				}
 				pm["token"], pm["brand"], pm["last4"] = tok["token"], tok["brand"], tok["last4"]
-			} else if token == "" || len(last4) != 4 {
-				return fmt.Errorf("give --token with --last4 (4 digits), or --sandbox-card with the sandbox gateway")
+			} else if str("token") == "" || len(str("last4")) != 4 {
+				return nil, fmt.Errorf("give --token with --last4 (4 digits), or --sandbox-card with the sandbox gateway")
 			}
 			var m billing.StoredMethod
-			if err := c.Do(cmd.Context(), http.MethodPost, idPath("/api/v1/accounts", id, "/payment-methods"), nil, orNewKey(idemKey), pm, &m); err != nil {
-				return err
-			}
-			return printList(cmd.OutOrStdout(), g, []billing.StoredMethod{m}, methodColumns, methodRow)
-		})
-	f := cmd.Flags()
-	f.StringVar(&sandboxCard, "sandbox-card", "", "a test card number for the sandbox gateway (sent only to its tokenizer)")
-	f.StringVar(&exp, "exp", "", "expiry MM/YYYY (required)")
-	f.StringVar(&cvc, "cvc", "", "card security code (sandbox)")
-	f.StringVar(&token, "token", "", "payment method token from the processor")
-	f.StringVar(&brand, "brand", "", "card brand (with --token)")
-	f.StringVar(&last4, "last4", "", "last four digits (with --token)")
-	f.BoolVar(&makeDefault, "default", false, "make it the account's default method")
-	addKeyFlag(cmd, &idemKey)
-	_ = cmd.MarkFlagRequired("exp")
-	return cmd
+			err = c.Do(ctx, http.MethodPost, idPath("/api/v1/accounts", ids[0], "/payment-methods"), nil, key, pm, &m)
+			return []billing.StoredMethod{m}, err
+		},
+		show: func(w io.Writer, ms []billing.StoredMethod) error {
+			return textout.Rows(w, ms, methodColumns, methodRow)
+		}})
 }
 
 // methodColumns and methodRow are a payment method table's.
@@ -87,26 +96,12 @@ func methodRow(m billing.StoredMethod) []any {
 	return []any{m.ID, m.Kind, m.Brand, m.Last4, fmt.Sprintf("%02d/%d", m.ExpMonth, m.ExpYear), m.Default, m.Status, m.Failure}
 }
 
-func newPMListCmd(g *globals) *cobra.Command {
-	return listCmd(g, listing[billing.StoredMethod]{use: "list ACCOUNT", short: "List an account's payment methods (failing ones say why)",
-		args: []string{"account"}, path: "/api/v1/accounts/%d/payment-methods", headers: methodColumns, row: methodRow})
-}
-
 // newPMMethodCmd is "remove" (DELETE) or "default" (POST .../default) of
 // ACCOUNT METHOD.
 func newPMMethodCmd(g *globals, method, use, short, suffix string) *cobra.Command {
 	return changeCmd(g, change[json.RawMessage]{use: use, short: short, args: []string{"account", "payment method"}, method: method,
 		path:  "/api/v1/accounts/%d/payment-methods/%d" + suffix,
 		print: func(*cobra.Command, *client.Client, []int64, json.RawMessage) error { return nil }})
-}
-
-func newPMChargeCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[billing.PaymentAttempt]{args: []string{"account"},
-		use: "charge ACCOUNT --amount 53.11 [--method ID]", short: "Charge a method on file through the gateway (default method unless --method)",
-		method: http.MethodPost, path: "/api/v1/accounts/%d/gateway-payments",
-		params: []param{{"amount", "amount", "amount, e.g. 53.11 (required)", textParam},
-			{"method", "payment_method_id", "payment method id (default: the account's default)", idParam}},
-		show: asTable(attemptColumns, attemptRow)})
 }
 
 // attemptColumns and attemptRow are a payment attempt table's.
@@ -119,11 +114,6 @@ func attemptRow(a billing.PaymentAttempt) []any {
 	}
 	return []any{a.ID, a.CreatedAt.Local().Format("2006-01-02 15:04"), a.Trigger, a.AttemptNo, a.PaymentMethodID, money(a.Amount, a.Currency), a.Status, pay,
 		strings.TrimSpace(a.FailureCode + " " + a.FailureMessage)}
-}
-
-func newPMAttemptsCmd(g *globals) *cobra.Command {
-	return listCmd(g, listing[billing.PaymentAttempt]{use: "attempts ACCOUNT", short: "Every gateway charge attempt of an account (autopay, portal, staff)",
-		args: []string{"account"}, path: "/api/v1/accounts/%d/payment-attempts", headers: attemptColumns, row: attemptRow})
 }
 
 func newAutopayCmd(g *globals) *cobra.Command {

@@ -14,52 +14,42 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 func newServiceCmd(g *globals) *cobra.Command {
 	return group("service services svc", "Create, list, show, suspend and restore subscriber services",
-		append(append(newServiceMoveCmds(g), newServiceLifecycleCmds(g)...), newServiceCreateCmd(g), newServiceListCmd(g), newServiceShowCmd(g),
+		append(append(newServiceMoveCmds(g), newServiceLifecycleCmds(g)...),
+			changeCmd(g, change[billing.Service]{
+				use:     "create --pop POP --method METHOD [flags]",
+				short:   "Create a service at a POP with its enforcement binding",
+				example: `  tollgatectl service create --pop north-1 --name "Jane Doe home" --method routeros --address 100.64.1.20`,
+				method:  http.MethodPost, path: "/api/v1/services",
+				params: []param{{"pop", "pop", "POP id (required)", textParam}, {"name", "name", "service name shown to staff", textParam},
+					{"method", "binding.method", "enforcement method: log, routeros, radius, snmp", wordParam},
+					{"address", "binding.addresses", "subscriber IP address or prefix (repeatable)", listParam},
+					{"allocate", "allocate", "add addresses from the POP's pools: auto (one per address family), a pool's name, or learned (none: the agent learns it)", textParam},
+					{"radius-username", "binding.radius_username", "RADIUS User-Name (method radius; without it, sessions match --address)", textParam},
+					{"device", "binding.device", "device name from the agent's config (method snmp)", textParam},
+					{"if-index", "binding.if_index", "interface index (method snmp)", idParam},
+					{"state", "state", "initial desired state: active or suspended", wordParam},
+					{"account", "account_id", "the account the service belongs to", accountParam},
+					{"plan", "plan_id", "plan id it is billed on (needs --account and --start)", idParam},
+					{"start", "start_date", "first billed day, YYYY-MM-DD", dateParam}, {"end", "end_date", "day billing stops (exclusive), YYYY-MM-DD", dateParam}},
+				defaults: []string{"method", "log", "state", "active"}, show: printService}),
+			listCmd(g, listing[billing.Service]{
+				use: "list", short: "List services (all pages), optionally by POP and desired state", path: "/api/v1/services",
+				params: []param{
+					{"pop", "pop", "only this POP", textParam},
+					{"state", "state", "only this desired state: active or suspended", textParam},
+				},
+				headers: "ID,POP,NAME,METHOD,DESIRED,REVISION,CONFIRMED",
+				row: func(s billing.Service) []any {
+					return []any{s.ID, s.POP, s.Name, s.Binding.Method, s.DesiredState, s.Revision, confirmation(s)}
+				},
+			}),
+			showCmd(g, "show ID", "Show a service: desired state, why, and when the agent last confirmed it", "", "service", "/api/v1/services", printService),
 			newServiceStateCmd(g, billing.StateSuspended), newServiceStateCmd(g, billing.StateActive))...)
-}
-
-func newServiceCreateCmd(g *globals) *cobra.Command {
-	cmd := changeCmd(g, change[billing.Service]{
-		use:     "create --pop POP --method METHOD [flags]",
-		short:   "Create a service at a POP with its enforcement binding",
-		example: `  tollgatectl service create --pop north-1 --name "Jane Doe home" --method routeros --address 100.64.1.20`,
-		method:  http.MethodPost, path: "/api/v1/services",
-		params: []param{{"pop", "pop", "POP id (required)", textParam}, {"name", "name", "service name shown to staff", textParam},
-			{"method", "binding.method", "enforcement method: log, routeros, radius, snmp", wordParam},
-			{"address", "binding.addresses", "subscriber IP address or prefix (repeatable)", listParam},
-			{"allocate", "allocate", "add addresses from the POP's pools: auto (one per address family), a pool's name, or learned (none: the agent learns it)", textParam},
-			{"radius-username", "binding.radius_username", "RADIUS User-Name (method radius; without it, sessions match --address)", textParam},
-			{"device", "binding.device", "device name from the agent's config (method snmp)", textParam},
-			{"if-index", "binding.if_index", "interface index (method snmp)", idParam},
-			{"state", "state", "initial desired state: active or suspended", wordParam},
-			{"account", "account_id", "the account the service belongs to", accountParam},
-			{"plan", "plan_id", "plan id it is billed on (needs --account and --start)", idParam},
-			{"start", "start_date", "first billed day, YYYY-MM-DD", dateParam}, {"end", "end_date", "day billing stops (exclusive), YYYY-MM-DD", dateParam}},
-		show: printService})
-	setDefaults(cmd, "method", "log", "state", "active")
-	return cmd
-}
-
-func newServiceListCmd(g *globals) *cobra.Command {
-	return listCmd(g, listing[billing.Service]{
-		use: "list", short: "List services (all pages), optionally by POP and desired state", path: "/api/v1/services",
-		params: []param{
-			{"pop", "pop", "only this POP", textParam},
-			{"state", "state", "only this desired state: active or suspended", textParam},
-		},
-		headers: "ID,POP,NAME,METHOD,DESIRED,REVISION,CONFIRMED",
-		row: func(s billing.Service) []any {
-			return []any{s.ID, s.POP, s.Name, s.Binding.Method, s.DesiredState, s.Revision, confirmation(s)}
-		},
-	})
-}
-
-func newServiceShowCmd(g *globals) *cobra.Command {
-	return showCmd(g, "show ID", "Show a service: desired state, why, and when the agent last confirmed it", "", "service", "/api/v1/services", printService)
 }
 
 func newServiceStateCmd(g *globals, state billing.DesiredState) *cobra.Command {
@@ -137,19 +127,19 @@ func confirmation(s billing.Service) string {
 
 func printService(w io.Writer, s billing.Service) error {
 	b, addr := s.Binding, s.ServiceAddress
-	var plan any = skip{}
+	var plan any = textout.Skip{}
 	if s.PlanID != nil {
 		plan = fmt.Sprintf("%d, billed from %s", *s.PlanID, s.StartDate)
 		if !s.EndDate.IsZero() {
 			plan = fmt.Sprintf("%s until %s", plan, s.EndDate)
 		}
 	}
-	return printFields(w, "ID", s.ID, "POP", s.POP, "Name", s.Name,
-		"Service address", only(addr != billing.Address{}, joinNonEmpty(", ", addr.Line1, addr.Line2, addr.City, addr.Region, addr.PostalCode, addr.Country)),
-		"Method", b.Method, "Addresses", only(len(b.Addresses) > 0, strings.Join(b.Addresses, ", ")), "RADIUS user", only(b.RADIUSUsername != "", b.RADIUSUsername),
-		"Device", only(b.Device != "", fmt.Sprintf("%s ifIndex %d", b.Device, b.IfIndex)), "Desired state", s.DesiredState, "Why", s.StateReason,
+	return textout.Fields(w, "ID", s.ID, "POP", s.POP, "Name", s.Name,
+		"Service address", textout.Only(addr != billing.Address{}, joinNonEmpty(", ", addr.Line1, addr.Line2, addr.City, addr.Region, addr.PostalCode, addr.Country)),
+		"Method", b.Method, "Addresses", textout.Only(len(b.Addresses) > 0, strings.Join(b.Addresses, ", ")), "RADIUS user", textout.Only(b.RADIUSUsername != "", b.RADIUSUsername),
+		"Device", textout.Only(b.Device != "", fmt.Sprintf("%s ifIndex %d", b.Device, b.IfIndex)), "Desired state", s.DesiredState, "Why", s.StateReason,
 		"Revision", fmt.Sprintf("%d (version %d)", s.Revision, s.Version), "Updated", localTime(s.UpdatedAt), "Confirmed", confirmation(s),
-		"Account", orSkip(s.AccountID), "Plan", plan, "Observed on device", only(s.Confirmation.ObservedState != "", s.Confirmation.ObservedState))
+		"Account", textout.OrSkip(s.AccountID), "Plan", plan, "Observed on device", textout.Only(s.Confirmation.ObservedState != "", s.Confirmation.ObservedState))
 }
 
 // newServiceMoveCmds are `service move` and `service edit-binding`. Both

@@ -11,45 +11,39 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 func newSuspensionsCmd(g *globals) *cobra.Command {
 	return group("suspensions suspension suspension-batch suspension-batches", "Review, approve or cancel the suspensions the blast-radius guard held for approval",
-		newSuspensionsListCmd(g), newSuspensionsShowCmd(g), newSuspensionsDecideCmd(g, true), newSuspensionsDecideCmd(g, false))
-}
-
-func newSuspensionsListCmd(g *globals) *cobra.Command {
-	return listCmd(g, listing[billing.SuspensionBatch]{
-		use:     "list [--status pending|decided]",
-		short:   "List held suspension batches, newest first",
-		example: `  tollgatectl suspensions list --status pending`,
-		path:    "/api/v1/suspension-batches",
-		params:  []param{{"status", "status", "only batches in this status: pending (waiting for a decision) or decided", textParam}},
-		headers: "ID,SWEEP,STATUS,PENDING,CREATED,DECIDED BY,REASONS",
-		row: func(b billing.SuspensionBatch) []any {
-			return []any{b.ID, b.SweepID, b.Status, b.Pending, localTime(b.CreatedAt), orDash(b.DecidedBy), orDash(strings.Join(b.Reasons, "; "))}
-		},
-	})
-}
-
-func newSuspensionsShowCmd(g *globals) *cobra.Command {
-	return showCmd(g, "show ID", "Show a held suspension batch: why it was held, and each account with its services, POPs, why and decision",
-		"  tollgatectl suspensions show 7", "suspension batch", "/api/v1/suspension-batches", printSuspensionBatch)
+		listCmd(g, listing[billing.SuspensionBatch]{
+			use:     "list [--status pending|decided]",
+			short:   "List held suspension batches, newest first",
+			example: `  tollgatectl suspensions list --status pending`,
+			path:    "/api/v1/suspension-batches",
+			params:  []param{{"status", "status", "only batches in this status: pending (waiting for a decision) or decided", textParam}},
+			headers: "ID,SWEEP,STATUS,PENDING,CREATED,DECIDED BY,REASONS",
+			row: func(b billing.SuspensionBatch) []any {
+				return []any{b.ID, b.SweepID, b.Status, b.Pending, localTime(b.CreatedAt), orDash(b.DecidedBy), orDash(strings.Join(b.Reasons, "; "))}
+			},
+		}),
+		showCmd(g, "show ID", "Show a held suspension batch: why it was held, and each account with its services, POPs, why and decision",
+			"  tollgatectl suspensions show 7", "suspension batch", "/api/v1/suspension-batches", printSuspensionBatch), newSuspensionsDecideCmd(g, true), newSuspensionsDecideCmd(g, false))
 }
 
 func printSuspensionBatch(w io.Writer, b billing.SuspensionBatch) error {
-	decided := any(skip{})
+	decided := any(textout.Skip{})
 	if b.DecidedAt != nil {
 		decided = localTime(*b.DecidedAt) + " by " + orDash(b.DecidedBy)
 	}
-	if err := printFields(w, "Suspension batch", fmt.Sprintf("%d (sweep %d)", b.ID, b.SweepID),
+	if err := textout.Fields(w, "Suspension batch", fmt.Sprintf("%d (sweep %d)", b.ID, b.SweepID),
 		"Status", fmt.Sprintf("%s, %d of %d accounts pending", b.Status, b.Pending, len(b.Items)), "Created", localTime(b.CreatedAt),
 		"Decided", decided); err != nil {
 		return err
 	}
-	printBullets(w, "Held because", b.Reasons, false)
+	textout.Bullets(w, "Held because", b.Reasons, false)
 	fmt.Fprintln(w)
-	return printTable(w, b.Items, "ACCOUNT,NUMBER,STATUS,SERVICES,POPS,DECIDED BY,WHY", func(it billing.SuspensionBatchItem) []any {
+	return textout.Rows(w, b.Items, "ACCOUNT,NUMBER,STATUS,SERVICES,POPS,DECIDED BY,WHY", func(it billing.SuspensionBatchItem) []any {
 		return []any{it.AccountID, it.Number, it.Status, orDash(joinNumbers(it.ServiceIDs, ",")), orDash(strings.Join(it.POPs, ",")), orDash(it.DecidedBy), orDash(strings.Join(it.Why, " "))}
 	})
 }
@@ -106,47 +100,40 @@ func decisionSummary(b billing.SuspensionBatch, accounts []int64) string {
 
 func newNoticesCmd(g *globals) *cobra.Command {
 	return group("notices notice", "List notices to subscribers (payment reminders, suspension and restore notices) and send one again",
-		newNoticesListCmd(g), newNoticesResendCmd(g))
-}
-
-func newNoticesListCmd(g *globals) *cobra.Command {
-	return listCmd(g, listing[billing.Notice]{
-		use:     "list [--account ACCOUNT] [--status queued|sent|failed|superseded] [--kind reminder|suspended|restored]",
-		short:   "List notices to subscribers (every page), oldest first, with their delivery status",
-		example: `  tollgatectl notices list --account 42`,
-		path:    "/api/v1/notices",
-		params: []param{
-			{"account", "account_id", "only this account's notices", accountParam},
-			{"status", "status", "only notices in this status: queued, sent, failed, superseded", textParam},
-			{"kind", "kind", "only notices of this kind: reminder, suspended, restored", textParam},
-		},
-		headers: "ID,ACCOUNT,KIND,STATUS,TO,ATTEMPTS,CREATED,SENT / NEXT ATTEMPT,LAST ERROR / WHY SUPERSEDED",
-		row: func(n billing.Notice) []any {
-			when, note := localTime(n.NextAttemptAt), n.LastError
-			if n.SentAt != nil {
-				when = localTime(*n.SentAt)
-			}
-			switch n.Status {
-			case billing.NoticeFailed:
-				when = "-"
-			case billing.NoticeSuperseded:
-				when, note = "-", n.SupersededReason
-			}
-			kind := string(n.Kind)
-			if n.Kind == billing.NoticeReminder && n.DaysBefore > 0 {
-				kind += fmt.Sprintf(" (%d days before)", n.DaysBefore)
-			}
-			return []any{n.ID, n.AccountID, kind, n.Status, n.To, n.Attempts, localTime(n.CreatedAt), when, orDash(note)}
-		},
-	})
-}
-
-func newNoticesResendCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[billing.Notice]{use: "resend ID", args: []string{"notice"},
-		short:   "Send a sent or failed notice again (queued at once; business hours still apply)",
-		example: "  tollgatectl notices resend 1042",
-		method:  http.MethodPost, path: "/api/v1/notices/%d/resend",
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, n billing.Notice) error {
-			return sayf(cmd, "notice %d (%s to %s) is queued; next attempt at %s\n", n.ID, n.Kind, n.To, localTime(n.NextAttemptAt))
-		}})
+		listCmd(g, listing[billing.Notice]{
+			use:     "list [--account ACCOUNT] [--status queued|sent|failed|superseded] [--kind reminder|suspended|restored]",
+			short:   "List notices to subscribers (every page), oldest first, with their delivery status",
+			example: `  tollgatectl notices list --account 42`,
+			path:    "/api/v1/notices",
+			params: []param{
+				{"account", "account_id", "only this account's notices", accountParam},
+				{"status", "status", "only notices in this status: queued, sent, failed, superseded", textParam},
+				{"kind", "kind", "only notices of this kind: reminder, suspended, restored", textParam},
+			},
+			headers: "ID,ACCOUNT,KIND,STATUS,TO,ATTEMPTS,CREATED,SENT / NEXT ATTEMPT,LAST ERROR / WHY SUPERSEDED",
+			row: func(n billing.Notice) []any {
+				when, note := localTime(n.NextAttemptAt), n.LastError
+				if n.SentAt != nil {
+					when = localTime(*n.SentAt)
+				}
+				switch n.Status {
+				case billing.NoticeFailed:
+					when = "-"
+				case billing.NoticeSuperseded:
+					when, note = "-", n.SupersededReason
+				}
+				kind := string(n.Kind)
+				if n.Kind == billing.NoticeReminder && n.DaysBefore > 0 {
+					kind += fmt.Sprintf(" (%d days before)", n.DaysBefore)
+				}
+				return []any{n.ID, n.AccountID, kind, n.Status, n.To, n.Attempts, localTime(n.CreatedAt), when, orDash(note)}
+			},
+		}),
+		changeCmd(g, change[billing.Notice]{use: "resend ID", args: []string{"notice"},
+			short:   "Send a sent or failed notice again (queued at once; business hours still apply)",
+			example: "  tollgatectl notices resend 1042",
+			method:  http.MethodPost, path: "/api/v1/notices/%d/resend",
+			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, n billing.Notice) error {
+				return sayf(cmd, "notice %d (%s to %s) is queued; next attempt at %s\n", n.ID, n.Kind, n.To, localTime(n.NextAttemptAt))
+			}}))
 }

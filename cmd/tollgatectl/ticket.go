@@ -13,6 +13,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 // Support tickets, staff side: subscribers open them and reply in the
@@ -20,29 +21,29 @@ import (
 
 func newTicketCmd(g *globals) *cobra.Command {
 	return group("ticket tickets", "List, read, answer and close the support tickets subscribers open in the customer portal",
-		newTicketListCmd(g), newTicketShowCmd(g), newTicketReplyCmd(g), newTicketCloseCmd(g))
-}
-
-func newTicketListCmd(g *globals) *cobra.Command {
-	return listCmd(g, listing[billing.Ticket]{
-		use:     "list [--status open|answered|closed] [--account ACCOUNT]",
-		short:   "List support tickets (every page), newest first, without their messages",
-		example: `  tollgatectl ticket list --status open`,
-		path:    "/api/v1/tickets",
-		params: []param{
-			{"status", "status", "only tickets in this status: open (waiting for staff), answered (waiting for the subscriber) or closed", textParam},
-			{"account", "account_id", "only this account's tickets", accountParam},
-		},
-		headers: "ID,ACCOUNT,STATUS,OPENED,UPDATED,SUBJECT",
-		row: func(tk billing.Ticket) []any {
-			return []any{tk.ID, tk.AccountNumber, tk.Status, localTime(tk.CreatedAt), localTime(tk.UpdatedAt), oneLine(tk.Subject)}
-		},
-	})
-}
-
-func newTicketShowCmd(g *globals) *cobra.Command {
-	return showCmd(g, "show ID", "Show a support ticket with every message, oldest first",
-		"  tollgatectl ticket show 17\n  tollgatectl ticket show 17 -o json", "ticket", "/api/v1/tickets", printTicket)
+		listCmd(g, listing[billing.Ticket]{
+			use:     "list [--status open|answered|closed] [--account ACCOUNT]",
+			short:   "List support tickets (every page), newest first, without their messages",
+			example: `  tollgatectl ticket list --status open`,
+			path:    "/api/v1/tickets",
+			params: []param{
+				{"status", "status", "only tickets in this status: open (waiting for staff), answered (waiting for the subscriber) or closed", textParam},
+				{"account", "account_id", "only this account's tickets", accountParam},
+			},
+			headers: "ID,ACCOUNT,STATUS,OPENED,UPDATED,SUBJECT",
+			row: func(tk billing.Ticket) []any {
+				return []any{tk.ID, tk.AccountNumber, tk.Status, localTime(tk.CreatedAt), localTime(tk.UpdatedAt), oneLine(tk.Subject)}
+			},
+		}),
+		showCmd(g, "show ID", "Show a support ticket with every message, oldest first",
+			"  tollgatectl ticket show 17\n  tollgatectl ticket show 17 -o json", "ticket", "/api/v1/tickets", printTicket), newTicketReplyCmd(g),
+		changeCmd(g, change[billing.Ticket]{use: "close ID", args: []string{"ticket"},
+			short:   "Close a support ticket (closing a closed one changes nothing)",
+			example: "  tollgatectl ticket close 17",
+			method:  http.MethodPost, path: "/api/v1/tickets/%d/close",
+			print: func(cmd *cobra.Command, _ *client.Client, _ []int64, tk billing.Ticket) error {
+				return sayf(cmd, "ticket %d (%s, account %s) is closed%s\n", tk.ID, oneLine(tk.Subject), tk.AccountNumber, closedBy(tk))
+			}}))
 }
 
 func newTicketReplyCmd(g *globals) *cobra.Command {
@@ -102,16 +103,6 @@ func replyMessage(cmd *cobra.Command, message, file string) (string, error) {
 	return string(b), nil
 }
 
-func newTicketCloseCmd(g *globals) *cobra.Command {
-	return changeCmd(g, change[billing.Ticket]{use: "close ID", args: []string{"ticket"},
-		short:   "Close a support ticket (closing a closed one changes nothing)",
-		example: "  tollgatectl ticket close 17",
-		method:  http.MethodPost, path: "/api/v1/tickets/%d/close",
-		print: func(cmd *cobra.Command, _ *client.Client, _ []int64, tk billing.Ticket) error {
-			return sayf(cmd, "ticket %d (%s, account %s) is closed%s\n", tk.ID, oneLine(tk.Subject), tk.AccountNumber, closedBy(tk))
-		}})
-}
-
 // closedBy is " by NAME at TIME" for a closed ticket.
 func closedBy(tk billing.Ticket) string {
 	return optionalText(" by ", tk.ClosedBy) + optionalText(" at ", timeOr(tk.ClosedAt, time.RFC3339, ""))
@@ -120,7 +111,7 @@ func closedBy(tk billing.Ticket) string {
 func printTicket(w io.Writer, tk billing.Ticket) error {
 	status := string(tk.Status) + map[billing.TicketStatus]string{billing.TicketOpen: " (waiting for staff)",
 		billing.TicketAnswered: " (waiting for the subscriber)", billing.TicketClosed: closedBy(tk)}[tk.Status]
-	if err := printFields(w, "Ticket", tk.ID, "Subject", oneLine(tk.Subject), "Account", fmt.Sprintf("%s (id %d)", tk.AccountNumber, tk.AccountID),
+	if err := textout.Fields(w, "Ticket", tk.ID, "Subject", oneLine(tk.Subject), "Account", fmt.Sprintf("%s (id %d)", tk.AccountNumber, tk.AccountID),
 		"Status", status, "Opened", localTime(tk.CreatedAt), "Updated", localTime(tk.UpdatedAt)); err != nil {
 		return err
 	}

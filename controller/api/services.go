@@ -26,8 +26,10 @@ type serviceIDInput struct {
 type listServicesInput struct {
 	POP   string `query:"pop" doc:"Only services at this POP."`
 	State string `query:"state" enum:"active,suspended," doc:"Only services with this desired state."`
-	After int64  `query:"after" minimum:"0" doc:"Cursor: return services with id greater than this (the previous page's next_after)."`
-	Limit int    `query:"limit" minimum:"1" maximum:"1000" default:"100" doc:"Page size."`
+	// AccountID lists one account's services.
+	AccountID int64 `query:"account_id" minimum:"0" doc:"Only this account's services."`
+	After     int64 `query:"after" minimum:"0" doc:"Cursor: return services with id greater than this (the previous page's next_after)."`
+	Limit     int   `query:"limit" minimum:"1" maximum:"1000" default:"100" doc:"Page size."`
 }
 
 type serviceList struct {
@@ -71,9 +73,9 @@ func (s *Server) registerServices() {
 		})
 
 	huma.Register(s.api, op("list-services", http.MethodGet, "/api/v1/services",
-		"List services, optionally by POP and desired state", RoleReader, "services"),
+		"List services, optionally by POP, desired state and account", RoleReader, "services"),
 		func(ctx context.Context, in *listServicesInput) (*listServicesOutput, error) {
-			items, err := s.services.Services(ctx, billing.ServiceFilter{POP: in.POP, State: billing.DesiredState(in.State), AfterID: in.After, Limit: in.Limit})
+			items, err := s.services.Services(ctx, billing.ServiceFilter{POP: in.POP, State: billing.DesiredState(in.State), AccountID: in.AccountID, AfterID: in.After, Limit: in.Limit})
 			if err != nil {
 				return nil, s.toHTTPError("list-services", err)
 			}

@@ -34,6 +34,9 @@ type StaffStore interface {
 	// UnlockStaffUser clears the user's failed sign-ins (the backoff).
 	// Errors: ENOTFOUND for an unknown login.
 	UnlockStaffUser(ctx context.Context, login, actor string, now time.Time) (staff.User, error)
+	// SetStaffPassword replaces the user's password hash.
+	// Errors: ENOTFOUND for an unknown login.
+	SetStaffPassword(ctx context.Context, login, passwordHash, actor string, now time.Time) (staff.User, error)
 	// ResetStaffTOTP replaces the user's TOTP secret and recovery code
 	// hashes. Errors: ENOTFOUND for an unknown login.
 	ResetStaffTOTP(ctx context.Context, login, secret string, recoveryHashes [][]byte, actor string, now time.Time) (staff.User, error)
@@ -130,13 +133,27 @@ func newTOTPEnrolment(login string) (totpEnrolment, [][]byte, error) {
 }
 
 // selfOrAdmin refuses a caller who is neither an admin nor the staff user
-// login signed in with a personal token.
-func selfOrAdmin(ctx context.Context, login string) error {
+// login signed in with a personal token; what names what the caller would
+// see or change ("tokens").
+func selfOrAdmin(ctx context.Context, login, what string) error {
 	p, _ := PrincipalFrom(ctx)
 	if p.Role.Allows(RoleAdmin) || (p.Personal && p.Name == login) {
 		return nil
 	}
-	return huma.Error403Forbidden("only an admin or " + login + " (with a personal token) may see or change " + login + "'s tokens")
+	return huma.Error403Forbidden("only an admin or " + login + " (with a personal token) may see or change " + login + "'s " + what)
+}
+
+// newPasswordHash checks password against the policy for login and hashes
+// it with a new salt. Errors: EINVALID naming the password.
+func newPasswordHash(login, password string) (string, error) {
+	if err := staff.CheckPassword(login, password); err != nil {
+		return "", err
+	}
+	salt := make([]byte, staff.SaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	return staff.HashPassword(password, salt, staff.DefaultArgon2Params), nil
 }
 
 const staffSecretsNoKey = " It takes no Idempotency-Key: its request or response carries a secret (a password, a token, a TOTP " +
@@ -167,12 +184,7 @@ func (s *Server) registerStaff(store StaffStore) {
 			}
 			u := staff.User{Login: b.Login, Name: strings.TrimSpace(b.Name), Role: role}
 			if err == nil && b.Password != "" {
-				if err = staff.CheckPassword(b.Login, b.Password); err == nil {
-					salt := make([]byte, staff.SaltLen)
-					if _, err = rand.Read(salt); err == nil {
-						u.PasswordHash = staff.HashPassword(b.Password, salt, staff.DefaultArgon2Params)
-					}
-				}
+				u.PasswordHash, err = newPasswordHash(b.Login, b.Password)
 			}
 			var out staffUserOutput
 			var hashes [][]byte
@@ -240,20 +252,43 @@ func (s *Server) registerStaff(store StaffStore) {
 			}
 			return wrap(s, "reset-staff-totp", staffUserOutput{User: viewStaffUser(u), TOTP: &e}, err)
 		})
+	huma.Register(api, described(takesNoKey(op("set-staff-password", http.MethodPost, "/api/v1/staff/{login}/password",
+		"Set a staff user's password", RoleReader, "staff")),
+		"Replaces the user's console password (12 to 256 characters, not containing the login), kept as an argon2id hash. "+
+			"An admin, or the user with a personal token of their own. Sessions already signed in stay signed in. "+
+			"422 naming the password when it breaks the rules; 404 for an unknown login. Audited (never the password)."+staffSecretsNoKey),
+		func(ctx context.Context, in *struct {
+			LoginPath
+			Body struct {
+				Password string `json:"password" required:"true" maxLength:"1024" doc:"The new console password."`
+			}
+		}) (*body[staffUserView], error) {
+			if err := selfOrAdmin(ctx, in.Login, "password"); err != nil {
+				return nil, err
+			}
+			hash, err := newPasswordHash(in.Login, in.Body.Password)
+			var u staff.User
+			if err == nil {
+				u, err = store.SetStaffPassword(ctx, in.Login, hash, actor(ctx), s.clock.Now())
+			}
+			return wrap(s, "set-staff-password", viewStaffUser(u), err)
+		})
 
 	huma.Register(api, described(takesNoKey(op("create-personal-token", http.MethodPost, "/api/v1/staff/{login}/tokens",
 		"Create a personal API token", RoleReader, "staff")),
 		"A bearer token for one person (an admin, or the user with a personal token of their own): it acts with the user's "+
 			"role and is recorded as user:<login> in audit entries. The secret is in the response, once. expires_in_days "+
-			"(default 90; 0: never). A disabled user's tokens and revoked or expired ones are refused with 401."+staffSecretsNoKey),
+			"(absent: 90; 0: it never expires). A disabled user's tokens and revoked or expired ones are refused with 401."+staffSecretsNoKey),
 		func(ctx context.Context, in *struct {
 			LoginPath
 			Body struct {
-				Name          string `json:"name" required:"true" minLength:"1" maxLength:"100" doc:"What it is for (\"laptop\", \"month-end script\")."`
-				ExpiresInDays int    `json:"expires_in_days,omitempty" minimum:"0" maximum:"3650" default:"90"`
+				Name string `json:"name" required:"true" minLength:"1" maxLength:"100" doc:"What it is for (\"laptop\", \"month-end script\")."`
+				// A pointer, so that an explicit 0 (never) is told from an
+				// absent field, which huma gives the default.
+				ExpiresInDays *int `json:"expires_in_days,omitempty" minimum:"0" maximum:"3650" default:"90" doc:"Days until the token expires; 0: it never expires."`
 			}
 		}) (*body[newTokenOutput], error) {
-			if err := selfOrAdmin(ctx, in.Login); err != nil {
+			if err := selfOrAdmin(ctx, in.Login, "tokens"); err != nil {
 				return nil, err
 			}
 			secret, err := staff.NewPersonalToken(rand.Reader)
@@ -262,8 +297,8 @@ func (s *Server) registerStaff(store StaffStore) {
 			}
 			now := s.clock.Now()
 			var expires time.Time
-			if in.Body.ExpiresInDays > 0 {
-				expires = now.AddDate(0, 0, in.Body.ExpiresInDays)
+			if days := in.Body.ExpiresInDays; days != nil && *days > 0 {
+				expires = now.AddDate(0, 0, *days)
 			}
 			t, err := store.CreatePersonalToken(ctx, in.Login, strings.TrimSpace(in.Body.Name), staff.HashSecret(secret), expires, actor(ctx), now)
 			return wrap(s, "create-personal-token", newTokenOutput{Token: viewToken(t), Secret: secret}, err)
@@ -272,7 +307,7 @@ func (s *Server) registerStaff(store StaffStore) {
 		"List a staff user's personal tokens", RoleReader, "staff"),
 		"An admin, or the user with a personal token of their own, sees the user's tokens (never their secrets), revoked ones too."),
 		func(ctx context.Context, in *LoginPath) (*body[[]personalTokenView], error) {
-			if err := selfOrAdmin(ctx, in.Login); err != nil {
+			if err := selfOrAdmin(ctx, in.Login, "tokens"); err != nil {
 				return nil, err
 			}
 			ts, err := store.PersonalTokens(ctx, in.Login)
@@ -290,7 +325,7 @@ func (s *Server) registerStaff(store StaffStore) {
 			LoginPath
 			IDPath
 		}) (*body[personalTokenView], error) {
-			if err := selfOrAdmin(ctx, in.Login); err != nil {
+			if err := selfOrAdmin(ctx, in.Login, "tokens"); err != nil {
 				return nil, err
 			}
 			t, err := store.RevokePersonalToken(ctx, in.Login, in.ID, actor(ctx), s.clock.Now())

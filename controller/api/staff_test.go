@@ -1,9 +1,13 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tollgate-isp/tollgate/controller/staff"
 )
 
 // staffEnv is editEnv (an account with id 1) with staff users alice
@@ -117,5 +121,88 @@ func TestStaffUsersAndPersonalTokens(t *testing.T) {
 	}
 	if r := e.do("POST", "/api/v1/staff/ada/reset-totp", adminToken, "", ""); r.status != 200 || !strings.Contains(string(r.body), "otpauth://") {
 		t.Errorf("reset-totp: %d %s", r.status, r.body)
+	}
+}
+
+// TestStaffPassword: an admin, or the user with a personal token of their
+// own, sets a password; the policy names the password; nothing else may;
+// the change is audited without the password; the new one verifies.
+func TestStaffPassword(t *testing.T) {
+	t.Parallel()
+	e, alice, rita := staffEnv(t)
+	audited := func() int { return e.rows("audit_log WHERE entity = 'staff_user' AND reason = 'password changed'") }
+	for _, c := range []struct {
+		name, token, login, body string
+		want                     int
+		says                     string
+	}{
+		{"too short", adminToken, "alice", `{"password":"short"}`, 422, "password"},
+		{"contains the login", alice, "alice", `{"password":"my name is alice, ok?"}`, 422, "login"},
+		{"missing", adminToken, "alice", `{}`, 422, "password"},
+		{"someone else's", rita, "alice", `{"password":"rita was here 2026"}`, 403, "admin"},
+		{"a service token that is not admin", billingToken, "alice", `{"password":"billing was here 2026"}`, 403, "admin"},
+		{"unknown login", adminToken, "nobody", `{"password":"an unknown user's password"}`, 404, "nobody"},
+	} {
+		if r := e.do("POST", "/api/v1/staff/"+c.login+"/password", c.token, "", c.body); r.status != c.want || !strings.Contains(string(r.body), c.says) {
+			t.Errorf("%s: %d %s, want %d saying %q", c.name, r.status, r.body, c.want, c.says)
+		}
+	}
+	if n := audited(); n != 0 {
+		t.Fatalf("refused changes wrote %d audit entries", n)
+	}
+	verifies := func(login, password string) bool {
+		u, err := e.db.StaffUser(context.Background(), login)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok, _, err := staff.VerifyPassword(u.PasswordHash, password, staff.DefaultArgon2Params)
+		return err == nil && ok
+	}
+	for i, c := range []struct{ who, token, password string }{
+		{"alice herself", alice, "a much better passphrase"},
+		{"an admin", adminToken, "reset by the admin desk"},
+	} {
+		r := e.do("POST", "/api/v1/staff/alice/password", c.token, "", `{"password":"`+c.password+`"}`)
+		if r.status != 200 || !strings.Contains(string(r.body), `"password":true`) || strings.Contains(string(r.body), c.password) {
+			t.Fatalf("%s sets the password: %d %s", c.who, r.status, r.body)
+		}
+		if !verifies("alice", c.password) || verifies("alice", "correct horse battery") {
+			t.Errorf("after %s set it, the new password does not verify or the old one still does", c.who)
+		}
+		if n := audited(); n != i+1 {
+			t.Errorf("after %s: %d audit entries, want %d", c.who, n, i+1)
+		}
+	}
+	var leaked int
+	if err := e.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE after::text LIKE '%passphrase%' OR after::text LIKE '%admin desk%'`).Scan(&leaked); err != nil || leaked != 0 {
+		t.Errorf("the audit log holds the password (%d, %v)", leaked, err)
+	}
+}
+
+// TestPersonalTokenExpiry: no expires_in_days is 90 days; an explicit 0
+// never expires; a number is that many days.
+func TestPersonalTokenExpiry(t *testing.T) {
+	t.Parallel()
+	e, _, _ := staffEnv(t)
+	for body, wantDays := range map[string]int{`{"name":"default"}`: 90, `{"name":"forever","expires_in_days":0}`: 0, `{"name":"week","expires_in_days":7}`: 7} {
+		r := e.do("POST", "/api/v1/staff/alice/tokens", adminToken, "", body)
+		var out struct {
+			Token struct {
+				CreatedAt time.Time  `json:"created_at"`
+				ExpiresAt *time.Time `json:"expires_at"`
+			}
+		}
+		if err := json.Unmarshal(r.body, &out); r.status != 200 || err != nil {
+			t.Fatalf("%s: %d %v %s", body, r.status, err, r.body)
+		}
+		switch exp := out.Token.ExpiresAt; {
+		case wantDays == 0 && exp != nil:
+			t.Errorf("%s: expires at %s, want never", body, exp)
+		case wantDays > 0 && (exp == nil || !exp.Equal(out.Token.CreatedAt.AddDate(0, 0, wantDays))):
+			t.Errorf("%s: expires at %v (created %s), want %d days later", body, exp, out.Token.CreatedAt, wantDays)
+		}
+	}
+	if r := e.do("POST", "/api/v1/staff/alice/tokens", adminToken, "", `{"name":"x","expires_in_days":-1}`); r.status != 422 || !strings.Contains(string(r.body), "expires_in_days") {
+		t.Errorf("negative days: %d %s, want 422 naming expires_in_days", r.status, r.body)
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/api"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/charge"
+	"github.com/tollgate-isp/tollgate/controller/console"
 	"github.com/tollgate-isp/tollgate/controller/documents"
 	"github.com/tollgate-isp/tollgate/controller/jobs"
 	"github.com/tollgate-isp/tollgate/controller/notify"
@@ -34,6 +35,8 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/portal"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
 	"github.com/tollgate-isp/tollgate/controller/push"
+	"github.com/tollgate-isp/tollgate/controller/sso"
+	"github.com/tollgate-isp/tollgate/controller/staff"
 	"github.com/tollgate-isp/tollgate/internal/clock"
 	pb "github.com/tollgate-isp/tollgate/proto/tollgate/v1"
 )
@@ -248,6 +251,15 @@ func (c *Controller) build(ctx context.Context, opts Options, tokens []api.Token
 		mux.Handle(portalSrv.Path(), portalSrv.Handler())
 		c.log.Info("customer portal", "public_url", portalSrv.PublicURL())
 	}
+	if c.cfg.Console.PublicURL != "" {
+		consoleSrv, err := c.buildConsole(apiSrv.Handler(), opts.Clock, reg)
+		if err != nil {
+			return err
+		}
+		mux.Handle(consoleSrv.Path()+"/", consoleSrv.Handler())
+		mux.Handle(consoleSrv.Path(), consoleSrv.Handler())
+		c.log.Info("staff console", "url", consoleSrv.URL())
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", c.ready)
@@ -261,6 +273,42 @@ func (c *Controller) build(ctx context.Context, opts Options, tokens []api.Token
 		return fmt.Errorf("grpc.listen: %w", err)
 	}
 	return nil
+}
+
+// buildConsole builds the staff console (and its single sign-on) from the
+// config.
+func (c *Controller) buildConsole(apiHandler http.Handler, clk clock.Clock, reg prometheus.Registerer) (*console.Server, error) {
+	cfg := c.cfg.Console.Config
+	cfg.CompanyName = c.cfg.Company.Name
+	deps := console.Deps{Store: c.db, API: apiHandler,
+		AsStaff: func(ctx context.Context, u staff.User) context.Context {
+			return api.WithStaffUser(ctx, u.Login, api.Role(u.Role))
+		}}
+	if cfg.SSO.Enabled() {
+		lines, err := readLines(os.Getenv("TOLLGATE_CONSOLE_SECRETS"), c.cfg.Console.SecretsFile)
+		if err != nil {
+			return nil, fmt.Errorf("console.secrets_file: %w", err)
+		}
+		var key []byte
+		if len(lines) > 0 {
+			if len(lines[0]) < 32 {
+				return nil, fmt.Errorf("console.secrets_file: the first secret is %d characters; at least 32 are needed", len(lines[0]))
+			}
+			key = []byte(lines[0])
+		} else {
+			c.log.Warn("console.secrets_file is not set: single sign-on seals its flow state with a random secret made now (one replica, development only)")
+			key = make([]byte, 32)
+			if _, err := rand.Read(key); err != nil {
+				return nil, err
+			}
+		}
+		flow, err := sso.New(cfg.SSO, sso.Options{Key: key, Clock: clk, Logger: c.log.With("component", "sso")})
+		if err != nil {
+			return nil, fmt.Errorf("console.sso: %w", err)
+		}
+		deps.SSO, deps.SSOStore = flow, c.db
+	}
+	return console.New(cfg, deps, clk, c.log.With("component", "console"), reg)
 }
 
 // buildPortal builds the customer portal from the config.

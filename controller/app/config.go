@@ -10,6 +10,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/console"
 	"github.com/tollgate-isp/tollgate/controller/delivery"
 	"github.com/tollgate-isp/tollgate/controller/notify"
 	"github.com/tollgate-isp/tollgate/controller/portal"
@@ -49,7 +50,10 @@ type Config struct {
 	// Portal is the customer portal and captive landing; see
 	// controller/portal. Off until public_url is set.
 	Portal PortalConfig `yaml:"portal"`
-	Dev    DevConfig    `yaml:"dev"`
+	// Console is the staff console; see controller/console. Off until
+	// public_url is set.
+	Console ConsoleConfig `yaml:"console"`
+	Dev     DevConfig     `yaml:"dev"`
 }
 
 // PortalConfig is the customer portal. It is served on the HTTP listener
@@ -70,6 +74,20 @@ type PortalConfig struct {
 
 // Enabled reports whether the portal is configured.
 func (p PortalConfig) Enabled() bool { return p.PublicURL != "" }
+
+// ConsoleConfig is the staff console, served on the HTTP listener at the
+// path of public_url.
+type ConsoleConfig struct {
+	console.Config `yaml:",inline"`
+	// SecretsFile holds the console's secrets, one per line, at least 32
+	// characters each (`openssl rand -hex 32`); the first seals single
+	// sign-on's flow state between the start and the callback. Every
+	// replica needs the same file. Env TOLLGATE_CONSOLE_SECRETS
+	// (comma-separated) overrides it. Without either, a random secret is
+	// made at start: SSO sign-ins in progress then fail across a restart
+	// and between replicas (development only). Sessions need no secret.
+	SecretsFile string `yaml:"secrets_file"`
+}
 
 // DelinquencyConfig configures the delinquency sweep (the account types'
 // own settings — grace, weekdays, holidays, sweep_at — live with them).
@@ -262,6 +280,7 @@ func LoadConfig(path string) (Config, error) {
 	env.String("TOLLGATE_LOG_LEVEL", &c.Log.Level)
 	env.Bool("TOLLGATE_DEV_CLOCK_API", &c.Dev.ClockAPI)
 	env.String("TOLLGATE_PORTAL_PUBLIC_URL", &c.Portal.PublicURL)
+	env.String("TOLLGATE_CONSOLE_PUBLIC_URL", &c.Console.PublicURL)
 	if _, ok := os.LookupEnv("TOLLGATE_MIGRATE_ON_START"); ok {
 		var b bool
 		env.Bool("TOLLGATE_MIGRATE_ON_START", &b)
@@ -320,6 +339,21 @@ func (c Config) Validate() error {
 	}
 	if err := c.Delivery.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.Console.PublicURL != "" {
+		if u, err := url.Parse(c.Console.PublicURL); err == nil {
+			p := strings.TrimRight(u.Path, "/")
+			pp := ""
+			if pu, err := url.Parse(c.Portal.PublicURL); err == nil && c.Portal.Enabled() {
+				pp = strings.TrimRight(pu.Path, "/")
+			}
+			switch {
+			case p == "/metrics" || p == "/healthz" || p == "/readyz":
+				errs = append(errs, fmt.Errorf("console.public_url path %q is taken by the controller's own endpoints", p))
+			case p != "" && pp != "" && (p == pp || strings.HasPrefix(p, pp+"/") || strings.HasPrefix(pp, p+"/")):
+				errs = append(errs, fmt.Errorf("console.public_url path %q overlaps portal.public_url's %q", p, pp))
+			}
+		}
 	}
 	if c.Portal.Enabled() {
 		if u, err := url.Parse(c.Portal.PublicURL); err == nil {

@@ -262,6 +262,8 @@ type StateChange struct {
 type ServiceFilter struct {
 	POP   string
 	State DesiredState
+	// AccountID, when not 0, lists only that account's services.
+	AccountID int64
 	// AfterID and Limit page through results in id order.
 	AfterID int64
 	Limit   int

@@ -36,6 +36,10 @@
 // (entity staff_user). Every journal transaction records its actor
 // (journal_transactions.actor): the person or service token, or a system
 // actor (billing-run:<id>, sweep:<id>, late-fees, gateway:<name>).
+// Single sign-on (staffsso.go): a provider's issuer and subject are linked
+// to a staff user (staff_sso_identities), made just in time at the first
+// sign-in; the role the rules give is set at each sign-in, audited with
+// actor "sso".
 //
 // How a payment posts to an account (allocated, or kept as credit with a
 // warning for a closed account) is billing.PaymentOnAccount's decision on

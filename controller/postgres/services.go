@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -128,9 +129,25 @@ func (db *DB) Services(ctx context.Context, f billing.ServiceFilter) ([]billing.
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 1000
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT `+serviceColumns+` FROM services
-		WHERE ($1 = '' OR pop_id = $1) AND ($2 = '' OR desired_state = $2) AND id > $3
-		ORDER BY id LIMIT $4`, f.POP, string(f.State), f.AfterID, f.Limit)
+	// One statement per combination of filters, so each is planned with
+	// the index it can use (an "$n = 0 OR account_id = $n" clause would
+	// not use one under a generic plan).
+	where, args := "id > $1", []any{f.AfterID}
+	if f.POP != "" {
+		args = append(args, f.POP)
+		where += fmt.Sprintf(" AND pop_id = $%d", len(args))
+	}
+	if f.State != "" {
+		args = append(args, string(f.State))
+		where += fmt.Sprintf(" AND desired_state = $%d", len(args))
+	}
+	if f.AccountID != 0 {
+		args = append(args, f.AccountID)
+		where += fmt.Sprintf(" AND account_id = $%d", len(args))
+	}
+	args = append(args, f.Limit)
+	rows, err := db.Pool.Query(ctx, `SELECT `+serviceColumns+` FROM services WHERE `+where+
+		fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args)), args...)
 	if err != nil {
 		return nil, err
 	}

@@ -55,9 +55,21 @@ func TestStaffSignIn(t *testing.T) {
 	if r := refusal(signInErr(s, "nobody", "correct horse battery", "", addr)); r.Reason != staff.RefusedCredentials {
 		t.Errorf("unknown login: %+v", r)
 	}
-	if r := refusal(signInErr(s, "ada", "correct horse battery", "", addr)); r.Reason != staff.RefusedCodeNeeded {
-		t.Errorf("no code: %+v", r)
+	r := refusal(signInErr(s, "ada", "correct horse battery", "", addr))
+	if r.Reason != staff.RefusedCodeNeeded || r.Proof == "" {
+		t.Fatalf("no code: %+v", r)
 	}
+	// The second step: the proof of the password, then the code.
+	if _, _, _, err := s.CompleteSecondFactor(ctx, "ada", r.Proof, code(), other); refusal(err).Reason != staff.RefusedCredentials {
+		t.Errorf("a proof used from another address: %v", err)
+	}
+	if _, _, _, err := s.CompleteSecondFactor(ctx, "ada", r.Proof+"x", code(), addr); refusal(err).Reason != staff.RefusedCredentials {
+		t.Errorf("a forged proof: %v", err)
+	}
+	if secretOut, _, u, err := s.CompleteSecondFactor(ctx, "ada", r.Proof, code(), addr); err != nil || u.Login != "ada" || secretOut == "" {
+		t.Fatalf("second step: %v", err)
+	}
+	clk.Add(30 * time.Second) // the step's code is used: the next one
 	if r := refusal(signInErr(s, "root", "correct horse battery", "", addr)); r.Reason != staff.RefusedNoSecondFactor {
 		t.Errorf("admin without TOTP: %+v", r)
 	}

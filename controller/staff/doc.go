@@ -17,5 +17,10 @@
 // slow that pair down (see Backoff), so nobody can lock an admin out by
 // guessing wrong from elsewhere; an admin can clear the failures (unlock).
 //
-// OIDC single sign-on and the console's pages are not here yet.
+// Single sign-on: the role rules of an OpenID Connect configuration
+// (SSORule: by claim value, Google Workspace hosted domain, verified
+// e-mail domain or address; the highest matching role wins, no match is
+// refused) are decided here by MapSSORole, and SSOLogin names a person
+// signing in for the first time. controller/sso runs the protocol and
+// produces an SSOIdentity; the store links it to a staff user.
 package staff

@@ -66,6 +66,11 @@ const (
 type Refusal struct {
 	Reason     RefusalReason
 	RetryAfter time.Duration
+	// Proof is set with RefusedCodeNeeded: the proof that the password was
+	// right, for [SignIn.CompleteSecondFactor] (the console keeps it in a
+	// cookie between the password page and the code page, so the password
+	// is never sent twice).
+	Proof string
 }
 
 func (r *Refusal) Error() string {
@@ -140,7 +145,7 @@ func (s *SignIn) SignIn(ctx context.Context, login, password, code, remoteAddr s
 	case u.TOTPSecret == "" && u.Role.TOTPRequired():
 		return "", Session{}, User{}, &Refusal{Reason: RefusedNoSecondFactor}
 	case u.TOTPSecret != "" && strings.TrimSpace(code) == "":
-		return "", Session{}, User{}, &Refusal{Reason: RefusedCodeNeeded}
+		return "", Session{}, User{}, &Refusal{Reason: RefusedCodeNeeded, Proof: PasswordProof(u, remoteAddr, now.Add(ProofLifetime))}
 	case u.TOTPSecret != "":
 		if ok, err := s.checkCode(ctx, u, code, now); err != nil {
 			return "", Session{}, User{}, err
@@ -148,18 +153,79 @@ func (s *SignIn) SignIn(ctx context.Context, login, password, code, remoteAddr s
 			return fail(RefusedBadCode)
 		}
 	}
-	if err := s.Store.ClearStaffLoginFailures(ctx, u.ID, remoteAddr); err != nil {
-		return "", Session{}, User{}, err
+	return s.start(ctx, u, remoteAddr, now)
+}
+
+// CompleteSecondFactor finishes a sign-in whose password step returned
+// RefusedCodeNeeded with proof: it checks the backoff, the proof (made for
+// this user, from this address, not expired, and void once the password
+// or TOTP secret changes) and the code, then starts a session. A bad or
+// expired proof is RefusedCredentials (sign in again), a wrong code
+// RefusedBadCode (counted as a failure).
+func (s *SignIn) CompleteSecondFactor(ctx context.Context, login, proof, code, remoteAddr string) (string, Session, User, error) {
+	now := s.Clock.Now()
+	u, err := s.Store.StaffUser(ctx, strings.TrimSpace(login))
+	if billing.ErrorCode(err) == billing.ENOTFOUND {
+		return "", Session{}, User{}, &Refusal{Reason: RefusedCredentials}
 	}
-	secret, err := NewSessionSecret(s.Rand)
 	if err != nil {
 		return "", Session{}, User{}, err
 	}
-	sess := s.Rules.NewSession(HashSecret(secret), u.ID, now)
-	if err := s.Store.CreateStaffSession(ctx, sess); err != nil {
+	failures, last, err := s.Store.StaffLoginFailures(ctx, u.ID, remoteAddr)
+	if err != nil {
+		return "", Session{}, User{}, err
+	}
+	if wait := RetryAfter(failures, last, now); wait > 0 {
+		return "", Session{}, User{}, &Refusal{Reason: RefusedBackoff, RetryAfter: wait}
+	}
+	if u.Disabled || u.TOTPSecret == "" || !CheckPasswordProof(u, remoteAddr, proof, now) {
+		return "", Session{}, User{}, &Refusal{Reason: RefusedCredentials}
+	}
+	if ok, err := s.checkCode(ctx, u, code, now); err != nil {
+		return "", Session{}, User{}, err
+	} else if !ok {
+		n, err := s.Store.RecordStaffLoginFailure(ctx, u.ID, remoteAddr, now)
+		if err != nil {
+			return "", Session{}, User{}, err
+		}
+		return "", Session{}, User{}, &Refusal{Reason: RefusedBadCode, RetryAfter: Backoff(n)}
+	}
+	return s.start(ctx, u, remoteAddr, now)
+}
+
+// start clears the user's failures from the address and starts a session.
+func (s *SignIn) start(ctx context.Context, u User, remoteAddr string, now time.Time) (string, Session, User, error) {
+	if err := s.Store.ClearStaffLoginFailures(ctx, u.ID, remoteAddr); err != nil {
+		return "", Session{}, User{}, err
+	}
+	secret, sess, err := s.startSession(ctx, u, now)
+	if err != nil {
 		return "", Session{}, User{}, err
 	}
 	return secret, sess, u, nil
+}
+
+// StartSession starts a session for a user signed in some other way —
+// single sign-on (controller/sso, then the store's SignInStaffSSO) — and
+// returns its secret (for the cookie; only its hash is stored). A
+// disabled user gets none (EUNAUTHORIZED).
+func (s *SignIn) StartSession(ctx context.Context, u User) (string, Session, error) {
+	if u.Disabled {
+		return "", Session{}, billing.Errorf(billing.EUNAUTHORIZED, "staff user %q is disabled", u.Login)
+	}
+	return s.startSession(ctx, u, s.Clock.Now())
+}
+
+func (s *SignIn) startSession(ctx context.Context, u User, now time.Time) (string, Session, error) {
+	secret, err := NewSessionSecret(s.Rand)
+	if err != nil {
+		return "", Session{}, err
+	}
+	sess := s.Rules.NewSession(HashSecret(secret), u.ID, now)
+	if err := s.Store.CreateStaffSession(ctx, sess); err != nil {
+		return "", Session{}, err
+	}
+	return secret, sess, nil
 }
 
 // checkCode checks a TOTP code (recording its step, so it is not

@@ -274,3 +274,30 @@ func TestCheckToken(t *testing.T) {
 		}
 	}
 }
+
+func TestPasswordProof(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	u := User{Login: "ada", PasswordHash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA", TOTPSecret: "JBSWY3DPEHPK3PXP"}
+	proof := PasswordProof(u, "192.0.2.1", t0.Add(ProofLifetime))
+	for _, c := range []struct {
+		name  string
+		u     User
+		addr  string
+		proof string
+		at    time.Time
+		want  bool
+	}{
+		{"fresh", u, "192.0.2.1", proof, t0, true},
+		{"at expiry", u, "192.0.2.1", proof, t0.Add(ProofLifetime), false},
+		{"other address", u, "192.0.2.2", proof, t0, false},
+		{"new password", User{Login: "ada", PasswordHash: u.PasswordHash + "x", TOTPSecret: u.TOTPSecret}, "192.0.2.1", proof, t0, false},
+		{"TOTP reset", User{Login: "ada", PasswordHash: u.PasswordHash, TOTPSecret: "KRSXG5CTMVRXEZLU"}, "192.0.2.1", proof, t0, false},
+		{"other user", User{Login: "bob", PasswordHash: u.PasswordHash, TOTPSecret: u.TOTPSecret}, "192.0.2.1", proof, t0, false},
+		{"tampered expiry", u, "192.0.2.1", strings.Replace(proof, ".", ".9", 1), t0, false},
+		{"garbage", u, "192.0.2.1", "ada", t0, false},
+	} {
+		if got := CheckPasswordProof(c.u, c.addr, c.proof, c.at); got != c.want {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
+	}
+}

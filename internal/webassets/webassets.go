@@ -19,6 +19,11 @@ var embedded embed.FS
 const (
 	// Redoc is Redoc's standalone bundle (the API reference viewer).
 	Redoc = "redoc.standalone.js"
+	// HTMX is htmx, which the staff console uses for in-place updates.
+	HTMX = "htmx.min.js"
+	// Axe is axe-core, injected by the console's browser tests to check
+	// accessibility.
+	Axe = "axe.min.js"
 )
 
 // Files returns the vendored files, by name.

@@ -11,7 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
+
+	"github.com/tollgate-isp/tollgate/internal/textout"
 )
 
 // figure is one entry of bench/results.json.
@@ -150,16 +151,14 @@ func run(in io.Reader, echo io.Writer, out string) error {
 	if err := os.WriteFile(out, append(b, '\n'), 0o644); err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(echo, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nFIGURE\tVALUE\tUNIT\tTARGET\tMET")
-	for _, f := range figs {
+	fmt.Fprintln(echo)
+	_ = textout.Rows(echo, figs, "FIGURE,VALUE,UNIT,TARGET,MET", func(f figure) []any {
 		met := f.Value <= f.Target
 		if f.Better == "higher" {
 			met = f.Value >= f.Target
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s %g\t%v\n", f.Name, human(f.Value), f.Unit, map[string]string{"lower": "≤", "higher": "≥"}[f.Better], f.Target, met)
-	}
-	_ = tw.Flush()
+		return []any{f.Name, human(f.Value), f.Unit, fmt.Sprintf("%s %g", map[string]string{"lower": "≤", "higher": "≥"}[f.Better], f.Target), met}
+	})
 	fmt.Fprintf(echo, "wrote %s\n", out)
 	if len(missing) > 0 {
 		sort.Strings(missing)

@@ -1,4 +1,4 @@
-package main
+package textout
 
 import (
 	"bytes"
@@ -29,15 +29,15 @@ func TestRenderProgress(t *testing.T) {
 
 func TestCommas(t *testing.T) {
 	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -4700: "-4,700"} {
-		if got := commas(n); got != want {
-			t.Errorf("commas(%d) = %q, want %q", n, got, want)
+		if got := Commas(n); got != want {
+			t.Errorf("Commas(%d) = %q, want %q", n, got, want)
 		}
 	}
 }
 
 func TestProgressOnTerminalRedraws(t *testing.T) {
 	var b bytes.Buffer
-	p := &progress{w: &b, tty: true, unit: "accounts", width: 10, every: 2 * time.Second, now: time.Now}
+	p := &Progress{w: &b, tty: true, unit: "accounts", width: 10, every: 2 * time.Second, now: time.Now}
 	p.Update(1, 4, "")
 	p.Update(1, 4, "") // unchanged: not redrawn
 	p.Update(4, 4, "")
@@ -51,7 +51,7 @@ func TestProgressOnTerminalRedraws(t *testing.T) {
 func TestProgressElsewherePrintsLinesEveryInterval(t *testing.T) {
 	var b bytes.Buffer
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	p := &progress{w: &b, unit: "accounts", width: 10, every: 2 * time.Second, now: func() time.Time { return now }}
+	p := &Progress{w: &b, unit: "accounts", width: 10, every: 2 * time.Second, now: func() time.Time { return now }}
 	p.Update(1, 10, "") // first: printed
 	now = now.Add(time.Second)
 	p.Update(2, 10, "") // too soon

@@ -1,4 +1,4 @@
-package main
+package textout
 
 import (
 	"fmt"
@@ -9,14 +9,14 @@ import (
 	"time"
 )
 
-// progress shows the progress of long work on stderr: on a terminal a bar
-// redrawn in place,
+// Progress shows the progress of long work (on standard error, say): on a
+// terminal a bar redrawn in place,
 //
 //	[=========>          ] 47%  4,700/10,000 accounts  3,100 invoices
 //
-// and elsewhere (a log file, CI) the same line printed every Every, so logs
+// and elsewhere (a log file, CI) the same line printed every two seconds, so logs
 // get a readable trail instead of carriage returns.
-type progress struct {
+type Progress struct {
 	w     io.Writer
 	tty   bool
 	unit  string        // what is counted: "accounts"
@@ -29,9 +29,9 @@ type progress struct {
 	drawn   bool   // a bar is on the terminal's current line
 }
 
-// newProgress returns a progress display on w counting unit.
-func newProgress(w io.Writer, unit string) *progress {
-	return &progress{w: w, tty: isTerminal(w), unit: unit, width: 20, every: 2 * time.Second, now: time.Now}
+// NewProgress returns a progress display on w counting unit.
+func NewProgress(w io.Writer, unit string) *Progress {
+	return &Progress{w: w, tty: isTerminal(w), unit: unit, width: 20, every: 2 * time.Second, now: time.Now}
 }
 
 // isTerminal reports whether w is a character device (a terminal).
@@ -46,7 +46,7 @@ func isTerminal(w io.Writer) bool {
 
 // Update shows done of total units, with detail ("3,100 invoices") after
 // the counts.
-func (p *progress) Update(done, total int, detail string) {
+func (p *Progress) Update(done, total int, detail string) {
 	line := renderProgress(done, total, p.width, p.unit, detail)
 	if p.tty {
 		if line != p.printed {
@@ -64,7 +64,7 @@ func (p *progress) Update(done, total int, detail string) {
 }
 
 // Done ends the display (the bar's line stays on the terminal).
-func (p *progress) Done() {
+func (p *Progress) Done() {
 	if p.tty && p.drawn {
 		fmt.Fprintln(p.w)
 		p.drawn = false
@@ -84,15 +84,15 @@ func renderProgress(done, total, width int, unit, detail string) string {
 	if filled < width {
 		bar += ">" + strings.Repeat(" ", width-filled-1)
 	}
-	line := fmt.Sprintf("[%s] %d%%  %s/%s %s", bar, d*100/t, commas(int64(done)), commas(int64(total)), unit)
+	line := fmt.Sprintf("[%s] %d%%  %s/%s %s", bar, d*100/t, Commas(int64(done)), Commas(int64(total)), unit)
 	if detail != "" {
 		line += "  " + detail
 	}
 	return line
 }
 
-// commas formats n with thousands separators: 10000 → "10,000".
-func commas(n int64) string {
+// Commas formats n with thousands separators: 10000 → "10,000".
+func Commas(n int64) string {
 	s := strconv.FormatInt(n, 10)
 	sign, digits := "", s
 	if n < 0 {

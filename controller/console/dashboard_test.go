@@ -1,0 +1,31 @@
+package console_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/tollgate-isp/tollgate/controller/api/client"
+	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/staff"
+)
+
+// TestDashboardShowsRuns: a billing run started through the API is on the
+// dashboard with its progress, for a reader too.
+func TestDashboardShowsRuns(t *testing.T) {
+	e := newEnv(t)
+	typ := e.residentialType()
+	var runs struct {
+		Items []billing.BillingRun `json:"items"`
+	}
+	if err := e.api.Do(context.Background(), http.MethodPost, "/api/v1/billing-runs", nil, client.NewIdempotencyKey(),
+		map[string]any{"account_type_id": typ.ID, "date": "2026-12-01"}, &runs); err != nil {
+		t.Fatal(err)
+	}
+	b := e.signIn(e.addStaff("rita", staff.RoleReader, false))
+	p := b.get("/")
+	if p.status != http.StatusOK || !strings.Contains(p.body, "2026-12-01") || !strings.Contains(p.body, "Suspensions waiting for approval") {
+		t.Fatalf("dashboard: %d\n%s", p.status, p.body)
+	}
+}

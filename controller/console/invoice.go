@@ -1,0 +1,42 @@
+package console
+
+import (
+	"net/http"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+// invoice shows an invoice with its lines and why it was issued.
+func (s *Server) invoice(w http.ResponseWriter, r *http.Request, sess *session) {
+	id := pathID(r, "id")
+	api, ctx := s.apiFor(r.Context(), sess.User)
+	var inv billing.Invoice
+	if err := api.Do(ctx, http.MethodGet, "/api/v1/invoices/"+itoa(id), nil, "", nil, &inv); err != nil {
+		s.apiErrorPage(w, r, sess, "reading the invoice", err)
+		return
+	}
+	s.render(w, r, sess, http.StatusOK, "invoice", view{Title: "Invoice " + inv.Number, Nav: "accounts", Data: inv})
+}
+
+// invoicePDF and statementPDF pass on the API's PDFs.
+func (s *Server) invoicePDF(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.pdf(w, r, sess, "/api/v1/invoices/"+itoa(pathID(r, "id"))+"/pdf", "invoice-"+itoa(pathID(r, "id"))+".pdf")
+}
+
+func (s *Server) statementPDF(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.pdf(w, r, sess, "/api/v1/accounts/"+itoa(pathID(r, "id"))+"/statement.pdf", "statement-"+itoa(pathID(r, "id"))+".pdf")
+}
+
+// pdf streams a PDF the API makes, as a download named name.
+func (s *Server) pdf(w http.ResponseWriter, r *http.Request, sess *session, apiPath, name string) {
+	api, ctx := s.apiFor(r.Context(), sess.User)
+	data, err := api.GetFile(ctx, apiPath, r.URL.Query())
+	if err != nil {
+		s.apiErrorPage(w, r, sess, "making the PDF", err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/pdf")
+	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	_, _ = w.Write(data)
+}
