@@ -3,8 +3,14 @@ package bench
 import (
 	"context"
 	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,8 +23,12 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api"
 	"github.com/tollgate-isp/tollgate/controller/api/client"
+	"github.com/tollgate-isp/tollgate/controller/app"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/console"
+	"github.com/tollgate-isp/tollgate/controller/jobs"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
+	"github.com/tollgate-isp/tollgate/controller/staff"
 	"github.com/tollgate-isp/tollgate/internal/clock"
 	"github.com/tollgate-isp/tollgate/internal/pgtest"
 )
@@ -59,12 +69,14 @@ type searchCase struct {
 // (GET /api/v1/search, JSON decoded by the API client), one at a time, in
 // the issue's mix: exact account number, IP, invoice number and check
 // number, and substrings of a name ("Jane Smi"), an e-mail address and a
-// billing address ("1234 Elm"). It reports the seeding's time and the
-// searches' p50/p95/p99 latency, and logs each kind's and the slowest
+// billing address ("1234 Elm"). Then the same through the staff console
+// (GET /staff/search?q=, the page rendered, as a signed-in reader) and 500
+// account pages (GET /staff/accounts/{id}). It reports the seeding's time,
+// the API searches' p50/p95/p99 latency and the console pages' p95, and logs each kind's and the slowest
 // search (-v: the seeding's steps too). BENCH_SEARCH_ACCOUNTS=50000 seeds fewer. Run with
 // -benchtime=1x.
 func BenchmarkSearch(b *testing.B) {
-	const perKind = 300
+	const perKind, accountPages = 300, 500
 	n := searchAccounts(b)
 	ctx := context.Background()
 	db, err := postgres.Open(ctx, pgtest.NewDatabase(b))
@@ -83,11 +95,13 @@ func BenchmarkSearch(b *testing.B) {
 	seedElapsed := time.Since(seedStart)
 
 	const token = "bench-reader-0123456789"
-	srv := api.NewServer(api.Config{}, api.Deps{Services: db, Idempotency: db, Billing: db},
-		[]api.Token{api.NewToken("bench", api.RoleReader, token)}, clock.NewFixed(now), quiet, nil)
-	hs := httptest.NewServer(srv.Handler())
+	hs, err := searchServer(ctx, db, token, now)
+	if err != nil {
+		b.Fatal(err)
+	}
 	defer hs.Close()
 	c := client.New(hs.URL, token)
+	staffBrowser := signInReader(ctx, b, db, hs.URL+"/staff", now)
 
 	cases := searchMix(ctx, b, db, n, perKind)
 	// Warm up: a round of other queries of every kind (connections, the
@@ -120,18 +134,149 @@ func BenchmarkSearch(b *testing.B) {
 	}
 	b.StopTimer()
 
+	// The console's pages over HTTP, rendered, as a signed-in reader: the
+	// search page for the same mix, and the account page of each case's
+	// account. A search that finds one account exactly answers with a
+	// redirect to it, as the console does (not followed: the account page
+	// is timed on its own).
+	consoleSearch, consoleAccount := map[string][]time.Duration{}, []time.Duration(nil)
+	var consoleAll []time.Duration
+	redirects := 0
+	for _, sc := range cases {
+		took, status := staffBrowser.get(b, "/search?"+url.Values{"q": {sc.q}}.Encode(), sc.q)
+		if status == http.StatusSeeOther {
+			redirects++
+		}
+		consoleSearch[sc.kind] = append(consoleSearch[sc.kind], took)
+		consoleAll = append(consoleAll, took)
+	}
+	for _, sc := range cases[:min(len(cases), accountPages)] {
+		took, _ := staffBrowser.get(b, "/accounts/"+strconv.FormatInt(sc.account, 10), "")
+		consoleAccount = append(consoleAccount, took)
+	}
+
 	p50, p95, p99 := percentile(all, 50), percentile(all, 95), percentile(all, 99)
 	b.ReportMetric(seedElapsed.Seconds(), "search_seed_s")
 	b.ReportMetric(ms(p50), "search_p50_ms")
 	b.ReportMetric(ms(p95), "search_p95_ms")
 	b.ReportMetric(ms(p99), "search_p99_ms")
+	b.ReportMetric(ms(percentile(consoleAll, 95)), "console_search_p95_ms")
+	b.ReportMetric(ms(percentile(consoleAccount, 95)), "console_account_p95_ms")
 	b.ReportMetric(0, "ns/op")
-	b.Logf("%d accounts seeded in %s; %d searches over HTTP: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms",
+	b.Logf("%d accounts seeded in %s; %d searches through the API: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms",
 		n, seedElapsed.Round(100*time.Millisecond), len(all), ms(p50), ms(p95), ms(p99))
 	for _, k := range searchKinds {
 		b.Logf("  %-8s p50 %6.1f ms  p95 %6.1f ms  max %6.1f ms", k, ms(percentile(lat[k], 50)), ms(percentile(lat[k], 95)), ms(percentile(lat[k], 100)))
 	}
+	b.Logf("the console's search page, rendered (%d answered with a redirect to the one account found): p50 %.1f ms, p95 %.1f ms, p99 %.1f ms",
+		redirects, ms(percentile(consoleAll, 50)), ms(percentile(consoleAll, 95)), ms(percentile(consoleAll, 99)))
+	for _, k := range searchKinds {
+		b.Logf("  %-8s p50 %6.1f ms  p95 %6.1f ms  max %6.1f ms", k, ms(percentile(consoleSearch[k], 50)),
+			ms(percentile(consoleSearch[k], 95)), ms(percentile(consoleSearch[k], 100)))
+	}
+	b.Logf("the console's account page, rendered, %d accounts: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms", len(consoleAccount),
+		ms(percentile(consoleAccount, 50)), ms(percentile(consoleAccount, 95)), ms(percentile(consoleAccount, 99)))
 	b.Logf("slowest: %s %q in %.1f ms", slowest.kind, slowest.q, ms(slowestTook))
+}
+
+// searchServer is the controller's HTTP surface for the benchmark: the
+// admin API (a reader's service token) and the staff console under
+// /staff, which calls the API in-process as its signed-in user, as the
+// controller wires them.
+func searchServer(ctx context.Context, db *postgres.DB, token string, now time.Time) (*httptest.Server, error) {
+	clk := clock.NewFixed(now)
+	runner, err := app.NewJobRunner(jobs.Config{DisableSchedule: true}, db, clk, quiet)
+	if err != nil {
+		return nil, err
+	}
+	apiSrv := api.NewServer(api.Config{}, api.Deps{Services: db, Idempotency: db, Billing: db, Payments: db, Runner: runner,
+		Accounts: db, ServiceMoves: db, Lifecycle: db, AccountClose: db, PlanPrices: db, Allocations: db, TypeImpacts: db,
+		AddressPools: db, Staff: db, Collections: db, Tickets: db},
+		[]api.Token{api.NewToken("bench", api.RoleReader, token)}, clk, quiet, nil)
+	mux := http.NewServeMux()
+	hs := httptest.NewServer(mux)
+	con, err := console.New(console.Config{PublicURL: hs.URL + "/staff"}, console.Deps{Store: db, API: apiSrv.Handler(),
+		Argon2: benchArgon2, AsStaff: func(ctx context.Context, u staff.User) context.Context {
+			return api.WithStaffUser(ctx, u.Login, api.Role(u.Role))
+		}}, clk, quiet, nil)
+	if err != nil {
+		hs.Close()
+		return nil, err
+	}
+	mux.Handle("/staff/", con.Handler())
+	mux.Handle("/", apiSrv.Handler())
+	return hs, nil
+}
+
+// benchArgon2 keeps the one sign-in's password hashing cheap.
+var benchArgon2 = staff.Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32}
+
+// staffBrowser is a signed-in staff member's browser: it keeps the
+// session cookie and does not follow redirects.
+type staffBrowser struct {
+	base string
+	http *http.Client
+}
+
+// signInReader adds a reader (no TOTP) and signs them in through the
+// console's form.
+func signInReader(ctx context.Context, b *testing.B, db *postgres.DB, base string, now time.Time) *staffBrowser {
+	b.Helper()
+	const login, password = "clerk", "a long passphrase for the benchmark"
+	if _, err := db.CreateStaffUser(ctx, staff.User{Login: login, Name: "Clerk", Role: staff.RoleReader,
+		PasswordHash: staff.HashPassword(password, make([]byte, staff.SaltLen), benchArgon2)}, "bench", now); err != nil {
+		b.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	sb := &staffBrowser{base: base, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+	resp, err := sb.http.Get(base + "/signin")
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(body)
+	if m == nil {
+		b.Fatalf("no CSRF token on the sign-in page:\n%s", body)
+	}
+	resp, err = sb.http.PostForm(base+"/signin", url.Values{"csrf": {html.UnescapeString(string(m[1]))}, "login": {login},
+		"password": {password}, "next": {"/staff/"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		b.Fatalf("sign-in: %d, want a redirect to the dashboard", resp.StatusCode)
+	}
+	return sb
+}
+
+// get fetches a console page (read whole) and returns how long it took
+// and its status; it fails the benchmark unless the page is 200 with want
+// in it (if given) or a redirect to an account.
+func (sb *staffBrowser) get(b *testing.B, path, want string) (time.Duration, int) {
+	b.Helper()
+	start := time.Now()
+	resp, err := sb.http.Get(sb.base + path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	took := time.Since(start)
+	if err != nil {
+		b.Fatal(err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusSeeOther && strings.Contains(resp.Header.Get("Location"), "/staff/accounts/"):
+	case resp.StatusCode != http.StatusOK:
+		b.Fatalf("%s: %d\n%s", path, resp.StatusCode, body)
+	case want != "" && !strings.Contains(string(body), html.EscapeString(want)):
+		b.Fatalf("%s: the page does not show %q:\n%s", path, want, body)
+	}
+	return took, resp.StatusCode
 }
 
 func found(res client.SearchResults, sc searchCase) bool {
@@ -177,8 +322,8 @@ func searchMix(ctx context.Context, b *testing.B, db *postgres.DB, n, perKind in
 	for i, kind := range searchKinds {
 		rows, err := db.Pool.Query(ctx, `SELECT a.id, a.number, a.name, a.email, a.address->>'line1',
 				(SELECT s.addresses[1] FROM services s WHERE s.account_id = a.id LIMIT 1),
-				(SELECT i.number FROM invoices i WHERE i.account_id = a.id ORDER BY i.id LIMIT 1 OFFSET a.id % 3),
-				(SELECT p.reference FROM payments p WHERE p.account_id = a.id ORDER BY p.id LIMIT 1 OFFSET a.id % 2)
+				(SELECT i.number FROM invoices i WHERE i.account_id = a.id ORDER BY i.period_start LIMIT 1 OFFSET a.id % 3),
+				(SELECT p.reference FROM payments p WHERE p.account_id = a.id ORDER BY p.account_id, p.id LIMIT 1 OFFSET a.id % 2)
 			FROM accounts a WHERE a.id = ANY($1)`, sampleIDs(n, perKind, uint64(i)))
 		if err != nil {
 			b.Fatal(err)

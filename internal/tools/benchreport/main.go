@@ -72,6 +72,10 @@ var known = map[string]figure{
 	"search_p95_ms": {Unit: "ms", Target: 50, Better: "lower"},
 	"search_p99_ms": {Unit: "ms", Target: 100, Better: "lower"},
 	"search_seed_s": {Unit: "s", Target: 120, Better: "lower"},
+	// The staff console's search page and account page over HTTP,
+	// rendered, with those accounts (p95 ≤ 50 ms: the issue's).
+	"console_search_p95_ms":  {Unit: "ms", Target: 50, Better: "lower"},
+	"console_account_p95_ms": {Unit: "ms", Target: 50, Better: "lower"},
 }
 
 func main() {
