@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tollgate-isp/tollgate/controller/api"
 	"github.com/tollgate-isp/tollgate/controller/api/client"
@@ -79,10 +80,20 @@ func BenchmarkSearch(b *testing.B) {
 	const perKind, accountPages = 300, 500
 	n := searchAccounts(b)
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, pgtest.NewDatabase(b))
+	// postgres.Open's pool with a tracer: -v logs the account pages'
+	// statements and their times.
+	tr := &stmtTracer{}
+	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(b))
 	if err != nil {
 		b.Fatal(err)
 	}
+	cfg.MaxConns = 16 // as postgres.Open
+	cfg.ConnConfig.Tracer = tr
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	db := &postgres.DB{Pool: pool}
 	defer db.Close()
 	now := time.Date(2026, 12, 15, 18, 0, 0, 0, time.UTC)
 	typ, err := db.CreateAccountType(ctx, billing.AccountType{Name: "residential", BillingMode: billing.BillingFixedDay, BillingDay: 1,
@@ -150,10 +161,14 @@ func BenchmarkSearch(b *testing.B) {
 		consoleSearch[sc.kind] = append(consoleSearch[sc.kind], took)
 		consoleAll = append(consoleAll, took)
 	}
+	tr.on.Store(testing.Verbose())
+	accountStart := time.Now()
 	for _, sc := range cases[:min(len(cases), accountPages)] {
 		took, _ := staffBrowser.get(b, "/accounts/"+strconv.FormatInt(sc.account, 10), "")
 		consoleAccount = append(consoleAccount, took)
 	}
+	tr.on.Store(false)
+	accountElapsed := time.Since(accountStart)
 
 	p50, p95, p99 := percentile(all, 50), percentile(all, 95), percentile(all, 99)
 	b.ReportMetric(seedElapsed.Seconds(), "search_seed_s")
@@ -176,6 +191,9 @@ func BenchmarkSearch(b *testing.B) {
 	}
 	b.Logf("the console's account page, rendered, %d accounts: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms", len(consoleAccount),
 		ms(percentile(consoleAccount, 50)), ms(percentile(consoleAccount, 95)), ms(percentile(consoleAccount, 99)))
+	if testing.Verbose() {
+		b.Logf("the account pages' statements:\n%s", tr.report(accountElapsed))
+	}
 	b.Logf("slowest: %s %q in %.1f ms", slowest.kind, slowest.q, ms(slowestTook))
 }
 

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -52,9 +53,26 @@ func (db *DB) Invoices(ctx context.Context, f billing.InvoiceFilter) ([]billing.
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT `+invoiceColumns+` FROM invoices
-		WHERE ($1 = 0 OR account_id = $1) AND ($2 = '' OR status = $2) AND ($3 = 0 OR billing_run_id = $3) AND id > $4
-		ORDER BY id LIMIT $5`, f.AccountID, string(f.Status), f.BillingRunID, f.AfterID, f.Limit)
+	// One statement per combination of filters, so each is planned with
+	// the index it can use (an "$n = 0 OR account_id = $n" clause would
+	// not use one under a generic plan: an account's invoices were read by
+	// walking every invoice in id order).
+	where, args := "id > $1", []any{f.AfterID}
+	if f.AccountID != 0 {
+		args = append(args, f.AccountID)
+		where += fmt.Sprintf(" AND account_id = $%d", len(args))
+	}
+	if f.Status != "" {
+		args = append(args, string(f.Status))
+		where += fmt.Sprintf(" AND status = $%d", len(args))
+	}
+	if f.BillingRunID != 0 {
+		args = append(args, f.BillingRunID)
+		where += fmt.Sprintf(" AND billing_run_id = $%d", len(args))
+	}
+	args = append(args, f.Limit)
+	rows, err := db.Pool.Query(ctx, `SELECT `+invoiceColumns+` FROM invoices WHERE `+where+
+		fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args)), args...)
 	if err != nil {
 		return nil, err
 	}
