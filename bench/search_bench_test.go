@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -435,7 +436,8 @@ var searchNames = struct {
 // address than the billing one), three monthly invoices (two paid, one
 // open) posted to the ledger, and two check payments that paid them,
 // posted too (check numbers 1000–9999, so numbers repeat across payers as
-// they do). Numbers are padded, never cut: the 1,000,000th account is
+// they do), each big insert in two halves of the accounts at once (one per
+// core). Numbers are padded, never cut: the 1,000,000th account is
 // A-1000000 (lpad alone would cut it to A-100000, a duplicate). The rows
 // are consistent by construction, so the session skips
 // foreign key checks and the journal's balance trigger
@@ -469,6 +471,35 @@ func seedSearch(ctx context.Context, b *testing.B, db *postgres.DB, typeID int64
 			return nil
 		})
 	}
+	// The big inserts run in two halves of the accounts at once, one per
+	// core, on conn and conn2: in a statement, :lo and :hi are the half's
+	// first and last account id.
+	conn2, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn2.Release()
+	halves := func(q string, args ...any) {
+		q = strings.NewReplacer(":lo", fmt.Sprintf("$%d", len(args)+1), ":hi", fmt.Sprintf("$%d", len(args)+2)).Replace(q)
+		step(firstWords(q), func() error {
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			for i, c := range []*pgxpool.Conn{conn, conn2} {
+				lo, hi := int64(1), int64(n/2)
+				if i == 1 {
+					lo, hi = int64(n/2+1), int64(n)
+				}
+				wg.Go(func() {
+					_, errs[i] = c.Exec(ctx, q, append(slices.Clone(args), lo, hi)...)
+				})
+			}
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				return fmt.Errorf("%w\n%s", err, q)
+			}
+			return nil
+		})
+	}
 	tables := []string{"accounts", "services", "invoices", "payments", "journal_transactions", "journal_entries"}
 	// The secondary indexes: neither a primary key nor a unique or
 	// exclusion constraint's.
@@ -495,11 +526,14 @@ func seedSearch(ctx context.Context, b *testing.B, db *postgres.DB, typeID int64
 	})
 	l := searchNames
 	nl := len(l.lastHead) * len(l.lastTail)
-	exec(`SET session_replication_role = replica`)
-	exec(`SET maintenance_work_mem = '256MB'`)
+	for _, c := range []*pgxpool.Conn{conn, conn2} {
+		if _, err := c.Exec(ctx, `SET session_replication_role = replica`); err != nil {
+			b.Fatal(err)
+		}
+	}
 	// h1..h3 are independent hashes of the account id: which first name,
 	// surname, street, city and domain it gets.
-	exec(`INSERT INTO accounts (id, number, name, company_name, email, phone, address, account_type_id, currency, status, anchor_date, created_at)
+	halves(`INSERT INTO accounts (id, number, name, company_name, email, phone, address, account_type_id, currency, status, anchor_date, created_at)
 		OVERRIDING SYSTEM VALUE
 		SELECT g, 'A-' || lpad(g::text, greatest(6, length(g::text)), '0'), f || ' ' || s, CASE WHEN g % 10 = 0 THEN s || ' ' || ($10::text[])[1 + h3 % 10] ELSE '' END,
 			lower(f) || '.' || lower(s) || g || '@' || ($9::text[])[1 + h3 % 10],
@@ -507,7 +541,7 @@ func seedSearch(ctx context.Context, b *testing.B, db *postgres.DB, typeID int64
 			jsonb_build_object('line1', 1 + h2 % 9999 || ' ' || ($6::text[])[1 + h3 % $11] || ' ' || ($7::text[])[1 + h1 % 8],
 				'city', ($8::text[])[1 + h2 % 40], 'region', 'TX', 'postal_code', (75000 + h3 % 5000)::text, 'country', 'US'),
 			$1, 'USD', CASE WHEN g % 20 = 0 THEN 'past_due' ELSE 'current' END, date '2025-01-01' + g % 28, timestamptz '2025-01-01'
-		FROM generate_series(1, $2::int) g,
+		FROM generate_series(greatest(1, :lo::int), least($2::int, :hi::int)) g,
 			LATERAL (SELECT abs(hashint4(g)::bigint) AS h1, abs(hashint4(g + 1000000007)::bigint) AS h2, abs(hashint4(g + 2000000011)::bigint) AS h3) h,
 			LATERAL (SELECT ($3::text[])[1 + h1 % 60] AS f,
 				($4::text[])[1 + (h2 % $12) / $13] || ($5::text[])[1 + (h2 % $12) % $13] AS s) x`,
@@ -516,7 +550,7 @@ func seedSearch(ctx context.Context, b *testing.B, db *postgres.DB, typeID int64
 	exec(`SELECT setval(pg_get_serial_sequence('accounts', 'id'), $1)`, n)
 	exec(`INSERT INTO pops (id, name, created_at) SELECT 'pop-' || lpad(p::text, 3, '0'), 'POP ' || p, timestamptz '2024-06-01'
 		FROM generate_series(0, 99) p ON CONFLICT DO NOTHING`)
-	exec(`INSERT INTO services (id, pop_id, name, method, addresses, radius_username, service_address, desired_state, revision,
+	halves(`INSERT INTO services (id, pop_id, name, method, addresses, radius_username, service_address, desired_state, revision,
 			created_at, updated_at, confirmed_revision, observed_state, last_confirmed_at, account_id, start_date)
 		OVERRIDING SYSTEM VALUE
 		SELECT id, 'pop-' || lpad((id % 100)::text, 3, '0'), 'Internet', CASE WHEN id % 4 = 0 THEN 'radius' ELSE 'routeros' END,
@@ -525,42 +559,51 @@ func seedSearch(ctx context.Context, b *testing.B, db *postgres.DB, typeID int64
 			CASE WHEN id % 5 = 0 THEN jsonb_build_object('line1', 1 + (id * 7) % 9999 || ' ' || ($1::text[])[1 + (id * 13) % $2] || ' Rd',
 				'city', address->>'city', 'region', 'TX') ELSE address END,
 			'active', id / 100 + 1, created_at, created_at, id / 100 + 1, 'active', created_at, id, anchor_date
-		FROM accounts`, l.streets, len(l.streets))
+		FROM accounts WHERE id BETWEEN :lo AND :hi`, l.streets, len(l.streets))
 	exec(`SELECT setval(pg_get_serial_sequence('services', 'id'), $1)`, n)
 	exec(`UPDATE pops p SET revision = s.last FROM (SELECT pop_id, max(revision) AS last FROM services GROUP BY pop_id) s WHERE s.pop_id = p.id`)
 	// Invoices j = 1..3 of account a: id 3(a-1)+j, periods from September
 	// to November 2026; the first two paid.
-	exec(`INSERT INTO invoices (id, number, account_id, period_start, period_end, issue_date, due_date, delinquency_date,
+	halves(`INSERT INTO invoices (id, number, account_id, period_start, period_end, issue_date, due_date, delinquency_date,
 			currency, subtotal, tax, total, status, paid, created_at)
 		SELECT x.id, 'INV-' || lpad(x.id::text, greatest(7, length(x.id::text)), '0'), a.id, x.p, (x.p + interval '1 month')::date, x.p - 3, x.p + 11, x.p + 18,
 			'USD', x.amount, 0, x.amount, CASE WHEN j < 3 THEN 'paid' ELSE 'open' END, CASE WHEN j < 3 THEN x.amount ELSE 0 END,
 			(x.p - 3)::timestamptz
 		FROM accounts a, generate_series(1, 3) j,
 			LATERAL (SELECT 3 * (a.id - 1) + j AS id, (date '2026-08-01' + make_interval(months => j))::date AS p,
-				4000 + (a.id % 5) * 1000 AS amount) x`)
+				4000 + (a.id % 5) * 1000 AS amount) x
+		WHERE a.id BETWEEN :lo AND :hi`)
 	exec(`SELECT setval('invoices_id_seq', $1)`, 3*n)
 	// Their journal transactions share their ids; the payments' come after:
 	// payment k = 1, 2 of account a has id 2(a-1)+k and transaction 3n + id.
-	exec(`INSERT INTO journal_transactions (id, kind, account_id, invoice_id, currency, memo, effective_date, posted_at, actor)
-		SELECT id, 'invoice_issued', account_id, id, 'USD', 'invoice ' || number, issue_date, created_at, 'bench' FROM invoices`)
-	exec(`INSERT INTO payments (id, account_id, method, amount, currency, reference, payer, received_date, status, journal_tx_id,
+	halves(`INSERT INTO journal_transactions (id, kind, account_id, invoice_id, currency, memo, effective_date, posted_at, actor)
+		SELECT id, 'invoice_issued', account_id, id, 'USD', 'invoice ' || number, issue_date, created_at, 'bench' FROM invoices
+		WHERE account_id BETWEEN :lo AND :hi`)
+	halves(`INSERT INTO payments (id, account_id, method, amount, currency, reference, payer, received_date, status, journal_tx_id,
 			posted_by, posted_at, allocated)
 		OVERRIDING SYSTEM VALUE
 		SELECT x.id, i.account_id, 'check', i.total, 'USD', (1000 + abs(hashint4(x.id::int)::bigint) % 9000)::text, a.name, i.due_date - 2, 'posted',
 			$1::bigint + x.id, 'bench', (i.due_date - 2)::timestamptz, i.total
 		FROM invoices i JOIN accounts a ON a.id = i.account_id, LATERAL (SELECT 2 * (i.account_id - 1) + (i.id - 3 * (i.account_id - 1)) AS id) x
-		WHERE i.status = 'paid'`, 3*n)
+		WHERE i.status = 'paid' AND i.account_id BETWEEN :lo AND :hi`, 3*n)
 	exec(`SELECT setval(pg_get_serial_sequence('payments', 'id'), $1)`, 2*n)
-	exec(`INSERT INTO journal_transactions (id, kind, account_id, currency, memo, effective_date, posted_at, actor)
-		SELECT journal_tx_id, 'payment_posted', account_id, 'USD', 'check ' || reference, received_date, posted_at, 'bench' FROM payments`)
+	halves(`INSERT INTO journal_transactions (id, kind, account_id, currency, memo, effective_date, posted_at, actor)
+		SELECT journal_tx_id, 'payment_posted', account_id, 'USD', 'check ' || reference, received_date, posted_at, 'bench' FROM payments
+		WHERE account_id BETWEEN :lo AND :hi`)
 	exec(`SELECT setval('journal_transactions_id_seq', $1)`, 5*n)
-	exec(`INSERT INTO journal_entries (tx_id, entry_no, account_id, ledger, amount)
+	halves(`INSERT INTO journal_entries (tx_id, entry_no, account_id, ledger, amount)
 		SELECT i.id, e.no, i.account_id, e.ledger, e.sign * i.total FROM invoices i,
-			(VALUES (1::smallint, 'accounts_receivable', 1), (2::smallint, 'service_revenue', -1)) e(no, ledger, sign)`)
-	exec(`INSERT INTO journal_entries (tx_id, entry_no, account_id, ledger, amount)
+			(VALUES (1::smallint, 'accounts_receivable', 1), (2::smallint, 'service_revenue', -1)) e(no, ledger, sign)
+		WHERE i.account_id BETWEEN :lo AND :hi`)
+	halves(`INSERT INTO journal_entries (tx_id, entry_no, account_id, ledger, amount)
 		SELECT p.journal_tx_id, e.no, p.account_id, e.ledger, e.sign * p.amount FROM payments p,
-			(VALUES (1::smallint, 'undeposited_funds', 1), (2::smallint, 'accounts_receivable', -1)) e(no, ledger, sign)`)
-	exec(`RESET session_replication_role`)
+			(VALUES (1::smallint, 'undeposited_funds', 1), (2::smallint, 'accounts_receivable', -1)) e(no, ledger, sign)
+		WHERE p.account_id BETWEEN :lo AND :hi`)
+	for _, c := range []*pgxpool.Conn{conn, conn2} {
+		if _, err := c.Exec(ctx, `RESET session_replication_role`); err != nil {
+			b.Fatal(err)
+		}
+	}
 
 	// The secondary indexes again, two builds at a time (one per core).
 	step(fmt.Sprintf("build %d secondary indexes", len(indexes)), func() error {
