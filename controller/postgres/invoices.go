@@ -53,15 +53,11 @@ func (db *DB) Invoices(ctx context.Context, f billing.InvoiceFilter) ([]billing.
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
-	// One statement per combination of filters, so each is planned with
-	// the index it can use (an "$n = 0 OR account_id = $n" clause would
-	// not use one under a generic plan: an account's invoices were read by
-	// walking every invoice in id order).
+	// One statement per combination of filters, each planned with the
+	// index it can use. An account's invoices come through two: its
+	// regular ones by invoices_one_regular_per_period, the few others by
+	// invoices_other_kinds_account_idx (migration 00036).
 	where, args := "id > $1", []any{f.AfterID}
-	if f.AccountID != 0 {
-		args = append(args, f.AccountID)
-		where += fmt.Sprintf(" AND account_id = $%d", len(args))
-	}
 	if f.Status != "" {
 		args = append(args, string(f.Status))
 		where += fmt.Sprintf(" AND status = $%d", len(args))
@@ -70,8 +66,15 @@ func (db *DB) Invoices(ctx context.Context, f billing.InvoiceFilter) ([]billing.
 		args = append(args, f.BillingRunID)
 		where += fmt.Sprintf(" AND billing_run_id = $%d", len(args))
 	}
+	from := "invoices"
+	if f.AccountID != 0 {
+		args = append(args, f.AccountID)
+		where += fmt.Sprintf(" AND account_id = $%d", len(args))
+		from = `(SELECT * FROM invoices WHERE kind = 'regular' AND ` + where + `
+			UNION ALL SELECT * FROM invoices WHERE kind <> 'regular' AND ` + where + `) invoices`
+	}
 	args = append(args, f.Limit)
-	rows, err := db.Pool.Query(ctx, `SELECT `+invoiceColumns+` FROM invoices WHERE `+where+
+	rows, err := db.Pool.Query(ctx, `SELECT `+invoiceColumns+` FROM `+from+` WHERE `+where+
 		fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args)), args...)
 	if err != nil {
 		return nil, err

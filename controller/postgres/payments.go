@@ -612,20 +612,9 @@ func (db *DB) Payments(ctx context.Context, accountID, batchID, afterID int64, l
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	// One statement per combination of filters, each planned with its
-	// index (see Invoices).
-	where, args := "id > $1", []any{afterID}
-	if accountID != 0 {
-		args = append(args, accountID)
-		where += fmt.Sprintf(" AND account_id = $%d", len(args))
-	}
-	if batchID != 0 {
-		args = append(args, batchID)
-		where += fmt.Sprintf(" AND batch_id = $%d", len(args))
-	}
-	args = append(args, limit)
-	rows, err := db.Pool.Query(ctx, `SELECT `+paymentColumns+` FROM payments WHERE `+where+
-		fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args)), args...)
+	rows, err := db.Pool.Query(ctx, `SELECT `+paymentColumns+` FROM payments
+		WHERE ($1 = 0 OR account_id = $1) AND ($2 = 0 OR batch_id = $2) AND id > $3 ORDER BY id LIMIT $4`,
+		accountID, batchID, afterID, limit)
 	if err != nil {
 		return nil, err
 	}

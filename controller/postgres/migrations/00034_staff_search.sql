@@ -39,16 +39,7 @@ CREATE INDEX services_radius_username_idx ON services (radius_username) WHERE ra
 -- duplicate-check warning, and cannot answer "whose check is 1042?").
 CREATE INDEX payments_reference_idx ON payments (reference) WHERE reference <> '';
 
--- An account's invoices (the console's account page lists them, GET
--- /api/v1/invoices?account_id=): the only indexes on account_id were
--- partial (open invoices; regular invoices by period), so the listing
--- walked every invoice in id order, 0.5 s and more with 3,000,000 of them.
--- A billing run writes one more index entry per invoice
--- (BenchmarkBillingRun's COPY floor includes it).
-CREATE INDEX invoices_account_idx ON invoices (account_id, id);
-
 -- +goose Down
-DROP INDEX invoices_account_idx;
 DROP INDEX payments_reference_idx;
 DROP INDEX services_radius_username_idx;
 DROP INDEX accounts_phone_digits_trgm_idx;
