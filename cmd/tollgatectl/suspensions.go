@@ -101,14 +101,14 @@ func decisionSummary(b billing.SuspensionBatch, accounts []int64) string {
 func newNoticesCmd(g *globals) *cobra.Command {
 	return group("notices notice", "List notices to subscribers (payment reminders, suspension and restore notices) and send one again",
 		listCmd(g, listing[billing.Notice]{
-			use:     "list [--account ACCOUNT] [--status queued|sent|failed|superseded] [--kind reminder|suspended|restored]",
+			use:     "list [--account ACCOUNT] [--status queued|sent|failed|superseded] [--kind reminder|suspended|restored|ticket_reply]",
 			short:   "List notices to subscribers (every page), oldest first, with their delivery status",
 			example: `  tollgatectl notices list --account 42`,
 			path:    "/api/v1/notices",
 			params: []param{
 				{"account", "account_id", "only this account's notices", accountParam},
 				{"status", "status", "only notices in this status: queued, sent, failed, superseded", textParam},
-				{"kind", "kind", "only notices of this kind: reminder, suspended, restored", textParam},
+				{"kind", "kind", "only notices of this kind: reminder, suspended, restored, ticket_reply", textParam},
 			},
 			headers: "ID,ACCOUNT,KIND,STATUS,TO,ATTEMPTS,CREATED,SENT / NEXT ATTEMPT,LAST ERROR / WHY SUPERSEDED",
 			row: func(n billing.Notice) []any {

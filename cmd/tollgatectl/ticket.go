@@ -49,7 +49,7 @@ func newTicketCmd(g *globals) *cobra.Command {
 func newTicketReplyCmd(g *globals) *cobra.Command {
 	var message, file, idemKey string
 	cmd := idCmd(g, "ticket", "reply ID (--message TEXT | --file PATH)",
-		"Answer a support ticket, signed with your API token's name; the ticket becomes answered",
+		"Answer a support ticket, signed with your API token's name; the ticket becomes answered and the subscriber is e-mailed the answer",
 		`  tollgatectl ticket reply 17 -m "A technician will visit tomorrow between 9 and 12."`, func(cmd *cobra.Command, c *client.Client, id int64) error {
 			msg, err := replyMessage(cmd, message, file)
 			if err != nil {

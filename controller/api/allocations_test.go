@@ -212,3 +212,36 @@ func TestGatewayChargeAppliedToChosenInvoices(t *testing.T) {
 		t.Fatalf("allocations %v, want 2000 on the chosen %s and 1000 on %s", got, inv[1], inv[0])
 	}
 }
+
+// TestBatchLineApplyTo: a deposit-batch line carries the invoices staff
+// ticked (apply_to); a bad one is named at validation, and the batch posts
+// the payment onto the ticked invoice first.
+func TestBatchLineApplyTo(t *testing.T) {
+	t.Parallel()
+	e, _, inv := newAllocationEnv(t)
+	if r := e.do("POST", "/api/v1/payment-batches", billingToken, "open", `{"deposit_date":"2026-12-05"}`); r.status != 200 {
+		t.Fatalf("open batch: %d %s", r.status, r.body)
+	}
+	r := e.do("POST", "/api/v1/payment-batches/1/lines", billingToken, "add", `{"lines":[{"account":"A-000001","method":"cash","amount":3000,"apply_to":[{"invoice":"`+inv[1]+`","amount":2000}]}]}`)
+	if r.status != 200 || !strings.Contains(string(r.body), `"apply_to":[{"invoice":"`+inv[1]+`","amount":2000}]`) {
+		t.Fatalf("a line with apply_to: %d %s", r.status, r.body)
+	}
+	r = e.do("PUT", "/api/v1/payment-batches/1/lines/1", billingToken, "fix", `{"account":"A-000001","method":"cash","apply_to":[{"invoice":"INV-999","amount":2000}]}`)
+	if r.status != 200 {
+		t.Fatalf("correcting apply_to: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/api/v1/payment-batches/1/validation", readerToken, "", ""); !strings.Contains(string(r.body), `"field":"apply_to"`) {
+		t.Fatalf("validation of an unknown ticked invoice: %s", r.body)
+	}
+	e.do("PUT", "/api/v1/payment-batches/1/lines/1", billingToken, "fix2", `{"account":"A-000001","method":"cash","apply_to":[{"invoice":"`+inv[1]+`","amount":2000}]}`)
+	if r := e.do("POST", "/api/v1/payment-batches/1/post", billingToken, "post", ""); r.status != 200 {
+		t.Fatalf("post: %d %s", r.status, r.body)
+	}
+	var paid0, paid1 int64
+	if err := e.db.Pool.QueryRow(context.Background(), `SELECT (SELECT paid FROM invoices WHERE number = $1), (SELECT paid FROM invoices WHERE number = $2)`, inv[0], inv[1]).Scan(&paid0, &paid1); err != nil {
+		t.Fatal(err)
+	}
+	if paid0 != 1000 || paid1 != 2000 {
+		t.Fatalf("paid %d on %s and %d on %s; want 1000 and 2000 (the ticked one first)", paid0, inv[0], paid1, inv[1])
+	}
+}

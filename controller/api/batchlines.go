@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -24,6 +26,10 @@ type batchLineIn struct {
 	Reference string       `json:"reference,omitempty" maxLength:"1000"`
 	Payer     string       `json:"payer,omitempty" maxLength:"1000"`
 	Memo      string       `json:"memo,omitempty" maxLength:"5000"`
+	// ApplyTo are the invoices of the line's account staff ticked, paid
+	// first when the batch posts; what is left pays the oldest open
+	// invoices. Checked at validation and posting.
+	ApplyTo []applyToChoice `json:"apply_to,omitempty" maxItems:"100" doc:"Invoices staff chose to pay first, with their amounts; what is left pays the oldest open invoices. Checked when the batch is validated and posted."`
 }
 
 // batchLine checks l and turns it into a batch line: every problem is a
@@ -55,7 +61,8 @@ func (s *Server) batchLine(ctx context.Context, loc string, l batchLineIn, old *
 	}
 	line.Method = row.Method
 	var cur billing.Currency
-	if (l.Amount != nil && l.Amount.isText) || (l.Amount == nil && old != nil && old.Account != line.Account) {
+	textChoice := slices.ContainsFunc(l.ApplyTo, func(c applyToChoice) bool { return c.Amount.isText })
+	if (l.Amount != nil && l.Amount.isText) || textChoice || (l.Amount == nil && old != nil && old.Account != line.Account) {
 		a, found, err := s.accountByRef(ctx, line.Account)
 		if err != nil {
 			return line, err
@@ -82,6 +89,13 @@ func (s *Server) batchLine(ctx context.Context, loc string, l batchLineIn, old *
 			return line, err
 		}
 		line.Amount = n
+	}
+	for i, c := range l.ApplyTo {
+		n, err := c.Amount.in(fmt.Sprintf("%s.apply_to[%d].amount", loc, i), cur)
+		if err != nil {
+			return line, err
+		}
+		line.ApplyTo = append(line.ApplyTo, billing.AllocationChoice{Invoice: strings.TrimSpace(c.Invoice), Amount: n})
 	}
 	return line, nil
 }

@@ -48,7 +48,9 @@ type Deps struct {
 	// account types, plans, accounts, invoices and billing runs, each group
 	// given only its own port of Billing. If Billing also implements
 	// [DocumentStore], the invoice and statement PDFs are served; if it
-	// implements [AccountSearcher], staff search (GET /api/v1/search).
+	// implements [AccountSearcher], staff search (GET /api/v1/search); if
+	// it implements [SummaryStore], the dashboard's totals (receivables,
+	// payments posted on a day, notices by status, unconfirmed services).
 	Billing BillingPorts
 	Runner  BillingRunner
 	// Payments enables the payment, refund and deposit-batch endpoints
@@ -189,6 +191,9 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 		}
 		if search, ok := b.(AccountSearcher); ok {
 			s.registerSearch(search)
+		}
+		if sums, ok := b.(SummaryStore); ok {
+			s.registerSummaries(sums)
 		}
 	}
 	if p := deps.Payments; p != nil {

@@ -58,7 +58,8 @@ func (s *Server) registerTickets(tickets billing.TicketStore) {
 	huma.Register(api, described(op("reply-ticket", http.MethodPost, "/api/v1/tickets/{id}/replies",
 		"Answer a support ticket", RoleBilling, "tickets"),
 		"Adds a staff message, written as the API token's name, and makes the ticket answered (waiting for the "+
-			"subscriber). 422 for an empty or too long message, and on a closed ticket: only the subscriber reopens "+
+			"subscriber); in the same transaction it queues a ticket_reply notice e-mailing the subscriber the answer "+
+			"(none when the account has no e-mail address). 422 for an empty or too long message, and on a closed ticket: only the subscriber reopens "+
 			"one, by replying in the portal. Answers the ticket with its messages."),
 		func(ctx context.Context, in *struct {
 			IDPath

@@ -18,14 +18,17 @@ const (
 	NoticeSuspended NoticeKind = "suspended"
 	// NoticeRestored: service is back after a payment.
 	NoticeRestored NoticeKind = "restored"
+	// NoticeTicketReply: staff answered the subscriber's support ticket
+	// (queued with the reply; a subscriber's own reply queues none).
+	NoticeTicketReply NoticeKind = "ticket_reply"
 )
 
 // NoticeKinds lists every kind, in a stable order.
-var NoticeKinds = []NoticeKind{NoticeReminder, NoticeSuspended, NoticeRestored}
+var NoticeKinds = []NoticeKind{NoticeReminder, NoticeSuspended, NoticeRestored, NoticeTicketReply}
 
 // Valid reports whether k is a known kind.
 func (k NoticeKind) Valid() bool {
-	return k == NoticeReminder || k == NoticeSuspended || k == NoticeRestored
+	return k == NoticeReminder || k == NoticeSuspended || k == NoticeRestored || k == NoticeTicketReply
 }
 
 // Notice statuses.
@@ -74,13 +77,18 @@ type NoticeData struct {
 	// throttles, is the speed the service keeps ("1 Mbit/s"): the notice
 	// says the service is slowed, not cut off.
 	ThrottledTo string `json:"throttled_to,omitempty"`
+	// TicketID, TicketSubject and Message, on a ticket reply notice: the
+	// ticket answered and the staff's message (plain text).
+	TicketID      int64  `json:"ticket_id,omitempty"`
+	TicketSubject string `json:"ticket_subject,omitempty"`
+	Message       string `json:"message,omitempty"`
 }
 
 // Notice is one message to a subscriber in the outbox.
 type Notice struct {
 	ID        int64      `json:"id" readOnly:"true"`
 	AccountID int64      `json:"account_id"`
-	Kind      NoticeKind `json:"kind" enum:"reminder,suspended,restored"`
+	Kind      NoticeKind `json:"kind" enum:"reminder,suspended,restored,ticket_reply"`
 	// InvoiceID is the invoice a reminder is about; 0 for none.
 	InvoiceID int64 `json:"invoice_id,omitempty"`
 	// DaysBefore is how many days before the delinquency date a reminder is
@@ -145,8 +153,13 @@ type NoticeStanding struct {
 //   - a restore notice, if the account is suspended again;
 //   - a reminder, if its invoice is paid (or void), the account is closed
 //     or suspended (the suspension notice says what to pay), or the
-//     reminder says the invoice is past due while the account is current.
+//     reminder says the invoice is past due while the account is current;
+//   - a ticket reply never: it answers what the subscriber asked, whatever
+//     the account's standing (closed accounts included).
 func NoticeStillTrue(n Notice, s NoticeStanding) (ok bool, why string) {
+	if n.Kind == NoticeTicketReply {
+		return true, ""
+	}
 	if s.Status == AccountClosed {
 		return false, "the account is closed"
 	}
@@ -183,9 +196,11 @@ func (n Notice) Validate() error {
 	case n.AccountID <= 0:
 		return Errorf(EINVALID, "notice account_id %d is not an account id", n.AccountID)
 	case !n.Kind.Valid():
-		return Errorf(EINVALID, "notice kind %q is not reminder, suspended or restored", n.Kind)
+		return Errorf(EINVALID, "notice kind %q is not reminder, suspended, restored or ticket_reply", n.Kind)
 	case n.Kind == NoticeReminder && n.InvoiceID <= 0:
 		return Errorf(EINVALID, "a reminder needs the invoice_id it is about")
+	case n.Kind == NoticeTicketReply && n.Data.TicketID <= 0:
+		return Errorf(EINVALID, "a ticket reply notice needs the ticket_id it answers")
 	case n.InvoiceID < 0:
 		return Errorf(EINVALID, "notice invoice_id %d is negative", n.InvoiceID)
 	case n.DaysBefore < 0:

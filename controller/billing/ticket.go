@@ -123,9 +123,25 @@ type TicketStore interface {
 	// closed one); a staff reply (accountID 0) makes it answered, and is
 	// EINVALID on a closed ticket (and for an empty or too long body, or
 	// without the author or account its kind needs);
-	// ENOTFOUND for an unknown ticket or another account's.
+	// ENOTFOUND for an unknown ticket or another account's. A staff reply
+	// queues, in the same transaction, the ticket_reply notice e-mailing
+	// the subscriber ([TicketReplyNotice]).
 	ReplyTicket(ctx context.Context, accountID, id int64, authorKind, author, body string, now time.Time) (Ticket, error)
 	// CloseTicket closes a ticket; closing a closed ticket is a no-op.
 	// ENOTFOUND for an unknown ticket or another account's.
 	CloseTicket(ctx context.Context, accountID, id int64, by string, now time.Time) (Ticket, error)
+}
+
+// TicketReplyNotice is the notice telling the subscriber of t that staff
+// answered with message, addressed to c; false when c has no e-mail
+// address (nothing is sent then) or the reply is not staff's.
+// ReplyTicket queues it with a staff reply, so a reply from the console
+// and from tollgatectl both e-mail the subscriber; a subscriber's own
+// reply queues nothing.
+func TicketReplyNotice(t Ticket, authorKind string, c Contact, message string) (Notice, bool) {
+	if authorKind != AuthorStaff {
+		return Notice{}, false
+	}
+	return c.address(Notice{AccountID: t.AccountID, Kind: NoticeTicketReply,
+		Data: NoticeData{AccountNumber: t.AccountNumber, TicketID: t.ID, TicketSubject: t.Subject, Message: message}})
 }

@@ -55,6 +55,16 @@ func (d accountData) OpenInvoices() []billing.Invoice {
 	return out
 }
 
+// TypeName is the name of the account's type.
+func (d accountData) TypeName() string {
+	for _, t := range d.Types {
+		if t.ID == d.Account.AccountTypeID {
+			return t.Name
+		}
+	}
+	return "#" + itoa(d.Account.AccountTypeID)
+}
+
 // Value is the form value of field as typed, for re-rendering a form.
 func (d accountData) Value(field string) string { return d.Form.Get(field) }
 

@@ -12,10 +12,12 @@ import (
 )
 
 // TestDashboardShowsRuns: a billing run started through the API is on the
-// dashboard with its progress, for a reader too.
+// dashboard with its progress, for a reader too; while it runs, htmx
+// refreshes the runs' fragment alone.
 func TestDashboardShowsRuns(t *testing.T) {
 	e := newEnv(t)
 	typ := e.residentialType()
+	e.addSubscriber(typ, "Jane Prairie", "jane@example.net") // the run has work: it stays running (no job runner here)
 	var runs struct {
 		Items []billing.BillingRun `json:"items"`
 	}
@@ -27,5 +29,13 @@ func TestDashboardShowsRuns(t *testing.T) {
 	p := b.get("/")
 	if p.status != http.StatusOK || !strings.Contains(p.body, "2026-12-01") || !strings.Contains(p.body, "Suspensions waiting for approval") {
 		t.Fatalf("dashboard: %d\n%s", p.status, p.body)
+	}
+	if !strings.Contains(p.body, `hx-trigger="every 5s"`) {
+		t.Fatalf("a running run's progress does not refresh itself:\n%s", p.body)
+	}
+	frag := b.do(http.MethodGet, "/", nil, "HX-Request", "true")
+	if frag.status != http.StatusOK || strings.Contains(frag.body, "<html") || !strings.Contains(frag.body, `id="dashboard-runs"`) ||
+		strings.Contains(frag.body, "Suspensions waiting") {
+		t.Fatalf("the runs fragment: %d\n%s", frag.status, frag.body)
 	}
 }

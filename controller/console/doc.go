@@ -14,6 +14,15 @@
 // once (each form carries its own key), and its audit records name the
 // person (user:<login>).
 //
+// Pages: the dashboard (runs, held suspensions, payments posted today,
+// receivables, failed deliveries and notices, services not confirmed by
+// their agents); billing runs (a preview — what would be invoiced and
+// why — is the confirmation before starting one; a running run's
+// progress refreshes itself through htmx, or a Refresh link); held
+// suspensions (approve or cancel all or the ticked accounts, confirmed
+// first); support tickets (queue, thread, reply, close); the failed
+// deliveries and notices lists.
+//
 // Sign-in is package staff's: a password, then a TOTP or recovery code
 // for users who have one (every admin), with per-user-and-address
 // backoff; or single sign-on through the ISP's OpenID Connect provider.

@@ -26,6 +26,8 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/charge"
 	"github.com/tollgate-isp/tollgate/controller/console"
+	"github.com/tollgate-isp/tollgate/controller/delivery"
+	"github.com/tollgate-isp/tollgate/controller/documents"
 	"github.com/tollgate-isp/tollgate/controller/jobs"
 	"github.com/tollgate-isp/tollgate/controller/payments"
 	"github.com/tollgate-isp/tollgate/controller/postgres"
@@ -97,7 +99,8 @@ func newEnvWith(t *testing.T, hook func(base string, cfg *console.Config, deps *
 	apiSrv := api.NewServer(api.Config{}, api.Deps{Services: db, Idempotency: db, Billing: db, Payments: db, Runner: runner,
 		Accounts: db, ServiceMoves: db, Lifecycle: db, AccountClose: db, PlanPrices: db, Allocations: db, TypeImpacts: db,
 		AddressPools: db, Staff: db, Collections: db, Tickets: db, Importer: db,
-		Charger: charge.New(sandbox, db, clk, log), Methods: db},
+		Charger: charge.New(sandbox, db, clk, log), Methods: db,
+		Delivery: delivery.NewService(db, delivery.DocumentSource{Loader: db, Company: documents.Company{Name: "Prairie Fiber"}}, delivery.ServiceOptions{Clock: clk})},
 		[]api.Token{api.NewToken("setup", api.RoleAdmin, adminToken)}, clk, log, nil)
 	mux := http.NewServeMux()
 	hs := httptest.NewServer(mux)

@@ -1,6 +1,7 @@
 // Package notify delivers notices to subscribers by email: payment
-// reminders before the delinquency date, suspension notices and restore
-// notices.
+// reminders before the delinquency date, suspension notices, restore
+// notices, and staff replies to support tickets (ticket_reply, queued
+// with the reply by postgres.DB.ReplyTicket).
 //
 // # Queuing and sending
 //

@@ -22,7 +22,8 @@ var defaultTemplates embed.FS
 // TemplateData is what a notice's subject and body templates see: every
 // field of [billing.NoticeData] ({{.AccountNumber}}, {{.Amount}},
 // {{.Currency}}, {{.DueDate}}, {{.DelinquencyDate}}, {{.InvoiceNumbers}},
-// {{.PortalURL}}, {{.Company}}, …) plus the fields below. {{.Why}} is the
+// {{.PortalURL}}, {{.Company}}, on a ticket reply {{.TicketID}},
+// {{.TicketSubject}} and {{.Message}}, …) plus the fields below. {{.Why}} is the
 // subscriber's why, rendered from the notice's structured reasons in its
 // locale (never the staff's sentences).
 //
@@ -91,7 +92,7 @@ func localeFuncs(loc billing.Locale, today billing.Date) template.FuncMap {
 
 // LoadTemplates returns the built-in templates, with those in dir (if not
 // "") replacing them one by one: a file named <kind>.subject.tmpl or
-// <kind>.body.tmpl (kind: reminder, suspended, restored) replaces that
+// <kind>.body.tmpl (kind: reminder, suspended, restored, ticket_reply) replaces that
 // English template, <kind>.<part>.de.tmpl the German one (a notice is
 // written in its locale's language: German for de-DE and de-AT, English
 // otherwise); other files are ignored, except unknown *.tmpl names, which
@@ -129,7 +130,7 @@ func LoadTemplates(dir string) (*Templates, error) {
 			path := filepath.Join(dir, e.Name())
 			key, part, ok := parseTemplateName(e.Name())
 			if !ok {
-				return nil, fmt.Errorf("notify: template %s: unknown name; want <kind>.subject.tmpl or <kind>.body.tmpl (or <kind>.<part>.<lang>.tmpl, lang %s) with kind reminder, suspended or restored",
+				return nil, fmt.Errorf("notify: template %s: unknown name; want <kind>.subject.tmpl or <kind>.body.tmpl (or <kind>.<part>.<lang>.tmpl, lang %s) with kind reminder, suspended, restored or ticket_reply",
 					path, strings.Join(templateLangs, " or "))
 			}
 			src, err := os.ReadFile(path)
@@ -266,5 +267,6 @@ func sampleData(kind billing.NoticeKind) TemplateData {
 			InvoiceNumbers: []string{"INV-000123"}, Why: []string{"Invoice INV-000123 for USD 53.11 was due on Thu 2026-12-10."},
 			Reasons: []billing.Reason{{Kind: billing.ReasonInvoicePastDue, Invoice: "INV-000123", Amount: 5311, Currency: "USD",
 				Date: billing.NewDate(2026, 12, 10)}},
-			PortalURL: "https://portal.example.net/", Company: "Example ISP"}}, today)
+			PortalURL: "https://portal.example.net/", Company: "Example ISP",
+			TicketID: 12, TicketSubject: "Slow in the evening", Message: "We moved your line to a new port; tell us if it is better."}}, today)
 }

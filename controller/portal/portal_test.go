@@ -310,6 +310,12 @@ func TestTicketsWithStaffReply(t *testing.T) {
 	if got.Status != billing.TicketOpen || len(got.Messages) != 3 {
 		t.Fatalf("ticket after reopen: %s with %d messages", got.Status, len(got.Messages))
 	}
+	// The staff reply e-mailed Hana; her own messages from the portal
+	// (opening the ticket, replying) e-mailed nobody.
+	ns, err := e.db.Notices(context.Background(), billing.NoticeFilter{AccountID: s.account.ID, Kind: billing.NoticeTicketReply})
+	if err != nil || len(ns) != 1 || ns[0].Data.Message != "We replaced a card in the cabinet." || ns[0].To != "hana@example.net" {
+		t.Fatalf("ticket_reply notices: %+v %v; want the staff reply's only", ns, err)
+	}
 }
 
 // TestGuessedIDs signs in as one subscriber and tries every URL that takes

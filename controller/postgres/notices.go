@@ -360,7 +360,7 @@ func (db *DB) Notices(ctx context.Context, f billing.NoticeFilter) ([]billing.No
 		return nil, billing.Errorf(billing.EINVALID, "status %q is not queued, sent, failed or superseded", f.Status)
 	}
 	if f.Kind != "" && !f.Kind.Valid() {
-		return nil, billing.Errorf(billing.EINVALID, "kind %q is not reminder, suspended or restored", f.Kind)
+		return nil, billing.Errorf(billing.EINVALID, "kind %q is not reminder, suspended, restored or ticket_reply", f.Kind)
 	}
 	rows, err := db.Pool.Query(ctx, `SELECT `+noticeColumns+` FROM notices n
 		WHERE ($1 = 0 OR n.account_id = $1) AND ($2 = '' OR n.status = $2) AND ($3 = '' OR n.kind = $3) AND n.id > $4

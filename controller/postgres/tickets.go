@@ -150,7 +150,9 @@ func (db *DB) Tickets(ctx context.Context, f billing.TicketFilter) ([]billing.Ti
 // accountID) makes the ticket open, reopening a closed one; its author is
 // the account number when author is empty. A staff reply
 // (billing.AuthorStaff; author required, usually the API token's name)
-// makes it answered, and is EINVALID on a closed ticket. With accountID !=
+// makes it answered, and is EINVALID on a closed ticket; it queues the
+// ticket_reply notice e-mailing the subscriber (with its job) in the same
+// transaction, unless the account has no e-mail address. With accountID !=
 // 0, a ticket of another account is ENOTFOUND.
 func (db *DB) ReplyTicket(ctx context.Context, accountID, id int64, authorKind, author, body string, now time.Time) (billing.Ticket, error) {
 	body, err := billing.CheckTicketBody(body)
@@ -194,9 +196,28 @@ func (db *DB) ReplyTicket(ctx context.Context, accountID, id int64, authorKind, 
 			return err
 		}
 		out, err = loadTicket(ctx, tx, 0, id, false)
-		return err
+		if err != nil || authorKind != billing.AuthorStaff {
+			return err
+		}
+		return db.queueTicketReplyNotice(ctx, tx, out, body, now)
 	})
 	return out, err
+}
+
+// queueTicketReplyNotice queues, in tx, the e-mail telling the subscriber
+// of t that staff answered with body (billing.TicketReplyNotice): none for
+// an account without an e-mail address.
+func (db *DB) queueTicketReplyNotice(ctx context.Context, tx pgx.Tx, t billing.Ticket, body string, now time.Time) error {
+	var c billing.Contact
+	if err := tx.QueryRow(ctx, `SELECT email, name FROM accounts WHERE id = $1`, t.AccountID).Scan(&c.Email, &c.Name); err != nil {
+		return err
+	}
+	n, ok := billing.TicketReplyNotice(t, billing.AuthorStaff, c, body)
+	if !ok {
+		return nil
+	}
+	_, err := db.QueueNoticesTx(ctx, tx, []billing.Notice{n}, now)
+	return err
 }
 
 // CloseTicket closes a ticket, recording who closed it and when, and

@@ -10,6 +10,12 @@
     var s = document.getElementById("search");
     if (s) { e.preventDefault(); s.focus(); s.select(); }
   });
+  // The batch screen's account field: Down goes to the first match.
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "ArrowDown" || !e.target || e.target.id !== "account") return;
+    var m = document.querySelector("#account-results button.match");
+    if (m) { e.preventDefault(); m.focus(); }
+  });
   document.addEventListener("htmx:afterSettle", function (e) {
     var f = e.target && e.target.querySelector && e.target.querySelector("[autofocus]");
     if (f) f.focus();
