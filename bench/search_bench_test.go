@@ -341,7 +341,7 @@ func searchMix(ctx context.Context, b *testing.B, db *postgres.DB, n, perKind in
 	for i, kind := range searchKinds {
 		rows, err := db.Pool.Query(ctx, `SELECT a.id, a.number, a.name, a.email, a.address->>'line1',
 				(SELECT s.addresses[1] FROM services s WHERE s.account_id = a.id LIMIT 1),
-				(SELECT i.number FROM invoices i WHERE i.account_id = a.id ORDER BY i.period_start LIMIT 1 OFFSET a.id % 3),
+				(SELECT i.number FROM invoices i WHERE i.account_id = a.id AND i.kind = 'regular' ORDER BY i.period_start LIMIT 1 OFFSET a.id % 3),
 				(SELECT p.reference FROM payments p WHERE p.account_id = a.id ORDER BY p.account_id, p.id LIMIT 1 OFFSET a.id % 2)
 			FROM accounts a WHERE a.id = ANY($1)`, sampleIDs(n, perKind, uint64(i)))
 		if err != nil {
