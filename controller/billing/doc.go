@@ -60,6 +60,9 @@
 //     a reason resting on an overridden setting says so ([Reason.Override]);
 //     [PlanTypeChangeImpact] previews how many accounts a type change
 //     reaches.
+//   - staff search ([PlanSearch], search.go): what a query is looked for
+//     as, from its shape (an IP or prefix, digits, a number, a phone, an
+//     e-mail, text), and a hit's past-due amount ([SearchPastDue]).
 //   - a service's move to another POP or binding and its edits in place
 //     ([PlanServiceMove], [PlanServiceEdit], servicemove.go) say which POP's
 //     agent removes the service and which applies it;

@@ -71,6 +71,16 @@
 // that fans it out (ProfileFanOutJobs; FanOutPlanProfile does the work,
 // resumably).
 //
+// Staff search (search.go): billing.PlanSearch decides the probes from
+// the query's shape; SearchAccounts runs them as one UNION ALL, each probe
+// read through its index (migration 00034: pg_trgm GIN indexes for
+// substrings of names, companies, e-mail and billing and service
+// addresses, and of phone numbers' digits; btree for RADIUS user names and
+// payment references; the unique indexes for account and invoice numbers
+// and external ids; GIN and GiST for service addresses; tested by
+// EXPLAIN), at most 500 rows a probe, and keeps each account's best match,
+// exact first, then by trigram similarity.
+//
 // The store returns plain data (billing types); invoice and statement
 // documents are assembled from it in package documents, which this package
 // does not import.
