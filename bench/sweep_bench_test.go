@@ -126,8 +126,8 @@ func BenchmarkSweep1M(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 	if cpuErr == nil {
 		// Less noisy than the wall-clock time on a busy machine.
-		b.ReportMetric(selfCPU.Seconds(), "sweep_go_cpu_s")
-		b.ReportMetric(serverCPU.Seconds(), "sweep_db_cpu_s")
+		b.ReportMetric(selfCPU.Seconds(), "go_cpu_s/sweep")
+		b.ReportMetric(serverCPU.Seconds(), "db_cpu_s/sweep")
 	} else {
 		b.Logf("no CPU times: %v", cpuErr)
 	}

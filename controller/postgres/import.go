@@ -363,7 +363,7 @@ func (im *importer) createAccounts() error {
 		b.Queue(`INSERT INTO accounts (number, external_id, name, email, phone, address,
 				account_type_id, currency, tax_jurisdiction, delivery, anchor_date, created_at, locale, company_name,
 				overrides, tax_exempt, exemption_certificate, billing_day)
-			VALUES ('A-' || lpad(nextval('account_number_seq')::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+			VALUES ((SELECT 'A-' || lpad(n::text, greatest(6, length(n::text)), '0') FROM nextval('account_number_seq') n), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
 				nullif($17::smallint, 0))
 			ON CONFLICT (external_id) DO NOTHING
 			RETURNING id`,
