@@ -145,3 +145,39 @@ func (e *env) count(query string) int {
 }
 
 func itoa(v int64) string { return strconvItoa(v) }
+
+// TestAccountEditOverrides: an account's own billing settings, locale and
+// tax exemption are edited from the console through the review; the
+// settings left empty inherit the type's.
+func TestAccountEditOverrides(t *testing.T) {
+	e := newEnv(t)
+	c := e.customer("Olga Override")
+	clerk := e.signIn(e.addStaff("clerk", staff.RoleBilling, false))
+	path := "/accounts/" + itoa(c.account.ID)
+	form := url.Values{"name": {"Olga Override"}, "line1": {""}, "locale": {"de-DE"}, "tax_exempt": {"1"}, "exemption_certificate": {"TX-EX-991"},
+		"ov_due_days": {"30"}, "ov_grace_days": {""}, "ov_reminder_days_before": {"none"}, "ov_auto_suspend": {"no"}, "reason": {"nonprofit"}}
+	rv := clerk.post(path, path+"/act/edit", form)
+	if rv.status != http.StatusOK || !strings.Contains(rv.body, "due days 30") || !strings.Contains(rv.body, "auto-suspend false") ||
+		!strings.Contains(rv.body, "Tax exempt: false → true") || !strings.Contains(rv.body, "de-DE") {
+		t.Fatalf("edit review: %d\n%s", rv.status, rv.body)
+	}
+	apply := url.Values{}
+	for k := range form {
+		apply.Set(k, optionalField(rv.body, k))
+	}
+	apply.Set("tax_exempt", "1")
+	for _, f := range []string{"csrf", "idem", "step"} {
+		apply.Set(f, field(t, rv.body, f))
+	}
+	if p := clerk.do(http.MethodPost, path+"/act/edit", apply); p.status != http.StatusSeeOther {
+		t.Fatalf("edit apply: %d\n%s", p.status, p.body)
+	}
+	a, err := e.api.Account(context.Background(), c.account.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Overrides.DueDays == nil || *a.Overrides.DueDays != 30 || a.Overrides.GraceDays != nil || a.Overrides.AutoSuspend == nil || *a.Overrides.AutoSuspend ||
+		a.Overrides.ReminderDaysBefore == nil || len(*a.Overrides.ReminderDaysBefore) != 0 || !a.TaxExempt || a.Locale != "de-DE" {
+		t.Errorf("stored: %+v overrides %+v", a, a.Overrides)
+	}
+}

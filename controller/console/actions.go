@@ -399,6 +399,25 @@ func editAccount(c actionCall) (confirmation, error) {
 		e.BillingDay = &n
 		sum = append(sum, fmt.Sprintf("Billing day: %d → %d (the changed period is prorated)", a.BillingDay, n))
 	}
+	text("locale", "Locale", string(a.Locale), func(v string) { l := billing.Locale(v); e.Locale = &l })
+	if _, ok := c.form["exemption_certificate"]; ok {
+		exempt := c.form.Get("tax_exempt") != ""
+		if exempt != a.TaxExempt {
+			e.TaxExempt = &exempt
+			sum = append(sum, fmt.Sprintf("Tax exempt: %v → %v", a.TaxExempt, exempt))
+		}
+		text("exemption_certificate", "Exemption certificate", a.ExemptionCertificate, func(v string) { e.ExemptionCertificate = &v })
+	}
+	if _, ok := c.form["ov_due_days"]; ok {
+		ov, err := c.overrides()
+		if err != nil {
+			return confirmation{}, err
+		}
+		if ov.OverridesKey() != a.Overrides.OverridesKey() {
+			e.Overrides = &ov
+			sum = append(sum, "Own billing settings: "+overridesLine(a.Overrides)+" → "+overridesLine(ov)+" (the others inherit the account type's, and follow its changes)")
+		}
+	}
 	e.Reason = c.text("reason")
 	if len(sum) == 0 {
 		return confirmation{}, billing.Errorf(billing.EINVALID, "nothing to change: every field is as it was")
@@ -408,6 +427,96 @@ func editAccount(c actionCall) (confirmation, error) {
 	}
 	_, err := c.api.EditAccount(c.ctx, c.idem, a.ID, a.Version, e)
 	return confirmation{}, err
+}
+
+// overrides reads the form's per-setting overrides: an empty field or
+// "inherit" inherits the account type's setting.
+func (c actionCall) overrides() (billing.AccountOverrides, error) {
+	var ov billing.AccountOverrides
+	num := func(name string) (*int, error) {
+		v := c.text(name)
+		if v == "" {
+			return nil, nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, billing.Errorf(billing.EINVALID, "%s: %q is not a whole number of days (empty inherits the type's)", strings.TrimPrefix(name, "ov_"), v)
+		}
+		return &n, nil
+	}
+	var err error
+	if ov.DueDays, err = num("ov_due_days"); err != nil {
+		return ov, err
+	}
+	if ov.GraceDays, err = num("ov_grace_days"); err != nil {
+		return ov, err
+	}
+	switch v := c.text("ov_reminder_days_before"); v {
+	case "":
+	case "none":
+		ov.ReminderDaysBefore = &[]int{}
+	default:
+		var days []int
+		for _, p := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+			n, err := strconv.Atoi(p)
+			if err != nil {
+				return ov, billing.Errorf(billing.EINVALID, "reminder_days_before: %q is not a list of days (or none; empty inherits)", v)
+			}
+			days = append(days, n)
+		}
+		ov.ReminderDaysBefore = &days
+	}
+	yesNo := func(name string) *bool {
+		switch c.text(name) {
+		case "yes":
+			t := true
+			return &t
+		case "no":
+			f := false
+			return &f
+		}
+		return nil
+	}
+	ov.AutoSuspend, ov.LateFee = yesNo("ov_auto_suspend"), yesNo("ov_late_fee")
+	if v := c.text("ov_reactivation_rule"); v != "" && v != "inherit" {
+		r := billing.ReactivationRule(v)
+		ov.ReactivationRule = &r
+	}
+	if c.form.Get("ov_invoice_message_own") != "" {
+		m := c.form.Get("ov_invoice_message")
+		ov.InvoiceMessage = &m
+	}
+	return ov, nil
+}
+
+// overridesLine names the settings an account overrides, with values.
+func overridesLine(ov billing.AccountOverrides) string {
+	var parts []string
+	if ov.DueDays != nil {
+		parts = append(parts, fmt.Sprintf("due days %d", *ov.DueDays))
+	}
+	if ov.GraceDays != nil {
+		parts = append(parts, fmt.Sprintf("grace days %d", *ov.GraceDays))
+	}
+	if ov.ReminderDaysBefore != nil {
+		parts = append(parts, fmt.Sprintf("reminders %v days before", *ov.ReminderDaysBefore))
+	}
+	if ov.AutoSuspend != nil {
+		parts = append(parts, fmt.Sprintf("auto-suspend %v", *ov.AutoSuspend))
+	}
+	if ov.ReactivationRule != nil {
+		parts = append(parts, "reactivation "+string(*ov.ReactivationRule))
+	}
+	if ov.LateFee != nil {
+		parts = append(parts, fmt.Sprintf("late fee %v", *ov.LateFee))
+	}
+	if ov.InvoiceMessage != nil {
+		parts = append(parts, fmt.Sprintf("invoice message %q", *ov.InvoiceMessage))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
 }
 
 func addressLine(a billing.Address) string {
