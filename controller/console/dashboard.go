@@ -26,6 +26,9 @@ type dashboardData struct {
 	// Unavailable names the parts that could not be read (the rest of the
 	// dashboard still shows).
 	Unavailable []string
+	// Tomorrow is the next day's date (in the dashboard's time zone), for
+	// the preview of the run the schedule starts then.
+	Tomorrow billing.Date
 }
 
 // Running reports whether a run on the dashboard is still working (its
@@ -72,6 +75,9 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *session
 		return
 	}
 	d.Runs = runs.Items
+	if loc, err := time.LoadLocation(s.dashboardZone(r, sess)); err == nil {
+		d.Tomorrow = billing.DateIn(s.clock.Now(), loc).AddDays(1)
+	}
 	if r.Header.Get("HX-Request") != "" {
 		// htmx refreshes the runs' progress only (the "fragment").
 		s.render(w, r, sess, http.StatusOK, "dashboard", view{Title: "Dashboard", Nav: "dashboard", Data: d})

@@ -39,3 +39,18 @@ func TestDashboardShowsRuns(t *testing.T) {
 		t.Fatalf("the runs fragment: %d\n%s", frag.status, frag.body)
 	}
 }
+
+// TestDashboardLinksTomorrowsRun: the dashboard offers the preview of the
+// run the schedule starts tomorrow, and the link opens it.
+func TestDashboardLinksTomorrowsRun(t *testing.T) {
+	e := newEnv(t)
+	e.residentialType()
+	b := e.signIn(e.addStaff("rita", staff.RoleReader, false))
+	p := b.get("/")
+	if !strings.Contains(p.body, `/staff/runs/preview?date=2026-12-16`) {
+		t.Fatalf("no preview of tomorrow's run on the dashboard:\n%s", p.body)
+	}
+	if p := b.get("/runs/preview?date=2026-12-16"); p.status != http.StatusOK || !strings.Contains(p.body, "2026-12-16") {
+		t.Errorf("tomorrow's preview: %d\n%s", p.status, p.body)
+	}
+}
