@@ -432,6 +432,39 @@ func typeFromForm(t billing.AccountType, f url.Values) (billing.AccountType, err
 	t.AutoSuspend = f.Get("auto_suspend") != ""
 	t.RemittanceSlip = f.Get("remittance_slip") != ""
 	t.ApplyDateRuleToIssue = f.Get("apply_date_rule_to_issue") != ""
+	if _, ok := f["locale"]; ok {
+		t.Locale = billing.Locale(get("locale"))
+	}
+	// setEnum sets a setting with a default from the form, leaving an
+	// unset one unset when the form shows its default (so that the review
+	// does not call it changed).
+	setEnum := func(dst *string, k, def string) {
+		if _, ok := f[k]; ok && !(*dst == "" && get(k) == def) {
+			*dst = get(k)
+		}
+	}
+	sa := string(t.SuspendAction)
+	setEnum(&sa, "suspend_action", string(billing.SuspendBlock))
+	t.SuspendAction = billing.SuspendAction(sa)
+	if _, ok := f["plan_change_timing"]; ok {
+		lc := &t.Lifecycle
+		pct, ci, oc := string(lc.PlanChangeTiming), string(lc.ChangeInvoicing), string(lc.OnCancel)
+		setEnum(&pct, "plan_change_timing", string(billing.PlanChangeAsRequested))
+		setEnum(&ci, "change_invoicing", string(billing.InvoiceOnNext))
+		setEnum(&oc, "on_cancel", "keep_suspended")
+		lc.PlanChangeTiming, lc.ChangeInvoicing, lc.OnCancel = billing.PlanChangeTiming(pct), billing.ChangeInvoicing(ci), billing.OnCancel(oc)
+		lc.SuspendWhilePaused = f.Get("suspend_while_paused") != ""
+		lc.StopInvoicingWhileSuspended = f.Get("stop_invoicing_while_suspended") != ""
+		if err := num("max_pause_days", &lc.MaxPauseDays); err != nil {
+			return t, err
+		}
+		if err := num64("immediate_invoice_minimum", &lc.ImmediateInvoiceMinimum); err != nil {
+			return t, err
+		}
+		if err := num64("pause_hold_fee", &lc.PauseHoldFee); err != nil {
+			return t, err
+		}
+	}
 	t.LateFee.Kind = billing.LateFeeKind(get("late_fee_kind"))
 	t.LateFee.Percent = get("late_fee_percent")
 	for _, err := range []error{
