@@ -367,6 +367,19 @@ func (d batchData) DifferenceText() string {
 // Open reports whether lines may still change.
 func (d batchData) Open() bool { return d.Batch.Status == billing.BatchOpen }
 
+// onBatch runs a batch page's handler with the batch's id from the path,
+// or answers 404 for a path that names no batch.
+func (s *Server) onBatch(h func(w http.ResponseWriter, r *http.Request, sess *session, id int64)) page {
+	return func(w http.ResponseWriter, r *http.Request, sess *session) {
+		id, ok := batchID(r)
+		if !ok {
+			s.errorPage(w, r, sess, http.StatusNotFound, "There is no such batch.")
+			return
+		}
+		h(w, r, sess, id)
+	}
+}
+
 func batchID(r *http.Request) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	return id, err == nil && id > 0
@@ -433,12 +446,7 @@ func (s *Server) renderBatch(w http.ResponseWriter, r *http.Request, sess *sessi
 }
 
 // batch shows a batch's one-window screen.
-func (s *Server) batch(w http.ResponseWriter, r *http.Request, sess *session) {
-	id, ok := batchID(r)
-	if !ok {
-		s.errorPage(w, r, sess, http.StatusNotFound, "There is no such batch.")
-		return
-	}
+func (s *Server) batch(w http.ResponseWriter, r *http.Request, sess *session, id int64) {
 	api, ctx := s.apiFor(r.Context(), sess.User)
 	var d batchData
 	if err := s.loadBatch(ctx, api, id, &d); err != nil {
@@ -520,12 +528,7 @@ func (s *Server) snapshot(ctx context.Context, api *client.Client, a billing.Acc
 
 // accountResults answers the search-as-you-type request of the account
 // field with the matches (an htmx fragment).
-func (s *Server) accountResults(w http.ResponseWriter, r *http.Request, sess *session) {
-	id, ok := batchID(r)
-	if !ok {
-		s.errorPage(w, r, sess, http.StatusNotFound, "There is no such batch.")
-		return
-	}
+func (s *Server) accountResults(w http.ResponseWriter, r *http.Request, sess *session, id int64) {
 	api, ctx := s.apiFor(r.Context(), sess.User)
 	q := r.URL.Query().Get("account")
 	matches, err := s.findAccounts(ctx, api, q)
@@ -565,12 +568,7 @@ func readEntry(r *http.Request) entryForm {
 // addLine is the entry line's post: it adds the line (or corrects line
 // {line}); or, when the account field names an account not yet picked,
 // picks it and shows its snapshot; or lists the accounts that match.
-func (s *Server) addLine(w http.ResponseWriter, r *http.Request, sess *session) {
-	id, ok := batchID(r)
-	if !ok {
-		s.errorPage(w, r, sess, http.StatusNotFound, "There is no such batch.")
-		return
-	}
+func (s *Server) addLine(w http.ResponseWriter, r *http.Request, sess *session, id int64) {
 	lineNo := 0
 	if v := r.PathValue("line"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -823,12 +821,7 @@ func (s *Server) removeLine(w http.ResponseWriter, r *http.Request, sess *sessio
 }
 
 // importFile adds a lockbox CSV file's rows to the batch, all or nothing.
-func (s *Server) importFile(w http.ResponseWriter, r *http.Request, sess *session) {
-	id, ok := batchID(r)
-	if !ok {
-		s.errorPage(w, r, sess, http.StatusNotFound, "There is no such batch.")
-		return
-	}
+func (s *Server) importFile(w http.ResponseWriter, r *http.Request, sess *session, id int64) {
 	api, ctx := s.apiFor(r.Context(), sess.User)
 	var d batchData
 	var data []byte
@@ -880,12 +873,7 @@ func (s *Server) importFile(w http.ResponseWriter, r *http.Request, sess *sessio
 }
 
 // validate shows the batch with every line checked.
-func (s *Server) validate(w http.ResponseWriter, r *http.Request, sess *session) {
-	id, ok := batchID(r)
-	if !ok {
-		s.errorPage(w, r, sess, http.StatusNotFound, "There is no such batch.")
-		return
-	}
+func (s *Server) validate(w http.ResponseWriter, r *http.Request, sess *session, id int64) {
 	api, ctx := s.apiFor(r.Context(), sess.User)
 	var d batchData
 	if err := s.loadBatch(ctx, api, id, &d); err != nil {
@@ -904,12 +892,7 @@ func (s *Server) validate(w http.ResponseWriter, r *http.Request, sess *session)
 
 // confirmPost shows what posting will do: the count and total against the
 // control figures, and any line that stops it.
-func (s *Server) confirmPost(w http.ResponseWriter, r *http.Request, sess *session) {
-	id, ok := batchID(r)
-	if !ok {
-		s.errorPage(w, r, sess, http.StatusNotFound, "There is no such batch.")
-		return
-	}
+func (s *Server) confirmPost(w http.ResponseWriter, r *http.Request, sess *session, id int64) {
 	api, ctx := s.apiFor(r.Context(), sess.User)
 	var d batchData
 	if err := s.loadBatch(ctx, api, id, &d); err != nil {
@@ -926,12 +909,7 @@ func (s *Server) confirmPost(w http.ResponseWriter, r *http.Request, sess *sessi
 }
 
 // postBatch posts the batch as one unit.
-func (s *Server) postBatch(w http.ResponseWriter, r *http.Request, sess *session) {
-	id, ok := batchID(r)
-	if !ok {
-		s.errorPage(w, r, sess, http.StatusNotFound, "There is no such batch.")
-		return
-	}
+func (s *Server) postBatch(w http.ResponseWriter, r *http.Request, sess *session, id int64) {
 	api, ctx := s.apiFor(r.Context(), sess.User)
 	var b billing.PaymentBatch
 	if err := api.Do(ctx, http.MethodPost, "/api/v1/payment-batches/"+itoa(id)+"/post", nil, r.PostFormValue("idem"), nil, &b); err != nil {
@@ -953,21 +931,6 @@ func (s *Server) postBatch(w http.ResponseWriter, r *http.Request, sess *session
 }
 
 // depositSlip streams the posted batch's deposit slip (PDF) from the API.
-func (s *Server) depositSlip(w http.ResponseWriter, r *http.Request, sess *session) {
-	id, ok := batchID(r)
-	if !ok {
-		s.errorPage(w, r, sess, http.StatusNotFound, "There is no such batch.")
-		return
-	}
-	api, ctx := s.apiFor(r.Context(), sess.User)
-	pdf, err := api.GetFile(ctx, "/api/v1/deposit-slips", url.Values{"batch": {itoa(id)}, "format": {"pdf"}})
-	if err != nil {
-		s.apiErrorPage(w, r, sess, "printing the deposit slip", err)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/pdf")
-	h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=\"deposit-slip-%d.pdf\"", id))
-	h.Set("Content-Length", strconv.Itoa(len(pdf)))
-	_, _ = w.Write(pdf)
+func (s *Server) depositSlip(w http.ResponseWriter, r *http.Request, sess *session, id int64) {
+	s.pdf(w, r, sess, "/api/v1/deposit-slips", url.Values{"batch": {itoa(id)}, "format": {"pdf"}}, fmt.Sprintf("deposit-slip-%d.pdf", id))
 }

@@ -3,12 +3,12 @@ package console
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/sso"
+	"github.com/tollgate-isp/tollgate/internal/clientaddr"
 )
 
 // Config is the console's configuration (the controller's `console:`
@@ -55,7 +55,7 @@ type parsed struct {
 	origin  string // scheme://host
 	path    string // the base path, without a trailing slash ("/staff")
 	secure  bool
-	proxies []netip.Prefix
+	proxies clientaddr.Proxies
 }
 
 func (c Config) parse() (parsed, error) {
@@ -82,17 +82,8 @@ func (c Config) parse() (parsed, error) {
 	if c.SessionIdle > c.SessionAbsolute {
 		errs = append(errs, fmt.Errorf("console.session_idle (%s) is longer than console.session_absolute (%s)", c.SessionIdle, c.SessionAbsolute))
 	}
-	for _, s := range c.TrustedProxies {
-		pfx, err := netip.ParsePrefix(s)
-		if err != nil {
-			a, aerr := netip.ParseAddr(s)
-			if aerr != nil {
-				errs = append(errs, fmt.Errorf("console.trusted_proxies: %q is not an address or CIDR prefix", s))
-				continue
-			}
-			pfx = netip.PrefixFrom(a, a.BitLen())
-		}
-		p.proxies = append(p.proxies, pfx.Masked())
-	}
+	var perrs []error
+	p.proxies, perrs = clientaddr.ParseProxies("console.trusted_proxies", c.TrustedProxies)
+	errs = append(errs, perrs...)
 	return p, errors.Join(errs...)
 }

@@ -2,6 +2,8 @@ package console
 
 import (
 	"net/http"
+	"net/url"
+	"strconv"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
@@ -20,17 +22,18 @@ func (s *Server) invoice(w http.ResponseWriter, r *http.Request, sess *session) 
 
 // invoicePDF and statementPDF pass on the API's PDFs.
 func (s *Server) invoicePDF(w http.ResponseWriter, r *http.Request, sess *session) {
-	s.pdf(w, r, sess, "/api/v1/invoices/"+itoa(pathID(r, "id"))+"/pdf", "invoice-"+itoa(pathID(r, "id"))+".pdf")
+	s.pdf(w, r, sess, "/api/v1/invoices/"+itoa(pathID(r, "id"))+"/pdf", nil, "invoice-"+itoa(pathID(r, "id"))+".pdf")
 }
 
 func (s *Server) statementPDF(w http.ResponseWriter, r *http.Request, sess *session) {
-	s.pdf(w, r, sess, "/api/v1/accounts/"+itoa(pathID(r, "id"))+"/statement.pdf", "statement-"+itoa(pathID(r, "id"))+".pdf")
+	s.pdf(w, r, sess, "/api/v1/accounts/"+itoa(pathID(r, "id"))+"/statement.pdf", r.URL.Query(), "statement-"+itoa(pathID(r, "id"))+".pdf")
 }
 
-// pdf streams a PDF the API makes, as a download named name.
-func (s *Server) pdf(w http.ResponseWriter, r *http.Request, sess *session, apiPath, name string) {
+// pdf passes on a PDF the API makes (at apiPath with query), as a
+// download named name.
+func (s *Server) pdf(w http.ResponseWriter, r *http.Request, sess *session, apiPath string, query url.Values, name string) {
 	api, ctx := s.apiFor(r.Context(), sess.User)
-	data, err := api.GetFile(ctx, apiPath, r.URL.Query())
+	data, err := api.GetFile(ctx, apiPath, query)
 	if err != nil {
 		s.apiErrorPage(w, r, sess, "making the PDF", err)
 		return
@@ -38,5 +41,6 @@ func (s *Server) pdf(w http.ResponseWriter, r *http.Request, sess *session, apiP
 	h := w.Header()
 	h.Set("Content-Type", "application/pdf")
 	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	h.Set("Content-Length", strconv.Itoa(len(data)))
 	_, _ = w.Write(data)
 }

@@ -348,15 +348,5 @@ func (s *Server) printedInvoices(w http.ResponseWriter, r *http.Request, sess *s
 	if !ok {
 		return
 	}
-	api, ctx := s.apiFor(r.Context(), sess.User)
-	pdf, err := api.GetFile(ctx, "/api/v1/billing-runs/"+itoa(id)+"/printed-invoices.pdf", nil)
-	if err != nil {
-		s.apiErrorPage(w, r, sess, "reading the printed invoices", err)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/pdf")
-	h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", fmt.Sprintf("printed-invoices-run-%d.pdf", id)))
-	h.Set("Content-Length", strconv.Itoa(len(pdf)))
-	_, _ = w.Write(pdf)
+	s.pdf(w, r, sess, "/api/v1/billing-runs/"+itoa(id)+"/printed-invoices.pdf", nil, fmt.Sprintf("printed-invoices-run-%d.pdf", id))
 }

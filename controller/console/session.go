@@ -5,9 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -146,41 +144,13 @@ func (s *Server) preToken(w http.ResponseWriter, r *http.Request) string {
 	return csrfFor("pre", v)
 }
 
-// clientAddr is the user's address: the TCP peer, or, when the peer is a
-// trusted proxy, the last address in X-Forwarded-For that is not one.
+// clientAddr is the user's address (see package clientaddr), for the
+// sign-in backoff.
 func (s *Server) clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
+	if a := s.p.proxies.Of(r); a.IsValid() {
+		return a.String()
 	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	peer = peer.Unmap()
-	if !s.trusted(peer) {
-		return peer.String()
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			return peer.String()
-		}
-		if a = a.Unmap(); !s.trusted(a) {
-			return a.String()
-		}
-	}
-	return peer.String()
-}
-
-func (s *Server) trusted(a netip.Addr) bool {
-	for _, p := range s.p.proxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return r.RemoteAddr
 }
 
 // safeNext is where to go after sign-in: a path inside the console, or

@@ -3,13 +3,13 @@ package portal
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/documents"
+	"github.com/tollgate-isp/tollgate/internal/clientaddr"
 )
 
 // Config configures the portal. Zero values take the documented defaults.
@@ -98,7 +98,7 @@ type parsed struct {
 	base    *url.URL // PublicURL without a trailing slash
 	path    string   // base.Path without a trailing slash ("" for the root)
 	secure  bool
-	proxies []netip.Prefix
+	proxies clientaddr.Proxies
 }
 
 func (c Config) parse() (parsed, error) {
@@ -125,17 +125,8 @@ func (c Config) parse() (parsed, error) {
 			errs = append(errs, fmt.Errorf("portal secret %d is %d bytes; at least 32 are needed", i+1, len(s)))
 		}
 	}
-	for _, s := range c.TrustedProxies {
-		pfx, err := netip.ParsePrefix(s)
-		if err != nil {
-			a, aerr := netip.ParseAddr(s)
-			if aerr != nil {
-				errs = append(errs, fmt.Errorf("portal.trusted_proxies: %q is not an address or CIDR prefix", s))
-				continue
-			}
-			pfx = netip.PrefixFrom(a, a.BitLen())
-		}
-		p.proxies = append(p.proxies, pfx.Masked())
-	}
+	var perrs []error
+	p.proxies, perrs = clientaddr.ParseProxies("portal.trusted_proxies", c.TrustedProxies)
+	errs = append(errs, perrs...)
 	return p, errors.Join(errs...)
 }

@@ -6,12 +6,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"net"
 	"net/http"
 	"net/netip"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -206,42 +204,8 @@ func (s *Server) checkCSRF(r *http.Request, sess *session) bool {
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.csrfFor(c.Value, sess))) == 1
 }
 
-// clientAddr is the subscriber's address: the TCP peer, or, when the peer
-// is a trusted proxy, the last address in X-Forwarded-For that is not one.
-func (s *Server) clientAddr(r *http.Request) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}
-	}
-	peer = peer.Unmap()
-	if !s.trusted(peer) {
-		return peer
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			return peer
-		}
-		if a = a.Unmap(); !s.trusted(a) {
-			return a
-		}
-	}
-	return peer
-}
-
-func (s *Server) trusted(a netip.Addr) bool {
-	for _, p := range s.p.proxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
+// clientAddr is the subscriber's address (see package clientaddr).
+func (s *Server) clientAddr(r *http.Request) netip.Addr { return s.p.proxies.Of(r) }
 
 // limiter is a token bucket per key (client address), for one replica.
 type limiter struct {
