@@ -35,12 +35,13 @@ func newStaffCmd(g *globals) *cobra.Command {
 		changeCmd(g, change[client.StaffUserResult]{use: "reset-totp LOGIN", args: []string{"login"}, noKey: true,
 			short:  "Give a staff user a new TOTP secret and recovery codes (a lost phone), printed once",
 			method: http.MethodPost, path: "/api/v1/staff/%s/reset-totp", show: printStaffUser}),
-		changeCmd(g, change[client.StaffUser]{use: "password LOGIN --password-file PATH", args: []string{"login"}, noKey: true,
-			short:   "Set a staff user's console password (an admin, or the user with a personal token of their own)",
-			example: "  tollgatectl staff password jane --password-file jane.pw",
+		changeCmd(g, change[client.StaffUser]{use: "password LOGIN --password-file PATH [--current-password-file PATH]", args: []string{"login"}, noKey: true,
+			short:   "Set a staff user's console password (an admin, or the user themself with the current one); their sessions end",
+			example: "  tollgatectl staff password jane --password-file jane.pw --current-password-file old.pw",
 			method:  http.MethodPost, path: "/api/v1/staff/%s/password",
-			params: []param{{"password-file", "password", "file holding the new password, 12-256 characters (required)", fileParam}},
-			show:   asTable(userColumns, userRow)}))
+			params: []param{{"password-file", "password", "file holding the new password, 12-256 characters (required)", fileParam},
+				{"current-password-file", "current_password", "file holding your password now (when you change your own)", fileParam}},
+			show: asTable(userColumns, userRow)}))
 	for verb, short := range map[string]string{"disable": "Disable a staff user: their sessions and tokens stop working at once",
 		"enable": "Enable a disabled staff user", "unlock": "Clear a staff user's failed sign-ins (the backoff) from every address"} {
 		cmd.AddCommand(changeCmd(g, change[client.StaffUser]{use: verb + " LOGIN", short: short, args: []string{"login"},

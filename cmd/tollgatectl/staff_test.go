@@ -75,7 +75,9 @@ func TestStaffAndTokenCommands(t *testing.T) {
 	}
 	newPW := filepath.Join(t.TempDir(), "new.pw")
 	for _, set := range []func() (string, error){
-		func() (string, error) { return jane("staff", "password", "jane", "--password-file", newPW) },
+		func() (string, error) {
+			return jane("staff", "password", "jane", "--password-file", newPW, "--current-password-file", pw)
+		},
 		func() (string, error) { return c.ok("staff", "password", "jane", "--password-file", newPW), nil },
 	} {
 		if err := os.WriteFile(newPW, []byte("a longer passphrase, "+time.Now().String()+"\n"), 0o600); err != nil {
@@ -84,6 +86,9 @@ func TestStaffAndTokenCommands(t *testing.T) {
 		if out, err := set(); err != nil || !regexp.MustCompile(`jane\s+Jane Roe\s+billing\s+yes`).MatchString(out) {
 			t.Errorf("staff password: %v\n%s", err, out)
 		}
+	}
+	if _, err := jane("staff", "password", "jane", "--password-file", pw); err == nil || !strings.Contains(err.Error(), "current_password") {
+		t.Errorf("jane sets her own password without the current one: %v, want 403 naming current_password", err)
 	}
 	if _, err := jane("staff", "password", "rita", "--password-file", newPW); err == nil || !strings.Contains(err.Error(), "403") {
 		t.Errorf("jane sets rita's password: %v, want 403", err)

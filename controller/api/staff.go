@@ -34,8 +34,11 @@ type StaffStore interface {
 	// UnlockStaffUser clears the user's failed sign-ins (the backoff).
 	// Errors: ENOTFOUND for an unknown login.
 	UnlockStaffUser(ctx context.Context, login, actor string, now time.Time) (staff.User, error)
-	// SetStaffPassword replaces the user's password hash.
-	// Errors: ENOTFOUND for an unknown login.
+	// StaffUser returns the user with a login (to check a current
+	// password). Errors: ENOTFOUND.
+	StaffUser(ctx context.Context, login string) (staff.User, error)
+	// SetStaffPassword replaces the user's password hash and ends every
+	// console session of the user. Errors: ENOTFOUND for an unknown login.
 	SetStaffPassword(ctx context.Context, login, passwordHash, actor string, now time.Time) (staff.User, error)
 	// ResetStaffTOTP replaces the user's TOTP secret and recovery code
 	// hashes. Errors: ENOTFOUND for an unknown login.
@@ -255,22 +258,39 @@ func (s *Server) registerStaff(store StaffStore) {
 	huma.Register(api, described(takesNoKey(op("set-staff-password", http.MethodPost, "/api/v1/staff/{login}/password",
 		"Set a staff user's password", RoleReader, "staff")),
 		"Replaces the user's console password (12 to 256 characters, not containing the login), kept as an argon2id hash. "+
-			"An admin, or the user with a personal token of their own. Sessions already signed in stay signed in. "+
+			"An admin, or the user themself (a personal token or their console session), who must also give the current "+
+			"password (403 when it is wrong). Every console session of the user ends: they sign in again with the new password. "+
 			"422 naming the password when it breaks the rules; 404 for an unknown login. Audited (never the password)."+staffSecretsNoKey),
 		func(ctx context.Context, in *struct {
 			LoginPath
 			Body struct {
-				Password string `json:"password" required:"true" maxLength:"1024" doc:"The new console password."`
+				Password        string `json:"password" required:"true" maxLength:"1024" doc:"The new console password."`
+				CurrentPassword string `json:"current_password,omitempty" maxLength:"1024" doc:"The password now: required when users change their own."`
 			}
 		}) (*body[staffUserView], error) {
 			if err := selfOrAdmin(ctx, in.Login, "password"); err != nil {
 				return nil, err
 			}
 			hash, err := newPasswordHash(in.Login, in.Body.Password)
-			var u staff.User
-			if err == nil {
-				u, err = store.SetStaffPassword(ctx, in.Login, hash, actor(ctx), s.clock.Now())
+			if err != nil {
+				return nil, s.toHTTPError("set-staff-password", err)
 			}
+			if p, _ := PrincipalFrom(ctx); p.Personal && p.Name == in.Login {
+				u, err := store.StaffUser(ctx, in.Login)
+				if err != nil {
+					return nil, s.toHTTPError("set-staff-password", err)
+				}
+				if u.PasswordHash != "" {
+					ok, _, err := staff.VerifyPassword(u.PasswordHash, in.Body.CurrentPassword, staff.DefaultArgon2Params)
+					if err != nil {
+						return nil, s.toHTTPError("set-staff-password", err)
+					}
+					if !ok {
+						return nil, huma.Error403Forbidden("current_password: that is not your password now")
+					}
+				}
+			}
+			u, err := store.SetStaffPassword(ctx, in.Login, hash, actor(ctx), s.clock.Now())
 			return wrap(s, "set-staff-password", viewStaffUser(u), err)
 		})
 

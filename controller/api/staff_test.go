@@ -130,7 +130,7 @@ func TestStaffUsersAndPersonalTokens(t *testing.T) {
 func TestStaffPassword(t *testing.T) {
 	t.Parallel()
 	e, alice, rita := staffEnv(t)
-	audited := func() int { return e.rows("audit_log WHERE entity = 'staff_user' AND reason = 'password changed'") }
+	audited := func() int { return e.rows("audit_log WHERE entity = 'staff_user' AND reason LIKE 'password changed%'") }
 	for _, c := range []struct {
 		name, token, login, body string
 		want                     int
@@ -142,6 +142,8 @@ func TestStaffPassword(t *testing.T) {
 		{"someone else's", rita, "alice", `{"password":"rita was here 2026"}`, 403, "admin"},
 		{"a service token that is not admin", billingToken, "alice", `{"password":"billing was here 2026"}`, 403, "admin"},
 		{"unknown login", adminToken, "nobody", `{"password":"an unknown user's password"}`, 404, "nobody"},
+		{"her own without the current one", alice, "alice", `{"password":"a much better passphrase"}`, 403, "current_password"},
+		{"her own with a wrong current one", alice, "alice", `{"password":"a much better passphrase","current_password":"guess guess guess"}`, 403, "current_password"},
 	} {
 		if r := e.do("POST", "/api/v1/staff/"+c.login+"/password", c.token, "", c.body); r.status != c.want || !strings.Contains(string(r.body), c.says) {
 			t.Errorf("%s: %d %s, want %d saying %q", c.name, r.status, r.body, c.want, c.says)
@@ -158,11 +160,11 @@ func TestStaffPassword(t *testing.T) {
 		ok, _, err := staff.VerifyPassword(u.PasswordHash, password, staff.DefaultArgon2Params)
 		return err == nil && ok
 	}
-	for i, c := range []struct{ who, token, password string }{
-		{"alice herself", alice, "a much better passphrase"},
-		{"an admin", adminToken, "reset by the admin desk"},
+	for i, c := range []struct{ who, token, password, current string }{
+		{"alice herself", alice, "a much better passphrase", "correct horse battery"},
+		{"an admin", adminToken, "reset by the admin desk", ""},
 	} {
-		r := e.do("POST", "/api/v1/staff/alice/password", c.token, "", `{"password":"`+c.password+`"}`)
+		r := e.do("POST", "/api/v1/staff/alice/password", c.token, "", `{"password":"`+c.password+`","current_password":"`+c.current+`"}`)
 		if r.status != 200 || !strings.Contains(string(r.body), `"password":true`) || strings.Contains(string(r.body), c.password) {
 			t.Fatalf("%s sets the password: %d %s", c.who, r.status, r.body)
 		}

@@ -156,6 +156,8 @@ func (s *Server) routes() http.Handler {
 	}{
 		{"GET " + p + "/{$}", staff.RoleReader, s.dashboard},
 		{"GET " + p + "/search", staff.RoleReader, s.search},
+		{"GET " + p + "/password", staff.RoleReader, s.passwordForm},
+		{"POST " + p + "/password", staff.RoleReader, s.changePassword},
 		{"GET " + p + "/accounts/{id}", staff.RoleReader, s.account},
 		{"POST " + p + "/accounts/{id}/act/{action}", staff.RoleBilling, s.act},
 		{"GET " + p + "/accounts/{id}/statement.pdf", staff.RoleReader, s.statementPDF},

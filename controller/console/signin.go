@@ -29,7 +29,11 @@ func (s *Server) signInForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, s.safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
-	s.render(w, r, nil, http.StatusOK, "signin", view{Title: "Sign in", CSRF: s.preToken(w, r), Focus: "login",
+	notice := ""
+	if r.URL.Query().Get("changed") != "" {
+		notice = "Your password is changed. Sign in with the new one."
+	}
+	s.render(w, r, nil, http.StatusOK, "signin", view{Title: "Sign in", CSRF: s.preToken(w, r), Focus: "login", Notice: notice,
 		Data: s.signInData("", s.safeNext(r.URL.Query().Get("next")))})
 }
 

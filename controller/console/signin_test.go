@@ -78,3 +78,30 @@ func TestSignIn(t *testing.T) {
 		t.Errorf("after 31 idle minutes: got %d, want a redirect to sign in", p.status)
 	}
 }
+
+// TestChangeOwnPassword: a clerk changes their own password in the console
+// (the current one checked, the new one twice); every session of theirs
+// ends, and the new password signs in.
+func TestChangeOwnPassword(t *testing.T) {
+	e := newEnv(t)
+	u := e.addStaff("clerk", staff.RoleBilling, false)
+	b := e.signIn(u)
+	other := e.signIn(u) // another browser of the same clerk
+	if p := b.post("/password", "/password", url.Values{"current": {"wrong password!!"}, "password": {"a brand new passphrase"}, "repeat": {"a brand new passphrase"}}); p.status != http.StatusForbidden ||
+		!strings.Contains(p.body, "not your password now") {
+		t.Errorf("a wrong current password: %d\n%s", p.status, p.body)
+	}
+	if p := b.post("/password", "/password", url.Values{"current": {u.Password}, "password": {"a brand new passphrase"}, "repeat": {"a brand new typo"}}); p.status != http.StatusUnprocessableEntity {
+		t.Errorf("two different entries: %d", p.status)
+	}
+	p := b.post("/password", "/password", url.Values{"current": {u.Password}, "password": {"a brand new passphrase"}, "repeat": {"a brand new passphrase"}})
+	if p.status != http.StatusSeeOther || p.location != "/staff/signin?changed=1" {
+		t.Fatalf("change: %d %q\n%s", p.status, p.location, p.body)
+	}
+	if p := other.get("/"); p.status != http.StatusSeeOther {
+		t.Errorf("the clerk's other session still works after the change: %d", p.status)
+	}
+	e.clock.Add(time.Minute)
+	u.Password = "a brand new passphrase"
+	e.signIn(u)
+}

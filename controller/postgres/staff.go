@@ -159,11 +159,16 @@ func (db *DB) ResetStaffTOTP(ctx context.Context, login, secret string, recovery
 	})
 }
 
-// SetStaffPassword replaces a staff user's password hash.
+// SetStaffPassword replaces a staff user's password hash and ends the
+// user's console sessions, in one transaction.
 func (db *DB) SetStaffPassword(ctx context.Context, login, passwordHash, actor string, now time.Time) (staff.User, error) {
 	return db.changeStaffUser(ctx, login, actor, now, func(tx pgx.Tx, u staff.User) (map[string]any, map[string]any, string, error) {
 		_, err := tx.Exec(ctx, `UPDATE staff_users SET password_hash = $2 WHERE id = $1`, u.ID, passwordHash)
-		return map[string]any{"password": "(old)"}, map[string]any{"password": "(new)"}, "password changed", mapError(err)
+		if err == nil {
+			// Whoever was signed in with the old password is signed out.
+			_, err = tx.Exec(ctx, `UPDATE staff_sessions SET ended_at = $2 WHERE user_id = $1 AND ended_at IS NULL`, u.ID, now)
+		}
+		return map[string]any{"password": "(old)"}, map[string]any{"password": "(new)"}, "password changed; sessions ended", mapError(err)
 	})
 }
 

@@ -121,6 +121,7 @@ func TestConsoleAccountPagesInTheBrowser(t *testing.T) {
 		{"/settings", "settings", "Staff users"},
 		{fmt.Sprintf("/settings/types/%d", 1), "settings-type", "is issued on"},
 		{"/settings/plans/1", "settings-plan", "Price versions"},
+		{"/password", "password", "Change the password"},
 	} {
 		do(ctx, t, p.name, chromedp.Navigate(c.URL+p.path))
 		waitText(ctx, t, "main", p.text)
