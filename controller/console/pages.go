@@ -3,11 +3,8 @@ package console
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"html/template"
-	"io/fs"
 	"net/http"
-	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +12,7 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/staff"
+	"github.com/tollgate-isp/tollgate/internal/htmlpages"
 )
 
 // pages are the parsed templates, one set per page (each with the layout
@@ -79,29 +77,7 @@ var funcs = template.FuncMap{
 	"pos": func(v int64) bool { return v > 0 },
 }
 
-func loadPages() (pages, error) {
-	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/part-*.html")
-	if err != nil {
-		return nil, fmt.Errorf("console templates: %w", err)
-	}
-	names, err := fs.Glob(assets, "templates/*.html")
-	if err != nil {
-		return nil, err
-	}
-	out := pages{}
-	for _, n := range names {
-		base := path.Base(n)
-		if base == "layout.html" || strings.HasPrefix(base, "part-") {
-			continue
-		}
-		t, err := template.Must(layout.Clone()).ParseFS(assets, n)
-		if err != nil {
-			return nil, fmt.Errorf("console template %s: %w", base, err)
-		}
-		out[strings.TrimSuffix(base, ".html")] = t
-	}
-	return out, nil
-}
+func loadPages() (pages, error) { return htmlpages.Load(assets, funcs, "console") }
 
 // view is what every page gets.
 type view struct {

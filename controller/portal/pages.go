@@ -2,15 +2,13 @@ package portal
 
 import (
 	"bytes"
-	"fmt"
 	"html/template"
-	"io/fs"
 	"net/http"
-	"path"
 	"strings"
 	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/internal/htmlpages"
 )
 
 // pages are the parsed templates, one set per page (each with the layout).
@@ -44,29 +42,7 @@ var funcs = template.FuncMap{
 	},
 }
 
-func loadPages() (pages, error) {
-	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/part-*.html")
-	if err != nil {
-		return nil, fmt.Errorf("portal templates: %w", err)
-	}
-	names, err := fs.Glob(assets, "templates/*.html")
-	if err != nil {
-		return nil, err
-	}
-	out := pages{}
-	for _, n := range names {
-		base := path.Base(n)
-		if base == "layout.html" || strings.HasPrefix(base, "part-") {
-			continue
-		}
-		t, err := template.Must(layout.Clone()).ParseFS(assets, n)
-		if err != nil {
-			return nil, fmt.Errorf("portal template %s: %w", base, err)
-		}
-		out[strings.TrimSuffix(base, ".html")] = t
-	}
-	return out, nil
-}
+func loadPages() (pages, error) { return htmlpages.Load(assets, funcs, "portal") }
 
 // view is what every page gets.
 type view struct {
