@@ -13,6 +13,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,19 +45,33 @@ const (
 	socketFileName = ".s.PGSQL.5432"
 )
 
-// serverSettings are passed to postgres as "-c name=value". They trade all
-// durability for speed, which is fine for a cluster that is deleted when
-// the process that started it exits.
+// serverSettings are passed to postgres as "-c name=value", followed by
+// fastSettings or durableSettings.
 var serverSettings = []string{
 	"listen_addresses=", // unix socket only
-	"fsync=off",
-	"synchronous_commit=off",
-	"full_page_writes=off",
 	"max_connections=200",
 	"shared_buffers=128MB",
 	"max_wal_size=1GB", // fewer forced checkpoints during bulk loads
 	"logging_collector=off",
 	"log_min_messages=warning",
+}
+
+// fastSettings trade all durability for speed, which is fine for a cluster
+// that is deleted when the process that started it exits: the default.
+var fastSettings = []string{
+	"fsync=off",
+	"synchronous_commit=off",
+	"full_page_writes=off",
+}
+
+// durableSettings are a production server's durability (PostgreSQL's own
+// defaults, spelled out): every commit is flushed to the WAL on disk
+// before it is acknowledged, and torn pages are recoverable. For
+// [Options.Durable].
+var durableSettings = []string{
+	"fsync=on",
+	"synchronous_commit=on",
+	"full_page_writes=on",
 }
 
 // ErrNotInstalled is reported (via errors.Is) by [Start] when the
@@ -80,6 +95,14 @@ type Options struct {
 	// newest /usr/lib/postgresql/*/bin, and the directory of initdb on
 	// $PATH (as found, then with symlinks resolved).
 	BinDir string
+
+	// Durable starts the server with production durability (fsync,
+	// synchronous_commit and full_page_writes on, and initdb syncs its
+	// files) instead of the fast, non-durable default. For measurements
+	// that must reflect what a production database costs (the payment
+	// benchmarks); Dir should then be on a disk, not tmpfs, where an
+	// fsync costs nothing.
+	Durable bool
 }
 
 // Cluster is a running throwaway PostgreSQL server. Use [Start] to create
@@ -89,6 +112,8 @@ type Cluster struct {
 	sockDir string // socket directory, inside dir unless the path was too long
 	logPath string
 	logger  *slog.Logger
+	binDir  string
+	durable bool
 
 	proc    *os.Process
 	exited  chan struct{} // closed when the server process has exited
@@ -147,6 +172,8 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 		dir:     dir,
 		logPath: filepath.Join(dir, "server.log"),
 		logger:  logger,
+		binDir:  binDir,
+		durable: opts.Durable,
 		exited:  make(chan struct{}),
 	}
 	defer func() {
@@ -175,8 +202,11 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	// initdb
 	initdbStart := time.Now()
 	initdbArgs := []string{
-		"-D", dataDir, "-U", Superuser, "--auth=trust", "--no-sync",
+		"-D", dataDir, "-U", Superuser, "--auth=trust",
 		"-E", "UTF8", "--locale=C",
+	}
+	if !opts.Durable {
+		initdbArgs = append(initdbArgs, "--no-sync")
 	}
 	if supportsNoInstructions(ctx, initdb) {
 		initdbArgs = append(initdbArgs, "--no-instructions")
@@ -190,7 +220,11 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	// postgres
 	serverStart := time.Now()
 	args := []string{"-D", dataDir, "-k", c.sockDir, "-p", strconv.Itoa(Port)}
-	for _, s := range serverSettings {
+	settings := fastSettings
+	if opts.Durable {
+		settings = durableSettings
+	}
+	for _, s := range append(slices.Clone(serverSettings), settings...) {
 		args = append(args, "-c", s)
 	}
 	if err := c.startServer(postgres, args, dir, env, runAs); err != nil {
@@ -204,6 +238,7 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 		"dir", dir,
 		"socket_dir", c.sockDir,
 		"bin_dir", binDir,
+		"durable", opts.Durable,
 		"initdb", initdbTime.Round(time.Millisecond),
 		"server_start", time.Since(serverStart).Round(time.Millisecond),
 		"total", time.Since(begin).Round(time.Millisecond))
@@ -243,6 +278,14 @@ func (c *Cluster) SocketDir() string { return c.sockDir }
 // Dir returns the cluster's temporary directory (data directory, logs,
 // usually the socket directory). It is deleted by [Cluster.Stop].
 func (c *Cluster) Dir() string { return c.dir }
+
+// BinDir returns the directory of the PostgreSQL binaries the cluster
+// runs (where pgbench, psql and friends are too, when installed).
+func (c *Cluster) BinDir() string { return c.binDir }
+
+// Durable reports whether the cluster was started with production
+// durability ([Options.Durable]).
+func (c *Cluster) Durable() bool { return c.durable }
 
 // LogPath returns the path of the server's log file (inside [Cluster.Dir]).
 func (c *Cluster) LogPath() string { return c.logPath }

@@ -92,6 +92,41 @@ func TestStartQueryStop(t *testing.T) {
 	}
 }
 
+// TestDurable: the default cluster has durability off, a Durable one has
+// all three settings on, and each says which it is.
+func TestDurable(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	for _, durable := range []bool{false, true} {
+		c, err := Start(ctx, Options{Logger: testLogger(t), Durable: durable})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Stop() })
+		if c.Durable() != durable {
+			t.Errorf("Durable() = %v, want %v", c.Durable(), durable)
+		}
+		if _, err := os.Stat(filepath.Join(c.BinDir(), "postgres")); err != nil {
+			t.Errorf("BinDir() = %q: %v", c.BinDir(), err)
+		}
+		conn, err := pgx.Connect(ctx, c.URL("postgres"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fsync, syncCommit, fullPages string
+		err = conn.QueryRow(ctx, "SELECT current_setting('fsync'), current_setting('synchronous_commit'), current_setting('full_page_writes')").
+			Scan(&fsync, &syncCommit, &fullPages)
+		conn.Close(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[bool]string{false: "off", true: "on"}[durable]
+		if fsync != want || syncCommit != want || fullPages != want {
+			t.Errorf("Durable %v: fsync=%s synchronous_commit=%s full_page_writes=%s, want all %s", durable, fsync, syncCommit, fullPages, want)
+		}
+	}
+}
+
 func TestURL(t *testing.T) {
 	for _, sockDir := range []string{"/tmp/tollgate-pg-123/sock", "/tmp/a b+c%d&e=f/sock"} {
 		url := SocketURL(sockDir, "my db")

@@ -3,10 +3,12 @@
 //
 // [Start] runs initdb into a fresh temporary directory and launches the
 // postgres server as a direct child process that listens only on a unix
-// socket inside that directory. Durability is switched off (fsync,
+// socket inside that directory. By default durability is switched off (fsync,
 // synchronous_commit and full_page_writes are disabled), so the cluster is
-// fast but must never hold data anybody cares about. [Cluster.Stop] shuts the
-// server down and removes the directory.
+// fast but must never hold data anybody cares about; [Options.Durable]
+// starts it with production durability instead (all three on), for
+// benchmarks whose figures must be what a production database gives.
+// [Cluster.Stop] shuts the server down and removes the directory.
 //
 // The server is started with the parent-death signal set to SIGQUIT, so it
 // goes away together with the process that started it, even when that
