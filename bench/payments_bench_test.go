@@ -1,16 +1,11 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,19 +69,44 @@ func seedAccounts(ctx context.Context, b *testing.B, db *postgres.DB, n int) {
 // journal entries and allocations, and its Idempotency-Key with the stored
 // response — from 16 concurrent clients spread over 1,000 accounts
 // (BENCH_CLIENTS overrides the 16). Run with -benchtime=5000x.
+//
+// The database is on a cluster of its own with production durability
+// (startDurableCluster: fsync, synchronous_commit, full_page_writes on),
+// not the test binary's fast one. On that same cluster, in the same run,
+// pgbench measures the floor: a payment-shaped transaction
+// (paymentFloorScript) from as many clients, as many transactions in all,
+// in a second database seeded alike. Both start right after a checkpoint.
+// The clients run in a separate process (this binary re-executed, see
+// runPaymentsLoadGenerator); the figure stays end to end (its first
+// request to its last answer).
+//
+// Reports payments_api_per_s, payments_pgbench_floor_per_s (the target for
+// payments_api_per_s is max(4,000, half the floor): benchreport computes
+// it), payments_loadgen_cpu_s (the load generator's CPU seconds), and per
+// payment the server side's CPU (go_cpu_us/payment: this process, which is
+// the API without its clients; db_cpu_us/payment: the PostgreSQL server).
 func BenchmarkPaymentsAPI(b *testing.B) {
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, pgtest.NewDatabase(b)+os.Getenv("BENCH_URL_SUFFIX"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
 	const accounts = 1000
 	clients := 16
 	if n, err := strconv.Atoi(os.Getenv("BENCH_CLIENTS")); err == nil && n > 0 {
 		clients = n
 	}
+	cluster := startDurableCluster(b)
+	dbURL := durableDatabase(b, cluster, "payments_api")
+	durableDatabase(b, cluster, "payments_floor")
+	db, err := postgres.Open(ctx, dbURL+os.Getenv("BENCH_URL_SUFFIX"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
 	seedAccounts(ctx, b, db, accounts)
+	floorDB, err := postgres.Open(ctx, cluster.URL("payments_floor"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	seedAccounts(ctx, b, floorDB, accounts)
+	floorDB.Close()
 	runner, err := app.NewJobRunner(jobs.Config{DisableSchedule: true}, db, clock.Real{}, quiet)
 	if err != nil {
 		b.Fatal(err)
@@ -96,44 +116,23 @@ func BenchmarkPaymentsAPI(b *testing.B) {
 		[]api.Token{api.NewToken("bench", api.RoleBilling, token)}, clock.Real{}, quiet, nil)
 	hs := httptest.NewServer(srv.Handler())
 	defer hs.Close()
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+
+	// The floor: as many transactions as payments, from as many clients.
+	checkpoint(ctx, b, dbURL)
+	floor := paymentsFloor(ctx, b, cluster, "payments_floor", clients, (b.N+clients-1)/clients)
+	checkpoint(ctx, b, dbURL)
 
 	cpu, cpuErr := newCPUClock(ctx, db.Pool)
 	var selfBefore, serverBefore time.Duration
 	if cpuErr == nil {
 		selfBefore, serverBefore, cpuErr = cpu.read()
 	}
-	var next, failed atomic.Int64
-	var wg sync.WaitGroup
 	b.ResetTimer()
-	start := time.Now()
-	for range clients {
-		wg.Go(func() {
-			for {
-				i := next.Add(1)
-				if i > int64(b.N) {
-					return
-				}
-				body := fmt.Sprintf(`{"method":"cash","amount":%d,"memo":"bench"}`, 1000+i%4000)
-				req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/accounts/%d/payments", hs.URL, 1+i%accounts), bytes.NewBufferString(body))
-				req.Header.Set("Authorization", "Bearer "+token)
-				req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%d", i))
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := hc.Do(req)
-				if err != nil || resp.StatusCode != 200 {
-					failed.Add(1)
-				}
-				if resp != nil {
-					// Read to the end so the connection is reused.
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
+	res, loadCPU, err := paymentsLoadGenerator(loadGenConfig{URL: hs.URL, Token: token, Payments: b.N, Clients: clients, Accounts: accounts})
 	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
 	if cpuErr == nil {
 		var self, server time.Duration
 		if self, server, cpuErr = cpu.read(); cpuErr == nil {
@@ -146,8 +145,8 @@ func BenchmarkPaymentsAPI(b *testing.B) {
 	if cpuErr != nil {
 		b.Logf("no CPU times: %v", cpuErr)
 	}
-	if n := failed.Load(); n > 0 {
-		b.Fatalf("%d payments failed", n)
+	if res.Failed > 0 {
+		b.Fatalf("%d payments failed, the first: %s", res.Failed, res.FirstError)
 	}
 	var posted int
 	_ = db.Pool.QueryRow(ctx, `SELECT count(*) FROM payments WHERE memo = 'bench'`).Scan(&posted)
@@ -159,7 +158,12 @@ func BenchmarkPaymentsAPI(b *testing.B) {
 	if stored != b.N {
 		b.Fatalf("%d stored responses, want %d", stored, b.N)
 	}
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "payments_api_per_s")
+	perSecond := float64(b.N) / res.Elapsed.Seconds()
+	b.Logf("durable cluster: %d payments through the API at %.0f/s; pgbench floor %.0f/s (%d clients, prepared); load generator %s CPU (%.1f µs/payment)",
+		b.N, perSecond, floor, clients, loadCPU.Round(time.Millisecond), float64(loadCPU.Microseconds())/float64(b.N))
+	b.ReportMetric(perSecond, "payments_api_per_s")
+	b.ReportMetric(floor, "payments_pgbench_floor_per_s")
+	b.ReportMetric(loadCPU.Seconds(), "payments_loadgen_cpu_s")
 	b.ReportMetric(0, "ns/op")
 }
 

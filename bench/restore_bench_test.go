@@ -25,7 +25,6 @@ import (
 	"github.com/tollgate-isp/tollgate/enforcement"
 	"github.com/tollgate-isp/tollgate/enforcement/routeros"
 	"github.com/tollgate-isp/tollgate/internal/clock"
-	"github.com/tollgate-isp/tollgate/internal/pgtest"
 	"github.com/tollgate-isp/tollgate/internal/routerossim"
 )
 
@@ -57,7 +56,10 @@ import (
 // 30 s of the last answer, and no other entry was removed. The router has
 // no command rate limit (routeros rate_limit -1, as in
 // BenchmarkRouterOSReconcile100k) and the agent's periodic full reconcile
-// is off: the figure is the pipeline's latency. BENCH_RESTORE_RATE and
+// is off: the figure is the pipeline's latency. The database is on a
+// cluster with production durability (startDurableCluster: fsync,
+// synchronous_commit and full_page_writes on), not the test binary's fast
+// one. BENCH_RESTORE_RATE and
 // BENCH_RESTORE_SECONDS change the 200 and the 30 (for exploring; the
 // figures are defined by the defaults). It reports
 // payment_to_restore_p50_ms and payment_to_restore_p99_ms (target p99 ≤
@@ -83,9 +85,10 @@ func BenchmarkPaymentToRestore(b *testing.B) {
 	defer cancel()
 	setupStart := time.Now()
 
-	// The controller.
+	// The controller, on a database with production durability (see
+	// startDurableCluster).
 	f := false
-	dbURL := pgtest.NewDatabase(b)
+	dbURL := durableDatabase(b, startDurableCluster(b), "payment_to_restore")
 	ctrl, err := app.New(ctx, app.Config{
 		DatabaseURL:    dbURL,
 		MigrateOnStart: &f, // the template is migrated
