@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"text/template"
@@ -626,6 +627,42 @@ func TestSystemdUnits(t *testing.T) {
 		} else if strings.TrimSpace(line) != "" {
 			t.Logf("systemd-analyze verify: %s", line)
 		}
+	}
+}
+
+// TestPriority: the controller, the agent and the PostgreSQL drop-in ask
+// for the same CPU priority (scripts/bench.sh runs the benchmarks at that
+// Nice=, read from the controller's unit), and nothing pins CPUs.
+func TestPriority(t *testing.T) {
+	const pgDropIn = "systemd/postgresql-tollgate-priority.conf"
+	want := map[string]string{}
+	for _, f := range []string{controllerUnit, agentUnit, pgDropIn} {
+		u := parseUnit(t, f)
+		for _, k := range []string{"Nice", "CPUWeight"} {
+			v, ok := u.last("Service", k)
+			if !ok {
+				t.Errorf("%s: [Service] %s is not set", f, k)
+				continue
+			}
+			if want[k] == "" {
+				want[k] = v
+			} else if v != want[k] {
+				t.Errorf("%s: [Service] %s=%s, want %s like %s", f, k, v, want[k], controllerUnit)
+			}
+		}
+		if _, ok := u.last("Service", "CPUAffinity"); ok {
+			t.Errorf("%s: CPUAffinity is set: no CPU pinning", f)
+		}
+	}
+	if n, err := strconv.Atoi(want["Nice"]); err != nil || n > 0 || n < -20 {
+		t.Errorf("Nice=%s: want a value from -20 to 0", want["Nice"])
+	}
+	script, err := os.ReadFile("../scripts/bench.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(script), "deploy/systemd/tollgate-controller.service") {
+		t.Error("scripts/bench.sh does not read the priority from deploy/systemd/tollgate-controller.service")
 	}
 }
 

@@ -20,6 +20,7 @@ declare -A need=(
   [promtool]=prometheus        # `go test ./deploy` checks the alert rules and runs their unit tests
   [npm]=npm                    # `make lint` runs @redocly/cli on the OpenAPI document; scripts/vendor-web.sh
   [node]=nodejs                # (both from internal/webassets/npm's lockfile)
+  [stress-ng]=stress-ng        # `BENCH_LOAD=1 make bench`: the CPU-bound load beside the benchmarks
 )
 
 missing=()
@@ -39,6 +40,7 @@ have chromium || missing+=("${need[chromium]}")
 have promtool || missing+=("${need[promtool]}")
 have node || missing+=("${need[node]}")
 have npm || missing+=("${need[npm]}")
+have stress-ng || missing+=("${need[stress-ng]}")
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -11,7 +11,8 @@
 // the pgbench floor), written with its target_rule). Lines of the form
 // "BENCHNOTE <value> <name> ..." come from scripts/bench.sh: the 1-minute
 // load average before each benchmark (load1_before_<benchmark>, target
-// ≤ 0.5) and, under BENCH_LOAD=1, the load's CPU share (load_cpu_share).
+// ≤ 0.5), the nice value the benchmarks ran at (bench_nice) and, under
+// BENCH_LOAD=1, the load's CPU share (load_cpu_share).
 //
 //	go test -run '^$' -bench . ./bench/ | go run ./internal/tools/benchreport -o bench/results.json
 package main

@@ -60,6 +60,9 @@ var noteFigures = map[string]figure{
 	// The CPU-bound load's share of the machine's CPU time while the
 	// benchmarks ran (stress-ng's CPU seconds ÷ wall seconds × cores).
 	"load_cpu_share": {Unit: "share", Better: "reference"},
+	// The nice value the benchmarks ran at (the deploy units' Nice=,
+	// unless the script could not apply it).
+	"bench_nice": {Unit: "nice", Better: "reference"},
 }
 
 // known lists every figure with its unit, target and direction. Issues add
