@@ -1,0 +1,71 @@
+package charge
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+)
+
+// Metrics are the charge service's Prometheus metrics, observed where the
+// gateway's answer is recorded:
+//
+//	tollgate_payment_gateway_charges_total{gateway,trigger,status} every answer: succeeded, processing, declined, error, unsettled
+//	tollgate_payment_gateway_declines_total{gateway,code}          declined charges by the gateway's decline code
+//	tollgate_payment_gateway_errors_total{gateway,code}            refused requests (the error's code) and unknown answers (code unsettled)
+type Metrics struct {
+	charges, declines, errors *prometheus.CounterVec
+}
+
+// Statuses of tollgate_payment_gateway_charges_total.
+const (
+	statusSucceeded  = "succeeded"
+	statusProcessing = "processing"
+	statusDeclined   = "declined"
+	statusError      = "error"
+	statusUnsettled  = "unsettled"
+)
+
+// NewMetrics creates the charge service's metrics and registers them with
+// reg (nil: not registered). Give them to a service with
+// [Service.UseMetrics].
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		charges: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tollgate_payment_gateway_charges_total",
+			Help: "Charges sent to the payment gateway, by gateway, trigger (autopay, portal, staff) and status: succeeded, processing " +
+				"(an ACH debit settling), declined, error (the gateway refused the request), unsettled (its answer is unknown; recovered later)."},
+			[]string{"gateway", "trigger", "status"}),
+		declines: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tollgate_payment_gateway_declines_total",
+			Help: "Charges the payment gateway declined, by gateway and decline code (card_declined, insufficient_funds, ...; unknown when none)."},
+			[]string{"gateway", "code"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tollgate_payment_gateway_errors_total",
+			Help: "Charge requests the payment gateway refused (code: the error's class, e.g. invalid) or did not answer (code unsettled: " +
+				"unreachable or a server error; the attempt stays pending and is recovered), by gateway."},
+			[]string{"gateway", "code"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.charges, m.declines, m.errors)
+	}
+	return m
+}
+
+// UseMetrics makes the service count the gateway's answers in m.
+func (s *Service) UseMetrics(m *Metrics) { s.metrics = m }
+
+// answered counts one gateway answer to an attempt.
+func (m *Metrics) answered(gateway string, trigger billing.AttemptTrigger, status, code string) {
+	if m == nil {
+		return
+	}
+	m.charges.WithLabelValues(gateway, string(trigger), status).Inc()
+	switch status {
+	case statusDeclined:
+		if code == "" {
+			code = "unknown"
+		}
+		m.declines.WithLabelValues(gateway, code).Inc()
+	case statusError:
+		m.errors.WithLabelValues(gateway, code).Inc()
+	case statusUnsettled:
+		m.errors.WithLabelValues(gateway, statusUnsettled).Inc()
+	}
+}
