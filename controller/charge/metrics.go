@@ -48,8 +48,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// UseMetrics makes the service count the gateway's answers in m.
-func (s *Service) UseMetrics(m *Metrics) { s.metrics = m }
+// UseMetrics makes the service count the gateway's answers in m. The
+// series of every trigger and status of the service's gateway start at 0,
+// so that the first decline shows in increase().
+func (s *Service) UseMetrics(m *Metrics) {
+	s.metrics = m
+	if m == nil {
+		return
+	}
+	for _, tr := range []billing.AttemptTrigger{billing.TriggerAutopay, billing.TriggerPortal, billing.TriggerStaff} {
+		for _, st := range []string{statusSucceeded, statusProcessing, statusDeclined, statusError, statusUnsettled} {
+			m.charges.WithLabelValues(s.gw.Name(), string(tr), st)
+		}
+	}
+}
 
 // answered counts one gateway answer to an attempt.
 func (m *Metrics) answered(gateway string, trigger billing.AttemptTrigger, status, code string) {

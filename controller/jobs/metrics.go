@@ -136,7 +136,7 @@ func NewMetrics(reg prometheus.Registerer, source MetricsSource, clk clock.Clock
 			if clk == nil {
 				clk = clock.Real{}
 			}
-			reg.MustRegister(&storeCollector{source: source, clock: clk})
+			reg.MustRegister(&storeCollector{source: source, clock: clk, metrics: m})
 		}
 	}
 	return m
@@ -252,6 +252,10 @@ var (
 type storeCollector struct {
 	source MetricsSource
 	clock  clock.Clock
+	// metrics gets, for every account type read, its finished and failed
+	// series at 0 (from the next scrape on), so that the first failure shows
+	// in increase() on every replica.
+	metrics *Metrics
 }
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -273,6 +277,9 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 				last = float64(r.FinishedAt.UnixMilli()) / 1000
 			}
 			ch <- prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, last, r.AccountType)
+			c.metrics.runsFinished.WithLabelValues(r.AccountType)
+			c.metrics.runsFailed.WithLabelValues(r.AccountType, runFailedAccounts)
+			c.metrics.runsFailed.WithLabelValues(r.AccountType, runFailedBatch)
 			if loc, err := time.LoadLocation(r.TimeZone); err == nil {
 				start := billing.DateIn(now, loc).StartIn(loc)
 				ch <- prometheus.MustNewConstMetric(scheduledDesc, prometheus.GaugeValue, float64(start.Unix()), r.AccountType)
