@@ -460,6 +460,16 @@ func TestDashboard(t *testing.T) {
 		"tollgate_push_unconfirmed_services", "tollgate_push_service_results_total",
 		"tollgate_suspension_batches_pending", "tollgate_notices_sent_total", "tollgate_notices_failed_total",
 		"tollgate_agent_driver_seconds_bucket", "tollgate_api_request_seconds_count", "tollgate_api_request_seconds_bucket",
+		// Billing work (tollgate-billing-alerts.yml watches the same).
+		"tollgate_billing_runs_started_total", "tollgate_billing_runs_finished_total", "tollgate_billing_runs_failed_total",
+		"tollgate_billing_run_duration_seconds_bucket", "tollgate_billing_run_accounts_total", "tollgate_billing_run_invoices_total",
+		"tollgate_billing_run_last_success_timestamp_seconds", "tollgate_payment_gateway_charges_total",
+		"tollgate_payment_gateway_declines_total", "tollgate_payment_gateway_errors_total", "tollgate_autopay_attempts_total",
+		"tollgate_idempotency_conflicts_total", "tollgate_sweep_duration_seconds_bucket", "tollgate_sweep_changes_total",
+		"tollgate_sweep_held_batches_total", "tollgate_notices_queued", "tollgate_notices_superseded_total",
+		"tollgate_delivery_sent_total", "tollgate_delivery_failed_total", "tollgate_jobs", "tollgate_jobs_oldest_due_seconds",
+		"tollgate_job_errors_total", "tollgate_jobs_given_up_total", "tollgate_agent_client_certificate_expiry_seconds",
+		"tollgate_push_agent_certificate_expiry_seconds",
 	} {
 		found := false
 		for _, p := range d.Panels {
