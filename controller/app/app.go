@@ -164,7 +164,9 @@ func (c *Controller) build(ctx context.Context, opts Options, tokens []api.Token
 		return err
 	}
 	charger := charge.New(gw, c.db, opts.Clock, c.log.With("component", "charge"))
-	charger.UseMetrics(charge.NewMetrics(reg))
+	paymentMetrics := charge.NewMetrics(reg)
+	charger.UseMetrics(paymentMetrics)
+	c.db.ObservePayments(paymentMetrics)
 	runner.UseCharger(charger)
 	runner.UseRefundRecoverer(charger)
 	var mailer notify.Sender

@@ -6,14 +6,19 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
-// Metrics are the charge service's Prometheus metrics, observed where the
-// gateway's answer is recorded:
+// Metrics are the payment metrics: the charge service's, observed where the
+// gateway's answer is recorded, and every posted payment's, observed by the
+// store once the payment's transaction committed ([Metrics.PaymentPosted];
+// controller/postgres.DB.ObservePayments):
 //
 //	tollgate_payment_gateway_charges_total{gateway,trigger,status} every answer: succeeded, processing, declined, error, unsettled
 //	tollgate_payment_gateway_declines_total{gateway,code}          declined charges by the gateway's decline code
 //	tollgate_payment_gateway_errors_total{gateway,code}            refused requests (the error's code) and unknown answers (code unsettled)
+//	tollgate_payments_posted_total{method}                         payments posted (API, batches, gateway charges)
+//	tollgate_payments_posted_minor_units_total{method,currency}    their amounts, in the currency's minor units (cents)
 type Metrics struct {
 	charges, declines, errors *prometheus.CounterVec
+	posted, postedAmount      *prometheus.CounterVec
 }
 
 // Statuses of tollgate_payment_gateway_charges_total.
@@ -42,10 +47,28 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 				"unreachable or a server error; the attempt stays pending and is recovered), by gateway."},
 			[]string{"gateway", "code"}),
 	}
+	m.posted = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tollgate_payments_posted_total",
+		Help: "Payments posted to accounts (entered by staff, posted in batches, or charged through the gateway), by method."}, []string{"method"})
+	m.postedAmount = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tollgate_payments_posted_minor_units_total",
+		Help: "Amounts of the payments posted, in the currency's minor units (cents), by method and currency."}, []string{"method", "currency"})
+	for _, method := range []billing.PaymentMethod{billing.PayCard, billing.PayACH, billing.PayCheck, billing.PayCash, billing.PayWire,
+		billing.PayMoneyOrder, billing.PayOther} {
+		m.posted.WithLabelValues(string(method))
+	}
 	if reg != nil {
-		reg.MustRegister(m.charges, m.declines, m.errors)
+		reg.MustRegister(m.charges, m.declines, m.errors, m.posted, m.postedAmount)
 	}
 	return m
+}
+
+// PaymentPosted counts a payment posted (the store calls it after the
+// payment's transaction committed).
+func (m *Metrics) PaymentPosted(method billing.PaymentMethod, currency billing.Currency, amount int64) {
+	if m == nil {
+		return
+	}
+	m.posted.WithLabelValues(string(method)).Inc()
+	m.postedAmount.WithLabelValues(string(method), string(currency)).Add(float64(amount))
 }
 
 // UseMetrics makes the service count the gateway's answers in m. The

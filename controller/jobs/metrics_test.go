@@ -55,7 +55,8 @@ func scrape(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 // a real database with the runner, the charge service and the notice
 // deliverer sharing one registry: a billing run that finishes with an
 // account it cannot bill and a batch job that fails its last attempt, an
-// autopay charge the gateway declines (and its retry), a queued notice that
+// autopay charge the gateway declines (and its retry), a cash payment, a
+// queued notice that
 // is no longer true when it is to be sent, and a job left waiting in its
 // queue; after each, the named series read from a scrape of the registry
 // have moved.
@@ -70,7 +71,9 @@ func TestMetricsMoveForFailedRunDeclineSupersededNoticeAndStuckJob(t *testing.T)
 	sandbox.SetClock(clk)
 	sandbox.SetLogger(quiet)
 	charger := charge.New(sandbox, db, clk, quiet)
-	charger.UseMetrics(charge.NewMetrics(reg))
+	paymentMetrics := charge.NewMetrics(reg)
+	charger.UseMetrics(paymentMetrics)
+	db.ObservePayments(paymentMetrics)
 	r.UseCharger(charger)
 	srv := smtptest.Start(t)
 	sender, err := notify.NewSMTP(notify.SMTPConfig{Addr: srv.Addr(), From: "Billing <billing@isp.example>", TLS: notify.TLSNone}, clk)
@@ -192,9 +195,47 @@ func TestMetricsMoveForFailedRunDeclineSupersededNoticeAndStuckJob(t *testing.T)
 		`tollgate_autopay_attempts_total{attempt="first",result="declined"}`:                            1,
 		`tollgate_autopay_attempts_total{attempt="retry",result="declined"}`:                            1,
 		`tollgate_autopay_attempts_total{attempt="first",result="succeeded"}`:                           0,
+		`tollgate_payments_posted_total{method="card"}`:                                                 0, // declined: nothing posted
 	} {
 		if got[series] != want {
 			t.Errorf("after declined autopay: %s = %v, want %v", series, got[series], want)
+		}
+	}
+
+	// A card charged by staff through the gateway posts a card payment.
+	good, err := sandbox.Tokenize(ctx, payments.CardInput{Number: "4242424242424242", ExpMonth: 12, ExpYear: 2030})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gm, err := charger.AddToken(ctx, accounts[1], good, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err := charger.Charge(ctx, accounts[1], gm.ID, 2500, billing.TriggerStaff, "staff-charge-1", nil, 1); err != nil || a.Status != "succeeded" {
+		t.Fatalf("staff charge: %+v %v", a, err)
+	}
+	got = scrape(t, reg)
+	for series, want := range map[string]float64{
+		`tollgate_payment_gateway_charges_total{gateway="sandbox",status="succeeded",trigger="staff"}`: 1,
+		`tollgate_payments_posted_total{method="card"}`:                                                1,
+		`tollgate_payments_posted_minor_units_total{currency="USD",method="card"}`:                     2500,
+	} {
+		if got[series] != want {
+			t.Errorf("after a staff card charge: %s = %v, want %v", series, got[series], want)
+		}
+	}
+
+	// A cash payment posted by staff is counted with its amount.
+	if _, err := db.PostPayment(ctx, billing.NewPayment{AccountID: accounts[0], Method: billing.PayCash, Amount: 1234}, "test", clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	got = scrape(t, reg)
+	for series, want := range map[string]float64{
+		`tollgate_payments_posted_total{method="cash"}`:                            1,
+		`tollgate_payments_posted_minor_units_total{currency="USD",method="cash"}`: 1234,
+	} {
+		if got[series] != want {
+			t.Errorf("after a cash payment: %s = %v, want %v", series, got[series], want)
 		}
 	}
 

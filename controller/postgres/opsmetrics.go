@@ -57,3 +57,20 @@ func (db *DB) QueuedNoticeCounts(ctx context.Context) ([]billing.NoticeCount, er
 	}
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[billing.NoticeCount])
 }
+
+// PaymentsObserver is told of every payment the store posts — by the
+// payments API, a posted batch, or a gateway charge that succeeded — once
+// its transaction has committed (the controller's payment metrics).
+type PaymentsObserver interface {
+	PaymentPosted(method billing.PaymentMethod, currency billing.Currency, amount int64)
+}
+
+// ObservePayments makes the store tell o of every payment it posts. Call
+// before serving.
+func (db *DB) ObservePayments(o PaymentsObserver) { db.payments = o }
+
+func (db *DB) paymentPosted(method billing.PaymentMethod, currency billing.Currency, amount int64) {
+	if db.payments != nil {
+		db.payments.PaymentPosted(method, currency, amount)
+	}
+}
