@@ -465,6 +465,7 @@ func TestDashboard(t *testing.T) {
 		"tollgate_billing_run_duration_seconds_bucket", "tollgate_billing_run_accounts_total", "tollgate_billing_run_invoices_total",
 		"tollgate_billing_run_last_success_timestamp_seconds", "tollgate_payment_gateway_charges_total",
 		"tollgate_payment_gateway_declines_total", "tollgate_payment_gateway_errors_total", "tollgate_autopay_attempts_total",
+		"tollgate_payments_posted_total", "tollgate_payments_posted_minor_units_total",
 		"tollgate_idempotency_conflicts_total", "tollgate_sweep_duration_seconds_bucket", "tollgate_sweep_changes_total",
 		"tollgate_sweep_held_batches_total", "tollgate_notices_queued", "tollgate_notices_superseded_total",
 		"tollgate_delivery_sent_total", "tollgate_delivery_failed_total", "tollgate_jobs", "tollgate_jobs_oldest_due_seconds",
