@@ -247,8 +247,9 @@ var (
 )
 
 // storeCollector reads the scrape-time figures from the store. A failed
-// read reports that family as invalid (the scrape shows the error) and the
-// others as usual.
+// read leaves that family out of the scrape (rather than failing the whole
+// scrape, which would look like a controller down) and reports the others
+// as usual.
 type storeCollector struct {
 	source MetricsSource
 	clock  clock.Clock
@@ -268,9 +269,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	now := c.clock.Now()
-	if runs, err := c.source.LastBillingRuns(ctx); err != nil {
-		ch <- prometheus.NewInvalidMetric(lastSuccessDesc, err)
-	} else {
+	if runs, err := c.source.LastBillingRuns(ctx); err == nil {
 		for _, r := range runs {
 			var last float64
 			if r.FinishedAt != nil {
@@ -286,9 +285,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
-	if counts, err := c.source.JobQueueCounts(ctx); err != nil {
-		ch <- prometheus.NewInvalidMetric(jobsDesc, err)
-	} else {
+	if counts, err := c.source.JobQueueCounts(ctx); err == nil {
 		oldest := map[string]time.Duration{}
 		for _, q := range []string{river.QueueDefault, DeliveryQueue, NoticeQueue} {
 			oldest[q] = 0
@@ -301,9 +298,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(oldestDueDesc, prometheus.GaugeValue, d.Seconds(), q)
 		}
 	}
-	if counts, err := c.source.QueuedNoticeCounts(ctx); err != nil {
-		ch <- prometheus.NewInvalidMetric(noticesQueuedDesc, err)
-	} else {
+	if counts, err := c.source.QueuedNoticeCounts(ctx); err == nil {
 		n := map[billing.NoticeKind]int64{}
 		for _, k := range counts {
 			n[k.Kind] = k.Count

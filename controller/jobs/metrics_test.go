@@ -285,3 +285,65 @@ func TestMetricsMoveForFailedRunDeclineSupersededNoticeAndStuckJob(t *testing.T)
 		t.Errorf("tollgate_jobs_oldest_due_seconds{queue=\"default\"} = %v on an empty queue, want 0", v)
 	}
 }
+
+// fakeMetricsSource answers the scrape-time reads from fixed figures.
+type fakeMetricsSource struct {
+	runs []billing.LastBillingRun
+	jobs []billing.JobQueueCount
+	err  error
+}
+
+func (f fakeMetricsSource) JobQueueCounts(context.Context) ([]billing.JobQueueCount, error) {
+	return f.jobs, f.err
+}
+
+func (f fakeMetricsSource) LastBillingRuns(context.Context) ([]billing.LastBillingRun, error) {
+	return f.runs, nil
+}
+
+func (f fakeMetricsSource) QueuedNoticeCounts(context.Context) ([]billing.NoticeCount, error) {
+	return nil, f.err
+}
+
+// The scheduled timestamp is the start of the account type's local day (a
+// 23-hour DST day included); a failed read leaves its families out of the
+// scrape without failing it; a sweep's changes are counted by kind.
+func TestScrapeTimeMetricsAndSweeps(t *testing.T) {
+	chicago, _ := time.LoadLocation("America/Chicago")
+	clk := clock.NewFixed(time.Date(2026, 3, 8, 20, 0, 0, 0, chicago)) // the day clocks go forward
+	finished := time.Date(2026, 3, 8, 0, 2, 0, 0, chicago)
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg, fakeMetricsSource{runs: []billing.LastBillingRun{{AccountTypeID: 1, AccountType: "business", TimeZone: "America/Chicago", FinishedAt: &finished}},
+		err: errors.New("database unreachable")}, clk)
+	got := scrape(t, reg)
+	if v := got[`tollgate_billing_run_scheduled_timestamp_seconds{account_type="business"}`]; v != float64(time.Date(2026, 3, 8, 0, 0, 0, 0, chicago).Unix()) {
+		t.Errorf("scheduled %v, want Chicago's midnight of March 8", time.Unix(int64(v), 0).In(chicago))
+	}
+	if v := got[`tollgate_billing_run_last_success_timestamp_seconds{account_type="business"}`]; v != float64(finished.Unix()) {
+		t.Errorf("last success %v, want %v", v, finished)
+	}
+	for series := range got {
+		if strings.HasPrefix(series, "tollgate_jobs{") || strings.HasPrefix(series, "tollgate_notices_queued{") {
+			t.Errorf("%s scraped although its read failed", series)
+		}
+	}
+
+	m.swept(billing.SweepResult{StatusChanges: 5, Suspended: 2, Restored: 1, Held: 3, HeldBatchID: 9, Reminders: 4,
+		StartedAt: clk.Now(), FinishedAt: clk.Now().Add(1500 * time.Millisecond)}, "business")
+	m.swept(billing.SweepResult{AlreadyRan: true, Suspended: 7}, "business")
+	got = scrape(t, reg)
+	for series, want := range map[string]float64{
+		`tollgate_sweep_changes_total{account_type="business",change="status"}`:               5,
+		`tollgate_sweep_changes_total{account_type="business",change="suspended"}`:            2,
+		`tollgate_sweep_changes_total{account_type="business",change="restored"}`:             1,
+		`tollgate_sweep_changes_total{account_type="business",change="held"}`:                 3,
+		`tollgate_sweep_changes_total{account_type="business",change="reminder"}`:             4,
+		`tollgate_sweep_held_batches_total{account_type="business"}`:                          1,
+		`tollgate_sweep_duration_seconds_count{account_type="business"}`:                      1,
+		`tollgate_billing_runs_failed_total{account_type="business",reason="batch_given_up"}`: 0,
+	} {
+		if v, ok := got[series]; !ok || v != want {
+			t.Errorf("%s = %v (present %v), want %v", series, v, ok, want)
+		}
+	}
+}
