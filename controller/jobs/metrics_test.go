@@ -55,11 +55,10 @@ func scrape(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 // a real database with the runner, the charge service and the notice
 // deliverer sharing one registry: a billing run that finishes with an
 // account it cannot bill and a batch job that fails its last attempt, an
-// autopay charge the gateway declines (and its retry), a cash payment, a
-// queued notice that
-// is no longer true when it is to be sent, and a job left waiting in its
-// queue; after each, the named series read from a scrape of the registry
-// have moved.
+// autopay charge the gateway declines (and its retry), a staff card charge
+// and a cash payment, a queued notice that is no longer true when it is to
+// be sent, and a job left waiting in its queue; after each, the named
+// series read from a scrape of the registry have moved.
 func TestMetricsMoveForFailedRunDeclineSupersededNoticeAndStuckJob(t *testing.T) {
 	ctx, quiet, db := context.Background(), quietLog(), openDB(t)
 	now := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
