@@ -19,8 +19,11 @@ type Metrics struct {
 	reconcileDrift  prometheus.Counter
 	sinceMessage    prometheus.GaugeFunc
 	redirects       *prometheus.CounterVec
+	certExpiry      prometheus.GaugeFunc
 
-	agent atomic.Pointer[Agent] // the agent the metrics describe, once attached
+	reg      prometheus.Registerer
+	agent    atomic.Pointer[Agent] // the agent the metrics describe, once attached
+	notAfter atomic.Int64          // the client certificate's notAfter (Unix seconds); 0: none
 }
 
 // NewMetrics creates the agent's metrics and registers them with reg (nil:
@@ -78,10 +81,34 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}
 		return a.clock.Now().Sub(time.Unix(0, a.lastMessage.Load())).Seconds()
 	})
+	m.certExpiry = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "tollgate_agent_client_certificate_expiry_seconds",
+		Help: "Seconds until the notAfter of the client certificate the agent presents to the controller (negative: expired; " +
+			"the controller then refuses the agent). Not exported when the agent connects without TLS. The certificate is read at start: " +
+			"restart the agent after renewing it.",
+	}, func() float64 {
+		now := time.Now()
+		if a := m.agent.Load(); a != nil {
+			now = a.clock.Now()
+		}
+		return float64(m.notAfter.Load()) - float64(now.UnixMilli())/1000
+	})
 	if reg != nil {
 		reg.MustRegister(m.connected, m.appliedRevision, m.applyErrors, m.driverSeconds, m.services, m.failedServices, m.storeErrors, m.reconcileDrift, m.sinceMessage, m.redirects)
+		m.reg = reg
 	}
 	return m
 }
 
 func (m *Metrics) attach(a *Agent) { m.agent.Store(a) }
+
+// ClientCertificate makes the metrics export the time left until notAfter,
+// the expiry of the client certificate the agent presents to the
+// controller (tollgate_agent_client_certificate_expiry_seconds). Call it
+// once, at start; without it (a plaintext connection) the metric is not
+// exported.
+func (m *Metrics) ClientCertificate(notAfter time.Time) {
+	if m.notAfter.Swap(notAfter.Unix()) == 0 && m.reg != nil {
+		m.reg.MustRegister(m.certExpiry)
+	}
+}

@@ -168,27 +168,34 @@ func (c *fileConfig) finish() error {
 	return errors.Join(errs...)
 }
 
-func (c fileConfig) transportCredentials() (credentials.TransportCredentials, error) {
+// transportCredentials returns the credentials for the controller
+// connection and, with TLS, the notAfter of the agent's client certificate
+// (zero without TLS).
+func (c fileConfig) transportCredentials() (credentials.TransportCredentials, time.Time, error) {
 	if c.Controller.InsecurePlaintext {
-		return insecure.NewCredentials(), nil
+		return insecure.NewCredentials(), time.Time{}, nil
 	}
 	t := c.Controller.TLS
 	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("controller.tls: %w", err)
+		return nil, time.Time{}, fmt.Errorf("controller.tls: %w", err)
+	}
+	var notAfter time.Time
+	if cert.Leaf != nil {
+		notAfter = cert.Leaf.NotAfter
 	}
 	caPEM, err := os.ReadFile(t.CAFile)
 	if err != nil {
-		return nil, fmt.Errorf("controller.tls.ca_file: %w", err)
+		return nil, time.Time{}, fmt.Errorf("controller.tls.ca_file: %w", err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, fmt.Errorf("controller.tls.ca_file %s holds no PEM certificate", t.CAFile)
+		return nil, time.Time{}, fmt.Errorf("controller.tls.ca_file %s holds no PEM certificate", t.CAFile)
 	}
 	return credentials.NewTLS(&tls.Config{
 		Certificates: []tls.Certificate{cert},
 		RootCAs:      pool,
 		ServerName:   t.ServerName,
 		MinVersion:   tls.VersionTLS13,
-	}), nil
+	}), notAfter, nil
 }

@@ -109,7 +109,7 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	creds, err := cfg.transportCredentials()
+	creds, certNotAfter, err := cfg.transportCredentials()
 	if err != nil {
 		return err
 	}
@@ -169,9 +169,16 @@ func run(args []string, stderr io.Writer) error {
 		defer d.Close()
 		drivers[snmp.Method] = d
 	}
+	metrics := agent.NewMetrics(reg)
+	if !certNotAfter.IsZero() {
+		metrics.ClientCertificate(certNotAfter)
+		if left := time.Until(certNotAfter); left < 30*24*time.Hour {
+			log.Warn("the agent's client certificate expires soon: renew it (deploy/README.md)", "not_after", certNotAfter, "left", left.Round(time.Hour))
+		}
+	}
 	a, err := agent.New(agent.Config{POP: cfg.POP, AgentID: cfg.AgentID, Version: version, RetryInterval: cfg.RetryInterval, StateFile: cfg.StateFile,
 		BackoffMin: cfg.Reconnect.BackoffMin, BackoffMax: cfg.Reconnect.BackoffMax, ReconcileInterval: cfg.ReconcileInterval, Leases: cfg.Leases},
-		conn, drivers, log, clock.Real{}, agent.NewMetrics(reg))
+		conn, drivers, log, clock.Real{}, metrics)
 	if err != nil {
 		return err
 	}

@@ -260,11 +260,22 @@ func (s *Server) completeIdempotent(ctx context.Context, req billing.IdempotentR
 	}
 }
 
+// Reasons of tollgate_idempotency_conflicts_total.
+const (
+	idemDifferentRequest = "different_request"
+	idemInProgress       = "in_progress"
+)
+
 // writeRefusal answers a request its Idempotency-Key turned away.
 func (s *Server) writeRefusal(w http.ResponseWriter, err error) {
 	code := billing.ErrorCode(err)
-	if code == billing.EINTERNAL {
+	switch code {
+	case billing.EINTERNAL:
 		s.log.Error("idempotency check failed", "err", err)
+	case billing.EINVALID:
+		s.idemConflicts.WithLabelValues(idemDifferentRequest).Inc()
+	case billing.ECONFLICT:
+		s.idemConflicts.WithLabelValues(idemInProgress).Inc()
 	}
 	writeProblem(w, statusFor(code), billing.ErrorMessage(err))
 }

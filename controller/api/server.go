@@ -132,6 +132,9 @@ type Server struct {
 	keyStorage map[string]keyStorage
 
 	requests *prometheus.HistogramVec
+	// idemConflicts counts requests refused for their Idempotency-Key
+	// (idempotency.go).
+	idemConflicts *prometheus.CounterVec
 }
 
 // NewServer builds the API. reg may be nil.
@@ -152,8 +155,16 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 		Help:    "Admin API request latency by route and status code.",
 		Buckets: prometheus.DefBuckets,
 	}, []string{"route", "code"})
+	s.idemConflicts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tollgate_idempotency_conflicts_total",
+		Help: "Mutating requests refused for their Idempotency-Key, by reason: different_request (the key was used for another request: 422), " +
+			"in_progress (the first request with the key was still running after the wait: 409).",
+	}, []string{"reason"})
+	for _, r := range []string{idemDifferentRequest, idemInProgress} {
+		s.idemConflicts.WithLabelValues(r)
+	}
 	if reg != nil {
-		reg.MustRegister(s.requests)
+		reg.MustRegister(s.requests, s.idemConflicts)
 	}
 
 	mux := http.NewServeMux()

@@ -154,6 +154,7 @@ func (c *Controller) build(ctx context.Context, opts Options, tokens []api.Token
 		return err
 	}
 	c.jobs = runner
+	runner.UseMetrics(jobs.NewMetrics(reg, c.db, opts.Clock))
 	if off, ok := opts.Clock.(*clock.Offset); ok && c.cfg.Dev.ClockAPI {
 		devClock = jobs.NewDevClock(runner, off)
 	}
@@ -163,6 +164,9 @@ func (c *Controller) build(ctx context.Context, opts Options, tokens []api.Token
 		return err
 	}
 	charger := charge.New(gw, c.db, opts.Clock, c.log.With("component", "charge"))
+	paymentMetrics := charge.NewMetrics(reg)
+	charger.UseMetrics(paymentMetrics)
+	c.db.ObservePayments(paymentMetrics)
 	runner.UseCharger(charger)
 	runner.UseRefundRecoverer(charger)
 	var mailer notify.Sender

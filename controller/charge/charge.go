@@ -36,6 +36,8 @@ type Service struct {
 	store Store
 	clock clock.Clock
 	log   *slog.Logger
+	// metrics counts the gateway's answers (nil: not counted).
+	metrics *Metrics
 }
 
 // New returns a charging service.
@@ -136,6 +138,7 @@ func (s *Service) sendCharge(ctx context.Context, a billing.PaymentAttempt, m bi
 	switch {
 	case gwErr != nil && billing.ErrorCode(gwErr) == billing.EINTERNAL:
 		s.log.Warn("gateway charge unsettled; left pending for recovery", "account_id", a.AccountID, "attempt_id", a.ID, "err", gwErr)
+		s.metrics.answered(s.gw.Name(), a.Trigger, statusUnsettled, "")
 		return a, fmt.Errorf("charge account %d: %w (%v)", a.AccountID, ErrChargeUnsettled, gwErr)
 	case gwErr != nil:
 		// The gateway refused the request: no money moved.
@@ -152,6 +155,16 @@ func (s *Service) sendCharge(ctx context.Context, a billing.PaymentAttempt, m bi
 	rec, err := s.store.FinishAttempt(ctx, a.ID, outcome, s.clock.Now())
 	if err != nil {
 		return rec, err
+	}
+	switch outcome.Status {
+	case "succeeded":
+		s.metrics.answered(s.gw.Name(), a.Trigger, statusSucceeded, "")
+	case "processing":
+		s.metrics.answered(s.gw.Name(), a.Trigger, statusProcessing, "")
+	case "failed":
+		s.metrics.answered(s.gw.Name(), a.Trigger, statusDeclined, outcome.FailureCode)
+	default:
+		s.metrics.answered(s.gw.Name(), a.Trigger, statusError, string(billing.ErrorCode(gwErr)))
 	}
 	s.log.Info("gateway charge", "account_id", a.AccountID, "method_id", a.PaymentMethodID, "amount", a.Amount, "status", rec.Status,
 		"failure_code", rec.FailureCode, "trigger", a.Trigger)

@@ -25,6 +25,13 @@
 // into every port and registers the [Runner] with the store as the
 // inserter of notice, delivery and profile fan-out jobs (app.NewJobRunner).
 //
+// The runner observes its work in Prometheus metrics ([Metrics],
+// [Runner.UseMetrics]): billing runs, scheduled sweeps, autopay attempts
+// and every job's failed attempts (a River worker middleware), and, read
+// from the store at each scrape through [MetricsSource], the job queue's
+// depth and oldest due job, each account type's last finished run against
+// its schedule, and the queued notices.
+//
 // Work is made idempotent in the database, not in memory: a billing run is
 // unique per (account type, date), each batch records when it finished in the
 // same transaction as its invoices, and invoices are unique per (account,

@@ -2,15 +2,18 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/internal/clock"
@@ -186,6 +189,8 @@ type Runner struct {
 	notifier Notifier
 	// deliverer delivers invoices (delivery.go).
 	deliverer Deliverer
+	// metrics observes the work (nil: not observed; metrics.go).
+	metrics *Metrics
 	// started is set by Start.
 	started bool
 	// stopLease ends the lease loop started by Start; leaseDone is closed
@@ -260,6 +265,7 @@ func New(cfg Config, pool *pgxpool.Pool, store Stores, clk clock.Clock, log *slo
 		MaxAttempts:          25,
 		FetchCooldown:        20 * time.Millisecond,
 		FetchPollInterval:    250 * time.Millisecond,
+		Middleware:           []rivertype.Middleware{&jobMetricsMiddleware{r: r}},
 	}
 	if !cfg.DisableSchedule {
 		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.TickInterval),
@@ -425,6 +431,7 @@ func (r *Runner) sweepDue(ctx context.Context, types []billing.AccountType, now 
 		if res.AlreadyRan {
 			continue
 		}
+		r.metrics.swept(res, t.Name)
 		r.log.Info("delinquency sweep", "account_type_id", t.ID, "date", res.LocalDate.String(), "examined", res.Examined,
 			"status_changes", res.StatusChanges, "suspended", res.Suspended, "restored", res.Restored, "reminders", res.Reminders, "held", res.Held)
 		for _, why := range res.HeldReasons {
@@ -450,6 +457,13 @@ func (r *Runner) StartRun(ctx context.Context, typeID int64, date billing.Date, 
 	if created {
 		r.log.Info("billing run opened", "run_id", run.ID, "account_type_id", typeID, "date", date.String(),
 			"accounts", run.TotalAccounts, "batches", run.TotalBatches, "trigger", trigger)
+		if r.metrics != nil {
+			name := r.accountTypeName(ctx, typeID)
+			r.metrics.runStarted(run, name)
+			if run.Status == billing.RunCompleted { // no accounts: finished as it opened
+				r.metrics.runFinished(run, name)
+			}
+		}
 	}
 	return run, created, nil
 }
@@ -493,9 +507,50 @@ func (w *batchWorker) Work(ctx context.Context, job *river.Job[BillingBatchArgs]
 			"accounts", res.Accounts, "invoices", res.Invoices, "run_completed", res.RunCompleted)
 	}
 	if res.RunCompleted {
+		w.r.observeRunFinished(ctx, job.Args.RunID)
 		w.r.runFinished(ctx, job.Args.RunID)
 	}
 	return nil
+}
+
+// observeRunFinished counts run runID, just finished, in the metrics.
+func (r *Runner) observeRunFinished(ctx context.Context, runID int64) {
+	if r.metrics == nil {
+		return
+	}
+	run, err := r.store.Runs.BillingRun(ctx, runID)
+	if err != nil {
+		r.log.Warn("finished billing run not counted in the metrics", "run_id", runID, "err", err)
+		return
+	}
+	r.metrics.runFinished(run, r.accountTypeName(ctx, run.AccountTypeID))
+}
+
+// batchGivenUp counts the run of a billing batch job that failed its last
+// attempt as failed.
+func (r *Runner) batchGivenUp(ctx context.Context, job *rivertype.JobRow) {
+	var args BillingBatchArgs
+	if err := json.Unmarshal(job.EncodedArgs, &args); err != nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	name := "unknown"
+	if run, err := r.store.Runs.BillingRun(ctx, args.RunID); err == nil {
+		name = r.accountTypeName(ctx, run.AccountTypeID)
+	}
+	r.log.Error("billing batch given up after its last attempt: the run cannot finish; see the job's errors", "run_id", args.RunID,
+		"batch", args.BatchNo, "attempts", job.Attempt)
+	r.metrics.runBatchGivenUp(name)
+}
+
+// accountTypeName is account type id's name for metric labels (its id if
+// it cannot be read).
+func (r *Runner) accountTypeName(ctx context.Context, id int64) string {
+	t, err := r.store.Runs.AccountType(ctx, id)
+	if err != nil {
+		return strconv.FormatInt(id, 10)
+	}
+	return t.Name
 }
 
 type tickWorker struct {
@@ -555,10 +610,19 @@ func (w *autopayWorker) Work(ctx context.Context, job *river.Job[AutopayArgs]) e
 		case err != nil:
 			failed++
 			w.r.log.Warn("autopay charge could not reach the gateway; retried on schedule", "invoice", c.InvoiceNumber, "attempt", n, "err", err)
+			result := autopayError
+			if a.Status == "pending" {
+				result = autopayUnsettled
+			}
+			w.r.metrics.autopayAttempt(n, result)
 		case a.Status == "succeeded":
 			charged++
+			w.r.metrics.autopayAttempt(n, autopaySucceeded)
+		case a.Status == "processing":
+			w.r.metrics.autopayAttempt(n, autopayProcessing)
 		default:
 			failed++
+			w.r.metrics.autopayAttempt(n, autopayDeclined)
 		}
 	}
 	if charged+failed > 0 {

@@ -56,7 +56,9 @@ func (db *DB) BeginAttempt(ctx context.Context, a billing.PaymentAttempt, at tim
 // request or recovery finished it first). ENOTFOUND for an unknown attempt.
 func (db *DB) FinishAttempt(ctx context.Context, id int64, outcome billing.PaymentAttempt, at time.Time) (billing.PaymentAttempt, error) {
 	var a billing.PaymentAttempt
+	var posted *billing.Payment
 	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		posted = nil
 		var accountID int64
 		if err := tx.QueryRow(ctx, `SELECT account_id FROM payment_attempts WHERE id = $1`, id).Scan(&accountID); errors.Is(err, pgx.ErrNoRows) {
 			return billing.Errorf(billing.ENOTFOUND, "payment attempt %d does not exist", id)
@@ -73,7 +75,7 @@ func (db *DB) FinishAttempt(ctx context.Context, id int64, outcome billing.Payme
 			return err
 		}
 		a.Status, a.ChargeID, a.FailureCode, a.FailureMessage = outcome.Status, outcome.ChargeID, outcome.FailureCode, outcome.FailureMessage
-		if a, err = db.attemptEffectsTx(ctx, tx, a, at); err != nil {
+		if a, posted, err = db.attemptEffectsTx(ctx, tx, a, at); err != nil {
 			return err
 		}
 		a, err = scanAttempt(tx.QueryRow(ctx, `UPDATE payment_attempts SET status = $2, charge_id = $3, failure_code = $4,
@@ -81,6 +83,9 @@ func (db *DB) FinishAttempt(ctx context.Context, id int64, outcome billing.Payme
 			id, a.Status, a.ChargeID, a.FailureCode, clipText(a.FailureMessage, 1000), a.PaymentID))
 		return mapError(err)
 	})
+	if err == nil && posted != nil {
+		db.paymentPosted(posted.Method, posted.Currency, posted.Amount)
+	}
 	return a, err
 }
 

@@ -233,6 +233,7 @@ func checkBatchChoices(ctx context.Context, q querier, v billing.BatchValidation
 // lines do not add up to its control figures (EINVALID naming both). ECONFLICT
 // if it is already posted; EINVALID if it is empty.
 func (db *DB) PostBatch(ctx context.Context, batchID int64, by string, now time.Time) (billing.PaymentBatch, error) {
+	var posted []billing.Payment
 	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		b, err := batchTx(ctx, tx, batchID, true)
 		if err != nil {
@@ -251,7 +252,8 @@ func (db *DB) PostBatch(ctx context.Context, batchID int64, by string, now time.
 		if err := b.CheckControl(); err != nil {
 			return err
 		}
-		if err := db.postBatchPayments(ctx, tx, b, by, now); err != nil {
+		posted = posted[:0]
+		if err := db.postBatchPayments(ctx, tx, b, by, now, &posted); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE payment_batches SET status = 'posted', posted_by = $2, posted_at = $3 WHERE id = $1`, batchID, by, now)
@@ -260,6 +262,9 @@ func (db *DB) PostBatch(ctx context.Context, batchID int64, by string, now time.
 	if err != nil {
 		return billing.PaymentBatch{}, err
 	}
+	for _, p := range posted {
+		db.paymentPosted(p.Method, p.Currency, p.Amount)
+	}
 	return db.Batch(ctx, batchID)
 }
 
@@ -267,8 +272,9 @@ func (db *DB) PostBatch(ctx context.Context, batchID int64, by string, now time.
 // number of statements: the accounts locked in id order and their open
 // items read; the journal transactions, their entries and the payments
 // (with what each pays already planned) written with COPY; then the
-// allocations written in one statement.
-func (db *DB) postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.PaymentBatch, by string, now time.Time) error {
+// allocations written in one statement. Each payment's method, currency and
+// amount are appended to posted.
+func (db *DB) postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.PaymentBatch, by string, now time.Time, posted *[]billing.Payment) error {
 	ids := make([]int64, 0, len(b.Lines))
 	for _, l := range b.Lines {
 		ids = append(ids, l.AccountID)
@@ -352,6 +358,7 @@ func (db *DB) postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.Paymen
 		for k, e := range jt.Entries {
 			entryRows = append(entryRows, []any{txIDs[i], int16(k + 1), l.AccountID, e.Ledger, e.Amount})
 		}
+		*posted = append(*posted, billing.Payment{Method: l.Method, Currency: c, Amount: l.Amount})
 		payRows = append(payRows, []any{payIDs[i], l.AccountID, string(l.Method), l.Amount, string(c), l.Reference, l.Payer,
 			pgDate(b.DepositDate), l.Memo, b.ID, int32(l.LineNo), txIDs[i], by, now, allocated[payIDs[i]], nonNil(warnings[l.AccountID])})
 	}

@@ -28,6 +28,8 @@ type DB struct {
 	// profileJobs inserts the jobs that fan plans' profile changes out
 	// (UseProfileFanOutJobs).
 	profileJobs ProfileFanOutJobs
+	// payments is told of the payments posted (ObservePayments).
+	payments PaymentsObserver
 }
 
 // Open connects a pool to url and checks the connection.

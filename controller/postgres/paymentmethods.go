@@ -215,39 +215,40 @@ func prefixed(p, cols string) string {
 
 // attemptEffectsTx applies what an attempt's outcome does
 // ([billing.EffectsOf]), inside tx: a success posts the payment
-// (allocated, the account's status settled) and sets a.PaymentID; a
-// decline marks the method failing.
-func (db *DB) attemptEffectsTx(ctx context.Context, tx pgx.Tx, a billing.PaymentAttempt, at time.Time) (billing.PaymentAttempt, error) {
+// (allocated, the account's status settled), returns it and sets
+// a.PaymentID; a decline marks the method failing.
+func (db *DB) attemptEffectsTx(ctx context.Context, tx pgx.Tx, a billing.PaymentAttempt, at time.Time) (billing.PaymentAttempt, *billing.Payment, error) {
 	var kind string // the method's kind names a payment's method
 	if err := tx.QueryRow(ctx, `SELECT kind FROM payment_methods WHERE id = $1`, a.PaymentMethodID).Scan(&kind); err != nil {
-		return a, err
+		return a, nil, err
 	}
 	fx := billing.EffectsOf(a, kind)
+	var posted *billing.Payment
 	if fx.Payment != nil {
 		p, err := postPaymentTx(ctx, tx, *fx.Payment, "gateway:"+a.Gateway, at, nil, 0)
 		if err != nil {
-			return a, err
+			return a, nil, err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE payments SET gateway = $2, gateway_charge = $3 WHERE id = $1`, p.ID, a.Gateway, a.ChargeID); err != nil {
-			return a, err
+			return a, nil, err
 		}
-		a.PaymentID = &p.ID
+		a.PaymentID, posted = &p.ID, &p
 		// A card payment that meets the reactivation rule restores service
 		// before the charge call returns.
 		if err := db.settleTx(ctx, tx, a.AccountID, billing.SettleCause{Kind: billing.CausePayment, PaymentID: p.ID}, "gateway:"+a.Gateway, at); err != nil {
-			return a, err
+			return a, nil, err
 		}
 	}
 	switch fx.MethodStatus {
 	case "active":
 		if _, err := tx.Exec(ctx, `UPDATE payment_methods SET status = 'active', failure = '' WHERE id = $1 AND status = 'failing'`, a.PaymentMethodID); err != nil {
-			return a, err
+			return a, nil, err
 		}
 	case "failing":
 		if _, err := tx.Exec(ctx, `UPDATE payment_methods SET status = 'failing', failure = $2 WHERE id = $1 AND status = 'active'`,
 			a.PaymentMethodID, fx.Failure); err != nil {
-			return a, err
+			return a, nil, err
 		}
 	}
-	return a, nil
+	return a, posted, nil
 }

@@ -359,6 +359,7 @@ func (db *DB) postPayment(ctx context.Context, in billing.NewPayment, by string,
 		return billing.Payment{}, false, mapError(err)
 	}
 	open = false
+	db.paymentPosted(p.Method, p.Currency, p.Amount)
 	return p, true, nil
 }
 
@@ -391,6 +392,7 @@ func (db *DB) postAndSettle(ctx context.Context, in billing.NewPayment, by strin
 	if err != nil {
 		return billing.Payment{}, false, err
 	}
+	db.paymentPosted(p.Method, p.Currency, p.Amount)
 	return p, true, nil
 }
 

@@ -24,6 +24,9 @@ type agentState struct {
 	// shapes: the agent's Watch announced the service-profiles feature
 	// (guarded by Server.agentsMu).
 	shapes bool
+	// certNotAfter is the expiry of the client certificate of its latest
+	// Watch stream (zero without one; guarded by Server.agentsMu).
+	certNotAfter time.Time
 
 	mu      sync.Mutex
 	latest  int64
@@ -37,8 +40,9 @@ type pendingRevision struct {
 }
 
 // attach registers a Watch stream of pop's agent agentID; shapes is
-// whether it announced the service-profiles feature.
-func (s *Server) attach(pop, agentID string, shapes bool) *agentState {
+// whether it announced the service-profiles feature, certNotAfter the
+// expiry of the client certificate it presented (zero: none).
+func (s *Server) attach(pop, agentID string, shapes bool, certNotAfter time.Time) *agentState {
 	k := agentKey{pop, agentID}
 	s.agentsMu.Lock()
 	defer s.agentsMu.Unlock()
@@ -49,6 +53,7 @@ func (s *Server) attach(pop, agentID string, shapes bool) *agentState {
 	}
 	st.streams++
 	st.shapes = shapes
+	st.certNotAfter = certNotAfter
 	return st
 }
 

@@ -44,6 +44,21 @@ func AuthorizeClientCertificate(ctx context.Context, pop string) error {
 	return nil
 }
 
+// clientCertificateNotAfter is the expiry of the verified client
+// certificate of the call's peer; zero without one (plaintext, or no
+// certificate).
+func clientCertificateNotAfter(ctx context.Context) time.Time {
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return time.Time{}
+	}
+	info, ok := p.AuthInfo.(credentials.TLSInfo)
+	if !ok || len(info.State.VerifiedChains) == 0 || len(info.State.VerifiedChains[0]) == 0 {
+		return time.Time{}
+	}
+	return info.State.VerifiedChains[0][0].NotAfter
+}
+
 // LogHandshakeFailures wraps a server's transport credentials so that a
 // failed TLS handshake (a certificate from another CA, none at all, an
 // expired one) is logged with the peer's address: otherwise only the agent

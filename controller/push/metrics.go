@@ -20,6 +20,7 @@ type Metrics struct {
 	agentLag        *prometheus.GaugeVec
 	commitToAck     prometheus.Histogram
 	unconfirmed     *unconfirmedCollector
+	certificates    *certificateCollector
 }
 
 // CommitToAckBuckets are the buckets of tollgate_push_commit_to_ack_seconds:
@@ -59,8 +60,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 				`state="pending": the agent applied it but it takes effect at a later event (a RADIUS suspension with no active session: applies at next login, since the authorize endpoint answers walled); state="unconfirmed": the others (not applied yet, failing, or read back otherwise).`,
 			[]string{"pop", "state"}, nil)},
 	}
+	m.certificates = &certificateCollector{desc: prometheus.NewDesc("tollgate_push_agent_certificate_expiry_seconds",
+		"Seconds until the notAfter of the client certificate an agent watching from this replica presented (negative: expired), "+
+			"by POP and agent id. The series exists while the agent's Watch stream is open over mutual TLS.",
+		[]string{"pop", "agent_id"}, nil)}
 	if reg != nil {
-		reg.MustRegister(m.connected, m.sent, m.popRevision, m.appliedRevision, m.results, m.agentLag, m.commitToAck, m.unconfirmed)
+		reg.MustRegister(m.connected, m.sent, m.popRevision, m.appliedRevision, m.results, m.agentLag, m.commitToAck, m.unconfirmed, m.certificates)
 	}
 	return m
 }
@@ -104,5 +109,31 @@ func (c *unconfirmedCollector) Collect(ch chan<- prometheus.Metric) {
 	for pop, n := range counts {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n.Unconfirmed), pop, "unconfirmed")
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n.Pending), pop, "pending")
+	}
+}
+
+// certificateCollector reports, at each scrape, the time left on the client
+// certificate of every agent watching from this replica, on the server's
+// clock.
+type certificateCollector struct {
+	desc   *prometheus.Desc
+	server atomic.Pointer[Server]
+}
+
+func (c *certificateCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *certificateCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.server.Load()
+	if s == nil {
+		return
+	}
+	now := s.clock.Now()
+	s.agentsMu.Lock()
+	defer s.agentsMu.Unlock()
+	for k, st := range s.agents {
+		if st.certNotAfter.IsZero() {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, st.certNotAfter.Sub(now).Seconds(), k.pop, k.agentID)
 	}
 }

@@ -105,6 +105,7 @@ func NewServer(feed billing.EnforcementFeed, hub *Hub, clk clock.Clock, log *slo
 	if s.metrics == nil {
 		s.metrics = NewMetrics(nil)
 	}
+	s.metrics.certificates.server.Store(s)
 	if uc, ok := feed.(UnconfirmedCounter); ok {
 		s.metrics.unconfirmed.source.Store(&uc)
 	}
@@ -147,7 +148,7 @@ func (s *Server) Watch(req *pb.WatchRequest, stream pb.Enforcement_WatchServer) 
 	// FeatureServiceProfiles (see toProto). The stream converts the feed's
 	// records for its agent; it decides nothing.
 	shapes := slices.Contains(req.GetFeatures(), FeatureServiceProfiles)
-	agent := s.attach(pop, req.GetAgentId(), shapes)
+	agent := s.attach(pop, req.GetAgentId(), shapes, clientCertificateNotAfter(ctx))
 	defer s.detach(agent)
 	heartbeat := time.NewTicker(s.cfg.HeartbeatInterval)
 	defer heartbeat.Stop()

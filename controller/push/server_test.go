@@ -708,3 +708,63 @@ func TestPendingResultsAreRecordedAsPending(t *testing.T) {
 		t.Fatalf("results %+v", got)
 	}
 }
+
+// While an agent watches over mutual TLS, the controller exports the time
+// left on its client certificate, on the server's clock; the series goes
+// with the stream. A plaintext stream has none.
+func TestAgentCertificateExpiryWhileWatching(t *testing.T) {
+	p := newTestPKI(t)
+	ts := serve(t, p.serverCreds(), push.WithAuthorizer(push.AuthorizeClientCertificate))
+	kp, err := p.ca.IssueAgent("pop-a", 20*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(kp.CertPEM, kp.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := dial(t, ts.addr, credentials.NewTLS(&tls.Config{RootCAs: p.pool(), MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}}))
+	const series = `tollgate_push_agent_certificate_expiry_seconds{agent_id="agent-1",pop="pop-a"}`
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := a.Watch(ctx, &pb.WatchRequest{Pop: "pop-a", AgentId: "agent-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	want := cert.Leaf.NotAfter.Sub(ts.clk.Now()).Seconds()
+	if v, ok := ts.scrape(t, series); !ok || v != want {
+		t.Fatalf("%s = %v (present %v), want %v", series, v, ok, want)
+	}
+	ts.clk.Set(ts.clk.Now().Add(24 * time.Hour))
+	if v, _ := ts.scrape(t, series); v != want-86400 {
+		t.Fatalf("a day later %s = %v, want %v", series, v, want-86400)
+	}
+	cancel()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, ok := ts.scrape(t, series); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the certificate series stayed after the stream closed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	plain := serve(t, nil)
+	pc := dial(t, plain.addr, insecure.NewCredentials())
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	pw, err := pc.Watch(ctx, &pb.WatchRequest{Pop: "pop-a", AgentId: "agent-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pw.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := plain.scrape(t, series); ok {
+		t.Fatalf("a plaintext stream exports %s = %v", series, v)
+	}
+}
