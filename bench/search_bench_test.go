@@ -503,7 +503,7 @@ func seedSearch(ctx context.Context, b *testing.B, db *postgres.DB, typeID int64
 			return nil
 		})
 	}
-	tables := []string{"accounts", "services", "invoices", "payments", "journal_transactions", "journal_entries"}
+	tables := []string{"accounts", "services", "account_search", "service_search", "invoices", "payments", "journal_transactions", "journal_entries"}
 	// The secondary indexes: neither a primary key nor a unique or
 	// exclusion constraint's.
 	var indexes []string

@@ -138,7 +138,7 @@ func BenchmarkSweep1M(b *testing.B) {
 		tr.report(elapsed))
 }
 
-func mustLocation(b *testing.B, name string) *time.Location {
+func mustLocation(b testing.TB, name string) *time.Location {
 	b.Helper()
 	loc, err := time.LoadLocation(name)
 	if err != nil {
@@ -156,7 +156,7 @@ func mustLocation(b *testing.B, name string) *time.Location {
 // the session skips foreign key checks and the journal's balance trigger
 // (session_replication_role = replica: several times faster). Then VACUUM
 // ANALYZE, CHECKPOINT and sync, so the sweep runs against settled tables.
-func seedSweep(ctx context.Context, b *testing.B, db *postgres.DB, typeID int64, n int, today billing.Date) {
+func seedSweep(ctx context.Context, b testing.TB, db *postgres.DB, typeID int64, n int, today billing.Date) {
 	b.Helper()
 	conn, err := db.Pool.Acquire(ctx)
 	if err != nil {

@@ -73,9 +73,11 @@
 //
 // Staff search (search.go): billing.PlanSearch decides the probes from
 // the query's shape; SearchAccounts runs them as one UNION ALL, each probe
-// read through its index (migration 00034: pg_trgm GIN indexes for
-// substrings of names, companies, e-mail and billing and service
-// addresses, and of phone numbers' digits; btree for RADIUS user names and
+// read through its index (pg_trgm GIN indexes for substrings of names,
+// companies, e-mail and billing and service addresses, and of phone
+// numbers' digits, on account_search and service_search, which triggers
+// keep — migration 00045: status and desired-state writes touch no
+// search index; btree for RADIUS user names and
 // payment references; the unique indexes for account and invoice numbers
 // and external ids; GIN and GiST for service addresses; tested by
 // EXPLAIN), at most 500 rows a probe, and keeps each account's best match,

@@ -12,26 +12,18 @@ import (
 
 // Staff search: billing.PlanSearch decides what to look for; SearchAccounts
 // runs each probe of the plan as one branch of a UNION ALL, each backed by
-// an index (migration 00034: trigram GIN indexes for substrings, btree for
-// exact values; the unique indexes on account, invoice numbers and external
-// ids; GIN and GiST on service addresses), keeps each account's best match
-// and ranks exact matches first, then by trigram similarity to the query.
+// an index (trigram GIN indexes for substrings, on the searched texts kept
+// in account_search and service_search by triggers — migration 00045 moved
+// them off accounts and services, whose status writes must not pay for
+// them; btree for exact values; the unique indexes on account, invoice
+// numbers and external ids; GIN and GiST on service addresses), keeps each
+// account's best match and ranks exact matches first, then by trigram
+// similarity to the query.
 
 // searchProbeCap bounds the rows one probe hands to the ranking: a query
 // that matches more (a common surname, an e-mail domain) ranks an
 // arbitrary searchProbeCap of them per field, and the clerk types more.
 const searchProbeCap = 500
-
-// searchAddressSQL is an address (accounts.address, services.
-// service_address) on one line, as migration 00034 indexes it: the same
-// expression, so the planner matches it to the index.
-func searchAddressSQL(col string) string {
-	return `(coalesce(` + col + `->>'line1', '') || ' ' || coalesce(` + col + `->>'line2', '') || ' ' || coalesce(` + col + `->>'city', '') || ' ' ||
-    coalesce(` + col + `->>'region', '') || ' ' || coalesce(` + col + `->>'postal_code', ''))`
-}
-
-// searchPhoneSQL is a phone number's digits, as migration 00034 indexes it.
-const searchPhoneSQL = `regexp_replace(phone, '[^0-9]', '', 'g')`
 
 // searchProbes are the probes a plan runs: each a SELECT of (account_id,
 // field, text, exact, similarity) in parentheses, with its named
@@ -83,29 +75,27 @@ func searchProbes(p billing.SearchPlan) ([]string, pgx.NamedArgs) {
 	}
 	if p.PhoneDigits != "" {
 		args["phone"], args["phone_pattern"] = p.PhoneDigits, "%"+p.PhoneDigits+"%"
-		add(`SELECT id, 'phone', phone, ` + searchPhoneSQL + ` = @phone, similarity(` + searchPhoneSQL + `, @phone)
-			FROM accounts WHERE ` + searchPhoneSQL + ` LIKE @phone_pattern AND phone <> ''`)
+		add(`SELECT account_id, 'phone', phone, phone_digits = @phone, similarity(phone_digits, @phone)
+			FROM account_search WHERE phone_digits LIKE @phone_pattern AND phone <> ''`)
 	}
 	if p.Substring != "" {
 		args["pattern"] = p.Substring
 		for _, f := range p.SubstringFields {
 			switch f {
 			case billing.MatchName:
-				add(`SELECT id, 'name', name, lower(name) = lower(@q), similarity(name, @q) FROM accounts WHERE name ILIKE @pattern`)
+				add(`SELECT account_id, 'name', name, lower(name) = lower(@q), similarity(name, @q) FROM account_search WHERE name ILIKE @pattern`)
 			case billing.MatchCompany:
-				add(`SELECT id, 'company', company_name, lower(company_name) = lower(@q), similarity(company_name, @q)
-					FROM accounts WHERE company_name ILIKE @pattern AND company_name <> ''`)
+				add(`SELECT account_id, 'company', company_name, lower(company_name) = lower(@q), similarity(company_name, @q)
+					FROM account_search WHERE company_name ILIKE @pattern AND company_name <> ''`)
 			case billing.MatchEmail:
-				add(`SELECT id, 'email', email, lower(email) = lower(@q), similarity(email, @q)
-					FROM accounts WHERE email ILIKE @pattern AND email <> ''`)
+				add(`SELECT account_id, 'email', email, lower(email) = lower(@q), similarity(email, @q)
+					FROM account_search WHERE email ILIKE @pattern AND email <> ''`)
 			case billing.MatchAddress:
-				addr := searchAddressSQL("address")
-				add(`SELECT id, 'address', regexp_replace(trim(` + addr + `), '\s+', ' ', 'g'), false, similarity(` + addr + `, @q)
-					FROM accounts WHERE ` + addr + ` ILIKE @pattern AND address <> '{}'`)
+				add(`SELECT account_id, 'address', regexp_replace(trim(address_line), '\s+', ' ', 'g'), false, similarity(address_line, @q)
+					FROM account_search WHERE address_line ILIKE @pattern AND address_line <> ''`)
 			case billing.MatchServiceAddress:
-				addr := searchAddressSQL("service_address")
-				add(`SELECT account_id, 'service_address', regexp_replace(trim(` + addr + `), '\s+', ' ', 'g'), false, similarity(` + addr + `, @q)
-					FROM services WHERE ` + addr + ` ILIKE @pattern AND service_address <> '{}' AND account_id IS NOT NULL`)
+				add(`SELECT account_id, 'service_address', regexp_replace(trim(address_line), '\s+', ' ', 'g'), false, similarity(address_line, @q)
+					FROM service_search WHERE address_line ILIKE @pattern AND address_line <> '' AND account_id IS NOT NULL`)
 			}
 		}
 	}

@@ -69,7 +69,7 @@ func TestSearchProbesAreIndexBacked(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 12, 15, 18, 0, 0, 0, time.UTC)
-	searched := []string{"accounts", "services", "invoices", "payments", "address_assignments", "learned_addresses"}
+	searched := []string{"accounts", "services", "account_search", "service_search", "invoices", "payments", "address_assignments", "learned_addresses"}
 	probes := 0
 	for _, q := range []string{"10.0.0.5", "100.64.0.0/24", "42", "5125550100", "A-000042", "inv-42", "+1 (512) 555-0100",
 		"jane@example.net", "jane smith", "Main St"} {
