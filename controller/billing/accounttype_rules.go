@@ -178,6 +178,12 @@ func (t *AccountType) Validate() error {
 	if !t.DefaultDelivery.Valid() {
 		return Errorf(EINVALID, "default_delivery %q is not one of email, mail, both", t.DefaultDelivery)
 	}
+	if t.PendingPayments == "" {
+		t.PendingPayments = PendingIgnore
+	}
+	if !t.PendingPayments.Valid() {
+		return Errorf(EINVALID, "pending_payments %q is not one of ignore, hold, restore", t.PendingPayments)
+	}
 	return nil
 }
 
