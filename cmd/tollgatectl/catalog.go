@@ -47,6 +47,7 @@ min_delinquent_balance: 500           # minor units
 late_fee: {kind: flat, amount: 1000, after_days: 0}
 auto_suspend: true
 reactivation_rule: past_due
+pending_payments: hold                # ignore | hold | restore: ACH payments still settling
 default_delivery: email`
 
 // newAccountTypeWriteCmd is "create --file" or, with update, "update ID --file".
@@ -113,7 +114,8 @@ func printAccountType(w io.Writer, t billing.AccountType) error {
 		"Auto-suspend", yesNo(t.AutoSuspend), "Reactivation", orDash(string(t.ReactivationRule)),
 		"Autopay retry days", orDash(joinNumbers(t.AutopayRetryDays, ", ")), "Reminder days before", orDash(joinNumbers(t.ReminderDaysBefore, ", ")),
 		"Business hours", fmt.Sprintf("%02d-%02d", t.BusinessHours.Start, t.BusinessHours.End), "Invoice message", orDash(t.InvoiceMessage),
-		"Remittance slip", yesNo(t.RemittanceSlip), "Default delivery", orDash(string(t.DefaultDelivery)))
+		"Remittance slip", yesNo(t.RemittanceSlip), "Default delivery", orDash(string(t.DefaultDelivery)),
+		"Pending payments", cmp.Or(string(t.PendingPayments), string(billing.PendingIgnore)))
 }
 
 func newPlanCmd(g *globals) *cobra.Command {

@@ -25,6 +25,9 @@ const (
 	CauseApproval  StatusCause = "approval"
 	CausePromise   StatusCause = "promise"
 	CauseExemption StatusCause = "exemption"
+	// CausePendingPayment: a gateway payment became pending (processing),
+	// which restores service under pending_payments restore.
+	CausePendingPayment StatusCause = "pending_payment"
 )
 
 // SettleCause is the event a settlement follows.
@@ -53,6 +56,8 @@ func (c SettleCause) String() string {
 		return fmt.Sprintf("reversal of payment %d", c.PaymentID)
 	case c.Kind == CauseCredit:
 		return fmt.Sprintf("credit %d", c.CreditID)
+	case c.Kind == CausePendingPayment:
+		return "pending payment"
 	}
 	return string(c.Kind)
 }

@@ -446,6 +446,9 @@ func typeFromForm(t billing.AccountType, f url.Values) (billing.AccountType, err
 	sa := string(t.SuspendAction)
 	setEnum(&sa, "suspend_action", string(billing.SuspendBlock))
 	t.SuspendAction = billing.SuspendAction(sa)
+	pp := string(t.PendingPayments)
+	setEnum(&pp, "pending_payments", string(billing.PendingIgnore))
+	t.PendingPayments = billing.PendingPaymentsMode(pp)
 	if _, ok := f["plan_change_timing"]; ok {
 		lc := &t.Lifecycle
 		pct, ci, oc := string(lc.PlanChangeTiming), string(lc.ChangeInvoicing), string(lc.OnCancel)

@@ -77,8 +77,10 @@ func (db *DB) FinishAttempt(ctx context.Context, id int64, outcome billing.Payme
 			return err
 		}
 		a, err = scanAttempt(tx.QueryRow(ctx, `UPDATE payment_attempts SET status = $2, charge_id = $3, failure_code = $4,
-				failure_message = $5, payment_id = $6, needs_attention = '' WHERE id = $1 RETURNING `+attemptColumns,
-			id, a.Status, a.ChargeID, a.FailureCode, clipText(a.FailureMessage, 1000), a.PaymentID))
+				failure_message = $5, payment_id = $6, needs_attention = '',
+				gateway_event_at = CASE WHEN $2 = 'succeeded' THEN coalesce(gateway_event_at, $7) ELSE gateway_event_at END
+			WHERE id = $1 RETURNING `+attemptColumns,
+			id, a.Status, a.ChargeID, a.FailureCode, clipText(a.FailureMessage, 1000), a.PaymentID, at))
 		return mapError(err)
 	})
 	return a, err
