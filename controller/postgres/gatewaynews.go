@@ -181,7 +181,8 @@ func (db *DB) applyGatewayPlan(ctx context.Context, tx pgx.Tx, gateway, chargeID
 // recordGatewayRefundsTx records refunds made at the gateway on the
 // ledger: first the payment's allocations plan.Unallocate are taken back
 // (the invoices open again for it), then each refund is a completed
-// refund with its journal transaction and gateway id.
+// refund with its journal transaction and gateway id, then the account is
+// settled.
 func (db *DB) recordGatewayRefundsTx(ctx context.Context, tx pgx.Tx, gateway, chargeID string, p billing.Payment, plan billing.GatewayPlan, by string, now time.Time) error {
 	var zone string
 	if err := tx.QueryRow(ctx, `SELECT t.time_zone FROM accounts a JOIN account_types t ON t.id = a.account_type_id WHERE a.id = $1`,
@@ -242,5 +243,7 @@ func (db *DB) recordGatewayRefundsTx(ctx context.Context, tx pgx.Tx, gateway, ch
 			return err
 		}
 	}
-	return nil
+	// What the refund reopened is owed again (the settlement never
+	// suspends: the next sweep does).
+	return db.settleTx(ctx, tx, p.AccountID, billing.SettleCause{Kind: billing.CauseRefund, PaymentID: p.ID}, by, now)
 }
