@@ -247,3 +247,27 @@ func (db *DB) recordGatewayRefundsTx(ctx context.Context, tx pgx.Tx, gateway, ch
 	// suspends: the next sweep does).
 	return db.settleTx(ctx, tx, p.AccountID, billing.SettleCause{Kind: billing.CauseRefund, PaymentID: p.ID}, by, now)
 }
+
+// UnsettledIntents returns up to limit charge attempts whose outcome the
+// gateway settles later and whose webhook may have been lost: processing,
+// or pending with a gateway charge (an intent created, awaiting
+// confirmation), created before createdBefore, not flagged for staff and
+// not asked about since checkedBefore, least recently checked first: the
+// lost-webhook job's work list. Errors: the database's only.
+func (db *DB) UnsettledIntents(ctx context.Context, createdBefore, checkedBefore time.Time, limit int) ([]billing.PaymentAttempt, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT `+attemptColumns+` FROM payment_attempts
+		WHERE (status = 'processing' OR (status = 'pending' AND charge_id <> '')) AND needs_attention = '' AND created_at < $1
+			AND (checked_at IS NULL OR checked_at < $2)
+		ORDER BY checked_at NULLS FIRST, created_at, id LIMIT $3`, createdBefore, checkedBefore, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.PaymentAttempt, error) { return scanAttempt(r) })
+}
+
+// MarkIntentChecked records that the lost-webhook job asked the gateway
+// about attempt id at at. Errors: the database's only.
+func (db *DB) MarkIntentChecked(ctx context.Context, id int64, at time.Time) error {
+	_, err := db.Pool.Exec(ctx, `UPDATE payment_attempts SET checked_at = $2 WHERE id = $1`, id, at)
+	return err
+}
