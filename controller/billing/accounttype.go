@@ -156,7 +156,11 @@ type AccountType struct {
 	// due is not suspended) or restore (also restores a suspended account
 	// as soon as such a payment is pending); see [PendingPaymentsMode].
 	PendingPayments PendingPaymentsMode `json:"pending_payments,omitempty" enum:"ignore,hold,restore"`
-	CreatedAt       time.Time           `json:"created_at,omitzero" readOnly:"true"`
+	// ReceiptsFor are the channels whose payments are e-mailed a receipt:
+	// portal, autopay, staff (gateway charges by trigger). Unset: portal
+	// and autopay; [] for none.
+	ReceiptsFor []ReceiptChannel `json:"receipts_for" required:"false" enum:"portal,autopay,staff"`
+	CreatedAt   time.Time        `json:"created_at,omitzero" readOnly:"true"`
 	// Overridden names the settings an account's overrides replaced, in an
 	// [EffectiveType] (nil in a stored type).
 	Overridden []string `json:"-"`

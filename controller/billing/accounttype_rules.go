@@ -184,6 +184,9 @@ func (t *AccountType) Validate() error {
 	if !t.PendingPayments.Valid() {
 		return Errorf(EINVALID, "pending_payments %q is not one of ignore, hold, restore", t.PendingPayments)
 	}
+	if t.ReceiptsFor, err = validReceiptsFor(t.ReceiptsFor); err != nil {
+		return err
+	}
 	return nil
 }
 
