@@ -77,7 +77,8 @@ type Receipt struct {
 	PostedAt     time.Time     `json:"posted_at"`
 	Status       PaymentStatus `json:"status"`
 	// Balance is the account's balance after the payment (positive:
-	// owed), when the receipt was made.
+	// owed), right after it was posted (its own journal transaction; not
+	// what was posted after it).
 	Balance int64 `json:"balance"`
 }
 

@@ -13,7 +13,7 @@ import (
 // PaymentReceipt returns the receipt of a payment of account accountID
 // (any account with 0): the payment, how it was made (a gateway method's
 // brand and last 4, a check's number), the invoices it paid and the
-// account's balance now. ENOTFOUND for an unknown payment or another
+// account's balance right after it was posted. ENOTFOUND for an unknown payment or another
 // account's.
 func (db *DB) PaymentReceipt(ctx context.Context, accountID, paymentID int64) (billing.Receipt, error) {
 	return receiptOf(ctx, db.Pool, accountID, paymentID, 0)
@@ -27,7 +27,8 @@ func receiptOf(ctx context.Context, q querier, accountID, paymentID, methodID in
 	var brand, last4, bank *string
 	err := q.QueryRow(ctx, `SELECT p.id, p.account_id, a.number, a.name, p.amount, p.currency, p.method, p.reference, p.received_date,
 			p.posted_at, p.status, m.brand, m.last4, m.bank_name,
-			coalesce((SELECT sum(j.amount) FROM journal_entries j WHERE j.account_id = a.id AND j.ledger = 'accounts_receivable'), 0)::bigint
+			coalesce((SELECT sum(j.amount) FROM journal_entries j
+				WHERE j.account_id = a.id AND j.ledger = 'accounts_receivable' AND j.tx_id <= p.journal_tx_id), 0)::bigint
 		FROM payments p JOIN accounts a ON a.id = p.account_id
 		LEFT JOIN payment_methods m ON m.id = coalesce(nullif($3::bigint, 0),
 			(SELECT pa.payment_method_id FROM payment_attempts pa WHERE pa.payment_id = p.id ORDER BY pa.id LIMIT 1),
