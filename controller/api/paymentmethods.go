@@ -34,14 +34,6 @@ type MethodStore interface {
 	// RecordWebhookEvent remembers a gateway webhook delivery, false when
 	// it was seen before; no coded errors.
 	RecordWebhookEvent(ctx context.Context, gateway, eventID, typ string, at time.Time) (bool, error)
-	// ReverseByGatewayCharge reverses the posted payment of a gateway
-	// charge (a chargeback), false when there is none (already reversed
-	// or unknown): EINVALID naming a bad field of r; an uncoded error while
-	// a refund of the payment is pending (the webhook is redelivered).
-	ReverseByGatewayCharge(ctx context.Context, gateway, chargeID string, r billing.Reversal, now time.Time) (bool, error)
-	// FinishAttemptByCharge finishes the processing attempt of a gateway
-	// charge with outcome, false when none is processing; no coded errors.
-	FinishAttemptByCharge(ctx context.Context, gateway, chargeID string, outcome billing.PaymentAttempt, at time.Time) (bool, error)
 	// ForgetWebhookEvent forgets a delivery whose action failed, so the
 	// redelivery is acted on; no coded errors.
 	ForgetWebhookEvent(ctx context.Context, gateway, eventID string) error

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"time"
 
@@ -727,28 +726,4 @@ func optional(sep, s string) string {
 		return ""
 	}
 	return sep + s
-}
-
-// ReverseByGatewayCharge reverses the posted payment a gateway charge
-// created (a chargeback reported by webhook). It returns false when no
-// posted payment has that charge (already reversed, or unknown).
-func (db *DB) ReverseByGatewayCharge(ctx context.Context, gateway, chargeID string, r billing.Reversal, now time.Time) (bool, error) {
-	var id int64
-	err := db.Pool.QueryRow(ctx, `SELECT id FROM payments WHERE gateway = $1 AND gateway_charge = $2 AND status = 'posted'`, gateway, chargeID).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	_, err = db.ReversePayment(ctx, id, r, "gateway:"+gateway, now)
-	if errors.Is(err, errRefundPending) {
-		// Not "already reversed": the webhook is answered with an error
-		// and redelivered once the refund is settled.
-		return false, fmt.Errorf("reverse payment %d later: %w", id, err)
-	}
-	if billing.ErrorCode(err) == billing.ECONFLICT {
-		return false, nil
-	}
-	return err == nil, err
 }
