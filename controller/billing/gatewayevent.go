@@ -149,7 +149,8 @@ func nothing(why string, args ...any) GatewayPlan {
 //     (already processing, succeeded or failed) is left as it is.
 //   - succeeded: an attempt not yet succeeded (pending, processing, or
 //     failed or refused before — the intent was retried) succeeds and its
-//     payment is posted; a succeeded one is left.
+//     payment is posted; a succeeded one is left, and so is a failed one
+//     whose failure is newer than the success (a return delivered first).
 //   - failed: a pending or processing attempt fails; a succeeded one is
 //     left (the failure was of an earlier try; a settled debit's return
 //     comes as returned).
@@ -183,6 +184,11 @@ func PlanGatewayEvent(c GatewayCharge, ev GatewayEvent) GatewayPlan {
 		}
 		if a.Status == "succeeded" {
 			return nothing("the attempt already succeeded")
+		}
+		if a.Status == "failed" && !c.SettledAt.IsZero() && !ev.At.After(c.SettledAt) {
+			// Delivered after the failure it preceded (an ACH debit that
+			// succeeded and was then returned): the failure stands.
+			return nothing("the success is older than the failure that settled the attempt")
 		}
 		return GatewayPlan{Action: GatewayPost, AttemptStatus: "succeeded", Why: "the payment succeeded: posted"}
 	case GatewayFailed, GatewayReturned:

@@ -97,7 +97,9 @@ func TestPlanGatewayEvent(t *testing.T) {
 		"succeeded: processing is posted":        {GatewayCharge{Attempt: attempt("processing")}, ev(GatewaySucceeded), GatewayPost, nil},
 		"succeeded: pending is posted":           {GatewayCharge{Attempt: attempt("pending")}, ev(GatewaySucceeded), GatewayPost, nil},
 		"succeeded after a failed try: posted":   {GatewayCharge{Attempt: attempt("failed")}, ev(GatewaySucceeded), GatewayPost, nil},
-		"succeeded twice: nothing":               {GatewayCharge{Attempt: attempt("succeeded"), Payment: posted}, ev(GatewaySucceeded), GatewayNothing, nil},
+		"a success delivered after its return: nothing": {GatewayCharge{Attempt: attempt("failed"), SettledAt: t0.Add(72 * time.Hour)},
+			GatewayEvent{Kind: GatewaySucceeded, At: t0}, GatewayNothing, nil},
+		"succeeded twice: nothing": {GatewayCharge{Attempt: attempt("succeeded"), Payment: posted}, ev(GatewaySucceeded), GatewayNothing, nil},
 		"failed: processing fails": {GatewayCharge{Attempt: attempt("processing")}, GatewayEvent{Kind: GatewayFailed, Reason: "insufficient_funds"}, GatewayFail,
 			func(t *testing.T, p GatewayPlan) {
 				if p.AttemptStatus != "failed" || p.FailureCode != "insufficient_funds" {
