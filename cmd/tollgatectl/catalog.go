@@ -47,6 +47,8 @@ min_delinquent_balance: 500           # minor units
 late_fee: {kind: flat, amount: 1000, after_days: 0}
 auto_suspend: true
 reactivation_rule: past_due
+pending_payments: hold                # ignore | hold | restore: ACH payments still settling
+receipts_for: [portal, autopay]       # e-mail a receipt for these payments (also: staff)
 default_delivery: email`
 
 // newAccountTypeWriteCmd is "create --file" or, with update, "update ID --file".
@@ -113,7 +115,9 @@ func printAccountType(w io.Writer, t billing.AccountType) error {
 		"Auto-suspend", yesNo(t.AutoSuspend), "Reactivation", orDash(string(t.ReactivationRule)),
 		"Autopay retry days", orDash(joinNumbers(t.AutopayRetryDays, ", ")), "Reminder days before", orDash(joinNumbers(t.ReminderDaysBefore, ", ")),
 		"Business hours", fmt.Sprintf("%02d-%02d", t.BusinessHours.Start, t.BusinessHours.End), "Invoice message", orDash(t.InvoiceMessage),
-		"Remittance slip", yesNo(t.RemittanceSlip), "Default delivery", orDash(string(t.DefaultDelivery)))
+		"Remittance slip", yesNo(t.RemittanceSlip), "Default delivery", orDash(string(t.DefaultDelivery)),
+		"Pending payments", cmp.Or(string(t.PendingPayments), string(billing.PendingIgnore)),
+		"Receipts for", receiptsFor(t))
 }
 
 func newPlanCmd(g *globals) *cobra.Command {
@@ -159,3 +163,15 @@ func newTaxRateCmd(g *globals) *cobra.Command {
 const taxRateColumns = "JURISDICTION,NAME,RATE,PERCENT"
 
 func taxRateRow(r billing.TaxRate) []any { return []any{r.Jurisdiction, r.Name, r.Rate, r.Percent()} }
+
+// receiptsFor names the channels whose payments get an e-mailed receipt.
+func receiptsFor(t billing.AccountType) string {
+	if t.ReceiptsFor == nil {
+		t.ReceiptsFor = billing.DefaultReceiptChannels
+	}
+	names := make([]string, len(t.ReceiptsFor))
+	for i, c := range t.ReceiptsFor {
+		names[i] = string(c)
+	}
+	return orDash(strings.Join(names, ", "))
+}

@@ -34,17 +34,14 @@ type MethodStore interface {
 	// RecordWebhookEvent remembers a gateway webhook delivery, false when
 	// it was seen before; no coded errors.
 	RecordWebhookEvent(ctx context.Context, gateway, eventID, typ string, at time.Time) (bool, error)
-	// ReverseByGatewayCharge reverses the posted payment of a gateway
-	// charge (a chargeback), false when there is none (already reversed
-	// or unknown): EINVALID naming a bad field of r; an uncoded error while
-	// a refund of the payment is pending (the webhook is redelivered).
-	ReverseByGatewayCharge(ctx context.Context, gateway, chargeID string, r billing.Reversal, now time.Time) (bool, error)
-	// FinishAttemptByCharge finishes the processing attempt of a gateway
-	// charge with outcome, false when none is processing; no coded errors.
-	FinishAttemptByCharge(ctx context.Context, gateway, chargeID string, outcome billing.PaymentAttempt, at time.Time) (bool, error)
 	// ForgetWebhookEvent forgets a delivery whose action failed, so the
 	// redelivery is acted on; no coded errors.
 	ForgetWebhookEvent(ctx context.Context, gateway, eventID string) error
+	// ApplyGatewayNews applies what a gateway reports about a charge (found
+	// by chargeID, else attemptID) as billing.PlanGatewayEvent decides, in
+	// one transaction, and returns the plan; an uncoded error while a
+	// reversal waits for a refund in progress.
+	ApplyGatewayNews(ctx context.Context, gateway, chargeID, attemptID string, news billing.GatewayEvent, now time.Time) (billing.GatewayPlan, error)
 }
 
 // MethodPath is {id}/payment-methods/{method}; exported for huma.
@@ -170,21 +167,8 @@ func (s *Server) registerPaymentMethods() {
 			var actErr error
 			switch {
 			case !fresh:
-			case ev.Type == payments.EventChargeDisputeCreated:
-				var reversed bool
-				reversed, actErr = s.methods.ReverseByGatewayCharge(ctx, gw.Name(), ev.ChargeID,
-					billing.Reversal{Reason: billing.ReverseChargeback, Memo: "dispute " + ev.ID}, s.clock.Now())
-				out["reversed"] = reversed
-			case ev.Type == payments.EventChargeSucceeded || ev.Type == payments.EventChargeFailed:
-				// A charge the gateway settled later (ACH): its processing
-				// attempt is finished, posting the payment on success.
-				outcome := billing.PaymentAttempt{Status: "succeeded"}
-				if ev.Type == payments.EventChargeFailed {
-					outcome = billing.PaymentAttempt{Status: "failed", FailureMessage: "the bank returned the payment"}
-				}
-				var finished bool
-				finished, actErr = s.methods.FinishAttemptByCharge(ctx, gw.Name(), ev.ChargeID, outcome, s.clock.Now())
-				out["settled"] = finished
+			default:
+				actErr = s.applyGatewayEvent(ctx, gw.Name(), ev, out)
 			}
 			if actErr != nil {
 				// Forget the event, so that the gateway's redelivery acts.

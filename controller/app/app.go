@@ -169,6 +169,9 @@ func (c *Controller) build(ctx context.Context, opts Options, tokens []api.Token
 	c.db.ObservePayments(paymentMetrics)
 	runner.UseCharger(charger)
 	runner.UseRefundRecoverer(charger)
+	if ir, ok := gw.(payments.IntentRetriever); ok {
+		runner.UseIntentLookup(c.db, gw.Name(), payments.IntentNews{Retriever: ir})
+	}
 	var mailer notify.Sender
 	if c.cfg.Notices.SMTP.Enabled() {
 		sender, err := notify.NewSMTP(c.cfg.Notices.SMTP, opts.Clock)

@@ -149,7 +149,18 @@ type AccountType struct {
 	// suspend_action throttle; its name is set by Tollgate
 	// ("throttle-<type>").
 	ThrottleProfile *EdgeProfile `json:"throttle_profile,omitempty"`
-	CreatedAt       time.Time    `json:"created_at,omitzero" readOnly:"true"`
+	// PendingPayments is what a gateway payment still settling (an ACH
+	// debit the bank has not confirmed, Stripe's "processing") does for
+	// the delinquency sweep: ignore (the default: nothing until it is
+	// posted), hold (an account whose pending payments cover what is past
+	// due is not suspended) or restore (also restores a suspended account
+	// as soon as such a payment is pending); see [PendingPaymentsMode].
+	PendingPayments PendingPaymentsMode `json:"pending_payments,omitempty" enum:"ignore,hold,restore"`
+	// ReceiptsFor are the channels whose payments are e-mailed a receipt:
+	// portal, autopay, staff (gateway charges by trigger). Unset: portal
+	// and autopay; [] for none.
+	ReceiptsFor []ReceiptChannel `json:"receipts_for" required:"false" enum:"portal,autopay,staff"`
+	CreatedAt   time.Time        `json:"created_at,omitzero" readOnly:"true"`
 	// Overridden names the settings an account's overrides replaced, in an
 	// [EffectiveType] (nil in a stored type).
 	Overridden []string `json:"-"`

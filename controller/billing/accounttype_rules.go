@@ -178,6 +178,15 @@ func (t *AccountType) Validate() error {
 	if !t.DefaultDelivery.Valid() {
 		return Errorf(EINVALID, "default_delivery %q is not one of email, mail, both", t.DefaultDelivery)
 	}
+	if t.PendingPayments == "" {
+		t.PendingPayments = PendingIgnore
+	}
+	if !t.PendingPayments.Valid() {
+		return Errorf(EINVALID, "pending_payments %q is not one of ignore, hold, restore", t.PendingPayments)
+	}
+	if t.ReceiptsFor, err = validReceiptsFor(t.ReceiptsFor); err != nil {
+		return err
+	}
 	return nil
 }
 

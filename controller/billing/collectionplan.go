@@ -25,6 +25,12 @@ const (
 	CauseApproval  StatusCause = "approval"
 	CausePromise   StatusCause = "promise"
 	CauseExemption StatusCause = "exemption"
+	// CausePendingPayment: a gateway payment became pending (processing),
+	// which restores service under pending_payments restore.
+	CausePendingPayment StatusCause = "pending_payment"
+	// CauseRefund: a refund made at the gateway (its dashboard) took money
+	// of payment PaymentID back.
+	CauseRefund StatusCause = "refund"
 )
 
 // SettleCause is the event a settlement follows.
@@ -53,6 +59,10 @@ func (c SettleCause) String() string {
 		return fmt.Sprintf("reversal of payment %d", c.PaymentID)
 	case c.Kind == CauseCredit:
 		return fmt.Sprintf("credit %d", c.CreditID)
+	case c.Kind == CausePendingPayment:
+		return "pending payment"
+	case c.Kind == CauseRefund:
+		return fmt.Sprintf("refund of payment %d", c.PaymentID)
 	}
 	return string(c.Kind)
 }

@@ -47,6 +47,10 @@ type Standing struct {
 	// Overrides are the account's own billing settings: [Assess] decides
 	// by [EffectiveType] of the type and them.
 	Overrides AccountOverrides
+	// Pending is what the account's gateway payments still settling
+	// (processing charge attempts: not journaled, not allocated) amount
+	// to; the type's PendingPayments says whether it counts.
+	Pending int64
 }
 
 // ReminderDue asks for a reminder about an invoice.
@@ -233,8 +237,16 @@ func assessWith(t AccountType, rule DateRule, today Date, s Standing, reasons bo
 		add(Reason{Kind: ReasonPromiseToPay, Date: s.PromiseUntil})
 	}
 	held := s.Exempt || promised
-	delinquentNow := a.Overdue >= threshold && !held
-	if a.Overdue > 0 && a.Overdue < threshold && !held {
+	// A pending payment that covers what is past due holds the account
+	// (pending_payments hold or restore); restoring a suspended one is
+	// decided below.
+	pendingHeld := false
+	if owed := max(a.PastDue, a.Overdue); !held && owed > 0 && s.Pending >= owed && t.PendingPayments.counts() {
+		pendingHeld = true
+		add(Reason{Kind: ReasonPendingPayment, Amount: s.Pending, Limit: owed})
+	}
+	delinquentNow := a.Overdue >= threshold && !held && !pendingHeld
+	if a.Overdue > 0 && a.Overdue < threshold && !held && !pendingHeld {
 		add(Reason{Kind: ReasonBelowMinimum, Amount: a.Overdue, Limit: threshold})
 	}
 	base := AccountCurrent
@@ -252,6 +264,9 @@ func assessWith(t AccountType, rule DateRule, today Date, s Standing, reasons bo
 		case held:
 			a.Restore = true
 			add(Reason{Kind: ReasonRestoredHeld})
+		case pendingHeld && t.PendingPayments == PendingRestore && pendingRestores(t, s, a, threshold):
+			a.Restore = true
+			add(Reason{Kind: ReasonRestoredPending, Amount: s.Pending})
 		default:
 			restore.Kind, restore.ThrottledTo = ReasonSuspended, throttledTo(t)
 			add(restore)
@@ -272,7 +287,7 @@ func assessWith(t AccountType, rule DateRule, today Date, s Standing, reasons bo
 		if base == AccountCurrent && len(a.Reasons) == 0 {
 			add(Reason{Kind: ReasonNothingPastDue})
 		}
-		a.Reminder = reminderFor(t, today, next, nextDate, held)
+		a.Reminder = reminderFor(t, today, next, nextDate, held || pendingHeld)
 		return a
 	}
 
@@ -349,6 +364,16 @@ func reactivationMet(t AccountType, s Standing, a Assessment, threshold int64) (
 	}
 	r.Amount = owed
 	return false, r
+}
+
+// pendingRestores reports whether a suspended account's pending payments
+// would meet its reactivation rule once posted: the rule applied to the
+// balance and past-due amounts less what is pending.
+func pendingRestores(t AccountType, s Standing, a Assessment, threshold int64) bool {
+	s.Balance -= s.Pending
+	a.PastDue, a.Overdue = max(a.PastDue-s.Pending, 0), max(a.Overdue-s.Pending, 0)
+	met, _ := reactivationMet(t, s, a, threshold)
+	return met
 }
 
 func optionalReason(r string) string {

@@ -21,14 +21,17 @@ const (
 	// NoticeTicketReply: staff answered the subscriber's support ticket
 	// (queued with the reply; a subscriber's own reply queues none).
 	NoticeTicketReply NoticeKind = "ticket_reply"
+	// NoticeReceipt: the receipt of a posted payment (queued with it,
+	// per the account type's receipts_for; see [ReceiptNotice]).
+	NoticeReceipt NoticeKind = "receipt"
 )
 
 // NoticeKinds lists every kind, in a stable order.
-var NoticeKinds = []NoticeKind{NoticeReminder, NoticeSuspended, NoticeRestored, NoticeTicketReply}
+var NoticeKinds = []NoticeKind{NoticeReminder, NoticeSuspended, NoticeRestored, NoticeTicketReply, NoticeReceipt}
 
 // Valid reports whether k is a known kind.
 func (k NoticeKind) Valid() bool {
-	return k == NoticeReminder || k == NoticeSuspended || k == NoticeRestored || k == NoticeTicketReply
+	return k == NoticeReminder || k == NoticeSuspended || k == NoticeRestored || k == NoticeTicketReply || k == NoticeReceipt
 }
 
 // Notice statuses.
@@ -82,13 +85,19 @@ type NoticeData struct {
 	TicketID      int64  `json:"ticket_id,omitempty"`
 	TicketSubject string `json:"ticket_subject,omitempty"`
 	Message       string `json:"message,omitempty"`
+	// PaymentID, PaymentMethod ("Visa ending 4242", "check 1234") and
+	// PaymentDate, on a receipt: the payment received (Amount), what it
+	// paid (InvoiceNumbers) and the balance after it (Balance).
+	PaymentID     int64  `json:"payment_id,omitempty"`
+	PaymentMethod string `json:"payment_method,omitempty"`
+	PaymentDate   Date   `json:"payment_date,omitzero"`
 }
 
 // Notice is one message to a subscriber in the outbox.
 type Notice struct {
 	ID        int64      `json:"id" readOnly:"true"`
 	AccountID int64      `json:"account_id"`
-	Kind      NoticeKind `json:"kind" enum:"reminder,suspended,restored,ticket_reply"`
+	Kind      NoticeKind `json:"kind" enum:"reminder,suspended,restored,ticket_reply,receipt"`
 	// InvoiceID is the invoice a reminder is about; 0 for none.
 	InvoiceID int64 `json:"invoice_id,omitempty"`
 	// DaysBefore is how many days before the delinquency date a reminder is
@@ -155,9 +164,10 @@ type NoticeStanding struct {
 //     or suspended (the suspension notice says what to pay), or the
 //     reminder says the invoice is past due while the account is current;
 //   - a ticket reply never: it answers what the subscriber asked, whatever
-//     the account's standing (closed accounts included).
+//     the account's standing (closed accounts included); nor a receipt: the
+//     payment was received.
 func NoticeStillTrue(n Notice, s NoticeStanding) (ok bool, why string) {
-	if n.Kind == NoticeTicketReply {
+	if n.Kind == NoticeTicketReply || n.Kind == NoticeReceipt {
 		return true, ""
 	}
 	if s.Status == AccountClosed {
@@ -196,11 +206,13 @@ func (n Notice) Validate() error {
 	case n.AccountID <= 0:
 		return Errorf(EINVALID, "notice account_id %d is not an account id", n.AccountID)
 	case !n.Kind.Valid():
-		return Errorf(EINVALID, "notice kind %q is not reminder, suspended, restored or ticket_reply", n.Kind)
+		return Errorf(EINVALID, "notice kind %q is not reminder, suspended, restored, ticket_reply or receipt", n.Kind)
 	case n.Kind == NoticeReminder && n.InvoiceID <= 0:
 		return Errorf(EINVALID, "a reminder needs the invoice_id it is about")
 	case n.Kind == NoticeTicketReply && n.Data.TicketID <= 0:
 		return Errorf(EINVALID, "a ticket reply notice needs the ticket_id it answers")
+	case n.Kind == NoticeReceipt && n.Data.PaymentID <= 0:
+		return Errorf(EINVALID, "a receipt needs the payment_id it is for")
 	case n.InvoiceID < 0:
 		return Errorf(EINVALID, "notice invoice_id %d is negative", n.InvoiceID)
 	case n.DaysBefore < 0:

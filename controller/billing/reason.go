@@ -31,6 +31,14 @@ const (
 	ReasonExempt ReasonKind = "exempt"
 	// ReasonPromiseToPay: a promise to pay holds the account until Date.
 	ReasonPromiseToPay ReasonKind = "promise_to_pay"
+	// ReasonPendingPayment: payments of Amount still settling at the
+	// gateway (ACH) cover the Limit past due, and the account type's
+	// pending_payments setting (hold or restore) holds the account.
+	ReasonPendingPayment ReasonKind = "pending_payment"
+	// ReasonRestoredPending: service restored because payments of Amount
+	// still settling would meet the reactivation rule (pending_payments
+	// restore); the next sweep suspends again should they fail.
+	ReasonRestoredPending ReasonKind = "restored_pending"
 	// ReasonBelowMinimum: Amount is past its delinquency date, below the
 	// minimum Limit that makes an account delinquent.
 	ReasonBelowMinimum ReasonKind = "below_minimum"
@@ -182,6 +190,10 @@ func (r Reason) staff() string {
 		return "The account is exempt from suspension" + optionalReason(r.Detail) + "."
 	case ReasonPromiseToPay:
 		return fmt.Sprintf("A promise to pay holds the account until %s.", r.Date.Label())
+	case ReasonPendingPayment:
+		return fmt.Sprintf("Payments of %s still settling at the gateway cover the %s past due; the account type holds the account out of suspension meanwhile.", money(r.Amount), money(r.Limit))
+	case ReasonRestoredPending:
+		return fmt.Sprintf("Service restored on payments of %s still settling at the gateway; should they fail, the next sweep suspends again.", money(r.Amount))
 	case ReasonBelowMinimum:
 		return fmt.Sprintf("%s is past its delinquency date, below the minimum of %s that makes an account delinquent.", money(r.Amount), money(r.Limit))
 	case ReasonOverdue:
@@ -299,9 +311,11 @@ var phrases = map[string]func(r Reason, loc Locale, today Date) string{
 			return fmt.Sprintf("In all, %s is past due.", money(r.Amount))
 		case ReasonPromiseToPay:
 			return fmt.Sprintf("Thanks to your promise to pay, your service stays on until %s.", date(r.Date))
+		case ReasonPendingPayment:
+			return fmt.Sprintf("Your payment of %s is on its way from your bank; your service stays on meanwhile.", money(r.Amount))
 		case ReasonNothingPastDue:
 			return "Your account is up to date."
-		case ReasonRestoredPaid, ReasonRestoredHeld:
+		case ReasonRestoredPaid, ReasonRestoredHeld, ReasonRestoredPending:
 			return "Your service has been restored."
 		case ReasonSuspended:
 			if r.ThrottledTo != "" {
@@ -345,9 +359,11 @@ var phrases = map[string]func(r Reason, loc Locale, today Date) string{
 			return fmt.Sprintf("Insgesamt sind %s überfällig.", money(r.Amount))
 		case ReasonPromiseToPay:
 			return fmt.Sprintf("Dank Ihrer Zahlungszusage bleibt Ihr Anschluss bis %s aktiv.", date(r.Date))
+		case ReasonPendingPayment:
+			return fmt.Sprintf("Ihre Zahlung von %s ist von Ihrer Bank unterwegs; Ihr Anschluss bleibt solange aktiv.", money(r.Amount))
 		case ReasonNothingPastDue:
 			return "Ihr Konto ist ausgeglichen."
-		case ReasonRestoredPaid, ReasonRestoredHeld:
+		case ReasonRestoredPaid, ReasonRestoredHeld, ReasonRestoredPending:
 			return "Ihr Anschluss ist wieder freigeschaltet."
 		case ReasonSuspended:
 			if r.ThrottledTo != "" {

@@ -446,6 +446,19 @@ func typeFromForm(t billing.AccountType, f url.Values) (billing.AccountType, err
 	sa := string(t.SuspendAction)
 	setEnum(&sa, "suspend_action", string(billing.SuspendBlock))
 	t.SuspendAction = billing.SuspendAction(sa)
+	pp := string(t.PendingPayments)
+	setEnum(&pp, "pending_payments", string(billing.PendingIgnore))
+	t.PendingPayments = billing.PendingPaymentsMode(pp)
+	if _, ok := f["receipts_for_shown"]; ok {
+		chosen := []billing.ReceiptChannel{}
+		for _, v := range f["receipts_for"] {
+			chosen = append(chosen, billing.ReceiptChannel(strings.TrimSpace(v)))
+		}
+		// Unset stays unset while the form shows the default.
+		if t.ReceiptsFor != nil || !slices.Equal(chosen, billing.DefaultReceiptChannels) {
+			t.ReceiptsFor = chosen
+		}
+	}
 	if _, ok := f["plan_change_timing"]; ok {
 		lc := &t.Lifecycle
 		pct, ci, oc := string(lc.PlanChangeTiming), string(lc.ChangeInvoicing), string(lc.OnCancel)

@@ -72,11 +72,11 @@ func TestSettings(t *testing.T) {
 	form := url.Values{"name": {"residential"}, "billing_mode": {"fixed_day"}, "billing_day": {"1"}, "invoice_lead_days": {"0"},
 		"due_days": {"20"}, "grace_days": {"7"}, "time_zone": {"UTC"}, "weekday": {"1", "2", "3", "4", "5"}, "auto_suspend": {"1"},
 		"reactivation_rule": {"past_due"}, "default_delivery": {"email"}, "late_fee_kind": {"none"}, "suspend_action": {"block"},
-		"plan_change_timing": {"as_requested"}, "change_invoicing": {"next_invoice"}, "on_cancel": {"keep_suspended"}, "max_pause_days": {"30"},
+		"pending_payments": {"hold"}, "receipts_for_shown": {"1"}, "receipts_for": {"portal", "staff"}, "plan_change_timing": {"as_requested"}, "change_invoicing": {"next_invoice"}, "on_cancel": {"keep_suspended"}, "max_pause_days": {"30"},
 		"immediate_invoice_minimum": {"0"}, "pause_hold_fee": {"0"}}
 	rv := admin.post(typ, typ, form)
 	if rv.status != http.StatusOK || !strings.Contains(rv.body, "What will change") || !strings.Contains(rv.body, "due_days") || strings.Contains(rv.body, "<li>suspend_action</li>") ||
-		!strings.Contains(rv.body, "Saturday is not an allowed weekday") {
+		!strings.Contains(rv.body, "pending_payments") || !strings.Contains(rv.body, "receipts_for") || !strings.Contains(rv.body, "Saturday is not an allowed weekday") {
 		t.Fatalf("type review: %d\n%s", rv.status, rv.body)
 	}
 	form.Set("csrf", field(t, rv.body, "csrf"))
@@ -85,8 +85,9 @@ func TestSettings(t *testing.T) {
 	if p := admin.do(http.MethodPost, typ, form); p.status != http.StatusSeeOther {
 		t.Fatalf("type save: %d\n%s", p.status, p.body)
 	}
-	if n := e.count(`SELECT count(*) FROM account_types WHERE id = ` + itoa(c.typ.ID) + ` AND (settings->>'due_days')::int = 20 AND (settings->'lifecycle'->>'max_pause_days')::int = 30`); n != 1 {
-		t.Errorf("the type's due days were not saved")
+	if n := e.count(`SELECT count(*) FROM account_types WHERE id = ` + itoa(c.typ.ID) + ` AND (settings->>'due_days')::int = 20 AND (settings->'lifecycle'->>'max_pause_days')::int = 30 AND settings->>'pending_payments' = 'hold'
+		AND settings->'receipts_for' = '["portal", "staff"]'::jsonb`); n != 1 {
+		t.Errorf("the type's due days, pending payments or receipts settings were not saved")
 	}
 
 	clerk := e.signIn(e.addStaff("clerk", staff.RoleBilling, false))

@@ -179,13 +179,15 @@ type Charger interface {
 // (InsertNoticeJobsTx, InsertDeliveryJobsTx): the controller registers it
 // with the store (controller/app).
 type Runner struct {
-	cfg      Config
-	store    Stores
-	clock    clock.Clock
-	log      *slog.Logger
-	river    *river.Client[pgx.Tx]
-	charger  Charger
-	refunds  RefundRecoverer
+	cfg     Config
+	store   Stores
+	clock   clock.Clock
+	log     *slog.Logger
+	river   *river.Client[pgx.Tx]
+	charger Charger
+	refunds RefundRecoverer
+	// intents settles payments whose webhook was lost (intents.go).
+	intents  *intentCheck
 	notifier Notifier
 	// deliverer delivers invoices (delivery.go).
 	deliverer Deliverer
@@ -685,12 +687,17 @@ type gatewayRecoveryWorker struct {
 // with its own key (under 23 h old) or flagged for staff
 // (charge.Service.RecoverRefund); a charge attempt is sent again with its
 // own key (under 23 h old; the gateway replays the first result) or flagged
-// (charge.Service.RecoverAttempt).
+// (charge.Service.RecoverAttempt); and a payment processing (or awaiting
+// confirmation) for more than IntentCheckAfter is looked up at the gateway
+// and posted or failed as its lost webhook would have (ReconcileIntents).
 func (w *gatewayRecoveryWorker) Work(ctx context.Context, job *river.Job[GatewayRecoveryArgs]) error {
 	if _, err := w.r.RecoverRefunds(ctx); err != nil {
 		return err
 	}
-	_, err := w.r.RecoverAttempts(ctx)
+	if _, err := w.r.RecoverAttempts(ctx); err != nil {
+		return err
+	}
+	_, err := w.r.ReconcileIntents(ctx)
 	return err
 }
 

@@ -1,7 +1,9 @@
 // Package notify delivers notices to subscribers by email: payment
 // reminders before the delinquency date, suspension notices, restore
-// notices, and staff replies to support tickets (ticket_reply, queued
-// with the reply by postgres.DB.ReplyTicket).
+// notices, staff replies to support tickets (ticket_reply, queued
+// with the reply by postgres.DB.ReplyTicket) and payment receipts
+// (receipt, queued with a gateway payment as its account type's
+// receipts_for says).
 //
 // # Queuing and sending
 //

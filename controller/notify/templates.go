@@ -23,7 +23,8 @@ var defaultTemplates embed.FS
 // field of [billing.NoticeData] ({{.AccountNumber}}, {{.Amount}},
 // {{.Currency}}, {{.DueDate}}, {{.DelinquencyDate}}, {{.InvoiceNumbers}},
 // {{.PortalURL}}, {{.Company}}, on a ticket reply {{.TicketID}},
-// {{.TicketSubject}} and {{.Message}}, …) plus the fields below. {{.Why}} is the
+// {{.TicketSubject}} and {{.Message}}, on a receipt {{.PaymentID}},
+// {{.PaymentMethod}} and {{.PaymentDate}}, …) plus the fields below. {{.Why}} is the
 // subscriber's why, rendered from the notice's structured reasons in its
 // locale (never the staff's sentences).
 //
@@ -85,6 +86,8 @@ func localeFuncs(loc billing.Locale, today billing.Date) template.FuncMap {
 		"amount": billing.FormatAmount,
 		"date":   func(d billing.Date) string { return loc.Date(d, today) },
 		"join":   strings.Join,
+		// neg negates an amount (a credit balance is negative).
+		"neg": func(v int64) int64 { return -v },
 		// before reports whether date a is before date b.
 		"before": func(a, b billing.Date) bool { return a.Before(b) },
 	}
@@ -92,7 +95,7 @@ func localeFuncs(loc billing.Locale, today billing.Date) template.FuncMap {
 
 // LoadTemplates returns the built-in templates, with those in dir (if not
 // "") replacing them one by one: a file named <kind>.subject.tmpl or
-// <kind>.body.tmpl (kind: reminder, suspended, restored, ticket_reply) replaces that
+// <kind>.body.tmpl (kind: reminder, suspended, restored, ticket_reply, receipt) replaces that
 // English template, <kind>.<part>.de.tmpl the German one (a notice is
 // written in its locale's language: German for de-DE and de-AT, English
 // otherwise); other files are ignored, except unknown *.tmpl names, which
@@ -130,7 +133,7 @@ func LoadTemplates(dir string) (*Templates, error) {
 			path := filepath.Join(dir, e.Name())
 			key, part, ok := parseTemplateName(e.Name())
 			if !ok {
-				return nil, fmt.Errorf("notify: template %s: unknown name; want <kind>.subject.tmpl or <kind>.body.tmpl (or <kind>.<part>.<lang>.tmpl, lang %s) with kind reminder, suspended, restored or ticket_reply",
+				return nil, fmt.Errorf("notify: template %s: unknown name; want <kind>.subject.tmpl or <kind>.body.tmpl (or <kind>.<part>.<lang>.tmpl, lang %s) with kind reminder, suspended, restored, ticket_reply or receipt",
 					path, strings.Join(templateLangs, " or "))
 			}
 			src, err := os.ReadFile(path)

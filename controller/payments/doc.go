@@ -91,4 +91,18 @@
 //     recorded as failed attempts although the money arrived later; they
 //     are now processing attempts, finished by their charge.succeeded or
 //     charge.failed webhook (the payment is posted then).
+//
+// # Asynchronous payments (issue 19)
+//
+// [NewsOf] reads what an event says about a charge in billing's words
+// (payment_intent.processing, .succeeded, .payment_failed; charge.failed —
+// an ACH return after success, its failure code "R01" the reason;
+// charge.dispute.created and .closed; charge.refunded with its refunds'
+// tollgate_refund_id); billing.PlanGatewayEvent decides what that does from
+// the state the charge is in, so deliveries in any order act once, and the
+// store applies the plan in one transaction. A charge is found by its id
+// (the PaymentIntent) or by the attempt named in its tollgate_attempt_id
+// metadata. For a lost webhook, [IntentRetriever] (Stripe: GET
+// /v1/payment_intents/{id}) lets the gateway recovery job ask about a
+// payment processing for more than 5 minutes ([NewsOfIntent], [IntentNews]).
 package payments

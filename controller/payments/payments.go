@@ -175,6 +175,11 @@ const (
 	EventChargeFailed         = "charge.failed"
 	EventChargeRefunded       = "charge.refunded"
 	EventChargeDisputeCreated = "charge.dispute.created"
+	// Asynchronous payments (PaymentIntents; see asyncevents.go).
+	EventPaymentIntentProcessing    = "payment_intent.processing"
+	EventPaymentIntentSucceeded     = "payment_intent.succeeded"
+	EventPaymentIntentPaymentFailed = "payment_intent.payment_failed"
+	EventChargeDisputeClosed        = "charge.dispute.closed"
 )
 
 // Event is a verified webhook delivery.
@@ -189,6 +194,20 @@ type Event struct {
 	// far; for charge.dispute.created the disputed amount.
 	Amount  int64     `json:"amount"`
 	Created time.Time `json:"created"`
+	// AttemptID is the object's metadata [MetadataAttemptID], if any.
+	AttemptID string `json:"attempt_id,omitempty"`
+	// FailureCode and FailureMessage explain a failure (charge.failed: an
+	// ACH return's code, "R01"; payment_intent.payment_failed: the try's
+	// decline code).
+	FailureCode    string `json:"failure_code,omitempty"`
+	FailureMessage string `json:"failure_message,omitempty"`
+	// DisputeStatus is a dispute's status (charge.dispute.closed: won,
+	// lost).
+	DisputeStatus string `json:"dispute_status,omitempty"`
+	// Refunds are a charge's refunds when the event lists them
+	// (charge.refunded), nil when it does not (a pointer keeps Event
+	// comparable).
+	Refunds *[]Refund `json:"refunds,omitempty"`
 }
 
 // Gateway is a payment processor. Implementations are safe for concurrent

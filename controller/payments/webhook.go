@@ -36,6 +36,32 @@ type wireObject struct {
 	Currency       string          `json:"currency,omitempty"`
 	Charge         json.RawMessage `json:"charge,omitempty"`
 	PaymentIntent  json.RawMessage `json:"payment_intent,omitempty"`
+	// Status is a dispute's status (won, lost, …) or an intent's.
+	Status   string            `json:"status,omitempty"`
+	Metadata map[string]string `json:"metadata,omitempty"`
+	// FailureCode and FailureMessage explain a failed charge (an ACH
+	// return's code, "R01"); LastPaymentError a failed intent's try.
+	FailureCode      string          `json:"failure_code,omitempty"`
+	FailureMessage   string          `json:"failure_message,omitempty"`
+	LastPaymentError *wireError      `json:"last_payment_error,omitempty"`
+	Refunds          *wireRefundList `json:"refunds,omitempty"`
+}
+
+// wireError is an intent's last_payment_error.
+type wireError struct {
+	Code        string `json:"code,omitempty"`
+	DeclineCode string `json:"decline_code,omitempty"`
+	Message     string `json:"message,omitempty"`
+}
+
+// wireRefundList is a charge's refunds (a list object).
+type wireRefundList struct {
+	Data []struct {
+		ID       string            `json:"id"`
+		Amount   int64             `json:"amount"`
+		Status   string            `json:"status"`
+		Metadata map[string]string `json:"metadata,omitempty"`
+	} `json:"data"`
 }
 
 // expandableID reads a Stripe field that is either an id string or an
@@ -70,7 +96,21 @@ func decodeEvent(payload []byte) (Event, error) {
 		return Event{}, billing.Errorf(billing.EINVALID, "webhook event lacks id, type, created or data.object")
 	}
 	o := w.Data.Object
-	ev := Event{ID: w.ID, Type: w.Type, Created: time.Unix(w.Created, 0).UTC(), Amount: o.Amount}
+	ev := Event{ID: w.ID, Type: w.Type, Created: time.Unix(w.Created, 0).UTC(), Amount: o.Amount,
+		AttemptID: o.Metadata[MetadataAttemptID], FailureCode: o.FailureCode, FailureMessage: o.FailureMessage}
+	if e := o.LastPaymentError; e != nil && ev.FailureCode == "" {
+		ev.FailureCode, ev.FailureMessage = cmpOr(e.DeclineCode, e.Code), e.Message
+	}
+	if o.Object == "dispute" {
+		ev.DisputeStatus = o.Status
+	}
+	if o.Refunds != nil {
+		refunds := []Refund{}
+		for _, r := range o.Refunds.Data {
+			refunds = append(refunds, Refund{ID: r.ID, Amount: r.Amount, Status: r.Status, TollgateRefundID: r.Metadata[MetadataRefundID]})
+		}
+		ev.Refunds = &refunds
+	}
 	if w.Type == EventChargeRefunded {
 		ev.Amount = o.AmountRefunded
 	}
@@ -83,6 +123,14 @@ func decodeEvent(payload []byte) (Event, error) {
 		ev.ChargeID = o.ID
 	}
 	return ev, nil
+}
+
+// cmpOr is the first of a and b that is not empty.
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // encodeEvent writes ev in the Stripe event shape (what decodeEvent reads).

@@ -14,6 +14,9 @@ type accountData struct {
 	Standing billing.AccountStanding
 	Invoices []billing.Invoice
 	Payments []billing.Payment
+	// Pending are gateway payments still settling (an ACH debit the bank
+	// has not confirmed): not yet on the balance.
+	Pending []billing.PaymentAttempt
 	// Why is the subscriber's why: the standing's reasons in plain words
 	// and the account's locale (staff wording is never shown here).
 	Why []string
@@ -55,7 +58,18 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request, sess *session) 
 		return
 	}
 	slices.Reverse(pays)
-	d := accountData{Standing: st, Invoices: invs[:min(len(invs), history)], Payments: pays[:min(len(pays), history)],
+	attempts, err := s.accounts.PaymentAttempts(ctx, sess.AccountID)
+	if err != nil {
+		s.internalError(w, r, "listing payment attempts", err)
+		return
+	}
+	var pending []billing.PaymentAttempt
+	for _, a := range attempts {
+		if a.Status == "processing" {
+			pending = append(pending, a)
+		}
+	}
+	d := accountData{Standing: st, Invoices: invs[:min(len(invs), history)], Payments: pays[:min(len(pays), history)], Pending: pending,
 		Why:       billing.SubscriberWhy(st.Reasons, billing.ResolveLocale(st.Locale, "", s.cfg.Locale), st.Today),
 		Suspended: st.Status == billing.AccountSuspended, CanPay: s.charger != nil}
 	loc := billing.ResolveLocale(st.Locale, "", s.cfg.Locale)

@@ -118,4 +118,5 @@ type Ports interface {
 	MethodStore
 	PayKeyStore
 	billing.TicketStore
+	ReceiptStore
 }

@@ -53,6 +53,7 @@ type Server struct {
 	methodStore MethodStore
 	payKeys     PayKeyStore
 	ticketStore billing.TicketStore
+	receipts    ReceiptStore
 	charger     *charge.Service
 	mailer      notify.Sender
 	clock       clock.Clock
@@ -84,7 +85,7 @@ func New(cfg Config, deps Deps, clk clock.Clock, log *slog.Logger, reg prometheu
 		deps.WallClock = clk
 	}
 	st := deps.Store
-	s := &Server{cfg: cfg, p: p, sessions: st, signIn: st, captive: st, accounts: st, methodStore: st, payKeys: st, ticketStore: st, charger: deps.Charger, mailer: deps.Mailer, clock: clk, wall: deps.WallClock, log: log, pages: pg,
+	s := &Server{cfg: cfg, p: p, sessions: st, signIn: st, captive: st, accounts: st, methodStore: st, payKeys: st, ticketStore: st, receipts: st, charger: deps.Charger, mailer: deps.Mailer, clock: clk, wall: deps.WallClock, log: log, pages: pg,
 		limiter: newLimiter(cfg.SignInsPerMinute, time.Minute), metrics: newMetrics(reg),
 		csrfKey: derive(cfg.Secrets[0], "csrf"), codeKey: derive(cfg.Secrets[0], "sign-in code")}
 	if !p.secure {
@@ -139,6 +140,8 @@ func (s *Server) routes() http.Handler {
 	auth("GET "+p+"/account", s.account)
 	auth("GET "+p+"/invoices/{id}", s.invoice)
 	auth("GET "+p+"/invoices/{id}/pdf", s.invoicePDF)
+	auth("GET "+p+"/receipts/{id}", s.receipt)
+	auth("GET "+p+"/receipts/{id}/pdf", s.receiptPDF)
 	auth("GET "+p+"/pay", s.payForm)
 	auth("POST "+p+"/pay", s.pay)
 	auth("GET "+p+"/pay/forms/{key}", s.payFormState)

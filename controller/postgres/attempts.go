@@ -79,8 +79,10 @@ func (db *DB) FinishAttempt(ctx context.Context, id int64, outcome billing.Payme
 			return err
 		}
 		a, err = scanAttempt(tx.QueryRow(ctx, `UPDATE payment_attempts SET status = $2, charge_id = $3, failure_code = $4,
-				failure_message = $5, payment_id = $6, needs_attention = '' WHERE id = $1 RETURNING `+attemptColumns,
-			id, a.Status, a.ChargeID, a.FailureCode, clipText(a.FailureMessage, 1000), a.PaymentID))
+				failure_message = $5, payment_id = $6, needs_attention = '',
+				gateway_event_at = CASE WHEN $2 = 'succeeded' THEN coalesce(gateway_event_at, $7) ELSE gateway_event_at END
+			WHERE id = $1 RETURNING `+attemptColumns,
+			id, a.Status, a.ChargeID, a.FailureCode, clipText(a.FailureMessage, 1000), a.PaymentID, at))
 		return mapError(err)
 	})
 	if err == nil && posted != nil {
@@ -106,24 +108,4 @@ func (db *DB) PendingAttempts(ctx context.Context, createdBefore time.Time, limi
 func (db *DB) FlagAttempt(ctx context.Context, id int64, reason string) error {
 	_, err := db.Pool.Exec(ctx, `UPDATE payment_attempts SET needs_attention = $2 WHERE id = $1 AND status = 'pending'`, id, clipText(reason, 500))
 	return err
-}
-
-// FinishAttemptByCharge finishes the processing attempt of a gateway charge
-// (an ACH debit the gateway settled later) with outcome (succeeded or
-// failed), as its charge.succeeded or charge.failed webhook reports. It
-// returns false when no attempt of that charge is processing (already
-// finished, or not ours).
-func (db *DB) FinishAttemptByCharge(ctx context.Context, gateway, chargeID string, outcome billing.PaymentAttempt, at time.Time) (bool, error) {
-	var id int64
-	err := db.Pool.QueryRow(ctx, `SELECT id FROM payment_attempts WHERE gateway = $1 AND charge_id = $2 AND status = 'processing'`,
-		gateway, chargeID).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) || chargeID == "" {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	outcome.ChargeID = chargeID
-	a, err := db.FinishAttempt(ctx, id, outcome, at)
-	return err == nil && a.Status == outcome.Status, err
 }

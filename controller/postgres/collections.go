@@ -140,7 +140,7 @@ func (db *DB) AccountStanding(ctx context.Context, accountID int64, now time.Tim
 	st.Overrides = s.Overrides.Settings()
 	lead := billing.ReminderLeadOf(t, []billing.AccountOverrides{s.Overrides})
 	err = loadStandings(ctx, db.Pool, typeID, today.AddDays(lead), []int64{accountID}, now, func(got billing.Standing) error {
-		s.Invoices, s.Reminded, s.Credit = got.Invoices, got.Reminded, got.Credit
+		s.Invoices, s.Reminded, s.Credit, s.Pending = got.Invoices, got.Reminded, got.Credit, got.Pending
 		return nil
 	})
 	if err != nil {

@@ -215,8 +215,9 @@ func prefixed(p, cols string) string {
 
 // attemptEffectsTx applies what an attempt's outcome does
 // ([billing.EffectsOf]), inside tx: a success posts the payment
-// (allocated, the account's status settled), returns it and sets
-// a.PaymentID; a decline marks the method failing.
+// (allocated, the account's status settled, its receipt queued as the
+// account type's receipts_for says), returns it and sets a.PaymentID; a
+// decline marks the method failing.
 func (db *DB) attemptEffectsTx(ctx context.Context, tx pgx.Tx, a billing.PaymentAttempt, at time.Time) (billing.PaymentAttempt, *billing.Payment, error) {
 	var kind string // the method's kind names a payment's method
 	if err := tx.QueryRow(ctx, `SELECT kind FROM payment_methods WHERE id = $1`, a.PaymentMethodID).Scan(&kind); err != nil {
@@ -236,6 +237,10 @@ func (db *DB) attemptEffectsTx(ctx context.Context, tx pgx.Tx, a billing.Payment
 		// A card payment that meets the reactivation rule restores service
 		// before the charge call returns.
 		if err := db.settleTx(ctx, tx, a.AccountID, billing.SettleCause{Kind: billing.CausePayment, PaymentID: p.ID}, "gateway:"+a.Gateway, at); err != nil {
+			return a, nil, err
+		}
+		// Its receipt, e-mailed as the account type says for the channel.
+		if err := db.queueReceiptTx(ctx, tx, a.AccountID, p.ID, a.PaymentMethodID, billing.ReceiptChannel(a.Trigger), at); err != nil {
 			return a, nil, err
 		}
 	}

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"time"
 
@@ -636,81 +635,8 @@ func (db *DB) ReversePayment(ctx context.Context, id int64, r billing.Reversal, 
 	if err := r.Validate(); err != nil {
 		return billing.Payment{}, err
 	}
-	var accountID int64
 	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT account_id FROM payments WHERE id = $1`, id).Scan(&accountID); errors.Is(err, pgx.ErrNoRows) {
-			return billing.Errorf(billing.ENOTFOUND, "payment %d does not exist", id)
-		} else if err != nil {
-			return err
-		}
-		var zone string
-		if err := tx.QueryRow(ctx, `SELECT t.time_zone FROM accounts a JOIN account_types t ON t.id = a.account_type_id
-			WHERE a.id = $1 FOR UPDATE OF a`, accountID).Scan(&zone); err != nil {
-			return err
-		}
-		p, err := scanPayment(tx.QueryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE id = $1 FOR UPDATE`, id))
-		if err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT a.invoice_id, i.number, a.amount FROM payment_allocations a
-			JOIN invoices i ON i.id = a.invoice_id WHERE a.payment_id = $1 ORDER BY i.due_date, i.id`, id)
-		if err != nil {
-			return err
-		}
-		if p.Allocations, err = pgx.CollectRows(rows, pgx.RowToStructByPos[billing.Allocation]); err != nil {
-			return err
-		}
-		loc, err := time.LoadLocation(zone)
-		if err != nil {
-			return err
-		}
-		plan, err := billing.PlanReversal(billing.ReversalInput{Payment: p, Reversal: r, Today: billing.DateIn(now, loc), Now: now})
-		if err != nil {
-			return err
-		}
-		for _, jt := range plan.Journal {
-			jt.Actor = by
-			if _, err := postTx(ctx, tx, jt); err != nil {
-				return err
-			}
-		}
-		invoices, amounts := make([]int64, len(plan.Unallocate)), make([]int64, len(plan.Unallocate))
-		for i, a := range plan.Unallocate {
-			invoices[i], amounts[i] = a.InvoiceID, a.Amount
-		}
-		// The allocations go, and the invoices they paid are open again for
-		// what is now unpaid (a paid invoice owes again; a void one stays
-		// void).
-		// Each allocation taken back is a negative allocation event, dated
-		// today.
-		today := billing.DateIn(now, loc)
-		if _, err := tx.Exec(ctx, `WITH del AS (
-				DELETE FROM payment_allocations WHERE payment_id = $1 AND invoice_id = ANY($2) RETURNING invoice_id, amount
-			), ev AS (
-				INSERT INTO allocation_events (payment_id, invoice_id, amount, kind, effective_date, actor)
-				SELECT $1, invoice_id, -amount, 'reversed', $4, $5 FROM del
-			)
-			UPDATE invoices i SET paid = i.paid - u.amount, status = CASE WHEN i.status = 'paid' THEN 'open' ELSE i.status END
-			FROM unnest($2::bigint[], $3::bigint[]) AS u(invoice_id, amount) WHERE i.id = u.invoice_id`, id, invoices, amounts, pgDate(today), by); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE payments SET status = 'reversed', allocated = 0, reversed_at = $2, reversal_reason = $3 WHERE id = $1`,
-			id, now, plan.Note); err != nil {
-			return err
-		}
-		// The account's other credit pays what the reversal reopened:
-		// its open credit notes first (their credit cannot be refunded; a
-		// payment's can), then its payments' unallocated money, as for a
-		// new invoice ([billing.PlanCreditNoteAllocations],
-		// [billing.PlanChosenAllocations]).
-		stamp := allocStamp{day: today, by: by}
-		if err := applyCreditNotesAs(ctx, tx, stamp, accountID); err != nil {
-			return err
-		}
-		if _, err := allocateAs(ctx, tx, stamp, nil, accountID); err != nil {
-			return err
-		}
-		return db.settleTx(ctx, tx, accountID, plan.Cause, by, now)
+		return db.reversePaymentTx(ctx, tx, id, r, by, now)
 	})
 	if err != nil {
 		return billing.Payment{}, err
@@ -718,33 +644,88 @@ func (db *DB) ReversePayment(ctx context.Context, id int64, r billing.Reversal, 
 	return db.Payment(ctx, id)
 }
 
+// reversePaymentTx is ReversePayment inside tx (which may hold the
+// account's lock already).
+func (db *DB) reversePaymentTx(ctx context.Context, tx pgx.Tx, id int64, r billing.Reversal, by string, now time.Time) error {
+	var accountID int64
+	if err := tx.QueryRow(ctx, `SELECT account_id FROM payments WHERE id = $1`, id).Scan(&accountID); errors.Is(err, pgx.ErrNoRows) {
+		return billing.Errorf(billing.ENOTFOUND, "payment %d does not exist", id)
+	} else if err != nil {
+		return err
+	}
+	var zone string
+	if err := tx.QueryRow(ctx, `SELECT t.time_zone FROM accounts a JOIN account_types t ON t.id = a.account_type_id
+		WHERE a.id = $1 FOR UPDATE OF a`, accountID).Scan(&zone); err != nil {
+		return err
+	}
+	p, err := scanPayment(tx.QueryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE id = $1 FOR UPDATE`, id))
+	if err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, `SELECT a.invoice_id, i.number, a.amount FROM payment_allocations a
+		JOIN invoices i ON i.id = a.invoice_id WHERE a.payment_id = $1 ORDER BY i.due_date, i.id`, id)
+	if err != nil {
+		return err
+	}
+	if p.Allocations, err = pgx.CollectRows(rows, pgx.RowToStructByPos[billing.Allocation]); err != nil {
+		return err
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		return err
+	}
+	plan, err := billing.PlanReversal(billing.ReversalInput{Payment: p, Reversal: r, Today: billing.DateIn(now, loc), Now: now})
+	if err != nil {
+		return err
+	}
+	for _, jt := range plan.Journal {
+		jt.Actor = by
+		if _, err := postTx(ctx, tx, jt); err != nil {
+			return err
+		}
+	}
+	invoices, amounts := make([]int64, len(plan.Unallocate)), make([]int64, len(plan.Unallocate))
+	for i, a := range plan.Unallocate {
+		invoices[i], amounts[i] = a.InvoiceID, a.Amount
+	}
+	// The allocations go, and the invoices they paid are open again for
+	// what is now unpaid (a paid invoice owes again; a void one stays
+	// void).
+	// Each allocation taken back is a negative allocation event, dated
+	// today.
+	today := billing.DateIn(now, loc)
+	if _, err := tx.Exec(ctx, `WITH del AS (
+			DELETE FROM payment_allocations WHERE payment_id = $1 AND invoice_id = ANY($2) RETURNING invoice_id, amount
+		), ev AS (
+			INSERT INTO allocation_events (payment_id, invoice_id, amount, kind, effective_date, actor)
+			SELECT $1, invoice_id, -amount, 'reversed', $4, $5 FROM del
+		)
+		UPDATE invoices i SET paid = i.paid - u.amount, status = CASE WHEN i.status = 'paid' THEN 'open' ELSE i.status END
+		FROM unnest($2::bigint[], $3::bigint[]) AS u(invoice_id, amount) WHERE i.id = u.invoice_id`, id, invoices, amounts, pgDate(today), by); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE payments SET status = 'reversed', allocated = 0, reversed_at = $2, reversal_reason = $3 WHERE id = $1`,
+		id, now, plan.Note); err != nil {
+		return err
+	}
+	// The account's other credit pays what the reversal reopened:
+	// its open credit notes first (their credit cannot be refunded; a
+	// payment's can), then its payments' unallocated money, as for a
+	// new invoice ([billing.PlanCreditNoteAllocations],
+	// [billing.PlanChosenAllocations]).
+	stamp := allocStamp{day: today, by: by}
+	if err := applyCreditNotesAs(ctx, tx, stamp, accountID); err != nil {
+		return err
+	}
+	if _, err := allocateAs(ctx, tx, stamp, nil, accountID); err != nil {
+		return err
+	}
+	return db.settleTx(ctx, tx, accountID, plan.Cause, by, now)
+}
+
 func optional(sep, s string) string {
 	if s == "" {
 		return ""
 	}
 	return sep + s
-}
-
-// ReverseByGatewayCharge reverses the posted payment a gateway charge
-// created (a chargeback reported by webhook). It returns false when no
-// posted payment has that charge (already reversed, or unknown).
-func (db *DB) ReverseByGatewayCharge(ctx context.Context, gateway, chargeID string, r billing.Reversal, now time.Time) (bool, error) {
-	var id int64
-	err := db.Pool.QueryRow(ctx, `SELECT id FROM payments WHERE gateway = $1 AND gateway_charge = $2 AND status = 'posted'`, gateway, chargeID).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	_, err = db.ReversePayment(ctx, id, r, "gateway:"+gateway, now)
-	if errors.Is(err, errRefundPending) {
-		// Not "already reversed": the webhook is answered with an error
-		// and redelivered once the refund is settled.
-		return false, fmt.Errorf("reverse payment %d later: %w", id, err)
-	}
-	if billing.ErrorCode(err) == billing.ECONFLICT {
-		return false, nil
-	}
-	return err == nil, err
 }

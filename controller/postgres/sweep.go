@@ -68,7 +68,8 @@ const standingsSQL = `WITH owed AS (
 		o.ids IS NOT NULL AND EXISTS (SELECT 1 FROM notices n WHERE n.kind = 'reminder' AND n.invoice_id = ANY(o.ids)
 			AND n.status = 'sent' AND n.sent_at < $3),
 		a.status = 'delinquent' AND EXISTS (SELECT 1 FROM suspension_batch_items b WHERE b.account_id = a.id AND b.status = 'pending'),
-		a.email, a.name, a.overrides
+		a.email, a.name, a.overrides,
+		coalesce((SELECT sum(pa.amount) FROM payment_attempts pa WHERE pa.account_id = a.id AND pa.status = 'processing'), 0)::bigint
 	FROM accounts a LEFT JOIN owed o ON o.account_id = a.id LEFT JOIN credit cr ON cr.account_id = a.id
 	WHERE a.account_type_id = $1 AND ($4::bigint[] IS NULL OR a.id = ANY($4)) AND a.id BETWEEN $5 AND $6
 		AND (o.account_id IS NOT NULL OR a.status IN ('past_due', 'delinquent', 'suspended'))
@@ -119,7 +120,7 @@ func loadStandingsIn(ctx context.Context, q querier, typeID int64, horizon billi
 		var c billing.Contact
 		var overrides []byte
 		if err := rows.Scan(&s.AccountID, &s.Number, &s.Currency, &s.Status, &s.Exempt, &s.ExemptReason, &promise,
-			&invIDs, &numbers, &dues, &remaining, &s.Balance, &s.Credit, &s.Reminded, &s.Held, &c.Email, &c.Name, &overrides); err != nil {
+			&invIDs, &numbers, &dues, &remaining, &s.Balance, &s.Credit, &s.Reminded, &s.Held, &c.Email, &c.Name, &overrides, &s.Pending); err != nil {
 			return err
 		}
 		if overrides != nil {
@@ -893,7 +894,8 @@ const settleStandingSQL = `SELECT a.id, a.number, a.currency, a.status, a.exempt
 			WHERE j.account_id = a.id AND j.ledger = 'accounts_receivable'), 0)::bigint,
 		CASE WHEN o.ids IS NULL THEN 0 ELSE ` + creditSQL + ` END,
 		a.status = 'delinquent' AND EXISTS (SELECT 1 FROM suspension_batch_items b WHERE b.account_id = a.id AND b.status = 'pending'),
-		a.overrides
+		a.overrides,
+		coalesce((SELECT sum(pa.amount) FROM payment_attempts pa WHERE pa.account_id = a.id AND pa.status = 'processing'), 0)::bigint
 	FROM accounts a LEFT JOIN LATERAL (
 		SELECT array_agg(i.id ORDER BY i.due_date, i.id) AS ids,
 			array_agg(i.number ORDER BY i.due_date, i.id) AS numbers,
@@ -941,7 +943,7 @@ func (db *DB) settleTx(ctx context.Context, tx pgx.Tx, accountID int64, cause bi
 		}
 		s := &in.Standing
 		if err := br.QueryRow().Scan(&s.AccountID, &s.Number, &s.Currency, &s.Status, &s.Exempt, &s.ExemptReason, &promise,
-			&invIDs, &numbers, &dues, &remaining, &in.Reminded, &s.Balance, &s.Credit, &s.Held, &overrides); err != nil {
+			&invIDs, &numbers, &dues, &remaining, &in.Reminded, &s.Balance, &s.Credit, &s.Held, &overrides, &s.Pending); err != nil {
 			return err
 		}
 		if s.Overrides, err = scanOverrides(overrides); err != nil {
