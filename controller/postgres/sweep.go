@@ -26,10 +26,13 @@ import (
 // and an ORDER BY in each would sort every account's invoices four times.
 // Reminders count when sent before $3. Only accounts with ids from $5 to
 // $6 are read (readStandings splits the work by them). Each row ends with
-// the account's email address and name; its credit (what creditSQL reads
+// the account's email address, name, overrides and the total of its gateway
+// payments still processing (pending_payments; read for the whole part at
+// once from payment_attempts_processing_account_idx, not probed per
+// account); its credit (what creditSQL reads
 // for one account) is read for the whole part at once, from the rows
 // journal_transactions_credit_idx, payments_credit_idx and
-// invoices_open_idx hold (usually a few), and used only for an
+// invoices_credit_notes_idx hold (usually a few), and used only for an
 // account with owed invoices, the one thing credit pays: index probes per
 // owed account cost a sixth of the read.
 // (A separate by-id query that let the planner probe indexes for tens of
@@ -59,6 +62,10 @@ const standingsSQL = `WITH owed AS (
 			WHERE i.status = 'open' AND i.total < 0
 				AND ($4::bigint[] IS NULL OR i.account_id = ANY($4)) AND i.account_id BETWEEN $5 AND $6
 		) x GROUP BY x.account_id
+	), pending AS (
+		SELECT pa.account_id, sum(pa.amount)::bigint AS amount FROM payment_attempts pa
+		WHERE pa.status = 'processing' AND ($4::bigint[] IS NULL OR pa.account_id = ANY($4)) AND pa.account_id BETWEEN $5 AND $6
+		GROUP BY pa.account_id
 	)
 	SELECT a.id, a.number, a.currency, a.status, a.exempt, a.exempt_reason, a.promise_until,
 		coalesce(o.ids, '{}'), coalesce(o.numbers, '{}'), coalesce(o.dues, '{}'), coalesce(o.remaining, '{}'),
@@ -68,9 +75,9 @@ const standingsSQL = `WITH owed AS (
 		o.ids IS NOT NULL AND EXISTS (SELECT 1 FROM notices n WHERE n.kind = 'reminder' AND n.invoice_id = ANY(o.ids)
 			AND n.status = 'sent' AND n.sent_at < $3),
 		a.status = 'delinquent' AND EXISTS (SELECT 1 FROM suspension_batch_items b WHERE b.account_id = a.id AND b.status = 'pending'),
-		a.email, a.name, a.overrides,
-		coalesce((SELECT sum(pa.amount) FROM payment_attempts pa WHERE pa.account_id = a.id AND pa.status = 'processing'), 0)::bigint
+		a.email, a.name, a.overrides, coalesce(pe.amount, 0)
 	FROM accounts a LEFT JOIN owed o ON o.account_id = a.id LEFT JOIN credit cr ON cr.account_id = a.id
+		LEFT JOIN pending pe ON pe.account_id = a.id
 	WHERE a.account_type_id = $1 AND ($4::bigint[] IS NULL OR a.id = ANY($4)) AND a.id BETWEEN $5 AND $6
 		AND (o.account_id IS NOT NULL OR a.status IN ('past_due', 'delinquent', 'suspended'))
 	ORDER BY a.id`
