@@ -65,6 +65,10 @@ type Controller struct {
 	grpc *grpc.Server
 
 	httpLn, grpcLn net.Listener
+	// The sandbox gateway's browser origin (sandboxorigin.go), when it has
+	// one.
+	sandboxHTTP *http.Server
+	sandboxLn   net.Listener
 }
 
 // New validates cfg, migrates the database (unless turned off), connects and
@@ -162,6 +166,10 @@ func (c *Controller) build(ctx context.Context, opts Options, tokens []api.Token
 	if err != nil {
 		return err
 	}
+	element, err := c.paymentElement(gw)
+	if err != nil {
+		return err
+	}
 	charger := charge.New(gw, c.db, opts.Clock, c.log.With("component", "charge"))
 	runner.UseCharger(charger)
 	runner.UseRefundRecoverer(charger)
@@ -212,7 +220,7 @@ func (c *Controller) build(ctx context.Context, opts Options, tokens []api.Token
 	company := documents.Company{Name: c.cfg.Company.Name, Address: c.cfg.Company.Address}
 	var portalSrv *portal.Server
 	if c.cfg.Portal.Enabled() {
-		if portalSrv, err = c.buildPortal(company, charger, mailer, opts.Clock, reg); err != nil {
+		if portalSrv, err = c.buildPortal(company, charger, element, mailer, opts.Clock, reg); err != nil {
 			return err
 		}
 	}
@@ -312,13 +320,14 @@ func (c *Controller) buildConsole(apiHandler http.Handler, clk clock.Clock, reg 
 }
 
 // buildPortal builds the customer portal from the config.
-func (c *Controller) buildPortal(company documents.Company, charger *charge.Service, mailer notify.Sender, clk clock.Clock, reg prometheus.Registerer) (*portal.Server, error) {
+func (c *Controller) buildPortal(company documents.Company, charger *charge.Service, element payments.Element, mailer notify.Sender, clk clock.Clock, reg prometheus.Registerer) (*portal.Server, error) {
 	lines, err := readLines(os.Getenv("TOLLGATE_PORTAL_SECRETS"), c.cfg.Portal.SecretsFile)
 	if err != nil {
 		return nil, fmt.Errorf("portal.secrets_file: %w", err)
 	}
 	cfg := c.cfg.Portal.Config
 	cfg.Company = company
+	cfg.Element = element
 	cfg.Locale, _ = billing.ParseLocale(c.cfg.Company.Locale) // checked by Validate
 	for _, l := range lines {
 		cfg.Secrets = append(cfg.Secrets, []byte(l))
@@ -474,6 +483,14 @@ func (c *Controller) Run(ctx context.Context) error {
 			errc <- fmt.Errorf("grpc: %w", err)
 		}
 	}()
+	if c.sandboxHTTP != nil {
+		go func() {
+			if err := c.sandboxHTTP.Serve(c.sandboxLn); !errors.Is(err, http.ErrServerClosed) {
+				c.log.Warn("sandbox browser origin", "err", err)
+			}
+		}()
+		defer c.sandboxHTTP.Close()
+	}
 	if err := c.jobs.Start(ctx); err != nil {
 		stopListen()
 		wg.Wait()

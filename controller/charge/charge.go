@@ -32,15 +32,20 @@ type Store interface {
 
 // Service charges through one gateway.
 type Service struct {
-	gw    payments.Gateway
-	store Store
-	clock clock.Clock
-	log   *slog.Logger
+	gw      payments.Gateway
+	store   Store
+	intents IntentStore
+	clock   clock.Clock
+	log     *slog.Logger
 }
 
 // New returns a charging service.
 func New(gw payments.Gateway, store Store, clk clock.Clock, log *slog.Logger) *Service {
-	return &Service{gw: gw, store: store, clock: clk, log: log}
+	intents, _ := store.(IntentStore)
+	if intents == nil {
+		intents = noIntents{}
+	}
+	return &Service{gw: gw, store: store, intents: intents, clock: clk, log: log}
 }
 
 // Gateway is the service's gateway.
@@ -180,6 +185,11 @@ func (s *Service) RecoverAttempt(ctx context.Context, a billing.PaymentAttempt) 
 		}
 		a.NeedsAttention = reason
 		return a, nil
+	}
+	if a.ChargeID != "" {
+		// An intent (a payer was present): never sent again; its state
+		// at the gateway says what it came to.
+		return s.recoverIntent(ctx, a)
 	}
 	m, err := s.store.PaymentMethod(ctx, a.PaymentMethodID) // even if removed since: the gateway still has it
 	if err != nil {

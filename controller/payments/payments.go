@@ -237,6 +237,11 @@ type Gateway interface {
 	// not an event is EINVALID; no configured secret is webhooksig.ErrNoSecret
 	// (EINTERNAL).
 	ParseWebhook(payload []byte, signatureHeader string, now time.Time) (Event, error)
+
+	// IntentGateway: the browser flows (intent.go) — the processor's
+	// fields give the page a method id; the server creates and confirms
+	// intents with it.
+	IntentGateway
 }
 
 // BankTokenizer is implemented by gateways that accept US bank account

@@ -76,6 +76,41 @@ func (s *Sandbox) Handler() http.Handler {
 		rs, err := s.ListRefunds(r.Context(), r.URL.Query().Get("charge"))
 		writeSandbox(w, rs, err)
 	})
+	mux.HandleFunc("GET /v1/payment_methods/{id}", func(w http.ResponseWriter, r *http.Request) {
+		pm, err := s.RetrievePaymentMethod(r.Context(), r.PathValue("id"))
+		writeSandbox(w, pm, err)
+	})
+	mux.HandleFunc("POST /v1/payment_intents", func(w http.ResponseWriter, r *http.Request) {
+		var in PaymentIntentRequest
+		if !readSandboxBody(w, r, &in) {
+			return
+		}
+		in.IdempotencyKey = r.Header.Get("Idempotency-Key")
+		pi, err := s.CreatePaymentIntent(r.Context(), in)
+		writeSandbox(w, pi, err)
+	})
+	mux.HandleFunc("POST /v1/payment_intents/{id}/confirm", func(w http.ResponseWriter, r *http.Request) {
+		var in ConfirmRequest
+		if !readSandboxBody(w, r, &in) {
+			return
+		}
+		in.IdempotencyKey = r.Header.Get("Idempotency-Key")
+		pi, err := s.ConfirmPaymentIntent(r.Context(), r.PathValue("id"), in)
+		writeSandbox(w, pi, err)
+	})
+	mux.HandleFunc("POST /v1/setup_intents", func(w http.ResponseWriter, r *http.Request) {
+		var in SetupIntentRequest
+		if !readSandboxBody(w, r, &in) {
+			return
+		}
+		in.IdempotencyKey = r.Header.Get("Idempotency-Key")
+		si, err := s.CreateSetupIntent(r.Context(), in)
+		writeSandbox(w, si, err)
+	})
+	mux.HandleFunc("GET /v1/intents/{id}", func(w http.ResponseWriter, r *http.Request) {
+		in, err := s.RetrieveIntent(r.Context(), r.PathValue("id"))
+		writeSandbox(w, in, err)
+	})
 	return mux
 }
 
@@ -216,6 +251,50 @@ func (c *SandboxClient) ListRefunds(ctx context.Context, chargeID string) ([]Ref
 	var rs []Refund
 	err := c.call(ctx, http.MethodGet, "/v1/refunds?charge="+url.QueryEscape(chargeID), "", nil, &rs)
 	return rs, err
+}
+
+// RetrievePaymentMethod asks the sandbox; see [IntentGateway].
+func (c *SandboxClient) RetrievePaymentMethod(ctx context.Context, id string) (PaymentMethod, error) {
+	if err := checkMethodID("payment method", id); err != nil {
+		return PaymentMethod{}, err
+	}
+	var pm PaymentMethod
+	err := c.call(ctx, http.MethodGet, "/v1/payment_methods/"+url.PathEscape(id), "", nil, &pm)
+	return pm, err
+}
+
+// CreatePaymentIntent asks the sandbox; see [IntentGateway].
+func (c *SandboxClient) CreatePaymentIntent(ctx context.Context, req PaymentIntentRequest) (Intent, error) {
+	var in Intent
+	key := req.IdempotencyKey
+	req.IdempotencyKey = ""
+	err := c.call(ctx, http.MethodPost, "/v1/payment_intents", key, req, &in)
+	return in, err
+}
+
+// ConfirmPaymentIntent asks the sandbox; see [IntentGateway].
+func (c *SandboxClient) ConfirmPaymentIntent(ctx context.Context, id string, req ConfirmRequest) (Intent, error) {
+	var in Intent
+	key := req.IdempotencyKey
+	req.IdempotencyKey = ""
+	err := c.call(ctx, http.MethodPost, "/v1/payment_intents/"+url.PathEscape(id)+"/confirm", key, req, &in)
+	return in, err
+}
+
+// CreateSetupIntent asks the sandbox; see [IntentGateway].
+func (c *SandboxClient) CreateSetupIntent(ctx context.Context, req SetupIntentRequest) (Intent, error) {
+	var in Intent
+	key := req.IdempotencyKey
+	req.IdempotencyKey = ""
+	err := c.call(ctx, http.MethodPost, "/v1/setup_intents", key, req, &in)
+	return in, err
+}
+
+// RetrieveIntent asks the sandbox; see [IntentGateway].
+func (c *SandboxClient) RetrieveIntent(ctx context.Context, id string) (Intent, error) {
+	var in Intent
+	err := c.call(ctx, http.MethodGet, "/v1/intents/"+url.PathEscape(id), "", nil, &in)
+	return in, err
 }
 
 // ParseWebhook verifies a delivery with the client's secrets; see
