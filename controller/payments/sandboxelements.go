@@ -51,7 +51,7 @@ var elementsPages = template.Must(template.ParseFS(elementsAssets, "elements/*.h
 func (s *Sandbox) ElementsHandler(opts ElementsOptions) http.Handler {
 	mux := http.NewServeMux()
 	static, _ := fs.Sub(elementsAssets, "elements")
-	files := http.FileServerFS(static)
+	files := http.StripPrefix("/elements/", http.FileServerFS(static))
 	allowed := func(o string) bool { return o != "" && slices.Contains(opts.AllowedOrigins, o) }
 	ancestors := strings.Join(opts.AllowedOrigins, " ")
 	if ancestors == "" {
@@ -132,7 +132,9 @@ func (s *Sandbox) ElementsHandler(opts ElementsOptions) http.Handler {
 			http.Error(w, "no such payment", http.StatusNotFound)
 			return
 		}
-		csp(w, "'none'", "'self'")
+		// The form's post is answered with a redirect to the return URL,
+		// which form-action covers: the pages that may ask for it.
+		csp(w, "'none'", strings.TrimSpace("'self' "+strings.Join(opts.AllowedOrigins, " ")))
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = elementsPages.ExecuteTemplate(w, "authenticate.html", map[string]any{"Intent": in,
 			"Amount": billing.Money{Amount: in.Amount, Currency: in.Currency}.String(), "Waiting": in.Status == IntentRequiresAction})
@@ -149,8 +151,7 @@ func (s *Sandbox) ElementsHandler(opts ElementsOptions) http.Handler {
 			http.Error(w, "authentication recorded; the page that asked for it is not one the sandbox may send you back to", http.StatusOK)
 			return
 		}
-		// form-action covers the redirect that follows a form post.
-		csp(w, "'none'", "'self' "+u.Scheme+"://"+u.Host)
+		csp(w, "'none'", "'none'")
 		http.Redirect(w, r, back, http.StatusSeeOther)
 	})
 	return mux
