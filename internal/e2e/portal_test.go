@@ -39,7 +39,7 @@ const suspendedList = "tollgate-suspended"
 type router struct {
 	sim        *routerossim.Server
 	walled     []string // host:port of the portal and of the payment processor's origin
-	responder  string // host:port of the agent's redirect responder
+	responder  string   // host:port of the agent's redirect responder
 	redirected atomic.Int64
 	proxy      *httputil.ReverseProxy
 }
