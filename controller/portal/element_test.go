@@ -43,7 +43,7 @@ func TestPayWithThreeDSecure(t *testing.T) {
 	other := e.owing("Uma", "p1", "10.1.0.61", due(-30), 5000)
 	ob := e.browser()
 	ob.signInWithCode(other.account)
-	ob.get("/pay/return?payment_intent=" + intent).must(t, 404)
+	ob.get("/pay/return?payment_intent="+intent).must(t, 404)
 
 	b.get("/pay/return?payment_intent="+intent).must(t, 200, "Payment of $50.00 received")
 	b.get("/pay/return?payment_intent="+intent).must(t, 200, "Payment of $50.00 received")
