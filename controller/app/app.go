@@ -384,8 +384,8 @@ func (c *Controller) gateway(clk clock.Clock) (payments.Gateway, error) {
 			return nil, errors.New("payments.gateway is stripe but no API key is set (payments.stripe.api_key_file or TOLLGATE_STRIPE_API_KEY)")
 		}
 		return payments.NewStripe(payments.StripeConfig{APIKey: key, BaseURL: c.cfg.Payments.Stripe.BaseURL,
-			WebhookSecrets: secrets, TestCardTokens: c.cfg.Payments.Stripe.TestCardTokens,
-			Logger: c.log.With("component", "stripe"), Clock: clk})
+			WebhookSecrets: secrets,
+			Logger:         c.log.With("component", "stripe"), Clock: clk})
 	}
 	return nil, fmt.Errorf("payments.gateway %q is not one of sandbox, stripe", c.cfg.Payments.Gateway)
 }

@@ -125,9 +125,6 @@ type PaymentsConfig struct {
 		APIKeyFile string `yaml:"api_key_file"`
 		// BaseURL overrides Stripe's API address (tests: stripe-mock).
 		BaseURL string `yaml:"base_url"`
-		// TestCardTokens sends Stripe's test tokens instead of test card
-		// numbers (test-mode keys). Default false.
-		TestCardTokens bool `yaml:"test_card_tokens"`
 		// PublishableKey (pk_…) is what the portal's and the console's
 		// pages give Stripe.js to show the Payment Element. Without it
 		// new cards cannot be entered in the browser. Not a secret.
