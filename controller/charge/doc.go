@@ -1,6 +1,7 @@
 // Package charge collects money through a payment gateway: it puts payment
 // methods on file as gateway tokens, charges them (for staff, the portal and
 // autopay), records every attempt, and posts the payment when the gateway
-// says it succeeded — the card number itself only ever passes through to
-// the gateway.
+// says it succeeded. It never sees a card number: the processor's fields in
+// the browser turn a card into a method id, and on-session payments and
+// saved methods go through the gateway's intents (intent.go).
 package charge
