@@ -158,6 +158,7 @@ func (s *Service) sendCharge(ctx context.Context, a billing.PaymentAttempt, m bi
 	if err != nil {
 		return rec, err
 	}
+	s.notifyAuthentication(ctx, rec)
 	s.log.Info("gateway charge", "account_id", a.AccountID, "method_id", a.PaymentMethodID, "amount", a.Amount, "status", rec.Status,
 		"failure_code", rec.FailureCode, "trigger", a.Trigger)
 	if gwErr != nil {

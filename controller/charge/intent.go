@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/payments"
@@ -271,6 +272,33 @@ func (s *Service) AddBrowserMethod(ctx context.Context, accountID int64, methodI
 }
 
 var errNoIntentStore = errors.New("charge: the store cannot record intents")
+
+// AuthenticationNotifier queues the notice asking a subscriber to pay in
+// the portal when an autopay charge failed for want of their
+// authentication (postgres.DB).
+type AuthenticationNotifier interface {
+	QueueAuthenticationNotice(ctx context.Context, attemptID int64, now time.Time) (bool, error)
+}
+
+// notifyAuthentication tells the subscriber of an autopay attempt that
+// failed with authentication_required to pay in the portal (a notice
+// linking to its pay page), where the bank can ask them to authenticate.
+// Trouble is logged: the attempt stands.
+func (s *Service) notifyAuthentication(ctx context.Context, a billing.PaymentAttempt) {
+	if a.Trigger != billing.TriggerAutopay || a.Status != "failed" || a.FailureCode != payments.FailureAuthenticationRequired {
+		return
+	}
+	n, ok := s.store.(AuthenticationNotifier)
+	if !ok {
+		return
+	}
+	queued, err := n.QueueAuthenticationNotice(ctx, a.ID, s.clock.Now())
+	if err != nil {
+		s.log.Error("queueing the authentication notice", "attempt_id", a.ID, "err", err)
+		return
+	}
+	s.log.Info("autopay needs the cardholder's authentication; notice queued", "attempt_id", a.ID, "account_id", a.AccountID, "queued", queued)
+}
 
 // noIntents is the IntentStore of a store that has none (test fakes of
 // the off-session paths).

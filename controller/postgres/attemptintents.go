@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -30,4 +31,35 @@ func (db *DB) PaymentAttempt(ctx context.Context, id int64) (billing.PaymentAtte
 		return a, billing.Errorf(billing.ENOTFOUND, "payment attempt %d does not exist", id)
 	}
 	return a, err
+}
+
+// QueueAuthenticationNotice queues the notice asking the subscriber to pay
+// in the portal because autopay attempt id failed for want of their
+// authentication (billing.AuthenticationNotice), with its job, in one
+// transaction; false when the attempt is not such an attempt or the account
+// has no e-mail address. ENOTFOUND for an unknown attempt.
+func (db *DB) QueueAuthenticationNotice(ctx context.Context, id int64, now time.Time) (bool, error) {
+	queued := false
+	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		a, err := scanAttempt(tx.QueryRow(ctx, `SELECT `+attemptColumns+` FROM payment_attempts WHERE id = $1`, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return billing.Errorf(billing.ENOTFOUND, "payment attempt %d does not exist", id)
+		} else if err != nil {
+			return err
+		}
+		var c billing.Contact
+		var number string
+		var balance int64
+		if err := tx.QueryRow(ctx, `SELECT a.email, a.name, a.number, COALESCE(b.balance, 0)
+			FROM accounts a LEFT JOIN account_balances b ON b.account_id = a.id WHERE a.id = $1`, a.AccountID).Scan(&c.Email, &c.Name, &number, &balance); err != nil {
+			return err
+		}
+		n, ok := billing.AuthenticationNotice(a, number, balance, c)
+		if !ok {
+			return nil
+		}
+		queued, err = db.QueueNoticeTx(ctx, tx, n, now)
+		return err
+	})
+	return queued, err
 }
