@@ -260,7 +260,7 @@ func (c *Controller) build(ctx context.Context, opts Options, tokens []api.Token
 		c.log.Info("customer portal", "public_url", portalSrv.PublicURL())
 	}
 	if c.cfg.Console.PublicURL != "" {
-		consoleSrv, err := c.buildConsole(apiSrv.Handler(), opts.Clock, reg)
+		consoleSrv, err := c.buildConsole(apiSrv.Handler(), element, opts.Clock, reg)
 		if err != nil {
 			return err
 		}
@@ -285,8 +285,9 @@ func (c *Controller) build(ctx context.Context, opts Options, tokens []api.Token
 
 // buildConsole builds the staff console (and its single sign-on) from the
 // config.
-func (c *Controller) buildConsole(apiHandler http.Handler, clk clock.Clock, reg prometheus.Registerer) (*console.Server, error) {
+func (c *Controller) buildConsole(apiHandler http.Handler, element payments.Element, clk clock.Clock, reg prometheus.Registerer) (*console.Server, error) {
 	cfg := c.cfg.Console.Config
+	cfg.Element = element
 	cfg.CompanyName = c.cfg.Company.Name
 	deps := console.Deps{Store: c.db, API: apiHandler,
 		AsStaff: func(ctx context.Context, u staff.User) context.Context {
