@@ -215,7 +215,6 @@ func (s *Server) routes() http.Handler {
 	return s.secure(mux)
 }
 
-
 // secure sets the headers every console response carries and refuses
 // cross-site form posts.
 func (s *Server) secure(next http.Handler) http.Handler {
