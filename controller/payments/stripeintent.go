@@ -2,6 +2,7 @@ package payments
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/stripe/stripe-go/v85"
@@ -209,8 +210,8 @@ func (s *Stripe) RetrieveIntent(ctx context.Context, id string) (Intent, error) 
 
 // declined reports whether err is a card (or bank) error.
 func declined(err error, se **stripe.Error) bool {
-	e, ok := err.(*stripe.Error)
-	if !ok || e.Type != stripe.ErrorTypeCard {
+	var e *stripe.Error
+	if !errors.As(err, &e) || e.Type != stripe.ErrorTypeCard {
 		return false
 	}
 	*se = e

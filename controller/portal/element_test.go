@@ -36,6 +36,9 @@ func TestPayWithThreeDSecure(t *testing.T) {
 	}
 	// The query's status is not believed: the intent still waits.
 	b.get("/pay/return?payment_intent="+intent+"&redirect_status=succeeded").must(t, 200, "Your bank asks you to confirm")
+	// The same form sent again shows the payment, waiting, with the way on.
+	b.post("/pay", merge(cardForm("pm_card_authenticationRequired"), url.Values{"csrf": {form.hidden(t, "csrf")},
+		"key": {form.hidden(t, "key")}, "choice": {"balance"}})).must(t, 200, "waits for your bank's confirmation", "Continue to your bank")
 	if _, _, err := e.sb.Authenticate(ctx, intent, true); err != nil {
 		t.Fatal(err)
 	}

@@ -520,6 +520,9 @@ type paidData struct {
 	Restore    restore
 	// Follow is the events URL the page's script follows ("" when done).
 	Follow string
+	// NextAction is the bank's authentication page of a payment waiting
+	// for 3-D Secure.
+	NextAction string
 }
 
 func (s *Server) paymentStatus(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -530,9 +533,24 @@ func (s *Server) paymentStatus(w http.ResponseWriter, r *http.Request, sess *ses
 	acct := sess.Account
 	var err error
 	d := paidData{Attempt: a}
+	if a.Status == "pending" && a.ChargeID != "" && s.charger != nil {
+		// A payment waiting for the bank's check (3-D Secure): what the
+		// gateway says now, never what the browser says.
+		if got, in, err := s.charger.FinishReturn(r.Context(), sess.AccountID, a.ChargeID); err == nil {
+			d.Attempt, a = got, got
+			if got.Status == "pending" && in.Status == payments.IntentRequiresAction {
+				d.NextAction = in.NextActionURL
+			}
+		} else {
+			s.log.Warn("portal: reading a pending payment's intent", "attempt_id", a.ID, "err", err)
+		}
+	}
 	v := view{Title: "Payment", Nav: "pay", Account: &acct}
 	if r.URL.Query().Get("again") != "" {
-		v.Notice = "This payment was already being processed when the form was sent again: this is it. You were charged once."
+		v.Notice = "This payment was already being processed when the form was sent again: this is it."
+		if a.Status == "succeeded" {
+			v.Notice += " You were charged once."
+		}
 	}
 	if a.Status == "succeeded" {
 		if d.Restore, err = s.restoreState(r.Context(), sess.AccountID, r.URL.Query().Get("restore") != ""); err != nil {
