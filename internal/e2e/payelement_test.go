@@ -98,8 +98,8 @@ func typeCard(b context.Context, t *testing.T, number, expiry, cvc string) {
 // a subscriber pays in the portal (real Chromium) through the sandbox
 // processor's fields — an iframe from the sandbox's own origin — with a
 // declined card (the decline is shown), a card whose bank asks for 3-D
-// Secure (the sandbox bank's page is shown and approved) and the Visa test
-// card. Recorders in front of the portal's host:port and the sandbox's
+// Secure (the sandbox bank's page is shown; refused once, then approved)
+// and the Visa test card. Recorders in front of the portal's host:port and the sandbox's
 // prove where the card data went: every request the portal's address
 // received is free of card numbers and security codes; the sandbox's
 // origin received them.
@@ -181,8 +181,15 @@ payments:
 	waitText(b, t, ".alert.error", "declined")
 	waitText(b, t, ".alert.error", "You were not charged")
 
-	// 2. A card whose bank asks for 3-D Secure: the portal sends the
-	// subscriber on to the (sandbox) bank's page, which sends them back.
+	// 2. A card whose bank asks for 3-D Secure, and the subscriber fails
+	// the bank's check: nothing is charged, the portal says so.
+	payWith("the 3-D Secure card, refused", "4000 0027 6000 3184", "11/33", "914", "")
+	do(b, t, "the portal's step to the bank", chromedp.WaitVisible(`#auth-continue`), chromedp.Click(`#auth-continue`))
+	do(b, t, "failing the check", chromedp.WaitVisible(`#auth-fail`), chromedp.Click(`#auth-fail`))
+	waitText(b, t, ".alert.error", "Your bank did not confirm the payment")
+
+	// 3. The same card, and the subscriber passes the bank's check: the
+	// (sandbox) bank's page sends them back to the portal, paid.
 	payWith("the 3-D Secure card", "4000 0027 6000 3184", "11/33", "914", "10.00")
 	do(b, t, "the portal's step to the bank", chromedp.WaitVisible(`#auth-continue`), chromedp.Click(`#auth-continue`))
 	waitText(b, t, "#auth-what", "10.00 with the card ending 3184")
@@ -192,7 +199,7 @@ payments:
 	do(b, t, "approving", chromedp.Click(`#auth-approve`))
 	waitText(b, t, "main", "Payment of $10.00 received")
 
-	// 3. The Visa test card pays the rest.
+	// 4. The Visa test card pays the rest.
 	payWith("the Visa test card", "4242 4242 4242 4242", "10/32", "562", "")
 	waitText(b, t, "main", "Payment of $55.00 received")
 
@@ -233,8 +240,8 @@ payments:
 			}
 		}
 	}
-	if sawCards != 3 {
-		t.Errorf("the sandbox's origin received %d of the 3 cards with their security codes", sawCards)
+	if sawCards != 4 {
+		t.Errorf("the sandbox's origin received %d of the 4 cards typed with their security codes", sawCards)
 	}
 	if strings.Contains(ctl.logText(), "4242424242424242") || strings.Contains(ctl.logText(), "4242 4242") {
 		t.Error("a card number is in the controller's log")
