@@ -169,8 +169,10 @@ echo "\$ tollgatectl billing-run preview --date $eve" >&2
 
 say "Ten residential subscribers put a card on file and turn autopay on; one more uses a card that will be declined"
 for n in $(seq 1 11); do
-  card=4242424242424242; [ "$n" -eq 11 ] && card=4000000000000341
-  "$BIN/tollgatectl" payment-method add "$n" --sandbox-card "$card" --exp 12/2030 --default >/dev/null
+  # Stripe's test method ids: no card number goes anywhere (the sandbox
+  # saves them through a SetupIntent, as Stripe's test mode does).
+  method=pm_card_visa; [ "$n" -eq 11 ] && method=pm_card_chargeCustomerFail
+  "$BIN/tollgatectl" payment-method add "$n" --test-method "$method" --default >/dev/null
   "$BIN/tollgatectl" autopay on "$n" >/dev/null
 done
 ctl payment-method list 11
@@ -300,9 +302,12 @@ form=$(curl -sS -c "$jar" -b "$jar" "$portal/pay")
 csrf=$(echo "$form" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1)
 key=$(echo "$form" | sed -n 's/.*name="key" value="\([^"]*\)".*/\1/p' | head -1)
 [ -n "$csrf" ] && [ -n "$key" ] || fail "no payment form in the portal"
+# A browser would type the card into the sandbox processor's iframe, which
+# gives the page a payment-method id; curl posts the test id in its place.
+# The portal never receives a card number.
 paid=$(curl -sS -c "$jar" -b "$jar" -L -o "$run/paid.html" -w '%{url_effective}' "$portal/pay" \
   --data-urlencode "csrf=$csrf" --data-urlencode "key=$key" --data-urlencode "choice=balance" --data-urlencode "method=new" \
-  --data-urlencode "number=4242 4242 4242 4242" --data-urlencode "exp_month=12" --data-urlencode "exp_year=2030" --data-urlencode "cvc=123")
+  --data-urlencode "payment_method=pm_card_visa")
 grep -q 'received' "$run/paid.html" || fail "the portal payment did not go through"
 for _ in $(seq 1 100); do
   curl -sS -b "$jar" "$paid" -o "$run/paid.html"; grep -q 'data-state="restored"' "$run/paid.html" && break; sleep 0.1
@@ -406,8 +411,10 @@ if [ "${DEMO_KEEP:-}" = "1" ]; then
   try            TOLLGATE_SERVER=$TOLLGATE_SERVER TOLLGATE_TOKEN_FILE=$run/admin.token $BIN/tollgatectl service list
   portal         http://127.0.0.1:$REDIRECT_PORT/   <- open it in a browser on this machine: you are the suspended
                  subscriber of account 150 (service bound to 127.0.0.1); the agent redirects you to the portal,
-                 signed in. Pay with test card 4242 4242 4242 4242 (any future expiry, any CVC) and watch the
-                 page say "Service restored" once the agent confirms. Declined: 4000 0000 0000 0002.
+                 signed in. Pay with test card 4242 4242 4242 4242 (any future expiry, any CVC), typed into
+                 the sandbox processor's fields (an iframe from http://127.0.0.1:8091, its own origin), and
+                 watch the page say "Service restored" once the agent confirms. Declined: 4000 0000 0000 0002;
+                 3-D Secure: 4000 0027 6000 3184 (the sandbox bank's page asks you to approve).
                  Sign-in by code: http://127.0.0.1:$HTTP_PORT/portal/ (codes arrive in $run/mail/*.eml)
 TXT
   wait

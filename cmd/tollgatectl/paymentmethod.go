@@ -54,32 +54,42 @@ func parseExpiry(s string) (month, year int, err error) {
 
 func newPMAddCmd(g *globals) *cobra.Command {
 	return changeCmd(g, change[[]billing.StoredMethod]{args: []string{"account"},
-		use:     "add ACCOUNT (--token TOKEN --last4 NNNN --exp MM/YYYY | --sandbox-card NUMBER --exp MM/YYYY)",
-		short:   "Put a card on file: a token from the payment processor, or (sandbox gateway) a test card tokenized first",
-		example: `  tollgatectl payment-method add 42 --sandbox-card 4242424242424242 --exp 12/2030 --default`,
-		params: []param{{"sandbox-card", "number", "a test card number for the sandbox gateway (sent only to its tokenizer)", textParam},
-			{"exp", "exp", "expiry MM/YYYY (required)", textParam}, {"cvc", "cvc", "card security code (sandbox)", textParam},
+		use:     "add ACCOUNT (--test-method ID | --processor-method ID | --token TOKEN --last4 NNNN --exp MM/YYYY)",
+		short:   "Put a payment method on file: the processor's method id (saved through a SetupIntent), or a token with its details",
+		example: `  tollgatectl payment-method add 42 --test-method pm_card_visa --default`,
+		params: []param{{"test-method", "test_method", "one of Stripe's test method ids (pm_card_visa, pm_card_chargeDeclined, pm_usBankAccount, …; test mode and the sandbox)", textParam},
+			{"processor-method", "processor_method", "a payment method id (pm_…) the processor's fields created", textParam},
+			{"exp", "exp", "expiry MM/YYYY (with --token)", textParam},
 			{"token", "token", "payment method token from the processor", textParam}, {"brand", "brand", "card brand (with --token)", textParam},
 			{"last4", "last4", "last four digits (with --token)", textParam}, {"default", "default", "make it the account's default method", switchParam}},
 		send: func(ctx context.Context, c *client.Client, ids []int64, key string, in map[string]any) ([]billing.StoredMethod, error) {
 			str := func(key string) string { s, _ := in[key].(string); return s }
+			if id := str("test_method") + str("processor_method"); id != "" {
+				// Only the processor's id goes out; the server saves it
+				// through a SetupIntent.
+				var out struct {
+					Status        string                `json:"status"`
+					Method        *billing.StoredMethod `json:"method"`
+					NextActionURL string                `json:"next_action_url"`
+				}
+				err := c.Do(ctx, http.MethodPost, idPath("/api/v1/accounts", ids[0], "/payment-methods/setup"), nil, key,
+					map[string]any{"payment_method": id, "default": in["default"] == true}, &out)
+				if err == nil && out.Method == nil {
+					err = fmt.Errorf("not saved: the setup is %s (the cardholder must authenticate at %s)", out.Status, out.NextActionURL)
+				}
+				if err != nil {
+					return nil, err
+				}
+				return []billing.StoredMethod{*out.Method}, nil
+			}
 			month, year, err := parseExpiry(str("exp"))
 			if err != nil {
 				return nil, err
 			}
-			pm := map[string]any{"token": str("token"), "kind": "card", "brand": str("brand"), "last4": str("last4"), "exp_month": month, "exp_year": year, "default": in["default"] == true}
-			if str("number") != "" {
-				// The card goes to the processor's tokenizer only; what comes
-				// back is a token.
-				var tok map[string]any
-				card := map[string]any{"number": str("number"), "exp_month": month, "exp_year": year, "cvc": str("cvc")}
-				if err := c.Do(ctx, http.MethodPost, "/api/v1/sandbox/tokens", nil, "", card, &tok); err != nil {
-					return nil, err
-				}
-				pm["token"], pm["brand"], pm["last4"] = tok["token"], tok["brand"], tok["last4"]
-			} else if str("token") == "" || len(str("last4")) != 4 {
-				return nil, fmt.Errorf("give --token with --last4 (4 digits), or --sandbox-card with the sandbox gateway")
+			if str("token") == "" || len(str("last4")) != 4 {
+				return nil, fmt.Errorf("give --test-method or --processor-method, or --token with --last4 (4 digits)")
 			}
+			pm := map[string]any{"token": str("token"), "kind": "card", "brand": str("brand"), "last4": str("last4"), "exp_month": month, "exp_year": year, "default": in["default"] == true}
 			var m billing.StoredMethod
 			err = c.Do(ctx, http.MethodPost, idPath("/api/v1/accounts", ids[0], "/payment-methods"), nil, key, pm, &m)
 			return []billing.StoredMethod{m}, err

@@ -183,7 +183,7 @@ func TestGatewayChargeAppliedToChosenInvoices(t *testing.T) {
 	e := newEnv(t)
 	setupAccount(t, e)
 	inv := twoInvoices(t, e.db, 1)
-	tok := tokenize(t, e, "4242 4242 4242 4242")
+	tok := tokenize(t, e, "pm_card_visa")
 	body := fmt.Sprintf(`{"token":%q,"kind":"card","brand":"visa","last4":"4242","exp_month":12,"exp_year":2030}`, tok["token"])
 	if r := e.do("POST", "/api/v1/accounts/1/payment-methods", billingToken, "m1", body); r.status != 200 {
 		t.Fatalf("add method: %d %s", r.status, r.body)

@@ -226,7 +226,7 @@ func (s *Server) registerCollections(col CollectionStore) {
 		func(ctx context.Context, in *struct {
 			AccountID int64  `query:"account_id" minimum:"0" doc:"Only this account's notices."`
 			Status    string `query:"status" enum:"queued,sent,failed,superseded," doc:"Only notices in this delivery status (superseded: no longer true when it was to be sent, never sent; superseded_reason says why)."`
-			Kind      string `query:"kind" enum:"reminder,suspended,restored,ticket_reply," doc:"Only notices of this kind."`
+			Kind      string `query:"kind" enum:"reminder,suspended,restored,ticket_reply,payment_authentication," doc:"Only notices of this kind."`
 			After     int64  `query:"after" minimum:"0" doc:"Cursor: notices with id greater than this (the previous page's next_after)."`
 			Limit     int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
 		}) (*body[page[billing.Notice]], error) {

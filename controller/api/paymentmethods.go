@@ -181,30 +181,5 @@ func (s *Server) registerPaymentMethods() {
 			return &body[map[string]any]{Body: out}, nil
 		})
 
-	if gw := s.charger.Gateway(); gw.Name() == "sandbox" {
-		s.registerSandboxTokens(gw)
-	}
-}
-
-// registerSandboxTokens serves the sandbox processor's tokenization, the
-// stand-in for the processor's own card form (Stripe.js): card details go in,
-// a token comes out. The body is never logged, hashed or stored.
-func (s *Server) registerSandboxTokens(sb payments.Gateway) {
-	huma.Register(s.api, takesNoKey(huma.Operation{OperationID: "sandbox-tokenize-card", Method: http.MethodPost, Path: "/api/v1/sandbox/tokens",
-		Summary: "Sandbox gateway only: tokenize a test card, as a processor's card form would", Tags: []string{"payment methods"},
-		Security: []map[string][]string{{"bearer": {}}}, Metadata: map[string]any{roleKey: RoleReader},
-		Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity}}),
-		func(ctx context.Context, in *struct {
-			Body struct {
-				Number   string `json:"number" required:"true" maxLength:"30"`
-				ExpMonth int    `json:"exp_month" required:"true"`
-				ExpYear  int    `json:"exp_year" required:"true"`
-				CVC      string `json:"cvc,omitempty" maxLength:"4"`
-				Name     string `json:"name,omitempty" maxLength:"100"`
-			}
-		}) (*body[payments.PaymentMethod], error) {
-			pm, err := sb.Tokenize(ctx, payments.CardInput{Number: in.Body.Number, ExpMonth: in.Body.ExpMonth, ExpYear: in.Body.ExpYear,
-				CVC: in.Body.CVC, Name: in.Body.Name})
-			return wrap(s, "sandbox-tokenize-card", pm, err)
-		})
+	s.registerPaymentSetup()
 }

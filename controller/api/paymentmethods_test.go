@@ -14,13 +14,49 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/payments"
 )
 
-func tokenize(t *testing.T, e *env, number string) map[string]any {
+// tokenize stands for the processor's fields in a browser: the sandbox
+// makes a payment method of one of Stripe's test method ids (the card
+// number never reaches the API).
+func tokenize(t *testing.T, e *env, testMethod string) map[string]any {
 	t.Helper()
-	r := e.do("POST", "/api/v1/sandbox/tokens", billingToken, "", fmt.Sprintf(`{"number":%q,"exp_month":12,"exp_year":2030,"cvc":"123"}`, number))
-	if r.status != 200 {
-		t.Fatalf("tokenize: %d %s", r.status, r.body)
+	pm, err := e.sandbox.RetrievePaymentMethod(context.Background(), testMethod)
+	if err != nil {
+		t.Fatalf("tokenize: %v", err)
 	}
-	return r.json(t)
+	return map[string]any{"token": pm.Token, "brand": pm.Brand, "last4": pm.Last4}
+}
+
+// Saving a processor's method through a SetupIntent: test ids, 3-D Secure
+// (nothing stored until authenticated), and never a card number.
+func TestSetupPaymentMethod(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	setupAccount(t, e)
+	r := e.do("POST", "/api/v1/accounts/1/payment-methods/setup", billingToken, "s1", `{"payment_method":"pm_card_visa","default":true}`)
+	out := r.json(t)
+	m, _ := out["method"].(map[string]any)
+	if r.status != 200 || out["status"] != "succeeded" || m["last4"] != "4242" || m["default"] != true || !strings.HasPrefix(fmt.Sprint(out["setup_intent"]), "seti_") {
+		t.Fatalf("setup: %d %s", r.status, r.body)
+	}
+	r = e.do("POST", "/api/v1/accounts/1/payment-methods/setup", billingToken, "s2", `{"payment_method":"pm_card_authenticationRequired","return_url":"https://staff.example.net/staff/accounts/1"}`)
+	if out := r.json(t); r.status != 200 || out["status"] != "requires_action" || out["method"] != nil || !strings.Contains(fmt.Sprint(out["next_action_url"]), "/authenticate/seti_") {
+		t.Fatalf("3-D Secure setup: %d %s", r.status, r.body)
+	}
+	r = e.do("POST", "/api/v1/accounts/1/payment-methods/setup", billingToken, "s3", `{"payment_method":"pm_card_chargeDeclined"}`)
+	if r.status != 422 || !strings.Contains(string(r.body), "payment_method") || !strings.Contains(string(r.body), "declined") {
+		t.Fatalf("declined card: %d %s", r.status, r.body)
+	}
+	r = e.do("POST", "/api/v1/accounts/1/payment-methods/setup", billingToken, "s4", `{"payment_method":"4242 4242 4242 4242"}`)
+	if r.status != 422 || !strings.Contains(string(r.body), "looks like a card number") {
+		t.Fatalf("a card number: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", "/api/v1/accounts/1/payment-methods/setup", readerToken, "s5", `{"payment_method":"pm_card_visa"}`); r.status != 403 {
+		t.Fatalf("a reader saving a method: %d", r.status)
+	}
+	if r := e.do("GET", "/api/v1/accounts/1/payment-methods", readerToken, "", ""); len(r.json(t)["items"].([]any)) != 1 {
+		t.Fatalf("methods on file: %s", r.body)
+	}
+	assertNoCardNumbers(t, "server log", e.logs.String())
 }
 
 func TestCardPaymentsThroughTheSandbox(t *testing.T) {
@@ -29,8 +65,8 @@ func TestCardPaymentsThroughTheSandbox(t *testing.T) {
 	setupAccount(t, e)
 	ctx := context.Background()
 
-	good := tokenize(t, e, "4242 4242 4242 4242")
-	if good["last4"] != "4242" || good["brand"] != "visa" || !strings.HasPrefix(good["token"].(string), "tok_") {
+	good := tokenize(t, e, "pm_card_visa")
+	if good["last4"] != "4242" || good["brand"] != "visa" || !strings.HasPrefix(good["token"].(string), "pm_") {
 		t.Fatalf("token: %v", good)
 	}
 	body := fmt.Sprintf(`{"token":%q,"kind":"card","brand":"visa","last4":"4242","exp_month":12,"exp_year":2030}`, good["token"])
@@ -67,7 +103,7 @@ func TestCardPaymentsThroughTheSandbox(t *testing.T) {
 
 	// A card that attaches fine and fails on every charge: the attempt is
 	// recorded, nothing is posted, the method is flagged for the subscriber.
-	bad := tokenize(t, e, "4000000000000341")
+	bad := tokenize(t, e, "pm_card_chargeCustomerFail")
 	body = fmt.Sprintf(`{"token":%q,"kind":"card","brand":"visa","last4":"0341","exp_month":12,"exp_year":2030}`, bad["token"])
 	r = e.do("POST", "/api/v1/accounts/1/payment-methods", billingToken, "m2", body)
 	if r.status != 200 {

@@ -16,7 +16,7 @@ import (
 // sandbox; it returns the payment's id and the gateway's charge id.
 func cardPayment(t *testing.T, e *env, amount int64) (paymentID, chargeID string) {
 	t.Helper()
-	tok := tokenize(t, e, "4242 4242 4242 4242")
+	tok := tokenize(t, e, "pm_card_visa")
 	body := fmt.Sprintf(`{"token":%q,"kind":"card","brand":"visa","last4":"4242","exp_month":12,"exp_year":2030}`, tok["token"])
 	if r := e.do("POST", "/api/v1/accounts/1/payment-methods", billingToken, "m-"+fmt.Sprint(tok["token"]), body); r.status != 200 {
 		t.Fatalf("add method: %d %s", r.status, r.body)

@@ -65,6 +65,10 @@ type Controller struct {
 	grpc *grpc.Server
 
 	httpLn, grpcLn net.Listener
+	// The sandbox gateway's browser origin (sandboxorigin.go), when it has
+	// one.
+	sandboxHTTP *http.Server
+	sandboxLn   net.Listener
 }
 
 // New validates cfg, migrates the database (unless turned off), connects and
@@ -163,6 +167,10 @@ func (c *Controller) build(ctx context.Context, opts Options, tokens []api.Token
 	if err != nil {
 		return err
 	}
+	element, err := c.paymentElement(gw)
+	if err != nil {
+		return err
+	}
 	charger := charge.New(gw, c.db, opts.Clock, c.log.With("component", "charge"))
 	paymentMetrics := charge.NewMetrics(reg)
 	charger.UseMetrics(paymentMetrics)
@@ -219,7 +227,7 @@ func (c *Controller) build(ctx context.Context, opts Options, tokens []api.Token
 	company := documents.Company{Name: c.cfg.Company.Name, Address: c.cfg.Company.Address}
 	var portalSrv *portal.Server
 	if c.cfg.Portal.Enabled() {
-		if portalSrv, err = c.buildPortal(company, charger, mailer, opts.Clock, reg); err != nil {
+		if portalSrv, err = c.buildPortal(company, charger, element, mailer, opts.Clock, reg); err != nil {
 			return err
 		}
 	}
@@ -259,7 +267,7 @@ func (c *Controller) build(ctx context.Context, opts Options, tokens []api.Token
 		c.log.Info("customer portal", "public_url", portalSrv.PublicURL())
 	}
 	if c.cfg.Console.PublicURL != "" {
-		consoleSrv, err := c.buildConsole(apiSrv.Handler(), opts.Clock, reg)
+		consoleSrv, err := c.buildConsole(apiSrv.Handler(), element, opts.Clock, reg)
 		if err != nil {
 			return err
 		}
@@ -284,8 +292,9 @@ func (c *Controller) build(ctx context.Context, opts Options, tokens []api.Token
 
 // buildConsole builds the staff console (and its single sign-on) from the
 // config.
-func (c *Controller) buildConsole(apiHandler http.Handler, clk clock.Clock, reg prometheus.Registerer) (*console.Server, error) {
+func (c *Controller) buildConsole(apiHandler http.Handler, element payments.Element, clk clock.Clock, reg prometheus.Registerer) (*console.Server, error) {
 	cfg := c.cfg.Console.Config
+	cfg.Element = element
 	cfg.CompanyName = c.cfg.Company.Name
 	deps := console.Deps{Store: c.db, API: apiHandler,
 		AsStaff: func(ctx context.Context, u staff.User) context.Context {
@@ -319,13 +328,14 @@ func (c *Controller) buildConsole(apiHandler http.Handler, clk clock.Clock, reg 
 }
 
 // buildPortal builds the customer portal from the config.
-func (c *Controller) buildPortal(company documents.Company, charger *charge.Service, mailer notify.Sender, clk clock.Clock, reg prometheus.Registerer) (*portal.Server, error) {
+func (c *Controller) buildPortal(company documents.Company, charger *charge.Service, element payments.Element, mailer notify.Sender, clk clock.Clock, reg prometheus.Registerer) (*portal.Server, error) {
 	lines, err := readLines(os.Getenv("TOLLGATE_PORTAL_SECRETS"), c.cfg.Portal.SecretsFile)
 	if err != nil {
 		return nil, fmt.Errorf("portal.secrets_file: %w", err)
 	}
 	cfg := c.cfg.Portal.Config
 	cfg.Company = company
+	cfg.Element = element
 	cfg.Locale, _ = billing.ParseLocale(c.cfg.Company.Locale) // checked by Validate
 	for _, l := range lines {
 		cfg.Secrets = append(cfg.Secrets, []byte(l))
@@ -382,8 +392,8 @@ func (c *Controller) gateway(clk clock.Clock) (payments.Gateway, error) {
 			return nil, errors.New("payments.gateway is stripe but no API key is set (payments.stripe.api_key_file or TOLLGATE_STRIPE_API_KEY)")
 		}
 		return payments.NewStripe(payments.StripeConfig{APIKey: key, BaseURL: c.cfg.Payments.Stripe.BaseURL,
-			WebhookSecrets: secrets, TestCardTokens: c.cfg.Payments.Stripe.TestCardTokens,
-			Logger: c.log.With("component", "stripe"), Clock: clk})
+			WebhookSecrets: secrets,
+			Logger:         c.log.With("component", "stripe"), Clock: clk})
 	}
 	return nil, fmt.Errorf("payments.gateway %q is not one of sandbox, stripe", c.cfg.Payments.Gateway)
 }
@@ -481,6 +491,14 @@ func (c *Controller) Run(ctx context.Context) error {
 			errc <- fmt.Errorf("grpc: %w", err)
 		}
 	}()
+	if c.sandboxHTTP != nil {
+		go func() {
+			if err := c.sandboxHTTP.Serve(c.sandboxLn); !errors.Is(err, http.ErrServerClosed) {
+				c.log.Warn("sandbox browser origin", "err", err)
+			}
+		}()
+		defer c.sandboxHTTP.Close()
+	}
 	if err := c.jobs.Start(ctx); err != nil {
 		stopListen()
 		wg.Wait()

@@ -125,9 +125,10 @@ type PaymentsConfig struct {
 		APIKeyFile string `yaml:"api_key_file"`
 		// BaseURL overrides Stripe's API address (tests: stripe-mock).
 		BaseURL string `yaml:"base_url"`
-		// TestCardTokens sends Stripe's test tokens instead of test card
-		// numbers (test-mode keys). Default false.
-		TestCardTokens bool `yaml:"test_card_tokens"`
+		// PublishableKey (pk_…) is what the portal's and the console's
+		// pages give Stripe.js to show the Payment Element. Without it
+		// new cards cannot be entered in the browser. Not a secret.
+		PublishableKey string `yaml:"publishable_key"`
 	} `yaml:"stripe"`
 	// Sandbox configures the sandbox gateway. With neither field set it
 	// keeps its state in the controller's memory (lost on restart).
@@ -139,6 +140,17 @@ type PaymentsConfig struct {
 		// StateFile keeps the in-process sandbox's methods, charges and
 		// refunds in this file, so they survive a restart. Default empty.
 		StateFile string `yaml:"state_file"`
+		// Listen is the address of the sandbox's browser origin: its card
+		// and bank-account fields (an iframe in the portal's and the
+		// console's pages) and its 3-D Secure test page, on a listener and
+		// origin of their own, as Stripe's are. Default 127.0.0.1:8091
+		// (when that default is taken, another free port on 127.0.0.1,
+		// with a warning); "off" serves none (new cards cannot be entered
+		// in the browser).
+		Listen string `yaml:"listen"`
+		// PublicURL is that origin as browsers reach it. Default
+		// http://LISTEN.
+		PublicURL string `yaml:"public_url"`
 	} `yaml:"sandbox"`
 }
 

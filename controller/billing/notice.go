@@ -27,11 +27,12 @@ const (
 )
 
 // NoticeKinds lists every kind, in a stable order.
-var NoticeKinds = []NoticeKind{NoticeReminder, NoticeSuspended, NoticeRestored, NoticeTicketReply, NoticeReceipt}
+var NoticeKinds = []NoticeKind{NoticeReminder, NoticeSuspended, NoticeRestored, NoticeTicketReply, NoticeReceipt, NoticeAuthenticate}
 
 // Valid reports whether k is a known kind.
 func (k NoticeKind) Valid() bool {
-	return k == NoticeReminder || k == NoticeSuspended || k == NoticeRestored || k == NoticeTicketReply || k == NoticeReceipt
+	return k == NoticeReminder || k == NoticeSuspended || k == NoticeRestored || k == NoticeTicketReply || k == NoticeReceipt ||
+		k == NoticeAuthenticate
 }
 
 // Notice statuses.
@@ -97,7 +98,7 @@ type NoticeData struct {
 type Notice struct {
 	ID        int64      `json:"id" readOnly:"true"`
 	AccountID int64      `json:"account_id"`
-	Kind      NoticeKind `json:"kind" enum:"reminder,suspended,restored,ticket_reply,receipt"`
+	Kind      NoticeKind `json:"kind" enum:"reminder,suspended,restored,ticket_reply,receipt,payment_authentication"`
 	// InvoiceID is the invoice a reminder is about; 0 for none.
 	InvoiceID int64 `json:"invoice_id,omitempty"`
 	// DaysBefore is how many days before the delinquency date a reminder is
@@ -206,7 +207,7 @@ func (n Notice) Validate() error {
 	case n.AccountID <= 0:
 		return Errorf(EINVALID, "notice account_id %d is not an account id", n.AccountID)
 	case !n.Kind.Valid():
-		return Errorf(EINVALID, "notice kind %q is not reminder, suspended, restored, ticket_reply or receipt", n.Kind)
+		return Errorf(EINVALID, "notice kind %q is not reminder, suspended, restored, ticket_reply, receipt or payment_authentication", n.Kind)
 	case n.Kind == NoticeReminder && n.InvoiceID <= 0:
 		return Errorf(EINVALID, "a reminder needs the invoice_id it is about")
 	case n.Kind == NoticeTicketReply && n.Data.TicketID <= 0:

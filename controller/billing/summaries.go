@@ -30,7 +30,7 @@ type PaymentTotal struct {
 
 // NoticeCount is how many notices of a kind are in a status.
 type NoticeCount struct {
-	Kind   NoticeKind `json:"kind" enum:"reminder,suspended,restored,ticket_reply"`
+	Kind   NoticeKind `json:"kind" enum:"reminder,suspended,restored,ticket_reply,payment_authentication"`
 	Status string     `json:"status" enum:"queued,sent,failed,superseded"`
 	Count  int64      `json:"count"`
 }

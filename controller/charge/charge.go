@@ -32,17 +32,22 @@ type Store interface {
 
 // Service charges through one gateway.
 type Service struct {
-	gw    payments.Gateway
-	store Store
-	clock clock.Clock
-	log   *slog.Logger
+	gw      payments.Gateway
+	store   Store
+	intents IntentStore
+	clock   clock.Clock
+	log     *slog.Logger
 	// metrics counts the gateway's answers (nil: not counted).
 	metrics *Metrics
 }
 
 // New returns a charging service.
 func New(gw payments.Gateway, store Store, clk clock.Clock, log *slog.Logger) *Service {
-	return &Service{gw: gw, store: store, clock: clk, log: log}
+	intents, _ := store.(IntentStore)
+	if intents == nil {
+		intents = noIntents{}
+	}
+	return &Service{gw: gw, store: store, intents: intents, clock: clk, log: log}
 }
 
 // Gateway is the service's gateway.
@@ -166,6 +171,7 @@ func (s *Service) sendCharge(ctx context.Context, a billing.PaymentAttempt, m bi
 	default:
 		s.metrics.answered(s.gw.Name(), a.Trigger, statusError, string(billing.ErrorCode(gwErr)))
 	}
+	s.notifyAuthentication(ctx, rec)
 	s.log.Info("gateway charge", "account_id", a.AccountID, "method_id", a.PaymentMethodID, "amount", a.Amount, "status", rec.Status,
 		"failure_code", rec.FailureCode, "trigger", a.Trigger)
 	if gwErr != nil {
@@ -193,6 +199,11 @@ func (s *Service) RecoverAttempt(ctx context.Context, a billing.PaymentAttempt) 
 		}
 		a.NeedsAttention = reason
 		return a, nil
+	}
+	if a.ChargeID != "" {
+		// An intent (a payer was present): never sent again; its state
+		// at the gateway says what it came to.
+		return s.recoverIntent(ctx, a)
 	}
 	m, err := s.store.PaymentMethod(ctx, a.PaymentMethodID) // even if removed since: the gateway still has it
 	if err != nil {

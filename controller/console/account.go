@@ -9,6 +9,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/payments"
 )
 
 // accountView is the API's account with its balance.
@@ -33,6 +34,8 @@ type accountData struct {
 	// its values as typed.
 	Open string
 	Form url.Values
+	// Element is the processor's fields for a card taken by phone.
+	Element payments.Element
 }
 
 // serviceRow is a service with its standing (what the agent last
@@ -103,6 +106,7 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request, sess *session) 
 func (s *Server) loadAccount(ctx context.Context, sess *session, id int64) (accountData, error) {
 	api, ctx := s.apiFor(ctx, sess.User)
 	var d accountData
+	d.Element = s.cfg.Element
 	idq := strconv.FormatInt(id, 10)
 	var (
 		services struct {

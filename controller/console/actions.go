@@ -51,6 +51,7 @@ type confirmation struct {
 // actions are the account page's actions, by the name in their URL.
 var actions = map[string]action{
 	"payment":         {Title: "Record a payment", run: recordPayment},
+	"card":            {Title: "Take a card or bank account by phone", run: takeCard},
 	"credit":          {Title: "Give a credit", run: giveCredit},
 	"charge":          {Title: "Add a one-time charge", run: addCharge},
 	"promise":         {Title: "Record a promise to pay", run: setPromise},

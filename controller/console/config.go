@@ -1,6 +1,8 @@
 package console
 
 import (
+	"github.com/tollgate-isp/tollgate/controller/payments"
+
 	"errors"
 	"fmt"
 	"net/url"
@@ -35,6 +37,11 @@ type Config struct {
 	// CompanyName heads every page. Default "Tollgate". The controller
 	// sets it from company.name.
 	CompanyName string `yaml:"-"`
+	// Element is whose fields take a card or bank account typed by staff
+	// (taken over the phone): Stripe's Payment Element or the sandbox's
+	// iframe from its own origin; the number never reaches the console.
+	// Set by the controller from its payments section.
+	Element payments.Element `yaml:"-"`
 }
 
 func (c Config) withDefaults() Config {

@@ -67,6 +67,8 @@ var assets embed.FS
 // Server is the staff console. Create it with [New] and serve
 // [Server.Handler] at [Server.Path] and below.
 type Server struct {
+	// csp is every page's Content-Security-Policy (cardpayment.go).
+	csp      string
 	cfg      Config
 	p        parsed
 	store    Store
@@ -114,6 +116,7 @@ func New(cfg Config, deps Deps, clk clock.Clock, log *slog.Logger, reg prometheu
 	if !p.secure {
 		log.Warn("console.public_url is plain http: session cookies are not marked Secure (development only)", "public_url", cfg.PublicURL)
 	}
+	s.csp = contentSecurityPolicy(cfg.Element)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -137,6 +140,7 @@ func (s *Server) routes() http.Handler {
 	static, _ := fs.Sub(assets, "static")
 	mux.Handle("GET "+p+"/static/", http.StripPrefix(p+"/static/", staticHandler(http.FileServerFS(static))))
 	mux.Handle("GET "+p+"/assets/", http.StripPrefix(p+"/assets/", webassets.Handler()))
+	mux.Handle("GET "+p+"/static/payelement.js", staticHandler(http.HandlerFunc(servePayElementJS)))
 
 	mux.HandleFunc("GET "+p+"/signin", s.signInForm)
 	mux.HandleFunc("POST "+p+"/signin", s.signInPassword)
@@ -211,18 +215,12 @@ func (s *Server) routes() http.Handler {
 	return s.secure(mux)
 }
 
-// contentSecurityPolicy allows the console nothing from another origin:
-// its scripts (its own and the vendored htmx) and styles are served by
-// the controller.
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-
 // secure sets the headers every console response carries and refuses
 // cross-site form posts.
 func (s *Server) secure(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("Content-Security-Policy", s.csp)
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")

@@ -191,7 +191,7 @@ func TestChargeRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	charger := charge.New(gw, db, clk, quiet)
-	pm, err := gw.Tokenize(ctx, payments.CardInput{Number: "4242424242424242", ExpMonth: 12, ExpYear: 2030})
+	pm, err := gw.RetrievePaymentMethod(ctx, "pm_card_visa")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,19 +7,19 @@
 //
 // # Card numbers
 //
-// A card number is never stored or logged by this package. [CardInput] lives
-// in memory for the one [Gateway.Tokenize] call; what comes back, a
-// [PaymentMethod], holds only the gateway's token, the brand, the last four
-// digits and the expiry — that is all Tollgate may keep. Error messages and
-// log lines name what was wrong ("card number is not valid"), never the
-// number. Validation failures are reported before anything is sent anywhere.
-//
-// PCI note: a server that handles card numbers at all is in the full PCI DSS
-// scope. Tokenize exists because staff enter cards taken over the phone and
-// because the sandbox and the demo need it; the production portal should
-// collect cards in the browser with the processor's own fields (Stripe.js /
-// Elements) and hand Tollgate only the resulting payment method id, which
-// [Gateway.Charge] accepts like any other token.
+// Tollgate's servers never take a card or account number (PCI DSS SAQ A).
+// The browser shows the processor's own fields — Stripe's Payment Element,
+// or the sandbox's iframe from its own origin ([Sandbox.ElementsHandler],
+// the one place a number is typed, posted from the browser to that origin
+// only) — which give the page a payment method id; the server creates and
+// confirms intents with that id (intent.go, [IntentGateway]). What Tollgate
+// stores about a method, a [PaymentMethod], holds only the gateway's id,
+// the brand, the last four digits and the expiry. Ids that look like card
+// numbers are refused before anything is sent anywhere, and error messages
+// and log lines never hold a number. [CardInput] exists only inside the
+// sandbox's browser origin. The CLI, the demo and tests use Stripe's test
+// method ids ([TestPaymentMethods]), which the sandbox accepts as Stripe's
+// test mode does.
 //
 // # Money and errors
 //
@@ -80,8 +80,15 @@
 //     removal is local only (the gateway keeps the token), and recovery
 //     re-sends a pending attempt with the method on record even if removed,
 //     so removal cannot strand a charge.
-//   - Tokenization ([Gateway.Tokenize]) moves no money; a token whose
-//     answer is lost is never stored and is harmless at the gateway.
+//   - On-session payments (the portal, staff with the payer on the phone)
+//     go through a PaymentIntent (charge.Service.PayOnSession): the attempt
+//     is written pending, the intent created with its key and metadata
+//     tollgate_attempt_id, its id written on the attempt before it is
+//     confirmed, then the answer (or, after 3-D Secure, the intent
+//     retrieved at the return URL, or by recovery) finishes the attempt.
+//     Recovery never re-sends such an attempt: it retrieves the intent.
+//   - Saving a method (SetupIntent) moves no money; one whose answer is
+//     lost is never stored and is harmless at the gateway.
 //   - Chargebacks (webhook charge.dispute.created) reverse the payment;
 //     while a refund of it is pending the reversal is refused (409) and the
 //     event forgotten, so the gateway's redelivery reverses it once the

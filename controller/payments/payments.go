@@ -20,7 +20,7 @@ const (
 // gateway's reusable token and what a person needs to recognise the method
 // ("visa ending 4242, 12/2030"). It never holds a card or account number.
 type PaymentMethod struct {
-	// Token is the gateway's id for the method ("tok_sandbox_…", "pm_…");
+	// Token is the gateway's id for the method ("pm_…", "tok_sandbox_…");
 	// pass it to [Gateway.Charge].
 	Token string     `json:"token"`
 	Kind  MethodKind `json:"kind"`
@@ -40,8 +40,10 @@ type PaymentMethod struct {
 	Customer string `json:"customer,omitempty"`
 }
 
-// CardInput is a card as typed by a person. It lives only in memory for one
-// [Gateway.Tokenize] call: never store it, log it or put it in an error.
+// CardInput is a card as typed by a person into the sandbox's own fields
+// (its browser origin, sandboxelements.go). It lives only in memory for one
+// [Sandbox.Tokenize] call: never store it, log it or put it in an error.
+// Tollgate's servers never take one: the processor's fields do.
 type CardInput struct {
 	// Number may contain spaces or dashes between digit groups.
 	Number string
@@ -218,14 +220,6 @@ type Gateway interface {
 	// Name is a short stable name for logs and storage ("sandbox", "stripe").
 	Name() string
 
-	// Tokenize turns card details into a reusable payment method token. The
-	// card is validated first (digits and Luhn check, expiry not past, CVC
-	// shape): a bad card is EINVALID with a message naming what is wrong and
-	// never the number. Declined test numbers that fail at attach time
-	// return an error with code EINVALID naming the reason. An unknown
-	// Customer is ENOTFOUND.
-	Tokenize(ctx context.Context, card CardInput) (PaymentMethod, error)
-
 	// Charge takes req.Amount from the method req.Token. A declined charge is
 	// (Charge{Status: ChargeFailed, FailureCode: …}, nil); a malformed
 	// request (no token, non-positive amount, unsupported currency) is
@@ -256,18 +250,14 @@ type Gateway interface {
 	// not an event is EINVALID; no configured secret is webhooksig.ErrNoSecret
 	// (EINTERNAL).
 	ParseWebhook(payload []byte, signatureHeader string, now time.Time) (Event, error)
-}
 
-// BankTokenizer is implemented by gateways that accept US bank account
-// (ACH) details directly. Only the last four digits are kept.
-type BankTokenizer interface {
-	// TokenizeBank turns a routing and account number into a reusable
-	// payment method token. Malformed numbers are EINVALID.
-	TokenizeBank(ctx context.Context, routing, account string) (PaymentMethod, error)
+	// IntentGateway: the browser flows (intent.go) — the processor's
+	// fields give the page a method id; the server creates and confirms
+	// intents with it.
+	IntentGateway
 }
 
 var (
-	_ Gateway       = (*Sandbox)(nil)
-	_ BankTokenizer = (*Sandbox)(nil)
-	_ Gateway       = (*Stripe)(nil)
+	_ Gateway = (*Sandbox)(nil)
+	_ Gateway = (*Stripe)(nil)
 )

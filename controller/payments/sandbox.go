@@ -61,6 +61,9 @@ type Sandbox struct {
 	st      sandboxState
 	// path is the state file ("" keeps the state in memory only).
 	path string
+	// elementsURL is the public base URL of the browser origin
+	// (SetElementsURL).
+	elementsURL string
 }
 
 // sandboxState is everything the sandbox remembers; with a state file it
@@ -70,6 +73,8 @@ type sandboxState struct {
 	Methods map[string]*sandboxMethod `json:"methods"`
 	Charges map[string]*sandboxCharge `json:"charges"`
 	Idem    map[string]sandboxIdem    `json:"idem"`
+	// Intents are the PaymentIntents and SetupIntents (sandboxintent.go).
+	Intents map[string]*sandboxIntent `json:"intents"`
 	// RefundLog is every refund request received, refused ones included.
 	RefundLog []SandboxRefundAttempt `json:"refund_log"`
 }
@@ -77,6 +82,9 @@ type sandboxState struct {
 type sandboxMethod struct {
 	PM      PaymentMethod  `json:"pm"`
 	Failure sandboxOutcome `json:"failure"` // of every charge; a zero code means charges succeed
+	// Auth: the bank asks the cardholder to authenticate (3-D Secure) every
+	// payment; off-session charges fail with authentication_required.
+	Auth bool `json:"auth,omitempty"`
 }
 
 type sandboxCharge struct {
@@ -141,7 +149,12 @@ var sandboxCards = map[string]sandboxOutcome{
 	"4000000000000127": {FailureIncorrectCVC, "Your card's security code is incorrect."},
 	"4000000000000119": {FailureProcessingError, "An error occurred while processing your card. Try again in a little bit."},
 	"4000000000000341": {FailureCardDeclined, "Your card was declined."},
+	"4000002760003184": {}, // 3-D Secure required on every payment (sandboxAuthCards)
 }
+
+// sandboxAuthCards are the test cards whose bank asks for 3-D Secure on
+// every payment (Stripe's 4000 0027 6000 3184).
+var sandboxAuthCards = map[string]bool{"4000002760003184": true}
 
 // Sandbox ACH test values (Stripe's).
 const (
@@ -163,6 +176,7 @@ func NewSandbox(secrets ...string) *Sandbox {
 			Methods: make(map[string]*sandboxMethod),
 			Charges: make(map[string]*sandboxCharge),
 			Idem:    make(map[string]sandboxIdem),
+			Intents: make(map[string]*sandboxIntent),
 		},
 	}
 }
@@ -196,6 +210,9 @@ func OpenSandbox(path string, secrets ...string) (*Sandbox, error) {
 	}
 	if s.st.Idem == nil {
 		s.st.Idem = make(map[string]sandboxIdem)
+	}
+	if s.st.Intents == nil {
+		s.st.Intents = make(map[string]*sandboxIntent)
 	}
 	return s, nil
 }
@@ -301,7 +318,7 @@ func (s *Sandbox) Tokenize(ctx context.Context, card CardInput) (PaymentMethod, 
 		ExpYear:  c.expYear,
 		Customer: card.Customer,
 	}
-	s.st.Methods[pm.Token] = &sandboxMethod{PM: pm, Failure: outcome}
+	s.st.Methods[pm.Token] = &sandboxMethod{PM: pm, Failure: outcome, Auth: sandboxAuthCards[c.digits]}
 	if err := s.save(); err != nil {
 		return PaymentMethod{}, err
 	}
@@ -369,16 +386,21 @@ func (s *Sandbox) Charge(ctx context.Context, req ChargeRequest) (Charge, error)
 			return *saved.Charge, nil
 		}
 	}
-	m, ok := s.st.Methods[req.Token]
-	if !ok {
-		return Charge{}, billing.Errorf(billing.ENOTFOUND, "payment method %s does not exist", describeID(req.Token))
+	m, err := s.method(req.Token)
+	if err != nil {
+		return Charge{}, err
 	}
 	if req.Customer != "" && m.PM.Customer != "" && req.Customer != m.PM.Customer {
 		return Charge{}, billing.Errorf(billing.EINVALID, "payment method %s belongs to another customer", describeID(req.Token))
 	}
 	ch := Charge{ID: newID("ch_sandbox_"), Status: ChargeSucceeded}
-	if m.Failure.Code != "" {
+	switch {
+	case m.Failure.Code != "":
 		ch.Status, ch.FailureCode, ch.FailureMessage = ChargeFailed, m.Failure.Code, m.Failure.Message
+	case m.Auth:
+		// Off-session: nobody is there to authenticate.
+		ch.Status, ch.FailureCode = ChargeFailed, FailureAuthenticationRequired
+		ch.FailureMessage = "The bank asks the cardholder to authenticate this payment; it cannot be completed automatically."
 	}
 	s.st.Charges[ch.ID] = &sandboxCharge{Charge: ch, Amount: req.Amount, Currency: cur}
 	if req.IdempotencyKey != "" {

@@ -22,11 +22,13 @@ import (
 // another process than the controller (payments.sandbox.url): a crash test
 // kills the controller while the gateway, with its state, lives on — as a
 // real processor does. It is a test and demo tool with no authentication;
-// serve it on loopback only. The card endpoint takes Stripe's test card
-// numbers only, like the in-process sandbox; card numbers are never logged.
+// serve it on loopback only. It takes no card numbers: methods are made by
+// its browser origin ([Sandbox.ElementsHandler]) or from Stripe's test
+// method ids ([TestPaymentMethods]).
 //
-//	POST /v1/cards          {"number","exp_month","exp_year","cvc","name","customer"} → PaymentMethod
-//	POST /v1/bank_accounts  {"routing","account"} → PaymentMethod
+//	GET  /v1/payment_methods/{id} → PaymentMethod
+//	POST /v1/payment_intents, /v1/payment_intents/{id}/confirm, /v1/setup_intents → Intent
+//	GET  /v1/intents/{id} → Intent
 //	POST /v1/charges        {"token","amount","currency","description","customer"}, Idempotency-Key → Charge
 //	POST /v1/refunds        {"charge_id","amount","tollgate_refund_id"}, Idempotency-Key → Refund
 //	GET  /v1/refunds?charge=ID → [Refund]
@@ -38,22 +40,6 @@ import (
 // Handler serves the sandbox's gateway calls over HTTP (see above).
 func (s *Sandbox) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/cards", func(w http.ResponseWriter, r *http.Request) {
-		var in sandboxCardBody
-		if !readSandboxBody(w, r, &in) {
-			return
-		}
-		pm, err := s.Tokenize(r.Context(), CardInput(in))
-		writeSandbox(w, pm, err)
-	})
-	mux.HandleFunc("POST /v1/bank_accounts", func(w http.ResponseWriter, r *http.Request) {
-		var in sandboxBankBody
-		if !readSandboxBody(w, r, &in) {
-			return
-		}
-		pm, err := s.TokenizeBank(r.Context(), in.Routing, in.Account)
-		writeSandbox(w, pm, err)
-	})
 	mux.HandleFunc("POST /v1/charges", func(w http.ResponseWriter, r *http.Request) {
 		var in sandboxChargeBody
 		if !readSandboxBody(w, r, &in) {
@@ -76,21 +62,42 @@ func (s *Sandbox) Handler() http.Handler {
 		rs, err := s.ListRefunds(r.Context(), r.URL.Query().Get("charge"))
 		writeSandbox(w, rs, err)
 	})
+	mux.HandleFunc("GET /v1/payment_methods/{id}", func(w http.ResponseWriter, r *http.Request) {
+		pm, err := s.RetrievePaymentMethod(r.Context(), r.PathValue("id"))
+		writeSandbox(w, pm, err)
+	})
+	mux.HandleFunc("POST /v1/payment_intents", func(w http.ResponseWriter, r *http.Request) {
+		var in PaymentIntentRequest
+		if !readSandboxBody(w, r, &in) {
+			return
+		}
+		in.IdempotencyKey = r.Header.Get("Idempotency-Key")
+		pi, err := s.CreatePaymentIntent(r.Context(), in)
+		writeSandbox(w, pi, err)
+	})
+	mux.HandleFunc("POST /v1/payment_intents/{id}/confirm", func(w http.ResponseWriter, r *http.Request) {
+		var in ConfirmRequest
+		if !readSandboxBody(w, r, &in) {
+			return
+		}
+		in.IdempotencyKey = r.Header.Get("Idempotency-Key")
+		pi, err := s.ConfirmPaymentIntent(r.Context(), r.PathValue("id"), in)
+		writeSandbox(w, pi, err)
+	})
+	mux.HandleFunc("POST /v1/setup_intents", func(w http.ResponseWriter, r *http.Request) {
+		var in SetupIntentRequest
+		if !readSandboxBody(w, r, &in) {
+			return
+		}
+		in.IdempotencyKey = r.Header.Get("Idempotency-Key")
+		si, err := s.CreateSetupIntent(r.Context(), in)
+		writeSandbox(w, si, err)
+	})
+	mux.HandleFunc("GET /v1/intents/{id}", func(w http.ResponseWriter, r *http.Request) {
+		in, err := s.RetrieveIntent(r.Context(), r.PathValue("id"))
+		writeSandbox(w, in, err)
+	})
 	return mux
-}
-
-type sandboxCardBody struct {
-	Number   string `json:"number"`
-	ExpMonth int    `json:"exp_month"`
-	ExpYear  int    `json:"exp_year"`
-	CVC      string `json:"cvc,omitempty"`
-	Name     string `json:"name,omitempty"`
-	Customer string `json:"customer,omitempty"`
-}
-
-type sandboxBankBody struct {
-	Routing string `json:"routing"`
-	Account string `json:"account"`
 }
 
 type sandboxChargeBody struct {
@@ -142,7 +149,7 @@ func writeSandbox(w http.ResponseWriter, v any, err error) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// SandboxClient is the [Gateway] (and [BankTokenizer]) of a sandbox served
+// SandboxClient is the [Gateway] of a sandbox served
 // over HTTP by [Sandbox.Handler]. Its name is "sandbox", like the in-process
 // sandbox's, so methods and charges stored by either stay usable. Webhook
 // signatures are verified locally with its own secrets.
@@ -168,25 +175,6 @@ func NewSandboxClient(baseURL string, hc *http.Client, secrets ...string) (*Sand
 
 // Name returns "sandbox".
 func (c *SandboxClient) Name() string { return "sandbox" }
-
-// Tokenize sends a test card to the sandbox, which checks it against its own
-// clock; see [Gateway.Tokenize].
-func (c *SandboxClient) Tokenize(ctx context.Context, card CardInput) (PaymentMethod, error) {
-	var pm PaymentMethod
-	err := c.call(ctx, http.MethodPost, "/v1/cards", "", sandboxCardBody(card), &pm)
-	return pm, err
-}
-
-// TokenizeBank sends an ACH test account to the sandbox; see
-// [BankTokenizer].
-func (c *SandboxClient) TokenizeBank(ctx context.Context, routing, account string) (PaymentMethod, error) {
-	if err := checkBank(routing, account); err != nil {
-		return PaymentMethod{}, err
-	}
-	var pm PaymentMethod
-	err := c.call(ctx, http.MethodPost, "/v1/bank_accounts", "", sandboxBankBody{Routing: routing, Account: account}, &pm)
-	return pm, err
-}
 
 // Charge charges through the sandbox; see [Gateway.Charge].
 func (c *SandboxClient) Charge(ctx context.Context, req ChargeRequest) (Charge, error) {
@@ -216,6 +204,50 @@ func (c *SandboxClient) ListRefunds(ctx context.Context, chargeID string) ([]Ref
 	var rs []Refund
 	err := c.call(ctx, http.MethodGet, "/v1/refunds?charge="+url.QueryEscape(chargeID), "", nil, &rs)
 	return rs, err
+}
+
+// RetrievePaymentMethod asks the sandbox; see [IntentGateway].
+func (c *SandboxClient) RetrievePaymentMethod(ctx context.Context, id string) (PaymentMethod, error) {
+	if err := checkMethodID("payment method", id); err != nil {
+		return PaymentMethod{}, err
+	}
+	var pm PaymentMethod
+	err := c.call(ctx, http.MethodGet, "/v1/payment_methods/"+url.PathEscape(id), "", nil, &pm)
+	return pm, err
+}
+
+// CreatePaymentIntent asks the sandbox; see [IntentGateway].
+func (c *SandboxClient) CreatePaymentIntent(ctx context.Context, req PaymentIntentRequest) (Intent, error) {
+	var in Intent
+	key := req.IdempotencyKey
+	req.IdempotencyKey = ""
+	err := c.call(ctx, http.MethodPost, "/v1/payment_intents", key, req, &in)
+	return in, err
+}
+
+// ConfirmPaymentIntent asks the sandbox; see [IntentGateway].
+func (c *SandboxClient) ConfirmPaymentIntent(ctx context.Context, id string, req ConfirmRequest) (Intent, error) {
+	var in Intent
+	key := req.IdempotencyKey
+	req.IdempotencyKey = ""
+	err := c.call(ctx, http.MethodPost, "/v1/payment_intents/"+url.PathEscape(id)+"/confirm", key, req, &in)
+	return in, err
+}
+
+// CreateSetupIntent asks the sandbox; see [IntentGateway].
+func (c *SandboxClient) CreateSetupIntent(ctx context.Context, req SetupIntentRequest) (Intent, error) {
+	var in Intent
+	key := req.IdempotencyKey
+	req.IdempotencyKey = ""
+	err := c.call(ctx, http.MethodPost, "/v1/setup_intents", key, req, &in)
+	return in, err
+}
+
+// RetrieveIntent asks the sandbox; see [IntentGateway].
+func (c *SandboxClient) RetrieveIntent(ctx context.Context, id string) (Intent, error) {
+	var in Intent
+	err := c.call(ctx, http.MethodGet, "/v1/intents/"+url.PathEscape(id), "", nil, &in)
+	return in, err
 }
 
 // ParseWebhook verifies a delivery with the client's secrets; see
@@ -270,7 +302,4 @@ func (c *SandboxClient) call(ctx context.Context, method, path, key string, in, 
 	return nil
 }
 
-var (
-	_ Gateway       = (*SandboxClient)(nil)
-	_ BankTokenizer = (*SandboxClient)(nil)
-)
+var _ Gateway = (*SandboxClient)(nil)

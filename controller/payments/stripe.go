@@ -30,16 +30,6 @@ type StripeConfig struct {
 	// zero means webhooksig.DefaultTolerance (300 s).
 	WebhookTolerance time.Duration
 
-	// TestCardTokens makes Tokenize send Stripe's test tokens ("tok_visa",
-	// "tok_chargeDeclined", …) in place of the card number for Stripe's test
-	// card numbers, and refuse every other number. Stripe refuses raw card
-	// numbers from accounts without "raw card data" access — including test
-	// mode accounts — so turn this on with test keys; with it on, no card
-	// number leaves the process at all. Off, Tokenize sends the number
-	// (card[number]), which needs that access and puts the server in full
-	// PCI scope.
-	TestCardTokens bool
-
 	// HTTPClient is used for API calls; nil means stripe-go's default
 	// (80 s timeout).
 	HTTPClient *http.Client
@@ -51,18 +41,17 @@ type StripeConfig struct {
 	// at warn). Nil means slog.Default(). stripe-go logs neither request
 	// bodies nor, with this adapter, response bodies.
 	Logger *slog.Logger
-	// Clock is the time source for the local card expiry check; nil is the
-	// real clock.
+	// Clock is the adapter's time source; nil is the real clock.
 	Clock clock.Clock
 }
 
 // Stripe is the [Gateway] for Stripe, through stripe-go (v85, API version
 // 2026-03-25.dahlia):
 //
-//   - Tokenize creates a PaymentMethod (type card) and attaches it to a
-//     Customer (the one named in the CardInput, or a new one), because Stripe
-//     lets only a customer's saved methods be charged more than once. Card
-//     errors at attach time (Stripe verifies the card then) are EINVALID.
+//   - It never sees a card number: Stripe's Payment Element creates the
+//     PaymentMethod in the browser; the intents (stripeintent.go) save it to
+//     a Customer (SetupIntent, or setup_future_usage on a PaymentIntent) or
+//     pay with it on session, 3-D Secure included.
 //   - Charge creates and confirms a PaymentIntent off-session (the
 //     subscriber is not present; redirects are never possible) and returns
 //     the PaymentIntent id as Charge.ID; card errors become a failed Charge
@@ -76,8 +65,9 @@ type StripeConfig struct {
 //     stripe-go's webhook package, then reads the event.
 //
 // ACH (us_bank_account) methods need a mandate collected in the browser
-// (SetupIntent with Financial Connections); once the portal has one, its
-// "pm_…" id charges through Charge like a card.
+// (the Payment Element with Financial Connections, confirmed by a
+// SetupIntent); once saved, the "pm_…" id charges through Charge like a
+// card.
 type Stripe struct {
 	client  *stripe.Client
 	cfg     StripeConfig
@@ -124,110 +114,6 @@ func NewStripe(cfg StripeConfig) (*Stripe, error) {
 
 // Name returns "stripe".
 func (s *Stripe) Name() string { return "stripe" }
-
-// stripeTestTokens maps Stripe's test card numbers to the test tokens that
-// stand for them, for StripeConfig.TestCardTokens.
-var stripeTestTokens = map[string]string{
-	"4242424242424242": "tok_visa",
-	"4000056655665556": "tok_visa_debit",
-	"5555555555554444": "tok_mastercard",
-	"5200828282828210": "tok_mastercard_debit",
-	"5105105105105100": "tok_mastercard_prepaid",
-	"378282246310005":  "tok_amex",
-	"371449635398431":  "tok_amex",
-	"6011111111111117": "tok_discover",
-	"6011000990139424": "tok_discover",
-	"3056930009020004": "tok_diners",
-	"36227206271667":   "tok_diners",
-	"3566002020360505": "tok_jcb",
-	"6200000000000005": "tok_unionpay",
-	"4000000000000002": "tok_chargeDeclined",
-	"4000000000009995": "tok_chargeDeclinedInsufficientFunds",
-	"4000000000000069": "tok_chargeDeclinedExpiredCard",
-	"4000000000000127": "tok_chargeDeclinedIncorrectCvc",
-	"4000000000000119": "tok_chargeDeclinedProcessingError",
-	"4000000000000341": "tok_chargeCustomerFail",
-}
-
-// Tokenize validates the card locally, creates a Stripe PaymentMethod and
-// attaches it to a Customer; see [Gateway.Tokenize].
-func (s *Stripe) Tokenize(ctx context.Context, card CardInput) (PaymentMethod, error) {
-	c, err := checkCard(card, s.clock.Now())
-	if err != nil {
-		return PaymentMethod{}, err
-	}
-	cp := &stripe.PaymentMethodCreateCardParams{}
-	if s.cfg.TestCardTokens {
-		tok, ok := stripeTestTokens[c.digits]
-		if !ok {
-			return PaymentMethod{}, billing.Errorf(billing.EINVALID,
-				"this Stripe gateway is in test mode (TestCardTokens) and accepts only Stripe's test card numbers, such as the Visa test card ending 4242")
-		}
-		cp.Token = stripe.String(tok)
-	} else {
-		cp.Number = stripe.String(c.digits)
-		cp.ExpMonth = stripe.Int64(int64(c.expMonth))
-		cp.ExpYear = stripe.Int64(int64(c.expYear))
-		if card.CVC != "" {
-			cp.CVC = stripe.String(card.CVC)
-		}
-	}
-	params := &stripe.PaymentMethodCreateParams{Type: stripe.String("card"), Card: cp}
-	if name := strings.TrimSpace(card.Name); name != "" {
-		params.BillingDetails = &stripe.PaymentMethodCreateBillingDetailsParams{Name: stripe.String(name)}
-	}
-	pm, err := s.client.V1PaymentMethods.Create(ctx, params)
-	if err != nil {
-		return PaymentMethod{}, tokenizeErr("create payment method", err)
-	}
-
-	var customer string
-	if card.Customer != "" {
-		attached, err := s.client.V1PaymentMethods.Attach(ctx, pm.ID, &stripe.PaymentMethodAttachParams{Customer: stripe.String(card.Customer)})
-		if err != nil {
-			return PaymentMethod{}, tokenizeErr("attach payment method", err)
-		}
-		pm, customer = attached, card.Customer
-	} else {
-		cp := &stripe.CustomerCreateParams{PaymentMethod: stripe.String(pm.ID)}
-		if name := strings.TrimSpace(card.Name); name != "" {
-			cp.Name = stripe.String(name)
-		}
-		cus, err := s.client.V1Customers.Create(ctx, cp)
-		if err != nil {
-			return PaymentMethod{}, tokenizeErr("create customer", err)
-		}
-		customer = cus.ID
-	}
-
-	out := PaymentMethod{Token: pm.ID, Kind: KindCard, Customer: customer}
-	if pm.Card != nil {
-		out.Brand = string(pm.Card.Brand)
-		out.Last4 = pm.Card.Last4
-		out.ExpMonth, out.ExpYear = int(pm.Card.ExpMonth), int(pm.Card.ExpYear)
-	}
-	if out.Brand == "" {
-		out.Brand = c.brand
-	}
-	if out.Last4 == "" {
-		out.Last4 = c.last4
-	}
-	if out.ExpMonth == 0 {
-		out.ExpMonth, out.ExpYear = c.expMonth, c.expYear
-	}
-	return out, nil
-}
-
-// tokenizeErr maps errors while saving a card: a card error (Stripe declined
-// the card when verifying it on attach) is EINVALID naming the reason.
-func tokenizeErr(op string, err error) error {
-	var se *stripe.Error
-	if errors.As(err, &se) && se.Type == stripe.ErrorTypeCard {
-		code := failureCode(se)
-		return billing.Errorf(billing.EINVALID, "the card was declined (%s): %s", code, se.Msg)
-	}
-	return stripeErr(op, err)
-}
 
 // Charge creates and confirms an off-session PaymentIntent; see
 // [Gateway.Charge].

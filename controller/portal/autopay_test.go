@@ -15,7 +15,7 @@ func TestAutopayPageSaysWhatTurningItOnDoes(t *testing.T) {
 	b := e.browser()
 	b.signInWithCode(s.account)
 	m := b.get("/methods").must(t, 200, "Autopay is off", "Turning it on charges nothing now", "past-due balance of $50.00", "Pay it now")
-	b.post("/methods", merge(cardForm(goodCard), url.Values{"csrf": {m.hidden(t, "csrf")}, "default": {"1"}})).must(t, 200, "The card was added")
+	b.post("/methods", merge(cardForm(goodCard), url.Values{"csrf": {m.hidden(t, "csrf")}, "key": {m.hidden(t, "key")}, "default": {"1"}})).must(t, 200, "The payment method was added")
 	m = b.get("/methods")
 	b.post("/autopay", url.Values{"csrf": {m.hidden(t, "csrf")}, "enabled": {"on"}}).
 		must(t, 200, "Autopay is on", "Nothing was charged now", "due date", "past-due balance of $50.00 is yours to pay", "Pay it now")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/documents"
+	"github.com/tollgate-isp/tollgate/controller/payments"
 	"github.com/tollgate-isp/tollgate/internal/clientaddr"
 )
 
@@ -58,6 +59,12 @@ type Config struct {
 	// RestoreWait is how long the payment page follows a restore before it
 	// says it is taking longer than usual. Default 2m.
 	RestoreWait time.Duration `yaml:"restore_wait"`
+
+	// Element is whose fields take a new card or bank account in the
+	// browser (Stripe's Payment Element, or the sandbox's iframe from its
+	// own origin); the card never reaches the portal. Set by the
+	// controller from its payments section.
+	Element payments.Element `yaml:"-"`
 
 	// Secrets are the master secrets (the first is current) from which the
 	// captive tokens' per-POP keys and the CSRF and code-hashing keys are

@@ -35,7 +35,13 @@
 // replicas) and signs in only while its service is suspended; one pay form
 // sent many times charges once (its key is claimed before anything is
 // charged); and every page that takes an id answers 404 for ids of other
-// accounts. Card numbers pass through memory to the gateway only.
+// accounts. Card and bank numbers never reach the portal: they are typed
+// into the payment processor's fields (Stripe's Payment Element, or the
+// sandbox's iframe from its own origin), which give the page a method id,
+// the only thing posted here; the Content-Security-Policy allows exactly
+// those fields' origins (element.go), and a card whose bank asks for 3-D
+// Secure comes back to /pay/return or /methods/return, where the intent is
+// retrieved from the gateway.
 //
 // Storage is reached through small ports (ports.go: sessions, sign-in
 // codes, captive tokens, the account view, payment methods, the pay form's

@@ -44,6 +44,8 @@ type env struct {
 	typ    billing.AccountType
 	logs   *bytes.Buffer
 	secret []byte
+	// sb is the sandbox gateway (its bank answers 3-D Secure in tests).
+	sb *payments.Sandbox
 }
 
 type envOption func(*portal.Config)
@@ -87,7 +89,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, db: db, srv: srv, url: hs.URL + "/portal", clock: clk, smtp: mail, typ: typ, logs: logs, secret: secret}
+	return &env{t: t, db: db, srv: srv, url: hs.URL + "/portal", clock: clk, smtp: mail, typ: typ, logs: logs, secret: secret, sb: sb}
 }
 
 // subscriber is a seeded account with one service and one invoice.

@@ -1,7 +1,11 @@
 package portal
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
+
+	"github.com/tollgate-isp/tollgate/controller/payments"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
@@ -13,8 +17,11 @@ type methodsData struct {
 	// charge invoices already past due when it was turned on).
 	PastDue  int64
 	Currency billing.Currency
-	Years    []int
 	CanAdd   bool
+	// Key is the add form's idempotency key (one form saves once).
+	Key string
+	// Element is the payment processor's fields.
+	Element elementView
 }
 
 func (s *Server) methods(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -22,7 +29,7 @@ func (s *Server) methods(w http.ResponseWriter, r *http.Request, sess *session) 
 }
 
 var methodNotices = map[string]string{
-	"added":       "The card was added.",
+	"added":       "The payment method was added.",
 	"default":     "Your default payment method changed.",
 	"removed":     "The payment method was removed.",
 	"autopay-on":  "Autopay is on. Nothing was charged now: we charge your default card on the due date of each invoice due from today on.",
@@ -53,24 +60,77 @@ func (s *Server) renderMethods(w http.ResponseWriter, r *http.Request, sess *ses
 			d.Methods = append(d.Methods, m)
 		}
 	}
-	y := s.clock.Now().Year()
-	for i := range 12 {
-		d.Years = append(d.Years, y+i)
-	}
+	d.Key = "portal-" + randomString(18)
+	d.Element = s.elementView("setup", 0, string(st.Currency))
 	s.render(w, r, status, "methods", sess, view{Title: "Payment methods", Nav: "methods", Account: &acct, Error: errMsg,
 		Notice: methodNotices[done], Data: d})
 }
 
+// addMethod saves the method whose id the processor's fields put into the
+// form, through a SetupIntent; when the bank asks for authentication the
+// subscriber is sent to its page and comes back to methodReturn.
 func (s *Server) addMethod(w http.ResponseWriter, r *http.Request, sess *session) {
 	if s.charger == nil {
 		s.errorPage(w, r, http.StatusServiceUnavailable, "Cards cannot be added online right now.")
 		return
 	}
-	if _, msg := s.addCard(r, sess.AccountID, r.PostFormValue("default") != ""); msg != "" {
-		s.renderMethods(w, r, sess, http.StatusUnprocessableEntity, msg, "")
+	id := strings.TrimSpace(r.PostFormValue("payment_method"))
+	key := r.PostFormValue("key")
+	switch {
+	case id == "":
+		s.renderMethods(w, r, sess, http.StatusUnprocessableEntity, "Enter your card or bank account in the payment processor's fields (they need JavaScript).", "")
+		return
+	case !validPayKey(key):
+		s.renderMethods(w, r, sess, http.StatusUnprocessableEntity, "This form expired. Enter the card again.", "")
 		return
 	}
-	http.Redirect(w, r, s.url("/methods?done=added"), http.StatusSeeOther)
+	makeDefault := r.PostFormValue("default") != ""
+	back := s.PublicURL() + "/methods/return"
+	if makeDefault {
+		back += "?default=1"
+	}
+	_, in, err := s.charger.SaveMethod(r.Context(), sess.AccountID, id, makeDefault, back, fmt.Sprintf("portal-setup:%d:%s", sess.AccountID, key))
+	s.methodSaved(w, r, sess, in, err)
+}
+
+// methodReturn is the return URL of the bank's authentication of a card
+// being saved (?setup_intent=…, retrieved from the gateway).
+func (s *Server) methodReturn(w http.ResponseWriter, r *http.Request, sess *session) {
+	if s.charger == nil {
+		s.notFound(w, r)
+		return
+	}
+	_, in, err := s.charger.FinishSetup(r.Context(), sess.AccountID, r.URL.Query().Get("setup_intent"), r.URL.Query().Get("default") != "")
+	if billing.ErrorCode(err) == billing.ENOTFOUND {
+		s.notFound(w, r)
+		return
+	}
+	s.methodSaved(w, r, sess, in, err)
+}
+
+func (s *Server) methodSaved(w http.ResponseWriter, r *http.Request, sess *session, in payments.Intent, err error) {
+	switch {
+	case err == nil && in.Status == payments.IntentRequiresAction && in.NextActionURL != "":
+		s.renderAuthenticate(w, r, sess, in.NextActionURL, true)
+	case err == nil:
+		http.Redirect(w, r, s.url("/methods?done=added"), http.StatusSeeOther)
+	case billing.ErrorCode(err) == billing.EINVALID || billing.ErrorCode(err) == billing.ENOTFOUND:
+		msg := upperFirst(billing.ErrorMessage(err))
+		if in.FailureCode == payments.FailureAuthenticationRequired {
+			msg = "Your bank did not confirm the card, so it was not saved"
+		}
+		s.renderMethods(w, r, sess, http.StatusUnprocessableEntity, strings.TrimRight(msg, ".")+".", "")
+	default:
+		s.log.Error("portal: saving a payment method", "account_id", sess.AccountID, "err", err)
+		s.renderMethods(w, r, sess, http.StatusBadGateway, "We could not reach the payment processor. Please try again in a minute.", "")
+	}
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // ownMethod checks that the path's method belongs to the account; false

@@ -24,7 +24,9 @@ type payData struct {
 	// Form echoes what the subscriber chose (never card details).
 	Choice, Other, Method string
 	Save                  bool
-	Years                 []int
+	// Element is the payment processor's fields for a new card or bank
+	// account.
+	Element elementView
 }
 
 // maxOverpay bounds how far above the balance an "other amount" may go,
@@ -67,10 +69,7 @@ func (s *Server) renderPay(w http.ResponseWriter, r *http.Request, sess *session
 			}
 		}
 	}
-	y := s.clock.Now().Year()
-	for i := range 12 {
-		d.Years = append(d.Years, y+i)
-	}
+	d.Element = s.elementView("payment", max(d.Standing.Balance, 0), string(d.Standing.Currency))
 	s.render(w, r, status, "pay", sess, view{Title: "Pay", Nav: "pay", Account: &acct, Error: errMsg, Data: d})
 }
 
@@ -112,6 +111,10 @@ type payOutcome struct {
 	Status   int    `json:"status"`
 	Location string `json:"location,omitempty"`
 	Message  string `json:"message,omitempty"`
+	// NextAction is the bank's authentication page (3-D Secure) this
+	// request sends the browser to; not kept with the form's outcome (a
+	// replay shows the payment's page).
+	NextAction string `json:"-"`
 }
 
 // pay takes a pay form. A form's key is claimed before anything else
@@ -165,11 +168,28 @@ func (s *Server) pay(w http.ResponseWriter, r *http.Request, sess *session) {
 		// attempt by its gateway key once the claim times out.
 		s.log.Error("portal: completing a pay form", "account_id", sess.AccountID, "err", err)
 	}
+	if out.NextAction != "" {
+		s.renderAuthenticate(w, r, sess, out.NextAction, false)
+		return
+	}
 	if out.Location != "" {
 		http.Redirect(w, r, s.url(out.Location), http.StatusSeeOther)
 		return
 	}
 	s.renderPay(w, r, sess, out.Status, out.Message, d)
+}
+
+// renderAuthenticate sends the subscriber on to the bank's authentication
+// page with a link (a link, not a redirect: the portal's
+// Content-Security-Policy lets forms post only to the portal).
+func (s *Server) renderAuthenticate(w http.ResponseWriter, r *http.Request, sess *session, to string, setup bool) {
+	acct := sess.Account
+	title, nav := "Confirm your payment", "pay"
+	if setup {
+		title, nav = "Confirm your card", "methods"
+	}
+	s.render(w, r, http.StatusOK, "authenticate", sess, view{Title: title, Nav: nav, Account: &acct,
+		Data: authenticateData{URL: to, Setup: setup}})
 }
 
 func validPayKey(k string) bool { return strings.HasPrefix(k, "portal-") && len(k) <= 64 }
@@ -263,7 +283,7 @@ func (s *Server) payClaimed(r *http.Request, sess *session, d payData, key strin
 	var methodID int64
 	removeAfter := false
 	if d.Method == "new" {
-		m, errMsg := s.addCard(r, sess.AccountID, d.Save)
+		m, errMsg := s.addBrowserMethod(r, sess.AccountID, d.Save)
 		if errMsg != "" {
 			return form(http.StatusUnprocessableEntity, errMsg)
 		}
@@ -280,15 +300,22 @@ func (s *Server) payClaimed(r *http.Request, sess *session, d payData, key strin
 			}
 		}
 		if methodID == 0 {
-			return form(http.StatusUnprocessableEntity, "Choose a card on file or enter a new card.")
+			return form(http.StatusUnprocessableEntity, "Choose a method on file or enter a new card or bank account.")
 		}
 	}
 
 	wasSuspended := st.Status == billing.AccountSuspended
-	a, err := s.charger.Charge(ctx, sess.AccountID, methodID, amount, billing.TriggerPortal, key, nil, 0)
+	returnURL := s.PublicURL() + "/pay/return"
+	if wasSuspended {
+		returnURL += "?restore=1"
+	}
+	res, err := s.charger.PayOnSession(ctx, sess.AccountID, methodID, amount, billing.TriggerPortal, key, d.Save, returnURL)
+	a := res.Attempt
 	if removeAfter {
+		// Local only: the gateway keeps the method for this payment's
+		// authentication and recovery.
 		if rerr := s.methodStore.RemovePaymentMethod(context.WithoutCancel(ctx), sess.AccountID, methodID, s.clock.Now()); rerr != nil {
-			s.log.Warn("portal: removing a card used once", "account_id", sess.AccountID, "method_id", methodID, "err", rerr)
+			s.log.Warn("portal: removing a method used once", "account_id", sess.AccountID, "method_id", methodID, "err", rerr)
 		}
 	}
 	switch {
@@ -298,7 +325,7 @@ func (s *Server) payClaimed(r *http.Request, sess *session, d payData, key strin
 		s.metrics.payments.WithLabelValues("error").Inc()
 		s.log.Warn("portal: charge left pending", "account_id", sess.AccountID, "attempt_id", a.ID, "err", err)
 		return form(http.StatusBadGateway, "The payment processor did not confirm this payment yet. Please do not pay again: if it went through, it appears on your account within a few minutes.")
-	case err != nil && a.ID == 0:
+	case err != nil && (a.ID == 0 || a.Status == "error"):
 		s.metrics.payments.WithLabelValues("error").Inc()
 		if code := billing.ErrorCode(err); code == billing.EINVALID || code == billing.ENOTFOUND {
 			return form(http.StatusUnprocessableEntity, billing.ErrorMessage(err))
@@ -306,53 +333,99 @@ func (s *Server) payClaimed(r *http.Request, sess *session, d payData, key strin
 		// The gateway may have charged and the record failed: say only
 		// what is known.
 		s.log.Error("portal: charging", "account_id", sess.AccountID, "err", err)
-		return form(http.StatusBadGateway, "We could not confirm this payment. If your card was charged, the payment shows on your account within a few minutes; check there before paying again.")
-	case a.Status == "failed":
+		return form(http.StatusBadGateway, "We could not confirm this payment. If you were charged, the payment shows on your account within a few minutes; check there before paying again.")
+	case err != nil:
+		s.metrics.payments.WithLabelValues("error").Inc()
+		s.log.Error("portal: charging", "account_id", sess.AccountID, "attempt_id", a.ID, "err", err)
+		return form(http.StatusBadGateway, "We could not confirm this payment. If you were charged, the payment shows on your account within a few minutes; check there before paying again.")
+	case res.NextActionURL != "":
+		s.metrics.payments.WithLabelValues("authenticate").Inc()
+		return payOutcome{Status: http.StatusSeeOther, Location: fmt.Sprintf("/payments/%d", a.ID), NextAction: res.NextActionURL}, nil
+	}
+	return s.attemptOutcome(sess, a, wasSuspended), nil
+}
+
+// attemptOutcome is what a pay form (or the return from the bank's
+// authentication) came to once the attempt is recorded.
+func (s *Server) attemptOutcome(sess *session, a billing.PaymentAttempt, wasSuspended bool) payOutcome {
+	form := func(status int, msg string) payOutcome { return payOutcome{Status: status, Message: msg} }
+	switch a.Status {
+	case "failed":
 		s.metrics.payments.WithLabelValues("failed").Inc()
 		msg := a.FailureMessage
 		if msg == "" {
-			msg = "The card was declined."
+			msg = "The payment was declined."
 		}
-		return form(http.StatusPaymentRequired, msg+" You were not charged. Try another card.")
-	case a.Status == "processing":
+		return form(http.StatusPaymentRequired, strings.TrimRight(msg, ".")+". You were not charged. Try another card or account.")
+	case "processing":
 		s.metrics.payments.WithLabelValues("processing").Inc()
 		return form(http.StatusAccepted, "Your bank payment is being processed; it is posted to your account when your bank confirms it, usually within a few business days. Please do not pay again.")
-	case a.Status != "succeeded":
+	case "succeeded":
+	case "pending":
+		s.metrics.payments.WithLabelValues("error").Inc()
+		return form(http.StatusAccepted, "This payment is not finished yet. Please do not pay again: if it goes through, it appears on your account within a few minutes.")
+	default:
 		s.metrics.payments.WithLabelValues("error").Inc()
 		return form(http.StatusBadGateway, "We could not reach the payment processor, and you were not charged. Please try again in a minute.")
 	}
 	s.metrics.payments.WithLabelValues("succeeded").Inc()
-	s.log.Info("portal: payment", "account_id", sess.AccountID, "attempt_id", a.ID, "amount", amount, "was_suspended", wasSuspended)
+	s.log.Info("portal: payment", "account_id", sess.AccountID, "attempt_id", a.ID, "amount", a.Amount, "was_suspended", wasSuspended)
 	u := fmt.Sprintf("/payments/%d", a.ID)
 	if wasSuspended {
 		u += "?restore=1"
 	}
-	return payOutcome{Status: http.StatusSeeOther, Location: u}, nil
+	return payOutcome{Status: http.StatusSeeOther, Location: u}
 }
 
-// addCard tokenizes the posted card and puts it on file. The card number
-// lives only in this request's memory on its way to the gateway. A
-// non-empty string is a message for the subscriber.
-func (s *Server) addCard(r *http.Request, accountID int64, makeDefault bool) (billing.StoredMethod, string) {
-	month, _ := strconv.Atoi(r.PostFormValue("exp_month"))
-	year, _ := strconv.Atoi(r.PostFormValue("exp_year"))
-	card := payments.CardInput{Number: r.PostFormValue("number"), ExpMonth: month, ExpYear: year,
-		CVC: strings.TrimSpace(r.PostFormValue("cvc")), Name: strings.TrimSpace(r.PostFormValue("name"))}
-	if strings.TrimSpace(card.Number) == "" {
-		return billing.StoredMethod{}, "Enter the card number."
+// payReturn is the return URL of the bank's authentication page
+// (?payment_intent=…): the intent is retrieved from the gateway — the
+// query's redirect_status is never trusted — and its attempt settled (once:
+// the webhook may have settled it first).
+func (s *Server) payReturn(w http.ResponseWriter, r *http.Request, sess *session) {
+	if s.charger == nil {
+		s.notFound(w, r)
+		return
 	}
-	pm, err := s.charger.Gateway().Tokenize(r.Context(), card)
+	a, in, err := s.charger.FinishReturn(r.Context(), sess.AccountID, r.URL.Query().Get("payment_intent"))
+	switch {
+	case billing.ErrorCode(err) == billing.ENOTFOUND || billing.ErrorCode(err) == billing.EINVALID:
+		s.notFound(w, r)
+		return
+	case err != nil:
+		s.internalError(w, r, "finishing an authenticated payment", err)
+		return
+	}
+	if a.Status == "pending" && in.Status == payments.IntentRequiresAction && in.NextActionURL != "" {
+		s.renderAuthenticate(w, r, sess, in.NextActionURL, false)
+		return
+	}
+	out := s.attemptOutcome(sess, a, r.URL.Query().Get("restore") != "")
+	if out.Location != "" {
+		http.Redirect(w, r, s.url(out.Location), http.StatusSeeOther)
+		return
+	}
+	if a.Status == "failed" && a.FailureCode == payments.FailureAuthenticationRequired {
+		out.Message = "Your bank did not confirm the payment, so it was not made. You were not charged. Try again, or use another card or account."
+	}
+	s.renderPay(w, r, sess, out.Status, out.Message, payData{})
+}
+
+// addBrowserMethod puts on file the method whose id the processor's
+// fields put into the form (payment_method): the card or account number
+// went from the browser to the processor, never here; the gateway is asked
+// what the method is. A non-empty string is a message for the subscriber.
+func (s *Server) addBrowserMethod(r *http.Request, accountID int64, makeDefault bool) (billing.StoredMethod, string) {
+	id := strings.TrimSpace(r.PostFormValue("payment_method"))
+	if id == "" {
+		return billing.StoredMethod{}, "Enter your card or bank account in the payment processor's fields (they need JavaScript), or choose a method on file."
+	}
+	m, err := s.charger.AddBrowserMethod(r.Context(), accountID, id, makeDefault)
 	if err != nil {
-		if billing.ErrorCode(err) == billing.EINVALID {
-			return billing.StoredMethod{}, "Card: " + billing.ErrorMessage(err) + "."
+		if code := billing.ErrorCode(err); code == billing.EINVALID || code == billing.ENOTFOUND {
+			return billing.StoredMethod{}, "Payment method: " + billing.ErrorMessage(err) + "."
 		}
-		s.log.Error("portal: tokenizing a card", "account_id", accountID, "err", err)
+		s.log.Error("portal: reading a payment method", "account_id", accountID, "err", err)
 		return billing.StoredMethod{}, "We could not reach the payment processor. Please try again in a minute."
-	}
-	m, err := s.charger.AddToken(r.Context(), accountID, pm, makeDefault)
-	if err != nil {
-		s.log.Error("portal: storing a card token", "account_id", accountID, "err", err)
-		return m, "We could not save the card. Please try again."
 	}
 	return m, ""
 }
@@ -447,6 +520,9 @@ type paidData struct {
 	Restore    restore
 	// Follow is the events URL the page's script follows ("" when done).
 	Follow string
+	// NextAction is the bank's authentication page of a payment waiting
+	// for 3-D Secure.
+	NextAction string
 }
 
 func (s *Server) paymentStatus(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -457,9 +533,24 @@ func (s *Server) paymentStatus(w http.ResponseWriter, r *http.Request, sess *ses
 	acct := sess.Account
 	var err error
 	d := paidData{Attempt: a}
+	if a.Status == "pending" && a.ChargeID != "" && s.charger != nil {
+		// A payment waiting for the bank's check (3-D Secure): what the
+		// gateway says now, never what the browser says.
+		if got, in, err := s.charger.FinishReturn(r.Context(), sess.AccountID, a.ChargeID); err == nil {
+			d.Attempt, a = got, got
+			if got.Status == "pending" && in.Status == payments.IntentRequiresAction {
+				d.NextAction = in.NextActionURL
+			}
+		} else {
+			s.log.Warn("portal: reading a pending payment's intent", "attempt_id", a.ID, "err", err)
+		}
+	}
 	v := view{Title: "Payment", Nav: "pay", Account: &acct}
 	if r.URL.Query().Get("again") != "" {
-		v.Notice = "This payment was already being processed when the form was sent again: this is it. You were charged once."
+		v.Notice = "This payment was already being processed when the form was sent again: this is it."
+		if a.Status == "succeeded" {
+			v.Notice += " You were charged once."
+		}
 	}
 	if a.Status == "succeeded" {
 		if d.Restore, err = s.restoreState(r.Context(), sess.AccountID, r.URL.Query().Get("restore") != ""); err != nil {

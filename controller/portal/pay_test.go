@@ -90,7 +90,7 @@ func TestPayFormSubmittedTwentyTimesAtOnce(t *testing.T) {
 	if bal, err := e.db.Balance(ctx, s.account.ID); err != nil || bal != 0 {
 		t.Errorf("balance %d (%v), want 0", bal, err)
 	}
-	if charges := strings.Count(e.logs.String(), `"msg":"sandbox: charge"`); charges != 1 {
+	if charges := strings.Count(e.logs.String(), `"msg":"sandbox: payment intent confirmed"`); charges != 1 {
 		t.Errorf("the gateway was asked to charge %d times, want 1", charges)
 	}
 	// The form sent once more, later: the same payment, said so.

@@ -65,6 +65,9 @@ type Server struct {
 
 	csrfKey, codeKey []byte
 	handler          http.Handler
+	// csp is the Content-Security-Policy of every page: the portal's own
+	// origin only, plus what the payment fields need (cfg.Element).
+	csp string
 }
 
 // New checks cfg and builds the portal. reg may be nil.
@@ -91,6 +94,7 @@ func New(cfg Config, deps Deps, clk clock.Clock, log *slog.Logger, reg prometheu
 	if !p.secure {
 		log.Warn("portal.public_url is plain http: session cookies are not marked Secure (development only)", "public_url", cfg.PublicURL)
 	}
+	s.csp = contentSecurityPolicy(cfg.Element)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -125,6 +129,7 @@ func (s *Server) routes() http.Handler {
 	p := s.p.path
 	static, _ := fs.Sub(assets, "static")
 	mux.Handle("GET "+p+"/static/", http.StripPrefix(p+"/static/", staticHandler(http.FileServerFS(static))))
+	mux.Handle("GET "+p+"/static/payelement.js", staticHandler(http.HandlerFunc(servePayElementJS)))
 	mux.HandleFunc("GET "+p+"/captive-portal/api", s.captiveAPI)
 
 	mux.HandleFunc("GET "+p+"/{$}", s.home)
@@ -145,6 +150,8 @@ func (s *Server) routes() http.Handler {
 	auth("GET "+p+"/pay", s.payForm)
 	auth("POST "+p+"/pay", s.pay)
 	auth("GET "+p+"/pay/forms/{key}", s.payFormState)
+	auth("GET "+p+"/pay/return", s.payReturn)
+	auth("GET "+p+"/methods/return", s.methodReturn)
 	auth("GET "+p+"/payments/{id}", s.paymentStatus)
 	auth("GET "+p+"/payments/{id}/events", s.paymentEvents)
 	auth("GET "+p+"/methods", s.methods)
@@ -171,7 +178,7 @@ func (s *Server) routes() http.Handler {
 func (s *Server) secure(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Content-Security-Policy", s.csp)
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")

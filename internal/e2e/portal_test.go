@@ -38,8 +38,8 @@ const suspendedList = "tollgate-suspended"
 // Internet, which the test has none of, so it answers a page saying so.
 type router struct {
 	sim        *routerossim.Server
-	walled     string // host:port of the portal
-	responder  string // host:port of the agent's redirect responder
+	walled     []string // host:port of the portal and of the payment processor's origin
+	responder  string   // host:port of the agent's redirect responder
 	redirected atomic.Int64
 	proxy      *httputil.ReverseProxy
 }
@@ -55,7 +55,7 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the test router only carries plain HTTP", http.StatusForbidden)
 		return
 	}
-	if r.URL.Host != rt.walled {
+	if !slices.Contains(rt.walled, r.URL.Host) {
 		if !rt.suspended() {
 			w.Header().Set("Content-Type", "text/html")
 			fmt.Fprint(w, "<!doctype html><title>Internet</title><h1>The open Internet</h1>")
@@ -66,7 +66,7 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt.proxy.ServeHTTP(w, r)
 }
 
-func newRouter(sim *routerossim.Server, walled, responder string) *router {
+func newRouter(sim *routerossim.Server, responder string, walled ...string) *router {
 	rt := &router{sim: sim, walled: walled, responder: responder}
 	local := &net.TCPAddr{IP: net.ParseIP(subscriberAddr)}
 	dialer := &net.Dialer{LocalAddr: local, Timeout: 5 * time.Second}
@@ -74,7 +74,7 @@ func newRouter(sim *routerossim.Server, walled, responder string) *router {
 		Rewrite: func(p *httputil.ProxyRequest) { p.Out.URL = p.In.URL; p.Out.Host = p.In.Host },
 		Transport: &http.Transport{DisableKeepAlives: true,
 			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				if addr != rt.walled {
+				if !slices.Contains(rt.walled, addr) {
 					addr = rt.responder // dst-nat
 				}
 				return dialer.DialContext(ctx, network, addr)
@@ -116,7 +116,7 @@ func TestSuspendedSubscriberPaysInTheBrowser(t *testing.T) {
 	t.Cleanup(func() { sim.Close() })
 
 	// The controller, with the portal on its HTTP listener.
-	httpAddr, grpcAddr := freeAddr(t), freeAddr(t)
+	httpAddr, grpcAddr, sandboxAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	portalURL := "http://" + httpAddr + "/portal"
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "controller.yaml")
@@ -132,7 +132,9 @@ delinquency: {guard: {disabled: true}}
 portal:
   public_url: %q
   support: "call 555-0100"
-`, dbURL, httpAddr, grpcAddr, adminToken, portalURL))
+payments:
+  sandbox: {listen: %q}
+`, dbURL, httpAddr, grpcAddr, adminToken, portalURL, sandboxAddr))
 	ctl := start(t, "tollgate-controller", []string{"TOLLGATE_PORTAL_SECRETS=" + strings.Repeat("e2e-portal-secret-", 3)}, "--config", cfg)
 	base := "http://" + httpAddr
 	waitHTTP(t, base+"/readyz", 200, 60*time.Second)
@@ -178,7 +180,8 @@ routeros:
 	}
 	waitFor(t, 15*time.Second, "the subscriber's address on the router's suspended list", func() bool { return sim.Count(suspendedList) == 1 })
 
-	rt := newRouter(sim, httpAddr, responderAddr)
+	// The walled garden: the portal and the payment processor's fields.
+	rt := newRouter(sim, responderAddr, httpAddr, sandboxAddr)
 	proxy := &http.Server{Handler: rt, ReadHeaderTimeout: 5 * time.Second}
 	proxyLn, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
@@ -218,14 +221,12 @@ routeros:
 		chromedp.Click(`a.button[href$="/pay"]`),
 		chromedp.WaitVisible(`#pay-form`),
 		chromedp.Click(`#method-new`),
-		chromedp.SendKeys(`#number`, "4242 4242 4242 4242"),
-		chromedp.SetValue(`#exp_month`, "12"),
-		chromedp.SetValue(`#exp_year`, fmt.Sprint(time.Now().Year()+3)),
-		chromedp.SendKeys(`#cvc`, "123"),
-		chromedp.SendKeys(`#name`, "Robin Subscriber"),
-		chromedp.Click(`#pay-button`),
-		chromedp.WaitVisible(`#restore-status`),
 	)
+	if err != nil {
+		t.Fatalf("the pay page: %v", err)
+	}
+	typeCard(bctx, t, "4242 4242 4242 4242", fmt.Sprintf("12/%d", (time.Now().Year()+3)%100), "123")
+	err = chromedp.Do(bctx, chromedp.Click(`#pay-button`), chromedp.WaitVisible(`#restore-status`))
 	if err != nil {
 		t.Fatalf("paying: %v\ncontroller log:\n%s", err, ctl.logText())
 	}
