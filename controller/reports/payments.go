@@ -174,3 +174,34 @@ func Payments(from, to billing.Date, payments []PaymentLine, batches []DepositBa
 	sort.Slice(r.Deposits, func(a, b int) bool { return r.Deposits[a].BatchID < r.Deposits[b].BatchID })
 	return r
 }
+
+// PaymentFilter selects the payments of a payments report: those whose
+// journal date is in [From, To], and of the method, batch, gateway or staff
+// member given (empty or zero: any).
+type PaymentFilter struct {
+	From     billing.Date
+	To       billing.Date
+	Method   string
+	BatchID  int64
+	Gateway  string
+	PostedBy string
+}
+
+// Validate checks the period (EINVALID naming the field).
+func (f PaymentFilter) Validate() error { return CheckPeriod(f.From, f.To) }
+
+// CheckPeriod checks a report's period: both dates given, from not after
+// to, at most ten years (EINVALID naming the field).
+func CheckPeriod(from, to billing.Date) error {
+	switch {
+	case from.IsZero():
+		return billing.Errorf(billing.EINVALID, "from is required (YYYY-MM-DD)")
+	case to.IsZero():
+		return billing.Errorf(billing.EINVALID, "to is required (YYYY-MM-DD)")
+	case to.Before(from):
+		return billing.Errorf(billing.EINVALID, "to %s is before from %s", to, from)
+	case from.DaysUntil(to) > 3660:
+		return billing.Errorf(billing.EINVALID, "to %s is more than ten years after from %s", to, from)
+	}
+	return nil
+}

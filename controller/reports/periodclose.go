@@ -61,3 +61,11 @@ func CheckRunDate(runDate, closedThrough billing.Date) error {
 }
 
 func monthLabel(d billing.Date) string { return fmt.Sprintf("%04d-%02d", d.Year, int(d.Month)) }
+
+// PeriodClose is one close of the books: every day through Through is
+// closed.
+type PeriodClose struct {
+	Through  billing.Date `json:"through" doc:"The last day closed (a month's last day)."`
+	ClosedBy string       `json:"closed_by"`
+	ClosedAt time.Time    `json:"closed_at"`
+}

@@ -1,0 +1,199 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/reports"
+)
+
+// The reports' inputs (issue 20), each read in one set-based statement as
+// of a date: journal transactions and allocation events effective on or
+// before it. The arithmetic is controller/reports'.
+
+// AgingInputs reads, as of asOf, every account with a receivable entry by
+// then (its balance) and every invoice issued and not voided by then with
+// something left open (its total less its allocation events by then), both
+// by account id.
+func (db *DB) AgingInputs(ctx context.Context, asOf billing.Date) ([]reports.AgingAccount, []reports.AgingInvoice, error) {
+	d := pgDate(asOf)
+	rows, err := db.Pool.Query(ctx, `
+		SELECT a.id, a.number, a.name, t.name, coalesce((SELECT s.pop_id FROM services s WHERE s.account_id = a.id ORDER BY s.id LIMIT 1), ''),
+			a.currency, b.balance
+		FROM (SELECT e.account_id, sum(e.amount)::bigint AS balance
+			FROM journal_entries e JOIN journal_transactions x ON x.id = e.tx_id
+			WHERE e.ledger = 'accounts_receivable' AND x.effective_date <= $1 GROUP BY e.account_id) b
+		JOIN accounts a ON a.id = b.account_id JOIN account_types t ON t.id = a.account_type_id
+		ORDER BY a.id`, d)
+	if err != nil {
+		return nil, nil, err
+	}
+	accounts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (reports.AgingAccount, error) {
+		var a reports.AgingAccount
+		err := r.Scan(&a.AccountID, &a.Number, &a.Name, &a.AccountType, &a.POP, &a.Currency, &a.Balance)
+		return a, err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err = db.Pool.Query(ctx, `
+		SELECT i.account_id, i.due_date, i.total - coalesce(ev.sum, 0)
+		FROM invoices i
+		LEFT JOIN (SELECT invoice_id, sum(amount) AS sum FROM allocation_events WHERE effective_date <= $1 GROUP BY invoice_id) ev
+			ON ev.invoice_id = i.id
+		WHERE i.issue_date <= $1 AND i.total > 0 AND i.total - coalesce(ev.sum, 0) > 0
+			AND NOT (i.status = 'void' AND EXISTS (SELECT 1 FROM journal_transactions v
+				WHERE v.invoice_id = i.id AND v.kind = 'invoice_voided' AND v.effective_date <= $1))
+		ORDER BY i.account_id, i.due_date`, d)
+	if err != nil {
+		return nil, nil, err
+	}
+	invoices, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (reports.AgingInvoice, error) {
+		var i reports.AgingInvoice
+		err := r.Scan(&i.AccountID, scanDate(&i.DueDate), &i.Open)
+		return i, err
+	})
+	return accounts, invoices, err
+}
+
+// TaxInputs reads the invoices whose issue or void the journal dates in
+// [from, to], with their lines and the account's tax jurisdiction.
+func (db *DB) TaxInputs(ctx context.Context, from, to billing.Date) ([]reports.TaxInvoice, error) {
+	rows, err := db.Pool.Query(ctx, `
+		SELECT t.id, i.id, t.kind = 'invoice_voided', a.tax_jurisdiction, i.currency, l.kind, l.description, l.amount, l.taxable
+		FROM journal_transactions t JOIN invoices i ON i.id = t.invoice_id JOIN accounts a ON a.id = i.account_id
+		JOIN invoice_lines l ON l.invoice_id = i.id
+		WHERE t.kind IN ('invoice_issued', 'invoice_voided') AND t.effective_date BETWEEN $1 AND $2
+		ORDER BY t.id, l.line_no`, pgDate(from), pgDate(to))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []reports.TaxInvoice
+	var lastTx int64
+	for rows.Next() {
+		var txID int64
+		var inv reports.TaxInvoice
+		var l reports.TaxLine
+		if err := rows.Scan(&txID, &inv.InvoiceID, &inv.Voided, &inv.Jurisdiction, &inv.Currency, &l.Kind, &l.Description, &l.Amount, &l.Taxable); err != nil {
+			return nil, err
+		}
+		if txID != lastTx || len(out) == 0 {
+			out = append(out, inv)
+			lastTx = txID
+		}
+		out[len(out)-1].Lines = append(out[len(out)-1].Lines, l)
+	}
+	return out, rows.Err()
+}
+
+// PaymentInputs reads the payments f selects, by journal date and id, and
+// the posted deposit batches dated in f's period with their lines and the
+// payments those posted.
+func (db *DB) PaymentInputs(ctx context.Context, f reports.PaymentFilter) ([]reports.PaymentLine, []reports.DepositBatch, error) {
+	rows, err := db.Pool.Query(ctx, `
+		SELECT p.id, p.account_id, a.number, p.method, p.amount, p.refunded, p.currency, p.reference, p.payer, p.received_date,
+			t.effective_date, p.status, coalesce(p.batch_id, 0), p.gateway, p.posted_by
+		FROM payments p JOIN journal_transactions t ON t.id = p.journal_tx_id JOIN accounts a ON a.id = p.account_id
+		WHERE t.effective_date BETWEEN $1 AND $2 AND ($3 = '' OR p.method = $3) AND ($4 = 0 OR p.batch_id = $4)
+			AND ($5 = '' OR p.gateway = $5) AND ($6 = '' OR p.posted_by = $6)
+		ORDER BY t.effective_date, p.id`, pgDate(f.From), pgDate(f.To), f.Method, f.BatchID, f.Gateway, f.PostedBy)
+	if err != nil {
+		return nil, nil, err
+	}
+	payments, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (reports.PaymentLine, error) {
+		var p reports.PaymentLine
+		err := r.Scan(&p.ID, &p.AccountID, &p.AccountNumber, &p.Method, &p.Amount, &p.Refunded, &p.Currency, &p.Reference, &p.Payer,
+			scanDate(&p.ReceivedDate), scanDate(&p.EffectiveDate), &p.Status, &p.BatchID, &p.Gateway, &p.PostedBy)
+		return p, err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err = db.Pool.Query(ctx, `
+		SELECT b.id, b.deposit_date, b.deposit_account, coalesce(p.id, 0), l.method, l.amount, l.reference
+		FROM payment_batches b JOIN payment_batch_lines l ON l.batch_id = b.id
+		LEFT JOIN payments p ON p.batch_id = b.id AND p.batch_line = l.line_no
+		WHERE b.status = 'posted' AND b.deposit_date BETWEEN $1 AND $2 AND ($3 = 0 OR b.id = $3)
+		ORDER BY b.id, l.line_no`, pgDate(f.From), pgDate(f.To), f.BatchID)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var batches []reports.DepositBatch
+	for rows.Next() {
+		var b reports.DepositBatch
+		var l reports.DepositLine
+		if err := rows.Scan(&b.ID, scanDate(&b.DepositDate), &b.Account, &l.PaymentID, &l.Method, &l.Amount, &l.Reference); err != nil {
+			return nil, nil, err
+		}
+		if len(batches) == 0 || batches[len(batches)-1].ID != b.ID {
+			batches = append(batches, b)
+		}
+		batches[len(batches)-1].Lines = append(batches[len(batches)-1].Lines, l)
+	}
+	return payments, batches, rows.Err()
+}
+
+// PeriodClose is one close of the books.
+type PeriodClose = reports.PeriodClose
+
+// ClosedThrough returns the last closed day (zero: nothing closed).
+func (db *DB) ClosedThrough(ctx context.Context) (billing.Date, error) {
+	return closedThrough(ctx, db.Pool)
+}
+
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func closedThrough(ctx context.Context, q rowQuerier) (billing.Date, error) {
+	var d billing.Date
+	err := q.QueryRow(ctx, `SELECT through FROM period_closes ORDER BY through DESC LIMIT 1`).Scan(scanDate(&d))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return billing.Date{}, nil
+	}
+	return d, err
+}
+
+// ClosePeriod closes the books through the end of the month starting on
+// month (reports.CheckClose decides, with today as the date where it is
+// latest on earth, UTC−12, so a month is over in every account's zone).
+// Serialised by a lock on the closes table.
+func (db *DB) ClosePeriod(ctx context.Context, month billing.Date, by string, now time.Time) (PeriodClose, error) {
+	var c PeriodClose
+	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `LOCK TABLE period_closes IN EXCLUSIVE MODE`); err != nil {
+			return err
+		}
+		closed, err := closedThrough(ctx, tx)
+		if err != nil {
+			return err
+		}
+		through, err := reports.CheckClose(month, closed, billing.DateIn(now, time.FixedZone("UTC-12", -12*3600)))
+		if err != nil {
+			return err
+		}
+		c = PeriodClose{Through: through, ClosedBy: by, ClosedAt: now.UTC()}
+		_, err = tx.Exec(ctx, `INSERT INTO period_closes (through, closed_by, closed_at) VALUES ($1, $2, $3)`, pgDate(through), by, now)
+		return err
+	})
+	return c, err
+}
+
+// PeriodCloses lists the closes, latest first.
+func (db *DB) PeriodCloses(ctx context.Context) ([]PeriodClose, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT through, closed_by, closed_at FROM period_closes ORDER BY through DESC`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (PeriodClose, error) {
+		var c PeriodClose
+		err := r.Scan(scanDate(&c.Through), &c.ClosedBy, &c.ClosedAt)
+		return c, err
+	})
+}
