@@ -195,6 +195,9 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 		if sums, ok := b.(SummaryStore); ok {
 			s.registerSummaries(sums)
 		}
+		if rs, ok := b.(ReportStore); ok {
+			s.registerReports(rs)
+		}
 	}
 	if p := deps.Payments; p != nil {
 		s.registerPayments(p)

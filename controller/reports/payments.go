@@ -45,8 +45,8 @@ type DepositLine struct {
 	Reference string
 }
 
-// PaymentTotal totals payments of one method and currency.
-type PaymentTotal struct {
+// MethodTotal totals payments of one method and currency.
+type MethodTotal struct {
 	Method   billing.PaymentMethod `json:"method"`
 	Currency string                `json:"currency"`
 	Count    int                   `json:"count"`
@@ -86,7 +86,7 @@ type PaymentsReport struct {
 	From     billing.Date     `json:"from"`
 	To       billing.Date     `json:"to"`
 	Payments []PaymentLine    `json:"payments"`
-	Totals   []PaymentTotal   `json:"totals" doc:"By method and currency."`
+	Totals   []MethodTotal   `json:"totals" doc:"By method and currency."`
 	Deposits []DepositRow     `json:"deposits" doc:"The deposit slips dated in the period."`
 	Cash     []Reconciliation `json:"reconciliation" doc:"Per currency."`
 }
@@ -101,7 +101,7 @@ func handReceived(p PaymentLine) bool {
 // [from, to] (already filtered by method, batch, gateway or staff member as
 // asked) and the deposit slips dated in the period.
 func Payments(from, to billing.Date, payments []PaymentLine, batches []DepositBatch) PaymentsReport {
-	r := PaymentsReport{From: from, To: to, Payments: payments, Totals: []PaymentTotal{}, Deposits: []DepositRow{}, Cash: []Reconciliation{}}
+	r := PaymentsReport{From: from, To: to, Payments: payments, Totals: []MethodTotal{}, Deposits: []DepositRow{}, Cash: []Reconciliation{}}
 	if r.Payments == nil {
 		r.Payments = []PaymentLine{}
 	}
@@ -109,7 +109,7 @@ func Payments(from, to billing.Date, payments []PaymentLine, batches []DepositBa
 		m billing.PaymentMethod
 		c string
 	}
-	totals := map[tkey]*PaymentTotal{}
+	totals := map[tkey]*MethodTotal{}
 	recs := map[string]*Reconciliation{}
 	rec := func(c string) *Reconciliation {
 		if recs[c] == nil {
@@ -123,7 +123,7 @@ func Payments(from, to billing.Date, payments []PaymentLine, batches []DepositBa
 		k := tkey{p.Method, p.Currency}
 		t := totals[k]
 		if t == nil {
-			t = &PaymentTotal{Method: p.Method, Currency: p.Currency}
+			t = &MethodTotal{Method: p.Method, Currency: p.Currency}
 			totals[k] = t
 		}
 		t.Count++

@@ -39,7 +39,7 @@ func TestPaymentsReconcileDepositsWithAMissingCheck(t *testing.T) {
 	}
 	// Totals by method: card 99.00; cash 10.00; check 90.00 standing and
 	// 25.00 reversed.
-	want := []PaymentTotal{{Method: billing.PayCard, Currency: "USD", Count: 1, Amount: 9900}, {Method: billing.PayCash, Currency: "USD", Count: 1, Amount: 1000},
+	want := []MethodTotal{{Method: billing.PayCard, Currency: "USD", Count: 1, Amount: 9900}, {Method: billing.PayCash, Currency: "USD", Count: 1, Amount: 1000},
 		{Method: billing.PayCheck, Currency: "USD", Count: 3, Amount: 9000, Reversed: 2500}}
 	if len(r.Totals) != 3 || r.Totals[0] != want[0] || r.Totals[1] != want[1] || r.Totals[2] != want[2] {
 		t.Errorf("totals %+v, want %+v", r.Totals, want)

@@ -1,0 +1,75 @@
+package api_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// The reports over HTTP: JSON and CSV forms, a bad date named, the period
+// close refused to a reader, then closing a month refuses a billing run
+// dated in it and moves a payment dated in it to the first open day.
+func TestReportsAndPeriodClose(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	setupAccount(t, e)
+	if r := e.do("POST", "/api/v1/accounts/1/payments", billingToken, "pay-1", `{"method":"check","amount":2500,"reference":"101","received_date":"2026-10-05"}`); r.status != 200 {
+		t.Fatalf("payment: %d %s", r.status, r.body)
+	}
+	r := e.do("GET", "/api/v1/reports/payments?from=2026-10-01&to=2026-10-31", readerToken, "", "")
+	if r.status != 200 || !strings.Contains(string(r.body), `"not_deposited_total":2500`) {
+		t.Fatalf("payments report: %d %s", r.status, r.body)
+	}
+	r = e.do("GET", "/api/v1/reports/payments.csv?from=2026-10-01&to=2026-10-31", readerToken, "", "")
+	lines := strings.Split(strings.TrimSpace(string(r.body)), "\n")
+	if r.status != 200 || r.header.Get("Content-Type") != "text/csv; charset=utf-8" || len(lines) != 2 ||
+		lines[0] != "Payment,Account,Method,Amount,Refunded,Currency,Reference,Payer,Received,Effective,Status,Batch,Gateway,Posted by" ||
+		!strings.Contains(lines[1], ",check,25.00,0.00,USD,101,,2026-10-05,2026-10-05,posted,,,user:clerk") {
+		t.Fatalf("payments CSV: %d %q", r.status, lines)
+	}
+	// The account's 25.00 of credit as of Oct 31, nothing as of Oct 1.
+	r = e.do("GET", "/api/v1/reports/ar-aging?as_of=2026-10-31", readerToken, "", "")
+	if r.status != 200 || !strings.Contains(string(r.body), `"unapplied":-2500,"total":-2500`) {
+		t.Fatalf("aging: %d %s", r.status, r.body)
+	}
+	if r = e.do("GET", "/api/v1/reports/ar-aging.csv?as_of=2026-10-01", readerToken, "", ""); r.status != 200 ||
+		strings.TrimSpace(string(r.body)) != "Scope,Account,Name,Account type,POP,Currency,Current,1-30,31-60,61-90,90+,Unapplied,Total" {
+		t.Fatalf("aging CSV as of Oct 1: %d %s", r.status, r.body)
+	}
+	if r = e.do("GET", "/api/v1/reports/ar-aging?as_of=2026-13-01", readerToken, "", ""); r.status != 422 || !strings.Contains(string(r.body), "as_of") {
+		t.Errorf("bad as_of: %d %s", r.status, r.body)
+	}
+	if r = e.do("GET", "/api/v1/reports/tax?from=2026-10-31&to=2026-10-01", readerToken, "", ""); r.status != 422 || !strings.Contains(string(r.body), "before from") {
+		t.Errorf("backwards period: %d %s", r.status, r.body)
+	}
+	if r = e.do("GET", "/api/v1/reports/tax.csv?from=2026-10-01&to=2026-10-31", readerToken, "", ""); r.status != 200 ||
+		!strings.HasPrefix(string(r.body), "Jurisdiction,Rate,Currency,Taxable sales,Exempt sales,Tax charged,Credited sales,Credited tax,Voided sales,Voided tax,Net tax\n") {
+		t.Errorf("tax CSV: %d %s", r.status, r.body)
+	}
+
+	if r = e.do("POST", "/api/v1/period-closes", readerToken, "close-r", `{"month":"2026-10"}`); r.status != 403 {
+		t.Errorf("a reader closed a month: %d %s", r.status, r.body)
+	}
+	if r = e.do("POST", "/api/v1/period-closes", billingToken, "close-1", `{"month":"2026-10"}`); r.status != 201 || !strings.Contains(string(r.body), `"through":"2026-10-31"`) {
+		t.Fatalf("close: %d %s", r.status, r.body)
+	}
+	if r = e.do("POST", "/api/v1/period-closes", billingToken, "close-2", `{"month":"2026-09"}`); r.status != 409 {
+		t.Errorf("closing September after October: %d %s", r.status, r.body)
+	}
+	if r = e.do("POST", "/api/v1/billing-runs", billingToken, "run-oct", `{"date":"2026-10-15"}`); r.status != 422 || !strings.Contains(string(r.body), "closed period") {
+		t.Errorf("billing run in a closed month: %d %s", r.status, r.body)
+	}
+	if r = e.do("POST", "/api/v1/accounts/1/payments", billingToken, "pay-2", `{"method":"cash","amount":1000,"received_date":"2026-10-20"}`); r.status != 200 {
+		t.Fatalf("late payment: %d %s", r.status, r.body)
+	}
+	// The closed October still shows one payment; November has the cash
+	// received Oct 20 on Nov 1.
+	if r = e.do("GET", "/api/v1/reports/payments.csv?from=2026-10-01&to=2026-10-31", readerToken, "", ""); strings.Count(strings.TrimSpace(string(r.body)), "\n") != 1 {
+		t.Errorf("closed October changed: %s", r.body)
+	}
+	if r = e.do("GET", "/api/v1/reports/payments.csv?from=2026-11-01&to=2026-11-30", readerToken, "", ""); !strings.Contains(string(r.body), ",cash,10.00,0.00,USD,,,2026-10-20,2026-11-01,posted,") {
+		t.Errorf("November: %s", r.body)
+	}
+	if r = e.do("GET", "/api/v1/period-closes", readerToken, "", ""); r.status != 200 || !strings.Contains(string(r.body), `"closed_by":"user:clerk"`) {
+		t.Errorf("closes: %d %s", r.status, r.body)
+	}
+}
