@@ -22,12 +22,19 @@ import (
 // (*postgres.DB implements it). The endpoints are served when
 // [Deps.Billing] implements it.
 type ReportStore interface {
+	// AgingInputs reads the accounts' balances and open invoices as of
+	// asOf, by account id; no coded errors.
 	AgingInputs(ctx context.Context, asOf billing.Date) ([]reports.AgingAccount, []reports.AgingInvoice, error)
+	// TaxInputs reads the invoices issued or voided in [from, to] with
+	// their lines; no coded errors.
 	TaxInputs(ctx context.Context, from, to billing.Date) ([]reports.TaxInvoice, error)
+	// PaymentInputs reads the payments f selects and the deposit slips of
+	// its period; no coded errors.
 	PaymentInputs(ctx context.Context, f reports.PaymentFilter) ([]reports.PaymentLine, []reports.DepositBatch, error)
 	// ClosePeriod closes the books through the end of the month starting
 	// on month: EINVALID if it has not ended, ECONFLICT if closed already.
 	ClosePeriod(ctx context.Context, month billing.Date, by string, now time.Time) (reports.PeriodClose, error)
+	// PeriodCloses lists the closes, latest first; no coded errors.
 	PeriodCloses(ctx context.Context) ([]reports.PeriodClose, error)
 }
 
