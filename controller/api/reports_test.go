@@ -73,3 +73,52 @@ func TestReportsAndPeriodClose(t *testing.T) {
 		t.Errorf("closes: %d %s", r.status, r.body)
 	}
 }
+
+// An export carries the period's documents once; the next carries nothing
+// new; one with all carries them again with the same external ids; each
+// is recorded.
+func TestAccountingExportsOnceThenAllWithTheSameIDs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	setupAccount(t, e)
+	if r := e.do("POST", "/api/v1/accounts/1/payments", billingToken, "pay-1", `{"method":"check","amount":2500,"reference":"101","received_date":"2026-10-05"}`); r.status != 200 {
+		t.Fatalf("payment: %d %s", r.status, r.body)
+	}
+	export := func(key, body string) string {
+		t.Helper()
+		r := e.do("POST", "/api/v1/accounting-exports", billingToken, key, body)
+		if r.status != 200 || r.header.Get("Content-Type") != "text/csv; charset=utf-8" {
+			t.Fatalf("export %s: %d %s", body, r.status, r.body)
+		}
+		return string(r.body)
+	}
+	first := export("x-1", `{"target":"quickbooks-journal","from":"2026-10-01","to":"2026-10-31"}`)
+	const header = "Journal No,Journal Date,Account Name,Debits,Credits,Description,Name\n"
+	if !strings.HasPrefix(first, header) || !strings.Contains(first, ",10/05/2026,Undeposited Funds,25.00,,") ||
+		!strings.Contains(first, ",10/05/2026,Accounts Receivable (A/R),,25.00,") || strings.Count(first, "\n") != 3 {
+		t.Fatalf("first export:\n%s", first)
+	}
+	if again := export("x-2", `{"target":"quickbooks-journal","from":"2026-10-01","to":"2026-10-31"}`); again != header {
+		t.Errorf("second export carried documents again:\n%s", again)
+	}
+	if all := export("x-3", `{"target":"quickbooks-journal","from":"2026-10-01","to":"2026-10-31","all":true}`); all != first {
+		t.Errorf("export with all:\n%s\nwant the first:\n%s", all, first)
+	}
+	if bank := export("x-4", `{"target":"xero-bank","from":"2026-10-01","to":"2026-10-31"}`); !strings.HasPrefix(bank, "*Date,*Amount,Payee,Description,Reference,Cheque Number\n05/10/2026,25.00,Jane (A-") ||
+		!strings.HasSuffix(bank, ",101\n") {
+		t.Errorf("xero bank statement:\n%s", bank)
+	}
+	if cust := export("x-5", `{"target":"quickbooks-customers","from":"2026-10-01","to":"2026-10-31"}`); !strings.Contains(cust, "\nJane (A-") {
+		t.Errorf("customers:\n%s", cust)
+	}
+	r := e.do("GET", "/api/v1/accounting-exports", readerToken, "", "")
+	if r.status != 200 || strings.Count(string(r.body), `"target":`) != 5 || !strings.Contains(string(r.body), `"documents":1`) || !strings.Contains(string(r.body), `"documents":0`) {
+		t.Errorf("exports: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", "/api/v1/accounting-exports", readerToken, "x-r", `{"target":"xero-bank","from":"2026-10-01","to":"2026-10-31"}`); r.status != 403 {
+		t.Errorf("a reader exported: %d", r.status)
+	}
+	if r := e.do("POST", "/api/v1/accounting-exports", billingToken, "x-6", `{"target":"sage","from":"2026-10-01","to":"2026-10-31"}`); r.status != 422 || !strings.Contains(string(r.body), "target") {
+		t.Errorf("unknown target: %d %s", r.status, r.body)
+	}
+}

@@ -2,8 +2,10 @@ package reports
 
 import (
 	"fmt"
+	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
@@ -27,8 +29,8 @@ import (
 // ChartOfAccounts names the accounting system's accounts Tollgate's
 // documents post to. Empty names take the defaults ([ChartOfAccounts.WithDefaults]).
 type ChartOfAccounts struct {
-	Receivable       string `yaml:"receivable" json:"receivable"`
-	Revenue          string `yaml:"revenue" json:"revenue" doc:"Service revenue of plans not mapped below."`
+	Receivable string `yaml:"receivable" json:"receivable"`
+	Revenue    string `yaml:"revenue" json:"revenue" doc:"Service revenue of plans not mapped below."`
 	// RevenueByPlan maps a plan's name, or a plan family (a prefix of
 	// plan names ending in "*", "Fiber *"), to its revenue account; the
 	// longest matching key wins.
@@ -274,4 +276,54 @@ func Customers(docs []ExportDoc) []Customer {
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].AccountID < out[b].AccountID })
 	return out
+}
+
+// The export targets: each is one file.
+const (
+	TargetQuickBooksJournal   = "quickbooks-journal"
+	TargetQuickBooksCustomers = "quickbooks-customers"
+	TargetXeroInvoices        = "xero-invoices"
+	TargetXeroBank            = "xero-bank"
+)
+
+// AccountingExport is one recorded export.
+type AccountingExport struct {
+	ID        int64        `json:"id"`
+	Target    string       `json:"target" enum:"quickbooks-journal,quickbooks-customers,xero-invoices,xero-bank"`
+	From      billing.Date `json:"from"`
+	To        billing.Date `json:"to"`
+	All       bool         `json:"all" doc:"Documents exported before were carried again."`
+	Documents int          `json:"documents"`
+	CreatedBy string       `json:"created_by"`
+	CreatedAt time.Time    `json:"created_at"`
+}
+
+// ExportFile builds target's file from the period's documents: only those
+// not exported before unless all (for the customers target: customers not
+// exported before). It returns the documents it carried (journal
+// transaction ids; account ids for customers) to record with the export.
+func ExportFile(w io.Writer, target string, docs []ExportDoc, chart ChartOfAccounts, all bool) ([]int64, error) {
+	if target == TargetQuickBooksCustomers {
+		customers := Customers(Select(docs, all))
+		ids := make([]int64, len(customers))
+		for i, c := range customers {
+			ids[i] = c.AccountID
+		}
+		return ids, WriteQuickBooksCustomers(w, customers)
+	}
+	docs = Select(docs, all)
+	ids := make([]int64, len(docs))
+	for i, d := range docs {
+		ids[i] = d.TxID
+	}
+	switch target {
+	case TargetQuickBooksJournal:
+		return ids, WriteQuickBooksJournal(w, docs, chart)
+	case TargetXeroInvoices:
+		return ids, WriteXeroInvoices(w, docs, chart)
+	case TargetXeroBank:
+		return ids, WriteXeroBankStatement(w, docs)
+	}
+	return nil, billing.Errorf(billing.EINVALID, "target %q is not one of %s, %s, %s, %s", target,
+		TargetQuickBooksJournal, TargetQuickBooksCustomers, TargetXeroInvoices, TargetXeroBank)
 }

@@ -86,7 +86,7 @@ type PaymentsReport struct {
 	From     billing.Date     `json:"from"`
 	To       billing.Date     `json:"to"`
 	Payments []PaymentLine    `json:"payments"`
-	Totals   []MethodTotal   `json:"totals" doc:"By method and currency."`
+	Totals   []MethodTotal    `json:"totals" doc:"By method and currency."`
 	Deposits []DepositRow     `json:"deposits" doc:"The deposit slips dated in the period."`
 	Cash     []Reconciliation `json:"reconciliation" doc:"Per currency."`
 }
