@@ -33,5 +33,8 @@ run ./bench/ '^BenchmarkLeases10k$' 20x
 # Issue 18: staff search over HTTP with 1,000,000 seeded accounts (3 invoices and 2 payments each), and their
 # generation time (BENCH_SEARCH_ACCOUNTS=50000 seeds fewer, for a quick look; the figures are defined at 1,000,000).
 run ./bench/ '^BenchmarkSearch$' 1x
+# Issue 20: AR aging over 1,000,000 seeded accounts as of a date 45 days back (BENCH_AGING_ACCOUNTS=10000 seeds
+# fewer, for a quick look; the figure is defined at 1,000,000).
+run ./bench/ '^BenchmarkARAging$' 1x
 # benchreport echoes its input (already shown above): keep only its table.
 go run ./internal/tools/benchreport -o bench/results.json < "$out" | sed -n '/^FIGURE/,$p'

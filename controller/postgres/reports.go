@@ -1,8 +1,10 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,49 +17,94 @@ import (
 // of a date: journal transactions and allocation events effective on or
 // before it. The arithmetic is controller/reports'.
 
-// AgingInputs reads, as of asOf, every account with a receivable entry by
-// then (its balance) and every invoice issued and not voided by then with
-// something left open (its total less its allocation events by then), both
-// by account id.
+// AgingInputs reads, as of asOf, the accounts whose receivable balance
+// (journal entries effective by then) is not zero, and every invoice
+// issued and not voided by then with something left open (its total less
+// its allocation events by then), both by account id; an account with an
+// open invoice and a zero balance (credit as large as what it owes) is
+// read too. The two reads run at once, each on its own connection in a
+// read-only transaction with the memory to hash the journal (work_mem).
 func (db *DB) AgingInputs(ctx context.Context, asOf billing.Date) ([]reports.AgingAccount, []reports.AgingInvoice, error) {
 	d := pgDate(asOf)
-	rows, err := db.Pool.Query(ctx, `
-		SELECT a.id, a.number, a.name, t.name, coalesce((SELECT s.pop_id FROM services s WHERE s.account_id = a.id ORDER BY s.id LIMIT 1), ''),
-			a.currency, b.balance
-		FROM (SELECT e.account_id, sum(e.amount)::bigint AS balance
-			FROM journal_entries e JOIN journal_transactions x ON x.id = e.tx_id
-			WHERE e.ledger = 'accounts_receivable' AND x.effective_date <= $1 GROUP BY e.account_id) b
-		JOIN accounts a ON a.id = b.account_id JOIN account_types t ON t.id = a.account_type_id
-		ORDER BY a.id`, d)
-	if err != nil {
+	var accounts []reports.AgingAccount
+	var invoices []reports.AgingInvoice
+	var accErr, invErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		accErr = db.agingRead(ctx, func(tx pgx.Tx) (err error) {
+			accounts, err = scanAgingAccounts(tx.Query(ctx, agingAccountsSQL+`
+				FROM (SELECT e.account_id, sum(e.amount)::bigint AS balance
+					FROM journal_entries e JOIN journal_transactions x ON x.id = e.tx_id
+					WHERE e.ledger = 'accounts_receivable' AND x.effective_date <= $1 GROUP BY e.account_id
+					HAVING sum(e.amount) <> 0) b
+				JOIN accounts a ON a.id = b.account_id JOIN account_types t ON t.id = a.account_type_id
+				ORDER BY a.id`, d))
+			return err
+		})
+	})
+	wg.Go(func() {
+		invErr = db.agingRead(ctx, func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, `
+				SELECT i.account_id, i.due_date, i.total - coalesce(ev.sum, 0)
+				FROM invoices i
+				LEFT JOIN (SELECT invoice_id, sum(amount)::bigint AS sum FROM allocation_events WHERE effective_date <= $1 GROUP BY invoice_id) ev
+					ON ev.invoice_id = i.id
+				WHERE i.issue_date <= $1 AND i.total > 0 AND i.total - coalesce(ev.sum, 0) > 0
+					AND NOT (i.status = 'void' AND EXISTS (SELECT 1 FROM journal_transactions v
+						WHERE v.invoice_id = i.id AND v.kind = 'invoice_voided' AND v.effective_date <= $1))
+				ORDER BY i.account_id, i.due_date`, d)
+			if err != nil {
+				return err
+			}
+			invoices, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (reports.AgingInvoice, error) {
+				var i reports.AgingInvoice
+				err := r.Scan(&i.AccountID, scanDate(&i.DueDate), &i.Open)
+				return i, err
+			})
+			return err
+		})
+	})
+	wg.Wait()
+	if err := cmp.Or(accErr, invErr); err != nil {
 		return nil, nil, err
 	}
-	accounts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (reports.AgingAccount, error) {
+	if missing := reports.AccountsMissing(accounts, invoices); len(missing) > 0 {
+		more, err := scanAgingAccounts(db.Pool.Query(ctx, agingAccountsSQL+`
+			FROM (SELECT unnest($1::bigint[]) AS account_id, 0::bigint AS balance) b
+			JOIN accounts a ON a.id = b.account_id JOIN account_types t ON t.id = a.account_type_id`, missing))
+		if err != nil {
+			return nil, nil, err
+		}
+		accounts = reports.MergeAccounts(accounts, more)
+	}
+	return accounts, invoices, nil
+}
+
+// agingAccountsSQL selects an aging account's columns from a balance
+// subquery b joined to accounts a and account_types t.
+const agingAccountsSQL = `SELECT a.id, a.number, a.name, t.name,
+	coalesce((SELECT s.pop_id FROM services s WHERE s.account_id = a.id ORDER BY s.id LIMIT 1), ''), a.currency, b.balance`
+
+func scanAgingAccounts(rows pgx.Rows, err error) ([]reports.AgingAccount, error) {
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (reports.AgingAccount, error) {
 		var a reports.AgingAccount
 		err := r.Scan(&a.AccountID, &a.Number, &a.Name, &a.AccountType, &a.POP, &a.Currency, &a.Balance)
 		return a, err
 	})
-	if err != nil {
-		return nil, nil, err
-	}
-	rows, err = db.Pool.Query(ctx, `
-		SELECT i.account_id, i.due_date, i.total - coalesce(ev.sum, 0)
-		FROM invoices i
-		LEFT JOIN (SELECT invoice_id, sum(amount) AS sum FROM allocation_events WHERE effective_date <= $1 GROUP BY invoice_id) ev
-			ON ev.invoice_id = i.id
-		WHERE i.issue_date <= $1 AND i.total > 0 AND i.total - coalesce(ev.sum, 0) > 0
-			AND NOT (i.status = 'void' AND EXISTS (SELECT 1 FROM journal_transactions v
-				WHERE v.invoice_id = i.id AND v.kind = 'invoice_voided' AND v.effective_date <= $1))
-		ORDER BY i.account_id, i.due_date`, d)
-	if err != nil {
-		return nil, nil, err
-	}
-	invoices, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (reports.AgingInvoice, error) {
-		var i reports.AgingInvoice
-		err := r.Scan(&i.AccountID, scanDate(&i.DueDate), &i.Open)
-		return i, err
+}
+
+// agingRead runs fn in a read-only transaction that may hash the journal
+// in memory.
+func (db *DB) agingRead(ctx context.Context, fn func(pgx.Tx) error) error {
+	return pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
+			return err
+		}
+		return fn(tx)
 	})
-	return accounts, invoices, err
 }
 
 // TaxInputs reads the invoices whose issue or void the journal dates in

@@ -169,3 +169,36 @@ func Aging(asOf billing.Date, accounts []AgingAccount, invoices []AgingInvoice, 
 	}
 	return r
 }
+
+// AccountsMissing are the accounts of invoices (sorted by account) that
+// accounts (sorted by id) leaves out: read with a zero balance, they owe
+// on an invoice what their credit covers.
+func AccountsMissing(accounts []AgingAccount, invoices []AgingInvoice) []int64 {
+	var out []int64
+	j := 0
+	for _, inv := range invoices {
+		for j < len(accounts) && accounts[j].AccountID < inv.AccountID {
+			j++
+		}
+		if (j == len(accounts) || accounts[j].AccountID != inv.AccountID) && (len(out) == 0 || out[len(out)-1] != inv.AccountID) {
+			out = append(out, inv.AccountID)
+		}
+	}
+	return out
+}
+
+// MergeAccounts merges two lists of accounts sorted by id into one.
+func MergeAccounts(a, b []AgingAccount) []AgingAccount {
+	out := make([]AgingAccount, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		if j == len(b) || i < len(a) && a[i].AccountID < b[j].AccountID {
+			out = append(out, a[i])
+			i++
+		} else {
+			out = append(out, b[j])
+			j++
+		}
+	}
+	return out
+}

@@ -74,3 +74,18 @@ func TestAgingUnappliedCreditAndGroups(t *testing.T) {
 		t.Errorf("totals only: %+v", totalsOnly)
 	}
 }
+
+func TestAccountsMissingAndMerge(t *testing.T) {
+	accounts := []AgingAccount{{AccountID: 2}, {AccountID: 5}}
+	invoices := []AgingInvoice{{AccountID: 1}, {AccountID: 1}, {AccountID: 2}, {AccountID: 4}, {AccountID: 7}}
+	missing := AccountsMissing(accounts, invoices)
+	if len(missing) != 3 || missing[0] != 1 || missing[1] != 4 || missing[2] != 7 {
+		t.Fatalf("missing %v", missing)
+	}
+	merged := MergeAccounts(accounts, []AgingAccount{{AccountID: 1}, {AccountID: 4}, {AccountID: 7}})
+	for i, id := range []int64{1, 2, 4, 5, 7} {
+		if merged[i].AccountID != id {
+			t.Fatalf("merged %+v", merged)
+		}
+	}
+}
