@@ -119,7 +119,22 @@ func (s *Server) paymentsReport(ctx context.Context, st ReportStore, in *payment
 	if err != nil {
 		return reports.PaymentsReport{}, s.toHTTPError("payments-report", err)
 	}
-	return reports.Payments(from, to, ps, bs), nil
+	r := reports.Payments(from, to, ps, bs)
+	if s.charger != nil && in.Method == "" && in.BatchID == 0 && in.PostedBy == "" {
+		gw := s.charger.Gateway()
+		if in.Gateway == "" || in.Gateway == gw.Name() {
+			payouts, err := gw.Payouts(ctx, from, to)
+			if err != nil {
+				return r, s.toHTTPError("payments-report", fmt.Errorf("reading the gateway's payouts: %w", err))
+			}
+			gp := make([]reports.GatewayPayout, len(payouts))
+			for i, p := range payouts {
+				gp[i] = reports.GatewayPayout{Gateway: gw.Name(), ID: p.ID, Date: p.Date, Currency: string(p.Currency), Amount: p.Amount, Charges: p.Charges, Refunds: p.Refunds, Fees: p.Fees}
+			}
+			r.Payouts = reports.ReconcilePayouts(ps, gp)
+		}
+	}
+	return r, nil
 }
 
 // csvFile is a report's CSV download.

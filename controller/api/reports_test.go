@@ -1,8 +1,11 @@
 package api_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The reports over HTTP: JSON and CSV forms, a bad date named, the period
@@ -120,5 +123,40 @@ func TestAccountingExportsOnceThenAllWithTheSameIDs(t *testing.T) {
 	}
 	if r := e.do("POST", "/api/v1/accounting-exports", billingToken, "x-6", `{"target":"sage","from":"2026-10-01","to":"2026-10-31"}`); r.status != 422 || !strings.Contains(string(r.body), "target") {
 		t.Errorf("unknown target: %d %s", r.status, r.body)
+	}
+}
+
+// The payments report reconciles the gateway's payouts: a card payment
+// through the sandbox is paid out that day and found in the ledger.
+func TestPaymentsReportReconcilesGatewayPayouts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	setupAccount(t, e)
+	good := tokenize(t, e, "4242 4242 4242 4242")
+	body := fmt.Sprintf(`{"token":%q,"kind":"card","brand":"visa","last4":"4242","exp_month":12,"exp_year":2030}`, good["token"])
+	if r := e.do("POST", "/api/v1/accounts/1/payment-methods", billingToken, "m1", body); r.status != 200 {
+		t.Fatalf("add method: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", "/api/v1/accounts/1/gateway-payments", billingToken, "charge-1", `{"amount":5311}`); r.status != 200 {
+		t.Fatalf("charge: %d %s", r.status, r.body)
+	}
+	now := time.Now().UTC()
+	q := "from=" + now.AddDate(0, 0, -1).Format("2006-01-02") + "&to=" + now.AddDate(0, 0, 1).Format("2006-01-02")
+	r := e.do("GET", "/api/v1/reports/payments?"+q, readerToken, "", "")
+	var rep struct {
+		Payouts []struct {
+			Gateway                              string
+			Charges, Ledger, Difference, PaidOut int64
+		} `json:"payouts"`
+	}
+	if r.status != 200 || json.Unmarshal(r.body, &rep) != nil {
+		t.Fatalf("payments report: %d %s", r.status, r.body)
+	}
+	var charges, ledger, diff int64
+	for _, p := range rep.Payouts {
+		charges, ledger, diff = charges+p.Charges, ledger+p.Ledger, diff+p.Difference
+	}
+	if len(rep.Payouts) == 0 || rep.Payouts[0].Gateway != "sandbox" || charges != 5311 || ledger != 5311 || diff != 0 {
+		t.Errorf("payouts %+v", rep.Payouts)
 	}
 }

@@ -2,6 +2,7 @@ package payments
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -75,6 +76,12 @@ func (s *Sandbox) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/refunds", func(w http.ResponseWriter, r *http.Request) {
 		rs, err := s.ListRefunds(r.Context(), r.URL.Query().Get("charge"))
 		writeSandbox(w, rs, err)
+	})
+	mux.HandleFunc("GET /v1/payouts", func(w http.ResponseWriter, r *http.Request) {
+		from, err1 := billing.ParseDate(r.URL.Query().Get("from"))
+		to, err2 := billing.ParseDate(r.URL.Query().Get("to"))
+		ps, err := s.Payouts(r.Context(), from, to)
+		writeSandbox(w, ps, cmp.Or(err1, err2, err))
 	})
 	return mux
 }

@@ -89,6 +89,9 @@ type PaymentsReport struct {
 	Totals   []MethodTotal    `json:"totals" doc:"By method and currency."`
 	Deposits []DepositRow     `json:"deposits" doc:"The deposit slips dated in the period."`
 	Cash     []Reconciliation `json:"reconciliation" doc:"Per currency."`
+	// Payouts reconciles the gateway's payouts, day by day, when the
+	// controller has a gateway.
+	Payouts []PayoutRow `json:"payouts"`
 }
 
 // handReceived: payments that go to the bank on a deposit slip rather than
@@ -101,7 +104,7 @@ func handReceived(p PaymentLine) bool {
 // [from, to] (already filtered by method, batch, gateway or staff member as
 // asked) and the deposit slips dated in the period.
 func Payments(from, to billing.Date, payments []PaymentLine, batches []DepositBatch) PaymentsReport {
-	r := PaymentsReport{From: from, To: to, Payments: payments, Totals: []MethodTotal{}, Deposits: []DepositRow{}, Cash: []Reconciliation{}}
+	r := PaymentsReport{From: from, To: to, Payments: payments, Totals: []MethodTotal{}, Deposits: []DepositRow{}, Cash: []Reconciliation{}, Payouts: []PayoutRow{}}
 	if r.Payments == nil {
 		r.Payments = []PaymentLine{}
 	}
@@ -204,4 +207,79 @@ func CheckPeriod(from, to billing.Date) error {
 		return billing.Errorf(billing.EINVALID, "to %s is more than ten years after from %s", to, from)
 	}
 	return nil
+}
+
+// GatewayPayout is a gateway's payout as the report reads it.
+type GatewayPayout struct {
+	Gateway  string
+	ID       string
+	Date     billing.Date
+	Currency string
+	Amount   int64
+	Charges  int64
+	Refunds  int64
+	Fees     int64
+}
+
+// PayoutRow reconciles one gateway payout day against the ledger: the
+// charges the gateway paid out against the gateway's payments the ledger
+// has that day (reversed ones included: the charge was paid out before the
+// chargeback).
+type PayoutRow struct {
+	Gateway    string       `json:"gateway"`
+	Date       billing.Date `json:"date"`
+	Currency   string       `json:"currency"`
+	PayoutIDs  []string     `json:"payout_ids"`
+	PaidOut    int64        `json:"paid_out" doc:"What reached the bank: charges − refunds − fees."`
+	Charges    int64        `json:"charges" doc:"The charges the gateway counts that day."`
+	Refunds    int64        `json:"refunds"`
+	Fees       int64        `json:"fees"`
+	Ledger     int64        `json:"ledger" doc:"The gateway's payments the ledger has that day."`
+	Difference int64        `json:"difference" doc:"charges − ledger: 0 when every charge is in the ledger."`
+}
+
+// ReconcilePayouts puts each day's payouts of a gateway beside the
+// gateway's payments the ledger has that day (by effective date).
+func ReconcilePayouts(payments []PaymentLine, payouts []GatewayPayout) []PayoutRow {
+	type key struct {
+		gw  string
+		day billing.Date
+		cur string
+	}
+	rows := map[key]*PayoutRow{}
+	row := func(k key) *PayoutRow {
+		if rows[k] == nil {
+			rows[k] = &PayoutRow{Gateway: k.gw, Date: k.day, Currency: k.cur, PayoutIDs: []string{}}
+		}
+		return rows[k]
+	}
+	for _, p := range payouts {
+		r := row(key{p.Gateway, p.Date, p.Currency})
+		r.PayoutIDs = append(r.PayoutIDs, p.ID)
+		r.PaidOut += p.Amount
+		r.Charges += p.Charges
+		r.Refunds += p.Refunds
+		r.Fees += p.Fees
+	}
+	for _, p := range payments {
+		if p.Gateway != "" {
+			row(key{p.Gateway, p.EffectiveDate, p.Currency}).Ledger += p.Amount
+		}
+	}
+	out := make([]PayoutRow, 0, len(rows))
+	for _, r := range rows {
+		r.Difference = r.Charges - r.Ledger
+		out = append(out, *r)
+	}
+	sort.Slice(out, func(a, b int) bool {
+		x, y := out[a], out[b]
+		if x.Gateway != y.Gateway {
+			return x.Gateway < y.Gateway
+		}
+		if x.Date != y.Date {
+			return x.Date.Before(y.Date)
+		}
+		return x.Currency < y.Currency
+	})
+	return out
 }

@@ -45,3 +45,19 @@ func TestPaymentsReconcileDepositsWithAMissingCheck(t *testing.T) {
 		t.Errorf("totals %+v, want %+v", r.Totals, want)
 	}
 }
+
+// A day's payout against the ledger: the gateway counts 99.00 + 10.00 of
+// charges; the ledger has the 99.00 only (the 10.00 charge's payment is
+// missing), so the day is 10.00 off.
+func TestReconcilePayouts(t *testing.T) {
+	payments := []PaymentLine{
+		{ID: 1, Method: billing.PayCard, Amount: 9900, Currency: "USD", Gateway: "stripe", EffectiveDate: d(2026, 5, 4)},
+		{ID: 2, Method: billing.PayCheck, Amount: 5000, Currency: "USD", EffectiveDate: d(2026, 5, 4)},
+	}
+	payouts := []GatewayPayout{{Gateway: "stripe", ID: "po_1", Date: d(2026, 5, 4), Currency: "USD", Amount: 10570, Charges: 10900, Refunds: 0, Fees: 330}}
+	rows := ReconcilePayouts(payments, payouts)
+	want := PayoutRow{Gateway: "stripe", Date: d(2026, 5, 4), Currency: "USD", PayoutIDs: []string{"po_1"}, PaidOut: 10570, Charges: 10900, Fees: 330, Ledger: 9900, Difference: 1000}
+	if len(rows) != 1 || rows[0].Difference != want.Difference || rows[0].Ledger != want.Ledger || rows[0].PaidOut != want.PaidOut || rows[0].PayoutIDs[0] != "po_1" {
+		t.Errorf("rows %+v, want %+v", rows, want)
+	}
+}
