@@ -31,6 +31,9 @@ type ReportStore interface {
 	// PaymentInputs reads the payments f selects and the deposit slips of
 	// its period; no coded errors.
 	PaymentInputs(ctx context.Context, f reports.PaymentFilter) ([]reports.PaymentLine, []reports.DepositBatch, error)
+	// RevenueInputs reads the lines billed in [from, to] and the billed
+	// services' terms for MRR; no coded errors.
+	RevenueInputs(ctx context.Context, from, to billing.Date) ([]reports.RevenueLine, []reports.MRRService, error)
 	// ClosePeriod closes the books through the end of the month starting
 	// on month: EINVALID if it has not ended, ECONFLICT if closed already.
 	ClosePeriod(ctx context.Context, month billing.Date, by string, now time.Time) (reports.PeriodClose, error)
@@ -137,6 +140,18 @@ func (s *Server) paymentsReport(ctx context.Context, st ReportStore, in *payment
 	return r, nil
 }
 
+func (s *Server) revenueReport(ctx context.Context, st ReportStore, in *periodQuery) (reports.RevenueReport, error) {
+	from, to, err := s.period(*in)
+	if err != nil {
+		return reports.RevenueReport{}, err
+	}
+	lines, services, err := st.RevenueInputs(ctx, from, to)
+	if err != nil {
+		return reports.RevenueReport{}, s.toHTTPError("revenue", err)
+	}
+	return reports.Revenue(from, to, lines, services), nil
+}
+
 // csvFile is a report's CSV download.
 func csvFile(name string, write func(*bytes.Buffer) error) (*fileOutput, error) {
 	var buf bytes.Buffer
@@ -207,6 +222,26 @@ func (s *Server) registerReports(st ReportStore) {
 				return nil, err
 			}
 			return csvFile("payments-"+r.From.String()+"-"+r.To.String()+".csv", func(b *bytes.Buffer) error { return reports.WritePaymentsCSV(b, r) })
+		})
+	huma.Register(api, described(op("revenue", http.MethodGet, "/api/v1/reports/revenue", "Revenue billed and MRR movements for a period", RoleReader, "reports"),
+		"Revenue billed (invoice lines the journal issued in the period, less those voided in it; tax left out) by plan, account type "+
+			"and POP; and monthly recurring revenue on from and on to with its movements — new, upgrade, downgrade, churn — from the "+
+			"services' starts, plan and quantity changes and ends, at the plans' current prices per month."),
+		func(ctx context.Context, in *periodQuery) (*body[reports.RevenueReport], error) {
+			r, err := s.revenueReport(ctx, st, in)
+			if err != nil {
+				return nil, err
+			}
+			return &body[reports.RevenueReport]{Body: r}, nil
+		})
+	huma.Register(api, described(op("revenue-csv", http.MethodGet, "/api/v1/reports/revenue.csv", "Revenue billed for a period as CSV", RoleReader, "reports"),
+		"Revenue by plan, account type and POP as CSV (Dimension says which), amounts in major units; MRR is in the JSON form."),
+		func(ctx context.Context, in *periodQuery) (*fileOutput, error) {
+			r, err := s.revenueReport(ctx, st, in)
+			if err != nil {
+				return nil, err
+			}
+			return csvFile("revenue-"+r.From.String()+"-"+r.To.String()+".csv", func(b *bytes.Buffer) error { return reports.WriteRevenueCSV(b, r) })
 		})
 	huma.Register(api, described(op("list-period-closes", http.MethodGet, "/api/v1/period-closes", "List the closes of the books", RoleReader, "reports"),
 		"Every close, latest first; the books are closed through the latest one's day."),

@@ -49,6 +49,10 @@ func TestReportsAndPeriodClose(t *testing.T) {
 		t.Errorf("tax CSV: %d %s", r.status, r.body)
 	}
 
+	if r = e.do("GET", "/api/v1/reports/revenue.csv?from=2026-10-01&to=2026-10-31", readerToken, "", ""); r.status != 200 ||
+		string(r.body) != "Dimension,Key,Currency,Recurring,One-time,Fees,Credits,Total\n" {
+		t.Errorf("revenue CSV: %d %q", r.status, r.body)
+	}
 	if r = e.do("POST", "/api/v1/period-closes", readerToken, "close-r", `{"month":"2026-10"}`); r.status != 403 {
 		t.Errorf("a reader closed a month: %d %s", r.status, r.body)
 	}

@@ -244,3 +244,63 @@ func (db *DB) PeriodCloses(ctx context.Context) ([]PeriodClose, error) {
 		return c, err
 	})
 }
+
+// RevenueInputs reads the lines (tax left out) of the invoices the journal
+// issued or voided in [from, to] with their service's plan, the account's
+// type and first POP; and every billed service's terms for MRR: plan ×
+// quantity at the plan's price per month (quarterly and annual plans
+// divided down, in whole minor units) from each term's effective day, or
+// the service's plan and quantity from its start when it has no terms.
+func (db *DB) RevenueInputs(ctx context.Context, from, to billing.Date) ([]reports.RevenueLine, []reports.MRRService, error) {
+	rows, err := db.Pool.Query(ctx, `
+		SELECT coalesce(pl.name, ''), at.name,
+			coalesce((SELECT s.pop_id FROM services s WHERE s.account_id = a.id ORDER BY s.id LIMIT 1), ''),
+			i.currency, l.kind, l.amount, t.kind = 'invoice_voided'
+		FROM journal_transactions t JOIN invoices i ON i.id = t.invoice_id JOIN accounts a ON a.id = i.account_id
+		JOIN account_types at ON at.id = a.account_type_id
+		JOIN invoice_lines l ON l.invoice_id = i.id AND l.kind <> 'tax'
+		LEFT JOIN services sv ON sv.id = l.service_id LEFT JOIN plans pl ON pl.id = sv.plan_id
+		WHERE t.kind IN ('invoice_issued', 'invoice_voided') AND t.effective_date BETWEEN $1 AND $2
+		ORDER BY t.id, l.line_no`, pgDate(from), pgDate(to))
+	if err != nil {
+		return nil, nil, err
+	}
+	lines, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (reports.RevenueLine, error) {
+		var l reports.RevenueLine
+		err := r.Scan(&l.Plan, &l.AccountType, &l.POP, &l.Currency, &l.Kind, &l.Amount, &l.Voided)
+		return l, err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err = db.Pool.Query(ctx, `
+		SELECT s.id, at.name, s.pop_id, a.currency, s.start_date, s.end_date,
+			coalesce(st.effective, s.start_date), p.price * coalesce(st.quantity, s.quantity)
+				/ CASE p.interval WHEN 'quarterly' THEN 3 WHEN 'annual' THEN 12 ELSE 1 END
+		FROM services s JOIN accounts a ON a.id = s.account_id JOIN account_types at ON at.id = a.account_type_id
+		LEFT JOIN service_terms st ON st.service_id = s.id
+		JOIN plans p ON p.id = coalesce(st.plan_id, s.plan_id)
+		WHERE s.plan_id IS NOT NULL AND s.start_date <= $2 AND (s.end_date IS NULL OR s.end_date > $1)
+		ORDER BY s.id, 7`, pgDate(from), pgDate(to))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var services []reports.MRRService
+	for rows.Next() {
+		var s reports.MRRService
+		var t reports.MRRTerm
+		var end *time.Time
+		if err := rows.Scan(&s.ServiceID, &s.AccountType, &s.POP, &s.Currency, scanDate(&s.Start), &end, scanDate(&t.Effective), &t.Monthly); err != nil {
+			return nil, nil, err
+		}
+		if end != nil {
+			s.End = billing.DateOf(end.UTC())
+		}
+		if len(services) == 0 || services[len(services)-1].ServiceID != s.ServiceID {
+			services = append(services, s)
+		}
+		services[len(services)-1].Terms = append(services[len(services)-1].Terms, t)
+	}
+	return lines, services, rows.Err()
+}

@@ -278,3 +278,24 @@ func sameAging(a, b reports.AgingReport) bool {
 	}
 	return true
 }
+
+// Revenue from the seeded ledger: by March 31 the three accounts were
+// billed January to April (issued Dec 27 to Mar 27); in March only the
+// April invoices (49.99 each, tax left out). MRR: three services at 49.99
+// all along.
+func TestRevenueFromTheLedger(t *testing.T) {
+	l := seedReportLedger(t)
+	from, to := d(2026, 3, 1), d(2026, 3, 31)
+	lines, services, err := l.db.RevenueInputs(context.Background(), from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := reports.Revenue(from, to, lines, services)
+	if len(r.ByPlan) != 1 || r.ByPlan[0].Key != "Fiber 100" || r.ByPlan[0].Recurring != 3*4999 || r.ByPlan[0].Total != 3*4999 ||
+		len(r.ByPOP) != 1 || r.ByPOP[0].Key != "pop-1" || len(r.ByType) != 1 {
+		t.Errorf("revenue %+v %+v %+v", r.ByPlan, r.ByPOP, r.ByType)
+	}
+	if want := (reports.MRRMovement{Currency: "USD", Opening: 3 * 4999, Closing: 3 * 4999}); len(r.MRR) != 1 || r.MRR[0] != want {
+		t.Errorf("MRR %+v, want %+v", r.MRR, want)
+	}
+}

@@ -85,3 +85,19 @@ func WritePaymentsCSV(w io.Writer, r PaymentsReport) error {
 	}
 	return writeAll(w, PaymentsHeader, rows)
 }
+
+// WriteRevenueCSV writes the revenue by plan, account type and POP
+// (Dimension says which); MRR is in the JSON form.
+func WriteRevenueCSV(w io.Writer, r RevenueReport) error {
+	var rows [][]string
+	for _, g := range []struct {
+		name string
+		rows []RevenueRow
+	}{{"plan", r.ByPlan}, {"account type", r.ByType}, {"pop", r.ByPOP}} {
+		for _, x := range g.rows {
+			c := x.Currency
+			rows = append(rows, []string{g.name, x.Key, c, amount(x.Recurring, c), amount(x.OneTime, c), amount(x.Fees, c), amount(x.Credits, c), amount(x.Total, c)})
+		}
+	}
+	return writeAll(w, RevenueHeader, rows)
+}
