@@ -76,6 +76,16 @@ func TestReportsAndPeriodClose(t *testing.T) {
 	if r = e.do("GET", "/api/v1/reports/payments.csv?from=2026-11-01&to=2026-11-30", readerToken, "", ""); !strings.Contains(string(r.body), ",cash,10.00,0.00,USD,,,2026-10-20,2026-11-01,posted,") {
 		t.Errorf("November: %s", r.body)
 	}
+	// The payments list filters by method and received date.
+	if r = e.do("GET", "/api/v1/payments?method=cash", readerToken, "", ""); r.status != 200 || strings.Count(string(r.body), `"method":`) != 1 || !strings.Contains(string(r.body), `"method":"cash"`) {
+		t.Errorf("cash payments: %d %s", r.status, r.body)
+	}
+	if r = e.do("GET", "/api/v1/payments?from=2026-10-01&to=2026-10-10", readerToken, "", ""); r.status != 200 || strings.Count(string(r.body), `"method":`) != 1 || !strings.Contains(string(r.body), `"reference":"101"`) {
+		t.Errorf("payments received Oct 1 to 10: %d %s", r.status, r.body)
+	}
+	if r = e.do("GET", "/api/v1/payments?from=10/01/2026", readerToken, "", ""); r.status != 422 || !strings.Contains(string(r.body), "from") {
+		t.Errorf("a bad from: %d %s", r.status, r.body)
+	}
 	if r = e.do("GET", "/api/v1/period-closes", readerToken, "", ""); r.status != 200 || !strings.Contains(string(r.body), `"closed_by":"user:clerk"`) {
 		t.Errorf("closes: %d %s", r.status, r.body)
 	}

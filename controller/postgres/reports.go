@@ -304,3 +304,20 @@ func (db *DB) RevenueInputs(ctx context.Context, from, to billing.Date) ([]repor
 	}
 	return lines, services, rows.Err()
 }
+
+// PaymentsFiltered lists at most limit payments in id order after afterID
+// that f selects: an account, a batch, a method, received from..to (zero:
+// any).
+func (db *DB) PaymentsFiltered(ctx context.Context, f reports.PaymentListFilter, afterID int64, limit int) ([]billing.Payment, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT `+paymentColumns+` FROM payments
+		WHERE ($1 = 0 OR account_id = $1) AND ($2 = 0 OR batch_id = $2) AND ($3 = '' OR method = $3)
+			AND ($4::date IS NULL OR received_date >= $4) AND ($5::date IS NULL OR received_date <= $5) AND id > $6
+		ORDER BY id LIMIT $7`, f.AccountID, f.BatchID, f.Method, pgDate(f.From), pgDate(f.To), afterID, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.Payment, error) { return scanPayment(r) })
+}

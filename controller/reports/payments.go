@@ -283,3 +283,12 @@ func ReconcilePayouts(payments []PaymentLine, payouts []GatewayPayout) []PayoutR
 	})
 	return out
 }
+
+// PaymentListFilter selects payments for the payments list: an account, a
+// batch, a method, received from..to (zero values: any).
+type PaymentListFilter struct {
+	AccountID int64
+	BatchID   int64
+	Method    string
+	From, To  billing.Date
+}
