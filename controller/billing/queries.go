@@ -25,9 +25,13 @@ type InvoiceFilter struct {
 // StatementLine is one journal transaction's effect on an account's
 // balance, with the balance after it.
 type StatementLine struct {
-	TxID           int64     `json:"tx_id"`
-	Kind           TxKind    `json:"kind"`
-	EffectiveDate  Date      `json:"effective_date"`
+	TxID          int64  `json:"tx_id"`
+	Kind          TxKind `json:"kind"`
+	EffectiveDate Date   `json:"effective_date"`
+	// OriginalDate is the date the transaction was dated when that fell in
+	// a closed period: it was posted on the first open day instead
+	// (EffectiveDate). Zero otherwise.
+	OriginalDate   Date      `json:"original_date,omitzero"`
 	PostedAt       time.Time `json:"posted_at"`
 	Memo           string    `json:"memo"`
 	InvoiceID      *int64    `json:"invoice_id,omitempty"`

@@ -225,6 +225,17 @@ func TestClosedPeriodReportsNeverChange(t *testing.T) {
 		t.Errorf("the reversal posted on %s (original %s), want Mar 1 keeping Feb 26", effective, original)
 	}
 
+	// The account's statement shows both dates.
+	lines, err := l.db.Statement(ctx, l.c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := lines[len(lines)-1]; last.Kind != billing.TxPaymentReversed || last.EffectiveDate != d(2026, 3, 1) || last.OriginalDate != d(2026, 2, 26) {
+		t.Errorf("statement's last line %+v", last)
+	}
+	if lines[0].OriginalDate != (billing.Date{}) {
+		t.Errorf("an entry in an open period has an original date: %+v", lines[0])
+	}
 	if got := taxReport(t, l.db, d(2026, 2, 1), d(2026, 2, 28)); len(got.Rows) != 1 || got.Rows[0] != febTax.Rows[0] {
 		t.Errorf("closed February's tax changed: %+v, was %+v", got.Rows, febTax.Rows)
 	}
