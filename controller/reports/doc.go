@@ -23,4 +23,22 @@
 // reads effective dates, so a report of a closed period (or as of a date in
 // it) reads the same rows forever; a billing run for a closed date is
 // refused (422).
+//
+// # Accounting exports map the journal at export
+//
+// The journal keeps seven fixed ledgers, the invariants the database
+// checks. The accountant's chart of accounts is finer — revenue per plan or
+// plan family, tax payable per jurisdiction, a bank per deposit account, a
+// clearing account per gateway, fees, write-offs ([ChartOfAccounts], from
+// the controller's accounting: configuration). [Postings] applies it when a
+// period is exported, from the journal plus what each transaction points
+// at (the invoice's lines and their plans, the account's jurisdiction, the
+// payment's method, batch and gateway), rather than by extending the ledger
+// set by migration: the journal stays immutable and small, a change of the
+// chart applies to the next export without rewriting history, and one
+// journal serves QuickBooks Online and Xero, whose charts differ. Each
+// document's external id derives from its journal transaction's id
+// ([ExternalID]), so an export repeated with --all carries the same ids;
+// the store records which documents each export carried, and the default
+// export carries only the ones not exported before ([Select]).
 package reports
