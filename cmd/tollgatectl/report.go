@@ -9,8 +9,7 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/api/client"
 )
 
-// newReportCmd: the reports as CSV on standard output (-o json: the API's
-// JSON), accounting exports and the period close.
+// newReportCmd: reports as CSV (-o json: JSON), exports, the period close.
 func newReportCmd(g *globals) *cobra.Command {
 	var all bool
 	report := func(use, short, example string, flags ...string) *cobra.Command {
@@ -47,6 +46,7 @@ func newReportCmd(g *globals) *cobra.Command {
 		report("ar-aging", "Accounts receivable aging as of a date (default today)", "  tollgatectl report ar-aging --as-of 2026-10-31 > aging.csv", "as-of", "totals-only"),
 		report("tax", "Tax liability per jurisdiction and rate for a period", "  tollgatectl report tax --from 2026-10-01 --to 2026-10-31", "from", "to"),
 		report("revenue", "Revenue billed by plan, account type and POP (-o json adds MRR and its movements)", "  tollgatectl report revenue --from 2026-10-01 --to 2026-10-31", "from", "to"),
+		report("collections", "Accounts past due, delinquent, suspended, restored; promises kept and broken (-o json adds held batches)", "  tollgatectl report collections --from 2026-10-01 --to 2026-10-31", "from", "to"),
 		report("payments", "Payments for a period (-o json adds totals and the deposit reconciliation)",
 			"  tollgatectl report payments --from 2026-10-01 --to 2026-10-31 --method check", "from", "to", "method", "batch-id", "gateway", "posted-by"),
 		export, &cobra.Command{Use: "close-month YYYY-MM", Short: "Close the books through a month (cannot be undone)", Args: cobra.ExactArgs(1),

@@ -34,6 +34,10 @@ type ReportStore interface {
 	// RevenueInputs reads the lines billed in [from, to] and the billed
 	// services' terms for MRR; no coded errors.
 	RevenueInputs(ctx context.Context, from, to billing.Date) ([]reports.RevenueLine, []reports.MRRService, error)
+	// CollectionsInputs reads the period's status changes, the promises
+	// that may fall due in it and its held suspension batches; no coded
+	// errors.
+	CollectionsInputs(ctx context.Context, from, to billing.Date) ([]reports.StatusChange, []reports.PromiseNote, []reports.HeldBatch, error)
 	// ClosePeriod closes the books through the end of the month starting
 	// on month: EINVALID if it has not ended, ECONFLICT if closed already.
 	ClosePeriod(ctx context.Context, month billing.Date, by string, now time.Time) (reports.PeriodClose, error)
@@ -152,6 +156,18 @@ func (s *Server) revenueReport(ctx context.Context, st ReportStore, in *periodQu
 	return reports.Revenue(from, to, lines, services), nil
 }
 
+func (s *Server) collectionsReport(ctx context.Context, st ReportStore, in *periodQuery) (reports.CollectionsReport, error) {
+	from, to, err := s.period(*in)
+	if err != nil {
+		return reports.CollectionsReport{}, err
+	}
+	changes, promises, held, err := st.CollectionsInputs(ctx, from, to)
+	if err != nil {
+		return reports.CollectionsReport{}, s.toHTTPError("collections-report", err)
+	}
+	return reports.Collections(from, to, changes, promises, held), nil
+}
+
 // csvFile is a report's CSV download.
 func csvFile(name string, write func(*bytes.Buffer) error) (*fileOutput, error) {
 	var buf bytes.Buffer
@@ -242,6 +258,26 @@ func (s *Server) registerReports(st ReportStore) {
 				return nil, err
 			}
 			return csvFile("revenue-"+r.From.String()+"-"+r.To.String()+".csv", func(b *bytes.Buffer) error { return reports.WriteRevenueCSV(b, r) })
+		})
+	huma.Register(api, described(op("collections-report", http.MethodGet, "/api/v1/reports/collections", "Collections for a period", RoleReader, "reports"),
+		"How many accounts became past due, delinquent or suspended and how many were restored from suspension (days in UTC), "+
+			"every such status change, the suspension batches the blast-radius guard held, and the promises to pay whose day fell "+
+			"in the period: kept when a payment that still stands was received from the day it was made to its day, else broken."),
+		func(ctx context.Context, in *periodQuery) (*body[reports.CollectionsReport], error) {
+			r, err := s.collectionsReport(ctx, st, in)
+			if err != nil {
+				return nil, err
+			}
+			return &body[reports.CollectionsReport]{Body: r}, nil
+		})
+	huma.Register(api, described(op("collections-report-csv", http.MethodGet, "/api/v1/reports/collections.csv", "Collections for a period as CSV", RoleReader, "reports"),
+		"The period's status changes and judged promises as CSV (Event says which); the counts and held batches are in the JSON form."),
+		func(ctx context.Context, in *periodQuery) (*fileOutput, error) {
+			r, err := s.collectionsReport(ctx, st, in)
+			if err != nil {
+				return nil, err
+			}
+			return csvFile("collections-"+r.From.String()+"-"+r.To.String()+".csv", func(b *bytes.Buffer) error { return reports.WriteCollectionsCSV(b, r) })
 		})
 	huma.Register(api, described(op("list-period-closes", http.MethodGet, "/api/v1/period-closes", "List the closes of the books", RoleReader, "reports"),
 		"Every close, latest first; the books are closed through the latest one's day."),

@@ -1,11 +1,14 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tollgate-isp/tollgate/controller/billing"
 )
 
 // The reports over HTTP: JSON and CSV forms, a bad date named, the period
@@ -172,5 +175,42 @@ func TestPaymentsReportReconcilesGatewayPayouts(t *testing.T) {
 	}
 	if len(rep.Payouts) == 0 || rep.Payouts[0].Gateway != "sandbox" || charges != 5311 || ledger != 5311 || diff != 0 {
 		t.Errorf("payouts %+v", rep.Payouts)
+	}
+}
+
+// The collections report judges a promise to pay whose day falls in the
+// period.
+func TestCollectionsReportJudgesPromises(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	setupAccount(t, e)
+	today := time.Now().UTC()
+	until := today.AddDate(0, 0, 5).Format("2006-01-02")
+	untilDate, _ := billing.ParseDate(until)
+	if _, err := e.db.SetPromise(context.Background(), 1, untilDate, "by phone", "user:clerk", today); err != nil {
+		t.Fatal(err)
+	}
+	q := "from=" + today.AddDate(0, 0, -1).Format("2006-01-02") + "&to=" + today.AddDate(0, 0, 10).Format("2006-01-02")
+	r := e.do("GET", "/api/v1/reports/collections?"+q, readerToken, "", "")
+	var rep struct {
+		Promises []struct {
+			Until string `json:"until"`
+			Kept  bool   `json:"kept"`
+		} `json:"promises"`
+		Kept   int `json:"promises_kept"`
+		Broken int `json:"promises_broken"`
+	}
+	if r.status != 200 || json.Unmarshal(r.body, &rep) != nil || len(rep.Promises) != 1 || rep.Promises[0].Until != until || rep.Kept != 0 || rep.Broken != 1 {
+		t.Fatalf("collections before paying: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", "/api/v1/accounts/1/payments", billingToken, "pay-1", `{"method":"cash","amount":1000,"received_date":"`+until+`"}`); r.status != 200 {
+		t.Fatalf("payment on the promise's day: %d %s", r.status, r.body)
+	}
+	if c := e.do("GET", "/api/v1/reports/collections.csv?"+q, readerToken, "", ""); c.status != 200 || !strings.HasPrefix(string(c.body), "Event,Account,From,To,Cause,At\npromise kept,") {
+		t.Errorf("collections CSV: %d %s", c.status, c.body)
+	}
+	r = e.do("GET", "/api/v1/reports/collections?"+q, readerToken, "", "")
+	if r.status != 200 || json.Unmarshal(r.body, &rep) != nil || rep.Kept != 1 || rep.Broken != 0 || !rep.Promises[0].Kept {
+		t.Errorf("collections after paying: %d %s", r.status, r.body)
 	}
 }

@@ -321,3 +321,58 @@ func (db *DB) PaymentsFiltered(ctx context.Context, f reports.PaymentListFilter,
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.Payment, error) { return scanPayment(r) })
 }
+
+// CollectionsInputs reads the status changes made in [from, to] (UTC
+// days), the promise notes of the year before to (with the days the
+// account's standing payments were received from the day each was made),
+// and the suspension batches held in the period with their items' counts.
+func (db *DB) CollectionsInputs(ctx context.Context, from, to billing.Date) ([]reports.StatusChange, []reports.PromiseNote, []reports.HeldBatch, error) {
+	start, end := from.StartIn(time.UTC), to.AddDays(1).StartIn(time.UTC)
+	rows, err := db.Pool.Query(ctx, `SELECT c.account_id, a.number, c.from_status, c.to_status, c.cause, c.at
+		FROM account_status_changes c JOIN accounts a ON a.id = c.account_id
+		WHERE c.at >= $1 AND c.at < $2 AND c.from_status <> c.to_status ORDER BY c.id`, start, end)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	changes, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (reports.StatusChange, error) {
+		var c reports.StatusChange
+		err := r.Scan(&c.AccountID, &c.AccountNumber, &c.From, &c.To, &c.Cause, &c.At)
+		return c, err
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rows, err = db.Pool.Query(ctx, `SELECT c.account_id, a.number, coalesce(c.why[1], ''), c.at,
+			ARRAY(SELECT p.received_date FROM payments p WHERE p.account_id = c.account_id AND p.status = 'posted'
+				AND p.received_date >= (c.at AT TIME ZONE 'UTC')::date ORDER BY 1)
+		FROM account_status_changes c JOIN accounts a ON a.id = c.account_id
+		WHERE c.cause = 'promise' AND c.at >= $1 AND c.at < $2 ORDER BY c.id`, start.AddDate(-1, 0, 0), end)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	promises, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (reports.PromiseNote, error) {
+		var p reports.PromiseNote
+		var days []time.Time
+		err := r.Scan(&p.AccountID, &p.AccountNumber, &p.Note, &p.At, &days)
+		for _, d := range days {
+			p.PaymentDays = append(p.PaymentDays, billing.DateOf(d.UTC()))
+		}
+		return p, err
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rows, err = db.Pool.Query(ctx, `SELECT b.id, b.status, b.created_at, count(i.account_id),
+			count(*) FILTER (WHERE i.status = 'approved'), count(*) FILTER (WHERE i.status = 'cancelled')
+		FROM suspension_batches b LEFT JOIN suspension_batch_items i ON i.batch_id = b.id
+		WHERE b.created_at >= $1 AND b.created_at < $2 GROUP BY b.id ORDER BY b.id`, start, end)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	held, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (reports.HeldBatch, error) {
+		var h reports.HeldBatch
+		err := r.Scan(&h.ID, &h.Status, &h.CreatedAt, &h.Accounts, &h.Approved, &h.Cancelled)
+		return h, err
+	})
+	return changes, promises, held, err
+}

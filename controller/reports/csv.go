@@ -101,3 +101,24 @@ func WriteRevenueCSV(w io.Writer, r RevenueReport) error {
 	}
 	return writeAll(w, RevenueHeader, rows)
 }
+
+// CollectionsHeader is the collections CSV's header row.
+var CollectionsHeader = []string{"Event", "Account", "From", "To", "Cause", "At"}
+
+// WriteCollectionsCSV writes the period's status changes, then the
+// promises judged (Event "promise kept" or "promise broken", From the day
+// made, To its day).
+func WriteCollectionsCSV(w io.Writer, r CollectionsReport) error {
+	var rows [][]string
+	for _, c := range r.Changes {
+		rows = append(rows, []string{"status change", c.AccountNumber, c.From, c.To, c.Cause, c.At.UTC().Format("2006-01-02T15:04:05Z")})
+	}
+	for _, p := range r.Promises {
+		ev := "promise broken"
+		if p.Kept {
+			ev = "promise kept"
+		}
+		rows = append(rows, []string{ev, p.AccountNumber, p.MadeOn.String(), p.Until.String(), "promise", ""})
+	}
+	return writeAll(w, CollectionsHeader, rows)
+}
