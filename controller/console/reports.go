@@ -23,6 +23,7 @@ type reportsData struct {
 	Tax      *reports.TaxReport
 	Payments *reports.PaymentsReport
 	Revenue  *reports.RevenueReport
+	Collect  *reports.CollectionsReport
 	// AgingRows are the accounts shown (the largest totals first are in
 	// the CSV; the page shows the first agingRowsShown).
 	AgingRows []reports.AgingRow
@@ -85,6 +86,11 @@ func (s *Server) showReports(w http.ResponseWriter, r *http.Request, sess *sessi
 		query.Set("to", f.To)
 		d.Revenue = &reports.RevenueReport{}
 		err = api.Do(ctx, http.MethodGet, "/api/v1/reports/revenue", query, "", nil, d.Revenue)
+	case "collections":
+		query.Set("from", f.From)
+		query.Set("to", f.To)
+		d.Collect = &reports.CollectionsReport{}
+		err = api.Do(ctx, http.MethodGet, "/api/v1/reports/collections", query, "", nil, d.Collect)
 	case "payments":
 		query.Set("from", f.From)
 		query.Set("to", f.To)
@@ -95,7 +101,7 @@ func (s *Server) showReports(w http.ResponseWriter, r *http.Request, sess *sessi
 		err = api.Do(ctx, http.MethodGet, "/api/v1/reports/payments", query, "", nil, d.Payments)
 	}
 	if err != nil {
-		d.Aging, d.Tax, d.Payments, d.Revenue = nil, nil, nil, nil
+		d.Aging, d.Tax, d.Payments, d.Revenue, d.Collect = nil, nil, nil, nil, nil
 		status, errMsg = s.apiProblem(r, "making the report", err)
 	}
 	d.Query = template.URL(query.Encode()) // an encoded query: safe in the href
@@ -116,7 +122,7 @@ func (s *Server) showReports(w http.ResponseWriter, r *http.Request, sess *sessi
 // reportCSV passes on a report's CSV from the API.
 func (s *Server) reportCSV(w http.ResponseWriter, r *http.Request, sess *session) {
 	name := r.PathValue("name")
-	if name != "ar-aging" && name != "tax" && name != "payments" && name != "revenue" {
+	if name != "ar-aging" && name != "tax" && name != "payments" && name != "revenue" && name != "collections" {
 		s.errorPage(w, r, sess, http.StatusNotFound, "There is no such report.")
 		return
 	}

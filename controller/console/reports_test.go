@@ -30,6 +30,7 @@ func TestReportsPage(t *testing.T) {
 	pageHas(t, "payments report", p, "Payments 2026-11-01 to 2026-11-30", "on no slip 42.00", "Received but on no deposit slip", "3141", jane.Number,
 		`href="/staff/reports/csv/payments?from=2026-11-01&amp;to=2026-11-30"`, "Close the month")
 	pageHas(t, "revenue", clerk.get("/reports?report=revenue&from=2026-12-01&to=2026-12-31"), "Revenue 2026-12-01 to 2026-12-31", "Monthly recurring revenue", "Billed by plan")
+	pageHas(t, "collections", clerk.get("/reports?report=collections&from=2026-11-01&to=2026-11-30"), "Collections 2026-11-01 to 2026-11-30", "Became past due: 0.")
 	p = clerk.get("/reports?report=ar-aging&as_of=2026-11-30")
 	pageHas(t, "aging", p, "Aging as of 2026-11-30", jane.Number, "-42.00")
 	csv := clerk.get("/reports/csv/ar-aging?as_of=2026-11-30")
