@@ -376,3 +376,27 @@ func (db *DB) CollectionsInputs(ctx context.Context, from, to billing.Date) ([]r
 	})
 	return changes, promises, held, err
 }
+
+// ListBalances reads, for the accounts ids, the balance from the journal
+// and what is past due on their open invoices (due before today in the
+// account type's zone at now), for the accounts list's columns.
+func (db *DB) ListBalances(ctx context.Context, ids []int64, now time.Time) (map[int64][2]int64, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT a.id,
+			coalesce((SELECT sum(e.amount) FROM journal_entries e WHERE e.account_id = a.id AND e.ledger = 'accounts_receivable'), 0)::bigint,
+			coalesce((SELECT sum(i.total - i.paid) FROM invoices i WHERE i.account_id = a.id AND i.status = 'open'
+				AND i.due_date < ($2::timestamptz AT TIME ZONE t.time_zone)::date), 0)::bigint
+		FROM accounts a JOIN account_types t ON t.id = a.account_type_id WHERE a.id = ANY($1)`, ids, now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[int64][2]int64, len(ids))
+	for rows.Next() {
+		var id, bal, pastDue int64
+		if err := rows.Scan(&id, &bal, &pastDue); err != nil {
+			return nil, err
+		}
+		out[id] = [2]int64{bal, pastDue}
+	}
+	return out, rows.Err()
+}
