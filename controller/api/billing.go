@@ -391,11 +391,21 @@ func (s *Server) registerInvoices(invoices InvoiceStore) {
 			AccountID    int64  `query:"account_id" minimum:"0"`
 			Status       string `query:"status" enum:"open,paid,void,"`
 			BillingRunID int64  `query:"billing_run_id" minimum:"0"`
+			From         string `query:"from" doc:"Only invoices issued on or after this day, YYYY-MM-DD."`
+			To           string `query:"to" doc:"Only invoices issued on or before this day, YYYY-MM-DD."`
 			After        int64  `query:"after" minimum:"0"`
 			Limit        int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
 		}) (*body[page[billing.Invoice]], error) {
-			is, err := invoices.Invoices(ctx, billing.InvoiceFilter{AccountID: in.AccountID, Status: billing.InvoiceStatus(in.Status),
-				BillingRunID: in.BillingRunID, AfterID: in.After, Limit: in.Limit})
+			f := billing.InvoiceFilter{AccountID: in.AccountID, Status: billing.InvoiceStatus(in.Status),
+				BillingRunID: in.BillingRunID, AfterID: in.After, Limit: in.Limit}
+			var err error
+			if f.IssuedFrom, err = queryDate("from", in.From, billing.Date{}); err != nil {
+				return nil, err
+			}
+			if f.IssuedTo, err = queryDate("to", in.To, billing.Date{}); err != nil {
+				return nil, err
+			}
+			is, err := invoices.Invoices(ctx, f)
 			return wrap(s, "list-invoices", newPage(is, in.Limit, func(i billing.Invoice) int64 { return i.ID }), err)
 		})
 	huma.Register(api, op("get-invoice", http.MethodGet, "/api/v1/invoices/{id}", "Show an invoice with its lines and why", RoleReader, "invoices"),

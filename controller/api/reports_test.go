@@ -79,6 +79,9 @@ func TestReportsAndPeriodClose(t *testing.T) {
 	if r = e.do("GET", "/api/v1/reports/payments.csv?from=2026-11-01&to=2026-11-30", readerToken, "", ""); !strings.Contains(string(r.body), ",cash,10.00,0.00,USD,,,2026-10-20,2026-11-01,posted,") {
 		t.Errorf("November: %s", r.body)
 	}
+	if r = e.do("GET", "/api/v1/invoices?from=2026-13-01", readerToken, "", ""); r.status != 422 || !strings.Contains(string(r.body), "from") {
+		t.Errorf("invoices with a bad from: %d %s", r.status, r.body)
+	}
 	// The accounts list shows the balance and what is past due.
 	if r = e.do("GET", "/api/v1/accounts", readerToken, "", ""); r.status != 200 || !strings.Contains(string(r.body), `"balance":-3500,"past_due":0`) {
 		t.Errorf("accounts list: %d %s", r.status, r.body)

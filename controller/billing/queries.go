@@ -18,8 +18,11 @@ type InvoiceFilter struct {
 	AccountID    int64
 	Status       InvoiceStatus
 	BillingRunID int64
-	AfterID      int64
-	Limit        int
+	// IssuedFrom and IssuedTo keep invoices issued on or after and on or
+	// before those days (zero: any).
+	IssuedFrom, IssuedTo Date
+	AfterID              int64
+	Limit                int
 }
 
 // StatementLine is one journal transaction's effect on an account's

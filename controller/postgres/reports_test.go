@@ -111,6 +111,16 @@ func TestAgingFromTheLedgerAsOfADate(t *testing.T) {
 		t.Errorf("groups %+v %+v", r.ByPOP, r.ByType)
 	}
 
+	// The invoices list filters by issue date: February issued one to A
+	// (Feb 24), and three in all.
+	feb, err := l.db.Invoices(context.Background(), billing.InvoiceFilter{AccountID: l.a.ID, IssuedFrom: d(2026, 2, 1), IssuedTo: d(2026, 2, 28)})
+	if err != nil || len(feb) != 1 || feb[0].IssueDate != d(2026, 2, 24) {
+		t.Errorf("A's February invoices: %+v %v", feb, err)
+	}
+	if all, err := l.db.Invoices(context.Background(), billing.InvoiceFilter{IssuedFrom: d(2026, 2, 1), IssuedTo: d(2026, 2, 28)}); err != nil || len(all) != 3 {
+		t.Errorf("February's invoices: %d %v", len(all), err)
+	}
+
 	// As of Feb 1 nobody had paid: January 22 days past due, February
 	// current. A check for January dated Jan 20, entered now into the open
 	// period, changes that reading; a later one does not.
