@@ -99,7 +99,7 @@ func Collections(from, to billing.Date, changes []StatusChange, promises []Promi
 		if c.From == c.To {
 			continue
 		}
-		r.Changes = append(r.Changes, StatusChangeRow{c.AccountID, c.AccountNumber, c.From, c.To, c.Cause, c.At})
+		r.Changes = append(r.Changes, StatusChangeRow(c))
 		switch {
 		case c.To == string(billing.AccountPastDue):
 			r.PastDue++
