@@ -235,6 +235,15 @@ func TestClosedPeriodReportsNeverChange(t *testing.T) {
 		t.Errorf("the reversal posted on %s (original %s), want Mar 1 keeping Feb 26", effective, original)
 	}
 
+	// A check received Feb 27 and entered now keeps its received date and
+	// posts on Mar 1.
+	late, err := l.db.PostPayment(ctx, billing.NewPayment{AccountID: l.b.ID, Method: billing.PayCheck, Amount: 100, Reference: "2718", ReceivedDate: d(2026, 2, 27)}, "clerk", t0)
+	if err != nil || late.ReceivedDate != d(2026, 2, 27) {
+		t.Fatalf("late check %+v %v", late, err)
+	}
+	if bLines, err := l.db.Statement(ctx, l.b.ID); err != nil || bLines[len(bLines)-1].EffectiveDate != d(2026, 3, 1) || bLines[len(bLines)-1].OriginalDate != d(2026, 2, 27) {
+		t.Errorf("the late check's statement line: %+v %v", bLines[len(bLines)-1], err)
+	}
 	// The account's statement shows both dates.
 	lines, err := l.db.Statement(ctx, l.c.ID)
 	if err != nil {
