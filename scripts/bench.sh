@@ -139,6 +139,9 @@ run '^BenchmarkLeases10k$' 20x
 # Issue 18: staff search over HTTP with 1,000,000 seeded accounts (3 invoices and 2 payments each), and their
 # generation time (BENCH_SEARCH_ACCOUNTS=50000 seeds fewer, for a quick look; the figures are defined at 1,000,000).
 run '^BenchmarkSearch$' 1x
+# Issue 20: AR aging over 1,000,000 seeded accounts as of a date 45 days back (BENCH_AGING_ACCOUNTS=10000 seeds
+# fewer, for a quick look; the figure is defined at 1,000,000).
+run '^BenchmarkARAging$' 1x
 
 if [ -n "$load_pid" ]; then
   ticks=$(load_ticks)

@@ -83,7 +83,7 @@ func newRootCmd() *cobra.Command {
 		newChargeCmd(g), newCreditCmd(g), newInvoiceCmd(g), newBillingRunCmd(g), newImportCmd(g), newDevCmd(g),
 		newPaymentCmd(g), newBatchCmd(g), newPaymentMethodCmd(g), newAutopayCmd(g), newDepositSlipCmd(g),
 		newSweepCmd(g), newSuspensionsCmd(g), newNoticesCmd(g), newPKICmd(g), newAgentCmd(g), newDeliveryCmd(g), newTicketCmd(g),
-		newPoolCmd(g), newStaffCmd(g), newTokenCmd(g))
+		newPoolCmd(g), newStaffCmd(g), newTokenCmd(g), newReportCmd(g))
 	rejectUnknownSubcommands(root)
 	return root
 }

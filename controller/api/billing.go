@@ -280,10 +280,14 @@ func (s *Server) registerAccounts(accounts AccountStore) {
 			Search        string `query:"q" maxLength:"100" doc:"Substring of number, external id, name or email."`
 			After         int64  `query:"after" minimum:"0"`
 			Limit         int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
-		}) (*body[page[billing.Account]], error) {
+		}) (*body[page[accountListItem]], error) {
 			as, err := accounts.Accounts(ctx, billing.AccountFilter{AccountTypeID: in.AccountTypeID, Status: billing.AccountStatus(in.Status),
 				Search: in.Search, AfterID: in.After, Limit: in.Limit})
-			return wrap(s, "list-accounts", newPage(as, in.Limit, func(a billing.Account) int64 { return a.ID }), err)
+			if err != nil {
+				return nil, s.toHTTPError("list-accounts", err)
+			}
+			items, err := s.accountListItems(ctx, accounts, as)
+			return wrap(s, "list-accounts", newPage(items, in.Limit, func(a accountListItem) int64 { return a.ID }), err)
 		})
 	huma.Register(api, op("get-account", http.MethodGet, "/api/v1/accounts/{id}", "Show an account with its balance", RoleReader, "accounts"),
 		func(ctx context.Context, in *IDPath) (*taggedAccount, error) {
@@ -387,11 +391,21 @@ func (s *Server) registerInvoices(invoices InvoiceStore) {
 			AccountID    int64  `query:"account_id" minimum:"0"`
 			Status       string `query:"status" enum:"open,paid,void,"`
 			BillingRunID int64  `query:"billing_run_id" minimum:"0"`
+			From         string `query:"from" doc:"Only invoices issued on or after this day, YYYY-MM-DD."`
+			To           string `query:"to" doc:"Only invoices issued on or before this day, YYYY-MM-DD."`
 			After        int64  `query:"after" minimum:"0"`
 			Limit        int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
 		}) (*body[page[billing.Invoice]], error) {
-			is, err := invoices.Invoices(ctx, billing.InvoiceFilter{AccountID: in.AccountID, Status: billing.InvoiceStatus(in.Status),
-				BillingRunID: in.BillingRunID, AfterID: in.After, Limit: in.Limit})
+			f := billing.InvoiceFilter{AccountID: in.AccountID, Status: billing.InvoiceStatus(in.Status),
+				BillingRunID: in.BillingRunID, AfterID: in.After, Limit: in.Limit}
+			var err error
+			if f.IssuedFrom, err = queryDate("from", in.From, billing.Date{}); err != nil {
+				return nil, err
+			}
+			if f.IssuedTo, err = queryDate("to", in.To, billing.Date{}); err != nil {
+				return nil, err
+			}
+			is, err := invoices.Invoices(ctx, f)
 			return wrap(s, "list-invoices", newPage(is, in.Limit, func(i billing.Invoice) int64 { return i.ID }), err)
 		})
 	huma.Register(api, op("get-invoice", http.MethodGet, "/api/v1/invoices/{id}", "Show an invoice with its lines and why", RoleReader, "invoices"),
@@ -506,6 +520,40 @@ type accountView struct {
 	// Balance is what the account owes in minor units (negative: credit),
 	// derived from the ledger.
 	Balance int64 `json:"balance"`
+}
+
+// accountListItem is an account in the accounts list with the columns
+// staff sort by: its balance and what is past due (status is the
+// account's).
+type accountListItem struct {
+	billing.Account
+	Balance int64 `json:"balance" doc:"What the account owes in minor units (negative: credit), from the ledger."`
+	PastDue int64 `json:"past_due" doc:"Open on invoices due before today in the account type's zone."`
+}
+
+// listBalancer reads the accounts list's balance and past-due columns
+// (*postgres.DB).
+type listBalancer interface {
+	// ListBalances reads each account's balance and past-due amount; no
+	// coded errors.
+	ListBalances(ctx context.Context, ids []int64, now time.Time) (map[int64][2]int64, error)
+}
+
+func (s *Server) accountListItems(ctx context.Context, accounts AccountStore, as []billing.Account) ([]accountListItem, error) {
+	items := make([]accountListItem, len(as))
+	ids := make([]int64, len(as))
+	for i, a := range as {
+		items[i].Account, ids[i] = a, a.ID
+	}
+	lb, ok := accounts.(listBalancer)
+	if !ok || len(as) == 0 {
+		return items, nil
+	}
+	bals, err := lb.ListBalances(ctx, ids, s.clock.Now())
+	for i := range items {
+		items[i].Balance, items[i].PastDue = bals[items[i].ID][0], bals[items[i].ID][1]
+	}
+	return items, err
 }
 
 type statement struct {

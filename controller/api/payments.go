@@ -14,6 +14,7 @@ import (
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/charge"
+	"github.com/tollgate-isp/tollgate/controller/reports"
 )
 
 // The payment endpoints' ports, one per group of handlers. Every method's
@@ -122,6 +123,14 @@ type BatchLinePath struct {
 
 // registerPayments registers the payment endpoints: posting, listing,
 // reading and reversing payments.
+// paymentsFilterer lists payments by method and received date too
+// (*postgres.DB): list-payments uses it when those filters are given.
+type paymentsFilterer interface {
+	// PaymentsFiltered is [PaymentStore].Payments with f's filters; no
+	// coded errors.
+	PaymentsFiltered(ctx context.Context, f reports.PaymentListFilter, afterID int64, limit int) ([]billing.Payment, error)
+}
+
 func (s *Server) registerPayments(payments PaymentStore) {
 	api := s.api
 	// A manual payment's Idempotency-Key is claimed, and its response
@@ -159,12 +168,28 @@ func (s *Server) registerPayments(payments PaymentStore) {
 		})
 	huma.Register(api, op("list-payments", http.MethodGet, "/api/v1/payments", "List payments", RoleReader, "payments"),
 		func(ctx context.Context, in *struct {
-			AccountID int64 `query:"account_id" minimum:"0"`
-			BatchID   int64 `query:"batch_id" minimum:"0"`
-			After     int64 `query:"after" minimum:"0"`
-			Limit     int   `query:"limit" minimum:"1" maximum:"1000" default:"100"`
+			AccountID int64  `query:"account_id" minimum:"0"`
+			BatchID   int64  `query:"batch_id" minimum:"0"`
+			Method    string `query:"method" enum:"check,cash,wire,money_order,other,card,ach," doc:"Only this method."`
+			From      string `query:"from" doc:"Only payments received on or after this day, YYYY-MM-DD."`
+			To        string `query:"to" doc:"Only payments received on or before this day, YYYY-MM-DD."`
+			After     int64  `query:"after" minimum:"0"`
+			Limit     int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
 		}) (*body[page[billing.Payment]], error) {
-			ps, err := payments.Payments(ctx, in.AccountID, in.BatchID, in.After, in.Limit)
+			var ps []billing.Payment
+			var err error
+			if pf, ok := payments.(paymentsFilterer); ok && (in.Method != "" || in.From != "" || in.To != "") {
+				f := reports.PaymentListFilter{AccountID: in.AccountID, BatchID: in.BatchID, Method: in.Method}
+				if f.From, err = queryDate("from", in.From, billing.Date{}); err != nil {
+					return nil, err
+				}
+				if f.To, err = queryDate("to", in.To, billing.Date{}); err != nil {
+					return nil, err
+				}
+				ps, err = pf.PaymentsFiltered(ctx, f, in.After, in.Limit)
+			} else {
+				ps, err = payments.Payments(ctx, in.AccountID, in.BatchID, in.After, in.Limit)
+			}
 			return wrap(s, "list-payments", newPage(ps, in.Limit, func(p billing.Payment) int64 { return p.ID }), err)
 		})
 	huma.Register(api, op("get-payment", http.MethodGet, "/api/v1/payments/{id}", "Show a payment and the invoices it paid", RoleReader, "payments"),

@@ -15,6 +15,7 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/billing"
 	"github.com/tollgate-isp/tollgate/controller/charge"
 	"github.com/tollgate-isp/tollgate/controller/documents"
+	"github.com/tollgate-isp/tollgate/controller/reports"
 	"github.com/tollgate-isp/tollgate/internal/clock"
 )
 
@@ -38,6 +39,9 @@ type Config struct {
 	// guard as the scheduled sweeps, so a preview shows what they would
 	// hold.
 	SuspensionGuard billing.SuspensionGuard
+	// Chart is the chart of accounts accounting exports map the journal
+	// onto; empty names take reports.ChartOfAccounts' defaults.
+	Chart reports.ChartOfAccounts
 }
 
 // Deps are the stores the API works on.
@@ -205,6 +209,12 @@ func NewServer(cfg Config, deps Deps, tokens []Token, clk clock.Clock, log *slog
 		}
 		if sums, ok := b.(SummaryStore); ok {
 			s.registerSummaries(sums)
+		}
+		if rs, ok := b.(ReportStore); ok {
+			s.registerReports(rs)
+		}
+		if es, ok := b.(ExportStore); ok {
+			s.registerAccountingExports(es)
 		}
 	}
 	if p := deps.Payments; p != nil {

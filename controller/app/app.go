@@ -256,7 +256,7 @@ func (c *Controller) build(ctx context.Context, opts Options, tokens []api.Token
 
 	// Admin API and operational endpoints.
 	apiSrv := api.NewServer(api.Config{Version: Version, Company: company,
-		SuspensionGuard: c.cfg.Delinquency.Guard},
+		SuspensionGuard: c.cfg.Delinquency.Guard, Chart: c.cfg.Accounting},
 		adminAPIDeps(c.db, charger, runner, devClock, deliverySvc),
 		tokens, opts.Clock, c.log.With("component", "api"), reg)
 	mux := http.NewServeMux()

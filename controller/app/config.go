@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate-isp/tollgate/controller/delivery"
 	"github.com/tollgate-isp/tollgate/controller/notify"
 	"github.com/tollgate-isp/tollgate/controller/portal"
+	"github.com/tollgate-isp/tollgate/controller/reports"
 	"github.com/tollgate-isp/tollgate/internal/config"
 )
 
@@ -54,6 +55,10 @@ type Config struct {
 	// public_url is set.
 	Console ConsoleConfig `yaml:"console"`
 	Dev     DevConfig     `yaml:"dev"`
+	// Accounting is the chart of accounts the accounting exports
+	// (QuickBooks Online, Xero) map the journal onto; see
+	// controller/reports.ChartOfAccounts. Empty names take its defaults.
+	Accounting reports.ChartOfAccounts `yaml:"accounting"`
 }
 
 // PortalConfig is the customer portal. It is served on the HTTP listener

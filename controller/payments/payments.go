@@ -243,6 +243,12 @@ type Gateway interface {
 	// ENOTFOUND; transport or server trouble is any other error.
 	ListRefunds(ctx context.Context, chargeID string) ([]Refund, error)
 
+	// Payouts lists the money the gateway paid out to the ISP's bank on
+	// the days from..to (inclusive, UTC), each with the charges, refunds
+	// and fees it nets (payouts.go). A period with to before from is
+	// EINVALID; transport or server trouble is any other error.
+	Payouts(ctx context.Context, from, to billing.Date) ([]Payout, error)
+
 	// ParseWebhook verifies a delivery's signature header against the raw
 	// body and returns the event. A missing, malformed, mismatching or
 	// out-of-tolerance signature is EUNAUTHORIZED (a *webhooksig.Error that

@@ -93,6 +93,10 @@ type sandboxCharge struct {
 	Currency billing.Currency `json:"currency"`
 	Refunded int64            `json:"refunded"`
 	Refunds  []Refund         `json:"refunds"`
+	// At and RefundsAt date the charge and its refunds, for its daily
+	// payouts (payouts.go).
+	At        time.Time   `json:"at,omitzero"`
+	RefundsAt []time.Time `json:"refunds_at,omitempty"`
 }
 
 // sandboxIdem is the first result saved under an idempotency key, with a
@@ -402,7 +406,7 @@ func (s *Sandbox) Charge(ctx context.Context, req ChargeRequest) (Charge, error)
 		ch.Status, ch.FailureCode = ChargeFailed, FailureAuthenticationRequired
 		ch.FailureMessage = "The bank asks the cardholder to authenticate this payment; it cannot be completed automatically."
 	}
-	s.st.Charges[ch.ID] = &sandboxCharge{Charge: ch, Amount: req.Amount, Currency: cur}
+	s.st.Charges[ch.ID] = &sandboxCharge{Charge: ch, Amount: req.Amount, Currency: cur, At: s.clock.Now()}
 	if req.IdempotencyKey != "" {
 		saved := ch
 		s.st.Idem[req.IdempotencyKey] = sandboxIdem{Request: fp, Charge: &saved}
@@ -479,6 +483,7 @@ func (s *Sandbox) refund(req RefundRequest) (r Refund, replayed bool, err error)
 	c.Refunded += amount
 	r = Refund{ID: newID("re_sandbox_"), ChargeID: req.ChargeID, Amount: amount, Status: "succeeded", TollgateRefundID: req.RefundID}
 	c.Refunds = append(c.Refunds, r)
+	c.RefundsAt = append(c.RefundsAt, s.clock.Now())
 	if req.IdempotencyKey != "" {
 		saved := r
 		s.st.Idem[req.IdempotencyKey] = sandboxIdem{Request: fp, Refund: &saved}

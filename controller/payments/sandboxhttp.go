@@ -2,6 +2,7 @@ package payments
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -96,6 +97,12 @@ func (s *Sandbox) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/intents/{id}", func(w http.ResponseWriter, r *http.Request) {
 		in, err := s.RetrieveIntent(r.Context(), r.PathValue("id"))
 		writeSandbox(w, in, err)
+	})
+	mux.HandleFunc("GET /v1/payouts", func(w http.ResponseWriter, r *http.Request) {
+		from, err1 := billing.ParseDate(r.URL.Query().Get("from"))
+		to, err2 := billing.ParseDate(r.URL.Query().Get("to"))
+		ps, err := s.Payouts(r.Context(), from, to)
+		writeSandbox(w, ps, cmp.Or(err1, err2, err))
 	})
 	return mux
 }

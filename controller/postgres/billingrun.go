@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/reports"
 )
 
 // querier is what loaders need: a pool or a transaction.
@@ -38,6 +39,14 @@ func scanRun(row pgx.Row) (billing.BillingRun, error) {
 func CreateBillingRunTx(ctx context.Context, tx pgx.Tx, typeID int64, date billing.Date, trigger billing.RunTrigger, by string, batchSize int, now time.Time) (billing.BillingRun, bool, error) {
 	if date.IsZero() {
 		return billing.BillingRun{}, false, billing.Errorf(billing.EINVALID, "date is required")
+	}
+	// Nothing is billed into a closed period (issue 20).
+	closed, err := closedThrough(ctx, tx)
+	if err != nil {
+		return billing.BillingRun{}, false, err
+	}
+	if err := reports.CheckRunDate(date, closed); err != nil {
+		return billing.BillingRun{}, false, err
 	}
 	var exists bool
 	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM account_types WHERE id = $1)`, typeID).Scan(&exists); err != nil {

@@ -66,6 +66,14 @@ func (db *DB) Invoices(ctx context.Context, f billing.InvoiceFilter) ([]billing.
 		args = append(args, f.BillingRunID)
 		where += fmt.Sprintf(" AND billing_run_id = $%d", len(args))
 	}
+	if !f.IssuedFrom.IsZero() {
+		args = append(args, pgDate(f.IssuedFrom))
+		where += fmt.Sprintf(" AND issue_date >= $%d", len(args))
+	}
+	if !f.IssuedTo.IsZero() {
+		args = append(args, pgDate(f.IssuedTo))
+		where += fmt.Sprintf(" AND issue_date <= $%d", len(args))
+	}
 	from := "invoices"
 	if f.AccountID != 0 {
 		args = append(args, f.AccountID)

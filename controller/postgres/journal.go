@@ -59,7 +59,7 @@ func (db *DB) Statement(ctx context.Context, accountID int64) ([]billing.Stateme
 		return nil, err
 	}
 	rows, err := db.Pool.Query(ctx, `
-		SELECT t.id, t.kind, t.effective_date, t.posted_at, t.memo, t.invoice_id, coalesce(i.number, ''), e.amount,
+		SELECT t.id, t.kind, t.effective_date, t.original_date, t.posted_at, t.memo, t.invoice_id, coalesce(i.number, ''), e.amount,
 			sum(e.amount) OVER (ORDER BY t.id)::bigint
 		FROM journal_transactions t
 		JOIN (SELECT tx_id, sum(amount) AS amount FROM journal_entries
@@ -71,7 +71,7 @@ func (db *DB) Statement(ctx context.Context, accountID int64) ([]billing.Stateme
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.StatementLine, error) {
 		var l billing.StatementLine
-		err := r.Scan(&l.TxID, &l.Kind, scanDate(&l.EffectiveDate), &l.PostedAt, &l.Memo, &l.InvoiceID, &l.InvoiceNumber, &l.Amount, &l.RunningBalance)
+		err := r.Scan(&l.TxID, &l.Kind, scanDate(&l.EffectiveDate), scanDate(&l.OriginalDate), &l.PostedAt, &l.Memo, &l.InvoiceID, &l.InvoiceNumber, &l.Amount, &l.RunningBalance)
 		return l, err
 	})
 }

@@ -45,7 +45,7 @@ const insertPaymentCTEs = `WITH acct AS (
 		FROM accounts a JOIN account_types t ON t.id = a.account_type_id WHERE a.id = $1
 	), t AS (
 		INSERT INTO journal_transactions (kind, account_id, currency, memo, effective_date, posted_at, actor)
-		SELECT $13, $1, acct.currency, $11, acct.day, $10, $12 FROM acct RETURNING id, currency, effective_date
+		SELECT $13, $1, acct.currency, $11, acct.day, $10, $12 FROM acct RETURNING id, currency, effective_date, original_date
 	), e AS (
 		INSERT INTO journal_entries (tx_id, entry_no, account_id, ledger, amount)
 		SELECT t.id, u.no, $1, u.ledger, u.amount FROM t,
@@ -53,7 +53,7 @@ const insertPaymentCTEs = `WITH acct AS (
 	), p AS (
 		INSERT INTO payments (account_id, method, amount, currency, reference, payer,
 			received_date, memo, batch_id, batch_line, journal_tx_id, posted_by, posted_at, allocated, warnings)
-		SELECT $1, $2, $3, t.currency, $4, $5, t.effective_date, $7, $8, $9, t.id, $12, $10, $16, $17 FROM t RETURNING ` + paymentColumns + `
+		SELECT $1, $2, $3, t.currency, $4, $5, coalesce(t.original_date, t.effective_date), $7, $8, $9, t.id, $12, $10, $16, $17 FROM t RETURNING ` + paymentColumns + `
 	)`
 
 // insertPaymentSQL writes an unallocated payment (see insertPaymentCTEs).

@@ -51,6 +51,12 @@ func TestImportRules(t *testing.T) {
 			return !std && d != module+"/controller/billing" && !strings.HasPrefix(d, "github.com/shopspring/decimal") &&
 				!strings.HasPrefix(d, "github.com/rickar/cal/")
 		}, "depends on the standard library, decimal and cal only"},
+		{"controller/reports", func(d string) bool {
+			first, _, _ := strings.Cut(d, "/")
+			std := !strings.Contains(first, ".")
+			return !std && d != module+"/controller/reports" && d != module+"/controller/billing" &&
+				!strings.HasPrefix(d, "github.com/shopspring/decimal") && !strings.HasPrefix(d, "github.com/rickar/cal/")
+		}, "is pure: the standard library and the domain core only"},
 	} {
 		var bad []string
 		for _, d := range deps(t, r.pkg) {

@@ -23,7 +23,8 @@ func TestRunWritesKnownFigures(t *testing.T) {
 		"BenchmarkPaymentToRestore-2 1 120 payment_to_restore_p50_ms 410 payment_to_restore_p99_ms 0 ns/op\n" +
 		"BenchmarkInvoicePDF-2 1 900 invoice_pdf_per_s_per_core\nBenchmarkDelivery10k-2 1 30 delivery_10k_s\n" +
 		"BenchmarkLeases10k-2 20 0.05 leases_isc_10k_s 0.03 leases_kea_10k_s\n" +
-		"BenchmarkSearch-2 1 95 search_seed_s 4.1 search_p50_ms 12.5 search_p95_ms 30 search_p99_ms 20 console_search_p95_ms 35 console_account_p95_ms 0 ns/op\nPASS\n"
+		"BenchmarkSearch-2 1 95 search_seed_s 4.1 search_p50_ms 12.5 search_p95_ms 30 search_p99_ms 20 console_search_p95_ms 35 console_account_p95_ms 0 ns/op\n" +
+		"BenchmarkARAging-2 1 3.2 ar_aging_1m_s 0 ns/op\nPASS\n"
 	if err := run(strings.NewReader(in), io.Discard, out); err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func TestRunWritesKnownFigures(t *testing.T) {
 		byName["coa_vs_bare_ratio"].Target != 1 || byName["billing_run_copy_floor_s"].Value != 2.8 {
 		t.Fatalf("computed, reference or load figures: %+v %+v %+v", api, floor, load)
 	}
-	if len(figs) != 35 || byName["search_p95_ms"].Target != 50 || byName["payment_to_restore_p99_ms"].Value != 410 || byName["payment_to_restore_p50_ms"].Target != 500 || byName["agent_rss_100k_services_mib"].Unit != "MiB" || p50.Value != 0.79 || p99.Value != 1.25 || p99.Better != "lower" || p99.Unit != "ms" ||
+	if len(figs) != 36 || byName["ar_aging_1m_s"].Target != 5 || byName["search_p95_ms"].Target != 50 || byName["payment_to_restore_p99_ms"].Value != 410 || byName["payment_to_restore_p50_ms"].Target != 500 || byName["agent_rss_100k_services_mib"].Unit != "MiB" || p50.Value != 0.79 || p99.Value != 1.25 || p99.Better != "lower" || p99.Unit != "ms" ||
 		byName["billing_run_invoices_per_s"].Better != "higher" || byName["billing_rerun_rows_written"].Value != 0 ||
 		byName["sweep_1m_s"].Value != 8.5 || byName["sweep_accounts_per_s"].Better != "higher" || byName["sweep_accounts_per_s"].Unit != "accounts/s" {
 		t.Fatalf("figures: %+v", figs)
