@@ -156,7 +156,7 @@ func TestPaymentsReportReconcilesGatewayPayouts(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	setupAccount(t, e)
-	good := tokenize(t, e, "4242 4242 4242 4242")
+	good := tokenize(t, e, "pm_card_visa")
 	body := fmt.Sprintf(`{"token":%q,"kind":"card","brand":"visa","last4":"4242","exp_month":12,"exp_year":2030}`, good["token"])
 	if r := e.do("POST", "/api/v1/accounts/1/payment-methods", billingToken, "m1", body); r.status != 200 {
 		t.Fatalf("add method: %d %s", r.status, r.body)

@@ -32,16 +32,8 @@ BEGIN
     RETURN NEW;
 END $$;
 -- +goose StatementEnd
--- A journal transaction dated on or after the day it is posted (UTC) cannot
--- fall into a closed period: a month is closed only once it has ended
--- everywhere (reports.CheckClose takes today at UTC-12), so the last closed
--- day is before the UTC date of the close, which is no later than any
--- posting made after it. Such rows — a billing run's hundred thousand
--- invoices, a day's payments — skip the function (and its lookup) in the
--- trigger's WHEN, evaluated in C; only backdated postings run it.
 CREATE TRIGGER journal_transactions_open_period BEFORE INSERT ON journal_transactions
-    FOR EACH ROW WHEN (NEW.effective_date < (NEW.posted_at AT TIME ZONE 'UTC')::date)
-    EXECUTE FUNCTION post_into_open_period();
+    FOR EACH ROW EXECUTE FUNCTION post_into_open_period();
 CREATE TRIGGER allocation_events_open_period BEFORE INSERT ON allocation_events
     FOR EACH ROW EXECUTE FUNCTION post_into_open_period();
 
