@@ -48,7 +48,7 @@ late_fee: {kind: flat, amount: 1000, after_days: 0}
 auto_suspend: true
 reactivation_rule: past_due
 pending_payments: hold                # ignore | hold | restore: ACH payments still settling
-receipts_for: [portal, autopay]       # e-mail a receipt for these payments (also: staff)
+receipts_for: [portal, autopay]       # e-mail a receipt for these payments (also: staff, batch)
 default_delivery: email`
 
 // newAccountTypeWriteCmd is "create --file" or, with update, "update ID --file".

@@ -157,9 +157,10 @@ type AccountType struct {
 	// as soon as such a payment is pending); see [PendingPaymentsMode].
 	PendingPayments PendingPaymentsMode `json:"pending_payments,omitempty" enum:"ignore,hold,restore"`
 	// ReceiptsFor are the channels whose payments are e-mailed a receipt:
-	// portal, autopay, staff (gateway charges by trigger). Unset: portal
-	// and autopay; [] for none.
-	ReceiptsFor []ReceiptChannel `json:"receipts_for" required:"false" enum:"portal,autopay,staff"`
+	// portal, autopay, staff (gateway charges by trigger, and the manual
+	// payments staff post), batch (a deposit batch's payments). Unset:
+	// portal and autopay; [] for none.
+	ReceiptsFor []ReceiptChannel `json:"receipts_for" required:"false" enum:"portal,autopay,staff,batch"`
 	CreatedAt   time.Time        `json:"created_at,omitzero" readOnly:"true"`
 	// Overridden names the settings an account's overrides replaced, in an
 	// [EffectiveType] (nil in a stored type).

@@ -9,7 +9,8 @@ import (
 
 // ReceiptChannel is how a payment came in, as the account type's
 // receipts_for setting names it: the trigger of its gateway charge
-// (portal, autopay, staff).
+// (portal, autopay, staff), staff for a manual payment staff post, batch
+// for a deposit batch's payments.
 type ReceiptChannel string
 
 // Receipt channels.
@@ -17,11 +18,12 @@ const (
 	ReceiptPortal  ReceiptChannel = "portal"
 	ReceiptAutopay ReceiptChannel = "autopay"
 	ReceiptStaff   ReceiptChannel = "staff"
+	ReceiptBatch   ReceiptChannel = "batch"
 )
 
 // DefaultReceiptChannels are the channels whose payments are e-mailed a
 // receipt unless the account type says otherwise: the subscriber's own
-// (portal) and autopay; not the ones staff take.
+// (portal) and autopay; not the ones staff take or enter (staff, batch).
 var DefaultReceiptChannels = []ReceiptChannel{ReceiptPortal, ReceiptAutopay}
 
 // validReceiptsFor checks and normalises an account type's receipts_for
@@ -33,9 +35,9 @@ func validReceiptsFor(in []ReceiptChannel) ([]ReceiptChannel, error) {
 	out := []ReceiptChannel{}
 	for _, c := range in {
 		switch c {
-		case ReceiptPortal, ReceiptAutopay, ReceiptStaff:
+		case ReceiptPortal, ReceiptAutopay, ReceiptStaff, ReceiptBatch:
 		default:
-			return nil, Errorf(EINVALID, "receipts_for %q is not one of portal, autopay, staff", c)
+			return nil, Errorf(EINVALID, "receipts_for %q is not one of portal, autopay, staff, batch", c)
 		}
 		if !slices.Contains(out, c) {
 			out = append(out, c)

@@ -16,7 +16,8 @@ import (
 // its receipt in the payment's transaction, and its job e-mails the
 // amount, the card's brand and last 4, the invoice paid and the new
 // balance; a staff charge queues none (the default receipts_for: portal
-// and autopay) until the account type names staff too.
+// and autopay) until the account type names staff too, which also covers
+// manual payments staff post; batch entries only with batch.
 func TestPaymentReceiptsEmailed(t *testing.T) {
 	ctx, quiet, db := context.Background(), quietLog(), openDB(t)
 	clk := clock.NewFixed(time.Date(2026, 12, 14, 15, 0, 0, 0, time.UTC))
@@ -103,5 +104,48 @@ func TestPaymentReceiptsEmailed(t *testing.T) {
 	}
 	if ns := receipts(); len(ns) != 2 || ns[0].Data.Amount+ns[1].Data.Amount != 5700 {
 		t.Fatalf("with receipts_for [staff]: %+v", ns)
+	}
+
+	// A manual payment staff post is the staff channel too; a deposit
+	// batch's payments are e-mailed a receipt only when the type names batch.
+	check, err := db.PostPayment(ctx, billing.NewPayment{AccountID: a.ID, Method: billing.PayCheck, Amount: 1500, Reference: "1234"}, "clerk", clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns = receipts()
+	if len(ns) != 3 || ns[2].Data.PaymentID != check.ID || ns[2].Data.PaymentMethod != "check 1234" || ns[2].Data.Amount != 1500 {
+		t.Fatalf("a staff check's receipt: %+v", ns)
+	}
+	batch := func(ref string) {
+		t.Helper()
+		b, err := db.CreateBatch(ctx, billing.NewBatch{DepositDate: billing.NewDate(2026, 12, 14), DepositAccount: "First Bank ****1234"}, "clerk", clk.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.AddBatchLines(ctx, b.ID, []billing.BatchLine{{Account: a.Number, Method: billing.PayCheck, Amount: 900, Reference: ref}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.PostBatch(ctx, b.ID, "clerk", clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batch("2001")
+	if ns := receipts(); len(ns) != 3 {
+		t.Fatalf("a batch payment queued a receipt without batch in receipts_for: %+v", ns)
+	}
+	typ.ReceiptsFor = []billing.ReceiptChannel{billing.ReceiptBatch}
+	if _, err := db.UpdateAccountType(ctx, typ); err != nil {
+		t.Fatal(err)
+	}
+	batch("2002")
+	ns = receipts()
+	if len(ns) != 4 || ns[3].Data.PaymentMethod != "check 2002" || ns[3].Data.Amount != 900 {
+		t.Fatalf("with receipts_for [batch]: %+v", ns)
+	}
+	if _, err := db.PostPayment(ctx, billing.NewPayment{AccountID: a.ID, Method: billing.PayCash, Amount: 100}, "clerk", clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if ns := receipts(); len(ns) != 4 {
+		t.Fatalf("a staff payment queued a receipt with receipts_for [batch]: %+v", ns)
 	}
 }

@@ -279,24 +279,31 @@ func (db *DB) postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.Paymen
 	for _, l := range b.Lines {
 		ids = append(ids, l.AccountID)
 	}
-	rows, err := tx.Query(ctx, `SELECT id, currency, status FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+	rows, err := tx.Query(ctx, `SELECT a.id, a.currency, a.status, coalesce(t.settings->'receipts_for', 'null'::jsonb), a.email
+		FROM accounts a JOIN account_types t ON t.id = a.account_type_id
+		WHERE a.id = ANY($1) ORDER BY a.id FOR UPDATE OF a`, ids)
 	if err != nil {
 		return err
 	}
 	currency := map[int64]billing.Currency{}
 	warnings := map[int64][]string{} // by account: how its payments post (billing.PaymentOnAccount)
 	unallocated := map[int64]bool{}  // accounts whose payments stay credit
+	receipted := map[int64]bool{}    // accounts whose batch payments are e-mailed a receipt
 	var settle []int64               // accounts the batch may restore
 	var id int64
 	var cur billing.Currency
 	var status billing.AccountStatus
-	if _, err := pgx.ForEachRow(rows, []any{&id, &cur, &status}, func() error {
+	var receipts billing.AccountType // only its receipts_for
+	var email string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &cur, &status, &receipts.ReceiptsFor, &email}, func() error {
 		currency[id] = cur
 		allocate, w := billing.PaymentOnAccount(id, status)
 		warnings[id], unallocated[id] = w, !allocate
 		if billing.SettlesOnPayment(status) {
 			settle = append(settle, id)
 		}
+		receipted[id] = receipts.SendsReceipt(billing.ReceiptBatch) && email != ""
+		receipts.ReceiptsFor = nil
 		return nil
 	}); err != nil {
 		return err
@@ -384,6 +391,15 @@ func (db *DB) postBatchPayments(ctx context.Context, tx pgx.Tx, b billing.Paymen
 	for _, acct := range settle {
 		if err := db.settleTx(ctx, tx, acct, billing.SettleCause{Kind: billing.CausePayment, BatchID: b.ID}, by, now); err != nil {
 			return err
+		}
+	}
+	// Receipts, for the account types that e-mail them for batch entries
+	// (not the default), in line order.
+	for i, l := range b.Lines {
+		if receipted[l.AccountID] {
+			if err := db.queueReceiptTx(ctx, tx, l.AccountID, payIDs[i], 0, billing.ReceiptBatch, now); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

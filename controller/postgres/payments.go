@@ -102,7 +102,7 @@ const postPaymentSQL = `WITH t AS (
 // before it is written: the account's status and currency, the received
 // date ($2, or today in the account type's zone at $3) and the payment's id.
 const lockForPaymentSQL = `SELECT a.status, a.currency, coalesce($2::date, ($3::timestamptz AT TIME ZONE t.time_zone)::date),
-		nextval('payments_id_seq')
+		nextval('payments_id_seq'), coalesce(t.settings->'receipts_for', 'null'::jsonb), a.email
 	FROM accounts a JOIN account_types t ON t.id = a.account_type_id WHERE a.id = $1 FOR UPDATE OF a`
 
 // storeKeySQL claims an Idempotency-Key and stores its response, as the
@@ -287,24 +287,28 @@ func (db *DB) postPayment(ctx context.Context, in billing.NewPayment, by string,
 		return fail(err)
 	}
 	var status billing.AccountStatus
+	var receipts billing.AccountType // only its receipts_for
+	var email string
 	p = billing.Payment{AccountID: in.AccountID, Method: in.Method, Amount: in.Amount, Reference: in.Reference, Payer: in.Payer,
 		Memo: in.Memo, Status: billing.PaymentPosted, PostedBy: by, PostedAt: now}
-	if err := br.QueryRow().Scan(&status, &p.Currency, scanDate(&p.ReceivedDate), &p.ID); err != nil {
+	if err := br.QueryRow().Scan(&status, &p.Currency, scanDate(&p.ReceivedDate), &p.ID, &receipts.ReceiptsFor, &email); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			err = billing.Errorf(billing.ENOTFOUND, "account %d does not exist", in.AccountID)
 		}
 		return fail(err)
 	}
-	if billing.SettlesOnPayment(status) {
-		// The payment may restore service: the general path, which settles
-		// the account in the payment's transaction.
+	receipt := receipts.SendsReceipt(billing.ReceiptStaff) && email != ""
+	if billing.SettlesOnPayment(status) || receipt {
+		// The payment may restore service, or is e-mailed a receipt: the
+		// general path, which settles the account and queues the receipt
+		// in the payment's transaction.
 		br.Close()
 		if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
 			return billing.Payment{}, false, err
 		}
 		open, released = false, true
 		conn.Release()
-		return db.postAndSettle(ctx, in, by, now, k)
+		return db.postAndSettle(ctx, in, by, now, k, receipt)
 	}
 	rows, err := br.Query()
 	if err != nil {
@@ -364,16 +368,22 @@ func (db *DB) postPayment(ctx context.Context, in billing.NewPayment, by string,
 
 // postAndSettle posts a payment in an ordinary transaction and settles the
 // account in it: a payment that meets the reactivation rule restores the
-// account's services before the call returns. With k, the transaction ends
+// account's services before the call returns. With receipt, the payment's
+// receipt (channel staff) is queued in it too. With k, the transaction ends
 // storing k's key and response; stored is false, and nothing is written,
 // when the key is taken.
-func (db *DB) postAndSettle(ctx context.Context, in billing.NewPayment, by string, now time.Time, k *keyClaim) (p billing.Payment, stored bool, err error) {
+func (db *DB) postAndSettle(ctx context.Context, in billing.NewPayment, by string, now time.Time, k *keyClaim, receipt bool) (p billing.Payment, stored bool, err error) {
 	err = db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		if p, err = postPaymentTx(ctx, tx, in, by, now, nil, 0); err != nil {
 			return err
 		}
 		if err := db.settleTx(ctx, tx, in.AccountID, billing.SettleCause{Kind: billing.CausePayment, PaymentID: p.ID}, by, now); err != nil {
 			return err
+		}
+		if receipt {
+			if err := db.queueReceiptTx(ctx, tx, in.AccountID, p.ID, 0, billing.ReceiptStaff, now); err != nil {
+				return err
+			}
 		}
 		if k == nil {
 			return nil
