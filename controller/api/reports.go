@@ -5,11 +5,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
+	"github.com/tollgate-isp/tollgate/controller/documents"
 	"github.com/tollgate-isp/tollgate/controller/reports"
 )
 
@@ -198,6 +200,21 @@ func (s *Server) registerReports(st ReportStore) {
 				return nil, err
 			}
 			return csvFile("ar-aging-"+r.AsOf.String()+".csv", func(b *bytes.Buffer) error { return reports.WriteAgingCSV(b, r) })
+		})
+	huma.Register(api, described(op("ar-aging-pdf", http.MethodGet, "/api/v1/reports/ar-aging.pdf", "Accounts receivable aging as PDF, for printing", RoleReader, "reports"),
+		"The aging report as a US Letter PDF: the totals overall, by account type and by POP, then the accounts (the first "+
+			strconv.Itoa(documents.AgingPrintRows)+"; the CSV lists every one). totals_only prints the totals alone."),
+		func(ctx context.Context, in *agingQuery) (*fileOutput, error) {
+			r, err := s.agingReport(ctx, st, in)
+			if err != nil {
+				return nil, err
+			}
+			var buf bytes.Buffer
+			if err := documents.RenderAgingPDF(&buf, s.cfg.Company, r); err != nil {
+				return nil, s.toHTTPError("ar-aging-pdf", err)
+			}
+			return &fileOutput{ContentType: "application/pdf", ContentDisposition: fmt.Sprintf("attachment; filename=%q", "ar-aging-"+r.AsOf.String()+".pdf"),
+				Body: buf.Bytes()}, nil
 		})
 	huma.Register(api, described(op("tax-liability", http.MethodGet, "/api/v1/reports/tax", "Tax liability for a period", RoleReader, "reports"),
 		"Tax per jurisdiction and rate for the invoices the journal issued or voided from from to to: taxable sales and tax charged, "+

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -40,6 +41,11 @@ func TestReportsAndPeriodClose(t *testing.T) {
 	if r = e.do("GET", "/api/v1/reports/ar-aging.csv?as_of=2026-10-01", readerToken, "", ""); r.status != 200 ||
 		strings.TrimSpace(string(r.body)) != "Scope,Account,Name,Account type,POP,Currency,Current,1-30,31-60,61-90,90+,Unapplied,Total" {
 		t.Fatalf("aging CSV as of Oct 1: %d %s", r.status, r.body)
+	}
+	if r = e.do("GET", "/api/v1/reports/ar-aging.pdf?as_of=2026-10-31", readerToken, "", ""); r.status != 200 ||
+		r.header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(r.body, []byte("%PDF-")) ||
+		!strings.Contains(r.header.Get("Content-Disposition"), "ar-aging-2026-10-31.pdf") {
+		t.Fatalf("aging PDF: %d %v %.40q", r.status, r.header, r.body)
 	}
 	if r = e.do("GET", "/api/v1/reports/ar-aging?as_of=2026-13-01", readerToken, "", ""); r.status != 422 || !strings.Contains(string(r.body), "as_of") {
 		t.Errorf("bad as_of: %d %s", r.status, r.body)

@@ -37,6 +37,10 @@ func TestReportsPage(t *testing.T) {
 	if csv.status != http.StatusOK || !strings.HasPrefix(csv.body, "Scope,Account,Name,") || !strings.Contains(csv.body, jane.Number) {
 		t.Fatalf("aging CSV: %d\n%s", csv.status, csv.body)
 	}
+	pageHas(t, "aging PDF link", p, `href="/staff/reports/pdf/ar-aging?as_of=2026-11-30"`)
+	if pdf := reader.get("/reports/pdf/ar-aging?as_of=2026-11-30"); pdf.status != http.StatusOK || !strings.HasPrefix(pdf.body, "%PDF-") {
+		t.Fatalf("aging PDF: %d %.60q", pdf.status, pdf.body)
+	}
 	if bad := clerk.get("/reports?report=tax&from=2026-11-30&to=2026-11-01"); bad.status != http.StatusUnprocessableEntity || !strings.Contains(bad.body, "before from") {
 		t.Fatalf("a backwards period: %d\n%s", bad.status, bad.body)
 	}

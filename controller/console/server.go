@@ -197,6 +197,7 @@ func (s *Server) routes() http.Handler {
 		{"GET " + p + "/suspensions", staff.RoleReader, s.suspensions},
 		{"GET " + p + "/reports", staff.RoleReader, s.reportsPage},
 		{"GET " + p + "/reports/csv/{name}", staff.RoleReader, s.reportCSV},
+		{"GET " + p + "/reports/pdf/ar-aging", staff.RoleReader, s.agingPDF},
 		{"POST " + p + "/reports/close", staff.RoleBilling, s.closeMonth},
 		{"POST " + p + "/reports/export", staff.RoleBilling, s.accountingExport},
 		{"GET " + p + "/suspensions/{id}", staff.RoleReader, s.suspension},

@@ -53,8 +53,8 @@ func consoleCustomer(t *testing.T, c *consoleEnv) billing.Account {
 }
 
 // TestConsoleAccountPagesInTheBrowser walks an admin through search, the
-// account page and the confirmation of every account action, and the
-// settings, in Chromium: axe-core finds nothing on any of them and each is
+// account page and the confirmation of every account action, the
+// settings and the reports, in Chromium: axe-core finds nothing on any of them and each is
 // kept as a screenshot. A reader's account page shows no action, and the
 // server refuses the reader's post anyway.
 func TestConsoleAccountPagesInTheBrowser(t *testing.T) {
@@ -122,6 +122,12 @@ func TestConsoleAccountPagesInTheBrowser(t *testing.T) {
 		{fmt.Sprintf("/settings/types/%d", 1), "settings-type", "is issued on"},
 		{"/settings/plans/1", "settings-plan", "Price versions"},
 		{"/password", "password", "Change the password"},
+		{"/reports", "reports", "Closing the books"},
+		{"/reports?report=ar-aging", "report-aging", "Aging as of"},
+		{"/reports?report=tax&from=2026-01-01&to=2026-12-31", "report-tax", "Tax liability 2026-01-01 to 2026-12-31"},
+		{"/reports?report=payments&from=2026-01-01&to=2026-12-31", "report-payments", "Payments 2026-01-01 to 2026-12-31"},
+		{"/reports?report=revenue&from=2026-01-01&to=2026-12-31", "report-revenue", "Revenue 2026-01-01 to 2026-12-31"},
+		{"/reports?report=collections&from=2026-01-01&to=2026-12-31", "report-collections", "Collections 2026-01-01 to 2026-12-31"},
 	} {
 		do(ctx, t, p.name, chromedp.Navigate(c.URL+p.path))
 		waitText(ctx, t, "main", p.text)

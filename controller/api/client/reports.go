@@ -23,12 +23,13 @@ func (c *Client) ClosePeriod(ctx context.Context, idemKey, month string) (report
 	return out, err
 }
 
-// Report GETs a report (ar-aging, tax, payments) with its query, as CSV,
-// or as JSON when asJSON, as the API wrote it.
-func (c *Client) Report(ctx context.Context, name string, query url.Values, asJSON bool) ([]byte, error) {
+// Report GETs a report (ar-aging, tax, payments, revenue, collections)
+// with its query in format: "csv", "json", or "pdf" (ar-aging only), as
+// the API wrote it.
+func (c *Client) Report(ctx context.Context, name string, query url.Values, format string) ([]byte, error) {
 	path := "/api/v1/reports/" + name
-	if !asJSON {
-		path += ".csv"
+	if format != "json" {
+		path += "." + format
 	}
 	var data []byte
 	err := c.send(ctx, c.HTTP, "GET", path, query, "", "", nil, &data)
