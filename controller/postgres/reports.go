@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -32,13 +33,38 @@ func (db *DB) AgingInputs(ctx context.Context, asOf billing.Date) ([]reports.Agi
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		accErr = db.agingRead(ctx, func(tx pgx.Tx) (err error) {
-			accounts, err = scanAgingAccounts(tx.Query(ctx, agingAccountsSQL+`
-				FROM (SELECT e.account_id, sum(e.amount)::bigint AS balance
+			// The balances at the latest close on or before asOf, if its
+			// snapshot is made, plus what was posted after it; else the
+			// whole journal.
+			var snap *time.Time
+			if err := tx.QueryRow(ctx, `SELECT max(through) FROM receivable_snapshots WHERE through <= $1`, d).Scan(&snap); err != nil {
+				return err
+			}
+			balances := `SELECT e.account_id, sum(e.amount)::bigint AS balance
 					FROM journal_entries e JOIN journal_transactions x ON x.id = e.tx_id
 					WHERE e.ledger = 'accounts_receivable' AND x.effective_date <= $1 GROUP BY e.account_id
-					HAVING sum(e.amount) <> 0) b
+					HAVING sum(e.amount) <> 0`
+			args := []any{d}
+			if snap != nil {
+				// What was posted after the snapshot is a few days of the
+				// journal: its transactions by date, their entries by key
+				// (hashing the whole journal instead is the plan PostgreSQL
+				// picks, and takes seconds over a million accounts).
+				if _, err := tx.Exec(ctx, `SET LOCAL enable_hashjoin = off`); err != nil {
+					return err
+				}
+				balances = `SELECT account_id, sum(balance)::bigint AS balance FROM (
+						SELECT account_id, balance FROM receivable_at_close WHERE through = $2
+						UNION ALL
+						SELECT e.account_id, e.amount FROM journal_transactions x JOIN journal_entries e ON e.tx_id = x.id
+						WHERE e.ledger = 'accounts_receivable' AND x.effective_date > $2 AND x.effective_date <= $1) s
+					GROUP BY account_id HAVING sum(balance) <> 0`
+				args = append(args, *snap)
+			}
+			accounts, err = scanAgingAccounts(tx.Query(ctx, agingAccountsSQL+`
+				FROM (`+balances+`) b
 				JOIN accounts a ON a.id = b.account_id JOIN account_types t ON t.id = a.account_type_id
-				ORDER BY a.id`, d))
+				ORDER BY a.id`, args...))
 			return err
 		})
 	})
@@ -97,10 +123,11 @@ func scanAgingAccounts(rows pgx.Rows, err error) ([]reports.AgingAccount, error)
 }
 
 // agingRead runs fn in a read-only transaction that may hash the journal
-// in memory.
+// in memory, without JIT compilation (a few hundred milliseconds of a
+// million-account report, for statements run once).
 func (db *DB) agingRead(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT set_config('work_mem', '256MB', true), set_config('jit', 'off', true)`); err != nil {
 			return err
 		}
 		return fn(tx)
@@ -230,6 +257,94 @@ func (db *DB) ClosePeriod(ctx context.Context, month billing.Date, by string, no
 		return err
 	})
 	return c, err
+}
+
+// snapshotWait is how long MakeReceivableSnapshots waits for the
+// transactions in progress when it starts.
+const snapshotWait = 2 * time.Minute
+
+// MakeReceivableSnapshots keeps, for every close without one (the caller of
+// ClosePeriod calls it after the close; a close left without one, as when
+// the controller stopped, gets it then too), each
+// account's receivable balance at the close's last day (only balances that
+// are not zero), oldest close first, each from the snapshot before it plus
+// the journal between them. It first waits (up to snapshotWait) for every
+// transaction in progress when it starts to end: a posting that read the
+// closes before the latest close committed may still insert a transaction
+// dated into the closed period, and the snapshot must hold it. Errors: the
+// database's, or the wait's deadline; the snapshots made stay.
+func (db *DB) MakeReceivableSnapshots(ctx context.Context, now time.Time) error {
+	rows, err := db.Pool.Query(ctx, `SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) x`)
+	if err != nil {
+		return err
+	}
+	running, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	wait, cancel := context.WithTimeout(ctx, snapshotWait)
+	defer cancel()
+	for len(running) > 0 {
+		if err := db.Pool.QueryRow(wait, `SELECT coalesce(array_agg(x), '{}') FROM unnest($1::text[]) x
+			WHERE pg_xact_status(x::xid8) = 'in progress'`, running).Scan(&running); err != nil {
+			return fmt.Errorf("waiting for the transactions in progress: %w", err)
+		}
+		if len(running) > 0 {
+			select {
+			case <-wait.Done():
+				return fmt.Errorf("waiting for %d transactions in progress: %w", len(running), wait.Err())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	rows, err = db.Pool.Query(ctx, `SELECT c.through, (SELECT max(s.through) FROM receivable_snapshots s WHERE s.through < c.through)
+		FROM period_closes c WHERE NOT EXISTS (SELECT 1 FROM receivable_snapshots s WHERE s.through = c.through) ORDER BY c.through`)
+	if err != nil {
+		return err
+	}
+	type missing struct {
+		Through  time.Time
+		Previous *time.Time
+	}
+	todo, err := pgx.CollectRows(rows, pgx.RowToStructByPos[missing])
+	if err != nil {
+		return err
+	}
+	var previous *time.Time
+	for i, m := range todo {
+		if i == 0 {
+			previous = m.Previous
+		}
+		err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO receivable_snapshots (through, accounts, made_at) VALUES ($1, 0, $2)`, m.Through, now); err != nil {
+				return err
+			}
+			tag, err := tx.Exec(ctx, `INSERT INTO receivable_at_close (through, account_id, balance)
+				SELECT $1, account_id, sum(balance)::bigint FROM (
+					SELECT account_id, balance FROM receivable_at_close WHERE through = $2
+					UNION ALL
+					SELECT e.account_id, e.amount FROM journal_transactions x JOIN journal_entries e ON e.tx_id = x.id
+					WHERE e.ledger = 'accounts_receivable' AND x.effective_date <= $1 AND ($2::date IS NULL OR x.effective_date > $2)) s
+				GROUP BY account_id HAVING sum(balance) <> 0`, m.Through, previous)
+			if err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, `UPDATE receivable_snapshots SET accounts = $2 WHERE through = $1`, m.Through, tag.RowsAffected())
+			return err
+		})
+		if err == nil {
+			// Statistics for aging's plan, which reads one snapshot.
+			_, err = db.Pool.Exec(ctx, `ANALYZE receivable_at_close`)
+		}
+		if err != nil {
+			return fmt.Errorf("the receivable snapshot through %s: %w", m.Through.Format(time.DateOnly), err)
+		}
+		previous = &m.Through
+	}
+	return nil
 }
 
 // PeriodCloses lists the closes, latest first.

@@ -282,6 +282,33 @@ func TestClosedPeriodReportsNeverChange(t *testing.T) {
 		t.Errorf("A as of Mar 15 after the void: %+v", got)
 	}
 
+	// Aging reads a close's receivable snapshot and the journal after it:
+	// the same reports as from the journal alone, on either side of the
+	// closes, and a second close's snapshot is made from the first's.
+	asOfs := []billing.Date{d(2026, 1, 31), d(2026, 2, 28), d(2026, 3, 1), d(2026, 3, 15), d(2026, 4, 30), d(2026, 11, 1)}
+	fromJournal := make([]reports.AgingReport, len(asOfs))
+	for i, asOf := range asOfs {
+		fromJournal[i] = aging(t, l.db, asOf)
+	}
+	if _, err := l.db.ClosePeriod(ctx, d(2026, 3, 1), "controller", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.db.MakeReceivableSnapshots(ctx, t0); err != nil {
+		t.Fatal(err)
+	}
+	var snapshots, withBalance int
+	if err := l.db.Pool.QueryRow(ctx, `SELECT count(*), sum(accounts) FROM receivable_snapshots`).Scan(&snapshots, &withBalance); err != nil || snapshots != 2 || withBalance == 0 {
+		t.Fatalf("%d snapshots of %d balances (%v), want February's and March's", snapshots, withBalance, err)
+	}
+	for i, asOf := range asOfs {
+		if got := aging(t, l.db, asOf); !sameAging(got, fromJournal[i]) {
+			t.Errorf("aging as of %s from the snapshot:\n%+v\nfrom the journal:\n%+v", asOf, got.Rows, fromJournal[i].Rows)
+		}
+	}
+	if err := l.db.MakeReceivableSnapshots(ctx, t0); err != nil {
+		t.Fatalf("again, with nothing to make: %v", err)
+	}
+
 	// Nothing is billed into the closed period.
 	err = pgx.BeginTxFunc(ctx, l.db.Pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		_, _, err := postgres.CreateBillingRunTx(ctx, tx, l.a.AccountTypeID, d(2026, 2, 24), billing.TriggerOnDemand, "test", 10, t0)
