@@ -46,19 +46,22 @@ func (db *DB) AgingInputs(ctx context.Context, asOf billing.Date) ([]reports.Agi
 					HAVING sum(e.amount) <> 0`
 			args := []any{d}
 			if snap != nil {
-				// What was posted after the snapshot is a few days of the
-				// journal: its transactions by date, their entries by key
-				// (hashing the whole journal instead is the plan PostgreSQL
-				// picks, and takes seconds over a million accounts).
-				if _, err := tx.Exec(ctx, `SET LOCAL enable_hashjoin = off`); err != nil {
-					return err
-				}
-				balances = `SELECT account_id, sum(balance)::bigint AS balance FROM (
-						SELECT account_id, balance FROM receivable_at_close WHERE through = $2
-						UNION ALL
-						SELECT e.account_id, e.amount FROM journal_transactions x JOIN journal_entries e ON e.tx_id = x.id
-						WHERE e.ledger = 'accounts_receivable' AND x.effective_date > $2 AND x.effective_date <= $1) s
-					GROUP BY account_id HAVING sum(balance) <> 0`
+				// The snapshot's balances joined with what was posted after
+				// it: a few days of the journal, its transactions by date
+				// and their entries by key (OFFSET 0 keeps PostgreSQL from
+				// hashing the whole journal instead, seconds over a million
+				// accounts).
+				balances = `WITH delta AS (
+						SELECT e.account_id, sum(e.amount)::bigint AS amount
+						FROM journal_transactions x
+						CROSS JOIN LATERAL (SELECT e.account_id, e.amount FROM journal_entries e
+							WHERE e.tx_id = x.id AND e.ledger = 'accounts_receivable' OFFSET 0) e
+						WHERE x.effective_date > $2 AND x.effective_date <= $1
+						GROUP BY e.account_id)
+					SELECT coalesce(s.account_id, d.account_id) AS account_id, coalesce(s.balance, 0) + coalesce(d.amount, 0) AS balance
+					FROM (SELECT account_id, balance FROM receivable_at_close WHERE through = $2) s
+					FULL JOIN delta d ON d.account_id = s.account_id
+					WHERE coalesce(s.balance, 0) + coalesce(d.amount, 0) <> 0`
 				args = append(args, *snap)
 			}
 			accounts, err = scanAgingAccounts(tx.Query(ctx, agingAccountsSQL+`

@@ -285,7 +285,12 @@ func TestClosedPeriodReportsNeverChange(t *testing.T) {
 	// Aging reads a close's receivable snapshot and the journal after it:
 	// the same reports as from the journal alone, on either side of the
 	// closes, and a second close's snapshot is made from the first's.
-	asOfs := []billing.Date{d(2026, 1, 31), d(2026, 2, 28), d(2026, 3, 1), d(2026, 3, 15), d(2026, 4, 30), d(2026, 11, 1)}
+	// B overpays in March: a credit balance from then on, in March's
+	// snapshot too.
+	if _, err := l.db.PostPayment(ctx, billing.NewPayment{AccountID: l.b.ID, Method: billing.PayCheck, Amount: 100000, Reference: "3141", ReceivedDate: d(2026, 3, 20)}, "clerk", t0); err != nil {
+		t.Fatal(err)
+	}
+	asOfs := []billing.Date{d(2026, 1, 31), d(2026, 2, 28), d(2026, 3, 1), d(2026, 3, 15), d(2026, 3, 31), d(2026, 4, 30), d(2026, 11, 1)}
 	fromJournal := make([]reports.AgingReport, len(asOfs))
 	for i, asOf := range asOfs {
 		fromJournal[i] = aging(t, l.db, asOf)
