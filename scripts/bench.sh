@@ -23,6 +23,10 @@
 # is reported (load_cpu_share, from /proc/<pid>/stat of stress-ng's
 # processes), and the results go to bench/results-load.json.
 #
+# BENCH_SETTLE=<seconds>: before each benchmark (not with BENCH_LOAD=1), wait
+# up to that long for the 1-minute load average to fall to 0.5 (each
+# benchmark leaves it at 1.5-3 on two cores; it takes a minute or two).
+#
 # BENCH_ONLY=<regexp>: only the benchmarks whose name matches (for a quick
 # look; the report then names the figures not measured and exits non-zero).
 # BENCH_RESULTS=<file>: write the results there instead.
@@ -102,8 +106,16 @@ run() { # benchmark regexp, benchtime
   if [ -n "${BENCH_ONLY:-}" ] && ! [[ "Benchmark$name" =~ $BENCH_ONLY ]]; then
     return 0
   fi
-  local load1
+  local load1 waited=0
   read -r load1 _ </proc/loadavg
+  if [ "$load" != 1 ] && [ "${BENCH_SETTLE:-0}" -gt 0 ]; then
+    while awk -v l="$load1" 'BEGIN { exit !(l > 0.5) }' && [ "$waited" -lt "$BENCH_SETTLE" ]; do
+      sleep 5
+      waited=$((waited + 5))
+      read -r load1 _ </proc/loadavg
+    done
+    echo "bench: waited ${waited}s for the load average to settle before Benchmark$name"
+  fi
   echo "BENCHNOTE $load1 load1_before_${name,,}" | tee -a "$out"
   if [ "$load" != 1 ] && awk -v l="$load1" 'BEGIN { exit !(l > 0.5) }'; then
     echo "bench: WARNING: 1-minute load average $load1 > 0.5 before Benchmark$name: not a quiet machine; repeat the run and report both" | tee -a "$out" >&2

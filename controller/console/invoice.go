@@ -3,7 +3,6 @@ package console
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
 )
@@ -38,9 +37,5 @@ func (s *Server) pdf(w http.ResponseWriter, r *http.Request, sess *session, apiP
 		s.apiErrorPage(w, r, sess, "making the PDF", err)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/pdf")
-	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	h.Set("Content-Length", strconv.Itoa(len(data)))
-	_, _ = w.Write(data)
+	sendFile(w, name, "application/pdf", data)
 }

@@ -137,22 +137,17 @@ func (s *Server) reportCSV(w http.ResponseWriter, r *http.Request, sess *session
 
 // agingPDF passes on the aging report's PDF from the API, for printing.
 func (s *Server) agingPDF(w http.ResponseWriter, r *http.Request, sess *session) {
-	api, ctx := s.apiFor(r.Context(), sess.User)
-	data, err := api.GetFile(ctx, "/api/v1/reports/ar-aging.pdf", r.URL.Query())
-	if err != nil {
-		s.apiErrorPage(w, r, sess, "making the PDF", err)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/pdf")
-	h.Set("Content-Disposition", `attachment; filename="ar-aging.pdf"`)
-	h.Set("Content-Length", strconv.Itoa(len(data)))
-	_, _ = w.Write(data)
+	s.pdf(w, r, sess, "/api/v1/reports/ar-aging.pdf", r.URL.Query(), "ar-aging.pdf")
 }
 
 func sendCSV(w http.ResponseWriter, name string, data []byte) {
+	sendFile(w, name, "text/csv; charset=utf-8", data)
+}
+
+// sendFile sends data as a download named name.
+func sendFile(w http.ResponseWriter, name, contentType string, data []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "text/csv; charset=utf-8")
+	h.Set("Content-Type", contentType)
 	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	h.Set("Content-Length", strconv.Itoa(len(data)))
 	_, _ = w.Write(data)
