@@ -17,11 +17,7 @@ const AgingPrintRows = 5000
 
 // agingColumns: Account or group | Type (or Accounts) | Current | 1-30 | 31-60 |
 // 61-90 | Over 90 | Unapplied | Total — 7.5".
-var agingColumns = []struct {
-	title string
-	w     float64
-	align string
-}{
+var agingColumns = []pdfColumn{
 	{"Account", 2.05, "L"},
 	{"Type", 0.85, "L"},
 	{"Current", 0.66, "R"},
@@ -90,14 +86,7 @@ const agingRowH = 0.19
 
 func (l *agingLayout) render() {
 	doc := l.doc
-	doc.pdf.AddPage()
-	l.footer()
-	y := 0.5
-	if h := doc.logo(l.c.Logo, marginX, 0.45, 1.8, 0.55); h > 0 {
-		y = 0.45 + h + 0.08
-	}
-	doc.font("B", 13)
-	doc.text(marginX, y, 4.0, 0.22, l.c.Name, "L", true)
+	y := doc.firstPage(l.c)
 	doc.font("B", 16)
 	doc.text(4.0, 0.45, pageW-marginX-4.0, 0.3, "ACCOUNTS RECEIVABLE AGING", "R", true)
 	doc.font("", 10)
@@ -219,24 +208,8 @@ func (l *agingLayout) note(s string) {
 // newPage continues the report on a new page, repeating the column titles
 // when a table goes on.
 func (l *agingLayout) newPage(table bool) {
-	doc := l.doc
-	doc.pdf.AddPage()
-	l.footer()
-	doc.font("B", 10)
-	doc.text(marginX, 0.45, contentW*0.6, 0.22, l.c.Name, "L", true)
-	doc.font("", 9)
-	doc.text(marginX, 0.67, contentW, 0.18, "Accounts receivable aging as of "+shortDate(l.r.AsOf)+" (continued)", "L", true)
-	doc.hline(marginX, pageW-marginX, 0.9, 0.01, 150)
-	l.y = 1.05
+	l.y = l.doc.continuedPage(l.c.Name, "Accounts receivable aging as of "+shortDate(l.r.AsOf)+" (continued)")
 	if table {
 		l.tableHeader()
 	}
-}
-
-func (l *agingLayout) footer() {
-	doc := l.doc
-	doc.font("", 8)
-	doc.pdf.SetTextColor(90, 90, 90)
-	doc.rawCell(marginX, pageH-0.4, contentW, 0.2, fmt.Sprintf("Page %d of {nb}", doc.pdf.PageNo()), "R")
-	doc.pdf.SetTextColor(0, 0, 0)
 }

@@ -425,11 +425,7 @@ func (l *invoiceLayout) summary() {
 }
 
 // invoiceColumns: Description | Service period | Days | Amount — 7.5".
-var invoiceColumns = []struct {
-	title string
-	w     float64
-	align string
-}{
+var invoiceColumns = []pdfColumn{
 	{"Description", 4.0, "L"},
 	{"Service period", 1.9, "L"},
 	{"Days", 0.5, "R"},

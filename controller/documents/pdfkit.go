@@ -2,6 +2,7 @@ package documents
 
 import (
 	"bytes"
+	"fmt"
 	"hash/fnv"
 	"image"
 	"image/draw"
@@ -85,6 +86,51 @@ func newPDFDoc(created time.Time) *pdfDoc {
 }
 
 func (d *pdfDoc) font(style string, size float64) { d.pdf.SetFont("Helvetica", style, size) }
+
+// pdfColumn is a column of a table in a pdfDoc layout: its title, width
+// in inches and alignment ("L" or "R").
+type pdfColumn struct {
+	title string
+	w     float64
+	align string
+}
+
+// firstPage starts a report's first page: numbered, the company's logo
+// and, below it, its name; it returns the name's top.
+func (d *pdfDoc) firstPage(c Company) float64 {
+	d.pdf.AddPage()
+	d.pageFooter()
+	y := 0.5
+	if h := d.logo(c.Logo, marginX, 0.45, 1.8, 0.55); h > 0 {
+		y = 0.45 + h + 0.08
+	}
+	d.font("B", 13)
+	d.text(marginX, y, 4.0, 0.22, c.Name, "L", true)
+	return y
+}
+
+// continuedPage starts a further page of a report: numbered, the
+// company's name and heading over a rule; it returns where the page's
+// content starts.
+func (d *pdfDoc) continuedPage(company, heading string) float64 {
+	d.pdf.AddPage()
+	d.pageFooter()
+	d.font("B", 10)
+	d.text(marginX, 0.45, contentW*0.6, 0.22, company, "L", true)
+	d.font("", 9)
+	d.text(marginX, 0.67, contentW, 0.18, heading, "L", true)
+	d.hline(marginX, pageW-marginX, 0.9, 0.01, 150)
+	return 1.05
+}
+
+// pageFooter numbers the current page "Page N of M" at its bottom right
+// (M through the "{nb}" alias).
+func (d *pdfDoc) pageFooter() {
+	d.font("", 8)
+	d.pdf.SetTextColor(90, 90, 90)
+	d.rawCell(marginX, pageH-0.4, contentW, 0.2, fmt.Sprintf("Page %d of {nb}", d.pdf.PageNo()), "R")
+	d.pdf.SetTextColor(0, 0, 0)
+}
 
 // text draws one line of text in the cell (x, y, w, h). Text too wide for
 // the cell is cut with "..." when cut is set and otherwise set in a smaller

@@ -9,11 +9,7 @@ import (
 )
 
 // statementColumns: Date | Description | Invoice | Amount | Balance — 7.5".
-var statementColumns = []struct {
-	title string
-	w     float64
-	align string
-}{
+var statementColumns = []pdfColumn{
 	{"Date", 1.0, "L"},
 	{"Description", 3.3, "L"},
 	{"Invoice", 1.0, "L"},
@@ -85,15 +81,7 @@ func (s *statementLayout) amount(v int64) string { return formatAmountGrouped(v,
 func (s *statementLayout) render() {
 	doc, d := s.doc, s.d
 	pdf := doc.pdf
-	pdf.AddPage()
-	s.footer()
-	y := 0.5
-	if h := doc.logo(d.Company.Logo, marginX, 0.45, 1.8, 0.55); h > 0 {
-		y = 0.45 + h + 0.08
-	}
-	doc.font("B", 13)
-	doc.text(marginX, y, 4.0, 0.22, d.Company.Name, "L", true)
-	y += 0.24
+	y := doc.firstPage(d.Company) + 0.24
 	doc.font("", 9)
 	for _, line := range d.Company.Address {
 		if line = oneLine(line); line == "" || y+0.16 > addrY-0.1 {
@@ -209,22 +197,7 @@ func (s *statementLayout) tableHeader() {
 }
 
 func (s *statementLayout) newPage() {
-	doc, d := s.doc, s.d
-	doc.pdf.AddPage()
-	s.footer()
-	doc.font("B", 10)
-	doc.text(marginX, 0.45, contentW*0.6, 0.22, d.Company.Name, "L", true)
-	doc.font("", 9)
-	doc.text(marginX, 0.67, contentW, 0.18, fmt.Sprintf("Statement %s to %s (continued) - account %s, %s", shortDate(d.From), shortDate(d.To), d.Account.Number, d.Account.Name), "L", true)
-	doc.hline(marginX, pageW-marginX, 0.9, 0.01, 150)
-	s.y = 1.05
+	d := s.d
+	s.y = s.doc.continuedPage(d.Company.Name, fmt.Sprintf("Statement %s to %s (continued) - account %s, %s", shortDate(d.From), shortDate(d.To), d.Account.Number, d.Account.Name))
 	s.tableHeader()
-}
-
-func (s *statementLayout) footer() {
-	doc := s.doc
-	doc.font("", 8)
-	doc.pdf.SetTextColor(90, 90, 90)
-	doc.rawCell(marginX, pageH-0.4, contentW, 0.2, fmt.Sprintf("Page %d of {nb}", doc.pdf.PageNo()), "R")
-	doc.pdf.SetTextColor(0, 0, 0)
 }
