@@ -13,7 +13,9 @@
 // shows through a #9 return envelope's window (the geometry is documented
 // with the constants in invoice_pdf.go). [RenderInvoicesPDF] merges many
 // into one PDF in mailing order for printing in-house. [RenderStatementPDF]
-// prints an account's activity between two dates with a running balance.
+// prints an account's activity between two dates with a running balance,
+// [RenderReceiptPDF] a payment's receipt, and [RenderAgingPDF] the
+// accounts-receivable aging report (controller/reports) for staff to print.
 // The store reads plain records (billing.InvoiceRecord, AccountStatement:
 // postgres.DB.InvoiceRecords, AccountStatement) and this package assembles
 // the documents from them ([NewInvoiceDocument], [NewStatementDocument]);

@@ -22,7 +22,10 @@
 // passes through, as the journal's balance trigger is). Every report here
 // reads effective dates, so a report of a closed period (or as of a date in
 // it) reads the same rows forever; a billing run for a closed date is
-// refused (422).
+// refused (422). Because of that the store keeps, per close, every
+// account's receivable balance at its last day (migration 00046), and
+// reads aging's balances as of D from the latest such snapshot on or
+// before D plus the journal after it.
 //
 // # Accounting exports map the journal at export
 //
