@@ -1,14 +1,10 @@
 package jobs
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
-	"github.com/tollgate-isp/tollgate/controller/charge"
 	"github.com/tollgate-isp/tollgate/controller/payments"
-	"github.com/tollgate-isp/tollgate/internal/clock"
 )
 
 // An autopay charge of a card whose bank wants the cardholder to
@@ -18,18 +14,8 @@ import (
 // the store has notice jobs) asking them to pay in the portal; a staff charge
 // that fails the same way queues none.
 func TestAutopayNeedingAuthenticationNotifiesTheSubscriber(t *testing.T) {
-	ctx, quiet, db := context.Background(), quietLog(), openDB(t)
-	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
-	clk := clock.NewFixed(now)
-	typ, err := db.CreateAccountType(ctx, billing.AccountType{Name: "residential", BillingMode: billing.BillingFixedDay, BillingDay: 1,
-		DueDays: 14, GraceDays: 7, TimeZone: "UTC"}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sandbox := payments.NewSandbox()
-	sandbox.SetClock(clk)
-	sandbox.SetLogger(quiet)
-	charger := charge.New(sandbox, db, clk, quiet)
+	f := newGatewayFixture(t)
+	ctx, db, now, typ, sandbox, charger := f.ctx, f.db, f.now, f.typ, f.sandbox, f.charger
 	a, _, err := db.CreateAccount(ctx, billing.NewAccount{Name: "Sam Secure", Email: "sam@example.net", AccountTypeID: typ.ID, Currency: "USD"}, now)
 	if err != nil {
 		t.Fatal(err)

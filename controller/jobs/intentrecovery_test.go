@@ -1,14 +1,10 @@
 package jobs
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
-	"github.com/tollgate-isp/tollgate/controller/charge"
-	"github.com/tollgate-isp/tollgate/controller/payments"
-	"github.com/tollgate-isp/tollgate/internal/clock"
 )
 
 // A portal payment waiting for 3-D Secure is a pending attempt carrying its
@@ -17,18 +13,8 @@ import (
 // while the payer may still authenticate, and posts the payment once the
 // intent succeeded; the return URL's settle after that changes nothing.
 func TestRecoveryRetrievesAnIntentAndNeverResendsIt(t *testing.T) {
-	ctx, quiet, db := context.Background(), quietLog(), openDB(t)
-	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
-	clk := clock.NewFixed(now)
-	typ, err := db.CreateAccountType(ctx, billing.AccountType{Name: "residential", BillingMode: billing.BillingFixedDay, BillingDay: 1,
-		DueDays: 14, GraceDays: 7, TimeZone: "UTC"}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sandbox := payments.NewSandbox()
-	sandbox.SetClock(clk)
-	sandbox.SetLogger(quiet)
-	charger := charge.New(sandbox, db, clk, quiet)
+	f := newGatewayFixture(t)
+	ctx, db, now, clk, typ, sandbox, charger := f.ctx, f.db, f.now, f.clk, f.typ, f.sandbox, f.charger
 	a, _, err := db.CreateAccount(ctx, billing.NewAccount{Name: "Pat Pending", AccountTypeID: typ.ID, Currency: "USD"}, now)
 	if err != nil {
 		t.Fatal(err)

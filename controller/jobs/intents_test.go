@@ -1,14 +1,11 @@
 package jobs
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/tollgate-isp/tollgate/controller/billing"
-	"github.com/tollgate-isp/tollgate/controller/charge"
 	"github.com/tollgate-isp/tollgate/controller/payments"
-	"github.com/tollgate-isp/tollgate/internal/clock"
 )
 
 // TestLostWebhookPostsThePayment: a payment the gateway reported
@@ -18,22 +15,12 @@ import (
 // minutes of the injected clock — once; a declined one is failed, with no
 // payment. Before 5 minutes nothing is asked.
 func TestLostWebhookPostsThePayment(t *testing.T) {
-	ctx, quiet, db := context.Background(), quietLog(), openDB(t)
-	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
-	clk := clock.NewFixed(now)
-	typ, err := db.CreateAccountType(ctx, billing.AccountType{Name: "residential", BillingMode: billing.BillingFixedDay, BillingDay: 1,
-		DueDays: 14, GraceDays: 7, TimeZone: "UTC"}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newGatewayFixture(t)
+	ctx, quiet, db, now, clk, typ, sandbox, charger := f.ctx, f.quiet, f.db, f.now, f.clk, f.typ, f.sandbox, f.charger
 	a, _, err := db.CreateAccount(ctx, billing.NewAccount{Name: "Sub", AccountTypeID: typ.ID, Currency: "USD", AnchorDate: billing.NewDate(2026, 12, 1)}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sandbox := payments.NewSandbox()
-	sandbox.SetClock(clk)
-	sandbox.SetLogger(quiet)
-	charger := charge.New(sandbox, db, clk, quiet)
 	r := newRunner(t, Config{DisableSchedule: true}, db, clk, quiet)
 	r.UseRefundRecoverer(charger)
 	if n, err := r.ReconcileIntents(ctx); n != 0 || err != nil {
